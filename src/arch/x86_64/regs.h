@@ -1,0 +1,36 @@
+/* regs.h - x86_64 register numbering: DWARF numbers (what CFI speaks) and
+ * the perf_event PERF_REG_X86_* order (what the kernel dumps). Nothing
+ * architecture-specific lives outside src/arch/. */
+#ifndef KILN_ARCH_X86_64_REGS_H
+#define KILN_ARCH_X86_64_REGS_H
+
+#include <stdint.h>
+
+/* DWARF register numbers (System V AMD64 ABI, figure 3.36). */
+enum arch_dwarf_reg {
+	ARCH_DWARF_RAX = 0,
+	ARCH_DWARF_RDX = 1,
+	ARCH_DWARF_RCX = 2,
+	ARCH_DWARF_RBX = 3,
+	ARCH_DWARF_RSI = 4,
+	ARCH_DWARF_RDI = 5,
+	ARCH_DWARF_RBP = 6,
+	ARCH_DWARF_RSP = 7,
+	ARCH_DWARF_R8 = 8,
+	ARCH_DWARF_R15 = 15,
+	ARCH_DWARF_RIP = 16, /* the return address column */
+	ARCH_DWARF_NREGS = 17,
+};
+
+#define ARCH_DWARF_SP ARCH_DWARF_RSP
+#define ARCH_DWARF_FP ARCH_DWARF_RBP
+#define ARCH_DWARF_IP ARCH_DWARF_RIP
+
+/* The PERF_SAMPLE_REGS_USER mask kiln asks for (every GPR, ip, sp, bp)
+ * and how to turn the kernel's dump into DWARF-numbered registers. */
+uint64_t arch_perf_regs_mask(void);
+/* regs_in holds one u64 per bit set in arch_perf_regs_mask(), in bit order.
+ * Fills out[ARCH_DWARF_NREGS] and returns the valid-bit mask. */
+uint64_t arch_perf_regs_to_dwarf(const uint64_t *regs_in, uint64_t mask, uint64_t out[ARCH_DWARF_NREGS]);
+
+#endif

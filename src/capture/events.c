@@ -1,0 +1,129 @@
+/* events.c - event names to perf_event_attr type/config. */
+#include "capture/events.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static const struct event_desc known_events[] = {
+	{"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, true, false},
+	{"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK, true, false},
+	{"page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, false, false},
+	{"minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN, false, false},
+	{"major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ, false, false},
+	{"context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, false, false},
+	{"cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, false, false},
+	{"alignment-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_ALIGNMENT_FAULTS, false, false},
+	{"emulation-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_EMULATION_FAULTS, false, false},
+	{"cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, false, false},
+	{"instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS, false, false},
+	{"cache-references", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES, false, false},
+	{"cache-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES, false, false},
+	{"branches", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS, false, false},
+	{"branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES, false, false},
+	{"bus-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES, false, false},
+	{"ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES, false, false},
+};
+
+static const struct {
+	const char *alias, *name;
+} aliases[] = {
+	{"cpu-cycles", "cycles"},     {"cs", "context-switches"},      {"faults", "page-faults"},
+	{"migrations", "cpu-migrations"}, {"branch-instructions", "branches"},
+};
+
+#define N_KNOWN (sizeof(known_events) / sizeof(known_events[0]))
+
+static const struct event_desc *find_known(const char *name)
+{
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcmp(name, aliases[i].alias))
+			name = aliases[i].name;
+	for (size_t i = 0; i < N_KNOWN; i++)
+		if (!strcmp(name, known_events[i].name))
+			return &known_events[i];
+	return NULL;
+}
+
+static int tracepoint_id(const char *sys, const char *ev, uint64_t *id)
+{
+	static const char *const roots[] = {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"};
+	int err = -ENOENT;
+	for (size_t i = 0; i < 2; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s/%s/id", roots[i], sys, ev);
+		FILE *f = fopen(path, "r");
+		if (!f) {
+			if (errno == EACCES || errno == EPERM)
+				err = -EACCES;
+			continue;
+		}
+		unsigned long long v;
+		int ok = fscanf(f, "%llu", &v) == 1;
+		fclose(f);
+		if (ok) {
+			*id = v;
+			return 0;
+		}
+	}
+	return err;
+}
+
+int event_parse(const char *name, struct event_desc *out)
+{
+	const char *plain = name;
+	if (!strncmp(name, "sw:", 3) || !strncmp(name, "hw:", 3))
+		plain = name + 3;
+	const struct event_desc *e = find_known(plain);
+	if (e) {
+		if ((name != plain) && ((name[0] == 's') != (e->type == PERF_TYPE_SOFTWARE)))
+			return -ENOENT;
+		*out = *e;
+		return 0;
+	}
+	const char *colon = strchr(name, ':');
+	if (!colon || colon == name || !colon[1] || strchr(colon + 1, ':') || strchr(name, '/'))
+		return -ENOENT;
+	char sys[256];
+	size_t n = (size_t)(colon - name);
+	if (n >= sizeof(sys))
+		return -ENOENT;
+	memcpy(sys, name, n);
+	sys[n] = '\0';
+	uint64_t id;
+	int rc = tracepoint_id(sys, colon + 1, &id);
+	if (rc)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->name = name;
+	out->type = PERF_TYPE_TRACEPOINT;
+	out->config = id;
+	out->is_tracepoint = true;
+	return 0;
+}
+
+void event_list(void (*fn)(void *ctx, const struct event_desc *e), void *ctx)
+{
+	for (size_t i = 0; i < N_KNOWN; i++)
+		fn(ctx, &known_events[i]);
+}
+
+int event_open(struct perf_event_attr *attr, int pid, int cpu, int group_fd, unsigned long flags)
+{
+	return (int)syscall(SYS_perf_event_open, attr, pid, cpu, group_fd, flags);
+}
+
+long event_read_sysctl(const char *path, long dflt)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return dflt;
+	long v;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = dflt;
+	fclose(f);
+	return v;
+}

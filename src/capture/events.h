@@ -1,0 +1,35 @@
+/* events.h - perf event names (as perf spells them) to perf_event_attr,
+ * shared by record and stat. */
+#ifndef KILN_CAPTURE_EVENTS_H
+#define KILN_CAPTURE_EVENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/perf_event.h>
+
+struct event_desc {
+	const char *name;    /* canonical name, e.g. "cpu-clock" */
+	uint32_t type;       /* PERF_TYPE_* */
+	uint64_t config;
+	bool is_clock;       /* counts nanoseconds (cpu-clock, task-clock) */
+	bool is_tracepoint;
+};
+
+/* Parses an event name: perf's software and hardware names and aliases
+ * ("cpu-clock", "cycles", "cs", ...), "sw:NAME"/"hw:NAME", and tracepoints
+ * "subsystem:event". Returns 0, -ENOENT for an unknown name, or -EACCES
+ * when tracefs cannot be read for a tracepoint id. name is copied into
+ * storage owned by a static table or by out (for tracepoints). */
+int event_parse(const char *name, struct event_desc *out);
+
+/* Calls fn for every software and hardware event name kiln knows. */
+void event_list(void (*fn)(void *ctx, const struct event_desc *e), void *ctx);
+
+/* perf_event_open(2), which glibc does not wrap. */
+int event_open(struct perf_event_attr *attr, int pid, int cpu, int group_fd, unsigned long flags);
+
+/* Reads an integer from a /proc/sys file; returns dflt when unreadable. */
+long event_read_sysctl(const char *path, long dflt);
+
+#endif

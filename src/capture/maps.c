@@ -1,0 +1,171 @@
+/* maps.c - per-process address-space tracking for the recorder. */
+#include "capture/maps.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+void maps_init(struct maps *m, struct profile *p)
+{
+	memset(m, 0, sizeof(*m));
+	m->profile = p;
+	hashmap_init(&m->index);
+}
+
+void maps_release(struct maps *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->procs.n; i++) {
+		vec_free(&m->procs.v[i]->entries);
+		free(m->procs.v[i]);
+	}
+	vec_free(&m->procs);
+	hashmap_release(&m->index);
+}
+
+static struct process_maps *proc_get(struct maps *m, uint32_t pid, int create)
+{
+	uint64_t id;
+	if (hashmap_get(&m->index, pid, &id))
+		return m->procs.v[id];
+	if (!create)
+		return NULL;
+	struct process_maps *pm = xcalloc(1, sizeof(*pm));
+	pm->pid = pid;
+	vec_push(&m->procs, pm);
+	hashmap_put(&m->index, pid, m->procs.n - 1);
+	return pm;
+}
+
+static void insert_entry(struct process_maps *pm, const struct maps_entry *e)
+{
+	/* A new mapping over live ones ends them (mmap replaces what it covers). */
+	for (size_t i = 0; i < pm->entries.n; i++) {
+		struct maps_entry *o = &pm->entries.v[i];
+		if (o->t_end > e->t_start && o->start < e->end && e->start < o->end && o->t_start <= e->t_start)
+			o->t_end = e->t_start;
+	}
+	size_t i = pm->entries.n;
+	vec_reserve(&pm->entries, pm->entries.n + 1);
+	while (i > 0 && pm->entries.v[i - 1].start > e->start) {
+		pm->entries.v[i] = pm->entries.v[i - 1];
+		i--;
+	}
+	pm->entries.v[i] = *e;
+	pm->entries.n++;
+}
+
+void maps_add(struct maps *m, uint32_t pid, uint64_t t, uint64_t start, uint64_t len, uint64_t pgoff,
+	      const char *path, const char *build_id)
+{
+	struct profile_mapping pmap = {0};
+	pmap.pid = pid;
+	pmap.start = start;
+	pmap.end = start + len;
+	pmap.pgoff = pgoff;
+	pmap.path = profile_intern(m->profile, path);
+	pmap.build_id = build_id ? profile_intern(m->profile, build_id) : 0;
+	pmap.time = t;
+	struct maps_entry e = {start, start + len, t, UINT64_MAX, profile_add_mapping(m->profile, &pmap)};
+	insert_entry(proc_get(m, pid, 1), &e);
+}
+
+void maps_fork(struct maps *m, uint32_t ppid, uint32_t pid, uint64_t t)
+{
+	struct process_maps *parent = proc_get(m, ppid, 0);
+	if (!parent || ppid == pid)
+		return;
+	struct process_maps *child = proc_get(m, pid, 1);
+	parent = proc_get(m, ppid, 0); /* proc_get may have moved the vector */
+	for (size_t i = 0; i < parent->entries.n; i++) {
+		struct maps_entry e = parent->entries.v[i];
+		if (e.t_end <= t)
+			continue;
+		/* The child shares the parent's mapping records: same file, same place. */
+		const struct profile_mapping *src = &m->profile->mappings.v[e.mapping];
+		struct profile_mapping copy = *src;
+		copy.pid = pid;
+		copy.time = t;
+		e.mapping = profile_add_mapping(m->profile, &copy);
+		e.t_start = t;
+		e.t_end = UINT64_MAX;
+		insert_entry(child, &e);
+	}
+}
+
+void maps_exec(struct maps *m, uint32_t pid, uint64_t t)
+{
+	struct process_maps *pm = proc_get(m, pid, 0);
+	if (!pm)
+		return;
+	for (size_t i = 0; i < pm->entries.n; i++)
+		if (pm->entries.v[i].t_end > t)
+			pm->entries.v[i].t_end = t;
+}
+
+int maps_load_proc(struct maps *m, uint32_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/maps", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	char line[4096];
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off;
+		char perms[8];
+		int name_at = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &name_at) < 4)
+			continue;
+		if (perms[2] != 'x')
+			continue;
+		char *name = name_at ? line + name_at : (char *)"";
+		name[strcspn(name, "\n")] = '\0';
+		if (!*name)
+			name = (char *)"[anon]";
+		maps_add(m, pid, 0, start, end - start, off, name, NULL);
+	}
+	fclose(f);
+	return 0;
+}
+
+int maps_known(const struct maps *m, uint32_t pid)
+{
+	return hashmap_get(&m->index, pid, NULL);
+}
+
+const struct maps_entry *maps_find(struct maps *m, uint32_t pid, uint64_t t, uint64_t addr)
+{
+	struct process_maps *pm = proc_get(m, pid, 0);
+	if (!pm || !pm->entries.n)
+		return NULL;
+	if (pm->last_hit < pm->entries.n) {
+		const struct maps_entry *e = &pm->entries.v[pm->last_hit];
+		if (addr >= e->start && addr < e->end && t >= e->t_start && t < e->t_end)
+			return e;
+	}
+	/* last entry with start <= addr, then back over overlapping older ones */
+	size_t lo = 0, hi = pm->entries.n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (pm->entries.v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i-- > 0;) {
+		const struct maps_entry *e = &pm->entries.v[i];
+		if (addr < e->end && t >= e->t_start && t < e->t_end) {
+			pm->last_hit = (uint32_t)i;
+			return e;
+		}
+		if (lo - i > 64)
+			break;
+	}
+	return NULL;
+}

@@ -1,0 +1,66 @@
+/* recorder.h - samples a target with perf_event_open and turns each record
+ * into profile entries as it arrives: side-band records (mmap, comm, fork,
+ * exit) into mappings and threads, samples into unwound, deduplicated
+ * stacks. Stacks are unwound here, while recording, so the profile holds
+ * program counters and never stack copies.
+ */
+#ifndef KILN_CAPTURE_RECORDER_H
+#define KILN_CAPTURE_RECORDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "capture/events.h"
+#include "profile/profile.h"
+
+enum call_graph_mode {
+	CALL_GRAPH_FP,
+	CALL_GRAPH_DWARF,
+};
+
+#define RECORDER_MAX_STACK_SIZE 65528u /* the kernel keeps a sample under 64 KiB */
+
+struct recorder_options {
+	struct event_desc event;
+	uint64_t freq;   /* samples per second (frequency mode) ... */
+	uint64_t period; /* ... or every `period` events when freq is 0 */
+	enum call_graph_mode call_graph;
+	uint32_t stack_size; /* DWARF mode: bytes of user stack copied per sample */
+	bool inherit;        /* follow threads and children created later */
+	bool kernel;         /* try to include kernel stacks */
+};
+
+struct recorder_stats {
+	uint64_t samples;
+	uint64_t lost;          /* samples the kernel dropped (ring full) */
+	uint64_t truncated;     /* stacks cut short by the stack copy or depth limit */
+	uint64_t unwind_errors; /* unwinds that stopped at a pc without a module or CFI */
+	uint64_t records;
+	bool kernel_stacks;     /* kernel stacks were permitted */
+	bool kernel_fallback;   /* kernel stacks were refused, fell back to user only */
+};
+
+struct recorder;
+
+/* Creates a recorder that fills p (which the caller owns). */
+struct recorder *recorder_new(struct profile *p, const struct recorder_options *o);
+void recorder_free(struct recorder *r);
+
+/* Opens events on a launched, not yet exec'd child, enabled at its exec.
+ * Returns 0 or -errno (-EACCES/-EPERM: not permitted; -ENOENT/-EOPNOTSUPP:
+ * the event is not supported here). */
+int recorder_open_child(struct recorder *r, pid_t pid);
+/* Opens events on every thread of a running process and reads its maps. */
+int recorder_open_process(struct recorder *r, pid_t pid);
+/* Enables attached events (launch mode enables itself at exec). */
+void recorder_enable(struct recorder *r);
+void recorder_disable(struct recorder *r);
+
+/* Waits up to timeout_ms for data, then processes everything available.
+ * Returns the number of records processed. */
+size_t recorder_poll(struct recorder *r, int timeout_ms);
+
+void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
+
+#endif

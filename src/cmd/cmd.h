@@ -1,0 +1,26 @@
+/* cmd.h - kiln's subcommands.
+ *
+ * How to add a command:
+ *  1. write src/cmd/NAME.c with `int cmd_NAME(int argc, char **argv)`:
+ *     argv[0] is "NAME"; parse options (getopt_long), wire the stages
+ *     together, print to the user and return the exit status. No
+ *     algorithms here: they belong to their stage (DESIGN.md).
+ *  2. declare it below and add one row to the table in src/kiln.c;
+ *  3. write docs/man/kiln-NAME.1 and a `--help` that matches it;
+ *  4. add unit tests for new stage code and an e2e test in tests/e2e/.
+ */
+#ifndef KILN_CMD_CMD_H
+#define KILN_CMD_CMD_H
+
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/* Prints "kiln: <message>\n" to stderr. Messages are lowercase, without a
+ * full stop, quote the subject and say the fix. */
+void kiln_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kiln_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints `kiln-NAME`'s usage text to stdout (or stderr when to_stderr). */
+void cmd_print_usage(const char *text, int to_stderr);
+
+#endif

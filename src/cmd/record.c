@@ -1,0 +1,542 @@
+/* record.c - `kiln record`: sample a command or a running process into a
+ * .kiln profile. Parses options and wires capture, unwind, symbols and the
+ * file writer together; the work lives in those stages. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/events.h"
+#include "capture/recorder.h"
+#include "capture/target.h"
+#include "cmd/cmd.h"
+#include "profile/kiln_file.h"
+#include "profile/profile.h"
+#include "symbols/symbols.h"
+#include "util/strbuf.h"
+
+#define FLUSH_INTERVAL_NS 250000000ull
+
+static const char record_usage[] =
+	"usage: kiln record [options] -- CMD [ARGS...]\n"
+	"       kiln record [options] -p PID [--duration SECONDS]\n"
+	"\n"
+	"Samples a command (and every thread and child it starts) or a running\n"
+	"process, unwinds each sample and writes a self-contained .kiln profile.\n"
+	"\n"
+	"  -o, --output FILE         write the profile to FILE (default profile.kiln)\n"
+	"  -F, --freq HZ             samples per second per thread (default 997)\n"
+	"  -c, --count N             sample every N events instead of a frequency\n"
+	"  -e, --event EVENT         what to sample: cpu-clock, task-clock, cycles,\n"
+	"                            page-faults, a tracepoint 'sys:name', ...\n"
+	"                            (default cycles where a PMU exists, else cpu-clock)\n"
+	"  -g                        record call graphs in the right mode (dwarf)\n"
+	"      --call-graph MODE     fp or dwarf[,SIZE]: frame pointers, or DWARF CFI\n"
+	"                            unwinding of SIZE bytes of stack per sample\n"
+	"                            (default dwarf,65528: Rust release builds have no\n"
+	"                            frame pointers)\n"
+	"      --no-inherit          do not follow threads and children started later\n"
+	"      --no-kernel           user-space stacks only\n"
+	"  -p, --pid PID             record a running process (all its threads)\n"
+	"      --duration SECONDS    stop after SECONDS (a command gets SIGINT)\n"
+	"  -q, --quiet               print nothing but errors\n"
+	"  -h, --help                show this help\n"
+	"\n"
+	"Exit status is the command's (128+N when it died from signal N).\n"
+	"Then: kiln report [FILE]. See kiln-record(1).\n";
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct record_args {
+	const char *output;
+	const char *event;
+	uint64_t freq, count;
+	enum call_graph_mode call_graph;
+	uint32_t stack_size;
+	bool inherit, kernel, quiet;
+	pid_t pid;
+	double duration;
+	char **argv;
+};
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_call_graph(const char *s, struct record_args *a)
+{
+	if (!strcmp(s, "fp")) {
+		a->call_graph = CALL_GRAPH_FP;
+		return 0;
+	}
+	if (strncmp(s, "dwarf", 5))
+		return -1;
+	a->call_graph = CALL_GRAPH_DWARF;
+	if (!s[5])
+		return 0;
+	uint64_t size;
+	if (s[5] != ',' || parse_u64(s + 6, &size) || size < 64)
+		return -1;
+	if (size > RECORDER_MAX_STACK_SIZE)
+		size = RECORDER_MAX_STACK_SIZE;
+	a->stack_size = (uint32_t)(size & ~7ull); /* the kernel wants a multiple of 8 */
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct record_args *a)
+{
+	enum { OPT_CALL_GRAPH = 256, OPT_NO_INHERIT, OPT_NO_KERNEL, OPT_DURATION };
+	static const struct option opts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"freq", required_argument, NULL, 'F'},
+		{"count", required_argument, NULL, 'c'},
+		{"event", required_argument, NULL, 'e'},
+		{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+		{"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
+		{"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
+		{"pid", required_argument, NULL, 'p'},
+		{"duration", required_argument, NULL, OPT_DURATION},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+	uint64_t v;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+o:F:c:e:gp:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'F':
+			if (parse_u64(optarg, &a->freq) || a->freq == 0) {
+				kiln_error("-F takes a sampling frequency in Hz, like -F 997; got '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'c':
+			if (parse_u64(optarg, &a->count) || a->count == 0) {
+				kiln_error("-c takes an event count, like -c 100000; got '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'e':
+			a->event = optarg;
+			break;
+		case 'g':
+			a->call_graph = CALL_GRAPH_DWARF;
+			break;
+		case OPT_CALL_GRAPH:
+			if (parse_call_graph(optarg, a)) {
+				kiln_error("--call-graph takes fp or dwarf[,SIZE] (SIZE in bytes, at most %u); got '%s'",
+					   RECORDER_MAX_STACK_SIZE, optarg);
+				return 2;
+			}
+			break;
+		case OPT_NO_INHERIT:
+			a->inherit = false;
+			break;
+		case OPT_NO_KERNEL:
+			a->kernel = false;
+			break;
+		case 'p':
+			if (parse_u64(optarg, &v) || v == 0 || v > INT_MAX) {
+				kiln_error("-p takes a process id; got '%s'", optarg);
+				return 2;
+			}
+			a->pid = (pid_t)v;
+			break;
+		case OPT_DURATION: {
+			char *end;
+			a->duration = strtod(optarg, &end);
+			if (end == optarg || *end || a->duration <= 0) {
+				kiln_error("--duration takes seconds, like --duration 5; got '%s'", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'h':
+			cmd_print_usage(record_usage, 0);
+			return 0;
+		default:
+			cmd_print_usage(record_usage, 1);
+			return 2;
+		}
+	}
+	a->argv = argv + optind;
+	if (a->pid && a->argv[0]) {
+		kiln_error("give either a command after '--' or -p PID, not both");
+		return 2;
+	}
+	if (!a->pid && !a->argv[0]) {
+		kiln_error("nothing to record: give a command, as in 'kiln record -- ./my-program', or -p PID");
+		return 2;
+	}
+	long max_rate = event_read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate", 100000);
+	if (a->freq > (uint64_t)max_rate) {
+		kiln_error("-F %" PRIu64 " is above the kernel's limit of %ld Hz; lower it, or run: sysctl "
+			   "kernel.perf_event_max_sample_rate=%" PRIu64,
+			   a->freq, max_rate, a->freq);
+		return 2;
+	}
+	return -1;
+}
+
+/* Chooses the event: -e as given, else cycles where the PMU has it, else cpu-clock. */
+static int choose_event(const char *name, struct event_desc *ev)
+{
+	if (name) {
+		int rc = event_parse(name, ev);
+		if (rc == -EACCES)
+			kiln_error("cannot read the id of tracepoint '%s' in tracefs; run as root or mount tracefs "
+				   "(mount -t tracefs nodev /sys/kernel/tracing)",
+				   name);
+		else if (rc)
+			kiln_error("unknown event '%s'; try cpu-clock, task-clock, cycles, page-faults, "
+				   "context-switches or a tracepoint like 'sched:sched_switch'",
+				   name);
+		return rc;
+	}
+	struct perf_event_attr attr = {0};
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_HARDWARE;
+	attr.config = PERF_COUNT_HW_CPU_CYCLES;
+	attr.disabled = 1;
+	attr.exclude_kernel = 1;
+	int fd = event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return event_parse("cycles", ev);
+	}
+	return event_parse("cpu-clock", ev);
+}
+
+static void explain_open_error(int err, const struct event_desc *ev)
+{
+	long paranoid = event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2);
+	if (err == -EACCES || err == -EPERM) {
+		kiln_error("perf_event_open refused (perf_event_paranoid=%ld); run: sysctl kernel.perf_event_paranoid=1 "
+			   "(or give kiln CAP_PERFMON: setcap cap_perfmon+ep $(which kiln))",
+			   paranoid);
+	} else if (err == -ENOENT || err == -EOPNOTSUPP || err == -ENODEV) {
+		kiln_error("event '%s' is not supported on this machine (no hardware PMU here, as in many VMs); "
+			   "use -e cpu-clock",
+			   ev->name);
+	} else if (err == -ESRCH) {
+		kiln_error("the process exited before it could be recorded");
+	} else if (err == -EMFILE) {
+		kiln_error("too many open files; raise the limit with 'ulimit -n 65536'");
+	} else {
+		kiln_error("perf_event_open failed for '%s': %s", ev->name, strerror(-err));
+	}
+}
+
+static void set_metadata(struct profile *p, const struct record_args *a, const struct event_desc *ev)
+{
+	struct strbuf cmd = STRBUF_INIT;
+	if (a->pid) {
+		strbuf_addf(&cmd, "pid %d", (int)a->pid);
+		char path[64], buf[4096];
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)a->pid);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+			if (n) {
+				for (size_t i = 0; i < n; i++)
+					if (!buf[i])
+						buf[i] = ' ';
+				buf[n] = '\0';
+				strbuf_reset(&cmd);
+				strbuf_addstr(&cmd, buf);
+				while (cmd.len && cmd.buf[cmd.len - 1] == ' ')
+					cmd.buf[--cmd.len] = '\0';
+			}
+		}
+	} else {
+		for (char **s = a->argv; *s; s++)
+			strbuf_addf(&cmd, "%s%s", s == a->argv ? "" : " ", *s);
+	}
+	profile_set_meta(p, "command", strbuf_str(&cmd));
+	strbuf_release(&cmd);
+	profile_set_meta(p, "event", ev->name);
+	if (a->count)
+		profile_set_meta_u64(p, "period", a->count);
+	else
+		profile_set_meta_u64(p, "frequency", a->freq);
+	profile_set_meta(p, "call_graph", a->call_graph == CALL_GRAPH_DWARF ? "dwarf" : "fp");
+	if (a->call_graph == CALL_GRAPH_DWARF)
+		profile_set_meta_u64(p, "stack_size", a->stack_size);
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	profile_set_meta(p, "hostname", host);
+	struct utsname u;
+	if (uname(&u) == 0)
+		profile_set_meta(p, "kernel", u.release);
+	profile_set_meta_u64(p, "start_time", wall_ns());
+	profile_set_meta(p, "kiln_version", "0.1.0");
+	if (a->pid)
+		profile_set_meta_u64(p, "pid", (uint64_t)a->pid);
+}
+
+/* Under sudo, give the file to the user who asked for it. */
+static void chown_to_invoker(const char *path)
+{
+	const char *uid = getenv("SUDO_UID"), *gid = getenv("SUDO_GID");
+	if (!uid || !gid || geteuid() != 0)
+		return;
+	if (chown(path, (uid_t)strtoul(uid, NULL, 10), (gid_t)strtoul(gid, NULL, 10)) < 0) {
+		/* not fatal: the profile is still there */
+	}
+}
+
+static void human_size(uint64_t bytes, char *buf, size_t n)
+{
+	if (bytes >= 10 * 1024 * 1024)
+		snprintf(buf, n, "%.1f MB", bytes / 1048576.0);
+	else if (bytes >= 10 * 1024)
+		snprintf(buf, n, "%.1f KB", bytes / 1024.0);
+	else
+		snprintf(buf, n, "%" PRIu64 " bytes", bytes);
+}
+
+static int run(struct record_args *a)
+{
+	struct event_desc ev;
+	if (choose_event(a->event, &ev))
+		return 1;
+
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "samples", "count");
+	if (ev.is_clock)
+		profile_add_value_type(p, "cpu", "nanoseconds");
+	else
+		profile_add_value_type(p, ev.name, "events");
+	set_metadata(p, a, &ev);
+
+	struct recorder_options ro = {
+		.event = ev,
+		.freq = a->count ? 0 : a->freq,
+		.period = a->count,
+		.call_graph = a->call_graph,
+		.stack_size = a->stack_size,
+		.inherit = a->inherit,
+		.kernel = a->kernel,
+	};
+	int status = 1, rc;
+	struct kiln_writer *w = NULL;
+	struct recorder *r = recorder_new(p, &ro);
+	struct target t;
+	memset(&t, 0, sizeof(t));
+	t.go_fd = t.err_fd = -1;
+
+	rc = kiln_writer_open(&w, a->output);
+	if (rc) {
+		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
+		goto out;
+	}
+
+	if (a->pid) {
+		rc = target_attach(&t, a->pid);
+		if (rc) {
+			kiln_error("no process with pid %d", (int)a->pid);
+			goto out_unlink;
+		}
+		rc = recorder_open_process(r, a->pid);
+		if (rc) {
+			explain_open_error(rc, &ev);
+			goto out_unlink;
+		}
+		recorder_enable(r);
+	} else {
+		rc = target_launch(&t, a->argv);
+		if (rc) {
+			kiln_error("cannot start '%s': %s", a->argv[0], strerror(-rc));
+			goto out_unlink;
+		}
+		rc = recorder_open_child(r, t.pid);
+		if (rc) {
+			explain_open_error(rc, &ev);
+			goto out_unlink;
+		}
+		rc = target_start(&t);
+		if (rc) {
+			kiln_error("cannot run '%s': %s", a->argv[0],
+				   rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
+			status = rc == -ENOENT ? 127 : 126;
+			goto out_unlink;
+		}
+	}
+
+	struct recorder_stats st;
+	recorder_get_stats(r, &st);
+	if (!a->quiet && st.kernel_fallback)
+		kiln_warn("kernel stacks not permitted (perf_event_paranoid=%ld); recording user-space stacks only. "
+			  "For kernel stacks run: sysctl kernel.perf_event_paranoid=1",
+			  event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2));
+
+	uint64_t start = now_ns(), last_flush = start, stop_sent = 0;
+	int stop_stage = 0;
+	while (!target_poll_exit(&t)) {
+		recorder_poll(r, 100);
+		uint64_t now = now_ns();
+		bool timeup = a->duration > 0 && now - start >= (uint64_t)(a->duration * 1e9);
+		if ((interrupted || timeup) && !t.launched)
+			break; /* attached: just detach */
+		if ((interrupted || timeup) && stop_stage == 0) {
+			/* Ctrl-C reached the whole process group already; a kill
+			 * aimed at kiln alone must still stop the target. */
+			target_signal(&t, SIGINT);
+			stop_stage = 1;
+			stop_sent = now;
+		} else if (stop_stage == 1 && now - stop_sent > 3000000000ull) {
+			target_signal(&t, SIGTERM);
+			stop_stage = 2;
+		} else if (stop_stage == 2 && now - stop_sent > 6000000000ull) {
+			target_signal(&t, SIGKILL);
+			stop_stage = 3;
+		}
+		if (now - last_flush >= FLUSH_INTERVAL_NS) {
+			rc = kiln_writer_flush(w, p);
+			if (rc) {
+				kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
+				goto out;
+			}
+			last_flush = now;
+		}
+	}
+	recorder_disable(r);
+	while (recorder_poll(r, 0))
+		;
+	uint64_t end = now_ns();
+
+	recorder_get_stats(r, &st);
+	profile_set_meta_u64(p, "duration_ns", end - start);
+	profile_set_meta_u64(p, "samples", st.samples);
+	profile_set_meta_u64(p, "lost_samples", st.lost);
+	profile_set_meta_u64(p, "truncated_stacks", st.truncated);
+	profile_set_meta_u64(p, "unwind_errors", st.unwind_errors);
+	profile_set_meta(p, "kernel_stacks", st.kernel_stacks ? "yes" : "no");
+	if (t.launched)
+		profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&t));
+
+	/* Everything captured is on disk before the slower symbolization. */
+	rc = kiln_writer_flush(w, p);
+	if (rc) {
+		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
+		goto out;
+	}
+	bool tty = isatty(2);
+	if (tty && !a->quiet)
+		fprintf(stderr, "kiln: symbolizing %zu addresses...\r", p->locations.n);
+	struct symbols_stats ss = {0};
+	rc = symbols_resolve_profile(p, &ss);
+	if (tty && !a->quiet)
+		fprintf(stderr, "\033[K");
+	if (rc)
+		kiln_warn("symbolization failed: %s; addresses are kept as module+offset", strerror(-rc));
+	profile_name_unsymbolized(p);
+	rc = kiln_writer_finish(w, p);
+	if (rc) {
+		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
+		goto out;
+	}
+	chown_to_invoker(a->output);
+
+	if (!a->quiet) {
+		struct stat sb;
+		char size[32] = "?";
+		if (stat(a->output, &sb) == 0)
+			human_size((uint64_t)sb.st_size, size, sizeof(size));
+		fprintf(stderr,
+			"kiln: wrote '%s' (%" PRIu64 " samples, %" PRIu64 " lost, %" PRIu64
+			" truncated stacks, %zu threads, %s)\n",
+			a->output, st.samples, st.lost, st.truncated, p->threads.n, size);
+		if (st.lost)
+			kiln_warn("%" PRIu64 " samples were lost because kiln could not keep up; lower -F", st.lost);
+		if (st.truncated && a->call_graph == CALL_GRAPH_DWARF)
+			kiln_warn("%" PRIu64 " of %" PRIu64 " stacks were deeper than the %u-byte stack copy and are cut "
+				  "short; they are marked, not hidden",
+				  st.truncated, st.samples, a->stack_size);
+		const char *missing = profile_get_meta(p, "missing_modules");
+		if (missing && *missing)
+			kiln_warn("could not read symbols from: %s", missing);
+		if (!st.samples)
+			kiln_warn("no samples were recorded; the command may have run too briefly");
+	}
+	status = t.launched ? target_exit_code(&t) : 0;
+	goto out;
+
+out_unlink:
+	kiln_writer_free(w);
+	w = NULL;
+	unlink(a->output);
+out:
+	target_release(&t);
+	kiln_writer_free(w);
+	recorder_free(r);
+	profile_free(p);
+	return status;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a = {
+		.output = "profile.kiln",
+		.freq = 997,
+		.call_graph = CALL_GRAPH_DWARF,
+		.stack_size = RECORDER_MAX_STACK_SIZE,
+		.inherit = true,
+		.kernel = true,
+	};
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return run(&a);
+}

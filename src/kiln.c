@@ -1,0 +1,73 @@
+/* kiln.c - main: the subcommand table, nothing else. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"record", cmd_record, "sample a command or a running process into a .kiln profile"},
+	{"report", cmd_report, "print hot functions, call trees and threads of a profile"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: kiln <command> [options] [-- CMD [ARGS...]]\n\n");
+	fprintf(out, "commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'kiln <command> --help' shows a command's options; 'man kiln-<command>' has the details.\n");
+}
+
+void kiln_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("kiln: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void kiln_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("kiln: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void cmd_print_usage(const char *text, int to_stderr)
+{
+	fputs(text, to_stderr ? stderr : stdout);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(name, "--version")) {
+		printf("kiln 0.1.0\n");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	kiln_error("'%s' is not a kiln command; see 'kiln --help'", name);
+	return 2;
+}

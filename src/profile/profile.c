@@ -1,0 +1,259 @@
+/* profile.c - the in-memory profile model and its deduplication. */
+#include "profile/profile.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+struct profile *profile_new(void)
+{
+	struct profile *p = xcalloc(1, sizeof(*p));
+	strtab_init(&p->strings);
+	hashmap_init(&p->stack_index);
+	hashmap_init(&p->location_index);
+	hashmap_init(&p->thread_index);
+	struct profile_stack_node root = {0, 0, 0};
+	vec_push(&p->stacks, root);
+	return p;
+}
+
+void profile_free(struct profile *p)
+{
+	if (!p)
+		return;
+	strtab_release(&p->strings);
+	vec_free(&p->value_types);
+	vec_free(&p->samples);
+	vec_free(&p->stacks);
+	vec_free(&p->locations);
+	vec_free(&p->frames);
+	vec_free(&p->threads);
+	vec_free(&p->mappings);
+	vec_free(&p->meta);
+	hashmap_release(&p->stack_index);
+	hashmap_release(&p->location_index);
+	hashmap_release(&p->thread_index);
+	free(p);
+}
+
+uint32_t profile_intern(struct profile *p, const char *s)
+{
+	return strtab_intern(&p->strings, s);
+}
+
+const char *profile_str(const struct profile *p, uint32_t id)
+{
+	return strtab_get(&p->strings, id);
+}
+
+int profile_add_value_type(struct profile *p, const char *type, const char *unit)
+{
+	if (p->value_types.n >= PROFILE_MAX_VALUES)
+		return -1;
+	struct profile_value_type vt = {profile_intern(p, type), profile_intern(p, unit)};
+	vec_push(&p->value_types, vt);
+	return (int)p->value_types.n - 1;
+}
+
+uint32_t profile_add_mapping(struct profile *p, const struct profile_mapping *m)
+{
+	vec_push(&p->mappings, *m);
+	return (uint32_t)p->mappings.n - 1;
+}
+
+static uint64_t location_key(uint32_t mapping, uint64_t address, uint8_t kind)
+{
+	return hash_mix(((uint64_t)mapping << 8) | kind, address) & ~(1ULL << 63);
+}
+
+uint32_t profile_location(struct profile *p, uint32_t mapping, uint64_t address, enum profile_location_kind kind)
+{
+	/* The key is a hash: verify the candidate, probe on with a salt on a clash. */
+	uint64_t key = location_key(mapping, address, (uint8_t)kind), id;
+	while (hashmap_get(&p->location_index, key, &id)) {
+		const struct profile_location *l = &p->locations.v[id];
+		if (l->mapping == mapping && l->address == address && l->kind == kind)
+			return (uint32_t)id;
+		key = hash_u64(key + 1) & ~(1ULL << 63);
+	}
+	struct profile_location *l = vec_grow(&p->locations);
+	l->address = address;
+	l->mapping = mapping;
+	l->kind = (uint8_t)kind;
+	id = p->locations.n - 1;
+	hashmap_put(&p->location_index, key, id);
+	return (uint32_t)id;
+}
+
+uint32_t profile_stack_child(struct profile *p, uint32_t parent, uint32_t location)
+{
+	/* (parent, location) fits one 64-bit key exactly: no clash possible. */
+	uint64_t key = ((uint64_t)parent << 32) | location, id;
+	if (hashmap_get(&p->stack_index, key, &id))
+		return (uint32_t)id;
+	struct profile_stack_node n = {parent, location, p->stacks.v[parent].depth + 1};
+	vec_push(&p->stacks, n);
+	id = p->stacks.n - 1;
+	hashmap_put(&p->stack_index, key, id);
+	return (uint32_t)id;
+}
+
+uint32_t profile_stack_from_leaf(struct profile *p, const uint32_t *locs, uint32_t n)
+{
+	uint32_t node = 0;
+	for (uint32_t i = n; i-- > 0;)
+		node = profile_stack_child(p, node, locs[i]);
+	return node;
+}
+
+void profile_add_sample(struct profile *p, const struct profile_sample *s)
+{
+	vec_push(&p->samples, *s);
+}
+
+struct profile_thread *profile_thread(struct profile *p, uint32_t tid, uint32_t pid)
+{
+	uint64_t id;
+	if (hashmap_get(&p->thread_index, tid, &id))
+		return &p->threads.v[id];
+	struct profile_thread *t = vec_grow(&p->threads);
+	t->tid = tid;
+	t->pid = pid;
+	hashmap_put(&p->thread_index, tid, p->threads.n - 1);
+	return t;
+}
+
+const struct profile_thread *profile_find_thread(const struct profile *p, uint32_t tid)
+{
+	uint64_t id;
+	return hashmap_get(&p->thread_index, tid, &id) ? &p->threads.v[id] : NULL;
+}
+
+void profile_set_location_frames(struct profile *p, uint32_t location, const struct profile_frame *frames, uint32_t n)
+{
+	struct profile_location *l = &p->locations.v[location];
+	l->first_frame = (uint32_t)p->frames.n;
+	l->nframes = n;
+	for (uint32_t i = 0; i < n; i++)
+		vec_push(&p->frames, frames[i]);
+}
+
+void profile_set_meta(struct profile *p, const char *key, const char *value)
+{
+	uint32_t k = profile_intern(p, key), v = profile_intern(p, value);
+	for (size_t i = 0; i < p->meta.n; i++) {
+		if (p->meta.v[i].key == k) {
+			p->meta.v[i].value = v;
+			return;
+		}
+	}
+	struct profile_meta m = {k, v};
+	vec_push(&p->meta, m);
+}
+
+void profile_set_meta_u64(struct profile *p, const char *key, uint64_t value)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%" PRIu64, value);
+	profile_set_meta(p, key, buf);
+}
+
+const char *profile_get_meta(const struct profile *p, const char *key)
+{
+	uint32_t k = strtab_find(&p->strings, key);
+	if (k == UINT32_MAX)
+		return NULL;
+	for (size_t i = 0; i < p->meta.n; i++)
+		if (p->meta.v[i].key == k)
+			return profile_str(p, p->meta.v[i].value);
+	return NULL;
+}
+
+uint64_t profile_get_meta_u64(const struct profile *p, const char *key, uint64_t dflt)
+{
+	const char *v = profile_get_meta(p, key);
+	if (!v || !*v)
+		return dflt;
+	char *end;
+	unsigned long long x = strtoull(v, &end, 10);
+	return *end ? dflt : (uint64_t)x;
+}
+
+int profile_walk_stack(const struct profile *p, uint32_t node, profile_frame_fn fn, void *ctx)
+{
+	/* The trie links leaf to root; collect the path, then walk it root first. */
+	uint32_t depth = node < p->stacks.n ? p->stacks.v[node].depth : 0;
+	uint32_t small[256];
+	uint32_t *path = depth <= 256 ? small : xmalloc(depth * sizeof(*path));
+	uint32_t n = 0;
+	for (uint32_t i = node; i != 0 && n < depth; i = p->stacks.v[i].parent)
+		path[n++] = p->stacks.v[i].location;
+	int rc = 0;
+	for (uint32_t i = n; i-- > 0 && !rc;) {
+		uint32_t loc = path[i];
+		const struct profile_location *l = &p->locations.v[loc];
+		if (!l->nframes) {
+			struct profile_frame f = {0};
+			rc = fn(ctx, &f, loc);
+			continue;
+		}
+		/* frames are stored innermost first: walk them backwards */
+		for (uint32_t j = l->nframes; j-- > 0 && !rc;)
+			rc = fn(ctx, &p->frames.v[l->first_frame + j], loc);
+	}
+	if (path != small)
+		free(path);
+	return rc;
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+void profile_name_unsymbolized(struct profile *p)
+{
+	char buf[512];
+	for (size_t i = 0; i < p->locations.n; i++) {
+		struct profile_location *l = &p->locations.v[i];
+		if (l->nframes)
+			continue;
+		struct profile_frame f = {0};
+		if (l->mapping != PROFILE_NO_MAPPING && l->mapping < p->mappings.n) {
+			const struct profile_mapping *m = &p->mappings.v[l->mapping];
+			const char *mod = basename_of(profile_str(p, m->path));
+			f.module = profile_intern(p, mod);
+			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, mod, l->address - m->start + m->pgoff);
+		} else {
+			snprintf(buf, sizeof(buf), "0x%" PRIx64, l->address);
+			if (l->kind == PROFILE_LOC_KERNEL)
+				f.module = profile_intern(p, "[kernel.kallsyms]");
+		}
+		f.function = profile_intern(p, buf);
+		profile_set_location_frames(p, (uint32_t)i, &f, 1);
+	}
+}
+
+void profile_reindex(struct profile *p)
+{
+	hashmap_clear(&p->stack_index);
+	hashmap_clear(&p->location_index);
+	hashmap_clear(&p->thread_index);
+	for (size_t i = 1; i < p->stacks.n; i++) {
+		const struct profile_stack_node *n = &p->stacks.v[i];
+		hashmap_put(&p->stack_index, ((uint64_t)n->parent << 32) | n->location, i);
+	}
+	for (size_t i = 0; i < p->locations.n; i++) {
+		const struct profile_location *l = &p->locations.v[i];
+		uint64_t key = location_key(l->mapping, l->address, l->kind);
+		while (hashmap_get(&p->location_index, key, NULL))
+			key = hash_u64(key + 1) & ~(1ULL << 63);
+		hashmap_put(&p->location_index, key, i);
+	}
+	for (size_t i = 0; i < p->threads.n; i++)
+		hashmap_put(&p->thread_index, p->threads.v[i].tid, i);
+}

@@ -1,0 +1,166 @@
+/* profile.h - the profile model: what every collector fills and every view reads.
+ *
+ * A profile is pprof-shaped:
+ *   value types  what each sample measures ("samples"/"count", "cpu"/"nanoseconds")
+ *   samples      leaf stack node, thread, time, one value per value type
+ *   stacks       a trie of locations; node 0 is the root (the empty stack),
+ *                every other node has a parent and a location
+ *   locations    one program counter in one mapping (deduplicated); after
+ *                symbolization it expands into one or more frames: the
+ *                inlined functions first, the real (outermost) function last
+ *   frames       function, file, line
+ *   threads, mappings, metadata (string key/value pairs)
+ *
+ * All strings are interned in p->strings and named by id; id 0 is "".
+ * Ids index the vectors directly. Everything belongs to the profile and is
+ * freed by profile_free().
+ */
+#ifndef KILN_PROFILE_PROFILE_H
+#define KILN_PROFILE_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/hashmap.h"
+#include "util/strtab.h"
+#include "util/vec.h"
+
+#define PROFILE_MAX_VALUES 4
+#define PROFILE_NO_MAPPING UINT32_MAX
+
+struct profile_value_type {
+	uint32_t type; /* string id, e.g. "cpu", "samples", "alloc_space" */
+	uint32_t unit; /* string id, e.g. "nanoseconds", "count", "bytes" */
+};
+
+struct profile_mapping {
+	uint32_t pid;
+	uint64_t start, end; /* address range in that process */
+	uint64_t pgoff;      /* file offset mapped at start */
+	uint32_t path;       /* string id: file path, "[vdso]", "[kernel.kallsyms]", ... */
+	uint32_t build_id;   /* string id: lowercase hex build-id, 0 when unknown */
+	uint64_t time;       /* when it was mapped (ns), 0 when it predates the recording */
+};
+
+/* A location's kind decides how it is symbolized and coloured. */
+enum profile_location_kind {
+	PROFILE_LOC_USER = 0,
+	PROFILE_LOC_KERNEL = 1,
+};
+
+struct profile_location {
+	uint64_t address;    /* absolute address in its process (or kernel) */
+	uint32_t mapping;    /* mapping id, or PROFILE_NO_MAPPING */
+	uint8_t kind;        /* enum profile_location_kind */
+	uint32_t first_frame; /* index into frames */
+	uint32_t nframes;     /* 0 until symbolized; then >= 1 */
+};
+
+struct profile_frame {
+	uint32_t function; /* string id: demangled name, or "module+0xoff" when unknown */
+	uint32_t file;     /* string id: source file, 0 when unknown */
+	uint32_t line;     /* 0 when unknown */
+	uint32_t module;   /* string id: basename of the mapping's file */
+	bool inlined;      /* true when this frame was inlined into the next one */
+};
+
+struct profile_stack_node {
+	uint32_t parent;   /* node id; the root (0) is its own parent */
+	uint32_t location; /* location id; unused for the root */
+	uint32_t depth;    /* number of locations from the root, root = 0 */
+};
+
+struct profile_sample {
+	uint32_t stack; /* leaf node id (0 = empty stack) */
+	uint32_t tid;
+	uint32_t pid;
+	uint32_t cpu;
+	uint64_t time; /* ns, CLOCK_MONOTONIC */
+	int64_t values[PROFILE_MAX_VALUES];
+};
+
+struct profile_thread {
+	uint32_t tid, pid;
+	uint32_t name;        /* string id: the last comm seen */
+	uint64_t start, end;  /* ns; 0 when unknown */
+};
+
+struct profile_meta {
+	uint32_t key, value; /* string ids */
+};
+
+struct profile {
+	struct strtab strings;
+	VEC(struct profile_value_type) value_types;
+	VEC(struct profile_sample) samples;
+	VEC(struct profile_stack_node) stacks;
+	VEC(struct profile_location) locations;
+	VEC(struct profile_frame) frames;
+	VEC(struct profile_thread) threads;
+	VEC(struct profile_mapping) mappings;
+	VEC(struct profile_meta) meta;
+
+	/* indexes for deduplication; rebuilt by the reader */
+	struct hashmap stack_index;    /* (parent, location) -> node */
+	struct hashmap location_index; /* (mapping, address, kind) -> location */
+	struct hashmap thread_index;   /* tid -> thread id */
+};
+
+struct profile *profile_new(void);
+void profile_free(struct profile *p);
+
+/* Interns a string in the profile's table. */
+uint32_t profile_intern(struct profile *p, const char *s);
+const char *profile_str(const struct profile *p, uint32_t id);
+
+/* Adds a value type; returns its index (at most PROFILE_MAX_VALUES). */
+int profile_add_value_type(struct profile *p, const char *type, const char *unit);
+
+/* Adds a mapping and returns its id. */
+uint32_t profile_add_mapping(struct profile *p, const struct profile_mapping *m);
+
+/* Returns the location id for (mapping, address, kind), adding it when new. */
+uint32_t profile_location(struct profile *p, uint32_t mapping, uint64_t address, enum profile_location_kind kind);
+
+/* Returns the node id of `location` called from `parent`, adding it when new. */
+uint32_t profile_stack_child(struct profile *p, uint32_t parent, uint32_t location);
+
+/* Interns a whole stack given leaf first (as unwinders produce it):
+ * locs[0] is the leaf, locs[n-1] the outermost caller. Returns the leaf node. */
+uint32_t profile_stack_from_leaf(struct profile *p, const uint32_t *locs, uint32_t n);
+
+/* Appends a sample; values beyond the profile's value types are ignored. */
+void profile_add_sample(struct profile *p, const struct profile_sample *s);
+
+/* Returns the thread record for tid, creating it when new. The pointer is
+ * valid until the next call that adds a thread. */
+struct profile_thread *profile_thread(struct profile *p, uint32_t tid, uint32_t pid);
+/* Returns the thread record for tid, or NULL. */
+const struct profile_thread *profile_find_thread(const struct profile *p, uint32_t tid);
+
+/* Sets frames for a location (replacing any it had). frames[0] is the
+ * innermost (most inlined) frame, frames[n-1] the real function. */
+void profile_set_location_frames(struct profile *p, uint32_t location, const struct profile_frame *frames, uint32_t n);
+
+/* Metadata: string key/value pairs; set replaces an existing key. */
+void profile_set_meta(struct profile *p, const char *key, const char *value);
+void profile_set_meta_u64(struct profile *p, const char *key, uint64_t value);
+const char *profile_get_meta(const struct profile *p, const char *key); /* NULL when absent */
+uint64_t profile_get_meta_u64(const struct profile *p, const char *key, uint64_t dflt);
+
+/* The frames of a stack, root first, each location expanded into its
+ * frames (outermost function first, then what was inlined into it). A
+ * location without frames yields one frame with function 0 (""); call
+ * profile_name_unsymbolized() first so that none is left. Calls fn for each
+ * frame; stops early when fn returns non-zero and returns that value. */
+typedef int (*profile_frame_fn)(void *ctx, const struct profile_frame *f, uint32_t location);
+int profile_walk_stack(const struct profile *p, uint32_t node, profile_frame_fn fn, void *ctx);
+
+/* Gives every location that has no frames yet one frame named
+ * "module+0xoffset" (or "0xaddress" without a mapping), so nothing is dropped. */
+void profile_name_unsymbolized(struct profile *p);
+
+/* Rebuilds the dedup indexes after the vectors were filled directly. */
+void profile_reindex(struct profile *p);
+
+#endif

@@ -1,0 +1,49 @@
+/* hashmap.h - open-addressing map from 64-bit keys to 64-bit values.
+ *
+ * Used for deduplication on hot paths (stack trie children, location
+ * lookup, CFI caches), so it stores plain integers, never pointers it owns.
+ * The caller builds composite keys with hash_mix(). Key UINT64_MAX is
+ * reserved as the empty marker.
+ */
+#ifndef KILN_UTIL_HASHMAP_H
+#define KILN_UTIL_HASHMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hashmap {
+	uint64_t *keys;
+	uint64_t *vals;
+	size_t cap; /* power of two, or 0 */
+	size_t n;
+};
+
+void hashmap_init(struct hashmap *m);
+void hashmap_release(struct hashmap *m);
+void hashmap_clear(struct hashmap *m);
+
+/* Returns true and sets *val when key is present. */
+bool hashmap_get(const struct hashmap *m, uint64_t key, uint64_t *val);
+/* Inserts or overwrites. */
+void hashmap_put(struct hashmap *m, uint64_t key, uint64_t val);
+
+/* A strong 64-bit finaliser, and a way to fold two words into one key. */
+static inline uint64_t hash_u64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline uint64_t hash_mix(uint64_t a, uint64_t b)
+{
+	return hash_u64(a * 0x9e3779b97f4a7c15ULL ^ hash_u64(b));
+}
+
+uint64_t hash_bytes(const void *p, size_t n);
+
+#endif

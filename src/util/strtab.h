@@ -1,0 +1,41 @@
+/* strtab.h - interned strings, each stored once and named by a dense id.
+ *
+ * Id 0 is always the empty string, so a zeroed field means "unknown".
+ * Strings live as long as the table; strtab_get() pointers stay valid
+ * until strtab_release() (they are kept in stable chunks).
+ */
+#ifndef KILN_UTIL_STRTAB_H
+#define KILN_UTIL_STRTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/hashmap.h"
+#include "util/vec.h"
+
+struct strtab {
+	VEC(char *) strs; /* id -> NUL-terminated string */
+	VEC(uint32_t) lens;
+	VEC(char *) chunks;
+	size_t chunk_left;
+	char *chunk_pos;
+	struct hashmap index; /* hash -> id, collisions chained via next */
+	VEC(uint32_t) next;   /* id -> 1 + next id with the same hash, 0 ends */
+};
+
+void strtab_init(struct strtab *t);
+void strtab_release(struct strtab *t);
+
+/* Returns the id of s (interning it when new). */
+uint32_t strtab_intern(struct strtab *t, const char *s);
+uint32_t strtab_intern_n(struct strtab *t, const char *s, size_t len);
+/* Returns the id of s, or UINT32_MAX when it is not in the table. */
+uint32_t strtab_find(const struct strtab *t, const char *s);
+/* The string with this id; "" for an id out of range. */
+const char *strtab_get(const struct strtab *t, uint32_t id);
+static inline uint32_t strtab_count(const struct strtab *t)
+{
+	return (uint32_t)t->strs.n;
+}
+
+#endif

@@ -1,0 +1,20 @@
+/* xalloc.h - allocation that aborts with a message on exhaustion.
+ *
+ * For the CLI side only: a profile that cannot be allocated cannot be
+ * written either, so failing loudly is the honest answer. Never used by
+ * the agent, which must degrade instead of taking its host down.
+ */
+#ifndef KILN_UTIL_XALLOC_H
+#define KILN_UTIL_XALLOC_H
+
+#include <stddef.h>
+#include <stdlib.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+#endif
