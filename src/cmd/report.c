@@ -1,0 +1,297 @@
+/* report.c - `kiln report`: read a .kiln profile and print where the time
+ * went: the hottest functions, the call tree or the split by thread, as
+ * text for a person or JSON for a program. Parses options and wires the
+ * reader, symbols, hotspots and a renderer together.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "analysis/hotspots.h"
+#include "cmd/cmd.h"
+#include "profile/kiln_file.h"
+#include "profile/profile.h"
+#include "render/report.h"
+#include "symbols/symbols.h"
+#include "util/strbuf.h"
+
+#define DEFAULT_FILE        "profile.kiln"
+#define DEFAULT_LIMIT       25
+#define DEFAULT_MIN_PERCENT 0.5
+
+static const char report_usage[] = "usage: kiln report [options] [FILE]\n"
+                                   "\n"
+                                   "Shows where a profile's time went: the hottest functions (default), the\n"
+                                   "call tree, or the split by thread. FILE defaults to profile.kiln.\n"
+                                   "\n"
+                                   "  -i, --input FILE          read FILE (the same as naming it last)\n"
+                                   "  -t, --tree                call tree from the roots with total percentages,\n"
+                                   "                            like 'perf report --children -g caller'\n"
+                                   "  -T, --threads             samples and share per thread, with thread names\n"
+                                   "  -s, --sort KEY            order functions by self, total or name (default self)\n"
+                                   "  -n, --limit N             show N functions (default 25; 0 shows all)\n"
+                                   "      --value TYPE          which value to add up, e.g. cpu or samples\n"
+                                   "                            (default: the second type, cpu, when present)\n"
+                                   "  -m, --min-percent P       hide call tree nodes below P% (default 0.5)\n"
+                                   "      --json                machine-readable output (schema in kiln-report(1))\n"
+                                   "  -h, --help                show this help\n"
+                                   "\n"
+                                   "Columns: Self% is the share of samples whose innermost frame is the\n"
+                                   "function, Total% the share whose stack contains it (recursion counted\n"
+                                   "once), Samples the number of samples with it innermost.\n"
+                                   "Colours follow the terminal; set NO_COLOR to turn them off.\n"
+                                   "See kiln-report(1).\n";
+
+struct report_args {
+	const char *file;
+	const char *value;
+	bool json, tree, threads;
+	enum hotspot_sort sort;
+	size_t limit;
+	double min_percent;
+};
+
+static int parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct report_args *a)
+{
+	enum { OPT_VALUE = 256, OPT_JSON };
+	static const struct option opts[] = {
+	    {"input", required_argument, NULL, 'i'},
+	    {"tree", no_argument, NULL, 't'},
+	    {"threads", no_argument, NULL, 'T'},
+	    {"sort", required_argument, NULL, 's'},
+	    {"limit", required_argument, NULL, 'n'},
+	    {"value", required_argument, NULL, OPT_VALUE},
+	    {"min-percent", required_argument, NULL, 'm'},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int c;
+	optind = 1;
+	opterr = 0; /* our own messages, in kiln's words */
+	while ((c = getopt_long(argc, argv, ":i:tTs:n:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			a->file = optarg;
+			break;
+		case 't':
+			a->tree = true;
+			break;
+		case 'T':
+			a->threads = true;
+			break;
+		case 's':
+			if (!strcmp(optarg, "self")) {
+				a->sort = HOTSPOT_SORT_SELF;
+			} else if (!strcmp(optarg, "total")) {
+				a->sort = HOTSPOT_SORT_TOTAL;
+			} else if (!strcmp(optarg, "name")) {
+				a->sort = HOTSPOT_SORT_NAME;
+			} else {
+				kiln_error("--sort takes self, total or name; got '%s'", optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			if (parse_size(optarg, &a->limit)) {
+				kiln_error("--limit takes a number of rows (0 for all); got '%s'", optarg);
+				return 2;
+			}
+			break;
+		case OPT_VALUE:
+			a->value = optarg;
+			break;
+		case 'm': {
+			char *end;
+			errno = 0;
+			a->min_percent = strtod(optarg, &end);
+			if (errno || end == optarg || (*end && strcmp(end, "%")) || !(a->min_percent >= 0) ||
+			    a->min_percent > 100) {
+				kiln_error("--min-percent takes a percentage from 0 to 100, like 0.5; got '%s'",
+				           optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case 'h':
+			cmd_print_usage(report_usage, 0);
+			return 0;
+		case ':':
+			kiln_error("option '%s' needs a value; see 'kiln report --help'", argv[optind - 1]);
+			return 2;
+		default:
+			if (optopt && optopt < 256)
+				kiln_error("unknown option '-%c'; see 'kiln report --help'", optopt);
+			else
+				kiln_error("unknown option '%s'; see 'kiln report --help'", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		if (a->file || optind + 1 < argc) {
+			kiln_error("report reads one profile; got more than one file (see 'kiln report --help')");
+			return 2;
+		}
+		a->file = argv[optind];
+	}
+	if (!a->file)
+		a->file = DEFAULT_FILE;
+	return -1;
+}
+
+/* Columns to fit text into: the terminal's when stdout is one, else 0
+ * (no eliding: a pipe or a file gets whole names for grep). */
+static int output_width(void)
+{
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	const char *cols = getenv("COLUMNS");
+	if (cols && *cols) {
+		char *end;
+		long v = strtol(cols, &end, 10);
+		if (!*end && v >= 40 && v <= 1000)
+			return (int)v;
+	}
+	struct winsize ws;
+	if (!ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col >= 40)
+		return ws.ws_col;
+	return 80;
+}
+
+static bool output_color(void)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+	if (no && *no)
+		return false;
+	if (term && !strcmp(term, "dumb"))
+		return false;
+	return isatty(STDOUT_FILENO);
+}
+
+static int open_error(const char *file, int rc)
+{
+	switch (rc) {
+	case -ENOENT:
+		kiln_error("cannot open '%s': %s; record one with 'kiln record -- CMD'", file, strerror(-rc));
+		break;
+	case -EACCES:
+	case -EPERM:
+	case -EISDIR:
+	case -ENOTDIR:
+	case -ELOOP:
+	case -ENAMETOOLONG:
+		kiln_error("cannot open '%s': %s", file, strerror(-rc));
+		break;
+	default:
+		kiln_error("cannot read '%s': %s", file, kiln_read_strerror(rc));
+		break;
+	}
+	return 1;
+}
+
+/* A file cut short before its symbols chunk has locations without frames:
+ * symbolize them now, from the binaries if they are still here. */
+static void symbolize_missing(struct profile *p)
+{
+	bool need = false;
+	for (size_t i = 0; i < p->locations.n && !need; i++)
+		need = !p->locations.v[i].nframes;
+	if (need) {
+		struct symbols_stats st = {0};
+		symbols_resolve_profile(p, &st);
+	}
+	profile_name_unsymbolized(p);
+}
+
+static void list_value_types(struct strbuf *sb, const struct profile *p)
+{
+	for (size_t i = 0; i < p->value_types.n; i++)
+		strbuf_addf(sb, "%s%s", i ? ", " : "", profile_str(p, p->value_types.v[i].type));
+	if (!p->value_types.n)
+		strbuf_addstr(sb, "samples");
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_args a = {.limit = DEFAULT_LIMIT, .min_percent = DEFAULT_MIN_PERCENT};
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+
+	struct profile *p = NULL;
+	struct kiln_read_info info = {0};
+	int err = kiln_read(a.file, &p, &info);
+	if (err)
+		return open_error(a.file, err);
+	rc = 1;
+	bool cut = info.truncated || !info.complete;
+	if (cut)
+		kiln_warn("file was cut short; showing the %zu samples before the cut", p->samples.n);
+	symbolize_missing(p);
+
+	int vi = hotspots_value_index(p, a.value);
+	if (vi == -ENOENT) {
+		struct strbuf types = STRBUF_INIT;
+		list_value_types(&types, p);
+		kiln_error("'%s' has no value type '%s'; it has: %s", a.file, a.value, strbuf_str(&types));
+		strbuf_release(&types);
+		goto out_free_profile;
+	}
+	struct hotspots h;
+	if (hotspots_build(&h, p, vi)) {
+		kiln_error("cannot analyse '%s': bad value type", a.file);
+		goto out_free_profile;
+	}
+
+	struct report_options o = {
+	    .file = a.file,
+	    .complete = !cut,
+	    .sort = a.sort,
+	    .limit = a.limit,
+	    .min_percent = a.min_percent,
+	};
+	const struct report_ops *ops;
+	if (a.json) {
+		ops = &report_json_ops;
+		o.sections = REPORT_FUNCTIONS | REPORT_THREADS | REPORT_STACKS | (a.tree ? REPORT_TREE : 0);
+	} else {
+		ops = &report_text_ops;
+		o.sections = (a.tree ? REPORT_TREE : 0) | (a.threads ? REPORT_THREADS : 0);
+		if (!o.sections)
+			o.sections = REPORT_FUNCTIONS;
+		o.width = output_width();
+		o.color = output_color();
+	}
+	struct strbuf out = STRBUF_INIT;
+	report_render(&out, ops, p, &h, &o);
+	if (fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout)) {
+		kiln_error("cannot write the report: %s", strerror(errno));
+		goto out_release;
+	}
+	rc = 0;
+out_release:
+	strbuf_release(&out);
+	hotspots_release(&h);
+out_free_profile:
+	profile_free(p);
+	return rc;
+}
