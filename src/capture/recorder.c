@@ -487,13 +487,20 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 				uint64_t pc = i ? r->locs_scratch[i] - 1 : r->locs_scratch[i];
 				r->loc_ids[n++] = user_location(r, pid, time, pc);
 			}
-			if (status == UNWIND_TRUNCATED || status == UNWIND_MAX_DEPTH)
+			if (status == UNWIND_TRUNCATED || status == UNWIND_MAX_DEPTH) {
+				/* mark the cut at the root, so views show it */
 				r->st.truncated++;
+				if (n < MAX_FRAMES)
+					r->loc_ids[n++] = profile_location(r->p, PROFILE_NO_MAPPING, 0,
+									   PROFILE_LOC_TRUNCATED);
+			}
 			else if (status != UNWIND_COMPLETE)
 				r->st.unwind_errors++;
 		}
 	} else if (user_entries >= (uint32_t)r->max_stack) {
 		r->st.truncated++;
+		if (n < MAX_FRAMES)
+			r->loc_ids[n++] = profile_location(r->p, PROFILE_NO_MAPPING, 0, PROFILE_LOC_TRUNCATED);
 	}
 
 	if (n == 0) /* no callchain at all: keep the ip so the sample counts */

@@ -223,6 +223,11 @@ void profile_name_unsymbolized(struct profile *p)
 		if (l->nframes)
 			continue;
 		struct profile_frame f = {0};
+		if (l->kind == PROFILE_LOC_TRUNCATED) {
+			f.function = profile_intern(p, "[truncated]");
+			profile_set_location_frames(p, (uint32_t)i, &f, 1);
+			continue;
+		}
 		if (l->mapping != PROFILE_NO_MAPPING && l->mapping < p->mappings.n) {
 			const struct profile_mapping *m = &p->mappings.v[l->mapping];
 			const char *mod = basename_of(profile_str(p, m->path));

@@ -46,6 +46,7 @@ struct profile_mapping {
 enum profile_location_kind {
 	PROFILE_LOC_USER = 0,
 	PROFILE_LOC_KERNEL = 1,
+	PROFILE_LOC_TRUNCATED = 2, /* stands at the root of a stack cut short: "[truncated]" */
 };
 
 struct profile_location {

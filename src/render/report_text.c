@@ -309,17 +309,22 @@ static void text_header(const struct report_ctx *c)
 		const char *mode = profile_get_meta(p, "call_graph");
 		char pct[16];
 		snprintf(pct, sizeof(pct), "%.1f%%", 100.0 * (double)trunc / (double)all);
+		uint64_t copy = profile_get_meta_u64(p, "stack_size", 65528);
 		if (mode && !strcmp(mode, "fp"))
 			warning(c,
-			        "%s of %s samples (%s) had stacks cut short (a broken frame-pointer chain); "
-			        "try --call-graph dwarf",
+			        "%s of %s samples (%s) had stacks deeper than the kernel's limit; raise it with "
+			        "sysctl kernel.perf_event_max_stack=1024",
 			        fmt_count(a, sizeof(a), trunc), fmt_count(b, sizeof(b), all), pct);
-		else
+		else if (copy < 65528)
 			warning(c,
 			        "%s of %s samples (%s) had stacks cut short by the %" PRIu64
-			        "-byte stack copy; raise it with --call-graph dwarf,SIZE",
-			        fmt_count(a, sizeof(a), trunc), fmt_count(b, sizeof(b), all), pct,
-			        profile_get_meta_u64(p, "stack_size", 65528));
+			        "-byte stack copy (shown under [truncated]); raise it with --call-graph dwarf,65528",
+			        fmt_count(a, sizeof(a), trunc), fmt_count(b, sizeof(b), all), pct, copy);
+		else
+			warning(c,
+			        "%s of %s samples (%s) had stacks deeper than the largest stack copy the kernel allows "
+			        "(65,528 bytes); they are shown under [truncated]",
+			        fmt_count(a, sizeof(a), trunc), fmt_count(b, sizeof(b), all), pct);
 	}
 	s = profile_get_meta(p, "missing_modules");
 	if (s && *s) {
