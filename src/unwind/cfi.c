@@ -1,0 +1,695 @@
+/* cfi.c - per-module CFI through libdw, compiled into flat rules, plus the
+ * DWARF expression evaluator used when a rule is more than reg + offset.
+ *
+ * libdw answers "what are the rules at this address" slowly (it finds the
+ * FDE and replays its instructions); unwind.c caches our compiled rows per
+ * address so that cost is paid once per distinct pc.
+ */
+#include "unwind/cfi.h"
+
+#include <dwarf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+static int module_setup(struct cfi_module *m)
+{
+	GElf_Ehdr ehdr;
+	size_t nph;
+
+	if (elf_kind(m->elf) != ELF_K_ELF || !gelf_getehdr(m->elf, &ehdr))
+		return -ENOEXEC;
+	if (ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_machine != EM_X86_64)
+		return -ENOEXEC;
+	if (elf_getphdrnum(m->elf, &nph) == 0) {
+		for (size_t i = 0; i < nph && m->nloads < CFI_MAX_LOADS; i++) {
+			GElf_Phdr ph;
+			if (!gelf_getphdr(m->elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+				continue;
+			struct cfi_load *l = &m->loads[m->nloads++];
+			l->offset = ph.p_offset;
+			l->vaddr = ph.p_vaddr;
+			l->size = ph.p_memsz > ph.p_filesz ? ph.p_memsz : ph.p_filesz;
+		}
+	}
+	m->eh_cfi = dwarf_getcfi_elf(m->elf);
+	return 0;
+}
+
+/* The vdso is the same image in every process on this kernel, so our own
+ * copy stands in for the sampled process's. */
+static int vdso_image(const void **image, size_t *size)
+{
+	const uint8_t *base = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
+	Elf64_Ehdr eh;
+	uint64_t end;
+
+	if (!base)
+		return -ENOENT;
+	memcpy(&eh, base, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
+		return -ENOEXEC;
+	end = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		memcpy(&ph, base + eh.e_phoff + (uint64_t)i * eh.e_phentsize, sizeof(ph));
+		if (ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz > end)
+			end = ph.p_offset + ph.p_filesz;
+	}
+	if (end == 0 || end > (1u << 20))
+		return -ENOEXEC;
+	*image = base;
+	*size = end;
+	return 0;
+}
+
+int cfi_module_open(struct cfi_module *m)
+{
+	struct stat st;
+	int err;
+
+	m->opened = true;
+	m->fd = -1;
+	if (!m->path)
+		return -ENOENT;
+	if (strcmp(m->path, "[vdso]") == 0) {
+		const void *image;
+		size_t size;
+		err = vdso_image(&image, &size);
+		if (err)
+			return err;
+		return cfi_module_open_memory(m, image, size);
+	}
+	if (m->path[0] != '/')
+		return -ENOENT;
+	m->fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (m->fd < 0)
+		return -errno;
+	if (fstat(m->fd, &st) < 0) {
+		err = -errno;
+		goto out_close;
+	}
+	m->from_file = true;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->mtime = st.st_mtim;
+	m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
+	if (!m->elf) {
+		err = -ENOEXEC;
+		goto out_close;
+	}
+	err = module_setup(m);
+	if (err)
+		goto out_close;
+	return 0;
+
+out_close:
+	cfi_module_close(m);
+	m->opened = true;
+	return err;
+}
+
+int cfi_module_open_memory(struct cfi_module *m, const void *image, size_t size)
+{
+	int err;
+
+	m->opened = true;
+	m->fd = -1;
+	if (size == 0)
+		return -ENOEXEC;
+	/* libelf may convert in place and needs the image for the module's life. */
+	m->image = xmalloc(size);
+	memcpy(m->image, image, size);
+	m->elf = elf_memory(m->image, size);
+	if (!m->elf) {
+		err = -ENOEXEC;
+		goto out_close;
+	}
+	err = module_setup(m);
+	if (err)
+		goto out_close;
+	return 0;
+
+out_close:
+	cfi_module_close(m);
+	m->opened = true;
+	return err;
+}
+
+void cfi_module_close(struct cfi_module *m)
+{
+	if (m->eh_cfi)
+		dwarf_cfi_end(m->eh_cfi);
+	if (m->dwarf)
+		dwarf_end(m->dwarf);
+	if (m->elf)
+		elf_end(m->elf);
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m->image);
+	m->eh_cfi = NULL;
+	m->dwarf = NULL;
+	m->debug_cfi = NULL;
+	m->debug_tried = false;
+	m->elf = NULL;
+	m->fd = -1;
+	m->image = NULL;
+	m->nloads = 0;
+	m->opened = false;
+	m->from_file = false;
+}
+
+bool cfi_module_changed(const struct cfi_module *m)
+{
+	struct stat st;
+
+	if (!m->from_file)
+		return false;
+	if (stat(m->path, &st) < 0)
+		return true;
+	return st.st_dev != m->dev || st.st_ino != m->ino || st.st_mtim.tv_sec != m->mtime.tv_sec ||
+	       st.st_mtim.tv_nsec != m->mtime.tv_nsec;
+}
+
+bool cfi_module_vaddr(const struct cfi_module *m, uint64_t offset, uint64_t *vaddr)
+{
+	for (int i = 0; i < m->nloads; i++) {
+		const struct cfi_load *l = &m->loads[i];
+		if (offset >= l->offset && offset - l->offset < l->size) {
+			*vaddr = offset - l->offset + l->vaddr;
+			return true;
+		}
+	}
+	/* No program headers (or a gap): offsets are the best guess. */
+	*vaddr = offset;
+	return m->nloads == 0;
+}
+
+/* ---- compiling libdw's answer ---- */
+
+static bool fits_i32(int64_t v)
+{
+	return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+static bool is_breg(const Dwarf_Op *op, unsigned *reg, int64_t *off)
+{
+	if (op->atom >= DW_OP_breg0 && op->atom <= DW_OP_breg31) {
+		*reg = op->atom - DW_OP_breg0;
+		*off = (int64_t)op->number;
+		return true;
+	}
+	if (op->atom == DW_OP_bregx) {
+		*reg = op->number > 255 ? 255 : (unsigned)op->number;
+		*off = (int64_t)op->number2;
+		return true;
+	}
+	return false;
+}
+
+static void rule_expr(struct cfi_rule *r, const Dwarf_Op *ops, size_t nops, struct cfi_op_pool *pool)
+{
+	if (nops == 0 || nops > UINT16_MAX || pool->ops.n + nops > INT32_MAX) {
+		r->kind = CFI_BAD;
+		return;
+	}
+	r->kind = CFI_EXPR;
+	r->nops = (uint16_t)nops;
+	r->arg = (int32_t)pool->ops.n;
+	vec_reserve(&pool->ops, pool->ops.n + nops);
+	memcpy(&pool->ops.v[pool->ops.n], ops, nops * sizeof(*ops));
+	pool->ops.n += nops;
+}
+
+static void compile_cfa(struct cfi_rule *r, const Dwarf_Op *ops, size_t nops, struct cfi_op_pool *pool)
+{
+	unsigned reg;
+	int64_t off;
+
+	if (nops == 0) {
+		r->kind = CFI_BAD;
+		return;
+	}
+	if (nops == 1 && is_breg(&ops[0], &reg, &off) && reg < ARCH_DWARF_NREGS && fits_i32(off)) {
+		r->kind = CFI_REG_OFF;
+		r->reg = (uint8_t)reg;
+		r->arg = (int32_t)off;
+		return;
+	}
+	rule_expr(r, ops, nops, pool);
+}
+
+static void compile_reg(struct cfi_rule *r, const Dwarf_Op *ops, size_t nops, struct cfi_op_pool *pool)
+{
+	unsigned reg;
+	int64_t off = 0;
+	bool value = nops > 0 && ops[nops - 1].atom == DW_OP_stack_value;
+	size_t n = value ? nops - 1 : nops;
+
+	if (nops == 0) {
+		/* libdw: a NULL *ops means same_value, its ops_mem means undefined. */
+		r->kind = ops == NULL ? CFI_SAME : CFI_UNDEF;
+		return;
+	}
+	if (ops[0].atom == DW_OP_call_frame_cfa && (n == 1 || (n == 2 && ops[1].atom == DW_OP_plus_uconst))) {
+		if (n == 2)
+			off = (int64_t)ops[1].number;
+		if (fits_i32(off)) {
+			r->kind = value ? CFI_VAL_OFFSET : CFI_OFFSET;
+			r->arg = (int32_t)off;
+			return;
+		}
+	}
+	if (!value && n == 1) {
+		if (ops[0].atom >= DW_OP_reg0 && ops[0].atom <= DW_OP_reg31)
+			reg = ops[0].atom - DW_OP_reg0;
+		else if (ops[0].atom == DW_OP_regx)
+			reg = ops[0].number > 255 ? 255 : (unsigned)ops[0].number;
+		else
+			reg = 255;
+		if (reg < ARCH_DWARF_NREGS) {
+			r->kind = CFI_REG_OFF;
+			r->reg = (uint8_t)reg;
+			r->arg = 0;
+			return;
+		}
+	}
+	if (value && n == 1 && is_breg(&ops[0], &reg, &off) && reg < ARCH_DWARF_NREGS && fits_i32(off)) {
+		r->kind = CFI_REG_OFF;
+		r->reg = (uint8_t)reg;
+		r->arg = (int32_t)off;
+		return;
+	}
+	rule_expr(r, ops, nops, pool);
+}
+
+static bool frame_at(struct cfi_module *m, uint64_t vaddr, Dwarf_Frame **frame)
+{
+	if (m->eh_cfi && dwarf_cfi_addrframe(m->eh_cfi, vaddr, frame) == 0)
+		return true;
+	if (!m->debug_tried) {
+		m->debug_tried = true;
+		if (m->elf)
+			m->dwarf = dwarf_begin_elf(m->elf, DWARF_C_READ, NULL);
+		if (m->dwarf)
+			m->debug_cfi = dwarf_getcfi(m->dwarf);
+	}
+	return m->debug_cfi && dwarf_cfi_addrframe(m->debug_cfi, vaddr, frame) == 0;
+}
+
+void cfi_module_compile(struct cfi_module *m, uint64_t vaddr, struct cfi_row *row, struct cfi_op_pool *pool)
+{
+	Dwarf_Frame *frame = NULL;
+	Dwarf_Op ops_mem[3], *ops;
+	size_t nops;
+	bool signalp = false;
+
+	memset(row, 0, sizeof(*row));
+	row->vaddr = vaddr;
+	row->module = m->id;
+	if (!frame_at(m, vaddr, &frame))
+		return;
+	row->flags = CFI_ROW_FOUND;
+	if (dwarf_frame_info(frame, NULL, NULL, &signalp) >= 0 && signalp)
+		row->flags |= CFI_ROW_SIGNAL;
+	if (dwarf_frame_cfa(frame, &ops, &nops) == 0)
+		compile_cfa(&row->cfa, ops, nops, pool);
+	else
+		row->cfa.kind = CFI_BAD;
+	for (int reg = 0; reg < ARCH_DWARF_NREGS; reg++) {
+		struct cfi_rule *r = &row->regs[reg];
+		if (dwarf_frame_register(frame, reg, ops_mem, &ops, &nops) == 0)
+			compile_reg(r, ops, nops, pool);
+		else
+			r->kind = CFI_BAD;
+		if (r->kind == CFI_SAME)
+			row->same |= 1u << reg;
+		else if (reg == ARCH_DWARF_SP && r->kind == CFI_VAL_OFFSET && r->arg == 0)
+			; /* the default, applied without a rule */
+		else if (r->kind != CFI_UNDEF)
+			row->other |= 1u << reg;
+	}
+	free(frame);
+}
+
+/* ---- evaluation ---- */
+
+int cfi_stack_read(const struct cfi_stack *st, uint64_t addr, unsigned size, uint64_t *out)
+{
+	uint64_t off = addr - st->addr;
+
+	if (addr < st->addr)
+		return UNWIND_BAD_FRAME;
+	if (st->size < size || off > st->size - size)
+		return UNWIND_TRUNCATED;
+	*out = 0;
+	memcpy(out, st->bytes + off, size); /* x86_64 is little-endian */
+	return 0;
+}
+
+#define EVAL_STACK 64
+
+/* A register a rule needs; one lost to the end of the copy makes the
+ * unwind truncated rather than bad. */
+static inline int reg_get(const struct cfi_regs *regs, unsigned reg, uint64_t *out)
+{
+	if (reg < ARCH_DWARF_NREGS && (regs->valid & (1u << reg))) {
+		*out = regs->r[reg];
+		return 0;
+	}
+	if (reg < ARCH_DWARF_NREGS && (regs->truncated & (1u << reg)))
+		return UNWIND_TRUNCATED;
+	return UNWIND_BAD_FRAME;
+}
+
+int cfi_eval(const Dwarf_Op *ops, size_t nops, const struct cfi_regs *regs, bool has_cfa, uint64_t cfa,
+             const struct cfi_stack *st, uint64_t *out, bool *is_value)
+{
+	uint64_t s[EVAL_STACK], a, b;
+	size_t sp = 0;
+	unsigned reg;
+	int err;
+
+	*is_value = false;
+#define NEED(k)                                                                                                        \
+	do {                                                                                                           \
+		if (sp < (k))                                                                                          \
+			return UNWIND_BAD_FRAME;                                                                       \
+	} while (0)
+#define PUSH(v)                                                                                                        \
+	do {                                                                                                           \
+		uint64_t v_ = (v);                                                                                     \
+		if (sp >= EVAL_STACK)                                                                                  \
+			return UNWIND_BAD_FRAME;                                                                       \
+		s[sp] = v_;                                                                                            \
+		sp++;                                                                                                  \
+	} while (0)
+#define REG(rn, dst)                                                                                                   \
+	do {                                                                                                           \
+		err = reg_get(regs, (rn), &(dst));                                                                     \
+		if (err)                                                                                               \
+			return err;                                                                                    \
+	} while (0)
+
+	for (size_t i = 0; i < nops; i++) {
+		const Dwarf_Op *op = &ops[i];
+		uint8_t at = op->atom;
+
+		if (at >= DW_OP_lit0 && at <= DW_OP_lit31) {
+			PUSH((uint64_t)(at - DW_OP_lit0));
+			continue;
+		}
+		if (at >= DW_OP_breg0 && at <= DW_OP_breg31) {
+			reg = at - DW_OP_breg0;
+			REG(reg, a);
+			PUSH(a + op->number);
+			continue;
+		}
+		if ((at >= DW_OP_reg0 && at <= DW_OP_reg31) || at == DW_OP_regx) {
+			/* A register location names the value itself; it must stand alone. */
+			reg = at == DW_OP_regx ? (op->number > 255 ? 255 : (unsigned)op->number)
+			                       : (unsigned)(at - DW_OP_reg0);
+			if (nops != 1)
+				return UNWIND_BAD_FRAME;
+			REG(reg, a);
+			PUSH(a);
+			*is_value = true;
+			continue;
+		}
+		switch (at) {
+		case DW_OP_bregx:
+			reg = op->number > 255 ? 255 : (unsigned)op->number;
+			REG(reg, a);
+			PUSH(a + op->number2);
+			break;
+		case DW_OP_addr:
+		case DW_OP_const1u:
+		case DW_OP_const1s:
+		case DW_OP_const2u:
+		case DW_OP_const2s:
+		case DW_OP_const4u:
+		case DW_OP_const4s:
+		case DW_OP_const8u:
+		case DW_OP_const8s:
+		case DW_OP_constu:
+		case DW_OP_consts:
+			PUSH(op->number);
+			break;
+		case DW_OP_call_frame_cfa:
+			if (!has_cfa)
+				return UNWIND_BAD_FRAME;
+			PUSH(cfa);
+			break;
+		case DW_OP_dup:
+			NEED(1);
+			PUSH(s[sp - 1]);
+			break;
+		case DW_OP_drop:
+			NEED(1);
+			sp--;
+			break;
+		case DW_OP_over:
+			NEED(2);
+			PUSH(s[sp - 2]);
+			break;
+		case DW_OP_pick:
+			if (op->number >= sp)
+				return UNWIND_BAD_FRAME;
+			PUSH(s[sp - 1 - op->number]);
+			break;
+		case DW_OP_swap:
+			NEED(2);
+			a = s[sp - 1];
+			s[sp - 1] = s[sp - 2];
+			s[sp - 2] = a;
+			break;
+		case DW_OP_rot:
+			NEED(3);
+			a = s[sp - 1];
+			s[sp - 1] = s[sp - 2];
+			s[sp - 2] = s[sp - 3];
+			s[sp - 3] = a;
+			break;
+		case DW_OP_deref:
+		case DW_OP_deref_size: {
+			unsigned size = at == DW_OP_deref ? 8 : (unsigned)op->number;
+			NEED(1);
+			if (size == 0 || size > 8)
+				return UNWIND_BAD_FRAME;
+			err = cfi_stack_read(st, s[sp - 1], size, &s[sp - 1]);
+			if (err)
+				return err;
+			break;
+		}
+		case DW_OP_abs:
+			NEED(1);
+			if ((int64_t)s[sp - 1] < 0)
+				s[sp - 1] = -s[sp - 1];
+			break;
+		case DW_OP_neg:
+			NEED(1);
+			s[sp - 1] = -s[sp - 1];
+			break;
+		case DW_OP_not:
+			NEED(1);
+			s[sp - 1] = ~s[sp - 1];
+			break;
+		case DW_OP_plus_uconst:
+			NEED(1);
+			s[sp - 1] += op->number;
+			break;
+		case DW_OP_and:
+		case DW_OP_or:
+		case DW_OP_xor:
+		case DW_OP_plus:
+		case DW_OP_minus:
+		case DW_OP_mul:
+		case DW_OP_div:
+		case DW_OP_mod:
+		case DW_OP_shl:
+		case DW_OP_shr:
+		case DW_OP_shra:
+		case DW_OP_eq:
+		case DW_OP_ne:
+		case DW_OP_lt:
+		case DW_OP_le:
+		case DW_OP_gt:
+		case DW_OP_ge:
+			NEED(2);
+			b = s[--sp]; /* top */
+			a = s[sp - 1];
+			switch (at) {
+			case DW_OP_and:
+				a &= b;
+				break;
+			case DW_OP_or:
+				a |= b;
+				break;
+			case DW_OP_xor:
+				a ^= b;
+				break;
+			case DW_OP_plus:
+				a += b;
+				break;
+			case DW_OP_minus:
+				a -= b;
+				break;
+			case DW_OP_mul:
+				a *= b;
+				break;
+			case DW_OP_div:
+				if (b == 0 || ((int64_t)a == INT64_MIN && (int64_t)b == -1))
+					return UNWIND_BAD_FRAME;
+				a = (uint64_t)((int64_t)a / (int64_t)b);
+				break;
+			case DW_OP_mod:
+				if (b == 0)
+					return UNWIND_BAD_FRAME;
+				a %= b;
+				break;
+			case DW_OP_shl:
+				a = b >= 64 ? 0 : a << b;
+				break;
+			case DW_OP_shr:
+				a = b >= 64 ? 0 : a >> b;
+				break;
+			case DW_OP_shra:
+				if (b >= 64)
+					a = (int64_t)a < 0 ? UINT64_MAX : 0;
+				else if ((int64_t)a < 0)
+					a = ~(~a >> b);
+				else
+					a >>= b;
+				break;
+			case DW_OP_eq:
+				a = a == b;
+				break;
+			case DW_OP_ne:
+				a = a != b;
+				break;
+			case DW_OP_lt:
+				a = (int64_t)a < (int64_t)b;
+				break;
+			case DW_OP_le:
+				a = (int64_t)a <= (int64_t)b;
+				break;
+			case DW_OP_gt:
+				a = (int64_t)a > (int64_t)b;
+				break;
+			default:
+				a = (int64_t)a >= (int64_t)b;
+				break;
+			}
+			s[sp - 1] = a;
+			break;
+		case DW_OP_nop:
+			break;
+		case DW_OP_stack_value:
+			if (i != nops - 1)
+				return UNWIND_BAD_FRAME;
+			*is_value = true;
+			break;
+		default:
+			/* skip/bra and the rest never appear in x86_64 CFI in practice. */
+			return UNWIND_BAD_FRAME;
+		}
+	}
+#undef NEED
+#undef PUSH
+#undef REG
+	if (sp == 0)
+		return UNWIND_BAD_FRAME;
+	*out = s[sp - 1];
+	return 0;
+}
+
+static int rule_value(const struct cfi_rule *r, const struct cfi_op_pool *pool, const struct cfi_regs *in,
+                      const struct cfi_stack *st, uint64_t cfa, uint64_t *out)
+{
+	uint64_t v;
+	bool is_value;
+	int err;
+
+	switch (r->kind) {
+	case CFI_OFFSET:
+		return cfi_stack_read(st, cfa + (int64_t)r->arg, 8, out);
+	case CFI_VAL_OFFSET:
+		*out = cfa + (int64_t)r->arg;
+		return 0;
+	case CFI_REG_OFF:
+		err = reg_get(in, r->reg, &v);
+		if (err)
+			return err;
+		*out = v + (int64_t)r->arg;
+		return 0;
+	case CFI_EXPR:
+		err = cfi_eval(&pool->ops.v[r->arg], r->nops, in, true, cfa, st, &v, &is_value);
+		if (err)
+			return err;
+		if (is_value) {
+			*out = v;
+			return 0;
+		}
+		return cfi_stack_read(st, v, 8, out);
+	default:
+		return UNWIND_BAD_FRAME;
+	}
+}
+
+int cfi_row_apply(const struct cfi_row *row, const struct cfi_op_pool *pool, struct cfi_regs *regs,
+                  const struct cfi_stack *st, uint64_t *cfa)
+{
+	uint64_t c, vals[ARCH_DWARF_NREGS];
+	uint32_t got = 0, lost = 0;
+	bool is_value;
+	int err;
+
+	if (row->cfa.kind == CFI_REG_OFF) {
+		err = reg_get(regs, row->cfa.reg, &c);
+		if (err)
+			return err;
+		c += (int64_t)row->cfa.arg;
+	} else if (row->cfa.kind == CFI_EXPR) {
+		err = cfi_eval(&pool->ops.v[row->cfa.arg], row->cfa.nops, regs, false, 0, st, &c, &is_value);
+		if (err)
+			return err;
+	} else {
+		return UNWIND_BAD_FRAME;
+	}
+
+	/* Rules read the callee's registers, so compute all before writing any. */
+	for (uint32_t todo = row->other; todo; todo &= todo - 1) {
+		int reg = __builtin_ctz(todo);
+		err = rule_value(&row->regs[reg], pool, regs, st, c, &vals[reg]);
+		if (!err) {
+			got |= 1u << reg;
+			continue;
+		}
+		/* A callee-saved register we cannot recover only matters if a
+		 * later rule reads it; the return address always does. */
+		if (reg == ARCH_DWARF_RIP)
+			return err;
+		if (err == UNWIND_TRUNCATED)
+			lost |= 1u << reg;
+	}
+	for (uint32_t m = got; m; m &= m - 1) {
+		int reg = __builtin_ctz(m);
+		regs->r[reg] = vals[reg];
+	}
+	regs->valid = (regs->valid & row->same) | got;
+	regs->truncated = (regs->truncated & row->same) | lost;
+	/* Unless a rule recovered it, the caller's sp is the CFA, by definition. */
+	if (!(got & (1u << ARCH_DWARF_SP))) {
+		regs->r[ARCH_DWARF_SP] = c;
+		regs->valid |= 1u << ARCH_DWARF_SP;
+	}
+	*cfa = c;
+	return 0;
+}
