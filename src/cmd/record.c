@@ -495,6 +495,10 @@ static int run(struct record_args *a)
 			kiln_warn("%" PRIu64 " of %" PRIu64 " stacks were deeper than the %u-byte stack copy and are cut "
 				  "short; they are marked, not hidden",
 				  st.truncated, st.samples, a->stack_size);
+		if (profile_get_meta(p, "kernel_symbols"))
+			kiln_warn("kernel symbols are hidden (kernel.kptr_restrict=%ld); kernel frames show as addresses. "
+				  "Run: sysctl kernel.kptr_restrict=0",
+				  event_read_sysctl("/proc/sys/kernel/kptr_restrict", 1));
 		const char *missing = profile_get_meta(p, "missing_modules");
 		if (missing && *missing)
 			kiln_warn("could not read symbols from: %s", missing);

@@ -175,8 +175,15 @@ static void test_text_warnings(void **state)
 	profile_set_meta(p, "missing_modules", "libfoo.so,libbar.so");
 	struct report_options o = {.complete = false, .sections = REPORT_FUNCTIONS};
 	char *out = render(p, &report_text_ops, &o);
-	assert_non_null(strstr(out, "warning: 12 of 500 samples (2.4%) had stacks cut short by the 65528-byte "
-	                            "stack copy; raise it with --call-graph dwarf,SIZE\n"));
+	assert_non_null(strstr(out, "warning: 12 of 500 samples (2.4%) had stacks deeper than the largest stack copy "
+	                            "the kernel allows (65,528 bytes); they are shown under [truncated]\n"));
+	free(out);
+
+	/* a smaller copy than the kernel allows: say how to raise it */
+	profile_set_meta(p, "stack_size", "8192");
+	out = render(p, &report_text_ops, &o);
+	assert_non_null(strstr(out, "warning: 12 of 500 samples (2.4%) had stacks cut short by the 8192-byte stack "
+	                            "copy (shown under [truncated]); raise it with --call-graph dwarf,65528\n"));
 	assert_non_null(strstr(out, "warning: 7 of 507 samples (1.4%) were lost"));
 	assert_non_null(strstr(out, "warning: no binary found for 2 modules (libfoo.so,libbar.so)"));
 	assert_non_null(strstr(out, "prog.kiln (cut short)"));

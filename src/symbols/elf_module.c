@@ -1,0 +1,593 @@
+/* elf_module.c - one ELF file opened through libdwfl (which finds separate
+ * debug files by build-id and .gnu_debuglink), mapping file offsets to the
+ * module's addresses through its PT_LOAD headers, and naming addresses from
+ * DWARF (with inline chains) or, failing that, from symtab/dynsym.
+ *
+ * dwarf_getscopes() walks a CU's DIE tree on every call, too slow for tens
+ * of thousands of addresses in big Rust CUs, so each CU is indexed once: a
+ * tree of functions (subprograms and inlined instances) whose pc ranges are
+ * sorted per level and searched by bisection.
+ */
+#include "symbols/symbols_int.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/xalloc.h"
+
+#define NO_NODE            UINT32_MAX
+#define MAX_DIE_DEPTH      128  /* hostile DWARF can nest without end */
+#define MAX_RANGES_PER_DIE 4096 /* and list ranges without end */
+
+struct segment {
+	uint64_t offset, filesz, vaddr, memsz;
+};
+
+/* A function instance with pc ranges: a subprogram or an inlined copy. */
+struct fn_node {
+	Dwarf_Die die;
+	uint32_t parent;             /* enclosing function node, NO_NODE at the top */
+	uint32_t kids_first, kids_n; /* its children's ranges in cu_index.ranges */
+	uint32_t name;               /* strtab id once named */
+	bool named;
+	bool inlined; /* DW_TAG_inlined_subroutine */
+};
+
+struct fn_range {
+	uint64_t lo, hi;
+	uint32_t node;
+	uint32_t parent; /* only while building: sort key */
+	uint64_t maxhi;  /* the largest hi among the slice up to here */
+};
+
+struct cu_index {
+	Dwarf_Die cudie;
+	VEC(struct fn_node) nodes;
+	VEC(struct fn_range) ranges;
+	uint32_t top_first, top_n;
+	Dwarf_Files *files; /* for DW_AT_call_file; NULL when absent */
+	size_t nfiles;
+	const char *comp_dir; /* NULL when absent */
+};
+
+/* A function symbol from symtab/dynsym; libdwfl's own address lookup scans
+ * the whole table each time, so the module keeps them sorted. */
+struct elf_sym {
+	uint64_t addr, size; /* dwfl addresses */
+	const char *name;    /* libelf's string, valid while dwfl lives */
+	uint32_t id;         /* strtab id once interned */
+	uint8_t rank;        /* preference among symbols at one address */
+	bool interned;
+};
+
+struct elf_module {
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	GElf_Addr bias; /* main ELF vaddr + bias = dwfl address */
+	VEC(struct segment) segments;
+	bool is_rel; /* ET_REL: sections, not segments, say where bytes go */
+	char build_id[2 * 64 + 1];
+	struct hashmap cu_map; /* CU DIE offset -> index into cus */
+	VEC(struct cu_index *) cus;
+	VEC(struct elf_sym) syms;
+	bool syms_loaded;
+};
+
+static char *debuginfo_path; /* NULL: libdwfl's default search path */
+
+static const Dwfl_Callbacks offline_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+static void read_segments(struct elf_module *m)
+{
+	Elf *elf = dwfl_module_getelf(m->mod, &m->bias);
+	if (!elf)
+		return;
+	GElf_Ehdr ehdr;
+	if (gelf_getehdr(elf, &ehdr) && ehdr.e_type == ET_REL)
+		m->is_rel = true;
+	size_t n;
+	if (elf_getphdrnum(elf, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		struct segment s = {ph.p_offset, ph.p_filesz, ph.p_vaddr, ph.p_memsz};
+		vec_push(&m->segments, s);
+	}
+}
+
+static void read_build_id(struct elf_module *m)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(m->mod, &bits, &vaddr);
+	if (n <= 0 || n > 64)
+		return;
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < n; i++) {
+		m->build_id[2 * i] = hex[bits[i] >> 4];
+		m->build_id[2 * i + 1] = hex[bits[i] & 15];
+	}
+	m->build_id[2 * n] = '\0';
+}
+
+int elf_module_open(const char *path, struct elf_module **out)
+{
+	/* stat first: libdwfl reports every failure as "not ELF", and opening a
+	 * FIFO or device found in a mapping list could block. */
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOEXEC;
+	if (access(path, R_OK) != 0)
+		return -errno;
+	int rc = -ENOEXEC;
+	struct elf_module *m = xcalloc(1, sizeof(*m));
+	hashmap_init(&m->cu_map);
+	m->dwfl = dwfl_begin(&offline_callbacks);
+	if (!m->dwfl) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	const char *base = strrchr(path, '/');
+	dwfl_report_begin(m->dwfl);
+	/* base 0, add_p_vaddr false: the module sits at its own link-time
+	 * addresses, so the bias is 0 for executables and libraries alike. */
+	m->mod = dwfl_report_elf(m->dwfl, base ? base + 1 : path, path, -1, 0, false);
+	if (dwfl_report_end(m->dwfl, NULL, NULL) != 0 || !m->mod)
+		goto out_free;
+	read_segments(m);
+	read_build_id(m);
+	*out = m;
+	return 0;
+out_free:
+	elf_module_free(m);
+	return rc;
+}
+
+void elf_module_free(struct elf_module *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->cus.n; i++) {
+		vec_free(&m->cus.v[i]->nodes);
+		vec_free(&m->cus.v[i]->ranges);
+		free(m->cus.v[i]);
+	}
+	vec_free(&m->cus);
+	hashmap_release(&m->cu_map);
+	vec_free(&m->segments);
+	vec_free(&m->syms);
+	if (m->dwfl)
+		dwfl_end(m->dwfl);
+	free(m);
+}
+
+const char *elf_module_build_id(const struct elf_module *m)
+{
+	return m->build_id;
+}
+
+/* File offset -> address in the module as linked (before the dwfl bias). */
+static bool offset_to_vaddr(struct elf_module *m, uint64_t off, uint64_t *vaddr)
+{
+	for (size_t i = 0; i < m->segments.n; i++) {
+		const struct segment *s = &m->segments.v[i];
+		if (off >= s->offset && off - s->offset < s->filesz) {
+			*vaddr = s->vaddr + (off - s->offset);
+			return true;
+		}
+	}
+	/* A mapping starts on a page boundary, so offsets in the page before a
+	 * segment's first byte still belong to it. */
+	for (size_t i = 0; i < m->segments.n; i++) {
+		const struct segment *s = &m->segments.v[i];
+		uint64_t start = s->offset & ~(uint64_t)0xfff;
+		if (off >= start && off < s->offset + s->memsz) {
+			*vaddr = s->vaddr + off - s->offset; /* wraps consistently below s->offset */
+			return true;
+		}
+	}
+	if (m->segments.n)
+		return false;
+	if (m->is_rel) {
+		/* An object file: libdwfl laid its sections out; find the one
+		 * holding the offset and use the address libdwfl gave it. */
+		GElf_Addr bias;
+		Elf *elf = dwfl_module_getelf(m->mod, &bias);
+		Elf_Scn *scn = NULL;
+		while (elf && (scn = elf_nextscn(elf, scn)) != NULL) {
+			GElf_Shdr sh;
+			if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || sh.sh_type == SHT_NOBITS)
+				continue;
+			if (off >= sh.sh_offset && off - sh.sh_offset < sh.sh_size) {
+				*vaddr = sh.sh_addr + (off - sh.sh_offset);
+				return true;
+			}
+		}
+		return false;
+	}
+	*vaddr = off; /* no program headers: take the offset as the address */
+	return true;
+}
+
+/* ---- the per-CU function index */
+
+static bool is_function_tag(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine || tag == DW_TAG_entry_point;
+}
+
+/* Tags whose children may hold functions: everything else (types' members,
+ * parameters, variables, enumerators) is skipped to keep indexing cheap. */
+static bool may_contain_functions(int tag)
+{
+	switch (tag) {
+	case DW_TAG_subprogram:
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_entry_point:
+	case DW_TAG_lexical_block:
+	case DW_TAG_namespace:
+	case DW_TAG_module:
+	case DW_TAG_structure_type:
+	case DW_TAG_class_type:
+	case DW_TAG_union_type:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+	case DW_TAG_compile_unit:
+	case DW_TAG_partial_unit:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void index_die_children(struct cu_index *cu, Dwarf_Die *parent_die, uint32_t parent, int depth)
+{
+	Dwarf_Die child;
+	if (depth > MAX_DIE_DEPTH || dwarf_child(parent_die, &child) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&child);
+		uint32_t here = parent;
+		if (is_function_tag(tag)) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t off = 0;
+			int nranges = 0;
+			uint32_t id = (uint32_t)cu->nodes.n;
+			while (nranges < MAX_RANGES_PER_DIE && (off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
+				if (hi <= lo)
+					continue;
+				struct fn_range *r = vec_grow(&cu->ranges);
+				r->lo = lo;
+				r->hi = hi;
+				r->node = id;
+				r->parent = parent;
+				nranges++;
+			}
+			if (nranges) {
+				struct fn_node *n = vec_grow(&cu->nodes);
+				n->die = child;
+				n->parent = parent;
+				n->inlined = tag == DW_TAG_inlined_subroutine;
+				here = id;
+			}
+		}
+		if (may_contain_functions(tag))
+			index_die_children(cu, &child, here, depth + 1);
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int range_build_cmp(const void *a, const void *b)
+{
+	const struct fn_range *x = a, *y = b;
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->node < y->node ? -1 : x->node > y->node;
+}
+
+static struct cu_index *cu_index_build(Dwarf_Die *cudie)
+{
+	struct cu_index *cu = xcalloc(1, sizeof(*cu));
+	cu->cudie = *cudie;
+	cu->top_first = cu->top_n = 0;
+	index_die_children(cu, cudie, NO_NODE, 0);
+	if (cu->ranges.n)
+		qsort(cu->ranges.v, cu->ranges.n, sizeof(*cu->ranges.v), range_build_cmp);
+	/* Slices of one parent are contiguous now; give each its bounds and
+	 * running maximum of hi. NO_NODE sorts last: the top level. */
+	for (size_t i = 0; i < cu->ranges.n;) {
+		size_t j = i;
+		uint32_t parent = cu->ranges.v[i].parent;
+		uint64_t maxhi = 0;
+		for (; j < cu->ranges.n && cu->ranges.v[j].parent == parent; j++) {
+			if (cu->ranges.v[j].hi > maxhi)
+				maxhi = cu->ranges.v[j].hi;
+			cu->ranges.v[j].maxhi = maxhi;
+		}
+		if (parent == NO_NODE) {
+			cu->top_first = (uint32_t)i;
+			cu->top_n = (uint32_t)(j - i);
+		} else {
+			cu->nodes.v[parent].kids_first = (uint32_t)i;
+			cu->nodes.v[parent].kids_n = (uint32_t)(j - i);
+		}
+		i = j;
+	}
+	size_t nfiles = 0;
+	if (dwarf_getsrcfiles(cudie, &cu->files, &nfiles) != 0)
+		cu->files = NULL;
+	cu->nfiles = cu->files ? nfiles : 0;
+	Dwarf_Attribute a;
+	cu->comp_dir = dwarf_attr(cudie, DW_AT_comp_dir, &a) ? dwarf_formstring(&a) : NULL;
+	return cu;
+}
+
+/* The node whose range in ranges[first, first + n) holds addr (the one that
+ * starts last when several do), or NO_NODE. */
+static uint32_t slice_find(const struct cu_index *cu, uint32_t first, uint32_t n, uint64_t addr)
+{
+	if (!n)
+		return NO_NODE;
+	const struct fn_range *r = cu->ranges.v + first;
+	if (addr < r[0].lo)
+		return NO_NODE;
+	uint32_t lo = 0, hi = n;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (r[mid].lo <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	/* Ranges may overlap (discarded functions left at address 0): walk
+	 * back while some earlier range could still reach addr. */
+	for (uint32_t i = lo + 1; i-- > 0 && r[i].maxhi > addr;)
+		if (addr < r[i].hi)
+			return r[i].node;
+	return NO_NODE;
+}
+
+static struct cu_index *cu_for(struct elf_module *m, Dwarf_Die *cudie)
+{
+	uint64_t key = dwarf_dieoffset(cudie), id;
+	if (key == UINT64_MAX)
+		return NULL;
+	if (hashmap_get(&m->cu_map, key, &id))
+		return m->cus.v[id];
+	struct cu_index *cu = cu_index_build(cudie);
+	vec_push(&m->cus, cu);
+	hashmap_put(&m->cu_map, key, m->cus.n - 1);
+	return cu;
+}
+
+/* Interns a source path, made absolute with the CU's directory so that
+ * paths from line tables and from call sites agree. */
+static uint32_t intern_path(struct strtab *strs, const char *comp_dir, const char *file)
+{
+	if (file[0] == '/' || !comp_dir || comp_dir[0] != '/')
+		return strtab_intern(strs, file);
+	while (file[0] == '.' && file[1] == '/')
+		file += 2;
+	char buf[4096];
+	size_t dl = strlen(comp_dir);
+	while (dl > 1 && comp_dir[dl - 1] == '/')
+		dl--;
+	int n = snprintf(buf, sizeof(buf), "%.*s/%s", (int)dl, comp_dir, file);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return strtab_intern(strs, file);
+	return strtab_intern(strs, buf);
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+	/* The linkage name carries the full path (Rust, C++); integrate
+	 * follows abstract_origin and specification to the declaration. */
+	static const int attrs[] = {DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name};
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		Dwarf_Attribute a;
+		if (dwarf_attr_integrate(die, attrs[i], &a)) {
+			const char *s = dwarf_formstring(&a);
+			if (s && *s)
+				return s;
+		}
+	}
+	return NULL;
+}
+
+static uint32_t node_name(struct fn_node *n, struct strtab *strs)
+{
+	if (!n->named) {
+		const char *s = die_name(&n->die);
+		n->name = s ? sym_intern_name(strs, s) : 0;
+		n->named = true;
+	}
+	return n->name;
+}
+
+static void node_call_site(struct cu_index *cu, struct fn_node *n, struct strtab *strs, struct sym_frame *f)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word w;
+	f->file = 0;
+	f->line = 0;
+	if (dwarf_attr(&n->die, DW_AT_call_line, &a) && dwarf_formudata(&a, &w) == 0)
+		f->line = w > UINT32_MAX ? 0 : (uint32_t)w;
+	if (cu->files && dwarf_attr(&n->die, DW_AT_call_file, &a) && dwarf_formudata(&a, &w) == 0 && w < cu->nfiles) {
+		const char *file = dwarf_filesrc(cu->files, w, NULL, NULL);
+		if (file)
+			f->file = intern_path(strs, cu->comp_dir, file);
+	}
+}
+
+/* Frames from the DWARF function tree; returns how many (0 = none). */
+static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *strs, struct sym_frame *out, int max)
+{
+	Dwarf_Addr dwbias;
+	Dwarf_Die *cudie = dwfl_module_addrdie(m->mod, addr, &dwbias);
+	if (!cudie)
+		return 0;
+	struct cu_index *cu = cu_for(m, cudie);
+	if (!cu)
+		return 0;
+	uint64_t a = addr - dwbias;
+	uint32_t node = slice_find(cu, cu->top_first, cu->top_n, a), inner = NO_NODE;
+	for (int depth = 0; node != NO_NODE && depth <= MAX_DIE_DEPTH; depth++) {
+		inner = node;
+		const struct fn_node *n = &cu->nodes.v[node];
+		node = slice_find(cu, n->kids_first, n->kids_n, a);
+	}
+	if (inner == NO_NODE)
+		return 0;
+	/* innermost first: frame k names node k's function; its file:line is
+	 * the call site recorded on node k-1, the copy inlined into it */
+	uint32_t chain[SYM_MAX_FRAMES];
+	int k = 0;
+	for (uint32_t id = inner; id != NO_NODE && k < max && k < SYM_MAX_FRAMES; id = cu->nodes.v[id].parent) {
+		chain[k++] = id;
+		if (!cu->nodes.v[id].inlined)
+			break;
+	}
+	for (int i = 0; i < k; i++) {
+		out[i].function = node_name(&cu->nodes.v[chain[i]], strs);
+		out[i].file = 0;
+		out[i].line = 0;
+		if (i > 0)
+			node_call_site(cu, &cu->nodes.v[chain[i - 1]], strs, &out[i]);
+	}
+	return k;
+}
+
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct elf_sym *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* best last at one address: the lookup walks back from the end */
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+static void load_symbols(struct elf_module *m)
+{
+	m->syms_loaded = true;
+	int n = dwfl_module_getsymtab(m->mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		const char *name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, &shndx, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!name || !*name || name[0] == '$' || shndx == SHN_UNDEF || !addr ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE))
+			continue;
+		struct elf_sym *e = vec_grow(&m->syms);
+		e->addr = addr;
+		e->size = sym.st_size;
+		e->name = name;
+		/* sized functions over labels, global over weak over local */
+		int bind = GELF_ST_BIND(sym.st_info);
+		e->rank = (uint8_t)((type == STT_FUNC || type == STT_GNU_IFUNC ? 4 : 0) + (sym.st_size ? 2 : 0) +
+		                    (bind == STB_GLOBAL ? 1 : 0));
+	}
+	if (m->syms.n)
+		qsort(m->syms.v, m->syms.n, sizeof(*m->syms.v), sym_cmp);
+}
+
+/* The symbol naming addr, or NULL: one whose extent holds it, else a
+ * sizeless one just below with no sized symbol ending in between. */
+static struct elf_sym *find_symbol(struct elf_module *m, uint64_t addr)
+{
+	if (!m->syms_loaded)
+		load_symbols(m);
+	size_t lo = 0, hi = m->syms.n;
+	if (!hi || addr < m->syms.v[0].addr)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->syms.v[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	struct elf_sym *sizeless = NULL;
+	/* a few steps back cover nested and aliased symbols */
+	for (size_t i = lo + 1, steps = 0; i-- > 0 && steps < 32; steps++) {
+		struct elf_sym *e = &m->syms.v[i];
+		if (e->size && addr - e->addr < e->size)
+			return e;
+		if (e->size)
+			break; /* a sized symbol ended before addr */
+		if (!sizeless)
+			sizeless = e;
+	}
+	return sizeless;
+}
+
+static uint32_t symbol_name(struct elf_module *m, uint64_t addr, struct strtab *strs)
+{
+	struct elf_sym *e = find_symbol(m, addr);
+	if (!e)
+		return 0;
+	if (!e->interned) {
+		e->id = sym_intern_name(strs, e->name);
+		e->interned = true;
+	}
+	return e->id;
+}
+
+int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab *strs, struct sym_frame *out, int max)
+{
+	uint64_t vaddr;
+	if (max <= 0 || !offset_to_vaddr(m, file_offset, &vaddr))
+		return 0;
+	Dwarf_Addr addr = vaddr + m->bias;
+	int n = lookup_dwarf(m, addr, strs, out, max);
+	/* the innermost frame's file:line comes from the line table */
+	uint32_t file = 0, line = 0;
+	Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);
+	if (l) {
+		int lineno = 0;
+		const char *src = dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL);
+		if (src) {
+			file = intern_path(strs, dwfl_line_comp_dir(l), src);
+			line = lineno > 0 ? (uint32_t)lineno : 0;
+		}
+	}
+	if (n > 0) {
+		out[0].file = file;
+		out[0].line = line;
+	}
+	if (n > 0 && out[n - 1].function != 0)
+		return n;
+	/* No DWARF function, or an unnamed outermost one: symtab/dynsym. */
+	uint32_t name = symbol_name(m, addr, strs);
+	if (n > 0) {
+		out[n - 1].function = name;
+		return n;
+	}
+	if (!name && !file)
+		return 0;
+	out[0].function = name;
+	out[0].file = file;
+	out[0].line = line;
+	return 1;
+}

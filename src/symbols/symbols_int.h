@@ -1,0 +1,94 @@
+/* symbols_int.h - private interfaces between the files of src/symbols/:
+ * the per-module ELF/DWARF reader, the kallsyms table, and the symbolizer's
+ * caches. Strings are ids in the symbolizer's string table, so a cached
+ * result is a few integers and converting it for a profile is cheap.
+ */
+#ifndef KILN_SYMBOLS_SYMBOLS_INT_H
+#define KILN_SYMBOLS_SYMBOLS_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "symbols/symbols.h"
+#include "util/hashmap.h"
+#include "util/strtab.h"
+#include "util/vec.h"
+
+/* Deepest inline chain kept; deeper ones keep their innermost frames. */
+#define SYM_MAX_FRAMES 64
+
+/* One frame as cached: ids in the symbolizer's strtab (0 = unknown). */
+struct sym_frame {
+	uint32_t function;
+	uint32_t file;
+	uint32_t line;
+};
+
+/* ---- elf_module.c: one ELF file and its debug info, opened through libdwfl */
+struct elf_module;
+
+/* Opens path; returns 0 and sets *out, or -errno (-ENOENT, -EACCES,
+ * -ENOEXEC for a file that is not usable ELF). */
+int elf_module_open(const char *path, struct elf_module **out);
+void elf_module_free(struct elf_module *m);
+/* Lowercase hex build-id of the file, "" when it has none. */
+const char *elf_module_build_id(const struct elf_module *m);
+/* Resolves a file offset into at most max frames, innermost first, with
+ * strings interned in strs. Returns the number of frames (0 = unknown). */
+int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab *strs, struct sym_frame *out, int max);
+
+/* ---- kallsyms.c: a sorted kernel symbol table */
+struct ksym {
+	uint64_t addr;
+	uint32_t name_off; /* raw name in kallsyms.names */
+	uint32_t name;     /* strtab id, demangled; UINT32_MAX until first asked */
+	uint32_t module;   /* strtab id: "[kernel.kallsyms]" or "[module]" */
+};
+
+struct kallsyms {
+	VEC(struct ksym) syms;
+	VEC(char) names; /* raw names, NUL-separated: only the few asked for are demangled and interned */
+	int err;     /* 0, or the -errno from loading */
+	bool loaded; /* tried once; err says how it went */
+};
+
+/* Reads a kallsyms-format file once; later calls return the first result.
+ * Returns 0, -errno when unreadable, or -EACCES when every address is 0. */
+int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs);
+/* The symbol containing addr, or NULL. */
+struct ksym *kallsyms_find(const struct kallsyms *k, uint64_t addr);
+/* The symbol's demangled name, interned in strs on first use. */
+uint32_t kallsyms_name(struct kallsyms *k, struct ksym *s, struct strtab *strs);
+void kallsyms_release(struct kallsyms *k);
+
+/* ---- demangle.c */
+/* Demangles name when it is mangled and interns the result (or name as it
+ * is) in strs. */
+uint32_t sym_intern_name(struct strtab *strs, const char *name);
+
+/* ---- symbolizer.c: caches shared by the public lookups and resolve.c */
+struct sym_module {
+	char *path;
+	struct elf_module *elf; /* NULL when it could not be opened */
+	int err;                /* -errno from opening, 0 when open */
+	struct hashmap cache;   /* file offset -> (first frame << 8) | nframes */
+};
+
+struct symbolizer {
+	struct strtab strs;
+	VEC(struct sym_module) modules;
+	struct hashmap module_index;  /* hash(path) (salted on clash) -> module id */
+	VEC(struct sym_frame) frames; /* cached results, ranges named by the caches */
+	struct kallsyms kernel;
+	char *kallsyms_path;
+};
+
+/* Returns the module id for path (opening it on first use), or -errno. */
+int symbolizer_module(struct symbolizer *s, const char *path);
+/* Cached lookup in module id; sets *frames (valid until the next lookup) and
+ * returns how many. */
+int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames);
+/* Tests read a fixed kallsyms file instead of /proc/kallsyms. */
+void symbolizer_set_kallsyms_path(struct symbolizer *s, const char *path);
+
+#endif
