@@ -8,6 +8,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#define HW_CACHE(id, op, res)                                                                                 \
+	((uint64_t)PERF_COUNT_HW_CACHE_##id | ((uint64_t)PERF_COUNT_HW_CACHE_OP_##op << 8) |                  \
+	 ((uint64_t)PERF_COUNT_HW_CACHE_RESULT_##res << 16))
+
 static const struct event_desc known_events[] = {
 	{"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, true, false},
 	{"task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK, true, false},
@@ -26,6 +30,18 @@ static const struct event_desc known_events[] = {
 	{"branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES, false, false},
 	{"bus-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BUS_CYCLES, false, false},
 	{"ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES, false, false},
+	/* Cache events: id | op << 8 | result << 16, spelled as perf spells them. */
+	{"L1-dcache-loads", PERF_TYPE_HW_CACHE, HW_CACHE(L1D, READ, ACCESS), false, false},
+	{"L1-dcache-load-misses", PERF_TYPE_HW_CACHE, HW_CACHE(L1D, READ, MISS), false, false},
+	{"L1-dcache-stores", PERF_TYPE_HW_CACHE, HW_CACHE(L1D, WRITE, ACCESS), false, false},
+	{"L1-icache-load-misses", PERF_TYPE_HW_CACHE, HW_CACHE(L1I, READ, MISS), false, false},
+	{"LLC-loads", PERF_TYPE_HW_CACHE, HW_CACHE(LL, READ, ACCESS), false, false},
+	{"LLC-load-misses", PERF_TYPE_HW_CACHE, HW_CACHE(LL, READ, MISS), false, false},
+	{"dTLB-loads", PERF_TYPE_HW_CACHE, HW_CACHE(DTLB, READ, ACCESS), false, false},
+	{"dTLB-load-misses", PERF_TYPE_HW_CACHE, HW_CACHE(DTLB, READ, MISS), false, false},
+	{"iTLB-load-misses", PERF_TYPE_HW_CACHE, HW_CACHE(ITLB, READ, MISS), false, false},
+	{"branch-loads", PERF_TYPE_HW_CACHE, HW_CACHE(BPU, READ, ACCESS), false, false},
+	{"branch-load-misses", PERF_TYPE_HW_CACHE, HW_CACHE(BPU, READ, MISS), false, false},
 };
 
 static const struct {
@@ -126,4 +142,41 @@ long event_read_sysctl(const char *path, long dflt)
 		v = dflt;
 	fclose(f);
 	return v;
+}
+
+int event_probe(const struct event_desc *e)
+{
+	struct perf_event_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = e->type;
+	attr.config = e->config;
+	attr.disabled = 1;
+	int fd = event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+		/* perf_event_paranoid may allow user-space counting only */
+		attr.exclude_kernel = 1;
+		attr.exclude_hv = 1;
+		fd = event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+const char *event_kind(const struct event_desc *e)
+{
+	switch (e->type) {
+	case PERF_TYPE_SOFTWARE:
+		return "software";
+	case PERF_TYPE_HARDWARE:
+		return "hardware";
+	case PERF_TYPE_HW_CACHE:
+		return "cache";
+	case PERF_TYPE_TRACEPOINT:
+		return "tracepoint";
+	default:
+		return "raw";
+	}
 }

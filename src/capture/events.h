@@ -23,8 +23,15 @@ struct event_desc {
  * storage owned by a static table or by out (for tracepoints). */
 int event_parse(const char *name, struct event_desc *out);
 
-/* Calls fn for every software and hardware event name kiln knows. */
+/* Calls fn for every software, hardware and cache event name kiln knows. */
 void event_list(void (*fn)(void *ctx, const struct event_desc *e), void *ctx);
+
+/* Whether this machine can count e for the calling process: 0, or the
+ * -errno of perf_event_open (-ENOENT/-EOPNOTSUPP: no such PMU event). */
+int event_probe(const struct event_desc *e);
+
+/* "software", "hardware", "cache", "tracepoint" or "raw": e's PMU kind. */
+const char *event_kind(const struct event_desc *e);
 
 /* perf_event_open(2), which glibc does not wrap. */
 int event_open(struct perf_event_attr *attr, int pid, int cpu, int group_fd, unsigned long flags);
