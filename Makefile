@@ -15,7 +15,7 @@ PREFIX     ?= /usr/local
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libcmocka-dev \
-	linux-perf libxml2-utils python3 rustc
+	linux-perf libxml2-utils python3 rustc chromium nodejs npm
 
 .PHONY: all build deps check unit e2e asan fuzz fuzz-build demo bench install clean format
 
@@ -30,7 +30,9 @@ build:
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  case $$p in rustc) command -v rustc >/dev/null 2>&1 && continue;; \
-	              linux-perf) command -v perf >/dev/null 2>&1 && continue;; esac; \
+	              linux-perf) command -v perf >/dev/null 2>&1 && continue;; \
+	              nodejs) command -v node >/dev/null 2>&1 && continue;; \
+	              npm) command -v npm >/dev/null 2>&1 && continue;; esac; \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -38,6 +40,8 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	else echo "make deps: all packages present"; fi
+	@# playwright-core drives Debian's chromium in the flame graph browser test
+	@[ -d tests/e2e/browser/node_modules/playwright-core ] || npm ci --prefix tests/e2e/browser --no-audit --no-fund
 
 check: deps build
 	@cd $(BUILD) && ctest --output-on-failure -j 2
@@ -75,6 +79,9 @@ fuzz: fuzz-build
 
 demo: deps build
 	@bash tests/fixtures/demo.sh $(BUILD)/kiln
+	@echo; echo "== kiln flame $(BUILD)/demo/demo.kiln -o $(BUILD)/demo/demo.svg"
+	@$(BUILD)/kiln flame $(BUILD)/demo/demo.kiln -o $(BUILD)/demo/demo.svg --title "kiln demo" && \
+	  echo "Open $(BUILD)/demo/demo.svg in a browser: hover, click to zoom, Ctrl-F to search."
 
 bench: build
 	@bash bench/run.sh $(BUILD)/kiln

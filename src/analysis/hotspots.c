@@ -152,7 +152,7 @@ static uint32_t func_of(struct builder *b, const struct profile_frame *f)
 	uint64_t key = ((uint64_t)f->function << 32) | f->module, id;
 	if (hashmap_get(&b->func_index, key, &id)) {
 		struct hotspot_func *fn = &h->funcs.v[id];
-		if (!fn->file && f->file) {
+		if (f->file && (!fn->file || (!fn->line && f->line))) {
 			fn->file = f->file;
 			fn->line = f->line;
 		}
@@ -332,7 +332,7 @@ static void build_stacks(struct builder *b, uint32_t *fnode_stack)
 			if (k + 1 == fn->depth) {
 				h->funcs.v[func].self += fn->value;
 				h->funcs.v[func].self_samples += fn->samples;
-				if (f->file) {
+				if (f->file && f->line) { /* line 0 is compiler-made code: no place to show */
 					struct line_self ls = {func, f->file, f->line, fn->value};
 					vec_push(&lines, ls);
 				}

@@ -14,6 +14,9 @@
 
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_flame(int argc, char **argv);
+int cmd_collapse(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
 
 /* Prints "kiln: <message>\n" to stderr. Messages are lowercase, without a
  * full stop, quote the subject and say the fix. */

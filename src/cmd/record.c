@@ -18,6 +18,7 @@
 #include "capture/recorder.h"
 #include "capture/target.h"
 #include "cmd/cmd.h"
+#include "cmd/record.h"
 #include "profile/kiln_file.h"
 #include "profile/profile.h"
 #include "symbols/symbols.h"
@@ -74,18 +75,6 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-struct record_args {
-	const char *output;
-	const char *event;
-	uint64_t freq, count;
-	enum call_graph_mode call_graph;
-	uint32_t stack_size;
-	bool inherit, kernel, quiet;
-	pid_t pid;
-	double duration;
-	char **argv;
-};
-
 static int parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
@@ -117,7 +106,7 @@ static int parse_call_graph(const char *s, struct record_args *a)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct record_args *a)
+int record_parse_args(int argc, char **argv, struct record_args *a)
 {
 	enum { OPT_CALL_GRAPH = 256, OPT_NO_INHERIT, OPT_NO_KERNEL, OPT_DURATION };
 	static const struct option opts[] = {
@@ -337,8 +326,11 @@ static void human_size(uint64_t bytes, char *buf, size_t n)
 		snprintf(buf, n, "%" PRIu64 " bytes", bytes);
 }
 
-static int run(struct record_args *a)
+static void install_signals(void);
+
+int record_run(const struct record_args *a)
 {
+	install_signals();
 	struct event_desc ev;
 	if (choose_event(a->event, &ev))
 		return 1;
@@ -520,20 +512,19 @@ out:
 	return status;
 }
 
-int cmd_record(int argc, char **argv)
+void record_args_init(struct record_args *a)
 {
-	struct record_args a = {
-		.output = "profile.kiln",
-		.freq = 997,
-		.call_graph = CALL_GRAPH_DWARF,
-		.stack_size = RECORDER_MAX_STACK_SIZE,
-		.inherit = true,
-		.kernel = true,
-	};
-	int rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
-		return rc;
+	memset(a, 0, sizeof(*a));
+	a->output = "profile.kiln";
+	a->freq = 997;
+	a->call_graph = CALL_GRAPH_DWARF;
+	a->stack_size = RECORDER_MAX_STACK_SIZE;
+	a->inherit = true;
+	a->kernel = true;
+}
 
+static void install_signals(void)
+{
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -542,5 +533,14 @@ int cmd_record(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	return run(&a);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a;
+	record_args_init(&a);
+	int rc = record_parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	return record_run(&a);
 }

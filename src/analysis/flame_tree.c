@@ -1,0 +1,533 @@
+/* flame_tree.c - merges a profile's stacks into the tree a flame graph draws
+ * (see flame_tree.h). Samples are first summed per distinct (stack, thread),
+ * so the work is proportional to distinct stacks, not to samples; flame
+ * charts keep samples apart and merge only neighbours in time.
+ */
+#include "analysis/flame_tree.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+static uint64_t nokey(uint64_t k)
+{
+	return k & ~(1ULL << 63); /* UINT64_MAX marks empty hashmap slots */
+}
+
+void flame_tree_init(struct flame_tree *t)
+{
+	memset(t, 0, sizeof(*t));
+	strtab_init(&t->strings);
+	hashmap_init(&t->index);
+	struct flame_node *root = vec_grow(&t->nodes);
+	root->first_child = root->next_sibling = root->last_child = FLAME_NONE;
+	root->origin = FLAME_ORIGIN_UNKNOWN;
+	root->name = strtab_intern(&t->strings, "all");
+}
+
+void flame_tree_release(struct flame_tree *t)
+{
+	if (!t)
+		return;
+	strtab_release(&t->strings);
+	vec_free(&t->nodes);
+	hashmap_release(&t->index);
+}
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && !strcmp(s + n - m, suf);
+}
+
+enum flame_origin flame_origin_guess(const char *name, const char *module, const char *file, bool kernel)
+{
+	if (!name)
+		name = "";
+	if (!module)
+		module = "";
+	if (!file)
+		file = "";
+	if (kernel || has_prefix(module, "[kernel") || has_suffix(name, "_[k]"))
+		return FLAME_ORIGIN_KERNEL;
+	if (!*name || has_prefix(name, "0x") || strstr(name, "+0x") || !strcmp(name, "[unknown]") ||
+	    !strcmp(name, "[truncated]"))
+		return FLAME_ORIGIN_UNKNOWN;
+	while (*name == '<' || *name == '&' || *name == '*')
+		name++; /* "<alloc::vec::Vec<T> as Drop>::drop" belongs to alloc */
+	bool std_name = has_prefix(name, "std::") || has_prefix(name, "core::") || has_prefix(name, "alloc::") ||
+	                has_prefix(name, "std[") || has_prefix(name, "core[") || has_prefix(name, "alloc[") ||
+	                has_prefix(name, "hashbrown::") || has_prefix(name, "__rust") || has_prefix(name, "__rdl_") ||
+	                has_prefix(name, "rust_") || has_prefix(name, "dyn core::") || has_prefix(name, "dyn std::");
+	if (strstr(file, "/rustc/") || strstr(file, "library/std/") || strstr(file, "library/core/") ||
+	    strstr(file, "library/alloc/") || has_prefix(module, "libstd-"))
+		return FLAME_ORIGIN_RUST_STD;
+	if (has_suffix(file, ".rs"))
+		return std_name ? FLAME_ORIGIN_RUST_STD : FLAME_ORIGIN_RUST;
+	if (has_suffix(file, ".c") || has_suffix(file, ".h") || has_suffix(file, ".cc") || has_suffix(file, ".cpp") ||
+	    has_suffix(file, ".cxx") || has_suffix(file, ".hpp") || has_prefix(module, "libc.so") ||
+	    has_prefix(module, "libstdc++") || has_prefix(module, "ld-linux"))
+		return FLAME_ORIGIN_C;
+	if (std_name)
+		return FLAME_ORIGIN_RUST_STD;
+	if (strstr(name, "::") && !strchr(name, '('))
+		return FLAME_ORIGIN_RUST;
+	return FLAME_ORIGIN_C;
+}
+
+/* One frame of the stack being inserted, already in the tree's strings. */
+struct path_frame {
+	uint32_t name, module, file, line;
+	uint8_t origin;
+};
+
+static uint32_t node_new(struct flame_tree *t, uint32_t parent, const struct path_frame *f)
+{
+	uint32_t depth = t->nodes.v[parent].depth + 1;
+	struct flame_node *n = vec_grow(&t->nodes);
+	n->name = f->name;
+	n->module = f->module;
+	n->file = f->file;
+	n->line = f->line;
+	n->parent = parent;
+	n->depth = depth;
+	n->origin = f->origin;
+	n->first_child = n->next_sibling = n->last_child = FLAME_NONE;
+	return (uint32_t)(t->nodes.n - 1);
+}
+
+static uint32_t child_of(struct flame_tree *t, uint32_t parent, const struct path_frame *f)
+{
+	if (t->chart) {
+		/* time order: only the latest child may continue */
+		uint32_t last = t->nodes.v[parent].last_child;
+		if (last != FLAME_NONE && t->nodes.v[last].name == f->name)
+			return last;
+		uint32_t id = node_new(t, parent, f);
+		struct flame_node *p = &t->nodes.v[parent];
+		if (last == FLAME_NONE)
+			p->first_child = id;
+		else
+			t->nodes.v[last].next_sibling = id;
+		p->last_child = id;
+		return id;
+	}
+	uint64_t key = nokey(hash_mix(parent, f->name)), id;
+	while (hashmap_get(&t->index, key, &id)) {
+		const struct flame_node *n = &t->nodes.v[id];
+		if (n->parent == parent && n->name == f->name)
+			return (uint32_t)id;
+		key = nokey(hash_u64(key + 1));
+	}
+	id = node_new(t, parent, f);
+	hashmap_put(&t->index, key, id);
+	return (uint32_t)id;
+}
+
+/* Adds v to the self value of the path's last node; flame_tree_finish()
+ * sums the totals once, which is cheaper than adding along every path. */
+static void insert_path(struct flame_tree *t, const struct path_frame *path, uint32_t n, int64_t v)
+{
+	uint32_t at = 0;
+	for (uint32_t i = 0; i < n; i++)
+		at = child_of(t, at, &path[i]);
+	t->nodes.v[at].self += v;
+}
+
+void flame_tree_add_stack(struct flame_tree *t, const char *const *names, uint32_t n, int64_t v)
+{
+	struct path_frame small[64] = {{0}};
+	struct path_frame *path = n <= 64 ? small : xmalloc(n * sizeof(*path));
+	for (uint32_t i = 0; i < n; i++) {
+		memset(&path[i], 0, sizeof(path[i]));
+		path[i].name = strtab_intern(&t->strings, names[i]);
+		path[i].origin = (uint8_t)flame_origin_guess(names[i], NULL, NULL, false);
+	}
+	insert_path(t, path, n, v);
+	if (path != small)
+		free(path);
+}
+
+/* Working state of one flame_tree_build(). */
+struct builder {
+	struct flame_tree *t;
+	const struct profile *p;
+	const struct flame_options *o;
+	uint32_t *strmap;   /* profile string id -> tree string id, FLAME_NONE until needed */
+	uint8_t *focus_hit; /* per profile string id: 0 unknown, 1 match, 2 no match */
+	uint8_t *excl_hit;
+	uint8_t *origin_of; /* per profile frame index: origin + 1, 0 until needed */
+	uint32_t *fnode_of; /* plain trees: profile stack node -> tree node, FLAME_NONE until mapped */
+	bool direct;        /* every location is one frame with a name no other has: the profile's
+	                     * trie already is the tree, so new nodes need no lookup */
+	VEC(struct path_frame) path;
+	bool focused, excluded;
+};
+
+static uint32_t map_str(struct builder *b, uint32_t id)
+{
+	if (id >= strtab_count(&b->p->strings))
+		id = 0;
+	if (b->strmap[id] == FLAME_NONE)
+		b->strmap[id] = strtab_intern(&b->t->strings, profile_str(b->p, id));
+	return b->strmap[id];
+}
+
+static bool regex_hit(struct builder *b, const regex_t *re, uint8_t *cache, uint32_t id)
+{
+	if (id >= strtab_count(&b->p->strings))
+		id = 0;
+	if (!cache[id])
+		cache[id] = regexec(re, profile_str(b->p, id), 0, NULL, 0) == 0 ? 1 : 2;
+	return cache[id] == 1;
+}
+
+/* Fills pf from a profile frame; the origin is guessed once per frame. */
+static void frame_to_path(struct builder *b, const struct profile_frame *f, uint32_t location, struct path_frame *pf)
+{
+	const struct profile *p = b->p;
+	bool kernel = location < p->locations.n && p->locations.v[location].kind == PROFILE_LOC_KERNEL;
+	pf->name = map_str(b, f->function);
+	pf->module = map_str(b, f->module);
+	pf->file = map_str(b, f->file);
+	pf->line = f->line;
+	size_t fi = (size_t)(f - p->frames.v);
+	bool cached = f >= p->frames.v && fi < p->frames.n;
+	if (cached && b->origin_of[fi]) {
+		pf->origin = (uint8_t)(b->origin_of[fi] - 1);
+		return;
+	}
+	pf->origin = (uint8_t)flame_origin_guess(profile_str(p, f->function), profile_str(p, f->module),
+	                                         profile_str(p, f->file), kernel);
+	if (cached)
+		b->origin_of[fi] = (uint8_t)(pf->origin + 1);
+}
+
+static int collect_frame(void *ctx, const struct profile_frame *f, uint32_t location)
+{
+	struct builder *b = ctx;
+	struct path_frame *pf = vec_grow(&b->path);
+	frame_to_path(b, f, location, pf);
+	if (b->o->focus && !b->focused && regex_hit(b, b->o->focus, b->focus_hit, f->function))
+		b->focused = true;
+	if (b->o->exclude && regex_hit(b, b->o->exclude, b->excl_hit, f->function)) {
+		b->excluded = true;
+		return 1; /* the stack is dropped: stop walking */
+	}
+	return 0;
+}
+
+static void thread_frame(struct builder *b, uint32_t tid, struct path_frame *pf)
+{
+	const struct profile_thread *th = profile_find_thread(b->p, tid);
+	char buf[320];
+	const char *name = th ? profile_str(b->p, th->name) : "";
+	snprintf(buf, sizeof(buf), "%.256s%stid %u", name, *name ? " " : "", tid);
+	memset(pf, 0, sizeof(*pf));
+	pf->name = strtab_intern(&b->t->strings, buf);
+	pf->origin = FLAME_ORIGIN_THREAD;
+}
+
+static bool thread_selected(struct builder *b, uint32_t tid)
+{
+	if (!b->o->thread)
+		return true;
+	const struct profile_thread *th = profile_find_thread(b->p, tid);
+	if (th && !strcmp(profile_str(b->p, th->name), b->o->thread))
+		return true;
+	char buf[16];
+	snprintf(buf, sizeof(buf), "%u", tid);
+	return !strcmp(buf, b->o->thread);
+}
+
+/* Expands one stack into b->path (thread frame first when asked), applies
+ * the filters and inserts it. */
+static void add_stack(struct builder *b, uint32_t stack, uint32_t tid, int64_t v)
+{
+	vec_clear(&b->path);
+	b->focused = b->excluded = false;
+	if (stack >= b->p->stacks.n)
+		stack = 0;
+	profile_walk_stack(b->p, stack, collect_frame, b);
+	if (b->excluded || (b->o->focus && !b->focused))
+		return;
+	struct path_frame *path = b->path.v;
+	uint32_t n = (uint32_t)b->path.n;
+	if (b->o->reverse)
+		for (uint32_t i = 0; i < n / 2; i++) {
+			struct path_frame tmp = path[i];
+			path[i] = path[n - 1 - i];
+			path[n - 1 - i] = tmp;
+		}
+	if (b->o->threads || b->o->chart) {
+		vec_reserve(&b->path, b->path.n + 1);
+		path = b->path.v;
+		memmove(path + 1, path, n * sizeof(*path));
+		thread_frame(b, tid, &path[0]);
+		n++;
+	}
+	insert_path(b->t, path, n, v);
+}
+
+/* Plain trees (no filter, no reversal, no thread frames) follow the
+ * profile's own trie: each stack node is mapped once, memoised, so the work
+ * is proportional to the trie, not to stacks times depth. */
+static uint32_t map_node(struct builder *b, uint32_t node)
+{
+	const struct profile *p = b->p;
+	if (b->fnode_of[node] != FLAME_NONE)
+		return b->fnode_of[node];
+	VEC(uint32_t) up = {0};
+	uint32_t i = node;
+	while (b->fnode_of[i] == FLAME_NONE && up.n <= p->stacks.n) {
+		vec_push(&up, i);
+		uint32_t parent = p->stacks.v[i].parent;
+		i = parent < p->stacks.n ? parent : 0; /* a damaged link hangs off the root */
+	}
+	uint32_t at = b->fnode_of[i] == FLAME_NONE ? 0 : b->fnode_of[i];
+	for (size_t k = up.n; k-- > 0;) {
+		uint32_t loc = p->stacks.v[up.v[k]].location;
+		struct path_frame pf;
+		if (loc < p->locations.n && p->locations.v[loc].nframes &&
+		    (uint64_t)p->locations.v[loc].first_frame + p->locations.v[loc].nframes <= p->frames.n) {
+			const struct profile_location *l = &p->locations.v[loc];
+			for (uint32_t j = l->nframes; j-- > 0;) { /* innermost is stored first */
+				frame_to_path(b, &p->frames.v[l->first_frame + j], loc, &pf);
+				at = b->direct ? node_new(b->t, at, &pf) : child_of(b->t, at, &pf);
+			}
+		} else {
+			struct profile_frame unknown = {0};
+			frame_to_path(b, &unknown, loc, &pf);
+			at = child_of(b->t, at, &pf);
+		}
+		b->fnode_of[up.v[k]] = at;
+	}
+	vec_free(&up);
+	return b->fnode_of[node];
+}
+
+struct agg {
+	uint32_t stack, tid;
+	int64_t value;
+};
+
+static int sample_time_cmp(const void *x, const void *y, void *ctx)
+{
+	const struct profile *p = ctx;
+	const struct profile_sample *a = &p->samples.v[*(const uint32_t *)x];
+	const struct profile_sample *b = &p->samples.v[*(const uint32_t *)y];
+	if (a->tid != b->tid)
+		return a->tid < b->tid ? -1 : 1;
+	if (a->time != b->time)
+		return a->time < b->time ? -1 : 1;
+	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+}
+
+int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct flame_options *o)
+{
+	if (o->value < 0 || (size_t)o->value >= p->value_types.n)
+		return -EINVAL;
+	int vi = o->value;
+	t->chart = o->chart;
+	t->value_type = strtab_intern(&t->strings, profile_str(p, p->value_types.v[vi].type));
+	t->value_unit = strtab_intern(&t->strings, profile_str(p, p->value_types.v[vi].unit));
+
+	struct builder b = {.t = t, .p = p, .o = o};
+	uint32_t nstr = strtab_count(&p->strings) + 1;
+	b.strmap = xmalloc(nstr * sizeof(*b.strmap));
+	memset(b.strmap, 0xff, nstr * sizeof(*b.strmap));
+	b.focus_hit = xcalloc(nstr, 1);
+	b.excl_hit = xcalloc(nstr, 1);
+	b.origin_of = xcalloc(p->frames.n + 1, 1);
+	bool plain = !o->chart && !o->reverse && !o->threads && !o->focus && !o->exclude;
+	if (plain) {
+		b.fnode_of = xmalloc((p->stacks.n + 1) * sizeof(*b.fnode_of));
+		memset(b.fnode_of, 0xff, (p->stacks.n + 1) * sizeof(*b.fnode_of));
+		b.fnode_of[0] = 0;
+		/* folded input has one location per name: skip the by-name merge */
+		uint8_t *seen = xcalloc(nstr, 1);
+		b.direct = true;
+		for (size_t i = 0; i < p->locations.n && b.direct; i++) {
+			const struct profile_location *l = &p->locations.v[i];
+			uint32_t fn = l->nframes == 1 && l->first_frame < p->frames.n
+			                  ? p->frames.v[l->first_frame].function
+			                  : UINT32_MAX;
+			if (fn >= nstr || seen[fn])
+				b.direct = false;
+			else
+				seen[fn] = 1;
+		}
+		free(seen);
+		t->no_index = b.direct;
+	}
+
+	if (o->chart) {
+		uint32_t *order = xmalloc((p->samples.n + 1) * sizeof(*order));
+		for (size_t i = 0; i < p->samples.n; i++)
+			order[i] = (uint32_t)i;
+		qsort_r(order, p->samples.n, sizeof(*order), sample_time_cmp, (void *)p);
+		for (size_t i = 0; i < p->samples.n; i++) {
+			const struct profile_sample *s = &p->samples.v[order[i]];
+			if (s->values[vi] > 0 && thread_selected(&b, s->tid))
+				add_stack(&b, s->stack, s->tid, s->values[vi]);
+		}
+		free(order);
+	} else if (plain) {
+		/* the memo merges repeated stacks already: no need to sum them first */
+		for (size_t i = 0; i < p->samples.n; i++) {
+			const struct profile_sample *s = &p->samples.v[i];
+			if (s->values[vi] <= 0 || !thread_selected(&b, s->tid))
+				continue;
+			uint32_t leaf = map_node(&b, s->stack < p->stacks.n ? s->stack : 0); /* may move t->nodes.v */
+			t->nodes.v[leaf].self += s->values[vi];
+		}
+	} else {
+		bool per_thread = o->threads;
+		VEC(struct agg) aggs = {0};
+		struct hashmap index;
+		hashmap_init(&index);
+		for (size_t i = 0; i < p->samples.n; i++) {
+			const struct profile_sample *s = &p->samples.v[i];
+			if (s->values[vi] <= 0 || !thread_selected(&b, s->tid))
+				continue;
+			uint32_t tid = per_thread ? s->tid : 0;
+			uint64_t key = nokey(hash_mix(s->stack, tid)), id;
+			bool found = false;
+			while (hashmap_get(&index, key, &id)) {
+				if (aggs.v[id].stack == s->stack && aggs.v[id].tid == tid) {
+					found = true;
+					break;
+				}
+				key = nokey(hash_u64(key + 1));
+			}
+			if (!found) {
+				struct agg *a = vec_grow(&aggs);
+				a->stack = s->stack;
+				a->tid = tid;
+				id = aggs.n - 1;
+				hashmap_put(&index, key, id);
+			}
+			aggs.v[id].value += s->values[vi];
+		}
+		for (size_t i = 0; i < aggs.n; i++) {
+			uint32_t stack = aggs.v[i].stack < p->stacks.n ? aggs.v[i].stack : 0;
+			add_stack(&b, stack, aggs.v[i].tid, aggs.v[i].value);
+		}
+		hashmap_release(&index);
+		vec_free(&aggs);
+	}
+	vec_free(&b.path);
+	free(b.strmap);
+	free(b.focus_hit);
+	free(b.excl_hit);
+	free(b.origin_of);
+	free(b.fnode_of);
+	flame_tree_finish(t);
+	return 0;
+}
+
+static int child_cmp(const void *x, const void *y, void *ctx)
+{
+	const struct flame_tree *t = ctx;
+	const struct flame_node *a = &t->nodes.v[*(const uint32_t *)x];
+	const struct flame_node *b = &t->nodes.v[*(const uint32_t *)y];
+	if (a->parent != b->parent)
+		return a->parent < b->parent ? -1 : 1;
+	return strcmp(strtab_get(&t->strings, a->name), strtab_get(&t->strings, b->name));
+}
+
+void flame_tree_finish(struct flame_tree *t)
+{
+	size_t n = t->nodes.n;
+	/* totals: children always come after their parent in t->nodes */
+	for (size_t i = 0; i < n; i++)
+		t->nodes.v[i].value = t->nodes.v[i].self;
+	for (size_t i = n; i-- > 1;)
+		t->nodes.v[t->nodes.v[i].parent].value += t->nodes.v[i].value;
+	if (t->chart)
+		return; /* linked in time order as they came */
+	for (size_t i = 0; i < n; i++)
+		t->nodes.v[i].first_child = t->nodes.v[i].next_sibling = t->nodes.v[i].last_child = FLAME_NONE;
+	if (n < 2)
+		return;
+	uint32_t *order = xmalloc((n - 1) * sizeof(*order));
+	for (size_t i = 1; i < n; i++)
+		order[i - 1] = (uint32_t)i;
+	qsort_r(order, n - 1, sizeof(*order), child_cmp, t);
+	for (size_t i = 0; i < n - 1; i++) {
+		struct flame_node *c = &t->nodes.v[order[i]];
+		struct flame_node *parent = &t->nodes.v[c->parent];
+		if (parent->first_child == FLAME_NONE)
+			parent->first_child = order[i];
+		else
+			t->nodes.v[parent->last_child].next_sibling = order[i];
+		parent->last_child = order[i];
+	}
+	free(order);
+}
+
+void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)
+{
+	size_t n = t->nodes.n;
+	uint32_t *match = xmalloc(n * sizeof(*match));
+	uint32_t nstr = strtab_count(&t->strings);
+	uint32_t *names = xmalloc((nstr + 1) * sizeof(*names));
+	for (uint32_t i = 0; i < nstr; i++)
+		names[i] = strtab_find(&base->strings, strtab_get(&t->strings, i));
+	match[0] = 0;
+	t->nodes.v[0].base = base->nodes.v[0].value;
+	const struct hashmap *index = &base->index;
+	struct hashmap built;
+	hashmap_init(&built);
+	if (base->no_index && !base->chart) {
+		for (size_t i = 1; i < base->nodes.n; i++) {
+			uint64_t key = nokey(hash_mix(base->nodes.v[i].parent, base->nodes.v[i].name));
+			while (hashmap_get(&built, key, NULL))
+				key = nokey(hash_u64(key + 1));
+			hashmap_put(&built, key, i);
+		}
+		index = &built;
+	}
+	/* parents precede their children in t->nodes */
+	for (size_t i = 1; i < n; i++) {
+		struct flame_node *nd = &t->nodes.v[i];
+		uint32_t bp = match[nd->parent], bname = names[nd->name];
+		match[i] = FLAME_NONE;
+		nd->base = 0;
+		if (bp == FLAME_NONE || bname == UINT32_MAX)
+			continue;
+		if (base->chart) {
+			for (uint32_t c = base->nodes.v[bp].first_child; c != FLAME_NONE;
+			     c = base->nodes.v[c].next_sibling)
+				if (base->nodes.v[c].name == bname) {
+					match[i] = c;
+					break;
+				}
+		} else {
+			uint64_t key = nokey(hash_mix(bp, bname)), id;
+			while (hashmap_get(index, key, &id)) {
+				const struct flame_node *bn = &base->nodes.v[id];
+				if (bn->parent == bp && bn->name == bname) {
+					match[i] = (uint32_t)id;
+					break;
+				}
+				key = nokey(hash_u64(key + 1));
+			}
+		}
+		if (match[i] != FLAME_NONE)
+			nd->base = base->nodes.v[match[i]].value;
+	}
+	t->base_total = base->nodes.v[0].value;
+	t->has_base = true;
+	hashmap_release(&built);
+	free(names);
+	free(match);
+}

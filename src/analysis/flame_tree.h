@@ -1,0 +1,96 @@
+/* flame_tree.h - the merged call tree a flame graph draws.
+ *
+ * A profile's stacks are merged by function name into one tree: node 0 is
+ * the root (all samples), every other node is one frame in one calling
+ * context. Options turn it into the other views: reversed (leaves at the
+ * root, callers above), filtered (--focus, --exclude, one thread), per
+ * thread (thread names as the first frame), a flame chart (per thread,
+ * samples in time order, only adjacent identical frames merged) and a
+ * differential tree (each node also knows its value in a base profile).
+ *
+ * The tree has its own string table, so trees of different profiles can be
+ * compared and the profile may be freed once the tree is built.
+ */
+#ifndef KILN_ANALYSIS_FLAME_TREE_H
+#define KILN_ANALYSIS_FLAME_TREE_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profile/profile.h"
+#include "util/hashmap.h"
+#include "util/strtab.h"
+#include "util/vec.h"
+
+#define FLAME_NONE UINT32_MAX
+
+/* Where a frame's code comes from; decides its colour in the lang palette. */
+enum flame_origin {
+	FLAME_ORIGIN_UNKNOWN = 0,
+	FLAME_ORIGIN_RUST = 1,     /* Rust code of the program itself */
+	FLAME_ORIGIN_RUST_STD = 2, /* Rust std, core, alloc and the runtime */
+	FLAME_ORIGIN_C = 3,        /* C and C++ */
+	FLAME_ORIGIN_KERNEL = 4,
+	FLAME_ORIGIN_THREAD = 5, /* a thread pseudo-frame (--threads, flame charts) */
+};
+
+struct flame_node {
+	uint32_t name;                                  /* string id in tree->strings */
+	uint32_t module;                                /* string id, 0 when unknown */
+	uint32_t file;                                  /* string id, 0 when unknown */
+	uint32_t line;                                  /* first line seen, 0 when unknown */
+	uint32_t parent;                                /* the root is its own parent */
+	uint32_t depth;                                 /* root = 0 */
+	uint32_t first_child, next_sibling, last_child; /* FLAME_NONE ends */
+	uint8_t origin;                                 /* enum flame_origin */
+	int64_t value;                                  /* this node and everything it calls */
+	int64_t self;                                   /* samples whose leaf is this node */
+	int64_t base;                                   /* differential trees: value of the same path in the base */
+};
+
+struct flame_tree {
+	struct strtab strings;
+	VEC(struct flame_node) nodes; /* 0 is the root */
+	struct hashmap index;         /* (parent, name) -> node; unused for charts */
+	int64_t base_total;           /* differential trees: the base's root value */
+	bool chart;                   /* children in time order, adjacent merge only */
+	bool no_index;                /* built without filling index (names were unique per location) */
+	bool has_base;
+	uint32_t value_type, value_unit; /* string ids, e.g. "samples" / "count" */
+};
+
+struct flame_options {
+	int value;              /* index of the profile value type to use */
+	bool reverse;           /* leaves first: callers of hot functions merged */
+	bool threads;           /* thread names as the outermost frame */
+	bool chart;             /* flame chart: per thread, time order (implies threads) */
+	const char *thread;     /* only samples of threads with this name (or tid), NULL for all */
+	const regex_t *focus;   /* keep only stacks with a frame matching this */
+	const regex_t *exclude; /* drop stacks with a frame matching this */
+};
+
+void flame_tree_init(struct flame_tree *t);
+void flame_tree_release(struct flame_tree *t);
+
+/* Builds t (freshly initialised) from p's samples. Returns 0, or -EINVAL when
+ * o->value is not one of p's value types. t->nodes.v[0].value is the total
+ * kept after filtering. Children are sorted by name unless o->chart. */
+int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct flame_options *o);
+
+/* Adds one stack (names root first, n of them) with value v; used by tests
+ * and by builders that have no profile. Call flame_tree_finish() after the
+ * last one. */
+void flame_tree_add_stack(struct flame_tree *t, const char *const *names, uint32_t n, int64_t v);
+/* Sums every node's value from the self values below it, then links
+ * (and, unless a chart, sorts by name) the children; idempotent. */
+void flame_tree_finish(struct flame_tree *t);
+
+/* Makes t a differential tree: every node's base is the value of the node
+ * with the same path of names in base (0 when base has none). */
+void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base);
+
+/* Guesses where a function comes from by its name, module and source file. */
+enum flame_origin flame_origin_guess(const char *name, const char *module, const char *file, bool kernel);
+
+#endif

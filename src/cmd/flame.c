@@ -1,0 +1,493 @@
+/* flame.c - `kiln flame`: draw a profile (a .kiln file, folded stacks or
+ * perf script output) as an interactive flame graph SVG or as folded
+ * stacks; or record a command first and then draw it (one shot, like
+ * cargo flamegraph); or compare two profiles (--diff). Parses options and
+ * wires the reader, analysis/flame_tree and render/flame together. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/flame_tree.h"
+#include "cmd/cmd.h"
+#include "cmd/record.h"
+#include "profile/folded_read.h"
+#include "profile/kiln_file.h"
+#include "profile/profile.h"
+#include "render/flame.h"
+#include "util/strbuf.h"
+#include "util/vec.h"
+
+#define DEFAULT_RECORDING "flamegraph.kiln"
+
+static const char flame_usage[] =
+    "usage: kiln flame [options] [FILE]\n"
+    "       kiln flame [options] [record options] -- CMD [ARGS...]\n"
+    "       kiln flame [options] --diff BASE NEW\n"
+    "\n"
+    "Draws a profile as an interactive flame graph SVG (hover for details, click\n"
+    "to zoom, Ctrl-F to search). FILE is a .kiln profile (default profile.kiln),\n"
+    "folded stacks ('a;b;c 12' lines) or 'perf script' output; '-' reads stdin.\n"
+    "With a command after '--' (or -p PID), records it into flamegraph.kiln first.\n"
+    "\n"
+    "  -o, --output FILE         write to FILE (default flamegraph.svg; a name\n"
+    "                            ending in .folded writes folded stacks; - is stdout)\n"
+    "      --folded              write folded stacks (to stdout unless -o)\n"
+    "      --diff                two inputs, BASE and NEW: NEW's graph coloured by\n"
+    "                            the change of each frame's share (red grew, blue shrank)\n"
+    "      --reverse             leaves at the root: callers of hot functions merged\n"
+    "      --icicle              root at the top, growing down\n"
+    "      --flamechart          per thread, samples in time order (x is time)\n"
+    "      --title TEXT          --subtitle TEXT   --notes TEXT\n"
+    "      --width PX            image width (default 1200)\n"
+    "      --min-width PX        merge frames narrower than PX (default 0.1)\n"
+    "      --value TYPE          which value to draw: samples (default), cpu, ...\n"
+    "      --threads             one tower per thread (thread names at the root)\n"
+    "      --thread NAME         only threads named NAME (or with tid NAME)\n"
+    "      --focus REGEX         only stacks with a function matching REGEX\n"
+    "      --exclude REGEX       drop stacks with a function matching REGEX\n"
+    "      --palette NAME        lang (by origin: Rust, Rust std, C/C++, kernel;\n"
+    "                            default), hot, mem or io\n"
+    "  -q, --quiet               print nothing but errors\n"
+    "  -h, --help                show this help\n"
+    "\n"
+    "Record options (with -- CMD or -p PID), as for kiln record:\n"
+    "  -F HZ, -c N, -e EVENT, -g, --call-graph MODE, --no-inherit, --no-kernel,\n"
+    "  -p PID, --duration SECONDS, -q, and --record-output FILE (default\n"
+    "  " DEFAULT_RECORDING ").\n"
+    "See kiln-flame(1).\n";
+
+struct flame_args {
+	const char *output;
+	const char *record_output;
+	bool folded, diff, icicle, record, quiet;
+	struct flame_options fo;
+	struct flame_svg_options so;
+	const char *value;
+	const char *focus, *exclude;
+	VEC(char *) rec_argv; /* record options, passed to kiln record's parser */
+	char **inputs;
+	int ninputs;
+	char **command;
+};
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct flame_args *a)
+{
+	enum {
+		OPT_FOLDED = 256,
+		OPT_DIFF,
+		OPT_REVERSE,
+		OPT_ICICLE,
+		OPT_CHART,
+		OPT_TITLE,
+		OPT_SUBTITLE,
+		OPT_NOTES,
+		OPT_WIDTH,
+		OPT_MIN_WIDTH,
+		OPT_VALUE,
+		OPT_THREADS,
+		OPT_THREAD,
+		OPT_FOCUS,
+		OPT_EXCLUDE,
+		OPT_PALETTE,
+		OPT_REC_OUTPUT,
+		/* record options: forwarded */
+		OPT_CALL_GRAPH,
+		OPT_NO_INHERIT,
+		OPT_NO_KERNEL,
+		OPT_DURATION,
+	};
+	static const struct option opts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"folded", no_argument, NULL, OPT_FOLDED},
+	    {"diff", no_argument, NULL, OPT_DIFF},
+	    {"reverse", no_argument, NULL, OPT_REVERSE},
+	    {"icicle", no_argument, NULL, OPT_ICICLE},
+	    {"flamechart", no_argument, NULL, OPT_CHART},
+	    {"title", required_argument, NULL, OPT_TITLE},
+	    {"subtitle", required_argument, NULL, OPT_SUBTITLE},
+	    {"notes", required_argument, NULL, OPT_NOTES},
+	    {"width", required_argument, NULL, OPT_WIDTH},
+	    {"min-width", required_argument, NULL, OPT_MIN_WIDTH},
+	    {"value", required_argument, NULL, OPT_VALUE},
+	    {"threads", no_argument, NULL, OPT_THREADS},
+	    {"thread", required_argument, NULL, OPT_THREAD},
+	    {"focus", required_argument, NULL, OPT_FOCUS},
+	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
+	    {"palette", required_argument, NULL, OPT_PALETTE},
+	    {"record-output", required_argument, NULL, OPT_REC_OUTPUT},
+	    {"freq", required_argument, NULL, 'F'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"event", required_argument, NULL, 'e'},
+	    {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+	    {"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
+	    {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
+	    {"pid", required_argument, NULL, 'p'},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int c, idx, dashdash = argc;
+	double d;
+	/* everything after "--" is the command to record; options and inputs
+	 * before it may come in any order */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			dashdash = i;
+			break;
+		}
+	optind = 1;
+	while ((c = getopt_long(dashdash, argv, "o:F:c:e:gp:qh", opts, &idx)) != -1) {
+		switch (c) {
+		case 'o':
+			a->output = optarg;
+			break;
+		case OPT_FOLDED:
+			a->folded = true;
+			break;
+		case OPT_DIFF:
+			a->diff = true;
+			break;
+		case OPT_REVERSE:
+			a->fo.reverse = true;
+			break;
+		case OPT_ICICLE:
+			a->so.icicle = true;
+			break;
+		case OPT_CHART:
+			a->fo.chart = true;
+			break;
+		case OPT_TITLE:
+			a->so.title = optarg;
+			break;
+		case OPT_SUBTITLE:
+			a->so.subtitle = optarg;
+			break;
+		case OPT_NOTES:
+			a->so.notes = optarg;
+			break;
+		case OPT_WIDTH:
+			if (parse_double(optarg, &d) || d < 200 || d > 1e6) {
+				kiln_error("--width takes pixels from 200 up, like --width 1600; got '%s'", optarg);
+				return 2;
+			}
+			a->so.width = (unsigned)d;
+			break;
+		case OPT_MIN_WIDTH:
+			if (parse_double(optarg, &d)) {
+				kiln_error("--min-width takes pixels, like --min-width 0.5; got '%s'", optarg);
+				return 2;
+			}
+			a->so.min_width = d;
+			break;
+		case OPT_VALUE:
+			a->value = optarg;
+			break;
+		case OPT_THREADS:
+			a->fo.threads = true;
+			break;
+		case OPT_THREAD:
+			a->fo.thread = optarg;
+			break;
+		case OPT_FOCUS:
+			a->focus = optarg;
+			break;
+		case OPT_EXCLUDE:
+			a->exclude = optarg;
+			break;
+		case OPT_PALETTE: {
+			int pal = flame_palette_parse(optarg);
+			if (pal < 0) {
+				kiln_error("unknown palette '%s'; use lang, hot, mem or io", optarg);
+				return 2;
+			}
+			a->so.palette = (enum flame_palette)pal;
+			break;
+		}
+		case OPT_REC_OUTPUT:
+			a->record_output = optarg;
+			break;
+		case 'F':
+		case 'c':
+		case 'e':
+		case 'g':
+		case 'p':
+		case 'q':
+		case OPT_CALL_GRAPH:
+		case OPT_NO_INHERIT:
+		case OPT_NO_KERNEL:
+		case OPT_DURATION: {
+			/* rebuild the option for kiln record's own parser */
+			char buf[64];
+			if (c < 256)
+				snprintf(buf, sizeof(buf), "-%c", c);
+			else
+				snprintf(buf, sizeof(buf), "--%s", opts[idx].name);
+			vec_push(&a->rec_argv, xstrdup(buf));
+			if (optarg)
+				vec_push(&a->rec_argv, xstrdup(optarg));
+			if (c == 'p')
+				a->record = true;
+			if (c == 'q')
+				a->quiet = true;
+			break;
+		}
+		case 'h':
+			cmd_print_usage(flame_usage, 0);
+			return 0;
+		default:
+			cmd_print_usage(flame_usage, 1);
+			return 2;
+		}
+	}
+	a->inputs = argv + optind;
+	a->ninputs = dashdash - optind;
+	if (dashdash + 1 < argc) {
+		a->record = true;
+		a->command = argv + dashdash + 1;
+		if (a->ninputs) {
+			kiln_error("give either a profile to draw or a command after '--' to record, not both");
+			return 2;
+		}
+	}
+	if (a->record && a->diff) {
+		kiln_error("--diff compares two profiles; it cannot record a command");
+		return 2;
+	}
+	if (a->diff && a->ninputs != 2) {
+		kiln_error("--diff takes two profiles, BASE and NEW, as in 'kiln flame --diff before.kiln after.kiln'");
+		return 2;
+	}
+	if (!a->diff && !a->record && a->ninputs > 1) {
+		kiln_error("give one profile to draw (or --diff BASE NEW to compare two)");
+		return 2;
+	}
+	if (a->rec_argv.n && !a->record && !(a->rec_argv.n == 1 && a->quiet)) {
+		kiln_error("record options need a command to record, as in 'kiln flame -F 499 -- ./my-program'");
+		return 2;
+	}
+	return -1;
+}
+
+static int compile_regex(regex_t *re, const char *pattern, const char *option)
+{
+	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+	if (rc) {
+		char msg[256];
+		regerror(rc, re, msg, sizeof(msg));
+		kiln_error("%s '%s' is not a valid regular expression: %s", option, pattern, msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int find_value(const struct profile *p, const char *name, const char *path)
+{
+	if (!name)
+		return 0;
+	for (size_t i = 0; i < p->value_types.n; i++)
+		if (!strcmp(profile_str(p, p->value_types.v[i].type), name) ||
+		    !strcmp(profile_str(p, p->value_types.v[i].unit), name))
+			return (int)i;
+	char *end;
+	long v = strtol(name, &end, 10);
+	if (*name && !*end && v >= 0 && (size_t)v < p->value_types.n)
+		return (int)v;
+	struct strbuf have = STRBUF_INIT;
+	for (size_t i = 0; i < p->value_types.n; i++)
+		strbuf_addf(&have, "%s%s", i ? ", " : "", profile_str(p, p->value_types.v[i].type));
+	kiln_error("'%s' has no value '%s'; it has: %s", path, name, strbuf_str(&have));
+	strbuf_release(&have);
+	return -1;
+}
+
+static struct profile *load(const char *path)
+{
+	struct profile *p = NULL;
+	const char *format = NULL;
+	int rc = folded_read_any(path, &p, &format);
+	if (rc == -ENOMSG) {
+		kiln_error("'%s' is not a .kiln profile, folded stacks or perf script output", path);
+		return NULL;
+	}
+	if (rc) {
+		if (format && !strcmp(format, "kiln"))
+			kiln_error("cannot read '%s': %s", path, kiln_read_strerror(rc));
+		else if (rc == -ENOENT && !strcmp(path, "profile.kiln"))
+			kiln_error("cannot open 'profile.kiln': no such file; record one with 'kiln flame -- CMD' "
+			           "or name a profile");
+		else
+			kiln_error("cannot open '%s': %s", path, strerror(-rc));
+		return NULL;
+	}
+	profile_name_unsymbolized(p);
+	return p;
+}
+
+/* Builds the tree of one input; returns 0 or an exit status. */
+static int build_tree(struct flame_tree *t, const char *path, struct flame_args *a)
+{
+	struct profile *p = load(path);
+	if (!p)
+		return 1;
+	int status = 1;
+	struct flame_options fo = a->fo;
+	fo.value = find_value(p, a->value, path);
+	if (fo.value < 0)
+		goto out;
+	if (flame_tree_build(t, p, &fo)) {
+		kiln_error("'%s' has no values to draw", path);
+		goto out;
+	}
+	status = 0;
+out:
+	profile_free(p);
+	return status;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && !strcmp(s + n - m, suf);
+}
+
+static int draw(struct flame_args *a)
+{
+	int status = 1;
+	regex_t focus, exclude;
+	bool have_focus = false, have_exclude = false;
+	struct flame_tree t, base;
+	flame_tree_init(&t);
+	flame_tree_init(&base);
+	FILE *out = NULL;
+
+	if (a->focus) {
+		if (compile_regex(&focus, a->focus, "--focus"))
+			goto out;
+		have_focus = true;
+		a->fo.focus = &focus;
+	}
+	if (a->exclude) {
+		if (compile_regex(&exclude, a->exclude, "--exclude"))
+			goto out;
+		have_exclude = true;
+		a->fo.exclude = &exclude;
+	}
+	const char *input = a->ninputs ? a->inputs[a->ninputs - 1] : "profile.kiln";
+	if (a->diff) {
+		struct flame_options fo = a->fo;
+		fo.chart = false; /* the base is matched by path, never by time */
+		struct flame_args ba = *a;
+		ba.fo = fo;
+		if (build_tree(&base, a->inputs[0], &ba))
+			goto out;
+	}
+	if (build_tree(&t, input, a))
+		goto out;
+	if (a->diff)
+		flame_tree_set_base(&t, &base);
+	if (t.nodes.v[0].value <= 0)
+		kiln_warn("nothing to draw: '%s' has no samples%s", input,
+		          a->focus || a->exclude || a->fo.thread ? " left after filtering" : "");
+
+	bool folded = a->folded || (a->output && ends_with(a->output, ".folded"));
+	const char *path = a->output ? a->output : folded ? "-" : "flamegraph.svg";
+	out = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!out) {
+		kiln_error("cannot write '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	int rc = folded ? flame_render_folded(out, &t) : flame_render_svg(out, &t, &a->so);
+	if (out != stdout) {
+		if (fclose(out))
+			rc = -EIO;
+	} else {
+		fflush(stdout);
+	}
+	out = NULL;
+	if (rc) {
+		kiln_error("cannot write '%s': %s", path, strerror(-rc));
+		goto out;
+	}
+	if (strcmp(path, "-") && !a->quiet)
+		fprintf(stderr, "kiln: wrote '%s' (%zu frames, %" PRId64 " %s)\n", path, t.nodes.n - 1,
+		        t.nodes.v[0].value, strtab_get(&t.strings, t.value_type));
+	status = 0;
+out:
+	if (have_focus)
+		regfree(&focus);
+	if (have_exclude)
+		regfree(&exclude);
+	flame_tree_release(&t);
+	flame_tree_release(&base);
+	return status;
+}
+
+/* One shot: record the command with kiln record's own code, then draw it. */
+static int record_then_draw(struct flame_args *a)
+{
+	VEC(char *) argv = {0};
+	vec_push(&argv, "record");
+	for (size_t i = 0; i < a->rec_argv.n; i++)
+		vec_push(&argv, a->rec_argv.v[i]);
+	if (a->command) {
+		vec_push(&argv, "--");
+		for (char **s = a->command; *s; s++)
+			vec_push(&argv, *s);
+	}
+	vec_push(&argv, NULL);
+	struct record_args ra;
+	record_args_init(&ra);
+	int status = record_parse_args((int)argv.n - 1, argv.v, &ra);
+	if (status >= 0)
+		goto out;
+	ra.output = a->record_output ? a->record_output : DEFAULT_RECORDING;
+	status = record_run(&ra);
+	FILE *probe = fopen(ra.output, "r");
+	if (!probe) {
+		status = status ? status : 1;
+		goto out;
+	}
+	fclose(probe);
+	char *input[] = {(char *)ra.output};
+	a->inputs = input;
+	a->ninputs = 1;
+	int drawn = draw(a);
+	a->inputs = NULL;
+	a->ninputs = 0;
+	/* the command's status wins; a failed drawing fails a successful run */
+	if (!status)
+		status = drawn;
+out:
+	vec_free(&argv);
+	return status;
+}
+
+int cmd_flame(int argc, char **argv)
+{
+	struct flame_args a;
+	memset(&a, 0, sizeof(a));
+	a.so.min_width = -1;
+	int status = parse_args(argc, argv, &a);
+	if (status < 0)
+		status = a.record ? record_then_draw(&a) : draw(&a);
+	for (size_t i = 0; i < a.rec_argv.n; i++)
+		free(a.rec_argv.v[i]);
+	vec_free(&a.rec_argv);
+	return status;
+}

@@ -1,0 +1,284 @@
+/* perf_script.c - `perf script` text into a profile (see perf_script.h).
+ *
+ * A small state machine: after a blank line the next line is an event
+ * header, the indented lines after it its callchain. The header's comm may
+ * hold spaces and be right-aligned, so it ends at the first token that
+ * reads as pid or pid/tid.
+ */
+#include "profile/perf_script.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile/folded_read.h"
+#include "util/xalloc.h"
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (!n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static uint32_t parse_u32(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n && v <= UINT32_MAX; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+struct header {
+	const char *comm;
+	size_t comm_len;
+	uint32_t pid, tid;
+	uint64_t time;
+};
+
+/* "SECONDS.FRACTION:" -> ns; false when the token is not a time. */
+static bool parse_time(const char *s, size_t n, uint64_t *out)
+{
+	if (n < 3 || s[n - 1] != ':')
+		return false;
+	n--;
+	const char *dot = memchr(s, '.', n);
+	if (!dot || !all_digits(s, (size_t)(dot - s)) || !all_digits(dot + 1, n - (size_t)(dot - s) - 1))
+		return false;
+	uint64_t sec = 0, frac = 0;
+	for (const char *c = s; c < dot && sec < 1000000000000ull; c++)
+		sec = sec * 10 + (uint64_t)(*c - '0');
+	size_t digits = 0;
+	for (const char *c = dot + 1; c < s + n && digits < 9; c++, digits++)
+		frac = frac * 10 + (uint64_t)(*c - '0');
+	for (; digits < 9; digits++)
+		frac *= 10;
+	*out = sec * 1000000000ull + frac;
+	return true;
+}
+
+static bool parse_header(const char *line, size_t len, struct header *h)
+{
+	memset(h, 0, sizeof(*h));
+	size_t i = 0;
+	while (i < len && is_space(line[i]))
+		i++;
+	size_t comm_start = i, comm_end = i;
+	bool first = true, have_pid = false;
+	while (i < len) {
+		size_t s = i;
+		while (i < len && !is_space(line[i]))
+			i++;
+		size_t n = i - s;
+		const char *tok = line + s;
+		if (!have_pid && !first) {
+			const char *slash = memchr(tok, '/', n);
+			size_t a = slash ? (size_t)(slash - tok) : n;
+			if (all_digits(tok, a) && (!slash || all_digits(slash + 1, n - a - 1))) {
+				have_pid = true;
+				h->pid = parse_u32(tok, a);
+				h->tid = slash ? parse_u32(slash + 1, n - a - 1) : h->pid;
+			}
+		}
+		if (!have_pid)
+			comm_end = i;
+		else if (!h->time)
+			parse_time(tok, n, &h->time);
+		first = false;
+		while (i < len && is_space(line[i]))
+			i++;
+	}
+	h->comm = line + comm_start;
+	h->comm_len = comm_end - comm_start;
+	return h->comm_len > 0;
+}
+
+static const char *base_name(const char *s, size_t n, size_t *out_len)
+{
+	size_t b = n;
+	while (b > 0 && s[b - 1] != '/')
+		b--;
+	*out_len = n - b;
+	return s + b;
+}
+
+/* "  addr symbol+0xoff (module)" -> name and module; false when the line
+ * is not a callchain entry. */
+static bool parse_frame(struct profile *p, const char *line, size_t len, uint32_t *name, uint32_t *module, bool *kernel)
+{
+	size_t i = 0;
+	while (i < len && is_space(line[i]))
+		i++;
+	size_t a = i;
+	while (i < len && is_hex(line[i]))
+		i++;
+	if (i == a || (i < len && !is_space(line[i])))
+		return false;
+	while (i < len && is_space(line[i]))
+		i++;
+	size_t e = len;
+	while (e > i && is_space(line[e - 1]))
+		e--;
+	const char *mod = "";
+	size_t mod_len = 0;
+	if (e > i && line[e - 1] == ')') {
+		/* the module is in the last parentheses */
+		size_t o = e - 1;
+		while (o > i && line[o] != '(')
+			o--;
+		if (line[o] == '(' && (o == i || is_space(line[o - 1]))) {
+			mod = line + o + 1;
+			mod_len = e - 1 - (o + 1);
+			e = o;
+			while (e > i && is_space(line[e - 1]))
+				e--;
+		}
+	}
+	const char *sym = line + i;
+	size_t sym_len = e - i;
+	/* drop "+0xOFFSET" */
+	for (size_t k = sym_len; k-- > 0;) {
+		if (is_hex(sym[k]))
+			continue;
+		if (sym[k] == 'x' && k >= 2 && sym[k - 1] == '0' && sym[k - 2] == '+' && k + 1 < sym_len)
+			sym_len = k - 2;
+		break;
+	}
+	*kernel = mod_len >= 7 && !memcmp(mod, "[kernel", 7);
+	size_t blen;
+	const char *base = base_name(mod, mod_len, &blen);
+	*module = strtab_intern_n(&p->strings, base, blen);
+	if (sym_len == 0 || (sym_len == 9 && !memcmp(sym, "[unknown]", 9))) {
+		if (blen && base[0] == '[') {
+			*name = strtab_intern_n(&p->strings, base, blen);
+		} else if (blen) {
+			char buf[300];
+			int n = snprintf(buf, sizeof(buf), "[%.*s]", (int)(blen > 256 ? 256 : blen), base);
+			*name = strtab_intern_n(&p->strings, buf, (size_t)n);
+		} else {
+			*name = strtab_intern(&p->strings, "[unknown]");
+		}
+	} else {
+		*name = strtab_intern_n(&p->strings, sym, sym_len);
+	}
+	return true;
+}
+
+bool perf_script_sniff(const char *data, size_t size)
+{
+	const char *nl = memchr(data, '\n', size);
+	size_t i = 0;
+	/* skip blank and comment lines ("# ========" headers of perf script --header) */
+	while (nl) {
+		const char *line = data + i;
+		size_t len = (size_t)(nl - line);
+		size_t k = 0;
+		while (k < len && is_space(line[k]))
+			k++;
+		if (k < len && line[k] != '#')
+			break;
+		i += len + 1;
+		nl = i < size ? memchr(data + i, '\n', size - i) : NULL;
+	}
+	if (!nl)
+		return false;
+	struct header h;
+	if (!parse_header(data + i, (size_t)(nl - (data + i)), &h) || !h.tid)
+		return false;
+	size_t j = (size_t)(nl - data) + 1;
+	if (j >= size || !is_space(data[j]))
+		return false;
+	while (j < size && is_space(data[j]))
+		j++;
+	return j < size && is_hex(data[j]);
+}
+
+int perf_script_read_mem(const char *data, size_t size, struct profile **out, struct perf_script_stats *st)
+{
+	struct perf_script_stats local = {0};
+	if (!st)
+		st = &local;
+	memset(st, 0, sizeof(*st));
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "samples", "count");
+	struct frame_namer namer;
+	frame_namer_init(&namer, p);
+	VEC(uint32_t) locs = {0};
+	struct header h;
+	bool in_event = false;
+
+	size_t i = 0;
+	for (;;) {
+		bool end = i >= size;
+		const char *line = data + i;
+		size_t len = 0;
+		if (!end) {
+			const char *nl = memchr(line, '\n', size - i);
+			len = nl ? (size_t)(nl - line) : size - i;
+			i += len + 1;
+		}
+		size_t k = 0;
+		while (k < len && is_space(line[k]))
+			k++;
+		bool blank = k == len;
+		if ((blank || end) && in_event) {
+			/* the event is complete: comm outermost, then the chain */
+			uint32_t comm = strtab_intern_n(&p->strings, h.comm, h.comm_len);
+			vec_push(&locs, frame_namer_location(&namer, comm, 0, false));
+			struct profile_sample s = {.tid = h.tid, .pid = h.pid, .time = h.time};
+			s.stack = profile_stack_from_leaf(p, locs.v, (uint32_t)locs.n);
+			s.values[0] = 1;
+			profile_add_sample(p, &s);
+			struct profile_thread *t = profile_thread(p, h.tid, h.pid);
+			t->name = comm;
+			in_event = false;
+		}
+		if (end)
+			break;
+		if (blank || line[k] == '#')
+			continue;
+		if (memchr(line, '\0', len)) {
+			st->skipped++;
+			continue;
+		}
+		if (!in_event) {
+			if (parse_header(line, len, &h)) {
+				in_event = true;
+				vec_clear(&locs);
+				st->events++;
+			} else {
+				st->skipped++;
+			}
+			continue;
+		}
+		uint32_t name, module;
+		bool kernel;
+		if (parse_frame(p, line, len, &name, &module, &kernel))
+			vec_push(&locs, frame_namer_location(&namer, name, module, kernel));
+		else
+			st->skipped++;
+	}
+	vec_free(&locs);
+	frame_namer_release(&namer);
+	if (!st->events) {
+		profile_free(p);
+		return -ENOMSG;
+	}
+	profile_set_meta(p, "source", "perf script");
+	*out = p;
+	return 0;
+}

@@ -1,0 +1,68 @@
+/* folded.c - folded stacks out of a flame tree ("a;b;c 123" per line), the
+ * format flamegraph.pl, inferno and speedscope read. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "render/flame.h"
+#include "util/strbuf.h"
+
+/* Appends a name, keeping the line format intact: ';' separates frames
+ * and a line break would end the stack. */
+static void add_name(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		char c = *s;
+		if (c == ';')
+			c = ':';
+		else if (c == '\n' || c == '\r')
+			c = ' ';
+		strbuf_addch(sb, c);
+	}
+}
+
+int flame_render_folded(FILE *out, const struct flame_tree *t)
+{
+	struct strbuf line = STRBUF_INIT;
+	VEC(size_t) lens = {0}; /* line length before each depth's name */
+	const struct flame_node *nv = t->nodes.v;
+	if (nv[0].self > 0)
+		fprintf(out, " %" PRId64 "\n", nv[0].self); /* samples with an empty stack */
+	/* iterative depth-first walk in child order */
+	uint32_t at = nv[0].first_child;
+	while (at != FLAME_NONE) {
+		const struct flame_node *n = &nv[at];
+		uint32_t d = n->depth;
+		if (lens.n < d)
+			vec_reserve(&lens, d);
+		while (lens.n < d)
+			vec_push(&lens, 0);
+		lens.v[d - 1] = line.len;
+		if (d > 1)
+			strbuf_addch(&line, ';');
+		add_name(&line, strtab_get(&t->strings, n->name));
+		if (n->self > 0)
+			fprintf(out, "%s %" PRId64 "\n", strbuf_str(&line), n->self);
+		if (n->first_child != FLAME_NONE) {
+			at = n->first_child;
+			continue;
+		}
+		/* up until a node has a next sibling */
+		while (at != FLAME_NONE && nv[at].next_sibling == FLAME_NONE) {
+			at = nv[at].parent;
+			if (at == 0)
+				at = FLAME_NONE;
+		}
+		if (at == FLAME_NONE)
+			break;
+		line.len = lens.v[nv[at].depth - 1];
+		if (line.buf)
+			line.buf[line.len] = '\0';
+		at = nv[at].next_sibling;
+	}
+	strbuf_release(&line);
+	vec_free(&lens);
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,192 @@
+// flame_test.js - opens kiln flame graph SVGs from disk (file://) in Debian's
+// headless Chromium and checks what a user sees: the frames and their widths,
+// hover details, click to zoom and reset, Ctrl-F search with the matched share,
+// and the colours of a differential graph.
+//
+// usage: node flame_test.js graph FILE.svg LEAF_A LEAF_B ZOOM_FRAME
+//        node flame_test.js diff  FILE.svg GREW SHRANK
+// Names are regular expressions matched against whole frame names. Prints
+// "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when Chromium
+// cannot start here.
+'use strict';
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+let chromium;
+try {
+	chromium = require('playwright-core').chromium;
+} catch (e) {
+	console.log('SKIPPED: playwright-core is not installed (run make deps)');
+	process.exit(77);
+}
+
+let failures = 0;
+function ok(msg) {
+	console.log('ok: ' + msg);
+}
+function fail(msg) {
+	console.log('FAIL: ' + msg);
+	failures++;
+}
+function check(cond, msg) {
+	if (cond) ok(msg);
+	else fail(msg);
+}
+
+// Frame geometry as the browser lays it out, by name.
+async function framesNamed(page, pattern) {
+	return page.evaluate((src) => {
+		const re = new RegExp(src);
+		const out = [];
+		const gs = document.getElementById('frames').children;
+		for (let i = 0; i < gs.length; i++) {
+			const f = window.kiln.frame(i);
+			if (!re.test(f.name)) continue;
+			const r = gs[i].querySelector('rect');
+			const box = r.getBoundingClientRect();
+			out.push({
+				i,
+				name: f.name,
+				value: f.value,
+				width: box.width,
+				x: box.x,
+				visible: gs[i].style.display !== 'none' && box.width > 0,
+				fill: r.getAttribute('fill'),
+				computedFill: getComputedStyle(r).fill,
+				matched: gs[i].classList.contains('match'),
+			});
+		}
+		return out;
+	}, pattern);
+}
+
+async function center(page, i) {
+	return page.evaluate((i) => {
+		const r = document.getElementById('frames').children[i].querySelector('rect').getBoundingClientRect();
+		return {x: r.x + Math.min(r.width / 2, 20), y: r.y + r.height / 2};
+	}, i);
+}
+
+function sum(frames) {
+	return frames.reduce((a, f) => a + f.width, 0);
+}
+
+async function testGraph(page, leafA, leafB, zoomName) {
+	const a = await framesNamed(page, leafA), b = await framesNamed(page, leafB);
+	check(a.length > 0, `frame /${leafA}/ is drawn (${a.length})`);
+	check(b.length > 0, `frame /${leafB}/ is drawn (${b.length})`);
+	if (!a.length || !b.length) return;
+	const ratio = sum(b) / sum(a);
+	check(ratio > 1.5 && ratio < 2.6, `width of /${leafB}/ is about twice /${leafA}/: ${ratio.toFixed(2)}`);
+	const count = await page.evaluate(() => window.kiln.count);
+	const gs = await page.evaluate(() => document.getElementById('frames').children.length);
+	check(count === gs && count > 3, `script data matches the drawn frames (${count} = ${gs})`);
+
+	// hover: the details line and a tooltip
+	const bc = await center(page, b[0].i);
+	await page.mouse.move(bc.x, bc.y);
+	const details = await page.textContent('#details');
+	check(/samples|ms|s\b/.test(details) && details.includes('%') && new RegExp(leafB).test(details.split(' ')[0]),
+	      `hover shows name, value and share: "${details.slice(0, 120)}"`);
+
+	// click to zoom
+	const z = await framesNamed(page, zoomName);
+	check(z.length > 0, `frame /${zoomName}/ to zoom into is drawn`);
+	if (z.length) {
+		const zc = await center(page, z[0].i);
+		const before = (await framesNamed(page, leafB))[0].width;
+		await page.mouse.click(zc.x, zc.y);
+		const zz = (await framesNamed(page, zoomName))[0];
+		const full = await page.evaluate(() => window.kiln.zoomed());
+		check(full === z[0].i, `click zooms into /${zoomName}/`);
+		check(Math.abs(zz.width - 1180) < 2, `zoomed frame fills the width: ${zz.width.toFixed(1)} px`);
+		const after = (await framesNamed(page, leafB))[0].width;
+		check(after >= before, `children grow with the zoom: ${before.toFixed(1)} -> ${after.toFixed(1)} px`);
+		const reset = await page.isVisible('#unzoom');
+		check(reset, 'a Reset Zoom control appears');
+		await page.click('#unzoom');
+		const back = (await framesNamed(page, leafB))[0].width;
+		check(Math.abs(back - before) < 0.5, `Reset Zoom restores the widths: ${back.toFixed(1)} px`);
+		check(!(await page.isVisible('#unzoom')), 'the Reset Zoom control hides again');
+	}
+
+	// Ctrl-F opens the search prompt; matches are highlighted with their share
+	page.once('dialog', (d) => d.accept(`${leafA}|${leafB}`));
+	await page.keyboard.press('Control+f');
+	await page.waitForFunction(() => /Matched/.test(document.getElementById('matched').textContent), null,
+				   {timeout: 5000}).catch(() => {});
+	const matched = await page.textContent('#matched');
+	const m = /Matched: ([0-9.]+)%/.exec(matched);
+	const total = await page.evaluate(() => K.total);
+	const a2 = await framesNamed(page, leafA), b2 = await framesNamed(page, leafB);
+	const expect = (100 * (a2.concat(b2).reduce((s, f) => s + f.value, 0))) / total;
+	check(m && Math.abs(parseFloat(m[1]) - expect) < 0.05,
+	      `search shows the matched share: "${matched}" (expected ${expect.toFixed(2)}%)`);
+	check(a2.concat(b2).every((f) => f.matched && /rgb\(224, 32, 224\)/.test(f.computedFill)),
+	      'matched frames are highlighted');
+	const others = await framesNamed(page, '^all$');
+	check(others.length === 1 && !others[0].matched, 'frames that do not match stay as they were');
+	await page.click('#search'); // now "Reset Search"
+	const cleared = await page.textContent('#matched');
+	check(cleared.trim() === '', 'Reset Search clears the highlight');
+}
+
+async function testDiff(page, grew, shrank) {
+	const g = await framesNamed(page, grew), s = await framesNamed(page, shrank);
+	check(g.length > 0 && s.length > 0, `frames /${grew}/ and /${shrank}/ are drawn`);
+	if (!g.length || !s.length) return;
+	const rgb = (hex) => [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+	const [gr, gg, gb] = rgb(g[0].fill), [sr, sg, sb] = rgb(s[0].fill);
+	check(gr === 255 && gg < 200 && gb < 200, `/${grew}/ grew and is red: ${g[0].fill}`);
+	check(sb === 255 && sr < 200 && sg < 200, `/${shrank}/ shrank and is blue: ${s[0].fill}`);
+	const c = await center(page, g[0].i);
+	await page.mouse.move(c.x, c.y);
+	const details = await page.textContent('#details');
+	check(/base [0-9.]+% \u2192 new [0-9.]+% \(\+[0-9.]+%\)/.test(details), `hover shows the change: "${details.slice(-60)}"`);
+}
+
+async function main() {
+	const [mode, file, ...names] = process.argv.slice(2);
+	if (!mode || !file) {
+		console.log('usage: node flame_test.js graph|diff FILE.svg NAMES...');
+		process.exit(2);
+	}
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-chromium-'));
+	let context;
+	try {
+		context = await chromium.launchPersistentContext(dir, {
+			executablePath: '/usr/bin/chromium',
+			headless: true,
+			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+			viewport: {width: 1300, height: 900},
+		});
+	} catch (e) {
+		console.log('SKIPPED: chromium does not start here: ' + String(e.message).split('\n')[0]);
+		fs.rmSync(dir, {recursive: true, force: true});
+		process.exit(77);
+	}
+	const page = context.pages()[0] || (await context.newPage());
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(e.message));
+	page.on('console', (m) => {
+		if (m.type() === 'error') errors.push(m.text());
+	});
+	await page.goto('file://' + path.resolve(file));
+	await page.waitForFunction(() => window.kiln && document.getElementById('frames'), null, {timeout: 10000});
+	try {
+		if (mode === 'graph') await testGraph(page, names[0], names[1], names[2]);
+		else if (mode === 'diff') await testDiff(page, names[0], names[1]);
+		else fail('unknown mode ' + mode);
+	} catch (e) {
+		fail('exception: ' + e.stack);
+	}
+	check(errors.length === 0, 'no script errors' + (errors.length ? ': ' + errors.join('; ') : ''));
+	await context.close();
+	fs.rmSync(dir, {recursive: true, force: true});
+	process.exit(failures ? 1 : 0);
+}
+
+main();

@@ -1,0 +1,131 @@
+#!/bin/bash
+# test_stat.sh - `kiln stat` on a fixture with known counts: page faults of
+# N touched pages (against a zero-page baseline), context switches of K
+# sleeps, task-clock of T ms of burnt CPU in one thread, in threads and in
+# forked children; exit codes and output pass through; bad events and
+# missing commands fail clearly; JSON parses; Ctrl-C still reports; -p
+# counts a running process; --compare calls a 2x slowdown significant and
+# two identical commands not. Counts only, never wall times.
+source "$(dirname "$0")/lib.sh"
+[ -x "$KILN" ] || die "kiln binary '$KILN' not found or not executable (build it first)"
+cd "$T" || die "cd $T"
+
+cc -O1 -pthread -o "$T/stat_work" "$KILN_SRC/tests/fixtures/stat_work.c" 2>"$T/cc.err" ||
+	die "cannot build stat_work: $(cat "$T/cc.err")"
+W=$T/stat_work
+"$KILN" stat -e task-clock -o "$T/probe.txt" -- true 2>"$T/probe.err" ||
+	skip "kiln stat cannot count here: $(head -1 "$T/probe.err")"
+
+# csv_value FILE EVENT: the mean of EVENT in a --csv output.
+csv_value() { awk -F, -v e="$2" '$2 == e { print $3; exit }' "$1"; }
+# kstat NAME ARGS...: kiln stat --csv into $T/NAME.csv, status in RC.
+kstat() {
+	local name=$1
+	shift
+	"$KILN" stat --csv -o "$T/$name.csv" "$@" >"$T/$name.out" 2>"$T/$name.err"
+	RC=$?
+}
+
+# page faults: N fresh pages over a baseline that touches none
+EV=task-clock,page-faults,context-switches
+kstat base -r 3 -e $EV -- "$W" none
+kstat pages -r 3 -e $EV -- "$W" pages 3000
+base=$(csv_value "$T/base.csv" page-faults)
+pf=$(csv_value "$T/pages.csv" page-faults)
+check_between "page faults of 3000 touched pages over the baseline" \
+	"$(python3 -c "print(float('$pf') - float('$base'))")" 2950 3300
+
+# context switches: K sleeps switch out at least K times
+kstat sleep -e $EV -- "$W" sleep 40
+check_ge "context switches of 40 sleeps" "$(csv_value "$T/sleep.csv" context-switches)" 40
+
+# task-clock (msec) of burnt CPU: one thread, 4 threads, 3 children
+kstat burn -e $EV -- "$W" burn 200
+check_between "task-clock of 200 ms burnt" "$(csv_value "$T/burn.csv" task-clock)" 180 400
+kstat threads -e $EV -- "$W" threads 4 60
+check_between "task-clock of 4 threads x 60 ms" "$(csv_value "$T/threads.csv" task-clock)" 220 600
+kstat fork -e $EV -- "$W" fork 3 60
+check_between "task-clock of 3 children x 60 ms" "$(csv_value "$T/fork.csv" task-clock)" 165 500
+
+# the default layout: perf's rows, <not supported> where there is no PMU
+krun default stat -- "$W" burn 20
+check_eq "exit status of a good run" "$RC" 0
+check_grep "default: task-clock in msec with CPUs utilized" "$T/default.err" \
+	'^ +[0-9]+\.[0-9]{2} msec task-clock +# +[0-9.]+ CPUs utilized'
+check_grep "default: page-faults with a rate" "$T/default.err" '^ +[0-9]+ +page-faults +# +[0-9.]+ [KM]?/sec'
+check_grep "default: cycles counted or <not supported>" "$T/default.err" \
+	'(<not supported> +cycles|[0-9] +cycles +# +[0-9.]+ GHz)'
+check_grep "default: seconds time elapsed" "$T/default.err" 'seconds time elapsed'
+check_grep "default: peak RSS" "$T/default.err" 'MiB peak RSS'
+
+# -r: mean +- spread; --warmup runs are not counted
+krun repeat stat -r 4 --warmup 2 --json -o "$T/repeat.json" -- "$W" burn 5
+check_eq "-r 4 exit status" "$RC" 0
+if python3 -m json.tool "$T/repeat.json" >/dev/null 2>"$T/repeat.pyerr"; then ok "--json parses"; else
+	fail "--json does not parse: $(tail -1 "$T/repeat.pyerr")"
+fi
+check_eq "runs counted with --warmup 2 -r 4" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["commands"][0]["runs"])' "$T/repeat.json")" 4
+krun repeat_text stat -r 3 -e task-clock -- "$W" burn 5
+check_grep "-r text: '(3 runs)' and '( +- x% )'" "$T/repeat_text.err" '\(3 runs\)'
+check_grep "-r text: spread" "$T/repeat_text.err" 'task-clock .*\( \+- +[0-9.]+% \)'
+
+# exit status and output pass through untouched
+krun exit stat -e task-clock -- "$W" exit 7
+check_eq "the command's exit status" "$RC" 7
+krun passthru stat -e task-clock -- sh -c 'echo to-stdout; echo to-stderr >&2'
+check_eq "stdout passes through" "$(cat "$T/passthru.out")" "to-stdout"
+check_grep "stderr passes through" "$T/passthru.err" '^to-stderr$'
+
+# errors: one clear line, non-zero status
+krun badev stat -e bogus-event -- true
+check_ne "unknown event status" "$RC" 0
+check_grep "unknown event names it and --list" "$T/badev.err" "^kiln: unknown event 'bogus-event'.*kiln stat --list"
+check_eq "unknown event: one line" "$(grep -c . "$T/badev.err")" 1
+krun nocmd stat -- /nonexistent/program
+check_eq "missing command status" "$RC" 127
+check_grep "missing command is named" "$T/nocmd.err" "^kiln: cannot run '/nonexistent/program'"
+krun list stat --list
+check_grep "--list has task-clock" "$T/list.out" '^ +task-clock +software'
+
+# Ctrl-C: the command stops and what was counted is printed
+"$KILN" stat -e task-clock,context-switches -- "$W" sleep 5000 >"$T/int.out" 2>"$T/int.err" &
+kpid=$!
+sleep 1
+kill -INT "$kpid"
+wait "$kpid"
+check_eq "Ctrl-C: status 128+SIGINT" "$?" 130
+check_grep "Ctrl-C: the counts are printed" "$T/int.err" 'context-switches'
+check_grep "Ctrl-C: says it was interrupted" "$T/int.err" 'interrupted'
+
+# -p: a running process, all its threads, for --duration
+"$W" threads 2 4000 &
+wpid=$!
+sleep 0.2
+kstat attach -e task-clock -p "$wpid" --duration 1
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+check_eq "-p status" "$RC" 0
+# two busy threads for ~1 s on 2 cores: well above one thread's share
+check_between "-p task-clock of 2 busy threads over 1 s" "$(csv_value "$T/attach.csv" task-clock)" 600 2500
+
+# --compare: 2x the CPU is significant, the same command is not. The
+# verdict is about task-clock (CPU time), whose noise is far below wall
+# time's; 10 interleaved runs and the 2% floor make the latter robust.
+krun cmp2x stat -r 10 --compare "$W burn 40" "$W burn 80"
+check_eq "--compare status" "$RC" 0
+check_grep "--compare: 2x the CPU is 'slower by ~100%'" "$T/cmp2x.err" \
+	'B vs A, task-clock: slower by (9[0-9]|1[01][0-9])\.[0-9]% ± '
+krun cmpsame stat -r 10 --json -o "$T/cmpsame.json" --compare "$W burn 80" "$W burn 80"
+if python3 -m json.tool "$T/cmpsame.json" >/dev/null 2>"$T/cmpsame.pyerr"; then ok "--compare --json parses"; else
+	fail "--compare --json does not parse: $(tail -1 "$T/cmpsame.pyerr")"
+fi
+verdict=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["comparison"]["against"][0]["verdict"]["verdict"])' \
+	"$T/cmpsame.json")
+if [[ "$verdict" == "no significant change"* ]]; then ok "identical commands: '$verdict'"; else
+	fail "identical commands: verdict '$verdict', expected 'no significant change'"
+fi
+krun cmpwall stat -r 5 --metric wall --compare "$W sleep 10" "$W sleep 30"
+check_grep "--metric wall: 3x the sleeping is slower" "$T/cmpwall.err" 'B vs A, wall time: slower by'
+
+finish

@@ -1,0 +1,142 @@
+/* test_flame_svg.c - the flame graph SVG: geometry, escaping of hostile
+ * names, truncation with an ellipsis, merging of narrow frames, diff
+ * colours and the embedded script and style. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analysis/flame_tree.h"
+#include "profile/folded_read.h"
+#include "render/flame.h"
+
+static char *render(const char *text, const struct flame_svg_options *so, const char *base_text)
+{
+	struct profile *p = NULL;
+	assert_int_equal(folded_read_mem(text, strlen(text), &p, NULL), 0);
+	struct flame_tree t;
+	flame_tree_init(&t);
+	struct flame_options o = {0};
+	assert_int_equal(flame_tree_build(&t, p, &o), 0);
+	if (base_text) {
+		struct profile *bp = NULL;
+		assert_int_equal(folded_read_mem(base_text, strlen(base_text), &bp, NULL), 0);
+		struct flame_tree base;
+		flame_tree_init(&base);
+		assert_int_equal(flame_tree_build(&base, bp, &o), 0);
+		flame_tree_set_base(&t, &base);
+		flame_tree_release(&base);
+		profile_free(bp);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(flame_render_svg(f, &t, so), 0);
+	fclose(f);
+	flame_tree_release(&t);
+	profile_free(p);
+	return buf;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *s = hay; (s = strstr(s, needle)) != NULL; s += strlen(needle))
+		n++;
+	return n;
+}
+
+static void test_basic(void **state)
+{
+	(void)state;
+	struct flame_svg_options so = {.min_width = -1, .title = "T"};
+	char *svg = render("main;leaf_a 10\nmain;leaf_b 20\n", &so, NULL);
+	assert_non_null(strstr(svg, "<?xml"));
+	assert_int_equal(count(svg, "<script"), 2);
+	assert_int_equal(count(svg, "</script>"), 2);
+	assert_non_null(strstr(svg, "function fit("));       /* the embedded flame.js */
+	assert_non_null(strstr(svg, "#frames .match rect")); /* the embedded flame.css */
+	/* all, main, leaf_a, leaf_b */
+	assert_int_equal(count(svg, "<g><rect"), 4);
+	/* leaf_b twice as wide as leaf_a: 1180 px * 20/30 and * 10/30 */
+	assert_non_null(strstr(svg, "width=\"786.7\""));
+	assert_non_null(strstr(svg, "width=\"393.3\""));
+	assert_non_null(strstr(svg, ">leaf_b</text>"));
+	free(svg);
+}
+
+static void test_hostile(void **state)
+{
+	(void)state;
+	struct flame_svg_options so = {.min_width = -1,
+	                               .title = "<x>&\"'",
+	                               .subtitle = "]]></script><script>",
+	                               .notes = "a\x01"
+	                                        "b"};
+	char *svg = render("main;<script>alert(1)</script> 5\n"
+	                   "main;]]><b onload=\"x\">&amp; 5\n"
+	                   "main;bad\xff\xfe utf8\x01\x1f 5\n"
+	                   "main;\xe2\x80\xa8sep 5\n",
+	                   &so, NULL);
+	assert_int_equal(count(svg, "<script"), 2);
+	assert_int_equal(count(svg, "]]>"), 3); /* the style's and the two scripts' own */
+	assert_null(strstr(svg, "<b "));
+	assert_null(strstr(svg, "alert(1)</"));
+	assert_null(strstr(svg, "\x01"));
+	assert_null(strstr(svg, "\xff"));
+	assert_non_null(strstr(svg, "\"\\u2028sep\"")); /* JSON escapes line separators for old JS engines */
+	assert_non_null(strstr(svg, "&lt;script&gt;"));
+	assert_non_null(strstr(svg, "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e"));
+	assert_non_null(strstr(svg, "&lt;x&gt;&amp;&quot;&#39;"));
+	free(svg);
+}
+
+static void test_truncate_and_merge(void **state)
+{
+	(void)state;
+	struct flame_svg_options so = {.width = 200, .min_width = 2};
+	/* a long name in a 180 px frame: cut with an ellipsis */
+	char *svg =
+	    render("a_very_long_function_name_that_cannot_fit_in_one_hundred_and_eighty_pixels 1000\n", &so, NULL);
+	assert_non_null(strstr(svg, "\xe2\x80\xa6</text>"));
+	assert_null(strstr(svg, "eighty_pixels</text>"));
+	free(svg);
+	/* 100 tiny siblings (1.8 px each at 200 px, min 2 px) become one merged frame */
+	char text[4096] = "";
+	size_t off = 0;
+	for (int i = 0; i < 100; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "main;f%02d 1\n", i);
+	svg = render(text, &so, NULL);
+	assert_non_null(strstr(svg, "[100 small frames]"));
+	assert_int_equal(count(svg, "<g><rect"), 3); /* all, main, merged */
+	free(svg);
+}
+
+static void test_diff_colours(void **state)
+{
+	(void)state;
+	struct flame_svg_options so = {.min_width = -1};
+	char *svg = render("main;grew 75\nmain;shrank 25\n", &so, "main;grew 50\nmain;shrank 50\n");
+	/* grew: red (ff, fade, fade); shrank: blue (fade, fade, ff); main: unchanged */
+	assert_non_null(strstr(svg, "fill=\"#ff2d2d\"/><text x=\"13\" y=\"51.5\">grew"));
+	assert_non_null(strstr(svg, "fill=\"#2d2dff\"/><text x=\"898\" y=\"51.5\">shrank"));
+	assert_non_null(strstr(svg, "diff:1"));
+	assert_non_null(strstr(svg, "Differential Flame Graph"));
+	free(svg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_basic),
+	    cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_truncate_and_merge),
+	    cmocka_unit_test(test_diff_colours),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
