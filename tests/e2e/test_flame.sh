@@ -125,7 +125,7 @@ xml_ok "differential SVG" diff.svg
 check_eq "leaf_a grew: red" "$(svgq diff.svg '[f["fill"][:3] for f in frames if f["name"] == "leaf_a"][0]')" "#ff"
 check_eq "leaf_b shrank: blue" "$(svgq diff.svg '[f["fill"][5:] for f in frames if f["name"] == "leaf_b"][0]')" "ff"
 check_eq "diff keeps the base values" "$(svgq diff.svg '[f["base"] for f in frames if f["name"] == "leaf_b"][0]')" \
-	"$(awk '/;leaf_b /{s += $NF} END {print s}' base.folded)"
+	"$(awk '/;leaf_b[ ;]/{s += $NF} END {print s}' base.folded)"
 
 # --- hostile names -----------------------------------------------------------
 printf '%s\n' 'main;<script>alert("x")</script> 5' 'main;]]><svg onload=alert(1)> 3' \
