@@ -12,11 +12,17 @@
 #ifndef KILN_CMD_CMD_H
 #define KILN_CMD_CMD_H
 
+#include <stdint.h>
+
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_collapse(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+
+/* Parse a whole decimal number (no sign) / a finite number; 0 or -1. */
+int cmd_parse_u64(const char *s, uint64_t *out);
+int cmd_parse_double(const char *s, double *out);
 
 /* Prints "kiln: <message>\n" to stderr. Messages are lowercase, without a
  * full stop, quote the subject and say the fix. */

@@ -74,17 +74,6 @@ struct flame_args {
 	char **command;
 };
 
-static int parse_double(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct flame_args *a)
 {
 	enum {
@@ -182,14 +171,14 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 			a->so.notes = optarg;
 			break;
 		case OPT_WIDTH:
-			if (parse_double(optarg, &d) || d < 200 || d > 1e6) {
+			if (cmd_parse_double(optarg, &d) || d < 200 || d > 1e6) {
 				kiln_error("--width takes pixels from 200 up, like --width 1600; got '%s'", optarg);
 				return 2;
 			}
 			a->so.width = (unsigned)d;
 			break;
 		case OPT_MIN_WIDTH:
-			if (parse_double(optarg, &d)) {
+			if (cmd_parse_double(optarg, &d) || d < 0) {
 				kiln_error("--min-width takes pixels, like --min-width 0.5; got '%s'", optarg);
 				return 2;
 			}

@@ -75,17 +75,6 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int parse_call_graph(const char *s, struct record_args *a)
 {
 	if (!strcmp(s, "fp")) {
@@ -98,7 +87,7 @@ static int parse_call_graph(const char *s, struct record_args *a)
 	if (!s[5])
 		return 0;
 	uint64_t size;
-	if (s[5] != ',' || parse_u64(s + 6, &size) || size < 64)
+	if (s[5] != ',' || cmd_parse_u64(s + 6, &size) || size < 64)
 		return -1;
 	if (size > RECORDER_MAX_STACK_SIZE)
 		size = RECORDER_MAX_STACK_SIZE;
@@ -132,13 +121,13 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 			a->output = optarg;
 			break;
 		case 'F':
-			if (parse_u64(optarg, &a->freq) || a->freq == 0) {
+			if (cmd_parse_u64(optarg, &a->freq) || a->freq == 0) {
 				kiln_error("-F takes a sampling frequency in Hz, like -F 997; got '%s'", optarg);
 				return 2;
 			}
 			break;
 		case 'c':
-			if (parse_u64(optarg, &a->count) || a->count == 0) {
+			if (cmd_parse_u64(optarg, &a->count) || a->count == 0) {
 				kiln_error("-c takes an event count, like -c 100000; got '%s'", optarg);
 				return 2;
 			}
@@ -163,7 +152,7 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 			a->kernel = false;
 			break;
 		case 'p':
-			if (parse_u64(optarg, &v) || v == 0 || v > INT_MAX) {
+			if (cmd_parse_u64(optarg, &v) || v == 0 || v > INT_MAX) {
 				kiln_error("-p takes a process id; got '%s'", optarg);
 				return 2;
 			}

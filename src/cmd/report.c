@@ -56,17 +56,6 @@ struct report_args {
 	double min_percent;
 };
 
-static int parse_size(const char *s, size_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
-		return -1;
-	*out = (size_t)v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct report_args *a)
 {
 	enum { OPT_VALUE = 256, OPT_JSON };
@@ -108,12 +97,15 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 				return 2;
 			}
 			break;
-		case 'n':
-			if (parse_size(optarg, &a->limit)) {
+		case 'n': {
+			uint64_t limit;
+			if (cmd_parse_u64(optarg, &limit)) {
 				kiln_error("--limit takes a number of rows (0 for all); got '%s'", optarg);
 				return 2;
 			}
+			a->limit = (size_t)limit;
 			break;
+		}
 		case OPT_VALUE:
 			a->value = optarg;
 			break;

@@ -92,25 +92,6 @@ struct stat_args {
 	int argc;
 };
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int parse_double(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	*out = strtod(s, &end);
-	return (errno || end == s || *end || !isfinite(*out)) ? -1 : 0;
-}
-
 static int parse_args(int argc, char **argv, struct stat_args *a)
 {
 	enum {
@@ -159,13 +140,13 @@ static int parse_args(int argc, char **argv, struct stat_args *a)
 			a->detailed = true;
 			break;
 		case 'r':
-			if (parse_u64(optarg, &a->repeat) || a->repeat == 0 || a->repeat > 1000000) {
+			if (cmd_parse_u64(optarg, &a->repeat) || a->repeat == 0 || a->repeat > 1000000) {
 				kiln_error("-r takes a number of runs, like -r 10; got '%s'", optarg);
 				return 2;
 			}
 			break;
 		case OPT_WARMUP:
-			if (parse_u64(optarg, &a->warmup) || a->warmup > 1000000) {
+			if (cmd_parse_u64(optarg, &a->warmup) || a->warmup > 1000000) {
 				kiln_error("--warmup takes a number of runs, like --warmup 2; got '%s'", optarg);
 				return 2;
 			}
@@ -177,7 +158,7 @@ static int parse_args(int argc, char **argv, struct stat_args *a)
 			a->metric = optarg;
 			break;
 		case OPT_CONFIDENCE:
-			if (parse_double(optarg, &d) || d <= 0 || d >= 100) {
+			if (cmd_parse_double(optarg, &d) || d <= 0 || d >= 100) {
 				kiln_error("--confidence takes a percentage between 0 and 100, like 95; got '%s'",
 				           optarg);
 				return 2;
@@ -185,20 +166,20 @@ static int parse_args(int argc, char **argv, struct stat_args *a)
 			a->confidence = d / 100.0;
 			break;
 		case OPT_MIN_CHANGE:
-			if (parse_double(optarg, &a->min_change) || a->min_change < 0) {
+			if (cmd_parse_double(optarg, &a->min_change) || a->min_change < 0) {
 				kiln_error("--min-change takes a percentage, like 2; got '%s'", optarg);
 				return 2;
 			}
 			break;
 		case 'p':
-			if (parse_u64(optarg, &v) || v == 0 || v > INT_MAX) {
+			if (cmd_parse_u64(optarg, &v) || v == 0 || v > INT_MAX) {
 				kiln_error("-p takes a process id; got '%s'", optarg);
 				return 2;
 			}
 			a->pid = (pid_t)v;
 			break;
 		case OPT_DURATION:
-			if (parse_double(optarg, &a->duration) || a->duration <= 0) {
+			if (cmd_parse_double(optarg, &a->duration) || a->duration <= 0) {
 				kiln_error("--duration takes seconds, like --duration 5; got '%s'", optarg);
 				return 2;
 			}

@@ -9,80 +9,6 @@
 
 #include "render/report.h"
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-	uint32_t cp;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF are not UTF-8 */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-/* A JSON string literal; bytes that are not UTF-8 become U+FFFD. */
-static void json_str(struct strbuf *sb, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
-	strbuf_addch(sb, '"');
-	while (*s) {
-		unsigned char ch = *s;
-		switch (ch) {
-		case '"':
-			strbuf_addstr(sb, "\\\"");
-			break;
-		case '\\':
-			strbuf_addstr(sb, "\\\\");
-			break;
-		case '\n':
-			strbuf_addstr(sb, "\\n");
-			break;
-		case '\r':
-			strbuf_addstr(sb, "\\r");
-			break;
-		case '\t':
-			strbuf_addstr(sb, "\\t");
-			break;
-		default:
-			if (ch < 0x20 || ch == 0x7f) {
-				strbuf_addf(sb, "\\u%04x", ch);
-			} else if (ch >= 0x80) {
-				size_t n = utf8_len(s);
-				if (n) {
-					strbuf_add(sb, s, n);
-					s += n;
-					continue;
-				}
-				strbuf_addstr(sb, "\\ufffd");
-			} else {
-				strbuf_addch(sb, (char)ch);
-			}
-		}
-		s++;
-	}
-	strbuf_addch(sb, '"');
-}
-
 static void json_pct(struct strbuf *sb, double pct)
 {
 	strbuf_addf(sb, "%.1f", pct);
@@ -94,18 +20,18 @@ static void json_header(const struct report_ctx *c)
 	const struct hotspots *h = c->h;
 	struct strbuf *out = c->out;
 	strbuf_addstr(out, "{\n \"file\": ");
-	json_str(out, c->o->file);
+	strbuf_add_json_string(out, c->o->file);
 	strbuf_addf(out, ",\n \"complete\": %s,\n \"meta\": {", c->o->complete ? "true" : "false");
 	for (size_t i = 0; i < p->meta.n; i++) {
 		strbuf_addstr(out, i ? ", " : "");
-		json_str(out, profile_str(p, p->meta.v[i].key));
+		strbuf_add_json_string(out, profile_str(p, p->meta.v[i].key));
 		strbuf_addstr(out, ": ");
-		json_str(out, profile_str(p, p->meta.v[i].value));
+		strbuf_add_json_string(out, profile_str(p, p->meta.v[i].value));
 	}
 	strbuf_addstr(out, "},\n \"value\": {\"type\": ");
-	json_str(out, h->value_type);
+	strbuf_add_json_string(out, h->value_type);
 	strbuf_addstr(out, ", \"unit\": ");
-	json_str(out, h->value_unit);
+	strbuf_add_json_string(out, h->value_unit);
 	strbuf_addf(out, "},\n \"samples\": %" PRIu64 ",\n \"total\": %" PRId64 ",\n", h->samples, h->total);
 	strbuf_addf(out, " \"lost\": %" PRIu64 ", \"truncated\": %" PRIu64, profile_get_meta_u64(p, "lost_samples", 0),
 	            profile_get_meta_u64(p, "truncated_stacks", 0));
@@ -123,11 +49,11 @@ static void json_functions(const struct report_ctx *c)
 	for (size_t i = 0; i < n; i++) {
 		const struct hotspot_func *f = &h->funcs.v[i];
 		strbuf_addstr(out, i ? ",\n  {\"name\": " : "\n  {\"name\": ");
-		json_str(out, profile_str(p, f->name));
+		strbuf_add_json_string(out, profile_str(p, f->name));
 		strbuf_addstr(out, ", \"module\": ");
-		json_str(out, profile_str(p, f->module));
+		strbuf_add_json_string(out, profile_str(p, f->module));
 		strbuf_addstr(out, ", \"file\": ");
-		json_str(out, profile_str(p, f->file));
+		strbuf_add_json_string(out, profile_str(p, f->file));
 		strbuf_addf(out,
 		            ", \"line\": %u, \"self\": %" PRId64 ", \"total\": %" PRId64 ", \"self_pct\": ", f->line,
 		            f->self, f->total);
@@ -147,7 +73,7 @@ static void json_threads(const struct report_ctx *c)
 	for (size_t i = 0; i < h->threads.n; i++) {
 		const struct hotspot_thread *t = &h->threads.v[i];
 		strbuf_addf(out, "%s{\"tid\": %u, \"pid\": %u, \"name\": ", i ? ",\n  " : "\n  ", t->tid, t->pid);
-		json_str(out, profile_str(c->p, t->name));
+		strbuf_add_json_string(out, profile_str(c->p, t->name));
 		strbuf_addf(out, ", \"samples\": %" PRIu64 ", \"value\": %" PRId64 ", \"pct\": ", t->samples, t->value);
 		json_pct(out, hotspots_pct(h, t->value));
 		strbuf_addch(out, '}');
@@ -167,11 +93,11 @@ static void json_stacks(const struct report_ctx *c)
 		for (uint32_t k = 0; k < s->nframes; k++) {
 			const struct profile_frame *f = &h->stack_frames.v[s->first_frame + k];
 			strbuf_addstr(out, k ? ", {\"name\": " : "{\"name\": ");
-			json_str(out, profile_str(p, f->function));
+			strbuf_add_json_string(out, profile_str(p, f->function));
 			strbuf_addstr(out, ", \"module\": ");
-			json_str(out, profile_str(p, f->module));
+			strbuf_add_json_string(out, profile_str(p, f->module));
 			strbuf_addstr(out, ", \"file\": ");
-			json_str(out, profile_str(p, f->file));
+			strbuf_add_json_string(out, profile_str(p, f->file));
 			strbuf_addf(out, ", \"line\": %u, \"inlined\": %s}", f->line, f->inlined ? "true" : "false");
 		}
 		strbuf_addf(out, "], \"samples\": %" PRIu64 ", \"value\": %" PRId64 ", \"threads\": [", s->samples,
@@ -189,10 +115,10 @@ static void json_tree_node(const struct report_ctx *c, uint32_t id)
 	const struct hotspot_node *n = &h->tree.v[id];
 	struct strbuf *out = c->out;
 	strbuf_addstr(out, "{\"name\": ");
-	json_str(out, id ? profile_str(c->p, n->name) : "all");
+	strbuf_add_json_string(out, id ? profile_str(c->p, n->name) : "all");
 	if (id) {
 		strbuf_addstr(out, ", \"module\": ");
-		json_str(out, profile_str(c->p, n->module));
+		strbuf_add_json_string(out, profile_str(c->p, n->module));
 	}
 	strbuf_addf(out, ", \"total\": %" PRId64 ", \"self\": %" PRId64 ", \"children\": [", n->total, n->self);
 	bool first = true;

@@ -1,6 +1,7 @@
 /* strbuf.c - growable text buffer. */
 #include "util/strbuf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,11 +74,44 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 }
 
-void strbuf_add_json_string(struct strbuf *sb, const char *s)
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s)
 {
+	size_t n;
+	uint32_t cp;
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and values past U+10FFFF are not UTF-8 */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+void strbuf_add_json_string(struct strbuf *sb, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
 	strbuf_addch(sb, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+	while (*s) {
+		unsigned char ch = *s;
+		switch (ch) {
 		case '"':
 			strbuf_addstr(sb, "\\\"");
 			break;
@@ -87,18 +121,28 @@ void strbuf_add_json_string(struct strbuf *sb, const char *s)
 		case '\n':
 			strbuf_addstr(sb, "\\n");
 			break;
-		case '\t':
-			strbuf_addstr(sb, "\\t");
-			break;
 		case '\r':
 			strbuf_addstr(sb, "\\r");
 			break;
+		case '\t':
+			strbuf_addstr(sb, "\\t");
+			break;
 		default:
-			if (*p < 0x20)
-				strbuf_addf(sb, "\\u%04x", *p);
-			else
-				strbuf_addch(sb, (char)*p);
+			if (ch < 0x20 || ch == 0x7f) {
+				strbuf_addf(sb, "\\u%04x", ch);
+			} else if (ch >= 0x80) {
+				size_t n = utf8_len(s);
+				if (n) {
+					strbuf_add(sb, s, n);
+					s += n;
+					continue;
+				}
+				strbuf_addstr(sb, "\\ufffd");
+			} else {
+				strbuf_addch(sb, (char)ch);
+			}
 		}
+		s++;
 	}
 	strbuf_addch(sb, '"');
 }

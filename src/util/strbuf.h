@@ -24,7 +24,8 @@ void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, char c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
-/* Appends s as a JSON string literal, quotes included. */
+/* Appends s as a JSON string literal, quotes included; bytes that are not
+ * UTF-8 become U+FFFD, so the output is valid JSON whatever s holds. */
 void strbuf_add_json_string(struct strbuf *sb, const char *s);
 /* The text, never NULL ("" when empty). */
 const char *strbuf_str(const struct strbuf *sb);

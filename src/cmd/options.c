@@ -1,0 +1,28 @@
+/* options.c - number parsing shared by the commands' option parsers. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "cmd/cmd.h"
+
+int cmd_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cmd_parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
