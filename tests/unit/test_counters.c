@@ -58,6 +58,7 @@ static void burn_ms(double ms)
 		for (int i = 0; i < 1000; i++)
 			x += (unsigned long)i;
 	}
+	(void)x;
 }
 
 /* Forks a child that waits on a pipe, then touches `pages` pages and burns
