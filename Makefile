@@ -1,7 +1,7 @@
 # Thin wrapper over CMake for the README's commands.
 #   make deps    install every Debian package the build and tests need
 #   make         build ./build/kiln
-#   make check   unit + end-to-end tests, then unit tests under ASan+UBSan, then a short fuzz run
+#   make check   unit + end-to-end tests, then both again under ASan+UBSan, then a short fuzz run
 #   make demo    profile the bundled Rust demo and print the report
 #   make bench   benchmarks against perf (bench/)
 #   make fuzz    run the fuzzers for longer (FUZZ_SECONDS=300)
@@ -58,7 +58,7 @@ asan:
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -L unit
+	  ctest --output-on-failure -j 2 -E browser
 
 fuzz-build:
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=ON -DKILN_FUZZ=ON \
