@@ -42,6 +42,10 @@ struct recorder {
 	int ncpus;
 	uint64_t locs_scratch[MAX_FRAMES];
 	uint32_t loc_ids[MAX_FRAMES];
+	/* Samples whose ip had no mapping yet: the mapping's record may still
+	 * sit unread in another cpu's ring. Retried once, next round. */
+	VEC(struct perf_event_header *) deferred;
+	bool deferring; /* false while retrying and at the final drain */
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -72,6 +76,9 @@ void recorder_free(struct recorder *r)
 	vec_free(&r->rings);
 	vec_free(&r->extra_fds);
 	vec_free(&r->pfds);
+	for (size_t i = 0; i < r->deferred.n; i++)
+		free(r->deferred.v[i]);
+	vec_free(&r->deferred);
 	maps_release(&r->maps);
 	unwinder_free(r->unwinder);
 	free(r);
@@ -434,6 +441,13 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 		return;
 	uint32_t pid = (uint32_t)pidtid, tid = (uint32_t)(pidtid >> 32);
 	uint32_t n = 0;
+	if (r->deferring && !(h->misc & PERF_RECORD_MISC_KERNEL) && maps_known(&r->maps, pid) &&
+	    !maps_find(&r->maps, pid, time, ip)) {
+		struct perf_event_header *copy = xmalloc(h->size);
+		memcpy(copy, h, h->size);
+		vec_push(&r->deferred, copy);
+		return;
+	}
 	bool in_kernel = false, in_user = false;
 	uint32_t user_entries = 0;
 
@@ -573,15 +587,25 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	 * cpu may need a mapping whose record sits in another cpu's ring. */
 	uint64_t heads[256];
 	size_t nr = r->rings.n < 256 ? r->rings.n : 256, total = 0;
-	for (size_t i = 0; i < nr; i++) {
+	for (size_t i = 0; i < nr; i++)
 		heads[i] = perf_ring_head(&r->rings.v[i]);
+	for (size_t i = 0; i < nr; i++)
 		total += perf_ring_walk(&r->rings.v[i], heads[i], on_sideband, r);
+	/* last round's deferred samples are older than anything new */
+	size_t ndeferred = r->deferred.n;
+	r->deferring = false;
+	for (size_t i = 0; i < ndeferred; i++) {
+		handle_sample(r, r->deferred.v[i]);
+		free(r->deferred.v[i]);
 	}
+	r->deferred.n = 0;
+	/* a round with no new records is the end of the data: defer nothing */
+	r->deferring = total > 0;
 	for (size_t i = 0; i < nr; i++) {
 		perf_ring_walk(&r->rings.v[i], heads[i], on_sample, r);
 		perf_ring_consume(&r->rings.v[i], heads[i]);
 	}
-	return total;
+	return total + ndeferred;
 }
 
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st)
