@@ -13,8 +13,11 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 PREFIX     ?= /usr/local
 
+# rustup's toolchain, where the machine has one, before Debian's older rustc
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
-	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libcmocka-dev \
+	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libcmocka-dev libunwind-dev \
 	linux-perf libxml2-utils python3 rustc chromium nodejs npm
 
 .PHONY: all build deps check unit e2e asan fuzz fuzz-build demo bench install clean format
