@@ -6,6 +6,8 @@
 #  2. recording end -> SVG on a DWARF-mode recording of the same fixture:
 #     `kiln flame x.kiln` against `perf script | stackcollapse-perf.pl |
 #     flamegraph.pl`.
+# kiln's times are the median of three runs (its peak memory the largest);
+# the Perl tools run once.
 # flamegraph.pl is looked for in $FLAMEGRAPH_DIR (default /tmp/FlameGraph, a
 # copy of github.com/brendangregg/FlameGraph kept outside the repository);
 # without it those columns are skipped and say so.
@@ -38,6 +40,19 @@ measure() {
 	wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$name.time")
 	rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$name.time")
 	echo "$wall $rss"
+}
+
+# median3 NAME CMD...: measure CMD three times (the machine may be noisy);
+# prints the median wall seconds and the largest peak RSS
+median3() {
+	local name=$1 runs=() w r rss=0
+	shift
+	for i in 1 2 3; do
+		read -r w r < <(measure "$name" "$@")
+		runs+=("$w")
+		[ "$r" -gt "$rss" ] && rss=$r
+	done
+	echo "$(printf '%s\n' "${runs[@]}" | sort -g | sed -n 2p) $rss"
 }
 
 # --- 1. folded -> SVG --------------------------------------------------------
@@ -73,10 +88,10 @@ PY
 	mv "big-$LINES.folded.tmp" "big-$LINES.folded"
 fi
 F=big-$LINES.folded
-bytes=$(stat -c %s "$F")
+bytes=$(stat -Lc %s "$F")
 echo
 echo "== folded -> SVG: $(wc -l <"$F") lines, $((bytes / 1048576)) MB"
-read -r k_wall k_rss < <(measure kiln "$KILN" flame -q "$F" -o -)
+read -r k_wall k_rss < <(median3 kiln "$KILN" flame -q "$F" -o -)
 k_size=$(stat -c %s kiln.out)
 printf "%-14s %8s %12s %10s %10s\n" tool "wall s" "lines/s" "peak MB" "SVG KB"
 printf "%-14s %8.2f %12.0f %10s %10d\n" kiln "$k_wall" "$(python3 -c "print($LINES / max($k_wall, 0.01))")" "$k_rss" $((k_size / 1024))
@@ -93,7 +108,7 @@ PROG=("$W/fixtures/calltree_nofp" 3000ms)
 echo
 echo "== recording end -> SVG: ${PROG[*]##*/}, DWARF call graphs, 997 Hz"
 "$KILN" record -q -F 997 -o rec.kiln -- "${PROG[@]}"
-read -r k2_wall k2_rss < <(measure kiln2 "$KILN" flame -q rec.kiln -o kiln2.svg)
+read -r k2_wall k2_rss < <(median3 kiln2 "$KILN" flame -q rec.kiln -o kiln2.svg)
 printf "%-44s %8s %10s\n" pipeline "wall s" "peak MB"
 printf "%-44s %8.2f %10s\n" "kiln flame rec.kiln" "$k2_wall" "$k2_rss"
 if [ $have_fg = 1 ] && perf record -q --no-bpf-event -F 997 --call-graph dwarf -o perf.data -- "${PROG[@]}" >/dev/null 2>&1; then

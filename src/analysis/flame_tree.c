@@ -1,7 +1,9 @@
 /* flame_tree.c - merges a profile's stacks into the tree a flame graph draws
  * (see flame_tree.h). Samples are first summed per distinct (stack, thread),
  * so the work is proportional to distinct stacks, not to samples; flame
- * charts keep samples apart and merge only neighbours in time.
+ * charts keep samples apart and merge only neighbours in time. Folded
+ * stacks can skip the profile altogether (flame_folded_*): for a million
+ * lines that is most of the time and memory kiln flame would spend.
  */
 #include "analysis/flame_tree.h"
 
@@ -154,6 +156,228 @@ void flame_tree_add_stack(struct flame_tree *t, const char *const *names, uint32
 	insert_path(t, path, n, v);
 	if (path != small)
 		free(path);
+}
+
+static void folded_link(struct flame_tree *t);
+
+#define FOLDED_MIN_BITS 10
+#define FOLDED_WIDE     8 /* children of nodes with more than this many are found through the map */
+
+/* The slot a tag starts probing at: Fibonacci hashing of the tag alone, so
+ * growing the map never has to read the nodes again. */
+static size_t folded_home(uint64_t tag, unsigned bits)
+{
+	return (size_t)((tag * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
+}
+
+void flame_folded_init(struct flame_folded *b, struct flame_tree *t)
+{
+	memset(b, 0, sizeof(*b));
+	b->t = t;
+	b->bits = FOLDED_MIN_BITS;
+	b->cap = (size_t)1 << b->bits;
+	b->slots = xcalloc(b->cap, sizeof(*b->slots));
+	b->names_bits = FOLDED_MIN_BITS;
+	b->names_cap = (size_t)1 << b->names_bits;
+	b->names = xcalloc(b->names_cap, sizeof(*b->names));
+	/* the same string order as flame_tree_build() */
+	t->value_type = strtab_intern(&t->strings, "samples");
+	t->value_unit = strtab_intern(&t->strings, "count");
+	t->no_index = true;
+	t->nodes.v[0].last_child = 0; /* a child count while building; see folded_child() */
+}
+
+/* Doubles a map of tagged slots (tag in the high half) in place of *slots. */
+static void tagged_grow(uint64_t **slots, size_t *cap, unsigned *bits)
+{
+	unsigned nbits = *bits + 1;
+	size_t ncap = (size_t)1 << nbits, mask = ncap - 1;
+	uint64_t *ns = xcalloc(ncap, sizeof(*ns));
+	for (size_t i = 0; i < *cap; i++) {
+		uint64_t s = (*slots)[i];
+		if (!s)
+			continue;
+		size_t at = folded_home(s >> 32, nbits);
+		while (ns[at])
+			at = (at + 1) & mask;
+		ns[at] = s;
+	}
+	free(*slots);
+	*slots = ns;
+	*cap = ncap;
+	*bits = nbits;
+}
+
+static void folded_grow(struct flame_folded *b)
+{
+	tagged_grow(&b->slots, &b->cap, &b->bits);
+}
+
+/* A word at a time: names are hashed once per new frame, so this is hot. */
+static uint64_t name_hash(const char *s, size_t n)
+{
+	uint64_t h = n * 0x9e3779b97f4a7c15ULL, w;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+	}
+	return hash_u64(h);
+}
+
+/* The tree's string id of name: a private map in front of the string table
+ * (whose byte-wise hash would cost more than the rest of a frame). */
+static uint32_t folded_intern(struct flame_folded *b, const char *name, size_t len)
+{
+	struct strtab *st = &b->t->strings;
+	uint64_t tag = name_hash(name, len) >> 32;
+	size_t mask = b->names_cap - 1, at = folded_home(tag, b->names_bits);
+	for (uint64_t s; (s = b->names[at]) != 0; at = (at + 1) & mask) {
+		uint32_t sid = (uint32_t)s - 1;
+		if (s >> 32 == tag && st->lens.v[sid] == len && !memcmp(st->strs.v[sid], name, len))
+			return sid;
+	}
+	uint32_t sid = strtab_intern_n(st, name, len);
+	b->names[at] = tag << 32 | (sid + 1);
+	if (++b->names_used * 4 > b->names_cap * 3)
+		tagged_grow(&b->names, &b->names_cap, &b->names_bits);
+	return sid;
+}
+
+static uint8_t folded_origin(struct flame_folded *b, uint32_t sid)
+{
+	if (sid >= b->origin_of.n) {
+		size_t n = b->origin_of.n;
+		vec_reserve(&b->origin_of, (size_t)sid + 1);
+		memset(b->origin_of.v + n, 0, b->origin_of.cap - n);
+		b->origin_of.n = b->origin_of.cap;
+	}
+	if (!b->origin_of.v[sid])
+		b->origin_of.v[sid] =
+		    (uint8_t)(flame_origin_guess(strtab_get(&b->t->strings, sid), NULL, NULL, false) + 1);
+	return (uint8_t)(b->origin_of.v[sid] - 1);
+}
+
+/* Puts node into the map of wide parents' children. */
+static void folded_put(struct flame_folded *b, uint32_t node)
+{
+	const struct flame_node *nd = &b->t->nodes.v[node];
+	/* slots keep 32 bits of the hash, so other keys are passed over
+	 * without touching their nodes */
+	uint64_t tag = hash_mix(nd->parent, nd->name) >> 32;
+	size_t mask = b->cap - 1, at = folded_home(tag, b->bits);
+	while (b->slots[at])
+		at = (at + 1) & mask;
+	b->slots[at] = tag << 32 | node; /* node > 0: the root is nobody's child */
+	if (++b->used * 4 > b->cap * 3)
+		folded_grow(b);
+}
+
+/* The child of parent named name, made when new. While the tree is built,
+ * a node's first_child is its newest child, next_sibling the next older one
+ * and last_child the number of children (flame_tree_finish() links them
+ * properly): most nodes have a few children, found on that list without the
+ * cache miss of a hash lookup, and only the children of wide nodes go into
+ * the map. */
+static uint32_t folded_child(struct flame_folded *b, uint32_t parent, const char *name, size_t len)
+{
+	struct flame_tree *t = b->t;
+	struct flame_node *nv = t->nodes.v;
+	uint32_t sid = folded_intern(b, name, len);
+	if (nv[parent].last_child <= FOLDED_WIDE) {
+		for (uint32_t c = nv[parent].first_child; c != FLAME_NONE; c = nv[c].next_sibling)
+			if (nv[c].name == sid)
+				return c;
+	} else {
+		uint64_t tag = hash_mix(parent, sid) >> 32;
+		size_t mask = b->cap - 1, at = folded_home(tag, b->bits);
+		for (uint64_t s; (s = b->slots[at]) != 0; at = (at + 1) & mask) {
+			if (s >> 32 != tag)
+				continue;
+			const struct flame_node *nd = &nv[(uint32_t)s];
+			if (nd->parent == parent && nd->name == sid)
+				return (uint32_t)s;
+		}
+	}
+	struct path_frame pf = {.name = sid, .origin = folded_origin(b, sid)};
+	uint32_t id = node_new(t, parent, &pf);
+	nv = t->nodes.v;
+	nv[id].last_child = 0;
+	nv[id].next_sibling = nv[parent].first_child;
+	nv[parent].first_child = id;
+	uint32_t nchild = ++nv[parent].last_child;
+	if (nchild == FOLDED_WIDE + 1) {
+		for (uint32_t c = id; c != FLAME_NONE; c = t->nodes.v[c].next_sibling)
+			folded_put(b, c);
+	} else if (nchild > FOLDED_WIDE + 1) {
+		folded_put(b, id);
+	}
+	return id;
+}
+
+/* The length of the common prefix of a and b (n bytes each), a word at a time. */
+static size_t common_prefix(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+	}
+#endif
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int64_t v)
+{
+	if (v <= 0 || len > UINT32_MAX / 2)
+		return;
+	/* reuse the nodes of the whole frames this stack shares with the previous one */
+	size_t common = common_prefix(stack, b->prev_stack.buf, len < b->prev_stack.len ? len : b->prev_stack.len);
+	size_t keep = 0;
+	while (len > 0 && keep < b->prev.n &&
+	       (b->prev.v[keep].end < common ||
+	        (b->prev.v[keep].end == common && (common == len || stack[common] == ';'))))
+		keep++;
+	uint32_t node = keep ? b->prev.v[keep - 1].node : 0;
+	size_t pos = keep ? b->prev.v[keep - 1].end + 1 : 0;
+	b->prev.n = keep;
+	if (len > 0) {
+		while (pos <= len) {
+			const char *semi = memchr(stack + pos, ';', len - pos);
+			size_t end = semi ? (size_t)(semi - stack) : len;
+			node = folded_child(b, node, stack + pos, end - pos);
+			struct flame_folded_prev pf = {(uint32_t)end, node};
+			vec_push(&b->prev, pf);
+			pos = end + 1;
+		}
+	}
+	/* keep the shared prefix, copy only the rest */
+	if (b->prev_stack.buf)
+		b->prev_stack.len = common;
+	strbuf_add(&b->prev_stack, stack + common, len - common);
+	b->t->nodes.v[node].self += v;
+}
+
+void flame_folded_finish(struct flame_folded *b)
+{
+	free(b->slots);
+	free(b->names);
+	vec_free(&b->prev);
+	vec_free(&b->origin_of);
+	strbuf_release(&b->prev_stack);
+	folded_link(b->t);
+	memset(b, 0, sizeof(*b));
 }
 
 /* Working state of one flame_tree_build(). */
@@ -434,34 +658,66 @@ int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct
 	return 0;
 }
 
-static int child_cmp(const void *x, const void *y, void *ctx)
+static int name_cmp(const void *x, const void *y, void *ctx)
 {
-	const struct flame_tree *t = ctx;
-	const struct flame_node *a = &t->nodes.v[*(const uint32_t *)x];
-	const struct flame_node *b = &t->nodes.v[*(const uint32_t *)y];
-	if (a->parent != b->parent)
-		return a->parent < b->parent ? -1 : 1;
-	return strcmp(strtab_get(&t->strings, a->name), strtab_get(&t->strings, b->name));
+	const struct strtab *st = ctx;
+	return strcmp(strtab_get(st, *(const uint32_t *)x), strtab_get(st, *(const uint32_t *)y));
+}
+
+/* Each string id's place in name order; the caller frees it. */
+static uint32_t *name_ranks(const struct flame_tree *t)
+{
+	uint32_t nstr = strtab_count(&t->strings);
+	uint32_t *by_name = xmalloc(((size_t)nstr + 1) * sizeof(*by_name));
+	uint32_t *rank = xmalloc(((size_t)nstr + 1) * sizeof(*rank));
+	for (uint32_t i = 0; i < nstr; i++)
+		by_name[i] = i;
+	qsort_r(by_name, nstr, sizeof(*by_name), name_cmp, (void *)&t->strings);
+	for (uint32_t r = 0; r < nstr; r++)
+		rank[by_name[r]] = r;
+	free(by_name);
+	return rank;
+}
+
+static uint32_t rank_of(const uint32_t *rank, uint32_t nstr, uint32_t name)
+{
+	return rank[name < nstr ? name : 0]; /* an id out of range reads as "", id 0 */
+}
+
+/* Sums every node's value from the self values. */
+static void sum_values(struct flame_tree *t)
+{
+	size_t n = t->nodes.n;
+	/* children always come after their parent in t->nodes */
+	for (size_t i = 0; i < n; i++)
+		t->nodes.v[i].value = t->nodes.v[i].self;
+	for (size_t i = n; i-- > 1;)
+		t->nodes.v[t->nodes.v[i].parent].value += t->nodes.v[i].value;
 }
 
 void flame_tree_finish(struct flame_tree *t)
 {
 	size_t n = t->nodes.n;
-	/* totals: children always come after their parent in t->nodes */
-	for (size_t i = 0; i < n; i++)
-		t->nodes.v[i].value = t->nodes.v[i].self;
-	for (size_t i = n; i-- > 1;)
-		t->nodes.v[t->nodes.v[i].parent].value += t->nodes.v[i].value;
+	sum_values(t);
 	if (t->chart)
 		return; /* linked in time order as they came */
 	for (size_t i = 0; i < n; i++)
 		t->nodes.v[i].first_child = t->nodes.v[i].next_sibling = t->nodes.v[i].last_child = FLAME_NONE;
 	if (n < 2)
 		return;
+	/* children in name order: the names are ranked once, then the nodes are
+	 * counting-sorted by rank and appended to their parents' lists in that
+	 * order; far cheaper than comparing names for every node */
+	uint32_t nstr = strtab_count(&t->strings);
+	uint32_t *rank = name_ranks(t);
+	uint32_t *start = xcalloc((size_t)nstr + 1, sizeof(*start)); /* of each rank in order */
+	for (size_t i = 1; i < n; i++)
+		start[rank_of(rank, nstr, t->nodes.v[i].name) + 1]++;
+	for (uint32_t r = 0; r < nstr; r++)
+		start[r + 1] += start[r];
 	uint32_t *order = xmalloc((n - 1) * sizeof(*order));
 	for (size_t i = 1; i < n; i++)
-		order[i - 1] = (uint32_t)i;
-	qsort_r(order, n - 1, sizeof(*order), child_cmp, t);
+		order[start[rank_of(rank, nstr, t->nodes.v[i].name)]++] = (uint32_t)i;
 	for (size_t i = 0; i < n - 1; i++) {
 		struct flame_node *c = &t->nodes.v[order[i]];
 		struct flame_node *parent = &t->nodes.v[c->parent];
@@ -472,6 +728,60 @@ void flame_tree_finish(struct flame_tree *t)
 		parent->last_child = order[i];
 	}
 	free(order);
+	free(start);
+	free(rank);
+}
+
+static int u64_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* flame_tree_finish() for a tree built by flame_folded_add(): the children
+ * lists are already there (newest first, counted in last_child), so each is
+ * only sorted by name, touching nodes that are only children not at all. */
+static void folded_link(struct flame_tree *t)
+{
+	sum_values(t);
+	uint32_t nstr = strtab_count(&t->strings);
+	uint32_t *rank = name_ranks(t);
+	VEC(uint64_t) kids = {0}; /* rank << 32 | node: ids are unique, so no ties */
+	struct flame_node *nv = t->nodes.v;
+	for (size_t p = 0; p < t->nodes.n; p++) {
+		uint32_t count = nv[p].last_child;
+		if (count == 0) {
+			nv[p].first_child = nv[p].last_child = FLAME_NONE;
+			continue;
+		}
+		if (count == 1) { /* its next_sibling is FLAME_NONE already */
+			nv[p].last_child = nv[p].first_child;
+			continue;
+		}
+		vec_clear(&kids);
+		for (uint32_t c = nv[p].first_child; c != FLAME_NONE; c = nv[c].next_sibling) {
+			uint64_t k = (uint64_t)rank_of(rank, nstr, nv[c].name) << 32 | c;
+			vec_push(&kids, k);
+		}
+		if (kids.n > 16) {
+			qsort(kids.v, kids.n, sizeof(*kids.v), u64_cmp);
+		} else {
+			for (size_t i = 1; i < kids.n; i++) {
+				uint64_t k = kids.v[i];
+				size_t j = i;
+				for (; j > 0 && kids.v[j - 1] > k; j--)
+					kids.v[j] = kids.v[j - 1];
+				kids.v[j] = k;
+			}
+		}
+		nv[p].first_child = (uint32_t)kids.v[0];
+		for (size_t i = 0; i + 1 < kids.n; i++)
+			nv[(uint32_t)kids.v[i]].next_sibling = (uint32_t)kids.v[i + 1];
+		nv[p].last_child = (uint32_t)kids.v[kids.n - 1];
+		nv[nv[p].last_child].next_sibling = FLAME_NONE;
+	}
+	vec_free(&kids);
+	free(rank);
 }
 
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)

@@ -20,6 +20,7 @@
 
 #include "profile/profile.h"
 #include "util/hashmap.h"
+#include "util/strbuf.h"
 #include "util/strtab.h"
 #include "util/vec.h"
 
@@ -85,6 +86,41 @@ void flame_tree_add_stack(struct flame_tree *t, const char *const *names, uint32
 /* Sums every node's value from the self values below it, then links
  * (and, unless a chart, sorts by name) the children; idempotent. */
 void flame_tree_finish(struct flame_tree *t);
+
+/* Builds a plain tree (default options) straight from folded stack lines,
+ * without a profile in between: the same tree flame_tree_build() makes of
+ * the profile folded_read_*() would give for them. Nodes are merged against
+ * their parent's children by interned name in a compact map; a line reuses
+ * the nodes of the frames it shares with the previous line, so sorted input
+ * (the usual case) costs one lookup per new frame. */
+struct flame_folded_prev {
+	uint32_t end;  /* offset after the frame in the previous stack */
+	uint32_t node; /* its node */
+};
+
+struct flame_folded {
+	struct flame_tree *t;
+	uint64_t *slots; /* (hash tag << 32) | node, 0 when empty: (parent, name) -> node */
+	size_t cap, used;
+	unsigned bits; /* cap == 1 << bits */
+	VEC(struct flame_folded_prev) prev;
+	struct strbuf prev_stack; /* the previous line's stack */
+	VEC(uint8_t) origin_of;   /* per string id: origin + 1, 0 until guessed */
+	uint64_t *names;          /* (hash tag << 32) | (string id + 1), 0 when empty: name -> string id */
+	size_t names_cap, names_used;
+	unsigned names_bits;
+};
+
+/* t must be freshly initialised and is only used through b until
+ * flame_folded_finish(). */
+void flame_folded_init(struct flame_folded *b, struct flame_tree *t);
+/* Adds one stack line ("a;b;c", len bytes, no count) with value v; values
+ * of 0 or less add nothing, as in flame_tree_build(), and neither do stacks
+ * of 2 GiB or more (the folded readers skip those lines). */
+void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int64_t v);
+/* Frees b's working state and finishes the tree (value type samples/count);
+ * call it once, instead of flame_tree_finish(). */
+void flame_folded_finish(struct flame_folded *b);
 
 /* Makes t a differential tree: every node's base is the value of the node
  * with the same path of names in base (0 when base has none). */

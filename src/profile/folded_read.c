@@ -139,49 +139,73 @@ struct folded_parser {
 	struct strbuf prev_stack; /* the previous line's stack */
 	struct strbuf carry;      /* an incomplete last line */
 	int64_t total;
+	folded_line_fn fn; /* when set, lines go here instead of into a profile */
+	void *ctx;
 };
 
-static void parser_init(struct folded_parser *fp, struct folded_stats *st)
+static void parser_init(struct folded_parser *fp, struct folded_stats *st, folded_line_fn fn, void *ctx)
 {
 	memset(fp, 0, sizeof(*fp));
 	memset(st, 0, sizeof(*st));
 	fp->st = st;
+	fp->fn = fn;
+	fp->ctx = ctx;
+	if (fn)
+		return;
 	fp->p = profile_new();
 	profile_add_value_type(fp->p, "samples", "count");
 	frame_namer_init(&fp->namer, fp->p);
 }
 
-static void parse_line(struct folded_parser *fp, const char *line, size_t len)
+int folded_parse_line(const char *line, size_t len, size_t *stack_len, int64_t *count)
 {
-	struct profile *p = fp->p;
 	size_t k = 0;
 	while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
 		k++;
 	if (k == len)
-		return;
+		return 0;
 	int64_t v;
 	const char *cnt = parse_count(line, len, &v);
-	if (!cnt || memchr(line, '\0', len) || len > UINT32_MAX / 2) {
-		fp->st->skipped++;
-		return;
-	}
+	if (!cnt || memchr(line, '\0', len) || len > UINT32_MAX / 2)
+		return -EINVAL;
 	/* the stack is everything before the separator of the count */
 	size_t slen = (size_t)(cnt - line);
 	while (slen > 0 && (line[slen - 1] == ' ' || line[slen - 1] == '\t'))
 		slen--;
+	*stack_len = slen;
+	*count = v;
+	return 1;
+}
+
+static void parse_line(struct folded_parser *fp, const char *line, size_t len)
+{
+	struct profile *p = fp->p;
+	size_t slen;
+	int64_t v;
+	int rc = folded_parse_line(line, len, &slen, &v);
+	if (rc <= 0) {
+		if (rc < 0)
+			fp->st->skipped++;
+		return;
+	}
 	if (v > MAX_TOTAL - fp->total)
 		v = MAX_TOTAL - fp->total;
 	fp->total += v;
 	fp->st->lines++;
+	if (fp->fn) {
+		fp->fn(fp->ctx, line, slen, v);
+		return;
+	}
 
 	/* reuse the frames this stack shares with the previous one */
 	const char *prev_stack = fp->prev_stack.buf;
 	size_t common = 0, lim = slen < fp->prev_stack.len ? slen : fp->prev_stack.len;
 	while (common < lim && line[common] == prev_stack[common])
 		common++;
-	size_t keep = 0;
-	while (keep < fp->prev.n && (fp->prev.v[keep].end < common ||
-	                             (fp->prev.v[keep].end == common && (common == slen || line[common] == ';'))))
+	size_t keep = 0; /* none for an empty stack: its samples are the root's */
+	while (slen > 0 && keep < fp->prev.n &&
+	       (fp->prev.v[keep].end < common ||
+	        (fp->prev.v[keep].end == common && (common == slen || line[common] == ';'))))
 		keep++;
 	uint32_t node = keep ? fp->prev.v[keep - 1].node : 0;
 	size_t pos = keep ? fp->prev.v[keep - 1].end + 1 : 0;
@@ -241,6 +265,8 @@ static int parser_finish(struct folded_parser *fp, struct profile **out)
 	vec_free(&fp->prev);
 	strbuf_release(&fp->prev_stack);
 	strbuf_release(&fp->carry);
+	if (fp->fn)
+		return fp->st->lines ? 0 : -ENOMSG;
 	frame_namer_release(&fp->namer);
 	if (!fp->st->lines) {
 		profile_free(fp->p);
@@ -255,7 +281,7 @@ int folded_read_mem(const char *data, size_t size, struct profile **out, struct 
 {
 	struct folded_stats local;
 	struct folded_parser fp;
-	parser_init(&fp, st ? st : &local);
+	parser_init(&fp, st ? st : &local, NULL, NULL);
 	parser_feed(&fp, data, size, true);
 	return parser_finish(&fp, out);
 }
@@ -320,11 +346,11 @@ static ssize_t read_full(int fd, char *buf, size_t n)
 
 /* Streams the rest of fd through a folded parser that has seen head. */
 static int stream_folded(int fd, const char *head, size_t nhead, bool eof, struct profile **out,
-                         struct folded_stats *st)
+                         struct folded_stats *st, folded_line_fn fn, void *ctx)
 {
 	struct folded_stats local;
 	struct folded_parser fp;
-	parser_init(&fp, st ? st : &local);
+	parser_init(&fp, st ? st : &local, fn, ctx);
 	parser_feed(&fp, head, nhead, eof);
 	int rc = 0;
 	if (!eof) {
@@ -342,7 +368,7 @@ static int stream_folded(int fd, const char *head, size_t nhead, bool eof, struc
 		free(buf);
 	}
 	int prc = parser_finish(&fp, out);
-	if (rc && !prc) {
+	if (rc && !prc && !fn) {
 		profile_free(*out);
 		*out = NULL;
 	}
@@ -354,14 +380,30 @@ int folded_read_file(const char *path, struct profile **out, struct folded_stats
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
 	if (fd < 0)
 		return -errno;
-	int rc = stream_folded(fd, "", 0, false, out, st);
+	int rc = stream_folded(fd, "", 0, false, out, st, NULL, NULL);
 	if (fd != 0)
 		close(fd);
 	return rc;
 }
 
+int folded_scan_mem(const char *data, size_t size, folded_line_fn fn, void *ctx, struct folded_stats *st)
+{
+	struct folded_stats local;
+	struct folded_parser fp;
+	parser_init(&fp, st ? st : &local, fn, ctx);
+	parser_feed(&fp, data, size, true);
+	return parser_finish(&fp, NULL);
+}
+
 int folded_read_any(const char *path, struct profile **out, const char **format)
 {
+	return folded_scan_any(path, NULL, NULL, out, format, NULL);
+}
+
+int folded_scan_any(const char *path, folded_line_fn fn, void *ctx, struct profile **out, const char **format,
+                    struct folded_stats *st)
+{
+	*out = NULL;
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
 	if (fd < 0)
 		return -errno;
@@ -377,7 +419,7 @@ int folded_read_any(const char *path, struct profile **out, const char **format)
 	if (folded_sniff(head, (size_t)n) && !(n >= 8 && !memcmp(head, "KILNPROF", 8))) {
 		if (format)
 			*format = "folded";
-		rc = stream_folded(fd, head, (size_t)n, eof, out, NULL);
+		rc = stream_folded(fd, head, (size_t)n, eof, out, st, fn, ctx);
 		goto out;
 	}
 	/* the others are read whole */

@@ -41,6 +41,28 @@ int folded_slurp(const char *path, char **data, size_t *size);
  * content is none of them. */
 int folded_read_any(const char *path, struct profile **out, const char **format);
 
+/* Parses one line of folded text (without its '\n'): returns 1 with the
+ * length of the stack (the line's start up to the blanks before the count)
+ * and the count, 0 for a blank line, or -EINVAL for a line that is not
+ * "STACK COUNT". Counts are not clamped. */
+int folded_parse_line(const char *line, size_t len, size_t *stack_len, int64_t *count);
+
+/* Gets each stack line of folded text, in order, with its count clamped so
+ * that the counts' sum stays below 2^62 (so possibly 0): what the readers
+ * above build profiles from. stack is not NUL-terminated and is only valid
+ * during the call. */
+typedef void (*folded_line_fn)(void *ctx, const char *stack, size_t len, int64_t count);
+
+/* Passes every stack line of data to fn. Returns 0, or -ENOMSG when no line
+ * parsed. st may be NULL. */
+int folded_scan_mem(const char *data, size_t size, folded_line_fn fn, void *ctx, struct folded_stats *st);
+
+/* folded_read_any(), except that folded input is streamed to fn (when not
+ * NULL) instead of being made into a profile: then *out is NULL, *format
+ * "folded" and st (may be NULL) counts its lines. */
+int folded_scan_any(const char *path, folded_line_fn fn, void *ctx, struct profile **out, const char **format,
+                    struct folded_stats *st);
+
 /* Locations named by frame (function, module, kernel or not) rather than by
  * address: what folded and perf script input produce. */
 struct frame_namer {

@@ -141,6 +141,21 @@ static void add_json(struct strbuf *sb, const char *s)
 	strbuf_addch(sb, '"');
 }
 
+/* Adds v in decimal: written by hand because a big graph has hundreds of
+ * thousands of numbers, and printf's parsing of its format dominated. */
+static void add_i64(struct strbuf *sb, int64_t v)
+{
+	char buf[24], *e = buf + sizeof(buf), *q = e;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--q = '-';
+	strbuf_add(sb, q, (size_t)(e - q));
+}
+
 /* Adds "12.3" or "12" (one decimal at most, no trailing ".0"). */
 static void add_num(struct strbuf *sb, double v)
 {
@@ -149,10 +164,19 @@ static void add_num(struct strbuf *sb, double v)
 		strbuf_addch(sb, '-');
 		t = -t;
 	}
-	if (t % 10)
-		strbuf_addf(sb, "%lld.%lld", t / 10, t % 10);
-	else
-		strbuf_addf(sb, "%lld", t / 10);
+	add_i64(sb, t / 10);
+	if (t % 10) {
+		strbuf_addch(sb, '.');
+		strbuf_addch(sb, (char)('0' + t % 10));
+	}
+}
+
+/* Adds c as two lower-case hex digits. */
+static void add_hex2(struct strbuf *sb, int c)
+{
+	static const char hex[] = "0123456789abcdef";
+	strbuf_addch(sb, hex[(c >> 4) & 15]);
+	strbuf_addch(sb, hex[c & 15]);
 }
 
 static uint32_t fnv(const char *s)
@@ -308,7 +332,13 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	add_num(sb, y);
 	strbuf_addstr(sb, "\" width=\"");
 	add_num(sb, w);
-	strbuf_addf(sb, "\" height=\"%d\" fill=\"#%02x%02x%02x\"/>", FRAME_H - 1, c.r, c.g, c.b);
+	strbuf_addstr(sb, "\" height=\"");
+	add_i64(sb, FRAME_H - 1);
+	strbuf_addstr(sb, "\" fill=\"#");
+	add_hex2(sb, c.r);
+	add_hex2(sb, c.g);
+	add_hex2(sb, c.b);
+	strbuf_addstr(sb, "\"/>");
 	double fit = (w - 6) / CHAR_W;
 	if (fit >= 2) {
 		strbuf_addstr(sb, "<text x=\"");
@@ -327,10 +357,13 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	if (s->frames)
 		strbuf_addch(d, ',');
 	uint32_t module = n ? str_ref(s, n->module) : 0, file = n ? str_ref(s, n->file) : 0;
-	strbuf_addf(d, "%u,%u,%" PRId64 ",%" PRId64 ",%" PRId64 ",%u,%u,%u,%d", name_ref, depth, start, value,
-	            n ? n->self : value, module, file, n ? n->line : 0, origin);
-	if (s->t->has_base)
-		strbuf_addf(d, ",%" PRId64, n ? n->base : 0);
+	int64_t fields[10] = {name_ref, depth, start,           value,  n ? n->self : value,
+	                      module,   file,  n ? n->line : 0, origin, n ? n->base : 0};
+	for (int i = 0; i < (s->t->has_base ? 10 : 9); i++) {
+		if (i)
+			strbuf_addch(d, ',');
+		add_i64(d, fields[i]);
+	}
 	s->frames++;
 }
 

@@ -12,6 +12,10 @@
  * and a line break would end the stack. */
 static void add_name(struct strbuf *sb, const char *s)
 {
+	if (!strpbrk(s, ";\n\r")) { /* the usual case: as it is */
+		strbuf_addstr(sb, s);
+		return;
+	}
 	for (; *s; s++) {
 		char c = *s;
 		if (c == ';')
@@ -20,6 +24,25 @@ static void add_name(struct strbuf *sb, const char *s)
 			c = ' ';
 		strbuf_addch(sb, c);
 	}
+}
+
+/* Writes the line so far and its count: fwrite, not fprintf, as big trees
+ * have millions of lines. */
+static void put_line(FILE *out, struct strbuf *line, int64_t v)
+{
+	size_t len = line->len;
+	char buf[24], *e = buf + sizeof(buf), *q = e;
+	uint64_t u = (uint64_t)v; /* only positive values are written */
+	*--q = '\n';
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	*--q = ' ';
+	strbuf_add(line, q, (size_t)(e - q));
+	fwrite(line->buf, 1, line->len, out);
+	line->len = len;
+	line->buf[len] = '\0';
 }
 
 int flame_render_folded(FILE *out, const struct flame_tree *t)
@@ -43,7 +66,7 @@ int flame_render_folded(FILE *out, const struct flame_tree *t)
 			strbuf_addch(&line, ';');
 		add_name(&line, strtab_get(&t->strings, n->name));
 		if (n->self > 0)
-			fprintf(out, "%s %" PRId64 "\n", strbuf_str(&line), n->self);
+			put_line(out, &line, n->self);
 		if (n->first_child != FLAME_NONE) {
 			at = n->first_child;
 			continue;

@@ -241,12 +241,164 @@ static void test_origin(void **state)
 	assert_int_equal(flame_origin_guess("", NULL, NULL, false), FLAME_ORIGIN_UNKNOWN);
 }
 
+/* Asserts that a and b are the same tree: the same names, values, origins
+ * and children in the same order (string and node ids may differ). */
+static void assert_same_tree(const struct flame_tree *a, const struct flame_tree *b)
+{
+	assert_int_equal(a->nodes.n, b->nodes.n);
+	assert_string_equal(strtab_get(&a->strings, a->value_type), strtab_get(&b->strings, b->value_type));
+	assert_string_equal(strtab_get(&a->strings, a->value_unit), strtab_get(&b->strings, b->value_unit));
+	uint32_t *pa = malloc(a->nodes.n * sizeof(*pa)), *pb = malloc(b->nodes.n * sizeof(*pb));
+	size_t n = 0;
+	pa[n] = 0;
+	pb[n++] = 0;
+	for (size_t i = 0; i < n; i++) { /* breadth first, in child order */
+		const struct flame_node *x = &a->nodes.v[pa[i]], *y = &b->nodes.v[pb[i]];
+		assert_string_equal(strtab_get(&a->strings, x->name), strtab_get(&b->strings, y->name));
+		assert_string_equal(strtab_get(&a->strings, x->module), strtab_get(&b->strings, y->module));
+		assert_string_equal(strtab_get(&a->strings, x->file), strtab_get(&b->strings, y->file));
+		assert_int_equal(x->line, y->line);
+		assert_int_equal(x->depth, y->depth);
+		assert_int_equal(x->origin, y->origin);
+		assert_int_equal(x->value, y->value);
+		assert_int_equal(x->self, y->self);
+		uint32_t cx = x->first_child, cy = y->first_child, lx = FLAME_NONE, ly = FLAME_NONE;
+		for (; cx != FLAME_NONE && cy != FLAME_NONE;
+		     cx = a->nodes.v[cx].next_sibling, cy = b->nodes.v[cy].next_sibling) {
+			assert_int_equal(a->nodes.v[cx].parent, pa[i]);
+			assert_int_equal(b->nodes.v[cy].parent, pb[i]);
+			assert_true(n < a->nodes.n);
+			pa[n] = lx = cx;
+			pb[n++] = ly = cy;
+		}
+		assert_int_equal(cx, FLAME_NONE);
+		assert_int_equal(cy, FLAME_NONE);
+		assert_int_equal(x->last_child, lx);
+		assert_int_equal(y->last_child, ly);
+	}
+	assert_int_equal(n, a->nodes.n); /* every node was reached */
+	free(pa);
+	free(pb);
+}
+
+static void add_line(void *ctx, const char *stack, size_t len, int64_t count)
+{
+	flame_folded_add(ctx, stack, len, count);
+}
+
+static char *svg_of(const struct flame_tree *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct flame_svg_options so = {.min_width = -1};
+	assert_int_equal(flame_render_svg(f, t, &so), 0);
+	fclose(f);
+	return buf;
+}
+
+/* Builds text both ways, through a profile and straight from the lines, and
+ * checks they agree to the byte in folded and SVG output. */
+static void check_fast_path(const char *text, size_t len)
+{
+	struct profile *p = NULL;
+	struct folded_stats s1, s2;
+	int rc = folded_read_mem(text, len, &p, &s1);
+	struct flame_tree slow, fast;
+	flame_tree_init(&slow);
+	flame_tree_init(&fast);
+	struct flame_folded fb;
+	flame_folded_init(&fb, &fast);
+	assert_int_equal(folded_scan_mem(text, len, add_line, &fb, &s2), rc);
+	flame_folded_finish(&fb);
+	assert_int_equal(s1.lines, s2.lines);
+	assert_int_equal(s1.skipped, s2.skipped);
+	if (rc)
+		goto out;
+	struct flame_options o = {0};
+	assert_int_equal(flame_tree_build(&slow, p, &o), 0);
+	assert_same_tree(&slow, &fast);
+	assert_int_equal(slow.no_index, fast.no_index);
+	char *fa = folded_of(&slow), *fb2 = folded_of(&fast);
+	assert_string_equal(fa, fb2);
+	free(fa);
+	free(fb2);
+	char *sa = svg_of(&slow), *sb = svg_of(&fast);
+	assert_string_equal(sa, sb);
+	free(sa);
+	free(sb);
+out:
+	flame_tree_release(&slow);
+	flame_tree_release(&fast);
+	profile_free(p);
+}
+
+static void test_folded_fast_path(void **state)
+{
+	(void)state;
+	static const char varied[] = "main;run;leaf_a 10\n"
+	                             "main;run;leaf_a 10\n"      /* duplicate line */
+	                             "main;run 3\r\n"            /* CRLF */
+	                             "main;;run 2\n"             /* empty frame */
+	                             ";main 1\n"                 /* empty first frame */
+	                             " 5\n"                      /* empty stack, after an empty first frame */
+	                             "main; 4\n"                 /* empty last frame */
+	                             ";; 1\n"                    /* only empty frames */
+	                             "main;a b c;x  y 7\n"       /* names with spaces */
+	                             "main;tabbed\t8\n"          /* tab before the count */
+	                             "main;run;leaf_a   6  \r\n" /* blanks around the count */
+	                             "main;frac 2.5\n"           /* fractions are rounded */
+	                             "main;zero 0\n"             /* nothing drawn */
+	                             "not a stack line\n"        /* skipped */
+	                             "\n"                        /* blank */
+	                             "a;f 1\n"                   /* ':' sorts before ';': */
+	                             "a;f::x 1\n"                /* a;f is not new here */
+	                             "a;f;g 1\n"
+	                             "sys;do_syscall_64_[k];page_fault_[k] 3\n"
+	                             "main;run;leaf_a 1\n" /* duplicate, not adjacent */
+	                             "std::io::write;memcpy 2\n"
+	                             "main;\xc3\xa9t\xc3\xa9;<&\"> 1\n"  /* UTF-8 and markup */
+	                             "huge 99999999999999999999999999\n" /* clamped... */
+	                             "after;huge 5\n"                    /* ...so this one counts for nothing */
+	                             "last;no;newline 9";
+	check_fast_path(varied, sizeof(varied) - 1);
+	check_fast_path("", 0);
+	check_fast_path("junk\n", 5);
+	check_fast_path(" 3\n", 3);
+
+	/* random unsorted stacks with repeats, and wide nodes: exercises the
+	 * children map and its growth */
+	const char *names[] = {"main", "run", "leaf_a", "leaf_b", "std::io::write", "memcpy", "", "x;y"};
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	uint64_t seed = 777;
+	for (int i = 0; i < 6000; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		int depth = (int)((seed >> 20) % 7);
+		for (int d = 0; d < depth; d++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			fprintf(f, "%s%s", d ? ";" : "", names[(seed >> 33) % 8]);
+		}
+		if (i % 3 == 0) /* one of 1500 children of "main" or of "main;run" */
+			fprintf(f, "%sw%u", depth ? ";" : "main;", (unsigned)((seed >> 40) % 1500));
+		fprintf(f, " %u\n", (unsigned)((seed >> 45) % 50));
+	}
+	fclose(f);
+	check_fast_path(text, len);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_totals),        cmocka_unit_test(test_reverse),
-	    cmocka_unit_test(test_focus_exclude), cmocka_unit_test(test_threads_and_chart),
-	    cmocka_unit_test(test_diff),          cmocka_unit_test(test_origin),
+	    cmocka_unit_test(test_totals),
+	    cmocka_unit_test(test_reverse),
+	    cmocka_unit_test(test_focus_exclude),
+	    cmocka_unit_test(test_threads_and_chart),
+	    cmocka_unit_test(test_diff),
+	    cmocka_unit_test(test_origin),
+	    cmocka_unit_test(test_folded_fast_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -15,6 +16,7 @@
 #include "profile/folded_read.h"
 #include "profile/perf_script.h"
 #include "render/flame.h"
+#include "util/strbuf.h"
 
 /* Folded text of p as written by kiln (sorted, merged). Caller frees. */
 static char *to_folded(const struct profile *p)
@@ -173,13 +175,139 @@ static void test_perf_script(void **state)
 	assert_int_equal(perf_script_read_mem("", 0, &p, NULL), -ENOMSG);
 }
 
+static void test_parse_line(void **state)
+{
+	(void)state;
+	size_t slen = 99;
+	int64_t v = -1;
+	assert_int_equal(folded_parse_line("a;b c 12", 8, &slen, &v), 1);
+	assert_int_equal(slen, 5);
+	assert_int_equal(v, 12);
+	assert_int_equal(folded_parse_line("a;b\t 3.5 \r", 10, &slen, &v), 1);
+	assert_int_equal(slen, 3);
+	assert_int_equal(v, 4);
+	assert_int_equal(folded_parse_line("  7", 3, &slen, &v), 1);
+	assert_int_equal(slen, 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(folded_parse_line(" \t\r", 3, &slen, &v), 0);
+	assert_int_equal(folded_parse_line("", 0, &slen, &v), 0);
+	assert_int_equal(folded_parse_line("a;b", 3, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a;b 1x", 6, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a\0b 1", 5, &slen, &v), -EINVAL);
+}
+
+struct scanned {
+	struct strbuf text; /* "stack=count\n" per line */
+	int64_t sum;
+};
+
+static void scan_line(void *ctx, const char *stack, size_t len, int64_t count)
+{
+	struct scanned *sc = ctx;
+	strbuf_add(&sc->text, stack, len);
+	strbuf_addf(&sc->text, "=%lld\n", (long long)count);
+	sc->sum += count;
+}
+
+static void test_scan(void **state)
+{
+	(void)state;
+	struct scanned sc = {STRBUF_INIT, 0};
+	struct folded_stats st;
+	const char *text = "a;b 1\r\n\nbad\n  2\nc 9999999999999999999999\nd 5\ne 1.5";
+	assert_int_equal(folded_scan_mem(text, strlen(text), scan_line, &sc, &st), 0);
+	assert_string_equal(strbuf_str(&sc.text), "a;b=1\n=2\nc=4611686018427387901\nd=0\ne=0\n");
+	assert_int_equal(sc.sum, 1LL << 62);
+	assert_int_equal(st.lines, 5);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(folded_scan_mem("x\n", 2, scan_line, &sc, NULL), -ENOMSG);
+	strbuf_release(&sc.text);
+}
+
+static void tmp_path(char *buf, size_t n, const char *name)
+{
+	const char *dir = getenv("KILN_TEST_TMP");
+	snprintf(buf, n, "%s/test_folded.%d.%s", dir && *dir ? dir : "/tmp", (int)getpid(), name);
+}
+
+static void add_to_tree(void *ctx, const char *stack, size_t len, int64_t count)
+{
+	flame_folded_add(ctx, stack, len, count);
+}
+
+static void test_scan_file(void **state)
+{
+	(void)state;
+	/* more than one read chunk (1 MiB), so lines straddle chunk ends */
+	char path[512];
+	tmp_path(path, sizeof(path), "big.folded");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	for (int i = 0; i < 80000; i++) /* about 1.8 MB */
+		fprintf(f, "main;run_%d;leaf_%d;x%s %d\n", i % 97, i % 13, i % 5 ? "" : ";deeper", i % 7);
+	fclose(f);
+	assert_true(len > (3u << 20) / 2);
+	FILE *out = fopen(path, "w");
+	assert_non_null(out);
+	assert_int_equal(fwrite(text, 1, len, out), len);
+	assert_int_equal(fclose(out), 0);
+
+	struct flame_tree t;
+	flame_tree_init(&t);
+	struct flame_folded fb;
+	flame_folded_init(&fb, &t);
+	struct profile *p = (struct profile *)1;
+	const char *format = NULL;
+	struct folded_stats st;
+	assert_int_equal(folded_scan_any(path, add_to_tree, &fb, &p, &format, &st), 0);
+	flame_folded_finish(&fb);
+	assert_null(p);
+	assert_string_equal(format, "folded");
+	char *buf = NULL;
+	size_t blen = 0;
+	f = open_memstream(&buf, &blen);
+	assert_int_equal(flame_render_folded(f, &t), 0);
+	fclose(f);
+	char *want = fold_text(text);
+	assert_string_equal(buf, want);
+	uint64_t lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	assert_int_equal(st.lines, lines);
+	assert_int_equal(st.skipped, 0);
+	free(want);
+	free(buf);
+	flame_tree_release(&t);
+
+	/* other formats still come back as a profile */
+	tmp_path(path, sizeof(path), "script.txt");
+	out = fopen(path, "w");
+	assert_non_null(out);
+	fputs("prog 1/1 [000] 1.000: 1 cpu-clock:\n\t    1234 main+0x1 (/bin/prog)\n\n", out);
+	assert_int_equal(fclose(out), 0);
+	flame_tree_init(&t);
+	flame_folded_init(&fb, &t);
+	assert_int_equal(folded_scan_any(path, add_to_tree, &fb, &p, &format, NULL), 0);
+	flame_folded_finish(&fb);
+	assert_non_null(p);
+	assert_string_equal(format, "perf script");
+	assert_int_equal(t.nodes.n, 1);
+	profile_free(p);
+	flame_tree_release(&t);
+	assert_int_equal(folded_scan_any("/nonexistent/x.folded", add_to_tree, &fb, &p, &format, NULL), -ENOENT);
+	unlink(path);
+	tmp_path(path, sizeof(path), "big.folded");
+	unlink(path);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse),
-	    cmocka_unit_test(test_empty_and_bad),
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_perf_script),
+	    cmocka_unit_test(test_parse),       cmocka_unit_test(test_empty_and_bad), cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_perf_script), cmocka_unit_test(test_parse_line),    cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_scan_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
