@@ -16,6 +16,8 @@ static const struct command commands[] = {
 	{"report", cmd_report, "print hot functions, call trees and threads of a profile"},
 	{"flame", cmd_flame, "draw a profile as an interactive flame graph SVG (or folded stacks)"},
 	{"collapse", cmd_collapse, "turn perf script output into folded stacks"},
+	{"annotate", cmd_annotate, "show the hottest source lines of a function beside its source"},
+	{"cargo", cmd_cargo, "build a cargo project, profile its binary, draw flamegraph.svg (cargo kiln)"},
 	{"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
 };
 
@@ -55,6 +57,16 @@ void cmd_print_usage(const char *text, int to_stderr)
 
 int main(int argc, char **argv)
 {
+	/* installed as cargo-kiln too: cargo runs `cargo-kiln kiln ARGS` */
+	const char *self = argv[0] ? strrchr(argv[0], '/') : NULL;
+	self = self ? self + 1 : argv[0];
+	if (self && !strcmp(self, "cargo-kiln")) {
+		if (argc > 1 && !strcmp(argv[1], "kiln")) {
+			argv[1] = argv[0];
+			return cmd_cargo(argc - 1, argv + 1);
+		}
+		return cmd_cargo(argc, argv);
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

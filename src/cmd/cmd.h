@@ -19,6 +19,9 @@ int cmd_report(int argc, char **argv);
 int cmd_flame(int argc, char **argv);
 int cmd_collapse(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
+int cmd_annotate(int argc, char **argv);
+/* `cargo kiln`: also run when kiln is started as cargo-kiln (src/kiln.c). */
+int cmd_cargo(int argc, char **argv);
 
 /* Parse a whole decimal number (no sign) / a finite number; 0 or -1. */
 int cmd_parse_u64(const char *s, uint64_t *out);
