@@ -1,0 +1,1160 @@
+/* agent.c - libkiln-agent.so, preloaded into the target by `kiln heap`.
+ *
+ * Interposes the allocator's entry points, captures a call stack for every
+ * allocation with libunwind, deduplicates stacks here (the stream carries
+ * stack ids) and writes events into a shared-memory ring that kiln reads
+ * (channel_format.h). At exit it runs a conservative reachability scan of
+ * the live blocks kiln sends back, memcheck's leak classes.
+ *
+ * It lives in someone else's process: no stdio, no allocation through the
+ * interposed path (its own memory comes from mmap), only locks it owns, a
+ * thread-local recursion guard, and a static arena for the calls dlsym makes
+ * before the real allocator is known. It never takes the target down: when
+ * something fails it stops recording and lets the calls through.
+ */
+#define UNW_LOCAL_ONLY
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libunwind.h>
+#include <link.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h> /* rename() only: no stdio streams */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/channel_format.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define TLS    __thread __attribute__((tls_model("initial-exec")))
+
+typedef void *(*malloc_fn)(size_t);
+typedef void (*free_fn)(void *);
+typedef void *(*calloc_fn)(size_t, size_t);
+typedef void *(*realloc_fn)(void *, size_t);
+typedef void *(*reallocarray_fn)(void *, size_t, size_t);
+typedef int (*posix_memalign_fn)(void **, size_t, size_t);
+typedef void *(*aligned_alloc_fn)(size_t, size_t);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execvp_fn)(const char *, char *const[]);
+typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
+
+typedef int (*unw_backtrace_fn)(void **, int);
+typedef int (*unw_caching_fn)(unw_addr_space_t, unw_caching_policy_t);
+
+static struct {
+	malloc_fn malloc;
+	free_fn free;
+	calloc_fn calloc;
+	realloc_fn realloc;
+	reallocarray_fn reallocarray;
+	posix_memalign_fn posix_memalign;
+	aligned_alloc_fn aligned_alloc;
+	aligned_alloc_fn memalign;
+	malloc_fn valloc;
+	malloc_fn pvalloc;
+	execve_fn execve;
+	execvp_fn execv;
+	execvp_fn execvp;
+	execvpe_fn execvpe;
+	unw_backtrace_fn backtrace; /* libunwind, opened RTLD_LOCAL: see agent_init_locked() */
+} real;
+
+/* dlsym may allocate before the real allocator is known: serve it here. */
+static char boot_arena[64 * 1024] __attribute__((aligned(64)));
+static size_t boot_used;
+static int resolving;
+
+static TLS int in_hook; /* recursion guard: set while the agent itself runs */
+static TLS uint32_t my_tid;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kh_ring_header *ring; /* NULL: not recording */
+static char *ring_data;
+static int enabled; /* recording; cleared for good when anything fails */
+static int initialized;
+static pid_t kiln_pid;
+static char ring_path[512];
+static uint64_t untracked;
+
+/* The agent's own text, skipped at the top of every stack. */
+static uintptr_t self_lo, self_hi;
+
+/* Stacks are nodes of a trie (root = outermost caller), so stacks that
+ * share callers share nodes and the stream carries each new frame once.
+ * The trie is kept as one table from the hash of a node's whole path (its
+ * frames from the root) to the node's id: a stack seen before costs one
+ * lookup, a new one a binary search for its deepest known prefix. Two
+ * paths with the same 64-bit hash would be merged; with a million distinct
+ * paths the odds are about one in 10^7. */
+struct path_slot {
+	uint64_t hash; /* 0 = empty */
+	uint32_t id;
+	uint32_t pad;
+};
+static struct path_slot *ptab;
+static size_t ptab_cap, ptab_n;
+static uint32_t next_node_id = 1;
+
+static void *sys_map(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* big lookup tables are probed at random: spare the TLB */
+	if (size >= (4u << 20))
+		madvise(p, size, MADV_HUGEPAGE);
+	return p;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Event times: the coarse clock costs a few ns instead of ~25 and its
+ * resolution (a jiffy) is plenty for a heap-over-time chart. */
+static uint64_t event_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint32_t tid_get(void)
+{
+	if (!my_tid)
+		my_tid = (uint32_t)syscall(SYS_gettid);
+	return my_tid;
+}
+
+static void nap(long ns)
+{
+	struct timespec ts = {0, ns};
+	nanosleep(&ts, NULL);
+}
+
+static size_t str_len(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+static char *put_str(char *p, char *end, const char *s)
+{
+	while (*s && p < end)
+		*p++ = *s++;
+	return p;
+}
+
+static char *put_u64(char *p, char *end, uint64_t v)
+{
+	char tmp[24];
+	int n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n && p < end)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static void *boot_alloc(size_t size, size_t align)
+{
+	if (align < 16)
+		align = 16;
+	size_t off = (boot_used + align - 1) & ~(align - 1);
+	if (off + size > sizeof(boot_arena))
+		return NULL;
+	boot_used = off + size;
+	return boot_arena + off;
+}
+
+static bool is_boot(const void *p)
+{
+	return (const char *)p >= boot_arena && (const char *)p < boot_arena + sizeof(boot_arena);
+}
+
+static void resolve(void)
+{
+	if (real.malloc || resolving)
+		return;
+	resolving = 1;
+	real.calloc = (calloc_fn)dlsym(RTLD_NEXT, "calloc");
+	real.free = (free_fn)dlsym(RTLD_NEXT, "free");
+	real.realloc = (realloc_fn)dlsym(RTLD_NEXT, "realloc");
+	real.reallocarray = (reallocarray_fn)dlsym(RTLD_NEXT, "reallocarray");
+	real.posix_memalign = (posix_memalign_fn)dlsym(RTLD_NEXT, "posix_memalign");
+	real.aligned_alloc = (aligned_alloc_fn)dlsym(RTLD_NEXT, "aligned_alloc");
+	real.memalign = (aligned_alloc_fn)dlsym(RTLD_NEXT, "memalign");
+	real.valloc = (malloc_fn)dlsym(RTLD_NEXT, "valloc");
+	real.pvalloc = (malloc_fn)dlsym(RTLD_NEXT, "pvalloc");
+	real.execve = (execve_fn)dlsym(RTLD_NEXT, "execve");
+	real.execv = (execvp_fn)dlsym(RTLD_NEXT, "execv");
+	real.execvp = (execvp_fn)dlsym(RTLD_NEXT, "execvp");
+	real.execvpe = (execvpe_fn)dlsym(RTLD_NEXT, "execvpe");
+	/* malloc last: it is the "resolved" flag the hooks test */
+	malloc_fn m = (malloc_fn)dlsym(RTLD_NEXT, "malloc");
+	__atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
+	resolving = 0;
+}
+
+/* ---- the ring ---- */
+
+static bool kiln_alive(void)
+{
+	return kiln_pid <= 0 || kill(kiln_pid, 0) == 0 || errno != ESRCH;
+}
+
+/* Reserves size bytes (a multiple of 8) in the ring, waiting while it is
+ * full. Called with the lock held. NULL when recording stopped. */
+static void *ring_reserve(uint32_t size)
+{
+	uint64_t head = ring->head, cap = KH_RING_SIZE;
+	uint64_t off = head & (cap - 1);
+	uint64_t need = size;
+	if (off + size > cap)
+		need += cap - off; /* pad to the end, then start over */
+	unsigned spins = 0;
+	while (cap - (head - __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE)) < need) {
+		if (spins++ == 0)
+			ring->waits++;
+		nap(20000);
+		if ((spins & 1023) == 0 && !kiln_alive()) {
+			enabled = 0;
+			return NULL;
+		}
+	}
+	if (off + size > cap) {
+		struct kh_rec_header *pad = (struct kh_rec_header *)(ring_data + off);
+		pad->type = KH_REC_PAD;
+		pad->size = (uint32_t)(cap - off);
+		head += cap - off;
+		__atomic_store_n(&ring->head, head, __ATOMIC_RELEASE);
+		off = 0;
+	}
+	return ring_data + off;
+}
+
+static void ring_commit(uint32_t size)
+{
+	__atomic_store_n(&ring->head, ring->head + size, __ATOMIC_RELEASE);
+}
+
+static int ring_write(uint32_t type, const void *payload, uint32_t len)
+{
+	uint32_t size = (uint32_t)((sizeof(struct kh_rec_header) + len + 7) & ~7u);
+	struct kh_rec_header *h = ring_reserve(size);
+	if (!h)
+		return -1;
+	h->type = type;
+	h->size = size;
+	memcpy(h + 1, payload, len);
+	ring_commit(size);
+	return 0;
+}
+
+/* Sends /proc/self/maps so kiln can name addresses after the process is gone. */
+static void send_maps(void)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char buf[4000];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (ring_write(KH_REC_MAPS, buf, (uint32_t)n))
+			break;
+	close(fd);
+	ring_write(KH_REC_MAPS_END, NULL, 0);
+}
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size;
+	uintptr_t me = (uintptr_t)ctx;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+		if (me >= lo && me < hi) {
+			self_lo = lo;
+			self_hi = hi;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Creates this process's ring. Called with the lock held. */
+static void channel_open(void)
+{
+	const char *dir = getenv(KH_ENV_DIR);
+	const char *kp = getenv(KH_ENV_KILN_PID);
+	if (!dir || !*dir)
+		return;
+	kiln_pid = 0;
+	for (const char *s = kp; s && *s >= '0' && *s <= '9'; s++)
+		kiln_pid = kiln_pid * 10 + (*s - '0');
+	static unsigned seq;
+	char tmp[512];
+	char *p = ring_path, *end = ring_path + sizeof(ring_path) - 16;
+	p = put_str(p, end, dir);
+	p = put_str(p, end, "/");
+	p = put_u64(p, end, (uint64_t)getpid());
+	p = put_str(p, end, "-");
+	p = put_u64(p, end, now_ns());
+	p = put_str(p, end, "-");
+	p = put_u64(p, end, seq++);
+	size_t base = (size_t)(p - ring_path);
+	memcpy(tmp, ring_path, base);
+	memcpy(tmp + base, ".tmp", 5);
+	memcpy(p, ".ring", 6);
+
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	size_t total = KH_HEADER_SIZE + KH_RING_SIZE;
+	if (ftruncate(fd, (off_t)total) < 0) {
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		unlink(tmp);
+		return;
+	}
+	struct kh_ring_header *h = m;
+	h->version = KH_VERSION;
+	h->pid = (uint32_t)getpid();
+	h->ppid = (uint32_t)getppid();
+	h->data_size = KH_RING_SIZE;
+	h->start_ns = now_ns();
+	__atomic_store_n(&h->magic, KH_MAGIC, __ATOMIC_RELEASE);
+	if (rename(tmp, ring_path) < 0) {
+		munmap(m, total);
+		unlink(tmp);
+		return;
+	}
+	ring = h;
+	ring_data = (char *)m + KH_HEADER_SIZE;
+	enabled = 1;
+	send_maps();
+}
+
+static void stab_reset(void)
+{
+	ptab = NULL;
+	ptab_cap = ptab_n = 0;
+	next_node_id = 1;
+}
+
+static void agent_init_locked(void)
+{
+	if (initialized)
+		return;
+	initialized = 1;
+	dl_iterate_phdr(find_self, (void *)(uintptr_t)&agent_init_locked);
+	/* Opened locally, not linked: libunwind.so.8 also defines _Unwind_*,
+	 * which must not replace libgcc_s's for the target's panics and
+	 * exceptions. */
+	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	if (h) {
+		unw_caching_fn cache = (unw_caching_fn)dlsym(h, "_ULx86_64_set_caching_policy");
+		unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
+		if (cache && as)
+			cache(*as, UNW_CACHE_PER_THREAD);
+		real.backtrace = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
+	}
+	channel_open();
+}
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+/* The child gets its own ring and stack table; the parent's ring mapping
+ * stays the parent's (it is shared memory: never write to it here). */
+static void atfork_child(void)
+{
+	my_tid = 0;
+	pthread_mutex_init(&lock, NULL);
+	if (ring) {
+		munmap(ring, KH_HEADER_SIZE + KH_RING_SIZE);
+		ring = NULL;
+		enabled = 0;
+		stab_reset(); /* the old table's pages are private copies: leaking them is harmless */
+		in_hook++;
+		pthread_mutex_lock(&lock);
+		channel_open();
+		pthread_mutex_unlock(&lock);
+		in_hook--;
+	}
+}
+
+__attribute__((constructor)) static void agent_ctor(void)
+{
+	in_hook++;
+	resolve();
+	pthread_mutex_lock(&lock);
+	agent_init_locked();
+	pthread_mutex_unlock(&lock);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	in_hook--;
+}
+
+/* ---- stacks ---- */
+
+static inline uint64_t path_mix(uint64_t h, uint64_t ip)
+{
+	h = (h ^ ip) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 32);
+}
+
+static bool ptab_grow(void)
+{
+	size_t ncap = ptab_cap ? ptab_cap * 2 : 1u << 15;
+	struct path_slot *n = sys_map(ncap * sizeof(*n));
+	if (!n)
+		return false;
+	for (size_t i = 0; i < ptab_cap; i++) {
+		if (!ptab[i].hash)
+			continue;
+		size_t j = ptab[i].hash & (ncap - 1);
+		while (n[j].hash)
+			j = (j + 1) & (ncap - 1);
+		n[j] = ptab[i];
+	}
+	if (ptab)
+		munmap(ptab, ptab_cap * sizeof(*ptab));
+	ptab = n;
+	ptab_cap = ncap;
+	return true;
+}
+
+/* The slot of a path hash: its entry, or the empty slot where it goes. */
+static inline struct path_slot *ptab_slot(uint64_t h)
+{
+	size_t m = ptab_cap - 1, j = h & m;
+	while (ptab[j].hash && ptab[j].hash != h)
+		j = (j + 1) & m;
+	return &ptab[j];
+}
+
+/* Returns the stack's leaf node (f[0] is the innermost frame), adding and
+ * sending the nodes that are new (always a chain ending at the leaf) in
+ * one record. Lock held. 0 (the root) for an empty stack or no memory. */
+static uint32_t stack_intern(const uint64_t *f, int n)
+{
+	uint64_t ph[KH_MAX_STACK + 1]; /* ph[k]: path from the root down to f[k] */
+	if (!n)
+		return 0;
+	ph[n] = 0x9e3779b97f4a7c15ull;
+	for (int k = n - 1; k >= 0; k--)
+		ph[k] = path_mix(ph[k + 1], f[k]) | 1; /* 0 marks an empty slot */
+	if ((ptab_n + (size_t)n + 1) * 2 > ptab_cap && !ptab_grow())
+		return 0;
+	/* A new stack probes its last paths too: let those cache misses overlap. */
+	for (int k = 0; k <= 2 && k < n; k++)
+		__builtin_prefetch(&ptab[ph[k] & (ptab_cap - 1)]);
+	struct path_slot *e = ptab_slot(ph[0]);
+	if (e->hash)
+		return e->id;
+	/* Prefixes are known from the root down to some depth: find it. A new
+	 * stack usually differs from known ones in its last frame or two, so
+	 * look there first, then search. */
+	int lo = 0, hi = n; /* ph[lo] unknown, ph[hi] known (the root) */
+	for (int k = 1; k <= 2 && k < n; k++) {
+		if (ptab_slot(ph[k])->hash) {
+			hi = k;
+			break;
+		}
+		lo = k;
+	}
+	while (hi - lo > 1) {
+		int mid = (lo + hi) / 2;
+		if (ptab_slot(ph[mid])->hash)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	uint32_t parent = hi == n ? 0 : ptab_slot(ph[hi])->id;
+	uint32_t cnt = (uint32_t)hi, first = next_node_id;
+	uint32_t size = (uint32_t)(sizeof(struct kh_rec_stack) + cnt * sizeof(uint64_t));
+	struct kh_rec_stack *r = ring_reserve(size);
+	if (!r)
+		return 0;
+	r->h.type = KH_REC_STACK;
+	r->h.size = size;
+	r->first = first;
+	r->parent = parent;
+	r->nframes = cnt;
+	r->pad = 0;
+	uint64_t *dst = (uint64_t *)(r + 1);
+	for (uint32_t i = 0; i < cnt; i++) {
+		int k = hi - 1 - (int)i;
+		dst[i] = f[k];
+		struct path_slot *s = ptab_slot(ph[k]);
+		s->hash = ph[k];
+		s->id = next_node_id++;
+		ptab_n++;
+	}
+	ring_commit(size);
+	return next_node_id - 1;
+}
+
+/* Captures the caller's stack, the agent's own frames dropped; return
+ * addresses minus one so they name the call, not the next line. */
+static int capture(uint64_t *out)
+{
+	void *ips[KH_MAX_STACK + 8];
+	if (!real.backtrace)
+		return 0;
+	int n = real.backtrace(ips, KH_MAX_STACK + 8);
+	int k = 0, i = 0;
+	while (i < n && (uintptr_t)ips[i] >= self_lo && (uintptr_t)ips[i] < self_hi)
+		i++;
+	for (; i < n && k < KH_MAX_STACK; i++)
+		out[k++] = (uint64_t)(uintptr_t)ips[i] - 1;
+	return k;
+}
+
+/* ---- events ---- */
+
+static void record_alloc(void *old, void *ptr, size_t size)
+{
+	uint64_t frames[KH_MAX_STACK];
+	int n = capture(frames);
+	uint64_t t = event_ns();
+	uint32_t tid = tid_get();
+	pthread_mutex_lock(&lock);
+	if (!enabled)
+		goto out_unlock;
+	uint32_t id = stack_intern(frames, n);
+	if (!enabled)
+		goto out_unlock;
+	if (old) {
+		struct kh_rec_realloc *r = ring_reserve(sizeof(*r));
+		if (!r)
+			goto out_unlock;
+		r->h.type = KH_REC_REALLOC;
+		r->h.size = sizeof(*r);
+		r->time = t;
+		r->old_addr = (uint64_t)(uintptr_t)old;
+		r->addr = (uint64_t)(uintptr_t)ptr;
+		r->size = size;
+		r->tid = tid;
+		r->stack = id;
+		ring_commit(sizeof(*r));
+	} else {
+		struct kh_rec_alloc *r = ring_reserve(sizeof(*r));
+		if (!r)
+			goto out_unlock;
+		r->h.type = KH_REC_ALLOC;
+		r->h.size = sizeof(*r);
+		r->time = t;
+		r->addr = (uint64_t)(uintptr_t)ptr;
+		r->size = size;
+		r->tid = tid;
+		r->stack = id;
+		ring_commit(sizeof(*r));
+	}
+out_unlock:
+	pthread_mutex_unlock(&lock);
+}
+
+/* Sent before the block goes back to the allocator, so another thread that
+ * gets the same address records its allocation after this free. */
+static void record_free(void *ptr)
+{
+	uint64_t t = event_ns();
+	uint32_t tid = tid_get();
+	pthread_mutex_lock(&lock);
+	if (enabled) {
+		struct kh_rec_free *r = ring_reserve(sizeof(*r));
+		if (r) {
+			r->h.type = KH_REC_FREE;
+			r->h.size = sizeof(*r);
+			r->time = t;
+			r->addr = (uint64_t)(uintptr_t)ptr;
+			r->tid = tid;
+			r->pad = 0;
+			ring_commit(sizeof(*r));
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* True when this call should be recorded; sets the guard. */
+static inline bool hook_enter(void)
+{
+	if (in_hook)
+		return false;
+	in_hook++;
+	if (!initialized) {
+		resolve();
+		pthread_mutex_lock(&lock);
+		agent_init_locked();
+		pthread_mutex_unlock(&lock);
+	}
+	if (!enabled) {
+		in_hook--;
+		return false;
+	}
+	return true;
+}
+
+static inline void hook_leave(void)
+{
+	in_hook--;
+}
+
+EXPORT void *malloc(size_t size)
+{
+	if (__builtin_expect(!real.malloc, 0)) {
+		resolve();
+		if (!real.malloc)
+			return boot_alloc(size, 16);
+	}
+	if (!hook_enter())
+		return real.malloc(size);
+	void *p = real.malloc(size);
+	if (p)
+		record_alloc(NULL, p, size);
+	hook_leave();
+	return p;
+}
+
+EXPORT void free(void *ptr)
+{
+	if (!ptr || is_boot(ptr))
+		return;
+	if (__builtin_expect(!real.free, 0)) {
+		resolve();
+		if (!real.free)
+			return; /* nothing could have been allocated by it yet */
+	}
+	if (!hook_enter()) {
+		real.free(ptr);
+		return;
+	}
+	record_free(ptr);
+	real.free(ptr);
+	hook_leave();
+}
+
+EXPORT void cfree(void *ptr)
+{
+	free(ptr);
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+	if (__builtin_expect(!real.calloc, 0)) {
+		size_t total;
+		if (__builtin_mul_overflow(n, size, &total))
+			return NULL;
+		/* dlsym's own calloc lands here while we resolve: the arena is zeroed */
+		return boot_alloc(total, 16);
+	}
+	if (!hook_enter())
+		return real.calloc(n, size);
+	void *p = real.calloc(n, size);
+	if (p)
+		record_alloc(NULL, p, n * size);
+	hook_leave();
+	return p;
+}
+
+EXPORT void *realloc(void *ptr, size_t size)
+{
+	if (__builtin_expect(is_boot(ptr) || !real.realloc, 0)) {
+		if (!real.realloc)
+			resolve();
+		void *n = real.malloc ? malloc(size) : boot_alloc(size, 16);
+		if (n && ptr) {
+			/* the old block's size is unknown: copy what the arena holds */
+			size_t avail = (size_t)(boot_arena + sizeof(boot_arena) - (char *)ptr);
+			memcpy(n, ptr, avail < size ? avail : size);
+		}
+		return n;
+	}
+	if (!hook_enter())
+		return real.realloc(ptr, size);
+	void *p;
+	if (!ptr) {
+		p = real.realloc(NULL, size);
+		if (p)
+			record_alloc(NULL, p, size);
+	} else if (!size) {
+		record_free(ptr);
+		p = real.realloc(ptr, 0);
+	} else {
+		/* The old address is free once realloc returns: hold the lock
+		 * across it so no other thread's event for that address comes
+		 * before ours. Capture the stack first, outside the lock. */
+		uint64_t frames[KH_MAX_STACK];
+		int n = capture(frames);
+		uint32_t tid = tid_get();
+		pthread_mutex_lock(&lock);
+		p = real.realloc(ptr, size);
+		if (p && enabled) {
+			uint32_t id = stack_intern(frames, n);
+			struct kh_rec_realloc *r = enabled ? ring_reserve(sizeof(*r)) : NULL;
+			if (r) {
+				r->h.type = KH_REC_REALLOC;
+				r->h.size = sizeof(*r);
+				r->time = event_ns();
+				r->old_addr = (uint64_t)(uintptr_t)ptr;
+				r->addr = (uint64_t)(uintptr_t)p;
+				r->size = size;
+				r->tid = tid;
+				r->stack = id;
+				ring_commit(sizeof(*r));
+			}
+		}
+		pthread_mutex_unlock(&lock);
+	}
+	hook_leave();
+	return p;
+}
+
+EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(ptr, total);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (__builtin_expect(!real.posix_memalign, 0)) {
+		resolve();
+		if (!real.posix_memalign) {
+			*out = boot_alloc(size, align);
+			return *out ? 0 : ENOMEM;
+		}
+	}
+	if (!hook_enter())
+		return real.posix_memalign(out, align, size);
+	int rc = real.posix_memalign(out, align, size);
+	if (!rc)
+		record_alloc(NULL, *out, size);
+	hook_leave();
+	return rc;
+}
+
+static void *aligned_common(aligned_alloc_fn fn, size_t align, size_t size)
+{
+	if (__builtin_expect(!fn, 0))
+		return boot_alloc(size, align);
+	if (!hook_enter())
+		return fn(align, size);
+	void *p = fn(align, size);
+	if (p)
+		record_alloc(NULL, p, size);
+	hook_leave();
+	return p;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	resolve();
+	return aligned_common(real.aligned_alloc, align, size);
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+	resolve();
+	return aligned_common(real.memalign, align, size);
+}
+
+EXPORT void *valloc(size_t size)
+{
+	resolve();
+	if (!real.valloc)
+		return boot_alloc(size, 4096);
+	if (!hook_enter())
+		return real.valloc(size);
+	void *p = real.valloc(size);
+	if (p)
+		record_alloc(NULL, p, size);
+	hook_leave();
+	return p;
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	resolve();
+	if (!real.pvalloc)
+		return boot_alloc(size, 4096);
+	if (!hook_enter())
+		return real.pvalloc(size);
+	void *p = real.pvalloc(size);
+	if (p) {
+		size_t page = 4096;
+		record_alloc(NULL, p, size ? (size + page - 1) & ~(page - 1) : page);
+	}
+	hook_leave();
+	return p;
+}
+
+/* ---- exec: the new image starts its own ring; send this one's maps ---- */
+
+static void before_exec(void)
+{
+	if (in_hook)
+		return;
+	in_hook++;
+	pthread_mutex_lock(&lock);
+	if (enabled) {
+		send_maps();
+		ring_write(KH_REC_EXEC, NULL, 0);
+	}
+	pthread_mutex_unlock(&lock);
+	in_hook--;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	resolve();
+	before_exec();
+	return real.execve(path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	resolve();
+	before_exec();
+	return real.execv(path, argv);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	resolve();
+	before_exec();
+	return real.execvp(file, argv);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	resolve();
+	before_exec();
+	return real.execvpe(file, argv, envp);
+}
+
+/* ---- the leak scan at exit ---- */
+
+struct scan {
+	const struct kh_live_block *b;
+	uint8_t *cls;
+	uint64_t n;
+	uint64_t lo, hi; /* lowest start, highest end */
+	uint32_t *stack;
+	uint64_t sp, cap;
+	uint32_t leader;
+};
+
+/* memcheck's order: unreached < possibly < reachable */
+static int rank(uint8_t c)
+{
+	return c == KH_LEAK_REACHABLE ? 2 : c == KH_LEAK_POSSIBLE ? 1 : 0;
+}
+
+/* The block holding address v, or -1; *interior when v is not its start. */
+static int64_t scan_find(const struct scan *s, uint64_t v, bool *interior)
+{
+	if (v < s->lo || v >= s->hi)
+		return -1;
+	uint64_t l = 0, r = s->n;
+	while (r - l > 1) {
+		uint64_t m = (l + r) / 2;
+		if (s->b[m].addr <= v)
+			l = m;
+		else
+			r = m;
+	}
+	const struct kh_live_block *b = &s->b[l];
+	if (v < b->addr)
+		return -1;
+	if (v == b->addr) {
+		*interior = false;
+		return (int64_t)l;
+	}
+	if (v < b->addr + b->size) {
+		*interior = true;
+		return (int64_t)l;
+	}
+	return -1;
+}
+
+static void scan_push(struct scan *s, uint32_t i)
+{
+	if (s->sp < s->cap)
+		s->stack[s->sp++] = i;
+}
+
+/* Scans words in [lo, hi) found from a block (or root) in state `from`.
+ * In the clique phase (leader set) unreached blocks become indirect. */
+static void scan_range(struct scan *s, uint64_t lo, uint64_t hi, uint8_t from, bool starts_only)
+{
+	lo = (lo + 7) & ~7ull;
+	for (uint64_t a = lo; a + 8 <= hi; a += 8) {
+		uint64_t v = *(const volatile uint64_t *)(uintptr_t)a;
+		bool interior;
+		int64_t j = scan_find(s, v, &interior);
+		if (j < 0 || (interior && starts_only))
+			continue;
+		if (s->leader != UINT32_MAX) {
+			uint8_t c = s->cls[j];
+			if ((uint32_t)j != s->leader && (c == 0 || c == KH_LEAK_DEFINITE)) {
+				s->cls[j] = KH_LEAK_INDIRECT;
+				scan_push(s, (uint32_t)j);
+			}
+			continue;
+		}
+		uint8_t want = (from == KH_LEAK_REACHABLE && !interior) ? KH_LEAK_REACHABLE : KH_LEAK_POSSIBLE;
+		if (rank(want) > rank(s->cls[j])) {
+			s->cls[j] = want;
+			scan_push(s, (uint32_t)j);
+		}
+	}
+}
+
+static void scan_drain(struct scan *s)
+{
+	while (s->sp) {
+		uint32_t i = s->stack[--s->sp];
+		uint8_t from = s->leader != UINT32_MAX ? KH_LEAK_INDIRECT : s->cls[i];
+		scan_range(s, s->b[i].addr, s->b[i].addr + s->b[i].size, from, false);
+	}
+}
+
+static int scan_module(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size;
+	struct scan *s = ctx;
+	const char *name = info->dlpi_name ? info->dlpi_name : "";
+	/* glibc's arena keeps pointers to chunk headers, which land inside
+	 * neighbouring blocks; memcheck never sees them. Only exact block
+	 * starts count from libc's own data. */
+	size_t nl = str_len(name);
+	bool is_libc = nl >= 9 && !memcmp(name + nl - 9, "libc.so.6", 9);
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W)) {
+			if (self_lo >= info->dlpi_addr && self_lo < lo)
+				continue; /* the agent's own data */
+			scan_range(s, lo, lo + ph->p_memsz, KH_LEAK_REACHABLE, is_libc);
+		} else if (ph->p_type == PT_TLS && info->dlpi_tls_data) {
+			uint64_t t = (uint64_t)(uintptr_t)info->dlpi_tls_data;
+			scan_range(s, t, t + ph->p_memsz, KH_LEAK_REACHABLE, false);
+		}
+	}
+	return 0;
+}
+
+extern void *__libc_stack_end;
+
+static __attribute__((noinline)) void scan_run(struct scan *s)
+{
+	jmp_buf regs; /* callee-saved registers land on the stack, which is scanned */
+	setjmp(regs);
+	uint64_t sp = (uint64_t)(uintptr_t)&regs;
+	uint64_t top = 0;
+	if (tid_get() == (uint32_t)getpid()) {
+		top = (uint64_t)(uintptr_t)__libc_stack_end;
+	} else {
+		pthread_attr_t a;
+		void *addr;
+		size_t sz;
+		if (pthread_getattr_np(pthread_self(), &a) == 0) {
+			if (pthread_attr_getstack(&a, &addr, &sz) == 0)
+				top = (uint64_t)(uintptr_t)addr + sz;
+			pthread_attr_destroy(&a);
+		}
+	}
+	s->leader = UINT32_MAX;
+	if (top > sp)
+		scan_range(s, sp, top, KH_LEAK_REACHABLE, false);
+	dl_iterate_phdr(scan_module, s);
+	scan_drain(s);
+	/* What no root reaches: each unreached block leads a clique; what it
+	 * reaches is indirectly lost. */
+	for (uint64_t i = 0; i < s->n; i++) {
+		if (s->cls[i])
+			continue;
+		s->cls[i] = KH_LEAK_DEFINITE;
+		s->leader = (uint32_t)i;
+		scan_push(s, (uint32_t)i);
+		scan_drain(s);
+	}
+	s->leader = UINT32_MAX;
+}
+
+/* Waits for kiln's live-block file, scans, fills in the classes. Lock held. */
+static void leak_scan(void)
+{
+	unsigned spins = 0;
+	uint32_t st;
+	while ((st = __atomic_load_n(&ring->scan_state, __ATOMIC_ACQUIRE)) == KH_SCAN_REQUESTED) {
+		nap(100000);
+		/* kiln answers in milliseconds; never hold an exiting program
+		 * for long, whatever happened to kiln (60 s) */
+		if (((++spins & 255) == 0 && !kiln_alive()) || spins > 600000)
+			return;
+	}
+	if (st != KH_SCAN_READY)
+		return;
+	char path[sizeof(ring_path) + 8];
+	size_t n = str_len(ring_path);
+	memcpy(path, ring_path, n);
+	memcpy(path + n, ".live", 6);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		goto out_fail;
+	struct stat sb;
+	if (fstat(fd, &sb) < 0 || (size_t)sb.st_size < sizeof(struct kh_live_header)) {
+		close(fd);
+		goto out_fail;
+	}
+	void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		goto out_fail;
+	struct kh_live_header *lh = m;
+	/* Static, not on the stack: the stack is a root, and this holds block
+	 * addresses (the agent's own data is not scanned). */
+	static struct scan s;
+	memset(&s, 0, sizeof(s));
+	s.n = lh->count;
+	if (sizeof(*lh) + s.n * (sizeof(struct kh_live_block) + 1) > (uint64_t)sb.st_size) {
+		munmap(m, (size_t)sb.st_size);
+		goto out_fail;
+	}
+	s.b = (const struct kh_live_block *)(lh + 1);
+	s.cls = (uint8_t *)(s.b + s.n);
+	s.cap = s.n * 4 + 16;
+	s.stack = sys_map(s.cap * sizeof(uint32_t));
+	if (s.n && s.stack) {
+		s.lo = s.b[0].addr;
+		for (uint64_t i = 0; i < s.n; i++)
+			if (s.b[i].addr + s.b[i].size + 1 > s.hi)
+				s.hi = s.b[i].addr + s.b[i].size + 1;
+		scan_run(&s);
+	}
+	if (s.stack)
+		munmap(s.stack, s.cap * sizeof(uint32_t));
+	munmap(m, (size_t)sb.st_size);
+	__atomic_store_n(&ring->scan_state, KH_SCAN_DONE, __ATOMIC_RELEASE);
+	return;
+out_fail:
+	__atomic_store_n(&ring->scan_state, KH_SCAN_FAILED, __ATOMIC_RELEASE);
+}
+
+extern void __libc_freeres(void);
+
+static int find_libstdcxx(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	return info->dlpi_name && strstr(info->dlpi_name, "/libstdc++.so") != NULL;
+}
+
+/* True when the calling thread is the process's only one. */
+static bool single_threaded(void)
+{
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char buf[2048];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (char *p = buf; (p = strstr(p, "Threads:")); p++) {
+		p += 8;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		return p[0] == '1' && (p[1] == '\n' || p[1] == '\0');
+	}
+	return false;
+}
+
+/* Runs after main's atexit handlers and the program's destructors: what is
+ * live now is what the program leaves behind. Like valgrind, first let
+ * glibc free its own caches (thread stacks and their TLS, locale data), so
+ * they are neither reported nor mistaken for lost blocks; only when no
+ * other thread could still be using them. */
+__attribute__((destructor)) static void agent_dtor(void)
+{
+	if (enabled && ring && single_threaded()) {
+		const char *no = getenv("KILN_HEAP_NO_FREERES");
+		if (!no || *no != '1') {
+			/* libstdc++'s exception pool too, when it is loaded, as valgrind
+			 * does; looked up only then, so a failing dlsym allocates nothing */
+			void (*cxx_freeres)(void) = NULL;
+			if (dl_iterate_phdr(find_libstdcxx, NULL)) {
+				in_hook++;
+				cxx_freeres = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
+				in_hook--;
+			}
+			if (cxx_freeres)
+				cxx_freeres();
+			__libc_freeres(); /* its frees are recorded: the hooks are still on */
+		}
+	}
+	in_hook++;
+	pthread_mutex_lock(&lock);
+	if (enabled && ring) {
+		struct kh_rec_exit e = {0};
+		struct rusage ru;
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			e.max_rss_kb = (uint64_t)ru.ru_maxrss;
+		e.bootstrap_bytes = boot_used;
+		e.untracked = untracked;
+		send_maps();
+		e.time = now_ns();
+		/* before the record: kiln answers as soon as it reads it */
+		__atomic_store_n(&ring->scan_state, KH_SCAN_REQUESTED, __ATOMIC_RELEASE);
+		ring_write(KH_REC_SCAN_REQUEST, (char *)&e + sizeof(e.h), sizeof(e) - sizeof(e.h));
+		if (enabled)
+			leak_scan();
+		e.time = now_ns();
+		ring_write(KH_REC_EXIT, (char *)&e + sizeof(e.h), sizeof(e) - sizeof(e.h));
+		__atomic_store_n(&ring->closed, 1, __ATOMIC_RELEASE);
+		enabled = 0; /* what libc frees after this is not the program's */
+	}
+	pthread_mutex_unlock(&lock);
+	in_hook--;
+}

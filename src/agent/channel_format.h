@@ -1,0 +1,140 @@
+/* channel_format.h - the wire format between libkiln-agent.so (in the
+ * target) and kiln (src/capture/agent_channel.c): one shared-memory ring per
+ * traced process, a file in the directory named by KILN_HEAP_DIR.
+ *
+ * The agent is the only writer of head and the records; kiln the only
+ * writer of tail. A full ring makes the agent wait: nothing is dropped.
+ * Records are 8-byte aligned: a header {type, size}, then the payload.
+ * A record never wraps: the writer pads to the end of the ring first.
+ *
+ * Leak scan handshake at exit: the agent writes KH_REC_SCAN_REQUEST and sets
+ * scan_state = KH_SCAN_REQUESTED; kiln writes every live block of that
+ * process, sorted by address, to "<ring file>.live" (a kh_live_header, then
+ * n kh_live_block, then n class bytes) and sets KH_SCAN_READY; the agent
+ * scans, fills the class bytes and sets KH_SCAN_DONE.
+ */
+#ifndef KILN_AGENT_CHANNEL_FORMAT_H
+#define KILN_AGENT_CHANNEL_FORMAT_H
+
+#include <stdint.h>
+
+#define KH_MAGIC        0x4b494c4e48454150ull /* "KILNHEAP" */
+#define KH_VERSION      1
+#define KH_ENV_DIR      "KILN_HEAP_DIR" /* directory for ring files */
+#define KH_ENV_KILN_PID "KILN_HEAP_PID" /* kiln's pid: the agent stops waiting if it dies */
+#define KH_RING_SIZE    (8u << 20)      /* data bytes per ring, a power of two */
+#define KH_HEADER_SIZE  4096u           /* the data starts one page in */
+#define KH_MAX_STACK    128             /* frames kept per stack */
+
+enum kh_scan_state {
+	KH_SCAN_NONE = 0,
+	KH_SCAN_REQUESTED = 1,
+	KH_SCAN_READY = 2,
+	KH_SCAN_DONE = 3,
+	KH_SCAN_FAILED = 4, /* kiln could not write the live file */
+};
+
+/* The ring file's first page. */
+struct kh_ring_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t pid;       /* the process that writes this ring */
+	uint32_t ppid;      /* its parent when it was created */
+	uint32_t data_size; /* KH_RING_SIZE */
+	uint64_t start_ns;  /* CLOCK_MONOTONIC when the ring was created */
+	uint32_t closed;    /* set by the agent after its last record */
+	uint32_t scan_state;
+	uint64_t waits; /* times the agent found the ring full */
+	uint64_t pad0[8];
+	uint64_t head __attribute__((aligned(64))); /* bytes written, ever */
+	uint64_t tail __attribute__((aligned(64))); /* bytes read, ever */
+};
+
+enum kh_rec_type {
+	KH_REC_PAD = 0,          /* skip to the end of the ring */
+	KH_REC_STACK = 1,        /* struct kh_rec_stack + nframes u64 addresses: new stack-trie nodes */
+	KH_REC_ALLOC = 2,        /* struct kh_rec_alloc */
+	KH_REC_FREE = 3,         /* struct kh_rec_free */
+	KH_REC_REALLOC = 4,      /* struct kh_rec_realloc */
+	KH_REC_MAPS = 5,         /* a piece of /proc/self/maps text (payload bytes) */
+	KH_REC_MAPS_END = 6,     /* the maps text is complete */
+	KH_REC_SCAN_REQUEST = 7, /* struct kh_rec_exit: exit reached, scan handshake follows */
+	KH_REC_EXIT = 8,         /* struct kh_rec_exit: the last record */
+	KH_REC_EXEC = 9,         /* the process is about to exec: maps were sent */
+};
+
+struct kh_rec_header {
+	uint32_t type;
+	uint32_t size; /* whole record including this header, a multiple of 8 */
+};
+
+/* Stacks are nodes of a trie, root first, as the agent finds them: node
+ * `first` has parent `parent` and address frames[0], node first+1 has
+ * parent `first` and address frames[1], and so on; the last is the leaf of
+ * the stack just seen. Ids start at 1 per ring; 0 is the root (no frame).
+ * An allocation names its leaf node. */
+struct kh_rec_stack {
+	struct kh_rec_header h;
+	uint32_t first;
+	uint32_t parent;
+	uint32_t nframes;
+	uint32_t pad;
+	/* uint64_t frames[nframes]: return addresses minus one, outermost first */
+};
+
+struct kh_rec_alloc {
+	struct kh_rec_header h;
+	uint64_t time; /* ns, CLOCK_MONOTONIC */
+	uint64_t addr;
+	uint64_t size;
+	uint32_t tid;
+	uint32_t stack;
+};
+
+struct kh_rec_free {
+	struct kh_rec_header h;
+	uint64_t time;
+	uint64_t addr;
+	uint32_t tid;
+	uint32_t pad;
+};
+
+struct kh_rec_realloc {
+	struct kh_rec_header h;
+	uint64_t time;
+	uint64_t old_addr;
+	uint64_t addr;
+	uint64_t size;
+	uint32_t tid;
+	uint32_t stack;
+};
+
+struct kh_rec_exit {
+	struct kh_rec_header h;
+	uint64_t time;
+	uint64_t max_rss_kb;      /* getrusage ru_maxrss */
+	uint64_t bootstrap_bytes; /* served from the agent's static arena */
+	uint64_t untracked;       /* calls the agent could not record (out of memory) */
+};
+
+/* The live-block file of the scan handshake. */
+struct kh_live_header {
+	uint64_t magic;
+	uint64_t count;
+};
+
+struct kh_live_block {
+	uint64_t addr;
+	uint64_t size;
+};
+
+/* Class bytes written by the agent, memcheck's leak kinds. */
+enum kh_leak_class {
+	KH_LEAK_UNKNOWN = 0, /* not scanned */
+	KH_LEAK_REACHABLE = 1,
+	KH_LEAK_POSSIBLE = 2,
+	KH_LEAK_INDIRECT = 3,
+	KH_LEAK_DEFINITE = 4,
+};
+
+#endif

@@ -1,0 +1,828 @@
+/* heap.c - heap findings from the agent's allocation events (heap.h). */
+#include "analysis/heap.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/hashmap.h"
+#include "util/xalloc.h"
+
+#define SERIES_STEP_NS 1000000ull /* one heap-size point per millisecond at most */
+
+struct heap_analysis *heap_new(struct profile *p)
+{
+	struct heap_analysis *h = xcalloc(1, sizeof(*h));
+	h->p = p;
+	h->series_step = SERIES_STEP_NS;
+	h->tot.start_ns = UINT64_MAX;
+	return h;
+}
+
+void heap_free(struct heap_analysis *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->procs.n; i++) {
+		struct heap_proc *pr = &h->procs.v[i];
+		vec_free(&pr->stack_sites);
+		vec_free(&pr->nodes);
+		free(pr->live);
+		strbuf_release(&pr->maps);
+		strbuf_release(&pr->maps_in);
+	}
+	vec_free(&h->procs);
+	vec_free(&h->sites);
+	vec_free(&h->series);
+	vec_free(&h->deltas);
+	vec_free(&h->dirty);
+	vec_free(&h->merged);
+	vec_free(&h->groups);
+	free(h);
+}
+
+const char *heap_class_name(int cls)
+{
+	switch (cls) {
+	case KH_LEAK_REACHABLE:
+		return "still reachable";
+	case KH_LEAK_POSSIBLE:
+		return "possibly lost";
+	case KH_LEAK_INDIRECT:
+		return "indirectly lost";
+	case KH_LEAK_DEFINITE:
+		return "definitely lost";
+	default:
+		return "not scanned";
+	}
+}
+
+/* ---- live blocks: linear probing, backward-shift deletion ---- */
+
+static struct heap_live *live_find(const struct heap_proc *pr, uint64_t addr)
+{
+	if (!pr->live_cap)
+		return NULL;
+	uint64_t m = pr->live_cap - 1, i = hash_u64(addr) & m;
+	while (pr->live[i].addr) {
+		if (pr->live[i].addr == addr)
+			return &pr->live[i];
+		i = (i + 1) & m;
+	}
+	return NULL;
+}
+
+static void live_insert(struct heap_proc *pr, const struct heap_live *b);
+
+static void live_grow(struct heap_proc *pr)
+{
+	struct heap_live *old = pr->live;
+	uint64_t ocap = pr->live_cap;
+	pr->live_cap = ocap ? ocap * 2 : 1024;
+	pr->live = xcalloc(pr->live_cap, sizeof(*pr->live));
+	pr->live_n = 0;
+	for (uint64_t i = 0; i < ocap; i++)
+		if (old[i].addr)
+			live_insert(pr, &old[i]);
+	free(old);
+}
+
+static void live_insert(struct heap_proc *pr, const struct heap_live *b)
+{
+	if ((pr->live_n + 1) * 4 > pr->live_cap * 3)
+		live_grow(pr);
+	uint64_t m = pr->live_cap - 1, i = hash_u64(b->addr) & m;
+	while (pr->live[i].addr && pr->live[i].addr != b->addr)
+		i = (i + 1) & m;
+	if (!pr->live[i].addr)
+		pr->live_n++;
+	pr->live[i] = *b;
+}
+
+static void live_remove(struct heap_proc *pr, struct heap_live *slot)
+{
+	uint64_t m = pr->live_cap - 1, i = (uint64_t)(slot - pr->live), j = i;
+	pr->live[i].addr = 0;
+	pr->live_n--;
+	for (;;) {
+		j = (j + 1) & m;
+		if (!pr->live[j].addr)
+			break;
+		uint64_t k = hash_u64(pr->live[j].addr) & m;
+		/* move j back to i unless its home lies cyclically in (i, j] */
+		if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		pr->live[i] = pr->live[j];
+		pr->live[j].addr = 0;
+		i = j;
+	}
+}
+
+/* ---- events ---- */
+
+void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_header *rh)
+{
+	while (h->procs.n <= ring)
+		vec_grow(&h->procs);
+	struct heap_proc *pr = &h->procs.v[ring];
+	if (!pr->nodes.n)
+		vec_grow(&pr->nodes); /* node 0: the root */
+	pr->pid = rh->pid;
+	pr->ppid = rh->ppid;
+	h->tot.processes++;
+	if (rh->start_ns < h->tot.start_ns)
+		h->tot.start_ns = rh->start_ns;
+}
+
+static uint64_t rel_time(struct heap_analysis *h, uint64_t t)
+{
+	uint64_t r = t > h->tot.start_ns ? t - h->tot.start_ns : 0;
+	if (r < h->last_t)
+		r = h->last_t; /* rings are read one after another: keep time monotonic */
+	h->last_t = r;
+	return r;
+}
+
+static void flush_dirty(struct heap_analysis *h, uint32_t point)
+{
+	for (size_t i = 0; i < h->dirty.n; i++) {
+		struct heap_site *s = &h->sites.v[h->dirty.v[i]];
+		struct heap_delta d = {point, h->dirty.v[i], s->live_bytes};
+		vec_push(&h->deltas, d);
+		s->dirty = false;
+	}
+	vec_clear(&h->dirty);
+}
+
+static void series_tick(struct heap_analysis *h, uint64_t rel)
+{
+	struct heap_point *last = h->series.n ? &h->series.v[h->series.n - 1] : NULL;
+	uint64_t now = h->heap_now > 0 ? (uint64_t)h->heap_now : 0;
+	/* a point per millisecond, and per 64 events: the agent's clock ticks
+	 * coarsely, and a short run still gets a shape */
+	if (!last || rel >= last->t + h->series_step || h->tot.events - last->ev >= 64) {
+		struct heap_point pt = {rel, h->tot.events, now};
+		vec_push(&h->series, pt);
+		flush_dirty(h, (uint32_t)(h->series.n - 1));
+	} else if (now > last->bytes) {
+		/* a point holds the largest heap of its interval, peaks included */
+		last->bytes = now;
+		flush_dirty(h, (uint32_t)(h->series.n - 1));
+	}
+}
+
+static void site_change(struct heap_analysis *h, uint32_t site, int64_t delta)
+{
+	struct heap_site *s = &h->sites.v[site];
+	/* The value at the latest peak is the value before the first change after it. */
+	if (s->snap_gen != h->peak_gen) {
+		s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
+		s->snap_gen = h->peak_gen;
+	}
+	s->live_bytes += delta;
+	if (!s->dirty) {
+		s->dirty = true;
+		vec_push(&h->dirty, site);
+	}
+}
+
+static uint32_t site_new(struct heap_analysis *h, uint32_t ring, uint32_t agent_node)
+{
+	struct heap_site *s = vec_grow(&h->sites);
+	s->proc = ring;
+	s->agent_node = agent_node;
+	s->snap_gen = h->peak_gen;
+	return (uint32_t)(h->sites.n - 1);
+}
+
+/* The site of an agent stack node, made on its first allocation. */
+static uint32_t site_of(struct heap_analysis *h, uint32_t ring, uint32_t node)
+{
+	struct heap_proc *pr = &h->procs.v[ring];
+	if (node >= pr->nodes.n)
+		node = 0; /* a node we were never told about: count it at the root */
+	while (pr->stack_sites.n <= node)
+		vec_push(&pr->stack_sites, UINT32_MAX);
+	if (pr->stack_sites.v[node] != UINT32_MAX)
+		return pr->stack_sites.v[node];
+	uint32_t s = site_new(h, ring, node);
+	h->procs.v[ring].stack_sites.v[node] = s;
+	return s;
+}
+
+static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t stack)
+{
+	struct heap_proc *pr = &h->procs.v[ring];
+	uint32_t site = site_of(h, ring, stack);
+	pr = &h->procs.v[ring];
+	struct heap_live *old = live_find(pr, addr);
+	if (old) {
+		/* a free we never saw (should not happen): drop the stale block */
+		h->heap_now -= (int64_t)old->size;
+		site_change(h, old->site, -(int64_t)old->size);
+		live_remove(pr, old);
+	}
+	struct heap_site *s = &h->sites.v[site];
+	s->alloc_bytes += size;
+	s->allocs++;
+	h->tot.allocs++;
+	h->tot.alloc_bytes += size;
+	struct heap_live b = {addr, size, site, 0};
+	live_insert(pr, &b);
+	site_change(h, site, (int64_t)size);
+	h->heap_now += (int64_t)size;
+	h->tot.events++;
+	uint64_t rel = rel_time(h, t);
+	if (h->heap_now > 0 && (uint64_t)h->heap_now > h->tot.peak_bytes) {
+		h->tot.peak_bytes = (uint64_t)h->heap_now;
+		h->tot.peak_time = rel;
+		h->tot.peak_event = h->tot.events;
+		h->peak_gen++;
+	}
+	pr->last_alloc = addr;
+	series_tick(h, rel);
+}
+
+static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr)
+{
+	struct heap_proc *pr = &h->procs.v[ring];
+	struct heap_live *b = live_find(pr, addr);
+	if (!b) {
+		h->tot.unknown_frees++;
+		return;
+	}
+	struct heap_site *s = &h->sites.v[b->site];
+	/* heaptrack's temporary: freed with no allocation since its own */
+	if (addr == pr->last_alloc) {
+		s->temporary++;
+		h->tot.temporary++;
+	}
+	pr->last_alloc = 0;
+	h->tot.frees++;
+	h->tot.events++;
+	h->heap_now -= (int64_t)b->size;
+	site_change(h, b->site, -(int64_t)b->size);
+	live_remove(pr, b);
+	series_tick(h, rel_time(h, t));
+}
+
+void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_header *rec)
+{
+	if (ring >= h->procs.n)
+		return;
+	struct heap_proc *pr = &h->procs.v[ring];
+	switch (rec->type) {
+	case KH_REC_STACK: {
+		const struct kh_rec_stack *r = (const void *)rec;
+		if (rec->size < sizeof(*r) || rec->size < sizeof(*r) + (uint64_t)r->nframes * sizeof(uint64_t))
+			return;
+		if (!pr->nodes.n)
+			vec_grow(&pr->nodes); /* the root */
+		if (r->first != pr->nodes.n || r->parent >= pr->nodes.n)
+			return; /* out of order: never written so by the agent */
+		const uint64_t *f = (const uint64_t *)(r + 1);
+		for (uint32_t i = 0; i < r->nframes; i++) {
+			struct heap_trie_node n = {f[i], i ? r->first + i - 1 : r->parent};
+			vec_push(&pr->nodes, n);
+		}
+		break;
+	}
+	case KH_REC_ALLOC: {
+		const struct kh_rec_alloc *r = (const void *)rec;
+		if (rec->size >= sizeof(*r))
+			on_alloc(h, ring, r->time, r->addr, r->size, r->stack);
+		break;
+	}
+	case KH_REC_FREE: {
+		const struct kh_rec_free *r = (const void *)rec;
+		if (rec->size >= sizeof(*r))
+			on_free(h, ring, r->time, r->addr);
+		break;
+	}
+	case KH_REC_REALLOC: {
+		/* as heaptrack: the old block is freed, a new one allocated */
+		const struct kh_rec_realloc *r = (const void *)rec;
+		if (rec->size < sizeof(*r))
+			return;
+		h->tot.reallocs++;
+		on_free(h, ring, r->time, r->old_addr);
+		on_alloc(h, ring, r->time, r->addr, r->size, r->stack);
+		break;
+	}
+	case KH_REC_MAPS:
+		strbuf_add(&pr->maps_in, rec + 1, rec->size - sizeof(*rec));
+		break;
+	case KH_REC_MAPS_END:
+		/* keep every copy: libraries mapped later appear in later copies */
+		strbuf_add(&pr->maps, pr->maps_in.buf ? pr->maps_in.buf : "", pr->maps_in.len);
+		strbuf_reset(&pr->maps_in);
+		break;
+	case KH_REC_EXEC:
+		pr->exec = true;
+		break;
+	case KH_REC_SCAN_REQUEST:
+	case KH_REC_EXIT: {
+		const struct kh_rec_exit *r = (const void *)rec;
+		if (rec->size < sizeof(*r))
+			return;
+		if (r->max_rss_kb > h->tot.max_rss_kb)
+			h->tot.max_rss_kb = r->max_rss_kb;
+		if (rec->type == KH_REC_EXIT) {
+			pr->exited = true;
+			rel_time(h, r->time);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static int cmp_block(const void *a, const void *b)
+{
+	const struct kh_live_block *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct kh_live_block **out, uint64_t *n)
+{
+	if (ring >= h->procs.n)
+		return -EINVAL;
+	struct heap_proc *pr = &h->procs.v[ring];
+	struct kh_live_block *b = xmalloc((pr->live_n + 1) * sizeof(*b));
+	uint64_t k = 0;
+	for (uint64_t i = 0; i < pr->live_cap; i++)
+		if (pr->live[i].addr) {
+			b[k].addr = pr->live[i].addr;
+			b[k].size = pr->live[i].size;
+			k++;
+		}
+	qsort(b, k, sizeof(*b), cmp_block);
+	*out = b;
+	*n = k;
+	return 0;
+}
+
+void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls,
+                     uint64_t n)
+{
+	if (ring >= h->procs.n)
+		return;
+	struct heap_proc *pr = &h->procs.v[ring];
+	for (uint64_t i = 0; i < n; i++) {
+		struct heap_live *l = live_find(pr, b[i].addr);
+		if (l && cls[i] <= KH_LEAK_DEFINITE)
+			l->cls = cls[i];
+	}
+	pr->scanned = true;
+	h->tot.scanned++;
+}
+
+void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
+{
+	if (ring >= h->procs.n)
+		return;
+	struct heap_proc *pr = &h->procs.v[ring];
+	bool gone_by_exec = pr->exec && !pr->exited;
+	if (!clean && !gone_by_exec)
+		h->tot.unclean++;
+	for (uint64_t i = 0; i < pr->live_cap; i++) {
+		const struct heap_live *l = &pr->live[i];
+		if (!l->addr)
+			continue;
+		if (gone_by_exec) {
+			h->tot.exec_bytes += l->size;
+			h->tot.exec_blocks++;
+			continue;
+		}
+		struct heap_site *s = &h->sites.v[l->site];
+		s->leaked_bytes += l->size;
+		s->leaked_blocks++;
+		s->class_bytes[l->cls] += l->size;
+		s->class_blocks[l->cls]++;
+		h->tot.leaked_bytes += l->size;
+		h->tot.leaked_blocks++;
+		h->tot.class_bytes[l->cls] += l->size;
+		h->tot.class_blocks[l->cls]++;
+	}
+}
+
+/* ---- the profile ---- */
+
+struct proc_map {
+	uint64_t start, end;
+	uint32_t id;
+};
+
+static int cmp_map(const void *a, const void *b)
+{
+	const struct proc_map *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Adds the executable mappings of a process to the profile; returns them sorted. */
+static void add_mappings(struct heap_analysis *h, const struct heap_proc *pr, struct proc_map **out, size_t *nout)
+{
+	VEC(struct proc_map) maps = {0};
+	struct hashmap seen;
+	hashmap_init(&seen);
+	const char *s = pr->maps.buf ? pr->maps.buf : "";
+	while (*s) {
+		const char *eol = strchr(s, '\n');
+		size_t len = eol ? (size_t)(eol - s) : strlen(s);
+		char line[4096];
+		if (len < sizeof(line)) {
+			memcpy(line, s, len);
+			line[len] = '\0';
+			unsigned long long start, end, off;
+			char perms[8];
+			int pos = 0;
+			uint64_t key = hash_bytes(line, len);
+			uint64_t dummy;
+			if (!hashmap_get(&seen, key, &dummy) &&
+			    sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &pos) == 4 &&
+			    perms[2] == 'x' && pos > 0 && line[pos]) {
+				hashmap_put(&seen, key, 1);
+				struct profile_mapping m = {0};
+				m.pid = pr->pid;
+				m.start = start;
+				m.end = end;
+				m.pgoff = off;
+				m.path = profile_intern(h->p, line + pos);
+				struct proc_map pm = {start, end, profile_add_mapping(h->p, &m)};
+				vec_push(&maps, pm);
+			}
+		}
+		s += len + (eol ? 1 : 0);
+	}
+	hashmap_release(&seen);
+	if (maps.n)
+		qsort(maps.v, maps.n, sizeof(*maps.v), cmp_map);
+	*out = maps.v;
+	*nout = maps.n;
+}
+
+static uint32_t map_lookup(const struct proc_map *m, size_t n, uint64_t addr)
+{
+	size_t l = 0, r = n;
+	while (l < r) {
+		size_t mid = (l + r) / 2;
+		if (m[mid].end <= addr)
+			l = mid + 1;
+		else
+			r = mid;
+	}
+	/* the last copy of the maps wins where ranges were reused */
+	uint32_t found = PROFILE_NO_MAPPING;
+	for (size_t i = l; i < n && m[i].start <= addr; i++)
+		if (addr < m[i].end)
+			found = m[i].id;
+	return found;
+}
+
+static void merge_into(struct heap_site *d, const struct heap_site *s)
+{
+	d->alloc_bytes += s->alloc_bytes;
+	d->allocs += s->allocs;
+	d->temporary += s->temporary;
+	d->live_bytes += s->live_bytes;
+	d->peak_bytes += s->peak_bytes;
+	d->leaked_bytes += s->leaked_bytes;
+	d->leaked_blocks += s->leaked_blocks;
+	for (int c = 0; c < 5; c++) {
+		d->class_bytes[c] += s->class_bytes[c];
+		d->class_blocks[c] += s->class_blocks[c];
+	}
+}
+
+void heap_finish(struct heap_analysis *h)
+{
+	struct profile *p = h->p;
+	if (h->tot.start_ns == UINT64_MAX)
+		h->tot.start_ns = 0;
+	h->tot.end_ns = h->last_t;
+	VEC(uint32_t) memo = {0};
+	for (uint32_t r = 0; r < h->procs.n; r++) {
+		struct heap_proc *pr = &h->procs.v[r];
+		struct proc_map *maps;
+		size_t nmaps;
+		add_mappings(h, pr, &maps, &nmaps);
+		/* parents come before their children: one pass turns the trie into profile stacks */
+		vec_clear(&memo);
+		vec_reserve(&memo, pr->nodes.n + 1);
+		memo.v[0] = 0;
+		for (size_t k = 1; k < pr->nodes.n; k++) {
+			const struct heap_trie_node *n = &pr->nodes.v[k];
+			uint32_t loc = profile_location(p, map_lookup(maps, nmaps, n->ip), n->ip, PROFILE_LOC_USER);
+			memo.v[k] = profile_stack_child(p, memo.v[n->parent], loc);
+		}
+		memo.n = pr->nodes.n;
+		for (size_t i = 0; i < h->sites.n; i++) {
+			struct heap_site *s = &h->sites.v[i];
+			if (s->proc == r)
+				s->node = s->agent_node < memo.n ? memo.v[s->agent_node] : 0;
+		}
+		free(maps);
+	}
+	vec_free(&memo);
+
+	struct hashmap by_node;
+	hashmap_init(&by_node);
+	for (size_t i = 0; i < h->sites.n; i++) {
+		struct heap_site *s = &h->sites.v[i];
+		if (s->snap_gen != h->peak_gen)
+			s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
+		s->snap_gen = h->peak_gen;
+		if (!s->allocs)
+			continue;
+		struct profile_sample smp = {0};
+		smp.stack = s->node;
+		smp.pid = h->procs.v[s->proc].pid;
+		smp.tid = smp.pid;
+		smp.values[HEAP_VALUE_ALLOC_SPACE] = (int64_t)s->alloc_bytes;
+		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = (int64_t)s->allocs;
+		smp.values[HEAP_VALUE_PEAK_SPACE] = (int64_t)s->peak_bytes;
+		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)s->leaked_bytes;
+		profile_add_sample(p, &smp);
+		uint64_t m;
+		if (!hashmap_get(&by_node, s->node, &m)) {
+			struct heap_site *d = vec_grow(&h->merged);
+			d->node = s->node;
+			d->proc = s->proc;
+			d->agent_node = s->agent_node;
+			m = h->merged.n - 1;
+			hashmap_put(&by_node, s->node, m);
+		}
+		s->merged_idx = (uint32_t)m;
+		merge_into(&h->merged.v[m], s);
+	}
+	hashmap_release(&by_node);
+	for (size_t i = 0; i < h->procs.n; i++)
+		profile_thread(p, h->procs.v[i].pid, h->procs.v[i].pid);
+
+	const struct heap_totals *t = &h->tot;
+	profile_set_meta_u64(p, "heap_allocations", t->allocs);
+	profile_set_meta_u64(p, "heap_frees", t->frees);
+	profile_set_meta_u64(p, "heap_reallocs", t->reallocs);
+	profile_set_meta_u64(p, "heap_allocated_bytes", t->alloc_bytes);
+	profile_set_meta_u64(p, "heap_temporary", t->temporary);
+	profile_set_meta_u64(p, "heap_peak_bytes", t->peak_bytes);
+	profile_set_meta_u64(p, "heap_peak_time_ns", t->peak_time);
+	profile_set_meta_u64(p, "heap_peak_rss_kb", t->max_rss_kb);
+	profile_set_meta_u64(p, "heap_leaked_bytes", t->leaked_bytes);
+	profile_set_meta_u64(p, "heap_leaked_blocks", t->leaked_blocks);
+	profile_set_meta_u64(p, "heap_definitely_lost_bytes", t->class_bytes[KH_LEAK_DEFINITE]);
+	profile_set_meta_u64(p, "heap_indirectly_lost_bytes", t->class_bytes[KH_LEAK_INDIRECT]);
+	profile_set_meta_u64(p, "heap_possibly_lost_bytes", t->class_bytes[KH_LEAK_POSSIBLE]);
+	profile_set_meta_u64(p, "heap_still_reachable_bytes", t->class_bytes[KH_LEAK_REACHABLE]);
+	profile_set_meta_u64(p, "heap_processes", t->processes);
+	profile_set_meta_u64(p, "duration_ns", t->end_ns);
+}
+
+static const struct heap_analysis *sort_h;
+static enum heap_rank sort_by;
+
+static uint64_t rank_key(const struct heap_site *s, enum heap_rank by)
+{
+	switch (by) {
+	case HEAP_BY_PEAK:
+		return s->peak_bytes;
+	case HEAP_BY_LEAKED:
+		return s->leaked_bytes;
+	case HEAP_BY_ALLOCS:
+		return s->allocs;
+	case HEAP_BY_TEMPORARY:
+		return s->temporary;
+	case HEAP_BY_DEFINITE:
+		return s->class_bytes[KH_LEAK_DEFINITE] + s->class_bytes[KH_LEAK_INDIRECT];
+	}
+	return 0;
+}
+
+/* Leaks list the lost (definitely, indirectly, possibly) first: still
+ * reachable blocks, like the Rust runtime's, are not the user's leaks. */
+static uint64_t lost_bytes(const struct heap_site *s)
+{
+	return s->class_bytes[KH_LEAK_DEFINITE] + s->class_bytes[KH_LEAK_INDIRECT] + s->class_bytes[KH_LEAK_POSSIBLE] +
+	       s->class_bytes[KH_LEAK_UNKNOWN];
+}
+
+const struct heap_site *heap_sites(const struct heap_analysis *h, size_t *n)
+{
+	if (h->groups.n) {
+		*n = h->groups.n;
+		return h->groups.v;
+	}
+	*n = h->merged.n;
+	return h->merged.v;
+}
+
+static int cmp_rank(const void *a, const void *b)
+{
+	size_t n;
+	const struct heap_site *v = heap_sites(sort_h, &n);
+	const struct heap_site *sa = &v[*(const uint32_t *)a];
+	const struct heap_site *sb = &v[*(const uint32_t *)b];
+	if (sort_by == HEAP_BY_LEAKED && lost_bytes(sa) != lost_bytes(sb))
+		return lost_bytes(sa) > lost_bytes(sb) ? -1 : 1;
+	uint64_t x = rank_key(sa, sort_by);
+	uint64_t y = rank_key(sb, sort_by);
+	if (x != y)
+		return x > y ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* A pass that keeps the best `max` in a small sorted array: a full sort of
+ * every site (hundreds of thousands with deep recursive code) for a top 5
+ * would cost more than the rest of the summary. */
+uint32_t heap_top_sites(const struct heap_analysis *h, enum heap_rank by, uint32_t *out, uint32_t max)
+{
+	uint32_t n = 0;
+	sort_h = h;
+	sort_by = by;
+	if (!max)
+		return 0;
+	size_t nv;
+	const struct heap_site *v = heap_sites(h, &nv);
+	for (uint32_t i = 0; i < nv; i++) {
+		if (!rank_key(&v[i], by))
+			continue;
+		if (n == max && cmp_rank(&i, &out[n - 1]) >= 0)
+			continue;
+		uint32_t k = n < max ? n++ : n - 1;
+		while (k > 0 && cmp_rank(&i, &out[k - 1]) < 0) {
+			out[k] = out[k - 1];
+			k--;
+		}
+		out[k] = i;
+	}
+	return n;
+}
+
+/* ---- site frames and groups ---- */
+
+struct frame_list {
+	VEC(struct profile_frame) f;
+};
+
+static int collect_frame(void *ctx, const struct profile_frame *f, uint32_t location)
+{
+	(void)location;
+	struct frame_list *l = ctx;
+	vec_push(&l->f, *f);
+	return 0;
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* Frames of the allocator and the standard libraries, not the user's code. */
+static bool is_library_frame(const struct profile *p, const struct profile_frame *f)
+{
+	const char *fn = profile_str(p, f->function);
+	const char *file = profile_str(p, f->file);
+	const char *mod = profile_str(p, f->module);
+	static const char *const prefixes[] = {
+	    "alloc::",     "<alloc::",     "core::",       "<core::", "std::", "<std::",  "__rust", "__rdl",
+	    "hashbrown::", "<hashbrown::", "operator new", "__GI_",   "_IO_",  "__libc_", "<&",     "<T as",
+	};
+	static const char *const exact[] = {
+	    "malloc",   "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
+	    "memalign", "valloc", "pvalloc", "strdup",       "strndup",
+	};
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (starts(fn, prefixes[i]))
+			return true;
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (!strcmp(fn, exact[i]))
+			return true;
+	if (strstr(file, "/rustc/") || strstr(file, "/library/std/") || strstr(file, "/library/alloc/") ||
+	    strstr(file, "/library/core/"))
+		return true;
+	/* the C main that rustc generates around the user's main has no lines */
+	if (!f->file && (!strcmp(fn, "main") || !strcmp(fn, "_start")))
+		return true;
+	return starts(mod, "libc.so") || starts(mod, "libstdc++") || starts(mod, "ld-linux");
+}
+
+bool heap_site_frame(const struct profile *p, uint32_t node, struct profile_frame *out, bool *runtime)
+{
+	struct frame_list l = {0};
+	profile_walk_stack(p, node, collect_frame, &l);
+	const struct profile_frame *best = NULL;
+	*runtime = false;
+	for (size_t i = l.f.n; i-- > 0;)
+		if (!is_library_frame(p, &l.f.v[i])) {
+			best = &l.f.v[i];
+			break;
+		}
+	if (!best) {
+		/* all library code: the first frame past the allocator itself */
+		static const char *const alloc_prefixes[] = {
+		    "alloc::", "<alloc::", "core::",  "<core::",        "__rust",         "__rdl",
+		    "malloc",  "calloc",   "realloc", "posix_memalign", "std::sys::alloc"};
+		for (size_t i = l.f.n; i-- > 0 && !best;) {
+			const char *fn = profile_str(p, l.f.v[i].function);
+			bool is_alloc = false;
+			for (size_t k = 0; k < sizeof(alloc_prefixes) / sizeof(alloc_prefixes[0]); k++)
+				is_alloc |= starts(fn, alloc_prefixes[k]);
+			if (!is_alloc)
+				best = &l.f.v[i];
+		}
+		if (!best && l.f.n)
+			best = &l.f.v[l.f.n - 1];
+		*runtime = best != NULL;
+	}
+	if (best)
+		*out = *best;
+	vec_free(&l.f);
+	return best != NULL;
+}
+
+/* Which member's stack a group shows: the one that matters most. */
+static bool better_member(const struct heap_site *a, const struct heap_site *b)
+{
+	if (a->leaked_bytes != b->leaked_bytes)
+		return a->leaked_bytes > b->leaked_bytes;
+	if (a->peak_bytes != b->peak_bytes)
+		return a->peak_bytes > b->peak_bytes;
+	return a->alloc_bytes > b->alloc_bytes;
+}
+
+void heap_group(struct heap_analysis *h)
+{
+	const struct profile *p = h->p;
+	/* The site frame of every stack node at once: a node's own first user
+	 * frame (its location's frames, innermost first), else its parent's.
+	 * Parents have smaller ids than their children. Stacks share nodes and
+	 * nodes share locations, so this is cheap even for a million stacks. */
+	int64_t *loc_user = xmalloc((p->locations.n + 1) * sizeof(*loc_user));
+	for (size_t l = 0; l < p->locations.n; l++) {
+		const struct profile_location *loc = &p->locations.v[l];
+		loc_user[l] = -1;
+		for (uint32_t k = 0; k < loc->nframes; k++)
+			if (!is_library_frame(p, &p->frames.v[loc->first_frame + k])) {
+				loc_user[l] = loc->first_frame + k;
+				break;
+			}
+	}
+	int64_t *node_user = xmalloc((p->stacks.n + 1) * sizeof(*node_user));
+	for (size_t i = 0; i < p->stacks.n; i++) {
+		const struct profile_stack_node *nd = &p->stacks.v[i];
+		if (i == 0 || nd->location >= p->locations.n)
+			node_user[i] = -1;
+		else if (loc_user[nd->location] >= 0)
+			node_user[i] = loc_user[nd->location];
+		else
+			node_user[i] = nd->parent < i ? node_user[nd->parent] : -1;
+	}
+	struct hashmap by_key;
+	hashmap_init(&by_key);
+	vec_clear(&h->groups);
+	for (size_t i = 0; i < h->merged.n; i++) {
+		struct heap_site *m = &h->merged.v[i];
+		struct profile_frame f = {0};
+		bool runtime = false;
+		uint64_t key;
+		int64_t fi = m->node < p->stacks.n ? node_user[m->node] : -1;
+		if (fi >= 0) {
+			f = p->frames.v[fi];
+			key = hash_mix(hash_mix(f.function, f.file), (uint64_t)f.line << 1);
+		} else if (heap_site_frame(p, m->node, &f, &runtime)) {
+			key = hash_mix(hash_mix(f.function, f.file), ((uint64_t)f.line << 1) | runtime);
+		} else {
+			key = hash_u64(UINT64_MAX - 1);
+		}
+		if (key == UINT64_MAX)
+			key--;
+		uint64_t g;
+		if (!hashmap_get(&by_key, key, &g)) {
+			struct heap_site *d = vec_grow(&h->groups);
+			d->node = m->node;
+			d->proc = m->proc;
+			d->runtime = runtime;
+			g = h->groups.n - 1;
+			hashmap_put(&by_key, key, g);
+		}
+		struct heap_site *d = &h->groups.v[g];
+		/* merged sites are whole stacks: compare before adding */
+		bool take = !d->nstacks || better_member(m, &h->merged.v[d->merged_idx]);
+		merge_into(d, m);
+		d->nstacks++;
+		if (take) {
+			d->node = m->node;
+			d->merged_idx = (uint32_t)i;
+		}
+		m->group = (uint32_t)g;
+	}
+	hashmap_release(&by_key);
+	free(loc_user);
+	free(node_user);
+	for (size_t i = 0; i < h->sites.n; i++)
+		if (h->sites.v[i].allocs)
+			h->sites.v[i].group = h->merged.v[h->sites.v[i].merged_idx].group;
+}

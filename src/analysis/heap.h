@@ -1,0 +1,151 @@
+/* heap.h - turns the agent's allocation events into heap findings: totals,
+ * peak and when, temporary allocations (heaptrack's definition), leaks at
+ * exit with memcheck's reachability classes, heap size over time, and per
+ * call site values for the profile (alloc_space, alloc_objects, peak_space,
+ * leaked_space).
+ *
+ * Feed it records in each process's order (heap_on_*), then call
+ * heap_finish() once: it builds stacks, samples and mappings in the profile
+ * it was given. Everything here belongs to the heap_analysis and is freed by
+ * heap_free(); the profile stays the caller's.
+ */
+#ifndef KILN_ANALYSIS_HEAP_H
+#define KILN_ANALYSIS_HEAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/channel_format.h"
+#include "profile/profile.h"
+#include "util/strbuf.h"
+#include "util/vec.h"
+
+/* Value types a heap profile carries, in this order. */
+#define HEAP_VALUE_ALLOC_SPACE   0
+#define HEAP_VALUE_ALLOC_OBJECTS 1
+#define HEAP_VALUE_PEAK_SPACE    2
+#define HEAP_VALUE_LEAKED_SPACE  3
+
+/* One call site: a stack in one process image, or (after heap_finish) the
+ * merge of all with the same profile stack node. */
+struct heap_site {
+	uint32_t proc;
+	uint32_t node;       /* profile stack node, set by heap_finish() */
+	uint32_t agent_node; /* the agent's stack-trie node in that process */
+	uint64_t alloc_bytes, allocs, temporary;
+	int64_t live_bytes;
+	uint64_t peak_bytes; /* live at the moment of the peak */
+	uint64_t snap_gen;
+	uint64_t leaked_bytes, leaked_blocks;     /* not freed at exit */
+	uint64_t class_bytes[5], class_blocks[5]; /* by enum kh_leak_class */
+	uint32_t merged_idx;                      /* raw sites: their entry in merged */
+	uint32_t group;                           /* raw and merged sites: their entry in groups */
+	uint32_t nstacks;                         /* groups: how many distinct stacks */
+	bool runtime;                             /* groups: no frame of the user's code */
+	bool dirty;
+};
+
+struct heap_totals {
+	uint64_t allocs, frees, alloc_bytes, temporary, reallocs;
+	uint64_t peak_bytes, peak_time; /* peak_time: ns after start */
+	uint64_t peak_event, events;   /* allocation events before the peak, in all */
+	uint64_t max_rss_kb;
+	uint64_t leaked_bytes, leaked_blocks;
+	uint64_t class_bytes[5], class_blocks[5];
+	uint64_t unknown_frees;               /* frees of blocks allocated before tracing (e.g. across fork) */
+	uint64_t exec_bytes, exec_blocks;     /* live when the process exec'd: gone, not leaked */
+	uint32_t processes, scanned, unclean; /* unclean: ended without the agent's exit (killed, _exit) */
+	uint64_t start_ns, end_ns;
+};
+
+struct heap_point {
+	uint64_t t;     /* ns after start */
+	uint64_t ev;    /* allocation events (allocations and frees) before it */
+	uint64_t bytes; /* heap size then */
+};
+
+struct heap_delta {
+	uint32_t point; /* from this point on... */
+	uint32_t site;  /* ...this site holds */
+	int64_t bytes;
+};
+
+struct heap_live {
+	uint64_t addr, size;
+	uint32_t site;
+	uint8_t cls;
+};
+
+struct heap_trie_node {
+	uint64_t ip;
+	uint32_t parent;
+};
+
+struct heap_proc {
+	uint32_t pid, ppid;
+	VEC(struct heap_trie_node) nodes; /* the agent's stack trie; [0] is the root */
+	VEC(uint32_t) stack_sites;        /* agent stack node -> site, UINT32_MAX when none */
+	struct heap_live *live;           /* open addressing on addr, addr 0 = empty */
+	uint64_t live_cap, live_n;
+	uint64_t last_alloc;
+	struct strbuf maps;    /* /proc/PID/maps text, the latest complete copy */
+	struct strbuf maps_in; /* being received */
+	bool exec, exited, scanned;
+};
+
+struct heap_analysis {
+	struct profile *p;
+	VEC(struct heap_site) sites;
+	VEC(struct heap_proc) procs;
+	VEC(struct heap_point) series;
+	VEC(struct heap_delta) deltas;
+	VEC(uint32_t) dirty;
+	struct heap_totals tot;
+	int64_t heap_now;
+	uint64_t peak_gen, series_step, last_t;
+	/* after heap_finish(): one site per profile stack node */
+	VEC(struct heap_site) merged;
+	/* after heap_group(): one site per allocating line of code */
+	VEC(struct heap_site) groups;
+};
+
+struct heap_analysis *heap_new(struct profile *p);
+void heap_free(struct heap_analysis *h);
+
+/* Channel callbacks (see capture/agent_channel.h). */
+void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_header *rh);
+void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_header *rec);
+/* Live blocks of a ring sorted by address, in a malloc'ed array. */
+int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct kh_live_block **out, uint64_t *n);
+void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls,
+                     uint64_t n);
+void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean);
+
+/* Builds stacks, mappings and samples in the profile and the merged sites;
+ * stores the totals in the profile's metadata. Call once, after the last
+ * record. Symbolize the profile afterwards. */
+void heap_finish(struct heap_analysis *h);
+
+/* The frame that names a stack's allocation site: the first one, leaf
+ * first, outside the allocator, libc and the Rust/C++ standard libraries;
+ * failing that (*runtime set) the first past the allocator itself. Needs a
+ * symbolized profile. Returns false for an empty stack. */
+bool heap_site_frame(const struct profile *p, uint32_t node, struct profile_frame *out, bool *runtime);
+
+/* Groups the merged sites by their site frame (function, file, line): the
+ * lists a user reads. Call after the profile is symbolized. Each group's
+ * node is the stack of its largest member. */
+void heap_group(struct heap_analysis *h);
+
+/* The sites the lists rank: the groups once heap_group() ran, else merged. */
+const struct heap_site *heap_sites(const struct heap_analysis *h, size_t *n);
+
+/* Ranks heap_sites() by a key, largest first; writes the indexes of the
+ * non-zero ones (at most max) to out and returns how many. */
+enum heap_rank { HEAP_BY_PEAK, HEAP_BY_LEAKED, HEAP_BY_ALLOCS, HEAP_BY_TEMPORARY, HEAP_BY_DEFINITE };
+uint32_t heap_top_sites(const struct heap_analysis *h, enum heap_rank by, uint32_t *out, uint32_t max);
+
+/* The class names memcheck prints: "definitely lost", ... */
+const char *heap_class_name(int cls);
+
+#endif

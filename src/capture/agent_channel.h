@@ -1,0 +1,54 @@
+/* agent_channel.h - kiln's side of the shared-memory channel to
+ * libkiln-agent.so (wire format: src/agent/channel_format.h).
+ *
+ * kiln makes a private directory, passes it to the target in KILN_HEAP_DIR
+ * (with LD_PRELOAD), and every traced process (each fork, each exec) creates
+ * one ring file there. agent_channel_poll() finds new rings, hands every
+ * record to the caller in order, answers the leak-scan handshake and frees
+ * ring space, which lets a waiting target go on.
+ */
+#ifndef KILN_CAPTURE_AGENT_CHANNEL_H
+#define KILN_CAPTURE_AGENT_CHANNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agent/channel_format.h"
+
+struct agent_channel;
+
+/* What the channel hands over; `ring` numbers rings from 0 in the order found. */
+struct agent_channel_ops {
+	void *ctx;
+	/* A new ring (a new process image). */
+	void (*ring_new)(void *ctx, uint32_t ring, const struct kh_ring_header *h);
+	/* One record, in the order the process wrote them. */
+	void (*record)(void *ctx, uint32_t ring, const struct kh_rec_header *rec);
+	/* The process asks for its live blocks to scan: return them sorted by
+	 * address in a malloc'ed array the channel frees, *n their count.
+	 * Returns 0 or -errno. */
+	int (*live_blocks)(void *ctx, uint32_t ring, struct kh_live_block **out, uint64_t *n);
+	/* The scan's answer: cls[i] (enum kh_leak_class) for blocks[i]. */
+	void (*leak_classes)(void *ctx, uint32_t ring, const struct kh_live_block *blocks, const uint8_t *cls,
+	                     uint64_t n);
+	/* The ring ends: the process exited, exec'd or died; `clean` when it said goodbye. */
+	void (*ring_end)(void *ctx, uint32_t ring, bool clean);
+};
+
+/* Makes the channel's directory (in /dev/shm, else TMPDIR or /tmp).
+ * Returns 0 or -errno. */
+int agent_channel_new(struct agent_channel **out);
+/* Unmaps everything and removes the directory and its files. Accepts NULL. */
+void agent_channel_free(struct agent_channel *ch);
+/* The directory to pass to the agent in KILN_HEAP_DIR. */
+const char *agent_channel_dir(const struct agent_channel *ch);
+/* Reads what every ring holds now. Returns the number of records read. */
+uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel_ops *ops);
+/* True when every ring seen has ended (see ring_end). */
+bool agent_channel_done(const struct agent_channel *ch);
+/* How many rings were seen, and how often agents found a ring full. */
+uint32_t agent_channel_rings(const struct agent_channel *ch);
+uint64_t agent_channel_waits(const struct agent_channel *ch);
+
+#endif

@@ -1,0 +1,402 @@
+/* heap.c - `kiln heap`: run a command with libkiln-agent.so preloaded,
+ * read its allocation events over the shared-memory channel, and write a
+ * .kiln heap profile, a heap summary and a memory-over-time chart. The
+ * work lives in capture/agent_channel, analysis/heap and render/heap_*. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis/heap.h"
+#include "capture/agent_channel.h"
+#include "capture/target.h"
+#include "cmd/cmd.h"
+#include "profile/kiln_file.h"
+#include "profile/profile.h"
+#include "render/heap.h"
+#include "symbols/symbols.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+#define AGENT_NAME "libkiln-agent.so"
+#define LINGER_NS  5000000000ull /* how long children may outlive the command */
+
+static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
+                                 "\n"
+                                 "Runs CMD with kiln's allocation tracker preloaded (it follows forks and\n"
+                                 "execs), then writes a heap profile, prints a heap summary to stderr and\n"
+                                 "draws the heap over time. Leaks are classified as valgrind's memcheck does.\n"
+                                 "\n"
+                                 "  -o, --output FILE     write the profile to FILE (default heap.kiln)\n"
+                                 "      --chart FILE      write the memory-over-time SVG to FILE\n"
+                                 "                        (default: the profile's name with .svg)\n"
+                                 "      --json FILE       write the summary as JSON to FILE ('-' = stdout)\n"
+                                 "  -n, --top N           call sites per list (default 5)\n"
+                                 "      --frames N        frames shown per stack (default all)\n"
+                                 "  -q, --quiet           print no summary\n"
+                                 "  -v, --verbose         say how long each stage took and how often the\n"
+                                 "                        target waited for kiln\n"
+                                 "  -h, --help            show this help\n"
+                                 "\n"
+                                 "The profile's values: alloc_space, alloc_objects, peak_space, leaked_space;\n"
+                                 "view them with kiln report FILE --value TYPE or kiln flame FILE --value TYPE.\n"
+                                 "Exit status is the command's (128+N when it died from signal N).\n";
+
+struct heap_args {
+	const char *output, *chart, *json;
+	uint32_t top, frames;
+	bool quiet, verbose;
+	char **argv;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int parse_args(int argc, char **argv, struct heap_args *a)
+{
+	enum { OPT_CHART = 256, OPT_JSON, OPT_FRAMES };
+	static const struct option opts[] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"chart", required_argument, NULL, OPT_CHART},
+	    {"json", required_argument, NULL, OPT_JSON},
+	    {"top", required_argument, NULL, 'n'},
+	    {"frames", required_argument, NULL, OPT_FRAMES},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+o:n:qvh", opts, NULL)) != -1) {
+		char *end;
+		unsigned long v;
+		switch (c) {
+		case 'o':
+			a->output = optarg;
+			break;
+		case OPT_CHART:
+			a->chart = optarg;
+			break;
+		case OPT_JSON:
+			a->json = optarg;
+			break;
+		case 'n':
+		case OPT_FRAMES:
+			v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || v > 1000 || (c == 'n' && v == 0)) {
+				kiln_error("%s takes a number, like %s 10; got '%s'", c == 'n' ? "--top" : "--frames",
+				           c == 'n' ? "--top" : "--frames", optarg);
+				return 2;
+			}
+			if (c == 'n')
+				a->top = (uint32_t)v;
+			else
+				a->frames = (uint32_t)v;
+			break;
+		case 'q':
+			a->quiet = true;
+			break;
+		case 'v':
+			a->verbose = true;
+			break;
+		case 'h':
+			cmd_print_usage(heap_usage, 0);
+			return 0;
+		default:
+			cmd_print_usage(heap_usage, 1);
+			return 2;
+		}
+	}
+	a->argv = argv + optind;
+	if (!a->argv[0]) {
+		kiln_error("nothing to run: give a command, as in 'kiln heap -- ./my-program'");
+		return 2;
+	}
+	return -1;
+}
+
+/* The agent sits next to the kiln binary (build tree) or in ../lib/kiln/
+ * (installed); KILN_AGENT overrides both. */
+static char *find_agent(void)
+{
+	const char *env = getenv("KILN_AGENT");
+	if (env && *env)
+		return access(env, R_OK) == 0 ? xstrdup(env) : NULL;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	const char *tries[] = {"/" AGENT_NAME, "/../lib/kiln/" AGENT_NAME, "/../lib64/kiln/" AGENT_NAME};
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		struct strbuf p = STRBUF_INIT;
+		strbuf_addf(&p, "%s%s", exe, tries[i]);
+		char *real = realpath(strbuf_str(&p), NULL);
+		strbuf_release(&p);
+		if (real && access(real, R_OK) == 0)
+			return real;
+		free(real);
+	}
+	return NULL;
+}
+
+static void cb_ring(void *ctx, uint32_t ring, const struct kh_ring_header *h)
+{
+	heap_on_ring(ctx, ring, h);
+}
+
+static void cb_record(void *ctx, uint32_t ring, const struct kh_rec_header *r)
+{
+	heap_on_record(ctx, ring, r);
+}
+
+static int cb_live(void *ctx, uint32_t ring, struct kh_live_block **out, uint64_t *n)
+{
+	return heap_live_blocks(ctx, ring, out, n);
+}
+
+static void cb_classes(void *ctx, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls, uint64_t n)
+{
+	heap_on_classes(ctx, ring, b, cls, n);
+}
+
+static void cb_end(void *ctx, uint32_t ring, bool clean)
+{
+	heap_on_ring_end(ctx, ring, clean);
+}
+
+static int write_text(const char *path, const struct strbuf *sb)
+{
+	if (!strcmp(path, "-")) {
+		fwrite(sb->buf, 1, sb->len, stdout);
+		return 0;
+	}
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	size_t n = fwrite(sb->buf, 1, sb->len, f);
+	int rc = fclose(f);
+	return n == sb->len && rc == 0 ? 0 : -EIO;
+}
+
+static void set_env(const char *agent, const struct agent_channel *ch)
+{
+	const char *old = getenv("LD_PRELOAD");
+	struct strbuf pre = STRBUF_INIT;
+	strbuf_addstr(&pre, agent);
+	if (old && *old)
+		strbuf_addf(&pre, ":%s", old);
+	setenv("LD_PRELOAD", strbuf_str(&pre), 1);
+	strbuf_release(&pre);
+	setenv(KH_ENV_DIR, agent_channel_dir(ch), 1);
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv(KH_ENV_KILN_PID, pid, 1);
+}
+
+static int heap_run(const struct heap_args *a)
+{
+	int status = 1, rc;
+	struct agent_channel *ch = NULL;
+	struct kiln_writer *w = NULL;
+	struct target t;
+	memset(&t, 0, sizeof(t));
+	t.go_fd = t.err_fd = -1;
+	struct profile *p = profile_new();
+	struct heap_analysis *h = heap_new(p);
+	char *chart = NULL;
+	char *agent = find_agent();
+	if (!agent) {
+		kiln_error("cannot find '%s' next to kiln or in ../lib/kiln/; reinstall kiln or set KILN_AGENT",
+		           AGENT_NAME);
+		goto out;
+	}
+	profile_add_value_type(p, "alloc_space", "bytes");
+	profile_add_value_type(p, "alloc_objects", "count");
+	profile_add_value_type(p, "peak_space", "bytes");
+	profile_add_value_type(p, "leaked_space", "bytes");
+	struct strbuf cmd = STRBUF_INIT;
+	for (char **s = a->argv; *s; s++)
+		strbuf_addf(&cmd, "%s%s", s == a->argv ? "" : " ", *s);
+	profile_set_meta(p, "command", strbuf_str(&cmd));
+	profile_set_meta(p, "event", "heap");
+	profile_set_meta(p, "kiln_version", "0.1.0");
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	profile_set_meta(p, "hostname", host);
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	profile_set_meta_u64(p, "start_time", (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec);
+
+	rc = kiln_writer_open(&w, a->output);
+	if (rc) {
+		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
+		goto out_cmd;
+	}
+	rc = agent_channel_new(&ch);
+	if (rc) {
+		kiln_error("cannot create the agent's channel in /dev/shm or /tmp: %s", strerror(-rc));
+		goto out_unlink;
+	}
+	set_env(agent, ch);
+	rc = target_launch(&t, a->argv);
+	if (!rc)
+		rc = target_start(&t);
+	if (rc) {
+		kiln_error("cannot run '%s': %s", a->argv[0],
+		           rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
+		status = rc == -ENOENT ? 127 : 126;
+		goto out_unlink;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	const struct agent_channel_ops ops = {h, cb_ring, cb_record, cb_live, cb_classes, cb_end};
+	uint64_t t_start = now_ns();
+	uint64_t exited_at = 0;
+	bool forwarded = false;
+	for (;;) {
+		uint64_t n = agent_channel_poll(ch, &ops);
+		if (interrupted && !forwarded) {
+			target_signal(&t, (int)interrupted);
+			forwarded = true;
+		}
+		if (target_poll_exit(&t)) {
+			if (!exited_at)
+				exited_at = now_ns();
+			if (agent_channel_done(ch) || now_ns() - exited_at > LINGER_NS)
+				break;
+		}
+		if (!n) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	struct rusage ru;
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0 && (uint64_t)ru.ru_maxrss > h->tot.max_rss_kb)
+		h->tot.max_rss_kb = (uint64_t)ru.ru_maxrss;
+	if (!agent_channel_rings(ch))
+		kiln_warn(
+		    "the agent did not start in '%s' (a static binary, or LD_PRELOAD removed); nothing was recorded",
+		    a->argv[0]);
+	uint64_t waits = agent_channel_waits(ch);
+	bool no_stacks = true;
+	for (size_t i = 0; i < h->procs.n && no_stacks; i++)
+		no_stacks = h->procs.v[i].nodes.n <= 1;
+	if (h->tot.allocs && no_stacks)
+		kiln_warn("no call stacks were captured: the agent could not load libunwind.so.8 in the target; "
+		          "install it (apt-get install libunwind8)");
+
+	uint64_t t_ran = now_ns();
+	heap_finish(h);
+	uint64_t t_finish = now_ns();
+	profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&t));
+	profile_set_meta_u64(p, "agent_ring_waits", waits);
+	struct symbols_stats ss = {0};
+	rc = symbols_resolve_profile(p, &ss);
+	if (rc)
+		kiln_warn("symbolization failed: %s; addresses are kept as module+offset", strerror(-rc));
+	profile_name_unsymbolized(p);
+	heap_group(h);
+	uint64_t t_sym = now_ns();
+	rc = kiln_writer_finish(w, p);
+	if (rc) {
+		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
+		goto out_cmd;
+	}
+	if (a->verbose)
+		fprintf(stderr,
+		        "kiln: run %.3f s (the target waited for kiln %" PRIu64
+		        " times), analysis %.3f s, symbols %.3f s "
+		        "(%zu addresses), write %.3f s; %zu call sites, %zu stacks, %zu stack nodes\n",
+		        (double)(t_ran - t_start) / 1e9, waits, (double)(t_finish - t_ran) / 1e9,
+		        (double)(t_sym - t_finish) / 1e9, p->locations.n, (double)(now_ns() - t_sym) / 1e9, h->groups.n,
+		        h->merged.n, p->stacks.n);
+
+	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd)};
+	struct strbuf sb = STRBUF_INIT;
+	if (a->chart) {
+		chart = xstrdup(a->chart);
+	} else {
+		struct strbuf c = STRBUF_INIT;
+		const char *dot = strrchr(a->output, '.');
+		const char *slash = strrchr(a->output, '/');
+		size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - a->output) : strlen(a->output);
+		strbuf_add(&c, a->output, stem);
+		strbuf_addstr(&c, ".svg");
+		chart = strbuf_detach(&c);
+	}
+	heap_render_chart(&sb, h, &ro);
+	rc = write_text(chart, &sb);
+	if (rc)
+		kiln_error("cannot write '%s': %s", chart, strerror(-rc));
+	strbuf_reset(&sb);
+	if (a->json) {
+		heap_render_json(&sb, h, &ro);
+		rc = write_text(a->json, &sb);
+		if (rc)
+			kiln_error("cannot write '%s': %s", a->json, strerror(-rc));
+		strbuf_reset(&sb);
+	}
+	if (!a->quiet) {
+		heap_render_text(&sb, h, &ro);
+		strbuf_addf(&sb, "\nkiln: wrote '%s' and '%s'; next: kiln report %s --value peak_space\n", a->output,
+		            chart, a->output);
+		fwrite(sb.buf, 1, sb.len, stderr);
+	}
+	strbuf_release(&sb);
+	status = target_exit_code(&t);
+	goto out_cmd;
+
+out_unlink:
+	kiln_writer_free(w);
+	w = NULL;
+	unlink(a->output);
+out_cmd:
+	strbuf_release(&cmd);
+out:
+	target_release(&t);
+	kiln_writer_free(w);
+	agent_channel_free(ch);
+	heap_free(h);
+	profile_free(p);
+	free(agent);
+	free(chart);
+	return status;
+}
+
+int cmd_heap(int argc, char **argv)
+{
+	struct heap_args a = {.output = "heap.kiln", .top = 5};
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	return heap_run(&a);
+}

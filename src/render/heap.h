@@ -1,0 +1,31 @@
+/* heap.h - renderers of a heap analysis: the summary as text or JSON, and
+ * the heap size over time as a self-contained SVG chart. The analysis must
+ * be finished (heap_finish) and its profile symbolized. Output is appended
+ * to a strbuf the caller owns.
+ */
+#ifndef KILN_RENDER_HEAP_H
+#define KILN_RENDER_HEAP_H
+
+#include <stdint.h>
+
+#include "analysis/heap.h"
+#include "util/strbuf.h"
+
+struct heap_render_opts {
+	uint32_t top;        /* sites per list */
+	uint32_t max_frames; /* frames per stack shown (0 = all) */
+	const char *command; /* for titles */
+};
+
+void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o);
+void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o);
+void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o);
+
+/* The site's most telling frame: the first one, leaf first, outside the
+ * allocator, libc and the Rust/C++ standard libraries. Writes "function
+ * file:line" (or what is known) to out. */
+void heap_site_label(struct strbuf *out, const struct profile *p, uint32_t node);
+/* The stack as a JSON array of "function file:line" strings, leaf first. */
+void heap_stack_json(struct strbuf *out, const struct profile *p, uint32_t node);
+
+#endif

@@ -1,0 +1,59 @@
+/* heap_json.c - the heap summary as JSON (render/heap.h): totals, leak
+ * classes and the top sites of each list with their labels. */
+#include <inttypes.h>
+
+#include "render/heap.h"
+
+static void sites_json(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o,
+                       enum heap_rank by, const char *name)
+{
+	uint32_t idx[64];
+	uint32_t n = heap_top_sites(h, by, idx, o->top < 64 ? o->top : 64);
+	strbuf_addf(out, ",\"%s\":[", name);
+	for (uint32_t i = 0; i < n; i++) {
+		size_t nv;
+		const struct heap_site *s = &heap_sites(h, &nv)[idx[i]];
+		struct strbuf label = STRBUF_INIT;
+		heap_site_label(&label, h->p, s->node);
+		strbuf_addf(out, "%s{\"site\":", i ? "," : "");
+		strbuf_add_json_string(out, strbuf_str(&label));
+		strbuf_release(&label);
+		strbuf_addstr(out, ",\"frames\":");
+		heap_stack_json(out, h->p, s->node);
+		strbuf_addf(out,
+		            ",\"stack\":%u,\"allocations\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64
+		            ",\"temporary\":%" PRIu64 ",\"peak_bytes\":%" PRIu64 ",\"leaked_bytes\":%" PRIu64
+		            ",\"leaked_blocks\":%" PRIu64 ",\"definitely_lost_bytes\":%" PRIu64
+		            ",\"indirectly_lost_bytes\":%" PRIu64 ",\"possibly_lost_bytes\":%" PRIu64
+		            ",\"still_reachable_bytes\":%" PRIu64 "}",
+		            s->node, s->allocs, s->alloc_bytes, s->temporary, s->peak_bytes, s->leaked_bytes,
+		            s->leaked_blocks, s->class_bytes[KH_LEAK_DEFINITE], s->class_bytes[KH_LEAK_INDIRECT],
+		            s->class_bytes[KH_LEAK_POSSIBLE], s->class_bytes[KH_LEAK_REACHABLE]);
+	}
+	strbuf_addch(out, ']');
+}
+
+void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o)
+{
+	const struct heap_totals *t = &h->tot;
+	strbuf_addstr(out, "{\"command\":");
+	strbuf_add_json_string(out, o->command ? o->command : "");
+	strbuf_addf(out,
+	            ",\"processes\":%u,\"allocations\":%" PRIu64 ",\"reallocs\":%" PRIu64 ",\"frees\":%" PRIu64
+	            ",\"temporary\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64 ",\"peak_bytes\":%" PRIu64
+	            ",\"peak_time_ns\":%" PRIu64 ",\"peak_rss_kb\":%" PRIu64 ",\"leaked_bytes\":%" PRIu64
+	            ",\"leaked_blocks\":%" PRIu64 ",\"scanned\":%s,\"leaks\":{",
+	            t->processes, t->allocs, t->reallocs, t->frees, t->temporary, t->alloc_bytes, t->peak_bytes,
+	            t->peak_time, t->max_rss_kb, t->leaked_bytes, t->leaked_blocks, t->scanned ? "true" : "false");
+	static const char *const keys[] = {"not_scanned", "still_reachable", "possibly_lost", "indirectly_lost",
+	                                   "definitely_lost"};
+	for (int c = 0; c < 5; c++)
+		strbuf_addf(out, "%s\"%s\":{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}", c ? "," : "", keys[c],
+		            t->class_bytes[c], t->class_blocks[c]);
+	strbuf_addch(out, '}');
+	sites_json(out, h, o, HEAP_BY_PEAK, "by_peak");
+	sites_json(out, h, o, HEAP_BY_LEAKED, "by_leaked");
+	sites_json(out, h, o, HEAP_BY_ALLOCS, "by_allocations");
+	sites_json(out, h, o, HEAP_BY_TEMPORARY, "by_temporary");
+	strbuf_addstr(out, "}\n");
+}

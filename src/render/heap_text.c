@@ -1,0 +1,182 @@
+/* heap_text.c - the heap summary as text: totals, leak classes, top call
+ * sites with their stacks (render/heap.h). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "render/heap.h"
+#include "util/vec.h"
+
+struct frame_list {
+	VEC(struct profile_frame) f;
+};
+
+static int collect_frame(void *ctx, const struct profile_frame *f, uint32_t location)
+{
+	(void)location;
+	struct frame_list *l = ctx;
+	vec_push(&l->f, *f);
+	return 0;
+}
+
+static void frame_text(struct strbuf *out, const struct profile *p, const struct profile_frame *f)
+{
+	strbuf_addstr(out, *profile_str(p, f->function) ? profile_str(p, f->function) : "??");
+	if (f->file)
+		strbuf_addf(out, " %s:%u", profile_str(p, f->file), f->line);
+	else if (f->module)
+		strbuf_addf(out, " (%s)", profile_str(p, f->module));
+}
+
+void heap_stack_json(struct strbuf *out, const struct profile *p, uint32_t node)
+{
+	struct frame_list l = {0};
+	profile_walk_stack(p, node, collect_frame, &l);
+	strbuf_addch(out, '[');
+	for (size_t i = l.f.n; i-- > 0;) {
+		struct strbuf f = STRBUF_INIT;
+		frame_text(&f, p, &l.f.v[i]);
+		strbuf_add_json_string(out, strbuf_str(&f));
+		strbuf_release(&f);
+		if (i)
+			strbuf_addch(out, ',');
+	}
+	strbuf_addch(out, ']');
+	vec_free(&l.f);
+}
+
+void heap_site_label(struct strbuf *out, const struct profile *p, uint32_t node)
+{
+	struct profile_frame f;
+	bool runtime;
+	if (!heap_site_frame(p, node, &f, &runtime)) {
+		strbuf_addstr(out, "[no stack]");
+		return;
+	}
+	if (runtime)
+		strbuf_addstr(out, "[runtime] ");
+	frame_text(out, p, &f);
+}
+
+static void stack_text(struct strbuf *out, const struct profile *p, uint32_t node, uint32_t max)
+{
+	struct frame_list l = {0};
+	profile_walk_stack(p, node, collect_frame, &l);
+	uint32_t shown = 0;
+	for (size_t i = l.f.n; i-- > 0;) {
+		if (max && shown == max) {
+			strbuf_addf(out, "        ... %zu more frames\n", i + 1);
+			break;
+		}
+		strbuf_addstr(out, "        at ");
+		frame_text(out, p, &l.f.v[i]);
+		strbuf_addch(out, '\n');
+		shown++;
+	}
+	if (!l.f.n)
+		strbuf_addstr(out, "        [no stack]\n");
+	vec_free(&l.f);
+}
+
+static void human(struct strbuf *out, uint64_t b)
+{
+	if (b >= 10ull << 30)
+		strbuf_addf(out, "%.1f GiB", b / 1073741824.0);
+	else if (b >= 10ull << 20)
+		strbuf_addf(out, "%.1f MiB", b / 1048576.0);
+	else if (b >= 10ull << 10)
+		strbuf_addf(out, "%.1f KiB", b / 1024.0);
+	else
+		strbuf_addf(out, "%" PRIu64 " B", b);
+}
+
+static void section(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o,
+                    enum heap_rank by, const char *title)
+{
+	uint32_t idx[64];
+	uint32_t max = o->top < 64 ? o->top : 64;
+	uint32_t n = heap_top_sites(h, by, idx, max);
+	strbuf_addf(out, "\n%s:\n", title);
+	if (!n) {
+		strbuf_addstr(out, "  (none)\n");
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		size_t nv;
+		const struct heap_site *s = &heap_sites(h, &nv)[idx[i]];
+		strbuf_addf(out, "  #%u ", i + 1);
+		switch (by) {
+		case HEAP_BY_PEAK:
+			strbuf_addf(out,
+			            "%" PRIu64 " bytes at peak, %" PRIu64 " allocations, %" PRIu64 " bytes allocated",
+			            s->peak_bytes, s->allocs, s->alloc_bytes);
+			break;
+		case HEAP_BY_LEAKED:
+		case HEAP_BY_DEFINITE:
+			strbuf_addf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks not freed", s->leaked_bytes,
+			            s->leaked_blocks);
+			for (int c = KH_LEAK_DEFINITE; c >= KH_LEAK_REACHABLE; c--)
+				if (s->class_blocks[c])
+					strbuf_addf(out, "; %s %" PRIu64 " bytes in %" PRIu64 " blocks",
+					            heap_class_name(c), s->class_bytes[c], s->class_blocks[c]);
+			break;
+		case HEAP_BY_ALLOCS:
+			strbuf_addf(out, "%" PRIu64 " allocations, %" PRIu64 " bytes allocated", s->allocs,
+			            s->alloc_bytes);
+			break;
+		case HEAP_BY_TEMPORARY:
+			strbuf_addf(out, "%" PRIu64 " temporary of %" PRIu64 " allocations", s->temporary, s->allocs);
+			break;
+		}
+		strbuf_addstr(out, "\n      site: ");
+		heap_site_label(out, h->p, s->node);
+		if (s->nstacks > 1)
+			strbuf_addf(out, " (%u distinct stacks; the largest:)", s->nstacks);
+		strbuf_addch(out, '\n');
+		stack_text(out, h->p, s->node, o->max_frames);
+	}
+}
+
+void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o)
+{
+	const struct heap_totals *t = &h->tot;
+	strbuf_addf(out, "kiln heap: %s\n", o->command ? o->command : "");
+	strbuf_addf(out, "  processes:             %u\n", t->processes);
+	strbuf_addf(out, "  allocations:           %" PRIu64 " (%" PRIu64 " through realloc)\n", t->allocs,
+	            t->reallocs);
+	strbuf_addf(out, "  frees:                 %" PRIu64 "\n", t->frees);
+	strbuf_addf(out, "  temporary allocations: %" PRIu64 " (%.1f%% of allocations)\n", t->temporary,
+	            t->allocs ? 100.0 * (double)t->temporary / (double)t->allocs : 0.0);
+	strbuf_addf(out, "  bytes allocated:       %" PRIu64 " (", t->alloc_bytes);
+	human(out, t->alloc_bytes);
+	strbuf_addf(out, ")\n  peak heap:             %" PRIu64 " bytes (", t->peak_bytes);
+	human(out, t->peak_bytes);
+	strbuf_addf(out, ") at %.3f s\n", (double)t->peak_time / 1e9);
+	strbuf_addf(out, "  peak RSS:              %" PRIu64 " KiB\n", t->max_rss_kb);
+	strbuf_addf(out, "  not freed at exit:     %" PRIu64 " bytes in %" PRIu64 " blocks\n", t->leaked_bytes,
+	            t->leaked_blocks);
+	if (t->scanned) {
+		for (int c = KH_LEAK_DEFINITE; c >= KH_LEAK_REACHABLE; c--) {
+			char label[32];
+			snprintf(label, sizeof(label), "%s:", heap_class_name(c));
+			strbuf_addf(out, "    %-19s %" PRIu64 " bytes in %" PRIu64 " blocks\n", label,
+			            t->class_bytes[c], t->class_blocks[c]);
+		}
+		if (t->class_blocks[KH_LEAK_UNKNOWN])
+			strbuf_addf(out,
+			            "    %-19s %" PRIu64 " bytes in %" PRIu64
+			            " blocks (processes that did not exit normally)\n",
+			            "not scanned:", t->class_bytes[0], t->class_blocks[0]);
+	} else if (t->leaked_blocks) {
+		strbuf_addstr(out, "    (no reachability scan: the process did not reach exit normally)\n");
+	}
+	if (t->exec_blocks)
+		strbuf_addf(out, "  released by exec:      %" PRIu64 " bytes in %" PRIu64 " blocks\n", t->exec_bytes,
+		            t->exec_blocks);
+	if (t->unknown_frees)
+		strbuf_addf(out, "  frees of blocks allocated before tracking began: %" PRIu64 "\n", t->unknown_frees);
+	section(out, h, o, HEAP_BY_PEAK, "top sites by peak contribution");
+	section(out, h, o, HEAP_BY_LEAKED, "top sites by bytes not freed at exit");
+	section(out, h, o, HEAP_BY_ALLOCS, "top sites by allocation count");
+	section(out, h, o, HEAP_BY_TEMPORARY, "top sites by temporary allocations");
+}

@@ -1,0 +1,32 @@
+#!/bin/bash
+# test_heap_backpressure.sh - when kiln stops reading, the agent's ring
+# fills and the target waits; no event is lost. kiln is stopped (SIGSTOP)
+# for a while during an allocation-heavy run; the counts must still equal
+# valgrind's, and the target must have waited.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/heap_lib.sh"
+
+[ -x "$KILN" ] || die "kiln binary '$KILN' not found"
+command -v valgrind >/dev/null 2>&1 || skip "valgrind not installed (it gives the expected counts)"
+SRC=$KILN_SRC/tests/fixtures/heap_bench.c
+cc -O2 -g -o "$T/heap_bench" "$SRC" || die "cannot build $SRC"
+ROUNDS=12
+
+valgrind "$T/heap_bench" $ROUNDS >/dev/null 2>"$T/valgrind.log"
+read -r V_ALLOCS V_FREES < <(sed -n 's/.*total heap usage: \([0-9,]*\) allocs, \([0-9,]*\) frees.*/\1 \2/p' "$T/valgrind.log" | tr -d ,)
+[ -n "$V_ALLOCS" ] || die "no totals from valgrind"
+
+"$KILN" heap -v -q -o "$T/heap.kiln" --json "$T/heap.json" -- "$T/heap_bench" $ROUNDS >"$T/heap.out" 2>"$T/heap.err" &
+KPID=$!
+sleep 0.2
+kill -STOP $KPID 2>/dev/null
+sleep 1.5
+kill -CONT $KPID 2>/dev/null
+wait $KPID
+RC=$?
+check_eq "exit status" "$RC" 0
+check_eq "allocations = valgrind's" "$(hj "$T/heap.json" "d['allocations']")" "$V_ALLOCS"
+check_eq "frees = valgrind's" "$(hj "$T/heap.json" "d['frees']")" "$V_FREES"
+WAITS=$(sed -n 's/.*the target waited for kiln \([0-9]*\) times.*/\1/p' "$T/heap.err")
+check_ge "the target waited for kiln" "$WAITS" 1
+finish

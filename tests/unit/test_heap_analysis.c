@@ -1,0 +1,207 @@
+/* test_heap_analysis.c - analysis/heap.c on synthetic agent records:
+ * totals, heaptrack's temporaries, the per-site value at the peak, leaks
+ * with scan classes, exec'd images, the live-block table under many random
+ * allocations and frees, and the JSON and chart renderers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analysis/heap.h"
+#include "render/heap.h"
+
+static struct kh_ring_header ring_header(uint32_t pid)
+{
+	struct kh_ring_header h;
+	memset(&h, 0, sizeof(h));
+	h.magic = KH_MAGIC;
+	h.version = KH_VERSION;
+	h.pid = pid;
+	h.start_ns = 1000;
+	return h;
+}
+
+/* Sends trie nodes first (outer, 0x9999) and first+1 (pc) under parent. */
+static void stack(struct heap_analysis *h, uint32_t ring, uint32_t first, uint32_t parent, uint64_t pc)
+{
+	struct {
+		struct kh_rec_stack s;
+		uint64_t f[2];
+	} r;
+	memset(&r, 0, sizeof(r));
+	r.s.h.type = KH_REC_STACK;
+	r.s.h.size = sizeof(r);
+	r.s.first = first;
+	r.s.parent = parent;
+	r.s.nframes = 2;
+	r.f[0] = 0x9999;
+	r.f[1] = pc;
+	heap_on_record(h, ring, &r.s.h);
+}
+
+static void alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t st)
+{
+	struct kh_rec_alloc r = {{KH_REC_ALLOC, sizeof(r)}, 1000 + t, addr, size, 1, st};
+	heap_on_record(h, ring, &r.h);
+}
+
+static void hfree(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr)
+{
+	struct kh_rec_free r = {{KH_REC_FREE, sizeof(r)}, 1000 + t, addr, 1, 0};
+	heap_on_record(h, ring, &r.h);
+}
+
+static void test_totals_peak_temporary(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	for (int i = 0; i < 4; i++)
+		profile_add_value_type(p, "v", "bytes");
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(42);
+	heap_on_ring(h, 0, &rh);
+	stack(h, 0, 1, 0, 0x1000); /* nodes 1 (0x9999), 2 (0x1000) */
+	stack(h, 0, 3, 1, 0x2000); /* nodes 3 (0x9999 under 1), 4 (0x2000) */
+	alloc(h, 0, 1, 0xa0, 100, 2);
+	alloc(h, 0, 2, 0xb0, 50, 4);
+	hfree(h, 0, 3, 0xb0); /* right after its allocation: temporary */
+	hfree(h, 0, 4, 0xa0); /* not: b came in between */
+	alloc(h, 0, 5, 0xc0, 500, 2);
+	hfree(h, 0, 6, 0xc0); /* temporary */
+	alloc(h, 0, 7, 0xd0, 10, 4);
+	hfree(h, 0, 8, 0xeeee); /* never allocated */
+	struct kh_rec_realloc rr = {{KH_REC_REALLOC, sizeof(rr)}, 1009, 0xd0, 0xe0, 30, 1, 4};
+	heap_on_record(h, 0, &rr.h);
+
+	struct kh_live_block *b;
+	uint64_t n;
+	assert_int_equal(heap_live_blocks(h, 0, &b, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(b[0].addr, 0xe0);
+	uint8_t cls = KH_LEAK_DEFINITE;
+	heap_on_classes(h, 0, b, &cls, 1);
+	free(b);
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
+
+	const struct heap_totals *t = &h->tot;
+	assert_int_equal(t->allocs, 5);
+	assert_int_equal(t->frees, 4);
+	assert_int_equal(t->reallocs, 1);
+	assert_int_equal(t->temporary, 3); /* b, c, and d freed by the realloc right after it */
+	assert_int_equal(t->alloc_bytes, 100 + 50 + 500 + 10 + 30);
+	assert_int_equal(t->peak_bytes, 500);
+	assert_int_equal(t->peak_time, 5);
+	assert_int_equal(t->unknown_frees, 1);
+	assert_int_equal(t->leaked_bytes, 30);
+	assert_int_equal(t->leaked_blocks, 1);
+	assert_int_equal(t->class_bytes[KH_LEAK_DEFINITE], 30);
+
+	/* two stacks, two merged sites; the first held all 500 bytes at the peak */
+	assert_int_equal(h->merged.n, 2);
+	assert_int_equal(p->stacks.v[h->merged.v[0].node].depth, 2);
+	assert_int_equal(p->stacks.v[h->merged.v[1].node].depth, 3);
+	uint32_t top[2];
+	assert_int_equal(heap_top_sites(h, HEAP_BY_PEAK, top, 2), 1);
+	assert_int_equal(h->merged.v[top[0]].peak_bytes, 500);
+	assert_int_equal(heap_top_sites(h, HEAP_BY_LEAKED, top, 2), 1);
+	assert_int_equal(h->merged.v[top[0]].leaked_bytes, 30);
+	assert_int_equal(p->samples.n, 2);
+	int64_t alloc_space = 0;
+	for (size_t i = 0; i < p->samples.n; i++)
+		alloc_space += p->samples.v[i].values[HEAP_VALUE_ALLOC_SPACE];
+	assert_int_equal(alloc_space, 690);
+	assert_int_equal(profile_get_meta_u64(p, "heap_peak_bytes", 0), 500);
+
+	struct heap_render_opts o = {5, 0, "test"};
+	struct strbuf sb = STRBUF_INIT;
+	heap_render_json(&sb, h, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "\"definitely_lost\":{\"bytes\":30,\"blocks\":1}"));
+	strbuf_reset(&sb);
+	heap_render_chart(&sb, h, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "peak 500 bytes"));
+	assert_non_null(strstr(strbuf_str(&sb), "</svg>"));
+	strbuf_reset(&sb);
+	heap_render_text(&sb, h, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "definitely lost:    30 bytes in 1 blocks"));
+	strbuf_release(&sb);
+	heap_free(h);
+	profile_free(p);
+}
+
+/* An image that exec'd leaves no leaks: its memory went with the exec. */
+static void test_exec_is_not_a_leak(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(7);
+	heap_on_ring(h, 0, &rh);
+	alloc(h, 0, 1, 0x10, 64, 0);
+	struct kh_rec_header ex = {KH_REC_EXEC, sizeof(ex)};
+	heap_on_record(h, 0, &ex);
+	heap_on_ring_end(h, 0, false);
+	heap_finish(h);
+	assert_int_equal(h->tot.leaked_blocks, 0);
+	assert_int_equal(h->tot.exec_blocks, 1);
+	assert_int_equal(h->tot.unclean, 0);
+	heap_free(h);
+	profile_free(p);
+}
+
+/* The live table (backward-shift deletion) against a plain array. */
+static void test_live_table_random(void **state)
+{
+	(void)state;
+	enum { SLOTS = 4096, OPS = 200000 };
+	struct profile *p = profile_new();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(9);
+	heap_on_ring(h, 0, &rh);
+	stack(h, 0, 1, 0, 0x1000);
+	static uint64_t size_of[SLOTS];
+	memset(size_of, 0, sizeof(size_of));
+	uint64_t seed = 12345, live = 0, live_n = 0, peak = 0;
+	for (int i = 0; i < OPS; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t k = (uint32_t)(seed >> 33) % SLOTS;
+		/* addresses collide in the hash's low bits on purpose */
+		uint64_t addr = 0x100000 + (uint64_t)k * 4096;
+		if (size_of[k]) {
+			hfree(h, 0, (uint64_t)i, addr);
+			live -= size_of[k];
+			live_n--;
+			size_of[k] = 0;
+		} else {
+			size_of[k] = 1 + (seed >> 50) % 100;
+			alloc(h, 0, (uint64_t)i, addr, size_of[k], 2);
+			live += size_of[k];
+			live_n++;
+			if (live > peak)
+				peak = live;
+		}
+	}
+	assert_int_equal(h->procs.v[0].live_n, live_n);
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
+	assert_int_equal(h->tot.leaked_bytes, live);
+	assert_int_equal(h->tot.leaked_blocks, live_n);
+	assert_int_equal(h->tot.peak_bytes, peak);
+	assert_int_equal(h->tot.unknown_frees, 0);
+	heap_free(h);
+	profile_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_totals_peak_temporary),
+	    cmocka_unit_test(test_exec_is_not_a_leak),
+	    cmocka_unit_test(test_live_table_random),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,188 @@
+/* test_heap_channel.c - capture/agent_channel.c against ring files written
+ * here the way libkiln-agent.so writes them: records in order across the
+ * ring's wrap (with the padding record), the space freed for the writer,
+ * two images of one pid (exec) told apart by age whatever order readdir
+ * lists them in, and the leak-scan handshake. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "capture/agent_channel.h"
+
+struct seen {
+	uint32_t rings, ended[8], allocs[8], classes;
+	uint64_t last_addr[8];
+	bool order_ok;
+};
+
+static void on_ring(void *ctx, uint32_t ring, const struct kh_ring_header *h)
+{
+	(void)ring;
+	(void)h;
+	((struct seen *)ctx)->rings++;
+}
+
+static void on_record(void *ctx, uint32_t ring, const struct kh_rec_header *rec)
+{
+	struct seen *s = ctx;
+	if (rec->type != KH_REC_ALLOC || ring >= 8)
+		return;
+	const struct kh_rec_alloc *a = (const void *)rec;
+	if (a->addr != s->last_addr[ring] + 1)
+		s->order_ok = false;
+	s->last_addr[ring] = a->addr;
+	s->allocs[ring]++;
+}
+
+static int on_live(void *ctx, uint32_t ring, struct kh_live_block **out, uint64_t *n)
+{
+	(void)ctx;
+	(void)ring;
+	*out = calloc(2, sizeof(**out));
+	(*out)[0].addr = 0x1000;
+	(*out)[0].size = 16;
+	(*out)[1].addr = 0x2000;
+	(*out)[1].size = 32;
+	*n = 2;
+	return 0;
+}
+
+static void on_classes(void *ctx, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls, uint64_t n)
+{
+	(void)ring;
+	struct seen *s = ctx;
+	if (n == 2 && b[1].addr == 0x2000 && cls[0] == KH_LEAK_DEFINITE && cls[1] == KH_LEAK_REACHABLE)
+		s->classes++;
+}
+
+static void on_end(void *ctx, uint32_t ring, bool clean)
+{
+	(void)clean;
+	struct seen *s = ctx;
+	if (ring < 8)
+		s->ended[ring]++;
+}
+
+/* Makes a ring file as the agent does; returns its mapping. */
+static struct kh_ring_header *ring_make(const char *dir, const char *name, uint32_t pid, uint64_t start)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, KH_HEADER_SIZE + KH_RING_SIZE), 0);
+	struct kh_ring_header *h = mmap(NULL, KH_HEADER_SIZE + KH_RING_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(h != MAP_FAILED);
+	h->magic = KH_MAGIC;
+	h->version = KH_VERSION;
+	h->pid = pid;
+	h->data_size = KH_RING_SIZE;
+	h->start_ns = start;
+	return h;
+}
+
+/* Appends an ALLOC record, padding to the end of the ring first when it
+ * would not fit, as the agent does. */
+static void ring_put_alloc(struct kh_ring_header *h, uint64_t addr)
+{
+	char *data = (char *)h + KH_HEADER_SIZE;
+	uint64_t off = h->head & (KH_RING_SIZE - 1);
+	if (off + sizeof(struct kh_rec_alloc) > KH_RING_SIZE) {
+		struct kh_rec_header *pad = (void *)(data + off);
+		pad->type = KH_REC_PAD;
+		pad->size = (uint32_t)(KH_RING_SIZE - off);
+		h->head += KH_RING_SIZE - off;
+		off = 0;
+	}
+	struct kh_rec_alloc *a = (void *)(data + off);
+	memset(a, 0, sizeof(*a));
+	a->h.type = KH_REC_ALLOC;
+	a->h.size = sizeof(*a);
+	a->addr = addr;
+	a->size = 8;
+	h->head += sizeof(*a);
+}
+
+static void test_channel(void **state)
+{
+	(void)state;
+	struct agent_channel *ch;
+	assert_int_equal(agent_channel_new(&ch), 0);
+	const char *dir = agent_channel_dir(ch);
+	struct seen s = {.order_ok = true};
+	const struct agent_channel_ops ops = {&s, on_ring, on_record, on_live, on_classes, on_end};
+
+	/* one pid, two images: "a" is newer than "b", whatever readdir says */
+	uint32_t me = (uint32_t)getpid();
+	struct kh_ring_header *newer = ring_make(dir, "a.ring", me, 200);
+	struct kh_ring_header *older = ring_make(dir, "b.ring", me, 100);
+	agent_channel_poll(ch, &ops);
+	assert_int_equal(s.rings, 2);
+	assert_int_equal(agent_channel_rings(ch), 2);
+	uint32_t ended = s.ended[0] + s.ended[1];
+	assert_int_equal(ended, 1); /* the older image is over, the newer is not */
+	assert_false(agent_channel_done(ch));
+	uint32_t newer_idx = s.ended[0] ? 1 : 0;
+
+	/* more records than the ring holds, read as they come: the wrap and its padding */
+	uint64_t per_ring = KH_RING_SIZE / sizeof(struct kh_rec_alloc);
+	uint64_t total = per_ring * 2 + 123, sent = 0;
+	while (sent < total) {
+		while (sent < total && KH_RING_SIZE - (newer->head - newer->tail) >= 2 * sizeof(struct kh_rec_alloc))
+			ring_put_alloc(newer, ++sent);
+		agent_channel_poll(ch, &ops);
+	}
+	assert_int_equal(s.allocs[newer_idx], total);
+	assert_true(s.order_ok);
+	assert_int_equal(newer->tail, newer->head);
+
+	/* the scan handshake: kiln writes the live blocks, the "agent" answers */
+	newer->scan_state = KH_SCAN_REQUESTED;
+	char *data = (char *)newer + KH_HEADER_SIZE;
+	struct kh_rec_header *req = (void *)(data + (newer->head & (KH_RING_SIZE - 1)));
+	req->type = KH_REC_SCAN_REQUEST;
+	req->size = sizeof(struct kh_rec_exit);
+	memset(req + 1, 0, sizeof(struct kh_rec_exit) - sizeof(*req));
+	newer->head += sizeof(struct kh_rec_exit);
+	agent_channel_poll(ch, &ops);
+	assert_int_equal(newer->scan_state, KH_SCAN_READY);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/a.ring.live", dir);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	uint8_t cls[2] = {KH_LEAK_DEFINITE, KH_LEAK_REACHABLE};
+	off_t at = (off_t)(sizeof(struct kh_live_header) + 2 * sizeof(struct kh_live_block));
+	assert_int_equal(pwrite(fd, cls, 2, at), 2);
+	close(fd);
+	newer->scan_state = KH_SCAN_DONE;
+	newer->closed = 1;
+	agent_channel_poll(ch, &ops);
+	assert_int_equal(s.classes, 1);
+	assert_true(agent_channel_done(ch));
+	assert_int_equal(s.ended[newer_idx], 1);
+
+	munmap(newer, KH_HEADER_SIZE + KH_RING_SIZE);
+	munmap(older, KH_HEADER_SIZE + KH_RING_SIZE);
+	char *d = strdup(dir);
+	agent_channel_free(ch);
+	assert_int_equal(access(d, F_OK), -1); /* the directory is gone */
+	free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_channel),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
