@@ -12,14 +12,14 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"record", cmd_record, "sample a command or a running process into a .kiln profile"},
-	{"report", cmd_report, "print hot functions, call trees and threads of a profile"},
-	{"flame", cmd_flame, "draw a profile as an interactive flame graph SVG (or folded stacks)"},
-	{"collapse", cmd_collapse, "turn perf script output into folded stacks"},
-	{"heap", cmd_heap, "track every allocation of a command: peak, temporaries, leaks by reachability"},
-	{"annotate", cmd_annotate, "show the hottest source lines of a function beside its source"},
-	{"cargo", cmd_cargo, "build a cargo project, profile its binary, draw flamegraph.svg (cargo kiln)"},
-	{"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
+    {"record", cmd_record, "sample a command or a running process into a .kiln profile"},
+    {"report", cmd_report, "print hot functions, call trees and threads of a profile"},
+    {"flame", cmd_flame, "draw a profile as an interactive flame graph SVG (or folded stacks)"},
+    {"collapse", cmd_collapse, "turn perf script output into folded stacks"},
+    {"heap", cmd_heap, "track every allocation of a command: peak, temporaries, leaks by reachability"},
+    {"annotate", cmd_annotate, "show the hottest source lines of a function beside its source"},
+    {"cargo", cmd_cargo, "build a cargo project, profile its binary, draw flamegraph.svg (cargo kiln)"},
+    {"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
 };
 
 static void usage(FILE *out)

@@ -9,10 +9,10 @@
 #include <linux/perf_event.h>
 
 struct event_desc {
-	const char *name;    /* canonical name, e.g. "cpu-clock" */
-	uint32_t type;       /* PERF_TYPE_* */
+	const char *name; /* canonical name, e.g. "cpu-clock" */
+	uint32_t type;    /* PERF_TYPE_* */
 	uint64_t config;
-	bool is_clock;       /* counts nanoseconds (cpu-clock, task-clock) */
+	bool is_clock; /* counts nanoseconds (cpu-clock, task-clock) */
 	bool is_tracepoint;
 };
 

@@ -60,8 +60,8 @@ static void insert_entry(struct process_maps *pm, const struct maps_entry *e)
 	pm->entries.n++;
 }
 
-void maps_add(struct maps *m, uint32_t pid, uint64_t t, uint64_t start, uint64_t len, uint64_t pgoff,
-	      const char *path, const char *build_id)
+void maps_add(struct maps *m, uint32_t pid, uint64_t t, uint64_t start, uint64_t len, uint64_t pgoff, const char *path,
+              const char *build_id)
 {
 	struct profile_mapping pmap = {0};
 	pmap.pid = pid;

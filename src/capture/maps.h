@@ -36,8 +36,8 @@ void maps_init(struct maps *m, struct profile *p);
 void maps_release(struct maps *m);
 
 /* A new executable mapping in pid at time t; adds a profile mapping. */
-void maps_add(struct maps *m, uint32_t pid, uint64_t t, uint64_t start, uint64_t len, uint64_t pgoff,
-	      const char *path, const char *build_id);
+void maps_add(struct maps *m, uint32_t pid, uint64_t t, uint64_t start, uint64_t len, uint64_t pgoff, const char *path,
+              const char *build_id);
 /* pid forked from ppid at time t: it starts with a copy of ppid's maps. */
 void maps_fork(struct maps *m, uint32_t ppid, uint32_t pid, uint64_t t);
 /* pid executed a new program at time t: its old mappings end. */

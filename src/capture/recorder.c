@@ -37,7 +37,7 @@ struct recorder {
 	VEC(int) extra_fds;          /* per-thread events redirected into a ring */
 	VEC(struct pollfd) pfds;
 	struct recorder_stats st;
-	int max_stack;               /* kernel callchain depth limit */
+	int max_stack; /* kernel callchain depth limit */
 	uint64_t regs_mask;
 	int ncpus;
 	uint64_t locs_scratch[MAX_FRAMES];
@@ -98,7 +98,7 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 		a->sample_period = r->o.period ? r->o.period : 1;
 	}
 	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD |
-			 PERF_SAMPLE_CALLCHAIN;
+	                 PERF_SAMPLE_CALLCHAIN;
 	if (r->o.call_graph == CALL_GRAPH_DWARF) {
 		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 		a->sample_regs_user = r->regs_mask;
@@ -505,10 +505,9 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 				/* mark the cut at the root, so views show it */
 				r->st.truncated++;
 				if (n < MAX_FRAMES)
-					r->loc_ids[n++] = profile_location(r->p, PROFILE_NO_MAPPING, 0,
-									   PROFILE_LOC_TRUNCATED);
-			}
-			else if (status != UNWIND_COMPLETE)
+					r->loc_ids[n++] =
+					    profile_location(r->p, PROFILE_NO_MAPPING, 0, PROFILE_LOC_TRUNCATED);
+			} else if (status != UNWIND_COMPLETE)
 				r->st.unwind_errors++;
 		}
 	} else if (user_entries >= (uint32_t)r->max_stack) {

@@ -37,8 +37,8 @@ struct recorder_stats {
 	uint64_t truncated;     /* stacks cut short by the stack copy or depth limit */
 	uint64_t unwind_errors; /* unwinds that stopped at a pc without a module or CFI */
 	uint64_t records;
-	bool kernel_stacks;     /* kernel stacks were permitted */
-	bool kernel_fallback;   /* kernel stacks were refused, fell back to user only */
+	bool kernel_stacks;   /* kernel stacks were permitted */
+	bool kernel_fallback; /* kernel stacks were refused, fell back to user only */
 };
 
 struct recorder;

@@ -13,11 +13,11 @@
 
 struct target {
 	pid_t pid;
-	bool launched;  /* we forked it (else attached) */
+	bool launched; /* we forked it (else attached) */
 	bool exited;
-	int status;     /* waitpid status once exited */
-	int go_fd;      /* write end: closing it lets the child exec */
-	int err_fd;     /* read end: the child's exec errno, EOF on success */
+	int status; /* waitpid status once exited */
+	int go_fd;  /* write end: closing it lets the child exec */
+	int err_fd; /* read end: the child's exec errno, EOF on success */
 };
 
 /* Forks argv[0] (searched in PATH), stopped before exec. Returns 0 or -errno. */

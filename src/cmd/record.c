@@ -26,33 +26,32 @@
 
 #define FLUSH_INTERVAL_NS 250000000ull
 
-static const char record_usage[] =
-	"usage: kiln record [options] -- CMD [ARGS...]\n"
-	"       kiln record [options] -p PID [--duration SECONDS]\n"
-	"\n"
-	"Samples a command (and every thread and child it starts) or a running\n"
-	"process, unwinds each sample and writes a self-contained .kiln profile.\n"
-	"\n"
-	"  -o, --output FILE         write the profile to FILE (default profile.kiln)\n"
-	"  -F, --freq HZ             samples per second per thread (default 997)\n"
-	"  -c, --count N             sample every N events instead of a frequency\n"
-	"  -e, --event EVENT         what to sample: cpu-clock, task-clock, cycles,\n"
-	"                            page-faults, a tracepoint 'sys:name', ...\n"
-	"                            (default cycles where a PMU exists, else cpu-clock)\n"
-	"  -g                        record call graphs in the right mode (dwarf)\n"
-	"      --call-graph MODE     fp or dwarf[,SIZE]: frame pointers, or DWARF CFI\n"
-	"                            unwinding of SIZE bytes of stack per sample\n"
-	"                            (default dwarf,65528: Rust release builds have no\n"
-	"                            frame pointers)\n"
-	"      --no-inherit          do not follow threads and children started later\n"
-	"      --no-kernel           user-space stacks only\n"
-	"  -p, --pid PID             record a running process (all its threads)\n"
-	"      --duration SECONDS    stop after SECONDS (a command gets SIGINT)\n"
-	"  -q, --quiet               print nothing but errors\n"
-	"  -h, --help                show this help\n"
-	"\n"
-	"Exit status is the command's (128+N when it died from signal N).\n"
-	"Then: kiln report [FILE]. See kiln-record(1).\n";
+static const char record_usage[] = "usage: kiln record [options] -- CMD [ARGS...]\n"
+                                   "       kiln record [options] -p PID [--duration SECONDS]\n"
+                                   "\n"
+                                   "Samples a command (and every thread and child it starts) or a running\n"
+                                   "process, unwinds each sample and writes a self-contained .kiln profile.\n"
+                                   "\n"
+                                   "  -o, --output FILE         write the profile to FILE (default profile.kiln)\n"
+                                   "  -F, --freq HZ             samples per second per thread (default 997)\n"
+                                   "  -c, --count N             sample every N events instead of a frequency\n"
+                                   "  -e, --event EVENT         what to sample: cpu-clock, task-clock, cycles,\n"
+                                   "                            page-faults, a tracepoint 'sys:name', ...\n"
+                                   "                            (default cycles where a PMU exists, else cpu-clock)\n"
+                                   "  -g                        record call graphs in the right mode (dwarf)\n"
+                                   "      --call-graph MODE     fp or dwarf[,SIZE]: frame pointers, or DWARF CFI\n"
+                                   "                            unwinding of SIZE bytes of stack per sample\n"
+                                   "                            (default dwarf,65528: Rust release builds have no\n"
+                                   "                            frame pointers)\n"
+                                   "      --no-inherit          do not follow threads and children started later\n"
+                                   "      --no-kernel           user-space stacks only\n"
+                                   "  -p, --pid PID             record a running process (all its threads)\n"
+                                   "      --duration SECONDS    stop after SECONDS (a command gets SIGINT)\n"
+                                   "  -q, --quiet               print nothing but errors\n"
+                                   "  -h, --help                show this help\n"
+                                   "\n"
+                                   "Exit status is the command's (128+N when it died from signal N).\n"
+                                   "Then: kiln report [FILE]. See kiln-record(1).\n";
 
 static volatile sig_atomic_t interrupted;
 
@@ -99,18 +98,18 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 {
 	enum { OPT_CALL_GRAPH = 256, OPT_NO_INHERIT, OPT_NO_KERNEL, OPT_DURATION };
 	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"freq", required_argument, NULL, 'F'},
-		{"count", required_argument, NULL, 'c'},
-		{"event", required_argument, NULL, 'e'},
-		{"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
-		{"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
-		{"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
-		{"pid", required_argument, NULL, 'p'},
-		{"duration", required_argument, NULL, OPT_DURATION},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"freq", required_argument, NULL, 'F'},
+	    {"count", required_argument, NULL, 'c'},
+	    {"event", required_argument, NULL, 'e'},
+	    {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+	    {"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
+	    {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
+	    {"pid", required_argument, NULL, 'p'},
+	    {"duration", required_argument, NULL, OPT_DURATION},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int c;
 	uint64_t v;
@@ -140,8 +139,9 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case OPT_CALL_GRAPH:
 			if (parse_call_graph(optarg, a)) {
-				kiln_error("--call-graph takes fp or dwarf[,SIZE] (SIZE in bytes, at most %u); got '%s'",
-					   RECORDER_MAX_STACK_SIZE, optarg);
+				kiln_error(
+				    "--call-graph takes fp or dwarf[,SIZE] (SIZE in bytes, at most %u); got '%s'",
+				    RECORDER_MAX_STACK_SIZE, optarg);
 				return 2;
 			}
 			break;
@@ -190,8 +190,8 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	long max_rate = event_read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate", 100000);
 	if (a->freq > (uint64_t)max_rate) {
 		kiln_error("-F %" PRIu64 " is above the kernel's limit of %ld Hz; lower it, or run: sysctl "
-			   "kernel.perf_event_max_sample_rate=%" PRIu64,
-			   a->freq, max_rate, a->freq);
+		           "kernel.perf_event_max_sample_rate=%" PRIu64,
+		           a->freq, max_rate, a->freq);
 		return 2;
 	}
 	return -1;
@@ -204,12 +204,12 @@ static int choose_event(const char *name, struct event_desc *ev)
 		int rc = event_parse(name, ev);
 		if (rc == -EACCES)
 			kiln_error("cannot read the id of tracepoint '%s' in tracefs; run as root or mount tracefs "
-				   "(mount -t tracefs nodev /sys/kernel/tracing)",
-				   name);
+			           "(mount -t tracefs nodev /sys/kernel/tracing)",
+			           name);
 		else if (rc)
 			kiln_error("unknown event '%s'; try cpu-clock, task-clock, cycles, page-faults, "
-				   "context-switches or a tracepoint like 'sched:sched_switch'",
-				   name);
+			           "context-switches or a tracepoint like 'sched:sched_switch'",
+			           name);
 		return rc;
 	}
 	struct perf_event_attr attr = {0};
@@ -230,13 +230,14 @@ static void explain_open_error(int err, const struct event_desc *ev)
 {
 	long paranoid = event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2);
 	if (err == -EACCES || err == -EPERM) {
-		kiln_error("perf_event_open refused (perf_event_paranoid=%ld); run: sysctl kernel.perf_event_paranoid=1 "
-			   "(or give kiln CAP_PERFMON: setcap cap_perfmon+ep $(which kiln))",
-			   paranoid);
+		kiln_error(
+		    "perf_event_open refused (perf_event_paranoid=%ld); run: sysctl kernel.perf_event_paranoid=1 "
+		    "(or give kiln CAP_PERFMON: setcap cap_perfmon+ep $(which kiln))",
+		    paranoid);
 	} else if (err == -ENOENT || err == -EOPNOTSUPP || err == -ENODEV) {
 		kiln_error("event '%s' is not supported on this machine (no hardware PMU here, as in many VMs); "
-			   "use -e cpu-clock",
-			   ev->name);
+		           "use -e cpu-clock",
+		           ev->name);
 	} else if (err == -ESRCH) {
 		kiln_error("the process exited before it could be recorded");
 	} else if (err == -EMFILE) {
@@ -333,13 +334,13 @@ int record_run(const struct record_args *a)
 	set_metadata(p, a, &ev);
 
 	struct recorder_options ro = {
-		.event = ev,
-		.freq = a->count ? 0 : a->freq,
-		.period = a->count,
-		.call_graph = a->call_graph,
-		.stack_size = a->stack_size,
-		.inherit = a->inherit,
-		.kernel = a->kernel,
+	    .event = ev,
+	    .freq = a->count ? 0 : a->freq,
+	    .period = a->count,
+	    .call_graph = a->call_graph,
+	    .stack_size = a->stack_size,
+	    .inherit = a->inherit,
+	    .kernel = a->kernel,
 	};
 	int status = 1, rc;
 	struct kiln_writer *w = NULL;
@@ -380,7 +381,7 @@ int record_run(const struct record_args *a)
 		rc = target_start(&t);
 		if (rc) {
 			kiln_error("cannot run '%s': %s", a->argv[0],
-				   rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
+			           rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
 			status = rc == -ENOENT ? 127 : 126;
 			goto out_unlink;
 		}
@@ -390,8 +391,8 @@ int record_run(const struct record_args *a)
 	recorder_get_stats(r, &st);
 	if (!a->quiet && st.kernel_fallback)
 		kiln_warn("kernel stacks not permitted (perf_event_paranoid=%ld); recording user-space stacks only. "
-			  "For kernel stacks run: sysctl kernel.perf_event_paranoid=1",
-			  event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2));
+		          "For kernel stacks run: sysctl kernel.perf_event_paranoid=1",
+		          event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2));
 
 	uint64_t start = now_ns(), last_flush = start, stop_sent = 0;
 	int stop_stage = 0;
@@ -467,19 +468,21 @@ int record_run(const struct record_args *a)
 		if (stat(a->output, &sb) == 0)
 			human_size((uint64_t)sb.st_size, size, sizeof(size));
 		fprintf(stderr,
-			"kiln: wrote '%s' (%" PRIu64 " samples, %" PRIu64 " lost, %" PRIu64
-			" truncated stacks, %zu threads, %s)\n",
-			a->output, st.samples, st.lost, st.truncated, p->threads.n, size);
+		        "kiln: wrote '%s' (%" PRIu64 " samples, %" PRIu64 " lost, %" PRIu64
+		        " truncated stacks, %zu threads, %s)\n",
+		        a->output, st.samples, st.lost, st.truncated, p->threads.n, size);
 		if (st.lost)
 			kiln_warn("%" PRIu64 " samples were lost because kiln could not keep up; lower -F", st.lost);
 		if (st.truncated && a->call_graph == CALL_GRAPH_DWARF)
-			kiln_warn("%" PRIu64 " of %" PRIu64 " stacks were deeper than the %u-byte stack copy and are cut "
-				  "short; they are marked, not hidden",
-				  st.truncated, st.samples, a->stack_size);
+			kiln_warn("%" PRIu64 " of %" PRIu64
+			          " stacks were deeper than the %u-byte stack copy and are cut "
+			          "short; they are marked, not hidden",
+			          st.truncated, st.samples, a->stack_size);
 		if (profile_get_meta(p, "kernel_symbols"))
-			kiln_warn("kernel symbols are hidden (kernel.kptr_restrict=%ld); kernel frames show as addresses. "
-				  "Run: sysctl kernel.kptr_restrict=0",
-				  event_read_sysctl("/proc/sys/kernel/kptr_restrict", 1));
+			kiln_warn(
+			    "kernel symbols are hidden (kernel.kptr_restrict=%ld); kernel frames show as addresses. "
+			    "Run: sysctl kernel.kptr_restrict=0",
+			    event_read_sysctl("/proc/sys/kernel/kptr_restrict", 1));
 		const char *missing = profile_get_meta(p, "missing_modules");
 		if (missing && *missing)
 			kiln_warn("could not read symbols from: %s", missing);

@@ -31,11 +31,11 @@ int kiln_writer_finish(struct kiln_writer *w, const struct profile *p);
 void kiln_writer_free(struct kiln_writer *w);
 
 struct kiln_read_info {
-	uint32_t version;     /* format version of the file */
-	bool complete;        /* the end chunk was read */
-	bool truncated;       /* the file ended inside a chunk (cut short) */
-	uint64_t chunks;      /* whole chunks read */
-	uint64_t bad_offset;  /* with -EBADMSG: where the damage starts */
+	uint32_t version;    /* format version of the file */
+	bool complete;       /* the end chunk was read */
+	bool truncated;      /* the file ended inside a chunk (cut short) */
+	uint64_t chunks;     /* whole chunks read */
+	uint64_t bad_offset; /* with -EBADMSG: where the damage starts */
 };
 
 /* Reads a whole profile. Returns 0, or:

@@ -50,9 +50,9 @@ enum profile_location_kind {
 };
 
 struct profile_location {
-	uint64_t address;    /* absolute address in its process (or kernel) */
-	uint32_t mapping;    /* mapping id, or PROFILE_NO_MAPPING */
-	uint8_t kind;        /* enum profile_location_kind */
+	uint64_t address;     /* absolute address in its process (or kernel) */
+	uint32_t mapping;     /* mapping id, or PROFILE_NO_MAPPING */
+	uint8_t kind;         /* enum profile_location_kind */
 	uint32_t first_frame; /* index into frames */
 	uint32_t nframes;     /* 0 until symbolized; then >= 1 */
 };
@@ -82,8 +82,8 @@ struct profile_sample {
 
 struct profile_thread {
 	uint32_t tid, pid;
-	uint32_t name;        /* string id: the last comm seen */
-	uint64_t start, end;  /* ns; 0 when unknown */
+	uint32_t name;       /* string id: the last comm seen */
+	uint64_t start, end; /* ns; 0 when unknown */
 };
 
 struct profile_meta {

@@ -12,11 +12,11 @@
 #include "profile/profile.h"
 
 struct symbols_stats {
-	uint64_t locations;    /* locations symbolized by this call */
-	uint64_t named;        /* given a function name from symbols or DWARF */
-	uint64_t with_lines;   /* given file:line */
-	uint64_t inlined;      /* extra frames from inline chains */
-	uint64_t unknown;      /* left as module+offset */
+	uint64_t locations;       /* locations symbolized by this call */
+	uint64_t named;           /* given a function name from symbols or DWARF */
+	uint64_t with_lines;      /* given file:line */
+	uint64_t inlined;         /* extra frames from inline chains */
+	uint64_t unknown;         /* left as module+offset */
 	uint64_t missing_modules; /* distinct module files that could not be opened */
 };
 
@@ -49,7 +49,7 @@ void symbolizer_free(struct symbolizer *s);
  * and returns how many (0 = nothing known), or -errno when the file cannot
  * be used. */
 int symbolizer_lookup_file(struct symbolizer *s, const char *path, uint64_t file_offset, struct symbol_frame *out,
-			   int max);
+                           int max);
 /* Looks up a kernel address in /proc/kallsyms. Returns 1 and sets *out, 0
  * when unknown, -errno when kallsyms cannot be read or is hidden. */
 int symbolizer_lookup_kernel(struct symbolizer *s, uint64_t address, struct symbol_frame *out);

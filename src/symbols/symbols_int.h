@@ -48,8 +48,8 @@ struct ksym {
 struct kallsyms {
 	VEC(struct ksym) syms;
 	VEC(char) names; /* raw names, NUL-separated: only the few asked for are demangled and interned */
-	int err;     /* 0, or the -errno from loading */
-	bool loaded; /* tried once; err says how it went */
+	int err;         /* 0, or the -errno from loading */
+	bool loaded;     /* tried once; err says how it went */
 };
 
 /* Reads a kallsyms-format file once; later calls return the first result.

@@ -12,12 +12,12 @@
 
 /* How an unwind ended. */
 enum unwind_status {
-	UNWIND_COMPLETE = 0,   /* reached the outermost frame (return address undefined) */
-	UNWIND_TRUNCATED,      /* needed stack bytes beyond the captured copy */
-	UNWIND_NO_MODULE,      /* a pc outside any known mapping */
-	UNWIND_NO_CFI,         /* a pc in a module with no CFI for it */
-	UNWIND_BAD_FRAME,      /* CFI gave an impossible result (loop, null cfa, ...) */
-	UNWIND_MAX_DEPTH,      /* stopped at the caller's limit */
+	UNWIND_COMPLETE = 0, /* reached the outermost frame (return address undefined) */
+	UNWIND_TRUNCATED,    /* needed stack bytes beyond the captured copy */
+	UNWIND_NO_MODULE,    /* a pc outside any known mapping */
+	UNWIND_NO_CFI,       /* a pc in a module with no CFI for it */
+	UNWIND_BAD_FRAME,    /* CFI gave an impossible result (loop, null cfa, ...) */
+	UNWIND_MAX_DEPTH,    /* stopped at the caller's limit */
 };
 
 /* The module containing a pc, as the caller's mapping tracker knows it. */
@@ -51,15 +51,15 @@ void unwinder_free(struct unwinder *u);
  * sampled ip, each later entry a return address (not adjusted). Returns the
  * number written and sets *status to how it ended. */
 int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_find_module_fn find, void *ctx,
-		    uint64_t *pcs, int max, enum unwind_status *status);
+                    uint64_t *pcs, int max, enum unwind_status *status);
 
 /* Forgets cached modules whose file was replaced (e.g. after exec). */
 void unwinder_flush(struct unwinder *u);
 
 struct unwind_stats {
-	uint64_t cfi_lookups;  /* libdw CFI queries (cache misses) */
+	uint64_t cfi_lookups; /* libdw CFI queries (cache misses) */
 	uint64_t cache_hits;
-	uint64_t modules;      /* modules opened */
+	uint64_t modules; /* modules opened */
 };
 void unwinder_get_stats(const struct unwinder *u, struct unwind_stats *st);
 

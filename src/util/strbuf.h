@@ -15,7 +15,10 @@ struct strbuf {
 	size_t cap;
 };
 
-#define STRBUF_INIT {0}
+#define STRBUF_INIT                                                                                                    \
+	{                                                                                                              \
+		0                                                                                                      \
+	}
 
 void strbuf_release(struct strbuf *sb);
 void strbuf_reset(struct strbuf *sb);

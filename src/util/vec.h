@@ -14,44 +14,44 @@
 
 #include "util/xalloc.h"
 
-#define VEC(T)            \
-	struct {          \
-		T *v;     \
-		size_t n; \
-		size_t cap; \
+#define VEC(T)                                                                                                         \
+	struct {                                                                                                       \
+		T *v;                                                                                                  \
+		size_t n;                                                                                              \
+		size_t cap;                                                                                            \
 	}
 
 /* Makes room for at least `want` elements in total. */
-#define vec_reserve(vp, want)                                                   \
-	do {                                                                    \
-		if ((want) > (vp)->cap) {                                       \
-			size_t c_ = (vp)->cap ? (vp)->cap * 2 : 8;              \
-			while (c_ < (want))                                     \
-				c_ *= 2;                                        \
-			(vp)->v = xreallocarray((vp)->v, c_, sizeof(*(vp)->v)); \
-			(vp)->cap = c_;                                         \
-		}                                                               \
+#define vec_reserve(vp, want)                                                                                          \
+	do {                                                                                                           \
+		if ((want) > (vp)->cap) {                                                                              \
+			size_t c_ = (vp)->cap ? (vp)->cap * 2 : 8;                                                     \
+			while (c_ < (want))                                                                            \
+				c_ *= 2;                                                                               \
+			(vp)->v = xreallocarray((vp)->v, c_, sizeof(*(vp)->v));                                        \
+			(vp)->cap = c_;                                                                                \
+		}                                                                                                      \
 	} while (0)
 
-#define vec_push(vp, x)                         \
-	do {                                    \
-		vec_reserve((vp), (vp)->n + 1); \
-		(vp)->v[(vp)->n++] = (x);       \
+#define vec_push(vp, x)                                                                                                \
+	do {                                                                                                           \
+		vec_reserve((vp), (vp)->n + 1);                                                                        \
+		(vp)->v[(vp)->n++] = (x);                                                                              \
 	} while (0)
 
 /* Appends one zeroed element and evaluates to a pointer to it. */
-#define vec_grow(vp)                                               \
-	({                                                         \
-		vec_reserve((vp), (vp)->n + 1);                    \
-		memset(&(vp)->v[(vp)->n], 0, sizeof(*(vp)->v));    \
-		&(vp)->v[(vp)->n++];                               \
+#define vec_grow(vp)                                                                                                   \
+	({                                                                                                             \
+		vec_reserve((vp), (vp)->n + 1);                                                                        \
+		memset(&(vp)->v[(vp)->n], 0, sizeof(*(vp)->v));                                                        \
+		&(vp)->v[(vp)->n++];                                                                                   \
 	})
 
-#define vec_free(vp)                          \
-	do {                                  \
-		free((vp)->v);                \
-		(vp)->v = NULL;               \
-		(vp)->n = (vp)->cap = 0;      \
+#define vec_free(vp)                                                                                                   \
+	do {                                                                                                           \
+		free((vp)->v);                                                                                         \
+		(vp)->v = NULL;                                                                                        \
+		(vp)->n = (vp)->cap = 0;                                                                               \
 	} while (0)
 
 #define vec_clear(vp) ((vp)->n = 0)

@@ -7,11 +7,11 @@
 static const struct {
 	int perf, dwarf;
 } reg_map[] = {
-	{PERF_REG_X86_AX, 0},  {PERF_REG_X86_DX, 1},  {PERF_REG_X86_CX, 2},   {PERF_REG_X86_BX, 3},
-	{PERF_REG_X86_SI, 4},  {PERF_REG_X86_DI, 5},  {PERF_REG_X86_BP, 6},   {PERF_REG_X86_SP, 7},
-	{PERF_REG_X86_R8, 8},  {PERF_REG_X86_R9, 9},  {PERF_REG_X86_R10, 10}, {PERF_REG_X86_R11, 11},
-	{PERF_REG_X86_R12, 12}, {PERF_REG_X86_R13, 13}, {PERF_REG_X86_R14, 14}, {PERF_REG_X86_R15, 15},
-	{PERF_REG_X86_IP, 16},
+    {PERF_REG_X86_AX, 0},   {PERF_REG_X86_DX, 1},   {PERF_REG_X86_CX, 2},   {PERF_REG_X86_BX, 3},
+    {PERF_REG_X86_SI, 4},   {PERF_REG_X86_DI, 5},   {PERF_REG_X86_BP, 6},   {PERF_REG_X86_SP, 7},
+    {PERF_REG_X86_R8, 8},   {PERF_REG_X86_R9, 9},   {PERF_REG_X86_R10, 10}, {PERF_REG_X86_R11, 11},
+    {PERF_REG_X86_R12, 12}, {PERF_REG_X86_R13, 13}, {PERF_REG_X86_R14, 14}, {PERF_REG_X86_R15, 15},
+    {PERF_REG_X86_IP, 16},
 };
 
 uint64_t arch_perf_regs_mask(void)
