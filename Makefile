@@ -93,7 +93,7 @@ install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
-	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c')
+	@clang-format -i $$(find src tests bench -name '*.[ch]' -not -path '*/corpus/*' -not -path '*/node_modules/*')
 
 clean:
 	@rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
