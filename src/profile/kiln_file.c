@@ -139,6 +139,7 @@ struct kiln_writer {
 	/* threads and metadata change in place: what the file last said */
 	VEC(struct profile_thread) threads;
 	VEC(struct profile_meta) meta;
+	VEC(size_t) series_points; /* per series: points already in the file */
 
 	byte_vec payload; /* sections of the chunk being assembled */
 	byte_vec body;    /* records of the section being assembled */
@@ -473,12 +474,43 @@ out_free:
 }
 
 /* Appends the delta sections, in the order their references need. */
+/* Series grow at the end only: each section record is one series' new
+ * points (index, name, unit, first point, count, then time deltas and values). */
+static int write_series(struct kiln_writer *w, const struct profile *p)
+{
+	for (size_t i = 0; i < p->series.n; i++) {
+		const struct profile_series *s = &p->series.v[i];
+		if (i >= w->series_points.n)
+			vec_push(&w->series_points, SIZE_MAX); /* not in the file yet */
+		size_t written = w->series_points.v[i];
+		size_t from = written == SIZE_MAX ? 0 : written;
+		if (written != SIZE_MAX && from >= s->points.n)
+			continue;
+		put_u64(&w->body, i);
+		put_u64(&w->body, s->name);
+		put_u64(&w->body, s->unit);
+		put_u64(&w->body, from);
+		put_u64(&w->body, s->points.n - from);
+		uint64_t t = from ? s->points.v[from - 1].time : 0;
+		for (size_t j = from; j < s->points.n; j++) {
+			put_u64(&w->body, s->points.v[j].time - t);
+			put_u64(&w->body, zigzag(s->points.v[j].value));
+			t = s->points.v[j].time;
+		}
+		w->series_points.v[i] = s->points.n;
+		int rc = section_end(w, KILN_SEC_SERIES, false, 0, 1);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int writer_add_delta(struct kiln_writer *w, const struct profile *p)
 {
 	int rc;
 	if ((rc = write_strings(w, p)) || (rc = write_value_types(w, p)) || (rc = write_mappings(w, p, w->nmappings)) ||
 	    (rc = write_threads(w, p, false)) || (rc = write_locations(w, p)) || (rc = write_stacks(w, p)) ||
-	    (rc = write_samples(w, p)) || (rc = write_meta(w, p, false)))
+	    (rc = write_samples(w, p)) || (rc = write_meta(w, p, false)) || (rc = write_series(w, p)))
 		return rc;
 	return 0;
 }
@@ -526,6 +558,7 @@ void kiln_writer_free(struct kiln_writer *w)
 	ZSTD_freeCCtx(w->cctx);
 	vec_free(&w->threads);
 	vec_free(&w->meta);
+	vec_free(&w->series_points);
 	vec_free(&w->payload);
 	vec_free(&w->body);
 	vec_free(&w->out);
@@ -763,6 +796,41 @@ static int read_meta(struct reader *r, struct cursor *c)
 	return 0;
 }
 
+static int read_series(struct reader *r, struct cursor *c)
+{
+	struct profile *p = r->p;
+	uint64_t count = get_u64(c);
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t idx = get_u64(c);
+		uint32_t name = get_str(r, c), unit = get_str(r, c);
+		uint64_t first = get_u64(c), n = get_u64(c);
+		/* a series is created in order and only ever appended to; each
+		 * point takes at least two bytes, which bounds n */
+		if (c->bad || idx > p->series.n || n > (uint64_t)(c->end - c->p) / 2)
+			return -1;
+		if (idx == p->series.n) {
+			struct profile_series *s = vec_grow(&p->series);
+			s->name = name;
+			s->unit = unit;
+		}
+		struct profile_series *s = &p->series.v[idx];
+		if (first != s->points.n)
+			return -1;
+		uint64_t t = first ? s->points.v[first - 1].time : 0;
+		vec_reserve(&s->points, s->points.n + n);
+		for (uint64_t j = 0; j < n; j++) {
+			uint64_t dt = get_u64(c);
+			int64_t v = unzigzag(get_u64(c));
+			if (c->bad || dt > UINT64_MAX - t)
+				return -1;
+			t += dt;
+			struct profile_series_point pt = {t, v};
+			vec_push(&s->points, pt);
+		}
+	}
+	return 0;
+}
+
 static int read_frames(struct reader *r, struct cursor *c)
 {
 	struct profile *p = r->p;
@@ -831,6 +899,9 @@ static int read_sections(struct reader *r, const uint8_t *data, size_t size)
 			break;
 		case KILN_SEC_META:
 			rc = read_meta(r, &c);
+			break;
+		case KILN_SEC_SERIES:
+			rc = read_series(r, &c);
 			break;
 		case KILN_SEC_FRAMES:
 			rc = read_frames(r, &c);

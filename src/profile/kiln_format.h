@@ -49,6 +49,7 @@ enum kiln_section {
 	KILN_SEC_SAMPLES = 7,
 	KILN_SEC_META = 8,
 	KILN_SEC_FRAMES = 9,
+	KILN_SEC_SERIES = 10,
 };
 
 /* Fills the file header for this kiln's format (out has KILN_HEADER_SIZE bytes). */

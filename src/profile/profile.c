@@ -33,6 +33,9 @@ void profile_free(struct profile *p)
 	vec_free(&p->threads);
 	vec_free(&p->mappings);
 	vec_free(&p->meta);
+	for (size_t i = 0; i < p->series.n; i++)
+		vec_free(&p->series.v[i].points);
+	vec_free(&p->series);
 	hashmap_release(&p->stack_index);
 	hashmap_release(&p->location_index);
 	hashmap_release(&p->thread_index);
@@ -139,6 +142,29 @@ void profile_set_location_frames(struct profile *p, uint32_t location, const str
 	l->nframes = n;
 	for (uint32_t i = 0; i < n; i++)
 		vec_push(&p->frames, frames[i]);
+}
+
+uint32_t profile_add_series(struct profile *p, const char *name, const char *unit)
+{
+	struct profile_series *s = vec_grow(&p->series);
+	s->name = profile_intern(p, name);
+	s->unit = profile_intern(p, unit);
+	return (uint32_t)p->series.n - 1;
+}
+
+void profile_series_add(struct profile *p, uint32_t series, uint64_t time, int64_t value)
+{
+	struct profile_series_point pt = {time, value};
+	vec_push(&p->series.v[series].points, pt);
+}
+
+const struct profile_series *profile_find_series(const struct profile *p, const char *name)
+{
+	uint32_t id = strtab_find(&p->strings, name);
+	for (size_t i = 0; id != UINT32_MAX && i < p->series.n; i++)
+		if (p->series.v[i].name == id)
+			return &p->series.v[i];
+	return NULL;
 }
 
 void profile_set_meta(struct profile *p, const char *key, const char *value)

@@ -86,6 +86,18 @@ struct profile_thread {
 	uint64_t start, end; /* ns; 0 when unknown */
 };
 
+/* A time series along the run (heap size, RSS, ...): points in time order. */
+struct profile_series_point {
+	uint64_t time; /* ns, CLOCK_MONOTONIC */
+	int64_t value;
+};
+
+struct profile_series {
+	uint32_t name; /* string id, e.g. "heap" */
+	uint32_t unit; /* string id, e.g. "bytes" */
+	VEC(struct profile_series_point) points;
+};
+
 struct profile_meta {
 	uint32_t key, value; /* string ids */
 };
@@ -100,6 +112,7 @@ struct profile {
 	VEC(struct profile_thread) threads;
 	VEC(struct profile_mapping) mappings;
 	VEC(struct profile_meta) meta;
+	VEC(struct profile_series) series;
 
 	/* indexes for deduplication; rebuilt by the reader */
 	struct hashmap stack_index;    /* (parent, location) -> node */
@@ -142,6 +155,13 @@ const struct profile_thread *profile_find_thread(const struct profile *p, uint32
 /* Sets frames for a location (replacing any it had). frames[0] is the
  * innermost (most inlined) frame, frames[n-1] the real function. */
 void profile_set_location_frames(struct profile *p, uint32_t location, const struct profile_frame *frames, uint32_t n);
+
+/* Adds a time series and returns its index; profile_series_add() appends a
+ * point (times must not go backwards). */
+uint32_t profile_add_series(struct profile *p, const char *name, const char *unit);
+void profile_series_add(struct profile *p, uint32_t series, uint64_t time, int64_t value);
+/* The series named name, or NULL. */
+const struct profile_series *profile_find_series(const struct profile *p, const char *name);
 
 /* Metadata: string key/value pairs; set replaces an existing key. */
 void profile_set_meta(struct profile *p, const char *key, const char *value);

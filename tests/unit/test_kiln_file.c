@@ -276,6 +276,67 @@ static void test_round_trip(void **state)
 	unlink(path);
 }
 
+static void test_series(void **state)
+{
+	/* series grow across flushes; an empty series is kept; a cut file keeps
+	 * the points flushed before the cut */
+	(void)state;
+	char path[512];
+	tmp_path(path, sizeof(path), "series.kiln");
+	struct profile *p = profile_new();
+	struct kiln_writer *w;
+	assert_int_equal(kiln_writer_open(&w, path), 0);
+	uint32_t heap = profile_add_series(p, "heap", "bytes");
+	uint32_t rss = profile_add_series(p, "rss", "bytes");
+	assert_int_equal(kiln_writer_flush(w, p), 0);
+	for (int i = 0; i < 1000; i++) {
+		profile_series_add(p, heap, 1000000 + (uint64_t)i * 777, (i % 7 == 0 ? -5 : 3) * (int64_t)i);
+		if (i % 250 == 249)
+			assert_int_equal(kiln_writer_flush(w, p), 0);
+	}
+	profile_add_series(p, "empty", "count");
+	assert_int_equal(kiln_writer_flush(w, p), 0);
+	profile_series_add(p, rss, 5, INT64_MAX);
+	profile_series_add(p, rss, 5, INT64_MIN);
+	assert_int_equal(kiln_writer_finish(w, p), 0);
+	kiln_writer_free(w);
+
+	struct profile *r;
+	assert_int_equal(kiln_read(path, &r, NULL), 0);
+	assert_int_equal(r->series.n, 3);
+	const struct profile_series *h = profile_find_series(r, "heap");
+	assert_non_null(h);
+	assert_string_equal(profile_str(r, h->unit), "bytes");
+	assert_int_equal(h->points.n, 1000);
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(h->points.v[i].time, 1000000 + (uint64_t)i * 777);
+		assert_int_equal(h->points.v[i].value, (i % 7 == 0 ? -5 : 3) * (int64_t)i);
+	}
+	const struct profile_series *x = profile_find_series(r, "rss");
+	assert_int_equal(x->points.n, 2);
+	assert_true(x->points.v[0].value == INT64_MAX && x->points.v[1].value == INT64_MIN);
+	assert_int_equal(profile_find_series(r, "empty")->points.n, 0);
+	assert_null(profile_find_series(r, "nope"));
+	profile_free(r);
+
+	/* cut at every offset: the points read are always a prefix of the truth */
+	size_t size;
+	uint8_t *data = slurp(path, &size);
+	for (size_t cut = 0; cut < size; cut += 7) {
+		struct profile *q = NULL;
+		if (kiln_read_mem(data, cut, &q, NULL) == 0) {
+			const struct profile_series *hq = profile_find_series(q, "heap");
+			size_t n = hq ? hq->points.n : 0;
+			for (size_t i = 0; i < n; i++)
+				assert_int_equal(hq->points.v[i].time, p->series.v[heap].points.v[i].time);
+		}
+		profile_free(q);
+	}
+	free(data);
+	profile_free(p);
+	unlink(path);
+}
+
 static void test_unfinished(void **state)
 {
 	/* a recorder killed after its last flush: everything flushed is there */
@@ -691,6 +752,7 @@ int main(void)
 	    cmocka_unit_test(test_crc32c),
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_unfinished),
+	    cmocka_unit_test(test_series),
 	    cmocka_unit_test(test_truncation_every_offset),
 	    cmocka_unit_test(test_bit_flips),
 	    cmocka_unit_test(test_foreign_and_empty),
