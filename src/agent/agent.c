@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "agent/channel_format.h"
@@ -106,6 +107,13 @@ struct path_slot {
 static struct path_slot *ptab;
 static size_t ptab_cap, ptab_n;
 static uint32_t next_node_id = 1;
+/* Each thread's stacks seen lately, direct-mapped by a fingerprint that
+ * is cheaper than the path hashes: loops allocate from the same few stacks
+ * over and over, and those cost neither the path hashes nor the lock's
+ * share of the table. Node ids never change, so entries never go stale
+ * (but a forked child starts a new table: atfork_child clears them). */
+#define RECENT_SLOTS 256
+static TLS struct path_slot recent[RECENT_SLOTS];
 
 static void *sys_map(size_t size)
 {
@@ -366,6 +374,7 @@ static void stab_reset(void)
 	ptab = NULL;
 	ptab_cap = ptab_n = 0;
 	next_node_id = 1;
+	memset(recent, 0, sizeof(recent)); /* the calling thread's: the child's only one */
 }
 
 static void agent_init_locked(void)
@@ -466,22 +475,58 @@ static inline struct path_slot *ptab_slot(uint64_t h)
 	return &ptab[j];
 }
 
-/* Returns the stack's leaf node (f[0] is the innermost frame), adding and
- * sending the nodes that are new (always a chain ending at the leaf) in
- * one record. Lock held. 0 (the root) for an empty stack or no memory. */
-static uint32_t stack_intern(const uint64_t *f, int n)
+/* The whole stack's fingerprint, in four independent lanes so the
+ * multiplies overlap (the path hashes are one dependent chain). */
+static uint64_t stack_print(const uint64_t *f, int n)
 {
-	uint64_t ph[KH_MAX_STACK + 1]; /* ph[k]: path from the root down to f[k] */
-	if (!n)
-		return 0;
+	uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full, c = 0x165667b19e3779f9ull, d = (uint64_t)n;
+	int k = 0;
+	for (; k + 4 <= n; k += 4) {
+		a = (a ^ f[k]) * 0xff51afd7ed558ccdull;
+		b = (b ^ f[k + 1]) * 0xc4ceb9fe1a85ec53ull;
+		c = (c ^ f[k + 2]) * 0xff51afd7ed558ccdull;
+		d = (d ^ f[k + 3]) * 0xc4ceb9fe1a85ec53ull;
+		a ^= a >> 29;
+		b ^= b >> 31;
+		c ^= c >> 27;
+		d ^= d >> 33;
+	}
+	for (; k < n; k++)
+		a = (a ^ f[k] ^ ((uint64_t)k << 56)) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = a ^ (b * 0x94d049bb133111ebull) ^ ((c ^ (c >> 32)) * 0xbf58476d1ce4e5b9ull) ^ (d >> 7);
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ull;
+	h ^= h >> 32;
+	return h | 1; /* 0 marks an empty slot */
+}
+
+/* Fills ph[k], the hash of the path from the root down to f[k], for
+ * k < n. Needs no lock: done before taking it, and the table slots of the
+ * last paths are prefetched so their cache misses overlap with the rest of
+ * the event's work. The table pointer may be stale here: a prefetch never
+ * faults. */
+static void stack_hash(const uint64_t *f, int n, uint64_t *ph)
+{
 	ph[n] = 0x9e3779b97f4a7c15ull;
 	for (int k = n - 1; k >= 0; k--)
 		ph[k] = path_mix(ph[k + 1], f[k]) | 1; /* 0 marks an empty slot */
+	struct path_slot *t = __atomic_load_n(&ptab, __ATOMIC_RELAXED);
+	size_t cap = __atomic_load_n(&ptab_cap, __ATOMIC_RELAXED);
+	if (!t || !n)
+		return;
+	for (int k = 0; k <= 2 && k < n; k++)
+		__builtin_prefetch(&t[ph[k] & (cap - 1)]);
+}
+
+/* Returns the stack's leaf node (f[0] is the innermost frame), adding and
+ * sending the nodes that are new (always a chain ending at the leaf) in
+ * one record. Lock held. 0 (the root) for an empty stack or no memory. */
+static uint32_t stack_intern(const uint64_t *f, int n, const uint64_t *ph)
+{
+	if (!n)
+		return 0;
 	if ((ptab_n + (size_t)n + 1) * 2 > ptab_cap && !ptab_grow())
 		return 0;
-	/* A new stack probes its last paths too: let those cache misses overlap. */
-	for (int k = 0; k <= 2 && k < n; k++)
-		__builtin_prefetch(&ptab[ph[k] & (ptab_cap - 1)]);
 	struct path_slot *e = ptab_slot(ph[0]);
 	if (e->hash)
 		return e->id;
@@ -546,16 +591,50 @@ static int capture(uint64_t *out)
 
 /* ---- events ---- */
 
+/* A captured stack on its way to an id: known already from this thread's
+ * recent stacks, or hashed (outside the lock) for stack_intern. */
+struct cstack {
+	uint64_t frames[KH_MAX_STACK];
+	uint64_t ph[KH_MAX_STACK + 1];
+	struct path_slot *recent;
+	uint64_t print;
+	int n;
+	uint32_t id; /* 0: not known yet */
+};
+
+static void cstack_capture(struct cstack *c)
+{
+	c->n = capture(c->frames);
+	c->print = stack_print(c->frames, c->n);
+	c->recent = &recent[c->print & (RECENT_SLOTS - 1)];
+	c->id = c->recent->hash == c->print ? c->recent->id : 0;
+	if (!c->id)
+		stack_hash(c->frames, c->n, c->ph);
+}
+
+/* The stack's id. Lock held. */
+static uint32_t cstack_id(struct cstack *c)
+{
+	if (c->id)
+		return c->id;
+	c->id = stack_intern(c->frames, c->n, c->ph);
+	if (c->id) {
+		c->recent->hash = c->print;
+		c->recent->id = c->id;
+	}
+	return c->id;
+}
+
 static void record_alloc(void *old, void *ptr, size_t size)
 {
-	uint64_t frames[KH_MAX_STACK];
-	int n = capture(frames);
+	struct cstack cs;
+	cstack_capture(&cs);
 	uint64_t t = event_ns();
 	uint32_t tid = tid_get();
 	pthread_mutex_lock(&lock);
 	if (!enabled)
 		goto out_unlock;
-	uint32_t id = stack_intern(frames, n);
+	uint32_t id = cstack_id(&cs);
 	if (!enabled)
 		goto out_unlock;
 	if (old) {
@@ -718,13 +797,13 @@ EXPORT void *realloc(void *ptr, size_t size)
 		/* The old address is free once realloc returns: hold the lock
 		 * across it so no other thread's event for that address comes
 		 * before ours. Capture the stack first, outside the lock. */
-		uint64_t frames[KH_MAX_STACK];
-		int n = capture(frames);
+		struct cstack cs;
+		cstack_capture(&cs);
 		uint32_t tid = tid_get();
 		pthread_mutex_lock(&lock);
 		p = real.realloc(ptr, size);
 		if (p && enabled) {
-			uint32_t id = stack_intern(frames, n);
+			uint32_t id = cstack_id(&cs);
 			struct kh_rec_realloc *r = enabled ? ring_reserve(sizeof(*r)) : NULL;
 			if (r) {
 				r->h.type = KH_REC_REALLOC;
@@ -985,6 +1064,134 @@ static int scan_module(struct dl_phdr_info *info, size_t size, void *ctx)
 
 extern void *__libc_stack_end;
 
+/* Threads still running at exit hold roots too: each is asked, by a
+ * signal, for its registers and stack pointer, and its stack is scanned
+ * from there to the top of the mapping that holds it. The threads keep
+ * running meanwhile (freezing them could deadlock on a lock we need), so
+ * this is conservative: it can only make blocks more reachable. */
+#define PEER_MAX 256
+#define PEER_SIG (SIGRTMAX - 2)
+
+struct peer {
+	uint64_t sp;
+	uint64_t regs[NGREG];
+};
+static struct peer peers[PEER_MAX];
+static uint32_t peer_n; /* slots claimed by handlers */
+static uint32_t peer_done;
+
+static void peer_handler(int sig, siginfo_t *si, void *ctx)
+{
+	(void)sig;
+	(void)si;
+	const ucontext_t *uc = ctx;
+	uint32_t i = __atomic_fetch_add(&peer_n, 1, __ATOMIC_ACQ_REL);
+	if (i < PEER_MAX) {
+		memcpy(peers[i].regs, uc->uc_mcontext.gregs, sizeof(peers[i].regs));
+		peers[i].sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+	}
+	__atomic_fetch_add(&peer_done, 1, __ATOMIC_ACQ_REL);
+}
+
+/* The end of the mapping holding addr, from /proc/self/maps; 0 if none. */
+static uint64_t mapping_end(uint64_t addr)
+{
+	static char buf[1 << 16];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	uint64_t end = 0;
+	size_t have = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = '\0';
+		char *line = buf, *nl;
+		while ((nl = strchr(line, '\n'))) {
+			uint64_t lo = 0, hi = 0;
+			char *p = line;
+			for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+				lo = lo * 16 + (uint64_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+			if (*p == '-')
+				for (p++; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+					hi = hi * 16 + (uint64_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+			if (addr >= lo && addr < hi) {
+				end = hi;
+				goto out;
+			}
+			line = nl + 1;
+		}
+		have = (size_t)(buf + have - line);
+		memmove(buf, line, have);
+		if (have >= sizeof(buf) - 1)
+			have = 0; /* a line longer than the buffer: skip it */
+	}
+out:
+	close(fd);
+	return end;
+}
+
+/* Scans the stacks and registers of the process's other threads. */
+static void scan_peers(struct scan *s)
+{
+	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = peer_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(PEER_SIG, &sa, &old) < 0) {
+		close(fd);
+		return;
+	}
+	__atomic_store_n(&peer_n, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&peer_done, 0, __ATOMIC_RELEASE);
+	static char dents[8192];
+	uint32_t sent = 0;
+	pid_t pid = getpid(), self = (pid_t)tid_get();
+	long n;
+	while ((n = syscall(SYS_getdents64, fd, dents, sizeof(dents))) > 0) {
+		for (long off = 0; off < n;) {
+			/* struct linux_dirent64: ino, off, reclen, type, name */
+			unsigned short reclen;
+			memcpy(&reclen, dents + off + 16, sizeof(reclen));
+			const char *name = dents + off + 19;
+			off += reclen;
+			pid_t tid = 0;
+			for (const char *c = name; *c >= '0' && *c <= '9'; c++)
+				tid = tid * 10 + (*c - '0');
+			if (tid <= 0 || tid == self || sent >= PEER_MAX)
+				continue;
+			if (syscall(SYS_tgkill, pid, tid, PEER_SIG) == 0)
+				sent++;
+		}
+	}
+	close(fd);
+	/* a thread that blocks the signal never answers: wait 200 ms at most */
+	for (int i = 0; i < 2000 && __atomic_load_n(&peer_done, __ATOMIC_ACQUIRE) < sent; i++)
+		nap(100000);
+	uint32_t got = __atomic_load_n(&peer_n, __ATOMIC_ACQUIRE);
+	if (got > PEER_MAX)
+		got = PEER_MAX;
+	for (uint32_t i = 0; i < got; i++) {
+		const struct peer *pe = &peers[i];
+		scan_range(s, (uint64_t)(uintptr_t)pe->regs, (uint64_t)(uintptr_t)(pe->regs + NGREG), KH_LEAK_REACHABLE,
+		           false);
+		uint64_t lo = pe->sp > 128 ? pe->sp - 128 : pe->sp; /* the red zone */
+		uint64_t hi = mapping_end(pe->sp);
+		if (hi > lo)
+			scan_range(s, lo, hi, KH_LEAK_REACHABLE, false);
+	}
+	/* A signal still pending (blocked by its thread) must not meet the
+	 * default action, which kills: then ours stays, it only takes notes. */
+	if (__atomic_load_n(&peer_done, __ATOMIC_ACQUIRE) >= sent)
+		sigaction(PEER_SIG, &old, NULL);
+}
+
 static __attribute__((noinline)) void scan_run(struct scan *s)
 {
 	jmp_buf regs; /* callee-saved registers land on the stack, which is scanned */
@@ -1006,6 +1213,7 @@ static __attribute__((noinline)) void scan_run(struct scan *s)
 	s->leader = UINT32_MAX;
 	if (top > sp)
 		scan_range(s, sp, top, KH_LEAK_REACHABLE, false);
+	scan_peers(s);
 	dl_iterate_phdr(scan_module, s);
 	scan_drain(s);
 	/* What no root reaches: each unreached block leads a clique; what it

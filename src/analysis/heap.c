@@ -504,6 +504,10 @@ void heap_finish(struct heap_analysis *h)
 		h->tot.start_ns = 0;
 	h->tot.end_ns = h->last_t;
 	VEC(uint32_t) memo = {0};
+	struct {
+		uint64_t ip;
+		uint32_t loc;
+	} lc[1024];
 	for (uint32_t r = 0; r < h->procs.n; r++) {
 		struct heap_proc *pr = &h->procs.v[r];
 		struct proc_map *maps;
@@ -513,9 +517,20 @@ void heap_finish(struct heap_analysis *h)
 		vec_clear(&memo);
 		vec_reserve(&memo, pr->nodes.n + 1);
 		memo.v[0] = 0;
+		/* a million nodes share a few hundred addresses: remember the
+		 * recent ones rather than search the maps and the location index */
+		memset(lc, 0, sizeof(lc));
 		for (size_t k = 1; k < pr->nodes.n; k++) {
 			const struct heap_trie_node *n = &pr->nodes.v[k];
-			uint32_t loc = profile_location(p, map_lookup(maps, nmaps, n->ip), n->ip, PROFILE_LOC_USER);
+			size_t slot = hash_u64(n->ip) & (sizeof(lc) / sizeof(lc[0]) - 1);
+			uint32_t loc;
+			if (lc[slot].ip == n->ip + 1) {
+				loc = lc[slot].loc;
+			} else {
+				loc = profile_location(p, map_lookup(maps, nmaps, n->ip), n->ip, PROFILE_LOC_USER);
+				lc[slot].ip = n->ip + 1; /* +1: 0 marks an empty slot */
+				lc[slot].loc = loc;
+			}
 			memo.v[k] = profile_stack_child(p, memo.v[n->parent], loc);
 		}
 		memo.n = pr->nodes.n;
@@ -528,8 +543,9 @@ void heap_finish(struct heap_analysis *h)
 	}
 	vec_free(&memo);
 
-	struct hashmap by_node;
-	hashmap_init(&by_node);
+	/* profile stack ids are dense: their merged site by direct index */
+	uint32_t *by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
+	memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));
 	for (size_t i = 0; i < h->sites.n; i++) {
 		struct heap_site *s = &h->sites.v[i];
 		if (s->snap_gen != h->peak_gen)
@@ -546,19 +562,20 @@ void heap_finish(struct heap_analysis *h)
 		smp.values[HEAP_VALUE_PEAK_SPACE] = (int64_t)s->peak_bytes;
 		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)s->leaked_bytes;
 		profile_add_sample(p, &smp);
-		uint64_t m;
-		if (!hashmap_get(&by_node, s->node, &m)) {
+		uint32_t m = s->node <= p->stacks.n ? by_node[s->node] : UINT32_MAX;
+		if (m == UINT32_MAX) {
 			struct heap_site *d = vec_grow(&h->merged);
 			d->node = s->node;
 			d->proc = s->proc;
 			d->agent_node = s->agent_node;
-			m = h->merged.n - 1;
-			hashmap_put(&by_node, s->node, m);
+			m = (uint32_t)(h->merged.n - 1);
+			if (s->node <= p->stacks.n)
+				by_node[s->node] = m;
 		}
-		s->merged_idx = (uint32_t)m;
+		s->merged_idx = m;
 		merge_into(&h->merged.v[m], s);
 	}
-	hashmap_release(&by_node);
+	free(by_node);
 	for (size_t i = 0; i < h->procs.n; i++)
 		profile_thread(p, h->procs.v[i].pid, h->procs.v[i].pid);
 

@@ -48,7 +48,7 @@ struct heap_site {
 struct heap_totals {
 	uint64_t allocs, frees, alloc_bytes, temporary, reallocs;
 	uint64_t peak_bytes, peak_time; /* peak_time: ns after start */
-	uint64_t peak_event, events;   /* allocation events before the peak, in all */
+	uint64_t peak_event, events;    /* allocation events before the peak, in all */
 	uint64_t max_rss_kb;
 	uint64_t leaked_bytes, leaked_blocks;
 	uint64_t class_bytes[5], class_blocks[5];
