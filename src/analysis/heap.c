@@ -843,3 +843,10 @@ void heap_group(struct heap_analysis *h)
 		if (h->sites.v[i].allocs)
 			h->sites.v[i].group = h->merged.v[h->sites.v[i].merged_idx].group;
 }
+
+void heap_save_series(struct heap_analysis *h)
+{
+	uint32_t s = profile_add_series(h->p, "heap", "bytes");
+	for (size_t i = 0; i < h->series.n; i++)
+		profile_series_add(h->p, s, h->series.v[i].t, (int64_t)h->series.v[i].bytes);
+}

@@ -125,6 +125,9 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean);
  * stores the totals in the profile's metadata. Call once, after the last
  * record. Symbolize the profile afterwards. */
 void heap_finish(struct heap_analysis *h);
+/* Stores the heap size over time in the profile as series "heap" (bytes),
+ * so the .kiln file keeps it for later views. */
+void heap_save_series(struct heap_analysis *h);
 
 /* The frame that names a stack's allocation site: the first one, leaf
  * first, outside the allocator, libc and the Rust/C++ standard libraries;

@@ -316,6 +316,7 @@ static int heap_run(const struct heap_args *a)
 
 	uint64_t t_ran = now_ns();
 	heap_finish(h);
+	heap_save_series(h);
 	uint64_t t_finish = now_ns();
 	profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&t));
 	profile_set_meta_u64(p, "agent_ring_waits", waits);

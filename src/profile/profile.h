@@ -88,7 +88,7 @@ struct profile_thread {
 
 /* A time series along the run (heap size, RSS, ...): points in time order. */
 struct profile_series_point {
-	uint64_t time; /* ns, CLOCK_MONOTONIC */
+	uint64_t time; /* ns after the start of the recording */
 	int64_t value;
 };
 

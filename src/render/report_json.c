@@ -35,6 +35,29 @@ static void json_header(const struct report_ctx *c)
 	strbuf_addf(out, "},\n \"samples\": %" PRIu64 ",\n \"total\": %" PRId64 ",\n", h->samples, h->total);
 	strbuf_addf(out, " \"lost\": %" PRIu64 ", \"truncated\": %" PRIu64, profile_get_meta_u64(p, "lost_samples", 0),
 	            profile_get_meta_u64(p, "truncated_stacks", 0));
+	/* time series (heap size, ...): a summary; the points stay in the file */
+	strbuf_addstr(out, ",\n \"series\": [");
+	for (size_t i = 0; i < p->series.n; i++) {
+		const struct profile_series *s = &p->series.v[i];
+		int64_t max = 0, last = 0;
+		uint64_t max_time = 0;
+		for (size_t j = 0; j < s->points.n; j++) {
+			if (!j || s->points.v[j].value > max) {
+				max = s->points.v[j].value;
+				max_time = s->points.v[j].time;
+			}
+			last = s->points.v[j].value;
+		}
+		strbuf_addstr(out, i ? ", {\"name\": " : "{\"name\": ");
+		strbuf_add_json_string(out, profile_str(p, s->name));
+		strbuf_addstr(out, ", \"unit\": ");
+		strbuf_add_json_string(out, profile_str(p, s->unit));
+		strbuf_addf(out,
+		            ", \"points\": %zu, \"max\": %" PRId64 ", \"max_time_ns\": %" PRIu64 ", \"last\": %" PRId64
+		            "}",
+		            s->points.n, max, max_time, last);
+	}
+	strbuf_addch(out, ']');
 }
 
 static void json_functions(const struct report_ctx *c)
