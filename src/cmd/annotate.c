@@ -122,15 +122,8 @@ static int parse_args(int argc, char **argv, struct annotate_args *a)
 		case 'h':
 			cmd_print_usage(annotate_usage, 0);
 			return 0;
-		case ':':
-			kiln_error("option '%s' needs a value; see 'kiln annotate --help'", argv[optind - 1]);
-			return 2;
-		default:
-			if (optopt && optopt < 256)
-				kiln_error("unknown option '-%c'; see 'kiln annotate --help'", optopt);
-			else
-				kiln_error("unknown option '%s'; see 'kiln annotate --help'", argv[optind - 1]);
-			return 2;
+		default: /* ':' and '?' */
+			return cmd_bad_option("annotate", c, argv);
 		}
 	}
 	int rest = argc - optind;

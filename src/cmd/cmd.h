@@ -27,6 +27,9 @@ int cmd_cargo(int argc, char **argv);
 /* Parse a whole decimal number (no sign) / a finite number; 0 or -1. */
 int cmd_parse_u64(const char *s, uint64_t *out);
 int cmd_parse_double(const char *s, double *out);
+/* For getopt_long's ':' and '?' (optstring starting with ':'): prints which
+ * option was wrong and where help is; returns the usage exit status, 2. */
+int cmd_bad_option(const char *cmd, int c, char **argv);
 
 /* Prints "kiln: <message>\n" to stderr. Messages are lowercase, without a
  * full stop, quote the subject and say the fix. */

@@ -38,7 +38,7 @@ int cmd_collapse(int argc, char **argv)
 	struct flame_options fo = {0};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
@@ -49,9 +49,8 @@ int cmd_collapse(int argc, char **argv)
 		case 'h':
 			cmd_print_usage(collapse_usage, 0);
 			return 0;
-		default:
-			cmd_print_usage(collapse_usage, 1);
-			return 2;
+		default: /* ':' and '?' */
+			return cmd_bad_option("collapse", c, argv);
 		}
 	}
 	if (argc - optind > 1) {

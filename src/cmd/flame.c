@@ -141,7 +141,7 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 			break;
 		}
 	optind = 1;
-	while ((c = getopt_long(dashdash, argv, "o:F:c:e:gp:qh", opts, &idx)) != -1) {
+	while ((c = getopt_long(dashdash, argv, ":o:F:c:e:gp:qh", opts, &idx)) != -1) {
 		switch (c) {
 		case 'o':
 			a->output = optarg;
@@ -239,9 +239,8 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 		case 'h':
 			cmd_print_usage(flame_usage, 0);
 			return 0;
-		default:
-			cmd_print_usage(flame_usage, 1);
-			return 2;
+		default: /* ':' and '?' */
+			return cmd_bad_option("flame", c, argv);
 		}
 	}
 	a->inputs = argv + optind;

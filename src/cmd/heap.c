@@ -87,7 +87,7 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:n:qvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:n:qvh", opts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
 		switch (c) {
@@ -122,9 +122,8 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 		case 'h':
 			cmd_print_usage(heap_usage, 0);
 			return 0;
-		default:
-			cmd_print_usage(heap_usage, 1);
-			return 2;
+		default: /* ':' and '?' */
+			return cmd_bad_option("heap", c, argv);
 		}
 	}
 	a->argv = argv + optind;

@@ -1,5 +1,6 @@
 /* options.c - number parsing shared by the commands' option parsers. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -25,4 +26,15 @@ int cmd_parse_double(const char *s, double *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int cmd_bad_option(const char *cmd, int c, char **argv)
+{
+	if (c == ':')
+		kiln_error("option '%s' needs a value; see 'kiln %s --help'", argv[optind - 1], cmd);
+	else if (optopt && optopt < 256)
+		kiln_error("unknown option '-%c'; see 'kiln %s --help'", optopt, cmd);
+	else
+		kiln_error("unknown option '%s'; see 'kiln %s --help'", argv[optind - 1], cmd);
+	return 2;
 }

@@ -114,7 +114,7 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	int c;
 	uint64_t v;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:F:c:e:gp:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:F:c:e:gp:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			a->output = optarg;
@@ -173,9 +173,8 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 		case 'h':
 			cmd_print_usage(record_usage, 0);
 			return 0;
-		default:
-			cmd_print_usage(record_usage, 1);
-			return 2;
+		default: /* ':' and '?' */
+			return cmd_bad_option("record", c, argv);
 		}
 	}
 	a->argv = argv + optind;

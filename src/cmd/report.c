@@ -127,15 +127,8 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		case 'h':
 			cmd_print_usage(report_usage, 0);
 			return 0;
-		case ':':
-			kiln_error("option '%s' needs a value; see 'kiln report --help'", argv[optind - 1]);
-			return 2;
-		default:
-			if (optopt && optopt < 256)
-				kiln_error("unknown option '-%c'; see 'kiln report --help'", optopt);
-			else
-				kiln_error("unknown option '%s'; see 'kiln report --help'", argv[optind - 1]);
-			return 2;
+		default: /* ':' and '?' */
+			return cmd_bad_option("report", c, argv);
 		}
 	}
 	if (optind < argc) {

@@ -131,7 +131,7 @@ static int parse_args(int argc, char **argv, struct stat_args *a)
 	uint64_t v;
 	double d;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+e:dr:p:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:e:dr:p:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			vec_push(&a->event_lists, optarg);
@@ -205,9 +205,8 @@ static int parse_args(int argc, char **argv, struct stat_args *a)
 		case 'h':
 			cmd_print_usage(stat_usage, 0);
 			return 0;
-		default:
-			cmd_print_usage(stat_usage, 1);
-			return 2;
+		default: /* ':' and '?' */
+			return cmd_bad_option("stat", c, argv);
 		}
 	}
 	a->argv = argv + optind;

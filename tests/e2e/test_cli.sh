@@ -58,4 +58,13 @@ for cmd in record report; do
 		say "man not installed: rendering not checked"
 	fi
 done
+# A wrong option is one line that names it and where help is, exit 2.
+for cmd in record report flame collapse stat heap annotate; do
+	krun bad_$cmd $cmd --no-such-option
+	check_eq "kiln $cmd --no-such-option: exit status" "$RC" 2
+	check_grep "kiln $cmd --no-such-option: names it" "$T/bad_$cmd.err" \
+		"^kiln: unknown option '--no-such-option'; see 'kiln $cmd --help'$"
+done
+krun missing_value record -F
+check_grep "an option without its value" "$T/missing_value.err" "^kiln: option '-F' needs a value; see 'kiln record --help'$"
 finish
