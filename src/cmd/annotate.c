@@ -17,10 +17,8 @@
 #include "analysis/annotate.h"
 #include "analysis/hotspots.h"
 #include "cmd/cmd.h"
-#include "profile/kiln_file.h"
 #include "profile/profile.h"
 #include "render/annotate.h"
-#include "symbols/symbols.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -147,17 +145,6 @@ static int parse_args(int argc, char **argv, struct annotate_args *a)
 	return -1;
 }
 
-static int open_error(const char *file, int rc)
-{
-	if (rc == -ENOENT)
-		kiln_error("cannot open '%s': %s; record one with 'kiln record -- CMD'", file, strerror(-rc));
-	else if (rc == -EACCES || rc == -EPERM || rc == -EISDIR || rc == -ENOTDIR)
-		kiln_error("cannot open '%s': %s", file, strerror(-rc));
-	else
-		kiln_error("cannot read '%s': %s", file, kiln_read_strerror(rc));
-	return 1;
-}
-
 /* Reads path into src (lines split, without newlines). 0 or -errno. */
 static int source_read(struct annotate_source *src, const char *path, char **text)
 {
@@ -281,23 +268,11 @@ int cmd_annotate(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 
-	struct profile *p = NULL;
-	struct kiln_read_info info = {0};
-	int err = kiln_read(a.file, &p, &info);
-	if (err)
-		return open_error(a.file, err);
+	bool complete;
+	struct profile *p = cmd_load_profile(a.file, "annotating", &complete);
+	if (!p)
+		return 1;
 	rc = 1;
-	bool cut = info.truncated || !info.complete;
-	if (cut)
-		kiln_warn("file was cut short; annotating the %zu samples before the cut", p->samples.n);
-	bool unsymbolized = false;
-	for (size_t i = 0; i < p->locations.n && !unsymbolized; i++)
-		unsymbolized = !p->locations.v[i].nframes;
-	if (unsymbolized) {
-		struct symbols_stats st = {0};
-		symbols_resolve_profile(p, &st);
-	}
-	profile_name_unsymbolized(p);
 
 	int vi = hotspots_value_index(p, a.value);
 	if (vi == -ENOENT) {
@@ -325,7 +300,7 @@ int cmd_annotate(int argc, char **argv)
 		source_find(&src, profile_str(p, an.file), a.source_dir, &src_path, &src_text);
 	struct annotate_options o = {
 	    .file = a.file,
-	    .complete = !cut,
+	    .complete = complete,
 	    .limit = a.limit,
 	    .context = a.context,
 	    .color = !a.json && output_color(),

@@ -12,6 +12,7 @@
 #ifndef KILN_CMD_CMD_H
 #define KILN_CMD_CMD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 int cmd_record(int argc, char **argv);
@@ -30,6 +31,18 @@ int cmd_parse_double(const char *s, double *out);
 /* For getopt_long's ':' and '?' (optstring starting with ':'): prints which
  * option was wrong and where help is; returns the usage exit status, 2. */
 int cmd_bad_option(const char *cmd, int c, char **argv);
+
+struct profile;
+/* Reads a .kiln profile for a view: says what is wrong on failure (NULL),
+ * warns when the file was cut short ("<doing> the N samples before the
+ * cut"), and gives every location frames (symbolizing a cut file from the
+ * binaries when they are present); *complete (may be NULL) says whether
+ * the file was whole. The caller frees the profile. */
+struct profile *cmd_load_profile(const char *path, const char *doing, bool *complete);
+/* The user's message for a kiln_read() error on path; returns 1. */
+int cmd_profile_error(const char *path, int rc);
+/* Symbolizes locations without frames, then names what is left. */
+void cmd_symbolize_missing(struct profile *p);
 
 /* Prints "kiln: <message>\n" to stderr. Messages are lowercase, without a
  * full stop, quote the subject and say the fix. */

@@ -335,7 +335,7 @@ static struct profile *load(const char *path, struct flame_folded *fb, bool *dir
 		*direct = true;
 		return NULL;
 	}
-	profile_name_unsymbolized(p);
+	cmd_symbolize_missing(p);
 	return p;
 }
 

@@ -14,10 +14,8 @@
 
 #include "analysis/hotspots.h"
 #include "cmd/cmd.h"
-#include "profile/kiln_file.h"
 #include "profile/profile.h"
 #include "render/report.h"
-#include "symbols/symbols.h"
 #include "util/strbuf.h"
 
 #define DEFAULT_FILE        "profile.kiln"
@@ -172,41 +170,6 @@ static bool output_color(void)
 	return isatty(STDOUT_FILENO);
 }
 
-static int open_error(const char *file, int rc)
-{
-	switch (rc) {
-	case -ENOENT:
-		kiln_error("cannot open '%s': %s; record one with 'kiln record -- CMD'", file, strerror(-rc));
-		break;
-	case -EACCES:
-	case -EPERM:
-	case -EISDIR:
-	case -ENOTDIR:
-	case -ELOOP:
-	case -ENAMETOOLONG:
-		kiln_error("cannot open '%s': %s", file, strerror(-rc));
-		break;
-	default:
-		kiln_error("cannot read '%s': %s", file, kiln_read_strerror(rc));
-		break;
-	}
-	return 1;
-}
-
-/* A file cut short before its symbols chunk has locations without frames:
- * symbolize them now, from the binaries if they are still here. */
-static void symbolize_missing(struct profile *p)
-{
-	bool need = false;
-	for (size_t i = 0; i < p->locations.n && !need; i++)
-		need = !p->locations.v[i].nframes;
-	if (need) {
-		struct symbols_stats st = {0};
-		symbols_resolve_profile(p, &st);
-	}
-	profile_name_unsymbolized(p);
-}
-
 static void list_value_types(struct strbuf *sb, const struct profile *p)
 {
 	for (size_t i = 0; i < p->value_types.n; i++)
@@ -222,16 +185,11 @@ int cmd_report(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 
-	struct profile *p = NULL;
-	struct kiln_read_info info = {0};
-	int err = kiln_read(a.file, &p, &info);
-	if (err)
-		return open_error(a.file, err);
+	bool complete;
+	struct profile *p = cmd_load_profile(a.file, "showing", &complete);
+	if (!p)
+		return 1;
 	rc = 1;
-	bool cut = info.truncated || !info.complete;
-	if (cut)
-		kiln_warn("file was cut short; showing the %zu samples before the cut", p->samples.n);
-	symbolize_missing(p);
 
 	int vi = hotspots_value_index(p, a.value);
 	if (vi == -ENOENT) {
@@ -249,7 +207,7 @@ int cmd_report(int argc, char **argv)
 
 	struct report_options o = {
 	    .file = a.file,
-	    .complete = !cut,
+	    .complete = complete,
 	    .sort = a.sort,
 	    .limit = a.limit,
 	    .min_percent = a.min_percent,

@@ -1,0 +1,61 @@
+/* load.c - reading a profile for a view (report, annotate, flame): the
+ * errors a user sees, the cut-short warning, and names for every frame. */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "profile/kiln_file.h"
+#include "symbols/symbols.h"
+
+int cmd_profile_error(const char *path, int rc)
+{
+	switch (rc) {
+	case -ENOENT:
+		kiln_error("cannot open '%s': %s; record one with 'kiln record -- CMD'", path, strerror(-rc));
+		break;
+	case -EACCES:
+	case -EPERM:
+	case -EISDIR:
+	case -ENOTDIR:
+	case -ELOOP:
+	case -ENAMETOOLONG:
+		kiln_error("cannot open '%s': %s", path, strerror(-rc));
+		break;
+	default:
+		kiln_error("cannot read '%s': %s", path, kiln_read_strerror(rc));
+		break;
+	}
+	return 1;
+}
+
+void cmd_symbolize_missing(struct profile *p)
+{
+	/* A file cut short before its symbols has locations without frames:
+	 * name them now from the binaries, if they are still here. */
+	bool need = false;
+	for (size_t i = 0; i < p->locations.n && !need; i++)
+		need = !p->locations.v[i].nframes && p->locations.v[i].kind != PROFILE_LOC_TRUNCATED;
+	if (need) {
+		struct symbols_stats st = {0};
+		symbols_resolve_profile(p, &st);
+	}
+	profile_name_unsymbolized(p);
+}
+
+struct profile *cmd_load_profile(const char *path, const char *doing, bool *complete)
+{
+	struct profile *p = NULL;
+	struct kiln_read_info info = {0};
+	int rc = kiln_read(path, &p, &info);
+	if (rc) {
+		cmd_profile_error(path, rc);
+		return NULL;
+	}
+	if (complete)
+		*complete = !info.truncated && info.complete;
+	if (info.truncated || !info.complete)
+		kiln_warn("file was cut short; %s the %zu samples before the cut", doing, p->samples.n);
+	cmd_symbolize_missing(p);
+	return p;
+}
