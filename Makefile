@@ -14,7 +14,10 @@ FUZZ_SECONDS ?= 20
 PREFIX     ?= /usr/local
 
 # rustup's toolchain, where the machine has one, before Debian's older rustc
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+# (HOME may be unset under CI: ask the password database then)
+USER_HOME  := $(or $(HOME),$(shell getent passwd $$(id -u) | cut -d: -f6))
+export HOME := $(USER_HOME)
+export PATH := $(USER_HOME)/.cargo/bin:$(PATH)
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libcmocka-dev libunwind-dev \
