@@ -276,8 +276,7 @@ int cmd_annotate(int argc, char **argv)
 
 	int vi = hotspots_value_index(p, a.value);
 	if (vi == -ENOENT) {
-		kiln_error("'%s' has no value type '%s'; see 'kiln report --json %s' for its types", a.file, a.value,
-		           a.file);
+		cmd_no_value_error(p, a.file, a.value);
 		goto out_free_profile;
 	}
 	struct hotspots h;

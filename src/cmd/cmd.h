@@ -41,8 +41,14 @@ struct profile;
 struct profile *cmd_load_profile(const char *path, const char *doing, bool *complete);
 /* The user's message for a kiln_read() error on path; returns 1. */
 int cmd_profile_error(const char *path, int rc);
+/* Says that path's profile has no value type name, listing those it has;
+ * returns 1. */
+int cmd_no_value_error(const struct profile *p, const char *path, const char *name);
 /* Symbolizes locations without frames, then names what is left. */
 void cmd_symbolize_missing(struct profile *p);
+
+/* CLOCK_MONOTONIC in ns: the clock perf_event samples are stamped with. */
+uint64_t cmd_now_ns(void);
 
 /* Prints "kiln: <message>\n" to stderr. Messages are lowercase, without a
  * full stop, quote the subject and say the fix. */

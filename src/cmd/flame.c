@@ -296,11 +296,7 @@ static int find_value(const struct profile *p, const char *name, const char *pat
 	long v = strtol(name, &end, 10);
 	if (*name && !*end && v >= 0 && (size_t)v < p->value_types.n)
 		return (int)v;
-	struct strbuf have = STRBUF_INIT;
-	for (size_t i = 0; i < p->value_types.n; i++)
-		strbuf_addf(&have, "%s%s", i ? ", " : "", profile_str(p, p->value_types.v[i].type));
-	kiln_error("'%s' has no value '%s'; it has: %s", path, name, strbuf_str(&have));
-	strbuf_release(&have);
+	cmd_no_value_error(p, path, name);
 	return -1;
 }
 

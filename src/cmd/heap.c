@@ -64,13 +64,6 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int parse_args(int argc, char **argv, struct heap_args *a)
 {
 	enum { OPT_CHART = 256, OPT_JSON, OPT_FRAMES };
@@ -278,7 +271,7 @@ static int heap_run(const struct heap_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 
 	const struct agent_channel_ops ops = {h, cb_ring, cb_record, cb_live, cb_classes, cb_end};
-	uint64_t t_start = now_ns();
+	uint64_t t_start = cmd_now_ns();
 	uint64_t exited_at = 0;
 	bool forwarded = false;
 	for (;;) {
@@ -289,8 +282,8 @@ static int heap_run(const struct heap_args *a)
 		}
 		if (target_poll_exit(&t)) {
 			if (!exited_at)
-				exited_at = now_ns();
-			if (agent_channel_done(ch) || now_ns() - exited_at > LINGER_NS)
+				exited_at = cmd_now_ns();
+			if (agent_channel_done(ch) || cmd_now_ns() - exited_at > LINGER_NS)
 				break;
 		}
 		if (!n) {
@@ -313,10 +306,10 @@ static int heap_run(const struct heap_args *a)
 		kiln_warn("no call stacks were captured: the agent could not load libunwind.so.8 in the target; "
 		          "install it (apt-get install libunwind8)");
 
-	uint64_t t_ran = now_ns();
+	uint64_t t_ran = cmd_now_ns();
 	heap_finish(h);
 	heap_save_series(h);
-	uint64_t t_finish = now_ns();
+	uint64_t t_finish = cmd_now_ns();
 	profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&t));
 	profile_set_meta_u64(p, "agent_ring_waits", waits);
 	struct symbols_stats ss = {0};
@@ -325,7 +318,7 @@ static int heap_run(const struct heap_args *a)
 		kiln_warn("symbolization failed: %s; addresses are kept as module+offset", strerror(-rc));
 	profile_name_unsymbolized(p);
 	heap_group(h);
-	uint64_t t_sym = now_ns();
+	uint64_t t_sym = cmd_now_ns();
 	rc = kiln_writer_finish(w, p);
 	if (rc) {
 		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
@@ -337,8 +330,8 @@ static int heap_run(const struct heap_args *a)
 		        " times), analysis %.3f s, symbols %.3f s "
 		        "(%zu addresses), write %.3f s; %zu call sites, %zu stacks, %zu stack nodes\n",
 		        (double)(t_ran - t_start) / 1e9, waits, (double)(t_finish - t_ran) / 1e9,
-		        (double)(t_sym - t_finish) / 1e9, p->locations.n, (double)(now_ns() - t_sym) / 1e9, h->groups.n,
-		        h->merged.n, p->stacks.n);
+		        (double)(t_sym - t_finish) / 1e9, p->locations.n, (double)(cmd_now_ns() - t_sym) / 1e9,
+		        h->groups.n, h->merged.n, p->stacks.n);
 
 	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd)};
 	struct strbuf sb = STRBUF_INIT;

@@ -7,6 +7,7 @@
 #include "cmd/cmd.h"
 #include "profile/kiln_file.h"
 #include "symbols/symbols.h"
+#include "util/strbuf.h"
 
 int cmd_profile_error(const char *path, int rc)
 {
@@ -58,4 +59,14 @@ struct profile *cmd_load_profile(const char *path, const char *doing, bool *comp
 		kiln_warn("file was cut short; %s the %zu samples before the cut", doing, p->samples.n);
 	cmd_symbolize_missing(p);
 	return p;
+}
+
+int cmd_no_value_error(const struct profile *p, const char *path, const char *name)
+{
+	struct strbuf have = STRBUF_INIT;
+	for (size_t i = 0; i < p->value_types.n; i++)
+		strbuf_addf(&have, "%s%s", i ? ", " : "", profile_str(p, p->value_types.v[i].type));
+	kiln_error("'%s' has no value '%s'; it has: %s", path, name, p->value_types.n ? strbuf_str(&have) : "samples");
+	strbuf_release(&have);
+	return 1;
 }

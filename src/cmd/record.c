@@ -60,13 +60,6 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t wall_ns(void)
 {
 	struct timespec ts;
@@ -393,11 +386,11 @@ int record_run(const struct record_args *a)
 		          "For kernel stacks run: sysctl kernel.perf_event_paranoid=1",
 		          event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2));
 
-	uint64_t start = now_ns(), last_flush = start, stop_sent = 0;
+	uint64_t start = cmd_now_ns(), last_flush = start, stop_sent = 0;
 	int stop_stage = 0;
 	while (!target_poll_exit(&t)) {
 		recorder_poll(r, 100);
-		uint64_t now = now_ns();
+		uint64_t now = cmd_now_ns();
 		bool timeup = a->duration > 0 && now - start >= (uint64_t)(a->duration * 1e9);
 		if ((interrupted || timeup) && !t.launched)
 			break; /* attached: just detach */
@@ -426,7 +419,7 @@ int record_run(const struct record_args *a)
 	recorder_disable(r);
 	while (recorder_poll(r, 0))
 		;
-	uint64_t end = now_ns();
+	uint64_t end = cmd_now_ns();
 
 	recorder_get_stats(r, &st);
 	profile_set_meta_u64(p, "duration_ns", end - start);

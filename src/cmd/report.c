@@ -170,14 +170,6 @@ static bool output_color(void)
 	return isatty(STDOUT_FILENO);
 }
 
-static void list_value_types(struct strbuf *sb, const struct profile *p)
-{
-	for (size_t i = 0; i < p->value_types.n; i++)
-		strbuf_addf(sb, "%s%s", i ? ", " : "", profile_str(p, p->value_types.v[i].type));
-	if (!p->value_types.n)
-		strbuf_addstr(sb, "samples");
-}
-
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = {.limit = DEFAULT_LIMIT, .min_percent = DEFAULT_MIN_PERCENT};
@@ -193,10 +185,7 @@ int cmd_report(int argc, char **argv)
 
 	int vi = hotspots_value_index(p, a.value);
 	if (vi == -ENOENT) {
-		struct strbuf types = STRBUF_INIT;
-		list_value_types(&types, p);
-		kiln_error("'%s' has no value type '%s'; it has: %s", a.file, a.value, strbuf_str(&types));
-		strbuf_release(&types);
+		cmd_no_value_error(p, a.file, a.value);
 		goto out_free_profile;
 	}
 	struct hotspots h;

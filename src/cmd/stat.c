@@ -73,13 +73,6 @@ static void on_signal(int sig)
 		interrupted = sig;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 struct stat_args {
 	VEC(const char *) event_lists;
 	bool detailed, compare, inherit, per_thread, list;
@@ -392,7 +385,7 @@ static int run_once(char *const argv[], const char *label, struct counter_set *s
 			kiln_error("cannot count any event of '%s': %s", label, strerror(-rc));
 		return 1;
 	}
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cmd_now_ns();
 	rc = target_start(&t);
 	if (rc) {
 		counters_close(set);
@@ -412,7 +405,7 @@ static int run_once(char *const argv[], const char *label, struct counter_set *s
 			forwarded = true;
 		}
 	}
-	uint64_t t1 = now_ns();
+	uint64_t t1 = cmd_now_ns();
 	t.exited = true;
 	if (rc == 0) {
 		*exit_code = target_exit_code(&t);
@@ -459,7 +452,7 @@ static int attach_count(const struct stat_args *a, struct counter_set *set, stru
 			kiln_error("cannot count any event of process %d: %s", (int)a->pid, strerror(-rc));
 		return 1;
 	}
-	uint64_t t0 = now_ns();
+	uint64_t t0 = cmd_now_ns();
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d", (int)a->pid);
 	while (!interrupted && !timed_out) {
@@ -470,7 +463,7 @@ static int attach_count(const struct stat_args *a, struct counter_set *set, stru
 		nanosleep(&ts, NULL);
 	}
 	counters_disable(set);
-	uint64_t t1 = now_ns();
+	uint64_t t1 = cmd_now_ns();
 	rc = counters_read(set);
 	if (rc) {
 		counters_close(set);

@@ -70,6 +70,19 @@ static int vdso_image(const void **image, size_t *size)
 	return 0;
 }
 
+/* Takes elf (NULL when libelf refused the bytes) and reads its CFI; on
+ * failure the module is closed but stays marked opened, so it is not retried. */
+static int module_attach_elf(struct cfi_module *m, Elf *elf)
+{
+	m->elf = elf;
+	int err = elf ? module_setup(m) : -ENOEXEC;
+	if (err) {
+		cfi_module_close(m);
+		m->opened = true;
+	}
+	return err;
+}
+
 int cfi_module_open(struct cfi_module *m)
 {
 	struct stat st;
@@ -94,32 +107,19 @@ int cfi_module_open(struct cfi_module *m)
 		return -errno;
 	if (fstat(m->fd, &st) < 0) {
 		err = -errno;
-		goto out_close;
+		cfi_module_close(m);
+		m->opened = true;
+		return err;
 	}
 	m->from_file = true;
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	m->mtime = st.st_mtim;
-	m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
-	if (!m->elf) {
-		err = -ENOEXEC;
-		goto out_close;
-	}
-	err = module_setup(m);
-	if (err)
-		goto out_close;
-	return 0;
-
-out_close:
-	cfi_module_close(m);
-	m->opened = true;
-	return err;
+	return module_attach_elf(m, elf_begin(m->fd, ELF_C_READ_MMAP, NULL));
 }
 
 int cfi_module_open_memory(struct cfi_module *m, const void *image, size_t size)
 {
-	int err;
-
 	m->opened = true;
 	m->fd = -1;
 	if (size == 0)
@@ -127,20 +127,7 @@ int cfi_module_open_memory(struct cfi_module *m, const void *image, size_t size)
 	/* libelf may convert in place and needs the image for the module's life. */
 	m->image = xmalloc(size);
 	memcpy(m->image, image, size);
-	m->elf = elf_memory(m->image, size);
-	if (!m->elf) {
-		err = -ENOEXEC;
-		goto out_close;
-	}
-	err = module_setup(m);
-	if (err)
-		goto out_close;
-	return 0;
-
-out_close:
-	cfi_module_close(m);
-	m->opened = true;
-	return err;
+	return module_attach_elf(m, elf_memory(m->image, size));
 }
 
 void cfi_module_close(struct cfi_module *m)
