@@ -18,6 +18,7 @@ struct heap_analysis *heap_new(struct profile *p)
 	h->p = p;
 	h->series_step = SERIES_STEP_NS;
 	h->tot.start_ns = UINT64_MAX;
+	vec_grow(&h->leaks); /* entry 0: no leaks */
 	return h;
 }
 
@@ -32,12 +33,15 @@ void heap_free(struct heap_analysis *h)
 		free(pr->live);
 		strbuf_release(&pr->maps);
 		strbuf_release(&pr->maps_in);
+		hashmap_release(&pr->told);
+		vec_free(&pr->xmaps);
 	}
 	vec_free(&h->procs);
 	vec_free(&h->sites);
 	vec_free(&h->series);
 	vec_free(&h->deltas);
 	vec_free(&h->dirty);
+	vec_free(&h->leaks);
 	vec_free(&h->merged);
 	vec_free(&h->groups);
 	free(h);
@@ -74,31 +78,37 @@ static struct heap_live *live_find(const struct heap_proc *pr, uint64_t addr)
 	return NULL;
 }
 
-static void live_insert(struct heap_proc *pr, const struct heap_live *b);
-
 static void live_grow(struct heap_proc *pr)
 {
 	struct heap_live *old = pr->live;
 	uint64_t ocap = pr->live_cap;
 	pr->live_cap = ocap ? ocap * 2 : 1024;
 	pr->live = xcalloc(pr->live_cap, sizeof(*pr->live));
-	pr->live_n = 0;
-	for (uint64_t i = 0; i < ocap; i++)
-		if (old[i].addr)
-			live_insert(pr, &old[i]);
+	uint64_t m = pr->live_cap - 1;
+	for (uint64_t i = 0; i < ocap; i++) {
+		if (!old[i].addr)
+			continue;
+		uint64_t j = hash_u64(old[i].addr) & m;
+		while (pr->live[j].addr)
+			j = (j + 1) & m;
+		pr->live[j] = old[i];
+	}
 	free(old);
 }
 
-static void live_insert(struct heap_proc *pr, const struct heap_live *b)
+/* The slot of addr: its block, or the empty slot where it goes (then
+ * counted in live_n: the caller fills it). One probe sequence for the
+ * lookup and the insert. */
+static struct heap_live *live_slot(struct heap_proc *pr, uint64_t addr)
 {
 	if ((pr->live_n + 1) * 4 > pr->live_cap * 3)
 		live_grow(pr);
-	uint64_t m = pr->live_cap - 1, i = hash_u64(b->addr) & m;
-	while (pr->live[i].addr && pr->live[i].addr != b->addr)
+	uint64_t m = pr->live_cap - 1, i = hash_u64(addr) & m;
+	while (pr->live[i].addr && pr->live[i].addr != addr)
 		i = (i + 1) & m;
 	if (!pr->live[i].addr)
 		pr->live_n++;
-	pr->live[i] = *b;
+	return &pr->live[i];
 }
 
 static void live_remove(struct heap_proc *pr, struct heap_live *slot)
@@ -117,6 +127,100 @@ static void live_remove(struct heap_proc *pr, struct heap_live *slot)
 		pr->live[i] = pr->live[j];
 		pr->live[j].addr = 0;
 		i = j;
+	}
+}
+
+/* ---- leaks by class ---- */
+
+const struct heap_leaks *heap_site_leaks(const struct heap_analysis *h, const struct heap_site *s)
+{
+	return &h->leaks.v[s->leaks < h->leaks.n ? s->leaks : 0];
+}
+
+static struct heap_leaks *site_leaks_mut(struct heap_analysis *h, struct heap_site *s)
+{
+	if (!s->leaks) {
+		vec_grow(&h->leaks);
+		s->leaks = (uint32_t)(h->leaks.n - 1);
+	}
+	return &h->leaks.v[s->leaks];
+}
+
+/* ---- maps ---- */
+
+/* Calls fn for each executable file mapping in /proc/PID/maps text, each
+ * distinct line once (the text holds every copy the agent sent). */
+static void maps_each(const struct strbuf *maps,
+                      void (*fn)(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, size_t path_off), void *ctx)
+{
+	struct hashmap seen;
+	hashmap_init(&seen);
+	const char *base = maps->buf ? maps->buf : "", *s = base;
+	while (*s) {
+		const char *eol = strchr(s, '\n');
+		size_t len = eol ? (size_t)(eol - s) : strlen(s);
+		char line[4096];
+		if (len < sizeof(line)) {
+			memcpy(line, s, len);
+			line[len] = '\0';
+			unsigned long long start, end, off;
+			char perms[8];
+			int pos = 0;
+			uint64_t key = hash_bytes(line, len);
+			uint64_t dummy;
+			if (!hashmap_get(&seen, key, &dummy) &&
+			    sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &pos) == 4 &&
+			    perms[2] == 'x' && pos > 0 && line[pos]) {
+				hashmap_put(&seen, key, 1);
+				fn(ctx, start, end, off, (size_t)(s - base) + (size_t)pos);
+			}
+		}
+		s += len + (eol ? 1 : 0);
+	}
+	hashmap_release(&seen);
+}
+
+/* The path of a mapping line (maps_each checked it fits a line buffer). */
+static void maps_path(const struct strbuf *maps, size_t path_off, char *out, size_t size)
+{
+	const char *path = maps->buf + path_off;
+	const char *eol = strchr(path, '\n');
+	size_t len = eol ? (size_t)(eol - path) : strlen(path);
+	if (len >= size)
+		len = size - 1;
+	memcpy(out, path, len);
+	out[len] = '\0';
+}
+
+static void xmap_add(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, size_t path_off)
+{
+	struct heap_proc *pr = ctx;
+	struct heap_xmap m = {start, end, pgoff, path_off};
+	vec_push(&pr->xmaps, m);
+}
+
+/* Tells on_address about a code address the first time it is seen. */
+static void tell_address(struct heap_analysis *h, struct heap_proc *pr, uint64_t ip)
+{
+	uint64_t dummy;
+	if (ip == UINT64_MAX || hashmap_get(&pr->told, ip, &dummy))
+		return;
+	hashmap_put(&pr->told, ip, 1);
+	if (pr->xmaps_len != pr->maps.len) {
+		vec_clear(&pr->xmaps);
+		maps_each(&pr->maps, xmap_add, pr);
+		pr->xmaps_len = pr->maps.len;
+	}
+	/* the latest copy of the maps wins where ranges were reused */
+	for (size_t i = pr->xmaps.n; i-- > 0;) {
+		const struct heap_xmap *m = &pr->xmaps.v[i];
+		if (ip >= m->start && ip < m->end) {
+			char path[4096];
+			maps_path(&pr->maps, m->path_off, path, sizeof(path));
+			if (*path == '/')
+				h->on_address(h->on_address_ctx, path, ip - m->start + m->pgoff);
+			return;
+		}
 	}
 }
 
@@ -217,20 +321,18 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	struct heap_proc *pr = &h->procs.v[ring];
 	uint32_t site = site_of(h, ring, stack);
 	pr = &h->procs.v[ring];
-	struct heap_live *old = live_find(pr, addr);
-	if (old) {
+	struct heap_live *slot = live_slot(pr, addr);
+	if (slot->addr) {
 		/* a free we never saw (should not happen): drop the stale block */
-		h->heap_now -= (int64_t)old->size;
-		site_change(h, old->site, -(int64_t)old->size);
-		live_remove(pr, old);
+		h->heap_now -= (int64_t)slot->size;
+		site_change(h, slot->site, -(int64_t)slot->size);
 	}
 	struct heap_site *s = &h->sites.v[site];
 	s->alloc_bytes += size;
 	s->allocs++;
 	h->tot.allocs++;
 	h->tot.alloc_bytes += size;
-	struct heap_live b = {addr, size, site, 0};
-	live_insert(pr, &b);
+	*slot = (struct heap_live){addr, size, site, 0};
 	site_change(h, site, (int64_t)size);
 	h->heap_now += (int64_t)size;
 	h->tot.events++;
@@ -286,6 +388,8 @@ void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_
 		for (uint32_t i = 0; i < r->nframes; i++) {
 			struct heap_trie_node n = {f[i], i ? r->first + i - 1 : r->parent};
 			vec_push(&pr->nodes, n);
+			if (h->on_address)
+				tell_address(h, pr, f[i]);
 		}
 		break;
 	}
@@ -400,8 +504,9 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 		struct heap_site *s = &h->sites.v[l->site];
 		s->leaked_bytes += l->size;
 		s->leaked_blocks++;
-		s->class_bytes[l->cls] += l->size;
-		s->class_blocks[l->cls]++;
+		struct heap_leaks *lk = site_leaks_mut(h, s);
+		lk->bytes[l->cls] += l->size;
+		lk->blocks[l->cls]++;
 		h->tot.leaked_bytes += l->size;
 		h->tot.leaked_blocks++;
 		h->tot.class_bytes[l->cls] += l->size;
@@ -422,46 +527,36 @@ static int cmp_map(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+struct mappings_ctx {
+	struct heap_analysis *h;
+	const struct heap_proc *pr;
+	VEC(struct proc_map) maps;
+};
+
+static void mapping_add(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, size_t path_off)
+{
+	struct mappings_ctx *c = ctx;
+	char path[4096];
+	maps_path(&c->pr->maps, path_off, path, sizeof(path));
+	struct profile_mapping m = {0};
+	m.pid = c->pr->pid;
+	m.start = start;
+	m.end = end;
+	m.pgoff = pgoff;
+	m.path = profile_intern(c->h->p, path);
+	struct proc_map pm = {start, end, profile_add_mapping(c->h->p, &m)};
+	vec_push(&c->maps, pm);
+}
+
 /* Adds the executable mappings of a process to the profile; returns them sorted. */
 static void add_mappings(struct heap_analysis *h, const struct heap_proc *pr, struct proc_map **out, size_t *nout)
 {
-	VEC(struct proc_map) maps = {0};
-	struct hashmap seen;
-	hashmap_init(&seen);
-	const char *s = pr->maps.buf ? pr->maps.buf : "";
-	while (*s) {
-		const char *eol = strchr(s, '\n');
-		size_t len = eol ? (size_t)(eol - s) : strlen(s);
-		char line[4096];
-		if (len < sizeof(line)) {
-			memcpy(line, s, len);
-			line[len] = '\0';
-			unsigned long long start, end, off;
-			char perms[8];
-			int pos = 0;
-			uint64_t key = hash_bytes(line, len);
-			uint64_t dummy;
-			if (!hashmap_get(&seen, key, &dummy) &&
-			    sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &pos) == 4 &&
-			    perms[2] == 'x' && pos > 0 && line[pos]) {
-				hashmap_put(&seen, key, 1);
-				struct profile_mapping m = {0};
-				m.pid = pr->pid;
-				m.start = start;
-				m.end = end;
-				m.pgoff = off;
-				m.path = profile_intern(h->p, line + pos);
-				struct proc_map pm = {start, end, profile_add_mapping(h->p, &m)};
-				vec_push(&maps, pm);
-			}
-		}
-		s += len + (eol ? 1 : 0);
-	}
-	hashmap_release(&seen);
-	if (maps.n)
-		qsort(maps.v, maps.n, sizeof(*maps.v), cmp_map);
-	*out = maps.v;
-	*nout = maps.n;
+	struct mappings_ctx c = {h, pr, {0}};
+	maps_each(&pr->maps, mapping_add, &c);
+	if (c.maps.n)
+		qsort(c.maps.v, c.maps.n, sizeof(*c.maps.v), cmp_map);
+	*out = c.maps.v;
+	*nout = c.maps.n;
 }
 
 static uint32_t map_lookup(const struct proc_map *m, size_t n, uint64_t addr)
@@ -482,7 +577,7 @@ static uint32_t map_lookup(const struct proc_map *m, size_t n, uint64_t addr)
 	return found;
 }
 
-static void merge_into(struct heap_site *d, const struct heap_site *s)
+static void merge_into(struct heap_analysis *h, struct heap_site *d, const struct heap_site *s)
 {
 	d->alloc_bytes += s->alloc_bytes;
 	d->allocs += s->allocs;
@@ -491,9 +586,13 @@ static void merge_into(struct heap_site *d, const struct heap_site *s)
 	d->peak_bytes += s->peak_bytes;
 	d->leaked_bytes += s->leaked_bytes;
 	d->leaked_blocks += s->leaked_blocks;
+	if (!s->leaks)
+		return;
+	struct heap_leaks *dl = site_leaks_mut(h, d);
+	const struct heap_leaks *sl = heap_site_leaks(h, s); /* after the grow: it may move */
 	for (int c = 0; c < 5; c++) {
-		d->class_bytes[c] += s->class_bytes[c];
-		d->class_blocks[c] += s->class_blocks[c];
+		dl->bytes[c] += sl->bytes[c];
+		dl->blocks[c] += sl->blocks[c];
 	}
 }
 
@@ -573,7 +672,7 @@ void heap_finish(struct heap_analysis *h)
 				by_node[s->node] = m;
 		}
 		s->merged_idx = m;
-		merge_into(&h->merged.v[m], s);
+		merge_into(h, &h->merged.v[m], s);
 	}
 	free(by_node);
 	for (size_t i = 0; i < h->procs.n; i++)
@@ -601,7 +700,7 @@ void heap_finish(struct heap_analysis *h)
 static const struct heap_analysis *sort_h;
 static enum heap_rank sort_by;
 
-static uint64_t rank_key(const struct heap_site *s, enum heap_rank by)
+static uint64_t rank_key(const struct heap_analysis *h, const struct heap_site *s, enum heap_rank by)
 {
 	switch (by) {
 	case HEAP_BY_PEAK:
@@ -613,17 +712,18 @@ static uint64_t rank_key(const struct heap_site *s, enum heap_rank by)
 	case HEAP_BY_TEMPORARY:
 		return s->temporary;
 	case HEAP_BY_DEFINITE:
-		return s->class_bytes[KH_LEAK_DEFINITE] + s->class_bytes[KH_LEAK_INDIRECT];
+		return heap_site_leaks(h, s)->bytes[KH_LEAK_DEFINITE] + heap_site_leaks(h, s)->bytes[KH_LEAK_INDIRECT];
 	}
 	return 0;
 }
 
 /* Leaks list the lost (definitely, indirectly, possibly) first: still
  * reachable blocks, like the Rust runtime's, are not the user's leaks. */
-static uint64_t lost_bytes(const struct heap_site *s)
+static uint64_t lost_bytes(const struct heap_analysis *h, const struct heap_site *s)
 {
-	return s->class_bytes[KH_LEAK_DEFINITE] + s->class_bytes[KH_LEAK_INDIRECT] + s->class_bytes[KH_LEAK_POSSIBLE] +
-	       s->class_bytes[KH_LEAK_UNKNOWN];
+	const struct heap_leaks *l = heap_site_leaks(h, s);
+	return l->bytes[KH_LEAK_DEFINITE] + l->bytes[KH_LEAK_INDIRECT] + l->bytes[KH_LEAK_POSSIBLE] +
+	       l->bytes[KH_LEAK_UNKNOWN];
 }
 
 const struct heap_site *heap_sites(const struct heap_analysis *h, size_t *n)
@@ -642,10 +742,10 @@ static int cmp_rank(const void *a, const void *b)
 	const struct heap_site *v = heap_sites(sort_h, &n);
 	const struct heap_site *sa = &v[*(const uint32_t *)a];
 	const struct heap_site *sb = &v[*(const uint32_t *)b];
-	if (sort_by == HEAP_BY_LEAKED && lost_bytes(sa) != lost_bytes(sb))
-		return lost_bytes(sa) > lost_bytes(sb) ? -1 : 1;
-	uint64_t x = rank_key(sa, sort_by);
-	uint64_t y = rank_key(sb, sort_by);
+	if (sort_by == HEAP_BY_LEAKED && lost_bytes(sort_h, sa) != lost_bytes(sort_h, sb))
+		return lost_bytes(sort_h, sa) > lost_bytes(sort_h, sb) ? -1 : 1;
+	uint64_t x = rank_key(sort_h, sa, sort_by);
+	uint64_t y = rank_key(sort_h, sb, sort_by);
 	if (x != y)
 		return x > y ? -1 : 1;
 	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
@@ -664,7 +764,7 @@ uint32_t heap_top_sites(const struct heap_analysis *h, enum heap_rank by, uint32
 	size_t nv;
 	const struct heap_site *v = heap_sites(h, &nv);
 	for (uint32_t i = 0; i < nv; i++) {
-		if (!rank_key(&v[i], by))
+		if (!rank_key(h, &v[i], by))
 			continue;
 		if (n == max && cmp_rank(&i, &out[n - 1]) >= 0)
 			continue;
@@ -828,7 +928,7 @@ void heap_group(struct heap_analysis *h)
 		struct heap_site *d = &h->groups.v[g];
 		/* merged sites are whole stacks: compare before adding */
 		bool take = !d->nstacks || better_member(m, &h->merged.v[d->merged_idx]);
-		merge_into(d, m);
+		merge_into(h, d, m);
 		d->nstacks++;
 		if (take) {
 			d->node = m->node;

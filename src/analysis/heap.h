@@ -17,6 +17,7 @@
 
 #include "agent/channel_format.h"
 #include "profile/profile.h"
+#include "util/hashmap.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 
@@ -26,23 +27,31 @@
 #define HEAP_VALUE_PEAK_SPACE    2
 #define HEAP_VALUE_LEAKED_SPACE  3
 
+/* Where a site's blocks not freed at exit stand, by enum kh_leak_class.
+ * Kept apart from the sites: few sites leak, and a run with a million
+ * distinct stacks should not carry eighty idle bytes in each. */
+struct heap_leaks {
+	uint64_t bytes[5], blocks[5];
+};
+
 /* One call site: a stack in one process image, or (after heap_finish) the
- * merge of all with the same profile stack node. */
+ * merge of all with the same profile stack node. The fields an allocation
+ * or a free touches come first, in one cache line. */
 struct heap_site {
-	uint32_t proc;
-	uint32_t node;       /* profile stack node, set by heap_finish() */
-	uint32_t agent_node; /* the agent's stack-trie node in that process */
 	uint64_t alloc_bytes, allocs, temporary;
 	int64_t live_bytes;
 	uint64_t peak_bytes; /* live at the moment of the peak */
 	uint64_t snap_gen;
-	uint64_t leaked_bytes, leaked_blocks;     /* not freed at exit */
-	uint64_t class_bytes[5], class_blocks[5]; /* by enum kh_leak_class */
-	uint32_t merged_idx;                      /* raw sites: their entry in merged */
-	uint32_t group;                           /* raw and merged sites: their entry in groups */
-	uint32_t nstacks;                         /* groups: how many distinct stacks */
-	bool runtime;                             /* groups: no frame of the user's code */
 	bool dirty;
+	bool runtime; /* groups: no frame of the user's code */
+	uint32_t proc;
+	uint32_t node;                        /* profile stack node, set by heap_finish() */
+	uint32_t agent_node;                  /* the agent's stack-trie node in that process */
+	uint64_t leaked_bytes, leaked_blocks; /* not freed at exit */
+	uint32_t leaks;                       /* its entry in heap_analysis.leaks; 0 = none */
+	uint32_t merged_idx;                  /* raw sites: their entry in merged */
+	uint32_t group;                       /* raw and merged sites: their entry in groups */
+	uint32_t nstacks;                     /* groups: how many distinct stacks */
 };
 
 struct heap_totals {
@@ -81,6 +90,12 @@ struct heap_trie_node {
 	uint32_t parent;
 };
 
+/* An executable mapping of a process, its path at path_off in maps. */
+struct heap_xmap {
+	uint64_t start, end, pgoff;
+	size_t path_off;
+};
+
 struct heap_proc {
 	uint32_t pid, ppid;
 	VEC(struct heap_trie_node) nodes; /* the agent's stack trie; [0] is the root */
@@ -90,6 +105,10 @@ struct heap_proc {
 	uint64_t last_alloc;
 	struct strbuf maps;    /* /proc/PID/maps text, the latest complete copy */
 	struct strbuf maps_in; /* being received */
+	/* for on_address: the code addresses told already, and maps parsed */
+	struct hashmap told;
+	VEC(struct heap_xmap) xmaps;
+	size_t xmaps_len; /* maps.len when xmaps was parsed */
 	bool exec, exited, scanned;
 };
 
@@ -100,6 +119,7 @@ struct heap_analysis {
 	VEC(struct heap_point) series;
 	VEC(struct heap_delta) deltas;
 	VEC(uint32_t) dirty;
+	VEC(struct heap_leaks) leaks; /* [0] stays all zero: the sites without leaks */
 	struct heap_totals tot;
 	int64_t heap_now;
 	uint64_t peak_gen, series_step, last_t;
@@ -107,6 +127,11 @@ struct heap_analysis {
 	VEC(struct heap_site) merged;
 	/* after heap_group(): one site per allocating line of code */
 	VEC(struct heap_site) groups;
+	/* Optional: told each distinct code address of a stack as it first
+	 * arrives, as an offset in a mapped file, so the caller can start
+	 * naming addresses while the program runs. */
+	void (*on_address)(void *ctx, const char *path, uint64_t file_offset);
+	void *on_address_ctx;
 };
 
 struct heap_analysis *heap_new(struct profile *p);
@@ -147,6 +172,9 @@ const struct heap_site *heap_sites(const struct heap_analysis *h, size_t *n);
  * non-zero ones (at most max) to out and returns how many. */
 enum heap_rank { HEAP_BY_PEAK, HEAP_BY_LEAKED, HEAP_BY_ALLOCS, HEAP_BY_TEMPORARY, HEAP_BY_DEFINITE };
 uint32_t heap_top_sites(const struct heap_analysis *h, enum heap_rank by, uint32_t *out, uint32_t max);
+
+/* A site's blocks not freed at exit, by class (all zero when none). */
+const struct heap_leaks *heap_site_leaks(const struct heap_analysis *h, const struct heap_site *s);
 
 /* The class names memcheck prints: "definitely lost", ... */
 const char *heap_class_name(int cls);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/strbuf.h"
@@ -32,8 +33,29 @@ struct ring {
 struct agent_channel {
 	char *dir;
 	VEC(struct ring) rings;
-	VEC(char *) seen; /* file names already opened */
+	VEC(char *) seen;     /* file names already opened */
+	uint64_t scanned_at;  /* when the directory was last listed */
+	uint64_t last_end_at; /* when a ring last ended */
 };
+
+/* Listing the directory costs a few syscalls: with a busy ring, kiln would
+ * spend more time looking for new processes than reading events. */
+#define RESCAN_NS 10000000ull
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool all_ended(const struct agent_channel *ch)
+{
+	for (size_t i = 0; i < ch->rings.n; i++)
+		if (!ch->rings.v[i].ended)
+			return false;
+	return true;
+}
 
 int agent_channel_new(struct agent_channel **out)
 {
@@ -269,7 +291,13 @@ static uint64_t ring_drain(struct agent_channel *ch, uint32_t idx, const struct 
 
 uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel_ops *ops)
 {
-	find_rings(ch, ops);
+	/* List the directory now and then, and always before "done" can be
+	 * said: a child may have made its ring just before the last ended. */
+	uint64_t now = mono_ns();
+	if (!ch->rings.n || now - ch->scanned_at >= RESCAN_NS || (all_ended(ch) && ch->scanned_at <= ch->last_end_at)) {
+		find_rings(ch, ops);
+		ch->scanned_at = mono_ns();
+	}
 	uint64_t count = 0;
 	for (uint32_t i = 0; i < ch->rings.n; i++) {
 		struct ring *r = &ch->rings.v[i];
@@ -297,6 +325,7 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 				ops->ring_end(ops->ctx, i, r->said_goodbye);
 			ring_unmap(r);
 			unlink(r->path);
+			ch->last_end_at = mono_ns();
 		}
 	}
 	return count;
@@ -304,10 +333,7 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 
 bool agent_channel_done(const struct agent_channel *ch)
 {
-	for (size_t i = 0; i < ch->rings.n; i++)
-		if (!ch->rings.v[i].ended)
-			return false;
-	return true;
+	return all_ended(ch) && ch->scanned_at > ch->last_end_at;
 }
 
 uint32_t agent_channel_rings(const struct agent_channel *ch)

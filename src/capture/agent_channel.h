@@ -45,7 +45,8 @@ void agent_channel_free(struct agent_channel *ch);
 const char *agent_channel_dir(const struct agent_channel *ch);
 /* Reads what every ring holds now. Returns the number of records read. */
 uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel_ops *ops);
-/* True when every ring seen has ended (see ring_end). */
+/* True when every ring seen has ended (see ring_end) and no new one
+ * appeared since: poll once more after the last ring ends. */
 bool agent_channel_done(const struct agent_channel *ch);
 /* How many rings were seen, and how often agents found a ring full. */
 uint32_t agent_channel_rings(const struct agent_channel *ch);

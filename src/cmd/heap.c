@@ -181,6 +181,11 @@ static void cb_end(void *ctx, uint32_t ring, bool clean)
 	heap_on_ring_end(ctx, ring, clean);
 }
 
+static void cb_address(void *ctx, const char *path, uint64_t file_offset)
+{
+	symbols_prefetch_add(ctx, path, file_offset);
+}
+
 static int write_text(const char *path, const struct strbuf *sb)
 {
 	if (!strcmp(path, "-")) {
@@ -220,6 +225,8 @@ static int heap_run(const struct heap_args *a)
 	t.go_fd = t.err_fd = -1;
 	struct profile *p = profile_new();
 	struct heap_analysis *h = heap_new(p);
+	struct symbols_prefetch *prefetch = NULL;
+	struct symbolizer *sym = NULL;
 	char *chart = NULL;
 	char *agent = find_agent();
 	if (!agent) {
@@ -270,6 +277,10 @@ static int heap_run(const struct heap_args *a)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
+	/* name addresses while the target runs, on a thread of kiln's own */
+	prefetch = symbols_prefetch_start();
+	h->on_address = cb_address;
+	h->on_address_ctx = prefetch;
 	const struct agent_channel_ops ops = {h, cb_ring, cb_record, cb_live, cb_classes, cb_end};
 	uint64_t t_start = cmd_now_ns();
 	uint64_t exited_at = 0;
@@ -313,7 +324,9 @@ static int heap_run(const struct heap_args *a)
 	profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&t));
 	profile_set_meta_u64(p, "agent_ring_waits", waits);
 	struct symbols_stats ss = {0};
-	rc = symbols_resolve_profile(p, &ss);
+	sym = symbols_prefetch_finish(prefetch);
+	prefetch = NULL;
+	rc = symbols_resolve_profile_with(p, sym, &ss);
 	if (rc)
 		kiln_warn("symbolization failed: %s; addresses are kept as module+offset", strerror(-rc));
 	profile_name_unsymbolized(p);
@@ -327,11 +340,12 @@ static int heap_run(const struct heap_args *a)
 	if (a->verbose)
 		fprintf(stderr,
 		        "kiln: run %.3f s (the target waited for kiln %" PRIu64
-		        " times), analysis %.3f s, symbols %.3f s "
+		        " times; kiln read its last event %.3f s after it exited), analysis %.3f s, symbols %.3f s "
 		        "(%zu addresses), write %.3f s; %zu call sites, %zu stacks, %zu stack nodes\n",
-		        (double)(t_ran - t_start) / 1e9, waits, (double)(t_finish - t_ran) / 1e9,
-		        (double)(t_sym - t_finish) / 1e9, p->locations.n, (double)(cmd_now_ns() - t_sym) / 1e9,
-		        h->groups.n, h->merged.n, p->stacks.n);
+		        (double)(t_ran - t_start) / 1e9, waits,
+		        exited_at && t_ran > exited_at ? (double)(t_ran - exited_at) / 1e9 : 0.0,
+		        (double)(t_finish - t_ran) / 1e9, (double)(t_sym - t_finish) / 1e9, p->locations.n,
+		        (double)(cmd_now_ns() - t_sym) / 1e9, h->groups.n, h->merged.n, p->stacks.n);
 
 	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd)};
 	struct strbuf sb = STRBUF_INIT;
@@ -378,6 +392,8 @@ out:
 	target_release(&t);
 	kiln_writer_free(w);
 	agent_channel_free(ch);
+	symbolizer_free(symbols_prefetch_finish(prefetch));
+	symbolizer_free(sym);
 	heap_free(h);
 	profile_free(p);
 	free(agent);

@@ -13,6 +13,7 @@ static void sites_json(struct strbuf *out, const struct heap_analysis *h, const 
 	for (uint32_t i = 0; i < n; i++) {
 		size_t nv;
 		const struct heap_site *s = &heap_sites(h, &nv)[idx[i]];
+		const struct heap_leaks *lk = heap_site_leaks(h, s);
 		struct strbuf label = STRBUF_INIT;
 		heap_site_label(&label, h->p, s->node);
 		strbuf_addf(out, "%s{\"site\":", i ? "," : "");
@@ -27,8 +28,8 @@ static void sites_json(struct strbuf *out, const struct heap_analysis *h, const 
 		            ",\"indirectly_lost_bytes\":%" PRIu64 ",\"possibly_lost_bytes\":%" PRIu64
 		            ",\"still_reachable_bytes\":%" PRIu64 "}",
 		            s->node, s->allocs, s->alloc_bytes, s->temporary, s->peak_bytes, s->leaked_bytes,
-		            s->leaked_blocks, s->class_bytes[KH_LEAK_DEFINITE], s->class_bytes[KH_LEAK_INDIRECT],
-		            s->class_bytes[KH_LEAK_POSSIBLE], s->class_bytes[KH_LEAK_REACHABLE]);
+		            s->leaked_blocks, lk->bytes[KH_LEAK_DEFINITE], lk->bytes[KH_LEAK_INDIRECT],
+		            lk->bytes[KH_LEAK_POSSIBLE], lk->bytes[KH_LEAK_REACHABLE]);
 	}
 	strbuf_addch(out, ']');
 }

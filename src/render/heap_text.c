@@ -115,10 +115,12 @@ static void section(struct strbuf *out, const struct heap_analysis *h, const str
 		case HEAP_BY_DEFINITE:
 			strbuf_addf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks not freed", s->leaked_bytes,
 			            s->leaked_blocks);
-			for (int c = KH_LEAK_DEFINITE; c >= KH_LEAK_REACHABLE; c--)
-				if (s->class_blocks[c])
+			for (int c = KH_LEAK_DEFINITE; c >= KH_LEAK_REACHABLE; c--) {
+				const struct heap_leaks *lk = heap_site_leaks(h, s);
+				if (lk->blocks[c])
 					strbuf_addf(out, "; %s %" PRIu64 " bytes in %" PRIu64 " blocks",
-					            heap_class_name(c), s->class_bytes[c], s->class_blocks[c]);
+					            heap_class_name(c), lk->bytes[c], lk->blocks[c]);
+			}
 			break;
 		case HEAP_BY_ALLOCS:
 			strbuf_addf(out, "%" PRIu64 " allocations, %" PRIu64 " bytes allocated", s->allocs,

@@ -331,7 +331,15 @@ static void resolve_user(struct resolve_ctx *c, uint32_t loc, const struct profi
 
 int symbols_resolve_profile(struct profile *p, struct symbols_stats *st)
 {
-	struct resolve_ctx c = {.p = p, .s = symbolizer_new(), .vdso_fd = -1};
+	struct symbolizer *s = symbolizer_new();
+	int rc = symbols_resolve_profile_with(p, s, st);
+	symbolizer_free(s);
+	return rc;
+}
+
+int symbols_resolve_profile_with(struct profile *p, struct symbolizer *s, struct symbols_stats *st)
+{
+	struct resolve_ctx c = {.p = p, .s = s, .vdso_fd = -1};
 	hashmap_init(&c.missing);
 	hashmap_init(&c.jit_index);
 	size_t nmap = p->mappings.n;
@@ -376,7 +384,6 @@ int symbols_resolve_profile(struct profile *p, struct symbols_stats *st)
 	vec_free(&c.xlat);
 	vec_free(&c.mapping_module);
 	vec_free(&c.mapping_name);
-	symbolizer_free(c.s);
 	if (c.vdso_fd >= 0)
 		close(c.vdso_fd);
 	return 0;

@@ -28,6 +28,24 @@ struct symbols_stats {
  * "missing_modules" (comma separated). Returns 0 or -errno. */
 int symbols_resolve_profile(struct profile *p, struct symbols_stats *st);
 
+struct symbolizer;
+/* The same with a symbolizer whose caches may already hold the answers
+ * (symbols_prefetch_finish()); it stays the caller's. */
+int symbols_resolve_profile_with(struct profile *p, struct symbolizer *s, struct symbols_stats *st);
+
+/* A symbolizer working on a thread of its own while a program runs: feed
+ * it the file offsets of addresses as they turn up, and take its warm
+ * caches at the end. Never blocks the caller on a lookup. */
+struct symbols_prefetch;
+struct symbols_prefetch *symbols_prefetch_start(void);
+/* path: the mapped file (copied); file_offset = address - start + pgoff.
+ * Accepts a NULL pf. */
+void symbols_prefetch_add(struct symbols_prefetch *pf, const char *path, uint64_t file_offset);
+/* Stops the thread (pending lookups are dropped: the final pass does
+ * them) and returns its symbolizer, for symbols_resolve_profile_with()
+ * and then symbolizer_free(). */
+struct symbolizer *symbols_prefetch_finish(struct symbols_prefetch *pf);
+
 /* Demangles a Rust (legacy or v0) or C++ symbol; returns a new string the
  * caller frees, or NULL when name is not mangled. Rust legacy hashes
  * (::h0123456789abcdef) are dropped. */
@@ -41,7 +59,6 @@ struct symbol_frame {
 	unsigned line;
 };
 
-struct symbolizer;
 struct symbolizer *symbolizer_new(void);
 void symbolizer_free(struct symbolizer *s);
 /* Looks up a file offset in the ELF file at path (as a mapping would map

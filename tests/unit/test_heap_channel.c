@@ -168,11 +168,22 @@ static void test_channel(void **state)
 	newer->closed = 1;
 	agent_channel_poll(ch, &ops);
 	assert_int_equal(s.classes, 1);
-	assert_true(agent_channel_done(ch));
 	assert_int_equal(s.ended[newer_idx], 1);
+	/* not done before the directory is listed once more: a child's ring
+	 * made just before the last one ended must still be read */
+	assert_false(agent_channel_done(ch));
+	struct kh_ring_header *late = ring_make(dir, "c.ring", me, 300);
+	agent_channel_poll(ch, &ops);
+	assert_int_equal(agent_channel_rings(ch), 3);
+	assert_false(agent_channel_done(ch));
+	late->closed = 1;
+	agent_channel_poll(ch, &ops);
+	agent_channel_poll(ch, &ops);
+	assert_true(agent_channel_done(ch));
 
 	munmap(newer, KH_HEADER_SIZE + KH_RING_SIZE);
 	munmap(older, KH_HEADER_SIZE + KH_RING_SIZE);
+	munmap(late, KH_HEADER_SIZE + KH_RING_SIZE);
 	char *d = strdup(dir);
 	agent_channel_free(ch);
 	assert_int_equal(access(d, F_OK), -1); /* the directory is gone */

@@ -652,6 +652,55 @@ static void test_resolve_many(void **state)
 	profile_free(p);
 }
 
+/* Addresses named on the prefetch thread, then the profile through its
+ * symbolizer: the same frames as a pass from cold, and the lookups were
+ * cached (the warm symbolizer answers without opening the file again). */
+static void test_prefetch(void **state)
+{
+	(void)state;
+	uint64_t size;
+	uint64_t off = symbol_offset(exe_pie, "outer_work", false, &size);
+	struct symbols_prefetch *pf = symbols_prefetch_start();
+	for (uint64_t i = 0; i < size; i++)
+		symbols_prefetch_add(pf, exe_pie, off + i);
+	symbols_prefetch_add(pf, "/nonexistent/lib.so", 0x10); /* not fatal */
+	/* let the thread get through some of it; whatever is left is named at the end */
+	usleep(100000);
+	struct symbolizer *warm = symbols_prefetch_finish(pf);
+	assert_non_null(warm);
+
+	struct profile *cold = profile_new(), *hot = profile_new();
+	struct profile *ps[2] = {cold, hot};
+	for (int k = 0; k < 2; k++) {
+		struct profile_mapping m = {.pid = 1, .start = 0x400000, .end = 0x500000};
+		m.path = profile_intern(ps[k], exe_pie);
+		uint32_t id = profile_add_mapping(ps[k], &m);
+		for (uint64_t i = 0; i < size; i++)
+			profile_location(ps[k], id, 0x400000 + off + i, PROFILE_LOC_USER);
+	}
+	struct symbols_stats st;
+	assert_int_equal(symbols_resolve_profile(cold, &st), 0);
+	assert_int_equal(symbols_resolve_profile_with(hot, warm, &st), 0);
+	assert_int_equal(st.named, size);
+	for (size_t i = 0; i < cold->locations.n; i++) {
+		uint32_t na, nb;
+		const struct profile_frame *a = loc_frames(cold, (uint32_t)i, &na);
+		const struct profile_frame *b = loc_frames(hot, (uint32_t)i, &nb);
+		assert_int_equal(na, nb);
+		for (uint32_t j = 0; j < na; j++) {
+			assert_string_equal(profile_str(cold, a[j].function), profile_str(hot, b[j].function));
+			assert_string_equal(profile_str(cold, a[j].file), profile_str(hot, b[j].file));
+			assert_int_equal(a[j].line, b[j].line);
+		}
+	}
+	profile_free(cold);
+	profile_free(hot);
+	symbolizer_free(warm);
+	/* finishing a prefetch that never got an address, and NULL */
+	symbolizer_free(symbols_prefetch_finish(symbols_prefetch_start()));
+	assert_null(symbols_prefetch_finish(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +715,7 @@ int main(void)
 	    cmocka_unit_test(test_kallsyms_real),
 	    cmocka_unit_test(test_resolve_profile),
 	    cmocka_unit_test(test_resolve_many),
+	    cmocka_unit_test(test_prefetch),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
