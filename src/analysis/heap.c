@@ -642,6 +642,10 @@ void heap_finish(struct heap_analysis *h)
 	}
 	vec_free(&memo);
 
+	/* one sample and at most one merged site per site: sized once, not
+	 * grown by copying hundreds of megabytes along the way */
+	vec_reserve(&p->samples, p->samples.n + h->sites.n);
+	vec_reserve(&h->merged, h->merged.n + h->sites.n);
 	/* profile stack ids are dense: their merged site by direct index */
 	uint32_t *by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
 	memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));

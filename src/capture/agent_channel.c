@@ -27,7 +27,8 @@ struct ring {
 	bool superseded; /* a newer ring has the same pid: this image exec'd */
 	bool said_goodbye;
 	uint64_t waits;
-	uint64_t start_ns; /* when the agent made it: orders the images of one pid */
+	uint64_t start_ns;   /* when the agent made it: orders the images of one pid */
+	uint64_t checked_at; /* when /proc last said whether its process lives */
 };
 
 struct agent_channel {
@@ -38,8 +39,10 @@ struct agent_channel {
 	uint64_t last_end_at; /* when a ring last ended */
 };
 
-/* Listing the directory costs a few syscalls: with a busy ring, kiln would
- * spend more time looking for new processes than reading events. */
+/* Listing the directory, or reading /proc for a process that may have been
+ * killed, costs a few syscalls: with a busy ring that kiln empties faster
+ * than the agent fills it, kiln would spend more time on those than on
+ * reading events. A closed ring needs neither. */
 #define RESCAN_NS 10000000ull
 
 static uint64_t mono_ns(void)
@@ -310,7 +313,11 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 			continue; /* busy: it has not ended; /proc is read only when idle */
 		/* decide "finished" before one more drain, so nothing written
 		 * before the process ended is missed */
-		bool gone = __atomic_load_n(&r->h->closed, __ATOMIC_ACQUIRE) || r->superseded || pid_dead(r->pid);
+		bool gone = __atomic_load_n(&r->h->closed, __ATOMIC_ACQUIRE) || r->superseded;
+		if (!gone && now - r->checked_at >= RESCAN_NS) {
+			gone = pid_dead(r->pid);
+			r->checked_at = now;
+		}
 		count += ring_drain(ch, i, ops);
 		r = &ch->rings.v[i];
 		if (r->scan_pending) {
