@@ -4,7 +4,8 @@
  * Everything `kiln report` shows is computed here once; renderers only
  * format it. Functions are identified by (name, module), so the same name
  * in two modules stays two functions. Strings are ids into the profile's
- * string table: the profile must outlive the hotspots.
+ * string table: the profile must outlive the hotspots, unchanged (the
+ * stacks are listed from it on demand).
  *
  *   self   value of the samples whose innermost frame is the function
  *   total  value of the samples whose stack contains the function anywhere,
@@ -50,12 +51,21 @@ struct hotspot_thread {
 };
 
 /* A distinct stack: a sequence of frames (root first, leaf last, inlined
- * frames expanded) together with the samples that had exactly it. */
+ * frames expanded) together with the samples that had exactly it. Get its
+ * frames with hotspots_stack_frames(). */
 struct hotspot_stack {
-	uint32_t first_frame, nframes; /* into hotspots.stack_frames */
-	uint32_t first_tid, ntids;     /* into hotspots.stack_tids, ascending */
+	uint32_t node;             /* its leaf in the trie of frames the stacks share */
+	uint32_t nframes;          /* 0 for the empty stack */
+	uint32_t first_tid, ntids; /* into hotspot_stack_list.tids, ascending */
 	uint64_t samples;
 	int64_t value;
+};
+
+/* The distinct stacks, by value, largest first. */
+struct hotspot_stack_list {
+	const struct hotspot_stack *v;
+	size_t n;
+	const uint32_t *tids; /* the threads of each stack */
 };
 
 enum hotspot_sort {
@@ -66,18 +76,18 @@ enum hotspot_sort {
 
 struct hotspots {
 	const struct profile *profile;
-	int value_index;                        /* index into value types, or HOTSPOTS_VALUE_SAMPLES */
-	const char *value_type;                 /* e.g. "cpu"; points into the profile or a literal */
-	const char *value_unit;                 /* e.g. "nanoseconds" */
-	uint64_t samples;                       /* all samples */
-	int64_t total;                          /* sum of the value over all samples */
-	VEC(struct hotspot_func) funcs;         /* sorted by hotspots_sort_functions(); self by default */
-	VEC(struct hotspot_thread) threads;     /* by value, largest first */
-	VEC(struct hotspot_stack) stacks;       /* by value, largest first */
-	VEC(struct profile_frame) stack_frames; /* copies of the profile's frames */
-	VEC(uint32_t) stack_tids;
+	int value_index;                    /* index into value types, or HOTSPOTS_VALUE_SAMPLES */
+	const char *value_type;             /* e.g. "cpu"; points into the profile or a literal */
+	const char *value_unit;             /* e.g. "nanoseconds" */
+	uint64_t samples;                   /* all samples */
+	int64_t total;                      /* sum of the value over all samples */
+	VEC(struct hotspot_func) funcs;     /* sorted by hotspots_sort_functions(); self by default */
+	VEC(struct hotspot_thread) threads; /* by value, largest first */
+	VEC(struct profile_frame) frames;   /* the distinct frames, copied from the profile */
 	VEC(struct hotspot_node) tree;
 	VEC(uint32_t) tree_children;
+	/* what hotspots_stacks() lists the stacks from, and its list */
+	struct hotspot_stack_data *stack_data;
 };
 
 /* Picks a value type by name: NULL or "" picks the default (the second
@@ -92,6 +102,16 @@ int hotspots_value_index(const struct profile *p, const char *type);
  * Returns 0 or -EINVAL for a value index the profile does not have. */
 int hotspots_build(struct hotspots *h, const struct profile *p, int value_index);
 void hotspots_release(struct hotspots *h);
+
+/* The distinct stacks. Listed on the first call, not by hotspots_build():
+ * a profile can have millions and most views never show them. That call
+ * fills in h (not from two threads at once); the list stays valid until
+ * hotspots_release(). */
+struct hotspot_stack_list hotspots_stacks(const struct hotspots *h);
+
+/* Stores pointers to the s->nframes frames of s in out, root first; they
+ * point into h->frames. */
+void hotspots_stack_frames(const struct hotspots *h, const struct hotspot_stack *s, const struct profile_frame **out);
 
 /* Reorders h->funcs: self or total largest first (ties: the other value,
  * then name), or by name (then module). */

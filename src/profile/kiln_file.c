@@ -580,7 +580,7 @@ struct cursor {
 	bool bad;
 };
 
-static uint64_t get_u64(struct cursor *c)
+static uint64_t get_u64_slow(struct cursor *c)
 {
 	uint64_t x = 0;
 	for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -596,6 +596,42 @@ static uint64_t get_u64(struct cursor *c)
 	c->bad = true;
 	c->p = c->end;
 	return 0;
+}
+
+/* Decoded inline: one byte for most numbers, and no bound check per byte
+ * while a longest varint (10 bytes) still fits. Anything else, including
+ * every malformed number, takes the careful path above. */
+static inline uint64_t get_u64(struct cursor *c)
+{
+	const uint8_t *p = c->p;
+	if (p < c->end && *p < 0x80) {
+		c->p = p + 1;
+		return *p;
+	}
+	if (c->end - p >= 10) {
+		uint64_t x = 0;
+		for (unsigned shift = 0; shift < 63; shift += 7) {
+			uint8_t b = *p++;
+			x |= (uint64_t)(b & 0x7f) << shift;
+			if (!(b & 0x80)) {
+				c->p = p;
+				return x;
+			}
+		}
+		if (*p <= 1) { /* the tenth byte holds bit 63 only */
+			x |= (uint64_t)*p << 63;
+			c->p = p + 1;
+			return x;
+		}
+	}
+	return get_u64_slow(c);
+}
+
+/* How many records of at least min_bytes each the rest of c can hold: a
+ * bound for reserving room that a lying count cannot inflate. */
+static size_t records_left(const struct cursor *c, size_t min_bytes)
+{
+	return (size_t)(c->end - c->p) / min_bytes;
 }
 
 static uint32_t get_u32(struct cursor *c)
@@ -736,8 +772,12 @@ static int read_stacks(struct reader *r, struct cursor *c)
 	uint64_t first = get_u64(c), count = get_u64(c);
 	if (first != p->stacks.n)
 		return -1;
-	/* appended as they are (the writer deduplicated them), indexed once at
-	 * the end: a lookup per node costs more than the whole decode */
+	/* appended as they are (the writer deduplicated them) and not indexed:
+	 * views only read the trie, and profile_stack_child() indexes it when
+	 * something adds to it. A lookup per node would cost more than the
+	 * whole decode. Each node takes at least two bytes. */
+	size_t room = records_left(c, 2);
+	profile_reserve(p, p->stacks.n + (count < room ? (size_t)count : room), 0, 0);
 	for (uint64_t i = 0; i < count; i++) {
 		uint64_t id = p->stacks.n, up = get_u64(c), loc = get_u64(c);
 		/* a parent is an earlier node: up >= 1 keeps the trie acyclic */
@@ -754,9 +794,13 @@ static int read_stacks(struct reader *r, struct cursor *c)
 
 static int read_samples(struct reader *r, struct cursor *c)
 {
+	struct profile *p = r->p;
 	uint64_t count = get_u64(c), nvalues = get_u64(c), prev = 0;
 	if (nvalues > PROFILE_MAX_VALUES)
 		return -1;
+	/* a sample takes at least a byte per field */
+	size_t room = records_left(c, 5 + (size_t)nvalues);
+	profile_reserve(p, 0, p->samples.n + (count < room ? (size_t)count : room), 0);
 	for (uint64_t i = 0; i < count; i++) {
 		struct profile_sample s = {0};
 		uint32_t stack = get_u32(c);
@@ -767,10 +811,10 @@ static int read_samples(struct reader *r, struct cursor *c)
 		prev = s.time;
 		for (uint64_t v = 0; v < nvalues; v++)
 			s.values[v] = unzigzag(get_u64(c));
-		if (c->bad || stack >= r->p->stacks.n)
+		if (c->bad || stack >= p->stacks.n)
 			return -1;
 		s.stack = stack;
-		profile_add_sample(r->p, &s);
+		vec_push(&p->samples, s);
 	}
 	return 0;
 }
@@ -1046,7 +1090,8 @@ int kiln_read_mem(const void *data, size_t size, struct profile **out, struct ki
 			break;
 		}
 	}
-	profile_reindex(r.p);
+	/* nothing to reindex: locations and threads were indexed as they were
+	 * read, and the stack trie is indexed when something first adds to it */
 	*out = r.p;
 	r.p = NULL;
 out_free:

@@ -17,6 +17,7 @@ struct profile *profile_new(void)
 	hashmap_init(&p->thread_index);
 	struct profile_stack_node root = {0, 0, 0};
 	vec_push(&p->stacks, root);
+	p->stacks_indexed = 1; /* the root is never a child */
 	return p;
 }
 
@@ -91,16 +92,38 @@ uint32_t profile_location(struct profile *p, uint32_t mapping, uint64_t address,
 	return (uint32_t)id;
 }
 
-uint32_t profile_stack_child(struct profile *p, uint32_t parent, uint32_t location)
+static uint64_t stack_key(uint32_t parent, uint32_t location)
 {
 	/* (parent, location) fits one 64-bit key exactly: no clash possible. */
-	uint64_t key = ((uint64_t)parent << 32) | location, id;
+	return ((uint64_t)parent << 32) | location;
+}
+
+/* Indexes the nodes appended since the index was last complete. A later
+ * node with the same (parent, location) as an earlier one wins, as a
+ * rebuild from scratch would have it. */
+static void stack_index_catch_up(struct profile *p)
+{
+	size_t from = p->stacks_indexed ? p->stacks_indexed : 1;
+	hashmap_reserve(&p->stack_index, p->stack_index.n + (p->stacks.n - from) + 1);
+	for (size_t i = from; i < p->stacks.n; i++) {
+		const struct profile_stack_node *n = &p->stacks.v[i];
+		hashmap_put(&p->stack_index, stack_key(n->parent, n->location), i);
+	}
+	p->stacks_indexed = p->stacks.n;
+}
+
+uint32_t profile_stack_child(struct profile *p, uint32_t parent, uint32_t location)
+{
+	if (p->stacks_indexed < p->stacks.n)
+		stack_index_catch_up(p);
+	uint64_t key = stack_key(parent, location), id;
 	if (hashmap_get(&p->stack_index, key, &id))
 		return (uint32_t)id;
 	struct profile_stack_node n = {parent, location, p->stacks.v[parent].depth + 1};
 	vec_push(&p->stacks, n);
 	id = p->stacks.n - 1;
 	hashmap_put(&p->stack_index, key, id);
+	p->stacks_indexed = p->stacks.n;
 	return (uint32_t)id;
 }
 
@@ -274,10 +297,9 @@ void profile_reindex(struct profile *p)
 	hashmap_clear(&p->stack_index);
 	hashmap_clear(&p->location_index);
 	hashmap_clear(&p->thread_index);
-	for (size_t i = 1; i < p->stacks.n; i++) {
-		const struct profile_stack_node *n = &p->stacks.v[i];
-		hashmap_put(&p->stack_index, ((uint64_t)n->parent << 32) | n->location, i);
-	}
+	p->stacks_indexed = 1; /* indexed again on the next profile_stack_child() */
+	hashmap_reserve(&p->location_index, p->locations.n);
+	hashmap_reserve(&p->thread_index, p->threads.n);
 	for (size_t i = 0; i < p->locations.n; i++) {
 		const struct profile_location *l = &p->locations.v[i];
 		uint64_t key = location_key(l->mapping, l->address, l->kind);
@@ -287,4 +309,16 @@ void profile_reindex(struct profile *p)
 	}
 	for (size_t i = 0; i < p->threads.n; i++)
 		hashmap_put(&p->thread_index, p->threads.v[i].tid, i);
+}
+
+void profile_reserve(struct profile *p, size_t stacks, size_t samples, size_t locations)
+{
+	if (stacks)
+		vec_reserve(&p->stacks, stacks);
+	if (samples)
+		vec_reserve(&p->samples, samples);
+	if (locations) {
+		vec_reserve(&p->locations, locations);
+		hashmap_reserve(&p->location_index, locations);
+	}
 }

@@ -114,10 +114,14 @@ struct profile {
 	VEC(struct profile_meta) meta;
 	VEC(struct profile_series) series;
 
-	/* indexes for deduplication; rebuilt by the reader */
+	/* indexes for deduplication */
 	struct hashmap stack_index;    /* (parent, location) -> node */
 	struct hashmap location_index; /* (mapping, address, kind) -> location */
 	struct hashmap thread_index;   /* tid -> thread id */
+	/* stack nodes [1, stacks_indexed) are in stack_index; the rest (nodes a
+	 * reader appended directly) are added by the next profile_stack_child(),
+	 * so that views, which only read the trie, never pay for hashing it */
+	size_t stacks_indexed;
 };
 
 struct profile *profile_new(void);
@@ -181,7 +185,14 @@ int profile_walk_stack(const struct profile *p, uint32_t node, profile_frame_fn 
  * "module+0xoffset" (or "0xaddress" without a mapping), so nothing is dropped. */
 void profile_name_unsymbolized(struct profile *p);
 
-/* Rebuilds the dedup indexes after the vectors were filled directly. */
+/* Rebuilds the dedup indexes after the vectors were filled directly. The
+ * stack index is rebuilt lazily, on the next profile_stack_child(). */
 void profile_reindex(struct profile *p);
+
+/* Makes room for at least this many records in all in each table (and
+ * the location index), so that filling them does not reallocate; 0 leaves
+ * a table as it is. Callers bound the counts by what they can hold: a
+ * reader by the bytes left, never by a count a file states. */
+void profile_reserve(struct profile *p, size_t stacks, size_t samples, size_t locations);
 
 #endif

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "render/report.h"
+#include "util/vec.h"
+#include "util/xalloc.h"
 
 static void json_pct(struct strbuf *sb, double pct)
 {
@@ -104,32 +106,55 @@ static void json_threads(const struct report_ctx *c)
 	strbuf_addstr(out, h->threads.n ? "\n ]" : "]");
 }
 
+/* One frame as JSON: the stacks repeat a few distinct frames many times,
+ * so each is rendered once and copied after. */
+static void json_frame(struct strbuf *out, const struct profile *p, const struct profile_frame *f)
+{
+	strbuf_addstr(out, "{\"name\": ");
+	strbuf_add_json_string(out, profile_str(p, f->function));
+	strbuf_addstr(out, ", \"module\": ");
+	strbuf_add_json_string(out, profile_str(p, f->module));
+	strbuf_addstr(out, ", \"file\": ");
+	strbuf_add_json_string(out, profile_str(p, f->file));
+	strbuf_addf(out, ", \"line\": %u, \"inlined\": %s}", f->line, f->inlined ? "true" : "false");
+}
+
 static void json_stacks(const struct report_ctx *c)
 {
 	const struct profile *p = c->p;
 	const struct hotspots *h = c->h;
 	struct strbuf *out = c->out;
+	struct strbuf text = STRBUF_INIT;
+	size_t *at = xmalloc((h->frames.n + 1) * sizeof(*at));
+	for (size_t i = 0; i < h->frames.n; i++) {
+		at[i] = text.len;
+		json_frame(&text, p, &h->frames.v[i]);
+	}
+	at[h->frames.n] = text.len;
+	VEC(const struct profile_frame *) frames = {0};
+	struct hotspot_stack_list stacks = hotspots_stacks(h);
 	strbuf_addstr(out, ",\n \"stacks\": [");
-	for (size_t i = 0; i < h->stacks.n; i++) {
-		const struct hotspot_stack *s = &h->stacks.v[i];
+	for (size_t i = 0; i < stacks.n; i++) {
+		const struct hotspot_stack *s = &stacks.v[i];
 		strbuf_addstr(out, i ? ",\n  {\"frames\": [" : "\n  {\"frames\": [");
+		vec_reserve(&frames, s->nframes);
+		hotspots_stack_frames(h, s, frames.v);
 		for (uint32_t k = 0; k < s->nframes; k++) {
-			const struct profile_frame *f = &h->stack_frames.v[s->first_frame + k];
-			strbuf_addstr(out, k ? ", {\"name\": " : "{\"name\": ");
-			strbuf_add_json_string(out, profile_str(p, f->function));
-			strbuf_addstr(out, ", \"module\": ");
-			strbuf_add_json_string(out, profile_str(p, f->module));
-			strbuf_addstr(out, ", \"file\": ");
-			strbuf_add_json_string(out, profile_str(p, f->file));
-			strbuf_addf(out, ", \"line\": %u, \"inlined\": %s}", f->line, f->inlined ? "true" : "false");
+			size_t f = (size_t)(frames.v[k] - h->frames.v);
+			if (k)
+				strbuf_add(out, ", ", 2);
+			strbuf_add(out, text.buf + at[f], at[f + 1] - at[f]);
 		}
 		strbuf_addf(out, "], \"samples\": %" PRIu64 ", \"value\": %" PRId64 ", \"threads\": [", s->samples,
 		            s->value);
 		for (uint32_t k = 0; k < s->ntids; k++)
-			strbuf_addf(out, "%s%u", k ? ", " : "", h->stack_tids.v[s->first_tid + k]);
+			strbuf_addf(out, "%s%u", k ? ", " : "", stacks.tids[s->first_tid + k]);
 		strbuf_addstr(out, "]}");
 	}
-	strbuf_addstr(out, h->stacks.n ? "\n ]" : "]");
+	strbuf_addstr(out, stacks.n ? "\n ]" : "]");
+	vec_free(&frames);
+	free(at);
+	strbuf_release(&text);
 }
 
 static void json_tree_node(const struct report_ctx *c, uint32_t id)

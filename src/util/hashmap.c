@@ -5,7 +5,9 @@
 
 #include "util/xalloc.h"
 
-#define EMPTY UINT64_MAX
+#define EMPTY   UINT64_MAX
+#define MIN_CAP 64
+#define CAP_MAX ((size_t)1 << (sizeof(size_t) * 8 - 2))
 
 void hashmap_init(struct hashmap *m)
 {
@@ -16,15 +18,20 @@ void hashmap_release(struct hashmap *m)
 {
 	if (!m)
 		return;
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 	memset(m, 0, sizeof(*m));
+}
+
+static void clear_slots(struct hashmap_slot *s, size_t cap)
+{
+	/* only the keys mark a slot empty; all-ones bytes make UINT64_MAX */
+	memset(s, 0xff, cap * sizeof(*s));
 }
 
 void hashmap_clear(struct hashmap *m)
 {
 	if (m->cap)
-		memset(m->keys, 0xff, m->cap * sizeof(*m->keys));
+		clear_slots(m->slots, m->cap);
 	m->n = 0;
 }
 
@@ -34,12 +41,13 @@ bool hashmap_get(const struct hashmap *m, uint64_t key, uint64_t *val)
 		return false;
 	size_t mask = m->cap - 1;
 	for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
-		if (m->keys[i] == key) {
+		const struct hashmap_slot *s = &m->slots[i];
+		if (s->key == key) {
 			if (val)
-				*val = m->vals[i];
+				*val = s->val;
 			return true;
 		}
-		if (m->keys[i] == EMPTY)
+		if (s->key == EMPTY)
 			return false;
 	}
 }
@@ -48,34 +56,48 @@ static void put_nogrow(struct hashmap *m, uint64_t key, uint64_t val)
 {
 	size_t mask = m->cap - 1;
 	for (size_t i = hash_u64(key) & mask;; i = (i + 1) & mask) {
-		if (m->keys[i] == key) {
-			m->vals[i] = val;
+		struct hashmap_slot *s = &m->slots[i];
+		if (s->key == key) {
+			s->val = val;
 			return;
 		}
-		if (m->keys[i] == EMPTY) {
-			m->keys[i] = key;
-			m->vals[i] = val;
+		if (s->key == EMPTY) {
+			s->key = key;
+			s->val = val;
 			m->n++;
 			return;
 		}
 	}
 }
 
+static void rehash(struct hashmap *m, size_t cap)
+{
+	struct hashmap old = *m;
+	m->cap = cap;
+	m->slots = xreallocarray(NULL, cap, sizeof(*m->slots));
+	clear_slots(m->slots, cap);
+	m->n = 0;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.slots[i].key != EMPTY)
+			put_nogrow(m, old.slots[i].key, old.slots[i].val);
+	free(old.slots);
+}
+
+void hashmap_reserve(struct hashmap *m, size_t n)
+{
+	if (n <= m->cap / 2)
+		return;
+	size_t cap = m->cap ? m->cap : MIN_CAP;
+	while (cap / 2 < n && cap < CAP_MAX)
+		cap *= 2;
+	if (cap > m->cap)
+		rehash(m, cap);
+}
+
 void hashmap_put(struct hashmap *m, uint64_t key, uint64_t val)
 {
-	if ((m->n + 1) * 2 > m->cap) {
-		struct hashmap old = *m;
-		m->cap = old.cap ? old.cap * 2 : 64;
-		m->keys = xmalloc(m->cap * sizeof(*m->keys));
-		m->vals = xmalloc(m->cap * sizeof(*m->vals));
-		memset(m->keys, 0xff, m->cap * sizeof(*m->keys));
-		m->n = 0;
-		for (size_t i = 0; i < old.cap; i++)
-			if (old.keys[i] != EMPTY)
-				put_nogrow(m, old.keys[i], old.vals[i]);
-		free(old.keys);
-		free(old.vals);
-	}
+	if ((m->n + 1) * 2 > m->cap)
+		rehash(m, m->cap ? m->cap * 2 : MIN_CAP);
 	put_nogrow(m, key, val);
 }
 

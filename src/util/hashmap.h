@@ -12,9 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A key and its value side by side: a probe touches one cache line. */
+struct hashmap_slot {
+	uint64_t key, val;
+};
+
 struct hashmap {
-	uint64_t *keys;
-	uint64_t *vals;
+	struct hashmap_slot *slots;
 	size_t cap; /* power of two, or 0 */
 	size_t n;
 };
@@ -22,6 +26,8 @@ struct hashmap {
 void hashmap_init(struct hashmap *m);
 void hashmap_release(struct hashmap *m);
 void hashmap_clear(struct hashmap *m);
+/* Makes room for n keys in all, so that inserting up to n never rehashes. */
+void hashmap_reserve(struct hashmap *m, size_t n);
 
 /* Returns true and sets *val when key is present. */
 bool hashmap_get(const struct hashmap *m, uint64_t key, uint64_t *val);

@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -309,49 +311,54 @@ static void test_stacks(void **state)
 	assert_int_equal(hotspots_build(&h, f->p, 1), 0);
 	/* leaf2's two addresses have the same frames: one stack; leaf1's two
 	 * lines are two */
-	assert_int_equal(h.stacks.n, 6);
+	struct hotspot_stack_list stacks = hotspots_stacks(&h);
+	assert_int_equal(stacks.n, 6);
 	uint64_t samples = 0;
-	for (size_t i = 0; i < h.stacks.n; i++) {
-		samples += h.stacks.v[i].samples;
+	for (size_t i = 0; i < stacks.n; i++) {
+		samples += stacks.v[i].samples;
 		if (i)
-			assert_true(h.stacks.v[i - 1].value >= h.stacks.v[i].value);
+			assert_true(stacks.v[i - 1].value >= stacks.v[i].value);
 	}
 	assert_int_equal(samples, 500);
+	/* listed once: a second call gives the same list */
+	assert_ptr_equal(hotspots_stacks(&h).v, stacks.v);
 
-	const struct hotspot_stack *s = &h.stacks.v[0];
+	const struct hotspot_stack *s = &stacks.v[0];
 	assert_int_equal(s->samples, 200);
 	assert_int_equal(s->value, 200 * CPU_PER_SAMPLE);
 	assert_int_equal(s->nframes, 3);
-	const struct profile_frame *fr = &h.stack_frames.v[s->first_frame];
-	assert_string_equal(profile_str(f->p, fr[0].function), "main");
-	assert_string_equal(profile_str(f->p, fr[1].function), "a");
-	assert_string_equal(profile_str(f->p, fr[2].function), "leaf2");
-	assert_int_equal(fr[2].line, 20);
+	const struct profile_frame *fr[8];
+	hotspots_stack_frames(&h, s, fr);
+	assert_string_equal(profile_str(f->p, fr[0]->function), "main");
+	assert_string_equal(profile_str(f->p, fr[1]->function), "a");
+	assert_string_equal(profile_str(f->p, fr[2]->function), "leaf2");
+	assert_int_equal(fr[2]->line, 20);
 	assert_int_equal(s->ntids, 1);
-	assert_int_equal(h.stack_tids.v[s->first_tid], 2);
+	assert_int_equal(stacks.tids[s->first_tid], 2);
 
 	/* the recursive stack keeps every level, root first */
 	const struct hotspot_stack *rs = NULL, *cs = NULL;
-	for (size_t i = 0; i < h.stacks.n; i++) {
-		const struct profile_frame *first = &h.stack_frames.v[h.stacks.v[i].first_frame];
-		if (h.stacks.v[i].nframes == 5)
-			rs = &h.stacks.v[i];
-		if (h.stacks.v[i].nframes == 3 && !strcmp(profile_str(f->p, first[1].function), "c"))
-			cs = &h.stacks.v[i];
+	for (size_t i = 0; i < stacks.n; i++) {
+		assert_true(stacks.v[i].nframes <= 8);
+		hotspots_stack_frames(&h, &stacks.v[i], fr);
+		if (stacks.v[i].nframes == 5)
+			rs = &stacks.v[i];
+		if (stacks.v[i].nframes == 3 && !strcmp(profile_str(f->p, fr[1]->function), "c"))
+			cs = &stacks.v[i];
 	}
 	assert_non_null(rs);
-	fr = &h.stack_frames.v[rs->first_frame];
+	hotspots_stack_frames(&h, rs, fr);
 	const char *want[] = {"main", "rec", "rec", "rec", "leaf"};
 	for (int i = 0; i < 5; i++)
-		assert_string_equal(profile_str(f->p, fr[i].function), want[i]);
-	assert_int_equal(fr[2].line, 8);
+		assert_string_equal(profile_str(f->p, fr[i]->function), want[i]);
+	assert_int_equal(fr[2]->line, 8);
 
 	/* an inlined location expands outer function first, then the inlined one */
 	assert_non_null(cs);
-	fr = &h.stack_frames.v[cs->first_frame];
-	assert_false(fr[1].inlined);
-	assert_string_equal(profile_str(f->p, fr[2].function), "inl");
-	assert_true(fr[2].inlined);
+	hotspots_stack_frames(&h, cs, fr);
+	assert_false(fr[1]->inlined);
+	assert_string_equal(profile_str(f->p, fr[2]->function), "inl");
+	assert_true(fr[2]->inlined);
 	hotspots_release(&h);
 }
 
@@ -390,8 +397,9 @@ static void test_edges(void **state)
 	assert_int_equal(h.tree.v[0].self, 1);
 	assert_int_equal(h.tree.v[0].total, 15);
 	bool saw_empty = false, saw_two_threads = false;
-	for (size_t i = 0; i < h.stacks.n; i++) {
-		const struct hotspot_stack *s = &h.stacks.v[i];
+	struct hotspot_stack_list stacks = hotspots_stacks(&h);
+	for (size_t i = 0; i < stacks.n; i++) {
+		const struct hotspot_stack *s = &stacks.v[i];
 		if (!s->nframes) {
 			saw_empty = true;
 			assert_int_equal(s->samples, 1);
@@ -399,13 +407,13 @@ static void test_edges(void **state)
 		if (s->ntids == 2) {
 			saw_two_threads = true;
 			assert_int_equal(s->samples, 7);
-			assert_int_equal(h.stack_tids.v[s->first_tid], 7);
-			assert_int_equal(h.stack_tids.v[s->first_tid + 1], 8);
+			assert_int_equal(stacks.tids[s->first_tid], 7);
+			assert_int_equal(stacks.tids[s->first_tid + 1], 8);
 		}
 	}
 	assert_true(saw_empty);
 	assert_true(saw_two_threads);
-	assert_int_equal(h.stacks.n, 4);
+	assert_int_equal(stacks.n, 4);
 	hotspots_release(&h);
 
 	/* no samples at all */
@@ -413,7 +421,7 @@ static void test_edges(void **state)
 	assert_int_equal(hotspots_build(&h, none, HOTSPOTS_VALUE_SAMPLES), 0);
 	assert_int_equal(h.samples, 0);
 	assert_int_equal(h.funcs.n, 0);
-	assert_int_equal(h.stacks.n, 0);
+	assert_int_equal(hotspots_stacks(&h).n, 0);
 	assert_true(hotspots_pct(&h, 5) == 0.0);
 	hotspots_release(&h);
 	hotspots_release(NULL);
@@ -421,12 +429,149 @@ static void test_edges(void **state)
 	profile_free(f.p);
 }
 
+/* Results that hang on an order follow the order samples first reach a
+ * stack: ties between stacks and between tree siblings, and the frame
+ * that places a function without self value. */
+static void test_first_reached(void **state)
+{
+	(void)state;
+	struct fixture f = {.p = profile_new(), .next_addr = 0x100};
+	profile_add_value_type(f.p, "samples", "count");
+	uint32_t main_ = loc(&f, "prog", 1, "main", "main.c", 1u);
+	uint32_t g0 = loc(&f, "prog", 1, "g", "g.c", 0u);
+	uint32_t g9 = loc(&f, "prog", 1, "g", "g.c", 9u);
+	uint32_t nofile = loc(&f, "prog", 1, "h", "", 7u);
+	uint32_t two = loc(&f, "two.so", 1, "dup", "d.c", 2u);
+	uint32_t one = loc(&f, "one.so", 1, "dup", "d.c", 1u);
+	uint32_t b = loc(&f, "prog", 1, "b", "b.c", 3u);
+	samples(&f, 1, 1, 3, main_, g0, b);  /* g first reached without a line */
+	samples(&f, 1, 1, 3, main_, g9, b);  /* then with one */
+	samples(&f, 1, 1, 2, main_, nofile); /* h: no file at all */
+	samples(&f, 1, 1, 2, main_, two);    /* dup in two.so before one.so */
+	samples(&f, 1, 1, 2, main_, one);
+	samples(&f, 1, 1, 1, main_); /* main reached long before */
+
+	struct hotspots h;
+	assert_int_equal(hotspots_build(&h, f.p, 0), 0);
+	/* no self value: the first frame with a file and a line */
+	assert_string_equal(profile_str(f.p, func(&h, "g")->file), "g.c");
+	assert_int_equal(func(&h, "g")->line, 9);
+	assert_int_equal(func(&h, "h")->file, 0);
+	assert_int_equal(func(&h, "h")->line, 7);
+
+	/* tree siblings alike in total and name: the first reached first */
+	uint32_t m = hotspots_tree_find_child(&h, 0, "main");
+	uint32_t dups[2], ndups = 0;
+	for (uint32_t i = 0; i < h.tree.v[m].nchildren; i++) {
+		uint32_t kid = h.tree_children.v[h.tree.v[m].first_child + i];
+		if (!strcmp(profile_str(f.p, h.tree.v[kid].name), "dup"))
+			dups[ndups++] = kid;
+	}
+	assert_int_equal(ndups, 2);
+	assert_string_equal(profile_str(f.p, h.tree.v[dups[0]].module), "two.so");
+	assert_string_equal(profile_str(f.p, h.tree.v[dups[1]].module), "one.so");
+
+	/* stacks alike in value and samples: main (reached by the first
+	 * sample, though sampled by the last), then in sample order */
+	struct hotspot_stack_list stacks = hotspots_stacks(&h);
+	assert_int_equal(stacks.n, 6);
+	const char *leaf[] = {"main", "b", "b", "h", "dup", "dup"};
+	const struct profile_frame *fr[8];
+	for (size_t i = 0; i < stacks.n; i++) {
+		hotspots_stack_frames(&h, &stacks.v[i], fr);
+		assert_string_equal(profile_str(f.p, fr[stacks.v[i].nframes - 1]->function), leaf[i]);
+	}
+	hotspots_stack_frames(&h, &stacks.v[1], fr);
+	assert_int_equal(fr[1]->line, 0); /* the g0 path came first */
+	hotspots_stack_frames(&h, &stacks.v[4], fr);
+	assert_string_equal(profile_str(f.p, fr[1]->module), "two.so");
+	hotspots_release(&h);
+	profile_free(f.p);
+}
+
+/* A node with many children (past the short list, into the hash map), a
+ * trie link that does not point back (a damaged profile), and a stack
+ * deeper than the short buffers. */
+static void test_wide_and_damaged(void **state)
+{
+	(void)state;
+	struct fixture f = {.p = profile_new(), .next_addr = 0x100};
+	profile_add_value_type(f.p, "samples", "count");
+	uint32_t main_ = loc(&f, "prog", 1, "main", "main.c", 1u);
+	char name[16];
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "callee%02d", i);
+		/* two addresses on one line: one frame, one stack, one tree node */
+		uint32_t x = loc(&f, "prog", 1, name, "c.c", 10u);
+		uint32_t y = loc(&f, "prog", 1, name, "c.c", 10u);
+		samples(&f, 1, 1 + i % 3, 2, main_, x);
+		samples(&f, 2, 1, 2, main_, y);
+	}
+	struct hotspots h;
+	assert_int_equal(hotspots_build(&h, f.p, 0), 0);
+	uint32_t m = hotspots_tree_find_child(&h, 0, "main");
+	assert_int_equal(h.tree.v[m].nchildren, 40);
+	assert_int_equal(hotspots_stacks(&h).n, 40);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "callee%02d", i);
+		uint32_t c = hotspots_tree_find_child(&h, m, name);
+		assert_int_not_equal(c, UINT32_MAX);
+		assert_int_equal(h.tree.v[c].self, 2 + i % 3);
+		assert_int_equal(func(&h, name)->total, 2 + i % 3);
+	}
+	struct hotspot_stack_list stacks = hotspots_stacks(&h);
+	for (size_t i = 0; i < stacks.n; i++) {
+		assert_int_equal(stacks.v[i].ntids, 2);
+		assert_int_equal(stacks.tids[stacks.v[i].first_tid], 1);
+		assert_int_equal(stacks.tids[stacks.v[i].first_tid + 1], 2);
+	}
+	hotspots_release(&h);
+
+	/* a stack deeper than any fixed buffer */
+	uint32_t deep[600];
+	for (int i = 0; i < 600; i++)
+		deep[i] = main_;
+	struct profile_sample s = {.stack = profile_stack_from_leaf(f.p, deep, 600), .tid = 3, .values = {1}};
+	profile_add_sample(f.p, &s);
+	/* a node whose parent link does not point back hangs off the root */
+	struct profile_stack_node bad = {(uint32_t)f.p->stacks.n + 5, main_, 1};
+	vec_push(&f.p->stacks, bad);
+	s.stack = (uint32_t)f.p->stacks.n - 1;
+	profile_add_sample(f.p, &s);
+	assert_int_equal(hotspots_build(&h, f.p, 0), 0);
+	int64_t want = 2; /* the two samples below */
+	for (int i = 0; i < 40; i++)
+		want += 2 + i % 3;
+	assert_int_equal(h.total, want);
+	assert_int_equal(func(&h, "main")->total, h.total);
+	assert_int_equal(func(&h, "main")->self, 2);
+	m = hotspots_tree_find_child(&h, 0, "main");
+	assert_int_equal(h.tree.v[m].self, 1); /* the damaged one */
+	stacks = hotspots_stacks(&h);
+	bool saw_deep = false;
+	for (size_t i = 0; i < stacks.n; i++) {
+		if (stacks.v[i].nframes != 600)
+			continue;
+		saw_deep = true;
+		const struct profile_frame **fr = malloc(600 * sizeof(*fr));
+		hotspots_stack_frames(&h, &stacks.v[i], fr);
+		for (int k = 0; k < 600; k++)
+			assert_string_equal(profile_str(f.p, fr[k]->function), "main");
+		free(fr);
+	}
+	assert_true(saw_deep);
+	hotspots_release(&h);
+	profile_free(f.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_value_index), cmocka_unit_test(test_self_total), cmocka_unit_test(test_sample_counts),
-	    cmocka_unit_test(test_locations),   cmocka_unit_test(test_tree),       cmocka_unit_test(test_threads),
-	    cmocka_unit_test(test_stacks),      cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_value_index),   cmocka_unit_test(test_self_total),
+	    cmocka_unit_test(test_sample_counts), cmocka_unit_test(test_locations),
+	    cmocka_unit_test(test_tree),          cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_stacks),        cmocka_unit_test(test_edges),
+	    cmocka_unit_test(test_first_reached), cmocka_unit_test(test_wide_and_damaged),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -271,6 +271,14 @@ static void test_round_trip(void **state)
 	assert_int_equal(r->locations.n, n);
 	uint32_t locs[] = {1, 0};
 	assert_int_equal(profile_stack_from_leaf(r, locs, 2), full->samples.v[0].stack);
+	/* ...and the trie it read grows without duplicating a node */
+	size_t nstacks = r->stacks.n;
+	for (size_t i = 1; i < nstacks; i++)
+		assert_int_equal(profile_stack_child(r, r->stacks.v[i].parent, r->stacks.v[i].location), i);
+	assert_int_equal(r->stacks.n, nstacks);
+	uint32_t leaf = profile_stack_child(r, full->samples.v[0].stack, 1);
+	assert_int_equal(leaf, nstacks);
+	assert_int_equal(r->stacks.v[leaf].depth, r->stacks.v[full->samples.v[0].stack].depth + 1);
 	profile_free(r);
 	profile_free(full);
 	unlink(path);
@@ -650,6 +658,18 @@ static void test_hostile_records(void **state)
 	SEC(&p, KILN_SEC_SAMPLES, 1, 0, 1, 5, 5, 0, 2); /* stack 1 not defined */
 	assert_int_equal(read_one(&p), -EBADMSG);
 	SEC(&p, KILN_SEC_SAMPLES, 1, PROFILE_MAX_VALUES + 1, 0, 5, 5, 0, 2, 1, 1, 1, 1, 1);
+	assert_int_equal(read_one(&p), -EBADMSG);
+	/* counts no body could hold: room is made for what the bytes allow,
+	 * so these fail as cut short, not as a huge allocation */
+	SEC(&p, KILN_SEC_LOCATIONS, 0, 1, 0x1000, 0, 0);
+	SEC(&p, KILN_SEC_STACKS, 1, UINT64_MAX, 1, 0);
+	assert_int_equal(read_one(&p), -EBADMSG);
+	SEC(&p, KILN_SEC_LOCATIONS, 0, 1, 0x1000, 0, 0);
+	SEC(&p, KILN_SEC_STACKS, 1, 1ull << 40, 1, 0, 1, 0);
+	assert_int_equal(read_one(&p), -EBADMSG);
+	SEC(&p, KILN_SEC_SAMPLES, UINT64_MAX, 0, 0, 5, 5, 0, 2);
+	assert_int_equal(read_one(&p), -EBADMSG);
+	SEC(&p, KILN_SEC_SAMPLES, 1ull << 40, PROFILE_MAX_VALUES, 0, 5, 5, 0, 2, 1, 2, 3, 4);
 	assert_int_equal(read_one(&p), -EBADMSG);
 	SEC(&p, KILN_SEC_META, 1, 0, 3); /* string 3 not defined */
 	assert_int_equal(read_one(&p), -EBADMSG);

@@ -289,6 +289,54 @@ static void test_reindex(void **state)
 	profile_free(p);
 }
 
+static void test_stack_index_catch_up(void **state)
+{
+	/* nodes appended directly (as the reader does) and never reindexed
+	 * are found by the next profile_stack_child(), after nodes it added */
+	(void)state;
+	struct profile *p = profile_new();
+	uint32_t a = profile_location(p, PROFILE_NO_MAPPING, 0xa, PROFILE_LOC_USER);
+	uint32_t b = profile_location(p, PROFILE_NO_MAPPING, 0xb, PROFILE_LOC_USER);
+	assert_int_equal(profile_stack_child(p, 0, a), 1);
+	struct profile_stack_node n = {1, b, 2};
+	vec_push(&p->stacks, n); /* node 2: b under a */
+	struct profile_stack_node m = {2, a, 3};
+	vec_push(&p->stacks, m); /* node 3: a under b under a */
+	assert_int_equal(profile_stack_child(p, 1, b), 2);
+	assert_int_equal(profile_stack_child(p, 2, a), 3);
+	assert_int_equal(profile_stack_child(p, 0, a), 1);
+	assert_int_equal(p->stacks.n, 4);
+	/* a new node after the catch-up is indexed as it is added */
+	assert_int_equal(profile_stack_child(p, 3, b), 4);
+	assert_int_equal(profile_stack_child(p, 3, b), 4);
+	assert_int_equal(p->stacks.v[4].depth, 4);
+	uint32_t leaf_first[] = {b, a, b, a};
+	assert_int_equal(profile_stack_from_leaf(p, leaf_first, 4), 4);
+	assert_int_equal(p->stacks.n, 5);
+	profile_free(p);
+}
+
+static void test_reserve(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_reserve(p, 1000, 2000, 300);
+	assert_true(p->stacks.cap >= 1000);
+	assert_true(p->samples.cap >= 2000);
+	assert_true(p->locations.cap >= 300);
+	assert_int_equal(p->stacks.n, 1); /* room only: nothing added */
+	assert_int_equal(p->samples.n, 0);
+	assert_int_equal(p->locations.n, 0);
+	void *stacks = p->stacks.v;
+	for (uint32_t i = 0; i < 300; i++)
+		profile_stack_child(p, 0, profile_location(p, PROFILE_NO_MAPPING, i, PROFILE_LOC_USER));
+	assert_ptr_equal(p->stacks.v, stacks); /* filling it did not move it */
+	assert_int_equal(p->stacks.n, 301);
+	profile_reserve(p, 0, 0, 0); /* changes nothing */
+	assert_true(p->stacks.cap >= 1000);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +349,8 @@ int main(void)
 	    cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_name_unsymbolized),
 	    cmocka_unit_test(test_reindex),
+	    cmocka_unit_test(test_stack_index_catch_up),
+	    cmocka_unit_test(test_reserve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
