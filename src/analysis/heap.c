@@ -619,6 +619,11 @@ void heap_finish(struct heap_analysis *h)
 		/* a million nodes share a few hundred addresses: remember the
 		 * recent ones rather than search the maps and the location index */
 		memset(lc, 0, sizeof(lc));
+		/* The agent's nodes are distinct (parent, address) pairs, and
+		 * distinct addresses of one process are distinct locations: into
+		 * an empty trie they go without a lookup. */
+		bool fresh = p->stacks.n == 1;
+		profile_reserve(p, p->stacks.n + pr->nodes.n, 0, 0);
 		for (size_t k = 1; k < pr->nodes.n; k++) {
 			const struct heap_trie_node *n = &pr->nodes.v[k];
 			size_t slot = hash_u64(n->ip) & (sizeof(lc) / sizeof(lc[0]) - 1);
@@ -630,7 +635,8 @@ void heap_finish(struct heap_analysis *h)
 				lc[slot].ip = n->ip + 1; /* +1: 0 marks an empty slot */
 				lc[slot].loc = loc;
 			}
-			memo.v[k] = profile_stack_child(p, memo.v[n->parent], loc);
+			memo.v[k] = fresh ? profile_stack_append(p, memo.v[n->parent], loc)
+			                  : profile_stack_child(p, memo.v[n->parent], loc);
 		}
 		memo.n = pr->nodes.n;
 		for (size_t i = 0; i < h->sites.n; i++) {

@@ -127,6 +127,13 @@ uint32_t profile_stack_child(struct profile *p, uint32_t parent, uint32_t locati
 	return (uint32_t)id;
 }
 
+uint32_t profile_stack_append(struct profile *p, uint32_t parent, uint32_t location)
+{
+	struct profile_stack_node n = {parent, location, p->stacks.v[parent].depth + 1};
+	vec_push(&p->stacks, n);
+	return (uint32_t)(p->stacks.n - 1); /* indexed on the next profile_stack_child() */
+}
+
 uint32_t profile_stack_from_leaf(struct profile *p, const uint32_t *locs, uint32_t n)
 {
 	uint32_t node = 0;

@@ -142,6 +142,11 @@ uint32_t profile_location(struct profile *p, uint32_t mapping, uint64_t address,
 
 /* Returns the node id of `location` called from `parent`, adding it when new. */
 uint32_t profile_stack_child(struct profile *p, uint32_t parent, uint32_t location);
+/* The same for a caller that knows (parent, location) is not in the trie
+ * yet, e.g. while copying a trie whose nodes are distinct: no hashing now
+ * (the node is indexed by the next profile_stack_child()). Adding a node
+ * that exists would break the trie's uniqueness. */
+uint32_t profile_stack_append(struct profile *p, uint32_t parent, uint32_t location);
 
 /* Interns a whole stack given leaf first (as unwinders produce it):
  * locs[0] is the leaf, locs[n-1] the outermost caller. Returns the leaf node. */

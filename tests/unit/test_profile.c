@@ -316,6 +316,27 @@ static void test_stack_index_catch_up(void **state)
 	profile_free(p);
 }
 
+/* Appended nodes are found by the next profile_stack_child(), which adds
+ * no duplicate and keeps depths right. */
+static void test_stack_append(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	uint32_t a = profile_stack_append(p, 0, 7);
+	uint32_t b = profile_stack_append(p, a, 8);
+	uint32_t c = profile_stack_append(p, a, 9);
+	assert_int_equal(p->stacks.v[b].depth, 2);
+	assert_int_equal(profile_stack_child(p, 0, 7), a);
+	assert_int_equal(profile_stack_child(p, a, 8), b);
+	assert_int_equal(profile_stack_child(p, a, 9), c);
+	size_t n = p->stacks.n;
+	uint32_t d = profile_stack_child(p, b, 7);
+	assert_int_equal(p->stacks.n, n + 1);
+	assert_int_equal(profile_stack_append(p, d, 1), d + 1);
+	assert_int_equal(profile_stack_child(p, d, 1), d + 1);
+	profile_free(p);
+}
+
 static void test_reserve(void **state)
 {
 	(void)state;
@@ -351,6 +372,7 @@ int main(void)
 	    cmocka_unit_test(test_reindex),
 	    cmocka_unit_test(test_stack_index_catch_up),
 	    cmocka_unit_test(test_reserve),
+	    cmocka_unit_test(test_stack_append),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
