@@ -1,7 +1,8 @@
 /* agent.c - libkiln-agent.so, preloaded into the target by `kiln heap`.
  *
  * Interposes the allocator's entry points, captures a call stack for every
- * allocation with libunwind, deduplicates stacks here (the stream carries
+ * allocation with its own CFI unwinder (agent_unwind.c; libunwind for the
+ * stacks it gives up on), deduplicates stacks here (the stream carries
  * stack ids) and writes events into a shared-memory ring that kiln reads
  * (channel_format.h). At exit it runs a conservative reachability scan of
  * the live blocks kiln sends back, memcheck's leak classes.
@@ -35,6 +36,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "agent/agent_unwind.h"
 #include "agent/channel_format.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -91,6 +93,15 @@ static uint64_t untracked;
 
 /* The agent's own text, skipped at the top of every stack. */
 static uintptr_t self_lo, self_hi;
+
+/* Stacks the own unwinder gave up on (libunwind took them). With
+ * KILN_AGENT_VERIFY=1 every stack is taken both ways and compared, and a
+ * summary goes to stderr at exit. */
+static uint64_t fallbacks;
+static int verify;
+static struct {
+	uint64_t stacks, mismatches, own_ns, libunwind_ns;
+} verified;
 
 /* Stacks are nodes of a trie (root = outermost caller), so stacks that
  * share callers share nodes and the stream carries each new frame once.
@@ -383,6 +394,9 @@ static void agent_init_locked(void)
 		return;
 	initialized = 1;
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&agent_init_locked);
+	agent_unwind_init();
+	const char *v = getenv("KILN_AGENT_VERIFY");
+	verify = v && v[0] == '1';
 	/* Opened locally, not linked: libunwind.so.8 also defines _Unwind_*,
 	 * which must not replace libgcc_s's for the target's panics and
 	 * exceptions. */
@@ -413,6 +427,9 @@ static void atfork_child(void)
 {
 	my_tid = 0;
 	pthread_mutex_init(&lock, NULL);
+	agent_unwind_atfork_child();
+	fallbacks = 0; /* the counts are each process's own */
+	memset(&verified, 0, sizeof(verified));
 	if (ring) {
 		munmap(ring, KH_HEADER_SIZE + KH_RING_SIZE);
 		ring = NULL;
@@ -573,20 +590,133 @@ static uint32_t stack_intern(const uint64_t *f, int n, const uint64_t *ph)
 	return next_node_id - 1;
 }
 
-/* Captures the caller's stack, the agent's own frames dropped; return
- * addresses minus one so they name the call, not the next line. */
-static int capture(uint64_t *out)
+/* The agent's own frames dropped; return addresses minus one so they name
+ * the call, not the next line. */
+static int trim_stack(void *const *ips, int n, uint64_t *out)
 {
-	void *ips[KH_MAX_STACK + 8];
-	if (!real.backtrace)
-		return 0;
-	int n = real.backtrace(ips, KH_MAX_STACK + 8);
 	int k = 0, i = 0;
 	while (i < n && (uintptr_t)ips[i] >= self_lo && (uintptr_t)ips[i] < self_hi)
 		i++;
 	for (; i < n && k < KH_MAX_STACK; i++)
 		out[k++] = (uint64_t)(uintptr_t)ips[i] - 1;
 	return k;
+}
+
+/* The whole stack through libunwind: the reference, and the fallback. */
+static int backtrace_libunwind(void **ips, int max)
+{
+	return real.backtrace ? real.backtrace(ips, max) : 0;
+}
+
+static char *put_hex(char *p, char *end, uint64_t v)
+{
+	char tmp[16];
+	int n = 0;
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	p = put_str(p, end, "0x");
+	while (n && p < end)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* The first few mismatches, to stderr: where the two stacks part. */
+static void verify_report_mismatch(const uint64_t *own, int n_own, const uint64_t *ref, int n_ref)
+{
+	int i = 0;
+	while (i < n_own && i < n_ref && own[i] == ref[i])
+		i++;
+	char buf[200], *p = buf, *end = buf + sizeof(buf) - 1;
+	p = put_str(p, end, "kiln-agent: verify: mismatch: own ");
+	p = put_u64(p, end, (uint64_t)n_own);
+	p = put_str(p, end, " frames, libunwind ");
+	p = put_u64(p, end, (uint64_t)n_ref);
+	p = put_str(p, end, "; frame ");
+	p = put_u64(p, end, (uint64_t)i);
+	p = put_str(p, end, ": own ");
+	p = put_hex(p, end, i < n_own ? own[i] : 0);
+	p = put_str(p, end, ", libunwind ");
+	p = put_hex(p, end, i < n_ref ? ref[i] : 0);
+	*p++ = '\n';
+	if (write(2, buf, (size_t)(p - buf)) < 0)
+		return;
+}
+
+/* Both unwinders on the same stack: libunwind's answer is kept, the own
+ * one is compared to it (when it did not give up) and both are timed. */
+static int capture_verify(uint64_t *out)
+{
+	void *ips[KH_MAX_STACK + 8];
+	uint64_t own[KH_MAX_STACK];
+	uint64_t t0 = now_ns();
+	int n = agent_unwind_backtrace(ips, KH_MAX_STACK + 8);
+	uint64_t t1 = now_ns();
+	int n_own = n < 0 ? -1 : trim_stack(ips, n, own);
+	n = backtrace_libunwind(ips, KH_MAX_STACK + 8);
+	uint64_t t2 = now_ns();
+	int k = trim_stack(ips, n, out);
+	__atomic_fetch_add(&verified.stacks, 1, __ATOMIC_RELAXED);
+	if (n_own < 0) {
+		__atomic_fetch_add(&fallbacks, 1, __ATOMIC_RELAXED);
+		return k;
+	}
+	__atomic_fetch_add(&verified.own_ns, t1 - t0, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&verified.libunwind_ns, t2 - t1, __ATOMIC_RELAXED);
+	if (n_own != k || memcmp(own, out, (size_t)k * sizeof(*out))) {
+		if (__atomic_fetch_add(&verified.mismatches, 1, __ATOMIC_RELAXED) < 3)
+			verify_report_mismatch(own, n_own, out, k);
+	}
+	return k;
+}
+
+/* Captures the caller's stack (innermost frame first) into out. */
+static int capture(uint64_t *out)
+{
+	void *ips[KH_MAX_STACK + 8];
+	if (__builtin_expect(verify, 0))
+		return capture_verify(out);
+	int n = agent_unwind_backtrace(ips, KH_MAX_STACK + 8);
+	if (__builtin_expect(n < 0, 0)) {
+		__atomic_fetch_add(&fallbacks, 1, __ATOMIC_RELAXED);
+		n = backtrace_libunwind(ips, KH_MAX_STACK + 8);
+	}
+	return trim_stack(ips, n, out);
+}
+
+/* KILN_AGENT_VERIFY's summary line; the times are means over the stacks
+ * both unwinders took. */
+static void verify_summary(void)
+{
+	struct agent_unwind_stats st;
+	agent_unwind_get_stats(&st);
+	uint64_t both = verified.stacks - fallbacks;
+	char buf[400], *p = buf, *end = buf + sizeof(buf) - 1;
+	p = put_str(p, end, "kiln-agent: verify: ");
+	p = put_u64(p, end, verified.stacks);
+	p = put_str(p, end, " stacks, ");
+	p = put_u64(p, end, verified.mismatches);
+	p = put_str(p, end, " mismatches, ");
+	p = put_u64(p, end, fallbacks);
+	p = put_str(p, end, " fallbacks (no info ");
+	p = put_u64(p, end, st.no_info);
+	p = put_str(p, end, ", unsupported ");
+	p = put_u64(p, end, st.unsupported);
+	p = put_str(p, end, ", off stack ");
+	p = put_u64(p, end, st.bounds);
+	p = put_str(p, end, "); ");
+	p = put_u64(p, end, st.misses);
+	p = put_str(p, end, " cache misses, ");
+	p = put_u64(p, end, st.resets);
+	p = put_str(p, end, " resets; own ");
+	p = put_u64(p, end, both ? verified.own_ns / both : 0);
+	p = put_str(p, end, " ns, libunwind ");
+	p = put_u64(p, end, both ? verified.libunwind_ns / both : 0);
+	p = put_str(p, end, " ns per stack");
+	*p++ = '\n';
+	if (write(2, buf, (size_t)(p - buf)) < 0)
+		return;
 }
 
 /* ---- events ---- */
@@ -1365,4 +1495,6 @@ __attribute__((destructor)) static void agent_dtor(void)
 	}
 	pthread_mutex_unlock(&lock);
 	in_hook--;
+	if (verify && ring) /* a traced process */
+		verify_summary();
 }
