@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,19 @@ static void cb_address(void *ctx, const char *path, uint64_t file_offset)
 	symbols_prefetch_add(ctx, path, file_offset);
 }
 
+struct file_job {
+	struct kiln_writer *w;
+	const struct profile *p;
+	int rc;
+};
+
+static void *write_file(void *arg)
+{
+	struct file_job *j = arg;
+	j->rc = kiln_writer_finish(j->w, j->p);
+	return NULL;
+}
+
 static int write_text(const char *path, const struct strbuf *sb)
 {
 	if (!strcmp(path, "-")) {
@@ -330,22 +344,15 @@ static int heap_run(const struct heap_args *a)
 	if (rc)
 		kiln_warn("symbolization failed: %s; addresses are kept as module+offset", strerror(-rc));
 	profile_name_unsymbolized(p);
+	/* The profile is complete: the file is written on a thread of its own
+	 * while the summary and the chart are made, which only read it. */
+	struct file_job job = {w, p, 0};
+	pthread_t writer;
+	bool threaded = pthread_create(&writer, NULL, write_file, &job) == 0;
+	if (!threaded)
+		write_file(&job);
 	heap_group(h);
 	uint64_t t_sym = cmd_now_ns();
-	rc = kiln_writer_finish(w, p);
-	if (rc) {
-		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
-		goto out_cmd;
-	}
-	if (a->verbose)
-		fprintf(stderr,
-		        "kiln: run %.3f s (the target waited for kiln %" PRIu64
-		        " times; kiln read its last event %.3f s after it exited), analysis %.3f s, symbols %.3f s "
-		        "(%zu addresses), write %.3f s; %zu call sites, %zu stacks, %zu stack nodes\n",
-		        (double)(t_ran - t_start) / 1e9, waits,
-		        exited_at && t_ran > exited_at ? (double)(t_ran - exited_at) / 1e9 : 0.0,
-		        (double)(t_finish - t_ran) / 1e9, (double)(t_sym - t_finish) / 1e9, p->locations.n,
-		        (double)(cmd_now_ns() - t_sym) / 1e9, h->groups.n, h->merged.n, p->stacks.n);
 
 	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd)};
 	struct strbuf sb = STRBUF_INIT;
@@ -376,8 +383,27 @@ static int heap_run(const struct heap_args *a)
 		heap_render_text(&sb, h, &ro);
 		strbuf_addf(&sb, "\nkiln: wrote '%s' and '%s'; next: kiln report %s --value peak_space\n", a->output,
 		            chart, a->output);
-		fwrite(sb.buf, 1, sb.len, stderr);
 	}
+	uint64_t t_shown = cmd_now_ns();
+	if (threaded)
+		pthread_join(writer, NULL);
+	if (job.rc) {
+		kiln_error("cannot write '%s': %s", a->output, strerror(-job.rc));
+		strbuf_release(&sb);
+		goto out_cmd;
+	}
+	if (a->verbose)
+		fprintf(stderr,
+		        "kiln: run %.3f s (the target waited for kiln %" PRIu64
+		        " times; kiln read its last event %.3f s after it exited), analysis %.3f s, symbols %.3f s "
+		        "(%zu addresses), summary %.3f s, then waited %.3f s for the file; %zu call sites, %zu "
+		        "stacks, %zu stack nodes\n",
+		        (double)(t_ran - t_start) / 1e9, waits,
+		        exited_at && t_ran > exited_at ? (double)(t_ran - exited_at) / 1e9 : 0.0,
+		        (double)(t_finish - t_ran) / 1e9, (double)(t_sym - t_finish) / 1e9, p->locations.n,
+		        (double)(t_shown - t_sym) / 1e9, (double)(cmd_now_ns() - t_shown) / 1e9, h->groups.n,
+		        h->merged.n, p->stacks.n);
+	fwrite(sb.buf, 1, sb.len, stderr);
 	strbuf_release(&sb);
 	status = target_exit_code(&t);
 	goto out_cmd;
