@@ -68,8 +68,9 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 		for (; d < h->deltas.n && h->deltas.v[d].point <= i; d++) {
 			uint32_t s = h->deltas.v[d].site;
 			int k = which[s];
-			if (k >= 0)
-				cur[k] += h->deltas.v[d].bytes - site_now[s];
+			if (k < 0)
+				continue; /* only the top sites' bytes are drawn: the rest stay untouched, unpaged */
+			cur[k] += h->deltas.v[d].bytes - site_now[s];
 			site_now[s] = h->deltas.v[d].bytes;
 		}
 		uint64_t x = by_event ? h->series.v[i].ev : h->series.v[i].t;
