@@ -461,6 +461,14 @@ static inline uint64_t path_mix(uint64_t h, uint64_t ip)
 	return h ^ (h >> 32);
 }
 
+/* A path hash's home slot. Bit 0 of every hash is set (0 marks an empty
+ * slot): the index comes from the bits above it, or only odd slots would
+ * be homes. */
+static inline size_t slot_of(uint64_t h, size_t cap)
+{
+	return (size_t)(h >> 1) & (cap - 1);
+}
+
 static bool ptab_grow(void)
 {
 	size_t ncap = ptab_cap ? ptab_cap * 2 : 1u << 15;
@@ -470,7 +478,7 @@ static bool ptab_grow(void)
 	for (size_t i = 0; i < ptab_cap; i++) {
 		if (!ptab[i].hash)
 			continue;
-		size_t j = ptab[i].hash & (ncap - 1);
+		size_t j = slot_of(ptab[i].hash, ncap);
 		while (n[j].hash)
 			j = (j + 1) & (ncap - 1);
 		n[j] = ptab[i];
@@ -485,7 +493,7 @@ static bool ptab_grow(void)
 /* The slot of a path hash: its entry, or the empty slot where it goes. */
 static inline struct path_slot *ptab_slot(uint64_t h)
 {
-	size_t m = ptab_cap - 1, j = h & m;
+	size_t m = ptab_cap - 1, j = slot_of(h, ptab_cap);
 	while (ptab[j].hash && ptab[j].hash != h)
 		j = (j + 1) & m;
 	return &ptab[j];
@@ -531,7 +539,7 @@ static void stack_hash(const uint64_t *f, int n, uint64_t *ph)
 	if (!t || !n)
 		return;
 	for (int k = 0; k <= 2 && k < n; k++)
-		__builtin_prefetch(&t[ph[k] & (cap - 1)]);
+		__builtin_prefetch(&t[slot_of(ph[k], cap)]);
 }
 
 /* Returns the stack's leaf node (f[0] is the innermost frame), adding and
@@ -737,7 +745,7 @@ static void cstack_capture(struct cstack *c)
 {
 	c->n = capture(c->frames);
 	c->print = stack_print(c->frames, c->n);
-	c->recent = &recent[c->print & (RECENT_SLOTS - 1)];
+	c->recent = &recent[(c->print >> 1) & (RECENT_SLOTS - 1)]; /* bit 0 is always set */
 	c->id = c->recent->hash == c->print ? c->recent->id : 0;
 	if (!c->id)
 		stack_hash(c->frames, c->n, c->ph);
