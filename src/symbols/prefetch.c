@@ -7,6 +7,9 @@
 #include "symbols/symbols_int.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -36,6 +39,9 @@ struct symbols_prefetch {
 static void *prefetch_main(void *arg)
 {
 	struct symbols_prefetch *pf = arg;
+	/* the lowest priority: the profiled program and kiln's reading of its
+	 * events come first; this is work done early only to be done sooner */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 	struct prefetch_queue work = {0};
 	pthread_mutex_lock(&pf->lock);
 	for (;;) {
