@@ -529,7 +529,7 @@ static int cmp_map(const void *a, const void *b)
 }
 
 struct mappings_ctx {
-	struct heap_analysis *h;
+	struct profile *p;
 	const struct heap_proc *pr;
 	VEC(struct proc_map) maps;
 };
@@ -544,15 +544,15 @@ static void mapping_add(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff,
 	m.start = start;
 	m.end = end;
 	m.pgoff = pgoff;
-	m.path = profile_intern(c->h->p, path);
-	struct proc_map pm = {start, end, profile_add_mapping(c->h->p, &m)};
+	m.path = profile_intern(c->p, path);
+	struct proc_map pm = {start, end, profile_add_mapping(c->p, &m)};
 	vec_push(&c->maps, pm);
 }
 
 /* Adds the executable mappings of a process to the profile; returns them sorted. */
-static void add_mappings(struct heap_analysis *h, const struct heap_proc *pr, struct proc_map **out, size_t *nout)
+static void add_mappings(struct profile *p, const struct heap_proc *pr, struct proc_map **out, size_t *nout)
 {
-	struct mappings_ctx c = {h, pr, {0}};
+	struct mappings_ctx c = {p, pr, {0}};
 	maps_each(&pr->maps, mapping_add, &c);
 	if (c.maps.n)
 		qsort(c.maps.v, c.maps.n, sizeof(*c.maps.v), cmp_map);
@@ -597,6 +597,45 @@ static void merge_into(struct heap_analysis *h, struct heap_site *d, const struc
 	}
 }
 
+static void totals_meta(struct profile *p, const struct heap_totals *t);
+
+/* Copies a process's stack trie (the agent's nodes, parents first) and
+ * its mappings into p; memo[k] becomes agent node k's profile node. */
+static void copy_trie(struct profile *p, const struct heap_proc *pr, uint32_t *memo)
+{
+	struct proc_map *maps;
+	size_t nmaps;
+	add_mappings(p, pr, &maps, &nmaps);
+	/* a million nodes share a few hundred addresses: remember the recent
+	 * ones rather than search the maps and the location index */
+	struct {
+		uint64_t ip;
+		uint32_t loc;
+	} lc[1024];
+	memset(lc, 0, sizeof(lc));
+	/* The agent's nodes are distinct (parent, address) pairs, and distinct
+	 * addresses of one process are distinct locations: into an empty trie
+	 * they go without a lookup. */
+	bool fresh = p->stacks.n == 1;
+	profile_reserve(p, p->stacks.n + pr->nodes.n, 0, 0);
+	memo[0] = 0;
+	for (size_t k = 1; k < pr->nodes.n; k++) {
+		const struct heap_trie_node *n = &pr->nodes.v[k];
+		size_t slot = hash_u64(n->ip) & (sizeof(lc) / sizeof(lc[0]) - 1);
+		uint32_t loc;
+		if (lc[slot].ip == n->ip + 1) {
+			loc = lc[slot].loc;
+		} else {
+			loc = profile_location(p, map_lookup(maps, nmaps, n->ip), n->ip, PROFILE_LOC_USER);
+			lc[slot].ip = n->ip + 1; /* +1: 0 marks an empty slot */
+			lc[slot].loc = loc;
+		}
+		memo[k] = fresh ? profile_stack_append(p, memo[n->parent], loc)
+		                : profile_stack_child(p, memo[n->parent], loc);
+	}
+	free(maps);
+}
+
 /* Sizes the samples and merged sites for one entry per site and has the
  * kernel hand over their pages now (it zeroes each on first touch): run
  * on a second thread while the first copies the stack trie, the hundred
@@ -622,51 +661,18 @@ void heap_finish(struct heap_analysis *h)
 	/* the trie copy below touches neither vector */
 	pthread_t reserver;
 	bool threaded = h->sites.n >= 65536 && pthread_create(&reserver, NULL, reserve_outputs, h) == 0;
-	VEC(uint32_t) memo = {0};
-	struct {
-		uint64_t ip;
-		uint32_t loc;
-	} lc[1024];
+	uint32_t *memo = NULL;
 	for (uint32_t r = 0; r < h->procs.n; r++) {
 		struct heap_proc *pr = &h->procs.v[r];
-		struct proc_map *maps;
-		size_t nmaps;
-		add_mappings(h, pr, &maps, &nmaps);
-		/* parents come before their children: one pass turns the trie into profile stacks */
-		vec_clear(&memo);
-		vec_reserve(&memo, pr->nodes.n + 1);
-		memo.v[0] = 0;
-		/* a million nodes share a few hundred addresses: remember the
-		 * recent ones rather than search the maps and the location index */
-		memset(lc, 0, sizeof(lc));
-		/* The agent's nodes are distinct (parent, address) pairs, and
-		 * distinct addresses of one process are distinct locations: into
-		 * an empty trie they go without a lookup. */
-		bool fresh = p->stacks.n == 1;
-		profile_reserve(p, p->stacks.n + pr->nodes.n, 0, 0);
-		for (size_t k = 1; k < pr->nodes.n; k++) {
-			const struct heap_trie_node *n = &pr->nodes.v[k];
-			size_t slot = hash_u64(n->ip) & (sizeof(lc) / sizeof(lc[0]) - 1);
-			uint32_t loc;
-			if (lc[slot].ip == n->ip + 1) {
-				loc = lc[slot].loc;
-			} else {
-				loc = profile_location(p, map_lookup(maps, nmaps, n->ip), n->ip, PROFILE_LOC_USER);
-				lc[slot].ip = n->ip + 1; /* +1: 0 marks an empty slot */
-				lc[slot].loc = loc;
-			}
-			memo.v[k] = fresh ? profile_stack_append(p, memo.v[n->parent], loc)
-			                  : profile_stack_child(p, memo.v[n->parent], loc);
-		}
-		memo.n = pr->nodes.n;
+		memo = xreallocarray(memo, pr->nodes.n + 1, sizeof(*memo));
+		copy_trie(p, pr, memo);
 		for (size_t i = 0; i < h->sites.n; i++) {
 			struct heap_site *s = &h->sites.v[i];
 			if (s->proc == r)
-				s->node = s->agent_node < memo.n ? memo.v[s->agent_node] : 0;
+				s->node = s->agent_node < pr->nodes.n ? memo[s->agent_node] : 0;
 		}
-		free(maps);
 	}
-	vec_free(&memo);
+	free(memo);
 
 	/* one sample and at most one merged site per site: sized once, not
 	 * grown by copying hundreds of megabytes along the way */
@@ -710,7 +716,11 @@ void heap_finish(struct heap_analysis *h)
 	for (size_t i = 0; i < h->procs.n; i++)
 		profile_thread(p, h->procs.v[i].pid, h->procs.v[i].pid);
 
-	const struct heap_totals *t = &h->tot;
+	totals_meta(p, &h->tot);
+}
+
+static void totals_meta(struct profile *p, const struct heap_totals *t)
+{
 	profile_set_meta_u64(p, "heap_allocations", t->allocs);
 	profile_set_meta_u64(p, "heap_frees", t->frees);
 	profile_set_meta_u64(p, "heap_reallocs", t->reallocs);
@@ -976,9 +986,48 @@ void heap_group(struct heap_analysis *h)
 			h->sites.v[i].group = h->merged.v[h->sites.v[i].merged_idx].group;
 }
 
+static void save_series(const struct heap_analysis *h, struct profile *p)
+{
+	uint32_t s = profile_add_series(p, "heap", "bytes");
+	for (size_t i = 0; i < h->series.n; i++)
+		profile_series_add(p, s, h->series.v[i].t, (int64_t)h->series.v[i].bytes);
+}
+
 void heap_save_series(struct heap_analysis *h)
 {
-	uint32_t s = profile_add_series(h->p, "heap", "bytes");
-	for (size_t i = 0; i < h->series.n; i++)
-		profile_series_add(h->p, s, h->series.v[i].t, (int64_t)h->series.v[i].bytes);
+	save_series(h, h->p);
+}
+
+void heap_snapshot(const struct heap_analysis *h, struct profile *out)
+{
+	uint32_t *memo = NULL;
+	for (uint32_t r = 0; r < h->procs.n; r++) {
+		const struct heap_proc *pr = &h->procs.v[r];
+		memo = xreallocarray(memo, pr->nodes.n + 1, sizeof(*memo));
+		copy_trie(out, pr, memo);
+		for (size_t i = 0; i < h->sites.n; i++) {
+			const struct heap_site *s = &h->sites.v[i];
+			if (s->proc != r || !s->allocs)
+				continue;
+			uint64_t live = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
+			struct profile_sample smp = {0};
+			smp.stack = s->agent_node < pr->nodes.n ? memo[s->agent_node] : 0;
+			smp.pid = pr->pid;
+			smp.tid = smp.pid;
+			smp.values[HEAP_VALUE_ALLOC_SPACE] = (int64_t)s->alloc_bytes;
+			smp.values[HEAP_VALUE_ALLOC_OBJECTS] = (int64_t)s->allocs;
+			smp.values[HEAP_VALUE_PEAK_SPACE] =
+			    (int64_t)(s->snap_gen != h->peak_gen ? live : s->peak_bytes);
+			smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)live; /* not freed yet */
+			profile_add_sample(out, &smp);
+		}
+		profile_thread(out, pr->pid, pr->pid);
+	}
+	free(memo);
+	struct heap_totals t = h->tot;
+	t.end_ns = h->last_t;
+	t.leaked_bytes = h->heap_now > 0 ? (uint64_t)h->heap_now : 0;
+	totals_meta(out, &t);
+	profile_set_meta(out, "heap_snapshot", "live blocks count as not freed: the run had not ended");
+	save_series(h, out);
 }

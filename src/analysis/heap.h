@@ -150,6 +150,13 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean);
  * stores the totals in the profile's metadata. Call once, after the last
  * record. Symbolize the profile afterwards. */
 void heap_finish(struct heap_analysis *h);
+/* Builds in out (a new profile with the heap value types) what the run
+ * shows so far, leaving h as it is: stacks, mappings and samples, with
+ * the blocks still live counted as leaked_space, the totals and the heap
+ * series. For a file that survives kiln being killed. Symbolize nothing:
+ * a reader names the addresses from the binaries. */
+void heap_snapshot(const struct heap_analysis *h, struct profile *out);
+
 /* Stores the heap size over time in the profile as series "heap" (bytes),
  * so the .kiln file keeps it for later views. */
 void heap_save_series(struct heap_analysis *h);

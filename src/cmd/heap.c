@@ -187,6 +187,51 @@ static void cb_address(void *ctx, const char *path, uint64_t file_offset)
 	symbols_prefetch_add(ctx, path, file_offset);
 }
 
+/* Value types and run metadata of a heap profile (the run's, or a snapshot's). */
+static void profile_init_heap(struct profile *p, const char *cmd, uint64_t start_time)
+{
+	profile_add_value_type(p, "alloc_space", "bytes");
+	profile_add_value_type(p, "alloc_objects", "count");
+	profile_add_value_type(p, "peak_space", "bytes");
+	profile_add_value_type(p, "leaked_space", "bytes");
+	profile_set_meta(p, "command", cmd);
+	profile_set_meta(p, "event", "heap");
+	profile_set_meta(p, "kiln_version", "0.1.0");
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	profile_set_meta(p, "hostname", host);
+	profile_set_meta_u64(p, "start_time", start_time);
+}
+
+/* Snapshots: while the command runs, what it has shown so far is written
+ * now and then to FILE (through a temporary file and a rename, so FILE is
+ * always whole), so that kiln being killed leaves a readable profile.
+ * Every 2 s (KILN_HEAP_SNAPSHOT_MS), and never more than 1/20 of the time. */
+#define SNAPSHOT_EVERY_NS 2000000000ull
+
+struct snapshots {
+	const char *output, *cmd;
+	char *tmp;
+	uint64_t start_time, next_at, taken, every;
+};
+
+static void snapshot_take(struct snapshots *sn, const struct heap_analysis *h)
+{
+	uint64_t t0 = cmd_now_ns();
+	struct profile *snap = profile_new();
+	profile_init_heap(snap, sn->cmd, sn->start_time);
+	heap_snapshot(h, snap);
+	struct kiln_writer *w = NULL;
+	if (!kiln_writer_open(&w, sn->tmp) && !kiln_writer_finish(w, snap) && !rename(sn->tmp, sn->output))
+		sn->taken++;
+	else
+		unlink(sn->tmp); /* a full disk or the like: the run goes on, the last good file stays */
+	kiln_writer_free(w);
+	profile_free(snap);
+	uint64_t cost = cmd_now_ns() - t0;
+	sn->next_at = cmd_now_ns() + (cost * 20 > sn->every ? cost * 20 : sn->every);
+}
+
 struct file_job {
 	struct kiln_writer *w;
 	const struct profile *p;
@@ -241,6 +286,7 @@ static int heap_run(const struct heap_args *a)
 	struct heap_analysis *h = heap_new(p);
 	struct symbols_prefetch *prefetch = NULL;
 	struct symbolizer *sym = NULL;
+	struct snapshots sn = {0};
 	char *chart = NULL;
 	char *agent = find_agent();
 	if (!agent) {
@@ -248,28 +294,30 @@ static int heap_run(const struct heap_args *a)
 		           AGENT_NAME);
 		goto out;
 	}
-	profile_add_value_type(p, "alloc_space", "bytes");
-	profile_add_value_type(p, "alloc_objects", "count");
-	profile_add_value_type(p, "peak_space", "bytes");
-	profile_add_value_type(p, "leaked_space", "bytes");
 	struct strbuf cmd = STRBUF_INIT;
 	for (char **s = a->argv; *s; s++)
 		strbuf_addf(&cmd, "%s%s", s == a->argv ? "" : " ", *s);
-	profile_set_meta(p, "command", strbuf_str(&cmd));
-	profile_set_meta(p, "event", "heap");
-	profile_set_meta(p, "kiln_version", "0.1.0");
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	profile_set_meta(p, "hostname", host);
 	struct timespec wall;
 	clock_gettime(CLOCK_REALTIME, &wall);
-	profile_set_meta_u64(p, "start_time", (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec);
+	uint64_t start_time = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
+	profile_init_heap(p, strbuf_str(&cmd), start_time);
 
 	rc = kiln_writer_open(&w, a->output);
 	if (rc) {
 		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
 		goto out_cmd;
 	}
+	struct strbuf tmp = STRBUF_INIT;
+	strbuf_addf(&tmp, "%s.kiln-tmp", a->output);
+	sn.output = a->output;
+	sn.cmd = strbuf_str(&cmd);
+	sn.tmp = strbuf_detach(&tmp);
+	sn.start_time = start_time;
+	sn.every = SNAPSHOT_EVERY_NS;
+	const char *every = getenv("KILN_HEAP_SNAPSHOT_MS");
+	if (every && *every)
+		sn.every = strtoull(every, NULL, 10) * 1000000ull;
+	sn.next_at = cmd_now_ns() + sn.every;
 	rc = agent_channel_new(&ch);
 	if (rc) {
 		kiln_error("cannot create the agent's channel in /dev/shm or /tmp: %s", strerror(-rc));
@@ -311,6 +359,8 @@ static int heap_run(const struct heap_args *a)
 			if (agent_channel_done(ch) || cmd_now_ns() - exited_at > LINGER_NS)
 				break;
 		}
+		if (!exited_at && cmd_now_ns() >= sn.next_at)
+			snapshot_take(&sn, h);
 		if (!n) {
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
@@ -346,6 +396,17 @@ static int heap_run(const struct heap_args *a)
 	profile_name_unsymbolized(p);
 	/* The profile is complete: the file is written on a thread of its own
 	 * while the summary and the chart are made, which only read it. */
+	if (sn.taken) {
+		/* FILE is a snapshot now, not the file w opened: the final
+		 * profile takes its place the same way */
+		kiln_writer_free(w);
+		w = NULL;
+		rc = kiln_writer_open(&w, sn.tmp);
+		if (rc) {
+			kiln_error("cannot write '%s': %s", sn.tmp, strerror(-rc));
+			goto out_cmd;
+		}
+	}
 	struct file_job job = {w, p, 0};
 	pthread_t writer;
 	bool threaded = pthread_create(&writer, NULL, write_file, &job) == 0;
@@ -387,7 +448,11 @@ static int heap_run(const struct heap_args *a)
 	uint64_t t_shown = cmd_now_ns();
 	if (threaded)
 		pthread_join(writer, NULL);
+	if (!job.rc && sn.taken && rename(sn.tmp, a->output))
+		job.rc = -errno;
 	if (job.rc) {
+		if (sn.taken)
+			unlink(sn.tmp);
 		kiln_error("cannot write '%s': %s", a->output, strerror(-job.rc));
 		strbuf_release(&sb);
 		goto out_cmd;
@@ -397,12 +462,12 @@ static int heap_run(const struct heap_args *a)
 		        "kiln: run %.3f s (the target waited for kiln %" PRIu64
 		        " times; kiln read its last event %.3f s after it exited), analysis %.3f s, symbols %.3f s "
 		        "(%zu addresses), summary %.3f s, then waited %.3f s for the file; %zu call sites, %zu "
-		        "stacks, %zu stack nodes\n",
+		        "stacks, %zu stack nodes; %" PRIu64 " snapshots during the run\n",
 		        (double)(t_ran - t_start) / 1e9, waits,
 		        exited_at && t_ran > exited_at ? (double)(t_ran - exited_at) / 1e9 : 0.0,
 		        (double)(t_finish - t_ran) / 1e9, (double)(t_sym - t_finish) / 1e9, p->locations.n,
 		        (double)(t_shown - t_sym) / 1e9, (double)(cmd_now_ns() - t_shown) / 1e9, h->groups.n,
-		        h->merged.n, p->stacks.n);
+		        h->merged.n, p->stacks.n, sn.taken);
 	fwrite(sb.buf, 1, sb.len, stderr);
 	strbuf_release(&sb);
 	status = target_exit_code(&t);
@@ -424,6 +489,7 @@ out:
 	profile_free(p);
 	free(agent);
 	free(chart);
+	free(sn.tmp);
 	return status;
 }
 

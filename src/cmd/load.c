@@ -57,6 +57,9 @@ struct profile *cmd_load_profile(const char *path, const char *doing, bool *comp
 		*complete = !info.truncated && info.complete;
 	if (info.truncated || !info.complete)
 		kiln_warn("file was cut short; %s the %zu samples before the cut", doing, p->samples.n);
+	if (profile_get_meta(p, "heap_snapshot"))
+		kiln_warn("this heap profile is a snapshot taken while the command ran (kiln was stopped before "
+		          "it ended): blocks still live then count as leaked_space");
 	cmd_symbolize_missing(p);
 	return p;
 }
