@@ -822,18 +822,6 @@ uint32_t heap_top_sites(const struct heap_analysis *h, enum heap_rank by, uint32
 
 /* ---- site frames and groups ---- */
 
-struct frame_list {
-	VEC(struct profile_frame) f;
-};
-
-static int collect_frame(void *ctx, const struct profile_frame *f, uint32_t location)
-{
-	(void)location;
-	struct frame_list *l = ctx;
-	vec_push(&l->f, *f);
-	return 0;
-}
-
 static bool starts(const char *s, const char *prefix)
 {
 	return !strncmp(s, prefix, strlen(prefix));
@@ -870,13 +858,13 @@ static bool is_library_frame(const struct profile *p, const struct profile_frame
 
 bool heap_site_frame(const struct profile *p, uint32_t node, struct profile_frame *out, bool *runtime)
 {
-	struct frame_list l = {0};
-	profile_walk_stack(p, node, collect_frame, &l);
+	struct profile_frame *fr;
+	size_t n = profile_stack_frames(p, node, &fr);
 	const struct profile_frame *best = NULL;
 	*runtime = false;
-	for (size_t i = l.f.n; i-- > 0;)
-		if (!is_library_frame(p, &l.f.v[i])) {
-			best = &l.f.v[i];
+	for (size_t i = n; i-- > 0;)
+		if (!is_library_frame(p, &fr[i])) {
+			best = &fr[i];
 			break;
 		}
 	if (!best) {
@@ -884,21 +872,21 @@ bool heap_site_frame(const struct profile *p, uint32_t node, struct profile_fram
 		static const char *const alloc_prefixes[] = {
 		    "alloc::", "<alloc::", "core::",  "<core::",        "__rust",         "__rdl",
 		    "malloc",  "calloc",   "realloc", "posix_memalign", "std::sys::alloc"};
-		for (size_t i = l.f.n; i-- > 0 && !best;) {
-			const char *fn = profile_str(p, l.f.v[i].function);
+		for (size_t i = n; i-- > 0 && !best;) {
+			const char *fn = profile_str(p, fr[i].function);
 			bool is_alloc = false;
 			for (size_t k = 0; k < sizeof(alloc_prefixes) / sizeof(alloc_prefixes[0]); k++)
 				is_alloc |= starts(fn, alloc_prefixes[k]);
 			if (!is_alloc)
-				best = &l.f.v[i];
+				best = &fr[i];
 		}
-		if (!best && l.f.n)
-			best = &l.f.v[l.f.n - 1];
+		if (!best && n)
+			best = &fr[n - 1];
 		*runtime = best != NULL;
 	}
 	if (best)
 		*out = *best;
-	vec_free(&l.f);
+	free(fr);
 	return best != NULL;
 }
 

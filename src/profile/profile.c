@@ -265,6 +265,26 @@ int profile_walk_stack(const struct profile *p, uint32_t node, profile_frame_fn 
 	return rc;
 }
 
+struct frame_array {
+	VEC(struct profile_frame) f;
+};
+
+static int frame_append(void *ctx, const struct profile_frame *f, uint32_t location)
+{
+	(void)location;
+	struct frame_array *a = ctx;
+	vec_push(&a->f, *f);
+	return 0;
+}
+
+size_t profile_stack_frames(const struct profile *p, uint32_t node, struct profile_frame **out)
+{
+	struct frame_array a = {0};
+	profile_walk_stack(p, node, frame_append, &a);
+	*out = a.f.v;
+	return a.f.n;
+}
+
 static const char *basename_of(const char *path)
 {
 	const char *s = strrchr(path, '/');

@@ -185,6 +185,9 @@ uint64_t profile_get_meta_u64(const struct profile *p, const char *key, uint64_t
  * frame; stops early when fn returns non-zero and returns that value. */
 typedef int (*profile_frame_fn)(void *ctx, const struct profile_frame *f, uint32_t location);
 int profile_walk_stack(const struct profile *p, uint32_t node, profile_frame_fn fn, void *ctx);
+/* The same frames in an array, outermost first: *out is malloc'ed (NULL
+ * when there are none) and the caller frees it. Returns how many. */
+size_t profile_stack_frames(const struct profile *p, uint32_t node, struct profile_frame **out);
 
 /* Gives every location that has no frames yet one frame named
  * "module+0xoffset" (or "0xaddress" without a mapping), so nothing is dropped. */

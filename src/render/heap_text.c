@@ -2,22 +2,10 @@
  * sites with their stacks (render/heap.h). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "render/heap.h"
-#include "util/vec.h"
-
-struct frame_list {
-	VEC(struct profile_frame) f;
-};
-
-static int collect_frame(void *ctx, const struct profile_frame *f, uint32_t location)
-{
-	(void)location;
-	struct frame_list *l = ctx;
-	vec_push(&l->f, *f);
-	return 0;
-}
 
 static void frame_text(struct strbuf *out, const struct profile *p, const struct profile_frame *f)
 {
@@ -30,19 +18,19 @@ static void frame_text(struct strbuf *out, const struct profile *p, const struct
 
 void heap_stack_json(struct strbuf *out, const struct profile *p, uint32_t node)
 {
-	struct frame_list l = {0};
-	profile_walk_stack(p, node, collect_frame, &l);
+	struct profile_frame *fr;
+	size_t n = profile_stack_frames(p, node, &fr);
 	strbuf_addch(out, '[');
-	for (size_t i = l.f.n; i-- > 0;) {
+	for (size_t i = n; i-- > 0;) {
 		struct strbuf f = STRBUF_INIT;
-		frame_text(&f, p, &l.f.v[i]);
+		frame_text(&f, p, &fr[i]);
 		strbuf_add_json_string(out, strbuf_str(&f));
 		strbuf_release(&f);
 		if (i)
 			strbuf_addch(out, ',');
 	}
 	strbuf_addch(out, ']');
-	vec_free(&l.f);
+	free(fr);
 }
 
 void heap_site_label(struct strbuf *out, const struct profile *p, uint32_t node)
@@ -60,22 +48,22 @@ void heap_site_label(struct strbuf *out, const struct profile *p, uint32_t node)
 
 static void stack_text(struct strbuf *out, const struct profile *p, uint32_t node, uint32_t max)
 {
-	struct frame_list l = {0};
-	profile_walk_stack(p, node, collect_frame, &l);
+	struct profile_frame *fr;
+	size_t n = profile_stack_frames(p, node, &fr);
 	uint32_t shown = 0;
-	for (size_t i = l.f.n; i-- > 0;) {
+	for (size_t i = n; i-- > 0;) {
 		if (max && shown == max) {
 			strbuf_addf(out, "        ... %zu more frames\n", i + 1);
 			break;
 		}
 		strbuf_addstr(out, "        at ");
-		frame_text(out, p, &l.f.v[i]);
+		frame_text(out, p, &fr[i]);
 		strbuf_addch(out, '\n');
 		shown++;
 	}
-	if (!l.f.n)
+	if (!n)
 		strbuf_addstr(out, "        [no stack]\n");
-	vec_free(&l.f);
+	free(fr);
 }
 
 static void human(struct strbuf *out, uint64_t b)

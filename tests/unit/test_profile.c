@@ -151,6 +151,17 @@ static void test_walk_stack_order(void **state)
 		assert_string_equal(w.names[i], want[i]);
 		assert_int_equal(w.locs[i], want_loc[i]);
 	}
+	/* the same frames as an array, outermost first */
+	struct profile_frame *arr;
+	assert_int_equal(profile_stack_frames(p, node, &arr), 5);
+	for (int i = 0; i < 5; i++)
+		assert_string_equal(profile_str(p, arr[i].function), want[i]);
+	assert_true(arr[3].inlined); /* helper and inner were inlined into work */
+	assert_true(arr[2].inlined);
+	assert_false(arr[1].inlined);
+	free(arr);
+	assert_int_equal(profile_stack_frames(p, 0, &arr), 0);
+	free(arr);
 	/* stops early and passes the callback's value back */
 	struct walk w2 = {.stop_at = 2};
 	assert_int_equal(profile_walk_stack(p, node, walk_fn, &w2), 42);
