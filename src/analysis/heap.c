@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/maps.h"
 #include "util/hashmap.h"
 #include "util/xalloc.h"
 
@@ -164,16 +165,11 @@ static void maps_each(const struct strbuf *maps,
 		if (len < sizeof(line)) {
 			memcpy(line, s, len);
 			line[len] = '\0';
-			unsigned long long start, end, off;
-			char perms[8];
-			int pos = 0;
 			uint64_t key = hash_bytes(line, len);
-			uint64_t dummy;
-			if (!hashmap_get(&seen, key, &dummy) &&
-			    sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &pos) == 4 &&
-			    perms[2] == 'x' && pos > 0 && line[pos]) {
+			struct maps_line ml;
+			if (!hashmap_get(&seen, key, NULL) && maps_parse_line(line, &ml) && ml.path_at) {
 				hashmap_put(&seen, key, 1);
-				fn(ctx, start, end, off, (size_t)(s - base) + (size_t)pos);
+				fn(ctx, ml.start, ml.end, ml.pgoff, (size_t)(s - base) + ml.path_at);
 			}
 		}
 		s += len + (eol ? 1 : 0);

@@ -108,6 +108,20 @@ void maps_exec(struct maps *m, uint32_t pid, uint64_t t)
 			pm->entries.v[i].t_end = t;
 }
 
+bool maps_parse_line(const char *line, struct maps_line *out)
+{
+	unsigned long long start, end, off;
+	char perms[8];
+	int path_at = 0;
+	if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &path_at) < 4 || perms[2] != 'x')
+		return false;
+	out->start = start;
+	out->end = end;
+	out->pgoff = off;
+	out->path_at = line[path_at] && line[path_at] != '\n' ? (size_t)path_at : 0;
+	return true;
+}
+
 int maps_load_proc(struct maps *m, uint32_t pid)
 {
 	char path[64];
@@ -117,18 +131,12 @@ int maps_load_proc(struct maps *m, uint32_t pid)
 		return -errno;
 	char line[4096];
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off;
-		char perms[8];
-		int name_at = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &name_at) < 4)
+		struct maps_line ml;
+		if (!maps_parse_line(line, &ml))
 			continue;
-		if (perms[2] != 'x')
-			continue;
-		char *name = name_at ? line + name_at : (char *)"";
+		char *name = line + ml.path_at;
 		name[strcspn(name, "\n")] = '\0';
-		if (!*name)
-			name = (char *)"[anon]";
-		maps_add(m, pid, 0, start, end - start, off, name, NULL);
+		maps_add(m, pid, 0, ml.start, ml.end - ml.start, ml.pgoff, ml.path_at ? name : "[anon]", NULL);
 	}
 	fclose(f);
 	return 0;

@@ -8,6 +8,8 @@
 #ifndef KILN_CAPTURE_MAPS_H
 #define KILN_CAPTURE_MAPS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "profile/profile.h"
@@ -42,6 +44,15 @@ void maps_add(struct maps *m, uint32_t pid, uint64_t t, uint64_t start, uint64_t
 void maps_fork(struct maps *m, uint32_t ppid, uint32_t pid, uint64_t t);
 /* pid executed a new program at time t: its old mappings end. */
 void maps_exec(struct maps *m, uint32_t pid, uint64_t t);
+/* One line of /proc/PID/maps text. */
+struct maps_line {
+	uint64_t start, end, pgoff;
+	size_t path_at; /* where the path starts in the line; 0 when it has none */
+};
+/* Parses a line (no newline needed); false unless it is a maps line of an
+ * executable mapping. */
+bool maps_parse_line(const char *line, struct maps_line *out);
+
 /* Reads /proc/PID/maps (executable mappings only), valid from time 0.
  * Returns 0 or -errno. */
 int maps_load_proc(struct maps *m, uint32_t pid);
