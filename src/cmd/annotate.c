@@ -219,16 +219,6 @@ static void source_find(struct annotate_source *src, const char *recorded, const
 	vec_free(&tries);
 }
 
-static bool output_color(void)
-{
-	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
-	if (no && *no)
-		return false;
-	if (term && !strcmp(term, "dumb"))
-		return false;
-	return isatty(STDOUT_FILENO);
-}
-
 /* Picks the function to annotate; NULL after printing why not. */
 static const struct hotspot_func *pick_function(const struct hotspots *h, const struct annotate_args *a)
 {
@@ -269,21 +259,12 @@ int cmd_annotate(int argc, char **argv)
 		return rc;
 
 	bool complete;
-	struct profile *p = cmd_load_profile(a.file, "annotating", &complete);
+	struct hotspots h;
+	int vi;
+	struct profile *p = cmd_load_hotspots(a.file, "annotating", a.value, &complete, &h, &vi);
 	if (!p)
 		return 1;
 	rc = 1;
-
-	int vi = hotspots_value_index(p, a.value);
-	if (vi == -ENOENT) {
-		cmd_no_value_error(p, a.file, a.value);
-		goto out_free_profile;
-	}
-	struct hotspots h;
-	if (hotspots_build(&h, p, vi)) {
-		kiln_error("cannot analyse '%s': bad value type", a.file);
-		goto out_free_profile;
-	}
 	const struct hotspot_func *f = pick_function(&h, &a);
 	if (!f)
 		goto out_release_hotspots;
@@ -302,7 +283,7 @@ int cmd_annotate(int argc, char **argv)
 	    .complete = complete,
 	    .limit = a.limit,
 	    .context = a.context,
-	    .color = !a.json && output_color(),
+	    .color = !a.json && cmd_stdout_color(),
 	};
 	struct strbuf out = STRBUF_INIT;
 	(a.json ? &annotate_json_ops : &annotate_text_ops)->render(&out, &an, &src, &o);
@@ -317,7 +298,6 @@ int cmd_annotate(int argc, char **argv)
 	annotate_release(&an);
 out_release_hotspots:
 	hotspots_release(&h);
-out_free_profile:
 	profile_free(p);
 	return rc;
 }

@@ -47,6 +47,17 @@ int cmd_no_value_error(const struct profile *p, const char *path, const char *na
 /* Symbolizes locations without frames, then names what is left. */
 void cmd_symbolize_missing(struct profile *p);
 
+/* Colours on stdout: a terminal, unless NO_COLOR is set or TERM=dumb. */
+bool cmd_stdout_color(void);
+
+/* Loads a profile as cmd_load_profile() does and builds its hotspots for
+ * the value type named value (NULL: the default); *vi is its index. NULL
+ * after saying what went wrong (the profile freed); else the caller
+ * releases h and frees the profile. */
+struct hotspots;
+struct profile *cmd_load_hotspots(const char *path, const char *doing, const char *value, bool *complete,
+                                  struct hotspots *h, int *vi);
+
 /* CLOCK_MONOTONIC in ns: the clock perf_event samples are stamped with. */
 uint64_t cmd_now_ns(void);
 

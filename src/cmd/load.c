@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "analysis/hotspots.h"
 #include "cmd/cmd.h"
 #include "profile/kiln_file.h"
 #include "symbols/symbols.h"
@@ -62,6 +63,24 @@ struct profile *cmd_load_profile(const char *path, const char *doing, bool *comp
 		          "it ended): blocks still live then count as leaked_space");
 	cmd_symbolize_missing(p);
 	return p;
+}
+
+struct profile *cmd_load_hotspots(const char *path, const char *doing, const char *value, bool *complete,
+                                  struct hotspots *h, int *vi)
+{
+	struct profile *p = cmd_load_profile(path, doing, complete);
+	if (!p)
+		return NULL;
+	*vi = hotspots_value_index(p, value);
+	if (*vi == -ENOENT) {
+		cmd_no_value_error(p, path, value);
+	} else if (hotspots_build(h, p, *vi)) {
+		kiln_error("cannot analyse '%s': bad value type", path);
+	} else {
+		return p;
+	}
+	profile_free(p);
+	return NULL;
 }
 
 int cmd_no_value_error(const struct profile *p, const char *path, const char *name)

@@ -160,16 +160,6 @@ static int output_width(void)
 	return 80;
 }
 
-static bool output_color(void)
-{
-	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
-	if (no && *no)
-		return false;
-	if (term && !strcmp(term, "dumb"))
-		return false;
-	return isatty(STDOUT_FILENO);
-}
-
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = {.limit = DEFAULT_LIMIT, .min_percent = DEFAULT_MIN_PERCENT};
@@ -178,21 +168,12 @@ int cmd_report(int argc, char **argv)
 		return rc;
 
 	bool complete;
-	struct profile *p = cmd_load_profile(a.file, "showing", &complete);
+	struct hotspots h;
+	int vi;
+	struct profile *p = cmd_load_hotspots(a.file, "showing", a.value, &complete, &h, &vi);
 	if (!p)
 		return 1;
 	rc = 1;
-
-	int vi = hotspots_value_index(p, a.value);
-	if (vi == -ENOENT) {
-		cmd_no_value_error(p, a.file, a.value);
-		goto out_free_profile;
-	}
-	struct hotspots h;
-	if (hotspots_build(&h, p, vi)) {
-		kiln_error("cannot analyse '%s': bad value type", a.file);
-		goto out_free_profile;
-	}
 
 	struct report_options o = {
 	    .file = a.file,
@@ -211,7 +192,7 @@ int cmd_report(int argc, char **argv)
 		if (!o.sections)
 			o.sections = REPORT_FUNCTIONS;
 		o.width = output_width();
-		o.color = output_color();
+		o.color = cmd_stdout_color();
 	}
 	struct strbuf out = STRBUF_INIT;
 	report_render(&out, ops, p, &h, &o);
@@ -223,7 +204,6 @@ int cmd_report(int argc, char **argv)
 out_release:
 	strbuf_release(&out);
 	hotspots_release(&h);
-out_free_profile:
 	profile_free(p);
 	return rc;
 }
