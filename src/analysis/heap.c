@@ -37,6 +37,7 @@ void heap_free(struct heap_analysis *h)
 		strbuf_release(&pr->maps_in);
 		hashmap_release(&pr->told);
 		vec_free(&pr->xmaps);
+		vec_free(&pr->loc_ips);
 	}
 	vec_free(&h->procs);
 	vec_free(&h->sites);
@@ -44,7 +45,8 @@ void heap_free(struct heap_analysis *h)
 	vec_free(&h->deltas);
 	vec_free(&h->dirty);
 	vec_free(&h->leaks);
-	vec_free(&h->merged);
+	if (!h->merged_is_sites)
+		vec_free(&h->merged);
 	vec_free(&h->groups);
 	free(h);
 }
@@ -196,13 +198,9 @@ static void xmap_add(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, si
 	vec_push(&pr->xmaps, m);
 }
 
-/* Tells on_address about a code address the first time it is seen. */
-static void tell_address(struct heap_analysis *h, struct heap_proc *pr, uint64_t ip)
+/* Tells on_address about a code address seen for the first time. */
+static void tell_new_address(struct heap_analysis *h, struct heap_proc *pr, uint64_t ip)
 {
-	uint64_t dummy;
-	if (ip == UINT64_MAX || hashmap_get(&pr->told, ip, &dummy))
-		return;
-	hashmap_put(&pr->told, ip, 1);
 	if (pr->xmaps_len != pr->maps.len) {
 		vec_clear(&pr->xmaps);
 		maps_each(&pr->maps, xmap_add, pr);
@@ -221,6 +219,38 @@ static void tell_address(struct heap_analysis *h, struct heap_proc *pr, uint64_t
 	}
 }
 
+/* Tells on_address about a code address the first time it is seen. */
+static void tell_address(struct heap_analysis *h, struct heap_proc *pr, uint64_t ip)
+{
+	uint64_t dummy;
+	if (ip == UINT64_MAX || hashmap_get(&pr->told, ip, &dummy))
+		return;
+	hashmap_put(&pr->told, ip, 1);
+	tell_new_address(h, pr, ip);
+}
+
+/* The location a code address of the live-copied process will have: its
+ * index in loc_ips, where it is added the first time it is seen. */
+static uint32_t live_location(struct heap_analysis *h, struct heap_proc *pr, uint64_t ip)
+{
+	uint64_t id;
+	if (ip == UINT64_MAX) { /* the hashmap's empty key */
+		if (!pr->loc_unknown) {
+			vec_push(&pr->loc_ips, ip);
+			pr->loc_unknown = (uint32_t)pr->loc_ips.n;
+		}
+		return pr->loc_unknown - 1;
+	}
+	if (hashmap_get(&pr->told, ip, &id))
+		return (uint32_t)id;
+	id = pr->loc_ips.n;
+	vec_push(&pr->loc_ips, ip);
+	hashmap_put(&pr->told, ip, id);
+	if (h->on_address)
+		tell_new_address(h, pr, ip);
+	return (uint32_t)id;
+}
+
 /* ---- events ---- */
 
 void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_header *rh)
@@ -228,8 +258,14 @@ void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_h
 	while (h->procs.n <= ring)
 		vec_grow(&h->procs);
 	struct heap_proc *pr = &h->procs.v[ring];
-	if (!pr->nodes.n)
+	if (!pr->nodes.n) {
 		vec_grow(&pr->nodes); /* node 0: the root */
+		/* into a profile still empty, the first process's nodes go as
+		 * they come: its locations will be the first ones made */
+		const struct profile *p = h->p;
+		pr->live_copy = !h->live_copy_taken && p->stacks.n == 1 && !p->locations.n;
+		h->live_copy_taken |= pr->live_copy;
+	}
 	pr->pid = rh->pid;
 	pr->ppid = rh->ppid;
 	h->tot.processes++;
@@ -292,6 +328,12 @@ static void site_change(struct heap_analysis *h, uint32_t site, int64_t delta)
 static uint32_t site_new(struct heap_analysis *h, uint32_t ring, uint32_t agent_node)
 {
 	struct heap_site *s = vec_grow(&h->sites);
+	/* its sample, made now: the pages are the kernel's to zero while the
+	 * program runs, not after it */
+	if (h->p->samples.n == h->sites.n - 1)
+		vec_grow(&h->p->samples);
+	if (!h->procs.v[ring].live_copy)
+		h->other_sites++;
 	s->proc = ring;
 	s->agent_node = agent_node;
 	s->snap_gen = h->peak_gen;
@@ -383,10 +425,13 @@ void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_
 			return; /* out of order: never written so by the agent */
 		const uint64_t *f = (const uint64_t *)(r + 1);
 		for (uint32_t i = 0; i < r->nframes; i++) {
-			struct heap_trie_node n = {f[i], i ? r->first + i - 1 : r->parent};
-			vec_push(&pr->nodes, n);
-			if (h->on_address)
+			struct heap_trie_node n = {f[i], i ? r->first + i - 1 : r->parent, 0};
+			if (pr->live_copy)
+				n.prof =
+				    profile_stack_append(h->p, pr->nodes.v[n.parent].prof, live_location(h, pr, f[i]));
+			else if (h->on_address)
 				tell_address(h, pr, f[i]);
+			vec_push(&pr->nodes, n);
 		}
 		break;
 	}
@@ -632,19 +677,75 @@ static void copy_trie(struct profile *p, const struct heap_proc *pr, uint32_t *m
 	free(maps);
 }
 
+/* Makes the locations of the live-copied process, now that its maps are
+ * complete. Its nodes already name them by their index in loc_ips, which
+ * is their id when the profile had no location before; else they are
+ * renamed. */
+static void live_locations(struct profile *p, const struct heap_proc *pr)
+{
+	struct proc_map *maps;
+	size_t nmaps;
+	add_mappings(p, pr, &maps, &nmaps);
+	uint32_t *id = xmalloc((pr->loc_ips.n + 1) * sizeof(*id));
+	bool renamed = false;
+	for (size_t i = 0; i < pr->loc_ips.n; i++) {
+		uint64_t ip = pr->loc_ips.v[i];
+		id[i] = profile_location(p, map_lookup(maps, nmaps, ip), ip, PROFILE_LOC_USER);
+		renamed |= id[i] != i;
+	}
+	for (size_t k = 1; renamed && k < pr->nodes.n; k++) {
+		struct profile_stack_node *n = &p->stacks.v[pr->nodes.v[k].prof];
+		if (n->location < pr->loc_ips.n)
+			n->location = id[n->location];
+	}
+	free(id);
+	free(maps);
+}
+
+/* Puts a process's stacks in the profile and sets its sites' nodes. */
+static void proc_stacks(struct heap_analysis *h, uint32_t r, uint32_t **memo)
+{
+	struct heap_proc *pr = &h->procs.v[r];
+	if (pr->live_copy) {
+		live_locations(h->p, pr);
+	} else {
+		*memo = xreallocarray(*memo, pr->nodes.n + 1, sizeof(**memo));
+		copy_trie(h->p, pr, *memo);
+	}
+	for (size_t i = 0; i < h->sites.n; i++) {
+		struct heap_site *s = &h->sites.v[i];
+		if (s->proc != r)
+			continue;
+		if (s->agent_node >= pr->nodes.n)
+			s->node = 0;
+		else
+			s->node = pr->live_copy ? pr->nodes.v[s->agent_node].prof : (*memo)[s->agent_node];
+	}
+}
+
+struct outputs {
+	struct heap_analysis *h;
+	bool samples, merged;
+};
+
 /* Sizes the samples and merged sites for one entry per site and has the
  * kernel hand over their pages now (it zeroes each on first touch): run
  * on a second thread while the first copies the stack trie, the hundred
  * megabytes a run with a million distinct stacks needs cost no wall time. */
 static void *reserve_outputs(void *arg)
 {
-	struct heap_analysis *h = arg;
+	const struct outputs *o = arg;
+	struct heap_analysis *h = o->h;
 	struct profile *p = h->p;
 	size_t n = h->sites.n;
-	vec_reserve(&p->samples, p->samples.n + n);
-	vec_reserve(&h->merged, h->merged.n + n);
-	memset(p->samples.v + p->samples.n, 0, n * sizeof(*p->samples.v));
-	memset(h->merged.v + h->merged.n, 0, n * sizeof(*h->merged.v));
+	if (o->samples) {
+		vec_reserve(&p->samples, p->samples.n + n);
+		memset(p->samples.v + p->samples.n, 0, n * sizeof(*p->samples.v));
+	}
+	if (o->merged) {
+		vec_reserve(&h->merged, h->merged.n + n);
+		memset(h->merged.v + h->merged.n, 0, n * sizeof(*h->merged.v));
+	}
 	return NULL;
 }
 
@@ -654,20 +755,26 @@ void heap_finish(struct heap_analysis *h)
 	if (h->tot.start_ns == UINT64_MAX)
 		h->tot.start_ns = 0;
 	h->tot.end_ns = h->last_t;
+	/* Usually every site is the live-copied process's: its sites are
+	 * distinct stack nodes, so they are the merged sites, and site_new()
+	 * made their samples already. */
+	bool samples_made = p->samples.n == h->sites.n;
+	bool alias = !h->other_sites && !h->merged.n;
 	/* the trie copy below touches neither vector */
+	struct outputs o = {h, !samples_made, !alias};
 	pthread_t reserver;
-	bool threaded = h->sites.n >= 65536 && pthread_create(&reserver, NULL, reserve_outputs, h) == 0;
+	bool threaded =
+	    (o.samples || o.merged) && h->sites.n >= 65536 && pthread_create(&reserver, NULL, reserve_outputs, &o) == 0;
 	uint32_t *memo = NULL;
-	for (uint32_t r = 0; r < h->procs.n; r++) {
-		struct heap_proc *pr = &h->procs.v[r];
-		memo = xreallocarray(memo, pr->nodes.n + 1, sizeof(*memo));
-		copy_trie(p, pr, memo);
-		for (size_t i = 0; i < h->sites.n; i++) {
-			struct heap_site *s = &h->sites.v[i];
-			if (s->proc == r)
-				s->node = s->agent_node < pr->nodes.n ? memo[s->agent_node] : 0;
-		}
-	}
+	/* the live-copied process first: until its locations are made, the
+	 * profile's nodes name them by index, which a copy into the trie must
+	 * not match */
+	for (uint32_t r = 0; r < h->procs.n; r++)
+		if (h->procs.v[r].live_copy)
+			proc_stacks(h, r, &memo);
+	for (uint32_t r = 0; r < h->procs.n; r++)
+		if (!h->procs.v[r].live_copy)
+			proc_stacks(h, r, &memo);
 	free(memo);
 
 	/* one sample and at most one merged site per site: sized once, not
@@ -675,15 +782,20 @@ void heap_finish(struct heap_analysis *h)
 	if (threaded)
 		pthread_join(reserver, NULL);
 	else
-		reserve_outputs(h);
+		reserve_outputs(&o);
 	/* profile stack ids are dense: their merged site by direct index */
-	uint32_t *by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
-	memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));
+	uint32_t *by_node = NULL;
+	if (!alias) {
+		by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
+		memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));
+	}
+	size_t kept = 0; /* samples made in place, of sites that allocated */
 	for (size_t i = 0; i < h->sites.n; i++) {
 		struct heap_site *s = &h->sites.v[i];
 		if (s->snap_gen != h->peak_gen)
 			s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
 		s->snap_gen = h->peak_gen;
+		s->merged_idx = (uint32_t)i;
 		if (!s->allocs)
 			continue;
 		struct profile_sample smp = {0};
@@ -694,7 +806,12 @@ void heap_finish(struct heap_analysis *h)
 		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = (int64_t)s->allocs;
 		smp.values[HEAP_VALUE_PEAK_SPACE] = (int64_t)s->peak_bytes;
 		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)s->leaked_bytes;
-		profile_add_sample(p, &smp);
+		if (samples_made)
+			p->samples.v[kept++] = smp;
+		else
+			profile_add_sample(p, &smp);
+		if (alias)
+			continue;
 		uint32_t m = s->node <= p->stacks.n ? by_node[s->node] : UINT32_MAX;
 		if (m == UINT32_MAX) {
 			struct heap_site *d = vec_grow(&h->merged);
@@ -708,7 +825,14 @@ void heap_finish(struct heap_analysis *h)
 		s->merged_idx = m;
 		merge_into(h, &h->merged.v[m], s);
 	}
+	if (samples_made)
+		p->samples.n = kept;
 	free(by_node);
+	if (alias) {
+		h->merged.v = h->sites.v;
+		h->merged.n = h->merged.cap = h->sites.n;
+		h->merged_is_sites = true;
+	}
 	for (size_t i = 0; i < h->procs.n; i++)
 		profile_thread(p, h->procs.v[i].pid, h->procs.v[i].pid);
 

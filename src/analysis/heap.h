@@ -88,6 +88,7 @@ struct heap_live {
 struct heap_trie_node {
 	uint64_t ip;
 	uint32_t parent;
+	uint32_t prof; /* its profile stack node, in the process copied as it runs */
 };
 
 /* An executable mapping of a process, its path at path_off in maps. */
@@ -110,6 +111,13 @@ struct heap_proc {
 	VEC(struct heap_xmap) xmaps;
 	size_t xmaps_len; /* maps.len when xmaps was parsed */
 	bool exec, exited, scanned;
+	/* The first process's trie goes into the profile as its nodes arrive,
+	 * so heap_finish() has no copy to make. Its locations are made then,
+	 * once the maps are complete, in the order of loc_ips: a node's
+	 * location is the index of its address in it (told maps it there). */
+	bool live_copy;
+	uint32_t loc_unknown; /* the location of address UINT64_MAX, +1; 0 = none yet */
+	VEC(uint64_t) loc_ips;
 };
 
 struct heap_analysis {
@@ -123,8 +131,12 @@ struct heap_analysis {
 	struct heap_totals tot;
 	int64_t heap_now;
 	uint64_t peak_gen, series_step, last_t;
-	/* after heap_finish(): one site per profile stack node */
+	bool live_copy_taken; /* a process is copied as it runs */
+	uint64_t other_sites; /* sites of the processes that are not */
+	/* after heap_finish(): one site per profile stack node; the very
+	 * vector of sites when they already are (merged_is_sites) */
 	VEC(struct heap_site) merged;
+	bool merged_is_sites;
 	/* after heap_group(): one site per allocating line of code */
 	VEC(struct heap_site) groups;
 	/* Optional: told each distinct code address of a stack as it first

@@ -1,7 +1,9 @@
 /* test_heap_analysis.c - analysis/heap.c on synthetic agent records:
  * totals, heaptrack's temporaries, the per-site value at the peak, leaks
  * with scan classes, exec'd images, the live-block table under many random
- * allocations and frees, and the JSON and chart renderers. */
+ * allocations and frees, the stacks the profile gets from one process's
+ * trie copied as it runs and from others' copied at the end, and the JSON
+ * and chart renderers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,22 +27,38 @@ static struct kh_ring_header ring_header(uint32_t pid)
 	return h;
 }
 
-/* Sends trie nodes first (outer, 0x9999) and first+1 (pc) under parent. */
-static void stack(struct heap_analysis *h, uint32_t ring, uint32_t first, uint32_t parent, uint64_t pc)
+/* Sends trie nodes first... with frames f (outermost first) under parent. */
+static void stack_frames(struct heap_analysis *h, uint32_t ring, uint32_t first, uint32_t parent, const uint64_t *f,
+                         uint32_t n)
 {
 	struct {
 		struct kh_rec_stack s;
-		uint64_t f[2];
+		uint64_t f[4];
 	} r;
 	memset(&r, 0, sizeof(r));
 	r.s.h.type = KH_REC_STACK;
-	r.s.h.size = sizeof(r);
+	r.s.h.size = sizeof(r.s) + n * sizeof(uint64_t);
 	r.s.first = first;
 	r.s.parent = parent;
-	r.s.nframes = 2;
-	r.f[0] = 0x9999;
-	r.f[1] = pc;
+	r.s.nframes = n;
+	memcpy(r.f, f, n * sizeof(uint64_t));
 	heap_on_record(h, ring, &r.s.h);
+}
+
+/* Sends trie nodes first (outer, 0x9999) and first+1 (pc) under parent. */
+static void stack(struct heap_analysis *h, uint32_t ring, uint32_t first, uint32_t parent, uint64_t pc)
+{
+	const uint64_t f[] = {0x9999, pc};
+	stack_frames(h, ring, first, parent, f, 2);
+}
+
+/* A profile with the four heap values. */
+static struct profile *heap_profile(void)
+{
+	struct profile *p = profile_new();
+	for (int i = 0; i < 4; i++)
+		profile_add_value_type(p, "v", "bytes");
+	return p;
 }
 
 static void alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t st)
@@ -58,9 +76,7 @@ static void hfree(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t a
 static void test_totals_peak_temporary(void **state)
 {
 	(void)state;
-	struct profile *p = profile_new();
-	for (int i = 0; i < 4; i++)
-		profile_add_value_type(p, "v", "bytes");
+	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(42);
 	heap_on_ring(h, 0, &rh);
@@ -102,6 +118,7 @@ static void test_totals_peak_temporary(void **state)
 	assert_int_equal(t->class_bytes[KH_LEAK_DEFINITE], 30);
 
 	/* two stacks, two merged sites; the first held all 500 bytes at the peak */
+	assert_true(h->merged_is_sites); /* one process: its sites are the merged ones */
 	assert_int_equal(h->merged.n, 2);
 	assert_int_equal(p->stacks.v[h->merged.v[0].node].depth, 2);
 	assert_int_equal(p->stacks.v[h->merged.v[1].node].depth, 3);
@@ -129,6 +146,72 @@ static void test_totals_peak_temporary(void **state)
 	heap_render_text(&sb, h, &o);
 	assert_non_null(strstr(strbuf_str(&sb), "definitely lost:    30 bytes in 1 blocks"));
 	strbuf_release(&sb);
+	heap_free(h);
+	profile_free(p);
+}
+
+/* Asserts that a site's profile stack holds its agent stack's addresses. */
+static void assert_same_stack(const struct heap_analysis *h, const struct heap_site *s)
+{
+	const struct profile *p = h->p;
+	const struct heap_proc *pr = &h->procs.v[s->proc];
+	uint32_t a = s->agent_node, n = s->node;
+	for (; a; a = pr->nodes.v[a].parent, n = p->stacks.v[n].parent) {
+		assert_int_not_equal(n, 0);
+		const struct profile_location *l = &p->locations.v[p->stacks.v[n].location];
+		assert_true(l->address == pr->nodes.v[a].ip);
+	}
+	assert_int_equal(n, 0);
+}
+
+/* The first process to start goes into the profile as it runs, here ring
+ * 1; ring 0 is copied at the end. Their sites with the same stack merge,
+ * and every site keeps its own addresses, even when the profile had a
+ * location before and the live copy's locations are renamed. */
+static void test_stacks_into_profile(void **state)
+{
+	(void)state;
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header r1 = ring_header(11), r0 = ring_header(10);
+	heap_on_ring(h, 1, &r1);
+	heap_on_ring(h, 0, &r0);
+	assert_true(h->procs.v[1].live_copy);
+	assert_false(h->procs.v[0].live_copy);
+	const uint64_t a[] = {0x9999, 0x2000}, b[] = {0x9999, 0x1000}, c[] = {UINT64_MAX}, d[] = {0x1000},
+	               e[] = {0x2000};
+	stack_frames(h, 1, 1, 0, a, 2); /* 1: 0x9999, 2: 0x2000 */
+	stack_frames(h, 1, 3, 1, b, 2); /* 3: 0x9999, 4: 0x1000 under 1 */
+	stack_frames(h, 1, 5, 2, c, 1); /* 5: an unknown frame under 2 */
+	stack_frames(h, 0, 1, 0, a, 1); /* 1: 0x9999 */
+	stack_frames(h, 0, 2, 1, d, 1); /* 2: 0x1000 under 1 */
+	stack_frames(h, 0, 3, 1, e, 1); /* 3: 0x2000 under 1: ring 1's node 2 */
+	alloc(h, 1, 1, 0x10, 100, 2);
+	alloc(h, 1, 2, 0x20, 10, 4);
+	alloc(h, 1, 3, 0x30, 1, 5);
+	alloc(h, 0, 4, 0x10, 1000, 2);
+	alloc(h, 0, 5, 0x20, 200, 3);
+	profile_location(p, PROFILE_NO_MAPPING, 0x7777, PROFILE_LOC_USER);
+	heap_on_ring_end(h, 0, true);
+	heap_on_ring_end(h, 1, true);
+	heap_finish(h);
+
+	assert_int_equal(h->sites.n, 5);
+	for (size_t i = 0; i < h->sites.n; i++)
+		assert_same_stack(h, &h->sites.v[i]);
+	assert_false(h->merged_is_sites);
+	assert_int_equal(h->merged.n, 4);
+	assert_int_equal(p->samples.n, 5);
+	const struct heap_site *ring1_2 = &h->sites.v[0], *ring0_3 = &h->sites.v[4];
+	assert_int_equal(ring1_2->node, ring0_3->node);
+	assert_int_equal(ring1_2->merged_idx, ring0_3->merged_idx);
+	assert_int_equal(h->merged.v[ring1_2->merged_idx].alloc_bytes, 300);
+	int64_t alloc_space = 0;
+	for (size_t i = 0; i < p->samples.n; i++) {
+		alloc_space += p->samples.v[i].values[HEAP_VALUE_ALLOC_SPACE];
+		assert_int_equal(p->samples.v[i].stack, h->sites.v[i].node);
+	}
+	assert_int_equal(alloc_space, 1311);
 	heap_free(h);
 	profile_free(p);
 }
@@ -200,6 +283,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_totals_peak_temporary),
+	    cmocka_unit_test(test_stacks_into_profile),
 	    cmocka_unit_test(test_exec_is_not_a_leak),
 	    cmocka_unit_test(test_live_table_random),
 	};
