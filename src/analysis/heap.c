@@ -285,10 +285,13 @@ static uint64_t rel_time(struct heap_analysis *h, uint64_t t)
 static void flush_dirty(struct heap_analysis *h, uint32_t point)
 {
 	for (size_t i = 0; i < h->dirty.n; i++) {
-		struct heap_site *s = &h->sites.v[h->dirty.v[i]];
-		struct heap_delta d = {point, h->dirty.v[i], s->live_bytes};
-		vec_push(&h->deltas, d);
+		struct heap_site *s = &h->sites.v[h->dirty.v[i].site];
 		s->dirty = false;
+		/* changes, not values: the chart needs no value per site to
+		 * follow them, and a temporary block's site has none to keep */
+		struct heap_delta d = {point, h->dirty.v[i].site, s->live_bytes - h->dirty.v[i].before};
+		if (d.bytes)
+			vec_push(&h->deltas, d);
 	}
 	vec_clear(&h->dirty);
 }
@@ -318,11 +321,12 @@ static void site_change(struct heap_analysis *h, uint32_t site, int64_t delta)
 		s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
 		s->snap_gen = h->peak_gen;
 	}
-	s->live_bytes += delta;
 	if (!s->dirty) {
 		s->dirty = true;
-		vec_push(&h->dirty, site);
+		struct heap_dirty d = {site, s->live_bytes};
+		vec_push(&h->dirty, d);
 	}
+	s->live_bytes += delta;
 }
 
 static uint32_t site_new(struct heap_analysis *h, uint32_t ring, uint32_t agent_node)

@@ -74,9 +74,15 @@ struct heap_point {
 };
 
 struct heap_delta {
-	uint32_t point; /* from this point on... */
-	uint32_t site;  /* ...this site holds */
+	uint32_t point; /* by this point... */
+	uint32_t site;  /* ...this site's live bytes changed by */
 	int64_t bytes;
+};
+
+/* A site changed since the last point, and its live bytes before. */
+struct heap_dirty {
+	uint32_t site;
+	int64_t before;
 };
 
 struct heap_live {
@@ -126,7 +132,7 @@ struct heap_analysis {
 	VEC(struct heap_proc) procs;
 	VEC(struct heap_point) series;
 	VEC(struct heap_delta) deltas;
-	VEC(uint32_t) dirty;
+	VEC(struct heap_dirty) dirty;
 	VEC(struct heap_leaks) leaks; /* [0] stays all zero: the sites without leaks */
 	struct heap_totals tot;
 	int64_t heap_now;

@@ -53,25 +53,21 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 	/* the layer of each raw site: the top site (group or stack) it is in */
 	size_t nv;
 	const struct heap_site *view = heap_sites(h, &nv);
-	int *which = xmalloc((h->sites.n + 1) * sizeof(*which));
+	int8_t *which = xmalloc(h->sites.n + 1); /* small enough to stay in cache */
 	for (size_t i = 0; i < h->sites.n; i++) {
 		const struct heap_site *s = &h->sites.v[i];
 		uint32_t v = h->groups.n ? s->group : s->merged_idx;
 		which[i] = -1;
 		for (uint32_t k = 0; k < nt && s->allocs; k++)
 			if (v == top[k])
-				which[i] = (int)k;
+				which[i] = (int8_t)k;
 	}
 	size_t d = 0;
-	int64_t *site_now = xcalloc(h->sites.n + 1, sizeof(*site_now));
 	for (size_t i = 0; i < h->series.n; i++) {
 		for (; d < h->deltas.n && h->deltas.v[d].point <= i; d++) {
-			uint32_t s = h->deltas.v[d].site;
-			int k = which[s];
-			if (k < 0)
-				continue; /* only the top sites' bytes are drawn: the rest stay untouched, unpaged */
-			cur[k] += h->deltas.v[d].bytes - site_now[s];
-			site_now[s] = h->deltas.v[d].bytes;
+			int k = which[h->deltas.v[d].site];
+			if (k >= 0) /* only the top sites' bytes are drawn */
+				cur[k] += h->deltas.v[d].bytes;
 		}
 		uint64_t x = by_event ? h->series.v[i].ev : h->series.v[i].t;
 		uint64_t col = x * (COLS - 1) / tmax;
@@ -172,7 +168,6 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 #undef X
 #undef Y
 	free(base);
-	free(site_now);
 	free(which);
 	free(total);
 	free(layer);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -279,13 +280,86 @@ static void test_live_table_random(void **state)
 	profile_free(p);
 }
 
+/* Points of an SVG path's d attribute: its numbers in pairs. */
+static size_t path_points(const char *svg, const char *cls, size_t nth, double *xy, size_t max)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "<path class=\"%s\"", cls);
+	const char *at = svg;
+	for (size_t i = 0; at && i <= nth; i++)
+		at = strstr(i ? at + 1 : at, key);
+	if (!at)
+		return 0;
+	at = strstr(at, " d=\"M");
+	size_t n = 0;
+	char *end;
+	for (at += 5; n < max; at = end) {
+		while (*at == ' ' || *at == 'L')
+			at++;
+		double v = strtod(at, &end);
+		if (end == at)
+			break;
+		xy[n++] = v;
+	}
+	return n;
+}
+
+/* With every site drawn (at most six), the stacked layers add up to the
+ * total heap in every column: the chart follows each site's changes. */
+static void test_chart_layers_add_up(void **state)
+{
+	(void)state;
+	enum { SITES = 4, SLOTS = 64, OPS = 20000, COLS = 600 };
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(5);
+	heap_on_ring(h, 0, &rh);
+	for (uint32_t k = 0; k < SITES; k++)
+		stack(h, 0, 1 + 2 * k, 0, 0x1000 + k); /* site k: node 2 + 2k */
+	uint64_t t = 1;
+	for (uint32_t k = 0; k < SITES; k++) /* held to the end: every site is in the peak */
+		alloc(h, 0, t++, 0x900000 + k * 16, 8 + k, 2 + 2 * k);
+	static uint64_t size_of[SLOTS];
+	memset(size_of, 0, sizeof(size_of));
+	uint64_t seed = 99;
+	for (int i = 0; i < OPS; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t k = (uint32_t)(seed >> 33) % SLOTS;
+		uint64_t addr = 0x100000 + (uint64_t)k * 64;
+		/* a drift up then down, so the heap has a shape */
+		bool grow = (seed >> 20) % 100 < (i < OPS / 2 ? 60u : 40u);
+		if (size_of[k] && (!grow || (seed >> 40) % 2)) {
+			hfree(h, 0, t++, addr);
+			size_of[k] = 0;
+		} else if (!size_of[k]) {
+			size_of[k] = 1 + (seed >> 50) % 1000;
+			alloc(h, 0, t++, addr, size_of[k], 2 + 2 * (k % SITES));
+		}
+	}
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
+
+	struct heap_render_opts o = {5, 0, "test"};
+	struct strbuf sb = STRBUF_INIT;
+	heap_render_chart(&sb, h, &o);
+	static double total[2 * COLS], top[2 + 4 * COLS];
+	assert_int_equal(path_points(strbuf_str(&sb), "total", 0, total, 2 * COLS), 2 * COLS);
+	/* the last layer drawn lies on all the others: its upper edge first */
+	assert_int_equal(path_points(strbuf_str(&sb), "site", SITES - 1, top, 2 + 4 * COLS), 2 + 4 * COLS);
+	assert_null(strstr(strstr(strbuf_str(&sb), "<path class=\"total\""), "<path class=\"site\""));
+	for (size_t c = 0; c < COLS; c++)
+		assert_true(top[2 + 2 * c + 1] == total[2 * c + 1]);
+	strbuf_release(&sb);
+	heap_free(h);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_totals_peak_temporary),
-	    cmocka_unit_test(test_stacks_into_profile),
-	    cmocka_unit_test(test_exec_is_not_a_leak),
-	    cmocka_unit_test(test_live_table_random),
+	    cmocka_unit_test(test_totals_peak_temporary), cmocka_unit_test(test_stacks_into_profile),
+	    cmocka_unit_test(test_exec_is_not_a_leak),    cmocka_unit_test(test_live_table_random),
+	    cmocka_unit_test(test_chart_layers_add_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
