@@ -62,21 +62,41 @@ static uint32_t get_le32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static size_t varint_encode(uint8_t *out, uint64_t x)
+/* Writes x as a varint at out; returns the byte after it. */
+static inline uint8_t *varint_put(uint8_t *out, uint64_t x)
 {
-	size_t n = 0;
 	while (x >= 0x80) {
-		out[n++] = (uint8_t)x | 0x80;
+		*out++ = (uint8_t)x | 0x80;
 		x >>= 7;
 	}
-	out[n++] = (uint8_t)x;
-	return n;
+	*out++ = (uint8_t)x;
+	return out;
+}
+
+static size_t varint_encode(uint8_t *out, uint64_t x)
+{
+	return (size_t)(varint_put(out, x) - out);
 }
 
 static void put_u64(byte_vec *b, uint64_t x)
 {
 	vec_reserve(b, b->n + 10);
 	b->n += varint_encode(b->v + b->n, x);
+}
+
+/* Records by the batch, for the big sections: room for n varints is made
+ * once, and they are written through a plain pointer. */
+#define VARINT_BATCH 4096
+
+static uint8_t *varints_begin(byte_vec *b, size_t n)
+{
+	vec_reserve(b, b->n + n * 10);
+	return b->v + b->n;
+}
+
+static void varints_end(byte_vec *b, const uint8_t *end)
+{
+	b->n = (size_t)(end - b->v);
 }
 
 static uint64_t zigzag(int64_t x)
@@ -369,11 +389,17 @@ static int write_stacks(struct kiln_writer *w, const struct profile *p)
 	uint32_t n = (uint32_t)p->stacks.n, i = w->nstacks;
 	while (i < n) {
 		uint32_t first = i;
-		for (; i < n && w->body.n < SECTION_TARGET; i++) {
-			const struct profile_stack_node *s = &p->stacks.v[i];
-			/* parents come before children: store the (small, positive) distance */
-			put_u64(&w->body, i - s->parent);
-			put_u64(&w->body, s->location);
+		while (i < n && w->body.n < SECTION_TARGET) {
+			uint32_t end = n - i < VARINT_BATCH ? n : i + VARINT_BATCH;
+			uint8_t *o = varints_begin(&w->body, 2 * (size_t)(end - i)),
+			        *limit = w->body.v + SECTION_TARGET;
+			for (; i < end && o < limit; i++) {
+				const struct profile_stack_node *s = &p->stacks.v[i];
+				/* parents come before children: store the (small, positive) distance */
+				o = varint_put(o, i - s->parent);
+				o = varint_put(o, s->location);
+			}
+			varints_end(&w->body, o);
 		}
 		int rc = section_end(w, KILN_SEC_STACKS, true, first, i - first);
 		if (rc)
@@ -391,16 +417,23 @@ static int write_samples(struct kiln_writer *w, const struct profile *p)
 		size_t first = i;
 		uint64_t prev = 0;
 		put_u64(&w->body, nvalues);
-		for (; i < n && w->body.n < SECTION_TARGET; i++) {
-			const struct profile_sample *s = &p->samples.v[i];
-			put_u64(&w->body, s->stack);
-			put_u64(&w->body, s->tid);
-			put_u64(&w->body, s->pid);
-			put_u64(&w->body, s->cpu);
-			put_u64(&w->body, zigzag((int64_t)(s->time - prev))); /* samples come roughly in time order */
-			prev = s->time;
-			for (uint32_t v = 0; v < nvalues; v++)
-				put_u64(&w->body, zigzag(s->values[v]));
+		while (i < n && w->body.n < SECTION_TARGET) {
+			size_t end = n - i < VARINT_BATCH ? n : i + VARINT_BATCH;
+			uint8_t *o = varints_begin(&w->body, (5 + nvalues) * (end - i)),
+			        *limit = w->body.v + SECTION_TARGET;
+			for (; i < end && o < limit; i++) {
+				const struct profile_sample *s = &p->samples.v[i];
+				o = varint_put(o, s->stack);
+				o = varint_put(o, s->tid);
+				o = varint_put(o, s->pid);
+				o = varint_put(o, s->cpu);
+				o = varint_put(
+				    o, zigzag((int64_t)(s->time - prev))); /* samples come roughly in time order */
+				prev = s->time;
+				for (uint32_t v = 0; v < nvalues; v++)
+					o = varint_put(o, zigzag(s->values[v]));
+			}
+			varints_end(&w->body, o);
 		}
 		int rc = section_end(w, KILN_SEC_SAMPLES, false, 0, i - first);
 		if (rc)
