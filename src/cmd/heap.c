@@ -471,6 +471,13 @@ static int heap_run(const struct heap_args *a)
 	fwrite(sb.buf, 1, sb.len, stderr);
 	strbuf_release(&sb);
 	status = target_exit_code(&t);
+#ifndef KILN_FREE_AT_EXIT
+	/* kiln exits next, and the kernel takes back the analysis and the
+	 * profile (hundreds of megabytes after a million distinct stacks) at
+	 * once, faster than free() and munmap() one by one: ~20 ms */
+	h = NULL;
+	p = NULL;
+#endif
 	goto out_cmd;
 
 out_unlink:
