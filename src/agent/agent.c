@@ -240,10 +240,16 @@ static bool kiln_alive(void)
 	return kiln_pid <= 0 || kill(kiln_pid, 0) == 0 || errno != ESRCH;
 }
 
+static bool pending, pending_flushing;
+static void pending_flush(void);
+
 /* Reserves size bytes (a multiple of 8) in the ring, waiting while it is
- * full. Called with the lock held. NULL when recording stopped. */
+ * full. Called with the lock held. NULL when recording stopped. A pending
+ * stack goes first: nothing may come between it and its allocation. */
 static void *ring_reserve(uint32_t size)
 {
+	if (pending && !pending_flushing)
+		pending_flush();
 	uint64_t head = ring->head, cap = KH_RING_SIZE;
 	uint64_t off = head & (cap - 1);
 	uint64_t need = size;
@@ -426,6 +432,7 @@ static void atfork_child(void)
 {
 	my_tid = 0;
 	pthread_mutex_init(&lock, NULL);
+	pending = false; /* the parent's event: its ring gets it */
 	agent_unwind_atfork_child();
 	fallbacks = 0; /* the counts are each process's own */
 	memset(&verified, 0, sizeof(verified));
@@ -751,17 +758,68 @@ static void cstack_capture(struct cstack *c)
 		stack_hash(c->frames, c->n, c->ph);
 }
 
-/* The stack's id. Lock held. */
-static uint32_t cstack_id(struct cstack *c)
+/* A stack new to its thread is looked up one event late: its path-table
+ * slots, prefetched when it was hashed, are far in memory, and by the
+ * next event (of any thread) the program's own work has hidden the
+ * misses. Its allocation's record carries KH_STACK_PENDING; the stack is
+ * copied here and named by the first records of the next ring_reserve().
+ * Lock held for all of it. */
+static struct {
+	int n;
+	uint64_t print;
+	uintptr_t recent; /* the capturing thread's cache slot */
+	uint64_t ph[KH_MAX_STACK + 1];
+} pend;
+
+/* The frames themselves wait in the ring's first page: if the process
+ * dies before they are named, kiln takes them from there. */
+static struct kh_pending *pending_frames(void)
 {
-	if (c->id)
-		return c->id;
-	c->id = stack_intern(c->frames, c->n, c->ph);
-	if (c->id) {
-		c->recent->hash = c->print;
-		c->recent->id = c->id;
+	return (struct kh_pending *)((char *)ring + KH_PENDING_OFFSET);
+}
+
+/* The id an event's record carries: the stack's, or KH_STACK_PENDING when
+ * the caller must call pending_set() right after writing the record. */
+static uint32_t cstack_id(const struct cstack *c)
+{
+	return c->id || !c->n ? c->id : KH_STACK_PENDING;
+}
+
+static void pending_set(const struct cstack *c)
+{
+	pend.n = c->n;
+	pend.print = c->print;
+	pend.recent = (uintptr_t)c->recent;
+	memcpy(pend.ph, c->ph, ((size_t)c->n + 1) * sizeof(uint64_t));
+	struct kh_pending *shared = pending_frames();
+	memcpy(shared->frames, c->frames, (size_t)c->n * sizeof(uint64_t));
+	__atomic_store_n(&shared->nframes, (uint32_t)c->n, __ATOMIC_RELEASE);
+	pending = true;
+}
+
+static void pending_flush(void)
+{
+	pending_flushing = true;
+	struct kh_pending *shared = pending_frames();
+	uint32_t id = stack_intern(shared->frames, pend.n, pend.ph);
+	/* The capturing thread's cache learns the id only from that thread:
+	 * another thread's cache may be read meanwhile, without the lock. */
+	uintptr_t mine = (uintptr_t)recent;
+	if (id && pend.recent >= mine && pend.recent < mine + sizeof(recent)) {
+		struct path_slot *slot = (struct path_slot *)pend.recent;
+		slot->hash = pend.print;
+		slot->id = id;
 	}
-	return c->id;
+	struct kh_rec_stack_of *r = enabled ? ring_reserve(sizeof(*r)) : NULL;
+	if (r) {
+		r->h.type = KH_REC_STACK_OF;
+		r->h.size = sizeof(*r);
+		r->stack = id;
+		r->pad = 0;
+		ring_commit(sizeof(*r));
+	}
+	__atomic_store_n(&shared->nframes, 0, __ATOMIC_RELEASE);
+	pending = pending_flushing = false;
 }
 
 static void record_alloc(void *old, void *ptr, size_t size)
@@ -774,8 +832,6 @@ static void record_alloc(void *old, void *ptr, size_t size)
 	if (!enabled)
 		goto out_unlock;
 	uint32_t id = cstack_id(&cs);
-	if (!enabled)
-		goto out_unlock;
 	if (old) {
 		struct kh_rec_realloc *r = ring_reserve(sizeof(*r));
 		if (!r)
@@ -802,6 +858,8 @@ static void record_alloc(void *old, void *ptr, size_t size)
 		r->stack = id;
 		ring_commit(sizeof(*r));
 	}
+	if (id == KH_STACK_PENDING)
+		pending_set(&cs);
 out_unlock:
 	pthread_mutex_unlock(&lock);
 }
@@ -954,6 +1012,8 @@ EXPORT void *realloc(void *ptr, size_t size)
 				r->tid = tid;
 				r->stack = id;
 				ring_commit(sizeof(*r));
+				if (id == KH_STACK_PENDING)
+					pending_set(&cs);
 			}
 		}
 		pthread_mutex_unlock(&lock);

@@ -12,6 +12,14 @@
  * process, sorted by address, to "<ring file>.live" (a kh_live_header, then
  * n kh_live_block, then n class bytes) and sets KH_SCAN_READY; the agent
  * scans, fills the class bytes and sets KH_SCAN_DONE.
+ *
+ * An allocation whose stack is new to its thread names its stack one
+ * event late, so the agent's lookup of the stack overlaps with the
+ * program's own work: its record carries KH_STACK_PENDING, and the next
+ * records in the ring are the stack's new nodes (KH_REC_STACK), if any,
+ * then KH_REC_STACK_OF with its id. Meanwhile the stack's frames wait in
+ * the ring's first page (struct kh_pending), so that kiln still has them
+ * if the process dies before it could name the stack.
  */
 #ifndef KILN_AGENT_CHANNEL_FORMAT_H
 #define KILN_AGENT_CHANNEL_FORMAT_H
@@ -19,7 +27,7 @@
 #include <stdint.h>
 
 #define KH_MAGIC        0x4b494c4e48454150ull /* "KILNHEAP" */
-#define KH_VERSION      1
+#define KH_VERSION      2
 #define KH_ENV_DIR      "KILN_HEAP_DIR" /* directory for ring files */
 #define KH_ENV_KILN_PID "KILN_HEAP_PID" /* kiln's pid: the agent stops waiting if it dies */
 #define KH_RING_SIZE    (8u << 20)      /* data bytes per ring, a power of two */
@@ -50,6 +58,18 @@ struct kh_ring_header {
 	uint64_t tail __attribute__((aligned(64))); /* bytes read, ever */
 };
 
+/* The frames of the pending allocation's stack, at KH_PENDING_OFFSET in
+ * the ring's first page. The agent writes nframes (0: none) after the
+ * frames, and clears it once KH_REC_STACK_OF is in the ring. */
+#define KH_PENDING_OFFSET 2048u
+struct kh_pending {
+	uint32_t nframes;
+	uint32_t pad;
+	uint64_t frames[KH_MAX_STACK]; /* innermost first */
+};
+_Static_assert(sizeof(struct kh_ring_header) <= KH_PENDING_OFFSET, "the pending stack overlaps the header");
+_Static_assert(KH_PENDING_OFFSET + sizeof(struct kh_pending) <= KH_HEADER_SIZE, "the pending stack overlaps the data");
+
 enum kh_rec_type {
 	KH_REC_PAD = 0,          /* skip to the end of the ring */
 	KH_REC_STACK = 1,        /* struct kh_rec_stack + nframes u64 addresses: new stack-trie nodes */
@@ -61,6 +81,7 @@ enum kh_rec_type {
 	KH_REC_SCAN_REQUEST = 7, /* struct kh_rec_exit: exit reached, scan handshake follows */
 	KH_REC_EXIT = 8,         /* struct kh_rec_exit: the last record */
 	KH_REC_EXEC = 9,         /* the process is about to exec: maps were sent */
+	KH_REC_STACK_OF = 10,    /* struct kh_rec_stack_of: the stack of the pending allocation */
 };
 
 struct kh_rec_header {
@@ -89,6 +110,14 @@ struct kh_rec_alloc {
 	uint64_t size;
 	uint32_t tid;
 	uint32_t stack;
+};
+
+#define KH_STACK_PENDING UINT32_MAX /* stack: named by the KH_REC_STACK_OF that follows */
+
+struct kh_rec_stack_of {
+	struct kh_rec_header h;
+	uint32_t stack;
+	uint32_t pad;
 };
 
 struct kh_rec_free {

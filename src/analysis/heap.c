@@ -413,11 +413,52 @@ static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t
 	series_tick(h, rel_time(h, t));
 }
 
+static void on_realloc(struct heap_analysis *h, uint32_t ring, const struct kh_rec_realloc *r)
+{
+	/* as heaptrack: the old block is freed, a new one allocated */
+	h->tot.reallocs++;
+	on_free(h, ring, r->time, r->old_addr);
+	on_alloc(h, ring, r->time, r->addr, r->size, r->stack);
+}
+
+/* Counts the held allocation, under the stack that followed it. */
+static void release_held(struct heap_analysis *h, uint32_t ring, uint32_t stack)
+{
+	struct heap_proc *pr = &h->procs.v[ring];
+	struct kh_rec_realloc r = pr->held;
+	pr->holding = false;
+	r.stack = stack;
+	if (r.h.type == KH_REC_REALLOC)
+		on_realloc(h, ring, &r);
+	else
+		on_alloc(h, ring, r.time, r.addr, r.size, r.stack);
+}
+
+static void hold(struct heap_proc *pr, const struct kh_rec_header *rec, size_t size)
+{
+	memset(&pr->held, 0, sizeof(pr->held));
+	if (rec->type == KH_REC_REALLOC) {
+		memcpy(&pr->held, rec, size);
+	} else {
+		const struct kh_rec_alloc *a = (const void *)rec;
+		pr->held.h = a->h;
+		pr->held.time = a->time;
+		pr->held.addr = a->addr;
+		pr->held.size = a->size;
+		pr->held.tid = a->tid;
+	}
+	pr->holding = true;
+}
+
 void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_header *rec)
 {
 	if (ring >= h->procs.n)
 		return;
 	struct heap_proc *pr = &h->procs.v[ring];
+	/* only the stack's nodes come between an allocation and its stack;
+	 * should anything else, the allocation counts without a stack */
+	if (pr->holding && rec->type != KH_REC_STACK && rec->type != KH_REC_STACK_OF)
+		release_held(h, ring, 0);
 	switch (rec->type) {
 	case KH_REC_STACK: {
 		const struct kh_rec_stack *r = (const void *)rec;
@@ -441,7 +482,11 @@ void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_
 	}
 	case KH_REC_ALLOC: {
 		const struct kh_rec_alloc *r = (const void *)rec;
-		if (rec->size >= sizeof(*r))
+		if (rec->size < sizeof(*r))
+			return;
+		if (r->stack == KH_STACK_PENDING)
+			hold(pr, rec, sizeof(*r));
+		else
 			on_alloc(h, ring, r->time, r->addr, r->size, r->stack);
 		break;
 	}
@@ -452,13 +497,19 @@ void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_
 		break;
 	}
 	case KH_REC_REALLOC: {
-		/* as heaptrack: the old block is freed, a new one allocated */
 		const struct kh_rec_realloc *r = (const void *)rec;
 		if (rec->size < sizeof(*r))
 			return;
-		h->tot.reallocs++;
-		on_free(h, ring, r->time, r->old_addr);
-		on_alloc(h, ring, r->time, r->addr, r->size, r->stack);
+		if (r->stack == KH_STACK_PENDING)
+			hold(pr, rec, sizeof(*r));
+		else
+			on_realloc(h, ring, r);
+		break;
+	}
+	case KH_REC_STACK_OF: {
+		const struct kh_rec_stack_of *r = (const void *)rec;
+		if (rec->size >= sizeof(*r) && pr->holding)
+			release_held(h, ring, r->stack);
 		break;
 	}
 	case KH_REC_MAPS:
@@ -530,11 +581,38 @@ void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_liv
 	h->tot.scanned++;
 }
 
+void heap_on_pending_stack(struct heap_analysis *h, uint32_t ring, const struct kh_pending *pending)
+{
+	if (ring >= h->procs.n || !h->procs.v[ring].holding)
+		return;
+	uint32_t n = __atomic_load_n(&pending->nframes, __ATOMIC_ACQUIRE);
+	if (!n || n > KH_MAX_STACK)
+		return;
+	/* the agent is gone: its nodes are all here, and the stack's become
+	 * new nodes after them, the whole stack from the root */
+	struct {
+		struct kh_rec_stack s;
+		uint64_t f[KH_MAX_STACK];
+	} r;
+	memset(&r.s, 0, sizeof(r.s));
+	r.s.h.type = KH_REC_STACK;
+	r.s.h.size = (uint32_t)(sizeof(r.s) + n * sizeof(uint64_t));
+	r.s.first = (uint32_t)h->procs.v[ring].nodes.n;
+	r.s.parent = 0;
+	r.s.nframes = n;
+	for (uint32_t i = 0; i < n; i++)
+		r.f[i] = pending->frames[n - 1 - i];
+	heap_on_record(h, ring, &r.s.h);
+	release_held(h, ring, r.s.first + n - 1);
+}
+
 void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 {
 	if (ring >= h->procs.n)
 		return;
 	struct heap_proc *pr = &h->procs.v[ring];
+	if (pr->holding)
+		release_held(h, ring, 0); /* its stack never came */
 	bool gone_by_exec = pr->exec && !pr->exited;
 	if (!clean && !gone_by_exec)
 		h->tot.unclean++;

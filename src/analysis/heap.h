@@ -117,6 +117,10 @@ struct heap_proc {
 	VEC(struct heap_xmap) xmaps;
 	size_t xmaps_len; /* maps.len when xmaps was parsed */
 	bool exec, exited, scanned;
+	/* an allocation or realloc whose stack follows (KH_STACK_PENDING),
+	 * held until its KH_REC_STACK_OF */
+	bool holding;
+	struct kh_rec_realloc held;
 	/* The first process's trie goes into the profile as its nodes arrive,
 	 * so heap_finish() has no copy to make. Its locations are made then,
 	 * once the maps are complete, in the order of loc_ips: a node's
@@ -162,6 +166,9 @@ void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_
 int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct kh_live_block **out, uint64_t *n);
 void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls,
                      uint64_t n);
+/* Before heap_on_ring_end(): the ring's pending stack, for an allocation
+ * still waiting for its stack when the process died. */
+void heap_on_pending_stack(struct heap_analysis *h, uint32_t ring, const struct kh_pending *pending);
 void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean);
 
 /* Builds stacks, mappings and samples in the profile and the merged sites;

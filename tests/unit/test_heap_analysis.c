@@ -217,6 +217,70 @@ static void test_stacks_into_profile(void **state)
 	profile_free(p);
 }
 
+static void stack_of(struct heap_analysis *h, uint32_t ring, uint32_t stack)
+{
+	struct kh_rec_stack_of r = {{KH_REC_STACK_OF, sizeof(r)}, stack, 0};
+	heap_on_record(h, ring, &r.h);
+}
+
+/* An allocation whose stack follows (KH_STACK_PENDING) is held until its
+ * KH_REC_STACK_OF names the stack, new nodes coming between; one that
+ * never gets its stack counts at the root, when anything else comes first
+ * or the ring ends, unless the ring's pending frames give it. */
+static void test_pending_stacks(void **state)
+{
+	(void)state;
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(3);
+	heap_on_ring(h, 0, &rh);
+	alloc(h, 0, 1, 0x10, 100, KH_STACK_PENDING);
+	assert_int_equal(h->tot.allocs, 0); /* held */
+	stack(h, 0, 1, 0, 0x1000);          /* nodes 1, 2 */
+	stack_of(h, 0, 2);
+	assert_int_equal(h->tot.allocs, 1);
+	struct kh_rec_realloc rr = {{KH_REC_REALLOC, sizeof(rr)}, 1002, 0x10, 0x20, 300, 1, KH_STACK_PENDING};
+	heap_on_record(h, 0, &rr.h);
+	stack_of(h, 0, 2); /* a stack known already: no nodes between */
+	alloc(h, 0, 3, 0x30, 7, KH_STACK_PENDING);
+	hfree(h, 0, 4, 0x30); /* never written so by the agent */
+	alloc(h, 0, 5, 0x40, 9, KH_STACK_PENDING);
+	static struct kh_pending none, two = {2, 0, {0x3000, 0x9999}};
+	heap_on_pending_stack(h, 0, &none);
+	heap_on_ring_end(h, 0, false); /* the stack never came */
+	/* a process that died before naming the stack: kiln takes its frames */
+	struct kh_ring_header rh1 = ring_header(4);
+	heap_on_ring(h, 1, &rh1);
+	alloc(h, 1, 6, 0x50, 11, KH_STACK_PENDING);
+	heap_on_pending_stack(h, 1, &two);
+	heap_on_ring_end(h, 1, false);
+	heap_finish(h);
+
+	assert_int_equal(h->tot.allocs, 5);
+	assert_int_equal(h->tot.reallocs, 1);
+	assert_int_equal(h->tot.frees, 2);
+	assert_int_equal(h->tot.temporary, 2); /* the first block (by the realloc) and the 7 bytes */
+	assert_int_equal(h->tot.leaked_bytes, 300 + 9 + 11);
+	assert_int_equal(h->sites.n, 3);
+	const struct heap_site *dead = &h->sites.v[2];
+	const struct heap_proc *pr1 = &h->procs.v[1];
+	assert_int_equal(dead->proc, 1);
+	assert_int_equal(dead->alloc_bytes, 11);
+	assert_int_equal(pr1->nodes.v[dead->agent_node].ip, 0x3000);
+	assert_int_equal(pr1->nodes.v[pr1->nodes.v[dead->agent_node].parent].ip, 0x9999);
+	assert_int_equal(pr1->nodes.v[pr1->nodes.v[dead->agent_node].parent].parent, 0);
+	const struct heap_site *s = &h->sites.v[0], *root = &h->sites.v[1];
+	assert_int_equal(s->agent_node, 2);
+	assert_int_equal(s->allocs, 2);
+	assert_int_equal(s->alloc_bytes, 400);
+	assert_int_equal(s->leaked_bytes, 300);
+	assert_int_equal(root->agent_node, 0);
+	assert_int_equal(root->allocs, 2);
+	assert_int_equal(root->alloc_bytes, 16);
+	heap_free(h);
+	profile_free(p);
+}
+
 /* An image that exec'd leaves no leaks: its memory went with the exec. */
 static void test_exec_is_not_a_leak(void **state)
 {
@@ -358,8 +422,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_totals_peak_temporary), cmocka_unit_test(test_stacks_into_profile),
-	    cmocka_unit_test(test_exec_is_not_a_leak),    cmocka_unit_test(test_live_table_random),
-	    cmocka_unit_test(test_chart_layers_add_up),
+	    cmocka_unit_test(test_pending_stacks),        cmocka_unit_test(test_exec_is_not_a_leak),
+	    cmocka_unit_test(test_live_table_random),     cmocka_unit_test(test_chart_layers_add_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
