@@ -395,6 +395,7 @@ static int heap_run(const struct heap_args *a)
 	if (rc)
 		kiln_warn("symbolization failed: %s; addresses are kept as module+offset", strerror(-rc));
 	profile_name_unsymbolized(p);
+	uint64_t t_sym = cmd_now_ns();
 	/* The profile is complete: the file is written on a thread of its own
 	 * while the summary and the chart are made, which only read it. */
 	if (sn.taken) {
@@ -414,7 +415,7 @@ static int heap_run(const struct heap_args *a)
 	if (!threaded)
 		write_file(&job);
 	heap_group(h);
-	uint64_t t_sym = cmd_now_ns();
+	uint64_t t_group = cmd_now_ns();
 
 	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd)};
 	struct strbuf sb = STRBUF_INIT;
@@ -462,13 +463,14 @@ static int heap_run(const struct heap_args *a)
 		fprintf(stderr,
 		        "kiln: run %.3f s (the target waited for kiln %" PRIu64
 		        " times; kiln read its last event %.3f s after it exited), analysis %.3f s, symbols %.3f s "
-		        "(%zu addresses), summary %.3f s, then waited %.3f s for the file; %zu call sites, %zu "
+		        "(%zu addresses), grouping %.3f s, summary %.3f s, then waited %.3f s for the file; %zu call "
+		        "sites, %zu "
 		        "stacks, %zu stack nodes; %" PRIu64 " snapshots during the run\n",
 		        (double)(t_ran - t_start) / 1e9, waits,
 		        exited_at && t_ran > exited_at ? (double)(t_ran - exited_at) / 1e9 : 0.0,
 		        (double)(t_finish - t_ran) / 1e9, (double)(t_sym - t_finish) / 1e9, p->locations.n,
-		        (double)(t_shown - t_sym) / 1e9, (double)(cmd_now_ns() - t_shown) / 1e9, h->groups.n,
-		        h->merged.n, p->stacks.n, sn.taken);
+		        (double)(t_group - t_sym) / 1e9, (double)(t_shown - t_group) / 1e9,
+		        (double)(cmd_now_ns() - t_shown) / 1e9, h->groups.n, h->merged.n, p->stacks.n, sn.taken);
 	fwrite(sb.buf, 1, sb.len, stderr);
 	strbuf_release(&sb);
 	status = target_exit_code(&t);
