@@ -17,7 +17,95 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "unwind/cfi_check.h"
 #include "util/xalloc.h"
+
+/* Whether the .eh_frame dwarf_getcfi_elf chose is safe to replay (see
+ * cfi_check.h). Found as libdw finds it: the first section named .eh_frame
+ * (with an .eh_frame_hdr named before it), else what PT_GNU_EH_FRAME points
+ * at, up to the end of the file. */
+static bool eh_frame_safe(Elf *elf)
+{
+	const unsigned char *ident = (const unsigned char *)elf_getident(elf, NULL);
+	struct cfi_check_hdr hdr = {0};
+	Elf_Scn *scn = NULL, *hdr_scn = NULL;
+	GElf_Shdr sh;
+	GElf_Phdr ph;
+	size_t shstrndx, nph, filesize;
+	uint64_t vaddr;
+
+	if (!ident || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	while (shstrndx != 0 && (scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *name = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		if (name && strcmp(name, ".eh_frame_hdr") == 0) {
+			hdr_scn = scn;
+			hdr.vaddr = sh.sh_addr;
+		} else if (name && strcmp(name, ".eh_frame") == 0) {
+			Elf_Data *data = sh.sh_type != SHT_NOBITS ? elf_rawdata(scn, NULL) : NULL;
+			Elf_Data *hdr_data = hdr_scn ? elf_rawdata(hdr_scn, NULL) : NULL;
+			if (!data || !data->d_buf)
+				return false;
+			if (hdr_data && hdr_data->d_buf) {
+				hdr.bytes = hdr_data->d_buf;
+				hdr.size = hdr_data->d_size;
+			}
+			return cfi_check_section(ident, data, true, sh.sh_addr, hdr.bytes ? &hdr : NULL);
+		}
+	}
+	if (elf_getphdrnum(elf, &nph) != 0 || !elf_rawfile(elf, &filesize))
+		return false;
+	for (size_t i = 0; i < nph; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			return false;
+		if (ph.p_type != PT_GNU_EH_FRAME)
+			continue;
+		Elf_Data *hdr_data = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz, ELF_T_BYTE);
+		if (!hdr_data || !hdr_data->d_buf)
+			return false;
+		hdr = (struct cfi_check_hdr){hdr_data->d_buf, ph.p_filesz, ph.p_vaddr};
+		if (cfi_check_hdr_eh_frame(ident, &hdr, &vaddr) != 0)
+			return false;
+		uint64_t off = vaddr - ph.p_vaddr + ph.p_offset;
+		if (off >= filesize)
+			return false;
+		Elf_Data *data = elf_getdata_rawchunk(elf, (int64_t)off, filesize - off, ELF_T_BYTE);
+		return data && data->d_buf && cfi_check_section(ident, data, true, vaddr, &hdr);
+	}
+	return false;
+}
+
+/* Whether every section libdw may take as .debug_frame is safe to replay:
+ * its (possibly compressed, .dwo or LTO) names, skipping what
+ * dwarf_begin_elf skips. After dwarf_begin_elf, so that the data is what it
+ * decompressed. */
+static bool debug_frame_safe(Elf *elf)
+{
+	static const char *const names[] = {".debug_frame", ".zdebug_frame", ".debug_frame.dwo", ".zdebug_frame.dwo",
+	                                    ".gnu.debuglto_.debug_frame"};
+	const unsigned char *ident = (const unsigned char *)elf_getident(elf, NULL);
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t shstrndx;
+
+	if (!ident || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		const char *name;
+		size_t i;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED))
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		for (i = 0; name && i < sizeof(names) / sizeof(names[0]) && strcmp(name, names[i]) != 0; i++)
+			;
+		if (!name || i == sizeof(names) / sizeof(names[0]))
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (data && data->d_buf && data->d_size && !cfi_check_section(ident, data, false, 0, NULL))
+			return false;
+	}
+	return true;
+}
 
 static int module_setup(struct cfi_module *m)
 {
@@ -40,6 +128,11 @@ static int module_setup(struct cfi_module *m)
 		}
 	}
 	m->eh_cfi = dwarf_getcfi_elf(m->elf);
+	/* Hostile CFI would make libdw allocate gigabytes: then none at all. */
+	if (m->eh_cfi && !eh_frame_safe(m->elf)) {
+		dwarf_cfi_end(m->eh_cfi);
+		m->eh_cfi = NULL;
+	}
 	return 0;
 }
 
@@ -287,6 +380,8 @@ static bool frame_at(struct cfi_module *m, uint64_t vaddr, Dwarf_Frame **frame)
 			m->dwarf = dwarf_begin_elf(m->elf, DWARF_C_READ, NULL);
 		if (m->dwarf)
 			m->debug_cfi = dwarf_getcfi(m->dwarf);
+		if (m->debug_cfi && !debug_frame_safe(m->elf))
+			m->debug_cfi = NULL;
 	}
 	return m->debug_cfi && dwarf_cfi_addrframe(m->debug_cfi, vaddr, frame) == 0;
 }
