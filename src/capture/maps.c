@@ -103,8 +103,10 @@ void maps_exec(struct maps *m, uint32_t pid, uint64_t t)
 	struct process_maps *pm = proc_get(m, pid, 0);
 	if (!pm)
 		return;
+	/* Only what was mapped before: the new image's mappings may come
+	 * first, read from another cpu's ring than the exec's own record. */
 	for (size_t i = 0; i < pm->entries.n; i++)
-		if (pm->entries.v[i].t_end > t)
+		if (pm->entries.v[i].t_start < t && pm->entries.v[i].t_end > t)
 			pm->entries.v[i].t_end = t;
 }
 

@@ -42,7 +42,7 @@ void maps_add(struct maps *m, uint32_t pid, uint64_t t, uint64_t start, uint64_t
               const char *build_id);
 /* pid forked from ppid at time t: it starts with a copy of ppid's maps. */
 void maps_fork(struct maps *m, uint32_t ppid, uint32_t pid, uint64_t t);
-/* pid executed a new program at time t: its old mappings end. */
+/* pid executed a new program at time t: the mappings made before end. */
 void maps_exec(struct maps *m, uint32_t pid, uint64_t t);
 /* One line of /proc/PID/maps text. */
 struct maps_line {

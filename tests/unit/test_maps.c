@@ -1,4 +1,5 @@
-/* test_maps.c - /proc/PID/maps lines (capture/maps.c). */
+/* test_maps.c - /proc/PID/maps lines, and mappings over time across an
+ * exec (capture/maps.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include "capture/maps.h"
+#include "profile/profile.h"
 
 static void test_parse_line(void **state)
 {
@@ -35,10 +37,32 @@ static void test_parse_line(void **state)
 	assert_false(maps_parse_line("1000-2000 r-xp", &m));
 }
 
+/* An exec ends the mappings made before it, and only those: the new
+ * image's mappings are often read before the exec's own record, which
+ * sits in another cpu's ring. */
+static void test_exec(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct maps m;
+	maps_init(&m, p);
+	maps_add(&m, 7, 100, 0x1000, 0x1000, 0, "/old", NULL);
+	maps_add(&m, 7, 300, 0x5000, 0x1000, 0, "/new", NULL); /* read first... */
+	maps_exec(&m, 7, 200);                                 /* ...then the exec at 200 */
+	assert_non_null(maps_find(&m, 7, 150, 0x1800));
+	assert_null(maps_find(&m, 7, 250, 0x1800));
+	const struct maps_entry *e = maps_find(&m, 7, 400, 0x5800);
+	assert_non_null(e);
+	assert_string_equal(profile_str(p, p->mappings.v[e->mapping].path), "/new");
+	maps_release(&m);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_line),
+	    cmocka_unit_test(test_exec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
