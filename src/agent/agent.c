@@ -662,12 +662,25 @@ static void verify_report_mismatch(const uint64_t *own, int n_own, const uint64_
 
 /* Both unwinders on the same stack: libunwind's answer is kept, the own
  * one is compared to it (when it did not give up) and both are timed. */
-static int capture_verify(uint64_t *out)
+/* Where a hook was called from: the return address into the program, the
+ * caller's stack pointer once the hook returns, and the caller's rbp. The
+ * agent keeps frame pointers (see CMakeLists.txt), so a hook's own frame
+ * holds them at fixed places, and the stack is unwound from the caller on:
+ * the agent's own frames cost nothing. Read it first thing in the
+ * exported hook itself. */
+struct caller {
+	uintptr_t ra, cfa, bp;
+};
+#define HOOK_CALLER()                                                                                                  \
+	((struct caller){(uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_frame_address(0) + 16,           \
+	                 *(const uintptr_t *)__builtin_frame_address(0)})
+
+static int capture_verify(uint64_t *out, const struct caller *c)
 {
 	void *ips[KH_MAX_STACK + 8];
 	uint64_t own[KH_MAX_STACK];
 	uint64_t t0 = now_ns();
-	int n = agent_unwind_backtrace(ips, KH_MAX_STACK + 8);
+	int n = agent_unwind_backtrace_from(ips, KH_MAX_STACK + 8, c->ra, c->cfa, c->bp);
 	uint64_t t1 = now_ns();
 	int n_own = n < 0 ? -1 : trim_stack(ips, n, own);
 	n = backtrace_libunwind(ips, KH_MAX_STACK + 8);
@@ -687,13 +700,14 @@ static int capture_verify(uint64_t *out)
 	return k;
 }
 
-/* Captures the caller's stack (innermost frame first) into out. */
-static int capture(uint64_t *out)
+/* Captures the stack of the hook's caller c (innermost frame first) into
+ * out; libunwind, the fallback, starts here and drops the agent's frames. */
+static int capture(uint64_t *out, const struct caller *c)
 {
 	void *ips[KH_MAX_STACK + 8];
 	if (__builtin_expect(verify, 0))
-		return capture_verify(out);
-	int n = agent_unwind_backtrace(ips, KH_MAX_STACK + 8);
+		return capture_verify(out, c);
+	int n = agent_unwind_backtrace_from(ips, KH_MAX_STACK + 8, c->ra, c->cfa, c->bp);
 	if (__builtin_expect(n < 0, 0)) {
 		__atomic_fetch_add(&fallbacks, 1, __ATOMIC_RELAXED);
 		n = backtrace_libunwind(ips, KH_MAX_STACK + 8);
@@ -748,9 +762,9 @@ struct cstack {
 	uint32_t id; /* 0: not known yet */
 };
 
-static void cstack_capture(struct cstack *c)
+static void cstack_capture(struct cstack *c, const struct caller *from)
 {
-	c->n = capture(c->frames);
+	c->n = capture(c->frames, from);
 	c->print = stack_print(c->frames, c->n);
 	c->recent = &recent[(c->print >> 1) & (RECENT_SLOTS - 1)]; /* bit 0 is always set */
 	c->id = c->recent->hash == c->print ? c->recent->id : 0;
@@ -822,10 +836,10 @@ static void pending_flush(void)
 	pending = pending_flushing = false;
 }
 
-static void record_alloc(void *old, void *ptr, size_t size)
+static void record_alloc(const struct caller *from, void *old, void *ptr, size_t size)
 {
 	struct cstack cs;
-	cstack_capture(&cs);
+	cstack_capture(&cs, from);
 	uint64_t t = event_ns();
 	uint32_t tid = tid_get();
 	pthread_mutex_lock(&lock);
@@ -912,6 +926,7 @@ static inline void hook_leave(void)
 
 EXPORT void *malloc(size_t size)
 {
+	const struct caller from = HOOK_CALLER();
 	if (__builtin_expect(!real.malloc, 0)) {
 		resolve();
 		if (!real.malloc)
@@ -921,7 +936,7 @@ EXPORT void *malloc(size_t size)
 		return real.malloc(size);
 	void *p = real.malloc(size);
 	if (p)
-		record_alloc(NULL, p, size);
+		record_alloc(&from, NULL, p, size);
 	hook_leave();
 	return p;
 }
@@ -951,6 +966,7 @@ EXPORT void cfree(void *ptr)
 
 EXPORT void *calloc(size_t n, size_t size)
 {
+	const struct caller from = HOOK_CALLER();
 	if (__builtin_expect(!real.calloc, 0)) {
 		size_t total;
 		if (__builtin_mul_overflow(n, size, &total))
@@ -962,13 +978,14 @@ EXPORT void *calloc(size_t n, size_t size)
 		return real.calloc(n, size);
 	void *p = real.calloc(n, size);
 	if (p)
-		record_alloc(NULL, p, n * size);
+		record_alloc(&from, NULL, p, n * size);
 	hook_leave();
 	return p;
 }
 
 EXPORT void *realloc(void *ptr, size_t size)
 {
+	const struct caller from = HOOK_CALLER();
 	if (__builtin_expect(is_boot(ptr) || !real.realloc, 0)) {
 		if (!real.realloc)
 			resolve();
@@ -986,7 +1003,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 	if (!ptr) {
 		p = real.realloc(NULL, size);
 		if (p)
-			record_alloc(NULL, p, size);
+			record_alloc(&from, NULL, p, size);
 	} else if (!size) {
 		record_free(ptr);
 		p = real.realloc(ptr, 0);
@@ -995,7 +1012,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 		 * across it so no other thread's event for that address comes
 		 * before ours. Capture the stack first, outside the lock. */
 		struct cstack cs;
-		cstack_capture(&cs);
+		cstack_capture(&cs, &from);
 		uint32_t tid = tid_get();
 		pthread_mutex_lock(&lock);
 		p = real.realloc(ptr, size);
@@ -1034,6 +1051,7 @@ EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
 
 EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
+	const struct caller from = HOOK_CALLER();
 	if (__builtin_expect(!real.posix_memalign, 0)) {
 		resolve();
 		if (!real.posix_memalign) {
@@ -1045,38 +1063,42 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		return real.posix_memalign(out, align, size);
 	int rc = real.posix_memalign(out, align, size);
 	if (!rc)
-		record_alloc(NULL, *out, size);
+		record_alloc(&from, NULL, *out, size);
 	hook_leave();
 	return rc;
 }
 
-static void *aligned_common(aligned_alloc_fn fn, size_t align, size_t size)
+static void *aligned_common(const struct caller *hook, aligned_alloc_fn fn, size_t align, size_t size)
 {
+	const struct caller from = *hook;
 	if (__builtin_expect(!fn, 0))
 		return boot_alloc(size, align);
 	if (!hook_enter())
 		return fn(align, size);
 	void *p = fn(align, size);
 	if (p)
-		record_alloc(NULL, p, size);
+		record_alloc(&from, NULL, p, size);
 	hook_leave();
 	return p;
 }
 
 EXPORT void *aligned_alloc(size_t align, size_t size)
 {
+	const struct caller from = HOOK_CALLER();
 	resolve();
-	return aligned_common(real.aligned_alloc, align, size);
+	return aligned_common(&from, real.aligned_alloc, align, size);
 }
 
 EXPORT void *memalign(size_t align, size_t size)
 {
+	const struct caller from = HOOK_CALLER();
 	resolve();
-	return aligned_common(real.memalign, align, size);
+	return aligned_common(&from, real.memalign, align, size);
 }
 
 EXPORT void *valloc(size_t size)
 {
+	const struct caller from = HOOK_CALLER();
 	resolve();
 	if (!real.valloc)
 		return boot_alloc(size, 4096);
@@ -1084,13 +1106,14 @@ EXPORT void *valloc(size_t size)
 		return real.valloc(size);
 	void *p = real.valloc(size);
 	if (p)
-		record_alloc(NULL, p, size);
+		record_alloc(&from, NULL, p, size);
 	hook_leave();
 	return p;
 }
 
 EXPORT void *pvalloc(size_t size)
 {
+	const struct caller from = HOOK_CALLER();
 	resolve();
 	if (!real.pvalloc)
 		return boot_alloc(size, 4096);
@@ -1099,7 +1122,7 @@ EXPORT void *pvalloc(size_t size)
 	void *p = real.pvalloc(size);
 	if (p) {
 		size_t page = 4096;
-		record_alloc(NULL, p, size ? (size + page - 1) & ~(page - 1) : page);
+		record_alloc(&from, NULL, p, size ? (size + page - 1) & ~(page - 1) : page);
 	}
 	hook_leave();
 	return p;

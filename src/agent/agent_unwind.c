@@ -1188,15 +1188,15 @@ static int unwind_from(struct regs r, void **ips, int max)
 	return n;
 }
 
-__attribute__((noinline)) int agent_unwind_backtrace(void **ips, int max)
+int agent_unwind_backtrace_from(void **ips, int max, uintptr_t ra, uintptr_t cfa, uintptr_t bp)
 {
-	struct regs r;
-	/* this function's own frame, as its CFI describes it at this point */
-	__asm__ volatile("leaq 0(%%rip), %0\n\t"
-	                 "movq %%rsp, %1\n\t"
-	                 "movq %%rbp, %2"
-	                 : "=r"(r.pc), "=r"(r.sp), "=r"(r.bp));
-	return unwind_from(r, ips, max);
+	if (max <= 0)
+		return 0;
+	ips[0] = (void *)ra;
+	/* the call instruction names the row, as for every return address */
+	struct regs r = {ra - 1, cfa, bp};
+	int n = unwind_from(r, ips + 1, max - 1);
+	return n < 0 ? n : n + 1;
 }
 
 void agent_unwind_init(void)

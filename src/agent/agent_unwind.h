@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-/* Why agent_unwind_backtrace() gave up, counted since the start. */
+/* Why agent_unwind_backtrace_from() gave up, counted since the start. */
 struct agent_unwind_stats {
 	uint64_t misses;      /* addresses looked up in .eh_frame (cache misses) */
 	uint64_t no_info;     /* stacks given up at an address with no module or no FDE */
@@ -27,12 +27,14 @@ struct agent_unwind_stats {
  * agent's recursion guard set (dlsym may allocate). */
 void agent_unwind_init(void);
 
-/* Fills ips with up to max return addresses of the callers, innermost
- * first, starting with agent_unwind_backtrace's own caller: what libunwind's
- * unw_backtrace() gives. Returns how many, or -1 when some frame needs a
+/* Fills ips with up to max return addresses, innermost first: ra, the
+ * return address of a call some frame made, then that frame's callers;
+ * what libunwind's unw_backtrace() gives from there. cfa is that frame's
+ * stack pointer once the call returns, bp its rbp at the call; the frames
+ * below it are not walked. Returns how many, or -1 when some frame needs a
  * real unwinder (the caller then uses its fallback for the whole stack).
  * Async-signal-unsafe (it may take the insert lock), allocation-free. */
-int agent_unwind_backtrace(void **ips, int max);
+int agent_unwind_backtrace_from(void **ips, int max, uintptr_t ra, uintptr_t cfa, uintptr_t bp);
 
 /* In a forked child: the parent's insert lock may have been held by a
  * thread that does not exist here; the counters start over. */
