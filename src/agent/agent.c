@@ -1559,6 +1559,12 @@ __attribute__((destructor)) static void agent_dtor(void)
 				cxx_freeres = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
 				in_hook--;
 			}
+			in_hook++;
+			pthread_mutex_lock(&lock);
+			if (enabled)
+				ring_write(KH_REC_FREERES, NULL, 0);
+			pthread_mutex_unlock(&lock);
+			in_hook--;
 			if (cxx_freeres)
 				cxx_freeres();
 			__libc_freeres(); /* its frees are recorded: the hooks are still on */

@@ -82,6 +82,7 @@ enum kh_rec_type {
 	KH_REC_EXIT = 8,         /* struct kh_rec_exit: the last record */
 	KH_REC_EXEC = 9,         /* the process is about to exec: maps were sent */
 	KH_REC_STACK_OF = 10,    /* struct kh_rec_stack_of: the stack of the pending allocation */
+	KH_REC_FREERES = 11,     /* at exit, libc frees its caches next, blocks made before the agent among them */
 };
 
 struct kh_rec_header {

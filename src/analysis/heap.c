@@ -395,7 +395,10 @@ static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t
 	struct heap_proc *pr = &h->procs.v[ring];
 	struct heap_live *b = live_find(pr, addr);
 	if (!b) {
-		h->tot.unknown_frees++;
+		/* libc's cleanup at exit frees what the loader allocated before
+		 * any hook could see it: in every program, not the program's */
+		if (!pr->freeres)
+			h->tot.unknown_frees++;
 		return;
 	}
 	struct heap_site *s = &h->sites.v[b->site];
@@ -522,6 +525,9 @@ void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_
 		break;
 	case KH_REC_EXEC:
 		pr->exec = true;
+		break;
+	case KH_REC_FREERES:
+		pr->freeres = true;
 		break;
 	case KH_REC_SCAN_REQUEST:
 	case KH_REC_EXIT: {

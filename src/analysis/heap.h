@@ -117,6 +117,7 @@ struct heap_proc {
 	VEC(struct heap_xmap) xmaps;
 	size_t xmaps_len; /* maps.len when xmaps was parsed */
 	bool exec, exited, scanned;
+	bool freeres; /* libc is freeing its caches at exit (KH_REC_FREERES) */
 	/* an allocation or realloc whose stack follows (KH_STACK_PENDING),
 	 * held until its KH_REC_STACK_OF */
 	bool holding;

@@ -281,6 +281,28 @@ static void test_pending_stacks(void **state)
 	profile_free(p);
 }
 
+/* A free of a block never seen counts, unless libc's cleanup at exit
+ * (KH_REC_FREERES) makes it: those are the loader's blocks from before the
+ * agent, in every program. */
+static void test_freeres_frees(void **state)
+{
+	(void)state;
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(8);
+	heap_on_ring(h, 0, &rh);
+	hfree(h, 0, 1, 0x100);
+	struct kh_rec_header fr = {KH_REC_FREERES, sizeof(fr)};
+	heap_on_record(h, 0, &fr);
+	hfree(h, 0, 2, 0x200);
+	hfree(h, 0, 3, 0x300);
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
+	assert_int_equal(h->tot.unknown_frees, 1);
+	heap_free(h);
+	profile_free(p);
+}
+
 /* An image that exec'd leaves no leaks: its memory went with the exec. */
 static void test_exec_is_not_a_leak(void **state)
 {
@@ -422,8 +444,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_totals_peak_temporary), cmocka_unit_test(test_stacks_into_profile),
-	    cmocka_unit_test(test_pending_stacks),        cmocka_unit_test(test_exec_is_not_a_leak),
-	    cmocka_unit_test(test_live_table_random),     cmocka_unit_test(test_chart_layers_add_up),
+	    cmocka_unit_test(test_pending_stacks),        cmocka_unit_test(test_freeres_frees),
+	    cmocka_unit_test(test_exec_is_not_a_leak),    cmocka_unit_test(test_live_table_random),
+	    cmocka_unit_test(test_chart_layers_add_up),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
