@@ -611,3 +611,9 @@ void recorder_get_stats(const struct recorder *r, struct recorder_stats *st)
 {
 	*st = r->st;
 }
+
+void recorder_refused_cfi(const struct recorder *r, struct strbuf *out)
+{
+	if (r->unwinder)
+		unwinder_refused(r->unwinder, out);
+}

@@ -13,6 +13,7 @@
 
 #include "capture/events.h"
 #include "profile/profile.h"
+#include "util/strbuf.h"
 
 enum call_graph_mode {
 	CALL_GRAPH_FP,
@@ -62,5 +63,7 @@ void recorder_disable(struct recorder *r);
 size_t recorder_poll(struct recorder *r, int timeout_ms);
 
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
+/* Appends the modules whose call frame information the unwinder refused. */
+void recorder_refused_cfi(const struct recorder *r, struct strbuf *out);
 
 #endif

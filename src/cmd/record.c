@@ -478,6 +478,13 @@ int record_run(const struct record_args *a)
 		const char *missing = profile_get_meta(p, "missing_modules");
 		if (missing && *missing)
 			kiln_warn("could not read symbols from: %s", missing);
+		struct strbuf refused = STRBUF_INIT;
+		recorder_refused_cfi(r, &refused);
+		if (refused.len)
+			kiln_warn("ignored the call frame information of %s: it names registers x86-64 does not have "
+			          "(a corrupt file), so stacks stop in that code",
+			          strbuf_str(&refused));
+		strbuf_release(&refused);
 		if (!st.samples)
 			kiln_warn("no samples were recorded; the command may have run too briefly");
 	}

@@ -132,6 +132,7 @@ static int module_setup(struct cfi_module *m)
 	if (m->eh_cfi && !eh_frame_safe(m->elf)) {
 		dwarf_cfi_end(m->eh_cfi);
 		m->eh_cfi = NULL;
+		m->refused = true;
 	}
 	return 0;
 }
@@ -380,8 +381,10 @@ static bool frame_at(struct cfi_module *m, uint64_t vaddr, Dwarf_Frame **frame)
 			m->dwarf = dwarf_begin_elf(m->elf, DWARF_C_READ, NULL);
 		if (m->dwarf)
 			m->debug_cfi = dwarf_getcfi(m->dwarf);
-		if (m->debug_cfi && !debug_frame_safe(m->elf))
+		if (m->debug_cfi && !debug_frame_safe(m->elf)) {
 			m->debug_cfi = NULL;
+			m->refused = true;
+		}
 	}
 	return m->debug_cfi && dwarf_cfi_addrframe(m->debug_cfi, vaddr, frame) == 0;
 }

@@ -299,3 +299,10 @@ void unwinder_get_stats(const struct unwinder *u, struct unwind_stats *st)
 {
 	*st = u->stats;
 }
+
+void unwinder_refused(const struct unwinder *u, struct strbuf *out)
+{
+	for (size_t i = 0; i < u->modules.n; i++)
+		if (u->modules.v[i]->refused)
+			strbuf_addf(out, "%s%s", out->len ? ", " : "", u->modules.v[i]->path);
+}

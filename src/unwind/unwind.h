@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "arch/x86_64/regs.h"
+#include "util/strbuf.h"
 
 /* How an unwind ended. */
 enum unwind_status {
@@ -62,5 +63,9 @@ struct unwind_stats {
 	uint64_t modules; /* modules opened */
 };
 void unwinder_get_stats(const struct unwinder *u, struct unwind_stats *st);
+
+/* Appends to out the paths of the modules whose call frame information
+ * was refused (it names registers x86-64 does not have), ", " between. */
+void unwinder_refused(const struct unwinder *u, struct strbuf *out);
 
 #endif

@@ -108,6 +108,36 @@ done
 expect_error bad-callgraph nosuchmode record --call-graph nosuchmode -o "$T/cg.kiln" -- "$FX/calltree_nofp" 10
 expect_error bad-pid 999999999 record -p 999999999 --duration 1 -o "$T/pid.kiln"
 
+# Call frame information that names a register x86-64 does not have (here
+# the first CIE's return address register, 200): kiln records on without
+# it and says so, where libdw alone would have sized a table by it.
+cp "$FX/c_calltree" "$T/bad_cfi"
+python3 - "$T/bad_cfi" <<'PY' || die "cannot plant a bad register in bad_cfi's .eh_frame"
+import struct, sys
+path = sys.argv[1]
+b = bytearray(open(path, "rb").read())
+shoff, = struct.unpack_from("<Q", b, 0x28)
+shentsize, shnum, shstrndx = struct.unpack_from("<HHH", b, 0x3a)
+def sh(i):
+    return struct.unpack_from("<IIQQQQ", b, shoff + i * shentsize)
+strtab = sh(shstrndx)[4]
+for i in range(shnum):
+    name, _, _, _, off, _ = sh(i)
+    if b[strtab + name:b.index(0, strtab + name)] == b".eh_frame":
+        break
+else:
+    sys.exit(1)
+assert struct.unpack_from("<I", b, off + 4)[0] == 0 and b[off + 8] == 1  # a CIE, version 1
+at = b.index(0, off + 9) + 1          # past the augmentation string
+at += 1                               # code alignment (one-byte ULEB)
+while b[at] & 0x80: at += 1           # data alignment (SLEB)
+b[at + 1] = 200                       # the return address register (a byte in version 1)
+open(path, "wb").write(b)
+PY
+record bad-cfi -o "$T/bad_cfi.kiln" --call-graph dwarf -- "$T/bad_cfi" 300ms
+check_eq "bad CFI: the command still runs and is recorded" "$RC" 0
+check_grep "bad CFI: a warning names the file" "$T/bad-cfi.err" "^kiln: warning: ignored the call frame information of .*bad_cfi"
+
 # The binary gone: the finished file still has its symbols.
 cp "$FX/calltree_nofp" "$T/gone_bin"
 record gone -o "$T/gone.kiln" -- "$T/gone_bin" 500ms
