@@ -191,7 +191,7 @@ static int check_insns(struct checker *c, const struct cie_info *ci, const uint8
 #define REG()                                                                                                          \
 	do {                                                                                                           \
 		LEB(v);                                                                                                \
-		if (v >= CFI_CHECK_REG_LIMIT)                                                                          \
+		if (v >= ARCH_DWARF_REG_LIMIT)                                                                         \
 			return CHECK_BAD;                                                                              \
 	} while (0)
 #define SKIP(n)                                                                                                        \
@@ -343,7 +343,7 @@ static int cie_get(struct checker *c, Dwarf_Off off, const struct cie_info **out
 		ci->is_cie = false;
 		if (dwarf_next_cfi(c->e_ident, c->data, c->eh_frame, off, &next, &e) != 0 || !dwarf_cfi_cie_p(&e))
 			return CHECK_STOP;
-		if (e.cie.return_address_register >= CFI_CHECK_REG_LIMIT)
+		if (e.cie.return_address_register >= ARCH_DWARF_REG_LIMIT)
 			return CHECK_BAD;
 		r = cie_decode(c, &e.cie, ci);
 		if (r != CHECK_OK)

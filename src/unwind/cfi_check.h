@@ -14,8 +14,7 @@
 
 #include <libelf.h>
 
-/* Above every x86-64 DWARF register number (k7 is 125). */
-#define CFI_CHECK_REG_LIMIT 128
+#include "arch/x86_64/regs.h"
 
 /* An .eh_frame_hdr as libdw reads it: its search table sends libdw to FDEs
  * at any offset of .eh_frame, not only those a walk from the start meets. */
@@ -29,7 +28,7 @@ struct cfi_check_hdr {
  * as an .eh_frame loaded at frame_vaddr (with its hdr, or NULL): every CIE
  * and FDE libdw could replay (those a walk from offset 0 meets, the CIEs
  * their FDEs point at, the FDEs hdr's search table points at) is made of
- * whole instructions and names no register >= CFI_CHECK_REG_LIMIT, nor does
+ * whole instructions and names no register >= ARCH_DWARF_REG_LIMIT, nor does
  * any CIE's return address column; and reading them all takes no more
  * than twice data's size (hostile tables can name overlapping entries).
  * Reads nothing outside data and hdr; allocates only a bitmap of data's

@@ -22,6 +22,11 @@ enum arch_dwarf_reg {
 	ARCH_DWARF_NREGS = 17,
 };
 
+/* Every DWARF register number x86-64 has lies below this (GPRs 0-16, xmm
+ * 17-32, st/mm 33-48, flags and segments 49-65, zmm16-31 67-82, k0-k7
+ * 118-125): CFI naming one above it is corrupt or hostile. */
+#define ARCH_DWARF_REG_LIMIT 128
+
 #define ARCH_DWARF_SP ARCH_DWARF_RSP
 #define ARCH_DWARF_FP ARCH_DWARF_RBP
 #define ARCH_DWARF_IP ARCH_DWARF_RIP
