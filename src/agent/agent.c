@@ -836,7 +836,7 @@ static void pending_flush(void)
 	pending = pending_flushing = false;
 }
 
-static void record_alloc(const struct caller *from, void *old, void *ptr, size_t size)
+static void record_alloc(const struct caller *from, void *ptr, size_t size)
 {
 	struct cstack cs;
 	cstack_capture(&cs, from);
@@ -846,32 +846,17 @@ static void record_alloc(const struct caller *from, void *old, void *ptr, size_t
 	if (!enabled)
 		goto out_unlock;
 	uint32_t id = cstack_id(&cs);
-	if (old) {
-		struct kh_rec_realloc *r = ring_reserve(sizeof(*r));
-		if (!r)
-			goto out_unlock;
-		r->h.type = KH_REC_REALLOC;
-		r->h.size = sizeof(*r);
-		r->time = t;
-		r->old_addr = (uint64_t)(uintptr_t)old;
-		r->addr = (uint64_t)(uintptr_t)ptr;
-		r->size = size;
-		r->tid = tid;
-		r->stack = id;
-		ring_commit(sizeof(*r));
-	} else {
-		struct kh_rec_alloc *r = ring_reserve(sizeof(*r));
-		if (!r)
-			goto out_unlock;
-		r->h.type = KH_REC_ALLOC;
-		r->h.size = sizeof(*r);
-		r->time = t;
-		r->addr = (uint64_t)(uintptr_t)ptr;
-		r->size = size;
-		r->tid = tid;
-		r->stack = id;
-		ring_commit(sizeof(*r));
-	}
+	struct kh_rec_alloc *r = ring_reserve(sizeof(*r));
+	if (!r)
+		goto out_unlock;
+	r->h.type = KH_REC_ALLOC;
+	r->h.size = sizeof(*r);
+	r->time = t;
+	r->addr = (uint64_t)(uintptr_t)ptr;
+	r->size = size;
+	r->tid = tid;
+	r->stack = id;
+	ring_commit(sizeof(*r));
 	if (id == KH_STACK_PENDING)
 		pending_set(&cs);
 out_unlock:
@@ -936,7 +921,7 @@ EXPORT void *malloc(size_t size)
 		return real.malloc(size);
 	void *p = real.malloc(size);
 	if (p)
-		record_alloc(&from, NULL, p, size);
+		record_alloc(&from, p, size);
 	hook_leave();
 	return p;
 }
@@ -978,7 +963,7 @@ EXPORT void *calloc(size_t n, size_t size)
 		return real.calloc(n, size);
 	void *p = real.calloc(n, size);
 	if (p)
-		record_alloc(&from, NULL, p, n * size);
+		record_alloc(&from, p, n * size);
 	hook_leave();
 	return p;
 }
@@ -1003,7 +988,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 	if (!ptr) {
 		p = real.realloc(NULL, size);
 		if (p)
-			record_alloc(&from, NULL, p, size);
+			record_alloc(&from, p, size);
 	} else if (!size) {
 		record_free(ptr);
 		p = real.realloc(ptr, 0);
@@ -1018,7 +1003,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 		p = real.realloc(ptr, size);
 		if (p && enabled) {
 			uint32_t id = cstack_id(&cs);
-			struct kh_rec_realloc *r = enabled ? ring_reserve(sizeof(*r)) : NULL;
+			struct kh_rec_realloc *r = ring_reserve(sizeof(*r));
 			if (r) {
 				r->h.type = KH_REC_REALLOC;
 				r->h.size = sizeof(*r);
@@ -1063,7 +1048,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		return real.posix_memalign(out, align, size);
 	int rc = real.posix_memalign(out, align, size);
 	if (!rc)
-		record_alloc(&from, NULL, *out, size);
+		record_alloc(&from, *out, size);
 	hook_leave();
 	return rc;
 }
@@ -1077,7 +1062,7 @@ static void *aligned_common(const struct caller *hook, aligned_alloc_fn fn, size
 		return fn(align, size);
 	void *p = fn(align, size);
 	if (p)
-		record_alloc(&from, NULL, p, size);
+		record_alloc(&from, p, size);
 	hook_leave();
 	return p;
 }
@@ -1106,7 +1091,7 @@ EXPORT void *valloc(size_t size)
 		return real.valloc(size);
 	void *p = real.valloc(size);
 	if (p)
-		record_alloc(&from, NULL, p, size);
+		record_alloc(&from, p, size);
 	hook_leave();
 	return p;
 }
@@ -1122,7 +1107,7 @@ EXPORT void *pvalloc(size_t size)
 	void *p = real.pvalloc(size);
 	if (p) {
 		size_t page = 4096;
-		record_alloc(&from, NULL, p, size ? (size + page - 1) & ~(page - 1) : page);
+		record_alloc(&from, p, size ? (size + page - 1) & ~(page - 1) : page);
 	}
 	hook_leave();
 	return p;
