@@ -776,8 +776,9 @@ static void cstack_capture(struct cstack *c, const struct caller *from)
  * slots, prefetched when it was hashed, are far in memory, and by the
  * next event (of any thread) the program's own work has hidden the
  * misses. Its allocation's record carries KH_STACK_PENDING; the stack is
- * copied here and named by the first records of the next ring_reserve().
- * Lock held for all of it. */
+ * copied here, its frames into the ring's first page (if the process dies
+ * before they are named, kiln takes them from there), and named by the
+ * first records of the next ring_reserve(). Lock held for all of it. */
 static struct {
 	int n;
 	uint64_t print;
@@ -785,12 +786,6 @@ static struct {
 	uint64_t ph[KH_MAX_STACK + 1];
 } pend;
 
-/* The frames themselves wait in the ring's first page: if the process
- * dies before they are named, kiln takes them from there. */
-static struct kh_pending *pending_frames(void)
-{
-	return (struct kh_pending *)((char *)ring + KH_PENDING_OFFSET);
-}
 
 /* The id an event's record carries: the stack's, or KH_STACK_PENDING when
  * the caller must call pending_set() right after writing the record. */
@@ -805,7 +800,7 @@ static void pending_set(const struct cstack *c)
 	pend.print = c->print;
 	pend.recent = (uintptr_t)c->recent;
 	memcpy(pend.ph, c->ph, ((size_t)c->n + 1) * sizeof(uint64_t));
-	struct kh_pending *shared = pending_frames();
+	struct kh_pending *shared = kh_pending_of(ring);
 	memcpy(shared->frames, c->frames, (size_t)c->n * sizeof(uint64_t));
 	__atomic_store_n(&shared->nframes, (uint32_t)c->n, __ATOMIC_RELEASE);
 	pending = true;
@@ -814,7 +809,7 @@ static void pending_set(const struct cstack *c)
 static void pending_flush(void)
 {
 	pending_flushing = true;
-	struct kh_pending *shared = pending_frames();
+	struct kh_pending *shared = kh_pending_of(ring);
 	uint32_t id = stack_intern(shared->frames, pend.n, pend.ph);
 	/* The capturing thread's cache learns the id only from that thread:
 	 * another thread's cache may be read meanwhile, without the lock. */

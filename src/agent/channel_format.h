@@ -70,6 +70,12 @@ struct kh_pending {
 _Static_assert(sizeof(struct kh_ring_header) <= KH_PENDING_OFFSET, "the pending stack overlaps the header");
 _Static_assert(KH_PENDING_OFFSET + sizeof(struct kh_pending) <= KH_HEADER_SIZE, "the pending stack overlaps the data");
 
+/* A ring's pending stack, given its first page. */
+static inline struct kh_pending *kh_pending_of(const struct kh_ring_header *h)
+{
+	return (struct kh_pending *)((uintptr_t)h + KH_PENDING_OFFSET);
+}
+
 enum kh_rec_type {
 	KH_REC_PAD = 0,          /* skip to the end of the ring */
 	KH_REC_STACK = 1,        /* struct kh_rec_stack + nframes u64 addresses: new stack-trie nodes */

@@ -329,7 +329,7 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 			r->ended = true;
 			r->waits = r->h->waits;
 			if (ops->ring_end)
-				ops->ring_end(ops->ctx, i, r->h, r->said_goodbye);
+				ops->ring_end(ops->ctx, i, kh_pending_of(r->h), r->said_goodbye);
 			ring_unmap(r);
 			unlink(r->path);
 			ch->last_end_at = mono_ns();

@@ -33,8 +33,9 @@ struct agent_channel_ops {
 	void (*leak_classes)(void *ctx, uint32_t ring, const struct kh_live_block *blocks, const uint8_t *cls,
 	                     uint64_t n);
 	/* The ring ends: the process exited, exec'd or died; `clean` when it
-	 * said goodbye. h (its first page) is valid during the call only. */
-	void (*ring_end)(void *ctx, uint32_t ring, const struct kh_ring_header *h, bool clean);
+	 * said goodbye. pending (the stack of an allocation whose
+	 * KH_REC_STACK_OF never came, if any) is valid during the call only. */
+	void (*ring_end)(void *ctx, uint32_t ring, const struct kh_pending *pending, bool clean);
 };
 
 /* Makes the channel's directory (in /dev/shm, else TMPDIR or /tmp).

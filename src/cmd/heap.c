@@ -177,9 +177,9 @@ static void cb_classes(void *ctx, uint32_t ring, const struct kh_live_block *b, 
 	heap_on_classes(ctx, ring, b, cls, n);
 }
 
-static void cb_end(void *ctx, uint32_t ring, const struct kh_ring_header *h, bool clean)
+static void cb_end(void *ctx, uint32_t ring, const struct kh_pending *pending, bool clean)
 {
-	heap_on_pending_stack(ctx, ring, (const struct kh_pending *)((const char *)h + KH_PENDING_OFFSET));
+	heap_on_pending_stack(ctx, ring, pending);
 	heap_on_ring_end(ctx, ring, clean);
 }
 

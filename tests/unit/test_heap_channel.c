@@ -64,9 +64,9 @@ static void on_classes(void *ctx, uint32_t ring, const struct kh_live_block *b, 
 		s->classes++;
 }
 
-static void on_end(void *ctx, uint32_t ring, const struct kh_ring_header *h, bool clean)
+static void on_end(void *ctx, uint32_t ring, const struct kh_pending *pending, bool clean)
 {
-	(void)h;
+	(void)pending;
 	(void)clean;
 	struct seen *s = ctx;
 	if (ring < 8)
