@@ -786,7 +786,6 @@ static struct {
 	uint64_t ph[KH_MAX_STACK + 1];
 } pend;
 
-
 /* The id an event's record carries: the stack's, or KH_STACK_PENDING when
  * the caller must call pending_set() right after writing the record. */
 static uint32_t cstack_id(const struct cstack *c)
