@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
@@ -42,10 +43,15 @@ struct profile *cmd_load_profile(const char *path, const char *doing, bool *comp
 /* The user's message for a kiln_read() error on path; returns 1. */
 int cmd_profile_error(const char *path, int rc);
 /* Says that path's profile has no value type name, listing those it has;
- * returns 1. */
+ * returns 2 (a bad --value is a usage error). */
 int cmd_no_value_error(const struct profile *p, const char *path, const char *name);
 /* Symbolizes locations without frames, then names what is left. */
 void cmd_symbolize_missing(struct profile *p);
+
+/* Says why perf_event_open refused to verb ("record", "count") process
+ * pid (0: a command kiln starts), kernel when kernel samples were needed,
+ * with the one fix that applies (capture/perm.h); returns 1. */
+int cmd_perm_error(const char *verb, pid_t pid, bool kernel);
 
 /* Colours on stdout: a terminal, unless NO_COLOR is set or TERM=dumb. */
 bool cmd_stdout_color(void);

@@ -358,6 +358,15 @@ static void store_counts(const struct counter_set *set, struct stat_command *cmd
 	}
 }
 
+/* Counters fall back to user space when refused; tracepoints cannot. */
+static bool counters_need_kernel(const struct counter_set *set)
+{
+	for (size_t i = 0; i < set->c.n; i++)
+		if (set->c.v[i].ev.is_tracepoint)
+			return true;
+	return false;
+}
+
 static const char *errno_text(int neg)
 {
 	return neg == -ENOENT ? "no such file or directory" : strerror(-neg);
@@ -378,9 +387,7 @@ static int run_once(char *const argv[], const char *label, struct counter_set *s
 	if (rc) {
 		target_release(&t);
 		if (rc == -EACCES || rc == -EPERM)
-			kiln_error("perf_event_open refused (perf_event_paranoid=%ld); run: sysctl "
-			           "kernel.perf_event_paranoid=1",
-			           event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", -1));
+			cmd_perm_error("count", 0, counters_need_kernel(set));
 		else
 			kiln_error("cannot count any event of '%s': %s", label, strerror(-rc));
 		return 1;
@@ -445,9 +452,7 @@ static int attach_count(const struct stat_args *a, struct counter_set *set, stru
 	free(tids);
 	if (rc) {
 		if (rc == -EACCES || rc == -EPERM)
-			kiln_error("not allowed to count process %d; run as its owner or root, or sysctl "
-			           "kernel.perf_event_paranoid=1",
-			           (int)a->pid);
+			cmd_perm_error("count", a->pid, counters_need_kernel(set));
 		else
 			kiln_error("cannot count any event of process %d: %s", (int)a->pid, strerror(-rc));
 		return 1;
