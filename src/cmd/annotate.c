@@ -260,10 +260,10 @@ int cmd_annotate(int argc, char **argv)
 
 	bool complete;
 	struct hotspots h;
-	int vi;
+	int vi = 0;
 	struct profile *p = cmd_load_hotspots(a.file, "annotating", a.value, &complete, &h, &vi);
-	if (!p)
-		return 1;
+	if (!p) /* no such --value: a usage error; else the file could not be read */
+		return vi == -ENOENT ? 2 : 1;
 	rc = 1;
 	const struct hotspot_func *f = pick_function(&h, &a);
 	if (!f)

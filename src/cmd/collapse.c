@@ -8,6 +8,7 @@
 
 #include "analysis/flame_tree.h"
 #include "cmd/cmd.h"
+#include "cmd/output.h"
 #include "profile/folded_read.h"
 #include "profile/kiln_file.h"
 #include "render/flame.h"
@@ -79,16 +80,19 @@ int cmd_collapse(int argc, char **argv)
 	flame_tree_init(&t);
 	int status = 1;
 	flame_tree_build(&t, p, &fo);
-	FILE *out = output && strcmp(output, "-") ? fopen(output, "w") : stdout;
-	if (!out) {
-		kiln_error("cannot write '%s': %s", output, strerror(errno));
+	struct output out;
+	const char *shown = output && strcmp(output, "-") ? output : "stdout";
+	rc = output_open_text(&out, output ? output : "-");
+	if (rc) {
+		kiln_error("cannot write '%s': %s", shown, strerror(-rc));
 		goto out;
 	}
-	rc = flame_render_folded(out, &t);
-	if (out != stdout && fclose(out))
-		rc = -EIO;
+	/* a write error is output's to report, exactly */
+	(void)flame_render_folded(out.f, &t);
+	rc = output_commit(&out);
+	output_release(&out);
 	if (rc) {
-		kiln_error("cannot write '%s': %s", output ? output : "stdout", strerror(-rc));
+		kiln_error("cannot write '%s': %s", shown, strerror(-rc));
 		goto out;
 	}
 	status = 0;

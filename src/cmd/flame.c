@@ -13,6 +13,7 @@
 
 #include "analysis/flame_tree.h"
 #include "cmd/cmd.h"
+#include "cmd/output.h"
 #include "cmd/record.h"
 #include "profile/folded_read.h"
 #include "profile/kiln_file.h"
@@ -56,8 +57,12 @@ static const char flame_usage[] =
     "\n"
     "Record options (with -- CMD or -p PID), as for kiln record:\n"
     "  -F HZ, -c N, -e EVENT, -g, --call-graph MODE, --no-inherit, --no-kernel,\n"
-    "  -p PID, --duration SECONDS, -q, and --record-output FILE (default\n"
-    "  " DEFAULT_RECORDING ").\n"
+    "  -p PID, --duration SECONDS, -q, -f (replace a --record-output that is\n"
+    "  not a kiln profile), and --record-output FILE (default " DEFAULT_RECORDING ";\n"
+    "  a profile already there moves to FILE.old).\n"
+    "\n"
+    "Exit status: 0, the command's status when one was recorded, 1 when kiln\n"
+    "failed, 2 for a usage error (bad option, value, regex or event).\n"
     "See kiln-flame(1).\n";
 
 struct flame_args {
@@ -119,6 +124,7 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
 	    {"palette", required_argument, NULL, OPT_PALETTE},
 	    {"record-output", required_argument, NULL, OPT_REC_OUTPUT},
+	    {"force", no_argument, NULL, 'f'},
 	    {"freq", required_argument, NULL, 'F'},
 	    {"count", required_argument, NULL, 'c'},
 	    {"event", required_argument, NULL, 'e'},
@@ -141,7 +147,7 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 			break;
 		}
 	optind = 1;
-	while ((c = getopt_long(dashdash, argv, ":o:F:c:e:gp:qh", opts, &idx)) != -1) {
+	while ((c = getopt_long(dashdash, argv, ":o:fF:c:e:gp:qh", opts, &idx)) != -1) {
 		switch (c) {
 		case 'o':
 			a->output = optarg;
@@ -211,6 +217,7 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 		case OPT_REC_OUTPUT:
 			a->record_output = optarg;
 			break;
+		case 'f':
 		case 'F':
 		case 'c':
 		case 'e':
@@ -360,8 +367,10 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 	int status = 1;
 	struct flame_options fo = a->fo;
 	fo.value = find_value(p, a->value, path);
-	if (fo.value < 0)
+	if (fo.value < 0) {
+		status = 2; /* no such --value: a usage error */
 		goto out;
+	}
 	if (flame_tree_build(t, p, &fo)) {
 		kiln_error("'%s' has no values to draw", path);
 		goto out;
@@ -386,31 +395,35 @@ static int draw(struct flame_args *a)
 	struct flame_tree t, base;
 	flame_tree_init(&t);
 	flame_tree_init(&base);
-	FILE *out = NULL;
+	struct output out = {.fd = -1};
 
 	if (a->focus) {
+		status = 2; /* a bad regular expression is a usage error */
 		if (compile_regex(&focus, a->focus, "--focus"))
 			goto out;
 		have_focus = true;
 		a->fo.focus = &focus;
 	}
 	if (a->exclude) {
+		status = 2;
 		if (compile_regex(&exclude, a->exclude, "--exclude"))
 			goto out;
 		have_exclude = true;
 		a->fo.exclude = &exclude;
 	}
+	status = 1;
 	const char *input = a->ninputs ? a->inputs[a->ninputs - 1] : "profile.kiln";
 	if (a->diff) {
 		struct flame_options fo = a->fo;
 		fo.chart = false; /* the base is matched by path, never by time */
 		struct flame_args ba = *a;
 		ba.fo = fo;
-		if (build_tree(&base, a->inputs[0], &ba))
+		if ((status = build_tree(&base, a->inputs[0], &ba)))
 			goto out;
 	}
-	if (build_tree(&t, input, a))
+	if ((status = build_tree(&t, input, a)))
 		goto out;
+	status = 1;
 	if (a->diff)
 		flame_tree_set_base(&t, &base);
 	if (t.nodes.v[0].value <= 0)
@@ -419,21 +432,17 @@ static int draw(struct flame_args *a)
 
 	bool folded = a->folded || (a->output && ends_with(a->output, ".folded"));
 	const char *path = a->output ? a->output : folded ? "-" : "flamegraph.svg";
-	out = strcmp(path, "-") ? fopen(path, "w") : stdout;
-	if (!out) {
-		kiln_error("cannot write '%s': %s", path, strerror(errno));
+	const char *shown = strcmp(path, "-") ? path : "stdout";
+	int rc = output_open_text(&out, path);
+	if (rc) {
+		kiln_error("cannot write '%s': %s", shown, strerror(-rc));
 		goto out;
 	}
-	int rc = folded ? flame_render_folded(out, &t) : flame_render_svg(out, &t, &a->so);
-	if (out != stdout) {
-		if (fclose(out))
-			rc = -EIO;
-	} else {
-		fflush(stdout);
-	}
-	out = NULL;
+	/* the renderers' own -EIO stands for a write error output knows exactly */
+	(void)(folded ? flame_render_folded(out.f, &t) : flame_render_svg(out.f, &t, &a->so));
+	rc = output_commit(&out);
 	if (rc) {
-		kiln_error("cannot write '%s': %s", path, strerror(-rc));
+		kiln_error("cannot write '%s': %s", shown, strerror(-rc));
 		goto out;
 	}
 	if (strcmp(path, "-") && !a->quiet)
@@ -447,6 +456,7 @@ out:
 		regfree(&exclude);
 	flame_tree_release(&t);
 	flame_tree_release(&base);
+	output_release(&out);
 	return status;
 }
 
@@ -469,13 +479,12 @@ static int record_then_draw(struct flame_args *a)
 	if (status >= 0)
 		goto out;
 	ra.output = a->record_output ? a->record_output : DEFAULT_RECORDING;
-	status = record_run(&ra);
-	FILE *probe = fopen(ra.output, "r");
-	if (!probe) {
+	bool wrote;
+	status = record_run(&ra, &wrote);
+	if (!wrote) { /* a profile there is an earlier run's, not this one */
 		status = status ? status : 1;
 		goto out;
 	}
-	fclose(probe);
 	char *input[] = {(char *)ra.output};
 	a->inputs = input;
 	a->ninputs = 1;

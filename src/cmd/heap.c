@@ -20,6 +20,7 @@
 #include "capture/agent_channel.h"
 #include "capture/target.h"
 #include "cmd/cmd.h"
+#include "cmd/output.h"
 #include "profile/kiln_file.h"
 #include "profile/profile.h"
 #include "render/heap.h"
@@ -36,7 +37,9 @@ static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
                                  "execs), then writes a heap profile, prints a heap summary to stderr and\n"
                                  "draws the heap over time. Leaks are classified as valgrind's memcheck does.\n"
                                  "\n"
-                                 "  -o, --output FILE     write the profile to FILE (default heap.kiln)\n"
+                                 "  -o, --output FILE     write the profile to FILE (default heap.kiln; a\n"
+                                 "                        profile already there moves to FILE.old)\n"
+                                 "  -f, --force           replace FILE even if it is not a kiln profile\n"
                                  "      --chart FILE      write the memory-over-time SVG to FILE\n"
                                  "                        (default: the profile's name with .svg)\n"
                                  "      --json FILE       write the summary as JSON to FILE ('-' = stdout)\n"
@@ -49,12 +52,13 @@ static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
                                  "\n"
                                  "The profile's values: alloc_space, alloc_objects, peak_space, leaked_space;\n"
                                  "view them with kiln report FILE --value TYPE or kiln flame FILE --value TYPE.\n"
-                                 "Exit status is the command's (128+N when it died from signal N).\n";
+                                 "Exit status is the command's (128+N when it died from signal N); 2 for a\n"
+                                 "usage error, 1 when kiln failed, 127/126 when CMD cannot be run.\n";
 
 struct heap_args {
 	const char *output, *chart, *json;
 	uint32_t top, frames;
-	bool quiet, verbose;
+	bool quiet, verbose, force;
 	char **argv;
 };
 
@@ -70,6 +74,7 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 	enum { OPT_CHART = 256, OPT_JSON, OPT_FRAMES };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
+	    {"force", no_argument, NULL, 'f'},
 	    {"chart", required_argument, NULL, OPT_CHART},
 	    {"json", required_argument, NULL, OPT_JSON},
 	    {"top", required_argument, NULL, 'n'},
@@ -81,12 +86,15 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:o:n:qvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:fn:qvh", opts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
 		switch (c) {
 		case 'o':
 			a->output = optarg;
+			break;
+		case 'f':
+			a->force = true;
 			break;
 		case OPT_CHART:
 			a->chart = optarg;
@@ -246,18 +254,18 @@ static void *write_file(void *arg)
 	return NULL;
 }
 
+/* Writes sb to path ("-": stdout) through a temporary file, so a failed
+ * write leaves the previous file whole. Returns 0 or -errno. */
 static int write_text(const char *path, const struct strbuf *sb)
 {
-	if (!strcmp(path, "-")) {
-		fwrite(sb->buf, 1, sb->len, stdout);
-		return 0;
-	}
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	size_t n = fwrite(sb->buf, 1, sb->len, f);
-	int rc = fclose(f);
-	return n == sb->len && rc == 0 ? 0 : -EIO;
+	struct output o;
+	int rc = output_open_text(&o, path);
+	if (rc)
+		return rc;
+	fwrite(sb->buf, 1, sb->len, o.f);
+	rc = output_commit(&o);
+	output_release(&o);
+	return rc;
 }
 
 static void set_env(const char *agent, const struct agent_channel *ch)
@@ -280,6 +288,7 @@ static int heap_run(const struct heap_args *a)
 	int status = 1, rc;
 	struct agent_channel *ch = NULL;
 	struct kiln_writer *w = NULL;
+	struct output out = {.fd = -1};
 	struct target t;
 	memset(&t, 0, sizeof(t));
 	t.go_fd = t.err_fd = -1;
@@ -303,10 +312,18 @@ static int heap_run(const struct heap_args *a)
 	uint64_t start_time = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
 	profile_init_heap(p, strbuf_str(&cmd), start_time);
 
-	rc = kiln_writer_open(&w, a->output);
+	rc = output_open_profile(&out, a->output, a->force);
+	if (rc == -EEXIST) {
+		kiln_error("'%s' exists and is not a kiln profile; not replacing it (use -f to replace it, or -o "
+		           "another name)",
+		           a->output);
+		goto out_cmd;
+	}
+	if (!rc)
+		rc = kiln_writer_open(&w, output_name(&out));
 	if (rc) {
 		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
-		goto out_cmd;
+		goto out_unlink;
 	}
 	struct strbuf tmp = STRBUF_INIT;
 	strbuf_addf(&tmp, "%s.kiln-tmp", a->output);
@@ -332,6 +349,12 @@ static int heap_run(const struct heap_args *a)
 		kiln_error("cannot run '%s': %s", a->argv[0],
 		           rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
 		status = rc == -ENOENT ? 127 : 126;
+		goto out_unlink;
+	}
+	/* it runs: a kill -9 of kiln from now on leaves the profile at its name */
+	rc = output_place(&out);
+	if (rc) {
+		kiln_error("cannot put the profile in place as '%s': %s", a->output, strerror(-rc));
 		goto out_unlink;
 	}
 	struct sigaction sa;
@@ -453,9 +476,19 @@ static int heap_run(const struct heap_args *a)
 	if (!job.rc && sn.taken && rename(sn.tmp, a->output))
 		job.rc = -errno;
 	if (job.rc) {
-		if (sn.taken)
+		if (sn.taken) {
 			unlink(sn.tmp);
-		kiln_error("cannot write '%s': %s", a->output, strerror(-job.rc));
+			kiln_error("cannot write '%s': %s; it holds the last snapshot of the run", a->output,
+			           strerror(-job.rc));
+		} else {
+			/* nothing but a header reached the file: the previous
+			 * profile is worth more */
+			kiln_writer_free(w);
+			w = NULL;
+			output_discard(&out);
+			kiln_error("cannot write '%s': %s; nothing was kept, so '%s' is as it was", a->output,
+			           strerror(-job.rc), a->output);
+		}
 		strbuf_release(&sb);
 		goto out_cmd;
 	}
@@ -486,7 +519,7 @@ static int heap_run(const struct heap_args *a)
 out_unlink:
 	kiln_writer_free(w);
 	w = NULL;
-	unlink(a->output);
+	output_discard(&out);
 out_cmd:
 	strbuf_release(&cmd);
 out:
@@ -500,6 +533,7 @@ out:
 	free(agent);
 	free(chart);
 	free(sn.tmp);
+	output_release(&out);
 	return status;
 }
 

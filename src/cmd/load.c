@@ -90,5 +90,5 @@ int cmd_no_value_error(const struct profile *p, const char *path, const char *na
 		strbuf_addf(&have, "%s%s", i ? ", " : "", profile_str(p, p->value_types.v[i].type));
 	kiln_error("'%s' has no value '%s'; it has: %s", path, name, p->value_types.n ? strbuf_str(&have) : "samples");
 	strbuf_release(&have);
-	return 1;
+	return 2; /* a bad --value is a usage error */
 }

@@ -18,6 +18,7 @@
 #include "capture/recorder.h"
 #include "capture/target.h"
 #include "cmd/cmd.h"
+#include "cmd/output.h"
 #include "cmd/record.h"
 #include "profile/kiln_file.h"
 #include "profile/profile.h"
@@ -32,7 +33,9 @@ static const char record_usage[] = "usage: kiln record [options] -- CMD [ARGS...
                                    "Samples a command (and every thread and child it starts) or a running\n"
                                    "process, unwinds each sample and writes a self-contained .kiln profile.\n"
                                    "\n"
-                                   "  -o, --output FILE         write the profile to FILE (default profile.kiln)\n"
+                                   "  -o, --output FILE         write the profile to FILE (default profile.kiln;\n"
+                                   "                            a profile already there moves to FILE.old)\n"
+                                   "  -f, --force               replace FILE even if it is not a kiln profile\n"
                                    "  -F, --freq HZ             samples per second per thread (default 997)\n"
                                    "  -c, --count N             sample every N events instead of a frequency\n"
                                    "  -e, --event EVENT         what to sample: cpu-clock, task-clock, cycles,\n"
@@ -50,7 +53,8 @@ static const char record_usage[] = "usage: kiln record [options] -- CMD [ARGS...
                                    "  -q, --quiet               print nothing but errors\n"
                                    "  -h, --help                show this help\n"
                                    "\n"
-                                   "Exit status is the command's (128+N when it died from signal N).\n"
+                                   "Exit status is the command's (128+N when it died from signal N); 2 for a\n"
+                                   "usage error, 1 when kiln failed, 127/126 when CMD cannot be run.\n"
                                    "Then: kiln report [FILE]. See kiln-record(1).\n";
 
 static volatile sig_atomic_t interrupted;
@@ -67,24 +71,29 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int parse_call_graph(const char *s, struct record_args *a)
+int record_parse_call_graph(const char *s, enum call_graph_mode *mode, uint32_t *stack_size)
 {
 	if (!strcmp(s, "fp")) {
-		a->call_graph = CALL_GRAPH_FP;
+		*mode = CALL_GRAPH_FP;
 		return 0;
 	}
-	if (strncmp(s, "dwarf", 5))
+	if (strncmp(s, "dwarf", 5) || (s[5] && s[5] != ','))
 		return -1;
-	a->call_graph = CALL_GRAPH_DWARF;
-	if (!s[5])
-		return 0;
-	uint64_t size;
-	if (s[5] != ',' || cmd_parse_u64(s + 6, &size) || size < 64)
+	uint64_t size = RECORDER_MAX_STACK_SIZE;
+	/* the kernel copies whole 8-byte words and keeps a sample under 64 KiB;
+	 * below a few words the copy does not reach the caller's frame */
+	if (s[5] &&
+	    (cmd_parse_u64(s + 6, &size) || size < RECORD_MIN_STACK_SIZE || size > RECORDER_MAX_STACK_SIZE || size % 8))
 		return -1;
-	if (size > RECORDER_MAX_STACK_SIZE)
-		size = RECORDER_MAX_STACK_SIZE;
-	a->stack_size = (uint32_t)(size & ~7ull); /* the kernel wants a multiple of 8 */
+	*mode = CALL_GRAPH_DWARF;
+	*stack_size = (uint32_t)size;
 	return 0;
+}
+
+void record_call_graph_error(const char *value)
+{
+	kiln_error("--call-graph takes fp or dwarf[,SIZE], SIZE a multiple of 8 from %u to %u bytes; got '%s'",
+	           RECORD_MIN_STACK_SIZE, RECORDER_MAX_STACK_SIZE, value);
 }
 
 int record_parse_args(int argc, char **argv, struct record_args *a)
@@ -92,6 +101,7 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	enum { OPT_CALL_GRAPH = 256, OPT_NO_INHERIT, OPT_NO_KERNEL, OPT_DURATION };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
+	    {"force", no_argument, NULL, 'f'},
 	    {"freq", required_argument, NULL, 'F'},
 	    {"count", required_argument, NULL, 'c'},
 	    {"event", required_argument, NULL, 'e'},
@@ -107,10 +117,13 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	int c;
 	uint64_t v;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:o:F:c:e:gp:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:o:fF:c:e:gp:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			a->output = optarg;
+			break;
+		case 'f':
+			a->force = true;
 			break;
 		case 'F':
 			if (cmd_parse_u64(optarg, &a->freq) || a->freq == 0) {
@@ -131,10 +144,8 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 			a->call_graph = CALL_GRAPH_DWARF;
 			break;
 		case OPT_CALL_GRAPH:
-			if (parse_call_graph(optarg, a)) {
-				kiln_error(
-				    "--call-graph takes fp or dwarf[,SIZE] (SIZE in bytes, at most %u); got '%s'",
-				    RECORDER_MAX_STACK_SIZE, optarg);
+			if (record_parse_call_graph(optarg, &a->call_graph, &a->stack_size)) {
+				record_call_graph_error(optarg);
 				return 2;
 			}
 			break;
@@ -218,14 +229,12 @@ static int choose_event(const char *name, struct event_desc *ev)
 	return event_parse("cpu-clock", ev);
 }
 
-static void explain_open_error(int err, const struct event_desc *ev)
+static void explain_open_error(int err, const struct event_desc *ev, pid_t pid)
 {
-	long paranoid = event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2);
 	if (err == -EACCES || err == -EPERM) {
-		kiln_error(
-		    "perf_event_open refused (perf_event_paranoid=%ld); run: sysctl kernel.perf_event_paranoid=1 "
-		    "(or give kiln CAP_PERFMON: setcap cap_perfmon+ep $(which kiln))",
-		    paranoid);
+		/* the recorder falls back to user-space stacks by itself, so
+		 * only tracepoints still need the kernel when refused */
+		cmd_perm_error("record", pid, ev->is_tracepoint);
 	} else if (err == -ENOENT || err == -EOPNOTSUPP || err == -ENODEV) {
 		kiln_error("event '%s' is not supported on this machine (no hardware PMU here, as in many VMs); "
 		           "use -e cpu-clock",
@@ -310,12 +319,49 @@ static void human_size(uint64_t bytes, char *buf, size_t n)
 
 static void install_signals(void);
 
-int record_run(const struct record_args *a)
+/* Says why the output cannot be written; the exit status, 1. */
+static int output_error(const char *path, int rc)
 {
+	if (rc == -EEXIST)
+		kiln_error("'%s' exists and is not a kiln profile; not replacing it (use -f to replace it, or -o "
+		           "another name)",
+		           path);
+	else
+		kiln_error("cannot write '%s': %s", path, strerror(-rc));
+	return 1;
+}
+
+/* The writer failed while the target ran: say what kiln did about it. */
+static void write_error_while_running(const struct record_args *a, int rc, bool launched, double secs, bool kept)
+{
+	struct strbuf sb = STRBUF_INIT;
+	if (launched)
+		strbuf_addf(&sb, "stopped the command (SIGINT) after %.1f s", secs);
+	else
+		strbuf_addf(&sb, "stopped recording process %d after %.1f s (it goes on running)", (int)a->pid, secs);
+	if (kept)
+		kiln_error("cannot write '%s': %s; %s; the profile up to then is in '%s' (it opens as cut short)",
+		           a->output, strerror(-rc), strbuf_str(&sb), a->output);
+	else
+		kiln_error("cannot write '%s': %s; %s; nothing was recorded, so '%s' is as it was", a->output,
+		           strerror(-rc), strbuf_str(&sb), a->output);
+	strbuf_release(&sb);
+}
+
+int record_run(const struct record_args *a, bool *wrote)
+{
+	if (wrote)
+		*wrote = false;
 	install_signals();
 	struct event_desc ev;
-	if (choose_event(a->event, &ev))
-		return 1;
+	int rc = choose_event(a->event, &ev);
+	if (rc) /* an unknown event is a usage error; an unreadable tracefs is not */
+		return rc == -EACCES ? 1 : 2;
+
+	struct output out;
+	rc = output_open_profile(&out, a->output, a->force);
+	if (rc)
+		return output_error(a->output, rc);
 
 	struct profile *p = profile_new();
 	profile_add_value_type(p, "samples", "count");
@@ -334,49 +380,59 @@ int record_run(const struct record_args *a)
 	    .inherit = a->inherit,
 	    .kernel = a->kernel,
 	};
-	int status = 1, rc;
+	int status = 1;
 	struct kiln_writer *w = NULL;
 	struct recorder *r = recorder_new(p, &ro);
 	struct target t;
 	memset(&t, 0, sizeof(t));
 	t.go_fd = t.err_fd = -1;
+	/* whether the file holds a chunk of this run: a file with only a
+	 * header is not worth the previous profile */
+	bool flushed = false;
 
-	rc = kiln_writer_open(&w, a->output);
+	rc = kiln_writer_open(&w, output_name(&out));
 	if (rc) {
-		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
-		goto out;
+		output_error(a->output, rc);
+		goto out_discard;
 	}
 
 	if (a->pid) {
 		rc = target_attach(&t, a->pid);
 		if (rc) {
 			kiln_error("no process with pid %d", (int)a->pid);
-			goto out_unlink;
+			goto out_discard;
 		}
 		rc = recorder_open_process(r, a->pid);
 		if (rc) {
-			explain_open_error(rc, &ev);
-			goto out_unlink;
+			explain_open_error(rc, &ev, a->pid);
+			goto out_discard;
 		}
 		recorder_enable(r);
 	} else {
 		rc = target_launch(&t, a->argv);
 		if (rc) {
 			kiln_error("cannot start '%s': %s", a->argv[0], strerror(-rc));
-			goto out_unlink;
+			goto out_discard;
 		}
 		rc = recorder_open_child(r, t.pid);
 		if (rc) {
-			explain_open_error(rc, &ev);
-			goto out_unlink;
+			explain_open_error(rc, &ev, 0);
+			goto out_discard;
 		}
 		rc = target_start(&t);
 		if (rc) {
 			kiln_error("cannot run '%s': %s", a->argv[0],
 			           rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
 			status = rc == -ENOENT ? 127 : 126;
-			goto out_unlink;
+			goto out_discard;
 		}
+	}
+	/* the command runs: from now on a kill -9 of kiln must leave the
+	 * profile at its name */
+	rc = output_place(&out);
+	if (rc) {
+		kiln_error("cannot put the profile in place as '%s': %s", a->output, strerror(-rc));
+		goto out_discard;
 	}
 
 	struct recorder_stats st;
@@ -386,15 +442,16 @@ int record_run(const struct record_args *a)
 		          "For kernel stacks run: sysctl kernel.perf_event_paranoid=1",
 		          event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2));
 
-	uint64_t start = cmd_now_ns(), last_flush = start, stop_sent = 0;
-	int stop_stage = 0;
+	uint64_t start = cmd_now_ns(), last_flush = start, stop_sent = 0, write_failed_at = 0;
+	int stop_stage = 0, write_err = 0;
 	while (!target_poll_exit(&t)) {
 		recorder_poll(r, 100);
 		uint64_t now = cmd_now_ns();
 		bool timeup = a->duration > 0 && now - start >= (uint64_t)(a->duration * 1e9);
-		if ((interrupted || timeup) && !t.launched)
+		bool stop = interrupted || timeup || write_err;
+		if (stop && !t.launched)
 			break; /* attached: just detach */
-		if ((interrupted || timeup) && stop_stage == 0) {
+		if (stop && stop_stage == 0) {
 			/* Ctrl-C reached the whole process group already; a kill
 			 * aimed at kiln alone must still stop the target. */
 			target_signal(&t, SIGINT);
@@ -407,11 +464,14 @@ int record_run(const struct record_args *a)
 			target_signal(&t, SIGKILL);
 			stop_stage = 3;
 		}
-		if (now - last_flush >= FLUSH_INTERVAL_NS) {
+		if (!write_err && now - last_flush >= FLUSH_INTERVAL_NS) {
 			rc = kiln_writer_flush(w, p);
 			if (rc) {
-				kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
-				goto out;
+				/* a full disk: stop the command, keep what is on disk */
+				write_err = rc;
+				write_failed_at = now;
+			} else {
+				flushed = true;
 			}
 			last_flush = now;
 		}
@@ -420,6 +480,10 @@ int record_run(const struct record_args *a)
 	while (recorder_poll(r, 0))
 		;
 	uint64_t end = cmd_now_ns();
+	if (write_err) {
+		write_error_while_running(a, write_err, t.launched, (double)(write_failed_at - start) / 1e9, flushed);
+		goto out_keep;
+	}
 
 	recorder_get_stats(r, &st);
 	profile_set_meta_u64(p, "duration_ns", end - start);
@@ -434,9 +498,12 @@ int record_run(const struct record_args *a)
 	/* Everything captured is on disk before the slower symbolization. */
 	rc = kiln_writer_flush(w, p);
 	if (rc) {
-		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
-		goto out;
+		kiln_error("cannot write '%s': %s; %s", a->output, strerror(-rc),
+		           flushed ? "the profile up to then is kept (it opens as cut short)"
+		                   : "nothing was recorded, so the file is as it was");
+		goto out_keep;
 	}
+	flushed = true;
 	bool tty = isatty(2);
 	if (tty && !a->quiet)
 		fprintf(stderr, "kiln: symbolizing %zu addresses...\r", p->locations.n);
@@ -449,8 +516,10 @@ int record_run(const struct record_args *a)
 	profile_name_unsymbolized(p);
 	rc = kiln_writer_finish(w, p);
 	if (rc) {
-		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
-		goto out;
+		kiln_error("cannot write '%s': %s; the samples are kept but not the symbols (the file opens as cut "
+		           "short)",
+		           a->output, strerror(-rc));
+		goto out_keep;
 	}
 	chown_to_invoker(a->output);
 
@@ -463,6 +532,8 @@ int record_run(const struct record_args *a)
 		        "kiln: wrote '%s' (%" PRIu64 " samples, %" PRIu64 " lost, %" PRIu64
 		        " truncated stacks, %zu threads, %s)\n",
 		        a->output, st.samples, st.lost, st.truncated, p->threads.n, size);
+		if (out.old)
+			fprintf(stderr, "kiln: the previous profile is now '%s'\n", out.old);
 		if (st.lost)
 			kiln_warn("%" PRIu64 " samples were lost because kiln could not keep up; lower -F", st.lost);
 		if (st.truncated && a->call_graph == CALL_GRAPH_DWARF)
@@ -489,15 +560,26 @@ int record_run(const struct record_args *a)
 			kiln_warn("no samples were recorded; the command may have run too briefly");
 	}
 	status = t.launched ? target_exit_code(&t) : 0;
+	if (wrote)
+		*wrote = true;
 	goto out;
 
-out_unlink:
+out_keep:
+	/* a write failed: status 1, the command's output was cut */
+	if (!flushed)
+		goto out_discard;
+	chown_to_invoker(a->output);
+	if (wrote)
+		*wrote = true;
+	goto out;
+out_discard:
 	kiln_writer_free(w);
 	w = NULL;
-	unlink(a->output);
+	output_discard(&out);
 out:
 	target_release(&t);
 	kiln_writer_free(w);
+	output_release(&out);
 	recorder_free(r);
 	profile_free(p);
 	return status;
@@ -533,5 +615,5 @@ int cmd_record(int argc, char **argv)
 	int rc = record_parse_args(argc, argv, &a);
 	if (rc >= 0)
 		return rc;
-	return record_run(&a);
+	return record_run(&a, NULL);
 }

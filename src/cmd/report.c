@@ -169,10 +169,10 @@ int cmd_report(int argc, char **argv)
 
 	bool complete;
 	struct hotspots h;
-	int vi;
+	int vi = 0;
 	struct profile *p = cmd_load_hotspots(a.file, "showing", a.value, &complete, &h, &vi);
-	if (!p)
-		return 1;
+	if (!p) /* no such --value: a usage error; else the file could not be read */
+		return vi == -ENOENT ? 2 : 1;
 	rc = 1;
 
 	struct report_options o = {

@@ -1220,3 +1220,8 @@ const char *kiln_read_strerror(int err)
 		return msg;
 	}
 }
+
+bool kiln_has_magic(const void *buf, size_t n)
+{
+	return n >= KILN_MAGIC_SIZE && !memcmp(buf, KILN_MAGIC, KILN_MAGIC_SIZE);
+}

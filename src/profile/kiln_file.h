@@ -50,6 +50,10 @@ int kiln_read(const char *path, struct profile **out, struct kiln_read_info *inf
 /* The same from memory (used by the fuzzer and tests). */
 int kiln_read_mem(const void *data, size_t size, struct profile **out, struct kiln_read_info *info);
 
+/* Whether buf (n bytes from the start of a file) begins with kiln's magic:
+ * how a command tells a profile it may replace from a file it must not. */
+bool kiln_has_magic(const void *buf, size_t n);
+
 /* A short human description of a kiln_read error code. */
 const char *kiln_read_strerror(int err);
 
