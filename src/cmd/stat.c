@@ -19,6 +19,7 @@
 #include "capture/events.h"
 #include "capture/target.h"
 #include "cmd/cmd.h"
+#include "cmd/output.h"
 #include "render/stat.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -330,8 +331,8 @@ static int build_events(const struct stat_args *a, struct counter_set *set)
 		for (char *tok = strtok_r(list, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save))
 			rc = add_event(set, tok, false);
 		free(list);
-		if (rc)
-			return 2;
+		if (rc) /* an unknown event is a usage error; unreadable tracefs is not */
+			return rc == -EACCES ? 1 : 2;
 	}
 	if (a->detailed)
 		for (size_t i = 0; i < sizeof(detailed) / sizeof(detailed[0]); i++)
@@ -563,11 +564,18 @@ int cmd_stat(int argc, char **argv)
 	if (a.compare && (ret = choose_metric(&a, &set, &metric)))
 		goto out_set;
 	const struct stat_render_ops *ops = stat_ops_find(a.format);
+	/* -o FILE: a temporary file until the counts are in, so a command
+	 * that cannot run leaves an earlier FILE as it was */
 	FILE *out = stderr;
-	if (a.output && !(out = fopen(a.output, "w"))) {
-		kiln_error("cannot write '%s': %s", a.output, strerror(errno));
-		ret = 1;
-		goto out_set;
+	struct output of = {.fd = -1};
+	if (a.output) {
+		int orc = output_open_text(&of, a.output);
+		if (orc) {
+			kiln_error("cannot write '%s': %s", a.output, strerror(-orc));
+			ret = 1;
+			goto out_set;
+		}
+		out = of.f;
 	}
 
 	size_t n_events = set.c.n;
@@ -662,6 +670,11 @@ int cmd_stat(int argc, char **argv)
 		fflush(out);
 		strbuf_release(&sb);
 		ret = status;
+		int orc = a.output ? output_commit(&of) : 0;
+		if (orc) {
+			kiln_error("cannot write '%s': %s", a.output, strerror(-orc));
+			ret = 1;
+		}
 		if (a.compare && status)
 			kiln_warn("a command exited with status %d; its runs are counted all the same", status);
 	} else if (!ret && interrupted) {
@@ -677,8 +690,7 @@ int cmd_stat(int argc, char **argv)
 	free(cmds);
 	free(events);
 	strbuf_release(&label);
-	if (out != stderr)
-		fclose(out);
+	output_release(&of);
 out_set:
 	counters_release(&set);
 out_args:
