@@ -322,8 +322,13 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 		r = &ch->rings.v[i];
 		if (r->scan_pending) {
 			scan_collect(ch, i, ops);
-			if (r->scan_pending && pid_dead(r->pid))
+			/* The process may have finished its scan and exited between
+			 * the look at scan_state and the look at /proc: a dead
+			 * process writes no more, so look once more, then give up. */
+			if (r->scan_pending && pid_dead(r->pid)) {
+				scan_collect(ch, i, ops);
 				r->scan_pending = false;
+			}
 		}
 		if (gone && !r->scan_pending && r->h->tail == __atomic_load_n(&r->h->head, __ATOMIC_ACQUIRE)) {
 			r->ended = true;
