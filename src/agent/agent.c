@@ -449,6 +449,9 @@ static void atfork_child(void)
 	}
 }
 
+static void agent_at_exit(void *unused);
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
 __attribute__((constructor)) static void agent_ctor(void)
 {
 	in_hook++;
@@ -457,6 +460,16 @@ __attribute__((constructor)) static void agent_ctor(void)
 	agent_init_locked();
 	pthread_mutex_unlock(&lock);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* The exit path must run after everything of the host's: libc's
+	 * freeres clears the environment and the locale, frees tzname and
+	 * closes stdio. exit() runs its handlers last registered first, and
+	 * the loader's _dl_fini (every library's destructors, C++ statics
+	 * among them) is registered by __libc_start_main, after all
+	 * constructors ran: a handler registered now runs after it. A
+	 * destructor would run before those of the libraries initialised
+	 * ahead of the agent. No DSO handle, so that __cxa_finalize of the
+	 * agent's own image does not run it early. */
+	__cxa_atexit(agent_at_exit, NULL, NULL);
 	in_hook--;
 }
 
@@ -1520,13 +1533,14 @@ static bool single_threaded(void)
 	return false;
 }
 
-/* Runs after main's atexit handlers and the program's destructors: what is
- * live now is what the program leaves behind. Like valgrind, first let
- * glibc free its own caches (thread stacks and their TLS, locale data), so
- * they are neither reported nor mistaken for lost blocks; only when no
- * other thread could still be using them. */
-__attribute__((destructor)) static void agent_dtor(void)
+/* Runs after main's atexit handlers and every library's destructors (see
+ * agent_ctor): what is live now is what the program leaves behind. Like
+ * valgrind, first let glibc free its own caches (thread stacks and their
+ * TLS, locale data), so they are neither reported nor mistaken for lost
+ * blocks; only when no other thread could still be using them. */
+static void agent_at_exit(void *unused)
 {
+	(void)unused;
 	if (enabled && ring && single_threaded()) {
 		const char *no = getenv("KILN_HEAP_NO_FREERES");
 		if (!no || *no != '1') {
