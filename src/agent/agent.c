@@ -449,6 +449,9 @@ static void atfork_child(void)
 	}
 }
 
+static void agent_at_exit(void *unused);
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
 __attribute__((constructor)) static void agent_ctor(void)
 {
 	in_hook++;
@@ -457,6 +460,16 @@ __attribute__((constructor)) static void agent_ctor(void)
 	agent_init_locked();
 	pthread_mutex_unlock(&lock);
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* The exit path must run after everything of the host's: libc's
+	 * freeres clears the environment and the locale, frees tzname and
+	 * closes stdio. exit() runs its handlers last registered first, and
+	 * the loader's _dl_fini (every library's destructors, C++ statics
+	 * among them) is registered by __libc_start_main, after all
+	 * constructors ran: a handler registered now runs after it. A
+	 * destructor would run before those of the libraries initialised
+	 * ahead of the agent. No DSO handle, so that __cxa_finalize of the
+	 * agent's own image does not run it early. */
+	__cxa_atexit(agent_at_exit, NULL, NULL);
 	in_hook--;
 }
 
@@ -1265,132 +1278,59 @@ static int scan_module(struct dl_phdr_info *info, size_t size, void *ctx)
 
 extern void *__libc_stack_end;
 
-/* Threads still running at exit hold roots too: each is asked, by a
- * signal, for its registers and stack pointer, and its stack is scanned
- * from there to the top of the mapping that holds it. The threads keep
- * running meanwhile (freezing them could deadlock on a lock we need), so
- * this is conservative: it can only make blocks more reachable. */
+/* Threads still running at exit hold roots too. kiln takes each one's
+ * registers and stack range with ptrace (KH_REC_PEERS in channel_format.h):
+ * a signal of ours would make their sleeping system calls return EINTR.
+ * They run on meanwhile (freezing them could deadlock on a lock we need),
+ * so this is conservative: it can only make blocks more reachable. */
 #define PEER_MAX 256
-#define PEER_SIG (SIGRTMAX - 2)
+static struct kh_peer peers[PEER_MAX];
+static uint32_t peer_n;
 
-struct peer {
-	uint64_t sp;
-	uint64_t regs[NGREG];
-};
-static struct peer peers[PEER_MAX];
-static uint32_t peer_n; /* slots claimed by handlers */
-static uint32_t peer_done;
-
-static void peer_handler(int sig, siginfo_t *si, void *ctx)
+/* Waits while kiln works on a handshake; its final state. */
+static uint32_t handshake_wait(uint32_t *state)
 {
-	(void)sig;
-	(void)si;
-	const ucontext_t *uc = ctx;
-	uint32_t i = __atomic_fetch_add(&peer_n, 1, __ATOMIC_ACQ_REL);
-	if (i < PEER_MAX) {
-		memcpy(peers[i].regs, uc->uc_mcontext.gregs, sizeof(peers[i].regs));
-		peers[i].sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
-	}
-	__atomic_fetch_add(&peer_done, 1, __ATOMIC_ACQ_REL);
-}
-
-/* The end of the mapping holding addr, from /proc/self/maps; 0 if none. */
-static uint64_t mapping_end(uint64_t addr)
-{
-	static char buf[1 << 16];
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	uint64_t end = 0;
-	size_t have = 0;
-	for (;;) {
-		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
-		if (n <= 0)
-			break;
-		have += (size_t)n;
-		buf[have] = '\0';
-		char *line = buf, *nl;
-		while ((nl = strchr(line, '\n'))) {
-			uint64_t lo = 0, hi = 0;
-			char *p = line;
-			for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
-				lo = lo * 16 + (uint64_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
-			if (*p == '-')
-				for (p++; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
-					hi = hi * 16 + (uint64_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
-			if (addr >= lo && addr < hi) {
-				end = hi;
-				goto out;
-			}
-			line = nl + 1;
-		}
-		have = (size_t)(buf + have - line);
-		memmove(buf, line, have);
-		if (have >= sizeof(buf) - 1)
-			have = 0; /* a line longer than the buffer: skip it */
-	}
-out:
-	close(fd);
-	return end;
-}
-
-/* Scans the stacks and registers of the process's other threads. */
-static void scan_peers(struct scan *s)
-{
-	int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = peer_handler;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(PEER_SIG, &sa, &old) < 0) {
-		close(fd);
-		return;
-	}
-	__atomic_store_n(&peer_n, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&peer_done, 0, __ATOMIC_RELEASE);
-	static char dents[8192];
-	uint32_t sent = 0;
-	pid_t pid = getpid(), self = (pid_t)tid_get();
-	long n;
-	while ((n = syscall(SYS_getdents64, fd, dents, sizeof(dents))) > 0) {
-		for (long off = 0; off < n;) {
-			/* struct linux_dirent64: ino, off, reclen, type, name */
-			unsigned short reclen;
-			memcpy(&reclen, dents + off + 16, sizeof(reclen));
-			const char *name = dents + off + 19;
-			off += reclen;
-			pid_t tid = 0;
-			for (const char *c = name; *c >= '0' && *c <= '9'; c++)
-				tid = tid * 10 + (*c - '0');
-			if (tid <= 0 || tid == self || sent >= PEER_MAX)
-				continue;
-			if (syscall(SYS_tgkill, pid, tid, PEER_SIG) == 0)
-				sent++;
-		}
-	}
-	close(fd);
-	/* a thread that blocks the signal never answers: wait 200 ms at most */
-	for (int i = 0; i < 2000 && __atomic_load_n(&peer_done, __ATOMIC_ACQUIRE) < sent; i++)
+	unsigned spins = 0;
+	uint32_t st;
+	while ((st = __atomic_load_n(state, __ATOMIC_ACQUIRE)) == KH_SCAN_REQUESTED) {
 		nap(100000);
-	uint32_t got = __atomic_load_n(&peer_n, __ATOMIC_ACQUIRE);
-	if (got > PEER_MAX)
-		got = PEER_MAX;
-	for (uint32_t i = 0; i < got; i++) {
-		const struct peer *pe = &peers[i];
-		scan_range(s, (uint64_t)(uintptr_t)pe->regs, (uint64_t)(uintptr_t)(pe->regs + NGREG), KH_LEAK_REACHABLE,
-		           false);
-		uint64_t lo = pe->sp > 128 ? pe->sp - 128 : pe->sp; /* the red zone */
-		uint64_t hi = mapping_end(pe->sp);
-		if (hi > lo)
-			scan_range(s, lo, hi, KH_LEAK_REACHABLE, false);
+		/* kiln answers in milliseconds; never hold an exiting program
+		 * for long, whatever happened to kiln (60 s) */
+		if (((++spins & 255) == 0 && !kiln_alive()) || spins > 600000)
+			break;
 	}
-	/* A signal still pending (blocked by its thread) must not meet the
-	 * default action, which kills: then ours stays, it only takes notes. */
-	if (__atomic_load_n(&peer_done, __ATOMIC_ACQUIRE) >= sent)
-		sigaction(PEER_SIG, &old, NULL);
+	return st;
+}
+
+/* Asks kiln for the other threads' roots and copies them out of the ring.
+ * Returns how many other threads the process has, -1 if unknown. Lock held. */
+static int64_t peers_fetch(void)
+{
+	peer_n = 0;
+	__atomic_store_n(&ring->peer_state, KH_SCAN_REQUESTED, __ATOMIC_RELEASE);
+	struct kh_rec_peers q = {.tid = tid_get(), .cap = PEER_MAX};
+	if (ring_write(KH_REC_PEERS, (char *)&q + sizeof(q.h), sizeof(q) - sizeof(q.h)) ||
+	    handshake_wait(&ring->peer_state) != KH_SCAN_READY)
+		return -1;
+	uint32_t n = ring->peer_n < PEER_MAX ? ring->peer_n : PEER_MAX;
+	memcpy(peers, ring_data, n * sizeof(*peers));
+	peer_n = n;
+	return ring->peer_threads;
+}
+
+/* Scans the registers and stacks of the process's other threads. */
+static void scan_peers(struct scan *s, uint64_t my_sp)
+{
+	for (uint32_t i = 0; i < peer_n; i++) {
+		const struct kh_peer *pe = &peers[i];
+		if (pe->flags & KH_PEER_HAS_REGS)
+			scan_range(s, (uint64_t)(uintptr_t)pe->regs, (uint64_t)(uintptr_t)(pe->regs + KH_PEER_REGS),
+			           KH_LEAK_REACHABLE, false);
+		if (my_sp >= pe->lo && my_sp < pe->hi)
+			continue; /* the exiting thread's own stack, scanned from its sp */
+		if (pe->hi > pe->lo)
+			scan_range(s, pe->lo, pe->hi, KH_LEAK_REACHABLE, false);
+	}
 }
 
 static __attribute__((noinline)) void scan_run(struct scan *s)
@@ -1414,7 +1354,7 @@ static __attribute__((noinline)) void scan_run(struct scan *s)
 	s->leader = UINT32_MAX;
 	if (top > sp)
 		scan_range(s, sp, top, KH_LEAK_REACHABLE, false);
-	scan_peers(s);
+	scan_peers(s, sp);
 	dl_iterate_phdr(scan_module, s);
 	scan_drain(s);
 	/* What no root reaches: each unreached block leads a clique; what it
@@ -1433,16 +1373,7 @@ static __attribute__((noinline)) void scan_run(struct scan *s)
 /* Waits for kiln's live-block file, scans, fills in the classes. Lock held. */
 static void leak_scan(void)
 {
-	unsigned spins = 0;
-	uint32_t st;
-	while ((st = __atomic_load_n(&ring->scan_state, __ATOMIC_ACQUIRE)) == KH_SCAN_REQUESTED) {
-		nap(100000);
-		/* kiln answers in milliseconds; never hold an exiting program
-		 * for long, whatever happened to kiln (60 s) */
-		if (((++spins & 255) == 0 && !kiln_alive()) || spins > 600000)
-			return;
-	}
-	if (st != KH_SCAN_READY)
+	if (handshake_wait(&ring->scan_state) != KH_SCAN_READY)
 		return;
 	char path[sizeof(ring_path) + 8];
 	size_t n = str_len(ring_path);
@@ -1499,35 +1430,22 @@ static int find_libstdcxx(struct dl_phdr_info *info, size_t size, void *ctx)
 	return info->dlpi_name && strstr(info->dlpi_name, "/libstdc++.so") != NULL;
 }
 
-/* True when the calling thread is the process's only one. */
-static bool single_threaded(void)
+/* Runs after main's atexit handlers and every library's destructors (see
+ * agent_ctor): what is live now is what the program leaves behind. Like
+ * valgrind, first let glibc free its own caches (thread stacks and their
+ * TLS, locale data), so they are neither reported nor mistaken for lost
+ * blocks; only when no other thread could still be using them. */
+static void agent_at_exit(void *unused)
 {
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	char buf[2048];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	for (char *p = buf; (p = strstr(p, "Threads:")); p++) {
-		p += 8;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		return p[0] == '1' && (p[1] == '\n' || p[1] == '\0');
-	}
-	return false;
-}
-
-/* Runs after main's atexit handlers and the program's destructors: what is
- * live now is what the program leaves behind. Like valgrind, first let
- * glibc free its own caches (thread stacks and their TLS, locale data), so
- * they are neither reported nor mistaken for lost blocks; only when no
- * other thread could still be using them. */
-__attribute__((destructor)) static void agent_dtor(void)
-{
-	if (enabled && ring && single_threaded()) {
+	(void)unused;
+	int64_t others = -1;
+	in_hook++;
+	pthread_mutex_lock(&lock);
+	if (enabled && ring)
+		others = peers_fetch();
+	pthread_mutex_unlock(&lock);
+	in_hook--;
+	if (enabled && ring && others == 0) {
 		const char *no = getenv("KILN_HEAP_NO_FREERES");
 		if (!no || *no != '1') {
 			/* libstdc++'s exception pool too, when it is loaded, as valgrind

@@ -13,6 +13,17 @@
  * n kh_live_block, then n class bytes) and sets KH_SCAN_READY; the agent
  * scans, fills the class bytes and sets KH_SCAN_DONE.
  *
+ * Before that, the agent asks for its other threads (they hold roots too):
+ * it sets peer_state = KH_SCAN_REQUESTED and writes KH_REC_PEERS; kiln
+ * stops each other thread for a moment with ptrace (a ptrace stop restarts
+ * an interrupted system call transparently, unlike a signal), takes its
+ * registers, lets it go, and writes peer_n struct kh_peer at the start of
+ * the ring's data area (free then: the agent holds its lock and waits, and
+ * kiln has read every record), sets peer_threads and peer_state =
+ * KH_SCAN_READY. The agent copies them out before it writes again. Where
+ * ptrace is refused, kiln sends the whole stack mappings of the threads
+ * without registers and sets KH_PEERS_NO_REGS in peer_flags.
+ *
  * An allocation whose stack is new to its thread names its stack one
  * event late, so the agent's lookup of the stack overlaps with the
  * program's own work: its record carries KH_STACK_PENDING, and the next
@@ -52,8 +63,12 @@ struct kh_ring_header {
 	uint64_t start_ns;  /* CLOCK_MONOTONIC when the ring was created */
 	uint32_t closed;    /* set by the agent after its last record */
 	uint32_t scan_state;
-	uint64_t waits; /* times the agent found the ring full */
-	uint64_t pad0[8];
+	uint64_t waits;        /* times the agent found the ring full */
+	uint32_t peer_state;   /* enum kh_scan_state: the KH_REC_PEERS handshake */
+	uint32_t peer_threads; /* threads of the process besides the one exiting */
+	uint32_t peer_n;       /* struct kh_peer at the start of the data area */
+	uint32_t peer_flags;   /* KH_PEERS_* */
+	uint64_t pad0[6];
 	uint64_t head __attribute__((aligned(64))); /* bytes written, ever */
 	uint64_t tail __attribute__((aligned(64))); /* bytes read, ever */
 };
@@ -89,6 +104,7 @@ enum kh_rec_type {
 	KH_REC_EXEC = 9,         /* the process is about to exec: maps were sent */
 	KH_REC_STACK_OF = 10,    /* struct kh_rec_stack_of: the stack of the pending allocation */
 	KH_REC_FREERES = 11,     /* at exit, libc frees its caches next, blocks made before the agent among them */
+	KH_REC_PEERS = 12,       /* struct kh_rec_peers: exit reached, send the other threads' roots */
 };
 
 struct kh_rec_header {
@@ -151,6 +167,24 @@ struct kh_rec_exit {
 	uint64_t max_rss_kb;      /* getrusage ru_maxrss */
 	uint64_t bootstrap_bytes; /* served from the agent's static arena */
 	uint64_t untracked;       /* calls the agent could not record (out of memory) */
+};
+
+struct kh_rec_peers {
+	struct kh_rec_header h;
+	uint32_t tid; /* the exiting thread: not a peer */
+	uint32_t cap; /* the most struct kh_peer the agent takes */
+};
+
+#define KH_PEER_REGS     32 /* register words per peer (x86-64 uses 27) */
+#define KH_PEER_HAS_REGS 1u /* kh_peer.flags: regs and sp are the thread's */
+#define KH_PEERS_NO_REGS 1u /* peer_flags: a thread could not be stopped */
+
+/* A range of another thread's stack to scan, and its registers when known. */
+struct kh_peer {
+	uint32_t tid;
+	uint32_t flags;
+	uint64_t lo, hi; /* [lo, hi): from below its stack pointer to its mapping's end */
+	uint64_t regs[KH_PEER_REGS];
 };
 
 /* The live-block file of the scan handshake. */

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/thread_regs.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -36,6 +37,7 @@ struct agent_channel {
 	VEC(struct ring) rings;
 	VEC(char *) seen;     /* file names already opened */
 	uint64_t scanned_at;  /* when the directory was last listed */
+	uint32_t no_regs;     /* processes whose other threads were scanned without registers */
 	uint64_t last_end_at; /* when a ring last ended */
 };
 
@@ -205,6 +207,146 @@ static bool pid_dead(uint32_t pid)
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
+/* A mapping of /proc/PID/maps, as far as the peer scan needs it. */
+struct stack_map {
+	uint64_t lo, hi;
+	bool rw, none, anon, stack;
+};
+typedef VEC(struct stack_map) stack_map_vec;
+
+static void maps_read(uint32_t pid, stack_map_vec *out)
+{
+	char path[64], line[4096];
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off, inode;
+		char perm[5];
+		int at = 0;
+		if (sscanf(line, "%lx-%lx %4s %lx %*s %lu %n", &lo, &hi, perm, &off, &inode, &at) < 5)
+			continue;
+		struct stack_map *m = vec_grow(out);
+		m->lo = lo;
+		m->hi = hi;
+		m->rw = perm[0] == 'r' && perm[1] == 'w';
+		m->none = perm[0] == '-' && perm[1] == '-' && perm[2] == '-';
+		m->anon = inode == 0 && (line[at] == '\n' || line[at] == '\0');
+		m->stack = !strncmp(line + at, "[stack]", 7);
+	}
+	fclose(f);
+}
+
+static const struct stack_map *map_of(const struct stack_map *m, size_t n, uint64_t a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a >= m[i].lo && a < m[i].hi)
+			return &m[i];
+	return NULL;
+}
+
+/* True when a live block starts in [lo, hi): a heap, not a stack. */
+static bool holds_block(const struct kh_live_block *b, uint64_t n, uint64_t lo, uint64_t hi)
+{
+	uint64_t l = 0, r = n;
+	while (l < r) {
+		uint64_t m = (l + r) / 2;
+		if (b[m].addr < lo)
+			l = m + 1;
+		else
+			r = m;
+	}
+	return l < n && b[l].addr < hi;
+}
+
+/* The agent asks for the roots its other threads hold (channel_format.h). */
+static void peers_answer(struct agent_channel *ch, uint32_t idx, const struct kh_rec_header *rec,
+                         const struct agent_channel_ops *ops)
+{
+	struct ring *r = &ch->rings.v[idx];
+	const struct kh_rec_peers *q = (const void *)rec;
+	uint32_t cap = rec->size >= sizeof(*q) ? q->cap : 0, limit = KH_RING_SIZE / sizeof(struct kh_peer);
+	if (cap > limit)
+		cap = limit;
+	struct kh_peer *out = (struct kh_peer *)((char *)r->h + KH_HEADER_SIZE);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%u/task", r->pid);
+	DIR *d = opendir(path);
+	if (!d) {
+		__atomic_store_n(&r->h->peer_state, KH_SCAN_FAILED, __ATOMIC_RELEASE);
+		return;
+	}
+	stack_map_vec maps = {0};
+	maps_read(r->pid, &maps);
+	/* KILN_HEAP_PTRACE=0 takes the way used where ptrace is refused */
+	const char *env = getenv("KILN_HEAP_PTRACE");
+	bool use_ptrace = !env || strcmp(env, "0");
+	uint32_t threads = 0, n = 0, flags = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		uint32_t tid = (uint32_t)strtoul(e->d_name, NULL, 10);
+		if (!tid || tid == q->tid)
+			continue;
+		threads++;
+		if (n >= cap)
+			continue;
+		struct kh_peer *pe = &out[n];
+		uint32_t nregs = 0;
+		uint64_t sp = 0;
+		memset(pe, 0, sizeof(*pe));
+		int rc = use_ptrace ? thread_regs_take(tid, pe->regs, KH_PEER_REGS, &nregs, &sp) : -EPERM;
+		if (rc == -ESRCH) {
+			threads--;
+			continue;
+		}
+		if (rc) {
+			flags |= KH_PEERS_NO_REGS;
+			continue;
+		}
+		pe->tid = tid;
+		pe->flags = KH_PEER_HAS_REGS;
+		const struct stack_map *m = map_of(maps.v, maps.n, sp);
+		if (m) {
+			/* from below the red zone (128 bytes) to the mapping's end */
+			pe->lo = sp - 128 > m->lo ? sp - 128 : m->lo;
+			pe->hi = m->hi;
+		}
+		n++;
+	}
+	closedir(d);
+	if (flags & KH_PEERS_NO_REGS) {
+		/* Without their stack pointers, scan whole stacks: the main
+		 * stack and every anonymous writable mapping right above a guard
+		 * page (how glibc lays out a thread's stack), unless it holds
+		 * heap blocks (a malloc arena can look the same). */
+		struct kh_live_block *blocks = NULL;
+		uint64_t nb = 0;
+		if (ops->live_blocks && ops->live_blocks(ops->ctx, idx, &blocks, &nb))
+			nb = 0;
+		for (size_t i = 0; i < maps.n && n < cap; i++) {
+			const struct stack_map *m = &maps.v[i];
+			bool thread_stack = i > 0 && m->rw && m->anon && maps.v[i - 1].none && maps.v[i - 1].anon &&
+			                    maps.v[i - 1].hi == m->lo;
+			if (!(m->rw && m->stack && q->tid != r->pid) && !thread_stack)
+				continue;
+			if (holds_block(blocks, nb, m->lo, m->hi))
+				continue;
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].lo = m->lo;
+			out[n].hi = m->hi;
+			n++;
+		}
+		free(blocks);
+		ch->no_regs++;
+	}
+	vec_free(&maps);
+	r->h->peer_threads = threads;
+	r->h->peer_n = n;
+	r->h->peer_flags = flags;
+	__atomic_store_n(&r->h->peer_state, KH_SCAN_READY, __ATOMIC_RELEASE);
+}
+
 static void scan_answer(struct agent_channel *ch, uint32_t idx, const struct agent_channel_ops *ops)
 {
 	struct ring *r = &ch->rings.v[idx];
@@ -269,7 +411,11 @@ static uint64_t ring_drain(struct agent_channel *ch, uint32_t idx, const struct 
 			r->ended = true;
 			break;
 		}
-		if (rec->type == KH_REC_SCAN_REQUEST) {
+		if (rec->type == KH_REC_PEERS) {
+			if (ops->record)
+				ops->record(ops->ctx, idx, rec);
+			peers_answer(ch, idx, rec, ops);
+		} else if (rec->type == KH_REC_SCAN_REQUEST) {
 			if (ops->record)
 				ops->record(ops->ctx, idx, rec);
 			scan_answer(ch, idx, ops);
@@ -322,8 +468,13 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 		r = &ch->rings.v[i];
 		if (r->scan_pending) {
 			scan_collect(ch, i, ops);
-			if (r->scan_pending && pid_dead(r->pid))
+			/* The process may have finished its scan and exited between
+			 * the look at scan_state and the look at /proc: a dead
+			 * process writes no more, so look once more, then give up. */
+			if (r->scan_pending && pid_dead(r->pid)) {
+				scan_collect(ch, i, ops);
 				r->scan_pending = false;
+			}
 		}
 		if (gone && !r->scan_pending && r->h->tail == __atomic_load_n(&r->h->head, __ATOMIC_ACQUIRE)) {
 			r->ended = true;
@@ -354,4 +505,9 @@ uint64_t agent_channel_waits(const struct agent_channel *ch)
 	for (size_t i = 0; i < ch->rings.n; i++)
 		w += ch->rings.v[i].h ? ch->rings.v[i].h->waits : ch->rings.v[i].waits;
 	return w;
+}
+
+uint32_t agent_channel_no_regs(const struct agent_channel *ch)
+{
+	return ch->no_regs;
 }

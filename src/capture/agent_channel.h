@@ -53,5 +53,8 @@ bool agent_channel_done(const struct agent_channel *ch);
 /* How many rings were seen, and how often agents found a ring full. */
 uint32_t agent_channel_rings(const struct agent_channel *ch);
 uint64_t agent_channel_waits(const struct agent_channel *ch);
+/* How many processes had other threads at exit that kiln could not stop
+ * (ptrace refused): their stacks were scanned whole, without registers. */
+uint32_t agent_channel_no_regs(const struct agent_channel *ch);
 
 #endif

@@ -492,6 +492,11 @@ static int heap_run(const struct heap_args *a)
 		strbuf_release(&sb);
 		goto out_cmd;
 	}
+	if (a->verbose && agent_channel_no_regs(ch))
+		fprintf(stderr,
+		        "kiln: ptrace was refused: the other threads of %u process%s were scanned without their "
+		        "registers (whole stacks; a pointer held only in a register counts as lost)\n",
+		        agent_channel_no_regs(ch), agent_channel_no_regs(ch) == 1 ? "" : "es");
 	if (a->verbose)
 		fprintf(stderr,
 		        "kiln: run %.3f s (the target waited for kiln %" PRIu64

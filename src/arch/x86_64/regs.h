@@ -27,6 +27,11 @@ enum arch_dwarf_reg {
  * 118-125): CFI naming one above it is corrupt or hostile. */
 #define ARCH_DWARF_REG_LIMIT 128
 
+/* ptrace's register set (PTRACE_GETREGSET, NT_PRSTATUS: struct
+ * user_regs_struct) in u64 words, and where the stack pointer is in it. */
+#define ARCH_PTRACE_NREGS  27
+#define ARCH_PTRACE_REG_SP 19
+
 #define ARCH_DWARF_SP ARCH_DWARF_RSP
 #define ARCH_DWARF_FP ARCH_DWARF_RBP
 #define ARCH_DWARF_IP ARCH_DWARF_RIP
