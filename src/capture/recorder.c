@@ -607,6 +607,15 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	return total + ndeferred;
 }
 
+void recorder_feed(struct recorder *r, const struct perf_event_header *h)
+{
+	r->deferring = false;
+	if (h->type == PERF_RECORD_SAMPLE)
+		handle_sample(r, h);
+	else
+		on_sideband(r, h, -1);
+}
+
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st)
 {
 	*st = r->st;

@@ -62,6 +62,11 @@ void recorder_disable(struct recorder *r);
  * Returns the number of records processed. */
 size_t recorder_poll(struct recorder *r, int timeout_ms);
 
+/* Handles one perf record (sample or side-band) as recorder_poll() does a
+ * record read from a ring, without deferring; for replaying records and
+ * for tests of the sample path. */
+void recorder_feed(struct recorder *r, const struct perf_event_header *h);
+
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
 /* Appends the modules whose call frame information the unwinder refused. */
 void recorder_refused_cfi(const struct recorder *r, struct strbuf *out);

@@ -408,7 +408,9 @@ int record_run(const struct record_args *a)
 			stop_stage = 3;
 		}
 		if (now - last_flush >= FLUSH_INTERVAL_NS) {
-			rc = kiln_writer_flush(w, p);
+			/* samples leave memory once written: an hour of
+			 * recording holds no more than a second of it */
+			rc = kiln_writer_stream(w, p);
 			if (rc) {
 				kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
 				goto out;
@@ -432,7 +434,7 @@ int record_run(const struct record_args *a)
 		profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&t));
 
 	/* Everything captured is on disk before the slower symbolization. */
-	rc = kiln_writer_flush(w, p);
+	rc = kiln_writer_stream(w, p);
 	if (rc) {
 		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
 		goto out;

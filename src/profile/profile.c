@@ -147,6 +147,17 @@ void profile_add_sample(struct profile *p, const struct profile_sample *s)
 	vec_push(&p->samples, *s);
 }
 
+/* Past this many the buffer is given back: a long pause between flushes
+ * must not keep its peak for the rest of the recording. */
+#define SAMPLES_KEEP_CAP 65536
+
+void profile_clear_samples(struct profile *p)
+{
+	if (p->samples.cap > SAMPLES_KEEP_CAP)
+		vec_free(&p->samples);
+	vec_clear(&p->samples);
+}
+
 struct profile_thread *profile_thread(struct profile *p, uint32_t tid, uint32_t pid)
 {
 	uint64_t id;

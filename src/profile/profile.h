@@ -154,6 +154,10 @@ uint32_t profile_stack_from_leaf(struct profile *p, const uint32_t *locs, uint32
 
 /* Appends a sample; values beyond the profile's value types are ignored. */
 void profile_add_sample(struct profile *p, const struct profile_sample *s);
+/* Empties the samples (the rest of the profile stays): for a recorder that
+ * has streamed them to a file and keeps only what grows with distinct
+ * stacks. */
+void profile_clear_samples(struct profile *p);
 
 /* Returns the thread record for tid, creating it when new. The pointer is
  * valid until the next call that adds a thread. */
