@@ -302,6 +302,18 @@ static const char *basename_of(const char *path)
 	return s ? s + 1 : path;
 }
 
+const char *profile_cut_name(uint64_t address)
+{
+	switch (address) {
+	case PROFILE_CUT_NOT_COPIED:
+		return "[stack not copied]";
+	case PROFILE_CUT_EXEC:
+		return "[cut by exec]";
+	default:
+		return "[truncated]";
+	}
+}
+
 void profile_name_unsymbolized(struct profile *p)
 {
 	char buf[512];
@@ -311,7 +323,7 @@ void profile_name_unsymbolized(struct profile *p)
 			continue;
 		struct profile_frame f = {0};
 		if (l->kind == PROFILE_LOC_TRUNCATED) {
-			f.function = profile_intern(p, "[truncated]");
+			f.function = profile_intern(p, profile_cut_name(l->address));
 			profile_set_location_frames(p, (uint32_t)i, &f, 1);
 			continue;
 		}
