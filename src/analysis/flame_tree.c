@@ -61,7 +61,7 @@ enum flame_origin flame_origin_guess(const char *name, const char *module, const
 	if (kernel || has_prefix(module, "[kernel") || has_suffix(name, "_[k]"))
 		return FLAME_ORIGIN_KERNEL;
 	if (!*name || has_prefix(name, "0x") || strstr(name, "+0x") || !strcmp(name, "[unknown]") ||
-	    !strcmp(name, "[truncated]"))
+	    !strcmp(name, "[truncated]") || !strcmp(name, "[stack not copied]") || !strcmp(name, "[cut by exec]"))
 		return FLAME_ORIGIN_UNKNOWN;
 	while (*name == '<' || *name == '&' || *name == '*')
 		name++; /* "<alloc::vec::Vec<T> as Drop>::drop" belongs to alloc */

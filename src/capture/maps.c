@@ -22,6 +22,7 @@ void maps_release(struct maps *m)
 		return;
 	for (size_t i = 0; i < m->procs.n; i++) {
 		vec_free(&m->procs.v[i]->entries);
+		vec_free(&m->procs.v[i]->execs);
 		free(m->procs.v[i]);
 	}
 	vec_free(&m->procs);
@@ -100,14 +101,23 @@ void maps_fork(struct maps *m, uint32_t ppid, uint32_t pid, uint64_t t)
 
 void maps_exec(struct maps *m, uint32_t pid, uint64_t t)
 {
-	struct process_maps *pm = proc_get(m, pid, 0);
-	if (!pm)
-		return;
+	struct process_maps *pm = proc_get(m, pid, 1);
+	vec_push(&pm->execs, t);
 	/* Only what was mapped before: the new image's mappings may come
 	 * first, read from another cpu's ring than the exec's own record. */
 	for (size_t i = 0; i < pm->entries.n; i++)
 		if (pm->entries.v[i].t_start < t && pm->entries.v[i].t_end > t)
 			pm->entries.v[i].t_end = t;
+}
+
+uint64_t maps_exec_before(struct maps *m, uint32_t pid, uint64_t t)
+{
+	const struct process_maps *pm = proc_get(m, pid, 0);
+	uint64_t best = 0;
+	for (size_t i = 0; pm && i < pm->execs.n; i++)
+		if (pm->execs.v[i] <= t && pm->execs.v[i] > best)
+			best = pm->execs.v[i];
+	return best;
 }
 
 bool maps_parse_line(const char *line, struct maps_line *out)
@@ -146,7 +156,9 @@ int maps_load_proc(struct maps *m, uint32_t pid)
 
 int maps_known(const struct maps *m, uint32_t pid)
 {
-	return hashmap_get(&m->index, pid, NULL);
+	uint64_t id;
+	/* an exec alone (maps_exec) records its time, not a mapping */
+	return hashmap_get(&m->index, pid, &id) && m->procs.v[id]->entries.n;
 }
 
 const struct maps_entry *maps_find(struct maps *m, uint32_t pid, uint64_t t, uint64_t addr)

@@ -26,6 +26,7 @@ struct process_maps {
 	uint32_t pid;
 	VEC(struct maps_entry) entries; /* sorted by start */
 	uint32_t last_hit;
+	VEC(uint64_t) execs; /* times of its exec COMM records, as read */
 };
 
 struct maps {
@@ -44,6 +45,8 @@ void maps_add(struct maps *m, uint32_t pid, uint64_t t, uint64_t start, uint64_t
 void maps_fork(struct maps *m, uint32_t ppid, uint32_t pid, uint64_t t);
 /* pid executed a new program at time t: the mappings made before end. */
 void maps_exec(struct maps *m, uint32_t pid, uint64_t t);
+/* The time of pid's last exec at or before t (0 when none is known). */
+uint64_t maps_exec_before(struct maps *m, uint32_t pid, uint64_t t);
 /* One line of /proc/PID/maps text. */
 struct maps_line {
 	uint64_t start, end, pgoff;

@@ -425,6 +425,112 @@ static uint32_t user_location(struct recorder *r, uint32_t pid, uint64_t time, u
 	return profile_location(r->p, e ? e->mapping : PROFILE_NO_MAPPING, pc, PROFILE_LOC_USER);
 }
 
+static bool in_kernel_mode(const struct perf_event_header *h)
+{
+	return (h->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
+}
+
+/* The user part of a DWARF-mode sample, as the kernel wrote it. */
+struct user_state {
+	bool present;    /* the sample has user registers */
+	bool short_copy; /* the kernel copied fewer stack bytes than it dumped */
+	struct unwind_input in;
+};
+
+/* Reads the user registers and stack copy at c; false when malformed. */
+static bool take_user_state(struct recorder *r, struct cursor *c, struct user_state *u)
+{
+	memset(u, 0, sizeof(*u));
+	uint64_t abi = take_u64(c);
+	if (abi && !c->bad) {
+		uint64_t nregs = (uint64_t)__builtin_popcountll(r->regs_mask);
+		const uint8_t *regs = take_bytes(c, nregs * 8);
+		if (regs) {
+			uint64_t tmp[64];
+			memcpy(tmp, regs, nregs * 8);
+			u->in.regs_valid = arch_perf_regs_to_dwarf(tmp, r->regs_mask, u->in.regs);
+		}
+	}
+	uint64_t size = take_u64(c);
+	const uint8_t *stack = size ? take_bytes(c, size) : NULL;
+	uint64_t dyn = size ? take_u64(c) : 0;
+	if (c->bad)
+		return false;
+	u->in.stack = stack;
+	u->in.stack_size = dyn < size ? dyn : size;
+	u->present = abi && u->in.regs_valid;
+	/* size 0 with registers: the kernel had no room to copy anything */
+	u->short_copy = u->present && (!size || dyn < size);
+	return true;
+}
+
+/* Whether a sample with no (or a short) user stack copy was taken inside
+ * an execve of pid, after its exec record; *map_time becomes the time at
+ * which to look its user addresses up (just before the exec). */
+static bool exec_cut(struct recorder *r, const struct perf_event_header *h, uint32_t pid, uint64_t time,
+                     uint64_t user_ip, uint64_t *map_time)
+{
+	*map_time = time;
+	if (!in_kernel_mode(h))
+		return false;
+	/* The exec's COMM record comes right after the switch to the new
+	 * program's memory; the kernel's work goes on after it, with the old
+	 * program's registers, in an address space where their pc maps
+	 * nothing. (The few samples between the switch and the record count
+	 * as not copied.) */
+	uint64_t before = maps_exec_before(&r->maps, pid, time);
+	if (!before || maps_find(&r->maps, pid, time, user_ip) || !maps_find(&r->maps, pid, before - 1, user_ip))
+		return false;
+	*map_time = before - 1; /* name the old program's frames */
+	return true;
+}
+
+/* Puts the marker of why a stack stops at its root. */
+static void mark_cut(struct recorder *r, uint32_t *n, enum profile_cut why)
+{
+	if (*n < MAX_FRAMES)
+		r->loc_ids[(*n)++] = profile_location(r->p, PROFILE_NO_MAPPING, why, PROFILE_LOC_TRUNCATED);
+}
+
+/* Unwinds the user part of a DWARF-mode sample into loc_ids[*n...] and
+ * counts how it ended. */
+static void unwind_user(struct recorder *r, const struct perf_event_header *h, const struct user_state *u, uint32_t pid,
+                        uint64_t time, uint32_t *n)
+{
+	uint64_t map_time = time;
+	bool by_exec = u->short_copy && exec_cut(r, h, pid, time, u->in.regs[ARCH_DWARF_IP], &map_time);
+	struct find_ctx fc = {r, pid, map_time};
+	enum unwind_status status;
+	int max = MAX_FRAMES - (int)*n;
+	int got = unwinder_unwind(r->unwinder, &u->in, find_module, &fc, r->locs_scratch, max, &status);
+	for (int i = 0; i < got; i++) {
+		uint64_t pc = i ? r->locs_scratch[i] - 1 : r->locs_scratch[i];
+		r->loc_ids[(*n)++] = user_location(r, pid, map_time, pc);
+	}
+	if (status == UNWIND_COMPLETE)
+		return;
+	/* mark the cut at the root, so views show it, and say why */
+	if (by_exec) {
+		r->st.exec_cut++;
+		mark_cut(r, n, PROFILE_CUT_EXEC);
+	} else if (status == UNWIND_TRUNCATED && u->short_copy) {
+		r->st.not_copied++;
+		mark_cut(r, n, PROFILE_CUT_NOT_COPIED);
+	} else if (status == UNWIND_TRUNCATED || status == UNWIND_MAX_DEPTH) {
+		r->st.truncated++;
+		mark_cut(r, n, PROFILE_CUT_DEPTH);
+	} else {
+		r->st.unwind_errors++;
+	}
+}
+
+static void defer_sample(struct recorder *r, const struct perf_event_header *h)
+{
+	struct perf_event_header *copy = xmalloc(h->size);
+	memcpy(copy, h, h->size);
+	vec_push(&r->deferred, copy);
+}
+
 static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 {
 	struct cursor c = {(const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false};
@@ -439,13 +545,20 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	const uint8_t *chain = take_bytes(&c, nr * 8);
 	if (c.bad)
 		return;
+	struct user_state u = {0};
+	if (r->o.call_graph == CALL_GRAPH_DWARF && !take_user_state(r, &c, &u))
+		return;
 	uint32_t pid = (uint32_t)pidtid, tid = (uint32_t)(pidtid >> 32);
 	uint32_t n = 0;
 	if (r->deferring && !(h->misc & PERF_RECORD_MISC_KERNEL) && maps_known(&r->maps, pid) &&
 	    !maps_find(&r->maps, pid, time, ip)) {
-		struct perf_event_header *copy = xmalloc(h->size);
-		memcpy(copy, h, h->size);
-		vec_push(&r->deferred, copy);
+		defer_sample(r, h);
+		return;
+	}
+	/* An uncopied stack taken in the kernel may be inside an execve whose
+	 * COMM record sits unread in another cpu's ring: wait a round for it. */
+	if (r->deferring && u.short_copy && in_kernel_mode(h)) {
+		defer_sample(r, h);
 		return;
 	}
 	bool in_kernel = false, in_user = false;
@@ -473,47 +586,11 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	}
 
 	if (r->o.call_graph == CALL_GRAPH_DWARF) {
-		uint64_t abi = take_u64(&c);
-		struct unwind_input in;
-		memset(&in, 0, sizeof(in));
-		if (abi && !c.bad) {
-			uint64_t nregs = (uint64_t)__builtin_popcountll(r->regs_mask);
-			const uint8_t *regs = take_bytes(&c, nregs * 8);
-			if (regs) {
-				uint64_t tmp[64];
-				memcpy(tmp, regs, nregs * 8);
-				in.regs_valid = arch_perf_regs_to_dwarf(tmp, r->regs_mask, in.regs);
-			}
-		}
-		uint64_t size = take_u64(&c);
-		const uint8_t *stack = size ? take_bytes(&c, size) : NULL;
-		uint64_t dyn = size ? take_u64(&c) : 0;
-		if (c.bad)
-			return;
-		in.stack = stack;
-		in.stack_size = dyn < size ? dyn : size;
-		if (abi && in.regs_valid) {
-			struct find_ctx fc = {r, pid, time};
-			enum unwind_status status;
-			int max = MAX_FRAMES - (int)n;
-			int got = unwinder_unwind(r->unwinder, &in, find_module, &fc, r->locs_scratch, max, &status);
-			for (int i = 0; i < got; i++) {
-				uint64_t pc = i ? r->locs_scratch[i] - 1 : r->locs_scratch[i];
-				r->loc_ids[n++] = user_location(r, pid, time, pc);
-			}
-			if (status == UNWIND_TRUNCATED || status == UNWIND_MAX_DEPTH) {
-				/* mark the cut at the root, so views show it */
-				r->st.truncated++;
-				if (n < MAX_FRAMES)
-					r->loc_ids[n++] =
-					    profile_location(r->p, PROFILE_NO_MAPPING, 0, PROFILE_LOC_TRUNCATED);
-			} else if (status != UNWIND_COMPLETE)
-				r->st.unwind_errors++;
-		}
+		if (u.present)
+			unwind_user(r, h, &u, pid, time, &n);
 	} else if (user_entries >= (uint32_t)r->max_stack) {
 		r->st.truncated++;
-		if (n < MAX_FRAMES)
-			r->loc_ids[n++] = profile_location(r->p, PROFILE_NO_MAPPING, 0, PROFILE_LOC_TRUNCATED);
+		mark_cut(r, &n, PROFILE_CUT_DEPTH);
 	}
 
 	if (n == 0) /* no callchain at all: keep the ip so the sample counts */
@@ -605,6 +682,15 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 		perf_ring_consume(&r->rings.v[i], heads[i]);
 	}
 	return total + ndeferred;
+}
+
+void recorder_feed(struct recorder *r, const struct perf_event_header *h)
+{
+	r->deferring = false;
+	if (h->type == PERF_RECORD_SAMPLE)
+		handle_sample(r, h);
+	else
+		on_sideband(r, h, -1);
 }
 
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st)

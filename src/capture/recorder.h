@@ -35,8 +35,12 @@ struct recorder_options {
 struct recorder_stats {
 	uint64_t samples;
 	uint64_t lost;          /* samples the kernel dropped (ring full) */
-	uint64_t truncated;     /* stacks cut short by the stack copy or depth limit */
-	uint64_t unwind_errors; /* unwinds that stopped at a pc without a module or CFI */
+	uint64_t truncated;     /* stacks deeper than the whole stack copy, or the depth limit */
+	uint64_t not_copied;    /* the kernel copied less user stack than was there (a page
+	                         * not present, as while it faults in): cut short, not deep */
+	uint64_t exec_cut;      /* taken inside execve after the old program's memory was gone */
+	uint64_t unwind_errors; /* unwinds that stopped at a pc without a module or CFI, or at
+	                         * a frame that made no progress */
 	uint64_t records;
 	bool kernel_stacks;   /* kernel stacks were permitted */
 	bool kernel_fallback; /* kernel stacks were refused, fell back to user only */
@@ -61,6 +65,11 @@ void recorder_disable(struct recorder *r);
 /* Waits up to timeout_ms for data, then processes everything available.
  * Returns the number of records processed. */
 size_t recorder_poll(struct recorder *r, int timeout_ms);
+
+/* Handles one perf record (sample or side-band) as recorder_poll() does a
+ * record read from a ring, without deferring; for replaying records and
+ * for tests of the sample path. */
+void recorder_feed(struct recorder *r, const struct perf_event_header *h);
 
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
 /* Appends the modules whose call frame information the unwinder refused. */

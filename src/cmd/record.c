@@ -465,7 +465,9 @@ int record_run(const struct record_args *a, bool *wrote)
 			stop_stage = 3;
 		}
 		if (!write_err && now - last_flush >= FLUSH_INTERVAL_NS) {
-			rc = kiln_writer_flush(w, p);
+			/* samples leave memory once written: an hour of
+			 * recording holds no more than a second of it */
+			rc = kiln_writer_stream(w, p);
 			if (rc) {
 				/* a full disk: stop the command, keep what is on disk */
 				write_err = rc;
@@ -490,13 +492,15 @@ int record_run(const struct record_args *a, bool *wrote)
 	profile_set_meta_u64(p, "samples", st.samples);
 	profile_set_meta_u64(p, "lost_samples", st.lost);
 	profile_set_meta_u64(p, "truncated_stacks", st.truncated);
+	profile_set_meta_u64(p, "stack_not_copied", st.not_copied);
+	profile_set_meta_u64(p, "exec_cut_stacks", st.exec_cut);
 	profile_set_meta_u64(p, "unwind_errors", st.unwind_errors);
 	profile_set_meta(p, "kernel_stacks", st.kernel_stacks ? "yes" : "no");
 	if (t.launched)
 		profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&t));
 
 	/* Everything captured is on disk before the slower symbolization. */
-	rc = kiln_writer_flush(w, p);
+	rc = kiln_writer_stream(w, p);
 	if (rc) {
 		kiln_error("cannot write '%s': %s; %s", a->output, strerror(-rc),
 		           flushed ? "the profile up to then is kept (it opens as cut short)"
@@ -541,6 +545,22 @@ int record_run(const struct record_args *a, bool *wrote)
 			          " stacks were deeper than the %u-byte stack copy and are cut "
 			          "short; they are marked, not hidden",
 			          st.truncated, st.samples, a->stack_size);
+		if (st.not_copied)
+			kiln_warn("%" PRIu64 " of %" PRIu64
+			          " samples had no user stack copied (its page was not present, as while it faults "
+			          "in): they keep the sampled function and stop there, under [stack not copied]; "
+			          "depth is not the cause",
+			          st.not_copied, st.samples);
+		if (st.exec_cut)
+			kiln_warn("%" PRIu64 " of %" PRIu64
+			          " samples were taken inside execve, after the old program's memory was gone; their "
+			          "stacks stop under [cut by exec]",
+			          st.exec_cut, st.samples);
+		if (st.unwind_errors)
+			kiln_warn("%" PRIu64 " of %" PRIu64
+			          " stacks stop early at code kiln could not unwind (no module, no call frame "
+			          "information, or a frame going nowhere); see UNWINDING in kiln-record(1)",
+			          st.unwind_errors, st.samples);
 		if (profile_get_meta(p, "kernel_symbols"))
 			kiln_warn(
 			    "kernel symbols are hidden (kernel.kptr_restrict=%ld); kernel frames show as addresses. "

@@ -560,6 +560,16 @@ int kiln_writer_flush(struct kiln_writer *w, const struct profile *p)
 	return rc;
 }
 
+int kiln_writer_stream(struct kiln_writer *w, struct profile *p)
+{
+	int rc = kiln_writer_flush(w, p);
+	if (rc)
+		return rc;
+	profile_clear_samples(p);
+	w->nsamples = 0; /* the next sample written is p->samples.v[0] */
+	return 0;
+}
+
 int kiln_writer_finish(struct kiln_writer *w, const struct profile *p)
 {
 	int rc;

@@ -24,6 +24,11 @@ int kiln_writer_open(struct kiln_writer **out, const char *path);
 /* Appends what p gained since the last flush; cheap when nothing changed.
  * Returns 0 or -errno. */
 int kiln_writer_flush(struct kiln_writer *w, const struct profile *p);
+/* Flushes, then empties p->samples (profile_clear_samples): the samples
+ * live in the file only, so a recording's memory does not grow with its
+ * length. Later flushes and the finish go on from there. Returns 0 or
+ * -errno (then p keeps the samples it had). */
+int kiln_writer_stream(struct kiln_writer *w, struct profile *p);
 /* Flushes, then writes symbols, final threads and metadata, and the end
  * chunk, and fsyncs. Returns 0 or -errno. */
 int kiln_writer_finish(struct kiln_writer *w, const struct profile *p);

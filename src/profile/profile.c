@@ -147,6 +147,17 @@ void profile_add_sample(struct profile *p, const struct profile_sample *s)
 	vec_push(&p->samples, *s);
 }
 
+/* Past this many the buffer is given back: a long pause between flushes
+ * must not keep its peak for the rest of the recording. */
+#define SAMPLES_KEEP_CAP 65536
+
+void profile_clear_samples(struct profile *p)
+{
+	if (p->samples.cap > SAMPLES_KEEP_CAP)
+		vec_free(&p->samples);
+	vec_clear(&p->samples);
+}
+
 struct profile_thread *profile_thread(struct profile *p, uint32_t tid, uint32_t pid)
 {
 	uint64_t id;
@@ -291,6 +302,18 @@ static const char *basename_of(const char *path)
 	return s ? s + 1 : path;
 }
 
+const char *profile_cut_name(uint64_t address)
+{
+	switch (address) {
+	case PROFILE_CUT_NOT_COPIED:
+		return "[stack not copied]";
+	case PROFILE_CUT_EXEC:
+		return "[cut by exec]";
+	default:
+		return "[truncated]";
+	}
+}
+
 void profile_name_unsymbolized(struct profile *p)
 {
 	char buf[512];
@@ -300,7 +323,7 @@ void profile_name_unsymbolized(struct profile *p)
 			continue;
 		struct profile_frame f = {0};
 		if (l->kind == PROFILE_LOC_TRUNCATED) {
-			f.function = profile_intern(p, "[truncated]");
+			f.function = profile_intern(p, profile_cut_name(l->address));
 			profile_set_location_frames(p, (uint32_t)i, &f, 1);
 			continue;
 		}

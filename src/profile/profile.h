@@ -46,8 +46,19 @@ struct profile_mapping {
 enum profile_location_kind {
 	PROFILE_LOC_USER = 0,
 	PROFILE_LOC_KERNEL = 1,
-	PROFILE_LOC_TRUNCATED = 2, /* stands at the root of a stack cut short: "[truncated]" */
+	PROFILE_LOC_TRUNCATED = 2, /* stands at the root of a stack cut short; its address says why */
 };
+
+/* Why a stack stops early: the address of its PROFILE_LOC_TRUNCATED root. */
+enum profile_cut {
+	PROFILE_CUT_DEPTH = 0,      /* "[truncated]": deeper than the stack copy (or depth limit) */
+	PROFILE_CUT_NOT_COPIED = 1, /* "[stack not copied]": the kernel copied less than was there */
+	PROFILE_CUT_EXEC = 2,       /* "[cut by exec]": taken inside execve, the old stack gone */
+};
+
+/* The frame name of a cut marker with this address ("[truncated]" for
+ * addresses it does not know, as older files only have that one). */
+const char *profile_cut_name(uint64_t address);
 
 struct profile_location {
 	uint64_t address;     /* absolute address in its process (or kernel) */
@@ -154,6 +165,10 @@ uint32_t profile_stack_from_leaf(struct profile *p, const uint32_t *locs, uint32
 
 /* Appends a sample; values beyond the profile's value types are ignored. */
 void profile_add_sample(struct profile *p, const struct profile_sample *s);
+/* Empties the samples (the rest of the profile stays): for a recorder that
+ * has streamed them to a file and keeps only what grows with distinct
+ * stacks. */
+void profile_clear_samples(struct profile *p);
 
 /* Returns the thread record for tid, creating it when new. The pointer is
  * valid until the next call that adds a thread. */

@@ -37,6 +37,11 @@ static void json_header(const struct report_ctx *c)
 	strbuf_addf(out, "},\n \"samples\": %" PRIu64 ",\n \"total\": %" PRId64 ",\n", h->samples, h->total);
 	strbuf_addf(out, " \"lost\": %" PRIu64 ", \"truncated\": %" PRIu64, profile_get_meta_u64(p, "lost_samples", 0),
 	            profile_get_meta_u64(p, "truncated_stacks", 0));
+	/* the other ways a stack stops early, apart from depth */
+	strbuf_addf(out,
+	            ", \"stack_not_copied\": %" PRIu64 ", \"cut_by_exec\": %" PRIu64 ", \"unwind_errors\": %" PRIu64,
+	            profile_get_meta_u64(p, "stack_not_copied", 0), profile_get_meta_u64(p, "exec_cut_stacks", 0),
+	            profile_get_meta_u64(p, "unwind_errors", 0));
 	/* time series (heap size, ...): a summary; the points stay in the file */
 	strbuf_addstr(out, ",\n \"series\": [");
 	for (size_t i = 0; i < p->series.n; i++) {

@@ -326,6 +326,26 @@ static void text_header(const struct report_ctx *c)
 			        "(65,528 bytes); they are shown under [truncated]",
 			        fmt_count(a, sizeof(a), trunc), fmt_count(b, sizeof(b), all), pct);
 	}
+	uint64_t uncopied = profile_get_meta_u64(p, "stack_not_copied", 0);
+	uint64_t exec_cut = profile_get_meta_u64(p, "exec_cut_stacks", 0);
+	uint64_t unwind_errors = profile_get_meta_u64(p, "unwind_errors", 0);
+	uint64_t all = h->samples ? h->samples : uncopied + exec_cut + unwind_errors;
+	if (uncopied)
+		warning(c,
+		        "%s of %s samples (%.1f%%) had no user stack copied (its page was not present); they stop "
+		        "after what the registers give, under [stack not copied]",
+		        fmt_count(a, sizeof(a), uncopied), fmt_count(b, sizeof(b), all),
+		        100.0 * (double)uncopied / (double)all);
+	if (exec_cut)
+		warning(c, "%s of %s samples (%.1f%%) were taken inside execve; their stacks stop under [cut by exec]",
+		        fmt_count(a, sizeof(a), exec_cut), fmt_count(b, sizeof(b), all),
+		        100.0 * (double)exec_cut / (double)all);
+	if (unwind_errors)
+		warning(c,
+		        "%s of %s stacks (%.1f%%) stop early at code that could not be unwound (no module or call "
+		        "frame information there); see kiln-record(1)",
+		        fmt_count(a, sizeof(a), unwind_errors), fmt_count(b, sizeof(b), all),
+		        100.0 * (double)unwind_errors / (double)all);
 	s = profile_get_meta(p, "missing_modules");
 	if (s && *s) {
 		size_t n = 1;

@@ -170,6 +170,9 @@ static int module_attach_elf(struct cfi_module *m, Elf *elf)
 {
 	m->elf = elf;
 	int err = elf ? module_setup(m) : -ENOEXEC;
+	GElf_Ehdr eh;
+	if (!err && gelf_getehdr(elf, &eh))
+		m->entry = eh.e_entry;
 	if (err) {
 		cfi_module_close(m);
 		m->opened = true;
@@ -243,6 +246,7 @@ void cfi_module_close(struct cfi_module *m)
 	m->fd = -1;
 	m->image = NULL;
 	m->nloads = 0;
+	m->entry = 0;
 	m->opened = false;
 	m->from_file = false;
 }

@@ -77,7 +77,8 @@ struct cfi_module {
 	Dwarf *dwarf;         /* opened lazily for .debug_frame */
 	Dwarf_CFI *debug_cfi; /* owned by dwarf */
 	bool debug_tried;
-	bool refused; /* its CFI names registers x86-64 lacks (cfi_check.h): unused */
+	bool refused;   /* its CFI names registers x86-64 lacks (cfi_check.h): unused */
+	uint64_t entry; /* ELF entry point (vaddr), 0 when none */
 	int nloads;
 	struct cfi_load loads[CFI_MAX_LOADS];
 	dev_t dev;

@@ -27,6 +27,10 @@
 #define FRONT_BITS 12
 #define FRONT_SIZE (1u << FRONT_BITS)
 
+/* Bytes from an ELF entry point within which a return address means the
+ * entry code called it: "mov %rsp, %rdi; call" is 8 on x86-64. */
+#define ENTRY_CODE 16
+
 /* Recently used modules, searched before hashing the path. */
 #define RECENT 4
 
@@ -245,7 +249,10 @@ int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_fi
 		}
 		row = row_get(u, mod, vaddr);
 		if (!(row->flags & CFI_ROW_FOUND)) {
-			s = UNWIND_NO_CFI;
+			/* The entry point has no caller, and the dynamic
+			 * loader's (mov, call: a few bytes) no CFI to say so. */
+			bool at_entry = mod->entry && !exact && vaddr >= mod->entry && vaddr - mod->entry < ENTRY_CODE;
+			s = at_entry ? UNWIND_COMPLETE : UNWIND_NO_CFI;
 			break;
 		}
 		if (row->regs[ARCH_DWARF_RIP].kind == CFI_UNDEF) {

@@ -1,0 +1,206 @@
+/* test_recorder.c - the recorder's sample path, fed synthetic perf records:
+ * recorder -> profile -> .kiln writer, as `kiln record` drives it. A long
+ * stream over a few thousand distinct stacks must run in flat memory and
+ * still read back whole. */
+#include <inttypes.h>
+#include <malloc.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "capture/recorder.h"
+#include "profile/kiln_file.h"
+#include "profile/profile.h"
+
+#define FAKE_PID   4242u
+#define FAKE_START 0x400000ull
+#define FAKE_LEN   0x400000ull
+
+static void tmp_path(char *buf, size_t n, const char *name)
+{
+	const char *dir = getenv("KILN_TEST_TMP");
+	snprintf(buf, n, "%s/test_recorder.%d.%s", dir && *dir ? dir : "/tmp", (int)getpid(), name);
+}
+
+static struct recorder *new_recorder(struct profile *p, enum call_graph_mode mode)
+{
+	struct recorder_options o = {0};
+	assert_int_equal(event_parse("cpu-clock", &o.event), 0);
+	o.freq = 997;
+	o.call_graph = mode;
+	o.stack_size = RECORDER_MAX_STACK_SIZE;
+	profile_add_value_type(p, "samples", "count");
+	profile_add_value_type(p, "cpu", "nanoseconds");
+	return recorder_new(p, &o);
+}
+
+/* An MMAP2 record of an executable file in pid, as the kernel writes it. */
+static void feed_mmap2(struct recorder *r, uint32_t pid, uint64_t start, uint64_t len, const char *path)
+{
+	uint64_t buf[64] = {0};
+	struct perf_event_header *h = (struct perf_event_header *)buf;
+	uint8_t *b = (uint8_t *)(h + 1);
+	uint32_t ids[2] = {pid, pid};
+	uint64_t v[3] = {start, len, 0};
+	memcpy(b, ids, 8);
+	memcpy(b + 8, v, 24);
+	/* maj, min, ino, ino_generation, prot, flags: 32 bytes of zeros */
+	size_t off = 8 + 24 + 32 + 8, plen = strlen(path) + 1;
+	memcpy(b + off, path, plen);
+	off += (plen + 7) & ~(size_t)7;
+	uint32_t trailer[6] = {pid, pid, 0, 0, 0, 0}; /* pid, tid, time 0, cpu, res */
+	memcpy(b + off, trailer, sizeof(trailer));
+	off += sizeof(trailer);
+	h->type = PERF_RECORD_MMAP2;
+	h->size = (uint16_t)(sizeof(*h) + off);
+	recorder_feed(r, h);
+}
+
+/* A frame-pointer-mode sample: ip, pid/tid, time, cpu, period, then the
+ * callchain with the user context marker and pcs leaf first. */
+static void feed_fp_sample(struct recorder *r, uint32_t pid, uint32_t tid, uint64_t time, const uint64_t *pcs,
+                           uint32_t n)
+{
+	uint64_t buf[8 + 1 + 64];
+	struct perf_event_header *h = (struct perf_event_header *)buf;
+	uint64_t *w = (uint64_t *)(h + 1);
+	size_t i = 0;
+	w[i++] = pcs[0];
+	w[i++] = pid | (uint64_t)tid << 32;
+	w[i++] = time;
+	w[i++] = 0; /* cpu, res */
+	w[i++] = 1000000;
+	w[i++] = n + 1;
+	w[i++] = PERF_CONTEXT_USER;
+	for (uint32_t k = 0; k < n; k++)
+		w[i++] = pcs[k];
+	h->type = PERF_RECORD_SAMPLE;
+	h->misc = PERF_RECORD_MISC_USER;
+	h->size = (uint16_t)(sizeof(*h) + i * 8);
+	recorder_feed(r, h);
+}
+
+/* The synthetic program: stack s of NSTACKS is a chain of 4-19 frames in
+ * the fake mapping; leaves vary more than callers, as in real profiles. */
+#define NSTACKS 3000u
+
+static uint32_t stack_of(uint64_t i)
+{
+	uint64_t x = i * 0x9e3779b97f4a7c15ull;
+	return (uint32_t)((x >> 32) % NSTACKS);
+}
+
+static uint32_t stack_pcs(uint32_t s, uint64_t *pcs)
+{
+	uint32_t depth = 4 + s % 16;
+	for (uint32_t d = 0; d < depth; d++) {
+		/* outermost frames shared, inner ones specific to s */
+		uint32_t key = d + 2 < depth ? (s / (d + 2)) % 97 : s;
+		pcs[d] = FAKE_START + 0x1000 + (uint64_t)key * 0x40 + (depth - d) * 0x10000;
+	}
+	return depth;
+}
+
+/* Bytes the profile's tables and indexes hold (their capacity): what a
+ * leak of samples into memory grows, counted the same way under ASan. */
+static size_t profile_bytes(const struct profile *p)
+{
+	size_t n = p->samples.cap * sizeof(*p->samples.v) + p->stacks.cap * sizeof(*p->stacks.v) +
+	           p->locations.cap * sizeof(*p->locations.v) + p->frames.cap * sizeof(*p->frames.v) +
+	           p->threads.cap * sizeof(*p->threads.v) + p->mappings.cap * sizeof(*p->mappings.v) +
+	           p->meta.cap * sizeof(*p->meta.v);
+	n += (p->stack_index.cap + p->location_index.cap + p->thread_index.cap) * 16;
+	return n;
+}
+
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd; /* 0 under ASan, whose allocator glibc does not see */
+}
+
+/* Feeds samples [from, to), streaming to the file every 4096 as record does
+ * every 250 ms. */
+static void feed_range(struct recorder *r, struct kiln_writer *w, struct profile *p, uint64_t from, uint64_t to)
+{
+	uint64_t pcs[32];
+	for (uint64_t i = from; i < to; i++) {
+		uint32_t n = stack_pcs(stack_of(i), pcs);
+		feed_fp_sample(r, FAKE_PID, FAKE_PID + (uint32_t)(i % 4), 1000000000ull + i * 100000, pcs, n);
+		if ((i + 1) % 4096 == 0)
+			assert_int_equal(kiln_writer_stream(w, p), 0);
+	}
+}
+
+static void test_long_stream_flat_memory(void **state)
+{
+	(void)state;
+	const uint64_t N = 500000; /* then 4N: two million samples in all */
+	char path[512];
+	tmp_path(path, sizeof(path), "stream.kiln");
+	struct profile *p = profile_new();
+	struct recorder *r = new_recorder(p, CALL_GRAPH_FP);
+	struct kiln_writer *w;
+	assert_int_equal(kiln_writer_open(&w, path), 0);
+	feed_mmap2(r, FAKE_PID, FAKE_START, FAKE_LEN, "/nonexistent/stream-app");
+
+	feed_range(r, w, p, 0, N);
+	size_t prof1 = profile_bytes(p), heap1 = heap_in_use();
+	size_t stacks1 = p->stacks.n;
+	feed_range(r, w, p, N, 4 * N);
+	size_t prof4 = profile_bytes(p), heap4 = heap_in_use();
+	print_message("profile tables: %zu bytes after %" PRIu64 " samples, %zu after %" PRIu64
+	              "; heap in use %zu -> %zu\n",
+	              prof1, N, prof4, 4 * N, heap1, heap4);
+	/* every distinct stack was seen in the first N */
+	assert_int_equal(p->stacks.n, stacks1);
+	/* 3N more samples are 3N x 56 bytes (84 MB) if kept; allow 256 KiB */
+	assert_true(prof4 <= prof1 + 256 * 1024);
+	if (heap1 && heap4)
+		assert_true(heap4 <= heap1 + 1024 * 1024);
+
+	struct recorder_stats st;
+	recorder_get_stats(r, &st);
+	assert_int_equal(st.samples, 4 * N);
+	assert_int_equal(kiln_writer_finish(w, p), 0);
+	kiln_writer_free(w);
+	recorder_free(r);
+	profile_free(p);
+
+	/* every sample is in the file, in time order, on the right stacks */
+	struct profile *q = NULL;
+	struct kiln_read_info info;
+	assert_int_equal(kiln_read(path, &q, &info), 0);
+	assert_true(info.complete);
+	assert_int_equal(q->samples.n, 4 * N);
+	uint64_t pcs[32];
+	for (uint64_t i = 0; i < q->samples.n; i += 997) {
+		const struct profile_sample *s = &q->samples.v[i];
+		assert_int_equal(s->time, 1000000000ull + i * 100000);
+		uint32_t n = stack_pcs(stack_of(i), pcs);
+		uint32_t node = s->stack;
+		for (uint32_t d = 0; d < n; d++) { /* leaf first, as pcs */
+			uint64_t want = d ? pcs[d] - 1 : pcs[d];
+			assert_int_equal(q->locations.v[q->stacks.v[node].location].address, want);
+			node = q->stacks.v[node].parent;
+		}
+		assert_int_equal(node, 0);
+	}
+	profile_free(q);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_long_stream_flat_memory),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
