@@ -173,4 +173,17 @@ kv() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 # Line range of the lines marked `MARK:TAG` in a fixture source.
 marker() { $KC marker "$KILN_SRC/tests/fixtures/$1" "$2"; }
 
+# proc_cpu_ms PID: the CPU time (user + system) PID has used, in ms.
+proc_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat" 2>/dev/null; }
+# wait_cpu_ms PID MS: until PID has used MS ms of CPU (a condition, not a
+# guess of how long that takes on a busy machine); 1 if PID ended first.
+wait_cpu_ms() {
+	local used
+	while used=$(proc_cpu_ms "$1") && [ -n "$used" ]; do
+		[ "$used" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 have_perf() { command -v perf >/dev/null 2>&1 && perf record -q --no-bpf-event -o "$T/.perf-probe.data" true >/dev/null 2>&1; }

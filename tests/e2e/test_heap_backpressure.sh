@@ -18,9 +18,23 @@ read -r V_ALLOCS V_FREES < <(sed -n 's/.*total heap usage: \([0-9,]*\) allocs, \
 
 "$KILN" heap -v -q -o "$T/heap.kiln" --json "$T/heap.json" -- "$T/heap_bench" $ROUNDS >"$T/heap.out" 2>"$T/heap.err" &
 KPID=$!
-sleep 0.2
+# Stop kiln once the target is allocating, and let it go only when the
+# target has stopped making progress (its CPU time stands still: it waits
+# on the full ring) or has ended; conditions, not guesses of how long.
+target=""
+while [ -z "$target" ] && kill -0 $KPID 2>/dev/null; do
+	target=$(pgrep -P $KPID -x heap_bench | head -1)
+	[ -n "$target" ] || sleep 0.02
+done
+[ -n "$target" ] && wait_cpu_ms "$target" 20
 kill -STOP $KPID 2>/dev/null
-sleep 1.5
+prev=-1
+for _ in $(seq 1 100); do
+	now=$(proc_cpu_ms "$target")
+	[ -z "$now" ] || [ "$now" = "$prev" ] && break
+	prev=$now
+	sleep 0.2
+done
 kill -CONT $KPID 2>/dev/null
 wait $KPID
 RC=$?

@@ -27,7 +27,8 @@ child_of() {
 "$KILN" record -o "$T/int.kiln" -- "$FX/calltree_nofp" 60000ms >"$T/int.out" 2>"$T/int.err" &
 kpid=$!
 target=$(child_of $kpid) || die "kiln started no target: $(cat "$T/int.err")"
-sleep 2
+# 0.6 s of the target's CPU: ~600 samples, however busy the machine is
+wait_cpu_ms "$target" 600 || die "target $target ended early: $(cat "$T/int.err")"
 kill -INT $kpid
 for _ in $(seq 100); do
 	kill -0 $kpid 2>/dev/null || break
@@ -48,14 +49,22 @@ else
 fi
 report_json "$T/int.kiln" "$T/int.json"
 check_eq "SIGINT: complete" "$(jq_ "$T/int.json" 'j["complete"]')" true
-check_ge "SIGINT: samples (2 s of recording; fewer when the machine is busy)" "$(jq_ "$T/int.json" 'j["samples"]')" 200
+check_ge "SIGINT: samples (0.6 s of the target's CPU)" "$(jq_ "$T/int.json" 'j["samples"]')" 300
 check_ge "SIGINT: leaf_b symbolized, self %" "$(jq_ "$T/int.json" '(fn("calltree::leaf_b") or {}).get("self_pct", 0)')" 50
 
 # --- kill -9 ----------------------------------------------------------------
 "$KILN" record -o "$T/k9.kiln" -- "$FX/calltree_nofp" 60000ms >"$T/k9.out" 2>"$T/k9.err" &
 kpid=$!
 target=$(child_of $kpid) || die "kiln started no target: $(cat "$T/k9.err")"
-sleep 2.5
+# until a flushed chunk holds 100 samples (the file is read as it grows)
+flushed=0
+while [ "$flushed" -lt 100 ]; do
+	kill -0 $kpid 2>/dev/null || die "kiln ended before kill -9: $(cat "$T/k9.err")"
+	flushed=$("$KILN" report --json --limit 0 "$T/k9.kiln" 2>/dev/null | python3 -c 'import json,sys
+try: print(json.load(sys.stdin)["samples"])
+except Exception: print(0)')
+	[ "$flushed" -ge 100 ] || sleep 0.1
+done
 kill -9 $kpid
 wait $kpid 2>/dev/null
 kill -9 "$target" 2>/dev/null
