@@ -186,4 +186,28 @@ wait_cpu_ms() {
 	return 1
 }
 
+# wait_exec PID PROGRAM: until PID (a background job) has exec'd PROGRAM;
+# 1 if it ended first.
+wait_exec() {
+	local prog
+	prog=$(readlink -f "$2")
+	while [ "$(readlink "/proc/$1/exe" 2>/dev/null)" != "$prog" ]; do
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.01
+	done
+}
+# child_exec PARENT PROGRAM: prints the pid of PARENT's child once it has
+# exec'd PROGRAM; 1 if PARENT ended first.
+child_exec() {
+	local prog c
+	prog=$(readlink -f "$2")
+	while kill -0 "$1" 2>/dev/null; do
+		for c in $(pgrep -P "$1"); do
+			[ "$(readlink "/proc/$c/exe" 2>/dev/null)" = "$prog" ] && echo "$c" && return 0
+		done
+		sleep 0.01
+	done
+	return 1
+}
+
 have_perf() { command -v perf >/dev/null 2>&1 && perf record -q --no-bpf-event -o "$T/.perf-probe.data" true >/dev/null 2>&1; }

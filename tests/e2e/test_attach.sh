@@ -9,18 +9,10 @@
 source "$(dirname "$0")/lib.sh"
 setup
 
-# wait_exec PID PROGRAM: until the background shell has exec'd PROGRAM.
-wait_exec() {
-	local pid=$1 prog=$2
-	while [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != "$prog" ]; do
-		kill -0 "$pid" 2>/dev/null || die "target $prog (pid $pid) exited before kiln attached"
-	done
-}
-
 # Detach: --duration ends the recording and the target runs on.
 "$FX/calltree_nofp" 20000ms &
 pid=$!
-wait_exec $pid "$FX/calltree_nofp"
+wait_exec $pid "$FX/calltree_nofp" || die "calltree_nofp ended before kiln attached"
 krun det record -p $pid --duration 0.3 -o "$T/det.kiln"
 check_eq "detach: kiln exit status" "$RC" 0
 check_no_crash det
@@ -33,7 +25,7 @@ wait $pid 2>/dev/null
 # Shares and chains: 2.5 s of the target's CPU, recorded until it exits.
 "$FX/calltree_nofp" 2500ms &
 pid=$!
-wait_exec $pid "$FX/calltree_nofp"
+wait_exec $pid "$FX/calltree_nofp" || die "calltree_nofp ended before kiln attached"
 krun att record -p $pid -o "$T/att.kiln"
 check_eq "attach: kiln exit status" "$RC" 0
 check_no_crash att
@@ -55,7 +47,7 @@ check_eq "attach: the one process sampled is the target" "$(jq_ "$T/att.json" "s
 # worker-K burns K x 600 ms of its own CPU.
 "$FX/threads_nofp" 600 &
 pid=$!
-wait_exec $pid "$FX/threads_nofp"
+wait_exec $pid "$FX/threads_nofp" || die "threads_nofp ended before kiln attached"
 krun thr record -p $pid -o "$T/thr.kiln"
 check_eq "attach threads: kiln exit status" "$RC" 0
 wait $pid 2>/dev/null

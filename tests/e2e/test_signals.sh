@@ -9,24 +9,10 @@ setup
 # ignored, which the target would inherit.
 set -m
 
-# child_of PID: the first child process of PID (the target kiln started).
-child_of() {
-	local c
-	for _ in $(seq 50); do
-		c=$(pgrep -P "$1" | head -1)
-		[ -n "$c" ] && {
-			echo "$c"
-			return 0
-		}
-		sleep 0.1
-	done
-	return 1
-}
-
 # --- SIGINT -----------------------------------------------------------------
 "$KILN" record -o "$T/int.kiln" -- "$FX/calltree_nofp" 60000ms >"$T/int.out" 2>"$T/int.err" &
 kpid=$!
-target=$(child_of $kpid) || die "kiln started no target: $(cat "$T/int.err")"
+target=$(child_exec $kpid "$FX/calltree_nofp") || die "kiln started no target: $(cat "$T/int.err")"
 # 0.6 s of the target's CPU: ~600 samples, however busy the machine is
 wait_cpu_ms "$target" 600 || die "target $target ended early: $(cat "$T/int.err")"
 kill -INT $kpid
@@ -55,7 +41,7 @@ check_ge "SIGINT: leaf_b symbolized, self %" "$(jq_ "$T/int.json" '(fn("calltree
 # --- kill -9 ----------------------------------------------------------------
 "$KILN" record -o "$T/k9.kiln" -- "$FX/calltree_nofp" 60000ms >"$T/k9.out" 2>"$T/k9.err" &
 kpid=$!
-target=$(child_of $kpid) || die "kiln started no target: $(cat "$T/k9.err")"
+target=$(child_exec $kpid "$FX/calltree_nofp") || die "kiln started no target: $(cat "$T/k9.err")"
 # until a flushed chunk holds 100 samples (the file is read as it grows)
 flushed=0
 while [ "$flushed" -lt 100 ]; do

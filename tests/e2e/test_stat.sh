@@ -91,7 +91,8 @@ check_grep "--list has task-clock" "$T/list.out" '^ +task-clock +software'
 # Ctrl-C: the command stops and what was counted is printed
 "$KILN" stat -e task-clock,context-switches -- "$W" sleep 5000 >"$T/int.out" 2>"$T/int.err" &
 kpid=$!
-sleep 1
+# SIGINT once the command runs
+child_exec "$kpid" "$W" >/dev/null
 kill -INT "$kpid"
 wait "$kpid"
 check_eq "Ctrl-C: status 128+SIGINT" "$?" 130
@@ -102,10 +103,9 @@ check_grep "Ctrl-C: says it was interrupted" "$T/int.err" 'interrupted'
 # kernel's own CPU time of the process over a window just around kiln's
 # (/proc/PID/stat utime+stime): shares of it, not wall-clock guesses, so a
 # loaded machine slows both alike.
-proc_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' "/proc/$1/stat"; }
 "$W" threads 3 4000 &
 wpid=$!
-sleep 0.2
+wait_cpu_ms "$wpid" 30
 cpu0=$(proc_cpu_ms "$wpid")
 kstat attach -e task-clock -p "$wpid" --duration 1
 cpu1=$(proc_cpu_ms "$wpid")
