@@ -351,6 +351,7 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 	bool complete = true;
 	if (plain)
 		flame_folded_init(&fb, t);
+	a->limits.time_order = o->chart; /* a chart keeps text input's samples apart */
 	int status = cmd_load_stacks(path, &a->limits, plain ? add_folded_line : NULL, &fb, "drawing", &p, &complete);
 	if (plain)
 		flame_folded_finish(&fb);

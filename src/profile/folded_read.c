@@ -166,16 +166,19 @@ struct folded_reader {
 	struct folded_stats st;
 	VEC(struct prev_frame) prev;
 	struct strbuf prev_stack; /* the previous line's stack */
+	VEC(uint32_t) sample_of;  /* stack node -> 1 + its sample, 0 when none yet */
 	uint64_t lineno;          /* lines given so far */
 	int64_t total;            /* the sum of the counts so far */
 	int error;                /* after an error, lines are ignored */
+	bool time_order;          /* merge a line only into the line before */
 	folded_line_fn fn;        /* when set, lines go here instead of into a profile */
 	void *ctx;
 };
 
-struct folded_reader *folded_reader_new(folded_line_fn fn, void *ctx)
+struct folded_reader *folded_reader_new(folded_line_fn fn, void *ctx, bool time_order)
 {
 	struct folded_reader *r = xcalloc(1, sizeof(*r));
+	r->time_order = time_order;
 	r->fn = fn;
 	r->ctx = ctx;
 	if (fn)
@@ -281,6 +284,24 @@ int folded_reader_line(struct folded_reader *r, const char *line, size_t len)
 	/* keep the shared prefix, copy only the rest */
 	strbuf_setlen_keep(&r->prev_stack, common);
 	strbuf_add(&r->prev_stack, line + common, slen - common);
+	/* one sample per distinct stack (lines have no time or thread to
+	 * keep apart): memory grows with the stacks, not with the lines; in
+	 * time order (flame charts), only repeats of the line before merge */
+	size_t last = p->samples.n;
+	if (r->time_order) {
+		if (last && p->samples.v[last - 1].stack == node) {
+			p->samples.v[last - 1].values[0] += v; /* the total is checked above */
+			return 0;
+		}
+	} else {
+		while (r->sample_of.n <= node)
+			vec_push(&r->sample_of, 0);
+		if (r->sample_of.v[node]) {
+			p->samples.v[r->sample_of.v[node] - 1].values[0] += v;
+			return 0;
+		}
+		r->sample_of.v[node] = (uint32_t)last + 1;
+	}
 	struct profile_sample smp = {.stack = node};
 	smp.values[0] = v;
 	profile_add_sample(p, &smp);
@@ -294,6 +315,7 @@ void folded_reader_free(struct folded_reader *r, struct folded_stats *st)
 	if (st)
 		*st = r->st;
 	vec_free(&r->prev);
+	vec_free(&r->sample_of);
 	strbuf_release(&r->prev_stack);
 	if (r->p) {
 		frame_namer_release(&r->namer);
@@ -334,14 +356,14 @@ static int reader_feed_mem(struct folded_reader *r, const char *data, size_t siz
 
 int folded_read_mem(const char *data, size_t size, struct profile **out, struct folded_stats *st)
 {
-	struct folded_reader *r = folded_reader_new(NULL, NULL);
+	struct folded_reader *r = folded_reader_new(NULL, NULL, false);
 	reader_feed_mem(r, data, size);
 	return folded_reader_finish(r, out, st);
 }
 
 int folded_scan_mem(const char *data, size_t size, folded_line_fn fn, void *ctx, struct folded_stats *st)
 {
-	struct folded_reader *r = folded_reader_new(fn, ctx);
+	struct folded_reader *r = folded_reader_new(fn, ctx, false);
 	reader_feed_mem(r, data, size);
 	return folded_reader_finish(r, NULL, st);
 }

@@ -2,9 +2,10 @@
  * of stackcollapse-perf.pl, flamegraph.pl, inferno and speedscope) read into
  * a profile, so every kiln view works on them.
  *
- * The profile has one value type, samples/count, and one location per
- * distinct frame name (no addresses): each location has exactly one frame
- * whose function is the name. Frames ending in "_[k]" are kernel frames.
+ * The profile has one value type, samples/count, one location per distinct
+ * frame name (no addresses; each location has exactly one frame whose
+ * function is the name) and one sample per distinct stack, its count the
+ * sum of the stack's lines. Frames ending in "_[k]" are kernel frames.
  *
  * Counts are exact: each is a whole number (a fraction is rounded) of at
  * most FOLDED_MAX_COUNT, and so is their sum; anything larger is an error
@@ -58,9 +59,11 @@ int folded_sniff(const char *data, size_t size, bool eof);
 typedef void (*folded_line_fn)(void *ctx, const char *stack, size_t len, int64_t count);
 
 /* A folded reader that is given one line at a time. With fn NULL, lines
- * build a profile; else every stack line goes to fn(ctx, ...). */
+ * build a profile; else every stack line goes to fn(ctx, ...). With
+ * time_order (for flame charts), a line merges into the sample of the line
+ * before when it has the same stack, not into any earlier one. */
 struct folded_reader;
-struct folded_reader *folded_reader_new(folded_line_fn fn, void *ctx);
+struct folded_reader *folded_reader_new(folded_line_fn fn, void *ctx, bool time_order);
 /* Reads one line (without its '\n'). Returns 0, or -EOVERFLOW (a count
  * above FOLDED_MAX_COUNT) or -ERANGE (the counts add up past it), after
  * which the reader takes no more lines; the stats name the line. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "profile/folded_read.h"
+#include "util/hashmap.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -220,12 +221,16 @@ struct perf_script_reader {
 	struct strbuf comm; /* the event's process name (the header line is gone by its end) */
 	struct header h;    /* the event's header (h.comm unused) */
 	bool in_event;
+	bool time_order;
 	uint64_t lineno;
+	struct hashmap sample_of; /* hash(stack, tid, pid) -> sample, or with time_order tid -> its last sample */
 };
 
-struct perf_script_reader *perf_script_reader_new(void)
+struct perf_script_reader *perf_script_reader_new(bool time_order)
 {
 	struct perf_script_reader *r = xcalloc(1, sizeof(*r));
+	r->time_order = time_order;
+	hashmap_init(&r->sample_of);
 	r->p = profile_new();
 	profile_add_value_type(r->p, "samples", "count");
 	frame_namer_init(&r->namer, r->p);
@@ -241,10 +246,26 @@ static void end_event(struct perf_script_reader *r)
 	struct profile_sample s = {.tid = r->h.tid, .pid = r->h.pid, .time = r->h.time};
 	s.stack = profile_stack_from_leaf(p, r->locs.v, (uint32_t)r->locs.n);
 	s.values[0] = 1;
-	profile_add_sample(p, &s);
 	struct profile_thread *t = profile_thread(p, r->h.tid, r->h.pid);
 	t->name = comm;
 	r->in_event = false;
+	/* events of one stack in one thread are one sample (keeping the first
+	 * time), so memory grows with stacks, not events; in time order only
+	 * a thread's repeats of its event before merge */
+	uint64_t key = r->time_order ? r->h.tid : hash_mix(hash_mix(s.stack, s.tid), s.pid), id;
+	key &= ~(1ULL << 63); /* UINT64_MAX marks empty hashmap slots */
+	while (hashmap_get(&r->sample_of, key, &id)) {
+		struct profile_sample *o = &p->samples.v[id];
+		if (o->stack == s.stack && o->tid == s.tid && o->pid == s.pid) {
+			o->values[0]++; /* 2^63 events are out of reach */
+			return;
+		}
+		if (r->time_order)
+			break; /* the thread's last event differs: a new sample */
+		key = hash_u64(key + 1) & ~(1ULL << 63);
+	}
+	hashmap_put(&r->sample_of, key, p->samples.n);
+	profile_add_sample(p, &s);
 }
 
 static void skip_line(struct perf_script_reader *r, const char *line, size_t len)
@@ -298,6 +319,7 @@ int perf_script_reader_finish(struct perf_script_reader *r, struct profile **out
 	if (r->in_event)
 		end_event(r);
 	vec_free(&r->locs);
+	hashmap_release(&r->sample_of);
 	strbuf_release(&r->comm);
 	frame_namer_release(&r->namer);
 	if (!r->st.events) {
@@ -315,7 +337,7 @@ int perf_script_reader_finish(struct perf_script_reader *r, struct profile **out
 
 int perf_script_read_mem(const char *data, size_t size, struct profile **out, struct perf_script_stats *st)
 {
-	struct perf_script_reader *r = perf_script_reader_new();
+	struct perf_script_reader *r = perf_script_reader_new(false);
 	size_t i = 0;
 	while (i < size) {
 		const char *nl = memchr(data + i, '\n', size - i);

@@ -4,7 +4,7 @@
  * Each event is a header line ("comm pid/tid [cpu] time: period event:")
  * followed by indented callchain lines ("addr symbol+0xoff (module)"), leaf
  * first, and a blank line. As stackcollapse-perf.pl does, the process name
- * becomes the outermost frame; every event counts one sample. Locations are
+ * becomes the outermost frame; every event counts one. Locations are
  * named by frame (see frame_namer in folded_read.h); "[kernel.kallsyms]"
  * frames are kernel frames.
  */
@@ -27,9 +27,12 @@ struct perf_script_stats {
 };
 
 /* A reader given one line at a time (so a file is streamed: memory grows
- * with distinct frames and stacks, not with the input). */
+ * with distinct frames and stacks, not with the input). The events of one
+ * stack in one thread become one sample (count summed, the first time
+ * kept); with time_order (for flame charts) only a thread's consecutive
+ * events of one stack do. */
 struct perf_script_reader;
-struct perf_script_reader *perf_script_reader_new(void);
+struct perf_script_reader *perf_script_reader_new(bool time_order);
 /* Reads one line, without its '\n'. */
 void perf_script_reader_line(struct perf_script_reader *r, const char *line, size_t len);
 /* Ends the input and frees r. Returns 0 and a new profile in *out (the

@@ -177,18 +177,18 @@ static int perf_script_line(void *ctx, const char *line, size_t len)
 
 /* Streams text (head, then the rest of in) through a reader of format f. */
 static int read_text(struct text_in *in, enum stack_format f, char *head, size_t nhead, size_t read_size,
-                     uint64_t max_line, folded_line_fn fn, void *ctx, struct profile **out,
+                     uint64_t max_line, bool time_order, folded_line_fn fn, void *ctx, struct profile **out,
                      struct stack_input_info *info)
 {
 	struct folded_reader *fr = NULL;
 	struct perf_script_reader *pr = NULL;
 	struct splitter s = {.max_line = max_line};
 	if (f == STACK_FORMAT_FOLDED) {
-		fr = folded_reader_new(fn, ctx);
+		fr = folded_reader_new(fn, ctx, time_order);
 		s.fn = folded_line;
 		s.ctx = fr;
 	} else {
-		pr = perf_script_reader_new();
+		pr = perf_script_reader_new(time_order);
 		s.fn = perf_script_line;
 		s.ctx = pr;
 	}
@@ -298,7 +298,8 @@ int stack_input_read_fd(int fd, const struct stack_input_limits *lim, folded_lin
 			rc = -EFBIG;
 			break;
 		}
-		rc = read_text(&in, (enum stack_format)f, head, n, read_size, max_line, fn, ctx, out, info);
+		rc = read_text(&in, (enum stack_format)f, head, n, read_size, max_line, lim && lim->time_order, fn, ctx,
+		               out, info);
 		break;
 	default:
 		rc = -ENOMSG;

@@ -60,7 +60,7 @@ static void test_parse(void **state)
 	assert_int_equal(folded_read_mem(text, strlen(text), &p, &st), 0);
 	assert_int_equal(st.lines, 7);
 	assert_int_equal(st.skipped, 1);
-	assert_int_equal(p->samples.n, 7);
+	assert_int_equal(p->samples.n, 6); /* one per distinct stack: leaf_b's lines are one */
 	int64_t total = 0;
 	for (size_t i = 0; i < p->samples.n; i++)
 		total += p->samples.v[i].values[0];
@@ -174,15 +174,36 @@ static void test_perf_script(void **state)
 	struct perf_script_stats st;
 	assert_int_equal(perf_script_read_mem(text, strlen(text), &p, &st), 0);
 	assert_int_equal(st.events, 3);
-	assert_int_equal(p->samples.n, 3);
+	assert_int_equal(p->samples.n, 2); /* the first and last events: one stack, one thread */
 	assert_int_equal(p->samples.v[0].tid, 1235);
 	assert_int_equal(p->samples.v[0].time, 100000001000ull);
+	assert_int_equal(p->samples.v[0].values[0], 2);
 	char *out = to_folded(p);
 	assert_string_equal(out, "calltree;__libc_start_main;calltree::run;calltree::leaf_b 2\n"
 	                         "my thread;[unknown];[libfoo.so];do_syscall_64 1\n");
 	free(out);
 	profile_free(p);
 	assert_int_equal(perf_script_read_mem("", 0, &p, NULL), -ENOMSG);
+
+	/* in time order (flame charts) only a thread's repeats merge */
+	struct perf_script_reader *r = perf_script_reader_new(true);
+	const char *ev[] = {"a 1/1 [0] 1.0: 1 c:", "\t 1 x (m)", "", "a 1/2 [0] 1.5: 1 c:", "\t 1 y (m)", "",
+	                    "a 1/1 [0] 2.0: 1 c:", "\t 1 x (m)", "", "a 1/1 [0] 3.0: 1 c:", "\t 1 y (m)", "",
+	                    "a 1/1 [0] 4.0: 1 c:", "\t 1 x (m)"};
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		perf_script_reader_line(r, ev[i], strlen(ev[i]));
+	assert_int_equal(perf_script_reader_finish(r, &p, &st), 0);
+	assert_int_equal(st.events, 5);
+	assert_int_equal(p->samples.n, 4);
+	assert_int_equal(p->samples.v[0].values[0], 2); /* 1.0 and 2.0: tid 2's event between is another thread */
+	profile_free(p);
+	r = perf_script_reader_new(false);
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		perf_script_reader_line(r, ev[i], strlen(ev[i]));
+	assert_int_equal(perf_script_reader_finish(r, &p, &st), 0);
+	assert_int_equal(p->samples.n, 3); /* (x, 1), (y, 2), (y, 1) */
+	assert_int_equal(p->samples.v[0].values[0], 3);
+	profile_free(p);
 }
 
 static void test_parse_line(void **state)
