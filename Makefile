@@ -101,7 +101,7 @@ fuzz-long: fuzz-build
 	      -artifact_prefix=$$crashes/ $(FUZZ_BUILD)/corpus/$$name tests/fuzz/corpus/$$name \
 	      >$(FUZZ_BUILD)/$$name.long.log 2>&1; \
 	  n=$$(find $$crashes -type f | wc -l); found=$$((found + n)); \
-	  echo "fuzz-long: $$name: $$(grep -o 'exec/s: [0-9]*' $(FUZZ_BUILD)/$$name.long.log | tail -1), $$n crashing input(s)"; \
+	  echo "fuzz-long: $$name: $$(grep -oE '^#[0-9]+:.*time: [0-9]+s' $(FUZZ_BUILD)/$$name.long.log | tail -1), $$n crashing input(s) kept"; \
 	done; \
 	if [ $$found -gt 0 ]; then \
 	  echo "fuzz-long: $$found crashing input(s) kept:"; find $(FUZZ_BUILD)/crashes -type f; exit 1; \
