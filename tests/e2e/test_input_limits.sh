@@ -27,7 +27,7 @@ bounded() {
 	else
 		timeout 120 /usr/bin/time -f %M -o "$T/b.rss" "$KILN" "$@" >"$T/b.out" 2>"$T/b.err"
 		check_eq "$label: status" "$?" 1
-		check_le "$label: peak RSS KB (ASan build; prlimit skipped under ASan)" "$(tail -1 "$T/b.rss")" 400000
+		check_le "$label: peak RSS KB (ASan build; prlimit skipped under ASan)" "$(tail -1 "$T/b.rss")" 100000
 	fi
 	check_no_crash_file "$label" "$T/b.err"
 }
