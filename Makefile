@@ -5,12 +5,15 @@
 #   make demo    profile the bundled Rust demo and print the report
 #   make bench   benchmarks against perf (bench/)
 #   make fuzz    run the fuzzers for longer (FUZZ_SECONDS=300)
+#   make fuzz-long  every fuzzer for an hour (FUZZ_LONG_SECONDS), crashes kept; not in check
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
+FUZZ_LONG_SECONDS ?= 3600
+FUZZ_LONG_JOBS ?= 1
 PREFIX     ?= /usr/local
 
 # rustup's toolchain, where the machine has one, before Debian's older rustc
@@ -23,7 +26,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libcmocka-dev libunwind-dev \
 	linux-perf libxml2-utils python3 rustc chromium nodejs npm
 
-.PHONY: all build deps check unit e2e asan fuzz fuzz-build demo bench install clean format
+.PHONY: all build deps check unit e2e asan fuzz fuzz-long fuzz-build demo bench install clean format
 
 all: build
 
@@ -82,6 +85,27 @@ fuzz: fuzz-build
 	      >$(FUZZ_BUILD)/$$name.log 2>&1 || { tail -40 $(FUZZ_BUILD)/$$name.log; exit 1; }; \
 	  echo "fuzz: $$name: $$(grep -c . $(FUZZ_BUILD)/$$name.log >/dev/null; grep -o 'stat::number_of_executed_units: [0-9]*' $(FUZZ_BUILD)/$$name.log || grep -o '#[0-9]*.*DONE.*' $(FUZZ_BUILD)/$$name.log | tail -1) no crash"; \
 	done
+
+# The long run, hours in all, never part of `make check`: each fuzzer runs
+# FUZZ_LONG_SECONDS (FUZZ_LONG_JOBS processes) and carries on past a crash,
+# timeout or out-of-memory; every such input is kept in
+# $(FUZZ_BUILD)/crashes/NAME/ and listed at the end, and then the run fails.
+# The corpus grown in $(FUZZ_BUILD)/corpus/NAME/ is kept for the next run.
+fuzz-long: fuzz-build
+	@found=0; for f in $(FUZZ_BUILD)/tests/fuzz_*; do \
+	  name=$$(basename $$f); crashes=$(FUZZ_BUILD)/crashes/$$name; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$name $$crashes; \
+	  echo "fuzz-long: $$name for $(FUZZ_LONG_SECONDS)s, log in $(FUZZ_BUILD)/$$name.long.log"; \
+	  $$f -max_total_time=$(FUZZ_LONG_SECONDS) -max_len=65536 -fork=$(FUZZ_LONG_JOBS) \
+	      -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -print_final_stats=1 \
+	      -artifact_prefix=$$crashes/ $(FUZZ_BUILD)/corpus/$$name tests/fuzz/corpus/$$name \
+	      >$(FUZZ_BUILD)/$$name.long.log 2>&1; \
+	  n=$$(find $$crashes -type f | wc -l); found=$$((found + n)); \
+	  echo "fuzz-long: $$name: $$(grep -oE '^#[0-9]+:.*time: [0-9]+s' $(FUZZ_BUILD)/$$name.long.log | tail -1), $$n crashing input(s) kept"; \
+	done; \
+	if [ $$found -gt 0 ]; then \
+	  echo "fuzz-long: $$found crashing input(s) kept:"; find $(FUZZ_BUILD)/crashes -type f; exit 1; \
+	fi; echo "fuzz-long: no crash"
 
 demo: deps build
 	@bash tests/fixtures/demo.sh $(BUILD)/kiln

@@ -560,6 +560,16 @@ int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct
 	if (o->value < 0 || (size_t)o->value >= p->value_types.n)
 		return -EINVAL;
 	int vi = o->value;
+	/* every sum in the tree is at most the sum of the positive values:
+	 * check that once, so that no node's value can wrap */
+	int64_t total = 0;
+	for (size_t i = 0; i < p->samples.n; i++) {
+		int64_t v = p->samples.v[i].values[vi];
+		if (v > 0 && v > INT64_MAX - total)
+			return -EOVERFLOW;
+		if (v > 0)
+			total += v;
+	}
 	t->chart = o->chart;
 	t->value_type = strtab_intern(&t->strings, profile_str(p, p->value_types.v[vi].type));
 	t->value_unit = strtab_intern(&t->strings, profile_str(p, p->value_types.v[vi].unit));

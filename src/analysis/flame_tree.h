@@ -74,8 +74,9 @@ struct flame_options {
 void flame_tree_init(struct flame_tree *t);
 void flame_tree_release(struct flame_tree *t);
 
-/* Builds t (freshly initialised) from p's samples. Returns 0, or -EINVAL when
- * o->value is not one of p's value types. t->nodes.v[0].value is the total
+/* Builds t (freshly initialised) from p's samples. Returns 0, -EINVAL when
+ * o->value is not one of p's value types, or -EOVERFLOW when the positive
+ * values add up to more than INT64_MAX (nothing is built). t->nodes.v[0].value is the total
  * kept after filtering. Children are sorted by name unless o->chart. */
 int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct flame_options *o);
 

@@ -13,6 +13,7 @@
 #define KILN_CMD_CMD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -40,6 +41,23 @@ struct profile;
  * binaries when they are present); *complete (may be NULL) says whether
  * the file was whole. The caller frees the profile. */
 struct profile *cmd_load_profile(const char *path, const char *doing, bool *complete);
+/* Reads any stack input for kiln flame and kiln collapse (a .kiln
+ * profile, folded stacks or perf script output; "-" is stdin) with the
+ * limits lim (may be NULL) and the same warnings as cmd_load_profile()
+ * for a .kiln file, plus how many malformed lines were skipped. Returns 0
+ * with the profile in *out (the caller frees it), or with *out NULL when
+ * fn (not NULL) was given the lines of folded stacks; or 1 after saying
+ * what went wrong. *complete (may be NULL) is false for a cut .kiln. */
+struct stack_input_limits;
+int cmd_load_stacks(const char *path, const struct stack_input_limits *lim,
+                    void (*fn)(void *, const char *, size_t, int64_t), void *ctx, const char *doing,
+                    struct profile **out, bool *complete);
+/* Parses a size in bytes with an optional K, M, G or T suffix (powers of
+ * 1024); 0 or -1. */
+int cmd_parse_bytes(const char *s, uint64_t *out);
+/* For --max-line-bytes and --max-input-bytes: parses arg into *out, or
+ * says what is wrong and returns the usage status 2. */
+int cmd_stack_limit_option(const char *option, const char *arg, uint64_t *out);
 /* The user's message for a kiln_read() error on path; returns 1. */
 int cmd_profile_error(const char *path, int rc);
 /* Says that path's profile has no value type name, listing those it has;

@@ -3,14 +3,14 @@
  * bring their perf.data along. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "analysis/flame_tree.h"
 #include "cmd/cmd.h"
 #include "cmd/output.h"
-#include "profile/folded_read.h"
-#include "profile/kiln_file.h"
+#include "profile/stack_input.h"
 #include "render/flame.h"
 
 static const char collapse_usage[] = "usage: kiln collapse [options] [FILE]\n"
@@ -24,6 +24,8 @@ static const char collapse_usage[] = "usage: kiln collapse [options] [FILE]\n"
                                      "\n"
                                      "  -o, --output FILE   write to FILE instead of stdout\n"
                                      "      --threads       put the thread (name and tid) at the root of each stack\n"
+                                     "      --max-line-bytes N   longest line of text input (default 16M)\n"
+                                     "      --max-input-bytes N  most bytes of text input (default: no limit)\n"
                                      "  -h, --help          show this help\n"
                                      "See kiln-collapse(1).\n";
 
@@ -32,11 +34,14 @@ int cmd_collapse(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"threads", no_argument, NULL, 't'},
+	    {"max-line-bytes", required_argument, NULL, 'L'},
+	    {"max-input-bytes", required_argument, NULL, 'I'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	const char *output = NULL;
 	struct flame_options fo = {0};
+	struct stack_input_limits limits = {0};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
@@ -46,6 +51,14 @@ int cmd_collapse(int argc, char **argv)
 			break;
 		case 't':
 			fo.threads = true;
+			break;
+		case 'L':
+			if (cmd_stack_limit_option("--max-line-bytes", optarg, &limits.max_line_bytes))
+				return 2;
+			break;
+		case 'I':
+			if (cmd_stack_limit_option("--max-input-bytes", optarg, &limits.max_input_bytes))
+				return 2;
 			break;
 		case 'h':
 			cmd_print_usage(collapse_usage, 0);
@@ -60,29 +73,19 @@ int cmd_collapse(int argc, char **argv)
 	}
 	const char *input = optind < argc ? argv[optind] : "-";
 	struct profile *p = NULL;
-	const char *format = NULL;
-	int rc = folded_read_any(input, &p, &format);
-	if (rc == -ENOMSG) {
-		kiln_error("'%s' is not perf script output (run 'perf script -i perf.data > out.txt'), a .kiln "
-		           "profile or folded stacks",
-		           input);
+	if (cmd_load_stacks(input, &limits, NULL, NULL, "collapsing", &p, NULL))
 		return 1;
-	}
-	if (rc) {
-		if (format && !strcmp(format, "kiln"))
-			kiln_error("cannot read '%s': %s", input, kiln_read_strerror(rc));
-		else
-			kiln_error("cannot open '%s': %s", input, strerror(-rc));
-		return 1;
-	}
-	profile_name_unsymbolized(p);
 	struct flame_tree t;
 	flame_tree_init(&t);
 	int status = 1;
-	flame_tree_build(&t, p, &fo);
+	if (flame_tree_build(&t, p, &fo) == -EOVERFLOW) {
+		kiln_error("cannot collapse '%s': its values add up to more than %" PRId64 " (64 bits)", input,
+		           INT64_MAX);
+		goto out;
+	}
 	struct output out;
 	const char *shown = output && strcmp(output, "-") ? output : "stdout";
-	rc = output_open_text(&out, output ? output : "-");
+	int rc = output_open_text(&out, output ? output : "-");
 	if (rc) {
 		kiln_error("cannot write '%s': %s", shown, strerror(-rc));
 		goto out;

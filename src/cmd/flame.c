@@ -15,9 +15,8 @@
 #include "cmd/cmd.h"
 #include "cmd/output.h"
 #include "cmd/record.h"
-#include "profile/folded_read.h"
-#include "profile/kiln_file.h"
 #include "profile/profile.h"
+#include "profile/stack_input.h"
 #include "render/flame.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
@@ -52,6 +51,8 @@ static const char flame_usage[] =
     "      --exclude REGEX       drop stacks with a function matching REGEX\n"
     "      --palette NAME        lang (by origin: Rust, Rust std, C/C++, kernel;\n"
     "                            default), hot, mem or io\n"
+    "      --max-line-bytes N    longest line of text input (default 16M)\n"
+    "      --max-input-bytes N   most bytes of text input (default: no limit)\n"
     "  -q, --quiet               print nothing but errors\n"
     "  -h, --help                show this help\n"
     "\n"
@@ -71,6 +72,8 @@ struct flame_args {
 	bool folded, diff, icicle, record, quiet;
 	struct flame_options fo;
 	struct flame_svg_options so;
+	struct stack_input_limits limits;
+	struct strbuf subtitle; /* --subtitle, marked when an input was cut short */
 	const char *value;
 	const char *focus, *exclude;
 	VEC(char *) rec_argv; /* record options, passed to kiln record's parser */
@@ -99,6 +102,8 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 		OPT_EXCLUDE,
 		OPT_PALETTE,
 		OPT_REC_OUTPUT,
+		OPT_MAX_LINE,
+		OPT_MAX_INPUT,
 		/* record options: forwarded */
 		OPT_CALL_GRAPH,
 		OPT_NO_INHERIT,
@@ -124,6 +129,8 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 	    {"exclude", required_argument, NULL, OPT_EXCLUDE},
 	    {"palette", required_argument, NULL, OPT_PALETTE},
 	    {"record-output", required_argument, NULL, OPT_REC_OUTPUT},
+	    {"max-line-bytes", required_argument, NULL, OPT_MAX_LINE},
+	    {"max-input-bytes", required_argument, NULL, OPT_MAX_INPUT},
 	    {"force", no_argument, NULL, 'f'},
 	    {"freq", required_argument, NULL, 'F'},
 	    {"count", required_argument, NULL, 'c'},
@@ -216,6 +223,14 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 		}
 		case OPT_REC_OUTPUT:
 			a->record_output = optarg;
+			break;
+		case OPT_MAX_LINE:
+			if (cmd_stack_limit_option("--max-line-bytes", optarg, &a->limits.max_line_bytes))
+				return 2;
+			break;
+		case OPT_MAX_INPUT:
+			if (cmd_stack_limit_option("--max-input-bytes", optarg, &a->limits.max_input_bytes))
+				return 2;
 			break;
 		case 'f':
 		case 'F':
@@ -312,66 +327,64 @@ static void add_folded_line(void *ctx, const char *stack, size_t len, int64_t co
 	flame_folded_add(ctx, stack, len, count);
 }
 
-/* Reads path into a profile; or, when fb is not NULL and the input is folded
- * stacks, straight into fb's tree (then returns NULL with *direct set).
- * Returns NULL after printing an error otherwise. */
-static struct profile *load(const char *path, struct flame_folded *fb, bool *direct)
+/* Marks the subtitle: the graph shows only part of what ran. */
+static void mark_cut(struct flame_args *a, const char *what, size_t samples)
 {
-	struct profile *p = NULL;
-	const char *format = NULL;
-	int rc = folded_scan_any(path, fb ? add_folded_line : NULL, fb, &p, &format, NULL);
-	if (rc == -ENOMSG) {
-		kiln_error("'%s' is not a .kiln profile, folded stacks or perf script output", path);
-		return NULL;
+	char num[32];
+	int n = snprintf(num, sizeof(num), "%zu", samples), lead = n % 3 ? n % 3 : 3;
+	struct strbuf grouped = STRBUF_INIT;
+	for (int i = 0; i < n; i++) {
+		if (i && (i - lead) % 3 == 0)
+			strbuf_addch(&grouped, ',');
+		strbuf_addch(&grouped, num[i]);
 	}
-	if (rc) {
-		if (format && !strcmp(format, "kiln"))
-			kiln_error("cannot read '%s': %s", path, kiln_read_strerror(rc));
-		else if (rc == -ENOENT && !strcmp(path, "profile.kiln"))
-			kiln_error("cannot open 'profile.kiln': no such file; record one with 'kiln flame -- CMD' "
-			           "or name a profile");
-		else
-			kiln_error("cannot open '%s': %s", path, strerror(-rc));
-		return NULL;
-	}
-	if (!p) {
-		*direct = true;
-		return NULL;
-	}
-	cmd_symbolize_missing(p);
-	return p;
+	if (a->subtitle.len)
+		strbuf_addstr(&a->subtitle, "; ");
+	else if (a->so.subtitle)
+		strbuf_addf(&a->subtitle, "%s; ", a->so.subtitle);
+	strbuf_addf(&a->subtitle, "%s cut short: %s samples before the cut", what, strbuf_str(&grouped));
+	strbuf_release(&grouped);
 }
 
 /* Builds the tree of one input; returns 0 or an exit status. */
-static int build_tree(struct flame_tree *t, const char *path, struct flame_args *a)
+static int build_tree(struct flame_tree *t, const char *path, struct flame_args *a, const char *what)
 {
 	/* folded stacks drawn with default options skip the profile: parsed
 	 * straight into the tree, they cost a fraction of the time and memory */
 	const struct flame_options *o = &a->fo;
 	bool plain = !o->reverse && !o->threads && !o->chart && !o->thread && !o->focus && !o->exclude && !a->value;
 	struct flame_folded fb;
-	bool direct = false;
+	struct profile *p = NULL;
+	bool complete = true;
 	if (plain)
 		flame_folded_init(&fb, t);
-	struct profile *p = load(path, plain ? &fb : NULL, &direct);
+	a->limits.time_order = o->chart; /* a chart keeps text input's samples apart */
+	int status = cmd_load_stacks(path, &a->limits, plain ? add_folded_line : NULL, &fb, "drawing", &p, &complete);
 	if (plain)
 		flame_folded_finish(&fb);
-	if (direct)
-		return 0;
-	if (plain) { /* not folded: start again from a fresh tree */
+	if (!status && !p)
+		return 0; /* folded stacks, drawn straight into the tree */
+	if (plain) {      /* not folded: start again from a fresh tree */
 		flame_tree_release(t);
 		flame_tree_init(t);
 	}
-	if (!p)
-		return 1;
-	int status = 1;
+	if (status)
+		return status;
+	status = 1;
+	if (!complete)
+		mark_cut(a, what, p->samples.n);
 	struct flame_options fo = a->fo;
 	fo.value = find_value(p, a->value, path);
 	if (fo.value < 0) {
 		status = 2; /* no such --value: a usage error */
 		goto out;
 	}
-	if (flame_tree_build(t, p, &fo)) {
+	int rc = flame_tree_build(t, p, &fo);
+	if (rc == -EOVERFLOW) {
+		kiln_error("cannot draw '%s': its values add up to more than %" PRId64 " (64 bits)", path, INT64_MAX);
+		goto out;
+	}
+	if (rc) {
 		kiln_error("'%s' has no values to draw", path);
 		goto out;
 	}
@@ -418,12 +431,16 @@ static int draw(struct flame_args *a)
 		fo.chart = false; /* the base is matched by path, never by time */
 		struct flame_args ba = *a;
 		ba.fo = fo;
-		if ((status = build_tree(&base, a->inputs[0], &ba)))
+		status = build_tree(&base, a->inputs[0], &ba, "base profile");
+		a->subtitle = ba.subtitle;
+		if (status)
 			goto out;
 	}
-	if ((status = build_tree(&t, input, a)))
+	if ((status = build_tree(&t, input, a, "profile")))
 		goto out;
 	status = 1;
+	if (a->subtitle.len)
+		a->so.subtitle = strbuf_str(&a->subtitle);
 	if (a->diff)
 		flame_tree_set_base(&t, &base);
 	if (t.nodes.v[0].value <= 0)
@@ -510,5 +527,6 @@ int cmd_flame(int argc, char **argv)
 	for (size_t i = 0; i < a.rec_argv.n; i++)
 		free(a.rec_argv.v[i]);
 	vec_free(&a.rec_argv);
+	strbuf_release(&a.subtitle);
 	return status;
 }

@@ -3,24 +3,18 @@
  * Folded files are usually sorted, so consecutive lines share long
  * prefixes: the stack nodes of the previous line are kept and reused up to
  * the last whole frame both lines share, which makes a million-line file
- * cost little more than reading it.
+ * cost little more than reading it. Lines come one at a time, so the
+ * reader never holds more of its input than the line before.
  */
 #include "profile/folded_read.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "profile/kiln_file.h"
-#include "profile/perf_script.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
-
-#define MAX_TOTAL (1LL << 62) /* keeps every sum of counts far from overflow */
 
 static uint64_t nokey(uint64_t k)
 {
@@ -67,10 +61,28 @@ static void strbuf_setlen_keep(struct strbuf *sb, size_t len)
 	}
 }
 
+void text_excerpt(char *out, size_t cap, const char *s, size_t len)
+{
+	if (!cap)
+		return;
+	size_t n = len < cap - 1 ? len : cap - 1;
+	bool cut = n < len;
+	if (cut)
+		n = cap > 4 ? cap - 4 : 0; /* room for "..." */
+	for (size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	if (cut && cap > 4) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+}
+
 /* Parses the count at the end of a line: digits, optionally a fraction
- * (flamegraph.pl accepts them; it is rounded). Returns where it starts or
- * NULL when the line does not end in a count. */
-static const char *parse_count(const char *line, size_t len, int64_t *out)
+ * (flamegraph.pl accepts them; it is rounded). Returns 1 with the count
+ * and where it starts, 0 when the line does not end in a count, or
+ * -EOVERFLOW when the count is above FOLDED_MAX_COUNT. */
+static int parse_count(const char *line, size_t len, int64_t *out, size_t *start)
 {
 	size_t e = len;
 	while (e > 0 && (line[e - 1] == ' ' || line[e - 1] == '\t' || line[e - 1] == '\r'))
@@ -79,33 +91,47 @@ static const char *parse_count(const char *line, size_t len, int64_t *out)
 	while (s > 0 && line[s - 1] != ' ' && line[s - 1] != '\t')
 		s--;
 	if (s == e)
-		return NULL;
-	int64_t v = 0;
+		return 0;
+	uint64_t v = 0;
+	bool over = false;
 	size_t i = s;
 	for (; i < e && line[i] >= '0' && line[i] <= '9'; i++) {
-		if (v > MAX_TOTAL / 10)
-			v = MAX_TOTAL;
+		unsigned d = (unsigned)(line[i] - '0');
+		if (v > ((uint64_t)FOLDED_MAX_COUNT - d) / 10)
+			over = true;
 		else
-			v = v * 10 + (line[i] - '0');
+			v = v * 10 + d;
 	}
 	if (i == s)
-		return NULL;
+		return 0;
 	if (i < e && line[i] == '.') {
 		size_t f = ++i;
 		for (; i < e && line[i] >= '0' && line[i] <= '9'; i++)
 			;
 		if (i == f)
-			return NULL;
-		if (line[f] >= '5' && v < MAX_TOTAL)
-			v++;
+			return 0;
+		if (line[f] >= '5') {
+			if (v == (uint64_t)FOLDED_MAX_COUNT)
+				over = true;
+			else
+				v++;
+		}
 	}
 	if (i != e)
-		return NULL;
-	*out = v;
-	return line + s;
+		return 0;
+	*start = s;
+	if (over)
+		return -EOVERFLOW;
+	*out = (int64_t)v;
+	return 1;
 }
 
-bool folded_sniff(const char *data, size_t size)
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+int folded_sniff(const char *data, size_t size, bool eof)
 {
 	size_t i = 0;
 	while (i < size) {
@@ -114,14 +140,19 @@ bool folded_sniff(const char *data, size_t size)
 		const char *line = data + i;
 		i += len + 1;
 		size_t k = 0;
-		while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
+		while (k < len && is_blank(line[k]))
 			k++;
+		if (!nl && !eof)
+			return -EAGAIN; /* the line, blank or not, may go on */
 		if (k == len)
 			continue;
+		if (k)
+			return 0;
 		int64_t v;
-		return k == 0 && parse_count(line, len, &v) != NULL;
+		size_t at;
+		return parse_count(line, len, &v, &at) != 0;
 	}
-	return false;
+	return eof ? 0 : -EAGAIN;
 }
 
 struct prev_frame {
@@ -129,47 +160,51 @@ struct prev_frame {
 	uint32_t node; /* stack node ending with this frame */
 };
 
-/* An incremental parser: input arrives in chunks (files are streamed, not
- * read whole, so a big file costs the profile's memory, not its own). */
-struct folded_parser {
+struct folded_reader {
 	struct profile *p;
 	struct frame_namer namer;
-	struct folded_stats *st;
+	struct folded_stats st;
 	VEC(struct prev_frame) prev;
 	struct strbuf prev_stack; /* the previous line's stack */
-	struct strbuf carry;      /* an incomplete last line */
-	int64_t total;
-	folded_line_fn fn; /* when set, lines go here instead of into a profile */
+	VEC(uint32_t) sample_of;  /* stack node -> 1 + its sample, 0 when none yet */
+	uint64_t lineno;          /* lines given so far */
+	int64_t total;            /* the sum of the counts so far */
+	int error;                /* after an error, lines are ignored */
+	bool time_order;          /* merge a line only into the line before */
+	folded_line_fn fn;        /* when set, lines go here instead of into a profile */
 	void *ctx;
 };
 
-static void parser_init(struct folded_parser *fp, struct folded_stats *st, folded_line_fn fn, void *ctx)
+struct folded_reader *folded_reader_new(folded_line_fn fn, void *ctx, bool time_order)
 {
-	memset(fp, 0, sizeof(*fp));
-	memset(st, 0, sizeof(*st));
-	fp->st = st;
-	fp->fn = fn;
-	fp->ctx = ctx;
+	struct folded_reader *r = xcalloc(1, sizeof(*r));
+	r->time_order = time_order;
+	r->fn = fn;
+	r->ctx = ctx;
 	if (fn)
-		return;
-	fp->p = profile_new();
-	profile_add_value_type(fp->p, "samples", "count");
-	frame_namer_init(&fp->namer, fp->p);
+		return r;
+	r->p = profile_new();
+	profile_add_value_type(r->p, "samples", "count");
+	frame_namer_init(&r->namer, r->p);
+	return r;
 }
 
 int folded_parse_line(const char *line, size_t len, size_t *stack_len, int64_t *count)
 {
 	size_t k = 0;
-	while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
+	while (k < len && is_blank(line[k]))
 		k++;
 	if (k == len)
 		return 0;
-	int64_t v;
-	const char *cnt = parse_count(line, len, &v);
-	if (!cnt || memchr(line, '\0', len) || len > UINT32_MAX / 2)
+	int64_t v = 0;
+	size_t at;
+	int rc = parse_count(line, len, &v, &at);
+	if (rc == 0 || memchr(line, '\0', len) || len > UINT32_MAX / 2)
 		return -EINVAL;
+	if (rc < 0)
+		return rc;
 	/* the stack is everything before the separator of the count */
-	size_t slen = (size_t)(cnt - line);
+	size_t slen = at;
 	while (slen > 0 && (line[slen - 1] == ' ' || line[slen - 1] == '\t'))
 		slen--;
 	*stack_len = slen;
@@ -177,39 +212,61 @@ int folded_parse_line(const char *line, size_t len, size_t *stack_len, int64_t *
 	return 1;
 }
 
-static void parse_line(struct folded_parser *fp, const char *line, size_t len)
+/* Records an error about the current line (its count starts the token at
+ * the end of the line). */
+static int reader_fail(struct folded_reader *r, int err, const char *line, size_t len)
 {
-	struct profile *p = fp->p;
+	size_t e = len, s;
+	while (e > 0 && is_blank(line[e - 1]))
+		e--;
+	for (s = e; s > 0 && line[s - 1] != ' ' && line[s - 1] != '\t'; s--)
+		;
+	r->st.error_line = r->lineno;
+	text_excerpt(r->st.error_count, sizeof(r->st.error_count), line + s, e - s);
+	r->error = err;
+	return err;
+}
+
+int folded_reader_line(struct folded_reader *r, const char *line, size_t len)
+{
+	if (r->error)
+		return r->error;
+	r->lineno++;
+	struct profile *p = r->p;
 	size_t slen;
 	int64_t v;
 	int rc = folded_parse_line(line, len, &slen, &v);
+	if (rc == -EOVERFLOW)
+		return reader_fail(r, rc, line, len);
 	if (rc <= 0) {
-		if (rc < 0)
-			fp->st->skipped++;
-		return;
+		if (rc < 0 && !r->st.skipped++) {
+			r->st.first_skipped_line = r->lineno;
+			text_excerpt(r->st.first_skipped, sizeof(r->st.first_skipped), line, len);
+		}
+		return 0;
 	}
-	if (v > MAX_TOTAL - fp->total)
-		v = MAX_TOTAL - fp->total;
-	fp->total += v;
-	fp->st->lines++;
-	if (fp->fn) {
-		fp->fn(fp->ctx, line, slen, v);
-		return;
+	if (v > FOLDED_MAX_COUNT - r->total)
+		return reader_fail(r, -ERANGE, line, len);
+	r->total += v;
+	r->st.lines++;
+	if (r->fn) {
+		r->fn(r->ctx, line, slen, v);
+		return 0;
 	}
 
 	/* reuse the frames this stack shares with the previous one */
-	const char *prev_stack = fp->prev_stack.buf;
-	size_t common = 0, lim = slen < fp->prev_stack.len ? slen : fp->prev_stack.len;
+	const char *prev_stack = r->prev_stack.buf;
+	size_t common = 0, lim = slen < r->prev_stack.len ? slen : r->prev_stack.len;
 	while (common < lim && line[common] == prev_stack[common])
 		common++;
 	size_t keep = 0; /* none for an empty stack: its samples are the root's */
-	while (slen > 0 && keep < fp->prev.n &&
-	       (fp->prev.v[keep].end < common ||
-	        (fp->prev.v[keep].end == common && (common == slen || line[common] == ';'))))
+	while (slen > 0 && keep < r->prev.n &&
+	       (r->prev.v[keep].end < common ||
+	        (r->prev.v[keep].end == common && (common == slen || line[common] == ';'))))
 		keep++;
-	uint32_t node = keep ? fp->prev.v[keep - 1].node : 0;
-	size_t pos = keep ? fp->prev.v[keep - 1].end + 1 : 0;
-	fp->prev.n = keep;
+	uint32_t node = keep ? r->prev.v[keep - 1].node : 0;
+	size_t pos = keep ? r->prev.v[keep - 1].end + 1 : 0;
+	r->prev.n = keep;
 	if (slen > 0) {
 		while (pos <= slen) {
 			const char *semi = memchr(line + pos, ';', slen - pos);
@@ -218,237 +275,95 @@ static void parse_line(struct folded_parser *fp, const char *line, size_t len)
 			size_t nlen = end - pos;
 			bool kernel = nlen >= 4 && !memcmp(name + nlen - 4, "_[k]", 4);
 			uint32_t sid = strtab_intern_n(&p->strings, name, nlen);
-			node = profile_stack_child(p, node, frame_namer_location(&fp->namer, sid, 0, kernel));
+			node = profile_stack_child(p, node, frame_namer_location(&r->namer, sid, 0, kernel));
 			struct prev_frame pf = {(uint32_t)end, node};
-			vec_push(&fp->prev, pf);
+			vec_push(&r->prev, pf);
 			pos = end + 1;
 		}
 	}
 	/* keep the shared prefix, copy only the rest */
-	strbuf_setlen_keep(&fp->prev_stack, common);
-	strbuf_add(&fp->prev_stack, line + common, slen - common);
+	strbuf_setlen_keep(&r->prev_stack, common);
+	strbuf_add(&r->prev_stack, line + common, slen - common);
+	/* one sample per distinct stack (lines have no time or thread to
+	 * keep apart): memory grows with the stacks, not with the lines; in
+	 * time order (flame charts), only repeats of the line before merge */
+	size_t last = p->samples.n;
+	if (r->time_order) {
+		if (last && p->samples.v[last - 1].stack == node) {
+			p->samples.v[last - 1].values[0] += v; /* the total is checked above */
+			return 0;
+		}
+	} else {
+		while (r->sample_of.n <= node)
+			vec_push(&r->sample_of, 0);
+		if (r->sample_of.v[node]) {
+			p->samples.v[r->sample_of.v[node] - 1].values[0] += v;
+			return 0;
+		}
+		r->sample_of.v[node] = (uint32_t)last + 1;
+	}
 	struct profile_sample smp = {.stack = node};
 	smp.values[0] = v;
 	profile_add_sample(p, &smp);
+	return 0;
 }
 
-/* Parses the whole lines of data; with final, the last partial one too. */
-static void parser_feed(struct folded_parser *fp, const char *data, size_t size, bool final)
+void folded_reader_free(struct folded_reader *r, struct folded_stats *st)
+{
+	if (!r)
+		return;
+	if (st)
+		*st = r->st;
+	vec_free(&r->prev);
+	vec_free(&r->sample_of);
+	strbuf_release(&r->prev_stack);
+	if (r->p) {
+		frame_namer_release(&r->namer);
+		profile_free(r->p);
+	}
+	free(r);
+}
+
+int folded_reader_finish(struct folded_reader *r, struct profile **out, struct folded_stats *st)
+{
+	if (out)
+		*out = NULL;
+	int rc = r->error ? r->error : r->st.lines ? 0 : -ENOMSG;
+	if (!rc && r->p) {
+		frame_namer_release(&r->namer);
+		profile_set_meta(r->p, "source", "folded");
+		*out = r->p;
+		r->p = NULL;
+	}
+	folded_reader_free(r, st);
+	return rc;
+}
+
+/* Feeds every line of data to r, stopping at the first error. */
+static int reader_feed_mem(struct folded_reader *r, const char *data, size_t size)
 {
 	size_t i = 0;
-	if (fp->carry.len) {
-		const char *nl = memchr(data, '\n', size);
-		size_t take = nl ? (size_t)(nl - data) : size;
-		strbuf_add(&fp->carry, data, take);
-		if (!nl && !final)
-			return;
-		parse_line(fp, fp->carry.buf, fp->carry.len);
-		strbuf_reset(&fp->carry);
-		i = nl ? take + 1 : size;
-	}
 	while (i < size) {
 		const char *nl = memchr(data + i, '\n', size - i);
-		if (!nl && !final) {
-			strbuf_add(&fp->carry, data + i, size - i);
-			return;
-		}
 		size_t len = nl ? (size_t)(nl - data) - i : size - i;
-		parse_line(fp, data + i, len);
+		int rc = folded_reader_line(r, data + i, len);
+		if (rc)
+			return rc;
 		i += len + 1;
 	}
-}
-
-static int parser_finish(struct folded_parser *fp, struct profile **out)
-{
-	if (fp->carry.len)
-		parse_line(fp, fp->carry.buf, fp->carry.len);
-	vec_free(&fp->prev);
-	strbuf_release(&fp->prev_stack);
-	strbuf_release(&fp->carry);
-	if (fp->fn)
-		return fp->st->lines ? 0 : -ENOMSG;
-	frame_namer_release(&fp->namer);
-	if (!fp->st->lines) {
-		profile_free(fp->p);
-		return -ENOMSG;
-	}
-	profile_set_meta(fp->p, "source", "folded");
-	*out = fp->p;
 	return 0;
 }
 
 int folded_read_mem(const char *data, size_t size, struct profile **out, struct folded_stats *st)
 {
-	struct folded_stats local;
-	struct folded_parser fp;
-	parser_init(&fp, st ? st : &local, NULL, NULL);
-	parser_feed(&fp, data, size, true);
-	return parser_finish(&fp, out);
-}
-
-int folded_slurp(const char *path, char **data, size_t *size)
-{
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
-	if (fd < 0)
-		return -errno;
-	size_t cap = 1 << 16, n = 0;
-	struct stat sb;
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0)
-		cap = (size_t)sb.st_size + 1;
-	char *buf = xmalloc(cap);
-	int rc = 0;
-	for (;;) {
-		if (n + 1 >= cap) {
-			cap *= 2;
-			buf = xrealloc(buf, cap);
-		}
-		ssize_t r = read(fd, buf + n, cap - n - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (fd != 0)
-		close(fd);
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	buf[n] = '\0';
-	*data = buf;
-	*size = n;
-	return 0;
-}
-
-#define CHUNK (1 << 20)
-
-/* Reads up to n bytes (fewer only at the end of the input). */
-static ssize_t read_full(int fd, char *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
-/* Streams the rest of fd through a folded parser that has seen head. */
-static int stream_folded(int fd, const char *head, size_t nhead, bool eof, struct profile **out,
-                         struct folded_stats *st, folded_line_fn fn, void *ctx)
-{
-	struct folded_stats local;
-	struct folded_parser fp;
-	parser_init(&fp, st ? st : &local, fn, ctx);
-	parser_feed(&fp, head, nhead, eof);
-	int rc = 0;
-	if (!eof) {
-		char *buf = xmalloc(CHUNK);
-		for (;;) {
-			ssize_t r = read_full(fd, buf, CHUNK);
-			if (r < 0) {
-				rc = (int)r;
-				break;
-			}
-			parser_feed(&fp, buf, (size_t)r, r < CHUNK);
-			if (r < CHUNK)
-				break;
-		}
-		free(buf);
-	}
-	int prc = parser_finish(&fp, out);
-	if (rc && !prc && !fn) {
-		profile_free(*out);
-		*out = NULL;
-	}
-	return rc ? rc : prc;
-}
-
-int folded_read_file(const char *path, struct profile **out, struct folded_stats *st)
-{
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
-	if (fd < 0)
-		return -errno;
-	int rc = stream_folded(fd, "", 0, false, out, st, NULL, NULL);
-	if (fd != 0)
-		close(fd);
-	return rc;
+	struct folded_reader *r = folded_reader_new(NULL, NULL, false);
+	reader_feed_mem(r, data, size);
+	return folded_reader_finish(r, out, st);
 }
 
 int folded_scan_mem(const char *data, size_t size, folded_line_fn fn, void *ctx, struct folded_stats *st)
 {
-	struct folded_stats local;
-	struct folded_parser fp;
-	parser_init(&fp, st ? st : &local, fn, ctx);
-	parser_feed(&fp, data, size, true);
-	return parser_finish(&fp, NULL);
-}
-
-int folded_read_any(const char *path, struct profile **out, const char **format)
-{
-	return folded_scan_any(path, NULL, NULL, out, format, NULL);
-}
-
-int folded_scan_any(const char *path, folded_line_fn fn, void *ctx, struct profile **out, const char **format,
-                    struct folded_stats *st)
-{
-	*out = NULL;
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
-	if (fd < 0)
-		return -errno;
-	/* the first chunk tells the formats apart */
-	char *head = xmalloc(CHUNK);
-	ssize_t n = read_full(fd, head, CHUNK);
-	int rc;
-	if (n < 0) {
-		rc = (int)n;
-		goto out;
-	}
-	bool eof = n < CHUNK;
-	if (folded_sniff(head, (size_t)n) && !(n >= 8 && !memcmp(head, "KILNPROF", 8))) {
-		if (format)
-			*format = "folded";
-		rc = stream_folded(fd, head, (size_t)n, eof, out, st, fn, ctx);
-		goto out;
-	}
-	/* the others are read whole */
-	size_t size = (size_t)n, cap = CHUNK;
-	while (!eof) {
-		cap *= 2;
-		head = xrealloc(head, cap);
-		n = read_full(fd, head + size, cap - size);
-		if (n < 0) {
-			rc = (int)n;
-			goto out;
-		}
-		size += (size_t)n;
-		eof = size < cap;
-	}
-	if (size >= 8 && !memcmp(head, "KILNPROF", 8)) {
-		if (format)
-			*format = "kiln";
-		rc = kiln_read_mem(head, size, out, NULL);
-	} else if (perf_script_sniff(head, size)) {
-		if (format)
-			*format = "perf script";
-		rc = perf_script_read_mem(head, size, out, NULL);
-	} else {
-		rc = -ENOMSG;
-	}
-out:
-	free(head);
-	if (fd != 0)
-		close(fd);
-	return rc;
+	struct folded_reader *r = folded_reader_new(fn, ctx, false);
+	reader_feed_mem(r, data, size);
+	return folded_reader_finish(r, NULL, st);
 }

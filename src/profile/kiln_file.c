@@ -1048,11 +1048,20 @@ static int set_error(int err, uint32_t version, uint64_t offset, const char *wha
 	return err;
 }
 
+/* Whether d starts with perf.data's magic ("PERFILE2", either byte order,
+ * or version 1's "PERFFILE"). */
+static bool is_perf_data(const uint8_t *d, size_t size)
+{
+	return size >= 8 && (!memcmp(d, "PERFILE2", 8) || !memcmp(d, "2ELIFREP", 8) || !memcmp(d, "PERFFILE", 8));
+}
+
 /* Checks the file header; returns its size, or a negative kiln_read error. */
 static int read_header(const uint8_t *d, size_t size, struct kiln_read_info *info)
 {
 	if (size == 0)
 		return set_error(-EBADMSG, 0, 0, "empty file");
+	if (is_perf_data(d, size))
+		return set_error(-EPROTONOSUPPORT, 0, 0, NULL);
 	size_t m = size < KILN_MAGIC_SIZE ? size : KILN_MAGIC_SIZE;
 	if (memcmp(d, KILN_MAGIC, m) != 0)
 		return set_error(-EPROTO, 0, 0, NULL);
@@ -1076,45 +1085,131 @@ static int read_header(const uint8_t *d, size_t size, struct kiln_read_info *inf
 	return hsize;
 }
 
-int kiln_read_mem(const void *data, size_t size, struct profile **out, struct kiln_read_info *info)
+/* Where a file's bytes come from: memory, or a descriptor read a chunk at a
+ * time (after head, bytes already read from it), so that a file is checked
+ * as it is read and never held whole. */
+struct source {
+	const uint8_t *mem; /* memory: all of it */
+	size_t mem_size;
+	int fd; /* else a descriptor, after head */
+	const uint8_t *head;
+	size_t nhead;
+	uint64_t pos; /* bytes consumed */
+	byte_vec buf; /* what take() returned last, for a descriptor */
+};
+
+/* Makes the next n bytes available at *out and consumes them: returns how
+ * many there are (fewer only at the end of the input), or -errno. *out
+ * stays valid until the next call. */
+static ssize_t source_take(struct source *s, size_t n, const uint8_t **out)
 {
-	const uint8_t *d = data;
+	if (s->mem) {
+		size_t left = s->mem_size - (size_t)s->pos;
+		size_t got = n < left ? n : left;
+		*out = s->mem + s->pos;
+		s->pos += got;
+		return (ssize_t)got;
+	}
+	vec_clear(&s->buf);
+	vec_reserve(&s->buf, n ? n : 1);
+	size_t got = 0;
+	if (s->pos < s->nhead && n) {
+		size_t h = s->nhead - (size_t)s->pos;
+		got = n < h ? n : h;
+		memcpy(s->buf.v, s->head + s->pos, got);
+	}
+	while (got < n) {
+		ssize_t r = read(s->fd, s->buf.v + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	*out = s->buf.v;
+	s->pos += got;
+	return (ssize_t)got;
+}
+
+/* Reads the file header and then chunk after chunk from src. size_hint is
+ * the file's size when known (the decompression budget grows with it). */
+static int read_source(struct source *src, uint64_t size_hint, struct profile **out, struct kiln_read_info *info)
+{
 	struct kiln_read_info dummy;
+	uint8_t hdr[KILN_HEADER_MAX];
+	const uint8_t *d;
 	int rc;
 	if (!info)
 		info = &dummy;
 	memset(info, 0, sizeof(*info));
 	*out = NULL;
-	rc = read_header(d, size, info);
+	/* the fixed part first: a file that is not ours is rejected from its
+	 * first bytes, however large it is */
+	ssize_t got = source_take(src, KILN_HEADER_SIZE, &d);
+	if (got < 0)
+		return set_error((int)got, 0, 0, NULL);
+	size_t n = (size_t)got;
+	memcpy(hdr, d, n);
+	if (n == KILN_HEADER_SIZE && !memcmp(hdr, KILN_MAGIC, KILN_MAGIC_SIZE)) {
+		uint16_t hsize = get_le16(hdr + 12);
+		if (hsize > KILN_HEADER_SIZE && hsize <= KILN_HEADER_MAX) {
+			got = source_take(src, hsize - KILN_HEADER_SIZE, &d);
+			if (got < 0)
+				return set_error((int)got, 0, 0, NULL);
+			memcpy(hdr + n, d, (size_t)got);
+			n += (size_t)got;
+		}
+	}
+	rc = read_header(hdr, n, info);
 	if (rc < 0)
 		return rc;
-	size_t pos = (size_t)rc;
 	rc = 0;
 
 	struct reader r = {0};
 	r.p = profile_new();
 	hashmap_init(&r.meta_index);
-	r.budget = FILE_BUDGET_BASE + FILE_BUDGET_RATE * (uint64_t)size;
+	r.budget = FILE_BUDGET_BASE + FILE_BUDGET_RATE * size_hint;
 	vec_push(&r.strings, 0);
 
-	while (pos < size) {
-		const uint8_t *h = d + pos;
-		size_t left = size - pos;
-		if (left < KILN_CHUNK_HEADER_SIZE) {
+	for (;;) {
+		uint64_t pos = src->pos;
+		got = source_take(src, KILN_CHUNK_HEADER_SIZE, &d);
+		if (got < 0) {
+			rc = set_error((int)got, info->version, pos, NULL);
+			goto out_free;
+		}
+		if (got == 0)
+			break;
+		if (got < KILN_CHUNK_HEADER_SIZE) {
 			info->truncated = true;
 			break;
 		}
+		uint8_t h[KILN_CHUNK_HEADER_SIZE];
+		memcpy(h, d, sizeof(h));
 		bool header_ok = get_le32(h) == KILN_CHUNK_MAGIC && get_le32(h + 24) == crc32c(h, 24);
 		uint16_t type = get_le16(h + 4), flags = get_le16(h + 6);
 		uint32_t seq = get_le32(h + 8), usize = get_le32(h + 12), csize = get_le32(h + 16);
 		bool bad = !header_ok || seq != info->chunks || csize > KILN_CHUNK_MAX_CSIZE;
-		if (!bad && csize > left - KILN_CHUNK_HEADER_SIZE) {
-			info->truncated = true; /* cut inside this chunk: keep what came before */
-			break;
-		}
-		const uint8_t *stored = h + KILN_CHUNK_HEADER_SIZE, *plain = NULL;
-		if (!bad)
+		const uint8_t *stored = NULL, *plain = NULL;
+		if (!bad) {
+			got = source_take(src, csize, &stored);
+			if (got < 0) {
+				rc = set_error((int)got, info->version, pos, NULL);
+				goto out_free;
+			}
+			if ((size_t)got < csize) {
+				info->truncated = true; /* cut inside this chunk: keep what came before */
+				break;
+			}
+			/* a file still growing (or a pipe) earns budget as it is read */
+			if (src->pos > size_hint) {
+				r.budget += FILE_BUDGET_RATE * (src->pos - size_hint);
+				size_hint = src->pos;
+			}
 			bad = get_le32(h + 20) != crc32c(stored, csize);
+		}
 		if (!bad && type == KILN_CHUNK_DATA)
 			bad = chunk_payload(&r, stored, csize, usize, flags, &plain) || read_sections(&r, plain, usize);
 		if (bad) {
@@ -1127,7 +1222,6 @@ int kiln_read_mem(const void *data, size_t size, struct profile **out, struct ki
 			break;
 		}
 		info->chunks++;
-		pos += KILN_CHUNK_HEADER_SIZE + csize;
 		if (type == KILN_CHUNK_END) {
 			info->complete = true;
 			break;
@@ -1147,39 +1241,37 @@ out_free:
 	return rc;
 }
 
+int kiln_read_mem(const void *data, size_t size, struct profile **out, struct kiln_read_info *info)
+{
+	struct source src = {.mem = data, .mem_size = size};
+	static const uint8_t none[1];
+	if (!src.mem)
+		src.mem = none; /* an empty buffer is still memory */
+	return read_source(&src, size, out, info);
+}
+
+int kiln_read_fd(int fd, const void *head, size_t nhead, struct profile **out, struct kiln_read_info *info)
+{
+	struct source src = {.fd = fd, .head = head, .nhead = nhead};
+	struct stat st;
+	uint64_t size_hint = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+	int rc = read_source(&src, size_hint, out, info);
+	vec_free(&src.buf);
+	return rc;
+}
+
 int kiln_read(const char *path, struct profile **out, struct kiln_read_info *info)
 {
-	int rc = 0;
-	byte_vec buf = {0};
 	*out = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return set_error(-errno, 0, 0, NULL);
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	int rc;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
 		rc = set_error(-EISDIR, 0, 0, NULL);
-		goto out_close;
-	}
-	/* read to the end rather than trusting st_size: a recorder may still be appending */
-	vec_reserve(&buf, st.st_size > 0 ? (size_t)st.st_size + 1 : 4096);
-	for (;;) {
-		if (buf.n == buf.cap)
-			vec_reserve(&buf, buf.cap + 1);
-		ssize_t n = read(fd, buf.v + buf.n, buf.cap - buf.n);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = set_error(-errno, 0, 0, NULL);
-			goto out_free;
-		}
-		if (n == 0)
-			break;
-		buf.n += (size_t)n;
-	}
-	rc = kiln_read_mem(buf.v, buf.n, out, info);
-out_free:
-	vec_free(&buf);
-out_close:
+	else
+		rc = kiln_read_fd(fd, NULL, 0, out, info);
 	close(fd);
 	return rc;
 }
@@ -1196,6 +1288,9 @@ const char *kiln_read_strerror(int err)
 		return "success";
 	case -EPROTO:
 		return "not a kiln profile";
+	case -EPROTONOSUPPORT:
+		return "a perf.data file, not a kiln profile; bring it along with 'perf script -i FILE | kiln "
+		       "collapse'";
 	case -ENOTSUP:
 		if (detail && last_error.what)
 			return last_error.what;

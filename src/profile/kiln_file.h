@@ -43,9 +43,12 @@ struct kiln_read_info {
 	uint64_t bad_offset; /* with -EBADMSG: where the damage starts */
 };
 
-/* Reads a whole profile. Returns 0, or:
- *   -ENOENT, -EACCES, ...   the file cannot be opened (errno)
+/* Reads a whole profile, chunk by chunk: the header is checked from the
+ * first bytes before anything else is read, and memory holds the profile
+ * and one chunk, never the file. Returns 0, or:
+ *   -ENOENT, -EACCES, ...   the file cannot be opened or read (errno)
  *   -EPROTO                 not a .kiln file (wrong magic)
+ *   -EPROTONOSUPPORT        a perf.data file (its magic), not a .kiln file
  *   -ENOTSUP                written by a newer kiln than this one reads
  *   -EBADMSG                a checksum or structure error before any usable data
  * A file cut short returns 0 with info->truncated set and every whole chunk
@@ -54,6 +57,10 @@ struct kiln_read_info {
 int kiln_read(const char *path, struct profile **out, struct kiln_read_info *info);
 /* The same from memory (used by the fuzzer and tests). */
 int kiln_read_mem(const void *data, size_t size, struct profile **out, struct kiln_read_info *info);
+/* The same from a descriptor (a pipe too), read to its end; head holds the
+ * nhead bytes already read from it (its first bytes; may be NULL, 0). The
+ * caller closes fd. */
+int kiln_read_fd(int fd, const void *head, size_t nhead, struct profile **out, struct kiln_read_info *info);
 
 /* Whether buf (n bytes from the start of a file) begins with kiln's magic:
  * how a command tells a profile it may replace from a file it must not. */

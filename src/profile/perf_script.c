@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "profile/folded_read.h"
+#include "util/hashmap.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 static bool is_space(char c)
@@ -178,12 +180,14 @@ static bool parse_frame(struct profile *p, const char *line, size_t len, uint32_
 	return true;
 }
 
-bool perf_script_sniff(const char *data, size_t size)
+int perf_script_sniff(const char *data, size_t size, bool eof)
 {
-	const char *nl = memchr(data, '\n', size);
 	size_t i = 0;
 	/* skip blank and comment lines ("# ========" headers of perf script --header) */
-	while (nl) {
+	for (;;) {
+		const char *nl = i < size ? memchr(data + i, '\n', size - i) : NULL;
+		if (!nl)
+			return eof ? 0 : -EAGAIN;
 		const char *line = data + i;
 		size_t len = (size_t)(nl - line);
 		size_t k = 0;
@@ -192,93 +196,154 @@ bool perf_script_sniff(const char *data, size_t size)
 		if (k < len && line[k] != '#')
 			break;
 		i += len + 1;
-		nl = i < size ? memchr(data + i, '\n', size - i) : NULL;
 	}
-	if (!nl)
-		return false;
+	const char *nl = memchr(data + i, '\n', size - i);
 	struct header h;
 	if (!parse_header(data + i, (size_t)(nl - (data + i)), &h) || !h.tid)
-		return false;
+		return 0;
 	size_t j = (size_t)(nl - data) + 1;
-	if (j >= size || !is_space(data[j]))
-		return false;
+	if (j >= size)
+		return eof ? 0 : -EAGAIN;
+	if (!is_space(data[j]))
+		return 0;
 	while (j < size && is_space(data[j]))
 		j++;
-	return j < size && is_hex(data[j]);
+	if (j >= size)
+		return eof ? 0 : -EAGAIN;
+	return is_hex(data[j]);
+}
+
+struct perf_script_reader {
+	struct profile *p;
+	struct frame_namer namer;
+	struct perf_script_stats st;
+	VEC(uint32_t) locs; /* the event's callchain, leaf first */
+	struct strbuf comm; /* the event's process name (the header line is gone by its end) */
+	struct header h;    /* the event's header (h.comm unused) */
+	bool in_event;
+	bool time_order;
+	uint64_t lineno;
+	struct hashmap sample_of; /* hash(stack, tid, pid) -> sample, or with time_order tid -> its last sample */
+};
+
+struct perf_script_reader *perf_script_reader_new(bool time_order)
+{
+	struct perf_script_reader *r = xcalloc(1, sizeof(*r));
+	r->time_order = time_order;
+	hashmap_init(&r->sample_of);
+	r->p = profile_new();
+	profile_add_value_type(r->p, "samples", "count");
+	frame_namer_init(&r->namer, r->p);
+	return r;
+}
+
+/* The event is complete: comm outermost, then the chain. */
+static void end_event(struct perf_script_reader *r)
+{
+	struct profile *p = r->p;
+	uint32_t comm = strtab_intern_n(&p->strings, r->comm.buf ? r->comm.buf : "", r->comm.len);
+	vec_push(&r->locs, frame_namer_location(&r->namer, comm, 0, false));
+	struct profile_sample s = {.tid = r->h.tid, .pid = r->h.pid, .time = r->h.time};
+	s.stack = profile_stack_from_leaf(p, r->locs.v, (uint32_t)r->locs.n);
+	s.values[0] = 1;
+	struct profile_thread *t = profile_thread(p, r->h.tid, r->h.pid);
+	t->name = comm;
+	r->in_event = false;
+	/* events of one stack in one thread are one sample (keeping the first
+	 * time), so memory grows with stacks, not events; in time order only
+	 * a thread's repeats of its event before merge */
+	uint64_t key = r->time_order ? r->h.tid : hash_mix(hash_mix(s.stack, s.tid), s.pid), id;
+	key &= ~(1ULL << 63); /* UINT64_MAX marks empty hashmap slots */
+	while (hashmap_get(&r->sample_of, key, &id)) {
+		struct profile_sample *o = &p->samples.v[id];
+		if (o->stack == s.stack && o->tid == s.tid && o->pid == s.pid) {
+			o->values[0]++; /* 2^63 events are out of reach */
+			return;
+		}
+		if (r->time_order)
+			break; /* the thread's last event differs: a new sample */
+		key = hash_u64(key + 1) & ~(1ULL << 63);
+	}
+	hashmap_put(&r->sample_of, key, p->samples.n);
+	profile_add_sample(p, &s);
+}
+
+static void skip_line(struct perf_script_reader *r, const char *line, size_t len)
+{
+	if (!r->st.skipped++) {
+		r->st.first_skipped_line = r->lineno;
+		text_excerpt(r->st.first_skipped, sizeof(r->st.first_skipped), line, len);
+	}
+}
+
+void perf_script_reader_line(struct perf_script_reader *r, const char *line, size_t len)
+{
+	r->lineno++;
+	size_t k = 0;
+	while (k < len && is_space(line[k]))
+		k++;
+	bool blank = k == len;
+	if (blank && r->in_event)
+		end_event(r);
+	if (blank || line[k] == '#')
+		return;
+	if (memchr(line, '\0', len)) {
+		skip_line(r, line, len);
+		return;
+	}
+	if (!r->in_event) {
+		if (parse_header(line, len, &r->h)) {
+			r->in_event = true;
+			vec_clear(&r->locs);
+			strbuf_reset(&r->comm);
+			strbuf_add(&r->comm, r->h.comm, r->h.comm_len);
+			r->h.comm = NULL;
+			r->st.events++;
+		} else {
+			skip_line(r, line, len);
+		}
+		return;
+	}
+	uint32_t name, module;
+	bool kernel;
+	if (parse_frame(r->p, line, len, &name, &module, &kernel))
+		vec_push(&r->locs, frame_namer_location(&r->namer, name, module, kernel));
+	else
+		skip_line(r, line, len);
+}
+
+int perf_script_reader_finish(struct perf_script_reader *r, struct profile **out, struct perf_script_stats *st)
+{
+	int rc = 0;
+	*out = NULL;
+	if (r->in_event)
+		end_event(r);
+	vec_free(&r->locs);
+	hashmap_release(&r->sample_of);
+	strbuf_release(&r->comm);
+	frame_namer_release(&r->namer);
+	if (!r->st.events) {
+		profile_free(r->p);
+		rc = -ENOMSG;
+	} else {
+		profile_set_meta(r->p, "source", "perf script");
+		*out = r->p;
+	}
+	if (st)
+		*st = r->st;
+	free(r);
+	return rc;
 }
 
 int perf_script_read_mem(const char *data, size_t size, struct profile **out, struct perf_script_stats *st)
 {
-	struct perf_script_stats local = {0};
-	if (!st)
-		st = &local;
-	memset(st, 0, sizeof(*st));
-	struct profile *p = profile_new();
-	profile_add_value_type(p, "samples", "count");
-	struct frame_namer namer;
-	frame_namer_init(&namer, p);
-	VEC(uint32_t) locs = {0};
-	struct header h;
-	bool in_event = false;
-
+	struct perf_script_reader *r = perf_script_reader_new(false);
 	size_t i = 0;
-	for (;;) {
-		bool end = i >= size;
-		const char *line = data + i;
-		size_t len = 0;
-		if (!end) {
-			const char *nl = memchr(line, '\n', size - i);
-			len = nl ? (size_t)(nl - line) : size - i;
-			i += len + 1;
-		}
-		size_t k = 0;
-		while (k < len && is_space(line[k]))
-			k++;
-		bool blank = k == len;
-		if ((blank || end) && in_event) {
-			/* the event is complete: comm outermost, then the chain */
-			uint32_t comm = strtab_intern_n(&p->strings, h.comm, h.comm_len);
-			vec_push(&locs, frame_namer_location(&namer, comm, 0, false));
-			struct profile_sample s = {.tid = h.tid, .pid = h.pid, .time = h.time};
-			s.stack = profile_stack_from_leaf(p, locs.v, (uint32_t)locs.n);
-			s.values[0] = 1;
-			profile_add_sample(p, &s);
-			struct profile_thread *t = profile_thread(p, h.tid, h.pid);
-			t->name = comm;
-			in_event = false;
-		}
-		if (end)
-			break;
-		if (blank || line[k] == '#')
-			continue;
-		if (memchr(line, '\0', len)) {
-			st->skipped++;
-			continue;
-		}
-		if (!in_event) {
-			if (parse_header(line, len, &h)) {
-				in_event = true;
-				vec_clear(&locs);
-				st->events++;
-			} else {
-				st->skipped++;
-			}
-			continue;
-		}
-		uint32_t name, module;
-		bool kernel;
-		if (parse_frame(p, line, len, &name, &module, &kernel))
-			vec_push(&locs, frame_namer_location(&namer, name, module, kernel));
-		else
-			st->skipped++;
+	while (i < size) {
+		const char *nl = memchr(data + i, '\n', size - i);
+		size_t len = nl ? (size_t)(nl - data) - i : size - i;
+		perf_script_reader_line(r, data + i, len);
+		i += len + 1;
 	}
-	vec_free(&locs);
-	frame_namer_release(&namer);
-	if (!st->events) {
-		profile_free(p);
-		return -ENOMSG;
-	}
-	profile_set_meta(p, "source", "perf script");
-	*out = p;
-	return 0;
+	return perf_script_reader_finish(r, out, st);
 }

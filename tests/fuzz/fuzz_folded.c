@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!sink)
 		sink = fopen("/dev/null", "w");
 	struct profile *p = NULL;
-	folded_sniff((const char *)data, size);
+	folded_sniff((const char *)data, size, true);
+	folded_sniff((const char *)data, size, false);
 	struct flame_tree fast;
 	flame_tree_init(&fast);
 	struct flame_folded fb;

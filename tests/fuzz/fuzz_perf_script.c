@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!sink)
 		sink = fopen("/dev/null", "w");
 	struct profile *p = NULL;
-	perf_script_sniff((const char *)data, size);
+	perf_script_sniff((const char *)data, size, true);
+	perf_script_sniff((const char *)data, size, false);
 	if (perf_script_read_mem((const char *)data, size, &p, NULL))
 		return 0;
 	struct flame_tree t;

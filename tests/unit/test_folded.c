@@ -60,7 +60,7 @@ static void test_parse(void **state)
 	assert_int_equal(folded_read_mem(text, strlen(text), &p, &st), 0);
 	assert_int_equal(st.lines, 7);
 	assert_int_equal(st.skipped, 1);
-	assert_int_equal(p->samples.n, 7);
+	assert_int_equal(p->samples.n, 6); /* one per distinct stack: leaf_b's lines are one */
 	int64_t total = 0;
 	for (size_t i = 0; i < p->samples.n; i++)
 		total += p->samples.v[i].values[0];
@@ -91,8 +91,13 @@ static void test_empty_and_bad(void **state)
 	assert_int_equal(folded_read_mem("", 0, &p, NULL), -ENOMSG);
 	assert_int_equal(folded_read_mem("no count here\n", 14, &p, NULL), -ENOMSG);
 	assert_int_equal(folded_read_mem("a;b -3\n", 7, &p, NULL), -ENOMSG);
-	assert_false(folded_sniff("  indented 1\n", 13));
-	assert_true(folded_sniff("\n\na;b 1\n", 8));
+	assert_false(folded_sniff("  indented 1\n", 13, true));
+	assert_true(folded_sniff("\n\na;b 1\n", 8, true));
+	/* a line not complete yet decides nothing, however long */
+	assert_int_equal(folded_sniff("\n\na;b 1", 7, false), -EAGAIN);
+	assert_int_equal(folded_sniff("  ", 2, false), -EAGAIN);
+	assert_true(folded_sniff("a;b 1", 5, true));
+	assert_true(folded_sniff("a 99999999999999999999\n", 23, true)); /* folded, with a count too large */
 	/* empty frames and an empty stack survive a round trip */
 	char *out = fold_text("a;;b 2\n;x 1\n 5\n");
 	assert_string_equal(out, " 5\n;x 1\na;;b 2\n");
@@ -158,21 +163,47 @@ static void test_perf_script(void **state)
 	                   "\t    55d4c1a0 calltree::leaf_b+0x1b (/tmp/calltree)\n"
 	                   "\t    55d4c2a0 calltree::run+0x40 (/tmp/calltree)\n"
 	                   "\t    7f00aa00 __libc_start_main+0x80 (/usr/lib/x86_64-linux-gnu/libc.so.6)\n";
-	assert_true(perf_script_sniff(text, strlen(text)));
-	assert_false(folded_sniff(text, strlen(text)));
+	assert_true(perf_script_sniff(text, strlen(text), true));
+	assert_false(folded_sniff(text, strlen(text), true));
+	/* the header and the start of the first frame must be there */
+	assert_int_equal(perf_script_sniff(text, 30, false), -EAGAIN);
+	assert_int_equal(perf_script_sniff(text, 85, false), -EAGAIN);
+	assert_int_equal(perf_script_sniff(text, 88, false), 1);
+	assert_int_equal(perf_script_sniff(text, 30, true), 0);
 	struct profile *p = NULL;
 	struct perf_script_stats st;
 	assert_int_equal(perf_script_read_mem(text, strlen(text), &p, &st), 0);
 	assert_int_equal(st.events, 3);
-	assert_int_equal(p->samples.n, 3);
+	assert_int_equal(p->samples.n, 2); /* the first and last events: one stack, one thread */
 	assert_int_equal(p->samples.v[0].tid, 1235);
 	assert_int_equal(p->samples.v[0].time, 100000001000ull);
+	assert_int_equal(p->samples.v[0].values[0], 2);
 	char *out = to_folded(p);
 	assert_string_equal(out, "calltree;__libc_start_main;calltree::run;calltree::leaf_b 2\n"
 	                         "my thread;[unknown];[libfoo.so];do_syscall_64 1\n");
 	free(out);
 	profile_free(p);
 	assert_int_equal(perf_script_read_mem("", 0, &p, NULL), -ENOMSG);
+
+	/* in time order (flame charts) only a thread's repeats merge */
+	struct perf_script_reader *r = perf_script_reader_new(true);
+	const char *ev[] = {"a 1/1 [0] 1.0: 1 c:", "\t 1 x (m)", "", "a 1/2 [0] 1.5: 1 c:", "\t 1 y (m)", "",
+	                    "a 1/1 [0] 2.0: 1 c:", "\t 1 x (m)", "", "a 1/1 [0] 3.0: 1 c:", "\t 1 y (m)", "",
+	                    "a 1/1 [0] 4.0: 1 c:", "\t 1 x (m)"};
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		perf_script_reader_line(r, ev[i], strlen(ev[i]));
+	assert_int_equal(perf_script_reader_finish(r, &p, &st), 0);
+	assert_int_equal(st.events, 5);
+	assert_int_equal(p->samples.n, 4);
+	assert_int_equal(p->samples.v[0].values[0], 2); /* 1.0 and 2.0: tid 2's event between is another thread */
+	profile_free(p);
+	r = perf_script_reader_new(false);
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		perf_script_reader_line(r, ev[i], strlen(ev[i]));
+	assert_int_equal(perf_script_reader_finish(r, &p, &st), 0);
+	assert_int_equal(p->samples.n, 3); /* (x, 1), (y, 2), (y, 1) */
+	assert_int_equal(p->samples.v[0].values[0], 3);
+	profile_free(p);
 }
 
 static void test_parse_line(void **state)
@@ -214,100 +245,90 @@ static void test_scan(void **state)
 	(void)state;
 	struct scanned sc = {STRBUF_INIT, 0};
 	struct folded_stats st;
-	const char *text = "a;b 1\r\n\nbad\n  2\nc 9999999999999999999999\nd 5\ne 1.5";
+	const char *text = "a;b 1\r\n\nbad\n  2\nc 9223372036854775797\nd 5\ne 1.5";
 	assert_int_equal(folded_scan_mem(text, strlen(text), scan_line, &sc, &st), 0);
-	assert_string_equal(strbuf_str(&sc.text), "a;b=1\n=2\nc=4611686018427387901\nd=0\ne=0\n");
-	assert_int_equal(sc.sum, 1LL << 62);
+	assert_string_equal(strbuf_str(&sc.text), "a;b=1\n=2\nc=9223372036854775797\nd=5\ne=2\n");
+	assert_int_equal(sc.sum, INT64_MAX); /* exactly the largest sum */
 	assert_int_equal(st.lines, 5);
 	assert_int_equal(st.skipped, 1);
+	assert_int_equal(st.first_skipped_line, 3);
+	assert_string_equal(st.first_skipped, "bad");
 	assert_int_equal(folded_scan_mem("x\n", 2, scan_line, &sc, NULL), -ENOMSG);
 	strbuf_release(&sc.text);
 }
 
-static void tmp_path(char *buf, size_t n, const char *name)
-{
-	const char *dir = getenv("KILN_TEST_TMP");
-	snprintf(buf, n, "%s/test_folded.%d.%s", dir && *dir ? dir : "/tmp", (int)getpid(), name);
-}
-
-static void add_to_tree(void *ctx, const char *stack, size_t len, int64_t count)
-{
-	flame_folded_add(ctx, stack, len, count);
-}
-
-static void test_scan_file(void **state)
+/* The cases of issue 22, item 8, verbatim: counts are exact, and one
+ * that does not fit (or a sum that would wrap) is an error naming the
+ * line, never a changed count elsewhere. */
+static void test_exact_counts(void **state)
 {
 	(void)state;
-	/* more than one read chunk (1 MiB), so lines straddle chunk ends */
-	char path[512];
-	tmp_path(path, sizeof(path), "big.folded");
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	for (int i = 0; i < 80000; i++) /* about 1.8 MB */
-		fprintf(f, "main;run_%d;leaf_%d;x%s %d\n", i % 97, i % 13, i % 5 ? "" : ";deeper", i % 7);
-	fclose(f);
-	assert_true(len > (3u << 20) / 2);
-	FILE *out = fopen(path, "w");
-	assert_non_null(out);
-	assert_int_equal(fwrite(text, 1, len, out), len);
-	assert_int_equal(fclose(out), 0);
+	const char *big = "main;a 4611686018427387903\nmain;b 5\n";
+	char *out = fold_text(big);
+	assert_string_equal(out, "main;a 4611686018427387903\nmain;b 5\n");
+	free(out);
+	out = fold_text("main;a 9223372036854775802\nmain;b 5\n");
+	assert_string_equal(out, "main;a 9223372036854775802\nmain;b 5\n");
+	free(out);
 
+	struct profile *p = NULL;
+	struct folded_stats st;
+	const char *two = "main;a 9223372036854775807\nmain;b 9223372036854775807\n";
+	assert_int_equal(folded_read_mem(two, strlen(two), &p, &st), -ERANGE);
+	assert_null(p);
+	assert_int_equal(st.error_line, 2);
+	assert_string_equal(st.error_count, "9223372036854775807");
+	const char *huge = "main;foo 1\nmain;baz 10\nmain;bar 99999999999999999999\nmain;baz 5\n";
+	assert_int_equal(folded_read_mem(huge, strlen(huge), &p, &st), -EOVERFLOW);
+	assert_null(p);
+	assert_int_equal(st.error_line, 3);
+	assert_string_equal(st.error_count, "99999999999999999999");
+	/* the largest count, and a fraction that rounds past it */
+	size_t slen;
+	int64_t v;
+	assert_int_equal(folded_parse_line("a 9223372036854775807", 21, &slen, &v), 1);
+	assert_int_equal(v, INT64_MAX);
+	assert_int_equal(folded_parse_line("a 9223372036854775807.5", 23, &slen, &v), -EOVERFLOW);
+	assert_int_equal(folded_parse_line("a 9223372036854775808", 21, &slen, &v), -EOVERFLOW);
+	assert_int_equal(folded_parse_line("a 18446744073709551616", 22, &slen, &v), -EOVERFLOW);
+	/* a long number that is not a count is malformed, not too large */
+	assert_int_equal(folded_parse_line("a 99999999999999999999x", 23, &slen, &v), -EINVAL);
+
+	/* the flame tree refuses values of a profile that add up past 64 bits */
+	assert_int_equal(folded_read_mem(big, strlen(big), &p, NULL), 0);
+	p->samples.v[1].values[0] = INT64_MAX;
 	struct flame_tree t;
 	flame_tree_init(&t);
-	struct flame_folded fb;
-	flame_folded_init(&fb, &t);
-	struct profile *p = (struct profile *)1;
-	const char *format = NULL;
-	struct folded_stats st;
-	assert_int_equal(folded_scan_any(path, add_to_tree, &fb, &p, &format, &st), 0);
-	flame_folded_finish(&fb);
-	assert_null(p);
-	assert_string_equal(format, "folded");
-	char *buf = NULL;
-	size_t blen = 0;
-	f = open_memstream(&buf, &blen);
-	assert_int_equal(flame_render_folded(f, &t), 0);
-	fclose(f);
-	char *want = fold_text(text);
-	assert_string_equal(buf, want);
-	uint64_t lines = 0;
-	for (size_t i = 0; i < len; i++)
-		lines += text[i] == '\n';
-	assert_int_equal(st.lines, lines);
-	assert_int_equal(st.skipped, 0);
-	free(want);
-	free(buf);
+	struct flame_options o = {0};
+	assert_int_equal(flame_tree_build(&t, p, &o), -EOVERFLOW);
 	flame_tree_release(&t);
-
-	/* other formats still come back as a profile */
-	tmp_path(path, sizeof(path), "script.txt");
-	out = fopen(path, "w");
-	assert_non_null(out);
-	fputs("prog 1/1 [000] 1.000: 1 cpu-clock:\n\t    1234 main+0x1 (/bin/prog)\n\n", out);
-	assert_int_equal(fclose(out), 0);
-	flame_tree_init(&t);
-	flame_folded_init(&fb, &t);
-	assert_int_equal(folded_scan_any(path, add_to_tree, &fb, &p, &format, NULL), 0);
-	flame_folded_finish(&fb);
-	assert_non_null(p);
-	assert_string_equal(format, "perf script");
-	assert_int_equal(t.nodes.n, 1);
 	profile_free(p);
-	flame_tree_release(&t);
-	assert_int_equal(folded_scan_any("/nonexistent/x.folded", add_to_tree, &fb, &p, &format, NULL), -ENOENT);
-	unlink(path);
-	tmp_path(path, sizeof(path), "big.folded");
-	unlink(path);
-	free(text);
+}
+
+static void test_excerpt(void **state)
+{
+	(void)state;
+	char buf[12];
+	text_excerpt(buf, sizeof(buf), "short", 5);
+	assert_string_equal(buf, "short");
+	text_excerpt(buf, sizeof(buf),
+	             "a\tb\x01"
+	             "c",
+	             5);
+	assert_string_equal(buf, "a?b?c");
+	text_excerpt(buf, sizeof(buf), "0123456789abcdef", 16);
+	assert_string_equal(buf, "01234567...");
+	text_excerpt(buf, sizeof(buf), "0123456789a", 11);
+	assert_string_equal(buf, "0123456789a");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse),       cmocka_unit_test(test_empty_and_bad), cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_perf_script), cmocka_unit_test(test_parse_line),    cmocka_unit_test(test_scan),
-	    cmocka_unit_test(test_scan_file),
+	    cmocka_unit_test(test_parse),        cmocka_unit_test(test_empty_and_bad),
+	    cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_perf_script),
+	    cmocka_unit_test(test_parse_line),   cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_exact_counts), cmocka_unit_test(test_excerpt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

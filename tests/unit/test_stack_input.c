@@ -1,0 +1,288 @@
+/* test_stack_input.c - reading any stack input (profile/stack_input): the
+ * format told from the first bytes, text streamed through the line limit
+ * and the input limit, and binary input rejected without reading it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "analysis/flame_tree.h"
+#include "profile/kiln_file.h"
+#include "profile/stack_input.h"
+#include "render/flame.h"
+
+static void tmp_path(char *buf, size_t n, const char *name)
+{
+	const char *dir = getenv("KILN_TEST_TMP");
+	snprintf(buf, n, "%s/test_stack_input.%d.%s", dir && *dir ? dir : "/tmp", (int)getpid(), name);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *out = fopen(path, "w");
+	assert_non_null(out);
+	assert_int_equal(fwrite(data, 1, len, out), len);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void add_to_tree(void *ctx, const char *stack, size_t len, int64_t count)
+{
+	flame_folded_add(ctx, stack, len, count);
+}
+
+static char *folded_of(const struct flame_tree *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(flame_render_folded(f, t), 0);
+	fclose(f);
+	return buf;
+}
+
+static char *fold_text(const char *text)
+{
+	struct profile *p = NULL;
+	assert_int_equal(folded_read_mem(text, strlen(text), &p, NULL), 0);
+	struct flame_tree t;
+	flame_tree_init(&t);
+	struct flame_options o = {0};
+	assert_int_equal(flame_tree_build(&t, p, &o), 0);
+	char *out = folded_of(&t);
+	flame_tree_release(&t);
+	profile_free(p);
+	return out;
+}
+
+static void test_sniff(void **state)
+{
+	(void)state;
+	assert_int_equal(stack_format_sniff("a;b 1\n", 6, true), STACK_FORMAT_FOLDED);
+	assert_int_equal(stack_format_sniff("a;b 1\n", 6, false), -EAGAIN); /* less than the binary check's window */
+	assert_int_equal(stack_format_sniff("KILNPROF\1\0", 10, true), STACK_FORMAT_KILN);
+	assert_int_equal(stack_format_sniff("KILN", 4, true), STACK_FORMAT_KILN);
+	assert_int_equal(stack_format_sniff("PERFILE2\0\0\0", 11, true), STACK_FORMAT_PERF_DATA);
+	assert_int_equal(stack_format_sniff("a;b 1\n\0", 7, true), STACK_FORMAT_UNKNOWN);
+	assert_int_equal(stack_format_sniff("a;b\x01\x02\x03 1\n", 10, true), STACK_FORMAT_UNKNOWN);
+	assert_int_equal(stack_format_sniff("", 0, true), STACK_FORMAT_UNKNOWN);
+	assert_int_equal(stack_format_sniff("hello world\n", 12, true), STACK_FORMAT_UNKNOWN);
+	const char *ps = "prog 1/1 [000] 1.000: 1 cpu-clock:\n\t    1234 main+0x1 (/bin/prog)\n";
+	assert_int_equal(stack_format_sniff(ps, strlen(ps), true), STACK_FORMAT_PERF_SCRIPT);
+	assert_string_equal(stack_format_name(STACK_FORMAT_PERF_SCRIPT), "perf script");
+}
+
+/* Streams a file bigger than the read size, so lines straddle reads. */
+static void test_stream_file(void **state)
+{
+	(void)state;
+	char path[512];
+	tmp_path(path, sizeof(path), "big.folded");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	for (int i = 0; i < 20000; i++)
+		fprintf(f, "main;run_%d;leaf_%d;x%s %d\n", i % 97, i % 13, i % 5 ? "" : ";deeper", i % 7);
+	fclose(f);
+	write_file(path, text, len);
+
+	struct stack_input_limits lim = {.read_size = 4093}; /* odd: cuts lines anywhere */
+	struct flame_tree t;
+	flame_tree_init(&t);
+	struct flame_folded fb;
+	flame_folded_init(&fb, &t);
+	struct profile *p = (struct profile *)1;
+	struct stack_input_info info;
+	assert_int_equal(stack_input_read(path, &lim, add_to_tree, &fb, &p, &info), 0);
+	flame_folded_finish(&fb);
+	assert_null(p);
+	assert_int_equal(info.format, STACK_FORMAT_FOLDED);
+	assert_int_equal(info.records, 20000);
+	assert_int_equal(info.skipped, 0);
+	assert_int_equal(info.bytes, len);
+	char *got = folded_of(&t), *want = fold_text(text);
+	assert_string_equal(got, want);
+	free(got);
+	flame_tree_release(&t);
+
+	/* the same into a profile */
+	assert_int_equal(stack_input_read(path, &lim, NULL, NULL, &p, &info), 0);
+	assert_non_null(p);
+	assert_true(p->samples.n < 20000); /* one per distinct stack */
+	int64_t sum = 0, want_sum = 0;
+	for (size_t i = 0; i < p->samples.n; i++)
+		sum += p->samples.v[i].values[0];
+	for (int i = 0; i < 20000; i++)
+		want_sum += i % 7;
+	assert_int_equal(sum, want_sum);
+	profile_free(p);
+	free(want);
+
+	/* perf script text comes back as a profile, also with fn set */
+	const char *ps = "prog 1/1 [000] 1.000: 1 cpu-clock:\n\t    1234 main+0x1 (/bin/prog)\n\t    zz bad line\n";
+	write_file(path, ps, strlen(ps));
+	flame_tree_init(&t);
+	flame_folded_init(&fb, &t);
+	assert_int_equal(stack_input_read(path, &lim, add_to_tree, &fb, &p, &info), 0);
+	flame_folded_finish(&fb);
+	assert_non_null(p);
+	assert_int_equal(info.format, STACK_FORMAT_PERF_SCRIPT);
+	assert_int_equal(info.records, 1);
+	assert_int_equal(info.skipped, 1);
+	assert_int_equal(info.first_skipped_line, 3);
+	assert_string_equal(info.first_skipped, "?    zz bad line");
+	profile_free(p);
+	flame_tree_release(&t);
+	assert_int_equal(stack_input_read("/nonexistent/x.folded", NULL, NULL, NULL, &p, NULL), -ENOENT);
+	unlink(path);
+	free(text);
+}
+
+/* A frame name longer than the first read, on the first line, is as good
+ * as anywhere else; a line over the limit is an error naming it. */
+static void test_long_lines(void **state)
+{
+	(void)state;
+	char path[512];
+	tmp_path(path, sizeof(path), "long.folded");
+	size_t name = 1 << 20;
+	char *text = malloc(name + 64);
+	assert_non_null(text);
+	memset(text, 'x', name);
+	size_t len = name + (size_t)snprintf(text + name, 64, " 3\nmain;a 2\n");
+	write_file(path, text, len);
+	struct profile *p = NULL;
+	struct stack_input_info info;
+	assert_int_equal(stack_input_read(path, NULL, NULL, NULL, &p, &info), 0);
+	assert_int_equal(info.format, STACK_FORMAT_FOLDED);
+	assert_int_equal(p->samples.n, 2);
+	profile_free(p);
+
+	struct stack_input_limits lim = {.max_line_bytes = 1000, .read_size = 512};
+	assert_int_equal(stack_input_read(path, &lim, NULL, NULL, &p, &info), -E2BIG);
+	assert_null(p);
+	assert_int_equal(info.error_line, 1);
+	/* the long line later on: caught while streaming */
+	len = (size_t)snprintf(text, 64, "main;a 2\n\nmain;b 1\n");
+	memset(text + len, 'y', 5000);
+	len += 5000;
+	len += (size_t)snprintf(text + len, 64, " 1\n");
+	write_file(path, text, len);
+	assert_int_equal(stack_input_read(path, &lim, NULL, NULL, &p, &info), -E2BIG);
+	assert_int_equal(info.error_line, 4);
+	lim.max_line_bytes = 0;
+	assert_int_equal(stack_input_read(path, &lim, NULL, NULL, &p, &info), 0);
+	profile_free(p);
+
+	/* the input limit counts bytes of text */
+	lim.max_input_bytes = 4000;
+	assert_int_equal(stack_input_read(path, &lim, NULL, NULL, &p, &info), -EFBIG);
+	assert_null(p);
+	lim.max_input_bytes = len;
+	assert_int_equal(stack_input_read(path, &lim, NULL, NULL, &p, &info), 0);
+	profile_free(p);
+	unlink(path);
+	free(text);
+}
+
+/* Binary input is rejected from its first bytes, whatever its size. */
+static void test_binary(void **state)
+{
+	(void)state;
+	struct profile *p = NULL;
+	struct stack_input_info info;
+	assert_int_equal(stack_input_read("/dev/zero", NULL, NULL, NULL, &p, &info), -ENOMSG);
+	assert_int_equal(info.bytes, 64 << 10);
+	assert_int_equal(stack_input_read("/dev/urandom", NULL, NULL, NULL, &p, &info), -ENOMSG);
+	assert_true(info.bytes <= 64 << 10);
+
+	char path[512];
+	tmp_path(path, sizeof(path), "perf.data");
+	char head[4096] = "PERFILE2";
+	write_file(path, head, sizeof(head));
+	assert_int_equal(stack_input_read(path, NULL, NULL, NULL, &p, &info), -EPROTONOSUPPORT);
+	assert_int_equal(info.format, STACK_FORMAT_PERF_DATA);
+	/* kiln_read tells it apart too */
+	assert_int_equal(kiln_read(path, &p, NULL), -EPROTONOSUPPORT);
+	assert_non_null(strstr(kiln_read_strerror(-EPROTONOSUPPORT), "perf script -i FILE | kiln collapse"));
+
+	/* text that never gets to a stack line: given up on after the line
+	 * limit and a little more, not read to its end */
+	FILE *f = fopen(path, "w");
+	for (int i = 0; i < 200000; i++)
+		fputs("# comment\n", f);
+	fclose(f);
+	struct stack_input_limits lim = {.max_line_bytes = 1000};
+	assert_int_equal(stack_input_read(path, &lim, NULL, NULL, &p, &info), -ENOMSG);
+	assert_true(info.bytes < 2000000);
+	unlink(path);
+}
+
+/* A .kiln profile read through the sniffer: the head already read is
+ * handed to the chunk reader. */
+static void test_kiln(void **state)
+{
+	(void)state;
+	char path[512];
+	tmp_path(path, sizeof(path), "p.kiln");
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "samples", "count");
+	uint32_t loc = profile_location(p, PROFILE_NO_MAPPING, 0x1000, PROFILE_LOC_USER);
+	uint32_t node = profile_stack_child(p, 0, loc);
+	for (int i = 0; i < 1000; i++) {
+		struct profile_sample s = {.stack = node, .tid = 1, .time = (uint64_t)i};
+		s.values[0] = 1;
+		profile_add_sample(p, &s);
+	}
+	struct kiln_writer *w;
+	assert_int_equal(kiln_writer_open(&w, path), 0);
+	assert_int_equal(kiln_writer_finish(w, p), 0);
+	kiln_writer_free(w);
+	profile_free(p);
+
+	struct stack_input_info info;
+	assert_int_equal(stack_input_read(path, NULL, NULL, NULL, &p, &info), 0);
+	assert_int_equal(info.format, STACK_FORMAT_KILN);
+	assert_true(info.kiln.complete);
+	assert_int_equal(p->samples.n, 1000);
+	profile_free(p);
+
+	/* through a pipe, as stdin would be */
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	if (!pid) {
+		close(fds[0]);
+		int in = open(path, O_RDONLY);
+		char buf[777];
+		ssize_t n;
+		while ((n = read(in, buf, sizeof(buf))) > 0)
+			if (write(fds[1], buf, (size_t)n) != n)
+				_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(stack_input_read_fd(fds[0], NULL, NULL, NULL, &p, &info), 0);
+	close(fds[0]);
+	assert_int_equal(info.format, STACK_FORMAT_KILN);
+	assert_true(info.kiln.complete);
+	assert_int_equal(p->samples.n, 1000);
+	profile_free(p);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sniff),  cmocka_unit_test(test_stream_file), cmocka_unit_test(test_long_lines),
+	    cmocka_unit_test(test_binary), cmocka_unit_test(test_kiln),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
