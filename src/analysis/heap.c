@@ -12,13 +12,15 @@
 #include "util/hashmap.h"
 #include "util/xalloc.h"
 
-#define SERIES_STEP_NS 1000000ull /* one heap-size point per millisecond at most */
+#define SERIES_STEP_NS     1000000ull /* one heap-size point per millisecond at most, at first */
+#define SERIES_STEP_EVENTS 64         /* and one per 64 allocation events */
 
 struct heap_analysis *heap_new(struct profile *p)
 {
 	struct heap_analysis *h = xcalloc(1, sizeof(*h));
 	h->p = p;
 	h->series_step = SERIES_STEP_NS;
+	h->series_events = SERIES_STEP_EVENTS;
 	h->tot.start_ns = UINT64_MAX;
 	vec_grow(&h->leaks); /* entry 0: no leaks */
 	return h;
@@ -296,13 +298,55 @@ static void flush_dirty(struct heap_analysis *h, uint32_t point)
 	vec_clear(&h->dirty);
 }
 
+/* Halves a full series: each pair of neighbouring points becomes the one
+ * with the larger heap (a point holds the largest heap of its interval, so
+ * the peak stays), and points come half as often from now on. The series
+ * keeps the run's shape at an even resolution in bounded memory, however
+ * many events come. The deltas by a point give the sites' bytes at its
+ * largest heap: a pair's second point's deltas, when the first won, move
+ * on to the next point, and one delta per site and point remains. */
+static void series_thin(struct heap_analysis *h)
+{
+	const struct heap_point *v = h->series.v;
+	size_t n = h->series.n;
+	/* where each site's delta of a new point is, if it has one */
+	uint32_t *at = xcalloc(h->sites.n + 1, sizeof(*at));
+	size_t out = 0;
+	for (size_t i = 0; i < h->deltas.n; i++) {
+		struct heap_delta d = h->deltas.v[i];
+		bool lost = (d.point & 1) && v[d.point].bytes <= v[d.point - 1].bytes;
+		d.point = d.point / 2 + (lost ? 1 : 0);
+		uint32_t k = at[d.site];
+		if (k < out && h->deltas.v[k].point == d.point && h->deltas.v[k].site == d.site) {
+			h->deltas.v[k].bytes += d.bytes;
+			continue;
+		}
+		at[d.site] = (uint32_t)out;
+		h->deltas.v[out++] = d;
+	}
+	free(at);
+	h->deltas.n = 0;
+	for (size_t i = 0; i < out; i++) /* a block allocated and freed within the pair */
+		if (h->deltas.v[i].bytes)
+			h->deltas.v[h->deltas.n++] = h->deltas.v[i];
+	for (size_t i = 0; i < n; i += 2) {
+		const struct heap_point *a = &v[i], *b = i + 1 < n ? &v[i + 1] : a;
+		h->series.v[i / 2] = b->bytes > a->bytes ? *b : *a;
+	}
+	h->series.n = (n + 1) / 2;
+	h->series_step *= 2;
+	h->series_events *= 2;
+}
+
 static void series_tick(struct heap_analysis *h, uint64_t rel)
 {
 	struct heap_point *last = h->series.n ? &h->series.v[h->series.n - 1] : NULL;
 	uint64_t now = h->heap_now > 0 ? (uint64_t)h->heap_now : 0;
 	/* a point per millisecond, and per 64 events: the agent's clock ticks
 	 * coarsely, and a short run still gets a shape */
-	if (!last || rel >= last->t + h->series_step || h->tot.events - last->ev >= 64) {
+	if (!last || rel >= last->t + h->series_step || h->tot.events - last->ev >= h->series_events) {
+		if (h->series.n >= HEAP_SERIES_MAX)
+			series_thin(h); /* the changes not yet flushed belong to the new point */
 		struct heap_point pt = {rel, h->tot.events, now};
 		vec_push(&h->series, pt);
 		flush_dirty(h, (uint32_t)(h->series.n - 1));

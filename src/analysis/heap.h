@@ -67,6 +67,10 @@ struct heap_totals {
 	uint64_t start_ns, end_ns;
 };
 
+/* The heap series holds at most this many points: when full, neighbouring
+ * points merge (keeping the larger heap) and points come half as often. */
+#define HEAP_SERIES_MAX 4096
+
 struct heap_point {
 	uint64_t t;     /* ns after start */
 	uint64_t ev;    /* allocation events (allocations and frees) before it */
@@ -141,9 +145,10 @@ struct heap_analysis {
 	VEC(struct heap_leaks) leaks; /* [0] stays all zero: the sites without leaks */
 	struct heap_totals tot;
 	int64_t heap_now;
-	uint64_t peak_gen, series_step, last_t;
-	bool live_copy_taken; /* a process is copied as it runs */
-	uint64_t other_sites; /* sites of the processes that are not */
+	uint64_t peak_gen, last_t;
+	uint64_t series_step, series_events; /* a new point after this many ns or events */
+	bool live_copy_taken;                /* a process is copied as it runs */
+	uint64_t other_sites;                /* sites of the processes that are not */
 	/* after heap_finish(): one site per profile stack node; the very
 	 * vector of sites when they already are (merged_is_sites) */
 	VEC(struct heap_site) merged;
