@@ -35,6 +35,7 @@ void heap_free(struct heap_analysis *h)
 		vec_free(&pr->stack_sites);
 		vec_free(&pr->nodes);
 		free(pr->live);
+		free(pr->freed);
 		strbuf_release(&pr->maps);
 		strbuf_release(&pr->maps_in);
 		hashmap_release(&pr->told);
@@ -47,6 +48,7 @@ void heap_free(struct heap_analysis *h)
 	vec_free(&h->deltas);
 	vec_free(&h->dirty);
 	vec_free(&h->leaks);
+	vec_free(&h->double_frees);
 	if (!h->merged_is_sites)
 		vec_free(&h->merged);
 	vec_free(&h->groups);
@@ -403,6 +405,25 @@ static uint32_t site_of(struct heap_analysis *h, uint32_t ring, uint32_t node)
 	return s;
 }
 
+static struct heap_freed *freed_slot(const struct heap_proc *pr, uint64_t addr)
+{
+	return pr->freed ? &pr->freed[hash_u64(addr) & (HEAP_FREED_SLOTS - 1)] : NULL;
+}
+
+static void double_free(struct heap_analysis *h, const struct heap_proc *pr, uint64_t addr, uint32_t site)
+{
+	h->tot.double_frees++;
+	for (size_t i = 0; i < h->double_frees.n; i++)
+		if (h->double_frees.v[i].site == site) {
+			h->double_frees.v[i].count++;
+			return;
+		}
+	if (h->double_frees.n < HEAP_DOUBLE_FREE_SITES) {
+		struct heap_double_free d = {site, pr->pid, addr, 1};
+		vec_push(&h->double_frees, d);
+	}
+}
+
 static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t stack)
 {
 	struct heap_proc *pr = &h->procs.v[ring];
@@ -420,6 +441,9 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	h->tot.allocs++;
 	h->tot.alloc_bytes += size;
 	*slot = (struct heap_live){addr, size, site, 0};
+	struct heap_freed *fr = freed_slot(pr, addr);
+	if (fr && fr->addr == addr)
+		fr->addr = 0; /* in use again: its next free is a free */
 	site_change(h, site, (int64_t)size);
 	h->heap_now += (int64_t)size;
 	h->tot.events++;
@@ -439,12 +463,18 @@ static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t
 	struct heap_proc *pr = &h->procs.v[ring];
 	struct heap_live *b = live_find(pr, addr);
 	if (!b) {
+		struct heap_freed *fr = freed_slot(pr, addr);
+		if (fr && fr->addr == addr)
+			double_free(h, pr, addr, fr->site);
 		/* libc's cleanup at exit frees what the loader allocated before
 		 * any hook could see it: in every program, not the program's */
-		if (!pr->freeres)
+		else if (!pr->freeres)
 			h->tot.unknown_frees++;
 		return;
 	}
+	if (!pr->freed)
+		pr->freed = xcalloc(HEAP_FREED_SLOTS, sizeof(*pr->freed));
+	*freed_slot(pr, addr) = (struct heap_freed){addr, b->site};
 	struct heap_site *s = &h->sites.v[b->site];
 	/* heaptrack's temporary: freed with no allocation since its own */
 	if (addr == pr->last_alloc) {
@@ -978,6 +1008,7 @@ static void totals_meta(struct profile *p, const struct heap_totals *t)
 	profile_set_meta_u64(p, "heap_reallocs", t->reallocs);
 	profile_set_meta_u64(p, "heap_allocated_bytes", t->alloc_bytes);
 	profile_set_meta_u64(p, "heap_temporary", t->temporary);
+	profile_set_meta_u64(p, "heap_double_frees", t->double_frees);
 	profile_set_meta_u64(p, "heap_peak_bytes", t->peak_bytes);
 	profile_set_meta_u64(p, "heap_peak_time_ns", t->peak_time);
 	profile_set_meta_u64(p, "heap_peak_rss_kb", t->max_rss_kb);
@@ -1018,6 +1049,17 @@ static uint64_t lost_bytes(const struct heap_analysis *h, const struct heap_site
 	const struct heap_leaks *l = heap_site_leaks(h, s);
 	return l->bytes[KH_LEAK_DEFINITE] + l->bytes[KH_LEAK_INDIRECT] + l->bytes[KH_LEAK_POSSIBLE] +
 	       l->bytes[KH_LEAK_UNKNOWN];
+}
+
+uint64_t heap_program_allocs(const struct heap_analysis *h)
+{
+	if (!h->groups.n)
+		return h->tot.allocs;
+	uint64_t n = 0;
+	for (size_t i = 0; i < h->groups.n; i++)
+		if (!h->groups.v[i].runtime)
+			n += h->groups.v[i].allocs;
+	return n;
 }
 
 const struct heap_site *heap_sites(const struct heap_analysis *h, size_t *n)

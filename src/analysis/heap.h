@@ -62,6 +62,7 @@ struct heap_totals {
 	uint64_t leaked_bytes, leaked_blocks;
 	uint64_t class_bytes[5], class_blocks[5];
 	uint64_t unknown_frees;               /* frees of blocks allocated before tracing (e.g. across fork) */
+	uint64_t double_frees;                /* frees of a block already freed and not allocated again */
 	uint64_t exec_bytes, exec_blocks;     /* live when the process exec'd: gone, not leaked */
 	uint32_t processes, scanned, unclean; /* unclean: ended without the agent's exit (killed, _exit) */
 	uint64_t start_ns, end_ns;
@@ -95,6 +96,30 @@ struct heap_live {
 	uint8_t cls;
 };
 
+/* A block freed lately, to tell a double free from a free of a block made
+ * before tracking began. */
+struct heap_freed {
+	uint64_t addr;
+	uint32_t site;
+};
+
+/* The blocks freed lately per process: a direct-mapped table, so that its
+ * memory is bounded; a double free after this many other frees may be
+ * counted as a free of an unknown block, never the other way round. */
+#define HEAP_FREED_SLOTS 4096
+
+/* Double frees of one allocation site. The agent's free records carry no
+ * stack: the site is the freed block's allocation. */
+struct heap_double_free {
+	uint32_t site; /* raw site (h->sites) */
+	uint32_t pid;
+	uint64_t addr; /* the first one's address */
+	uint64_t count;
+};
+
+/* Double frees listed by site; the others are only counted. */
+#define HEAP_DOUBLE_FREE_SITES 64
+
 struct heap_trie_node {
 	uint64_t ip;
 	uint32_t parent;
@@ -112,6 +137,7 @@ struct heap_proc {
 	VEC(struct heap_trie_node) nodes; /* the agent's stack trie; [0] is the root */
 	VEC(uint32_t) stack_sites;        /* agent stack node -> site, UINT32_MAX when none */
 	struct heap_live *live;           /* open addressing on addr, addr 0 = empty */
+	struct heap_freed *freed;         /* HEAP_FREED_SLOTS, made at the first free */
 	uint64_t live_cap, live_n;
 	uint64_t last_alloc;
 	struct strbuf maps;    /* /proc/PID/maps text, the latest complete copy */
@@ -143,6 +169,7 @@ struct heap_analysis {
 	VEC(struct heap_delta) deltas;
 	VEC(struct heap_dirty) dirty;
 	VEC(struct heap_leaks) leaks; /* [0] stays all zero: the sites without leaks */
+	VEC(struct heap_double_free) double_frees;
 	struct heap_totals tot;
 	int64_t heap_now;
 	uint64_t peak_gen, last_t;
@@ -213,6 +240,12 @@ uint32_t heap_top_sites(const struct heap_analysis *h, enum heap_rank by, uint32
 
 /* A site's blocks not freed at exit, by class (all zero when none). */
 const struct heap_leaks *heap_site_leaks(const struct heap_analysis *h, const struct heap_site *s);
+
+/* Allocations of the program's own code: after heap_group(), those of the
+ * sites not labelled [runtime]; before, all. None, in a program that ran,
+ * hints that it has an allocator of its own (mmap, a Rust
+ * #[global_allocator]) that the agent does not see. */
+uint64_t heap_program_allocs(const struct heap_analysis *h);
 
 /* The class names memcheck prints: "definitely lost", ... */
 const char *heap_class_name(int cls);
