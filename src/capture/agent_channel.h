@@ -3,7 +3,7 @@
  *
  * kiln makes a private directory, passes it to the target in KILN_HEAP_DIR
  * (with LD_PRELOAD), and every traced process (each fork, each exec) creates
- * one ring file there. agent_channel_poll() finds new rings, hands every
+ * one ring file there; kiln unlinks each as soon as it has mapped it. agent_channel_poll() finds new rings, hands every
  * record to the caller in order, answers the leak-scan handshake and frees
  * ring space, which lets a waiting target go on.
  */
@@ -38,9 +38,17 @@ struct agent_channel_ops {
 	void (*ring_end)(void *ctx, uint32_t ring, const struct kh_pending *pending, bool clean);
 };
 
-/* Makes the channel's directory (in /dev/shm, else TMPDIR or /tmp).
+/* Makes the channel's directory (in /dev/shm, else TMPDIR or /tmp), named
+ * kiln-heap-PID-START-XXXXXX after this process (START: its start time in
+ * clock ticks, as /proc/PID/stat says), first sweeping each place for the
+ * channels of kiln processes that died without removing theirs.
  * Returns 0 or -errno. */
 int agent_channel_new(struct agent_channel **out);
+/* Removes the channel directories in base whose kiln is gone: its pid
+ * lives no more, or now names a process started at another time (a reused
+ * pid). Only directories of this user, named as agent_channel_new() names
+ * them. Returns how many were removed, or -errno. */
+int agent_channel_sweep(const char *base);
 /* Unmaps everything and removes the directory and its files. Accepts NULL. */
 void agent_channel_free(struct agent_channel *ch);
 /* The directory to pass to the agent in KILN_HEAP_DIR. */
