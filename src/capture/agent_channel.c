@@ -440,6 +440,25 @@ bool agent_channel_done(const struct agent_channel *ch)
 	return all_ended(ch) && ch->scanned_at > ch->last_end_at;
 }
 
+size_t agent_channel_pending(const struct agent_channel *ch, size_t *running, uint32_t *pids, size_t max)
+{
+	size_t pending = 0;
+	*running = 0;
+	for (size_t i = 0; i < ch->rings.n; i++) {
+		const struct ring *r = &ch->rings.v[i];
+		if (r->ended)
+			continue;
+		pending++;
+		/* an image that exec'd, or a process gone, ends at the next polls */
+		if (r->superseded || pid_dead(r->pid))
+			continue;
+		if (*running < max)
+			pids[*running] = r->pid;
+		(*running)++;
+	}
+	return pending;
+}
+
 uint32_t agent_channel_rings(const struct agent_channel *ch)
 {
 	return (uint32_t)ch->rings.n;

@@ -11,6 +11,7 @@
 #define KILN_CAPTURE_AGENT_CHANNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -58,6 +59,11 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 /* True when every ring seen has ended (see ring_end) and no new one
  * appeared since: poll once more after the last ring ends. */
 bool agent_channel_done(const struct agent_channel *ch);
+/* How many rings have not ended; *running of them belong to processes
+ * that still run (their pids in pids[], at most max of them), the others
+ * end at the next polls. For a command that left processes behind
+ * (daemons): kiln can stop waiting for them once pending == *running. */
+size_t agent_channel_pending(const struct agent_channel *ch, size_t *running, uint32_t *pids, size_t max);
 /* How many rings were seen, and how often agents found a ring full. */
 uint32_t agent_channel_rings(const struct agent_channel *ch);
 uint64_t agent_channel_waits(const struct agent_channel *ch);
