@@ -442,7 +442,7 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	h->tot.alloc_bytes += size;
 	*slot = (struct heap_live){addr, size, site, 0};
 	struct heap_freed *fr = freed_slot(pr, addr);
-	if (fr && fr->addr == addr)
+	if (fr && addr && fr->addr == addr)
 		fr->addr = 0; /* in use again: its next free is a free */
 	site_change(h, site, (int64_t)size);
 	h->heap_now += (int64_t)size;
@@ -464,7 +464,7 @@ static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t
 	struct heap_live *b = live_find(pr, addr);
 	if (!b) {
 		struct heap_freed *fr = freed_slot(pr, addr);
-		if (fr && fr->addr == addr)
+		if (fr && addr && fr->addr == addr)
 			double_free(h, pr, addr, fr->site);
 		/* libc's cleanup at exit frees what the loader allocated before
 		 * any hook could see it: in every program, not the program's */
