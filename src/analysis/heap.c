@@ -693,7 +693,8 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 	struct heap_proc *pr = &h->procs.v[ring];
 	if (pr->holding)
 		release_held(h, ring, 0); /* its stack never came */
-	free(pr->freed); /* no free comes any more: the table is for running processes */
+	/* no free comes any more: the table is for running processes */
+	free(pr->freed);
 	pr->freed = NULL;
 	bool gone_by_exec = pr->exec && !pr->exited;
 	if (!clean && !gone_by_exec)
