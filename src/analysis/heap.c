@@ -12,13 +12,15 @@
 #include "util/hashmap.h"
 #include "util/xalloc.h"
 
-#define SERIES_STEP_NS 1000000ull /* one heap-size point per millisecond at most */
+#define SERIES_STEP_NS     1000000ull /* one heap-size point per millisecond at most, at first */
+#define SERIES_STEP_EVENTS 64         /* and one per 64 allocation events */
 
 struct heap_analysis *heap_new(struct profile *p)
 {
 	struct heap_analysis *h = xcalloc(1, sizeof(*h));
 	h->p = p;
 	h->series_step = SERIES_STEP_NS;
+	h->series_events = SERIES_STEP_EVENTS;
 	h->tot.start_ns = UINT64_MAX;
 	vec_grow(&h->leaks); /* entry 0: no leaks */
 	return h;
@@ -33,6 +35,7 @@ void heap_free(struct heap_analysis *h)
 		vec_free(&pr->stack_sites);
 		vec_free(&pr->nodes);
 		free(pr->live);
+		free(pr->freed);
 		strbuf_release(&pr->maps);
 		strbuf_release(&pr->maps_in);
 		hashmap_release(&pr->told);
@@ -45,6 +48,7 @@ void heap_free(struct heap_analysis *h)
 	vec_free(&h->deltas);
 	vec_free(&h->dirty);
 	vec_free(&h->leaks);
+	vec_free(&h->double_frees);
 	if (!h->merged_is_sites)
 		vec_free(&h->merged);
 	vec_free(&h->groups);
@@ -296,13 +300,55 @@ static void flush_dirty(struct heap_analysis *h, uint32_t point)
 	vec_clear(&h->dirty);
 }
 
+/* Halves a full series: each pair of neighbouring points becomes the one
+ * with the larger heap (a point holds the largest heap of its interval, so
+ * the peak stays), and points come half as often from now on. The series
+ * keeps the run's shape at an even resolution in bounded memory, however
+ * many events come. The deltas by a point give the sites' bytes at its
+ * largest heap: a pair's second point's deltas, when the first won, move
+ * on to the next point, and one delta per site and point remains. */
+static void series_thin(struct heap_analysis *h)
+{
+	const struct heap_point *v = h->series.v;
+	size_t n = h->series.n;
+	/* where each site's delta of a new point is, if it has one */
+	uint32_t *at = xcalloc(h->sites.n + 1, sizeof(*at));
+	size_t out = 0;
+	for (size_t i = 0; i < h->deltas.n; i++) {
+		struct heap_delta d = h->deltas.v[i];
+		bool lost = (d.point & 1) && v[d.point].bytes <= v[d.point - 1].bytes;
+		d.point = d.point / 2 + (lost ? 1 : 0);
+		uint32_t k = at[d.site];
+		if (k < out && h->deltas.v[k].point == d.point && h->deltas.v[k].site == d.site) {
+			h->deltas.v[k].bytes += d.bytes;
+			continue;
+		}
+		at[d.site] = (uint32_t)out;
+		h->deltas.v[out++] = d;
+	}
+	free(at);
+	h->deltas.n = 0;
+	for (size_t i = 0; i < out; i++) /* a block allocated and freed within the pair */
+		if (h->deltas.v[i].bytes)
+			h->deltas.v[h->deltas.n++] = h->deltas.v[i];
+	for (size_t i = 0; i < n; i += 2) {
+		const struct heap_point *a = &v[i], *b = i + 1 < n ? &v[i + 1] : a;
+		h->series.v[i / 2] = b->bytes > a->bytes ? *b : *a;
+	}
+	h->series.n = (n + 1) / 2;
+	h->series_step *= 2;
+	h->series_events *= 2;
+}
+
 static void series_tick(struct heap_analysis *h, uint64_t rel)
 {
 	struct heap_point *last = h->series.n ? &h->series.v[h->series.n - 1] : NULL;
 	uint64_t now = h->heap_now > 0 ? (uint64_t)h->heap_now : 0;
 	/* a point per millisecond, and per 64 events: the agent's clock ticks
 	 * coarsely, and a short run still gets a shape */
-	if (!last || rel >= last->t + h->series_step || h->tot.events - last->ev >= 64) {
+	if (!last || rel >= last->t + h->series_step || h->tot.events - last->ev >= h->series_events) {
+		if (h->series.n >= HEAP_SERIES_MAX)
+			series_thin(h); /* the changes not yet flushed belong to the new point */
 		struct heap_point pt = {rel, h->tot.events, now};
 		vec_push(&h->series, pt);
 		flush_dirty(h, (uint32_t)(h->series.n - 1));
@@ -359,6 +405,25 @@ static uint32_t site_of(struct heap_analysis *h, uint32_t ring, uint32_t node)
 	return s;
 }
 
+static struct heap_freed *freed_slot(const struct heap_proc *pr, uint64_t addr)
+{
+	return pr->freed ? &pr->freed[hash_u64(addr) & (HEAP_FREED_SLOTS - 1)] : NULL;
+}
+
+static void double_free(struct heap_analysis *h, const struct heap_proc *pr, uint64_t addr, uint32_t site)
+{
+	h->tot.double_frees++;
+	for (size_t i = 0; i < h->double_frees.n; i++)
+		if (h->double_frees.v[i].site == site) {
+			h->double_frees.v[i].count++;
+			return;
+		}
+	if (h->double_frees.n < HEAP_DOUBLE_FREE_SITES) {
+		struct heap_double_free d = {site, pr->pid, addr, 1};
+		vec_push(&h->double_frees, d);
+	}
+}
+
 static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t stack)
 {
 	struct heap_proc *pr = &h->procs.v[ring];
@@ -376,6 +441,9 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	h->tot.allocs++;
 	h->tot.alloc_bytes += size;
 	*slot = (struct heap_live){addr, size, site, 0};
+	struct heap_freed *fr = freed_slot(pr, addr);
+	if (fr && addr && fr->addr == addr)
+		fr->addr = 0; /* in use again: its next free is a free */
 	site_change(h, site, (int64_t)size);
 	h->heap_now += (int64_t)size;
 	h->tot.events++;
@@ -395,12 +463,18 @@ static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t
 	struct heap_proc *pr = &h->procs.v[ring];
 	struct heap_live *b = live_find(pr, addr);
 	if (!b) {
+		struct heap_freed *fr = freed_slot(pr, addr);
+		if (fr && addr && fr->addr == addr)
+			double_free(h, pr, addr, fr->site);
 		/* libc's cleanup at exit frees what the loader allocated before
 		 * any hook could see it: in every program, not the program's */
-		if (!pr->freeres)
+		else if (!pr->freeres)
 			h->tot.unknown_frees++;
 		return;
 	}
+	if (!pr->freed)
+		pr->freed = xcalloc(HEAP_FREED_SLOTS, sizeof(*pr->freed));
+	*freed_slot(pr, addr) = (struct heap_freed){addr, b->site};
 	struct heap_site *s = &h->sites.v[b->site];
 	/* heaptrack's temporary: freed with no allocation since its own */
 	if (addr == pr->last_alloc) {
@@ -619,6 +693,9 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 	struct heap_proc *pr = &h->procs.v[ring];
 	if (pr->holding)
 		release_held(h, ring, 0); /* its stack never came */
+	/* no free comes any more: the table is for running processes */
+	free(pr->freed);
+	pr->freed = NULL;
 	bool gone_by_exec = pr->exec && !pr->exited;
 	if (!clean && !gone_by_exec)
 		h->tot.unclean++;
@@ -934,6 +1011,7 @@ static void totals_meta(struct profile *p, const struct heap_totals *t)
 	profile_set_meta_u64(p, "heap_reallocs", t->reallocs);
 	profile_set_meta_u64(p, "heap_allocated_bytes", t->alloc_bytes);
 	profile_set_meta_u64(p, "heap_temporary", t->temporary);
+	profile_set_meta_u64(p, "heap_double_frees", t->double_frees);
 	profile_set_meta_u64(p, "heap_peak_bytes", t->peak_bytes);
 	profile_set_meta_u64(p, "heap_peak_time_ns", t->peak_time);
 	profile_set_meta_u64(p, "heap_peak_rss_kb", t->max_rss_kb);
@@ -974,6 +1052,17 @@ static uint64_t lost_bytes(const struct heap_analysis *h, const struct heap_site
 	const struct heap_leaks *l = heap_site_leaks(h, s);
 	return l->bytes[KH_LEAK_DEFINITE] + l->bytes[KH_LEAK_INDIRECT] + l->bytes[KH_LEAK_POSSIBLE] +
 	       l->bytes[KH_LEAK_UNKNOWN];
+}
+
+uint64_t heap_program_allocs(const struct heap_analysis *h)
+{
+	if (!h->groups.n)
+		return h->tot.allocs;
+	uint64_t n = 0;
+	for (size_t i = 0; i < h->groups.n; i++)
+		if (!h->groups.v[i].runtime)
+			n += h->groups.v[i].allocs;
+	return n;
 }
 
 const struct heap_site *heap_sites(const struct heap_analysis *h, size_t *n)

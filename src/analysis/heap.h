@@ -62,10 +62,15 @@ struct heap_totals {
 	uint64_t leaked_bytes, leaked_blocks;
 	uint64_t class_bytes[5], class_blocks[5];
 	uint64_t unknown_frees;               /* frees of blocks allocated before tracing (e.g. across fork) */
+	uint64_t double_frees;                /* frees of a block already freed and not allocated again */
 	uint64_t exec_bytes, exec_blocks;     /* live when the process exec'd: gone, not leaked */
 	uint32_t processes, scanned, unclean; /* unclean: ended without the agent's exit (killed, _exit) */
 	uint64_t start_ns, end_ns;
 };
+
+/* The heap series holds at most this many points: when full, neighbouring
+ * points merge (keeping the larger heap) and points come half as often. */
+#define HEAP_SERIES_MAX 4096
 
 struct heap_point {
 	uint64_t t;     /* ns after start */
@@ -91,6 +96,30 @@ struct heap_live {
 	uint8_t cls;
 };
 
+/* A block freed lately, to tell a double free from a free of a block made
+ * before tracking began. */
+struct heap_freed {
+	uint64_t addr;
+	uint32_t site;
+};
+
+/* The blocks freed lately per process: a direct-mapped table, so that its
+ * memory is bounded; a double free after this many other frees may be
+ * counted as a free of an unknown block, never the other way round. */
+#define HEAP_FREED_SLOTS 4096
+
+/* Double frees of one allocation site. The agent's free records carry no
+ * stack: the site is the freed block's allocation. */
+struct heap_double_free {
+	uint32_t site; /* raw site (h->sites) */
+	uint32_t pid;
+	uint64_t addr; /* the first one's address */
+	uint64_t count;
+};
+
+/* Double frees listed by site; the others are only counted. */
+#define HEAP_DOUBLE_FREE_SITES 64
+
 struct heap_trie_node {
 	uint64_t ip;
 	uint32_t parent;
@@ -108,6 +137,7 @@ struct heap_proc {
 	VEC(struct heap_trie_node) nodes; /* the agent's stack trie; [0] is the root */
 	VEC(uint32_t) stack_sites;        /* agent stack node -> site, UINT32_MAX when none */
 	struct heap_live *live;           /* open addressing on addr, addr 0 = empty */
+	struct heap_freed *freed;         /* HEAP_FREED_SLOTS, made at the first free */
 	uint64_t live_cap, live_n;
 	uint64_t last_alloc;
 	struct strbuf maps;    /* /proc/PID/maps text, the latest complete copy */
@@ -139,11 +169,13 @@ struct heap_analysis {
 	VEC(struct heap_delta) deltas;
 	VEC(struct heap_dirty) dirty;
 	VEC(struct heap_leaks) leaks; /* [0] stays all zero: the sites without leaks */
+	VEC(struct heap_double_free) double_frees;
 	struct heap_totals tot;
 	int64_t heap_now;
-	uint64_t peak_gen, series_step, last_t;
-	bool live_copy_taken; /* a process is copied as it runs */
-	uint64_t other_sites; /* sites of the processes that are not */
+	uint64_t peak_gen, last_t;
+	uint64_t series_step, series_events; /* a new point after this many ns or events */
+	bool live_copy_taken;                /* a process is copied as it runs */
+	uint64_t other_sites;                /* sites of the processes that are not */
 	/* after heap_finish(): one site per profile stack node; the very
 	 * vector of sites when they already are (merged_is_sites) */
 	VEC(struct heap_site) merged;
@@ -208,6 +240,12 @@ uint32_t heap_top_sites(const struct heap_analysis *h, enum heap_rank by, uint32
 
 /* A site's blocks not freed at exit, by class (all zero when none). */
 const struct heap_leaks *heap_site_leaks(const struct heap_analysis *h, const struct heap_site *s);
+
+/* Allocations of the program's own code: after heap_group(), those of the
+ * sites not labelled [runtime]; before, all. None, in a program that ran,
+ * hints that it has an allocator of its own (mmap, a Rust
+ * #[global_allocator]) that the agent does not see. */
+uint64_t heap_program_allocs(const struct heap_analysis *h);
 
 /* The class names memcheck prints: "definitely lost", ... */
 const char *heap_class_name(int cls);

@@ -62,14 +62,106 @@ static bool all_ended(const struct agent_channel *ch)
 	return true;
 }
 
+/* When a process started, in clock ticks after boot (/proc/PID/stat's
+ * field 22): with the pid, it names one process, even after the pid is
+ * reused. Returns 0 or -errno (-ESRCH: no such process). */
+static int proc_start_ticks(pid_t pid, unsigned long long *out)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* the name, in parentheses, may hold spaces: count fields after it */
+	const char *p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	for (int field = 2; field < 21; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EINVAL;
+	}
+	char *end;
+	errno = 0;
+	*out = strtoull(p + 1, &end, 10);
+	return end == p + 1 || errno ? -EINVAL : 0;
+}
+
+/* Removes the files of a directory (opened by the caller, not followed
+ * through a link) and then the directory. */
+static void dir_remove(int base_fd, const char *name)
+{
+	int fd = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(fd, e->d_name, 0);
+	closedir(d);
+	unlinkat(base_fd, name, AT_REMOVEDIR);
+}
+
+int agent_channel_sweep(const char *base)
+{
+	int base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (base_fd < 0)
+		return -errno;
+	DIR *d = fdopendir(base_fd);
+	if (!d) {
+		int rc = -errno;
+		close(base_fd);
+		return rc;
+	}
+	int removed = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int pid, len = 0;
+		unsigned long long ticks, now;
+		if (sscanf(e->d_name, "kiln-heap-%d-%llu-%*6[A-Za-z0-9]%n", &pid, &ticks, &len) != 2 ||
+		    (size_t)len != strlen(e->d_name) || pid <= 0)
+			continue; /* not a channel, or one of an older kiln that named no owner */
+		struct stat sb;
+		if (fstatat(base_fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(sb.st_mode) ||
+		    sb.st_uid != geteuid())
+			continue;
+		int rc = proc_start_ticks(pid, &now);
+		if (rc == 0 && now == ticks)
+			continue; /* its kiln still runs */
+		if (rc != 0 && rc != -ESRCH)
+			continue; /* cannot tell */
+		dir_remove(base_fd, e->d_name);
+		removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
 int agent_channel_new(struct agent_channel **out)
 {
 	const char *bases[] = {"/dev/shm", getenv("TMPDIR"), "/tmp"};
+	unsigned long long ticks = 0;
+	int rc = proc_start_ticks(getpid(), &ticks);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		if (!bases[i] || !*bases[i])
 			continue;
+		agent_channel_sweep(bases[i]);
 		struct strbuf sb = STRBUF_INIT;
-		strbuf_addf(&sb, "%s/kiln-heap-XXXXXX", bases[i]);
+		/* the owner in the name, for the sweep of a later kiln */
+		strbuf_addf(&sb, "%s/kiln-heap-%d-%llu-XXXXXX", bases[i], (int)getpid(), ticks);
 		char *d = strbuf_detach(&sb);
 		if (mkdtemp(d)) {
 			struct agent_channel *ch = xcalloc(1, sizeof(*ch));
@@ -176,6 +268,10 @@ static void find_rings(struct agent_channel *ch, const struct agent_channel_ops 
 			else
 				superseded = true;
 		}
+		/* Both sides have it mapped now: its name is no longer needed,
+		 * and without one its memory goes with the last mapping, even
+		 * when kiln is killed. The directory stays for new rings. */
+		unlink(strbuf_str(&p));
 		struct ring *r = vec_grow(&ch->rings);
 		r->superseded = superseded;
 		r->start_ns = h->start_ns;
@@ -383,6 +479,7 @@ static void scan_collect(struct agent_channel *ch, uint32_t idx, const struct ag
 	struct strbuf p = STRBUF_INIT;
 	strbuf_addf(&p, "%s.live", r->path);
 	int fd = open(strbuf_str(&p), O_RDONLY | O_CLOEXEC);
+	unlink(strbuf_str(&p)); /* read once: the agent has finished with it */
 	strbuf_release(&p);
 	struct stat sb;
 	if (fd < 0)
@@ -492,6 +589,25 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 bool agent_channel_done(const struct agent_channel *ch)
 {
 	return all_ended(ch) && ch->scanned_at > ch->last_end_at;
+}
+
+size_t agent_channel_pending(const struct agent_channel *ch, size_t *running, uint32_t *pids, size_t max)
+{
+	size_t pending = 0;
+	*running = 0;
+	for (size_t i = 0; i < ch->rings.n; i++) {
+		const struct ring *r = &ch->rings.v[i];
+		if (r->ended)
+			continue;
+		pending++;
+		/* an image that exec'd, or a process gone, ends at the next polls */
+		if (r->superseded || pid_dead(r->pid))
+			continue;
+		if (*running < max)
+			pids[*running] = r->pid;
+		(*running)++;
+	}
+	return pending;
 }
 
 uint32_t agent_channel_rings(const struct agent_channel *ch)

@@ -3,7 +3,7 @@
  *
  * kiln makes a private directory, passes it to the target in KILN_HEAP_DIR
  * (with LD_PRELOAD), and every traced process (each fork, each exec) creates
- * one ring file there. agent_channel_poll() finds new rings, hands every
+ * one ring file there; kiln unlinks each as soon as it has mapped it. agent_channel_poll() finds new rings, hands every
  * record to the caller in order, answers the leak-scan handshake and frees
  * ring space, which lets a waiting target go on.
  */
@@ -11,6 +11,7 @@
 #define KILN_CAPTURE_AGENT_CHANNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -38,9 +39,17 @@ struct agent_channel_ops {
 	void (*ring_end)(void *ctx, uint32_t ring, const struct kh_pending *pending, bool clean);
 };
 
-/* Makes the channel's directory (in /dev/shm, else TMPDIR or /tmp).
+/* Makes the channel's directory (in /dev/shm, else TMPDIR or /tmp), named
+ * kiln-heap-PID-START-XXXXXX after this process (START: its start time in
+ * clock ticks, as /proc/PID/stat says), first sweeping each place for the
+ * channels of kiln processes that died without removing theirs.
  * Returns 0 or -errno. */
 int agent_channel_new(struct agent_channel **out);
+/* Removes the channel directories in base whose kiln is gone: its pid
+ * lives no more, or now names a process started at another time (a reused
+ * pid). Only directories of this user, named as agent_channel_new() names
+ * them. Returns how many were removed, or -errno. */
+int agent_channel_sweep(const char *base);
 /* Unmaps everything and removes the directory and its files. Accepts NULL. */
 void agent_channel_free(struct agent_channel *ch);
 /* The directory to pass to the agent in KILN_HEAP_DIR. */
@@ -50,6 +59,11 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 /* True when every ring seen has ended (see ring_end) and no new one
  * appeared since: poll once more after the last ring ends. */
 bool agent_channel_done(const struct agent_channel *ch);
+/* How many rings have not ended; *running of them belong to processes
+ * that still run (their pids in pids[], at most max of them), the others
+ * end at the next polls. For a command that left processes behind
+ * (daemons): kiln can stop waiting for them once pending == *running. */
+size_t agent_channel_pending(const struct agent_channel *ch, size_t *running, uint32_t *pids, size_t max);
 /* How many rings were seen, and how often agents found a ring full. */
 uint32_t agent_channel_rings(const struct agent_channel *ch);
 uint64_t agent_channel_waits(const struct agent_channel *ch);

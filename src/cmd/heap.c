@@ -30,6 +30,7 @@
 
 #define AGENT_NAME "libkiln-agent.so"
 #define LINGER_NS  5000000000ull /* how long children may outlive the command */
+#define PATIENT_NS 100000000ull  /* a child ending this soon after the command is not waited for */
 
 static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
                                  "\n"
@@ -45,6 +46,8 @@ static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
                                  "      --json FILE       write the summary as JSON to FILE ('-' = stdout)\n"
                                  "  -n, --top N           call sites per list (default 5)\n"
                                  "      --frames N        frames shown per stack (default all)\n"
+                                 "      --no-follow-daemons  do not wait for processes that outlive CMD\n"
+                                 "                        (by default kiln waits up to 5 s for them)\n"
                                  "  -q, --quiet           print no summary\n"
                                  "  -v, --verbose         say how long each stage took and how often the\n"
                                  "                        target waited for kiln\n"
@@ -58,7 +61,7 @@ static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
 struct heap_args {
 	const char *output, *chart, *json;
 	uint32_t top, frames;
-	bool quiet, verbose, force;
+	bool quiet, verbose, force, no_follow_daemons;
 	char **argv;
 };
 
@@ -71,7 +74,7 @@ static void on_signal(int sig)
 
 static int parse_args(int argc, char **argv, struct heap_args *a)
 {
-	enum { OPT_CHART = 256, OPT_JSON, OPT_FRAMES };
+	enum { OPT_CHART = 256, OPT_JSON, OPT_FRAMES, OPT_NO_FOLLOW_DAEMONS };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
@@ -79,6 +82,7 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 	    {"json", required_argument, NULL, OPT_JSON},
 	    {"top", required_argument, NULL, 'n'},
 	    {"frames", required_argument, NULL, OPT_FRAMES},
+	    {"no-follow-daemons", no_argument, NULL, OPT_NO_FOLLOW_DAEMONS},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -114,6 +118,9 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 				a->top = (uint32_t)v;
 			else
 				a->frames = (uint32_t)v;
+			break;
+		case OPT_NO_FOLLOW_DAEMONS:
+			a->no_follow_daemons = true;
 			break;
 		case 'q':
 			a->quiet = true;
@@ -268,6 +275,53 @@ static int write_text(const char *path, const struct strbuf *sb)
 	return rc;
 }
 
+/* Waiting, after the command exited, for the processes it left running. */
+struct linger {
+	bool told;
+};
+
+static void pids_text(FILE *f, const uint32_t *pids, size_t n, size_t shown)
+{
+	for (size_t i = 0; i < shown; i++)
+		fprintf(f, "%s%u", i ? ", " : "", pids[i]);
+	if (n > shown)
+		fprintf(f, " and %zu more", n - shown);
+}
+
+/* Whether to stop waiting now that the command exited: every process has
+ * ended, or only processes that still run are left (daemons, background
+ * children) and the user asked not to wait (--no-follow-daemons, Ctrl-C)
+ * or they had LINGER_NS. Says so when it waits for them, and when it
+ * stops waiting. */
+static bool linger_over(struct linger *lg, const struct agent_channel *ch, const struct heap_args *a,
+                        uint64_t exited_at)
+{
+	uint32_t pids[4];
+	size_t running, shown;
+	size_t pending = agent_channel_pending(ch, &running, pids, 4);
+	shown = running < 4 ? running : 4;
+	uint64_t waited = cmd_now_ns() - exited_at;
+	bool stop = a->no_follow_daemons || interrupted;
+	if (!running)
+		return waited > LINGER_NS; /* rings of processes gone end at the next polls */
+	if (!stop && waited < LINGER_NS) {
+		if (!lg->told && waited >= PATIENT_NS) {
+			fprintf(stderr, "kiln: waiting up to 5 s for process%s ", running > 1 ? "es" : "");
+			pids_text(stderr, pids, running, shown);
+			fprintf(stderr, " (daemon%s) to exit; Ctrl-C or --no-follow-daemons to stop waiting\n",
+			        running > 1 ? "s" : "");
+			lg->told = true;
+		}
+		return false;
+	}
+	if (pending > running && waited < LINGER_NS)
+		return false; /* first read what the processes that ended wrote */
+	fprintf(stderr, "kiln: stopped waiting for process%s ", running > 1 ? "es" : "");
+	pids_text(stderr, pids, running, shown);
+	fprintf(stderr, " (still running); the profile holds %s events until now\n", running > 1 ? "their" : "its");
+	return true;
+}
+
 static void set_env(const char *agent, const struct agent_channel *ch)
 {
 	const char *old = getenv("LD_PRELOAD");
@@ -371,6 +425,7 @@ static int heap_run(const struct heap_args *a)
 	uint64_t t_start = cmd_now_ns();
 	uint64_t exited_at = 0;
 	bool forwarded = false;
+	struct linger lg = {0};
 	for (;;) {
 		uint64_t n = agent_channel_poll(ch, &ops);
 		if (interrupted && !forwarded) {
@@ -380,7 +435,7 @@ static int heap_run(const struct heap_args *a)
 		if (target_poll_exit(&t)) {
 			if (!exited_at)
 				exited_at = cmd_now_ns();
-			if (agent_channel_done(ch) || cmd_now_ns() - exited_at > LINGER_NS)
+			if (agent_channel_done(ch) || linger_over(&lg, ch, a, exited_at))
 				break;
 		}
 		if (!exited_at && cmd_now_ns() >= sn.next_at)

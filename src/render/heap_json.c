@@ -52,6 +52,31 @@ void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const s
 		strbuf_addf(out, "%s\"%s\":{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}", c ? "," : "", keys[c],
 		            t->class_bytes[c], t->class_blocks[c]);
 	strbuf_addch(out, '}');
+	strbuf_addf(out, ",\"unknown_frees\":%" PRIu64 ",\"double_frees\":%" PRIu64 ",\"double_free_sites\":[",
+	            t->unknown_frees, t->double_frees);
+	for (size_t i = 0; i < h->double_frees.n; i++) {
+		const struct heap_double_free *d = &h->double_frees.v[i];
+		uint32_t node = h->sites.v[d->site].node;
+		struct strbuf label = STRBUF_INIT;
+		heap_site_label(&label, h->p, node);
+		strbuf_addf(out, "%s{\"count\":%" PRIu64 ",\"address\":\"0x%" PRIx64 "\",\"pid\":%u,\"alloc_site\":",
+		            i ? "," : "", d->count, d->addr, d->pid);
+		strbuf_add_json_string(out, strbuf_str(&label));
+		strbuf_release(&label);
+		/* frees carry no stack in the agent's records */
+		strbuf_addstr(out, ",\"alloc_frames\":");
+		heap_stack_json(out, h->p, node);
+		strbuf_addstr(out, ",\"free_frames\":null}");
+	}
+	strbuf_addf(out, "],\"program_allocations\":%" PRIu64, heap_program_allocs(h));
+	strbuf_addstr(out, ",\"notes\":[");
+	if (t->processes && !heap_program_allocs(h))
+		strbuf_add_json_string(out, t->allocs
+		                                ? "no allocation came from the program's own code through malloc: "
+		                                  "it may use its own allocator"
+		                                : "the program allocated nothing through malloc: it may use its "
+		                                  "own allocator");
+	strbuf_addch(out, ']');
 	sites_json(out, h, o, HEAP_BY_PEAK, "by_peak");
 	sites_json(out, h, o, HEAP_BY_LEAKED, "by_leaked");
 	sites_json(out, h, o, HEAP_BY_ALLOCS, "by_allocations");

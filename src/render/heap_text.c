@@ -127,6 +127,28 @@ static void section(struct strbuf *out, const struct heap_analysis *h, const str
 	}
 }
 
+/* Frees carry no stack: the freed block's allocation is what is known. */
+static void double_frees_text(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o)
+{
+	if (!h->double_frees.n)
+		return;
+	strbuf_addstr(out, "\ndouble frees (the agent records no stack for a free; the block's allocation is "
+	                   "shown):\n");
+	uint32_t max = o->top < h->double_frees.n ? o->top : (uint32_t)h->double_frees.n;
+	for (uint32_t i = 0; i < max; i++) {
+		const struct heap_double_free *d = &h->double_frees.v[i];
+		uint32_t node = h->sites.v[d->site].node;
+		strbuf_addf(out, "  #%u %" PRIu64 " double free%s, the first of 0x%" PRIx64 " in process %u\n", i + 1,
+		            d->count, d->count == 1 ? "" : "s", d->addr, d->pid);
+		strbuf_addstr(out, "      allocated at: ");
+		heap_site_label(out, h->p, node);
+		strbuf_addch(out, '\n');
+		stack_text(out, h->p, node, o->max_frames);
+	}
+	if (max < h->double_frees.n)
+		strbuf_addf(out, "  ... and %zu more sites\n", h->double_frees.n - max);
+}
+
 void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o)
 {
 	const struct heap_totals *t = &h->tot;
@@ -163,8 +185,24 @@ void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const s
 	if (t->exec_blocks)
 		strbuf_addf(out, "  released by exec:      %" PRIu64 " bytes in %" PRIu64 " blocks\n", t->exec_bytes,
 		            t->exec_blocks);
+	if (t->double_frees)
+		strbuf_addf(out, "  double frees:          %" PRIu64 " (frees of a block already freed)\n",
+		            t->double_frees);
 	if (t->unknown_frees)
 		strbuf_addf(out, "  frees of blocks allocated before tracking began: %" PRIu64 "\n", t->unknown_frees);
+	if (t->processes && !heap_program_allocs(h)) {
+		if (t->allocs)
+			strbuf_addf(out,
+			            "  note: all %" PRIu64
+			            " allocations came from the runtime libraries, none from the "
+			            "program's own code:\n",
+			            t->allocs);
+		else
+			strbuf_addstr(out, "  note: the program allocated nothing through malloc:\n");
+		strbuf_addstr(out, "        it may use its own allocator (mmap, a Rust #[global_allocator], a "
+		                   "statically linked jemalloc),\n        which kiln heap does not see\n");
+	}
+	double_frees_text(out, h, o);
 	section(out, h, o, HEAP_BY_PEAK, "top sites by peak contribution");
 	section(out, h, o, HEAP_BY_LEAKED, "top sites by bytes not freed at exit");
 	section(out, h, o, HEAP_BY_ALLOCS, "top sites by allocation count");

@@ -303,6 +303,74 @@ static void test_freeres_frees(void **state)
 	profile_free(p);
 }
 
+/* A free of an address freed before and not allocated again is a double
+ * free, named by the block's allocation site, not a free of a block made
+ * before tracking; once allocated again, its free is an ordinary one. */
+static void test_double_free(void **state)
+{
+	(void)state;
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(8);
+	heap_on_ring(h, 0, &rh);
+	stack(h, 0, 1, 0, 0x1000); /* node 2 */
+	stack(h, 0, 3, 0, 0x2000); /* node 4 */
+	alloc(h, 0, 1, 0x100, 10, 2);
+	hfree(h, 0, 2, 0x100);
+	hfree(h, 0, 3, 0x100); /* double */
+	hfree(h, 0, 3, 0);     /* address 0 marks an empty slot of the table: never a double free */
+	alloc(h, 0, 4, 0x100, 20, 4);
+	hfree(h, 0, 5, 0x100); /* a free again */
+	hfree(h, 0, 6, 0x500); /* never seen: made before tracking */
+	hfree(h, 0, 7, 0x100); /* double, of the second block */
+	hfree(h, 0, 8, 0x100); /* and again */
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
+	assert_int_equal(h->tot.double_frees, 3);
+	assert_int_equal(h->tot.unknown_frees, 2);
+	assert_int_equal(h->tot.frees, 2);
+	assert_int_equal(h->double_frees.n, 2);
+	assert_int_equal(h->sites.v[h->double_frees.v[0].site].agent_node, 2);
+	assert_int_equal(h->double_frees.v[0].count, 1);
+	assert_int_equal(h->sites.v[h->double_frees.v[1].site].agent_node, 4);
+	assert_int_equal(h->double_frees.v[1].count, 2);
+	assert_int_equal(h->double_frees.v[1].addr, 0x100);
+	struct heap_render_opts o = {5, 0, "test"};
+	struct strbuf sb = STRBUF_INIT;
+	heap_render_text(&sb, h, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "double frees:          3"));
+	assert_non_null(strstr(strbuf_str(&sb), "#2 2 double frees, the first of 0x100 in process 8"));
+	strbuf_reset(&sb);
+	heap_render_json(&sb, h, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "\"unknown_frees\":2,\"double_frees\":3,"));
+	strbuf_release(&sb);
+	heap_free(h);
+	profile_free(p);
+}
+
+/* A program that ran but allocated nothing through malloc gets a hint. */
+static void test_no_malloc_hint(void **state)
+{
+	(void)state;
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(8);
+	heap_on_ring(h, 0, &rh);
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
+	struct heap_render_opts o = {5, 0, "test"};
+	struct strbuf sb = STRBUF_INIT;
+	heap_render_text(&sb, h, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "the program allocated nothing through malloc"));
+	assert_non_null(strstr(strbuf_str(&sb), "own allocator"));
+	strbuf_reset(&sb);
+	heap_render_json(&sb, h, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "\"notes\":[\"the program allocated nothing through malloc"));
+	strbuf_release(&sb);
+	heap_free(h);
+	profile_free(p);
+}
+
 /* An image that exec'd leaves no leaks: its memory went with the exec. */
 static void test_exec_is_not_a_leak(void **state)
 {
@@ -392,10 +460,9 @@ static size_t path_points(const char *svg, const char *cls, size_t nth, double *
 
 /* With every site drawn (at most six), the stacked layers add up to the
  * total heap in every column: the chart follows each site's changes. */
-static void test_chart_layers_add_up(void **state)
+static void chart_layers_add_up(int OPS)
 {
-	(void)state;
-	enum { SITES = 4, SLOTS = 64, OPS = 20000, COLS = 600 };
+	enum { SITES = 4, SLOTS = 64, COLS = 600 };
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(5);
@@ -440,13 +507,73 @@ static void test_chart_layers_add_up(void **state)
 	profile_free(p);
 }
 
+static void test_chart_layers_add_up(void **state)
+{
+	(void)state;
+	chart_layers_add_up(20000);
+}
+
+/* The same after the series was thinned several times. */
+static void test_chart_layers_add_up_thinned(void **state)
+{
+	(void)state;
+	chart_layers_add_up(2000000);
+}
+
+/* Ten million events make a series of at most HEAP_SERIES_MAX points that
+ * still has half as many, keeps the one short peak in the middle of the
+ * run at its height, and stays in order. */
+static void test_series_bounded(void **state)
+{
+	(void)state;
+	enum { PAIRS = 5000000 };
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(5);
+	heap_on_ring(h, 0, &rh);
+	stack(h, 0, 1, 0, 0x1000);
+	uint64_t t = 1;
+	size_t most = 0;
+	for (uint32_t i = 0; i < PAIRS; i++) {
+		alloc(h, 0, t++, 0x100000, 16 + i % 64, 2);
+		if (i == PAIRS / 2 + 17) {
+			alloc(h, 0, t++, 0x900000, 1 << 20, 2);
+			hfree(h, 0, t++, 0x900000);
+		}
+		hfree(h, 0, t++, 0x100000);
+		if (h->series.n > most)
+			most = h->series.n;
+	}
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
+	assert_true(most <= HEAP_SERIES_MAX);
+	assert_true(h->series.n >= HEAP_SERIES_MAX / 2);
+	assert_int_equal(h->tot.peak_bytes, (1 << 20) + 16 + (PAIRS / 2 + 17) % 64);
+	uint64_t top = 0;
+	for (size_t i = 0; i < h->series.n; i++) {
+		if (h->series.v[i].bytes > top)
+			top = h->series.v[i].bytes;
+		if (i) {
+			assert_true(h->series.v[i].t >= h->series.v[i - 1].t);
+			assert_true(h->series.v[i].ev > h->series.v[i - 1].ev);
+		}
+	}
+	assert_int_equal(top, h->tot.peak_bytes);
+	/* the deltas, one per site and point at most, replay the sites' bytes */
+	assert_true(h->deltas.n <= 2 * h->series.n);
+	heap_free(h);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_totals_peak_temporary), cmocka_unit_test(test_stacks_into_profile),
 	    cmocka_unit_test(test_pending_stacks),        cmocka_unit_test(test_freeres_frees),
 	    cmocka_unit_test(test_exec_is_not_a_leak),    cmocka_unit_test(test_live_table_random),
-	    cmocka_unit_test(test_chart_layers_add_up),
+	    cmocka_unit_test(test_chart_layers_add_up),   cmocka_unit_test(test_chart_layers_add_up_thinned),
+	    cmocka_unit_test(test_series_bounded),        cmocka_unit_test(test_double_free),
+	    cmocka_unit_test(test_no_malloc_hint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -191,10 +192,103 @@ static void test_channel(void **state)
 	free(d);
 }
 
+/* A ring's name goes as soon as kiln has mapped it: a killed kiln leaves
+ * no ring memory behind once the target is gone. */
+static void test_ring_unlinked_once_mapped(void **state)
+{
+	(void)state;
+	struct agent_channel *ch;
+	assert_int_equal(agent_channel_new(&ch), 0);
+	const char *dir = agent_channel_dir(ch);
+	struct seen s = {.order_ok = true};
+	const struct agent_channel_ops ops = {&s, on_ring, on_record, on_live, on_classes, on_end};
+	struct kh_ring_header *h = ring_make(dir, "r.ring", (uint32_t)getpid(), 100);
+	agent_channel_poll(ch, &ops);
+	assert_int_equal(s.rings, 1);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/r.ring", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(dir, F_OK), 0); /* kept for the rings of children */
+	ring_put_alloc(h, 1);
+	agent_channel_poll(ch, &ops);
+	assert_int_equal(s.allocs[0], 1); /* still read through the mapping */
+	munmap(h, KH_HEADER_SIZE + KH_RING_SIZE);
+	agent_channel_free(ch);
+}
+
+static void mkdir_with_file(const char *base, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", base, name);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/%s/x.ring", base, name);
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+static bool exists_in(const char *base, const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", base, name);
+	return access(path, F_OK) == 0;
+}
+
+/* The sweep removes the channels of dead kiln processes, and of pids now
+ * reused by a process started at another time; never a live kiln's, nor a
+ * directory it cannot tell the owner of. */
+static void test_sweep_stale(void **state)
+{
+	(void)state;
+	struct agent_channel *ch;
+	assert_int_equal(agent_channel_new(&ch), 0);
+	/* this process's start time, from the name it gave its channel */
+	const char *name = strrchr(agent_channel_dir(ch), '/') + 1;
+	int pid;
+	unsigned long long ticks;
+	assert_int_equal(sscanf(name, "kiln-heap-%d-%llu-", &pid, &ticks), 2);
+	assert_int_equal(pid, getpid());
+
+	char base[] = "/tmp/kiln-sweep-test-XXXXXX";
+	assert_non_null(mkdtemp(base));
+	char live[128], reused[128];
+	snprintf(live, sizeof(live), "kiln-heap-%d-%llu-aB3xYz", pid, ticks);
+	snprintf(reused, sizeof(reused), "kiln-heap-%d-%llu-aB3xYz", pid, ticks + 1);
+	const char *dead = "kiln-heap-2147483600-5-Qw12er";
+	const char *old = "kiln-heap-Zx81ab";
+	const char *other = "kiln-heapish-1-2-abcdef";
+	mkdir_with_file(base, live);
+	mkdir_with_file(base, reused);
+	mkdir_with_file(base, dead);
+	mkdir_with_file(base, old);
+	mkdir_with_file(base, other);
+	assert_int_equal(agent_channel_sweep(base), 2);
+	assert_true(exists_in(base, live));
+	assert_false(exists_in(base, reused));
+	assert_false(exists_in(base, dead));
+	assert_true(exists_in(base, old));
+	assert_true(exists_in(base, other));
+	/* a live channel in the usual place survives another kiln's sweep */
+	char *dir = strdup(agent_channel_dir(ch));
+	char *slash = strrchr(dir, '/');
+	*slash = '\0';
+	assert_true(agent_channel_sweep(dir) >= 0);
+	*slash = '/';
+	assert_int_equal(access(dir, F_OK), 0);
+	free(dir);
+	agent_channel_free(ch);
+
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_channel),
+	    cmocka_unit_test(test_ring_unlinked_once_mapped),
+	    cmocka_unit_test(test_sweep_stale),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
