@@ -636,6 +636,22 @@ static void stack_data_free(struct hotspot_stack_data *sd)
 	free(sd);
 }
 
+/* Do the values' magnitudes add up within 64 bits? Then no sum that
+ * hotspots makes (a node's, a function's, a thread's, the total) can
+ * overflow, since each adds up a subset of them. */
+static bool values_fit(const struct profile *p, int value_index)
+{
+	if (value_index == HOTSPOTS_VALUE_SAMPLES)
+		return true;
+	int64_t sum = 0;
+	for (size_t i = 0; i < p->samples.n; i++) {
+		int64_t v = p->samples.v[i].values[value_index];
+		if (v == INT64_MIN || __builtin_add_overflow(sum, v < 0 ? -v : v, &sum))
+			return false;
+	}
+	return true;
+}
+
 int hotspots_build(struct hotspots *h, const struct profile *p, int value_index)
 {
 	memset(h, 0, sizeof(*h));
@@ -649,6 +665,8 @@ int hotspots_build(struct hotspots *h, const struct profile *p, int value_index)
 	} else {
 		return -EINVAL;
 	}
+	if (!values_fit(p, value_index))
+		return -EOVERFLOW;
 	h->value_index = value_index;
 
 	struct builder b = {.p = p, .h = h};

@@ -99,7 +99,9 @@ int hotspots_value_index(const struct profile *p, const char *type);
 /* Computes everything for p using value type value_index (as returned by
  * hotspots_value_index()). h is overwritten; release it with
  * hotspots_release(). Locations without frames count as one unnamed frame.
- * Returns 0 or -EINVAL for a value index the profile does not have. */
+ * Returns 0, -EINVAL for a value index the profile does not have, or
+ * -EOVERFLOW when the values add up to more than 64 bits hold (nothing is
+ * built then). */
 int hotspots_build(struct hotspots *h, const struct profile *p, int value_index);
 void hotspots_release(struct hotspots *h);
 

@@ -190,10 +190,14 @@ struct profile *cmd_load_hotspots(const char *path, const char *doing, const cha
 	struct profile *p = cmd_load_profile(path, doing, complete);
 	if (!p)
 		return NULL;
+	int rc;
 	*vi = hotspots_value_index(p, value);
 	if (*vi == -ENOENT) {
 		cmd_no_value_error(p, path, value);
-	} else if (hotspots_build(h, p, *vi)) {
+	} else if ((rc = hotspots_build(h, p, *vi)) == -EOVERFLOW) {
+		kiln_error("cannot analyse '%s': its values add up to more than %" PRId64 " (64 bits)", path,
+		           INT64_MAX);
+	} else if (rc) {
 		kiln_error("cannot analyse '%s': bad value type", path);
 	} else {
 		return p;

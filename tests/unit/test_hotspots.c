@@ -564,6 +564,33 @@ static void test_wide_and_damaged(void **state)
 	profile_free(f.p);
 }
 
+/* Values whose sum does not fit in 64 bits are refused, not wrapped into
+ * a changed total (issue 22 item 8); the same values one less fit. */
+static void test_overflow(void **state)
+{
+	(void)state;
+	struct fixture f = {.p = profile_new(), .next_addr = 0x10};
+	profile_add_value_type(f.p, "bytes", "bytes");
+	uint32_t a = loc(&f, "prog", 1, "a", "a.c", 1u);
+	uint32_t b = loc(&f, "prog", 1, "b", "b.c", 2u);
+	uint32_t stack_a = profile_stack_from_leaf(f.p, &a, 1);
+	uint32_t stack_b = profile_stack_from_leaf(f.p, &b, 1);
+	struct profile_sample s = {.stack = stack_a, .tid = 1, .pid = 1, .values = {INT64_MAX / 2}};
+	profile_add_sample(f.p, &s);
+	s.stack = stack_b;
+	s.values[0] = INT64_MAX / 2 + 1; /* together exactly INT64_MAX */
+	profile_add_sample(f.p, &s);
+	struct hotspots h;
+	assert_int_equal(hotspots_build(&h, f.p, 0), 0);
+	assert_true(h.total == INT64_MAX);
+	hotspots_release(&h);
+	s.values[0] = 1; /* one more than fits */
+	profile_add_sample(f.p, &s);
+	assert_int_equal(hotspots_build(&h, f.p, 0), -EOVERFLOW);
+	hotspots_release(&h);
+	profile_free(f.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +599,7 @@ int main(void)
 	    cmocka_unit_test(test_tree),          cmocka_unit_test(test_threads),
 	    cmocka_unit_test(test_stacks),        cmocka_unit_test(test_edges),
 	    cmocka_unit_test(test_first_reached), cmocka_unit_test(test_wide_and_damaged),
+	    cmocka_unit_test(test_overflow),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
