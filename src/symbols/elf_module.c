@@ -99,6 +99,19 @@ static const Dwfl_Callbacks offline_callbacks = {
     .debuginfo_path = &debuginfo_path,
 };
 
+void symbols_set_debug_dirs(const char *dirs)
+{
+	free(debuginfo_path);
+	debuginfo_path = NULL;
+	if (!dirs || !*dirs)
+		return;
+	/* libdwfl's path: absolute entries are searched for .build-id/xx/rest.debug
+	 * and for the file's own directory below them; the defaults follow */
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s:.debug:/usr/lib/debug", dirs);
+	debuginfo_path = strbuf_detach(&sb);
+}
+
 static void read_segments(struct elf_module *m)
 {
 	Elf *elf = dwfl_module_getelf(m->mod, &m->bias);

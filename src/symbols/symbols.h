@@ -35,6 +35,13 @@ struct symbols_stats {
  * could be named (every file the program ran is gone or unreadable). */
 int symbols_resolve_profile(struct profile *p, struct symbols_stats *st);
 
+/* Separate debug files are looked up by build-id (DIR/.build-id/xx/rest.debug)
+ * and .gnu_debuglink (DIR/<the file's directory>/NAME) in dirs, a
+ * colon-separated list of absolute directories, before the default places
+ * (beside the file, its .debug/ and /usr/lib/debug). NULL restores the
+ * defaults. Call before opening modules; not thread-safe. */
+void symbols_set_debug_dirs(const char *dirs);
+
 struct symbolizer;
 /* The same with a symbolizer whose caches may already hold the answers
  * (symbols_prefetch_finish()); it stays the caller's. */
