@@ -53,6 +53,12 @@ void cmd_symbolize_missing(struct profile *p);
  * the hint of render/symbols_hint.h. */
 void cmd_note_debug_packages(struct profile *p);
 
+/* For a std source path as rustc records it (/rustc/<commit>/library/...):
+ * the same file in the rust-src component of the rustc on PATH, when that
+ * toolchain was built from <commit> and the file is there. Returns a path
+ * the caller frees, or NULL. */
+char *cmd_rust_src_path(const char *recorded);
+
 /* Says why perf_event_open refused to verb ("record", "count") process
  * pid (0: a command kiln starts), kernel when kernel samples were needed,
  * with the one fix that applies (capture/perm.h); returns 1. */

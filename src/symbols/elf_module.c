@@ -71,6 +71,7 @@ struct elf_sym {
 	uint8_t kind;        /* sized function 2, sized other 1, label 0 */
 	uint8_t bind;        /* global 2, weak 1, local 0 */
 	uint8_t underscores; /* leading '_': internal names have more */
+	uint8_t versioned;   /* unversioned or default (@@) 1, an old version (name@VER) 0 */
 	bool interned;
 };
 
@@ -522,6 +523,8 @@ static int sym_cmp(const void *a, const void *b)
 		return x->kind < y->kind ? -1 : 1;
 	if (x->bind != y->bind)
 		return x->bind < y->bind ? -1 : 1;
+	if (x->versioned != y->versioned)
+		return x->versioned < y->versioned ? -1 : 1;
 	if (x->underscores != y->underscores)
 		return x->underscores > y->underscores ? -1 : 1;
 	size_t lx = strlen(x->name), ly = strlen(y->name);
@@ -551,6 +554,8 @@ static void add_symbol(struct elf_module *m, uint64_t addr, uint64_t size, const
 	e->kind = kind;
 	e->bind = bind;
 	e->underscores = leading_underscores(name);
+	const char *at = strchr(name, '@');
+	e->versioned = !at || at[1] == '@' || !strcmp(at, "@plt");
 }
 
 static Elf_Scn *section_named(Elf *elf, size_t shstrndx, const char *want, GElf_Shdr *sh)
@@ -735,10 +740,22 @@ static struct elf_sym *find_symbol(struct elf_module *m, uint64_t addr)
 	return sizeless;
 }
 
+/* A symbol's name without the version a symtab may spell into it
+ * (__libc_start_main@@GLIBC_2.34): users and perf call it by the name. */
+static uint32_t intern_unversioned(struct strtab *strs, const char *name)
+{
+	const char *at = strchr(name, '@');
+	if (!at || !strcmp(at, "@plt") || at == name)
+		return sym_intern_name(strs, name);
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(at - name), name);
+	return sym_intern_name(strs, buf);
+}
+
 static uint32_t intern_symbol(struct elf_sym *e, struct strtab *strs)
 {
 	if (!e->interned) {
-		e->id = sym_intern_name(strs, e->name);
+		e->id = intern_unversioned(strs, e->name);
 		e->interned = true;
 	}
 	return e->id;
@@ -843,7 +860,7 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 		 * the public symbol at the same address names it for users */
 		const char *alias = e && dwarf_name ? alias_of(m, e, dwarf_name) : NULL;
 		if (alias) {
-			out[n - 1].alias = sym_intern_name(strs, alias);
+			out[n - 1].alias = intern_unversioned(strs, alias);
 			out[n - 1].function = intern_symbol(e, strs);
 		}
 		return n;
@@ -859,7 +876,7 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	if (e) {
 		name = intern_symbol(e, strs);
 		const char *a = alias_of(m, e, NULL);
-		alias = a ? sym_intern_name(strs, a) : 0;
+		alias = a ? intern_unversioned(strs, a) : 0;
 	} else if ((name = unnamed_function(m, addr, strs)) != 0) {
 		flags = SYM_FRAME_UNNAMED;
 	}
