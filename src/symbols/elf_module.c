@@ -508,12 +508,13 @@ static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *st
 
 /* Orders symbols by address, and at one address the preferred last (the
  * lookup walks back from the end): sized functions over labels, then the
- * public name over internal aliases - global over weak over local, fewer
- * leading underscores, among public names the shorter - and among equals
- * the one the table lists first, the definition its aliases follow. So
- * malloc wins over __libc_malloc and __GI___libc_malloc, and the local
- * __memmove_avx512_unaligned_erms over its alias __memcpy_..., as users
- * and perf call them. */
+ * public name over internal aliases - exported over local, the default
+ * version over an old one, fewer leading underscores, global over weak,
+ * among exported names the shorter - and among equals the one the table
+ * lists first, the definition its aliases follow. So malloc wins over
+ * __libc_malloc and __GI___libc_malloc, pwrite over __libc_pwrite, and
+ * the local __memmove_avx512_unaligned_erms over its alias __memcpy_...,
+ * as users and perf call them. */
 static int sym_cmp(const void *a, const void *b)
 {
 	const struct elf_sym *x = a, *y = b;
@@ -521,12 +522,14 @@ static int sym_cmp(const void *a, const void *b)
 		return x->addr < y->addr ? -1 : 1;
 	if (x->kind != y->kind)
 		return x->kind < y->kind ? -1 : 1;
-	if (x->bind != y->bind)
-		return x->bind < y->bind ? -1 : 1;
+	if (!x->bind != !y->bind) /* exported (global or weak) over local */
+		return !x->bind ? -1 : 1;
 	if (x->versioned != y->versioned)
 		return x->versioned < y->versioned ? -1 : 1;
 	if (x->underscores != y->underscores)
 		return x->underscores > y->underscores ? -1 : 1;
+	if (x->bind != y->bind)
+		return x->bind < y->bind ? -1 : 1;
 	size_t lx = strlen(x->name), ly = strlen(y->name);
 	if (x->bind && lx != ly)
 		return lx > ly ? -1 : 1;
