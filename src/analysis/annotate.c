@@ -181,6 +181,8 @@ static void build_lines(struct builder *b)
 			if (pl->address >= m->start)
 				ad->offset = pl->address - m->start + m->pgoff;
 		}
+		ad->has_vaddr = pl->has_vaddr;
+		ad->vaddr = pl->has_vaddr ? pl->vaddr : ad->offset;
 		ad->value = refs.v[i].value;
 		ad->samples = b->loc_samples[refs.v[i].loc];
 	}

@@ -29,6 +29,8 @@
 struct annotate_addr {
 	uint64_t address; /* absolute, in its process */
 	uint64_t offset;  /* in the module file (address - start + pgoff); the address without a mapping */
+	uint64_t vaddr;   /* the ELF virtual address nm/objdump/addr2line/gdb take; offset when unknown */
+	bool has_vaddr;   /* vaddr is known (a profile symbolized by kiln 2 or later, its file read) */
 	int64_t value;
 	uint64_t samples;
 };

@@ -173,6 +173,7 @@ static uint32_t func_of(struct builder *b, const struct profile_frame *f)
 	struct hotspot_func *fn = vec_grow(&h->funcs);
 	fn->name = f->function;
 	fn->module = f->module;
+	fn->alias = f->alias;
 	id = h->funcs.n - 1;
 	hashmap_put(&b->func_index, key, id);
 	struct func_places *pl = vec_grow(&b->places);

@@ -26,6 +26,7 @@
 
 struct hotspot_func {
 	uint32_t name, module; /* string ids */
+	uint32_t alias;        /* string id: an internal name of it (__GI___libc_malloc), 0 when none */
 	uint32_t file, line;   /* where most of its self value is, else its first frame's */
 	int64_t self, total;
 	uint64_t self_samples, total_samples;

@@ -187,7 +187,8 @@ out_close:
 	return rc;
 }
 
-/* The function's source: its path as recorded, else under --source-dir
+/* The function's source: its path as recorded, std's /rustc/<commit>/
+ * paths in the toolchain's rust-src, else under --source-dir
  * (the path joined to it, then its basename). Fills src or leaves it
  * empty; *found_path gets the path used (caller frees). */
 static void source_find(struct annotate_source *src, const char *recorded, const char *dir, char **found_path,
@@ -195,6 +196,9 @@ static void source_find(struct annotate_source *src, const char *recorded, const
 {
 	VEC(char *) tries = {0};
 	vec_push(&tries, xstrdup(recorded));
+	char *rust_src = cmd_rust_src_path(recorded);
+	if (rust_src)
+		vec_push(&tries, rust_src);
 	if (dir) {
 		struct strbuf sb = STRBUF_INIT;
 		const char *rel = recorded;

@@ -66,6 +66,17 @@ int cmd_no_value_error(const struct profile *p, const char *path, const char *na
 /* Symbolizes locations without frames, then names what is left. */
 void cmd_symbolize_missing(struct profile *p);
 
+/* Modules without symbols (the profile's "unsymbolized_modules"): notes
+ * the Debian package of each in the profile ("unsymbolized_packages") for
+ * the hint of render/symbols_hint.h. */
+void cmd_note_debug_packages(struct profile *p);
+
+/* For a std source path as rustc records it (/rustc/<commit>/library/...):
+ * the same file in the rust-src component of the rustc on PATH, when that
+ * toolchain was built from <commit> and the file is there. Returns a path
+ * the caller frees, or NULL. */
+char *cmd_rust_src_path(const char *recorded);
+
 /* Says why perf_event_open refused to verb ("record", "count") process
  * pid (0: a command kiln starts), kernel when kernel samples were needed,
  * with the one fix that applies (capture/perm.h); returns 1. */

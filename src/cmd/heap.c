@@ -471,7 +471,9 @@ static int heap_run(const struct heap_args *a)
 	prefetch = NULL;
 	rc = symbols_resolve_profile_with(p, sym, &ss);
 	if (rc)
-		kiln_warn("symbolization failed: %s; addresses are kept as module+offset", strerror(-rc));
+		kiln_warn("symbolization failed: none of the program's files could be read (%s); addresses are kept "
+		          "as module+offset",
+		          strerror(-rc));
 	profile_name_unsymbolized(p);
 	uint64_t t_sym = cmd_now_ns();
 	/* The profile is complete: the file is written on a thread of its own

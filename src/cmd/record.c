@@ -22,6 +22,7 @@
 #include "cmd/record.h"
 #include "profile/kiln_file.h"
 #include "profile/profile.h"
+#include "render/symbols_hint.h"
 #include "symbols/symbols.h"
 #include "util/strbuf.h"
 
@@ -48,6 +49,8 @@ static const char record_usage[] = "usage: kiln record [options] -- CMD [ARGS...
                                    "                            frame pointers)\n"
                                    "      --no-inherit          do not follow threads and children started later\n"
                                    "      --no-kernel           user-space stacks only\n"
+                                   "      --debug-dir DIR       look for separate debug files (DIR/.build-id/..)\n"
+                                   "                            in DIR too; may be repeated\n"
                                    "  -p, --pid PID             record a running process (all its threads)\n"
                                    "      --duration SECONDS    stop after SECONDS (a command gets SIGINT)\n"
                                    "  -q, --quiet               print nothing but errors\n"
@@ -98,7 +101,7 @@ void record_call_graph_error(const char *value)
 
 int record_parse_args(int argc, char **argv, struct record_args *a)
 {
-	enum { OPT_CALL_GRAPH = 256, OPT_NO_INHERIT, OPT_NO_KERNEL, OPT_DURATION };
+	enum { OPT_CALL_GRAPH = 256, OPT_NO_INHERIT, OPT_NO_KERNEL, OPT_DURATION, OPT_DEBUG_DIR };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
@@ -108,6 +111,7 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	    {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
 	    {"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
 	    {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
+	    {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
 	    {"pid", required_argument, NULL, 'p'},
 	    {"duration", required_argument, NULL, OPT_DURATION},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -154,6 +158,22 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case OPT_NO_KERNEL:
 			a->kernel = false;
+			break;
+		case OPT_DEBUG_DIR:
+			if (optarg[0] != '/' || strchr(optarg, ':')) {
+				kiln_error("--debug-dir takes an absolute directory without ':'; got '%s'", optarg);
+				return 2;
+			}
+			if (a->debug_dirs) {
+				/* kept for the whole run, like the argv strings it joins */
+				static struct strbuf dirs = STRBUF_INIT;
+				if (!dirs.len)
+					strbuf_addstr(&dirs, a->debug_dirs);
+				strbuf_addf(&dirs, ":%s", optarg);
+				a->debug_dirs = strbuf_str(&dirs);
+			} else {
+				a->debug_dirs = optarg;
+			}
 			break;
 		case 'p':
 			if (cmd_parse_u64(optarg, &v) || v == 0 || v > INT_MAX) {
@@ -353,6 +373,7 @@ int record_run(const struct record_args *a, bool *wrote)
 	if (wrote)
 		*wrote = false;
 	install_signals();
+	symbols_set_debug_dirs(a->debug_dirs);
 	struct event_desc ev;
 	int rc = choose_event(a->event, &ev);
 	if (rc) /* an unknown event is a usage error; an unreadable tracefs is not */
@@ -516,8 +537,11 @@ int record_run(const struct record_args *a, bool *wrote)
 	if (tty && !a->quiet)
 		fprintf(stderr, "\033[K");
 	if (rc)
-		kiln_warn("symbolization failed: %s; addresses are kept as module+offset", strerror(-rc));
+		kiln_warn("symbolization failed: none of the program's files could be read (%s); addresses are kept "
+		          "as module+offset",
+		          strerror(-rc));
 	profile_name_unsymbolized(p);
+	cmd_note_debug_packages(p);
 	rc = kiln_writer_finish(w, p);
 	if (rc) {
 		kiln_error("cannot write '%s': %s; the samples are kept but not the symbols (the file opens as cut "
@@ -569,6 +593,11 @@ int record_run(const struct record_args *a, bool *wrote)
 		const char *missing = profile_get_meta(p, "missing_modules");
 		if (missing && *missing)
 			kiln_warn("could not read symbols from: %s", missing);
+		struct strbuf hint = STRBUF_INIT;
+		render_symbols_hint(p, &hint);
+		if (hint.len)
+			kiln_warn("%s", strbuf_str(&hint));
+		strbuf_release(&hint);
 		struct strbuf refused = STRBUF_INIT;
 		recorder_refused_cfi(r, &refused);
 		if (refused.len)

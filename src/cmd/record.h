@@ -21,6 +21,7 @@ struct record_args {
 	bool inherit, kernel, quiet;
 	pid_t pid;
 	double duration;
+	const char *debug_dirs; /* --debug-dir, colon-joined; NULL for the default places */
 	char **argv;
 };
 

@@ -473,6 +473,34 @@ static int write_frames(struct kiln_writer *w, const struct profile *p)
 	return 0;
 }
 
+/* The ELF virtual address of each symbolized location and its outermost
+ * frame's alias: a section of its own, so readers that predate it read the
+ * frames as before. */
+static int write_symbol_info(struct kiln_writer *w, const struct profile *p)
+{
+	size_t n = p->locations.n, count = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_location *l = &p->locations.v[i];
+		uint32_t alias = l->nframes ? p->frames.v[l->first_frame + l->nframes - 1].alias : 0;
+		if (!l->has_vaddr && !alias)
+			continue;
+		put_u64(&w->body, i);
+		put_u64(&w->body, l->has_vaddr ? 1 : 0);
+		put_u64(&w->body, l->vaddr);
+		put_u64(&w->body, alias);
+		count++;
+		if (w->body.n >= SECTION_TARGET) {
+			int rc = section_end(w, KILN_SEC_SYMBOL_INFO, false, 0, count);
+			if (rc)
+				return rc;
+			count = 0;
+		}
+	}
+	if (count)
+		return section_end(w, KILN_SEC_SYMBOL_INFO, false, 0, count);
+	return 0;
+}
+
 int kiln_writer_open(struct kiln_writer **out, const char *path)
 {
 	int rc;
@@ -581,7 +609,7 @@ int kiln_writer_finish(struct kiln_writer *w, const struct profile *p)
 	 * state of the tables that change in place (a build-id may have been
 	 * filled into a mapping, a thread renamed) */
 	if ((rc = writer_add_delta(w, p)) || (rc = write_mappings(w, p, 0)) || (rc = write_frames(w, p)) ||
-	    (rc = write_threads(w, p, true)) || (rc = write_meta(w, p, true)))
+	    (rc = write_symbol_info(w, p)) || (rc = write_threads(w, p, true)) || (rc = write_meta(w, p, true)))
 		return rc;
 	if (w->payload.n && (rc = writer_emit(w, KILN_CHUNK_DATA)))
 		return rc;
@@ -949,6 +977,26 @@ static int read_frames(struct reader *r, struct cursor *c)
 	return 0;
 }
 
+static int read_symbol_info(struct reader *r, struct cursor *c)
+{
+	struct profile *p = r->p;
+	uint64_t count = get_u64(c);
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t loc = get_u64(c), flags = get_u64(c), vaddr = get_u64(c);
+		uint32_t alias = get_str(r, c);
+		if (c->bad || loc >= r->locations.n)
+			return -1;
+		struct profile_location *l = &p->locations.v[r->locations.v[loc]];
+		if (flags & 1) {
+			l->vaddr = vaddr;
+			l->has_vaddr = true;
+		}
+		if (l->nframes) /* the writer puts FRAMES first; an alias without frames has nothing to name */
+			p->frames.v[l->first_frame + l->nframes - 1].alias = alias;
+	}
+	return 0;
+}
+
 /* Applies a DATA chunk's sections. Returns 0, or -1 at the first malformed
  * record (records before it stay applied: each was checked on its own). */
 static int read_sections(struct reader *r, const uint8_t *data, size_t size)
@@ -992,6 +1040,9 @@ static int read_sections(struct reader *r, const uint8_t *data, size_t size)
 			break;
 		case KILN_SEC_FRAMES:
 			rc = read_frames(r, &c);
+			break;
+		case KILN_SEC_SYMBOL_INFO:
+			rc = read_symbol_info(r, &c);
 			break;
 		default:
 			continue; /* a newer writer's section: skip it */

@@ -10,7 +10,7 @@
 
 #define KILN_MAGIC          "KILNPROF" /* 8 bytes at offset 0 */
 #define KILN_MAGIC_SIZE     8
-#define KILN_FORMAT_VERSION 1 /* what this kiln writes */
+#define KILN_FORMAT_VERSION 2 /* what this kiln writes */
 #define KILN_READER_VERSION 1 /* the newest min_reader_version this kiln reads */
 #define KILN_HEADER_SIZE    32
 #define KILN_HEADER_MAX     4096        /* larger header_size values are corrupt */
@@ -50,6 +50,7 @@ enum kiln_section {
 	KILN_SEC_META = 8,
 	KILN_SEC_FRAMES = 9,
 	KILN_SEC_SERIES = 10,
+	KILN_SEC_SYMBOL_INFO = 11, /* version 2: ELF virtual addresses and aliases */
 };
 
 /* Fills the file header for this kiln's format (out has KILN_HEADER_SIZE bytes). */

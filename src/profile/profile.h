@@ -66,6 +66,8 @@ struct profile_location {
 	uint8_t kind;         /* enum profile_location_kind */
 	uint32_t first_frame; /* index into frames */
 	uint32_t nframes;     /* 0 until symbolized; then >= 1 */
+	uint64_t vaddr;       /* the ELF virtual address in its module (what nm, objdump, addr2line take) */
+	bool has_vaddr;       /* vaddr is known: set by symbolization when the module's file was read */
 };
 
 struct profile_frame {
@@ -74,6 +76,8 @@ struct profile_frame {
 	uint32_t line;     /* 0 when unknown */
 	uint32_t module;   /* string id: basename of the mapping's file */
 	bool inlined;      /* true when this frame was inlined into the next one */
+	uint32_t alias;    /* string id: an internal name of the same function (__GI___libc_malloc for
+	                    * malloc), 0 when none; only on the real (outermost) frame */
 };
 
 struct profile_stack_node {

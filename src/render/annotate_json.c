@@ -77,8 +77,12 @@ static void json_render(struct strbuf *out, const struct annotate *a, const stru
 			const struct annotate_addr *ad = &a->addrs.v[l->first_addr + k];
 			strbuf_addf(out,
 			            "%s{\"address\":\"0x%" PRIx64 "\",\"offset\":\"0x%" PRIx64 "\",\"value\":%" PRId64
-			            ",\"samples\":%" PRIu64 "}",
+			            ",\"samples\":%" PRIu64 ",\"vaddr\":",
 			            k ? "," : "", ad->address, ad->offset, ad->value, ad->samples);
+			if (ad->has_vaddr)
+				strbuf_addf(out, "\"0x%" PRIx64 "\"}", ad->vaddr);
+			else
+				strbuf_addstr(out, "null}");
 		}
 		strbuf_addstr(out, "]}");
 	}

@@ -120,7 +120,7 @@ static void add_addrs(const struct text_ctx *c, const struct annotate_line *l)
 	const struct annotate *a = c->a;
 	for (uint32_t i = 0; i < l->naddrs && i < ADDRS_SHOWN; i++) {
 		const struct annotate_addr *ad = &a->addrs.v[l->first_addr + i];
-		strbuf_addf(c->out, "%s0x%" PRIx64, i ? " " : "", ad->offset);
+		strbuf_addf(c->out, "%s0x%" PRIx64, i ? " " : "", ad->vaddr);
 		if (l->naddrs > 1)
 			strbuf_addf(c->out, " (%.0f%%)", annotate_pct(a, ad->value));
 	}
@@ -151,8 +151,13 @@ static void hottest(const struct text_ctx *c)
 	if (locw > 60)
 		locw = 60;
 	on(c, C_DIM);
+	/* virtual addresses, as nm, objdump, addr2line and gdb take them; a
+	 * profile from before kiln stored them has file offsets only */
+	bool vaddrs = a->addrs.n && a->addrs.v[0].has_vaddr;
 	strbuf_addf(out, "   Share    Samples  %-*s %s\n", (int)locw, "Location",
-	            src ? "Code" : "Addresses (offset in module)");
+	            src      ? "Code"
+	            : vaddrs ? "Addresses (as nm and objdump show them)"
+	                     : "Addresses (offset in module)");
 	off(c, C_DIM);
 	for (size_t i = 0; i < shown; i++) {
 		const struct annotate_line *l = &a->lines.v[order[i]];

@@ -84,6 +84,10 @@ static void json_functions(const struct report_ctx *c)
 		strbuf_add_json_string(out, profile_str(p, f->module));
 		strbuf_addstr(out, ", \"file\": ");
 		strbuf_add_json_string(out, profile_str(p, f->file));
+		if (f->alias) {
+			strbuf_addstr(out, ", \"alias\": ");
+			strbuf_add_json_string(out, profile_str(p, f->alias));
+		}
 		strbuf_addf(out,
 		            ", \"line\": %u, \"self\": %" PRId64 ", \"total\": %" PRId64 ", \"self_pct\": ", f->line,
 		            f->self, f->total);
@@ -121,6 +125,10 @@ static void json_frame(struct strbuf *out, const struct profile *p, const struct
 	strbuf_add_json_string(out, profile_str(p, f->module));
 	strbuf_addstr(out, ", \"file\": ");
 	strbuf_add_json_string(out, profile_str(p, f->file));
+	if (f->alias) {
+		strbuf_addstr(out, ", \"alias\": ");
+		strbuf_add_json_string(out, profile_str(p, f->alias));
+	}
 	strbuf_addf(out, ", \"line\": %u, \"inlined\": %s}", f->line, f->inlined ? "true" : "false");
 }
 

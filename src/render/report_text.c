@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "render/report.h"
+#include "render/symbols_hint.h"
 #include "util/xalloc.h"
 
 #define ELLIPSIS     "\xe2\x80\xa6" /* U+2026, one column wide */
@@ -354,6 +355,11 @@ static void text_header(const struct report_ctx *c)
 		warning(c, "no binary found for %zu module%s (%s); their frames show as module+offset", n,
 		        n == 1 ? "" : "s", s);
 	}
+	struct strbuf hint = STRBUF_INIT;
+	render_symbols_hint(p, &hint);
+	if (hint.len)
+		warning(c, "%s", strbuf_str(&hint));
+	strbuf_release(&hint);
 	strbuf_addch(out, '\n');
 	if (!h->samples)
 		strbuf_addf(out, "no samples in '%s'\n", c->o->file ? c->o->file : "");

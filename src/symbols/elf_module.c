@@ -15,12 +15,15 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/x86_64/plt.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 #define NO_NODE            UINT32_MAX
@@ -62,9 +65,13 @@ struct cu_index {
  * the whole table each time, so the module keeps them sorted. */
 struct elf_sym {
 	uint64_t addr, size; /* dwfl addresses */
-	const char *name;    /* libelf's string, valid while dwfl lives */
+	const char *name;    /* libelf's string (or the module's, for X@plt), valid while the module lives */
 	uint32_t id;         /* strtab id once interned */
-	uint8_t rank;        /* preference among symbols at one address */
+	uint32_t index;      /* order in the symbol table: the first of equals wins */
+	uint8_t kind;        /* sized function 2, sized other 1, label 0 */
+	uint8_t bind;        /* global 2, weak 1, local 0 */
+	uint8_t underscores; /* leading '_': internal names have more */
+	uint8_t versioned;   /* unversioned or default (@@) 1, an old version (name@VER) 0 */
 	bool interned;
 };
 
@@ -78,7 +85,10 @@ struct elf_module {
 	struct hashmap cu_map; /* CU DIE offset -> index into cus */
 	VEC(struct cu_index *) cus;
 	VEC(struct elf_sym) syms;
+	VEC(char *) plt_names; /* "X@plt" strings the syms point to */
 	bool syms_loaded;
+	bool has_symtab; /* local function symbols or DWARF: not a stripped file */
+	char *name;      /* the file's basename, for names of unnamed code */
 };
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
@@ -89,6 +99,19 @@ static const Dwfl_Callbacks offline_callbacks = {
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };
+
+void symbols_set_debug_dirs(const char *dirs)
+{
+	free(debuginfo_path);
+	debuginfo_path = NULL;
+	if (!dirs || !*dirs)
+		return;
+	/* libdwfl's path: absolute entries are searched for .build-id/xx/rest.debug
+	 * and for the file's own directory below them; the defaults follow */
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s:.debug:/usr/lib/debug", dirs);
+	debuginfo_path = strbuf_detach(&sb);
+}
 
 static void read_segments(struct elf_module *m)
 {
@@ -153,6 +176,7 @@ int elf_module_open(const char *path, struct elf_module **out)
 		goto out_free;
 	read_segments(m);
 	read_build_id(m);
+	m->name = xstrdup(base ? base + 1 : path);
 	*out = m;
 	return 0;
 out_free:
@@ -173,6 +197,10 @@ void elf_module_free(struct elf_module *m)
 	hashmap_release(&m->cu_map);
 	vec_free(&m->segments);
 	vec_free(&m->syms);
+	for (size_t i = 0; i < m->plt_names.n; i++)
+		free(m->plt_names.v[i]);
+	vec_free(&m->plt_names);
+	free(m->name);
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
 	free(m);
@@ -438,7 +466,8 @@ static void node_call_site(struct cu_index *cu, struct fn_node *n, struct strtab
 }
 
 /* Frames from the DWARF function tree; returns how many (0 = none). */
-static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *strs, struct sym_frame *out, int max)
+static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *strs, struct sym_frame *out, int max,
+                        const char **outer_name)
 {
 	Dwarf_Addr dwbias;
 	Dwarf_Die *cudie = dwfl_module_addrdie(m->mod, addr, &dwbias);
@@ -472,23 +501,193 @@ static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *st
 		if (i > 0)
 			node_call_site(cu, &cu->nodes.v[chain[i - 1]], strs, &out[i]);
 	}
+	if (k > 0 && !cu->nodes.v[chain[k - 1]].inlined)
+		*outer_name = die_name(&cu->nodes.v[chain[k - 1]].die);
 	return k;
 }
 
+/* Orders symbols by address, and at one address the preferred last (the
+ * lookup walks back from the end): sized functions over labels, then the
+ * public name over internal aliases - exported over local, the default
+ * version over an old one, fewer leading underscores, global over weak,
+ * among exported names the shorter - and among equals the one the table
+ * lists first, the definition its aliases follow. So malloc wins over
+ * __libc_malloc and __GI___libc_malloc, pwrite over __libc_pwrite, and
+ * the local __memmove_avx512_unaligned_erms over its alias __memcpy_...,
+ * as users and perf call them. */
 static int sym_cmp(const void *a, const void *b)
 {
 	const struct elf_sym *x = a, *y = b;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* best last at one address: the lookup walks back from the end */
-	if (x->rank != y->rank)
-		return x->rank < y->rank ? -1 : 1;
-	return x->size < y->size ? -1 : x->size > y->size;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (!x->bind != !y->bind) /* exported (global or weak) over local */
+		return !x->bind ? -1 : 1;
+	if (x->versioned != y->versioned)
+		return x->versioned < y->versioned ? -1 : 1;
+	if (x->underscores != y->underscores)
+		return x->underscores > y->underscores ? -1 : 1;
+	if (x->bind != y->bind)
+		return x->bind < y->bind ? -1 : 1;
+	size_t lx = strlen(x->name), ly = strlen(y->name);
+	if (x->bind && lx != ly)
+		return lx > ly ? -1 : 1;
+	if (x->index != y->index)
+		return x->index > y->index ? -1 : 1;
+	return 0;
+}
+
+static uint8_t leading_underscores(const char *name)
+{
+	uint8_t n = 0;
+	while (name[n] == '_' && n < 255)
+		n++;
+	return n;
+}
+
+static void add_symbol(struct elf_module *m, uint64_t addr, uint64_t size, const char *name, uint8_t kind, uint8_t bind)
+{
+	struct elf_sym *e = vec_grow(&m->syms);
+	memset(e, 0, sizeof(*e));
+	e->addr = addr;
+	e->size = size;
+	e->name = name;
+	e->index = (uint32_t)(m->syms.n - 1);
+	e->kind = kind;
+	e->bind = bind;
+	e->underscores = leading_underscores(name);
+	const char *at = strchr(name, '@');
+	e->versioned = !at || at[1] == '@' || !strcmp(at, "@plt");
+}
+
+static Elf_Scn *section_named(Elf *elf, size_t shstrndx, const char *want, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		if (!gelf_getshdr(scn, sh))
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh->sh_name);
+		if (name && strcmp(name, want) == 0)
+			return scn;
+	}
+	return NULL;
+}
+
+/* The dynamic symbol names of a relocation section, by GOT slot (r_offset)
+ * and by index; "" where a relocation names no symbol. */
+struct plt_relocs {
+	VEC(uint64_t) slot;
+	VEC(const char *) name;
+};
+
+static void read_relocs(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct plt_relocs *r)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	Elf_Scn *symscn = elf_getscn(elf, sh->sh_link);
+	GElf_Shdr symsh;
+	Elf_Data *syms = symscn ? elf_getdata(symscn, NULL) : NULL;
+	if (!data || !syms || !gelf_getshdr(symscn, &symsh) || !sh->sh_entsize)
+		return;
+	size_t n = sh->sh_size / sh->sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Rela rela;
+		GElf_Rel rel;
+		uint64_t off, info;
+		if (sh->sh_type == SHT_RELA) {
+			if (!gelf_getrela(data, (int)i, &rela))
+				break;
+			off = rela.r_offset;
+			info = rela.r_info;
+		} else {
+			if (!gelf_getrel(data, (int)i, &rel))
+				break;
+			off = rel.r_offset;
+			info = rel.r_info;
+		}
+		GElf_Sym sym;
+		const char *name = "";
+		if (GELF_R_SYM(info) && gelf_getsym(syms, (int)GELF_R_SYM(info), &sym)) {
+			const char *s = elf_strptr(elf, symsh.sh_link, sym.st_name);
+			if (s)
+				name = s;
+		}
+		vec_push(&r->slot, off);
+		vec_push(&r->name, name);
+	}
+}
+
+/* Names each entry of one PLT section "X@plt" from the relocation of the
+ * GOT slot it jumps through (or the index it pushes). */
+static void name_plt_section(struct elf_module *m, Elf *elf, size_t shstrndx, const char *secname,
+                             const struct plt_relocs *jump, const struct plt_relocs *dyn)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = section_named(elf, shstrndx, secname, &sh);
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	if (!data || sh.sh_type != SHT_PROGBITS || data->d_size < sh.sh_size)
+		return;
+	uint64_t step = sh.sh_entsize ? sh.sh_entsize : ARCH_PLT_ENTRY_SIZE;
+	/* .plt opens with the resolver's own entry, which names nothing */
+	for (uint64_t at = strcmp(secname, ".plt") == 0 ? step : 0; at + step <= sh.sh_size; at += step) {
+		uint64_t got = 0;
+		uint32_t idx = 0;
+		const char *name = NULL;
+		int kind = arch_plt_decode((const uint8_t *)data->d_buf + at, step, sh.sh_addr + at, &got, &idx);
+		if (kind == 2 && idx < jump->name.n)
+			name = jump->name.v[idx];
+		for (int t = 0; kind == 1 && t < 2 && !name; t++) {
+			const struct plt_relocs *r = t ? dyn : jump;
+			for (size_t i = 0; i < r->slot.n; i++)
+				if (r->slot.v[i] == got) {
+					name = r->name.v[i];
+					break;
+				}
+		}
+		if (!name || !*name)
+			continue;
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addf(&sb, "%s@plt", name);
+		char *owned = strbuf_detach(&sb);
+		vec_push(&m->plt_names, owned);
+		add_symbol(m, sh.sh_addr + at + m->bias, step, owned, 2, 2);
+	}
+}
+
+/* PLT stubs have no symbols: make them from .rela.plt (and .rela.dyn for
+ * .plt.got, whose slots are GLOB_DAT) as objdump shows them. */
+static void load_plt(struct elf_module *m)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(m->mod, &bias);
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return;
+	struct plt_relocs jump = {0}, dyn = {0};
+	GElf_Shdr sh;
+	Elf_Scn *scn = section_named(elf, shstrndx, ".rela.plt", &sh);
+	if (!scn)
+		scn = section_named(elf, shstrndx, ".rel.plt", &sh);
+	if (scn)
+		read_relocs(elf, scn, &sh, &jump);
+	scn = section_named(elf, shstrndx, ".rela.dyn", &sh);
+	if (scn)
+		read_relocs(elf, scn, &sh, &dyn);
+	static const char *const sections[] = {".plt", ".plt.sec", ".plt.got"};
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		name_plt_section(m, elf, shstrndx, sections[i], &jump, &dyn);
+	vec_free(&jump.slot);
+	vec_free(&jump.name);
+	vec_free(&dyn.slot);
+	vec_free(&dyn.name);
 }
 
 static void load_symbols(struct elf_module *m)
 {
 	m->syms_loaded = true;
+	Dwarf_Addr dwbias;
+	if (dwfl_module_getdwarf(m->mod, &dwbias))
+		m->has_symtab = true;
 	int n = dwfl_module_getsymtab(m->mod);
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
@@ -499,15 +698,17 @@ static void load_symbols(struct elf_module *m)
 		if (!name || !*name || name[0] == '$' || shndx == SHN_UNDEF || !addr ||
 		    (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE))
 			continue;
-		struct elf_sym *e = vec_grow(&m->syms);
-		e->addr = addr;
-		e->size = sym.st_size;
-		e->name = name;
-		/* sized functions over labels, global over weak over local */
 		int bind = GELF_ST_BIND(sym.st_info);
-		e->rank = (uint8_t)((type == STT_FUNC || type == STT_GNU_IFUNC ? 4 : 0) + (sym.st_size ? 2 : 0) +
-		                    (bind == STB_GLOBAL ? 1 : 0));
+		bool func = type == STT_FUNC || type == STT_GNU_IFUNC;
+		/* dynsym holds no local symbols: a local function means symtab */
+		if (func && bind == STB_LOCAL)
+			m->has_symtab = true;
+		add_symbol(m, addr, sym.st_size, name, (uint8_t)(sym.st_size ? (func ? 2 : 1) : 0),
+		           (uint8_t)(bind == STB_GLOBAL ? 2
+		                     : bind == STB_WEAK ? 1
+		                                        : 0));
 	}
+	load_plt(m);
 	if (m->syms.n)
 		qsort(m->syms.v, m->syms.n, sizeof(*m->syms.v), sym_cmp);
 }
@@ -542,16 +743,94 @@ static struct elf_sym *find_symbol(struct elf_module *m, uint64_t addr)
 	return sizeless;
 }
 
-static uint32_t symbol_name(struct elf_module *m, uint64_t addr, struct strtab *strs)
+/* A symbol's name without the version a symtab may spell into it
+ * (__libc_start_main@@GLIBC_2.34): users and perf call it by the name. */
+static uint32_t intern_unversioned(struct strtab *strs, const char *name)
 {
-	struct elf_sym *e = find_symbol(m, addr);
-	if (!e)
-		return 0;
+	const char *at = strchr(name, '@');
+	if (!at || !strcmp(at, "@plt") || at == name)
+		return sym_intern_name(strs, name);
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%.*s", (int)(at - name), name);
+	return sym_intern_name(strs, buf);
+}
+
+static uint32_t intern_symbol(struct elf_sym *e, struct strtab *strs)
+{
 	if (!e->interned) {
-		e->id = sym_intern_name(strs, e->name);
+		e->id = intern_unversioned(strs, e->name);
 		e->interned = true;
 	}
 	return e->id;
+}
+
+/* When name (as DWARF or a weaker symbol spells it) is one of several
+ * symbols at e's address, returns the alias group's least public other
+ * name - the internal one kept beside the public name - or NULL. */
+static const char *alias_of(struct elf_module *m, struct elf_sym *e, const char *name)
+{
+	size_t at = (size_t)(e - m->syms.v), first = at, last = at;
+	while (first > 0 && m->syms.v[first - 1].addr == e->addr)
+		first--;
+	while (last + 1 < m->syms.n && m->syms.v[last + 1].addr == e->addr)
+		last++;
+	if (name) {
+		for (size_t i = first; i <= last; i++)
+			if (strcmp(m->syms.v[i].name, name) == 0)
+				return strcmp(name, e->name) ? m->syms.v[i].name : NULL;
+		return NULL;
+	}
+	/* no DWARF name: the worst-ranked function at the same address */
+	for (size_t i = first; i <= last; i++)
+		if (&m->syms.v[i] != e && m->syms.v[i].kind == e->kind && m->syms.v[i].size == e->size)
+			return m->syms.v[i].name;
+	return NULL;
+}
+
+/* Code no symbol names: the start of the call frame information's FDE that
+ * covers addr (every function the unwinder can step through has one), so
+ * the samples of one unnamed function add up in one row. */
+static bool fde_start(struct elf_module *m, uint64_t addr, uint64_t *start)
+{
+	for (int t = 0; t < 2; t++) {
+		Dwarf_Addr cbias;
+		Dwarf_CFI *cfi = t ? dwfl_module_dwarf_cfi(m->mod, &cbias) : dwfl_module_eh_cfi(m->mod, &cbias);
+		Dwarf_Frame *frame = NULL;
+		if (!cfi || dwarf_cfi_addrframe(cfi, addr - cbias, &frame) != 0)
+			continue;
+		Dwarf_Addr lo, hi;
+		bool ok = dwarf_frame_info(frame, &lo, &hi, NULL) >= 0;
+		free(frame);
+		if (ok) {
+			*start = lo + cbias;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool elf_module_vaddr(struct elf_module *m, uint64_t file_offset, uint64_t *vaddr)
+{
+	return offset_to_vaddr(m, file_offset, vaddr);
+}
+
+bool elf_module_has_symbols(struct elf_module *m)
+{
+	if (!m->syms_loaded)
+		load_symbols(m);
+	return m->has_symtab;
+}
+
+/* Names unnamed code "sub_<vaddr>@module" after its FDE's start; returns
+ * the strtab id, 0 when no FDE covers it. */
+static uint32_t unnamed_function(struct elf_module *m, Dwarf_Addr addr, struct strtab *strs)
+{
+	uint64_t start;
+	if (!fde_start(m, addr, &start))
+		return 0;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "sub_%" PRIx64 "@%s", (uint64_t)(start - m->bias), m->name);
+	return strtab_intern(strs, buf);
 }
 
 int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab *strs, struct sym_frame *out, int max)
@@ -559,8 +838,10 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	uint64_t vaddr;
 	if (max <= 0 || !offset_to_vaddr(m, file_offset, &vaddr))
 		return 0;
+	memset(out, 0, (size_t)max * sizeof(*out));
 	Dwarf_Addr addr = vaddr + m->bias;
-	int n = lookup_dwarf(m, addr, strs, out, max);
+	const char *dwarf_name = NULL;
+	int n = lookup_dwarf(m, addr, strs, out, max, &dwarf_name);
 	/* the innermost frame's file:line comes from the line table */
 	uint32_t file = 0, line = 0;
 	Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);
@@ -576,17 +857,43 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 		out[0].file = file;
 		out[0].line = line;
 	}
-	if (n > 0 && out[n - 1].function != 0)
+	struct elf_sym *e = find_symbol(m, addr);
+	if (n > 0 && out[n - 1].function != 0) {
+		/* DWARF may name an internal alias (glibc's __GI___libc_malloc):
+		 * the public symbol at the same address names it for users */
+		const char *alias = e && dwarf_name ? alias_of(m, e, dwarf_name) : NULL;
+		if (alias) {
+			out[n - 1].alias = intern_unversioned(strs, alias);
+			out[n - 1].function = intern_symbol(e, strs);
+		}
 		return n;
-	/* No DWARF function, or an unnamed outermost one: symtab/dynsym. */
-	uint32_t name = symbol_name(m, addr, strs);
+	}
+	/* No DWARF function, or an unnamed outermost one: symtab/dynsym, and
+	 * failing that the FDE. A label below the FDE's start (_init before
+	 * the PLT) names nothing of it. */
+	uint32_t name = 0, alias = 0;
+	uint8_t flags = 0;
+	uint64_t start;
+	if (e && !e->size && fde_start(m, addr, &start) && start > e->addr)
+		e = NULL;
+	if (e) {
+		name = intern_symbol(e, strs);
+		const char *a = alias_of(m, e, NULL);
+		alias = a ? intern_unversioned(strs, a) : 0;
+	} else if ((name = unnamed_function(m, addr, strs)) != 0) {
+		flags = SYM_FRAME_UNNAMED;
+	}
 	if (n > 0) {
 		out[n - 1].function = name;
+		out[n - 1].alias = alias;
+		out[n - 1].flags = flags;
 		return n;
 	}
 	if (!name && !file)
 		return 0;
 	out[0].function = name;
+	out[0].alias = alias;
+	out[0].flags = flags;
 	out[0].file = file;
 	out[0].line = line;
 	return 1;

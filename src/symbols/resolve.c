@@ -35,6 +35,10 @@ struct resolve_ctx {
 	VEC(uint32_t) mapping_name;  /* mapping id -> profile id of its module name + 1 */
 	struct hashmap missing;      /* profile path id -> 1 */
 	struct strbuf missing_list;
+	int first_error;         /* -errno of the first module that could not be used */
+	uint64_t user_named;     /* user locations named by any means */
+	struct hashmap stripped; /* symbolizer module id -> 1: listed as without symbols */
+	struct strbuf stripped_list;
 	struct hashmap jit_index; /* pid -> index into jit */
 	VEC(struct jit_map) jit;
 	bool kernel_hidden;
@@ -173,8 +177,11 @@ static int mapping_module(struct resolve_ctx *c, uint32_t mid)
 		if (*want && *have && strcmp(want, have) != 0)
 			id = -ESTALE;
 	}
-	if (id < 0)
+	if (id < 0) {
 		note_missing(c, m->path, path);
+		if (!c->first_error)
+			c->first_error = id;
+	}
 	c->mapping_module.v[mid] = id >= 0 ? id + 1 : id;
 	return id;
 }
@@ -235,6 +242,19 @@ static void set_single(struct resolve_ctx *c, uint32_t loc, uint32_t function, u
 	profile_set_location_frames(c->p, loc, &f, 1);
 }
 
+/* Lists a module whose code had to be named after FDE starts or addresses
+ * because the file has no symbol table or debug info, once. */
+static void note_stripped(struct resolve_ctx *c, int id)
+{
+	if (hashmap_get(&c->stripped, (uint64_t)id, NULL) || elf_module_has_symbols(c->s->modules.v[id].elf))
+		return;
+	hashmap_put(&c->stripped, (uint64_t)id, 1);
+	c->st.unsymbolized_modules++;
+	if (c->stripped_list.len)
+		strbuf_addch(&c->stripped_list, ',');
+	strbuf_addstr(&c->stripped_list, c->s->modules.v[id].path);
+}
+
 static void set_unknown(struct resolve_ctx *c, uint32_t loc, const char *module_text, uint32_t module, uint64_t off)
 {
 	char buf[512];
@@ -276,6 +296,7 @@ static void resolve_user(struct resolve_ctx *c, uint32_t loc, const struct profi
 		if (id >= 0 && symbolizer_lookup_ids(c->s, id, off, &sf) > 0 && sf[0].function) {
 			set_single(c, loc, xlat(c, sf[0].function), v);
 			c->st.named++;
+			c->user_named++;
 			return;
 		}
 		set_single(c, loc, v, v);
@@ -288,6 +309,7 @@ static void resolve_user(struct resolve_ctx *c, uint32_t loc, const struct profi
 		if (name) {
 			set_single(c, loc, xlat(c, name), mod);
 			c->st.named++;
+			c->user_named++;
 		} else {
 			set_unknown(c, loc, unknown, mod, l->address);
 		}
@@ -296,9 +318,19 @@ static void resolve_user(struct resolve_ctx *c, uint32_t loc, const struct profi
 	uint32_t modname = mapping_name(c, l->mapping);
 	int id = mapping_module(c, l->mapping);
 	const struct sym_frame *sf = NULL;
+	/* what nm and objdump call the address: the link-time address, which
+	 * only equals the file offset in some files; without the file, the
+	 * offset is all there is */
+	uint64_t vaddr = off;
+	if (id >= 0 && elf_module_vaddr(c->s->modules.v[id].elf, off, &vaddr)) {
+		c->p->locations.v[loc].vaddr = vaddr;
+		c->p->locations.v[loc].has_vaddr = true;
+	}
 	int n = id >= 0 ? symbolizer_lookup_ids(c->s, id, off, &sf) : 0;
 	if (n <= 0) {
-		set_unknown(c, loc, profile_str(c->p, modname), modname, off);
+		if (id >= 0)
+			note_stripped(c, id);
+		set_unknown(c, loc, profile_str(c->p, modname), modname, vaddr);
 		return;
 	}
 	struct profile_frame out[SYM_MAX_FRAMES];
@@ -311,19 +343,23 @@ static void resolve_user(struct resolve_ctx *c, uint32_t loc, const struct profi
 			f->function = xlat(c, sf[i].function);
 			f->file = xlat(c, sf[i].file);
 			f->line = sf[i].line;
+			f->alias = xlat(c, sf[i].alias);
 		} else {
-			/* unnamed: the offset is the only honest name, and a
+			/* unnamed: the address is the only honest name, and a
 			 * file without a function would mislead */
 			char buf[512];
-			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, profile_str(c->p, modname), off);
+			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, profile_str(c->p, modname), vaddr);
 			f->function = profile_intern(c->p, buf);
 		}
 	}
 	profile_set_location_frames(c->p, loc, out, (uint32_t)n);
-	if (sf[n - 1].function)
+	if (sf[n - 1].function && !(sf[n - 1].flags & SYM_FRAME_UNNAMED)) {
 		c->st.named++;
-	else
+		c->user_named++;
+	} else {
 		c->st.unknown++;
+		note_stripped(c, id);
+	}
 	if (sf[0].function && sf[0].line)
 		c->st.with_lines++;
 	c->st.inlined += (uint64_t)(n - 1);
@@ -341,6 +377,7 @@ int symbols_resolve_profile_with(struct profile *p, struct symbolizer *s, struct
 {
 	struct resolve_ctx c = {.p = p, .s = s, .vdso_fd = -1};
 	hashmap_init(&c.missing);
+	hashmap_init(&c.stripped);
 	hashmap_init(&c.jit_index);
 	size_t nmap = p->mappings.n;
 	c.mapping_module.v = xcalloc(nmap + 1, sizeof(*c.mapping_module.v));
@@ -371,6 +408,14 @@ int symbols_resolve_profile_with(struct profile *p, struct symbolizer *s, struct
 			profile_set_meta(p, "missing_modules", strbuf_str(&c.missing_list));
 		}
 	}
+	if (c.stripped_list.len) {
+		const char *old = profile_get_meta(p, "unsymbolized_modules");
+		struct strbuf all = STRBUF_INIT;
+		strbuf_addf(&all, "%s%s%s", old && *old ? old : "", old && *old ? "," : "",
+		            strbuf_str(&c.stripped_list));
+		profile_set_meta(p, "unsymbolized_modules", strbuf_str(&all));
+		strbuf_release(&all);
+	}
 	if (c.kernel_hidden)
 		profile_set_meta(p, "kernel_symbols", "hidden (kernel.kptr_restrict)");
 	if (st)
@@ -381,10 +426,14 @@ int symbols_resolve_profile_with(struct profile *p, struct symbolizer *s, struct
 	hashmap_release(&c.jit_index);
 	hashmap_release(&c.missing);
 	strbuf_release(&c.missing_list);
+	hashmap_release(&c.stripped);
+	strbuf_release(&c.stripped_list);
 	vec_free(&c.xlat);
 	vec_free(&c.mapping_module);
 	vec_free(&c.mapping_name);
 	if (c.vdso_fd >= 0)
 		close(c.vdso_fd);
-	return 0;
+	/* nothing of the program could be named: every file it ran was gone
+	 * or unreadable, which the caller says plainly */
+	return !c.user_named && c.first_error ? c.first_error : 0;
 }

@@ -12,21 +12,35 @@
 #include "profile/profile.h"
 
 struct symbols_stats {
-	uint64_t locations;       /* locations symbolized by this call */
-	uint64_t named;           /* given a function name from symbols or DWARF */
-	uint64_t with_lines;      /* given file:line */
-	uint64_t inlined;         /* extra frames from inline chains */
-	uint64_t unknown;         /* left as module+offset */
-	uint64_t missing_modules; /* distinct module files that could not be opened */
+	uint64_t locations;            /* locations symbolized by this call */
+	uint64_t named;                /* given a function name from symbols or DWARF */
+	uint64_t with_lines;           /* given file:line */
+	uint64_t inlined;              /* extra frames from inline chains */
+	uint64_t unknown;              /* left as module+offset */
+	uint64_t missing_modules;      /* distinct module files that could not be opened */
+	uint64_t unsymbolized_modules; /* distinct files read but without symbols (stripped) */
 };
 
 /* Symbolizes every location of p that has no frames yet, storing the frames
- * in p. Addresses are resolved through p's mappings (pid, start, pgoff,
- * path); kernel locations through /proc/kallsyms. A location that cannot be
- * named gets one frame "module+0xoffset", never dropped. Modules that cannot
- * be opened are counted, and their names added to p's metadata under
- * "missing_modules" (comma separated). Returns 0 or -errno. */
+ * in p and each location's ELF virtual address. Addresses are resolved
+ * through p's mappings (pid, start, pgoff, path); kernel locations through
+ * /proc/kallsyms. PLT stubs are named "X@plt"; code no symbol names is
+ * named after the start of its FDE, "sub_97210@zstd"; a location that
+ * cannot be named at all gets one frame "module+0xvaddr" (the file offset
+ * when the file is missing), never dropped. Modules that cannot be opened
+ * are counted, and their paths added to p's metadata under
+ * "missing_modules" (comma separated); stripped ones that had to be named
+ * that way under "unsymbolized_modules". Returns 0, or the -errno of the
+ * first module that could not be opened when no user location at all
+ * could be named (every file the program ran is gone or unreadable). */
 int symbols_resolve_profile(struct profile *p, struct symbols_stats *st);
+
+/* Separate debug files are looked up by build-id (DIR/.build-id/xx/rest.debug)
+ * and .gnu_debuglink (DIR/<the file's directory>/NAME) in dirs, a
+ * colon-separated list of absolute directories, before the default places
+ * (beside the file, its .debug/ and /usr/lib/debug). NULL restores the
+ * defaults. Call before opening modules; not thread-safe. */
+void symbols_set_debug_dirs(const char *dirs);
 
 struct symbolizer;
 /* The same with a symbolizer whose caches may already hold the answers

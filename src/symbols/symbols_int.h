@@ -17,11 +17,17 @@
 /* Deepest inline chain kept; deeper ones keep their innermost frames. */
 #define SYM_MAX_FRAMES 64
 
+/* sym_frame.flags: the name is made up ("sub_97210@zstd", after the
+ * function's FDE) because no symbol names the code. */
+#define SYM_FRAME_UNNAMED 1u
+
 /* One frame as cached: ids in the symbolizer's strtab (0 = unknown). */
 struct sym_frame {
 	uint32_t function;
 	uint32_t file;
 	uint32_t line;
+	uint32_t alias; /* an internal name of the same function (__GI___libc_malloc), 0 when none */
+	uint32_t flags; /* SYM_FRAME_* */
 };
 
 /* ---- elf_module.c: one ELF file and its debug info, opened through libdwfl */
@@ -33,6 +39,12 @@ int elf_module_open(const char *path, struct elf_module **out);
 void elf_module_free(struct elf_module *m);
 /* Lowercase hex build-id of the file, "" when it has none. */
 const char *elf_module_build_id(const struct elf_module *m);
+/* The ELF virtual address (what nm, objdump, addr2line and gdb show) of a
+ * file offset; false when no segment holds it. */
+bool elf_module_vaddr(struct elf_module *m, uint64_t file_offset, uint64_t *vaddr);
+/* False for a stripped file: no local function symbols and no DWARF, so
+ * its code is named only by exports, PLT stubs and FDE starts. */
+bool elf_module_has_symbols(struct elf_module *m);
 /* Resolves a file offset into at most max frames, innermost first, with
  * strings interned in strs. Returns the number of frames (0 = unknown). */
 int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab *strs, struct sym_frame *out, int max);

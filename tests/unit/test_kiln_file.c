@@ -105,12 +105,18 @@ static void step3(struct profile *p)
 {
 	/* symbols: one plain frame, one location with an inlined frame */
 	struct profile_frame f1[] = {
-	    {profile_intern(p, "inner_inlined"), profile_intern(p, "src/a.rs"), 10, profile_intern(p, "demo"), true},
-	    {profile_intern(p, "outer"), profile_intern(p, "src/a.rs"), 20, profile_intern(p, "demo"), false},
+	    {profile_intern(p, "inner_inlined"), profile_intern(p, "src/a.rs"), 10, profile_intern(p, "demo"), true, 0},
+	    {profile_intern(p, "outer"), profile_intern(p, "src/a.rs"), 20, profile_intern(p, "demo"), false,
+	     profile_intern(p, "__GI_outer")},
 	};
 	profile_set_location_frames(p, 0, f1, 2);
-	struct profile_frame f2 = {profile_intern(p, "main"), profile_intern(p, "src/main.rs"), 3,
-	                           profile_intern(p, "demo"), false};
+	/* format version 2: the ELF virtual address, and no vaddr for a location */
+	p->locations.v[0].vaddr = 0xffffffff81000000ull;
+	p->locations.v[0].has_vaddr = true;
+	p->locations.v[1].vaddr = 0x1234;
+	p->locations.v[1].has_vaddr = true;
+	struct profile_frame f2 = {
+	    profile_intern(p, "main"), profile_intern(p, "src/main.rs"), 3, profile_intern(p, "demo"), false, 0};
 	profile_set_location_frames(p, 1, &f2, 1);
 	profile_thread(p, 101, 100)->end = 99999;
 	p->mappings.v[1].build_id = profile_intern(p, "feedface");
@@ -179,6 +185,8 @@ static void assert_prefix(const struct profile *full, const struct profile *r, b
 		assert_int_equal(l->kind, k->kind);
 		if (!exact)
 			continue;
+		assert_int_equal(l->has_vaddr, k->has_vaddr);
+		assert_int_equal(l->vaddr, k->vaddr);
 		assert_int_equal(l->nframes, k->nframes);
 		for (uint32_t j = 0; j < l->nframes; j++) {
 			const struct profile_frame *f = &full->frames.v[l->first_frame + j];
@@ -188,6 +196,7 @@ static void assert_prefix(const struct profile *full, const struct profile *r, b
 			assert_str(full, f->module, r, g->module);
 			assert_int_equal(f->line, g->line);
 			assert_int_equal(f->inlined, g->inlined);
+			assert_str(full, f->alias, r, g->alias);
 		}
 	}
 	assert_true(r->stacks.n <= full->stacks.n);

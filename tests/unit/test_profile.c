@@ -128,13 +128,13 @@ static void test_walk_stack_order(void **state)
 	uint32_t main_l = profile_location(p, PROFILE_NO_MAPPING, 0x100, PROFILE_LOC_USER);
 	uint32_t work_l = profile_location(p, PROFILE_NO_MAPPING, 0x200, PROFILE_LOC_USER);
 	uint32_t leaf_l = profile_location(p, PROFILE_NO_MAPPING, 0x300, PROFILE_LOC_USER);
-	struct profile_frame fm = {profile_intern(p, "main"), 0, 1, 0, false};
+	struct profile_frame fm = {profile_intern(p, "main"), 0, 1, 0, false, 0};
 	profile_set_location_frames(p, main_l, &fm, 1);
 	/* work_l: helper inlined into inner inlined into work (innermost first) */
 	struct profile_frame fw[] = {
-	    {profile_intern(p, "helper"), 0, 3, 0, true},
-	    {profile_intern(p, "inner"), 0, 2, 0, true},
-	    {profile_intern(p, "work"), 0, 1, 0, false},
+	    {profile_intern(p, "helper"), 0, 3, 0, true, 0},
+	    {profile_intern(p, "inner"), 0, 2, 0, true, 0},
+	    {profile_intern(p, "work"), 0, 1, 0, false, 0},
 	};
 	profile_set_location_frames(p, work_l, fw, 3);
 	/* leaf_l stays unsymbolized */
@@ -171,7 +171,7 @@ static void test_walk_stack_order(void **state)
 	assert_int_equal(profile_walk_stack(p, 0, walk_fn, &w3), 0);
 	assert_int_equal(w3.n, 0);
 	/* replacing frames takes effect */
-	struct profile_frame fr = {profile_intern(p, "work2"), 0, 1, 0, false};
+	struct profile_frame fr = {profile_intern(p, "work2"), 0, 1, 0, false, 0};
 	profile_set_location_frames(p, work_l, &fr, 1);
 	struct walk w4 = {0};
 	profile_walk_stack(p, node, walk_name_fn, &w4);
@@ -263,7 +263,7 @@ static void test_name_unsymbolized(void **state)
 	uint32_t b = profile_location(p, PROFILE_NO_MAPPING, 0xdead, PROFILE_LOC_USER);
 	uint32_t k = profile_location(p, PROFILE_NO_MAPPING, 0xffffffff81000010ull, PROFILE_LOC_KERNEL);
 	uint32_t s = profile_location(p, mi, 0x400300, PROFILE_LOC_USER);
-	struct profile_frame f = {profile_intern(p, "known"), 0, 0, 0, false};
+	struct profile_frame f = {profile_intern(p, "known"), 0, 0, 0, false, 0};
 	profile_set_location_frames(p, s, &f, 1);
 	profile_name_unsymbolized(p);
 	const struct profile_location *l = &p->locations.v[a];
@@ -285,7 +285,7 @@ static void test_reindex(void **state)
 	/* vectors filled directly (as a reader does) become findable after reindex */
 	(void)state;
 	struct profile *p = profile_new();
-	struct profile_location l = {0x1234, PROFILE_NO_MAPPING, PROFILE_LOC_USER, 0, 0};
+	struct profile_location l = {0x1234, PROFILE_NO_MAPPING, PROFILE_LOC_USER, 0, 0, 0, false};
 	vec_push(&p->locations, l);
 	struct profile_stack_node n = {0, 0, 1};
 	vec_push(&p->stacks, n);

@@ -604,9 +604,16 @@ static void test_resolve_profile(void **state)
 	char want[128];
 	f = loc_frames(p, l_strip, &n);
 	assert_int_equal(n, 1);
-	snprintf(want, sizeof(want), "fix_stripped+0x%llx", (unsigned long long)twin_soff);
+	/* a stripped function is named after its FDE, which starts where the
+	 * twin's symbol does, at its link-time address */
+	uint64_t twin_svaddr, twin_ssize;
+	assert_true(elf_symbol(exe_twin, "static_helper", true, &twin_svaddr, &twin_ssize));
+	snprintf(want, sizeof(want), "sub_%llx@fix_stripped", (unsigned long long)twin_svaddr);
 	assert_string_equal(profile_str(p, f[0].function), want);
 	assert_int_equal(f[0].file, 0);
+	assert_true(p->locations.v[l_strip].has_vaddr);
+	assert_int_equal(p->locations.v[l_strip].vaddr, twin_svaddr);
+	assert_non_null(strstr(profile_get_meta(p, "unsymbolized_modules"), "fix_stripped"));
 
 	f = loc_frames(p, l_kern, &n);
 	assert_int_equal(n, 1);
@@ -619,6 +626,35 @@ static void test_resolve_profile(void **state)
 	/* a second pass has nothing left to do */
 	assert_int_equal(symbols_resolve_profile(p, &st), 0);
 	assert_int_equal(st.locations, 0);
+	profile_free(p);
+}
+
+/* Issue 10: a profile none of whose files can be read says so through the
+ * return value, so record's and heap's "symbolization failed" can print;
+ * one readable file among them is a success. */
+static void test_resolve_error(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct profile_mapping m = {.pid = 1, .start = 0x400000, .end = 0x500000};
+	m.path = profile_intern(p, "/nonexistent/gone-binary");
+	uint32_t m0 = profile_add_mapping(p, &m);
+	profile_location(p, m0, 0x401234, PROFILE_LOC_USER);
+	struct symbols_stats st;
+	assert_int_equal(symbols_resolve_profile(p, &st), -ENOENT);
+	assert_int_equal(st.missing_modules, 1);
+	profile_free(p);
+
+	p = profile_new();
+	m.path = profile_intern(p, "/nonexistent/gone-binary");
+	m0 = profile_add_mapping(p, &m);
+	m.path = profile_intern(p, exe_pie);
+	m.start = 0x555555554000;
+	m.end = 0x555555560000;
+	uint32_t m1 = profile_add_mapping(p, &m);
+	profile_location(p, m0, 0x401234, PROFILE_LOC_USER);
+	profile_location(p, m1, 0x555555554000 + symbol_offset(exe_pie, "outer_work", false, NULL), PROFILE_LOC_USER);
+	assert_int_equal(symbols_resolve_profile(p, &st), 0);
 	profile_free(p);
 }
 
@@ -715,6 +751,7 @@ int main(void)
 	    cmocka_unit_test(test_kallsyms_file),
 	    cmocka_unit_test(test_kallsyms_real),
 	    cmocka_unit_test(test_resolve_profile),
+	    cmocka_unit_test(test_resolve_error),
 	    cmocka_unit_test(test_resolve_many),
 	    cmocka_unit_test(test_prefetch),
 	};
