@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analysis/alloc_site.h"
 #include "analysis/heap.h"
 #include "capture/agent_channel.h"
 #include "capture/target.h"
@@ -45,6 +46,10 @@ static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
                                  "      --json FILE       write the summary as JSON to FILE ('-' = stdout)\n"
                                  "  -n, --top N           call sites per list (default 5)\n"
                                  "      --frames N        frames shown per stack (default all)\n"
+                                 "      --full-stacks     show whole stacks, allocator and runtime frames\n"
+                                 "                        included (default: from the site to main)\n"
+                                 "      --alloc-fn REGEX  treat functions matching REGEX (the whole name)\n"
+                                 "                        as allocator wrappers, not sites; repeatable\n"
                                  "  -q, --quiet           print no summary\n"
                                  "  -v, --verbose         say how long each stage took and how often the\n"
                                  "                        target waited for kiln\n"
@@ -58,7 +63,8 @@ static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
 struct heap_args {
 	const char *output, *chart, *json;
 	uint32_t top, frames;
-	bool quiet, verbose, force;
+	bool quiet, verbose, force, full_stacks;
+	struct alloc_rule *rule; /* --alloc-fn; NULL: the default table */
 	char **argv;
 };
 
@@ -71,7 +77,7 @@ static void on_signal(int sig)
 
 static int parse_args(int argc, char **argv, struct heap_args *a)
 {
-	enum { OPT_CHART = 256, OPT_JSON, OPT_FRAMES };
+	enum { OPT_CHART = 256, OPT_JSON, OPT_FRAMES, OPT_FULL_STACKS, OPT_ALLOC_FN };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
@@ -79,6 +85,8 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 	    {"json", required_argument, NULL, OPT_JSON},
 	    {"top", required_argument, NULL, 'n'},
 	    {"frames", required_argument, NULL, OPT_FRAMES},
+	    {"full-stacks", no_argument, NULL, OPT_FULL_STACKS},
+	    {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -117,6 +125,13 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 			break;
 		case 'q':
 			a->quiet = true;
+			break;
+		case OPT_FULL_STACKS:
+			a->full_stacks = true;
+			break;
+		case OPT_ALLOC_FN:
+			if (cmd_alloc_fn(&a->rule, optarg))
+				return 2;
 			break;
 		case 'v':
 			a->verbose = true;
@@ -203,6 +218,8 @@ static void profile_init_heap(struct profile *p, const char *cmd, uint64_t start
 	profile_add_value_type(p, "alloc_objects", "count");
 	profile_add_value_type(p, "peak_space", "bytes");
 	profile_add_value_type(p, "leaked_space", "bytes");
+	profile_add_value_type(p, "leaked_objects", "count");
+	profile_add_value_type(p, "temporary_objects", "count");
 	profile_set_meta(p, "command", cmd);
 	profile_set_meta(p, "event", "heap");
 	profile_set_meta(p, "kiln_version", "0.1.0");
@@ -437,10 +454,11 @@ static int heap_run(const struct heap_args *a)
 	bool threaded = pthread_create(&writer, NULL, write_file, &job) == 0;
 	if (!threaded)
 		write_file(&job);
-	heap_group(h);
+	heap_set_alloc_rule(h, a->rule);
+	heap_group(h); /* for the chart */
 	uint64_t t_group = cmd_now_ns();
 
-	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd)};
+	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd), a->full_stacks};
 	struct strbuf sb = STRBUF_INIT;
 	if (a->chart) {
 		chart = xstrdup(a->chart);
@@ -459,16 +477,19 @@ static int heap_run(const struct heap_args *a)
 		kiln_error("cannot write '%s': %s", chart, strerror(-rc));
 	strbuf_reset(&sb);
 	if (a->json) {
-		heap_render_json(&sb, h, &ro);
+		/* from the profile, as kiln report FILE --json shows it */
+		cmd_heap_view(&sb, p, a->rule, &ro, true);
 		rc = write_text(a->json, &sb);
 		if (rc)
 			kiln_error("cannot write '%s': %s", a->json, strerror(-rc));
 		strbuf_reset(&sb);
 	}
 	if (!a->quiet) {
-		heap_render_text(&sb, h, &ro);
-		strbuf_addf(&sb, "\nkiln: wrote '%s' and '%s'; next: kiln report %s --value peak_space\n", a->output,
-		            chart, a->output);
+		cmd_heap_view(&sb, p, a->rule, &ro, false);
+		strbuf_addf(&sb,
+		            "\nkiln: wrote '%s' and '%s'; kiln report %s shows this summary again; next: kiln flame %s "
+		            "--value peak_space\n",
+		            a->output, chart, a->output, a->output);
 	}
 	uint64_t t_shown = cmd_now_ns();
 	if (threaded)
@@ -541,7 +562,8 @@ int cmd_heap(int argc, char **argv)
 {
 	struct heap_args a = {.output = "heap.kiln", .top = 5};
 	int rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
-		return rc;
-	return heap_run(&a);
+	if (rc < 0)
+		rc = heap_run(&a);
+	alloc_rule_free(a.rule);
+	return rc;
 }

@@ -71,16 +71,24 @@ struct profile *cmd_load_hotspots(const char *path, const char *doing, const cha
 	struct profile *p = cmd_load_profile(path, doing, complete);
 	if (!p)
 		return NULL;
+	if (!cmd_hotspots_of(p, path, value, h, vi))
+		return p;
+	profile_free(p);
+	return NULL;
+}
+
+int cmd_hotspots_of(struct profile *p, const char *path, const char *value, struct hotspots *h, int *vi)
+{
 	*vi = hotspots_value_index(p, value);
 	if (*vi == -ENOENT) {
 		cmd_no_value_error(p, path, value);
-	} else if (hotspots_build(h, p, *vi)) {
-		kiln_error("cannot analyse '%s': bad value type", path);
-	} else {
-		return p;
+		return -ENOENT;
 	}
-	profile_free(p);
-	return NULL;
+	if (hotspots_build(h, p, *vi)) {
+		kiln_error("cannot analyse '%s': bad value type", path);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int cmd_no_value_error(const struct profile *p, const char *path, const char *name)

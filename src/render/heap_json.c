@@ -15,12 +15,12 @@ static void sites_json(struct strbuf *out, const struct heap_analysis *h, const 
 		const struct heap_site *s = &heap_sites(h, &nv)[idx[i]];
 		const struct heap_leaks *lk = heap_site_leaks(h, s);
 		struct strbuf label = STRBUF_INIT;
-		heap_site_label(&label, h->p, s->node);
+		heap_site_label(&label, h->p, h->rule, s->node);
 		strbuf_addf(out, "%s{\"site\":", i ? "," : "");
 		strbuf_add_json_string(out, strbuf_str(&label));
 		strbuf_release(&label);
 		strbuf_addstr(out, ",\"frames\":");
-		heap_stack_json(out, h->p, s->node);
+		heap_stack_json(out, h->p, h->rule, s->node, o->full_stacks);
 		strbuf_addf(out,
 		            ",\"stack\":%u,\"allocations\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64
 		            ",\"temporary\":%" PRIu64 ",\"peak_bytes\":%" PRIu64 ",\"leaked_bytes\":%" PRIu64

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "analysis/heap.h"
+#include "profile/kiln_file.h"
 #include "render/heap.h"
 
 static struct kh_ring_header ring_header(uint32_t pid)
@@ -53,12 +55,15 @@ static void stack(struct heap_analysis *h, uint32_t ring, uint32_t first, uint32
 	stack_frames(h, ring, first, parent, f, 2);
 }
 
-/* A profile with the four heap values. */
+/* A profile with the heap values, as kiln heap makes it. */
 static struct profile *heap_profile(void)
 {
 	struct profile *p = profile_new();
-	for (int i = 0; i < 4; i++)
-		profile_add_value_type(p, "v", "bytes");
+	static const char *const names[HEAP_NVALUES] = {"alloc_space",  "alloc_objects",  "peak_space",
+	                                                "leaked_space", "leaked_objects", "temporary_objects"};
+	for (int i = 0; i < HEAP_NVALUES; i++)
+		profile_add_value_type(p, names[i], "bytes");
+	profile_set_meta(p, "event", "heap");
 	return p;
 }
 
@@ -135,7 +140,7 @@ static void test_totals_peak_temporary(void **state)
 	assert_int_equal(alloc_space, 690);
 	assert_int_equal(profile_get_meta_u64(p, "heap_peak_bytes", 0), 500);
 
-	struct heap_render_opts o = {5, 0, "test"};
+	struct heap_render_opts o = {.top = 5, .command = "test"};
 	struct strbuf sb = STRBUF_INIT;
 	heap_render_json(&sb, h, &o);
 	assert_non_null(strstr(strbuf_str(&sb), "\"definitely_lost\":{\"bytes\":30,\"blocks\":1}"));
@@ -425,7 +430,7 @@ static void test_chart_layers_add_up(void **state)
 	heap_on_ring_end(h, 0, true);
 	heap_finish(h);
 
-	struct heap_render_opts o = {5, 0, "test"};
+	struct heap_render_opts o = {.top = 5, .command = "test"};
 	struct strbuf sb = STRBUF_INIT;
 	heap_render_chart(&sb, h, &o);
 	static double total[2 * COLS], top[2 + 4 * COLS];
@@ -440,13 +445,84 @@ static void test_chart_layers_add_up(void **state)
 	profile_free(p);
 }
 
+/* The summary from the file equals the summary at the end of the run:
+ * a site with blocks in three leak classes, temporaries, a second site;
+ * written to a .kiln file, read back, made an analysis again. */
+static void test_view_from_file(void **state)
+{
+	(void)state;
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(7);
+	heap_on_ring(h, 0, &rh);
+	stack(h, 0, 1, 0, 0x1000); /* nodes 1, 2 */
+	stack(h, 0, 3, 1, 0x2000); /* nodes 3, 4 */
+	alloc(h, 0, 1, 0xa0, 10, 2);
+	alloc(h, 0, 2, 0xb0, 20, 2);
+	alloc(h, 0, 3, 0xc0, 40, 2);
+	alloc(h, 0, 4, 0xd0, 8, 4);
+	hfree(h, 0, 5, 0xd0); /* temporary */
+	alloc(h, 0, 6, 0xe0, 100, 4);
+	struct kh_live_block *b;
+	uint64_t n;
+	assert_int_equal(heap_live_blocks(h, 0, &b, &n), 0);
+	assert_int_equal(n, 4);
+	uint8_t cls[4] = {KH_LEAK_DEFINITE, KH_LEAK_INDIRECT, KH_LEAK_REACHABLE, KH_LEAK_REACHABLE};
+	heap_on_classes(h, 0, b, cls, n);
+	free(b);
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
+	profile_name_unsymbolized(p);
+	/* one site has three classes: two more samples carry them */
+	assert_int_equal(p->samples.n, 2 + 2);
+
+	char path[] = "/tmp/kiln-test-heapview-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct kiln_writer *w = NULL;
+	assert_int_equal(kiln_writer_open(&w, path), 0);
+	assert_int_equal(kiln_writer_finish(w, p), 0);
+	kiln_writer_free(w);
+	struct profile *r = NULL;
+	struct kiln_read_info info = {0};
+	assert_int_equal(kiln_read(path, &r, &info), 0);
+	unlink(path);
+	assert_true(heap_profile_is(r));
+	struct heap_analysis *v = heap_from_profile(r);
+	assert_non_null(v);
+	assert_int_equal(v->tot.temporary, 1);
+	assert_int_equal(v->tot.class_blocks[KH_LEAK_REACHABLE], 2);
+	assert_int_equal(v->tot.scanned, 1);
+
+	struct heap_render_opts o = {.top = 5, .command = "test"};
+	struct strbuf run = STRBUF_INIT, file = STRBUF_INIT;
+	heap_group(h);
+	heap_group(v);
+	heap_render_json(&run, h, &o);
+	heap_render_json(&file, v, &o);
+	assert_string_equal(strbuf_str(&file), strbuf_str(&run));
+	assert_non_null(strstr(strbuf_str(&file), "\"definitely_lost_bytes\":10,\"indirectly_lost_bytes\":20"));
+	strbuf_reset(&run);
+	strbuf_reset(&file);
+	heap_render_text(&run, h, &o);
+	heap_render_text(&file, v, &o);
+	assert_string_equal(strbuf_str(&file), strbuf_str(&run));
+	strbuf_release(&run);
+	strbuf_release(&file);
+	heap_free(v);
+	profile_free(r);
+	heap_free(h);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_totals_peak_temporary), cmocka_unit_test(test_stacks_into_profile),
 	    cmocka_unit_test(test_pending_stacks),        cmocka_unit_test(test_freeres_frees),
 	    cmocka_unit_test(test_exec_is_not_a_leak),    cmocka_unit_test(test_live_table_random),
-	    cmocka_unit_test(test_chart_layers_add_up),
+	    cmocka_unit_test(test_chart_layers_add_up),   cmocka_unit_test(test_view_from_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
