@@ -4,6 +4,7 @@
  * allocations and frees, the stacks the profile gets from one process's
  * trie copied as it runs and from others' copied at the end, and the JSON
  * and chart renderers. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -516,6 +517,85 @@ static void test_view_from_file(void **state)
 	profile_free(p);
 }
 
+/* A heap profile of format 1 (four value types, one sample per site, no
+ * class per sample, fewer totals) still makes a summary. */
+static void test_view_from_old_profile(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	static const char *const names[4] = {"alloc_space", "alloc_objects", "peak_space", "leaked_space"};
+	for (int i = 0; i < 4; i++)
+		profile_add_value_type(p, names[i], "bytes");
+	profile_set_meta(p, "event", "heap");
+	profile_set_meta_u64(p, "heap_allocations", 3);
+	profile_set_meta_u64(p, "heap_definitely_lost_bytes", 8);
+	uint32_t loc = profile_location(p, PROFILE_NO_MAPPING, 0x1234, PROFILE_LOC_USER);
+	struct profile_sample smp = {0};
+	smp.stack = profile_stack_child(p, 0, loc);
+	smp.values[0] = 24;
+	smp.values[1] = 3;
+	smp.values[2] = 16;
+	smp.values[3] = 8;
+	profile_add_sample(p, &smp);
+	profile_name_unsymbolized(p);
+	struct heap_analysis *v = heap_from_profile(p);
+	assert_non_null(v);
+	assert_int_equal(v->tot.allocs, 3);
+	assert_int_equal(v->tot.scanned, 1);
+	size_t n;
+	const struct heap_site *s = heap_sites(v, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(s[0].allocs, 3);
+	assert_int_equal(s[0].leaked_bytes, 8);
+	assert_int_equal(heap_site_leaks(v, &s[0])->bytes[KH_LEAK_UNKNOWN], 8);
+	struct heap_render_opts o = {.top = 5, .command = "old"};
+	struct strbuf sb = STRBUF_INIT;
+	heap_group(v);
+	heap_render_text(&sb, v, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "definitely lost:    8 bytes"));
+	assert_non_null(strstr(strbuf_str(&sb), "8 bytes in 0 blocks not freed"));
+	strbuf_release(&sb);
+	heap_free(v);
+	/* not a heap profile: no view */
+	profile_set_meta(p, "event", "cpu-clock");
+	assert_null(heap_from_profile(p));
+	profile_free(p);
+}
+
+/* The site rule: the user's wrapper is a site until --alloc-fn names it,
+ * matched against the whole name; a bad regex is refused. */
+static void test_alloc_rule(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct profile_frame fr[4] = {0};
+	const char *const fn[4] = {"main", "make_table", "xmalloc", "malloc"};
+	for (int i = 0; i < 4; i++) {
+		fr[i].function = profile_intern(p, fn[i]);
+		fr[i].file = profile_intern(p, "w.c");
+	}
+	fr[3].file = 0;
+	size_t site, top;
+	bool runtime;
+	assert_true(alloc_rule_site(NULL, p, fr, 4, &site, &top, &runtime));
+	assert_int_equal(site, 2); /* xmalloc */
+	assert_int_equal(top, 0);
+	struct alloc_rule *r = alloc_rule_new();
+	char why[128];
+	assert_int_equal(alloc_rule_add(r, "xmall", why, sizeof(why)), 0); /* not the whole name */
+	assert_true(alloc_rule_site(r, p, fr, 4, &site, &top, &runtime));
+	assert_int_equal(site, 2);
+	assert_int_equal(alloc_rule_add(r, "x?malloc|pool_.*", why, sizeof(why)), 0);
+	assert_true(alloc_rule_site(r, p, fr, 4, &site, &top, &runtime));
+	assert_int_equal(site, 1); /* make_table */
+	assert_false(runtime);
+	assert_int_equal(alloc_rule_add(r, "(", why, sizeof(why)), -EINVAL);
+	assert_true(why[0] != '\0');
+	alloc_rule_free(r);
+	alloc_rule_free(NULL);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +603,7 @@ int main(void)
 	    cmocka_unit_test(test_pending_stacks),        cmocka_unit_test(test_freeres_frees),
 	    cmocka_unit_test(test_exec_is_not_a_leak),    cmocka_unit_test(test_live_table_random),
 	    cmocka_unit_test(test_chart_layers_add_up),   cmocka_unit_test(test_view_from_file),
+	    cmocka_unit_test(test_view_from_old_profile), cmocka_unit_test(test_alloc_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
