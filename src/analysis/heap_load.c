@@ -1,7 +1,7 @@
 /* heap_load.c - a heap analysis from a heap profile (heap.h): what
- * `kiln report FILE` shows of a file `kiln heap` wrote, and what
- * `kiln heap` itself shows at the end of its run, so the two cannot
- * differ. Sites are the profile's samples merged by stack, in sample
+ * `kiln report FILE` shows of a file `kiln heap` wrote, the same summary
+ * kiln heap printed from its live analysis (heap_finish() stores every
+ * number it shows). Sites are the profile's samples merged by stack, in sample
  * order; their leak classes come from the samples' cpu field; the totals
  * from the metadata (docs/file-format.md, "Heap profiles"). */
 #include <stdio.h>

@@ -455,7 +455,7 @@ static int heap_run(const struct heap_args *a)
 	if (!threaded)
 		write_file(&job);
 	heap_set_alloc_rule(h, a->rule);
-	heap_group(h); /* for the chart */
+	heap_group(h);
 	uint64_t t_group = cmd_now_ns();
 
 	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd), a->full_stacks};
@@ -477,15 +477,14 @@ static int heap_run(const struct heap_args *a)
 		kiln_error("cannot write '%s': %s", chart, strerror(-rc));
 	strbuf_reset(&sb);
 	if (a->json) {
-		/* from the profile, as kiln report FILE --json shows it */
-		cmd_heap_view(&sb, p, a->rule, &ro, true);
+		heap_render_json(&sb, h, &ro);
 		rc = write_text(a->json, &sb);
 		if (rc)
 			kiln_error("cannot write '%s': %s", a->json, strerror(-rc));
 		strbuf_reset(&sb);
 	}
 	if (!a->quiet) {
-		cmd_heap_view(&sb, p, a->rule, &ro, false);
+		heap_render_text(&sb, h, &ro);
 		strbuf_addf(&sb,
 		            "\nkiln: wrote '%s' and '%s'; kiln report %s shows this summary again; next: kiln flame %s "
 		            "--value peak_space\n",

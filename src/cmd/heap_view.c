@@ -1,6 +1,9 @@
-/* heap_view.c - the heap summary of a heap profile, shared by `kiln heap`
- * (at the end of its run) and `kiln report FILE` (later, from the file):
- * both render what the profile keeps, so they cannot differ. */
+/* heap_view.c - the heap summary of a heap profile for `kiln report FILE`,
+ * and the --alloc-fn option `kiln heap` shares. The file keeps every
+ * number the summary shows (heap_load.c), so it reads as `kiln heap`
+ * printed it at the end of the run; kiln heap itself renders its live
+ * analysis, which holds the same numbers, rather than pay for a second
+ * copy of a million sites. */
 #include <errno.h>
 
 #include "analysis/alloc_site.h"
