@@ -202,3 +202,57 @@ bool alloc_rule_site(const struct alloc_rule *r, const struct profile *p, const 
 	*site = n - 1;
 	return true;
 }
+
+void alloc_rule_trim_profile(const struct alloc_rule *r, struct profile *p)
+{
+	size_t nloc = p->locations.n, nst = p->stacks.n;
+	/* per location: the stored index (innermost first) of its innermost
+	 * user frame, or -1; and its cut copy, made on first use */
+	int64_t *user = xmalloc((nloc + 1) * sizeof(*user));
+	uint32_t *cut = xmalloc((nloc + 1) * sizeof(*cut));
+	for (size_t l = 0; l < nloc; l++) {
+		const struct profile_location *loc = &p->locations.v[l];
+		user[l] = -1;
+		cut[l] = UINT32_MAX;
+		for (uint32_t k = 0; k < loc->nframes; k++)
+			if (!alloc_rule_skips(r, p, &p->frames.v[loc->first_frame + k])) {
+				user[l] = k;
+				break;
+			}
+	}
+	/* up[node]: the stack cut at its site, the innermost user frame at or
+	 * above node; UINT32_MAX when there is none (the stack stays whole).
+	 * Parents come before their children. */
+	uint32_t *up = xmalloc((nst + 1) * sizeof(*up));
+	up[0] = UINT32_MAX;
+	for (size_t i = 1; i < nst; i++) {
+		const struct profile_stack_node nd = p->stacks.v[i];
+		uint32_t parent = nd.parent < i ? nd.parent : 0;
+		if (nd.location >= nloc || user[nd.location] < 0) {
+			up[i] = up[parent];
+			continue;
+		}
+		if (user[nd.location] == 0) {
+			up[i] = (uint32_t)i;
+			continue;
+		}
+		if (cut[nd.location] == UINT32_MAX) {
+			/* the same address without the inlined frames below the
+			 * site: a location of its own, sharing the frames */
+			struct profile_location c = p->locations.v[nd.location];
+			c.first_frame += (uint32_t)user[nd.location];
+			c.nframes -= (uint32_t)user[nd.location];
+			vec_push(&p->locations, c);
+			cut[nd.location] = (uint32_t)(p->locations.n - 1);
+		}
+		up[i] = profile_stack_child(p, parent, cut[nd.location]);
+	}
+	for (size_t s = 0; s < p->samples.n; s++) {
+		uint32_t st = p->samples.v[s].stack;
+		if (st < nst && up[st] != UINT32_MAX)
+			p->samples.v[s].stack = up[st];
+	}
+	free(up);
+	free(cut);
+	free(user);
+}

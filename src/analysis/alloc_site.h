@@ -49,4 +49,11 @@ bool alloc_rule_is_allocator(const struct alloc_rule *r, const struct profile *p
 bool alloc_rule_site(const struct alloc_rule *r, const struct profile *p, const struct profile_frame *fr, size_t n,
                      size_t *site, size_t *top, bool *runtime);
 
+/* For views that draw whole stacks (kiln flame, kiln report's tables)
+ * of a heap profile: moves every sample to its stack cut at its site, so
+ * the allocator's frames leafward of it are gone and the site is the
+ * leaf. Stacks with no user frame stay whole. Adds stack nodes and
+ * locations (sharing frames) to p: for viewing, not for writing. */
+void alloc_rule_trim_profile(const struct alloc_rule *r, struct profile *p);
+
 #endif

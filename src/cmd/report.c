@@ -47,6 +47,7 @@ static const char report_usage[] = "usage: kiln report [options] [FILE]\n"
                                    "heap summary:\n"
                                    "  -n, --limit N             call sites per list (default 5)\n"
                                    "      --full-stacks         whole stacks, allocator and runtime included\n"
+                                   "                            (tables of a heap profile: allocator frames too)\n"
                                    "      --alloc-fn REGEX      functions (whole name) that are allocator\n"
                                    "                            wrappers, not sites; repeatable\n"
                                    "  -h, --help                show this help\n"
@@ -214,6 +215,10 @@ static int report_run(const struct report_args *a)
 		heap_summary(a, p, &out);
 		goto out_write;
 	}
+	/* the tables of a heap profile: Self% on the allocation sites, not on
+	 * alloc::alloc (one rule with the summary) */
+	if (!a->full_stacks && heap_profile_is(p))
+		alloc_rule_trim_profile(a->rule, p);
 	int vi = 0;
 	if (cmd_hotspots_of(p, a->file, a->value, &h, &vi)) {
 		rc = vi == -ENOENT ? 2 : 1; /* no such --value: a usage error */

@@ -5,7 +5,8 @@
 # one rule names allocation sites (the user's function for Rust
 # Vec/String/HashMap, a C wrapper's callers with --alloc-fn); stacks run
 # from the site to main unless --full-stacks; --no-inline folds an
-# inlined function's samples into its caller.
+# inlined function's samples into its caller. report's tables and the
+# flame graph of a heap profile end their stacks at the sites too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/heap_lib.sh"
 
@@ -95,6 +96,15 @@ if command -v rustc >/dev/null 2>&1; then
 		krun "$mode.full" report "$T/$mode.kiln" -n 10 --full-stacks
 		check_grep "$mode: --full-stacks shows the allocator" "$T/$mode.full.out" "at (alloc::|<alloc::)"
 	done
+	# the same rule in the tables and the flame graph: Self% on the sites
+	krun cache.tab report "$T/cache.kiln" --value peak_space -n 3
+	check_grep "cache: report --value: the top function is a site" "$T/cache.tab.out" "^ +[0-9.]+% +[0-9.]+% +[0-9]+  heap_rust::caches "
+	check_no_grep "cache: report --value: no allocator function holds the peak" "$T/cache.tab.out" "^ +[1-9][0-9.]*% .*alloc::alloc"
+	krun cache.fold flame "$T/cache.kiln" --value peak_space --folded
+	check_eq "cache: flame: the sites are the leaves" \
+		"$(sed 's/ [0-9]*$//; s/.*;//' "$T/cache.fold.out" | grep -c '^heap_rust::caches$')" 1
+	krun cache.foldfull flame "$T/cache.kiln" --value peak_space --folded --full-stacks
+	check_grep "cache: flame --full-stacks: the allocator is the leaf" "$T/cache.foldfull.out" ";alloc::alloc::alloc_zeroed [0-9]+$"
 	check_eq "cache: HashMap values: the user's function" \
 		"$(hj "$T/cache.json" "[s['peak_bytes'] for s in d['by_peak'] if s['site'].startswith('heap_rust::unbounded_value ') and s['site'].split(' ')[1].endswith('heap_rust.rs:$(line_of "$SRC" UNBOUNDED_LINE)')]")" "[100000]"
 	check_eq "cache: stacks end at main" "$(last_frames "$T/cache.rep.out")" "heap_rust::main"

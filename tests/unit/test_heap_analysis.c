@@ -596,6 +596,49 @@ static void test_alloc_rule(void **state)
 	profile_free(p);
 }
 
+/* The views' trim: a location whose inlined frames run from Vec's
+ * plumbing into the user's function becomes that function alone, the
+ * sample moves to it, and a stack with no user frame stays whole. */
+static void test_trim_profile(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	uint32_t outer = profile_location(p, PROFILE_NO_MAPPING, 0x10, PROFILE_LOC_USER);
+	uint32_t mixed = profile_location(p, PROFILE_NO_MAPPING, 0x20, PROFILE_LOC_USER);
+	uint32_t leaf = profile_location(p, PROFILE_NO_MAPPING, 0x30, PROFILE_LOC_USER);
+	struct profile_frame f = {0};
+	f.function = profile_intern(p, "app::main");
+	f.file = profile_intern(p, "main.rs");
+	profile_set_location_frames(p, outer, &f, 1);
+	struct profile_frame m[2] = {{0}, {0}};
+	m[0].function = profile_intern(p, "alloc::raw_vec::RawVec<T>::grow");
+	m[0].inlined = true;
+	m[1].function = profile_intern(p, "app::fill");
+	m[1].file = profile_intern(p, "main.rs");
+	profile_set_location_frames(p, mixed, m, 2);
+	f.function = profile_intern(p, "malloc");
+	f.file = 0;
+	profile_set_location_frames(p, leaf, &f, 1);
+	uint32_t n1 = profile_stack_child(p, 0, outer);
+	uint32_t n2 = profile_stack_child(p, n1, mixed);
+	uint32_t n3 = profile_stack_child(p, n2, leaf);
+	uint32_t lone = profile_stack_child(p, 0, leaf); /* no user frame */
+	struct profile_sample s = {0};
+	s.stack = n3;
+	profile_add_sample(p, &s);
+	s.stack = lone;
+	profile_add_sample(p, &s);
+	alloc_rule_trim_profile(NULL, p);
+	struct profile_frame *fr;
+	size_t n = profile_stack_frames(p, p->samples.v[0].stack, &fr);
+	assert_int_equal(n, 2);
+	assert_string_equal(profile_str(p, fr[0].function), "app::main");
+	assert_string_equal(profile_str(p, fr[1].function), "app::fill");
+	free(fr);
+	assert_int_equal(p->samples.v[1].stack, lone);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +647,7 @@ int main(void)
 	    cmocka_unit_test(test_exec_is_not_a_leak),    cmocka_unit_test(test_live_table_random),
 	    cmocka_unit_test(test_chart_layers_add_up),   cmocka_unit_test(test_view_from_file),
 	    cmocka_unit_test(test_view_from_old_profile), cmocka_unit_test(test_alloc_rule),
+	    cmocka_unit_test(test_trim_profile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
