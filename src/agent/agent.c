@@ -290,6 +290,9 @@ static int ring_write(uint32_t type, const void *payload, uint32_t len)
 	h->type = type;
 	h->size = size;
 	memcpy(h + 1, payload, len);
+	/* the padding is zeros, not what the ring held before: kiln trims a
+	 * text payload (maps) at its first NUL */
+	memset((char *)(h + 1) + len, 0, size - sizeof(*h) - len);
 	ring_commit(size);
 	return 0;
 }

@@ -97,7 +97,7 @@ enum kh_rec_type {
 	KH_REC_ALLOC = 2,        /* struct kh_rec_alloc */
 	KH_REC_FREE = 3,         /* struct kh_rec_free */
 	KH_REC_REALLOC = 4,      /* struct kh_rec_realloc */
-	KH_REC_MAPS = 5,         /* a piece of /proc/self/maps text (payload bytes) */
+	KH_REC_MAPS = 5,         /* a piece of /proc/self/maps text, zero-padded */
 	KH_REC_MAPS_END = 6,     /* the maps text is complete */
 	KH_REC_SCAN_REQUEST = 7, /* struct kh_rec_exit: exit reached, scan handshake follows */
 	KH_REC_EXIT = 8,         /* struct kh_rec_exit: the last record */

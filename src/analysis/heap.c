@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/alloc_site.h"
 #include "capture/maps.h"
 #include "util/hashmap.h"
 #include "util/xalloc.h"
@@ -589,9 +590,13 @@ void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_
 			release_held(h, ring, r->stack);
 		break;
 	}
-	case KH_REC_MAPS:
-		strbuf_add(&pr->maps_in, rec + 1, rec->size - sizeof(*rec));
+	case KH_REC_MAPS: {
+		/* text padded with zeros to the record's 8-byte size: a NUL
+		 * inside the maps text would end it for maps_each() */
+		const char *text = (const char *)(rec + 1);
+		strbuf_add(&pr->maps_in, text, strnlen(text, rec->size - sizeof(*rec)));
 		break;
+	}
 	case KH_REC_MAPS_END:
 		/* keep every copy: libraries mapped later appear in later copies */
 		strbuf_add(&pr->maps, pr->maps_in.buf ? pr->maps_in.buf : "", pr->maps_in.len);
@@ -888,6 +893,36 @@ static void proc_stacks(struct heap_analysis *h, uint32_t r, uint32_t **memo)
 	}
 }
 
+/* Gives smp the site's first leak class (the gravest) and adds a sample
+ * of leaked values only for each further class (heap.h). */
+typedef VEC(struct profile_sample) sample_vec;
+
+static void split_leaks(const struct heap_analysis *h, const struct heap_site *s, struct profile_sample *smp,
+                        sample_vec *extra)
+{
+	const struct heap_leaks *lk = heap_site_leaks(h, s);
+	bool first = true;
+	for (int c = KH_LEAK_DEFINITE; c >= 0; c--) {
+		if (!lk->blocks[c])
+			continue;
+		if (first) {
+			smp->cpu = (uint32_t)c;
+			smp->values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)lk->bytes[c];
+			smp->values[HEAP_VALUE_LEAKED_OBJECTS] = (int64_t)lk->blocks[c];
+			first = false;
+			continue;
+		}
+		struct profile_sample x = {0};
+		x.stack = smp->stack;
+		x.pid = smp->pid;
+		x.tid = smp->tid;
+		x.cpu = (uint32_t)c;
+		x.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)lk->bytes[c];
+		x.values[HEAP_VALUE_LEAKED_OBJECTS] = (int64_t)lk->blocks[c];
+		vec_push(extra, x);
+	}
+}
+
 struct outputs {
 	struct heap_analysis *h;
 	bool samples, merged;
@@ -954,7 +989,8 @@ void heap_finish(struct heap_analysis *h)
 		by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
 		memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));
 	}
-	size_t kept = 0; /* samples made in place, of sites that allocated */
+	size_t kept = 0;        /* samples made in place, of sites that allocated */
+	sample_vec extra = {0}; /* the further leak classes' samples */
 	for (size_t i = 0; i < h->sites.n; i++) {
 		struct heap_site *s = &h->sites.v[i];
 		if (s->snap_gen != h->peak_gen)
@@ -971,6 +1007,10 @@ void heap_finish(struct heap_analysis *h)
 		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = (int64_t)s->allocs;
 		smp.values[HEAP_VALUE_PEAK_SPACE] = (int64_t)s->peak_bytes;
 		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)s->leaked_bytes;
+		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = (int64_t)s->leaked_blocks;
+		smp.values[HEAP_VALUE_TEMPORARY] = (int64_t)s->temporary;
+		if (s->leaks)
+			split_leaks(h, s, &smp, &extra);
 		if (samples_made)
 			p->samples.v[kept++] = smp;
 		else
@@ -992,6 +1032,9 @@ void heap_finish(struct heap_analysis *h)
 	}
 	if (samples_made)
 		p->samples.n = kept;
+	for (size_t i = 0; i < extra.n; i++)
+		profile_add_sample(p, &extra.v[i]);
+	vec_free(&extra);
 	free(by_node);
 	if (alias) {
 		h->merged.v = h->sites.v;
@@ -1021,6 +1064,19 @@ static void totals_meta(struct profile *p, const struct heap_totals *t)
 	profile_set_meta_u64(p, "heap_indirectly_lost_bytes", t->class_bytes[KH_LEAK_INDIRECT]);
 	profile_set_meta_u64(p, "heap_possibly_lost_bytes", t->class_bytes[KH_LEAK_POSSIBLE]);
 	profile_set_meta_u64(p, "heap_still_reachable_bytes", t->class_bytes[KH_LEAK_REACHABLE]);
+	profile_set_meta_u64(p, "heap_not_scanned_bytes", t->class_bytes[KH_LEAK_UNKNOWN]);
+	profile_set_meta_u64(p, "heap_definitely_lost_blocks", t->class_blocks[KH_LEAK_DEFINITE]);
+	profile_set_meta_u64(p, "heap_indirectly_lost_blocks", t->class_blocks[KH_LEAK_INDIRECT]);
+	profile_set_meta_u64(p, "heap_possibly_lost_blocks", t->class_blocks[KH_LEAK_POSSIBLE]);
+	profile_set_meta_u64(p, "heap_still_reachable_blocks", t->class_blocks[KH_LEAK_REACHABLE]);
+	profile_set_meta_u64(p, "heap_not_scanned_blocks", t->class_blocks[KH_LEAK_UNKNOWN]);
+	profile_set_meta_u64(p, "heap_scanned_processes", t->scanned);
+	profile_set_meta_u64(p, "heap_unclean_processes", t->unclean);
+	profile_set_meta_u64(p, "heap_exec_bytes", t->exec_bytes);
+	profile_set_meta_u64(p, "heap_exec_blocks", t->exec_blocks);
+	profile_set_meta_u64(p, "heap_unknown_frees", t->unknown_frees);
+	profile_set_meta_u64(p, "heap_events", t->events);
+	profile_set_meta_u64(p, "heap_peak_event", t->peak_event);
 	profile_set_meta_u64(p, "heap_processes", t->processes);
 	profile_set_meta_u64(p, "duration_ns", t->end_ns);
 }
@@ -1119,72 +1175,22 @@ uint32_t heap_top_sites(const struct heap_analysis *h, enum heap_rank by, uint32
 
 /* ---- site frames and groups ---- */
 
-static bool starts(const char *s, const char *prefix)
+void heap_set_alloc_rule(struct heap_analysis *h, const struct alloc_rule *rule)
 {
-	return !strncmp(s, prefix, strlen(prefix));
+	h->rule = rule;
 }
 
-/* Frames of the allocator and the standard libraries, not the user's code. */
-static bool is_library_frame(const struct profile *p, const struct profile_frame *f)
-{
-	const char *fn = profile_str(p, f->function);
-	const char *file = profile_str(p, f->file);
-	const char *mod = profile_str(p, f->module);
-	static const char *const prefixes[] = {
-	    "alloc::",     "<alloc::",     "core::",       "<core::", "std::", "<std::",  "__rust", "__rdl",
-	    "hashbrown::", "<hashbrown::", "operator new", "__GI_",   "_IO_",  "__libc_", "<&",     "<T as",
-	};
-	static const char *const exact[] = {
-	    "malloc",   "calloc", "realloc", "reallocarray", "posix_memalign", "aligned_alloc",
-	    "memalign", "valloc", "pvalloc", "strdup",       "strndup",
-	};
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (starts(fn, prefixes[i]))
-			return true;
-	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-		if (!strcmp(fn, exact[i]))
-			return true;
-	if (strstr(file, "/rustc/") || strstr(file, "/library/std/") || strstr(file, "/library/alloc/") ||
-	    strstr(file, "/library/core/"))
-		return true;
-	/* the C main that rustc generates around the user's main has no lines */
-	if (!f->file && (!strcmp(fn, "main") || !strcmp(fn, "_start")))
-		return true;
-	return starts(mod, "libc.so") || starts(mod, "libstdc++") || starts(mod, "ld-linux");
-}
-
-bool heap_site_frame(const struct profile *p, uint32_t node, struct profile_frame *out, bool *runtime)
+bool heap_site_frame(const struct profile *p, const struct alloc_rule *rule, uint32_t node, struct profile_frame *out,
+                     bool *runtime)
 {
 	struct profile_frame *fr;
 	size_t n = profile_stack_frames(p, node, &fr);
-	const struct profile_frame *best = NULL;
-	*runtime = false;
-	for (size_t i = n; i-- > 0;)
-		if (!is_library_frame(p, &fr[i])) {
-			best = &fr[i];
-			break;
-		}
-	if (!best) {
-		/* all library code: the first frame past the allocator itself */
-		static const char *const alloc_prefixes[] = {
-		    "alloc::", "<alloc::", "core::",  "<core::",        "__rust",         "__rdl",
-		    "malloc",  "calloc",   "realloc", "posix_memalign", "std::sys::alloc"};
-		for (size_t i = n; i-- > 0 && !best;) {
-			const char *fn = profile_str(p, fr[i].function);
-			bool is_alloc = false;
-			for (size_t k = 0; k < sizeof(alloc_prefixes) / sizeof(alloc_prefixes[0]); k++)
-				is_alloc |= starts(fn, alloc_prefixes[k]);
-			if (!is_alloc)
-				best = &fr[i];
-		}
-		if (!best && n)
-			best = &fr[n - 1];
-		*runtime = best != NULL;
-	}
-	if (best)
-		*out = *best;
+	size_t site, top;
+	bool found = alloc_rule_site(rule, p, fr, n, &site, &top, runtime);
+	if (found)
+		*out = fr[site];
 	free(fr);
-	return best != NULL;
+	return found;
 }
 
 /* Which member's stack a group shows: the one that matters most. */
@@ -1209,7 +1215,7 @@ void heap_group(struct heap_analysis *h)
 		const struct profile_location *loc = &p->locations.v[l];
 		loc_user[l] = -1;
 		for (uint32_t k = 0; k < loc->nframes; k++)
-			if (!is_library_frame(p, &p->frames.v[loc->first_frame + k])) {
+			if (!alloc_rule_skips(h->rule, p, &p->frames.v[loc->first_frame + k])) {
 				loc_user[l] = loc->first_frame + k;
 				break;
 			}
@@ -1236,7 +1242,7 @@ void heap_group(struct heap_analysis *h)
 		if (fi >= 0) {
 			f = p->frames.v[fi];
 			key = hash_mix(hash_mix(f.function, f.file), (uint64_t)f.line << 1);
-		} else if (heap_site_frame(p, m->node, &f, &runtime)) {
+		} else if (heap_site_frame(p, h->rule, m->node, &f, &runtime)) {
 			key = hash_mix(hash_mix(f.function, f.file), ((uint64_t)f.line << 1) | runtime);
 		} else {
 			key = hash_u64(UINT64_MAX - 1);
@@ -1304,6 +1310,7 @@ void heap_snapshot(const struct heap_analysis *h, struct profile *out)
 			smp.values[HEAP_VALUE_PEAK_SPACE] =
 			    (int64_t)(s->snap_gen != h->peak_gen ? live : s->peak_bytes);
 			smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)live; /* not freed yet */
+			smp.values[HEAP_VALUE_TEMPORARY] = (int64_t)s->temporary;
 			profile_add_sample(out, &smp);
 		}
 		profile_thread(out, pr->pid, pr->pid);

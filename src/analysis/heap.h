@@ -16,16 +16,26 @@
 #include <stdint.h>
 
 #include "agent/channel_format.h"
+#include "analysis/alloc_site.h"
 #include "profile/profile.h"
 #include "util/hashmap.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 
 /* Value types a heap profile carries, in this order. */
-#define HEAP_VALUE_ALLOC_SPACE   0
-#define HEAP_VALUE_ALLOC_OBJECTS 1
-#define HEAP_VALUE_PEAK_SPACE    2
-#define HEAP_VALUE_LEAKED_SPACE  3
+#define HEAP_VALUE_ALLOC_SPACE    0
+#define HEAP_VALUE_ALLOC_OBJECTS  1
+#define HEAP_VALUE_PEAK_SPACE     2
+#define HEAP_VALUE_LEAKED_SPACE   3
+#define HEAP_VALUE_LEAKED_OBJECTS 4
+#define HEAP_VALUE_TEMPORARY      5
+#define HEAP_NVALUES              6
+
+/* A heap profile's samples: one per call site (and process), and one more
+ * per further leak class of its blocks not freed at exit. A sample's cpu
+ * field holds the leak class (enum kh_leak_class) of its leaked_space and
+ * leaked_objects; the other values are on the site's first sample only,
+ * so every view that adds up samples sees the site's totals. */
 
 /* Where a site's blocks not freed at exit stand, by enum kh_leak_class.
  * Kept apart from the sites: few sites leak, and a run with a million
@@ -187,10 +197,20 @@ struct heap_analysis {
 	 * naming addresses while the program runs. */
 	void (*on_address)(void *ctx, const char *path, uint64_t file_offset);
 	void *on_address_ctx;
+	const struct alloc_rule *rule; /* names sites; NULL: the default table */
 };
 
 struct heap_analysis *heap_new(struct profile *p);
 void heap_free(struct heap_analysis *h);
+
+/* True for a profile `kiln heap` wrote (or a snapshot of one). */
+bool heap_profile_is(const struct profile *p);
+/* What a heap profile keeps, as an analysis for the summary: its merged
+ * sites (one per stack, in sample order), their leaks by class and the
+ * totals; no processes, series or raw sites (heap_load.c). Call
+ * heap_group() and render it as a finished analysis. NULL when p is not a
+ * heap profile. p stays the caller's and must outlive the analysis. */
+struct heap_analysis *heap_from_profile(struct profile *p);
 
 /* Channel callbacks (see capture/agent_channel.h). */
 void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_header *rh);
@@ -219,11 +239,16 @@ void heap_snapshot(const struct heap_analysis *h, struct profile *out);
  * so the .kiln file keeps it for later views. */
 void heap_save_series(struct heap_analysis *h);
 
-/* The frame that names a stack's allocation site: the first one, leaf
- * first, outside the allocator, libc and the Rust/C++ standard libraries;
- * failing that (*runtime set) the first past the allocator itself. Needs a
- * symbolized profile. Returns false for an empty stack. */
-bool heap_site_frame(const struct profile *p, uint32_t node, struct profile_frame *out, bool *runtime);
+/* The rule that names allocation sites (analysis/alloc_site.h), kept by
+ * reference: it must outlive h. NULL (the default) is the default table. */
+void heap_set_alloc_rule(struct heap_analysis *h, const struct alloc_rule *rule);
+
+/* The frame that names a stack's allocation site (alloc_rule_site()):
+ * the first one, leaf first, the rule does not skip; failing that
+ * (*runtime set) the first past the allocator itself. Needs a symbolized
+ * profile. Returns false for an empty stack. */
+bool heap_site_frame(const struct profile *p, const struct alloc_rule *rule, uint32_t node, struct profile_frame *out,
+                     bool *runtime);
 
 /* Groups the merged sites by their site frame (function, file, line): the
  * lists a user reads. Call after the profile is symbolized. Each group's

@@ -92,6 +92,9 @@ bool cmd_stdout_color(void);
 struct hotspots;
 struct profile *cmd_load_hotspots(const char *path, const char *doing, const char *value, bool *complete,
                                   struct hotspots *h, int *vi);
+/* The same for a profile already loaded: 0, or after saying what went
+ * wrong -ENOENT (no such value; *vi too) or -EINVAL (h is not built). */
+int cmd_hotspots_of(struct profile *p, const char *path, const char *value, struct hotspots *h, int *vi);
 
 /* CLOCK_MONOTONIC in ns: the clock perf_event samples are stamped with. */
 uint64_t cmd_now_ns(void);
@@ -103,5 +106,17 @@ void kiln_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints `kiln-NAME`'s usage text to stdout (or stderr when to_stderr). */
 void cmd_print_usage(const char *text, int to_stderr);
+
+/* The heap summary (heap_view.c). cmd_alloc_fn adds a user's --alloc-fn
+ * REGEX to *rule, made on first use (the caller frees it with
+ * alloc_rule_free()); returns 0, or 2 after saying why it is not a regex.
+ * cmd_heap_view renders the summary of heap profile p as text or JSON
+ * into out, as `kiln heap` shows it; -EINVAL when p is no heap profile. */
+struct alloc_rule;
+struct heap_render_opts;
+struct strbuf;
+int cmd_alloc_fn(struct alloc_rule **rule, const char *regex);
+int cmd_heap_view(struct strbuf *out, struct profile *p, const struct alloc_rule *rule,
+                  const struct heap_render_opts *o, bool json);
 
 #endif

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/alloc_site.h"
+#include "analysis/heap.h"
 #include "analysis/flame_tree.h"
 #include "cmd/cmd.h"
 #include "cmd/output.h"
@@ -53,6 +55,10 @@ static const char flame_usage[] =
     "                            default), hot, mem or io\n"
     "      --max-line-bytes N    longest line of text input (default 16M)\n"
     "      --max-input-bytes N   most bytes of text input (default: no limit)\n"
+    "      --full-stacks         heap profiles: keep the allocator's frames above\n"
+    "                            each allocation site (default: the site is the leaf)\n"
+    "      --alloc-fn REGEX      heap profiles: functions (whole name) that are\n"
+    "                            allocator wrappers, not sites; repeatable\n"
     "  -q, --quiet               print nothing but errors\n"
     "  -h, --help                show this help\n"
     "\n"
@@ -69,7 +75,8 @@ static const char flame_usage[] =
 struct flame_args {
 	const char *output;
 	const char *record_output;
-	bool folded, diff, icicle, record, quiet;
+	bool folded, diff, icicle, record, quiet, full_stacks;
+	struct alloc_rule *rule; /* --alloc-fn; NULL: the default table */
 	struct flame_options fo;
 	struct flame_svg_options so;
 	struct stack_input_limits limits;
@@ -101,6 +108,8 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 		OPT_FOCUS,
 		OPT_EXCLUDE,
 		OPT_PALETTE,
+		OPT_FULL_STACKS,
+		OPT_ALLOC_FN,
 		OPT_REC_OUTPUT,
 		OPT_MAX_LINE,
 		OPT_MAX_INPUT,
@@ -113,6 +122,8 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"folded", no_argument, NULL, OPT_FOLDED},
+	    {"full-stacks", no_argument, NULL, OPT_FULL_STACKS},
+	    {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
 	    {"diff", no_argument, NULL, OPT_DIFF},
 	    {"reverse", no_argument, NULL, OPT_REVERSE},
 	    {"icicle", no_argument, NULL, OPT_ICICLE},
@@ -199,6 +210,13 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 			break;
 		case OPT_VALUE:
 			a->value = optarg;
+			break;
+		case OPT_FULL_STACKS:
+			a->full_stacks = true;
+			break;
+		case OPT_ALLOC_FN:
+			if (cmd_alloc_fn(&a->rule, optarg))
+				return 2;
 			break;
 		case OPT_THREADS:
 			a->fo.threads = true;
@@ -373,6 +391,9 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 	status = 1;
 	if (!complete)
 		mark_cut(a, what, p->samples.n);
+	/* one allocation-site rule with the heap summary: the site is the leaf */
+	if (!a->full_stacks && heap_profile_is(p))
+		alloc_rule_trim_profile(a->rule, p);
 	struct flame_options fo = a->fo;
 	fo.value = find_value(p, a->value, path);
 	if (fo.value < 0) {
@@ -528,5 +549,6 @@ int cmd_flame(int argc, char **argv)
 		free(a.rec_argv.v[i]);
 	vec_free(&a.rec_argv);
 	strbuf_release(&a.subtitle);
+	alloc_rule_free(a.rule);
 	return status;
 }

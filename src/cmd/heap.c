@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analysis/alloc_site.h"
 #include "analysis/heap.h"
 #include "capture/agent_channel.h"
 #include "capture/target.h"
@@ -48,6 +49,10 @@ static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
                                  "      --frames N        frames shown per stack (default all)\n"
                                  "      --no-follow-daemons  do not wait for processes that outlive CMD\n"
                                  "                        (by default kiln waits up to 5 s for them)\n"
+                                 "      --full-stacks     show whole stacks, allocator and runtime frames\n"
+                                 "                        included (default: from the site to main)\n"
+                                 "      --alloc-fn REGEX  treat functions matching REGEX (the whole name)\n"
+                                 "                        as allocator wrappers, not sites; repeatable\n"
                                  "  -q, --quiet           print no summary\n"
                                  "  -v, --verbose         say how long each stage took and how often the\n"
                                  "                        target waited for kiln\n"
@@ -61,7 +66,8 @@ static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
 struct heap_args {
 	const char *output, *chart, *json;
 	uint32_t top, frames;
-	bool quiet, verbose, force, no_follow_daemons;
+	bool quiet, verbose, force, no_follow_daemons, full_stacks;
+	struct alloc_rule *rule; /* --alloc-fn; NULL: the default table */
 	char **argv;
 };
 
@@ -74,7 +80,7 @@ static void on_signal(int sig)
 
 static int parse_args(int argc, char **argv, struct heap_args *a)
 {
-	enum { OPT_CHART = 256, OPT_JSON, OPT_FRAMES, OPT_NO_FOLLOW_DAEMONS };
+	enum { OPT_CHART = 256, OPT_JSON, OPT_FRAMES, OPT_NO_FOLLOW_DAEMONS, OPT_FULL_STACKS, OPT_ALLOC_FN };
 	static const struct option opts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
@@ -83,6 +89,8 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 	    {"top", required_argument, NULL, 'n'},
 	    {"frames", required_argument, NULL, OPT_FRAMES},
 	    {"no-follow-daemons", no_argument, NULL, OPT_NO_FOLLOW_DAEMONS},
+	    {"full-stacks", no_argument, NULL, OPT_FULL_STACKS},
+	    {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
@@ -124,6 +132,13 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 			break;
 		case 'q':
 			a->quiet = true;
+			break;
+		case OPT_FULL_STACKS:
+			a->full_stacks = true;
+			break;
+		case OPT_ALLOC_FN:
+			if (cmd_alloc_fn(&a->rule, optarg))
+				return 2;
 			break;
 		case 'v':
 			a->verbose = true;
@@ -210,6 +225,8 @@ static void profile_init_heap(struct profile *p, const char *cmd, uint64_t start
 	profile_add_value_type(p, "alloc_objects", "count");
 	profile_add_value_type(p, "peak_space", "bytes");
 	profile_add_value_type(p, "leaked_space", "bytes");
+	profile_add_value_type(p, "leaked_objects", "count");
+	profile_add_value_type(p, "temporary_objects", "count");
 	profile_set_meta(p, "command", cmd);
 	profile_set_meta(p, "event", "heap");
 	profile_set_meta(p, "kiln_version", "0.1.0");
@@ -494,10 +511,11 @@ static int heap_run(const struct heap_args *a)
 	bool threaded = pthread_create(&writer, NULL, write_file, &job) == 0;
 	if (!threaded)
 		write_file(&job);
+	heap_set_alloc_rule(h, a->rule);
 	heap_group(h);
 	uint64_t t_group = cmd_now_ns();
 
-	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd)};
+	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd), a->full_stacks};
 	struct strbuf sb = STRBUF_INIT;
 	if (a->chart) {
 		chart = xstrdup(a->chart);
@@ -524,8 +542,10 @@ static int heap_run(const struct heap_args *a)
 	}
 	if (!a->quiet) {
 		heap_render_text(&sb, h, &ro);
-		strbuf_addf(&sb, "\nkiln: wrote '%s' and '%s'; next: kiln report %s --value peak_space\n", a->output,
-		            chart, a->output);
+		strbuf_addf(&sb,
+		            "\nkiln: wrote '%s' and '%s'; kiln report %s shows this summary again; next: kiln flame %s "
+		            "--value peak_space\n",
+		            a->output, chart, a->output, a->output);
 	}
 	uint64_t t_shown = cmd_now_ns();
 	if (threaded)
@@ -603,7 +623,8 @@ int cmd_heap(int argc, char **argv)
 {
 	struct heap_args a = {.output = "heap.kiln", .top = 5};
 	int rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
-		return rc;
-	return heap_run(&a);
+	if (rc < 0)
+		rc = heap_run(&a);
+	alloc_rule_free(a.rule);
+	return rc;
 }

@@ -190,20 +190,26 @@ struct profile *cmd_load_hotspots(const char *path, const char *doing, const cha
 	struct profile *p = cmd_load_profile(path, doing, complete);
 	if (!p)
 		return NULL;
-	int rc;
+	if (!cmd_hotspots_of(p, path, value, h, vi))
+		return p;
+	profile_free(p);
+	return NULL;
+}
+
+int cmd_hotspots_of(struct profile *p, const char *path, const char *value, struct hotspots *h, int *vi)
+{
 	*vi = hotspots_value_index(p, value);
 	if (*vi == -ENOENT) {
 		cmd_no_value_error(p, path, value);
-	} else if ((rc = hotspots_build(h, p, *vi)) == -EOVERFLOW) {
+		return -ENOENT;
+	}
+	int rc = hotspots_build(h, p, *vi);
+	if (rc == -EOVERFLOW)
 		kiln_error("cannot analyse '%s': its values add up to more than %" PRId64 " (64 bits)", path,
 		           INT64_MAX);
-	} else if (rc) {
+	else if (rc)
 		kiln_error("cannot analyse '%s': bad value type", path);
-	} else {
-		return p;
-	}
-	profile_free(p);
-	return NULL;
+	return rc;
 }
 
 int cmd_no_value_error(const struct profile *p, const char *path, const char *name)

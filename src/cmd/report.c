@@ -12,9 +12,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "analysis/alloc_site.h"
+#include "analysis/heap.h"
 #include "analysis/hotspots.h"
 #include "cmd/cmd.h"
 #include "profile/profile.h"
+#include "render/heap.h"
 #include "render/report.h"
 #include "util/strbuf.h"
 
@@ -25,7 +28,9 @@
 static const char report_usage[] = "usage: kiln report [options] [FILE]\n"
                                    "\n"
                                    "Shows where a profile's time went: the hottest functions (default), the\n"
-                                   "call tree, or the split by thread. FILE defaults to profile.kiln.\n"
+                                   "call tree, or the split by thread. FILE defaults to profile.kiln. On a\n"
+                                   "heap profile (kiln heap) it shows the heap summary kiln heap printed;\n"
+                                   "--value, --tree or --threads show the tables instead.\n"
                                    "\n"
                                    "  -i, --input FILE          read FILE (the same as naming it last)\n"
                                    "  -t, --tree                call tree from the roots with total percentages,\n"
@@ -37,6 +42,14 @@ static const char report_usage[] = "usage: kiln report [options] [FILE]\n"
                                    "                            (default: the second type, cpu, when present)\n"
                                    "  -m, --min-percent P       hide call tree nodes below P% (default 0.5)\n"
                                    "      --json                machine-readable output (schema in kiln-report(1))\n"
+                                   "      --no-inline           fold inlined functions into the function they\n"
+                                   "                            were inlined into, like 'perf report --no-inline'\n"
+                                   "heap summary:\n"
+                                   "  -n, --limit N             call sites per list (default 5)\n"
+                                   "      --full-stacks         whole stacks, allocator and runtime included\n"
+                                   "                            (tables of a heap profile: allocator frames too)\n"
+                                   "      --alloc-fn REGEX      functions (whole name) that are allocator\n"
+                                   "                            wrappers, not sites; repeatable\n"
                                    "  -h, --help                show this help\n"
                                    "\n"
                                    "Columns: Self% is the share of samples whose innermost frame is the\n"
@@ -48,7 +61,8 @@ static const char report_usage[] = "usage: kiln report [options] [FILE]\n"
 struct report_args {
 	const char *file;
 	const char *value;
-	bool json, tree, threads;
+	bool json, tree, threads, no_inline, full_stacks, limit_set;
+	struct alloc_rule *rule; /* --alloc-fn; NULL: the default table */
 	enum hotspot_sort sort;
 	size_t limit;
 	double min_percent;
@@ -56,7 +70,7 @@ struct report_args {
 
 static int parse_args(int argc, char **argv, struct report_args *a)
 {
-	enum { OPT_VALUE = 256, OPT_JSON };
+	enum { OPT_VALUE = 256, OPT_JSON, OPT_NO_INLINE, OPT_FULL_STACKS, OPT_ALLOC_FN };
 	static const struct option opts[] = {
 	    {"input", required_argument, NULL, 'i'},
 	    {"tree", no_argument, NULL, 't'},
@@ -66,6 +80,9 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 	    {"value", required_argument, NULL, OPT_VALUE},
 	    {"min-percent", required_argument, NULL, 'm'},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"no-inline", no_argument, NULL, OPT_NO_INLINE},
+	    {"full-stacks", no_argument, NULL, OPT_FULL_STACKS},
+	    {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -102,6 +119,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 				return 2;
 			}
 			a->limit = (size_t)limit;
+			a->limit_set = true;
 			break;
 		}
 		case OPT_VALUE:
@@ -121,6 +139,16 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		}
 		case OPT_JSON:
 			a->json = true;
+			break;
+		case OPT_NO_INLINE:
+			a->no_inline = true;
+			break;
+		case OPT_FULL_STACKS:
+			a->full_stacks = true;
+			break;
+		case OPT_ALLOC_FN:
+			if (cmd_alloc_fn(&a->rule, optarg))
+				return 2;
 			break;
 		case 'h':
 			cmd_print_usage(report_usage, 0);
@@ -160,50 +188,83 @@ static int output_width(void)
 	return 80;
 }
 
-int cmd_report(int argc, char **argv)
+/* The heap summary of a heap profile, as kiln heap printed it. */
+static int heap_summary(const struct report_args *a, struct profile *p, struct strbuf *out)
 {
-	struct report_args a = {.limit = DEFAULT_LIMIT, .min_percent = DEFAULT_MIN_PERCENT};
-	int rc = parse_args(argc, argv, &a);
-	if (rc >= 0)
-		return rc;
+	struct heap_render_opts ro = {0};
+	/* the same default as kiln heap's --top; 0 (all) is the most a list holds */
+	ro.top = !a->limit_set ? 5 : a->limit && a->limit < 64 ? (uint32_t)a->limit : 64;
+	ro.command = profile_get_meta(p, "command");
+	ro.full_stacks = a->full_stacks;
+	return cmd_heap_view(out, p, a->rule, &ro, a->json);
+}
 
+static int report_run(const struct report_args *a)
+{
 	bool complete;
+	struct profile *p = cmd_load_profile(a->file, "showing", &complete);
+	if (!p)
+		return 1;
+	int rc = 1;
 	struct hotspots h;
+	bool have_h = false;
+	struct strbuf out = STRBUF_INIT;
+	if (a->no_inline)
+		profile_fold_inlined(p);
+	if (!a->value && !a->tree && !a->threads && heap_profile_is(p)) {
+		heap_summary(a, p, &out);
+		goto out_write;
+	}
+	/* the tables of a heap profile: Self% on the allocation sites, not on
+	 * alloc::alloc (one rule with the summary) */
+	if (!a->full_stacks && heap_profile_is(p))
+		alloc_rule_trim_profile(a->rule, p);
 	int vi = 0;
-	struct profile *p = cmd_load_hotspots(a.file, "showing", a.value, &complete, &h, &vi);
-	if (!p) /* no such --value: a usage error; else the file could not be read */
-		return vi == -ENOENT ? 2 : 1;
-	rc = 1;
-
+	if (cmd_hotspots_of(p, a->file, a->value, &h, &vi)) {
+		rc = vi == -ENOENT ? 2 : 1; /* no such --value: a usage error */
+		goto out_free;
+	}
+	have_h = true;
 	struct report_options o = {
-	    .file = a.file,
+	    .file = a->file,
 	    .complete = complete,
-	    .sort = a.sort,
-	    .limit = a.limit,
-	    .min_percent = a.min_percent,
+	    .sort = a->sort,
+	    .limit = a->limit,
+	    .min_percent = a->min_percent,
 	};
 	const struct report_ops *ops;
-	if (a.json) {
+	if (a->json) {
 		ops = &report_json_ops;
-		o.sections = REPORT_FUNCTIONS | REPORT_THREADS | REPORT_STACKS | (a.tree ? REPORT_TREE : 0);
+		o.sections = REPORT_FUNCTIONS | REPORT_THREADS | REPORT_STACKS | (a->tree ? REPORT_TREE : 0);
 	} else {
 		ops = &report_text_ops;
-		o.sections = (a.tree ? REPORT_TREE : 0) | (a.threads ? REPORT_THREADS : 0);
+		o.sections = (a->tree ? REPORT_TREE : 0) | (a->threads ? REPORT_THREADS : 0);
 		if (!o.sections)
 			o.sections = REPORT_FUNCTIONS;
 		o.width = output_width();
 		o.color = cmd_stdout_color();
 	}
-	struct strbuf out = STRBUF_INIT;
 	report_render(&out, ops, p, &h, &o);
+out_write:
 	if (fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout)) {
 		kiln_error("cannot write the report: %s", strerror(errno));
-		goto out_release;
+		goto out_free;
 	}
 	rc = 0;
-out_release:
+out_free:
 	strbuf_release(&out);
-	hotspots_release(&h);
+	if (have_h)
+		hotspots_release(&h);
 	profile_free(p);
+	return rc;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_args a = {.limit = DEFAULT_LIMIT, .min_percent = DEFAULT_MIN_PERCENT};
+	int rc = parse_args(argc, argv, &a);
+	if (rc < 0)
+		rc = report_run(&a);
+	alloc_rule_free(a.rule);
 	return rc;
 }

@@ -119,10 +119,15 @@ static void put_bytes(byte_vec *b, const void *data, size_t n)
 
 void kiln_format_header(uint8_t *out)
 {
+	kiln_format_header_min(out, 1);
+}
+
+void kiln_format_header_min(uint8_t *out, uint16_t min_reader)
+{
 	memset(out, 0, KILN_HEADER_SIZE);
 	memcpy(out, KILN_MAGIC, KILN_MAGIC_SIZE);
 	le16(out + 8, KILN_FORMAT_VERSION);
-	le16(out + 10, KILN_READER_VERSION);
+	le16(out + 10, min_reader);
 	le16(out + 12, KILN_HEADER_SIZE);
 	le16(out + 14, 0);
 	le32(out + 16, KILN_ENDIAN_MARK);
@@ -263,6 +268,14 @@ static int write_value_types(struct kiln_writer *w, const struct profile *p)
 	uint32_t n = (uint32_t)p->value_types.n;
 	if (n <= w->nvalue_types)
 		return 0;
+	if (n > KILN_V1_MAX_VALUES && w->nvalue_types <= KILN_V1_MAX_VALUES) {
+		/* a format 1 reader would call the file corrupt: tell it to
+		 * say "newer kiln" instead (one write of the whole header) */
+		uint8_t header[KILN_HEADER_SIZE];
+		kiln_format_header_min(header, 2);
+		if (pwrite(w->fd, header, sizeof(header), 0) != (ssize_t)sizeof(header))
+			return errno ? -errno : -EIO;
+	}
 	for (uint32_t i = w->nvalue_types; i < n; i++) {
 		put_u64(&w->body, p->value_types.v[i].type);
 		put_u64(&w->body, p->value_types.v[i].unit);

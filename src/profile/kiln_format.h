@@ -11,10 +11,13 @@
 #define KILN_MAGIC          "KILNPROF" /* 8 bytes at offset 0 */
 #define KILN_MAGIC_SIZE     8
 #define KILN_FORMAT_VERSION 2 /* what this kiln writes */
-#define KILN_READER_VERSION 1 /* the newest min_reader_version this kiln reads */
-#define KILN_HEADER_SIZE    32
-#define KILN_HEADER_MAX     4096        /* larger header_size values are corrupt */
-#define KILN_ENDIAN_MARK    0x01020304u /* stored little-endian: 04 03 02 01 */
+#define KILN_READER_VERSION 2 /* the newest min_reader_version this kiln reads */
+/* Format 1 readers take at most four value types: a file with more says
+ * min_reader_version 2, any other keeps 1 so that older kilns read it. */
+#define KILN_V1_MAX_VALUES 4
+#define KILN_HEADER_SIZE   32
+#define KILN_HEADER_MAX    4096        /* larger header_size values are corrupt */
+#define KILN_ENDIAN_MARK   0x01020304u /* stored little-endian: 04 03 02 01 */
 
 /* Feature bits. A reader ignores compat bits it does not know and refuses
  * a file with incompat bits it does not know (-ENOTSUP). None defined yet. */
@@ -53,8 +56,11 @@ enum kiln_section {
 	KILN_SEC_SYMBOL_INFO = 11, /* version 2: ELF virtual addresses and aliases */
 };
 
-/* Fills the file header for this kiln's format (out has KILN_HEADER_SIZE bytes). */
+/* Fills the file header for this kiln's format (out has KILN_HEADER_SIZE
+ * bytes), with min_reader_version 1. */
 void kiln_format_header(uint8_t *out);
+/* The same with another min_reader_version. */
+void kiln_format_header_min(uint8_t *out, uint16_t min_reader);
 /* Fills a chunk header (out has KILN_CHUNK_HEADER_SIZE bytes) for a payload
  * of csize bytes stored at payload, usize bytes once decompressed. */
 void kiln_format_chunk_header(uint8_t *out, uint16_t type, uint16_t flags, uint32_t seq, uint32_t usize,

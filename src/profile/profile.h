@@ -25,7 +25,10 @@
 #include "util/strtab.h"
 #include "util/vec.h"
 
-#define PROFILE_MAX_VALUES 4
+/* Six: a heap profile's alloc_space, alloc_objects, peak_space, leaked_space,
+ * leaked_objects and temporary_objects. Files with more than four need a
+ * reader of format 2 (docs/file-format.md). */
+#define PROFILE_MAX_VALUES 6
 #define PROFILE_NO_MAPPING UINT32_MAX
 
 struct profile_value_type {
@@ -211,6 +214,11 @@ size_t profile_stack_frames(const struct profile *p, uint32_t node, struct profi
 /* Gives every location that has no frames yet one frame named
  * "module+0xoffset" (or "0xaddress" without a mapping), so nothing is dropped. */
 void profile_name_unsymbolized(struct profile *p);
+
+/* Folds every inlined frame into the function it was inlined into: each
+ * location keeps only its real (outermost) frame, at the line of the
+ * call. The frames table keeps the rest, unreferenced (profile_inline.c). */
+void profile_fold_inlined(struct profile *p);
 
 /* Rebuilds the dedup indexes after the vectors were filled directly. The
  * stack index is rebuilt lazily, on the next profile_stack_child(). */

@@ -15,17 +15,19 @@ struct heap_render_opts {
 	uint32_t top;        /* sites per list */
 	uint32_t max_frames; /* frames per stack shown (0 = all) */
 	const char *command; /* for titles */
+	bool full_stacks;    /* every frame, not only the site to main (or the thread start) */
 };
 
 void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o);
 void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o);
 void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o);
 
-/* The site's most telling frame: the first one, leaf first, outside the
- * allocator, libc and the Rust/C++ standard libraries. Writes "function
- * file:line" (or what is known) to out. */
-void heap_site_label(struct strbuf *out, const struct profile *p, uint32_t node);
-/* The stack as a JSON array of "function file:line" strings, leaf first. */
-void heap_stack_json(struct strbuf *out, const struct profile *p, uint32_t node);
+/* The site's frame as the rule (NULL: the default) names it
+ * (heap_site_frame()). Writes "function file:line" (or what is known). */
+void heap_site_label(struct strbuf *out, const struct profile *p, const struct alloc_rule *rule, uint32_t node);
+/* The stack as a JSON array of "function file:line" strings, leaf first:
+ * from the site to the outermost user frame, or every frame when full. */
+void heap_stack_json(struct strbuf *out, const struct profile *p, const struct alloc_rule *rule, uint32_t node,
+                     bool full);
 
 #endif

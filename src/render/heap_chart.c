@@ -114,7 +114,7 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 			strbuf_addf(out, " L%.1f %.1f", X(c), Y(base[c]));
 		strbuf_addstr(out, " Z\"><title>");
 		struct strbuf label = STRBUF_INIT;
-		heap_site_label(&label, h->p, view[top[k]].node);
+		heap_site_label(&label, h->p, h->rule, view[top[k]].node);
 		xml_text(out, strbuf_str(&label));
 		strbuf_release(&label);
 		strbuf_addstr(out, "</title></path>\n");
@@ -158,7 +158,7 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 		            "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">",
 		            LEFT, y - 9, colors[k], LEFT + 16, y);
 		struct strbuf label = STRBUF_INIT;
-		heap_site_label(&label, h->p, view[top[k]].node);
+		heap_site_label(&label, h->p, h->rule, view[top[k]].node);
 		strbuf_addf(&label, " (%" PRIu64 " bytes at peak)", view[top[k]].peak_bytes);
 		xml_text(out, strbuf_str(&label));
 		strbuf_release(&label);

@@ -15,12 +15,12 @@ static void sites_json(struct strbuf *out, const struct heap_analysis *h, const 
 		const struct heap_site *s = &heap_sites(h, &nv)[idx[i]];
 		const struct heap_leaks *lk = heap_site_leaks(h, s);
 		struct strbuf label = STRBUF_INIT;
-		heap_site_label(&label, h->p, s->node);
+		heap_site_label(&label, h->p, h->rule, s->node);
 		strbuf_addf(out, "%s{\"site\":", i ? "," : "");
 		strbuf_add_json_string(out, strbuf_str(&label));
 		strbuf_release(&label);
 		strbuf_addstr(out, ",\"frames\":");
-		heap_stack_json(out, h->p, s->node);
+		heap_stack_json(out, h->p, h->rule, s->node, o->full_stacks);
 		strbuf_addf(out,
 		            ",\"stack\":%u,\"allocations\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64
 		            ",\"temporary\":%" PRIu64 ",\"peak_bytes\":%" PRIu64 ",\"leaked_bytes\":%" PRIu64
@@ -58,14 +58,14 @@ void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const s
 		const struct heap_double_free *d = &h->double_frees.v[i];
 		uint32_t node = h->sites.v[d->site].node;
 		struct strbuf label = STRBUF_INIT;
-		heap_site_label(&label, h->p, node);
+		heap_site_label(&label, h->p, h->rule, node);
 		strbuf_addf(out, "%s{\"count\":%" PRIu64 ",\"address\":\"0x%" PRIx64 "\",\"pid\":%u,\"alloc_site\":",
 		            i ? "," : "", d->count, d->addr, d->pid);
 		strbuf_add_json_string(out, strbuf_str(&label));
 		strbuf_release(&label);
 		/* frees carry no stack in the agent's records */
 		strbuf_addstr(out, ",\"alloc_frames\":");
-		heap_stack_json(out, h->p, node);
+		heap_stack_json(out, h->p, h->rule, node, o->full_stacks);
 		strbuf_addstr(out, ",\"free_frames\":null}");
 	}
 	strbuf_addf(out, "],\"program_allocations\":%" PRIu64, heap_program_allocs(h));

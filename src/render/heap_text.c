@@ -16,28 +16,47 @@ static void frame_text(struct strbuf *out, const struct profile *p, const struct
 		strbuf_addf(out, " (%s)", profile_str(p, f->module));
 }
 
-void heap_stack_json(struct strbuf *out, const struct profile *p, uint32_t node)
+/* The frames of a stack to show, root first in fr[*lo, *hi): from the
+ * site to the outermost user frame, or all of them when full. */
+static size_t shown_frames(const struct profile *p, const struct alloc_rule *rule, uint32_t node, bool full,
+                           struct profile_frame **fr, size_t *lo, size_t *hi)
+{
+	size_t n = profile_stack_frames(p, node, fr);
+	size_t site, top;
+	bool runtime;
+	*lo = 0;
+	*hi = n;
+	if (!full && alloc_rule_site(rule, p, *fr, n, &site, &top, &runtime)) {
+		*lo = top;
+		*hi = site + 1;
+	}
+	return n;
+}
+
+void heap_stack_json(struct strbuf *out, const struct profile *p, const struct alloc_rule *rule, uint32_t node,
+                     bool full)
 {
 	struct profile_frame *fr;
-	size_t n = profile_stack_frames(p, node, &fr);
+	size_t lo, hi;
+	shown_frames(p, rule, node, full, &fr, &lo, &hi);
 	strbuf_addch(out, '[');
-	for (size_t i = n; i-- > 0;) {
+	for (size_t i = hi; i-- > lo;) {
 		struct strbuf f = STRBUF_INIT;
 		frame_text(&f, p, &fr[i]);
 		strbuf_add_json_string(out, strbuf_str(&f));
 		strbuf_release(&f);
-		if (i)
+		if (i > lo)
 			strbuf_addch(out, ',');
 	}
 	strbuf_addch(out, ']');
 	free(fr);
 }
 
-void heap_site_label(struct strbuf *out, const struct profile *p, uint32_t node)
+void heap_site_label(struct strbuf *out, const struct profile *p, const struct alloc_rule *rule, uint32_t node)
 {
 	struct profile_frame f;
 	bool runtime;
-	if (!heap_site_frame(p, node, &f, &runtime)) {
+	if (!heap_site_frame(p, rule, node, &f, &runtime)) {
 		strbuf_addstr(out, "[no stack]");
 		return;
 	}
@@ -46,14 +65,16 @@ void heap_site_label(struct strbuf *out, const struct profile *p, uint32_t node)
 	frame_text(out, p, &f);
 }
 
-static void stack_text(struct strbuf *out, const struct profile *p, uint32_t node, uint32_t max)
+static void stack_text(struct strbuf *out, const struct profile *p, const struct alloc_rule *rule, uint32_t node,
+                       uint32_t max, bool full)
 {
 	struct profile_frame *fr;
-	size_t n = profile_stack_frames(p, node, &fr);
+	size_t lo, hi;
+	size_t n = shown_frames(p, rule, node, full, &fr, &lo, &hi);
 	uint32_t shown = 0;
-	for (size_t i = n; i-- > 0;) {
+	for (size_t i = hi; i-- > lo;) {
 		if (max && shown == max) {
-			strbuf_addf(out, "        ... %zu more frames\n", i + 1);
+			strbuf_addf(out, "        ... %zu more frames\n", i + 1 - lo);
 			break;
 		}
 		strbuf_addstr(out, "        at ");
@@ -119,11 +140,11 @@ static void section(struct strbuf *out, const struct heap_analysis *h, const str
 			break;
 		}
 		strbuf_addstr(out, "\n      site: ");
-		heap_site_label(out, h->p, s->node);
+		heap_site_label(out, h->p, h->rule, s->node);
 		if (s->nstacks > 1)
 			strbuf_addf(out, " (%u distinct stacks; the largest:)", s->nstacks);
 		strbuf_addch(out, '\n');
-		stack_text(out, h->p, s->node, o->max_frames);
+		stack_text(out, h->p, h->rule, s->node, o->max_frames, o->full_stacks);
 	}
 }
 
@@ -141,9 +162,9 @@ static void double_frees_text(struct strbuf *out, const struct heap_analysis *h,
 		strbuf_addf(out, "  #%u %" PRIu64 " double free%s, the first of 0x%" PRIx64 " in process %u\n", i + 1,
 		            d->count, d->count == 1 ? "" : "s", d->addr, d->pid);
 		strbuf_addstr(out, "      allocated at: ");
-		heap_site_label(out, h->p, node);
+		heap_site_label(out, h->p, h->rule, node);
 		strbuf_addch(out, '\n');
-		stack_text(out, h->p, node, o->max_frames);
+		stack_text(out, h->p, h->rule, node, o->max_frames, o->full_stacks);
 	}
 	if (max < h->double_frees.n)
 		strbuf_addf(out, "  ... and %zu more sites\n", h->double_frees.n - max);

@@ -33,7 +33,7 @@ check_eq "bytes allocated" "$(hj "$J" 'd["allocated_bytes"]')" \
 	$((184 + 16000 + 8 + 16368 + 1048576 + 8192 + 4096 + 8192 + 3145728))
 check_eq "peak heap (1 MiB + 2 MiB + the leaks)" "$(hj "$J" 'd["peak_bytes"]')" $((3145728 + 184))
 # the heap-over-time series is kept in the .kiln file, and it peaks at the peak
-"$KILN" report --json "$T/heap.kiln" >"$T/report.json" 2>/dev/null
+"$KILN" report --json --value alloc_space "$T/heap.kiln" >"$T/report.json" 2>/dev/null
 check_eq "heap series stored, its maximum is the peak" \
 	"$(python3 -c 'import json,sys; s=[x for x in json.load(open(sys.argv[1]))["series"] if x["name"] == "heap"]; print(s[0]["max"] if s and s[0]["points"] > 1 else "none")' "$T/report.json")" \
 	$((3145728 + 184))

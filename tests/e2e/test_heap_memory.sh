@@ -38,7 +38,7 @@ if [ $asan = 0 ]; then
 else
 	say "ASan build: peak RSS not compared"
 fi
-"$KILN" report --json "$T/loop.$((4 * N)).kiln" >"$T/report.json" 2>"$T/report.err"
+"$KILN" report --json --value alloc_space "$T/loop.$((4 * N)).kiln" >"$T/report.json" 2>"$T/report.err"
 check_eq "the profile reads" "$?" 0
 series() { python3 -c 'import json,sys; s=[s for s in json.load(open(sys.argv[1]))["series"] if s["name"]=="heap"][0]; print(s[sys.argv[2]])' "$T/report.json" "$1"; }
 check_le "points in the heap series" "$(series points)" 4096

@@ -4,6 +4,7 @@
  * allocations and frees, the stacks the profile gets from one process's
  * trie copied as it runs and from others' copied at the end, and the JSON
  * and chart renderers. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "analysis/heap.h"
+#include "profile/kiln_file.h"
 #include "render/heap.h"
 
 static struct kh_ring_header ring_header(uint32_t pid)
@@ -53,12 +56,15 @@ static void stack(struct heap_analysis *h, uint32_t ring, uint32_t first, uint32
 	stack_frames(h, ring, first, parent, f, 2);
 }
 
-/* A profile with the four heap values. */
+/* A profile with the heap values, as kiln heap makes it. */
 static struct profile *heap_profile(void)
 {
 	struct profile *p = profile_new();
-	for (int i = 0; i < 4; i++)
-		profile_add_value_type(p, "v", "bytes");
+	static const char *const names[HEAP_NVALUES] = {"alloc_space",  "alloc_objects",  "peak_space",
+	                                                "leaked_space", "leaked_objects", "temporary_objects"};
+	for (int i = 0; i < HEAP_NVALUES; i++)
+		profile_add_value_type(p, names[i], "bytes");
+	profile_set_meta(p, "event", "heap");
 	return p;
 }
 
@@ -135,7 +141,7 @@ static void test_totals_peak_temporary(void **state)
 	assert_int_equal(alloc_space, 690);
 	assert_int_equal(profile_get_meta_u64(p, "heap_peak_bytes", 0), 500);
 
-	struct heap_render_opts o = {5, 0, "test"};
+	struct heap_render_opts o = {.top = 5, .command = "test"};
 	struct strbuf sb = STRBUF_INIT;
 	heap_render_json(&sb, h, &o);
 	assert_non_null(strstr(strbuf_str(&sb), "\"definitely_lost\":{\"bytes\":30,\"blocks\":1}"));
@@ -335,7 +341,7 @@ static void test_double_free(void **state)
 	assert_int_equal(h->sites.v[h->double_frees.v[1].site].agent_node, 4);
 	assert_int_equal(h->double_frees.v[1].count, 2);
 	assert_int_equal(h->double_frees.v[1].addr, 0x100);
-	struct heap_render_opts o = {5, 0, "test"};
+	struct heap_render_opts o = {.top = 5, .command = "test"};
 	struct strbuf sb = STRBUF_INIT;
 	heap_render_text(&sb, h, &o);
 	assert_non_null(strstr(strbuf_str(&sb), "double frees:          3"));
@@ -358,7 +364,7 @@ static void test_no_malloc_hint(void **state)
 	heap_on_ring(h, 0, &rh);
 	heap_on_ring_end(h, 0, true);
 	heap_finish(h);
-	struct heap_render_opts o = {5, 0, "test"};
+	struct heap_render_opts o = {.top = 5, .command = "test"};
 	struct strbuf sb = STRBUF_INIT;
 	heap_render_text(&sb, h, &o);
 	assert_non_null(strstr(strbuf_str(&sb), "the program allocated nothing through malloc"));
@@ -387,6 +393,41 @@ static void test_exec_is_not_a_leak(void **state)
 	assert_int_equal(h->tot.leaked_blocks, 0);
 	assert_int_equal(h->tot.exec_blocks, 1);
 	assert_int_equal(h->tot.unclean, 0);
+	heap_free(h);
+	profile_free(p);
+}
+
+/* Maps text comes in records padded to 8 bytes: the padding must not end
+ * up inside the text, where a NUL hid every mapping after the first short
+ * piece (a flaky "[unknown]" ld.so in test_heap_view). */
+static void maps_piece(struct heap_analysis *h, const char *text)
+{
+	uint64_t buf[64] = {0};
+	struct kh_rec_header *r = (struct kh_rec_header *)buf;
+	size_t len = strlen(text);
+	r->type = KH_REC_MAPS;
+	r->size = (uint32_t)((sizeof(*r) + len + 7) & ~(size_t)7);
+	memcpy(r + 1, text, len);
+	heap_on_record(h, 0, r);
+}
+
+static void test_maps_pieces(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(7);
+	heap_on_ring(h, 0, &rh);
+	maps_piece(h, "00400000-00401000 r-xp 00000000 08:01 11 /bin/one\n"); /* 51 bytes: padded */
+	maps_piece(h, "7f0000000000-7f0000001000 r-xp 00000000 08:01 12 /lib/two.so\n");
+	struct kh_rec_header end = {KH_REC_MAPS_END, sizeof(end)};
+	heap_on_record(h, 0, &end);
+	const struct strbuf *maps = &h->procs.v[0].maps;
+	assert_int_equal(strlen(maps->buf), maps->len);
+	assert_non_null(strstr(maps->buf, "/bin/one\n7f0000000000-"));
+	assert_non_null(strstr(maps->buf, "/lib/two.so"));
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
 	heap_free(h);
 	profile_free(p);
 }
@@ -492,7 +533,7 @@ static void chart_layers_add_up(int OPS)
 	heap_on_ring_end(h, 0, true);
 	heap_finish(h);
 
-	struct heap_render_opts o = {5, 0, "test"};
+	struct heap_render_opts o = {.top = 5, .command = "test"};
 	struct strbuf sb = STRBUF_INIT;
 	heap_render_chart(&sb, h, &o);
 	static double total[2 * COLS], top[2 + 4 * COLS];
@@ -565,6 +606,199 @@ static void test_series_bounded(void **state)
 	profile_free(p);
 }
 
+/* The summary from the file equals the summary at the end of the run:
+ * a site with blocks in three leak classes, temporaries, a second site;
+ * written to a .kiln file, read back, made an analysis again. */
+static void test_view_from_file(void **state)
+{
+	(void)state;
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(7);
+	heap_on_ring(h, 0, &rh);
+	stack(h, 0, 1, 0, 0x1000); /* nodes 1, 2 */
+	stack(h, 0, 3, 1, 0x2000); /* nodes 3, 4 */
+	alloc(h, 0, 1, 0xa0, 10, 2);
+	alloc(h, 0, 2, 0xb0, 20, 2);
+	alloc(h, 0, 3, 0xc0, 40, 2);
+	alloc(h, 0, 4, 0xd0, 8, 4);
+	hfree(h, 0, 5, 0xd0); /* temporary */
+	alloc(h, 0, 6, 0xe0, 100, 4);
+	struct kh_live_block *b;
+	uint64_t n;
+	assert_int_equal(heap_live_blocks(h, 0, &b, &n), 0);
+	assert_int_equal(n, 4);
+	uint8_t cls[4] = {KH_LEAK_DEFINITE, KH_LEAK_INDIRECT, KH_LEAK_REACHABLE, KH_LEAK_REACHABLE};
+	heap_on_classes(h, 0, b, cls, n);
+	free(b);
+	heap_on_ring_end(h, 0, true);
+	heap_finish(h);
+	profile_name_unsymbolized(p);
+	/* one site has three classes: two more samples carry them */
+	assert_int_equal(p->samples.n, 2 + 2);
+
+	char path[] = "/tmp/kiln-test-heapview-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct kiln_writer *w = NULL;
+	assert_int_equal(kiln_writer_open(&w, path), 0);
+	assert_int_equal(kiln_writer_finish(w, p), 0);
+	kiln_writer_free(w);
+	struct profile *r = NULL;
+	struct kiln_read_info info = {0};
+	assert_int_equal(kiln_read(path, &r, &info), 0);
+	unlink(path);
+	assert_true(heap_profile_is(r));
+	struct heap_analysis *v = heap_from_profile(r);
+	assert_non_null(v);
+	assert_int_equal(v->tot.temporary, 1);
+	assert_int_equal(v->tot.class_blocks[KH_LEAK_REACHABLE], 2);
+	assert_int_equal(v->tot.scanned, 1);
+
+	struct heap_render_opts o = {.top = 5, .command = "test"};
+	struct strbuf run = STRBUF_INIT, file = STRBUF_INIT;
+	heap_group(h);
+	heap_group(v);
+	heap_render_json(&run, h, &o);
+	heap_render_json(&file, v, &o);
+	assert_string_equal(strbuf_str(&file), strbuf_str(&run));
+	assert_non_null(strstr(strbuf_str(&file), "\"definitely_lost_bytes\":10,\"indirectly_lost_bytes\":20"));
+	strbuf_reset(&run);
+	strbuf_reset(&file);
+	heap_render_text(&run, h, &o);
+	heap_render_text(&file, v, &o);
+	assert_string_equal(strbuf_str(&file), strbuf_str(&run));
+	strbuf_release(&run);
+	strbuf_release(&file);
+	heap_free(v);
+	profile_free(r);
+	heap_free(h);
+	profile_free(p);
+}
+
+/* A heap profile of format 1 (four value types, one sample per site, no
+ * class per sample, fewer totals) still makes a summary. */
+static void test_view_from_old_profile(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	static const char *const names[4] = {"alloc_space", "alloc_objects", "peak_space", "leaked_space"};
+	for (int i = 0; i < 4; i++)
+		profile_add_value_type(p, names[i], "bytes");
+	profile_set_meta(p, "event", "heap");
+	profile_set_meta_u64(p, "heap_allocations", 3);
+	profile_set_meta_u64(p, "heap_definitely_lost_bytes", 8);
+	uint32_t loc = profile_location(p, PROFILE_NO_MAPPING, 0x1234, PROFILE_LOC_USER);
+	struct profile_sample smp = {0};
+	smp.stack = profile_stack_child(p, 0, loc);
+	smp.values[0] = 24;
+	smp.values[1] = 3;
+	smp.values[2] = 16;
+	smp.values[3] = 8;
+	profile_add_sample(p, &smp);
+	profile_name_unsymbolized(p);
+	struct heap_analysis *v = heap_from_profile(p);
+	assert_non_null(v);
+	assert_int_equal(v->tot.allocs, 3);
+	assert_int_equal(v->tot.scanned, 1);
+	size_t n;
+	const struct heap_site *s = heap_sites(v, &n);
+	assert_int_equal(n, 1);
+	assert_int_equal(s[0].allocs, 3);
+	assert_int_equal(s[0].leaked_bytes, 8);
+	assert_int_equal(heap_site_leaks(v, &s[0])->bytes[KH_LEAK_UNKNOWN], 8);
+	struct heap_render_opts o = {.top = 5, .command = "old"};
+	struct strbuf sb = STRBUF_INIT;
+	heap_group(v);
+	heap_render_text(&sb, v, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "definitely lost:    8 bytes"));
+	assert_non_null(strstr(strbuf_str(&sb), "8 bytes in 0 blocks not freed"));
+	strbuf_release(&sb);
+	heap_free(v);
+	/* not a heap profile: no view */
+	profile_set_meta(p, "event", "cpu-clock");
+	assert_null(heap_from_profile(p));
+	profile_free(p);
+}
+
+/* The site rule: the user's wrapper is a site until --alloc-fn names it,
+ * matched against the whole name; a bad regex is refused. */
+static void test_alloc_rule(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct profile_frame fr[4] = {0};
+	const char *const fn[4] = {"main", "make_table", "xmalloc", "malloc"};
+	for (int i = 0; i < 4; i++) {
+		fr[i].function = profile_intern(p, fn[i]);
+		fr[i].file = profile_intern(p, "w.c");
+	}
+	fr[3].file = 0;
+	size_t site, top;
+	bool runtime;
+	assert_true(alloc_rule_site(NULL, p, fr, 4, &site, &top, &runtime));
+	assert_int_equal(site, 2); /* xmalloc */
+	assert_int_equal(top, 0);
+	struct alloc_rule *r = alloc_rule_new();
+	char why[128];
+	assert_int_equal(alloc_rule_add(r, "xmall", why, sizeof(why)), 0); /* not the whole name */
+	assert_true(alloc_rule_site(r, p, fr, 4, &site, &top, &runtime));
+	assert_int_equal(site, 2);
+	assert_int_equal(alloc_rule_add(r, "x?malloc|pool_.*", why, sizeof(why)), 0);
+	assert_true(alloc_rule_site(r, p, fr, 4, &site, &top, &runtime));
+	assert_int_equal(site, 1); /* make_table */
+	assert_false(runtime);
+	assert_int_equal(alloc_rule_add(r, "(", why, sizeof(why)), -EINVAL);
+	assert_true(why[0] != '\0');
+	alloc_rule_free(r);
+	alloc_rule_free(NULL);
+	profile_free(p);
+}
+
+/* The views' trim: a location whose inlined frames run from Vec's
+ * plumbing into the user's function becomes that function alone, the
+ * sample moves to it, and a stack with no user frame stays whole. */
+static void test_trim_profile(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	uint32_t outer = profile_location(p, PROFILE_NO_MAPPING, 0x10, PROFILE_LOC_USER);
+	uint32_t mixed = profile_location(p, PROFILE_NO_MAPPING, 0x20, PROFILE_LOC_USER);
+	uint32_t leaf = profile_location(p, PROFILE_NO_MAPPING, 0x30, PROFILE_LOC_USER);
+	struct profile_frame f = {0};
+	f.function = profile_intern(p, "app::main");
+	f.file = profile_intern(p, "main.rs");
+	profile_set_location_frames(p, outer, &f, 1);
+	struct profile_frame m[2] = {{0}, {0}};
+	m[0].function = profile_intern(p, "alloc::raw_vec::RawVec<T>::grow");
+	m[0].inlined = true;
+	m[1].function = profile_intern(p, "app::fill");
+	m[1].file = profile_intern(p, "main.rs");
+	profile_set_location_frames(p, mixed, m, 2);
+	f.function = profile_intern(p, "malloc");
+	f.file = 0;
+	profile_set_location_frames(p, leaf, &f, 1);
+	uint32_t n1 = profile_stack_child(p, 0, outer);
+	uint32_t n2 = profile_stack_child(p, n1, mixed);
+	uint32_t n3 = profile_stack_child(p, n2, leaf);
+	uint32_t lone = profile_stack_child(p, 0, leaf); /* no user frame */
+	struct profile_sample s = {0};
+	s.stack = n3;
+	profile_add_sample(p, &s);
+	s.stack = lone;
+	profile_add_sample(p, &s);
+	alloc_rule_trim_profile(NULL, p);
+	struct profile_frame *fr;
+	size_t n = profile_stack_frames(p, p->samples.v[0].stack, &fr);
+	assert_int_equal(n, 2);
+	assert_string_equal(profile_str(p, fr[0].function), "app::main");
+	assert_string_equal(profile_str(p, fr[1].function), "app::fill");
+	free(fr);
+	assert_int_equal(p->samples.v[1].stack, lone);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,7 +807,9 @@ int main(void)
 	    cmocka_unit_test(test_exec_is_not_a_leak),    cmocka_unit_test(test_live_table_random),
 	    cmocka_unit_test(test_chart_layers_add_up),   cmocka_unit_test(test_chart_layers_add_up_thinned),
 	    cmocka_unit_test(test_series_bounded),        cmocka_unit_test(test_double_free),
-	    cmocka_unit_test(test_no_malloc_hint),
+	    cmocka_unit_test(test_no_malloc_hint),        cmocka_unit_test(test_view_from_file),
+	    cmocka_unit_test(test_view_from_old_profile), cmocka_unit_test(test_alloc_rule),
+	    cmocka_unit_test(test_trim_profile),          cmocka_unit_test(test_maps_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -293,6 +293,44 @@ static void test_round_trip(void **state)
 	unlink(path);
 }
 
+/* A file with more than four value types says min_reader_version 2 (a
+ * format 1 reader refuses it as newer, not as corrupt); one with four
+ * keeps 1, so older kilns read it; both read back whole. */
+static void test_min_reader_by_value_types(void **state)
+{
+	(void)state;
+	for (int nv = 4; nv <= PROFILE_MAX_VALUES; nv += PROFILE_MAX_VALUES - 4) {
+		char path[512];
+		tmp_path(path, sizeof(path), "minreader.kiln");
+		struct profile *p = profile_new();
+		for (int i = 0; i < nv; i++)
+			profile_add_value_type(p, i ? "v" : "first", "count");
+		struct profile_sample smp = {0};
+		for (int i = 0; i < nv; i++)
+			smp.values[i] = 10 + i;
+		profile_add_sample(p, &smp);
+		struct kiln_writer *w = NULL;
+		assert_int_equal(kiln_writer_open(&w, path), 0);
+		assert_int_equal(kiln_writer_flush(w, p), 0);
+		assert_int_equal(kiln_writer_finish(w, p), 0);
+		kiln_writer_free(w);
+		size_t size;
+		uint8_t *d = slurp(path, &size);
+		assert_true(size > KILN_HEADER_SIZE);
+		assert_int_equal(d[8], KILN_FORMAT_VERSION);
+		assert_int_equal(d[10], nv > KILN_V1_MAX_VALUES ? 2 : 1);
+		struct profile *r = NULL;
+		struct kiln_read_info info = {0};
+		assert_int_equal(kiln_read_mem(d, size, &r, &info), 0);
+		assert_int_equal(r->value_types.n, nv);
+		assert_int_equal(r->samples.v[0].values[nv - 1], 10 + nv - 1);
+		profile_free(r);
+		free(d);
+		unlink(path);
+		profile_free(p);
+	}
+}
+
 static void test_series(void **state)
 {
 	/* series grow across flushes; an empty series is kept; a cut file keeps
@@ -782,6 +820,7 @@ int main(void)
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_unfinished),
 	    cmocka_unit_test(test_series),
+	    cmocka_unit_test(test_min_reader_by_value_types),
 	    cmocka_unit_test(test_truncation_every_offset),
 	    cmocka_unit_test(test_bit_flips),
 	    cmocka_unit_test(test_foreign_and_empty),

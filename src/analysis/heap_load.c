@@ -1,0 +1,111 @@
+/* heap_load.c - a heap analysis from a heap profile (heap.h): what
+ * `kiln report FILE` shows of a file `kiln heap` wrote, the same summary
+ * kiln heap printed from its live analysis (heap_finish() stores every
+ * number it shows). Sites are the profile's samples merged by stack, in sample
+ * order; their leak classes come from the samples' cpu field; the totals
+ * from the metadata (docs/file-format.md, "Heap profiles"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/heap.h"
+#include "util/xalloc.h"
+
+static int value_of(const struct profile *p, const char *name)
+{
+	for (size_t i = 0; i < p->value_types.n; i++)
+		if (!strcmp(profile_str(p, p->value_types.v[i].type), name))
+			return (int)i;
+	return -1;
+}
+
+bool heap_profile_is(const struct profile *p)
+{
+	const char *ev = profile_get_meta(p, "event");
+	return ev && !strcmp(ev, "heap") && value_of(p, "alloc_space") >= 0;
+}
+
+static uint64_t get(const struct profile_sample *s, int vi)
+{
+	return vi >= 0 && s->values[vi] > 0 ? (uint64_t)s->values[vi] : 0;
+}
+
+static void totals_from_meta(const struct profile *p, struct heap_totals *t)
+{
+	static const char *const cls[5] = {"not_scanned", "still_reachable", "possibly_lost", "indirectly_lost",
+	                                   "definitely_lost"};
+	t->allocs = profile_get_meta_u64(p, "heap_allocations", 0);
+	t->frees = profile_get_meta_u64(p, "heap_frees", 0);
+	t->reallocs = profile_get_meta_u64(p, "heap_reallocs", 0);
+	t->alloc_bytes = profile_get_meta_u64(p, "heap_allocated_bytes", 0);
+	t->temporary = profile_get_meta_u64(p, "heap_temporary", 0);
+	t->peak_bytes = profile_get_meta_u64(p, "heap_peak_bytes", 0);
+	t->peak_time = profile_get_meta_u64(p, "heap_peak_time_ns", 0);
+	t->max_rss_kb = profile_get_meta_u64(p, "heap_peak_rss_kb", 0);
+	t->leaked_bytes = profile_get_meta_u64(p, "heap_leaked_bytes", 0);
+	t->leaked_blocks = profile_get_meta_u64(p, "heap_leaked_blocks", 0);
+	for (int c = 0; c < 5; c++) {
+		char key[64];
+		snprintf(key, sizeof(key), "heap_%s_bytes", cls[c]);
+		t->class_bytes[c] = profile_get_meta_u64(p, key, 0);
+		snprintf(key, sizeof(key), "heap_%s_blocks", cls[c]);
+		t->class_blocks[c] = profile_get_meta_u64(p, key, 0);
+	}
+	t->processes = (uint32_t)profile_get_meta_u64(p, "heap_processes", 0);
+	/* files before the count was kept: a class was found, so a scan ran */
+	uint64_t classified = t->class_bytes[1] + t->class_bytes[2] + t->class_bytes[3] + t->class_bytes[4];
+	t->scanned = (uint32_t)profile_get_meta_u64(p, "heap_scanned_processes", classified ? 1 : 0);
+	t->unclean = (uint32_t)profile_get_meta_u64(p, "heap_unclean_processes", 0);
+	t->exec_bytes = profile_get_meta_u64(p, "heap_exec_bytes", 0);
+	t->exec_blocks = profile_get_meta_u64(p, "heap_exec_blocks", 0);
+	t->unknown_frees = profile_get_meta_u64(p, "heap_unknown_frees", 0);
+	t->events = profile_get_meta_u64(p, "heap_events", 0);
+	t->peak_event = profile_get_meta_u64(p, "heap_peak_event", 0);
+	t->end_ns = profile_get_meta_u64(p, "duration_ns", 0);
+	t->start_ns = 0;
+}
+
+struct heap_analysis *heap_from_profile(struct profile *p)
+{
+	if (!heap_profile_is(p))
+		return NULL;
+	struct heap_analysis *h = heap_new(p);
+	totals_from_meta(p, &h->tot);
+	int v_space = value_of(p, "alloc_space"), v_objects = value_of(p, "alloc_objects");
+	int v_peak = value_of(p, "peak_space"), v_leaked = value_of(p, "leaked_space");
+	int v_lobjects = value_of(p, "leaked_objects"), v_temp = value_of(p, "temporary_objects");
+	/* profile stack ids are dense: a stack's merged site by direct index */
+	uint32_t *by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
+	memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));
+	for (size_t i = 0; i < p->samples.n; i++) {
+		const struct profile_sample *smp = &p->samples.v[i];
+		if (smp->stack >= p->stacks.n)
+			continue;
+		uint32_t m = by_node[smp->stack];
+		if (m == UINT32_MAX) {
+			struct heap_site *d = vec_grow(&h->merged);
+			d->node = smp->stack;
+			m = by_node[smp->stack] = (uint32_t)(h->merged.n - 1);
+		}
+		struct heap_site *s = &h->merged.v[m];
+		s->alloc_bytes += get(smp, v_space);
+		s->allocs += get(smp, v_objects);
+		s->peak_bytes += get(smp, v_peak);
+		s->temporary += get(smp, v_temp);
+		uint64_t lb = get(smp, v_leaked), ln = get(smp, v_lobjects);
+		s->leaked_bytes += lb;
+		s->leaked_blocks += ln;
+		if (!lb && !ln)
+			continue;
+		if (!s->leaks) {
+			vec_grow(&h->leaks);
+			s->leaks = (uint32_t)(h->leaks.n - 1);
+		}
+		/* files before the class was kept have cpu 0: not scanned */
+		uint32_t c = smp->cpu <= KH_LEAK_DEFINITE ? smp->cpu : KH_LEAK_UNKNOWN;
+		h->leaks.v[s->leaks].bytes[c] += lb;
+		h->leaks.v[s->leaks].blocks[c] += ln;
+	}
+	free(by_node);
+	return h;
+}
