@@ -125,11 +125,41 @@ static uint32_t next_node_id = 1;
 #define RECENT_SLOTS 256
 static TLS struct path_slot recent[RECENT_SLOTS];
 
+/* The agent's own anonymous mappings (its tables, the unwinder's): the
+ * leak scan reads the process's anonymous memory, but not these. A slot
+ * is claimed atomically (the unwinder maps under a lock of its own) and
+ * emptied when unmapped; when all are taken a table is scanned, which
+ * costs time only (they hold hashes, ids and code addresses). */
+#define OWN_MAX 64
+static struct {
+	uint64_t lo, hi;
+} own_maps[OWN_MAX];
+static uint32_t own_n;
+
+void agent_own_add(const void *p, size_t size)
+{
+	uint32_t i = __atomic_fetch_add(&own_n, 1, __ATOMIC_RELAXED);
+	if (i < OWN_MAX) {
+		own_maps[i].lo = (uint64_t)(uintptr_t)p;
+		own_maps[i].hi = (uint64_t)(uintptr_t)p + size;
+	}
+}
+
+static void sys_unmap(void *p, size_t size)
+{
+	uint32_t n = __atomic_load_n(&own_n, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < n && i < OWN_MAX; i++)
+		if (own_maps[i].lo == (uint64_t)(uintptr_t)p)
+			own_maps[i].lo = own_maps[i].hi = 0;
+	munmap(p, size);
+}
+
 static void *sys_map(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	agent_own_add(p, size);
 	/* big lookup tables are probed at random: spare the TLB */
 	if (size >= (4u << 20))
 		madvise(p, size, MADV_HUGEPAGE);
@@ -504,7 +534,7 @@ static bool ptab_grow(void)
 		n[j] = ptab[i];
 	}
 	if (ptab)
-		munmap(ptab, ptab_cap * sizeof(*ptab));
+		sys_unmap(ptab, ptab_cap * sizeof(*ptab));
 	ptab = n;
 	ptab_cap = ncap;
 	return true;
@@ -1170,6 +1200,8 @@ struct scan {
 	const struct kh_live_block *b;
 	uint8_t *cls;
 	uint64_t n;
+	struct kh_live_region *reg; /* kiln's regions (channel_format.h) */
+	uint64_t nreg;
 	uint64_t lo, hi; /* lowest start, highest end */
 	uint32_t *stack;
 	uint64_t sp, cap;
@@ -1333,6 +1365,100 @@ static void scan_peers(struct scan *s, uint64_t my_sp)
 	}
 }
 
+/* What the region scan leaves out, sorted: the modules' writable
+ * segments (scan_module reads them, libc's by its own rule) and the
+ * agent's own mappings. Static: the stack is a root. */
+#define SKIP_MAX 2048
+static struct {
+	uint64_t lo, hi;
+} skip[SKIP_MAX];
+static uint32_t skip_n;
+
+static void skip_add(uint64_t lo, uint64_t hi)
+{
+	if (hi <= lo || skip_n >= SKIP_MAX)
+		return;
+	uint32_t i = skip_n++;
+	for (; i > 0 && skip[i - 1].lo > lo; i--)
+		skip[i] = skip[i - 1];
+	skip[i].lo = lo;
+	skip[i].hi = hi;
+}
+
+static int skip_module(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+			continue;
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+		skip_add(lo & ~4095ull, (lo + ph->p_memsz + 4095) & ~4095ull);
+	}
+	return 0;
+}
+
+static bool overlaps(uint64_t lo, uint64_t hi, uint64_t a, uint64_t b)
+{
+	return lo < b && a < hi;
+}
+
+/* Scans [lo, hi) but what skip[] and the live blocks cover; the bytes read. */
+static uint64_t scan_region(struct scan *s, uint64_t lo, uint64_t hi)
+{
+	uint64_t done = 0, cur = lo, b = 0, r = s->n;
+	while (b < r) { /* the first block ending above lo: blocks do not overlap */
+		uint64_t m = (b + r) / 2;
+		if (s->b[m].addr + s->b[m].size <= lo)
+			b = m + 1;
+		else
+			r = m;
+	}
+	uint32_t e = 0;
+	while (cur < hi) {
+		while (e < skip_n && skip[e].hi <= cur)
+			e++;
+		while (b < s->n && s->b[b].addr + s->b[b].size <= cur)
+			b++;
+		uint64_t stop = hi, next = hi;
+		if (e < skip_n && skip[e].lo < stop) {
+			stop = skip[e].lo;
+			next = skip[e].hi;
+		}
+		if (b < s->n && s->b[b].addr < stop) {
+			stop = s->b[b].addr;
+			next = s->b[b].addr + s->b[b].size;
+		}
+		if (stop > cur) {
+			scan_range(s, cur, stop, KH_LEAK_REACHABLE, false);
+			done += stop - cur;
+		}
+		cur = next > cur ? next : cur + 1;
+	}
+	return done;
+}
+
+/* The other writable mappings kiln found (anonymous memory, private
+ * files), as memcheck scans them. A mapping holding a thread's stack is
+ * that stack: scanned from its stack pointer only, above. */
+static void scan_regions(struct scan *s, uint64_t my_sp, uint64_t my_top)
+{
+	skip_n = 0;
+	dl_iterate_phdr(skip_module, NULL);
+	uint32_t own = __atomic_load_n(&own_n, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < own && i < OWN_MAX; i++)
+		skip_add(own_maps[i].lo, own_maps[i].hi);
+	for (uint64_t i = 0; i < s->nreg; i++) {
+		struct kh_live_region *g = &s->reg[i];
+		bool stack = overlaps(g->lo, g->hi, my_sp, my_top);
+		for (uint32_t k = 0; k < peer_n && !stack; k++)
+			stack = overlaps(g->lo, g->hi, peers[k].lo, peers[k].hi);
+		g->flags = stack ? KH_REGION_STACK : 0;
+		g->scanned = stack || g->hi <= g->lo ? 0 : scan_region(s, g->lo, g->hi);
+	}
+}
+
 static __attribute__((noinline)) void scan_run(struct scan *s)
 {
 	jmp_buf regs; /* callee-saved registers land on the stack, which is scanned */
@@ -1356,6 +1482,7 @@ static __attribute__((noinline)) void scan_run(struct scan *s)
 		scan_range(s, sp, top, KH_LEAK_REACHABLE, false);
 	scan_peers(s, sp);
 	dl_iterate_phdr(scan_module, s);
+	scan_regions(s, sp, top > sp ? top : sp + 1);
 	scan_drain(s);
 	/* What no root reaches: each unreached block leads a clique; what it
 	 * reaches is indirectly lost. */
@@ -1397,12 +1524,15 @@ static void leak_scan(void)
 	static struct scan s;
 	memset(&s, 0, sizeof(s));
 	s.n = lh->count;
-	if (sizeof(*lh) + s.n * (sizeof(struct kh_live_block) + 1) > (uint64_t)sb.st_size) {
+	s.nreg = lh->regions;
+	if (s.n > (uint64_t)sb.st_size || s.nreg > (uint64_t)sb.st_size ||
+	    kh_live_regions_at(s.n) + s.nreg * sizeof(struct kh_live_region) > (uint64_t)sb.st_size) {
 		munmap(m, (size_t)sb.st_size);
 		goto out_fail;
 	}
 	s.b = (const struct kh_live_block *)(lh + 1);
 	s.cls = (uint8_t *)(s.b + s.n);
+	s.reg = (struct kh_live_region *)((char *)m + kh_live_regions_at(s.n));
 	s.cap = s.n * 4 + 16;
 	s.stack = sys_map(s.cap * sizeof(uint32_t));
 	if (s.n && s.stack) {
@@ -1413,7 +1543,7 @@ static void leak_scan(void)
 		scan_run(&s);
 	}
 	if (s.stack)
-		munmap(s.stack, s.cap * sizeof(uint32_t));
+		sys_unmap(s.stack, s.cap * sizeof(uint32_t));
 	munmap(m, (size_t)sb.st_size);
 	__atomic_store_n(&ring->scan_state, KH_SCAN_DONE, __ATOMIC_RELEASE);
 	return;
