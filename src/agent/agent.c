@@ -1553,11 +1553,100 @@ out_fail:
 
 extern void __libc_freeres(void);
 
-static int find_libstdcxx(struct dl_phdr_info *info, size_t size, void *ctx)
+/* A symbol looked up in the loaded modules' dynamic symbol tables, in
+ * the order of the link map (the executable first), as the loader binds
+ * a reference: by hand, because a dlsym that fails allocates its error
+ * message, and at exit nothing may be allocated that the scan would see. */
+struct sym_query {
+	const char *name;
+	uint32_t gnu;   /* its GNU hash */
+	uint32_t sysv;  /* its SysV hash */
+	uintptr_t addr; /* 0 until found */
+};
+
+static uint32_t hash_gnu(const char *s)
+{
+	uint32_t h = 5381;
+	for (; *s; s++)
+		h = h * 33 + (uint8_t)*s;
+	return h;
+}
+
+static uint32_t hash_sysv(const char *s)
+{
+	uint32_t h = 0;
+	for (; *s; s++) {
+		h = (h << 4) + (uint8_t)*s;
+		h ^= (h >> 24) & 0xf0;
+	}
+	return h & 0x0fffffff;
+}
+
+static bool sym_is(const struct sym_query *q, const ElfW(Sym) * sym, const char *strtab)
+{
+	return sym->st_shndx != SHN_UNDEF && sym->st_value && ELF64_ST_TYPE(sym->st_info) == STT_FUNC &&
+	       !strcmp(strtab + sym->st_name, q->name);
+}
+
+static int sym_find(struct dl_phdr_info *info, size_t size, void *ctx)
 {
 	(void)size;
-	(void)ctx;
-	return info->dlpi_name && strstr(info->dlpi_name, "/libstdc++.so") != NULL;
+	struct sym_query *q = ctx;
+	uintptr_t base = info->dlpi_addr;
+	const ElfW(Dyn) *dyn = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(base + info->dlpi_phdr[i].p_vaddr);
+	if (!dyn)
+		return 0;
+	const ElfW(Sym) *symtab = NULL;
+	const char *strtab = NULL;
+	const uint32_t *gnu = NULL, *sysv = NULL;
+	for (; dyn->d_tag != DT_NULL; dyn++) {
+		/* the loader relocates these in place, but not in every module (the vDSO's) */
+		uintptr_t v = dyn->d_un.d_ptr < base ? base + dyn->d_un.d_ptr : dyn->d_un.d_ptr;
+		if (dyn->d_tag == DT_SYMTAB)
+			symtab = (const ElfW(Sym) *)v;
+		else if (dyn->d_tag == DT_STRTAB)
+			strtab = (const char *)v;
+		else if (dyn->d_tag == DT_GNU_HASH)
+			gnu = (const uint32_t *)v;
+		else if (dyn->d_tag == DT_HASH)
+			sysv = (const uint32_t *)v;
+	}
+	if (!symtab || !strtab)
+		return 0;
+	const ElfW(Sym) *hit = NULL;
+	if (gnu && gnu[0]) {
+		uint32_t nbuckets = gnu[0], symoffset = gnu[1], bloom_size = gnu[2];
+		const uint32_t *buckets = (const uint32_t *)((const ElfW(Addr) *)(gnu + 4) + bloom_size);
+		const uint32_t *chain = buckets + nbuckets;
+		uint32_t i = buckets[q->gnu % nbuckets];
+		for (; i >= symoffset && !hit; i++) {
+			uint32_t h = chain[i - symoffset];
+			if ((h | 1) == (q->gnu | 1) && sym_is(q, &symtab[i], strtab))
+				hit = &symtab[i];
+			if (h & 1)
+				break;
+		}
+	} else if (sysv && sysv[0]) {
+		const uint32_t *bucket = sysv + 2, *chain = bucket + sysv[0];
+		for (uint32_t i = bucket[q->sysv % sysv[0]]; i && !hit; i = chain[i])
+			if (sym_is(q, &symtab[i], strtab))
+				hit = &symtab[i];
+	}
+	if (!hit)
+		return 0;
+	q->addr = base + hit->st_value;
+	return 1;
+}
+
+/* The first definition of a function among the modules' exported symbols. */
+static uintptr_t sym_lookup(const char *name)
+{
+	struct sym_query q = {name, hash_gnu(name), hash_sysv(name), 0};
+	dl_iterate_phdr(sym_find, &q);
+	return q.addr;
 }
 
 /* Runs after main's atexit handlers and every library's destructors (see
@@ -1578,14 +1667,12 @@ static void agent_at_exit(void *unused)
 	if (enabled && ring && others == 0) {
 		const char *no = getenv("KILN_HEAP_NO_FREERES");
 		if (!no || *no != '1') {
-			/* libstdc++'s exception pool too, when it is loaded, as valgrind
-			 * does; looked up only then, so a failing dlsym allocates nothing */
-			void (*cxx_freeres)(void) = NULL;
-			if (dl_iterate_phdr(find_libstdcxx, NULL)) {
-				in_hook++;
-				cxx_freeres = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
-				in_hook--;
-			}
+			/* libstdc++'s exception pool too, as valgrind does: where the
+			 * loader would bind a reference to it, in libstdc++.so or in
+			 * a program that links libstdc++ statically and exports it
+			 * (cc1); one that does not export it keeps its pool, as
+			 * under valgrind */
+			void (*cxx_freeres)(void) = (void (*)(void))sym_lookup("_ZN9__gnu_cxx9__freeresEv");
 			in_hook++;
 			pthread_mutex_lock(&lock);
 			if (enabled)
