@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <libunwind.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -423,6 +424,29 @@ static void stab_reset(void)
 	memset(recent, 0, sizeof(recent)); /* the calling thread's: the child's only one */
 }
 
+/* The loader's records (struct link_map) of the libraries the agent
+ * itself loads: malloc'ed while the agent's guard is set, so they are no
+ * blocks of the program's, yet the loader chains the program's later
+ * dlopens to them (l_next). The leak scan reads them as roots, as the
+ * chain is read under valgrind, where they do not exist. */
+#define OWN_LINK_MAX 8
+static struct link_map *own_links[OWN_LINK_MAX];
+static uint32_t own_link_n;
+
+static struct link_map *own_maps_tail(void)
+{
+	struct link_map *l = _r_debug.r_map;
+	while (l && l->l_next)
+		l = l->l_next;
+	return l;
+}
+
+static void own_maps_since(struct link_map *last)
+{
+	for (struct link_map *l = last ? last->l_next : NULL; l && own_link_n < OWN_LINK_MAX; l = l->l_next)
+		own_links[own_link_n++] = l;
+}
+
 static void agent_init_locked(void)
 {
 	if (initialized)
@@ -435,7 +459,9 @@ static void agent_init_locked(void)
 	/* Opened locally, not linked: libunwind.so.8 also defines _Unwind_*,
 	 * which must not replace libgcc_s's for the target's panics and
 	 * exceptions. */
+	struct link_map *last = own_maps_tail();
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	own_maps_since(last);
 	if (h) {
 		unw_caching_fn cache = (unw_caching_fn)dlsym(h, "_ULx86_64_set_caching_policy");
 		unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
@@ -1247,6 +1273,96 @@ static void scan_push(struct scan *s, uint32_t i)
 		s->stack[s->sp++] = i;
 }
 
+/* The loaded modules' segments, for the multiple-inheritance heuristic:
+ * where vtables (read-only file data) and code may be. Sorted, static
+ * (the stack is a root). */
+#define SEG_MAX 2048
+static struct {
+	uint64_t lo, hi;
+	bool x;
+} seg[SEG_MAX];
+static uint32_t seg_n;
+
+static int seg_collect(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	for (int i = 0; i < info->dlpi_phnum && seg_n < SEG_MAX; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_R) || !ph->p_filesz)
+			continue;
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_filesz; /* the file's part: no bss */
+		uint32_t k = seg_n++;
+		for (; k > 0 && seg[k - 1].lo > lo; k--)
+			seg[k] = seg[k - 1];
+		seg[k].lo = lo & ~4095ull;
+		seg[k].hi = hi;
+		seg[k].x = ph->p_flags & PF_X;
+	}
+	return 0;
+}
+
+static int64_t seg_of(uint64_t a)
+{
+	uint32_t l = 0, r = seg_n;
+	while (l < r) {
+		uint32_t m = (l + r) / 2;
+		if (seg[m].hi <= a)
+			l = m + 1;
+		else
+			r = m;
+	}
+	return l < seg_n && seg[l].lo <= a ? (int64_t)l : -1;
+}
+
+/* memcheck's test for a vtable: in a module's file data, and its first
+ * non-null words (two within twenty) point into code. */
+static bool is_vtable(uint64_t p)
+{
+	int64_t k = seg_of(p);
+	if (p < 4096 || (p & 7) || k < 0)
+		return false;
+	uint64_t end = p + 20 * 8, found = 0;
+	if (end > seg[k].hi - 8)
+		end = seg[k].hi - 8;
+	for (uint64_t a = p; a <= end; a += 8) {
+		uint64_t fn = *(const uint64_t *)(uintptr_t)a;
+		if (!fn)
+			continue;
+		int64_t f = seg_of(fn);
+		if (f < 0 || !seg[f].x)
+			return false;
+		if (++found == 2)
+			return true;
+	}
+	return false;
+}
+
+/* memcheck's leak-check heuristics (all on by default since valgrind
+ * 3.11): an interior pointer that one of them explains counts as a
+ * pointer to the block's start. v points into block j, not at its start. */
+static bool scan_heuristic(const struct scan *s, uint64_t j, uint64_t v)
+{
+	const struct kh_live_block *b = &s->b[j];
+	const uint64_t *w = (const uint64_t *)(uintptr_t)b->addr;
+	uint64_t off = v - b->addr;
+	/* stdstring: a copy-on-write std::string's characters after
+	 * {length, capacity, refcount} */
+	if (off == 24 && 24 + w[1] + 1 == b->size && w[0] <= w[1])
+		return true;
+	/* newarray: new[]'s element count before the elements; length64 (a
+	 * size before the data, sqlite's) is the case count = size - 8 */
+	if (off == 8 && w[0] && (b->size - 8) % w[0] == 0)
+		return true;
+	/* multipleinheritance: a pointer to a base's vtable pointer inside an
+	 * object that starts with a vtable pointer */
+	if (!(v & 7) && off + 8 <= b->size) {
+		uint64_t inner = *(const uint64_t *)(uintptr_t)v;
+		return is_vtable(inner) && is_vtable(w[0]);
+	}
+	return false;
+}
+
 /* Scans words in [lo, hi) found from a block (or root) in state `from`.
  * In the clique phase (leader set) unreached blocks become indirect. */
 static void scan_range(struct scan *s, uint64_t lo, uint64_t hi, uint8_t from, bool starts_only)
@@ -1266,7 +1382,10 @@ static void scan_range(struct scan *s, uint64_t lo, uint64_t hi, uint8_t from, b
 			}
 			continue;
 		}
-		uint8_t want = (from == KH_LEAK_REACHABLE && !interior) ? KH_LEAK_REACHABLE : KH_LEAK_POSSIBLE;
+		uint8_t want = KH_LEAK_POSSIBLE;
+		if (from == KH_LEAK_REACHABLE &&
+		    (!interior || (s->cls[j] != KH_LEAK_REACHABLE && scan_heuristic(s, (uint64_t)j, v))))
+			want = KH_LEAK_REACHABLE;
 		if (rank(want) > rank(s->cls[j])) {
 			s->cls[j] = want;
 			scan_push(s, (uint32_t)j);
@@ -1459,11 +1578,17 @@ static void scan_regions(struct scan *s, uint64_t my_sp, uint64_t my_top)
 	}
 }
 
+/* The exiting thread's stack is scanned from where the exit handler was
+ * called, as memcheck scans it from the stack pointer at exit: the
+ * agent's own frames below that hold leftovers of the calls made since
+ * (freeres, the handshakes) that are no pointers of the program's. The
+ * callee-saved registers the program had then are kept here. */
+static jmp_buf exit_regs;
+static uint64_t exit_sp;
+
 static __attribute__((noinline)) void scan_run(struct scan *s)
 {
-	jmp_buf regs; /* callee-saved registers land on the stack, which is scanned */
-	setjmp(regs);
-	uint64_t sp = (uint64_t)(uintptr_t)&regs;
+	uint64_t sp = exit_sp;
 	uint64_t top = 0;
 	if (tid_get() == (uint32_t)getpid()) {
 		top = (uint64_t)(uintptr_t)__libc_stack_end;
@@ -1478,6 +1603,13 @@ static __attribute__((noinline)) void scan_run(struct scan *s)
 		}
 	}
 	s->leader = UINT32_MAX;
+	seg_n = 0;
+	dl_iterate_phdr(seg_collect, NULL);
+	scan_range(s, (uint64_t)(uintptr_t)&exit_regs, (uint64_t)(uintptr_t)(&exit_regs + 1), KH_LEAK_REACHABLE, false);
+	for (uint32_t i = 0; i < own_link_n; i++) {
+		uint64_t l = (uint64_t)(uintptr_t)own_links[i];
+		scan_range(s, l, l + malloc_usable_size(own_links[i]), KH_LEAK_REACHABLE, false);
+	}
 	if (top > sp)
 		scan_range(s, sp, top, KH_LEAK_REACHABLE, false);
 	scan_peers(s, sp);
@@ -1657,6 +1789,10 @@ static uintptr_t sym_lookup(const char *name)
 static void agent_at_exit(void *unused)
 {
 	(void)unused;
+	setjmp(exit_regs);
+	/* the frame pointer (the agent keeps one), less what the prologue
+	 * pushed: the caller's registers */
+	exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) - 64;
 	int64_t others = -1;
 	in_hook++;
 	pthread_mutex_lock(&lock);
