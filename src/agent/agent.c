@@ -1786,13 +1786,8 @@ static uintptr_t sym_lookup(const char *name)
  * valgrind, first let glibc free its own caches (thread stacks and their
  * TLS, locale data), so they are neither reported nor mistaken for lost
  * blocks; only when no other thread could still be using them. */
-static void agent_at_exit(void *unused)
+static __attribute__((noinline)) void agent_exit_work(void)
 {
-	(void)unused;
-	setjmp(exit_regs);
-	/* the frame pointer (the agent keeps one), less what the prologue
-	 * pushed: the caller's registers */
-	exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) - 64;
 	int64_t others = -1;
 	in_hook++;
 	pthread_mutex_lock(&lock);
@@ -1845,4 +1840,17 @@ static void agent_at_exit(void *unused)
 	in_hook--;
 	if (verify && ring) /* a traced process */
 		verify_summary();
+}
+
+/* The exit handler: notes where the program's stack begins and the
+ * registers it had (nothing before the setjmp changes them: the prologue
+ * only saves them), then does the work in frames below that. */
+static void agent_at_exit(void *unused)
+{
+	(void)unused;
+	setjmp(exit_regs);
+	/* the caller's frame: above this one's saved frame pointer and
+	 * return address (the agent keeps frame pointers) */
+	exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;
+	agent_exit_work();
 }
