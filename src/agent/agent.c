@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <libunwind.h>
 #include <link.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -125,11 +126,41 @@ static uint32_t next_node_id = 1;
 #define RECENT_SLOTS 256
 static TLS struct path_slot recent[RECENT_SLOTS];
 
+/* The agent's own anonymous mappings (its tables, the unwinder's): the
+ * leak scan reads the process's anonymous memory, but not these. A slot
+ * is claimed atomically (the unwinder maps under a lock of its own) and
+ * emptied when unmapped; when all are taken a table is scanned, which
+ * costs time only (they hold hashes, ids and code addresses). */
+#define OWN_MAX 64
+static struct {
+	uint64_t lo, hi;
+} own_maps[OWN_MAX];
+static uint32_t own_n;
+
+void agent_own_add(const void *p, size_t size)
+{
+	uint32_t i = __atomic_fetch_add(&own_n, 1, __ATOMIC_RELAXED);
+	if (i < OWN_MAX) {
+		own_maps[i].lo = (uint64_t)(uintptr_t)p;
+		own_maps[i].hi = (uint64_t)(uintptr_t)p + size;
+	}
+}
+
+static void sys_unmap(void *p, size_t size)
+{
+	uint32_t n = __atomic_load_n(&own_n, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < n && i < OWN_MAX; i++)
+		if (own_maps[i].lo == (uint64_t)(uintptr_t)p)
+			own_maps[i].lo = own_maps[i].hi = 0;
+	munmap(p, size);
+}
+
 static void *sys_map(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	agent_own_add(p, size);
 	/* big lookup tables are probed at random: spare the TLB */
 	if (size >= (4u << 20))
 		madvise(p, size, MADV_HUGEPAGE);
@@ -396,6 +427,29 @@ static void stab_reset(void)
 	memset(recent, 0, sizeof(recent)); /* the calling thread's: the child's only one */
 }
 
+/* The loader's records (struct link_map) of the libraries the agent
+ * itself loads: malloc'ed while the agent's guard is set, so they are no
+ * blocks of the program's, yet the loader chains the program's later
+ * dlopens to them (l_next). The leak scan reads them as roots, as the
+ * chain is read under valgrind, where they do not exist. */
+#define OWN_LINK_MAX 8
+static struct link_map *own_links[OWN_LINK_MAX];
+static uint32_t own_link_n;
+
+static struct link_map *own_maps_tail(void)
+{
+	struct link_map *l = _r_debug.r_map;
+	while (l && l->l_next)
+		l = l->l_next;
+	return l;
+}
+
+static void own_maps_since(struct link_map *last)
+{
+	for (struct link_map *l = last ? last->l_next : NULL; l && own_link_n < OWN_LINK_MAX; l = l->l_next)
+		own_links[own_link_n++] = l;
+}
+
 static void agent_init_locked(void)
 {
 	if (initialized)
@@ -408,7 +462,9 @@ static void agent_init_locked(void)
 	/* Opened locally, not linked: libunwind.so.8 also defines _Unwind_*,
 	 * which must not replace libgcc_s's for the target's panics and
 	 * exceptions. */
+	struct link_map *last = own_maps_tail();
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	own_maps_since(last);
 	if (h) {
 		unw_caching_fn cache = (unw_caching_fn)dlsym(h, "_ULx86_64_set_caching_policy");
 		unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
@@ -507,7 +563,7 @@ static bool ptab_grow(void)
 		n[j] = ptab[i];
 	}
 	if (ptab)
-		munmap(ptab, ptab_cap * sizeof(*ptab));
+		sys_unmap(ptab, ptab_cap * sizeof(*ptab));
 	ptab = n;
 	ptab_cap = ncap;
 	return true;
@@ -1173,6 +1229,8 @@ struct scan {
 	const struct kh_live_block *b;
 	uint8_t *cls;
 	uint64_t n;
+	struct kh_live_region *reg; /* kiln's regions (channel_format.h) */
+	uint64_t nreg;
 	uint64_t lo, hi; /* lowest start, highest end */
 	uint32_t *stack;
 	uint64_t sp, cap;
@@ -1218,6 +1276,96 @@ static void scan_push(struct scan *s, uint32_t i)
 		s->stack[s->sp++] = i;
 }
 
+/* The loaded modules' segments, for the multiple-inheritance heuristic:
+ * where vtables (read-only file data) and code may be. Sorted, static
+ * (the stack is a root). */
+#define SEG_MAX 2048
+static struct {
+	uint64_t lo, hi;
+	bool x;
+} seg[SEG_MAX];
+static uint32_t seg_n;
+
+static int seg_collect(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	for (int i = 0; i < info->dlpi_phnum && seg_n < SEG_MAX; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_R) || !ph->p_filesz)
+			continue;
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_filesz; /* the file's part: no bss */
+		uint32_t k = seg_n++;
+		for (; k > 0 && seg[k - 1].lo > lo; k--)
+			seg[k] = seg[k - 1];
+		seg[k].lo = lo & ~4095ull;
+		seg[k].hi = hi;
+		seg[k].x = ph->p_flags & PF_X;
+	}
+	return 0;
+}
+
+static int64_t seg_of(uint64_t a)
+{
+	uint32_t l = 0, r = seg_n;
+	while (l < r) {
+		uint32_t m = (l + r) / 2;
+		if (seg[m].hi <= a)
+			l = m + 1;
+		else
+			r = m;
+	}
+	return l < seg_n && seg[l].lo <= a ? (int64_t)l : -1;
+}
+
+/* memcheck's test for a vtable: in a module's file data, and its first
+ * non-null words (two within twenty) point into code. */
+static bool is_vtable(uint64_t p)
+{
+	int64_t k = seg_of(p);
+	if (p < 4096 || (p & 7) || k < 0)
+		return false;
+	uint64_t end = p + 20 * 8, found = 0;
+	if (end > seg[k].hi - 8)
+		end = seg[k].hi - 8;
+	for (uint64_t a = p; a <= end; a += 8) {
+		uint64_t fn = *(const uint64_t *)(uintptr_t)a;
+		if (!fn)
+			continue;
+		int64_t f = seg_of(fn);
+		if (f < 0 || !seg[f].x)
+			return false;
+		if (++found == 2)
+			return true;
+	}
+	return false;
+}
+
+/* memcheck's leak-check heuristics (all on by default since valgrind
+ * 3.11): an interior pointer that one of them explains counts as a
+ * pointer to the block's start. v points into block j, not at its start. */
+static bool scan_heuristic(const struct scan *s, uint64_t j, uint64_t v)
+{
+	const struct kh_live_block *b = &s->b[j];
+	const uint64_t *w = (const uint64_t *)(uintptr_t)b->addr;
+	uint64_t off = v - b->addr;
+	/* stdstring: a copy-on-write std::string's characters after
+	 * {length, capacity, refcount} */
+	if (off == 24 && 24 + w[1] + 1 == b->size && w[0] <= w[1])
+		return true;
+	/* newarray: new[]'s element count before the elements; length64 (a
+	 * size before the data, sqlite's) is the case count = size - 8 */
+	if (off == 8 && w[0] && (b->size - 8) % w[0] == 0)
+		return true;
+	/* multipleinheritance: a pointer to a base's vtable pointer inside an
+	 * object that starts with a vtable pointer */
+	if (!(v & 7) && off + 8 <= b->size) {
+		uint64_t inner = *(const uint64_t *)(uintptr_t)v;
+		return is_vtable(inner) && is_vtable(w[0]);
+	}
+	return false;
+}
+
 /* Scans words in [lo, hi) found from a block (or root) in state `from`.
  * In the clique phase (leader set) unreached blocks become indirect. */
 static void scan_range(struct scan *s, uint64_t lo, uint64_t hi, uint8_t from, bool starts_only)
@@ -1237,7 +1385,10 @@ static void scan_range(struct scan *s, uint64_t lo, uint64_t hi, uint8_t from, b
 			}
 			continue;
 		}
-		uint8_t want = (from == KH_LEAK_REACHABLE && !interior) ? KH_LEAK_REACHABLE : KH_LEAK_POSSIBLE;
+		uint8_t want = KH_LEAK_POSSIBLE;
+		if (from == KH_LEAK_REACHABLE &&
+		    (!interior || (s->cls[j] != KH_LEAK_REACHABLE && scan_heuristic(s, (uint64_t)j, v))))
+			want = KH_LEAK_REACHABLE;
 		if (rank(want) > rank(s->cls[j])) {
 			s->cls[j] = want;
 			scan_push(s, (uint32_t)j);
@@ -1336,11 +1487,111 @@ static void scan_peers(struct scan *s, uint64_t my_sp)
 	}
 }
 
+/* What the region scan leaves out, sorted: the modules' writable
+ * segments (scan_module reads them, libc's by its own rule) and the
+ * agent's own mappings. Static: the stack is a root. */
+#define SKIP_MAX 2048
+static struct {
+	uint64_t lo, hi;
+} skip[SKIP_MAX];
+static uint32_t skip_n;
+
+static void skip_add(uint64_t lo, uint64_t hi)
+{
+	if (hi <= lo || skip_n >= SKIP_MAX)
+		return;
+	uint32_t i = skip_n++;
+	for (; i > 0 && skip[i - 1].lo > lo; i--)
+		skip[i] = skip[i - 1];
+	skip[i].lo = lo;
+	skip[i].hi = hi;
+}
+
+static int skip_module(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W))
+			continue;
+		uint64_t lo = info->dlpi_addr + ph->p_vaddr;
+		skip_add(lo & ~4095ull, (lo + ph->p_memsz + 4095) & ~4095ull);
+	}
+	return 0;
+}
+
+static bool overlaps(uint64_t lo, uint64_t hi, uint64_t a, uint64_t b)
+{
+	return lo < b && a < hi;
+}
+
+/* Scans [lo, hi) but what skip[] and the live blocks cover; the bytes read. */
+static uint64_t scan_region(struct scan *s, uint64_t lo, uint64_t hi)
+{
+	uint64_t done = 0, cur = lo, b = 0, r = s->n;
+	while (b < r) { /* the first block ending above lo: blocks do not overlap */
+		uint64_t m = (b + r) / 2;
+		if (s->b[m].addr + s->b[m].size <= lo)
+			b = m + 1;
+		else
+			r = m;
+	}
+	uint32_t e = 0;
+	while (cur < hi) {
+		while (e < skip_n && skip[e].hi <= cur)
+			e++;
+		while (b < s->n && s->b[b].addr + s->b[b].size <= cur)
+			b++;
+		uint64_t stop = hi, next = hi;
+		if (e < skip_n && skip[e].lo < stop) {
+			stop = skip[e].lo;
+			next = skip[e].hi;
+		}
+		if (b < s->n && s->b[b].addr < stop) {
+			stop = s->b[b].addr;
+			next = s->b[b].addr + s->b[b].size;
+		}
+		if (stop > cur) {
+			scan_range(s, cur, stop, KH_LEAK_REACHABLE, false);
+			done += stop - cur;
+		}
+		cur = next > cur ? next : cur + 1;
+	}
+	return done;
+}
+
+/* The other writable mappings kiln found (anonymous memory, private
+ * files), as memcheck scans them. A mapping holding a thread's stack is
+ * that stack: scanned from its stack pointer only, above. */
+static void scan_regions(struct scan *s, uint64_t my_sp, uint64_t my_top)
+{
+	skip_n = 0;
+	dl_iterate_phdr(skip_module, NULL);
+	uint32_t own = __atomic_load_n(&own_n, __ATOMIC_RELAXED);
+	for (uint32_t i = 0; i < own && i < OWN_MAX; i++)
+		skip_add(own_maps[i].lo, own_maps[i].hi);
+	for (uint64_t i = 0; i < s->nreg; i++) {
+		struct kh_live_region *g = &s->reg[i];
+		bool stack = overlaps(g->lo, g->hi, my_sp, my_top);
+		for (uint32_t k = 0; k < peer_n && !stack; k++)
+			stack = overlaps(g->lo, g->hi, peers[k].lo, peers[k].hi);
+		g->flags = stack ? KH_REGION_STACK : 0;
+		g->scanned = stack || g->hi <= g->lo ? 0 : scan_region(s, g->lo, g->hi);
+	}
+}
+
+/* The exiting thread's stack is scanned from where the exit handler was
+ * called, as memcheck scans it from the stack pointer at exit: the
+ * agent's own frames below that hold leftovers of the calls made since
+ * (freeres, the handshakes) that are no pointers of the program's. The
+ * callee-saved registers the program had then are kept here. */
+static jmp_buf exit_regs;
+static uint64_t exit_sp;
+
 static __attribute__((noinline)) void scan_run(struct scan *s)
 {
-	jmp_buf regs; /* callee-saved registers land on the stack, which is scanned */
-	setjmp(regs);
-	uint64_t sp = (uint64_t)(uintptr_t)&regs;
+	uint64_t sp = exit_sp;
 	uint64_t top = 0;
 	if (tid_get() == (uint32_t)getpid()) {
 		top = (uint64_t)(uintptr_t)__libc_stack_end;
@@ -1355,10 +1606,18 @@ static __attribute__((noinline)) void scan_run(struct scan *s)
 		}
 	}
 	s->leader = UINT32_MAX;
+	seg_n = 0;
+	dl_iterate_phdr(seg_collect, NULL);
+	scan_range(s, (uint64_t)(uintptr_t)&exit_regs, (uint64_t)(uintptr_t)(&exit_regs + 1), KH_LEAK_REACHABLE, false);
+	for (uint32_t i = 0; i < own_link_n; i++) {
+		uint64_t l = (uint64_t)(uintptr_t)own_links[i];
+		scan_range(s, l, l + malloc_usable_size(own_links[i]), KH_LEAK_REACHABLE, false);
+	}
 	if (top > sp)
 		scan_range(s, sp, top, KH_LEAK_REACHABLE, false);
 	scan_peers(s, sp);
 	dl_iterate_phdr(scan_module, s);
+	scan_regions(s, sp, top > sp ? top : sp + 1);
 	scan_drain(s);
 	/* What no root reaches: each unreached block leads a clique; what it
 	 * reaches is indirectly lost. */
@@ -1400,12 +1659,15 @@ static void leak_scan(void)
 	static struct scan s;
 	memset(&s, 0, sizeof(s));
 	s.n = lh->count;
-	if (sizeof(*lh) + s.n * (sizeof(struct kh_live_block) + 1) > (uint64_t)sb.st_size) {
+	s.nreg = lh->regions;
+	if (s.n > (uint64_t)sb.st_size || s.nreg > (uint64_t)sb.st_size ||
+	    kh_live_regions_at(s.n) + s.nreg * sizeof(struct kh_live_region) > (uint64_t)sb.st_size) {
 		munmap(m, (size_t)sb.st_size);
 		goto out_fail;
 	}
 	s.b = (const struct kh_live_block *)(lh + 1);
 	s.cls = (uint8_t *)(s.b + s.n);
+	s.reg = (struct kh_live_region *)((char *)m + kh_live_regions_at(s.n));
 	s.cap = s.n * 4 + 16;
 	s.stack = sys_map(s.cap * sizeof(uint32_t));
 	if (s.n && s.stack) {
@@ -1416,7 +1678,7 @@ static void leak_scan(void)
 		scan_run(&s);
 	}
 	if (s.stack)
-		munmap(s.stack, s.cap * sizeof(uint32_t));
+		sys_unmap(s.stack, s.cap * sizeof(uint32_t));
 	munmap(m, (size_t)sb.st_size);
 	__atomic_store_n(&ring->scan_state, KH_SCAN_DONE, __ATOMIC_RELEASE);
 	return;
@@ -1426,11 +1688,100 @@ out_fail:
 
 extern void __libc_freeres(void);
 
-static int find_libstdcxx(struct dl_phdr_info *info, size_t size, void *ctx)
+/* A symbol looked up in the loaded modules' dynamic symbol tables, in
+ * the order of the link map (the executable first), as the loader binds
+ * a reference: by hand, because a dlsym that fails allocates its error
+ * message, and at exit nothing may be allocated that the scan would see. */
+struct sym_query {
+	const char *name;
+	uint32_t gnu;   /* its GNU hash */
+	uint32_t sysv;  /* its SysV hash */
+	uintptr_t addr; /* 0 until found */
+};
+
+static uint32_t hash_gnu(const char *s)
+{
+	uint32_t h = 5381;
+	for (; *s; s++)
+		h = h * 33 + (uint8_t)*s;
+	return h;
+}
+
+static uint32_t hash_sysv(const char *s)
+{
+	uint32_t h = 0;
+	for (; *s; s++) {
+		h = (h << 4) + (uint8_t)*s;
+		h ^= (h >> 24) & 0xf0;
+	}
+	return h & 0x0fffffff;
+}
+
+static bool sym_is(const struct sym_query *q, const ElfW(Sym) * sym, const char *strtab)
+{
+	return sym->st_shndx != SHN_UNDEF && sym->st_value && ELF64_ST_TYPE(sym->st_info) == STT_FUNC &&
+	       !strcmp(strtab + sym->st_name, q->name);
+}
+
+static int sym_find(struct dl_phdr_info *info, size_t size, void *ctx)
 {
 	(void)size;
-	(void)ctx;
-	return info->dlpi_name && strstr(info->dlpi_name, "/libstdc++.so") != NULL;
+	struct sym_query *q = ctx;
+	uintptr_t base = info->dlpi_addr;
+	const ElfW(Dyn) *dyn = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(base + info->dlpi_phdr[i].p_vaddr);
+	if (!dyn)
+		return 0;
+	const ElfW(Sym) *symtab = NULL;
+	const char *strtab = NULL;
+	const uint32_t *gnu = NULL, *sysv = NULL;
+	for (; dyn->d_tag != DT_NULL; dyn++) {
+		/* the loader relocates these in place, but not in every module (the vDSO's) */
+		uintptr_t v = dyn->d_un.d_ptr < base ? base + dyn->d_un.d_ptr : dyn->d_un.d_ptr;
+		if (dyn->d_tag == DT_SYMTAB)
+			symtab = (const ElfW(Sym) *)v;
+		else if (dyn->d_tag == DT_STRTAB)
+			strtab = (const char *)v;
+		else if (dyn->d_tag == DT_GNU_HASH)
+			gnu = (const uint32_t *)v;
+		else if (dyn->d_tag == DT_HASH)
+			sysv = (const uint32_t *)v;
+	}
+	if (!symtab || !strtab)
+		return 0;
+	const ElfW(Sym) *hit = NULL;
+	if (gnu && gnu[0]) {
+		uint32_t nbuckets = gnu[0], symoffset = gnu[1], bloom_size = gnu[2];
+		const uint32_t *buckets = (const uint32_t *)((const ElfW(Addr) *)(gnu + 4) + bloom_size);
+		const uint32_t *chain = buckets + nbuckets;
+		uint32_t i = buckets[q->gnu % nbuckets];
+		for (; i >= symoffset && !hit; i++) {
+			uint32_t h = chain[i - symoffset];
+			if ((h | 1) == (q->gnu | 1) && sym_is(q, &symtab[i], strtab))
+				hit = &symtab[i];
+			if (h & 1)
+				break;
+		}
+	} else if (sysv && sysv[0]) {
+		const uint32_t *bucket = sysv + 2, *chain = bucket + sysv[0];
+		for (uint32_t i = bucket[q->sysv % sysv[0]]; i && !hit; i = chain[i])
+			if (sym_is(q, &symtab[i], strtab))
+				hit = &symtab[i];
+	}
+	if (!hit)
+		return 0;
+	q->addr = base + hit->st_value;
+	return 1;
+}
+
+/* The first definition of a function among the modules' exported symbols. */
+static uintptr_t sym_lookup(const char *name)
+{
+	struct sym_query q = {name, hash_gnu(name), hash_sysv(name), 0};
+	dl_iterate_phdr(sym_find, &q);
+	return q.addr;
 }
 
 /* Runs after main's atexit handlers and every library's destructors (see
@@ -1438,9 +1789,8 @@ static int find_libstdcxx(struct dl_phdr_info *info, size_t size, void *ctx)
  * valgrind, first let glibc free its own caches (thread stacks and their
  * TLS, locale data), so they are neither reported nor mistaken for lost
  * blocks; only when no other thread could still be using them. */
-static void agent_at_exit(void *unused)
+static __attribute__((noinline)) void agent_exit_work(void)
 {
-	(void)unused;
 	int64_t others = -1;
 	in_hook++;
 	pthread_mutex_lock(&lock);
@@ -1451,14 +1801,12 @@ static void agent_at_exit(void *unused)
 	if (enabled && ring && others == 0) {
 		const char *no = getenv("KILN_HEAP_NO_FREERES");
 		if (!no || *no != '1') {
-			/* libstdc++'s exception pool too, when it is loaded, as valgrind
-			 * does; looked up only then, so a failing dlsym allocates nothing */
-			void (*cxx_freeres)(void) = NULL;
-			if (dl_iterate_phdr(find_libstdcxx, NULL)) {
-				in_hook++;
-				cxx_freeres = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
-				in_hook--;
-			}
+			/* libstdc++'s exception pool too, as valgrind does: where the
+			 * loader would bind a reference to it, in libstdc++.so or in
+			 * a program that links libstdc++ statically and exports it
+			 * (cc1); one that does not export it keeps its pool, as
+			 * under valgrind */
+			void (*cxx_freeres)(void) = (void (*)(void))sym_lookup("_ZN9__gnu_cxx9__freeresEv");
 			in_hook++;
 			pthread_mutex_lock(&lock);
 			if (enabled)
@@ -1495,4 +1843,17 @@ static void agent_at_exit(void *unused)
 	in_hook--;
 	if (verify && ring) /* a traced process */
 		verify_summary();
+}
+
+/* The exit handler: notes where the program's stack begins and the
+ * registers it had (nothing before the setjmp changes them: the prologue
+ * only saves them), then does the work in frames below that. */
+static void agent_at_exit(void *unused)
+{
+	(void)unused;
+	setjmp(exit_regs);
+	/* the caller's frame: above this one's saved frame pointer and
+	 * return address (the agent keeps frame pointers) */
+	exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;
+	agent_exit_work();
 }

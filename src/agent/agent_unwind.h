@@ -12,6 +12,7 @@
 #ifndef KILN_AGENT_AGENT_UNWIND_H
 #define KILN_AGENT_AGENT_UNWIND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Why agent_unwind_backtrace_from() gave up, counted since the start. */
@@ -22,6 +23,9 @@ struct agent_unwind_stats {
 	uint64_t bounds;      /* ... at a frame outside the thread's stack, or on an unknown stack */
 	uint64_t resets;      /* rule caches dropped because a module was unloaded */
 };
+
+/* Notes a mapping of the agent's own (agent.c): the leak scan skips it. */
+void agent_own_add(const void *p, size_t size);
 
 /* Resolves what the unwinder needs from libdl. Call once, early, with the
  * agent's recursion guard set (dlsym may allocate). */

@@ -10,8 +10,21 @@
  * Leak scan handshake at exit: the agent writes KH_REC_SCAN_REQUEST and sets
  * scan_state = KH_SCAN_REQUESTED; kiln writes every live block of that
  * process, sorted by address, to "<ring file>.live" (a kh_live_header, then
- * n kh_live_block, then n class bytes) and sets KH_SCAN_READY; the agent
- * scans, fills the class bytes and sets KH_SCAN_DONE.
+ * n kh_live_block, then n class bytes, then, from the next multiple of 8,
+ * the regions kh_live_region) and sets KH_SCAN_READY; the agent scans,
+ * fills the class bytes and each region's scanned bytes and sets
+ * KH_SCAN_DONE.
+ *
+ * The regions are the process's other writable private mappings, read by
+ * kiln from /proc/PID/maps while the agent waits (the agent opens no /proc
+ * file at exit): anonymous memory (mmap'ed pools such as pymalloc's arenas
+ * or GCC's collected heap) and privately mapped files, as memcheck scans
+ * them. kiln leaves out the main stack, the brk heap and glibc's other
+ * arena heaps (malloc's own memory: memcheck never scans an allocator's
+ * free chunks), devices, and what is not both readable and writable. The
+ * agent leaves out of each what it scans another way or must not scan:
+ * the loaded modules' writable segments, thread stacks (scanned from
+ * their stack pointers), its own tables and the live blocks' bytes.
  *
  * Before that, the agent asks for its other threads (they hold roots too):
  * it sets peer_state = KH_SCAN_REQUESTED and writes KH_REC_PEERS; kiln
@@ -38,7 +51,7 @@
 #include <stdint.h>
 
 #define KH_MAGIC        0x4b494c4e48454150ull /* "KILNHEAP" */
-#define KH_VERSION      2
+#define KH_VERSION      3
 #define KH_ENV_DIR      "KILN_HEAP_DIR" /* directory for ring files */
 #define KH_ENV_KILN_PID "KILN_HEAP_PID" /* kiln's pid: the agent stops waiting if it dies */
 #define KH_RING_SIZE    (8u << 20)      /* data bytes per ring, a power of two */
@@ -190,13 +203,38 @@ struct kh_peer {
 /* The live-block file of the scan handshake. */
 struct kh_live_header {
 	uint64_t magic;
-	uint64_t count;
+	uint64_t count;   /* live blocks */
+	uint64_t regions; /* struct kh_live_region after the class bytes */
+	uint64_t pad;
 };
 
 struct kh_live_block {
 	uint64_t addr;
 	uint64_t size;
 };
+
+enum kh_region_kind {
+	KH_REGION_ANON = 1, /* anonymous memory */
+	KH_REGION_FILE = 2, /* a file mapped privately and writable */
+};
+
+#define KH_REGION_STACK 1u /* kh_live_region.flags: a thread's stack, scanned from its stack pointer instead */
+
+/* A mapping to scan as a root, [lo, hi). kiln fills lo, hi and kind; the
+ * agent fills scanned (bytes it read) and flags. */
+struct kh_live_region {
+	uint64_t lo, hi;
+	uint64_t scanned;
+	uint32_t kind;
+	uint32_t flags;
+};
+
+/* Where the regions start in a live file of `count` blocks. */
+static inline uint64_t kh_live_regions_at(uint64_t count)
+{
+	uint64_t at = sizeof(struct kh_live_header) + count * (sizeof(struct kh_live_block) + 1);
+	return (at + 7) & ~7ull;
+}
 
 /* Class bytes written by the agent, memcheck's leak kinds. */
 enum kh_leak_class {

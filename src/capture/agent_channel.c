@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/scan_regions.h"
 #include "capture/thread_regs.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
@@ -28,17 +29,19 @@ struct ring {
 	bool superseded; /* a newer ring has the same pid: this image exec'd */
 	bool said_goodbye;
 	uint64_t waits;
-	uint64_t start_ns;   /* when the agent made it: orders the images of one pid */
-	uint64_t checked_at; /* when /proc last said whether its process lives */
+	uint64_t start_ns;       /* when the agent made it: orders the images of one pid */
+	uint64_t checked_at;     /* when /proc last said whether its process lives */
+	scan_region_vec regions; /* sent with the live blocks, until the scan's answer */
 };
 
 struct agent_channel {
 	char *dir;
 	VEC(struct ring) rings;
-	VEC(char *) seen;     /* file names already opened */
-	uint64_t scanned_at;  /* when the directory was last listed */
-	uint32_t no_regs;     /* processes whose other threads were scanned without registers */
-	uint64_t last_end_at; /* when a ring last ended */
+	VEC(char *) seen;             /* file names already opened */
+	uint64_t scanned_at;          /* when the directory was last listed */
+	uint32_t no_regs;             /* processes whose other threads were scanned without registers */
+	uint64_t last_end_at;         /* when a ring last ended */
+	VEC(struct agent_scan) scans; /* the regions each finished scan read */
 };
 
 /* Listing the directory, or reading /proc for a process that may have been
@@ -189,8 +192,12 @@ void agent_channel_free(struct agent_channel *ch)
 	for (size_t i = 0; i < ch->rings.n; i++) {
 		ring_unmap(&ch->rings.v[i]);
 		free(ch->rings.v[i].path);
+		scan_regions_release(&ch->rings.v[i].regions);
 	}
 	vec_free(&ch->rings);
+	for (size_t i = 0; i < ch->scans.n; i++)
+		scan_regions_release(&ch->scans.v[i].regions);
+	vec_free(&ch->scans);
 	for (size_t i = 0; i < ch->seen.n; i++)
 		free(ch->seen.v[i]);
 	vec_free(&ch->seen);
@@ -449,22 +456,48 @@ static void scan_answer(struct agent_channel *ch, uint32_t idx, const struct age
 	struct kh_live_block *blocks = NULL;
 	uint64_t n = 0;
 	int rc = ops->live_blocks ? ops->live_blocks(ops->ctx, idx, &blocks, &n) : -ENOTSUP;
+	/* the process waits for the answer: its mappings hold still */
+	scan_regions_release(&r->regions);
+	if (!rc && scan_regions_read(r->pid, &r->regions))
+		scan_regions_release(&r->regions); /* gone or hidden: modules and stacks only */
 	struct strbuf p = STRBUF_INIT;
 	strbuf_addf(&p, "%s.live", r->path);
 	int fd = rc ? -1 : open(strbuf_str(&p), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	bool ok = false;
 	if (fd >= 0) {
-		struct kh_live_header lh = {KH_MAGIC, n};
+		struct kh_live_header lh = {KH_MAGIC, n, r->regions.n, 0};
 		size_t bytes = (size_t)n * sizeof(*blocks);
+		uint64_t at = kh_live_regions_at(n);
 		ok = write(fd, &lh, sizeof(lh)) == (ssize_t)sizeof(lh) &&
 		     (!bytes || write(fd, blocks, bytes) == (ssize_t)bytes) &&
-		     ftruncate(fd, (off_t)(sizeof(lh) + bytes + n)) == 0;
+		     ftruncate(fd, (off_t)(at + r->regions.n * sizeof(struct kh_live_region))) == 0;
+		for (size_t i = 0; ok && i < r->regions.n; i++)
+			ok = pwrite(fd, &r->regions.v[i].r, sizeof(struct kh_live_region),
+			            (off_t)(at + i * sizeof(struct kh_live_region))) ==
+			     (ssize_t)sizeof(struct kh_live_region);
 		close(fd);
 	}
 	free(blocks);
 	strbuf_release(&p);
 	r->scan_pending = ok;
 	__atomic_store_n(&r->h->scan_state, ok ? KH_SCAN_READY : KH_SCAN_FAILED, __ATOMIC_RELEASE);
+}
+
+/* Keeps what the agent says it read of each region, for -v. */
+static void regions_keep(struct agent_channel *ch, struct ring *r, const struct kh_live_header *lh, size_t size)
+{
+	uint64_t at = kh_live_regions_at(lh->count);
+	if (lh->regions != r->regions.n || at + lh->regions * sizeof(struct kh_live_region) > size)
+		return;
+	const struct kh_live_region *got = (const void *)((const char *)lh + at);
+	for (size_t i = 0; i < r->regions.n; i++) {
+		r->regions.v[i].r.scanned = got[i].scanned;
+		r->regions.v[i].r.flags = got[i].flags;
+	}
+	struct agent_scan *s = vec_grow(&ch->scans);
+	s->pid = r->pid;
+	s->regions = r->regions;
+	memset(&r->regions, 0, sizeof(r->regions));
 }
 
 static void scan_collect(struct agent_channel *ch, uint32_t idx, const struct agent_channel_ops *ops)
@@ -491,6 +524,8 @@ static void scan_collect(struct agent_channel *ch, uint32_t idx, const struct ag
 			const struct kh_live_block *b = (const void *)(lh + 1);
 			if (sizeof(*lh) + lh->count * (sizeof(*b) + 1) <= (uint64_t)sb.st_size && ops->leak_classes)
 				ops->leak_classes(ops->ctx, idx, b, (const uint8_t *)(b + lh->count), lh->count);
+			if (sizeof(*lh) <= (uint64_t)sb.st_size && lh->count < (uint64_t)sb.st_size)
+				regions_keep(ch, r, lh, (size_t)sb.st_size);
 			munmap(m, (size_t)sb.st_size);
 		}
 	}
@@ -626,4 +661,10 @@ uint64_t agent_channel_waits(const struct agent_channel *ch)
 uint32_t agent_channel_no_regs(const struct agent_channel *ch)
 {
 	return ch->no_regs;
+}
+
+size_t agent_channel_scans(const struct agent_channel *ch, const struct agent_scan **out)
+{
+	*out = ch->scans.v;
+	return ch->scans.n;
 }

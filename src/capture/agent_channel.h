@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "agent/channel_format.h"
+#include "capture/scan_regions.h"
 
 struct agent_channel;
 
@@ -70,5 +71,14 @@ uint64_t agent_channel_waits(const struct agent_channel *ch);
 /* How many processes had other threads at exit that kiln could not stop
  * (ptrace refused): their stacks were scanned whole, without registers. */
 uint32_t agent_channel_no_regs(const struct agent_channel *ch);
+
+/* A finished leak scan: the mappings it read besides the modules and the
+ * stacks, each with the bytes the agent scanned (kh_live_region). */
+struct agent_scan {
+	uint32_t pid;
+	scan_region_vec regions;
+};
+/* The finished scans so far, valid until the next poll; returns how many. */
+size_t agent_channel_scans(const struct agent_channel *ch, const struct agent_scan **out);
 
 #endif

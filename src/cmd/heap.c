@@ -54,8 +54,9 @@ static const char heap_usage[] = "usage: kiln heap [options] -- CMD [ARGS...]\n"
                                  "      --alloc-fn REGEX  treat functions matching REGEX (the whole name)\n"
                                  "                        as allocator wrappers, not sites; repeatable\n"
                                  "  -q, --quiet           print no summary\n"
-                                 "  -v, --verbose         say how long each stage took and how often the\n"
-                                 "                        target waited for kiln\n"
+                                 "  -v, --verbose         say how long each stage took, how often the\n"
+                                 "                        target waited for kiln and which mappings the\n"
+                                 "                        leak scan read\n"
                                  "  -h, --help            show this help\n"
                                  "\n"
                                  "The profile's values: alloc_space, alloc_objects, peak_space, leaked_space;\n"
@@ -354,6 +355,40 @@ static void set_env(const char *agent, const struct agent_channel *ch)
 	setenv(KH_ENV_KILN_PID, pid, 1);
 }
 
+/* -v: which mappings each leak scan read besides the modules' data and
+ * the stacks (src/capture/scan_regions.h says which and why). Mappings
+ * that were all module data, live blocks or the agent's are only counted. */
+static void say_scan_regions(const struct agent_channel *ch)
+{
+	const struct agent_scan *sc;
+	size_t ns = agent_channel_scans(ch, &sc);
+	for (size_t i = 0; i < ns; i++) {
+		uint64_t read = 0;
+		size_t shown = 0;
+		for (size_t k = 0; k < sc[i].regions.n; k++) {
+			read += sc[i].regions.v[k].r.scanned;
+			shown += sc[i].regions.v[k].r.scanned || (sc[i].regions.v[k].r.flags & KH_REGION_STACK);
+		}
+		fprintf(stderr,
+		        "kiln: pid %u: the leak scan read %" PRIu64 " KiB of %zu writable mapping%s besides the "
+		        "modules' data and the stacks (not malloc's own heaps, the live blocks or the agent's "
+		        "memory)%s\n",
+		        sc[i].pid, read / 1024, shown, shown == 1 ? "" : "s", shown ? ":" : "");
+		for (size_t k = 0; k < sc[i].regions.n; k++) {
+			const struct scan_region *g = &sc[i].regions.v[k];
+			bool stack = g->r.flags & KH_REGION_STACK;
+			if (!g->r.scanned && !stack)
+				continue;
+			fprintf(stderr, "kiln:   %" PRIx64 "-%" PRIx64 " %s, %" PRIu64 " KiB: ", g->r.lo, g->r.hi,
+			        g->name ? g->name : "anonymous", (g->r.hi - g->r.lo) / 1024);
+			if (stack)
+				fprintf(stderr, "a thread's stack, read from its stack pointer\n");
+			else
+				fprintf(stderr, "%" PRIu64 " KiB read\n", (g->r.scanned + 1023) / 1024);
+		}
+	}
+}
+
 static int heap_run(const struct heap_args *a)
 {
 	int status = 1, rc;
@@ -574,6 +609,8 @@ static int heap_run(const struct heap_args *a)
 		        "kiln: ptrace was refused: the other threads of %u process%s were scanned without their "
 		        "registers (whole stacks; a pointer held only in a register counts as lost)\n",
 		        agent_channel_no_regs(ch), agent_channel_no_regs(ch) == 1 ? "" : "es");
+	if (a->verbose)
+		say_scan_regions(ch);
 	if (a->verbose)
 		fprintf(stderr,
 		        "kiln: run %.3f s (the target waited for kiln %" PRIu64
