@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
 #include "capture/maps.h"
 #include "capture/perf_ring.h"
 #include "unwind/unwind.h"

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
 #include "util/strbuf.h"
 
 /* How an unwind ended. */
@@ -34,7 +34,7 @@ struct unwind_module {
 typedef int (*unwind_find_module_fn)(void *ctx, uint64_t pc, struct unwind_module *out);
 
 /* One sample's user state. regs are indexed by DWARF register number
- * (arch/x86_64/regs.h); stack holds stack_size bytes copied from regs[SP]. */
+ * (arch/arch.h); stack holds stack_size bytes copied from regs[SP]. */
 struct unwind_input {
 	uint64_t regs[ARCH_DWARF_NREGS];
 	uint64_t regs_valid; /* bit i set when regs[i] was captured */
@@ -65,7 +65,7 @@ struct unwind_stats {
 void unwinder_get_stats(const struct unwinder *u, struct unwind_stats *st);
 
 /* Appends to out the paths of the modules whose call frame information
- * was refused (it names registers x86-64 does not have), ", " between. */
+ * was refused (it names registers this architecture does not have), ", " between. */
 void unwinder_refused(const struct unwinder *u, struct strbuf *out);
 
 #endif

@@ -203,11 +203,11 @@ __attribute__((noinline, NOCLONE)) static void capture(struct capture *cap)
 	                 :
 	                 : "r"(r)
 	                 : "rax", "memory");
-	cap->valid = (1u << ARCH_DWARF_RBX) | (1u << ARCH_DWARF_RBP) | (1u << ARCH_DWARF_RSP) | (0xfu << 12) |
-	             (1u << ARCH_DWARF_RIP);
-	size_t avail = cap->limit - r[ARCH_DWARF_RSP];
+	cap->valid = (1u << ARCH_DWARF_RBX) | (1u << ARCH_DWARF_RBP) | (1u << ARCH_DWARF_SP) | (0xfu << 12) |
+	             (1u << ARCH_DWARF_IP);
+	size_t avail = cap->limit - r[ARCH_DWARF_SP];
 	cap->size = avail < STACK_COPY ? avail & ~(size_t)7 : STACK_COPY;
-	copy_stack(cap->stack, r[ARCH_DWARF_RSP], cap->size);
+	copy_stack(cap->stack, r[ARCH_DWARF_SP], cap->size);
 }
 
 /* With a frame pointer: CFA = rbp + 16. */
@@ -441,9 +441,9 @@ static void test_no_module(void **state)
 	struct unwinder *u = unwinder_new();
 
 	memset(&in, 0, sizeof(in));
-	in.regs[ARCH_DWARF_RIP] = 0x1234;
-	in.regs[ARCH_DWARF_RSP] = 0x7000;
-	in.regs_valid = (1u << ARCH_DWARF_RIP) | (1u << ARCH_DWARF_RSP);
+	in.regs[ARCH_DWARF_IP] = 0x1234;
+	in.regs[ARCH_DWARF_SP] = 0x7000;
+	in.regs_valid = (1u << ARCH_DWARF_IP) | (1u << ARCH_DWARF_SP);
 	in.stack = (const uint8_t *)stack;
 	in.stack_size = sizeof(stack);
 	assert_int_equal(unwinder_unwind(u, &in, find_none, NULL, pcs, 4, &st), 1);
@@ -475,22 +475,22 @@ static void test_plt_expression(void **state)
 	    {.atom = DW_OP_shl},
 	    {.atom = DW_OP_plus},
 	};
-	struct cfi_regs regs = {.valid = (1u << ARCH_DWARF_RSP) | (1u << ARCH_DWARF_RIP)};
+	struct cfi_regs regs = {.valid = (1u << ARCH_DWARF_SP) | (1u << ARCH_DWARF_IP)};
 	struct cfi_stack st = {0};
 	uint64_t v;
 	bool is_value;
 
-	regs.r[ARCH_DWARF_RSP] = 0x1000;
-	regs.r[ARCH_DWARF_RIP] = 0x5020 + 6; /* before the push */
+	regs.r[ARCH_DWARF_SP] = 0x1000;
+	regs.r[ARCH_DWARF_IP] = 0x5020 + 6; /* before the push */
 	assert_int_equal(cfi_eval(ops, 9, &regs, false, 0, &st, &v, &is_value), 0);
 	assert_int_equal(v, 0x1008);
-	regs.r[ARCH_DWARF_RIP] = 0x5020 + 11; /* after it */
+	regs.r[ARCH_DWARF_IP] = 0x5020 + 11; /* after it */
 	assert_int_equal(cfi_eval(ops, 9, &regs, false, 0, &st, &v, &is_value), 0);
 	assert_int_equal(v, 0x1010);
 	assert_false(is_value);
 
 	/* Registers not captured, a stack underflow, and reads outside the copy. */
-	regs.valid = 1u << ARCH_DWARF_RSP;
+	regs.valid = 1u << ARCH_DWARF_SP;
 	assert_int_equal(cfi_eval(ops, 9, &regs, false, 0, &st, &v, &is_value), UNWIND_BAD_FRAME);
 	assert_int_equal(cfi_eval(&ops[3], 1, &regs, false, 0, &st, &v, &is_value), UNWIND_BAD_FRAME);
 	uint64_t words[2] = {0x1122, 0x3344};
@@ -541,17 +541,17 @@ static void test_plt_entry(void **state)
 	uint64_t stack[4] = {0x1111, 0x2222, 0, 0}, pcs[4];
 	struct unwind_input in = {0};
 	enum unwind_status st;
-	in.regs[ARCH_DWARF_RSP] = 0x7ff000;
-	in.regs_valid = (1u << ARCH_DWARF_RIP) | (1u << ARCH_DWARF_RSP);
+	in.regs[ARCH_DWARF_SP] = 0x7ff000;
+	in.regs_valid = (1u << ARCH_DWARF_IP) | (1u << ARCH_DWARF_SP);
 	in.stack = (const uint8_t *)stack;
 	in.stack_size = sizeof(stack);
 	/* Entry 1, before its push: the return address is at rsp. */
-	in.regs[ARCH_DWARF_RIP] = plt + 16;
+	in.regs[ARCH_DWARF_IP] = plt + 16;
 	assert_int_equal(unwinder_unwind(u, &in, maps_find, maps, pcs, 2, &st), 2);
 	assert_int_equal(st, UNWIND_NO_MODULE); /* the fake return address maps nowhere */
 	assert_int_equal(pcs[1], 0x1111);
 	/* After the push (offset 11): it is one word further up. */
-	in.regs[ARCH_DWARF_RIP] = plt + 16 + 11;
+	in.regs[ARCH_DWARF_IP] = plt + 16 + 11;
 	assert_int_equal(unwinder_unwind(u, &in, maps_find, maps, pcs, 2, &st), 2);
 	assert_int_equal(pcs[1], 0x2222);
 	unwinder_free(u);
@@ -605,9 +605,9 @@ static void test_vdso(void **state)
 	struct unwinder *u = unwinder_new();
 	uint64_t stack[2] = {0xabcdef, 0};
 	struct unwind_input in = {0};
-	in.regs[ARCH_DWARF_RIP] = fn; /* at entry: return address at rsp */
-	in.regs[ARCH_DWARF_RSP] = 0x7ff000;
-	in.regs_valid = (1u << ARCH_DWARF_RIP) | (1u << ARCH_DWARF_RSP);
+	in.regs[ARCH_DWARF_IP] = fn; /* at entry: return address at rsp */
+	in.regs[ARCH_DWARF_SP] = 0x7ff000;
+	in.regs_valid = (1u << ARCH_DWARF_IP) | (1u << ARCH_DWARF_SP);
 	in.stack = (const uint8_t *)stack;
 	in.stack_size = sizeof(stack);
 	assert_int_equal(unwinder_unwind(u, &in, maps_find, maps, pcs, 2, &st), 2);
@@ -629,8 +629,8 @@ static void test_memory_module(void **state)
 
 	memset(junk, 0x5a, sizeof(junk));
 	assert_true(unwinder_add_memory_module(u, "junk", junk, sizeof(junk)) < 0);
-	in.regs[ARCH_DWARF_RIP] = 0x1000;
-	in.regs_valid = 1u << ARCH_DWARF_RIP;
+	in.regs[ARCH_DWARF_IP] = 0x1000;
+	in.regs_valid = 1u << ARCH_DWARF_IP;
 	assert_int_equal(unwinder_unwind(u, &in, find_anon, NULL, pcs, 4, &st), 1);
 	assert_int_equal(st, UNWIND_NO_CFI);
 	unwinder_free(u);
@@ -673,16 +673,16 @@ static void unwind_seed(const char *name, uint64_t gap_ip)
 	struct unwinder *u = unwinder_new();
 	assert_int_equal(unwinder_add_memory_module(u, "seed", buf + 4, len), 0);
 	memcpy(in.regs, buf + 4 + len, sizeof(in.regs));
-	in.regs[ARCH_DWARF_RIP] += 0x400000;
-	in.regs[ARCH_DWARF_RSP] = 0x7ff00000;
-	in.regs_valid = 0xffff | (1u << ARCH_DWARF_RIP);
+	in.regs[ARCH_DWARF_IP] += 0x400000;
+	in.regs[ARCH_DWARF_SP] = 0x7ff00000;
+	in.regs_valid = 0xffff | (1u << ARCH_DWARF_IP);
 	in.stack = buf + 4 + len + 17 * 8 + 4;
 	in.stack_size = size - (4 + len + 17 * 8 + 4);
 	int n = unwinder_unwind(u, &in, find_seed, NULL, pcs, 2, &st);
 	assert_int_equal(n, 2);
 	assert_int_equal(pcs[1], 0x400010);
 	/* Padding between functions has no FDE. */
-	in.regs[ARCH_DWARF_RIP] = 0x400000 + gap_ip;
+	in.regs[ARCH_DWARF_IP] = 0x400000 + gap_ip;
 	n = unwinder_unwind(u, &in, find_seed, NULL, pcs, 2, &st);
 	assert_int_equal(n, 1);
 	assert_int_equal(st, UNWIND_NO_CFI);
