@@ -260,6 +260,10 @@ int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_fi
 			s = UNWIND_COMPLETE; /* _start and thread entry say so */
 			break;
 		}
+		/* Where a call leaves the return address in a register (aarch64's
+		 * lr), a leaf sampled before or without its prologue has the
+		 * caller's sp: allowed once, at the sampled frame. */
+		bool leaf_in_reg = ARCH_ENTRY_RA_IN_REG && n == 1 && row->regs[ARCH_DWARF_RA].kind == CFI_SAME;
 		err = cfi_row_apply(row, &u->pool, &cur, &st, &cfa);
 		if (err) {
 			s = (enum unwind_status)err;
@@ -267,7 +271,7 @@ int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_fi
 		}
 		if ((cur.valid & (BIT(ARCH_DWARF_IP) | BIT(ARCH_DWARF_SP))) !=
 		        (BIT(ARCH_DWARF_IP) | BIT(ARCH_DWARF_SP)) ||
-		    !sp_valid || cur.r[ARCH_DWARF_SP] <= sp) {
+		    !sp_valid || cur.r[ARCH_DWARF_SP] < sp || (cur.r[ARCH_DWARF_SP] == sp && !leaf_in_reg)) {
 			s = UNWIND_BAD_FRAME; /* no progress up the stack: a loop */
 			break;
 		}

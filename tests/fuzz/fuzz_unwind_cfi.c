@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Keep the ip inside the module and sp at the copy, or little happens. */
 	in.regs[ARCH_DWARF_IP] = MOD_START + (in.regs[ARCH_DWARF_IP] & 0xffff);
 	in.regs[ARCH_DWARF_SP] = STACK_ADDR + (in.regs[ARCH_DWARF_SP] & 0x7);
-	in.regs_valid = valid | (1u << ARCH_DWARF_IP) | (1u << ARCH_DWARF_SP);
+	in.regs_valid = valid | (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
 	in.stack = p;
 	in.stack_size = left;
 

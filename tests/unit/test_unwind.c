@@ -190,6 +190,7 @@ __attribute__((noinline, NOCLONE)) static void capture(struct capture *cap)
 
 	/* The captured ip is label 1, where every captured register still
 	 * holds the value the CFI at that address describes. */
+#if defined(__x86_64__)
 	__asm__ volatile("movq %%rbx, 24(%0)\n\t"
 	                 "movq %%rbp, 48(%0)\n\t"
 	                 "movq %%rsp, 56(%0)\n\t"
@@ -203,8 +204,26 @@ __attribute__((noinline, NOCLONE)) static void capture(struct capture *cap)
 	                 :
 	                 : "r"(r)
 	                 : "rax", "memory");
-	cap->valid = (1u << ARCH_DWARF_RBX) | (1u << ARCH_DWARF_RBP) | (1u << ARCH_DWARF_SP) | (0xfu << 12) |
-	             (1u << ARCH_DWARF_IP);
+	cap->valid = (1u << ARCH_DWARF_RBX) | (1u << ARCH_DWARF_RBP) | (1ULL << ARCH_DWARF_SP) | (0xfu << 12) |
+	             (1ULL << ARCH_DWARF_IP);
+#elif defined(__aarch64__)
+	/* x19-x28 callee-saved, x29 fp, x30 lr; sp at 31, pc at 32 */
+	__asm__ volatile("stp x19, x20, [%0, #152]\n\t"
+	                 "stp x21, x22, [%0, #168]\n\t"
+	                 "stp x23, x24, [%0, #184]\n\t"
+	                 "stp x25, x26, [%0, #200]\n\t"
+	                 "stp x27, x28, [%0, #216]\n\t"
+	                 "stp x29, x30, [%0, #232]\n\t"
+	                 "mov x9, sp\n\t"
+	                 "str x9, [%0, #248]\n\t"
+	                 "adr x9, 1f\n\t"
+	                 "str x9, [%0, #256]\n\t"
+	                 "1:\n\t"
+	                 :
+	                 : "r"(r)
+	                 : "x9", "memory");
+	cap->valid = (0xfffULL << 19) | (1ULL << ARCH_DWARF_SP) | (1ULL << ARCH_DWARF_IP);
+#endif
 	size_t avail = cap->limit - r[ARCH_DWARF_SP];
 	cap->size = avail < STACK_COPY ? avail & ~(size_t)7 : STACK_COPY;
 	copy_stack(cap->stack, r[ARCH_DWARF_SP], cap->size);
@@ -443,7 +462,7 @@ static void test_no_module(void **state)
 	memset(&in, 0, sizeof(in));
 	in.regs[ARCH_DWARF_IP] = 0x1234;
 	in.regs[ARCH_DWARF_SP] = 0x7000;
-	in.regs_valid = (1u << ARCH_DWARF_IP) | (1u << ARCH_DWARF_SP);
+	in.regs_valid = (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
 	in.stack = (const uint8_t *)stack;
 	in.stack_size = sizeof(stack);
 	assert_int_equal(unwinder_unwind(u, &in, find_none, NULL, pcs, 4, &st), 1);
@@ -459,6 +478,9 @@ static void test_no_module(void **state)
 	unwinder_free(u);
 }
 
+/* x86-64 only: ld's .plt CFI, the vdso's image and the fuzz seeds are x86-64
+ * code. The aarch64 build (make cross-aarch64) runs the tests above. */
+#if defined(__x86_64__)
 /* The expression ld puts in .eh_frame for .plt entries: CFA is rsp + 8,
  * or rsp + 16 once the entry has pushed its relocation index. */
 static void test_plt_expression(void **state)
@@ -475,7 +497,7 @@ static void test_plt_expression(void **state)
 	    {.atom = DW_OP_shl},
 	    {.atom = DW_OP_plus},
 	};
-	struct cfi_regs regs = {.valid = (1u << ARCH_DWARF_SP) | (1u << ARCH_DWARF_IP)};
+	struct cfi_regs regs = {.valid = (1ULL << ARCH_DWARF_SP) | (1ULL << ARCH_DWARF_IP)};
 	struct cfi_stack st = {0};
 	uint64_t v;
 	bool is_value;
@@ -542,7 +564,7 @@ static void test_plt_entry(void **state)
 	struct unwind_input in = {0};
 	enum unwind_status st;
 	in.regs[ARCH_DWARF_SP] = 0x7ff000;
-	in.regs_valid = (1u << ARCH_DWARF_IP) | (1u << ARCH_DWARF_SP);
+	in.regs_valid = (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
 	in.stack = (const uint8_t *)stack;
 	in.stack_size = sizeof(stack);
 	/* Entry 1, before its push: the return address is at rsp. */
@@ -607,7 +629,7 @@ static void test_vdso(void **state)
 	struct unwind_input in = {0};
 	in.regs[ARCH_DWARF_IP] = fn; /* at entry: return address at rsp */
 	in.regs[ARCH_DWARF_SP] = 0x7ff000;
-	in.regs_valid = (1u << ARCH_DWARF_IP) | (1u << ARCH_DWARF_SP);
+	in.regs_valid = (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
 	in.stack = (const uint8_t *)stack;
 	in.stack_size = sizeof(stack);
 	assert_int_equal(unwinder_unwind(u, &in, maps_find, maps, pcs, 2, &st), 2);
@@ -616,6 +638,8 @@ static void test_vdso(void **state)
 	unwinder_free(u);
 	free(maps);
 }
+
+#endif
 
 /* Garbage images are refused, and the module simply has no CFI. */
 static void test_memory_module(void **state)
@@ -630,12 +654,13 @@ static void test_memory_module(void **state)
 	memset(junk, 0x5a, sizeof(junk));
 	assert_true(unwinder_add_memory_module(u, "junk", junk, sizeof(junk)) < 0);
 	in.regs[ARCH_DWARF_IP] = 0x1000;
-	in.regs_valid = 1u << ARCH_DWARF_IP;
+	in.regs_valid = 1ULL << ARCH_DWARF_IP;
 	assert_int_equal(unwinder_unwind(u, &in, find_anon, NULL, pcs, 4, &st), 1);
 	assert_int_equal(st, UNWIND_NO_CFI);
 	unwinder_free(u);
 }
 
+#if defined(__x86_64__)
 /* The fuzz seeds are small shared objects (one with only .eh_frame, one with
  * only .debug_frame) with ip at a function entry and the return address
  * 0x400010 on top of the stack, as the fuzz target lays them out. */
@@ -675,7 +700,7 @@ static void unwind_seed(const char *name, uint64_t gap_ip)
 	memcpy(in.regs, buf + 4 + len, sizeof(in.regs));
 	in.regs[ARCH_DWARF_IP] += 0x400000;
 	in.regs[ARCH_DWARF_SP] = 0x7ff00000;
-	in.regs_valid = 0xffff | (1u << ARCH_DWARF_IP);
+	in.regs_valid = 0xffff | (1ULL << ARCH_DWARF_IP);
 	in.stack = buf + 4 + len + 17 * 8 + 4;
 	in.stack_size = size - (4 + len + 17 * 8 + 4);
 	int n = unwinder_unwind(u, &in, find_seed, NULL, pcs, 2, &st);
@@ -701,14 +726,23 @@ static void test_seed_debug_frame(void **state)
 	unwind_seed("debug_frame", 0x2a5);
 }
 
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_main_thread),    cmocka_unit_test(test_truncated),
-	    cmocka_unit_test(test_thread),         cmocka_unit_test(test_no_module),
-	    cmocka_unit_test(test_plt_expression), cmocka_unit_test(test_plt_entry),
-	    cmocka_unit_test(test_vdso),           cmocka_unit_test(test_memory_module),
-	    cmocka_unit_test(test_seed_eh_frame),  cmocka_unit_test(test_seed_debug_frame),
+		cmocka_unit_test(test_main_thread),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_thread),
+		cmocka_unit_test(test_no_module),
+		cmocka_unit_test(test_memory_module),
+#if defined(__x86_64__)
+		cmocka_unit_test(test_plt_expression),
+		cmocka_unit_test(test_plt_entry),
+		cmocka_unit_test(test_vdso),
+		cmocka_unit_test(test_seed_eh_frame),
+		cmocka_unit_test(test_seed_debug_frame),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
