@@ -14,7 +14,7 @@ FUZZ_BUILD ?= build-fuzz
 CROSS_BUILD ?= build-aarch64
 # The unit tests the aarch64 build runs under qemu-aarch64: none needs
 # perf_event_open (qemu-user cannot pass it through) nor the agent.
-CROSS_UNIT_TESTS = test_arch test_cfi_check test_unwind test_profile test_kiln_file test_folded test_symbols
+CROSS_UNIT_TESTS = test_arch test_perf_ring test_cfi_check test_unwind test_profile test_kiln_file test_folded test_symbols
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 FUZZ_LONG_SECONDS ?= 3600
