@@ -355,6 +355,9 @@ static void handle_mmap2(struct recorder *r, const struct perf_event_header *h)
 		bidp = bid;
 	}
 	maps_add(&r->maps, m.pid, id.time, m.addr, m.len, m.pgoff, name, bidp);
+	/* a binary rebuilt at the same path must not keep its old rules */
+	if (r->unwinder && name[0] == '/')
+		unwinder_flush(r->unwinder, name);
 }
 
 static void handle_comm(struct recorder *r, const struct perf_event_header *h)

@@ -291,12 +291,14 @@ out:
 	return n;
 }
 
-void unwinder_flush(struct unwinder *u)
+void unwinder_flush(struct unwinder *u, const char *path)
 {
 	bool dropped = false;
 
 	for (size_t i = 0; i < u->modules.n; i++) {
 		struct cfi_module *m = u->modules.v[i];
+		if (path && strcmp(m->path, path) != 0)
+			continue;
 		/* Reopen replaced files, and retry ones that failed to open. */
 		if (m->opened && (cfi_module_changed(m) || (!m->elf && m->path[0] == '/'))) {
 			cfi_module_close(m);

@@ -54,8 +54,13 @@ void unwinder_free(struct unwinder *u);
 int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_find_module_fn find, void *ctx,
                     uint64_t *pcs, int max, enum unwind_status *status);
 
-/* Forgets cached modules whose file was replaced (e.g. after exec). */
-void unwinder_flush(struct unwinder *u);
+/* Forgets the cached rules of path's module when the file at path is no
+ * longer the one opened (rebuilt or replaced: device, inode or mtime
+ * differ), and retries a module that failed to open. The recorder calls it
+ * for every new file mapping, so a long `record -p` session unwinds a
+ * binary rebuilt at the same path with its new CFI. NULL checks every
+ * module. */
+void unwinder_flush(struct unwinder *u, const char *path);
 
 struct unwind_stats {
 	uint64_t cfi_lookups; /* libdw CFI queries (cache misses) */

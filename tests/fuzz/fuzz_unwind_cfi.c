@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The cache must answer exactly as libdw did. */
 	if (n != n2 || st != st2 || memcmp(pcs, pcs2, (size_t)n * sizeof(*pcs)) != 0)
 		abort();
-	unwinder_flush(u);
+	unwinder_flush(u, NULL);
 	unwinder_free(u);
 	return 0;
 }

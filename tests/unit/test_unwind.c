@@ -335,7 +335,7 @@ static void test_main_thread(void **state)
 	assert_memory_equal(pcs, pcs2, 3 * sizeof(*pcs));
 
 	/* After a flush with no file changed, the cache still answers. */
-	unwinder_flush(u);
+	unwinder_flush(u, NULL);
 	n2 = unwinder_unwind(u, &in, maps_find, maps, pcs2, MAX_FRAMES, &st);
 	assert_int_equal(n2, n);
 	assert_int_equal(st, UNWIND_COMPLETE);
@@ -714,6 +714,84 @@ static void unwind_seed(const char *name, uint64_t gap_ip)
 	unwinder_free(u);
 }
 
+/* ---- a module rebuilt at the same path ---- */
+
+static const char *rebuilt_path;
+
+static int find_rebuilt(void *ctx, uint64_t pc, struct unwind_module *out)
+{
+	(void)ctx;
+	if (pc < 0x400000 || pc >= 0x1400000)
+		return -1;
+	out->path = rebuilt_path;
+	out->start = 0x400000;
+	out->end = 0x1400000;
+	out->pgoff = 0;
+	return 0;
+}
+
+/* Writes the ELF image of fuzz seed `name` to path, through a rename as a
+ * linker does, so the old file stays whole for whoever has it open. */
+static void seed_to_file(const char *name, const char *path)
+{
+	const char *dir = getenv("KILN_TEST_DATA");
+	char src[1024], tmp[1100];
+	static uint8_t buf[32768];
+	uint32_t len;
+
+	snprintf(src, sizeof(src), "%s/fuzz/corpus/fuzz_unwind_cfi/%s", dir, name);
+	FILE *f = fopen(src, "rb");
+	assert_non_null(f);
+	size_t size = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	memcpy(&len, buf, 4);
+	assert_true(4 + (size_t)len <= size);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf + 4, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+/* File A at a path, unwound; the path replaced by B with other CFI and
+ * mapped again (the recorder flushes that path on the new mapping): the
+ * unwinder must use B's rules, not A's cached ones. At 0x2b8 A's rules end
+ * the unwind at the sampled frame; B's say CFA = rsp + 32, return address
+ * at CFA - 8. */
+static void test_rebuilt_module(void **state)
+{
+	(void)state;
+	const char *dir = getenv("KILN_TEST_DATA"), *tmpdir = getenv("KILN_TEST_TMP");
+	char path[1024];
+	uint64_t pcs[4], stack[4] = {0, 0, 0, 0x400123};
+	enum unwind_status st;
+	struct unwind_input in = {0};
+
+	if (!dir)
+		skip();
+	snprintf(path, sizeof(path), "%s/test_unwind.%d.rebuilt", tmpdir && *tmpdir ? tmpdir : "/tmp", (int)getpid());
+	rebuilt_path = path;
+	seed_to_file("eh_frame_f", path);
+	struct unwinder *u = unwinder_new();
+	in.regs[ARCH_DWARF_IP] = 0x4002b8;
+	in.regs[ARCH_DWARF_SP] = 0x7ff00000;
+	in.regs_valid = (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
+	in.stack = (const uint8_t *)stack;
+	in.stack_size = sizeof(stack);
+	assert_int_equal(unwinder_unwind(u, &in, find_rebuilt, NULL, pcs, 4, &st), 1);
+
+	seed_to_file("debug_frame", path);
+	/* a mapping of another file leaves this one's rules alone */
+	unwinder_flush(u, "/nonexistent/other");
+	assert_int_equal(unwinder_unwind(u, &in, find_rebuilt, NULL, pcs, 4, &st), 1);
+	unwinder_flush(u, path); /* the new mmap record */
+	assert_int_equal(unwinder_unwind(u, &in, find_rebuilt, NULL, pcs, 2, &st), 2);
+	assert_int_equal(pcs[1], 0x400123);
+	unwinder_free(u);
+	unlink(path);
+}
+
 static void test_seed_eh_frame(void **state)
 {
 	(void)state;
@@ -742,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_seed_eh_frame),
 		cmocka_unit_test(test_seed_debug_frame),
+		cmocka_unit_test(test_rebuilt_module),
 #endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
