@@ -144,20 +144,6 @@ static void insert_path(struct flame_tree *t, const struct path_frame *path, uin
 	t->nodes.v[at].self += v;
 }
 
-void flame_tree_add_stack(struct flame_tree *t, const char *const *names, uint32_t n, int64_t v)
-{
-	struct path_frame small[64] = {{0}};
-	struct path_frame *path = n <= 64 ? small : xmalloc(n * sizeof(*path));
-	for (uint32_t i = 0; i < n; i++) {
-		memset(&path[i], 0, sizeof(path[i]));
-		path[i].name = strtab_intern(&t->strings, names[i]);
-		path[i].origin = (uint8_t)flame_origin_guess(names[i], NULL, NULL, false);
-	}
-	insert_path(t, path, n, v);
-	if (path != small)
-		free(path);
-}
-
 static void folded_link(struct flame_tree *t);
 
 #define FOLDED_MIN_BITS 10

@@ -80,10 +80,6 @@ void flame_tree_release(struct flame_tree *t);
  * kept after filtering. Children are sorted by name unless o->chart. */
 int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct flame_options *o);
 
-/* Adds one stack (names root first, n of them) with value v; used by tests
- * and by builders that have no profile. Call flame_tree_finish() after the
- * last one. */
-void flame_tree_add_stack(struct flame_tree *t, const char *const *names, uint32_t n, int64_t v);
 /* Sums every node's value from the self values below it, then links
  * (and, unless a chart, sorts by name) the children; idempotent. */
 void flame_tree_finish(struct flame_tree *t);

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
 #include "capture/maps.h"
 #include "capture/perf_ring.h"
 #include "unwind/unwind.h"
@@ -34,6 +34,7 @@ struct recorder {
 	struct maps maps;
 	struct unwinder *unwinder;
 	VEC(struct perf_ring) rings; /* one per cpu */
+	VEC(uint64_t) heads;         /* perf_rings_read's scratch, one per ring */
 	VEC(int) extra_fds;          /* per-thread events redirected into a ring */
 	VEC(struct pollfd) pfds;
 	struct recorder_stats st;
@@ -45,7 +46,8 @@ struct recorder {
 	/* Samples whose ip had no mapping yet: the mapping's record may still
 	 * sit unread in another cpu's ring. Retried once, next round. */
 	VEC(struct perf_event_header *) deferred;
-	bool deferring; /* false while retrying and at the final drain */
+	bool deferring;        /* false while retrying and at the final drain */
+	size_t round_deferred; /* samples retried in this round */
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -74,6 +76,7 @@ void recorder_free(struct recorder *r)
 	for (size_t i = 0; i < r->extra_fds.n; i++)
 		close(r->extra_fds.v[i]);
 	vec_free(&r->rings);
+	vec_free(&r->heads);
 	vec_free(&r->extra_fds);
 	vec_free(&r->pfds);
 	for (size_t i = 0; i < r->deferred.n; i++)
@@ -352,6 +355,9 @@ static void handle_mmap2(struct recorder *r, const struct perf_event_header *h)
 		bidp = bid;
 	}
 	maps_add(&r->maps, m.pid, id.time, m.addr, m.len, m.pgoff, name, bidp);
+	/* a binary rebuilt at the same path must not keep its old rules */
+	if (r->unwinder && name[0] == '/')
+		unwinder_flush(r->unwinder, name);
 }
 
 static void handle_comm(struct recorder *r, const struct perf_event_header *h)
@@ -655,33 +661,33 @@ static void on_sample(void *ctx, const struct perf_event_header *h, int cpu)
 		handle_sample(ctx, h);
 }
 
-size_t recorder_poll(struct recorder *r, int timeout_ms)
+/* Between the two passes of a round: last round's deferred samples are
+ * older than anything new, so they go first. */
+static void retry_deferred(void *ctx, size_t sideband_records)
 {
-	if (timeout_ms > 0 && r->pfds.n)
-		poll(r->pfds.v, r->pfds.n, timeout_ms);
-	/* Side-band records of every ring first, then samples: a sample on one
-	 * cpu may need a mapping whose record sits in another cpu's ring. */
-	uint64_t heads[256];
-	size_t nr = r->rings.n < 256 ? r->rings.n : 256, total = 0;
-	for (size_t i = 0; i < nr; i++)
-		heads[i] = perf_ring_head(&r->rings.v[i]);
-	for (size_t i = 0; i < nr; i++)
-		total += perf_ring_walk(&r->rings.v[i], heads[i], on_sideband, r);
-	/* last round's deferred samples are older than anything new */
-	size_t ndeferred = r->deferred.n;
+	struct recorder *r = ctx;
+
+	r->round_deferred = r->deferred.n;
 	r->deferring = false;
-	for (size_t i = 0; i < ndeferred; i++) {
+	for (size_t i = 0; i < r->round_deferred; i++) {
 		handle_sample(r, r->deferred.v[i]);
 		free(r->deferred.v[i]);
 	}
 	r->deferred.n = 0;
 	/* a round with no new records is the end of the data: defer nothing */
-	r->deferring = total > 0;
-	for (size_t i = 0; i < nr; i++) {
-		perf_ring_walk(&r->rings.v[i], heads[i], on_sample, r);
-		perf_ring_consume(&r->rings.v[i], heads[i]);
-	}
-	return total + ndeferred;
+	r->deferring = sideband_records > 0;
+}
+
+size_t recorder_poll(struct recorder *r, int timeout_ms)
+{
+	static const struct perf_rings_reader reader = {on_sideband, retry_deferred, on_sample};
+	size_t total;
+
+	if (timeout_ms > 0 && r->pfds.n)
+		poll(r->pfds.v, r->pfds.n, timeout_ms);
+	vec_reserve(&r->heads, r->rings.n);
+	total = perf_rings_read(r->rings.v, r->rings.n, r->heads.v, &reader, r);
+	return total + r->round_deferred;
 }
 
 void recorder_feed(struct recorder *r, const struct perf_event_header *h)

@@ -9,7 +9,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
 
 int thread_regs_take(uint32_t tid, uint64_t *regs, uint32_t cap, uint32_t *n, uint64_t *sp)
 {

@@ -114,7 +114,7 @@ static int module_setup(struct cfi_module *m)
 
 	if (elf_kind(m->elf) != ELF_K_ELF || !gelf_getehdr(m->elf, &ehdr))
 		return -ENOEXEC;
-	if (ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_machine != EM_X86_64)
+	if (ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_machine != ARCH_ELF_MACHINE)
 		return -ENOEXEC;
 	if (elf_getphdrnum(m->elf, &nph) == 0) {
 		for (size_t i = 0; i < nph && m->nloads < CFI_MAX_LOADS; i++) {
@@ -414,16 +414,18 @@ void cfi_module_compile(struct cfi_module *m, uint64_t vaddr, struct cfi_row *ro
 		row->cfa.kind = CFI_BAD;
 	for (int reg = 0; reg < ARCH_DWARF_NREGS; reg++) {
 		struct cfi_rule *r = &row->regs[reg];
+		if (reg == ARCH_DWARF_IP && ARCH_DWARF_IP != ARCH_DWARF_RA)
+			continue; /* no CFI names aarch64's pc: cfi_row_apply takes lr */
 		if (dwarf_frame_register(frame, reg, ops_mem, &ops, &nops) == 0)
 			compile_reg(r, ops, nops, pool);
 		else
 			r->kind = CFI_BAD;
 		if (r->kind == CFI_SAME)
-			row->same |= 1u << reg;
+			row->same |= 1ULL << reg;
 		else if (reg == ARCH_DWARF_SP && r->kind == CFI_VAL_OFFSET && r->arg == 0)
 			; /* the default, applied without a rule */
 		else if (r->kind != CFI_UNDEF)
-			row->other |= 1u << reg;
+			row->other |= 1ULL << reg;
 	}
 	free(frame);
 }
@@ -439,7 +441,7 @@ int cfi_stack_read(const struct cfi_stack *st, uint64_t addr, unsigned size, uin
 	if (st->size < size || off > st->size - size)
 		return UNWIND_TRUNCATED;
 	*out = 0;
-	memcpy(out, st->bytes + off, size); /* x86_64 is little-endian */
+	memcpy(out, st->bytes + off, size); /* both architectures are little-endian */
 	return 0;
 }
 
@@ -449,11 +451,11 @@ int cfi_stack_read(const struct cfi_stack *st, uint64_t addr, unsigned size, uin
  * unwind truncated rather than bad. */
 static inline int reg_get(const struct cfi_regs *regs, unsigned reg, uint64_t *out)
 {
-	if (reg < ARCH_DWARF_NREGS && (regs->valid & (1u << reg))) {
+	if (reg < ARCH_DWARF_NREGS && (regs->valid & (1ULL << reg))) {
 		*out = regs->r[reg];
 		return 0;
 	}
-	if (reg < ARCH_DWARF_NREGS && (regs->truncated & (1u << reg)))
+	if (reg < ARCH_DWARF_NREGS && (regs->truncated & (1ULL << reg)))
 		return UNWIND_TRUNCATED;
 	return UNWIND_BAD_FRAME;
 }
@@ -736,7 +738,7 @@ int cfi_row_apply(const struct cfi_row *row, const struct cfi_op_pool *pool, str
                   const struct cfi_stack *st, uint64_t *cfa)
 {
 	uint64_t c, vals[ARCH_DWARF_NREGS];
-	uint32_t got = 0, lost = 0;
+	uint64_t got = 0, lost = 0;
 	bool is_value;
 	int err;
 
@@ -754,30 +756,39 @@ int cfi_row_apply(const struct cfi_row *row, const struct cfi_op_pool *pool, str
 	}
 
 	/* Rules read the callee's registers, so compute all before writing any. */
-	for (uint32_t todo = row->other; todo; todo &= todo - 1) {
-		int reg = __builtin_ctz(todo);
+	for (uint64_t todo = row->other; todo; todo &= todo - 1) {
+		int reg = __builtin_ctzll(todo);
 		err = rule_value(&row->regs[reg], pool, regs, st, c, &vals[reg]);
 		if (!err) {
-			got |= 1u << reg;
+			got |= 1ULL << reg;
 			continue;
 		}
 		/* A callee-saved register we cannot recover only matters if a
 		 * later rule reads it; the return address always does. */
-		if (reg == ARCH_DWARF_RIP)
+		if (reg == ARCH_DWARF_RA)
 			return err;
 		if (err == UNWIND_TRUNCATED)
-			lost |= 1u << reg;
+			lost |= 1ULL << reg;
 	}
-	for (uint32_t m = got; m; m &= m - 1) {
-		int reg = __builtin_ctz(m);
+	for (uint64_t m = got; m; m &= m - 1) {
+		int reg = __builtin_ctzll(m);
 		regs->r[reg] = vals[reg];
 	}
 	regs->valid = (regs->valid & row->same) | got;
 	regs->truncated = (regs->truncated & row->same) | lost;
 	/* Unless a rule recovered it, the caller's sp is the CFA, by definition. */
-	if (!(got & (1u << ARCH_DWARF_SP))) {
+	if (!(got & (1ULL << ARCH_DWARF_SP))) {
 		regs->r[ARCH_DWARF_SP] = c;
-		regs->valid |= 1u << ARCH_DWARF_SP;
+		regs->valid |= 1ULL << ARCH_DWARF_SP;
+	}
+	/* The caller resumes at the return address column's value: the same
+	 * slot on x86-64, lr (x30) on aarch64, whose pc no CFI names. */
+	if (ARCH_DWARF_RA != ARCH_DWARF_IP) {
+		regs->r[ARCH_DWARF_IP] = regs->r[ARCH_DWARF_RA];
+		regs->valid = (regs->valid & ~(1ULL << ARCH_DWARF_IP)) | ((regs->valid >> ARCH_DWARF_RA) & 1)
+		                                                             << ARCH_DWARF_IP;
+		regs->truncated = (regs->truncated & ~(1ULL << ARCH_DWARF_IP)) |
+		                  ((regs->truncated >> ARCH_DWARF_RA) & 1) << ARCH_DWARF_IP;
 	}
 	*cfa = c;
 	return 0;

@@ -15,7 +15,7 @@
 #include <elfutils/libdw.h>
 #include <libelf.h>
 
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
 #include "unwind/unwind.h"
 #include "util/vec.h"
 
@@ -48,8 +48,8 @@ struct cfi_row {
 	uint32_t module;
 	uint16_t flags;
 	uint16_t pad;
-	uint32_t same;  /* registers with CFI_SAME, as a bit mask */
-	uint32_t other; /* registers with a rule to evaluate (not SAME, not UNDEF) */
+	uint64_t same;  /* registers with CFI_SAME, as a bit mask */
+	uint64_t other; /* registers with a rule to evaluate (not SAME, not UNDEF) */
 	struct cfi_rule cfa;
 	struct cfi_rule regs[ARCH_DWARF_NREGS];
 };
@@ -77,7 +77,7 @@ struct cfi_module {
 	Dwarf *dwarf;         /* opened lazily for .debug_frame */
 	Dwarf_CFI *debug_cfi; /* owned by dwarf */
 	bool debug_tried;
-	bool refused;   /* its CFI names registers x86-64 lacks (cfi_check.h): unused */
+	bool refused;   /* its CFI names registers the architecture lacks (cfi_check.h): unused */
 	uint64_t entry; /* ELF entry point (vaddr), 0 when none */
 	int nloads;
 	struct cfi_load loads[CFI_MAX_LOADS];
@@ -105,8 +105,8 @@ void cfi_module_compile(struct cfi_module *m, uint64_t vaddr, struct cfi_row *ro
 /* Register state of one frame. */
 struct cfi_regs {
 	uint64_t r[ARCH_DWARF_NREGS];
-	uint32_t valid;
-	uint32_t truncated; /* not valid because the stack copy ended first */
+	uint64_t valid;
+	uint64_t truncated; /* not valid because the stack copy ended first */
 };
 
 /* The captured stack: bytes copied from addr. */

@@ -14,7 +14,7 @@
 
 #include <libelf.h>
 
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
 
 /* An .eh_frame_hdr as libdw reads it: its search table sends libdw to FDEs
  * at any offset of .eh_frame, not only those a walk from the start meets. */

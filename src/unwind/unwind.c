@@ -28,14 +28,15 @@
 #define FRONT_SIZE (1u << FRONT_BITS)
 
 /* Bytes from an ELF entry point within which a return address means the
- * entry code called it: "mov %rsp, %rdi; call" is 8 on x86-64. */
+ * entry code called it: "mov %rsp, %rdi; call" is 8 on x86-64, a few
+ * instructions of 4 bytes on aarch64. */
 #define ENTRY_CODE 16
 
 /* Recently used modules, searched before hashing the path. */
 #define RECENT 4
 
-#define BIT(r)    (1u << (r))
-#define REGS_MASK ((1u << ARCH_DWARF_NREGS) - 1)
+#define BIT(r)    (1ULL << (r))
+#define REGS_MASK ((1ULL << ARCH_DWARF_NREGS) - 1)
 
 struct unwinder {
 	VEC(struct cfi_module *) modules;  /* index == module id */
@@ -212,7 +213,7 @@ int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_fi
 	enum unwind_status s;
 
 	memcpy(cur.r, in->regs, sizeof(cur.r));
-	cur.valid = (uint32_t)in->regs_valid & REGS_MASK;
+	cur.valid = in->regs_valid & REGS_MASK;
 	cur.truncated = 0;
 	st.bytes = in->stack;
 	st.addr = in->regs[ARCH_DWARF_SP];
@@ -222,15 +223,15 @@ int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_fi
 		s = UNWIND_MAX_DEPTH;
 		goto out;
 	}
-	if (!(cur.valid & BIT(ARCH_DWARF_RIP))) {
+	if (!(cur.valid & BIT(ARCH_DWARF_IP))) {
 		s = UNWIND_BAD_FRAME;
 		goto out;
 	}
-	pcs[n++] = cur.r[ARCH_DWARF_RIP];
+	pcs[n++] = cur.r[ARCH_DWARF_IP];
 	for (;;) {
 		/* A return address may be just past a noreturn call at the
 		 * end of a function; pc - 1 is still inside the call. */
-		uint64_t pc = cur.r[ARCH_DWARF_RIP], look = exact ? pc : pc - 1, vaddr, cfa;
+		uint64_t pc = cur.r[ARCH_DWARF_IP], look = exact ? pc : pc - 1, vaddr, cfa;
 		uint64_t sp = cur.r[ARCH_DWARF_SP];
 		bool sp_valid = cur.valid & BIT(ARCH_DWARF_SP);
 		const struct cfi_row *row;
@@ -255,22 +256,26 @@ int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_fi
 			s = at_entry ? UNWIND_COMPLETE : UNWIND_NO_CFI;
 			break;
 		}
-		if (row->regs[ARCH_DWARF_RIP].kind == CFI_UNDEF) {
+		if (row->regs[ARCH_DWARF_RA].kind == CFI_UNDEF) {
 			s = UNWIND_COMPLETE; /* _start and thread entry say so */
 			break;
 		}
+		/* Where a call leaves the return address in a register (aarch64's
+		 * lr), a leaf sampled before or without its prologue has the
+		 * caller's sp: allowed once, at the sampled frame. */
+		bool leaf_in_reg = ARCH_ENTRY_RA_IN_REG && n == 1 && row->regs[ARCH_DWARF_RA].kind == CFI_SAME;
 		err = cfi_row_apply(row, &u->pool, &cur, &st, &cfa);
 		if (err) {
 			s = (enum unwind_status)err;
 			break;
 		}
-		if ((cur.valid & (BIT(ARCH_DWARF_RIP) | BIT(ARCH_DWARF_SP))) !=
-		        (BIT(ARCH_DWARF_RIP) | BIT(ARCH_DWARF_SP)) ||
-		    !sp_valid || cur.r[ARCH_DWARF_SP] <= sp) {
+		if ((cur.valid & (BIT(ARCH_DWARF_IP) | BIT(ARCH_DWARF_SP))) !=
+		        (BIT(ARCH_DWARF_IP) | BIT(ARCH_DWARF_SP)) ||
+		    !sp_valid || cur.r[ARCH_DWARF_SP] < sp || (cur.r[ARCH_DWARF_SP] == sp && !leaf_in_reg)) {
 			s = UNWIND_BAD_FRAME; /* no progress up the stack: a loop */
 			break;
 		}
-		if (cur.r[ARCH_DWARF_RIP] == 0) {
+		if (cur.r[ARCH_DWARF_IP] == 0) {
 			s = UNWIND_COMPLETE;
 			break;
 		}
@@ -278,7 +283,7 @@ int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_fi
 			s = UNWIND_MAX_DEPTH;
 			break;
 		}
-		pcs[n++] = cur.r[ARCH_DWARF_RIP];
+		pcs[n++] = cur.r[ARCH_DWARF_IP];
 		exact = row->flags & CFI_ROW_SIGNAL;
 	}
 out:
@@ -286,12 +291,14 @@ out:
 	return n;
 }
 
-void unwinder_flush(struct unwinder *u)
+void unwinder_flush(struct unwinder *u, const char *path)
 {
 	bool dropped = false;
 
 	for (size_t i = 0; i < u->modules.n; i++) {
 		struct cfi_module *m = u->modules.v[i];
+		if (path && strcmp(m->path, path) != 0)
+			continue;
 		/* Reopen replaced files, and retry ones that failed to open. */
 		if (m->opened && (cfi_module_changed(m) || (!m->elf && m->path[0] == '/'))) {
 			cfi_module_close(m);

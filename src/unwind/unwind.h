@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
 #include "util/strbuf.h"
 
 /* How an unwind ended. */
@@ -34,7 +34,7 @@ struct unwind_module {
 typedef int (*unwind_find_module_fn)(void *ctx, uint64_t pc, struct unwind_module *out);
 
 /* One sample's user state. regs are indexed by DWARF register number
- * (arch/x86_64/regs.h); stack holds stack_size bytes copied from regs[SP]. */
+ * (arch/arch.h); stack holds stack_size bytes copied from regs[SP]. */
 struct unwind_input {
 	uint64_t regs[ARCH_DWARF_NREGS];
 	uint64_t regs_valid; /* bit i set when regs[i] was captured */
@@ -54,8 +54,13 @@ void unwinder_free(struct unwinder *u);
 int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_find_module_fn find, void *ctx,
                     uint64_t *pcs, int max, enum unwind_status *status);
 
-/* Forgets cached modules whose file was replaced (e.g. after exec). */
-void unwinder_flush(struct unwinder *u);
+/* Forgets the cached rules of path's module when the file at path is no
+ * longer the one opened (rebuilt or replaced: device, inode or mtime
+ * differ), and retries a module that failed to open. The recorder calls it
+ * for every new file mapping, so a long `record -p` session unwinds a
+ * binary rebuilt at the same path with its new CFI. NULL checks every
+ * module. */
+void unwinder_flush(struct unwinder *u, const char *path);
 
 struct unwind_stats {
 	uint64_t cfi_lookups; /* libdw CFI queries (cache misses) */
@@ -65,7 +70,7 @@ struct unwind_stats {
 void unwinder_get_stats(const struct unwinder *u, struct unwind_stats *st);
 
 /* Appends to out the paths of the modules whose call frame information
- * was refused (it names registers x86-64 does not have), ", " between. */
+ * was refused (it names registers this architecture does not have), ", " between. */
 void unwinder_refused(const struct unwinder *u, struct strbuf *out);
 
 #endif

@@ -135,13 +135,26 @@ check_no_crash() {
 	fi
 }
 
-# record NAME ARGS...: `kiln record ARGS...`, fatal unless the file exists.
-# Use for recordings whose exit status the test does not assert on.
+# record NAME ARGS...: `kiln record ARGS...` (with -o FILE or --output FILE),
+# fatal unless FILE was written; on any failure kiln's stderr is shown. Use
+# for recordings whose exit status the test does not assert on.
 record() {
-	local name=$1
+	local name=$1 out="" prev="" a before=$FAILURES
 	shift
+	for a in "$@"; do
+		[ "$a" = "--" ] && break
+		case $prev in -o | --output) out=$a ;; esac
+		prev=$a
+	done
 	krun "$name" record "$@"
-	check_no_crash "$name" >/dev/null
+	check_no_crash "$name" >"$T/$name.check"
+	[ "$FAILURES" -gt "$before" ] && cat "$T/$name.check"
+	if [ -n "$out" ] && [ ! -s "$out" ]; then
+		echo "[$TEST_NAME] kiln record exited $RC and wrote no '$out'; its stderr:"
+		sed 's/^/    | /' "$T/$name.err" | tail -20
+		die "$name: no recording"
+	fi
+	return 0
 }
 
 # report_json FILE OUT [ARGS...]: `kiln report --json --limit 0 ARGS FILE` into

@@ -58,9 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	take(&p, &left, in.regs, sizeof(in.regs));
 	take(&p, &left, &valid, sizeof(valid));
 	/* Keep the ip inside the module and sp at the copy, or little happens. */
-	in.regs[ARCH_DWARF_RIP] = MOD_START + (in.regs[ARCH_DWARF_RIP] & 0xffff);
+	in.regs[ARCH_DWARF_IP] = MOD_START + (in.regs[ARCH_DWARF_IP] & 0xffff);
 	in.regs[ARCH_DWARF_SP] = STACK_ADDR + (in.regs[ARCH_DWARF_SP] & 0x7);
-	in.regs_valid = valid | (1u << ARCH_DWARF_RIP) | (1u << ARCH_DWARF_SP);
+	in.regs_valid = valid | (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
 	in.stack = p;
 	in.stack_size = left;
 
@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The cache must answer exactly as libdw did. */
 	if (n != n2 || st != st2 || memcmp(pcs, pcs2, (size_t)n * sizeof(*pcs)) != 0)
 		abort();
-	unwinder_flush(u);
+	unwinder_flush(u, NULL);
 	unwinder_free(u);
 	return 0;
 }

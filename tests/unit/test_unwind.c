@@ -190,6 +190,7 @@ __attribute__((noinline, NOCLONE)) static void capture(struct capture *cap)
 
 	/* The captured ip is label 1, where every captured register still
 	 * holds the value the CFI at that address describes. */
+#if defined(__x86_64__)
 	__asm__ volatile("movq %%rbx, 24(%0)\n\t"
 	                 "movq %%rbp, 48(%0)\n\t"
 	                 "movq %%rsp, 56(%0)\n\t"
@@ -203,11 +204,29 @@ __attribute__((noinline, NOCLONE)) static void capture(struct capture *cap)
 	                 :
 	                 : "r"(r)
 	                 : "rax", "memory");
-	cap->valid = (1u << ARCH_DWARF_RBX) | (1u << ARCH_DWARF_RBP) | (1u << ARCH_DWARF_RSP) | (0xfu << 12) |
-	             (1u << ARCH_DWARF_RIP);
-	size_t avail = cap->limit - r[ARCH_DWARF_RSP];
+	cap->valid = (1u << ARCH_DWARF_RBX) | (1u << ARCH_DWARF_RBP) | (1ULL << ARCH_DWARF_SP) | (0xfu << 12) |
+	             (1ULL << ARCH_DWARF_IP);
+#elif defined(__aarch64__)
+	/* x19-x28 callee-saved, x29 fp, x30 lr; sp at 31, pc at 32 */
+	__asm__ volatile("stp x19, x20, [%0, #152]\n\t"
+	                 "stp x21, x22, [%0, #168]\n\t"
+	                 "stp x23, x24, [%0, #184]\n\t"
+	                 "stp x25, x26, [%0, #200]\n\t"
+	                 "stp x27, x28, [%0, #216]\n\t"
+	                 "stp x29, x30, [%0, #232]\n\t"
+	                 "mov x9, sp\n\t"
+	                 "str x9, [%0, #248]\n\t"
+	                 "adr x9, 1f\n\t"
+	                 "str x9, [%0, #256]\n\t"
+	                 "1:\n\t"
+	                 :
+	                 : "r"(r)
+	                 : "x9", "memory");
+	cap->valid = (0xfffULL << 19) | (1ULL << ARCH_DWARF_SP) | (1ULL << ARCH_DWARF_IP);
+#endif
+	size_t avail = cap->limit - r[ARCH_DWARF_SP];
 	cap->size = avail < STACK_COPY ? avail & ~(size_t)7 : STACK_COPY;
-	copy_stack(cap->stack, r[ARCH_DWARF_RSP], cap->size);
+	copy_stack(cap->stack, r[ARCH_DWARF_SP], cap->size);
 }
 
 /* With a frame pointer: CFA = rbp + 16. */
@@ -316,7 +335,7 @@ static void test_main_thread(void **state)
 	assert_memory_equal(pcs, pcs2, 3 * sizeof(*pcs));
 
 	/* After a flush with no file changed, the cache still answers. */
-	unwinder_flush(u);
+	unwinder_flush(u, NULL);
 	n2 = unwinder_unwind(u, &in, maps_find, maps, pcs2, MAX_FRAMES, &st);
 	assert_int_equal(n2, n);
 	assert_int_equal(st, UNWIND_COMPLETE);
@@ -441,9 +460,9 @@ static void test_no_module(void **state)
 	struct unwinder *u = unwinder_new();
 
 	memset(&in, 0, sizeof(in));
-	in.regs[ARCH_DWARF_RIP] = 0x1234;
-	in.regs[ARCH_DWARF_RSP] = 0x7000;
-	in.regs_valid = (1u << ARCH_DWARF_RIP) | (1u << ARCH_DWARF_RSP);
+	in.regs[ARCH_DWARF_IP] = 0x1234;
+	in.regs[ARCH_DWARF_SP] = 0x7000;
+	in.regs_valid = (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
 	in.stack = (const uint8_t *)stack;
 	in.stack_size = sizeof(stack);
 	assert_int_equal(unwinder_unwind(u, &in, find_none, NULL, pcs, 4, &st), 1);
@@ -459,6 +478,9 @@ static void test_no_module(void **state)
 	unwinder_free(u);
 }
 
+/* x86-64 only: ld's .plt CFI, the vdso's image and the fuzz seeds are x86-64
+ * code. The aarch64 build (make cross-aarch64) runs the tests above. */
+#if defined(__x86_64__)
 /* The expression ld puts in .eh_frame for .plt entries: CFA is rsp + 8,
  * or rsp + 16 once the entry has pushed its relocation index. */
 static void test_plt_expression(void **state)
@@ -475,22 +497,22 @@ static void test_plt_expression(void **state)
 	    {.atom = DW_OP_shl},
 	    {.atom = DW_OP_plus},
 	};
-	struct cfi_regs regs = {.valid = (1u << ARCH_DWARF_RSP) | (1u << ARCH_DWARF_RIP)};
+	struct cfi_regs regs = {.valid = (1ULL << ARCH_DWARF_SP) | (1ULL << ARCH_DWARF_IP)};
 	struct cfi_stack st = {0};
 	uint64_t v;
 	bool is_value;
 
-	regs.r[ARCH_DWARF_RSP] = 0x1000;
-	regs.r[ARCH_DWARF_RIP] = 0x5020 + 6; /* before the push */
+	regs.r[ARCH_DWARF_SP] = 0x1000;
+	regs.r[ARCH_DWARF_IP] = 0x5020 + 6; /* before the push */
 	assert_int_equal(cfi_eval(ops, 9, &regs, false, 0, &st, &v, &is_value), 0);
 	assert_int_equal(v, 0x1008);
-	regs.r[ARCH_DWARF_RIP] = 0x5020 + 11; /* after it */
+	regs.r[ARCH_DWARF_IP] = 0x5020 + 11; /* after it */
 	assert_int_equal(cfi_eval(ops, 9, &regs, false, 0, &st, &v, &is_value), 0);
 	assert_int_equal(v, 0x1010);
 	assert_false(is_value);
 
 	/* Registers not captured, a stack underflow, and reads outside the copy. */
-	regs.valid = 1u << ARCH_DWARF_RSP;
+	regs.valid = 1u << ARCH_DWARF_SP;
 	assert_int_equal(cfi_eval(ops, 9, &regs, false, 0, &st, &v, &is_value), UNWIND_BAD_FRAME);
 	assert_int_equal(cfi_eval(&ops[3], 1, &regs, false, 0, &st, &v, &is_value), UNWIND_BAD_FRAME);
 	uint64_t words[2] = {0x1122, 0x3344};
@@ -541,17 +563,17 @@ static void test_plt_entry(void **state)
 	uint64_t stack[4] = {0x1111, 0x2222, 0, 0}, pcs[4];
 	struct unwind_input in = {0};
 	enum unwind_status st;
-	in.regs[ARCH_DWARF_RSP] = 0x7ff000;
-	in.regs_valid = (1u << ARCH_DWARF_RIP) | (1u << ARCH_DWARF_RSP);
+	in.regs[ARCH_DWARF_SP] = 0x7ff000;
+	in.regs_valid = (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
 	in.stack = (const uint8_t *)stack;
 	in.stack_size = sizeof(stack);
 	/* Entry 1, before its push: the return address is at rsp. */
-	in.regs[ARCH_DWARF_RIP] = plt + 16;
+	in.regs[ARCH_DWARF_IP] = plt + 16;
 	assert_int_equal(unwinder_unwind(u, &in, maps_find, maps, pcs, 2, &st), 2);
 	assert_int_equal(st, UNWIND_NO_MODULE); /* the fake return address maps nowhere */
 	assert_int_equal(pcs[1], 0x1111);
 	/* After the push (offset 11): it is one word further up. */
-	in.regs[ARCH_DWARF_RIP] = plt + 16 + 11;
+	in.regs[ARCH_DWARF_IP] = plt + 16 + 11;
 	assert_int_equal(unwinder_unwind(u, &in, maps_find, maps, pcs, 2, &st), 2);
 	assert_int_equal(pcs[1], 0x2222);
 	unwinder_free(u);
@@ -605,9 +627,9 @@ static void test_vdso(void **state)
 	struct unwinder *u = unwinder_new();
 	uint64_t stack[2] = {0xabcdef, 0};
 	struct unwind_input in = {0};
-	in.regs[ARCH_DWARF_RIP] = fn; /* at entry: return address at rsp */
-	in.regs[ARCH_DWARF_RSP] = 0x7ff000;
-	in.regs_valid = (1u << ARCH_DWARF_RIP) | (1u << ARCH_DWARF_RSP);
+	in.regs[ARCH_DWARF_IP] = fn; /* at entry: return address at rsp */
+	in.regs[ARCH_DWARF_SP] = 0x7ff000;
+	in.regs_valid = (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
 	in.stack = (const uint8_t *)stack;
 	in.stack_size = sizeof(stack);
 	assert_int_equal(unwinder_unwind(u, &in, maps_find, maps, pcs, 2, &st), 2);
@@ -616,6 +638,8 @@ static void test_vdso(void **state)
 	unwinder_free(u);
 	free(maps);
 }
+
+#endif
 
 /* Garbage images are refused, and the module simply has no CFI. */
 static void test_memory_module(void **state)
@@ -629,13 +653,14 @@ static void test_memory_module(void **state)
 
 	memset(junk, 0x5a, sizeof(junk));
 	assert_true(unwinder_add_memory_module(u, "junk", junk, sizeof(junk)) < 0);
-	in.regs[ARCH_DWARF_RIP] = 0x1000;
-	in.regs_valid = 1u << ARCH_DWARF_RIP;
+	in.regs[ARCH_DWARF_IP] = 0x1000;
+	in.regs_valid = 1ULL << ARCH_DWARF_IP;
 	assert_int_equal(unwinder_unwind(u, &in, find_anon, NULL, pcs, 4, &st), 1);
 	assert_int_equal(st, UNWIND_NO_CFI);
 	unwinder_free(u);
 }
 
+#if defined(__x86_64__)
 /* The fuzz seeds are small shared objects (one with only .eh_frame, one with
  * only .debug_frame) with ip at a function entry and the return address
  * 0x400010 on top of the stack, as the fuzz target lays them out. */
@@ -673,20 +698,98 @@ static void unwind_seed(const char *name, uint64_t gap_ip)
 	struct unwinder *u = unwinder_new();
 	assert_int_equal(unwinder_add_memory_module(u, "seed", buf + 4, len), 0);
 	memcpy(in.regs, buf + 4 + len, sizeof(in.regs));
-	in.regs[ARCH_DWARF_RIP] += 0x400000;
-	in.regs[ARCH_DWARF_RSP] = 0x7ff00000;
-	in.regs_valid = 0xffff | (1u << ARCH_DWARF_RIP);
+	in.regs[ARCH_DWARF_IP] += 0x400000;
+	in.regs[ARCH_DWARF_SP] = 0x7ff00000;
+	in.regs_valid = 0xffff | (1ULL << ARCH_DWARF_IP);
 	in.stack = buf + 4 + len + 17 * 8 + 4;
 	in.stack_size = size - (4 + len + 17 * 8 + 4);
 	int n = unwinder_unwind(u, &in, find_seed, NULL, pcs, 2, &st);
 	assert_int_equal(n, 2);
 	assert_int_equal(pcs[1], 0x400010);
 	/* Padding between functions has no FDE. */
-	in.regs[ARCH_DWARF_RIP] = 0x400000 + gap_ip;
+	in.regs[ARCH_DWARF_IP] = 0x400000 + gap_ip;
 	n = unwinder_unwind(u, &in, find_seed, NULL, pcs, 2, &st);
 	assert_int_equal(n, 1);
 	assert_int_equal(st, UNWIND_NO_CFI);
 	unwinder_free(u);
+}
+
+/* ---- a module rebuilt at the same path ---- */
+
+static const char *rebuilt_path;
+
+static int find_rebuilt(void *ctx, uint64_t pc, struct unwind_module *out)
+{
+	(void)ctx;
+	if (pc < 0x400000 || pc >= 0x1400000)
+		return -1;
+	out->path = rebuilt_path;
+	out->start = 0x400000;
+	out->end = 0x1400000;
+	out->pgoff = 0;
+	return 0;
+}
+
+/* Writes the ELF image of fuzz seed `name` to path, through a rename as a
+ * linker does, so the old file stays whole for whoever has it open. */
+static void seed_to_file(const char *name, const char *path)
+{
+	const char *dir = getenv("KILN_TEST_DATA");
+	char src[1024], tmp[1100];
+	static uint8_t buf[32768];
+	uint32_t len;
+
+	snprintf(src, sizeof(src), "%s/fuzz/corpus/fuzz_unwind_cfi/%s", dir, name);
+	FILE *f = fopen(src, "rb");
+	assert_non_null(f);
+	size_t size = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	memcpy(&len, buf, 4);
+	assert_true(4 + (size_t)len <= size);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf + 4, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, path), 0);
+}
+
+/* File A at a path, unwound; the path replaced by B with other CFI and
+ * mapped again (the recorder flushes that path on the new mapping): the
+ * unwinder must use B's rules, not A's cached ones. At 0x2b8 A's rules end
+ * the unwind at the sampled frame; B's say CFA = rsp + 32, return address
+ * at CFA - 8. */
+static void test_rebuilt_module(void **state)
+{
+	(void)state;
+	const char *dir = getenv("KILN_TEST_DATA"), *tmpdir = getenv("KILN_TEST_TMP");
+	char path[1024];
+	uint64_t pcs[4], stack[4] = {0, 0, 0, 0x400123};
+	enum unwind_status st;
+	struct unwind_input in = {0};
+
+	if (!dir)
+		skip();
+	snprintf(path, sizeof(path), "%s/test_unwind.%d.rebuilt", tmpdir && *tmpdir ? tmpdir : "/tmp", (int)getpid());
+	rebuilt_path = path;
+	seed_to_file("eh_frame_f", path);
+	struct unwinder *u = unwinder_new();
+	in.regs[ARCH_DWARF_IP] = 0x4002b8;
+	in.regs[ARCH_DWARF_SP] = 0x7ff00000;
+	in.regs_valid = (1ULL << ARCH_DWARF_IP) | (1ULL << ARCH_DWARF_SP);
+	in.stack = (const uint8_t *)stack;
+	in.stack_size = sizeof(stack);
+	assert_int_equal(unwinder_unwind(u, &in, find_rebuilt, NULL, pcs, 4, &st), 1);
+
+	seed_to_file("debug_frame", path);
+	/* a mapping of another file leaves this one's rules alone */
+	unwinder_flush(u, "/nonexistent/other");
+	assert_int_equal(unwinder_unwind(u, &in, find_rebuilt, NULL, pcs, 4, &st), 1);
+	unwinder_flush(u, path); /* the new mmap record */
+	assert_int_equal(unwinder_unwind(u, &in, find_rebuilt, NULL, pcs, 2, &st), 2);
+	assert_int_equal(pcs[1], 0x400123);
+	unwinder_free(u);
+	unlink(path);
 }
 
 static void test_seed_eh_frame(void **state)
@@ -701,14 +804,24 @@ static void test_seed_debug_frame(void **state)
 	unwind_seed("debug_frame", 0x2a5);
 }
 
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_main_thread),    cmocka_unit_test(test_truncated),
-	    cmocka_unit_test(test_thread),         cmocka_unit_test(test_no_module),
-	    cmocka_unit_test(test_plt_expression), cmocka_unit_test(test_plt_entry),
-	    cmocka_unit_test(test_vdso),           cmocka_unit_test(test_memory_module),
-	    cmocka_unit_test(test_seed_eh_frame),  cmocka_unit_test(test_seed_debug_frame),
+		cmocka_unit_test(test_main_thread),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_thread),
+		cmocka_unit_test(test_no_module),
+		cmocka_unit_test(test_memory_module),
+#if defined(__x86_64__)
+		cmocka_unit_test(test_plt_expression),
+		cmocka_unit_test(test_plt_entry),
+		cmocka_unit_test(test_vdso),
+		cmocka_unit_test(test_seed_eh_frame),
+		cmocka_unit_test(test_seed_debug_frame),
+		cmocka_unit_test(test_rebuilt_module),
+#endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

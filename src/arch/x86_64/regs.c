@@ -1,7 +1,8 @@
 /* regs.c - perf_event register dump to DWARF numbering, x86_64. */
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
 
 #include <asm/perf_regs.h>
+#include <stddef.h>
 
 /* perf order -> DWARF number, for the general purpose registers. */
 static const struct {
@@ -38,4 +39,13 @@ uint64_t arch_perf_regs_to_dwarf(const uint64_t *regs_in, uint64_t mask, uint64_
 		}
 	}
 	return valid;
+}
+
+const char *arch_dwarf_reg_name(unsigned reg)
+{
+	static const char names[ARCH_DWARF_NREGS][4] = {
+	    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8",
+	    "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip",
+	};
+	return reg < ARCH_DWARF_NREGS ? names[reg] : NULL;
 }

@@ -1,10 +1,13 @@
-/* regs.h - x86_64 register numbering: DWARF numbers (what CFI speaks) and
- * the perf_event PERF_REG_X86_* order (what the kernel dumps). Nothing
- * architecture-specific lives outside src/arch/. */
+/* regs.h - x86_64 register numbering: DWARF numbers (what CFI speaks), the
+ * ELF machine, ptrace's and the frame record's layout. Included through
+ * arch/arch.h, which declares the functions regs.c defines. */
 #ifndef KILN_ARCH_X86_64_REGS_H
 #define KILN_ARCH_X86_64_REGS_H
 
-#include <stdint.h>
+#include <elf.h>
+
+#define ARCH_NAME        "x86_64"
+#define ARCH_ELF_MACHINE EM_X86_64
 
 /* DWARF register numbers (System V AMD64 ABI, figure 3.36). */
 enum arch_dwarf_reg {
@@ -27,20 +30,20 @@ enum arch_dwarf_reg {
  * 118-125): CFI naming one above it is corrupt or hostile. */
 #define ARCH_DWARF_REG_LIMIT 128
 
+#define ARCH_DWARF_SP ARCH_DWARF_RSP
+#define ARCH_DWARF_FP ARCH_DWARF_RBP
+#define ARCH_DWARF_IP ARCH_DWARF_RIP
+#define ARCH_DWARF_RA ARCH_DWARF_RIP
+
 /* ptrace's register set (PTRACE_GETREGSET, NT_PRSTATUS: struct
  * user_regs_struct) in u64 words, and where the stack pointer is in it. */
 #define ARCH_PTRACE_NREGS  27
 #define ARCH_PTRACE_REG_SP 19
 
-#define ARCH_DWARF_SP ARCH_DWARF_RSP
-#define ARCH_DWARF_FP ARCH_DWARF_RBP
-#define ARCH_DWARF_IP ARCH_DWARF_RIP
-
-/* The PERF_SAMPLE_REGS_USER mask kiln asks for (every GPR, ip, sp, bp)
- * and how to turn the kernel's dump into DWARF-numbered registers. */
-uint64_t arch_perf_regs_mask(void);
-/* regs_in holds one u64 per bit set in arch_perf_regs_mask(), in bit order.
- * Fills out[ARCH_DWARF_NREGS] and returns the valid-bit mask. */
-uint64_t arch_perf_regs_to_dwarf(const uint64_t *regs_in, uint64_t mask, uint64_t out[ARCH_DWARF_NREGS]);
+/* push %rbp; mov %rsp, %rbp: the saved rbp at [rbp], the return address
+ * that call pushed above it. */
+#define ARCH_FRAME_FP_OFFSET 0
+#define ARCH_FRAME_RA_OFFSET 8
+#define ARCH_ENTRY_RA_IN_REG 0
 
 #endif

@@ -1,0 +1,45 @@
+/* regs.h - aarch64 register numbering: DWARF numbers (DWARF for the Arm
+ * 64-bit Architecture: x0-x30 = 0-30, sp = 31, pc = 32), the ELF machine,
+ * ptrace's and the frame record's layout. Included through arch/arch.h,
+ * which declares the functions regs.c defines. */
+#ifndef KILN_ARCH_AARCH64_REGS_H
+#define KILN_ARCH_AARCH64_REGS_H
+
+#include <elf.h>
+
+#define ARCH_NAME        "aarch64"
+#define ARCH_ELF_MACHINE EM_AARCH64
+
+enum arch_dwarf_reg {
+	ARCH_DWARF_X0 = 0,
+	ARCH_DWARF_X19 = 19, /* x19-x28: callee-saved */
+	ARCH_DWARF_X28 = 28,
+	ARCH_DWARF_X29 = 29, /* the frame pointer */
+	ARCH_DWARF_X30 = 30, /* lr: the return address column */
+	ARCH_DWARF_XSP = 31,
+	ARCH_DWARF_PC = 32, /* never named by CFI: the caller's pc is x30's value */
+	ARCH_DWARF_NREGS = 33,
+};
+
+/* 33 ELR_mode, 34 RA_SIGN_STATE, 35-47 system registers, 48-63 SVE p0-p15,
+ * 64-95 v0-v31, 96-127 SVE z0-z31: CFI naming one above is corrupt. */
+#define ARCH_DWARF_REG_LIMIT 128
+
+#define ARCH_DWARF_SP ARCH_DWARF_XSP
+#define ARCH_DWARF_FP ARCH_DWARF_X29
+#define ARCH_DWARF_IP ARCH_DWARF_PC
+#define ARCH_DWARF_RA ARCH_DWARF_X30
+
+/* ptrace's NT_PRSTATUS set (struct user_pt_regs: x0-x30, sp, pc, pstate)
+ * in u64 words, and where the stack pointer is in it. */
+#define ARCH_PTRACE_NREGS  34
+#define ARCH_PTRACE_REG_SP 31
+
+/* stp x29, x30, [sp, #-16]!; mov x29, sp: the frame record holds the
+ * caller's x29 at [x29] and lr at [x29 + 8]; at a function's first
+ * instruction the return address is still in x30. */
+#define ARCH_FRAME_FP_OFFSET 0
+#define ARCH_FRAME_RA_OFFSET 8
+#define ARCH_ENTRY_RA_IN_REG 1
+
+#endif

@@ -1,0 +1,49 @@
+/* arch.h - the one door to architecture-specific facts. It picks
+ * src/arch/<arch>/regs.h for the architecture kiln is built for; every other
+ * file includes this header, never an arch directory by path.
+ *
+ * Each arch header provides the same small interface:
+ *   ARCH_NAME               "x86_64", "aarch64": for messages
+ *   ARCH_ELF_MACHINE        e_machine of the ELF files this build unwinds
+ *   ARCH_DWARF_NREGS        size of the register array kiln unwinds with,
+ *                           indexed by DWARF register number
+ *   ARCH_DWARF_SP, _FP      stack and frame pointer
+ *   ARCH_DWARF_IP           the slot holding a frame's pc
+ *   ARCH_DWARF_RA           the CFI return address column: the caller's pc
+ *                           is its value (the same slot as IP on x86-64, x30
+ *                           on aarch64)
+ *   ARCH_DWARF_REG_LIMIT    no valid CFI names a register at or above it
+ *   ARCH_PTRACE_NREGS       u64 words of PTRACE_GETREGSET(NT_PRSTATUS)
+ *   ARCH_PTRACE_REG_SP      where the stack pointer is among them
+ *   ARCH_FRAME_FP_OFFSET    a frame record: the caller's fp at [fp + this]
+ *   ARCH_FRAME_RA_OFFSET    ... and the return address at [fp + this]
+ *   ARCH_ENTRY_RA_IN_REG    true when a call leaves the return address in a
+ *                           register (aarch64's lr), not on the stack
+ *   arch_perf_regs_mask()   the PERF_SAMPLE_REGS_USER mask kiln asks for
+ *   arch_perf_regs_to_dwarf() the kernel's dump in DWARF numbering
+ *   arch_dwarf_reg_name()   a register's name, for messages and tests
+ */
+#ifndef KILN_ARCH_ARCH_H
+#define KILN_ARCH_ARCH_H
+
+#if defined(__x86_64__)
+#include "arch/x86_64/regs.h"
+#elif defined(__aarch64__)
+#include "arch/aarch64/regs.h"
+#else
+#error "kiln builds for x86_64 and aarch64 only: add src/arch/<arch>/regs.h"
+#endif
+
+#include <stdint.h>
+
+/* The PERF_SAMPLE_REGS_USER mask kiln asks for (every general purpose
+ * register, pc and sp). */
+uint64_t arch_perf_regs_mask(void);
+/* regs_in holds one u64 per bit set in mask, in bit order (the kernel's
+ * dump). Fills out[ARCH_DWARF_NREGS] and returns the valid-bit mask. */
+uint64_t arch_perf_regs_to_dwarf(const uint64_t *regs_in, uint64_t mask, uint64_t out[ARCH_DWARF_NREGS]);
+/* The name of DWARF register reg ("rsp", "x30"), or NULL when kiln does not
+ * unwind with it. The string is static. */
+const char *arch_dwarf_reg_name(unsigned reg);
+
+#endif

@@ -1,0 +1,72 @@
+/* test_arch.c - the arch seam (src/arch/arch.h) for the architecture this
+ * build is for: perf's register dump lands in the right DWARF slots, and the
+ * pc, sp and return address column are where the ABI puts them. Runs under
+ * qemu-aarch64 in the cross build too. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "arch/arch.h"
+
+/* Every register in the mask reaches out[], each in its own slot. */
+static void test_perf_regs_round_trip(void **state)
+{
+	(void)state;
+	uint64_t mask = arch_perf_regs_mask(), in[64], out[ARCH_DWARF_NREGS];
+	unsigned n = (unsigned)__builtin_popcountll(mask);
+
+	for (unsigned i = 0; i < n; i++)
+		in[i] = 0x1000 + i;
+	memset(out, 0, sizeof(out));
+	uint64_t valid = arch_perf_regs_to_dwarf(in, mask, out);
+	assert_int_equal(__builtin_popcountll(valid), n);
+	assert_true(valid & (1ULL << ARCH_DWARF_IP));
+	assert_true(valid & (1ULL << ARCH_DWARF_SP));
+	assert_true(valid & (1ULL << ARCH_DWARF_FP));
+	assert_true(valid & (1ULL << ARCH_DWARF_RA));
+	for (unsigned a = 0; a < ARCH_DWARF_NREGS; a++)
+		for (unsigned b = a + 1; b < ARCH_DWARF_NREGS; b++)
+			if ((valid >> a & 1) && (valid >> b & 1))
+				assert_true(out[a] != out[b]);
+}
+
+/* The ABI's numbers, spelled out per architecture. */
+static void test_abi_numbers(void **state)
+{
+	(void)state;
+	assert_true(ARCH_DWARF_NREGS <= 64); /* masks are u64 */
+	assert_true(ARCH_DWARF_REG_LIMIT >= ARCH_DWARF_NREGS);
+	assert_true(ARCH_PTRACE_REG_SP < ARCH_PTRACE_NREGS);
+#if defined(__x86_64__)
+	assert_int_equal(ARCH_ELF_MACHINE, EM_X86_64);
+	assert_int_equal(ARCH_DWARF_SP, 7);
+	assert_int_equal(ARCH_DWARF_FP, 6);
+	assert_int_equal(ARCH_DWARF_IP, 16);
+	assert_int_equal(ARCH_DWARF_RA, 16);
+	assert_string_equal(arch_dwarf_reg_name(ARCH_DWARF_SP), "rsp");
+	assert_string_equal(arch_dwarf_reg_name(ARCH_DWARF_IP), "rip");
+#elif defined(__aarch64__)
+	assert_int_equal(ARCH_ELF_MACHINE, EM_AARCH64);
+	assert_int_equal(ARCH_DWARF_SP, 31);
+	assert_int_equal(ARCH_DWARF_FP, 29);
+	assert_int_equal(ARCH_DWARF_RA, 30);
+	assert_int_equal(ARCH_DWARF_IP, 32);
+	assert_int_equal(arch_perf_regs_mask(), (1ULL << 33) - 1);
+	assert_string_equal(arch_dwarf_reg_name(ARCH_DWARF_SP), "sp");
+	assert_string_equal(arch_dwarf_reg_name(ARCH_DWARF_RA), "x30");
+#endif
+	assert_null(arch_dwarf_reg_name(ARCH_DWARF_NREGS));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_perf_regs_round_trip),
+	    cmocka_unit_test(test_abi_numbers),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,141 @@
+/* test_perf_ring.c - reading perf_event rings, on rings laid out in memory
+ * as the kernel lays them: records that wrap the end of the data area, and
+ * a set of more rings than any fixed table kiln once had (a host with 300
+ * cpus), every one of which must be read and handed back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "capture/perf_ring.h"
+
+#define DATA_SIZE 4096u
+#define NRINGS    300 /* more than 256 */
+
+struct fake_rec {
+	struct perf_event_header h;
+	uint64_t ring; /* which ring wrote it */
+};
+
+static void fake_ring(struct perf_ring *r, int cpu, uint64_t tail)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->cpu = cpu;
+	r->meta = calloc(1, sizeof(*r->meta));
+	r->data = calloc(1, DATA_SIZE);
+	r->bounce = malloc(65536);
+	assert_non_null(r->meta);
+	assert_non_null(r->data);
+	assert_non_null(r->bounce);
+	r->size = DATA_SIZE;
+	r->meta->data_tail = tail;
+	r->meta->data_head = tail;
+}
+
+/* Appends a record as the kernel does: at data_head, wrapping. */
+static void fake_write(struct perf_ring *r, uint32_t type, uint64_t ring)
+{
+	struct fake_rec rec = {{type, 0, sizeof(rec)}, ring};
+	uint64_t head = r->meta->data_head;
+	for (size_t i = 0; i < sizeof(rec); i++)
+		r->data[(head + i) & (DATA_SIZE - 1)] = ((const uint8_t *)&rec)[i];
+	r->meta->data_head = head + sizeof(rec);
+}
+
+static void fake_free(struct perf_ring *r)
+{
+	free(r->meta);
+	free(r->data);
+	free(r->bounce);
+}
+
+struct seen {
+	unsigned sideband[NRINGS], sample[NRINGS];
+	unsigned between_calls;
+	size_t between_records;
+	unsigned samples_before_between; /* samples must come after */
+	unsigned bad;
+};
+
+static void on_record(struct seen *s, const struct perf_event_header *h, int cpu, unsigned *count)
+{
+	struct fake_rec rec;
+	memcpy(&rec, h, sizeof(rec));
+	if (h->size != sizeof(rec) || rec.ring != (uint64_t)cpu || cpu < 0 || cpu >= NRINGS)
+		s->bad++;
+	else
+		count[cpu]++;
+}
+
+static void on_sideband(void *ctx, const struct perf_event_header *h, int cpu)
+{
+	struct seen *s = ctx;
+	if (h->type == PERF_RECORD_COMM)
+		on_record(s, h, cpu, s->sideband);
+}
+
+static void on_sample(void *ctx, const struct perf_event_header *h, int cpu)
+{
+	struct seen *s = ctx;
+	if (h->type == PERF_RECORD_SAMPLE)
+		on_record(s, h, cpu, s->sample);
+	if (!s->between_calls)
+		s->samples_before_between++;
+}
+
+static void between(void *ctx, size_t records)
+{
+	struct seen *s = ctx;
+	s->between_calls++;
+	s->between_records = records;
+}
+
+static void test_more_rings_than_256(void **state)
+{
+	(void)state;
+	static struct perf_ring rings[NRINGS];
+	static uint64_t heads[NRINGS];
+	static struct seen seen;
+	const struct perf_rings_reader rd = {on_sideband, between, on_sample};
+
+	/* each ring's tail near the end of its data area, so records wrap */
+	for (int i = 0; i < NRINGS; i++) {
+		fake_ring(&rings[i], i, DATA_SIZE - 8 * (uint64_t)(i % 5));
+		fake_write(&rings[i], PERF_RECORD_COMM, (uint64_t)i);
+		fake_write(&rings[i], PERF_RECORD_SAMPLE, (uint64_t)i);
+	}
+	size_t n = perf_rings_read(rings, NRINGS, heads, &rd, &seen);
+	/* the walk counts every record in the side-band pass */
+	assert_int_equal(n, 2 * NRINGS);
+	assert_int_equal(seen.bad, 0);
+	assert_int_equal(seen.between_calls, 1);
+	assert_int_equal(seen.between_records, 2 * NRINGS);
+	assert_int_equal(seen.samples_before_between, 0);
+	for (int i = 0; i < NRINGS; i++) {
+		if (seen.sideband[i] != 1 || seen.sample[i] != 1)
+			fail_msg("ring %d: %u side-band and %u sample records read, want 1 and 1", i, seen.sideband[i],
+			         seen.sample[i]);
+		/* handed back, so the kernel can write there again */
+		assert_int_equal(rings[i].meta->data_tail, rings[i].meta->data_head);
+	}
+
+	/* a second round with nothing new reads nothing */
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(perf_rings_read(rings, NRINGS, heads, &rd, &seen), 0);
+	assert_int_equal(seen.between_calls, 1);
+	for (int i = 0; i < NRINGS; i++)
+		fake_free(&rings[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_more_rings_than_256),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
