@@ -135,7 +135,9 @@ verdict=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["compa
 if [[ "$verdict" == "no significant change"* ]]; then ok "identical commands: '$verdict'"; else
 	fail "identical commands: verdict '$verdict', expected 'no significant change'"
 fi
-krun cmpwall stat -r 5 --metric wall --compare "$W sleep 10" "$W sleep 30"
-check_grep "--metric wall: 3x the sleeping is slower" "$T/cmpwall.err" 'B vs A, wall time: slower by'
+# sleeps long enough (0.1 s against 0.4 s) that start-up noise on a busy
+# machine cannot hide a 4x change
+krun cmpwall stat -r 5 --metric wall --compare "$W sleep 50" "$W sleep 200"
+check_grep "--metric wall: 4x the sleeping is slower" "$T/cmpwall.err" 'B vs A, wall time: slower by'
 
 finish
