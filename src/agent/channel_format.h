@@ -52,8 +52,10 @@ struct kh_ring_header {
 	uint64_t start_ns;  /* CLOCK_MONOTONIC when the ring was created */
 	uint32_t closed;    /* set by the agent after its last record */
 	uint32_t scan_state;
-	uint64_t waits; /* times the agent found the ring full */
-	uint64_t pad0[8];
+	uint64_t waits;       /* times the agent found the ring full */
+	uint32_t reader_gone; /* set by kiln when it stops reading this ring: the agent stops waiting */
+	uint32_t pad1;
+	uint64_t pad0[7];
 	uint64_t head __attribute__((aligned(64))); /* bytes written, ever */
 	uint64_t tail __attribute__((aligned(64))); /* bytes read, ever */
 };
