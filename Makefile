@@ -5,12 +5,15 @@
 #   make demo    profile the bundled Rust demo and print the report
 #   make bench   benchmarks against perf (bench/)
 #   make fuzz    run the fuzzers for longer (FUZZ_SECONDS=300)
+#   make soak    the agent's host-safety tests (tests/e2e/test_agent_*.sh) in a
+#                loop, KILN_AGENT_RUNS=50 each, for SOAK_MINUTES (default 30)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
+SOAK_MINUTES ?= 30
 PREFIX     ?= /usr/local
 
 # rustup's toolchain, where the machine has one, before Debian's older rustc
@@ -23,7 +26,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libcmocka-dev libunwind-dev \
 	linux-perf libxml2-utils python3 rustc chromium nodejs npm
 
-.PHONY: all build deps check unit e2e asan fuzz fuzz-build demo bench install clean format
+.PHONY: all build deps check unit e2e asan fuzz fuzz-build soak demo bench install clean format
 
 all: build
 
@@ -82,6 +85,26 @@ fuzz: fuzz-build
 	      >$(FUZZ_BUILD)/$$name.log 2>&1 || { tail -40 $(FUZZ_BUILD)/$$name.log; exit 1; }; \
 	  echo "fuzz: $$name: $$(grep -c . $(FUZZ_BUILD)/$$name.log >/dev/null; grep -o 'stat::number_of_executed_units: [0-9]*' $(FUZZ_BUILD)/$$name.log || grep -o '#[0-9]*.*DONE.*' $(FUZZ_BUILD)/$$name.log | tail -1) no crash"; \
 	done
+
+# Not in check: races that a short run misses. Rounds over every
+# test_agent_*.sh until SOAK_MINUTES have passed; a failing test's log is
+# kept in $(BUILD)/soak/ and the summary says how many rounds and failures.
+soak: build
+	@mkdir -p $(BUILD)/soak; end=$$(( $$(date +%s) + $(SOAK_MINUTES) * 60 )); rounds=0; failures=0; \
+	while [ $$(date +%s) -lt $$end ]; do \
+	  rounds=$$((rounds + 1)); \
+	  for t in tests/e2e/test_agent_*.sh; do \
+	    name=$$(basename $$t .sh); \
+	    if ! KILN=$(CURDIR)/$(BUILD)/kiln KILN_SRC=$(CURDIR) KILN_FIXTURES=$(CURDIR)/$(BUILD)/tests/fixtures \
+	         KILN_TEST_TMP=$(CURDIR)/$(BUILD)/soak/tmp KILN_AGENT_RUNS=50 \
+	         nice bash $$t >$(BUILD)/soak/$$name.log 2>&1; then \
+	      failures=$$((failures + 1)); cp $(BUILD)/soak/$$name.log $(BUILD)/soak/$$name.round$$rounds.fail.log; \
+	      echo "soak: round $$rounds: $$name failed ($(BUILD)/soak/$$name.round$$rounds.fail.log)"; \
+	    fi; \
+	  done; \
+	  echo "soak: $$rounds rounds, $$failures failures"; \
+	done; \
+	echo "soak: done after $(SOAK_MINUTES) minutes: $$rounds rounds, $$failures failures"; [ $$failures -eq 0 ]
 
 demo: deps build
 	@bash tests/fixtures/demo.sh $(BUILD)/kiln
