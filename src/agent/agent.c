@@ -99,9 +99,10 @@ static int resolving;
 static TLS int in_hook;
 static TLS uint32_t my_tid;
 
-/* The agent's lock, and the tid of its holder (see jump_out_of_agent). */
+/* The agent's lock. glibc keeps its holder's tid in __data.__owner from
+ * the moment it is taken until it is let go, which tells a jump out of a
+ * signal handler whether the interrupted thread held it. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t lock_owner;
 static struct kh_ring_header *ring; /* NULL: not recording */
 static char *ring_data;
 static int enabled; /* recording; cleared for good when anything fails */
@@ -277,12 +278,10 @@ static void resolve(void)
 static void agent_lock(void)
 {
 	pthread_mutex_lock(&lock);
-	__atomic_store_n(&lock_owner, tid_get(), __ATOMIC_RELAXED);
 }
 
 static void agent_unlock(void)
 {
-	__atomic_store_n(&lock_owner, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&lock);
 }
 
@@ -292,10 +291,8 @@ static void agent_unlock(void)
 static bool agent_lock_bounded(void)
 {
 	for (int i = 0; i < 1000; i++) {
-		if (pthread_mutex_trylock(&lock) == 0) {
-			__atomic_store_n(&lock_owner, tid_get(), __ATOMIC_RELAXED);
+		if (pthread_mutex_trylock(&lock) == 0)
 			return true;
-		}
 		nap(1000000);
 	}
 	return false;
@@ -528,7 +525,6 @@ static void process_restart(void)
 {
 	int saved = errno;
 	my_tid = 0;
-	lock_owner = 0;
 	pthread_mutex_init(&lock, NULL);
 	pending = false; /* the parent's event: its ring gets it */
 	agent_unwind_atfork_child();
@@ -1375,8 +1371,7 @@ static void jump_out_of_agent(void)
 {
 	if (!in_hook)
 		return;
-	uint32_t me = my_tid;
-	if (me && __atomic_load_n(&lock_owner, __ATOMIC_RELAXED) == me) {
+	if (__atomic_load_n(&lock.__data.__owner, __ATOMIC_RELAXED) == (int)tid_get()) {
 		enabled = 0;
 		agent_unlock();
 	}

@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <ucontext.h>
 #include <link.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -930,14 +931,20 @@ static int miss_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
-/* pc's rule, computed from its module's CFI and cached. */
+/* pc's rule, computed from its module's CFI and cached. With signals
+ * blocked: a handler that jumped out of here (siglongjmp) would leave the
+ * loader's lock or the insert lock held for good. Misses are rare. */
 static __attribute__((noinline)) struct agent_rule rule_slow(uintptr_t pc)
 {
 	struct miss ms = {.pc = pc, .rule = {.kind = RULE_NO_INFO, .len = 1}};
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ms.subs = __atomic_load_n(&table_subs, __ATOMIC_RELAXED); /* unless dl_iterate_phdr tells */
 	stat_add(&stats.misses);
 	dl_iterate_phdr(miss_module, &ms);
 	rule_publish(pc, ms.rule, ms.subs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ms.rule;
 }
 
