@@ -7,6 +7,8 @@
 #   make cross-aarch64  cross-build for aarch64 and run the unit tests that need no perf_event under qemu
 #   make fuzz    run the fuzzers for longer (FUZZ_SECONDS=300)
 #   make fuzz-long  every fuzzer for an hour (FUZZ_LONG_SECONDS), crashes kept; not in check
+#   make soak    the agent's host-safety tests (tests/e2e/test_agent_*.sh) in a
+#                loop, KILN_AGENT_RUNS=50 each, for SOAK_MINUTES (default 30)
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
@@ -19,6 +21,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 FUZZ_LONG_SECONDS ?= 3600
 FUZZ_LONG_JOBS ?= 1
+SOAK_MINUTES ?= 30
 PREFIX     ?= /usr/local
 
 # rustup's toolchain, where the machine has one, before Debian's older rustc
@@ -35,7 +38,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
 DEB_ARM64_PACKAGES = libc6-dev:arm64 libdw-dev:arm64 libelf-dev:arm64 libzstd-dev:arm64 zlib1g-dev:arm64 \
 	libiberty-dev:arm64 libcmocka-dev:arm64
 
-.PHONY: all build deps check unit e2e asan cross-aarch64 fuzz fuzz-long fuzz-build demo bench install clean format
+.PHONY: all build deps check unit e2e asan cross-aarch64 fuzz fuzz-long fuzz-build soak demo bench install clean format
 
 all: build
 
@@ -129,6 +132,26 @@ fuzz-long: fuzz-build
 	if [ $$found -gt 0 ]; then \
 	  echo "fuzz-long: $$found crashing input(s) kept:"; find $(FUZZ_BUILD)/crashes -type f; exit 1; \
 	fi; echo "fuzz-long: no crash"
+
+# Not in check: races that a short run misses. Rounds over every
+# test_agent_*.sh until SOAK_MINUTES have passed; a failing test's log is
+# kept in $(BUILD)/soak/ and the summary says how many rounds and failures.
+soak: build
+	@mkdir -p $(BUILD)/soak; end=$$(( $$(date +%s) + $(SOAK_MINUTES) * 60 )); rounds=0; failures=0; \
+	while [ $$(date +%s) -lt $$end ]; do \
+	  rounds=$$((rounds + 1)); \
+	  for t in tests/e2e/test_agent_*.sh; do \
+	    name=$$(basename $$t .sh); \
+	    if ! KILN=$(CURDIR)/$(BUILD)/kiln KILN_SRC=$(CURDIR) KILN_FIXTURES=$(CURDIR)/$(BUILD)/tests/fixtures \
+	         KILN_TEST_TMP=$(CURDIR)/$(BUILD)/soak/tmp KILN_AGENT_RUNS=50 \
+	         nice bash $$t >$(BUILD)/soak/$$name.log 2>&1; then \
+	      failures=$$((failures + 1)); cp $(BUILD)/soak/$$name.log $(BUILD)/soak/$$name.round$$rounds.fail.log; \
+	      echo "soak: round $$rounds: $$name failed ($(BUILD)/soak/$$name.round$$rounds.fail.log)"; \
+	    fi; \
+	  done; \
+	  echo "soak: $$rounds rounds, $$failures failures"; \
+	done; \
+	echo "soak: done after $(SOAK_MINUTES) minutes: $$rounds rounds, $$failures failures"; [ $$failures -eq 0 ]
 
 demo: deps build
 	@bash tests/fixtures/demo.sh $(BUILD)/kiln

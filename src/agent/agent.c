@@ -1,8 +1,8 @@
 /* agent.c - libkiln-agent.so, preloaded into the target by `kiln heap`.
  *
  * Interposes the allocator's entry points, captures a call stack for every
- * allocation with its own CFI unwinder (agent_unwind.c; libunwind for the
- * stacks it gives up on), deduplicates stacks here (the stream carries
+ * allocation with its own CFI unwinder (agent_unwind.c; libunwind only as
+ * KILN_AGENT_VERIFY's reference), deduplicates stacks here (the stream carries
  * stack ids) and writes events into a shared-memory ring that kiln reads
  * (channel_format.h). At exit it runs a conservative reachability scan of
  * the live blocks kiln sends back, memcheck's leak classes.
@@ -11,7 +11,11 @@
  * interposed path (its own memory comes from mmap), only locks it owns, a
  * thread-local recursion guard, and a static arena for the calls dlsym makes
  * before the real allocator is known. It never takes the target down: when
- * something fails it stops recording and lets the calls through.
+ * something fails it stops recording and lets the calls through. Nor does
+ * it change what the target sees: no file descriptor of its own stays
+ * open, errno is kept, a hook uses a few hundred bytes of stack, nothing
+ * is opened after start-up (agent_maps.c), signal handlers, fork, raw
+ * clone and siglongjmp out of a handler never find its lock held.
  */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
@@ -37,6 +41,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "agent/agent_maps.h"
 #include "agent/agent_unwind.h"
 #include "agent/channel_format.h"
 
@@ -72,17 +77,32 @@ static struct {
 	execvp_fn execv;
 	execvp_fn execvp;
 	execvpe_fn execvpe;
-	unw_backtrace_fn backtrace; /* libunwind, opened RTLD_LOCAL: see agent_init_locked() */
+	unw_backtrace_fn backtrace; /* libunwind, only for KILN_AGENT_VERIFY: see agent_init_locked() */
+	size_t (*malloc_usable_size)(void *);
+	int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	void (*siglongjmp)(sigjmp_buf, int) __attribute__((noreturn));
+	void (*longjmp)(jmp_buf, int) __attribute__((noreturn));
+	void (*_longjmp)(jmp_buf, int) __attribute__((noreturn));
+	void (*longjmp_chk)(jmp_buf, int) __attribute__((noreturn));
 } real;
 
-/* dlsym may allocate before the real allocator is known: serve it here. */
+/* dlsym may allocate while the real allocator is being looked up: serve
+ * it here, and nothing else (every other early call resolves first). Each
+ * block is preceded by its size, for malloc_usable_size and realloc. */
 static char boot_arena[64 * 1024] __attribute__((aligned(64)));
 static size_t boot_used;
 static int resolving;
 
-static TLS int in_hook; /* recursion guard: set while the agent itself runs */
+/* The recursion guard: set while the agent itself runs, so a signal
+ * handler's allocation inside the agent passes straight through and never
+ * takes the agent's lock again (every path that takes it sets the guard;
+ * the fork handlers too). */
+static TLS int in_hook;
 static TLS uint32_t my_tid;
 
+/* The agent's lock. glibc keeps its holder's tid in __data.__owner from
+ * the moment it is taken until it is let go, which tells a jump out of a
+ * signal handler whether the interrupted thread held it. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kh_ring_header *ring; /* NULL: not recording */
 static char *ring_data;
@@ -118,13 +138,17 @@ struct path_slot {
 static struct path_slot *ptab;
 static size_t ptab_cap, ptab_n;
 static uint32_t next_node_id = 1;
-/* Each thread's stacks seen lately, direct-mapped by a fingerprint that
- * is cheaper than the path hashes: loops allocate from the same few stacks
- * over and over, and those cost neither the path hashes nor the lock's
- * share of the table. Node ids never change, so entries never go stale
- * (but a forked child starts a new table: atfork_child clears them). */
-#define RECENT_SLOTS 256
-static TLS struct path_slot recent[RECENT_SLOTS];
+#define RECENT_SLOTS 256 /* per thread: see struct tstate */
+
+/* A page the kernel empties in every child process (MADV_WIPEONFORK):
+ * a hook that finds it zero runs in a new process that no fork handler
+ * told about (a raw clone), and starts that process's own ring. */
+static volatile uint32_t *alive;
+
+/* The main thread's stack, from the mapping table (agent_maps.h). */
+static uintptr_t main_stack_lo, main_stack_hi;
+/* A thread the agent started (thread_start) knows its stack: [lo, hi). */
+static TLS uintptr_t t_stack_lo, t_stack_hi;
 
 /* The agent's own anonymous mappings (its tables, the unwinder's): the
  * leak scan reads the process's anonymous memory, but not these. A slot
@@ -228,11 +252,19 @@ static void *boot_alloc(size_t size, size_t align)
 {
 	if (align < 16)
 		align = 16;
-	size_t off = (boot_used + align - 1) & ~(align - 1);
-	if (off + size > sizeof(boot_arena))
+	size_t off = (boot_used + sizeof(size_t) + align - 1) & ~(align - 1);
+	if (size > sizeof(boot_arena) || off + size > sizeof(boot_arena))
 		return NULL;
 	boot_used = off + size;
+	memcpy(boot_arena + off - sizeof(size_t), &size, sizeof(size));
 	return boot_arena + off;
+}
+
+static size_t boot_size(const void *p)
+{
+	size_t n;
+	memcpy(&n, (const char *)p - sizeof(size_t), sizeof(n));
+	return n;
 }
 
 static bool is_boot(const void *p)
@@ -245,6 +277,13 @@ static void resolve(void)
 	if (real.malloc || resolving)
 		return;
 	resolving = 1;
+	in_hook++;
+	real.malloc_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+	real.pthread_create = dlsym(RTLD_NEXT, "pthread_create");
+	real.siglongjmp = dlsym(RTLD_NEXT, "siglongjmp");
+	real.longjmp = dlsym(RTLD_NEXT, "longjmp");
+	real._longjmp = dlsym(RTLD_NEXT, "_longjmp");
+	real.longjmp_chk = dlsym(RTLD_NEXT, "__longjmp_chk");
 	real.calloc = (calloc_fn)dlsym(RTLD_NEXT, "calloc");
 	real.free = (free_fn)dlsym(RTLD_NEXT, "free");
 	real.realloc = (realloc_fn)dlsym(RTLD_NEXT, "realloc");
@@ -261,7 +300,33 @@ static void resolve(void)
 	/* malloc last: it is the "resolved" flag the hooks test */
 	malloc_fn m = (malloc_fn)dlsym(RTLD_NEXT, "malloc");
 	__atomic_store_n(&real.malloc, m, __ATOMIC_RELEASE);
+	in_hook--;
 	resolving = 0;
+}
+
+/* ---- the lock ---- */
+
+static void agent_lock(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void agent_unlock(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+/* For the exit path, which must never hang on a lock some thread left
+ * behind (a thread killed or jumped out of a handler mid-event): tries for
+ * about a second, then gives up (false: not locked). */
+static bool agent_lock_bounded(void)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (pthread_mutex_trylock(&lock) == 0)
+			return true;
+		nap(1000000);
+	}
+	return false;
 }
 
 /* ---- the ring ---- */
@@ -288,6 +353,11 @@ static void *ring_reserve(uint32_t size)
 		need += cap - off; /* pad to the end, then start over */
 	unsigned spins = 0;
 	while (cap - (head - __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE)) < need) {
+		/* kiln stopped reading this ring: waiting would be forever */
+		if (__atomic_load_n(&ring->reader_gone, __ATOMIC_ACQUIRE)) {
+			enabled = 0;
+			return NULL;
+		}
 		if (spins++ == 0)
 			ring->waits++;
 		nap(20000);
@@ -328,18 +398,19 @@ static int ring_write(uint32_t type, const void *payload, uint32_t len)
 	return 0;
 }
 
-/* Sends /proc/self/maps so kiln can name addresses after the process is gone. */
+static void maps_piece(void *ctx, const char *text, size_t len)
+{
+	(void)ctx;
+	if (enabled)
+		ring_write(KH_REC_MAPS, text, (uint32_t)len);
+}
+
+/* Sends the mappings so kiln can name addresses after the process is
+ * gone: the table read at start-up and the modules loaded since, without
+ * opening a file (the host may forbid it by now). */
 static void send_maps(void)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	char buf[4000];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (ring_write(KH_REC_MAPS, buf, (uint32_t)n))
-			break;
-	close(fd);
+	agent_maps_emit(maps_piece, NULL, 4000);
 	ring_write(KH_REC_MAPS_END, NULL, 0);
 }
 
@@ -419,13 +490,10 @@ static void channel_open(void)
 	send_maps();
 }
 
-static void stab_reset(void)
-{
-	ptab = NULL;
-	ptab_cap = ptab_n = 0;
-	next_node_id = 1;
-	memset(recent, 0, sizeof(recent)); /* the calling thread's: the child's only one */
-}
+static void stab_reset(void);
+static pthread_key_t tstate_key;
+static bool tstate_key_ok;
+static void tstate_release(void *p);
 
 /* The loader's records (struct link_map) of the libraries the agent
  * itself loads: malloc'ed while the agent's guard is set, so they are no
@@ -450,6 +518,9 @@ static void own_maps_since(struct link_map *last)
 		own_links[own_link_n++] = l;
 }
 
+/* Everything the agent learns about the process once, at start-up: before
+ * the host could forbid a system call, no later system call of a new kind
+ * (the mapping table, the thread id, a page mapped). */
 static void agent_init_locked(void)
 {
 	if (initialized)
@@ -457,13 +528,30 @@ static void agent_init_locked(void)
 	initialized = 1;
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&agent_init_locked);
 	agent_unwind_init();
+	if (agent_maps_snapshot() == 0) {
+		extern void *__libc_stack_end;
+		uintptr_t lo, hi, gap_lo;
+		if (agent_maps_find((uintptr_t)__libc_stack_end, &lo, &hi, &gap_lo)) {
+			main_stack_lo = gap_lo; /* it grows down into the gap */
+			main_stack_hi = hi;
+		}
+	}
+	void *page = sys_map(4096);
+	if (page && madvise(page, 4096, MADV_WIPEONFORK) == 0) {
+		alive = page;
+		*alive = 1;
+	}
+	tstate_key_ok = pthread_key_create(&tstate_key, tstate_release) == 0;
+	tid_get();
 	const char *v = getenv("KILN_AGENT_VERIFY");
 	verify = v && v[0] == '1';
-	/* Opened locally, not linked: libunwind.so.8 also defines _Unwind_*,
+	/* libunwind is only the reference KILN_AGENT_VERIFY compares with:
+	 * its set-up opens a pipe that the host would see as its own fds.
+	 * Opened locally, not linked: libunwind.so.8 also defines _Unwind_*,
 	 * which must not replace libgcc_s's for the target's panics and
 	 * exceptions. */
 	struct link_map *last = own_maps_tail();
-	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	void *h = verify ? dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL) : NULL;
 	own_maps_since(last);
 	if (h) {
 		unw_caching_fn cache = (unw_caching_fn)dlsym(h, "_ULx86_64_set_caching_policy");
@@ -475,37 +563,50 @@ static void agent_init_locked(void)
 	channel_open();
 }
 
+/* The thread is inside the agent from prepare to parent (or child): a
+ * signal handler that allocates meanwhile passes through. */
 static void atfork_prepare(void)
 {
-	pthread_mutex_lock(&lock);
+	in_hook++;
+	agent_lock();
 }
 
 static void atfork_parent(void)
 {
-	pthread_mutex_unlock(&lock);
+	agent_unlock();
+	in_hook--;
 }
 
-/* The child gets its own ring and stack table; the parent's ring mapping
- * stays the parent's (it is shared memory: never write to it here). */
-static void atfork_child(void)
+/* A new process (a fork, or a raw clone no handler saw): it gets its own
+ * ring and stack table; the parent's ring mapping stays the parent's (it
+ * is shared memory: never write to it here). The guard is set. */
+static void process_restart(void)
 {
+	int saved = errno;
 	my_tid = 0;
 	pthread_mutex_init(&lock, NULL);
 	pending = false; /* the parent's event: its ring gets it */
 	agent_unwind_atfork_child();
 	fallbacks = 0; /* the counts are each process's own */
 	memset(&verified, 0, sizeof(verified));
+	if (alive)
+		*alive = 1;
 	if (ring) {
 		munmap(ring, KH_HEADER_SIZE + KH_RING_SIZE);
 		ring = NULL;
 		enabled = 0;
 		stab_reset(); /* the old table's pages are private copies: leaking them is harmless */
-		in_hook++;
-		pthread_mutex_lock(&lock);
+		agent_lock();
 		channel_open();
-		pthread_mutex_unlock(&lock);
-		in_hook--;
+		agent_unlock();
 	}
+	errno = saved;
+}
+
+static void atfork_child(void)
+{
+	process_restart();
+	in_hook--; /* set by atfork_prepare */
 }
 
 static void agent_at_exit(void *unused);
@@ -513,11 +614,12 @@ extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 
 __attribute__((constructor)) static void agent_ctor(void)
 {
+	int saved = errno;
 	in_hook++;
 	resolve();
-	pthread_mutex_lock(&lock);
+	agent_lock();
 	agent_init_locked();
-	pthread_mutex_unlock(&lock);
+	agent_unlock();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	/* The exit path must run after everything of the host's: libc's
 	 * freeres clears the environment and the locale, frees tzname and
@@ -530,6 +632,7 @@ __attribute__((constructor)) static void agent_ctor(void)
 	 * agent's own image does not run it early. */
 	__cxa_atexit(agent_at_exit, NULL, NULL);
 	in_hook--;
+	errno = saved;
 }
 
 /* ---- stacks ---- */
@@ -747,14 +850,84 @@ struct caller {
 	((struct caller){(uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_frame_address(0) + 16,           \
 	                 *(const uintptr_t *)__builtin_frame_address(0)})
 
-static int capture_verify(uint64_t *out, const struct caller *c)
-{
+/* A captured stack on its way to an id: known already from this thread's
+ * recent stacks, or hashed (outside the lock) for stack_intern. */
+struct cstack {
+	uint64_t frames[KH_MAX_STACK];
+	uint64_t ph[KH_MAX_STACK + 1];
+	struct path_slot *recent;
+	uint64_t print;
+	int n;
+	uint32_t id; /* 0: not known yet */
+};
+
+/* What each thread needs to capture a stack: big, so neither on the stack
+ * (a hook costs a few hundred bytes of it: small thread stacks and
+ * alternate signal stacks must fit) nor in static TLS (which glibc carves
+ * from every thread's stack too). Mapped on the thread's first event,
+ * unmapped when it exits (a thread-specific key's destructor). Only its
+ * thread touches it, with the guard set. */
+struct tstate {
+	struct agent_unwind_thread ut;
+	/* The thread's stacks seen lately, direct-mapped by a fingerprint that
+	 * is cheaper than the path hashes: loops allocate from the same few
+	 * stacks over and over, and those cost neither the path hashes nor the
+	 * lock's share of the table. Node ids never change, so entries never
+	 * go stale (but a new process starts a new table: stab_reset). */
+	struct path_slot recent[RECENT_SLOTS];
+	struct cstack cs;
 	void *ips[KH_MAX_STACK + 8];
-	uint64_t own[KH_MAX_STACK];
+	uint64_t own[KH_MAX_STACK]; /* KILN_AGENT_VERIFY's own stack */
+};
+static TLS struct tstate *ts;
+
+static void tstate_release(void *p)
+{
+	if (ts == p)
+		ts = NULL;
+	munmap(p, sizeof(struct tstate));
+}
+
+/* The calling thread's state, mapped on first use; NULL when out of memory. */
+static struct tstate *tstate_get(void)
+{
+	if (__builtin_expect(ts != NULL, 1))
+		return ts;
+	struct tstate *t = sys_map(sizeof(*t));
+	if (!t)
+		return NULL;
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	if (t_stack_hi) {
+		t->ut.stack_lo = t_stack_lo;
+		t->ut.stack_hi = t_stack_hi;
+	} else if (here >= main_stack_lo && here < main_stack_hi) {
+		t->ut.stack_lo = main_stack_lo;
+		t->ut.stack_hi = main_stack_hi;
+	} /* else a thread the agent did not start: its stacks are cut to one frame */
+	ts = t;
+	if (tstate_key_ok)
+		pthread_setspecific(tstate_key, t);
+	return t;
+}
+
+static void stab_reset(void)
+{
+	ptab = NULL;
+	ptab_cap = ptab_n = 0;
+	next_node_id = 1;
+	if (ts) /* the calling thread's: the new process's only one */
+		memset(ts->recent, 0, sizeof(ts->recent));
+}
+
+static __attribute__((noinline, cold)) int capture_verify(struct tstate *t, uint64_t *out, const struct caller *c)
+{
+	void **ips = t->ips;
+	uint64_t *own = t->own;
+	bool whole;
 	uint64_t t0 = now_ns();
-	int n = agent_unwind_backtrace_from(ips, KH_MAX_STACK + 8, c->ra, c->cfa, c->bp);
+	int n = agent_unwind_backtrace_from(&t->ut, ips, KH_MAX_STACK + 8, c->ra, c->cfa, c->bp, &whole);
 	uint64_t t1 = now_ns();
-	int n_own = n < 0 ? -1 : trim_stack(ips, n, own);
+	int n_own = !whole ? -1 : trim_stack(ips, n, own);
 	n = backtrace_libunwind(ips, KH_MAX_STACK + 8);
 	uint64_t t2 = now_ns();
 	int k = trim_stack(ips, n, out);
@@ -773,18 +946,17 @@ static int capture_verify(uint64_t *out, const struct caller *c)
 }
 
 /* Captures the stack of the hook's caller c (innermost frame first) into
- * out; libunwind, the fallback, starts here and drops the agent's frames. */
-static int capture(uint64_t *out, const struct caller *c)
+ * out. A stack the own unwinder cut short is kept as far as it got (and
+ * counted): libunwind is never called outside KILN_AGENT_VERIFY. */
+static int capture(struct tstate *t, uint64_t *out, const struct caller *c)
 {
-	void *ips[KH_MAX_STACK + 8];
 	if (__builtin_expect(verify, 0))
-		return capture_verify(out, c);
-	int n = agent_unwind_backtrace_from(ips, KH_MAX_STACK + 8, c->ra, c->cfa, c->bp);
-	if (__builtin_expect(n < 0, 0)) {
+		return capture_verify(t, out, c);
+	bool whole;
+	int n = agent_unwind_backtrace_from(&t->ut, t->ips, KH_MAX_STACK + 8, c->ra, c->cfa, c->bp, &whole);
+	if (__builtin_expect(!whole, 0))
 		__atomic_fetch_add(&fallbacks, 1, __ATOMIC_RELAXED);
-		n = backtrace_libunwind(ips, KH_MAX_STACK + 8);
-	}
-	return trim_stack(ips, n, out);
+	return trim_stack(t->ips, n, out);
 }
 
 /* KILN_AGENT_VERIFY's summary line; the times are means over the stacks
@@ -823,22 +995,12 @@ static void verify_summary(void)
 
 /* ---- events ---- */
 
-/* A captured stack on its way to an id: known already from this thread's
- * recent stacks, or hashed (outside the lock) for stack_intern. */
-struct cstack {
-	uint64_t frames[KH_MAX_STACK];
-	uint64_t ph[KH_MAX_STACK + 1];
-	struct path_slot *recent;
-	uint64_t print;
-	int n;
-	uint32_t id; /* 0: not known yet */
-};
-
-static void cstack_capture(struct cstack *c, const struct caller *from)
+static void cstack_capture(struct tstate *t, const struct caller *from)
 {
-	c->n = capture(c->frames, from);
+	struct cstack *c = &t->cs;
+	c->n = capture(t, c->frames, from);
 	c->print = stack_print(c->frames, c->n);
-	c->recent = &recent[(c->print >> 1) & (RECENT_SLOTS - 1)]; /* bit 0 is always set */
+	c->recent = &t->recent[(c->print >> 1) & (RECENT_SLOTS - 1)]; /* bit 0 is always set */
 	c->id = c->recent->hash == c->print ? c->recent->id : 0;
 	if (!c->id)
 		stack_hash(c->frames, c->n, c->ph);
@@ -884,8 +1046,8 @@ static void pending_flush(void)
 	uint32_t id = stack_intern(shared->frames, pend.n, pend.ph);
 	/* The capturing thread's cache learns the id only from that thread:
 	 * another thread's cache may be read meanwhile, without the lock. */
-	uintptr_t mine = (uintptr_t)recent;
-	if (id && pend.recent >= mine && pend.recent < mine + sizeof(recent)) {
+	uintptr_t mine = ts ? (uintptr_t)ts->recent : 0;
+	if (id && mine && pend.recent >= mine && pend.recent < mine + sizeof(ts->recent)) {
 		struct path_slot *slot = (struct path_slot *)pend.recent;
 		slot->hash = pend.print;
 		slot->id = id;
@@ -902,16 +1064,24 @@ static void pending_flush(void)
 	pending = pending_flushing = false;
 }
 
+/* Records an allocation; errno is left as it was. */
 static void record_alloc(const struct caller *from, void *ptr, size_t size)
 {
-	struct cstack cs;
-	cstack_capture(&cs, from);
+	int saved = errno;
+	struct tstate *ts_ = tstate_get();
+	if (!ts_) {
+		__atomic_fetch_add(&untracked, 1, __ATOMIC_RELAXED);
+		errno = saved;
+		return;
+	}
+	const struct cstack *cs = &ts_->cs;
+	cstack_capture(ts_, from);
 	uint64_t t = event_ns();
 	uint32_t tid = tid_get();
-	pthread_mutex_lock(&lock);
+	agent_lock();
 	if (!enabled)
 		goto out_unlock;
-	uint32_t id = cstack_id(&cs);
+	uint32_t id = cstack_id(cs);
 	struct kh_rec_alloc *r = ring_reserve(sizeof(*r));
 	if (!r)
 		goto out_unlock;
@@ -924,18 +1094,20 @@ static void record_alloc(const struct caller *from, void *ptr, size_t size)
 	r->stack = id;
 	ring_commit(sizeof(*r));
 	if (id == KH_STACK_PENDING)
-		pending_set(&cs);
+		pending_set(cs);
 out_unlock:
-	pthread_mutex_unlock(&lock);
+	agent_unlock();
+	errno = saved;
 }
 
 /* Sent before the block goes back to the allocator, so another thread that
  * gets the same address records its allocation after this free. */
 static void record_free(void *ptr)
 {
+	int saved = errno;
 	uint64_t t = event_ns();
 	uint32_t tid = tid_get();
-	pthread_mutex_lock(&lock);
+	agent_lock();
 	if (enabled) {
 		struct kh_rec_free *r = ring_reserve(sizeof(*r));
 		if (r) {
@@ -948,7 +1120,23 @@ static void record_free(void *ptr)
 			ring_commit(sizeof(*r));
 		}
 	}
-	pthread_mutex_unlock(&lock);
+	agent_unlock();
+	errno = saved;
+}
+
+/* The first event, or the first in a process no fork handler told about. */
+static __attribute__((noinline)) void hook_setup(void)
+{
+	int saved = errno;
+	if (!initialized) {
+		resolve();
+		agent_lock();
+		agent_init_locked();
+		agent_unlock();
+	} else {
+		process_restart();
+	}
+	errno = saved;
 }
 
 /* True when this call should be recorded; sets the guard. */
@@ -957,12 +1145,8 @@ static inline bool hook_enter(void)
 	if (in_hook)
 		return false;
 	in_hook++;
-	if (!initialized) {
-		resolve();
-		pthread_mutex_lock(&lock);
-		agent_init_locked();
-		pthread_mutex_unlock(&lock);
-	}
+	if (__builtin_expect(!initialized || (alive && !*alive), 0))
+		hook_setup();
 	if (!enabled) {
 		in_hook--;
 		return false;
@@ -1018,12 +1202,20 @@ EXPORT void cfree(void *ptr)
 EXPORT void *calloc(size_t n, size_t size)
 {
 	const struct caller from = HOOK_CALLER();
-	if (__builtin_expect(!real.calloc, 0)) {
-		size_t total;
-		if (__builtin_mul_overflow(n, size, &total))
-			return NULL;
-		/* dlsym's own calloc lands here while we resolve: the arena is zeroed */
-		return boot_alloc(total, 16);
+	if (__builtin_expect(!real.calloc || resolving, 0)) {
+		/* dlsym's own calloc lands here while we resolve: the arena is
+		 * zeroed. Anyone else's (a library constructor that runs before
+		 * ours) gets the real allocator. */
+		if (!resolving)
+			resolve();
+		if (!real.calloc || resolving) {
+			size_t total;
+			if (__builtin_mul_overflow(n, size, &total)) {
+				errno = ENOMEM;
+				return NULL;
+			}
+			return boot_alloc(total, 16);
+		}
 	}
 	if (!hook_enter())
 		return real.calloc(n, size);
@@ -1042,9 +1234,8 @@ EXPORT void *realloc(void *ptr, size_t size)
 			resolve();
 		void *n = real.malloc ? malloc(size) : boot_alloc(size, 16);
 		if (n && ptr) {
-			/* the old block's size is unknown: copy what the arena holds */
-			size_t avail = (size_t)(boot_arena + sizeof(boot_arena) - (char *)ptr);
-			memcpy(n, ptr, avail < size ? avail : size);
+			size_t old = boot_size(ptr);
+			memcpy(n, ptr, old < size ? old : size);
 		}
 		return n;
 	}
@@ -1062,13 +1253,15 @@ EXPORT void *realloc(void *ptr, size_t size)
 		/* The old address is free once realloc returns: hold the lock
 		 * across it so no other thread's event for that address comes
 		 * before ours. Capture the stack first, outside the lock. */
-		struct cstack cs;
-		cstack_capture(&cs, &from);
+		struct tstate *t = tstate_get();
+		if (t)
+			cstack_capture(t, &from);
 		uint32_t tid = tid_get();
-		pthread_mutex_lock(&lock);
+		agent_lock();
 		p = real.realloc(ptr, size);
-		if (p && enabled) {
-			uint32_t id = cstack_id(&cs);
+		int saved = errno;
+		if (p && enabled && t) {
+			uint32_t id = cstack_id(&t->cs);
 			struct kh_rec_realloc *r = ring_reserve(sizeof(*r));
 			if (r) {
 				r->h.type = KH_REC_REALLOC;
@@ -1081,13 +1274,24 @@ EXPORT void *realloc(void *ptr, size_t size)
 				r->stack = id;
 				ring_commit(sizeof(*r));
 				if (id == KH_STACK_PENDING)
-					pending_set(&cs);
+					pending_set(&t->cs);
 			}
 		}
-		pthread_mutex_unlock(&lock);
+		agent_unlock();
+		errno = saved;
 	}
 	hook_leave();
 	return p;
+}
+
+EXPORT size_t malloc_usable_size(void *ptr)
+{
+	if (!ptr)
+		return 0;
+	if (is_boot(ptr))
+		return boot_size(ptr);
+	resolve();
+	return real.malloc_usable_size ? real.malloc_usable_size(ptr) : 0;
 }
 
 EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
@@ -1179,20 +1383,118 @@ EXPORT void *pvalloc(size_t size)
 	return p;
 }
 
+/* ---- threads: each learns its stack at its start ---- */
+
+struct thread_start {
+	void *(*fn)(void *);
+	void *arg;
+	size_t stack_size;
+};
+
+/* glibc puts a thread's descriptor, its thread pointer, at the top of the
+ * thread's stack block, under it the static TLS, then the stack: the
+ * frames lie in [tp - stack size, tp). */
+static void *thread_start(void *p)
+{
+	struct thread_start st = *(struct thread_start *)p;
+	real.free(p);
+	uintptr_t tp;
+	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	t_stack_lo = tp > st.stack_size ? tp - st.stack_size : 0;
+	t_stack_hi = tp;
+	return st.fn(st.arg);
+}
+
+EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	resolve();
+	if (!real.pthread_create)
+		return EAGAIN;
+	int saved = errno;
+	struct thread_start *st = real.malloc ? real.malloc(sizeof(*st)) : NULL;
+	pthread_attr_t def;
+	size_t size = 0;
+	if (st && !attr && pthread_attr_init(&def) == 0) {
+		pthread_attr_getstacksize(&def, &size); /* the default */
+		pthread_attr_destroy(&def);
+	} else if (st) {
+		pthread_attr_getstacksize(attr, &size);
+	}
+	errno = saved;
+	if (!st || !size) {
+		if (st)
+			real.free(st);
+		return real.pthread_create(thread, attr, fn, arg);
+	}
+	*st = (struct thread_start){fn, arg, size};
+	int rc = real.pthread_create(thread, attr, thread_start, st);
+	if (rc)
+		real.free(st);
+	return rc;
+}
+
+/* ---- jumps out of a signal handler that interrupted the agent ---- */
+
+/* The hook the handler interrupted will never finish: what it held is
+ * let go. An event half written under the lock cannot be finished either,
+ * so then recording stops (the calls are let through, as after any
+ * failure); the thread's later events are recorded again otherwise. */
+static void jump_out_of_agent(void)
+{
+	if (!in_hook)
+		return;
+	if (__atomic_load_n(&lock.__data.__owner, __ATOMIC_RELAXED) == (int)tid_get()) {
+		enabled = 0;
+		agent_unlock();
+	}
+	agent_unwind_abandon();
+	in_hook = 0;
+}
+
+EXPORT void siglongjmp(sigjmp_buf env, int val)
+{
+	jump_out_of_agent();
+	resolve();
+	real.siglongjmp(env, val);
+}
+
+EXPORT void longjmp(jmp_buf env, int val)
+{
+	jump_out_of_agent();
+	resolve();
+	real.longjmp(env, val);
+}
+
+EXPORT void _longjmp(jmp_buf env, int val)
+{
+	jump_out_of_agent();
+	resolve();
+	real._longjmp(env, val);
+}
+
+EXPORT void __longjmp_chk(jmp_buf env, int val)
+{
+	jump_out_of_agent();
+	resolve();
+	real.longjmp_chk(env, val);
+}
+
 /* ---- exec: the new image starts its own ring; send this one's maps ---- */
 
 static void before_exec(void)
 {
 	if (in_hook)
 		return;
+	int saved = errno;
 	in_hook++;
-	pthread_mutex_lock(&lock);
+	agent_lock();
 	if (enabled) {
 		send_maps();
 		ring_write(KH_REC_EXEC, NULL, 0);
 	}
-	pthread_mutex_unlock(&lock);
+	agent_unlock();
 	in_hook--;
+	errno = saved;
 }
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
@@ -1793,10 +2095,11 @@ static __attribute__((noinline)) void agent_exit_work(void)
 {
 	int64_t others = -1;
 	in_hook++;
-	pthread_mutex_lock(&lock);
-	if (enabled && ring)
-		others = peers_fetch();
-	pthread_mutex_unlock(&lock);
+	if (agent_lock_bounded()) { /* never wait forever at exit */
+		if (enabled && ring)
+			others = peers_fetch();
+		agent_unlock();
+	}
 	in_hook--;
 	if (enabled && ring && others == 0) {
 		const char *no = getenv("KILN_HEAP_NO_FREERES");
@@ -1808,10 +2111,11 @@ static __attribute__((noinline)) void agent_exit_work(void)
 			 * under valgrind */
 			void (*cxx_freeres)(void) = (void (*)(void))sym_lookup("_ZN9__gnu_cxx9__freeresEv");
 			in_hook++;
-			pthread_mutex_lock(&lock);
-			if (enabled)
-				ring_write(KH_REC_FREERES, NULL, 0);
-			pthread_mutex_unlock(&lock);
+			if (agent_lock_bounded()) {
+				if (enabled)
+					ring_write(KH_REC_FREERES, NULL, 0);
+				agent_unlock();
+			}
 			in_hook--;
 			if (cxx_freeres)
 				cxx_freeres();
@@ -1819,8 +2123,8 @@ static __attribute__((noinline)) void agent_exit_work(void)
 		}
 	}
 	in_hook++;
-	pthread_mutex_lock(&lock);
-	if (enabled && ring) {
+	bool locked = agent_lock_bounded(); /* never wait forever at exit */
+	if (locked && enabled && ring) {
 		struct kh_rec_exit e = {0};
 		struct rusage ru;
 		if (getrusage(RUSAGE_SELF, &ru) == 0)
@@ -1839,7 +2143,8 @@ static __attribute__((noinline)) void agent_exit_work(void)
 		__atomic_store_n(&ring->closed, 1, __ATOMIC_RELEASE);
 		enabled = 0; /* what libc frees after this is not the program's */
 	}
-	pthread_mutex_unlock(&lock);
+	if (locked)
+		agent_unlock();
 	in_hook--;
 	if (verify && ring) /* a traced process */
 		verify_summary();

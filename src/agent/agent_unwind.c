@@ -5,13 +5,14 @@
  * PT_GNU_EH_FRAME search table. Nearly every x86_64 frame follows one
  * shape: CFA = rsp or rbp + offset, the return address at CFA-8, the
  * caller's rbp saved at a fixed offset from the CFA or left alone. The row
- * for an address is compiled once into that shape (a struct rule) and
- * cached; anything else (expressions, signal frames, no CFI) is given up
- * on, and the caller falls back to libunwind for the whole stack.
+ * for an address is compiled once into that shape (a struct agent_rule) and
+ * cached; a signal frame continues from the context the kernel saved
+ * (on the thread's stack or its alternate signal stack); anything else
+ * (expressions, no CFI) cuts the stack short there.
  *
  * The cache is one process-wide open-addressing table read without a
  * lock; only inserting takes one. Each thread also keeps the rules of its
- * previous stack by stack address (struct trace_step), which answers most
+ * previous stack by stack address (struct agent_trace_step), which answers most
  * lookups: consecutive stacks share most of their frames.
  *
  * A cached rule outlives its module when that module is unloaded, and an
@@ -23,8 +24,11 @@
 #include "agent/agent_unwind.h"
 
 #include <dlfcn.h>
-#include <fcntl.h>
+#include <errno.h>
+#include <signal.h>
+#include <ucontext.h>
 #include <link.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,21 +50,17 @@ enum rule_kind {
 	RULE_END,         /* the return address is undefined: the outermost frame (_start, clone) */
 	RULE_NO_INFO,     /* in no module, or no FDE covers the address */
 	RULE_UNSUPPORTED, /* CFI that needs a real unwinder */
+	RULE_SIGNAL,      /* a signal frame (__restore_rt): the registers are in the ucontext at sp */
 };
 
-/* The caller's registers, from a frame at some address: CFA = rsp or rbp
- * (by kind) + cfa_off; the return address at CFA-8; the caller's rbp at
- * CFA+rbp_off, or unchanged when rbp_off is 0 (never a save slot: CFA+0 is
- * the caller's frame). rsp is the CFA, by definition. The rule holds for
- * the whole CFI row around the address: from lo_back bytes before it, len
- * bytes long (one byte when it is not a row's). */
-struct rule {
-	int32_t cfa_off;
-	int16_t rbp_off;
-	uint16_t kind; /* enum rule_kind */
-	uint32_t lo_back;
-	uint32_t len;
-};
+/* The caller's registers, from a frame at some address (struct
+ * agent_rule, agent_unwind.h): CFA = rsp or rbp (by kind) + cfa_off; the
+ * return address at CFA-8; the caller's rbp at CFA+rbp_off, or unchanged
+ * when rbp_off is 0 (never a save slot: CFA+0 is the caller's frame). rsp
+ * is the CFA, by definition. The rule holds for the whole CFI row around
+ * the address: from lo_back bytes before it, len bytes long (one byte when
+ * it is not a row's). A signal frame's registers are in the ucontext the
+ * kernel left at its stack pointer. */
 
 /* Open addressing, linear probing, at most half full. A slot's words are
  * each written atomically: the rule's, then the key that publishes them.
@@ -83,7 +83,7 @@ struct rule_table {
 #define TABLE_FIRST_SLOTS (1u << 10)
 
 static struct rule_table *table;        /* published with release; read without a lock */
-static int insert_lock;                 /* guards inserting, growing, emptying */
+static uintptr_t insert_lock;           /* guards inserting, growing, emptying; its holder's thread pointer */
 static uint64_t table_gen;              /* times the table was emptied */
 static unsigned long long table_subs;   /* dlpi_subs the table's rules were computed under (written locked) */
 static struct agent_unwind_stats stats; /* updated with relaxed atomics */
@@ -105,11 +105,22 @@ static void *map_pages(size_t size)
 	return p;
 }
 
-/* Only misses and unloads take it, for microseconds: spinning is fine. */
+static uintptr_t thread_pointer(void)
+{
+	uintptr_t tp;
+	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+/* Only misses and unloads take it, for microseconds: spinning is fine.
+ * The word holds its holder's thread pointer (see agent_unwind_abandon). */
 static void insert_lock_take(void)
 {
-	while (__atomic_exchange_n(&insert_lock, 1, __ATOMIC_ACQUIRE))
+	uintptr_t me = thread_pointer(), free_word = 0;
+	while (!__atomic_compare_exchange_n(&insert_lock, &free_word, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		free_word = 0;
 		sched_yield();
+	}
 }
 
 static void insert_lock_drop(void)
@@ -123,7 +134,7 @@ static inline uint64_t table_hash(uint64_t pc)
 }
 
 /* The cached rule for pc, without a lock. */
-static inline bool table_find(const struct rule_table *t, uint64_t pc, struct rule *out)
+static inline bool table_find(const struct rule_table *t, uint64_t pc, struct agent_rule *out)
 {
 	uint64_t i = table_hash(pc) >> t->shift;
 	for (uint64_t probes = 0; probes <= t->mask; probes++) {
@@ -212,7 +223,7 @@ static void table_check_subs_locked(unsigned long long subs)
 }
 
 /* Caches pc's rule, computed when glibc's unload count was subs. */
-static void rule_publish(uint64_t pc, struct rule r, unsigned long long subs)
+static void rule_publish(uint64_t pc, struct agent_rule r, unsigned long long subs)
 {
 	if (!pc)
 		return;
@@ -827,9 +838,9 @@ static bool vm_run(struct cfa_vm *vm, const uint8_t *p, const uint8_t *end)
 }
 
 /* Compiles pc's row into a rule, when it has the usual shape. */
-static struct rule rule_from_row(const struct cfa_row *row)
+static struct agent_rule rule_from_row(const struct cfa_row *row)
 {
-	struct rule ru = {.kind = RULE_UNSUPPORTED};
+	struct agent_rule ru = {.kind = RULE_UNSUPPORTED};
 	const struct reg_rule *ra = &row->col[COL_RA], *bp = &row->col[COL_RBP], *sp = &row->col[COL_RSP];
 	if (ra->how == HOW_UNDEF) {
 		ru.kind = RULE_END;
@@ -852,9 +863,10 @@ static struct rule rule_from_row(const struct cfa_row *row)
 }
 
 /* pc's rule from the module's CFI. */
-static struct rule rule_in_module(const struct module *m, uintptr_t hdr, uintptr_t pc)
+static struct agent_rule rule_in_module(const struct module *m, uintptr_t hdr, uintptr_t pc)
 {
-	struct rule no_info = {.kind = RULE_NO_INFO, .len = 1}, unsupported = {.kind = RULE_UNSUPPORTED, .len = 1};
+	struct agent_rule no_info = {.kind = RULE_NO_INFO, .len = 1},
+	                  unsupported = {.kind = RULE_UNSUPPORTED, .len = 1};
 	uintptr_t at = hdr_find_fde(m, hdr, pc);
 	if (!at)
 		return no_info;
@@ -864,8 +876,10 @@ static struct rule rule_in_module(const struct module *m, uintptr_t hdr, uintptr
 		return unsupported;
 	if (pc < f.start || pc >= f.end)
 		return no_info;
-	if (c.signal)
-		return unsupported; /* a signal frame: libunwind reads the saved context */
+	if (c.signal) { /* a signal frame: the kernel's saved context is read instead */
+		struct agent_rule sig = {.kind = RULE_SIGNAL, .len = 1};
+		return sig;
+	}
 	struct cfa_vm vm = {.cie = &c, .m = m, .loc = f.start, .pc = pc};
 	vm.row.cfa_reg = UINT64_MAX; /* none until the CIE says */
 	if (!vm_run(&vm, c.insns, c.insns_end))
@@ -874,7 +888,7 @@ static struct rule rule_in_module(const struct module *m, uintptr_t hdr, uintptr
 	vm.in_fde = true;
 	if (!vm_run(&vm, f.insns, f.insns_end))
 		return unsupported;
-	struct rule ru = rule_from_row(&vm.row);
+	struct agent_rule ru = rule_from_row(&vm.row);
 	uintptr_t end = vm.done && vm.row_end < f.end ? vm.row_end : f.end;
 	ru.lo_back = (uint32_t)(pc - vm.loc);
 	ru.len = end - vm.loc > UINT32_MAX ? UINT32_MAX : (uint32_t)(end - vm.loc);
@@ -889,7 +903,7 @@ static struct rule rule_in_module(const struct module *m, uintptr_t hdr, uintptr
 
 struct miss {
 	uintptr_t pc;
-	struct rule rule;
+	struct agent_rule rule;
 	unsigned long long subs; /* glibc's unload count, at the time of the lookup */
 };
 
@@ -920,14 +934,20 @@ static int miss_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
-/* pc's rule, computed from its module's CFI and cached. */
-static __attribute__((noinline)) struct rule rule_slow(uintptr_t pc)
+/* pc's rule, computed from its module's CFI and cached. With signals
+ * blocked: a handler that jumped out of here (siglongjmp) would leave the
+ * loader's lock or the insert lock held for good. Misses are rare. */
+static __attribute__((noinline)) struct agent_rule rule_slow(uintptr_t pc)
 {
 	struct miss ms = {.pc = pc, .rule = {.kind = RULE_NO_INFO, .len = 1}};
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ms.subs = __atomic_load_n(&table_subs, __ATOMIC_RELAXED); /* unless dl_iterate_phdr tells */
 	stat_add(&stats.misses);
 	dl_iterate_phdr(miss_module, &ms);
 	rule_publish(pc, ms.rule, ms.subs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return ms.rule;
 }
 
@@ -964,97 +984,49 @@ EXPORT int dlclose(void *handle)
 
 /* ---- the stack ---- */
 
-extern void *__libc_stack_end; /* glibc: near the top of the main thread's stack */
+/* The calling thread's alternate signal stack, as its last successful
+ * sigaltstack() call set it (interposed below): the only other stack a
+ * hook's frames may lie on. */
+static TLS uintptr_t alt_lo, alt_hi;
 
-/* The calling thread's own stack, learnt on its first capture: a capture
- * whose sp lies in [stack_lo, stack_hi) reads only [sp, stack_hi), which
- * is mapped. Any other sp (sigaltstack, a coroutine) is left to libunwind. */
-static TLS uintptr_t stack_lo, stack_hi;
-static TLS int stack_state; /* 0: not known yet, 1: known, -1: given up */
-static TLS int stack_tries;
+typedef int (*sigaltstack_fn)(const stack_t *, stack_t *);
+static sigaltstack_fn real_sigaltstack;
 
-#define STACK_TRIES 4 /* first captures that may look for the stack (each reads the maps) */
-
-/* A mapping asked for by address: [lo, hi), and gap_lo, the end of the
- * mapping below it. */
-struct vma_query {
-	uintptr_t addr, lo, hi, gap_lo;
-	bool found;
-};
-
-static int hex_digit(char c)
+EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Streams /proc/self/maps ("lo-hi perms ..." lines, sorted) through a
- * small buffer, with plain syscalls: pthread_getattr_np would allocate
- * while holding its thread's lock, and this runs inside malloc, maybe
- * called from pthread_getattr_np itself. */
-static void maps_find(struct vma_query *q, int nq)
-{
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	char buf[512];
-	uintptr_t lo = 0, hi = 0, prev_hi = 0;
-	int field = 0; /* 0: lo, 1: hi, 2: the rest of the line */
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			char c = buf[i];
-			if (c == '\n') {
-				for (int k = 0; k < nq; k++)
-					if (!q[k].found && q[k].addr >= lo && q[k].addr < hi)
-						q[k] = (struct vma_query){q[k].addr, lo, hi, prev_hi, true};
-				prev_hi = hi;
-				lo = hi = 0;
-				field = 0;
-			} else if (field < 2 && hex_digit(c) >= 0) {
-				uintptr_t *v = field ? &hi : &lo;
-				*v = *v * 16 + (uintptr_t)hex_digit(c);
-			} else if (field < 2) {
-				field++;
-			}
+	sigaltstack_fn fn = __atomic_load_n(&real_sigaltstack, __ATOMIC_ACQUIRE);
+	if (!fn) {
+		fn = (sigaltstack_fn)dlsym(RTLD_NEXT, "sigaltstack");
+		if (!fn) {
+			errno = ENOSYS;
+			return -1;
 		}
+		__atomic_store_n(&real_sigaltstack, fn, __ATOMIC_RELEASE);
 	}
-	close(fd);
+	int rc = fn(ss, old);
+	if (rc == 0 && ss) {
+		bool off = ss->ss_flags & SS_DISABLE;
+		alt_lo = off ? 0 : (uintptr_t)ss->ss_sp;
+		alt_hi = off ? 0 : (uintptr_t)ss->ss_sp + ss->ss_size;
+	}
+	return rc;
 }
 
-static uintptr_t thread_pointer(void)
+/* The stack holding sp, [*lo, *hi): the thread's own, or its alternate
+ * signal stack; false when neither (a coroutine's, or not known). */
+static bool stack_region(const struct agent_unwind_thread *ut, uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 {
-	uintptr_t tp;
-	__asm__("movq %%fs:0, %0" : "=r"(tp));
-	return tp;
-}
-
-/* The main thread's stack is the mapping holding __libc_stack_end, and
- * it grows down into the gap below it, where nothing else is mapped. Any
- * other thread's frames lie below its descriptor (glibc puts it, and the
- * static TLS under it, at the top of the thread's stack block), in the
- * mapping that holds it. Either, if sp lies in it. */
-static void stack_learn(uintptr_t sp)
-{
-	uintptr_t tp = thread_pointer();
-	struct vma_query q[2] = {{.addr = (uintptr_t)__libc_stack_end}, {.addr = tp}};
-	if (++stack_tries > STACK_TRIES) {
-		stack_state = -1;
-		return;
+	if (sp >= ut->stack_lo && sp < ut->stack_hi) {
+		*lo = ut->stack_lo;
+		*hi = ut->stack_hi;
+		return true;
 	}
-	maps_find(q, 2);
-	if (q[0].found && sp >= q[0].gap_lo && sp < q[0].hi) {
-		stack_lo = q[0].gap_lo;
-		stack_hi = q[0].hi;
-		stack_state = 1;
-	} else if (q[1].found && sp >= q[1].lo && sp < tp) {
-		stack_lo = q[1].lo;
-		stack_hi = tp;
-		stack_state = 1;
+	if (sp >= alt_lo && sp < alt_hi) {
+		*lo = alt_lo;
+		*hi = alt_hi;
+		return true;
 	}
+	return false;
 }
 
 static inline uintptr_t stack_word(uintptr_t at)
@@ -1068,82 +1040,106 @@ struct regs {
 	uintptr_t pc, sp, bp;
 };
 
-/* Each thread's previous stack, step by step: the frame at sp was in the
- * CFI row starting at row_lo and followed its rule. Consecutive stacks of
- * a thread share most frames at the same stack addresses, in the same
- * functions if not at the same call, so the rule for a frame is usually
- * found there instead of in the table: no hashing, and the loads of
- * successive return addresses no longer wait on each other's lookups.
- * Two buffers: the previous stack is read while the current one is
- * written; each ends with a sentinel step above every stack address. */
-struct trace_step {
-	uintptr_t sp, row_lo;
-	struct rule rule;
-};
+/* A cache miss reads .eh_frame through dl_iterate_phdr: about 2 KiB of
+ * stack (measured: tests/e2e/test_agent_stacks.sh). With less room left
+ * below the frame that unwinds, the stack is cut short instead. */
+#define MISS_ROOM 6144
 
-/* Steps kept per stack: enough for most; deeper frames go to the table.
- * The buffers live in static TLS, which glibc carves from every thread's
- * stack: small stacks leave little room. */
-#define TRACE_MAX 64
+/* Each thread's previous stack, step by step (struct agent_trace_step):
+ * consecutive stacks of a thread share most frames at the same stack
+ * addresses, in the same functions if not at the same call, so the rule
+ * for a frame is usually found there instead of in the table: no hashing,
+ * and the loads of successive return addresses no longer wait on each
+ * other's lookups. Two buffers: the previous stack is read while the
+ * current one is written; each ends with a sentinel step above every stack
+ * address. */
 
-static TLS struct trace_step trace[2][TRACE_MAX + 1]; /* + the sentinel */
-static TLS unsigned trace_prev;                       /* the buffer holding the previous stack */
-static TLS uint64_t trace_gen; /* 1 + table_gen it was built under (its rules are that table's); 0: none */
-
-static inline struct rule rule_lookup(uintptr_t key)
+/* The rule for key, or false when it is not cached and room (bytes of
+ * stack left) is too little to look it up. */
+static inline bool rule_lookup(uintptr_t key, uintptr_t room, struct agent_rule *ru)
 {
-	struct rule ru;
 	const struct rule_table *t = __atomic_load_n(&table, __ATOMIC_ACQUIRE);
-	if (t && table_find(t, key, &ru))
-		return ru;
-	return rule_slow(key);
+	if (t && table_find(t, key, ru))
+		return true;
+	if (room < MISS_ROOM)
+		return false;
+	*ru = rule_slow(key);
+	return true;
 }
 
-/* Gives up on a stack: counts why, returns -1. */
-static int unwind_fail(uint64_t *counter)
-{
-	stat_add(counter);
-	return -1;
-}
+/* Where a signal frame's ucontext keeps the interrupted registers. */
+#define UC_REG(uc, r) ((uc) + offsetof(ucontext_t, uc_mcontext.gregs) + (uintptr_t)(r) * sizeof(greg_t))
 
-/* Steps from frame r outwards, recording the steps in cur (*len of them);
- * the stack's words are read only within [r.sp, hi). Returns the frames,
- * or -1 when a frame needs libunwind. */
-static int unwind_steps(struct regs r, uintptr_t hi, void **ips, int max, const struct trace_step *prev,
-                        struct trace_step *cur, int *len)
+/* Steps from frame r outwards within the stack [lo, hi) holding it, and
+ * from a signal frame on into the interrupted frame, recording the steps
+ * on the thread's own stack in cur (*len of them). Returns the frames;
+ * *whole false when it gave up on one. */
+static int unwind_steps(const struct agent_unwind_thread *ut, struct regs r, uintptr_t hi, uintptr_t room, void **ips,
+                        int max, const struct agent_trace_step *prev, struct agent_trace_step *cur, int *len,
+                        bool *whole)
 {
 	uintptr_t lo = r.sp, sp = r.sp, bp = r.bp, key = r.pc;
-	int n = 0, rc;
+	int n = 0;
+	bool tracing = true; /* until a signal frame: the steps after it may lie elsewhere */
+	*len = 0;
 	for (;;) {
-		while (prev->sp < sp)
-			prev++;
-		const struct trace_step *step = prev;
-		struct trace_step fresh;
-		if (prev->sp != sp || key - prev->row_lo >= prev->rule.len) {
-			fresh.rule = rule_lookup(key);
+		const struct agent_trace_step *step = NULL;
+		struct agent_trace_step fresh;
+		if (tracing) {
+			while (prev->sp < sp)
+				prev++;
+			if (prev->sp == sp && key - prev->row_lo < prev->rule.len)
+				step = prev;
+		}
+		if (!step) {
+			if (!rule_lookup(key, room, &fresh.rule)) {
+				stat_add(&stats.no_room);
+				goto out_cut;
+			}
 			fresh.sp = sp;
 			fresh.row_lo = key - fresh.rule.lo_back;
 			step = &fresh;
 		}
-		if (n < TRACE_MAX)
-			cur[n] = *step;
-		uintptr_t base = sp;
-		if (__builtin_expect(step->rule.kind != RULE_RSP, 0)) {
-			if (step->rule.kind == RULE_END) {
-				rc = n;
-				goto out;
-			}
-			if (step->rule.kind != RULE_RBP) {
-				rc = unwind_fail(step->rule.kind == RULE_NO_INFO ? &stats.no_info : &stats.unsupported);
-				goto out;
-			}
+		if (tracing && *len < AGENT_TRACE_MAX)
+			cur[(*len)++] = *step;
+		uintptr_t base = sp, ra;
+		switch (step->rule.kind) {
+		case RULE_RSP:
+			break;
+		case RULE_RBP:
 			base = bp;
+			break;
+		case RULE_END:
+			return n;
+		case RULE_SIGNAL: {
+			/* sp is the ucontext the kernel saved; the interrupted frame
+			 * goes on at its exact pc, maybe on the other stack */
+			if (UC_REG(sp, REG_RIP) + sizeof(greg_t) > hi)
+				goto out_bounds;
+			ra = stack_word(UC_REG(sp, REG_RIP));
+			uintptr_t nsp = stack_word(UC_REG(sp, REG_RSP));
+			bp = stack_word(UC_REG(sp, REG_RBP));
+			if (!stack_region(ut, nsp, &lo, &hi))
+				goto out_bounds;
+			lo = sp = nsp;
+			tracing = false;
+			if (ra < 0x4000)
+				return n;
+			ips[n++] = (void *)ra;
+			key = ra;
+			if (n == max)
+				return n;
+			continue;
+		}
+		default:
+			stat_add(step->rule.kind == RULE_NO_INFO ? &stats.no_info : &stats.unsupported);
+			goto out_cut;
 		}
 		uintptr_t cfa = base + (uintptr_t)(intptr_t)step->rule.cfa_off;
 		/* the CFA strictly grows and the return address lies on the stack */
 		if (__builtin_expect(cfa < sp + 8 || cfa > hi, 0))
 			goto out_bounds;
-		uintptr_t ra = stack_word(cfa - 8);
+		ra = stack_word(cfa - 8);
 		if (step->rule.rbp_off) {
 			uintptr_t at = cfa + (uintptr_t)(intptr_t)step->rule.rbp_off;
 			if (at < lo || at > hi - 8)
@@ -1151,55 +1147,49 @@ static int unwind_steps(struct regs r, uintptr_t hi, void **ips, int max, const 
 			bp = stack_word(at);
 		}
 		sp = cfa;
-		rc = n;
 		if (__builtin_expect(ra < 0x4000, 0))
-			goto out; /* libunwind's test for a bogus return address: stop as it does */
+			return n; /* libunwind's test for a bogus return address: stop as it does */
 		ips[n++] = (void *)ra;
 		key = ra - 1; /* the call instruction: the return address may start another function's row */
-		if (n == max) {
-			*len = n < TRACE_MAX ? n : TRACE_MAX;
+		if (n == max)
 			return n;
-		}
 	}
 out_bounds:
-	rc = unwind_fail(&stats.bounds);
-out:
-	*len = n + 1 < TRACE_MAX ? n + 1 : TRACE_MAX;
-	return rc;
-}
-
-/* Unwinds from frame r when it lies on the thread's own stack. */
-static int unwind_from(struct regs r, void **ips, int max)
-{
-	if (__builtin_expect(!stack_state, 0))
-		stack_learn(r.sp);
-	if (stack_state <= 0 || r.sp < stack_lo || r.sp >= stack_hi) {
-		stat_add(&stats.bounds);
-		return -1;
-	}
-	/* a rule is the table's of the time: a table emptied since drops the trace */
-	uint64_t gen = __atomic_load_n(&table_gen, __ATOMIC_ACQUIRE) + 1;
-	if (gen != trace_gen) {
-		trace[trace_prev][0].sp = UINTPTR_MAX;
-		trace_gen = gen;
-	}
-	struct trace_step *cur = trace[trace_prev ^ 1];
-	int len = 0;
-	int n = unwind_steps(r, stack_hi, ips, max, trace[trace_prev], cur, &len);
-	cur[len].sp = UINTPTR_MAX; /* the rules met are right even when the stack was given up on */
-	trace_prev ^= 1;
+	stat_add(&stats.bounds);
+out_cut:
+	*whole = false;
 	return n;
 }
 
-int agent_unwind_backtrace_from(void **ips, int max, uintptr_t ra, uintptr_t cfa, uintptr_t bp)
+int agent_unwind_backtrace_from(struct agent_unwind_thread *ut, void **ips, int max, uintptr_t ra, uintptr_t cfa,
+                                uintptr_t bp, bool *whole)
 {
+	*whole = true;
 	if (max <= 0)
 		return 0;
 	ips[0] = (void *)ra;
+	uintptr_t lo, hi, here = (uintptr_t)__builtin_frame_address(0);
+	if (!stack_region(ut, cfa, &lo, &hi)) {
+		stat_add(&stats.bounds);
+		*whole = false;
+		return 1;
+	}
+	/* this frame lies on the same stack as the hook's caller's */
+	uintptr_t room = here > lo && here - lo < hi - lo ? here - lo : 0;
+	/* a rule is the table's of the time: a table emptied since drops the trace */
+	uint64_t gen = __atomic_load_n(&table_gen, __ATOMIC_ACQUIRE) + 1;
+	if (gen != ut->trace_gen) {
+		ut->trace[ut->trace_prev][0].sp = UINTPTR_MAX;
+		ut->trace_gen = gen;
+	}
+	struct agent_trace_step *cur = ut->trace[ut->trace_prev ^ 1];
+	int len = 0;
 	/* the call instruction names the row, as for every return address */
 	struct regs r = {ra - 1, cfa, bp};
-	int n = unwind_from(r, ips + 1, max - 1);
-	return n < 0 ? n : n + 1;
+	int n = unwind_steps(ut, r, hi, room, ips + 1, max - 1, ut->trace[ut->trace_prev], cur, &len, whole);
+	cur[len].sp = UINTPTR_MAX; /* the rules met are right even when the stack was cut short */
+	ut->trace_prev ^= 1;
+	return n + 1;
 }
 
 void agent_unwind_init(void)
@@ -1211,6 +1201,12 @@ void agent_unwind_init(void)
 	insert_lock_take();
 	__atomic_store_n(&table_subs, subs, __ATOMIC_RELAXED);
 	insert_lock_drop();
+}
+
+void agent_unwind_abandon(void)
+{
+	uintptr_t me = thread_pointer();
+	__atomic_compare_exchange_n(&insert_lock, &me, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
 void agent_unwind_atfork_child(void)
@@ -1226,4 +1222,5 @@ void agent_unwind_get_stats(struct agent_unwind_stats *st)
 	st->unsupported = __atomic_load_n(&stats.unsupported, __ATOMIC_RELAXED);
 	st->bounds = __atomic_load_n(&stats.bounds, __ATOMIC_RELAXED);
 	st->resets = __atomic_load_n(&stats.resets, __ATOMIC_RELAXED);
+	st->no_room = __atomic_load_n(&stats.no_room, __ATOMIC_RELAXED);
 }

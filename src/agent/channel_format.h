@@ -81,7 +81,9 @@ struct kh_ring_header {
 	uint32_t peer_threads; /* threads of the process besides the one exiting */
 	uint32_t peer_n;       /* struct kh_peer at the start of the data area */
 	uint32_t peer_flags;   /* KH_PEERS_* */
-	uint64_t pad0[6];
+	uint32_t reader_gone;  /* set by kiln when it stops reading this ring: the agent stops waiting */
+	uint32_t pad1;
+	uint64_t pad0[5];
 	uint64_t head __attribute__((aligned(64))); /* bytes written, ever */
 	uint64_t tail __attribute__((aligned(64))); /* bytes read, ever */
 };

@@ -67,6 +67,9 @@ static const struct alloc_pattern defaults[] = {
     {FN_PREFIX, "__libc_", false},
     {MODULE_PREF, "libc.so", false},
     {MODULE_PREF, "ld-linux", false},
+    /* kiln's own agent: its pthread_create (which learns the new thread's
+     * stack) stands between the program and libc's */
+    {MODULE_PREF, "libkiln-agent", false},
 };
 
 /* Where a process or thread starts, below the user's main or thread

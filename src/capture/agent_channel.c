@@ -539,7 +539,9 @@ static uint64_t ring_drain(struct agent_channel *ch, uint32_t idx, const struct 
 	while (tail < head) {
 		const struct kh_rec_header *rec = (const void *)(r->data + (tail & (KH_RING_SIZE - 1)));
 		if (rec->size < sizeof(*rec) || rec->size > head - tail || (rec->size & 7)) {
-			/* a broken record: stop reading this ring rather than guess */
+			/* a broken record: stop reading this ring rather than guess,
+			 * and tell its writer not to wait for room */
+			__atomic_store_n(&r->h->reader_gone, 1, __ATOMIC_RELEASE);
 			r->ended = true;
 			break;
 		}

@@ -8,7 +8,8 @@
 # bound is 0.1% so that one odd libc stack does not fail the test, while a
 # real regression, which hits every stack of some site, does). On
 # tests/fixtures/heap_unwind.c, which builds the stacks it cannot take (a
-# CFA expression, signal frames, a sigaltstack): exactly those. And after a
+# CFA expression): exactly those, while it takes the ones through signal
+# frames, on the thread's stack and a sigaltstack. And after a
 # plugin is unloaded and another mapped at its address, the stacks are
 # still whole (libunwind 1.6's own cache goes stale there, so that part is
 # checked on kiln's output, not against libunwind).
@@ -85,9 +86,9 @@ if [ $HAVE_RUST = 1 ]; then
 	ordinary rust_bench 1 "$T/heap_bench_rs" 2
 fi
 
-# heap_unwind: threads, deep recursion and a frame-pointer frame are taken;
-# the CFA expression and the signal handler's allocations (the signal frame
-# is unsupported; on the sigaltstack the stack is not the thread's) are not
+# heap_unwind: threads, deep recursion, a frame-pointer frame and the
+# signal handler's allocations (through the signal frame, from the
+# sigaltstack too) are taken; the CFA expression is not
 verified unwind_paths 1 "$T/heap_unwind"
 want_unsupported=$(sed -n 's/^expected unsupported //p' "$T/unwind_paths.out")
 want_offstack=$(sed -n 's/^expected off stack //p' "$T/unwind_paths.out")

@@ -216,6 +216,29 @@ static void test_ring_unlinked_once_mapped(void **state)
 	agent_channel_free(ch);
 }
 
+/* A broken record ends the ring for kiln, and tells its writer so: the
+ * agent must not wait for room kiln will never make. */
+static void test_broken_ring_tells_writer(void **state)
+{
+	(void)state;
+	struct agent_channel *ch;
+	assert_int_equal(agent_channel_new(&ch), 0);
+	struct seen s = {.order_ok = true};
+	const struct agent_channel_ops ops = {&s, on_ring, on_record, on_live, on_classes, on_end};
+	struct kh_ring_header *h = ring_make(agent_channel_dir(ch), "x.ring", (uint32_t)getpid(), 100);
+	ring_put_alloc(h, 1);
+	struct kh_rec_header *bad = (void *)((char *)h + KH_HEADER_SIZE + h->head);
+	bad->type = KH_REC_ALLOC;
+	bad->size = 12; /* not a multiple of 8 */
+	h->head += 16;
+	assert_int_equal(h->reader_gone, 0);
+	agent_channel_poll(ch, &ops);
+	assert_int_equal(s.allocs[0], 1);
+	assert_int_equal(__atomic_load_n(&h->reader_gone, __ATOMIC_ACQUIRE), 1);
+	munmap(h, KH_HEADER_SIZE + KH_RING_SIZE);
+	agent_channel_free(ch);
+}
+
 static void mkdir_with_file(const char *base, const char *name)
 {
 	char path[512];
@@ -289,6 +312,7 @@ int main(void)
 	    cmocka_unit_test(test_channel),
 	    cmocka_unit_test(test_ring_unlinked_once_mapped),
 	    cmocka_unit_test(test_sweep_stale),
+	    cmocka_unit_test(test_broken_ring_tells_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
