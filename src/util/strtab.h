@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/vec.h"
 
 struct strtab {
@@ -19,8 +19,7 @@ struct strtab {
 	VEC(char *) chunks;
 	size_t chunk_left;
 	char *chunk_pos;
-	struct hashmap index; /* hash -> id, collisions chained via next */
-	VEC(uint32_t) next;   /* id -> 1 + next id with the same hash, 0 ends */
+	struct keymap index; /* string -> id */
 };
 
 void strtab_init(struct strtab *t);
