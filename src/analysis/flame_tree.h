@@ -20,6 +20,7 @@
 
 #include "profile/profile.h"
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/strbuf.h"
 #include "util/strtab.h"
 #include "util/vec.h"
@@ -53,7 +54,7 @@ struct flame_node {
 struct flame_tree {
 	struct strtab strings;
 	VEC(struct flame_node) nodes; /* 0 is the root */
-	struct hashmap index;         /* (parent, name) -> node; unused for charts */
+	struct keymap index;          /* (parent, name) -> node; unused for charts */
 	int64_t base_total;           /* differential trees: the base's root value */
 	bool chart;                   /* children in time order, adjacent merge only */
 	bool no_index;                /* built without filling index (names were unique per location) */
@@ -90,26 +91,29 @@ void flame_tree_finish(struct flame_tree *t);
 
 /* Builds a plain tree (default options) straight from folded stack lines,
  * without a profile in between: the same tree flame_tree_build() makes of
- * the profile folded_read_*() would give for them. Nodes are merged against
- * their parent's children by interned name in a compact map; a line reuses
- * the nodes of the frames it shares with the previous line, so sorted input
- * (the usual case) costs one lookup per new frame. */
+ * the profile folded_read_*() would give for them. Names are interned once
+ * in a map of their own; a node's children are found on its list, or in a
+ * map keyed by (parent, name) once it has many; a line reuses the nodes of
+ * the frames it shares with the previous line, so sorted input (the usual
+ * case) costs one lookup per new frame. */
 struct flame_folded_prev {
 	uint32_t end;  /* offset after the frame in the previous stack */
 	uint32_t node; /* its node */
 };
 
+struct flame_folded_frame {
+	uint32_t start, end; /* of the name in the line */
+	uint64_t hash;       /* of the name */
+};
+
 struct flame_folded {
 	struct flame_tree *t;
-	uint64_t *slots; /* (hash tag << 32) | node, 0 when empty: (parent, name) -> node */
-	size_t cap, used;
-	unsigned bits; /* cap == 1 << bits */
-	VEC(struct flame_folded_prev) prev;
-	struct strbuf prev_stack; /* the previous line's stack */
-	VEC(uint8_t) origin_of;   /* per string id: origin + 1, 0 until guessed */
-	uint64_t *names;          /* (hash tag << 32) | (string id + 1), 0 when empty: name -> string id */
-	size_t names_cap, names_used;
-	unsigned names_bits;
+	struct keymap kids;                  /* (parent, name) -> node, for children of wide nodes */
+	struct keymap names;                 /* name -> its entry in name_keys */
+	VEC(uint64_t) name_keys;             /* entries: (length << 32 | string id), origin, the bytes */
+	VEC(struct flame_folded_prev) prev;  /* the previous line's frames */
+	VEC(struct flame_folded_frame) todo; /* the new frames of the line being added */
+	struct strbuf prev_stack;            /* the previous line's stack */
 };
 
 /* t must be freshly initialised and is only used through b until
