@@ -31,6 +31,8 @@ void flame_tree_release(struct flame_tree *t)
 		return;
 	strtab_release(&t->strings);
 	vec_free(&t->nodes);
+	vec_free(&t->srcs);
+	vec_free(&t->bases);
 	keymap_release(&t->index);
 }
 
@@ -89,11 +91,14 @@ struct path_frame {
 static uint32_t node_new(struct flame_tree *t, uint32_t parent, const struct path_frame *f)
 {
 	uint32_t depth = t->nodes.v[parent].depth + 1;
+	if (f->module || f->file || f->line || t->srcs.n) {
+		/* the first node with a place gives every node one */
+		while (t->srcs.n < t->nodes.n)
+			vec_push(&t->srcs, ((struct flame_src){0, 0, 0}));
+		vec_push(&t->srcs, ((struct flame_src){f->module, f->file, f->line}));
+	}
 	struct flame_node *n = vec_grow(&t->nodes);
 	n->name = f->name;
-	n->module = f->module;
-	n->file = f->file;
-	n->line = f->line;
 	n->parent = parent;
 	n->depth = depth;
 	n->origin = f->origin;
@@ -792,12 +797,14 @@ void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)
 {
 	size_t n = t->nodes.n;
 	uint32_t *match = xmalloc(n * sizeof(*match));
+	vec_reserve(&t->bases, n);
+	t->bases.n = n;
 	uint32_t nstr = strtab_count(&t->strings);
 	uint32_t *names = xmalloc((nstr + 1) * sizeof(*names));
 	for (uint32_t i = 0; i < nstr; i++)
 		names[i] = strtab_find(&base->strings, strtab_get(&t->strings, i));
 	match[0] = 0;
-	t->nodes.v[0].base = base->nodes.v[0].value;
+	t->bases.v[0] = base->nodes.v[0].value;
 	const struct keymap *index = &base->index;
 	struct keymap built;
 	keymap_init(&built);
@@ -812,7 +819,7 @@ void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)
 		struct flame_node *nd = &t->nodes.v[i];
 		uint32_t bp = match[nd->parent], bname = names[nd->name];
 		match[i] = FLAME_NONE;
-		nd->base = 0;
+		t->bases.v[i] = 0;
 		if (bp == FLAME_NONE || bname == UINT32_MAX)
 			continue;
 		if (base->chart) {
@@ -827,7 +834,7 @@ void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)
 			match[i] = keymap_find(index, node_hash(bp, bname), node_eq, base, &k);
 		}
 		if (match[i] != FLAME_NONE)
-			nd->base = base->nodes.v[match[i]].value;
+			t->bases.v[i] = base->nodes.v[match[i]].value;
 	}
 	t->base_total = base->nodes.v[0].value;
 	t->has_base = true;

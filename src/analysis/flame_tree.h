@@ -37,23 +37,31 @@ enum flame_origin {
 	FLAME_ORIGIN_THREAD = 5, /* a thread pseudo-frame (--threads, flame charts) */
 };
 
+/* A node is 48 bytes: trees of folded stacks reach tens of millions of
+ * them. What only some trees have (source places, base values) is kept
+ * beside the nodes, read through flame_tree_src() and flame_tree_base(). */
 struct flame_node {
 	uint32_t name;                                  /* string id in tree->strings */
-	uint32_t module;                                /* string id, 0 when unknown */
-	uint32_t file;                                  /* string id, 0 when unknown */
-	uint32_t line;                                  /* first line seen, 0 when unknown */
 	uint32_t parent;                                /* the root is its own parent */
 	uint32_t depth;                                 /* root = 0 */
 	uint32_t first_child, next_sibling, last_child; /* FLAME_NONE ends */
 	uint8_t origin;                                 /* enum flame_origin */
 	int64_t value;                                  /* this node and everything it calls */
 	int64_t self;                                   /* samples whose leaf is this node */
-	int64_t base;                                   /* differential trees: value of the same path in the base */
+};
+
+/* Where a node's code is; all 0 when unknown. */
+struct flame_src {
+	uint32_t module; /* string id */
+	uint32_t file;   /* string id */
+	uint32_t line;   /* first line seen */
 };
 
 struct flame_tree {
 	struct strtab strings;
 	VEC(struct flame_node) nodes; /* 0 is the root */
+	VEC(struct flame_src) srcs;   /* per node; empty while no node has a place (folded input) */
+	VEC(int64_t) bases;           /* differential trees: per node, the value of its path in the base */
 	struct keymap index;          /* (parent, name) -> node; unused for charts */
 	int64_t base_total;           /* differential trees: the base's root value */
 	bool chart;                   /* children in time order, adjacent merge only */
@@ -71,6 +79,18 @@ struct flame_options {
 	const regex_t *focus;   /* keep only stacks with a frame matching this */
 	const regex_t *exclude; /* drop stacks with a frame matching this */
 };
+
+/* The module, file and line of node (all 0 when unknown). */
+static inline struct flame_src flame_tree_src(const struct flame_tree *t, uint32_t node)
+{
+	return node < t->srcs.n ? t->srcs.v[node] : (struct flame_src){0, 0, 0};
+}
+
+/* Differential trees: the value of node's path in the base (0 when none). */
+static inline int64_t flame_tree_base(const struct flame_tree *t, uint32_t node)
+{
+	return node < t->bases.n ? t->bases.v[node] : 0;
+}
 
 void flame_tree_init(struct flame_tree *t);
 void flame_tree_release(struct flame_tree *t);
@@ -127,8 +147,9 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
  * call it once, instead of flame_tree_finish(). */
 void flame_folded_finish(struct flame_folded *b);
 
-/* Makes t a differential tree: every node's base is the value of the node
- * with the same path of names in base (0 when base has none). */
+/* Makes t a differential tree: every node's base (flame_tree_base()) is
+ * the value of the node with the same path of names in base (0 when base
+ * has none). */
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base);
 
 /* Guesses where a function comes from by its name, module and source file. */

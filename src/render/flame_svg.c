@@ -309,7 +309,8 @@ static double share_delta(const struct svg *s, const struct flame_node *n)
 {
 	const struct flame_tree *t = s->t;
 	double total = (double)t->nodes.v[0].value, base = (double)t->base_total;
-	double now = total > 0 ? n->value / total : 0, before = base > 0 ? n->base / base : 0;
+	double now = total > 0 ? n->value / total : 0;
+	double before = base > 0 ? flame_tree_base(t, (uint32_t)(n - t->nodes.v)) / base : 0;
 	return now - before;
 }
 
@@ -356,9 +357,11 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	struct strbuf *d = &s->data;
 	if (s->frames)
 		strbuf_addch(d, ',');
-	uint32_t module = n ? str_ref(s, n->module) : 0, file = n ? str_ref(s, n->file) : 0;
-	int64_t fields[10] = {name_ref, depth, start,           value,  n ? n->self : value,
-	                      module,   file,  n ? n->line : 0, origin, n ? n->base : 0};
+	uint32_t id = n ? (uint32_t)(n - s->t->nodes.v) : FLAME_NONE;
+	struct flame_src src = flame_tree_src(s->t, id);
+	uint32_t module = n ? str_ref(s, src.module) : 0, file = n ? str_ref(s, src.file) : 0;
+	int64_t fields[10] = {name_ref, depth, start,    value,  n ? n->self : value,
+	                      module,   file,  src.line, origin, flame_tree_base(s->t, id)};
 	for (int i = 0; i < (s->t->has_base ? 10 : 9); i++) {
 		if (i)
 			strbuf_addch(d, ',');

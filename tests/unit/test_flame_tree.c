@@ -213,10 +213,10 @@ static void test_diff(void **state)
 	flame_tree_set_base(&t, &base);
 	assert_true(t.has_base);
 	assert_int_equal(t.base_total, 100);
-	assert_int_equal(t.nodes.v[find(&t, "main;a")].base, 50);
-	assert_int_equal(t.nodes.v[find(&t, "main;b")].base, 50);
-	assert_int_equal(t.nodes.v[find(&t, "main;c")].base, 0);
-	assert_int_equal(t.nodes.v[find(&t, "main")].base, 100);
+	assert_int_equal(flame_tree_base(&t, find(&t, "main;a")), 50);
+	assert_int_equal(flame_tree_base(&t, find(&t, "main;b")), 50);
+	assert_int_equal(flame_tree_base(&t, find(&t, "main;c")), 0);
+	assert_int_equal(flame_tree_base(&t, find(&t, "main")), 100);
 	flame_tree_release(&base);
 	flame_tree_release(&t);
 	profile_free(bp);
@@ -255,9 +255,10 @@ static void assert_same_tree(const struct flame_tree *a, const struct flame_tree
 	for (size_t i = 0; i < n; i++) { /* breadth first, in child order */
 		const struct flame_node *x = &a->nodes.v[pa[i]], *y = &b->nodes.v[pb[i]];
 		assert_string_equal(strtab_get(&a->strings, x->name), strtab_get(&b->strings, y->name));
-		assert_string_equal(strtab_get(&a->strings, x->module), strtab_get(&b->strings, y->module));
-		assert_string_equal(strtab_get(&a->strings, x->file), strtab_get(&b->strings, y->file));
-		assert_int_equal(x->line, y->line);
+		struct flame_src sx = flame_tree_src(a, pa[i]), sy = flame_tree_src(b, pb[i]);
+		assert_string_equal(strtab_get(&a->strings, sx.module), strtab_get(&b->strings, sy.module));
+		assert_string_equal(strtab_get(&a->strings, sx.file), strtab_get(&b->strings, sy.file));
+		assert_int_equal(sx.line, sy.line);
 		assert_int_equal(x->depth, y->depth);
 		assert_int_equal(x->origin, y->origin);
 		assert_int_equal(x->value, y->value);
