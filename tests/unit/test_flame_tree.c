@@ -282,6 +282,11 @@ static void assert_same_tree(const struct flame_tree *a, const struct flame_tree
 	free(pb);
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void add_line(void *ctx, const char *stack, size_t len, int64_t count)
 {
 	flame_folded_add(ctx, stack, len, count);
@@ -390,6 +395,48 @@ static void test_folded_fast_path(void **state)
 	free(text);
 }
 
+/* The shape of kiln flame's distinct-stacks benchmark, small: deep stacks
+ * under a few shared roots, names from a large pool (most new when first
+ * met, some met again under other parents), sorted as collapsers write
+ * them, then the same lines unsorted. */
+static void test_folded_distinct_names(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	uint64_t seed = 4242;
+	for (int i = 0; i < 3000; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		fprintf(f, "main;worker_%u", (unsigned)((seed >> 33) % 4));
+		int depth = 2 + (int)((seed >> 20) % 25);
+		for (int d = 0; d < depth; d++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			fprintf(f, ";crate::m%u::f_%u", (unsigned)((seed >> 50) % 7), (unsigned)((seed >> 33) % 5000));
+		}
+		fprintf(f, " %u\n", 1 + (unsigned)((seed >> 45) % 50));
+	}
+	fclose(f);
+	check_fast_path(text, len); /* unsorted */
+	/* sorted: lines share long prefixes with the one before */
+	VEC(char *) lines = {0};
+	for (char *at = text, *nl; (nl = strchr(at, '\n')); at = nl + 1) {
+		*nl = '\0';
+		vec_push(&lines, at);
+	}
+	qsort(lines.v, lines.n, sizeof(*lines.v), str_cmp);
+	char *sorted = NULL;
+	size_t slen = 0;
+	f = open_memstream(&sorted, &slen);
+	for (size_t i = 0; i < lines.n; i++)
+		fprintf(f, "%s\n", lines.v[i]);
+	fclose(f);
+	check_fast_path(sorted, slen);
+	vec_free(&lines);
+	free(sorted);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_origin),
 	    cmocka_unit_test(test_folded_fast_path),
+	    cmocka_unit_test(test_folded_distinct_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
