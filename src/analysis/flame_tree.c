@@ -20,7 +20,7 @@ void flame_tree_init(struct flame_tree *t)
 	strtab_init(&t->strings);
 	keymap_init(&t->index);
 	struct flame_node *root = vec_grow(&t->nodes);
-	root->first_child = root->next_sibling = root->last_child = FLAME_NONE;
+	root->first_child = root->next_sibling = FLAME_NONE;
 	root->origin = FLAME_ORIGIN_UNKNOWN;
 	root->name = strtab_intern(&t->strings, "all");
 }
@@ -102,7 +102,7 @@ static uint32_t node_new(struct flame_tree *t, uint32_t parent, const struct pat
 	n->parent = parent;
 	n->depth = depth;
 	n->origin = f->origin;
-	n->first_child = n->next_sibling = n->last_child = FLAME_NONE;
+	n->first_child = n->next_sibling = FLAME_NONE;
 	return (uint32_t)(t->nodes.n - 1);
 }
 
@@ -126,17 +126,14 @@ static uint64_t node_hash(uint32_t parent, uint32_t name)
 static uint32_t child_of(struct flame_tree *t, uint32_t parent, const struct path_frame *f)
 {
 	if (t->chart) {
-		/* time order: only the latest child may continue */
-		uint32_t last = t->nodes.v[parent].last_child;
+		/* time order: only the latest child (first on the list until
+		 * flame_tree_finish() puts it last) may continue */
+		uint32_t last = t->nodes.v[parent].first_child;
 		if (last != FLAME_NONE && t->nodes.v[last].name == f->name)
 			return last;
 		uint32_t id = node_new(t, parent, f);
-		struct flame_node *p = &t->nodes.v[parent];
-		if (last == FLAME_NONE)
-			p->first_child = id;
-		else
-			t->nodes.v[last].next_sibling = id;
-		p->last_child = id;
+		t->nodes.v[id].next_sibling = last;
+		t->nodes.v[parent].first_child = id;
 		return id;
 	}
 	struct node_key k = {parent, f->name};
@@ -187,7 +184,6 @@ void flame_folded_init(struct flame_folded *b, struct flame_tree *t)
 	t->value_type = strtab_intern(&t->strings, "samples");
 	t->value_unit = strtab_intern(&t->strings, "count");
 	t->no_index = true;
-	t->nodes.v[0].last_child = 0; /* a child count while building; see folded_child() */
 }
 
 /* A word at a time: names are hashed once per new frame, so this is hot. */
@@ -268,7 +264,8 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 /* The child of parent named sid, made when new (always when fresh: a name
  * never seen before has no node yet). While the tree is built, a node's
  * first_child is its newest child, next_sibling the next older one and
- * last_child the number of children (folded_link() links them properly):
+ * value the number of children (folded_link() sorts the lists, then sums
+ * the values):
  * most nodes have a few children, found on that list without the cache
  * miss of a hash lookup, and only the children of wide nodes go into the
  * map. */
@@ -280,7 +277,7 @@ static uint32_t folded_child(struct flame_folded *b, uint32_t parent, struct fol
 	struct node_key k = {parent, sid};
 	if (name.fresh) {
 		/* nothing to look for */
-	} else if (nv[parent].last_child <= FOLDED_WIDE) {
+	} else if (nv[parent].value <= FOLDED_WIDE) {
 		for (uint32_t c = nv[parent].first_child; c != FLAME_NONE; c = nv[c].next_sibling)
 			if (nv[c].name == sid)
 				return c;
@@ -292,10 +289,9 @@ static uint32_t folded_child(struct flame_folded *b, uint32_t parent, struct fol
 	struct path_frame pf = {.name = sid, .origin = name.origin};
 	uint32_t id = node_new(t, parent, &pf);
 	nv = t->nodes.v;
-	nv[id].last_child = 0;
 	nv[id].next_sibling = nv[parent].first_child;
 	nv[parent].first_child = id;
-	uint32_t nchild = ++nv[parent].last_child;
+	int64_t nchild = ++nv[parent].value;
 	if (nchild == FOLDED_WIDE + 1) {
 		for (uint32_t c = id; c != FLAME_NONE; c = nv[c].next_sibling)
 			keymap_add(&b->kids, node_hash(parent, nv[c].name), c);
@@ -704,19 +700,33 @@ static void sum_values(struct flame_tree *t)
 		t->nodes.v[t->nodes.v[i].parent].value += t->nodes.v[i].value;
 }
 
+/* Links every node to its parent, ahead of the children linked before:
+ * nodes taken in reverse of the order wanted end up in that order. */
+static void link_reversed(struct flame_tree *t, const uint32_t *order, size_t n)
+{
+	struct flame_node *nv = t->nodes.v;
+	for (size_t i = n; i-- > 0;) {
+		uint32_t c = order ? order[i] : (uint32_t)(i + 1); /* no order: every node but the root, by id */
+		nv[c].next_sibling = nv[nv[c].parent].first_child;
+		nv[nv[c].parent].first_child = c;
+	}
+}
+
 void flame_tree_finish(struct flame_tree *t)
 {
 	size_t n = t->nodes.n;
 	sum_values(t);
-	if (t->chart)
-		return; /* linked in time order as they came */
 	for (size_t i = 0; i < n; i++)
-		t->nodes.v[i].first_child = t->nodes.v[i].next_sibling = t->nodes.v[i].last_child = FLAME_NONE;
+		t->nodes.v[i].first_child = t->nodes.v[i].next_sibling = FLAME_NONE;
 	if (n < 2)
 		return;
+	if (t->chart) {
+		link_reversed(t, NULL, n - 1); /* in time order: a later child has a larger id */
+		return;
+	}
 	/* children in name order: the names are ranked once, then the nodes are
-	 * counting-sorted by rank and appended to their parents' lists in that
-	 * order; far cheaper than comparing names for every node */
+	 * counting-sorted by rank and linked to their parents in that order;
+	 * far cheaper than comparing names for every node */
 	uint32_t nstr = strtab_count(&t->strings);
 	uint32_t *rank = name_ranks(t);
 	uint32_t *start = xcalloc((size_t)nstr + 1, sizeof(*start)); /* of each rank in order */
@@ -727,15 +737,7 @@ void flame_tree_finish(struct flame_tree *t)
 	uint32_t *order = xmalloc((n - 1) * sizeof(*order));
 	for (size_t i = 1; i < n; i++)
 		order[start[rank_of(rank, nstr, t->nodes.v[i].name)]++] = (uint32_t)i;
-	for (size_t i = 0; i < n - 1; i++) {
-		struct flame_node *c = &t->nodes.v[order[i]];
-		struct flame_node *parent = &t->nodes.v[c->parent];
-		if (parent->first_child == FLAME_NONE)
-			parent->first_child = order[i];
-		else
-			t->nodes.v[parent->last_child].next_sibling = order[i];
-		parent->last_child = order[i];
-	}
+	link_reversed(t, order, n - 1);
 	free(order);
 	free(start);
 	free(rank);
@@ -748,25 +750,18 @@ static int u64_cmp(const void *x, const void *y)
 }
 
 /* flame_tree_finish() for a tree built by flame_folded_add(): the children
- * lists are already there (newest first, counted in last_child), so each is
- * only sorted by name, touching nodes that are only children not at all. */
+ * lists are already there (newest first), so each is only sorted by name,
+ * touching nodes that are only children not at all; then the values (child
+ * counts until now) are summed. */
 static void folded_link(struct flame_tree *t)
 {
-	sum_values(t);
 	uint32_t nstr = strtab_count(&t->strings);
 	uint32_t *rank = name_ranks(t);
 	VEC(uint64_t) kids = {0}; /* rank << 32 | node: ids are unique, so no ties */
 	struct flame_node *nv = t->nodes.v;
 	for (size_t p = 0; p < t->nodes.n; p++) {
-		uint32_t count = nv[p].last_child;
-		if (count == 0) {
-			nv[p].first_child = nv[p].last_child = FLAME_NONE;
-			continue;
-		}
-		if (count == 1) { /* its next_sibling is FLAME_NONE already */
-			nv[p].last_child = nv[p].first_child;
-			continue;
-		}
+		if (nv[p].value < 2)
+			continue; /* no list to sort */
 		vec_clear(&kids);
 		for (uint32_t c = nv[p].first_child; c != FLAME_NONE; c = nv[c].next_sibling) {
 			uint64_t k = (uint64_t)rank_of(rank, nstr, nv[c].name) << 32 | c;
@@ -786,11 +781,11 @@ static void folded_link(struct flame_tree *t)
 		nv[p].first_child = (uint32_t)kids.v[0];
 		for (size_t i = 0; i + 1 < kids.n; i++)
 			nv[(uint32_t)kids.v[i]].next_sibling = (uint32_t)kids.v[i + 1];
-		nv[p].last_child = (uint32_t)kids.v[kids.n - 1];
-		nv[nv[p].last_child].next_sibling = FLAME_NONE;
+		nv[(uint32_t)kids.v[kids.n - 1]].next_sibling = FLAME_NONE;
 	}
 	vec_free(&kids);
 	free(rank);
+	sum_values(t);
 }
 
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)

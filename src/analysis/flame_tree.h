@@ -37,17 +37,17 @@ enum flame_origin {
 	FLAME_ORIGIN_THREAD = 5, /* a thread pseudo-frame (--threads, flame charts) */
 };
 
-/* A node is 48 bytes: trees of folded stacks reach tens of millions of
+/* A node is 40 bytes: trees of folded stacks reach tens of millions of
  * them. What only some trees have (source places, base values) is kept
  * beside the nodes, read through flame_tree_src() and flame_tree_base(). */
 struct flame_node {
-	uint32_t name;                                  /* string id in tree->strings */
-	uint32_t parent;                                /* the root is its own parent */
-	uint32_t depth;                                 /* root = 0 */
-	uint32_t first_child, next_sibling, last_child; /* FLAME_NONE ends */
-	uint8_t origin;                                 /* enum flame_origin */
-	int64_t value;                                  /* this node and everything it calls */
-	int64_t self;                                   /* samples whose leaf is this node */
+	uint32_t name;                      /* string id in tree->strings */
+	uint32_t parent;                    /* the root is its own parent */
+	uint32_t depth;                     /* root = 0 */
+	uint32_t first_child, next_sibling; /* FLAME_NONE ends */
+	uint8_t origin;                     /* enum flame_origin */
+	int64_t value;                      /* this node and everything it calls */
+	int64_t self;                       /* samples whose leaf is this node */
 };
 
 /* Where a node's code is; all 0 when unknown. */
