@@ -689,15 +689,21 @@ static uint32_t rank_of(const uint32_t *rank, uint32_t nstr, uint32_t name)
 	return rank[name < nstr ? name : 0]; /* an id out of range reads as "", id 0 */
 }
 
+/* Adds every node's value into its parent's, once each value is the
+ * node's self value. */
+static void add_up_values(struct flame_tree *t)
+{
+	/* children always come after their parent in t->nodes */
+	for (size_t i = t->nodes.n; i-- > 1;)
+		t->nodes.v[t->nodes.v[i].parent].value += t->nodes.v[i].value;
+}
+
 /* Sums every node's value from the self values. */
 static void sum_values(struct flame_tree *t)
 {
-	size_t n = t->nodes.n;
-	/* children always come after their parent in t->nodes */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < t->nodes.n; i++)
 		t->nodes.v[i].value = t->nodes.v[i].self;
-	for (size_t i = n; i-- > 1;)
-		t->nodes.v[t->nodes.v[i].parent].value += t->nodes.v[i].value;
+	add_up_values(t);
 }
 
 /* Links every node to its parent, ahead of the children linked before:
@@ -751,8 +757,8 @@ static int u64_cmp(const void *x, const void *y)
 
 /* flame_tree_finish() for a tree built by flame_folded_add(): the children
  * lists are already there (newest first), so each is only sorted by name,
- * touching nodes that are only children not at all; then the values (child
- * counts until now) are summed. */
+ * touching nodes that are only children not at all; the values (child
+ * counts until now) are summed on the way. */
 static void folded_link(struct flame_tree *t)
 {
 	uint32_t nstr = strtab_count(&t->strings);
@@ -760,7 +766,9 @@ static void folded_link(struct flame_tree *t)
 	VEC(uint64_t) kids = {0}; /* rank << 32 | node: ids are unique, so no ties */
 	struct flame_node *nv = t->nodes.v;
 	for (size_t p = 0; p < t->nodes.n; p++) {
-		if (nv[p].value < 2)
+		int64_t count = nv[p].value;
+		nv[p].value = nv[p].self; /* summed below, in add_up_values() */
+		if (count < 2)
 			continue; /* no list to sort */
 		vec_clear(&kids);
 		for (uint32_t c = nv[p].first_child; c != FLAME_NONE; c = nv[c].next_sibling) {
@@ -785,7 +793,7 @@ static void folded_link(struct flame_tree *t)
 	}
 	vec_free(&kids);
 	free(rank);
-	sum_values(t);
+	add_up_values(t);
 }
 
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)

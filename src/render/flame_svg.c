@@ -423,31 +423,35 @@ static void emit_all(struct svg *s)
 }
 
 /* Sizes the picture: the deepest frame that will be drawn, the largest
- * share change of a differential graph. */
+ * share change of a differential graph. Only the children of frames wide
+ * enough to be drawn are visited: of a tree of millions of nodes, few. */
 static void measure(struct svg *s)
 {
 	const struct flame_tree *t = s->t;
-	size_t n = t->nodes.n;
-	bool *shown = xcalloc(n, 1);
-	shown[0] = true;
+	const struct flame_node *nv = t->nodes.v;
+	VEC(uint32_t) shown = {0};
 	s->max_depth = 0;
 	s->max_delta = 0;
-	for (size_t i = 1; i < n; i++) {
-		const struct flame_node *nd = &t->nodes.v[i];
-		if (!shown[nd->parent] || nd->value <= 0)
-			continue;
-		if (nd->depth > s->max_depth)
-			s->max_depth = nd->depth; /* also counts a merged run at this depth */
-		if (nd->value * s->scale < s->o->min_width)
-			continue;
-		shown[i] = true;
-		if (t->has_base) {
-			double d = fabs(share_delta(s, nd));
-			if (d > s->max_delta)
-				s->max_delta = d;
+	vec_push(&shown, 0);
+	while (shown.n) {
+		uint32_t p = shown.v[--shown.n];
+		for (uint32_t c = nv[p].first_child; c != FLAME_NONE; c = nv[c].next_sibling) {
+			const struct flame_node *nd = &nv[c];
+			if (nd->value <= 0)
+				continue;
+			if (nd->depth > s->max_depth)
+				s->max_depth = nd->depth; /* also counts a merged run at this depth */
+			if (nd->value * s->scale < s->o->min_width)
+				continue;
+			vec_push(&shown, c);
+			if (t->has_base) {
+				double d = fabs(share_delta(s, nd));
+				if (d > s->max_delta)
+					s->max_delta = d;
+			}
 		}
 	}
-	free(shown);
+	vec_free(&shown);
 }
 
 static const char *default_title(const struct flame_tree *t, const struct flame_svg_options *o)
