@@ -186,23 +186,6 @@ void flame_folded_init(struct flame_folded *b, struct flame_tree *t)
 	t->no_index = true;
 }
 
-/* A word at a time: names are hashed once per new frame, so this is hot. */
-static uint64_t name_hash(const char *s, size_t n)
-{
-	uint64_t h = n * 0x9e3779b97f4a7c15ULL, w;
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
-	}
-	if (n) {
-		w = 0;
-		memcpy(&w, s, n);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	}
-	return hash_u64(h);
-}
-
 /* A name as found in the line. */
 struct name_key {
 	const char *s;
@@ -241,7 +224,7 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 	}
 	struct strtab *st = &b->t->strings;
 	uint32_t before = strtab_count(st);
-	struct folded_name n = {.sid = strtab_intern_n(st, name, len)};
+	struct folded_name n = {.sid = strtab_intern_hashed(st, name, len, h)};
 	n.fresh = n.sid == before; /* "" and the value type's names may be there already */
 	n.origin = (uint8_t)flame_origin_guess(strtab_get(st, n.sid), NULL, NULL, false);
 	size_t words = NAME_HEAD + (len + 7) / 8;
@@ -341,7 +324,8 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 		while (pos <= len) {
 			const char *semi = memchr(stack + pos, ';', len - pos);
 			size_t end = semi ? (size_t)(semi - stack) : len;
-			struct flame_folded_frame f = {(uint32_t)pos, (uint32_t)end, name_hash(stack + pos, end - pos)};
+			struct flame_folded_frame f = {(uint32_t)pos, (uint32_t)end,
+			                               hash_bytes(stack + pos, end - pos)};
 			keymap_prefetch(&b->names, f.hash);
 			vec_push(&b->todo, f);
 			pos = end + 1;
@@ -663,23 +647,55 @@ int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct
 	return 0;
 }
 
-static int name_cmp(const void *x, const void *y, void *ctx)
+/* A string to sort: its first 16 bytes as two big-endian numbers (bytes
+ * after its end 0), so most comparisons need not read the string at all. */
+struct name_sort_key {
+	uint64_t prefix[2];
+	const char *s;
+	uint32_t id;
+};
+
+/* The next 8 bytes of *s as a number; *s stops at the string's end. */
+static uint64_t name_prefix(const char **s)
 {
-	const struct strtab *st = ctx;
-	return strcmp(strtab_get(st, *(const uint32_t *)x), strtab_get(st, *(const uint32_t *)y));
+	uint64_t p = 0;
+	for (int i = 0; i < 8; i++) {
+		p = p << 8 | (unsigned char)**s;
+		*s += **s != '\0';
+	}
+	return p;
+}
+
+/* strcmp() order (equal prefixes mean equal first 16 bytes, so the rest
+ * decides), then id order, as a stable sort of ids would leave them. */
+static int name_cmp(const void *x, const void *y)
+{
+	const struct name_sort_key *a = x, *b = y;
+	for (int i = 0; i < 2; i++)
+		if (a->prefix[i] != b->prefix[i])
+			return a->prefix[i] < b->prefix[i] ? -1 : 1;
+	int c = (a->prefix[1] & 0xff) ? strcmp(a->s + 16, b->s + 16) : 0; /* a 0 byte: both ended */
+	if (c)
+		return c;
+	return a->id < b->id ? -1 : a->id > b->id;
 }
 
 /* Each string id's place in name order; the caller frees it. */
 static uint32_t *name_ranks(const struct flame_tree *t)
 {
 	uint32_t nstr = strtab_count(&t->strings);
-	uint32_t *by_name = xmalloc(((size_t)nstr + 1) * sizeof(*by_name));
+	struct name_sort_key *by_name = xmalloc(((size_t)nstr + 1) * sizeof(*by_name));
 	uint32_t *rank = xmalloc(((size_t)nstr + 1) * sizeof(*rank));
-	for (uint32_t i = 0; i < nstr; i++)
-		by_name[i] = i;
-	qsort_r(by_name, nstr, sizeof(*by_name), name_cmp, (void *)&t->strings);
+	for (uint32_t i = 0; i < nstr; i++) {
+		const char *str = strtab_get(&t->strings, i), *at = str;
+		by_name[i].prefix[0] = name_prefix(&at);
+		by_name[i].prefix[1] = name_prefix(&at);
+		by_name[i].s = str;
+		by_name[i].id = i;
+	}
+	qsort(by_name, nstr, sizeof(*by_name), name_cmp);
 	for (uint32_t r = 0; r < nstr; r++)
-		rank[by_name[r]] = r;
+		rank[by_name[r].id] = r;
 	free(by_name);
 	return rank;
 }

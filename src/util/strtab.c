@@ -66,7 +66,11 @@ static uint32_t lookup(const struct strtab *t, const char *s, size_t len, uint64
 
 uint32_t strtab_intern_n(struct strtab *t, const char *s, size_t len)
 {
-	uint64_t h = hash_bytes(s, len);
+	return strtab_intern_hashed(t, s, len, hash_bytes(s, len));
+}
+
+uint32_t strtab_intern_hashed(struct strtab *t, const char *s, size_t len, uint64_t h)
+{
 	uint32_t id = lookup(t, s, len, h);
 	if (id != KEYMAP_NONE)
 		return id;
