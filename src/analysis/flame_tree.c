@@ -235,9 +235,9 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 	at = (uint32_t)b->name_keys.n;
 	vec_reserve(&b->name_keys, b->name_keys.n + words);
 	uint64_t *w = b->name_keys.v + at;
+	w[words - 1] = 0; /* the padding after the name's last bytes (or w[1], set next) */
 	w[0] = (uint64_t)len << 32 | n.sid;
 	w[1] = n.origin;
-	w[words - 1] = 0;
 	memcpy(w + NAME_HEAD, name, len);
 	b->name_keys.n += words;
 	keymap_add(&b->names, h, at);
