@@ -244,14 +244,12 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 	return n;
 }
 
-/* The child of parent named sid, made when new (always when fresh: a name
- * never seen before has no node yet). While the tree is built, a node's
- * first_child is its newest child, next_sibling the next older one and
- * value the number of children (folded_link() sorts the lists, then sums
- * the values):
- * most nodes have a few children, found on that list without the cache
- * miss of a hash lookup, and only the children of wide nodes go into the
- * map. */
+/* The child of parent named name, made when new (at once when the name is
+ * fresh: no node has it yet). While the tree is built, a node's first_child
+ * is its newest child, next_sibling the next older one and value the number
+ * of children (folded_link() sorts the lists and sums the values): most
+ * nodes have a few children, found on that list without the cache miss of
+ * a hash lookup, and only the children of wide nodes go into the map. */
 static uint32_t folded_child(struct flame_folded *b, uint32_t parent, struct folded_name name)
 {
 	struct flame_tree *t = b->t;
