@@ -102,6 +102,10 @@ static void test_same_tag_other_home(void **state)
 	assert_int_equal(keymap_find(&m, 0xabcdef0100000001ULL, name_eq, &k, "a"), 0);
 	assert_int_equal(keymap_find(&m, 0xabcdef0100000002ULL, name_eq, &k, "b"), 1);
 	assert_int_equal(keymap_find(&m, 0xabcdef0100000002ULL, name_eq, &k, "c"), KEYMAP_NONE);
+	/* a guess is only a hint for prefetching: the first entry with the tag */
+	assert_int_equal(keymap_guess(&m, 0xabcdef0100000002ULL), 0);
+	assert_int_equal(keymap_guess(&m, 0x1111111100000000ULL), KEYMAP_NONE);
+	keymap_prefetch(&m, 0x1111111100000000ULL);
 	keymap_release(&m);
 }
 
