@@ -37,7 +37,8 @@ void keymap_clear(struct keymap *m);
 /* Makes room for n entries in all, so that adding up to n never grows. */
 void keymap_reserve(struct keymap *m, size_t n);
 /* Adds id (below KEYMAP_NONE) under hash. The caller has checked with
- * keymap_find() that no equal key is there: keys are unique. */
+ * keymap_find() that no equal key is there (of two equal keys, either may
+ * be found). */
 void keymap_add(struct keymap *m, uint64_t hash, uint32_t id);
 
 /* The slot a hash starts probing at: from the 32 bits kept in the slot, so
