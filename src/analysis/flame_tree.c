@@ -14,18 +14,13 @@
 
 #include "util/xalloc.h"
 
-static uint64_t nokey(uint64_t k)
-{
-	return k & ~(1ULL << 63); /* UINT64_MAX marks empty hashmap slots */
-}
-
 void flame_tree_init(struct flame_tree *t)
 {
 	memset(t, 0, sizeof(*t));
 	strtab_init(&t->strings);
-	hashmap_init(&t->index);
+	keymap_init(&t->index);
 	struct flame_node *root = vec_grow(&t->nodes);
-	root->first_child = root->next_sibling = root->last_child = FLAME_NONE;
+	root->first_child = root->next_sibling = FLAME_NONE;
 	root->origin = FLAME_ORIGIN_UNKNOWN;
 	root->name = strtab_intern(&t->strings, "all");
 }
@@ -36,7 +31,9 @@ void flame_tree_release(struct flame_tree *t)
 		return;
 	strtab_release(&t->strings);
 	vec_free(&t->nodes);
-	hashmap_release(&t->index);
+	vec_free(&t->srcs);
+	vec_free(&t->bases);
+	keymap_release(&t->index);
 }
 
 static bool has_prefix(const char *s, const char *p)
@@ -94,44 +91,59 @@ struct path_frame {
 static uint32_t node_new(struct flame_tree *t, uint32_t parent, const struct path_frame *f)
 {
 	uint32_t depth = t->nodes.v[parent].depth + 1;
+	if (f->module || f->file || f->line || t->srcs.n) {
+		/* the first node with a place gives every node one */
+		while (t->srcs.n < t->nodes.n)
+			vec_push(&t->srcs, ((struct flame_src){0, 0, 0}));
+		vec_push(&t->srcs, ((struct flame_src){f->module, f->file, f->line}));
+	}
 	struct flame_node *n = vec_grow(&t->nodes);
 	n->name = f->name;
-	n->module = f->module;
-	n->file = f->file;
-	n->line = f->line;
 	n->parent = parent;
 	n->depth = depth;
 	n->origin = f->origin;
-	n->first_child = n->next_sibling = n->last_child = FLAME_NONE;
+	n->first_child = n->next_sibling = FLAME_NONE;
 	return (uint32_t)(t->nodes.n - 1);
+}
+
+/* A child as looked for under its parent. */
+struct node_key {
+	uint32_t parent, name;
+};
+
+static bool node_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct flame_node *n = &((const struct flame_tree *)ctx)->nodes.v[id];
+	const struct node_key *k = key;
+	return n->parent == k->parent && n->name == k->name;
+}
+
+static uint64_t node_hash(uint32_t parent, uint32_t name)
+{
+	return hash_mix(parent, name);
 }
 
 static uint32_t child_of(struct flame_tree *t, uint32_t parent, const struct path_frame *f)
 {
 	if (t->chart) {
-		/* time order: only the latest child may continue */
-		uint32_t last = t->nodes.v[parent].last_child;
+		/* time order: only the latest child (first on the list until
+		 * flame_tree_finish() puts it last) may continue */
+		uint32_t last = t->nodes.v[parent].first_child;
 		if (last != FLAME_NONE && t->nodes.v[last].name == f->name)
 			return last;
 		uint32_t id = node_new(t, parent, f);
-		struct flame_node *p = &t->nodes.v[parent];
-		if (last == FLAME_NONE)
-			p->first_child = id;
-		else
-			t->nodes.v[last].next_sibling = id;
-		p->last_child = id;
+		t->nodes.v[id].next_sibling = last;
+		t->nodes.v[parent].first_child = id;
 		return id;
 	}
-	uint64_t key = nokey(hash_mix(parent, f->name)), id;
-	while (hashmap_get(&t->index, key, &id)) {
-		const struct flame_node *n = &t->nodes.v[id];
-		if (n->parent == parent && n->name == f->name)
-			return (uint32_t)id;
-		key = nokey(hash_u64(key + 1));
-	}
+	struct node_key k = {parent, f->name};
+	uint64_t h = node_hash(parent, f->name);
+	uint32_t id = keymap_find(&t->index, h, node_eq, t, &k);
+	if (id != KEYMAP_NONE)
+		return id;
 	id = node_new(t, parent, f);
-	hashmap_put(&t->index, key, id);
-	return (uint32_t)id;
+	keymap_add(&t->index, h, id);
+	return id;
 }
 
 /* Adds v to the self value of the path's last node; flame_tree_finish()
@@ -146,162 +158,112 @@ static void insert_path(struct flame_tree *t, const struct path_frame *path, uin
 
 static void folded_link(struct flame_tree *t);
 
-#define FOLDED_MIN_BITS 10
-#define FOLDED_WIDE     8 /* children of nodes with more than this many are found through the map */
-
-/* The slot a tag starts probing at: Fibonacci hashing of the tag alone, so
- * growing the map never has to read the nodes again. */
-static size_t folded_home(uint64_t tag, unsigned bits)
-{
-	return (size_t)((tag * 0x9e3779b97f4a7c15ULL) >> (64 - bits));
-}
+#define FOLDED_WIDE 8 /* children of nodes with more than this many are found through the map */
 
 void flame_folded_init(struct flame_folded *b, struct flame_tree *t)
 {
 	memset(b, 0, sizeof(*b));
 	b->t = t;
-	b->bits = FOLDED_MIN_BITS;
-	b->cap = (size_t)1 << b->bits;
-	b->slots = xcalloc(b->cap, sizeof(*b->slots));
-	b->names_bits = FOLDED_MIN_BITS;
-	b->names_cap = (size_t)1 << b->names_bits;
-	b->names = xcalloc(b->names_cap, sizeof(*b->names));
+	keymap_init(&b->kids);
+	keymap_init(&b->names);
 	/* the same string order as flame_tree_build() */
 	t->value_type = strtab_intern(&t->strings, "samples");
 	t->value_unit = strtab_intern(&t->strings, "count");
 	t->no_index = true;
-	t->nodes.v[0].last_child = 0; /* a child count while building; see folded_child() */
 }
 
-/* Doubles a map of tagged slots (tag in the high half) in place of *slots. */
-static void tagged_grow(uint64_t **slots, size_t *cap, unsigned *bits)
+/* A name as found in the line. */
+struct name_key {
+	const char *s;
+	size_t len;
+};
+
+/* Entries of b->name_keys: a word (length << 32 | string id), a word with
+ * the name's origin, then the name's bytes, padded to whole words.
+ * Comparing a name there costs one cache miss; through the string table
+ * it would cost three, and one more for the origin. */
+#define NAME_HEAD 2
+
+static bool name_eq(const void *ctx, const void *key, uint32_t at)
 {
-	unsigned nbits = *bits + 1;
-	size_t ncap = (size_t)1 << nbits, mask = ncap - 1;
-	uint64_t *ns = xcalloc(ncap, sizeof(*ns));
-	for (size_t i = 0; i < *cap; i++) {
-		uint64_t s = (*slots)[i];
-		if (!s)
-			continue;
-		size_t at = folded_home(s >> 32, nbits);
-		while (ns[at])
-			at = (at + 1) & mask;
-		ns[at] = s;
-	}
-	free(*slots);
-	*slots = ns;
-	*cap = ncap;
-	*bits = nbits;
+	const uint64_t *w = (const uint64_t *)ctx + at;
+	const struct name_key *k = key;
+	return w[0] >> 32 == k->len && !memcmp(w + NAME_HEAD, k->s, k->len);
 }
 
-static void folded_grow(struct flame_folded *b)
-{
-	tagged_grow(&b->slots, &b->cap, &b->bits);
-}
-
-/* A word at a time: names are hashed once per new frame, so this is hot. */
-static uint64_t name_hash(const char *s, size_t n)
-{
-	uint64_t h = n * 0x9e3779b97f4a7c15ULL, w;
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
-	}
-	if (n) {
-		w = 0;
-		memcpy(&w, s, n);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-	}
-	return hash_u64(h);
-}
+/* One interned name of the line. */
+struct folded_name {
+	uint32_t sid;
+	uint8_t origin;
+	bool fresh; /* first seen just now: no node has it yet */
+};
 
 /* The tree's string id of name: a private map in front of the string table
  * (whose byte-wise hash would cost more than the rest of a frame). */
-static uint32_t folded_intern(struct flame_folded *b, const char *name, size_t len)
+static struct folded_name folded_intern(struct flame_folded *b, const char *name, size_t len, uint64_t h)
 {
+	struct name_key k = {name, len};
+	uint32_t at = keymap_find(&b->names, h, name_eq, b->name_keys.v, &k);
+	if (at != KEYMAP_NONE) {
+		const uint64_t *w = b->name_keys.v + at;
+		return (struct folded_name){(uint32_t)w[0], (uint8_t)w[1], false};
+	}
 	struct strtab *st = &b->t->strings;
-	uint64_t tag = name_hash(name, len) >> 32;
-	size_t mask = b->names_cap - 1, at = folded_home(tag, b->names_bits);
-	for (uint64_t s; (s = b->names[at]) != 0; at = (at + 1) & mask) {
-		uint32_t sid = (uint32_t)s - 1;
-		if (s >> 32 == tag && st->lens.v[sid] == len && !memcmp(st->strs.v[sid], name, len))
-			return sid;
+	uint32_t before = strtab_count(st);
+	struct folded_name n = {.sid = strtab_intern_hashed(st, name, len, h)};
+	n.fresh = n.sid == before; /* "" and the value type's names may be there already */
+	n.origin = (uint8_t)flame_origin_guess(strtab_get(st, n.sid), NULL, NULL, false);
+	size_t words = NAME_HEAD + (len + 7) / 8;
+	if (b->name_keys.n + words >= KEYMAP_NONE) {
+		n.fresh = false; /* 32 GiB of names: the string table alone goes on */
+		return n;
 	}
-	uint32_t sid = strtab_intern_n(st, name, len);
-	b->names[at] = tag << 32 | (sid + 1);
-	if (++b->names_used * 4 > b->names_cap * 3)
-		tagged_grow(&b->names, &b->names_cap, &b->names_bits);
-	return sid;
+	at = (uint32_t)b->name_keys.n;
+	vec_reserve(&b->name_keys, b->name_keys.n + words);
+	uint64_t *w = b->name_keys.v + at;
+	w[words - 1] = 0; /* the padding after the name's last bytes (or w[1], set next) */
+	w[0] = (uint64_t)len << 32 | n.sid;
+	w[1] = n.origin;
+	memcpy(w + NAME_HEAD, name, len);
+	b->name_keys.n += words;
+	keymap_add(&b->names, h, at);
+	return n;
 }
 
-static uint8_t folded_origin(struct flame_folded *b, uint32_t sid)
-{
-	if (sid >= b->origin_of.n) {
-		size_t n = b->origin_of.n;
-		vec_reserve(&b->origin_of, (size_t)sid + 1);
-		memset(b->origin_of.v + n, 0, b->origin_of.cap - n);
-		b->origin_of.n = b->origin_of.cap;
-	}
-	if (!b->origin_of.v[sid])
-		b->origin_of.v[sid] =
-		    (uint8_t)(flame_origin_guess(strtab_get(&b->t->strings, sid), NULL, NULL, false) + 1);
-	return (uint8_t)(b->origin_of.v[sid] - 1);
-}
-
-/* Puts node into the map of wide parents' children. */
-static void folded_put(struct flame_folded *b, uint32_t node)
-{
-	const struct flame_node *nd = &b->t->nodes.v[node];
-	/* slots keep 32 bits of the hash, so other keys are passed over
-	 * without touching their nodes */
-	uint64_t tag = hash_mix(nd->parent, nd->name) >> 32;
-	size_t mask = b->cap - 1, at = folded_home(tag, b->bits);
-	while (b->slots[at])
-		at = (at + 1) & mask;
-	b->slots[at] = tag << 32 | node; /* node > 0: the root is nobody's child */
-	if (++b->used * 4 > b->cap * 3)
-		folded_grow(b);
-}
-
-/* The child of parent named name, made when new. While the tree is built,
- * a node's first_child is its newest child, next_sibling the next older one
- * and last_child the number of children (flame_tree_finish() links them
- * properly): most nodes have a few children, found on that list without the
- * cache miss of a hash lookup, and only the children of wide nodes go into
- * the map. */
-static uint32_t folded_child(struct flame_folded *b, uint32_t parent, const char *name, size_t len)
+/* The child of parent named name, made when new (at once when the name is
+ * fresh: no node has it yet). While the tree is built, a node's first_child
+ * is its newest child, next_sibling the next older one and value the number
+ * of children (folded_link() sorts the lists and sums the values): most
+ * nodes have a few children, found on that list without the cache miss of
+ * a hash lookup, and only the children of wide nodes go into the map. */
+static uint32_t folded_child(struct flame_folded *b, uint32_t parent, struct folded_name name)
 {
 	struct flame_tree *t = b->t;
 	struct flame_node *nv = t->nodes.v;
-	uint32_t sid = folded_intern(b, name, len);
-	if (nv[parent].last_child <= FOLDED_WIDE) {
+	uint32_t sid = name.sid;
+	struct node_key k = {parent, sid};
+	if (name.fresh) {
+		/* nothing to look for */
+	} else if (nv[parent].value <= FOLDED_WIDE) {
 		for (uint32_t c = nv[parent].first_child; c != FLAME_NONE; c = nv[c].next_sibling)
 			if (nv[c].name == sid)
 				return c;
 	} else {
-		uint64_t tag = hash_mix(parent, sid) >> 32;
-		size_t mask = b->cap - 1, at = folded_home(tag, b->bits);
-		for (uint64_t s; (s = b->slots[at]) != 0; at = (at + 1) & mask) {
-			if (s >> 32 != tag)
-				continue;
-			const struct flame_node *nd = &nv[(uint32_t)s];
-			if (nd->parent == parent && nd->name == sid)
-				return (uint32_t)s;
-		}
+		uint32_t c = keymap_find(&b->kids, node_hash(parent, sid), node_eq, t, &k);
+		if (c != KEYMAP_NONE)
+			return c;
 	}
-	struct path_frame pf = {.name = sid, .origin = folded_origin(b, sid)};
+	struct path_frame pf = {.name = sid, .origin = name.origin};
 	uint32_t id = node_new(t, parent, &pf);
 	nv = t->nodes.v;
-	nv[id].last_child = 0;
 	nv[id].next_sibling = nv[parent].first_child;
 	nv[parent].first_child = id;
-	uint32_t nchild = ++nv[parent].last_child;
+	int64_t nchild = ++nv[parent].value;
 	if (nchild == FOLDED_WIDE + 1) {
-		for (uint32_t c = id; c != FLAME_NONE; c = t->nodes.v[c].next_sibling)
-			folded_put(b, c);
+		for (uint32_t c = id; c != FLAME_NONE; c = nv[c].next_sibling)
+			keymap_add(&b->kids, node_hash(parent, nv[c].name), c);
 	} else if (nchild > FOLDED_WIDE + 1) {
-		folded_put(b, id);
+		keymap_add(&b->kids, node_hash(parent, sid), id);
 	}
 	return id;
 }
@@ -339,13 +301,30 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 	size_t pos = keep ? b->prev.v[keep - 1].end + 1 : 0;
 	b->prev.n = keep;
 	if (len > 0) {
+		/* the new frames' names are hashed first and their map slots
+		 * fetched ahead, so that their cache misses overlap instead of
+		 * each waiting for the one before */
+		vec_clear(&b->todo);
 		while (pos <= len) {
 			const char *semi = memchr(stack + pos, ';', len - pos);
 			size_t end = semi ? (size_t)(semi - stack) : len;
-			node = folded_child(b, node, stack + pos, end - pos);
-			struct flame_folded_prev pf = {(uint32_t)end, node};
-			vec_push(&b->prev, pf);
+			struct flame_folded_frame f = {(uint32_t)pos, (uint32_t)end,
+			                               hash_bytes(stack + pos, end - pos)};
+			keymap_prefetch(&b->names, f.hash);
+			vec_push(&b->todo, f);
 			pos = end + 1;
+		}
+		for (size_t i = 0; i < b->todo.n; i++) {
+			uint32_t at = keymap_guess(&b->names, b->todo.v[i].hash);
+			if (at != KEYMAP_NONE)
+				__builtin_prefetch(b->name_keys.v + at);
+		}
+		for (size_t i = 0; i < b->todo.n; i++) {
+			const struct flame_folded_frame *f = &b->todo.v[i];
+			struct folded_name name = folded_intern(b, stack + f->start, f->end - f->start, f->hash);
+			node = folded_child(b, node, name);
+			struct flame_folded_prev pf = {f->end, node};
+			vec_push(&b->prev, pf);
 		}
 	}
 	/* keep the shared prefix, copy only the rest */
@@ -357,10 +336,11 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 
 void flame_folded_finish(struct flame_folded *b)
 {
-	free(b->slots);
-	free(b->names);
+	keymap_release(&b->kids);
+	keymap_release(&b->names);
+	vec_free(&b->name_keys);
 	vec_free(&b->prev);
-	vec_free(&b->origin_of);
+	vec_free(&b->todo);
 	strbuf_release(&b->prev_stack);
 	folded_link(b->t);
 	memset(b, 0, sizeof(*b));
@@ -529,6 +509,12 @@ struct agg {
 	int64_t value;
 };
 
+static bool agg_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct agg *a = (const struct agg *)ctx + id, *k = key;
+	return a->stack == k->stack && a->tid == k->tid;
+}
+
 static int sample_time_cmp(const void *x, const void *y, void *ctx)
 {
 	const struct profile *p = ctx;
@@ -612,28 +598,19 @@ int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct
 	} else {
 		bool per_thread = o->threads;
 		VEC(struct agg) aggs = {0};
-		struct hashmap index;
-		hashmap_init(&index);
+		struct keymap index;
+		keymap_init(&index);
 		for (size_t i = 0; i < p->samples.n; i++) {
 			const struct profile_sample *s = &p->samples.v[i];
 			if (s->values[vi] <= 0 || !thread_selected(&b, s->tid))
 				continue;
-			uint32_t tid = per_thread ? s->tid : 0;
-			uint64_t key = nokey(hash_mix(s->stack, tid)), id;
-			bool found = false;
-			while (hashmap_get(&index, key, &id)) {
-				if (aggs.v[id].stack == s->stack && aggs.v[id].tid == tid) {
-					found = true;
-					break;
-				}
-				key = nokey(hash_u64(key + 1));
-			}
-			if (!found) {
-				struct agg *a = vec_grow(&aggs);
-				a->stack = s->stack;
-				a->tid = tid;
-				id = aggs.n - 1;
-				hashmap_put(&index, key, id);
+			struct agg k = {.stack = s->stack, .tid = per_thread ? s->tid : 0};
+			uint64_t h = hash_mix(k.stack, k.tid);
+			uint32_t id = keymap_find(&index, h, agg_eq, aggs.v, &k);
+			if (id == KEYMAP_NONE) {
+				vec_push(&aggs, k);
+				id = (uint32_t)aggs.n - 1;
+				keymap_add(&index, h, id);
 			}
 			aggs.v[id].value += s->values[vi];
 		}
@@ -641,7 +618,7 @@ int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct
 			uint32_t stack = aggs.v[i].stack < p->stacks.n ? aggs.v[i].stack : 0;
 			add_stack(&b, stack, aggs.v[i].tid, aggs.v[i].value);
 		}
-		hashmap_release(&index);
+		keymap_release(&index);
 		vec_free(&aggs);
 	}
 	vec_free(&b.path);
@@ -654,23 +631,55 @@ int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct
 	return 0;
 }
 
-static int name_cmp(const void *x, const void *y, void *ctx)
+/* A string to sort: its first 16 bytes as two big-endian numbers (bytes
+ * after its end 0), so most comparisons need not read the string at all. */
+struct name_sort_key {
+	uint64_t prefix[2];
+	const char *s;
+	uint32_t id;
+};
+
+/* The next 8 bytes of *s as a number; *s stops at the string's end. */
+static uint64_t name_prefix(const char **s)
 {
-	const struct strtab *st = ctx;
-	return strcmp(strtab_get(st, *(const uint32_t *)x), strtab_get(st, *(const uint32_t *)y));
+	uint64_t p = 0;
+	for (int i = 0; i < 8; i++) {
+		p = p << 8 | (unsigned char)**s;
+		*s += **s != '\0';
+	}
+	return p;
+}
+
+/* strcmp() order (equal prefixes mean equal first 16 bytes, so the rest
+ * decides), then id order, as a stable sort of ids would leave them. */
+static int name_cmp(const void *x, const void *y)
+{
+	const struct name_sort_key *a = x, *b = y;
+	for (int i = 0; i < 2; i++)
+		if (a->prefix[i] != b->prefix[i])
+			return a->prefix[i] < b->prefix[i] ? -1 : 1;
+	int c = (a->prefix[1] & 0xff) ? strcmp(a->s + 16, b->s + 16) : 0; /* a 0 byte: both ended */
+	if (c)
+		return c;
+	return a->id < b->id ? -1 : a->id > b->id;
 }
 
 /* Each string id's place in name order; the caller frees it. */
 static uint32_t *name_ranks(const struct flame_tree *t)
 {
 	uint32_t nstr = strtab_count(&t->strings);
-	uint32_t *by_name = xmalloc(((size_t)nstr + 1) * sizeof(*by_name));
+	struct name_sort_key *by_name = xmalloc(((size_t)nstr + 1) * sizeof(*by_name));
 	uint32_t *rank = xmalloc(((size_t)nstr + 1) * sizeof(*rank));
-	for (uint32_t i = 0; i < nstr; i++)
-		by_name[i] = i;
-	qsort_r(by_name, nstr, sizeof(*by_name), name_cmp, (void *)&t->strings);
+	for (uint32_t i = 0; i < nstr; i++) {
+		const char *str = strtab_get(&t->strings, i), *at = str;
+		by_name[i].prefix[0] = name_prefix(&at);
+		by_name[i].prefix[1] = name_prefix(&at);
+		by_name[i].s = str;
+		by_name[i].id = i;
+	}
+	qsort(by_name, nstr, sizeof(*by_name), name_cmp);
 	for (uint32_t r = 0; r < nstr; r++)
-		rank[by_name[r]] = r;
+		rank[by_name[r].id] = r;
 	free(by_name);
 	return rank;
 }
@@ -680,30 +689,50 @@ static uint32_t rank_of(const uint32_t *rank, uint32_t nstr, uint32_t name)
 	return rank[name < nstr ? name : 0]; /* an id out of range reads as "", id 0 */
 }
 
+/* Adds every node's value into its parent's, once each value is the
+ * node's self value. */
+static void add_up_values(struct flame_tree *t)
+{
+	/* children always come after their parent in t->nodes */
+	for (size_t i = t->nodes.n; i-- > 1;)
+		t->nodes.v[t->nodes.v[i].parent].value += t->nodes.v[i].value;
+}
+
 /* Sums every node's value from the self values. */
 static void sum_values(struct flame_tree *t)
 {
-	size_t n = t->nodes.n;
-	/* children always come after their parent in t->nodes */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < t->nodes.n; i++)
 		t->nodes.v[i].value = t->nodes.v[i].self;
-	for (size_t i = n; i-- > 1;)
-		t->nodes.v[t->nodes.v[i].parent].value += t->nodes.v[i].value;
+	add_up_values(t);
+}
+
+/* Links every node to its parent, ahead of the children linked before:
+ * nodes taken in reverse of the order wanted end up in that order. */
+static void link_reversed(struct flame_tree *t, const uint32_t *order, size_t n)
+{
+	struct flame_node *nv = t->nodes.v;
+	for (size_t i = n; i-- > 0;) {
+		uint32_t c = order ? order[i] : (uint32_t)(i + 1); /* no order: every node but the root, by id */
+		nv[c].next_sibling = nv[nv[c].parent].first_child;
+		nv[nv[c].parent].first_child = c;
+	}
 }
 
 void flame_tree_finish(struct flame_tree *t)
 {
 	size_t n = t->nodes.n;
 	sum_values(t);
-	if (t->chart)
-		return; /* linked in time order as they came */
 	for (size_t i = 0; i < n; i++)
-		t->nodes.v[i].first_child = t->nodes.v[i].next_sibling = t->nodes.v[i].last_child = FLAME_NONE;
+		t->nodes.v[i].first_child = t->nodes.v[i].next_sibling = FLAME_NONE;
 	if (n < 2)
 		return;
+	if (t->chart) {
+		link_reversed(t, NULL, n - 1); /* in time order: a later child has a larger id */
+		return;
+	}
 	/* children in name order: the names are ranked once, then the nodes are
-	 * counting-sorted by rank and appended to their parents' lists in that
-	 * order; far cheaper than comparing names for every node */
+	 * counting-sorted by rank and linked to their parents in that order;
+	 * far cheaper than comparing names for every node */
 	uint32_t nstr = strtab_count(&t->strings);
 	uint32_t *rank = name_ranks(t);
 	uint32_t *start = xcalloc((size_t)nstr + 1, sizeof(*start)); /* of each rank in order */
@@ -714,15 +743,7 @@ void flame_tree_finish(struct flame_tree *t)
 	uint32_t *order = xmalloc((n - 1) * sizeof(*order));
 	for (size_t i = 1; i < n; i++)
 		order[start[rank_of(rank, nstr, t->nodes.v[i].name)]++] = (uint32_t)i;
-	for (size_t i = 0; i < n - 1; i++) {
-		struct flame_node *c = &t->nodes.v[order[i]];
-		struct flame_node *parent = &t->nodes.v[c->parent];
-		if (parent->first_child == FLAME_NONE)
-			parent->first_child = order[i];
-		else
-			t->nodes.v[parent->last_child].next_sibling = order[i];
-		parent->last_child = order[i];
-	}
+	link_reversed(t, order, n - 1);
 	free(order);
 	free(start);
 	free(rank);
@@ -735,25 +756,20 @@ static int u64_cmp(const void *x, const void *y)
 }
 
 /* flame_tree_finish() for a tree built by flame_folded_add(): the children
- * lists are already there (newest first, counted in last_child), so each is
- * only sorted by name, touching nodes that are only children not at all. */
+ * lists are already there (newest first), so each is only sorted by name,
+ * touching nodes that are only children not at all; the values (child
+ * counts until now) are summed on the way. */
 static void folded_link(struct flame_tree *t)
 {
-	sum_values(t);
 	uint32_t nstr = strtab_count(&t->strings);
 	uint32_t *rank = name_ranks(t);
 	VEC(uint64_t) kids = {0}; /* rank << 32 | node: ids are unique, so no ties */
 	struct flame_node *nv = t->nodes.v;
 	for (size_t p = 0; p < t->nodes.n; p++) {
-		uint32_t count = nv[p].last_child;
-		if (count == 0) {
-			nv[p].first_child = nv[p].last_child = FLAME_NONE;
-			continue;
-		}
-		if (count == 1) { /* its next_sibling is FLAME_NONE already */
-			nv[p].last_child = nv[p].first_child;
-			continue;
-		}
+		int64_t count = nv[p].value;
+		nv[p].value = nv[p].self; /* summed below, in add_up_values() */
+		if (count < 2)
+			continue; /* no list to sort */
 		vec_clear(&kids);
 		for (uint32_t c = nv[p].first_child; c != FLAME_NONE; c = nv[c].next_sibling) {
 			uint64_t k = (uint64_t)rank_of(rank, nstr, nv[c].name) << 32 | c;
@@ -773,33 +789,32 @@ static void folded_link(struct flame_tree *t)
 		nv[p].first_child = (uint32_t)kids.v[0];
 		for (size_t i = 0; i + 1 < kids.n; i++)
 			nv[(uint32_t)kids.v[i]].next_sibling = (uint32_t)kids.v[i + 1];
-		nv[p].last_child = (uint32_t)kids.v[kids.n - 1];
-		nv[nv[p].last_child].next_sibling = FLAME_NONE;
+		nv[(uint32_t)kids.v[kids.n - 1]].next_sibling = FLAME_NONE;
 	}
 	vec_free(&kids);
 	free(rank);
+	add_up_values(t);
 }
 
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)
 {
 	size_t n = t->nodes.n;
 	uint32_t *match = xmalloc(n * sizeof(*match));
+	vec_reserve(&t->bases, n);
+	t->bases.n = n;
 	uint32_t nstr = strtab_count(&t->strings);
 	uint32_t *names = xmalloc((nstr + 1) * sizeof(*names));
 	for (uint32_t i = 0; i < nstr; i++)
 		names[i] = strtab_find(&base->strings, strtab_get(&t->strings, i));
 	match[0] = 0;
-	t->nodes.v[0].base = base->nodes.v[0].value;
-	const struct hashmap *index = &base->index;
-	struct hashmap built;
-	hashmap_init(&built);
+	t->bases.v[0] = base->nodes.v[0].value;
+	const struct keymap *index = &base->index;
+	struct keymap built;
+	keymap_init(&built);
 	if (base->no_index && !base->chart) {
-		for (size_t i = 1; i < base->nodes.n; i++) {
-			uint64_t key = nokey(hash_mix(base->nodes.v[i].parent, base->nodes.v[i].name));
-			while (hashmap_get(&built, key, NULL))
-				key = nokey(hash_u64(key + 1));
-			hashmap_put(&built, key, i);
-		}
+		keymap_reserve(&built, base->nodes.n);
+		for (size_t i = 1; i < base->nodes.n; i++)
+			keymap_add(&built, node_hash(base->nodes.v[i].parent, base->nodes.v[i].name), (uint32_t)i);
 		index = &built;
 	}
 	/* parents precede their children in t->nodes */
@@ -807,7 +822,7 @@ void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)
 		struct flame_node *nd = &t->nodes.v[i];
 		uint32_t bp = match[nd->parent], bname = names[nd->name];
 		match[i] = FLAME_NONE;
-		nd->base = 0;
+		t->bases.v[i] = 0;
 		if (bp == FLAME_NONE || bname == UINT32_MAX)
 			continue;
 		if (base->chart) {
@@ -818,22 +833,15 @@ void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)
 					break;
 				}
 		} else {
-			uint64_t key = nokey(hash_mix(bp, bname)), id;
-			while (hashmap_get(index, key, &id)) {
-				const struct flame_node *bn = &base->nodes.v[id];
-				if (bn->parent == bp && bn->name == bname) {
-					match[i] = (uint32_t)id;
-					break;
-				}
-				key = nokey(hash_u64(key + 1));
-			}
+			struct node_key k = {bp, bname};
+			match[i] = keymap_find(index, node_hash(bp, bname), node_eq, base, &k);
 		}
 		if (match[i] != FLAME_NONE)
-			nd->base = base->nodes.v[match[i]].value;
+			t->bases.v[i] = base->nodes.v[match[i]].value;
 	}
 	t->base_total = base->nodes.v[0].value;
 	t->has_base = true;
-	hashmap_release(&built);
+	keymap_release(&built);
 	free(names);
 	free(match);
 }

@@ -20,6 +20,7 @@
 
 #include "profile/profile.h"
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/strbuf.h"
 #include "util/strtab.h"
 #include "util/vec.h"
@@ -36,24 +37,32 @@ enum flame_origin {
 	FLAME_ORIGIN_THREAD = 5, /* a thread pseudo-frame (--threads, flame charts) */
 };
 
+/* A node is 40 bytes: trees of folded stacks reach tens of millions of
+ * them. What only some trees have (source places, base values) is kept
+ * beside the nodes, read through flame_tree_src() and flame_tree_base(). */
 struct flame_node {
-	uint32_t name;                                  /* string id in tree->strings */
-	uint32_t module;                                /* string id, 0 when unknown */
-	uint32_t file;                                  /* string id, 0 when unknown */
-	uint32_t line;                                  /* first line seen, 0 when unknown */
-	uint32_t parent;                                /* the root is its own parent */
-	uint32_t depth;                                 /* root = 0 */
-	uint32_t first_child, next_sibling, last_child; /* FLAME_NONE ends */
-	uint8_t origin;                                 /* enum flame_origin */
-	int64_t value;                                  /* this node and everything it calls */
-	int64_t self;                                   /* samples whose leaf is this node */
-	int64_t base;                                   /* differential trees: value of the same path in the base */
+	uint32_t name;                      /* string id in tree->strings */
+	uint32_t parent;                    /* the root is its own parent */
+	uint32_t depth;                     /* root = 0 */
+	uint32_t first_child, next_sibling; /* FLAME_NONE ends */
+	uint8_t origin;                     /* enum flame_origin */
+	int64_t value;                      /* this node and everything it calls */
+	int64_t self;                       /* samples whose leaf is this node */
+};
+
+/* Where a node's code is; all 0 when unknown. */
+struct flame_src {
+	uint32_t module; /* string id */
+	uint32_t file;   /* string id */
+	uint32_t line;   /* first line seen */
 };
 
 struct flame_tree {
 	struct strtab strings;
 	VEC(struct flame_node) nodes; /* 0 is the root */
-	struct hashmap index;         /* (parent, name) -> node; unused for charts */
+	VEC(struct flame_src) srcs;   /* per node; empty while no node has a place (folded input) */
+	VEC(int64_t) bases;           /* differential trees: per node, the value of its path in the base */
+	struct keymap index;          /* (parent, name) -> node; unused for charts */
 	int64_t base_total;           /* differential trees: the base's root value */
 	bool chart;                   /* children in time order, adjacent merge only */
 	bool no_index;                /* built without filling index (names were unique per location) */
@@ -71,6 +80,18 @@ struct flame_options {
 	const regex_t *exclude; /* drop stacks with a frame matching this */
 };
 
+/* The module, file and line of node (all 0 when unknown). */
+static inline struct flame_src flame_tree_src(const struct flame_tree *t, uint32_t node)
+{
+	return node < t->srcs.n ? t->srcs.v[node] : (struct flame_src){0, 0, 0};
+}
+
+/* Differential trees: the value of node's path in the base (0 when none). */
+static inline int64_t flame_tree_base(const struct flame_tree *t, uint32_t node)
+{
+	return node < t->bases.n ? t->bases.v[node] : 0;
+}
+
 void flame_tree_init(struct flame_tree *t);
 void flame_tree_release(struct flame_tree *t);
 
@@ -86,26 +107,29 @@ void flame_tree_finish(struct flame_tree *t);
 
 /* Builds a plain tree (default options) straight from folded stack lines,
  * without a profile in between: the same tree flame_tree_build() makes of
- * the profile folded_read_*() would give for them. Nodes are merged against
- * their parent's children by interned name in a compact map; a line reuses
- * the nodes of the frames it shares with the previous line, so sorted input
- * (the usual case) costs one lookup per new frame. */
+ * the profile folded_read_*() would give for them. Names are interned once
+ * in a map of their own; a node's children are found on its list, or in a
+ * map keyed by (parent, name) once it has many; a line reuses the nodes of
+ * the frames it shares with the previous line, so sorted input (the usual
+ * case) costs one lookup per new frame. */
 struct flame_folded_prev {
 	uint32_t end;  /* offset after the frame in the previous stack */
 	uint32_t node; /* its node */
 };
 
+struct flame_folded_frame {
+	uint32_t start, end; /* of the name in the line */
+	uint64_t hash;       /* of the name */
+};
+
 struct flame_folded {
 	struct flame_tree *t;
-	uint64_t *slots; /* (hash tag << 32) | node, 0 when empty: (parent, name) -> node */
-	size_t cap, used;
-	unsigned bits; /* cap == 1 << bits */
-	VEC(struct flame_folded_prev) prev;
-	struct strbuf prev_stack; /* the previous line's stack */
-	VEC(uint8_t) origin_of;   /* per string id: origin + 1, 0 until guessed */
-	uint64_t *names;          /* (hash tag << 32) | (string id + 1), 0 when empty: name -> string id */
-	size_t names_cap, names_used;
-	unsigned names_bits;
+	struct keymap kids;                  /* (parent, name) -> node, for children of wide nodes */
+	struct keymap names;                 /* name -> its entry in name_keys */
+	VEC(uint64_t) name_keys;             /* entries: (length << 32 | string id), origin, the bytes */
+	VEC(struct flame_folded_prev) prev;  /* the previous line's frames */
+	VEC(struct flame_folded_frame) todo; /* the new frames of the line being added */
+	struct strbuf prev_stack;            /* the previous line's stack */
 };
 
 /* t must be freshly initialised and is only used through b until
@@ -119,8 +143,9 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
  * call it once, instead of flame_tree_finish(). */
 void flame_folded_finish(struct flame_folded *b);
 
-/* Makes t a differential tree: every node's base is the value of the node
- * with the same path of names in base (0 when base has none). */
+/* Makes t a differential tree: every node's base (flame_tree_base()) is
+ * the value of the node with the same path of names in base (0 when base
+ * has none). */
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base);
 
 /* Guesses where a function comes from by its name, module and source file. */

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/xalloc.h"
 
 #define NONE UINT32_MAX
@@ -89,7 +90,7 @@ struct builder {
 	VEC(uint32_t) call_first;       /* per call node: first sample through it */
 	VEC(uint32_t) frame_func;       /* per distinct frame: its function */
 	VEC(struct func_places) places; /* per function */
-	struct hashmap frame_index;     /* hash of a frame -> frame id */
+	struct keymap frame_index;      /* frame -> frame id */
 	struct hashmap func_index;      /* (name << 32 | module) -> function */
 	int64_t *frame_self;            /* per frame: value of samples ending in it */
 	bool *frame_seen;               /* per frame: some sample ends in it */
@@ -99,12 +100,6 @@ struct line_self {
 	uint32_t func, file, line;
 	int64_t value;
 };
-
-static uint64_t nokey(uint64_t k)
-{
-	/* UINT64_MAX marks empty slots in the hashmap */
-	return k & ~(1ULL << 63);
-}
 
 static void trie_init(struct trie *t)
 {
@@ -164,6 +159,11 @@ static bool frame_equal(const struct profile_frame *a, const struct profile_fram
 	       a->inlined == b->inlined;
 }
 
+static bool frame_eq(const void *ctx, const void *key, uint32_t id)
+{
+	return frame_equal(&((const struct hotspots *)ctx)->frames.v[id], key);
+}
+
 static uint32_t func_of(struct builder *b, const struct profile_frame *f)
 {
 	struct hotspots *h = b->h;
@@ -188,21 +188,17 @@ static uint32_t frame_id(struct builder *b, const struct profile_frame *f)
 	struct hotspots *h = b->h;
 	uint64_t key = hash_mix(hash_mix(f->function, ((uint64_t)f->module << 32) | f->file),
 	                        ((uint64_t)f->line << 1) | f->inlined);
-	key = nokey(key);
-	uint64_t id;
-	while (hashmap_get(&b->frame_index, key, &id)) {
-		if (frame_equal(&h->frames.v[id], f))
-			return (uint32_t)id;
-		key = nokey(hash_u64(key + 1));
-	}
+	uint32_t id = keymap_find(&b->frame_index, key, frame_eq, h, f);
+	if (id != KEYMAP_NONE)
+		return id;
 	struct profile_frame *copy = vec_grow(&h->frames);
 	copy->function = f->function;
 	copy->file = f->file;
 	copy->line = f->line;
 	copy->module = f->module;
 	copy->inlined = f->inlined;
-	id = h->frames.n - 1;
-	hashmap_put(&b->frame_index, key, id);
+	id = (uint32_t)h->frames.n - 1;
+	keymap_add(&b->frame_index, key, id);
 	vec_push(&b->frame_func, func_of(b, f));
 	return (uint32_t)id;
 }
@@ -677,7 +673,7 @@ int hotspots_build(struct hotspots *h, const struct profile *p, int value_index)
 	sd->loc_count = xmalloc(((size_t)sd->nloc + 1) * sizeof(*sd->loc_count));
 	memset(sd->loc_first, 0xff, ((size_t)sd->nloc + 1) * sizeof(*sd->loc_first));
 	trie_init(&b.ctrie);
-	hashmap_init(&b.frame_index);
+	keymap_init(&b.frame_index);
 	hashmap_init(&b.func_index);
 	vec_grow(&h->tree); /* the call tree's root, "all" */
 	vec_push(&b.call_first, 0);
@@ -701,7 +697,7 @@ int hotspots_build(struct hotspots *h, const struct profile *p, int value_index)
 	vec_free(&b.frame_func);
 	vec_free(&b.places);
 	trie_release(&b.ctrie);
-	hashmap_release(&b.frame_index);
+	keymap_release(&b.frame_index);
 	hashmap_release(&b.func_index);
 	return 0;
 }

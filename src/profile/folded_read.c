@@ -16,39 +16,45 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-static uint64_t nokey(uint64_t k)
-{
-	return k & ~(1ULL << 63);
-}
-
 void frame_namer_init(struct frame_namer *n, struct profile *p)
 {
 	n->p = p;
-	hashmap_init(&n->index);
+	keymap_init(&n->index);
 }
 
 void frame_namer_release(struct frame_namer *n)
 {
-	hashmap_release(&n->index);
+	keymap_release(&n->index);
+}
+
+/* The key frame_namer_location() looks for. */
+struct namer_key {
+	uint32_t name, module;
+	uint8_t kind;
+};
+
+static bool namer_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct profile *p = ctx;
+	const struct namer_key *k = key;
+	const struct profile_location *l = &p->locations.v[id];
+	const struct profile_frame *f = &p->frames.v[l->first_frame];
+	return f->function == k->name && f->module == k->module && l->kind == k->kind;
 }
 
 uint32_t frame_namer_location(struct frame_namer *n, uint32_t name, uint32_t module, bool kernel)
 {
 	struct profile *p = n->p;
-	uint8_t kind = kernel ? PROFILE_LOC_KERNEL : PROFILE_LOC_USER;
-	uint64_t key = nokey(hash_mix(hash_mix(name, module), kind)), id;
-	while (hashmap_get(&n->index, key, &id)) {
-		const struct profile_location *l = &p->locations.v[id];
-		const struct profile_frame *f = &p->frames.v[l->first_frame];
-		if (f->function == name && f->module == module && l->kind == kind)
-			return (uint32_t)id;
-		key = nokey(hash_u64(key + 1));
-	}
+	struct namer_key k = {name, module, kernel ? PROFILE_LOC_KERNEL : PROFILE_LOC_USER};
+	uint64_t h = hash_mix(hash_mix(name, module), k.kind);
+	uint32_t loc = keymap_find(&n->index, h, namer_eq, p, &k);
+	if (loc != KEYMAP_NONE)
+		return loc;
 	/* the address only has to be unique: the location's index will do */
-	uint32_t loc = profile_location(p, PROFILE_NO_MAPPING, p->locations.n, kind);
+	loc = profile_location(p, PROFILE_NO_MAPPING, p->locations.n, k.kind);
 	struct profile_frame f = {.function = name, .module = module};
 	profile_set_location_frames(p, loc, &f, 1);
-	hashmap_put(&n->index, key, loc);
+	keymap_add(&n->index, h, loc);
 	return loc;
 }
 

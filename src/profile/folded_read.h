@@ -87,7 +87,7 @@ int folded_scan_mem(const char *data, size_t size, folded_line_fn fn, void *ctx,
  * address: what folded and perf script input produce. */
 struct frame_namer {
 	struct profile *p;
-	struct hashmap index; /* hash(name, module, kernel) -> location */
+	struct keymap index; /* (name, module, kernel) -> location */
 };
 
 void frame_namer_init(struct frame_namer *n, struct profile *p);

@@ -223,18 +223,26 @@ struct perf_script_reader {
 	bool in_event;
 	bool time_order;
 	uint64_t lineno;
-	struct hashmap sample_of; /* hash(stack, tid, pid) -> sample, or with time_order tid -> its last sample */
+	struct keymap sample_of; /* (stack, tid, pid) -> sample */
+	struct hashmap last_of;  /* with time_order: tid -> its last sample */
 };
 
 struct perf_script_reader *perf_script_reader_new(bool time_order)
 {
 	struct perf_script_reader *r = xcalloc(1, sizeof(*r));
 	r->time_order = time_order;
-	hashmap_init(&r->sample_of);
+	keymap_init(&r->sample_of);
+	hashmap_init(&r->last_of);
 	r->p = profile_new();
 	profile_add_value_type(r->p, "samples", "count");
 	frame_namer_init(&r->namer, r->p);
 	return r;
+}
+
+static bool sample_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct profile_sample *o = &((const struct profile *)ctx)->samples.v[id], *k = key;
+	return o->stack == k->stack && o->tid == k->tid && o->pid == k->pid;
 }
 
 /* The event is complete: comm outermost, then the chain. */
@@ -252,19 +260,20 @@ static void end_event(struct perf_script_reader *r)
 	/* events of one stack in one thread are one sample (keeping the first
 	 * time), so memory grows with stacks, not events; in time order only
 	 * a thread's repeats of its event before merge */
-	uint64_t key = r->time_order ? r->h.tid : hash_mix(hash_mix(s.stack, s.tid), s.pid), id;
-	key &= ~(1ULL << 63); /* UINT64_MAX marks empty hashmap slots */
-	while (hashmap_get(&r->sample_of, key, &id)) {
-		struct profile_sample *o = &p->samples.v[id];
-		if (o->stack == s.stack && o->tid == s.tid && o->pid == s.pid) {
-			o->values[0]++; /* 2^63 events are out of reach */
-			return;
-		}
-		if (r->time_order)
-			break; /* the thread's last event differs: a new sample */
-		key = hash_u64(key + 1) & ~(1ULL << 63);
+	uint32_t id = KEYMAP_NONE;
+	uint64_t h = hash_mix(hash_mix(s.stack, s.tid), s.pid), last;
+	if (r->time_order && hashmap_get(&r->last_of, s.tid, &last))
+		id = sample_eq(p, &s, (uint32_t)last) ? (uint32_t)last : KEYMAP_NONE;
+	else if (!r->time_order)
+		id = keymap_find(&r->sample_of, h, sample_eq, p, &s);
+	if (id != KEYMAP_NONE) {
+		p->samples.v[id].values[0]++; /* 2^63 events are out of reach */
+		return;
 	}
-	hashmap_put(&r->sample_of, key, p->samples.n);
+	if (r->time_order)
+		hashmap_put(&r->last_of, s.tid, p->samples.n); /* the thread's last event differs: a new sample */
+	else
+		keymap_add(&r->sample_of, h, (uint32_t)p->samples.n);
 	profile_add_sample(p, &s);
 }
 
@@ -319,7 +328,8 @@ int perf_script_reader_finish(struct perf_script_reader *r, struct profile **out
 	if (r->in_event)
 		end_event(r);
 	vec_free(&r->locs);
-	hashmap_release(&r->sample_of);
+	keymap_release(&r->sample_of);
+	hashmap_release(&r->last_of);
 	strbuf_release(&r->comm);
 	frame_namer_release(&r->namer);
 	if (!r->st.events) {

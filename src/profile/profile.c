@@ -13,7 +13,7 @@ struct profile *profile_new(void)
 	struct profile *p = xcalloc(1, sizeof(*p));
 	strtab_init(&p->strings);
 	hashmap_init(&p->stack_index);
-	hashmap_init(&p->location_index);
+	keymap_init(&p->location_index);
 	hashmap_init(&p->thread_index);
 	struct profile_stack_node root = {0, 0, 0};
 	vec_push(&p->stacks, root);
@@ -38,7 +38,7 @@ void profile_free(struct profile *p)
 		vec_free(&p->series.v[i].points);
 	vec_free(&p->series);
 	hashmap_release(&p->stack_index);
-	hashmap_release(&p->location_index);
+	keymap_release(&p->location_index);
 	hashmap_release(&p->thread_index);
 	free(p);
 }
@@ -68,28 +68,31 @@ uint32_t profile_add_mapping(struct profile *p, const struct profile_mapping *m)
 	return (uint32_t)p->mappings.n - 1;
 }
 
-static uint64_t location_key(uint32_t mapping, uint64_t address, uint8_t kind)
+static uint64_t location_hash(uint32_t mapping, uint64_t address, uint8_t kind)
 {
-	return hash_mix(((uint64_t)mapping << 8) | kind, address) & ~(1ULL << 63);
+	return hash_mix(((uint64_t)mapping << 8) | kind, address);
+}
+
+static bool location_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct profile_location *l = &((const struct profile *)ctx)->locations.v[id], *k = key;
+	return l->mapping == k->mapping && l->address == k->address && l->kind == k->kind;
 }
 
 uint32_t profile_location(struct profile *p, uint32_t mapping, uint64_t address, enum profile_location_kind kind)
 {
-	/* The key is a hash: verify the candidate, probe on with a salt on a clash. */
-	uint64_t key = location_key(mapping, address, (uint8_t)kind), id;
-	while (hashmap_get(&p->location_index, key, &id)) {
-		const struct profile_location *l = &p->locations.v[id];
-		if (l->mapping == mapping && l->address == address && l->kind == kind)
-			return (uint32_t)id;
-		key = hash_u64(key + 1) & ~(1ULL << 63);
-	}
+	struct profile_location k = {.address = address, .mapping = mapping, .kind = (uint8_t)kind};
+	uint64_t h = location_hash(mapping, address, k.kind);
+	uint32_t id = keymap_find(&p->location_index, h, location_eq, p, &k);
+	if (id != KEYMAP_NONE)
+		return id;
 	struct profile_location *l = vec_grow(&p->locations);
 	l->address = address;
 	l->mapping = mapping;
 	l->kind = (uint8_t)kind;
-	id = p->locations.n - 1;
-	hashmap_put(&p->location_index, key, id);
-	return (uint32_t)id;
+	id = (uint32_t)p->locations.n - 1;
+	keymap_add(&p->location_index, h, id);
+	return id;
 }
 
 static uint64_t stack_key(uint32_t parent, uint32_t location)
@@ -345,17 +348,14 @@ void profile_name_unsymbolized(struct profile *p)
 void profile_reindex(struct profile *p)
 {
 	hashmap_clear(&p->stack_index);
-	hashmap_clear(&p->location_index);
+	keymap_clear(&p->location_index);
 	hashmap_clear(&p->thread_index);
 	p->stacks_indexed = 1; /* indexed again on the next profile_stack_child() */
-	hashmap_reserve(&p->location_index, p->locations.n);
+	keymap_reserve(&p->location_index, p->locations.n);
 	hashmap_reserve(&p->thread_index, p->threads.n);
 	for (size_t i = 0; i < p->locations.n; i++) {
 		const struct profile_location *l = &p->locations.v[i];
-		uint64_t key = location_key(l->mapping, l->address, l->kind);
-		while (hashmap_get(&p->location_index, key, NULL))
-			key = hash_u64(key + 1) & ~(1ULL << 63);
-		hashmap_put(&p->location_index, key, i);
+		keymap_add(&p->location_index, location_hash(l->mapping, l->address, l->kind), (uint32_t)i);
 	}
 	for (size_t i = 0; i < p->threads.n; i++)
 		hashmap_put(&p->thread_index, p->threads.v[i].tid, i);
@@ -369,6 +369,6 @@ void profile_reserve(struct profile *p, size_t stacks, size_t samples, size_t lo
 		vec_reserve(&p->samples, samples);
 	if (locations) {
 		vec_reserve(&p->locations, locations);
-		hashmap_reserve(&p->location_index, locations);
+		keymap_reserve(&p->location_index, locations);
 	}
 }

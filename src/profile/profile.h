@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/strtab.h"
 #include "util/vec.h"
 
@@ -133,9 +134,9 @@ struct profile {
 	VEC(struct profile_series) series;
 
 	/* indexes for deduplication */
-	struct hashmap stack_index;    /* (parent, location) -> node */
-	struct hashmap location_index; /* (mapping, address, kind) -> location */
-	struct hashmap thread_index;   /* tid -> thread id */
+	struct hashmap stack_index;   /* (parent, location) -> node */
+	struct keymap location_index; /* (mapping, address, kind) -> location */
+	struct hashmap thread_index;  /* tid -> thread id */
 	/* stack nodes [1, stacks_indexed) are in stack_index; the rest (nodes a
 	 * reader appended directly) are added by the next profile_stack_child(),
 	 * so that views, which only read the trie, never pay for hashing it */

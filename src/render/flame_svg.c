@@ -309,7 +309,8 @@ static double share_delta(const struct svg *s, const struct flame_node *n)
 {
 	const struct flame_tree *t = s->t;
 	double total = (double)t->nodes.v[0].value, base = (double)t->base_total;
-	double now = total > 0 ? n->value / total : 0, before = base > 0 ? n->base / base : 0;
+	double now = total > 0 ? n->value / total : 0;
+	double before = base > 0 ? flame_tree_base(t, (uint32_t)(n - t->nodes.v)) / base : 0;
 	return now - before;
 }
 
@@ -356,9 +357,11 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	struct strbuf *d = &s->data;
 	if (s->frames)
 		strbuf_addch(d, ',');
-	uint32_t module = n ? str_ref(s, n->module) : 0, file = n ? str_ref(s, n->file) : 0;
-	int64_t fields[10] = {name_ref, depth, start,           value,  n ? n->self : value,
-	                      module,   file,  n ? n->line : 0, origin, n ? n->base : 0};
+	uint32_t id = n ? (uint32_t)(n - s->t->nodes.v) : FLAME_NONE;
+	struct flame_src src = flame_tree_src(s->t, id);
+	uint32_t module = n ? str_ref(s, src.module) : 0, file = n ? str_ref(s, src.file) : 0;
+	int64_t fields[10] = {name_ref, depth, start,    value,  n ? n->self : value,
+	                      module,   file,  src.line, origin, flame_tree_base(s->t, id)};
 	for (int i = 0; i < (s->t->has_base ? 10 : 9); i++) {
 		if (i)
 			strbuf_addch(d, ',');
@@ -420,31 +423,35 @@ static void emit_all(struct svg *s)
 }
 
 /* Sizes the picture: the deepest frame that will be drawn, the largest
- * share change of a differential graph. */
+ * share change of a differential graph. Only the children of frames wide
+ * enough to be drawn are visited: of a tree of millions of nodes, few. */
 static void measure(struct svg *s)
 {
 	const struct flame_tree *t = s->t;
-	size_t n = t->nodes.n;
-	bool *shown = xcalloc(n, 1);
-	shown[0] = true;
+	const struct flame_node *nv = t->nodes.v;
+	VEC(uint32_t) shown = {0};
 	s->max_depth = 0;
 	s->max_delta = 0;
-	for (size_t i = 1; i < n; i++) {
-		const struct flame_node *nd = &t->nodes.v[i];
-		if (!shown[nd->parent] || nd->value <= 0)
-			continue;
-		if (nd->depth > s->max_depth)
-			s->max_depth = nd->depth; /* also counts a merged run at this depth */
-		if (nd->value * s->scale < s->o->min_width)
-			continue;
-		shown[i] = true;
-		if (t->has_base) {
-			double d = fabs(share_delta(s, nd));
-			if (d > s->max_delta)
-				s->max_delta = d;
+	vec_push(&shown, 0);
+	while (shown.n) {
+		uint32_t p = shown.v[--shown.n];
+		for (uint32_t c = nv[p].first_child; c != FLAME_NONE; c = nv[c].next_sibling) {
+			const struct flame_node *nd = &nv[c];
+			if (nd->value <= 0)
+				continue;
+			if (nd->depth > s->max_depth)
+				s->max_depth = nd->depth; /* also counts a merged run at this depth */
+			if (nd->value * s->scale < s->o->min_width)
+				continue;
+			vec_push(&shown, c);
+			if (t->has_base) {
+				double d = fabs(share_delta(s, nd));
+				if (d > s->max_delta)
+					s->max_delta = d;
+			}
 		}
 	}
-	free(shown);
+	vec_free(&shown);
 }
 
 static const char *default_title(const struct flame_tree *t, const struct flame_svg_options *o)

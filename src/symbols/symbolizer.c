@@ -13,7 +13,7 @@ struct symbolizer *symbolizer_new(void)
 {
 	struct symbolizer *s = xcalloc(1, sizeof(*s));
 	strtab_init(&s->strs);
-	hashmap_init(&s->module_index);
+	keymap_init(&s->module_index);
 	return s;
 }
 
@@ -28,7 +28,7 @@ void symbolizer_free(struct symbolizer *s)
 		hashmap_release(&m->cache);
 	}
 	vec_free(&s->modules);
-	hashmap_release(&s->module_index);
+	keymap_release(&s->module_index);
 	vec_free(&s->frames);
 	kallsyms_release(&s->kernel);
 	free(s->kallsyms_path);
@@ -43,22 +43,26 @@ void symbolizer_set_kallsyms_path(struct symbolizer *s, const char *path)
 	kallsyms_release(&s->kernel);
 }
 
+static bool module_path_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct symbolizer *s = ctx;
+	return strcmp(s->modules.v[id].path, key) == 0;
+}
+
 int symbolizer_module(struct symbolizer *s, const char *path)
 {
-	/* The key is a hash of the path: verify, and probe on with a salt. */
-	uint64_t key = hash_bytes(path, strlen(path)) & ~(1ULL << 63), id;
-	while (hashmap_get(&s->module_index, key, &id)) {
+	uint64_t h = hash_bytes(path, strlen(path));
+	uint32_t id = keymap_find(&s->module_index, h, module_path_eq, s, path);
+	if (id != KEYMAP_NONE) {
 		struct sym_module *m = &s->modules.v[id];
-		if (strcmp(m->path, path) == 0)
-			return m->err ? m->err : (int)id;
-		key = hash_u64(key + 1) & ~(1ULL << 63);
+		return m->err ? m->err : (int)id;
 	}
 	struct sym_module *m = vec_grow(&s->modules);
 	m->path = xstrdup(path);
 	hashmap_init(&m->cache);
 	m->err = elf_module_open(path, &m->elf);
-	id = s->modules.n - 1;
-	hashmap_put(&s->module_index, key, id);
+	id = (uint32_t)s->modules.n - 1;
+	keymap_add(&s->module_index, h, id);
 	return m->err ? m->err : (int)id;
 }
 

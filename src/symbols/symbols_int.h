@@ -11,6 +11,7 @@
 
 #include "symbols/symbols.h"
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/strtab.h"
 #include "util/vec.h"
 
@@ -89,7 +90,7 @@ struct sym_module {
 struct symbolizer {
 	struct strtab strs;
 	VEC(struct sym_module) modules;
-	struct hashmap module_index;  /* hash(path) (salted on clash) -> module id */
+	struct keymap module_index;   /* path -> module id */
 	VEC(struct sym_frame) frames; /* cached results, ranges named by the caches */
 	struct kallsyms kernel;
 	char *kallsyms_path;

@@ -14,6 +14,7 @@
 
 #include "unwind/cfi.h"
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
 
@@ -40,7 +41,7 @@
 
 struct unwinder {
 	VEC(struct cfi_module *) modules;  /* index == module id */
-	struct hashmap module_by_hash;     /* hash of path -> index */
+	struct keymap module_by_path;      /* path -> index */
 	struct cfi_module *recent[RECENT]; /* most recently used first */
 	VEC(struct cfi_row) rows;
 	struct hashmap row_by_key; /* vaddr ^ id << 48 -> index into rows */
@@ -58,7 +59,7 @@ struct unwinder *unwinder_new(void)
 	struct unwinder *u = xcalloc(1, sizeof(*u));
 
 	elf_version(EV_CURRENT);
-	hashmap_init(&u->module_by_hash);
+	keymap_init(&u->module_by_path);
 	hashmap_init(&u->row_by_key);
 	memset(u->front, 0xff, sizeof(u->front));
 	return u;
@@ -74,7 +75,7 @@ void unwinder_free(struct unwinder *u)
 		free(u->modules.v[i]);
 	}
 	vec_free(&u->modules);
-	hashmap_release(&u->module_by_hash);
+	keymap_release(&u->module_by_path);
 	vec_free(&u->rows);
 	hashmap_release(&u->row_by_key);
 	vec_free(&u->pool.ops);
@@ -89,10 +90,10 @@ static void rows_clear(struct unwinder *u)
 	memset(u->front, 0xff, sizeof(u->front));
 }
 
-static uint64_t path_hash(const char *path)
+static bool module_path_eq(const void *ctx, const void *key, uint32_t id)
 {
-	uint64_t h = hash_bytes(path, strlen(path));
-	return h == UINT64_MAX ? 0 : h;
+	const struct unwinder *u = ctx;
+	return strcmp(u->modules.v[id]->path, key) == 0;
 }
 
 /* Finds or creates the module for path, without opening it. */
@@ -109,29 +110,23 @@ static struct cfi_module *module_recent(struct unwinder *u, struct cfi_module *m
 
 static struct cfi_module *module_lookup(struct unwinder *u, const char *path)
 {
-	uint64_t h, idx;
+	uint64_t h;
+	uint32_t idx;
 	struct cfi_module *m;
 
 	for (int i = 0; i < RECENT && u->recent[i]; i++)
 		if (strcmp(u->recent[i]->path, path) == 0)
 			return i ? module_recent(u, u->recent[i]) : u->recent[0];
-	h = path_hash(path);
-	if (hashmap_get(&u->module_by_hash, h, &idx)) {
-		m = u->modules.v[idx];
-		if (strcmp(m->path, path) == 0)
-			return module_recent(u, m);
-		/* A hash collision: rare enough for a scan. */
-		for (size_t i = 0; i < u->modules.n; i++)
-			if (strcmp(u->modules.v[i]->path, path) == 0)
-				return module_recent(u, u->modules.v[i]);
-	}
+	h = hash_bytes(path, strlen(path));
+	idx = keymap_find(&u->module_by_path, h, module_path_eq, u, path);
+	if (idx != KEYMAP_NONE)
+		return module_recent(u, u->modules.v[idx]);
 	m = xcalloc(1, sizeof(*m));
 	m->path = xstrdup(path);
 	m->id = (uint32_t)u->modules.n;
 	m->fd = -1;
 	vec_push(&u->modules, m);
-	if (!hashmap_get(&u->module_by_hash, h, NULL))
-		hashmap_put(&u->module_by_hash, h, m->id);
+	keymap_add(&u->module_by_path, h, m->id);
 	return module_recent(u, m);
 }
 

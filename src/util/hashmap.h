@@ -1,9 +1,12 @@
 /* hashmap.h - open-addressing map from 64-bit keys to 64-bit values.
  *
- * Used for deduplication on hot paths (stack trie children, location
- * lookup, CFI caches), so it stores plain integers, never pointers it owns.
- * The caller builds composite keys with hash_mix(). Key UINT64_MAX is
- * reserved as the empty marker.
+ * For keys that are one exact integer (a tid, a pid, a file offset, two
+ * 32-bit ids packed into one word): it stores plain integers, never
+ * pointers it owns. Key UINT64_MAX is reserved as the empty marker. A key
+ * that is a hash of something larger (a string, a tuple wider than 64 bits)
+ * goes in a keymap (util/keymap.h), which confirms each candidate with the
+ * caller's equality: never probe on by hand with a salted hash here.
+ * hash_u64(), hash_mix() and hash_bytes() make the hashes for both.
  */
 #ifndef KILN_UTIL_HASHMAP_H
 #define KILN_UTIL_HASHMAP_H

@@ -1,8 +1,9 @@
-/* strtab.c - string interning on top of hashmap (hash -> first id). */
+/* strtab.c - string interning on top of keymap (string -> id). */
 #include "util/strtab.h"
 
 #include <string.h>
 
+#include "util/hashmap.h"
 #include "util/xalloc.h"
 
 #define CHUNK_SIZE (64 * 1024)
@@ -27,7 +28,7 @@ static char *store(struct strtab *t, const char *s, size_t len)
 void strtab_init(struct strtab *t)
 {
 	memset(t, 0, sizeof(*t));
-	hashmap_init(&t->index);
+	keymap_init(&t->index);
 	strtab_intern_n(t, "", 0);
 }
 
@@ -40,37 +41,43 @@ void strtab_release(struct strtab *t)
 	vec_free(&t->chunks);
 	vec_free(&t->strs);
 	vec_free(&t->lens);
-	vec_free(&t->next);
-	hashmap_release(&t->index);
+	keymap_release(&t->index);
 	memset(t, 0, sizeof(*t));
+}
+
+/* The key a lookup passes to str_eq(). */
+struct str_key {
+	const char *s;
+	size_t len;
+};
+
+static bool str_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct strtab *t = ctx;
+	const struct str_key *k = key;
+	return t->lens.v[id] == k->len && memcmp(t->strs.v[id], k->s, k->len) == 0;
 }
 
 static uint32_t lookup(const struct strtab *t, const char *s, size_t len, uint64_t h)
 {
-	uint64_t id;
-	if (!hashmap_get(&t->index, h, &id))
-		return UINT32_MAX;
-	for (uint32_t i = (uint32_t)id;; i = t->next.v[i] - 1) {
-		if (t->lens.v[i] == len && memcmp(t->strs.v[i], s, len) == 0)
-			return i;
-		if (!t->next.v[i])
-			return UINT32_MAX;
-	}
+	struct str_key k = {s, len};
+	return keymap_find(&t->index, h, str_eq, t, &k);
 }
 
 uint32_t strtab_intern_n(struct strtab *t, const char *s, size_t len)
 {
-	uint64_t h = hash_bytes(s, len) & ~(1ULL << 63); /* never the empty key */
+	return strtab_intern_hashed(t, s, len, hash_bytes(s, len));
+}
+
+uint32_t strtab_intern_hashed(struct strtab *t, const char *s, size_t len, uint64_t h)
+{
 	uint32_t id = lookup(t, s, len, h);
-	if (id != UINT32_MAX)
+	if (id != KEYMAP_NONE)
 		return id;
 	id = (uint32_t)t->strs.n;
 	vec_push(&t->strs, store(t, s, len));
 	vec_push(&t->lens, (uint32_t)len);
-	uint64_t first;
-	uint32_t chain = hashmap_get(&t->index, h, &first) ? (uint32_t)first + 1 : 0;
-	vec_push(&t->next, chain);
-	hashmap_put(&t->index, h, id);
+	keymap_add(&t->index, h, id);
 	return id;
 }
 
@@ -82,7 +89,7 @@ uint32_t strtab_intern(struct strtab *t, const char *s)
 uint32_t strtab_find(const struct strtab *t, const char *s)
 {
 	size_t len = strlen(s);
-	return lookup(t, s, len, hash_bytes(s, len) & ~(1ULL << 63));
+	return lookup(t, s, len, hash_bytes(s, len));
 }
 
 const char *strtab_get(const struct strtab *t, uint32_t id)

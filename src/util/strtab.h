@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/vec.h"
 
 struct strtab {
@@ -19,8 +19,7 @@ struct strtab {
 	VEC(char *) chunks;
 	size_t chunk_left;
 	char *chunk_pos;
-	struct hashmap index; /* hash -> id, collisions chained via next */
-	VEC(uint32_t) next;   /* id -> 1 + next id with the same hash, 0 ends */
+	struct keymap index; /* string -> id */
 };
 
 void strtab_init(struct strtab *t);
@@ -29,6 +28,8 @@ void strtab_release(struct strtab *t);
 /* Returns the id of s (interning it when new). */
 uint32_t strtab_intern(struct strtab *t, const char *s);
 uint32_t strtab_intern_n(struct strtab *t, const char *s, size_t len);
+/* As strtab_intern_n(), for a caller that has hash_bytes(s, len) at hand. */
+uint32_t strtab_intern_hashed(struct strtab *t, const char *s, size_t len, uint64_t hash);
 /* Returns the id of s, or UINT32_MAX when it is not in the table. */
 uint32_t strtab_find(const struct strtab *t, const char *s);
 /* The string with this id; "" for an id out of range. */

@@ -213,10 +213,10 @@ static void test_diff(void **state)
 	flame_tree_set_base(&t, &base);
 	assert_true(t.has_base);
 	assert_int_equal(t.base_total, 100);
-	assert_int_equal(t.nodes.v[find(&t, "main;a")].base, 50);
-	assert_int_equal(t.nodes.v[find(&t, "main;b")].base, 50);
-	assert_int_equal(t.nodes.v[find(&t, "main;c")].base, 0);
-	assert_int_equal(t.nodes.v[find(&t, "main")].base, 100);
+	assert_int_equal(flame_tree_base(&t, find(&t, "main;a")), 50);
+	assert_int_equal(flame_tree_base(&t, find(&t, "main;b")), 50);
+	assert_int_equal(flame_tree_base(&t, find(&t, "main;c")), 0);
+	assert_int_equal(flame_tree_base(&t, find(&t, "main")), 100);
 	flame_tree_release(&base);
 	flame_tree_release(&t);
 	profile_free(bp);
@@ -255,30 +255,34 @@ static void assert_same_tree(const struct flame_tree *a, const struct flame_tree
 	for (size_t i = 0; i < n; i++) { /* breadth first, in child order */
 		const struct flame_node *x = &a->nodes.v[pa[i]], *y = &b->nodes.v[pb[i]];
 		assert_string_equal(strtab_get(&a->strings, x->name), strtab_get(&b->strings, y->name));
-		assert_string_equal(strtab_get(&a->strings, x->module), strtab_get(&b->strings, y->module));
-		assert_string_equal(strtab_get(&a->strings, x->file), strtab_get(&b->strings, y->file));
-		assert_int_equal(x->line, y->line);
+		struct flame_src sx = flame_tree_src(a, pa[i]), sy = flame_tree_src(b, pb[i]);
+		assert_string_equal(strtab_get(&a->strings, sx.module), strtab_get(&b->strings, sy.module));
+		assert_string_equal(strtab_get(&a->strings, sx.file), strtab_get(&b->strings, sy.file));
+		assert_int_equal(sx.line, sy.line);
 		assert_int_equal(x->depth, y->depth);
 		assert_int_equal(x->origin, y->origin);
 		assert_int_equal(x->value, y->value);
 		assert_int_equal(x->self, y->self);
-		uint32_t cx = x->first_child, cy = y->first_child, lx = FLAME_NONE, ly = FLAME_NONE;
+		uint32_t cx = x->first_child, cy = y->first_child;
 		for (; cx != FLAME_NONE && cy != FLAME_NONE;
 		     cx = a->nodes.v[cx].next_sibling, cy = b->nodes.v[cy].next_sibling) {
 			assert_int_equal(a->nodes.v[cx].parent, pa[i]);
 			assert_int_equal(b->nodes.v[cy].parent, pb[i]);
 			assert_true(n < a->nodes.n);
-			pa[n] = lx = cx;
-			pb[n++] = ly = cy;
+			pa[n] = cx;
+			pb[n++] = cy;
 		}
 		assert_int_equal(cx, FLAME_NONE);
 		assert_int_equal(cy, FLAME_NONE);
-		assert_int_equal(x->last_child, lx);
-		assert_int_equal(y->last_child, ly);
 	}
 	assert_int_equal(n, a->nodes.n); /* every node was reached */
 	free(pa);
 	free(pb);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void add_line(void *ctx, const char *stack, size_t len, int64_t count)
@@ -389,6 +393,48 @@ static void test_folded_fast_path(void **state)
 	free(text);
 }
 
+/* The shape of kiln flame's distinct-stacks benchmark, small: deep stacks
+ * under a few shared roots, names from a large pool (most new when first
+ * met, some met again under other parents), sorted as collapsers write
+ * them, then the same lines unsorted. */
+static void test_folded_distinct_names(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	uint64_t seed = 4242;
+	for (int i = 0; i < 3000; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		fprintf(f, "main;worker_%u", (unsigned)((seed >> 33) % 4));
+		int depth = 2 + (int)((seed >> 20) % 25);
+		for (int d = 0; d < depth; d++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			fprintf(f, ";crate::m%u::f_%u", (unsigned)((seed >> 50) % 7), (unsigned)((seed >> 33) % 5000));
+		}
+		fprintf(f, " %u\n", 1 + (unsigned)((seed >> 45) % 50));
+	}
+	fclose(f);
+	check_fast_path(text, len); /* unsorted */
+	/* sorted: lines share long prefixes with the one before */
+	VEC(char *) lines = {0};
+	for (char *at = text, *nl; (nl = strchr(at, '\n')); at = nl + 1) {
+		*nl = '\0';
+		vec_push(&lines, at);
+	}
+	qsort(lines.v, lines.n, sizeof(*lines.v), str_cmp);
+	char *sorted = NULL;
+	size_t slen = 0;
+	f = open_memstream(&sorted, &slen);
+	for (size_t i = 0; i < lines.n; i++)
+		fprintf(f, "%s\n", lines.v[i]);
+	fclose(f);
+	check_fast_path(sorted, slen);
+	vec_free(&lines);
+	free(sorted);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +445,7 @@ int main(void)
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_origin),
 	    cmocka_unit_test(test_folded_fast_path),
+	    cmocka_unit_test(test_folded_distinct_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
