@@ -18,6 +18,7 @@
 #include "analysis/hotspots.h"
 #include "cmd/cmd.h"
 #include "profile/profile.h"
+#include "profile/profile_filter.h"
 #include "render/annotate.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
@@ -44,6 +45,9 @@ static const char annotate_usage[] =
     "  -C, --context N           source lines around each annotated line (default 3)\n"
     "  -S, --source-dir DIR      look for source files under DIR too\n"
     "      --value TYPE          which value to add up, e.g. cpu or samples\n"
+    "      --pid PIDS            only samples of these processes (comma list)\n"
+    "      --tid TIDS            only samples of these threads (comma list)\n"
+    "      --comm NAMES          only samples of these commands or thread names\n"
     "      --json                machine-readable output (schema in kiln-annotate(1))\n"
     "  -h, --help                show this help\n"
     "\n"
@@ -59,6 +63,7 @@ struct annotate_args {
 	const char *value;
 	const char *source_dir;
 	bool json;
+	struct profile_filter filter; /* --pid, --tid, --comm */
 	size_t limit;
 	unsigned context;
 };
@@ -74,7 +79,7 @@ static bool looks_like_profile(const char *arg)
 
 static int parse_args(int argc, char **argv, struct annotate_args *a)
 {
-	enum { OPT_VALUE = 256, OPT_JSON };
+	enum { OPT_VALUE = 256, OPT_JSON, OPT_PID, OPT_TID, OPT_COMM };
 	static const struct option opts[] = {
 	    {"input", required_argument, NULL, 'i'},
 	    {"limit", required_argument, NULL, 'n'},
@@ -82,6 +87,9 @@ static int parse_args(int argc, char **argv, struct annotate_args *a)
 	    {"source-dir", required_argument, NULL, 'S'},
 	    {"value", required_argument, NULL, OPT_VALUE},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"pid", required_argument, NULL, OPT_PID},
+	    {"tid", required_argument, NULL, OPT_TID},
+	    {"comm", required_argument, NULL, OPT_COMM},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -116,6 +124,12 @@ static int parse_args(int argc, char **argv, struct annotate_args *a)
 			break;
 		case OPT_JSON:
 			a->json = true;
+			break;
+		case OPT_PID:
+		case OPT_TID:
+		case OPT_COMM:
+			if (cmd_filter_option(&a->filter, c == OPT_PID ? "pid" : c == OPT_TID ? "tid" : "comm", optarg))
+				return 2;
 			break;
 		case 'h':
 			cmd_print_usage(annotate_usage, 0);
@@ -258,17 +272,24 @@ static const struct hotspot_func *pick_function(const struct hotspots *h, const 
 int cmd_annotate(int argc, char **argv)
 {
 	struct annotate_args a = {.limit = DEFAULT_LIMIT, .context = DEFAULT_CONTEXT};
+	profile_filter_init(&a.filter);
 	int rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
-		return rc;
+		goto out_release_filter;
 
 	bool complete;
 	struct hotspots h;
 	int vi = 0;
-	struct profile *p = cmd_load_hotspots(a.file, "annotating", a.value, &complete, &h, &vi);
-	if (!p) /* no such --value: a usage error; else the file could not be read */
-		return vi == -ENOENT ? 2 : 1;
 	rc = 1;
+	struct profile *p = cmd_load_profile(a.file, "annotating", &complete);
+	if (!p)
+		goto out_release_filter;
+	cmd_filter_profile(p, &a.filter, a.file);
+	if (cmd_hotspots_of(p, a.file, a.value, &h, &vi)) {
+		rc = vi == -ENOENT ? 2 : 1; /* no such --value: a usage error */
+		profile_free(p);
+		goto out_release_filter;
+	}
 	const struct hotspot_func *f = pick_function(&h, &a);
 	if (!f)
 		goto out_release_hotspots;
@@ -303,5 +324,7 @@ int cmd_annotate(int argc, char **argv)
 out_release_hotspots:
 	hotspots_release(&h);
 	profile_free(p);
+out_release_filter:
+	profile_filter_release(&a.filter);
 	return rc;
 }
