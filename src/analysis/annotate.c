@@ -182,6 +182,7 @@ static void build_lines(struct builder *b)
 				ad->offset = pl->address - m->start + m->pgoff;
 		}
 		ad->has_vaddr = pl->has_vaddr;
+		ad->mapping = pl->mapping;
 		ad->vaddr = pl->has_vaddr ? pl->vaddr : ad->offset;
 		ad->value = refs.v[i].value;
 		ad->samples = b->loc_samples[refs.v[i].loc];
@@ -287,6 +288,41 @@ void annotate_release(struct annotate *a)
 		return;
 	vec_free(&a->lines);
 	vec_free(&a->addrs);
+	vec_free(&a->insns);
+}
+
+static int cmp_insn(const void *x, const void *y)
+{
+	const struct annotate_insn *a = x, *b = y;
+	return a->vaddr < b->vaddr ? -1 : a->vaddr > b->vaddr;
+}
+
+void annotate_set_insns(struct annotate *a, const struct annotate_insn *insns, size_t n,
+                        bool (*in_module)(void *ctx, uint32_t mapping), void *ctx)
+{
+	vec_clear(&a->insns);
+	a->insns_value = 0;
+	vec_reserve(&a->insns, n);
+	for (size_t i = 0; i < n; i++) {
+		struct annotate_insn *in = vec_grow(&a->insns);
+		*in = insns[i];
+		in->value = 0;
+		in->samples = 0;
+	}
+	/* the same address may stand in several lines' lists (one per
+	 * process that mapped the module): add them all up */
+	for (size_t i = 0; i < a->addrs.n; i++) {
+		const struct annotate_addr *ad = &a->addrs.v[i];
+		if (!ad->has_vaddr || !in_module(ctx, ad->mapping))
+			continue;
+		struct annotate_insn key = {.vaddr = ad->vaddr};
+		struct annotate_insn *in = bsearch(&key, a->insns.v, a->insns.n, sizeof(key), cmp_insn);
+		if (!in)
+			continue;
+		in->value += ad->value;
+		in->samples += ad->samples;
+		a->insns_value += ad->value;
+	}
 }
 
 static int cmp_hot(const void *x, const void *y, void *ctx)

@@ -31,6 +31,7 @@ struct annotate_addr {
 	uint64_t offset;  /* in the module file (address - start + pgoff); the address without a mapping */
 	uint64_t vaddr;   /* the ELF virtual address nm/objdump/addr2line/gdb take; offset when unknown */
 	bool has_vaddr;   /* vaddr is known (a profile symbolized by kiln 2 or later, its file read) */
+	uint32_t mapping; /* the profile's mapping id, PROFILE_NO_MAPPING when none */
 	int64_t value;
 	uint64_t samples;
 };
@@ -46,6 +47,19 @@ struct annotate_line {
 	uint32_t naddrs;
 };
 
+/* One instruction of the function, decoded by the command (kiln annotate
+ * reads the binary); strings stay the caller's and must outlive the
+ * annotation. */
+struct annotate_insn {
+	uint64_t vaddr;       /* ELF virtual address */
+	const char *mnemonic; /* "mov" */
+	const char *operands; /* "%rax, %rdx"; "" when none */
+	const char *file;     /* the line table's file; NULL when the code has no line info */
+	uint32_t line;
+	int64_t value; /* filled by annotate_set_insns(): the function's own value here */
+	uint64_t samples;
+};
+
 struct annotate {
 	const struct profile *profile;
 	int value_index;        /* as for hotspots_build() */
@@ -58,8 +72,10 @@ struct annotate {
 	uint64_t samples;                /* samples in self + inlined */
 	VEC(struct annotate_line) lines; /* by file id, then line */
 	VEC(struct annotate_addr) addrs;
-	uint32_t file;                  /* the source file with the most value (else the most lines), 0 when none */
-	uint32_t first_line, last_line; /* the function's lines seen in that file; 0 when none */
+	uint32_t file;                   /* the source file with the most value (else the most lines), 0 when none */
+	uint32_t first_line, last_line;  /* the function's lines seen in that file; 0 when none */
+	VEC(struct annotate_insn) insns; /* by address; empty unless annotate_set_insns() was called */
+	int64_t insns_value;             /* the part of self + inlined at the instructions' addresses */
 };
 
 /* Annotates function (name id, module id) of p with value type value_index
@@ -67,6 +83,13 @@ struct annotate {
  * annotate_release(). Returns 0 or -EINVAL for a bad value index. */
 int annotate_build(struct annotate *a, const struct profile *p, int value_index, uint32_t function, uint32_t module);
 void annotate_release(struct annotate *a);
+
+/* Takes n decoded instructions (by address, strings still the caller's)
+ * and gives each the function's own value and samples at its address:
+ * the addresses whose vaddr is known, of mapping ids for which
+ * in_module(ctx, mapping) is true (the one binary that was decoded). */
+void annotate_set_insns(struct annotate *a, const struct annotate_insn *insns, size_t n,
+                        bool (*in_module)(void *ctx, uint32_t mapping), void *ctx);
 
 /* The value counted in a line's share: self + inlined. */
 static inline int64_t annotate_line_value(const struct annotate_line *l)

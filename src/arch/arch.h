@@ -19,6 +19,9 @@
  *   ARCH_FRAME_RA_OFFSET    ... and the return address at [fp + this]
  *   ARCH_ENTRY_RA_IN_REG    true when a call leaves the return address in a
  *                           register (aarch64's lr), not on the stack
+ *   ARCH_CAPSTONE_ARCH, _MODE, _SYNTAX  Capstone's arch, mode and syntax for
+ *                           this machine's code (names from capstone.h)
+ *   ARCH_OBJDUMP_SYNTAX     the objdump command that shows the same syntax
  *   arch_perf_regs_mask()   the PERF_SAMPLE_REGS_USER mask kiln asks for
  *   arch_perf_regs_to_dwarf() the kernel's dump in DWARF numbering
  *   arch_dwarf_reg_name()   a register's name, for messages and tests

@@ -18,7 +18,9 @@
 #include "analysis/hotspots.h"
 #include "cmd/cmd.h"
 #include "profile/profile.h"
+#include "profile/profile_filter.h"
 #include "render/annotate.h"
+#include "symbols/symbols.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -44,6 +46,12 @@ static const char annotate_usage[] =
     "  -C, --context N           source lines around each annotated line (default 3)\n"
     "  -S, --source-dir DIR      look for source files under DIR too\n"
     "      --value TYPE          which value to add up, e.g. cpu or samples\n"
+    "      --pid PIDS            only samples of these processes (comma list)\n"
+    "      --tid TIDS            only samples of these threads (comma list)\n"
+    "      --comm NAMES          only samples of these commands or thread names\n"
+    "      --asm                 show the instructions (read from the binary) with\n"
+    "                            their shares, beside the source lines; the default\n"
+    "                            where the function has no line info\n"
     "      --json                machine-readable output (schema in kiln-annotate(1))\n"
     "  -h, --help                show this help\n"
     "\n"
@@ -58,7 +66,8 @@ struct annotate_args {
 	const char *symbol;
 	const char *value;
 	const char *source_dir;
-	bool json;
+	bool json, asm_view;
+	struct profile_filter filter; /* --pid, --tid, --comm */
 	size_t limit;
 	unsigned context;
 };
@@ -74,7 +83,7 @@ static bool looks_like_profile(const char *arg)
 
 static int parse_args(int argc, char **argv, struct annotate_args *a)
 {
-	enum { OPT_VALUE = 256, OPT_JSON };
+	enum { OPT_VALUE = 256, OPT_JSON, OPT_PID, OPT_TID, OPT_COMM, OPT_ASM };
 	static const struct option opts[] = {
 	    {"input", required_argument, NULL, 'i'},
 	    {"limit", required_argument, NULL, 'n'},
@@ -82,6 +91,10 @@ static int parse_args(int argc, char **argv, struct annotate_args *a)
 	    {"source-dir", required_argument, NULL, 'S'},
 	    {"value", required_argument, NULL, OPT_VALUE},
 	    {"json", no_argument, NULL, OPT_JSON},
+	    {"asm", no_argument, NULL, OPT_ASM},
+	    {"pid", required_argument, NULL, OPT_PID},
+	    {"tid", required_argument, NULL, OPT_TID},
+	    {"comm", required_argument, NULL, OPT_COMM},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -116,6 +129,15 @@ static int parse_args(int argc, char **argv, struct annotate_args *a)
 			break;
 		case OPT_JSON:
 			a->json = true;
+			break;
+		case OPT_ASM:
+			a->asm_view = true;
+			break;
+		case OPT_PID:
+		case OPT_TID:
+		case OPT_COMM:
+			if (cmd_filter_option(&a->filter, c == OPT_PID ? "pid" : c == OPT_TID ? "tid" : "comm", optarg))
+				return 2;
 			break;
 		case 'h':
 			cmd_print_usage(annotate_usage, 0);
@@ -223,6 +245,82 @@ static void source_find(struct annotate_source *src, const char *recorded, const
 	vec_free(&tries);
 }
 
+/* The instruction view: the binary the hottest address ran in. */
+struct asm_view {
+	const struct profile *p;
+	uint32_t path;           /* string id of the binary's path */
+	struct disasm d;         /* what was decoded */
+	struct annotate_insn *v; /* d's instructions for the annotation */
+	char *note;              /* why there are none, for the header */
+};
+
+static bool asm_in_module(void *ctx, uint32_t mapping)
+{
+	const struct asm_view *av = ctx;
+	return mapping < av->p->mappings.n && av->p->mappings.v[mapping].path == av->path;
+}
+
+/* Decodes the function's code from the binary of its hottest address
+ * and hands the instructions to an; on failure av->note says why. */
+static void asm_decode(struct asm_view *av, struct annotate *an)
+{
+	const struct profile *p = av->p;
+	const struct annotate_addr *hot = NULL;
+	for (size_t i = 0; i < an->addrs.n; i++) {
+		const struct annotate_addr *ad = &an->addrs.v[i];
+		if (ad->has_vaddr && ad->mapping < p->mappings.n && (!hot || ad->value > hot->value))
+			hot = ad;
+	}
+	struct strbuf note = STRBUF_INIT;
+	if (!hot) {
+		strbuf_addstr(&note, an->addrs.n ? "no instructions: the binary was not read when the profile was "
+		                                   "symbolized; showing addresses"
+		                                 : "no instructions: the function has no samples of its own");
+		goto out;
+	}
+	const struct profile_mapping *m = &p->mappings.v[hot->mapping];
+	av->path = m->path;
+	const char *path = profile_str(p, m->path);
+	VEC(uint64_t) vaddrs = {0};
+	for (size_t i = 0; i < an->addrs.n; i++)
+		if (an->addrs.v[i].has_vaddr && asm_in_module(av, an->addrs.v[i].mapping))
+			vec_push(&vaddrs, an->addrs.v[i].vaddr);
+	int rc = symbols_disasm(path, m->build_id ? profile_str(p, m->build_id) : NULL, vaddrs.v, vaddrs.n, &av->d);
+	vec_free(&vaddrs);
+	if (rc == -ENOENT)
+		strbuf_addf(&note,
+		            "no instructions: binary '%s' is not here (moved or deleted since recording); "
+		            "showing addresses",
+		            path);
+	else if (rc == -ESTALE)
+		strbuf_addf(&note,
+		            "no instructions: '%s' is not the binary that ran (another build-id); "
+		            "showing addresses",
+		            path);
+	else if (rc == -ERANGE)
+		strbuf_addf(&note, "no instructions: the addresses are not in the code of '%s'", path);
+	else if (rc)
+		strbuf_addf(&note, "no instructions: cannot decode '%s': %s", path, strerror(-rc));
+	if (rc)
+		goto out;
+	av->v = xcalloc(av->d.insns.n ? av->d.insns.n : 1, sizeof(*av->v));
+	for (size_t i = 0; i < av->d.insns.n; i++) {
+		const struct disasm_insn *in = &av->d.insns.v[i];
+		av->v[i] = (struct annotate_insn){
+		    .vaddr = in->vaddr,
+		    .mnemonic = strtab_get(&av->d.strings, in->mnemonic),
+		    .operands = strtab_get(&av->d.strings, in->operands),
+		    .file = in->file ? strtab_get(&av->d.strings, in->file) : NULL,
+		    .line = in->line,
+		};
+	}
+	annotate_set_insns(an, av->v, av->d.insns.n, asm_in_module, av);
+out:
+	if (note.len)
+		av->note = strbuf_detach(&note);
+	strbuf_release(&note);
+}
+
 /* Picks the function to annotate; NULL after printing why not. */
 static const struct hotspot_func *pick_function(const struct hotspots *h, const struct annotate_args *a)
 {
@@ -258,17 +356,24 @@ static const struct hotspot_func *pick_function(const struct hotspots *h, const 
 int cmd_annotate(int argc, char **argv)
 {
 	struct annotate_args a = {.limit = DEFAULT_LIMIT, .context = DEFAULT_CONTEXT};
+	profile_filter_init(&a.filter);
 	int rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
-		return rc;
+		goto out_release_filter;
 
 	bool complete;
 	struct hotspots h;
 	int vi = 0;
-	struct profile *p = cmd_load_hotspots(a.file, "annotating", a.value, &complete, &h, &vi);
-	if (!p) /* no such --value: a usage error; else the file could not be read */
-		return vi == -ENOENT ? 2 : 1;
 	rc = 1;
+	struct profile *p = cmd_load_profile(a.file, "annotating", &complete);
+	if (!p)
+		goto out_release_filter;
+	cmd_filter_profile(p, &a.filter, a.file);
+	if (cmd_hotspots_of(p, a.file, a.value, &h, &vi)) {
+		rc = vi == -ENOENT ? 2 : 1; /* no such --value: a usage error */
+		profile_free(p);
+		goto out_release_filter;
+	}
 	const struct hotspot_func *f = pick_function(&h, &a);
 	if (!f)
 		goto out_release_hotspots;
@@ -282,12 +387,21 @@ int cmd_annotate(int argc, char **argv)
 	char *src_path = NULL, *src_text = NULL;
 	if (an.file)
 		source_find(&src, profile_str(p, an.file), a.source_dir, &src_path, &src_text);
+	/* instructions when asked for, and where there is no line to show */
+	struct asm_view av = {.p = p};
+	bool want_asm = a.asm_view || !an.file;
+	if (want_asm)
+		asm_decode(&av, &an);
 	struct annotate_options o = {
 	    .file = a.file,
 	    .complete = complete,
 	    .limit = a.limit,
 	    .context = a.context,
 	    .color = !a.json && cmd_stdout_color(),
+	    .asm_view = want_asm,
+	    .asm_binary = av.v ? profile_str(p, av.path) : NULL,
+	    .asm_syntax = av.d.syntax,
+	    .asm_note = av.note,
 	};
 	struct strbuf out = STRBUF_INIT;
 	(a.json ? &annotate_json_ops : &annotate_text_ops)->render(&out, &an, &src, &o);
@@ -300,8 +414,13 @@ int cmd_annotate(int argc, char **argv)
 	free(src_text);
 	free(src_path);
 	annotate_release(&an);
+	free(av.v);
+	free(av.note);
+	disasm_release(&av.d);
 out_release_hotspots:
 	hotspots_release(&h);
 	profile_free(p);
+out_release_filter:
+	profile_filter_release(&a.filter);
 	return rc;
 }

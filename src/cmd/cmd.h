@@ -96,6 +96,16 @@ struct profile *cmd_load_hotspots(const char *path, const char *doing, const cha
  * wrong -ENOENT (no such value; *vi too) or -EINVAL (h is not built). */
 int cmd_hotspots_of(struct profile *p, const char *path, const char *value, struct hotspots *h, int *vi);
 
+/* The --pid, --tid and --comm filters of report, flame and annotate
+ * (filter.c). cmd_filter_option adds arg, a comma list, to f for option
+ * "pid", "tid" or "comm"; returns 0, or 2 after saying what is wrong.
+ * cmd_filter_profile drops the samples of p (read from path) that f does
+ * not keep, notes the filter in p's "filter" metadata for the headers,
+ * warns when none is left, and returns how many are left. */
+struct profile_filter;
+int cmd_filter_option(struct profile_filter *f, const char *option, const char *arg);
+size_t cmd_filter_profile(struct profile *p, const struct profile_filter *f, const char *path);
+
 /* CLOCK_MONOTONIC in ns: the clock perf_event samples are stamped with. */
 uint64_t cmd_now_ns(void);
 

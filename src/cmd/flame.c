@@ -18,6 +18,7 @@
 #include "cmd/output.h"
 #include "cmd/record.h"
 #include "profile/profile.h"
+#include "profile/profile_filter.h"
 #include "profile/stack_input.h"
 #include "render/flame.h"
 #include "util/strbuf.h"
@@ -49,6 +50,11 @@ static const char flame_usage[] =
     "      --value TYPE          which value to draw: samples (default), cpu, ...\n"
     "      --threads             one tower per thread (thread names at the root)\n"
     "      --thread NAME         only threads named NAME (or with tid NAME)\n"
+    "      --comm NAMES          only samples of these commands or thread names\n"
+    "                            (comma list: --comm cc1,as)\n"
+    "      --pids PIDS           only samples of these processes (comma list; -p\n"
+    "                            and --pid record a running process)\n"
+    "      --tid TIDS            only samples of these threads (comma list)\n"
     "      --focus REGEX         only stacks with a function matching REGEX\n"
     "      --exclude REGEX       drop stacks with a function matching REGEX\n"
     "      --palette NAME        lang (by origin: Rust, Rust std, C/C++, kernel;\n"
@@ -76,7 +82,8 @@ struct flame_args {
 	const char *output;
 	const char *record_output;
 	bool folded, diff, icicle, record, quiet, full_stacks;
-	struct alloc_rule *rule; /* --alloc-fn; NULL: the default table */
+	struct alloc_rule *rule;      /* --alloc-fn; NULL: the default table */
+	struct profile_filter filter; /* --pids, --tid, --comm */
 	struct flame_options fo;
 	struct flame_svg_options so;
 	struct stack_input_limits limits;
@@ -113,6 +120,9 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 		OPT_REC_OUTPUT,
 		OPT_MAX_LINE,
 		OPT_MAX_INPUT,
+		OPT_PIDS,
+		OPT_TID,
+		OPT_COMM,
 		/* record options: forwarded */
 		OPT_CALL_GRAPH,
 		OPT_NO_INHERIT,
@@ -142,6 +152,9 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 	    {"record-output", required_argument, NULL, OPT_REC_OUTPUT},
 	    {"max-line-bytes", required_argument, NULL, OPT_MAX_LINE},
 	    {"max-input-bytes", required_argument, NULL, OPT_MAX_INPUT},
+	    {"pids", required_argument, NULL, OPT_PIDS},
+	    {"tid", required_argument, NULL, OPT_TID},
+	    {"comm", required_argument, NULL, OPT_COMM},
 	    {"force", no_argument, NULL, 'f'},
 	    {"freq", required_argument, NULL, 'F'},
 	    {"count", required_argument, NULL, 'c'},
@@ -248,6 +261,16 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 			break;
 		case OPT_MAX_INPUT:
 			if (cmd_stack_limit_option("--max-input-bytes", optarg, &a->limits.max_input_bytes))
+				return 2;
+			break;
+		case OPT_PIDS:
+		case OPT_TID:
+		case OPT_COMM:
+			if (cmd_filter_option(&a->filter,
+			                      c == OPT_PIDS  ? "pid"
+			                      : c == OPT_TID ? "tid"
+			                                     : "comm",
+			                      optarg))
 				return 2;
 			break;
 		case 'f':
@@ -370,7 +393,8 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 	/* folded stacks drawn with default options skip the profile: parsed
 	 * straight into the tree, they cost a fraction of the time and memory */
 	const struct flame_options *o = &a->fo;
-	bool plain = !o->reverse && !o->threads && !o->chart && !o->thread && !o->focus && !o->exclude && !a->value;
+	bool plain = !o->reverse && !o->threads && !o->chart && !o->thread && !o->focus && !o->exclude && !a->value &&
+	             !profile_filter_active(&a->filter);
 	struct flame_folded fb;
 	struct profile *p = NULL;
 	bool complete = true;
@@ -391,6 +415,7 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 	status = 1;
 	if (!complete)
 		mark_cut(a, what, p->samples.n);
+	cmd_filter_profile(p, &a->filter, path);
 	/* one allocation-site rule with the heap summary: the site is the leaf */
 	if (!a->full_stacks && heap_profile_is(p))
 		alloc_rule_trim_profile(a->rule, p);
@@ -466,7 +491,9 @@ static int draw(struct flame_args *a)
 		flame_tree_set_base(&t, &base);
 	if (t.nodes.v[0].value <= 0)
 		kiln_warn("nothing to draw: '%s' has no samples%s", input,
-		          a->focus || a->exclude || a->fo.thread ? " left after filtering" : "");
+		          a->focus || a->exclude || a->fo.thread || profile_filter_active(&a->filter)
+		              ? " left after filtering"
+		              : "");
 
 	bool folded = a->folded || (a->output && ends_with(a->output, ".folded"));
 	const char *path = a->output ? a->output : folded ? "-" : "flamegraph.svg";
@@ -550,5 +577,6 @@ int cmd_flame(int argc, char **argv)
 	vec_free(&a.rec_argv);
 	strbuf_release(&a.subtitle);
 	alloc_rule_free(a.rule);
+	profile_filter_release(&a.filter);
 	return status;
 }

@@ -17,9 +17,11 @@
 #include "analysis/hotspots.h"
 #include "cmd/cmd.h"
 #include "profile/profile.h"
+#include "profile/profile_filter.h"
 #include "render/heap.h"
 #include "render/report.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 #define DEFAULT_FILE        "profile.kiln"
 #define DEFAULT_LIMIT       25
@@ -36,6 +38,11 @@ static const char report_usage[] = "usage: kiln report [options] [FILE]\n"
                                    "  -t, --tree                call tree from the roots with total percentages,\n"
                                    "                            like 'perf report --children -g caller'\n"
                                    "  -T, --threads             samples and share per thread, with thread names\n"
+                                   "  -P, --processes           one report per command (cc1, as, ...), each\n"
+                                   "                            headed by its pids and share of all samples\n"
+                                   "      --pid PIDS            only samples of these processes (comma list)\n"
+                                   "      --tid TIDS            only samples of these threads (comma list)\n"
+                                   "      --comm NAMES          only samples of these commands or thread names\n"
                                    "  -s, --sort KEY            order functions by self, total or name (default self)\n"
                                    "  -n, --limit N             show N functions (default 25; 0 shows all)\n"
                                    "      --value TYPE          which value to add up, e.g. cpu or samples\n"
@@ -61,8 +68,9 @@ static const char report_usage[] = "usage: kiln report [options] [FILE]\n"
 struct report_args {
 	const char *file;
 	const char *value;
-	bool json, tree, threads, no_inline, full_stacks, limit_set;
-	struct alloc_rule *rule; /* --alloc-fn; NULL: the default table */
+	bool json, tree, threads, processes, no_inline, full_stacks, limit_set;
+	struct profile_filter filter; /* --pid, --tid, --comm */
+	struct alloc_rule *rule;      /* --alloc-fn; NULL: the default table */
 	enum hotspot_sort sort;
 	size_t limit;
 	double min_percent;
@@ -70,11 +78,15 @@ struct report_args {
 
 static int parse_args(int argc, char **argv, struct report_args *a)
 {
-	enum { OPT_VALUE = 256, OPT_JSON, OPT_NO_INLINE, OPT_FULL_STACKS, OPT_ALLOC_FN };
+	enum { OPT_VALUE = 256, OPT_JSON, OPT_NO_INLINE, OPT_FULL_STACKS, OPT_ALLOC_FN, OPT_PID, OPT_TID, OPT_COMM };
 	static const struct option opts[] = {
 	    {"input", required_argument, NULL, 'i'},
 	    {"tree", no_argument, NULL, 't'},
 	    {"threads", no_argument, NULL, 'T'},
+	    {"processes", no_argument, NULL, 'P'},
+	    {"pid", required_argument, NULL, OPT_PID},
+	    {"tid", required_argument, NULL, OPT_TID},
+	    {"comm", required_argument, NULL, OPT_COMM},
 	    {"sort", required_argument, NULL, 's'},
 	    {"limit", required_argument, NULL, 'n'},
 	    {"value", required_argument, NULL, OPT_VALUE},
@@ -89,7 +101,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 	int c;
 	optind = 1;
 	opterr = 0; /* our own messages, in kiln's words */
-	while ((c = getopt_long(argc, argv, ":i:tTs:n:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":i:tTPs:n:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			a->file = optarg;
@@ -99,6 +111,15 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			break;
 		case 'T':
 			a->threads = true;
+			break;
+		case 'P':
+			a->processes = true;
+			break;
+		case OPT_PID:
+		case OPT_TID:
+		case OPT_COMM:
+			if (cmd_filter_option(&a->filter, c == OPT_PID ? "pid" : c == OPT_TID ? "tid" : "comm", optarg))
+				return 2;
 			break;
 		case 's':
 			if (!strcmp(optarg, "self")) {
@@ -199,6 +220,94 @@ static int heap_summary(const struct report_args *a, struct profile *p, struct s
 	return cmd_heap_view(out, p, a->rule, &ro, a->json);
 }
 
+/* Fills o and picks the renderer for a's sections. */
+static const struct report_ops *report_setup(const struct report_args *a, bool complete, struct report_options *o)
+{
+	*o = (struct report_options){
+	    .file = a->file,
+	    .complete = complete,
+	    .sort = a->sort,
+	    .limit = a->limit,
+	    .min_percent = a->min_percent,
+	};
+	if (a->json) {
+		o->sections = REPORT_FUNCTIONS | REPORT_THREADS | REPORT_STACKS | (a->tree ? REPORT_TREE : 0);
+		return &report_json_ops;
+	}
+	o->sections = (a->tree ? REPORT_TREE : 0) | (a->threads ? REPORT_THREADS : 0);
+	if (!o->sections)
+		o->sections = REPORT_FUNCTIONS;
+	o->width = output_width();
+	o->color = cmd_stdout_color();
+	return &report_text_ops;
+}
+
+/* --processes: one report per command, most samples first, each on the
+ * samples of that command only (p's samples are restored at the end). As
+ * JSON: {"file", "processes": [{"command", "pids", "samples", "percent",
+ * "report": the report of that command}]}. */
+static int report_processes(const struct report_args *a, struct profile *p, bool complete, int64_t whole,
+                            struct strbuf *out)
+{
+	struct profile_commands cmds;
+	profile_commands_build(p, &cmds);
+	size_t n = p->samples.n;
+	struct profile_sample *all = xmalloc((n ? n : 1) * sizeof(*all));
+	if (n)
+		memcpy(all, p->samples.v, n * sizeof(*all));
+	struct report_options o;
+	const struct report_ops *ops = report_setup(a, complete, &o);
+	int rc = 0;
+	if (a->json) {
+		strbuf_addstr(out, "{\n\"file\": ");
+		strbuf_add_json_string(out, a->file);
+		strbuf_addstr(out, ",\n\"processes\": [");
+	}
+	for (size_t i = 0; i < cmds.v.n; i++) {
+		const struct profile_command *pc = &cmds.v.v[i];
+		memcpy(p->samples.v, all, n * sizeof(*all));
+		p->samples.n = n;
+		profile_keep_command(p, pc->name);
+		struct hotspots h;
+		int vi;
+		if (cmd_hotspots_of(p, a->file, a->value, &h, &vi)) {
+			rc = -1;
+			break;
+		}
+		const char *name = pc->name ? profile_str(p, pc->name) : "(unknown command)";
+		double pct = whole ? 100.0 * (double)h.total / (double)whole : 0.0;
+		if (a->json) {
+			strbuf_addstr(out, i ? ",\n{\"command\": " : "\n{\"command\": ");
+			strbuf_add_json_string(out, name);
+			strbuf_addstr(out, ", \"pids\": [");
+			for (size_t k = 0; k < pc->pids.n; k++)
+				strbuf_addf(out, "%s%" PRIu32, k ? ", " : "", pc->pids.v[k]);
+			strbuf_addf(out, "], \"samples\": %" PRIu64 ", \"percent\": %.1f,\n\"report\": ", pc->samples,
+			            pct);
+		} else {
+			strbuf_addf(out, "%s== %s: %.1f%% of all %s, %" PRIu64 " sample%s, pid%s ", i ? "\n" : "", name,
+			            pct, h.value_type, pc->samples, pc->samples == 1 ? "" : "s",
+			            pc->pids.n == 1 ? "" : "s");
+			for (size_t k = 0; k < pc->pids.n; k++)
+				strbuf_addf(out, "%s%" PRIu32, k ? ", " : "", pc->pids.v[k]);
+			strbuf_addstr(out, " ==\n");
+		}
+		report_render(out, ops, p, &h, &o);
+		if (a->json)
+			strbuf_addstr(out, "}");
+		hotspots_release(&h);
+	}
+	if (a->json)
+		strbuf_addstr(out, "\n]\n}\n");
+	else if (!cmds.v.n)
+		strbuf_addstr(out, "no samples\n");
+	memcpy(p->samples.v, all, n * sizeof(*all));
+	p->samples.n = n;
+	free(all);
+	profile_commands_release(&cmds);
+	return rc;
+}
+
 static int report_run(const struct report_args *a)
 {
 	bool complete;
@@ -211,7 +320,8 @@ static int report_run(const struct report_args *a)
 	struct strbuf out = STRBUF_INIT;
 	if (a->no_inline)
 		profile_fold_inlined(p);
-	if (!a->value && !a->tree && !a->threads && heap_profile_is(p)) {
+	cmd_filter_profile(p, &a->filter, a->file);
+	if (!a->value && !a->tree && !a->threads && !a->processes && heap_profile_is(p)) {
 		heap_summary(a, p, &out);
 		goto out_write;
 	}
@@ -225,25 +335,13 @@ static int report_run(const struct report_args *a)
 		goto out_free;
 	}
 	have_h = true;
-	struct report_options o = {
-	    .file = a->file,
-	    .complete = complete,
-	    .sort = a->sort,
-	    .limit = a->limit,
-	    .min_percent = a->min_percent,
-	};
-	const struct report_ops *ops;
-	if (a->json) {
-		ops = &report_json_ops;
-		o.sections = REPORT_FUNCTIONS | REPORT_THREADS | REPORT_STACKS | (a->tree ? REPORT_TREE : 0);
-	} else {
-		ops = &report_text_ops;
-		o.sections = (a->tree ? REPORT_TREE : 0) | (a->threads ? REPORT_THREADS : 0);
-		if (!o.sections)
-			o.sections = REPORT_FUNCTIONS;
-		o.width = output_width();
-		o.color = cmd_stdout_color();
+	if (a->processes) {
+		if (report_processes(a, p, complete, h.total, &out))
+			goto out_free;
+		goto out_write;
 	}
+	struct report_options o;
+	const struct report_ops *ops = report_setup(a, complete, &o);
 	report_render(&out, ops, p, &h, &o);
 out_write:
 	if (fwrite(out.buf, 1, out.len, stdout) != out.len || fflush(stdout)) {
@@ -262,9 +360,11 @@ out_free:
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = {.limit = DEFAULT_LIMIT, .min_percent = DEFAULT_MIN_PERCENT};
+	profile_filter_init(&a.filter);
 	int rc = parse_args(argc, argv, &a);
 	if (rc < 0)
 		rc = report_run(&a);
 	alloc_rule_free(a.rule);
+	profile_filter_release(&a.filter);
 	return rc;
 }

@@ -25,6 +25,12 @@ struct annotate_options {
 	size_t limit;     /* rows of the hottest lines table; 0 = all */
 	unsigned context; /* source lines shown around each annotated line */
 	bool color;       /* text: ANSI colours */
+	/* the instruction view (annotate.insns): wanted when asm is set; the
+	 * binary it was decoded from, or why there are no instructions */
+	bool asm_view;
+	const char *asm_binary; /* NULL when nothing was decoded */
+	const char *asm_syntax; /* "objdump -d -M intel": the objdump that shows the same */
+	const char *asm_note;   /* e.g. "binary '/x' not found ..."; NULL when fine */
 };
 
 struct annotate_ops {

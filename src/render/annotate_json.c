@@ -22,6 +22,43 @@ static void json_str_or_null(struct strbuf *sb, const struct profile *p, uint32_
 		strbuf_addstr(sb, "null");
 }
 
+static void json_cstr_or_null(struct strbuf *sb, const char *s)
+{
+	if (s)
+		strbuf_add_json_string(sb, s);
+	else
+		strbuf_addstr(sb, "null");
+}
+
+/* "disassembly": the instructions decoded (all of them, by address) with
+ * their value; empty unless the instruction view was on. */
+static void json_disassembly(struct strbuf *out, const struct annotate *a, const struct annotate_options *o)
+{
+	strbuf_addf(out, ",\"disassembly\":{\"shown\":%s,\"binary\":", o->asm_view && a->insns.n ? "true" : "false");
+	json_cstr_or_null(out, a->insns.n ? o->asm_binary : NULL);
+	strbuf_addstr(out, ",\"syntax\":");
+	json_cstr_or_null(out, a->insns.n ? o->asm_syntax : NULL);
+	strbuf_addstr(out, ",\"note\":");
+	json_cstr_or_null(out, o->asm_view ? o->asm_note : NULL);
+	strbuf_addstr(out, ",\"percent_decoded\":");
+	json_pct(out, annotate_pct(a, a->insns_value));
+	strbuf_addstr(out, ",\"instructions\":[");
+	for (size_t i = 0; i < a->insns.n; i++) {
+		const struct annotate_insn *in = &a->insns.v[i];
+		strbuf_addf(out, "%s{\"vaddr\":\"0x%" PRIx64 "\",\"mnemonic\":", i ? "," : "", in->vaddr);
+		strbuf_add_json_string(out, in->mnemonic);
+		strbuf_addstr(out, ",\"operands\":");
+		strbuf_add_json_string(out, in->operands);
+		strbuf_addstr(out, ",\"file\":");
+		json_cstr_or_null(out, in->file);
+		strbuf_addf(out, ",\"line\":%" PRIu32 ",\"value\":%" PRId64 ",\"samples\":%" PRIu64 ",\"percent\":",
+		            in->line, in->value, in->samples);
+		json_pct(out, annotate_pct(a, in->value));
+		strbuf_addch(out, '}');
+	}
+	strbuf_addstr(out, "]}");
+}
+
 static void json_render(struct strbuf *out, const struct annotate *a, const struct annotate_source *src,
                         const struct annotate_options *o)
 {
@@ -86,8 +123,10 @@ static void json_render(struct strbuf *out, const struct annotate *a, const stru
 		}
 		strbuf_addstr(out, "]}");
 	}
-	strbuf_addstr(out, "]}\n");
+	strbuf_addstr(out, "]");
 	free(order);
+	json_disassembly(out, a, o);
+	strbuf_addstr(out, "}\n");
 }
 
 const struct annotate_ops annotate_json_ops = {

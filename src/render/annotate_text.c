@@ -284,13 +284,158 @@ static void source(const struct text_ctx *c)
 		            annotate_pct(a, elsewhere));
 }
 
+/* The source text of (file, line) when it is a line of the file read. */
+static const char *insn_source(const struct text_ctx *c, const struct annotate_insn *in)
+{
+	if (!have_source(c) || !in->file || !c->a->file || strcmp(in->file, profile_str(c->p, c->a->file)) ||
+	    !in->line || in->line > c->src->nlines)
+		return NULL;
+	const char *s = c->src->lines[in->line - 1];
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* One row of source between instructions: file:line and its text. */
+static void insn_line_row(const struct text_ctx *c, const struct annotate_insn *in)
+{
+	struct strbuf *out = c->out;
+	on(c, C_DIM);
+	strbuf_addstr(out, "                     ");
+	add_clean(out, base_name(in->file));
+	strbuf_addf(out, ":%" PRIu32, in->line);
+	const char *text = insn_source(c, in);
+	if (text) {
+		strbuf_addstr(out, "  ");
+		add_clean(out, text);
+	}
+	off(c, C_DIM);
+	strbuf_addch(out, '\n');
+}
+
+/* The instructions around the hot ones (--context of them), with their
+ * shares, and the source line above each run of one line's code. */
+static void instructions(const struct text_ctx *c)
+{
+	const struct annotate *a = c->a;
+	struct strbuf *out = c->out;
+	size_t n = a->insns.n, ctx = c->o->context;
+	strbuf_addstr(out, "\nInstructions: ");
+	add_clean(out, c->o->asm_binary);
+	strbuf_addf(out, " (as %s shows them)\n", c->o->asm_syntax ? c->o->asm_syntax : "objdump -d");
+	on(c, C_DIM);
+	strbuf_addstr(out, "   Share    Samples  Address   Instruction\n");
+	off(c, C_DIM);
+	/* show[i]: within ctx instructions of one with samples */
+	bool *show = xcalloc(n ? n : 1, sizeof(*show));
+	for (size_t i = 0; i < n; i++) {
+		if (!a->insns.v[i].samples)
+			continue;
+		size_t lo = i > ctx ? i - ctx : 0, hi = i + ctx < n - 1 ? i + ctx : n - 1;
+		for (size_t k = lo; k <= hi; k++)
+			show[k] = true;
+	}
+	const char *last_file = NULL;
+	uint32_t last_line = 0;
+	size_t printed = 0, last_shown = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		if (!show[i])
+			continue;
+		const struct annotate_insn *in = &a->insns.v[i];
+		if (last_shown != SIZE_MAX && i > last_shown + 1) {
+			strbuf_addstr(out, "  ...\n");
+			last_file = NULL; /* say the line again after a gap */
+		}
+		last_shown = i;
+		if (in->file && (!last_file || strcmp(in->file, last_file) || in->line != last_line))
+			insn_line_row(c, in);
+		last_file = in->file;
+		last_line = in->line;
+		const char *h = "";
+		if (in->samples) {
+			double pct = annotate_pct(a, in->value);
+			h = heat(pct);
+			on(c, h);
+			strbuf_addf(out, "  %5.1f%%  %9" PRIu64 "  ", pct, in->samples);
+		} else {
+			strbuf_addstr(out, "                     ");
+		}
+		strbuf_addf(out, "%8" PRIx64 ":  ", in->vaddr);
+		struct strbuf ins = STRBUF_INIT;
+		strbuf_addf(&ins, "%-6s %s", in->mnemonic, in->operands);
+		add_clean(out, strbuf_str(&ins));
+		strbuf_release(&ins);
+		off(c, h);
+		strbuf_addch(out, '\n');
+		printed++;
+	}
+	if (!printed)
+		strbuf_addstr(out, "  (no sample at a decoded instruction)\n");
+	int64_t own = a->self + a->inlined;
+	if (own && a->insns_value != own)
+		strbuf_addf(out, "  %.1f%% of the function's samples are at addresses not decoded\n",
+		            annotate_pct(a, own - a->insns_value));
+	free(show);
+}
+
+static int cmp_addr_value(const void *x, const void *y, void *ctx)
+{
+	const struct annotate *a = ctx;
+	const struct annotate_addr *l = &a->addrs.v[*(const uint32_t *)x], *m = &a->addrs.v[*(const uint32_t *)y];
+	if (l->value != m->value)
+		return l->value > m->value ? -1 : 1;
+	return l->vaddr < m->vaddr ? -1 : l->vaddr > m->vaddr;
+}
+
+/* Without instructions (the binary is gone): every hot address with its
+ * share, hottest first, for objdump or gdb on a copy of the binary. */
+static void hot_addresses(const struct text_ctx *c)
+{
+	const struct annotate *a = c->a;
+	struct strbuf *out = c->out;
+	size_t n = a->addrs.n;
+	uint32_t *order = xmalloc((n ? n : 1) * sizeof(*order));
+	for (size_t i = 0; i < n; i++)
+		order[i] = (uint32_t)i;
+	if (n > 1)
+		qsort_r(order, n, sizeof(*order), cmp_addr_value, (void *)a);
+	size_t shown = c->o->limit && c->o->limit < n ? c->o->limit : n;
+	bool vaddrs = n && a->addrs.v[0].has_vaddr;
+	strbuf_addf(out, "\nHottest addresses (%s):\n",
+	            vaddrs ? "as nm and objdump show them" : "offsets in the module");
+	on(c, C_DIM);
+	strbuf_addstr(out, "   Share    Samples  Address\n");
+	off(c, C_DIM);
+	for (size_t i = 0; i < shown; i++) {
+		const struct annotate_addr *ad = &a->addrs.v[order[i]];
+		double pct = annotate_pct(a, ad->value);
+		const char *h = heat(pct);
+		on(c, h);
+		strbuf_addf(out, "  %5.1f%%  %9" PRIu64 "  0x%" PRIx64, pct, ad->samples, ad->vaddr);
+		off(c, h);
+		strbuf_addch(out, '\n');
+	}
+	if (shown < n)
+		strbuf_addf(out, "  ... %zu more addresses (--limit 0 shows all)\n", n - shown);
+	free(order);
+}
+
 static void text_render(struct strbuf *out, const struct annotate *a, const struct annotate_source *src,
                         const struct annotate_options *o)
 {
 	struct text_ctx c = {out, a, src, o, a->profile};
 	header(&c);
+	if (o->asm_view && o->asm_note) {
+		strbuf_addstr(out, "Code:     ");
+		add_clean(out, o->asm_note);
+		strbuf_addch(out, '\n');
+	}
 	hottest(&c);
-	if (have_source(&c))
+	if (o->asm_view && a->insns.n)
+		instructions(&c);
+	else if (o->asm_view && !have_source(&c) && a->addrs.n)
+		hot_addresses(&c);
+	else if (have_source(&c))
 		source(&c);
 }
 

@@ -245,6 +245,10 @@ static void text_header(const struct report_ctx *c)
 		header_key(c, "command");
 		strbuf_addf(out, "%s\n", s);
 	}
+	if ((s = profile_get_meta(p, "filter")) && *s) {
+		header_key(c, "filter");
+		strbuf_addf(out, "%s\n", s);
+	}
 	const char *host = profile_get_meta(p, "hostname"), *kernel = profile_get_meta(p, "kernel");
 	uint64_t start = profile_get_meta_u64(p, "start_time", 0);
 	if ((host && *host) || start) {

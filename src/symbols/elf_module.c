@@ -14,6 +14,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -897,4 +898,61 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	out[0].file = file;
 	out[0].line = line;
 	return 1;
+}
+
+bool elf_module_function_range(struct elf_module *m, uint64_t vaddr, uint64_t *lo, uint64_t *hi)
+{
+	Dwarf_Addr addr = vaddr + m->bias;
+	struct elf_sym *e = find_symbol(m, addr);
+	if (e && e->size && addr - e->addr < e->size) {
+		*lo = e->addr - m->bias;
+		*hi = e->addr + e->size - m->bias;
+		return true;
+	}
+	/* no sized symbol (a stripped file, hand-written assembly): the FDE */
+	for (int t = 0; t < 2; t++) {
+		Dwarf_Addr cbias;
+		Dwarf_CFI *cfi = t ? dwfl_module_dwarf_cfi(m->mod, &cbias) : dwfl_module_eh_cfi(m->mod, &cbias);
+		Dwarf_Frame *frame = NULL;
+		if (!cfi || dwarf_cfi_addrframe(cfi, addr - cbias, &frame) != 0)
+			continue;
+		Dwarf_Addr flo, fhi;
+		bool ok = dwarf_frame_info(frame, &flo, &fhi, NULL) >= 0;
+		free(frame);
+		if (ok && fhi > flo) {
+			*lo = flo + cbias - m->bias;
+			*hi = fhi + cbias - m->bias;
+			return true;
+		}
+	}
+	return false;
+}
+
+int elf_module_read_code(struct elf_module *m, const char *path, uint64_t vaddr, uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < m->segments.n; i++) {
+		const struct segment *s = &m->segments.v[i];
+		if (vaddr < s->vaddr || vaddr - s->vaddr >= s->filesz || len > s->filesz - (vaddr - s->vaddr))
+			continue;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		ssize_t n = pread(fd, buf, len, (off_t)(s->offset + (vaddr - s->vaddr)));
+		int rc = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+		close(fd);
+		return rc;
+	}
+	return -ERANGE;
+}
+
+bool elf_module_line(struct elf_module *m, uint64_t vaddr, struct strtab *strs, uint32_t *file, uint32_t *line)
+{
+	Dwfl_Line *l = dwfl_module_getsrc(m->mod, vaddr + m->bias);
+	int lineno = 0;
+	const char *src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	if (!src || lineno <= 0)
+		return false;
+	*file = intern_path(strs, dwfl_line_comp_dir(l), src);
+	*line = (uint32_t)lineno;
+	return true;
 }

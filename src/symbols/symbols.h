@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "profile/profile.h"
+#include "util/strtab.h"
+#include "util/vec.h"
 
 struct symbols_stats {
 	uint64_t locations;            /* locations symbolized by this call */
@@ -84,5 +86,39 @@ int symbolizer_lookup_file(struct symbolizer *s, const char *path, uint64_t file
 /* Looks up a kernel address in /proc/kallsyms. Returns 1 and sets *out, 0
  * when unknown, -errno when kallsyms cannot be read or is hidden. */
 int symbolizer_lookup_kernel(struct symbolizer *s, uint64_t address, struct symbol_frame *out);
+
+/* ---- disasm.c: the instructions of the functions that hold some
+ * addresses, for kiln annotate (Capstone, in the syntax objdump -d uses). */
+
+/* One decoded instruction. Strings are ids in the disasm's strtab. */
+struct disasm_insn {
+	uint64_t vaddr; /* ELF virtual address */
+	uint32_t size;
+	uint32_t mnemonic; /* "mov" */
+	uint32_t operands; /* "%rax, %rdx"; 0 when none */
+	uint32_t file;     /* the line table's file, 0 when the code has no line info */
+	uint32_t line;
+};
+
+struct disasm {
+	struct strtab strings;
+	VEC(struct disasm_insn) insns; /* by address; functions one after the other */
+	uint32_t functions;            /* how many function extents were decoded */
+	uint32_t guessed;              /* addresses with no known function: decoded alone */
+	const char *syntax;            /* the objdump command that shows the same syntax (static) */
+};
+
+/* Decodes the functions (extent from the symbol, else the FDE) holding the
+ * n ELF virtual addresses vaddrs of the ELF file at path. build_id (hex,
+ * NULL or "" to skip the check) is what the profile recorded: a file with
+ * another build-id is not the code that ran. An address no function holds
+ * is decoded alone. d is overwritten; release it with disasm_release(),
+ * also after an error. Returns 0, -ENOENT/-EACCES (no such file), -ENOEXEC
+ * (not ELF), -ESTALE (another build-id), -ENOTSUP (Capstone cannot decode
+ * this machine), or -ERANGE when no address lies in the file's code. */
+int symbols_disasm(const char *path, const char *build_id, const uint64_t *vaddrs, size_t n, struct disasm *d);
+void disasm_release(struct disasm *d);
+/* The instruction starting at vaddr, or NULL. */
+const struct disasm_insn *disasm_find(const struct disasm *d, uint64_t vaddr);
 
 #endif

@@ -50,6 +50,17 @@ bool elf_module_has_symbols(struct elf_module *m);
  * strings interned in strs. Returns the number of frames (0 = unknown). */
 int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab *strs, struct sym_frame *out, int max);
 
+/* The extent [*lo, *hi) of the function holding ELF virtual address vaddr:
+ * its sized symbol, else its FDE; false when neither is known. */
+bool elf_module_function_range(struct elf_module *m, uint64_t vaddr, uint64_t *lo, uint64_t *hi);
+/* Reads len bytes of the file at path (the module's own file) that a
+ * PT_LOAD segment maps at vaddr: 0, -ERANGE when no segment holds them
+ * all, or -errno. */
+int elf_module_read_code(struct elf_module *m, const char *path, uint64_t vaddr, uint8_t *buf, size_t len);
+/* The line table's file (interned in strs) and line for vaddr; false
+ * when it has none. */
+bool elf_module_line(struct elf_module *m, uint64_t vaddr, struct strtab *strs, uint32_t *file, uint32_t *line);
+
 /* ---- kallsyms.c: a sorted kernel symbol table */
 struct ksym {
 	uint64_t addr;

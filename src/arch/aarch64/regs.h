@@ -42,4 +42,11 @@ enum arch_dwarf_reg {
 #define ARCH_FRAME_RA_OFFSET 8
 #define ARCH_ENTRY_RA_IN_REG 1
 
+/* Capstone's names for this machine (only files that include capstone.h
+ * expand them); the default syntax is objdump's. */
+#define ARCH_CAPSTONE_ARCH   CS_ARCH_ARM64
+#define ARCH_CAPSTONE_MODE   CS_MODE_ARM
+#define ARCH_CAPSTONE_SYNTAX CS_OPT_SYNTAX_DEFAULT
+#define ARCH_OBJDUMP_SYNTAX  "objdump -d"
+
 #endif

@@ -46,4 +46,12 @@ enum arch_dwarf_reg {
 #define ARCH_FRAME_RA_OFFSET 8
 #define ARCH_ENTRY_RA_IN_REG 0
 
+/* Capstone's names for this machine (only files that include capstone.h
+ * expand them). Intel syntax: its mnemonics are objdump's (objdump -d -M
+ * intel), where Capstone's AT&T always adds a size suffix (movq for mov). */
+#define ARCH_CAPSTONE_ARCH   CS_ARCH_X86
+#define ARCH_CAPSTONE_MODE   CS_MODE_64
+#define ARCH_CAPSTONE_SYNTAX CS_OPT_SYNTAX_INTEL
+#define ARCH_OBJDUMP_SYNTAX  "objdump -d -M intel"
+
 #endif
