@@ -723,13 +723,15 @@ static void test_view_from_old_profile(void **state)
 }
 
 /* The site rule: the user's wrapper is a site until --alloc-fn names it,
- * matched against the whole name; a bad regex is refused. */
+ * matched against the whole name; a bad regex is refused. The common
+ * wrappers (xmalloc, g_malloc0, sqlite3Malloc, PyObject_Malloc, ...) are
+ * skipped by default. */
 static void test_alloc_rule(void **state)
 {
 	(void)state;
 	struct profile *p = profile_new();
 	struct profile_frame fr[4] = {0};
-	const char *const fn[4] = {"main", "make_table", "xmalloc", "malloc"};
+	const char *const fn[4] = {"main", "make_table", "tbl_alloc", "malloc"};
 	for (int i = 0; i < 4; i++) {
 		fr[i].function = profile_intern(p, fn[i]);
 		fr[i].file = profile_intern(p, "w.c");
@@ -738,19 +740,46 @@ static void test_alloc_rule(void **state)
 	size_t site, top;
 	bool runtime;
 	assert_true(alloc_rule_site(NULL, p, fr, 4, &site, &top, &runtime));
-	assert_int_equal(site, 2); /* xmalloc */
+	assert_int_equal(site, 2); /* tbl_alloc */
 	assert_int_equal(top, 0);
 	struct alloc_rule *r = alloc_rule_new();
 	char why[128];
-	assert_int_equal(alloc_rule_add(r, "xmall", why, sizeof(why)), 0); /* not the whole name */
+	assert_int_equal(alloc_rule_add(r, "tbl_all", why, sizeof(why)), 0); /* not the whole name */
 	assert_true(alloc_rule_site(r, p, fr, 4, &site, &top, &runtime));
 	assert_int_equal(site, 2);
-	assert_int_equal(alloc_rule_add(r, "x?malloc|pool_.*", why, sizeof(why)), 0);
+	assert_int_equal(alloc_rule_add(r, "x?tbl_alloc|pool_.*", why, sizeof(why)), 0);
 	assert_true(alloc_rule_site(r, p, fr, 4, &site, &top, &runtime));
 	assert_int_equal(site, 1); /* make_table */
 	assert_false(runtime);
 	assert_int_equal(alloc_rule_add(r, "(", why, sizeof(why)), -EINVAL);
 	assert_true(why[0] != '\0');
+	/* the shipped wrappers, with no --alloc-fn: the site is their caller */
+	static const char *const wrappers[] = {"xmalloc",
+	                                       "xcalloc",
+	                                       "xrealloc",
+	                                       "xstrdup",
+	                                       "g_malloc",
+	                                       "g_malloc0",
+	                                       "g_malloc_n",
+	                                       "sqlite3Malloc",
+	                                       "sqlite3MemMalloc",
+	                                       "PyMem_Malloc",
+	                                       "PyObject_Malloc",
+	                                       "_PyObject_GC_New",
+	                                       "je_malloc",
+	                                       "mi_malloc",
+	                                       "operator new[](unsigned long)",
+	                                       "_ZnwmRKSt9nothrow_t"};
+	for (size_t w = 0; w < sizeof(wrappers) / sizeof(wrappers[0]); w++) {
+		fr[2].function = profile_intern(p, wrappers[w]);
+		assert_true(alloc_rule_site(NULL, p, fr, 4, &site, &top, &runtime));
+		if (site != 1)
+			fail_msg("%s is a site", wrappers[w]);
+	}
+	/* ...but not a name that only starts like one */
+	fr[2].function = profile_intern(p, "xmalloc_stats");
+	assert_true(alloc_rule_site(NULL, p, fr, 4, &site, &top, &runtime));
+	assert_int_equal(site, 2);
 	alloc_rule_free(r);
 	alloc_rule_free(NULL);
 	profile_free(p);
