@@ -24,8 +24,8 @@ struct alloc_pattern {
 	bool allocator; /* the allocator proper, not only its callers' plumbing */
 };
 
-/* The defaults: what is never the user's code. One table; issue 20 adds
- * more wrappers here. */
+/* The defaults: what is never the user's code. One table; kiln-heap(1)
+ * lists it (keep the two in step). */
 static const struct alloc_pattern defaults[] = {
     /* the C allocator and its family */
     {FN_EXACT, "malloc", true},
@@ -58,8 +58,98 @@ static const struct alloc_pattern defaults[] = {
     {FILE_SUB, "/library/std/", false},
     {FILE_SUB, "/library/alloc/", false},
     {FILE_SUB, "/library/core/", false},
-    /* C++: operator new and the standard library */
-    {FN_PREFIX, "operator new", false},
+    /* C++: operator new (every variant: [], nothrow, align_val_t; mangled
+     * too, for a binary kiln could not demangle) */
+    {FN_PREFIX, "operator new", true},
+    {FN_PREFIX, "_Znwm", true},
+    {FN_PREFIX, "_Znam", true},
+    /* The common wrappers, so that the site is their caller: GNU
+     * libiberty's and git's xmalloc family */
+    {FN_EXACT, "xmalloc", true},
+    {FN_EXACT, "xcalloc", true},
+    {FN_EXACT, "xrealloc", true},
+    {FN_EXACT, "xreallocarray", true},
+    {FN_EXACT, "xstrdup", true},
+    {FN_EXACT, "xstrndup", true},
+    {FN_EXACT, "xmemdup", true},
+    {FN_EXACT, "xmallocz", true},
+    {FN_EXACT, "xmallocz_gently", true},
+    {FN_EXACT, "xmemdupz", true},
+    {FN_EXACT, "do_xmalloc", true},
+    {FN_EXACT, "xzalloc", true},
+    /* GLib: g_new, g_new0, g_renew and g_try_new expand to these */
+    {FN_EXACT, "g_malloc", true},
+    {FN_EXACT, "g_malloc0", true},
+    {FN_EXACT, "g_realloc", true},
+    {FN_EXACT, "g_malloc_n", true},
+    {FN_EXACT, "g_malloc0_n", true},
+    {FN_EXACT, "g_realloc_n", true},
+    {FN_EXACT, "g_try_malloc", true},
+    {FN_EXACT, "g_try_malloc0", true},
+    {FN_EXACT, "g_try_realloc", true},
+    {FN_EXACT, "g_try_malloc_n", true},
+    {FN_EXACT, "g_try_malloc0_n", true},
+    {FN_EXACT, "g_try_realloc_n", true},
+    {FN_EXACT, "g_aligned_alloc", true},
+    {FN_EXACT, "g_aligned_alloc0", true},
+    {FN_EXACT, "g_slice_alloc", true},
+    {FN_EXACT, "g_slice_alloc0", true},
+    {FN_EXACT, "g_slice_copy", true},
+    {FN_EXACT, "g_strdup", true},
+    {FN_EXACT, "g_strndup", true},
+    {FN_EXACT, "g_memdup", true},
+    {FN_EXACT, "g_memdup2", true},
+    /* SQLite's allocator layers, sqlite3_malloc down to sqlite3MemMalloc */
+    {FN_EXACT, "sqlite3_malloc", true},
+    {FN_EXACT, "sqlite3_malloc64", true},
+    {FN_EXACT, "sqlite3_realloc", true},
+    {FN_EXACT, "sqlite3_realloc64", true},
+    {FN_EXACT, "sqlite3Malloc", true},
+    {FN_EXACT, "sqlite3MallocZero", true},
+    {FN_EXACT, "sqlite3Realloc", true},
+    {FN_EXACT, "sqlite3MemMalloc", true},
+    {FN_EXACT, "sqlite3MemRealloc", true},
+    {FN_EXACT, "sqlite3DbMallocRaw", true},
+    {FN_EXACT, "sqlite3DbMallocRawNN", true},
+    {FN_EXACT, "sqlite3DbMallocZero", true},
+    {FN_EXACT, "sqlite3DbRealloc", true},
+    {FN_EXACT, "sqlite3DbReallocOrFree", true},
+    {FN_EXACT, "sqlite3DbStrDup", true},
+    {FN_EXACT, "sqlite3DbStrNDup", true},
+    {FN_EXACT, "dbMallocRawFinish", true},
+    {FN_EXACT, "dbReallocFinish", true},
+    {FN_EXACT, "mallocWithAlarm", true},
+    /* CPython's allocators: the PyMem_ family, pymalloc and the object
+     * allocators under every new object (python3.11's names) */
+    {FN_PREFIX, "PyMem_", true},
+    {FN_PREFIX, "_PyMem_", true},
+    {FN_PREFIX, "pymalloc_", true},
+    {FN_EXACT, "PyObject_Malloc", true},
+    {FN_EXACT, "PyObject_Calloc", true},
+    {FN_EXACT, "PyObject_Realloc", true},
+    {FN_EXACT, "_PyObject_Malloc", true},
+    {FN_EXACT, "_PyObject_Calloc", true},
+    {FN_EXACT, "_PyObject_Realloc", true},
+    {FN_EXACT, "_PyObject_New", true},
+    {FN_EXACT, "_PyObject_NewVar", true},
+    {FN_EXACT, "_PyObject_GC_New", true},
+    {FN_EXACT, "_PyObject_GC_NewVar", true},
+    {FN_EXACT, "_PyObject_GC_Resize", true},
+    {FN_EXACT, "_PyObject_GC_Malloc", true},
+    {FN_EXACT, "_PyObject_GC_Calloc", true},
+    {FN_EXACT, "gc_alloc", true},
+    {FN_EXACT, "PyType_GenericAlloc", true},
+    {FN_EXACT, "_PyType_AllocNoTrack", true},
+    /* jemalloc (je_, Rust's tikv-jemallocator _rjem_, the unprefixed
+     * extended API) and mimalloc entry points */
+    {FN_PREFIX, "je_", true},
+    {FN_PREFIX, "_rjem_", true},
+    {FN_EXACT, "mallocx", true},
+    {FN_EXACT, "rallocx", true},
+    {FN_EXACT, "xallocx", true},
+    {FN_PREFIX, "mi_", true},
+    {FN_PREFIX, "_mi_", true},
+    /* the C++ standard library */
     {MODULE_PREF, "libstdc++", false},
     /* libc's internals and the loader */
     {FN_PREFIX, "__GI_", false},

@@ -3,8 +3,10 @@
  * the first frame, leaf first, outside the allocator and the language's
  * allocation plumbing (malloc and its family, __rust_alloc, alloc::,
  * RawVec, hashbrown, operator new, libc and the Rust/C++ standard
- * libraries). The defaults are one table in alloc_site.c (issue 20 adds
- * wrappers there); users add their own wrappers with --alloc-fn REGEX.
+ * libraries) and the common wrappers (xmalloc, g_malloc, sqlite3Malloc,
+ * PyMem_Malloc, je_malloc, mi_malloc, ...). The defaults are one table in
+ * alloc_site.c, listed in kiln-heap(1); users add their own wrappers with
+ * --alloc-fn REGEX.
  *
  * The same rule trims the stacks the summary shows: from the site to the
  * outermost frame of the user's code (main, or a thread's start), without

@@ -44,6 +44,7 @@ void heap_free(struct heap_analysis *h)
 		vec_free(&pr->loc_ips);
 	}
 	vec_free(&h->procs);
+	heap_processes_clear(h);
 	vec_free(&h->sites);
 	vec_free(&h->series);
 	vec_free(&h->deltas);
@@ -184,6 +185,25 @@ static void maps_each(const struct strbuf *maps,
 	hashmap_release(&seen);
 }
 
+char *heap_maps_command(const char *maps)
+{
+	const char *s = maps ? maps : "";
+	while (*s) {
+		const char *eol = strchr(s, '\n');
+		size_t len = eol ? (size_t)(eol - s) : strlen(s);
+		char line[4096];
+		struct maps_line ml;
+		if (len < sizeof(line)) {
+			memcpy(line, s, len);
+			line[len] = '\0';
+			if (maps_parse_line(line, &ml) && ml.path_at && line[ml.path_at] == '/')
+				return xstrdup(line + ml.path_at);
+		}
+		s += len + (eol ? 1 : 0);
+	}
+	return xstrdup("");
+}
+
 /* The path of a mapping line (maps_each checked it fits a line buffer). */
 static void maps_path(const struct strbuf *maps, size_t path_off, char *out, size_t size)
 {
@@ -273,6 +293,10 @@ void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_h
 	}
 	pr->pid = rh->pid;
 	pr->ppid = rh->ppid;
+	while (h->processes.n <= ring)
+		vec_grow(&h->processes);
+	h->processes.v[ring].pid = rh->pid;
+	h->processes.v[ring].ppid = rh->ppid;
 	h->tot.processes++;
 	if (rh->start_ns < h->tot.start_ns)
 		h->tot.start_ns = rh->start_ns;
@@ -430,15 +454,22 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	struct heap_proc *pr = &h->procs.v[ring];
 	uint32_t site = site_of(h, ring, stack);
 	pr = &h->procs.v[ring];
+	struct heap_process *pt = &h->processes.v[ring];
 	struct heap_live *slot = live_slot(pr, addr);
 	if (slot->addr) {
 		/* a free we never saw (should not happen): drop the stale block */
 		h->heap_now -= (int64_t)slot->size;
+		pt->heap_now -= (int64_t)slot->size;
 		site_change(h, slot->site, -(int64_t)slot->size);
 	}
 	struct heap_site *s = &h->sites.v[site];
 	s->alloc_bytes += size;
 	s->allocs++;
+	pt->allocs++;
+	pt->alloc_bytes += size;
+	pt->heap_now += (int64_t)size;
+	if (pt->heap_now > 0 && (uint64_t)pt->heap_now > pt->peak_bytes)
+		pt->peak_bytes = (uint64_t)pt->heap_now;
 	h->tot.allocs++;
 	h->tot.alloc_bytes += size;
 	*slot = (struct heap_live){addr, size, site, 0};
@@ -477,13 +508,17 @@ static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t
 		pr->freed = xcalloc(HEAP_FREED_SLOTS, sizeof(*pr->freed));
 	*freed_slot(pr, addr) = (struct heap_freed){addr, b->site};
 	struct heap_site *s = &h->sites.v[b->site];
+	struct heap_process *pt = &h->processes.v[ring];
 	/* heaptrack's temporary: freed with no allocation since its own */
 	if (addr == pr->last_alloc) {
 		s->temporary++;
 		h->tot.temporary++;
+		pt->temporary++;
 	}
 	pr->last_alloc = 0;
 	h->tot.frees++;
+	pt->frees++;
+	pt->heap_now -= (int64_t)b->size;
 	h->tot.events++;
 	h->heap_now -= (int64_t)b->size;
 	site_change(h, b->site, -(int64_t)b->size);
@@ -663,6 +698,7 @@ void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_liv
 			l->cls = cls[i];
 	}
 	pr->scanned = true;
+	h->processes.v[ring].scanned = true;
 	h->tot.scanned++;
 }
 
@@ -702,6 +738,8 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 	free(pr->freed);
 	pr->freed = NULL;
 	bool gone_by_exec = pr->exec && !pr->exited;
+	struct heap_process *pt = &h->processes.v[ring];
+	pt->exec = gone_by_exec;
 	if (!clean && !gone_by_exec)
 		h->tot.unclean++;
 	for (uint64_t i = 0; i < pr->live_cap; i++) {
@@ -723,6 +761,10 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 		h->tot.leaked_blocks++;
 		h->tot.class_bytes[l->cls] += l->size;
 		h->tot.class_blocks[l->cls]++;
+		pt->leaked_bytes += l->size;
+		pt->leaked_blocks++;
+		pt->class_bytes[l->cls] += l->size;
+		pt->class_blocks[l->cls]++;
 	}
 }
 
@@ -1041,10 +1083,15 @@ void heap_finish(struct heap_analysis *h)
 		h->merged.n = h->merged.cap = h->sites.n;
 		h->merged_is_sites = true;
 	}
-	for (size_t i = 0; i < h->procs.n; i++)
+	for (size_t i = 0; i < h->procs.n; i++) {
 		profile_thread(p, h->procs.v[i].pid, h->procs.v[i].pid);
+		struct heap_process *pt = &h->processes.v[i];
+		if (!pt->command)
+			pt->command = heap_maps_command(h->procs.v[i].maps.buf);
+	}
 
 	totals_meta(p, &h->tot);
+	heap_processes_meta(p, h->processes.v, h->processes.n);
 }
 
 static void totals_meta(struct profile *p, const struct heap_totals *t)
@@ -1193,6 +1240,41 @@ bool heap_site_frame(const struct profile *p, const struct alloc_rule *rule, uin
 	return found;
 }
 
+/* What makes a group; no padding, so that memcmp compares it. */
+struct group_key {
+	uint32_t function, file, line, module, pid;
+	uint32_t found, runtime;
+};
+
+static uint64_t group_hash(const struct group_key *k)
+{
+	uint64_t x = hash_mix(hash_mix(k->function, k->file), ((uint64_t)k->line << 2) | k->runtime << 1 | k->found);
+	return hash_mix(x, ((uint64_t)k->module << 32) | k->pid) & ~(1ull << 63);
+}
+
+/* The process of a merged site: its ring's, or (read from a file) the
+ * entry its samples' pid found. */
+static uint32_t site_pid(const struct heap_analysis *h, const struct heap_site *s)
+{
+	return s->proc < h->processes.n ? h->processes.v[s->proc].pid : 0;
+}
+
+/* The process a group names (heap_process_find), once per pid and module. */
+static uint32_t group_process(const struct heap_analysis *h, struct hashmap *memo, const struct group_key *k)
+{
+	uint64_t key = (((uint64_t)k->module << 32) | k->pid) & ~(1ull << 63), v;
+	if (hashmap_get(memo, key, &v))
+		return (uint32_t)v;
+	v = heap_process_find(h, k->pid, k->module ? profile_str(h->p, k->module) : "");
+	hashmap_put(memo, key, v);
+	return (uint32_t)v;
+}
+
+const struct heap_process *heap_site_process(const struct heap_analysis *h, const struct heap_site *s)
+{
+	return s->proc < h->processes.n ? &h->processes.v[s->proc] : NULL;
+}
+
 /* Which member's stack a group shows: the one that matters most. */
 static bool better_member(const struct heap_site *a, const struct heap_site *b)
 {
@@ -1230,33 +1312,49 @@ void heap_group(struct heap_analysis *h)
 		else
 			node_user[i] = nd->parent < i ? node_user[nd->parent] : -1;
 	}
-	struct hashmap by_key;
+	/* One process's sites are not another's, nor one module's another's
+	 * (cc1's xmalloc is not the xmalloc of the libbfd that as loads):
+	 * the key is the frame's function, file, line and module, and the pid.
+	 * Keys are hashes: a group remembers its key's parts, and a clash
+	 * probes on. */
+	struct hashmap by_key, procs;
 	hashmap_init(&by_key);
+	hashmap_init(&procs);
 	vec_clear(&h->groups);
+	VEC(struct group_key) keys = {0};
 	for (size_t i = 0; i < h->merged.n; i++) {
 		struct heap_site *m = &h->merged.v[i];
 		struct profile_frame f = {0};
 		bool runtime = false;
-		uint64_t key;
+		struct group_key k;
+		memset(&k, 0, sizeof(k));
 		int64_t fi = m->node < p->stacks.n ? node_user[m->node] : -1;
 		if (fi >= 0) {
 			f = p->frames.v[fi];
-			key = hash_mix(hash_mix(f.function, f.file), (uint64_t)f.line << 1);
+			k.found = true;
 		} else if (heap_site_frame(p, h->rule, m->node, &f, &runtime)) {
-			key = hash_mix(hash_mix(f.function, f.file), ((uint64_t)f.line << 1) | runtime);
-		} else {
-			key = hash_u64(UINT64_MAX - 1);
+			k.found = true;
 		}
-		if (key == UINT64_MAX)
-			key--;
-		uint64_t g;
-		if (!hashmap_get(&by_key, key, &g)) {
+		if (k.found) {
+			k.function = f.function;
+			k.file = f.file;
+			k.line = f.line;
+			k.module = f.module;
+			k.runtime = runtime;
+		}
+		k.pid = site_pid(h, m);
+		uint64_t key = group_hash(&k), g;
+		bool known;
+		while ((known = hashmap_get(&by_key, key, &g)) && memcmp(&keys.v[g], &k, sizeof(k)))
+			key = hash_u64(key + 1) & ~(1ull << 63);
+		if (!known) {
 			struct heap_site *d = vec_grow(&h->groups);
 			d->node = m->node;
-			d->proc = m->proc;
+			d->proc = group_process(h, &procs, &k);
 			d->runtime = runtime;
 			g = h->groups.n - 1;
 			hashmap_put(&by_key, key, g);
+			vec_push(&keys, k);
 		}
 		struct heap_site *d = &h->groups.v[g];
 		/* merged sites are whole stacks: compare before adding */
@@ -1270,8 +1368,22 @@ void heap_group(struct heap_analysis *h)
 		m->group = (uint32_t)g;
 	}
 	hashmap_release(&by_key);
+	hashmap_release(&procs);
+	vec_free(&keys);
 	free(loc_user);
 	free(node_user);
+	/* distinct pids: the summary names the process of a site when more than one ran */
+	struct hashmap pids;
+	hashmap_init(&pids);
+	h->npids = 0;
+	for (size_t i = 0; i < h->processes.n; i++) {
+		uint64_t dummy;
+		if (!hashmap_get(&pids, h->processes.v[i].pid, &dummy)) {
+			hashmap_put(&pids, h->processes.v[i].pid, 1);
+			h->npids++;
+		}
+	}
+	hashmap_release(&pids);
 	for (size_t i = 0; i < h->sites.n; i++)
 		if (h->sites.v[i].allocs)
 			h->sites.v[i].group = h->merged.v[h->sites.v[i].merged_idx].group;
@@ -1320,6 +1432,18 @@ void heap_snapshot(const struct heap_analysis *h, struct profile *out)
 	t.end_ns = h->last_t;
 	t.leaked_bytes = h->heap_now > 0 ? (uint64_t)h->heap_now : 0;
 	totals_meta(out, &t);
+	/* each process's blocks still live count as not freed, as the run's */
+	struct heap_process *pv = xcalloc(h->processes.n + 1, sizeof(*pv));
+	for (size_t i = 0; i < h->processes.n; i++) {
+		pv[i] = h->processes.v[i];
+		pv[i].leaked_bytes = !pv[i].exec && pv[i].heap_now > 0 ? (uint64_t)pv[i].heap_now : 0;
+		pv[i].command = h->processes.v[i].command ? xstrdup(h->processes.v[i].command)
+		                                          : heap_maps_command(h->procs.v[i].maps.buf);
+	}
+	heap_processes_meta(out, pv, h->processes.n);
+	for (size_t i = 0; i < h->processes.n; i++)
+		free(pv[i].command);
+	free(pv);
 	profile_set_meta(out, "heap_snapshot", "live blocks count as not freed: the run had not ended");
 	save_series(h, out);
 }

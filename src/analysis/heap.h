@@ -78,6 +78,21 @@ struct heap_totals {
 	uint64_t start_ns, end_ns;
 };
 
+/* One process image, a process or its image before an exec, with its own
+ * totals: the summary's per-process table and the JSON's "per_process".
+ * Its heap and peak are its own, whatever the other processes hold. */
+struct heap_process {
+	uint32_t pid, ppid;
+	char *command; /* the executable's path from its maps ("" when unknown); owned */
+	uint64_t allocs, frees, alloc_bytes, temporary;
+	uint64_t peak_bytes; /* its largest heap */
+	int64_t heap_now;    /* while it runs */
+	uint64_t leaked_bytes, leaked_blocks;
+	uint64_t class_bytes[5], class_blocks[5]; /* by enum kh_leak_class */
+	bool exec;                                /* replaced by exec: its blocks were released, not leaked */
+	bool scanned;                             /* its leak scan ran */
+};
+
 /* The heap series holds at most this many points: when full, neighbouring
  * points merge (keeping the larger heap) and points come half as often. */
 #define HEAP_SERIES_MAX 4096
@@ -175,6 +190,10 @@ struct heap_analysis {
 	struct profile *p;
 	VEC(struct heap_site) sites;
 	VEC(struct heap_proc) procs;
+	/* one per process image (ring), in the order kiln met them; for a
+	 * profile read from a file, as heap_finish() stored them */
+	VEC(struct heap_process) processes;
+	uint32_t npids; /* after heap_group(): distinct pids among them */
 	VEC(struct heap_point) series;
 	VEC(struct heap_delta) deltas;
 	VEC(struct heap_dirty) dirty;
@@ -250,9 +269,11 @@ void heap_set_alloc_rule(struct heap_analysis *h, const struct alloc_rule *rule)
 bool heap_site_frame(const struct profile *p, const struct alloc_rule *rule, uint32_t node, struct profile_frame *out,
                      bool *runtime);
 
-/* Groups the merged sites by their site frame (function, file, line): the
- * lists a user reads. Call after the profile is symbolized. Each group's
- * node is the stack of its largest member. */
+/* Groups the merged sites by their site frame (function, file, line,
+ * module) and process (pid): the lists a user reads. Call after the
+ * profile is symbolized. Each group's node is the stack of its largest
+ * member; its proc is the entry of processes it ran in (of the images of
+ * its pid, the one whose executable is the site's module, else the last). */
 void heap_group(struct heap_analysis *h);
 
 /* The sites the lists rank: the groups once heap_group() ran, else merged. */
@@ -271,6 +292,27 @@ const struct heap_leaks *heap_site_leaks(const struct heap_analysis *h, const st
  * hints that it has an allocator of its own (mmap, a Rust
  * #[global_allocator]) that the agent does not see. */
 uint64_t heap_program_allocs(const struct heap_analysis *h);
+
+/* The process (an entry of processes) of a site of heap_sites(), or NULL. */
+const struct heap_process *heap_site_process(const struct heap_analysis *h, const struct heap_site *s);
+
+/* ---- the per-process table (heap_maps_command in heap.c, the rest in heap_process.c) ---- */
+
+/* The executable's path of a process from its /proc/PID/maps text: the
+ * first executable file mapping (a program is mapped below its
+ * libraries). A malloc'ed string, "" when there is none. */
+char *heap_maps_command(const char *maps);
+/* Stores the process table in p's metadata (heap_process_N, N from 0). */
+void heap_processes_meta(struct profile *p, const struct heap_process *v, size_t n);
+/* Reads the table heap_processes_meta() stored into h->processes; false
+ * when p has none (a file from before the table). */
+bool heap_processes_from_meta(struct heap_analysis *h);
+/* Releases the table's strings and empties it. */
+void heap_processes_clear(struct heap_analysis *h);
+/* The entry a site of pid with its site frame in module belongs to:
+ * of the images of pid, the one whose executable's basename is module,
+ * else the last; UINT32_MAX when pid has none. */
+uint32_t heap_process_find(const struct heap_analysis *h, uint32_t pid, const char *module);
 
 /* The class names memcheck prints: "definitely lost", ... */
 const char *heap_class_name(int cls);

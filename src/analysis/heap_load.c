@@ -3,12 +3,14 @@
  * kiln heap printed from its live analysis (heap_finish() stores every
  * number it shows). Sites are the profile's samples merged by stack, in sample
  * order; their leak classes come from the samples' cpu field; the totals
- * from the metadata (docs/file-format.md, "Heap profiles"). */
+ * and the per-process table from the metadata (docs/file-format.md, "Heap
+ * profiles"). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/heap.h"
+#include "util/hashmap.h"
 #include "util/xalloc.h"
 
 static int value_of(const struct profile *p, const char *name)
@@ -65,12 +67,37 @@ static void totals_from_meta(const struct profile *p, struct heap_totals *t)
 	t->start_ns = 0;
 }
 
+/* An old file's process entry from its samples. Its peak is what it held
+ * at the run's peak, the closest the samples know. */
+static void add_to_process(struct heap_process *pr, const struct profile_sample *smp, int v_space, int v_objects,
+                           int v_peak, int v_temp, int v_leaked, int v_lobjects)
+{
+	pr->alloc_bytes += get(smp, v_space);
+	pr->allocs += get(smp, v_objects);
+	pr->peak_bytes += get(smp, v_peak);
+	pr->temporary += get(smp, v_temp);
+	uint64_t lb = get(smp, v_leaked), ln = get(smp, v_lobjects);
+	uint32_t c = smp->cpu <= KH_LEAK_DEFINITE ? smp->cpu : KH_LEAK_UNKNOWN;
+	pr->leaked_bytes += lb;
+	pr->leaked_blocks += ln;
+	pr->class_bytes[c] += lb;
+	pr->class_blocks[c] += ln;
+	pr->scanned |= c != KH_LEAK_UNKNOWN;
+}
+
 struct heap_analysis *heap_from_profile(struct profile *p)
 {
 	if (!heap_profile_is(p))
 		return NULL;
 	struct heap_analysis *h = heap_new(p);
 	totals_from_meta(p, &h->tot);
+	/* a file from before the per-process table: one entry per pid, its
+	 * totals added up from its samples below */
+	bool table = heap_processes_from_meta(h);
+	struct hashmap pids; /* pid -> its first entry */
+	hashmap_init(&pids);
+	for (size_t i = h->processes.n; i-- > 0;)
+		hashmap_put(&pids, h->processes.v[i].pid, i);
 	int v_space = value_of(p, "alloc_space"), v_objects = value_of(p, "alloc_objects");
 	int v_peak = value_of(p, "peak_space"), v_leaked = value_of(p, "leaked_space");
 	int v_lobjects = value_of(p, "leaked_objects"), v_temp = value_of(p, "temporary_objects");
@@ -82,12 +109,24 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 		if (smp->stack >= p->stacks.n)
 			continue;
 		uint32_t m = by_node[smp->stack];
+		uint64_t proc;
+		if (!hashmap_get(&pids, smp->pid, &proc)) {
+			struct heap_process *np = vec_grow(&h->processes);
+			np->pid = smp->pid;
+			np->command = xstrdup("");
+			proc = h->processes.n - 1;
+			hashmap_put(&pids, smp->pid, proc);
+		}
 		if (m == UINT32_MAX) {
 			struct heap_site *d = vec_grow(&h->merged);
 			d->node = smp->stack;
+			d->proc = (uint32_t)proc;
 			m = by_node[smp->stack] = (uint32_t)(h->merged.n - 1);
 		}
 		struct heap_site *s = &h->merged.v[m];
+		if (!table)
+			add_to_process(&h->processes.v[proc], smp, v_space, v_objects, v_peak, v_temp, v_leaked,
+			               v_lobjects);
 		s->alloc_bytes += get(smp, v_space);
 		s->allocs += get(smp, v_objects);
 		s->peak_bytes += get(smp, v_peak);
@@ -107,5 +146,8 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 		h->leaks.v[s->leaks].blocks[c] += ln;
 	}
 	free(by_node);
+	hashmap_release(&pids);
+	if (!table && h->processes.n == 1) /* its own peak is the run's */
+		h->processes.v[0].peak_bytes = h->tot.peak_bytes;
 	return h;
 }

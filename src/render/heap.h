@@ -25,6 +25,14 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 /* The site's frame as the rule (NULL: the default) names it
  * (heap_site_frame()). Writes "function file:line" (or what is known). */
 void heap_site_label(struct strbuf *out, const struct profile *p, const struct alloc_rule *rule, uint32_t node);
+/* Where a site of the summary is, after its label: " in MODULE" when
+ * its frame has a file and its module is not the process's executable
+ * (a shared library), and " [pid N: COMMAND]" when more than one process
+ * ran. Nothing for a single program's own code. */
+void heap_site_where(struct strbuf *out, const struct heap_analysis *h, const struct heap_site *s);
+/* The basename of a process's command, "?" when unknown. */
+const char *heap_process_name(const struct heap_process *pr);
+
 /* The stack as a JSON array of "function file:line" strings, leaf first:
  * from the site to the outermost user frame, or every frame when full. */
 void heap_stack_json(struct strbuf *out, const struct profile *p, const struct alloc_rule *rule, uint32_t node,

@@ -4,6 +4,44 @@
 
 #include "render/heap.h"
 
+static const char *const class_keys[] = {"not_scanned", "still_reachable", "possibly_lost", "indirectly_lost",
+                                         "definitely_lost"};
+
+/* The site frame's module and the site's process. */
+static void site_process_json(struct strbuf *out, const struct heap_analysis *h, const struct heap_site *s)
+{
+	struct profile_frame f;
+	bool runtime;
+	strbuf_addstr(out, ",\"module\":");
+	strbuf_add_json_string(
+	    out, heap_site_frame(h->p, h->rule, s->node, &f, &runtime) && f.module ? profile_str(h->p, f.module) : "");
+	const struct heap_process *pr = heap_site_process(h, s);
+	strbuf_addf(out, ",\"pid\":%u,\"command\":", pr ? pr->pid : 0);
+	strbuf_add_json_string(out, pr && pr->command ? pr->command : "");
+}
+
+/* Every process image with its own totals. */
+static void processes_json(struct strbuf *out, const struct heap_analysis *h)
+{
+	strbuf_addstr(out, ",\"per_process\":[");
+	for (size_t i = 0; i < h->processes.n; i++) {
+		const struct heap_process *pr = &h->processes.v[i];
+		strbuf_addf(out, "%s{\"pid\":%u,\"ppid\":%u,\"command\":", i ? "," : "", pr->pid, pr->ppid);
+		strbuf_add_json_string(out, pr->command ? pr->command : "");
+		strbuf_addf(out,
+		            ",\"allocations\":%" PRIu64 ",\"frees\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64
+		            ",\"temporary\":%" PRIu64 ",\"peak_bytes\":%" PRIu64 ",\"leaked_bytes\":%" PRIu64
+		            ",\"leaked_blocks\":%" PRIu64 ",\"exec\":%s,\"scanned\":%s,\"leaks\":{",
+		            pr->allocs, pr->frees, pr->alloc_bytes, pr->temporary, pr->peak_bytes, pr->leaked_bytes,
+		            pr->leaked_blocks, pr->exec ? "true" : "false", pr->scanned ? "true" : "false");
+		for (int c = 0; c < 5; c++)
+			strbuf_addf(out, "%s\"%s\":{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}", c ? "," : "",
+			            class_keys[c], pr->class_bytes[c], pr->class_blocks[c]);
+		strbuf_addstr(out, "}}");
+	}
+	strbuf_addch(out, ']');
+}
+
 static void sites_json(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o,
                        enum heap_rank by, const char *name)
 {
@@ -19,6 +57,7 @@ static void sites_json(struct strbuf *out, const struct heap_analysis *h, const 
 		strbuf_addf(out, "%s{\"site\":", i ? "," : "");
 		strbuf_add_json_string(out, strbuf_str(&label));
 		strbuf_release(&label);
+		site_process_json(out, h, s);
 		strbuf_addstr(out, ",\"frames\":");
 		heap_stack_json(out, h->p, h->rule, s->node, o->full_stacks);
 		strbuf_addf(out,
@@ -46,12 +85,11 @@ void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const s
 	            ",\"leaked_blocks\":%" PRIu64 ",\"scanned\":%s,\"leaks\":{",
 	            t->processes, t->allocs, t->reallocs, t->frees, t->temporary, t->alloc_bytes, t->peak_bytes,
 	            t->peak_time, t->max_rss_kb, t->leaked_bytes, t->leaked_blocks, t->scanned ? "true" : "false");
-	static const char *const keys[] = {"not_scanned", "still_reachable", "possibly_lost", "indirectly_lost",
-	                                   "definitely_lost"};
 	for (int c = 0; c < 5; c++)
-		strbuf_addf(out, "%s\"%s\":{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}", c ? "," : "", keys[c],
+		strbuf_addf(out, "%s\"%s\":{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 "}", c ? "," : "", class_keys[c],
 		            t->class_bytes[c], t->class_blocks[c]);
 	strbuf_addch(out, '}');
+	processes_json(out, h);
 	strbuf_addf(out, ",\"unknown_frees\":%" PRIu64 ",\"double_frees\":%" PRIu64 ",\"double_free_sites\":[",
 	            t->unknown_frees, t->double_frees);
 	for (size_t i = 0; i < h->double_frees.n; i++) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "render/heap.h"
+#include "util/xalloc.h"
 
 static void frame_text(struct strbuf *out, const struct profile *p, const struct profile_frame *f)
 {
@@ -65,6 +66,28 @@ void heap_site_label(struct strbuf *out, const struct profile *p, const struct a
 	frame_text(out, p, &f);
 }
 
+const char *heap_process_name(const struct heap_process *pr)
+{
+	const char *cmd = pr && pr->command ? pr->command : "";
+	const char *base = strrchr(cmd, '/');
+	base = base ? base + 1 : cmd;
+	return *base ? base : "?";
+}
+
+void heap_site_where(struct strbuf *out, const struct heap_analysis *h, const struct heap_site *s)
+{
+	const struct heap_process *pr = heap_site_process(h, s);
+	struct profile_frame f;
+	bool runtime;
+	if (heap_site_frame(h->p, h->rule, s->node, &f, &runtime) && f.file && f.module) {
+		const char *mod = profile_str(h->p, f.module);
+		if (*mod && (!pr || strcmp(mod, heap_process_name(pr))))
+			strbuf_addf(out, " in %s", mod);
+	}
+	if (pr && h->npids > 1)
+		strbuf_addf(out, " [pid %u: %s]", pr->pid, heap_process_name(pr));
+}
+
 static void stack_text(struct strbuf *out, const struct profile *p, const struct alloc_rule *rule, uint32_t node,
                        uint32_t max, bool full)
 {
@@ -85,6 +108,12 @@ static void stack_text(struct strbuf *out, const struct profile *p, const struct
 	if (!n)
 		strbuf_addstr(out, "        [no stack]\n");
 	free(fr);
+}
+
+static int cmp_index(const void *a, const void *b, void *arg)
+{
+	(void)arg;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : *(const uint32_t *)a > *(const uint32_t *)b;
 }
 
 static void human(struct strbuf *out, uint64_t b)
@@ -141,6 +170,7 @@ static void section(struct strbuf *out, const struct heap_analysis *h, const str
 		}
 		strbuf_addstr(out, "\n      site: ");
 		heap_site_label(out, h->p, h->rule, s->node);
+		heap_site_where(out, h, s);
 		if (s->nstacks > 1)
 			strbuf_addf(out, " (%u distinct stacks; the largest:)", s->nstacks);
 		strbuf_addch(out, '\n');
@@ -168,6 +198,67 @@ static void double_frees_text(struct strbuf *out, const struct heap_analysis *h,
 	}
 	if (max < h->double_frees.n)
 		strbuf_addf(out, "  ... and %zu more sites\n", h->double_frees.n - max);
+}
+
+/* At most this many processes in the text summary; --json lists all. */
+#define PROCESSES_SHOWN 20
+
+static int cmp_process(const void *a, const void *b, void *arg)
+{
+	const struct heap_process *v = arg;
+	const struct heap_process *x = &v[*(const uint32_t *)a], *y = &v[*(const uint32_t *)b];
+	if (x->allocs != y->allocs)
+		return x->allocs > y->allocs ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* One line per process that allocated, in the order kiln met them (the
+ * PROCESSES_SHOWN with most allocations when there are more). */
+static void processes_text(struct strbuf *out, const struct heap_analysis *h)
+{
+	size_t n = h->processes.n, shown = 0, idle = 0;
+	if (n < 2)
+		return;
+	uint32_t *idx = xmalloc(n * sizeof(*idx));
+	for (size_t i = 0; i < n; i++)
+		if (h->processes.v[i].allocs)
+			idx[shown++] = (uint32_t)i;
+		else
+			idle++;
+	size_t more = 0;
+	if (shown > PROCESSES_SHOWN) {
+		qsort_r(idx, shown, sizeof(*idx), cmp_process, h->processes.v);
+		more = shown - PROCESSES_SHOWN;
+		shown = PROCESSES_SHOWN;
+		qsort_r(idx, shown, sizeof(*idx), cmp_index, NULL);
+	}
+	strbuf_addstr(out, "  per process (peak: its own largest heap; bytes not freed at exit by class):\n");
+	strbuf_addf(out, "    %8s %11s %10s %10s %10s %10s %10s  %s\n", "pid", "allocations", "peak", "definitely",
+	            "indirectly", "possibly", "reachable", "command");
+	for (size_t k = 0; k < shown; k++) {
+		const struct heap_process *pr = &h->processes.v[idx[k]];
+		strbuf_addf(out, "    %8u %11" PRIu64, pr->pid, pr->allocs);
+		uint64_t cols[5] = {pr->peak_bytes, pr->class_bytes[KH_LEAK_DEFINITE],
+		                    pr->class_bytes[KH_LEAK_INDIRECT], pr->class_bytes[KH_LEAK_POSSIBLE],
+		                    pr->class_bytes[KH_LEAK_REACHABLE]};
+		for (int c = 0; c < 5; c++) {
+			struct strbuf b = STRBUF_INIT;
+			human(&b, cols[c]);
+			strbuf_addf(out, " %10s", strbuf_str(&b));
+			strbuf_release(&b);
+		}
+		strbuf_addf(out, "  %s", heap_process_name(pr));
+		if (pr->exec)
+			strbuf_addstr(out, " (then exec'd: its blocks were released)");
+		else if (!pr->scanned && pr->leaked_blocks)
+			strbuf_addf(out, " (not scanned: %" PRIu64 " bytes not freed)", pr->leaked_bytes);
+		strbuf_addch(out, '\n');
+	}
+	if (more)
+		strbuf_addf(out, "    ... and %zu more processes that allocated (--json lists all)\n", more);
+	if (idle)
+		strbuf_addf(out, "    and %zu process%s that allocated nothing\n", idle, idle == 1 ? "" : "es");
+	free(idx);
 }
 
 void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o)
@@ -203,6 +294,7 @@ void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const s
 	} else if (t->leaked_blocks) {
 		strbuf_addstr(out, "    (no reachability scan: the process did not reach exit normally)\n");
 	}
+	processes_text(out, h);
 	if (t->exec_blocks)
 		strbuf_addf(out, "  released by exec:      %" PRIu64 " bytes in %" PRIu64 " blocks\n", t->exec_bytes,
 		            t->exec_blocks);

@@ -65,15 +65,15 @@ SRC=$KILN_SRC/tests/fixtures/heap_wrapper.c
 cc -O2 -g -o "$T/heap_wrapper" "$SRC" || die "cannot build $SRC"
 krun w0 heap -o "$T/w.kiln" --json "$T/w0.json" -- "$T/heap_wrapper"
 check_eq "wrapper: without --alloc-fn the wrapper is the site" \
-	"$(hj "$T/w0.json" "[s['allocations'] for s in d['by_allocations'] if s['site'].startswith('xmalloc ')]")" "[7]"
-krun w1 heap -o "$T/w.kiln" --alloc-fn 'xmalloc' --json "$T/w1.json" -- "$T/heap_wrapper"
-check_eq "wrapper: --alloc-fn xmalloc: make_table is a site" \
+	"$(hj "$T/w0.json" "[s['allocations'] for s in d['by_allocations'] if s['site'].startswith('tbl_alloc ')]")" "[7]"
+krun w1 heap -o "$T/w.kiln" --alloc-fn 'tbl_alloc' --json "$T/w1.json" -- "$T/heap_wrapper"
+check_eq "wrapper: --alloc-fn tbl_alloc: make_table is a site" \
 	"$(hj "$T/w1.json" "site('heap_wrapper.c:$(line_of "$SRC" TABLE_LINE)')['allocations']")" 4
-check_eq "wrapper: --alloc-fn xmalloc: make_name is a site" \
+check_eq "wrapper: --alloc-fn tbl_alloc: make_name is a site" \
 	"$(hj "$T/w1.json" "site('heap_wrapper.c:$(line_of "$SRC" NAME_LINE)')['allocations']")" 3
-check_eq "wrapper: no site is the wrapper" "$(hj "$T/w1.json" "[s['site'] for s in d['by_allocations'] if 'xmalloc' in s['site']]")" "[]"
-check_no_grep "wrapper: the wrapper is not in the stacks" "$T/w1.err" "at xmalloc"
-same_view w1 "$T/w.kiln" "$T/w1.json" --alloc-fn 'xmalloc'
+check_eq "wrapper: no site is the wrapper" "$(hj "$T/w1.json" "[s['site'] for s in d['by_allocations'] if 'tbl_alloc' in s['site']]")" "[]"
+check_no_grep "wrapper: the wrapper is not in the stacks" "$T/w1.err" "at tbl_alloc"
+same_view w1 "$T/w.kiln" "$T/w1.json" --alloc-fn 'tbl_alloc'
 krun wbad report "$T/w.kiln" --alloc-fn '('
 check_eq "wrapper: a bad --alloc-fn is a usage error" "$RC" 2
 check_grep "wrapper: it says why" "$T/wbad.err" "alloc-fn takes a regular expression"

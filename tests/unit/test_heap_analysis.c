@@ -723,13 +723,15 @@ static void test_view_from_old_profile(void **state)
 }
 
 /* The site rule: the user's wrapper is a site until --alloc-fn names it,
- * matched against the whole name; a bad regex is refused. */
+ * matched against the whole name; a bad regex is refused. The common
+ * wrappers (xmalloc, g_malloc0, sqlite3Malloc, PyObject_Malloc, ...) are
+ * skipped by default. */
 static void test_alloc_rule(void **state)
 {
 	(void)state;
 	struct profile *p = profile_new();
 	struct profile_frame fr[4] = {0};
-	const char *const fn[4] = {"main", "make_table", "xmalloc", "malloc"};
+	const char *const fn[4] = {"main", "make_table", "tbl_alloc", "malloc"};
 	for (int i = 0; i < 4; i++) {
 		fr[i].function = profile_intern(p, fn[i]);
 		fr[i].file = profile_intern(p, "w.c");
@@ -738,21 +740,144 @@ static void test_alloc_rule(void **state)
 	size_t site, top;
 	bool runtime;
 	assert_true(alloc_rule_site(NULL, p, fr, 4, &site, &top, &runtime));
-	assert_int_equal(site, 2); /* xmalloc */
+	assert_int_equal(site, 2); /* tbl_alloc */
 	assert_int_equal(top, 0);
 	struct alloc_rule *r = alloc_rule_new();
 	char why[128];
-	assert_int_equal(alloc_rule_add(r, "xmall", why, sizeof(why)), 0); /* not the whole name */
+	assert_int_equal(alloc_rule_add(r, "tbl_all", why, sizeof(why)), 0); /* not the whole name */
 	assert_true(alloc_rule_site(r, p, fr, 4, &site, &top, &runtime));
 	assert_int_equal(site, 2);
-	assert_int_equal(alloc_rule_add(r, "x?malloc|pool_.*", why, sizeof(why)), 0);
+	assert_int_equal(alloc_rule_add(r, "x?tbl_alloc|pool_.*", why, sizeof(why)), 0);
 	assert_true(alloc_rule_site(r, p, fr, 4, &site, &top, &runtime));
 	assert_int_equal(site, 1); /* make_table */
 	assert_false(runtime);
 	assert_int_equal(alloc_rule_add(r, "(", why, sizeof(why)), -EINVAL);
 	assert_true(why[0] != '\0');
+	/* the shipped wrappers, with no --alloc-fn: the site is their caller */
+	static const char *const wrappers[] = {"xmalloc",
+	                                       "xcalloc",
+	                                       "xrealloc",
+	                                       "xstrdup",
+	                                       "g_malloc",
+	                                       "g_malloc0",
+	                                       "g_malloc_n",
+	                                       "sqlite3Malloc",
+	                                       "sqlite3MemMalloc",
+	                                       "PyMem_Malloc",
+	                                       "PyObject_Malloc",
+	                                       "_PyObject_GC_New",
+	                                       "je_malloc",
+	                                       "mi_malloc",
+	                                       "operator new[](unsigned long)",
+	                                       "_ZnwmRKSt9nothrow_t"};
+	for (size_t w = 0; w < sizeof(wrappers) / sizeof(wrappers[0]); w++) {
+		fr[2].function = profile_intern(p, wrappers[w]);
+		assert_true(alloc_rule_site(NULL, p, fr, 4, &site, &top, &runtime));
+		if (site != 1)
+			fail_msg("%s is a site", wrappers[w]);
+	}
+	/* ...but not a name that only starts like one */
+	fr[2].function = profile_intern(p, "xmalloc_stats");
+	assert_true(alloc_rule_site(NULL, p, fr, 4, &site, &top, &runtime));
+	assert_int_equal(site, 2);
 	alloc_rule_free(r);
 	alloc_rule_free(NULL);
+	profile_free(p);
+}
+
+/* Sites split by module and process: one function, file and line in two
+ * modules of pid 10 and in pid 11 are three groups; each names the image
+ * of its pid whose executable is its module (pid 10 ran b, then exec'd a);
+ * the per-process table goes through the file's metadata unchanged. */
+static void test_group_by_module_and_process(void **state)
+{
+	(void)state;
+	struct profile *p = heap_profile();
+	const char *const mods[3] = {"a", "b", "a"};
+	const uint32_t pids[3] = {10, 10, 11};
+	for (int i = 0; i < 3; i++) {
+		uint32_t loc = profile_location(p, PROFILE_NO_MAPPING, 0x100 + (uint64_t)i, PROFILE_LOC_USER);
+		struct profile_frame f = {0};
+		f.function = profile_intern(p, "make_node");
+		f.file = profile_intern(p, "n.c");
+		f.line = 7;
+		f.module = profile_intern(p, mods[i]);
+		profile_set_location_frames(p, loc, &f, 1);
+		struct profile_sample smp = {0};
+		smp.stack = profile_stack_child(p, 0, loc);
+		smp.pid = pids[i];
+		smp.cpu = KH_LEAK_DEFINITE;
+		smp.values[HEAP_VALUE_ALLOC_SPACE] = 40 * (i + 1);
+		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = i + 1;
+		smp.values[HEAP_VALUE_LEAKED_SPACE] = 40 * (i + 1);
+		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = i + 1;
+		profile_add_sample(p, &smp);
+	}
+	struct heap_process procs[3] = {{.pid = 10, .command = "/x/b", .exec = true, .allocs = 2},
+	                                {.pid = 10, .command = "/x/a", .allocs = 1, .peak_bytes = 40},
+	                                {.pid = 11, .ppid = 10, .command = "/x/a x", .allocs = 3, .scanned = true}};
+	procs[1].class_bytes[KH_LEAK_DEFINITE] = 40;
+	procs[1].class_blocks[KH_LEAK_DEFINITE] = 1;
+	heap_processes_meta(p, procs, 3);
+	struct heap_analysis *v = heap_from_profile(p);
+	assert_non_null(v);
+	assert_int_equal(v->processes.n, 3);
+	assert_string_equal(v->processes.v[2].command, "/x/a x"); /* spaces and all */
+	assert_int_equal(v->processes.v[2].ppid, 10);
+	assert_true(v->processes.v[2].scanned && v->processes.v[0].exec && !v->processes.v[1].exec);
+	assert_int_equal(v->processes.v[1].class_bytes[KH_LEAK_DEFINITE], 40);
+	assert_int_equal(v->processes.v[1].peak_bytes, 40);
+	heap_group(v);
+	size_t n;
+	const struct heap_site *g = heap_sites(v, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(v->npids, 2);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(g[i].allocs, i + 1);
+		assert_int_equal(heap_site_process(v, &g[i])->pid, pids[i]);
+	}
+	assert_string_equal(heap_site_process(v, &g[0])->command, "/x/a");
+	assert_string_equal(heap_site_process(v, &g[1])->command, "/x/b");
+	struct strbuf sb = STRBUF_INIT;
+	heap_site_where(&sb, v, &g[1]);
+	assert_string_equal(strbuf_str(&sb), " [pid 10: b]");
+	strbuf_reset(&sb);
+	struct heap_render_opts o = {.top = 5, .command = "t"};
+	heap_render_json(&sb, v, &o);
+	assert_non_null(strstr(strbuf_str(&sb), "\"module\":\"b\",\"pid\":10,\"command\":\"/x/b\""));
+	assert_non_null(strstr(strbuf_str(&sb), "\"per_process\":[{\"pid\":10,\"ppid\":0,\"command\":\"/x/b\""));
+	strbuf_release(&sb);
+	assert_int_equal(heap_process_find(v, 10, "zz"), 1); /* no image is zz: the last */
+	assert_int_equal(heap_process_find(v, 12, "a"), UINT32_MAX);
+	heap_free(v);
+	profile_free(p);
+}
+
+/* A file from before the per-process table: one entry per pid, added up
+ * from its samples. */
+static void test_processes_from_samples(void **state)
+{
+	(void)state;
+	struct profile *p = heap_profile();
+	uint32_t loc = profile_location(p, PROFILE_NO_MAPPING, 0x100, PROFILE_LOC_USER);
+	struct profile_sample smp = {0};
+	smp.stack = profile_stack_child(p, 0, loc);
+	for (uint32_t pid = 5; pid <= 6; pid++) {
+		smp.pid = pid;
+		smp.cpu = KH_LEAK_REACHABLE;
+		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = pid;
+		smp.values[HEAP_VALUE_LEAKED_SPACE] = 8 * pid;
+		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = 1;
+		profile_add_sample(p, &smp);
+	}
+	profile_name_unsymbolized(p);
+	struct heap_analysis *v = heap_from_profile(p);
+	assert_int_equal(v->processes.n, 2);
+	assert_int_equal(v->processes.v[1].pid, 6);
+	assert_int_equal(v->processes.v[1].allocs, 6);
+	assert_int_equal(v->processes.v[1].class_bytes[KH_LEAK_REACHABLE], 48);
+	assert_string_equal(v->processes.v[1].command, "");
+	heap_free(v);
 	profile_free(p);
 }
 
@@ -802,14 +927,15 @@ static void test_trim_profile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_totals_peak_temporary), cmocka_unit_test(test_stacks_into_profile),
-	    cmocka_unit_test(test_pending_stacks),        cmocka_unit_test(test_freeres_frees),
-	    cmocka_unit_test(test_exec_is_not_a_leak),    cmocka_unit_test(test_live_table_random),
-	    cmocka_unit_test(test_chart_layers_add_up),   cmocka_unit_test(test_chart_layers_add_up_thinned),
-	    cmocka_unit_test(test_series_bounded),        cmocka_unit_test(test_double_free),
-	    cmocka_unit_test(test_no_malloc_hint),        cmocka_unit_test(test_view_from_file),
-	    cmocka_unit_test(test_view_from_old_profile), cmocka_unit_test(test_alloc_rule),
-	    cmocka_unit_test(test_trim_profile),          cmocka_unit_test(test_maps_pieces),
+	    cmocka_unit_test(test_totals_peak_temporary),  cmocka_unit_test(test_stacks_into_profile),
+	    cmocka_unit_test(test_pending_stacks),         cmocka_unit_test(test_freeres_frees),
+	    cmocka_unit_test(test_exec_is_not_a_leak),     cmocka_unit_test(test_live_table_random),
+	    cmocka_unit_test(test_chart_layers_add_up),    cmocka_unit_test(test_chart_layers_add_up_thinned),
+	    cmocka_unit_test(test_series_bounded),         cmocka_unit_test(test_double_free),
+	    cmocka_unit_test(test_no_malloc_hint),         cmocka_unit_test(test_view_from_file),
+	    cmocka_unit_test(test_view_from_old_profile),  cmocka_unit_test(test_alloc_rule),
+	    cmocka_unit_test(test_trim_profile),           cmocka_unit_test(test_group_by_module_and_process),
+	    cmocka_unit_test(test_processes_from_samples), cmocka_unit_test(test_maps_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,152 @@
+/* heap_process.c - the per-process table of a heap analysis (heap.h):
+ * which program each process image ran, and the table kept in a heap
+ * profile's metadata so that `kiln report FILE` shows what `kiln heap`
+ * showed (docs/file-format.md, "Heap profiles"). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/heap.h"
+#include "util/xalloc.h"
+
+#define PROCESS_KEY "heap_process_"
+
+/* The class names as the metadata and the JSON spell them, by enum kh_leak_class. */
+static const char *const class_keys[5] = {"not_scanned", "still_reachable", "possibly_lost", "indirectly_lost",
+                                          "definitely_lost"};
+
+/* One process as "key=value ..." with the command last: it may hold spaces. */
+void heap_processes_meta(struct profile *p, const struct heap_process *v, size_t n)
+{
+	struct strbuf val = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		const struct heap_process *pr = &v[i];
+		strbuf_reset(&val);
+		strbuf_addf(&val,
+		            "pid=%u ppid=%u allocations=%" PRIu64 " frees=%" PRIu64 " allocated_bytes=%" PRIu64
+		            " temporary=%" PRIu64 " peak_bytes=%" PRIu64 " leaked_bytes=%" PRIu64
+		            " leaked_blocks=%" PRIu64,
+		            pr->pid, pr->ppid, pr->allocs, pr->frees, pr->alloc_bytes, pr->temporary, pr->peak_bytes,
+		            pr->leaked_bytes, pr->leaked_blocks);
+		for (int c = 0; c < 5; c++)
+			strbuf_addf(&val, " %s_bytes=%" PRIu64 " %s_blocks=%" PRIu64, class_keys[c], pr->class_bytes[c],
+			            class_keys[c], pr->class_blocks[c]);
+		strbuf_addf(&val, " exec=%d scanned=%d command=%s", pr->exec, pr->scanned,
+		            pr->command ? pr->command : "");
+		char key[64];
+		snprintf(key, sizeof(key), PROCESS_KEY "%zu", i);
+		profile_set_meta(p, key, strbuf_str(&val));
+	}
+	strbuf_release(&val);
+}
+
+/* Sets the field named by key (its length klen) of pr from text. */
+static void process_field(struct heap_process *pr, const char *key, size_t klen, const char *text)
+{
+	uint64_t v = strtoull(text, NULL, 10);
+#define IS(name) (klen == sizeof(name) - 1 && !memcmp(key, name, klen))
+	if (IS("pid"))
+		pr->pid = (uint32_t)v;
+	else if (IS("ppid"))
+		pr->ppid = (uint32_t)v;
+	else if (IS("allocations"))
+		pr->allocs = v;
+	else if (IS("frees"))
+		pr->frees = v;
+	else if (IS("allocated_bytes"))
+		pr->alloc_bytes = v;
+	else if (IS("temporary"))
+		pr->temporary = v;
+	else if (IS("peak_bytes"))
+		pr->peak_bytes = v;
+	else if (IS("leaked_bytes"))
+		pr->leaked_bytes = v;
+	else if (IS("leaked_blocks"))
+		pr->leaked_blocks = v;
+	else if (IS("exec"))
+		pr->exec = v != 0;
+	else if (IS("scanned"))
+		pr->scanned = v != 0;
+#undef IS
+	for (int c = 0; c < 5; c++) {
+		size_t cl = strlen(class_keys[c]);
+		if (klen > cl && !memcmp(key, class_keys[c], cl)) {
+			if (klen == cl + 6 && !memcmp(key + cl, "_bytes", 6))
+				pr->class_bytes[c] = v;
+			else if (klen == cl + 7 && !memcmp(key + cl, "_blocks", 7))
+				pr->class_blocks[c] = v;
+		}
+	}
+}
+
+static void process_parse(struct heap_process *pr, const char *s)
+{
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		const char *eq = strchr(s, '=');
+		if (!eq)
+			break;
+		if ((size_t)(eq - s) == 7 && !memcmp(s, "command", 7)) {
+			pr->command = xstrdup(eq + 1);
+			return;
+		}
+		process_field(pr, s, (size_t)(eq - s), eq + 1);
+		const char *sp = strchr(eq, ' ');
+		if (!sp)
+			break;
+		s = sp;
+	}
+}
+
+bool heap_processes_from_meta(struct heap_analysis *h)
+{
+	const struct profile *p = h->p;
+	const size_t klen = strlen(PROCESS_KEY);
+	/* keys in any order: entry N goes to index N */
+	for (size_t i = 0; i < p->meta.n; i++) {
+		const char *key = profile_str(p, p->meta.v[i].key);
+		if (strncmp(key, PROCESS_KEY, klen))
+			continue;
+		char *end;
+		unsigned long n = strtoul(key + klen, &end, 10);
+		if (end == key + klen || *end || n > (1ul << 24))
+			continue;
+		while (h->processes.n <= n)
+			vec_grow(&h->processes);
+		struct heap_process *pr = &h->processes.v[n];
+		free(pr->command);
+		memset(pr, 0, sizeof(*pr));
+		process_parse(pr, profile_str(p, p->meta.v[i].value));
+	}
+	for (size_t i = 0; i < h->processes.n; i++)
+		if (!h->processes.v[i].command)
+			h->processes.v[i].command = xstrdup("");
+	return h->processes.n > 0;
+}
+
+void heap_processes_clear(struct heap_analysis *h)
+{
+	for (size_t i = 0; i < h->processes.n; i++)
+		free(h->processes.v[i].command);
+	vec_free(&h->processes);
+}
+
+uint32_t heap_process_find(const struct heap_analysis *h, uint32_t pid, const char *module)
+{
+	uint32_t last = UINT32_MAX;
+	for (size_t i = h->processes.n; i-- > 0;) {
+		const struct heap_process *pr = &h->processes.v[i];
+		if (pr->pid != pid)
+			continue;
+		if (last == UINT32_MAX)
+			last = (uint32_t)i;
+		const char *cmd = pr->command ? pr->command : "";
+		const char *base = strrchr(cmd, '/');
+		base = base ? base + 1 : cmd;
+		if (module && *module && !strcmp(base, module))
+			return (uint32_t)i;
+	}
+	return last;
+}
