@@ -89,6 +89,7 @@ enum flame_origin flame_origin_guess(const char *name, const char *module, const
 struct path_frame {
 	uint32_t name, module, file, line;
 	uint8_t origin;
+	uint8_t inlined;
 };
 
 static uint32_t node_new(struct flame_tree *t, uint32_t parent, const struct path_frame *f)
@@ -102,6 +103,7 @@ static uint32_t node_new(struct flame_tree *t, uint32_t parent, const struct pat
 	n->parent = parent;
 	n->depth = depth;
 	n->origin = f->origin;
+	n->inlined = f->inlined;
 	n->first_child = n->next_sibling = n->last_child = FLAME_NONE;
 	return (uint32_t)(t->nodes.n - 1);
 }
@@ -423,6 +425,7 @@ static void frame_to_path(struct builder *b, const struct profile_frame *f, uint
 	pf->module = map_str(b, f->module);
 	pf->file = map_str(b, f->file);
 	pf->line = f->line;
+	pf->inlined = f->inlined;
 	size_t fi = (size_t)(f - p->frames.v);
 	bool cached = f >= p->frames.v && fi < p->frames.n;
 	if (cached && b->origin_of[fi]) {

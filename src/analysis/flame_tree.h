@@ -45,6 +45,7 @@ struct flame_node {
 	uint32_t depth;                                 /* root = 0 */
 	uint32_t first_child, next_sibling, last_child; /* FLAME_NONE ends */
 	uint8_t origin;                                 /* enum flame_origin */
+	uint8_t inlined;                                /* the first frame seen here was inlined */
 	int64_t value;                                  /* this node and everything it calls */
 	int64_t self;                                   /* samples whose leaf is this node */
 	int64_t base;                                   /* differential trees: value of the same path in the base */

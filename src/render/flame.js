@@ -9,7 +9,7 @@
 (function () {
 	'use strict';
 	var NAME = 0, DEPTH = 1, START = 2, VALUE = 3, SELF = 4, MOD = 5, FILE = 6, LINE = 7, ORIGIN = 8, BASE = 9;
-	var MERGED = 99, SVGNS = 'http://www.w3.org/2000/svg';
+	var MERGED = 99, INLINED = 128, SVGNS = 'http://www.w3.org/2000/svg';
 	var F = K.F, S = K.S, st = K.stride, n = Math.floor(F.length / st);
 	var frames, details, matchedEl, unzoomEl, searchEl;
 	var zoomed = -1, searching = null, lastPattern = '';
@@ -31,40 +31,109 @@
 			if (v >= 1024) return (v / 1024).toFixed(1) + ' KiB';
 			return v + ' bytes';
 		}
-		var label = !t || t === 'samples' ? 'samples' : t + (u && u !== 'count' ? ' ' + u : '');
-		return v.toLocaleString('en-US') + ' ' + label;
+		if (!t || t === 'samples') return plural(v, 'sample', 'samples');
+		return v.toLocaleString('en-US') + ' ' + t + (u && u !== 'count' ? ' ' + u : '');
 	}
 
 	function pct(v, total) {
 		return total > 0 ? ((100 * v) / total).toFixed(2) + '%' : '0.00%';
 	}
 
-	/* The hover text: function, module, file:line, value and share. */
+	/* A change in percentage points with its sign; never "-0.00". */
+	function points(d) {
+		var t = Math.abs(d).toFixed(2);
+		if (t === '0.00') return '0.00 points';
+		return (d > 0 ? '+' : '\u2212') + t + ' points';
+	}
+
+	/* The change of frame i from BASE to NEW and whether it is more than
+	 * sampling noise: the 95% interval (Agresti-Caffo) of the difference of
+	 * the two shares, from the samples they stand for; as flame_diff.c. */
+	function change(i) {
+		var v = fv(i, VALUE), b = fv(i, BASE), t = K.total, bt = K.btotal;
+		if (K.negate) {
+			var x = v;
+			v = b;
+			b = x;
+			x = t;
+			t = bt;
+			bt = x;
+		}
+		var per = K.ns > 0 && t > 0 ? K.ns / t : 1, bper = K.bs > 0 && bt > 0 ? K.bs / bt : 1;
+		var c = {before: bt > 0 ? b / bt : 0, after: t > 0 ? v / t : 0, significant: false};
+		c.delta = c.after - c.before;
+		if (t > 0 && bt > 0) {
+			var n1 = bt * bper + 2, n2 = t * per + 2, p1 = (b * bper + 1) / n1, p2 = (v * per + 1) / n2;
+			c.margin = 1.959963984540054 * Math.sqrt((p1 * (1 - p1)) / n1 + (p2 * (1 - p2)) / n2);
+			c.significant = Math.abs(p2 - p1) > c.margin;
+		}
+		return c;
+	}
+
+	/* A source path without the build machine's prefixes: the toolchain's
+	 * /rustc/<hash>/ and cargo's registry directories. */
+	function shortPath(f) {
+		return f.replace(/^\/rustc\/[0-9a-f]+\//, '').replace(/^.*\/\.cargo\/registry\/src\/[^/]+\//, '');
+	}
+
+	function plural(n, one, many) {
+		return n.toLocaleString('en-US') + ' ' + (n === 1 ? one : many);
+	}
+
+	/* The hover text: numbers first (so a long name never hides them), then
+	 * the function, module and file:line. */
 	function describe(i) {
-		var name = S[fv(i, NAME)], v = fv(i, VALUE);
-		if (fv(i, ORIGIN) === MERGED)
-			return name + ': ' + fmtValue(v) + ', ' + pct(v, K.total) + ' (frames too narrow to draw, merged)';
-		var s = name, mod = S[fv(i, MOD)], file = S[fv(i, FILE)], line = fv(i, LINE), self = fv(i, SELF);
-		if (mod) s += ' in ' + mod;
-		if (file) s += ' at ' + file + (line ? ':' + line : '');
-		s += ' \u2014 ' + fmtValue(v) + ', ' + pct(v, K.total);
+		var name = S[fv(i, NAME)], v = fv(i, VALUE), o = fv(i, ORIGIN);
+		if (o === MERGED)
+			return fmtValue(v) + ', ' + pct(v, K.total) + ' \u2014 ' + name +
+			       ' (too narrow to draw, merged: click to open, or draw with --focus or a smaller --min-width)';
+		var s = fmtValue(v) + ', ' + pct(v, K.total), self = fv(i, SELF);
 		if (self > 0 && self !== v) s += ' (self ' + pct(self, K.total) + ')';
 		if (zoomed >= 0 && zoomed !== i) s += ', ' + pct(v, fv(zoomed, VALUE)) + ' of the zoomed frame';
 		if (K.diff) {
-			var now = K.total ? v / K.total : 0, before = K.btotal ? fv(i, BASE) / K.btotal : 0;
-			var d = (now - before) * 100;
-			s += '; base ' + (before * 100).toFixed(2) + '% \u2192 new ' + (now * 100).toFixed(2) + '% (' +
-			     (d >= 0 ? '+' : '') + d.toFixed(2) + '%)';
+			var c = change(i);
+			s += '; base ' + (c.before * 100).toFixed(2) + '% \u2192 new ' + (c.after * 100).toFixed(2) + '%: ' +
+			     points(c.delta * 100) + (c.delta === 0 ? '' : c.significant ? ' (significant at 95%)'
+			                                                               : ' (not significant at 95%)');
 		}
+		var mod = S[fv(i, MOD)], file = S[fv(i, FILE)], line = fv(i, LINE);
+		s += ' \u2014 ' + name;
+		if (o >= INLINED) s += ' [inlined]';
+		if (mod) s += ' in ' + mod;
+		if (file) s += ' at ' + shortPath(file) + (line ? ':' + line : '');
 		return s;
 	}
 
-	/* Truncates a name to what fits in w pixels, with an ellipsis. */
+	/* Where the last "::" segment of a name starts (outside <...>), or -1. */
+	function lastSegment(cps) {
+		var depth = 0, at = -1;
+		for (var k = 0; k + 1 < cps.length; k++) {
+			var c = cps[k];
+			if (c === '<' || c === '(' || c === '[') depth++;
+			else if ((c === '>' || c === ')' || c === ']') && depth > 0) depth--;
+			else if (c === ':' && cps[k + 1] === ':' && depth === 0) {
+				at = k;
+				k++;
+			}
+		}
+		return at;
+	}
+
+	/* Shortens a name to what fits in w pixels: elided in the middle so the
+	 * last path segment stays ("<cpu::So…::score"); nothing under 4
+	 * characters, as one letter and an ellipsis tell nobody anything.
+	 * The same rule as add_label() in flame_svg.c. */
 	function fit(name, w) {
 		var chars = Math.floor((w - 6) / K.cw);
-		if (chars < 2) return '';
 		var cps = Array.from(name);
-		if (cps.length <= chars) return name;
+		if (cps.length <= chars) return chars >= 1 ? name : '';
+		if (chars < 4) return '';
+		var at = lastSegment(cps);
+		if (at > 0) {
+			var tail = cps.length - at;
+			if (tail + 3 <= chars) return cps.slice(0, chars - 1 - tail).join('') + '\u2026' + cps.slice(at).join('');
+			return cps.slice(at + 2, at + 1 + chars).join('') + '\u2026';
+		}
 		return cps.slice(0, chars - 1).join('') + '\u2026';
 	}
 
@@ -155,6 +224,16 @@
 		if (p !== null && p !== '') search(p);
 	}
 
+	/* The details line cut to the width left beside "Matched": its numbers
+	 * come first, so only the end of a long path is lost. */
+	function elide(text) {
+		var m = matchedEl.textContent.trim();
+		var chars = Math.floor((K.w - 2 * K.xpad) / K.cw) - (m ? m.length + 2 : 0);
+		var cps = Array.from(text);
+		if (cps.length <= chars) return text;
+		return chars > 1 ? cps.slice(0, chars - 1).join('') + '\u2026' : '';
+	}
+
 	function indexOf(target) {
 		var g = target && target.closest ? target.closest('#frames > g') : null;
 		return g ? g.kilnIndex : -1;
@@ -166,13 +245,14 @@
 		matchedEl = document.getElementById('matched');
 		unzoomEl = document.getElementById('unzoom');
 		searchEl = document.getElementById('search');
+		searchEl.classList.remove('hide');
 		for (var i = 0; i < frames.length; i++) frames[i].kilnIndex = i;
 		var box = document.getElementById('frames');
 		box.addEventListener('mouseover', function (e) {
 			var i = indexOf(e.target);
 			if (i < 0) return;
 			var text = describe(i);
-			details.textContent = text;
+			details.textContent = elide(text);
 			var g = frames[i], t = g.querySelector('title');
 			if (!t) {
 				t = document.createElementNS(SVGNS, 'title');

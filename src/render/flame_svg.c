@@ -14,15 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/flame_diff.h"
 #include "render/flame.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-#define XPAD      10
-#define FRAME_H   16
-#define CHAR_W    7.3 /* 12px monospace advance, rounded up so text never overflows */
-#define MERGED    99  /* origin code of a merged run of narrow frames */
-#define DIFF_NONE 0
+#define XPAD    10
+#define FRAME_H 16
+#define CHAR_W  7.3 /* 12px monospace advance, rounded up so text never overflows */
+#define MERGED  99  /* origin code of a merged run of narrow frames */
+#define INLINED 128 /* added to the origin code of an inlined frame */
 
 int flame_palette_parse(const char *name)
 {
@@ -112,6 +113,57 @@ static void add_xml(struct strbuf *sb, const char *s, size_t max_chars)
 	}
 	if (cut && max_chars)
 		strbuf_addstr(sb, "\xe2\x80\xa6");
+}
+
+static size_t utf8_count(const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *q = (const unsigned char *)s; *q; n++) {
+		uint32_t cp;
+		size_t k = utf8_next(q, &cp);
+		q += k ? k : 1;
+	}
+	return n;
+}
+
+/* Appends the label of a frame chars wide: the whole name when it fits,
+ * else elided in the middle so that the last "::" segment (outside <...>)
+ * stays, "<cpu::So…::score"; nothing when fewer than 4 characters fit, as
+ * one letter and an ellipsis tell nobody anything. Returns false when
+ * nothing was added. The same rule as fit() in flame.js. */
+static bool add_label(struct strbuf *sb, const char *name, size_t chars)
+{
+	size_t total = utf8_count(name);
+	if (total <= chars) {
+		add_xml(sb, name, SIZE_MAX);
+		return total > 0;
+	}
+	if (chars < 4)
+		return false;
+	int depth = 0;
+	const char *seg = NULL;
+	for (const char *q = name; q[0] && q[1]; q++) {
+		if (*q == '<' || *q == '(' || *q == '[')
+			depth++;
+		else if ((*q == '>' || *q == ')' || *q == ']') && depth > 0)
+			depth--;
+		else if (q[0] == ':' && q[1] == ':' && !depth && q > name) {
+			seg = q;
+			q++;
+		}
+	}
+	if (!seg) {
+		add_xml(sb, name, chars);
+		return true;
+	}
+	size_t tail = utf8_count(seg);
+	if (tail + 3 <= chars) {
+		add_xml(sb, name, chars - tail); /* chars - tail - 1 of the start and the ellipsis */
+		add_xml(sb, seg, SIZE_MAX);
+	} else {
+		add_xml(sb, seg + 2, chars);
+	}
+	return true;
 }
 
 /* Appends s as a JSON string that is also safe inside a CDATA section and
@@ -233,19 +285,22 @@ static struct rgb palette_color(enum flame_palette pal, int origin, const char *
 	return c;
 }
 
-/* Red for a frame whose share grew, blue for one that shrank, paler the
- * smaller the change relative to the largest one. */
-static struct rgb diff_color(double delta, double max_delta)
+/* Neutral inside the 95% interval of sampling noise; outside it red for a
+ * frame whose share grew, blue for one that shrank, deeper the larger the
+ * change against scale (the largest significant change drawn). */
+static struct rgb diff_color(const struct flame_change *c, double scale)
 {
-	double i = max_delta > 0 ? fabs(delta) / max_delta : 0;
+	if (!c->significant || c->delta == 0)
+		return (struct rgb){228, 228, 224};
+	double i = scale > 0 ? fabs(c->delta) / scale : 1;
 	if (i > 1)
 		i = 1;
+	if (i < 0.2)
+		i = 0.2; /* a significant change is never mistaken for a neutral one */
 	int fade = (int)lround(235 - 190 * i);
-	if (delta > 0)
+	if (c->delta > 0)
 		return (struct rgb){255, fade, fade};
-	if (delta < 0)
-		return (struct rgb){fade, fade, 255};
-	return (struct rgb){235, 235, 235};
+	return (struct rgb){fade, fade, 255};
 }
 
 /* Working state of one flame_render_svg(). */
@@ -263,7 +318,7 @@ struct svg {
 	size_t extra_cap;
 	double scale; /* px per value unit */
 	unsigned width, height, pad_top, pad_bottom, max_depth;
-	double max_delta;
+	double max_delta; /* the largest significant change drawn, at least one point */
 	uint64_t frames;
 };
 
@@ -305,12 +360,23 @@ static double y_of(const struct svg *s, uint32_t depth)
 	return s->height - s->pad_bottom - (double)(depth + 1) * FRAME_H;
 }
 
-static double share_delta(const struct svg *s, const struct flame_node *n)
+/* How frame n changed from BASE to NEW, in samples (see flame_diff.h). */
+static void node_change(const struct svg *s, const struct flame_node *n, struct flame_change *c)
 {
 	const struct flame_tree *t = s->t;
-	double total = (double)t->nodes.v[0].value, base = (double)t->base_total;
-	double now = total > 0 ? n->value / total : 0, before = base > 0 ? n->base / base : 0;
-	return now - before;
+	double total = (double)t->nodes.v[0].value, btotal = (double)t->base_total;
+	double v = (double)n->value, b = (double)n->base;
+	if (s->o->negate) { /* t is BASE, its base NEW */
+		double tmp = v;
+		v = b;
+		b = tmp;
+		tmp = total;
+		total = btotal;
+		btotal = tmp;
+	}
+	double per = s->o->samples > 0 && total > 0 ? s->o->samples / total : 1;
+	double bper = s->o->base_samples > 0 && btotal > 0 ? s->o->base_samples / btotal : 1;
+	flame_change_of(b * bper, btotal * bper, v * per, total * per, c);
 }
 
 /* Writes one frame: its shapes to the file, its numbers to s->data. */
@@ -320,9 +386,11 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	double x = XPAD + start * s->scale, w = value * s->scale;
 	double y = y_of(s, depth);
 	struct rgb c;
-	if (s->t->has_base && origin != MERGED)
-		c = diff_color(share_delta(s, n), s->max_delta);
-	else
+	if (s->t->has_base && origin != MERGED && n) {
+		struct flame_change ch;
+		node_change(s, n, &ch);
+		c = diff_color(&ch, s->max_delta);
+	} else
 		c = palette_color(s->o->palette, origin, name);
 	struct strbuf *sb = &s->sb;
 	strbuf_reset(sb);
@@ -340,25 +408,36 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	add_hex2(sb, c.b);
 	strbuf_addstr(sb, "\"/>");
 	double fit = (w - 6) / CHAR_W;
-	if (fit >= 2) {
+	if (fit >= 1) {
+		size_t mark = sb->len;
 		strbuf_addstr(sb, "<text x=\"");
 		add_num(sb, x + 3);
 		strbuf_addstr(sb, "\" y=\"");
 		add_num(sb, y + 11.5);
 		strbuf_addstr(sb, "\">");
-		add_xml(sb, name, (size_t)fit);
-		strbuf_addstr(sb, "</text>");
+		if (add_label(sb, name, (size_t)fit))
+			strbuf_addstr(sb, "</text>");
+		else
+			sb->buf[sb->len = mark] = '\0';
 	}
 	strbuf_addstr(sb, "</g>\n");
 	fwrite(sb->buf, 1, sb->len, s->out);
 
-	/* F: name, depth, start, value, self, module, file, line, origin[, base] */
+	/* F: name, depth, start, value, self, module, file, line, origin (+128 inlined)[, base] */
 	struct strbuf *d = &s->data;
 	if (s->frames)
 		strbuf_addch(d, ',');
 	uint32_t module = n ? str_ref(s, n->module) : 0, file = n ? str_ref(s, n->file) : 0;
-	int64_t fields[10] = {name_ref, depth, start,           value,  n ? n->self : value,
-	                      module,   file,  n ? n->line : 0, origin, n ? n->base : 0};
+	int64_t fields[10] = {name_ref,
+	                      depth,
+	                      start,
+	                      value,
+	                      n ? n->self : value,
+	                      module,
+	                      file,
+	                      n ? n->line : 0,
+	                      origin + (n && n->inlined ? INLINED : 0),
+	                      n ? n->base : 0};
 	for (int i = 0; i < (s->t->has_base ? 10 : 9); i++) {
 		if (i)
 			strbuf_addch(d, ',');
@@ -428,7 +507,7 @@ static void measure(struct svg *s)
 	bool *shown = xcalloc(n, 1);
 	shown[0] = true;
 	s->max_depth = 0;
-	s->max_delta = 0;
+	s->max_delta = 0.01; /* changes under a point are never drawn deep */
 	for (size_t i = 1; i < n; i++) {
 		const struct flame_node *nd = &t->nodes.v[i];
 		if (!shown[nd->parent] || nd->value <= 0)
@@ -439,24 +518,32 @@ static void measure(struct svg *s)
 			continue;
 		shown[i] = true;
 		if (t->has_base) {
-			double d = fabs(share_delta(s, nd));
-			if (d > s->max_delta)
-				s->max_delta = d;
+			struct flame_change c;
+			node_change(s, nd, &c);
+			if (c.significant && fabs(c.delta) > s->max_delta)
+				s->max_delta = fabs(c.delta);
 		}
 	}
 	free(shown);
 }
 
-static const char *default_title(const struct flame_tree *t, const struct flame_svg_options *o)
+/* The default title says which view it is: "Flame Graph (reversed)". */
+static void default_title(struct strbuf *sb, const struct flame_tree *t, const struct flame_svg_options *o)
 {
 	if (t->has_base)
-		return "Differential Flame Graph";
-	if (t->chart)
-		return "Flame Chart";
-	return o->icicle ? "Icicle Graph" : "Flame Graph";
+		strbuf_addstr(sb, o->negate ? "Differential Flame Graph (negated: BASE's shape)"
+		                            : "Differential Flame Graph");
+	else if (t->chart)
+		strbuf_addstr(sb, "Flame Chart");
+	else
+		strbuf_addstr(sb, o->icicle ? "Icicle Graph" : "Flame Graph");
+	if (o->view)
+		strbuf_addf(sb, " (%s)", o->view);
 }
 
-static void header_text(struct svg *s, const char *id, double x, double y, const char *anchor, const char *text)
+/* Writes one line of the header, elided to max_chars. */
+static void header_text(struct svg *s, const char *id, double x, double y, const char *anchor, const char *text,
+                        size_t max_chars)
 {
 	struct strbuf *sb = &s->sb;
 	strbuf_reset(sb);
@@ -465,10 +552,15 @@ static void header_text(struct svg *s, const char *id, double x, double y, const
 	strbuf_addstr(sb, "\" y=\"");
 	add_num(sb, y);
 	strbuf_addf(sb, "\"%s%s%s>", anchor ? " text-anchor=\"" : "", anchor ? anchor : "", anchor ? "\"" : "");
-	add_xml(sb, text, SIZE_MAX);
+	add_xml(sb, text, max_chars);
 	strbuf_addstr(sb, "</text>\n");
 	fwrite(sb->buf, 1, sb->len, s->out);
 }
+
+struct key {
+	struct rgb c;
+	const char *label;
+};
 
 static const struct {
 	int origin;
@@ -478,6 +570,115 @@ static const struct {
     {FLAME_ORIGIN_C, "C/C++"},           {FLAME_ORIGIN_KERNEL, "kernel"},
     {FLAME_ORIGIN_UNKNOWN, "unknown"},
 };
+
+#define KEY_ROW 16
+
+/* Lays out the legend keys in rows that fit the width; returns the rows
+ * (draws them when y >= 0, the first row's top at y). */
+static unsigned draw_keys(struct svg *s, const struct key *keys, size_t n, double y)
+{
+	double lx = XPAD;
+	unsigned rows = n ? 1 : 0;
+	for (size_t i = 0; i < n; i++) {
+		double w = 14 + 6.6 * (double)strlen(keys[i].label) + 14;
+		if (lx > XPAD && lx + w - 14 > s->width - XPAD) {
+			lx = XPAD;
+			rows++;
+		}
+		if (y >= 0) {
+			double ky = y + (rows - 1) * KEY_ROW;
+			fprintf(s->out,
+			        "<rect class=\"key\" x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" "
+			        "fill=\"#%02x%02x%02x\"/>"
+			        "<text class=\"key\" x=\"%.0f\" y=\"%.0f\">",
+			        lx, ky, keys[i].c.r, keys[i].c.g, keys[i].c.b, lx + 14, ky + 9);
+			strbuf_reset(&s->sb);
+			add_xml(&s->sb, keys[i].label, SIZE_MAX);
+			fwrite(s->sb.buf, 1, s->sb.len, s->out);
+			fputs("</text>\n", s->out);
+		}
+		lx += w;
+	}
+	return rows;
+}
+
+/* The keys of the legend: languages, or the colour scale of a diff. */
+static size_t legend_keys(struct svg *s, struct key *keys, char *lo, char *hi, size_t len)
+{
+	if (s->t->has_base) {
+		struct flame_change up = {.delta = s->max_delta, .significant = true};
+		struct flame_change down = {.delta = -s->max_delta, .significant = true};
+		struct flame_change up_small = {.delta = s->max_delta * 0.2, .significant = true};
+		struct flame_change down_small = {.delta = -s->max_delta * 0.2, .significant = true};
+		struct flame_change none = {0};
+		snprintf(lo, len, "\xe2\x88\x92%.1f points", s->max_delta * 100);
+		snprintf(hi, len, "+%.1f points", s->max_delta * 100);
+		keys[0] = (struct key){diff_color(&down, s->max_delta), lo};
+		keys[1] = (struct key){diff_color(&down_small, s->max_delta), "shrank"};
+		keys[2] = (struct key){diff_color(&none, s->max_delta), "not significant at 95%"};
+		keys[3] = (struct key){diff_color(&up_small, s->max_delta), "grew"};
+		keys[4] = (struct key){diff_color(&up, s->max_delta), hi};
+		return 5;
+	}
+	if (s->o->palette != FLAME_PALETTE_LANG)
+		return 0;
+	size_t n = sizeof(legend) / sizeof(legend[0]);
+	for (size_t i = 0; i < n; i++)
+		keys[i] = (struct key){palette_color(FLAME_PALETTE_LANG, legend[i].origin, ""), legend[i].label};
+	return n;
+}
+
+static int by_value_desc(const void *x, const void *y, void *ctx)
+{
+	const struct flame_tree *g = ctx;
+	int64_t a = g->nodes.v[*(const uint32_t *)x].value, b = g->nodes.v[*(const uint32_t *)y].value;
+	return a > b ? -1 : a < b;
+}
+
+#define GONE_SHOWN 4
+
+/* "gone from NEW: f (12.00% of BASE), ..." for the outermost frames of
+ * BASE that NEW does not have, the largest first; those whose loss is
+ * within sampling noise are only counted. False when none. */
+static bool gone_line(const struct flame_tree *g, const struct flame_svg_options *o, struct strbuf *sb)
+{
+	if (!g || !g->has_base || g->nodes.n < 2 || g->nodes.v[0].value <= 0)
+		return false;
+	VEC(uint32_t) gone = {0};
+	size_t noise = 0;
+	double total = (double)g->nodes.v[0].value, ntotal = (double)g->base_total;
+	double per = o->base_samples > 0 ? o->base_samples / total : 1;
+	double nper = o->samples > 0 && ntotal > 0 ? o->samples / ntotal : 1;
+	for (size_t i = 1; i < g->nodes.n; i++) {
+		const struct flame_node *n = &g->nodes.v[i];
+		const struct flame_node *p = &g->nodes.v[n->parent];
+		if (n->value <= 0 || n->base > 0 || (n->parent != 0 && p->base <= 0))
+			continue;
+		struct flame_change c;
+		flame_change_of((double)n->value * per, total * per, 0, ntotal * nper, &c);
+		if (c.significant)
+			vec_push(&gone, (uint32_t)i);
+		else
+			noise++;
+	}
+	if (gone.n)
+		qsort_r(gone.v, gone.n, sizeof(*gone.v), by_value_desc, (void *)g);
+	strbuf_addstr(sb, "gone from NEW: ");
+	for (size_t i = 0; i < gone.n && i < GONE_SHOWN; i++) {
+		const struct flame_node *n = &g->nodes.v[gone.v[i]];
+		strbuf_addf(sb, "%s%s (%.2f%% of BASE)", i ? ", " : "", strtab_get(&g->strings, n->name),
+		            100.0 * (double)n->value / total);
+	}
+	if (gone.n > GONE_SHOWN)
+		strbuf_addf(sb, " and %zu more", gone.n - GONE_SHOWN);
+	if (noise)
+		strbuf_addf(sb, "%s%zu frame%s within sampling noise", gone.n ? "; " : "", noise,
+		            noise == 1 ? "" : "s");
+	strbuf_addstr(sb, " (--negate draws them)");
+	bool any = gone.n || noise;
+	vec_free(&gone);
+	return any;
+}
 
 int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_svg_options *opt)
 {
@@ -496,9 +697,27 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	int64_t total = t->nodes.v[0].value;
 	s.scale = total > 0 ? (double)(o.width - 2 * XPAD) / (double)total : 0;
 	measure(&s);
-	bool legend_line = o.palette == FLAME_PALETTE_LANG && !t->has_base;
-	s.pad_top = 40 + (o.subtitle ? 20 : 0) + (o.notes ? 18 : 0);
-	s.pad_bottom = legend_line ? 52 : 34;
+
+	struct strbuf title = STRBUF_INIT, gone = STRBUF_INIT;
+	if (o.title)
+		strbuf_addstr(&title, o.title);
+	else
+		default_title(&title, t, &o);
+	bool has_gone = t->has_base && gone_line(o.gone, &o, &gone);
+	const char *lines[5][2] = {{"subtitle", o.subtitle},
+	                           {"info", o.info},
+	                           {"base", t->has_base ? o.base_info : NULL},
+	                           {"new", t->has_base ? o.new_info : NULL},
+	                           {"gone", has_gone ? strbuf_str(&gone) : NULL}};
+	unsigned nlines = 0;
+	for (int i = 0; i < 5; i++)
+		nlines += lines[i][1] != NULL;
+	struct key keys[8];
+	char lo[48], hi[48];
+	size_t nkeys = legend_keys(&s, keys, lo, hi, sizeof(lo));
+	unsigned key_rows = draw_keys(&s, keys, nkeys, -1);
+	s.pad_top = 40 + 18 * nlines + (o.notes ? 18 : 0);
+	s.pad_bottom = 34 + (key_rows ? 2 + KEY_ROW * key_rows : 0);
 	s.height = s.pad_top + (s.max_depth + 1) * FRAME_H + s.pad_bottom;
 	str_ref(&s, 0); /* S[0] is "" */
 
@@ -507,10 +726,9 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	        "<svg version=\"1.1\" width=\"%u\" height=\"%u\" viewBox=\"0 0 %u %u\" "
 	        "xmlns=\"http://www.w3.org/2000/svg\" class=\"kiln-flame\">\n",
 	        s.width, s.height, s.width, s.height);
-	const char *title = o.title ? o.title : default_title(t, &o);
 	strbuf_reset(&s.sb);
 	strbuf_addstr(&s.sb, "<title>");
-	add_xml(&s.sb, title, SIZE_MAX);
+	add_xml(&s.sb, strbuf_str(&title), SIZE_MAX);
 	strbuf_addstr(&s.sb, "</title>\n");
 	if (o.notes) {
 		strbuf_addstr(&s.sb, "<desc>");
@@ -520,30 +738,27 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	fwrite(s.sb.buf, 1, s.sb.len, out);
 	fprintf(out, "<style><![CDATA[\n%s]]></style>\n", flame_asset_css);
 	fprintf(out, "<rect id=\"bg\" width=\"100%%\" height=\"100%%\"/>\n");
-	header_text(&s, "title", s.width / 2.0, 24, "middle", title);
+	/* the title leaves room for the controls beside it; every line stays
+	 * inside the canvas however long it is */
+	double room = s.width - 2.0 * XPAD;
+	double title_room = (room - 2 * 96) / 10.3;
+	size_t title_chars = title_room > 8 ? (size_t)title_room : 8, line_chars = (size_t)(room / CHAR_W);
+	header_text(&s, "title", s.width / 2.0, 24, "middle", strbuf_str(&title), title_chars);
 	double y = 24;
-	if (o.subtitle)
-		header_text(&s, "subtitle", s.width / 2.0, y += 20, "middle", o.subtitle);
+	for (int i = 0; i < 5; i++)
+		if (lines[i][1])
+			header_text(&s, lines[i][0], s.width / 2.0, y += 18, "middle", lines[i][1], line_chars);
 	if (o.notes)
-		header_text(&s, "notes", s.width / 2.0, y += 18, "middle", o.notes);
+		header_text(&s, "notes", s.width / 2.0, y += 18, "middle", o.notes, line_chars);
+	/* the controls show once the script runs: an <img> has no use for them */
 	fprintf(out,
-	        "<text id=\"unzoom\" class=\"ctl hide\" x=\"%d\" y=\"24\">Reset Zoom</text>\n"
-	        "<text id=\"search\" class=\"ctl\" x=\"%u\" y=\"24\" text-anchor=\"end\">Search</text>\n"
+	        "<text id=\"unzoom\" class=\"ctl hide\" x=\"%d\" y=\"24\" tabindex=\"0\">Reset Zoom</text>\n"
+	        "<text id=\"search\" class=\"ctl hide\" x=\"%u\" y=\"24\" text-anchor=\"end\" "
+	        "tabindex=\"0\">Search</text>\n"
 	        "<text id=\"details\" x=\"%d\" y=\"%u\"> </text>\n"
 	        "<text id=\"matched\" x=\"%u\" y=\"%u\" text-anchor=\"end\"> </text>\n",
 	        XPAD, s.width - XPAD, XPAD, s.height - s.pad_bottom + 22, s.width - XPAD, s.height - s.pad_bottom + 22);
-	if (legend_line) {
-		double lx = XPAD;
-		for (size_t i = 0; i < sizeof(legend) / sizeof(legend[0]); i++) {
-			struct rgb c = palette_color(FLAME_PALETTE_LANG, legend[i].origin, "");
-			fprintf(out,
-			        "<rect class=\"key\" x=\"%.0f\" y=\"%u\" width=\"10\" height=\"10\" "
-			        "fill=\"#%02x%02x%02x\"/>"
-			        "<text class=\"key\" x=\"%.0f\" y=\"%u\">%s</text>\n",
-			        lx, s.height - 18, c.r, c.g, c.b, lx + 14, s.height - 9, legend[i].label);
-			lx += 14 + CHAR_W * (double)strlen(legend[i].label) + 18;
-		}
-	}
+	draw_keys(&s, keys, nkeys, s.height - s.pad_bottom + 32);
 	fputs("<g id=\"frames\">\n", out);
 	emit_all(&s);
 	fputs("</g>\n", out);
@@ -551,9 +766,11 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	/* the data the script needs; JSON escaping keeps "]]>" out of it */
 	fprintf(out,
 	        "<script type=\"text/ecmascript\"><![CDATA[\nvar K={w:%u,h:%u,xpad:%d,fh:%d,cw:%.1f,icicle:%d,"
-	        "ptop:%u,pbot:%u,diff:%d,chart:%d,total:%" PRId64 ",btotal:%" PRId64 ",maxdelta:%.6g,stride:%d,type:",
+	        "ptop:%u,pbot:%u,diff:%d,negate:%d,chart:%d,total:%" PRId64 ",btotal:%" PRId64
+	        ",maxdelta:%.6g,ns:%.17g,bs:%.17g,stride:%d,type:",
 	        s.width, s.height, XPAD, FRAME_H, CHAR_W, o.icicle ? 1 : 0, s.pad_top, s.pad_bottom,
-	        t->has_base ? 1 : 0, t->chart ? 1 : 0, total, t->base_total, s.max_delta, t->has_base ? 10 : 9);
+	        t->has_base ? 1 : 0, o.negate ? 1 : 0, t->chart ? 1 : 0, total, t->base_total, s.max_delta,
+	        o.samples > 0 ? o.samples : 0, o.base_samples > 0 ? o.base_samples : 0, t->has_base ? 10 : 9);
 	strbuf_reset(&s.sb);
 	add_json(&s.sb, strtab_get(&t->strings, t->value_type));
 	strbuf_addstr(&s.sb, ",unit:");
@@ -571,6 +788,8 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	strbuf_release(&s.data);
 	strbuf_release(&s.strs);
 	strtab_release(&s.extra);
+	strbuf_release(&title);
+	strbuf_release(&gone);
 	free(s.extra_index);
 	free(s.str_index);
 	fflush(out);

@@ -41,4 +41,11 @@ browser c graph c.svg '^leaf_a$' '^leaf_b$' '^run$'
 awk '{ n = $NF; if ($0 ~ /;leaf_a /) n = n * 3; $NF = n; print }' base.folded >new.folded
 "$KILN" flame --diff base.folded new.folded -o diff.svg 2>/dev/null || die "kiln flame --diff failed"
 browser diff diff diff.svg '^leaf_a$' '^leaf_b$'
+
+# noise: NEW is BASE with a couple of samples moved between leaves (what a
+# second run of the same command gives): nothing is significant
+awk '{ n = $NF; if ($0 ~ /;leaf_a /) n = n + 2; else if ($0 ~ /;leaf_b / && n > 2) n = n - 2; $NF = n; print }' \
+	base.folded >noise.folded
+"$KILN" flame --diff base.folded noise.folded -o noise.svg 2>/dev/null || die "kiln flame --diff (noise) failed"
+browser noise diffnoise noise.svg
 finish

@@ -5,6 +5,7 @@
 //
 // usage: node flame_test.js graph FILE.svg LEAF_A LEAF_B ZOOM_FRAME
 //        node flame_test.js diff  FILE.svg GREW SHRANK
+//        node flame_test.js diffnoise FILE.svg
 // Names are regular expressions matched against whole frame names. Prints
 // "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when Chromium
 // cannot start here.
@@ -88,8 +89,10 @@ async function testGraph(page, leafA, leafB, zoomName) {
 	const bc = await center(page, b[0].i);
 	await page.mouse.move(bc.x, bc.y);
 	const details = await page.textContent('#details');
-	check(/samples|ms|s\b/.test(details) && details.includes('%') && new RegExp(leafB).test(details.split(' ')[0]),
-	      `hover shows name, value and share: "${details.slice(0, 120)}"`);
+	const named = details.split(' \u2014 ')[1] || '';
+	check(/^[0-9,.]+ (samples?|ms|s|\u00b5s|ns)\b/.test(details) && details.includes('%') &&
+	      new RegExp(leafB).test(named.split(' ')[0]),
+	      `hover shows value and share first, then the name: "${details.slice(0, 120)}"`);
 
 	// click to zoom
 	const z = await framesNamed(page, zoomName);
@@ -144,7 +147,32 @@ async function testDiff(page, grew, shrank) {
 	const c = await center(page, g[0].i);
 	await page.mouse.move(c.x, c.y);
 	const details = await page.textContent('#details');
-	check(/base [0-9.]+% \u2192 new [0-9.]+% \(\+[0-9.]+%\)/.test(details), `hover shows the change: "${details.slice(-60)}"`);
+	check(/base [0-9.]+% \u2192 new [0-9.]+%: \+[0-9.]+ points \(significant at 95%\)/.test(details),
+	      `hover shows the change in points, significant: "${details.slice(0, 110)}"`);
+	const head = await page.evaluate(() => ['base', 'new'].map((id) => {
+		const e = document.getElementById(id);
+		return e ? e.textContent : '';
+	}));
+	check(/^BASE: .*samples/.test(head[0]) && /^NEW: .*samples/.test(head[1]),
+	      `the header names BASE and NEW: "${head.join(' | ').slice(0, 120)}"`);
+	check(await page.isVisible('text=not significant at 95%'), 'the legend shows the neutral colour');
+}
+
+// Noise only: no frame is coloured, and the hover says why.
+async function testDiffNoise(page) {
+	const all = await framesNamed(page, '.');
+	const coloured = all.filter((f) => f.fill !== '#e4e4e0');
+	check(all.length > 3 && coloured.length === 0,
+	      `no frame of ${all.length} is coloured: ${coloured.map((f) => f.name + ' ' + f.fill).slice(0, 3).join(', ')}`);
+	const texts = await page.evaluate(() => {
+		const out = [];
+		for (let i = 0; i < window.kiln.count; i++) out.push(window.kiln.describe(i));
+		return out;
+	});
+	const bad = texts.filter((t) => /[-\u2212]0\.00|\(significant/.test(t));
+	check(bad.length === 0, `no hover says significant or -0.00: ${bad.slice(0, 2).join(' | ')}`);
+	const changed = texts.filter((t) => /not significant at 95%/.test(t));
+	check(changed.length > 0, `hover says a change is not significant: "${(changed[0] || '').slice(0, 110)}"`);
 }
 
 async function main() {
@@ -179,6 +207,7 @@ async function main() {
 	try {
 		if (mode === 'graph') await testGraph(page, names[0], names[1], names[2]);
 		else if (mode === 'diff') await testDiff(page, names[0], names[1]);
+		else if (mode === 'diffnoise') await testDiffNoise(page);
 		else fail('unknown mode ' + mode);
 	} catch (e) {
 		fail('exception: ' + e.stack);
