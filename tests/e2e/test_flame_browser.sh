@@ -32,6 +32,10 @@ browser() {
 	die "kiln flame -- calltree_nofp failed"
 browser rust graph rust.svg 'leaf_a$' 'leaf_b$' '^calltree::run$'
 
+"$KILN" flame -q -F 499 -o inlined.svg --record-output inlined.kiln -- "$FX/inlined_nofp" 300ms ||
+	die "kiln flame -- inlined_nofp failed"
+browser inlined hover inlined.svg '^inlined::helper$' '^[0-9,]+ samples?, .* \u2014 inlined::helper \[inlined\] in inlined_nofp at .*inlined\.rs:[0-9]+$'
+
 "$KILN" flame -q -F 499 -o c.svg --record-output c.kiln -- "$FX/c_calltree" 1200ms ||
 	die "kiln flame -- c_calltree failed"
 browser c graph c.svg '^leaf_a$' '^leaf_b$' '^run$'

@@ -6,6 +6,7 @@
 // usage: node flame_test.js graph FILE.svg LEAF_A LEAF_B ZOOM_FRAME
 //        node flame_test.js diff  FILE.svg GREW SHRANK
 //        node flame_test.js diffnoise FILE.svg
+//        node flame_test.js hover FILE.svg NAME EXPECT
 // Names are regular expressions matched against whole frame names. Prints
 // "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when Chromium
 // cannot start here.
@@ -94,6 +95,19 @@ async function testGraph(page, leafA, leafB, zoomName) {
 	      new RegExp(leafB).test(named.split(' ')[0]),
 	      `hover shows value and share first, then the name: "${details.slice(0, 120)}"`);
 
+	// the longest name: its numbers still show, inside the canvas
+	const longest = (await framesNamed(page, '.')).filter((f) => f.visible && f.width > 2)
+		.sort((x, y) => y.name.length - x.name.length)[0];
+	const lc = await center(page, longest.i);
+	await page.mouse.move(lc.x, lc.y);
+	const ld = await page.evaluate(() => {
+		const d = document.getElementById('details'), b = d.getBBox();
+		return {text: d.textContent, right: b.x + b.width, w: K.w};
+	});
+	check(/^[0-9,.]+ [a-z\u00b5]+, [0-9.]+%/.test(ld.text) && ld.right <= ld.w,
+	      `the numbers lead the details of the longest name (${longest.name.length} chars) and it stays ` +
+	      `inside (${ld.right.toFixed(0)} <= ${ld.w} px): "${ld.text.slice(0, 60)}"`);
+
 	// click to zoom
 	const z = await framesNamed(page, zoomName);
 	check(z.length > 0, `frame /${zoomName}/ to zoom into is drawn`);
@@ -158,6 +172,17 @@ async function testDiff(page, grew, shrank) {
 	check(await page.isVisible('text=not significant at 95%'), 'the legend shows the neutral colour');
 }
 
+// Hovering the first frame named NAME shows details matching EXPECT.
+async function testHover(page, name, expect) {
+	const f = (await framesNamed(page, name)).filter((x) => x.visible)[0];
+	check(!!f, `frame /${name}/ is drawn`);
+	if (!f) return;
+	const c = await center(page, f.i);
+	await page.mouse.move(c.x, c.y);
+	const d = await page.textContent('#details');
+	check(new RegExp(expect).test(d), `hover on /${name}/ matches /${expect}/: "${d.slice(0, 140)}"`);
+}
+
 // Noise only: no frame is coloured, and the hover says why.
 async function testDiffNoise(page) {
 	const all = await framesNamed(page, '.');
@@ -208,6 +233,7 @@ async function main() {
 		if (mode === 'graph') await testGraph(page, names[0], names[1], names[2]);
 		else if (mode === 'diff') await testDiff(page, names[0], names[1]);
 		else if (mode === 'diffnoise') await testDiffNoise(page);
+		else if (mode === 'hover') await testHover(page, names[0], names[1]);
 		else fail('unknown mode ' + mode);
 	} catch (e) {
 		fail('exception: ' + e.stack);
