@@ -39,52 +39,6 @@ void flame_tree_release(struct flame_tree *t)
 	hashmap_release(&t->index);
 }
 
-static bool has_prefix(const char *s, const char *p)
-{
-	return !strncmp(s, p, strlen(p));
-}
-
-static bool has_suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-	return n >= m && !strcmp(s + n - m, suf);
-}
-
-enum flame_origin flame_origin_guess(const char *name, const char *module, const char *file, bool kernel)
-{
-	if (!name)
-		name = "";
-	if (!module)
-		module = "";
-	if (!file)
-		file = "";
-	if (kernel || has_prefix(module, "[kernel") || has_suffix(name, "_[k]"))
-		return FLAME_ORIGIN_KERNEL;
-	if (!*name || has_prefix(name, "0x") || strstr(name, "+0x") || !strcmp(name, "[unknown]") ||
-	    !strcmp(name, "[truncated]") || !strcmp(name, "[stack not copied]") || !strcmp(name, "[cut by exec]"))
-		return FLAME_ORIGIN_UNKNOWN;
-	while (*name == '<' || *name == '&' || *name == '*')
-		name++; /* "<alloc::vec::Vec<T> as Drop>::drop" belongs to alloc */
-	bool std_name = has_prefix(name, "std::") || has_prefix(name, "core::") || has_prefix(name, "alloc::") ||
-	                has_prefix(name, "std[") || has_prefix(name, "core[") || has_prefix(name, "alloc[") ||
-	                has_prefix(name, "hashbrown::") || has_prefix(name, "__rust") || has_prefix(name, "__rdl_") ||
-	                has_prefix(name, "rust_") || has_prefix(name, "dyn core::") || has_prefix(name, "dyn std::");
-	if (strstr(file, "/rustc/") || strstr(file, "library/std/") || strstr(file, "library/core/") ||
-	    strstr(file, "library/alloc/") || has_prefix(module, "libstd-"))
-		return FLAME_ORIGIN_RUST_STD;
-	if (has_suffix(file, ".rs"))
-		return std_name ? FLAME_ORIGIN_RUST_STD : FLAME_ORIGIN_RUST;
-	if (has_suffix(file, ".c") || has_suffix(file, ".h") || has_suffix(file, ".cc") || has_suffix(file, ".cpp") ||
-	    has_suffix(file, ".cxx") || has_suffix(file, ".hpp") || has_prefix(module, "libc.so") ||
-	    has_prefix(module, "libstdc++") || has_prefix(module, "ld-linux"))
-		return FLAME_ORIGIN_C;
-	if (std_name)
-		return FLAME_ORIGIN_RUST_STD;
-	if (strstr(name, "::") && !strchr(name, '('))
-		return FLAME_ORIGIN_RUST;
-	return FLAME_ORIGIN_C;
-}
-
 /* One frame of the stack being inserted, already in the tree's strings. */
 struct path_frame {
 	uint32_t name, module, file, line;
@@ -712,6 +666,7 @@ void flame_tree_finish(struct flame_tree *t)
 {
 	size_t n = t->nodes.n;
 	sum_values(t);
+	flame_tree_resolve_origins(t);
 	if (t->chart)
 		return; /* linked in time order as they came */
 	for (size_t i = 0; i < n; i++)
@@ -757,6 +712,7 @@ static int u64_cmp(const void *x, const void *y)
 static void folded_link(struct flame_tree *t)
 {
 	sum_values(t);
+	flame_tree_resolve_origins(t);
 	uint32_t nstr = strtab_count(&t->strings);
 	uint32_t *rank = name_ranks(t);
 	VEC(uint64_t) kids = {0}; /* rank << 32 | node: ids are unique, so no ties */

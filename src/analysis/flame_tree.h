@@ -29,11 +29,18 @@
 /* Where a frame's code comes from; decides its colour in the lang palette. */
 enum flame_origin {
 	FLAME_ORIGIN_UNKNOWN = 0,
-	FLAME_ORIGIN_RUST = 1,     /* Rust code of the program itself */
+	FLAME_ORIGIN_RUST = 1,     /* Rust code of the program itself (its workspace or binary crate) */
 	FLAME_ORIGIN_RUST_STD = 2, /* Rust std, core, alloc and the runtime */
-	FLAME_ORIGIN_C = 3,        /* C and C++ */
+	FLAME_ORIGIN_C = 3,        /* C */
 	FLAME_ORIGIN_KERNEL = 4,
-	FLAME_ORIGIN_THREAD = 5, /* a thread pseudo-frame (--threads, flame charts) */
+	FLAME_ORIGIN_THREAD = 5,   /* a thread pseudo-frame (--threads, flame charts) */
+	FLAME_ORIGIN_RUST_DEP = 6, /* Rust crates the program depends on (cargo's registry, git) */
+	FLAME_ORIGIN_CPP = 7,      /* C++ */
+	FLAME_ORIGIN_GO = 8,
+	FLAME_ORIGIN_JAVA = 9, /* Java and other JVM languages */
+	FLAME_ORIGIN_PYTHON = 10,
+	FLAME_ORIGIN_SCOPED = 11, /* "a::b" that could be Rust or C++; flame_tree_finish() decides
+	                           * from the rest of the tree, and leaves none */
 };
 
 struct flame_node {
@@ -128,7 +135,18 @@ void flame_folded_finish(struct flame_folded *b);
  * with the same path of names in base (0 when base has none). */
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base);
 
-/* Guesses where a function comes from by its name, module and source file. */
+/* Guesses where a function comes from by what the profile knows of it: its
+ * source file's extension and place, its module, and last its name (the
+ * name-only rules of flamegraph.pl's palettes, for folded input). May say
+ * FLAME_ORIGIN_SCOPED, for flame_tree_resolve_origins() to decide. */
 enum flame_origin flame_origin_guess(const char *name, const char *module, const char *file, bool kernel);
+
+/* Decides what only the whole tree can tell (flame_tree_finish() and
+ * flame_folded_finish() call it): "a::b" names are Rust or C++ by the
+ * other frames of the profile (unknown when they say both or neither), and
+ * Rust frames without a source file are the program's own when their crate
+ * is the one whose main() ran, else a dependency's (all stay the
+ * program's when no main() is seen). */
+void flame_tree_resolve_origins(struct flame_tree *t);
 
 #endif

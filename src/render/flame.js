@@ -9,6 +9,8 @@
 (function () {
 	'use strict';
 	var NAME = 0, DEPTH = 1, START = 2, VALUE = 3, SELF = 4, MOD = 5, FILE = 6, LINE = 7, ORIGIN = 8, BASE = 9;
+	/* the origin codes of flame_tree.h, as the hover names them */
+	var LANG = ['', 'Rust, yours', 'Rust std', 'C', 'kernel', '', 'Rust crate', 'C++', 'Go', 'Java', 'Python'];
 	var MERGED = 99, INLINED = 128, SVGNS = 'http://www.w3.org/2000/svg';
 	var F = K.F, S = K.S, st = K.stride, n = Math.floor(F.length / st);
 	var frames, details, matchedEl, unzoomEl, searchEl;
@@ -99,6 +101,7 @@
 		var mod = S[fv(i, MOD)], file = S[fv(i, FILE)], line = fv(i, LINE);
 		s += ' \u2014 ' + name;
 		if (o >= INLINED) s += ' [inlined]';
+		if (LANG[o % INLINED]) s += ' (' + LANG[o % INLINED] + ')';
 		if (mod) s += ' in ' + mod;
 		if (file) s += ' at ' + shortPath(file) + (line ? ':' + line : '');
 		return s;

@@ -272,8 +272,23 @@ static struct rgb palette_color(enum flame_palette pal, int origin, const char *
 		case FLAME_ORIGIN_RUST_STD: /* std/core/alloc: pale yellow */
 			c = (struct rgb){(int)(215 + 30 * v1), (int)(200 + 35 * v2), (int)(90 + 50 * v3)};
 			break;
-		case FLAME_ORIGIN_C: /* C and C++: green */
+		case FLAME_ORIGIN_RUST_DEP: /* the crates it depends on: tan */
+			c = (struct rgb){(int)(200 + 25 * v1), (int)(160 + 30 * v2), (int)(110 + 30 * v3)};
+			break;
+		case FLAME_ORIGIN_C: /* C: green */
 			c = (struct rgb){(int)(90 + 60 * v1), (int)(185 + 45 * v2), (int)(90 + 50 * v3)};
+			break;
+		case FLAME_ORIGIN_CPP: /* C++: teal */
+			c = (struct rgb){(int)(60 + 40 * v1), (int)(180 + 35 * v2), (int)(175 + 35 * v3)};
+			break;
+		case FLAME_ORIGIN_GO: /* Go: pink */
+			c = (struct rgb){(int)(230 + 25 * v1), (int)(150 + 35 * v2), (int)(190 + 30 * v3)};
+			break;
+		case FLAME_ORIGIN_JAVA: /* Java and the JVM: lime */
+			c = (struct rgb){(int)(185 + 30 * v1), (int)(215 + 30 * v2), (int)(70 + 40 * v3)};
+			break;
+		case FLAME_ORIGIN_PYTHON: /* Python: violet */
+			c = (struct rgb){(int)(170 + 30 * v1), (int)(135 + 30 * v2), (int)(230 + 25 * v3)};
 			break;
 		case FLAME_ORIGIN_KERNEL: /* kernel: blue */
 			c = (struct rgb){(int)(110 + 50 * v1), (int)(150 + 50 * v2), (int)(225 + 30 * v3)};
@@ -319,6 +334,7 @@ struct svg {
 	double scale; /* px per value unit */
 	unsigned width, height, pad_top, pad_bottom, max_depth;
 	double max_delta; /* the largest significant change drawn, at least one point */
+	uint32_t origins; /* 1 << origin of every frame drawn */
 	uint64_t frames;
 };
 
@@ -517,6 +533,8 @@ static void measure(struct svg *s)
 		if (nd->value * s->scale < s->o->min_width)
 			continue;
 		shown[i] = true;
+		if (nd->origin < 32)
+			s->origins |= 1u << nd->origin;
 		if (t->has_base) {
 			struct flame_change c;
 			node_change(s, nd, &c);
@@ -566,8 +584,15 @@ static const struct {
 	int origin;
 	const char *label;
 } legend[] = {
-    {FLAME_ORIGIN_RUST, "Rust (yours)"}, {FLAME_ORIGIN_RUST_STD, "Rust std/core/alloc"},
-    {FLAME_ORIGIN_C, "C/C++"},           {FLAME_ORIGIN_KERNEL, "kernel"},
+    {FLAME_ORIGIN_RUST, "Rust (yours)"},
+    {FLAME_ORIGIN_RUST_DEP, "Rust crates"},
+    {FLAME_ORIGIN_RUST_STD, "Rust std/core/alloc"},
+    {FLAME_ORIGIN_C, "C"},
+    {FLAME_ORIGIN_CPP, "C++"},
+    {FLAME_ORIGIN_GO, "Go"},
+    {FLAME_ORIGIN_JAVA, "Java/JVM"},
+    {FLAME_ORIGIN_PYTHON, "Python"},
+    {FLAME_ORIGIN_KERNEL, "kernel"},
     {FLAME_ORIGIN_UNKNOWN, "unknown"},
 };
 
@@ -622,9 +647,11 @@ static size_t legend_keys(struct svg *s, struct key *keys, char *lo, char *hi, s
 	}
 	if (s->o->palette != FLAME_PALETTE_LANG)
 		return 0;
-	size_t n = sizeof(legend) / sizeof(legend[0]);
-	for (size_t i = 0; i < n; i++)
-		keys[i] = (struct key){palette_color(FLAME_PALETTE_LANG, legend[i].origin, ""), legend[i].label};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(legend) / sizeof(legend[0]); i++)
+		if (s->origins & (1u << legend[i].origin)) /* only the languages drawn */
+			keys[n++] =
+			    (struct key){palette_color(FLAME_PALETTE_LANG, legend[i].origin, ""), legend[i].label};
 	return n;
 }
 
@@ -712,7 +739,7 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	unsigned nlines = 0;
 	for (int i = 0; i < 5; i++)
 		nlines += lines[i][1] != NULL;
-	struct key keys[8];
+	struct key keys[16];
 	char lo[48], hi[48];
 	size_t nkeys = legend_keys(&s, keys, lo, hi, sizeof(lo));
 	unsigned key_rows = draw_keys(&s, keys, nkeys, -1);

@@ -34,11 +34,27 @@ browser rust graph rust.svg 'leaf_a$' 'leaf_b$' '^calltree::run$'
 
 "$KILN" flame -q -F 499 -o inlined.svg --record-output inlined.kiln -- "$FX/inlined_nofp" 300ms ||
 	die "kiln flame -- inlined_nofp failed"
-browser inlined hover inlined.svg '^inlined::helper$' '^[0-9,]+ samples?, .* \u2014 inlined::helper \[inlined\] in inlined_nofp at .*inlined\.rs:[0-9]+$'
+browser inlined hover inlined.svg '^inlined::helper$' '^[0-9,]+ samples?, .* \u2014 inlined::helper \[inlined\] \(Rust, yours\) in inlined_nofp at .*inlined\.rs:[0-9]+$'
 
 "$KILN" flame -q -F 499 -o c.svg --record-output c.kiln -- "$FX/c_calltree" 1200ms ||
 	die "kiln flame -- c_calltree failed"
 browser c graph c.svg '^leaf_a$' '^leaf_b$' '^run$'
+
+# languages, told from the names alone as folded input has nothing else
+printf '%s\n' 'main;myapp::Server::run;boost::asio::io_context::run;std::vector<int, std::allocator<int> >::push_back 5' \
+	'main;myapp::Server::run;operator new(unsigned long) 2' >cpp.folded
+printf '%s\n' 'java/lang/Thread.run;com/example/App.handle;java/util/HashMap.get 4' \
+	'java/lang/Thread.run;Interpreter;do_syscall_64_[k] 1' >java.folded
+printf '%s\n' 'std::rt::lang_start;app::main;app::run;serde_json::de::from_str 3' \
+	'std::rt::lang_start;app::main;app::run::{{closure}};<alloc::vec::Vec<u8> as core::ops::drop::Drop>::drop 2' \
+	'runtime.mcall;main.main 1' >rust.folded
+for l in cpp java rust; do "$KILN" flame -q "$l.folded" -o "lang_$l.svg" || die "kiln flame $l.folded failed"; done
+browser cpp lang lang_cpp.svg '^myapp::Server::run$=C++' '^boost::asio::io_context::run$=C++' '^std::vector<=C++' '^main$=C'
+browser java lang lang_java.svg '^java/lang/Thread.run$=Java' '^com/example/App.handle$=Java' '^do_syscall_64_\[k\]$=kernel'
+browser rustlang lang lang_rust.svg '^app::run$=Rust, yours' '^app::run::\{\{closure\}\}$=Rust, yours' \
+	'^serde_json::de::from_str$=Rust crate' '^std::rt::lang_start$=Rust std' '^<alloc::vec=Rust std' '^main.main$=Go'
+# a real profile: its files say whose code it is
+browser rustreal lang rust.svg '^calltree::leaf_b$=Rust, yours' '^std::rt::lang_start_internal$=Rust std' '^main$=C'
 
 # a known change: leaf_a three times as expensive in NEW
 "$KILN" flame c.kiln --folded >base.folded 2>/dev/null

@@ -239,6 +239,79 @@ static void test_origin(void **state)
 	assert_int_equal(flame_origin_guess("sys_read_[k]", NULL, NULL, false), FLAME_ORIGIN_KERNEL);
 	assert_int_equal(flame_origin_guess("libfoo.so+0x1234", NULL, NULL, false), FLAME_ORIGIN_UNKNOWN);
 	assert_int_equal(flame_origin_guess("", NULL, NULL, false), FLAME_ORIGIN_UNKNOWN);
+	/* what the profile knows: file extensions and places, modules */
+	assert_int_equal(flame_origin_guess("serde::de::Deserialize::deserialize", "app",
+	                                    "/home/u/.cargo/registry/src/index.crates.io-6f17/serde-1.0/src/de.rs",
+	                                    false),
+	                 FLAME_ORIGIN_RUST_DEP);
+	assert_int_equal(flame_origin_guess("myapp::Server::run", "app", "src/server.cpp", false), FLAME_ORIGIN_CPP);
+	assert_int_equal(flame_origin_guess("Vec::push", "app", "vec.hpp", false), FLAME_ORIGIN_CPP);
+	assert_int_equal(flame_origin_guess("main.main", "app", "/src/main.go", false), FLAME_ORIGIN_GO);
+	assert_int_equal(flame_origin_guess("operator new(unsigned long)", "libstdc++.so.6", NULL, false),
+	                 FLAME_ORIGIN_CPP);
+	/* names alone (folded input), as flamegraph.pl's palettes and the demanglers' marks tell */
+	assert_int_equal(flame_origin_guess("std::vector<int, std::allocator<int> >::push_back", NULL, NULL, false),
+	                 FLAME_ORIGIN_CPP);
+	assert_int_equal(flame_origin_guess("boost::asio::io_context::run()", NULL, NULL, false), FLAME_ORIGIN_CPP);
+	assert_int_equal(flame_origin_guess("std::rt::lang_start_internal", NULL, NULL, false), FLAME_ORIGIN_RUST_STD);
+	assert_int_equal(flame_origin_guess("calltree::run::{{closure}}", NULL, NULL, false), FLAME_ORIGIN_RUST);
+	assert_int_equal(flame_origin_guess("java/lang/Thread.run", NULL, NULL, false), FLAME_ORIGIN_JAVA);
+	assert_int_equal(flame_origin_guess("Lcom/example/App;.main", NULL, NULL, false), FLAME_ORIGIN_JAVA);
+	assert_int_equal(flame_origin_guess("java.util.HashMap.get", NULL, NULL, false), FLAME_ORIGIN_JAVA);
+	assert_int_equal(flame_origin_guess("Interpreter", NULL, NULL, false), FLAME_ORIGIN_JAVA);
+	assert_int_equal(flame_origin_guess("runtime.mallocgc", NULL, NULL, false), FLAME_ORIGIN_GO);
+	assert_int_equal(flame_origin_guess("net/http.(*conn).serve", NULL, NULL, false), FLAME_ORIGIN_GO);
+	assert_int_equal(flame_origin_guess("compute (app.py:10)", NULL, NULL, false), FLAME_ORIGIN_PYTHON);
+	assert_int_equal(flame_origin_guess("myapp::Server::run", NULL, NULL, false), FLAME_ORIGIN_SCOPED);
+}
+
+/* Origin of the first node named name. */
+static int origin_in(const struct flame_tree *t, const char *name)
+{
+	for (size_t i = 1; i < t->nodes.n; i++)
+		if (!strcmp(strtab_get(&t->strings, t->nodes.v[i].name), name))
+			return t->nodes.v[i].origin;
+	fail_msg("no frame %s", name);
+	return -1;
+}
+
+static void folded_tree(struct flame_tree *t, const char *text)
+{
+	flame_tree_init(t);
+	struct flame_folded b;
+	flame_folded_init(&b, t);
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n'), *sp = memrchr(line, ' ', (size_t)(nl - line));
+		flame_folded_add(&b, line, (size_t)(sp - line), atoll(sp + 1));
+		line = nl + 1;
+	}
+	flame_folded_finish(&b);
+}
+
+static void test_origin_resolved(void **state)
+{
+	(void)state;
+	struct flame_tree t;
+	/* C++: the scoped names of a C++ program are C++ */
+	folded_tree(&t, "main;myapp::Server::run;boost::asio::io_context::run;std::vector<int, std::allocator<int> "
+	                ">::push_back 5\nmain;myapp::Server::run;operator new(unsigned long) 2\n");
+	assert_int_equal(origin_in(&t, "myapp::Server::run"), FLAME_ORIGIN_CPP);
+	assert_int_equal(origin_in(&t, "boost::asio::io_context::run"), FLAME_ORIGIN_CPP);
+	assert_int_equal(origin_in(&t, "main"), FLAME_ORIGIN_C);
+	flame_tree_release(&t);
+	/* Rust: the crate whose main() ran is yours, other crates are not */
+	folded_tree(&t, "std::rt::lang_start;calltree::main;calltree::run;serde_json::de::from_str 3\n"
+	                "std::rt::lang_start;calltree::main;calltree::run::{{closure}} 4\n");
+	assert_int_equal(origin_in(&t, "calltree::main"), FLAME_ORIGIN_RUST);
+	assert_int_equal(origin_in(&t, "calltree::run"), FLAME_ORIGIN_RUST);
+	assert_int_equal(origin_in(&t, "calltree::run::{{closure}}"), FLAME_ORIGIN_RUST);
+	assert_int_equal(origin_in(&t, "serde_json::de::from_str"), FLAME_ORIGIN_RUST_DEP);
+	assert_int_equal(origin_in(&t, "std::rt::lang_start"), FLAME_ORIGIN_RUST_STD);
+	flame_tree_release(&t);
+	/* nothing tells the language: unknown, not a guess */
+	folded_tree(&t, "main;myapp::Server::run 1\n");
+	assert_int_equal(origin_in(&t, "myapp::Server::run"), FLAME_ORIGIN_UNKNOWN);
+	flame_tree_release(&t);
 }
 
 /* Asserts that a and b are the same tree: the same names, values, origins
@@ -398,6 +471,7 @@ int main(void)
 	    cmocka_unit_test(test_threads_and_chart),
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_origin),
+	    cmocka_unit_test(test_origin_resolved),
 	    cmocka_unit_test(test_folded_fast_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 //        node flame_test.js diff  FILE.svg GREW SHRANK
 //        node flame_test.js diffnoise FILE.svg
 //        node flame_test.js hover FILE.svg NAME EXPECT
+//        node flame_test.js lang FILE.svg NAME=LANGUAGE...
 // Names are regular expressions matched against whole frame names. Prints
 // "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when Chromium
 // cannot start here.
@@ -172,6 +173,25 @@ async function testDiff(page, grew, shrank) {
 	check(await page.isVisible('text=not significant at 95%'), 'the legend shows the neutral colour');
 }
 
+// Each NAME=LANGUAGE: the frame's hover names that language, and the
+// legend has a key for it (with "unknown": no language in the hover).
+async function testLang(page, pairs) {
+	const legend = await page.evaluate(() => Array.from(document.querySelectorAll('text.key')).map((e) => e.textContent));
+	for (const pair of pairs) {
+		const at = pair.lastIndexOf('=');
+		const name = pair.slice(0, at), lang = pair.slice(at + 1);
+		const f = (await framesNamed(page, name))[0];
+		if (!f) {
+			fail(`frame /${name}/ is drawn`);
+			continue;
+		}
+		const d = await page.evaluate((i) => window.kiln.describe(i), f.i);
+		const said = (/ \(([^()]*)\)(?: in | at |$)/.exec(d.split(' \u2014 ')[1] || '') || [])[1] || 'unknown';
+		check(said === lang, `/${name}/ is ${lang}: hover says "${said}"`);
+	}
+	ok(`legend: ${legend.join(', ')}`);
+}
+
 // Hovering the first frame named NAME shows details matching EXPECT.
 async function testHover(page, name, expect) {
 	const f = (await framesNamed(page, name)).filter((x) => x.visible)[0];
@@ -234,6 +254,7 @@ async function main() {
 		else if (mode === 'diff') await testDiff(page, names[0], names[1]);
 		else if (mode === 'diffnoise') await testDiffNoise(page);
 		else if (mode === 'hover') await testHover(page, names[0], names[1]);
+		else if (mode === 'lang') await testLang(page, names);
 		else fail('unknown mode ' + mode);
 	} catch (e) {
 		fail('exception: ' + e.stack);
