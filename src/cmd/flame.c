@@ -562,15 +562,40 @@ static int draw(struct flame_args *a)
 		goto out;
 	}
 	/* the renderers' own -EIO stands for a write error output knows exactly */
+	struct flame_svg_stats stats = {0};
+	a->so.stats = &stats;
 	(void)(folded ? flame_render_folded(out.f, drawn) : flame_render_svg(out.f, drawn, &a->so));
 	rc = output_commit(&out);
 	if (rc) {
 		kiln_error("cannot write '%s': %s", shown, strerror(-rc));
 		goto out;
 	}
-	if (strcmp(path, "-") && !a->quiet)
-		fprintf(stderr, "kiln: wrote '%s' (%zu frames, %" PRId64 " %s)\n", path, t.nodes.n - 1,
-		        t.nodes.v[0].value, strtab_get(&t.strings, t.value_type));
+	if (strcmp(path, "-") && !a->quiet) {
+		/* the frames in the file, and what was too narrow to draw */
+		struct strbuf sb = STRBUF_INIT;
+		uint64_t frames = folded ? drawn->nodes.n - 1 : stats.frames - 1;
+		add_grouped(&sb, frames);
+		if (!folded && stats.hidden) {
+			strbuf_addstr(&sb, " of ");
+			add_grouped(&sb, stats.frames - 1 + stats.hidden);
+			strbuf_addstr(&sb, " frames drawn, ");
+			add_grouped(&sb, stats.hidden);
+			strbuf_addstr(&sb, " too narrow");
+			if (stats.merged_boxes) {
+				strbuf_addstr(&sb, ": ");
+				add_grouped(&sb, stats.merged_boxes);
+				strbuf_addstr(&sb, " [N small frames] boxes stand for them");
+			}
+			strbuf_addstr(&sb, ", --min-width 0 or --focus REGEX draws them");
+		} else {
+			strbuf_addstr(&sb, frames == 1 ? " frame" : " frames");
+		}
+		strbuf_addstr(&sb, "; ");
+		add_grouped(&sb, drawn->nodes.v[0].value > 0 ? (uint64_t)drawn->nodes.v[0].value : 0);
+		fprintf(stderr, "kiln: wrote '%s' (%s %s)\n", path, strbuf_str(&sb),
+		        strtab_get(&drawn->strings, drawn->value_type));
+		strbuf_release(&sb);
+	}
 	status = 0;
 out:
 	if (have_focus)

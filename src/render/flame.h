@@ -21,6 +21,13 @@ enum flame_palette {
 	FLAME_PALETTE_IO,       /* blues */
 };
 
+/* What flame_render_svg() drew, for the user's summary. */
+struct flame_svg_stats {
+	uint64_t frames;       /* frames of the tree drawn, the root included */
+	uint64_t merged_boxes; /* "[N small frames]" boxes drawn */
+	uint64_t hidden;       /* frames of the tree not drawn: too narrow (in a box, or alone) */
+};
+
 struct flame_svg_options {
 	const char *title;    /* NULL: "Flame Graph" (or "Icicle Graph", ...) */
 	const char *subtitle; /* NULL: none */
@@ -38,6 +45,7 @@ struct flame_svg_options {
 	                                   * from NEW are drawn); colours still say how NEW differs */
 	const struct flame_tree *gone;    /* NULL or BASE with NEW as its base: its frames missing
 	                                   * from NEW are listed in the header */
+	struct flame_svg_stats *stats;    /* NULL, or filled with what was drawn */
 };
 
 /* Parses a palette name; returns -1 when unknown. */

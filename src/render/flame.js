@@ -4,8 +4,10 @@
  * numbers per frame, in the order of the <g> elements of #frames:
  *   name, depth, start, value, self, module, file, line, origin[, base]
  * where name, module and file index the string table K.S. This script adds
- * tooltips, click-to-zoom with a reset, and regular-expression search.
- * window.kiln exposes zoom/unzoom/search/resetSearch for tests and users. */
+ * tooltips, click-to-zoom with a reset, regular-expression search with a
+ * case toggle, keyboard use (Tab, arrows, Enter, Escape), and keeps search
+ * and zoom in the address. window.kiln exposes zoom/unzoom/search/
+ * resetSearch/setIgnoreCase for tests and users. */
 (function () {
 	'use strict';
 	var NAME = 0, DEPTH = 1, START = 2, VALUE = 3, SELF = 4, MOD = 5, FILE = 6, LINE = 7, ORIGIN = 8, BASE = 9;
@@ -13,8 +15,8 @@
 	var LANG = ['', 'Rust, yours', 'Rust std', 'C', 'kernel', '', 'Rust crate', 'C++', 'Go', 'Java', 'Python'];
 	var MERGED = 99, INLINED = 128, SVGNS = 'http://www.w3.org/2000/svg';
 	var F = K.F, S = K.S, st = K.stride, n = Math.floor(F.length / st);
-	var frames, details, matchedEl, unzoomEl, searchEl;
-	var zoomed = -1, searching = null, lastPattern = '';
+	var frames, details, matchedEl, unzoomEl, searchEl, caseEl;
+	var zoomed = -1, searching = null, lastPattern = '', ignoreCase = false, focused = -1, ready = false;
 
 	function fv(i, k) {
 		return F[i * st + k];
@@ -173,6 +175,7 @@
 		}
 		zoomed = i;
 		unzoomEl.classList.remove('hide');
+		changed();
 	}
 
 	function unzoom() {
@@ -180,23 +183,33 @@
 		for (var j = 0; j < n; j++) place(j, K.xpad + fv(j, START) * scale, fv(j, VALUE) * scale, false);
 		zoomed = -1;
 		unzoomEl.classList.add('hide');
+		changed();
 	}
 
 	/* Highlights frames whose name matches the regular expression and shows
-	 * the share of the total they cover (nested matches counted once). */
+	 * the share they cover (nested matches counted once): of the total, or
+	 * of the zoomed frame when zoomed, counting only what is inside it. */
 	function search(pattern) {
 		var re;
 		try {
-			re = new RegExp(pattern);
+			re = new RegExp(pattern, ignoreCase ? 'i' : '');
 		} catch (e) {
 			matchedEl.textContent = 'bad regular expression: ' + e.message;
 			return -1;
+		}
+		var zs = 0, ze = Infinity, zd = 0, whole = K.total;
+		if (zoomed >= 0) {
+			zs = fv(zoomed, START);
+			ze = zs + fv(zoomed, VALUE);
+			zd = fv(zoomed, DEPTH);
+			whole = fv(zoomed, VALUE);
 		}
 		var spans = [];
 		for (var i = 0; i < n; i++) {
 			var hit = fv(i, ORIGIN) !== MERGED && re.test(S[fv(i, NAME)]);
 			frames[i].classList.toggle('match', hit);
-			if (hit) spans.push([fv(i, START), fv(i, START) + fv(i, VALUE)]);
+			var s = fv(i, START), e = s + fv(i, VALUE);
+			if (hit && fv(i, DEPTH) >= zd && s >= zs && e <= ze) spans.push([s, e]);
 		}
 		spans.sort(function (a, b) {
 			return a[0] - b[0] || b[1] - a[1];
@@ -207,11 +220,13 @@
 			if (b > a) covered += b - a;
 			if (b > end) end = b;
 		}
-		var share = K.total > 0 ? (100 * covered) / K.total : 0;
+		var share = whole > 0 ? (100 * covered) / whole : 0;
 		searching = pattern;
 		lastPattern = pattern;
-		matchedEl.textContent = 'Matched: ' + share.toFixed(2) + '% (' + spans.length + ' frames)';
+		matchedEl.textContent = 'Matched: ' + share.toFixed(2) + '%' + (zoomed >= 0 ? ' of the zoomed frame' : '') +
+		                        ' (' + spans.length + (spans.length === 1 ? ' frame)' : ' frames)');
 		searchEl.textContent = 'Reset Search';
+		saveState();
 		return share;
 	}
 
@@ -220,10 +235,59 @@
 		searching = null;
 		matchedEl.textContent = ' ';
 		searchEl.textContent = 'Search';
+		saveState();
+	}
+
+	/* The zoom changed: a search counts what is in view again. */
+	function changed() {
+		if (searching !== null) search(searching);
+		else saveState();
+	}
+
+	function setIgnoreCase(on) {
+		ignoreCase = !!on;
+		caseEl.textContent = ignoreCase ? 'case: any' : 'case: exact';
+		if (searching !== null) search(searching);
+		else saveState();
+	}
+
+	/* Keeps the search, its case and the zoom in the address (?s=..&i=1&f=..),
+	 * so that a reload or a shared link shows the same view. A file:// page
+	 * may refuse a new query; the fragment then holds it. */
+	function saveState() {
+		if (!ready) return;
+		var q = [];
+		if (searching !== null) q.push('s=' + encodeURIComponent(searching));
+		if (ignoreCase) q.push('i=1');
+		if (zoomed >= 0) q.push('f=' + zoomed);
+		var qs = q.join('&'), loc = window.location;
+		try {
+			window.history.replaceState(null, '', loc.pathname + (qs ? '?' + qs : ''));
+		} catch (e) {
+			try {
+				window.history.replaceState(null, '', loc.pathname + loc.search + (qs ? '#' + qs : ''));
+			} catch (e2) {
+				/* a viewer that keeps no address: the view is not kept */
+			}
+		}
+	}
+
+	function loadState() {
+		var text = (window.location.search || '').replace(/^\?/, '') + '&' + (window.location.hash || '').replace(/^#/, '');
+		var st = {};
+		text.split('&').forEach(function (kv) {
+			var at = kv.indexOf('=');
+			if (at > 0) st[kv.slice(0, at)] = decodeURIComponent(kv.slice(at + 1));
+		});
+		if (st.i === '1') setIgnoreCase(true);
+		var f = parseInt(st.f, 10);
+		if (f > 0 && f < n) zoom(f);
+		if (st.s) search(st.s);
 	}
 
 	function promptSearch() {
-		var p = window.prompt('Search frames (regular expression):', lastPattern);
+		var p = window.prompt('Search frames (regular expression' + (ignoreCase ? ', any case' : '') + '):',
+		                      lastPattern);
 		if (p !== null && p !== '') search(p);
 	}
 
@@ -242,38 +306,124 @@
 		return g ? g.kilnIndex : -1;
 	}
 
+	function shown(j) {
+		return frames[j].style.display !== 'none';
+	}
+
+	function xOf(j) {
+		return parseFloat(frames[j].querySelector('rect').getAttribute('x'));
+	}
+
+	/* The frame the arrow key leads to from i: up and down go to the
+	 * widest child or the parent (as drawn: an icicle grows down), left
+	 * and right to the nearest frame drawn beside it; -1 when none. */
+	function neighbour(i, key) {
+		var d = fv(i, DEPTH), s = fv(i, START), v = fv(i, VALUE), best = -1, j;
+		var up = key === 'ArrowUp', down = key === 'ArrowDown';
+		if (up || down) {
+			var child = up !== !!K.icicle;
+			for (j = 0; j < n; j++) {
+				if (!shown(j)) continue;
+				var sj = fv(j, START), vj = fv(j, VALUE), dj = fv(j, DEPTH);
+				if (child && dj === d + 1 && sj >= s && sj + vj <= s + v && (best < 0 || vj > fv(best, VALUE))) best = j;
+				if (!child && dj === d - 1 && sj <= s && sj + vj >= s + v) best = j;
+			}
+			return best;
+		}
+		var x = xOf(i), right = key === 'ArrowRight', bx = 0;
+		for (j = 0; j < n; j++) {
+			if (j === i || !shown(j) || fv(j, DEPTH) !== d) continue;
+			var xj = xOf(j);
+			if (right ? xj > x && (best < 0 || xj < bx) : xj < x && (best < 0 || xj > bx)) {
+				best = j;
+				bx = xj;
+			}
+		}
+		return best;
+	}
+
+	/* Moves the keyboard focus to frame i (one frame is in the tab order). */
+	function focusFrame(i) {
+		if (i < 0 || i >= n) return;
+		if (focused >= 0 && focused < n) frames[focused].setAttribute('tabindex', '-1');
+		focused = i;
+		frames[i].setAttribute('tabindex', '0');
+		frames[i].focus();
+	}
+
+	function showDetails(i) {
+		var text = describe(i);
+		details.textContent = elide(text);
+		var g = frames[i], t = g.querySelector('title');
+		if (!t) {
+			t = document.createElementNS(SVGNS, 'title');
+			g.insertBefore(t, g.firstChild);
+		}
+		t.textContent = text;
+	}
+
+	/* Enter and Space work the controls, as a click does. */
+	function control(el, fn) {
+		el.addEventListener('click', fn);
+		el.addEventListener('keydown', function (e) {
+			if (e.key === 'Enter' || e.key === ' ') {
+				e.preventDefault();
+				fn();
+			}
+		});
+	}
+
 	function init() {
 		frames = document.getElementById('frames').children;
 		details = document.getElementById('details');
 		matchedEl = document.getElementById('matched');
 		unzoomEl = document.getElementById('unzoom');
 		searchEl = document.getElementById('search');
+		caseEl = document.getElementById('case');
 		searchEl.classList.remove('hide');
+		caseEl.classList.remove('hide');
 		for (var i = 0; i < frames.length; i++) frames[i].kilnIndex = i;
+		if (n) {
+			frames[0].setAttribute('tabindex', '0');
+			focused = 0;
+		}
 		var box = document.getElementById('frames');
+		box.setAttribute('tabindex', '-1'); /* its listeners would put it in the tab order */
 		box.addEventListener('mouseover', function (e) {
 			var i = indexOf(e.target);
-			if (i < 0) return;
-			var text = describe(i);
-			details.textContent = elide(text);
-			var g = frames[i], t = g.querySelector('title');
-			if (!t) {
-				t = document.createElementNS(SVGNS, 'title');
-				g.insertBefore(t, g.firstChild);
-			}
-			t.textContent = text;
+			if (i >= 0) showDetails(i);
 		});
 		box.addEventListener('mouseout', function () {
 			details.textContent = ' ';
+		});
+		box.addEventListener('focusin', function (e) {
+			var i = indexOf(e.target);
+			if (i >= 0) showDetails(i);
 		});
 		box.addEventListener('click', function (e) {
 			var i = indexOf(e.target);
 			if (i >= 0) zoom(i);
 		});
-		unzoomEl.addEventListener('click', unzoom);
-		searchEl.addEventListener('click', function () {
+		box.addEventListener('keydown', function (e) {
+			var i = indexOf(e.target);
+			if (i < 0) return;
+			if (e.key === 'Enter' || e.key === ' ') {
+				e.preventDefault();
+				zoom(i);
+				focusFrame(i);
+			} else if (/^Arrow(Up|Down|Left|Right)$/.test(e.key)) {
+				e.preventDefault();
+				var j = neighbour(i, e.key);
+				if (j >= 0) focusFrame(j);
+			}
+		});
+		control(unzoomEl, unzoom);
+		control(searchEl, function () {
 			if (searching !== null) resetSearch();
 			else promptSearch();
+		});
+		control(caseEl, function () {
+			setIgnoreCase(!ignoreCase);
 		});
 		window.addEventListener('keydown', function (e) {
 			if ((e.ctrlKey || e.metaKey) && (e.key === 'f' || e.key === 'F')) {
@@ -284,8 +434,9 @@
 				else unzoom();
 			}
 		});
-		var m = /[?&]s=([^&]*)/.exec(window.location.search || '');
-		if (m) search(decodeURIComponent(m[1]));
+		loadState();
+		ready = true;
+		saveState();
 	}
 
 	window.kiln = {
@@ -293,6 +444,7 @@
 		unzoom: unzoom,
 		search: search,
 		resetSearch: resetSearch,
+		setIgnoreCase: setIgnoreCase,
 		describe: describe,
 		count: n,
 		frame: function (i) {
@@ -300,6 +452,9 @@
 		},
 		zoomed: function () {
 			return zoomed;
+		},
+		focused: function () {
+			return focused;
 		}
 	};
 	if (document.readyState === 'loading') window.addEventListener('DOMContentLoaded', init);

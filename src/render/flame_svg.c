@@ -223,6 +223,17 @@ static void add_num(struct strbuf *sb, double v)
 	}
 }
 
+/* Adds "12.34%" (two decimals). */
+static void add_pct(struct strbuf *sb, double v)
+{
+	long long t = llround(v * 100);
+	add_i64(sb, t / 100);
+	strbuf_addch(sb, '.');
+	strbuf_addch(sb, (char)('0' + t / 10 % 10));
+	strbuf_addch(sb, (char)('0' + t % 10));
+	strbuf_addch(sb, '%');
+}
+
 /* Adds c as two lower-case hex digits. */
 static void add_hex2(struct strbuf *sb, int c)
 {
@@ -333,9 +344,12 @@ struct svg {
 	size_t extra_cap;
 	double scale; /* px per value unit */
 	unsigned width, height, pad_top, pad_bottom, max_depth;
-	double max_delta; /* the largest significant change drawn, at least one point */
-	uint32_t origins; /* 1 << origin of every frame drawn */
-	uint64_t frames;
+	double max_delta;      /* the largest significant change drawn, at least one point */
+	uint32_t origins;      /* 1 << origin of every frame drawn */
+	bool samples;          /* the values are samples */
+	char unit_label[64];   /* else what they are, "cpu nanoseconds" */
+	uint64_t frames;       /* frames written, merged boxes included */
+	uint64_t merged_boxes; /* of them, "[N small frames]" boxes */
 };
 
 static uint32_t str_ref(struct svg *s, uint32_t id)
@@ -436,7 +450,18 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 		else
 			sb->buf[sb->len = mark] = '\0';
 	}
-	strbuf_addstr(sb, "</g>\n");
+	/* for screen readers and viewers without script: name, value, share */
+	strbuf_addstr(sb, "<title>");
+	add_xml(sb, name, SIZE_MAX);
+	strbuf_addstr(sb, ": ");
+	add_i64(sb, value);
+	if (s->samples)
+		strbuf_addstr(sb, value == 1 ? " sample, " : " samples, ");
+	else
+		strbuf_addf(sb, " %s, ", s->unit_label);
+	int64_t total = s->t->nodes.v[0].value;
+	add_pct(sb, total > 0 ? 100.0 * (double)value / (double)total : 0);
+	strbuf_addstr(sb, "</title></g>\n");
 	fwrite(sb->buf, 1, sb->len, s->out);
 
 	/* F: name, depth, start, value, self, module, file, line, origin (+128 inlined)[, base] */
@@ -474,6 +499,7 @@ static void flush_run(struct svg *s, uint32_t count, int64_t start, int64_t valu
 		return;
 	char buf[64];
 	snprintf(buf, sizeof(buf), "[%u small frames]", count);
+	s->merged_boxes++;
 	emit_frame(s, extra_ref(s, buf), buf, depth, start, value, NULL, MERGED);
 }
 
@@ -724,6 +750,10 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	int64_t total = t->nodes.v[0].value;
 	s.scale = total > 0 ? (double)(o.width - 2 * XPAD) / (double)total : 0;
 	measure(&s);
+	const char *vtype = strtab_get(&t->strings, t->value_type), *vunit = strtab_get(&t->strings, t->value_unit);
+	s.samples = !*vtype || !strcmp(vtype, "samples");
+	snprintf(s.unit_label, sizeof(s.unit_label), "%.30s%s%.30s", vtype, strcmp(vunit, "count") ? " " : "",
+	         strcmp(vunit, "count") ? vunit : "");
 
 	struct strbuf title = STRBUF_INIT, gone = STRBUF_INIT;
 	if (o.title)
@@ -768,7 +798,7 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	/* the title leaves room for the controls beside it; every line stays
 	 * inside the canvas however long it is */
 	double room = s.width - 2.0 * XPAD;
-	double title_room = (room - 2 * 96) / 10.3;
+	double title_room = (room - 2 * 200) / 10.3; /* Search and the case toggle on the right */
 	size_t title_chars = title_room > 8 ? (size_t)title_room : 8, line_chars = (size_t)(room / CHAR_W);
 	header_text(&s, "title", s.width / 2.0, 24, "middle", strbuf_str(&title), title_chars);
 	double y = 24;
@@ -782,9 +812,15 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	        "<text id=\"unzoom\" class=\"ctl hide\" x=\"%d\" y=\"24\" tabindex=\"0\">Reset Zoom</text>\n"
 	        "<text id=\"search\" class=\"ctl hide\" x=\"%u\" y=\"24\" text-anchor=\"end\" "
 	        "tabindex=\"0\">Search</text>\n"
+	        "<text id=\"case\" class=\"ctl hide\" x=\"%u\" y=\"24\" text-anchor=\"end\" "
+	        "tabindex=\"0\">case: exact</text>\n"
 	        "<text id=\"details\" x=\"%d\" y=\"%u\"> </text>\n"
 	        "<text id=\"matched\" x=\"%u\" y=\"%u\" text-anchor=\"end\"> </text>\n",
-	        XPAD, s.width - XPAD, XPAD, s.height - s.pad_bottom + 22, s.width - XPAD, s.height - s.pad_bottom + 22);
+	        XPAD, s.width - XPAD, s.width - XPAD - 104, XPAD, s.height - s.pad_bottom + 22, s.width - XPAD,
+	        s.height - s.pad_bottom + 22);
+	if (total <= 0) /* an empty input is not an empty picture */
+		fprintf(out, "<text id=\"empty\" x=\"%u\" y=\"%u\" text-anchor=\"middle\">no samples</text>\n",
+		        s.width / 2, s.pad_top + FRAME_H + 12);
 	draw_keys(&s, keys, nkeys, s.height - s.pad_bottom + 32);
 	fputs("<g id=\"frames\">\n", out);
 	emit_all(&s);
@@ -811,6 +847,14 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	fputs(flame_asset_js, out);
 	fputs("\n]]></script>\n</svg>\n", out);
 
+	if (o.stats) {
+		uint64_t nonempty = 0;
+		for (size_t i = 0; i < t->nodes.n; i++)
+			nonempty += i == 0 || t->nodes.v[i].value > 0;
+		o.stats->frames = s.frames - s.merged_boxes;
+		o.stats->merged_boxes = s.merged_boxes;
+		o.stats->hidden = nonempty - o.stats->frames;
+	}
 	strbuf_release(&s.sb);
 	strbuf_release(&s.data);
 	strbuf_release(&s.strs);

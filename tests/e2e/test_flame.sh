@@ -179,6 +179,20 @@ else
 	say "perf record not permitted here: perf script input not tested"
 fi
 
+# --- kernel frames keep perf's _[k] in folded output; empty input -----------
+if grep -q '_\[k\]' a.folded; then ok "--folded marks kernel frames _[k]"; else
+	say "no kernel frames in this recording: _[k] not tested"
+fi
+: >empty.folded
+krun empty flame empty.folded -o empty.svg
+check_grep "an empty input says no samples" "$T/empty.err" "'empty.folded' is empty: no samples"
+printf 'main;a 0\n' >zero.folded
+"$KILN" flame zero.folded -o zero.svg 2>/dev/null
+check_grep "a graph of no samples says so" zero.svg '>no samples</text>'
+krun frames flame --min-width 300 "$T/calltree.kiln" -o frames.svg
+check_grep "the frame count says what was drawn and what was too narrow" "$T/frames.err" \
+	"wrote 'frames.svg' \([0-9,]+ of [0-9,]+ frames drawn, [0-9,]+ too narrow"
+
 # --- errors ------------------------------------------------------------------
 krun missing flame nosuch.kiln
 check_eq "missing file status" "$RC" 1

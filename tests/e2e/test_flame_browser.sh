@@ -31,6 +31,8 @@ browser() {
 "$KILN" flame -q -F 499 -o rust.svg --record-output rust.kiln -- "$FX/calltree_nofp" 1200ms ||
 	die "kiln flame -- calltree_nofp failed"
 browser rust graph rust.svg 'leaf_a$' 'leaf_b$' '^calltree::run$'
+browser keys keys rust.svg '^calltree::run::\{\{closure\}\}$' 'leaf_a$' 'leaf_b$'
+browser static static rust.svg
 
 "$KILN" flame -q -F 499 -o inlined.svg --record-output inlined.kiln -- "$FX/inlined_nofp" 300ms ||
 	die "kiln flame -- inlined_nofp failed"

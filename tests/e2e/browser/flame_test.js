@@ -8,6 +8,8 @@
 //        node flame_test.js diffnoise FILE.svg
 //        node flame_test.js hover FILE.svg NAME EXPECT
 //        node flame_test.js lang FILE.svg NAME=LANGUAGE...
+//        node flame_test.js keys FILE.svg ZOOM_FRAME LEAF_A LEAF_B
+//        node flame_test.js static FILE.svg
 // Names are regular expressions matched against whole frame names. Prints
 // "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when Chromium
 // cannot start here.
@@ -26,6 +28,7 @@ try {
 }
 
 let failures = 0;
+let staticContext = null;
 function ok(msg) {
 	console.log('ok: ' + msg);
 }
@@ -192,6 +195,92 @@ async function testLang(page, pairs) {
 	ok(`legend: ${legend.join(', ')}`);
 }
 
+// Keyboard: Tab reaches the controls and the frames, the arrows walk the
+// graph, Enter zooms, Escape resets. Then search (any case) and zoom are
+// kept in the address and survive a reload; Matched counts the zoomed frame.
+async function testKeys(page, zoomName, leafA, leafB) {
+	const reached = [];
+	for (let k = 0; k < 8; k++) {
+		await page.keyboard.press('Tab');
+		reached.push(await page.evaluate(() => {
+			const a = document.activeElement;
+			if (!a) return '';
+			if (a.closest && a.closest('#frames')) return 'frame:' + window.kiln.frame(a.kilnIndex).name;
+			return a.id || a.tagName;
+		}));
+		if (reached[reached.length - 1].startsWith('frame:')) break;
+	}
+	check(reached.includes('search') && reached.includes('case') && reached[reached.length - 1] === 'frame:all',
+	      `Tab reaches Search, the case toggle and the root frame: ${reached.join(', ')}`);
+	const re = new RegExp(zoomName);
+	let name = 'all';
+	for (let k = 0; k < 60 && !re.test(name); k++) {
+		await page.keyboard.press('ArrowUp');
+		name = await page.evaluate(() => window.kiln.frame(window.kiln.focused()).name);
+	}
+	check(re.test(name), `ArrowUp walks up the widest children to /${zoomName}/: ${name}`);
+	await page.keyboard.press('Enter');
+	const z = await page.evaluate(() => [window.kiln.zoomed(), window.kiln.focused()]);
+	check(z[0] >= 0 && z[0] === z[1], `Enter zooms into the focused frame (${z[0]})`);
+	const details = await page.textContent('#details');
+	check((details.split(' \u2014 ')[1] || '').startsWith(name), `the focused frame's details show: "${details.slice(0, 80)}"`);
+	await page.keyboard.press('ArrowUp');
+	const child = await page.evaluate(() => window.kiln.frame(window.kiln.focused()).name);
+	await page.keyboard.press('ArrowLeft');
+	await page.keyboard.press('ArrowRight');
+	const side = await page.evaluate(() => window.kiln.frame(window.kiln.focused()).name);
+	check(new RegExp(leafB).test(child), `ArrowUp goes to the widest child: ${child}`);
+	await page.keyboard.press('ArrowLeft');
+	const left = await page.evaluate(() => window.kiln.frame(window.kiln.focused()).name);
+	check(new RegExp(leafA).test(left) && side === child, `ArrowLeft and ArrowRight move between siblings: ${left}`);
+	await page.keyboard.press('ArrowDown');
+	const parent = await page.evaluate(() => window.kiln.frame(window.kiln.focused()).name);
+	check(re.test(parent), `ArrowDown goes back to the parent: ${parent}`);
+	await page.keyboard.press('Escape');
+	check((await page.evaluate(() => window.kiln.zoomed())) === -1, 'Escape resets the zoom');
+
+	// search in any case, zoomed: Matched is a share of the zoomed frame
+	await page.click('#case');
+	check((await page.textContent('#case')) === 'case: any', 'the case toggle switches to any case');
+	const zi = (await framesNamed(page, zoomName))[0].i;
+	await page.evaluate((i) => window.kiln.zoom(i), zi);
+	const pattern = leafA.replace(/[$^]/g, '').toUpperCase();
+	await page.evaluate((p) => window.kiln.search(p), pattern);
+	const matched = await page.textContent('#matched');
+	const expect = await page.evaluate(([a, z]) => {
+		let v = 0;
+		const re = new RegExp(a);
+		for (let i = 0; i < window.kiln.count; i++) if (re.test(window.kiln.frame(i).name)) v += window.kiln.frame(i).value;
+		return (100 * v) / window.kiln.frame(z).value;
+	}, [leafA, zi]);
+	const m = /Matched: ([0-9.]+)% of the zoomed frame/.exec(matched);
+	check(m && Math.abs(parseFloat(m[1]) - expect) < 0.05,
+	      `Matched counts the zoomed frame, in any case: "${matched}" (expected ${expect.toFixed(2)}%)`);
+	await page.reload();
+	await page.waitForFunction(() => window.kiln && window.kiln.zoomed() >= 0, null, {timeout: 5000}).catch(() => {});
+	const after = await page.evaluate(() => [window.kiln.zoomed(), document.getElementById('matched').textContent,
+	                                         document.getElementById('case').textContent, location.href]);
+	check(after[0] === zi && after[1] === matched && after[2] === 'case: any',
+	      `search and zoom survive a reload: zoomed ${after[0]}, "${after[1]}", ${after[2]} (${after[3].replace(/^.*\//, '')})`);
+}
+
+// Without script (as in an <img>): no controls show, every frame has a <title>.
+async function testStatic(context, file) {
+	const page = await context.newPage();
+	await page.goto('file://' + path.resolve(file));
+	const r = await page.evaluate(() => {
+		const gs = document.getElementById('frames').children;
+		let titled = 0;
+		for (const g of gs) if (g.querySelector('title') && /: [0-9]+ /.test(g.querySelector('title').textContent)) titled++;
+		return {n: gs.length, titled, search: getComputedStyle(document.getElementById('search')).display,
+		        ran: !!window.kiln};
+	});
+	check(!r.ran, 'script is off');
+	check(r.search === 'none', `"Search" does not show without script (display ${r.search})`);
+	check(r.n > 3 && r.titled === r.n, `every frame has a <title> with its value (${r.titled} of ${r.n})`);
+	await page.close();
+}
+
 // Hovering the first frame named NAME shows details matching EXPECT.
 async function testHover(page, name, expect) {
 	const f = (await framesNamed(page, name)).filter((x) => x.visible)[0];
@@ -255,13 +344,20 @@ async function main() {
 		else if (mode === 'diffnoise') await testDiffNoise(page);
 		else if (mode === 'hover') await testHover(page, names[0], names[1]);
 		else if (mode === 'lang') await testLang(page, names);
+		else if (mode === 'keys') await testKeys(page, names[0], names[1], names[2]);
+		else if (mode === 'static') await testStatic(await chromium.launchPersistentContext(dir + '-nojs', {
+			executablePath: '/usr/bin/chromium', headless: true, javaScriptEnabled: false,
+			args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+		}).then((c) => (staticContext = c)), file);
 		else fail('unknown mode ' + mode);
 	} catch (e) {
 		fail('exception: ' + e.stack);
 	}
 	check(errors.length === 0, 'no script errors' + (errors.length ? ': ' + errors.join('; ') : ''));
 	await context.close();
+	if (staticContext) await staticContext.close();
 	fs.rmSync(dir, {recursive: true, force: true});
+	fs.rmSync(dir + '-nojs', {recursive: true, force: true});
 	process.exit(failures ? 1 : 0);
 }
 
