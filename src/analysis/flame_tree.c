@@ -36,6 +36,7 @@ void flame_tree_release(struct flame_tree *t)
 		return;
 	strtab_release(&t->strings);
 	vec_free(&t->nodes);
+	vec_free(&t->spans);
 	hashmap_release(&t->index);
 }
 
@@ -350,6 +351,8 @@ struct builder {
 	                     * trie already is the tree, so new nodes need no lookup */
 	VEC(struct path_frame) path;
 	bool focused, excluded;
+	struct flame_span span; /* charts with times: the sample being added covers this */
+	bool cut;               /* and its thread was not sampled for a while before it */
 };
 
 static uint32_t map_str(struct builder *b, uint32_t id)
@@ -429,6 +432,65 @@ static bool thread_selected(struct builder *b, uint32_t tid)
 	return !strcmp(buf, b->o->thread);
 }
 
+/* Inserts a flame chart's sample at b->span: below the thread frame a
+ * frame continues the thread's latest one of the same name unless the
+ * thread was not sampled for a while before (b->cut), and every node's
+ * span grows to the sample's end. */
+static void chart_insert(struct builder *b, const struct path_frame *path, uint32_t n, int64_t v)
+{
+	struct flame_tree *t = b->t;
+	uint32_t at = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t last = t->nodes.v[at].last_child;
+		if (last != FLAME_NONE && t->nodes.v[last].name == path[i].name && !(b->cut && i > 0)) {
+			at = last;
+		} else {
+			uint32_t id = node_new(t, at, &path[i]);
+			struct flame_node *p = &t->nodes.v[at];
+			if (last == FLAME_NONE)
+				p->first_child = id;
+			else
+				t->nodes.v[last].next_sibling = id;
+			p->last_child = id;
+			at = id;
+		}
+		while (t->spans.n < t->nodes.n) {
+			struct flame_span *sp = vec_grow(&t->spans);
+			*sp = b->span;
+		}
+		struct flame_span *sp = &t->spans.v[at];
+		if (b->span.end > sp->end)
+			sp->end = b->span.end;
+	}
+	t->nodes.v[at].self += v;
+}
+
+static int u64_order(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* The sampling period of a chart: the median gap between consecutive
+ * samples of a thread (order sorts them by thread, then time); 0 when the
+ * samples have no times. */
+static uint64_t chart_period(const struct profile *p, const uint32_t *order, size_t n)
+{
+	VEC(uint64_t) gaps = {0};
+	for (size_t i = 1; i < n; i++) {
+		const struct profile_sample *a = &p->samples.v[order[i - 1]], *s = &p->samples.v[order[i]];
+		if (a->tid == s->tid && a->time && s->time > a->time)
+			vec_push(&gaps, s->time - a->time);
+	}
+	uint64_t period = 0;
+	if (gaps.n) {
+		qsort(gaps.v, gaps.n, sizeof(*gaps.v), u64_order);
+		period = gaps.v[gaps.n / 2];
+	}
+	vec_free(&gaps);
+	return period;
+}
+
 /* Expands one stack into b->path (thread frame first when asked), applies
  * the filters and inserts it. */
 static void add_stack(struct builder *b, uint32_t stack, uint32_t tid, int64_t v)
@@ -455,7 +517,10 @@ static void add_stack(struct builder *b, uint32_t stack, uint32_t tid, int64_t v
 		thread_frame(b, tid, &path[0]);
 		n++;
 	}
-	insert_path(b->t, path, n, v);
+	if (b->o->chart && b->t->period)
+		chart_insert(b, path, n, v);
+	else
+		insert_path(b->t, path, n, v);
 }
 
 /* Plain trees (no filter, no reversal, no thread frames) follow the
@@ -565,12 +630,40 @@ int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct
 		for (size_t i = 0; i < p->samples.n; i++)
 			order[i] = (uint32_t)i;
 		qsort_r(order, p->samples.n, sizeof(*order), sample_time_cmp, (void *)p);
+		t->period = chart_period(p, order, p->samples.n);
+		const struct profile_sample *prev = NULL;
 		for (size_t i = 0; i < p->samples.n; i++) {
 			const struct profile_sample *s = &p->samples.v[order[i]];
-			if (s->values[vi] > 0 && thread_selected(&b, s->tid))
-				add_stack(&b, s->stack, s->tid, s->values[vi]);
+			if (s->values[vi] <= 0 || !thread_selected(&b, s->tid))
+				continue;
+			if (t->period) {
+				/* a sample stands for the period before it; a gap of more
+				 * than two and a half periods is time the thread did not run */
+				uint64_t since =
+				    prev && prev->tid == s->tid && s->time > prev->time ? s->time - prev->time : 0;
+				uint64_t len = since && since < t->period ? since : t->period;
+				b.cut = !prev || prev->tid != s->tid || since > t->period * 5 / 2;
+				b.span.start = s->time > len ? s->time - len : 0;
+				b.span.end = s->time;
+			}
+			add_stack(&b, s->stack, s->tid, s->values[vi]);
+			prev = s;
 		}
 		free(order);
+		if (t->period && t->spans.n == t->nodes.n && t->nodes.n > 1) {
+			struct flame_span *root = &t->spans.v[0];
+			*root = t->spans.v[1];
+			for (size_t i = 2; i < t->nodes.n; i++)
+				if (t->nodes.v[i].depth == 1) {
+					if (t->spans.v[i].start < root->start)
+						root->start = t->spans.v[i].start;
+					if (t->spans.v[i].end > root->end)
+						root->end = t->spans.v[i].end;
+				}
+		} else {
+			vec_free(&t->spans);
+			t->period = 0;
+		}
 	} else if (plain) {
 		/* the memo merges repeated stacks already: no need to sum them first */
 		for (size_t i = 0; i < p->samples.n; i++) {

@@ -58,6 +58,11 @@ struct flame_node {
 	int64_t base;                                   /* differential trees: value of the same path in the base */
 };
 
+/* When a flame chart's node ran: [start, end) in the profile's clock (ns). */
+struct flame_span {
+	uint64_t start, end;
+};
+
 struct flame_tree {
 	struct strtab strings;
 	VEC(struct flame_node) nodes; /* 0 is the root */
@@ -67,6 +72,12 @@ struct flame_tree {
 	bool no_index;                /* built without filling index (names were unique per location) */
 	bool has_base;
 	uint32_t value_type, value_unit; /* string ids, e.g. "samples" / "count" */
+	/* flame charts of samples with times: per node, when it ran (a sample
+	 * covers the period before its time; a thread's run of a frame ends
+	 * where it stopped being sampled, so the gaps are when it did not
+	 * run); empty otherwise */
+	VEC(struct flame_span) spans;
+	uint64_t period; /* the sampling period they assume (ns): the median gap between a thread's samples */
 };
 
 struct flame_options {

@@ -250,13 +250,14 @@ static void end_event(struct perf_script_reader *r)
 	t->name = comm;
 	r->in_event = false;
 	/* events of one stack in one thread are one sample (keeping the first
-	 * time), so memory grows with stacks, not events; in time order only
-	 * a thread's repeats of its event before merge */
+	 * time), so memory grows with stacks, not events; in time order (flame
+	 * charts) every event keeps its time, as a chart draws when each ran */
 	uint64_t key = r->time_order ? r->h.tid : hash_mix(hash_mix(s.stack, s.tid), s.pid), id;
 	key &= ~(1ULL << 63); /* UINT64_MAX marks empty hashmap slots */
 	while (hashmap_get(&r->sample_of, key, &id)) {
 		struct profile_sample *o = &p->samples.v[id];
-		if (o->stack == s.stack && o->tid == s.tid && o->pid == s.pid) {
+		if (o->stack == s.stack && o->tid == s.tid && o->pid == s.pid &&
+		    (!r->time_order || o->time == s.time)) {
 			o->values[0]++; /* 2^63 events are out of reach */
 			return;
 		}

@@ -11,6 +11,7 @@
 (function () {
 	'use strict';
 	var NAME = 0, DEPTH = 1, START = 2, VALUE = 3, SELF = 4, MOD = 5, FILE = 6, LINE = 7, ORIGIN = 8, BASE = 9;
+	var SAMPLES = 9, LANE = 10; /* timed flame charts (K.time): START and VALUE are ns */
 	/* the origin codes of flame_tree.h, as the hover names them */
 	var LANG = ['', 'Rust, yours', 'Rust std', 'C', 'kernel', '', 'Rust crate', 'C++', 'Go', 'Java', 'Python'];
 	var MERGED = 99, INLINED = 128, SVGNS = 'http://www.w3.org/2000/svg';
@@ -37,6 +38,14 @@
 		}
 		if (!t || t === 'samples') return plural(v, 'sample', 'samples');
 		return v.toLocaleString('en-US') + ' ' + t + (u && u !== 'count' ? ' ' + u : '');
+	}
+
+	/* A time in ns as people read it: "1.234 s", "12.5 ms". */
+	function fmtTime(t) {
+		if (t >= 1e9) return (t / 1e9).toFixed(3) + ' s';
+		if (t >= 1e6) return (t / 1e6).toFixed(t >= 1e8 ? 0 : 1) + ' ms';
+		if (t >= 1e3) return (t / 1e3).toFixed(1) + ' \u00b5s';
+		return Math.round(t) + ' ns';
 	}
 
 	function pct(v, total) {
@@ -88,10 +97,18 @@
 	 * the function, module and file:line. */
 	function describe(i) {
 		var name = S[fv(i, NAME)], v = fv(i, VALUE), o = fv(i, ORIGIN);
+		if (o === MERGED && K.time)
+			return fmtValue(fv(i, SAMPLES)) + ', ' + pct(fv(i, SAMPLES), K.total) + ' at ' + fmtTime(fv(i, START)) +
+			       ' for ' + fmtTime(v) + ' \u2014 ' + name + ' (too short to draw, merged: click to zoom in)';
 		if (o === MERGED)
 			return fmtValue(v) + ', ' + pct(v, K.total) + ' \u2014 ' + name +
 			       ' (too narrow to draw, merged: click to open, or draw with --focus or a smaller --min-width)';
-		var s = fmtValue(v) + ', ' + pct(v, K.total), self = fv(i, SELF);
+		var when = '';
+		if (K.time) { /* the share is of samples; where and how long it ran is time */
+			when = ' at ' + fmtTime(fv(i, START)) + ' for ' + fmtTime(v);
+			v = fv(i, SAMPLES);
+		}
+		var s = fmtValue(v) + ', ' + pct(v, K.total) + when, self = fv(i, SELF);
 		if (self > 0 && self !== v) s += ' (self ' + pct(self, K.total) + ')';
 		if (zoomed >= 0 && zoomed !== i) s += ', ' + pct(v, fv(zoomed, VALUE)) + ' of the zoomed frame';
 		if (K.diff) {
@@ -165,6 +182,7 @@
 	function zoom(i) {
 		if (i < 0 || i >= n) return;
 		if (fv(i, DEPTH) === 0) return unzoom();
+		if (K.time) return zoomTime(i);
 		var zs = fv(i, START), zv = fv(i, VALUE), zd = fv(i, DEPTH);
 		var width = K.w - 2 * K.xpad, scale = zv > 0 ? width / zv : 0;
 		for (var j = 0; j < n; j++) {
@@ -178,7 +196,62 @@
 		changed();
 	}
 
+	/* A timed chart zooms into the time a frame ran: every lane shows that
+	 * range, frames cut at its edges, the axis relabelled. */
+	function zoomTime(i) {
+		var zs = fv(i, START), ze = zs + fv(i, VALUE);
+		showRange(zs, ze);
+		zoomed = i;
+		unzoomEl.classList.remove('hide');
+		changed();
+	}
+
+	function showRange(zs, ze) {
+		var width = K.w - 2 * K.xpad, scale = ze > zs ? width / (ze - zs) : 0;
+		for (var j = 0; j < n; j++) {
+			var s = Math.max(fv(j, START), zs), e = Math.min(fv(j, START) + fv(j, VALUE), ze);
+			if (e > s || (e === s && fv(j, VALUE) === 0 && s >= zs && s < ze))
+				place(j, K.xpad + (s - zs) * scale, (e - s) * scale, false);
+			else frames[j].style.display = 'none';
+		}
+		drawAxis(zs, ze);
+	}
+
+	/* The time axis for [t0, t1): ticks at 1, 2 or 5 times a power of ten,
+	 * about one per 100 px, as flame_svg.c draws it. */
+	function drawAxis(t0, t1) {
+		var g = document.getElementById('axis');
+		if (!g) return;
+		while (g.firstChild) g.removeChild(g.firstChild);
+		var width = K.w - 2 * K.xpad, range = t1 - t0, want = range / Math.max(width / 100, 1), step = 1;
+		while (step * 10 <= want) step *= 10;
+		step = want > step * 5 ? step * 10 : want > step * 2 ? step * 5 : want > step ? step * 2 : step;
+		var unit = step >= 1e8 ? [1e9, ' s'] : step >= 1e5 ? [1e6, ' ms'] : step >= 1e2 ? [1e3, ' \u00b5s'] : [1, ' ns'];
+		for (var at = Math.ceil(t0 / step) * step; at <= t1 + step / 1e6; at += step) {
+			var x = K.xpad + ((at - t0) * width) / (range || 1), line = document.createElementNS(SVGNS, 'line');
+			line.setAttribute('x1', x.toFixed(1));
+			line.setAttribute('x2', x.toFixed(1));
+			line.setAttribute('y1', K.axisy - 4);
+			line.setAttribute('y2', K.axisy + 4 + K.fh + K.lanesh);
+			var label = document.createElementNS(SVGNS, 'text');
+			var last = x > K.w - K.xpad - 50; /* the last label ends at its tick, inside */
+			label.setAttribute('x', (last ? x - 2 : x + 2).toFixed(1));
+			if (last) label.setAttribute('text-anchor', 'end');
+			label.setAttribute('y', K.axisy - 6);
+			label.textContent = at === 0 ? '0' : parseFloat((at / unit[0]).toPrecision(12)) + unit[1];
+			g.appendChild(line);
+			g.appendChild(label);
+		}
+	}
+
 	function unzoom() {
+		if (K.time) {
+			showRange(0, K.span);
+			zoomed = -1;
+			unzoomEl.classList.add('hide');
+			changed();
+			return;
+		}
 		var width = K.w - 2 * K.xpad, scale = K.total > 0 ? width / K.total : 0;
 		for (var j = 0; j < n; j++) place(j, K.xpad + fv(j, START) * scale, fv(j, VALUE) * scale, false);
 		zoomed = -1;
@@ -204,12 +277,18 @@
 			zd = fv(zoomed, DEPTH);
 			whole = fv(zoomed, VALUE);
 		}
+		if (K.time) { /* a time range: its samples, in every lane */
+			zd = 0;
+			whole = zoomed >= 0 ? fv(zoomed, SAMPLES) : K.total;
+		}
 		var spans = [];
 		for (var i = 0; i < n; i++) {
 			var hit = fv(i, ORIGIN) !== MERGED && re.test(S[fv(i, NAME)]);
 			frames[i].classList.toggle('match', hit);
 			var s = fv(i, START), e = s + fv(i, VALUE);
-			if (hit && fv(i, DEPTH) >= zd && s >= zs && e <= ze) spans.push([s, e]);
+			/* lanes are apart: a timed chart's matches nest only in their own */
+			var off = K.time ? fv(i, LANE) * (K.span + 1) : 0;
+			if (hit && fv(i, DEPTH) >= zd && s >= zs && e <= ze) spans.push([off + s, off + e, K.time ? fv(i, SAMPLES) : 0]);
 		}
 		spans.sort(function (a, b) {
 			return a[0] - b[0] || b[1] - a[1];
@@ -217,7 +296,9 @@
 		var covered = 0, end = -Infinity;
 		for (var k = 0; k < spans.length; k++) {
 			var a = Math.max(spans[k][0], end), b = spans[k][1];
-			if (b > a) covered += b - a;
+			if (K.time) {
+				if (spans[k][0] >= end) covered += spans[k][2]; /* outermost: its samples hold the nested ones' */
+			} else if (b > a) covered += b - a;
 			if (b > end) end = b;
 		}
 		var share = whole > 0 ? (100 * covered) / whole : 0;
@@ -323,7 +404,7 @@
 		if (up || down) {
 			var child = up !== !!K.icicle;
 			for (j = 0; j < n; j++) {
-				if (!shown(j)) continue;
+				if (!shown(j) || (K.time && d > 0 && fv(j, DEPTH) > 0 && fv(j, LANE) !== fv(i, LANE))) continue;
 				var sj = fv(j, START), vj = fv(j, VALUE), dj = fv(j, DEPTH);
 				if (child && dj === d + 1 && sj >= s && sj + vj <= s + v && (best < 0 || vj > fv(best, VALUE))) best = j;
 				if (!child && dj === d - 1 && sj <= s && sj + vj >= s + v) best = j;
@@ -333,6 +414,7 @@
 		var x = xOf(i), right = key === 'ArrowRight', bx = 0;
 		for (j = 0; j < n; j++) {
 			if (j === i || !shown(j) || fv(j, DEPTH) !== d) continue;
+			if (K.time && d > 1 && fv(j, LANE) !== fv(i, LANE)) continue;
 			var xj = xOf(j);
 			if (right ? xj > x && (best < 0 || xj < bx) : xj < x && (best < 0 || xj > bx)) {
 				best = j;

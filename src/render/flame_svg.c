@@ -350,6 +350,16 @@ struct svg {
 	char unit_label[64];   /* else what they are, "cpu nanoseconds" */
 	uint64_t frames;       /* frames written, merged boxes included */
 	uint64_t merged_boxes; /* of them, "[N small frames]" boxes */
+	/* a flame chart on a time axis (t->spans): one lane per thread */
+	bool timed;
+	uint64_t t0, t1;   /* its time range (ns) */
+	uint32_t *lane_of; /* per node, its thread's lane */
+	double *lane_top;  /* per lane, the y of its thread's row */
+	uint32_t nlanes;
+	double lanes_h;      /* the height of all lanes */
+	double y_cur;        /* the y of the frame being emitted */
+	int64_t cur_samples; /* its samples */
+	uint32_t cur_lane;   /* its lane */
 };
 
 static uint32_t str_ref(struct svg *s, uint32_t id)
@@ -414,7 +424,7 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
                        const struct flame_node *n, int origin)
 {
 	double x = XPAD + start * s->scale, w = value * s->scale;
-	double y = y_of(s, depth);
+	double y = s->timed ? s->y_cur : y_of(s, depth);
 	struct rgb c;
 	if (s->t->has_base && origin != MERGED && n) {
 		struct flame_change ch;
@@ -454,22 +464,24 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	strbuf_addstr(sb, "<title>");
 	add_xml(sb, name, SIZE_MAX);
 	strbuf_addstr(sb, ": ");
-	add_i64(sb, value);
+	int64_t amount = s->timed ? s->cur_samples : value;
+	add_i64(sb, amount);
 	if (s->samples)
-		strbuf_addstr(sb, value == 1 ? " sample, " : " samples, ");
+		strbuf_addstr(sb, amount == 1 ? " sample, " : " samples, ");
 	else
 		strbuf_addf(sb, " %s, ", s->unit_label);
 	int64_t total = s->t->nodes.v[0].value;
-	add_pct(sb, total > 0 ? 100.0 * (double)value / (double)total : 0);
+	add_pct(sb, total > 0 ? 100.0 * (double)amount / (double)total : 0);
 	strbuf_addstr(sb, "</title></g>\n");
 	fwrite(sb->buf, 1, sb->len, s->out);
 
-	/* F: name, depth, start, value, self, module, file, line, origin (+128 inlined)[, base] */
+	/* F: name, depth, start, value, self, module, file, line, origin (+128 inlined)[, base]; timed
+	 * charts: start and value are times (ns), then samples and lane in place of base */
 	struct strbuf *d = &s->data;
 	if (s->frames)
 		strbuf_addch(d, ',');
 	uint32_t module = n ? str_ref(s, n->module) : 0, file = n ? str_ref(s, n->file) : 0;
-	int64_t fields[10] = {name_ref,
+	int64_t fields[11] = {name_ref,
 	                      depth,
 	                      start,
 	                      value,
@@ -478,8 +490,13 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	                      file,
 	                      n ? n->line : 0,
 	                      origin + (n && n->inlined ? INLINED : 0),
-	                      n ? n->base : 0};
-	for (int i = 0; i < (s->t->has_base ? 10 : 9); i++) {
+	                      n ? n->base : 0,
+	                      0};
+	if (s->timed) {
+		fields[9] = s->cur_samples;
+		fields[10] = s->cur_lane;
+	}
+	for (int i = 0; i < (s->timed ? 11 : s->t->has_base ? 10 : 9); i++) {
 		if (i)
 			strbuf_addch(d, ',');
 		add_i64(d, fields[i]);
@@ -538,6 +555,159 @@ static void emit_all(struct svg *s)
 		flush_run(s, run, run_start, run_value, n->depth + 1);
 	}
 	vec_free(&stack);
+}
+
+#define AXIS_H   22 /* the time axis above a timed chart */
+#define LANE_GAP 6
+
+static uint64_t span_len(const struct flame_span *sp)
+{
+	return sp->end > sp->start ? sp->end - sp->start : 0;
+}
+
+/* A timed chart's lanes: the thread of every node, each lane as deep as
+ * its deepest frame. */
+static void measure_timed(struct svg *s)
+{
+	const struct flame_tree *t = s->t;
+	size_t n = t->nodes.n;
+	s->lane_of = xcalloc(n, sizeof(*s->lane_of));
+	VEC(uint32_t) depth = {0};
+	for (size_t i = 1; i < n; i++) {
+		const struct flame_node *nd = &t->nodes.v[i];
+		if (nd->depth == 1) {
+			s->lane_of[i] = (uint32_t)depth.n;
+			vec_push(&depth, 1);
+		} else {
+			s->lane_of[i] = s->lane_of[nd->parent];
+		}
+		if (nd->value > 0 && nd->depth > depth.v[s->lane_of[i]])
+			depth.v[s->lane_of[i]] = nd->depth;
+		if (nd->value > 0 && nd->origin < 32)
+			s->origins |= 1u << nd->origin;
+	}
+	s->nlanes = (uint32_t)depth.n;
+	s->lane_top = xcalloc(depth.n + 1, sizeof(*s->lane_top));
+	double y = 0;
+	for (size_t k = 0; k < depth.n; k++) {
+		s->lane_top[k] = y; /* relative until the header's height is known */
+		y += depth.v[k] * FRAME_H + LANE_GAP;
+	}
+	s->lanes_h = y;
+	vec_free(&depth);
+}
+
+/* Writes a timed chart's frames: each where and as long as it ran, in its
+ * thread's lane; a run of siblings too short to draw becomes one box. */
+static void emit_timed(struct svg *s)
+{
+	const struct flame_tree *t = s->t;
+	const struct flame_node *nv = t->nodes.v;
+	const struct flame_span *sp = t->spans.v;
+	VEC(uint32_t) stack = {0};
+	vec_push(&stack, 0);
+	while (stack.n) {
+		uint32_t i = stack.v[--stack.n];
+		const struct flame_node *n = &nv[i];
+		s->cur_samples = n->value;
+		s->cur_lane = i ? s->lane_of[i] : 0;
+		s->y_cur = i ? s->lane_top[s->cur_lane] + (n->depth - 1) * FRAME_H : s->lane_top[s->nlanes];
+		emit_frame(s, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth,
+		           (int64_t)(sp[i].start - s->t0), (int64_t)span_len(&sp[i]), n, n->origin);
+		/* children in time order; pushed in reverse so they come out in order */
+		size_t mark = stack.n;
+		uint64_t run_start = 0, run_end = 0;
+		uint32_t run = 0;
+		int64_t run_samples = 0;
+		for (uint32_t c = n->first_child;; c = nv[c].next_sibling) {
+			bool wide = c != FLAME_NONE && span_len(&sp[c]) * s->scale >= s->o->min_width;
+			if (run && (c == FLAME_NONE || wide)) {
+				if (run > 1 && (run_end - run_start) * s->scale >= s->o->min_width) {
+					char buf[64];
+					snprintf(buf, sizeof(buf), "[%u small frames]", run);
+					s->merged_boxes++;
+					s->cur_samples = run_samples;
+					s->cur_lane = i ? s->lane_of[i] : 0;
+					s->y_cur = i ? s->lane_top[s->cur_lane] + n->depth * FRAME_H : s->lane_top[0];
+					emit_frame(s, extra_ref(s, buf), buf, n->depth + 1,
+					           (int64_t)(run_start - s->t0), (int64_t)(run_end - run_start), NULL,
+					           MERGED);
+				}
+				run = 0;
+			}
+			if (c == FLAME_NONE)
+				break;
+			if (nv[c].value <= 0)
+				continue;
+			if (wide) {
+				vec_push(&stack, c);
+				continue;
+			}
+			if (!run) {
+				run_start = sp[c].start;
+				run_samples = 0;
+			}
+			run++;
+			run_end = sp[c].end;
+			run_samples += nv[c].value;
+		}
+		for (size_t a = mark, b = stack.n; b > a + 1; a++, b--) {
+			uint32_t tmp = stack.v[a];
+			stack.v[a] = stack.v[b - 1];
+			stack.v[b - 1] = tmp;
+		}
+	}
+	vec_free(&stack);
+}
+
+/* Adds the label of a time on the axis: "0", "250 ms", "1.5 s". */
+static void add_time_label(struct strbuf *sb, double ns, double step)
+{
+	const char *unit = "ns";
+	double div = 1;
+	if (step >= 1e8) {
+		unit = "s";
+		div = 1e9;
+	} else if (step >= 1e5) {
+		unit = "ms";
+		div = 1e6;
+	} else if (step >= 1e2) {
+		unit = "\xc2\xb5s";
+		div = 1e3;
+	}
+	if (ns == 0)
+		strbuf_addstr(sb, "0");
+	else
+		strbuf_addf(sb, "%g %s", ns / div, unit);
+}
+
+/* The time axis of a timed chart: ticks at 1, 2 or 5 times a power of ten,
+ * about one per 100 px, labelled from the first sample (flame.js redraws
+ * it for a zoomed range). */
+static void draw_axis(struct svg *s, double y)
+{
+	double range = (double)(s->t1 - s->t0), room = s->width - 2.0 * XPAD;
+	double want = range / (room / 100 > 1 ? room / 100 : 1), step = 1;
+	while (step * 10 <= want)
+		step *= 10;
+	step = want > step * 5 ? step * 10 : want > step * 2 ? step * 5 : want > step ? step * 2 : step;
+	fputs("<g id=\"axis\">\n", s->out);
+	for (double at = 0; at <= range + step / 1e6; at += step) {
+		double x = XPAD + at * s->scale;
+		strbuf_reset(&s->sb);
+		strbuf_addstr(&s->sb, "<line x1=\"");
+		add_num(&s->sb, x);
+		strbuf_addstr(&s->sb, "\" x2=\"");
+		add_num(&s->sb, x);
+		strbuf_addf(&s->sb, "\" y1=\"%.0f\" y2=\"%.0f\"/><text x=\"", y - 4, y + 4 + FRAME_H + s->lanes_h);
+		bool last = x > s->width - XPAD - 50; /* the last label ends at its tick, inside */
+		add_num(&s->sb, last ? x - 2 : x + 2);
+		strbuf_addf(&s->sb, "\" y=\"%.0f\"%s>", y - 6, last ? " text-anchor=\"end\"" : "");
+		add_time_label(&s->sb, at, step);
+		strbuf_addstr(&s->sb, "</text>\n");
+		fwrite(s->sb.buf, 1, s->sb.len, s->out);
+	}
+	fputs("</g>\n", s->out);
 }
 
 /* Sizes the picture: the deepest frame that will be drawn, the largest
@@ -749,7 +919,15 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	memset(s.str_index, 0xff, (nstr + 1) * sizeof(*s.str_index));
 	int64_t total = t->nodes.v[0].value;
 	s.scale = total > 0 ? (double)(o.width - 2 * XPAD) / (double)total : 0;
-	measure(&s);
+	s.timed = t->chart && t->period && t->spans.n == t->nodes.n && t->nodes.n > 1 && !t->has_base;
+	if (s.timed) {
+		s.t0 = t->spans.v[0].start;
+		s.t1 = t->spans.v[0].end > s.t0 ? t->spans.v[0].end : s.t0 + 1;
+		s.scale = (double)(o.width - 2 * XPAD) / (double)(s.t1 - s.t0);
+		measure_timed(&s);
+	} else {
+		measure(&s);
+	}
 	const char *vtype = strtab_get(&t->strings, t->value_type), *vunit = strtab_get(&t->strings, t->value_unit);
 	s.samples = !*vtype || !strcmp(vtype, "samples");
 	snprintf(s.unit_label, sizeof(s.unit_label), "%.30s%s%.30s", vtype, strcmp(vunit, "count") ? " " : "",
@@ -776,6 +954,13 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	s.pad_top = 40 + 18 * nlines + (o.notes ? 18 : 0);
 	s.pad_bottom = 34 + (key_rows ? 2 + KEY_ROW * key_rows : 0);
 	s.height = s.pad_top + (s.max_depth + 1) * FRAME_H + s.pad_bottom;
+	if (s.timed) { /* the axis, the row of all threads, then the lanes */
+		double top = s.pad_top + AXIS_H + FRAME_H + LANE_GAP;
+		for (uint32_t k = 0; k < s.nlanes; k++)
+			s.lane_top[k] += top;
+		s.lane_top[s.nlanes] = s.pad_top + AXIS_H; /* the root's row */
+		s.height = (unsigned)(top + s.lanes_h) + s.pad_bottom;
+	}
 	str_ref(&s, 0); /* S[0] is "" */
 
 	fprintf(out,
@@ -822,18 +1007,28 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 		fprintf(out, "<text id=\"empty\" x=\"%u\" y=\"%u\" text-anchor=\"middle\">no samples</text>\n",
 		        s.width / 2, s.pad_top + FRAME_H + 12);
 	draw_keys(&s, keys, nkeys, s.height - s.pad_bottom + 32);
+	if (s.timed)
+		draw_axis(&s, s.pad_top + AXIS_H - 4);
 	fputs("<g id=\"frames\">\n", out);
-	emit_all(&s);
+	if (s.timed)
+		emit_timed(&s);
+	else
+		emit_all(&s);
 	fputs("</g>\n", out);
 
 	/* the data the script needs; JSON escaping keeps "]]>" out of it */
 	fprintf(out,
 	        "<script type=\"text/ecmascript\"><![CDATA[\nvar K={w:%u,h:%u,xpad:%d,fh:%d,cw:%.1f,icicle:%d,"
 	        "ptop:%u,pbot:%u,diff:%d,negate:%d,chart:%d,total:%" PRId64 ",btotal:%" PRId64
-	        ",maxdelta:%.6g,ns:%.17g,bs:%.17g,stride:%d,type:",
-	        s.width, s.height, XPAD, FRAME_H, CHAR_W, o.icicle ? 1 : 0, s.pad_top, s.pad_bottom,
+	        ",maxdelta:%.6g,ns:%.17g,bs:%.17g,time:%d,span:%" PRIu64 ",period:%" PRIu64 ",axisy:%u,lanesh:%.0f,"
+	        "stride:%d,type:",
+	        s.width, s.height, XPAD, FRAME_H, CHAR_W, o.icicle || s.timed ? 1 : 0, s.pad_top, s.pad_bottom,
 	        t->has_base ? 1 : 0, o.negate ? 1 : 0, t->chart ? 1 : 0, total, t->base_total, s.max_delta,
-	        o.samples > 0 ? o.samples : 0, o.base_samples > 0 ? o.base_samples : 0, t->has_base ? 10 : 9);
+	        o.samples > 0 ? o.samples : 0, o.base_samples > 0 ? o.base_samples : 0, s.timed ? 1 : 0,
+	        s.timed ? s.t1 - s.t0 : 0, s.timed ? t->period : 0, s.pad_top + AXIS_H - 4, s.lanes_h,
+	        s.timed       ? 11
+	        : t->has_base ? 10
+	                      : 9);
 	strbuf_reset(&s.sb);
 	add_json(&s.sb, strtab_get(&t->strings, t->value_type));
 	strbuf_addstr(&s.sb, ",unit:");
@@ -861,6 +1056,8 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	strtab_release(&s.extra);
 	strbuf_release(&title);
 	strbuf_release(&gone);
+	free(s.lane_of);
+	free(s.lane_top);
 	free(s.extra_index);
 	free(s.str_index);
 	fflush(out);

@@ -17,7 +17,7 @@ svg = open(sys.argv[1], encoding="utf-8").read()
 S = json.loads(re.search(r"\nS:(\[.*?\]),\nF:", svg, re.S).group(1))
 F = json.loads(re.search(r"\nF:(\[.*?\])\};", svg, re.S).group(1))
 diff = "diff:1" in svg
-stride = 10 if diff else 9
+stride = int(re.search(r"stride:(\d+)", svg).group(1))
 fills = re.findall(r'<g><rect [^>]*fill="(#[0-9a-f]{6})"', svg.split('<g id="frames">')[1])
 frames = []
 for i in range(len(F) // stride):
@@ -101,6 +101,7 @@ check_grep "the default title names the view" rev_default.svg '<title>Flame Grap
 check_grep "--notes escaped" opt_icicle.svg '<desc>n&lt;&amp;&gt;</desc>'
 check_eq "--flamechart roots are threads" "$(svgq opt_flamechart.svg 'frames[1]["name"].startswith("calltree")')" True
 check_grep "--flamechart title" opt_flamechart.svg 'T --flamechart'
+check_grep "--flamechart has a time axis" opt_flamechart.svg '<g id="axis">'
 "$KILN" flame "$T/calltree.kiln" --focus 'leaf_a$' --folded >focus.folded 2>/dev/null
 check_eq "--focus keeps only matching stacks" "$(grep -vc 'leaf_a' focus.folded)" 0
 check_eq "--focus keeps their samples" "$(awk '{s += $NF} END {print s}' focus.folded)" "$a"

@@ -58,6 +58,20 @@ browser rustlang lang lang_rust.svg '^app::run$=Rust, yours' '^app::run::\{\{clo
 # a real profile: its files say whose code it is
 browser rustreal lang rust.svg '^calltree::leaf_b$=Rust, yours' '^std::rt::lang_start_internal$=Rust std' '^main$=C'
 
+# a flame chart on one time axis, from perf script text with exact times:
+# thread 11 runs 100 ms, sleeps 300 ms, runs 100 ms; thread 12 runs 500 ms
+python3 - >chart.txt <<'PY'
+def ev(comm, tid, t, leaf):
+    print("%s 10/%d [000] %.6f: 1000000 cpu-clock:\n\t1002 %s+0x1 (/bin/app)\n\t1001 main+0x1 (/bin/app)\n" % (comm, tid, t, leaf))
+for k in range(100):
+    ev("sleeper", 11, 1.001 + k * 0.001, "work_a")
+    ev("sleeper", 11, 1.401 + k * 0.001, "work_a")
+for k in range(500):
+    ev("busy", 12, 1.001 + k * 0.001, "work_b")
+PY
+"$KILN" flame -q --flamechart chart.txt -o chart.svg || die "kiln flame --flamechart failed"
+browser chart chart chart.svg '^work_a$' '^work_b$'
+
 # a known change: leaf_a three times as expensive in NEW
 "$KILN" flame c.kiln --folded >base.folded 2>/dev/null
 awk '{ n = $NF; if ($0 ~ /;leaf_a /) n = n * 3; $NF = n; print }' base.folded >new.folded

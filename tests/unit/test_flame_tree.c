@@ -15,6 +15,7 @@
 
 #include "analysis/flame_tree.h"
 #include "profile/folded_read.h"
+#include "profile/perf_script.h"
 #include "render/flame.h"
 
 static struct profile *from_folded(const char *text)
@@ -314,6 +315,56 @@ static void test_origin_resolved(void **state)
 	flame_tree_release(&t);
 }
 
+/* A flame chart of timed samples: a thread sampled every ms for 10 ms,
+ * not for 40 ms, then again for 10 ms draws its frame twice, with the
+ * times between; the other thread's frame spans its 20 ms. */
+static void test_chart_spans(void **state)
+{
+	(void)state;
+	struct perf_script_reader *r = perf_script_reader_new(true);
+	char line[128];
+	for (int k = 0; k < 20; k++) {
+		int ms = k < 10 ? 1 + k : 51 + (k - 10);
+		snprintf(line, sizeof(line), "a 1/1 [0] 1.%03d: 1 c:", ms);
+		perf_script_reader_line(r, line, strlen(line));
+		perf_script_reader_line(r, "\t 1 work (m)", 12);
+		perf_script_reader_line(r, "", 0);
+		snprintf(line, sizeof(line), "b 1/2 [0] 1.%03d: 1 c:", 1 + k);
+		perf_script_reader_line(r, line, strlen(line));
+		perf_script_reader_line(r, "\t 2 busy (m)", 12);
+		perf_script_reader_line(r, "", 0);
+	}
+	struct profile *p = NULL;
+	struct perf_script_stats st;
+	assert_int_equal(perf_script_reader_finish(r, &p, &st), 0);
+	struct flame_tree t;
+	flame_tree_init(&t);
+	struct flame_options o = {.chart = true};
+	assert_int_equal(flame_tree_build(&t, p, &o), 0);
+	assert_int_equal(t.period, 1000000);
+	assert_int_equal(t.spans.n, t.nodes.n);
+	int works = 0;
+	for (size_t i = 1; i < t.nodes.n; i++) {
+		const char *name = strtab_get(&t.strings, t.nodes.v[i].name);
+		const struct flame_span *sp = &t.spans.v[i];
+		if (!strcmp(name, "work")) {
+			/* [0 ms, 10 ms) and [50 ms, 60 ms) after 1 s: the 40 ms between are a gap */
+			uint64_t start = works++ ? 1050000000ull : 1000000000ull;
+			assert_int_equal(sp->start, start);
+			assert_int_equal(sp->end, start + 10000000);
+			assert_int_equal(t.nodes.v[i].value, 10);
+		} else if (!strcmp(name, "busy")) {
+			assert_int_equal(sp->start, 1000000000ull);
+			assert_int_equal(sp->end, 1020000000ull);
+		}
+	}
+	assert_int_equal(works, 2);
+	assert_int_equal(t.spans.v[0].start, 1000000000ull);
+	assert_int_equal(t.spans.v[0].end, 1060000000ull);
+	flame_tree_release(&t);
+	profile_free(p);
+}
+
 /* Asserts that a and b are the same tree: the same names, values, origins
  * and children in the same order (string and node ids may differ). */
 static void assert_same_tree(const struct flame_tree *a, const struct flame_tree *b)
@@ -472,6 +523,7 @@ int main(void)
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_origin),
 	    cmocka_unit_test(test_origin_resolved),
+	    cmocka_unit_test(test_chart_spans),
 	    cmocka_unit_test(test_folded_fast_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 //        node flame_test.js lang FILE.svg NAME=LANGUAGE...
 //        node flame_test.js keys FILE.svg ZOOM_FRAME LEAF_A LEAF_B
 //        node flame_test.js static FILE.svg
+//        node flame_test.js chart FILE.svg SLEEPER BUSY
 // Names are regular expressions matched against whole frame names. Prints
 // "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when Chromium
 // cannot start here.
@@ -281,6 +282,35 @@ async function testStatic(context, file) {
 	await page.close();
 }
 
+// A flame chart of a thread that runs 100 ms, sleeps 300 ms and runs 100 ms
+// beside one that runs all 500 ms: lanes on one time axis, the gap as long
+// as the sleep, hover with the time, zoom to a time range.
+async function testChart(page, sleeper, busy) {
+	const a = (await framesNamed(page, sleeper)).sort((x, y) => x.x - y.x), b = await framesNamed(page, busy);
+	check(a.length === 2 && b.length === 1, `/${sleeper}/ ran twice (${a.length}), /${busy}/ once (${b.length})`);
+	if (a.length !== 2 || b.length !== 1) return;
+	const axis = await page.evaluate(() => Array.from(document.querySelectorAll('#axis text')).map((t) => ({
+		label: t.textContent, x: t.getBoundingClientRect().x - 2})));
+	const tick = axis.find((t) => t.label === '400 ms');
+	check(axis.length >= 5 && !!tick, `the time axis has ticks: ${axis.map((t) => t.label).join(', ')}`);
+	const pxPerMs = b[0].width / 500;
+	check(Math.abs(a[0].x - b[0].x) < 0.5, `both lanes start at the first sample (${a[0].x.toFixed(1)}, ${b[0].x.toFixed(1)})`);
+	if (tick)
+		check(Math.abs(a[1].x - tick.x) < 1.5,
+		      `the second run starts under the 400 ms tick: ${a[1].x.toFixed(1)} vs ${tick.x.toFixed(1)} px`);
+	const gap = (a[1].x - (a[0].x + a[0].width)) / pxPerMs;
+	check(Math.abs(gap - 300) <= 1, `the gap is the 300 ms sleep: ${gap.toFixed(1)} ms`);
+	const c = await center(page, a[1].i);
+	await page.mouse.move(c.x, c.y);
+	const d = await page.textContent('#details');
+	check(/^100 samples, 14\.29% at 400 ms for 100 ms \u2014 work_a/.test(d), `hover says when and how long: "${d.slice(0, 70)}"`);
+	await page.mouse.click(c.x, c.y);
+	const z = await framesNamed(page, busy);
+	const labels = await page.evaluate(() => Array.from(document.querySelectorAll('#axis text')).map((t) => t.textContent));
+	check(Math.abs(z[0].width - 1180) < 1 && labels.includes('450 ms'),
+	      `zoom shows that time range in every lane: /${busy}/ ${z[0].width.toFixed(1)} px, axis ${labels.join(', ')}`);
+}
+
 // Hovering the first frame named NAME shows details matching EXPECT.
 async function testHover(page, name, expect) {
 	const f = (await framesNamed(page, name)).filter((x) => x.visible)[0];
@@ -345,6 +375,7 @@ async function main() {
 		else if (mode === 'hover') await testHover(page, names[0], names[1]);
 		else if (mode === 'lang') await testLang(page, names);
 		else if (mode === 'keys') await testKeys(page, names[0], names[1], names[2]);
+		else if (mode === 'chart') await testChart(page, names[0], names[1]);
 		else if (mode === 'static') await testStatic(await chromium.launchPersistentContext(dir + '-nojs', {
 			executablePath: '/usr/bin/chromium', headless: true, javaScriptEnabled: false,
 			args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
