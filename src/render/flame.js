@@ -161,6 +161,10 @@
 
 	function place(i, x, w, parent) {
 		var g = frames[i], r = g.querySelector('rect'), t = g.querySelector('text');
+		if (g.kilnOpened) {
+			g.style.display = 'none'; /* its frames are drawn instead */
+			return;
+		}
 		g.style.display = '';
 		g.classList.toggle('parent', !!parent);
 		r.setAttribute('x', x.toFixed(1));
@@ -382,6 +386,67 @@
 		return chars > 1 ? cps.slice(0, chars - 1).join('') + '\u2026' : '';
 	}
 
+	/* The boxes whose frames K.H keeps: frame index (in F, or in H for a
+	 * box inside a box) -> where its frames are in H. */
+	var boxF = {}, boxH = {}, HS = st + 1;
+	for (var b = 0; K.M && b + 3 < K.M.length; b += 4) (K.M[b] ? boxH : boxF)[K.M[b + 1]] = [K.M[b + 2], K.M[b + 3]];
+
+	function rowY(d) {
+		return K.icicle ? K.ptop + d * K.fh : K.h - K.pbot - (d + 1) * K.fh;
+	}
+
+	/* Makes the canvas taller by rows frames: in a flame graph the frames
+	 * grow up, so everything under the header moves down; in an icicle
+	 * only what is under the frames. */
+	function grow(rows) {
+		var dy = rows * K.fh, from = K.icicle ? K.h - K.pbot : K.ptop, root = document.documentElement;
+		var all = root.querySelectorAll('[y], [y1]');
+		for (var k = 0; k < all.length; k++) {
+			var el = all[k];
+			['y', 'y1', 'y2'].forEach(function (a) {
+				var v = el.getAttribute(a);
+				if (v !== null && v.indexOf('%') < 0 && parseFloat(v) >= from)
+					el.setAttribute(a, (parseFloat(v) + dy).toFixed(1));
+			});
+		}
+		K.h += dy;
+		K.depth += rows;
+		root.setAttribute('height', K.h);
+		root.setAttribute('viewBox', '0 0 ' + K.w + ' ' + K.h);
+	}
+
+	/* Opens merged box i: the frames it stands for, kept in K.H, become
+	 * frames of the graph (boxes in it can be opened in turn) and the box
+	 * goes; the caller zooms into its place. Returns the first new frame,
+	 * or -1 when the file kept nothing for it (too big: the hover says
+	 * how to draw it). */
+	function openBox(i) {
+		var at = boxF[i], first = n;
+		if (!at) return -1;
+		delete boxF[i];
+		var box = document.getElementById('frames'), deepest = 0, k, j;
+		for (k = 0; k < at[1]; k++) deepest = Math.max(deepest, K.H[(at[0] + k) * HS + DEPTH]);
+		if (deepest > K.depth) grow(deepest - K.depth);
+		for (k = 0; k < at[1]; k++) {
+			var h = (at[0] + k) * HS, g = document.createElementNS(SVGNS, 'g'), r = document.createElementNS(SVGNS, 'rect');
+			for (j = 0; j < st; j++) F.push(K.H[h + j]);
+			r.setAttribute('y', rowY(K.H[h + DEPTH]).toFixed(1));
+			r.setAttribute('height', K.fh - 1);
+			r.setAttribute('fill', '#' + ('00000' + K.H[h + st].toString(16)).slice(-6));
+			var title = document.createElementNS(SVGNS, 'title');
+			title.textContent = S[K.H[h + NAME]];
+			g.appendChild(r);
+			g.appendChild(title);
+			g.kilnIndex = n;
+			g.setAttribute('tabindex', '-1');
+			box.appendChild(g);
+			if (boxH[at[0] + k]) boxF[n] = boxH[at[0] + k];
+			n++;
+		}
+		frames[i].kilnOpened = true;
+		return first;
+	}
+
 	function indexOf(target) {
 		var g = target && target.closest ? target.closest('#frames > g') : null;
 		return g ? g.kilnIndex : -1;
@@ -484,15 +549,19 @@
 		});
 		box.addEventListener('click', function (e) {
 			var i = indexOf(e.target);
-			if (i >= 0) zoom(i);
+			if (i >= 0) {
+				openBox(i);
+				zoom(i);
+			}
 		});
 		box.addEventListener('keydown', function (e) {
 			var i = indexOf(e.target);
 			if (i < 0) return;
 			if (e.key === 'Enter' || e.key === ' ') {
 				e.preventDefault();
+				var opened = openBox(i);
 				zoom(i);
-				focusFrame(i);
+				focusFrame(opened >= 0 ? opened : i);
 			} else if (/^Arrow(Up|Down|Left|Right)$/.test(e.key)) {
 				e.preventDefault();
 				var j = neighbour(i, e.key);
@@ -528,7 +597,10 @@
 		resetSearch: resetSearch,
 		setIgnoreCase: setIgnoreCase,
 		describe: describe,
-		count: n,
+		openBox: openBox,
+		get count() {
+			return n;
+		},
 		frame: function (i) {
 			return {name: S[fv(i, NAME)], depth: fv(i, DEPTH), start: fv(i, START), value: fv(i, VALUE)};
 		},

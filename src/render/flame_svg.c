@@ -329,6 +329,16 @@ static struct rgb diff_color(const struct flame_change *c, double scale)
 	return (struct rgb){fade, fade, 255};
 }
 
+/* A "[N small frames]" box: a run of count siblings from first, too narrow
+ * to draw one by one. */
+struct box {
+	uint32_t first, count, depth;
+	int64_t start, value;
+	bool hidden;          /* itself in a box's data (K.H), not drawn */
+	uint64_t index;       /* its frame in F, or in H when hidden */
+	uint64_t kept, nkept; /* its frames in H (nkept 0: over the size budget) */
+};
+
 /* Working state of one flame_render_svg(). */
 struct svg {
 	const struct flame_tree *t;
@@ -348,6 +358,11 @@ struct svg {
 	uint32_t origins;      /* 1 << origin of every frame drawn */
 	bool samples;          /* the values are samples */
 	char unit_label[64];   /* else what they are, "cpu nanoseconds" */
+	VEC(struct box) boxes; /* every "[N small frames]" box, drawn or kept */
+	struct strbuf hdata;   /* H: the frames kept for opening boxes, with their colours */
+	uint64_t hframes;
+	int64_t box_value;     /* the value of the box being kept */
+	uint64_t hbudget;      /* the most frames H may keep */
 	uint64_t frames;       /* frames written, merged boxes included */
 	uint64_t merged_boxes; /* of them, "[N small frames]" boxes */
 	/* a flame chart on a time axis (t->spans): one lane per thread */
@@ -509,52 +524,183 @@ struct pending {
 	int64_t start;
 };
 
-/* Emits a run of narrow siblings as one merged frame when it is wide enough. */
-static void flush_run(struct svg *s, uint32_t count, int64_t start, int64_t value, uint32_t depth)
+struct pending_stack {
+	struct pending *v;
+	size_t n, cap;
+};
+
+/* Writes a frame's numbers (as emit_frame() does) and its colour to the
+ * data kept for opening boxes, K.H. */
+static void hide_frame(struct svg *s, uint32_t name_ref, const char *name, uint32_t depth, int64_t start, int64_t value,
+                       const struct flame_node *n, int origin)
 {
-	if (count < 2 || value * s->scale < s->o->min_width)
+	struct rgb c;
+	if (s->t->has_base && origin != MERGED && n) {
+		struct flame_change ch;
+		node_change(s, n, &ch);
+		c = diff_color(&ch, s->max_delta);
+	} else {
+		c = palette_color(s->o->palette, origin, name);
+	}
+	struct strbuf *d = &s->hdata;
+	if (s->hframes)
+		strbuf_addch(d, ',');
+	uint32_t module = n ? str_ref(s, n->module) : 0, file = n ? str_ref(s, n->file) : 0;
+	int64_t fields[11] = {name_ref,
+	                      depth,
+	                      start,
+	                      value,
+	                      n ? n->self : value,
+	                      module,
+	                      file,
+	                      n ? n->line : 0,
+	                      origin + (n && n->inlined ? INLINED : 0)};
+	int stride = s->t->has_base ? 10 : 9;
+	if (s->t->has_base)
+		fields[9] = n ? n->base : 0;
+	fields[stride] = (int64_t)c.r << 16 | c.g << 8 | c.b;
+	for (int i = 0; i <= stride; i++) {
+		if (i)
+			strbuf_addch(d, ',');
+		add_i64(d, fields[i]);
+	}
+	s->hframes++;
+}
+
+static void put_frame(struct svg *s, bool hidden, uint32_t name_ref, const char *name, uint32_t depth, int64_t start,
+                      int64_t value, const struct flame_node *n, int origin)
+{
+	if (hidden)
+		hide_frame(s, name_ref, name, depth, start, value, n, origin);
+	else
+		emit_frame(s, name_ref, name, depth, start, value, n, origin);
+}
+
+/* Emits a run of narrow siblings as one merged frame when it is wide enough. */
+static void flush_run(struct svg *s, bool hidden, double scale, uint32_t first, uint32_t count, int64_t start,
+                      int64_t value, uint32_t depth)
+{
+	if (count < 2 || value * scale < s->o->min_width)
 		return;
 	char buf[64];
 	snprintf(buf, sizeof(buf), "[%u small frames]", count);
-	s->merged_boxes++;
-	emit_frame(s, extra_ref(s, buf), buf, depth, start, value, NULL, MERGED);
+	struct box *b = vec_grow(&s->boxes);
+	*b = (struct box){.first = first,
+	                  .count = count,
+	                  .depth = depth,
+	                  .start = start,
+	                  .value = value,
+	                  .hidden = hidden,
+	                  .index = hidden ? s->hframes : s->frames};
+	if (!hidden)
+		s->merged_boxes++;
+	put_frame(s, hidden, extra_ref(s, buf), buf, depth, start, value, NULL, MERGED);
+}
+
+/* Pushes the siblings from first (the first limit with a value, or all when
+ * limit is 0) that are wide enough at scale, and flushes the runs of the
+ * others as boxes. */
+static void walk_children(struct svg *s, struct pending_stack *stack, bool hidden, double scale, uint32_t first,
+                          uint32_t limit, int64_t off, uint32_t depth, int64_t parent_value)
+{
+	const struct flame_node *nv = s->t->nodes.v;
+	int64_t run_start = 0, run_value = 0;
+	uint32_t run = 0, run_first = 0, seen = 0;
+	/* in an opened box, what fills the box is drawn frame by frame: merged
+	 * again it would be the same box */
+	bool all = hidden && parent_value >= s->box_value;
+	for (uint32_t c = first; c != FLAME_NONE && (!limit || seen < limit); c = nv[c].next_sibling) {
+		if (nv[c].value <= 0)
+			continue;
+		seen++;
+		if (all || nv[c].value * scale >= s->o->min_width) {
+			flush_run(s, hidden, scale, run_first, run, run_start, run_value, depth);
+			run = 0;
+			struct pending p = {c, off};
+			vec_push(stack, p);
+		} else {
+			if (!run) {
+				run_start = off;
+				run_value = 0;
+				run_first = c;
+			}
+			run++;
+			run_value += nv[c].value;
+		}
+		off += nv[c].value;
+	}
+	flush_run(s, hidden, scale, run_first, run, run_start, run_value, depth);
+}
+
+/* Writes the frames from the stack's nodes down, and the boxes of what is
+ * too narrow (into the file, or into the data of a box when hidden). */
+static void walk(struct svg *s, struct pending_stack *stack, bool hidden, double scale)
+{
+	const struct flame_tree *t = s->t;
+	const struct flame_node *nv = t->nodes.v;
+	while (stack->n) {
+		if (hidden && s->hframes > s->hbudget) { /* over: keep_boxes() drops this box */
+			stack->n = 0;
+			break;
+		}
+		struct pending cur = stack->v[--stack->n];
+		const struct flame_node *n = &nv[cur.node];
+		put_frame(s, hidden, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth, cur.start,
+		          n->value, n, n->origin);
+		walk_children(s, stack, hidden, scale, n->first_child, 0, cur.start, n->depth + 1, n->value);
+	}
+}
+
+static int box_by_value(const void *x, const void *y)
+{
+	const struct box *a = x, *b = y;
+	return a->value > b->value ? -1 : a->value < b->value;
+}
+
+/* The frames of the boxes, kept in K.H so that a click opens a box: what
+ * it holds, drawn as zooming into it would draw it (boxes in boxes
+ * included), the largest boxes first while the data stays within the
+ * budget: as many frames as are drawn, at least 10,000, at most 200,000. */
+static void keep_boxes(struct svg *s)
+{
+	uint64_t budget = s->frames > 10000 ? s->frames : 10000;
+	if (budget > 200000)
+		budget = 200000;
+	s->hbudget = budget;
+	if (s->boxes.n)
+		qsort(s->boxes.v, s->boxes.n, sizeof(*s->boxes.v), box_by_value);
+	struct pending_stack stack = {0};
+	double room = s->width - 2.0 * XPAD;
+	for (size_t i = 0; i < s->boxes.n; i++) {
+		struct box b = s->boxes.v[i];
+		size_t mark_len = s->hdata.len, mark_boxes = s->boxes.n;
+		uint64_t mark_frames = s->hframes;
+		double scale = b.value > 0 ? room / (double)b.value : 0;
+		s->box_value = b.value;
+		walk_children(s, &stack, true, scale, b.first, b.count, b.start, b.depth, b.value);
+		walk(s, &stack, true, scale);
+		if (s->hframes > budget) { /* over: this box keeps nothing */
+			s->hdata.len = mark_len;
+			if (s->hdata.buf)
+				s->hdata.buf[mark_len] = '\0';
+			s->hframes = mark_frames;
+			s->boxes.n = mark_boxes;
+			continue;
+		}
+		s->boxes.v[i].kept = mark_frames;
+		s->boxes.v[i].nkept = s->hframes - mark_frames;
+	}
+	vec_free(&stack);
 }
 
 static void emit_all(struct svg *s)
 {
-	const struct flame_tree *t = s->t;
-	const struct flame_node *nv = t->nodes.v;
-	VEC(struct pending) stack = {0};
+	struct pending_stack stack = {0};
 	struct pending root = {0, 0};
 	vec_push(&stack, root);
-	while (stack.n) {
-		struct pending cur = stack.v[--stack.n];
-		const struct flame_node *n = &nv[cur.node];
-		emit_frame(s, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth, cur.start, n->value, n,
-		           n->origin);
-		int64_t off = cur.start, run_start = 0, run_value = 0;
-		uint32_t run = 0;
-		for (uint32_t c = n->first_child; c != FLAME_NONE; c = nv[c].next_sibling) {
-			if (nv[c].value <= 0)
-				continue;
-			if (nv[c].value * s->scale >= s->o->min_width) {
-				flush_run(s, run, run_start, run_value, n->depth + 1);
-				run = 0;
-				struct pending p = {c, off};
-				vec_push(&stack, p);
-			} else {
-				if (!run) {
-					run_start = off;
-					run_value = 0;
-				}
-				run++;
-				run_value += nv[c].value;
-			}
-			off += nv[c].value;
-		}
-		flush_run(s, run, run_start, run_value, n->depth + 1);
-	}
+	walk(s, &stack, false, s->scale);
 	vec_free(&stack);
+	keep_boxes(s);
 }
 
 #define AXIS_H   22 /* the time axis above a timed chart */
@@ -1038,7 +1184,20 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	fwrite(strbuf_str(&s.strs), 1, s.strs.len, out);
 	fputs("],\nF:[", out);
 	fwrite(strbuf_str(&s.data), 1, s.data.len, out);
-	fputs("]};\n]]></script>\n<script type=\"text/ecmascript\"><![CDATA[\n", out);
+	/* the frames in the boxes, and which box holds which: hidden, index, first, count */
+	fputs("],\nH:[", out);
+	fwrite(strbuf_str(&s.hdata), 1, s.hdata.len, out);
+	fputs("],\nM:[", out);
+	bool first_box = true;
+	for (size_t i = 0; i < s.boxes.n; i++) {
+		const struct box *b = &s.boxes.v[i];
+		if (!b->nkept)
+			continue;
+		fprintf(out, "%s%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64, first_box ? "" : ",", b->hidden ? 1 : 0, b->index,
+		        b->kept, b->nkept);
+		first_box = false;
+	}
+	fprintf(out, "],depth:%u};\n]]></script>\n<script type=\"text/ecmascript\"><![CDATA[\n", s.max_depth);
 	fputs(flame_asset_js, out);
 	fputs("\n]]></script>\n</svg>\n", out);
 
@@ -1052,6 +1211,8 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	}
 	strbuf_release(&s.sb);
 	strbuf_release(&s.data);
+	strbuf_release(&s.hdata);
+	vec_free(&s.boxes);
 	strbuf_release(&s.strs);
 	strtab_release(&s.extra);
 	strbuf_release(&title);

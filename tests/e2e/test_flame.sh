@@ -15,7 +15,7 @@ svgq() {
 import json, re, sys
 svg = open(sys.argv[1], encoding="utf-8").read()
 S = json.loads(re.search(r"\nS:(\[.*?\]),\nF:", svg, re.S).group(1))
-F = json.loads(re.search(r"\nF:(\[.*?\])\};", svg, re.S).group(1))
+F = json.loads(re.search(r"\nF:(\[.*?\])[,}]", svg, re.S).group(1))
 diff = "diff:1" in svg
 stride = int(re.search(r"stride:(\d+)", svg).group(1))
 fills = re.findall(r'<g><rect [^>]*fill="(#[0-9a-f]{6})"', svg.split('<g id="frames">')[1])

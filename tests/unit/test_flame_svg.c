@@ -114,6 +114,9 @@ static void test_truncate_and_merge(void **state)
 	svg = render(text, &so, NULL);
 	assert_non_null(strstr(svg, "[100 small frames]"));
 	assert_int_equal(count(svg, "<g><rect"), 3); /* all, main, merged */
+	/* the box's 100 frames are kept to be opened: F index 2, H from 0, 100 of them */
+	assert_non_null(strstr(svg, "\nM:[0,2,0,100],depth:2};"));
+	assert_non_null(strstr(svg, "\nH:[")); /* f00 first: name, depth 2, start 0, value 1 */
 	free(svg);
 }
 

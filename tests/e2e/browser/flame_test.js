@@ -11,6 +11,7 @@
 //        node flame_test.js keys FILE.svg ZOOM_FRAME LEAF_A LEAF_B
 //        node flame_test.js static FILE.svg
 //        node flame_test.js chart FILE.svg SLEEPER BUSY
+//        node flame_test.js box FILE.svg BOX INNER
 // Names are regular expressions matched against whole frame names. Prints
 // "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when Chromium
 // cannot start here.
@@ -30,11 +31,12 @@ try {
 
 let failures = 0;
 let staticContext = null;
+let label = ''; /* the group being run, "keys rust.svg: " */
 function ok(msg) {
-	console.log('ok: ' + msg);
+	console.log('ok: ' + label + msg);
 }
 function fail(msg) {
-	console.log('FAIL: ' + msg);
+	console.log('FAIL: ' + label + msg);
 	failures++;
 }
 function check(cond, msg) {
@@ -311,6 +313,31 @@ async function testChart(page, sleeper, busy) {
 	      `zoom shows that time range in every lane: /${busy}/ ${z[0].width.toFixed(1)} px, axis ${labels.join(', ')}`);
 }
 
+// A "[N small frames]" box opens on a click: the frames it stands for are
+// drawn from the data in the file, side by side, as wide as their share.
+async function testBox(page, boxName, inner) {
+	const box = (await framesNamed(page, boxName))[0];
+	check(!!box, `a box /${boxName}/ is drawn`);
+	if (!box) return;
+	const before = await page.evaluate(() => window.kiln.count);
+	const c = await center(page, box.i);
+	await page.mouse.click(c.x, c.y);
+	const after = await page.evaluate(() => window.kiln.count);
+	const shown = (await framesNamed(page, inner)).filter((f) => f.visible);
+	const gone = (await framesNamed(page, boxName)).filter((f) => f.visible && f.i === box.i);
+	const total = shown.reduce((a, f) => a + f.width, 0);
+	check(after > before && gone.length === 0, `the box opens: ${before} -> ${after} frames, the box hidden`);
+	check(shown.length === 100 && Math.abs(total - 1180) < 2,
+	      `its 100 frames are drawn and fill the zoomed width: ${shown.length}, ${total.toFixed(1)} px`);
+	const f = shown[0], fc = await center(page, f.i);
+	await page.mouse.move(fc.x, fc.y);
+	const d = await page.textContent('#details');
+	check(/^1 sample, 0\.10%, 1\.00% of the zoomed frame \u2014 f[0-9]+/.test(d), `an opened frame has its details: "${d.slice(0, 60)}"`);
+	await page.click('#unzoom');
+	const back = (await framesNamed(page, inner)).filter((x) => x.visible);
+	check(back.every((x) => x.width < 2), `Reset Zoom draws them at their own width (${back.length} frames)`);
+}
+
 // Hovering the first frame named NAME shows details matching EXPECT.
 async function testHover(page, name, expect) {
 	const f = (await framesNamed(page, name)).filter((x) => x.visible)[0];
@@ -339,10 +366,50 @@ async function testDiffNoise(page) {
 	check(changed.length > 0, `hover says a change is not significant: "${(changed[0] || '').slice(0, 110)}"`);
 }
 
+// Runs one group: MODE FILE NAMES... in a new page of the context.
+async function runGroup(context, dir, mode, file, names) {
+	const page = await context.newPage();
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(e.message));
+	page.on('console', (m) => {
+		if (m.type() === 'error') errors.push(m.text());
+	});
+	try {
+		if (mode === 'static') {
+			staticContext = staticContext || await chromium.launchPersistentContext(dir + '-nojs', {
+				executablePath: '/usr/bin/chromium', headless: true, javaScriptEnabled: false,
+				args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+			});
+			await testStatic(staticContext, file);
+		} else {
+			await page.goto('file://' + path.resolve(file));
+			await page.waitForFunction(() => window.kiln && document.getElementById('frames'), null, {timeout: 10000});
+			if (mode === 'graph') await testGraph(page, names[0], names[1], names[2]);
+			else if (mode === 'diff') await testDiff(page, names[0], names[1]);
+			else if (mode === 'diffnoise') await testDiffNoise(page);
+			else if (mode === 'hover') await testHover(page, names[0], names[1]);
+			else if (mode === 'lang') await testLang(page, names);
+			else if (mode === 'keys') await testKeys(page, names[0], names[1], names[2]);
+			else if (mode === 'chart') await testChart(page, names[0], names[1]);
+			else if (mode === 'box') await testBox(page, names[0], names[1]);
+			else fail('unknown mode ' + mode);
+		}
+	} catch (e) {
+		fail('exception: ' + e.stack);
+	}
+	check(errors.length === 0, 'no script errors' + (errors.length ? ': ' + errors.join('; ') : ''));
+	await page.close();
+}
+
 async function main() {
-	const [mode, file, ...names] = process.argv.slice(2);
-	if (!mode || !file) {
-		console.log('usage: node flame_test.js graph|diff FILE.svg NAMES...');
+	// groups "MODE FILE NAMES..." separated by "+", one browser for all
+	const groups = [[]];
+	for (const arg of process.argv.slice(2)) {
+		if (arg === '+') groups.push([]);
+		else groups[groups.length - 1].push(arg);
+	}
+	if (groups.some((g) => g.length < 2)) {
+		console.log('usage: node flame_test.js MODE FILE.svg NAMES... [+ MODE FILE.svg NAMES...]');
 		process.exit(2);
 	}
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-chromium-'));
@@ -360,31 +427,10 @@ async function main() {
 		fs.rmSync(dir, {recursive: true, force: true});
 		process.exit(77);
 	}
-	const page = context.pages()[0] || (await context.newPage());
-	const errors = [];
-	page.on('pageerror', (e) => errors.push(e.message));
-	page.on('console', (m) => {
-		if (m.type() === 'error') errors.push(m.text());
-	});
-	await page.goto('file://' + path.resolve(file));
-	await page.waitForFunction(() => window.kiln && document.getElementById('frames'), null, {timeout: 10000});
-	try {
-		if (mode === 'graph') await testGraph(page, names[0], names[1], names[2]);
-		else if (mode === 'diff') await testDiff(page, names[0], names[1]);
-		else if (mode === 'diffnoise') await testDiffNoise(page);
-		else if (mode === 'hover') await testHover(page, names[0], names[1]);
-		else if (mode === 'lang') await testLang(page, names);
-		else if (mode === 'keys') await testKeys(page, names[0], names[1], names[2]);
-		else if (mode === 'chart') await testChart(page, names[0], names[1]);
-		else if (mode === 'static') await testStatic(await chromium.launchPersistentContext(dir + '-nojs', {
-			executablePath: '/usr/bin/chromium', headless: true, javaScriptEnabled: false,
-			args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-		}).then((c) => (staticContext = c)), file);
-		else fail('unknown mode ' + mode);
-	} catch (e) {
-		fail('exception: ' + e.stack);
+	for (const [mode, file, ...names] of groups) {
+		if (groups.length > 1) label = `${mode} ${path.basename(file)}: `;
+		await runGroup(context, dir, mode, file, names);
 	}
-	check(errors.length === 0, 'no script errors' + (errors.length ? ': ' + errors.join('; ') : ''));
 	await context.close();
 	if (staticContext) await staticContext.close();
 	fs.rmSync(dir, {recursive: true, force: true});
