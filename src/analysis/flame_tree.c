@@ -33,59 +33,15 @@ void flame_tree_release(struct flame_tree *t)
 	vec_free(&t->nodes);
 	vec_free(&t->srcs);
 	vec_free(&t->bases);
+	vec_free(&t->spans);
 	keymap_release(&t->index);
-}
-
-static bool has_prefix(const char *s, const char *p)
-{
-	return !strncmp(s, p, strlen(p));
-}
-
-static bool has_suffix(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-	return n >= m && !strcmp(s + n - m, suf);
-}
-
-enum flame_origin flame_origin_guess(const char *name, const char *module, const char *file, bool kernel)
-{
-	if (!name)
-		name = "";
-	if (!module)
-		module = "";
-	if (!file)
-		file = "";
-	if (kernel || has_prefix(module, "[kernel") || has_suffix(name, "_[k]"))
-		return FLAME_ORIGIN_KERNEL;
-	if (!*name || has_prefix(name, "0x") || strstr(name, "+0x") || !strcmp(name, "[unknown]") ||
-	    !strcmp(name, "[truncated]") || !strcmp(name, "[stack not copied]") || !strcmp(name, "[cut by exec]"))
-		return FLAME_ORIGIN_UNKNOWN;
-	while (*name == '<' || *name == '&' || *name == '*')
-		name++; /* "<alloc::vec::Vec<T> as Drop>::drop" belongs to alloc */
-	bool std_name = has_prefix(name, "std::") || has_prefix(name, "core::") || has_prefix(name, "alloc::") ||
-	                has_prefix(name, "std[") || has_prefix(name, "core[") || has_prefix(name, "alloc[") ||
-	                has_prefix(name, "hashbrown::") || has_prefix(name, "__rust") || has_prefix(name, "__rdl_") ||
-	                has_prefix(name, "rust_") || has_prefix(name, "dyn core::") || has_prefix(name, "dyn std::");
-	if (strstr(file, "/rustc/") || strstr(file, "library/std/") || strstr(file, "library/core/") ||
-	    strstr(file, "library/alloc/") || has_prefix(module, "libstd-"))
-		return FLAME_ORIGIN_RUST_STD;
-	if (has_suffix(file, ".rs"))
-		return std_name ? FLAME_ORIGIN_RUST_STD : FLAME_ORIGIN_RUST;
-	if (has_suffix(file, ".c") || has_suffix(file, ".h") || has_suffix(file, ".cc") || has_suffix(file, ".cpp") ||
-	    has_suffix(file, ".cxx") || has_suffix(file, ".hpp") || has_prefix(module, "libc.so") ||
-	    has_prefix(module, "libstdc++") || has_prefix(module, "ld-linux"))
-		return FLAME_ORIGIN_C;
-	if (std_name)
-		return FLAME_ORIGIN_RUST_STD;
-	if (strstr(name, "::") && !strchr(name, '('))
-		return FLAME_ORIGIN_RUST;
-	return FLAME_ORIGIN_C;
 }
 
 /* One frame of the stack being inserted, already in the tree's strings. */
 struct path_frame {
 	uint32_t name, module, file, line;
 	uint8_t origin;
+	uint8_t inlined;
 };
 
 static uint32_t node_new(struct flame_tree *t, uint32_t parent, const struct path_frame *f)
@@ -102,6 +58,7 @@ static uint32_t node_new(struct flame_tree *t, uint32_t parent, const struct pat
 	n->parent = parent;
 	n->depth = depth;
 	n->origin = f->origin;
+	n->inlined = f->inlined;
 	n->first_child = n->next_sibling = FLAME_NONE;
 	return (uint32_t)(t->nodes.n - 1);
 }
@@ -360,6 +317,8 @@ struct builder {
 	                     * trie already is the tree, so new nodes need no lookup */
 	VEC(struct path_frame) path;
 	bool focused, excluded;
+	struct flame_span span; /* charts with times: the sample being added covers this */
+	bool cut;               /* and its thread was not sampled for a while before it */
 };
 
 static uint32_t map_str(struct builder *b, uint32_t id)
@@ -389,6 +348,7 @@ static void frame_to_path(struct builder *b, const struct profile_frame *f, uint
 	pf->module = map_str(b, f->module);
 	pf->file = map_str(b, f->file);
 	pf->line = f->line;
+	pf->inlined = f->inlined;
 	size_t fi = (size_t)(f - p->frames.v);
 	bool cached = f >= p->frames.v && fi < p->frames.n;
 	if (cached && b->origin_of[fi]) {
@@ -438,6 +398,63 @@ static bool thread_selected(struct builder *b, uint32_t tid)
 	return !strcmp(buf, b->o->thread);
 }
 
+/* Inserts a flame chart's sample at b->span: below the thread frame a
+ * frame continues the thread's latest one of the same name unless the
+ * thread was not sampled for a while before (b->cut), and every node's
+ * span grows to the sample's end. As in child_of(), a node's latest child
+ * is the first on its list until flame_tree_finish() links them in time
+ * order, so the node needs no pointer to its last child. */
+static void chart_insert(struct builder *b, const struct path_frame *path, uint32_t n, int64_t v)
+{
+	struct flame_tree *t = b->t;
+	uint32_t at = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t last = t->nodes.v[at].first_child;
+		if (last != FLAME_NONE && t->nodes.v[last].name == path[i].name && !(b->cut && i > 0)) {
+			at = last;
+		} else {
+			uint32_t id = node_new(t, at, &path[i]);
+			t->nodes.v[id].next_sibling = last;
+			t->nodes.v[at].first_child = id;
+			at = id;
+		}
+		while (t->spans.n < t->nodes.n) {
+			struct flame_span *sp = vec_grow(&t->spans);
+			*sp = b->span;
+		}
+		struct flame_span *sp = &t->spans.v[at];
+		if (b->span.end > sp->end)
+			sp->end = b->span.end;
+	}
+	t->nodes.v[at].self += v;
+}
+
+static int u64_order(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* The sampling period of a chart: the median gap between consecutive
+ * samples of a thread (order sorts them by thread, then time); 0 when the
+ * samples have no times. */
+static uint64_t chart_period(const struct profile *p, const uint32_t *order, size_t n)
+{
+	VEC(uint64_t) gaps = {0};
+	for (size_t i = 1; i < n; i++) {
+		const struct profile_sample *a = &p->samples.v[order[i - 1]], *s = &p->samples.v[order[i]];
+		if (a->tid == s->tid && a->time && s->time > a->time)
+			vec_push(&gaps, s->time - a->time);
+	}
+	uint64_t period = 0;
+	if (gaps.n) {
+		qsort(gaps.v, gaps.n, sizeof(*gaps.v), u64_order);
+		period = gaps.v[gaps.n / 2];
+	}
+	vec_free(&gaps);
+	return period;
+}
+
 /* Expands one stack into b->path (thread frame first when asked), applies
  * the filters and inserts it. */
 static void add_stack(struct builder *b, uint32_t stack, uint32_t tid, int64_t v)
@@ -464,7 +481,10 @@ static void add_stack(struct builder *b, uint32_t stack, uint32_t tid, int64_t v
 		thread_frame(b, tid, &path[0]);
 		n++;
 	}
-	insert_path(b->t, path, n, v);
+	if (b->o->chart && b->t->period)
+		chart_insert(b, path, n, v);
+	else
+		insert_path(b->t, path, n, v);
 }
 
 /* Plain trees (no filter, no reversal, no thread frames) follow the
@@ -580,12 +600,40 @@ int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct
 		for (size_t i = 0; i < p->samples.n; i++)
 			order[i] = (uint32_t)i;
 		qsort_r(order, p->samples.n, sizeof(*order), sample_time_cmp, (void *)p);
+		t->period = chart_period(p, order, p->samples.n);
+		const struct profile_sample *prev = NULL;
 		for (size_t i = 0; i < p->samples.n; i++) {
 			const struct profile_sample *s = &p->samples.v[order[i]];
-			if (s->values[vi] > 0 && thread_selected(&b, s->tid))
-				add_stack(&b, s->stack, s->tid, s->values[vi]);
+			if (s->values[vi] <= 0 || !thread_selected(&b, s->tid))
+				continue;
+			if (t->period) {
+				/* a sample stands for the period before it; a gap of more
+				 * than two and a half periods is time the thread did not run */
+				uint64_t since =
+				    prev && prev->tid == s->tid && s->time > prev->time ? s->time - prev->time : 0;
+				uint64_t len = since && since < t->period ? since : t->period;
+				b.cut = !prev || prev->tid != s->tid || since > t->period * 5 / 2;
+				b.span.start = s->time > len ? s->time - len : 0;
+				b.span.end = s->time;
+			}
+			add_stack(&b, s->stack, s->tid, s->values[vi]);
+			prev = s;
 		}
 		free(order);
+		if (t->period && t->spans.n == t->nodes.n && t->nodes.n > 1) {
+			struct flame_span *root = &t->spans.v[0];
+			*root = t->spans.v[1];
+			for (size_t i = 2; i < t->nodes.n; i++)
+				if (t->nodes.v[i].depth == 1) {
+					if (t->spans.v[i].start < root->start)
+						root->start = t->spans.v[i].start;
+					if (t->spans.v[i].end > root->end)
+						root->end = t->spans.v[i].end;
+				}
+		} else {
+			vec_free(&t->spans);
+			t->period = 0;
+		}
 	} else if (plain) {
 		/* the memo merges repeated stacks already: no need to sum them first */
 		for (size_t i = 0; i < p->samples.n; i++) {
@@ -722,6 +770,7 @@ void flame_tree_finish(struct flame_tree *t)
 {
 	size_t n = t->nodes.n;
 	sum_values(t);
+	flame_tree_resolve_origins(t);
 	for (size_t i = 0; i < n; i++)
 		t->nodes.v[i].first_child = t->nodes.v[i].next_sibling = FLAME_NONE;
 	if (n < 2)
@@ -794,6 +843,7 @@ static void folded_link(struct flame_tree *t)
 	vec_free(&kids);
 	free(rank);
 	add_up_values(t);
+	flame_tree_resolve_origins(t);
 }
 
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)

@@ -30,11 +30,18 @@
 /* Where a frame's code comes from; decides its colour in the lang palette. */
 enum flame_origin {
 	FLAME_ORIGIN_UNKNOWN = 0,
-	FLAME_ORIGIN_RUST = 1,     /* Rust code of the program itself */
+	FLAME_ORIGIN_RUST = 1,     /* Rust code of the program itself (its workspace or binary crate) */
 	FLAME_ORIGIN_RUST_STD = 2, /* Rust std, core, alloc and the runtime */
-	FLAME_ORIGIN_C = 3,        /* C and C++ */
+	FLAME_ORIGIN_C = 3,        /* C */
 	FLAME_ORIGIN_KERNEL = 4,
-	FLAME_ORIGIN_THREAD = 5, /* a thread pseudo-frame (--threads, flame charts) */
+	FLAME_ORIGIN_THREAD = 5,   /* a thread pseudo-frame (--threads, flame charts) */
+	FLAME_ORIGIN_RUST_DEP = 6, /* Rust crates the program depends on (cargo's registry, git) */
+	FLAME_ORIGIN_CPP = 7,      /* C++ */
+	FLAME_ORIGIN_GO = 8,
+	FLAME_ORIGIN_JAVA = 9, /* Java and other JVM languages */
+	FLAME_ORIGIN_PYTHON = 10,
+	FLAME_ORIGIN_SCOPED = 11, /* "a::b" that could be Rust or C++; flame_tree_finish() decides
+	                           * from the rest of the tree, and leaves none */
 };
 
 /* A node is 40 bytes: trees of folded stacks reach tens of millions of
@@ -46,15 +53,22 @@ struct flame_node {
 	uint32_t depth;                     /* root = 0 */
 	uint32_t first_child, next_sibling; /* FLAME_NONE ends */
 	uint8_t origin;                     /* enum flame_origin */
+	uint8_t inlined;                    /* the first frame seen here was inlined */
 	int64_t value;                      /* this node and everything it calls */
 	int64_t self;                       /* samples whose leaf is this node */
 };
+_Static_assert(sizeof(struct flame_node) <= 40, "flame nodes grew past 40 bytes");
 
 /* Where a node's code is; all 0 when unknown. */
 struct flame_src {
 	uint32_t module; /* string id */
 	uint32_t file;   /* string id */
 	uint32_t line;   /* first line seen */
+};
+
+/* When a flame chart's node ran: [start, end) in the profile's clock (ns). */
+struct flame_span {
+	uint64_t start, end;
 };
 
 struct flame_tree {
@@ -68,6 +82,12 @@ struct flame_tree {
 	bool no_index;                /* built without filling index (names were unique per location) */
 	bool has_base;
 	uint32_t value_type, value_unit; /* string ids, e.g. "samples" / "count" */
+	/* flame charts of samples with times: per node, when it ran (a sample
+	 * covers the period before its time; a thread's run of a frame ends
+	 * where it stopped being sampled, so the gaps are when it did not
+	 * run); empty otherwise */
+	VEC(struct flame_span) spans;
+	uint64_t period; /* the sampling period they assume (ns): the median gap between a thread's samples */
 };
 
 struct flame_options {
@@ -148,7 +168,18 @@ void flame_folded_finish(struct flame_folded *b);
  * has none). */
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base);
 
-/* Guesses where a function comes from by its name, module and source file. */
+/* Guesses where a function comes from by what the profile knows of it: its
+ * source file's extension and place, its module, and last its name (the
+ * name-only rules of flamegraph.pl's palettes, for folded input). May say
+ * FLAME_ORIGIN_SCOPED, for flame_tree_resolve_origins() to decide. */
 enum flame_origin flame_origin_guess(const char *name, const char *module, const char *file, bool kernel);
+
+/* Decides what only the whole tree can tell (flame_tree_finish() and
+ * flame_folded_finish() call it): "a::b" names are Rust or C++ by the
+ * other frames of the profile (unknown when they say both or neither), and
+ * Rust frames without a source file are the program's own when their crate
+ * is the one whose main() ran, else a dependency's (all stay the
+ * program's when no main() is seen). */
+void flame_tree_resolve_origins(struct flame_tree *t);
 
 #endif

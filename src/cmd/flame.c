@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analysis/alloc_site.h"
 #include "analysis/heap.h"
@@ -40,7 +41,10 @@ static const char flame_usage[] =
     "                            ending in .folded writes folded stacks; - is stdout)\n"
     "      --folded              write folded stacks (to stdout unless -o)\n"
     "      --diff                two inputs, BASE and NEW: NEW's graph coloured by\n"
-    "                            the change of each frame's share (red grew, blue shrank)\n"
+    "                            the change of each frame's share, in percentage points\n"
+    "                            (red grew, blue shrank, grey: a change within sampling noise)\n"
+    "      --negate              with --diff: draw BASE's shape, so frames gone from\n"
+    "                            NEW show (red still grew, blue shrank)\n"
     "      --reverse             leaves at the root: callers of hot functions merged\n"
     "      --icicle              root at the top, growing down\n"
     "      --flamechart          per thread, samples in time order (x is time)\n"
@@ -88,6 +92,9 @@ struct flame_args {
 	struct flame_svg_options so;
 	struct stack_input_limits limits;
 	struct strbuf subtitle; /* --subtitle, marked when an input was cut short */
+	bool negate;            /* --negate: BASE's shape */
+	struct strbuf info;     /* what the last input built is: command, samples, duration */
+	double samples;         /* samples its tree's total stands for; 0 when its values are counts */
 	const char *value;
 	const char *focus, *exclude;
 	VEC(char *) rec_argv; /* record options, passed to kiln record's parser */
@@ -101,6 +108,7 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 	enum {
 		OPT_FOLDED = 256,
 		OPT_DIFF,
+		OPT_NEGATE,
 		OPT_REVERSE,
 		OPT_ICICLE,
 		OPT_CHART,
@@ -135,6 +143,7 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 	    {"full-stacks", no_argument, NULL, OPT_FULL_STACKS},
 	    {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
 	    {"diff", no_argument, NULL, OPT_DIFF},
+	    {"negate", no_argument, NULL, OPT_NEGATE},
 	    {"reverse", no_argument, NULL, OPT_REVERSE},
 	    {"icicle", no_argument, NULL, OPT_ICICLE},
 	    {"flamechart", no_argument, NULL, OPT_CHART},
@@ -188,6 +197,9 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 			break;
 		case OPT_DIFF:
 			a->diff = true;
+			break;
+		case OPT_NEGATE:
+			a->negate = true;
 			break;
 		case OPT_REVERSE:
 			a->fo.reverse = true;
@@ -320,6 +332,10 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 		kiln_error("--diff compares two profiles; it cannot record a command");
 		return 2;
 	}
+	if (a->negate && !a->diff) {
+		kiln_error("--negate draws a differential graph on BASE's shape; use it with --diff BASE NEW");
+		return 2;
+	}
 	if (a->diff && a->ninputs != 2) {
 		kiln_error("--diff takes two profiles, BASE and NEW, as in 'kiln flame --diff before.kiln after.kiln'");
 		return 2;
@@ -387,6 +403,61 @@ static void mark_cut(struct flame_args *a, const char *what, size_t samples)
 	strbuf_release(&grouped);
 }
 
+/* Adds n with thousands separators. */
+static void add_grouped(struct strbuf *sb, uint64_t v)
+{
+	char num[32];
+	int n = snprintf(num, sizeof(num), "%" PRIu64, v), lead = n % 3 ? n % 3 : 3;
+	for (int i = 0; i < n; i++) {
+		if (i && (i - lead) % 3 == 0)
+			strbuf_addch(sb, ',');
+		strbuf_addch(sb, num[i]);
+	}
+}
+
+/* Says what an input is in a->info: its command, samples, duration and
+ * date, as far as the input knows them (folded stacks know only samples). */
+static void describe_input(struct flame_args *a, const char *path, const struct profile *p, const struct flame_tree *t)
+{
+	struct strbuf *sb = &a->info;
+	const char *cmd = p ? profile_get_meta(p, "command") : NULL;
+	const char *slash = strrchr(path, '/');
+	strbuf_addstr(sb, strcmp(path, "-") ? slash ? slash + 1 : path : "stdin");
+	if (cmd && *cmd)
+		strbuf_addf(sb, " \xc2\xb7 %s", cmd);
+	strbuf_addstr(sb, " \xc2\xb7 ");
+	uint64_t n = (uint64_t)(a->samples > 0 ? a->samples + 0.5 : t->nodes.v[0].value > 0 ? t->nodes.v[0].value : 0);
+	add_grouped(sb, n);
+	strbuf_addstr(sb, n == 1 ? " sample" : " samples");
+	uint64_t dur = p ? profile_get_meta_u64(p, "duration_ns", 0) : 0;
+	if (dur)
+		strbuf_addf(sb, " \xc2\xb7 %.2f s", (double)dur / 1e9);
+	uint64_t start = p ? profile_get_meta_u64(p, "start_time", 0) : 0;
+	if (start) {
+		time_t secs = (time_t)(start / 1000000000u);
+		struct tm tm;
+		char date[32];
+		if (gmtime_r(&secs, &tm) && strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", &tm))
+			strbuf_addf(sb, " \xc2\xb7 %s", date);
+	}
+}
+
+/* The view's name for the title: "reversed", "per thread", ... */
+static void view_name(const struct flame_args *a, struct strbuf *sb)
+{
+	const struct flame_options *o = &a->fo;
+	const char *parts[4] = {o->reverse ? "reversed" : NULL, o->threads && !o->chart ? "per thread" : NULL};
+	for (int i = 0; i < 2; i++)
+		if (parts[i])
+			strbuf_addf(sb, "%s%s", sb->len ? ", " : "", parts[i]);
+	if (o->thread)
+		strbuf_addf(sb, "%sthread %s", sb->len ? ", " : "", o->thread);
+	if (a->focus)
+		strbuf_addf(sb, "%sfocus %s", sb->len ? ", " : "", a->focus);
+	if (a->exclude)
+		strbuf_addf(sb, "%swithout %s", sb->len ? ", " : "", a->exclude);
+}
+
 /* Builds the tree of one input; returns 0 or an exit status. */
 static int build_tree(struct flame_tree *t, const char *path, struct flame_args *a, const char *what)
 {
@@ -404,9 +475,13 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 	int status = cmd_load_stacks(path, &a->limits, plain ? add_folded_line : NULL, &fb, "drawing", &p, &complete);
 	if (plain)
 		flame_folded_finish(&fb);
-	if (!status && !p)
-		return 0; /* folded stacks, drawn straight into the tree */
-	if (plain) {      /* not folded: start again from a fresh tree */
+	strbuf_reset(&a->info);
+	a->samples = 0;
+	if (!status && !p) { /* folded stacks, drawn straight into the tree */
+		describe_input(a, path, NULL, t);
+		return 0;
+	}
+	if (plain) { /* not folded: start again from a fresh tree */
 		flame_tree_release(t);
 		flame_tree_init(t);
 	}
@@ -434,6 +509,17 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 		kiln_error("'%s' has no values to draw", path);
 		goto out;
 	}
+	if (strcmp(strtab_get(&t->strings, t->value_unit), "count")) {
+		/* bytes or nanoseconds: significance needs the samples they stand for */
+		double n = 0, sum = 0;
+		for (size_t i = 0; i < p->samples.n; i++)
+			if (p->samples.v[i].values[fo.value] > 0) {
+				n++;
+				sum += (double)p->samples.v[i].values[fo.value];
+			}
+		a->samples = sum > 0 ? (double)t->nodes.v[0].value * n / sum : 0;
+	}
+	describe_input(a, path, p, t);
 	status = 0;
 out:
 	profile_free(p);
@@ -455,6 +541,7 @@ static int draw(struct flame_args *a)
 	flame_tree_init(&t);
 	flame_tree_init(&base);
 	struct output out = {.fd = -1};
+	struct strbuf base_info = STRBUF_INIT, new_info = STRBUF_INIT, view = STRBUF_INIT;
 
 	if (a->focus) {
 		status = 2; /* a bad regular expression is a usage error */
@@ -479,6 +566,10 @@ static int draw(struct flame_args *a)
 		ba.fo = fo;
 		status = build_tree(&base, a->inputs[0], &ba, "base profile");
 		a->subtitle = ba.subtitle;
+		strbuf_addstr(&base_info, "BASE: ");
+		strbuf_addstr(&base_info, strbuf_str(&ba.info));
+		strbuf_release(&ba.info);
+		a->so.base_samples = ba.samples;
 		if (status)
 			goto out;
 	}
@@ -487,8 +578,23 @@ static int draw(struct flame_args *a)
 	status = 1;
 	if (a->subtitle.len)
 		a->so.subtitle = strbuf_str(&a->subtitle);
-	if (a->diff)
+	view_name(a, &view);
+	if (view.len)
+		a->so.view = strbuf_str(&view);
+	a->so.samples = a->samples;
+	if (a->diff) {
+		strbuf_addstr(&new_info, "NEW: ");
+		strbuf_addstr(&new_info, strbuf_str(&a->info));
+		a->so.base_info = strbuf_str(&base_info);
+		a->so.new_info = strbuf_str(&new_info);
 		flame_tree_set_base(&t, &base);
+		flame_tree_set_base(&base, &t); /* BASE's frames that NEW lacks */
+		a->so.gone = &base;
+		a->so.negate = a->negate;
+	} else {
+		a->so.info = strbuf_str(&a->info);
+	}
+	const struct flame_tree *drawn = a->diff && a->negate ? &base : &t;
 	if (t.nodes.v[0].value <= 0)
 		kiln_warn("nothing to draw: '%s' has no samples%s", input,
 		          a->focus || a->exclude || a->fo.thread || profile_filter_active(&a->filter)
@@ -504,15 +610,40 @@ static int draw(struct flame_args *a)
 		goto out;
 	}
 	/* the renderers' own -EIO stands for a write error output knows exactly */
-	(void)(folded ? flame_render_folded(out.f, &t) : flame_render_svg(out.f, &t, &a->so));
+	struct flame_svg_stats stats = {0};
+	a->so.stats = &stats;
+	(void)(folded ? flame_render_folded(out.f, drawn) : flame_render_svg(out.f, drawn, &a->so));
 	rc = output_commit(&out);
 	if (rc) {
 		kiln_error("cannot write '%s': %s", shown, strerror(-rc));
 		goto out;
 	}
-	if (strcmp(path, "-") && !a->quiet)
-		fprintf(stderr, "kiln: wrote '%s' (%zu frames, %" PRId64 " %s)\n", path, t.nodes.n - 1,
-		        t.nodes.v[0].value, strtab_get(&t.strings, t.value_type));
+	if (strcmp(path, "-") && !a->quiet) {
+		/* the frames in the file, and what was too narrow to draw */
+		struct strbuf sb = STRBUF_INIT;
+		uint64_t frames = folded ? drawn->nodes.n - 1 : stats.frames - 1;
+		add_grouped(&sb, frames);
+		if (!folded && stats.hidden) {
+			strbuf_addstr(&sb, " of ");
+			add_grouped(&sb, stats.frames - 1 + stats.hidden);
+			strbuf_addstr(&sb, " frames drawn, ");
+			add_grouped(&sb, stats.hidden);
+			strbuf_addstr(&sb, " too narrow");
+			if (stats.merged_boxes) {
+				strbuf_addstr(&sb, ": ");
+				add_grouped(&sb, stats.merged_boxes);
+				strbuf_addstr(&sb, " [N small frames] boxes stand for them");
+			}
+			strbuf_addstr(&sb, ", --min-width 0 or --focus REGEX draws them");
+		} else {
+			strbuf_addstr(&sb, frames == 1 ? " frame" : " frames");
+		}
+		strbuf_addstr(&sb, "; ");
+		add_grouped(&sb, drawn->nodes.v[0].value > 0 ? (uint64_t)drawn->nodes.v[0].value : 0);
+		fprintf(stderr, "kiln: wrote '%s' (%s %s)\n", path, strbuf_str(&sb),
+		        strtab_get(&drawn->strings, drawn->value_type));
+		strbuf_release(&sb);
+	}
 	status = 0;
 out:
 	if (have_focus)
@@ -522,6 +653,9 @@ out:
 	flame_tree_release(&t);
 	flame_tree_release(&base);
 	output_release(&out);
+	strbuf_release(&base_info);
+	strbuf_release(&new_info);
+	strbuf_release(&view);
 	return status;
 }
 
@@ -578,5 +712,6 @@ int cmd_flame(int argc, char **argv)
 	strbuf_release(&a.subtitle);
 	alloc_rule_free(a.rule);
 	profile_filter_release(&a.filter);
+	strbuf_release(&a.info);
 	return status;
 }

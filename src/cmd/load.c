@@ -89,7 +89,10 @@ static int stack_input_error(const char *path, int rc, const struct stack_input_
 	uint64_t max_line = lim->max_line_bytes ? lim->max_line_bytes : STACK_INPUT_DEFAULT_MAX_LINE;
 	switch (rc) {
 	case -ENOMSG:
-		kiln_error("'%s' is not a .kiln profile, folded stacks or perf script output", path);
+		if (!in->bytes) /* nothing recorded is not a strange format */
+			kiln_error("'%s' is empty: no samples", path);
+		else
+			kiln_error("'%s' is not a .kiln profile, folded stacks or perf script output", path);
 		break;
 	case -E2BIG:
 		kiln_error("cannot read '%s:%" PRIu64 "': the line is longer than %" PRIu64

@@ -258,12 +258,14 @@ static void end_event(struct perf_script_reader *r)
 	t->name = comm;
 	r->in_event = false;
 	/* events of one stack in one thread are one sample (keeping the first
-	 * time), so memory grows with stacks, not events; in time order only
-	 * a thread's repeats of its event before merge */
+	 * time), so memory grows with stacks, not events; in time order (flame
+	 * charts) every event keeps its time, as a chart draws when each ran:
+	 * only a thread's repeats of its last event at the same time merge */
 	uint32_t id = KEYMAP_NONE;
 	uint64_t h = hash_mix(hash_mix(s.stack, s.tid), s.pid), last;
 	if (r->time_order && hashmap_get(&r->last_of, s.tid, &last))
-		id = sample_eq(p, &s, (uint32_t)last) ? (uint32_t)last : KEYMAP_NONE;
+		id = sample_eq(p, &s, (uint32_t)last) && p->samples.v[last].time == s.time ? (uint32_t)last
+		                                                                           : KEYMAP_NONE;
 	else if (!r->time_order)
 		id = keymap_find(&r->sample_of, h, sample_eq, p, &s);
 	if (id != KEYMAP_NONE) {

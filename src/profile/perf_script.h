@@ -30,7 +30,7 @@ struct perf_script_stats {
  * with distinct frames and stacks, not with the input). The events of one
  * stack in one thread become one sample (count summed, the first time
  * kept); with time_order (for flame charts) only a thread's consecutive
- * events of one stack do. */
+ * events of one stack at the same time do, so each keeps its time. */
 struct perf_script_reader;
 struct perf_script_reader *perf_script_reader_new(bool time_order);
 /* Reads one line, without its '\n'. */

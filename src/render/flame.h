@@ -21,6 +21,13 @@ enum flame_palette {
 	FLAME_PALETTE_IO,       /* blues */
 };
 
+/* What flame_render_svg() drew, for the user's summary. */
+struct flame_svg_stats {
+	uint64_t frames;       /* frames of the tree drawn, the root included */
+	uint64_t merged_boxes; /* "[N small frames]" boxes drawn */
+	uint64_t hidden;       /* frames of the tree not drawn: too narrow (in a box, or alone) */
+};
+
 struct flame_svg_options {
 	const char *title;    /* NULL: "Flame Graph" (or "Icicle Graph", ...) */
 	const char *subtitle; /* NULL: none */
@@ -28,7 +35,17 @@ struct flame_svg_options {
 	unsigned width;       /* image width in px; 0: 1200 */
 	double min_width;     /* frames narrower than this (px) are merged away; < 0: 0.1 */
 	enum flame_palette palette;
-	bool icicle; /* root at the top, growing down */
+	bool icicle;      /* root at the top, growing down */
+	const char *view; /* NULL: the plain view; else its name ("reversed"), said in the title */
+	const char *info; /* NULL: none; a line under the title: command, samples, duration */
+	/* differential graphs (t has a base) */
+	const char *base_info, *new_info; /* NULL: none; what BASE and NEW are, shown in the header */
+	double samples, base_samples;     /* samples NEW's and BASE's totals stand for; 0: the values are counts */
+	bool negate;                      /* t is BASE's shape with NEW as its base (BASE's frames gone
+	                                   * from NEW are drawn); colours still say how NEW differs */
+	const struct flame_tree *gone;    /* NULL or BASE with NEW as its base: its frames missing
+	                                   * from NEW are listed in the header */
+	struct flame_svg_stats *stats;    /* NULL, or filled with what was drawn */
 };
 
 /* Parses a palette name; returns -1 when unknown. */

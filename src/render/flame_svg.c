@@ -14,15 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/flame_diff.h"
 #include "render/flame.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-#define XPAD      10
-#define FRAME_H   16
-#define CHAR_W    7.3 /* 12px monospace advance, rounded up so text never overflows */
-#define MERGED    99  /* origin code of a merged run of narrow frames */
-#define DIFF_NONE 0
+#define XPAD    10
+#define FRAME_H 16
+#define CHAR_W  7.3 /* 12px monospace advance, rounded up so text never overflows */
+#define MERGED  99  /* origin code of a merged run of narrow frames */
+#define INLINED 128 /* added to the origin code of an inlined frame */
 
 int flame_palette_parse(const char *name)
 {
@@ -114,6 +115,57 @@ static void add_xml(struct strbuf *sb, const char *s, size_t max_chars)
 		strbuf_addstr(sb, "\xe2\x80\xa6");
 }
 
+static size_t utf8_count(const char *s)
+{
+	size_t n = 0;
+	for (const unsigned char *q = (const unsigned char *)s; *q; n++) {
+		uint32_t cp;
+		size_t k = utf8_next(q, &cp);
+		q += k ? k : 1;
+	}
+	return n;
+}
+
+/* Appends the label of a frame chars wide: the whole name when it fits,
+ * else elided in the middle so that the last "::" segment (outside <...>)
+ * stays, "<cpu::So…::score"; nothing when fewer than 4 characters fit, as
+ * one letter and an ellipsis tell nobody anything. Returns false when
+ * nothing was added. The same rule as fit() in flame.js. */
+static bool add_label(struct strbuf *sb, const char *name, size_t chars)
+{
+	size_t total = utf8_count(name);
+	if (total <= chars) {
+		add_xml(sb, name, SIZE_MAX);
+		return total > 0;
+	}
+	if (chars < 4)
+		return false;
+	int depth = 0;
+	const char *seg = NULL;
+	for (const char *q = name; q[0] && q[1]; q++) {
+		if (*q == '<' || *q == '(' || *q == '[')
+			depth++;
+		else if ((*q == '>' || *q == ')' || *q == ']') && depth > 0)
+			depth--;
+		else if (q[0] == ':' && q[1] == ':' && !depth && q > name) {
+			seg = q;
+			q++;
+		}
+	}
+	if (!seg) {
+		add_xml(sb, name, chars);
+		return true;
+	}
+	size_t tail = utf8_count(seg);
+	if (tail + 3 <= chars) {
+		add_xml(sb, name, chars - tail); /* chars - tail - 1 of the start and the ellipsis */
+		add_xml(sb, seg, SIZE_MAX);
+	} else {
+		add_xml(sb, seg + 2, chars);
+	}
+	return true;
+}
+
 /* Appends s as a JSON string that is also safe inside a CDATA section and
  * an HTML script: <, >, & and line separators are \u escapes. */
 static void add_json(struct strbuf *sb, const char *s)
@@ -171,6 +223,17 @@ static void add_num(struct strbuf *sb, double v)
 	}
 }
 
+/* Adds "12.34%" (two decimals). */
+static void add_pct(struct strbuf *sb, double v)
+{
+	long long t = llround(v * 100);
+	add_i64(sb, t / 100);
+	strbuf_addch(sb, '.');
+	strbuf_addch(sb, (char)('0' + t / 10 % 10));
+	strbuf_addch(sb, (char)('0' + t % 10));
+	strbuf_addch(sb, '%');
+}
+
 /* Adds c as two lower-case hex digits. */
 static void add_hex2(struct strbuf *sb, int c)
 {
@@ -220,8 +283,23 @@ static struct rgb palette_color(enum flame_palette pal, int origin, const char *
 		case FLAME_ORIGIN_RUST_STD: /* std/core/alloc: pale yellow */
 			c = (struct rgb){(int)(215 + 30 * v1), (int)(200 + 35 * v2), (int)(90 + 50 * v3)};
 			break;
-		case FLAME_ORIGIN_C: /* C and C++: green */
+		case FLAME_ORIGIN_RUST_DEP: /* the crates it depends on: tan */
+			c = (struct rgb){(int)(200 + 25 * v1), (int)(160 + 30 * v2), (int)(110 + 30 * v3)};
+			break;
+		case FLAME_ORIGIN_C: /* C: green */
 			c = (struct rgb){(int)(90 + 60 * v1), (int)(185 + 45 * v2), (int)(90 + 50 * v3)};
+			break;
+		case FLAME_ORIGIN_CPP: /* C++: teal */
+			c = (struct rgb){(int)(60 + 40 * v1), (int)(180 + 35 * v2), (int)(175 + 35 * v3)};
+			break;
+		case FLAME_ORIGIN_GO: /* Go: pink */
+			c = (struct rgb){(int)(230 + 25 * v1), (int)(150 + 35 * v2), (int)(190 + 30 * v3)};
+			break;
+		case FLAME_ORIGIN_JAVA: /* Java and the JVM: lime */
+			c = (struct rgb){(int)(185 + 30 * v1), (int)(215 + 30 * v2), (int)(70 + 40 * v3)};
+			break;
+		case FLAME_ORIGIN_PYTHON: /* Python: violet */
+			c = (struct rgb){(int)(170 + 30 * v1), (int)(135 + 30 * v2), (int)(230 + 25 * v3)};
 			break;
 		case FLAME_ORIGIN_KERNEL: /* kernel: blue */
 			c = (struct rgb){(int)(110 + 50 * v1), (int)(150 + 50 * v2), (int)(225 + 30 * v3)};
@@ -233,20 +311,33 @@ static struct rgb palette_color(enum flame_palette pal, int origin, const char *
 	return c;
 }
 
-/* Red for a frame whose share grew, blue for one that shrank, paler the
- * smaller the change relative to the largest one. */
-static struct rgb diff_color(double delta, double max_delta)
+/* Neutral inside the 95% interval of sampling noise; outside it red for a
+ * frame whose share grew, blue for one that shrank, deeper the larger the
+ * change against scale (the largest significant change drawn). */
+static struct rgb diff_color(const struct flame_change *c, double scale)
 {
-	double i = max_delta > 0 ? fabs(delta) / max_delta : 0;
+	if (!c->significant || c->delta == 0)
+		return (struct rgb){228, 228, 224};
+	double i = scale > 0 ? fabs(c->delta) / scale : 1;
 	if (i > 1)
 		i = 1;
+	if (i < 0.2)
+		i = 0.2; /* a significant change is never mistaken for a neutral one */
 	int fade = (int)lround(235 - 190 * i);
-	if (delta > 0)
+	if (c->delta > 0)
 		return (struct rgb){255, fade, fade};
-	if (delta < 0)
-		return (struct rgb){fade, fade, 255};
-	return (struct rgb){235, 235, 235};
+	return (struct rgb){fade, fade, 255};
 }
+
+/* A "[N small frames]" box: a run of count siblings from first, too narrow
+ * to draw one by one. */
+struct box {
+	uint32_t first, count, depth;
+	int64_t start, value;
+	bool hidden;          /* itself in a box's data (K.H), not drawn */
+	uint64_t index;       /* its frame in F, or in H when hidden */
+	uint64_t kept, nkept; /* its frames in H (nkept 0: over the size budget) */
+};
 
 /* Working state of one flame_render_svg(). */
 struct svg {
@@ -263,8 +354,27 @@ struct svg {
 	size_t extra_cap;
 	double scale; /* px per value unit */
 	unsigned width, height, pad_top, pad_bottom, max_depth;
-	double max_delta;
-	uint64_t frames;
+	double max_delta;      /* the largest significant change drawn, at least one point */
+	uint32_t origins;      /* 1 << origin of every frame drawn */
+	bool samples;          /* the values are samples */
+	char unit_label[64];   /* else what they are, "cpu nanoseconds" */
+	VEC(struct box) boxes; /* every "[N small frames]" box, drawn or kept */
+	struct strbuf hdata;   /* H: the frames kept for opening boxes, with their colours */
+	uint64_t hframes;
+	int64_t box_value;     /* the value of the box being kept */
+	uint64_t hbudget;      /* the most frames H may keep */
+	uint64_t frames;       /* frames written, merged boxes included */
+	uint64_t merged_boxes; /* of them, "[N small frames]" boxes */
+	/* a flame chart on a time axis (t->spans): one lane per thread */
+	bool timed;
+	uint64_t t0, t1;   /* its time range (ns) */
+	uint32_t *lane_of; /* per node, its thread's lane */
+	double *lane_top;  /* per lane, the y of its thread's row */
+	uint32_t nlanes;
+	double lanes_h;      /* the height of all lanes */
+	double y_cur;        /* the y of the frame being emitted */
+	int64_t cur_samples; /* its samples */
+	uint32_t cur_lane;   /* its lane */
 };
 
 static uint32_t str_ref(struct svg *s, uint32_t id)
@@ -305,13 +415,23 @@ static double y_of(const struct svg *s, uint32_t depth)
 	return s->height - s->pad_bottom - (double)(depth + 1) * FRAME_H;
 }
 
-static double share_delta(const struct svg *s, const struct flame_node *n)
+/* How frame n changed from BASE to NEW, in samples (see flame_diff.h). */
+static void node_change(const struct svg *s, const struct flame_node *n, struct flame_change *c)
 {
 	const struct flame_tree *t = s->t;
-	double total = (double)t->nodes.v[0].value, base = (double)t->base_total;
-	double now = total > 0 ? n->value / total : 0;
-	double before = base > 0 ? flame_tree_base(t, (uint32_t)(n - t->nodes.v)) / base : 0;
-	return now - before;
+	double total = (double)t->nodes.v[0].value, btotal = (double)t->base_total;
+	double v = (double)n->value, b = (double)flame_tree_base(t, (uint32_t)(n - t->nodes.v));
+	if (s->o->negate) { /* t is BASE, its base NEW */
+		double tmp = v;
+		v = b;
+		b = tmp;
+		tmp = total;
+		total = btotal;
+		btotal = tmp;
+	}
+	double per = s->o->samples > 0 && total > 0 ? s->o->samples / total : 1;
+	double bper = s->o->base_samples > 0 && btotal > 0 ? s->o->base_samples / btotal : 1;
+	flame_change_of(b * bper, btotal * bper, v * per, total * per, c);
 }
 
 /* Writes one frame: its shapes to the file, its numbers to s->data. */
@@ -319,11 +439,13 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
                        const struct flame_node *n, int origin)
 {
 	double x = XPAD + start * s->scale, w = value * s->scale;
-	double y = y_of(s, depth);
+	double y = s->timed ? s->y_cur : y_of(s, depth);
 	struct rgb c;
-	if (s->t->has_base && origin != MERGED)
-		c = diff_color(share_delta(s, n), s->max_delta);
-	else
+	if (s->t->has_base && origin != MERGED && n) {
+		struct flame_change ch;
+		node_change(s, n, &ch);
+		c = diff_color(&ch, s->max_delta);
+	} else
 		c = palette_color(s->o->palette, origin, name);
 	struct strbuf *sb = &s->sb;
 	strbuf_reset(sb);
@@ -341,28 +463,57 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	add_hex2(sb, c.b);
 	strbuf_addstr(sb, "\"/>");
 	double fit = (w - 6) / CHAR_W;
-	if (fit >= 2) {
+	if (fit >= 1) {
+		size_t mark = sb->len;
 		strbuf_addstr(sb, "<text x=\"");
 		add_num(sb, x + 3);
 		strbuf_addstr(sb, "\" y=\"");
 		add_num(sb, y + 11.5);
 		strbuf_addstr(sb, "\">");
-		add_xml(sb, name, (size_t)fit);
-		strbuf_addstr(sb, "</text>");
+		if (add_label(sb, name, (size_t)fit))
+			strbuf_addstr(sb, "</text>");
+		else
+			sb->buf[sb->len = mark] = '\0';
 	}
-	strbuf_addstr(sb, "</g>\n");
+	/* for screen readers and viewers without script: name, value, share */
+	strbuf_addstr(sb, "<title>");
+	add_xml(sb, name, SIZE_MAX);
+	strbuf_addstr(sb, ": ");
+	int64_t amount = s->timed ? s->cur_samples : value;
+	add_i64(sb, amount);
+	if (s->samples)
+		strbuf_addstr(sb, amount == 1 ? " sample, " : " samples, ");
+	else
+		strbuf_addf(sb, " %s, ", s->unit_label);
+	int64_t total = s->t->nodes.v[0].value;
+	add_pct(sb, total > 0 ? 100.0 * (double)amount / (double)total : 0);
+	strbuf_addstr(sb, "</title></g>\n");
 	fwrite(sb->buf, 1, sb->len, s->out);
 
-	/* F: name, depth, start, value, self, module, file, line, origin[, base] */
+	/* F: name, depth, start, value, self, module, file, line, origin (+128 inlined)[, base]; timed
+	 * charts: start and value are times (ns), then samples and lane in place of base */
 	struct strbuf *d = &s->data;
 	if (s->frames)
 		strbuf_addch(d, ',');
 	uint32_t id = n ? (uint32_t)(n - s->t->nodes.v) : FLAME_NONE;
 	struct flame_src src = flame_tree_src(s->t, id);
 	uint32_t module = n ? str_ref(s, src.module) : 0, file = n ? str_ref(s, src.file) : 0;
-	int64_t fields[10] = {name_ref, depth, start,    value,  n ? n->self : value,
-	                      module,   file,  src.line, origin, flame_tree_base(s->t, id)};
-	for (int i = 0; i < (s->t->has_base ? 10 : 9); i++) {
+	int64_t fields[11] = {name_ref,
+	                      depth,
+	                      start,
+	                      value,
+	                      n ? n->self : value,
+	                      module,
+	                      file,
+	                      src.line,
+	                      origin + (n && n->inlined ? INLINED : 0),
+	                      flame_tree_base(s->t, id),
+	                      0};
+	if (s->timed) {
+		fields[9] = s->cur_samples;
+		fields[10] = s->cur_lane;
+	}
+	for (int i = 0; i < (s->timed ? 11 : s->t->has_base ? 10 : 9); i++) {
 		if (i)
 			strbuf_addch(d, ',');
 		add_i64(d, fields[i]);
@@ -375,51 +526,338 @@ struct pending {
 	int64_t start;
 };
 
-/* Emits a run of narrow siblings as one merged frame when it is wide enough. */
-static void flush_run(struct svg *s, uint32_t count, int64_t start, int64_t value, uint32_t depth)
+struct pending_stack {
+	struct pending *v;
+	size_t n, cap;
+};
+
+/* Writes a frame's numbers (as emit_frame() does) and its colour to the
+ * data kept for opening boxes, K.H. */
+static void hide_frame(struct svg *s, uint32_t name_ref, const char *name, uint32_t depth, int64_t start, int64_t value,
+                       const struct flame_node *n, int origin)
 {
-	if (count < 2 || value * s->scale < s->o->min_width)
+	struct rgb c;
+	if (s->t->has_base && origin != MERGED && n) {
+		struct flame_change ch;
+		node_change(s, n, &ch);
+		c = diff_color(&ch, s->max_delta);
+	} else {
+		c = palette_color(s->o->palette, origin, name);
+	}
+	struct strbuf *d = &s->hdata;
+	if (s->hframes)
+		strbuf_addch(d, ',');
+	uint32_t id = n ? (uint32_t)(n - s->t->nodes.v) : FLAME_NONE;
+	struct flame_src src = flame_tree_src(s->t, id);
+	uint32_t module = n ? str_ref(s, src.module) : 0, file = n ? str_ref(s, src.file) : 0;
+	int64_t fields[11] = {name_ref,
+	                      depth,
+	                      start,
+	                      value,
+	                      n ? n->self : value,
+	                      module,
+	                      file,
+	                      src.line,
+	                      origin + (n && n->inlined ? INLINED : 0)};
+	int stride = s->t->has_base ? 10 : 9;
+	if (s->t->has_base)
+		fields[9] = flame_tree_base(s->t, id);
+	fields[stride] = (int64_t)c.r << 16 | c.g << 8 | c.b;
+	for (int i = 0; i <= stride; i++) {
+		if (i)
+			strbuf_addch(d, ',');
+		add_i64(d, fields[i]);
+	}
+	s->hframes++;
+}
+
+static void put_frame(struct svg *s, bool hidden, uint32_t name_ref, const char *name, uint32_t depth, int64_t start,
+                      int64_t value, const struct flame_node *n, int origin)
+{
+	if (hidden)
+		hide_frame(s, name_ref, name, depth, start, value, n, origin);
+	else
+		emit_frame(s, name_ref, name, depth, start, value, n, origin);
+}
+
+/* Emits a run of narrow siblings as one merged frame when it is wide enough. */
+static void flush_run(struct svg *s, bool hidden, double scale, uint32_t first, uint32_t count, int64_t start,
+                      int64_t value, uint32_t depth)
+{
+	if (count < 2 || value * scale < s->o->min_width)
 		return;
 	char buf[64];
 	snprintf(buf, sizeof(buf), "[%u small frames]", count);
-	emit_frame(s, extra_ref(s, buf), buf, depth, start, value, NULL, MERGED);
+	struct box *b = vec_grow(&s->boxes);
+	*b = (struct box){.first = first,
+	                  .count = count,
+	                  .depth = depth,
+	                  .start = start,
+	                  .value = value,
+	                  .hidden = hidden,
+	                  .index = hidden ? s->hframes : s->frames};
+	if (!hidden)
+		s->merged_boxes++;
+	put_frame(s, hidden, extra_ref(s, buf), buf, depth, start, value, NULL, MERGED);
+}
+
+/* Pushes the siblings from first (the first limit with a value, or all when
+ * limit is 0) that are wide enough at scale, and flushes the runs of the
+ * others as boxes. */
+static void walk_children(struct svg *s, struct pending_stack *stack, bool hidden, double scale, uint32_t first,
+                          uint32_t limit, int64_t off, uint32_t depth, int64_t parent_value)
+{
+	const struct flame_node *nv = s->t->nodes.v;
+	int64_t run_start = 0, run_value = 0;
+	uint32_t run = 0, run_first = 0, seen = 0;
+	/* in an opened box, what fills the box is drawn frame by frame: merged
+	 * again it would be the same box */
+	bool all = hidden && parent_value >= s->box_value;
+	for (uint32_t c = first; c != FLAME_NONE && (!limit || seen < limit); c = nv[c].next_sibling) {
+		if (nv[c].value <= 0)
+			continue;
+		seen++;
+		if (all || nv[c].value * scale >= s->o->min_width) {
+			flush_run(s, hidden, scale, run_first, run, run_start, run_value, depth);
+			run = 0;
+			struct pending p = {c, off};
+			vec_push(stack, p);
+		} else {
+			if (!run) {
+				run_start = off;
+				run_value = 0;
+				run_first = c;
+			}
+			run++;
+			run_value += nv[c].value;
+		}
+		off += nv[c].value;
+	}
+	flush_run(s, hidden, scale, run_first, run, run_start, run_value, depth);
+}
+
+/* Writes the frames from the stack's nodes down, and the boxes of what is
+ * too narrow (into the file, or into the data of a box when hidden). */
+static void walk(struct svg *s, struct pending_stack *stack, bool hidden, double scale)
+{
+	const struct flame_tree *t = s->t;
+	const struct flame_node *nv = t->nodes.v;
+	while (stack->n) {
+		if (hidden && s->hframes > s->hbudget) { /* over: keep_boxes() drops this box */
+			stack->n = 0;
+			break;
+		}
+		struct pending cur = stack->v[--stack->n];
+		const struct flame_node *n = &nv[cur.node];
+		put_frame(s, hidden, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth, cur.start,
+		          n->value, n, n->origin);
+		walk_children(s, stack, hidden, scale, n->first_child, 0, cur.start, n->depth + 1, n->value);
+	}
+}
+
+static int box_by_value(const void *x, const void *y)
+{
+	const struct box *a = x, *b = y;
+	return a->value > b->value ? -1 : a->value < b->value;
+}
+
+/* The frames of the boxes, kept in K.H so that a click opens a box: what
+ * it holds, drawn as zooming into it would draw it (boxes in boxes
+ * included), the largest boxes first while the data stays within the
+ * budget: as many frames as are drawn, at least 10,000, at most 200,000. */
+static void keep_boxes(struct svg *s)
+{
+	uint64_t budget = s->frames > 10000 ? s->frames : 10000;
+	if (budget > 200000)
+		budget = 200000;
+	s->hbudget = budget;
+	if (s->boxes.n)
+		qsort(s->boxes.v, s->boxes.n, sizeof(*s->boxes.v), box_by_value);
+	struct pending_stack stack = {0};
+	double room = s->width - 2.0 * XPAD;
+	for (size_t i = 0; i < s->boxes.n; i++) {
+		struct box b = s->boxes.v[i];
+		size_t mark_len = s->hdata.len, mark_boxes = s->boxes.n;
+		uint64_t mark_frames = s->hframes;
+		double scale = b.value > 0 ? room / (double)b.value : 0;
+		s->box_value = b.value;
+		walk_children(s, &stack, true, scale, b.first, b.count, b.start, b.depth, b.value);
+		walk(s, &stack, true, scale);
+		if (s->hframes > budget) { /* over: this box keeps nothing */
+			s->hdata.len = mark_len;
+			if (s->hdata.buf)
+				s->hdata.buf[mark_len] = '\0';
+			s->hframes = mark_frames;
+			s->boxes.n = mark_boxes;
+			continue;
+		}
+		s->boxes.v[i].kept = mark_frames;
+		s->boxes.v[i].nkept = s->hframes - mark_frames;
+	}
+	vec_free(&stack);
 }
 
 static void emit_all(struct svg *s)
 {
-	const struct flame_tree *t = s->t;
-	const struct flame_node *nv = t->nodes.v;
-	VEC(struct pending) stack = {0};
+	struct pending_stack stack = {0};
 	struct pending root = {0, 0};
 	vec_push(&stack, root);
+	walk(s, &stack, false, s->scale);
+	vec_free(&stack);
+	keep_boxes(s);
+}
+
+#define AXIS_H   22 /* the time axis above a timed chart */
+#define LANE_GAP 6
+
+static uint64_t span_len(const struct flame_span *sp)
+{
+	return sp->end > sp->start ? sp->end - sp->start : 0;
+}
+
+/* A timed chart's lanes: the thread of every node, each lane as deep as
+ * its deepest frame. */
+static void measure_timed(struct svg *s)
+{
+	const struct flame_tree *t = s->t;
+	size_t n = t->nodes.n;
+	s->lane_of = xcalloc(n, sizeof(*s->lane_of));
+	VEC(uint32_t) depth = {0};
+	for (size_t i = 1; i < n; i++) {
+		const struct flame_node *nd = &t->nodes.v[i];
+		if (nd->depth == 1) {
+			s->lane_of[i] = (uint32_t)depth.n;
+			vec_push(&depth, 1);
+		} else {
+			s->lane_of[i] = s->lane_of[nd->parent];
+		}
+		if (nd->value > 0 && nd->depth > depth.v[s->lane_of[i]])
+			depth.v[s->lane_of[i]] = nd->depth;
+		if (nd->value > 0 && nd->origin < 32)
+			s->origins |= 1u << nd->origin;
+	}
+	s->nlanes = (uint32_t)depth.n;
+	s->lane_top = xcalloc(depth.n + 1, sizeof(*s->lane_top));
+	double y = 0;
+	for (size_t k = 0; k < depth.n; k++) {
+		s->lane_top[k] = y; /* relative until the header's height is known */
+		y += depth.v[k] * FRAME_H + LANE_GAP;
+	}
+	s->lanes_h = y;
+	vec_free(&depth);
+}
+
+/* Writes a timed chart's frames: each where and as long as it ran, in its
+ * thread's lane; a run of siblings too short to draw becomes one box. */
+static void emit_timed(struct svg *s)
+{
+	const struct flame_tree *t = s->t;
+	const struct flame_node *nv = t->nodes.v;
+	const struct flame_span *sp = t->spans.v;
+	VEC(uint32_t) stack = {0};
+	vec_push(&stack, 0);
 	while (stack.n) {
-		struct pending cur = stack.v[--stack.n];
-		const struct flame_node *n = &nv[cur.node];
-		emit_frame(s, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth, cur.start, n->value, n,
-		           n->origin);
-		int64_t off = cur.start, run_start = 0, run_value = 0;
+		uint32_t i = stack.v[--stack.n];
+		const struct flame_node *n = &nv[i];
+		s->cur_samples = n->value;
+		s->cur_lane = i ? s->lane_of[i] : 0;
+		s->y_cur = i ? s->lane_top[s->cur_lane] + (n->depth - 1) * FRAME_H : s->lane_top[s->nlanes];
+		emit_frame(s, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth,
+		           (int64_t)(sp[i].start - s->t0), (int64_t)span_len(&sp[i]), n, n->origin);
+		/* children in time order; pushed in reverse so they come out in order */
+		size_t mark = stack.n;
+		uint64_t run_start = 0, run_end = 0;
 		uint32_t run = 0;
-		for (uint32_t c = n->first_child; c != FLAME_NONE; c = nv[c].next_sibling) {
+		int64_t run_samples = 0;
+		for (uint32_t c = n->first_child;; c = nv[c].next_sibling) {
+			bool wide = c != FLAME_NONE && span_len(&sp[c]) * s->scale >= s->o->min_width;
+			if (run && (c == FLAME_NONE || wide)) {
+				if (run > 1 && (run_end - run_start) * s->scale >= s->o->min_width) {
+					char buf[64];
+					snprintf(buf, sizeof(buf), "[%u small frames]", run);
+					s->merged_boxes++;
+					s->cur_samples = run_samples;
+					s->cur_lane = i ? s->lane_of[i] : 0;
+					s->y_cur = i ? s->lane_top[s->cur_lane] + n->depth * FRAME_H : s->lane_top[0];
+					emit_frame(s, extra_ref(s, buf), buf, n->depth + 1,
+					           (int64_t)(run_start - s->t0), (int64_t)(run_end - run_start), NULL,
+					           MERGED);
+				}
+				run = 0;
+			}
+			if (c == FLAME_NONE)
+				break;
 			if (nv[c].value <= 0)
 				continue;
-			if (nv[c].value * s->scale >= s->o->min_width) {
-				flush_run(s, run, run_start, run_value, n->depth + 1);
-				run = 0;
-				struct pending p = {c, off};
-				vec_push(&stack, p);
-			} else {
-				if (!run) {
-					run_start = off;
-					run_value = 0;
-				}
-				run++;
-				run_value += nv[c].value;
+			if (wide) {
+				vec_push(&stack, c);
+				continue;
 			}
-			off += nv[c].value;
+			if (!run) {
+				run_start = sp[c].start;
+				run_samples = 0;
+			}
+			run++;
+			run_end = sp[c].end;
+			run_samples += nv[c].value;
 		}
-		flush_run(s, run, run_start, run_value, n->depth + 1);
+		for (size_t a = mark, b = stack.n; b > a + 1; a++, b--) {
+			uint32_t tmp = stack.v[a];
+			stack.v[a] = stack.v[b - 1];
+			stack.v[b - 1] = tmp;
+		}
 	}
 	vec_free(&stack);
+}
+
+/* Adds the label of a time on the axis: "0", "250 ms", "1.5 s". */
+static void add_time_label(struct strbuf *sb, double ns, double step)
+{
+	const char *unit = "ns";
+	double div = 1;
+	if (step >= 1e8) {
+		unit = "s";
+		div = 1e9;
+	} else if (step >= 1e5) {
+		unit = "ms";
+		div = 1e6;
+	} else if (step >= 1e2) {
+		unit = "\xc2\xb5s";
+		div = 1e3;
+	}
+	if (ns == 0)
+		strbuf_addstr(sb, "0");
+	else
+		strbuf_addf(sb, "%g %s", ns / div, unit);
+}
+
+/* The time axis of a timed chart: ticks at 1, 2 or 5 times a power of ten,
+ * about one per 100 px, labelled from the first sample (flame.js redraws
+ * it for a zoomed range). */
+static void draw_axis(struct svg *s, double y)
+{
+	double range = (double)(s->t1 - s->t0), room = s->width - 2.0 * XPAD;
+	double want = range / (room / 100 > 1 ? room / 100 : 1), step = 1;
+	while (step * 10 <= want)
+		step *= 10;
+	step = want > step * 5 ? step * 10 : want > step * 2 ? step * 5 : want > step ? step * 2 : step;
+	fputs("<g id=\"axis\">\n", s->out);
+	for (double at = 0; at <= range + step / 1e6; at += step) {
+		double x = XPAD + at * s->scale;
+		strbuf_reset(&s->sb);
+		strbuf_addstr(&s->sb, "<line x1=\"");
+		add_num(&s->sb, x);
+		strbuf_addstr(&s->sb, "\" x2=\"");
+		add_num(&s->sb, x);
+		strbuf_addf(&s->sb, "\" y1=\"%.0f\" y2=\"%.0f\"/><text x=\"", y - 4, y + 4 + FRAME_H + s->lanes_h);
+		bool last = x > s->width - XPAD - 50; /* the last label ends at its tick, inside */
+		add_num(&s->sb, last ? x - 2 : x + 2);
+		strbuf_addf(&s->sb, "\" y=\"%.0f\"%s>", y - 6, last ? " text-anchor=\"end\"" : "");
+		add_time_label(&s->sb, at, step);
+		strbuf_addstr(&s->sb, "</text>\n");
+		fwrite(s->sb.buf, 1, s->sb.len, s->out);
+	}
+	fputs("</g>\n", s->out);
 }
 
 /* Sizes the picture: the deepest frame that will be drawn, the largest
@@ -431,7 +869,7 @@ static void measure(struct svg *s)
 	const struct flame_node *nv = t->nodes.v;
 	VEC(uint32_t) shown = {0};
 	s->max_depth = 0;
-	s->max_delta = 0;
+	s->max_delta = 0.01; /* changes under a point are never drawn deep */
 	vec_push(&shown, 0);
 	while (shown.n) {
 		uint32_t p = shown.v[--shown.n];
@@ -444,26 +882,36 @@ static void measure(struct svg *s)
 			if (nd->value * s->scale < s->o->min_width)
 				continue;
 			vec_push(&shown, c);
+			if (nd->origin < 32)
+				s->origins |= 1u << nd->origin;
 			if (t->has_base) {
-				double d = fabs(share_delta(s, nd));
-				if (d > s->max_delta)
-					s->max_delta = d;
+				struct flame_change ch;
+				node_change(s, nd, &ch);
+				if (ch.significant && fabs(ch.delta) > s->max_delta)
+					s->max_delta = fabs(ch.delta);
 			}
 		}
 	}
 	vec_free(&shown);
 }
 
-static const char *default_title(const struct flame_tree *t, const struct flame_svg_options *o)
+/* The default title says which view it is: "Flame Graph (reversed)". */
+static void default_title(struct strbuf *sb, const struct flame_tree *t, const struct flame_svg_options *o)
 {
 	if (t->has_base)
-		return "Differential Flame Graph";
-	if (t->chart)
-		return "Flame Chart";
-	return o->icicle ? "Icicle Graph" : "Flame Graph";
+		strbuf_addstr(sb, o->negate ? "Differential Flame Graph (negated: BASE's shape)"
+		                            : "Differential Flame Graph");
+	else if (t->chart)
+		strbuf_addstr(sb, "Flame Chart");
+	else
+		strbuf_addstr(sb, o->icicle ? "Icicle Graph" : "Flame Graph");
+	if (o->view)
+		strbuf_addf(sb, " (%s)", o->view);
 }
 
-static void header_text(struct svg *s, const char *id, double x, double y, const char *anchor, const char *text)
+/* Writes one line of the header, elided to max_chars. */
+static void header_text(struct svg *s, const char *id, double x, double y, const char *anchor, const char *text,
+                        size_t max_chars)
 {
 	struct strbuf *sb = &s->sb;
 	strbuf_reset(sb);
@@ -472,19 +920,142 @@ static void header_text(struct svg *s, const char *id, double x, double y, const
 	strbuf_addstr(sb, "\" y=\"");
 	add_num(sb, y);
 	strbuf_addf(sb, "\"%s%s%s>", anchor ? " text-anchor=\"" : "", anchor ? anchor : "", anchor ? "\"" : "");
-	add_xml(sb, text, SIZE_MAX);
+	add_xml(sb, text, max_chars);
 	strbuf_addstr(sb, "</text>\n");
 	fwrite(sb->buf, 1, sb->len, s->out);
 }
+
+struct key {
+	struct rgb c;
+	const char *label;
+};
 
 static const struct {
 	int origin;
 	const char *label;
 } legend[] = {
-    {FLAME_ORIGIN_RUST, "Rust (yours)"}, {FLAME_ORIGIN_RUST_STD, "Rust std/core/alloc"},
-    {FLAME_ORIGIN_C, "C/C++"},           {FLAME_ORIGIN_KERNEL, "kernel"},
+    {FLAME_ORIGIN_RUST, "Rust (yours)"},
+    {FLAME_ORIGIN_RUST_DEP, "Rust crates"},
+    {FLAME_ORIGIN_RUST_STD, "Rust std/core/alloc"},
+    {FLAME_ORIGIN_C, "C"},
+    {FLAME_ORIGIN_CPP, "C++"},
+    {FLAME_ORIGIN_GO, "Go"},
+    {FLAME_ORIGIN_JAVA, "Java/JVM"},
+    {FLAME_ORIGIN_PYTHON, "Python"},
+    {FLAME_ORIGIN_KERNEL, "kernel"},
     {FLAME_ORIGIN_UNKNOWN, "unknown"},
 };
+
+#define KEY_ROW 16
+
+/* Lays out the legend keys in rows that fit the width; returns the rows
+ * (draws them when y >= 0, the first row's top at y). */
+static unsigned draw_keys(struct svg *s, const struct key *keys, size_t n, double y)
+{
+	double lx = XPAD;
+	unsigned rows = n ? 1 : 0;
+	for (size_t i = 0; i < n; i++) {
+		double w = 14 + 6.6 * (double)strlen(keys[i].label) + 14;
+		if (lx > XPAD && lx + w - 14 > s->width - XPAD) {
+			lx = XPAD;
+			rows++;
+		}
+		if (y >= 0) {
+			double ky = y + (rows - 1) * KEY_ROW;
+			fprintf(s->out,
+			        "<rect class=\"key\" x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" "
+			        "fill=\"#%02x%02x%02x\"/>"
+			        "<text class=\"key\" x=\"%.0f\" y=\"%.0f\">",
+			        lx, ky, keys[i].c.r, keys[i].c.g, keys[i].c.b, lx + 14, ky + 9);
+			strbuf_reset(&s->sb);
+			add_xml(&s->sb, keys[i].label, SIZE_MAX);
+			fwrite(s->sb.buf, 1, s->sb.len, s->out);
+			fputs("</text>\n", s->out);
+		}
+		lx += w;
+	}
+	return rows;
+}
+
+/* The keys of the legend: languages, or the colour scale of a diff. */
+static size_t legend_keys(struct svg *s, struct key *keys, char *lo, char *hi, size_t len)
+{
+	if (s->t->has_base) {
+		struct flame_change up = {.delta = s->max_delta, .significant = true};
+		struct flame_change down = {.delta = -s->max_delta, .significant = true};
+		struct flame_change up_small = {.delta = s->max_delta * 0.2, .significant = true};
+		struct flame_change down_small = {.delta = -s->max_delta * 0.2, .significant = true};
+		struct flame_change none = {0};
+		snprintf(lo, len, "\xe2\x88\x92%.1f points", s->max_delta * 100);
+		snprintf(hi, len, "+%.1f points", s->max_delta * 100);
+		keys[0] = (struct key){diff_color(&down, s->max_delta), lo};
+		keys[1] = (struct key){diff_color(&down_small, s->max_delta), "shrank"};
+		keys[2] = (struct key){diff_color(&none, s->max_delta), "not significant at 95%"};
+		keys[3] = (struct key){diff_color(&up_small, s->max_delta), "grew"};
+		keys[4] = (struct key){diff_color(&up, s->max_delta), hi};
+		return 5;
+	}
+	if (s->o->palette != FLAME_PALETTE_LANG)
+		return 0;
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(legend) / sizeof(legend[0]); i++)
+		if (s->origins & (1u << legend[i].origin)) /* only the languages drawn */
+			keys[n++] =
+			    (struct key){palette_color(FLAME_PALETTE_LANG, legend[i].origin, ""), legend[i].label};
+	return n;
+}
+
+static int by_value_desc(const void *x, const void *y, void *ctx)
+{
+	const struct flame_tree *g = ctx;
+	int64_t a = g->nodes.v[*(const uint32_t *)x].value, b = g->nodes.v[*(const uint32_t *)y].value;
+	return a > b ? -1 : a < b;
+}
+
+#define GONE_SHOWN 4
+
+/* "gone from NEW: f (12.00% of BASE), ..." for the outermost frames of
+ * BASE that NEW does not have, the largest first; those whose loss is
+ * within sampling noise are only counted. False when none. */
+static bool gone_line(const struct flame_tree *g, const struct flame_svg_options *o, struct strbuf *sb)
+{
+	if (!g || !g->has_base || g->nodes.n < 2 || g->nodes.v[0].value <= 0)
+		return false;
+	VEC(uint32_t) gone = {0};
+	size_t noise = 0;
+	double total = (double)g->nodes.v[0].value, ntotal = (double)g->base_total;
+	double per = o->base_samples > 0 ? o->base_samples / total : 1;
+	double nper = o->samples > 0 && ntotal > 0 ? o->samples / ntotal : 1;
+	for (size_t i = 1; i < g->nodes.n; i++) {
+		const struct flame_node *n = &g->nodes.v[i];
+		if (n->value <= 0 || flame_tree_base(g, (uint32_t)i) > 0 ||
+		    (n->parent != 0 && flame_tree_base(g, n->parent) <= 0))
+			continue;
+		struct flame_change c;
+		flame_change_of((double)n->value * per, total * per, 0, ntotal * nper, &c);
+		if (c.significant)
+			vec_push(&gone, (uint32_t)i);
+		else
+			noise++;
+	}
+	if (gone.n)
+		qsort_r(gone.v, gone.n, sizeof(*gone.v), by_value_desc, (void *)g);
+	strbuf_addstr(sb, "gone from NEW: ");
+	for (size_t i = 0; i < gone.n && i < GONE_SHOWN; i++) {
+		const struct flame_node *n = &g->nodes.v[gone.v[i]];
+		strbuf_addf(sb, "%s%s (%.2f%% of BASE)", i ? ", " : "", strtab_get(&g->strings, n->name),
+		            100.0 * (double)n->value / total);
+	}
+	if (gone.n > GONE_SHOWN)
+		strbuf_addf(sb, " and %zu more", gone.n - GONE_SHOWN);
+	if (noise)
+		strbuf_addf(sb, "%s%zu frame%s within sampling noise", gone.n ? "; " : "", noise,
+		            noise == 1 ? "" : "s");
+	strbuf_addstr(sb, " (--negate draws them)");
+	bool any = gone.n || noise;
+	vec_free(&gone);
+	return any;
+}
 
 int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_svg_options *opt)
 {
@@ -502,11 +1073,48 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	memset(s.str_index, 0xff, (nstr + 1) * sizeof(*s.str_index));
 	int64_t total = t->nodes.v[0].value;
 	s.scale = total > 0 ? (double)(o.width - 2 * XPAD) / (double)total : 0;
-	measure(&s);
-	bool legend_line = o.palette == FLAME_PALETTE_LANG && !t->has_base;
-	s.pad_top = 40 + (o.subtitle ? 20 : 0) + (o.notes ? 18 : 0);
-	s.pad_bottom = legend_line ? 52 : 34;
+	s.timed = t->chart && t->period && t->spans.n == t->nodes.n && t->nodes.n > 1 && !t->has_base;
+	if (s.timed) {
+		s.t0 = t->spans.v[0].start;
+		s.t1 = t->spans.v[0].end > s.t0 ? t->spans.v[0].end : s.t0 + 1;
+		s.scale = (double)(o.width - 2 * XPAD) / (double)(s.t1 - s.t0);
+		measure_timed(&s);
+	} else {
+		measure(&s);
+	}
+	const char *vtype = strtab_get(&t->strings, t->value_type), *vunit = strtab_get(&t->strings, t->value_unit);
+	s.samples = !*vtype || !strcmp(vtype, "samples");
+	snprintf(s.unit_label, sizeof(s.unit_label), "%.30s%s%.30s", vtype, strcmp(vunit, "count") ? " " : "",
+	         strcmp(vunit, "count") ? vunit : "");
+
+	struct strbuf title = STRBUF_INIT, gone = STRBUF_INIT;
+	if (o.title)
+		strbuf_addstr(&title, o.title);
+	else
+		default_title(&title, t, &o);
+	bool has_gone = t->has_base && gone_line(o.gone, &o, &gone);
+	const char *lines[5][2] = {{"subtitle", o.subtitle},
+	                           {"info", o.info},
+	                           {"base", t->has_base ? o.base_info : NULL},
+	                           {"new", t->has_base ? o.new_info : NULL},
+	                           {"gone", has_gone ? strbuf_str(&gone) : NULL}};
+	unsigned nlines = 0;
+	for (int i = 0; i < 5; i++)
+		nlines += lines[i][1] != NULL;
+	struct key keys[16];
+	char lo[48], hi[48];
+	size_t nkeys = legend_keys(&s, keys, lo, hi, sizeof(lo));
+	unsigned key_rows = draw_keys(&s, keys, nkeys, -1);
+	s.pad_top = 40 + 18 * nlines + (o.notes ? 18 : 0);
+	s.pad_bottom = 34 + (key_rows ? 2 + KEY_ROW * key_rows : 0);
 	s.height = s.pad_top + (s.max_depth + 1) * FRAME_H + s.pad_bottom;
+	if (s.timed) { /* the axis, the row of all threads, then the lanes */
+		double top = s.pad_top + AXIS_H + FRAME_H + LANE_GAP;
+		for (uint32_t k = 0; k < s.nlanes; k++)
+			s.lane_top[k] += top;
+		s.lane_top[s.nlanes] = s.pad_top + AXIS_H; /* the root's row */
+		s.height = (unsigned)(top + s.lanes_h) + s.pad_bottom;
+	}
 	str_ref(&s, 0); /* S[0] is "" */
 
 	fprintf(out,
@@ -514,10 +1122,9 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	        "<svg version=\"1.1\" width=\"%u\" height=\"%u\" viewBox=\"0 0 %u %u\" "
 	        "xmlns=\"http://www.w3.org/2000/svg\" class=\"kiln-flame\">\n",
 	        s.width, s.height, s.width, s.height);
-	const char *title = o.title ? o.title : default_title(t, &o);
 	strbuf_reset(&s.sb);
 	strbuf_addstr(&s.sb, "<title>");
-	add_xml(&s.sb, title, SIZE_MAX);
+	add_xml(&s.sb, strbuf_str(&title), SIZE_MAX);
 	strbuf_addstr(&s.sb, "</title>\n");
 	if (o.notes) {
 		strbuf_addstr(&s.sb, "<desc>");
@@ -527,40 +1134,55 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	fwrite(s.sb.buf, 1, s.sb.len, out);
 	fprintf(out, "<style><![CDATA[\n%s]]></style>\n", flame_asset_css);
 	fprintf(out, "<rect id=\"bg\" width=\"100%%\" height=\"100%%\"/>\n");
-	header_text(&s, "title", s.width / 2.0, 24, "middle", title);
+	/* the title leaves room for the controls beside it; every line stays
+	 * inside the canvas however long it is */
+	double room = s.width - 2.0 * XPAD;
+	double title_room = (room - 2 * 200) / 10.3; /* Search and the case toggle on the right */
+	size_t title_chars = title_room > 8 ? (size_t)title_room : 8, line_chars = (size_t)(room / CHAR_W);
+	header_text(&s, "title", s.width / 2.0, 24, "middle", strbuf_str(&title), title_chars);
 	double y = 24;
-	if (o.subtitle)
-		header_text(&s, "subtitle", s.width / 2.0, y += 20, "middle", o.subtitle);
+	for (int i = 0; i < 5; i++)
+		if (lines[i][1])
+			header_text(&s, lines[i][0], s.width / 2.0, y += 18, "middle", lines[i][1], line_chars);
 	if (o.notes)
-		header_text(&s, "notes", s.width / 2.0, y += 18, "middle", o.notes);
+		header_text(&s, "notes", s.width / 2.0, y += 18, "middle", o.notes, line_chars);
+	/* the controls show once the script runs: an <img> has no use for them */
 	fprintf(out,
-	        "<text id=\"unzoom\" class=\"ctl hide\" x=\"%d\" y=\"24\">Reset Zoom</text>\n"
-	        "<text id=\"search\" class=\"ctl\" x=\"%u\" y=\"24\" text-anchor=\"end\">Search</text>\n"
+	        "<text id=\"unzoom\" class=\"ctl hide\" x=\"%d\" y=\"24\" tabindex=\"0\">Reset Zoom</text>\n"
+	        "<text id=\"search\" class=\"ctl hide\" x=\"%u\" y=\"24\" text-anchor=\"end\" "
+	        "tabindex=\"0\">Search</text>\n"
+	        "<text id=\"case\" class=\"ctl hide\" x=\"%u\" y=\"24\" text-anchor=\"end\" "
+	        "tabindex=\"0\">case: exact</text>\n"
 	        "<text id=\"details\" x=\"%d\" y=\"%u\"> </text>\n"
 	        "<text id=\"matched\" x=\"%u\" y=\"%u\" text-anchor=\"end\"> </text>\n",
-	        XPAD, s.width - XPAD, XPAD, s.height - s.pad_bottom + 22, s.width - XPAD, s.height - s.pad_bottom + 22);
-	if (legend_line) {
-		double lx = XPAD;
-		for (size_t i = 0; i < sizeof(legend) / sizeof(legend[0]); i++) {
-			struct rgb c = palette_color(FLAME_PALETTE_LANG, legend[i].origin, "");
-			fprintf(out,
-			        "<rect class=\"key\" x=\"%.0f\" y=\"%u\" width=\"10\" height=\"10\" "
-			        "fill=\"#%02x%02x%02x\"/>"
-			        "<text class=\"key\" x=\"%.0f\" y=\"%u\">%s</text>\n",
-			        lx, s.height - 18, c.r, c.g, c.b, lx + 14, s.height - 9, legend[i].label);
-			lx += 14 + CHAR_W * (double)strlen(legend[i].label) + 18;
-		}
-	}
+	        XPAD, s.width - XPAD, s.width - XPAD - 104, XPAD, s.height - s.pad_bottom + 22, s.width - XPAD,
+	        s.height - s.pad_bottom + 22);
+	if (total <= 0) /* an empty input is not an empty picture */
+		fprintf(out, "<text id=\"empty\" x=\"%u\" y=\"%u\" text-anchor=\"middle\">no samples</text>\n",
+		        s.width / 2, s.pad_top + FRAME_H + 12);
+	draw_keys(&s, keys, nkeys, s.height - s.pad_bottom + 32);
+	if (s.timed)
+		draw_axis(&s, s.pad_top + AXIS_H - 4);
 	fputs("<g id=\"frames\">\n", out);
-	emit_all(&s);
+	if (s.timed)
+		emit_timed(&s);
+	else
+		emit_all(&s);
 	fputs("</g>\n", out);
 
 	/* the data the script needs; JSON escaping keeps "]]>" out of it */
 	fprintf(out,
 	        "<script type=\"text/ecmascript\"><![CDATA[\nvar K={w:%u,h:%u,xpad:%d,fh:%d,cw:%.1f,icicle:%d,"
-	        "ptop:%u,pbot:%u,diff:%d,chart:%d,total:%" PRId64 ",btotal:%" PRId64 ",maxdelta:%.6g,stride:%d,type:",
-	        s.width, s.height, XPAD, FRAME_H, CHAR_W, o.icicle ? 1 : 0, s.pad_top, s.pad_bottom,
-	        t->has_base ? 1 : 0, t->chart ? 1 : 0, total, t->base_total, s.max_delta, t->has_base ? 10 : 9);
+	        "ptop:%u,pbot:%u,diff:%d,negate:%d,chart:%d,total:%" PRId64 ",btotal:%" PRId64
+	        ",maxdelta:%.6g,ns:%.17g,bs:%.17g,time:%d,span:%" PRIu64 ",period:%" PRIu64 ",axisy:%u,lanesh:%.0f,"
+	        "stride:%d,type:",
+	        s.width, s.height, XPAD, FRAME_H, CHAR_W, o.icicle || s.timed ? 1 : 0, s.pad_top, s.pad_bottom,
+	        t->has_base ? 1 : 0, o.negate ? 1 : 0, t->chart ? 1 : 0, total, t->base_total, s.max_delta,
+	        o.samples > 0 ? o.samples : 0, o.base_samples > 0 ? o.base_samples : 0, s.timed ? 1 : 0,
+	        s.timed ? s.t1 - s.t0 : 0, s.timed ? t->period : 0, s.pad_top + AXIS_H - 4, s.lanes_h,
+	        s.timed       ? 11
+	        : t->has_base ? 10
+	                      : 9);
 	strbuf_reset(&s.sb);
 	add_json(&s.sb, strtab_get(&t->strings, t->value_type));
 	strbuf_addstr(&s.sb, ",unit:");
@@ -570,14 +1192,41 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	fwrite(strbuf_str(&s.strs), 1, s.strs.len, out);
 	fputs("],\nF:[", out);
 	fwrite(strbuf_str(&s.data), 1, s.data.len, out);
-	fputs("]};\n]]></script>\n<script type=\"text/ecmascript\"><![CDATA[\n", out);
+	/* the frames in the boxes, and which box holds which: hidden, index, first, count */
+	fputs("],\nH:[", out);
+	fwrite(strbuf_str(&s.hdata), 1, s.hdata.len, out);
+	fputs("],\nM:[", out);
+	bool first_box = true;
+	for (size_t i = 0; i < s.boxes.n; i++) {
+		const struct box *b = &s.boxes.v[i];
+		if (!b->nkept)
+			continue;
+		fprintf(out, "%s%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64, first_box ? "" : ",", b->hidden ? 1 : 0, b->index,
+		        b->kept, b->nkept);
+		first_box = false;
+	}
+	fprintf(out, "],depth:%u};\n]]></script>\n<script type=\"text/ecmascript\"><![CDATA[\n", s.max_depth);
 	fputs(flame_asset_js, out);
 	fputs("\n]]></script>\n</svg>\n", out);
 
+	if (o.stats) {
+		uint64_t nonempty = 0;
+		for (size_t i = 0; i < t->nodes.n; i++)
+			nonempty += i == 0 || t->nodes.v[i].value > 0;
+		o.stats->frames = s.frames - s.merged_boxes;
+		o.stats->merged_boxes = s.merged_boxes;
+		o.stats->hidden = nonempty - o.stats->frames;
+	}
 	strbuf_release(&s.sb);
 	strbuf_release(&s.data);
+	strbuf_release(&s.hdata);
+	vec_free(&s.boxes);
 	strbuf_release(&s.strs);
 	strtab_release(&s.extra);
+	strbuf_release(&title);
+	strbuf_release(&gone);
+	free(s.lane_of);
+	free(s.lane_top);
 	free(s.extra_index);
 	free(s.str_index);
 	fflush(out);

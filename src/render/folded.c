@@ -1,5 +1,6 @@
 /* folded.c - folded stacks out of a flame tree ("a;b;c 123" per line), the
- * format flamegraph.pl, inferno and speedscope read. */
+ * format flamegraph.pl, inferno and speedscope read. Kernel frames end in
+ * "_[k]", as stackcollapse-perf.pl writes them. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -64,7 +65,12 @@ int flame_render_folded(FILE *out, const struct flame_tree *t)
 		lens.v[d - 1] = line.len;
 		if (d > 1)
 			strbuf_addch(&line, ';');
-		add_name(&line, strtab_get(&t->strings, n->name));
+		const char *name = strtab_get(&t->strings, n->name);
+		add_name(&line, name);
+		/* perf's kernel mark, which flamegraph.pl colours by */
+		size_t len = strlen(name);
+		if (n->origin == FLAME_ORIGIN_KERNEL && (len < 4 || memcmp(name + len - 4, "_[k]", 4)))
+			strbuf_addstr(&line, "_[k]");
 		if (n->self > 0)
 			put_line(out, &line, n->self);
 		if (n->first_child != FLAME_NONE) {

@@ -15,9 +15,9 @@ svgq() {
 import json, re, sys
 svg = open(sys.argv[1], encoding="utf-8").read()
 S = json.loads(re.search(r"\nS:(\[.*?\]),\nF:", svg, re.S).group(1))
-F = json.loads(re.search(r"\nF:(\[.*?\])\};", svg, re.S).group(1))
+F = json.loads(re.search(r"\nF:(\[.*?\])[,}]", svg, re.S).group(1))
 diff = "diff:1" in svg
-stride = 10 if diff else 9
+stride = int(re.search(r"stride:(\d+)", svg).group(1))
 fills = re.findall(r'<g><rect [^>]*fill="(#[0-9a-f]{6})"', svg.split('<g id="frames">')[1])
 frames = []
 for i in range(len(F) // stride):
@@ -93,10 +93,15 @@ for opt in --icicle --flamechart --threads "--palette hot" "--palette mem" "--pa
 	xml_ok "$opt" "opt_$name.svg"
 done
 check_grep "--width" opt_icicle.svg 'width="900"'
-check_grep "--icicle draws the root at the top" opt_icicle.svg '<g><rect x="10" y="78" width="880" '
+check_grep "--icicle draws the root at the top" opt_icicle.svg '<g><rect x="10" y="94" width="880" '
+check_grep "--reverse is named in the title" opt_reverse.svg '<title>T --reverse</title>'
+"$KILN" flame "$T/calltree.kiln" --reverse -o rev_default.svg 2>/dev/null
+check_grep "the command and samples under the title" rev_default.svg 'id="info"[^>]*>calltree.kiln · [^<]*calltree_nofp 1200ms · [0-9,]+ samples · [0-9.]+ s'
+check_grep "the default title names the view" rev_default.svg '<title>Flame Graph \(reversed\)</title>'
 check_grep "--notes escaped" opt_icicle.svg '<desc>n&lt;&amp;&gt;</desc>'
 check_eq "--flamechart roots are threads" "$(svgq opt_flamechart.svg 'frames[1]["name"].startswith("calltree")')" True
 check_grep "--flamechart title" opt_flamechart.svg 'T --flamechart'
+check_grep "--flamechart has a time axis" opt_flamechart.svg '<g id="axis">'
 "$KILN" flame "$T/calltree.kiln" --focus 'leaf_a$' --folded >focus.folded 2>/dev/null
 check_eq "--focus keeps only matching stacks" "$(grep -vc 'leaf_a' focus.folded)" 0
 check_eq "--focus keeps their samples" "$(awk '{s += $NF} END {print s}' focus.folded)" "$a"
@@ -126,6 +131,17 @@ check_eq "leaf_a grew: red" "$(svgq diff.svg '[f["fill"][:3] for f in frames if 
 check_eq "leaf_b shrank: blue" "$(svgq diff.svg '[f["fill"][5:] for f in frames if f["name"] == "leaf_b"][0]')" "ff"
 check_eq "diff keeps the base values" "$(svgq diff.svg '[f["base"] for f in frames if f["name"] == "leaf_b"][0]')" \
 	"$(awk '/;leaf_b[ ;]/{s += $NF} END {print s}' base.folded)"
+
+# frames only in BASE: listed, and drawn on BASE's shape with --negate
+printf 'main;gone 50\nmain;kept 50\n' >gb.folded
+printf 'main;kept 100\n' >gn.folded
+"$KILN" flame --diff gb.folded gn.folded -o gone.svg 2>/dev/null
+check_grep "frames gone from NEW are listed" gone.svg '>gone from NEW: gone \(50.00% of BASE\)'
+"$KILN" flame --diff --negate gb.folded gn.folded -o negate.svg 2>/dev/null
+check_eq "--negate draws the gone frame, blue" "$(svgq negate.svg '[f["fill"] for f in frames if f["name"] == "gone"][0]')" "#2d2dff"
+check_eq "--negate: kept grew, red" "$(svgq negate.svg '[f["fill"] for f in frames if f["name"] == "kept"][0]')" "#ff2d2d"
+krun negate1 flame --negate gb.folded
+check_eq "--negate needs --diff" "$RC" 2
 
 # --- hostile names -----------------------------------------------------------
 printf '%s\n' 'main;<script>alert("x")</script> 5' 'main;]]><svg onload=alert(1)> 3' \
@@ -163,6 +179,22 @@ if have_perf; then
 else
 	say "perf record not permitted here: perf script input not tested"
 fi
+
+# --- kernel frames keep perf's _[k] in folded output; empty input -----------
+if [ "$(svgq "$T/calltree.svg" 'len([f for f in frames if f["origin"] % 128 == 4])')" -gt 0 ]; then
+	check_grep "--folded marks kernel frames _[k]" a.folded '_\[k\][; ]'
+else
+	say "no kernel frames in this recording: _[k] not tested"
+fi
+: >empty.folded
+krun empty flame empty.folded -o empty.svg
+check_grep "an empty input says no samples" "$T/empty.err" "'empty.folded' is empty: no samples"
+printf 'main;a 0\n' >zero.folded
+"$KILN" flame zero.folded -o zero.svg 2>/dev/null
+check_grep "a graph of no samples says so" zero.svg '>no samples</text>'
+krun frames flame --min-width 300 "$T/calltree.kiln" -o frames.svg
+check_grep "the frame count says what was drawn and what was too narrow" "$T/frames.err" \
+	"wrote 'frames.svg' \([0-9,]+ of [0-9,]+ frames drawn, [0-9,]+ too narrow"
 
 # --- errors ------------------------------------------------------------------
 krun missing flame nosuch.kiln

@@ -114,6 +114,9 @@ static void test_truncate_and_merge(void **state)
 	svg = render(text, &so, NULL);
 	assert_non_null(strstr(svg, "[100 small frames]"));
 	assert_int_equal(count(svg, "<g><rect"), 3); /* all, main, merged */
+	/* the box's 100 frames are kept to be opened: F index 2, H from 0, 100 of them */
+	assert_non_null(strstr(svg, "\nM:[0,2,0,100],depth:2};"));
+	assert_non_null(strstr(svg, "\nH:[")); /* f00 first: name, depth 2, start 0, value 1 */
 	free(svg);
 }
 
@@ -130,6 +133,110 @@ static void test_diff_colours(void **state)
 	free(svg);
 }
 
+static struct flame_tree *tree_of(const char *text)
+{
+	struct profile *p = NULL;
+	assert_int_equal(folded_read_mem(text, strlen(text), &p, NULL), 0);
+	struct flame_tree *t = calloc(1, sizeof(*t));
+	flame_tree_init(t);
+	struct flame_options o = {0};
+	assert_int_equal(flame_tree_build(t, p, &o), 0);
+	profile_free(p);
+	return t;
+}
+
+/* A differential graph as kiln flame --diff [--negate] draws it. */
+static char *render_diff(const char *new_text, const char *base_text, struct flame_svg_options *so)
+{
+	struct flame_tree *t = tree_of(new_text), *base = tree_of(base_text);
+	flame_tree_set_base(t, base);
+	flame_tree_set_base(base, t);
+	so->gone = base;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(flame_render_svg(f, so->negate ? base : t, so), 0);
+	fclose(f);
+	flame_tree_release(t);
+	flame_tree_release(base);
+	free(t);
+	free(base);
+	return buf;
+}
+
+static void test_diff_noise(void **state)
+{
+	(void)state;
+	struct flame_svg_options so = {.min_width = -1, .base_info = "BASE: a.folded", .new_info = "NEW: b.folded"};
+	/* two points of change on a hundred samples: sampling noise, neutral */
+	char *svg = render_diff("main;a 51\nmain;b 49\n", "main;a 49\nmain;b 51\n", &so);
+	assert_int_equal(count(svg, "<g><rect"), 4);
+	assert_int_equal(count(svg, "<g><rect x=\"10\" y=\"76\" width=\"601.8\" height=\"15\" fill=\"#e4e4e0\""), 1);
+	assert_int_equal(count(svg, "fill=\"#e4e4e0\"/><text x="), 4);
+	assert_non_null(strstr(svg, ">not significant at 95%</text>"));
+	assert_non_null(strstr(svg, "id=\"base\" x=\"600\" y=\"42\" text-anchor=\"middle\">BASE: a.folded</text>"));
+	assert_non_null(strstr(svg, "id=\"new\" x=\"600\" y=\"60\" text-anchor=\"middle\">NEW: b.folded</text>"));
+	assert_null(strstr(svg, "id=\"gone\""));
+	free(svg);
+	/* a planted 2x change on the same counts: significant, coloured */
+	svg = render_diff("main;a 67\nmain;b 33\n", "main;a 33\nmain;b 67\n", &so);
+	assert_int_equal(count(svg, "fill=\"#e4e4e0\"/><text x="), 2); /* all and main */
+	assert_non_null(strstr(svg, "fill=\"#ff2d2d\"/><text x=\"13\" y=\"87.5\">a"));
+	assert_non_null(strstr(svg, ">+34.0 points</text>"));
+	free(svg);
+}
+
+static void test_diff_gone(void **state)
+{
+	(void)state;
+	struct flame_svg_options so = {.min_width = -1};
+	char *svg = render_diff("main;kept 100\n", "main;gone 50\nmain;kept 50\n", &so);
+	assert_non_null(strstr(svg, ">gone from NEW: gone (50.00% of BASE) (--negate draws them)</text>"));
+	assert_null(strstr(svg, ">gone</text>")); /* NEW's shape has no such frame */
+	free(svg);
+	so.negate = true;
+	svg = render_diff("main;kept 100\n", "main;gone 50\nmain;kept 50\n", &so);
+	/* BASE's shape: gone is drawn, shrunk to nothing (blue), kept grew (red) */
+	assert_non_null(strstr(svg, "fill=\"#2d2dff\"/><text x=\"13\" y=\"69.5\">gone</text>"));
+	assert_non_null(strstr(svg, "fill=\"#ff2d2d\"/><text x=\"603\" y=\"69.5\">kept</text>"));
+	assert_non_null(strstr(svg, "negate:1"));
+	assert_non_null(strstr(svg, "<title>Differential Flame Graph (negated: BASE&#39;s shape)</title>"));
+	free(svg);
+}
+
+static void test_labels(void **state)
+{
+	(void)state;
+	struct flame_svg_options so = {.width = 200, .min_width = -1, .view = "reversed"};
+	/* 23 characters fit in 180 px: the middle goes, the last segment stays */
+	char *svg = render("<cpu::Softmax as cpu::Layer>::score 1000\n", &so, NULL);
+	assert_non_null(strstr(svg, ">&lt;cpu::Softmax a\xe2\x80\xa6::score</text>"));
+	assert_non_null(strstr(svg, "<title>Flame Graph (reversed)</title>"));
+	free(svg);
+	/* 2 characters fit: no "l…" label */
+	svg = render("main;long_name_here 13\nmain;other 87\n", &so, NULL);
+	assert_null(strstr(svg, ">l\xe2\x80\xa6</text>"));
+	assert_int_equal(count(svg, "<text x="), 3); /* all, main, other */
+	free(svg);
+}
+
+static void test_long_header(void **state)
+{
+	(void)state;
+	char title[400];
+	memset(title, 'T', sizeof(title) - 1);
+	title[sizeof(title) - 1] = '\0';
+	struct flame_svg_options so = {.width = 200, .min_width = -1, .title = title, .subtitle = title};
+	char *svg = render("main;java/lang/Thread.run;runtime.mallocgc;do_sys_read_[k] 1\n", &so, NULL);
+	/* 180 px less room for the controls: 8 characters of the title; 24 of the subtitle */
+	assert_non_null(strstr(svg, ">TTTTTTT\xe2\x80\xa6</text>"));
+	assert_non_null(strstr(svg, ">TTTTTTTTTTTTTTTTTTTTTTT\xe2\x80\xa6</text>"));
+	/* the legend wraps to rows inside the width */
+	assert_int_equal(count(svg, "<rect class=\"key\""), 4); /* only the languages drawn: C, Java, Go, kernel */
+	assert_int_equal(count(svg, "<rect class=\"key\" x=\"10\""), 2);
+	free(svg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +244,10 @@ int main(void)
 	    cmocka_unit_test(test_hostile),
 	    cmocka_unit_test(test_truncate_and_merge),
 	    cmocka_unit_test(test_diff_colours),
+	    cmocka_unit_test(test_diff_noise),
+	    cmocka_unit_test(test_diff_gone),
+	    cmocka_unit_test(test_labels),
+	    cmocka_unit_test(test_long_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

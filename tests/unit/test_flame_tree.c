@@ -15,6 +15,7 @@
 
 #include "analysis/flame_tree.h"
 #include "profile/folded_read.h"
+#include "profile/perf_script.h"
 #include "render/flame.h"
 
 static struct profile *from_folded(const char *text)
@@ -239,6 +240,129 @@ static void test_origin(void **state)
 	assert_int_equal(flame_origin_guess("sys_read_[k]", NULL, NULL, false), FLAME_ORIGIN_KERNEL);
 	assert_int_equal(flame_origin_guess("libfoo.so+0x1234", NULL, NULL, false), FLAME_ORIGIN_UNKNOWN);
 	assert_int_equal(flame_origin_guess("", NULL, NULL, false), FLAME_ORIGIN_UNKNOWN);
+	/* what the profile knows: file extensions and places, modules */
+	assert_int_equal(flame_origin_guess("serde::de::Deserialize::deserialize", "app",
+	                                    "/home/u/.cargo/registry/src/index.crates.io-6f17/serde-1.0/src/de.rs",
+	                                    false),
+	                 FLAME_ORIGIN_RUST_DEP);
+	assert_int_equal(flame_origin_guess("myapp::Server::run", "app", "src/server.cpp", false), FLAME_ORIGIN_CPP);
+	assert_int_equal(flame_origin_guess("Vec::push", "app", "vec.hpp", false), FLAME_ORIGIN_CPP);
+	assert_int_equal(flame_origin_guess("main.main", "app", "/src/main.go", false), FLAME_ORIGIN_GO);
+	assert_int_equal(flame_origin_guess("operator new(unsigned long)", "libstdc++.so.6", NULL, false),
+	                 FLAME_ORIGIN_CPP);
+	/* names alone (folded input), as flamegraph.pl's palettes and the demanglers' marks tell */
+	assert_int_equal(flame_origin_guess("std::vector<int, std::allocator<int> >::push_back", NULL, NULL, false),
+	                 FLAME_ORIGIN_CPP);
+	assert_int_equal(flame_origin_guess("boost::asio::io_context::run()", NULL, NULL, false), FLAME_ORIGIN_CPP);
+	assert_int_equal(flame_origin_guess("std::rt::lang_start_internal", NULL, NULL, false), FLAME_ORIGIN_RUST_STD);
+	assert_int_equal(flame_origin_guess("calltree::run::{{closure}}", NULL, NULL, false), FLAME_ORIGIN_RUST);
+	assert_int_equal(flame_origin_guess("java/lang/Thread.run", NULL, NULL, false), FLAME_ORIGIN_JAVA);
+	assert_int_equal(flame_origin_guess("Lcom/example/App;.main", NULL, NULL, false), FLAME_ORIGIN_JAVA);
+	assert_int_equal(flame_origin_guess("java.util.HashMap.get", NULL, NULL, false), FLAME_ORIGIN_JAVA);
+	assert_int_equal(flame_origin_guess("Interpreter", NULL, NULL, false), FLAME_ORIGIN_JAVA);
+	assert_int_equal(flame_origin_guess("runtime.mallocgc", NULL, NULL, false), FLAME_ORIGIN_GO);
+	assert_int_equal(flame_origin_guess("net/http.(*conn).serve", NULL, NULL, false), FLAME_ORIGIN_GO);
+	assert_int_equal(flame_origin_guess("compute (app.py:10)", NULL, NULL, false), FLAME_ORIGIN_PYTHON);
+	assert_int_equal(flame_origin_guess("myapp::Server::run", NULL, NULL, false), FLAME_ORIGIN_SCOPED);
+}
+
+/* Origin of the first node named name. */
+static int origin_in(const struct flame_tree *t, const char *name)
+{
+	for (size_t i = 1; i < t->nodes.n; i++)
+		if (!strcmp(strtab_get(&t->strings, t->nodes.v[i].name), name))
+			return t->nodes.v[i].origin;
+	fail_msg("no frame %s", name);
+	return -1;
+}
+
+static void folded_tree(struct flame_tree *t, const char *text)
+{
+	flame_tree_init(t);
+	struct flame_folded b;
+	flame_folded_init(&b, t);
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n'), *sp = memrchr(line, ' ', (size_t)(nl - line));
+		flame_folded_add(&b, line, (size_t)(sp - line), atoll(sp + 1));
+		line = nl + 1;
+	}
+	flame_folded_finish(&b);
+}
+
+static void test_origin_resolved(void **state)
+{
+	(void)state;
+	struct flame_tree t;
+	/* C++: the scoped names of a C++ program are C++ */
+	folded_tree(&t, "main;myapp::Server::run;boost::asio::io_context::run;std::vector<int, std::allocator<int> "
+	                ">::push_back 5\nmain;myapp::Server::run;operator new(unsigned long) 2\n");
+	assert_int_equal(origin_in(&t, "myapp::Server::run"), FLAME_ORIGIN_CPP);
+	assert_int_equal(origin_in(&t, "boost::asio::io_context::run"), FLAME_ORIGIN_CPP);
+	assert_int_equal(origin_in(&t, "main"), FLAME_ORIGIN_C);
+	flame_tree_release(&t);
+	/* Rust: the crate whose main() ran is yours, other crates are not */
+	folded_tree(&t, "std::rt::lang_start;calltree::main;calltree::run;serde_json::de::from_str 3\n"
+	                "std::rt::lang_start;calltree::main;calltree::run::{{closure}} 4\n");
+	assert_int_equal(origin_in(&t, "calltree::main"), FLAME_ORIGIN_RUST);
+	assert_int_equal(origin_in(&t, "calltree::run"), FLAME_ORIGIN_RUST);
+	assert_int_equal(origin_in(&t, "calltree::run::{{closure}}"), FLAME_ORIGIN_RUST);
+	assert_int_equal(origin_in(&t, "serde_json::de::from_str"), FLAME_ORIGIN_RUST_DEP);
+	assert_int_equal(origin_in(&t, "std::rt::lang_start"), FLAME_ORIGIN_RUST_STD);
+	flame_tree_release(&t);
+	/* nothing tells the language: unknown, not a guess */
+	folded_tree(&t, "main;myapp::Server::run 1\n");
+	assert_int_equal(origin_in(&t, "myapp::Server::run"), FLAME_ORIGIN_UNKNOWN);
+	flame_tree_release(&t);
+}
+
+/* A flame chart of timed samples: a thread sampled every ms for 10 ms,
+ * not for 40 ms, then again for 10 ms draws its frame twice, with the
+ * times between; the other thread's frame spans its 20 ms. */
+static void test_chart_spans(void **state)
+{
+	(void)state;
+	struct perf_script_reader *r = perf_script_reader_new(true);
+	char line[128];
+	for (int k = 0; k < 20; k++) {
+		int ms = k < 10 ? 1 + k : 51 + (k - 10);
+		snprintf(line, sizeof(line), "a 1/1 [0] 1.%03d: 1 c:", ms);
+		perf_script_reader_line(r, line, strlen(line));
+		perf_script_reader_line(r, "\t 1 work (m)", 12);
+		perf_script_reader_line(r, "", 0);
+		snprintf(line, sizeof(line), "b 1/2 [0] 1.%03d: 1 c:", 1 + k);
+		perf_script_reader_line(r, line, strlen(line));
+		perf_script_reader_line(r, "\t 2 busy (m)", 12);
+		perf_script_reader_line(r, "", 0);
+	}
+	struct profile *p = NULL;
+	struct perf_script_stats st;
+	assert_int_equal(perf_script_reader_finish(r, &p, &st), 0);
+	struct flame_tree t;
+	flame_tree_init(&t);
+	struct flame_options o = {.chart = true};
+	assert_int_equal(flame_tree_build(&t, p, &o), 0);
+	assert_int_equal(t.period, 1000000);
+	assert_int_equal(t.spans.n, t.nodes.n);
+	int works = 0;
+	for (size_t i = 1; i < t.nodes.n; i++) {
+		const char *name = strtab_get(&t.strings, t.nodes.v[i].name);
+		const struct flame_span *sp = &t.spans.v[i];
+		if (!strcmp(name, "work")) {
+			/* [0 ms, 10 ms) and [50 ms, 60 ms) after 1 s: the 40 ms between are a gap */
+			uint64_t start = works++ ? 1050000000ull : 1000000000ull;
+			assert_int_equal(sp->start, start);
+			assert_int_equal(sp->end, start + 10000000);
+			assert_int_equal(t.nodes.v[i].value, 10);
+		} else if (!strcmp(name, "busy")) {
+			assert_int_equal(sp->start, 1000000000ull);
+			assert_int_equal(sp->end, 1020000000ull);
+		}
+	}
+	assert_int_equal(works, 2);
+	assert_int_equal(t.spans.v[0].start, 1000000000ull);
+	assert_int_equal(t.spans.v[0].end, 1060000000ull);
+	flame_tree_release(&t);
+	profile_free(p);
 }
 
 /* Asserts that a and b are the same tree: the same names, values, origins
@@ -444,6 +568,8 @@ int main(void)
 	    cmocka_unit_test(test_threads_and_chart),
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test(test_origin),
+	    cmocka_unit_test(test_origin_resolved),
+	    cmocka_unit_test(test_chart_spans),
 	    cmocka_unit_test(test_folded_fast_path),
 	    cmocka_unit_test(test_folded_distinct_names),
 	};

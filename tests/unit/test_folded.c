@@ -180,12 +180,12 @@ static void test_perf_script(void **state)
 	assert_int_equal(p->samples.v[0].values[0], 2);
 	char *out = to_folded(p);
 	assert_string_equal(out, "calltree;__libc_start_main;calltree::run;calltree::leaf_b 2\n"
-	                         "my thread;[unknown];[libfoo.so];do_syscall_64 1\n");
+	                         "my thread;[unknown];[libfoo.so];do_syscall_64_[k] 1\n"); /* perf's kernel mark */
 	free(out);
 	profile_free(p);
 	assert_int_equal(perf_script_read_mem("", 0, &p, NULL), -ENOMSG);
 
-	/* in time order (flame charts) only a thread's repeats merge */
+	/* in time order (flame charts) every event keeps its time: none merge */
 	struct perf_script_reader *r = perf_script_reader_new(true);
 	const char *ev[] = {"a 1/1 [0] 1.0: 1 c:", "\t 1 x (m)", "", "a 1/2 [0] 1.5: 1 c:", "\t 1 y (m)", "",
 	                    "a 1/1 [0] 2.0: 1 c:", "\t 1 x (m)", "", "a 1/1 [0] 3.0: 1 c:", "\t 1 y (m)", "",
@@ -194,8 +194,9 @@ static void test_perf_script(void **state)
 		perf_script_reader_line(r, ev[i], strlen(ev[i]));
 	assert_int_equal(perf_script_reader_finish(r, &p, &st), 0);
 	assert_int_equal(st.events, 5);
-	assert_int_equal(p->samples.n, 4);
-	assert_int_equal(p->samples.v[0].values[0], 2); /* 1.0 and 2.0: tid 2's event between is another thread */
+	assert_int_equal(p->samples.n, 5);
+	assert_int_equal(p->samples.v[0].values[0], 1);
+	assert_int_equal(p->samples.v[2].time, 2000000000ull); /* x at 2.0 is a sample of its own */
 	profile_free(p);
 	r = perf_script_reader_new(false);
 	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)

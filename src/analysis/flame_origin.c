@@ -1,0 +1,325 @@
+/* flame_origin.c - which language, and whose code, a frame is: what the
+ * lang palette colours by (see flame_origin_guess() in flame_tree.h).
+ *
+ * What the profile knows decides first: the kernel flag, the source file's
+ * extension and place (cargo's registry, the toolchain's /rustc/), the
+ * module. Names come last, with the rules flamegraph.pl's palettes use for
+ * folded input (Java's "java/lang/Thread.run", "_[k]", "_[j]") and the
+ * marks each demangler leaves (Rust's "{{closure}}" and "<T as Trait>",
+ * C++'s parameter lists and reserved "_M_" names). A name such as
+ * "myapp::Server::run" could be either language: it stays "scoped" until
+ * flame_tree_resolve_origins() has seen the whole tree.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/flame_tree.h"
+#include "util/xalloc.h"
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && !strcmp(s + n - m, suf);
+}
+
+static bool has_any_suffix(const char *s, const char *const *sufs)
+{
+	for (; *sufs; sufs++)
+		if (has_suffix(s, *sufs))
+			return true;
+	return false;
+}
+
+/* The language of a source file by its extension; UNKNOWN when it says none. */
+static enum flame_origin origin_of_file(const char *file)
+{
+	static const char *const cpp[] = {".cc", ".cpp", ".cxx", ".c++", ".C", ".hpp",
+	                                  ".hh", ".hxx", ".h++", ".tcc", NULL};
+	static const char *const java[] = {".java", ".kt", ".scala", ".groovy", ".clj", NULL};
+	if (has_suffix(file, ".rs")) {
+		if (strstr(file, "/rustc/") || strstr(file, "library/std/") || strstr(file, "library/core/") ||
+		    strstr(file, "library/alloc/") || strstr(file, "/.rustup/toolchains/"))
+			return FLAME_ORIGIN_RUST_STD;
+		if (strstr(file, "/.cargo/registry/") || strstr(file, "/.cargo/git/") ||
+		    strstr(file, "/cargo/registry/"))
+			return FLAME_ORIGIN_RUST_DEP;
+		return FLAME_ORIGIN_RUST;
+	}
+	if (has_any_suffix(file, cpp))
+		return FLAME_ORIGIN_CPP;
+	if (has_suffix(file, ".c") || has_suffix(file, ".h") || has_suffix(file, ".S") || has_suffix(file, ".s"))
+		return FLAME_ORIGIN_C;
+	if (has_suffix(file, ".go") || has_suffix(file, ".s.go"))
+		return FLAME_ORIGIN_GO;
+	if (has_any_suffix(file, java))
+		return FLAME_ORIGIN_JAVA;
+	if (has_suffix(file, ".py") || has_suffix(file, ".pyx"))
+		return FLAME_ORIGIN_PYTHON;
+	return FLAME_ORIGIN_UNKNOWN;
+}
+
+/* Marks only C++'s demangler leaves: a parameter list at the end, const
+ * methods, operators, anonymous namespaces, destructors, the standard
+ * library's reserved names and old-style "> >". */
+static bool cpp_marks(const char *name)
+{
+	size_t n = strlen(name);
+	if (n && name[n - 1] == ')' && !strstr(name, "{{closure}}") && strchr(name, '('))
+		return true;
+	return strstr(name, ") const") || strstr(name, "::operator") || strstr(name, "(anonymous namespace)") ||
+	       strstr(name, "::~") || strstr(name, "std::__") || strstr(name, "::_M_") || strstr(name, "__gnu_cxx::") ||
+	       strstr(name, "> >") || strstr(name, "std::basic_string") || strstr(name, "std::allocator<") ||
+	       strstr(name, "std::vector<") || strstr(name, "std::map<") || strstr(name, "std::unique_ptr<") ||
+	       strstr(name, "std::shared_ptr<") || strstr(name, "std::function<") || strstr(name, "std::_");
+}
+
+/* Marks only Rust's demanglers leave. */
+static bool rust_marks(const char *name)
+{
+	if (strstr(name, "{{closure}}") || strstr(name, "{closure#") || strstr(name, "{shim:") ||
+	    strstr(name, "<impl ") || strstr(name, "__rust") || strstr(name, "{{vtable") || strstr(name, "::{{"))
+		return true;
+	/* "<T as Trait>::f" */
+	const char *lt = strchr(name, '<');
+	if (lt && strstr(lt, " as ") && strstr(name, ">::"))
+		return true;
+	/* a legacy mangling hash left on: "::h0123456789abcdef" */
+	size_t n = strlen(name);
+	if (n > 19 && name[n - 19] == ':' && name[n - 17] == 'h') {
+		for (size_t i = n - 16; i < n; i++)
+			if (!isxdigit((unsigned char)name[i]))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* std::, core:: and alloc:: paths of Rust's standard library; C++'s std::
+ * is told apart by its own marks first. */
+static bool rust_std_name(const char *name)
+{
+	static const char *const std_mods[] = {
+	    "rt::",    "sys::",         "sys_common::", "thread::",    "io::",           "panicking::", "panic::",
+	    "sync::",  "collections::", "fs::",         "net::",       "process::",      "env::",       "time::",
+	    "ffi::",   "os::",          "alloc::",      "backtrace::", "backtrace_rs::", "path::",      "hash::",
+	    "error::", "f64::",         "f32::",        "fmt::",       "ptr::",          "mem::",       "num::",
+	    "ops::",   "iter::",        "slice::",      "str::",       "string::",       "vec::",       "boxed::",
+	    "rc::",    "cell::",        "hint::",       "option::",    "result::",       NULL};
+	while (*name == '<' || *name == '&' || *name == '*')
+		name++;
+	if (has_prefix(name, "dyn "))
+		name += 4;
+	if (has_prefix(name, "core::") || has_prefix(name, "alloc::") || has_prefix(name, "hashbrown::") ||
+	    has_prefix(name, "std[") || has_prefix(name, "core[") || has_prefix(name, "alloc[") ||
+	    has_prefix(name, "__rust") || has_prefix(name, "__rdl_") || has_prefix(name, "rust_"))
+		return true;
+	if (!has_prefix(name, "std::"))
+		return false;
+	for (const char *const *m = std_mods; *m; m++)
+		if (has_prefix(name + 5, *m))
+			return true;
+	return false;
+}
+
+static bool is_ident(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$';
+}
+
+/* Java by flamegraph.pl's rules: "java/lang/Thread.run" (an uppercase
+ * class after the last '/') or "java.util.HashMap.get", or a JIT mark. */
+static bool java_name(const char *name)
+{
+	static const char *const roots[] = {"java", "javax", "jdk",   "sun",    "com", "org",
+	                                    "net",  "io",    "scala", "kotlin", NULL};
+	if (has_suffix(name, "_[j]") || has_suffix(name, "_[i]") || !strcmp(name, "Interpreter"))
+		return true;
+	const char *s = name[0] == 'L' && islower((unsigned char)name[1]) ? name + 1 : name;
+	for (const char *const *r = roots; *r; r++) {
+		size_t n = strlen(*r);
+		if (strncmp(s, *r, n) || (s[n] != '/' && s[n] != '.'))
+			continue;
+		const char *last = strrchr(s, s[n]);
+		if (s[n] == '/')
+			return last && isupper((unsigned char)last[1]);
+		/* dotted: some segment is a class, "java.util.HashMap.get" */
+		for (const char *q = s; (q = strchr(q, '.')) != NULL; q++)
+			if (isupper((unsigned char)q[1]))
+				return true;
+	}
+	return false;
+}
+
+/* Go: "main.main", "runtime.mallocgc", "sync.(*Mutex).Lock",
+ * "net/http.(*conn).serve", "github.com/x/y.F": a lowercase package path,
+ * a dot, then the function; never "::" or spaces. */
+static bool go_name(const char *name)
+{
+	if (strstr(name, "::") || strchr(name, ' ') || !islower((unsigned char)name[0]))
+		return false;
+	const char *slash = strrchr(name, '/');
+	const char *pkg = slash ? slash + 1 : name;
+	const char *dot = strchr(pkg, '.');
+	if (!dot || dot == pkg || !dot[1])
+		return false;
+	for (const char *q = pkg; q < dot; q++)
+		if (!is_ident(*q) && *q != '-')
+			return false;
+	if (strstr(name, ".(*") || slash)
+		return true;
+	static const char *const pkgs[] = {"main.",    "runtime.", "sync.", "syscall.",  "os.",      "fmt.",
+	                                   "reflect.", "time.",    "net.",  "io.",       "strings.", "bufio.",
+	                                   "bytes.",   "strconv.", "sort.", "encoding.", "context.", NULL};
+	for (const char *const *p = pkgs; *p; p++)
+		if (has_prefix(name, *p))
+			return true;
+	return false;
+}
+
+/* Python as py-spy and austin write it: "compute (app.py:10)". */
+static bool python_name(const char *name)
+{
+	return strstr(name, ".py:") || has_suffix(name, ".py)") || has_prefix(name, "<module>");
+}
+
+enum flame_origin flame_origin_guess(const char *name, const char *module, const char *file, bool kernel)
+{
+	if (!name)
+		name = "";
+	if (!module)
+		module = "";
+	if (!file)
+		file = "";
+	if (kernel || has_prefix(module, "[kernel") || has_suffix(name, "_[k]"))
+		return FLAME_ORIGIN_KERNEL;
+	if (!*name || has_prefix(name, "0x") || strstr(name, "+0x") || !strcmp(name, "[unknown]") ||
+	    !strcmp(name, "[truncated]") || !strcmp(name, "[stack not copied]") || !strcmp(name, "[cut by exec]"))
+		return FLAME_ORIGIN_UNKNOWN;
+	enum flame_origin by_file = origin_of_file(file);
+	if (by_file == FLAME_ORIGIN_RUST && rust_std_name(name) && !cpp_marks(name))
+		return FLAME_ORIGIN_RUST_STD; /* std's generics instantiated in the program's own files */
+	if (by_file == FLAME_ORIGIN_C && cpp_marks(name))
+		return FLAME_ORIGIN_CPP; /* a C++ header ending in .h */
+	if (by_file != FLAME_ORIGIN_UNKNOWN)
+		return by_file;
+	if (has_prefix(module, "libstd-"))
+		return FLAME_ORIGIN_RUST_STD;
+	if (has_prefix(module, "libstdc++") || has_prefix(module, "libc++") || has_prefix(module, "libjvm"))
+		return FLAME_ORIGIN_CPP;
+	if (has_prefix(module, "libc.so") || has_prefix(module, "libc-") || has_prefix(module, "ld-linux") ||
+	    has_prefix(module, "libm.so") || has_prefix(module, "libpthread") || has_prefix(module, "libpython"))
+		return FLAME_ORIGIN_C;
+	/* the name alone */
+	if (java_name(name))
+		return FLAME_ORIGIN_JAVA;
+	if (python_name(name))
+		return FLAME_ORIGIN_PYTHON;
+	if (go_name(name))
+		return FLAME_ORIGIN_GO;
+	if (cpp_marks(name))
+		return FLAME_ORIGIN_CPP;
+	if (rust_std_name(name))
+		return FLAME_ORIGIN_RUST_STD;
+	if (rust_marks(name))
+		return FLAME_ORIGIN_RUST;
+	if (strstr(name, "::"))
+		return FLAME_ORIGIN_SCOPED;
+	return FLAME_ORIGIN_C; /* a plain symbol: C, or code that looks like it */
+}
+
+/* The crate of a Rust name, "calltree" of "<calltree::Foo as Bar>::f",
+ * as [*start, *start + *len); false when it has none. */
+static bool crate_of(const char *name, const char **start, size_t *len)
+{
+	while (*name == '<' || *name == '&' || *name == '*' || *name == ' ')
+		name++;
+	if (has_prefix(name, "dyn "))
+		name += 4;
+	if (has_prefix(name, "mut "))
+		name += 4;
+	const char *e = name;
+	while (is_ident(*e))
+		e++;
+	if (e == name || e[0] != ':' || e[1] != ':')
+		return false;
+	*start = name;
+	*len = (size_t)(e - name);
+	return true;
+}
+
+#define MAX_MAINS 8
+
+void flame_tree_resolve_origins(struct flame_tree *t)
+{
+	size_t n = t->nodes.n;
+	bool rust = false, cpp = false, scoped = false, rust_nofile = false;
+	for (size_t i = 1; i < n; i++) {
+		const struct flame_node *nd = &t->nodes.v[i];
+		switch (nd->origin) {
+		case FLAME_ORIGIN_RUST:
+			rust_nofile |= flame_tree_src(t, (uint32_t)i).file == 0;
+			/* fall through */
+		case FLAME_ORIGIN_RUST_STD:
+		case FLAME_ORIGIN_RUST_DEP:
+			rust = true;
+			break;
+		case FLAME_ORIGIN_CPP:
+			cpp = true;
+			break;
+		case FLAME_ORIGIN_SCOPED:
+			scoped = true;
+			break;
+		}
+	}
+	if (!scoped && !rust_nofile)
+		return;
+	/* "a::b" is Rust in a Rust program, C++ in a C++ one, unknown in both or neither */
+	uint8_t resolved = rust && !cpp ? FLAME_ORIGIN_RUST : cpp && !rust ? FLAME_ORIGIN_CPP : FLAME_ORIGIN_UNKNOWN;
+	uint32_t nstr = strtab_count(&t->strings);
+	uint8_t *yours = xcalloc((size_t)nstr + 1, 1); /* per name: 0 not decided, 1 yours, 2 a dependency's */
+	/* the crates whose main() ran ("calltree::main" under std's lang_start) */
+	const char *mains[MAX_MAINS];
+	size_t main_len[MAX_MAINS], nmains = 0;
+	for (size_t i = 1; i < n && resolved == FLAME_ORIGIN_RUST; i++) {
+		const struct flame_node *nd = &t->nodes.v[i];
+		if (nd->origin != FLAME_ORIGIN_RUST && nd->origin != FLAME_ORIGIN_SCOPED)
+			continue;
+		const char *name = strtab_get(&t->strings, nd->name), *c;
+		size_t len;
+		if (nmains < MAX_MAINS && has_suffix(name, "::main") && crate_of(name, &c, &len) &&
+		    !strcmp(c + len, "::main")) {
+			bool seen = false;
+			for (size_t k = 0; k < nmains; k++)
+				seen |= main_len[k] == len && !memcmp(mains[k], c, len);
+			if (!seen) {
+				mains[nmains] = c;
+				main_len[nmains++] = len;
+			}
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct flame_node *nd = &t->nodes.v[i];
+		if (nd->origin == FLAME_ORIGIN_SCOPED)
+			nd->origin = resolved;
+		if (nd->origin != FLAME_ORIGIN_RUST || flame_tree_src(t, (uint32_t)i).file || !nmains ||
+		    nd->name >= nstr)
+			continue;
+		if (!yours[nd->name]) {
+			const char *c;
+			size_t len;
+			bool own = !crate_of(strtab_get(&t->strings, nd->name), &c, &len);
+			for (size_t k = 0; k < nmains && !own; k++)
+				own = main_len[k] == len && !memcmp(mains[k], c, len);
+			yours[nd->name] = own ? 1 : 2;
+		}
+		if (yours[nd->name] == 2)
+			nd->origin = FLAME_ORIGIN_RUST_DEP;
+	}
+	free(yours);
+}
