@@ -8,7 +8,9 @@
 # - a host leaks a block, installs a filter under which an open kills it,
 #   and exits normally (tests/fixtures/host_seccomp_exit.c): the exit
 #   path (leak scan included) opens nothing either, so the host's output
-#   and status are the bare run's, and the leak is reported.
+#   and status are the bare run's, and the leak is reported; again with
+#   600,000 more live blocks, whose addresses (10 MB) pass through the
+#   8 MiB ring in two pieces.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/agent_lib.sh"
 . "$(dirname "$0")/heap_lib.sh"
@@ -30,5 +32,20 @@ if [ -s "$T/exit.json" ]; then
 else
 	fail "kiln heap wrote no JSON summary"
 	head -5 "$T/exit.heap.err" | sed 's/^/    | /'
+fi
+
+# more live blocks than one piece of the ring holds (17 bytes each)
+N=600000
+host_run "$T/many.bare" "$T/host_seccomp_exit" $N
+host_run "$T/many.heap" "$KILN" heap -q -o "$T/many.kiln" --json "$T/many.json" -- "$T/host_seccomp_exit" $N
+host_compare "seccomp exit, $N blocks" "$T/many.bare" "$T/many.heap"
+if [ -s "$T/many.json" ]; then
+	cls() { hj "$T/many.json" "'%d %d' % (d['leaks']['$1']['bytes'], d['leaks']['$1']['blocks'])"; }
+	check_eq "$N blocks: definitely lost" "$(cls definitely_lost)" "77 1"
+	check_eq "$N blocks: still reachable" "$(cls still_reachable)" "$((40 + N * 16)) $((2 + N))"
+	check_eq "$N blocks: not scanned" "$(cls not_scanned)" "0 0"
+else
+	fail "kiln heap wrote no JSON summary ($N blocks)"
+	head -5 "$T/many.heap.err" | sed 's/^/    | /'
 fi
 finish
