@@ -1743,12 +1743,13 @@ extern void *__libc_stack_end;
 static struct kh_peer peers[PEER_MAX];
 static uint32_t peer_n;
 
-/* Waits while kiln works on a handshake; its final state. */
-static uint32_t handshake_wait(uint32_t *state)
+/* Waits while kiln works on a handshake (the state stays `asked`); the
+ * state kiln answered with. */
+static uint32_t handshake_wait(uint32_t *state, uint32_t asked)
 {
 	unsigned spins = 0;
 	uint32_t st;
-	while ((st = __atomic_load_n(state, __ATOMIC_ACQUIRE)) == KH_SCAN_REQUESTED) {
+	while ((st = __atomic_load_n(state, __ATOMIC_ACQUIRE)) == asked) {
 		nap(100000);
 		/* kiln answers in milliseconds; never hold an exiting program
 		 * for long, whatever happened to kiln (60 s) */
@@ -1766,7 +1767,7 @@ static int64_t peers_fetch(void)
 	__atomic_store_n(&ring->peer_state, KH_SCAN_REQUESTED, __ATOMIC_RELEASE);
 	struct kh_rec_peers q = {.tid = tid_get(), .cap = PEER_MAX};
 	if (ring_write(KH_REC_PEERS, (char *)&q + sizeof(q.h), sizeof(q) - sizeof(q.h)) ||
-	    handshake_wait(&ring->peer_state) != KH_SCAN_READY)
+	    handshake_wait(&ring->peer_state, KH_SCAN_REQUESTED) != KH_SCAN_READY)
 		return -1;
 	uint32_t n = ring->peer_n < PEER_MAX ? ring->peer_n : PEER_MAX;
 	memcpy(peers, ring_data, n * sizeof(*peers));
@@ -1934,42 +1935,76 @@ static __attribute__((noinline)) void scan_run(struct scan *s)
 	s->leader = UINT32_MAX;
 }
 
-/* Waits for kiln's live-block file, scans, fills in the classes. Lock held. */
+/* Takes the live image from kiln through the ring, piece by piece
+ * (channel_format.h), into memory of the agent's own: no file is opened
+ * at exit. Returns it (live_size bytes) or NULL. Lock held. */
+static char *live_receive(uint64_t *size)
+{
+	char *img = NULL;
+	uint64_t total = 0, got = 0;
+	for (;;) {
+		if (handshake_wait(&ring->scan_state, KH_SCAN_REQUESTED) != KH_SCAN_READY)
+			goto out_fail;
+		uint64_t off = ring->xfer_off, len = ring->xfer_len;
+		if (!img) {
+			total = ring->live_size;
+			if (total < sizeof(struct kh_live_header) || !(img = sys_map(total)))
+				goto out_fail;
+		}
+		if (off != got || len > KH_RING_SIZE || len > total - got || (!len && got < total))
+			goto out_fail;
+		memcpy(img + off, ring_data, len);
+		got += len;
+		if (got == total)
+			break;
+		__atomic_store_n(&ring->scan_state, KH_SCAN_REQUESTED, __ATOMIC_RELEASE);
+	}
+	*size = total;
+	return img;
+out_fail:
+	if (img)
+		sys_unmap(img, total);
+	return NULL;
+}
+
+/* Sends bytes [from, size) of the scanned image back to kiln through the
+ * ring; true when kiln took every piece. Lock held. */
+static bool live_send(const char *img, uint64_t from, uint64_t size)
+{
+	for (uint64_t off = from; off < size;) {
+		uint64_t len = size - off < KH_RING_SIZE ? size - off : KH_RING_SIZE;
+		memcpy(ring_data, img + off, len);
+		ring->xfer_off = off;
+		ring->xfer_len = len;
+		__atomic_store_n(&ring->scan_state, KH_SCAN_PART, __ATOMIC_RELEASE);
+		if (handshake_wait(&ring->scan_state, KH_SCAN_PART) != KH_SCAN_TAKEN)
+			return false;
+		off += len;
+	}
+	return true;
+}
+
+/* Takes kiln's live image, scans, fills in the classes, sends them back. Lock held. */
 static void leak_scan(void)
 {
-	if (handshake_wait(&ring->scan_state) != KH_SCAN_READY)
-		return;
-	char path[sizeof(ring_path) + 8];
-	size_t n = str_len(ring_path);
-	memcpy(path, ring_path, n);
-	memcpy(path + n, ".live", 6);
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
+	uint64_t size = 0;
+	char *m = live_receive(&size);
+	if (!m)
 		goto out_fail;
-	struct stat sb;
-	if (fstat(fd, &sb) < 0 || (size_t)sb.st_size < sizeof(struct kh_live_header)) {
-		close(fd);
-		goto out_fail;
-	}
-	void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		goto out_fail;
-	struct kh_live_header *lh = m;
+	struct kh_live_header *lh = (struct kh_live_header *)m;
 	/* Static, not on the stack: the stack is a root, and this holds block
 	 * addresses (the agent's own data is not scanned). */
 	static struct scan s;
 	memset(&s, 0, sizeof(s));
 	s.n = lh->count;
 	s.nreg = lh->regions;
-	if (s.n > (uint64_t)sb.st_size || s.nreg > (uint64_t)sb.st_size ||
-	    kh_live_regions_at(s.n) + s.nreg * sizeof(struct kh_live_region) > (uint64_t)sb.st_size) {
-		munmap(m, (size_t)sb.st_size);
+	if (s.n > size || s.nreg > size || kh_live_regions_at(s.n) + s.nreg * sizeof(struct kh_live_region) > size) {
+		sys_unmap(m, size);
 		goto out_fail;
 	}
 	s.b = (const struct kh_live_block *)(lh + 1);
 	s.cls = (uint8_t *)(s.b + s.n);
-	s.reg = (struct kh_live_region *)((char *)m + kh_live_regions_at(s.n));
+	s.reg = (struct kh_live_region *)(m + kh_live_regions_at(s.n));
 	s.cap = s.n * 4 + 16;
 	s.stack = sys_map(s.cap * sizeof(uint32_t));
 	if (s.n && s.stack) {
@@ -1981,7 +2016,10 @@ static void leak_scan(void)
 	}
 	if (s.stack)
 		sys_unmap(s.stack, s.cap * sizeof(uint32_t));
-	munmap(m, (size_t)sb.st_size);
+	bool sent = live_send(m, (uint64_t)((char *)s.cls - m), size);
+	sys_unmap(m, size);
+	if (!sent)
+		goto out_fail;
 	__atomic_store_n(&ring->scan_state, KH_SCAN_DONE, __ATOMIC_RELEASE);
 	return;
 out_fail:

@@ -8,12 +8,22 @@
  * A record never wraps: the writer pads to the end of the ring first.
  *
  * Leak scan handshake at exit: the agent writes KH_REC_SCAN_REQUEST and sets
- * scan_state = KH_SCAN_REQUESTED; kiln writes every live block of that
- * process, sorted by address, to "<ring file>.live" (a kh_live_header, then
+ * scan_state = KH_SCAN_REQUESTED; kiln builds the "live image" of that
+ * process (a kh_live_header, then every live block, sorted by address, as
  * n kh_live_block, then n class bytes, then, from the next multiple of 8,
- * the regions kh_live_region) and sets KH_SCAN_READY; the agent scans,
- * fills the class bytes and each region's scanned bytes and sets
- * KH_SCAN_DONE.
+ * the regions kh_live_region), sets live_size to its size and passes it
+ * through the ring's data area, which is free then (the agent holds its
+ * lock and waits, kiln has read every record), in pieces of at most
+ * KH_RING_SIZE bytes: it copies bytes [xfer_off, xfer_off + xfer_len) of
+ * the image to the start of the data area and sets KH_SCAN_READY; the
+ * agent copies them into memory of its own and, while the image is not
+ * whole, sets KH_SCAN_REQUESTED for the next piece. Then it scans, fills
+ * the class bytes and each region's scanned bytes and flags, and sends
+ * the image back from its class bytes on the same way in reverse: each
+ * piece at the start of the data area with xfer_off and xfer_len, and
+ * KH_SCAN_PART; kiln copies it and answers KH_SCAN_TAKEN. After the last
+ * piece is taken the agent sets KH_SCAN_DONE. No file is opened at exit:
+ * a host may forbid open(2) by then (seccomp).
  *
  * The regions are the process's other writable private mappings, read by
  * kiln from /proc/PID/maps while the agent waits (the agent opens no /proc
@@ -51,7 +61,7 @@
 #include <stdint.h>
 
 #define KH_MAGIC        0x4b494c4e48454150ull /* "KILNHEAP" */
-#define KH_VERSION      3
+#define KH_VERSION      4
 #define KH_ENV_DIR      "KILN_HEAP_DIR" /* directory for ring files */
 #define KH_ENV_KILN_PID "KILN_HEAP_PID" /* kiln's pid: the agent stops waiting if it dies */
 #define KH_RING_SIZE    (8u << 20)      /* data bytes per ring, a power of two */
@@ -63,7 +73,9 @@ enum kh_scan_state {
 	KH_SCAN_REQUESTED = 1,
 	KH_SCAN_READY = 2,
 	KH_SCAN_DONE = 3,
-	KH_SCAN_FAILED = 4, /* kiln could not write the live file */
+	KH_SCAN_FAILED = 4, /* kiln could not build the live image, or the agent take it */
+	KH_SCAN_PART = 5,   /* the agent put a piece of the scanned image in the data area */
+	KH_SCAN_TAKEN = 6,  /* kiln copied that piece: the agent may put the next */
 };
 
 /* The ring file's first page. */
@@ -83,7 +95,10 @@ struct kh_ring_header {
 	uint32_t peer_flags;   /* KH_PEERS_* */
 	uint32_t reader_gone;  /* set by kiln when it stops reading this ring: the agent stops waiting */
 	uint32_t pad1;
-	uint64_t pad0[5];
+	uint64_t live_size; /* the scan handshake's live image, in bytes */
+	uint64_t xfer_off;  /* the piece of it at the start of the data area */
+	uint64_t xfer_len;
+	uint64_t pad0[2];
 	uint64_t head __attribute__((aligned(64))); /* bytes written, ever */
 	uint64_t tail __attribute__((aligned(64))); /* bytes read, ever */
 };
@@ -202,7 +217,7 @@ struct kh_peer {
 	uint64_t regs[KH_PEER_REGS];
 };
 
-/* The live-block file of the scan handshake. */
+/* The live image of the scan handshake. */
 struct kh_live_header {
 	uint64_t magic;
 	uint64_t count;   /* live blocks */
@@ -231,7 +246,7 @@ struct kh_live_region {
 	uint32_t flags;
 };
 
-/* Where the regions start in a live file of `count` blocks. */
+/* Where the regions start in a live image of `count` blocks. */
 static inline uint64_t kh_live_regions_at(uint64_t count)
 {
 	uint64_t at = sizeof(struct kh_live_header) + count * (sizeof(struct kh_live_block) + 1);

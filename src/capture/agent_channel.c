@@ -32,6 +32,8 @@ struct ring {
 	uint64_t start_ns;       /* when the agent made it: orders the images of one pid */
 	uint64_t checked_at;     /* when /proc last said whether its process lives */
 	scan_region_vec regions; /* sent with the live blocks, until the scan's answer */
+	char *live;              /* the scan handshake's live image (channel_format.h), while it lasts */
+	uint64_t live_size, live_sent;
 };
 
 struct agent_channel {
@@ -192,6 +194,7 @@ void agent_channel_free(struct agent_channel *ch)
 	for (size_t i = 0; i < ch->rings.n; i++) {
 		ring_unmap(&ch->rings.v[i]);
 		free(ch->rings.v[i].path);
+		free(ch->rings.v[i].live);
 		scan_regions_release(&ch->rings.v[i].regions);
 	}
 	vec_free(&ch->rings);
@@ -368,8 +371,11 @@ static void peers_answer(struct agent_channel *ch, uint32_t idx, const struct kh
                          const struct agent_channel_ops *ops)
 {
 	struct ring *r = &ch->rings.v[idx];
-	const struct kh_rec_peers *q = (const void *)rec;
-	uint32_t cap = rec->size >= sizeof(*q) ? q->cap : 0, limit = KH_RING_SIZE / sizeof(struct kh_peer);
+	/* the answer goes over the ring's data, where the request may be */
+	struct kh_rec_peers req = {0};
+	memcpy(&req, rec, rec->size < sizeof(req) ? rec->size : sizeof(req));
+	const struct kh_rec_peers *q = &req;
+	uint32_t cap = q->h.size >= sizeof(*q) ? q->cap : 0, limit = KH_RING_SIZE / sizeof(struct kh_peer);
 	if (cap > limit)
 		cap = limit;
 	struct kh_peer *out = (struct kh_peer *)((char *)r->h + KH_HEADER_SIZE);
@@ -450,37 +456,60 @@ static void peers_answer(struct agent_channel *ch, uint32_t idx, const struct kh
 	__atomic_store_n(&r->h->peer_state, KH_SCAN_READY, __ATOMIC_RELEASE);
 }
 
+/* Puts the next piece of the live image at the start of the ring's data
+ * area for the agent (channel_format.h). */
+static void live_put(struct ring *r)
+{
+	uint64_t len = r->live_size - r->live_sent;
+	if (len > KH_RING_SIZE)
+		len = KH_RING_SIZE;
+	memcpy((char *)r->h + KH_HEADER_SIZE, r->live + r->live_sent, len);
+	r->h->xfer_off = r->live_sent;
+	r->h->xfer_len = len;
+	r->live_sent += len;
+	__atomic_store_n(&r->h->scan_state, KH_SCAN_READY, __ATOMIC_RELEASE);
+}
+
+static void live_drop(struct ring *r)
+{
+	free(r->live);
+	r->live = NULL;
+	r->live_size = r->live_sent = 0;
+	r->scan_pending = false;
+}
+
+/* The agent asked for its leak scan: builds the live image of its process
+ * and sends the first piece. */
 static void scan_answer(struct agent_channel *ch, uint32_t idx, const struct agent_channel_ops *ops)
 {
 	struct ring *r = &ch->rings.v[idx];
 	struct kh_live_block *blocks = NULL;
 	uint64_t n = 0;
+	live_drop(r);
 	int rc = ops->live_blocks ? ops->live_blocks(ops->ctx, idx, &blocks, &n) : -ENOTSUP;
 	/* the process waits for the answer: its mappings hold still */
 	scan_regions_release(&r->regions);
 	if (!rc && scan_regions_read(r->pid, &r->regions))
 		scan_regions_release(&r->regions); /* gone or hidden: modules and stacks only */
-	struct strbuf p = STRBUF_INIT;
-	strbuf_addf(&p, "%s.live", r->path);
-	int fd = rc ? -1 : open(strbuf_str(&p), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	bool ok = false;
-	if (fd >= 0) {
-		struct kh_live_header lh = {KH_MAGIC, n, r->regions.n, 0};
-		size_t bytes = (size_t)n * sizeof(*blocks);
-		uint64_t at = kh_live_regions_at(n);
-		ok = write(fd, &lh, sizeof(lh)) == (ssize_t)sizeof(lh) &&
-		     (!bytes || write(fd, blocks, bytes) == (ssize_t)bytes) &&
-		     ftruncate(fd, (off_t)(at + r->regions.n * sizeof(struct kh_live_region))) == 0;
-		for (size_t i = 0; ok && i < r->regions.n; i++)
-			ok = pwrite(fd, &r->regions.v[i].r, sizeof(struct kh_live_region),
-			            (off_t)(at + i * sizeof(struct kh_live_region))) ==
-			     (ssize_t)sizeof(struct kh_live_region);
-		close(fd);
+	if (rc) {
+		free(blocks);
+		__atomic_store_n(&r->h->scan_state, KH_SCAN_FAILED, __ATOMIC_RELEASE);
+		return;
 	}
+	uint64_t at = kh_live_regions_at(n);
+	r->live_size = at + r->regions.n * sizeof(struct kh_live_region);
+	r->live = xcalloc(1, r->live_size);
+	struct kh_live_header lh = {KH_MAGIC, n, r->regions.n, 0};
+	memcpy(r->live, &lh, sizeof(lh));
+	if (n)
+		memcpy(r->live + sizeof(lh), blocks, n * sizeof(*blocks));
+	for (size_t i = 0; i < r->regions.n; i++)
+		memcpy(r->live + at + i * sizeof(struct kh_live_region), &r->regions.v[i].r,
+		       sizeof(struct kh_live_region));
 	free(blocks);
-	strbuf_release(&p);
-	r->scan_pending = ok;
-	__atomic_store_n(&r->h->scan_state, ok ? KH_SCAN_READY : KH_SCAN_FAILED, __ATOMIC_RELEASE);
+	r->h->live_size = r->live_size;
+	r->scan_pending = true;
+	live_put(r);
 }
 
 /* Keeps what the agent says it read of each region, for -v. */
@@ -500,36 +529,40 @@ static void regions_keep(struct agent_channel *ch, struct ring *r, const struct 
 	memset(&r->regions, 0, sizeof(r->regions));
 }
 
+/* Moves the scan handshake on: the next piece of the live image to the
+ * agent, or the agent's next piece of the answer into it; the whole
+ * answer goes to ops->leak_classes. */
 static void scan_collect(struct agent_channel *ch, uint32_t idx, const struct agent_channel_ops *ops)
 {
 	struct ring *r = &ch->rings.v[idx];
 	uint32_t st = __atomic_load_n(&r->h->scan_state, __ATOMIC_ACQUIRE);
-	if (st != KH_SCAN_DONE && st != KH_SCAN_FAILED)
+	if (!r->live || st == KH_SCAN_DONE || st == KH_SCAN_FAILED) {
+		live_drop(r);
 		return;
-	r->scan_pending = false;
-	if (st != KH_SCAN_DONE)
-		return;
-	struct strbuf p = STRBUF_INIT;
-	strbuf_addf(&p, "%s.live", r->path);
-	int fd = open(strbuf_str(&p), O_RDONLY | O_CLOEXEC);
-	unlink(strbuf_str(&p)); /* read once: the agent has finished with it */
-	strbuf_release(&p);
-	struct stat sb;
-	if (fd < 0)
-		return;
-	if (fstat(fd, &sb) == 0 && (size_t)sb.st_size >= sizeof(struct kh_live_header)) {
-		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m != MAP_FAILED) {
-			const struct kh_live_header *lh = m;
-			const struct kh_live_block *b = (const void *)(lh + 1);
-			if (sizeof(*lh) + lh->count * (sizeof(*b) + 1) <= (uint64_t)sb.st_size && ops->leak_classes)
-				ops->leak_classes(ops->ctx, idx, b, (const uint8_t *)(b + lh->count), lh->count);
-			if (sizeof(*lh) <= (uint64_t)sb.st_size && lh->count < (uint64_t)sb.st_size)
-				regions_keep(ch, r, lh, (size_t)sb.st_size);
-			munmap(m, (size_t)sb.st_size);
-		}
 	}
-	close(fd);
+	if (st == KH_SCAN_REQUESTED && r->live_sent < r->live_size) {
+		live_put(r);
+		return;
+	}
+	if (st != KH_SCAN_PART)
+		return;
+	uint64_t off = r->h->xfer_off, len = r->h->xfer_len;
+	const struct kh_live_header *lh = (const void *)r->live;
+	uint64_t from = sizeof(*lh) + lh->count * sizeof(struct kh_live_block);
+	if (off < from || len > KH_RING_SIZE || len > r->live_size - off) {
+		live_drop(r); /* a broken answer: the agent gives up when it is not taken */
+		__atomic_store_n(&r->h->scan_state, KH_SCAN_FAILED, __ATOMIC_RELEASE);
+		return;
+	}
+	memcpy(r->live + off, (const char *)r->h + KH_HEADER_SIZE, len);
+	if (off + len == r->live_size) {
+		const struct kh_live_block *b = (const void *)(lh + 1);
+		if (ops->leak_classes)
+			ops->leak_classes(ops->ctx, idx, b, (const uint8_t *)(b + lh->count), lh->count);
+		regions_keep(ch, r, lh, (size_t)r->live_size);
+		live_drop(r);
+	}
+	__atomic_store_n(&r->h->scan_state, KH_SCAN_TAKEN, __ATOMIC_RELEASE);
 }
 
 static uint64_t ring_drain(struct agent_channel *ch, uint32_t idx, const struct agent_channel_ops *ops)
@@ -545,6 +578,8 @@ static uint64_t ring_drain(struct agent_channel *ch, uint32_t idx, const struct 
 			r->ended = true;
 			break;
 		}
+		/* an answer may overwrite the record: the data area is free then */
+		uint32_t size = rec->size;
 		if (rec->type == KH_REC_PEERS) {
 			if (ops->record)
 				ops->record(ops->ctx, idx, rec);
@@ -562,7 +597,7 @@ static uint64_t ring_drain(struct agent_channel *ch, uint32_t idx, const struct 
 			if (ops->record)
 				ops->record(ops->ctx, idx, rec);
 		}
-		tail += rec->size;
+		tail += size;
 		count++;
 		/* free space as we go so a waiting writer resumes early */
 		if ((count & 255) == 0)
@@ -602,12 +637,12 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 		r = &ch->rings.v[i];
 		if (r->scan_pending) {
 			scan_collect(ch, i, ops);
-			/* The process may have finished its scan and exited between
+			/* The process may have put its last piece and died between
 			 * the look at scan_state and the look at /proc: a dead
 			 * process writes no more, so look once more, then give up. */
 			if (r->scan_pending && pid_dead(r->pid)) {
 				scan_collect(ch, i, ops);
-				r->scan_pending = false;
+				live_drop(r);
 			}
 		}
 		if (gone && !r->scan_pending && r->h->tail == __atomic_load_n(&r->h->head, __ATOMIC_ACQUIRE)) {

@@ -1,6 +1,6 @@
 /* scan_regions.h - which mappings of a process the leak scan reads as
  * roots besides its modules and stacks, picked from /proc/PID/maps text
- * (the regions of the live file, src/agent/channel_format.h).
+ * (the regions of the live image, src/agent/channel_format.h).
  *
  * memcheck scans every readable and writable mapping of the client but
  * its own heap; so does kiln: anonymous memory (pools mmap'ed by the
