@@ -471,30 +471,36 @@ static void feed(struct reader *r, uint32_t type, uint16_t misc, size_t size)
 
 /* The file to open for a binary perf saw at path: path itself when its
  * build-id is the recorded one (or none was recorded), else perf's cached
- * copy when there is one. Sets *bid to the recorded build-id (0: none). */
+ * copy when there is one. A path that names something other than a
+ * regular file (a FIFO would block the unwinder's open) is renamed so
+ * that nothing opens it. Sets *bid to the recorded build-id (0: none). */
 static const char *binary_path(struct reader *r, const char *path, uint32_t *bid)
 {
 	uint32_t pid = profile_intern(r->p, path);
 	uint64_t v;
 	*bid = hashmap_get(&r->build_ids, pid, &v) ? (uint32_t)v : 0;
-	if (!*bid)
-		return path;
 	if (hashmap_get(&r->path_cache, pid, &v))
 		return profile_str(r->p, (uint32_t)v);
-	const char *want = profile_str(r->p, *bid);
-	char have[129];
 	uint32_t use = pid;
-	if (symbols_file_build_id(path, have, sizeof(have)) != 1 || strcmp(have, want) != 0) {
-		const char *dir = getenv("PERF_BUILDID_DIR"), *home = getenv("HOME");
-		char cached[4096];
-		if (dir && *dir)
-			snprintf(cached, sizeof(cached), "%s/.build-id/%.2s/%s/elf", dir, want, want + 2);
-		else
-			snprintf(cached, sizeof(cached), "%s/.debug/.build-id/%.2s/%s/elf", home ? home : "", want,
-			         want + 2);
-		if ((dir || home) && access(cached, R_OK) == 0) {
-			use = profile_intern(r->p, cached);
-			r->info->from_cache++;
+	struct stat st;
+	char buf[4200];
+	if (path[0] == '/' && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(buf, sizeof(buf), "[not a file]%s", path);
+		use = profile_intern(r->p, buf);
+	} else if (*bid) {
+		const char *want = profile_str(r->p, *bid);
+		char have[129];
+		if (symbols_file_build_id(path, have, sizeof(have)) != 1 || strcmp(have, want) != 0) {
+			const char *dir = getenv("PERF_BUILDID_DIR"), *home = getenv("HOME");
+			if (dir && *dir)
+				snprintf(buf, sizeof(buf), "%s/.build-id/%.2s/%s/elf", dir, want, want + 2);
+			else
+				snprintf(buf, sizeof(buf), "%s/.debug/.build-id/%.2s/%s/elf", home ? home : "", want,
+				         want + 2);
+			if ((dir || home) && stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
+				use = profile_intern(r->p, buf);
+				r->info->from_cache++;
+			}
 		}
 	}
 	hashmap_put(&r->path_cache, pid, use);
@@ -708,7 +714,8 @@ static bool do_sample(struct reader *r, const uint8_t *rec, uint16_t size, uint1
 	o[i++] = s.ids.cpu;
 	o[i++] = s.period;
 	o[i++] = s.nr;
-	memcpy(o + i, s.chain, s.nr * 8);
+	if (s.nr)
+		memcpy(o + i, s.chain, s.nr * 8);
 	i += s.nr;
 	if (r->info->dwarf) {
 		o[i++] = s.regs ? s.abi : 0;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "symbols/symbols.h"
@@ -36,12 +37,17 @@ int symbols_file_build_id(const char *path, char *hex, size_t n)
 {
 	if (n)
 		hex[0] = '\0';
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* non-blocking: a FIFO at the path must not hang the caller */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	int rc = -ENOEXEC;
+	struct stat st;
+	Elf *e = NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto out_end;
 	elf_version(EV_CURRENT);
-	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e || elf_kind(e) != ELF_K_ELF)
 		goto out_end;
 	rc = 0;
