@@ -100,6 +100,7 @@ struct reader {
 	struct recorder *rec;
 	uint64_t regs_mask;
 	uint64_t first_time, last_time;
+	uint64_t kernel_text;          /* _text when recorded (the kernel MMAP's pgoff), 0 if unknown */
 	uint64_t out[REC_MAX / 8 + 8]; /* a record rewritten for the recorder */
 };
 
@@ -521,8 +522,12 @@ static bool do_mmap(struct reader *r, const struct attr *a, const uint8_t *rec, 
 	if (!memchr(name, '\0', body - fixed))
 		return false;
 	uint32_t pid = get_u32(rec + 8);
-	if (pid == UINT32_MAX)
+	if (pid == UINT32_MAX) {
+		/* perf names the kernel's map after the symbol its pgoff holds */
+		if (!strcmp(name, "[kernel.kallsyms]_text"))
+			r->kernel_text = get_u64(rec + 32);
 		return true;
+	}
 	if (!a->a.sample_id_all || !(a->a.sample_type & PERF_SAMPLE_TID))
 		ids.pid = pid;
 	ids.tid = get_u32(rec + 12);
@@ -978,10 +983,20 @@ static void set_meta(struct reader *r, const char *host, const char *release)
 	profile_set_meta(p, "kernel_stacks", a->exclude_kernel || a->exclude_callchain_kernel ? "no" : "yes");
 }
 
-static bool this_machine(const char *host, const char *release)
+/* Recorded on this host and kernel, and this boot as far as can be told:
+ * KASLR moves the kernel at every boot, and kallsyms names addresses of
+ * this boot only. */
+static bool this_machine(struct reader *r, const char *host, const char *release)
 {
 	struct utsname u;
-	return *host && *release && uname(&u) == 0 && !strcmp(u.nodename, host) && !strcmp(u.release, release);
+	if (!*host || !*release || uname(&u) != 0 || strcmp(u.nodename, host) || strcmp(u.release, release))
+		return false;
+	uint64_t text;
+	if (r->kernel_text && symbols_kernel_text(&text) == 0 && text != r->kernel_text) {
+		r->info->kernel_moved = true;
+		return false;
+	}
+	return true;
 }
 
 static int read_all(struct reader *r, struct profile **out)
@@ -1011,7 +1026,6 @@ static int read_all(struct reader *r, struct profile **out)
 	if (!r->info->event[0])
 		default_event_name(a, r->info->event, sizeof(r->info->event));
 	strip_modifiers(r->info->event);
-	r->info->same_machine = this_machine(host, release);
 
 	profile_add_value_type(r->p, "samples", "count");
 	if (is_clock(a))
@@ -1030,6 +1044,8 @@ static int read_all(struct reader *r, struct profile **out)
 	if (rc)
 		return rc;
 	recorder_get_stats(r->rec, &r->info->st);
+	/* after the data: the kernel's MMAP record says where it was */
+	r->info->same_machine = this_machine(r, host, release);
 	set_meta(r, host, release);
 	if (!r->info->same_machine)
 		name_foreign_kernel(r->p);

@@ -33,7 +33,8 @@
 struct perf_data_info {
 	char event[128];        /* the event read (the file's first one that is not a dummy) */
 	bool dwarf;             /* DWARF call chains (register and stack copies) */
-	bool same_machine;      /* recorded on this host and kernel release */
+	bool same_machine;      /* recorded on this host, kernel release and boot */
+	bool kernel_moved;      /* ... but the kernel was elsewhere (another boot, KASLR) */
 	bool cut_short;         /* perf record did not finish the file (data size 0) */
 	uint32_t events;        /* events (attrs) in the file */
 	uint64_t other_samples; /* samples of other events, not read */

@@ -49,7 +49,11 @@ static void perf_data_warnings(const char *path, const struct profile *p, const 
 	if (in->skipped)
 		kiln_warn("'%s': skipped %" PRIu64 " malformed record%s", path, in->skipped,
 		          in->skipped == 1 ? "" : "s");
-	if (!in->same_machine) {
+	if (in->kernel_moved) {
+		kiln_warn("'%s' was recorded on this machine before its last boot (the kernel has moved since): "
+		          "kernel frames keep their addresses",
+		          path);
+	} else if (!in->same_machine) {
 		const char *host = profile_get_meta(p, "hostname"), *kernel = profile_get_meta(p, "kernel");
 		kiln_warn("'%s' was recorded on %s%s%s%s, not this machine: kernel frames keep their addresses", path,
 		          host ? "host " : "another machine", host ? host : "", kernel ? ", kernel " : "",

@@ -47,6 +47,11 @@ void symbols_set_debug_dirs(const char *dirs);
  * none, -errno when it cannot be opened, -ENOEXEC when it is not ELF. */
 int symbols_file_build_id(const char *path, char *hex, size_t n);
 
+/* The running kernel's _text address from /proc/kallsyms (where KASLR put
+ * it this boot): 0 and *addr set, -EACCES when kallsyms hides addresses
+ * (kernel.kptr_restrict), -ENOENT or -errno when it cannot be found. */
+int symbols_kernel_text(uint64_t *addr);
+
 struct symbolizer;
 /* The same with a symbolizer whose caches may already hold the answers
  * (symbols_prefetch_finish()); it stays the caller's. */

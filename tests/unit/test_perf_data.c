@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include <cmocka.h>
 
 #include "capture/perf_data.h"
 #include "profile/profile.h"
+#include "symbols/symbols.h"
 
 #define PID       4242u
 #define MAP_START 0x400000ull
@@ -156,25 +158,54 @@ static void sample(struct pfile *f, uint64_t time, const uint64_t *pcs, int n, b
 	record_end(f, at);
 }
 
-/* Closes the data section and writes a HOSTNAME feature. */
-static void finish(struct pfile *f, const char *host)
+static void put_string_feature(struct pfile *f, size_t idx, const char *str)
+{
+	size_t at = f->n;
+	char s[128] = {0};
+	snprintf(s, sizeof(s), "%s", str);
+	uint32_t len = sizeof(s);
+	put(f, &len, 4);
+	put(f, s, sizeof(s));
+	set_u64(f, idx, at);
+	set_u64(f, idx + 8, f->n - at);
+}
+
+/* Closes the data section and writes the HOSTNAME and OSRELEASE features
+ * (release NULL: the running kernel's). */
+static void finish_on(struct pfile *f, const char *host, const char *release)
 {
 	set_u64(f, 40, f->data_at);
 	set_u64(f, 48, f->n - f->data_at);
 	if (!host)
 		return;
-	set_u64(f, 72, 1ull << 3); /* HEADER_HOSTNAME */
+	struct utsname u;
+	assert_int_equal(uname(&u), 0);
+	set_u64(f, 72, 1ull << 3 | 1ull << 4); /* HEADER_HOSTNAME, HEADER_OSRELEASE */
 	size_t idx = f->n;
-	put_u64(f, 0);
-	put_u64(f, 0);
-	size_t at = f->n;
-	char s[64] = {0};
-	snprintf(s, sizeof(s), "%s", host);
-	uint32_t len = 64;
-	put(f, &len, 4);
-	put(f, s, 64);
-	set_u64(f, idx, at);
-	set_u64(f, idx + 8, f->n - at);
+	for (int i = 0; i < 4; i++)
+		put_u64(f, 0);
+	put_string_feature(f, idx, host);
+	put_string_feature(f, idx + 16, release ? release : u.release);
+}
+
+static void finish(struct pfile *f, const char *host)
+{
+	finish_on(f, host, NULL);
+}
+
+/* perf's MMAP of the kernel: pid -1, pgoff = where _text was. */
+static void kernel_mmap(struct pfile *f, uint64_t text)
+{
+	size_t at = record_start(f, PERF_RECORD_MMAP, PERF_RECORD_MISC_KERNEL);
+	uint32_t ids[2] = {UINT32_MAX, 0};
+	put(f, ids, 8);
+	put_u64(f, text);
+	put_u64(f, 0x1000000);
+	put_u64(f, text);
+	char name[24] = "[kernel.kallsyms]_text";
+	put(f, name, sizeof(name));
+	trailer(f, 0, 100, false);
+	record_end(f, at);
 }
 
 static const char *frame_name(const struct profile *p, uint32_t loc)
@@ -183,10 +214,12 @@ static const char *frame_name(const struct profile *p, uint32_t loc)
 	return l->nframes ? profile_str(p, p->frames.v[l->first_frame].function) : NULL;
 }
 
-static void build_fp_file(struct pfile *f, const char *host)
+static void build_fp_file_text(struct pfile *f, const char *host, uint64_t text)
 {
 	struct perf_event_attr a = sampling_attr(0);
 	begin(f, &a, 1);
+	if (text)
+		kernel_mmap(f, text);
 	comm(f, "prog", false);
 	mmap2(f, "/nonexistent/kiln-test/prog", false);
 	uint64_t pcs[3] = {MAP_START + 0x100, MAP_START + 0x200, MAP_START + 0x300};
@@ -194,6 +227,11 @@ static void build_fp_file(struct pfile *f, const char *host)
 	sample(f, 20, pcs, 2, false, 0);
 	put(f, &(struct perf_event_header){68, 0, 8}, 8); /* FINISHED_ROUND */
 	finish(f, host);
+}
+
+static void build_fp_file(struct pfile *f, const char *host)
+{
+	build_fp_file_text(f, host, 0);
 }
 
 static void test_fp_samples(void **state)
@@ -237,6 +275,45 @@ static void test_fp_samples(void **state)
 	assert_int_equal(p->locations.v[locs[2]].address, MAP_START + 0x200 - 1);
 	assert_int_equal(p->locations.v[locs[3]].address, MAP_START + 0x300 - 1);
 	assert_int_equal(p->locations.v[locs[1]].mapping, 0);
+	profile_free(p);
+}
+
+/* Recorded here: kernel frames are left to kallsyms, unless the kernel
+ * has moved since (another boot), which its MMAP record tells. */
+static void test_this_machine(void **state)
+{
+	(void)state;
+	static struct pfile f;
+	struct utsname u;
+	assert_int_equal(uname(&u), 0);
+	uint64_t text;
+	bool known = symbols_kernel_text(&text) == 0;
+	struct profile *p = NULL;
+	struct perf_data_info info;
+
+	build_fp_file_text(&f, u.nodename, known ? text : 0);
+	assert_int_equal(perf_data_read_mem(f.b, f.n, &p, &info), 0);
+	assert_true(info.same_machine);
+	assert_false(info.kernel_moved);
+	for (size_t i = 0; i < p->locations.n; i++)
+		if (p->locations.v[i].kind == PROFILE_LOC_KERNEL)
+			assert_int_equal(p->locations.v[i].nframes, 0); /* named later, from kallsyms */
+	profile_free(p);
+
+	build_fp_file(&f, NULL); /* then the features: */
+	finish_on(&f, u.nodename, "0.0.0-another-kernel");
+	assert_int_equal(perf_data_read_mem(f.b, f.n, &p, &info), 0);
+	assert_false(info.same_machine);
+	profile_free(p);
+
+	if (!known) {
+		print_message("kallsyms hides addresses here: the moved-kernel case is not checked\n");
+		return;
+	}
+	build_fp_file_text(&f, u.nodename, text + 0x200000);
+	assert_int_equal(perf_data_read_mem(f.b, f.n, &p, &info), 0);
+	assert_false(info.same_machine);
+	assert_true(info.kernel_moved);
 	profile_free(p);
 }
 
@@ -354,10 +431,8 @@ static void test_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fp_samples),
-	    cmocka_unit_test(test_two_events),
-	    cmocka_unit_test(test_unfinished),
-	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_fp_samples), cmocka_unit_test(test_this_machine), cmocka_unit_test(test_two_events),
+	    cmocka_unit_test(test_unfinished), cmocka_unit_test(test_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
