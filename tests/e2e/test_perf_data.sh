@@ -72,6 +72,11 @@ compare cdw
 kstats "$T/cdw.stats" "$T/cdw.json" --leaf leaf_a --leaf leaf_b --chain main,run
 check_ge "cdw: full-chain % (main > run > leaf)" "$(kv "$T/cdw.stats" fullchain)" 95
 
+# --- a fork and an exec: the parent's and the child program's functions ------
+precord fe --call-graph dwarf -- "$FX/c_forkexec" 300ms "$FX/calltree_nofp" 300ms
+compare fe
+check_eq "fe: the parent and the exec'd child, by name" "$(jq_ "$T/fe.json" '" ".join(sorted(t["name"] for t in j["threads"] if t["samples"]))')" "c_forkexec calltree_nofp"
+
 # --- the other views ---------------------------------------------------------------
 krun col collapse "$T/cfp.data"
 check_eq "collapse cfp.data: status" "$RC" 0
