@@ -25,6 +25,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "symbols/symbols.h"
 #include "util/hashmap.h"
 #include "util/strbuf.h"
@@ -34,9 +36,10 @@
 #define PIPE_HEADER_SIZE 16u
 #define MAX_ATTRS        256u
 #define MAX_IDS          (1u << 16)
-#define MAX_FEATURE      (16u << 20) /* bytes of one feature section read */
-#define WINDOW           (4u << 20)  /* the data section's read window */
-#define REC_MAX          65536u      /* header.size is 16 bits */
+#define MAX_FEATURE      (16u << 20)  /* bytes of one feature section read */
+#define WINDOW           (4u << 20)   /* the data section's read window */
+#define REC_MAX          65536u       /* header.size is 16 bits */
+#define Z_MAX            (256u << 20) /* decompressed bytes of one round (perf record -z) */
 
 /* perf's feature bits (tools/perf/util/header.h) */
 enum {
@@ -100,7 +103,10 @@ struct reader {
 	struct recorder *rec;
 	uint64_t regs_mask;
 	uint64_t first_time, last_time;
-	uint64_t kernel_text;          /* _text when recorded (the kernel MMAP's pgoff), 0 if unknown */
+	uint64_t kernel_text; /* _text when recorded (the kernel MMAP's pgoff), 0 if unknown */
+	ZSTD_DStream *zs;     /* perf record -z: one stream through the file */
+	uint8_t *z;           /* decompressed records not yet handled */
+	size_t z_len, z_cap;
 	uint64_t out[REC_MAX / 8 + 8]; /* a record rewritten for the recorder */
 };
 
@@ -809,10 +815,6 @@ static int record_at(struct reader *r, uint64_t off, uint64_t end, const uint8_t
 		return fail(r, -EBADMSG, off, "a record of type %" PRIu32 " has size %u", h.type, h.size);
 	if (h.size > end - off)
 		return fail(r, -EBADMSG, off, "a record of %u bytes runs past the end of the data section", h.size);
-	if (h.type == REC_COMPRESSED || h.type == REC_COMPRESSED2)
-		return fail(r, -EPROTONOSUPPORT, off,
-		            "its records are compressed (perf record -z); write an uncompressed copy with "
-		            "'perf inject -i FILE -o FILE.raw'");
 	*next = off + h.size;
 	if (h.type == REC_AUXTRACE) {
 		/* its trace data follows the record, outside header.size */
@@ -830,6 +832,71 @@ static int record_at(struct reader *r, uint64_t off, uint64_t end, const uint8_t
 	return src_view(&r->src, off, h.size, rec);
 }
 
+/* Decompresses a COMPRESSED (perf record -z) record at file offset off
+ * onto the end of r->z: one zstd stream runs through all of them, and a
+ * record may continue in the next one. */
+static int inflate_record(struct reader *r, const uint8_t *rec, uint64_t off)
+{
+	struct perf_event_header h;
+	memcpy(&h, rec, sizeof(h));
+	size_t hdr = h.type == REC_COMPRESSED2 ? 16 : 8;
+	if (h.size < hdr)
+		return fail(r, -EBADMSG, off, "a compressed record has size %u", h.size);
+	size_t n = h.size - hdr;
+	if (h.type == REC_COMPRESSED2 && get_u64(rec + 8) < n)
+		n = (size_t)get_u64(rec + 8); /* the rest is padding */
+	if (!r->zs) {
+		r->zs = ZSTD_createDStream();
+		if (!r->zs || ZSTD_isError(ZSTD_initDStream(r->zs)))
+			return -ENOMEM;
+	}
+	ZSTD_inBuffer in = {rec + hdr, n, 0};
+	while (in.pos < in.size) {
+		if (r->z_cap - r->z_len < (1u << 20)) {
+			if (r->z_cap >= Z_MAX)
+				return fail(r, -EBADMSG, off,
+				            "a round of compressed records decompresses to more than %u MiB",
+				            Z_MAX >> 20);
+			r->z_cap = r->z_cap ? r->z_cap * 2 : 4u << 20;
+			r->z = xrealloc(r->z, r->z_cap);
+		}
+		ZSTD_outBuffer out = {r->z + r->z_len, r->z_cap - r->z_len, 0};
+		size_t before = in.pos;
+		size_t rc = ZSTD_decompressStream(r->zs, &out, &in);
+		if (ZSTD_isError(rc))
+			return fail(r, -EBADMSG, off, "a compressed record does not decompress (%s)",
+			            ZSTD_getErrorName(rc));
+		r->z_len += out.pos;
+		if (!out.pos && in.pos == before && out.size)
+			break; /* no progress: the rest is not zstd data */
+	}
+	return 0;
+}
+
+/* Runs both passes over the whole records decompressed so far and keeps
+ * a cut last one for the next round. */
+static int inflated_records(struct reader *r, uint64_t off)
+{
+	size_t pos = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (pos = 0; r->z_len - pos >= 8;) {
+			struct perf_event_header h;
+			memcpy(&h, r->z + pos, sizeof(h));
+			if (h.size < 8)
+				return fail(r, -EBADMSG, off, "a compressed record of type %" PRIu32 " has size %u",
+				            h.type, h.size);
+			if (h.size > r->z_len - pos)
+				break;
+			if (h.type != REC_COMPRESSED && h.type != REC_COMPRESSED2 && h.type != REC_AUXTRACE)
+				do_record(r, r->z + pos, pass);
+			pos += h.size;
+		}
+	}
+	memmove(r->z, r->z + pos, r->z_len - pos);
+	r->z_len -= pos;
+	return 0;
+}
+
 static int read_data(struct reader *r, uint64_t start, uint64_t end)
 {
 	uint64_t round = start;
@@ -837,15 +904,27 @@ static int read_data(struct reader *r, uint64_t start, uint64_t end)
 		/* find the round's end, handling side-band records on the way */
 		uint64_t off = round, next = 0;
 		const uint8_t *rec;
-		bool finished = false;
+		bool finished = false, inflated = false;
 		while (off < end && !finished) {
 			int rc = record_at(r, off, end, &rec, &next);
 			if (rc)
 				return rc;
 			uint32_t type = get_u32(rec);
 			finished = type == REC_FINISHED_ROUND;
-			do_record(r, rec, 0);
+			if (type == REC_COMPRESSED || type == REC_COMPRESSED2) {
+				rc = inflate_record(r, rec, off);
+				if (rc)
+					return rc;
+				inflated = true;
+			} else {
+				do_record(r, rec, 0);
+			}
 			off = next;
+		}
+		if (inflated) {
+			int rc = inflated_records(r, round);
+			if (rc)
+				return rc;
 		}
 		for (uint64_t s = round; s < off; s = next) {
 			int rc = record_at(r, s, end, &rec, &next);
@@ -855,6 +934,8 @@ static int read_data(struct reader *r, uint64_t start, uint64_t end)
 		}
 		round = off;
 	}
+	if (r->z_len)
+		r->info->skipped++; /* a compressed record cut by the end */
 	return 0;
 }
 
@@ -1074,6 +1155,8 @@ static int read_source(struct source *src, struct profile **out, struct perf_dat
 	profile_free(r->p);
 	free(r->attrs);
 	free(r->src.win);
+	free(r->z);
+	ZSTD_freeDStream(r->zs);
 	hashmap_release(&r->id_map);
 	hashmap_release(&r->build_ids);
 	hashmap_release(&r->path_cache);

@@ -12,7 +12,8 @@
  * Records go through the recorder's own sample path (recorder_feed(), in
  * replay mode): frame-pointer call chains as recorded, DWARF samples'
  * register and stack copies unwound by kiln's unwinder, mappings from
- * MMAP/MMAP2, threads from COMM/FORK/EXIT, losses from LOST. Within each
+ * MMAP/MMAP2, threads from COMM/FORK/EXIT, losses from LOST; COMPRESSED
+ * records (perf record -z) are decompressed a round at a time. Within each
  * round (FINISHED_ROUND) side-band records go before samples, as perf
  * orders them. Binaries are looked up at their recorded path when their
  * build-id matches the file's HEADER_BUILD_ID, else in perf's cache

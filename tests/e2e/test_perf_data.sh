@@ -2,7 +2,8 @@
 # test_perf_data.sh - kiln reads perf.data files: perf record's FP chains
 # (C with frame pointers) and DWARF chains (the no-FP Rust and C builds,
 # unwound by kiln's unwinder from the stack copies) give the top functions
-# and self shares perf report gives, with whole chains from main; flame and
+# and self shares perf report gives, with whole chains from main (also with
+# compressed records, a fork and an exec); flame and
 # collapse read them too; a binary rebuilt since is read from perf's
 # build-id cache; cut and corrupt files are refused with a message.
 source "$(dirname "$0")/lib.sh"
@@ -71,6 +72,10 @@ precord cdw --call-graph dwarf,8192 -- "$FX/c_calltree" 800ms
 compare cdw
 kstats "$T/cdw.stats" "$T/cdw.json" --leaf leaf_a --leaf leaf_b --chain main,run
 check_ge "cdw: full-chain % (main > run > leaf)" "$(kv "$T/cdw.stats" fullchain)" 95
+
+# --- compressed records (perf record -z) ------------------------------------------
+precord zfp -z -g -- "$FX/c_calltree_fp" 400ms
+compare zfp
 
 # --- a fork and an exec: the parent's and the child program's functions ------
 precord fe --call-graph dwarf -- "$FX/c_forkexec" 300ms "$FX/calltree_nofp" 300ms
