@@ -53,7 +53,7 @@ EOF
 }
 
 # --- FP chains: the C build with frame pointers --------------------------------
-precord cfp -g -- "$FX/c_calltree_fp" 800ms
+precord cfp -g -- "$FX/c_calltree_fp" 400ms
 compare cfp
 kstats "$T/cfp.stats" "$T/cfp.json" --leaf leaf_a --leaf leaf_b --chain main,run
 check_ge "cfp: full-chain % (main > run > leaf)" "$(kv "$T/cfp.stats" fullchain)" 95
@@ -61,24 +61,24 @@ check_eq "cfp: meta call_graph" "$(jq_ "$T/cfp.json" 'j["meta"].get("call_graph"
 check_eq "cfp: meta source" "$(jq_ "$T/cfp.json" 'j["meta"].get("source")')" perf.data
 
 # --- DWARF chains: no frame pointers, Rust and C --------------------------------
-precord rdw --call-graph dwarf,16384 -- "$FX/calltree_nofp" 800ms
+precord rdw --call-graph dwarf,16384 -- "$FX/calltree_nofp" 400ms
 compare rdw
 kstats "$T/rdw.stats" "$T/rdw.json" --leaf calltree::leaf_a --leaf calltree::leaf_b \
 	--chain main,calltree::main,calltree::run
 check_ge "rdw: full-chain % (main > calltree::main > calltree::run > leaf)" "$(kv "$T/rdw.stats" fullchain)" 95
 check_eq "rdw: meta call_graph" "$(jq_ "$T/rdw.json" 'j["meta"].get("call_graph")')" dwarf
 
-precord cdw --call-graph dwarf,8192 -- "$FX/c_calltree" 800ms
+precord cdw --call-graph dwarf,8192 -- "$FX/c_calltree" 400ms
 compare cdw
 kstats "$T/cdw.stats" "$T/cdw.json" --leaf leaf_a --leaf leaf_b --chain main,run
 check_ge "cdw: full-chain % (main > run > leaf)" "$(kv "$T/cdw.stats" fullchain)" 95
 
 # --- compressed records (perf record -z) ------------------------------------------
-precord zfp -z -g -- "$FX/c_calltree_fp" 400ms
+precord zfp -z -g -- "$FX/c_calltree_fp" 300ms
 compare zfp
 
 # --- a fork and an exec: the parent's and the child program's functions ------
-precord fe --call-graph dwarf -- "$FX/c_forkexec" 300ms "$FX/calltree_nofp" 300ms
+precord fe --call-graph dwarf -- "$FX/c_forkexec" 250ms "$FX/calltree_nofp" 250ms
 compare fe
 check_eq "fe: the parent and the exec'd child, by name" "$(jq_ "$T/fe.json" '" ".join(sorted(t["name"] for t in j["threads"] if t["samples"]))')" "c_forkexec calltree_nofp"
 
@@ -100,7 +100,7 @@ check_grep "collapse of perf.data from a pipe: message" "$T/pipe.err" "cannot re
 
 # --- a binary rebuilt since: perf's build-id cache ($HOME/.debug) --------------
 cp "$FX/c_calltree_fp" "$T/prog"
-precord bid -g -- "$T/prog" 400ms
+precord bid -g -- "$T/prog" 300ms
 cp "$FX/c_probe" "$T/prog" # another program at the recorded path
 report_json "$T/bid.data" "$T/bid.json"
 kstats "$T/bid.stats" "$T/bid.json" --leaf leaf_a --leaf leaf_b --chain main,run
