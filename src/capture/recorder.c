@@ -61,7 +61,7 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	r->max_stack = (int)event_read_sysctl("/proc/sys/kernel/perf_event_max_stack", 127);
 	if (r->max_stack <= 0 || r->max_stack > MAX_FRAMES - 2)
 		r->max_stack = r->max_stack <= 0 ? 127 : MAX_FRAMES - 2;
-	r->regs_mask = arch_perf_regs_mask();
+	r->regs_mask = o->regs_mask ? o->regs_mask : arch_perf_regs_mask();
 	long n = sysconf(_SC_NPROCESSORS_CONF);
 	r->ncpus = n > 0 ? (int)n : 1;
 	return r;
@@ -570,7 +570,7 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	bool in_kernel = false, in_user = false;
 	uint32_t user_entries = 0;
 
-	if (!maps_known(&r->maps, pid))
+	if (!maps_known(&r->maps, pid) && !r->o.replay)
 		maps_load_proc(&r->maps, pid); /* a process we saw no mmaps of */
 
 	/* The kernel callchain: leaf first, context markers between parts. */

@@ -30,6 +30,10 @@ struct recorder_options {
 	uint32_t stack_size; /* DWARF mode: bytes of user stack copied per sample */
 	bool inherit;        /* follow threads and children created later */
 	bool kernel;         /* try to include kernel stacks */
+	uint64_t regs_mask;  /* DWARF mode: the user registers in each sample (perf's
+	                      * PERF_REG_* bits); 0: arch_perf_regs_mask() */
+	bool replay;         /* records come from a file (perf.data), not from a live
+	                      * target: never read /proc for a process without maps */
 };
 
 struct recorder_stats {

@@ -52,6 +52,12 @@ struct stack_input_limits;
 int cmd_load_stacks(const char *path, const struct stack_input_limits *lim,
                     void (*fn)(void *, const char *, size_t, int64_t), void *ctx, const char *doing,
                     struct profile **out, bool *complete);
+/* Reads a perf.data file for a view: from fd when it is not -1 (read by
+ * offset, so a pipe is refused), else from path. Says what is wrong on
+ * failure (NULL); warns about a file perf did not finish, events left out
+ * and a recording from another machine; symbolizes every location from the
+ * binaries present. The caller frees the profile. */
+struct profile *cmd_load_perf_data(const char *path, int fd, const char *doing);
 /* Parses a size in bytes with an optional K, M, G or T suffix (powers of
  * 1024); 0 or -1. */
 int cmd_parse_bytes(const char *s, uint64_t *out);

@@ -1,6 +1,6 @@
 /* collapse.c - `kiln collapse`: `perf script` output (or a .kiln profile)
  * into folded stacks, the lingua franca of flame graph tools, so users can
- * bring their perf.data along. */
+ * bring their perf.data along (read directly or as perf script text). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -15,10 +15,12 @@
 
 static const char collapse_usage[] = "usage: kiln collapse [options] [FILE]\n"
                                      "\n"
-                                     "Turns 'perf script' output (or a .kiln profile, or folded stacks) into\n"
-                                     "folded stacks: one 'comm;outer;...;leaf COUNT' line per distinct stack, as\n"
-                                     "stackcollapse-perf.pl writes them. FILE defaults to stdin ('-').\n"
+                                     "Turns 'perf script' output (or a perf.data file, a .kiln profile, or folded\n"
+                                     "stacks) into folded stacks: one 'comm;outer;...;leaf COUNT' line per\n"
+                                     "distinct stack, as stackcollapse-perf.pl writes them. FILE defaults to\n"
+                                     "stdin ('-').\n"
                                      "\n"
+                                     "  kiln collapse perf.data > out.folded\n"
                                      "  perf script -i perf.data | kiln collapse > out.folded\n"
                                      "  kiln flame out.folded\n"
                                      "\n"

@@ -27,11 +27,6 @@ int cmd_profile_error(const char *path, int rc)
 	case -ENAMETOOLONG:
 		kiln_error("cannot open '%s': %s", path, strerror(-rc));
 		break;
-	case -EPROTONOSUPPORT:
-		kiln_error("cannot read '%s': a perf.data file, not a kiln profile; bring it along with "
-		           "'perf script -i %s | kiln collapse' (or '| kiln flame -')",
-		           path, path);
-		break;
 	default:
 		kiln_error("cannot read '%s': %s", path, kiln_read_strerror(rc));
 		break;
@@ -72,6 +67,11 @@ struct profile *cmd_load_profile(const char *path, const char *doing, bool *comp
 	struct profile *p = NULL;
 	struct kiln_read_info info = {0};
 	int rc = kiln_read(path, &p, &info);
+	if (rc == -EPROTONOSUPPORT) { /* perf.data's magic */
+		if (complete)
+			*complete = true;
+		return cmd_load_perf_data(path, -1, doing);
+	}
 	if (rc) {
 		cmd_profile_error(path, rc);
 		return NULL;
@@ -115,7 +115,7 @@ static int stack_input_error(const char *path, int rc, const struct stack_input_
 		           path, in->error_line, in->error_count, (int64_t)FOLDED_MAX_COUNT);
 		break;
 	default:
-		if (in->format == STACK_FORMAT_KILN || rc == -EPROTONOSUPPORT)
+		if (in->format == STACK_FORMAT_KILN)
 			return cmd_profile_error(path, rc);
 		size_t n = strlen(path);
 		if (rc == -ENOENT && n > 5 && !strcmp(path + n - 5, ".kiln"))
@@ -137,6 +137,11 @@ int cmd_load_stacks(const char *path, const struct stack_input_limits *lim,
 	if (complete)
 		*complete = true;
 	int rc = stack_input_read(path, lim, fn, ctx, out, &in);
+	if (rc == -EPROTONOSUPPORT) { /* perf.data's magic */
+		bool std_in = !strcmp(path, "-");
+		*out = cmd_load_perf_data(std_in ? "stdin" : path, std_in ? 0 : -1, doing);
+		return *out ? 0 : 1;
+	}
 	if (rc)
 		return stack_input_error(path, rc, &in, lim);
 	if (!strcmp(path, "-"))

@@ -138,3 +138,26 @@ void kallsyms_release(struct kallsyms *k)
 	k->loaded = false;
 	k->err = 0;
 }
+
+int symbols_kernel_text(uint64_t *addr)
+{
+	*addr = 0;
+	FILE *f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return -errno;
+	/* _text is among the first lines (sorted by address): no need to
+	 * read the whole table for it */
+	char line[512];
+	int rc = -ENOENT;
+	for (int i = 0; i < 256 && fgets(line, sizeof(line), f); i++) {
+		uint64_t a;
+		char type, *name, *module;
+		if (parse_line(line, &a, &type, &name, &module) && !strcmp(name, "_text")) {
+			*addr = a;
+			rc = a ? 0 : -EACCES;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}

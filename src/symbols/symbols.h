@@ -44,6 +44,16 @@ int symbols_resolve_profile(struct profile *p, struct symbols_stats *st);
  * defaults. Call before opening modules; not thread-safe. */
 void symbols_set_debug_dirs(const char *dirs);
 
+/* The GNU build-id of the ELF file at path as lowercase hex into hex (n
+ * bytes, 41 hold a SHA-1 one). Returns 1 when found, 0 when the file has
+ * none, -errno when it cannot be opened, -ENOEXEC when it is not ELF. */
+int symbols_file_build_id(const char *path, char *hex, size_t n);
+
+/* The running kernel's _text address from /proc/kallsyms (where KASLR put
+ * it this boot): 0 and *addr set, -EACCES when kallsyms hides addresses
+ * (kernel.kptr_restrict), -ENOENT or -errno when it cannot be found. */
+int symbols_kernel_text(uint64_t *addr);
+
 struct symbolizer;
 /* The same with a symbolizer whose caches may already hold the answers
  * (symbols_prefetch_finish()); it stays the caller's. */

@@ -62,8 +62,8 @@ rm -f sparse.kiln
 truncate -s 3G perf.data
 for cmd in report flame collapse; do
 	bounded "$cmd 3 GB perf.data" "$cmd" perf.data
-	check_grep "$cmd perf.data: says how to bring it along" "$T/b.err" \
-		"a perf.data file, not a kiln profile; bring it along with 'perf script -i perf.data \| kiln collapse'"
+	check_grep "$cmd perf.data: says what is corrupt" "$T/b.err" \
+		"cannot read 'perf.data': corrupt perf.data file: bad header size 0 \\(at byte 8\\)"
 done
 rm -f perf.data
 

@@ -197,10 +197,44 @@ static void test_long_stream_flat_memory(void **state)
 	unlink(path);
 }
 
+/* A replayed sample of a process with no MMAP record must not take the
+ * maps of whatever live process has that pid now (here: this one). */
+static void sample_of_self(bool replay, uint32_t *mapping)
+{
+	struct profile *p = profile_new();
+	struct recorder_options o = {0};
+	assert_int_equal(event_parse("cpu-clock", &o.event), 0);
+	o.call_graph = CALL_GRAPH_FP;
+	o.replay = replay;
+	profile_add_value_type(p, "samples", "count");
+	profile_add_value_type(p, "cpu", "nanoseconds");
+	struct recorder *r = recorder_new(p, &o);
+	uint64_t pc = (uint64_t)(uintptr_t)&sample_of_self;
+	uint32_t pid = (uint32_t)getpid();
+	feed_fp_sample(r, pid, pid, 1, &pc, 1);
+	assert_int_equal(p->samples.n, 1);
+	const struct profile_location *l = &p->locations.v[p->locations.n - 1];
+	assert_int_equal(l->address, pc);
+	*mapping = l->mapping;
+	recorder_free(r);
+	profile_free(p);
+}
+
+static void test_replay_reads_no_proc(void **state)
+{
+	(void)state;
+	uint32_t live, replayed;
+	sample_of_self(false, &live);
+	sample_of_self(true, &replayed);
+	assert_int_not_equal(live, PROFILE_NO_MAPPING);
+	assert_int_equal(replayed, PROFILE_NO_MAPPING);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_long_stream_flat_memory),
+	    cmocka_unit_test(test_replay_reads_no_proc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""perf_data_bench.py - reading a perf.data file: `kiln report FILE` against
+`perf report -i FILE --stdio` on the same file, per subject.
+
+Each subject is recorded once with `perf record` (the build-id cache goes to
+the scratch directory's .debug, not the real home), then read --runs times
+by each tool, interleaved. Printed per subject: file size, samples, the
+median wall time and median CPU time (user + system) of each reader, and
+the ratios perf / kiln. Measurements, not a test: nothing fails on a number.
+
+Subjects (each skipped when its program is missing):
+  calltree-dwarf  tests/fixtures calltree_nofp (Rust, no frame pointers),
+                  --call-graph dwarf (8 KiB copies), 3 s
+  c-fp            tests/fixtures c_calltree_fp, -g (frame pointers), 3 s
+  gcc-dwarf       gcc -O2 -c on a kiln source file (the driver, cc1, as),
+                  --call-graph dwarf,65528 as in issue 18's comparison
+  python-dwarf    python3 on a recursive and a json loop, --call-graph dwarf
+
+usage: bench/perf_data_bench.py PATH_TO_KILN [--runs N] [--subject NAME ...]
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+PY_WORK = (
+    "import json\n"
+    "def f(n):\n"
+    "    return n if n < 2 else f(n-1) + f(n-2)\n"
+    "for i in range(60): f(21); json.dumps([list(range(1000))]*50)\n"
+)
+
+
+def timed(cmd, env):
+    """Wall and CPU seconds of cmd, its output thrown away."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env).returncode
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if rc != 0:
+        sys.exit("perf_data_bench: %s exited %d" % (" ".join(cmd), rc))
+    return wall, cpu
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kiln")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--subject", action="append", default=[])
+    a = ap.parse_args()
+    kiln = os.path.realpath(a.kiln)
+    if not shutil.which("perf"):
+        sys.exit("perf_data_bench: perf is not installed (linux-perf)")
+    work = os.environ.get("KILN_BENCH_DIR") or os.path.join(os.path.dirname(kiln), "bench")
+    work = os.path.join(work, "perf_data")
+    os.makedirs(work, exist_ok=True)
+    fx = os.path.join(os.path.dirname(kiln), "tests", "fixtures")
+    subprocess.run([os.path.join(SRC, "tests", "fixtures", "build.sh"), fx], check=True,
+                   stdout=subprocess.DEVNULL)
+    env = dict(os.environ, HOME=work)
+    subjects = {
+        "calltree-dwarf": (["--call-graph", "dwarf"], [os.path.join(fx, "calltree_nofp"), "3000ms"]),
+        "c-fp": (["-g"], [os.path.join(fx, "c_calltree_fp"), "3000ms"]),
+        "gcc-dwarf": (["--call-graph", "dwarf,65528"],
+                      ["gcc", "-O2", "-I" + os.path.join(SRC, "src"), "-c",
+                       os.path.join(SRC, "src", "capture", "perf_data.c"), "-o", os.path.join(work, "x.o")]),
+        "python-dwarf": (["--call-graph", "dwarf"], ["python3", "-c", PY_WORK]),
+    }
+    names = a.subject or list(subjects)
+    rows = []
+    for name in names:
+        mode, cmd = subjects[name]
+        if not shutil.which(cmd[0]):
+            print("perf_data_bench: %s skipped: no %s" % (name, cmd[0]))
+            continue
+        data = os.path.join(work, name + ".data")
+        subprocess.run(["perf", "record", "-q", "--no-bpf-event", "-F", "997", "-o", data] + mode + ["--"] + cmd,
+                       check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        k, p = [], []
+        for _ in range(a.runs):
+            k.append(timed([kiln, "report", data], env))
+            p.append(timed(["perf", "report", "-i", data, "--stdio"], env))
+        out = subprocess.run([kiln, "report", "--json", "--limit", "1", data], capture_output=True, text=True,
+                             env=env).stdout
+        samples = json.loads(out)["samples"]
+        med = lambda xs, i: statistics.median(x[i] for x in xs)
+        rows.append((name, os.path.getsize(data) / 1e6, samples, med(k, 0), med(p, 0), med(k, 1), med(p, 1)))
+    print()
+    print("| subject | file MB | samples | kiln wall s | perf wall s | wall ratio | kiln CPU s | perf CPU s | CPU ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, mb, n, kw, pw, kc, pc in rows:
+        print("| %s | %.1f | %s | %.2f | %.2f | %.1fx | %.2f | %.2f | %.1fx |"
+              % (name, mb, n, kw, pw, pw / kw, kc, pc, pc / max(kc, 1e-3)))
+    print("\nmedians of %d interleaved runs; load average at the end: %s"
+          % (a.runs, open("/proc/loadavg").read().split()[0]))
+
+
+if __name__ == "__main__":
+    main()
