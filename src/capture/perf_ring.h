@@ -7,6 +7,7 @@
 #ifndef KILN_CAPTURE_PERF_RING_H
 #define KILN_CAPTURE_PERF_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,23 @@ struct perf_ring {
 int perf_ring_map(struct perf_ring *r, int fd, int cpu, size_t data_pages);
 /* Unmaps and closes. Accepts a ring that was never mapped (fd < 0). */
 void perf_ring_release(struct perf_ring *r);
+
+/* How much ring memory this process may lock. The kernel lets a user lock
+ * perf_event_mlock_kb per online cpu, then counts the rest against
+ * RLIMIT_MEMLOCK; CAP_IPC_LOCK (root) or perf_event_paranoid=-1 lifts the
+ * limit. */
+struct perf_ring_budget {
+	bool unlimited;
+	uint64_t bytes; /* when limited: ring pages plus their meta pages */
+};
+void perf_ring_budget_probe(struct perf_ring_budget *b);
+/* Data pages for each of nrings rings (a power of two) that want want_bytes
+ * of data each: the smallest power of two holding want_bytes, within
+ * min_pages..max_pages, and lowered until nrings of them (each with its
+ * meta page) fit the budget; never below min_pages (the kernel has the
+ * last word, see perf_ring_map). */
+size_t perf_ring_plan_pages(const struct perf_ring_budget *b, uint64_t want_bytes, size_t nrings, size_t page,
+                            size_t min_pages, size_t max_pages);
 
 /* Reading is split in three so a caller can make several passes over the
  * same records (side-band records of every ring first, then samples):

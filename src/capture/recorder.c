@@ -15,10 +15,33 @@
 #include "arch/arch.h"
 #include "capture/maps.h"
 #include "capture/perf_ring.h"
+#include "capture/reader_sched.h"
 #include "unwind/unwind.h"
 #include "util/xalloc.h"
 
 #define MAX_FRAMES 1024
+/* Rings are sized to hold this long of samples at the sampling rate, so
+ * a reader woken late still finds room; within these bounds (pages). */
+#define RING_HOLD_MS      250
+#define RING_MIN_PAGES    256u   /* 1 MiB */
+#define RING_MAX_PAGES    16384u /* 64 MiB */
+#define RING_TOTAL_MAX    (512ull << 20)
+#define DRAIN_EVERY_NS    2000000ull     /* re-drain the rings while unwinding */
+#define LOCAL_MAX_BYTES   (256ull << 20) /* records copied out, not yet handled */
+#define LOSS_MERGE_GAP_NS 100000000ull   /* losses this close on one ring are one interval */
+
+/* Records copied out of the rings, 8-byte aligned, handled after the ring
+ * space went back to the kernel. */
+struct rec_buf {
+	uint8_t *v;
+	size_t len, cap, nrec;
+};
+
+/* What the drain knows of each ring: the time of its last record, where a
+ * loss it reports next began. */
+struct ring_state {
+	uint64_t last_time;
+};
 
 /* sample_id_all trailer for our sample_type: pid/tid, time, cpu/res */
 struct sample_id {
@@ -34,7 +57,6 @@ struct recorder {
 	struct maps maps;
 	struct unwinder *unwinder;
 	VEC(struct perf_ring) rings; /* one per cpu */
-	VEC(uint64_t) heads;         /* perf_rings_read's scratch, one per ring */
 	VEC(int) extra_fds;          /* per-thread events redirected into a ring */
 	VEC(struct pollfd) pfds;
 	struct recorder_stats st;
@@ -48,6 +70,16 @@ struct recorder {
 	VEC(struct perf_event_header *) deferred;
 	bool deferring;        /* false while retrying and at the final drain */
 	size_t round_deferred; /* samples retried in this round */
+	/* The rings are copied out (drained) first and handled after, and
+	 * drained again every DRAIN_EVERY_NS while handling, so unwinding
+	 * never holds ring space: cur is being handled, next fills. */
+	struct rec_buf cur, next;
+	VEC(struct ring_state) ring_state; /* parallel to rings */
+	VEC(struct recorder_loss) losses;
+	uint64_t last_drain;
+	size_t ring_pages; /* planned data pages per ring */
+	struct reader_sched sched;
+	bool sched_raised;
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -76,15 +108,67 @@ void recorder_free(struct recorder *r)
 	for (size_t i = 0; i < r->extra_fds.n; i++)
 		close(r->extra_fds.v[i]);
 	vec_free(&r->rings);
-	vec_free(&r->heads);
 	vec_free(&r->extra_fds);
 	vec_free(&r->pfds);
 	for (size_t i = 0; i < r->deferred.n; i++)
 		free(r->deferred.v[i]);
 	vec_free(&r->deferred);
+	free(r->cur.v);
+	free(r->next.v);
+	vec_free(&r->ring_state);
+	vec_free(&r->losses);
+	if (r->sched_raised)
+		reader_sched_restore(&r->sched);
 	maps_release(&r->maps);
 	unwinder_free(r->unwinder);
 	free(r);
+}
+
+/* Bytes one sample takes in the ring: a DWARF sample reserves its whole
+ * stack copy however little of it the kernel fills. */
+static uint64_t sample_bytes(const struct recorder *r)
+{
+	uint64_t regs = 8ull * (uint64_t)__builtin_popcountll(r->regs_mask);
+	uint64_t fixed = 64 + 8ull * (uint64_t)(r->o.kernel ? r->max_stack : 0);
+	if (r->o.call_graph == CALL_GRAPH_DWARF)
+		return fixed + 24 + regs + r->o.stack_size;
+	return fixed + 8ull * (uint64_t)r->max_stack;
+}
+
+/* Sizes the rings for RING_HOLD_MS of samples at the rate (a cpu runs one
+ * thread at a time, so one ring sees about freq samples a second), within
+ * the mlock budget and RING_TOTAL_MAX for all cpus. */
+static size_t plan_ring_pages(const struct recorder *r)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t rate = r->o.freq ? r->o.freq : 1000;
+	uint64_t want = sample_bytes(r) * rate * RING_HOLD_MS / 1000;
+	struct perf_ring_budget b;
+	perf_ring_budget_probe(&b);
+	size_t max = RING_MAX_PAGES;
+	while (max > RING_MIN_PAGES && (uint64_t)max * page * (uint64_t)r->ncpus > RING_TOTAL_MAX)
+		max /= 2;
+	return perf_ring_plan_pages(&b, want, (size_t)r->ncpus, page, RING_MIN_PAGES, max);
+}
+
+/* KILN_TEST_RING_PAGES=[CPU:]PAGES[,...] gives the ring of CPU (or every
+ * ring) PAGES data pages, so tests can force a ring to overflow. */
+static size_t test_ring_pages(int cpu, size_t dflt)
+{
+	const char *s = getenv("KILN_TEST_RING_PAGES");
+	while (s && *s) {
+		char *end;
+		unsigned long a = strtoul(s, &end, 10), b;
+		if (*end == ':') {
+			b = strtoul(end + 1, &end, 10);
+			if ((int)a == cpu && b && !(b & (b - 1)))
+				return b;
+		} else if (a && !(a & (a - 1))) {
+			dflt = a;
+		}
+		s = *end == ',' ? end + 1 : NULL;
+	}
+	return dflt;
 }
 
 static void build_attr(struct recorder *r, bool enable_on_exec)
@@ -123,7 +207,11 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 	a->exclude_kernel = !r->o.kernel;
 	a->exclude_hv = 1;
 	a->exclude_callchain_kernel = !r->o.kernel;
+	/* wake the reader when a quarter of the ring is used, not per
+	 * sample, and not so late that a slow wake-up overflows it */
+	r->ring_pages = plan_ring_pages(r);
 	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(r->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
 }
 
 /* Opens one event, falling back to user-only stacks when the kernel part is
@@ -152,22 +240,23 @@ static int open_one(struct recorder *r, pid_t pid, int cpu)
 
 static int map_ring(struct recorder *r, int fd, int cpu)
 {
-	/* DWARF samples carry up to 64 KiB each: give them room. */
-	size_t pages = r->o.call_graph == CALL_GRAPH_DWARF ? 2048 : 256;
+	size_t pages = test_ring_pages(cpu, r->ring_pages);
 	for (;;) {
 		struct perf_ring ring;
 		int rc = perf_ring_map(&ring, fd, cpu, pages);
 		if (rc == 0) {
 			vec_push(&r->rings, ring);
+			struct ring_state rs = {0};
+			vec_push(&r->ring_state, rs);
 			struct pollfd pfd = {fd, POLLIN, 0};
 			vec_push(&r->pfds, pfd);
 			return 0;
 		}
 		if (rc != -EPERM && rc != -ENOMEM)
 			return rc;
-		if (pages <= 16)
+		if (pages <= 1)
 			return rc;
-		pages /= 2; /* perf_event_mlock_kb is small for non-root users */
+		pages /= 2; /* other rings of this user may hold the mlock budget */
 	}
 }
 
@@ -207,10 +296,24 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 	return r->rings.n ? 0 : -ENODEV;
 }
 
+/* Raises the reader's priority once, after any fork of the target. */
+static void raise_reader(struct recorder *r)
+{
+	const char *want = getenv("KILN_TEST_READER_PRIO"); /* normal, nice: for measuring */
+	if (r->sched_raised || (want && !strcmp(want, "normal")))
+		return;
+	reader_sched_raise(&r->sched, !(want && !strcmp(want, "nice")));
+	r->sched_raised = true;
+	r->st.reader_prio = r->sched.level;
+}
+
 int recorder_open_child(struct recorder *r, pid_t pid)
 {
 	build_attr(r, true);
-	return open_for(r, pid, true);
+	int rc = open_for(r, pid, true);
+	if (rc == 0)
+		raise_reader(r);
+	return rc;
 }
 
 static void read_comm(struct recorder *r, uint32_t pid, uint32_t tid)
@@ -263,6 +366,8 @@ int recorder_open_process(struct recorder *r, pid_t pid)
 	hashmap_release(&seen);
 	if (rc == 0)
 		rc = maps_load_proc(&r->maps, (uint32_t)pid);
+	if (rc == 0)
+		raise_reader(r);
 	return rc;
 }
 
@@ -280,6 +385,12 @@ void recorder_disable(struct recorder *r)
 		ioctl(r->rings.v[i].fd, PERF_EVENT_IOC_DISABLE, 0);
 	for (size_t i = 0; i < r->extra_fds.n; i++)
 		ioctl(r->extra_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	/* what is left is a short drain and the slow symbolization, which
+	 * must not hold a cpu at real-time priority */
+	if (r->sched_raised) {
+		r->st.reader_lowered_ms = r->sched.lowered_windows * 250;
+		reader_sched_restore(&r->sched);
+	}
 }
 
 /* ---- record parsing ---- */
@@ -678,16 +789,182 @@ static void retry_deferred(void *ctx, size_t sideband_records)
 	r->deferring = sideband_records > 0;
 }
 
+/* ---- draining the rings ---- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The time a record carries: a sample's own, else its sample_id trailer's. */
+static uint64_t record_time(const struct perf_event_header *h)
+{
+	uint64_t t = 0;
+	if (h->type == PERF_RECORD_SAMPLE) {
+		if (h->size >= sizeof(*h) + 24)
+			memcpy(&t, (const uint8_t *)(h + 1) + 16, 8);
+	} else if (h->size >= sizeof(*h) + sizeof(struct sample_id)) {
+		struct sample_id id;
+		read_trailer(h, &id);
+		t = id.time;
+	}
+	return t;
+}
+
+/* A ring said it dropped samples: they were lost between its previous
+ * record and this one. Close intervals of one ring become one. */
+static void note_loss(struct recorder *r, int cpu, uint64_t from, uint64_t to, uint64_t count)
+{
+	if (!from || from > to)
+		from = to;
+	for (size_t i = r->losses.n; i-- > 0;) {
+		struct recorder_loss *l = &r->losses.v[i];
+		if (l->cpu != cpu)
+			continue;
+		if (from <= l->to + LOSS_MERGE_GAP_NS) {
+			l->to = to > l->to ? to : l->to;
+			l->count += count;
+			return;
+		}
+		break;
+	}
+	struct recorder_loss *l = vec_grow(&r->losses);
+	l->cpu = cpu;
+	l->from = from;
+	l->to = to;
+	l->count = count;
+}
+
+static void *rec_buf_append(struct rec_buf *b, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1 << 20;
+		while (cap < b->len + n)
+			cap *= 2;
+		b->v = xrealloc(b->v, cap);
+		b->cap = cap;
+	}
+	void *p = b->v + b->len;
+	b->len += n;
+	b->nrec++;
+	return p;
+}
+
+/* Copies a DWARF-mode sample without the part of its stack copy the kernel
+ * left empty (most of it, for a thread's stack near its top). A short copy
+ * keeps 8 spare bytes, so dyn_size < size still says it was short. */
+static void copy_sample_trimmed(struct recorder *r, const struct perf_event_header *h, struct rec_buf *out)
+{
+	struct cursor c = {(const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false};
+	take_bytes(&c, 40); /* ip, pid/tid, time, cpu, period */
+	uint64_t nr = take_u64(&c);
+	take_bytes(&c, nr * 8);
+	uint64_t abi = take_u64(&c);
+	if (abi)
+		take_bytes(&c, 8ull * (uint64_t)__builtin_popcountll(r->regs_mask));
+	const uint8_t *size_at = c.p;
+	uint64_t size = take_u64(&c);
+	take_bytes(&c, size);
+	uint64_t dyn = size ? take_u64(&c) : 0;
+	if (c.bad || !size || dyn > size || c.p != (const uint8_t *)h + h->size) {
+		memcpy(rec_buf_append(out, h->size), h, h->size); /* not ours to reshape */
+		return;
+	}
+	uint64_t keep = (dyn + 7) & ~7ull;
+	if (dyn < size)
+		keep += 8;
+	size_t head = (size_t)(size_at - (const uint8_t *)h);
+	size_t n = head + 8 + keep + 8;
+	uint8_t *d = rec_buf_append(out, n);
+	memcpy(d, h, head);
+	memcpy(d + head, &keep, 8);
+	memcpy(d + head + 8, size_at + 8, dyn);
+	memset(d + head + 8 + dyn, 0, keep - dyn);
+	memcpy(d + head + 8 + keep, &dyn, 8);
+	((struct perf_event_header *)d)->size = (uint16_t)n;
+}
+
+struct drain_ctx {
+	struct recorder *r;
+	struct ring_state *rs;
+	struct rec_buf *out;
+};
+
+static void drain_record(void *vctx, const struct perf_event_header *h, int cpu)
+{
+	struct drain_ctx *d = vctx;
+	struct recorder *r = d->r;
+	uint64_t t = record_time(h);
+	if (!r->st.first_time || (t && t < r->st.first_time))
+		r->st.first_time = t;
+	if (h->type == PERF_RECORD_LOST && h->size >= sizeof(*h) + 16) {
+		uint64_t v[2];
+		memcpy(v, h + 1, sizeof(v));
+		note_loss(r, cpu, d->rs->last_time, t, v[1]);
+	}
+	if (t)
+		d->rs->last_time = t;
+	if (h->type == PERF_RECORD_SAMPLE && r->o.call_graph == CALL_GRAPH_DWARF)
+		copy_sample_trimmed(r, h, d->out);
+	else
+		memcpy(rec_buf_append(d->out, h->size), h, h->size);
+}
+
+/* Copies every ring's records into next and hands the space back. */
+static void drain_rings(struct recorder *r)
+{
+	r->last_drain = now_ns();
+	for (size_t i = 0; i < r->rings.n; i++) {
+		if (r->next.len > LOCAL_MAX_BYTES)
+			break; /* the unwinder is far behind: let the kernel count losses */
+		struct drain_ctx d = {r, &r->ring_state.v[i], &r->next};
+		uint64_t head = perf_ring_head(&r->rings.v[i]);
+		perf_ring_walk(&r->rings.v[i], head, drain_record, &d);
+		perf_ring_consume(&r->rings.v[i], head);
+	}
+}
+
+static const struct perf_event_header *rec_at(const struct rec_buf *b, size_t off)
+{
+	return (const struct perf_event_header *)(b->v + off);
+}
+
 size_t recorder_poll(struct recorder *r, int timeout_ms)
 {
-	static const struct perf_rings_reader reader = {on_sideband, retry_deferred, on_sample};
-	size_t total;
-
-	if (timeout_ms > 0 && r->pfds.n)
+	if (timeout_ms > 0 && r->pfds.n && !r->next.nrec)
 		poll(r->pfds.v, r->pfds.n, timeout_ms);
-	vec_reserve(&r->heads, r->rings.n);
-	total = perf_rings_read(r->rings.v, r->rings.n, r->heads.v, &reader, r);
-	return total + r->round_deferred;
+	drain_rings(r);
+	struct rec_buf tmp = r->cur;
+	r->cur = r->next;
+	r->next = tmp;
+	r->next.len = r->next.nrec = 0;
+
+	/* side-band records first: a sample on one cpu may need a mapping
+	 * whose record came through another cpu's ring */
+	const struct rec_buf *b = &r->cur;
+	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size)
+		on_sideband(r, rec_at(b, off), -1);
+	retry_deferred(r, b->nrec);
+	size_t since_check = 0;
+	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size) {
+		on_sample(r, rec_at(b, off), -1);
+		if (++since_check >= 32) {
+			since_check = 0;
+			if (now_ns() - r->last_drain >= DRAIN_EVERY_NS)
+				drain_rings(r);
+		}
+	}
+	if (r->sched_raised)
+		reader_sched_govern(&r->sched);
+	return b->nrec + r->round_deferred;
+}
+
+size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out)
+{
+	*out = r->losses.v;
+	return r->losses.n;
 }
 
 void recorder_feed(struct recorder *r, const struct perf_event_header *h)

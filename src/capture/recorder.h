@@ -42,8 +42,20 @@ struct recorder_stats {
 	uint64_t unwind_errors; /* unwinds that stopped at a pc without a module or CFI, or at
 	                         * a frame that made no progress */
 	uint64_t records;
-	bool kernel_stacks;   /* kernel stacks were permitted */
-	bool kernel_fallback; /* kernel stacks were refused, fell back to user only */
+	bool kernel_stacks;         /* kernel stacks were permitted */
+	bool kernel_fallback;       /* kernel stacks were refused, fell back to user only */
+	uint64_t first_time;        /* of the first record read (CLOCK_MONOTONIC ns) */
+	int reader_prio;            /* enum reader_prio the ring reader ran at */
+	uint64_t reader_lowered_ms; /* time the governor held it at normal priority */
+};
+
+/* Samples a ring dropped (it was full) over one interval: between the last
+ * record the ring kept before the loss and the record that reported it
+ * (CLOCK_MONOTONIC ns, as sample times). */
+struct recorder_loss {
+	int cpu; /* the ring's cpu: what ran there then is under-counted */
+	uint64_t from, to;
+	uint64_t count;
 };
 
 struct recorder;
@@ -53,6 +65,8 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 void recorder_free(struct recorder *r);
 
 /* Opens events on a launched, not yet exec'd child, enabled at its exec.
+ * Both opens also raise the calling thread's scheduling priority where
+ * permitted (see reader_sched.h), until recorder_disable().
  * Returns 0 or -errno (-EACCES/-EPERM: not permitted; -ENOENT/-EOPNOTSUPP:
  * the event is not supported here). */
 int recorder_open_child(struct recorder *r, pid_t pid);
@@ -62,8 +76,11 @@ int recorder_open_process(struct recorder *r, pid_t pid);
 void recorder_enable(struct recorder *r);
 void recorder_disable(struct recorder *r);
 
-/* Waits up to timeout_ms for data, then processes everything available.
- * Returns the number of records processed. */
+/* Waits up to timeout_ms for data (the kernel wakes it when a ring is a
+ * quarter full), copies every ring out and hands the space back, then
+ * processes what it copied, copying the rings out again every few ms
+ * meanwhile (those records are processed by the next call, which then
+ * does not wait). Returns the number of records processed. */
 size_t recorder_poll(struct recorder *r, int timeout_ms);
 
 /* Handles one perf record (sample or side-band) as recorder_poll() does a
@@ -72,6 +89,8 @@ size_t recorder_poll(struct recorder *r, int timeout_ms);
 void recorder_feed(struct recorder *r, const struct perf_event_header *h);
 
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
+/* The loss intervals, oldest first per ring; valid until the next poll. */
+size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out);
 /* Appends the modules whose call frame information the unwinder refused. */
 void recorder_refused_cfi(const struct recorder *r, struct strbuf *out);
 
