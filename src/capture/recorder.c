@@ -16,6 +16,7 @@
 #include "capture/maps.h"
 #include "capture/perf_ring.h"
 #include "capture/reader_sched.h"
+#include "capture/thread_counts.h"
 #include "unwind/unwind.h"
 #include "util/xalloc.h"
 
@@ -41,6 +42,12 @@ struct rec_buf {
  * loss it reports next began. */
 struct ring_state {
 	uint64_t last_time;
+};
+
+/* A counter kiln opened itself (not inherited), and the thread it counts. */
+struct opened_event {
+	int fd;
+	uint32_t tid;
 };
 
 /* sample_id_all trailer for our sample_type: pid/tid, time, cpu/res */
@@ -80,6 +87,10 @@ struct recorder {
 	size_t ring_pages; /* planned data pages per ring */
 	struct reader_sched sched;
 	bool sched_raised;
+	/* which threads lost samples: counted against sampled, per thread */
+	struct thread_counts tc;
+	VEC(struct opened_event) opened;
+	VEC(struct thread_lost) lost_threads;
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -88,6 +99,7 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	r->p = p;
 	r->o = *o;
 	maps_init(&r->maps, p);
+	thread_counts_init(&r->tc);
 	if (o->call_graph == CALL_GRAPH_DWARF)
 		r->unwinder = unwinder_new();
 	r->max_stack = (int)event_read_sysctl("/proc/sys/kernel/perf_event_max_stack", 127);
@@ -116,6 +128,9 @@ void recorder_free(struct recorder *r)
 	free(r->cur.v);
 	free(r->next.v);
 	vec_free(&r->ring_state);
+	thread_counts_release(&r->tc);
+	vec_free(&r->opened);
+	vec_free(&r->lost_threads);
 	vec_free(&r->losses);
 	if (r->sched_raised)
 		reader_sched_restore(&r->sched);
@@ -196,6 +211,8 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 	a->disabled = 1;
 	a->enable_on_exec = enable_on_exec;
 	a->inherit = r->o.inherit;
+	/* each inherited counter reports its thread's count when it exits */
+	a->inherit_stat = r->o.inherit;
 	a->mmap = 1;
 	a->mmap2 = 1;
 	a->comm = 1;
@@ -270,6 +287,8 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 		}
 		if (fd < 0)
 			return fd;
+		struct opened_event oe = {fd, (uint32_t)pid};
+		vec_push(&r->opened, oe);
 		if (first_thread) {
 			int rc = map_ring(r, fd, cpu);
 			if (rc < 0) {
@@ -513,6 +532,7 @@ static void handle_task(struct recorder *r, const struct perf_event_header *h)
 			maps_fork(&r->maps, f.ppid, f.pid, f.time);
 	} else {
 		profile_thread(r->p, f.tid, f.pid)->end = f.time;
+		thread_counts_get(&r->tc, f.tid)->exited = true;
 	}
 }
 
@@ -722,6 +742,7 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	s.values[0] = 1;
 	s.values[1] = (int64_t)period;
 	profile_add_sample(r->p, &s);
+	thread_counts_sample(&r->tc, tid, period);
 	struct profile_thread *t = profile_thread(r->p, tid, pid);
 	if (!t->start)
 		t->start = time;
@@ -748,6 +769,17 @@ static void on_sideband(void *ctx, const struct perf_event_header *h, int cpu)
 		if (h->size >= sizeof(*h) + sizeof(v)) {
 			memcpy(v, h + 1, sizeof(v));
 			r->st.lost += v[1];
+		}
+		break;
+	}
+	case PERF_RECORD_READ: {
+		struct {
+			uint32_t pid, tid;
+			uint64_t value;
+		} rd;
+		if (h->size >= sizeof(*h) + sizeof(rd)) {
+			memcpy(&rd, h + 1, sizeof(rd));
+			thread_counts_read(&r->tc, rd.tid, rd.value);
 		}
 		break;
 	}
@@ -965,6 +997,46 @@ size_t recorder_losses(const struct recorder *r, const struct recorder_loss **ou
 {
 	*out = r->losses.v;
 	return r->losses.n;
+}
+
+/* The threads kiln opened counters on never exit as inherited children
+ * do: their own count is what their counters read now, less what their
+ * exited children reported, when exactly one thread was opened and no
+ * child's report was lost. */
+static void count_opened_threads(struct recorder *r)
+{
+	uint32_t tid = 0;
+	bool one = true;
+	uint64_t total = 0;
+	for (size_t i = 0; i < r->opened.n; i++) {
+		uint64_t v;
+		if (tid && r->opened.v[i].tid != tid)
+			one = false;
+		tid = r->opened.v[i].tid;
+		if (read(r->opened.v[i].fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+			total += v;
+	}
+	if (!tid || !one)
+		return;
+	for (size_t i = 0; i < r->tc.v.n; i++) {
+		const struct thread_count *t = &r->tc.v.v[i];
+		if (t->tid != tid && t->exited && t->reads < r->rings.n)
+			return; /* a report lost with the samples */
+	}
+	uint64_t children = thread_counts_read_total(&r->tc);
+	if (total > children)
+		thread_counts_read(&r->tc, tid, total - children);
+}
+
+size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out)
+{
+	if (!r->lost_threads.n && r->st.lost) {
+		count_opened_threads(r);
+		vec_reserve(&r->lost_threads, r->tc.v.n + 1);
+		r->lost_threads.n = thread_counts_lost(&r->tc, r->st.lost, r->lost_threads.v);
+	}
+	*out = r->lost_threads.v;
+	return r->lost_threads.n;
 }
 
 void recorder_feed(struct recorder *r, const struct perf_event_header *h)

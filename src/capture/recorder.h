@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "capture/events.h"
+#include "capture/thread_counts.h"
 #include "profile/profile.h"
 #include "util/strbuf.h"
 
@@ -91,6 +92,9 @@ void recorder_feed(struct recorder *r, const struct perf_event_header *h);
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
 /* The loss intervals, oldest first per ring; valid until the next poll. */
 size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out);
+/* After the last poll: the threads estimated to have lost samples, most
+ * first (see thread_counts.h); valid until recorder_free(). */
+size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out);
 /* Appends the modules whose call frame information the unwinder refused. */
 void recorder_refused_cfi(const struct recorder *r, struct strbuf *out);
 

@@ -132,10 +132,30 @@ static void test_more_rings_than_256(void **state)
 		fake_free(&rings[i]);
 }
 
+/* Rings are sized for what they must hold, and shrink to fit what a user
+ * may lock: 2 rings of 8 MiB do not fit 516 KiB per cpu plus 8 MiB. */
+static void test_plan_pages(void **state)
+{
+	(void)state;
+	const size_t page = 4096;
+	struct perf_ring_budget unlimited = {true, 0};
+	struct perf_ring_budget user = {false, 2 * 516 * 1024 + 8 * 1024 * 1024};
+	/* 250 ms of 64 KiB samples at 997 Hz: 15.6 MiB, rounded up to 16 MiB */
+	uint64_t want = 65800ull * 997 / 4;
+	assert_int_equal(perf_ring_plan_pages(&unlimited, want, 2, page, 256, 16384), 4096);
+	assert_int_equal(perf_ring_plan_pages(&unlimited, want, 2, page, 256, 2048), 2048);
+	/* (pages + 1) * 2 rings within 9 MiB: 1024 pages each */
+	assert_int_equal(perf_ring_plan_pages(&user, want, 2, page, 256, 16384), 1024);
+	/* never below the minimum, and small wants stay small */
+	assert_int_equal(perf_ring_plan_pages(&user, want, 64, page, 256, 16384), 256);
+	assert_int_equal(perf_ring_plan_pages(&unlimited, 1000, 2, page, 256, 16384), 256);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_more_rings_than_256),
+	    cmocka_unit_test(test_plan_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
