@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,8 +87,24 @@ struct recorder {
 	VEC(struct recorder_loss) losses;
 	uint64_t last_drain;
 	size_t ring_pages; /* planned data pages per ring */
+	/* The drainer: a thread that only copies the rings into next, at
+	 * raised priority, while this one unwinds at normal priority. It
+	 * owns next (under lock), ring_state, losses, first_time and the
+	 * sched fields while it runs; the caller's thread reads them after
+	 * it stopped. Without it, recorder_poll() drains by itself. */
+	struct {
+		pthread_t thread;
+		pthread_mutex_t lock;
+		pthread_cond_t ready; /* next has records */
+		int stop_fd;          /* an eventfd that ends its poll */
+		bool stop;            /* atomic: set before stop_fd is written */
+		bool running;
+	} drainer;
+	uint64_t first_time;
 	struct reader_sched sched;
 	bool sched_raised;
+	int reader_prio;
+	uint64_t reader_lowered_ms;
 	/* which threads lost samples: counted against sampled, per thread */
 	struct thread_counts tc;
 	VEC(struct opened_event) opened;
@@ -100,6 +118,7 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	r->o = *o;
 	maps_init(&r->maps, p);
 	thread_counts_init(&r->tc);
+	r->drainer.stop_fd = -1;
 	if (o->call_graph == CALL_GRAPH_DWARF)
 		r->unwinder = unwinder_new();
 	r->max_stack = (int)event_read_sysctl("/proc/sys/kernel/perf_event_max_stack", 127);
@@ -111,10 +130,13 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	return r;
 }
 
+static void stop_drainer(struct recorder *r);
+
 void recorder_free(struct recorder *r)
 {
 	if (!r)
 		return;
+	stop_drainer(r);
 	for (size_t i = 0; i < r->rings.n; i++)
 		perf_ring_release(&r->rings.v[i]);
 	for (size_t i = 0; i < r->extra_fds.n; i++)
@@ -132,8 +154,6 @@ void recorder_free(struct recorder *r)
 	vec_free(&r->opened);
 	vec_free(&r->lost_threads);
 	vec_free(&r->losses);
-	if (r->sched_raised)
-		reader_sched_restore(&r->sched);
 	maps_release(&r->maps);
 	unwinder_free(r->unwinder);
 	free(r);
@@ -315,23 +335,14 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 	return r->rings.n ? 0 : -ENODEV;
 }
 
-/* Raises the reader's priority once, after any fork of the target. */
-static void raise_reader(struct recorder *r)
-{
-	const char *want = getenv("KILN_TEST_READER_PRIO"); /* normal, nice: for measuring */
-	if (r->sched_raised || (want && !strcmp(want, "normal")))
-		return;
-	reader_sched_raise(&r->sched, !(want && !strcmp(want, "nice")));
-	r->sched_raised = true;
-	r->st.reader_prio = r->sched.level;
-}
+static void start_drainer(struct recorder *r);
 
 int recorder_open_child(struct recorder *r, pid_t pid)
 {
 	build_attr(r, true);
 	int rc = open_for(r, pid, true);
 	if (rc == 0)
-		raise_reader(r);
+		start_drainer(r);
 	return rc;
 }
 
@@ -386,7 +397,7 @@ int recorder_open_process(struct recorder *r, pid_t pid)
 	if (rc == 0)
 		rc = maps_load_proc(&r->maps, (uint32_t)pid);
 	if (rc == 0)
-		raise_reader(r);
+		start_drainer(r);
 	return rc;
 }
 
@@ -404,12 +415,8 @@ void recorder_disable(struct recorder *r)
 		ioctl(r->rings.v[i].fd, PERF_EVENT_IOC_DISABLE, 0);
 	for (size_t i = 0; i < r->extra_fds.n; i++)
 		ioctl(r->extra_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
-	/* what is left is a short drain and the slow symbolization, which
-	 * must not hold a cpu at real-time priority */
-	if (r->sched_raised) {
-		r->st.reader_lowered_ms = r->sched.lowered_windows * 250;
-		reader_sched_restore(&r->sched);
-	}
+	/* what is left is a short drain, done by the caller's thread */
+	stop_drainer(r);
 }
 
 /* ---- record parsing ---- */
@@ -929,8 +936,8 @@ static void drain_record(void *vctx, const struct perf_event_header *h, int cpu)
 	struct drain_ctx *d = vctx;
 	struct recorder *r = d->r;
 	uint64_t t = record_time(h);
-	if (!r->st.first_time || (t && t < r->st.first_time))
-		r->st.first_time = t;
+	if (!r->first_time || (t && t < r->first_time))
+		r->first_time = t;
 	if (h->type == PERF_RECORD_LOST && h->size >= sizeof(*h) + 16) {
 		uint64_t v[2];
 		memcpy(v, h + 1, sizeof(v));
@@ -963,15 +970,141 @@ static const struct perf_event_header *rec_at(const struct rec_buf *b, size_t of
 	return (const struct perf_event_header *)(b->v + off);
 }
 
-size_t recorder_poll(struct recorder *r, int timeout_ms)
+/* Raises the calling thread's priority (the drainer's, or without one
+ * the caller's, after any fork of the target). */
+static void raise_reader(struct recorder *r)
 {
-	if (timeout_ms > 0 && r->pfds.n && !r->next.nrec)
-		poll(r->pfds.v, r->pfds.n, timeout_ms);
-	drain_rings(r);
+	const char *want = getenv("KILN_TEST_READER_PRIO"); /* normal, nice: for measuring */
+	if (r->sched_raised || (want && !strcmp(want, "normal")))
+		return;
+	r->reader_prio = reader_sched_raise(&r->sched, !(want && !strcmp(want, "nice")));
+	r->sched_raised = true;
+}
+
+static void lower_reader(struct recorder *r)
+{
+	if (!r->sched_raised)
+		return;
+	r->reader_lowered_ms = r->sched.lowered_windows * 250;
+	reader_sched_restore(&r->sched);
+	r->sched_raised = false;
+}
+
+static void *drainer_main(void *arg)
+{
+	struct recorder *r = arg;
+	size_t n = r->pfds.n;
+	struct pollfd *pfds = xcalloc(n + 1, sizeof(*pfds));
+
+	memcpy(pfds, r->pfds.v, n * sizeof(*pfds));
+	pfds[n] = (struct pollfd){r->drainer.stop_fd, POLLIN, 0};
+	raise_reader(r);
+	for (;;) {
+		/* woken when a ring is a quarter full; every 100 ms anyway */
+		poll(pfds, n + 1, 100);
+		if (__atomic_load_n(&r->drainer.stop, __ATOMIC_ACQUIRE))
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (pfds[i].revents & (POLLHUP | POLLERR | POLLNVAL))
+				pfds[i].fd = -1; /* its task is gone: it would wake us forever */
+		pthread_mutex_lock(&r->drainer.lock);
+		drain_rings(r);
+		bool any = r->next.nrec != 0;
+		pthread_mutex_unlock(&r->drainer.lock);
+		if (any)
+			pthread_cond_signal(&r->drainer.ready);
+		if (r->sched_raised)
+			reader_sched_govern(&r->sched);
+	}
+	lower_reader(r);
+	free(pfds);
+	return NULL;
+}
+
+/* Starts the drainer; without a thread, the caller's thread reads the
+ * rings itself, at raised priority. */
+static void start_drainer(struct recorder *r)
+{
+	pthread_condattr_t ca;
+	if (r->drainer.running)
+		return;
+	r->drainer.stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (r->drainer.stop_fd < 0) {
+		raise_reader(r);
+		return;
+	}
+	pthread_mutex_init(&r->drainer.lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->drainer.ready, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&r->drainer.thread, NULL, drainer_main, r) != 0) {
+		pthread_cond_destroy(&r->drainer.ready);
+		pthread_mutex_destroy(&r->drainer.lock);
+		close(r->drainer.stop_fd);
+		r->drainer.stop_fd = -1;
+		raise_reader(r);
+		return;
+	}
+	r->drainer.running = true;
+}
+
+static void stop_drainer(struct recorder *r)
+{
+	if (r->drainer.running) {
+		uint64_t one = 1;
+		__atomic_store_n(&r->drainer.stop, true, __ATOMIC_RELEASE);
+		if (write(r->drainer.stop_fd, &one, sizeof(one)) < 0) {
+			/* it still sees the flag within its 100 ms poll */
+		}
+		pthread_join(r->drainer.thread, NULL);
+		pthread_cond_destroy(&r->drainer.ready);
+		pthread_mutex_destroy(&r->drainer.lock);
+		r->drainer.running = false;
+	}
+	if (r->drainer.stop_fd >= 0)
+		close(r->drainer.stop_fd);
+	r->drainer.stop_fd = -1;
+	lower_reader(r); /* the caller's own, when there was no drainer */
+}
+
+/* Takes what the drainer copied, waiting up to timeout_ms for some. */
+static void take_drained(struct recorder *r, int timeout_ms)
+{
+	pthread_mutex_lock(&r->drainer.lock);
+	if (!r->next.nrec && timeout_ms > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += timeout_ms / 1000;
+		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!r->next.nrec && pthread_cond_timedwait(&r->drainer.ready, &r->drainer.lock, &ts) == 0)
+			;
+	}
 	struct rec_buf tmp = r->cur;
 	r->cur = r->next;
 	r->next = tmp;
 	r->next.len = r->next.nrec = 0;
+	pthread_mutex_unlock(&r->drainer.lock);
+}
+
+size_t recorder_poll(struct recorder *r, int timeout_ms)
+{
+	bool threaded = r->drainer.running;
+	if (threaded) {
+		take_drained(r, timeout_ms);
+	} else {
+		if (timeout_ms > 0 && r->pfds.n && !r->next.nrec)
+			poll(r->pfds.v, r->pfds.n, timeout_ms);
+		drain_rings(r);
+		struct rec_buf tmp = r->cur;
+		r->cur = r->next;
+		r->next = tmp;
+		r->next.len = r->next.nrec = 0;
+	}
 
 	/* side-band records first: a sample on one cpu may need a mapping
 	 * whose record came through another cpu's ring */
@@ -982,13 +1115,13 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	size_t since_check = 0;
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size) {
 		on_sample(r, rec_at(b, off), -1);
-		if (++since_check >= 32) {
+		if (!threaded && ++since_check >= 32) {
 			since_check = 0;
 			if (now_ns() - r->last_drain >= DRAIN_EVERY_NS)
 				drain_rings(r);
 		}
 	}
-	if (r->sched_raised)
+	if (!threaded && r->sched_raised)
 		reader_sched_govern(&r->sched);
 	return b->nrec + r->round_deferred;
 }
@@ -1033,7 +1166,10 @@ size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out)
 	if (!r->lost_threads.n && r->st.lost) {
 		count_opened_threads(r);
 		vec_reserve(&r->lost_threads, r->tc.v.n + 1);
-		r->lost_threads.n = thread_counts_lost(&r->tc, r->st.lost, r->lost_threads.v);
+		/* a clock sampled at a frequency has a fixed period; other
+		 * events' periods are known only from kept samples */
+		uint64_t period = r->o.freq ? (r->o.event.is_clock ? 1000000000ull / r->o.freq : 0) : r->o.period;
+		r->lost_threads.n = thread_counts_lost(&r->tc, r->st.lost, period, r->lost_threads.v);
 	}
 	*out = r->lost_threads.v;
 	return r->lost_threads.n;
@@ -1051,6 +1187,11 @@ void recorder_feed(struct recorder *r, const struct perf_event_header *h)
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st)
 {
 	*st = r->st;
+	if (!r->drainer.running) { /* else the drainer's, not ours to read yet */
+		st->first_time = r->first_time;
+		st->reader_prio = r->reader_prio;
+		st->reader_lowered_ms = r->reader_lowered_ms;
+	}
 }
 
 void recorder_refused_cfi(const struct recorder *r, struct strbuf *out)

@@ -59,38 +59,78 @@ static int by_lost(const void *a, const void *b)
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-size_t thread_counts_lost(const struct thread_counts *tc, uint64_t total_lost, struct thread_lost *out)
+/* Rounds x[0..n) to integers adding up to target (largest remainders). */
+static void round_to_total(const double *x, size_t n, uint64_t target, uint64_t *out)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = (uint64_t)floor(x[i]);
+		sum += out[i];
+	}
+	while (sum < target) {
+		size_t best = n;
+		double frac = 0;
+		for (size_t i = 0; i < n; i++) {
+			double f = x[i] - (double)out[i];
+			if (f > frac) {
+				frac = f;
+				best = i;
+			}
+		}
+		if (best == n)
+			break;
+		out[best]++;
+		sum++;
+	}
+}
+
+size_t thread_counts_lost(const struct thread_counts *tc, uint64_t total_lost, uint64_t dflt_period,
+                          struct thread_lost *out)
 {
 	uint64_t sampled = 0, samples = 0;
 	for (size_t i = 0; i < tc->v.n; i++) {
 		sampled += tc->v.v[i].sampled;
 		samples += tc->v.v[i].samples;
 	}
-	if (!samples || !total_lost)
+	double mean_period = samples ? (double)sampled / (double)samples : (double)dflt_period;
+	if (!total_lost || mean_period <= 0 || !tc->v.n)
 		return 0;
-	double mean_period = (double)sampled / (double)samples, sum = 0;
-	double *est = calloc(tc->v.n ? tc->v.n : 1, sizeof(*est));
-	if (!est)
-		return 0;
+	double *short_by = calloc(tc->v.n, sizeof(double)), *x = calloc(tc->v.n, sizeof(double)), sum = 0, cap = 0;
+	uint64_t *n_lost = calloc(tc->v.n, sizeof(uint64_t));
+	size_t n = 0;
+	if (!short_by || !x || !n_lost)
+		goto out_free;
 	for (size_t i = 0; i < tc->v.n; i++) {
 		const struct thread_count *t = &tc->v.v[i];
 		if (!t->reads || t->counted <= t->sampled)
 			continue;
 		double period = t->samples ? (double)t->sampled / (double)t->samples : mean_period;
-		/* the time after a thread's last sample, under a period and
-		 * half a period on average, is never sampled */
-		double e = (double)(t->counted - t->sampled) / period - 0.5;
-		est[i] = e > 0 ? e : 0;
-		sum += est[i];
+		short_by[i] = (double)(t->counted - t->sampled) / period;
+		/* up to a period after a thread's last sample is never sampled:
+		 * only what is missing beyond that tells of a loss */
+		x[i] = short_by[i] > 1.0 ? short_by[i] - 1.0 : 0;
+		sum += x[i];
+		cap += short_by[i];
 	}
-	double scale = sum > (double)total_lost ? (double)total_lost / sum : 1.0;
-	size_t n = 0;
+	if (sum <= 0)
+		goto out_free;
+	/* spread the exact count over the threads, in proportion, none
+	 * beyond what it is short by */
+	double want = (double)total_lost < cap ? (double)total_lost : cap, got = 0;
 	for (size_t i = 0; i < tc->v.n; i++) {
-		uint64_t lost = (uint64_t)floor(est[i] * scale + 0.5);
-		if (lost)
-			out[n++] = (struct thread_lost){tc->v.v[i].tid, lost};
+		x[i] = x[i] * want / sum;
+		if (x[i] > short_by[i])
+			x[i] = short_by[i];
+		got += x[i];
 	}
-	free(est);
+	round_to_total(x, tc->v.n, (uint64_t)floor(got + 0.5), n_lost);
+	for (size_t i = 0; i < tc->v.n; i++)
+		if (n_lost[i])
+			out[n++] = (struct thread_lost){tc->v.v[i].tid, n_lost[i]};
 	qsort(out, n, sizeof(*out), by_lost);
+out_free:
+	free(short_by);
+	free(x);
+	free(n_lost);
 	return n;
 }

@@ -5,8 +5,8 @@
  * what it counted for its thread when that thread exits (a
  * PERF_RECORD_READ, with attr.inherit_stat), and the samples kept for the
  * thread carry their periods: counted minus sampled, in periods, is about
- * how many of that thread's samples were lost. The estimates are scaled
- * to the exact number the rings reported.
+ * how many of that thread's samples were lost. The exact number the
+ * rings reported is spread over the threads by those estimates.
  */
 #ifndef KILN_CAPTURE_THREAD_COUNTS_H
 #define KILN_CAPTURE_THREAD_COUNTS_H
@@ -48,10 +48,15 @@ void thread_counts_read(struct thread_counts *tc, uint32_t tid, uint64_t value);
 /* Sum of every value thread_counts_read() received. */
 uint64_t thread_counts_read_total(const struct thread_counts *tc);
 
-/* Estimates each thread's lost samples, scaled so they add up to at most
- * total_lost, and fills out (caller's, room for the number of threads)
- * with those estimated at one or more, most first. A thread whose
- * counters never reported is left out. Returns how many were filled. */
-size_t thread_counts_lost(const struct thread_counts *tc, uint64_t total_lost, struct thread_lost *out);
+/* Estimates each thread's lost samples: total_lost (exact, from the
+ * rings) spread over the threads in proportion to how many periods each
+ * is short by beyond the one after its last sample, none beyond what it
+ * is short by. Fills out (caller's, room for the number of threads) with
+ * those given one or more, most first. A thread whose counters never
+ * reported is left out. A thread with no kept sample is measured in the
+ * mean period of all kept samples, or in dflt_period (0: unknown) when
+ * none was kept. Returns how many were filled. */
+size_t thread_counts_lost(const struct thread_counts *tc, uint64_t total_lost, uint64_t dflt_period,
+                          struct thread_lost *out);
 
 #endif

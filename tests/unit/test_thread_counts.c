@@ -36,7 +36,7 @@ static void test_lost_by_thread(void **state)
 	struct thread_counts tc;
 	struct thread_lost out[8];
 	fill(&tc);
-	size_t n = thread_counts_lost(&tc, 12, out);
+	size_t n = thread_counts_lost(&tc, 12, 0, out);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0].tid, 2);
 	assert_int_equal(out[0].lost, 6);
@@ -52,11 +52,11 @@ static void test_scaled_to_what_rings_reported(void **state)
 	struct thread_lost out[8];
 	fill(&tc);
 	/* the rings said 6: the estimates (6 and 6) are halved */
-	size_t n = thread_counts_lost(&tc, 6, out);
+	size_t n = thread_counts_lost(&tc, 6, 0, out);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0].lost + out[1].lost, 6);
 	/* nothing lost: nothing to say */
-	assert_int_equal(thread_counts_lost(&tc, 0, out), 0);
+	assert_int_equal(thread_counts_lost(&tc, 0, 0, out), 0);
 	thread_counts_release(&tc);
 }
 
@@ -68,7 +68,22 @@ static void test_thread_without_report_left_out(void **state)
 	thread_counts_init(&tc);
 	thread_counts_sample(&tc, 7, PERIOD);
 	thread_counts_get(&tc, 8)->exited = true; /* its report was lost */
-	assert_int_equal(thread_counts_lost(&tc, 5, out), 0);
+	assert_int_equal(thread_counts_lost(&tc, 5, 0, out), 0);
+	thread_counts_release(&tc);
+}
+
+/* Every sample lost: periods come from the sampling rate. */
+static void test_nothing_kept(void **state)
+{
+	(void)state;
+	struct thread_counts tc;
+	struct thread_lost out[8];
+	thread_counts_init(&tc);
+	thread_counts_read(&tc, 9, 4 * PERIOD + PERIOD / 2);
+	assert_int_equal(thread_counts_lost(&tc, 4, 0, out), 0); /* unknown period */
+	assert_int_equal(thread_counts_lost(&tc, 4, PERIOD, out), 1);
+	assert_int_equal(out[0].tid, 9);
+	assert_int_equal(out[0].lost, 4);
 	thread_counts_release(&tc);
 }
 
@@ -78,6 +93,7 @@ int main(void)
 	    cmocka_unit_test(test_lost_by_thread),
 	    cmocka_unit_test(test_scaled_to_what_rings_reported),
 	    cmocka_unit_test(test_thread_without_report_left_out),
+	    cmocka_unit_test(test_nothing_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
