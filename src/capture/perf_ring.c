@@ -147,22 +147,3 @@ void perf_ring_consume(struct perf_ring *r, uint64_t head)
 	if (r->meta)
 		__atomic_store_n(&r->meta->data_tail, head, __ATOMIC_RELEASE);
 }
-
-size_t perf_rings_read(struct perf_ring *rings, size_t n, uint64_t *heads, const struct perf_rings_reader *rd,
-                       void *ctx)
-{
-	size_t total = 0;
-
-	for (size_t i = 0; i < n; i++)
-		heads[i] = perf_ring_head(&rings[i]);
-	for (size_t i = 0; i < n; i++)
-		total += rd->sideband ? perf_ring_walk(&rings[i], heads[i], rd->sideband, ctx) : 0;
-	if (rd->between)
-		rd->between(ctx, total);
-	for (size_t i = 0; i < n; i++) {
-		if (rd->sample)
-			perf_ring_walk(&rings[i], heads[i], rd->sample, ctx);
-		perf_ring_consume(&rings[i], heads[i]);
-	}
-	return total;
-}

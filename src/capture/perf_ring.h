@@ -57,20 +57,4 @@ uint64_t perf_ring_head(const struct perf_ring *r);
 size_t perf_ring_walk(struct perf_ring *r, uint64_t head, perf_record_fn fn, void *ctx);
 void perf_ring_consume(struct perf_ring *r, uint64_t head);
 
-/* A set of rings (one per cpu) read in one round: the heads of all are
- * snapshot first, then `sideband` sees every ring's records, then
- * `between` runs once, then `sample` sees every ring's records again and
- * the space is handed back. Side-band first because a sample on one cpu
- * may need a mapping whose record sits in another cpu's ring. Any callback
- * may be NULL. */
-struct perf_rings_reader {
-	perf_record_fn sideband;
-	void (*between)(void *ctx, size_t records);
-	perf_record_fn sample;
-};
-/* Reads every one of the n rings (however many cpus the host has); heads
- * is the caller's scratch of n entries. Returns the records read. */
-size_t perf_rings_read(struct perf_ring *rings, size_t n, uint64_t *heads, const struct perf_rings_reader *rd,
-                       void *ctx);
-
 #endif

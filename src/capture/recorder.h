@@ -66,8 +66,8 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 void recorder_free(struct recorder *r);
 
 /* Opens events on a launched, not yet exec'd child, enabled at its exec.
- * Both opens also raise the calling thread's scheduling priority where
- * permitted (see reader_sched.h), until recorder_disable().
+ * Both opens also start the thread that copies the rings out (see
+ * recorder_poll()).
  * Returns 0 or -errno (-EACCES/-EPERM: not permitted; -ENOENT/-EOPNOTSUPP:
  * the event is not supported here). */
 int recorder_open_child(struct recorder *r, pid_t pid);
@@ -77,11 +77,13 @@ int recorder_open_process(struct recorder *r, pid_t pid);
 void recorder_enable(struct recorder *r);
 void recorder_disable(struct recorder *r);
 
-/* Waits up to timeout_ms for data (the kernel wakes it when a ring is a
- * quarter full), copies every ring out and hands the space back, then
- * processes what it copied, copying the rings out again every few ms
- * meanwhile (those records are processed by the next call, which then
- * does not wait). Returns the number of records processed. */
+/* Waits up to timeout_ms for records, then processes what was copied out
+ * of the rings since the last call. The copying is done by a thread of
+ * the recorder's own (started by the opens, at raised priority, see
+ * reader_sched.h; stopped by recorder_disable()); without it, and after
+ * recorder_disable(), this call copies the rings itself (and again every
+ * few ms while it processes; those records go to the next call, which
+ * then does not wait). Returns the number of records processed. */
 size_t recorder_poll(struct recorder *r, int timeout_ms);
 
 /* Handles one perf record (sample or side-band) as recorder_poll() does a
