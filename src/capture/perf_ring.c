@@ -2,8 +2,10 @@
 #include "capture/perf_ring.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "util/xalloc.h"
@@ -39,6 +41,69 @@ void perf_ring_release(struct perf_ring *r)
 	free(r->bounce);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
+}
+
+/* Whether CAP_IPC_LOCK is in this process's effective set. */
+static bool has_ipc_lock(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	bool yes = false;
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long caps;
+		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
+			yes = caps & (1ull << 14); /* CAP_IPC_LOCK */
+			break;
+		}
+	}
+	fclose(f);
+	return yes;
+}
+
+static long read_long(const char *path, long dflt)
+{
+	FILE *f = fopen(path, "r");
+	long v = dflt;
+	if (!f)
+		return dflt;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = dflt;
+	fclose(f);
+	return v;
+}
+
+void perf_ring_budget_probe(struct perf_ring_budget *b)
+{
+	struct rlimit rl;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	memset(b, 0, sizeof(*b));
+	if (has_ipc_lock() || read_long("/proc/sys/kernel/perf_event_paranoid", 2) < 0) {
+		b->unlimited = true;
+		return;
+	}
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY) {
+		b->unlimited = true;
+		return;
+	}
+	b->bytes =
+	    (uint64_t)read_long("/proc/sys/kernel/perf_event_mlock_kb", 516) * 1024 * (uint64_t)(cpus > 0 ? cpus : 1);
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0)
+		b->bytes += rl.rlim_cur;
+}
+
+size_t perf_ring_plan_pages(const struct perf_ring_budget *b, uint64_t want_bytes, size_t nrings, size_t page,
+                            size_t min_pages, size_t max_pages)
+{
+	size_t pages = min_pages;
+	while (pages < max_pages && (uint64_t)pages * page < want_bytes)
+		pages *= 2;
+	if (b->unlimited || !nrings)
+		return pages;
+	while (pages > min_pages && (uint64_t)(pages + 1) * page * nrings > b->bytes)
+		pages /= 2;
+	return pages;
 }
 
 uint64_t perf_ring_head(const struct perf_ring *r)
@@ -81,23 +146,4 @@ void perf_ring_consume(struct perf_ring *r, uint64_t head)
 {
 	if (r->meta)
 		__atomic_store_n(&r->meta->data_tail, head, __ATOMIC_RELEASE);
-}
-
-size_t perf_rings_read(struct perf_ring *rings, size_t n, uint64_t *heads, const struct perf_rings_reader *rd,
-                       void *ctx)
-{
-	size_t total = 0;
-
-	for (size_t i = 0; i < n; i++)
-		heads[i] = perf_ring_head(&rings[i]);
-	for (size_t i = 0; i < n; i++)
-		total += rd->sideband ? perf_ring_walk(&rings[i], heads[i], rd->sideband, ctx) : 0;
-	if (rd->between)
-		rd->between(ctx, total);
-	for (size_t i = 0; i < n; i++) {
-		if (rd->sample)
-			perf_ring_walk(&rings[i], heads[i], rd->sample, ctx);
-		perf_ring_consume(&rings[i], heads[i]);
-	}
-	return total;
 }

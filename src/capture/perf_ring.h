@@ -7,6 +7,7 @@
 #ifndef KILN_CAPTURE_PERF_RING_H
 #define KILN_CAPTURE_PERF_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,23 @@ int perf_ring_map(struct perf_ring *r, int fd, int cpu, size_t data_pages);
 /* Unmaps and closes. Accepts a ring that was never mapped (fd < 0). */
 void perf_ring_release(struct perf_ring *r);
 
+/* How much ring memory this process may lock. The kernel lets a user lock
+ * perf_event_mlock_kb per online cpu, then counts the rest against
+ * RLIMIT_MEMLOCK; CAP_IPC_LOCK (root) or perf_event_paranoid=-1 lifts the
+ * limit. */
+struct perf_ring_budget {
+	bool unlimited;
+	uint64_t bytes; /* when limited: ring pages plus their meta pages */
+};
+void perf_ring_budget_probe(struct perf_ring_budget *b);
+/* Data pages for each of nrings rings (a power of two) that want want_bytes
+ * of data each: the smallest power of two holding want_bytes, within
+ * min_pages..max_pages, and lowered until nrings of them (each with its
+ * meta page) fit the budget; never below min_pages (the kernel has the
+ * last word, see perf_ring_map). */
+size_t perf_ring_plan_pages(const struct perf_ring_budget *b, uint64_t want_bytes, size_t nrings, size_t page,
+                            size_t min_pages, size_t max_pages);
+
 /* Reading is split in three so a caller can make several passes over the
  * same records (side-band records of every ring first, then samples):
  * perf_ring_head() snapshots how far the kernel has written,
@@ -38,21 +56,5 @@ typedef void (*perf_record_fn)(void *ctx, const struct perf_event_header *rec, i
 uint64_t perf_ring_head(const struct perf_ring *r);
 size_t perf_ring_walk(struct perf_ring *r, uint64_t head, perf_record_fn fn, void *ctx);
 void perf_ring_consume(struct perf_ring *r, uint64_t head);
-
-/* A set of rings (one per cpu) read in one round: the heads of all are
- * snapshot first, then `sideband` sees every ring's records, then
- * `between` runs once, then `sample` sees every ring's records again and
- * the space is handed back. Side-band first because a sample on one cpu
- * may need a mapping whose record sits in another cpu's ring. Any callback
- * may be NULL. */
-struct perf_rings_reader {
-	perf_record_fn sideband;
-	void (*between)(void *ctx, size_t records);
-	perf_record_fn sample;
-};
-/* Reads every one of the n rings (however many cpus the host has); heads
- * is the caller's scratch of n entries. Returns the records read. */
-size_t perf_rings_read(struct perf_ring *rings, size_t n, uint64_t *heads, const struct perf_rings_reader *rd,
-                       void *ctx);
 
 #endif

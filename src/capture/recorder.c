@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,10 +17,40 @@
 #include "arch/arch.h"
 #include "capture/maps.h"
 #include "capture/perf_ring.h"
+#include "capture/reader_sched.h"
+#include "capture/thread_counts.h"
 #include "unwind/unwind.h"
 #include "util/xalloc.h"
 
 #define MAX_FRAMES 1024
+/* Rings are sized to hold this long of samples at the sampling rate, so
+ * a reader woken late still finds room; within these bounds (pages). */
+#define RING_HOLD_MS      250
+#define RING_MIN_PAGES    256u   /* 1 MiB */
+#define RING_MAX_PAGES    16384u /* 64 MiB */
+#define RING_TOTAL_MAX    (512ull << 20)
+#define DRAIN_EVERY_NS    2000000ull     /* re-drain the rings while unwinding */
+#define LOCAL_MAX_BYTES   (256ull << 20) /* records copied out, not yet handled */
+#define LOSS_MERGE_GAP_NS 100000000ull   /* losses this close on one ring are one interval */
+
+/* Records copied out of the rings, 8-byte aligned, handled after the ring
+ * space went back to the kernel. */
+struct rec_buf {
+	uint8_t *v;
+	size_t len, cap, nrec;
+};
+
+/* What the drain knows of each ring: the time of its last record, where a
+ * loss it reports next began. */
+struct ring_state {
+	uint64_t last_time;
+};
+
+/* A counter kiln opened itself (not inherited), and the thread it counts. */
+struct opened_event {
+	int fd;
+	uint32_t tid;
+};
 
 /* sample_id_all trailer for our sample_type: pid/tid, time, cpu/res */
 struct sample_id {
@@ -34,7 +66,6 @@ struct recorder {
 	struct maps maps;
 	struct unwinder *unwinder;
 	VEC(struct perf_ring) rings; /* one per cpu */
-	VEC(uint64_t) heads;         /* perf_rings_read's scratch, one per ring */
 	VEC(int) extra_fds;          /* per-thread events redirected into a ring */
 	VEC(struct pollfd) pfds;
 	struct recorder_stats st;
@@ -48,6 +79,36 @@ struct recorder {
 	VEC(struct perf_event_header *) deferred;
 	bool deferring;        /* false while retrying and at the final drain */
 	size_t round_deferred; /* samples retried in this round */
+	/* The rings are copied out (drained) first and handled after, and
+	 * drained again every DRAIN_EVERY_NS while handling, so unwinding
+	 * never holds ring space: cur is being handled, next fills. */
+	struct rec_buf cur, next;
+	VEC(struct ring_state) ring_state; /* parallel to rings */
+	VEC(struct recorder_loss) losses;
+	uint64_t last_drain;
+	size_t ring_pages; /* planned data pages per ring */
+	/* The drainer: a thread that only copies the rings into next, at
+	 * raised priority, while this one unwinds at normal priority. It
+	 * owns next (under lock), ring_state, losses, first_time and the
+	 * sched fields while it runs; the caller's thread reads them after
+	 * it stopped. Without it, recorder_poll() drains by itself. */
+	struct {
+		pthread_t thread;
+		pthread_mutex_t lock;
+		pthread_cond_t ready; /* next has records */
+		int stop_fd;          /* an eventfd that ends its poll */
+		bool stop;            /* atomic: set before stop_fd is written */
+		bool running;
+	} drainer;
+	uint64_t first_time;
+	struct reader_sched sched;
+	bool sched_raised;
+	int reader_prio;
+	uint64_t reader_lowered_ms;
+	/* which threads lost samples: counted against sampled, per thread */
+	struct thread_counts tc;
+	VEC(struct opened_event) opened;
+	VEC(struct thread_lost) lost_threads;
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -56,6 +117,8 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	r->p = p;
 	r->o = *o;
 	maps_init(&r->maps, p);
+	thread_counts_init(&r->tc);
+	r->drainer.stop_fd = -1;
 	if (o->call_graph == CALL_GRAPH_DWARF)
 		r->unwinder = unwinder_new();
 	r->max_stack = (int)event_read_sysctl("/proc/sys/kernel/perf_event_max_stack", 127);
@@ -67,24 +130,80 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	return r;
 }
 
+static void stop_drainer(struct recorder *r);
+
 void recorder_free(struct recorder *r)
 {
 	if (!r)
 		return;
+	stop_drainer(r);
 	for (size_t i = 0; i < r->rings.n; i++)
 		perf_ring_release(&r->rings.v[i]);
 	for (size_t i = 0; i < r->extra_fds.n; i++)
 		close(r->extra_fds.v[i]);
 	vec_free(&r->rings);
-	vec_free(&r->heads);
 	vec_free(&r->extra_fds);
 	vec_free(&r->pfds);
 	for (size_t i = 0; i < r->deferred.n; i++)
 		free(r->deferred.v[i]);
 	vec_free(&r->deferred);
+	free(r->cur.v);
+	free(r->next.v);
+	vec_free(&r->ring_state);
+	thread_counts_release(&r->tc);
+	vec_free(&r->opened);
+	vec_free(&r->lost_threads);
+	vec_free(&r->losses);
 	maps_release(&r->maps);
 	unwinder_free(r->unwinder);
 	free(r);
+}
+
+/* Bytes one sample takes in the ring: a DWARF sample reserves its whole
+ * stack copy however little of it the kernel fills. */
+static uint64_t sample_bytes(const struct recorder *r)
+{
+	uint64_t regs = 8ull * (uint64_t)__builtin_popcountll(r->regs_mask);
+	uint64_t fixed = 64 + 8ull * (uint64_t)(r->o.kernel ? r->max_stack : 0);
+	if (r->o.call_graph == CALL_GRAPH_DWARF)
+		return fixed + 24 + regs + r->o.stack_size;
+	return fixed + 8ull * (uint64_t)r->max_stack;
+}
+
+/* Sizes the rings for RING_HOLD_MS of samples at the rate (a cpu runs one
+ * thread at a time, so one ring sees about freq samples a second), within
+ * the mlock budget and RING_TOTAL_MAX for all cpus. */
+static size_t plan_ring_pages(const struct recorder *r)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t rate = r->o.freq ? r->o.freq : 1000;
+	uint64_t want = sample_bytes(r) * rate * RING_HOLD_MS / 1000;
+	struct perf_ring_budget b;
+	perf_ring_budget_probe(&b);
+	size_t max = RING_MAX_PAGES;
+	while (max > RING_MIN_PAGES && (uint64_t)max * page * (uint64_t)r->ncpus > RING_TOTAL_MAX)
+		max /= 2;
+	return perf_ring_plan_pages(&b, want, (size_t)r->ncpus, page, RING_MIN_PAGES, max);
+}
+
+/* KILN_TEST_RING_PAGES=[CPU:]PAGES[,...] gives the ring of CPU (or every
+ * ring) PAGES data pages, so tests can force a ring to overflow. */
+static size_t test_ring_pages(int cpu, size_t dflt)
+{
+	const char *s = getenv("KILN_TEST_RING_PAGES");
+	while (s && *s) {
+		char *end;
+		unsigned long a = strtoul(s, &end, 10), b;
+		if (*end == ':') {
+			b = strtoul(end + 1, &end, 10);
+			if ((int)a == cpu && b && !(b & (b - 1)))
+				return b;
+		} else if (a && !(a & (a - 1))) {
+			dflt = a;
+		}
+		s = *end == ',' ? end + 1 : NULL;
+	}
+	return dflt;
 }
 
 static void build_attr(struct recorder *r, bool enable_on_exec)
@@ -112,6 +231,8 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 	a->disabled = 1;
 	a->enable_on_exec = enable_on_exec;
 	a->inherit = r->o.inherit;
+	/* each inherited counter reports its thread's count when it exits */
+	a->inherit_stat = r->o.inherit;
 	a->mmap = 1;
 	a->mmap2 = 1;
 	a->comm = 1;
@@ -123,7 +244,11 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 	a->exclude_kernel = !r->o.kernel;
 	a->exclude_hv = 1;
 	a->exclude_callchain_kernel = !r->o.kernel;
+	/* wake the reader when a quarter of the ring is used, not per
+	 * sample, and not so late that a slow wake-up overflows it */
+	r->ring_pages = plan_ring_pages(r);
 	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(r->ring_pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
 }
 
 /* Opens one event, falling back to user-only stacks when the kernel part is
@@ -152,22 +277,23 @@ static int open_one(struct recorder *r, pid_t pid, int cpu)
 
 static int map_ring(struct recorder *r, int fd, int cpu)
 {
-	/* DWARF samples carry up to 64 KiB each: give them room. */
-	size_t pages = r->o.call_graph == CALL_GRAPH_DWARF ? 2048 : 256;
+	size_t pages = test_ring_pages(cpu, r->ring_pages);
 	for (;;) {
 		struct perf_ring ring;
 		int rc = perf_ring_map(&ring, fd, cpu, pages);
 		if (rc == 0) {
 			vec_push(&r->rings, ring);
+			struct ring_state rs = {0};
+			vec_push(&r->ring_state, rs);
 			struct pollfd pfd = {fd, POLLIN, 0};
 			vec_push(&r->pfds, pfd);
 			return 0;
 		}
 		if (rc != -EPERM && rc != -ENOMEM)
 			return rc;
-		if (pages <= 16)
+		if (pages <= 1)
 			return rc;
-		pages /= 2; /* perf_event_mlock_kb is small for non-root users */
+		pages /= 2; /* other rings of this user may hold the mlock budget */
 	}
 }
 
@@ -181,6 +307,8 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 		}
 		if (fd < 0)
 			return fd;
+		struct opened_event oe = {fd, (uint32_t)pid};
+		vec_push(&r->opened, oe);
 		if (first_thread) {
 			int rc = map_ring(r, fd, cpu);
 			if (rc < 0) {
@@ -207,10 +335,15 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 	return r->rings.n ? 0 : -ENODEV;
 }
 
+static void start_drainer(struct recorder *r);
+
 int recorder_open_child(struct recorder *r, pid_t pid)
 {
 	build_attr(r, true);
-	return open_for(r, pid, true);
+	int rc = open_for(r, pid, true);
+	if (rc == 0)
+		start_drainer(r);
+	return rc;
 }
 
 static void read_comm(struct recorder *r, uint32_t pid, uint32_t tid)
@@ -263,6 +396,8 @@ int recorder_open_process(struct recorder *r, pid_t pid)
 	hashmap_release(&seen);
 	if (rc == 0)
 		rc = maps_load_proc(&r->maps, (uint32_t)pid);
+	if (rc == 0)
+		start_drainer(r);
 	return rc;
 }
 
@@ -280,6 +415,8 @@ void recorder_disable(struct recorder *r)
 		ioctl(r->rings.v[i].fd, PERF_EVENT_IOC_DISABLE, 0);
 	for (size_t i = 0; i < r->extra_fds.n; i++)
 		ioctl(r->extra_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	/* what is left is a short drain, done by the caller's thread */
+	stop_drainer(r);
 }
 
 /* ---- record parsing ---- */
@@ -402,6 +539,7 @@ static void handle_task(struct recorder *r, const struct perf_event_header *h)
 			maps_fork(&r->maps, f.ppid, f.pid, f.time);
 	} else {
 		profile_thread(r->p, f.tid, f.pid)->end = f.time;
+		thread_counts_get(&r->tc, f.tid)->exited = true;
 	}
 }
 
@@ -611,6 +749,7 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	s.values[0] = 1;
 	s.values[1] = (int64_t)period;
 	profile_add_sample(r->p, &s);
+	thread_counts_sample(&r->tc, tid, period);
 	struct profile_thread *t = profile_thread(r->p, tid, pid);
 	if (!t->start)
 		t->start = time;
@@ -637,6 +776,17 @@ static void on_sideband(void *ctx, const struct perf_event_header *h, int cpu)
 		if (h->size >= sizeof(*h) + sizeof(v)) {
 			memcpy(v, h + 1, sizeof(v));
 			r->st.lost += v[1];
+		}
+		break;
+	}
+	case PERF_RECORD_READ: {
+		struct {
+			uint32_t pid, tid;
+			uint64_t value;
+		} rd;
+		if (h->size >= sizeof(*h) + sizeof(rd)) {
+			memcpy(&rd, h + 1, sizeof(rd));
+			thread_counts_read(&r->tc, rd.tid, rd.value);
 		}
 		break;
 	}
@@ -678,16 +828,351 @@ static void retry_deferred(void *ctx, size_t sideband_records)
 	r->deferring = sideband_records > 0;
 }
 
+/* ---- draining the rings ---- */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The time a record carries: a sample's own, else its sample_id trailer's. */
+static uint64_t record_time(const struct perf_event_header *h)
+{
+	uint64_t t = 0;
+	if (h->type == PERF_RECORD_SAMPLE) {
+		if (h->size >= sizeof(*h) + 24)
+			memcpy(&t, (const uint8_t *)(h + 1) + 16, 8);
+	} else if (h->size >= sizeof(*h) + sizeof(struct sample_id)) {
+		struct sample_id id;
+		read_trailer(h, &id);
+		t = id.time;
+	}
+	return t;
+}
+
+/* A ring said it dropped samples: they were lost between its previous
+ * record and this one. Close intervals of one ring become one. */
+static void note_loss(struct recorder *r, int cpu, uint64_t from, uint64_t to, uint64_t count)
+{
+	if (!from || from > to)
+		from = to;
+	for (size_t i = r->losses.n; i-- > 0;) {
+		struct recorder_loss *l = &r->losses.v[i];
+		if (l->cpu != cpu)
+			continue;
+		if (from <= l->to + LOSS_MERGE_GAP_NS) {
+			l->to = to > l->to ? to : l->to;
+			l->count += count;
+			return;
+		}
+		break;
+	}
+	struct recorder_loss *l = vec_grow(&r->losses);
+	l->cpu = cpu;
+	l->from = from;
+	l->to = to;
+	l->count = count;
+}
+
+static void *rec_buf_append(struct rec_buf *b, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1 << 20;
+		while (cap < b->len + n)
+			cap *= 2;
+		b->v = xrealloc(b->v, cap);
+		b->cap = cap;
+	}
+	void *p = b->v + b->len;
+	b->len += n;
+	b->nrec++;
+	return p;
+}
+
+/* Copies a DWARF-mode sample without the part of its stack copy the kernel
+ * left empty (most of it, for a thread's stack near its top). A short copy
+ * keeps 8 spare bytes, so dyn_size < size still says it was short. */
+static void copy_sample_trimmed(struct recorder *r, const struct perf_event_header *h, struct rec_buf *out)
+{
+	struct cursor c = {(const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false};
+	take_bytes(&c, 40); /* ip, pid/tid, time, cpu, period */
+	uint64_t nr = take_u64(&c);
+	take_bytes(&c, nr * 8);
+	uint64_t abi = take_u64(&c);
+	if (abi)
+		take_bytes(&c, 8ull * (uint64_t)__builtin_popcountll(r->regs_mask));
+	const uint8_t *size_at = c.p;
+	uint64_t size = take_u64(&c);
+	take_bytes(&c, size);
+	uint64_t dyn = size ? take_u64(&c) : 0;
+	if (c.bad || !size || dyn > size || c.p != (const uint8_t *)h + h->size) {
+		memcpy(rec_buf_append(out, h->size), h, h->size); /* not ours to reshape */
+		return;
+	}
+	uint64_t keep = (dyn + 7) & ~7ull;
+	if (dyn < size)
+		keep += 8;
+	size_t head = (size_t)(size_at - (const uint8_t *)h);
+	size_t n = head + 8 + keep + 8;
+	uint8_t *d = rec_buf_append(out, n);
+	memcpy(d, h, head);
+	memcpy(d + head, &keep, 8);
+	memcpy(d + head + 8, size_at + 8, dyn);
+	memset(d + head + 8 + dyn, 0, keep - dyn);
+	memcpy(d + head + 8 + keep, &dyn, 8);
+	((struct perf_event_header *)d)->size = (uint16_t)n;
+}
+
+struct drain_ctx {
+	struct recorder *r;
+	struct ring_state *rs;
+	struct rec_buf *out;
+};
+
+static void drain_record(void *vctx, const struct perf_event_header *h, int cpu)
+{
+	struct drain_ctx *d = vctx;
+	struct recorder *r = d->r;
+	uint64_t t = record_time(h);
+	if (!r->first_time || (t && t < r->first_time))
+		r->first_time = t;
+	if (h->type == PERF_RECORD_LOST && h->size >= sizeof(*h) + 16) {
+		uint64_t v[2];
+		memcpy(v, h + 1, sizeof(v));
+		note_loss(r, cpu, d->rs->last_time, t, v[1]);
+	}
+	if (t)
+		d->rs->last_time = t;
+	if (h->type == PERF_RECORD_SAMPLE && r->o.call_graph == CALL_GRAPH_DWARF)
+		copy_sample_trimmed(r, h, d->out);
+	else
+		memcpy(rec_buf_append(d->out, h->size), h, h->size);
+}
+
+/* Copies every ring's records into next and hands the space back. */
+static void drain_rings(struct recorder *r)
+{
+	r->last_drain = now_ns();
+	for (size_t i = 0; i < r->rings.n; i++) {
+		if (r->next.len > LOCAL_MAX_BYTES)
+			break; /* the unwinder is far behind: let the kernel count losses */
+		struct drain_ctx d = {r, &r->ring_state.v[i], &r->next};
+		uint64_t head = perf_ring_head(&r->rings.v[i]);
+		perf_ring_walk(&r->rings.v[i], head, drain_record, &d);
+		perf_ring_consume(&r->rings.v[i], head);
+	}
+}
+
+static const struct perf_event_header *rec_at(const struct rec_buf *b, size_t off)
+{
+	return (const struct perf_event_header *)(b->v + off);
+}
+
+/* Raises the calling thread's priority (the drainer's, or without one
+ * the caller's, after any fork of the target). */
+static void raise_reader(struct recorder *r)
+{
+	const char *want = getenv("KILN_TEST_READER_PRIO"); /* normal, nice: for measuring */
+	if (r->sched_raised || (want && !strcmp(want, "normal")))
+		return;
+	r->reader_prio = reader_sched_raise(&r->sched, !(want && !strcmp(want, "nice")));
+	r->sched_raised = true;
+}
+
+static void lower_reader(struct recorder *r)
+{
+	if (!r->sched_raised)
+		return;
+	r->reader_lowered_ms = r->sched.lowered_windows * 250;
+	reader_sched_restore(&r->sched);
+	r->sched_raised = false;
+}
+
+static void *drainer_main(void *arg)
+{
+	struct recorder *r = arg;
+	size_t n = r->pfds.n;
+	struct pollfd *pfds = xcalloc(n + 1, sizeof(*pfds));
+
+	memcpy(pfds, r->pfds.v, n * sizeof(*pfds));
+	pfds[n] = (struct pollfd){r->drainer.stop_fd, POLLIN, 0};
+	raise_reader(r);
+	for (;;) {
+		/* woken when a ring is a quarter full; every 100 ms anyway */
+		poll(pfds, n + 1, 100);
+		if (__atomic_load_n(&r->drainer.stop, __ATOMIC_ACQUIRE))
+			break;
+		for (size_t i = 0; i < n; i++)
+			if (pfds[i].revents & (POLLHUP | POLLERR | POLLNVAL))
+				pfds[i].fd = -1; /* its task is gone: it would wake us forever */
+		pthread_mutex_lock(&r->drainer.lock);
+		drain_rings(r);
+		bool any = r->next.nrec != 0;
+		pthread_mutex_unlock(&r->drainer.lock);
+		if (any)
+			pthread_cond_signal(&r->drainer.ready);
+		if (r->sched_raised)
+			reader_sched_govern(&r->sched);
+	}
+	lower_reader(r);
+	free(pfds);
+	return NULL;
+}
+
+/* Starts the drainer; without a thread, the caller's thread reads the
+ * rings itself, at raised priority. */
+static void start_drainer(struct recorder *r)
+{
+	pthread_condattr_t ca;
+	if (r->drainer.running)
+		return;
+	r->drainer.stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (r->drainer.stop_fd < 0) {
+		raise_reader(r);
+		return;
+	}
+	pthread_mutex_init(&r->drainer.lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->drainer.ready, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&r->drainer.thread, NULL, drainer_main, r) != 0) {
+		pthread_cond_destroy(&r->drainer.ready);
+		pthread_mutex_destroy(&r->drainer.lock);
+		close(r->drainer.stop_fd);
+		r->drainer.stop_fd = -1;
+		raise_reader(r);
+		return;
+	}
+	r->drainer.running = true;
+}
+
+static void stop_drainer(struct recorder *r)
+{
+	if (r->drainer.running) {
+		uint64_t one = 1;
+		__atomic_store_n(&r->drainer.stop, true, __ATOMIC_RELEASE);
+		if (write(r->drainer.stop_fd, &one, sizeof(one)) < 0) {
+			/* it still sees the flag within its 100 ms poll */
+		}
+		pthread_join(r->drainer.thread, NULL);
+		pthread_cond_destroy(&r->drainer.ready);
+		pthread_mutex_destroy(&r->drainer.lock);
+		r->drainer.running = false;
+	}
+	if (r->drainer.stop_fd >= 0)
+		close(r->drainer.stop_fd);
+	r->drainer.stop_fd = -1;
+	lower_reader(r); /* the caller's own, when there was no drainer */
+}
+
+/* Takes what the drainer copied, waiting up to timeout_ms for some. */
+static void take_drained(struct recorder *r, int timeout_ms)
+{
+	pthread_mutex_lock(&r->drainer.lock);
+	if (!r->next.nrec && timeout_ms > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += timeout_ms / 1000;
+		ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!r->next.nrec && pthread_cond_timedwait(&r->drainer.ready, &r->drainer.lock, &ts) == 0)
+			;
+	}
+	struct rec_buf tmp = r->cur;
+	r->cur = r->next;
+	r->next = tmp;
+	r->next.len = r->next.nrec = 0;
+	pthread_mutex_unlock(&r->drainer.lock);
+}
+
 size_t recorder_poll(struct recorder *r, int timeout_ms)
 {
-	static const struct perf_rings_reader reader = {on_sideband, retry_deferred, on_sample};
-	size_t total;
+	bool threaded = r->drainer.running;
+	if (threaded) {
+		take_drained(r, timeout_ms);
+	} else {
+		if (timeout_ms > 0 && r->pfds.n && !r->next.nrec)
+			poll(r->pfds.v, r->pfds.n, timeout_ms);
+		drain_rings(r);
+		struct rec_buf tmp = r->cur;
+		r->cur = r->next;
+		r->next = tmp;
+		r->next.len = r->next.nrec = 0;
+	}
 
-	if (timeout_ms > 0 && r->pfds.n)
-		poll(r->pfds.v, r->pfds.n, timeout_ms);
-	vec_reserve(&r->heads, r->rings.n);
-	total = perf_rings_read(r->rings.v, r->rings.n, r->heads.v, &reader, r);
-	return total + r->round_deferred;
+	/* side-band records first: a sample on one cpu may need a mapping
+	 * whose record came through another cpu's ring */
+	const struct rec_buf *b = &r->cur;
+	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size)
+		on_sideband(r, rec_at(b, off), -1);
+	retry_deferred(r, b->nrec);
+	size_t since_check = 0;
+	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size) {
+		on_sample(r, rec_at(b, off), -1);
+		if (!threaded && ++since_check >= 32) {
+			since_check = 0;
+			if (now_ns() - r->last_drain >= DRAIN_EVERY_NS)
+				drain_rings(r);
+		}
+	}
+	if (!threaded && r->sched_raised)
+		reader_sched_govern(&r->sched);
+	return b->nrec + r->round_deferred;
+}
+
+size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out)
+{
+	*out = r->losses.v;
+	return r->losses.n;
+}
+
+/* The threads kiln opened counters on never exit as inherited children
+ * do: their own count is what their counters read now, less what their
+ * exited children reported, when exactly one thread was opened and no
+ * child's report was lost. */
+static void count_opened_threads(struct recorder *r)
+{
+	uint32_t tid = 0;
+	bool one = true;
+	uint64_t total = 0;
+	for (size_t i = 0; i < r->opened.n; i++) {
+		uint64_t v;
+		if (tid && r->opened.v[i].tid != tid)
+			one = false;
+		tid = r->opened.v[i].tid;
+		if (read(r->opened.v[i].fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+			total += v;
+	}
+	if (!tid || !one)
+		return;
+	for (size_t i = 0; i < r->tc.v.n; i++) {
+		const struct thread_count *t = &r->tc.v.v[i];
+		if (t->tid != tid && t->exited && t->reads < r->rings.n)
+			return; /* a report lost with the samples */
+	}
+	uint64_t children = thread_counts_read_total(&r->tc);
+	if (total > children)
+		thread_counts_read(&r->tc, tid, total - children);
+}
+
+size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out)
+{
+	if (!r->lost_threads.n && r->st.lost) {
+		count_opened_threads(r);
+		vec_reserve(&r->lost_threads, r->tc.v.n + 1);
+		/* a clock sampled at a frequency has a fixed period; other
+		 * events' periods are known only from kept samples */
+		uint64_t period = r->o.freq ? (r->o.event.is_clock ? 1000000000ull / r->o.freq : 0) : r->o.period;
+		r->lost_threads.n = thread_counts_lost(&r->tc, r->st.lost, period, r->lost_threads.v);
+	}
+	*out = r->lost_threads.v;
+	return r->lost_threads.n;
 }
 
 void recorder_feed(struct recorder *r, const struct perf_event_header *h)
@@ -702,6 +1187,11 @@ void recorder_feed(struct recorder *r, const struct perf_event_header *h)
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st)
 {
 	*st = r->st;
+	if (!r->drainer.running) { /* else the drainer's, not ours to read yet */
+		st->first_time = r->first_time;
+		st->reader_prio = r->reader_prio;
+		st->reader_lowered_ms = r->reader_lowered_ms;
+	}
 }
 
 void recorder_refused_cfi(const struct recorder *r, struct strbuf *out)

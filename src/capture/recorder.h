@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "capture/events.h"
+#include "capture/thread_counts.h"
 #include "profile/profile.h"
 #include "util/strbuf.h"
 
@@ -46,8 +47,20 @@ struct recorder_stats {
 	uint64_t unwind_errors; /* unwinds that stopped at a pc without a module or CFI, or at
 	                         * a frame that made no progress */
 	uint64_t records;
-	bool kernel_stacks;   /* kernel stacks were permitted */
-	bool kernel_fallback; /* kernel stacks were refused, fell back to user only */
+	bool kernel_stacks;         /* kernel stacks were permitted */
+	bool kernel_fallback;       /* kernel stacks were refused, fell back to user only */
+	uint64_t first_time;        /* of the first record read (CLOCK_MONOTONIC ns) */
+	int reader_prio;            /* enum reader_prio the ring reader ran at */
+	uint64_t reader_lowered_ms; /* time the governor held it at normal priority */
+};
+
+/* Samples a ring dropped (it was full) over one interval: between the last
+ * record the ring kept before the loss and the record that reported it
+ * (CLOCK_MONOTONIC ns, as sample times). */
+struct recorder_loss {
+	int cpu; /* the ring's cpu: what ran there then is under-counted */
+	uint64_t from, to;
+	uint64_t count;
 };
 
 struct recorder;
@@ -57,6 +70,8 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 void recorder_free(struct recorder *r);
 
 /* Opens events on a launched, not yet exec'd child, enabled at its exec.
+ * Both opens also start the thread that copies the rings out (see
+ * recorder_poll()).
  * Returns 0 or -errno (-EACCES/-EPERM: not permitted; -ENOENT/-EOPNOTSUPP:
  * the event is not supported here). */
 int recorder_open_child(struct recorder *r, pid_t pid);
@@ -66,8 +81,13 @@ int recorder_open_process(struct recorder *r, pid_t pid);
 void recorder_enable(struct recorder *r);
 void recorder_disable(struct recorder *r);
 
-/* Waits up to timeout_ms for data, then processes everything available.
- * Returns the number of records processed. */
+/* Waits up to timeout_ms for records, then processes what was copied out
+ * of the rings since the last call. The copying is done by a thread of
+ * the recorder's own (started by the opens, at raised priority, see
+ * reader_sched.h; stopped by recorder_disable()); without it, and after
+ * recorder_disable(), this call copies the rings itself (and again every
+ * few ms while it processes; those records go to the next call, which
+ * then does not wait). Returns the number of records processed. */
 size_t recorder_poll(struct recorder *r, int timeout_ms);
 
 /* Handles one perf record (sample or side-band) as recorder_poll() does a
@@ -76,6 +96,11 @@ size_t recorder_poll(struct recorder *r, int timeout_ms);
 void recorder_feed(struct recorder *r, const struct perf_event_header *h);
 
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
+/* The loss intervals, oldest first per ring; valid until the next poll. */
+size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out);
+/* After the last poll: the threads estimated to have lost samples, most
+ * first (see thread_counts.h); valid until recorder_free(). */
+size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out);
 /* Appends the modules whose call frame information the unwinder refused. */
 void recorder_refused_cfi(const struct recorder *r, struct strbuf *out);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "capture/events.h"
+#include "capture/reader_sched.h"
 #include "capture/recorder.h"
 #include "capture/target.h"
 #include "cmd/cmd.h"
@@ -22,6 +23,7 @@
 #include "cmd/record.h"
 #include "profile/kiln_file.h"
 #include "profile/profile.h"
+#include "render/lost_hint.h"
 #include "render/symbols_hint.h"
 #include "symbols/symbols.h"
 #include "util/strbuf.h"
@@ -337,6 +339,30 @@ static void human_size(uint64_t bytes, char *buf, size_t n)
 		snprintf(buf, n, "%" PRIu64 " bytes", bytes);
 }
 
+/* Where samples were lost, for the summary and the report header. */
+static void set_loss_meta(struct profile *p, struct recorder *r, const struct recorder_stats *st)
+{
+	const struct recorder_loss *l;
+	size_t n = recorder_losses(r, &l);
+	struct strbuf sb = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t from = l[i].from > st->first_time ? l[i].from - st->first_time : 0;
+		uint64_t to = l[i].to > st->first_time ? l[i].to - st->first_time : 0;
+		strbuf_addf(&sb, "%s%d:%" PRIu64 ":%" PRIu64 ":%" PRIu64, i ? "," : "", l[i].cpu, from, to, l[i].count);
+	}
+	if (n)
+		profile_set_meta(p, "lost_intervals", strbuf_str(&sb));
+	strbuf_reset(&sb);
+	const struct thread_lost *t;
+	n = recorder_lost_threads(r, &t);
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(&sb, "%s%" PRIu32 ":%" PRIu64, i ? "," : "", t[i].tid, t[i].lost);
+	if (n)
+		profile_set_meta(p, "lost_threads", strbuf_str(&sb));
+	strbuf_release(&sb);
+	profile_set_meta(p, "reader_priority", reader_prio_name((enum reader_prio)st->reader_prio));
+}
+
 static void install_signals(void);
 
 /* Says why the output cannot be written; the exit status, 1. */
@@ -512,6 +538,7 @@ int record_run(const struct record_args *a, bool *wrote)
 	profile_set_meta_u64(p, "duration_ns", end - start);
 	profile_set_meta_u64(p, "samples", st.samples);
 	profile_set_meta_u64(p, "lost_samples", st.lost);
+	set_loss_meta(p, r, &st);
 	profile_set_meta_u64(p, "truncated_stacks", st.truncated);
 	profile_set_meta_u64(p, "stack_not_copied", st.not_copied);
 	profile_set_meta_u64(p, "exec_cut_stacks", st.exec_cut);
@@ -562,8 +589,12 @@ int record_run(const struct record_args *a, bool *wrote)
 		        a->output, st.samples, st.lost, st.truncated, p->threads.n, size);
 		if (out.old)
 			fprintf(stderr, "kiln: the previous profile is now '%s'\n", out.old);
-		if (st.lost)
-			kiln_warn("%" PRIu64 " samples were lost because kiln could not keep up; lower -F", st.lost);
+		if (st.lost) {
+			struct strbuf lost = STRBUF_INIT;
+			render_lost_hint(p, st.samples, &lost);
+			kiln_warn("%s", strbuf_str(&lost));
+			strbuf_release(&lost);
+		}
 		if (st.truncated && a->call_graph == CALL_GRAPH_DWARF)
 			kiln_warn("%" PRIu64 " of %" PRIu64
 			          " stacks were deeper than the %u-byte stack copy and are cut "

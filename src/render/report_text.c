@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "render/report.h"
+#include "render/lost_hint.h"
 #include "render/symbols_hint.h"
 #include "util/xalloc.h"
 
@@ -304,10 +305,10 @@ static void text_header(const struct report_ctx *c)
 	uint64_t lost = profile_get_meta_u64(p, "lost_samples", 0);
 	uint64_t trunc = profile_get_meta_u64(p, "truncated_stacks", 0);
 	if (lost) {
-		uint64_t all = h->samples + lost;
-		warning(
-		    c, "%s of %s samples (%.1f%%) were lost because the ring buffer overflowed; lower the rate with -F",
-		    fmt_count(a, sizeof(a), lost), fmt_count(b, sizeof(b), all), 100.0 * (double)lost / (double)all);
+		struct strbuf sb = STRBUF_INIT;
+		render_lost_hint(p, h->samples, &sb);
+		warning(c, "%s", strbuf_str(&sb));
+		strbuf_release(&sb);
 	}
 	if (trunc) {
 		uint64_t all = h->samples ? h->samples : trunc;

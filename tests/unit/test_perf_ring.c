@@ -55,53 +55,27 @@ static void fake_free(struct perf_ring *r)
 }
 
 struct seen {
-	unsigned sideband[NRINGS], sample[NRINGS];
-	unsigned between_calls;
-	size_t between_records;
-	unsigned samples_before_between; /* samples must come after */
+	unsigned records[NRINGS];
 	unsigned bad;
 };
 
-static void on_record(struct seen *s, const struct perf_event_header *h, int cpu, unsigned *count)
+static void on_record(void *ctx, const struct perf_event_header *h, int cpu)
 {
+	struct seen *s = ctx;
 	struct fake_rec rec;
 	memcpy(&rec, h, sizeof(rec));
 	if (h->size != sizeof(rec) || rec.ring != (uint64_t)cpu || cpu < 0 || cpu >= NRINGS)
 		s->bad++;
 	else
-		count[cpu]++;
+		s->records[cpu]++;
 }
 
-static void on_sideband(void *ctx, const struct perf_event_header *h, int cpu)
-{
-	struct seen *s = ctx;
-	if (h->type == PERF_RECORD_COMM)
-		on_record(s, h, cpu, s->sideband);
-}
-
-static void on_sample(void *ctx, const struct perf_event_header *h, int cpu)
-{
-	struct seen *s = ctx;
-	if (h->type == PERF_RECORD_SAMPLE)
-		on_record(s, h, cpu, s->sample);
-	if (!s->between_calls)
-		s->samples_before_between++;
-}
-
-static void between(void *ctx, size_t records)
-{
-	struct seen *s = ctx;
-	s->between_calls++;
-	s->between_records = records;
-}
-
+/* Every ring read whole, records that wrap included, and handed back. */
 static void test_more_rings_than_256(void **state)
 {
 	(void)state;
 	static struct perf_ring rings[NRINGS];
-	static uint64_t heads[NRINGS];
 	static struct seen seen;
-	const struct perf_rings_reader rd = {on_sideband, between, on_sample};
 
 	/* each ring's tail near the end of its data area, so records wrap */
 	for (int i = 0; i < NRINGS; i++) {
@@ -109,33 +83,50 @@ static void test_more_rings_than_256(void **state)
 		fake_write(&rings[i], PERF_RECORD_COMM, (uint64_t)i);
 		fake_write(&rings[i], PERF_RECORD_SAMPLE, (uint64_t)i);
 	}
-	size_t n = perf_rings_read(rings, NRINGS, heads, &rd, &seen);
-	/* the walk counts every record in the side-band pass */
+	size_t n = 0;
+	for (int i = 0; i < NRINGS; i++) {
+		uint64_t head = perf_ring_head(&rings[i]);
+		n += perf_ring_walk(&rings[i], head, on_record, &seen);
+		perf_ring_consume(&rings[i], head);
+	}
 	assert_int_equal(n, 2 * NRINGS);
 	assert_int_equal(seen.bad, 0);
-	assert_int_equal(seen.between_calls, 1);
-	assert_int_equal(seen.between_records, 2 * NRINGS);
-	assert_int_equal(seen.samples_before_between, 0);
 	for (int i = 0; i < NRINGS; i++) {
-		if (seen.sideband[i] != 1 || seen.sample[i] != 1)
-			fail_msg("ring %d: %u side-band and %u sample records read, want 1 and 1", i, seen.sideband[i],
-			         seen.sample[i]);
+		if (seen.records[i] != 2)
+			fail_msg("ring %d: %u records read, want 2", i, seen.records[i]);
 		/* handed back, so the kernel can write there again */
 		assert_int_equal(rings[i].meta->data_tail, rings[i].meta->data_head);
+		/* nothing new: nothing read */
+		assert_int_equal(perf_ring_walk(&rings[i], perf_ring_head(&rings[i]), on_record, &seen), 0);
 	}
-
-	/* a second round with nothing new reads nothing */
-	memset(&seen, 0, sizeof(seen));
-	assert_int_equal(perf_rings_read(rings, NRINGS, heads, &rd, &seen), 0);
-	assert_int_equal(seen.between_calls, 1);
 	for (int i = 0; i < NRINGS; i++)
 		fake_free(&rings[i]);
+}
+
+/* Rings are sized for what they must hold, and shrink to fit what a user
+ * may lock: 2 rings of 8 MiB do not fit 516 KiB per cpu plus 8 MiB. */
+static void test_plan_pages(void **state)
+{
+	(void)state;
+	const size_t page = 4096;
+	struct perf_ring_budget unlimited = {true, 0};
+	struct perf_ring_budget user = {false, 2 * 516 * 1024 + 8 * 1024 * 1024};
+	/* 250 ms of 64 KiB samples at 997 Hz: 15.6 MiB, rounded up to 16 MiB */
+	uint64_t want = 65800ull * 997 / 4;
+	assert_int_equal(perf_ring_plan_pages(&unlimited, want, 2, page, 256, 16384), 4096);
+	assert_int_equal(perf_ring_plan_pages(&unlimited, want, 2, page, 256, 2048), 2048);
+	/* (pages + 1) * 2 rings within 9 MiB: 1024 pages each */
+	assert_int_equal(perf_ring_plan_pages(&user, want, 2, page, 256, 16384), 1024);
+	/* never below the minimum, and small wants stay small */
+	assert_int_equal(perf_ring_plan_pages(&user, want, 64, page, 256, 16384), 256);
+	assert_int_equal(perf_ring_plan_pages(&unlimited, 1000, 2, page, 256, 16384), 256);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_more_rings_than_256),
+	    cmocka_unit_test(test_plan_pages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

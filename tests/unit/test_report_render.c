@@ -185,6 +185,18 @@ static void test_text_warnings(void **state)
 	assert_non_null(strstr(out, "warning: 12 of 500 samples (2.4%) had stacks cut short by the 8192-byte stack "
 	                            "copy (shown under [truncated]); raise it with --call-graph dwarf,65528\n"));
 	assert_non_null(strstr(out, "warning: 7 of 507 samples (1.4%) were lost"));
+	free(out);
+	/* where and on which threads: the ring's cpu, the interval, the names */
+	profile_set_meta(p, "lost_intervals", "1:210000000:350000000:5,0:1000000000:1020000000:2");
+	profile_set_meta(p, "lost_threads", "42:6");
+	profile_thread(p, 42, 40)->name = profile_intern(p, "worker-3");
+	profile_set_meta(p, "reader_priority", "normal");
+	out = render(p, &report_text_ops, &o);
+	assert_non_null(strstr(out, "warning: 7 of 507 samples (1.4%) were lost because a ring buffer was full: cpu 1 "
+	                            "from 0.21 s to 0.35 s (5), cpu 0 from 1.00 s to 1.02 s (2); the profile "
+	                            "under-counts what ran on those cpus then; by thread (estimated from what each "
+	                            "one's counters counted): worker-3 tid 42 (6). kiln's reader ran at normal "
+	                            "priority: run kiln as root"));
 	assert_non_null(strstr(out, "warning: no binary found for 2 modules (libfoo.so,libbar.so)"));
 	assert_non_null(strstr(out, "prog.kiln (cut short)"));
 	free(out);
