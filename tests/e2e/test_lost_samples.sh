@@ -58,7 +58,11 @@ report_json "$T/tiny.kiln" "$T/tiny.json"
 check_eq "intervals are cpu 1's and add up to the lost samples" \
 	"$(jq_ "$T/tiny.json" "sum(int(x.split(':')[3]) for x in j['meta']['lost_intervals'].split(',') if x.split(':')[0] == '1')")" "$lost"
 jq_ "$T/tiny.json" "'\\n'.join(x.split(':')[0] for x in j['meta']['lost_threads'].split(','))" | sort >"$T/lost.tids"
-check_eq "threads pinned to cpu 0 said to have lost samples" "$(comm -12 "$T/lost.tids" "$T/cpu0.tids" | wc -l)" 0
+# The per-thread numbers are estimates (a thread's counter against its kept
+# samples): a cpu 0 thread may be off by a sample or two on a busy machine,
+# but nearly all of the loss must land on cpu 1's threads.
+cpu0_lost=$(jq_ "$T/tiny.json" "sum(int(x.split(':')[1]) for x in j['meta']['lost_threads'].split(',') if x.split(':')[0] in set(open('$T/cpu0.tids').read().split()))")
+check_le "lost samples put on threads pinned to cpu 0 (of $lost)" "$cpu0_lost" "$((lost / 20))"
 check_ge "cpu 1's threads named as losing samples" "$(comm -12 "$T/lost.tids" "$T/cpu1.tids" | wc -l)" 20
 thr_lost=$(jq_ "$T/tiny.json" "sum(int(x.split(':')[1]) for x in j['meta']['lost_threads'].split(','))")
 check_between "per-thread estimates add up to about the lost samples" "$thr_lost" "$((lost / 2))" "$lost"
