@@ -588,9 +588,7 @@ static int cargo_build(const struct cargo_args *a, struct artifacts *arts)
 		close(fds[0]);
 		close(fds[1]);
 		execvp(argv.v[0], (char *const *)argv.v);
-		fprintf(stderr, "kiln: cannot run '%s': %s; install Rust's cargo (https://rustup.rs)\n", argv.v[0],
-		        strerror(errno));
-		_exit(127);
+		_exit(cmd_exec_error(argv.v[0], -errno, "install Rust's cargo (https://rustup.rs)"));
 	}
 	close(fds[1]);
 	in = fdopen(fds[0], "r");
@@ -613,8 +611,8 @@ static int cargo_build(const struct cargo_args *a, struct artifacts *arts)
 	int ws;
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 127) {
-		status = 127;
+	if (WIFEXITED(ws) && (WEXITSTATUS(ws) == 127 || WEXITSTATUS(ws) == 126)) {
+		status = WEXITSTATUS(ws); /* cargo could not be run: said in the child */
 	} else if (!WIFEXITED(ws) || WEXITSTATUS(ws)) {
 		kiln_error("'cargo build' failed (%s %d); its messages are above",
 		           WIFEXITED(ws) ? "exit status" : "signal", WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws));

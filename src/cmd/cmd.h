@@ -98,6 +98,17 @@ int cmd_hotspots_of(struct profile *p, const char *path, const char *value, stru
 
 /* CLOCK_MONOTONIC in ns: the clock perf_event samples are stamped with. */
 uint64_t cmd_now_ns(void);
+/* CLOCK_REALTIME in ns: when a run started, for the profile's start_time. */
+uint64_t cmd_wall_ns(void);
+
+/* Says that command could not be run, err being the exec's -errno (from
+ * target_start() or execvp), with fix after it when not NULL; returns the
+ * exit status a shell gives: 127 for no such command, 126 for one that
+ * cannot be executed. Every command that runs a program says it this way. */
+int cmd_exec_error(const char *command, int err, const char *fix);
+/* Sets what every recorded profile says of its run: the command line,
+ * kiln_version, hostname, kernel and start_time (wall clock, ns). */
+void cmd_set_run_meta(struct profile *p, const char *command, uint64_t start_time);
 
 /* Prints "kiln: <message>\n" to stderr. Messages are lowercase, without a
  * full stop, quote the subject and say the fix. */

@@ -228,13 +228,8 @@ static void profile_init_heap(struct profile *p, const char *cmd, uint64_t start
 	profile_add_value_type(p, "leaked_space", "bytes");
 	profile_add_value_type(p, "leaked_objects", "count");
 	profile_add_value_type(p, "temporary_objects", "count");
-	profile_set_meta(p, "command", cmd);
+	cmd_set_run_meta(p, cmd, start_time);
 	profile_set_meta(p, "event", "heap");
-	profile_set_meta(p, "kiln_version", "0.1.0");
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	profile_set_meta(p, "hostname", host);
-	profile_set_meta_u64(p, "start_time", start_time);
 }
 
 /* Snapshots: while the command runs, what it has shown so far is written
@@ -396,8 +391,7 @@ static int heap_run(const struct heap_args *a)
 	struct kiln_writer *w = NULL;
 	struct output out = {.fd = -1};
 	struct target t;
-	memset(&t, 0, sizeof(t));
-	t.go_fd = t.err_fd = -1;
+	target_init(&t);
 	struct profile *p = profile_new();
 	struct heap_analysis *h = heap_new(p);
 	struct symbols_prefetch *prefetch = NULL;
@@ -413,9 +407,7 @@ static int heap_run(const struct heap_args *a)
 	struct strbuf cmd = STRBUF_INIT;
 	for (char **s = a->argv; *s; s++)
 		strbuf_addf(&cmd, "%s%s", s == a->argv ? "" : " ", *s);
-	struct timespec wall;
-	clock_gettime(CLOCK_REALTIME, &wall);
-	uint64_t start_time = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
+	uint64_t start_time = cmd_wall_ns();
 	profile_init_heap(p, strbuf_str(&cmd), start_time);
 
 	rc = output_open_profile(&out, a->output, a->force);
@@ -449,12 +441,13 @@ static int heap_run(const struct heap_args *a)
 	}
 	set_env(agent, ch);
 	rc = target_launch(&t, a->argv);
-	if (!rc)
-		rc = target_start(&t);
 	if (rc) {
-		kiln_error("cannot run '%s': %s", a->argv[0],
-		           rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
-		status = rc == -ENOENT ? 127 : 126;
+		kiln_error("cannot start '%s': %s", a->argv[0], strerror(-rc));
+		goto out_unlink;
+	}
+	rc = target_start(&t);
+	if (rc) {
+		status = cmd_exec_error(a->argv[0], rc, NULL);
 		goto out_unlink;
 	}
 	/* it runs: a kill -9 of kiln from now on leaves the profile at its name */

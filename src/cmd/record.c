@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "capture/events.h"
@@ -65,13 +63,6 @@ static volatile sig_atomic_t interrupted;
 static void on_signal(int sig)
 {
 	interrupted = sig;
-}
-
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int record_parse_call_graph(const char *s, enum call_graph_mode *mode, uint32_t *stack_size)
@@ -294,7 +285,7 @@ static void set_metadata(struct profile *p, const struct record_args *a, const s
 		for (char **s = a->argv; *s; s++)
 			strbuf_addf(&cmd, "%s%s", s == a->argv ? "" : " ", *s);
 	}
-	profile_set_meta(p, "command", strbuf_str(&cmd));
+	cmd_set_run_meta(p, strbuf_str(&cmd), cmd_wall_ns());
 	strbuf_release(&cmd);
 	profile_set_meta(p, "event", ev->name);
 	if (a->count)
@@ -304,14 +295,6 @@ static void set_metadata(struct profile *p, const struct record_args *a, const s
 	profile_set_meta(p, "call_graph", a->call_graph == CALL_GRAPH_DWARF ? "dwarf" : "fp");
 	if (a->call_graph == CALL_GRAPH_DWARF)
 		profile_set_meta_u64(p, "stack_size", a->stack_size);
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	profile_set_meta(p, "hostname", host);
-	struct utsname u;
-	if (uname(&u) == 0)
-		profile_set_meta(p, "kernel", u.release);
-	profile_set_meta_u64(p, "start_time", wall_ns());
-	profile_set_meta(p, "kiln_version", "0.1.0");
 	if (a->pid)
 		profile_set_meta_u64(p, "pid", (uint64_t)a->pid);
 }
@@ -405,8 +388,7 @@ int record_run(const struct record_args *a, bool *wrote)
 	struct kiln_writer *w = NULL;
 	struct recorder *r = recorder_new(p, &ro);
 	struct target t;
-	memset(&t, 0, sizeof(t));
-	t.go_fd = t.err_fd = -1;
+	target_init(&t);
 	/* whether the file holds a chunk of this run: a file with only a
 	 * header is not worth the previous profile */
 	bool flushed = false;
@@ -442,9 +424,7 @@ int record_run(const struct record_args *a, bool *wrote)
 		}
 		rc = target_start(&t);
 		if (rc) {
-			kiln_error("cannot run '%s': %s", a->argv[0],
-			           rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
-			status = rc == -ENOENT ? 127 : 126;
+			status = cmd_exec_error(a->argv[0], rc, NULL);
 			goto out_discard;
 		}
 	}

@@ -65,6 +65,13 @@ for cmd in record report flame collapse stat heap annotate; do
 	check_grep "kiln $cmd --no-such-option: names it" "$T/bad_$cmd.err" \
 		"^kiln: unknown option '--no-such-option'; see 'kiln $cmd --help'$"
 done
+# The version comes from one place, project() in CMakeLists.txt: kiln
+# --version and the man pages the build makes (BUILD/man/) say it.
+version=$(sed -n 's/^project(kiln VERSION \([0-9.]*\).*/\1/p' "$KILN_SRC/CMakeLists.txt")
+krun version --version
+check_eq "kiln --version: status" "$RC" 0
+check_eq "kiln --version prints project()'s version" "$(cat "$T/version.out")" "kiln $version"
+check_grep "the built man page kiln.1 carries the version" "$(dirname "$KILN")/man/kiln.1" "^\.TH KILN 1 .*\"kiln $version\""
 krun missing_value record -F
 check_grep "an option without its value" "$T/missing_value.err" "^kiln: option '-F' needs a value; see 'kiln record --help'$"
 finish
