@@ -26,6 +26,11 @@ int cmd_heap(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 /* `cargo kiln`: also run when kiln is started as cargo-kiln (src/kiln.c). */
 int cmd_cargo(int argc, char **argv);
+/* Checks a `kiln flame` command line without running it (argv[0] names
+ * the command in messages; cargo kiln checks its options before a build):
+ * -1 when it is good, else the exit status after saying what is wrong
+ * (2 for a usage error, 0 after --help). */
+int cmd_flame_check(int argc, char **argv);
 
 /* Parse a whole decimal number (no sign) / a finite number; 0 or -1. */
 int cmd_parse_u64(const char *s, uint64_t *out);

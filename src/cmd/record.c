@@ -90,114 +90,114 @@ void record_call_graph_error(const char *value)
 	           RECORD_MIN_STACK_SIZE, RECORDER_MAX_STACK_SIZE, value);
 }
 
-int record_parse_args(int argc, char **argv, struct record_args *a)
+/* The long options' codes: above any short option letter and any code of
+ * the commands that take record's options with their own. */
+enum {
+	OPT_CALL_GRAPH = RECORD_OPT_BASE,
+	OPT_NO_INHERIT,
+	OPT_NO_KERNEL,
+	OPT_DURATION,
+	OPT_DEBUG_DIR,
+};
+
+const struct option record_options[RECORD_OPTIONS_COUNT + 1] = {
+    {"force", no_argument, NULL, 'f'},
+    {"freq", required_argument, NULL, 'F'},
+    {"count", required_argument, NULL, 'c'},
+    {"event", required_argument, NULL, 'e'},
+    {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+    {"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
+    {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
+    {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+    {"pid", required_argument, NULL, 'p'},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"quiet", no_argument, NULL, 'q'},
+    {0},
+};
+
+int record_option(struct record_args *a, int c, const char *arg)
 {
-	enum { OPT_CALL_GRAPH = 256, OPT_NO_INHERIT, OPT_NO_KERNEL, OPT_DURATION, OPT_DEBUG_DIR };
-	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"freq", required_argument, NULL, 'F'},
-	    {"count", required_argument, NULL, 'c'},
-	    {"event", required_argument, NULL, 'e'},
-	    {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
-	    {"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
-	    {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
-	    {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
-	    {"pid", required_argument, NULL, 'p'},
-	    {"duration", required_argument, NULL, OPT_DURATION},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
-	int c;
 	uint64_t v;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:o:fF:c:e:gp:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			a->output = optarg;
-			break;
-		case 'f':
-			a->force = true;
-			break;
-		case 'F':
-			if (cmd_parse_u64(optarg, &a->freq) || a->freq == 0) {
-				kiln_error("-F takes a sampling frequency in Hz, like -F 997; got '%s'", optarg);
-				return 2;
-			}
-			break;
-		case 'c':
-			if (cmd_parse_u64(optarg, &a->count) || a->count == 0) {
-				kiln_error("-c takes an event count, like -c 100000; got '%s'", optarg);
-				return 2;
-			}
-			break;
-		case 'e':
-			a->event = optarg;
-			break;
-		case 'g':
-			a->call_graph = CALL_GRAPH_DWARF;
-			break;
-		case OPT_CALL_GRAPH:
-			if (record_parse_call_graph(optarg, &a->call_graph, &a->stack_size)) {
-				record_call_graph_error(optarg);
-				return 2;
-			}
-			break;
-		case OPT_NO_INHERIT:
-			a->inherit = false;
-			break;
-		case OPT_NO_KERNEL:
-			a->kernel = false;
-			break;
-		case OPT_DEBUG_DIR:
-			if (optarg[0] != '/' || strchr(optarg, ':')) {
-				kiln_error("--debug-dir takes an absolute directory without ':'; got '%s'", optarg);
-				return 2;
-			}
-			if (a->debug_dirs) {
-				/* kept for the whole run, like the argv strings it joins */
-				static struct strbuf dirs = STRBUF_INIT;
-				if (!dirs.len)
-					strbuf_addstr(&dirs, a->debug_dirs);
-				strbuf_addf(&dirs, ":%s", optarg);
-				a->debug_dirs = strbuf_str(&dirs);
-			} else {
-				a->debug_dirs = optarg;
-			}
-			break;
-		case 'p':
-			if (cmd_parse_u64(optarg, &v) || v == 0 || v > INT_MAX) {
-				kiln_error("-p takes a process id; got '%s'", optarg);
-				return 2;
-			}
-			a->pid = (pid_t)v;
-			break;
-		case OPT_DURATION: {
-			char *end;
-			a->duration = strtod(optarg, &end);
-			if (end == optarg || *end || a->duration <= 0) {
-				kiln_error("--duration takes seconds, like --duration 5; got '%s'", optarg);
-				return 2;
-			}
-			break;
+	switch (c) {
+	case 'f':
+		a->force = true;
+		return 0;
+	case 'F':
+		if (cmd_parse_u64(arg, &a->freq) || a->freq == 0) {
+			kiln_error("-F takes a sampling frequency in Hz, like -F 997; got '%s'", arg);
+			return 2;
 		}
-		case 'q':
-			a->quiet = true;
-			break;
-		case 'h':
-			cmd_print_usage(record_usage, 0);
-			return 0;
-		default: /* ':' and '?' */
-			return cmd_bad_option("record", c, argv);
+		return 0;
+	case 'c':
+		if (cmd_parse_u64(arg, &a->count) || a->count == 0) {
+			kiln_error("-c takes an event count, like -c 100000; got '%s'", arg);
+			return 2;
 		}
+		return 0;
+	case 'e':
+		a->event = arg;
+		return 0;
+	case 'g':
+		a->call_graph = CALL_GRAPH_DWARF;
+		return 0;
+	case OPT_CALL_GRAPH:
+		if (record_parse_call_graph(arg, &a->call_graph, &a->stack_size)) {
+			record_call_graph_error(arg);
+			return 2;
+		}
+		return 0;
+	case OPT_NO_INHERIT:
+		a->inherit = false;
+		return 0;
+	case OPT_NO_KERNEL:
+		a->kernel = false;
+		return 0;
+	case OPT_DEBUG_DIR:
+		if (arg[0] != '/' || strchr(arg, ':')) {
+			kiln_error("--debug-dir takes an absolute directory without ':'; got '%s'", arg);
+			return 2;
+		}
+		if (a->debug_dirs) {
+			/* kept for the whole run, like the argv strings it joins */
+			static struct strbuf dirs = STRBUF_INIT;
+			if (!dirs.len)
+				strbuf_addstr(&dirs, a->debug_dirs);
+			strbuf_addf(&dirs, ":%s", arg);
+			a->debug_dirs = strbuf_str(&dirs);
+		} else {
+			a->debug_dirs = arg;
+		}
+		return 0;
+	case 'p':
+		if (cmd_parse_u64(arg, &v) || v == 0 || v > INT_MAX) {
+			kiln_error("-p takes a process id; got '%s'", arg);
+			return 2;
+		}
+		a->pid = (pid_t)v;
+		return 0;
+	case OPT_DURATION: {
+		char *end;
+		a->duration = strtod(arg, &end);
+		if (end == arg || *end || a->duration <= 0) {
+			kiln_error("--duration takes seconds, like --duration 5; got '%s'", arg);
+			return 2;
+		}
+		return 0;
 	}
-	a->argv = argv + optind;
-	if (a->pid && a->argv[0]) {
+	case 'q':
+		a->quiet = true;
+		return 0;
+	}
+	return 1;
+}
+
+int record_args_check(struct record_args *a)
+{
+	if (a->pid && a->argv && a->argv[0]) {
 		kiln_error("give either a command after '--' or -p PID, not both");
 		return 2;
 	}
-	if (!a->pid && !a->argv[0]) {
+	if (!a->pid && (!a->argv || !a->argv[0])) {
 		kiln_error("nothing to record: give a command, as in 'kiln record -- ./my-program', or -p PID");
 		return 2;
 	}
@@ -209,6 +209,39 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 		return 2;
 	}
 	return -1;
+}
+
+int record_parse_args(int argc, char **argv, struct record_args *a)
+{
+	/* record's own table with -o and -h, which the one-shot commands
+	 * keep for their drawing */
+	struct option opts[RECORD_OPTIONS_COUNT + 3] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	};
+	memcpy(opts + 2, record_options, sizeof(record_options));
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:o:h" RECORD_SHORT_OPTIONS, opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'h':
+			cmd_print_usage(record_usage, 0);
+			return 0;
+		case ':':
+		case '?':
+			return cmd_bad_option("record", c, argv);
+		default:
+			rc = record_option(a, c, optarg);
+			if (rc)
+				return rc;
+			break;
+		}
+	}
+	a->argv = argv + optind;
+	return record_args_check(a);
 }
 
 /* Chooses the event: -e as given, else cycles where the PMU has it, else cpu-clock. */
