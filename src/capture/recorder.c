@@ -150,10 +150,17 @@ static int open_one(struct recorder *r, pid_t pid, int cpu)
 	}
 }
 
+/* Data pages of each CPU's ring (4 KiB each): DWARF samples carry up to
+ * 64 KiB of stack each, so 8 MiB holds ~128 of them between two reads;
+ * frame-pointer samples are a few hundred bytes. A refused size is
+ * halved down to RING_PAGES_MIN (perf_event_mlock_kb is small for users). */
+#define RING_PAGES_DWARF 2048
+#define RING_PAGES_FP    256
+#define RING_PAGES_MIN   16
+
 static int map_ring(struct recorder *r, int fd, int cpu)
 {
-	/* DWARF samples carry up to 64 KiB each: give them room. */
-	size_t pages = r->o.call_graph == CALL_GRAPH_DWARF ? 2048 : 256;
+	size_t pages = r->o.call_graph == CALL_GRAPH_DWARF ? RING_PAGES_DWARF : RING_PAGES_FP;
 	for (;;) {
 		struct perf_ring ring;
 		int rc = perf_ring_map(&ring, fd, cpu, pages);
@@ -165,9 +172,9 @@ static int map_ring(struct recorder *r, int fd, int cpu)
 		}
 		if (rc != -EPERM && rc != -ENOMEM)
 			return rc;
-		if (pages <= 16)
+		if (pages <= RING_PAGES_MIN)
 			return rc;
-		pages /= 2; /* perf_event_mlock_kb is small for non-root users */
+		pages /= 2;
 	}
 }
 
@@ -608,8 +615,8 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	s.pid = pid;
 	s.cpu = (uint32_t)cpu;
 	s.time = time;
-	s.values[0] = 1;
-	s.values[1] = (int64_t)period;
+	s.values[RECORDER_VALUE_SAMPLES] = 1;
+	s.values[RECORDER_VALUE_EVENTS] = (int64_t)period;
 	profile_add_sample(r->p, &s);
 	struct profile_thread *t = profile_thread(r->p, tid, pid);
 	if (!t->start)

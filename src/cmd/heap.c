@@ -222,12 +222,16 @@ static void cb_address(void *ctx, const char *path, uint64_t file_offset)
 /* Value types and run metadata of a heap profile (the run's, or a snapshot's). */
 static void profile_init_heap(struct profile *p, const char *cmd, uint64_t start_time)
 {
-	profile_add_value_type(p, "alloc_space", "bytes");
-	profile_add_value_type(p, "alloc_objects", "count");
-	profile_add_value_type(p, "peak_space", "bytes");
-	profile_add_value_type(p, "leaked_space", "bytes");
-	profile_add_value_type(p, "leaked_objects", "count");
-	profile_add_value_type(p, "temporary_objects", "count");
+	static const char *const types[HEAP_NVALUES][2] = {
+	    [HEAP_VALUE_ALLOC_SPACE] = {"alloc_space", "bytes"},
+	    [HEAP_VALUE_ALLOC_OBJECTS] = {"alloc_objects", "count"},
+	    [HEAP_VALUE_PEAK_SPACE] = {"peak_space", "bytes"},
+	    [HEAP_VALUE_LEAKED_SPACE] = {"leaked_space", "bytes"},
+	    [HEAP_VALUE_LEAKED_OBJECTS] = {"leaked_objects", "count"},
+	    [HEAP_VALUE_TEMPORARY] = {"temporary_objects", "count"},
+	};
+	for (int i = 0; i < HEAP_NVALUES; i++)
+		profile_add_value_type(p, types[i][0], types[i][1]);
 	cmd_set_run_meta(p, cmd, start_time);
 	profile_set_meta(p, "event", "heap");
 }
