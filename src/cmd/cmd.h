@@ -8,6 +8,12 @@
  *  2. declare it below and add one row to the table in src/kiln.c;
  *  3. write docs/man/kiln-NAME.1 and a `--help` that matches it;
  *  4. add unit tests for new stage code and an e2e test in tests/e2e/.
+ * A command that runs a program starts from target_init() and says
+ * cmd_exec_error() when it cannot run it (127/126); one that writes a
+ * profile stamps it with cmd_set_run_meta(); one that records before it
+ * draws appends record_options (record.h) to its table instead of listing
+ * them again. A long command runs in stages over one state struct, as
+ * record_run() and heap_run() do (perf's cmd_record/__cmd_record).
  */
 #ifndef KILN_CMD_CMD_H
 #define KILN_CMD_CMD_H
