@@ -724,7 +724,8 @@ static int heap_run(const struct heap_args *a)
 	if (status < 0) {
 		if (a->verbose)
 			heap_say_verbose(&s);
-		fwrite(s.summary.buf, 1, s.summary.len, stderr);
+		if (s.summary.len) /* -q: none */
+			fwrite(s.summary.buf, 1, s.summary.len, stderr);
 		status = target_exit_code(&s.t);
 #ifndef KILN_FREE_AT_EXIT
 		/* kiln exits next, and the kernel takes back the analysis and
