@@ -1,7 +1,9 @@
 # Thin wrapper over CMake for the README's commands.
 #   make deps    install every Debian package the build and tests need
 #   make         build ./build/kiln
-#   make check   unit + end-to-end tests, then both again under ASan+UBSan, then a short fuzz run
+#   make check   unit + end-to-end tests, then both again under ASan+UBSan, the threaded
+#                commands under ThreadSanitizer, then a short fuzz run
+#   make tsan    kiln under ThreadSanitizer: the unit tests and the e2e tests of its threads
 #   make demo    profile the bundled Rust demo and print the report
 #   make bench   benchmarks against perf (bench/)
 #   make cross-aarch64  cross-build for aarch64 and run the unit tests that need no perf_event under qemu
@@ -12,11 +14,15 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
-FUZZ_BUILD ?= build-fuzz
-CROSS_BUILD ?= build-aarch64
-# The unit tests the aarch64 build runs under qemu-aarch64: none needs
-# perf_event_open (qemu-user cannot pass it through) nor the agent.
-CROSS_UNIT_TESTS = test_arch test_perf_ring test_cfi_check test_unwind test_profile test_kiln_file test_folded test_symbols
+TSAN_BUILD ?= build-tsan
+# Under ThreadSanitizer: the e2e tests that run kiln's threads (kiln heap:
+# the symbols prefetch and the file writer; record and flame --: the
+# streaming writer and the recording path they share) and the unit tests
+# but three: test_counters counts a forked child's page faults and
+# test_unwind a thread's frames, both of which TSan's runtime changes, and
+# test_recorder's threads are its profiled workload, not kiln's (80 s).
+TSAN_E2E_TESTS ?= test_heap_c|test_heap_fork|test_heap_rust|test_record_stream|test_output_safety
+TSAN_UNIT_SKIP = test_counters|test_unwind|test_recorder
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 FUZZ_LONG_SECONDS ?= 3600
@@ -38,7 +44,7 @@ DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
 DEB_ARM64_PACKAGES = libc6-dev:arm64 libdw-dev:arm64 libelf-dev:arm64 libzstd-dev:arm64 zlib1g-dev:arm64 \
 	libiberty-dev:arm64 libcmocka-dev:arm64 libcapstone-dev:arm64
 
-.PHONY: all build deps check unit e2e asan cross-aarch64 fuzz fuzz-long fuzz-build soak demo bench install clean format
+.PHONY: all build deps check unit e2e asan tsan cross-aarch64 fuzz fuzz-long fuzz-build soak demo bench install clean format
 
 all: build
 
@@ -70,6 +76,7 @@ deps:
 check: deps build
 	@cd $(BUILD) && ctest --output-on-failure -j 2
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory cross-aarch64
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
@@ -84,6 +91,22 @@ asan:
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j 2 -E browser
+
+# kiln (never the agent: it lives in the target) under ThreadSanitizer.
+# Every report goes to $(TSAN_BUILD)/tsan/ as well as stderr, and any
+# report fails the run, whatever the test that met it asserted.
+tsan:
+	@CC=clang cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS)
+	@rm -rf $(TSAN_BUILD)/tsan && mkdir -p $(TSAN_BUILD)/tsan
+	@cd $(TSAN_BUILD) && { \
+	  TSAN_OPTIONS="second_deadlock_stack=1 log_path=$(CURDIR)/$(TSAN_BUILD)/tsan/report" \
+	    ctest --output-on-failure -j 2 -R 'unit/|e2e/($(TSAN_E2E_TESTS))$$' -E 'unit/($(TSAN_UNIT_SKIP))$$'; \
+	  rc=$$?; \
+	  if ls tsan/report.* >/dev/null 2>&1; then \
+	    echo "tsan: ThreadSanitizer reports (also in $(TSAN_BUILD)/tsan/):"; cat tsan/report.*; exit 1; \
+	  fi; \
+	  [ $$rc = 0 ] && echo "tsan: no report"; exit $$rc; }
 
 # Cross-builds kiln_core and CROSS_UNIT_TESTS for aarch64 (no agent, no
 # kiln binary: only what the tests need) and runs them under qemu-aarch64.
@@ -169,4 +192,4 @@ format:
 	@clang-format -i $$(find src tests bench -name '*.[ch]' -not -path '*/corpus/*' -not -path '*/node_modules/*')
 
 clean:
-	@rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(CROSS_BUILD)
+	@rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(CROSS_BUILD)

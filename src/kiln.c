@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "kiln_version.h"
 
 struct command {
 	const char *name;
@@ -78,7 +79,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(name, "--version")) {
-		printf("kiln 0.1.0\n");
+		printf("kiln %s\n", KILN_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

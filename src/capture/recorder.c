@@ -275,6 +275,14 @@ static int open_one(struct recorder *r, pid_t pid, int cpu)
 	}
 }
 
+/* Data pages of each CPU's ring (4 KiB each): DWARF samples carry up to
+ * 64 KiB of stack each, so 8 MiB holds ~128 of them between two reads;
+ * frame-pointer samples are a few hundred bytes. A refused size is
+ * halved down to RING_PAGES_MIN (perf_event_mlock_kb is small for users). */
+#define RING_PAGES_DWARF 2048
+#define RING_PAGES_FP    256
+#define RING_PAGES_MIN   16
+
 static int map_ring(struct recorder *r, int fd, int cpu)
 {
 	size_t pages = test_ring_pages(cpu, r->ring_pages);
@@ -746,8 +754,8 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	s.pid = pid;
 	s.cpu = (uint32_t)cpu;
 	s.time = time;
-	s.values[0] = 1;
-	s.values[1] = (int64_t)period;
+	s.values[RECORDER_VALUE_SAMPLES] = 1;
+	s.values[RECORDER_VALUE_EVENTS] = (int64_t)period;
 	profile_add_sample(r->p, &s);
 	thread_counts_sample(&r->tc, tid, period);
 	struct profile_thread *t = profile_thread(r->p, tid, pid);

@@ -23,6 +23,15 @@ enum call_graph_mode {
 
 #define RECORDER_MAX_STACK_SIZE 65528u /* the kernel keeps a sample under 64 KiB */
 
+/* The value types of the profile the recorder fills, in this order (the
+ * caller adds them): each sample counts 1 in "samples" and its period in
+ * the event's own ("cpu" nanoseconds for a clock, else events). */
+enum recorder_value {
+	RECORDER_VALUE_SAMPLES,
+	RECORDER_VALUE_EVENTS,
+	RECORDER_NVALUES,
+};
+
 struct recorder_options {
 	struct event_desc event;
 	uint64_t freq;   /* samples per second (frequency mode) ... */

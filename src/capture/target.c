@@ -10,11 +10,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+void target_init(struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->go_fd = t->err_fd = -1;
+}
+
 int target_launch(struct target *t, char *const argv[])
 {
 	int go[2], err[2];
-	memset(t, 0, sizeof(*t));
-	t->go_fd = t->err_fd = -1;
+	target_init(t);
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return -errno;
 	if (pipe2(err, O_CLOEXEC) < 0) {
@@ -78,8 +83,7 @@ int target_start(struct target *t)
 
 int target_attach(struct target *t, pid_t pid)
 {
-	memset(t, 0, sizeof(*t));
-	t->go_fd = t->err_fd = -1;
+	target_init(t);
 	if (pid <= 0)
 		return -ESRCH;
 	if (kill(pid, 0) < 0 && errno == ESRCH)

@@ -20,6 +20,10 @@ struct target {
 	int err_fd; /* read end: the child's exec errno, EOF on success */
 };
 
+/* An empty target: nothing launched or attached, no descriptors, so that
+ * target_release() is safe on it. target_launch() and target_attach()
+ * start with it; a command calls it before its first way out. */
+void target_init(struct target *t);
 /* Forks argv[0] (searched in PATH), stopped before exec. Returns 0 or -errno. */
 int target_launch(struct target *t, char *const argv[]);
 /* Lets the launched child exec. Returns 0, or the exec's -errno. */

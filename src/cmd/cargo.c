@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
-#include "cmd/record.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -457,21 +456,19 @@ static int parse_args(int argc, char **argv, struct cargo_args *a)
 	}
 	if (!a->profile)
 		a->profile = "release";
-	/* kiln flame checks its options only after the build: a bad
-	 * --call-graph must not cost a release build first */
-	for (size_t i = 0; i < a->flame_opts.n; i++) {
-		const char *opt = a->flame_opts.v[i], *value = NULL;
-		if (!strcmp(opt, "--call-graph") && i + 1 < a->flame_opts.n)
-			value = a->flame_opts.v[i + 1];
-		else if (!strncmp(opt, "--call-graph=", 13))
-			value = opt + 13;
-		enum call_graph_mode mode;
-		uint32_t size;
-		if (value && record_parse_call_graph(value, &mode, &size)) {
-			record_call_graph_error(value);
-			return 2;
-		}
-	}
+	/* every option kiln flame is to get is checked now, before a build
+	 * that may take minutes (the binary is not known yet: any name will do) */
+	VEC(char *) check = {0};
+	vec_push(&check, "cargo");
+	for (size_t i = 0; i < a->flame_opts.n; i++)
+		vec_push(&check, (char *)a->flame_opts.v[i]);
+	vec_push(&check, "--");
+	vec_push(&check, "cargo-built-binary");
+	vec_push(&check, NULL);
+	int status = cmd_flame_check((int)check.n - 1, check.v);
+	vec_free(&check);
+	if (status >= 0)
+		return status;
 	return -1;
 }
 
@@ -588,9 +585,7 @@ static int cargo_build(const struct cargo_args *a, struct artifacts *arts)
 		close(fds[0]);
 		close(fds[1]);
 		execvp(argv.v[0], (char *const *)argv.v);
-		fprintf(stderr, "kiln: cannot run '%s': %s; install Rust's cargo (https://rustup.rs)\n", argv.v[0],
-		        strerror(errno));
-		_exit(127);
+		_exit(cmd_exec_error(argv.v[0], -errno, "install Rust's cargo (https://rustup.rs)"));
 	}
 	close(fds[1]);
 	in = fdopen(fds[0], "r");
@@ -613,8 +608,8 @@ static int cargo_build(const struct cargo_args *a, struct artifacts *arts)
 	int ws;
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 127) {
-		status = 127;
+	if (WIFEXITED(ws) && (WEXITSTATUS(ws) == 127 || WEXITSTATUS(ws) == 126)) {
+		status = WEXITSTATUS(ws); /* cargo could not be run: said in the child */
 	} else if (!WIFEXITED(ws) || WEXITSTATUS(ws)) {
 		kiln_error("'cargo build' failed (%s %d); its messages are above",
 		           WIFEXITED(ws) ? "exit status" : "signal", WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws));

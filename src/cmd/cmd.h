@@ -8,6 +8,12 @@
  *  2. declare it below and add one row to the table in src/kiln.c;
  *  3. write docs/man/kiln-NAME.1 and a `--help` that matches it;
  *  4. add unit tests for new stage code and an e2e test in tests/e2e/.
+ * A command that runs a program starts from target_init() and says
+ * cmd_exec_error() when it cannot run it (127/126); one that writes a
+ * profile stamps it with cmd_set_run_meta(); one that records before it
+ * draws appends record_options (record.h) to its table instead of listing
+ * them again. A long command runs in stages over one state struct, as
+ * record_run() and heap_run() do (perf's cmd_record/__cmd_record).
  */
 #ifndef KILN_CMD_CMD_H
 #define KILN_CMD_CMD_H
@@ -26,6 +32,11 @@ int cmd_heap(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 /* `cargo kiln`: also run when kiln is started as cargo-kiln (src/kiln.c). */
 int cmd_cargo(int argc, char **argv);
+/* Checks a `kiln flame` command line without running it (argv[0] names
+ * the command in messages; cargo kiln checks its options before a build):
+ * -1 when it is good, else the exit status after saying what is wrong
+ * (2 for a usage error, 0 after --help). */
+int cmd_flame_check(int argc, char **argv);
 
 /* Parse a whole decimal number (no sign) / a finite number; 0 or -1. */
 int cmd_parse_u64(const char *s, uint64_t *out);
@@ -114,6 +125,17 @@ size_t cmd_filter_profile(struct profile *p, const struct profile_filter *f, con
 
 /* CLOCK_MONOTONIC in ns: the clock perf_event samples are stamped with. */
 uint64_t cmd_now_ns(void);
+/* CLOCK_REALTIME in ns: when a run started, for the profile's start_time. */
+uint64_t cmd_wall_ns(void);
+
+/* Says that command could not be run, err being the exec's -errno (from
+ * target_start() or execvp), with fix after it when not NULL; returns the
+ * exit status a shell gives: 127 for no such command, 126 for one that
+ * cannot be executed. Every command that runs a program says it this way. */
+int cmd_exec_error(const char *command, int err, const char *fix);
+/* Sets what every recorded profile says of its run: the command line,
+ * kiln_version, hostname, kernel and start_time (wall clock, ns). */
+void cmd_set_run_meta(struct profile *p, const char *command, uint64_t start_time);
 
 /* Prints "kiln: <message>\n" to stderr. Messages are lowercase, without a
  * full stop, quote the subject and say the fix. */

@@ -23,7 +23,6 @@
 #include "profile/stack_input.h"
 #include "render/flame.h"
 #include "util/strbuf.h"
-#include "util/vec.h"
 
 #define DEFAULT_RECORDING "flamegraph.kiln"
 
@@ -75,9 +74,9 @@ static const char flame_usage[] =
     "\n"
     "Record options (with -- CMD or -p PID), as for kiln record:\n"
     "  -F HZ, -c N, -e EVENT, -g, --call-graph MODE, --no-inherit, --no-kernel,\n"
-    "  -p PID, --duration SECONDS, -q, -f (replace a --record-output that is\n"
-    "  not a kiln profile), and --record-output FILE (default " DEFAULT_RECORDING ";\n"
-    "  a profile already there moves to FILE.old).\n"
+    "  -p PID, --duration SECONDS, --debug-dir DIR, -q, -f (replace a\n"
+    "  --record-output that is not a kiln profile), and --record-output FILE\n"
+    "  (default " DEFAULT_RECORDING "; a profile already there moves to FILE.old).\n"
     "\n"
     "Exit status: 0, the command's status when one was recorded, 1 when kiln\n"
     "failed, 2 for a usage error (bad option, value, regex or event).\n"
@@ -98,7 +97,8 @@ struct flame_args {
 	double samples;         /* samples its tree's total stands for; 0 when its values are counts */
 	const char *value;
 	const char *focus, *exclude;
-	VEC(char *) rec_argv; /* record options, passed to kiln record's parser */
+	struct record_args rec; /* record options (record_options), for -- CMD or -p PID */
+	int rec_given;          /* how many record options were given, -q aside */
 	char **inputs;
 	int ninputs;
 	char **command;
@@ -132,13 +132,8 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 		OPT_PIDS,
 		OPT_TID,
 		OPT_COMM,
-		/* record options: forwarded */
-		OPT_CALL_GRAPH,
-		OPT_NO_INHERIT,
-		OPT_NO_KERNEL,
-		OPT_DURATION,
 	};
-	static const struct option opts[] = {
+	static const struct option own[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"folded", no_argument, NULL, OPT_FOLDED},
 	    {"full-stacks", no_argument, NULL, OPT_FULL_STACKS},
@@ -165,20 +160,14 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 	    {"pids", required_argument, NULL, OPT_PIDS},
 	    {"tid", required_argument, NULL, OPT_TID},
 	    {"comm", required_argument, NULL, OPT_COMM},
-	    {"force", no_argument, NULL, 'f'},
-	    {"freq", required_argument, NULL, 'F'},
-	    {"count", required_argument, NULL, 'c'},
-	    {"event", required_argument, NULL, 'e'},
-	    {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
-	    {"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
-	    {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
-	    {"pid", required_argument, NULL, 'p'},
-	    {"duration", required_argument, NULL, OPT_DURATION},
-	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
-	    {0},
 	};
-	int c, idx, dashdash = argc;
+	/* kiln record's options follow flame's own, from record's table */
+	enum { NOWN = sizeof(own) / sizeof(own[0]) };
+	struct option opts[NOWN + RECORD_OPTIONS_COUNT + 1];
+	memcpy(opts, own, sizeof(own));
+	memcpy(opts + NOWN, record_options, sizeof(record_options));
+	int c, rc, dashdash = argc;
 	double d;
 	/* everything after "--" is the command to record; options and inputs
 	 * before it may come in any order */
@@ -188,7 +177,7 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 			break;
 		}
 	optind = 1;
-	while ((c = getopt_long(dashdash, argv, ":o:fF:c:e:gp:qh", opts, &idx)) != -1) {
+	while ((c = getopt_long(dashdash, argv, ":o:h" RECORD_SHORT_OPTIONS, opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			a->output = optarg;
@@ -286,37 +275,19 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 			                      optarg))
 				return 2;
 			break;
-		case 'f':
-		case 'F':
-		case 'c':
-		case 'e':
-		case 'g':
-		case 'p':
-		case 'q':
-		case OPT_CALL_GRAPH:
-		case OPT_NO_INHERIT:
-		case OPT_NO_KERNEL:
-		case OPT_DURATION: {
-			/* rebuild the option for kiln record's own parser */
-			char buf[64];
-			if (c < 256)
-				snprintf(buf, sizeof(buf), "-%c", c);
-			else
-				snprintf(buf, sizeof(buf), "--%s", opts[idx].name);
-			vec_push(&a->rec_argv, xstrdup(buf));
-			if (optarg)
-				vec_push(&a->rec_argv, xstrdup(optarg));
-			if (c == 'p')
-				a->record = true;
-			if (c == 'q')
-				a->quiet = true;
-			break;
-		}
 		case 'h':
 			cmd_print_usage(flame_usage, 0);
 			return 0;
-		default: /* ':' and '?' */
-			return cmd_bad_option("flame", c, argv);
+		case ':':
+		case '?':
+			return cmd_bad_option(argv[0], c, argv);
+		default: /* kiln record's */
+			if ((rc = record_option(&a->rec, c, optarg)))
+				return rc;
+			a->record |= c == 'p';
+			a->quiet |= c == 'q';
+			a->rec_given += c != 'q';
+			break;
 		}
 	}
 	a->inputs = argv + optind;
@@ -345,9 +316,14 @@ static int parse_args(int argc, char **argv, struct flame_args *a)
 		kiln_error("give one profile to draw (or --diff BASE NEW to compare two)");
 		return 2;
 	}
-	if (a->rec_argv.n && !a->record && !(a->rec_argv.n == 1 && a->quiet)) {
+	if (a->rec_given && !a->record) {
 		kiln_error("record options need a command to record, as in 'kiln flame -F 499 -- ./my-program'");
 		return 2;
+	}
+	if (a->record) {
+		a->rec.argv = a->command;
+		a->rec.output = a->record_output ? a->record_output : DEFAULT_RECORDING;
+		return record_args_check(&a->rec);
 	}
 	return -1;
 }
@@ -663,56 +639,52 @@ out:
 /* One shot: record the command with kiln record's own code, then draw it. */
 static int record_then_draw(struct flame_args *a)
 {
-	VEC(char *) argv = {0};
-	vec_push(&argv, "record");
-	for (size_t i = 0; i < a->rec_argv.n; i++)
-		vec_push(&argv, a->rec_argv.v[i]);
-	if (a->command) {
-		vec_push(&argv, "--");
-		for (char **s = a->command; *s; s++)
-			vec_push(&argv, *s);
-	}
-	vec_push(&argv, NULL);
-	struct record_args ra;
-	record_args_init(&ra);
-	int status = record_parse_args((int)argv.n - 1, argv.v, &ra);
-	if (status >= 0)
-		goto out;
-	ra.output = a->record_output ? a->record_output : DEFAULT_RECORDING;
+	struct record_args *ra = &a->rec;
 	bool wrote;
-	status = record_run(&ra, &wrote);
-	if (!wrote) { /* a profile there is an earlier run's, not this one */
-		status = status ? status : 1;
-		goto out;
-	}
-	char *input[] = {(char *)ra.output};
+	int status = record_run(ra, &wrote);
+	if (!wrote) /* a profile there is an earlier run's, not this one */
+		return status ? status : 1;
+	char *input[] = {(char *)ra->output};
 	a->inputs = input;
 	a->ninputs = 1;
 	int drawn = draw(a);
 	a->inputs = NULL;
 	a->ninputs = 0;
 	/* the command's status wins; a failed drawing fails a successful run */
-	if (!status)
-		status = drawn;
-out:
-	vec_free(&argv);
+	return status ? status : drawn;
+}
+
+static void flame_args_init(struct flame_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->so.min_width = -1;
+	record_args_init(&a->rec);
+}
+
+static void flame_args_release(struct flame_args *a)
+{
+	strbuf_release(&a->subtitle);
+	strbuf_release(&a->info);
+	alloc_rule_free(a->rule);
+	profile_filter_release(&a->filter);
+}
+
+int cmd_flame_check(int argc, char **argv)
+{
+	struct flame_args a;
+	flame_args_init(&a);
+	int status = parse_args(argc, argv, &a);
+	flame_args_release(&a);
 	return status;
 }
 
 int cmd_flame(int argc, char **argv)
 {
 	struct flame_args a;
-	memset(&a, 0, sizeof(a));
-	a.so.min_width = -1;
+	flame_args_init(&a);
 	int status = parse_args(argc, argv, &a);
 	if (status < 0)
 		status = a.record ? record_then_draw(&a) : draw(&a);
-	for (size_t i = 0; i < a.rec_argv.n; i++)
-		free(a.rec_argv.v[i]);
-	vec_free(&a.rec_argv);
-	strbuf_release(&a.subtitle);
-	alloc_rule_free(a.rule);
-	profile_filter_release(&a.filter);
-	strbuf_release(&a.info);
+	flame_args_release(&a);
 	return status;
 }

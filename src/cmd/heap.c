@@ -222,19 +222,18 @@ static void cb_address(void *ctx, const char *path, uint64_t file_offset)
 /* Value types and run metadata of a heap profile (the run's, or a snapshot's). */
 static void profile_init_heap(struct profile *p, const char *cmd, uint64_t start_time)
 {
-	profile_add_value_type(p, "alloc_space", "bytes");
-	profile_add_value_type(p, "alloc_objects", "count");
-	profile_add_value_type(p, "peak_space", "bytes");
-	profile_add_value_type(p, "leaked_space", "bytes");
-	profile_add_value_type(p, "leaked_objects", "count");
-	profile_add_value_type(p, "temporary_objects", "count");
-	profile_set_meta(p, "command", cmd);
+	static const char *const types[HEAP_NVALUES][2] = {
+	    [HEAP_VALUE_ALLOC_SPACE] = {"alloc_space", "bytes"},
+	    [HEAP_VALUE_ALLOC_OBJECTS] = {"alloc_objects", "count"},
+	    [HEAP_VALUE_PEAK_SPACE] = {"peak_space", "bytes"},
+	    [HEAP_VALUE_LEAKED_SPACE] = {"leaked_space", "bytes"},
+	    [HEAP_VALUE_LEAKED_OBJECTS] = {"leaked_objects", "count"},
+	    [HEAP_VALUE_TEMPORARY] = {"temporary_objects", "count"},
+	};
+	for (int i = 0; i < HEAP_NVALUES; i++)
+		profile_add_value_type(p, types[i][0], types[i][1]);
+	cmd_set_run_meta(p, cmd, start_time);
 	profile_set_meta(p, "event", "heap");
-	profile_set_meta(p, "kiln_version", "0.1.0");
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	profile_set_meta(p, "hostname", host);
-	profile_set_meta_u64(p, "start_time", start_time);
 }
 
 /* Snapshots: while the command runs, what it has shown so far is written
@@ -389,109 +388,138 @@ static void say_scan_regions(const struct agent_channel *ch)
 	}
 }
 
-static int heap_run(const struct heap_args *a)
-{
-	int status = 1, rc;
-	struct agent_channel *ch = NULL;
-	struct kiln_writer *w = NULL;
-	struct output out = {.fd = -1};
+/* One run of kiln heap, stage by stage (as record.c's): each stage
+ * returns -1 to go on, or the exit status after saying what went wrong,
+ * having set discard when the new file is not worth the old one. */
+struct heap_session {
+	const struct heap_args *a;
+	char *agent;
+	struct strbuf cmd; /* the command line, for the metadata and the summary */
+	struct output out;
+	struct kiln_writer *w;
+	struct agent_channel *ch;
 	struct target t;
-	memset(&t, 0, sizeof(t));
-	t.go_fd = t.err_fd = -1;
-	struct profile *p = profile_new();
-	struct heap_analysis *h = heap_new(p);
-	struct symbols_prefetch *prefetch = NULL;
-	struct symbolizer *sym = NULL;
-	struct snapshots sn = {0};
-	char *chart = NULL;
-	char *agent = find_agent();
-	if (!agent) {
+	struct profile *p;
+	struct heap_analysis *h;
+	struct symbols_prefetch *prefetch;
+	struct symbolizer *sym;
+	struct snapshots sn;
+	struct file_job job; /* the final file, written on a thread of its own */
+	pthread_t writer;
+	bool threaded; /* writer runs */
+	bool discard;  /* put back the file that was there before */
+	char *chart;
+	struct strbuf summary; /* the text summary, printed last */
+	/* -v: when each stage ended, and how often the target waited */
+	uint64_t t_start, exited_at, t_ran, t_finish, t_sym, t_group, t_shown, waits;
+};
+
+/* The agent, the profile and its file, the snapshots and the channel. */
+static int heap_prepare(struct heap_session *s)
+{
+	const struct heap_args *a = s->a;
+	s->agent = find_agent();
+	if (!s->agent) {
 		kiln_error("cannot find '%s' next to kiln or in ../lib/kiln/; reinstall kiln or set KILN_AGENT",
 		           AGENT_NAME);
-		goto out;
+		return 1;
 	}
-	struct strbuf cmd = STRBUF_INIT;
-	for (char **s = a->argv; *s; s++)
-		strbuf_addf(&cmd, "%s%s", s == a->argv ? "" : " ", *s);
-	struct timespec wall;
-	clock_gettime(CLOCK_REALTIME, &wall);
-	uint64_t start_time = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
-	profile_init_heap(p, strbuf_str(&cmd), start_time);
+	for (char **c = a->argv; *c; c++)
+		strbuf_addf(&s->cmd, "%s%s", c == a->argv ? "" : " ", *c);
+	uint64_t start_time = cmd_wall_ns();
+	profile_init_heap(s->p, strbuf_str(&s->cmd), start_time);
 
-	rc = output_open_profile(&out, a->output, a->force);
+	int rc = output_open_profile(&s->out, a->output, a->force);
 	if (rc == -EEXIST) {
 		kiln_error("'%s' exists and is not a kiln profile; not replacing it (use -f to replace it, or -o "
 		           "another name)",
 		           a->output);
-		goto out_cmd;
+		return 1;
 	}
+	s->discard = true; /* until the command runs */
 	if (!rc)
-		rc = kiln_writer_open(&w, output_name(&out));
+		rc = kiln_writer_open(&s->w, output_name(&s->out));
 	if (rc) {
 		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
-		goto out_unlink;
+		return 1;
 	}
 	struct strbuf tmp = STRBUF_INIT;
 	strbuf_addf(&tmp, "%s.kiln-tmp", a->output);
-	sn.output = a->output;
-	sn.cmd = strbuf_str(&cmd);
-	sn.tmp = strbuf_detach(&tmp);
-	sn.start_time = start_time;
-	sn.every = SNAPSHOT_EVERY_NS;
+	s->sn.output = a->output;
+	s->sn.cmd = strbuf_str(&s->cmd);
+	s->sn.tmp = strbuf_detach(&tmp);
+	s->sn.start_time = start_time;
+	s->sn.every = SNAPSHOT_EVERY_NS;
 	const char *every = getenv("KILN_HEAP_SNAPSHOT_MS");
 	if (every && *every)
-		sn.every = strtoull(every, NULL, 10) * 1000000ull;
-	sn.next_at = cmd_now_ns() + sn.every;
-	rc = agent_channel_new(&ch);
+		s->sn.every = strtoull(every, NULL, 10) * 1000000ull;
+	s->sn.next_at = cmd_now_ns() + s->sn.every;
+	rc = agent_channel_new(&s->ch);
 	if (rc) {
 		kiln_error("cannot create the agent's channel in /dev/shm or /tmp: %s", strerror(-rc));
-		goto out_unlink;
+		return 1;
 	}
-	set_env(agent, ch);
-	rc = target_launch(&t, a->argv);
-	if (!rc)
-		rc = target_start(&t);
+	return -1;
+}
+
+/* Starts the command with the agent preloaded; then the profile takes its
+ * name. */
+static int heap_launch(struct heap_session *s)
+{
+	const struct heap_args *a = s->a;
+	set_env(s->agent, s->ch);
+	int rc = target_launch(&s->t, a->argv);
 	if (rc) {
-		kiln_error("cannot run '%s': %s", a->argv[0],
-		           rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
-		status = rc == -ENOENT ? 127 : 126;
-		goto out_unlink;
+		kiln_error("cannot start '%s': %s", a->argv[0], strerror(-rc));
+		return 1;
 	}
+	rc = target_start(&s->t);
+	if (rc)
+		return cmd_exec_error(a->argv[0], rc, NULL);
 	/* it runs: a kill -9 of kiln from now on leaves the profile at its name */
-	rc = output_place(&out);
+	rc = output_place(&s->out);
 	if (rc) {
 		kiln_error("cannot put the profile in place as '%s': %s", a->output, strerror(-rc));
-		goto out_unlink;
+		return 1;
 	}
+	s->discard = false;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	return -1;
+}
 
+/* Reads the agent's events until the command and the processes it left
+ * have ended (or kiln stops waiting for them), naming addresses on the
+ * prefetch thread and taking snapshots meanwhile. */
+static void heap_collect(struct heap_session *s)
+{
+	const struct heap_args *a = s->a;
+	struct heap_analysis *h = s->h;
 	/* name addresses while the target runs, on a thread of kiln's own */
-	prefetch = symbols_prefetch_start();
+	s->prefetch = symbols_prefetch_start();
 	h->on_address = cb_address;
-	h->on_address_ctx = prefetch;
+	h->on_address_ctx = s->prefetch;
 	const struct agent_channel_ops ops = {h, cb_ring, cb_record, cb_live, cb_classes, cb_end};
-	uint64_t t_start = cmd_now_ns();
-	uint64_t exited_at = 0;
+	s->t_start = cmd_now_ns();
 	bool forwarded = false;
 	struct linger lg = {0};
 	for (;;) {
-		uint64_t n = agent_channel_poll(ch, &ops);
+		uint64_t n = agent_channel_poll(s->ch, &ops);
 		if (interrupted && !forwarded) {
-			target_signal(&t, (int)interrupted);
+			target_signal(&s->t, (int)interrupted);
 			forwarded = true;
 		}
-		if (target_poll_exit(&t)) {
-			if (!exited_at)
-				exited_at = cmd_now_ns();
-			if (agent_channel_done(ch) || linger_over(&lg, ch, a, exited_at))
+		if (target_poll_exit(&s->t)) {
+			if (!s->exited_at)
+				s->exited_at = cmd_now_ns();
+			if (agent_channel_done(s->ch) || linger_over(&lg, s->ch, a, s->exited_at))
 				break;
 		}
-		if (!exited_at && cmd_now_ns() >= sn.next_at)
-			snapshot_take(&sn, h);
+		if (!s->exited_at && cmd_now_ns() >= s->sn.next_at)
+			snapshot_take(&s->sn, h);
 		if (!n) {
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
@@ -500,60 +528,76 @@ static int heap_run(const struct heap_args *a)
 	struct rusage ru;
 	if (getrusage(RUSAGE_CHILDREN, &ru) == 0 && (uint64_t)ru.ru_maxrss > h->tot.max_rss_kb)
 		h->tot.max_rss_kb = (uint64_t)ru.ru_maxrss;
-	if (!agent_channel_rings(ch))
+	if (!agent_channel_rings(s->ch))
 		kiln_warn(
 		    "the agent did not start in '%s' (a static binary, or LD_PRELOAD removed); nothing was recorded",
 		    a->argv[0]);
-	uint64_t waits = agent_channel_waits(ch);
+	s->waits = agent_channel_waits(s->ch);
 	bool no_stacks = true;
 	for (size_t i = 0; i < h->procs.n && no_stacks; i++)
 		no_stacks = h->procs.v[i].nodes.n <= 1;
 	if (h->tot.allocs && no_stacks)
 		kiln_warn("no call stacks were captured: the agent could not load libunwind.so.8 in the target; "
 		          "install it (apt-get install libunwind8)");
+	s->t_ran = cmd_now_ns();
+}
 
-	uint64_t t_ran = cmd_now_ns();
-	heap_finish(h);
-	heap_save_series(h);
-	uint64_t t_finish = cmd_now_ns();
-	profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&t));
-	profile_set_meta_u64(p, "agent_ring_waits", waits);
+/* The analysis's end: the profile's samples and series, then symbols. */
+static void heap_analyse(struct heap_session *s)
+{
+	struct profile *p = s->p;
+	heap_finish(s->h);
+	heap_save_series(s->h);
+	s->t_finish = cmd_now_ns();
+	profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&s->t));
+	profile_set_meta_u64(p, "agent_ring_waits", s->waits);
 	struct symbols_stats ss = {0};
-	sym = symbols_prefetch_finish(prefetch);
-	prefetch = NULL;
-	rc = symbols_resolve_profile_with(p, sym, &ss);
+	s->sym = symbols_prefetch_finish(s->prefetch);
+	s->prefetch = NULL;
+	int rc = symbols_resolve_profile_with(p, s->sym, &ss);
 	if (rc)
 		kiln_warn("symbolization failed: none of the program's files could be read (%s); addresses are kept "
 		          "as module+offset",
 		          strerror(-rc));
 	profile_name_unsymbolized(p);
-	uint64_t t_sym = cmd_now_ns();
-	/* The profile is complete: the file is written on a thread of its own
-	 * while the summary and the chart are made, which only read it. */
-	if (sn.taken) {
+	s->t_sym = cmd_now_ns();
+}
+
+/* The profile is complete: the file is written on a thread of its own
+ * while the summary and the chart are made, which only read it. */
+static int heap_write_start(struct heap_session *s)
+{
+	if (s->sn.taken) {
 		/* FILE is a snapshot now, not the file w opened: the final
 		 * profile takes its place the same way */
-		kiln_writer_free(w);
-		w = NULL;
-		rc = kiln_writer_open(&w, sn.tmp);
+		kiln_writer_free(s->w);
+		s->w = NULL;
+		int rc = kiln_writer_open(&s->w, s->sn.tmp);
 		if (rc) {
-			kiln_error("cannot write '%s': %s", sn.tmp, strerror(-rc));
-			goto out_cmd;
+			kiln_error("cannot write '%s': %s", s->sn.tmp, strerror(-rc));
+			return 1;
 		}
 	}
-	struct file_job job = {w, p, 0};
-	pthread_t writer;
-	bool threaded = pthread_create(&writer, NULL, write_file, &job) == 0;
-	if (!threaded)
-		write_file(&job);
+	s->job = (struct file_job){s->w, s->p, 0};
+	s->threaded = pthread_create(&s->writer, NULL, write_file, &s->job) == 0;
+	if (!s->threaded)
+		write_file(&s->job);
+	return -1;
+}
+
+/* The views: the chart, --json and the text summary (kept for the end). */
+static void heap_views(struct heap_session *s)
+{
+	const struct heap_args *a = s->a;
+	struct heap_analysis *h = s->h;
 	heap_set_alloc_rule(h, a->rule);
 	heap_group(h);
-	uint64_t t_group = cmd_now_ns();
+	s->t_group = cmd_now_ns();
 
-	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&cmd), a->full_stacks};
+	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&s->cmd), a->full_stacks};
 	struct strbuf sb = STRBUF_INIT;
 	if (a->chart) {
-		chart = xstrdup(a->chart);
+		s->chart = xstrdup(a->chart);
 	} else {
 		struct strbuf c = STRBUF_INIT;
 		const char *dot = strrchr(a->output, '.');
@@ -561,98 +605,138 @@ static int heap_run(const struct heap_args *a)
 		size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - a->output) : strlen(a->output);
 		strbuf_add(&c, a->output, stem);
 		strbuf_addstr(&c, ".svg");
-		chart = strbuf_detach(&c);
+		s->chart = strbuf_detach(&c);
 	}
 	heap_render_chart(&sb, h, &ro);
-	rc = write_text(chart, &sb);
+	int rc = write_text(s->chart, &sb);
 	if (rc)
-		kiln_error("cannot write '%s': %s", chart, strerror(-rc));
-	strbuf_reset(&sb);
+		kiln_error("cannot write '%s': %s", s->chart, strerror(-rc));
 	if (a->json) {
+		strbuf_reset(&sb);
 		heap_render_json(&sb, h, &ro);
 		rc = write_text(a->json, &sb);
 		if (rc)
 			kiln_error("cannot write '%s': %s", a->json, strerror(-rc));
-		strbuf_reset(&sb);
 	}
+	strbuf_release(&sb);
 	if (!a->quiet) {
-		heap_render_text(&sb, h, &ro);
-		strbuf_addf(&sb,
+		heap_render_text(&s->summary, h, &ro);
+		strbuf_addf(&s->summary,
 		            "\nkiln: wrote '%s' and '%s'; kiln report %s shows this summary again; next: kiln flame %s "
 		            "--value peak_space\n",
-		            a->output, chart, a->output, a->output);
+		            a->output, s->chart, a->output, a->output);
 	}
-	uint64_t t_shown = cmd_now_ns();
-	if (threaded)
-		pthread_join(writer, NULL);
-	if (!job.rc && sn.taken && rename(sn.tmp, a->output))
-		job.rc = -errno;
-	if (job.rc) {
-		if (sn.taken) {
-			unlink(sn.tmp);
-			kiln_error("cannot write '%s': %s; it holds the last snapshot of the run", a->output,
-			           strerror(-job.rc));
-		} else {
-			/* nothing but a header reached the file: the previous
-			 * profile is worth more */
-			kiln_writer_free(w);
-			w = NULL;
-			output_discard(&out);
-			kiln_error("cannot write '%s': %s; nothing was kept, so '%s' is as it was", a->output,
-			           strerror(-job.rc), a->output);
-		}
-		strbuf_release(&sb);
-		goto out_cmd;
+	s->t_shown = cmd_now_ns();
+}
+
+/* Waits for the file; a snapshot on disk is then replaced by it. */
+static int heap_write_finish(struct heap_session *s)
+{
+	const struct heap_args *a = s->a;
+	if (s->threaded)
+		pthread_join(s->writer, NULL);
+	s->threaded = false;
+	if (!s->job.rc && s->sn.taken && rename(s->sn.tmp, a->output))
+		s->job.rc = -errno;
+	if (!s->job.rc)
+		return -1;
+	if (s->sn.taken) {
+		unlink(s->sn.tmp);
+		kiln_error("cannot write '%s': %s; it holds the last snapshot of the run", a->output,
+		           strerror(-s->job.rc));
+	} else {
+		/* nothing but a header reached the file: the previous
+		 * profile is worth more */
+		s->discard = true;
+		kiln_error("cannot write '%s': %s; nothing was kept, so '%s' is as it was", a->output,
+		           strerror(-s->job.rc), a->output);
 	}
-	if (a->verbose && agent_channel_no_regs(ch))
+	return 1;
+}
+
+/* -v: what the leak scan read and how long each stage took. */
+static void heap_say_verbose(const struct heap_session *s)
+{
+	const struct agent_channel *ch = s->ch;
+	if (agent_channel_no_regs(ch))
 		fprintf(stderr,
 		        "kiln: ptrace was refused: the other threads of %u process%s were scanned without their "
 		        "registers (whole stacks; a pointer held only in a register counts as lost)\n",
 		        agent_channel_no_regs(ch), agent_channel_no_regs(ch) == 1 ? "" : "es");
-	if (a->verbose)
-		say_scan_regions(ch);
-	if (a->verbose)
-		fprintf(stderr,
-		        "kiln: run %.3f s (the target waited for kiln %" PRIu64
-		        " times; kiln read its last event %.3f s after it exited), analysis %.3f s, symbols %.3f s "
-		        "(%zu addresses), grouping %.3f s, summary %.3f s, then waited %.3f s for the file; %zu call "
-		        "sites, %zu "
-		        "stacks, %zu stack nodes; %" PRIu64 " snapshots during the run\n",
-		        (double)(t_ran - t_start) / 1e9, waits,
-		        exited_at && t_ran > exited_at ? (double)(t_ran - exited_at) / 1e9 : 0.0,
-		        (double)(t_finish - t_ran) / 1e9, (double)(t_sym - t_finish) / 1e9, p->locations.n,
-		        (double)(t_group - t_sym) / 1e9, (double)(t_shown - t_group) / 1e9,
-		        (double)(cmd_now_ns() - t_shown) / 1e9, h->groups.n, h->merged.n, p->stacks.n, sn.taken);
-	fwrite(sb.buf, 1, sb.len, stderr);
-	strbuf_release(&sb);
-	status = target_exit_code(&t);
-#ifndef KILN_FREE_AT_EXIT
-	/* kiln exits next, and the kernel takes back the analysis and the
-	 * profile (hundreds of megabytes after a million distinct stacks) at
-	 * once, faster than free() and munmap() one by one: ~20 ms */
-	h = NULL;
-	p = NULL;
-#endif
-	goto out_cmd;
+	say_scan_regions(ch);
+	fprintf(stderr,
+	        "kiln: run %.3f s (the target waited for kiln %" PRIu64
+	        " times; kiln read its last event %.3f s after it exited), analysis %.3f s, symbols %.3f s "
+	        "(%zu addresses), grouping %.3f s, summary %.3f s, then waited %.3f s for the file; %zu call "
+	        "sites, %zu "
+	        "stacks, %zu stack nodes; %" PRIu64 " snapshots during the run\n",
+	        (double)(s->t_ran - s->t_start) / 1e9, s->waits,
+	        s->exited_at && s->t_ran > s->exited_at ? (double)(s->t_ran - s->exited_at) / 1e9 : 0.0,
+	        (double)(s->t_finish - s->t_ran) / 1e9, (double)(s->t_sym - s->t_finish) / 1e9, s->p->locations.n,
+	        (double)(s->t_group - s->t_sym) / 1e9, (double)(s->t_shown - s->t_group) / 1e9,
+	        (double)(cmd_now_ns() - s->t_shown) / 1e9, s->h->groups.n, s->h->merged.n, s->p->stacks.n, s->sn.taken);
+}
 
-out_unlink:
-	kiln_writer_free(w);
-	w = NULL;
-	output_discard(&out);
-out_cmd:
-	strbuf_release(&cmd);
-out:
-	target_release(&t);
-	kiln_writer_free(w);
-	agent_channel_free(ch);
-	symbolizer_free(symbols_prefetch_finish(prefetch));
-	symbolizer_free(sym);
-	heap_free(h);
-	profile_free(p);
-	free(agent);
-	free(chart);
-	free(sn.tmp);
-	output_release(&out);
+/* Puts back the file that was there before when discard is set; frees
+ * the rest. */
+static void heap_session_release(struct heap_session *s)
+{
+	if (s->threaded)
+		pthread_join(s->writer, NULL);
+	if (s->discard) {
+		kiln_writer_free(s->w);
+		s->w = NULL;
+		output_discard(&s->out);
+	}
+	target_release(&s->t);
+	kiln_writer_free(s->w);
+	agent_channel_free(s->ch);
+	symbolizer_free(symbols_prefetch_finish(s->prefetch));
+	symbolizer_free(s->sym);
+	heap_free(s->h);
+	profile_free(s->p);
+	free(s->agent);
+	free(s->chart);
+	free(s->sn.tmp);
+	strbuf_release(&s->cmd);
+	strbuf_release(&s->summary);
+	output_release(&s->out);
+}
+
+static int heap_run(const struct heap_args *a)
+{
+	struct heap_session s = {.a = a, .cmd = STRBUF_INIT, .summary = STRBUF_INIT, .out = {.fd = -1}};
+	target_init(&s.t);
+	s.p = profile_new();
+	s.h = heap_new(s.p);
+	int status = heap_prepare(&s);
+	if (status < 0)
+		status = heap_launch(&s);
+	if (status < 0) {
+		heap_collect(&s);
+		heap_analyse(&s);
+		status = heap_write_start(&s);
+	}
+	if (status < 0) {
+		heap_views(&s);
+		status = heap_write_finish(&s);
+	}
+	if (status < 0) {
+		if (a->verbose)
+			heap_say_verbose(&s);
+		if (s.summary.len) /* -q: none */
+			fwrite(s.summary.buf, 1, s.summary.len, stderr);
+		status = target_exit_code(&s.t);
+#ifndef KILN_FREE_AT_EXIT
+		/* kiln exits next, and the kernel takes back the analysis and
+		 * the profile (hundreds of megabytes after a million distinct
+		 * stacks) at once, faster than free() and munmap() one by one:
+		 * ~20 ms */
+		s.h = NULL;
+		s.p = NULL;
+#endif
+	}
+	heap_session_release(&s);
 	return status;
 }
 

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "capture/events.h"
@@ -69,13 +67,6 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int record_parse_call_graph(const char *s, enum call_graph_mode *mode, uint32_t *stack_size)
 {
 	if (!strcmp(s, "fp")) {
@@ -101,114 +92,114 @@ void record_call_graph_error(const char *value)
 	           RECORD_MIN_STACK_SIZE, RECORDER_MAX_STACK_SIZE, value);
 }
 
-int record_parse_args(int argc, char **argv, struct record_args *a)
+/* The long options' codes: above any short option letter and any code of
+ * the commands that take record's options with their own. */
+enum {
+	OPT_CALL_GRAPH = RECORD_OPT_BASE,
+	OPT_NO_INHERIT,
+	OPT_NO_KERNEL,
+	OPT_DURATION,
+	OPT_DEBUG_DIR,
+};
+
+const struct option record_options[RECORD_OPTIONS_COUNT + 1] = {
+    {"force", no_argument, NULL, 'f'},
+    {"freq", required_argument, NULL, 'F'},
+    {"count", required_argument, NULL, 'c'},
+    {"event", required_argument, NULL, 'e'},
+    {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
+    {"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
+    {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
+    {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+    {"pid", required_argument, NULL, 'p'},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"quiet", no_argument, NULL, 'q'},
+    {0},
+};
+
+int record_option(struct record_args *a, int c, const char *arg)
 {
-	enum { OPT_CALL_GRAPH = 256, OPT_NO_INHERIT, OPT_NO_KERNEL, OPT_DURATION, OPT_DEBUG_DIR };
-	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"freq", required_argument, NULL, 'F'},
-	    {"count", required_argument, NULL, 'c'},
-	    {"event", required_argument, NULL, 'e'},
-	    {"call-graph", required_argument, NULL, OPT_CALL_GRAPH},
-	    {"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
-	    {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
-	    {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
-	    {"pid", required_argument, NULL, 'p'},
-	    {"duration", required_argument, NULL, OPT_DURATION},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
-	int c;
 	uint64_t v;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:o:fF:c:e:gp:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			a->output = optarg;
-			break;
-		case 'f':
-			a->force = true;
-			break;
-		case 'F':
-			if (cmd_parse_u64(optarg, &a->freq) || a->freq == 0) {
-				kiln_error("-F takes a sampling frequency in Hz, like -F 997; got '%s'", optarg);
-				return 2;
-			}
-			break;
-		case 'c':
-			if (cmd_parse_u64(optarg, &a->count) || a->count == 0) {
-				kiln_error("-c takes an event count, like -c 100000; got '%s'", optarg);
-				return 2;
-			}
-			break;
-		case 'e':
-			a->event = optarg;
-			break;
-		case 'g':
-			a->call_graph = CALL_GRAPH_DWARF;
-			break;
-		case OPT_CALL_GRAPH:
-			if (record_parse_call_graph(optarg, &a->call_graph, &a->stack_size)) {
-				record_call_graph_error(optarg);
-				return 2;
-			}
-			break;
-		case OPT_NO_INHERIT:
-			a->inherit = false;
-			break;
-		case OPT_NO_KERNEL:
-			a->kernel = false;
-			break;
-		case OPT_DEBUG_DIR:
-			if (optarg[0] != '/' || strchr(optarg, ':')) {
-				kiln_error("--debug-dir takes an absolute directory without ':'; got '%s'", optarg);
-				return 2;
-			}
-			if (a->debug_dirs) {
-				/* kept for the whole run, like the argv strings it joins */
-				static struct strbuf dirs = STRBUF_INIT;
-				if (!dirs.len)
-					strbuf_addstr(&dirs, a->debug_dirs);
-				strbuf_addf(&dirs, ":%s", optarg);
-				a->debug_dirs = strbuf_str(&dirs);
-			} else {
-				a->debug_dirs = optarg;
-			}
-			break;
-		case 'p':
-			if (cmd_parse_u64(optarg, &v) || v == 0 || v > INT_MAX) {
-				kiln_error("-p takes a process id; got '%s'", optarg);
-				return 2;
-			}
-			a->pid = (pid_t)v;
-			break;
-		case OPT_DURATION: {
-			char *end;
-			a->duration = strtod(optarg, &end);
-			if (end == optarg || *end || a->duration <= 0) {
-				kiln_error("--duration takes seconds, like --duration 5; got '%s'", optarg);
-				return 2;
-			}
-			break;
+	switch (c) {
+	case 'f':
+		a->force = true;
+		return 0;
+	case 'F':
+		if (cmd_parse_u64(arg, &a->freq) || a->freq == 0) {
+			kiln_error("-F takes a sampling frequency in Hz, like -F 997; got '%s'", arg);
+			return 2;
 		}
-		case 'q':
-			a->quiet = true;
-			break;
-		case 'h':
-			cmd_print_usage(record_usage, 0);
-			return 0;
-		default: /* ':' and '?' */
-			return cmd_bad_option("record", c, argv);
+		return 0;
+	case 'c':
+		if (cmd_parse_u64(arg, &a->count) || a->count == 0) {
+			kiln_error("-c takes an event count, like -c 100000; got '%s'", arg);
+			return 2;
 		}
+		return 0;
+	case 'e':
+		a->event = arg;
+		return 0;
+	case 'g':
+		a->call_graph = CALL_GRAPH_DWARF;
+		return 0;
+	case OPT_CALL_GRAPH:
+		if (record_parse_call_graph(arg, &a->call_graph, &a->stack_size)) {
+			record_call_graph_error(arg);
+			return 2;
+		}
+		return 0;
+	case OPT_NO_INHERIT:
+		a->inherit = false;
+		return 0;
+	case OPT_NO_KERNEL:
+		a->kernel = false;
+		return 0;
+	case OPT_DEBUG_DIR:
+		if (arg[0] != '/' || strchr(arg, ':')) {
+			kiln_error("--debug-dir takes an absolute directory without ':'; got '%s'", arg);
+			return 2;
+		}
+		if (a->debug_dirs) {
+			/* kept for the whole run, like the argv strings it joins */
+			static struct strbuf dirs = STRBUF_INIT;
+			if (!dirs.len)
+				strbuf_addstr(&dirs, a->debug_dirs);
+			strbuf_addf(&dirs, ":%s", arg);
+			a->debug_dirs = strbuf_str(&dirs);
+		} else {
+			a->debug_dirs = arg;
+		}
+		return 0;
+	case 'p':
+		if (cmd_parse_u64(arg, &v) || v == 0 || v > INT_MAX) {
+			kiln_error("-p takes a process id; got '%s'", arg);
+			return 2;
+		}
+		a->pid = (pid_t)v;
+		return 0;
+	case OPT_DURATION: {
+		char *end;
+		a->duration = strtod(arg, &end);
+		if (end == arg || *end || a->duration <= 0) {
+			kiln_error("--duration takes seconds, like --duration 5; got '%s'", arg);
+			return 2;
+		}
+		return 0;
 	}
-	a->argv = argv + optind;
-	if (a->pid && a->argv[0]) {
+	case 'q':
+		a->quiet = true;
+		return 0;
+	}
+	return 1;
+}
+
+int record_args_check(struct record_args *a)
+{
+	if (a->pid && a->argv && a->argv[0]) {
 		kiln_error("give either a command after '--' or -p PID, not both");
 		return 2;
 	}
-	if (!a->pid && !a->argv[0]) {
+	if (!a->pid && (!a->argv || !a->argv[0])) {
 		kiln_error("nothing to record: give a command, as in 'kiln record -- ./my-program', or -p PID");
 		return 2;
 	}
@@ -220,6 +211,39 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 		return 2;
 	}
 	return -1;
+}
+
+int record_parse_args(int argc, char **argv, struct record_args *a)
+{
+	/* record's own table with -o and -h, which the one-shot commands
+	 * keep for their drawing */
+	struct option opts[RECORD_OPTIONS_COUNT + 3] = {
+	    {"output", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	};
+	memcpy(opts + 2, record_options, sizeof(record_options));
+	int c, rc;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:o:h" RECORD_SHORT_OPTIONS, opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'h':
+			cmd_print_usage(record_usage, 0);
+			return 0;
+		case ':':
+		case '?':
+			return cmd_bad_option("record", c, argv);
+		default:
+			rc = record_option(a, c, optarg);
+			if (rc)
+				return rc;
+			break;
+		}
+	}
+	a->argv = argv + optind;
+	return record_args_check(a);
 }
 
 /* Chooses the event: -e as given, else cycles where the PMU has it, else cpu-clock. */
@@ -296,7 +320,7 @@ static void set_metadata(struct profile *p, const struct record_args *a, const s
 		for (char **s = a->argv; *s; s++)
 			strbuf_addf(&cmd, "%s%s", s == a->argv ? "" : " ", *s);
 	}
-	profile_set_meta(p, "command", strbuf_str(&cmd));
+	cmd_set_run_meta(p, strbuf_str(&cmd), cmd_wall_ns());
 	strbuf_release(&cmd);
 	profile_set_meta(p, "event", ev->name);
 	if (a->count)
@@ -306,14 +330,6 @@ static void set_metadata(struct profile *p, const struct record_args *a, const s
 	profile_set_meta(p, "call_graph", a->call_graph == CALL_GRAPH_DWARF ? "dwarf" : "fp");
 	if (a->call_graph == CALL_GRAPH_DWARF)
 		profile_set_meta_u64(p, "stack_size", a->stack_size);
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	profile_set_meta(p, "hostname", host);
-	struct utsname u;
-	if (uname(&u) == 0)
-		profile_set_meta(p, "kernel", u.release);
-	profile_set_meta_u64(p, "start_time", wall_ns());
-	profile_set_meta(p, "kiln_version", "0.1.0");
 	if (a->pid)
 		profile_set_meta_u64(p, "pid", (uint64_t)a->pid);
 }
@@ -394,32 +410,48 @@ static void write_error_while_running(const struct record_args *a, int rc, bool 
 	strbuf_release(&sb);
 }
 
-int record_run(const struct record_args *a, bool *wrote)
-{
-	if (wrote)
-		*wrote = false;
-	install_signals();
-	symbols_set_debug_dirs(a->debug_dirs);
+/* One recording, stage by stage (perf's cmd_record / __cmd_record): each
+ * stage returns -1 to go on, or the exit status after saying what went
+ * wrong; record_session_release() then keeps or discards the file. */
+struct record_session {
+	const struct record_args *a;
 	struct event_desc ev;
-	int rc = choose_event(a->event, &ev);
+	struct output out;
+	struct profile *p;
+	struct recorder *r;
+	struct kiln_writer *w;
+	struct target t;
+	struct recorder_stats st;
+	uint64_t start, end;
+	/* whether the file holds a chunk of this run: a file with only a
+	 * header is not worth the previous profile */
+	bool flushed;
+	bool opened; /* output_open_profile() succeeded: out needs a release */
+};
+
+/* The event, the output's temporary file, the profile and its writer. */
+static int record_prepare(struct record_session *s)
+{
+	const struct record_args *a = s->a;
+	int rc = choose_event(a->event, &s->ev);
 	if (rc) /* an unknown event is a usage error; an unreadable tracefs is not */
 		return rc == -EACCES ? 1 : 2;
-
-	struct output out;
-	rc = output_open_profile(&out, a->output, a->force);
+	rc = output_open_profile(&s->out, a->output, a->force);
 	if (rc)
 		return output_error(a->output, rc);
+	s->opened = true;
 
-	struct profile *p = profile_new();
-	profile_add_value_type(p, "samples", "count");
-	if (ev.is_clock)
-		profile_add_value_type(p, "cpu", "nanoseconds");
+	s->p = profile_new();
+	/* in enum recorder_value's order */
+	profile_add_value_type(s->p, "samples", "count");
+	if (s->ev.is_clock)
+		profile_add_value_type(s->p, "cpu", "nanoseconds");
 	else
-		profile_add_value_type(p, ev.name, "events");
-	set_metadata(p, a, &ev);
+		profile_add_value_type(s->p, s->ev.name, "events");
+	set_metadata(s->p, a, &s->ev);
 
 	struct recorder_options ro = {
-	    .event = ev,
+	    .event = s->ev,
 	    .freq = a->count ? 0 : a->freq,
 	    .period = a->count,
 	    .call_graph = a->call_graph,
@@ -427,135 +459,145 @@ int record_run(const struct record_args *a, bool *wrote)
 	    .inherit = a->inherit,
 	    .kernel = a->kernel,
 	};
-	int status = 1;
-	struct kiln_writer *w = NULL;
-	struct recorder *r = recorder_new(p, &ro);
-	struct target t;
-	memset(&t, 0, sizeof(t));
-	t.go_fd = t.err_fd = -1;
-	/* whether the file holds a chunk of this run: a file with only a
-	 * header is not worth the previous profile */
-	bool flushed = false;
+	s->r = recorder_new(s->p, &ro);
+	rc = kiln_writer_open(&s->w, output_name(&s->out));
+	if (rc)
+		return output_error(a->output, rc);
+	return -1;
+}
 
-	rc = kiln_writer_open(&w, output_name(&out));
-	if (rc) {
-		output_error(a->output, rc);
-		goto out_discard;
-	}
-
+/* Attaches to the process, or starts the command with the events open on
+ * it; then the profile takes its name. */
+static int record_start(struct record_session *s)
+{
+	const struct record_args *a = s->a;
+	int rc;
 	if (a->pid) {
-		rc = target_attach(&t, a->pid);
+		rc = target_attach(&s->t, a->pid);
 		if (rc) {
 			kiln_error("no process with pid %d", (int)a->pid);
-			goto out_discard;
+			return 1;
 		}
-		rc = recorder_open_process(r, a->pid);
+		rc = recorder_open_process(s->r, a->pid);
 		if (rc) {
-			explain_open_error(rc, &ev, a->pid);
-			goto out_discard;
+			explain_open_error(rc, &s->ev, a->pid);
+			return 1;
 		}
-		recorder_enable(r);
+		recorder_enable(s->r);
 	} else {
-		rc = target_launch(&t, a->argv);
+		rc = target_launch(&s->t, a->argv);
 		if (rc) {
 			kiln_error("cannot start '%s': %s", a->argv[0], strerror(-rc));
-			goto out_discard;
+			return 1;
 		}
-		rc = recorder_open_child(r, t.pid);
+		rc = recorder_open_child(s->r, s->t.pid);
 		if (rc) {
-			explain_open_error(rc, &ev, 0);
-			goto out_discard;
+			explain_open_error(rc, &s->ev, 0);
+			return 1;
 		}
-		rc = target_start(&t);
-		if (rc) {
-			kiln_error("cannot run '%s': %s", a->argv[0],
-			           rc == -ENOENT ? "no such file or command (check the name and PATH)" : strerror(-rc));
-			status = rc == -ENOENT ? 127 : 126;
-			goto out_discard;
-		}
+		rc = target_start(&s->t);
+		if (rc)
+			return cmd_exec_error(a->argv[0], rc, NULL);
 	}
 	/* the command runs: from now on a kill -9 of kiln must leave the
 	 * profile at its name */
-	rc = output_place(&out);
+	rc = output_place(&s->out);
 	if (rc) {
 		kiln_error("cannot put the profile in place as '%s': %s", a->output, strerror(-rc));
-		goto out_discard;
+		return 1;
 	}
-
-	struct recorder_stats st;
-	recorder_get_stats(r, &st);
-	if (!a->quiet && st.kernel_fallback)
+	recorder_get_stats(s->r, &s->st);
+	if (!a->quiet && s->st.kernel_fallback)
 		kiln_warn("kernel stacks not permitted (perf_event_paranoid=%ld); recording user-space stacks only. "
 		          "For kernel stacks run: sysctl kernel.perf_event_paranoid=1",
 		          event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2));
+	return -1;
+}
 
-	uint64_t start = cmd_now_ns(), last_flush = start, stop_sent = 0, write_failed_at = 0;
+/* Reads the rings until the target exits, Ctrl-C, --duration or a full
+ * disk, writing what was read every FLUSH_INTERVAL_NS. */
+static int record_collect(struct record_session *s)
+{
+	const struct record_args *a = s->a;
+	struct target *t = &s->t;
+	uint64_t last_flush, stop_sent = 0, write_failed_at = 0;
 	int stop_stage = 0, write_err = 0;
-	while (!target_poll_exit(&t)) {
-		recorder_poll(r, 100);
+	s->start = last_flush = cmd_now_ns();
+	while (!target_poll_exit(t)) {
+		recorder_poll(s->r, 100);
 		uint64_t now = cmd_now_ns();
-		bool timeup = a->duration > 0 && now - start >= (uint64_t)(a->duration * 1e9);
+		bool timeup = a->duration > 0 && now - s->start >= (uint64_t)(a->duration * 1e9);
 		bool stop = interrupted || timeup || write_err;
-		if (stop && !t.launched)
+		if (stop && !t->launched)
 			break; /* attached: just detach */
 		if (stop && stop_stage == 0) {
 			/* Ctrl-C reached the whole process group already; a kill
 			 * aimed at kiln alone must still stop the target. */
-			target_signal(&t, SIGINT);
+			target_signal(t, SIGINT);
 			stop_stage = 1;
 			stop_sent = now;
 		} else if (stop_stage == 1 && now - stop_sent > 3000000000ull) {
-			target_signal(&t, SIGTERM);
+			target_signal(t, SIGTERM);
 			stop_stage = 2;
 		} else if (stop_stage == 2 && now - stop_sent > 6000000000ull) {
-			target_signal(&t, SIGKILL);
+			target_signal(t, SIGKILL);
 			stop_stage = 3;
 		}
 		if (!write_err && now - last_flush >= FLUSH_INTERVAL_NS) {
 			/* samples leave memory once written: an hour of
 			 * recording holds no more than a second of it */
-			rc = kiln_writer_stream(w, p);
+			int rc = kiln_writer_stream(s->w, s->p);
 			if (rc) {
 				/* a full disk: stop the command, keep what is on disk */
 				write_err = rc;
 				write_failed_at = now;
 			} else {
-				flushed = true;
+				s->flushed = true;
 			}
 			last_flush = now;
 		}
 	}
-	recorder_disable(r);
-	while (recorder_poll(r, 0))
+	recorder_disable(s->r);
+	while (recorder_poll(s->r, 0))
 		;
-	uint64_t end = cmd_now_ns();
+	s->end = cmd_now_ns();
 	if (write_err) {
-		write_error_while_running(a, write_err, t.launched, (double)(write_failed_at - start) / 1e9, flushed);
-		goto out_keep;
+		write_error_while_running(a, write_err, t->launched, (double)(write_failed_at - s->start) / 1e9,
+		                          s->flushed);
+		return 1;
 	}
+	return -1;
+}
 
-	recorder_get_stats(r, &st);
-	profile_set_meta_u64(p, "duration_ns", end - start);
-	profile_set_meta_u64(p, "samples", st.samples);
-	profile_set_meta_u64(p, "lost_samples", st.lost);
-	set_loss_meta(p, r, &st);
-	profile_set_meta_u64(p, "truncated_stacks", st.truncated);
-	profile_set_meta_u64(p, "stack_not_copied", st.not_copied);
-	profile_set_meta_u64(p, "exec_cut_stacks", st.exec_cut);
-	profile_set_meta_u64(p, "unwind_errors", st.unwind_errors);
-	profile_set_meta(p, "kernel_stacks", st.kernel_stacks ? "yes" : "no");
-	if (t.launched)
-		profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&t));
+/* The run's statistics, the samples on disk, then symbols and the end of
+ * the file. */
+static int record_finish(struct record_session *s)
+{
+	const struct record_args *a = s->a;
+	struct profile *p = s->p;
+	struct recorder_stats *st = &s->st;
+	recorder_get_stats(s->r, st);
+	profile_set_meta_u64(p, "duration_ns", s->end - s->start);
+	profile_set_meta_u64(p, "samples", st->samples);
+	profile_set_meta_u64(p, "lost_samples", st->lost);
+	set_loss_meta(p, s->r, st);
+	profile_set_meta_u64(p, "truncated_stacks", st->truncated);
+	profile_set_meta_u64(p, "stack_not_copied", st->not_copied);
+	profile_set_meta_u64(p, "exec_cut_stacks", st->exec_cut);
+	profile_set_meta_u64(p, "unwind_errors", st->unwind_errors);
+	profile_set_meta(p, "kernel_stacks", st->kernel_stacks ? "yes" : "no");
+	if (s->t.launched)
+		profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&s->t));
 
 	/* Everything captured is on disk before the slower symbolization. */
-	rc = kiln_writer_stream(w, p);
+	int rc = kiln_writer_stream(s->w, p);
 	if (rc) {
 		kiln_error("cannot write '%s': %s; %s", a->output, strerror(-rc),
-		           flushed ? "the profile up to then is kept (it opens as cut short)"
-		                   : "nothing was recorded, so the file is as it was");
-		goto out_keep;
+		           s->flushed ? "the profile up to then is kept (it opens as cut short)"
+		                      : "nothing was recorded, so the file is as it was");
+		return 1;
 	}
-	flushed = true;
+	s->flushed = true;
 	bool tty = isatty(2);
 	if (tty && !a->quiet)
 		fprintf(stderr, "kiln: symbolizing %zu addresses...\r", p->locations.n);
@@ -569,99 +611,125 @@ int record_run(const struct record_args *a, bool *wrote)
 		          strerror(-rc));
 	profile_name_unsymbolized(p);
 	cmd_note_debug_packages(p);
-	rc = kiln_writer_finish(w, p);
+	rc = kiln_writer_finish(s->w, p);
 	if (rc) {
 		kiln_error("cannot write '%s': %s; the samples are kept but not the symbols (the file opens as cut "
 		           "short)",
 		           a->output, strerror(-rc));
-		goto out_keep;
+		return 1;
 	}
-	chown_to_invoker(a->output);
+	return -1;
+}
 
-	if (!a->quiet) {
-		struct stat sb;
-		char size[32] = "?";
-		if (stat(a->output, &sb) == 0)
-			human_size((uint64_t)sb.st_size, size, sizeof(size));
-		fprintf(stderr,
-		        "kiln: wrote '%s' (%" PRIu64 " samples, %" PRIu64 " lost, %" PRIu64
-		        " truncated stacks, %zu threads, %s)\n",
-		        a->output, st.samples, st.lost, st.truncated, p->threads.n, size);
-		if (out.old)
-			fprintf(stderr, "kiln: the previous profile is now '%s'\n", out.old);
-		if (st.lost) {
-			struct strbuf lost = STRBUF_INIT;
-			render_lost_hint(p, st.samples, &lost);
-			kiln_warn("%s", strbuf_str(&lost));
-			strbuf_release(&lost);
-		}
-		if (st.truncated && a->call_graph == CALL_GRAPH_DWARF)
-			kiln_warn("%" PRIu64 " of %" PRIu64
-			          " stacks were deeper than the %u-byte stack copy and are cut "
-			          "short; they are marked, not hidden",
-			          st.truncated, st.samples, a->stack_size);
-		if (st.not_copied)
-			kiln_warn("%" PRIu64 " of %" PRIu64
-			          " samples had no user stack copied (its page was not present, as while it faults "
-			          "in): they keep the sampled function and stop there, under [stack not copied]; "
-			          "depth is not the cause",
-			          st.not_copied, st.samples);
-		if (st.exec_cut)
-			kiln_warn("%" PRIu64 " of %" PRIu64
-			          " samples were taken inside execve, after the old program's memory was gone; their "
-			          "stacks stop under [cut by exec]",
-			          st.exec_cut, st.samples);
-		if (st.unwind_errors)
-			kiln_warn("%" PRIu64 " of %" PRIu64
-			          " stacks stop early at code kiln could not unwind (no module, no call frame "
-			          "information, or a frame going nowhere); see UNWINDING in kiln-record(1)",
-			          st.unwind_errors, st.samples);
-		if (profile_get_meta(p, "kernel_symbols"))
-			kiln_warn(
-			    "kernel symbols are hidden (kernel.kptr_restrict=%ld); kernel frames show as addresses. "
-			    "Run: sysctl kernel.kptr_restrict=0",
-			    event_read_sysctl("/proc/sys/kernel/kptr_restrict", 1));
-		const char *missing = profile_get_meta(p, "missing_modules");
-		if (missing && *missing)
-			kiln_warn("could not read symbols from: %s", missing);
-		struct strbuf hint = STRBUF_INIT;
-		render_symbols_hint(p, &hint);
-		if (hint.len)
-			kiln_warn("%s", strbuf_str(&hint));
-		strbuf_release(&hint);
-		struct strbuf refused = STRBUF_INIT;
-		recorder_refused_cfi(r, &refused);
-		if (refused.len)
-			kiln_warn("ignored the call frame information of %s: it names registers x86-64 does not have "
-			          "(a corrupt file), so stacks stop in that code",
-			          strbuf_str(&refused));
-		strbuf_release(&refused);
-		if (!st.samples)
-			kiln_warn("no samples were recorded; the command may have run too briefly");
+/* What was written, and every way the recording fell short. */
+static void record_summary(const struct record_session *s)
+{
+	const struct record_args *a = s->a;
+	const struct recorder_stats *st = &s->st;
+	const struct profile *p = s->p;
+	struct stat sb;
+	char size[32] = "?";
+	if (stat(a->output, &sb) == 0)
+		human_size((uint64_t)sb.st_size, size, sizeof(size));
+	fprintf(stderr,
+	        "kiln: wrote '%s' (%" PRIu64 " samples, %" PRIu64 " lost, %" PRIu64
+	        " truncated stacks, %zu threads, %s)\n",
+	        a->output, st->samples, st->lost, st->truncated, p->threads.n, size);
+	if (s->out.old)
+		fprintf(stderr, "kiln: the previous profile is now '%s'\n", s->out.old);
+	if (st->lost) {
+		struct strbuf lost = STRBUF_INIT;
+		render_lost_hint(p, st->samples, &lost);
+		kiln_warn("%s", strbuf_str(&lost));
+		strbuf_release(&lost);
 	}
-	status = t.launched ? target_exit_code(&t) : 0;
-	if (wrote)
-		*wrote = true;
-	goto out;
+	if (st->truncated && a->call_graph == CALL_GRAPH_DWARF)
+		kiln_warn("%" PRIu64 " of %" PRIu64 " stacks were deeper than the %u-byte stack copy and are cut "
+		          "short; they are marked, not hidden",
+		          st->truncated, st->samples, a->stack_size);
+	if (st->not_copied)
+		kiln_warn("%" PRIu64 " of %" PRIu64
+		          " samples had no user stack copied (its page was not present, as while it faults "
+		          "in): they keep the sampled function and stop there, under [stack not copied]; "
+		          "depth is not the cause",
+		          st->not_copied, st->samples);
+	if (st->exec_cut)
+		kiln_warn("%" PRIu64 " of %" PRIu64
+		          " samples were taken inside execve, after the old program's memory was gone; their "
+		          "stacks stop under [cut by exec]",
+		          st->exec_cut, st->samples);
+	if (st->unwind_errors)
+		kiln_warn("%" PRIu64 " of %" PRIu64
+		          " stacks stop early at code kiln could not unwind (no module, no call frame "
+		          "information, or a frame going nowhere); see UNWINDING in kiln-record(1)",
+		          st->unwind_errors, st->samples);
+	if (profile_get_meta(p, "kernel_symbols"))
+		kiln_warn("kernel symbols are hidden (kernel.kptr_restrict=%ld); kernel frames show as addresses. "
+		          "Run: sysctl kernel.kptr_restrict=0",
+		          event_read_sysctl("/proc/sys/kernel/kptr_restrict", 1));
+	const char *missing = profile_get_meta(p, "missing_modules");
+	if (missing && *missing)
+		kiln_warn("could not read symbols from: %s", missing);
+	struct strbuf hint = STRBUF_INIT;
+	render_symbols_hint(p, &hint);
+	if (hint.len)
+		kiln_warn("%s", strbuf_str(&hint));
+	strbuf_release(&hint);
+	struct strbuf refused = STRBUF_INIT;
+	recorder_refused_cfi(s->r, &refused);
+	if (refused.len)
+		kiln_warn("ignored the call frame information of %s: it names registers x86-64 does not have "
+		          "(a corrupt file), so stacks stop in that code",
+		          strbuf_str(&refused));
+	strbuf_release(&refused);
+	if (!st->samples)
+		kiln_warn("no samples were recorded; the command may have run too briefly");
+}
 
-out_keep:
-	/* a write failed: status 1, the command's output was cut */
-	if (!flushed)
-		goto out_discard;
-	chown_to_invoker(a->output);
+/* Keeps the file when a chunk of this run reached it (given to the user
+ * who ran sudo), else puts back what was there; frees the rest. Returns
+ * whether the file was kept. */
+static bool record_session_release(struct record_session *s)
+{
+	bool kept = s->flushed;
+	if (kept) {
+		chown_to_invoker(s->a->output);
+	} else {
+		kiln_writer_free(s->w);
+		s->w = NULL;
+		if (s->opened)
+			output_discard(&s->out);
+	}
+	target_release(&s->t);
+	kiln_writer_free(s->w);
+	if (s->opened)
+		output_release(&s->out);
+	recorder_free(s->r);
+	profile_free(s->p);
+	return kept;
+}
+
+int record_run(const struct record_args *a, bool *wrote)
+{
+	struct record_session s = {.a = a};
+	target_init(&s.t);
+	install_signals();
+	symbols_set_debug_dirs(a->debug_dirs);
+	int status = record_prepare(&s);
+	if (status < 0)
+		status = record_start(&s);
+	if (status < 0)
+		status = record_collect(&s);
+	if (status < 0)
+		status = record_finish(&s);
+	if (status < 0) {
+		if (!a->quiet)
+			record_summary(&s);
+		status = s.t.launched ? target_exit_code(&s.t) : 0;
+	}
+	bool kept = record_session_release(&s);
 	if (wrote)
-		*wrote = true;
-	goto out;
-out_discard:
-	kiln_writer_free(w);
-	w = NULL;
-	output_discard(&out);
-out:
-	target_release(&t);
-	kiln_writer_free(w);
-	output_release(&out);
-	recorder_free(r);
-	profile_free(p);
+		*wrote = kept;
 	return status;
 }
 

@@ -3,6 +3,7 @@
 #ifndef KILN_CMD_RECORD_H
 #define KILN_CMD_RECORD_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,6 +33,24 @@ void record_args_init(struct record_args *a);
  * when recording should go ahead, else the exit status (0 after --help,
  * 2 after a usage error, which it has printed). */
 int record_parse_args(int argc, char **argv, struct record_args *a);
+
+/* kiln record's options but -o and -h, in one table that the commands
+ * which record a command before they draw it (kiln flame -- CMD, cargo
+ * kiln) append to their own instead of listing them again: getopt_long
+ * long options ({0}-terminated) and their short letters. A long option
+ * without a letter has a code from RECORD_OPT_BASE up, so commands keep
+ * their own codes below it. */
+#define RECORD_OPT_BASE      0x1000
+#define RECORD_SHORT_OPTIONS "fF:c:e:gp:q"
+#define RECORD_OPTIONS_COUNT 11 /* entries of record_options before the {0} */
+extern const struct option record_options[RECORD_OPTIONS_COUNT + 1];
+/* Applies option c (as getopt_long returned it) with its value arg to a.
+ * Returns 0, 2 after saying what is wrong with arg, or 1 when c is not
+ * one of record_options. */
+int record_option(struct record_args *a, int c, const char *arg);
+/* The checks of a whole command line (a->argv set: the command, or NULL
+ * or empty with -p): -1 to go ahead, or 2 after saying what is wrong. */
+int record_args_check(struct record_args *a);
 
 /* Parses --call-graph's value: fp, dwarf or dwarf,SIZE with SIZE a multiple
  * of 8 from RECORD_MIN_STACK_SIZE to RECORDER_MAX_STACK_SIZE (as perf).

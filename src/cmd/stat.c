@@ -368,11 +368,6 @@ static bool counters_need_kernel(const struct counter_set *set)
 	return false;
 }
 
-static const char *errno_text(int neg)
-{
-	return neg == -ENOENT ? "no such file or directory" : strerror(-neg);
-}
-
 /* Runs argv once with counters on it. Returns 0 with *exit_code set, or
  * an exit status for kiln when the command could not be run. */
 static int run_once(char *const argv[], const char *label, struct counter_set *set, bool inherit,
@@ -398,8 +393,7 @@ static int run_once(char *const argv[], const char *label, struct counter_set *s
 	if (rc) {
 		counters_close(set);
 		target_release(&t);
-		kiln_error("cannot run '%s': %s", argv[0], errno_text(rc));
-		return rc == -ENOENT ? 127 : 126;
+		return cmd_exec_error(argv[0], rc, NULL);
 	}
 	struct counter_rusage ru;
 	bool forwarded = false;

@@ -296,20 +296,20 @@ int folded_reader_line(struct folded_reader *r, const char *line, size_t len)
 	size_t last = p->samples.n;
 	if (r->time_order) {
 		if (last && p->samples.v[last - 1].stack == node) {
-			p->samples.v[last - 1].values[0] += v; /* the total is checked above */
+			p->samples.v[last - 1].values[FOLDED_VALUE_SAMPLES] += v; /* the total is checked above */
 			return 0;
 		}
 	} else {
 		while (r->sample_of.n <= node)
 			vec_push(&r->sample_of, 0);
 		if (r->sample_of.v[node]) {
-			p->samples.v[r->sample_of.v[node] - 1].values[0] += v;
+			p->samples.v[r->sample_of.v[node] - 1].values[FOLDED_VALUE_SAMPLES] += v;
 			return 0;
 		}
 		r->sample_of.v[node] = (uint32_t)last + 1;
 	}
 	struct profile_sample smp = {.stack = node};
-	smp.values[0] = v;
+	smp.values[FOLDED_VALUE_SAMPLES] = v;
 	profile_add_sample(p, &smp);
 	return 0;
 }

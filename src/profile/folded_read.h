@@ -24,6 +24,9 @@
 
 /* The largest count, and sum of counts: profile values are int64_t. */
 #define FOLDED_MAX_COUNT INT64_MAX
+/* The one value type of a profile read from text (folded stacks, perf
+ * script): "samples", each line's count. */
+#define FOLDED_VALUE_SAMPLES 0
 
 /* Room for a line's excerpt in messages (see text_excerpt()). */
 #define TEXT_EXCERPT_SIZE 96

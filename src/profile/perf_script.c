@@ -253,7 +253,7 @@ static void end_event(struct perf_script_reader *r)
 	vec_push(&r->locs, frame_namer_location(&r->namer, comm, 0, false));
 	struct profile_sample s = {.tid = r->h.tid, .pid = r->h.pid, .time = r->h.time};
 	s.stack = profile_stack_from_leaf(p, r->locs.v, (uint32_t)r->locs.n);
-	s.values[0] = 1;
+	s.values[FOLDED_VALUE_SAMPLES] = 1;
 	struct profile_thread *t = profile_thread(p, r->h.tid, r->h.pid);
 	t->name = comm;
 	r->in_event = false;
@@ -269,7 +269,7 @@ static void end_event(struct perf_script_reader *r)
 	else if (!r->time_order)
 		id = keymap_find(&r->sample_of, h, sample_eq, p, &s);
 	if (id != KEYMAP_NONE) {
-		p->samples.v[id].values[0]++; /* 2^63 events are out of reach */
+		p->samples.v[id].values[FOLDED_VALUE_SAMPLES]++; /* 2^63 events are out of reach */
 		return;
 	}
 	if (r->time_order)

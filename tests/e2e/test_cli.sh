@@ -65,6 +65,36 @@ for cmd in record report flame collapse stat heap annotate; do
 	check_grep "kiln $cmd --no-such-option: names it" "$T/bad_$cmd.err" \
 		"^kiln: unknown option '--no-such-option'; see 'kiln $cmd --help'$"
 done
+# cargo kiln checks every option (its own, kiln flame's and kiln record's)
+# before it looks for Cargo.toml or builds: a usage error is 2 anywhere.
+mkdir -p "$T/nocargo"
+if (cd "$T/nocargo" && while [ "$PWD" != / ] && [ ! -e Cargo.toml ]; do cd ..; done; [ ! -e Cargo.toml ]); then
+	(cd "$T/nocargo" && "$(dirname "$KILN")/cargo-kiln" kiln --bogus >"$T/cargo_bogus.out" 2>"$T/cargo_bogus.err")
+	check_eq "cargo kiln --bogus outside a project: status (usage error)" "$?" 2
+	check_grep "cargo kiln --bogus: names it" "$T/cargo_bogus.err" "^kiln: unknown option '--bogus'"
+	for bad in "--call-graph x" "-F 0" "--width 5" "--palette nosuch" "--debug-dir relative"; do
+		# shellcheck disable=SC2086 # each case is an option and its value
+		(cd "$T/nocargo" && "$KILN" cargo $bad >"$T/cargo_bad.out" 2>"$T/cargo_bad.err")
+		check_eq "kiln cargo $bad outside a project: status (usage error)" "$?" 2
+	done
+	(cd "$T/nocargo" && "$KILN" cargo -F 499 --title t >"$T/cargo_good.out" 2>"$T/cargo_good.err")
+	check_eq "kiln cargo with good options outside a project: status" "$?" 1
+	check_grep "kiln cargo outside a project: says so" "$T/cargo_good.err" "no Cargo.toml"
+else
+	say "a Cargo.toml above $T: cargo kiln outside a project not checked"
+fi
+# kiln flame takes every kiln record option (one table), --debug-dir too
+krun flame_rec_opt flame --debug-dir /nonexistent -F 10
+check_grep "kiln flame -F without a command: record options need one" "$T/flame_rec_opt.err" "record options need a command"
+check_eq "kiln flame --debug-dir: a record option, status" "$RC" 2
+
+# The version comes from one place, project() in CMakeLists.txt: kiln
+# --version and the man pages the build makes (BUILD/man/) say it.
+version=$(sed -n 's/^project(kiln VERSION \([0-9.]*\).*/\1/p' "$KILN_SRC/CMakeLists.txt")
+krun version --version
+check_eq "kiln --version: status" "$RC" 0
+check_eq "kiln --version prints project()'s version" "$(cat "$T/version.out")" "kiln $version"
+check_grep "the built man page kiln.1 carries the version" "$(dirname "$KILN")/man/kiln.1" "^\.TH KILN 1 .*\"kiln $version\""
 krun missing_value record -F
 check_grep "an option without its value" "$T/missing_value.err" "^kiln: option '-F' needs a value; see 'kiln record --help'$"
 finish

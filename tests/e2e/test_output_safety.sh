@@ -45,6 +45,19 @@ krun heap_typo heap -- ./typo
 check_eq "heap -- ./typo: status" "$RC" 127
 same "heap -- ./typo keeps heap.kiln" base.kiln heap.kiln
 no_tmp "commands that cannot start"
+# one message and one status rule for a command that cannot be run, in
+# every command that runs one (cmd_exec_error): 127 not found, 126 not
+# executable, as a shell says
+for cmd in record heap stat flame; do
+	krun "nf_$cmd" "$cmd" -o "nf_$cmd.out" -- ./no-such-binary
+	check_eq "$cmd -- ./no-such-binary: status" "$RC" 127
+	check_grep "$cmd -- ./no-such-binary: the one message" "nf_$cmd.err" \
+		"^kiln: cannot run './no-such-binary': no such file or command \(check the name and PATH\)$"
+	krun "nx_$cmd" "$cmd" -o "nx_$cmd.out" -- /etc/passwd
+	check_eq "$cmd -- /etc/passwd: status" "$RC" 126
+	check_grep "$cmd -- /etc/passwd: the one message" "nx_$cmd.err" \
+		"^kiln: cannot run '/etc/passwd': permission denied \(not executable, or on a noexec mount\)$"
+done
 
 # --- item 2: the old profile goes to .old; a foreign file needs -f
 krun rerun record -q -- /bin/true

@@ -23,6 +23,7 @@ check_eq "meta call_graph" "$(jq_ "$T/ct.json" 'j["meta"].get("call_graph")')" d
 check_eq "meta exit_status" "$(jq_ "$T/ct.json" 'j["meta"].get("exit_status")')" 7
 check_grep "meta command" <(jq_ "$T/ct.json" 'j["meta"].get("command")') "calltree_nofp 1500ms 7"
 check_eq "meta frequency" "$(jq_ "$T/ct.json" 'j["meta"].get("frequency")')" 997
+check_eq "meta kiln_version is kiln --version's" "kiln $(jq_ "$T/ct.json" 'j["meta"].get("kiln_version")')" "$("$KILN" --version)"
 check_eq "value type" "$(jq_ "$T/ct.json" 'j["value"]["type"]+"/"+j["value"]["unit"]')" cpu/nanoseconds
 samples=$(jq_ "$T/ct.json" 'j["samples"]')
 # 1.5 s of CPU at 997 Hz is about 1500 samples.

@@ -924,6 +924,40 @@ static void test_trim_profile(void **state)
 	profile_free(p);
 }
 
+/* Enough sites (65536 and more) from two processes that heap_finish()
+ * sizes its outputs on a second thread while it copies the stacks: the
+ * threaded path, which make tsan runs under ThreadSanitizer. */
+static void test_many_sites_threaded(void **state)
+{
+	(void)state;
+	enum { NSITES = 70000 };
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header r0 = ring_header(10), r1 = ring_header(11);
+	heap_on_ring(h, 0, &r0);
+	heap_on_ring(h, 1, &r1);
+	assert_true(h->procs.v[0].live_copy);
+	for (uint32_t k = 0; k < NSITES; k++) {
+		const uint64_t f[] = {0x10000 + (uint64_t)k};
+		stack_frames(h, 0, k + 1, 0, f, 1);
+		alloc(h, 0, k, 0x100000 + (uint64_t)k * 16, 8, k + 1);
+	}
+	const uint64_t f1[] = {0x9999};
+	stack_frames(h, 1, 1, 0, f1, 1);
+	alloc(h, 1, NSITES, 0x10, 100, 1);
+	heap_on_ring_end(h, 0, true);
+	heap_on_ring_end(h, 1, true);
+	heap_finish(h);
+
+	assert_int_equal(h->sites.n, NSITES + 1);
+	int64_t alloc_space = 0;
+	for (size_t i = 0; i < p->samples.n; i++)
+		alloc_space += p->samples.v[i].values[HEAP_VALUE_ALLOC_SPACE];
+	assert_int_equal(alloc_space, (int64_t)NSITES * 8 + 100);
+	heap_free(h);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -936,6 +970,7 @@ int main(void)
 	    cmocka_unit_test(test_view_from_old_profile),  cmocka_unit_test(test_alloc_rule),
 	    cmocka_unit_test(test_trim_profile),           cmocka_unit_test(test_group_by_module_and_process),
 	    cmocka_unit_test(test_processes_from_samples), cmocka_unit_test(test_maps_pieces),
+	    cmocka_unit_test(test_many_sites_threaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
