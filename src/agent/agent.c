@@ -781,15 +781,18 @@ static uint32_t stack_intern(const uint64_t *f, int n, const uint64_t *ph)
 	return next_node_id - 1;
 }
 
-/* The agent's own frames dropped; return addresses minus one so they name
- * the call, not the next line. */
+/* The agent's own frames dropped, wherever they are: its hooks at the top
+ * and its thread_start under a thread's function (a tail call in an
+ * optimised build, a frame of its own in a debug one); return addresses
+ * minus one so they name the call, not the next line. */
 static int trim_stack(void *const *ips, int n, uint64_t *out)
 {
-	int k = 0, i = 0;
-	while (i < n && (uintptr_t)ips[i] >= self_lo && (uintptr_t)ips[i] < self_hi)
-		i++;
-	for (; i < n && k < KH_MAX_STACK; i++)
-		out[k++] = (uint64_t)(uintptr_t)ips[i] - 1;
+	int k = 0;
+	for (int i = 0; i < n && k < KH_MAX_STACK; i++) {
+		uintptr_t ip = (uintptr_t)ips[i];
+		if (ip < self_lo || ip >= self_hi)
+			out[k++] = (uint64_t)ip - 1;
+	}
 	return k;
 }
 
