@@ -513,8 +513,13 @@ static void heap_collect(struct heap_session *s)
 			forwarded = true;
 		}
 		if (target_poll_exit(&s->t)) {
-			if (!s->exited_at)
+			if (!s->exited_at) {
+				/* poll once more first: the last poll may have listed
+				 * the channel before a short-lived command made its
+				 * ring and exited ("the agent did not start") */
 				s->exited_at = cmd_now_ns();
+				continue;
+			}
 			if (agent_channel_done(s->ch) || linger_over(&lg, s->ch, a, s->exited_at))
 				break;
 		}
