@@ -63,7 +63,12 @@ jq_ "$T/tiny.json" "'\\n'.join(x.split(':')[0] for x in j['meta']['lost_threads'
 # but nearly all of the loss must land on cpu 1's threads.
 cpu0_lost=$(jq_ "$T/tiny.json" "sum(int(x.split(':')[1]) for x in j['meta']['lost_threads'].split(',') if x.split(':')[0] in set(open('$T/cpu0.tids').read().split()))")
 check_le "lost samples put on threads pinned to cpu 0 (of $lost)" "$cpu0_lost" "$((lost / 20))"
-check_ge "cpu 1's threads named as losing samples" "$(comm -12 "$T/lost.tids" "$T/cpu1.tids" | wc -l)" 20
+# a thread short by no more than a period gets none (the estimate cannot
+# tell a loss from the period after its last sample): most, not all, of
+# cpu 1's 25 threads are named, and they carry the loss
+check_ge "cpu 1's threads named as losing samples (of 25)" "$(comm -12 "$T/lost.tids" "$T/cpu1.tids" | wc -l)" 13
+cpu1_lost=$(jq_ "$T/tiny.json" "sum(int(x.split(':')[1]) for x in j['meta']['lost_threads'].split(',') if x.split(':')[0] in set(open('$T/cpu1.tids').read().split()))")
+check_ge "lost samples put on cpu 1's threads (of $lost)" "$cpu1_lost" "$((lost / 2))"
 thr_lost=$(jq_ "$T/tiny.json" "sum(int(x.split(':')[1]) for x in j['meta']['lost_threads'].split(','))")
 check_between "per-thread estimates add up to about the lost samples" "$thr_lost" "$((lost / 2))" "$lost"
 finish
