@@ -25,13 +25,16 @@
  *   arch_perf_regs_mask()   the PERF_SAMPLE_REGS_USER mask kiln asks for
  *   arch_perf_regs_to_dwarf() the kernel's dump in DWARF numbering
  *   arch_dwarf_reg_name()   a register's name, for messages and tests
+ *   arch_plt_decode()       the GOT slot a PLT entry jumps through (plt.h)
  */
 #ifndef KILN_ARCH_ARCH_H
 #define KILN_ARCH_ARCH_H
 
 #if defined(__x86_64__)
+#include "arch/x86_64/plt.h"
 #include "arch/x86_64/regs.h"
 #elif defined(__aarch64__)
+#include "arch/aarch64/plt.h"
 #include "arch/aarch64/regs.h"
 #else
 #error "kiln builds for x86_64 and aarch64 only: add src/arch/<arch>/regs.h"

@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arch/x86_64/plt.h"
+#include "arch/arch.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 

@@ -62,11 +62,33 @@ static void test_abi_numbers(void **state)
 	assert_null(arch_dwarf_reg_name(ARCH_DWARF_NREGS));
 }
 
+/* A PLT entry of this machine names the GOT slot it jumps through. */
+static void test_plt_decode(void **state)
+{
+	(void)state;
+	uint64_t got = 0;
+	uint32_t reloc = 0;
+#if defined(__aarch64__)
+	/* bti c; adrp x16, +1 page; ldr x17, [x16, #16]; add x16, x16, #16; br x17 */
+	static const uint32_t insns[] = {0xd503245f, 0xb0000010, 0xf9400a11, 0x91004210, 0xd61f0220};
+	assert_int_equal(arch_plt_decode((const uint8_t *)insns, sizeof(insns), 0x10010, &got, &reloc), 1);
+	assert_true(got == 0x11010);
+	static const uint32_t not_plt[] = {0xd503201f, 0xd503201f, 0xd503201f, 0xd503201f};
+	assert_int_equal(arch_plt_decode((const uint8_t *)not_plt, sizeof(not_plt), 0x10000, &got, &reloc), 0);
+#else
+	/* jmp *0x2fe2(%rip) at 0x1020: the slot is 0x1026 + 0x2fe2 */
+	static const uint8_t entry[16] = {0xff, 0x25, 0xe2, 0x2f, 0x00, 0x00, 0x68, 0x00, 0x00, 0x00, 0x00, 0xe9};
+	assert_int_equal(arch_plt_decode(entry, sizeof(entry), 0x1020, &got, &reloc), 1);
+	assert_true(got == 0x1026 + 0x2fe2);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_perf_regs_round_trip),
 	    cmocka_unit_test(test_abi_numbers),
+	    cmocka_unit_test(test_plt_decode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
