@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "capture/events.h"
 #include "capture/reader_sched.h"
 #include "capture/recorder.h"
@@ -678,9 +679,9 @@ static void record_summary(const struct record_session *s)
 	struct strbuf refused = STRBUF_INIT;
 	recorder_refused_cfi(s->r, &refused);
 	if (refused.len)
-		kiln_warn("ignored the call frame information of %s: it names registers x86-64 does not have "
-		          "(a corrupt file), so stacks stop in that code",
-		          strbuf_str(&refused));
+		kiln_warn("ignored the call frame information of %s: it names registers %s does not have "
+		          "(a corrupt file, or one built for another machine), so stacks stop in that code",
+		          strbuf_str(&refused), ARCH_NAME);
 	strbuf_release(&refused);
 	if (!st->samples)
 		kiln_warn("no samples were recorded; the command may have run too briefly");
