@@ -41,6 +41,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "agent/agent_env.h"
 #include "agent/agent_maps.h"
 #include "agent/agent_pool.h"
 #include "agent/agent_sandbox.h"
@@ -443,7 +444,7 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
  * and ".tmp" in tmp (both 512 bytes). False when there is no channel. */
 static bool channel_name(char *out, char *tmp, const char *suffix)
 {
-	const char *dir = getenv(KH_ENV_DIR);
+	const char *dir = agent_getenv(KH_ENV_DIR);
 	if (!dir || !*dir)
 		return false;
 	static unsigned seq;
@@ -464,7 +465,7 @@ static bool channel_name(char *out, char *tmp, const char *suffix)
 
 static void kiln_pid_read(void)
 {
-	const char *kp = getenv(KH_ENV_KILN_PID);
+	const char *kp = agent_getenv(KH_ENV_KILN_PID);
 	kiln_pid = 0;
 	for (const char *s = kp; s && *s >= '0' && *s <= '9'; s++)
 		kiln_pid = kiln_pid * 10 + (*s - '0');
@@ -552,7 +553,7 @@ void agent_before_sandbox(void)
 	agent_lock();
 	if (enabled && ring && !agent_pool_ready()) {
 		char path[512], tmp[512];
-		const char *env = getenv(KH_ENV_SPARES);
+		const char *env = agent_getenv(KH_ENV_SPARES);
 		uint32_t slots = KH_POOL_SLOTS_DEF;
 		if (env && *env >= '0' && *env <= '9') {
 			slots = 0;
@@ -621,7 +622,7 @@ static void agent_init_locked(void)
 	}
 	tstate_key_ok = pthread_key_create(&tstate_key, tstate_release) == 0;
 	tid_get();
-	const char *v = getenv("KILN_AGENT_VERIFY");
+	const char *v = agent_getenv("KILN_AGENT_VERIFY");
 	verify = v && v[0] == '1';
 	/* libunwind is only the reference KILN_AGENT_VERIFY compares with:
 	 * its set-up opens a pipe that the host would see as its own fds.
@@ -1376,6 +1377,8 @@ EXPORT void *realloc(void *ptr, size_t size)
 		} else if (p && counting) {
 			agent_pool_count_free();
 			agent_pool_count_alloc(size);
+		} else if (p && enabled) {
+			__atomic_fetch_add(&untracked, 1, __ATOMIC_RELAXED); /* no thread state: no memory */
 		}
 		agent_unlock();
 		errno = saved;
