@@ -41,7 +41,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "agent/agent_env.h"
 #include "agent/agent_maps.h"
+#include "agent/agent_pool.h"
+#include "agent/agent_sandbox.h"
 #include "agent/agent_unwind.h"
 #include "agent/channel_format.h"
 
@@ -111,6 +114,11 @@ static int initialized;
 static pid_t kiln_pid;
 static char ring_path[512];
 static uint64_t untracked;
+static uint32_t self_pid; /* the process the ring is for (a fork child's parent until it takes its own) */
+/* A fork child of a sandboxed host that found no spare ring: it records
+ * nothing and counts its calls in the pool (agent_pool.h). */
+static bool counting;
+static bool sandboxed; /* the host asked for a seccomp filter: open nothing from now on */
 
 /* The agent's own text, skipped at the top of every stack. */
 static uintptr_t self_lo, self_hi;
@@ -210,7 +218,7 @@ static uint64_t event_ns(void)
 static uint32_t tid_get(void)
 {
 	if (!my_tid)
-		my_tid = (uint32_t)syscall(SYS_gettid);
+		my_tid = (uint32_t)gettid();
 	return my_tid;
 }
 
@@ -432,30 +440,45 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
 	return 0;
 }
 
-/* Creates this process's ring. Called with the lock held. */
-static void channel_open(void)
+/* Names a new file of the channel: DIR/PID-NS-SEQ, then suffix in out
+ * and ".tmp" in tmp (both 512 bytes). False when there is no channel. */
+static bool channel_name(char *out, char *tmp, const char *suffix)
 {
-	const char *dir = getenv(KH_ENV_DIR);
-	const char *kp = getenv(KH_ENV_KILN_PID);
+	const char *dir = agent_getenv(KH_ENV_DIR);
 	if (!dir || !*dir)
-		return;
-	kiln_pid = 0;
-	for (const char *s = kp; s && *s >= '0' && *s <= '9'; s++)
-		kiln_pid = kiln_pid * 10 + (*s - '0');
+		return false;
 	static unsigned seq;
-	char tmp[512];
-	char *p = ring_path, *end = ring_path + sizeof(ring_path) - 16;
+	char *p = out, *end = out + 512 - 16;
 	p = put_str(p, end, dir);
 	p = put_str(p, end, "/");
 	p = put_u64(p, end, (uint64_t)getpid());
 	p = put_str(p, end, "-");
 	p = put_u64(p, end, now_ns());
 	p = put_str(p, end, "-");
-	p = put_u64(p, end, seq++);
-	size_t base = (size_t)(p - ring_path);
-	memcpy(tmp, ring_path, base);
+	p = put_u64(p, end, __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+	size_t base = (size_t)(p - out);
+	memcpy(tmp, out, base);
 	memcpy(tmp + base, ".tmp", 5);
-	memcpy(p, ".ring", 6);
+	memcpy(p, suffix, str_len(suffix) + 1);
+	return true;
+}
+
+static void kiln_pid_read(void)
+{
+	const char *kp = agent_getenv(KH_ENV_KILN_PID);
+	kiln_pid = 0;
+	for (const char *s = kp; s && *s >= '0' && *s <= '9'; s++)
+		kiln_pid = kiln_pid * 10 + (*s - '0');
+}
+
+/* Creates this process's ring. Called with the lock held. */
+static void channel_open(void)
+{
+	char tmp[512];
+	if (!channel_name(ring_path, tmp, ".ring"))
+		return;
+	kiln_pid_read();
+	self_pid = (uint32_t)getpid();
 
 	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -488,6 +511,62 @@ static void channel_open(void)
 	ring_data = (char *)m + KH_HEADER_SIZE;
 	enabled = 1;
 	send_maps();
+}
+
+/* A fork child of a sandboxed host: takes a spare ring made before the
+ * filter went in, with no system call but getpid, or counts only. Called
+ * with the lock held; parent is the parent's pid. */
+static void channel_take_spare(uint32_t parent)
+{
+	struct kh_ring_header *h;
+	self_pid = (uint32_t)getpid();
+	int rc = agent_pool_take(self_pid, &h);
+	if (rc == -ENOSPC)
+		counting = true;
+	if (rc)
+		return;
+	h->version = KH_VERSION;
+	h->pid = self_pid;
+	h->ppid = parent;
+	h->data_size = KH_RING_SIZE;
+	h->start_ns = now_ns();
+	__atomic_store_n(&h->magic, KH_MAGIC, __ATOMIC_RELEASE);
+	ring = h;
+	ring_data = (char *)h + KH_HEADER_SIZE;
+	enabled = 1;
+	send_maps();
+}
+
+bool agent_sandboxed(void)
+{
+	return __atomic_load_n(&sandboxed, __ATOMIC_ACQUIRE);
+}
+
+/* The host is about to install a seccomp filter: the last moment to open
+ * a file. The spare rings of its later fork children are made now. */
+void agent_before_sandbox(void)
+{
+	if (in_hook || agent_sandboxed())
+		return;
+	int saved = errno;
+	in_hook++;
+	agent_lock();
+	if (enabled && ring && !agent_pool_ready()) {
+		char path[512], tmp[512];
+		const char *env = agent_getenv(KH_ENV_SPARES);
+		uint32_t slots = KH_POOL_SLOTS_DEF;
+		if (env && *env >= '0' && *env <= '9') {
+			slots = 0;
+			for (const char *c = env; *c >= '0' && *c <= '9' && slots <= KH_POOL_SLOTS_MAX; c++)
+				slots = slots * 10 + (uint32_t)(*c - '0');
+		}
+		if (slots && channel_name(path, tmp, KH_POOL_NAME_SUFFIX))
+			agent_pool_make(tmp, path, slots, self_pid);
+	}
+	__atomic_store_n(&sandboxed, true, __ATOMIC_RELEASE);
+	agent_unlock();
+	in_hook--;
+	errno = saved;
 }
 
 static void stab_reset(void);
@@ -543,7 +622,7 @@ static void agent_init_locked(void)
 	}
 	tstate_key_ok = pthread_key_create(&tstate_key, tstate_release) == 0;
 	tid_get();
-	const char *v = getenv("KILN_AGENT_VERIFY");
+	const char *v = agent_getenv("KILN_AGENT_VERIFY");
 	verify = v && v[0] == '1';
 	/* libunwind is only the reference KILN_AGENT_VERIFY compares with:
 	 * its set-up opens a pipe that the host would see as its own fds.
@@ -591,13 +670,21 @@ static void process_restart(void)
 	memset(&verified, 0, sizeof(verified));
 	if (alive)
 		*alive = 1;
-	if (ring) {
-		munmap(ring, KH_HEADER_SIZE + KH_RING_SIZE);
+	if (ring || counting) {
+		/* a spare ring is part of the pool's mapping, which stays */
+		if (ring && !agent_pool_holds(ring))
+			munmap(ring, KH_HEADER_SIZE + KH_RING_SIZE);
 		ring = NULL;
 		enabled = 0;
+		counting = false;
 		stab_reset(); /* the old table's pages are private copies: leaking them is harmless */
+		uint32_t parent = self_pid;
 		agent_lock();
-		channel_open();
+		/* under a filter, opening the ring file could kill the child */
+		if (agent_sandboxed())
+			channel_take_spare(parent);
+		else
+			channel_open();
 		agent_unlock();
 	}
 	errno = saved;
@@ -1070,6 +1157,10 @@ static void pending_flush(void)
 /* Records an allocation; errno is left as it was. */
 static void record_alloc(const struct caller *from, void *ptr, size_t size)
 {
+	if (counting) {
+		agent_pool_count_alloc(size);
+		return;
+	}
 	int saved = errno;
 	struct tstate *ts_ = tstate_get();
 	if (!ts_) {
@@ -1107,6 +1198,10 @@ out_unlock:
  * gets the same address records its allocation after this free. */
 static void record_free(void *ptr)
 {
+	if (counting) {
+		agent_pool_count_free();
+		return;
+	}
 	int saved = errno;
 	uint64_t t = event_ns();
 	uint32_t tid = tid_get();
@@ -1150,7 +1245,7 @@ static inline bool hook_enter(void)
 	in_hook++;
 	if (__builtin_expect(!initialized || (alive && !*alive), 0))
 		hook_setup();
-	if (!enabled) {
+	if (!enabled && !counting) {
 		in_hook--;
 		return false;
 	}
@@ -1279,6 +1374,11 @@ EXPORT void *realloc(void *ptr, size_t size)
 				if (id == KH_STACK_PENDING)
 					pending_set(&t->cs);
 			}
+		} else if (p && counting) {
+			agent_pool_count_free();
+			agent_pool_count_alloc(size);
+		} else if (p && enabled) {
+			__atomic_fetch_add(&untracked, 1, __ATOMIC_RELAXED); /* no thread state: no memory */
 		}
 		agent_unlock();
 		errno = saved;

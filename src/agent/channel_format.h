@@ -78,6 +78,56 @@ enum kh_scan_state {
 	KH_SCAN_TAKEN = 6,  /* kiln copied that piece: the agent may put the next */
 };
 
+/* Spare rings for a sandboxed process tree. A host that installs a
+ * seccomp filter may forbid open(2) from then on, and its later fork
+ * children could not make their rings. So just before a filter goes in
+ * (the agent interposes prctl(PR_SET_SECCOMP) and syscall(SYS_seccomp))
+ * the agent makes one pool file, KH_POOL_NAME_SUFFIX in KILN_HEAP_DIR: a
+ * page of struct kh_pool_header, then `slots` spare rings, each laid out
+ * as a ring file (KH_HEADER_SIZE + KH_RING_SIZE bytes). It maps it shared
+ * and closes it, so every later fork child inherits the mapping. A child
+ * takes a slot by moving its state from KH_SLOT_FREE to KH_SLOT_TAKEN
+ * (compare and swap), then fills the slot's ring header, magic last, and
+ * writes as in a ring of its own. kiln maps the pool when it lists the
+ * directory, reads each taken slot whose magic is set as a new ring, and
+ * when that ring ends zeroes its header page and sets KH_SLOT_FREE: the
+ * slot serves the next child. A child that finds no free slot records
+ * nothing and only counts (the counted_* fields, atomically) until it
+ * exits; kiln says so. */
+#define KH_POOL_MAGIC       0x4b494c4e504f4f4cull /* "KILNPOOL" */
+#define KH_POOL_VERSION     1
+#define KH_POOL_NAME_SUFFIX ".pool"
+#define KH_POOL_SLOTS_MAX   64 /* KILN_HEAP_SPARES may ask for fewer than the default */
+#define KH_POOL_SLOTS_DEF   8
+#define KH_POOL_PIDS        32 /* counting-only processes named by pid */
+#define KH_ENV_SPARES       "KILN_HEAP_SPARES"
+
+enum kh_slot_state {
+	KH_SLOT_FREE = 0,
+	KH_SLOT_TAKEN = 1,
+};
+
+struct kh_pool_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t slots;   /* spare rings after this page */
+	uint32_t owner;   /* the process that made the pool */
+	uint32_t counted; /* processes that found no free slot */
+	uint64_t counted_allocs, counted_frees, counted_bytes;
+	uint32_t counted_pids[KH_POOL_PIDS]; /* the first KH_POOL_PIDS of them */
+	uint32_t state[KH_POOL_SLOTS_MAX];   /* enum kh_slot_state */
+};
+_Static_assert(sizeof(struct kh_pool_header) <= 4096, "the pool header is one page");
+
+#define KH_POOL_HEADER_SIZE 4096u
+#define KH_RING_FILE_SIZE   ((uint64_t)KH_HEADER_SIZE + KH_RING_SIZE)
+
+/* Where slot i's ring starts, given the pool's first byte. */
+static inline struct kh_ring_header *kh_pool_slot(const struct kh_pool_header *p, uint32_t i)
+{
+	return (struct kh_ring_header *)((uintptr_t)p + KH_POOL_HEADER_SIZE + (uint64_t)i * KH_RING_FILE_SIZE);
+}
+
 /* The ring file's first page. */
 struct kh_ring_header {
 	uint64_t magic;

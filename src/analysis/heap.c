@@ -653,6 +653,7 @@ void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_
 		if (rec->type == KH_REC_EXIT) {
 			pr->exited = true;
 			rel_time(h, r->time);
+			h->tot.untracked += r->untracked;
 		}
 		break;
 	}
@@ -1122,6 +1123,18 @@ static void totals_meta(struct profile *p, const struct heap_totals *t)
 	profile_set_meta_u64(p, "heap_exec_bytes", t->exec_bytes);
 	profile_set_meta_u64(p, "heap_exec_blocks", t->exec_blocks);
 	profile_set_meta_u64(p, "heap_unknown_frees", t->unknown_frees);
+	profile_set_meta_u64(p, "heap_untracked", t->untracked);
+	if (t->counted_processes) {
+		profile_set_meta_u64(p, "heap_counted_processes", t->counted_processes);
+		profile_set_meta_u64(p, "heap_counted_allocations", t->counted_allocs);
+		profile_set_meta_u64(p, "heap_counted_frees", t->counted_frees);
+		profile_set_meta_u64(p, "heap_counted_bytes", t->counted_bytes);
+		struct strbuf pids = STRBUF_INIT;
+		for (uint32_t i = 0; i < t->counted_npids; i++)
+			strbuf_addf(&pids, "%s%u", i ? " " : "", t->counted_pids[i]);
+		profile_set_meta(p, "heap_counted_pids", strbuf_str(&pids));
+		strbuf_release(&pids);
+	}
 	profile_set_meta_u64(p, "heap_events", t->events);
 	profile_set_meta_u64(p, "heap_peak_event", t->peak_event);
 	profile_set_meta_u64(p, "heap_processes", t->processes);

@@ -76,6 +76,12 @@ struct heap_totals {
 	uint64_t exec_bytes, exec_blocks;     /* live when the process exec'd: gone, not leaked */
 	uint32_t processes, scanned, unclean; /* unclean: ended without the agent's exit (killed, _exit) */
 	uint64_t start_ns, end_ns;
+	uint64_t untracked; /* calls the agents saw and could not record (kh_rec_exit.untracked) */
+	/* fork children of a sandboxed host that found no spare ring: counted,
+	 * not recorded (channel_format.h's pool); the first pids by name */
+	uint32_t counted_processes, counted_npids;
+	uint64_t counted_allocs, counted_frees, counted_bytes;
+	uint32_t counted_pids[KH_POOL_PIDS];
 };
 
 /* One process image, a process or its image before an exec, with its own

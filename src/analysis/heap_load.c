@@ -61,6 +61,18 @@ static void totals_from_meta(const struct profile *p, struct heap_totals *t)
 	t->exec_bytes = profile_get_meta_u64(p, "heap_exec_bytes", 0);
 	t->exec_blocks = profile_get_meta_u64(p, "heap_exec_blocks", 0);
 	t->unknown_frees = profile_get_meta_u64(p, "heap_unknown_frees", 0);
+	t->untracked = profile_get_meta_u64(p, "heap_untracked", 0);
+	t->counted_processes = (uint32_t)profile_get_meta_u64(p, "heap_counted_processes", 0);
+	t->counted_allocs = profile_get_meta_u64(p, "heap_counted_allocations", 0);
+	t->counted_frees = profile_get_meta_u64(p, "heap_counted_frees", 0);
+	t->counted_bytes = profile_get_meta_u64(p, "heap_counted_bytes", 0);
+	const char *pids = profile_get_meta(p, "heap_counted_pids");
+	for (char *end; pids && *pids && t->counted_npids < KH_POOL_PIDS; pids = end) {
+		unsigned long v = strtoul(pids, &end, 10);
+		if (end == pids)
+			break;
+		t->counted_pids[t->counted_npids++] = (uint32_t)v;
+	}
 	t->events = profile_get_meta_u64(p, "heap_events", 0);
 	t->peak_event = profile_get_meta_u64(p, "heap_peak_event", 0);
 	t->end_ns = profile_get_meta_u64(p, "duration_ns", 0);

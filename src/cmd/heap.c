@@ -538,6 +538,20 @@ static void heap_collect(struct heap_session *s)
 		    "the agent did not start in '%s' (a static binary, or LD_PRELOAD removed); nothing was recorded",
 		    a->argv[0]);
 	s->waits = agent_channel_waits(s->ch);
+	struct agent_counted c;
+	agent_channel_counted(s->ch, &c);
+	h->tot.counted_processes = c.processes;
+	h->tot.counted_allocs = c.allocs;
+	h->tot.counted_frees = c.frees;
+	h->tot.counted_bytes = c.bytes;
+	for (uint32_t i = 0; i < c.npids && i < KH_POOL_PIDS; i++)
+		h->tot.counted_pids[h->tot.counted_npids++] = c.pids[i];
+	if (c.processes)
+		kiln_warn("%u process%s forked after the host installed a seccomp filter found no spare ring: "
+		          "%" PRIu64 " allocations (%" PRIu64 " bytes) were counted, not recorded; set " KH_ENV_SPARES
+		          " (default %d, at most %d) for more",
+		          c.processes, c.processes == 1 ? "" : "es", c.allocs, c.bytes, KH_POOL_SLOTS_DEF,
+		          KH_POOL_SLOTS_MAX);
 	bool no_stacks = true;
 	for (size_t i = 0; i < h->procs.n && no_stacks; i++)
 		no_stacks = h->procs.v[i].nodes.n <= 1;
