@@ -44,6 +44,7 @@
 #include "agent/agent_maps.h"
 #include "agent/agent_unwind.h"
 #include "agent/channel_format.h"
+#include "arch/arch.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define TLS    __thread __attribute__((tls_model("initial-exec")))
@@ -554,8 +555,8 @@ static void agent_init_locked(void)
 	void *h = verify ? dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL) : NULL;
 	own_maps_since(last);
 	if (h) {
-		unw_caching_fn cache = (unw_caching_fn)dlsym(h, "_ULx86_64_set_caching_policy");
-		unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
+		unw_caching_fn cache = (unw_caching_fn)dlsym(h, ARCH_LIBUNWIND_PREFIX "set_caching_policy");
+		unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, ARCH_LIBUNWIND_PREFIX "local_addr_space");
 		if (cache && as)
 			cache(*as, UNW_CACHE_PER_THREAD);
 		real.backtrace = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
@@ -1401,8 +1402,7 @@ static void *thread_start(void *p)
 {
 	struct thread_start st = *(struct thread_start *)p;
 	real.free(p);
-	uintptr_t tp;
-	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	uintptr_t tp = arch_thread_pointer();
 	t_stack_lo = tp > st.stack_size ? tp - st.stack_size : 0;
 	t_stack_hi = tp;
 	return st.fn(st.arg);
