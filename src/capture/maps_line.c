@@ -69,7 +69,13 @@ bool maps_line_parse(const char *t, size_t len, struct maps_line *out)
 	}
 	if (!skip_blanks(t, eol, &i) || !read_hex(t, eol, &i, &out->pgoff))
 		return false;
-	if (!skip_field(t, eol, &i) || !skip_field(t, eol, &i)) /* dev, inode */
+	if (!skip_field(t, eol, &i) || !skip_blanks(t, eol, &i)) /* dev */
+		return false;
+	out->inode = 0;
+	size_t digits = i;
+	for (; i < eol && t[i] >= '0' && t[i] <= '9'; i++)
+		out->inode = out->inode * 10 + (uint64_t)(t[i] - '0');
+	if (i == digits || (i < eol && !is_blank(t[i])))
 		return false;
 	skip_blanks(t, eol, &i);
 	if (i < eol) {

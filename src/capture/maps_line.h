@@ -14,6 +14,7 @@
 
 struct maps_line {
 	uint64_t start, end, pgoff;
+	uint64_t inode;  /* 0 for anonymous memory */
 	char perms[4];   /* "r-xp" */
 	size_t path_at;  /* where the path starts in the line; 0 when it has none */
 	size_t path_len; /* its length, up to the newline or the line's end */

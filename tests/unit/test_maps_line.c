@@ -25,6 +25,7 @@ static void test_line(void **state)
 	assert_int_equal(l.start, 0x7f12a000);
 	assert_int_equal(l.end, 0x7f12c000);
 	assert_int_equal(l.pgoff, 0x2000);
+	assert_int_equal(l.inode, 1234);
 	assert_memory_equal(l.perms, "r-xp", 4);
 	assert_true(maps_line_exec(&l));
 	assert_string_equal(lib + l.path_at, "/usr/lib/libc.so.6\n");
@@ -56,6 +57,7 @@ static void test_malformed(void **state)
 	assert_false(parse("2000-1000 r-xp 00000000 00:00 0", &l));           /* end below start */
 	assert_false(parse("10000000000000000-1 r-xp 00000000 00:00 0", &l)); /* 17 digits */
 	assert_false(parse("1000-2000 r-x 00000000 00:00 0", &l));
+	assert_false(parse("1000-2000 r-xp 00000000 00:00 12x /a", &l)); /* inode */
 }
 
 static void test_walk(void **state)
