@@ -47,6 +47,8 @@
 #include "agent/agent_sandbox.h"
 #include "agent/agent_unwind.h"
 #include "agent/channel_format.h"
+#include "agent/path_table.h"
+#include "arch/arch.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define TLS    __thread __attribute__((tls_model("initial-exec")))
@@ -139,12 +141,7 @@ static struct {
  * lookup, a new one a binary search for its deepest known prefix. Two
  * paths with the same 64-bit hash would be merged; with a million distinct
  * paths the odds are about one in 10^7. */
-struct path_slot {
-	uint64_t hash; /* 0 = empty */
-	uint32_t id;
-} __attribute__((packed, aligned(4))); /* 12 bytes: the kernel zeroes every page the table grows into */
-static struct path_slot *ptab;
-static size_t ptab_cap, ptab_n;
+static struct path_table ptab; /* agent/path_table.h */
 static uint32_t next_node_id = 1;
 #define RECENT_SLOTS 256 /* per thread: see struct tstate */
 
@@ -633,8 +630,8 @@ static void agent_init_locked(void)
 	void *h = verify ? dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL) : NULL;
 	own_maps_since(last);
 	if (h) {
-		unw_caching_fn cache = (unw_caching_fn)dlsym(h, "_ULx86_64_set_caching_policy");
-		unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
+		unw_caching_fn cache = (unw_caching_fn)dlsym(h, ARCH_LIBUNWIND_PREFIX "set_caching_policy");
+		unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, ARCH_LIBUNWIND_PREFIX "local_addr_space");
 		if (cache && as)
 			cache(*as, UNW_CACHE_PER_THREAD);
 		real.backtrace = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
@@ -730,42 +727,20 @@ static inline uint64_t path_mix(uint64_t h, uint64_t ip)
 	return h ^ (h >> 32);
 }
 
-/* A path hash's home slot. Bit 0 of every hash is set (0 marks an empty
- * slot): the index comes from the bits above it, or only odd slots would
- * be homes. */
-static inline size_t slot_of(uint64_t h, size_t cap)
-{
-	return (size_t)(h >> 1) & (cap - 1);
-}
-
 static bool ptab_grow(void)
 {
-	size_t ncap = ptab_cap ? ptab_cap * 2 : 1u << 15;
+	size_t ncap = ptab.cap ? ptab.cap * 2 : 1u << 15;
 	struct path_slot *n = sys_map(ncap * sizeof(*n));
 	if (!n)
 		return false;
-	for (size_t i = 0; i < ptab_cap; i++) {
-		if (!ptab[i].hash)
-			continue;
-		size_t j = slot_of(ptab[i].hash, ncap);
-		while (n[j].hash)
-			j = (j + 1) & (ncap - 1);
-		n[j] = ptab[i];
-	}
-	if (ptab)
-		sys_unmap(ptab, ptab_cap * sizeof(*ptab));
-	ptab = n;
-	ptab_cap = ncap;
+	struct path_table old = ptab, grown;
+	path_table_move(&old, &grown, n, ncap);
+	__atomic_store_n(&ptab.slot, grown.slot, __ATOMIC_RELAXED);
+	__atomic_store_n(&ptab.cap, grown.cap, __ATOMIC_RELAXED);
+	ptab.n = grown.n;
+	if (old.slot)
+		sys_unmap(old.slot, old.cap * sizeof(*old.slot));
 	return true;
-}
-
-/* The slot of a path hash: its entry, or the empty slot where it goes. */
-static inline struct path_slot *ptab_slot(uint64_t h)
-{
-	size_t m = ptab_cap - 1, j = slot_of(h, ptab_cap);
-	while (ptab[j].hash && ptab[j].hash != h)
-		j = (j + 1) & m;
-	return &ptab[j];
 }
 
 /* The whole stack's fingerprint, in four independent lanes so the
@@ -803,12 +778,8 @@ static void stack_hash(const uint64_t *f, int n, uint64_t *ph)
 	ph[n] = 0x9e3779b97f4a7c15ull;
 	for (int k = n - 1; k >= 0; k--)
 		ph[k] = path_mix(ph[k + 1], f[k]) | 1; /* 0 marks an empty slot */
-	struct path_slot *t = __atomic_load_n(&ptab, __ATOMIC_RELAXED);
-	size_t cap = __atomic_load_n(&ptab_cap, __ATOMIC_RELAXED);
-	if (!t || !n)
-		return;
 	for (int k = 0; k <= 2 && k < n; k++)
-		__builtin_prefetch(&t[slot_of(ph[k], cap)]);
+		path_table_prefetch(&ptab, ph[k]);
 }
 
 /* Returns the stack's leaf node (f[0] is the innermost frame), adding and
@@ -820,17 +791,17 @@ static uint32_t stack_intern(const uint64_t *f, int n, const uint64_t *ph)
 		return 0;
 	/* filled to 70%: linear probing still finds a miss within a cache
 	 * line or two, and the table and its regrowths take 40% less memory */
-	if ((ptab_n + (size_t)n + 1) * 10 > ptab_cap * 7 && !ptab_grow())
+	if (path_table_needs(&ptab, (size_t)n + 1) && !ptab_grow())
 		return 0;
-	struct path_slot *e = ptab_slot(ph[0]);
-	if (e->hash)
-		return e->id;
+	uint32_t known = path_table_find(&ptab, ph[0]);
+	if (known)
+		return known;
 	/* Prefixes are known from the root down to some depth: find it. A new
 	 * stack usually differs from known ones in its last frame or two, so
 	 * look there first, then search. */
 	int lo = 0, hi = n; /* ph[lo] unknown, ph[hi] known (the root) */
 	for (int k = 1; k <= 2 && k < n; k++) {
-		if (ptab_slot(ph[k])->hash) {
+		if (path_table_find(&ptab, ph[k])) {
 			hi = k;
 			break;
 		}
@@ -838,12 +809,12 @@ static uint32_t stack_intern(const uint64_t *f, int n, const uint64_t *ph)
 	}
 	while (hi - lo > 1) {
 		int mid = (lo + hi) / 2;
-		if (ptab_slot(ph[mid])->hash)
+		if (path_table_find(&ptab, ph[mid]))
 			hi = mid;
 		else
 			lo = mid;
 	}
-	uint32_t parent = hi == n ? 0 : ptab_slot(ph[hi])->id;
+	uint32_t parent = hi == n ? 0 : path_table_find(&ptab, ph[hi]);
 	uint32_t cnt = (uint32_t)hi, first = next_node_id;
 	uint32_t size = (uint32_t)(sizeof(struct kh_rec_stack) + cnt * sizeof(uint64_t));
 	struct kh_rec_stack *r = ring_reserve(size);
@@ -859,10 +830,7 @@ static uint32_t stack_intern(const uint64_t *f, int n, const uint64_t *ph)
 	for (uint32_t i = 0; i < cnt; i++) {
 		int k = hi - 1 - (int)i;
 		dst[i] = f[k];
-		struct path_slot *s = ptab_slot(ph[k]);
-		s->hash = ph[k];
-		s->id = next_node_id++;
-		ptab_n++;
+		path_table_add(&ptab, ph[k], next_node_id++);
 	}
 	ring_commit(size);
 	return next_node_id - 1;
@@ -1002,8 +970,7 @@ static struct tstate *tstate_get(void)
 
 static void stab_reset(void)
 {
-	ptab = NULL;
-	ptab_cap = ptab_n = 0;
+	memset(&ptab, 0, sizeof(ptab));
 	next_node_id = 1;
 	if (ts) /* the calling thread's: the new process's only one */
 		memset(ts->recent, 0, sizeof(ts->recent));
@@ -1501,8 +1468,7 @@ static void *thread_start(void *p)
 {
 	struct thread_start st = *(struct thread_start *)p;
 	real.free(p);
-	uintptr_t tp;
-	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	uintptr_t tp = arch_thread_pointer();
 	t_stack_lo = tp > st.stack_size ? tp - st.stack_size : 0;
 	t_stack_hi = tp;
 	return st.fn(st.arg);

@@ -32,7 +32,7 @@ struct agent_unwind_stats {
 /* A frame's CFI row in the usual x86_64 shape (see agent_unwind.c). */
 struct agent_rule {
 	int32_t cfa_off;
-	int16_t rbp_off;
+	int16_t fp_off;
 	uint16_t kind;
 	uint32_t lo_back;
 	uint32_t len;

@@ -980,7 +980,7 @@ static void name_foreign_kernel(struct profile *p)
 		if (l->kind != PROFILE_LOC_KERNEL || l->nframes)
 			continue;
 		char buf[64];
-		snprintf(buf, sizeof(buf), "[kernel.kallsyms]+0x%" PRIx64, l->address);
+		profile_addr_name(buf, sizeof(buf), "[kernel.kallsyms]", l->address);
 		struct profile_frame f = {.function = profile_intern(p, buf), .module = kmod};
 		profile_set_location_frames(p, (uint32_t)i, &f, 1);
 	}

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "profile/profile.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -168,16 +169,16 @@ int elf_module_open(const char *path, struct elf_module **out)
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	const char *base = strrchr(path, '/');
+	const char *base = profile_module_name(path);
 	dwfl_report_begin(m->dwfl);
 	/* base 0, add_p_vaddr false: the module sits at its own link-time
 	 * addresses, so the bias is 0 for executables and libraries alike. */
-	m->mod = dwfl_report_elf(m->dwfl, base ? base + 1 : path, path, -1, 0, false);
+	m->mod = dwfl_report_elf(m->dwfl, base, path, -1, 0, false);
 	if (dwfl_report_end(m->dwfl, NULL, NULL) != 0 || !m->mod)
 		goto out_free;
 	read_segments(m);
 	read_build_id(m);
-	m->name = xstrdup(base ? base + 1 : path);
+	m->name = xstrdup(base);
 	*out = m;
 	return 0;
 out_free:
