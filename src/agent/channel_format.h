@@ -2,6 +2,11 @@
  * target) and kiln (src/capture/agent_channel.c): one shared-memory ring per
  * traced process, a file in the directory named by KILN_HEAP_DIR.
  *
+ * The agent runs in one mode (agent_mode.h), chosen by kiln in KH_ENV_MODE
+ * and stamped in each ring's header (kh_ring_header.mode). The records of
+ * the core (maps, exec, exit) are every mode's; each mode adds its own
+ * kinds (the heap mode: stacks, allocations, frees, the leak scan).
+ *
  * The agent is the only writer of head and the records; kiln the only
  * writer of tail. A full ring makes the agent wait: nothing is dropped.
  * Records are 8-byte aligned: a header {type, size}, then the payload.
@@ -62,11 +67,17 @@
 
 #define KH_MAGIC        0x4b494c4e48454150ull /* "KILNHEAP" */
 #define KH_VERSION      4
-#define KH_ENV_DIR      "KILN_HEAP_DIR" /* directory for ring files */
-#define KH_ENV_KILN_PID "KILN_HEAP_PID" /* kiln's pid: the agent stops waiting if it dies */
-#define KH_RING_SIZE    (8u << 20)      /* data bytes per ring, a power of two */
-#define KH_HEADER_SIZE  4096u           /* the data starts one page in */
-#define KH_MAX_STACK    128             /* frames kept per stack */
+#define KH_ENV_DIR      "KILN_HEAP_DIR"   /* directory for ring files */
+#define KH_ENV_KILN_PID "KILN_HEAP_PID"   /* kiln's pid: the agent stops waiting if it dies */
+#define KH_ENV_MODE     "KILN_AGENT_MODE" /* the agent's mode: "heap" (unset) or "cpu" */
+#define KH_RING_SIZE    (8u << 20)        /* data bytes per ring, a power of two */
+#define KH_HEADER_SIZE  4096u             /* the data starts one page in */
+#define KH_MAX_STACK    128               /* frames kept per stack */
+
+/* The agent's modes (agent_mode.h); 0 in a ring of an agent before modes. */
+enum kh_mode {
+	KH_MODE_HEAP = 1, /* allocations, frees, the leak scan at exit */
+};
 
 enum kh_scan_state {
 	KH_SCAN_NONE = 0,
@@ -94,9 +105,9 @@ struct kh_ring_header {
 	uint32_t peer_n;       /* struct kh_peer at the start of the data area */
 	uint32_t peer_flags;   /* KH_PEERS_* */
 	uint32_t reader_gone;  /* set by kiln when it stops reading this ring: the agent stops waiting */
-	uint32_t pad1;
-	uint64_t live_size; /* the scan handshake's live image, in bytes */
-	uint64_t xfer_off;  /* the piece of it at the start of the data area */
+	uint32_t mode;         /* enum kh_mode: what the agent records */
+	uint64_t live_size;    /* the scan handshake's live image, in bytes */
+	uint64_t xfer_off;     /* the piece of it at the start of the data area */
 	uint64_t xfer_len;
 	uint64_t pad0[2];
 	uint64_t head __attribute__((aligned(64))); /* bytes written, ever */
