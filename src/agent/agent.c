@@ -117,7 +117,7 @@ static char ring_path[512];
 static uint64_t untracked;
 
 /* The modes, chosen by KH_ENV_MODE (agent_mode.h); heap when unset. */
-static const struct agent_mode *const agent_modes[] = {&agent_mode_heap};
+static const struct agent_mode *const agent_modes[] = {&agent_mode_heap, &agent_mode_cpu};
 static const struct agent_mode *mode = &agent_mode_heap;
 
 /* The agent's own text, skipped at the top of every stack. */

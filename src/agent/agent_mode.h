@@ -50,6 +50,7 @@ struct agent_mode {
 };
 
 extern const struct agent_mode agent_mode_heap;
+extern const struct agent_mode agent_mode_cpu;
 
 /* ---- what the core offers a mode ---- */
 

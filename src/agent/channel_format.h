@@ -77,6 +77,7 @@
 /* The agent's modes (agent_mode.h); 0 in a ring of an agent before modes. */
 enum kh_mode {
 	KH_MODE_HEAP = 1, /* allocations, frees, the leak scan at exit */
+	KH_MODE_CPU = 2,  /* CPU-time samples of every thread (agent_cpu.c) */
 };
 
 enum kh_scan_state {
@@ -146,6 +147,9 @@ enum kh_rec_type {
 	KH_REC_STACK_OF = 10,    /* struct kh_rec_stack_of: the stack of the pending allocation */
 	KH_REC_FREERES = 11,     /* at exit, libc frees its caches next, blocks made before the agent among them */
 	KH_REC_PEERS = 12,       /* struct kh_rec_peers: exit reached, send the other threads' roots */
+	KH_REC_CPU_SAMPLE = 13,  /* struct kh_rec_cpu_sample + nframes u64 addresses (the cpu mode) */
+	KH_REC_THREAD = 14,      /* struct kh_rec_thread: a thread's name, when first seen or changed */
+	KH_REC_CPU_LOST = 15,    /* struct kh_rec_cpu_lost: samples dropped not yet told in a sample */
 };
 
 struct kh_rec_header {
@@ -208,6 +212,39 @@ struct kh_rec_exit {
 	uint64_t max_rss_kb;      /* getrusage ru_maxrss */
 	uint64_t bootstrap_bytes; /* served from the agent's static arena */
 	uint64_t untracked;       /* calls the agent could not record (out of memory) */
+};
+
+/* The cpu mode: a thread's CPU-time timer expired. frames[0] is the
+ * interrupted pc, the others return addresses, innermost first. period is
+ * the thread CPU time the sample stands for (the timer's interval times
+ * one plus its overruns: a CPU-time timer is checked at the kernel's tick,
+ * so at high rates one signal stands for several intervals). lost counts
+ * the samples this process dropped since the last sample it wrote (a
+ * signal that came while the agent was busy, a full ring). */
+#define KH_CPU_CUT 1u /* kh_rec_cpu_sample.flags: the stack was cut short (no rule, off the stack) */
+struct kh_rec_cpu_sample {
+	struct kh_rec_header h;
+	uint64_t time; /* ns, CLOCK_MONOTONIC */
+	uint64_t period;
+	uint64_t lost;
+	uint32_t tid;
+	uint16_t nframes;
+	uint16_t flags;
+	/* uint64_t frames[nframes] */
+};
+
+struct kh_rec_thread {
+	struct kh_rec_header h;
+	uint64_t time;
+	uint32_t tid;
+	uint32_t pad;
+	char name[16]; /* NUL-terminated, as prctl(PR_GET_NAME) gives it */
+};
+
+struct kh_rec_cpu_lost {
+	struct kh_rec_header h;
+	uint64_t lost;
+	uint64_t signals; /* timer signals this process received in all */
 };
 
 struct kh_rec_peers {
