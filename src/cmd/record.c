@@ -652,7 +652,8 @@ static size_t record_poll(struct record_session *s, int timeout_ms)
 		return recorder_poll(s->r, timeout_ms);
 	uint64_t n = agent_channel_poll(s->ch, agent_sampler_ops(s->sampler));
 	if (!n && timeout_ms) {
-		struct timespec ts = {0, 2000000};
+		/* an 8 MiB ring holds seconds of samples: no need to look often */
+		struct timespec ts = {0, 10000000};
 		nanosleep(&ts, NULL);
 	}
 	return (size_t)n;
