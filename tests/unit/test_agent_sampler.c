@@ -60,7 +60,8 @@ static void rec(struct fixture *f, uint32_t idx, uint32_t type, const void *payl
 	struct kh_rec_header *h = (struct kh_rec_header *)buf;
 	h->type = type;
 	h->size = (uint32_t)((sizeof(*h) + len + 7) & ~7u);
-	memcpy(h + 1, payload, len);
+	if (len)
+		memcpy(h + 1, payload, len);
 	f->ops->record(f->ops->ctx, idx, h);
 }
 
@@ -158,7 +159,8 @@ static void test_malformed_dropped(void **state)
 	/* a record of a ring never announced */
 	sample(&f, 5, PID, 2002, pcs, 1, 1, 0);
 	/* maps lines that are not maps lines */
-	rec(&f, 0, KH_REC_MAPS, "garbage\nffff-1000 r-xp 0 0:0 0 /x\n", 36);
+	static const char junk[] = "garbage\nffff-1000 r-xp 0 0:0 0 /x\n";
+	rec(&f, 0, KH_REC_MAPS, junk, sizeof(junk) - 1);
 	rec(&f, 0, KH_REC_MAPS_END, NULL, 0);
 	assert_int_equal(f.p->samples.n, 0);
 	sample(&f, 0, PID, 2003, pcs, 4, 4, 0);
