@@ -10,8 +10,9 @@
 #   thread start, the threads named and their CPU split as the fixture
 #   burns it;
 # - hosts that use SIGPROF themselves, block every signal in a thread,
-#   sleep in system calls, fork, fork and exec: their output is the bare
-#   run's, and the profile holds the children's functions;
+#   sleep in system calls, handle every real-time signal (the agent's
+#   too: chained), fork, fork and exec: their output is the bare run's,
+#   and the profile holds the children's functions;
 # - as user nobody with --engine agent; -p cannot use the agent and says so.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/agent_lib.sh"
@@ -92,7 +93,7 @@ krun attf record --engine agent -o "$T/attf.kiln" -p $$
 check_eq "--engine agent -p: a usage error" "$RC" 2
 
 # --- good guest: the host's output is the bare run's ------------------------------
-for mode in sigprof blocked sleep fork; do
+for mode in sigprof blocked sleep fork rtall; do
 	host_run "$T/$mode.bare" "$T/host_cpu_guest" $mode
 	host_run "$T/$mode.agent" "$KILN" record -q --engine agent -o "$T/$mode.kiln" -- "$T/host_cpu_guest" $mode
 	host_compare "$mode" "$T/$mode.bare" "$T/$mode.agent"
