@@ -1,6 +1,9 @@
-/* agent.c - libkiln-agent.so, preloaded into the target by `kiln heap`.
+/* agent.c - libkiln-agent.so, preloaded into the target by `kiln heap`
+ * and by `kiln record` where perf_event_open is refused: the core (the
+ * channel, forks, execs, threads: agent_mode.h says what it offers a mode)
+ * and the heap mode.
  *
- * Interposes the allocator's entry points, captures a call stack for every
+ * The heap mode interposes the allocator's entry points, captures a call stack for every
  * allocation with its own CFI unwinder (agent_unwind.c; libunwind only as
  * KILN_AGENT_VERIFY's reference), deduplicates stacks here (the stream carries
  * stack ids) and writes events into a shared-memory ring that kiln reads
@@ -43,6 +46,7 @@
 
 #include "agent/agent_env.h"
 #include "agent/agent_maps.h"
+#include "agent/agent_mode.h"
 #include "agent/agent_pool.h"
 #include "agent/agent_sandbox.h"
 #include "agent/agent_unwind.h"
@@ -121,6 +125,10 @@ static uint32_t self_pid; /* the process the ring is for (a fork child's parent 
  * nothing and counts its calls in the pool (agent_pool.h). */
 static bool counting;
 static bool sandboxed; /* the host asked for a seccomp filter: open nothing from now on */
+
+/* The modes, chosen by KH_ENV_MODE (agent_mode.h); heap when unset. */
+static const struct agent_mode *const agent_modes[] = {&agent_mode_heap, &agent_mode_cpu};
+static const struct agent_mode *mode = &agent_mode_heap;
 
 /* The agent's own text, skipped at the top of every stack. */
 static uintptr_t self_lo, self_hi;
@@ -498,6 +506,7 @@ static void channel_open(void)
 	h->ppid = (uint32_t)getppid();
 	h->data_size = KH_RING_SIZE;
 	h->start_ns = now_ns();
+	h->mode = mode->id;
 	__atomic_store_n(&h->magic, KH_MAGIC, __ATOMIC_RELEASE);
 	if (rename(tmp, ring_path) < 0) {
 		munmap(m, total);
@@ -527,6 +536,7 @@ static void channel_take_spare(uint32_t parent)
 	h->ppid = parent;
 	h->data_size = KH_RING_SIZE;
 	h->start_ns = now_ns();
+	h->mode = mode->id;
 	__atomic_store_n(&h->magic, KH_MAGIC, __ATOMIC_RELEASE);
 	ring = h;
 	ring_data = (char *)h + KH_HEADER_SIZE;
@@ -602,6 +612,10 @@ static void agent_init_locked(void)
 	if (initialized)
 		return;
 	initialized = 1;
+	const char *mname = getenv(KH_ENV_MODE);
+	for (size_t i = 0; mname && i < sizeof(agent_modes) / sizeof(agent_modes[0]); i++)
+		if (!strcmp(mname, agent_modes[i]->name))
+			mode = agent_modes[i];
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&agent_init_locked);
 	agent_unwind_init();
 	if (agent_maps_snapshot() == 0) {
@@ -684,6 +698,8 @@ static void process_restart(void)
 			channel_open();
 		agent_unlock();
 	}
+	if (mode->process_start)
+		mode->process_start();
 	errno = saved;
 }
 
@@ -715,6 +731,8 @@ __attribute__((constructor)) static void agent_ctor(void)
 	 * ahead of the agent. No DSO handle, so that __cxa_finalize of the
 	 * agent's own image does not run it early. */
 	__cxa_atexit(agent_at_exit, NULL, NULL);
+	if (mode->start)
+		mode->start();
 	in_hook--;
 	errno = saved;
 }
@@ -1212,7 +1230,7 @@ static inline bool hook_enter(void)
 	in_hook++;
 	if (__builtin_expect(!initialized || (alive && !*alive), 0))
 		hook_setup();
-	if (!enabled && !counting) {
+	if ((!enabled && !counting) || !mode->alloc_hooks) {
 		in_hook--;
 		return false;
 	}
@@ -1471,6 +1489,13 @@ static void *thread_start(void *p)
 	uintptr_t tp = arch_thread_pointer();
 	t_stack_lo = tp > st.stack_size ? tp - st.stack_size : 0;
 	t_stack_hi = tp;
+	if (mode->thread_start) {
+		int saved = errno;
+		in_hook++;
+		mode->thread_start();
+		in_hook--;
+		errno = saved;
+	}
 	return st.fn(st.arg);
 }
 
@@ -2257,6 +2282,28 @@ static __attribute__((noinline)) void agent_exit_work(void)
 		verify_summary();
 }
 
+/* The exit of a mode that keeps no blocks: the maps (modules loaded
+ * since the start among them) and the last record, no leak scan. */
+static void agent_exit_plain(void)
+{
+	in_hook++;
+	bool locked = agent_lock_bounded(); /* never wait forever at exit */
+	if (locked && enabled && ring) {
+		struct kh_rec_exit e = {0};
+		struct rusage ru;
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			e.max_rss_kb = (uint64_t)ru.ru_maxrss;
+		send_maps();
+		e.time = now_ns();
+		ring_write(KH_REC_EXIT, (char *)&e + sizeof(e.h), sizeof(e) - sizeof(e.h));
+		__atomic_store_n(&ring->closed, 1, __ATOMIC_RELEASE);
+		enabled = 0;
+	}
+	if (locked)
+		agent_unlock();
+	in_hook--;
+}
+
 /* The exit handler: notes where the program's stack begins and the
  * registers it had (nothing before the setjmp changes them: the prologue
  * only saves them), then does the work in frames below that. */
@@ -2267,5 +2314,91 @@ static void agent_at_exit(void *unused)
 	/* the caller's frame: above this one's saved frame pointer and
 	 * return address (the agent keeps frame pointers) */
 	exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;
-	agent_exit_work();
+	if (mode->exit) {
+		in_hook++;
+		mode->exit();
+		in_hook--;
+	}
+	if (mode->alloc_hooks)
+		agent_exit_work();
+	else
+		agent_exit_plain();
+}
+
+const struct agent_mode agent_mode_heap = {
+    .name = "heap",
+    .id = KH_MODE_HEAP,
+    .alloc_hooks = true,
+};
+
+/* ---- what the core offers a mode (agent_mode.h) ---- */
+
+bool agent_guarded(void)
+{
+	return in_hook != 0;
+}
+
+bool agent_lock_try(void)
+{
+	return pthread_mutex_trylock(&lock) == 0;
+}
+
+void agent_lock_release(void)
+{
+	agent_unlock();
+}
+
+int agent_channel_write(uint32_t type, const void *payload, uint32_t len, bool wait)
+{
+	if (!enabled || !ring)
+		return -1;
+	uint32_t size = (uint32_t)((sizeof(struct kh_rec_header) + len + 7) & ~7u);
+	if (!wait) {
+		uint64_t head = ring->head, cap = KH_RING_SIZE, off = head & (cap - 1);
+		uint64_t need = off + size > cap ? size + (cap - off) : size;
+		if (cap - (head - __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE)) < need)
+			return -1;
+	}
+	return ring_write(type, payload, len);
+}
+
+bool agent_channel_on(void)
+{
+	return enabled && ring;
+}
+
+bool agent_thread_stack(uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	if (t_stack_hi) {
+		*lo = t_stack_lo;
+		*hi = t_stack_hi;
+		return true;
+	}
+	if (here >= main_stack_lo && here < main_stack_hi) {
+		*lo = main_stack_lo;
+		*hi = main_stack_hi;
+		return true;
+	}
+	return false;
+}
+
+uint64_t agent_now_ns(void)
+{
+	return now_ns();
+}
+
+uint32_t agent_tid(void)
+{
+	return tid_get();
+}
+
+void *agent_map(size_t size)
+{
+	return sys_map(size);
+}
+
+void agent_unmap(void *p, size_t size)
+{
+	sys_unmap(p, size);
 }

@@ -159,35 +159,6 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 	return -1;
 }
 
-/* The agent sits next to the kiln binary (build tree) or in ../lib/kiln/
- * (installed); KILN_AGENT overrides both. */
-static char *find_agent(void)
-{
-	const char *env = getenv("KILN_AGENT");
-	if (env && *env)
-		return access(env, R_OK) == 0 ? xstrdup(env) : NULL;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	const char *tries[] = {"/" AGENT_NAME, "/../lib/kiln/" AGENT_NAME, "/../lib64/kiln/" AGENT_NAME};
-	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		struct strbuf p = STRBUF_INIT;
-		strbuf_addf(&p, "%s%s", exe, tries[i]);
-		char *real = realpath(strbuf_str(&p), NULL);
-		strbuf_release(&p);
-		if (real && access(real, R_OK) == 0)
-			return real;
-		free(real);
-	}
-	return NULL;
-}
-
 static void cb_ring(void *ctx, uint32_t ring, const struct kh_ring_header *h)
 {
 	heap_on_ring(ctx, ring, h);
@@ -339,21 +310,6 @@ static bool linger_over(struct linger *lg, const struct agent_channel *ch, const
 	return true;
 }
 
-static void set_env(const char *agent, const struct agent_channel *ch)
-{
-	const char *old = getenv("LD_PRELOAD");
-	struct strbuf pre = STRBUF_INIT;
-	strbuf_addstr(&pre, agent);
-	if (old && *old)
-		strbuf_addf(&pre, ":%s", old);
-	setenv("LD_PRELOAD", strbuf_str(&pre), 1);
-	strbuf_release(&pre);
-	setenv(KH_ENV_DIR, agent_channel_dir(ch), 1);
-	char pid[32];
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	setenv(KH_ENV_KILN_PID, pid, 1);
-}
-
 /* -v: which mappings each leak scan read besides the modules' data and
  * the stacks (src/capture/scan_regions.h says which and why). Mappings
  * that were all module data, live blocks or the agent's are only counted. */
@@ -418,7 +374,7 @@ struct heap_session {
 static int heap_prepare(struct heap_session *s)
 {
 	const struct heap_args *a = s->a;
-	s->agent = find_agent();
+	s->agent = cmd_agent_find();
 	if (!s->agent) {
 		kiln_error("cannot find '%s' next to kiln or in ../lib/kiln/; reinstall kiln or set KILN_AGENT",
 		           AGENT_NAME);
@@ -467,7 +423,7 @@ static int heap_prepare(struct heap_session *s)
 static int heap_launch(struct heap_session *s)
 {
 	const struct heap_args *a = s->a;
-	set_env(s->agent, s->ch);
+	cmd_agent_env(s->agent, agent_channel_dir(s->ch), "heap", 0);
 	int rc = target_launch(&s->t, a->argv);
 	if (rc) {
 		kiln_error("cannot start '%s': %s", a->argv[0], strerror(-rc));
