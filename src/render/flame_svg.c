@@ -5,7 +5,9 @@
  * truncated <text>; coordinates have at most one decimal; frames narrower
  * than min_width are merged into one "[N small frames]" frame per run of
  * siblings. Names, files and values are stored once, as JSON after the
- * frames, and the script builds tooltips, zoom and search from them.
+ * frames, and the script builds tooltips, zoom and search from them. What
+ * the boxes stand for is kept too, compactly and within a budget, so that
+ * a click opens them (see "the data of the boxes" below).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -643,6 +645,7 @@ static void walk(struct svg *s, struct pending_stack *stack)
  * it adds to S reach the budget. */
 #define BOX_FRAMES  2048  /* the frames of one box's levels, the first level excepted */
 #define BOX_FIRST   20000 /* a box whose first level alone has more is not kept */
+#define BOX_SPLIT   16    /* an opened box of too many frames shows them in this many boxes */
 #define HBUDGET_MIN (512u << 10)
 #define HBUDGET_MAX (2u << 20)
 
@@ -697,28 +700,44 @@ static void hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t g
 	s->hframes++;
 }
 
-static void add_run(const struct svg *s, hitems *out, struct hitem *run, double scale)
+/* Ends a run of narrow siblings: a box when it has two or more wide enough
+ * to see; in an opened box (all) whatever it is, one alone as its frame. */
+static void end_run(const struct svg *s, hitems *out, struct hitem *run, double scale, bool all)
 {
-	if (run->count >= 2 && run->value * scale >= s->o->min_width)
+	if (all && run->count == 1) {
+		struct hitem it = {.node = run->node, .depth = run->depth, .start = run->start, .value = run->value};
+		vec_push(out, it);
+	} else if (run->count >= 2 && (all || run->value * scale >= s->o->min_width)) {
 		vec_push(out, *run);
+	}
 	run->count = 0;
 }
 
 /* Appends what the siblings from first (the first limit with a value, or
- * all when limit is 0) draw as at scale: each frame wide enough (all of
- * them when all), and runs of the others as boxes. */
+ * all when limit is 0) draw as at scale: each frame wide enough, and runs
+ * of the others as boxes. With all (what fills an opened box) nothing is
+ * left out: the frames are drawn one by one (merged again the narrow ones
+ * would be the same box), unless there are more than BOX_FRAMES of them:
+ * then they go in BOX_SPLIT boxes of consecutive frames, opened in turn,
+ * not in one box whose data would be too big to keep. */
 static void expand(const struct svg *s, hitems *out, double scale, uint32_t first, uint32_t limit, int64_t off,
                    uint32_t depth, bool all)
 {
 	const struct flame_node *nv = s->t->nodes.v;
+	uint32_t seen = 0, chunk = UINT32_MAX;
+	if (all) {
+		for (uint32_t c = first; c != FLAME_NONE && (!limit || seen < limit); c = nv[c].next_sibling)
+			seen += nv[c].value > 0;
+		chunk = seen > BOX_FRAMES ? (seen + BOX_SPLIT - 1) / BOX_SPLIT : 1;
+		seen = 0;
+	}
 	struct hitem run = {.box = true};
-	uint32_t seen = 0;
 	for (uint32_t c = first; c != FLAME_NONE && (!limit || seen < limit); c = nv[c].next_sibling) {
 		if (nv[c].value <= 0)
 			continue;
 		seen++;
-		if (all || nv[c].value * scale >= s->o->min_width) {
-			add_run(s, out, &run, scale);
+		if (chunk == 1 || (chunk == UINT32_MAX && nv[c].value * scale >= s->o->min_width)) {
+			end_run(s, out, &run, scale, all);
 			struct hitem it = {.node = c, .depth = depth, .start = off, .value = nv[c].value};
 			vec_push(out, it);
 		} else {
@@ -730,10 +749,12 @@ static void expand(const struct svg *s, hitems *out, double scale, uint32_t firs
 			}
 			run.count++;
 			run.value += nv[c].value;
+			if (run.count == chunk)
+				end_run(s, out, &run, scale, all);
 		}
 		off += nv[c].value;
 	}
-	add_run(s, out, &run, scale);
+	end_run(s, out, &run, scale, all);
 }
 
 /* How many levels of box b to keep: all that fit in BOX_FRAMES frames
