@@ -120,6 +120,16 @@ uint64_t maps_exec_before(struct maps *m, uint32_t pid, uint64_t t)
 	return best;
 }
 
+uint64_t maps_exec_after(struct maps *m, uint32_t pid, uint64_t t)
+{
+	const struct process_maps *pm = proc_get(m, pid, 0);
+	uint64_t best = 0;
+	for (size_t i = 0; pm && i < pm->execs.n; i++)
+		if (pm->execs.v[i] > t && (!best || pm->execs.v[i] < best))
+			best = pm->execs.v[i];
+	return best;
+}
+
 bool maps_parse_line(const char *line, struct maps_line *out)
 {
 	return maps_line_parse(line, strlen(line), out) && maps_line_exec(out);

@@ -48,6 +48,8 @@ void maps_fork(struct maps *m, uint32_t ppid, uint32_t pid, uint64_t t);
 void maps_exec(struct maps *m, uint32_t pid, uint64_t t);
 /* The time of pid's last exec at or before t (0 when none is known). */
 uint64_t maps_exec_before(struct maps *m, uint32_t pid, uint64_t t);
+/* The time of pid's first exec after t (0 when none is known yet). */
+uint64_t maps_exec_after(struct maps *m, uint32_t pid, uint64_t t);
 /* Decodes one /proc/PID/maps line (capture/maps_line.h; no newline
  * needed); false unless it is a maps line of an executable mapping. */
 bool maps_parse_line(const char *line, struct maps_line *out);
