@@ -414,6 +414,26 @@ static void send_maps(void)
 	ring_write(KH_REC_MAPS_END, NULL, 0);
 }
 
+/* Before the program's dlclose: the modules loaded since start-up, the one
+ * that may be unmapped next among them, as a copy of the maps of their
+ * own. The copy sent at exit no longer has an unloaded module, and its
+ * leaked blocks' sites would be addresses of nothing. */
+static void before_dlclose(void)
+{
+	if (in_hook)
+		return;
+	int saved = errno;
+	in_hook++;
+	agent_lock();
+	if (enabled) {
+		agent_maps_emit_since(maps_piece, NULL);
+		ring_write(KH_REC_MAPS_END, NULL, 0);
+	}
+	agent_unlock();
+	in_hook--;
+	errno = saved;
+}
+
 static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
 {
 	(void)size;
@@ -528,6 +548,7 @@ static void agent_init_locked(void)
 	initialized = 1;
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&agent_init_locked);
 	agent_unwind_init();
+	agent_unwind_on_dlclose(before_dlclose);
 	if (agent_maps_snapshot() == 0) {
 		extern void *__libc_stack_end;
 		uintptr_t lo, hi, gap_lo;
