@@ -3,7 +3,7 @@
 # possibly lost, unless one of memcheck's leak-check heuristics (stdstring,
 # length64, newarray, multipleinheritance: all on by default in valgrind
 # 3.11 and later) explains the pointer, as memcheck decides
-# (tests/fixtures/heap_interior.c). And the one difference kiln-heap(1)
+# (tests/fixtures/heap_interior.c). And the first difference kiln-heap(1)
 # documents: an old pointer left in reused, never written memory counts for
 # kiln, not for memcheck (tests/fixtures/heap_stale.c).
 . "$(dirname "$0")/lib.sh"
