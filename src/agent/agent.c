@@ -427,6 +427,26 @@ static void send_maps(void)
 	ring_write(KH_REC_MAPS_END, NULL, 0);
 }
 
+/* Before the program's dlclose: the modules loaded since start-up, the one
+ * that may be unmapped next among them, as a copy of the maps of their
+ * own. The copy sent at exit no longer has an unloaded module, and its
+ * leaked blocks' sites would be addresses of nothing. */
+static void before_dlclose(void)
+{
+	if (in_hook)
+		return;
+	int saved = errno;
+	in_hook++;
+	agent_lock();
+	if (enabled) {
+		agent_maps_emit_since(maps_piece, NULL);
+		ring_write(KH_REC_MAPS_END, NULL, 0);
+	}
+	agent_unlock();
+	in_hook--;
+	errno = saved;
+}
+
 static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
 {
 	(void)size;
@@ -618,6 +638,7 @@ static void agent_init_locked(void)
 			mode = agent_modes[i];
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&agent_init_locked);
 	agent_unwind_init();
+	agent_unwind_on_dlclose(before_dlclose);
 	if (agent_maps_snapshot() == 0) {
 		extern void *__libc_stack_end;
 		uintptr_t lo, hi, gap_lo;
@@ -1259,6 +1280,34 @@ EXPORT void *malloc(size_t size)
 	return p;
 }
 
+/* memcheck counts only the words the program wrote since a block was
+ * allocated (its malloc never hands out memory freed recently); glibc's
+ * hands a freed chunk back with its old bytes (a tcache chunk even under
+ * MALLOC_PERTURB_), and the leak scan reads every word: an old pointer in
+ * reused memory would keep a block reachable that memcheck calls lost.
+ * Clearing [from, usable size) as it is given back leaves reused memory
+ * holding what the program wrote since and malloc's own list words only.
+ * A mapped chunk (glibc's flag in the word before it) goes back to the
+ * kernel; a large block we cannot tell that of is left alone. */
+static void scrub(void *ptr, size_t from)
+{
+	size_t n = real.malloc_usable_size ? real.malloc_usable_size(ptr) : 0;
+	if (n <= from)
+		return;
+	bool mapped;
+	if (((uintptr_t)ptr & 4095) >= sizeof(size_t))
+		mapped = ((const size_t *)ptr)[-1] & 2; /* the word shares ptr's page */
+	else
+		mapped = n >= 128 * 1024; /* page-aligned: maybe mmap'ed, header unreadable */
+	if (!mapped)
+		memset((char *)ptr + from, 0, n - from);
+}
+
+/* A block being freed: its first two words are left alone, as free
+ * writes its list words there anyway, and the second is the key by
+ * which glibc tells a double free (the program must still abort). */
+#define SCRUB_FREED (2 * sizeof(void *))
+
 EXPORT void free(void *ptr)
 {
 	if (!ptr || is_boot(ptr))
@@ -1273,6 +1322,7 @@ EXPORT void free(void *ptr)
 		return;
 	}
 	record_free(ptr);
+	scrub(ptr, SCRUB_FREED);
 	real.free(ptr);
 	hook_leave();
 }
@@ -1331,6 +1381,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 			record_alloc(&from, p, size);
 	} else if (!size) {
 		record_free(ptr);
+		scrub(ptr, SCRUB_FREED);
 		p = real.realloc(ptr, 0);
 	} else {
 		/* The old address is free once realloc returns: hold the lock
@@ -1341,6 +1392,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 			cstack_capture(t, &from);
 		uint32_t tid = tid_get();
 		agent_lock();
+		scrub(ptr, size); /* what a shrink gives back; nothing when it grows */
 		p = real.realloc(ptr, size);
 		int saved = errno;
 		if (p && enabled && t) {

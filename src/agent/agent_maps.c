@@ -139,10 +139,15 @@ static int emit_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+void agent_maps_emit_since(void (*emit)(void *ctx, const char *text, size_t len), void *ctx)
+{
+	struct emit_ctx ec = {emit, ctx};
+	dl_iterate_phdr(emit_module, &ec);
+}
+
 void agent_maps_emit(void (*emit)(void *ctx, const char *text, size_t len), void *ctx, size_t piece)
 {
 	for (size_t off = 0; off < snap_len; off += piece)
 		emit(ctx, snap + off, snap_len - off < piece ? snap_len - off : piece);
-	struct emit_ctx ec = {emit, ctx};
-	dl_iterate_phdr(emit_module, &ec);
+	agent_maps_emit_since(emit, ctx);
 }

@@ -93,6 +93,7 @@ static struct agent_unwind_stats stats; /* updated with relaxed atomics */
 
 typedef int (*dlclose_fn)(void *);
 static dlclose_fn real_dlclose;
+static void (*before_dlclose)(void); /* agent_unwind_on_dlclose */
 
 static void stat_add(uint64_t *counter)
 {
@@ -727,6 +728,9 @@ EXPORT int dlclose(void *handle)
 			return -1;
 		__atomic_store_n(&real_dlclose, fn, __ATOMIC_RELEASE);
 	}
+	void (*before)(void) = __atomic_load_n(&before_dlclose, __ATOMIC_ACQUIRE);
+	if (before)
+		before();
 	int rc = fn(handle);
 	forget_unloaded();
 	return rc;
@@ -963,6 +967,11 @@ void agent_unwind_atfork_child(void)
 {
 	insert_lock = 0;
 	memset(&stats, 0, sizeof(stats)); /* the child counts its own stacks */
+}
+
+void agent_unwind_on_dlclose(void (*fn)(void))
+{
+	__atomic_store_n(&before_dlclose, fn, __ATOMIC_RELEASE);
 }
 
 void agent_unwind_get_stats(struct agent_unwind_stats *st)

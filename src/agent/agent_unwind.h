@@ -82,6 +82,10 @@ void agent_unwind_abandon(void);
  * thread that does not exist here; the counters start over. */
 void agent_unwind_atfork_child(void);
 
+/* Sets the function the interposed dlclose calls first, while the module
+ * it may unload is still mapped (agent.c names its code for kiln). */
+void agent_unwind_on_dlclose(void (*fn)(void));
+
 /* Copies the counters (read racily: for a summary line). */
 void agent_unwind_get_stats(struct agent_unwind_stats *st);
 
