@@ -312,6 +312,20 @@ static void text_header(const struct report_ctx *c)
 	header_key(c, "value");
 	strbuf_addf(out, "%s (%s), total %s\n", h->value_type, h->value_unit,
 	            fmt_value(a, sizeof(a), h->value_unit, h->total));
+	/* CPU-time timers fire at most once per kernel tick, so the agent
+	 * engine may take fewer samples than asked: say so with the rate it
+	 * reached (each sample carries the CPU time it stands for) */
+	s = profile_get_meta(p, "engine");
+	if (s && !strcmp(s, "agent") && freq && h->samples && h->total && !strcmp(h->value_unit, "nanoseconds")) {
+		double rate = (double)h->samples / ((double)h->total / 1e9);
+		if (rate < 0.9 * (double)freq) {
+			header_key(c, "rate");
+			strbuf_addf(out,
+			            "%.0f samples per CPU-second of the %s Hz asked (CPU-time timers fire at most once "
+			            "per kernel tick; each sample is weighted by the CPU time it stands for)\n",
+			            rate, fmt_count(a, sizeof(a), freq));
+		}
+	}
 
 	uint64_t lost = profile_get_meta_u64(p, "lost_samples", 0);
 	uint64_t trunc = profile_get_meta_u64(p, "truncated_stacks", 0);

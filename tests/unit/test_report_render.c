@@ -210,6 +210,36 @@ static void test_text_warnings(void **state)
 	profile_free(p);
 }
 
+/* The agent engine's CPU-time timers fire at most once per kernel tick:
+ * the header gives the rate reached when it is well below the one asked,
+ * and says nothing of it for perf's engine or a rate that was met. */
+static void test_text_agent_rate(void **state)
+{
+	(void)state;
+	struct profile *p = build(); /* 500 samples of 1 us each */
+	struct report_options o = {.complete = false, .sections = REPORT_FUNCTIONS};
+	profile_set_meta(p, "engine", "agent");
+	char *out = render(p, &report_text_ops, &o);
+	assert_null(strstr(out, "samples per CPU-second"));
+	free(out);
+	/* one more sample that stands for 2 s of CPU: 501 in 2.0005 s */
+	struct profile_sample big = {.stack = p->samples.v[0].stack, .tid = 1, .pid = 1};
+	big.values[0] = 1;
+	big.values[1] = 2000000000;
+	profile_add_sample(p, &big);
+	out = render(p, &report_text_ops, &o);
+	char *line = line_with(out, "samples per CPU-second");
+	assert_non_null(strstr(line, "rate"));
+	assert_non_null(strstr(line, "250 samples per CPU-second of the 997 Hz asked"));
+	free(line);
+	free(out);
+	profile_set_meta(p, "engine", "perf");
+	out = render(p, &report_text_ops, &o);
+	assert_null(strstr(out, "samples per CPU-second"));
+	free(out);
+	profile_free(p);
+}
+
 static void test_text_counts_and_eliding(void **state)
 {
 	(void)state;
@@ -428,10 +458,15 @@ static void test_json_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ops_table),     cmocka_unit_test(test_text_functions),
-	    cmocka_unit_test(test_text_warnings), cmocka_unit_test(test_text_counts_and_eliding),
-	    cmocka_unit_test(test_text_tree),     cmocka_unit_test(test_text_threads),
-	    cmocka_unit_test(test_json),          cmocka_unit_test(test_json_empty),
+	    cmocka_unit_test(test_ops_table),
+	    cmocka_unit_test(test_text_functions),
+	    cmocka_unit_test(test_text_warnings),
+	    cmocka_unit_test(test_text_agent_rate),
+	    cmocka_unit_test(test_text_counts_and_eliding),
+	    cmocka_unit_test(test_text_tree),
+	    cmocka_unit_test(test_text_threads),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_json_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
