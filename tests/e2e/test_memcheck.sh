@@ -109,6 +109,17 @@ check_eq "own SIGSEGV handler: its exit status" "$RC" 42
 check_grep "own SIGSEGV handler: it ran" "$T/segv.out" "^own handler\$"
 check_no_grep "own SIGSEGV handler: no report" "$T/segv.err" "kiln memcheck"
 
+# usage errors and help
+krun badopt memcheck --no-such-option -- "$BIN" clean
+check_eq "an unknown option: usage error" "$RC" 2
+check_grep "it names it" "$T/badopt.err" "^kiln: unknown option '--no-such-option'; see 'kiln memcheck --help'\$"
+krun help memcheck --help
+check_eq "--help: status" "$RC" 0
+for o in --keep-going --error-exitcode --quarantine; do
+	check_grep "--help names $o" "$T/help.out" "$o"
+	check_grep "kiln-memcheck.1 names $o" "$KILN_SRC/docs/man/kiln-memcheck.1" "$(sed 's/-/\\\\-/g' <<<"$o")"
+done
+
 # a command that does not exist
 krun none memcheck -- "$T/no-such-program"
 check_eq "no such command: 127" "$RC" 127
