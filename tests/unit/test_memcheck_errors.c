@@ -26,7 +26,8 @@ static const struct kh_rec_header *rec_make(struct rec_buf *b, uint32_t type, co
 	struct kh_rec_header *h = (struct kh_rec_header *)b->words;
 	h->type = type;
 	h->size = (uint32_t)((sizeof(*h) + len + 7) & ~7u);
-	memcpy(h + 1, payload, len);
+	if (len)
+		memcpy(h + 1, payload, len);
 	return h;
 }
 
