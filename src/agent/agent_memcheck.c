@@ -385,7 +385,10 @@ static int free_check(void *p, struct span *s, uint32_t freed_kind, const struct
 		error_call(KH_MEM_INVALID_FREE, a, s, 0, from);
 		return -1;
 	}
-	if (st != SPAN_LIVE) {
+	/* the block is this call's from here on: of two threads freeing it
+	 * at once, the second sees a double free */
+	if (st != SPAN_LIVE ||
+	    !__atomic_compare_exchange_n(&s->state, &st, SPAN_FREED, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		error_call(a == s->user ? freed_kind : KH_MEM_INVALID_FREE, a, s, 0, from);
 		return -1;
 	}
@@ -403,7 +406,6 @@ static void span_release(struct span *s, const struct agent_caller *from)
 	madvise((void *)(uintptr_t)s->lo, data, MADV_DONTNEED);
 	mprotect((void *)(uintptr_t)s->lo, data, PROT_NONE);
 	pthread_mutex_lock(&mc_lock);
-	__atomic_store_n(&s->state, SPAN_FREED, __ATOMIC_RELEASE);
 	s->next = 0;
 	if (q_tail)
 		spans[q_tail - 1].next = span_id(s);
