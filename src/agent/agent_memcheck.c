@@ -49,7 +49,8 @@
 #define MC_PAGE         4096ull
 #define MC_REGION       (256ull << 30) /* address space reserved for guarded blocks */
 #define MC_MAX_SPANS    (16u << 20)    /* block records (they live as long as their addresses) */
-#define MC_REUSE_PAGES  64             /* spans up to this many pages are reused by page count */
+#define MC_REUSE_LISTS  256            /* evicted spans by page count modulo this */
+#define MC_REUSE_WALK   16             /* spans looked at for an exact page count */
 #define MC_PATTERN      0xa5
 #define MC_QUARANTINE   (256ull << 20)
 #define MC_EXIT_DEFAULT 99
@@ -78,8 +79,8 @@ static uint32_t *page_span;  /* per page of the region: 1 + its span's index, 0:
 static struct span *spans;   /* MC_MAX_SPANS of them, touched as used */
 static uint64_t region_used; /* bytes handed out from the region's start */
 static uint32_t nspans;
-static uint32_t reuse[MC_REUSE_PAGES + 1]; /* 1 + first evicted span of that page count */
-static uint32_t q_head, q_tail;            /* the quarantine, oldest first (1 + index) */
+static uint32_t reuse[MC_REUSE_LISTS]; /* 1 + first evicted span of that page count (modulo) */
+static uint32_t q_head, q_tail;        /* the quarantine, oldest first (1 + index) */
 static uint64_t q_bytes, q_limit = MC_QUARANTINE;
 static pthread_mutex_t mc_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool keep_going;
@@ -232,16 +233,38 @@ static uintptr_t pattern_damage(const struct span *s)
 	return 0;
 }
 
+/* Lock held: an evicted span's pages wait for a block of their count. */
+static void reuse_put(struct span *s)
+{
+	s->state = SPAN_EVICTED;
+	s->next = reuse[s->pages % MC_REUSE_LISTS];
+	reuse[s->pages % MC_REUSE_LISTS] = span_id(s);
+}
+
+/* Lock held: an evicted span of exactly that many pages, or NULL (a list
+ * mixes counts that agree modulo MC_REUSE_LISTS: only its first few
+ * spans are looked at). */
+static struct span *reuse_take(uint32_t pages)
+{
+	uint32_t *link = &reuse[pages % MC_REUSE_LISTS];
+	for (int i = 0; *link && i < MC_REUSE_WALK; i++) {
+		struct span *s = &spans[*link - 1];
+		if (s->pages == pages) {
+			*link = s->next;
+			return s;
+		}
+		link = &s->next;
+	}
+	return NULL;
+}
+
 /* A span of pages (the guard included), with the lock held: an evicted
  * one of that page count, or new pages at the region's end; NULL when the
  * region or the span table is full. Its data pages are made accessible. */
 static struct span *span_take(uint32_t pages)
 {
-	struct span *s = NULL;
-	if (pages <= MC_REUSE_PAGES && reuse[pages]) {
-		s = &spans[reuse[pages] - 1];
-		reuse[pages] = s->next;
-	} else {
+	struct span *s = reuse_take(pages);
+	if (!s) {
 		uint64_t bytes = (uint64_t)pages * MC_PAGE;
 		if (nspans >= MC_MAX_SPANS || region_used + bytes > MC_REGION)
 			return NULL;
@@ -255,11 +278,7 @@ static struct span *span_take(uint32_t pages)
 	}
 	if (mprotect((void *)(uintptr_t)s->lo, (uint64_t)(pages - 1) * MC_PAGE, PROT_READ | PROT_WRITE) != 0) {
 		/* no mapping left (vm.max_map_count): keep it for later */
-		s->state = SPAN_EVICTED;
-		if (pages <= MC_REUSE_PAGES) {
-			s->next = reuse[pages];
-			reuse[pages] = span_id(s);
-		}
+		reuse_put(s);
 		return NULL;
 	}
 	if (s->disarmed &&
@@ -279,12 +298,7 @@ static void quarantine_trim(void)
 		if (!q_head)
 			q_tail = 0;
 		q_bytes -= (uint64_t)s->pages * MC_PAGE;
-		s->state = SPAN_EVICTED;
-		s->next = 0;
-		if (s->pages <= MC_REUSE_PAGES) {
-			s->next = reuse[s->pages];
-			reuse[s->pages] = span_id(s);
-		}
+		reuse_put(s);
 		__atomic_fetch_add(&n_evicted, 1, __ATOMIC_RELAXED);
 	}
 }

@@ -90,6 +90,12 @@ check_grep "as a use after free" "$T/reused.err" "^kiln memcheck: use after free
 krun noq memcheck --quarantine 0 -- "$BIN" uaf_reused
 check_eq "--quarantine 0: the freed pages were reused, nothing is seen" "$RC" 0
 check_grep "--quarantine 0: the program went on" "$T/noq.out" "^survived uaf_reused\$"
+# large blocks' pages are reused too (else a program that allocates big
+# buffers in a loop would run out of the agent's address space)
+krun big memcheck --quarantine 0 -- "$BIN" reuse_big
+check_grep "--quarantine 0: a 1 MiB block's pages serve the next one" "$T/big.out" "^reused\$"
+krun bigq memcheck -- "$BIN" reuse_big
+check_grep "by default they wait in the quarantine" "$T/bigq.out" "^not reused\$"
 
 # clean programs: output, errors and status unchanged, no report
 "$BIN" clean >"$T/clean.bare" 2>&1
