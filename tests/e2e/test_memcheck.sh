@@ -115,6 +115,15 @@ check_eq "own SIGSEGV handler: its exit status" "$RC" 42
 check_grep "own SIGSEGV handler: it ran" "$T/segv.out" "^own handler\$"
 check_no_grep "own SIGSEGV handler: no report" "$T/segv.err" "kiln memcheck"
 
+# a fork child is checked too; kiln's status says errors were found even
+# though the parent exits 0
+krun fork memcheck -- "$BIN" fork_uaf
+check_grep "fork: the child was stopped with the error status" "$T/fork.out" "^child status 99\$"
+check_grep "fork: the parent went on" "$T/fork.out" "^survived fork_uaf\$"
+check_eq "fork: kiln's status" "$RC" 99
+check_grep "fork: the child's read at its line" "$T/fork.err" "in fork_uaf .*$F:$(L CHILD_READ)\$"
+check_grep "fork: two processes" "$T/fork.err" "^kiln memcheck: 1 error \\(1 use after free\\) in 2 processes"
+
 # usage errors and help
 krun badopt memcheck --no-such-option -- "$BIN" clean
 check_eq "an unknown option: usage error" "$RC" 2
