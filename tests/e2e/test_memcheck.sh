@@ -124,6 +124,15 @@ check_eq "fork: kiln's status" "$RC" 99
 check_grep "fork: the child's read at its line" "$T/fork.err" "in fork_uaf .*$F:$(L CHILD_READ)\$"
 check_grep "fork: two processes" "$T/fork.err" "^kiln memcheck: 1 error \\(1 use after free\\) in 2 processes"
 
+# a static binary: the agent cannot enter it, and kiln says so
+if echo 'int main(void) { return 5; }' | cc -static -x c -o "$T/static" - 2>/dev/null; then
+	krun static memcheck -- "$T/static"
+	check_eq "static: its own status" "$RC" 5
+	check_grep "static: kiln says nothing was checked" "$T/static.err" "the agent did not start in .*nothing was checked"
+else
+	say "no static libc: the static binary case is not checked"
+fi
+
 # usage errors and help
 krun badopt memcheck --no-such-option -- "$BIN" clean
 check_eq "an unknown option: usage error" "$RC" 2
