@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"flame", cmd_flame, "draw a profile as an interactive flame graph SVG (or folded stacks)"},
     {"collapse", cmd_collapse, "turn perf script output into folded stacks"},
     {"heap", cmd_heap, "track every allocation of a command: peak, temporaries, leaks by reachability"},
+    {"memcheck", cmd_memcheck, "find heap errors in a command: overflows, uses after free, bad frees"},
     {"annotate", cmd_annotate, "show the hottest source lines of a function beside its source"},
     {"cargo", cmd_cargo, "build a cargo project, profile its binary, draw flamegraph.svg (cargo kiln)"},
     {"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},

@@ -127,7 +127,7 @@ static bool counting;
 static bool sandboxed; /* the host asked for a seccomp filter: open nothing from now on */
 
 /* The modes, chosen by KH_ENV_MODE (agent_mode.h); heap when unset. */
-static const struct agent_mode *const agent_modes[] = {&agent_mode_heap, &agent_mode_cpu};
+static const struct agent_mode *const agent_modes[] = {&agent_mode_heap, &agent_mode_cpu, &agent_mode_memcheck};
 static const struct agent_mode *mode = &agent_mode_heap;
 
 /* The agent's own text, skipped at the top of every stack. */
@@ -1263,6 +1263,32 @@ static inline void hook_leave(void)
 	in_hook--;
 }
 
+/* The mode's own allocator for this call (agent_mode.h), with the guard
+ * set (hook_leave() after it), or NULL: the heap mode, or the agent's own
+ * call. */
+static inline const struct agent_heap *mode_heap(void)
+{
+	if (in_hook)
+		return NULL;
+	if (__builtin_expect(!initialized || (alive && !*alive), 0)) {
+		in_hook++;
+		hook_setup();
+		in_hook--;
+	}
+	if (__builtin_expect(!mode->heap, 1))
+		return NULL;
+	in_hook++;
+	return mode->heap;
+}
+
+#define MODE_CALLER(c) ((struct agent_caller){(c).ra, (c).cfa, (c).bp})
+
+/* aligned_alloc's and memalign's: a power of two */
+static inline bool align_ok(size_t align)
+{
+	return align && !(align & (align - 1));
+}
+
 EXPORT void *malloc(size_t size)
 {
 	const struct caller from = HOOK_CALLER();
@@ -1270,6 +1296,12 @@ EXPORT void *malloc(size_t size)
 		resolve();
 		if (!real.malloc)
 			return boot_alloc(size, 16);
+	}
+	const struct agent_heap *mh = mode_heap();
+	if (mh) {
+		void *p = mh->alloc(size, 16, false, &MODE_CALLER(from));
+		hook_leave();
+		return p;
 	}
 	if (!hook_enter())
 		return real.malloc(size);
@@ -1310,12 +1342,21 @@ static void scrub(void *ptr, size_t from)
 
 EXPORT void free(void *ptr)
 {
+	const struct caller from = HOOK_CALLER();
 	if (!ptr || is_boot(ptr))
 		return;
 	if (__builtin_expect(!real.free, 0)) {
 		resolve();
 		if (!real.free)
 			return; /* nothing could have been allocated by it yet */
+	}
+	const struct agent_heap *mh = mode_heap();
+	if (mh) {
+		int r = mh->free(ptr, &MODE_CALLER(from));
+		hook_leave();
+		if (r == AGENT_HEAP_NOT_MINE)
+			real.free(ptr);
+		return;
 	}
 	if (!hook_enter()) {
 		real.free(ptr);
@@ -1350,6 +1391,17 @@ EXPORT void *calloc(size_t n, size_t size)
 			return boot_alloc(total, 16);
 		}
 	}
+	const struct agent_heap *mh = mode_heap();
+	if (mh) {
+		size_t total;
+		void *p = NULL;
+		if (__builtin_mul_overflow(n, size, &total))
+			errno = ENOMEM;
+		else
+			p = mh->alloc(total, 16, true, &MODE_CALLER(from));
+		hook_leave();
+		return p;
+	}
 	if (!hook_enter())
 		return real.calloc(n, size);
 	void *p = real.calloc(n, size);
@@ -1371,6 +1423,13 @@ EXPORT void *realloc(void *ptr, size_t size)
 			memcpy(n, ptr, old < size ? old : size);
 		}
 		return n;
+	}
+	const struct agent_heap *mh = mode_heap();
+	if (mh) {
+		void *p = NULL;
+		int r = mh->realloc(ptr, size, &MODE_CALLER(from), &p);
+		hook_leave();
+		return r == AGENT_HEAP_NOT_MINE ? real.realloc(ptr, size) : p;
 	}
 	if (!hook_enter())
 		return real.realloc(ptr, size);
@@ -1431,6 +1490,14 @@ EXPORT size_t malloc_usable_size(void *ptr)
 	if (is_boot(ptr))
 		return boot_size(ptr);
 	resolve();
+	const struct agent_heap *mh = mode_heap();
+	if (mh) {
+		size_t n = 0;
+		int r = mh->usable(ptr, &n);
+		hook_leave();
+		if (r != AGENT_HEAP_NOT_MINE)
+			return n;
+	}
 	return real.malloc_usable_size ? real.malloc_usable_size(ptr) : 0;
 }
 
@@ -1454,6 +1521,16 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 			return *out ? 0 : ENOMEM;
 		}
 	}
+	const struct agent_heap *mh = mode_heap();
+	if (mh) {
+		int rc = 0;
+		if (!align_ok(align) || align % sizeof(void *))
+			rc = EINVAL;
+		else if (!(*out = mh->alloc(size, align < 16 ? 16 : align, false, &MODE_CALLER(from))))
+			rc = ENOMEM;
+		hook_leave();
+		return rc;
+	}
 	if (!hook_enter())
 		return real.posix_memalign(out, align, size);
 	int rc = real.posix_memalign(out, align, size);
@@ -1468,6 +1545,16 @@ static void *aligned_common(const struct caller *hook, aligned_alloc_fn fn, size
 	const struct caller from = *hook;
 	if (__builtin_expect(!fn, 0))
 		return boot_alloc(size, align);
+	const struct agent_heap *mh = mode_heap();
+	if (mh) {
+		void *p = NULL;
+		if (!align_ok(align))
+			errno = EINVAL;
+		else
+			p = mh->alloc(size, align < 16 ? 16 : align, false, &MODE_CALLER(from));
+		hook_leave();
+		return p;
+	}
 	if (!hook_enter())
 		return fn(align, size);
 	void *p = fn(align, size);
@@ -1497,6 +1584,12 @@ EXPORT void *valloc(size_t size)
 	resolve();
 	if (!real.valloc)
 		return boot_alloc(size, 4096);
+	const struct agent_heap *mh = mode_heap();
+	if (mh) {
+		void *p = mh->alloc(size, 4096, false, &MODE_CALLER(from));
+		hook_leave();
+		return p;
+	}
 	if (!hook_enter())
 		return real.valloc(size);
 	void *p = real.valloc(size);
@@ -1512,6 +1605,12 @@ EXPORT void *pvalloc(size_t size)
 	resolve();
 	if (!real.pvalloc)
 		return boot_alloc(size, 4096);
+	const struct agent_heap *mh = mode_heap();
+	if (mh) {
+		void *p = mh->alloc(size ? (size + 4095) & ~(size_t)4095 : 4096, 4096, false, &MODE_CALLER(from));
+		hook_leave();
+		return p;
+	}
 	if (!hook_enter())
 		return real.pvalloc(size);
 	void *p = real.pvalloc(size);
@@ -2433,6 +2532,40 @@ bool agent_thread_stack(uintptr_t *lo, uintptr_t *hi)
 		return true;
 	}
 	return false;
+}
+
+bool agent_thread_stack_at(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+{
+	if (t_stack_hi && sp >= t_stack_lo && sp < t_stack_hi) {
+		*lo = t_stack_lo;
+		*hi = t_stack_hi;
+		return true;
+	}
+	if (sp >= main_stack_lo && sp < main_stack_hi) {
+		*lo = main_stack_lo;
+		*hi = main_stack_hi;
+		return true;
+	}
+	return false;
+}
+
+int agent_backtrace(const struct agent_caller *from, uint64_t *out, int max)
+{
+	struct tstate *t = tstate_get();
+	if (!t)
+		return 0;
+	struct caller c = {from->ra, from->cfa, from->bp};
+	uint64_t all[KH_MAX_STACK];
+	int n = capture(t, all, &c);
+	if (n > max)
+		n = max;
+	memcpy(out, all, (size_t)n * sizeof(*out));
+	return n;
+}
+
+void agent_channel_finish(void)
+{
+	agent_exit_plain();
 }
 
 uint64_t agent_now_ns(void)

@@ -295,6 +295,9 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 		errno = ENOSYS;
 		return -1;
 	}
+	int rc;
+	if (agent_memcheck_sigaction(sig, act, old, &rc))
+		return rc;
 	int ts = __atomic_load_n(&tick_sig, __ATOMIC_ACQUIRE);
 	if (!ts || sig != ts)
 		return fn(sig, act, old);

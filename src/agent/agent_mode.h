@@ -30,13 +30,36 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The caller of an allocator entry point: its return address, its stack
+ * pointer after the return, its frame pointer (agent_backtrace()). */
+struct agent_caller {
+	uintptr_t ra, cfa, bp;
+};
+
+/* A mode's own allocator (memcheck): when a mode has one, the interposed
+ * entry points call it instead of the real allocator, with the guard set.
+ * A pointer it does not know (an allocation made before the agent started,
+ * or by the agent itself) it leaves to the real allocator by returning
+ * AGENT_HEAP_NOT_MINE from free, realloc and usable. */
+#define AGENT_HEAP_NOT_MINE 1
+struct agent_heap {
+	/* size bytes aligned to align (a power of two, 16 at least), zeroed
+	 * when zero; NULL with errno ENOMEM when it cannot. */
+	void *(*alloc)(size_t size, size_t align, bool zero, const struct agent_caller *from);
+	int (*free)(void *p, const struct agent_caller *from);
+	/* *out: the moved block, as realloc(3) answers */
+	int (*realloc)(void *p, size_t size, const struct agent_caller *from, void **out);
+	int (*usable)(void *p, size_t *out);
+};
+
 /* A mode: what the agent does besides the core's work. Every hook may be
  * NULL; each runs with the agent's recursion guard set (see
  * agent_guarded()) and errno saved by the caller. */
 struct agent_mode {
-	const char *name; /* KH_ENV_MODE's value */
-	uint32_t id;      /* KH_MODE_*: kh_ring_header.mode */
-	bool alloc_hooks; /* the allocator's entry points record events */
+	const char *name;              /* KH_ENV_MODE's value */
+	uint32_t id;                   /* KH_MODE_*: kh_ring_header.mode */
+	bool alloc_hooks;              /* the allocator's entry points record events */
+	const struct agent_heap *heap; /* the mode's own allocator, or NULL */
 	/* In the constructor, after the channel is open. */
 	void (*start)(void);
 	/* In every thread the program starts, before its function runs. */
@@ -51,6 +74,11 @@ struct agent_mode {
 
 extern const struct agent_mode agent_mode_heap;
 extern const struct agent_mode agent_mode_cpu;
+extern const struct agent_mode agent_mode_memcheck;
+
+/* The memcheck mode's part of the interposed sigaction (agent_cpu.c):
+ * true when it took the call for SIGSEGV (*rc its result). */
+bool agent_memcheck_sigaction(int sig, const void *act, void *old, int *rc);
 
 /* ---- what the core offers a mode ---- */
 
@@ -70,6 +98,17 @@ bool agent_channel_on(void);
 /* The calling thread's stack, [*lo, *hi): known for the main thread and
  * the threads the program started through pthread_create; false else. */
 bool agent_thread_stack(uintptr_t *lo, uintptr_t *hi);
+/* The stack that holds sp, as agent_thread_stack() knows the calling
+ * thread's (a signal handler on an alternate stack asks for the
+ * interrupted one). */
+bool agent_thread_stack_at(uintptr_t sp, uintptr_t *lo, uintptr_t *hi);
+/* The calling thread's stack from the frame of from's caller: up to max
+ * addresses, innermost first, return addresses minus one, the agent's own
+ * frames left out. Not async-signal-safe. */
+int agent_backtrace(const struct agent_caller *from, uint64_t *out, int max);
+/* Ends the channel as the core's exit path does (the maps, the last
+ * record) for a mode that stops the process itself (_exit). */
+void agent_channel_finish(void);
 /* CLOCK_MONOTONIC in ns, and the calling thread's id, by system call
  * (async-signal-safe). */
 uint64_t agent_now_ns(void);

@@ -76,8 +76,9 @@
 
 /* The agent's modes (agent_mode.h); 0 in a ring of an agent before modes. */
 enum kh_mode {
-	KH_MODE_HEAP = 1, /* allocations, frees, the leak scan at exit */
-	KH_MODE_CPU = 2,  /* CPU-time samples of every thread (agent_cpu.c) */
+	KH_MODE_HEAP = 1,     /* allocations, frees, the leak scan at exit */
+	KH_MODE_CPU = 2,      /* CPU-time samples of every thread (agent_cpu.c) */
+	KH_MODE_MEMCHECK = 3, /* a guard-page allocator that reports heap errors (agent_memcheck.c) */
 };
 
 enum kh_scan_state {
@@ -200,6 +201,8 @@ enum kh_rec_type {
 	KH_REC_CPU_SAMPLE = 13,  /* struct kh_rec_cpu_sample + nframes u64 addresses (the cpu mode) */
 	KH_REC_THREAD = 14,      /* struct kh_rec_thread: a thread's name, when first seen or changed */
 	KH_REC_CPU_LOST = 15,    /* struct kh_rec_cpu_lost: samples dropped not yet told in a sample */
+	KH_REC_MEM_ERROR = 16,   /* struct kh_rec_mem_error + frames (the memcheck mode) */
+	KH_REC_MEM_STATS = 17,   /* struct kh_rec_mem_stats: the memcheck mode's counts, at exit */
 };
 
 struct kh_rec_header {
@@ -295,6 +298,52 @@ struct kh_rec_cpu_lost {
 	struct kh_rec_header h;
 	uint64_t lost;
 	uint64_t signals; /* timer signals this process received in all */
+};
+
+/* The memcheck mode (agent_memcheck.c). Its settings come in the
+ * environment; a heap error is one KH_REC_MEM_ERROR. */
+#define KH_ENV_MC_QUARANTINE "KILN_MEMCHECK_QUARANTINE" /* bytes of freed blocks kept inaccessible */
+#define KH_ENV_MC_KEEP_GOING "KILN_MEMCHECK_KEEP_GOING" /* "1": go on after an error where it is safe */
+#define KH_ENV_MC_EXITCODE   "KILN_MEMCHECK_EXITCODE"   /* the status the process stops with at an error */
+
+enum kh_mem_error_kind {
+	KH_MEM_OVERFLOW = 1,       /* an access to the inaccessible page after a live block */
+	KH_MEM_USE_AFTER_FREE = 2, /* an access to a freed block (its pages stay inaccessible until reused) */
+	KH_MEM_DOUBLE_FREE = 3,    /* free of a block already freed */
+	KH_MEM_INVALID_FREE = 4,   /* free of a pointer malloc never returned (or the middle of a block) */
+	KH_MEM_REALLOC_FREED = 5,  /* realloc of a freed block */
+	KH_MEM_SLACK_DAMAGE = 6, /* at free: the bytes around the block, between it and its pages' ends, were written */
+};
+
+#define KH_MEM_READ     1u  /* kh_rec_mem_error.flags: the access read */
+#define KH_MEM_WRITE    2u  /* ... wrote */
+#define KH_MEM_STOPPED  4u  /* the process stops after this record */
+#define KH_MEM_IN_BLOCK 8u  /* block and block_size name a block (else only addr is known) */
+#define KH_MEM_ON_STACK 16u /* an invalid free of an address on a thread's stack */
+#define KH_MEM_STATIC   32u /* ... in a module's static data */
+#define KH_MEM_FRAMES   16  /* frames kept per stack */
+
+/* frames: n_access (innermost first: the faulting pc, then return
+ * addresses minus one), then n_alloc, then n_free (the block's stacks). */
+struct kh_rec_mem_error {
+	struct kh_rec_header h;
+	uint64_t time;
+	uint64_t addr;       /* the address accessed, freed, or the first damaged byte */
+	uint64_t block;      /* the block it lies in or near (KH_MEM_IN_BLOCK) */
+	uint64_t block_size; /* as the program asked for it */
+	uint32_t kind;       /* enum kh_mem_error_kind */
+	uint32_t flags;      /* KH_MEM_* */
+	uint32_t tid, alloc_tid, free_tid;
+	uint16_t n_access, n_alloc, n_free;
+	/* uint64_t frames[n_access + n_alloc + n_free] */
+};
+
+struct kh_rec_mem_stats {
+	struct kh_rec_header h;
+	uint64_t guarded;    /* blocks served with a guard page */
+	uint64_t unguarded;  /* blocks served by the real allocator (no room, no mapping left) */
+	uint64_t evicted;    /* freed blocks that left the quarantine */
+	uint64_t quarantine; /* its limit in bytes */
 };
 
 struct kh_rec_peers {

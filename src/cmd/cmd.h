@@ -29,6 +29,7 @@ int cmd_flame(int argc, char **argv);
 int cmd_collapse(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_heap(int argc, char **argv);
+int cmd_memcheck(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 /* `cargo kiln`: also run when kiln is started as cargo-kiln (src/kiln.c). */
 int cmd_cargo(int argc, char **argv);
