@@ -262,8 +262,8 @@ static void say_summary(struct strbuf *out, const struct memcheck_errors *m)
 	}
 	struct mc_stats st;
 	memcheck_errors_stats(m, &st);
-	strbuf_addf(out, ") in %u process%s; %" PRIu64 " blocks guarded", st.processes, st.processes == 1 ? "" : "es",
-	            st.guarded);
+	strbuf_addf(out, ") in %u process%s; %" PRIu64 " block%s guarded", st.processes, st.processes == 1 ? "" : "es",
+	            st.guarded, st.guarded == 1 ? "" : "s");
 	if (st.unguarded)
 		strbuf_addf(out, ", %" PRIu64 " not (no address space or mapping left: not checked)", st.unguarded);
 	strbuf_addstr(out, "; leaks are not checked yet\n");
