@@ -95,9 +95,37 @@ struct elf_module {
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
 
+/* libdwfl's search for the separate debug file, with the decompressed
+ * copy in the debug cache taken first and made on first use. */
+static int find_debuginfo_cached(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                                 const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                                 char **debuginfo_file_name)
+{
+	const unsigned char *bits = NULL;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &bits, &vaddr);
+	char *cached = NULL;
+	int fd = n > 0 ? debug_cache_open(bits, n, &cached) : -ENOENT;
+	if (fd >= 0) {
+		*debuginfo_file_name = cached;
+		return fd;
+	}
+	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+	                                  debuginfo_file_name);
+	if (fd < 0 || n <= 0)
+		return fd;
+	int cfd = debug_cache_store(fd, bits, n, &cached);
+	if (cfd < 0)
+		return fd; /* the file as found still works, only slower */
+	close(fd);
+	free(*debuginfo_file_name);
+	*debuginfo_file_name = cached;
+	return cfd;
+}
+
 static const Dwfl_Callbacks offline_callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = find_debuginfo_cached,
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };

@@ -61,6 +61,17 @@ int elf_module_read_code(struct elf_module *m, const char *path, uint64_t vaddr,
  * when it has none. */
 bool elf_module_line(struct elf_module *m, uint64_t vaddr, struct strtab *strs, uint32_t *file, uint32_t *line);
 
+/* ---- debug_cache.c: separate debug files with their DWARF decompressed,
+ * by build-id (bits, n bytes) */
+
+/* Opens the cached copy: the fd, with *path (the caller frees) set; or
+ * -ENOENT (none, or the cache is off), -EBADMSG (a damaged copy, removed). */
+int debug_cache_open(const unsigned char *bits, int n, char **path);
+/* Writes a decompressed copy of the debug file open at src_fd and opens
+ * it: the fd and *path as above, or -ENOTSUP (nothing compressed, or a
+ * kind of file not cached), -ENOENT (cache off) or -errno. */
+int debug_cache_store(int src_fd, const unsigned char *bits, int n, char **path);
+
 /* ---- kallsyms.c: a sorted kernel symbol table */
 struct ksym {
 	uint64_t addr;
