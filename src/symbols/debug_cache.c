@@ -176,51 +176,64 @@ static bool worth_caching(int fd)
 	return compressed && !unsafe;
 }
 
-static int copy_fd(int from, int to)
+/* Writes src, its compressed sections decompressed (in src's memory, as
+ * libdw does), as a new ELF file to fd; libelf lays the sections out. */
+static int write_decompressed(Elf *src, int fd)
 {
-	char buf[1 << 16];
-	off_t at = 0;
-	for (;;) {
-		ssize_t n = pread(from, buf, sizeof(buf), at);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(to, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0)
-				return -errno;
-			done += w;
-		}
-		at += n;
-	}
-}
-
-/* Decompresses every SHF_COMPRESSED section of the ELF file open at fd in
- * place; libelf lays the sections out again. */
-static int decompress_in_place(int fd)
-{
-	Elf *elf = elf_begin(fd, ELF_C_RDWR, NULL);
 	int rc = -EBADMSG;
-	if (!elf || elf_kind(elf) != ELF_K_ELF)
+	Elf *out = elf_begin(fd, ELF_C_WRITE, NULL);
+	GElf_Ehdr eh;
+	size_t phnum, shstrndx;
+	int cls = gelf_getclass(src);
+	/* extended section numbering would need section 0 copied too */
+	if (!out || !gelf_getehdr(src, &eh) || elf_getphdrnum(src, &phnum) != 0 ||
+	    elf_getshdrstrndx(src, &shstrndx) != 0 || shstrndx >= SHN_LORESERVE || eh.e_shnum == 0 ||
+	    !gelf_newehdr(out, cls))
 		goto out_end;
+	eh.e_shstrndx = (GElf_Half)shstrndx;
+	if (!gelf_update_ehdr(out, &eh))
+		goto out_end;
+	if (phnum) {
+		if (!gelf_newphdr(out, phnum))
+			goto out_end;
+		for (size_t i = 0; i < phnum; i++) {
+			GElf_Phdr ph;
+			if (!gelf_getphdr(src, (int)i, &ph) || !gelf_update_phdr(out, (int)i, &ph))
+				goto out_end;
+		}
+	}
 	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+	while ((scn = elf_nextscn(src, scn)) != NULL) {
 		GElf_Shdr sh;
 		if (!gelf_getshdr(scn, &sh))
 			goto out_end;
-		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+		if (sh.sh_flags & SHF_COMPRESSED) {
+			if (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh))
+				goto out_end;
+		}
+		Elf_Scn *o = elf_newscn(out);
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!o || (!d && sh.sh_type != SHT_NOBITS && sh.sh_size))
+			goto out_end;
+		if (d) {
+			Elf_Data *od = elf_newdata(o);
+			if (!od)
+				goto out_end;
+			od->d_buf = d->d_buf;
+			od->d_type = d->d_type;
+			od->d_size = d->d_size;
+			od->d_off = 0;
+			od->d_align = d->d_align;
+			od->d_version = d->d_version;
+		}
+		if (!gelf_update_shdr(o, &sh))
 			goto out_end;
 	}
-	if (elf_update(elf, ELF_C_WRITE) < 0)
+	if (elf_update(out, ELF_C_WRITE) < 0)
 		goto out_end;
 	rc = 0;
 out_end:
-	elf_end(elf);
+	elf_end(out);
 	return rc;
 }
 
@@ -295,13 +308,16 @@ static int make_dirs(const char *dir)
 	}
 }
 
-int debug_cache_store(int src_fd, const unsigned char *bits, int n, char **path)
+bool debug_cache_wanted(int fd)
+{
+	return debug_cache_dir() && worth_caching(fd);
+}
+
+int debug_cache_store(Elf *src, const unsigned char *bits, int n)
 {
 	const char *dir = debug_cache_dir();
 	if (!dir || n <= 0 || n > 64)
 		return -ENOENT;
-	if (!worth_caching(src_fd))
-		return -ENOTSUP;
 	int rc = make_dirs(dir);
 	if (rc < 0)
 		return rc;
@@ -315,7 +331,7 @@ int debug_cache_store(int src_fd, const unsigned char *bits, int n, char **path)
 		rc = -errno;
 		goto out_free;
 	}
-	if ((rc = copy_fd(src_fd, fd)) < 0 || (rc = decompress_in_place(fd)) < 0)
+	if ((rc = write_decompressed(src, fd)) < 0)
 		goto out_unlink;
 	if (!cached_file_ok(fd, bits, n)) {
 		rc = -EBADMSG;
@@ -325,10 +341,10 @@ int debug_cache_store(int src_fd, const unsigned char *bits, int n, char **path)
 		rc = -errno;
 		goto out_unlink;
 	}
+	close(fd);
 	trim(dir, base_name(strbuf_str(&final)));
-	*path = strbuf_detach(&final);
-	strbuf_release(&tmp);
-	return fd;
+	rc = 0;
+	goto out_free;
 out_unlink:
 	close(fd);
 	unlink(strbuf_str(&tmp));

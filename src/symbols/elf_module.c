@@ -89,14 +89,16 @@ struct elf_module {
 	VEC(struct elf_sym) syms;
 	VEC(char *) plt_names; /* "X@plt" strings the syms point to */
 	bool syms_loaded;
-	bool has_symtab; /* local function symbols or DWARF: not a stripped file */
-	char *name;      /* the file's basename, for names of unnamed code */
+	bool has_symtab;    /* local function symbols or DWARF: not a stripped file */
+	char *name;         /* the file's basename, for names of unnamed code */
+	bool cache_pending; /* the debug file is to be copied into the debug cache */
 };
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
 
-/* libdwfl's search for the separate debug file, with the decompressed
- * copy in the debug cache taken first and made on first use. */
+/* libdwfl's search for the separate debug file, the decompressed copy in
+ * the debug cache first. A file found otherwise that is worth a copy is
+ * marked, and copied once libdw has inflated its sections (cache_store). */
 static int find_debuginfo_cached(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                                  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
                                  char **debuginfo_file_name)
@@ -112,15 +114,10 @@ static int find_debuginfo_cached(Dwfl_Module *mod, void **userdata, const char *
 	}
 	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
 	                                  debuginfo_file_name);
-	if (fd < 0 || n <= 0)
-		return fd;
-	int cfd = debug_cache_store(fd, bits, n, &cached);
-	if (cfd < 0)
-		return fd; /* the file as found still works, only slower */
-	close(fd);
-	free(*debuginfo_file_name);
-	*debuginfo_file_name = cached;
-	return cfd;
+	struct elf_module *m = *userdata;
+	if (fd >= 0 && n > 0 && m && debug_cache_wanted(fd))
+		m->cache_pending = true;
+	return fd;
 }
 
 static const Dwfl_Callbacks offline_callbacks = {
@@ -204,6 +201,10 @@ int elf_module_open(const char *path, struct elf_module **out)
 	m->mod = dwfl_report_elf(m->dwfl, base, path, -1, 0, false);
 	if (dwfl_report_end(m->dwfl, NULL, NULL) != 0 || !m->mod)
 		goto out_free;
+	void **userdata = NULL;
+	dwfl_module_info(m->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (userdata)
+		*userdata = m; /* for find_debuginfo_cached */
 	read_segments(m);
 	read_build_id(m);
 	m->name = xstrdup(base);
@@ -716,12 +717,31 @@ static void load_plt(struct elf_module *m)
 	vec_free(&dyn.name);
 }
 
+/* Copies a debug file marked by find_debuginfo_cached into the debug
+ * cache, once libdw has opened (and inflated) it. A failure only means
+ * the next read inflates it again. */
+static void cache_store(struct elf_module *m)
+{
+	if (!m->cache_pending)
+		return;
+	m->cache_pending = false;
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(m->mod, &bias);
+	Elf *debug = dw ? dwarf_getelf(dw) : NULL;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(m->mod, &bits, &vaddr);
+	if (debug && n > 0 && debug != dwfl_module_getelf(m->mod, &bias))
+		debug_cache_store(debug, bits, n);
+}
+
 static void load_symbols(struct elf_module *m)
 {
 	m->syms_loaded = true;
 	Dwarf_Addr dwbias;
 	if (dwfl_module_getdwarf(m->mod, &dwbias))
 		m->has_symtab = true;
+	cache_store(m);
 	int n = dwfl_module_getsymtab(m->mod);
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
@@ -876,6 +896,7 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	Dwarf_Addr addr = vaddr + m->bias;
 	const char *dwarf_name = NULL;
 	int n = lookup_dwarf(m, addr, strs, out, max, &dwarf_name);
+	cache_store(m);
 	/* the innermost frame's file:line comes from the line table */
 	uint32_t file = 0, line = 0;
 	Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);

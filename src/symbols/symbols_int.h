@@ -6,6 +6,7 @@
 #ifndef KILN_SYMBOLS_SYMBOLS_INT_H
 #define KILN_SYMBOLS_SYMBOLS_INT_H
 
+#include <gelf.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -67,10 +68,14 @@ bool elf_module_line(struct elf_module *m, uint64_t vaddr, struct strtab *strs, 
 /* Opens the cached copy: the fd, with *path (the caller frees) set; or
  * -ENOENT (none, or the cache is off), -EBADMSG (a damaged copy, removed). */
 int debug_cache_open(const unsigned char *bits, int n, char **path);
-/* Writes a decompressed copy of the debug file open at src_fd and opens
- * it: the fd and *path as above, or -ENOTSUP (nothing compressed, or a
- * kind of file not cached), -ENOENT (cache off) or -errno. */
-int debug_cache_store(int src_fd, const unsigned char *bits, int n, char **path);
+/* Whether the debug file open at fd is worth a decompressed copy: the
+ * cache is on and the file has compressed sections (and none of the kinds
+ * not cached). */
+bool debug_cache_wanted(int fd);
+/* Writes the copy from src, the debug file as libdw opened it (its
+ * compressed sections are decompressed in src's memory first). Returns 0,
+ * -ENOENT (cache off) or -errno. */
+int debug_cache_store(Elf *src, const unsigned char *bits, int n);
 
 /* ---- kallsyms.c: a sorted kernel symbol table */
 struct ksym {
