@@ -87,7 +87,7 @@ struct ksym {
 
 struct kallsyms {
 	VEC(struct ksym) syms;
-	VEC(char) names; /* raw names, NUL-separated: only the few asked for are demangled and interned */
+	VEC(char) names; /* the file's text, names cut out by NULs: only the few asked for are demangled and interned */
 	int err;         /* 0, or the -errno from loading */
 	bool loaded;     /* tried once; err says how it went */
 };
