@@ -42,8 +42,10 @@ struct fn_node {
 	uint32_t parent;             /* enclosing function node, NO_NODE at the top */
 	uint32_t kids_first, kids_n; /* its children's ranges in cu_index.ranges */
 	uint32_t name;               /* strtab id once named */
+	uint32_t depth;              /* of its DIE below the CU's */
 	bool named;
-	bool inlined; /* DW_TAG_inlined_subroutine */
+	bool inlined;  /* DW_TAG_inlined_subroutine */
+	bool expanded; /* its children are indexed (kids_first, kids_n) */
 };
 
 struct fn_range {
@@ -89,15 +91,40 @@ struct elf_module {
 	VEC(struct elf_sym) syms;
 	VEC(char *) plt_names; /* "X@plt" strings the syms point to */
 	bool syms_loaded;
-	bool has_symtab; /* local function symbols or DWARF: not a stripped file */
-	char *name;      /* the file's basename, for names of unnamed code */
+	bool has_symtab;    /* local function symbols or DWARF: not a stripped file */
+	char *name;         /* the file's basename, for names of unnamed code */
+	bool cache_pending; /* the debug file is to be copied into the debug cache */
 };
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
 
+/* libdwfl's search for the separate debug file, the decompressed copy in
+ * the debug cache first. A file found otherwise that is worth a copy is
+ * marked, and copied once libdw has inflated its sections (cache_store). */
+static int find_debuginfo_cached(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                                 const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+                                 char **debuginfo_file_name)
+{
+	const unsigned char *bits = NULL;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(mod, &bits, &vaddr);
+	char *cached = NULL;
+	int fd = n > 0 ? debug_cache_open(bits, n, &cached) : -ENOENT;
+	if (fd >= 0) {
+		*debuginfo_file_name = cached;
+		return fd;
+	}
+	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+	                                  debuginfo_file_name);
+	struct elf_module *m = *userdata;
+	if (fd >= 0 && n > 0 && m && debug_cache_wanted(fd))
+		m->cache_pending = true;
+	return fd;
+}
+
 static const Dwfl_Callbacks offline_callbacks = {
     .find_elf = dwfl_build_id_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = find_debuginfo_cached,
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };
@@ -176,6 +203,10 @@ int elf_module_open(const char *path, struct elf_module **out)
 	m->mod = dwfl_report_elf(m->dwfl, base, path, -1, 0, false);
 	if (dwfl_report_end(m->dwfl, NULL, NULL) != 0 || !m->mod)
 		goto out_free;
+	void **userdata = NULL;
+	dwfl_module_info(m->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (userdata)
+		*userdata = m; /* for find_debuginfo_cached */
 	read_segments(m);
 	read_build_id(m);
 	m->name = xstrdup(base);
@@ -287,6 +318,10 @@ static bool may_contain_functions(int tag)
 	}
 }
 
+/* Indexes the functions directly below parent_die (through blocks,
+ * namespaces and types, not through other functions: their children are
+ * indexed when a lookup first enters them, so the bodies of the many
+ * functions no sample hit are never walked). */
 static void index_die_children(struct cu_index *cu, Dwarf_Die *parent_die, uint32_t parent, int depth)
 {
 	Dwarf_Die child;
@@ -294,7 +329,6 @@ static void index_die_children(struct cu_index *cu, Dwarf_Die *parent_die, uint3
 		return;
 	do {
 		int tag = dwarf_tag(&child);
-		uint32_t here = parent;
 		if (is_function_tag(tag)) {
 			Dwarf_Addr base, lo, hi;
 			ptrdiff_t off = 0;
@@ -312,55 +346,64 @@ static void index_die_children(struct cu_index *cu, Dwarf_Die *parent_die, uint3
 			}
 			if (nranges) {
 				struct fn_node *n = vec_grow(&cu->nodes);
+				memset(n, 0, sizeof(*n));
 				n->die = child;
 				n->parent = parent;
+				n->depth = (uint32_t)depth;
 				n->inlined = tag == DW_TAG_inlined_subroutine;
-				here = id;
+				continue; /* its children when first needed */
 			}
 		}
 		if (may_contain_functions(tag))
-			index_die_children(cu, &child, here, depth + 1);
+			index_die_children(cu, &child, parent, depth + 1);
 	} while (dwarf_siblingof(&child, &child) == 0);
 }
 
 static int range_build_cmp(const void *a, const void *b)
 {
 	const struct fn_range *x = a, *y = b;
-	if (x->parent != y->parent)
-		return x->parent < y->parent ? -1 : 1;
 	if (x->lo != y->lo)
 		return x->lo < y->lo ? -1 : 1;
 	return x->node < y->node ? -1 : x->node > y->node;
+}
+
+/* Sorts the ranges appended from first on (one parent's) and gives each
+ * the running maximum of hi. */
+static void slice_finish(struct cu_index *cu, size_t first)
+{
+	size_t n = cu->ranges.n - first;
+	if (n > 1)
+		qsort(cu->ranges.v + first, n, sizeof(*cu->ranges.v), range_build_cmp);
+	uint64_t maxhi = 0;
+	for (size_t j = first; j < cu->ranges.n; j++) {
+		if (cu->ranges.v[j].hi > maxhi)
+			maxhi = cu->ranges.v[j].hi;
+		cu->ranges.v[j].maxhi = maxhi;
+	}
+}
+
+/* Indexes the children of node id once. */
+static void node_expand(struct cu_index *cu, uint32_t id)
+{
+	if (cu->nodes.v[id].expanded)
+		return;
+	cu->nodes.v[id].expanded = true;
+	size_t first = cu->ranges.n;
+	Dwarf_Die die = cu->nodes.v[id].die; /* nodes may move as children are added */
+	index_die_children(cu, &die, id, (int)cu->nodes.v[id].depth + 1);
+	slice_finish(cu, first);
+	cu->nodes.v[id].kids_first = (uint32_t)first;
+	cu->nodes.v[id].kids_n = (uint32_t)(cu->ranges.n - first);
 }
 
 static struct cu_index *cu_index_build(Dwarf_Die *cudie)
 {
 	struct cu_index *cu = xcalloc(1, sizeof(*cu));
 	cu->cudie = *cudie;
-	cu->top_first = cu->top_n = 0;
 	index_die_children(cu, cudie, NO_NODE, 0);
-	if (cu->ranges.n)
-		qsort(cu->ranges.v, cu->ranges.n, sizeof(*cu->ranges.v), range_build_cmp);
-	/* Slices of one parent are contiguous now; give each its bounds and
-	 * running maximum of hi. NO_NODE sorts last: the top level. */
-	for (size_t i = 0; i < cu->ranges.n;) {
-		size_t j = i;
-		uint32_t parent = cu->ranges.v[i].parent;
-		uint64_t maxhi = 0;
-		for (; j < cu->ranges.n && cu->ranges.v[j].parent == parent; j++) {
-			if (cu->ranges.v[j].hi > maxhi)
-				maxhi = cu->ranges.v[j].hi;
-			cu->ranges.v[j].maxhi = maxhi;
-		}
-		if (parent == NO_NODE) {
-			cu->top_first = (uint32_t)i;
-			cu->top_n = (uint32_t)(j - i);
-		} else {
-			cu->nodes.v[parent].kids_first = (uint32_t)i;
-			cu->nodes.v[parent].kids_n = (uint32_t)(j - i);
-		}
-		i = j;
-	}
+	slice_finish(cu, 0);
+	cu->top_first = 0;
+	cu->top_n = (uint32_t)cu->ranges.n;
 	size_t nfiles = 0;
 	if (dwarf_getsrcfiles(cudie, &cu->files, &nfiles) != 0)
 		cu->files = NULL;
@@ -482,6 +525,7 @@ static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *st
 	uint32_t node = slice_find(cu, cu->top_first, cu->top_n, a), inner = NO_NODE;
 	for (int depth = 0; node != NO_NODE && depth <= MAX_DIE_DEPTH; depth++) {
 		inner = node;
+		node_expand(cu, node);
 		const struct fn_node *n = &cu->nodes.v[node];
 		node = slice_find(cu, n->kids_first, n->kids_n, a);
 	}
@@ -688,12 +732,31 @@ static void load_plt(struct elf_module *m)
 	vec_free(&dyn.name);
 }
 
+/* Copies a debug file marked by find_debuginfo_cached into the debug
+ * cache, once libdw has opened (and inflated) it. A failure only means
+ * the next read inflates it again. */
+static void cache_store(struct elf_module *m)
+{
+	if (!m->cache_pending)
+		return;
+	m->cache_pending = false;
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(m->mod, &bias);
+	Elf *debug = dw ? dwarf_getelf(dw) : NULL;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(m->mod, &bits, &vaddr);
+	if (debug && n > 0 && debug != dwfl_module_getelf(m->mod, &bias))
+		debug_cache_store(debug, bits, n);
+}
+
 static void load_symbols(struct elf_module *m)
 {
 	m->syms_loaded = true;
 	Dwarf_Addr dwbias;
 	if (dwfl_module_getdwarf(m->mod, &dwbias))
 		m->has_symtab = true;
+	cache_store(m);
 	int n = dwfl_module_getsymtab(m->mod);
 	for (int i = 1; i < n; i++) {
 		GElf_Sym sym;
@@ -848,6 +911,7 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	Dwarf_Addr addr = vaddr + m->bias;
 	const char *dwarf_name = NULL;
 	int n = lookup_dwarf(m, addr, strs, out, max, &dwarf_name);
+	cache_store(m);
 	/* the innermost frame's file:line comes from the line table */
 	uint32_t file = 0, line = 0;
 	Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);

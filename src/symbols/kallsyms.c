@@ -3,9 +3,12 @@
 #include "symbols/symbols_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define KALLSYMS_BUF (256u << 10)
 
@@ -71,32 +74,70 @@ static bool parse_line(char *line, uint64_t *addr, char *type, char **name, char
 	return true;
 }
 
+/* Reads the whole file into text (NUL-terminated): 0 or -errno. */
+static int read_all(const char *path, struct kallsyms *k)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	/* /proc/kallsyms says size 0; perf's copy is a plain file read at once */
+	size_t want = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : KALLSYMS_BUF;
+	int rc = 0;
+	for (;;) {
+		/* large reads: the kernel formats /proc/kallsyms a read() at a
+		 * time, and restarts its walk of the table at each */
+		vec_reserve(&k->names, k->names.n + want);
+		ssize_t n = read(fd, k->names.v + k->names.n, k->names.cap - k->names.n - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		k->names.n += (size_t)n;
+		want = KALLSYMS_BUF;
+	}
+	close(fd);
+	if (rc == 0) {
+		vec_reserve(&k->names, k->names.n + 1);
+		k->names.v[k->names.n] = '\0';
+	}
+	return rc;
+}
+
 int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs)
 {
 	if (k->loaded)
 		return k->err;
 	k->loaded = true;
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		k->err = -errno;
+	/* parsed in place: names stay in the file's text, cut by NULs */
+	int rc = read_all(path, k);
+	if (rc == 0 && k->names.n > UINT32_MAX)
+		rc = -EFBIG; /* names are 32-bit offsets; no kernel has such a table */
+	if (rc < 0) {
+		vec_free(&k->names);
+		k->err = rc;
 		return k->err;
 	}
-	/* a large buffer: the kernel formats /proc/kallsyms a read() at a time,
-	 * and restarts its walk of the table at each */
-	char *buf = malloc(KALLSYMS_BUF);
-	if (buf)
-		setvbuf(f, buf, _IOFBF, KALLSYMS_BUF);
 	uint32_t kernel = strtab_intern(strs, "[kernel.kallsyms]");
 	bool sorted = true;
-	char *line = NULL;
-	size_t cap = 0;
 	bool any_nonzero = false;
 	size_t lines = 0;
-	while (getline(&line, &cap, f) > 0) {
+	char *text = k->names.v, *end = text + k->names.n;
+	for (char *line = text; line < end;) {
+		char *nl = memchr(line, '\n', (size_t)(end - line));
+		char *next = nl ? nl + 1 : end;
+		if (nl)
+			*nl = '\0';
 		uint64_t addr;
 		char type;
 		char *name, *module;
-		if (!parse_line(line, &addr, &type, &name, &module))
+		bool ok = parse_line(line, &addr, &type, &name, &module);
+		line = next;
+		if (!ok)
 			continue;
 		lines++;
 		if (addr)
@@ -107,17 +148,10 @@ int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs)
 			sorted = false;
 		struct ksym *s = vec_grow(&k->syms);
 		s->addr = addr;
-		size_t len = strlen(name) + 1;
-		s->name_off = (uint32_t)k->names.n;
+		s->name_off = (uint32_t)(name - text);
 		s->name = UINT32_MAX;
-		vec_reserve(&k->names, k->names.n + len);
-		memcpy(k->names.v + k->names.n, name, len);
-		k->names.n += len;
 		s->module = module ? strtab_intern(strs, module) : kernel;
 	}
-	free(line);
-	fclose(f);
-	free(buf);
 	if (lines && !any_nonzero) {
 		/* kptr_restrict hides the addresses: names without addresses are useless. */
 		vec_free(&k->syms);

@@ -44,6 +44,14 @@ int symbols_resolve_profile(struct profile *p, struct symbols_stats *st);
  * defaults. Call before opening modules; not thread-safe. */
 void symbols_set_debug_dirs(const char *dirs);
 
+/* Separate debug files whose DWARF is compressed (Debian's -dbg and
+ * -dbgsym packages) are kept decompressed in dir, by build-id, so later
+ * reads skip inflating them (debug_cache.c). "" turns the cache off; NULL
+ * (and no call) goes back to what $KILN_DEBUG_CACHE says: unset for
+ * $XDG_CACHE_HOME/kiln/debug or ~/.cache/kiln/debug, "off" or "0" for
+ * none, else the directory. Call before opening modules; not thread-safe. */
+void symbols_set_debug_cache(const char *dir);
+
 /* The GNU build-id of the ELF file at path as lowercase hex into hex (n
  * bytes, 41 hold a SHA-1 one). Returns 1 when found, 0 when the file has
  * none, -errno when it cannot be opened, -ENOEXEC when it is not ELF. */

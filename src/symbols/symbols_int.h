@@ -6,6 +6,7 @@
 #ifndef KILN_SYMBOLS_SYMBOLS_INT_H
 #define KILN_SYMBOLS_SYMBOLS_INT_H
 
+#include <gelf.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -61,6 +62,21 @@ int elf_module_read_code(struct elf_module *m, const char *path, uint64_t vaddr,
  * when it has none. */
 bool elf_module_line(struct elf_module *m, uint64_t vaddr, struct strtab *strs, uint32_t *file, uint32_t *line);
 
+/* ---- debug_cache.c: separate debug files with their DWARF decompressed,
+ * by build-id (bits, n bytes) */
+
+/* Opens the cached copy: the fd, with *path (the caller frees) set; or
+ * -ENOENT (none, or the cache is off), -EBADMSG (a damaged copy, removed). */
+int debug_cache_open(const unsigned char *bits, int n, char **path);
+/* Whether the debug file open at fd is worth a decompressed copy: the
+ * cache is on and the file has compressed sections (and none of the kinds
+ * not cached). */
+bool debug_cache_wanted(int fd);
+/* Writes the copy from src, the debug file as libdw opened it (its
+ * compressed sections are decompressed in src's memory first). Returns 0,
+ * -ENOENT (cache off) or -errno. */
+int debug_cache_store(Elf *src, const unsigned char *bits, int n);
+
 /* ---- kallsyms.c: a sorted kernel symbol table */
 struct ksym {
 	uint64_t addr;
@@ -71,7 +87,7 @@ struct ksym {
 
 struct kallsyms {
 	VEC(struct ksym) syms;
-	VEC(char) names; /* raw names, NUL-separated: only the few asked for are demangled and interned */
+	VEC(char) names; /* the file's text, names cut out by NULs: only the few asked for are demangled and interned */
 	int err;         /* 0, or the -errno from loading */
 	bool loaded;     /* tried once; err says how it went */
 };
