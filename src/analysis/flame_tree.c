@@ -348,10 +348,12 @@ static void pack_node(struct flame_folded *b, const struct flame_folded_prev *pr
 	uint32_t x = prev->node;
 	struct flame_node *nv = t->nodes.v;
 	size_t n = t->nodes.n;
-	if (nv[x].packed || nv[x].first_child == FLAME_NONE)
-		return;
-	/* sizes and sums, children after their parents: the nodes after x
-	 * are all x's when each one's parent is x or after it */
+	if (!prev->made || nv[x].packed || nv[x].first_child == FLAME_NONE)
+		return; /* found, not made: older nodes may be x's (unsorted input) */
+	/* sizes and sums, children after their parents: x was made when it
+	 * came on the stack and every line since went through it, so the
+	 * nodes after it are its subtree (checked all the same: each one's
+	 * parent is x or after it) */
 	vec_reserve(&b->sub, n - x);
 	memset(b->sub.v, 0, (n - x) * sizeof(*b->sub.v));
 	b->sub.n = n - x;
@@ -502,8 +504,9 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 		for (size_t i = 0; i < b->todo.n; i++) {
 			const struct flame_folded_frame *f = &b->todo.v[i];
 			struct folded_name name = folded_intern(b, stack + f->start, f->end - f->start, f->hash);
+			size_t before = b->t->nodes.n;
 			node = folded_child(b, node, name);
-			struct flame_folded_prev pf = {f->end, node, b->total, b->t->packed.n};
+			struct flame_folded_prev pf = {f->end, node, b->total, b->t->packed.n, node >= before};
 			vec_push(&b->prev, pf);
 		}
 	}

@@ -145,6 +145,7 @@ struct flame_folded_prev {
 	                        * added since went through it */
 	uint64_t byte_mark;    /* t->packed's length when it came on the stack: the
 	                        * bytes packed since are its subtree's (sorted input) */
+	bool made;             /* the node was made then, not found: only such are packed */
 };
 
 struct flame_folded_frame {
