@@ -344,3 +344,69 @@ void flame_tree_resolve_origins(struct flame_tree *t)
 	}
 	free(yours);
 }
+
+#define NAME_SID(w)    ((uint32_t)(w))
+#define NAME_ORIGIN(w) ((uint8_t)((w) >> 32))
+
+void flame_origin_resolve_names(const struct strtab *st, const uint64_t *names, size_t n, uint8_t *out)
+{
+	uint32_t nstr = strtab_count(st);
+	bool rust = false, cpp = false, scoped = false, rust_nofile = false;
+	for (size_t i = 0; i < n; i++) {
+		if (NAME_SID(names[i]) < nstr)
+			out[NAME_SID(names[i])] = NAME_ORIGIN(names[i]);
+		switch (NAME_ORIGIN(names[i])) {
+		case FLAME_ORIGIN_RUST:
+			rust_nofile = true; /* folded names have no file */
+			                    /* fall through */
+		case FLAME_ORIGIN_RUST_STD:
+		case FLAME_ORIGIN_RUST_DEP:
+			rust = true;
+			break;
+		case FLAME_ORIGIN_CPP:
+			cpp = true;
+			break;
+		case FLAME_ORIGIN_SCOPED:
+			scoped = true;
+			break;
+		}
+	}
+	if (!scoped && !rust_nofile)
+		return;
+	/* the rules of flame_tree_resolve_origins(), each name taken once */
+	uint8_t resolved = rust && !cpp ? FLAME_ORIGIN_RUST : cpp && !rust ? FLAME_ORIGIN_CPP : FLAME_ORIGIN_UNKNOWN;
+	const char *mains[MAX_MAINS];
+	size_t main_len[MAX_MAINS], nmains = 0;
+	for (size_t i = 0; i < n && resolved == FLAME_ORIGIN_RUST; i++) {
+		if ((NAME_ORIGIN(names[i]) != FLAME_ORIGIN_RUST && NAME_ORIGIN(names[i]) != FLAME_ORIGIN_SCOPED) ||
+		    NAME_SID(names[i]) >= nstr)
+			continue;
+		const char *name = strtab_get(st, NAME_SID(names[i])), *c;
+		size_t len;
+		if (nmains < MAX_MAINS && has_suffix(name, "::main") && crate_of(name, &c, &len) &&
+		    !strcmp(c + len, "::main")) {
+			bool seen = false;
+			for (size_t k = 0; k < nmains; k++)
+				seen |= main_len[k] == len && !memcmp(mains[k], c, len);
+			if (!seen) {
+				mains[nmains] = c;
+				main_len[nmains++] = len;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (NAME_SID(names[i]) >= nstr)
+			continue;
+		uint8_t o = NAME_ORIGIN(names[i]) == FLAME_ORIGIN_SCOPED ? resolved : NAME_ORIGIN(names[i]);
+		if (o == FLAME_ORIGIN_RUST && nmains) {
+			const char *c;
+			size_t len;
+			bool own = !crate_of(strtab_get(st, NAME_SID(names[i])), &c, &len);
+			for (size_t k = 0; k < nmains && !own; k++)
+				own = main_len[k] == len && !memcmp(mains[k], c, len);
+			if (!own)
+				o = FLAME_ORIGIN_RUST_DEP;
+		}
+		out[NAME_SID(names[i])] = o;
+	}
+}

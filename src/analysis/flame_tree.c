@@ -34,6 +34,9 @@ void flame_tree_release(struct flame_tree *t)
 	vec_free(&t->srcs);
 	vec_free(&t->bases);
 	vec_free(&t->spans);
+	vec_free(&t->packed);
+	free(t->name_origin);
+	t->name_origin = NULL;
 	keymap_release(&t->index);
 }
 
@@ -70,7 +73,10 @@ struct node_key {
 
 static bool node_eq(const void *ctx, const void *key, uint32_t id)
 {
-	const struct flame_node *n = &((const struct flame_tree *)ctx)->nodes.v[id];
+	const struct flame_tree *t = ctx;
+	if (id >= t->nodes.n)
+		return false; /* a packed node's, left in a folded builder's map */
+	const struct flame_node *n = &t->nodes.v[id];
 	const struct node_key *k = key;
 	return n->parent == k->parent && n->name == k->name;
 }
@@ -127,6 +133,7 @@ void flame_folded_init(struct flame_folded *b, struct flame_tree *t)
 	t->value_type = strtab_intern(&t->strings, "samples");
 	t->value_unit = strtab_intern(&t->strings, "count");
 	t->no_index = true;
+	b->preset = strtab_count(&t->strings);
 }
 
 /* A name as found in the line. */
@@ -166,15 +173,25 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 		return (struct folded_name){(uint32_t)w[0], (uint8_t)w[1], false};
 	}
 	struct strtab *st = &b->t->strings;
-	uint32_t before = strtab_count(st);
-	struct folded_name n = {.sid = strtab_intern_hashed(st, name, len, h)};
-	n.fresh = n.sid == before; /* "" and the value type's names may be there already */
-	n.origin = (uint8_t)flame_origin_guess(strtab_get(st, n.sid), NULL, NULL, false);
 	size_t words = NAME_HEAD + (len + 7) / 8;
+	struct folded_name n = {0};
 	if (b->name_keys.n + words >= KEYMAP_NONE) {
-		n.fresh = false; /* 32 GiB of names: the string table alone goes on */
+		/* 32 GiB of names: the string table alone goes on */
+		n.sid = strtab_intern_hashed(st, name, len, h);
+		n.origin = (uint8_t)flame_origin_guess(strtab_get(st, n.sid), NULL, NULL, false);
 		return n;
 	}
+	/* not in the map: new to the table, unless one of the strings the
+	 * tree began with ("", "all" and the value type's); the table's own
+	 * index is made once, at the end */
+	n.sid = UINT32_MAX;
+	for (uint32_t i = 0; i < b->preset && n.sid == UINT32_MAX; i++)
+		if (st->lens.v[i] == len && !memcmp(st->strs.v[i], name, len))
+			n.sid = i;
+	n.fresh = n.sid == UINT32_MAX;
+	if (n.fresh)
+		n.sid = strtab_append(st, name, len);
+	n.origin = (uint8_t)flame_origin_guess(strtab_get(st, n.sid), NULL, NULL, false);
 	at = (uint32_t)b->name_keys.n;
 	vec_reserve(&b->name_keys, b->name_keys.n + words);
 	uint64_t *w = b->name_keys.v + at;
@@ -193,9 +210,13 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
  * of children (folded_link() sorts the lists and sums the values): most
  * nodes have a few children, found on that list without the cache miss of
  * a hash lookup, and only the children of wide nodes go into the map. */
+static void unpack_building(struct flame_folded *b, uint32_t node);
+
 static uint32_t folded_child(struct flame_folded *b, uint32_t parent, struct folded_name name)
 {
 	struct flame_tree *t = b->t;
+	if (t->nodes.v[parent].packed)
+		unpack_building(b, parent); /* unsorted input came back to a packed subtree */
 	struct flame_node *nv = t->nodes.v;
 	uint32_t sid = name.sid;
 	struct node_key k = {parent, sid};
@@ -243,6 +264,210 @@ static size_t common_prefix(const char *a, const char *b, size_t n)
 	return i;
 }
 
+/* --- packed subtrees ------------------------------------------------------
+ * A packed node's callees are bytes in t->packed at the offset its
+ * first_child holds: a head of three numbers, the sum of their self
+ * values, the bytes of their records and how many children it has, then
+ * the children's records, each a name, a self value and then its own
+ * callees the same way (unsigned LEB128 numbers). A packed node met while
+ * packing its caller is copied in as it is; opening one makes nodes of its
+ * children only, each packed with the part of the bytes that is its
+ * callees, so that the cost is that of the nodes looked at. */
+
+static size_t var_size(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static void put_var(struct flame_folded *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		vec_push(&b->rec, (uint8_t)(v | 0x80));
+		v >>= 7;
+	}
+	vec_push(&b->rec, (uint8_t)v);
+}
+
+static uint64_t get_var(const uint8_t *p, size_t *at)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		uint8_t c = p[(*at)++];
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			break;
+	}
+	return v;
+}
+
+/* The head of the callees at *at, which it moves past. */
+struct callees {
+	int64_t inside; /* the sum of their self values */
+	uint64_t bytes; /* of their records, after the head */
+	uint64_t kids;
+};
+
+static struct callees get_callees(const uint8_t *p, size_t *at)
+{
+	struct callees c;
+	c.inside = (int64_t)get_var(p, at);
+	c.bytes = get_var(p, at);
+	c.kids = get_var(p, at);
+	return c;
+}
+
+void flame_folded_narrow(struct flame_folded *b, double fraction)
+{
+	b->narrow = fraction > 0 ? fraction : 0;
+}
+
+void flame_folded_input_size(struct flame_folded *b, uint64_t bytes)
+{
+	b->size = bytes;
+}
+
+/* What packing needs of each node after the one packed. */
+struct pack_info {
+	int64_t sub;    /* the sum of the self values of its subtree */
+	uint64_t bytes; /* of its children's records */
+	uint64_t kids;
+	uint64_t copy; /* packed: the bytes of its callees, head included */
+};
+
+/* Packs the callees of node x, which came on the stack at prev: only when
+ * they are exactly the nodes and packed bytes made since (always so for
+ * sorted input); else leaves them as they are. */
+static void pack_node(struct flame_folded *b, const struct flame_folded_prev *prev)
+{
+	struct flame_tree *t = b->t;
+	uint32_t x = prev->node;
+	struct flame_node *nv = t->nodes.v;
+	size_t n = t->nodes.n;
+	if (!prev->made || nv[x].packed || nv[x].first_child == FLAME_NONE)
+		return; /* found, not made: older nodes may be x's (unsorted input) */
+	/* sizes and sums, children after their parents: x was made when it
+	 * came on the stack and every line since went through it, so the
+	 * nodes after it are its subtree (checked all the same: each one's
+	 * parent is x or after it) */
+	vec_reserve(&b->sub, n - x);
+	memset(b->sub.v, 0, (n - x) * sizeof(*b->sub.v));
+	b->sub.n = n - x;
+	struct pack_info *pi = b->sub.v;
+	for (size_t i = n; i-- > (size_t)x + 1;) {
+		struct pack_info *me = &pi[i - x];
+		if (nv[i].parent < x)
+			return;
+		uint64_t callees;
+		if (nv[i].packed) {
+			if (nv[i].first_child < prev->byte_mark)
+				return; /* packed before x came on the stack: not only x's */
+			size_t at = nv[i].first_child;
+			struct callees c = get_callees(t->packed.v, &at);
+			me->copy = at - nv[i].first_child + c.bytes;
+			me->sub += c.inside;
+			callees = me->copy;
+		} else {
+			callees = var_size((uint64_t)me->sub) + var_size(me->bytes) + var_size(me->kids) + me->bytes;
+		}
+		me->sub += nv[i].self;
+		struct pack_info *up = &pi[nv[i].parent - x];
+		up->sub += me->sub;
+		up->bytes += var_size(nv[i].name) + var_size((uint64_t)nv[i].self) + callees;
+		up->kids++;
+	}
+	vec_clear(&b->rec);
+	vec_clear(&b->walk);
+	/* x's head: its self value is not in the sum */
+	put_var(b, (uint64_t)pi[0].sub);
+	put_var(b, pi[0].bytes);
+	put_var(b, pi[0].kids);
+	for (uint32_t c = nv[x].first_child; c != FLAME_NONE; c = nv[c].next_sibling)
+		vec_push(&b->walk, c);
+	while (b->walk.n) {
+		uint32_t c = b->walk.v[--b->walk.n];
+		const struct pack_info *me = &pi[c - x];
+		put_var(b, nv[c].name);
+		put_var(b, (uint64_t)nv[c].self);
+		if (nv[c].packed) {
+			vec_reserve(&b->rec, b->rec.n + me->copy);
+			memcpy(b->rec.v + b->rec.n, t->packed.v + nv[c].first_child, me->copy);
+			b->rec.n += me->copy;
+			continue;
+		}
+		put_var(b, (uint64_t)(me->sub - nv[c].self));
+		put_var(b, me->bytes);
+		put_var(b, me->kids);
+		for (uint32_t k = nv[c].first_child; k != FLAME_NONE; k = nv[k].next_sibling)
+			vec_push(&b->walk, k);
+	}
+	if (prev->byte_mark + b->rec.n > UINT32_MAX)
+		return;          /* offsets are 32 bits: 4 GiB of packed bytes at most */
+	t->npacked += n - x - 1; /* the nodes after x; those packed in them are counted already */
+	t->nodes.n = x + 1;
+	t->packed.n = prev->byte_mark;
+	vec_reserve(&t->packed, t->packed.n + b->rec.n);
+	memcpy(t->packed.v + t->packed.n, b->rec.v, b->rec.n);
+	nv[x].packed = 1;
+	nv[x].first_child = (uint32_t)t->packed.n;
+	nv[x].value = 0; /* no children while building */
+	t->packed.n += b->rec.n;
+}
+
+/* The stack's frames from keep on end: packs the outermost of them that is
+ * narrow (its callers are wider, its callees narrower). */
+static void pop_frames(struct flame_folded *b, size_t keep)
+{
+	double total = (double)b->total;
+	if (b->size > b->bytes && b->bytes)
+		total *= (double)b->size / (double)b->bytes; /* what the rest will likely add */
+	if (b->narrow > 0)
+		for (size_t i = keep; i < b->prev.n; i++)
+			if ((double)(b->total - b->prev.v[i].total_before) < b->narrow * total) {
+				pack_node(b, &b->prev.v[i]);
+				break;
+			}
+	b->prev.n = keep;
+}
+
+/* Unsorted input came back to a packed node: makes nodes of all its
+ * callees again, through folded_child() as if their lines came again. */
+static void unpack_building(struct flame_folded *b, uint32_t node)
+{
+	struct flame_tree *t = b->t;
+	size_t at = t->nodes.v[node].first_child;
+	t->nodes.v[node].packed = 0;
+	t->nodes.v[node].first_child = FLAME_NONE;
+	struct level {
+		uint32_t parent;
+		uint64_t left;
+	};
+	VEC(struct level) stack = {0};
+	struct level top = {node, get_callees(t->packed.v, &at).kids};
+	vec_push(&stack, top); /* t->packed does not change below */
+	while (stack.n) {
+		struct level *l = &stack.v[stack.n - 1];
+		if (!l->left) {
+			stack.n--;
+			continue;
+		}
+		l->left--;
+		uint32_t parent = l->parent;
+		uint32_t name = (uint32_t)get_var(t->packed.v, &at);
+		int64_t self = (int64_t)get_var(t->packed.v, &at);
+		uint32_t id = folded_child(b, parent, (struct folded_name){.sid = name});
+		t->nodes.v[id].self += self;
+		t->npacked--;
+		struct level kids = {id, get_callees(t->packed.v, &at).kids};
+		vec_push(&stack, kids);
+	}
+	vec_free(&stack);
+}
+
 void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int64_t v)
 {
 	if (v <= 0 || len > UINT32_MAX / 2)
@@ -256,7 +481,7 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 		keep++;
 	uint32_t node = keep ? b->prev.v[keep - 1].node : 0;
 	size_t pos = keep ? b->prev.v[keep - 1].end + 1 : 0;
-	b->prev.n = keep;
+	pop_frames(b, keep);
 	if (len > 0) {
 		/* the new frames' names are hashed first and their map slots
 		 * fetched ahead, so that their cache misses overlap instead of
@@ -279,8 +504,9 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 		for (size_t i = 0; i < b->todo.n; i++) {
 			const struct flame_folded_frame *f = &b->todo.v[i];
 			struct folded_name name = folded_intern(b, stack + f->start, f->end - f->start, f->hash);
+			size_t before = b->t->nodes.n;
 			node = folded_child(b, node, name);
-			struct flame_folded_prev pf = {f->end, node};
+			struct flame_folded_prev pf = {f->end, node, b->total, b->t->packed.n, node >= before};
 			vec_push(&b->prev, pf);
 		}
 	}
@@ -289,16 +515,37 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 		b->prev_stack.len = common;
 	strbuf_add(&b->prev_stack, stack + common, len - common);
 	b->t->nodes.v[node].self += v;
+	b->total += (uint64_t)v;
+	b->bytes += len + 4; /* and the count, a blank, the line end: about */
 }
 
 void flame_folded_finish(struct flame_folded *b)
 {
+	struct flame_tree *t = b->t;
+	pop_frames(b, 0);
+	/* the origins by name, from every name seen (packed nodes' too) in the
+	 * order first seen: what flame_tree_resolve_origins() would decide
+	 * from the nodes */
 	keymap_release(&b->kids);
 	keymap_release(&b->names);
+	/* each entry's (origin << 32 | sid), in place: entries are 3 words or more */
+	size_t nnames = 0;
+	for (size_t at = 0; at < b->name_keys.n; nnames++) {
+		const uint64_t *w = b->name_keys.v + at;
+		uint64_t head = w[0], origin = w[1];
+		at += NAME_HEAD + ((head >> 32) + 7) / 8;
+		b->name_keys.v[nnames] = origin << 32 | (uint32_t)head;
+	}
+	t->name_origin = xcalloc((size_t)strtab_count(&t->strings) + 1, 1);
+	flame_origin_resolve_names(&t->strings, b->name_keys.v, nnames, t->name_origin);
 	vec_free(&b->name_keys);
+	strtab_reindex(&t->strings);
 	vec_free(&b->prev);
 	vec_free(&b->todo);
 	strbuf_release(&b->prev_stack);
+	vec_free(&b->rec);
+	vec_free(&b->walk);
+	vec_free(&b->sub);
 	folded_link(b->t);
 	memset(b, 0, sizeof(*b));
 }
@@ -805,50 +1052,104 @@ static int kid_cmp(const void *x, const void *y, void *ctx)
 	return strcmp(strtab_get(&t->strings, t->nodes.v[a].name), strtab_get(&t->strings, t->nodes.v[b].name));
 }
 
+/* Links the children on p's list (newest first, names distinct) in name
+ * order; kids is scratch space. Folded files are usually sorted, so most
+ * lists were made in name order and are only checked. */
+static void sort_kids(struct flame_tree *t, uint32_t p, void *scratch)
+{
+	VEC(uint32_t) *kids = scratch;
+	struct flame_node *nv = t->nodes.v;
+	vec_clear(kids);
+	for (uint32_t c = nv[p].first_child; c != FLAME_NONE; c = nv[c].next_sibling)
+		vec_push(kids, c);
+	if (kids->n < 2)
+		return;
+	bool sorted = true; /* oldest first: made in name order? */
+	const char *prev = strtab_get(&t->strings, nv[kids->v[kids->n - 1]].name);
+	for (size_t i = kids->n - 1; i-- > 0 && sorted;) {
+		const char *name = strtab_get(&t->strings, nv[kids->v[i]].name);
+		sorted = strcmp(prev, name) < 0;
+		prev = name;
+	}
+	if (sorted) {
+		for (size_t i = 0, j = kids->n - 1; i < j; i++, j--) {
+			uint32_t tmp = kids->v[i];
+			kids->v[i] = kids->v[j];
+			kids->v[j] = tmp;
+		}
+	} else {
+		qsort_r(kids->v, kids->n, sizeof(*kids->v), kid_cmp, t);
+	}
+	nv[p].first_child = kids->v[0];
+	for (size_t i = 0; i + 1 < kids->n; i++)
+		nv[kids->v[i]].next_sibling = kids->v[i + 1];
+	nv[kids->v[kids->n - 1]].next_sibling = FLAME_NONE;
+}
+
+/* Each node's origin: its name's (folded names say nothing else). */
+static void name_origins(struct flame_tree *t, size_t from)
+{
+	uint32_t nstr = strtab_count(&t->strings);
+	for (size_t i = from ? from : 1; i < t->nodes.n && t->name_origin; i++)
+		if (t->nodes.v[i].name < nstr)
+			t->nodes.v[i].origin = t->name_origin[t->nodes.v[i].name];
+}
+
 /* flame_tree_finish() for a tree built by flame_folded_add(): the children
  * lists are already there (newest first), so each is only put in name
  * order, touching nodes that are only children not at all; the values
- * (child counts until now) are summed on the way. Folded files are
- * usually sorted, so most lists were made in name order and are only
- * checked: no ranking of every name, which cost a sixth of the time of a
- * file of mostly distinct names. Siblings have distinct names, so the
- * order is strict. */
+ * (child counts until now) are summed on the way. No ranking of every
+ * name, which cost a sixth of the time of a file of mostly distinct names. */
 static void folded_link(struct flame_tree *t)
 {
 	VEC(uint32_t) kids = {0};
 	struct flame_node *nv = t->nodes.v;
 	for (size_t p = 0; p < t->nodes.n; p++) {
 		int64_t count = nv[p].value;
-		nv[p].value = nv[p].self; /* summed below, in add_up_values() */
-		if (count < 2)
-			continue; /* no list to sort */
-		vec_clear(&kids);
-		for (uint32_t c = nv[p].first_child; c != FLAME_NONE; c = nv[c].next_sibling)
-			vec_push(&kids, c);
-		bool sorted = true; /* oldest first: made in name order? */
-		const char *prev = strtab_get(&t->strings, nv[kids.v[kids.n - 1]].name);
-		for (size_t i = kids.n - 1; i-- > 0 && sorted;) {
-			const char *name = strtab_get(&t->strings, nv[kids.v[i]].name);
-			sorted = strcmp(prev, name) < 0;
-			prev = name;
-		}
-		if (sorted) {
-			for (size_t i = 0, j = kids.n - 1; i < j; i++, j--) {
-				uint32_t tmp = kids.v[i];
-				kids.v[i] = kids.v[j];
-				kids.v[j] = tmp;
-			}
-		} else {
-			qsort_r(kids.v, kids.n, sizeof(*kids.v), kid_cmp, t);
-		}
-		nv[p].first_child = kids.v[0];
-		for (size_t i = 0; i + 1 < kids.n; i++)
-			nv[kids.v[i]].next_sibling = kids.v[i + 1];
-		nv[kids.v[kids.n - 1]].next_sibling = FLAME_NONE;
+		/* summed below, in add_up_values(); a packed node's callees are in its pack */
+		size_t at = nv[p].first_child;
+		nv[p].value = nv[p].self + (nv[p].packed ? get_callees(t->packed.v, &at).inside : 0);
+		if (count >= 2)
+			sort_kids(t, (uint32_t)p, &kids);
 	}
 	vec_free(&kids);
 	add_up_values(t);
-	flame_tree_resolve_origins(t);
+	name_origins(t, 0);
+}
+
+uint32_t flame_tree_open(struct flame_tree *t, uint32_t node)
+{
+	if (!t->nodes.v[node].packed)
+		return t->nodes.v[node].first_child;
+	size_t at = t->nodes.v[node].first_child;
+	t->nodes.v[node].packed = 0;
+	t->nodes.v[node].first_child = FLAME_NONE;
+	const uint8_t *p = t->packed.v;
+	uint32_t nstr = strtab_count(&t->strings);
+	for (uint64_t kids = get_callees(p, &at).kids; kids > 0; kids--) {
+		struct path_frame pf = {.name = (uint32_t)get_var(p, &at)};
+		if (t->name_origin && pf.name < nstr)
+			pf.origin = t->name_origin[pf.name];
+		int64_t self = (int64_t)get_var(p, &at);
+		size_t callees = at;
+		struct callees c = get_callees(p, &at);
+		at += c.bytes;
+		uint32_t id = node_new(t, node, &pf);
+		struct flame_node *nv = t->nodes.v;
+		nv[id].self = self;
+		nv[id].value = self + c.inside;
+		nv[id].next_sibling = nv[node].first_child;
+		nv[node].first_child = id;
+		t->npacked--;
+		if (c.kids) {
+			nv[id].packed = 1;
+			nv[id].first_child = (uint32_t)callees;
+		}
+	}
+	VEC(uint32_t) kids = {0};
+	sort_kids(t, node, &kids);
+	vec_free(&kids);
+	return t->nodes.v[node].first_child;
 }
 
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)

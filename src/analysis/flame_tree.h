@@ -54,6 +54,8 @@ struct flame_node {
 	uint32_t first_child, next_sibling; /* FLAME_NONE ends */
 	uint8_t origin;                     /* enum flame_origin */
 	uint8_t inlined;                    /* the first frame seen here was inlined */
+	uint8_t packed;                     /* its callees are packed (see flame_tree_open()):
+	                                     * first_child is then their offset in t->packed */
 	int64_t value;                      /* this node and everything it calls */
 	int64_t self;                       /* samples whose leaf is this node */
 };
@@ -88,6 +90,10 @@ struct flame_tree {
 	 * run); empty otherwise */
 	VEC(struct flame_span) spans;
 	uint64_t period; /* the sampling period they assume (ns): the median gap between a thread's samples */
+	/* folded trees: the subtrees packed while building, opened on demand */
+	VEC(uint8_t) packed;  /* their records */
+	uint64_t npacked;     /* nodes in packs not opened */
+	uint8_t *name_origin; /* per string id, the origin of a packed node of that name */
 };
 
 struct flame_options {
@@ -133,14 +139,21 @@ void flame_tree_finish(struct flame_tree *t);
  * the frames it shares with the previous line, so sorted input (the usual
  * case) costs one lookup per new frame. */
 struct flame_folded_prev {
-	uint32_t end;  /* offset after the frame in the previous stack */
-	uint32_t node; /* its node */
+	uint32_t end;          /* offset after the frame in the previous stack */
+	uint32_t node;         /* its node */
+	uint64_t total_before; /* the builder's total when it came on the stack: the lines
+	                        * added since went through it */
+	uint64_t byte_mark;    /* t->packed's length when it came on the stack: the
+	                        * bytes packed since are its subtree's (sorted input) */
+	bool made;             /* the node was made then, not found: only such are packed */
 };
 
 struct flame_folded_frame {
 	uint32_t start, end; /* of the name in the line */
 	uint64_t hash;       /* of the name */
 };
+
+struct pack_info;
 
 struct flame_folded {
 	struct flame_tree *t;
@@ -150,11 +163,33 @@ struct flame_folded {
 	VEC(struct flame_folded_prev) prev;  /* the previous line's frames */
 	VEC(struct flame_folded_frame) todo; /* the new frames of the line being added */
 	struct strbuf prev_stack;            /* the previous line's stack */
+	uint32_t preset;                     /* strings the tree had before the first line */
+	double narrow;                       /* flame_folded_narrow()'s fraction; 0: pack nothing */
+	uint64_t total;                      /* of the lines added so far (wraps: only a hint) */
+	uint64_t size;                       /* flame_folded_input_size()'s, 0 when unknown */
+	uint64_t bytes;                      /* of the lines added so far, about */
+	VEC(uint8_t) rec;                    /* the records of the pack being made */
+	VEC(uint32_t) walk;                  /* nodes still to pack */
+	VEC(struct pack_info) sub;           /* per node after the one packed (flame_tree.c) */
 };
 
 /* t must be freshly initialised and is only used through b until
  * flame_folded_finish(). */
 void flame_folded_init(struct flame_folded *b, struct flame_tree *t);
+/* Packs the subtrees below fraction of the total (counted so far) as the
+ * lines stream by: they cannot be drawn (a frame narrower than min_width
+ * of the usable width is not), so their callees are kept as a few bytes
+ * each instead of 40-byte nodes, and flame_tree_open() makes nodes of
+ * them only when a renderer needs them (the data of "[N small frames]"
+ * boxes). Meant for sorted input (what stackcollapse writes); unsorted
+ * input opens what it comes back to. Only for trees drawn as SVG: other
+ * readers of the tree see packed nodes as leaves. */
+void flame_folded_narrow(struct flame_folded *b, double fraction);
+/* The size of the input in bytes when known (a file): the total to come
+ * is then guessed from the values and bytes of the lines so far, so that
+ * the narrow subtrees among the first lines are packed too. A wrong guess
+ * costs time or memory, never a wrong tree. */
+void flame_folded_input_size(struct flame_folded *b, uint64_t bytes);
 /* Adds one stack line ("a;b;c", len bytes, no count) with value v; values
  * of 0 or less add nothing, as in flame_tree_build(), and neither do stacks
  * of 2 GiB or more (the folded readers skip those lines). */
@@ -162,6 +197,13 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 /* Frees b's working state and finishes the tree (value type samples/count);
  * call it once, instead of flame_tree_finish(). */
 void flame_folded_finish(struct flame_folded *b);
+
+/* Returns node's first child (FLAME_NONE when none), making nodes of its
+ * children first when they are packed: linked in name order with their
+ * values, as flame_folded_finish() leaves nodes; their own callees stay
+ * packed until opened in turn. Every reader of a packed tree's children
+ * goes through it. May move t->nodes.v. */
+uint32_t flame_tree_open(struct flame_tree *t, uint32_t node);
 
 /* Makes t a differential tree: every node's base (flame_tree_base()) is
  * the value of the node with the same path of names in base (0 when base
@@ -181,5 +223,12 @@ enum flame_origin flame_origin_guess(const char *name, const char *module, const
  * is the one whose main() ran, else a dependency's (all stay the
  * program's when no main() is seen). */
 void flame_tree_resolve_origins(struct flame_tree *t);
+
+/* The same decisions for a folded tree from its names alone, as
+ * flame_tree_resolve_origins() would make them from nodes with those
+ * names in that order: names are (guessed origin << 32 | string id), in
+ * the order first seen. Fills out[id] (one per string of st) with each
+ * name's origin. */
+void flame_origin_resolve_names(const struct strtab *st, const uint64_t *names, size_t n, uint8_t *out);
 
 #endif

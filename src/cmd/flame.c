@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "analysis/alloc_site.h"
@@ -435,6 +436,21 @@ static void view_name(const struct flame_args *a, struct strbuf *sb)
 		strbuf_addf(sb, "%swithout %s", sb->len ? ", " : "", a->exclude);
 }
 
+static bool ends_with(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && !strcmp(s + n - m, suf);
+}
+
+/* The size of path when it is a regular file, else 0. */
+static uint64_t input_size(const char *path)
+{
+	struct stat st;
+	if (!strcmp(path, "-") || stat(path, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	return (uint64_t)st.st_size;
+}
+
 /* Builds the tree of one input; returns 0 or an exit status. */
 static int build_tree(struct flame_tree *t, const char *path, struct flame_args *a, const char *what)
 {
@@ -446,8 +462,17 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 	struct flame_folded fb;
 	struct profile *p = NULL;
 	bool complete = true;
-	if (plain)
+	if (plain) {
 		flame_folded_init(&fb, t);
+		/* what cannot be drawn is packed as it streams by (half the
+		 * narrowest drawn frame's share, for rounding); folded output and
+		 * --diff read every node */
+		bool folded_out = a->folded || (a->output && ends_with(a->output, ".folded"));
+		if (!folded_out && !a->diff) {
+			flame_folded_narrow(&fb, 0.5 * flame_svg_narrowest(&a->so));
+			flame_folded_input_size(&fb, input_size(path));
+		}
+	}
 	a->limits.time_order = o->chart; /* a chart keeps text input's samples apart */
 	int status = cmd_load_stacks(path, &a->limits, plain ? add_folded_line : NULL, &fb, "drawing", &p, &complete);
 	if (plain)
@@ -501,12 +526,6 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 out:
 	profile_free(p);
 	return status;
-}
-
-static bool ends_with(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-	return n >= m && !strcmp(s + n - m, suf);
 }
 
 static int draw(struct flame_args *a)
@@ -571,7 +590,7 @@ static int draw(struct flame_args *a)
 	} else {
 		a->so.info = strbuf_str(&a->info);
 	}
-	const struct flame_tree *drawn = a->diff && a->negate ? &base : &t;
+	struct flame_tree *drawn = a->diff && a->negate ? &base : &t;
 	if (t.nodes.v[0].value <= 0)
 		kiln_warn("nothing to draw: '%s' has no samples%s", input,
 		          a->focus || a->exclude || a->fo.thread || profile_filter_active(&a->filter)

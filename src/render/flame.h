@@ -51,8 +51,13 @@ struct flame_svg_options {
 /* Parses a palette name; returns -1 when unknown. */
 int flame_palette_parse(const char *name);
 
-/* Writes t as an SVG document. Returns 0 or -EIO when writing failed. */
-int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_svg_options *o);
+/* The share of the total below which a frame is too narrow to draw with
+ * options o (min_width of the usable width). */
+double flame_svg_narrowest(const struct flame_svg_options *o);
+
+/* Writes t as an SVG document. Returns 0 or -EIO when writing failed.
+ * Opens the packed nodes it needs (flame_tree_open()): t changes only so. */
+int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_options *o);
 
 /* Writes t as folded stacks, "a;b;c SELF" for every node with self > 0, in
  * tree order (sorted by name unless a chart). ';' and line breaks in names

@@ -354,7 +354,7 @@ struct box {
 
 /* Working state of one flame_render_svg(). */
 struct svg {
-	const struct flame_tree *t;
+	struct flame_tree *t; /* not changed but for flame_tree_open() */
 	const struct flame_svg_options *o;
 	FILE *out;
 	struct strbuf sb;    /* the frame being written */
@@ -618,13 +618,13 @@ static void walk_children(struct svg *s, struct pending_stack *stack, uint32_t f
 static void walk(struct svg *s, struct pending_stack *stack)
 {
 	const struct flame_tree *t = s->t;
-	const struct flame_node *nv = t->nodes.v;
 	while (stack->n) {
 		struct pending cur = stack->v[--stack->n];
-		const struct flame_node *n = &nv[cur.node];
+		const struct flame_node *n = &t->nodes.v[cur.node];
 		emit_frame(s, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth, cur.start, n->value, n,
 		           n->origin);
-		walk_children(s, stack, n->first_child, cur.start, n->depth + 1);
+		uint32_t depth = n->depth + 1;
+		walk_children(s, stack, flame_tree_open(s->t, cur.node), cur.start, depth);
 	}
 }
 
@@ -763,7 +763,6 @@ static void expand(const struct svg *s, hitems *out, double scale, uint32_t firs
 static uint32_t box_levels(const struct svg *s, const struct box *b, double scale, hitems *cur, hitems *next,
                            uint64_t *work, size_t *frames)
 {
-	const struct flame_node *nv = s->t->nodes.v;
 	vec_clear(cur);
 	expand(s, cur, scale, b->first, b->count, 0, b->depth, true);
 	*work += cur->n;
@@ -776,7 +775,7 @@ static uint32_t box_levels(const struct svg *s, const struct box *b, double scal
 		vec_clear(next);
 		for (size_t i = 0; i < cur->n && total + next->n <= BOX_FRAMES; i++)
 			if (!cur->v[i].box)
-				expand(s, next, scale, nv[cur->v[i].node].first_child, 0, 0, cur->v[i].depth + 1,
+				expand(s, next, scale, flame_tree_open(s->t, cur->v[i].node), 0, 0, cur->v[i].depth + 1,
 				       cur->v[i].value >= b->value);
 		*work += next->n;
 		if (!next->n || total + next->n > BOX_FRAMES)
@@ -827,19 +826,22 @@ static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems
 			hide_frame(s, extra_ref(s, buf), rel, gap, it.value, NULL, MERGED);
 			continue;
 		}
-		const struct flame_node *n = &nv[it.node];
+		const struct flame_node *n = &s->t->nodes.v[it.node];
 		hide_frame(s, str_ref(s, n->name), rel, gap, it.value, n, n->origin);
-		if (n->first_child == FLAME_NONE)
+		uint32_t first = flame_tree_open(s->t, it.node); /* may move the nodes */
+		n = &s->t->nodes.v[it.node];
+		nv = s->t->nodes.v;
+		if (first == FLAME_NONE)
 			continue;
 		if (rel + 1 < levels) {
 			vec_clear(tmp);
-			expand(s, tmp, scale, n->first_child, 0, it.start, n->depth + 1, n->value >= b->value);
+			expand(s, tmp, scale, first, 0, it.start, n->depth + 1, n->value >= b->value);
 			push_reversed(stack, tmp);
 			continue;
 		}
 		/* the depth limit: all it calls becomes one box, opened in turn */
-		struct hitem cut = {.box = true, .node = n->first_child, .depth = n->depth + 1, .start = it.start};
-		for (uint32_t c = n->first_child; c != FLAME_NONE; c = nv[c].next_sibling)
+		struct hitem cut = {.box = true, .node = first, .depth = n->depth + 1, .start = it.start};
+		for (uint32_t c = first; c != FLAME_NONE; c = nv[c].next_sibling)
 			if (nv[c].value > 0) {
 				cut.count++;
 				cut.value += nv[c].value;
@@ -1157,7 +1159,9 @@ static void measure(struct svg *s)
 	vec_push(&shown, 0);
 	while (shown.n) {
 		uint32_t p = shown.v[--shown.n];
-		for (uint32_t c = nv[p].first_child; c != FLAME_NONE; c = nv[c].next_sibling) {
+		uint32_t first = flame_tree_open(s->t, p); /* may move the nodes */
+		nv = t->nodes.v;
+		for (uint32_t c = first; c != FLAME_NONE; c = nv[c].next_sibling) {
 			const struct flame_node *nd = &nv[c];
 			if (nd->value <= 0)
 				continue;
@@ -1373,7 +1377,8 @@ static bool gone_line(const struct flame_tree *g, const struct flame_svg_options
 	return any;
 }
 
-int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_svg_options *opt)
+/* o with the defaults filled in. */
+static struct flame_svg_options svg_defaults(const struct flame_svg_options *opt)
 {
 	struct flame_svg_options o = *opt;
 	if (!o.width)
@@ -1382,6 +1387,18 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 		o.width = 200;
 	if (o.min_width < 0)
 		o.min_width = 0.1;
+	return o;
+}
+
+double flame_svg_narrowest(const struct flame_svg_options *opt)
+{
+	struct flame_svg_options o = svg_defaults(opt);
+	return o.min_width / (o.width - 2.0 * XPAD);
+}
+
+int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_options *opt)
+{
+	struct flame_svg_options o = svg_defaults(opt);
 	struct svg s = {.t = t, .o = &o, .out = out, .width = o.width, .zcrit = FLAME_Z95};
 	strtab_init(&s.extra);
 	uint32_t nstr = strtab_count(&t->strings);
@@ -1532,6 +1549,7 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 		uint64_t nonempty = 0;
 		for (size_t i = 0; i < t->nodes.n; i++)
 			nonempty += i == 0 || t->nodes.v[i].value > 0;
+		nonempty += t->npacked; /* every packed node has a value */
 		o.stats->frames = s.frames - s.merged_boxes;
 		o.stats->merged_boxes = s.merged_boxes;
 		o.stats->hidden = nonempty - o.stats->frames;

@@ -71,14 +71,32 @@ uint32_t strtab_intern_n(struct strtab *t, const char *s, size_t len)
 
 uint32_t strtab_intern_hashed(struct strtab *t, const char *s, size_t len, uint64_t h)
 {
+	strtab_reindex(t);
 	uint32_t id = lookup(t, s, len, h);
 	if (id != KEYMAP_NONE)
 		return id;
-	id = (uint32_t)t->strs.n;
+	id = strtab_append(t, s, len);
+	keymap_add(&t->index, h, id);
+	t->indexed = t->strs.n;
+	return id;
+}
+
+uint32_t strtab_append(struct strtab *t, const char *s, size_t len)
+{
+	uint32_t id = (uint32_t)t->strs.n;
 	vec_push(&t->strs, store(t, s, len));
 	vec_push(&t->lens, (uint32_t)len);
-	keymap_add(&t->index, h, id);
 	return id;
+}
+
+void strtab_reindex(struct strtab *t)
+{
+	if (t->indexed == t->strs.n)
+		return;
+	keymap_reserve(&t->index, t->strs.n);
+	for (size_t i = t->indexed; i < t->strs.n; i++)
+		keymap_add(&t->index, hash_bytes(t->strs.v[i], t->lens.v[i]), (uint32_t)i);
+	t->indexed = t->strs.n;
 }
 
 uint32_t strtab_intern(struct strtab *t, const char *s)

@@ -20,6 +20,7 @@ struct strtab {
 	size_t chunk_left;
 	char *chunk_pos;
 	struct keymap index; /* string -> id */
+	size_t indexed;      /* strings [0, indexed) are in index; see strtab_append() */
 };
 
 void strtab_init(struct strtab *t);
@@ -30,6 +31,12 @@ uint32_t strtab_intern(struct strtab *t, const char *s);
 uint32_t strtab_intern_n(struct strtab *t, const char *s, size_t len);
 /* As strtab_intern_n(), for a caller that has hash_bytes(s, len) at hand. */
 uint32_t strtab_intern_hashed(struct strtab *t, const char *s, size_t len, uint64_t hash);
+/* Adds s, which the caller knows is not in the table, without indexing
+ * it: for a caller with a map of its own (the folded flame builder); the
+ * lookups above then need strtab_reindex() first. Returns its id. */
+uint32_t strtab_append(struct strtab *t, const char *s, size_t len);
+/* Indexes the strings strtab_append() added. */
+void strtab_reindex(struct strtab *t);
 /* Returns the id of s, or UINT32_MAX when it is not in the table. */
 uint32_t strtab_find(const struct strtab *t, const char *s);
 /* The string with this id; "" for an id out of range. */

@@ -2,7 +2,9 @@
  * (folded_read_mem, and folded_scan_mem into flame_folded, the profile-free
  * path of kiln flame), followed by the flame tree and both renderers, so
  * hostile names also exercise the SVG escaping and truncation. Both paths
- * must give the same tree: their folded output is compared. */
+ * must give the same tree: their folded output is compared; and a tree
+ * built with narrow subtrees packed (flame_folded_narrow()) must draw the
+ * same SVG and, every node opened, be the same tree. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +29,45 @@ static char *folded_of(const struct flame_tree *t, size_t *len)
 	flame_render_folded(f, t);
 	fclose(f);
 	return buf;
+}
+
+static char *svg_of(struct flame_tree *t, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	if (!f)
+		abort();
+	flame_render_svg(f, t, &(struct flame_svg_options){.width = 300});
+	fclose(f);
+	return buf;
+}
+
+/* fast's SVG and tree again, built with narrow subtrees packed. */
+static void check_packed(const uint8_t *data, size_t size, struct flame_tree *fast)
+{
+	struct flame_tree packed;
+	flame_tree_init(&packed);
+	struct flame_folded fb;
+	flame_folded_init(&fb, &packed);
+	flame_folded_narrow(&fb, size & 2 ? 0.3 : 0.001);
+	flame_folded_input_size(&fb, size / 3);
+	folded_scan_mem((const char *)data, size, add_line, &fb, NULL);
+	flame_folded_finish(&fb);
+	size_t la, lb;
+	char *a = svg_of(fast, &la), *b = svg_of(&packed, &lb);
+	if (la != lb || memcmp(a, b, la))
+		abort();
+	free(a);
+	free(b);
+	for (size_t i = 0; i < packed.nodes.n; i++)
+		flame_tree_open(&packed, (uint32_t)i);
+	a = folded_of(fast, &la);
+	b = folded_of(&packed, &lb);
+	if (la != lb || memcmp(a, b, la) || packed.nodes.n != fast->nodes.n || packed.npacked)
+		abort();
+	free(a);
+	free(b);
+	flame_tree_release(&packed);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -68,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		flame_tree_release(&t);
 	}
-	flame_render_svg(sink, &fast, &(struct flame_svg_options){.width = 300});
+	check_packed(data, size, &fast);
 	flame_tree_release(&fast);
 	profile_free(p);
 	return 0;

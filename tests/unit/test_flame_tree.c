@@ -414,7 +414,7 @@ static void add_line(void *ctx, const char *stack, size_t len, int64_t count)
 	flame_folded_add(ctx, stack, len, count);
 }
 
-static char *svg_of(const struct flame_tree *t)
+static char *svg_of(struct flame_tree *t)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -425,10 +425,60 @@ static char *svg_of(const struct flame_tree *t)
 	return buf;
 }
 
-/* Builds text both ways, through a profile and straight from the lines, and
- * checks they agree to the byte in folded and SVG output. */
-static void check_fast_path(const char *text, size_t len)
+static char *svg_stats_of(struct flame_tree *t, struct flame_svg_stats *st)
 {
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct flame_svg_options so = {.min_width = -1, .stats = st};
+	assert_int_equal(flame_render_svg(f, t, &so), 0);
+	fclose(f);
+	return buf;
+}
+
+/* Opens every packed node (flame_tree_open()), parents first. */
+static void open_all(struct flame_tree *t)
+{
+	for (size_t i = 0; i < t->nodes.n; i++) /* opening appends the children */
+		flame_tree_open(t, (uint32_t)i);
+}
+
+/* Builds text straight from the lines with subtrees under fraction of the
+ * total packed, and checks that the SVG and its counts are slow's (built
+ * through a profile), and so is the tree once every node is opened.
+ * Returns how many nodes were packed. */
+static uint64_t check_packed(const char *text, size_t len, struct flame_tree *slow, double fraction)
+{
+	struct flame_tree packed;
+	flame_tree_init(&packed);
+	struct flame_folded fb;
+	flame_folded_init(&fb, &packed);
+	flame_folded_narrow(&fb, fraction);
+	flame_folded_input_size(&fb, len / 2); /* a wrong guess costs time, never the tree */
+	folded_scan_mem(text, len, add_line, &fb, NULL);
+	flame_folded_finish(&fb);
+	uint64_t npacked = packed.npacked;
+	struct flame_svg_stats sa = {0}, sb = {0};
+	char *a = svg_stats_of(slow, &sa), *b = svg_stats_of(&packed, &sb);
+	assert_string_equal(a, b);
+	assert_int_equal(sa.frames, sb.frames);
+	assert_int_equal(sa.hidden, sb.hidden);
+	assert_int_equal(sa.merged_boxes, sb.merged_boxes);
+	free(a);
+	free(b);
+	open_all(&packed);
+	assert_int_equal(packed.npacked, 0);
+	assert_same_tree(slow, &packed);
+	flame_tree_release(&packed);
+	return npacked;
+}
+
+/* Builds text both ways, through a profile and straight from the lines, and
+ * checks they agree to the byte in folded and SVG output, packed or not.
+ * Returns the most nodes packed. */
+static uint64_t check_fast_path(const char *text, size_t len)
+{
+	uint64_t npacked = 0;
 	struct profile *p = NULL;
 	struct folded_stats s1, s2;
 	int rc = folded_read_mem(text, len, &p, &s1);
@@ -455,10 +505,17 @@ static void check_fast_path(const char *text, size_t len)
 	assert_string_equal(sa, sb);
 	free(sa);
 	free(sb);
+	/* kiln flame's fraction (half of 0.1 px of 1180), and far wider ones */
+	const double fractions[] = {0.5 * 0.1 / 1180, 0.01, 0.3, 1.0};
+	for (size_t i = 0; i < sizeof(fractions) / sizeof(fractions[0]); i++) {
+		uint64_t n = check_packed(text, len, &slow, fractions[i]);
+		npacked = n > npacked ? n : npacked;
+	}
 out:
 	flame_tree_release(&slow);
 	flame_tree_release(&fast);
 	profile_free(p);
+	return npacked;
 }
 
 static void test_folded_fast_path(void **state)
@@ -539,7 +596,7 @@ static void test_folded_distinct_names(void **state)
 		fprintf(f, " %u\n", 1 + (unsigned)((seed >> 45) % 50));
 	}
 	fclose(f);
-	check_fast_path(text, len); /* unsorted */
+	assert_true(check_fast_path(text, len) > 0); /* unsorted */
 	/* sorted: lines share long prefixes with the one before */
 	VEC(char *) lines = {0};
 	for (char *at = text, *nl; (nl = strchr(at, '\n')); at = nl + 1) {
@@ -553,7 +610,7 @@ static void test_folded_distinct_names(void **state)
 	for (size_t i = 0; i < lines.n; i++)
 		fprintf(f, "%s\n", lines.v[i]);
 	fclose(f);
-	check_fast_path(sorted, slen);
+	assert_true(check_fast_path(sorted, slen) > 1000); /* else nothing was tested */
 	vec_free(&lines);
 	free(sorted);
 	free(text);
