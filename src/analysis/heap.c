@@ -34,7 +34,8 @@ void heap_free(struct heap_analysis *h)
 	for (size_t i = 0; i < h->procs.n; i++) {
 		struct heap_proc *pr = &h->procs.v[i];
 		vec_free(&pr->stack_sites);
-		vec_free(&pr->nodes);
+		vec_free(&pr->node_ips);
+		vec_free(&pr->node_parents);
 		free(pr->live);
 		free(pr->freed);
 		strbuf_release(&pr->maps);
@@ -283,8 +284,8 @@ void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_h
 	while (h->procs.n <= ring)
 		vec_grow(&h->procs);
 	struct heap_proc *pr = &h->procs.v[ring];
-	if (!pr->nodes.n) {
-		vec_grow(&pr->nodes); /* node 0: the root */
+	if (!pr->nnodes) {
+		pr->nnodes = 1; /* node 0: the root */
 		/* into a profile still empty, the first process's nodes go as
 		 * they come: its locations will be the first ones made */
 		const struct profile *p = h->p;
@@ -419,7 +420,7 @@ static uint32_t site_new(struct heap_analysis *h, uint32_t ring, uint32_t agent_
 static uint32_t site_of(struct heap_analysis *h, uint32_t ring, uint32_t node)
 {
 	struct heap_proc *pr = &h->procs.v[ring];
-	if (node >= pr->nodes.n)
+	if (node >= pr->nnodes)
 		node = 0; /* a node we were never told about: count it at the root */
 	while (pr->stack_sites.n <= node)
 		vec_push(&pr->stack_sites, UINT32_MAX);
@@ -577,19 +578,27 @@ void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_
 		const struct kh_rec_stack *r = (const void *)rec;
 		if (rec->size < sizeof(*r) || rec->size < sizeof(*r) + (uint64_t)r->nframes * sizeof(uint64_t))
 			return;
-		if (!pr->nodes.n)
-			vec_grow(&pr->nodes); /* the root */
-		if (r->first != pr->nodes.n || r->parent >= pr->nodes.n)
+		if (!pr->nnodes)
+			pr->nnodes = 1; /* the root */
+		if (r->first != pr->nnodes || r->parent >= pr->nnodes || r->nframes > UINT32_MAX - pr->nnodes)
 			return; /* out of order: never written so by the agent */
 		const uint64_t *f = (const uint64_t *)(r + 1);
 		for (uint32_t i = 0; i < r->nframes; i++) {
-			struct heap_trie_node n = {f[i], i ? r->first + i - 1 : r->parent, 0};
-			if (pr->live_copy)
-				n.prof =
-				    profile_stack_append(h->p, pr->nodes.v[n.parent].prof, live_location(h, pr, f[i]));
-			else if (h->on_address)
-				tell_address(h, pr, f[i]);
-			vec_push(&pr->nodes, n);
+			uint32_t parent = i ? r->first + i - 1 : r->parent;
+			if (pr->live_copy) {
+				/* node k is the profile's node k: nothing to keep */
+				profile_stack_append(h->p, parent, live_location(h, pr, f[i]));
+			} else {
+				if (h->on_address)
+					tell_address(h, pr, f[i]);
+				if (!pr->node_ips.n) {
+					vec_push(&pr->node_ips, 0); /* the root's */
+					vec_push(&pr->node_parents, 0);
+				}
+				vec_push(&pr->node_ips, f[i]);
+				vec_push(&pr->node_parents, parent);
+			}
+			pr->nnodes++;
 		}
 		break;
 	}
@@ -718,7 +727,7 @@ void heap_on_pending_stack(struct heap_analysis *h, uint32_t ring, const struct 
 	memset(&r.s, 0, sizeof(r.s));
 	r.s.h.type = KH_REC_STACK;
 	r.s.h.size = (uint32_t)(sizeof(r.s) + n * sizeof(uint64_t));
-	r.s.first = (uint32_t)h->procs.v[ring].nodes.n;
+	r.s.first = h->procs.v[ring].nnodes;
 	r.s.parent = 0;
 	r.s.nframes = n;
 	for (uint32_t i = 0; i < n; i++)
@@ -852,9 +861,26 @@ static void merge_into(struct heap_analysis *h, struct heap_site *d, const struc
 
 static void totals_meta(struct profile *p, const struct heap_totals *t);
 
+/* Agent node k (0 < k < nnodes) of a process: its address and parent.
+ * The live-copied process's are its profile node's (src, before
+ * heap_finish(): a location there is an index in loc_ips). */
+static uint64_t node_ip(const struct heap_proc *pr, const struct profile *src, uint32_t k)
+{
+	if (!pr->live_copy)
+		return pr->node_ips.v[k];
+	uint32_t loc = src->stacks.v[k].location;
+	return loc < pr->loc_ips.n ? pr->loc_ips.v[loc] : UINT64_MAX;
+}
+
+static uint32_t node_parent(const struct heap_proc *pr, const struct profile *src, uint32_t k)
+{
+	return pr->live_copy ? src->stacks.v[k].parent : pr->node_parents.v[k];
+}
+
 /* Copies a process's stack trie (the agent's nodes, parents first) and
- * its mappings into p; memo[k] becomes agent node k's profile node. */
-static void copy_trie(struct profile *p, const struct heap_proc *pr, uint32_t *memo)
+ * its mappings into p; memo[k] becomes agent node k's profile node. src
+ * is the analysis's profile (node_ip()). */
+static void copy_trie(struct profile *p, const struct profile *src, const struct heap_proc *pr, uint32_t *memo)
 {
 	struct proc_map *maps;
 	size_t nmaps;
@@ -870,21 +896,22 @@ static void copy_trie(struct profile *p, const struct heap_proc *pr, uint32_t *m
 	 * addresses of one process are distinct locations: into an empty trie
 	 * they go without a lookup. */
 	bool fresh = p->stacks.n == 1;
-	profile_reserve(p, p->stacks.n + pr->nodes.n, 0, 0);
+	profile_reserve(p, p->stacks.n + pr->nnodes, 0, 0);
 	memo[0] = 0;
-	for (size_t k = 1; k < pr->nodes.n; k++) {
-		const struct heap_trie_node *n = &pr->nodes.v[k];
-		size_t slot = hash_u64(n->ip) & (sizeof(lc) / sizeof(lc[0]) - 1);
+	for (uint32_t k = 1; k < pr->nnodes; k++) {
+		uint64_t ip = node_ip(pr, src, k);
+		uint32_t parent = node_parent(pr, src, k);
+		size_t slot = hash_u64(ip) & (sizeof(lc) / sizeof(lc[0]) - 1);
 		uint32_t loc;
-		if (lc[slot].ip == n->ip + 1) {
+		if (lc[slot].ip == ip + 1) {
 			loc = lc[slot].loc;
 		} else {
-			loc = profile_location(p, map_lookup(maps, nmaps, n->ip), n->ip, PROFILE_LOC_USER);
-			lc[slot].ip = n->ip + 1; /* +1: 0 marks an empty slot */
+			loc = profile_location(p, map_lookup(maps, nmaps, ip), ip, PROFILE_LOC_USER);
+			lc[slot].ip = ip + 1; /* +1: 0 marks an empty slot */
 			lc[slot].loc = loc;
 		}
-		memo[k] = fresh ? profile_stack_append(p, memo[n->parent], loc)
-		                : profile_stack_child(p, memo[n->parent], loc);
+		memo[k] =
+		    fresh ? profile_stack_append(p, memo[parent], loc) : profile_stack_child(p, memo[parent], loc);
 	}
 	free(maps);
 }
@@ -905,8 +932,8 @@ static void live_locations(struct profile *p, const struct heap_proc *pr)
 		id[i] = profile_location(p, map_lookup(maps, nmaps, ip), ip, PROFILE_LOC_USER);
 		renamed |= id[i] != i;
 	}
-	for (size_t k = 1; renamed && k < pr->nodes.n; k++) {
-		struct profile_stack_node *n = &p->stacks.v[pr->nodes.v[k].prof];
+	for (size_t k = 1; renamed && k < pr->nnodes; k++) {
+		struct profile_stack_node *n = &p->stacks.v[k];
 		if (n->location < pr->loc_ips.n)
 			n->location = id[n->location];
 	}
@@ -921,17 +948,17 @@ static void proc_stacks(struct heap_analysis *h, uint32_t r, uint32_t **memo)
 	if (pr->live_copy) {
 		live_locations(h->p, pr);
 	} else {
-		*memo = xreallocarray(*memo, pr->nodes.n + 1, sizeof(**memo));
-		copy_trie(h->p, pr, *memo);
+		*memo = xreallocarray(*memo, pr->nnodes + 1, sizeof(**memo));
+		copy_trie(h->p, h->p, pr, *memo);
 	}
 	for (size_t i = 0; i < h->sites.n; i++) {
 		struct heap_site *s = &h->sites.v[i];
 		if (s->proc != r)
 			continue;
-		if (s->agent_node >= pr->nodes.n)
+		if (s->agent_node >= pr->nnodes)
 			s->node = 0;
 		else
-			s->node = pr->live_copy ? pr->nodes.v[s->agent_node].prof : (*memo)[s->agent_node];
+			s->node = pr->live_copy ? s->agent_node : (*memo)[s->agent_node];
 	}
 }
 
@@ -1406,15 +1433,15 @@ void heap_snapshot(const struct heap_analysis *h, struct profile *out)
 	uint32_t *memo = NULL;
 	for (uint32_t r = 0; r < h->procs.n; r++) {
 		const struct heap_proc *pr = &h->procs.v[r];
-		memo = xreallocarray(memo, pr->nodes.n + 1, sizeof(*memo));
-		copy_trie(out, pr, memo);
+		memo = xreallocarray(memo, pr->nnodes + 1, sizeof(*memo));
+		copy_trie(out, h->p, pr, memo);
 		for (size_t i = 0; i < h->sites.n; i++) {
 			const struct heap_site *s = &h->sites.v[i];
 			if (s->proc != r || !s->allocs)
 				continue;
 			uint64_t live = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
 			struct profile_sample smp = {0};
-			smp.stack = s->agent_node < pr->nodes.n ? memo[s->agent_node] : 0;
+			smp.stack = s->agent_node < pr->nnodes ? memo[s->agent_node] : 0;
 			smp.pid = pr->pid;
 			smp.tid = smp.pid;
 			smp.values[HEAP_VALUE_ALLOC_SPACE] = (int64_t)s->alloc_bytes;

@@ -145,12 +145,6 @@ struct heap_double_free {
 /* Double frees listed by site; the others are only counted. */
 #define HEAP_DOUBLE_FREE_SITES 64
 
-struct heap_trie_node {
-	uint64_t ip;
-	uint32_t parent;
-	uint32_t prof; /* its profile stack node, in the process copied as it runs */
-};
-
 /* An executable mapping of a process, its path at path_off in maps. */
 struct heap_xmap {
 	uint64_t start, end, pgoff;
@@ -159,10 +153,17 @@ struct heap_xmap {
 
 struct heap_proc {
 	uint32_t pid, ppid;
-	VEC(struct heap_trie_node) nodes; /* the agent's stack trie; [0] is the root */
-	VEC(uint32_t) stack_sites;        /* agent stack node -> site, UINT32_MAX when none */
-	struct heap_live *live;           /* open addressing on addr, addr 0 = empty */
-	struct heap_freed *freed;         /* HEAP_FREED_SLOTS, made at the first free */
+	/* The agent's stack trie, node 0 the root: nnodes of them. The
+	 * process copied as it runs keeps none here: its node k is the
+	 * profile's stack node k (the profile was empty, and its nodes are
+	 * appended in the agent's order), with the address loc_ips[location].
+	 * The others keep each node's address and parent, [0] unused. */
+	uint32_t nnodes;
+	VEC(uint64_t) node_ips;
+	VEC(uint32_t) node_parents;
+	VEC(uint32_t) stack_sites; /* agent stack node -> site, UINT32_MAX when none */
+	struct heap_live *live;    /* open addressing on addr, addr 0 = empty */
+	struct heap_freed *freed;  /* HEAP_FREED_SLOTS, made at the first free */
 	uint64_t live_cap, live_n;
 	uint64_t last_alloc;
 	struct strbuf maps;    /* /proc/PID/maps text, the latest complete copy */

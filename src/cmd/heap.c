@@ -540,7 +540,7 @@ static void heap_collect(struct heap_session *s)
 	s->waits = agent_channel_waits(s->ch);
 	bool no_stacks = true;
 	for (size_t i = 0; i < h->procs.n && no_stacks; i++)
-		no_stacks = h->procs.v[i].nodes.n <= 1;
+		no_stacks = h->procs.v[i].nnodes <= 1;
 	if (h->tot.allocs && no_stacks)
 		kiln_warn("no call stacks were captured: the agent could not load libunwind.so.8 in the target; "
 		          "install it (apt-get install libunwind8)");
