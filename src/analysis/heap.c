@@ -312,6 +312,55 @@ static uint64_t rel_time(struct heap_analysis *h, uint64_t t)
 	return r;
 }
 
+/* ---- the deltas, packed (heap.h) ---- */
+
+static void put_varint(heap_byte_vec *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		vec_push(b, (uint8_t)(v | 0x80));
+		v >>= 7;
+	}
+	vec_push(b, (uint8_t)v);
+}
+
+static uint64_t get_varint(const uint8_t *b, size_t n, size_t *at)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; *at < n && shift < 64; shift += 7) {
+		uint8_t c = b[(*at)++];
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			break;
+	}
+	return v;
+}
+
+/* Appends a delta at point, which is at or after the last one's. */
+static void delta_put(heap_byte_vec *b, uint32_t *last_point, const struct heap_delta *d)
+{
+	put_varint(b, d->point - *last_point);
+	put_varint(b, d->site);
+	put_varint(b, ((uint64_t)d->bytes << 1) ^ (uint64_t)(d->bytes >> 63));
+	*last_point = d->point;
+}
+
+static bool delta_get(const uint8_t *b, size_t n, struct heap_delta_cursor *c, struct heap_delta *out)
+{
+	if (c->at >= n)
+		return false;
+	c->point += (uint32_t)get_varint(b, n, &c->at);
+	out->point = c->point;
+	out->site = (uint32_t)get_varint(b, n, &c->at);
+	uint64_t z = get_varint(b, n, &c->at);
+	out->bytes = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+	return true;
+}
+
+bool heap_delta_next(const struct heap_analysis *h, struct heap_delta_cursor *c, struct heap_delta *out)
+{
+	return delta_get(h->deltas.v, h->deltas.n, c, out);
+}
+
 static void flush_dirty(struct heap_analysis *h, uint32_t point)
 {
 	for (size_t i = 0; i < h->dirty.n; i++) {
@@ -320,10 +369,28 @@ static void flush_dirty(struct heap_analysis *h, uint32_t point)
 		/* changes, not values: the chart needs no value per site to
 		 * follow them, and a temporary block's site has none to keep */
 		struct heap_delta d = {point, h->dirty.v[i].site, s->live_bytes - h->dirty.v[i].before};
-		if (d.bytes)
-			vec_push(&h->deltas, d);
+		if (d.bytes) {
+			delta_put(&h->deltas, &h->deltas_point, &d);
+			h->ndeltas++;
+		}
 	}
 	vec_clear(&h->dirty);
+}
+
+/* The deltas of one new point being merged by series_thin(). */
+struct thin_group {
+	VEC(struct heap_delta) v;
+	uint32_t *at; /* site -> its entry in v, when that entry is its */
+};
+
+static void thin_emit(struct heap_analysis *h, struct thin_group *g, heap_byte_vec *out)
+{
+	for (size_t i = 0; i < g->v.n; i++)
+		if (g->v.v[i].bytes) { /* a block allocated and freed within the pair */
+			delta_put(out, &h->deltas_point, &g->v.v[i]);
+			h->ndeltas++;
+		}
+	vec_clear(&g->v);
 }
 
 /* Halves a full series: each pair of neighbouring points becomes the one
@@ -332,31 +399,38 @@ static void flush_dirty(struct heap_analysis *h, uint32_t point)
  * keeps the run's shape at an even resolution in bounded memory, however
  * many events come. The deltas by a point give the sites' bytes at its
  * largest heap: a pair's second point's deltas, when the first won, move
- * on to the next point, and one delta per site and point remains. */
+ * on to the next point, and one delta per site and point remains. Their
+ * new points never decrease along the deltas, so each new point's deltas
+ * are merged in a small group and packed again into a new stream. */
 static void series_thin(struct heap_analysis *h)
 {
 	const struct heap_point *v = h->series.v;
 	size_t n = h->series.n;
-	/* where each site's delta of a new point is, if it has one */
-	uint32_t *at = xcalloc(h->sites.n + 1, sizeof(*at));
-	size_t out = 0;
-	for (size_t i = 0; i < h->deltas.n; i++) {
-		struct heap_delta d = h->deltas.v[i];
+	struct thin_group g = {{0}, xcalloc(h->sites.n + 1, sizeof(*g.at))};
+	heap_byte_vec out = {0};
+	vec_reserve(&out, h->deltas.n / 2 + 16);
+	struct heap_delta_cursor c = {0};
+	struct heap_delta d;
+	h->deltas_point = 0;
+	h->ndeltas = 0;
+	while (delta_get(h->deltas.v, h->deltas.n, &c, &d)) {
 		bool lost = (d.point & 1) && v[d.point].bytes <= v[d.point - 1].bytes;
 		d.point = d.point / 2 + (lost ? 1 : 0);
-		uint32_t k = at[d.site];
-		if (k < out && h->deltas.v[k].point == d.point && h->deltas.v[k].site == d.site) {
-			h->deltas.v[k].bytes += d.bytes;
+		if (g.v.n && g.v.v[0].point != d.point)
+			thin_emit(h, &g, &out);
+		uint32_t k = g.at[d.site];
+		if (k < g.v.n && g.v.v[k].site == d.site) {
+			g.v.v[k].bytes += d.bytes;
 			continue;
 		}
-		at[d.site] = (uint32_t)out;
-		h->deltas.v[out++] = d;
+		g.at[d.site] = (uint32_t)g.v.n;
+		vec_push(&g.v, d);
 	}
-	free(at);
-	h->deltas.n = 0;
-	for (size_t i = 0; i < out; i++) /* a block allocated and freed within the pair */
-		if (h->deltas.v[i].bytes)
-			h->deltas.v[h->deltas.n++] = h->deltas.v[i];
+	thin_emit(h, &g, &out);
+	vec_free(&g.v);
+	free(g.at);
+	vec_free(&h->deltas);
+	h->deltas = out;
 	for (size_t i = 0; i < n; i += 2) {
 		const struct heap_point *a = &v[i], *b = i + 1 < n ? &v[i + 1] : a;
 		h->series.v[i / 2] = b->bytes > a->bytes ? *b : *a;

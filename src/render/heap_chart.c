@@ -62,12 +62,14 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 			if (v == top[k])
 				which[i] = (int8_t)k;
 	}
-	size_t d = 0;
+	struct heap_delta_cursor dc = {0};
+	struct heap_delta d;
+	bool more = heap_delta_next(h, &dc, &d);
 	for (size_t i = 0; i < h->series.n; i++) {
-		for (; d < h->deltas.n && h->deltas.v[d].point <= i; d++) {
-			int k = which[h->deltas.v[d].site];
+		for (; more && d.point <= i; more = heap_delta_next(h, &dc, &d)) {
+			int k = d.site < h->sites.n ? which[d.site] : -1;
 			if (k >= 0) /* only the top sites' bytes are drawn */
-				cur[k] += h->deltas.v[d].bytes;
+				cur[k] += d.bytes;
 		}
 		uint64_t x = by_event ? h->series.v[i].ev : h->series.v[i].t;
 		uint64_t col = x * (COLS - 1) / tmax;

@@ -622,7 +622,67 @@ static void test_series_bounded(void **state)
 	}
 	assert_int_equal(top, h->tot.peak_bytes);
 	/* the deltas, one per site and point at most, replay the sites' bytes */
-	assert_true(h->deltas.n <= 2 * h->series.n);
+	assert_true(h->ndeltas <= 2 * h->series.n);
+	heap_free(h);
+	profile_free(p);
+}
+
+/* The packed deltas, thinned many times over, still replay every site's
+ * bytes: summed by site they give its live bytes, their points never
+ * decrease, and the sites' bytes at each point never exceed the heap
+ * there (the heap is the sum of the sites). Sizes span one byte to
+ * gigabytes, so each varint length is exercised, and frees of big blocks
+ * make negative deltas. */
+static void test_deltas_replay(void **state)
+{
+	(void)state;
+	enum { ROUNDS = 400000, SITES = 3 };
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(9);
+	heap_on_ring(h, 0, &rh);
+	stack(h, 0, 1, 0, 0x1000); /* nodes 1, 2 */
+	stack(h, 0, 3, 1, 0x2000); /* nodes 3, 4 */
+	stack(h, 0, 5, 1, 0x3000); /* nodes 5, 6 */
+	static const uint32_t node[SITES] = {2, 4, 6};
+	uint64_t t = 1, seed = 7;
+	for (uint32_t i = 0; i < ROUNDS; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t k = (uint32_t)(seed >> 33) % SITES;
+		uint64_t size = 1ull << ((seed >> 40) % 34);
+		uint64_t addr = 0x1000000ull + (uint64_t)(i % 512) * 16;
+		if (i >= 512)
+			hfree(h, 0, t++, addr);
+		alloc(h, 0, t++, addr, size, node[k]);
+	}
+	int64_t sum[SITES + 1] = {0};
+	struct heap_delta_cursor c = {0};
+	struct heap_delta d;
+	uint32_t last = 0;
+	size_t n = 0;
+	while (heap_delta_next(h, &c, &d)) {
+		assert_true(d.point >= last);
+		assert_true(d.site < h->sites.n);
+		last = d.point;
+		sum[d.site] += d.bytes;
+		n++;
+	}
+	assert_int_equal(n, h->ndeltas);
+	assert_true(h->series.n <= HEAP_SERIES_MAX);
+	/* the changes since the last point are not flushed yet: add them */
+	for (size_t i = 0; i < h->dirty.n; i++)
+		sum[h->dirty.v[i].site] += h->sites.v[h->dirty.v[i].site].live_bytes - h->dirty.v[i].before;
+	for (size_t i = 0; i < h->sites.n; i++)
+		assert_int_equal(sum[i], h->sites.v[i].live_bytes);
+	/* replayed point by point, the sites never hold more than the heap */
+	int64_t cur = 0;
+	c = (struct heap_delta_cursor){0};
+	bool more = heap_delta_next(h, &c, &d);
+	for (size_t i = 0; i < h->series.n; i++) {
+		for (; more && d.point <= i; more = heap_delta_next(h, &c, &d))
+			cur += d.bytes;
+		assert_true(cur <= (int64_t)h->series.v[i].bytes);
+	}
 	heap_free(h);
 	profile_free(p);
 }
@@ -982,15 +1042,25 @@ static void test_many_sites_threaded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_totals_peak_temporary),  cmocka_unit_test(test_stacks_into_profile),
-	    cmocka_unit_test(test_pending_stacks),         cmocka_unit_test(test_freeres_frees),
-	    cmocka_unit_test(test_exec_is_not_a_leak),     cmocka_unit_test(test_live_table_random),
-	    cmocka_unit_test(test_chart_layers_add_up),    cmocka_unit_test(test_chart_layers_add_up_thinned),
-	    cmocka_unit_test(test_series_bounded),         cmocka_unit_test(test_double_free),
-	    cmocka_unit_test(test_no_malloc_hint),         cmocka_unit_test(test_view_from_file),
-	    cmocka_unit_test(test_view_from_old_profile),  cmocka_unit_test(test_alloc_rule),
-	    cmocka_unit_test(test_trim_profile),           cmocka_unit_test(test_group_by_module_and_process),
-	    cmocka_unit_test(test_processes_from_samples), cmocka_unit_test(test_maps_pieces),
+	    cmocka_unit_test(test_totals_peak_temporary),
+	    cmocka_unit_test(test_stacks_into_profile),
+	    cmocka_unit_test(test_pending_stacks),
+	    cmocka_unit_test(test_freeres_frees),
+	    cmocka_unit_test(test_exec_is_not_a_leak),
+	    cmocka_unit_test(test_live_table_random),
+	    cmocka_unit_test(test_chart_layers_add_up),
+	    cmocka_unit_test(test_chart_layers_add_up_thinned),
+	    cmocka_unit_test(test_series_bounded),
+	    cmocka_unit_test(test_deltas_replay),
+	    cmocka_unit_test(test_double_free),
+	    cmocka_unit_test(test_no_malloc_hint),
+	    cmocka_unit_test(test_view_from_file),
+	    cmocka_unit_test(test_view_from_old_profile),
+	    cmocka_unit_test(test_alloc_rule),
+	    cmocka_unit_test(test_trim_profile),
+	    cmocka_unit_test(test_group_by_module_and_process),
+	    cmocka_unit_test(test_processes_from_samples),
+	    cmocka_unit_test(test_maps_pieces),
 	    cmocka_unit_test(test_many_sites_threaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
