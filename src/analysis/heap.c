@@ -478,10 +478,6 @@ static void site_change(struct heap_analysis *h, uint32_t site, int64_t delta)
 static uint32_t site_new(struct heap_analysis *h, uint32_t ring, uint32_t agent_node)
 {
 	struct heap_site *s = vec_grow(&h->sites);
-	/* its sample, made now: the pages are the kernel's to zero while the
-	 * program runs, not after it */
-	if (h->p->samples.n == h->sites.n - 1)
-		vec_grow(&h->p->samples);
 	if (!h->procs.v[ring].live_copy)
 		h->other_sites++;
 	s->proc = ring;
@@ -1066,48 +1062,31 @@ static void split_leaks(const struct heap_analysis *h, const struct heap_site *s
 	}
 }
 
-struct outputs {
-	struct heap_analysis *h;
-	bool samples, merged;
-};
-
-/* Sizes the samples and merged sites for one entry per site and has the
- * kernel hand over their pages now (it zeroes each on first touch): run
- * on a second thread while the first copies the stack trie, the hundred
- * megabytes a run with a million distinct stacks needs cost no wall time. */
-static void *reserve_outputs(void *arg)
+/* Sizes the merged sites for one entry per site and has the kernel hand
+ * over their pages now (it zeroes each on first touch): run on a second
+ * thread while the first copies the stack trie, the tens of megabytes a
+ * run with a million distinct stacks needs cost no wall time. */
+static void *reserve_merged(void *arg)
 {
-	const struct outputs *o = arg;
-	struct heap_analysis *h = o->h;
-	struct profile *p = h->p;
+	struct heap_analysis *h = arg;
 	size_t n = h->sites.n;
-	if (o->samples) {
-		vec_reserve(&p->samples, p->samples.n + n);
-		memset(p->samples.v + p->samples.n, 0, n * sizeof(*p->samples.v));
-	}
-	if (o->merged) {
-		vec_reserve(&h->merged, h->merged.n + n);
-		memset(h->merged.v + h->merged.n, 0, n * sizeof(*h->merged.v));
-	}
+	vec_reserve(&h->merged, h->merged.n + n);
+	memset(h->merged.v + h->merged.n, 0, n * sizeof(*h->merged.v));
 	return NULL;
 }
 
-void heap_finish(struct heap_analysis *h)
+void heap_finish_sites(struct heap_analysis *h)
 {
 	struct profile *p = h->p;
 	if (h->tot.start_ns == UINT64_MAX)
 		h->tot.start_ns = 0;
 	h->tot.end_ns = h->last_t;
 	/* Usually every site is the live-copied process's: its sites are
-	 * distinct stack nodes, so they are the merged sites, and site_new()
-	 * made their samples already. */
-	bool samples_made = p->samples.n == h->sites.n;
+	 * distinct stack nodes, so they are the merged sites. */
 	bool alias = !h->other_sites && !h->merged.n;
 	/* the trie copy below touches neither vector */
-	struct outputs o = {h, !samples_made, !alias};
 	pthread_t reserver;
-	bool threaded =
-	    (o.samples || o.merged) && h->sites.n >= 65536 && pthread_create(&reserver, NULL, reserve_outputs, &o) == 0;
+	bool threaded = !alias && h->sites.n >= 65536 && pthread_create(&reserver, NULL, reserve_merged, h) == 0;
 	uint32_t *memo = NULL;
 	/* the live-copied process first: until its locations are made, the
 	 * profile's nodes name them by index, which a copy into the trie must
@@ -1119,46 +1098,29 @@ void heap_finish(struct heap_analysis *h)
 		if (!h->procs.v[r].live_copy)
 			proc_stacks(h, r, &memo);
 	free(memo);
+	/* the sites by agent node served the run only */
+	for (size_t r = 0; r < h->procs.n; r++)
+		vec_free(&h->procs.v[r].stack_sites);
 
-	/* one sample and at most one merged site per site: sized once, not
-	 * grown by copying hundreds of megabytes along the way */
+	/* at most one merged site per site: sized once, not grown by
+	 * copying tens of megabytes along the way */
 	if (threaded)
 		pthread_join(reserver, NULL);
-	else
-		reserve_outputs(&o);
+	else if (!alias)
+		reserve_merged(h);
 	/* profile stack ids are dense: their merged site by direct index */
 	uint32_t *by_node = NULL;
 	if (!alias) {
 		by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
 		memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));
 	}
-	size_t kept = 0;        /* samples made in place, of sites that allocated */
-	sample_vec extra = {0}; /* the further leak classes' samples */
 	for (size_t i = 0; i < h->sites.n; i++) {
 		struct heap_site *s = &h->sites.v[i];
 		if (s->snap_gen != h->peak_gen)
 			s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
 		s->snap_gen = h->peak_gen;
 		s->merged_idx = (uint32_t)i;
-		if (!s->allocs)
-			continue;
-		struct profile_sample smp = {0};
-		smp.stack = s->node;
-		smp.pid = h->procs.v[s->proc].pid;
-		smp.tid = smp.pid;
-		smp.values[HEAP_VALUE_ALLOC_SPACE] = (int64_t)s->alloc_bytes;
-		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = (int64_t)s->allocs;
-		smp.values[HEAP_VALUE_PEAK_SPACE] = (int64_t)s->peak_bytes;
-		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)s->leaked_bytes;
-		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = (int64_t)s->leaked_blocks;
-		smp.values[HEAP_VALUE_TEMPORARY] = (int64_t)s->temporary;
-		if (s->leaks)
-			split_leaks(h, s, &smp, &extra);
-		if (samples_made)
-			p->samples.v[kept++] = smp;
-		else
-			profile_add_sample(p, &smp);
-		if (alias)
+		if (!s->allocs || alias)
 			continue;
 		uint32_t m = s->node <= p->stacks.n ? by_node[s->node] : UINT32_MAX;
 		if (m == UINT32_MAX) {
@@ -1173,11 +1135,6 @@ void heap_finish(struct heap_analysis *h)
 		s->merged_idx = m;
 		merge_into(h, &h->merged.v[m], s);
 	}
-	if (samples_made)
-		p->samples.n = kept;
-	for (size_t i = 0; i < extra.n; i++)
-		profile_add_sample(p, &extra.v[i]);
-	vec_free(&extra);
 	free(by_node);
 	if (alias) {
 		h->merged.v = h->sites.v;
@@ -1193,6 +1150,50 @@ void heap_finish(struct heap_analysis *h)
 
 	totals_meta(p, &h->tot);
 	heap_processes_meta(p, h->processes.v, h->processes.n);
+}
+
+bool heap_samples_add(struct heap_analysis *h, size_t *at, size_t max)
+{
+	struct profile *p = h->p;
+	size_t i = *at, end = max < h->sites.n - i ? i + max : h->sites.n;
+	if (i >= h->sites.n)
+		return false;
+	sample_vec extra = {0}; /* the further leak classes' samples */
+	for (; i < end; i++) {
+		const struct heap_site *s = &h->sites.v[i];
+		if (!s->allocs)
+			continue;
+		struct profile_sample smp = {0};
+		smp.stack = s->node;
+		smp.pid = h->procs.v[s->proc].pid;
+		smp.tid = smp.pid;
+		smp.values[HEAP_VALUE_ALLOC_SPACE] = (int64_t)s->alloc_bytes;
+		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = (int64_t)s->allocs;
+		smp.values[HEAP_VALUE_PEAK_SPACE] = (int64_t)s->peak_bytes;
+		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)s->leaked_bytes;
+		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = (int64_t)s->leaked_blocks;
+		smp.values[HEAP_VALUE_TEMPORARY] = (int64_t)s->temporary;
+		if (s->leaks)
+			split_leaks(h, s, &smp, &extra);
+		profile_add_sample(p, &smp);
+		/* right after the site's first: the file's reader merges a
+		 * stack's samples in the order it meets them */
+		for (size_t k = 0; k < extra.n; k++)
+			profile_add_sample(p, &extra.v[k]);
+		vec_clear(&extra);
+	}
+	vec_free(&extra);
+	*at = i;
+	return true;
+}
+
+void heap_finish(struct heap_analysis *h)
+{
+	heap_finish_sites(h);
+	size_t at = 0;
+	vec_reserve(&h->p->samples, h->p->samples.n + h->sites.n);
+	while (heap_samples_add(h, &at, h->sites.n))
+		;
 }
 
 static void totals_meta(struct profile *p, const struct heap_totals *t)

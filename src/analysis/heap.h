@@ -262,6 +262,16 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean);
  * stores the totals in the profile's metadata. Call once, after the last
  * record. Symbolize the profile afterwards. */
 void heap_finish(struct heap_analysis *h);
+/* heap_finish() but for the samples: then heap_samples_add() makes them
+ * a batch at a time, so that a writer streams them to the file
+ * (kiln_writer_stream()) without the whole set ever in memory beside the
+ * sites: 72 bytes a site, tens of megabytes after a million stacks. */
+void heap_finish_sites(struct heap_analysis *h);
+/* Appends to the profile the samples of the next (at most) max sites
+ * from *at (start at 0), and moves *at past them; false when no site was
+ * left. Reads the sites only: it may run on another thread while the
+ * views (heap_group() done) are rendered. */
+bool heap_samples_add(struct heap_analysis *h, size_t *at, size_t max);
 /* Builds in out (a new profile with the heap value types) what the run
  * shows so far, leaving h as it is: stacks, mappings and samples, with
  * the blocks still live counted as leaked_space, the totals and the heap

@@ -267,14 +267,26 @@ static void snapshot_take(struct snapshots *sn, const struct heap_analysis *h)
 
 struct file_job {
 	struct kiln_writer *w;
-	const struct profile *p;
+	struct profile *p;
+	struct heap_analysis *h;
 	int rc;
 };
 
+/* Samples made and written per batch: a million sites' samples would take
+ * 72 MB at once. */
+#define SAMPLES_BATCH 65536
+
+/* The profile's samples, made from the sites a batch at a time and
+ * streamed, then the rest of the file. */
 static void *write_file(void *arg)
 {
 	struct file_job *j = arg;
-	j->rc = kiln_writer_finish(j->w, j->p);
+	size_t at = 0;
+	j->rc = 0;
+	while (!j->rc && heap_samples_add(j->h, &at, SAMPLES_BATCH))
+		j->rc = kiln_writer_stream(j->w, j->p);
+	if (!j->rc)
+		j->rc = kiln_writer_finish(j->w, j->p);
 	return NULL;
 }
 
@@ -551,7 +563,7 @@ static void heap_collect(struct heap_session *s)
 static void heap_analyse(struct heap_session *s)
 {
 	struct profile *p = s->p;
-	heap_finish(s->h);
+	heap_finish_sites(s->h);
 	heap_save_series(s->h);
 	s->t_finish = cmd_now_ns();
 	profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&s->t));
@@ -568,8 +580,17 @@ static void heap_analyse(struct heap_session *s)
 	s->t_sym = cmd_now_ns();
 }
 
-/* The profile is complete: the file is written on a thread of its own
- * while the summary and the chart are made, which only read it. */
+/* The lists a user reads: sites grouped by their allocating line. */
+static void heap_group_sites(struct heap_session *s)
+{
+	heap_set_alloc_rule(s->h, s->a->rule);
+	heap_group(s->h);
+	s->t_group = cmd_now_ns();
+}
+
+/* The profile is complete but for its samples: they and the file are
+ * made on a thread of its own while the summary and the chart are made,
+ * which only read the profile and the grouped sites. */
 static int heap_write_start(struct heap_session *s)
 {
 	if (s->sn.taken) {
@@ -583,7 +604,7 @@ static int heap_write_start(struct heap_session *s)
 			return 1;
 		}
 	}
-	s->job = (struct file_job){s->w, s->p, 0};
+	s->job = (struct file_job){s->w, s->p, s->h, 0};
 	s->threaded = pthread_create(&s->writer, NULL, write_file, &s->job) == 0;
 	if (!s->threaded)
 		write_file(&s->job);
@@ -595,10 +616,6 @@ static void heap_views(struct heap_session *s)
 {
 	const struct heap_args *a = s->a;
 	struct heap_analysis *h = s->h;
-	heap_set_alloc_rule(h, a->rule);
-	heap_group(h);
-	s->t_group = cmd_now_ns();
-
 	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&s->cmd), a->full_stacks};
 	struct strbuf sb = STRBUF_INIT;
 	if (a->chart) {
@@ -720,6 +737,7 @@ static int heap_run(const struct heap_args *a)
 	if (status < 0) {
 		heap_collect(&s);
 		heap_analyse(&s);
+		heap_group_sites(&s);
 		status = heap_write_start(&s);
 	}
 	if (status < 0) {
