@@ -148,6 +148,28 @@ const struct heap_leaks *heap_site_leaks(const struct heap_analysis *h, const st
 	return &h->leaks.v[s->leaks < h->leaks.n ? s->leaks : 0];
 }
 
+uint64_t heap_site_leaked_bytes(const struct heap_analysis *h, const struct heap_site *s)
+{
+	const struct heap_leaks *l = heap_site_leaks(h, s);
+	return l->bytes[0] + l->bytes[1] + l->bytes[2] + l->bytes[3] + l->bytes[4];
+}
+
+uint64_t heap_site_leaked_blocks(const struct heap_analysis *h, const struct heap_site *s)
+{
+	const struct heap_leaks *l = heap_site_leaks(h, s);
+	return l->blocks[0] + l->blocks[1] + l->blocks[2] + l->blocks[3] + l->blocks[4];
+}
+
+uint32_t heap_site_view(const struct heap_analysis *h, uint32_t i)
+{
+	if (i >= h->sites.n)
+		return UINT32_MAX;
+	uint32_t m = h->merged_is_sites ? i : h->sites.v[i].link;
+	if (!h->groups.n)
+		return m;
+	return m < h->merged.n ? h->merged.v[m].link : UINT32_MAX;
+}
+
 static struct heap_leaks *site_leaks_mut(struct heap_analysis *h, struct heap_site *s)
 {
 	if (!s->leaks) {
@@ -831,8 +853,6 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 			continue;
 		}
 		struct heap_site *s = &h->sites.v[l->site];
-		s->leaked_bytes += l->size;
-		s->leaked_blocks++;
 		struct heap_leaks *lk = site_leaks_mut(h, s);
 		lk->bytes[l->cls] += l->size;
 		lk->blocks[l->cls]++;
@@ -917,8 +937,6 @@ static void merge_into(struct heap_analysis *h, struct heap_site *d, const struc
 	d->temporary += s->temporary;
 	d->live_bytes += s->live_bytes;
 	d->peak_bytes += s->peak_bytes;
-	d->leaked_bytes += s->leaked_bytes;
-	d->leaked_blocks += s->leaked_blocks;
 	if (!s->leaks)
 		return;
 	struct heap_leaks *dl = site_leaks_mut(h, d);
@@ -1119,7 +1137,7 @@ void heap_finish_sites(struct heap_analysis *h)
 		if (s->snap_gen != h->peak_gen)
 			s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
 		s->snap_gen = h->peak_gen;
-		s->merged_idx = (uint32_t)i;
+		s->link = (uint32_t)i;
 		if (!s->allocs || alias)
 			continue;
 		uint32_t m = s->node <= p->stacks.n ? by_node[s->node] : UINT32_MAX;
@@ -1132,7 +1150,7 @@ void heap_finish_sites(struct heap_analysis *h)
 			if (s->node <= p->stacks.n)
 				by_node[s->node] = m;
 		}
-		s->merged_idx = m;
+		s->link = m;
 		merge_into(h, &h->merged.v[m], s);
 	}
 	free(by_node);
@@ -1170,8 +1188,8 @@ bool heap_samples_add(struct heap_analysis *h, size_t *at, size_t max)
 		smp.values[HEAP_VALUE_ALLOC_SPACE] = (int64_t)s->alloc_bytes;
 		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = (int64_t)s->allocs;
 		smp.values[HEAP_VALUE_PEAK_SPACE] = (int64_t)s->peak_bytes;
-		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)s->leaked_bytes;
-		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = (int64_t)s->leaked_blocks;
+		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)heap_site_leaked_bytes(h, s);
+		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = (int64_t)heap_site_leaked_blocks(h, s);
 		smp.values[HEAP_VALUE_TEMPORARY] = (int64_t)s->temporary;
 		if (s->leaks)
 			split_leaks(h, s, &smp, &extra);
@@ -1239,7 +1257,7 @@ static uint64_t rank_key(const struct heap_analysis *h, const struct heap_site *
 	case HEAP_BY_PEAK:
 		return s->peak_bytes;
 	case HEAP_BY_LEAKED:
-		return s->leaked_bytes;
+		return heap_site_leaked_bytes(h, s);
 	case HEAP_BY_ALLOCS:
 		return s->allocs;
 	case HEAP_BY_TEMPORARY:
@@ -1378,10 +1396,11 @@ const struct heap_process *heap_site_process(const struct heap_analysis *h, cons
 }
 
 /* Which member's stack a group shows: the one that matters most. */
-static bool better_member(const struct heap_site *a, const struct heap_site *b)
+static bool better_member(const struct heap_analysis *h, const struct heap_site *a, const struct heap_site *b)
 {
-	if (a->leaked_bytes != b->leaked_bytes)
-		return a->leaked_bytes > b->leaked_bytes;
+	uint64_t la = heap_site_leaked_bytes(h, a), lb = heap_site_leaked_bytes(h, b);
+	if (la != lb)
+		return la > lb;
 	if (a->peak_bytes != b->peak_bytes)
 		return a->peak_bytes > b->peak_bytes;
 	return a->alloc_bytes > b->alloc_bytes;
@@ -1394,25 +1413,27 @@ void heap_group(struct heap_analysis *h)
 	 * frame (its location's frames, innermost first), else its parent's.
 	 * Parents have smaller ids than their children. Stacks share nodes and
 	 * nodes share locations, so this is cheap even for a million stacks. */
-	int64_t *loc_user = xmalloc((p->locations.n + 1) * sizeof(*loc_user));
+	/* frame ids, NO_FRAME when none: 4 bytes a node, for a million nodes */
+	enum { NO_FRAME = UINT32_MAX };
+	uint32_t *loc_user = xmalloc((p->locations.n + 1) * sizeof(*loc_user));
 	for (size_t l = 0; l < p->locations.n; l++) {
 		const struct profile_location *loc = &p->locations.v[l];
-		loc_user[l] = -1;
+		loc_user[l] = NO_FRAME;
 		for (uint32_t k = 0; k < loc->nframes; k++)
 			if (!alloc_rule_skips(h->rule, p, &p->frames.v[loc->first_frame + k])) {
 				loc_user[l] = loc->first_frame + k;
 				break;
 			}
 	}
-	int64_t *node_user = xmalloc((p->stacks.n + 1) * sizeof(*node_user));
+	uint32_t *node_user = xmalloc((p->stacks.n + 1) * sizeof(*node_user));
 	for (size_t i = 0; i < p->stacks.n; i++) {
 		const struct profile_stack_node *nd = &p->stacks.v[i];
 		if (i == 0 || nd->location >= p->locations.n)
-			node_user[i] = -1;
-		else if (loc_user[nd->location] >= 0)
+			node_user[i] = NO_FRAME;
+		else if (loc_user[nd->location] != NO_FRAME)
 			node_user[i] = loc_user[nd->location];
 		else
-			node_user[i] = nd->parent < i ? node_user[nd->parent] : -1;
+			node_user[i] = nd->parent < i ? node_user[nd->parent] : NO_FRAME;
 	}
 	/* One process's sites are not another's, nor one module's another's
 	 * (cc1's xmalloc is not the xmalloc of the libbfd that as loads):
@@ -1430,8 +1451,8 @@ void heap_group(struct heap_analysis *h)
 		bool runtime = false;
 		struct group_key k;
 		memset(&k, 0, sizeof(k));
-		int64_t fi = m->node < p->stacks.n ? node_user[m->node] : -1;
-		if (fi >= 0) {
+		uint32_t fi = m->node < p->stacks.n ? node_user[m->node] : NO_FRAME;
+		if (fi != NO_FRAME) {
 			f = p->frames.v[fi];
 			k.found = true;
 		} else if (heap_site_frame(p, h->rule, m->node, &f, &runtime)) {
@@ -1460,14 +1481,14 @@ void heap_group(struct heap_analysis *h)
 		}
 		struct heap_site *d = &h->groups.v[g];
 		/* merged sites are whole stacks: compare before adding */
-		bool take = !d->nstacks || better_member(m, &h->merged.v[d->merged_idx]);
+		bool take = !d->nstacks || better_member(h, m, &h->merged.v[d->link]);
 		merge_into(h, d, m);
 		d->nstacks++;
 		if (take) {
 			d->node = m->node;
-			d->merged_idx = (uint32_t)i;
+			d->link = (uint32_t)i;
 		}
-		m->group = (uint32_t)g;
+		m->link = (uint32_t)g;
 	}
 	hashmap_release(&by_key);
 	hashmap_release(&procs);
@@ -1486,9 +1507,6 @@ void heap_group(struct heap_analysis *h)
 		}
 	}
 	hashmap_release(&pids);
-	for (size_t i = 0; i < h->sites.n; i++)
-		if (h->sites.v[i].allocs)
-			h->sites.v[i].group = h->merged.v[h->sites.v[i].merged_idx].group;
 }
 
 static void save_series(const struct heap_analysis *h, struct profile *p)
@@ -1503,8 +1521,10 @@ void heap_save_series(struct heap_analysis *h)
 	save_series(h, h->p);
 }
 
-void heap_snapshot(const struct heap_analysis *h, struct profile *out)
+int heap_snapshot(const struct heap_analysis *h, struct profile *out, size_t batch,
+                  int (*flush)(void *ctx, struct profile *out), void *ctx)
 {
+	int rc = 0;
 	uint32_t *memo = NULL;
 	for (uint32_t r = 0; r < h->procs.n; r++) {
 		const struct heap_proc *pr = &h->procs.v[r];
@@ -1526,6 +1546,8 @@ void heap_snapshot(const struct heap_analysis *h, struct profile *out)
 			smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)live; /* not freed yet */
 			smp.values[HEAP_VALUE_TEMPORARY] = (int64_t)s->temporary;
 			profile_add_sample(out, &smp);
+			if (flush && !rc && out->samples.n >= batch)
+				rc = flush(ctx, out);
 		}
 		profile_thread(out, pr->pid, pr->pid);
 	}
@@ -1548,4 +1570,5 @@ void heap_snapshot(const struct heap_analysis *h, struct profile *out)
 	free(pv);
 	profile_set_meta(out, "heap_snapshot", "live blocks count as not freed: the run had not ended");
 	save_series(h, out);
+	return rc;
 }

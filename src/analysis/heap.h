@@ -45,24 +45,32 @@ struct heap_leaks {
 };
 
 /* One call site: a stack in one process image, or (after heap_finish) the
- * merge of all with the same profile stack node. The fields an allocation
- * or a free touches come first, in one cache line. */
+ * merge of all with the same profile stack node, or (after heap_group) a
+ * group of those. A run with a million distinct stacks has a million
+ * sites: 64 bytes each. The fields an allocation or a free touches come
+ * first, in one cache line. */
 struct heap_site {
 	uint64_t alloc_bytes, allocs, temporary;
 	int64_t live_bytes;
 	uint64_t peak_bytes; /* live at the moment of the peak */
-	uint64_t snap_gen;
-	bool dirty;
-	bool runtime; /* groups: no frame of the user's code */
-	uint32_t proc;
-	uint32_t node;                        /* profile stack node, set by heap_finish() */
-	uint32_t agent_node;                  /* the agent's stack-trie node in that process */
-	uint64_t leaked_bytes, leaked_blocks; /* not freed at exit */
-	uint32_t leaks;                       /* its entry in heap_analysis.leaks; 0 = none */
-	uint32_t merged_idx;                  /* raw sites: their entry in merged */
-	uint32_t group;                       /* raw and merged sites: their entry in groups */
-	uint32_t nstacks;                     /* groups: how many distinct stacks */
+	/* the peak (heap_analysis.peak_gen) peak_bytes belongs to; a site
+	 * untouched across exactly 2^32 new peaks would keep a stale one */
+	uint32_t snap_gen;
+	uint32_t proc : 30;
+	uint32_t dirty : 1;
+	uint32_t runtime : 1; /* groups: no frame of the user's code */
+	uint32_t node;        /* profile stack node, set by heap_finish() */
+	uint32_t leaks;       /* its entry in heap_analysis.leaks; 0 = none (nothing leaked) */
+	union {
+		uint32_t agent_node; /* raw and merged sites: the agent's stack-trie node in that process */
+		uint32_t nstacks;    /* groups: how many distinct stacks */
+	};
+	/* Raw sites (when not the merged ones): their entry in merged.
+	 * Merged sites: their entry in groups, after heap_group(). Groups:
+	 * the merged site whose stack they show. heap_site_view() follows it. */
+	uint32_t link;
 };
+_Static_assert(sizeof(struct heap_site) == 64, "a site grew: a million of them are 64 MB");
 
 struct heap_totals {
 	uint64_t allocs, frees, alloc_bytes, temporary, reallocs;
@@ -216,7 +224,8 @@ struct heap_analysis {
 	VEC(struct heap_double_free) double_frees;
 	struct heap_totals tot;
 	int64_t heap_now;
-	uint64_t peak_gen, last_t;
+	uint32_t peak_gen; /* counts new peaks (heap_site.snap_gen) */
+	uint64_t last_t;
 	uint64_t series_step, series_events; /* a new point after this many ns or events */
 	bool live_copy_taken;                /* a process is copied as it runs */
 	uint64_t other_sites;                /* sites of the processes that are not */
@@ -276,8 +285,13 @@ bool heap_samples_add(struct heap_analysis *h, size_t *at, size_t max);
  * shows so far, leaving h as it is: stacks, mappings and samples, with
  * the blocks still live counted as leaked_space, the totals and the heap
  * series. For a file that survives kiln being killed. Symbolize nothing:
- * a reader names the addresses from the binaries. */
-void heap_snapshot(const struct heap_analysis *h, struct profile *out);
+ * a reader names the addresses from the binaries. flush (if not NULL) is
+ * called whenever out holds batch samples, to write them and take them
+ * out (kiln_writer_stream()): a snapshot of a million sites need not hold
+ * their samples at once. Returns 0 or flush's first error (the samples
+ * go on into out then). */
+int heap_snapshot(const struct heap_analysis *h, struct profile *out, size_t batch,
+                  int (*flush)(void *ctx, struct profile *out), void *ctx);
 
 /* The next of the sites' changes by point, in point order (heap_finish()
  * made the last); false after the last. */
@@ -315,6 +329,12 @@ uint32_t heap_top_sites(const struct heap_analysis *h, enum heap_rank by, uint32
 
 /* A site's blocks not freed at exit, by class (all zero when none). */
 const struct heap_leaks *heap_site_leaks(const struct heap_analysis *h, const struct heap_site *s);
+/* A site's blocks not freed at exit, all classes: bytes and blocks. */
+uint64_t heap_site_leaked_bytes(const struct heap_analysis *h, const struct heap_site *s);
+uint64_t heap_site_leaked_blocks(const struct heap_analysis *h, const struct heap_site *s);
+/* The entry of heap_sites() that raw site i (of sites, e.g. a double
+ * free's) counts in: its group once heap_group() ran, else its merged site. */
+uint32_t heap_site_view(const struct heap_analysis *h, uint32_t i);
 
 /* Allocations of the program's own code: after heap_group(), those of the
  * sites not labelled [runtime]; before, all. None, in a program that ran,

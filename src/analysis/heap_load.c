@@ -132,8 +132,6 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 		s->peak_bytes += get(smp, v_peak);
 		s->temporary += get(smp, v_temp);
 		uint64_t lb = get(smp, v_leaked), ln = get(smp, v_lobjects);
-		s->leaked_bytes += lb;
-		s->leaked_blocks += ln;
 		if (!lb && !ln)
 			continue;
 		if (!s->leaks) {

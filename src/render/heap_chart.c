@@ -56,7 +56,7 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 	int8_t *which = xmalloc(h->sites.n + 1); /* small enough to stay in cache */
 	for (size_t i = 0; i < h->sites.n; i++) {
 		const struct heap_site *s = &h->sites.v[i];
-		uint32_t v = h->groups.n ? s->group : s->merged_idx;
+		uint32_t v = heap_site_view(h, (uint32_t)i);
 		which[i] = -1;
 		for (uint32_t k = 0; k < nt && s->allocs; k++)
 			if (v == top[k])

@@ -66,9 +66,9 @@ static void sites_json(struct strbuf *out, const struct heap_analysis *h, const 
 		            ",\"leaked_blocks\":%" PRIu64 ",\"definitely_lost_bytes\":%" PRIu64
 		            ",\"indirectly_lost_bytes\":%" PRIu64 ",\"possibly_lost_bytes\":%" PRIu64
 		            ",\"still_reachable_bytes\":%" PRIu64 "}",
-		            s->node, s->allocs, s->alloc_bytes, s->temporary, s->peak_bytes, s->leaked_bytes,
-		            s->leaked_blocks, lk->bytes[KH_LEAK_DEFINITE], lk->bytes[KH_LEAK_INDIRECT],
-		            lk->bytes[KH_LEAK_POSSIBLE], lk->bytes[KH_LEAK_REACHABLE]);
+		            s->node, s->allocs, s->alloc_bytes, s->temporary, s->peak_bytes,
+		            heap_site_leaked_bytes(h, s), heap_site_leaked_blocks(h, s), lk->bytes[KH_LEAK_DEFINITE],
+		            lk->bytes[KH_LEAK_INDIRECT], lk->bytes[KH_LEAK_POSSIBLE], lk->bytes[KH_LEAK_REACHABLE]);
 	}
 	strbuf_addch(out, ']');
 }

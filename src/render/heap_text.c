@@ -151,8 +151,8 @@ static void section(struct strbuf *out, const struct heap_analysis *h, const str
 			break;
 		case HEAP_BY_LEAKED:
 		case HEAP_BY_DEFINITE:
-			strbuf_addf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks not freed", s->leaked_bytes,
-			            s->leaked_blocks);
+			strbuf_addf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks not freed",
+			            heap_site_leaked_bytes(h, s), heap_site_leaked_blocks(h, s));
 			for (int c = KH_LEAK_DEFINITE; c >= KH_LEAK_REACHABLE; c--) {
 				const struct heap_leaks *lk = heap_site_leaks(h, s);
 				if (lk->blocks[c])
