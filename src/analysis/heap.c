@@ -1,5 +1,5 @@
 /* heap.c - heap findings from the agent's allocation events (heap.h). */
-#include "analysis/heap.h"
+#include "analysis/heap_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,9 +9,17 @@
 #include <string.h>
 
 #include "analysis/alloc_site.h"
-#include "capture/maps.h"
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/xalloc.h"
+
+/* a + b on the heap's signed byte counts, wrapping as unsigned: the
+ * sizes come from the profiled program, and no count of its may make
+ * kiln's arithmetic undefined. */
+static inline int64_t wrap_add(int64_t a, uint64_t b)
+{
+	return (int64_t)((uint64_t)a + b);
+}
 
 #define SERIES_STEP_NS     1000000ull /* one heap-size point per millisecond at most, at first */
 #define SERIES_STEP_EVENTS 64         /* and one per 64 allocation events */
@@ -27,6 +35,81 @@ struct heap_analysis *heap_new(struct profile *p)
 	return h;
 }
 
+struct profile *heap_analysis_profile(const struct heap_analysis *h)
+{
+	return h->p;
+}
+
+const struct alloc_rule *heap_alloc_rule(const struct heap_analysis *h)
+{
+	return h->rule;
+}
+
+const struct heap_totals *heap_get_totals(const struct heap_analysis *h)
+{
+	return &h->tot;
+}
+
+void heap_note_max_rss(struct heap_analysis *h, uint64_t max_rss_kb)
+{
+	if (max_rss_kb > h->tot.max_rss_kb)
+		h->tot.max_rss_kb = max_rss_kb;
+}
+
+bool heap_has_stacks(const struct heap_analysis *h)
+{
+	for (size_t i = 0; i < h->procs.n; i++)
+		if (h->procs.v[i].nnodes > 1)
+			return true;
+	return false;
+}
+
+const struct heap_process *heap_processes(const struct heap_analysis *h, size_t *n)
+{
+	if (n)
+		*n = h->processes.n;
+	return h->processes.v;
+}
+
+uint32_t heap_npids(const struct heap_analysis *h)
+{
+	return h->npids;
+}
+
+size_t heap_raw_site_count(const struct heap_analysis *h)
+{
+	return h->sites.n;
+}
+
+const struct heap_site *heap_raw_site(const struct heap_analysis *h, uint32_t i)
+{
+	return i < h->sites.n ? &h->sites.v[i] : NULL;
+}
+
+size_t heap_merged_count(const struct heap_analysis *h)
+{
+	return h->merged.n;
+}
+
+const struct heap_point *heap_series(const struct heap_analysis *h, size_t *n)
+{
+	*n = h->series.n;
+	return h->series.v;
+}
+
+const struct heap_double_free *heap_double_frees(const struct heap_analysis *h, size_t *n)
+{
+	*n = h->double_frees.n;
+	return h->double_frees.v;
+}
+
+void heap_set_address_hook(struct heap_analysis *h, void (*fn)(void *ctx, const char *path, uint64_t file_offset),
+                           void *ctx)
+{
+	h->on_address = fn;
+	h->on_address_ctx = ctx;
+}
+
 void heap_free(struct heap_analysis *h)
 {
 	if (!h)
@@ -38,8 +121,8 @@ void heap_free(struct heap_analysis *h)
 		vec_free(&pr->node_parents);
 		free(pr->live);
 		free(pr->freed);
-		strbuf_release(&pr->maps);
-		strbuf_release(&pr->maps_in);
+		strbuf_release(&pr->paths);
+		keymap_release(&pr->seen);
 		hashmap_release(&pr->told);
 		vec_free(&pr->xmaps);
 		vec_free(&pr->loc_ips);
@@ -61,13 +144,13 @@ void heap_free(struct heap_analysis *h)
 const char *heap_class_name(int cls)
 {
 	switch (cls) {
-	case KH_LEAK_REACHABLE:
+	case HEAP_LEAK_REACHABLE:
 		return "still reachable";
-	case KH_LEAK_POSSIBLE:
+	case HEAP_LEAK_POSSIBLE:
 		return "possibly lost";
-	case KH_LEAK_INDIRECT:
+	case HEAP_LEAK_INDIRECT:
 		return "indirectly lost";
-	case KH_LEAK_DEFINITE:
+	case HEAP_LEAK_DEFINITE:
 		return "definitely lost";
 	default:
 		return "not scanned";
@@ -181,85 +264,69 @@ static struct heap_leaks *site_leaks_mut(struct heap_analysis *h, struct heap_si
 
 /* ---- maps ---- */
 
-/* Calls fn for each executable file mapping in /proc/PID/maps text, each
- * distinct line once (the text holds every copy the agent sent). */
-static void maps_each(const struct strbuf *maps,
-                      void (*fn)(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, size_t path_off), void *ctx)
+static const char *xmap_path(const struct heap_proc *pr, const struct heap_xmap *m)
 {
-	struct hashmap seen;
-	hashmap_init(&seen);
-	const char *base = maps->buf ? maps->buf : "", *s = base;
-	while (*s) {
-		const char *eol = strchr(s, '\n');
-		size_t len = eol ? (size_t)(eol - s) : strlen(s);
-		char line[4096];
-		if (len < sizeof(line)) {
-			memcpy(line, s, len);
-			line[len] = '\0';
-			uint64_t key = hash_bytes(line, len);
-			struct maps_line ml;
-			if (!hashmap_get(&seen, key, NULL) && maps_parse_line(line, &ml) && ml.path_at) {
-				hashmap_put(&seen, key, 1);
-				fn(ctx, ml.start, ml.end, ml.pgoff, (size_t)(s - base) + ml.path_at);
-			}
-		}
-		s += len + (eol ? 1 : 0);
-	}
-	hashmap_release(&seen);
+	return pr->paths.buf + m->path_off;
 }
 
-char *heap_maps_command(const char *maps)
+static uint64_t xmap_hash(uint64_t start, uint64_t end, uint64_t pgoff, const char *path)
 {
-	const char *s = maps ? maps : "";
-	while (*s) {
-		const char *eol = strchr(s, '\n');
-		size_t len = eol ? (size_t)(eol - s) : strlen(s);
-		char line[4096];
-		struct maps_line ml;
-		if (len < sizeof(line)) {
-			memcpy(line, s, len);
-			line[len] = '\0';
-			if (maps_parse_line(line, &ml) && ml.path_at && line[ml.path_at] == '/')
-				return xstrdup(line + ml.path_at);
-		}
-		s += len + (eol ? 1 : 0);
+	return hash_mix(hash_mix(start, end), hash_mix(pgoff, hash_bytes(path, strlen(path))));
+}
+
+struct xmap_key {
+	const struct heap_proc *pr;
+	const struct heap_mapping *m;
+};
+
+static bool xmap_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct heap_proc *pr = ctx;
+	const struct heap_mapping *m = key;
+	const struct heap_xmap *x = &pr->xmaps.v[id];
+	return x->start == m->start && x->end == m->end && x->pgoff == m->pgoff && !strcmp(xmap_path(pr, x), m->path);
+}
+
+void heap_on_mappings(struct heap_analysis *h, uint32_t ring, const struct heap_mapping *m, size_t n)
+{
+	if (ring >= h->procs.n)
+		return;
+	struct heap_proc *pr = &h->procs.v[ring];
+	/* every copy is kept, each mapping once: libraries mapped later
+	 * appear in later copies */
+	for (size_t i = 0; i < n; i++) {
+		const char *path = m[i].path ? m[i].path : "";
+		struct heap_mapping k = m[i];
+		k.path = path;
+		uint64_t hash = xmap_hash(k.start, k.end, k.pgoff, path);
+		if (keymap_find(&pr->seen, hash, xmap_eq, pr, &k) != KEYMAP_NONE)
+			continue;
+		struct heap_xmap x = {k.start, k.end, k.pgoff, pr->paths.len};
+		strbuf_add(&pr->paths, path, strlen(path) + 1);
+		keymap_add(&pr->seen, hash, (uint32_t)pr->xmaps.n);
+		vec_push(&pr->xmaps, x);
 	}
+}
+
+/* The executable's path of a process: its first executable file mapping
+ * (a program is mapped below its libraries). A malloc'ed string, "" when
+ * there is none. */
+static char *proc_command(const struct heap_proc *pr)
+{
+	for (size_t i = 0; i < pr->xmaps.n; i++)
+		if (xmap_path(pr, &pr->xmaps.v[i])[0] == '/')
+			return xstrdup(xmap_path(pr, &pr->xmaps.v[i]));
 	return xstrdup("");
-}
-
-/* The path of a mapping line (maps_each checked it fits a line buffer). */
-static void maps_path(const struct strbuf *maps, size_t path_off, char *out, size_t size)
-{
-	const char *path = maps->buf + path_off;
-	const char *eol = strchr(path, '\n');
-	size_t len = eol ? (size_t)(eol - path) : strlen(path);
-	if (len >= size)
-		len = size - 1;
-	memcpy(out, path, len);
-	out[len] = '\0';
-}
-
-static void xmap_add(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, size_t path_off)
-{
-	struct heap_proc *pr = ctx;
-	struct heap_xmap m = {start, end, pgoff, path_off};
-	vec_push(&pr->xmaps, m);
 }
 
 /* Tells on_address about a code address seen for the first time. */
 static void tell_new_address(struct heap_analysis *h, struct heap_proc *pr, uint64_t ip)
 {
-	if (pr->xmaps_len != pr->maps.len) {
-		vec_clear(&pr->xmaps);
-		maps_each(&pr->maps, xmap_add, pr);
-		pr->xmaps_len = pr->maps.len;
-	}
 	/* the latest copy of the maps wins where ranges were reused */
 	for (size_t i = pr->xmaps.n; i-- > 0;) {
 		const struct heap_xmap *m = &pr->xmaps.v[i];
 		if (ip >= m->start && ip < m->end) {
-			char path[4096];
-			maps_path(&pr->maps, m->path_off, path, sizeof(path));
+			const char *path = xmap_path(pr, m);
 			if (*path == '/')
 				h->on_address(h->on_address_ctx, path, ip - m->start + m->pgoff);
 			return;
@@ -301,7 +368,7 @@ static uint32_t live_location(struct heap_analysis *h, struct heap_proc *pr, uin
 
 /* ---- events ---- */
 
-void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_header *rh)
+void heap_on_process(struct heap_analysis *h, uint32_t ring, uint32_t pid, uint32_t ppid, uint64_t start_ns)
 {
 	while (h->procs.n <= ring)
 		vec_grow(&h->procs);
@@ -314,15 +381,15 @@ void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_h
 		pr->live_copy = !h->live_copy_taken && p->stacks.n == 1 && !p->locations.n;
 		h->live_copy_taken |= pr->live_copy;
 	}
-	pr->pid = rh->pid;
-	pr->ppid = rh->ppid;
+	pr->pid = pid;
+	pr->ppid = ppid;
 	while (h->processes.n <= ring)
 		vec_grow(&h->processes);
-	h->processes.v[ring].pid = rh->pid;
-	h->processes.v[ring].ppid = rh->ppid;
+	h->processes.v[ring].pid = pid;
+	h->processes.v[ring].ppid = ppid;
 	h->tot.processes++;
-	if (rh->start_ns < h->tot.start_ns)
-		h->tot.start_ns = rh->start_ns;
+	if (start_ns < h->tot.start_ns)
+		h->tot.start_ns = start_ns;
 }
 
 static uint64_t rel_time(struct heap_analysis *h, uint64_t t)
@@ -390,7 +457,8 @@ static void flush_dirty(struct heap_analysis *h, uint32_t point)
 		s->dirty = false;
 		/* changes, not values: the chart needs no value per site to
 		 * follow them, and a temporary block's site has none to keep */
-		struct heap_delta d = {point, h->dirty.v[i].site, s->live_bytes - h->dirty.v[i].before};
+		struct heap_delta d = {point, h->dirty.v[i].site,
+		                       wrap_add(s->live_bytes, -(uint64_t)h->dirty.v[i].before)};
 		if (d.bytes) {
 			delta_put(&h->deltas, &h->deltas_point, &d);
 			h->ndeltas++;
@@ -442,7 +510,7 @@ static void series_thin(struct heap_analysis *h)
 			thin_emit(h, &g, &out);
 		uint32_t k = g.at[d.site];
 		if (k < g.v.n && g.v.v[k].site == d.site) {
-			g.v.v[k].bytes += d.bytes;
+			g.v.v[k].bytes = wrap_add(g.v.v[k].bytes, (uint64_t)d.bytes);
 			continue;
 		}
 		g.at[d.site] = (uint32_t)g.v.n;
@@ -481,7 +549,8 @@ static void series_tick(struct heap_analysis *h, uint64_t rel)
 	}
 }
 
-static void site_change(struct heap_analysis *h, uint32_t site, int64_t delta)
+/* delta: two's complement, as wrap_add() takes it */
+static void site_change(struct heap_analysis *h, uint32_t site, uint64_t delta)
 {
 	struct heap_site *s = &h->sites.v[site];
 	/* The value at the latest peak is the value before the first change after it. */
@@ -494,7 +563,7 @@ static void site_change(struct heap_analysis *h, uint32_t site, int64_t delta)
 		struct heap_dirty d = {site, s->live_bytes};
 		vec_push(&h->dirty, d);
 	}
-	s->live_bytes += delta;
+	s->live_bytes = wrap_add(s->live_bytes, delta);
 }
 
 static uint32_t site_new(struct heap_analysis *h, uint32_t ring, uint32_t agent_node)
@@ -542,8 +611,10 @@ static void double_free(struct heap_analysis *h, const struct heap_proc *pr, uin
 	}
 }
 
-static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t stack)
+void heap_on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t stack)
 {
+	if (ring >= h->procs.n)
+		return;
 	struct heap_proc *pr = &h->procs.v[ring];
 	uint32_t site = site_of(h, ring, stack);
 	pr = &h->procs.v[ring];
@@ -551,16 +622,16 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	struct heap_live *slot = live_slot(pr, addr);
 	if (slot->addr) {
 		/* a free we never saw (should not happen): drop the stale block */
-		h->heap_now -= (int64_t)slot->size;
-		pt->heap_now -= (int64_t)slot->size;
-		site_change(h, slot->site, -(int64_t)slot->size);
+		h->heap_now = wrap_add(h->heap_now, -slot->size);
+		pt->heap_now = wrap_add(pt->heap_now, -slot->size);
+		site_change(h, slot->site, -slot->size);
 	}
 	struct heap_site *s = &h->sites.v[site];
 	s->alloc_bytes += size;
 	s->allocs++;
 	pt->allocs++;
 	pt->alloc_bytes += size;
-	pt->heap_now += (int64_t)size;
+	pt->heap_now = wrap_add(pt->heap_now, size);
 	if (pt->heap_now > 0 && (uint64_t)pt->heap_now > pt->peak_bytes)
 		pt->peak_bytes = (uint64_t)pt->heap_now;
 	h->tot.allocs++;
@@ -569,8 +640,8 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	struct heap_freed *fr = freed_slot(pr, addr);
 	if (fr && addr && fr->addr == addr)
 		fr->addr = 0; /* in use again: its next free is a free */
-	site_change(h, site, (int64_t)size);
-	h->heap_now += (int64_t)size;
+	site_change(h, site, size);
+	h->heap_now = wrap_add(h->heap_now, size);
 	h->tot.events++;
 	uint64_t rel = rel_time(h, t);
 	if (h->heap_now > 0 && (uint64_t)h->heap_now > h->tot.peak_bytes) {
@@ -583,8 +654,10 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	series_tick(h, rel);
 }
 
-static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr)
+void heap_on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr)
 {
+	if (ring >= h->procs.n)
+		return;
 	struct heap_proc *pr = &h->procs.v[ring];
 	struct heap_live *b = live_find(pr, addr);
 	if (!b) {
@@ -611,169 +684,90 @@ static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t
 	pr->last_alloc = 0;
 	h->tot.frees++;
 	pt->frees++;
-	pt->heap_now -= (int64_t)b->size;
+	pt->heap_now = wrap_add(pt->heap_now, -b->size);
 	h->tot.events++;
-	h->heap_now -= (int64_t)b->size;
-	site_change(h, b->site, -(int64_t)b->size);
+	h->heap_now = wrap_add(h->heap_now, -b->size);
+	site_change(h, b->site, -b->size);
 	live_remove(pr, b);
 	series_tick(h, rel_time(h, t));
 }
 
-static void on_realloc(struct heap_analysis *h, uint32_t ring, const struct kh_rec_realloc *r)
+void heap_on_realloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t old_addr, uint64_t addr,
+                     uint64_t size, uint32_t stack)
 {
+	if (ring >= h->procs.n)
+		return;
 	/* as heaptrack: the old block is freed, a new one allocated */
 	h->tot.reallocs++;
-	on_free(h, ring, r->time, r->old_addr);
-	on_alloc(h, ring, r->time, r->addr, r->size, r->stack);
+	heap_on_free(h, ring, t, old_addr);
+	heap_on_alloc(h, ring, t, addr, size, stack);
 }
 
-/* Counts the held allocation, under the stack that followed it. */
-static void release_held(struct heap_analysis *h, uint32_t ring, uint32_t stack)
-{
-	struct heap_proc *pr = &h->procs.v[ring];
-	struct kh_rec_realloc r = pr->held;
-	pr->holding = false;
-	r.stack = stack;
-	if (r.h.type == KH_REC_REALLOC)
-		on_realloc(h, ring, &r);
-	else
-		on_alloc(h, ring, r.time, r.addr, r.size, r.stack);
-}
-
-static void hold(struct heap_proc *pr, const struct kh_rec_header *rec, size_t size)
-{
-	memset(&pr->held, 0, sizeof(pr->held));
-	if (rec->type == KH_REC_REALLOC) {
-		memcpy(&pr->held, rec, size);
-	} else {
-		const struct kh_rec_alloc *a = (const void *)rec;
-		pr->held.h = a->h;
-		pr->held.time = a->time;
-		pr->held.addr = a->addr;
-		pr->held.size = a->size;
-		pr->held.tid = a->tid;
-	}
-	pr->holding = true;
-}
-
-void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_header *rec)
+void heap_on_stack(struct heap_analysis *h, uint32_t ring, uint32_t first, uint32_t parent, const uint64_t *f,
+                   uint32_t n)
 {
 	if (ring >= h->procs.n)
 		return;
 	struct heap_proc *pr = &h->procs.v[ring];
-	/* only the stack's nodes come between an allocation and its stack;
-	 * should anything else, the allocation counts without a stack */
-	if (pr->holding && rec->type != KH_REC_STACK && rec->type != KH_REC_STACK_OF)
-		release_held(h, ring, 0);
-	switch (rec->type) {
-	case KH_REC_STACK: {
-		const struct kh_rec_stack *r = (const void *)rec;
-		if (rec->size < sizeof(*r) || rec->size < sizeof(*r) + (uint64_t)r->nframes * sizeof(uint64_t))
-			return;
-		if (!pr->nnodes)
-			pr->nnodes = 1; /* the root */
-		if (r->first != pr->nnodes || r->parent >= pr->nnodes || r->nframes > UINT32_MAX - pr->nnodes)
-			return; /* out of order: never written so by the agent */
-		const uint64_t *f = (const uint64_t *)(r + 1);
-		for (uint32_t i = 0; i < r->nframes; i++) {
-			uint32_t parent = i ? r->first + i - 1 : r->parent;
-			if (pr->live_copy) {
-				/* node k is the profile's node k: nothing to keep */
-				profile_stack_append(h->p, parent, live_location(h, pr, f[i]));
-			} else {
-				if (h->on_address)
-					tell_address(h, pr, f[i]);
-				if (!pr->node_ips.n) {
-					vec_push(&pr->node_ips, 0); /* the root's */
-					vec_push(&pr->node_parents, 0);
-				}
-				vec_push(&pr->node_ips, f[i]);
-				vec_push(&pr->node_parents, parent);
+	if (!pr->nnodes)
+		pr->nnodes = 1; /* the root */
+	if (first != pr->nnodes || parent >= pr->nnodes || n > UINT32_MAX - pr->nnodes)
+		return; /* out of order: never written so by the agent */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t up = i ? first + i - 1 : parent;
+		if (pr->live_copy) {
+			/* node k is the profile's node k: nothing to keep */
+			profile_stack_append(h->p, up, live_location(h, pr, f[i]));
+		} else {
+			if (h->on_address)
+				tell_address(h, pr, f[i]);
+			if (!pr->node_ips.n) {
+				vec_push(&pr->node_ips, 0); /* the root's */
+				vec_push(&pr->node_parents, 0);
 			}
-			pr->nnodes++;
+			vec_push(&pr->node_ips, f[i]);
+			vec_push(&pr->node_parents, up);
 		}
-		break;
+		pr->nnodes++;
 	}
-	case KH_REC_ALLOC: {
-		const struct kh_rec_alloc *r = (const void *)rec;
-		if (rec->size < sizeof(*r))
-			return;
-		if (r->stack == KH_STACK_PENDING)
-			hold(pr, rec, sizeof(*r));
-		else
-			on_alloc(h, ring, r->time, r->addr, r->size, r->stack);
-		break;
-	}
-	case KH_REC_FREE: {
-		const struct kh_rec_free *r = (const void *)rec;
-		if (rec->size >= sizeof(*r))
-			on_free(h, ring, r->time, r->addr);
-		break;
-	}
-	case KH_REC_REALLOC: {
-		const struct kh_rec_realloc *r = (const void *)rec;
-		if (rec->size < sizeof(*r))
-			return;
-		if (r->stack == KH_STACK_PENDING)
-			hold(pr, rec, sizeof(*r));
-		else
-			on_realloc(h, ring, r);
-		break;
-	}
-	case KH_REC_STACK_OF: {
-		const struct kh_rec_stack_of *r = (const void *)rec;
-		if (rec->size >= sizeof(*r) && pr->holding)
-			release_held(h, ring, r->stack);
-		break;
-	}
-	case KH_REC_MAPS: {
-		/* text padded with zeros to the record's 8-byte size: a NUL
-		 * inside the maps text would end it for maps_each() */
-		const char *text = (const char *)(rec + 1);
-		strbuf_add(&pr->maps_in, text, strnlen(text, rec->size - sizeof(*rec)));
-		break;
-	}
-	case KH_REC_MAPS_END:
-		/* keep every copy: libraries mapped later appear in later copies */
-		strbuf_add(&pr->maps, pr->maps_in.buf ? pr->maps_in.buf : "", pr->maps_in.len);
-		strbuf_reset(&pr->maps_in);
-		break;
-	case KH_REC_EXEC:
-		pr->exec = true;
-		break;
-	case KH_REC_FREERES:
-		pr->freeres = true;
-		break;
-	case KH_REC_SCAN_REQUEST:
-	case KH_REC_EXIT: {
-		const struct kh_rec_exit *r = (const void *)rec;
-		if (rec->size < sizeof(*r))
-			return;
-		if (r->max_rss_kb > h->tot.max_rss_kb)
-			h->tot.max_rss_kb = r->max_rss_kb;
-		if (rec->type == KH_REC_EXIT) {
-			pr->exited = true;
-			rel_time(h, r->time);
-		}
-		break;
-	}
-	default:
-		break;
+}
+
+void heap_on_exec(struct heap_analysis *h, uint32_t ring)
+{
+	if (ring < h->procs.n)
+		h->procs.v[ring].exec = true;
+}
+
+void heap_on_freeres(struct heap_analysis *h, uint32_t ring)
+{
+	if (ring < h->procs.n)
+		h->procs.v[ring].freeres = true;
+}
+
+void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t max_rss_kb, bool last)
+{
+	if (ring >= h->procs.n)
+		return;
+	if (max_rss_kb > h->tot.max_rss_kb)
+		h->tot.max_rss_kb = max_rss_kb;
+	if (last) {
+		h->procs.v[ring].exited = true;
+		rel_time(h, time);
 	}
 }
 
 static int cmp_block(const void *a, const void *b)
 {
-	const struct kh_live_block *x = a, *y = b;
+	const struct heap_block *x = a, *y = b;
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct kh_live_block **out, uint64_t *n)
+int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct heap_block **out, uint64_t *n)
 {
 	if (ring >= h->procs.n)
 		return -EINVAL;
 	struct heap_proc *pr = &h->procs.v[ring];
-	struct kh_live_block *b = xmalloc((pr->live_n + 1) * sizeof(*b));
+	struct heap_block *b = xmalloc((pr->live_n + 1) * sizeof(*b));
 	uint64_t k = 0;
 	for (uint64_t i = 0; i < pr->live_cap; i++)
 		if (pr->live[i].addr) {
@@ -787,15 +781,14 @@ int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct kh_live_bloc
 	return 0;
 }
 
-void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls,
-                     uint64_t n)
+void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct heap_block *b, const uint8_t *cls, uint64_t n)
 {
 	if (ring >= h->procs.n)
 		return;
 	struct heap_proc *pr = &h->procs.v[ring];
 	for (uint64_t i = 0; i < n; i++) {
 		struct heap_live *l = live_find(pr, b[i].addr);
-		if (l && cls[i] <= KH_LEAK_DEFINITE)
+		if (l && cls[i] <= HEAP_LEAK_DEFINITE)
 			l->cls = cls[i];
 	}
 	pr->scanned = true;
@@ -803,38 +796,11 @@ void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_liv
 	h->tot.scanned++;
 }
 
-void heap_on_pending_stack(struct heap_analysis *h, uint32_t ring, const struct kh_pending *pending)
-{
-	if (ring >= h->procs.n || !h->procs.v[ring].holding)
-		return;
-	uint32_t n = __atomic_load_n(&pending->nframes, __ATOMIC_ACQUIRE);
-	if (!n || n > KH_MAX_STACK)
-		return;
-	/* the agent is gone: its nodes are all here, and the stack's become
-	 * new nodes after them, the whole stack from the root */
-	struct {
-		struct kh_rec_stack s;
-		uint64_t f[KH_MAX_STACK];
-	} r;
-	memset(&r.s, 0, sizeof(r.s));
-	r.s.h.type = KH_REC_STACK;
-	r.s.h.size = (uint32_t)(sizeof(r.s) + n * sizeof(uint64_t));
-	r.s.first = h->procs.v[ring].nnodes;
-	r.s.parent = 0;
-	r.s.nframes = n;
-	for (uint32_t i = 0; i < n; i++)
-		r.f[i] = pending->frames[n - 1 - i];
-	heap_on_record(h, ring, &r.s.h);
-	release_held(h, ring, r.s.first + n - 1);
-}
-
 void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 {
 	if (ring >= h->procs.n)
 		return;
 	struct heap_proc *pr = &h->procs.v[ring];
-	if (pr->holding)
-		release_held(h, ring, 0); /* its stack never came */
 	/* no free comes any more: the table is for running processes */
 	free(pr->freed);
 	pr->freed = NULL;
@@ -880,36 +846,25 @@ static int cmp_map(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-struct mappings_ctx {
-	struct profile *p;
-	const struct heap_proc *pr;
-	VEC(struct proc_map) maps;
-};
-
-static void mapping_add(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, size_t path_off)
-{
-	struct mappings_ctx *c = ctx;
-	char path[4096];
-	maps_path(&c->pr->maps, path_off, path, sizeof(path));
-	struct profile_mapping m = {0};
-	m.pid = c->pr->pid;
-	m.start = start;
-	m.end = end;
-	m.pgoff = pgoff;
-	m.path = profile_intern(c->p, path);
-	struct proc_map pm = {start, end, profile_add_mapping(c->p, &m)};
-	vec_push(&c->maps, pm);
-}
-
 /* Adds the executable mappings of a process to the profile; returns them sorted. */
 static void add_mappings(struct profile *p, const struct heap_proc *pr, struct proc_map **out, size_t *nout)
 {
-	struct mappings_ctx c = {p, pr, {0}};
-	maps_each(&pr->maps, mapping_add, &c);
-	if (c.maps.n)
-		qsort(c.maps.v, c.maps.n, sizeof(*c.maps.v), cmp_map);
-	*out = c.maps.v;
-	*nout = c.maps.n;
+	VEC(struct proc_map) maps = {0};
+	for (size_t i = 0; i < pr->xmaps.n; i++) {
+		const struct heap_xmap *x = &pr->xmaps.v[i];
+		struct profile_mapping m = {0};
+		m.pid = pr->pid;
+		m.start = x->start;
+		m.end = x->end;
+		m.pgoff = x->pgoff;
+		m.path = profile_intern(p, xmap_path(pr, x));
+		struct proc_map pm = {x->start, x->end, profile_add_mapping(p, &m)};
+		vec_push(&maps, pm);
+	}
+	if (maps.n)
+		qsort(maps.v, maps.n, sizeof(*maps.v), cmp_map);
+	*out = maps.v;
+	*nout = maps.n;
 }
 
 static uint32_t map_lookup(const struct proc_map *m, size_t n, uint64_t addr)
@@ -935,7 +890,7 @@ static void merge_into(struct heap_analysis *h, struct heap_site *d, const struc
 	d->alloc_bytes += s->alloc_bytes;
 	d->allocs += s->allocs;
 	d->temporary += s->temporary;
-	d->live_bytes += s->live_bytes;
+	d->live_bytes = wrap_add(d->live_bytes, (uint64_t)s->live_bytes);
 	d->peak_bytes += s->peak_bytes;
 	if (!s->leaks)
 		return;
@@ -1059,7 +1014,7 @@ static void split_leaks(const struct heap_analysis *h, const struct heap_site *s
 {
 	const struct heap_leaks *lk = heap_site_leaks(h, s);
 	bool first = true;
-	for (int c = KH_LEAK_DEFINITE; c >= 0; c--) {
+	for (int c = HEAP_LEAK_DEFINITE; c >= 0; c--) {
 		if (!lk->blocks[c])
 			continue;
 		if (first) {
@@ -1163,7 +1118,7 @@ void heap_finish_sites(struct heap_analysis *h)
 		profile_thread(p, h->procs.v[i].pid, h->procs.v[i].pid);
 		struct heap_process *pt = &h->processes.v[i];
 		if (!pt->command)
-			pt->command = heap_maps_command(h->procs.v[i].maps.buf);
+			pt->command = proc_command(&h->procs.v[i]);
 	}
 
 	totals_meta(p, &h->tot);
@@ -1227,16 +1182,16 @@ static void totals_meta(struct profile *p, const struct heap_totals *t)
 	profile_set_meta_u64(p, "heap_peak_rss_kb", t->max_rss_kb);
 	profile_set_meta_u64(p, "heap_leaked_bytes", t->leaked_bytes);
 	profile_set_meta_u64(p, "heap_leaked_blocks", t->leaked_blocks);
-	profile_set_meta_u64(p, "heap_definitely_lost_bytes", t->class_bytes[KH_LEAK_DEFINITE]);
-	profile_set_meta_u64(p, "heap_indirectly_lost_bytes", t->class_bytes[KH_LEAK_INDIRECT]);
-	profile_set_meta_u64(p, "heap_possibly_lost_bytes", t->class_bytes[KH_LEAK_POSSIBLE]);
-	profile_set_meta_u64(p, "heap_still_reachable_bytes", t->class_bytes[KH_LEAK_REACHABLE]);
-	profile_set_meta_u64(p, "heap_not_scanned_bytes", t->class_bytes[KH_LEAK_UNKNOWN]);
-	profile_set_meta_u64(p, "heap_definitely_lost_blocks", t->class_blocks[KH_LEAK_DEFINITE]);
-	profile_set_meta_u64(p, "heap_indirectly_lost_blocks", t->class_blocks[KH_LEAK_INDIRECT]);
-	profile_set_meta_u64(p, "heap_possibly_lost_blocks", t->class_blocks[KH_LEAK_POSSIBLE]);
-	profile_set_meta_u64(p, "heap_still_reachable_blocks", t->class_blocks[KH_LEAK_REACHABLE]);
-	profile_set_meta_u64(p, "heap_not_scanned_blocks", t->class_blocks[KH_LEAK_UNKNOWN]);
+	profile_set_meta_u64(p, "heap_definitely_lost_bytes", t->class_bytes[HEAP_LEAK_DEFINITE]);
+	profile_set_meta_u64(p, "heap_indirectly_lost_bytes", t->class_bytes[HEAP_LEAK_INDIRECT]);
+	profile_set_meta_u64(p, "heap_possibly_lost_bytes", t->class_bytes[HEAP_LEAK_POSSIBLE]);
+	profile_set_meta_u64(p, "heap_still_reachable_bytes", t->class_bytes[HEAP_LEAK_REACHABLE]);
+	profile_set_meta_u64(p, "heap_not_scanned_bytes", t->class_bytes[HEAP_LEAK_UNKNOWN]);
+	profile_set_meta_u64(p, "heap_definitely_lost_blocks", t->class_blocks[HEAP_LEAK_DEFINITE]);
+	profile_set_meta_u64(p, "heap_indirectly_lost_blocks", t->class_blocks[HEAP_LEAK_INDIRECT]);
+	profile_set_meta_u64(p, "heap_possibly_lost_blocks", t->class_blocks[HEAP_LEAK_POSSIBLE]);
+	profile_set_meta_u64(p, "heap_still_reachable_blocks", t->class_blocks[HEAP_LEAK_REACHABLE]);
+	profile_set_meta_u64(p, "heap_not_scanned_blocks", t->class_blocks[HEAP_LEAK_UNKNOWN]);
 	profile_set_meta_u64(p, "heap_scanned_processes", t->scanned);
 	profile_set_meta_u64(p, "heap_unclean_processes", t->unclean);
 	profile_set_meta_u64(p, "heap_exec_bytes", t->exec_bytes);
@@ -1263,7 +1218,8 @@ static uint64_t rank_key(const struct heap_analysis *h, const struct heap_site *
 	case HEAP_BY_TEMPORARY:
 		return s->temporary;
 	case HEAP_BY_DEFINITE:
-		return heap_site_leaks(h, s)->bytes[KH_LEAK_DEFINITE] + heap_site_leaks(h, s)->bytes[KH_LEAK_INDIRECT];
+		return heap_site_leaks(h, s)->bytes[HEAP_LEAK_DEFINITE] +
+		       heap_site_leaks(h, s)->bytes[HEAP_LEAK_INDIRECT];
 	}
 	return 0;
 }
@@ -1273,8 +1229,8 @@ static uint64_t rank_key(const struct heap_analysis *h, const struct heap_site *
 static uint64_t lost_bytes(const struct heap_analysis *h, const struct heap_site *s)
 {
 	const struct heap_leaks *l = heap_site_leaks(h, s);
-	return l->bytes[KH_LEAK_DEFINITE] + l->bytes[KH_LEAK_INDIRECT] + l->bytes[KH_LEAK_POSSIBLE] +
-	       l->bytes[KH_LEAK_UNKNOWN];
+	return l->bytes[HEAP_LEAK_DEFINITE] + l->bytes[HEAP_LEAK_INDIRECT] + l->bytes[HEAP_LEAK_POSSIBLE] +
+	       l->bytes[HEAP_LEAK_UNKNOWN];
 }
 
 uint64_t heap_program_allocs(const struct heap_analysis *h)
@@ -1561,8 +1517,8 @@ int heap_snapshot(const struct heap_analysis *h, struct profile *out, size_t bat
 	for (size_t i = 0; i < h->processes.n; i++) {
 		pv[i] = h->processes.v[i];
 		pv[i].leaked_bytes = !pv[i].exec && pv[i].heap_now > 0 ? (uint64_t)pv[i].heap_now : 0;
-		pv[i].command = h->processes.v[i].command ? xstrdup(h->processes.v[i].command)
-		                                          : heap_maps_command(h->procs.v[i].maps.buf);
+		pv[i].command =
+		    h->processes.v[i].command ? xstrdup(h->processes.v[i].command) : proc_command(&h->procs.v[i]);
 	}
 	heap_processes_meta(out, pv, h->processes.n);
 	for (size_t i = 0; i < h->processes.n; i++)

@@ -15,12 +15,34 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/channel_format.h"
 #include "analysis/alloc_site.h"
 #include "profile/profile.h"
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
+
+/* Where a block not freed at exit stands, memcheck's leak kinds, as the
+ * leak scan classes it (the values the agent's class bytes carry). */
+enum heap_leak_class {
+	HEAP_LEAK_UNKNOWN = 0, /* not scanned */
+	HEAP_LEAK_REACHABLE = 1,
+	HEAP_LEAK_POSSIBLE = 2,
+	HEAP_LEAK_INDIRECT = 3,
+	HEAP_LEAK_DEFINITE = 4,
+};
+#define HEAP_LEAK_CLASSES 5
+
+/* A live block, as the leak scan is given them. */
+struct heap_block {
+	uint64_t addr, size;
+};
+
+/* An executable file mapping of a process; path valid during the call. */
+struct heap_mapping {
+	uint64_t start, end, pgoff;
+	const char *path;
+};
 
 /* Value types a heap profile carries, in this order. */
 #define HEAP_VALUE_ALLOC_SPACE    0
@@ -33,15 +55,15 @@
 
 /* A heap profile's samples: one per call site (and process), and one more
  * per further leak class of its blocks not freed at exit. A sample's cpu
- * field holds the leak class (enum kh_leak_class) of its leaked_space and
+ * field holds the leak class (enum heap_leak_class) of its leaked_space and
  * leaked_objects; the other values are on the site's first sample only,
  * so every view that adds up samples sees the site's totals. */
 
-/* Where a site's blocks not freed at exit stand, by enum kh_leak_class.
+/* Where a site's blocks not freed at exit stand, by enum heap_leak_class.
  * Kept apart from the sites: few sites leak, and a run with a million
  * distinct stacks should not carry eighty idle bytes in each. */
 struct heap_leaks {
-	uint64_t bytes[5], blocks[5];
+	uint64_t bytes[HEAP_LEAK_CLASSES], blocks[HEAP_LEAK_CLASSES];
 };
 
 /* One call site: a stack in one process image, or (after heap_finish) the
@@ -78,7 +100,7 @@ struct heap_totals {
 	uint64_t peak_event, events;    /* allocation events before the peak, in all */
 	uint64_t max_rss_kb;
 	uint64_t leaked_bytes, leaked_blocks;
-	uint64_t class_bytes[5], class_blocks[5];
+	uint64_t class_bytes[HEAP_LEAK_CLASSES], class_blocks[HEAP_LEAK_CLASSES];
 	uint64_t unknown_frees;               /* frees of blocks allocated before tracing (e.g. across fork) */
 	uint64_t double_frees;                /* frees of a block already freed and not allocated again */
 	uint64_t exec_bytes, exec_blocks;     /* live when the process exec'd: gone, not leaked */
@@ -96,9 +118,9 @@ struct heap_process {
 	uint64_t peak_bytes; /* its largest heap */
 	int64_t heap_now;    /* while it runs */
 	uint64_t leaked_bytes, leaked_blocks;
-	uint64_t class_bytes[5], class_blocks[5]; /* by enum kh_leak_class */
-	bool exec;                                /* replaced by exec: its blocks were released, not leaked */
-	bool scanned;                             /* its leak scan ran */
+	uint64_t class_bytes[HEAP_LEAK_CLASSES], class_blocks[HEAP_LEAK_CLASSES]; /* by enum heap_leak_class */
+	bool exec;    /* replaced by exec: its blocks were released, not leaked */
+	bool scanned; /* its leak scan ran */
 };
 
 /* The heap series holds at most this many points: when full, neighbouring
@@ -117,37 +139,11 @@ struct heap_delta {
 	int64_t bytes;
 };
 
-typedef VEC(uint8_t) heap_byte_vec;
-
 /* Where heap_delta_next() is in the deltas; start from {0}. */
 struct heap_delta_cursor {
 	size_t at;
 	uint32_t point;
 };
-
-/* A site changed since the last point, and its live bytes before. */
-struct heap_dirty {
-	uint32_t site;
-	int64_t before;
-};
-
-struct heap_live {
-	uint64_t addr, size;
-	uint32_t site;
-	uint8_t cls;
-};
-
-/* A block freed lately, to tell a double free from a free of a block made
- * before tracking began. */
-struct heap_freed {
-	uint64_t addr;
-	uint32_t site;
-};
-
-/* The blocks freed lately per process: a direct-mapped table, so that its
- * memory is bounded; a double free after this many other frees may be
- * counted as a free of an unknown block, never the other way round. */
-#define HEAP_FREED_SLOTS 4096
 
 /* Double frees of one allocation site. The agent's free records carry no
  * stack: the site is the freed block's allocation. */
@@ -161,90 +157,43 @@ struct heap_double_free {
 /* Double frees listed by site; the others are only counted. */
 #define HEAP_DOUBLE_FREE_SITES 64
 
-/* An executable mapping of a process, its path at path_off in maps. */
-struct heap_xmap {
-	uint64_t start, end, pgoff;
-	size_t path_off;
-};
-
-struct heap_proc {
-	uint32_t pid, ppid;
-	/* The agent's stack trie, node 0 the root: nnodes of them. The
-	 * process copied as it runs keeps none here: its node k is the
-	 * profile's stack node k (the profile was empty, and its nodes are
-	 * appended in the agent's order), with the address loc_ips[location].
-	 * The others keep each node's address and parent, [0] unused. */
-	uint32_t nnodes;
-	VEC(uint64_t) node_ips;
-	VEC(uint32_t) node_parents;
-	VEC(uint32_t) stack_sites; /* agent stack node -> site, UINT32_MAX when none */
-	struct heap_live *live;    /* open addressing on addr, addr 0 = empty */
-	struct heap_freed *freed;  /* HEAP_FREED_SLOTS, made at the first free */
-	uint64_t live_cap, live_n;
-	uint64_t last_alloc;
-	struct strbuf maps;    /* /proc/PID/maps text, the latest complete copy */
-	struct strbuf maps_in; /* being received */
-	/* for on_address: the code addresses told already, and maps parsed */
-	struct hashmap told;
-	VEC(struct heap_xmap) xmaps;
-	size_t xmaps_len; /* maps.len when xmaps was parsed */
-	bool exec, exited, scanned;
-	bool freeres; /* libc is freeing its caches at exit (KH_REC_FREERES) */
-	/* an allocation or realloc whose stack follows (KH_STACK_PENDING),
-	 * held until its KH_REC_STACK_OF */
-	bool holding;
-	struct kh_rec_realloc held;
-	/* The first process's trie goes into the profile as its nodes arrive,
-	 * so heap_finish() has no copy to make. Its locations are made then,
-	 * once the maps are complete, in the order of loc_ips: a node's
-	 * location is the index of its address in it (told maps it there). */
-	bool live_copy;
-	uint32_t loc_unknown; /* the location of address UINT64_MAX, +1; 0 = none yet */
-	VEC(uint64_t) loc_ips;
-};
-
-struct heap_analysis {
-	struct profile *p;
-	VEC(struct heap_site) sites;
-	VEC(struct heap_proc) procs;
-	/* one per process image (ring), in the order kiln met them; for a
-	 * profile read from a file, as heap_finish() stored them */
-	VEC(struct heap_process) processes;
-	uint32_t npids; /* after heap_group(): distinct pids among them */
-	VEC(struct heap_point) series;
-	/* The sites' changes by point (struct heap_delta), in point order,
-	 * packed: per delta, varints of the point's advance, the site and the
-	 * bytes (zigzag), about 5 bytes rather than 16, for the millions a
-	 * run with as many distinct stacks makes. Read with heap_delta_next(). */
-	heap_byte_vec deltas;
-	size_t ndeltas;
-	uint32_t deltas_point; /* the last one's point */
-	VEC(struct heap_dirty) dirty;
-	VEC(struct heap_leaks) leaks; /* [0] stays all zero: the sites without leaks */
-	VEC(struct heap_double_free) double_frees;
-	struct heap_totals tot;
-	int64_t heap_now;
-	uint32_t peak_gen; /* counts new peaks (heap_site.snap_gen) */
-	uint64_t last_t;
-	uint64_t series_step, series_events; /* a new point after this many ns or events */
-	bool live_copy_taken;                /* a process is copied as it runs */
-	uint64_t other_sites;                /* sites of the processes that are not */
-	/* after heap_finish(): one site per profile stack node; the very
-	 * vector of sites when they already are (merged_is_sites) */
-	VEC(struct heap_site) merged;
-	bool merged_is_sites;
-	/* after heap_group(): one site per allocating line of code */
-	VEC(struct heap_site) groups;
-	/* Optional: told each distinct code address of a stack as it first
-	 * arrives, as an offset in a mapped file, so the caller can start
-	 * naming addresses while the program runs. */
-	void (*on_address)(void *ctx, const char *path, uint64_t file_offset);
-	void *on_address_ctx;
-	const struct alloc_rule *rule; /* names sites; NULL: the default table */
-};
+/* Opaque outside analysis/ (its inside: analysis/heap_int.h). */
+struct heap_analysis;
 
 struct heap_analysis *heap_new(struct profile *p);
 void heap_free(struct heap_analysis *h);
+
+/* ---- what a finished analysis holds, for the command and the views ---- */
+
+struct profile *heap_analysis_profile(const struct heap_analysis *h);
+/* The rule naming sites (heap_set_alloc_rule()); NULL: the default table. */
+const struct alloc_rule *heap_alloc_rule(const struct heap_analysis *h);
+const struct heap_totals *heap_get_totals(const struct heap_analysis *h);
+/* Raises the peak RSS the totals show (kiln's own view of its children). */
+void heap_note_max_rss(struct heap_analysis *h, uint64_t max_rss_kb);
+/* True when some process sent a stack (the agent could unwind). */
+bool heap_has_stacks(const struct heap_analysis *h);
+/* The process images, in the order kiln met them; *n their count (n may
+ * be NULL). */
+const struct heap_process *heap_processes(const struct heap_analysis *h, size_t *n);
+/* Distinct pids among them, after heap_group(). */
+uint32_t heap_npids(const struct heap_analysis *h);
+/* The sites of the run, one per stack and process image ("raw" sites:
+ * what a double free or a delta names); none for a profile read from a
+ * file. */
+size_t heap_raw_site_count(const struct heap_analysis *h);
+const struct heap_site *heap_raw_site(const struct heap_analysis *h, uint32_t i);
+/* One site per profile stack, after heap_finish(). */
+size_t heap_merged_count(const struct heap_analysis *h);
+/* The heap size over time (at most HEAP_SERIES_MAX points). */
+const struct heap_point *heap_series(const struct heap_analysis *h, size_t *n);
+/* Double frees by site (at most HEAP_DOUBLE_FREE_SITES of them). */
+const struct heap_double_free *heap_double_frees(const struct heap_analysis *h, size_t *n);
+/* Told each distinct code address of a stack as it first arrives, as an
+ * offset in a mapped file, so the caller can start naming addresses
+ * while the program runs. Set before the first event. */
+void heap_set_address_hook(struct heap_analysis *h, void (*fn)(void *ctx, const char *path, uint64_t file_offset),
+                           void *ctx);
 
 /* True for a profile `kiln heap` wrote (or a snapshot of one). */
 bool heap_profile_is(const struct profile *p);
@@ -255,16 +204,40 @@ bool heap_profile_is(const struct profile *p);
  * heap profile. p stays the caller's and must outlive the analysis. */
 struct heap_analysis *heap_from_profile(struct profile *p);
 
-/* Channel callbacks (see capture/agent_channel.h). */
-void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_header *rh);
-void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_header *rec);
+/* ---- events, decoded (capture/agent_decode.h makes them from the
+ * agent's records; cmd/heap.c hands them on). A ring is one process
+ * image, numbered from 0; its events come in the order it wrote them.
+ * Times are ns, CLOCK_MONOTONIC. ---- */
+
+/* A new process image: its pid, its parent's, and when its ring began. */
+void heap_on_process(struct heap_analysis *h, uint32_t ring, uint32_t pid, uint32_t ppid, uint64_t start_ns);
+/* New stack-trie nodes: node first has parent `parent` and address
+ * frames[0], node first+1 has parent first and address frames[1], and so
+ * on (n of them, outermost first); node 0 is the root. Nodes out of order
+ * are ignored. */
+void heap_on_stack(struct heap_analysis *h, uint32_t ring, uint32_t first, uint32_t parent, const uint64_t *frames,
+                   uint32_t n);
+/* A block allocated at the stack whose leaf is trie node `stack` (0: none). */
+void heap_on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t addr, uint64_t size, uint32_t stack);
+void heap_on_free(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t addr);
+/* As heaptrack counts it: old_addr freed, addr allocated. */
+void heap_on_realloc(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t old_addr, uint64_t addr,
+                     uint64_t size, uint32_t stack);
+/* A complete copy of the process's executable file mappings; every copy
+ * is kept (libraries mapped later are in later copies). */
+void heap_on_mappings(struct heap_analysis *h, uint32_t ring, const struct heap_mapping *m, size_t n);
+/* The process is about to exec: what it holds then is released, not leaked. */
+void heap_on_exec(struct heap_analysis *h, uint32_t ring);
+/* At exit libc frees its caches next: blocks the loader made before the
+ * agent among them, whose frees are not counted as frees of unknown blocks. */
+void heap_on_freeres(struct heap_analysis *h, uint32_t ring);
+/* The process reached exit (last: its final event) with this peak RSS. */
+void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t max_rss_kb, bool last);
 /* Live blocks of a ring sorted by address, in a malloc'ed array. */
-int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct kh_live_block **out, uint64_t *n);
-void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls,
+int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct heap_block **out, uint64_t *n);
+/* The leak scan's answer: cls[i] (enum heap_leak_class) for b[i]. */
+void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct heap_block *b, const uint8_t *cls,
                      uint64_t n);
-/* Before heap_on_ring_end(): the ring's pending stack, for an allocation
- * still waiting for its stack when the process died. */
-void heap_on_pending_stack(struct heap_analysis *h, uint32_t ring, const struct kh_pending *pending);
 void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean);
 
 /* Builds stacks, mappings and samples in the profile and the merged sites;
@@ -345,12 +318,8 @@ uint64_t heap_program_allocs(const struct heap_analysis *h);
 /* The process (an entry of processes) of a site of heap_sites(), or NULL. */
 const struct heap_process *heap_site_process(const struct heap_analysis *h, const struct heap_site *s);
 
-/* ---- the per-process table (heap_maps_command in heap.c, the rest in heap_process.c) ---- */
+/* ---- the per-process table (heap_process.c) ---- */
 
-/* The executable's path of a process from its /proc/PID/maps text: the
- * first executable file mapping (a program is mapped below its
- * libraries). A malloc'ed string, "" when there is none. */
-char *heap_maps_command(const char *maps);
 /* Stores the process table in p's metadata (heap_process_N, N from 0). */
 void heap_processes_meta(struct profile *p, const struct heap_process *v, size_t n);
 /* Reads the table heap_processes_meta() stored into h->processes; false

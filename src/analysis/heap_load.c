@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/heap.h"
+#include "analysis/heap_int.h"
 #include "util/hashmap.h"
 #include "util/xalloc.h"
 
@@ -77,12 +77,12 @@ static void add_to_process(struct heap_process *pr, const struct profile_sample 
 	pr->peak_bytes += get(smp, v_peak);
 	pr->temporary += get(smp, v_temp);
 	uint64_t lb = get(smp, v_leaked), ln = get(smp, v_lobjects);
-	uint32_t c = smp->cpu <= KH_LEAK_DEFINITE ? smp->cpu : KH_LEAK_UNKNOWN;
+	uint32_t c = smp->cpu <= HEAP_LEAK_DEFINITE ? smp->cpu : HEAP_LEAK_UNKNOWN;
 	pr->leaked_bytes += lb;
 	pr->leaked_blocks += ln;
 	pr->class_bytes[c] += lb;
 	pr->class_blocks[c] += ln;
-	pr->scanned |= c != KH_LEAK_UNKNOWN;
+	pr->scanned |= c != HEAP_LEAK_UNKNOWN;
 }
 
 struct heap_analysis *heap_from_profile(struct profile *p)
@@ -139,7 +139,7 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 			s->leaks = (uint32_t)(h->leaks.n - 1);
 		}
 		/* files before the class was kept have cpu 0: not scanned */
-		uint32_t c = smp->cpu <= KH_LEAK_DEFINITE ? smp->cpu : KH_LEAK_UNKNOWN;
+		uint32_t c = smp->cpu <= HEAP_LEAK_DEFINITE ? smp->cpu : HEAP_LEAK_UNKNOWN;
 		h->leaks.v[s->leaks].bytes[c] += lb;
 		h->leaks.v[s->leaks].blocks[c] += ln;
 	}

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/heap.h"
+#include "analysis/heap_int.h"
 #include "util/xalloc.h"
 
 #define PROCESS_KEY "heap_process_"

@@ -20,6 +20,7 @@
 #include "analysis/alloc_site.h"
 #include "analysis/heap.h"
 #include "capture/agent_channel.h"
+#include "capture/agent_decode.h"
 #include "capture/target.h"
 #include "cmd/cmd.h"
 #include "cmd/output.h"
@@ -189,30 +190,95 @@ static char *find_agent(void)
 	return NULL;
 }
 
+/* ---- the channel's records, decoded (capture/agent_decode.h), into the
+ * analysis; ctx is the session ---- */
+
+struct heap_session;
+static struct heap_analysis *session_analysis(void *ctx);
+static struct agent_decoder *session_decoder(void *ctx);
+
+/* A decoded event into the analysis's own calls. */
+static void on_event(void *ctx, uint32_t ring, const struct agent_event *ev)
+{
+	struct heap_analysis *h = ctx;
+	switch (ev->kind) {
+	case AGENT_EV_PROCESS:
+		heap_on_process(h, ring, ev->pid, ev->ppid, ev->time);
+		break;
+	case AGENT_EV_STACK:
+		heap_on_stack(h, ring, ev->first, ev->parent, ev->frames, ev->nframes);
+		break;
+	case AGENT_EV_ALLOC:
+		heap_on_alloc(h, ring, ev->time, ev->addr, ev->size, ev->stack);
+		break;
+	case AGENT_EV_FREE:
+		heap_on_free(h, ring, ev->time, ev->addr);
+		break;
+	case AGENT_EV_REALLOC:
+		heap_on_realloc(h, ring, ev->time, ev->old_addr, ev->addr, ev->size, ev->stack);
+		break;
+	case AGENT_EV_MAPPINGS: {
+		/* the same four fields: handed on one by one, not cast */
+		struct heap_mapping m[64];
+		for (size_t i = 0; i < ev->nmaps; i += 64) {
+			size_t k = ev->nmaps - i < 64 ? ev->nmaps - i : 64;
+			for (size_t j = 0; j < k; j++)
+				m[j] = (struct heap_mapping){ev->maps[i + j].start, ev->maps[i + j].end,
+				                             ev->maps[i + j].pgoff, ev->maps[i + j].path};
+			heap_on_mappings(h, ring, m, k);
+		}
+		break;
+	}
+	case AGENT_EV_EXEC:
+		heap_on_exec(h, ring);
+		break;
+	case AGENT_EV_FREERES:
+		heap_on_freeres(h, ring);
+		break;
+	case AGENT_EV_EXITING:
+	case AGENT_EV_EXIT:
+		heap_on_exit(h, ring, ev->time, ev->max_rss_kb, ev->kind == AGENT_EV_EXIT);
+		break;
+	}
+}
+
 static void cb_ring(void *ctx, uint32_t ring, const struct kh_ring_header *h)
 {
-	heap_on_ring(ctx, ring, h);
+	agent_decode_ring(session_decoder(ctx), ring, h, sizeof(*h));
 }
 
 static void cb_record(void *ctx, uint32_t ring, const struct kh_rec_header *r)
 {
-	heap_on_record(ctx, ring, r);
+	agent_decode_record(session_decoder(ctx), ring, r, r->size);
 }
 
 static int cb_live(void *ctx, uint32_t ring, struct kh_live_block **out, uint64_t *n)
 {
-	return heap_live_blocks(ctx, ring, out, n);
+	struct heap_block *b;
+	int rc = heap_live_blocks(session_analysis(ctx), ring, &b, n);
+	if (rc)
+		return rc;
+	struct kh_live_block *k = xmalloc((*n + 1) * sizeof(*k));
+	for (uint64_t i = 0; i < *n; i++)
+		k[i] = (struct kh_live_block){b[i].addr, b[i].size};
+	free(b);
+	*out = k;
+	return 0;
 }
 
 static void cb_classes(void *ctx, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls, uint64_t n)
 {
-	heap_on_classes(ctx, ring, b, cls, n);
+	struct heap_block *hb = xmalloc((n + 1) * sizeof(*hb));
+	for (uint64_t i = 0; i < n; i++)
+		hb[i] = (struct heap_block){b[i].addr, b[i].size};
+	heap_on_classes(session_analysis(ctx), ring, hb, cls, n);
+	free(hb);
 }
 
 static void cb_end(void *ctx, uint32_t ring, const struct kh_pending *pending, bool clean)
 {
-	heap_on_pending_stack(ctx, ring, pending);
-	heap_on_ring_end(ctx, ring, clean);
+	agent_decode_end(session_decoder(ctx), ring, pending);
+	heap_on_ring_end(session_analysis(ctx), ring, clean);
 }
 
 static void cb_address(void *ctx, const char *path, uint64_t file_offset)
@@ -430,7 +496,18 @@ struct heap_session {
 	struct strbuf summary; /* the text summary, printed last */
 	/* -v: when each stage ended, and how often the target waited */
 	uint64_t t_start, exited_at, t_ran, t_finish, t_sym, t_group, t_shown, waits;
+	struct agent_decoder dec; /* the channel's records into events for h */
 };
+
+static struct heap_analysis *session_analysis(void *ctx)
+{
+	return ((struct heap_session *)ctx)->h;
+}
+
+static struct agent_decoder *session_decoder(void *ctx)
+{
+	return &((struct heap_session *)ctx)->dec;
+}
 
 /* The agent, the profile and its file, the snapshots and the channel. */
 static int heap_prepare(struct heap_session *s)
@@ -518,9 +595,8 @@ static void heap_collect(struct heap_session *s)
 	struct heap_analysis *h = s->h;
 	/* name addresses while the target runs, on a thread of kiln's own */
 	s->prefetch = symbols_prefetch_start();
-	h->on_address = cb_address;
-	h->on_address_ctx = s->prefetch;
-	const struct agent_channel_ops ops = {h, cb_ring, cb_record, cb_live, cb_classes, cb_end};
+	heap_set_address_hook(h, cb_address, s->prefetch);
+	const struct agent_channel_ops ops = {s, cb_ring, cb_record, cb_live, cb_classes, cb_end};
 	s->t_start = cmd_now_ns();
 	bool forwarded = false;
 	struct linger lg = {0};
@@ -549,17 +625,14 @@ static void heap_collect(struct heap_session *s)
 		}
 	}
 	struct rusage ru;
-	if (getrusage(RUSAGE_CHILDREN, &ru) == 0 && (uint64_t)ru.ru_maxrss > h->tot.max_rss_kb)
-		h->tot.max_rss_kb = (uint64_t)ru.ru_maxrss;
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+		heap_note_max_rss(h, (uint64_t)ru.ru_maxrss);
 	if (!agent_channel_rings(s->ch))
 		kiln_warn(
 		    "the agent did not start in '%s' (a static binary, or LD_PRELOAD removed); nothing was recorded",
 		    a->argv[0]);
 	s->waits = agent_channel_waits(s->ch);
-	bool no_stacks = true;
-	for (size_t i = 0; i < h->procs.n && no_stacks; i++)
-		no_stacks = h->procs.v[i].nnodes <= 1;
-	if (h->tot.allocs && no_stacks)
+	if (heap_get_totals(h)->allocs && !heap_has_stacks(h))
 		kiln_warn("no call stacks were captured: the agent could not load libunwind.so.8 in the target; "
 		          "install it (apt-get install libunwind8)");
 	s->t_ran = cmd_now_ns();
@@ -692,6 +765,8 @@ static void heap_say_verbose(const struct heap_session *s)
 		        "registers (whole stacks; a pointer held only in a register counts as lost)\n",
 		        agent_channel_no_regs(ch), agent_channel_no_regs(ch) == 1 ? "" : "es");
 	say_scan_regions(ch);
+	size_t ngroups;
+	heap_sites(s->h, &ngroups);
 	fprintf(stderr,
 	        "kiln: run %.3f s (the target waited for kiln %" PRIu64
 	        " times; kiln read its last event %.3f s after it exited), analysis %.3f s, symbols %.3f s "
@@ -702,7 +777,8 @@ static void heap_say_verbose(const struct heap_session *s)
 	        s->exited_at && s->t_ran > s->exited_at ? (double)(s->t_ran - s->exited_at) / 1e9 : 0.0,
 	        (double)(s->t_finish - s->t_ran) / 1e9, (double)(s->t_sym - s->t_finish) / 1e9, s->p->locations.n,
 	        (double)(s->t_group - s->t_sym) / 1e9, (double)(s->t_shown - s->t_group) / 1e9,
-	        (double)(cmd_now_ns() - s->t_shown) / 1e9, s->h->groups.n, s->h->merged.n, s->p->stacks.n, s->sn.taken);
+	        (double)(cmd_now_ns() - s->t_shown) / 1e9, ngroups, heap_merged_count(s->h), s->p->stacks.n,
+	        s->sn.taken);
 }
 
 /* Puts back the file that was there before when discard is set; frees
@@ -721,6 +797,7 @@ static void heap_session_release(struct heap_session *s)
 	agent_channel_free(s->ch);
 	symbolizer_free(symbols_prefetch_finish(s->prefetch));
 	symbolizer_free(s->sym);
+	agent_decoder_release(&s->dec);
 	heap_free(s->h);
 	profile_free(s->p);
 	free(s->agent);
@@ -743,6 +820,7 @@ static int heap_run(const struct heap_args *a)
 	target_init(&s.t);
 	s.p = profile_new();
 	s.h = heap_new(s.p);
+	agent_decoder_init(&s.dec, on_event, s.h);
 	int status = heap_prepare(&s);
 	if (status < 0)
 		status = heap_launch(&s);
