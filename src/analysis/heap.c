@@ -902,8 +902,6 @@ static void merge_into(struct heap_analysis *h, struct heap_site *d, const struc
 	}
 }
 
-static void totals_meta(struct profile *p, const struct heap_totals *t);
-
 /* Agent node k (0 < k < nnodes) of a process: its address and parent.
  * The live-copied process's are its profile node's (src, before
  * heap_finish(): a location there is an index in loc_ips). */
@@ -1121,7 +1119,7 @@ void heap_finish_sites(struct heap_analysis *h)
 			pt->command = proc_command(&h->procs.v[i]);
 	}
 
-	totals_meta(p, &h->tot);
+	heap_totals_meta(p, &h->tot);
 	heap_processes_meta(p, h->processes.v, h->processes.n);
 }
 
@@ -1167,40 +1165,6 @@ void heap_finish(struct heap_analysis *h)
 	vec_reserve(&h->p->samples, h->p->samples.n + h->sites.n);
 	while (heap_samples_add(h, &at, h->sites.n))
 		;
-}
-
-static void totals_meta(struct profile *p, const struct heap_totals *t)
-{
-	profile_set_meta_u64(p, "heap_allocations", t->allocs);
-	profile_set_meta_u64(p, "heap_frees", t->frees);
-	profile_set_meta_u64(p, "heap_reallocs", t->reallocs);
-	profile_set_meta_u64(p, "heap_allocated_bytes", t->alloc_bytes);
-	profile_set_meta_u64(p, "heap_temporary", t->temporary);
-	profile_set_meta_u64(p, "heap_double_frees", t->double_frees);
-	profile_set_meta_u64(p, "heap_peak_bytes", t->peak_bytes);
-	profile_set_meta_u64(p, "heap_peak_time_ns", t->peak_time);
-	profile_set_meta_u64(p, "heap_peak_rss_kb", t->max_rss_kb);
-	profile_set_meta_u64(p, "heap_leaked_bytes", t->leaked_bytes);
-	profile_set_meta_u64(p, "heap_leaked_blocks", t->leaked_blocks);
-	profile_set_meta_u64(p, "heap_definitely_lost_bytes", t->class_bytes[HEAP_LEAK_DEFINITE]);
-	profile_set_meta_u64(p, "heap_indirectly_lost_bytes", t->class_bytes[HEAP_LEAK_INDIRECT]);
-	profile_set_meta_u64(p, "heap_possibly_lost_bytes", t->class_bytes[HEAP_LEAK_POSSIBLE]);
-	profile_set_meta_u64(p, "heap_still_reachable_bytes", t->class_bytes[HEAP_LEAK_REACHABLE]);
-	profile_set_meta_u64(p, "heap_not_scanned_bytes", t->class_bytes[HEAP_LEAK_UNKNOWN]);
-	profile_set_meta_u64(p, "heap_definitely_lost_blocks", t->class_blocks[HEAP_LEAK_DEFINITE]);
-	profile_set_meta_u64(p, "heap_indirectly_lost_blocks", t->class_blocks[HEAP_LEAK_INDIRECT]);
-	profile_set_meta_u64(p, "heap_possibly_lost_blocks", t->class_blocks[HEAP_LEAK_POSSIBLE]);
-	profile_set_meta_u64(p, "heap_still_reachable_blocks", t->class_blocks[HEAP_LEAK_REACHABLE]);
-	profile_set_meta_u64(p, "heap_not_scanned_blocks", t->class_blocks[HEAP_LEAK_UNKNOWN]);
-	profile_set_meta_u64(p, "heap_scanned_processes", t->scanned);
-	profile_set_meta_u64(p, "heap_unclean_processes", t->unclean);
-	profile_set_meta_u64(p, "heap_exec_bytes", t->exec_bytes);
-	profile_set_meta_u64(p, "heap_exec_blocks", t->exec_blocks);
-	profile_set_meta_u64(p, "heap_unknown_frees", t->unknown_frees);
-	profile_set_meta_u64(p, "heap_events", t->events);
-	profile_set_meta_u64(p, "heap_peak_event", t->peak_event);
-	profile_set_meta_u64(p, "heap_processes", t->processes);
-	profile_set_meta_u64(p, "duration_ns", t->end_ns);
 }
 
 static const struct heap_analysis *sort_h;
@@ -1325,7 +1289,13 @@ struct group_key {
 static uint64_t group_hash(const struct group_key *k)
 {
 	uint64_t x = hash_mix(hash_mix(k->function, k->file), ((uint64_t)k->line << 2) | k->runtime << 1 | k->found);
-	return hash_mix(x, ((uint64_t)k->module << 32) | k->pid) & ~(1ull << 63);
+	return hash_mix(x, ((uint64_t)k->module << 32) | k->pid);
+}
+
+/* keymap_eq_fn: ctx the groups' keys. */
+static bool group_key_eq(const void *ctx, const void *key, uint32_t id)
+{
+	return !memcmp(&((const struct group_key *)ctx)[id], key, sizeof(struct group_key));
 }
 
 /* The process of a merged site: its ring's, or (read from a file) the
@@ -1394,10 +1364,10 @@ void heap_group(struct heap_analysis *h)
 	/* One process's sites are not another's, nor one module's another's
 	 * (cc1's xmalloc is not the xmalloc of the libbfd that as loads):
 	 * the key is the frame's function, file, line and module, and the pid.
-	 * Keys are hashes: a group remembers its key's parts, and a clash
-	 * probes on. */
-	struct hashmap by_key, procs;
-	hashmap_init(&by_key);
+	 * keys[g] is group g's key, which the index confirms. */
+	struct keymap by_key;
+	struct hashmap procs;
+	keymap_init(&by_key);
 	hashmap_init(&procs);
 	vec_clear(&h->groups);
 	VEC(struct group_key) keys = {0};
@@ -1422,17 +1392,15 @@ void heap_group(struct heap_analysis *h)
 			k.runtime = runtime;
 		}
 		k.pid = site_pid(h, m);
-		uint64_t key = group_hash(&k), g;
-		bool known;
-		while ((known = hashmap_get(&by_key, key, &g)) && memcmp(&keys.v[g], &k, sizeof(k)))
-			key = hash_u64(key + 1) & ~(1ull << 63);
-		if (!known) {
+		uint64_t hash = group_hash(&k);
+		uint32_t g = keymap_find(&by_key, hash, group_key_eq, keys.v, &k);
+		if (g == KEYMAP_NONE) {
 			struct heap_site *d = vec_grow(&h->groups);
 			d->node = m->node;
 			d->proc = group_process(h, &procs, &k);
 			d->runtime = runtime;
-			g = h->groups.n - 1;
-			hashmap_put(&by_key, key, g);
+			g = (uint32_t)(h->groups.n - 1);
+			keymap_add(&by_key, hash, g);
 			vec_push(&keys, k);
 		}
 		struct heap_site *d = &h->groups.v[g];
@@ -1444,9 +1412,9 @@ void heap_group(struct heap_analysis *h)
 			d->node = m->node;
 			d->link = (uint32_t)i;
 		}
-		m->link = (uint32_t)g;
+		m->link = g;
 	}
-	hashmap_release(&by_key);
+	keymap_release(&by_key);
 	hashmap_release(&procs);
 	vec_free(&keys);
 	free(loc_user);
@@ -1511,7 +1479,7 @@ int heap_snapshot(const struct heap_analysis *h, struct profile *out, size_t bat
 	struct heap_totals t = h->tot;
 	t.end_ns = h->last_t;
 	t.leaked_bytes = h->heap_now > 0 ? (uint64_t)h->heap_now : 0;
-	totals_meta(out, &t);
+	heap_totals_meta(out, &t);
 	/* each process's blocks still live count as not freed, as the run's */
 	struct heap_process *pv = xcalloc(h->processes.n + 1, sizeof(*pv));
 	for (size_t i = 0; i < h->processes.n; i++) {

@@ -113,4 +113,9 @@ struct heap_analysis {
 	const struct alloc_rule *rule; /* names sites; NULL: the default table */
 };
 
+/* The totals in a profile's metadata (heap_*, duration_ns; the table in
+ * heap_process.c), and back: a field a file lacks reads as 0. */
+void heap_totals_meta(struct profile *p, const struct heap_totals *t);
+void heap_totals_from_meta(const struct profile *p, struct heap_totals *t);
+
 #endif

@@ -32,41 +32,6 @@ static uint64_t get(const struct profile_sample *s, int vi)
 	return vi >= 0 && s->values[vi] > 0 ? (uint64_t)s->values[vi] : 0;
 }
 
-static void totals_from_meta(const struct profile *p, struct heap_totals *t)
-{
-	static const char *const cls[5] = {"not_scanned", "still_reachable", "possibly_lost", "indirectly_lost",
-	                                   "definitely_lost"};
-	t->allocs = profile_get_meta_u64(p, "heap_allocations", 0);
-	t->frees = profile_get_meta_u64(p, "heap_frees", 0);
-	t->reallocs = profile_get_meta_u64(p, "heap_reallocs", 0);
-	t->alloc_bytes = profile_get_meta_u64(p, "heap_allocated_bytes", 0);
-	t->temporary = profile_get_meta_u64(p, "heap_temporary", 0);
-	t->peak_bytes = profile_get_meta_u64(p, "heap_peak_bytes", 0);
-	t->peak_time = profile_get_meta_u64(p, "heap_peak_time_ns", 0);
-	t->max_rss_kb = profile_get_meta_u64(p, "heap_peak_rss_kb", 0);
-	t->leaked_bytes = profile_get_meta_u64(p, "heap_leaked_bytes", 0);
-	t->leaked_blocks = profile_get_meta_u64(p, "heap_leaked_blocks", 0);
-	for (int c = 0; c < 5; c++) {
-		char key[64];
-		snprintf(key, sizeof(key), "heap_%s_bytes", cls[c]);
-		t->class_bytes[c] = profile_get_meta_u64(p, key, 0);
-		snprintf(key, sizeof(key), "heap_%s_blocks", cls[c]);
-		t->class_blocks[c] = profile_get_meta_u64(p, key, 0);
-	}
-	t->processes = (uint32_t)profile_get_meta_u64(p, "heap_processes", 0);
-	/* files before the count was kept: a class was found, so a scan ran */
-	uint64_t classified = t->class_bytes[1] + t->class_bytes[2] + t->class_bytes[3] + t->class_bytes[4];
-	t->scanned = (uint32_t)profile_get_meta_u64(p, "heap_scanned_processes", classified ? 1 : 0);
-	t->unclean = (uint32_t)profile_get_meta_u64(p, "heap_unclean_processes", 0);
-	t->exec_bytes = profile_get_meta_u64(p, "heap_exec_bytes", 0);
-	t->exec_blocks = profile_get_meta_u64(p, "heap_exec_blocks", 0);
-	t->unknown_frees = profile_get_meta_u64(p, "heap_unknown_frees", 0);
-	t->events = profile_get_meta_u64(p, "heap_events", 0);
-	t->peak_event = profile_get_meta_u64(p, "heap_peak_event", 0);
-	t->end_ns = profile_get_meta_u64(p, "duration_ns", 0);
-	t->start_ns = 0;
-}
-
 /* An old file's process entry from its samples. Its peak is what it held
  * at the run's peak, the closest the samples know. */
 static void add_to_process(struct heap_process *pr, const struct profile_sample *smp, int v_space, int v_objects,
@@ -90,7 +55,7 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 	if (!heap_profile_is(p))
 		return NULL;
 	struct heap_analysis *h = heap_new(p);
-	totals_from_meta(p, &h->tot);
+	heap_totals_from_meta(p, &h->tot);
 	/* a file from before the per-process table: one entry per pid, its
 	 * totals added up from its samples below */
 	bool table = heap_processes_from_meta(h);
