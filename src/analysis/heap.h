@@ -4,10 +4,13 @@
  * call site values for the profile (alloc_space, alloc_objects, peak_space,
  * leaked_space).
  *
- * Feed it records in each process's order (heap_on_*), then call
- * heap_finish() once: it builds stacks, samples and mappings in the profile
- * it was given. Everything here belongs to the heap_analysis and is freed by
- * heap_free(); the profile stays the caller's.
+ * Feed it decoded events in each process's order (heap_on_*: no wire
+ * format here; capture/agent_decode.h decodes the agent's records), then
+ * call heap_finish() once (or heap_finish_sites() and heap_samples_add()
+ * batches): it builds stacks, samples and mappings in the profile it was
+ * given. Everything here belongs to the heap_analysis and is freed by
+ * heap_free(); the profile stays the caller's. The analysis is opaque
+ * outside analysis/ (analysis/heap_int.h is its inside).
  */
 #ifndef KILN_ANALYSIS_HEAP_H
 #define KILN_ANALYSIS_HEAP_H
@@ -17,8 +20,6 @@
 
 #include "analysis/alloc_site.h"
 #include "profile/profile.h"
-#include "util/hashmap.h"
-#include "util/keymap.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 

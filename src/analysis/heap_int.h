@@ -5,6 +5,10 @@
 #define KILN_ANALYSIS_HEAP_INT_H
 
 #include "analysis/heap.h"
+#include "util/hashmap.h"
+#include "util/keymap.h"
+#include "util/strbuf.h"
+#include "util/vec.h"
 
 typedef VEC(uint8_t) heap_byte_vec;
 

@@ -13,6 +13,13 @@
 #include "util/hashmap.h"
 #include "util/xalloc.h"
 
+/* The value types a heap profile carries, by HEAP_VALUE_*. */
+static const char *const value_names[HEAP_NVALUES] = {
+    [HEAP_VALUE_ALLOC_SPACE] = "alloc_space",       [HEAP_VALUE_ALLOC_OBJECTS] = "alloc_objects",
+    [HEAP_VALUE_PEAK_SPACE] = "peak_space",         [HEAP_VALUE_LEAKED_SPACE] = "leaked_space",
+    [HEAP_VALUE_LEAKED_OBJECTS] = "leaked_objects", [HEAP_VALUE_TEMPORARY] = "temporary_objects",
+};
+
 static int value_of(const struct profile *p, const char *name)
 {
 	for (size_t i = 0; i < p->value_types.n; i++)
@@ -24,30 +31,39 @@ static int value_of(const struct profile *p, const char *name)
 bool heap_profile_is(const struct profile *p)
 {
 	const char *ev = profile_get_meta(p, "event");
-	return ev && !strcmp(ev, "heap") && value_of(p, "alloc_space") >= 0;
+	return ev && !strcmp(ev, "heap") && value_of(p, value_names[HEAP_VALUE_ALLOC_SPACE]) >= 0;
 }
 
-static uint64_t get(const struct profile_sample *s, int vi)
+/* One sample's heap values, by HEAP_VALUE_* (0 for a type the file lacks
+ * or a negative value), and its leak class. */
+struct sample_values {
+	uint64_t v[HEAP_NVALUES];
+	uint32_t cls;
+};
+
+/* The one reader of a sample: idx maps HEAP_VALUE_* to the file's value
+ * indexes (-1: absent). */
+static void sample_read(const struct profile_sample *smp, const int *idx, struct sample_values *out)
 {
-	return vi >= 0 && s->values[vi] > 0 ? (uint64_t)s->values[vi] : 0;
+	for (int k = 0; k < HEAP_NVALUES; k++)
+		out->v[k] = idx[k] >= 0 && smp->values[idx[k]] > 0 ? (uint64_t)smp->values[idx[k]] : 0;
+	/* files before the class was kept have cpu 0: not scanned */
+	out->cls = smp->cpu <= HEAP_LEAK_DEFINITE ? smp->cpu : HEAP_LEAK_UNKNOWN;
 }
 
 /* An old file's process entry from its samples. Its peak is what it held
  * at the run's peak, the closest the samples know. */
-static void add_to_process(struct heap_process *pr, const struct profile_sample *smp, int v_space, int v_objects,
-                           int v_peak, int v_temp, int v_leaked, int v_lobjects)
+static void add_to_process(struct heap_process *pr, const struct sample_values *sv)
 {
-	pr->alloc_bytes += get(smp, v_space);
-	pr->allocs += get(smp, v_objects);
-	pr->peak_bytes += get(smp, v_peak);
-	pr->temporary += get(smp, v_temp);
-	uint64_t lb = get(smp, v_leaked), ln = get(smp, v_lobjects);
-	uint32_t c = smp->cpu <= HEAP_LEAK_DEFINITE ? smp->cpu : HEAP_LEAK_UNKNOWN;
-	pr->leaked_bytes += lb;
-	pr->leaked_blocks += ln;
-	pr->class_bytes[c] += lb;
-	pr->class_blocks[c] += ln;
-	pr->scanned |= c != HEAP_LEAK_UNKNOWN;
+	pr->alloc_bytes += sv->v[HEAP_VALUE_ALLOC_SPACE];
+	pr->allocs += sv->v[HEAP_VALUE_ALLOC_OBJECTS];
+	pr->peak_bytes += sv->v[HEAP_VALUE_PEAK_SPACE];
+	pr->temporary += sv->v[HEAP_VALUE_TEMPORARY];
+	pr->leaked_bytes += sv->v[HEAP_VALUE_LEAKED_SPACE];
+	pr->leaked_blocks += sv->v[HEAP_VALUE_LEAKED_OBJECTS];
+	pr->class_bytes[sv->cls] += sv->v[HEAP_VALUE_LEAKED_SPACE];
+	pr->class_blocks[sv->cls] += sv->v[HEAP_VALUE_LEAKED_OBJECTS];
+	pr->scanned |= sv->cls != HEAP_LEAK_UNKNOWN;
 }
 
 struct heap_analysis *heap_from_profile(struct profile *p)
@@ -63,9 +79,9 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 	hashmap_init(&pids);
 	for (size_t i = h->processes.n; i-- > 0;)
 		hashmap_put(&pids, h->processes.v[i].pid, i);
-	int v_space = value_of(p, "alloc_space"), v_objects = value_of(p, "alloc_objects");
-	int v_peak = value_of(p, "peak_space"), v_leaked = value_of(p, "leaked_space");
-	int v_lobjects = value_of(p, "leaked_objects"), v_temp = value_of(p, "temporary_objects");
+	int idx[HEAP_NVALUES];
+	for (int k = 0; k < HEAP_NVALUES; k++)
+		idx[k] = value_of(p, value_names[k]);
 	/* profile stack ids are dense: a stack's merged site by direct index */
 	uint32_t *by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
 	memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));
@@ -89,24 +105,23 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 			m = by_node[smp->stack] = (uint32_t)(h->merged.n - 1);
 		}
 		struct heap_site *s = &h->merged.v[m];
+		struct sample_values sv;
+		sample_read(smp, idx, &sv);
 		if (!table)
-			add_to_process(&h->processes.v[proc], smp, v_space, v_objects, v_peak, v_temp, v_leaked,
-			               v_lobjects);
-		s->alloc_bytes += get(smp, v_space);
-		s->allocs += get(smp, v_objects);
-		s->peak_bytes += get(smp, v_peak);
-		s->temporary += get(smp, v_temp);
-		uint64_t lb = get(smp, v_leaked), ln = get(smp, v_lobjects);
+			add_to_process(&h->processes.v[proc], &sv);
+		s->alloc_bytes += sv.v[HEAP_VALUE_ALLOC_SPACE];
+		s->allocs += sv.v[HEAP_VALUE_ALLOC_OBJECTS];
+		s->peak_bytes += sv.v[HEAP_VALUE_PEAK_SPACE];
+		s->temporary += sv.v[HEAP_VALUE_TEMPORARY];
+		uint64_t lb = sv.v[HEAP_VALUE_LEAKED_SPACE], ln = sv.v[HEAP_VALUE_LEAKED_OBJECTS];
 		if (!lb && !ln)
 			continue;
 		if (!s->leaks) {
 			vec_grow(&h->leaks);
 			s->leaks = (uint32_t)(h->leaks.n - 1);
 		}
-		/* files before the class was kept have cpu 0: not scanned */
-		uint32_t c = smp->cpu <= HEAP_LEAK_DEFINITE ? smp->cpu : HEAP_LEAK_UNKNOWN;
-		h->leaks.v[s->leaks].bytes[c] += lb;
-		h->leaks.v[s->leaks].blocks[c] += ln;
+		h->leaks.v[s->leaks].bytes[sv.cls] += lb;
+		h->leaks.v[s->leaks].blocks[sv.cls] += ln;
 	}
 	free(by_node);
 	hashmap_release(&pids);

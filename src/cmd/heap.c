@@ -191,9 +191,9 @@ static char *find_agent(void)
 }
 
 /* ---- the channel's records, decoded (capture/agent_decode.h), into the
- * analysis; ctx is the session ---- */
+ * analysis: the channel's callbacks get the session, the decoder's the
+ * analysis ---- */
 
-struct heap_session;
 static struct heap_analysis *session_analysis(void *ctx);
 static struct agent_decoder *session_decoder(void *ctx);
 
