@@ -100,6 +100,9 @@ def main():
                       lambda out: [kiln, "record", "-q", "-F", F, "--call-graph", "fp", "-o", out, "--"] + cmd))
         modes.append(("kiln record dwarf", "kiln-dwarf",
                       lambda out: [kiln, "record", "-q", "-F", F, "--call-graph", "dwarf", "-o", out, "--"] + cmd))
+        # the agent engine: CPU-time timers in the target, unwound there (issue 17)
+        modes.append(("kiln record agent", "kiln-agent",
+                      lambda out: [kiln, "record", "-q", "-F", F, "--engine", "agent", "-o", out, "--"] + cmd))
         if have_perf:
             modes.append(("perf record -g (fp)", "perf-fp",
                           lambda out: ["perf", "record", "-q", "--no-bpf-event", "-F", F, "-g", "-o", out, "--"] + cmd))
@@ -107,6 +110,7 @@ def main():
                           lambda out: ["perf", "record", "-q", "--no-bpf-event", "-F", F, "--call-graph", "dwarf",
                                        "-o", out, "--"] + cmd))
         walls = {m[0]: [] for m in modes}
+        cpus = {m[0]: [] for m in modes}  # user+sys of the tool and the program: robust on a busy machine
         files = {}
         print("\n== %s: %s" % (name, desc), flush=True)
         print("   %d interleaved runs of each mode, -F %s; running" % (a.runs, F), end="", flush=True)
@@ -118,7 +122,11 @@ def main():
                     for p in (out, out + ".old"):
                         if os.path.exists(p):
                             os.remove(p)
+                before = os.times()
                 dt, r = timed(mk(out))
+                after = os.times()
+                cpus[label].append((after.children_user - before.children_user) +
+                                   (after.children_system - before.children_system))
                 if r.returncode != 0:
                     sys.exit("\nbench: '%s' failed (%d): %s" % (" ".join(mk(out)), r.returncode,
                                                                   r.stderr.decode(errors="replace")[-500:]))
@@ -129,9 +137,11 @@ def main():
         print(flush=True)
 
         bare = median(walls["bare"])
+        bare_cpu = median(cpus["bare"])
         rows = []
         for label, tag, _ in modes:
-            row = {"mode": label, "wall": median(walls[label]), "over": median(walls[label]) / bare}
+            row = {"mode": label, "wall": median(walls[label]), "over": median(walls[label]) / bare,
+                   "cpu_over": median(cpus[label]) / bare_cpu if bare_cpu else None}
             f = files.get(label)
             if f:
                 row["bytes"] = os.path.getsize(f)
@@ -163,14 +173,15 @@ def main():
                     row["chain"] = float(kc_stats(row["stacks_src"], chain_args)["fullchain"])
             rows.append(row)
 
-        hdr = "%-20s %8s %9s %8s %11s %9s %9s %10s %10s" % (
-            "mode", "wall s", "overhead", "samples", "file bytes", "B/sample", "report s", "rooted %",
+        hdr = "%-20s %8s %9s %9s %8s %11s %9s %9s %10s %10s" % (
+            "mode", "wall s", "overhead", "cpu over", "samples", "file bytes", "B/sample", "report s", "rooted %",
             "chain %")
         print(hdr)
         print("-" * len(hdr))
         for r in rows:
-            print("%-20s %8s %9s %8s %11s %9s %9s %10s %10s" % (
-                r["mode"], fmt(r["wall"], ".3f"), fmt(r["over"], ".3f") + "x", fmt(r.get("samples"), "d"),
+            print("%-20s %8s %9s %9s %8s %11s %9s %9s %10s %10s" % (
+                r["mode"], fmt(r["wall"], ".3f"), fmt(r["over"], ".3f") + "x", fmt(r.get("cpu_over"), ".3f") + "x",
+                fmt(r.get("samples"), "d"),
                 fmt(r.get("bytes"), ",d"), fmt(r.get("bps"), ".1f"), fmt(r.get("report"), ".3f"),
                 fmt(r.get("complete"), ".2f"), fmt(r.get("chain"), ".2f")))
         by = {r["mode"]: r for r in rows}
@@ -181,6 +192,13 @@ def main():
                 k, p = by[kmode]["over"], by[pmode]["over"]
                 print("   %-5s overhead: kiln %.3fx, perf %.3fx -> %s" % (
                     what, k, p, "kiln no higher" if k <= p + 0.005 else "kiln HIGHER by %.3f" % (k - p)))
+        for key, what in (("over", "wall"), ("cpu_over", "cpu")):
+            k, a_ = by["kiln record dwarf"][key], by["kiln record agent"][key]
+            if not k or not a_:
+                continue
+            ratio = (a_ - 1) / (k - 1) if k > 1.0005 else float("inf")
+            print("   agent engine %s overhead: %.3fx, perf engine (kiln dwarf) %.3fx -> extra %.2fx the perf "
+                  "engine's (goal <= 1.5x)" % (what, a_, k, ratio))
         if "perf record dwarf" in by:
             k, p = by["kiln record dwarf"], by["perf record dwarf"]
             if k.get("bps") and p.get("bps"):

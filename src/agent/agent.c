@@ -1,6 +1,9 @@
-/* agent.c - libkiln-agent.so, preloaded into the target by `kiln heap`.
+/* agent.c - libkiln-agent.so, preloaded into the target by `kiln heap`
+ * and by `kiln record` where perf_event_open is refused: the core (the
+ * channel, forks, execs, threads: agent_mode.h says what it offers a mode)
+ * and the heap mode.
  *
- * Interposes the allocator's entry points, captures a call stack for every
+ * The heap mode interposes the allocator's entry points, captures a call stack for every
  * allocation with its own CFI unwinder (agent_unwind.c; libunwind only as
  * KILN_AGENT_VERIFY's reference), deduplicates stacks here (the stream carries
  * stack ids) and writes events into a shared-memory ring that kiln reads
@@ -41,9 +44,15 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "agent/agent_env.h"
 #include "agent/agent_maps.h"
+#include "agent/agent_mode.h"
+#include "agent/agent_pool.h"
+#include "agent/agent_sandbox.h"
 #include "agent/agent_unwind.h"
 #include "agent/channel_format.h"
+#include "agent/path_table.h"
+#include "arch/arch.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define TLS    __thread __attribute__((tls_model("initial-exec")))
@@ -111,6 +120,15 @@ static int initialized;
 static pid_t kiln_pid;
 static char ring_path[512];
 static uint64_t untracked;
+static uint32_t self_pid; /* the process the ring is for (a fork child's parent until it takes its own) */
+/* A fork child of a sandboxed host that found no spare ring: it records
+ * nothing and counts its calls in the pool (agent_pool.h). */
+static bool counting;
+static bool sandboxed; /* the host asked for a seccomp filter: open nothing from now on */
+
+/* The modes, chosen by KH_ENV_MODE (agent_mode.h); heap when unset. */
+static const struct agent_mode *const agent_modes[] = {&agent_mode_heap, &agent_mode_cpu};
+static const struct agent_mode *mode = &agent_mode_heap;
 
 /* The agent's own text, skipped at the top of every stack. */
 static uintptr_t self_lo, self_hi;
@@ -131,12 +149,7 @@ static struct {
  * lookup, a new one a binary search for its deepest known prefix. Two
  * paths with the same 64-bit hash would be merged; with a million distinct
  * paths the odds are about one in 10^7. */
-struct path_slot {
-	uint64_t hash; /* 0 = empty */
-	uint32_t id;
-} __attribute__((packed, aligned(4))); /* 12 bytes: the kernel zeroes every page the table grows into */
-static struct path_slot *ptab;
-static size_t ptab_cap, ptab_n;
+static struct path_table ptab; /* agent/path_table.h */
 static uint32_t next_node_id = 1;
 #define RECENT_SLOTS 256 /* per thread: see struct tstate */
 
@@ -210,7 +223,7 @@ static uint64_t event_ns(void)
 static uint32_t tid_get(void)
 {
 	if (!my_tid)
-		my_tid = (uint32_t)syscall(SYS_gettid);
+		my_tid = (uint32_t)gettid();
 	return my_tid;
 }
 
@@ -414,6 +427,26 @@ static void send_maps(void)
 	ring_write(KH_REC_MAPS_END, NULL, 0);
 }
 
+/* Before the program's dlclose: the modules loaded since start-up, the one
+ * that may be unmapped next among them, as a copy of the maps of their
+ * own. The copy sent at exit no longer has an unloaded module, and its
+ * leaked blocks' sites would be addresses of nothing. */
+static void before_dlclose(void)
+{
+	if (in_hook)
+		return;
+	int saved = errno;
+	in_hook++;
+	agent_lock();
+	if (enabled) {
+		agent_maps_emit_since(maps_piece, NULL);
+		ring_write(KH_REC_MAPS_END, NULL, 0);
+	}
+	agent_unlock();
+	in_hook--;
+	errno = saved;
+}
+
 static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
 {
 	(void)size;
@@ -432,30 +465,45 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *ctx)
 	return 0;
 }
 
-/* Creates this process's ring. Called with the lock held. */
-static void channel_open(void)
+/* Names a new file of the channel: DIR/PID-NS-SEQ, then suffix in out
+ * and ".tmp" in tmp (both 512 bytes). False when there is no channel. */
+static bool channel_name(char *out, char *tmp, const char *suffix)
 {
-	const char *dir = getenv(KH_ENV_DIR);
-	const char *kp = getenv(KH_ENV_KILN_PID);
+	const char *dir = agent_getenv(KH_ENV_DIR);
 	if (!dir || !*dir)
-		return;
-	kiln_pid = 0;
-	for (const char *s = kp; s && *s >= '0' && *s <= '9'; s++)
-		kiln_pid = kiln_pid * 10 + (*s - '0');
+		return false;
 	static unsigned seq;
-	char tmp[512];
-	char *p = ring_path, *end = ring_path + sizeof(ring_path) - 16;
+	char *p = out, *end = out + 512 - 16;
 	p = put_str(p, end, dir);
 	p = put_str(p, end, "/");
 	p = put_u64(p, end, (uint64_t)getpid());
 	p = put_str(p, end, "-");
 	p = put_u64(p, end, now_ns());
 	p = put_str(p, end, "-");
-	p = put_u64(p, end, seq++);
-	size_t base = (size_t)(p - ring_path);
-	memcpy(tmp, ring_path, base);
+	p = put_u64(p, end, __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+	size_t base = (size_t)(p - out);
+	memcpy(tmp, out, base);
 	memcpy(tmp + base, ".tmp", 5);
-	memcpy(p, ".ring", 6);
+	memcpy(p, suffix, str_len(suffix) + 1);
+	return true;
+}
+
+static void kiln_pid_read(void)
+{
+	const char *kp = agent_getenv(KH_ENV_KILN_PID);
+	kiln_pid = 0;
+	for (const char *s = kp; s && *s >= '0' && *s <= '9'; s++)
+		kiln_pid = kiln_pid * 10 + (*s - '0');
+}
+
+/* Creates this process's ring. Called with the lock held. */
+static void channel_open(void)
+{
+	char tmp[512];
+	if (!channel_name(ring_path, tmp, ".ring"))
+		return;
+	kiln_pid_read();
+	self_pid = (uint32_t)getpid();
 
 	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -478,6 +526,7 @@ static void channel_open(void)
 	h->ppid = (uint32_t)getppid();
 	h->data_size = KH_RING_SIZE;
 	h->start_ns = now_ns();
+	h->mode = mode->id;
 	__atomic_store_n(&h->magic, KH_MAGIC, __ATOMIC_RELEASE);
 	if (rename(tmp, ring_path) < 0) {
 		munmap(m, total);
@@ -488,6 +537,63 @@ static void channel_open(void)
 	ring_data = (char *)m + KH_HEADER_SIZE;
 	enabled = 1;
 	send_maps();
+}
+
+/* A fork child of a sandboxed host: takes a spare ring made before the
+ * filter went in, with no system call but getpid, or counts only. Called
+ * with the lock held; parent is the parent's pid. */
+static void channel_take_spare(uint32_t parent)
+{
+	struct kh_ring_header *h;
+	self_pid = (uint32_t)getpid();
+	int rc = agent_pool_take(self_pid, &h);
+	if (rc == -ENOSPC)
+		counting = true;
+	if (rc)
+		return;
+	h->version = KH_VERSION;
+	h->pid = self_pid;
+	h->ppid = parent;
+	h->data_size = KH_RING_SIZE;
+	h->start_ns = now_ns();
+	h->mode = mode->id;
+	__atomic_store_n(&h->magic, KH_MAGIC, __ATOMIC_RELEASE);
+	ring = h;
+	ring_data = (char *)h + KH_HEADER_SIZE;
+	enabled = 1;
+	send_maps();
+}
+
+bool agent_sandboxed(void)
+{
+	return __atomic_load_n(&sandboxed, __ATOMIC_ACQUIRE);
+}
+
+/* The host is about to install a seccomp filter: the last moment to open
+ * a file. The spare rings of its later fork children are made now. */
+void agent_before_sandbox(void)
+{
+	if (in_hook || agent_sandboxed())
+		return;
+	int saved = errno;
+	in_hook++;
+	agent_lock();
+	if (enabled && ring && !agent_pool_ready()) {
+		char path[512], tmp[512];
+		const char *env = agent_getenv(KH_ENV_SPARES);
+		uint32_t slots = KH_POOL_SLOTS_DEF;
+		if (env && *env >= '0' && *env <= '9') {
+			slots = 0;
+			for (const char *c = env; *c >= '0' && *c <= '9' && slots <= KH_POOL_SLOTS_MAX; c++)
+				slots = slots * 10 + (uint32_t)(*c - '0');
+		}
+		if (slots && channel_name(path, tmp, KH_POOL_NAME_SUFFIX))
+			agent_pool_make(tmp, path, slots, self_pid);
+	}
+	__atomic_store_n(&sandboxed, true, __ATOMIC_RELEASE);
+	agent_unlock();
+	in_hook--;
+	errno = saved;
 }
 
 static void stab_reset(void);
@@ -526,8 +632,13 @@ static void agent_init_locked(void)
 	if (initialized)
 		return;
 	initialized = 1;
+	const char *mname = getenv(KH_ENV_MODE);
+	for (size_t i = 0; mname && i < sizeof(agent_modes) / sizeof(agent_modes[0]); i++)
+		if (!strcmp(mname, agent_modes[i]->name))
+			mode = agent_modes[i];
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&agent_init_locked);
 	agent_unwind_init();
+	agent_unwind_on_dlclose(before_dlclose);
 	if (agent_maps_snapshot() == 0) {
 		extern void *__libc_stack_end;
 		uintptr_t lo, hi, gap_lo;
@@ -543,7 +654,7 @@ static void agent_init_locked(void)
 	}
 	tstate_key_ok = pthread_key_create(&tstate_key, tstate_release) == 0;
 	tid_get();
-	const char *v = getenv("KILN_AGENT_VERIFY");
+	const char *v = agent_getenv("KILN_AGENT_VERIFY");
 	verify = v && v[0] == '1';
 	/* libunwind is only the reference KILN_AGENT_VERIFY compares with:
 	 * its set-up opens a pipe that the host would see as its own fds.
@@ -554,8 +665,8 @@ static void agent_init_locked(void)
 	void *h = verify ? dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL) : NULL;
 	own_maps_since(last);
 	if (h) {
-		unw_caching_fn cache = (unw_caching_fn)dlsym(h, "_ULx86_64_set_caching_policy");
-		unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space");
+		unw_caching_fn cache = (unw_caching_fn)dlsym(h, ARCH_LIBUNWIND_PREFIX "set_caching_policy");
+		unw_addr_space_t *as = (unw_addr_space_t *)dlsym(h, ARCH_LIBUNWIND_PREFIX "local_addr_space");
 		if (cache && as)
 			cache(*as, UNW_CACHE_PER_THREAD);
 		real.backtrace = (unw_backtrace_fn)dlsym(h, "unw_backtrace");
@@ -591,15 +702,25 @@ static void process_restart(void)
 	memset(&verified, 0, sizeof(verified));
 	if (alive)
 		*alive = 1;
-	if (ring) {
-		munmap(ring, KH_HEADER_SIZE + KH_RING_SIZE);
+	if (ring || counting) {
+		/* a spare ring is part of the pool's mapping, which stays */
+		if (ring && !agent_pool_holds(ring))
+			munmap(ring, KH_HEADER_SIZE + KH_RING_SIZE);
 		ring = NULL;
 		enabled = 0;
+		counting = false;
 		stab_reset(); /* the old table's pages are private copies: leaking them is harmless */
+		uint32_t parent = self_pid;
 		agent_lock();
-		channel_open();
+		/* under a filter, opening the ring file could kill the child */
+		if (agent_sandboxed())
+			channel_take_spare(parent);
+		else
+			channel_open();
 		agent_unlock();
 	}
+	if (mode->process_start)
+		mode->process_start();
 	errno = saved;
 }
 
@@ -631,6 +752,8 @@ __attribute__((constructor)) static void agent_ctor(void)
 	 * ahead of the agent. No DSO handle, so that __cxa_finalize of the
 	 * agent's own image does not run it early. */
 	__cxa_atexit(agent_at_exit, NULL, NULL);
+	if (mode->start)
+		mode->start();
 	in_hook--;
 	errno = saved;
 }
@@ -643,42 +766,20 @@ static inline uint64_t path_mix(uint64_t h, uint64_t ip)
 	return h ^ (h >> 32);
 }
 
-/* A path hash's home slot. Bit 0 of every hash is set (0 marks an empty
- * slot): the index comes from the bits above it, or only odd slots would
- * be homes. */
-static inline size_t slot_of(uint64_t h, size_t cap)
-{
-	return (size_t)(h >> 1) & (cap - 1);
-}
-
 static bool ptab_grow(void)
 {
-	size_t ncap = ptab_cap ? ptab_cap * 2 : 1u << 15;
+	size_t ncap = ptab.cap ? ptab.cap * 2 : 1u << 15;
 	struct path_slot *n = sys_map(ncap * sizeof(*n));
 	if (!n)
 		return false;
-	for (size_t i = 0; i < ptab_cap; i++) {
-		if (!ptab[i].hash)
-			continue;
-		size_t j = slot_of(ptab[i].hash, ncap);
-		while (n[j].hash)
-			j = (j + 1) & (ncap - 1);
-		n[j] = ptab[i];
-	}
-	if (ptab)
-		sys_unmap(ptab, ptab_cap * sizeof(*ptab));
-	ptab = n;
-	ptab_cap = ncap;
+	struct path_table old = ptab, grown;
+	path_table_move(&old, &grown, n, ncap);
+	__atomic_store_n(&ptab.slot, grown.slot, __ATOMIC_RELAXED);
+	__atomic_store_n(&ptab.cap, grown.cap, __ATOMIC_RELAXED);
+	ptab.n = grown.n;
+	if (old.slot)
+		sys_unmap(old.slot, old.cap * sizeof(*old.slot));
 	return true;
-}
-
-/* The slot of a path hash: its entry, or the empty slot where it goes. */
-static inline struct path_slot *ptab_slot(uint64_t h)
-{
-	size_t m = ptab_cap - 1, j = slot_of(h, ptab_cap);
-	while (ptab[j].hash && ptab[j].hash != h)
-		j = (j + 1) & m;
-	return &ptab[j];
 }
 
 /* The whole stack's fingerprint, in four independent lanes so the
@@ -716,12 +817,8 @@ static void stack_hash(const uint64_t *f, int n, uint64_t *ph)
 	ph[n] = 0x9e3779b97f4a7c15ull;
 	for (int k = n - 1; k >= 0; k--)
 		ph[k] = path_mix(ph[k + 1], f[k]) | 1; /* 0 marks an empty slot */
-	struct path_slot *t = __atomic_load_n(&ptab, __ATOMIC_RELAXED);
-	size_t cap = __atomic_load_n(&ptab_cap, __ATOMIC_RELAXED);
-	if (!t || !n)
-		return;
 	for (int k = 0; k <= 2 && k < n; k++)
-		__builtin_prefetch(&t[slot_of(ph[k], cap)]);
+		path_table_prefetch(&ptab, ph[k]);
 }
 
 /* Returns the stack's leaf node (f[0] is the innermost frame), adding and
@@ -733,17 +830,17 @@ static uint32_t stack_intern(const uint64_t *f, int n, const uint64_t *ph)
 		return 0;
 	/* filled to 70%: linear probing still finds a miss within a cache
 	 * line or two, and the table and its regrowths take 40% less memory */
-	if ((ptab_n + (size_t)n + 1) * 10 > ptab_cap * 7 && !ptab_grow())
+	if (path_table_needs(&ptab, (size_t)n + 1) && !ptab_grow())
 		return 0;
-	struct path_slot *e = ptab_slot(ph[0]);
-	if (e->hash)
-		return e->id;
+	uint32_t known = path_table_find(&ptab, ph[0]);
+	if (known)
+		return known;
 	/* Prefixes are known from the root down to some depth: find it. A new
 	 * stack usually differs from known ones in its last frame or two, so
 	 * look there first, then search. */
 	int lo = 0, hi = n; /* ph[lo] unknown, ph[hi] known (the root) */
 	for (int k = 1; k <= 2 && k < n; k++) {
-		if (ptab_slot(ph[k])->hash) {
+		if (path_table_find(&ptab, ph[k])) {
 			hi = k;
 			break;
 		}
@@ -751,12 +848,12 @@ static uint32_t stack_intern(const uint64_t *f, int n, const uint64_t *ph)
 	}
 	while (hi - lo > 1) {
 		int mid = (lo + hi) / 2;
-		if (ptab_slot(ph[mid])->hash)
+		if (path_table_find(&ptab, ph[mid]))
 			hi = mid;
 		else
 			lo = mid;
 	}
-	uint32_t parent = hi == n ? 0 : ptab_slot(ph[hi])->id;
+	uint32_t parent = hi == n ? 0 : path_table_find(&ptab, ph[hi]);
 	uint32_t cnt = (uint32_t)hi, first = next_node_id;
 	uint32_t size = (uint32_t)(sizeof(struct kh_rec_stack) + cnt * sizeof(uint64_t));
 	struct kh_rec_stack *r = ring_reserve(size);
@@ -772,10 +869,7 @@ static uint32_t stack_intern(const uint64_t *f, int n, const uint64_t *ph)
 	for (uint32_t i = 0; i < cnt; i++) {
 		int k = hi - 1 - (int)i;
 		dst[i] = f[k];
-		struct path_slot *s = ptab_slot(ph[k]);
-		s->hash = ph[k];
-		s->id = next_node_id++;
-		ptab_n++;
+		path_table_add(&ptab, ph[k], next_node_id++);
 	}
 	ring_commit(size);
 	return next_node_id - 1;
@@ -915,8 +1009,7 @@ static struct tstate *tstate_get(void)
 
 static void stab_reset(void)
 {
-	ptab = NULL;
-	ptab_cap = ptab_n = 0;
+	memset(&ptab, 0, sizeof(ptab));
 	next_node_id = 1;
 	if (ts) /* the calling thread's: the new process's only one */
 		memset(ts->recent, 0, sizeof(ts->recent));
@@ -1070,6 +1163,10 @@ static void pending_flush(void)
 /* Records an allocation; errno is left as it was. */
 static void record_alloc(const struct caller *from, void *ptr, size_t size)
 {
+	if (counting) {
+		agent_pool_count_alloc(size);
+		return;
+	}
 	int saved = errno;
 	struct tstate *ts_ = tstate_get();
 	if (!ts_) {
@@ -1107,6 +1204,10 @@ out_unlock:
  * gets the same address records its allocation after this free. */
 static void record_free(void *ptr)
 {
+	if (counting) {
+		agent_pool_count_free();
+		return;
+	}
 	int saved = errno;
 	uint64_t t = event_ns();
 	uint32_t tid = tid_get();
@@ -1150,7 +1251,7 @@ static inline bool hook_enter(void)
 	in_hook++;
 	if (__builtin_expect(!initialized || (alive && !*alive), 0))
 		hook_setup();
-	if (!enabled) {
+	if ((!enabled && !counting) || !mode->alloc_hooks) {
 		in_hook--;
 		return false;
 	}
@@ -1179,6 +1280,34 @@ EXPORT void *malloc(size_t size)
 	return p;
 }
 
+/* memcheck counts only the words the program wrote since a block was
+ * allocated (its malloc never hands out memory freed recently); glibc's
+ * hands a freed chunk back with its old bytes (a tcache chunk even under
+ * MALLOC_PERTURB_), and the leak scan reads every word: an old pointer in
+ * reused memory would keep a block reachable that memcheck calls lost.
+ * Clearing [from, usable size) as it is given back leaves reused memory
+ * holding what the program wrote since and malloc's own list words only.
+ * A mapped chunk (glibc's flag in the word before it) goes back to the
+ * kernel; a large block we cannot tell that of is left alone. */
+static void scrub(void *ptr, size_t from)
+{
+	size_t n = real.malloc_usable_size ? real.malloc_usable_size(ptr) : 0;
+	if (n <= from)
+		return;
+	bool mapped;
+	if (((uintptr_t)ptr & 4095) >= sizeof(size_t))
+		mapped = ((const size_t *)ptr)[-1] & 2; /* the word shares ptr's page */
+	else
+		mapped = n >= 128 * 1024; /* page-aligned: maybe mmap'ed, header unreadable */
+	if (!mapped)
+		memset((char *)ptr + from, 0, n - from);
+}
+
+/* A block being freed: its first two words are left alone, as free
+ * writes its list words there anyway, and the second is the key by
+ * which glibc tells a double free (the program must still abort). */
+#define SCRUB_FREED (2 * sizeof(void *))
+
 EXPORT void free(void *ptr)
 {
 	if (!ptr || is_boot(ptr))
@@ -1193,6 +1322,7 @@ EXPORT void free(void *ptr)
 		return;
 	}
 	record_free(ptr);
+	scrub(ptr, SCRUB_FREED);
 	real.free(ptr);
 	hook_leave();
 }
@@ -1251,6 +1381,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 			record_alloc(&from, p, size);
 	} else if (!size) {
 		record_free(ptr);
+		scrub(ptr, SCRUB_FREED);
 		p = real.realloc(ptr, 0);
 	} else {
 		/* The old address is free once realloc returns: hold the lock
@@ -1261,6 +1392,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 			cstack_capture(t, &from);
 		uint32_t tid = tid_get();
 		agent_lock();
+		scrub(ptr, size); /* what a shrink gives back; nothing when it grows */
 		p = real.realloc(ptr, size);
 		int saved = errno;
 		if (p && enabled && t) {
@@ -1279,6 +1411,11 @@ EXPORT void *realloc(void *ptr, size_t size)
 				if (id == KH_STACK_PENDING)
 					pending_set(&t->cs);
 			}
+		} else if (p && counting) {
+			agent_pool_count_free();
+			agent_pool_count_alloc(size);
+		} else if (p && enabled) {
+			__atomic_fetch_add(&untracked, 1, __ATOMIC_RELAXED); /* no thread state: no memory */
 		}
 		agent_unlock();
 		errno = saved;
@@ -1401,10 +1538,16 @@ static void *thread_start(void *p)
 {
 	struct thread_start st = *(struct thread_start *)p;
 	real.free(p);
-	uintptr_t tp;
-	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	uintptr_t tp = arch_thread_pointer();
 	t_stack_lo = tp > st.stack_size ? tp - st.stack_size : 0;
 	t_stack_hi = tp;
+	if (mode->thread_start) {
+		int saved = errno;
+		in_hook++;
+		mode->thread_start();
+		in_hook--;
+		errno = saved;
+	}
 	return st.fn(st.arg);
 }
 
@@ -2191,6 +2334,28 @@ static __attribute__((noinline)) void agent_exit_work(void)
 		verify_summary();
 }
 
+/* The exit of a mode that keeps no blocks: the maps (modules loaded
+ * since the start among them) and the last record, no leak scan. */
+static void agent_exit_plain(void)
+{
+	in_hook++;
+	bool locked = agent_lock_bounded(); /* never wait forever at exit */
+	if (locked && enabled && ring) {
+		struct kh_rec_exit e = {0};
+		struct rusage ru;
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			e.max_rss_kb = (uint64_t)ru.ru_maxrss;
+		send_maps();
+		e.time = now_ns();
+		ring_write(KH_REC_EXIT, (char *)&e + sizeof(e.h), sizeof(e) - sizeof(e.h));
+		__atomic_store_n(&ring->closed, 1, __ATOMIC_RELEASE);
+		enabled = 0;
+	}
+	if (locked)
+		agent_unlock();
+	in_hook--;
+}
+
 /* The exit handler: notes where the program's stack begins and the
  * registers it had (nothing before the setjmp changes them: the prologue
  * only saves them), then does the work in frames below that. */
@@ -2201,5 +2366,91 @@ static void agent_at_exit(void *unused)
 	/* the caller's frame: above this one's saved frame pointer and
 	 * return address (the agent keeps frame pointers) */
 	exit_sp = (uint64_t)(uintptr_t)__builtin_frame_address(0) + 16;
-	agent_exit_work();
+	if (mode->exit) {
+		in_hook++;
+		mode->exit();
+		in_hook--;
+	}
+	if (mode->alloc_hooks)
+		agent_exit_work();
+	else
+		agent_exit_plain();
+}
+
+const struct agent_mode agent_mode_heap = {
+    .name = "heap",
+    .id = KH_MODE_HEAP,
+    .alloc_hooks = true,
+};
+
+/* ---- what the core offers a mode (agent_mode.h) ---- */
+
+bool agent_guarded(void)
+{
+	return in_hook != 0;
+}
+
+bool agent_lock_try(void)
+{
+	return pthread_mutex_trylock(&lock) == 0;
+}
+
+void agent_lock_release(void)
+{
+	agent_unlock();
+}
+
+int agent_channel_write(uint32_t type, const void *payload, uint32_t len, bool wait)
+{
+	if (!enabled || !ring)
+		return -1;
+	uint32_t size = (uint32_t)((sizeof(struct kh_rec_header) + len + 7) & ~7u);
+	if (!wait) {
+		uint64_t head = ring->head, cap = KH_RING_SIZE, off = head & (cap - 1);
+		uint64_t need = off + size > cap ? size + (cap - off) : size;
+		if (cap - (head - __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE)) < need)
+			return -1;
+	}
+	return ring_write(type, payload, len);
+}
+
+bool agent_channel_on(void)
+{
+	return enabled && ring;
+}
+
+bool agent_thread_stack(uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	if (t_stack_hi) {
+		*lo = t_stack_lo;
+		*hi = t_stack_hi;
+		return true;
+	}
+	if (here >= main_stack_lo && here < main_stack_hi) {
+		*lo = main_stack_lo;
+		*hi = main_stack_hi;
+		return true;
+	}
+	return false;
+}
+
+uint64_t agent_now_ns(void)
+{
+	return now_ns();
+}
+
+uint32_t agent_tid(void)
+{
+	return tid_get();
+}
+
+void *agent_map(size_t size)
+{
+	return sys_map(size);
+}
+
+void agent_unmap(void *p, size_t size)
+{
+	sys_unmap(p, size);
 }

@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "capture/maps_line.h"
+
 static char *snap;      /* the snapshot's text */
 static size_t snap_len; /* bytes of it */
 
@@ -61,34 +63,20 @@ int agent_maps_snapshot(void)
 	return rc;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 bool agent_maps_find(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uintptr_t *gap_lo)
 {
 	uintptr_t prev_hi = 0;
-	for (size_t i = 0; i < snap_len;) {
-		uintptr_t a = 0, b = 0;
-		for (; i < snap_len && hex_digit(snap[i]) >= 0; i++)
-			a = a * 16 + (uintptr_t)hex_digit(snap[i]);
-		if (i < snap_len && snap[i] == '-')
-			for (i++; i < snap_len && hex_digit(snap[i]) >= 0; i++)
-				b = b * 16 + (uintptr_t)hex_digit(snap[i]);
-		while (i < snap_len && snap[i++] != '\n')
-			;
-		if (addr >= a && addr < b) {
-			*lo = a;
-			*hi = b;
+	struct maps_line l;
+	for (size_t i = 0; i < snap_len; i += l.next) {
+		if (!maps_line_parse(snap + i, snap_len - i, &l))
+			continue;
+		if (addr >= l.start && addr < l.end) {
+			*lo = (uintptr_t)l.start;
+			*hi = (uintptr_t)l.end;
 			*gap_lo = prev_hi;
 			return true;
 		}
-		prev_hi = b;
+		prev_hi = (uintptr_t)l.end;
 	}
 	return false;
 }
@@ -151,10 +139,15 @@ static int emit_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+void agent_maps_emit_since(void (*emit)(void *ctx, const char *text, size_t len), void *ctx)
+{
+	struct emit_ctx ec = {emit, ctx};
+	dl_iterate_phdr(emit_module, &ec);
+}
+
 void agent_maps_emit(void (*emit)(void *ctx, const char *text, size_t len), void *ctx, size_t piece)
 {
 	for (size_t off = 0; off < snap_len; off += piece)
 		emit(ctx, snap + off, snap_len - off < piece ? snap_len - off : piece);
-	struct emit_ctx ec = {emit, ctx};
-	dl_iterate_phdr(emit_module, &ec);
+	agent_maps_emit_since(emit, ctx);
 }

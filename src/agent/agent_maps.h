@@ -27,4 +27,8 @@ bool agent_maps_find(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, uintptr_t *ga
  * segment of every module loaded since. No system call. */
 void agent_maps_emit(void (*emit)(void *ctx, const char *text, size_t len), void *ctx, size_t piece);
 
+/* Only the lines of the modules loaded since the snapshot, one emit call
+ * per line: what a dlclose may unmap next. No system call. */
+void agent_maps_emit_since(void (*emit)(void *ctx, const char *text, size_t len), void *ctx);
+
 #endif

@@ -2,9 +2,10 @@
  *
  * Rust release builds have no frame pointers, so every frame is unwound
  * with the DWARF CFI of its module's .eh_frame, found through the
- * PT_GNU_EH_FRAME search table. Nearly every x86_64 frame follows one
- * shape: CFA = rsp or rbp + offset, the return address at CFA-8, the
- * caller's rbp saved at a fixed offset from the CFA or left alone. The row
+ * PT_GNU_EH_FRAME search table (decoded by capture/eh_frame.c, shared
+ * with kiln). Nearly every x86_64 frame follows one shape: CFA = sp or fp
+ * + offset, the return address at CFA + ARCH_CFA_RA_OFFSET, the caller's
+ * fp saved at a fixed offset from the CFA or left alone. The row
  * for an address is compiled once into that shape (a struct agent_rule) and
  * cached; a signal frame continues from the context the kernel saved
  * (on the thread's stack or its alternate signal stack); anything else
@@ -37,7 +38,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "arch/x86_64/regs.h"
+#include "arch/arch.h"
+#include "capture/eh_frame.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define TLS    __thread __attribute__((tls_model("initial-exec")))
@@ -45,8 +47,8 @@
 /* ---- rules ---- */
 
 enum rule_kind {
-	RULE_RSP,         /* the usual shape, CFA = rsp + cfa_off: step to the caller */
-	RULE_RBP,         /* the same with CFA = rbp + cfa_off */
+	RULE_SP,          /* the usual shape, CFA = sp + cfa_off: step to the caller */
+	RULE_FP,          /* the same with CFA = fp + cfa_off */
 	RULE_END,         /* the return address is undefined: the outermost frame (_start, clone) */
 	RULE_NO_INFO,     /* in no module, or no FDE covers the address */
 	RULE_UNSUPPORTED, /* CFI that needs a real unwinder */
@@ -54,9 +56,10 @@ enum rule_kind {
 };
 
 /* The caller's registers, from a frame at some address (struct
- * agent_rule, agent_unwind.h): CFA = rsp or rbp (by kind) + cfa_off; the
- * return address at CFA-8; the caller's rbp at CFA+rbp_off, or unchanged
- * when rbp_off is 0 (never a save slot: CFA+0 is the caller's frame). rsp
+ * agent_rule, agent_unwind.h): CFA = sp or fp (by kind) + cfa_off; the
+ * return address at CFA + ARCH_CFA_RA_OFFSET; the caller's fp at
+ * CFA+fp_off, or unchanged when fp_off is 0 (never a save slot: CFA+0 is
+ * the caller's frame). sp
  * is the CFA, by definition. The rule holds for the whole CFI row around
  * the address: from lo_back bytes before it, len bytes long (one byte when
  * it is not a row's). A signal frame's registers are in the ucontext the
@@ -90,6 +93,7 @@ static struct agent_unwind_stats stats; /* updated with relaxed atomics */
 
 typedef int (*dlclose_fn)(void *);
 static dlclose_fn real_dlclose;
+static void (*before_dlclose)(void); /* agent_unwind_on_dlclose */
 
 static void stat_add(uint64_t *counter)
 {
@@ -105,18 +109,11 @@ static void *map_pages(size_t size)
 	return p;
 }
 
-static uintptr_t thread_pointer(void)
-{
-	uintptr_t tp;
-	__asm__("movq %%fs:0, %0" : "=r"(tp));
-	return tp;
-}
-
 /* Only misses and unloads take it, for microseconds: spinning is fine.
  * The word holds its holder's thread pointer (see agent_unwind_abandon). */
 static void insert_lock_take(void)
 {
-	uintptr_t me = thread_pointer(), free_word = 0;
+	uintptr_t me = arch_thread_pointer(), free_word = 0;
 	while (!__atomic_compare_exchange_n(&insert_lock, &free_word, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
 		free_word = 0;
 		sched_yield();
@@ -267,143 +264,25 @@ static uintptr_t module_seg_end(const struct module *m, uintptr_t addr)
 	return 0;
 }
 
-/* Bytes [p, end) that may be read; bad once a read would pass end. */
-struct reader {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static bool reader_at(struct reader *r, const struct module *m, uintptr_t addr)
+/* A reader of the module's bytes from addr to the end of the segment
+ * holding it (capture/eh_frame.h decodes them). */
+static bool reader_at(struct ehf_reader *r, const struct module *m, uintptr_t addr)
 {
 	uintptr_t end = module_seg_end(m, addr);
-	r->p = (const uint8_t *)addr;
-	r->end = (const uint8_t *)end;
+	ehf_reader_init(r, (const void *)addr, end ? end - addr : 0, 0);
 	r->bad = !end;
 	return !r->bad;
-}
-
-static bool rd_have(struct reader *r, size_t n)
-{
-	if (r->bad || (size_t)(r->end - r->p) < n)
-		r->bad = true;
-	return !r->bad;
-}
-
-/* An unsigned little-endian value of n bytes (1, 2, 4 or 8). */
-static uint64_t rd_fixed(struct reader *r, size_t n)
-{
-	uint64_t v = 0;
-	if (!rd_have(r, n))
-		return 0;
-	memcpy(&v, r->p, n);
-	r->p += n;
-	return v;
-}
-
-static uint64_t rd_uleb(struct reader *r)
-{
-	uint64_t v = 0;
-	for (unsigned shift = 0;; shift += 7) {
-		if (!rd_have(r, 1))
-			return 0;
-		uint8_t b = *r->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80))
-			return v;
-	}
-}
-
-static int64_t rd_sleb(struct reader *r)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
-	do {
-		if (!rd_have(r, 1))
-			return 0;
-		b = *r->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	if (shift < 64 && (b & 0x40))
-		v |= ~0ull << shift;
-	return (int64_t)v;
-}
-
-static void rd_skip_block(struct reader *r)
-{
-	uint64_t n = rd_uleb(r);
-	if (rd_have(r, n))
-		r->p += n;
-}
-
-/* DW_EH_PE_* pointer encodings (LSB Core, .eh_frame) */
-enum {
-	PE_ABSPTR = 0x00,
-	PE_ULEB128 = 0x01,
-	PE_UDATA2 = 0x02,
-	PE_UDATA4 = 0x03,
-	PE_UDATA8 = 0x04,
-	PE_SLEB128 = 0x09,
-	PE_SDATA2 = 0x0a,
-	PE_SDATA4 = 0x0b,
-	PE_SDATA8 = 0x0c,
-	PE_PCREL = 0x10,
-	PE_DATAREL = 0x30,
-	PE_ALIGNED = 0x50,
-	PE_INDIRECT = 0x80,
-	PE_OMIT = 0xff,
-};
-
-/* The value part of an encoded pointer, before its base is applied. */
-static uint64_t rd_ptr_value(struct reader *r, uint8_t enc)
-{
-	switch (enc & 0x0f) {
-	case PE_ABSPTR:
-	case PE_UDATA8:
-	case PE_SDATA8:
-		return rd_fixed(r, 8);
-	case PE_ULEB128:
-		return rd_uleb(r);
-	case PE_UDATA2:
-		return rd_fixed(r, 2);
-	case PE_UDATA4:
-		return rd_fixed(r, 4);
-	case PE_SLEB128:
-		return (uint64_t)rd_sleb(r);
-	case PE_SDATA2:
-		return (uint64_t)(int64_t)(int16_t)rd_fixed(r, 2);
-	case PE_SDATA4:
-		return (uint64_t)(int64_t)(int32_t)rd_fixed(r, 4);
-	}
-	r->bad = true;
-	return 0;
 }
 
 /* An encoded pointer: pc-relative, relative to datarel (the start of
  * .eh_frame_hdr; 0 where that base is not allowed) or absolute, and
  * followed when indirect, if the word lies in the module. */
-static uintptr_t rd_ptr(struct reader *r, uint8_t enc, const struct module *m, uintptr_t datarel)
+static uintptr_t rd_ptr(struct ehf_reader *r, uint8_t enc, const struct module *m, uintptr_t datarel)
 {
-	uintptr_t at = (uintptr_t)r->p;
-	uintptr_t v = rd_ptr_value(r, enc);
-	switch (enc & 0x70) {
-	case 0:
-		break;
-	case PE_PCREL:
-		v += at;
-		break;
-	case PE_DATAREL:
-		if (!datarel)
-			r->bad = true;
-		v += datarel;
-		break;
-	default: /* textrel, funcrel, aligned: not used on x86_64 Linux */
-		r->bad = true;
-	}
-	if (!r->bad && (enc & PE_INDIRECT)) {
+	struct ehf_bases b = {.has_datarel = datarel != 0, .datarel = datarel};
+	bool indirect;
+	uintptr_t v = ehf_pe_read(r, enc, &b, &indirect);
+	if (!r->bad && indirect) {
 		uintptr_t end = module_seg_end(m, v);
 		if (!end || end - v < sizeof(v))
 			r->bad = true;
@@ -413,158 +292,29 @@ static uintptr_t rd_ptr(struct reader *r, uint8_t enc, const struct module *m, u
 	return r->bad ? 0 : v;
 }
 
-static int32_t table_word(const uint8_t *tab, uint64_t i)
-{
-	int32_t v;
-	memcpy(&v, tab + i * 4, sizeof(v));
-	return v;
-}
-
-/* The FDE that may cover pc, by binary search in .eh_frame_hdr's table of
- * (initial location, FDE) pairs; 0 when there is none. Every linker emits
- * the table as datarel sdata4: other encodings are left to libunwind. */
+/* The FDE that may cover pc, by binary search in .eh_frame_hdr's table;
+ * 0 when there is none. Tables of other encodings than datarel sdata4
+ * (every linker's) are left to libunwind. */
 static uintptr_t hdr_find_fde(const struct module *m, uintptr_t hdr, uintptr_t pc)
 {
-	struct reader r;
-	if (!reader_at(&r, m, hdr))
+	struct ehf_reader r;
+	struct ehf_hdr h;
+	if (!reader_at(&r, m, hdr) || !ehf_hdr_parse(&r, hdr, &h))
 		return 0;
-	uint8_t version = (uint8_t)rd_fixed(&r, 1);
-	uint8_t frame_enc = (uint8_t)rd_fixed(&r, 1);
-	uint8_t count_enc = (uint8_t)rd_fixed(&r, 1);
-	uint8_t table_enc = (uint8_t)rd_fixed(&r, 1);
-	if (r.bad || version != 1 || frame_enc == PE_OMIT || count_enc == PE_OMIT ||
-	    table_enc != (PE_DATAREL | PE_SDATA4))
-		return 0;
-	rd_ptr(&r, frame_enc, m, hdr);
-	uint64_t count = rd_ptr(&r, count_enc, m, hdr);
-	if (r.bad || !count || count > (uint64_t)(r.end - r.p) / 8)
-		return 0;
-	const uint8_t *tab = r.p;
-	if (pc < hdr + (uintptr_t)(intptr_t)table_word(tab, 0))
-		return 0;
-	uint64_t lo = 0, hi = count; /* entry lo starts at or below pc; entry hi (if any) above */
-	while (hi - lo > 1) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		if (hdr + (uintptr_t)(intptr_t)table_word(tab, 2 * mid) <= pc)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return hdr + (uintptr_t)(intptr_t)table_word(tab, 2 * lo + 1);
+	return (uintptr_t)ehf_hdr_search(&h, hdr, pc);
 }
 
-struct cie {
-	uint64_t code_align;
-	int64_t data_align;
-	uint8_t fde_enc;
-	bool has_z;  /* augmentation data present (and its length) */
-	bool signal; /* "S": the frame of a signal handler's return */
-	const uint8_t *insns, *insns_end;
-};
-
-struct fde {
-	uintptr_t start, end; /* the code it covers */
-	const uint8_t *insns, *insns_end;
-};
-
-/* Reads a CIE's or FDE's length at r, which then ends with the entry.
- * A zero length ends .eh_frame: no entry. */
-static bool rd_entry_start(struct reader *r, bool *is64)
+/* The FDE at `at` and its CIE, whose return address column must be the
+ * one a rule knows. */
+static bool fde_parse(const struct module *m, uintptr_t at, struct ehf_cie *c, struct ehf_fde *f)
 {
-	uint64_t len = rd_fixed(r, 4);
-	*is64 = len == 0xffffffffu;
-	if (*is64)
-		len = rd_fixed(r, 8);
-	if (r->bad || !len || len > (uint64_t)(r->end - r->p))
+	struct ehf_reader r, cr;
+	const uint8_t *cie_at;
+	if (!reader_at(&r, m, at) || !ehf_fde_start(&r, &cie_at))
 		return false;
-	r->end = r->p + len;
-	return true;
-}
-
-/* The CIE's augmentation data: the FDE pointer encoding and the signal
- * flag; a personality routine and LSDA are skipped. */
-static bool cie_augmentation(struct reader *r, const char *aug, struct cie *c)
-{
-	uint64_t n = rd_uleb(r);
-	if (!rd_have(r, n))
+	if (!reader_at(&cr, m, (uintptr_t)cie_at) || !ehf_cie_parse(&cr, c) || c->ra_reg != ARCH_DWARF_RA)
 		return false;
-	const uint8_t *data_end = r->p + n;
-	for (const char *a = aug + 1; *a; a++) {
-		switch (*a) {
-		case 'R':
-			c->fde_enc = (uint8_t)rd_fixed(r, 1);
-			break;
-		case 'P': { /* the personality routine: skipped (aligned would need padding) */
-			uint8_t enc = (uint8_t)rd_fixed(r, 1);
-			if ((enc & 0x70) == PE_ALIGNED)
-				return false;
-			rd_ptr_value(r, enc);
-			break;
-		}
-		case 'L':
-			rd_fixed(r, 1);
-			break;
-		case 'S':
-			c->signal = true;
-			break;
-		default: /* unknown: may change what the FDE means */
-			return false;
-		}
-	}
-	if (r->bad || r->p > data_end)
-		return false;
-	r->p = data_end;
-	return true;
-}
-
-static bool cie_parse(const struct module *m, uintptr_t at, struct cie *c)
-{
-	struct reader r;
-	bool is64;
-	if (!reader_at(&r, m, at) || !rd_entry_start(&r, &is64))
-		return false;
-	uint64_t id = rd_fixed(&r, is64 ? 8 : 4);
-	uint8_t version = (uint8_t)rd_fixed(&r, 1);
-	if (r.bad || id != 0 || (version != 1 && version != 3))
-		return false;
-	const char *aug = (const char *)r.p;
-	while (rd_have(&r, 1) && *r.p)
-		r.p++;
-	if (!rd_have(&r, 1))
-		return false;
-	r.p++;
-	c->code_align = rd_uleb(&r);
-	c->data_align = rd_sleb(&r);
-	uint64_t ra = version == 1 ? rd_fixed(&r, 1) : rd_uleb(&r);
-	if (r.bad || ra != ARCH_DWARF_RIP)
-		return false;
-	c->fde_enc = PE_ABSPTR;
-	c->has_z = aug[0] == 'z';
-	c->signal = false;
-	if (c->has_z ? !cie_augmentation(&r, aug, c) : aug[0] != '\0')
-		return false;
-	c->insns = r.p;
-	c->insns_end = r.end;
-	return true;
-}
-
-static bool fde_parse(const struct module *m, uintptr_t at, struct cie *c, struct fde *f)
-{
-	struct reader r;
-	bool is64;
-	if (!reader_at(&r, m, at) || !rd_entry_start(&r, &is64))
-		return false;
-	uintptr_t id_at = (uintptr_t)r.p;
-	uint64_t id = rd_fixed(&r, is64 ? 8 : 4); /* back to the CIE; 0 would make this a CIE */
-	if (r.bad || !id || id > id_at || !cie_parse(m, id_at - id, c))
-		return false;
-	f->start = rd_ptr(&r, c->fde_enc, m, 0);
-	f->end = f->start + rd_ptr_value(&r, c->fde_enc);
-	if (c->has_z)
-		rd_skip_block(&r);
-	f->insns = r.p;
-	f->insns_end = r.end;
-	return !r.bad;
+	return ehf_fde_finish(&r, c, f);
 }
 
 /* ---- the CFA program ---- */
@@ -609,8 +359,8 @@ enum reg_how {
 	HOW_OTHER,      /* in another register, or an expression */
 };
 
-/* The only registers a rule needs: rbp, rsp and the return address. */
-enum { COL_RBP, COL_RSP, COL_RA, NCOLS };
+/* The only registers a rule needs: fp, sp and the return address. */
+enum { COL_FP, COL_SP, COL_RA, NCOLS };
 
 struct reg_rule {
 	int64_t off;
@@ -635,7 +385,7 @@ struct cfa_vm {
 	bool in_fde;
 	bool done;         /* the location passed pc: the row is pc's */
 	uintptr_t row_end; /* when done: where the next row starts */
-	const struct cie *cie;
+	const struct ehf_cie *cie;
 	const struct module *m;
 	uintptr_t loc, pc;
 };
@@ -643,11 +393,11 @@ struct cfa_vm {
 static int column(uint64_t reg)
 {
 	switch (reg) {
-	case ARCH_DWARF_RBP:
-		return COL_RBP;
-	case ARCH_DWARF_RSP:
-		return COL_RSP;
-	case ARCH_DWARF_RIP:
+	case ARCH_DWARF_FP:
+		return COL_FP;
+	case ARCH_DWARF_SP:
+		return COL_SP;
+	case ARCH_DWARF_RA:
 		return COL_RA;
 	}
 	return -1;
@@ -694,7 +444,7 @@ static void vm_advance(struct cfa_vm *vm, uint64_t delta)
 
 /* Offsets scaled by the data alignment factor; an overflow makes the
  * row unusable, like any malformed instruction. */
-static int64_t vm_scaled(struct cfa_vm *vm, struct reader *r, int64_t v)
+static int64_t vm_scaled(struct cfa_vm *vm, struct ehf_reader *r, int64_t v)
 {
 	int64_t out;
 	if (__builtin_mul_overflow(v, vm->cie->data_align, &out))
@@ -710,14 +460,14 @@ static void vm_def_cfa(struct cfa_vm *vm, uint64_t reg, int64_t off)
 }
 
 /* One instruction with an extended opcode; false when unknown or invalid. */
-static bool vm_step_extended(struct cfa_vm *vm, struct reader *r, uint8_t op)
+static bool vm_step_extended(struct cfa_vm *vm, struct ehf_reader *r, uint8_t op)
 {
 	uint64_t reg;
 	switch (op) {
 	case CFA_NOP:
 		return true;
 	case CFA_GNU_ARGS_SIZE: /* only matters to landing pads */
-		rd_uleb(r);
+		ehf_uleb(r);
 		return true;
 	case CFA_SET_LOC: {
 		uintptr_t loc = rd_ptr(r, vm->cie->fde_enc, vm->m, 0);
@@ -727,51 +477,51 @@ static bool vm_step_extended(struct cfa_vm *vm, struct reader *r, uint8_t op)
 		return true;
 	}
 	case CFA_ADVANCE_LOC1:
-		vm_advance(vm, rd_fixed(r, 1));
+		vm_advance(vm, ehf_fixed(r, 1));
 		return true;
 	case CFA_ADVANCE_LOC2:
-		vm_advance(vm, rd_fixed(r, 2));
+		vm_advance(vm, ehf_fixed(r, 2));
 		return true;
 	case CFA_ADVANCE_LOC4:
-		vm_advance(vm, rd_fixed(r, 4));
+		vm_advance(vm, ehf_fixed(r, 4));
 		return true;
 	case CFA_OFFSET_EXTENDED:
-		reg = rd_uleb(r);
-		vm_set(vm, reg, HOW_OFFSET, vm_scaled(vm, r, (int64_t)rd_uleb(r)));
+		reg = ehf_uleb(r);
+		vm_set(vm, reg, HOW_OFFSET, vm_scaled(vm, r, (int64_t)ehf_uleb(r)));
 		return true;
 	case CFA_OFFSET_EXTENDED_SF:
-		reg = rd_uleb(r);
-		vm_set(vm, reg, HOW_OFFSET, vm_scaled(vm, r, rd_sleb(r)));
+		reg = ehf_uleb(r);
+		vm_set(vm, reg, HOW_OFFSET, vm_scaled(vm, r, ehf_sleb(r)));
 		return true;
 	case CFA_GNU_NEGATIVE_OFFSET_EXTENDED:
-		reg = rd_uleb(r);
-		vm_set(vm, reg, HOW_OFFSET, -vm_scaled(vm, r, (int64_t)rd_uleb(r)));
+		reg = ehf_uleb(r);
+		vm_set(vm, reg, HOW_OFFSET, -vm_scaled(vm, r, (int64_t)ehf_uleb(r)));
 		return true;
 	case CFA_VAL_OFFSET:
-		reg = rd_uleb(r);
-		vm_set(vm, reg, HOW_VAL_OFFSET, vm_scaled(vm, r, (int64_t)rd_uleb(r)));
+		reg = ehf_uleb(r);
+		vm_set(vm, reg, HOW_VAL_OFFSET, vm_scaled(vm, r, (int64_t)ehf_uleb(r)));
 		return true;
 	case CFA_VAL_OFFSET_SF:
-		reg = rd_uleb(r);
-		vm_set(vm, reg, HOW_VAL_OFFSET, vm_scaled(vm, r, rd_sleb(r)));
+		reg = ehf_uleb(r);
+		vm_set(vm, reg, HOW_VAL_OFFSET, vm_scaled(vm, r, ehf_sleb(r)));
 		return true;
 	case CFA_RESTORE_EXTENDED:
-		return vm_restore(vm, rd_uleb(r));
+		return vm_restore(vm, ehf_uleb(r));
 	case CFA_UNDEFINED:
-		vm_set(vm, rd_uleb(r), HOW_UNDEF, 0);
+		vm_set(vm, ehf_uleb(r), HOW_UNDEF, 0);
 		return true;
 	case CFA_SAME_VALUE:
-		vm_set(vm, rd_uleb(r), HOW_SAME, 0);
+		vm_set(vm, ehf_uleb(r), HOW_SAME, 0);
 		return true;
 	case CFA_REGISTER:
-		reg = rd_uleb(r);
-		rd_uleb(r);
+		reg = ehf_uleb(r);
+		ehf_uleb(r);
 		vm_set(vm, reg, HOW_OTHER, 0);
 		return true;
 	case CFA_EXPRESSION:
 	case CFA_VAL_EXPRESSION:
-		reg = rd_uleb(r);
-		rd_skip_block(r);
+		reg = ehf_uleb(r);
+		ehf_skip_block(r);
 		vm_set(vm, reg, HOW_OTHER, 0);
 		return true;
 	case CFA_REMEMBER_STATE: /* the CFA too, as GCC's and libunwind's unwinders do */
@@ -785,24 +535,24 @@ static bool vm_step_extended(struct cfa_vm *vm, struct reader *r, uint8_t op)
 		vm->row = vm->saved[--vm->nsaved];
 		return true;
 	case CFA_DEF_CFA:
-		reg = rd_uleb(r);
-		vm_def_cfa(vm, reg, (int64_t)rd_uleb(r));
+		reg = ehf_uleb(r);
+		vm_def_cfa(vm, reg, (int64_t)ehf_uleb(r));
 		return true;
 	case CFA_DEF_CFA_SF:
-		reg = rd_uleb(r);
-		vm_def_cfa(vm, reg, vm_scaled(vm, r, rd_sleb(r)));
+		reg = ehf_uleb(r);
+		vm_def_cfa(vm, reg, vm_scaled(vm, r, ehf_sleb(r)));
 		return true;
 	case CFA_DEF_CFA_REGISTER:
-		vm->row.cfa_reg = rd_uleb(r);
+		vm->row.cfa_reg = ehf_uleb(r);
 		return !vm->row.cfa_expr; /* only valid after a register + offset CFA */
 	case CFA_DEF_CFA_OFFSET:
-		vm->row.cfa_off = (int64_t)rd_uleb(r);
+		vm->row.cfa_off = (int64_t)ehf_uleb(r);
 		return !vm->row.cfa_expr;
 	case CFA_DEF_CFA_OFFSET_SF:
-		vm->row.cfa_off = vm_scaled(vm, r, rd_sleb(r));
+		vm->row.cfa_off = vm_scaled(vm, r, ehf_sleb(r));
 		return !vm->row.cfa_expr;
 	case CFA_DEF_CFA_EXPRESSION:
-		rd_skip_block(r);
+		ehf_skip_block(r);
 		vm->row.cfa_expr = true;
 		return true;
 	}
@@ -813,15 +563,16 @@ static bool vm_step_extended(struct cfa_vm *vm, struct reader *r, uint8_t op)
  * False when one is malformed or unknown. */
 static bool vm_run(struct cfa_vm *vm, const uint8_t *p, const uint8_t *end)
 {
-	struct reader r = {p, end, false};
+	struct ehf_reader r;
+	ehf_reader_init(&r, p, (size_t)(end - p), 0);
 	while (!vm->done && r.p < r.end) {
-		uint8_t op = (uint8_t)rd_fixed(&r, 1);
+		uint8_t op = (uint8_t)ehf_fixed(&r, 1);
 		switch (op & 0xc0) {
 		case CFA_ADVANCE_LOC:
 			vm_advance(vm, op & 0x3f);
 			break;
 		case CFA_OFFSET:
-			vm_set(vm, op & 0x3f, HOW_OFFSET, vm_scaled(vm, &r, (int64_t)rd_uleb(&r)));
+			vm_set(vm, op & 0x3f, HOW_OFFSET, vm_scaled(vm, &r, (int64_t)ehf_uleb(&r)));
 			break;
 		case CFA_RESTORE:
 			if (!vm_restore(vm, op & 0x3f))
@@ -841,24 +592,24 @@ static bool vm_run(struct cfa_vm *vm, const uint8_t *p, const uint8_t *end)
 static struct agent_rule rule_from_row(const struct cfa_row *row)
 {
 	struct agent_rule ru = {.kind = RULE_UNSUPPORTED};
-	const struct reg_rule *ra = &row->col[COL_RA], *bp = &row->col[COL_RBP], *sp = &row->col[COL_RSP];
+	const struct reg_rule *ra = &row->col[COL_RA], *bp = &row->col[COL_FP], *sp = &row->col[COL_SP];
 	if (ra->how == HOW_UNDEF) {
 		ru.kind = RULE_END;
 		return ru;
 	}
-	if (row->cfa_expr || (row->cfa_reg != ARCH_DWARF_RSP && row->cfa_reg != ARCH_DWARF_RBP) ||
+	if (row->cfa_expr || (row->cfa_reg != ARCH_DWARF_SP && row->cfa_reg != ARCH_DWARF_FP) ||
 	    row->cfa_off < INT32_MIN || row->cfa_off > INT32_MAX)
 		return ru;
-	if (ra->how != HOW_OFFSET || ra->off != -8)
+	if (ra->how != HOW_OFFSET || ra->off != ARCH_CFA_RA_OFFSET)
 		return ru;
 	if (sp->how != HOW_SAME && !(sp->how == HOW_VAL_OFFSET && sp->off == 0))
 		return ru;
 	if (bp->how == HOW_OFFSET && bp->off != 0 && bp->off >= INT16_MIN && bp->off <= INT16_MAX)
-		ru.rbp_off = (int16_t)bp->off;
+		ru.fp_off = (int16_t)bp->off;
 	else if (bp->how != HOW_SAME)
 		return ru;
 	ru.cfa_off = (int32_t)row->cfa_off;
-	ru.kind = row->cfa_reg == ARCH_DWARF_RBP ? RULE_RBP : RULE_RSP;
+	ru.kind = row->cfa_reg == ARCH_DWARF_FP ? RULE_FP : RULE_SP;
 	return ru;
 }
 
@@ -870,8 +621,8 @@ static struct agent_rule rule_in_module(const struct module *m, uintptr_t hdr, u
 	uintptr_t at = hdr_find_fde(m, hdr, pc);
 	if (!at)
 		return no_info;
-	struct cie c;
-	struct fde f;
+	struct ehf_cie c;
+	struct ehf_fde f;
 	if (!fde_parse(m, at, &c, &f))
 		return unsupported;
 	if (pc < f.start || pc >= f.end)
@@ -977,6 +728,9 @@ EXPORT int dlclose(void *handle)
 			return -1;
 		__atomic_store_n(&real_dlclose, fn, __ATOMIC_RELEASE);
 	}
+	void (*before)(void) = __atomic_load_n(&before_dlclose, __ATOMIC_ACQUIRE);
+	if (before)
+		before();
 	int rc = fn(handle);
 	forget_unloaded();
 	return rc;
@@ -1068,7 +822,7 @@ static inline bool rule_lookup(uintptr_t key, uintptr_t room, struct agent_rule 
 }
 
 /* Where a signal frame's ucontext keeps the interrupted registers. */
-#define UC_REG(uc, r) ((uc) + offsetof(ucontext_t, uc_mcontext.gregs) + (uintptr_t)(r) * sizeof(greg_t))
+#define UC_REG(uc, off) ((uc) + (uintptr_t)(off))
 
 /* Steps from frame r outwards within the stack [lo, hi) holding it, and
  * from a signal frame on into the interrupted frame, recording the steps
@@ -1104,9 +858,9 @@ static int unwind_steps(const struct agent_unwind_thread *ut, struct regs r, uin
 			cur[(*len)++] = *step;
 		uintptr_t base = sp, ra;
 		switch (step->rule.kind) {
-		case RULE_RSP:
+		case RULE_SP:
 			break;
-		case RULE_RBP:
+		case RULE_FP:
 			base = bp;
 			break;
 		case RULE_END:
@@ -1114,11 +868,11 @@ static int unwind_steps(const struct agent_unwind_thread *ut, struct regs r, uin
 		case RULE_SIGNAL: {
 			/* sp is the ucontext the kernel saved; the interrupted frame
 			 * goes on at its exact pc, maybe on the other stack */
-			if (UC_REG(sp, REG_RIP) + sizeof(greg_t) > hi)
+			if (UC_REG(sp, ARCH_UC_PC_OFFSET) + sizeof(uintptr_t) > hi)
 				goto out_bounds;
-			ra = stack_word(UC_REG(sp, REG_RIP));
-			uintptr_t nsp = stack_word(UC_REG(sp, REG_RSP));
-			bp = stack_word(UC_REG(sp, REG_RBP));
+			ra = stack_word(UC_REG(sp, ARCH_UC_PC_OFFSET));
+			uintptr_t nsp = stack_word(UC_REG(sp, ARCH_UC_SP_OFFSET));
+			bp = stack_word(UC_REG(sp, ARCH_UC_FP_OFFSET));
 			if (!stack_region(ut, nsp, &lo, &hi))
 				goto out_bounds;
 			lo = sp = nsp;
@@ -1139,9 +893,9 @@ static int unwind_steps(const struct agent_unwind_thread *ut, struct regs r, uin
 		/* the CFA strictly grows and the return address lies on the stack */
 		if (__builtin_expect(cfa < sp + 8 || cfa > hi, 0))
 			goto out_bounds;
-		ra = stack_word(cfa - 8);
-		if (step->rule.rbp_off) {
-			uintptr_t at = cfa + (uintptr_t)(intptr_t)step->rule.rbp_off;
+		ra = stack_word(cfa + (uintptr_t)(intptr_t)ARCH_CFA_RA_OFFSET);
+		if (step->rule.fp_off) {
+			uintptr_t at = cfa + (uintptr_t)(intptr_t)step->rule.fp_off;
 			if (at < lo || at > hi - 8)
 				goto out_bounds;
 			bp = stack_word(at);
@@ -1205,7 +959,7 @@ void agent_unwind_init(void)
 
 void agent_unwind_abandon(void)
 {
-	uintptr_t me = thread_pointer();
+	uintptr_t me = arch_thread_pointer();
 	__atomic_compare_exchange_n(&insert_lock, &me, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
 
@@ -1213,6 +967,11 @@ void agent_unwind_atfork_child(void)
 {
 	insert_lock = 0;
 	memset(&stats, 0, sizeof(stats)); /* the child counts its own stacks */
+}
+
+void agent_unwind_on_dlclose(void (*fn)(void))
+{
+	__atomic_store_n(&before_dlclose, fn, __ATOMIC_RELEASE);
 }
 
 void agent_unwind_get_stats(struct agent_unwind_stats *st)

@@ -32,7 +32,7 @@ struct agent_unwind_stats {
 /* A frame's CFI row in the usual x86_64 shape (see agent_unwind.c). */
 struct agent_rule {
 	int32_t cfa_off;
-	int16_t rbp_off;
+	int16_t fp_off;
 	uint16_t kind;
 	uint32_t lo_back;
 	uint32_t len;
@@ -81,6 +81,10 @@ void agent_unwind_abandon(void);
 /* In a forked child: the parent's insert lock may have been held by a
  * thread that does not exist here; the counters start over. */
 void agent_unwind_atfork_child(void);
+
+/* Sets the function the interposed dlclose calls first, while the module
+ * it may unload is still mapped (agent.c names its code for kiln). */
+void agent_unwind_on_dlclose(void (*fn)(void));
 
 /* Copies the counters (read racily: for a summary line). */
 void agent_unwind_get_stats(struct agent_unwind_stats *st);

@@ -2,6 +2,11 @@
  * target) and kiln (src/capture/agent_channel.c): one shared-memory ring per
  * traced process, a file in the directory named by KILN_HEAP_DIR.
  *
+ * The agent runs in one mode (agent_mode.h), chosen by kiln in KH_ENV_MODE
+ * and stamped in each ring's header (kh_ring_header.mode). The records of
+ * the core (maps, exec, exit) are every mode's; each mode adds its own
+ * kinds (the heap mode: stacks, allocations, frees, the leak scan).
+ *
  * The agent is the only writer of head and the records; kiln the only
  * writer of tail. A full ring makes the agent wait: nothing is dropped.
  * Records are 8-byte aligned: a header {type, size}, then the payload.
@@ -62,11 +67,18 @@
 
 #define KH_MAGIC        0x4b494c4e48454150ull /* "KILNHEAP" */
 #define KH_VERSION      4
-#define KH_ENV_DIR      "KILN_HEAP_DIR" /* directory for ring files */
-#define KH_ENV_KILN_PID "KILN_HEAP_PID" /* kiln's pid: the agent stops waiting if it dies */
-#define KH_RING_SIZE    (8u << 20)      /* data bytes per ring, a power of two */
-#define KH_HEADER_SIZE  4096u           /* the data starts one page in */
-#define KH_MAX_STACK    128             /* frames kept per stack */
+#define KH_ENV_DIR      "KILN_HEAP_DIR"   /* directory for ring files */
+#define KH_ENV_KILN_PID "KILN_HEAP_PID"   /* kiln's pid: the agent stops waiting if it dies */
+#define KH_ENV_MODE     "KILN_AGENT_MODE" /* the agent's mode: "heap" (unset) or "cpu" */
+#define KH_RING_SIZE    (8u << 20)        /* data bytes per ring, a power of two */
+#define KH_HEADER_SIZE  4096u             /* the data starts one page in */
+#define KH_MAX_STACK    128               /* frames kept per stack */
+
+/* The agent's modes (agent_mode.h); 0 in a ring of an agent before modes. */
+enum kh_mode {
+	KH_MODE_HEAP = 1, /* allocations, frees, the leak scan at exit */
+	KH_MODE_CPU = 2,  /* CPU-time samples of every thread (agent_cpu.c) */
+};
 
 enum kh_scan_state {
 	KH_SCAN_NONE = 0,
@@ -77,6 +89,56 @@ enum kh_scan_state {
 	KH_SCAN_PART = 5,   /* the agent put a piece of the scanned image in the data area */
 	KH_SCAN_TAKEN = 6,  /* kiln copied that piece: the agent may put the next */
 };
+
+/* Spare rings for a sandboxed process tree. A host that installs a
+ * seccomp filter may forbid open(2) from then on, and its later fork
+ * children could not make their rings. So just before a filter goes in
+ * (the agent interposes prctl(PR_SET_SECCOMP) and syscall(SYS_seccomp))
+ * the agent makes one pool file, KH_POOL_NAME_SUFFIX in KILN_HEAP_DIR: a
+ * page of struct kh_pool_header, then `slots` spare rings, each laid out
+ * as a ring file (KH_HEADER_SIZE + KH_RING_SIZE bytes). It maps it shared
+ * and closes it, so every later fork child inherits the mapping. A child
+ * takes a slot by moving its state from KH_SLOT_FREE to KH_SLOT_TAKEN
+ * (compare and swap), then fills the slot's ring header, magic last, and
+ * writes as in a ring of its own. kiln maps the pool when it lists the
+ * directory, reads each taken slot whose magic is set as a new ring, and
+ * when that ring ends zeroes its header page and sets KH_SLOT_FREE: the
+ * slot serves the next child. A child that finds no free slot records
+ * nothing and only counts (the counted_* fields, atomically) until it
+ * exits; kiln says so. */
+#define KH_POOL_MAGIC       0x4b494c4e504f4f4cull /* "KILNPOOL" */
+#define KH_POOL_VERSION     1
+#define KH_POOL_NAME_SUFFIX ".pool"
+#define KH_POOL_SLOTS_MAX   64 /* KILN_HEAP_SPARES may ask for fewer than the default */
+#define KH_POOL_SLOTS_DEF   8
+#define KH_POOL_PIDS        32 /* counting-only processes named by pid */
+#define KH_ENV_SPARES       "KILN_HEAP_SPARES"
+
+enum kh_slot_state {
+	KH_SLOT_FREE = 0,
+	KH_SLOT_TAKEN = 1,
+};
+
+struct kh_pool_header {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t slots;   /* spare rings after this page */
+	uint32_t owner;   /* the process that made the pool */
+	uint32_t counted; /* processes that found no free slot */
+	uint64_t counted_allocs, counted_frees, counted_bytes;
+	uint32_t counted_pids[KH_POOL_PIDS]; /* the first KH_POOL_PIDS of them */
+	uint32_t state[KH_POOL_SLOTS_MAX];   /* enum kh_slot_state */
+};
+_Static_assert(sizeof(struct kh_pool_header) <= 4096, "the pool header is one page");
+
+#define KH_POOL_HEADER_SIZE 4096u
+#define KH_RING_FILE_SIZE   ((uint64_t)KH_HEADER_SIZE + KH_RING_SIZE)
+
+/* Where slot i's ring starts, given the pool's first byte. */
+static inline struct kh_ring_header *kh_pool_slot(const struct kh_pool_header *p, uint32_t i)
+{
+	return (struct kh_ring_header *)((uintptr_t)p + KH_POOL_HEADER_SIZE + (uint64_t)i * KH_RING_FILE_SIZE);
+}
 
 /* The ring file's first page. */
 struct kh_ring_header {
@@ -94,9 +156,9 @@ struct kh_ring_header {
 	uint32_t peer_n;       /* struct kh_peer at the start of the data area */
 	uint32_t peer_flags;   /* KH_PEERS_* */
 	uint32_t reader_gone;  /* set by kiln when it stops reading this ring: the agent stops waiting */
-	uint32_t pad1;
-	uint64_t live_size; /* the scan handshake's live image, in bytes */
-	uint64_t xfer_off;  /* the piece of it at the start of the data area */
+	uint32_t mode;         /* enum kh_mode: what the agent records */
+	uint64_t live_size;    /* the scan handshake's live image, in bytes */
+	uint64_t xfer_off;     /* the piece of it at the start of the data area */
 	uint64_t xfer_len;
 	uint64_t pad0[2];
 	uint64_t head __attribute__((aligned(64))); /* bytes written, ever */
@@ -135,6 +197,9 @@ enum kh_rec_type {
 	KH_REC_STACK_OF = 10,    /* struct kh_rec_stack_of: the stack of the pending allocation */
 	KH_REC_FREERES = 11,     /* at exit, libc frees its caches next, blocks made before the agent among them */
 	KH_REC_PEERS = 12,       /* struct kh_rec_peers: exit reached, send the other threads' roots */
+	KH_REC_CPU_SAMPLE = 13,  /* struct kh_rec_cpu_sample + nframes u64 addresses (the cpu mode) */
+	KH_REC_THREAD = 14,      /* struct kh_rec_thread: a thread's name, when first seen or changed */
+	KH_REC_CPU_LOST = 15,    /* struct kh_rec_cpu_lost: samples dropped not yet told in a sample */
 };
 
 struct kh_rec_header {
@@ -197,6 +262,39 @@ struct kh_rec_exit {
 	uint64_t max_rss_kb;      /* getrusage ru_maxrss */
 	uint64_t bootstrap_bytes; /* served from the agent's static arena */
 	uint64_t untracked;       /* calls the agent could not record (out of memory) */
+};
+
+/* The cpu mode: a thread's CPU-time timer expired. frames[0] is the
+ * interrupted pc, the others return addresses, innermost first. period is
+ * the thread CPU time the sample stands for (the timer's interval times
+ * one plus its overruns: a CPU-time timer is checked at the kernel's tick,
+ * so at high rates one signal stands for several intervals). lost counts
+ * the samples this process dropped since the last sample it wrote (a
+ * signal that came while the agent was busy, a full ring). */
+#define KH_CPU_CUT 1u /* kh_rec_cpu_sample.flags: the stack was cut short (no rule, off the stack) */
+struct kh_rec_cpu_sample {
+	struct kh_rec_header h;
+	uint64_t time; /* ns, CLOCK_MONOTONIC */
+	uint64_t period;
+	uint64_t lost;
+	uint32_t tid;
+	uint16_t nframes;
+	uint16_t flags;
+	/* uint64_t frames[nframes] */
+};
+
+struct kh_rec_thread {
+	struct kh_rec_header h;
+	uint64_t time;
+	uint32_t tid;
+	uint32_t pad;
+	char name[16]; /* NUL-terminated, as prctl(PR_GET_NAME) gives it */
+};
+
+struct kh_rec_cpu_lost {
+	struct kh_rec_header h;
+	uint64_t lost;
+	uint64_t signals; /* timer signals this process received in all */
 };
 
 struct kh_rec_peers {

@@ -42,6 +42,8 @@ static enum flame_origin origin_of_file(const char *file)
 	static const char *const cpp[] = {".cc", ".cpp", ".cxx", ".c++", ".C", ".hpp",
 	                                  ".hh", ".hxx", ".h++", ".tcc", NULL};
 	static const char *const java[] = {".java", ".kt", ".scala", ".groovy", ".clj", NULL};
+	if (!*file)
+		return FLAME_ORIGIN_UNKNOWN; /* folded input: every frame, so say it at once */
 	if (has_suffix(file, ".rs")) {
 		if (strstr(file, "/rustc/") || strstr(file, "library/std/") || strstr(file, "library/core/") ||
 		    strstr(file, "library/alloc/") || strstr(file, "/.rustup/toolchains/"))
@@ -69,14 +71,24 @@ static enum flame_origin origin_of_file(const char *file)
  * library's reserved names and old-style "> >". */
 static bool cpp_marks(const char *name)
 {
+	static const char *const std_marks[] = {"_",           "basic_string", "allocator<", "vector<", "map<",
+	                                        "unique_ptr<", "shared_ptr<",  "function<",  NULL};
 	size_t n = strlen(name);
 	if (n && name[n - 1] == ')' && !strstr(name, "{{closure}}") && strchr(name, '('))
 		return true;
-	return strstr(name, ") const") || strstr(name, "::operator") || strstr(name, "(anonymous namespace)") ||
-	       strstr(name, "::~") || strstr(name, "std::__") || strstr(name, "::_M_") || strstr(name, "__gnu_cxx::") ||
-	       strstr(name, "> >") || strstr(name, "std::basic_string") || strstr(name, "std::allocator<") ||
-	       strstr(name, "std::vector<") || strstr(name, "std::map<") || strstr(name, "std::unique_ptr<") ||
-	       strstr(name, "std::shared_ptr<") || strstr(name, "std::function<") || strstr(name, "std::_");
+	/* one pass over the "::" of the name, not a search of it per mark:
+	 * this runs for every distinct name of a folded file */
+	for (const char *q = strstr(name, "::"); q; q = strstr(q + 1, "::")) {
+		const char *after = q + 2;
+		if (*after == '~' || has_prefix(after, "operator") || has_prefix(after, "_M_") ||
+		    (q - name >= 9 && !memcmp(q - 9, "__gnu_cxx", 9)))
+			return true;
+		if (q - name >= 3 && !memcmp(q - 3, "std", 3))
+			for (const char *const *m = std_marks; *m; m++)
+				if (has_prefix(after, *m))
+					return true;
+	}
+	return strstr(name, ") const") || strstr(name, "(anonymous namespace)") || strstr(name, "> >");
 }
 
 /* Marks only Rust's demanglers leave. */
@@ -142,6 +154,8 @@ static bool java_name(const char *name)
 		return true;
 	const char *s = name[0] == 'L' && islower((unsigned char)name[1]) ? name + 1 : name;
 	for (const char *const *r = roots; *r; r++) {
+		if (s[0] != (*r)[0])
+			continue;
 		size_t n = strlen(*r);
 		if (strncmp(s, *r, n) || (s[n] != '/' && s[n] != '.'))
 			continue;
@@ -208,13 +222,16 @@ enum flame_origin flame_origin_guess(const char *name, const char *module, const
 		return FLAME_ORIGIN_CPP; /* a C++ header ending in .h */
 	if (by_file != FLAME_ORIGIN_UNKNOWN)
 		return by_file;
-	if (has_prefix(module, "libstd-"))
-		return FLAME_ORIGIN_RUST_STD;
-	if (has_prefix(module, "libstdc++") || has_prefix(module, "libc++") || has_prefix(module, "libjvm"))
-		return FLAME_ORIGIN_CPP;
-	if (has_prefix(module, "libc.so") || has_prefix(module, "libc-") || has_prefix(module, "ld-linux") ||
-	    has_prefix(module, "libm.so") || has_prefix(module, "libpthread") || has_prefix(module, "libpython"))
-		return FLAME_ORIGIN_C;
+	if (*module) {
+		if (has_prefix(module, "libstd-"))
+			return FLAME_ORIGIN_RUST_STD;
+		if (has_prefix(module, "libstdc++") || has_prefix(module, "libc++") || has_prefix(module, "libjvm"))
+			return FLAME_ORIGIN_CPP;
+		if (has_prefix(module, "libc.so") || has_prefix(module, "libc-") || has_prefix(module, "ld-linux") ||
+		    has_prefix(module, "libm.so") || has_prefix(module, "libpthread") ||
+		    has_prefix(module, "libpython"))
+			return FLAME_ORIGIN_C;
+	}
 	/* the name alone */
 	if (java_name(name))
 		return FLAME_ORIGIN_JAVA;
@@ -288,8 +305,10 @@ void flame_tree_resolve_origins(struct flame_tree *t)
 	size_t main_len[MAX_MAINS], nmains = 0;
 	for (size_t i = 1; i < n && resolved == FLAME_ORIGIN_RUST; i++) {
 		const struct flame_node *nd = &t->nodes.v[i];
-		if (nd->origin != FLAME_ORIGIN_RUST && nd->origin != FLAME_ORIGIN_SCOPED)
+		if ((nd->origin != FLAME_ORIGIN_RUST && nd->origin != FLAME_ORIGIN_SCOPED) || nd->name >= nstr ||
+		    yours[nd->name])
 			continue;
+		yours[nd->name] = 3; /* looked at: each name once, not once per node */
 		const char *name = strtab_get(&t->strings, nd->name), *c;
 		size_t len;
 		if (nmains < MAX_MAINS && has_suffix(name, "::main") && crate_of(name, &c, &len) &&
@@ -303,6 +322,8 @@ void flame_tree_resolve_origins(struct flame_tree *t)
 			}
 		}
 	}
+	if (resolved == FLAME_ORIGIN_RUST)
+		memset(yours, 0, (size_t)nstr + 1);
 	for (size_t i = 1; i < n; i++) {
 		struct flame_node *nd = &t->nodes.v[i];
 		if (nd->origin == FLAME_ORIGIN_SCOPED)

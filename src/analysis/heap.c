@@ -744,7 +744,8 @@ void heap_on_freeres(struct heap_analysis *h, uint32_t ring)
 		h->procs.v[ring].freeres = true;
 }
 
-void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t max_rss_kb, bool last)
+void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t max_rss_kb, bool last,
+                  uint64_t untracked)
 {
 	if (ring >= h->procs.n)
 		return;
@@ -753,7 +754,20 @@ void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_
 	if (last) {
 		h->procs.v[ring].exited = true;
 		rel_time(h, time);
+		h->tot.untracked += untracked;
 	}
+}
+
+void heap_on_counted(struct heap_analysis *h, uint32_t processes, uint64_t allocs, uint64_t frees, uint64_t bytes,
+                     const uint32_t *pids, uint32_t npids)
+{
+	struct heap_totals *t = &h->tot;
+	t->counted_processes += processes;
+	t->counted_allocs += allocs;
+	t->counted_frees += frees;
+	t->counted_bytes += bytes;
+	for (uint32_t i = 0; i < npids && t->counted_npids < HEAP_COUNTED_PIDS; i++)
+		t->counted_pids[t->counted_npids++] = pids[i];
 }
 
 static int cmp_block(const void *a, const void *b)

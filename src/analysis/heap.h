@@ -95,6 +95,9 @@ struct heap_site {
 };
 _Static_assert(sizeof(struct heap_site) == 64, "a site grew: a million of them are 64 MB");
 
+/* Counted-only processes named by pid (the agent's pool names as many). */
+#define HEAP_COUNTED_PIDS 32
+
 struct heap_totals {
 	uint64_t allocs, frees, alloc_bytes, temporary, reallocs;
 	uint64_t peak_bytes, peak_time; /* peak_time: ns after start */
@@ -107,6 +110,12 @@ struct heap_totals {
 	uint64_t exec_bytes, exec_blocks;     /* live when the process exec'd: gone, not leaked */
 	uint32_t processes, scanned, unclean; /* unclean: ended without the agent's exit (killed, _exit) */
 	uint64_t start_ns, end_ns;
+	uint64_t untracked; /* calls the agents saw and could not record (heap_on_exit()) */
+	/* fork children of a sandboxed host that found no spare ring: counted,
+	 * not recorded (heap_on_counted()); the first pids by name */
+	uint32_t counted_processes, counted_npids;
+	uint64_t counted_allocs, counted_frees, counted_bytes;
+	uint32_t counted_pids[HEAP_COUNTED_PIDS];
 };
 
 /* One process image, a process or its image before an exec, with its own
@@ -232,8 +241,17 @@ void heap_on_exec(struct heap_analysis *h, uint32_t ring);
 /* At exit libc frees its caches next: blocks the loader made before the
  * agent among them, whose frees are not counted as frees of unknown blocks. */
 void heap_on_freeres(struct heap_analysis *h, uint32_t ring);
-/* The process reached exit (last: its final event) with this peak RSS. */
-void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t max_rss_kb, bool last);
+/* The process reached exit (last: its final event) with this peak RSS;
+ * on its final event, untracked: the calls its agent saw and could not
+ * record. */
+void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t max_rss_kb, bool last,
+                  uint64_t untracked);
+/* Processes that only counted (fork children of a sandboxed host that
+ * found no spare ring): how many, their allocations, frees and bytes, and
+ * the first of their pids (at most HEAP_COUNTED_PIDS kept). Adds to what
+ * an earlier call told. */
+void heap_on_counted(struct heap_analysis *h, uint32_t processes, uint64_t allocs, uint64_t frees, uint64_t bytes,
+                     const uint32_t *pids, uint32_t npids);
 /* Live blocks of a ring sorted by address, in a malloc'ed array. */
 int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct heap_block **out, uint64_t *n);
 /* The leak scan's answer: cls[i] (enum heap_leak_class) for b[i]. */

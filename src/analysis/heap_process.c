@@ -21,16 +21,21 @@ static const char *const class_keys[5] = {"not_scanned", "still_reachable", "pos
 struct totals_field {
 	const char *key;
 	size_t off;
-	bool u32; /* else uint64_t */
+	bool u32;     /* else uint64_t */
+	bool counted; /* only in runs with counted-only processes */
 };
 
 #define T64(key, field)                                                                                                \
 	{                                                                                                              \
-		key, offsetof(struct heap_totals, field), false                                                        \
+		key, offsetof(struct heap_totals, field), false, false                                                 \
+	}
+#define C64(key, field)                                                                                                \
+	{                                                                                                              \
+		key, offsetof(struct heap_totals, field), false, true                                                  \
 	}
 #define T32(key, field)                                                                                                \
 	{                                                                                                              \
-		key, offsetof(struct heap_totals, field), true                                                         \
+		key, offsetof(struct heap_totals, field), true, false                                                  \
 	}
 static const struct totals_field totals_fields[] = {
     T64("heap_allocations", allocs),
@@ -59,21 +64,39 @@ static const struct totals_field totals_fields[] = {
     T64("heap_exec_bytes", exec_bytes),
     T64("heap_exec_blocks", exec_blocks),
     T64("heap_unknown_frees", unknown_frees),
+    T64("heap_untracked", untracked),
+    {"heap_counted_processes", offsetof(struct heap_totals, counted_processes), true, true},
+    C64("heap_counted_allocations", counted_allocs),
+    C64("heap_counted_frees", counted_frees),
+    C64("heap_counted_bytes", counted_bytes),
     T64("heap_events", events),
     T64("heap_peak_event", peak_event),
     T32("heap_processes", processes),
     T64("duration_ns", end_ns),
 };
 #undef T64
+#undef C64
 #undef T32
+
+/* The counted-only processes' pids, space-separated. */
+#define COUNTED_PIDS_KEY "heap_counted_pids"
 
 void heap_totals_meta(struct profile *p, const struct heap_totals *t)
 {
 	for (size_t i = 0; i < sizeof(totals_fields) / sizeof(totals_fields[0]); i++) {
 		const struct totals_field *f = &totals_fields[i];
 		const char *at = (const char *)t + f->off;
+		if (f->counted && !t->counted_processes)
+			continue;
 		profile_set_meta_u64(p, f->key, f->u32 ? *(const uint32_t *)at : *(const uint64_t *)at);
 	}
+	if (!t->counted_processes)
+		return;
+	struct strbuf pids = STRBUF_INIT;
+	for (uint32_t i = 0; i < t->counted_npids && i < HEAP_COUNTED_PIDS; i++)
+		strbuf_addf(&pids, "%s%u", i ? " " : "", t->counted_pids[i]);
+	profile_set_meta(p, COUNTED_PIDS_KEY, strbuf_str(&pids));
+	strbuf_release(&pids);
 }
 
 void heap_totals_from_meta(const struct profile *p, struct heap_totals *t)
@@ -93,6 +116,13 @@ void heap_totals_from_meta(const struct profile *p, struct heap_totals *t)
 	uint64_t classified = t->class_bytes[1] + t->class_bytes[2] + t->class_bytes[3] + t->class_bytes[4];
 	if (!scanned && classified)
 		t->scanned = 1;
+	const char *pids = profile_get_meta(p, COUNTED_PIDS_KEY);
+	for (char *end; pids && *pids && t->counted_npids < HEAP_COUNTED_PIDS; pids = end) {
+		unsigned long v = strtoul(pids, &end, 10);
+		if (end == pids)
+			break;
+		t->counted_pids[t->counted_npids++] = (uint32_t)v;
+	}
 }
 
 /* One process as "key=value ..." with the command last: it may hold spaces. */

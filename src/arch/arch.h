@@ -19,6 +19,11 @@
  *   ARCH_FRAME_RA_OFFSET    ... and the return address at [fp + this]
  *   ARCH_ENTRY_RA_IN_REG    true when a call leaves the return address in a
  *                           register (aarch64's lr), not on the stack
+ *   ARCH_CFA_RA_OFFSET      the usual frame's return address slot, CFA + this
+ *   ARCH_UC_PC_OFFSET, _SP_, _FP_  where a signal frame's ucontext_t keeps
+ *                           the interrupted pc, sp and fp (bytes)
+ *   arch_thread_pointer()   the calling thread's thread pointer
+ *   ARCH_LIBUNWIND_PREFIX   libunwind's local symbols' prefix ("_ULx86_64_")
  *   ARCH_CAPSTONE_ARCH, _MODE, _SYNTAX  Capstone's arch, mode and syntax for
  *                           this machine's code (names from capstone.h)
  *   ARCH_OBJDUMP_SYNTAX     the objdump command that shows the same syntax

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/maps_line.h"
 #include "capture/scan_regions.h"
 #include "capture/thread_regs.h"
 #include "util/strbuf.h"
@@ -34,6 +35,15 @@ struct ring {
 	scan_region_vec regions; /* sent with the live blocks, until the scan's answer */
 	char *live;              /* the scan handshake's live image (channel_format.h), while it lasts */
 	uint64_t live_size, live_sent;
+	bool in_pool; /* a spare ring of pools.v[pool], slot `slot`: given back at its end */
+	uint32_t pool, slot;
+};
+
+/* A pool file of spare rings (channel_format.h), mapped until the end. */
+struct pool {
+	struct kh_pool_header *h;
+	size_t map_size;
+	bool tracked[KH_POOL_SLOTS_MAX]; /* its slot's ring is being read */
 };
 
 struct agent_channel {
@@ -44,6 +54,7 @@ struct agent_channel {
 	uint32_t no_regs;             /* processes whose other threads were scanned without registers */
 	uint64_t last_end_at;         /* when a ring last ended */
 	VEC(struct agent_scan) scans; /* the regions each finished scan read */
+	VEC(struct pool) pools;
 };
 
 /* Listing the directory, or reading /proc for a process that may have been
@@ -181,10 +192,9 @@ int agent_channel_new(struct agent_channel **out)
 
 static void ring_unmap(struct ring *r)
 {
-	if (r->h) {
+	if (r->h && !r->in_pool)
 		munmap(r->h, r->map_size);
-		r->h = NULL;
-	}
+	r->h = NULL;
 }
 
 void agent_channel_free(struct agent_channel *ch)
@@ -204,6 +214,9 @@ void agent_channel_free(struct agent_channel *ch)
 	for (size_t i = 0; i < ch->seen.n; i++)
 		free(ch->seen.v[i]);
 	vec_free(&ch->seen);
+	for (size_t i = 0; i < ch->pools.n; i++)
+		munmap(ch->pools.v[i].h, ch->pools.v[i].map_size);
+	vec_free(&ch->pools);
 	DIR *d = opendir(ch->dir);
 	if (d) {
 		struct dirent *e;
@@ -235,6 +248,89 @@ static bool name_seen(const struct agent_channel *ch, const char *name)
 	return false;
 }
 
+/* Starts reading a ring: a file's (path, map_size) or a pool's slot. */
+static struct ring *ring_add(struct agent_channel *ch, struct kh_ring_header *h, const struct agent_channel_ops *ops)
+{
+	/* Of two rings of one pid, the older belongs to the image the exec
+	 * replaced. One readdir may list them in either order. */
+	bool superseded = false;
+	for (size_t i = 0; i < ch->rings.n; i++) {
+		struct ring *o = &ch->rings.v[i];
+		if (o->pid != h->pid)
+			continue;
+		if (o->start_ns <= h->start_ns)
+			o->superseded = true;
+		else
+			superseded = true;
+	}
+	struct ring *r = vec_grow(&ch->rings);
+	r->superseded = superseded;
+	r->start_ns = h->start_ns;
+	r->h = h;
+	r->data = (const char *)h + KH_HEADER_SIZE;
+	r->pid = h->pid;
+	if (ops->ring_new)
+		ops->ring_new(ops->ctx, (uint32_t)(ch->rings.n - 1), h);
+	return &ch->rings.v[ch->rings.n - 1];
+}
+
+static bool ring_header_ok(const struct kh_ring_header *h)
+{
+	return __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) == KH_MAGIC && h->version == KH_VERSION &&
+	       h->data_size == KH_RING_SIZE;
+}
+
+/* Maps a pool of spare rings (fd: its file); its taken slots become rings
+ * in pools_check(). */
+static void pool_add(struct agent_channel *ch, int fd)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) < 0 || (uint64_t)sb.st_size < KH_POOL_HEADER_SIZE)
+		return;
+	void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return;
+	struct kh_pool_header *h = m;
+	if (h->magic != KH_POOL_MAGIC || h->version != KH_POOL_VERSION || !h->slots || h->slots > KH_POOL_SLOTS_MAX ||
+	    (uint64_t)sb.st_size < KH_POOL_HEADER_SIZE + (uint64_t)h->slots * KH_RING_FILE_SIZE) {
+		munmap(m, (size_t)sb.st_size);
+		return;
+	}
+	struct pool *p = vec_grow(&ch->pools);
+	p->h = h;
+	p->map_size = (size_t)sb.st_size;
+}
+
+/* Taken slots of the pools that are not read yet: new rings. Costs a few
+ * memory reads per slot: done at every poll. */
+static void pools_check(struct agent_channel *ch, const struct agent_channel_ops *ops)
+{
+	for (uint32_t i = 0; i < ch->pools.n; i++) {
+		struct pool *p = &ch->pools.v[i];
+		for (uint32_t s = 0; s < p->h->slots; s++) {
+			if (p->tracked[s] || __atomic_load_n(&p->h->state[s], __ATOMIC_ACQUIRE) != KH_SLOT_TAKEN)
+				continue;
+			struct kh_ring_header *h = kh_pool_slot(p->h, s);
+			if (!ring_header_ok(h))
+				continue; /* taken, not filled in yet */
+			p->tracked[s] = true;
+			struct ring *r = ring_add(ch, h, ops);
+			r->in_pool = true;
+			r->pool = i;
+			r->slot = s;
+		}
+	}
+}
+
+/* A spare ring was read to its end: it serves the next child. */
+static void pool_give_back(struct agent_channel *ch, const struct ring *r)
+{
+	struct pool *p = &ch->pools.v[r->pool];
+	memset(r->h, 0, KH_HEADER_SIZE);
+	p->tracked[r->slot] = false;
+	__atomic_store_n(&p->h->state[r->slot], KH_SLOT_FREE, __ATOMIC_RELEASE);
+}
+
 static void find_rings(struct agent_channel *ch, const struct agent_channel_ops *ops)
 {
 	DIR *d = opendir(ch->dir);
@@ -242,13 +338,21 @@ static void find_rings(struct agent_channel *ch, const struct agent_channel_ops 
 		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n < 6 || strcmp(e->d_name + n - 5, ".ring") || name_seen(ch, e->d_name))
+		size_t n = strlen(e->d_name), np = strlen(KH_POOL_NAME_SUFFIX);
+		bool is_pool = n > np && !strcmp(e->d_name + n - np, KH_POOL_NAME_SUFFIX);
+		if ((!is_pool && (n < 6 || strcmp(e->d_name + n - 5, ".ring"))) || name_seen(ch, e->d_name))
 			continue;
 		vec_push(&ch->seen, xstrdup(e->d_name));
 		struct strbuf p = STRBUF_INIT;
 		strbuf_addf(&p, "%s/%s", ch->dir, e->d_name);
 		int fd = open(strbuf_str(&p), O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && is_pool) {
+			pool_add(ch, fd);
+			close(fd);
+			unlink(strbuf_str(&p));
+			strbuf_release(&p);
+			continue;
+		}
 		struct stat sb;
 		if (fd < 0 || fstat(fd, &sb) < 0 || (size_t)sb.st_size < KH_HEADER_SIZE + KH_RING_SIZE) {
 			if (fd >= 0)
@@ -259,39 +363,19 @@ static void find_rings(struct agent_channel *ch, const struct agent_channel_ops 
 		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		close(fd);
 		struct kh_ring_header *h = m;
-		if (m == MAP_FAILED || h->magic != KH_MAGIC || h->version != KH_VERSION ||
-		    h->data_size != KH_RING_SIZE) {
+		if (m == MAP_FAILED || !ring_header_ok(h)) {
 			if (m != MAP_FAILED)
 				munmap(m, (size_t)sb.st_size);
 			strbuf_release(&p);
 			continue;
 		}
-		/* Of two rings of one pid, the older belongs to the image the exec
-		 * replaced. One readdir may list them in either order. */
-		bool superseded = false;
-		for (size_t i = 0; i < ch->rings.n; i++) {
-			struct ring *o = &ch->rings.v[i];
-			if (o->pid != h->pid)
-				continue;
-			if (o->start_ns <= h->start_ns)
-				o->superseded = true;
-			else
-				superseded = true;
-		}
 		/* Both sides have it mapped now: its name is no longer needed,
 		 * and without one its memory goes with the last mapping, even
 		 * when kiln is killed. The directory stays for new rings. */
 		unlink(strbuf_str(&p));
-		struct ring *r = vec_grow(&ch->rings);
-		r->superseded = superseded;
-		r->start_ns = h->start_ns;
+		struct ring *r = ring_add(ch, h, ops);
 		r->path = strbuf_detach(&p);
-		r->h = h;
-		r->data = (const char *)m + KH_HEADER_SIZE;
 		r->map_size = (size_t)sb.st_size;
-		r->pid = h->pid;
-		if (ops->ring_new)
-			ops->ring_new(ops->ctx, (uint32_t)(ch->rings.n - 1), h);
 	}
 	closedir(d);
 }
@@ -328,18 +412,16 @@ static void maps_read(uint32_t pid, stack_map_vec *out)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi, off, inode;
-		char perm[5];
-		int at = 0;
-		if (sscanf(line, "%lx-%lx %4s %lx %*s %lu %n", &lo, &hi, perm, &off, &inode, &at) < 5)
+		struct maps_line ml;
+		if (!maps_line_parse(line, strlen(line), &ml))
 			continue;
 		struct stack_map *m = vec_grow(out);
-		m->lo = lo;
-		m->hi = hi;
-		m->rw = perm[0] == 'r' && perm[1] == 'w';
-		m->none = perm[0] == '-' && perm[1] == '-' && perm[2] == '-';
-		m->anon = inode == 0 && (line[at] == '\n' || line[at] == '\0');
-		m->stack = !strncmp(line + at, "[stack]", 7);
+		m->lo = ml.start;
+		m->hi = ml.end;
+		m->rw = ml.perms[0] == 'r' && ml.perms[1] == 'w';
+		m->none = ml.perms[0] == '-' && ml.perms[1] == '-' && ml.perms[2] == '-';
+		m->anon = ml.inode == 0 && !ml.path_at;
+		m->stack = ml.path_at && !strncmp(line + ml.path_at, "[stack]", 7);
 	}
 	fclose(f);
 }
@@ -616,6 +698,7 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 		find_rings(ch, ops);
 		ch->scanned_at = mono_ns();
 	}
+	pools_check(ch, ops);
 	uint64_t count = 0;
 	for (uint32_t i = 0; i < ch->rings.n; i++) {
 		struct ring *r = &ch->rings.v[i];
@@ -650,8 +733,12 @@ uint64_t agent_channel_poll(struct agent_channel *ch, const struct agent_channel
 			r->waits = r->h->waits;
 			if (ops->ring_end)
 				ops->ring_end(ops->ctx, i, kh_pending_of(r->h), r->said_goodbye);
+			r = &ch->rings.v[i];
+			if (r->in_pool)
+				pool_give_back(ch, r);
 			ring_unmap(r);
-			unlink(r->path);
+			if (r->path)
+				unlink(r->path);
 			ch->last_end_at = mono_ns();
 		}
 	}
@@ -698,6 +785,24 @@ uint64_t agent_channel_waits(const struct agent_channel *ch)
 uint32_t agent_channel_no_regs(const struct agent_channel *ch)
 {
 	return ch->no_regs;
+}
+
+void agent_channel_counted(const struct agent_channel *ch, struct agent_counted *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < ch->pools.n; i++) {
+		const struct kh_pool_header *h = ch->pools.v[i].h;
+		uint32_t n = __atomic_load_n(&h->counted, __ATOMIC_ACQUIRE);
+		out->processes += n;
+		out->allocs += __atomic_load_n(&h->counted_allocs, __ATOMIC_RELAXED);
+		out->frees += __atomic_load_n(&h->counted_frees, __ATOMIC_RELAXED);
+		out->bytes += __atomic_load_n(&h->counted_bytes, __ATOMIC_RELAXED);
+		for (uint32_t k = 0; k < n && k < KH_POOL_PIDS && out->npids < AGENT_COUNTED_PIDS; k++) {
+			uint32_t pid = __atomic_load_n(&h->counted_pids[k], __ATOMIC_ACQUIRE);
+			if (pid)
+				out->pids[out->npids++] = pid;
+		}
+	}
 }
 
 size_t agent_channel_scans(const struct agent_channel *ch, const struct agent_scan **out)

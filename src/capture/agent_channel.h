@@ -3,7 +3,9 @@
  *
  * kiln makes a private directory, passes it to the target in KILN_HEAP_DIR
  * (with LD_PRELOAD), and every traced process (each fork, each exec) creates
- * one ring file there; kiln unlinks each as soon as it has mapped it. agent_channel_poll() finds new rings, hands every
+ * one ring file there; kiln unlinks each as soon as it has mapped it. A
+ * sandboxed host's later fork children write into spare rings of a pool
+ * file instead, which kiln maps once and gives back slot by slot. agent_channel_poll() finds new rings, hands every
  * record to the caller in order, answers the leak-scan handshake and frees
  * ring space, which lets a waiting target go on.
  */
@@ -71,6 +73,18 @@ uint64_t agent_channel_waits(const struct agent_channel *ch);
 /* How many processes had other threads at exit that kiln could not stop
  * (ptrace refused): their stacks were scanned whole, without registers. */
 uint32_t agent_channel_no_regs(const struct agent_channel *ch);
+
+/* The fork children of a sandboxed host that found no spare ring
+ * (channel_format.h's pool): their calls were counted, not recorded. */
+#define AGENT_COUNTED_PIDS 32
+struct agent_counted {
+	uint32_t processes;
+	uint64_t allocs, frees, bytes;
+	uint32_t pids[AGENT_COUNTED_PIDS]; /* the first of them */
+	uint32_t npids;
+};
+/* Sums what the pools counted so far. */
+void agent_channel_counted(const struct agent_channel *ch, struct agent_counted *out);
 
 /* A finished leak scan: the mappings it read besides the modules and the
  * stacks, each with the bytes the agent scanned (kh_live_region). */

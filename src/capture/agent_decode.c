@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "capture/maps.h"
+#include "capture/maps_line.h"
 
 void agent_decoder_init(struct agent_decoder *d, agent_event_fn fn, void *ctx)
 {
@@ -89,19 +89,18 @@ static void decode_maps_end(struct agent_decoder *d, uint32_t ring)
 {
 	struct agent_decode_ring *r = ring_of(d, ring);
 	vec_clear(&r->maps);
-	char *s = r->maps_in.buf;
-	char *end = s ? s + r->maps_in.len : NULL;
-	while (s && s < end) {
-		char *eol = memchr(s, '\n', (size_t)(end - s));
-		if (!eol)
-			eol = end;
-		*eol = '\0'; /* the buffer keeps a NUL past len */
-		struct maps_line ml;
-		if (maps_parse_line(s, &ml) && ml.path_at) {
-			struct agent_mapping m = {ml.start, ml.end, ml.pgoff, s + ml.path_at};
-			vec_push(&r->maps, m);
-		}
-		s = eol + 1;
+	char *text = r->maps_in.buf;
+	size_t len = text ? r->maps_in.len : 0;
+	struct maps_line ml;
+	for (size_t at = 0; at < len; at += ml.next) {
+		if (!maps_line_parse(text + at, len - at, &ml) || !maps_line_exec(&ml) || !ml.path_at)
+			continue;
+		char *path = text + at + ml.path_at;
+		/* ends the path in place: its newline, or the NUL the buffer
+		 * keeps past len */
+		path[ml.path_len] = '\0';
+		struct agent_mapping m = {ml.start, ml.end, ml.pgoff, path};
+		vec_push(&r->maps, m);
 	}
 	struct agent_event ev = {.kind = AGENT_EV_MAPPINGS, .maps = r->maps.v, .nmaps = r->maps.n};
 	emit(d, ring, &ev);
@@ -208,7 +207,8 @@ void agent_decode_record(struct agent_decoder *d, uint32_t ring, const void *rec
 		memcpy(&x, rec, sizeof(x));
 		ev = (struct agent_event){.kind = h.type == KH_REC_EXIT ? AGENT_EV_EXIT : AGENT_EV_EXITING,
 		                          .time = x.time,
-		                          .max_rss_kb = x.max_rss_kb};
+		                          .max_rss_kb = x.max_rss_kb,
+		                          .untracked = h.type == KH_REC_EXIT ? x.untracked : 0};
 		emit(d, ring, &ev);
 		return;
 	}

@@ -35,7 +35,7 @@ enum agent_event_kind {
 	AGENT_EV_EXEC,     /* the process is about to exec */
 	AGENT_EV_FREERES,  /* at exit, libc frees its caches next */
 	AGENT_EV_EXITING,  /* exit reached, the leak scan follows: time, max_rss_kb */
-	AGENT_EV_EXIT,     /* the last record: time, max_rss_kb */
+	AGENT_EV_EXIT,     /* the last record: time, max_rss_kb, untracked */
 };
 
 /* An executable file mapping of a process; path valid during the call. */
@@ -57,6 +57,7 @@ struct agent_event {
 	const struct agent_mapping *maps;
 	size_t nmaps;
 	uint64_t max_rss_kb;
+	uint64_t untracked; /* calls the agent saw and could not record */
 };
 
 typedef void (*agent_event_fn)(void *ctx, uint32_t ring, const struct agent_event *ev);

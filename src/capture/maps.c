@@ -120,18 +120,19 @@ uint64_t maps_exec_before(struct maps *m, uint32_t pid, uint64_t t)
 	return best;
 }
 
+uint64_t maps_exec_after(struct maps *m, uint32_t pid, uint64_t t)
+{
+	const struct process_maps *pm = proc_get(m, pid, 0);
+	uint64_t best = 0;
+	for (size_t i = 0; pm && i < pm->execs.n; i++)
+		if (pm->execs.v[i] > t && (!best || pm->execs.v[i] < best))
+			best = pm->execs.v[i];
+	return best;
+}
+
 bool maps_parse_line(const char *line, struct maps_line *out)
 {
-	unsigned long long start, end, off;
-	char perms[8];
-	int path_at = 0;
-	if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &off, &path_at) < 4 || perms[2] != 'x')
-		return false;
-	out->start = start;
-	out->end = end;
-	out->pgoff = off;
-	out->path_at = line[path_at] && line[path_at] != '\n' ? (size_t)path_at : 0;
-	return true;
+	return maps_line_parse(line, strlen(line), out) && maps_line_exec(out);
 }
 
 int maps_load_proc(struct maps *m, uint32_t pid)
@@ -147,7 +148,7 @@ int maps_load_proc(struct maps *m, uint32_t pid)
 		if (!maps_parse_line(line, &ml))
 			continue;
 		char *name = line + ml.path_at;
-		name[strcspn(name, "\n")] = '\0';
+		name[ml.path_len] = '\0';
 		maps_add(m, pid, 0, ml.start, ml.end - ml.start, ml.pgoff, ml.path_at ? name : "[anon]", NULL);
 	}
 	fclose(f);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture/maps_line.h"
 #include "profile/profile.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
@@ -47,13 +48,10 @@ void maps_fork(struct maps *m, uint32_t ppid, uint32_t pid, uint64_t t);
 void maps_exec(struct maps *m, uint32_t pid, uint64_t t);
 /* The time of pid's last exec at or before t (0 when none is known). */
 uint64_t maps_exec_before(struct maps *m, uint32_t pid, uint64_t t);
-/* One line of /proc/PID/maps text. */
-struct maps_line {
-	uint64_t start, end, pgoff;
-	size_t path_at; /* where the path starts in the line; 0 when it has none */
-};
-/* Parses a line (no newline needed); false unless it is a maps line of an
- * executable mapping. */
+/* The time of pid's first exec after t (0 when none is known yet). */
+uint64_t maps_exec_after(struct maps *m, uint32_t pid, uint64_t t);
+/* Decodes one /proc/PID/maps line (capture/maps_line.h; no newline
+ * needed); false unless it is a maps line of an executable mapping. */
 bool maps_parse_line(const char *line, struct maps_line *out);
 
 /* Reads /proc/PID/maps (executable mappings only), valid from time 0.

@@ -287,7 +287,9 @@ static void feature_build_ids(struct reader *r, const uint8_t *b, uint64_t len)
 		const uint8_t *id = b + pos + 12;
 		const char *name = (const char *)b + pos + 36;
 		unsigned n = misc & BUILD_ID_SIZE_VALID ? id[20] : 20;
-		if (n && n <= 20 && memchr(name, '\0', size - 36u) && name[0] == '/') {
+		/* files by path, and the kernel (for perf's copy of its symbols) */
+		if (n && n <= 20 && memchr(name, '\0', size - 36u) &&
+		    (name[0] == '/' || !strcmp(name, "[kernel.kallsyms]"))) {
 			char hex[41];
 			for (unsigned i = 0; i < n; i++) {
 				hex[2 * i] = digits[id[i] >> 4];
@@ -295,7 +297,7 @@ static void feature_build_ids(struct reader *r, const uint8_t *b, uint64_t len)
 			}
 			hex[2 * n] = '\0';
 			hashmap_put(&r->build_ids, profile_intern(r->p, name), profile_intern(r->p, hex));
-			r->info->build_ids++;
+			r->info->build_ids += name[0] == '/';
 		}
 		pos += size;
 	}
@@ -980,7 +982,7 @@ static void name_foreign_kernel(struct profile *p)
 		if (l->kind != PROFILE_LOC_KERNEL || l->nframes)
 			continue;
 		char buf[64];
-		snprintf(buf, sizeof(buf), "[kernel.kallsyms]+0x%" PRIx64, l->address);
+		profile_addr_name(buf, sizeof(buf), "[kernel.kallsyms]", l->address);
 		struct profile_frame f = {.function = profile_intern(p, buf), .module = kmod};
 		profile_set_location_frames(p, (uint32_t)i, &f, 1);
 	}
@@ -1080,6 +1082,29 @@ static bool this_machine(struct reader *r, const char *host, const char *release
 	return true;
 }
 
+/* perf record keeps a copy of /proc/kallsyms in its build-id cache, under
+ * the kernel's build-id: reading that file is what the kernel's formatting
+ * of /proc/kallsyms costs most of a small report, and it is the table of
+ * when the file was recorded. */
+static void cached_kallsyms(struct reader *r)
+{
+	uint64_t bid;
+	if (!hashmap_get(&r->build_ids, profile_intern(r->p, "[kernel.kallsyms]"), &bid))
+		return;
+	const char *dir = getenv("PERF_BUILDID_DIR"), *home = getenv("HOME");
+	char buf[sizeof(r->info->kallsyms)];
+	if (dir && *dir)
+		snprintf(buf, sizeof(buf), "%s/[kernel.kallsyms]/%s/kallsyms", dir, profile_str(r->p, (uint32_t)bid));
+	else if (home && *home)
+		snprintf(buf, sizeof(buf), "%s/.debug/[kernel.kallsyms]/%s/kallsyms", home,
+		         profile_str(r->p, (uint32_t)bid));
+	else
+		return;
+	struct stat st;
+	if (stat(buf, &st) == 0 && S_ISREG(st.st_mode))
+		snprintf(r->info->kallsyms, sizeof(r->info->kallsyms), "%s", buf);
+}
+
 static int read_all(struct reader *r, struct profile **out)
 {
 	uint64_t bits[4] = {0}, attr_size = 0;
@@ -1127,6 +1152,8 @@ static int read_all(struct reader *r, struct profile **out)
 	recorder_get_stats(r->rec, &r->info->st);
 	/* after the data: the kernel's MMAP record says where it was */
 	r->info->same_machine = this_machine(r, host, release);
+	if (r->info->same_machine)
+		cached_kallsyms(r);
 	set_meta(r, host, release);
 	if (!r->info->same_machine)
 		name_foreign_kernel(r->p);

@@ -18,8 +18,9 @@
  * orders them. Binaries are looked up at their recorded path when their
  * build-id matches the file's HEADER_BUILD_ID, else in perf's cache
  * (~/.debug/.build-id/xx/rest/elf). Names are not resolved here: the
- * caller symbolizes the profile (kernel frames only when info->same_machine;
- * otherwise they are named [kernel.kallsyms]+0xADDR here).
+ * caller symbolizes the profile (kernel frames only when info->same_machine,
+ * from info->kallsyms when perf cached the kernel's symbols; otherwise they
+ * are named [kernel.kallsyms]+0xADDR here).
  */
 #ifndef KILN_CAPTURE_PERF_DATA_H
 #define KILN_CAPTURE_PERF_DATA_H
@@ -42,6 +43,9 @@ struct perf_data_info {
 	uint64_t skipped;       /* samples or records too malformed to use */
 	uint64_t build_ids;     /* binaries named in HEADER_BUILD_ID */
 	uint64_t from_cache;    /* mapped files read from ~/.debug/.build-id */
+	/* perf's copy of the kernel's symbols when it recorded (its build-id
+	 * cache, same machine only), "" when none: for the caller's symbolizer */
+	char kallsyms[4200];
 	struct recorder_stats st;
 	/* with -EBADMSG or -EPROTONOSUPPORT: what is wrong, and where */
 	uint64_t error_offset;

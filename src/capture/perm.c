@@ -2,6 +2,8 @@
 #include "capture/perm.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 long perm_paranoid_needed(const struct perm_query *q)
@@ -34,4 +36,20 @@ long perm_process_uid(pid_t pid)
 	if (stat(path, &st))
 		return -1;
 	return (long)st.st_uid;
+}
+
+bool perm_seccomp_filtered(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return false;
+	char line[256];
+	bool filtered = false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Seccomp:", 8)) {
+			filtered = atoi(line + 8) == 2; /* SECCOMP_MODE_FILTER */
+			break;
+		}
+	fclose(f);
+	return filtered;
 }

@@ -32,6 +32,10 @@ long perm_paranoid_needed(const struct perm_query *q);
  * else (root is refused, or the level already allows it). */
 enum perm_cause perm_explain(const struct perm_query *q);
 
+/* Whether kiln runs under a seccomp filter (containers' default profiles
+ * deny perf_event_open): /proc/self/status says "Seccomp: 2". */
+bool perm_seccomp_filtered(void);
+
 /* The owner of process pid (the uid of /proc/PID), or -1. */
 long perm_process_uid(pid_t pid);
 

@@ -4,7 +4,9 @@
  * priority one runnable thread among hundreds: it wakes late, the rings
  * fill and the kernel drops samples. Where allowed (root, CAP_SYS_NICE or
  * RLIMIT_RTPRIO/RLIMIT_NICE) the reader runs SCHED_FIFO at the lowest
- * real-time priority, else at a raised nice level. Its work is bounded by
+ * real-time priority, else at a raised nice level; where neither is
+ * allowed (a normal user) it asks the kernel for a short time slice,
+ * which EEVDF (Linux 6.12 on) serves first on wake-up. Its work is bounded by
  * the samples the target makes, and a governor lowers it back to normal
  * for a while whenever it used more than half a cpu, so it never starves
  * the target (the kernel's real-time throttling is a second guard).
@@ -20,6 +22,7 @@ enum reader_prio {
 	READER_PRIO_NORMAL, /* not permitted, or not asked */
 	READER_PRIO_NICE,   /* a negative nice level */
 	READER_PRIO_FIFO,   /* SCHED_FIFO, priority 1 */
+	READER_PRIO_SLICE,  /* the normal policy with a 0.1 ms time slice */
 };
 
 struct reader_sched {
@@ -39,7 +42,7 @@ enum reader_prio reader_sched_raise(struct reader_sched *s, bool want_fifo);
 void reader_sched_govern(struct reader_sched *s);
 /* Back to the policy and nice level the thread had. Idempotent. */
 void reader_sched_restore(struct reader_sched *s);
-/* "real-time (SCHED_FIFO)", "nice -N" or "normal". */
+/* "real-time (SCHED_FIFO)", "nice -N", "short time slice" or "normal". */
 const char *reader_prio_name(enum reader_prio p);
 
 #endif

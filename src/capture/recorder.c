@@ -20,6 +20,7 @@
 #include "capture/reader_sched.h"
 #include "capture/thread_counts.h"
 #include "unwind/unwind.h"
+#include "util/hashmap.h"
 #include "util/xalloc.h"
 
 #define MAX_FRAMES 1024
@@ -107,6 +108,10 @@ struct recorder {
 	uint64_t reader_lowered_ms;
 	/* which threads lost samples: counted against sampled, per thread */
 	struct thread_counts tc;
+	/* tid -> time of its latest sample with a whole user stack copy: an
+	 * uncopied stack just before an exec record is inside that execve
+	 * only if nothing of the thread was copied in between */
+	struct hashmap copied_at;
 	VEC(struct opened_event) opened;
 	VEC(struct thread_lost) lost_threads;
 };
@@ -118,6 +123,7 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	r->o = *o;
 	maps_init(&r->maps, p);
 	thread_counts_init(&r->tc);
+	hashmap_init(&r->copied_at);
 	r->drainer.stop_fd = -1;
 	if (o->call_graph == CALL_GRAPH_DWARF)
 		r->unwinder = unwinder_new();
@@ -151,6 +157,7 @@ void recorder_free(struct recorder *r)
 	free(r->next.v);
 	vec_free(&r->ring_state);
 	thread_counts_release(&r->tc);
+	hashmap_release(&r->copied_at);
 	vec_free(&r->opened);
 	vec_free(&r->lost_threads);
 	vec_free(&r->losses);
@@ -617,24 +624,33 @@ static bool take_user_state(struct recorder *r, struct cursor *c, struct user_st
 }
 
 /* Whether a sample with no (or a short) user stack copy was taken inside
- * an execve of pid, after its exec record; *map_time becomes the time at
- * which to look its user addresses up (just before the exec). */
-static bool exec_cut(struct recorder *r, const struct perf_event_header *h, uint32_t pid, uint64_t time,
+ * an execve of pid, after the switch to the new program's memory; sets
+ * *map_time to a time at which the old program's mappings name its user
+ * addresses. */
+static bool exec_cut(struct recorder *r, const struct perf_event_header *h, uint32_t pid, uint32_t tid, uint64_t time,
                      uint64_t user_ip, uint64_t *map_time)
 {
 	*map_time = time;
 	if (!in_kernel_mode(h))
 		return false;
-	/* The exec's COMM record comes right after the switch to the new
-	 * program's memory; the kernel's work goes on after it, with the old
-	 * program's registers, in an address space where their pc maps
-	 * nothing. (The few samples between the switch and the record count
-	 * as not copied.) */
+	/* After the exec's COMM record the kernel's work goes on (mapping the
+	 * new image) with the old program's registers, in an address space
+	 * where their pc maps nothing. */
 	uint64_t before = maps_exec_before(&r->maps, pid, time);
-	if (!before || maps_find(&r->maps, pid, time, user_ip) || !maps_find(&r->maps, pid, before - 1, user_ip))
+	if (before && !maps_find(&r->maps, pid, time, user_ip) && maps_find(&r->maps, pid, before - 1, user_ip)) {
+		*map_time = before - 1; /* name the old program's frames */
+		return true;
+	}
+	/* Before its COMM record, the kernel has already switched to the new
+	 * memory and tears the old down (exit_mmap: most of an exec's time):
+	 * the old stack is gone, the old mappings still name the pc. Such a
+	 * sample is followed by the exec with nothing of the thread copied
+	 * in between; a stack page merely not present (a fault) is followed
+	 * by copied samples when the thread runs on. */
+	uint64_t after = maps_exec_after(&r->maps, pid, time), copied = 0;
+	if (!after || (hashmap_get(&r->copied_at, tid, &copied) && copied > time && copied < after))
 		return false;
-	*map_time = before - 1; /* name the old program's frames */
-	return true;
+	return maps_find(&r->maps, pid, time, user_ip) != NULL;
 }
 
 /* Puts the marker of why a stack stops at its root. */
@@ -647,10 +663,10 @@ static void mark_cut(struct recorder *r, uint32_t *n, enum profile_cut why)
 /* Unwinds the user part of a DWARF-mode sample into loc_ids[*n...] and
  * counts how it ended. */
 static void unwind_user(struct recorder *r, const struct perf_event_header *h, const struct user_state *u, uint32_t pid,
-                        uint64_t time, uint32_t *n)
+                        uint32_t tid, uint64_t time, uint32_t *n)
 {
 	uint64_t map_time = time;
-	bool by_exec = u->short_copy && exec_cut(r, h, pid, time, u->in.regs[ARCH_DWARF_IP], &map_time);
+	bool by_exec = u->short_copy && exec_cut(r, h, pid, tid, time, u->in.regs[ARCH_DWARF_IP], &map_time);
 	struct find_ctx fc = {r, pid, map_time};
 	enum unwind_status status;
 	int max = MAX_FRAMES - (int)*n;
@@ -702,6 +718,11 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 		return;
 	uint32_t pid = (uint32_t)pidtid, tid = (uint32_t)(pidtid >> 32);
 	uint32_t n = 0;
+	if (u.present && !u.short_copy) {
+		uint64_t last = 0;
+		if (!hashmap_get(&r->copied_at, tid, &last) || last < time)
+			hashmap_put(&r->copied_at, tid, time);
+	}
 	if (r->deferring && !(h->misc & PERF_RECORD_MISC_KERNEL) && maps_known(&r->maps, pid) &&
 	    !maps_find(&r->maps, pid, time, ip)) {
 		defer_sample(r, h);
@@ -739,7 +760,7 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 
 	if (r->o.call_graph == CALL_GRAPH_DWARF) {
 		if (u.present)
-			unwind_user(r, h, &u, pid, time, &n);
+			unwind_user(r, h, &u, pid, tid, time, &n);
 	} else if (user_entries >= (uint32_t)r->max_stack) {
 		r->st.truncated++;
 		mark_cut(r, &n, PROFILE_CUT_DEPTH);

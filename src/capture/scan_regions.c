@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture/maps_line.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -24,29 +25,23 @@ struct map_line {
 
 static bool line_parse(const char *s, size_t len, struct map_line *m)
 {
-	char buf[512];
-	size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	unsigned long lo, hi, off, inode;
-	char perm[5];
-	int at = 0;
-	if (sscanf(buf, "%lx-%lx %4s %lx %*s %lu %n", &lo, &hi, perm, &off, &inode, &at) < 5 || strlen(perm) < 4 ||
-	    hi <= lo)
+	struct maps_line l;
+	if (!maps_line_parse(s, len, &l) || l.end <= l.start)
 		return false;
+	const char *perm = l.perms;
 	memset(m, 0, sizeof(*m));
-	m->lo = lo;
-	m->hi = hi;
+	m->lo = l.start;
+	m->hi = l.end;
 	m->r = perm[0] == 'r';
 	m->w = perm[1] == 'w';
 	m->none = perm[0] == '-' && perm[1] == '-' && perm[2] == '-';
 	m->priv = perm[3] == 'p';
 	/* the name runs to the end of the line, spaces included */
-	m->name = s + at;
-	m->name_len = (size_t)at <= len ? len - (size_t)at : 0;
+	m->name = s + l.path_at;
+	m->name_len = l.path_len;
 	bool named = m->name_len > 0;
 	m->special = named && m->name[0] == '[' && strncmp(m->name, "[anon:", 6);
-	m->anon = inode == 0 && (!named || !strncmp(m->name, "[anon:", 6));
+	m->anon = l.inode == 0 && (!named || !strncmp(m->name, "[anon:", 6));
 	m->heap = m->name_len == 6 && !memcmp(m->name, "[heap]", 6);
 	return true;
 }

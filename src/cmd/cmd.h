@@ -98,6 +98,10 @@ char *cmd_rust_src_path(const char *recorded);
  * pid (0: a command kiln starts), kernel when kernel samples were needed,
  * with the one fix that applies (capture/perm.h); returns 1. */
 int cmd_perm_error(const char *verb, pid_t pid, bool kernel);
+/* The one line kiln record says when perf_event_open refused with err
+ * (-EPERM, -EACCES, -ENOSYS) and the agent engine samples instead: the
+ * cause (seccomp, perf_event_paranoid, else) and what the agent cannot see. */
+void cmd_perm_fallback_note(int err);
 
 /* Colours on stdout: a terminal, unless NO_COLOR is set or TERM=dumb. */
 bool cmd_stdout_color(void);
@@ -139,6 +143,15 @@ void cmd_set_run_meta(struct profile *p, const char *command, uint64_t start_tim
 
 /* Prints "kiln: <message>\n" to stderr. Messages are lowercase, without a
  * full stop, quote the subject and say the fix. */
+/* libkiln-agent.so: next to the kiln binary (build tree), in ../lib/kiln/
+ * (installed), or KILN_AGENT. Returns its malloc'ed path, or NULL. */
+char *cmd_agent_find(void);
+/* Sets the environment a command kiln launches next inherits: the agent
+ * preloaded (before any LD_PRELOAD already there) in mode (channel_format.h
+ * KH_ENV_MODE), its channel directory dir, kiln's pid and, when hz is
+ * not 0, the cpu mode's sampling frequency. */
+void cmd_agent_env(const char *agent, const char *dir, const char *mode, uint64_t hz);
+
 void kiln_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void kiln_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

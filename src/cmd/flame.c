@@ -74,7 +74,7 @@ static const char flame_usage[] =
     "\n"
     "Record options (with -- CMD or -p PID), as for kiln record:\n"
     "  -F HZ, -c N, -e EVENT, -g, --call-graph MODE, --no-inherit, --no-kernel,\n"
-    "  -p PID, --duration SECONDS, --debug-dir DIR, -q, -f (replace a\n"
+    "  --engine perf|agent, -p PID, --duration SECONDS, --debug-dir DIR, -q, -f (replace a\n"
     "  --record-output that is not a kiln profile), and --record-output FILE\n"
     "  (default " DEFAULT_RECORDING "; a profile already there moves to FILE.old).\n"
     "\n"

@@ -161,35 +161,6 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 	return -1;
 }
 
-/* The agent sits next to the kiln binary (build tree) or in ../lib/kiln/
- * (installed); KILN_AGENT overrides both. */
-static char *find_agent(void)
-{
-	const char *env = getenv("KILN_AGENT");
-	if (env && *env)
-		return access(env, R_OK) == 0 ? xstrdup(env) : NULL;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
-	const char *tries[] = {"/" AGENT_NAME, "/../lib/kiln/" AGENT_NAME, "/../lib64/kiln/" AGENT_NAME};
-	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
-		struct strbuf p = STRBUF_INIT;
-		strbuf_addf(&p, "%s%s", exe, tries[i]);
-		char *real = realpath(strbuf_str(&p), NULL);
-		strbuf_release(&p);
-		if (real && access(real, R_OK) == 0)
-			return real;
-		free(real);
-	}
-	return NULL;
-}
-
 /* ---- the channel's records, decoded (capture/agent_decode.h), into the
  * analysis: the channel's callbacks get the session, the decoder's the
  * analysis ---- */
@@ -237,7 +208,7 @@ static void on_event(void *ctx, uint32_t ring, const struct agent_event *ev)
 		break;
 	case AGENT_EV_EXITING:
 	case AGENT_EV_EXIT:
-		heap_on_exit(h, ring, ev->time, ev->max_rss_kb, ev->kind == AGENT_EV_EXIT);
+		heap_on_exit(h, ring, ev->time, ev->max_rss_kb, ev->kind == AGENT_EV_EXIT, ev->untracked);
 		break;
 	}
 }
@@ -423,21 +394,6 @@ static bool linger_over(struct linger *lg, const struct agent_channel *ch, const
 	return true;
 }
 
-static void set_env(const char *agent, const struct agent_channel *ch)
-{
-	const char *old = getenv("LD_PRELOAD");
-	struct strbuf pre = STRBUF_INIT;
-	strbuf_addstr(&pre, agent);
-	if (old && *old)
-		strbuf_addf(&pre, ":%s", old);
-	setenv("LD_PRELOAD", strbuf_str(&pre), 1);
-	strbuf_release(&pre);
-	setenv(KH_ENV_DIR, agent_channel_dir(ch), 1);
-	char pid[32];
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	setenv(KH_ENV_KILN_PID, pid, 1);
-}
-
 /* -v: which mappings each leak scan read besides the modules' data and
  * the stacks (src/capture/scan_regions.h says which and why). Mappings
  * that were all module data, live blocks or the agent's are only counted. */
@@ -513,7 +469,7 @@ static struct agent_decoder *session_decoder(void *ctx)
 static int heap_prepare(struct heap_session *s)
 {
 	const struct heap_args *a = s->a;
-	s->agent = find_agent();
+	s->agent = cmd_agent_find();
 	if (!s->agent) {
 		kiln_error("cannot find '%s' next to kiln or in ../lib/kiln/; reinstall kiln or set KILN_AGENT",
 		           AGENT_NAME);
@@ -562,7 +518,7 @@ static int heap_prepare(struct heap_session *s)
 static int heap_launch(struct heap_session *s)
 {
 	const struct heap_args *a = s->a;
-	set_env(s->agent, s->ch);
+	cmd_agent_env(s->agent, agent_channel_dir(s->ch), "heap", 0);
 	int rc = target_launch(&s->t, a->argv);
 	if (rc) {
 		kiln_error("cannot start '%s': %s", a->argv[0], strerror(-rc));
@@ -632,6 +588,15 @@ static void heap_collect(struct heap_session *s)
 		    "the agent did not start in '%s' (a static binary, or LD_PRELOAD removed); nothing was recorded",
 		    a->argv[0]);
 	s->waits = agent_channel_waits(s->ch);
+	struct agent_counted c;
+	agent_channel_counted(s->ch, &c);
+	heap_on_counted(h, c.processes, c.allocs, c.frees, c.bytes, c.pids, c.npids);
+	if (c.processes)
+		kiln_warn("%u process%s forked after the host installed a seccomp filter found no spare ring: "
+		          "%" PRIu64 " allocations (%" PRIu64 " bytes) were counted, not recorded; set " KH_ENV_SPARES
+		          " (default %d, at most %d) for more",
+		          c.processes, c.processes == 1 ? "" : "es", c.allocs, c.bytes, KH_POOL_SLOTS_DEF,
+		          KH_POOL_SLOTS_MAX);
 	if (heap_get_totals(h)->allocs && !heap_has_stacks(h))
 		kiln_warn("no call stacks were captured: the agent could not load libunwind.so.8 in the target; "
 		          "install it (apt-get install libunwind8)");

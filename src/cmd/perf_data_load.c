@@ -11,6 +11,7 @@
 #include "capture/perf_data.h"
 #include "cmd/cmd.h"
 #include "profile/profile.h"
+#include "symbols/symbols.h"
 
 static void perf_data_error(const char *path, int rc, const struct perf_data_info *in)
 {
@@ -80,6 +81,13 @@ struct profile *cmd_load_perf_data(const char *path, int fd, const char *doing)
 		return NULL;
 	}
 	perf_data_warnings(path, p, &in, doing);
+	if (in.kallsyms[0]) {
+		struct symbolizer *s = symbolizer_new();
+		struct symbols_stats st = {0};
+		symbolizer_set_kallsyms_path(s, in.kallsyms);
+		symbols_resolve_profile_with(p, s, &st);
+		symbolizer_free(s);
+	}
 	cmd_symbolize_missing(p);
 	cmd_note_debug_packages(p);
 	return p;

@@ -1,5 +1,7 @@
 /* perm.c - the one message for a refused perf_event_open, shared by
  * record and stat: the rule lives in capture/perm. */
+#include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "capture/events.h"
@@ -35,4 +37,30 @@ int cmd_perm_error(const char *verb, pid_t pid, bool kernel)
 		break;
 	}
 	return 1;
+}
+
+void cmd_perm_fallback_note(int err)
+{
+	struct perm_query q = {
+	    .paranoid = event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2),
+	    .own_uid = geteuid(),
+	    .target_uid = -1,
+	};
+	if (perm_seccomp_filtered())
+		kiln_warn("perf_event_open refused by a seccomp filter (%s, as in containers); sampling CPU time with "
+		          "the agent engine instead (no kernel frames, no time spent blocked)",
+		          err == -ENOSYS ? "ENOSYS" : strerror(-err));
+	else if (err == -ENOSYS)
+		kiln_warn("perf_event_open is not available (ENOSYS: a kernel without perf events, or a filter); "
+		          "sampling CPU time with the agent engine instead (no kernel frames, no time spent blocked)");
+	else if (perm_explain(&q) == PERM_PARANOID)
+		kiln_warn(
+		    "perf_event_open refused (perf_event_paranoid=%ld and no CAP_PERFMON); sampling CPU time with "
+		    "the agent engine instead (no kernel frames, no time spent blocked); for the perf engine run: "
+		    "sysctl kernel.perf_event_paranoid=2",
+		    q.paranoid);
+	else
+		kiln_warn("perf_event_open refused (%s: a security module or a missing capability); sampling CPU time "
+		          "with the agent engine instead (no kernel frames, no time spent blocked)",
+		          strerror(-err));
 }

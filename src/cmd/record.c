@@ -10,8 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
+#include "capture/agent_channel.h"
+#include "capture/agent_sampler.h"
 #include "capture/events.h"
 #include "capture/reader_sched.h"
 #include "capture/recorder.h"
@@ -27,6 +31,8 @@
 #include "util/strbuf.h"
 
 #define FLUSH_INTERVAL_NS 250000000ull
+#define AGENT_LINGER_NS   5000000000ull /* the agent engine: how long children may outlive the command */
+#define AGENT_PATIENT_NS  200000000ull  /* ... when the only rings left are of processes that still run */
 
 static const char record_usage[] = "usage: kiln record [options] -- CMD [ARGS...]\n"
                                    "       kiln record [options] -p PID [--duration SECONDS]\n"
@@ -51,6 +57,10 @@ static const char record_usage[] = "usage: kiln record [options] -- CMD [ARGS...
                                    "      --no-kernel           user-space stacks only\n"
                                    "      --debug-dir DIR       look for separate debug files (DIR/.build-id/..)\n"
                                    "                            in DIR too; may be repeated\n"
+                                   "      --engine ENGINE       perf (perf_event_open) or agent (CPU-time timers\n"
+                                   "                            in a preloaded agent; no kernel frames, no time\n"
+                                   "                            spent blocked); default perf, agent where\n"
+                                   "                            perf_event_open is refused\n"
                                    "  -p, --pid PID             record a running process (all its threads)\n"
                                    "      --duration SECONDS    stop after SECONDS (a command gets SIGINT)\n"
                                    "  -q, --quiet               print nothing but errors\n"
@@ -100,6 +110,7 @@ enum {
 	OPT_NO_KERNEL,
 	OPT_DURATION,
 	OPT_DEBUG_DIR,
+	OPT_ENGINE,
 };
 
 const struct option record_options[RECORD_OPTIONS_COUNT + 1] = {
@@ -111,6 +122,7 @@ const struct option record_options[RECORD_OPTIONS_COUNT + 1] = {
     {"no-inherit", no_argument, NULL, OPT_NO_INHERIT},
     {"no-kernel", no_argument, NULL, OPT_NO_KERNEL},
     {"debug-dir", required_argument, NULL, OPT_DEBUG_DIR},
+    {"engine", required_argument, NULL, OPT_ENGINE},
     {"pid", required_argument, NULL, 'p'},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"quiet", no_argument, NULL, 'q'},
@@ -189,6 +201,16 @@ int record_option(struct record_args *a, int c, const char *arg)
 	case 'q':
 		a->quiet = true;
 		return 0;
+	case OPT_ENGINE:
+		if (!strcmp(arg, "perf")) {
+			a->engine = RECORD_ENGINE_PERF;
+		} else if (!strcmp(arg, "agent")) {
+			a->engine = RECORD_ENGINE_AGENT;
+		} else {
+			kiln_error("--engine takes perf or agent; got '%s'", arg);
+			return 2;
+		}
+		return 0;
 	}
 	return 1;
 }
@@ -201,6 +223,16 @@ int record_args_check(struct record_args *a)
 	}
 	if (!a->pid && (!a->argv || !a->argv[0])) {
 		kiln_error("nothing to record: give a command, as in 'kiln record -- ./my-program', or -p PID");
+		return 2;
+	}
+	if (a->pid && a->engine == RECORD_ENGINE_AGENT) {
+		kiln_error("the agent engine cannot attach to a running process (it is preloaded when kiln starts the "
+		           "command); run it as 'kiln record --engine agent -- CMD', or use the perf engine");
+		return 2;
+	}
+	if (a->engine == RECORD_ENGINE_AGENT && a->event && strcmp(a->event, "cpu-clock") &&
+	    strcmp(a->event, "task-clock")) {
+		kiln_error("the agent engine samples CPU time only, not '%s'; drop -e or use --engine perf", a->event);
 		return 2;
 	}
 	long max_rate = event_read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate", 100000);
@@ -294,7 +326,7 @@ static void explain_open_error(int err, const struct event_desc *ev, pid_t pid)
 	}
 }
 
-static void set_metadata(struct profile *p, const struct record_args *a, const struct event_desc *ev)
+static void set_metadata(struct profile *p, const struct record_args *a, const struct event_desc *ev, bool agent)
 {
 	struct strbuf cmd = STRBUF_INIT;
 	if (a->pid) {
@@ -327,9 +359,14 @@ static void set_metadata(struct profile *p, const struct record_args *a, const s
 		profile_set_meta_u64(p, "period", a->count);
 	else
 		profile_set_meta_u64(p, "frequency", a->freq);
-	profile_set_meta(p, "call_graph", a->call_graph == CALL_GRAPH_DWARF ? "dwarf" : "fp");
-	if (a->call_graph == CALL_GRAPH_DWARF)
-		profile_set_meta_u64(p, "stack_size", a->stack_size);
+	if (agent) {
+		/* the agent unwinds with DWARF CFI in the target itself */
+		profile_set_meta(p, "call_graph", "dwarf, unwound in the target");
+	} else {
+		profile_set_meta(p, "call_graph", a->call_graph == CALL_GRAPH_DWARF ? "dwarf" : "fp");
+		if (a->call_graph == CALL_GRAPH_DWARF)
+			profile_set_meta_u64(p, "stack_size", a->stack_size);
+	}
 	if (a->pid)
 		profile_set_meta_u64(p, "pid", (uint64_t)a->pid);
 }
@@ -427,15 +464,92 @@ struct record_session {
 	 * header is not worth the previous profile */
 	bool flushed;
 	bool opened; /* output_open_profile() succeeded: out needs a release */
+	/* the agent engine: the agent's channel and its records' decoder */
+	bool agent;
+	int refused; /* -errno perf_event_open gave, when it made kiln use the agent */
+	char *agent_path;
+	struct agent_channel *ch;
+	struct agent_sampler *sampler;
+	struct agent_sampler_stats ast;
 };
+
+/* Whether perf_event_open works here for a command kiln starts (kiln's
+ * own seccomp filter and perf_event_paranoid are the child's): 0, or the
+ * -errno it refused with. */
+static int perf_probe(void)
+{
+	struct perf_event_attr attr = {0};
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_CPU_CLOCK;
+	attr.disabled = 1;
+	attr.exclude_kernel = 1;
+	attr.exclude_hv = 1;
+	int fd = event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return -errno;
+}
+
+/* Chooses the engine: the agent when asked, or when perf_event_open is
+ * refused for a command (not for -p, nor for an event only perf has). */
+static void choose_engine(struct record_session *s)
+{
+	const struct record_args *a = s->a;
+	if (a->engine == RECORD_ENGINE_AGENT) {
+		s->agent = true;
+		return;
+	}
+	if (a->engine == RECORD_ENGINE_PERF || a->pid)
+		return;
+	if (a->event && strcmp(a->event, "cpu-clock") && strcmp(a->event, "task-clock"))
+		return;
+	int err = perf_probe();
+	if (err == -EPERM || err == -EACCES || err == -ENOSYS) {
+		s->agent = true;
+		s->refused = err;
+	}
+}
+
+/* The agent engine's channel, found agent and environment for the
+ * command. Returns -1 to go on, or the exit status. */
+static int agent_prepare(struct record_session *s)
+{
+	const struct record_args *a = s->a;
+	s->agent_path = cmd_agent_find();
+	if (!s->agent_path) {
+		kiln_error("cannot find libkiln-agent.so next to kiln or in ../lib/kiln (the agent engine needs it); "
+		           "set KILN_AGENT=/path/to/libkiln-agent.so");
+		return 1;
+	}
+	int rc = agent_channel_new(&s->ch);
+	if (rc) {
+		kiln_error("cannot create the agent's channel in /dev/shm or /tmp: %s", strerror(-rc));
+		return 1;
+	}
+	/* -c N with a clock: every N ns of CPU time */
+	uint64_t hz = a->count ? (a->count >= 1000000000ull ? 1 : 1000000000ull / a->count) : a->freq;
+	cmd_agent_env(s->agent_path, agent_channel_dir(s->ch), "cpu", hz);
+	return -1;
+}
 
 /* The event, the output's temporary file, the profile and its writer. */
 static int record_prepare(struct record_session *s)
 {
 	const struct record_args *a = s->a;
-	int rc = choose_event(a->event, &s->ev);
+	choose_engine(s);
+	int rc = s->agent ? event_parse("cpu-clock", &s->ev) : choose_event(a->event, &s->ev);
 	if (rc) /* an unknown event is a usage error; an unreadable tracefs is not */
 		return rc == -EACCES ? 1 : 2;
+	if (s->agent) {
+		if (s->refused && !a->quiet)
+			cmd_perm_fallback_note(s->refused);
+		int status = agent_prepare(s);
+		if (status >= 0)
+			return status;
+	}
 	rc = output_open_profile(&s->out, a->output, a->force);
 	if (rc)
 		return output_error(a->output, rc);
@@ -448,7 +562,10 @@ static int record_prepare(struct record_session *s)
 		profile_add_value_type(s->p, "cpu", "nanoseconds");
 	else
 		profile_add_value_type(s->p, s->ev.name, "events");
-	set_metadata(s->p, a, &s->ev);
+	set_metadata(s->p, a, &s->ev, s->agent);
+	profile_set_meta(s->p, "engine", s->agent ? "agent" : "perf");
+	if (s->agent)
+		profile_set_meta(s->p, "engine_blind", "kernel frames, time spent blocked");
 
 	struct recorder_options ro = {
 	    .event = s->ev,
@@ -459,7 +576,16 @@ static int record_prepare(struct record_session *s)
 	    .inherit = a->inherit,
 	    .kernel = a->kernel,
 	};
+	if (s->agent) {
+		/* the agent sends program counters, unwound in the target */
+		ro.call_graph = CALL_GRAPH_FP;
+		ro.kernel = false;
+		ro.inherit = true;
+		ro.replay = true;
+	}
 	s->r = recorder_new(s->p, &ro);
+	if (s->agent)
+		s->sampler = agent_sampler_new(s->r);
 	rc = kiln_writer_open(&s->w, output_name(&s->out));
 	if (rc)
 		return output_error(a->output, rc);
@@ -481,6 +607,11 @@ static int record_start(struct record_session *s)
 		rc = recorder_open_process(s->r, a->pid);
 		if (rc) {
 			explain_open_error(rc, &s->ev, a->pid);
+			if (rc == -EPERM || rc == -EACCES || rc == -ENOSYS)
+				kiln_error(
+				    "the agent engine cannot attach to a running process (it is preloaded when kiln "
+				    "starts the program): run it as 'kiln record -- CMD' to sample it without "
+				    "perf_event_open");
 			return 1;
 		}
 		recorder_enable(s->r);
@@ -490,7 +621,7 @@ static int record_start(struct record_session *s)
 			kiln_error("cannot start '%s': %s", a->argv[0], strerror(-rc));
 			return 1;
 		}
-		rc = recorder_open_child(s->r, s->t.pid);
+		rc = s->agent ? 0 : recorder_open_child(s->r, s->t.pid);
 		if (rc) {
 			explain_open_error(rc, &s->ev, 0);
 			return 1;
@@ -507,11 +638,49 @@ static int record_start(struct record_session *s)
 		return 1;
 	}
 	recorder_get_stats(s->r, &s->st);
-	if (!a->quiet && s->st.kernel_fallback)
+	if (!a->quiet && s->st.kernel_fallback && !s->agent)
 		kiln_warn("kernel stacks not permitted (perf_event_paranoid=%ld); recording user-space stacks only. "
 		          "For kernel stacks run: sysctl kernel.perf_event_paranoid=1",
 		          event_read_sysctl("/proc/sys/kernel/perf_event_paranoid", 2));
 	return -1;
+}
+
+/* One round of reading: the perf rings (waiting up to timeout_ms), or
+ * the agent's channel. Returns the records read. */
+static size_t record_poll(struct record_session *s, int timeout_ms)
+{
+	if (!s->agent)
+		return recorder_poll(s->r, timeout_ms);
+	uint64_t n = agent_channel_poll(s->ch, agent_sampler_ops(s->sampler));
+	if (!n && timeout_ms) {
+		/* an 8 MiB ring holds seconds of samples: no need to look often */
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
+	return (size_t)n;
+}
+
+/* After the command exited: what its processes wrote last, until every
+ * ring ended, or only processes that still run are left (daemons: not
+ * waited for more than AGENT_LINGER_NS). */
+static void agent_drain(struct record_session *s)
+{
+	uint64_t exited = cmd_now_ns();
+	for (;;) {
+		uint64_t n = agent_channel_poll(s->ch, agent_sampler_ops(s->sampler));
+		if (agent_channel_done(s->ch))
+			break;
+		size_t running;
+		size_t pending = agent_channel_pending(s->ch, &running, NULL, 0);
+		uint64_t waited = cmd_now_ns() - exited;
+		if (waited > AGENT_LINGER_NS || (pending == running && waited > AGENT_PATIENT_NS) || interrupted)
+			break;
+		if (!n) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	agent_sampler_get_stats(s->sampler, &s->ast);
 }
 
 /* Reads the rings until the target exits, Ctrl-C, --duration or a full
@@ -524,7 +693,7 @@ static int record_collect(struct record_session *s)
 	int stop_stage = 0, write_err = 0;
 	s->start = last_flush = cmd_now_ns();
 	while (!target_poll_exit(t)) {
-		recorder_poll(s->r, 100);
+		record_poll(s, 100);
 		uint64_t now = cmd_now_ns();
 		bool timeup = a->duration > 0 && now - s->start >= (uint64_t)(a->duration * 1e9);
 		bool stop = interrupted || timeup || write_err;
@@ -558,8 +727,11 @@ static int record_collect(struct record_session *s)
 		}
 	}
 	recorder_disable(s->r);
-	while (recorder_poll(s->r, 0))
-		;
+	if (s->agent)
+		agent_drain(s);
+	else
+		while (recorder_poll(s->r, 0))
+			;
 	s->end = cmd_now_ns();
 	if (write_err) {
 		write_error_while_running(a, write_err, t->launched, (double)(write_failed_at - s->start) / 1e9,
@@ -586,6 +758,10 @@ static int record_finish(struct record_session *s)
 	profile_set_meta_u64(p, "exec_cut_stacks", st->exec_cut);
 	profile_set_meta_u64(p, "unwind_errors", st->unwind_errors);
 	profile_set_meta(p, "kernel_stacks", st->kernel_stacks ? "yes" : "no");
+	if (s->agent) {
+		profile_set_meta_u64(p, "agent_cut_stacks", s->ast.cut);
+		profile_set_meta_u64(p, "agent_signals", s->ast.signals);
+	}
 	if (s->t.launched)
 		profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&s->t));
 
@@ -678,11 +854,20 @@ static void record_summary(const struct record_session *s)
 	struct strbuf refused = STRBUF_INIT;
 	recorder_refused_cfi(s->r, &refused);
 	if (refused.len)
-		kiln_warn("ignored the call frame information of %s: it names registers x86-64 does not have "
-		          "(a corrupt file), so stacks stop in that code",
-		          strbuf_str(&refused));
+		kiln_warn("ignored the call frame information of %s: it names registers %s does not have "
+		          "(a corrupt file, or one built for another machine), so stacks stop in that code",
+		          strbuf_str(&refused), ARCH_NAME);
 	strbuf_release(&refused);
-	if (!st->samples)
+	if (s->agent && s->ast.cut)
+		kiln_warn("%" PRIu64 " of %" PRIu64
+		          " stacks stop early at code the agent could not unwind (no call frame information, or a "
+		          "frame off the thread's known stack)",
+		          s->ast.cut, st->samples);
+	if (s->agent && !agent_channel_rings(s->ch))
+		kiln_warn("the agent did not start in '%s' (a static binary, or LD_PRELOAD removed); nothing was "
+		          "recorded",
+		          a->argv[0]);
+	else if (!st->samples)
 		kiln_warn("no samples were recorded; the command may have run too briefly");
 }
 
@@ -705,6 +890,9 @@ static bool record_session_release(struct record_session *s)
 	if (s->opened)
 		output_release(&s->out);
 	recorder_free(s->r);
+	agent_sampler_free(s->sampler);
+	agent_channel_free(s->ch);
+	free(s->agent_path);
 	profile_free(s->p);
 	return kept;
 }

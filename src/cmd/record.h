@@ -12,6 +12,14 @@
 
 #define RECORD_MIN_STACK_SIZE 64u /* --call-graph dwarf,SIZE: fewer bytes reach no caller */
 
+/* Who samples: perf_event_open, or the preloaded agent's CPU-time timers
+ * (agent_cpu.c) where perf_event_open is refused (auto) or when asked. */
+enum record_engine {
+	RECORD_ENGINE_AUTO,
+	RECORD_ENGINE_PERF,
+	RECORD_ENGINE_AGENT,
+};
+
 struct record_args {
 	const char *output;
 	bool force; /* -f: replace an output that is not a kiln profile */
@@ -22,6 +30,7 @@ struct record_args {
 	bool inherit, kernel, quiet;
 	pid_t pid;
 	double duration;
+	enum record_engine engine;
 	const char *debug_dirs; /* --debug-dir, colon-joined; NULL for the default places */
 	char **argv;
 };
@@ -42,7 +51,7 @@ int record_parse_args(int argc, char **argv, struct record_args *a);
  * their own codes below it. */
 #define RECORD_OPT_BASE      0x1000
 #define RECORD_SHORT_OPTIONS "fF:c:e:gp:q"
-#define RECORD_OPTIONS_COUNT 11 /* entries of record_options before the {0} */
+#define RECORD_OPTIONS_COUNT 12 /* entries of record_options before the {0} */
 extern const struct option record_options[RECORD_OPTIONS_COUNT + 1];
 /* Applies option c (as getopt_long returned it) with its value arg to a.
  * Returns 0, 2 after saying what is wrong with arg, or 1 when c is not

@@ -299,10 +299,16 @@ size_t profile_stack_frames(const struct profile *p, uint32_t node, struct profi
 	return a.f.n;
 }
 
-static const char *basename_of(const char *path)
+const char *profile_module_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
+	return s && s[1] ? s + 1 : path;
+}
+
+char *profile_addr_name(char *buf, size_t size, const char *module, uint64_t off)
+{
+	snprintf(buf, size, "%s+0x%" PRIx64, module, off);
+	return buf;
 }
 
 const char *profile_cut_name(uint64_t address)
@@ -332,9 +338,9 @@ void profile_name_unsymbolized(struct profile *p)
 		}
 		if (l->mapping != PROFILE_NO_MAPPING && l->mapping < p->mappings.n) {
 			const struct profile_mapping *m = &p->mappings.v[l->mapping];
-			const char *mod = basename_of(profile_str(p, m->path));
+			const char *mod = profile_module_name(profile_str(p, m->path));
 			f.module = profile_intern(p, mod);
-			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, mod, l->address - m->start + m->pgoff);
+			profile_addr_name(buf, sizeof(buf), mod, l->address - m->start + m->pgoff);
 		} else {
 			snprintf(buf, sizeof(buf), "0x%" PRIx64, l->address);
 			if (l->kind == PROFILE_LOC_KERNEL)

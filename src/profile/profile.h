@@ -60,6 +60,14 @@ enum profile_cut {
 	PROFILE_CUT_EXEC = 2,       /* "[cut by exec]": taken inside execve, the old stack gone */
 };
 
+/* A module's name as frames show it: its path's last component, or the
+ * whole path when that is empty (a path ending in '/'; "[vdso]" stays
+ * itself). Points into path. */
+const char *profile_module_name(const char *path);
+/* Writes "module+0xOFF", the name of code no symbol names, to buf (size
+ * bytes, cut to fit). Returns buf. */
+char *profile_addr_name(char *buf, size_t size, const char *module, uint64_t off);
+
 /* The frame name of a cut marker with this address ("[truncated]" for
  * addresses it does not know, as older files only have that one). */
 const char *profile_cut_name(uint64_t address);

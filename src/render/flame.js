@@ -5,8 +5,9 @@
  *   name, depth, start, value, self, module, file, line, origin[, base]
  * where name, module and file index the string table K.S. This script adds
  * tooltips, click-to-zoom with a reset, regular-expression search with a
- * case toggle, keyboard use (Tab, arrows, Enter, Escape), and keeps search
- * and zoom in the address. window.kiln exposes zoom/unzoom/search/
+ * case toggle, keyboard use (Tab, arrows, Enter, Escape), opens boxes of
+ * small frames from K.H, and keeps search, zoom and the opened boxes in
+ * the address. window.kiln exposes zoom/unzoom/search/
  * resetSearch/setIgnoreCase for tests and users. */
 (function () {
 	'use strict';
@@ -18,6 +19,7 @@
 	var F = K.F, S = K.S, st = K.stride, n = Math.floor(F.length / st);
 	var frames, details, matchedEl, unzoomEl, searchEl, caseEl;
 	var zoomed = -1, searching = null, lastPattern = '', ignoreCase = false, focused = -1, ready = false;
+	var opened = []; /* the boxes opened, in order (kept in the address) */
 
 	function fv(i, k) {
 		return F[i * st + k];
@@ -60,8 +62,10 @@
 	}
 
 	/* The change of frame i from BASE to NEW and whether it is more than
-	 * sampling noise: the 95% interval (Agresti-Caffo) of the difference of
-	 * the two shares, from the samples they stand for; as flame_diff.c. */
+	 * sampling noise: the interval (Agresti-Caffo) of the difference of the
+	 * two shares, from the samples they stand for, K.zcrit standard errors
+	 * wide (95% corrected for every frame tested: Benjamini-Hochberg); the
+	 * same expression as flame_diff.c, so both draw the same. */
 	function change(i) {
 		var v = fv(i, VALUE), b = fv(i, BASE), t = K.total, bt = K.btotal;
 		if (K.negate) {
@@ -77,8 +81,9 @@
 		c.delta = c.after - c.before;
 		if (t > 0 && bt > 0) {
 			var n1 = bt * bper + 2, n2 = t * per + 2, p1 = (b * bper + 1) / n1, p2 = (v * per + 1) / n2;
-			c.margin = 1.959963984540054 * Math.sqrt((p1 * (1 - p1)) / n1 + (p2 * (1 - p2)) / n2);
-			c.significant = Math.abs(p2 - p1) > c.margin;
+			var se = Math.sqrt((p1 * (1 - p1)) / n1 + (p2 * (1 - p2)) / n2);
+			c.margin = 1.959963984540054 * se;
+			c.significant = Math.abs(p2 - p1) > K.zcrit * se;
 		}
 		return c;
 	}
@@ -102,7 +107,8 @@
 			       ' for ' + fmtTime(v) + ' \u2014 ' + name + ' (too short to draw, merged: click to zoom in)';
 		if (o === MERGED)
 			return fmtValue(v) + ', ' + pct(v, K.total) + ' \u2014 ' + name +
-			       ' (too narrow to draw, merged: click to open, or draw with --focus or a smaller --min-width)';
+			       (boxF[i] ? ' (merged: click to open)'
+			                : ' (merged, too many to keep in the file: draw them with --focus or a smaller --min-width)');
 		var when = '';
 		if (K.time) { /* the share is of samples; where and how long it ran is time */
 			when = ' at ' + fmtTime(fv(i, START)) + ' for ' + fmtTime(v);
@@ -114,8 +120,8 @@
 		if (K.diff) {
 			var c = change(i);
 			s += '; base ' + (c.before * 100).toFixed(2) + '% \u2192 new ' + (c.after * 100).toFixed(2) + '%: ' +
-			     points(c.delta * 100) + (c.delta === 0 ? '' : c.significant ? ' (significant at 95%)'
-			                                                               : ' (not significant at 95%)');
+			     points(c.delta * 100) + (c.delta === 0 ? '' : c.significant ? ' (significant at 95%, Benjamini-Hochberg)'
+			                                                               : ' (not significant at 95%, Benjamini-Hochberg)');
 		}
 		var mod = S[fv(i, MOD)], file = S[fv(i, FILE)], line = fv(i, LINE);
 		s += ' \u2014 ' + name;
@@ -344,6 +350,7 @@
 		var q = [];
 		if (searching !== null) q.push('s=' + encodeURIComponent(searching));
 		if (ignoreCase) q.push('i=1');
+		if (opened.length) q.push('o=' + opened.join('.'));
 		if (zoomed >= 0) q.push('f=' + zoomed);
 		var qs = q.join('&'), loc = window.location;
 		try {
@@ -365,6 +372,12 @@
 			if (at > 0) st[kv.slice(0, at)] = decodeURIComponent(kv.slice(at + 1));
 		});
 		if (st.i === '1') setIgnoreCase(true);
+		/* the boxes opened, in the order they were: their frames get the
+		 * same numbers again, so f finds its frame among them */
+		(st.o || '').split('.').forEach(function (b) {
+			var i = parseInt(b, 10);
+			if (i >= 0 && i < n) openBox(i);
+		});
 		var f = parseInt(st.f, 10);
 		if (f > 0 && f < n) zoom(f);
 		if (st.s) search(st.s);
@@ -386,10 +399,81 @@
 		return chars > 1 ? cps.slice(0, chars - 1).join('') + '\u2026' : '';
 	}
 
-	/* The boxes whose frames K.H keeps: frame index (in F, or in H for a
-	 * box inside a box) -> where its frames are in H. */
-	var boxF = {}, boxH = {}, HS = st + 1;
-	for (var b = 0; K.M && b + 3 < K.M.length; b += 4) (K.M[b] ? boxH : boxF)[K.M[b + 1]] = [K.M[b + 2], K.M[b + 3]];
+	/* The boxes whose frames K.H keeps: frame index (in F, or the ordinal
+	 * in K.H of a box inside a box) -> [where they start in K.H, how many,
+	 * the ordinal of the first]. */
+	var boxF = {}, boxH = {};
+	for (var b = 0; K.M && b + 4 < K.M.length; b += 5) (K.M[b] ? boxH : boxF)[K.M[b + 1]] = [K.M[b + 2], K.M[b + 3], K.M[b + 4]];
+
+	/* K.H's numbers: base 32, lowest digits first; the first 32 characters
+	 * below end a number, the others carry on (flame_svg.c writes them). */
+	var DIGITS = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_.', DIGIT = [];
+	for (var d = 0; d < DIGITS.length; d++) DIGIT[DIGITS.charCodeAt(d)] = d;
+
+	/* Reads K.H's frames from at: an array of K.stride numbers per frame,
+	 * with its starts and depths from box frame i's. */
+	function readBox(i, at, count) {
+		var H = K.H, pos = at, out = [], end = [fv(i, START)], bd = fv(i, DEPTH);
+		function num() {
+			var v = 0, mul = 1;
+			for (;;) {
+				var x = DIGIT[H.charCodeAt(pos++)];
+				if (x < 32) return v + x * mul;
+				v += (x - 32) * mul;
+				mul *= 32;
+			}
+		}
+		for (var k = 0; k < count; k++) {
+			var name = num(), rel = num(), gap = num(), value = num(), kids = num(), code = num();
+			var src = code % 2, mod = src ? num() : 0, file = src ? num() : 0, line = src ? num() : 0;
+			var start = end[rel] + gap;
+			end[rel] = start + value;
+			end[rel + 1] = start;
+			out.push(name, bd + rel, start, value, value - kids, mod, file, line, (code - src) / 2);
+			if (K.diff) out.push(num());
+		}
+		return out;
+	}
+
+	/* FNV-1a of the UTF-8 bytes of a name, as flame_svg.c hashes it. */
+	function fnv(name) {
+		var b = new TextEncoder().encode(name), h = 2166136261;
+		for (var k = 0; k < b.length; k++) h = Math.imul(h ^ b[k], 16777619) >>> 0;
+		return h;
+	}
+
+	/* The colour flame_svg.c gives a frame (palette_color(), diff_color()),
+	 * for the frames of an opened box, as [r, g, b]. */
+	function colorOf(i) {
+		var o = fv(i, ORIGIN) % INLINED, name = S[fv(i, NAME)];
+		if (o === MERGED) return [200, 200, 200];
+		if (K.diff) {
+			var c = change(i);
+			if (!c.significant || c.delta === 0) return [228, 228, 224];
+			var x = K.maxdelta > 0 ? Math.abs(c.delta) / K.maxdelta : 1;
+			x = Math.max(0.2, Math.min(1, x));
+			var fade = Math.round(235 - 190 * x);
+			return c.delta > 0 ? [255, fade, fade] : [fade, fade, 255];
+		}
+		var h = fnv(name), v1 = (h & 0xff) / 255, v2 = ((h >>> 8) & 0xff) / 255, v3 = ((h >>> 16) & 0xff) / 255;
+		var f = Math.floor;
+		if (o === 5) return [f(190 + 30 * v1), f(170 + 30 * v1), f(225 + 25 * v2)]; /* a thread */
+		if (K.palette === 1) return [f(205 + 50 * v3), f(230 * v1), f(55 * v2)];
+		if (K.palette === 2) return [0, f(190 + 50 * v2), f(210 * v1)];
+		if (K.palette === 3) return [f(80 + 60 * v1), f(80 + 60 * v1), f(190 + 55 * v2)];
+		/* base, then the spread of v1, v2, v3 per origin code */
+		var lang = {1: [235, 20, 110, 60, 30, 40], 2: [215, 30, 200, 35, 90, 50], 6: [200, 25, 160, 30, 110, 30],
+		            3: [90, 60, 185, 45, 90, 50], 7: [60, 40, 180, 35, 175, 35], 8: [230, 25, 150, 35, 190, 30],
+		            9: [185, 30, 215, 30, 70, 40], 10: [170, 30, 135, 30, 230, 25], 4: [110, 50, 150, 50, 225, 30]}[o];
+		if (!lang) return [f(170 + 30 * v1), f(170 + 30 * v1), f(170 + 30 * v1)];
+		return [f(lang[0] + lang[1] * v1), f(lang[2] + lang[3] * v2), f(lang[4] + lang[5] * v3)];
+	}
+
+	function hex(c) {
+		return '#' + c.map(function (x) {
+			return ('0' + x.toString(16)).slice(-2);
+		}).join('');
+	}
 
 	function rowY(d) {
 		return K.icicle ? K.ptop + d * K.fh : K.h - K.pbot - (d + 1) * K.fh;
@@ -424,26 +508,28 @@
 		var at = boxF[i], first = n;
 		if (!at) return -1;
 		delete boxF[i];
-		var box = document.getElementById('frames'), deepest = 0, k, j;
-		for (k = 0; k < at[1]; k++) deepest = Math.max(deepest, K.H[(at[0] + k) * HS + DEPTH]);
+		var data = readBox(i, at[0], at[1]), count = at[1];
+		var box = document.getElementById('frames'), deepest = 0, k;
+		for (k = 0; k < count; k++) deepest = Math.max(deepest, data[k * st + DEPTH]);
 		if (deepest > K.depth) grow(deepest - K.depth);
-		for (k = 0; k < at[1]; k++) {
-			var h = (at[0] + k) * HS, g = document.createElementNS(SVGNS, 'g'), r = document.createElementNS(SVGNS, 'rect');
-			for (j = 0; j < st; j++) F.push(K.H[h + j]);
-			r.setAttribute('y', rowY(K.H[h + DEPTH]).toFixed(1));
+		for (k = 0; k < data.length; k++) F.push(data[k]);
+		for (k = 0; k < count; k++) {
+			var g = document.createElementNS(SVGNS, 'g'), r = document.createElementNS(SVGNS, 'rect');
+			r.setAttribute('y', rowY(fv(n, DEPTH)).toFixed(1));
 			r.setAttribute('height', K.fh - 1);
-			r.setAttribute('fill', '#' + ('00000' + K.H[h + st].toString(16)).slice(-6));
+			r.setAttribute('fill', hex(colorOf(n)));
 			var title = document.createElementNS(SVGNS, 'title');
-			title.textContent = S[K.H[h + NAME]];
+			title.textContent = S[fv(n, NAME)];
 			g.appendChild(r);
 			g.appendChild(title);
 			g.kilnIndex = n;
 			g.setAttribute('tabindex', '-1');
 			box.appendChild(g);
-			if (boxH[at[0] + k]) boxF[n] = boxH[at[0] + k];
+			if (boxH[at[2] + k]) boxF[n] = boxH[at[2] + k];
 			n++;
 		}
 		frames[i].kilnOpened = true;
+		opened.push(i);
 		return first;
 	}
 

@@ -5,7 +5,9 @@
  * truncated <text>; coordinates have at most one decimal; frames narrower
  * than min_width are merged into one "[N small frames]" frame per run of
  * siblings. Names, files and values are stored once, as JSON after the
- * frames, and the script builds tooltips, zoom and search from them.
+ * frames, and the script builds tooltips, zoom and search from them. What
+ * the boxes stand for is kept too, compactly and within a budget, so that
+ * a click opens them (see "the data of the boxes" below).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -173,6 +175,14 @@ static void add_json(struct strbuf *sb, const char *s)
 	const unsigned char *u = (const unsigned char *)s;
 	strbuf_addch(sb, '"');
 	while (*u) {
+		/* most names are plain ASCII: copied a run at a time */
+		const unsigned char *run = u;
+		while (*u >= 0x20 && *u < 0x7f && *u != '"' && *u != '\\' && *u != '<' && *u != '>' && *u != '&')
+			u++;
+		if (u > run) {
+			strbuf_add(sb, run, (size_t)(u - run));
+			continue;
+		}
 		uint32_t cp;
 		size_t n = utf8_next(u, &cp);
 		if (!n) {
@@ -329,14 +339,17 @@ static struct rgb diff_color(const struct flame_change *c, double scale)
 	return (struct rgb){fade, fade, 255};
 }
 
-/* A "[N small frames]" box: a run of count siblings from first, too narrow
- * to draw one by one. */
+/* A box of frames not drawn one by one: a run of count siblings from first
+ * (those with a value) too narrow to draw, or, in a box's data, all that a
+ * frame at the depth limit calls. */
 struct box {
 	uint32_t first, count, depth;
 	int64_t start, value;
-	bool hidden;          /* itself in a box's data (K.H), not drawn */
-	uint64_t index;       /* its frame in F, or in H when hidden */
-	uint64_t kept, nkept; /* its frames in H (nkept 0: over the size budget) */
+	bool hidden;        /* itself in a box's data (K.H), not drawn */
+	uint64_t index;     /* its frame in F, or its frame's ordinal in H when hidden */
+	uint64_t off;       /* where its frames start in K.H (characters) */
+	uint64_t first_ord; /* the ordinal in H of the first of them */
+	uint64_t nkept;     /* how many: 0 when not kept (over the budget) */
 };
 
 /* Working state of one flame_render_svg(). */
@@ -352,17 +365,19 @@ struct svg {
 	struct strtab extra;   /* names made here ("[3 small frames]") */
 	uint32_t *extra_index; /* extra id -> index in S */
 	size_t extra_cap;
+	VEC(uint32_t) str_log; /* strings added to S while keeping a box (EXTRA_BIT: extra's) */
+	bool logging;
 	double scale; /* px per value unit */
 	unsigned width, height, pad_top, pad_bottom, max_depth;
 	double max_delta;      /* the largest significant change drawn, at least one point */
+	double zcrit;          /* a change is significant from this z on (see diff_threshold()) */
 	uint32_t origins;      /* 1 << origin of every frame drawn */
 	bool samples;          /* the values are samples */
 	char unit_label[64];   /* else what they are, "cpu nanoseconds" */
-	VEC(struct box) boxes; /* every "[N small frames]" box, drawn or kept */
-	struct strbuf hdata;   /* H: the frames kept for opening boxes, with their colours */
+	VEC(struct box) boxes; /* every box, drawn or in a box's data */
+	struct strbuf hdata;   /* H: the frames kept for opening boxes, compactly */
 	uint64_t hframes;
-	int64_t box_value;     /* the value of the box being kept */
-	uint64_t hbudget;      /* the most frames H may keep */
+	uint64_t drawn_bytes;  /* of the frames drawn: shapes and data */
 	uint64_t frames;       /* frames written, merged boxes included */
 	uint64_t merged_boxes; /* of them, "[N small frames]" boxes */
 	/* a flame chart on a time axis (t->spans): one lane per thread */
@@ -377,6 +392,8 @@ struct svg {
 	uint32_t cur_lane;   /* its lane */
 };
 
+#define EXTRA_BIT 0x80000000u
+
 static uint32_t str_ref(struct svg *s, uint32_t id)
 {
 	if (s->str_index[id] == FLAME_NONE) {
@@ -384,6 +401,8 @@ static uint32_t str_ref(struct svg *s, uint32_t id)
 			strbuf_addch(&s->strs, ',');
 		add_json(&s->strs, strtab_get(&s->t->strings, id));
 		s->str_index[id] = s->nstrs++;
+		if (s->logging)
+			vec_push(&s->str_log, id);
 	}
 	return s->str_index[id];
 }
@@ -404,6 +423,8 @@ static uint32_t extra_ref(struct svg *s, const char *name)
 			strbuf_addch(&s->strs, ',');
 		add_json(&s->strs, name);
 		s->extra_index[id] = s->nstrs++;
+		if (s->logging)
+			vec_push(&s->str_log, id | EXTRA_BIT);
 	}
 	return s->extra_index[id];
 }
@@ -431,7 +452,47 @@ static void node_change(const struct svg *s, const struct flame_node *n, struct 
 	}
 	double per = s->o->samples > 0 && total > 0 ? s->o->samples / total : 1;
 	double bper = s->o->base_samples > 0 && btotal > 0 ? s->o->base_samples / btotal : 1;
-	flame_change_of(b * bper, btotal * bper, v * per, total * per, c);
+	flame_change_of(b * bper, btotal * bper, v * per, total * per, s->zcrit, c);
+}
+
+static struct rgb frame_color(const struct svg *s, const char *name, const struct flame_node *n, int origin)
+{
+	if (s->t->has_base && origin != MERGED && n) {
+		struct flame_change ch;
+		node_change(s, n, &ch);
+		return diff_color(&ch, s->max_delta);
+	}
+	return palette_color(s->o->palette, origin, name);
+}
+
+/* The numbers of a frame, as K.F and K.H hold them: name, depth, start,
+ * value, self, module, file, line, origin (+128 inlined), then base in a
+ * differential graph, or samples and lane in a timed chart. Returns how
+ * many. */
+static int frame_fields(struct svg *s, uint32_t name_ref, uint32_t depth, int64_t start, int64_t value,
+                        const struct flame_node *n, int origin, int64_t f[11])
+{
+	uint32_t id = n ? (uint32_t)(n - s->t->nodes.v) : FLAME_NONE;
+	struct flame_src src = flame_tree_src(s->t, id);
+	f[0] = name_ref;
+	f[1] = depth;
+	f[2] = start;
+	f[3] = value;
+	f[4] = n ? n->self : value;
+	f[5] = n ? str_ref(s, src.module) : 0;
+	f[6] = n ? str_ref(s, src.file) : 0;
+	f[7] = src.line;
+	f[8] = origin + (n && n->inlined ? INLINED : 0);
+	if (s->timed) {
+		f[9] = s->cur_samples;
+		f[10] = s->cur_lane;
+		return 11;
+	}
+	if (s->t->has_base) {
+		f[9] = flame_tree_base(s->t, id);
+		return 10;
+	}
+	return 9;
 }
 
 /* Writes one frame: its shapes to the file, its numbers to s->data. */
@@ -440,13 +501,7 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 {
 	double x = XPAD + start * s->scale, w = value * s->scale;
 	double y = s->timed ? s->y_cur : y_of(s, depth);
-	struct rgb c;
-	if (s->t->has_base && origin != MERGED && n) {
-		struct flame_change ch;
-		node_change(s, n, &ch);
-		c = diff_color(&ch, s->max_delta);
-	} else
-		c = palette_color(s->o->palette, origin, name);
+	struct rgb c = frame_color(s, name, n, origin);
 	struct strbuf *sb = &s->sb;
 	strbuf_reset(sb);
 	strbuf_addstr(sb, "<g><rect x=\"");
@@ -490,34 +545,18 @@ static void emit_frame(struct svg *s, uint32_t name_ref, const char *name, uint3
 	strbuf_addstr(sb, "</title></g>\n");
 	fwrite(sb->buf, 1, sb->len, s->out);
 
-	/* F: name, depth, start, value, self, module, file, line, origin (+128 inlined)[, base]; timed
-	 * charts: start and value are times (ns), then samples and lane in place of base */
 	struct strbuf *d = &s->data;
+	size_t mark = d->len;
 	if (s->frames)
 		strbuf_addch(d, ',');
-	uint32_t id = n ? (uint32_t)(n - s->t->nodes.v) : FLAME_NONE;
-	struct flame_src src = flame_tree_src(s->t, id);
-	uint32_t module = n ? str_ref(s, src.module) : 0, file = n ? str_ref(s, src.file) : 0;
-	int64_t fields[11] = {name_ref,
-	                      depth,
-	                      start,
-	                      value,
-	                      n ? n->self : value,
-	                      module,
-	                      file,
-	                      src.line,
-	                      origin + (n && n->inlined ? INLINED : 0),
-	                      flame_tree_base(s->t, id),
-	                      0};
-	if (s->timed) {
-		fields[9] = s->cur_samples;
-		fields[10] = s->cur_lane;
-	}
-	for (int i = 0; i < (s->timed ? 11 : s->t->has_base ? 10 : 9); i++) {
+	int64_t f[11];
+	int nf = frame_fields(s, name_ref, depth, start, value, n, origin, f);
+	for (int i = 0; i < nf; i++) {
 		if (i)
 			strbuf_addch(d, ',');
-		add_i64(d, fields[i]);
+		add_i64(d, f[i]);
 	}
+	s->drawn_bytes += sb->len + d->len - mark;
 	s->frames++;
 }
 
@@ -531,94 +570,32 @@ struct pending_stack {
 	size_t n, cap;
 };
 
-/* Writes a frame's numbers (as emit_frame() does) and its colour to the
- * data kept for opening boxes, K.H. */
-static void hide_frame(struct svg *s, uint32_t name_ref, const char *name, uint32_t depth, int64_t start, int64_t value,
-                       const struct flame_node *n, int origin)
-{
-	struct rgb c;
-	if (s->t->has_base && origin != MERGED && n) {
-		struct flame_change ch;
-		node_change(s, n, &ch);
-		c = diff_color(&ch, s->max_delta);
-	} else {
-		c = palette_color(s->o->palette, origin, name);
-	}
-	struct strbuf *d = &s->hdata;
-	if (s->hframes)
-		strbuf_addch(d, ',');
-	uint32_t id = n ? (uint32_t)(n - s->t->nodes.v) : FLAME_NONE;
-	struct flame_src src = flame_tree_src(s->t, id);
-	uint32_t module = n ? str_ref(s, src.module) : 0, file = n ? str_ref(s, src.file) : 0;
-	int64_t fields[11] = {name_ref,
-	                      depth,
-	                      start,
-	                      value,
-	                      n ? n->self : value,
-	                      module,
-	                      file,
-	                      src.line,
-	                      origin + (n && n->inlined ? INLINED : 0)};
-	int stride = s->t->has_base ? 10 : 9;
-	if (s->t->has_base)
-		fields[9] = flame_tree_base(s->t, id);
-	fields[stride] = (int64_t)c.r << 16 | c.g << 8 | c.b;
-	for (int i = 0; i <= stride; i++) {
-		if (i)
-			strbuf_addch(d, ',');
-		add_i64(d, fields[i]);
-	}
-	s->hframes++;
-}
-
-static void put_frame(struct svg *s, bool hidden, uint32_t name_ref, const char *name, uint32_t depth, int64_t start,
-                      int64_t value, const struct flame_node *n, int origin)
-{
-	if (hidden)
-		hide_frame(s, name_ref, name, depth, start, value, n, origin);
-	else
-		emit_frame(s, name_ref, name, depth, start, value, n, origin);
-}
-
 /* Emits a run of narrow siblings as one merged frame when it is wide enough. */
-static void flush_run(struct svg *s, bool hidden, double scale, uint32_t first, uint32_t count, int64_t start,
-                      int64_t value, uint32_t depth)
+static void flush_run(struct svg *s, uint32_t first, uint32_t count, int64_t start, int64_t value, uint32_t depth)
 {
-	if (count < 2 || value * scale < s->o->min_width)
+	if (count < 2 || value * s->scale < s->o->min_width)
 		return;
 	char buf[64];
 	snprintf(buf, sizeof(buf), "[%u small frames]", count);
 	struct box *b = vec_grow(&s->boxes);
-	*b = (struct box){.first = first,
-	                  .count = count,
-	                  .depth = depth,
-	                  .start = start,
-	                  .value = value,
-	                  .hidden = hidden,
-	                  .index = hidden ? s->hframes : s->frames};
-	if (!hidden)
-		s->merged_boxes++;
-	put_frame(s, hidden, extra_ref(s, buf), buf, depth, start, value, NULL, MERGED);
+	*b = (struct box){
+	    .first = first, .count = count, .depth = depth, .start = start, .value = value, .index = s->frames};
+	s->merged_boxes++;
+	emit_frame(s, extra_ref(s, buf), buf, depth, start, value, NULL, MERGED);
 }
 
-/* Pushes the siblings from first (the first limit with a value, or all when
- * limit is 0) that are wide enough at scale, and flushes the runs of the
- * others as boxes. */
-static void walk_children(struct svg *s, struct pending_stack *stack, bool hidden, double scale, uint32_t first,
-                          uint32_t limit, int64_t off, uint32_t depth, int64_t parent_value)
+/* Pushes the children from first that are wide enough to draw, and
+ * flushes the runs of the others as boxes. */
+static void walk_children(struct svg *s, struct pending_stack *stack, uint32_t first, int64_t off, uint32_t depth)
 {
 	const struct flame_node *nv = s->t->nodes.v;
 	int64_t run_start = 0, run_value = 0;
-	uint32_t run = 0, run_first = 0, seen = 0;
-	/* in an opened box, what fills the box is drawn frame by frame: merged
-	 * again it would be the same box */
-	bool all = hidden && parent_value >= s->box_value;
-	for (uint32_t c = first; c != FLAME_NONE && (!limit || seen < limit); c = nv[c].next_sibling) {
+	uint32_t run = 0, run_first = 0;
+	for (uint32_t c = first; c != FLAME_NONE; c = nv[c].next_sibling) {
 		if (nv[c].value <= 0)
 			continue;
-		seen++;
-		if (all || nv[c].value * scale >= s->o->min_width) {
-			flush_run(s, hidden, scale, run_first, run, run_start, run_value, depth);
+		if (nv[c].value * s->scale >= s->o->min_width) {
+			flush_run(s, run_first, run, run_start, run_value, depth);
 			run = 0;
 			struct pending p = {c, off};
 			vec_push(stack, p);
@@ -633,68 +610,354 @@ static void walk_children(struct svg *s, struct pending_stack *stack, bool hidde
 		}
 		off += nv[c].value;
 	}
-	flush_run(s, hidden, scale, run_first, run, run_start, run_value, depth);
+	flush_run(s, run_first, run, run_start, run_value, depth);
 }
 
 /* Writes the frames from the stack's nodes down, and the boxes of what is
- * too narrow (into the file, or into the data of a box when hidden). */
-static void walk(struct svg *s, struct pending_stack *stack, bool hidden, double scale)
+ * too narrow. */
+static void walk(struct svg *s, struct pending_stack *stack)
 {
 	const struct flame_tree *t = s->t;
 	const struct flame_node *nv = t->nodes.v;
 	while (stack->n) {
-		if (hidden && s->hframes > s->hbudget) { /* over: keep_boxes() drops this box */
-			stack->n = 0;
-			break;
-		}
 		struct pending cur = stack->v[--stack->n];
 		const struct flame_node *n = &nv[cur.node];
-		put_frame(s, hidden, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth, cur.start,
-		          n->value, n, n->origin);
-		walk_children(s, stack, hidden, scale, n->first_child, 0, cur.start, n->depth + 1, n->value);
+		emit_frame(s, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth, cur.start, n->value, n,
+		           n->origin);
+		walk_children(s, stack, n->first_child, cur.start, n->depth + 1);
 	}
 }
 
-static int box_by_value(const void *x, const void *y)
+/* --- the data of the boxes (K.H) ---------------------------------------
+ * A click on a box draws what it stands for as zooming into it would: its
+ * frames at the full width, what is still too narrow in boxes of their
+ * own. Those frames are kept in K.H, compactly: each frame is a few
+ * numbers in a variable-length base-32 code (the digits below: the first
+ * 32 end a number, the others carry 5 more bits, lowest first), in the
+ * order the script draws them (a parent before what it calls):
+ *   name, depth - the box's depth, start - where the previous frame at that
+ *   depth ended (0 unless a frame too narrow to draw is left out), value,
+ *   value - self, origin code * 2 + 1 when module, file and line follow
+ *   (else + 0), [module, file, line], [base in a differential graph]
+ * Colours are computed by the script (the same palette). A box keeps at
+ * most BOX_FRAMES frames: deeper levels become boxes again ("[N frames]"),
+ * opened in turn; the largest boxes are kept first, until H and the names
+ * it adds to S reach the budget. */
+#define BOX_FRAMES  2048  /* the frames of one box's levels, the first level excepted */
+#define BOX_FIRST   20000 /* a box whose first level alone has more is not kept */
+#define BOX_SPLIT   16    /* an opened box of too many frames shows them in this many boxes */
+#define HBUDGET_MIN (512u << 10)
+#define HBUDGET_MAX (2u << 20)
+
+static const char var_digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_.";
+
+static void add_var(struct strbuf *sb, int64_t value)
 {
-	const struct box *a = x, *b = y;
-	return a->value > b->value ? -1 : a->value < b->value;
+	char buf[16];
+	size_t n = 0;
+	uint64_t v = value > 0 ? (uint64_t)value : 0;
+	while (v >= 32) {
+		buf[n++] = var_digits[32 + (v & 31)];
+		v >>= 5;
+	}
+	buf[n++] = var_digits[v];
+	strbuf_add(sb, buf, n);
 }
 
-/* The frames of the boxes, kept in K.H so that a click opens a box: what
- * it holds, drawn as zooming into it would draw it (boxes in boxes
- * included), the largest boxes first while the data stays within the
- * budget: as many frames as are drawn, at least 10,000, at most 200,000. */
-static void keep_boxes(struct svg *s)
+/* One thing a box's data holds, in the order it is written. */
+struct hitem {
+	bool box; /* a box of count siblings from node, else the frame node */
+	uint32_t node, count, depth;
+	int64_t start, value;
+};
+
+typedef VEC(struct hitem) hitems;
+typedef VEC(struct box) box_vec;
+typedef VEC(uint32_t) box_heap;
+
+/* Writes one frame of a box's data (see above); rel is its depth below the
+ * box's, gap what was left out before it. */
+static void hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t gap, int64_t value,
+                       const struct flame_node *n, int origin)
 {
-	uint64_t budget = s->frames > 10000 ? s->frames : 10000;
-	if (budget > 200000)
-		budget = 200000;
-	s->hbudget = budget;
-	if (s->boxes.n)
-		qsort(s->boxes.v, s->boxes.n, sizeof(*s->boxes.v), box_by_value);
-	struct pending_stack stack = {0};
-	double room = s->width - 2.0 * XPAD;
-	for (size_t i = 0; i < s->boxes.n; i++) {
-		struct box b = s->boxes.v[i];
-		size_t mark_len = s->hdata.len, mark_boxes = s->boxes.n;
-		uint64_t mark_frames = s->hframes;
-		double scale = b.value > 0 ? room / (double)b.value : 0;
-		s->box_value = b.value;
-		walk_children(s, &stack, true, scale, b.first, b.count, b.start, b.depth, b.value);
-		walk(s, &stack, true, scale);
-		if (s->hframes > budget) { /* over: this box keeps nothing */
-			s->hdata.len = mark_len;
-			if (s->hdata.buf)
-				s->hdata.buf[mark_len] = '\0';
-			s->hframes = mark_frames;
-			s->boxes.n = mark_boxes;
+	int64_t f[11];
+	int nf = frame_fields(s, name_ref, rel, 0, value, n, origin, f);
+	struct strbuf *d = &s->hdata;
+	bool src = f[5] || f[6] || f[7];
+	add_var(d, f[0]);
+	add_var(d, rel);
+	add_var(d, gap);
+	add_var(d, value);
+	add_var(d, value - f[4]);
+	add_var(d, f[8] * 2 + src);
+	if (src) {
+		add_var(d, f[5]);
+		add_var(d, f[6]);
+		add_var(d, f[7]);
+	}
+	if (nf == 10)
+		add_var(d, f[9]);
+	s->hframes++;
+}
+
+/* Ends a run of narrow siblings: a box when it has two or more wide enough
+ * to see; in an opened box (all) whatever it is, one alone as its frame. */
+static void end_run(const struct svg *s, hitems *out, struct hitem *run, double scale, bool all)
+{
+	if (all && run->count == 1) {
+		struct hitem it = {.node = run->node, .depth = run->depth, .start = run->start, .value = run->value};
+		vec_push(out, it);
+	} else if (run->count >= 2 && (all || run->value * scale >= s->o->min_width)) {
+		vec_push(out, *run);
+	}
+	run->count = 0;
+}
+
+/* Appends what the siblings from first (the first limit with a value, or
+ * all when limit is 0) draw as at scale: each frame wide enough, and runs
+ * of the others as boxes. With all (what fills an opened box) nothing is
+ * left out: the frames are drawn one by one (merged again the narrow ones
+ * would be the same box), unless there are more than BOX_FRAMES of them:
+ * then they go in BOX_SPLIT boxes of consecutive frames, opened in turn,
+ * not in one box whose data would be too big to keep. */
+static void expand(const struct svg *s, hitems *out, double scale, uint32_t first, uint32_t limit, int64_t off,
+                   uint32_t depth, bool all)
+{
+	const struct flame_node *nv = s->t->nodes.v;
+	uint32_t seen = 0, chunk = UINT32_MAX;
+	if (all) {
+		for (uint32_t c = first; c != FLAME_NONE && (!limit || seen < limit); c = nv[c].next_sibling)
+			seen += nv[c].value > 0;
+		chunk = seen > BOX_FRAMES ? (seen + BOX_SPLIT - 1) / BOX_SPLIT : 1;
+		seen = 0;
+	}
+	struct hitem run = {.box = true};
+	for (uint32_t c = first; c != FLAME_NONE && (!limit || seen < limit); c = nv[c].next_sibling) {
+		if (nv[c].value <= 0)
+			continue;
+		seen++;
+		if (chunk == 1 || (chunk == UINT32_MAX && nv[c].value * scale >= s->o->min_width)) {
+			end_run(s, out, &run, scale, all);
+			struct hitem it = {.node = c, .depth = depth, .start = off, .value = nv[c].value};
+			vec_push(out, it);
+		} else {
+			if (!run.count) {
+				run.node = c;
+				run.depth = depth;
+				run.start = off;
+				run.value = 0;
+			}
+			run.count++;
+			run.value += nv[c].value;
+			if (run.count == chunk)
+				end_run(s, out, &run, scale, all);
+		}
+		off += nv[c].value;
+	}
+	end_run(s, out, &run, scale, all);
+}
+
+/* How many levels of box b to keep: all that fit in BOX_FRAMES frames
+ * after the first; 0 when the first alone has more than BOX_FIRST. Adds
+ * the frames looked at to *work. */
+static uint32_t box_levels(const struct svg *s, const struct box *b, double scale, hitems *cur, hitems *next,
+                           uint64_t *work, size_t *frames)
+{
+	const struct flame_node *nv = s->t->nodes.v;
+	vec_clear(cur);
+	expand(s, cur, scale, b->first, b->count, 0, b->depth, true);
+	*work += cur->n;
+	*frames = cur->n;
+	if (cur->n > BOX_FIRST)
+		return 0;
+	uint32_t levels = 1;
+	size_t total = 0;
+	for (;;) {
+		vec_clear(next);
+		for (size_t i = 0; i < cur->n && total + next->n <= BOX_FRAMES; i++)
+			if (!cur->v[i].box)
+				expand(s, next, scale, nv[cur->v[i].node].first_child, 0, 0, cur->v[i].depth + 1,
+				       cur->v[i].value >= b->value);
+		*work += next->n;
+		if (!next->n || total + next->n > BOX_FRAMES)
+			return levels;
+		total += next->n;
+		*frames += next->n;
+		levels++;
+		hitems tmp = *cur;
+		*cur = *next;
+		*next = tmp;
+	}
+}
+
+/* Pushes items onto stack in reverse, so that they come off in order. */
+static void push_reversed(hitems *stack, const hitems *items)
+{
+	for (size_t i = items->n; i-- > 0;)
+		vec_push(stack, items->v[i]);
+}
+
+/* Writes the data of box b (levels deep) to H; the boxes in it go to inner. */
+static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems *stack, hitems *tmp, box_vec *inner)
+{
+	const struct flame_node *nv = s->t->nodes.v;
+	double scale = (s->width - 2.0 * XPAD) / (double)b->value;
+	int64_t *end = xcalloc(levels + 2, sizeof(*end)); /* per depth, where its last frame ended */
+	end[0] = b->start;
+	vec_clear(tmp);
+	expand(s, tmp, scale, b->first, b->count, b->start, b->depth, true);
+	push_reversed(stack, tmp);
+	while (stack->n) {
+		struct hitem it = stack->v[--stack->n];
+		uint32_t rel = it.depth - b->depth;
+		int64_t gap = it.start - end[rel];
+		end[rel] = it.start + it.value;
+		end[rel + 1] = it.start;
+		if (it.box) {
+			char buf[64];
+			snprintf(buf, sizeof(buf), rel < levels ? "[%u small frames]" : "[%u frames]", it.count);
+			struct box in = {.first = it.node,
+			                 .count = it.count,
+			                 .depth = it.depth,
+			                 .start = it.start,
+			                 .value = it.value,
+			                 .hidden = true,
+			                 .index = s->hframes};
+			vec_push(inner, in);
+			hide_frame(s, extra_ref(s, buf), rel, gap, it.value, NULL, MERGED);
 			continue;
 		}
-		s->boxes.v[i].kept = mark_frames;
-		s->boxes.v[i].nkept = s->hframes - mark_frames;
+		const struct flame_node *n = &nv[it.node];
+		hide_frame(s, str_ref(s, n->name), rel, gap, it.value, n, n->origin);
+		if (n->first_child == FLAME_NONE)
+			continue;
+		if (rel + 1 < levels) {
+			vec_clear(tmp);
+			expand(s, tmp, scale, n->first_child, 0, it.start, n->depth + 1, n->value >= b->value);
+			push_reversed(stack, tmp);
+			continue;
+		}
+		/* the depth limit: all it calls becomes one box, opened in turn */
+		struct hitem cut = {.box = true, .node = n->first_child, .depth = n->depth + 1, .start = it.start};
+		for (uint32_t c = n->first_child; c != FLAME_NONE; c = nv[c].next_sibling)
+			if (nv[c].value > 0) {
+				cut.count++;
+				cut.value += nv[c].value;
+			}
+		if (cut.count && cut.value * scale >= s->o->min_width)
+			vec_push(stack, cut);
 	}
+	free(end);
+}
+
+/* Forgets the strings added to S since the log began. */
+static void unlog_strings(struct svg *s, size_t strs_len, uint32_t nstrs)
+{
+	for (size_t i = 0; i < s->str_log.n; i++) {
+		uint32_t id = s->str_log.v[i];
+		if (id & EXTRA_BIT)
+			s->extra_index[id & ~EXTRA_BIT] = FLAME_NONE;
+		else
+			s->str_index[id] = FLAME_NONE;
+	}
+	s->strs.len = strs_len;
+	if (s->strs.buf)
+		s->strs.buf[strs_len] = '\0';
+	s->nstrs = nstrs;
+}
+
+/* A max-heap of box indices by value: the largest box is kept first. */
+static bool box_larger(const struct svg *s, uint32_t a, uint32_t b)
+{
+	return s->boxes.v[a].value > s->boxes.v[b].value;
+}
+
+static void heap_push(const struct svg *s, box_heap *h, uint32_t box)
+{
+	vec_push(h, box);
+	for (size_t i = h->n - 1; i > 0 && box_larger(s, h->v[i], h->v[(i - 1) / 2]); i = (i - 1) / 2) {
+		uint32_t tmp = h->v[i];
+		h->v[i] = h->v[(i - 1) / 2];
+		h->v[(i - 1) / 2] = tmp;
+	}
+}
+
+static uint32_t heap_pop(const struct svg *s, box_heap *h)
+{
+	uint32_t top = h->v[0];
+	h->v[0] = h->v[--h->n];
+	for (size_t i = 0;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->n && box_larger(s, h->v[l], h->v[m]))
+			m = l;
+		if (r < h->n && box_larger(s, h->v[r], h->v[m]))
+			m = r;
+		if (m == i)
+			break;
+		uint32_t tmp = h->v[i];
+		h->v[i] = h->v[m];
+		h->v[m] = tmp;
+		i = m;
+	}
+	return top;
+}
+
+/* Keeps the data of the boxes, the largest first, while H and the strings
+ * it adds stay within the budget: a quarter of the bytes of the frames drawn, at
+ * least 512 KiB, at most 2 MiB. The frames looked at are limited too, so
+ * that a graph of many boxes too big to keep costs little time. */
+static void keep_boxes(struct svg *s)
+{
+	uint64_t budget = s->drawn_bytes / 4;
+	budget = budget < HBUDGET_MIN ? HBUDGET_MIN : budget > HBUDGET_MAX ? HBUDGET_MAX : budget;
+	uint64_t used = 0, work = 0, work_max = budget; /* about a frame looked at per byte kept */
+	box_heap heap = {0};
+	box_vec inner = {0};
+	hitems stack = {0}, tmp = {0}, next = {0};
+	for (size_t i = 0; i < s->boxes.n; i++)
+		heap_push(s, &heap, (uint32_t)i);
+	s->logging = true;
+	while (heap.n && budget - used >= 64 && work < work_max) {
+		uint32_t bi = heap_pop(s, &heap);
+		struct box b = s->boxes.v[bi];
+		if (b.value <= 0)
+			continue;
+		double scale = (s->width - 2.0 * XPAD) / (double)b.value;
+		size_t frames = 0;
+		uint32_t levels = box_levels(s, &b, scale, &tmp, &next, &work, &frames);
+		if (!levels || frames * 6 > budget - used) /* 6 bytes a frame at the least */
+			continue;
+		size_t hmark = s->hdata.len, smark = s->strs.len;
+		uint32_t nstrs = s->nstrs;
+		uint64_t fmark = s->hframes;
+		vec_clear(&s->str_log);
+		vec_clear(&inner);
+		keep_box(s, &b, levels, &stack, &tmp, &inner);
+		work += s->hframes - fmark;
+		uint64_t grew = (s->hdata.len - hmark) + (s->strs.len - smark);
+		if (used + grew > budget) { /* over: this box keeps nothing */
+			s->hdata.len = hmark;
+			if (s->hdata.buf)
+				s->hdata.buf[hmark] = '\0';
+			s->hframes = fmark;
+			unlog_strings(s, smark, nstrs);
+			continue;
+		}
+		used += grew;
+		s->boxes.v[bi].off = hmark;
+		s->boxes.v[bi].first_ord = fmark;
+		s->boxes.v[bi].nkept = s->hframes - fmark;
+		for (size_t k = 0; k < inner.n; k++) {
+			vec_push(&s->boxes, inner.v[k]);
+			heap_push(s, &heap, (uint32_t)(s->boxes.n - 1));
+		}
+	}
+	s->logging = false;
+	vec_free(&heap);
+	vec_free(&inner);
 	vec_free(&stack);
+	vec_free(&tmp);
+	vec_free(&next);
 }
 
 static void emit_all(struct svg *s)
@@ -702,7 +965,7 @@ static void emit_all(struct svg *s)
 	struct pending_stack stack = {0};
 	struct pending root = {0, 0};
 	vec_push(&stack, root);
-	walk(s, &stack, false, s->scale);
+	walk(s, &stack);
 	vec_free(&stack);
 	keep_boxes(s);
 }
@@ -860,6 +1123,27 @@ static void draw_axis(struct svg *s, double y)
 	fputs("</g>\n", s->out);
 }
 
+/* The z a change must exceed in this graph: every frame with samples on
+ * either side is tested, so the threshold is corrected for all of them
+ * (flame_diff_threshold()). */
+static void diff_threshold(struct svg *s)
+{
+	const struct flame_tree *t = s->t;
+	double *z = xmalloc((t->nodes.n + 1) * sizeof(*z));
+	size_t m = 0;
+	s->zcrit = FLAME_Z95;
+	for (size_t i = 1; i < t->nodes.n; i++) {
+		const struct flame_node *n = &t->nodes.v[i];
+		if (n->value <= 0 && flame_tree_base(t, (uint32_t)i) <= 0)
+			continue;
+		struct flame_change c;
+		node_change(s, n, &c);
+		z[m++] = c.z;
+	}
+	s->zcrit = flame_diff_threshold(z, m);
+	free(z);
+}
+
 /* Sizes the picture: the deepest frame that will be drawn, the largest
  * share change of a differential graph. Only the children of frames wide
  * enough to be drawn are visited: of a tree of millions of nodes, few. */
@@ -895,7 +1179,35 @@ static void measure(struct svg *s)
 	vec_free(&shown);
 }
 
-/* The default title says which view it is: "Flame Graph (reversed)". */
+/* What the values of a profile are, as a title names them: "peak heap
+ * (bytes)"; NULL for samples, which every flame graph counts unless told. */
+static const char *value_label(const struct flame_tree *t, char *buf, size_t len)
+{
+	static const char *const names[][2] = {
+	    {"peak_space", "peak heap"},
+	    {"alloc_space", "allocated"},
+	    {"alloc_objects", "allocations"},
+	    {"leaked_space", "leaked"},
+	    {"leaked_objects", "leaked allocations"},
+	    {"temporary_objects", "temporary allocations"},
+	    {"inuse_space", "in use"},
+	    {"inuse_objects", "allocations in use"},
+	};
+	const char *type = strtab_get(&t->strings, t->value_type), *unit = strtab_get(&t->strings, t->value_unit);
+	if (!*type || !strcmp(type, "samples"))
+		return NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(type, names[i][0]))
+			type = names[i][1];
+	if (*unit)
+		snprintf(buf, len, "%.60s (%.30s)", type, unit);
+	else
+		snprintf(buf, len, "%.60s", type);
+	return buf;
+}
+
+/* The default title says which view it is, and what the values are:
+ * "Flame Graph (reversed)", "Flame Graph: peak heap (bytes)". */
 static void default_title(struct strbuf *sb, const struct flame_tree *t, const struct flame_svg_options *o)
 {
 	if (t->has_base)
@@ -907,6 +1219,10 @@ static void default_title(struct strbuf *sb, const struct flame_tree *t, const s
 		strbuf_addstr(sb, o->icicle ? "Icicle Graph" : "Flame Graph");
 	if (o->view)
 		strbuf_addf(sb, " (%s)", o->view);
+	char buf[128];
+	const char *what = value_label(t, buf, sizeof(buf));
+	if (what)
+		strbuf_addf(sb, ": %s", what);
 }
 
 /* Writes one line of the header, elided to max_chars. */
@@ -990,7 +1306,7 @@ static size_t legend_keys(struct svg *s, struct key *keys, char *lo, char *hi, s
 		snprintf(hi, len, "+%.1f points", s->max_delta * 100);
 		keys[0] = (struct key){diff_color(&down, s->max_delta), lo};
 		keys[1] = (struct key){diff_color(&down_small, s->max_delta), "shrank"};
-		keys[2] = (struct key){diff_color(&none, s->max_delta), "not significant at 95%"};
+		keys[2] = (struct key){diff_color(&none, s->max_delta), "not significant (95%, Benjamini-Hochberg)"};
 		keys[3] = (struct key){diff_color(&up_small, s->max_delta), "grew"};
 		keys[4] = (struct key){diff_color(&up, s->max_delta), hi};
 		return 5;
@@ -1017,7 +1333,7 @@ static int by_value_desc(const void *x, const void *y, void *ctx)
 /* "gone from NEW: f (12.00% of BASE), ..." for the outermost frames of
  * BASE that NEW does not have, the largest first; those whose loss is
  * within sampling noise are only counted. False when none. */
-static bool gone_line(const struct flame_tree *g, const struct flame_svg_options *o, struct strbuf *sb)
+static bool gone_line(const struct flame_tree *g, const struct flame_svg_options *o, double zcrit, struct strbuf *sb)
 {
 	if (!g || !g->has_base || g->nodes.n < 2 || g->nodes.v[0].value <= 0)
 		return false;
@@ -1032,7 +1348,7 @@ static bool gone_line(const struct flame_tree *g, const struct flame_svg_options
 		    (n->parent != 0 && flame_tree_base(g, n->parent) <= 0))
 			continue;
 		struct flame_change c;
-		flame_change_of((double)n->value * per, total * per, 0, ntotal * nper, &c);
+		flame_change_of((double)n->value * per, total * per, 0, ntotal * nper, zcrit, &c);
 		if (c.significant)
 			vec_push(&gone, (uint32_t)i);
 		else
@@ -1066,7 +1382,7 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 		o.width = 200;
 	if (o.min_width < 0)
 		o.min_width = 0.1;
-	struct svg s = {.t = t, .o = &o, .out = out, .width = o.width};
+	struct svg s = {.t = t, .o = &o, .out = out, .width = o.width, .zcrit = FLAME_Z95};
 	strtab_init(&s.extra);
 	uint32_t nstr = strtab_count(&t->strings);
 	s.str_index = xmalloc((nstr + 1) * sizeof(*s.str_index));
@@ -1080,6 +1396,8 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 		s.scale = (double)(o.width - 2 * XPAD) / (double)(s.t1 - s.t0);
 		measure_timed(&s);
 	} else {
+		if (t->has_base)
+			diff_threshold(&s);
 		measure(&s);
 	}
 	const char *vtype = strtab_get(&t->strings, t->value_type), *vunit = strtab_get(&t->strings, t->value_unit);
@@ -1092,7 +1410,7 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 		strbuf_addstr(&title, o.title);
 	else
 		default_title(&title, t, &o);
-	bool has_gone = t->has_base && gone_line(o.gone, &o, &gone);
+	bool has_gone = t->has_base && gone_line(o.gone, &o, s.zcrit, &gone);
 	const char *lines[5][2] = {{"subtitle", o.subtitle},
 	                           {"info", o.info},
 	                           {"base", t->has_base ? o.base_info : NULL},
@@ -1174,11 +1492,12 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	fprintf(out,
 	        "<script type=\"text/ecmascript\"><![CDATA[\nvar K={w:%u,h:%u,xpad:%d,fh:%d,cw:%.1f,icicle:%d,"
 	        "ptop:%u,pbot:%u,diff:%d,negate:%d,chart:%d,total:%" PRId64 ",btotal:%" PRId64
-	        ",maxdelta:%.6g,ns:%.17g,bs:%.17g,time:%d,span:%" PRIu64 ",period:%" PRIu64 ",axisy:%u,lanesh:%.0f,"
+	        ",maxdelta:%.17g,zcrit:%.17g,palette:%d,ns:%.17g,bs:%.17g,time:%d,span:%" PRIu64 ",period:%" PRIu64
+	        ",axisy:%u,lanesh:%.0f,"
 	        "stride:%d,type:",
 	        s.width, s.height, XPAD, FRAME_H, CHAR_W, o.icicle || s.timed ? 1 : 0, s.pad_top, s.pad_bottom,
-	        t->has_base ? 1 : 0, o.negate ? 1 : 0, t->chart ? 1 : 0, total, t->base_total, s.max_delta,
-	        o.samples > 0 ? o.samples : 0, o.base_samples > 0 ? o.base_samples : 0, s.timed ? 1 : 0,
+	        t->has_base ? 1 : 0, o.negate ? 1 : 0, t->chart ? 1 : 0, total, t->base_total, s.max_delta, s.zcrit,
+	        (int)o.palette, o.samples > 0 ? o.samples : 0, o.base_samples > 0 ? o.base_samples : 0, s.timed ? 1 : 0,
 	        s.timed ? s.t1 - s.t0 : 0, s.timed ? t->period : 0, s.pad_top + AXIS_H - 4, s.lanes_h,
 	        s.timed       ? 11
 	        : t->has_base ? 10
@@ -1192,17 +1511,17 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	fwrite(strbuf_str(&s.strs), 1, s.strs.len, out);
 	fputs("],\nF:[", out);
 	fwrite(strbuf_str(&s.data), 1, s.data.len, out);
-	/* the frames in the boxes, and which box holds which: hidden, index, first, count */
-	fputs("],\nH:[", out);
+	/* the frames in the boxes, and which box holds which: hidden, index, where, how many, first ordinal */
+	fputs("],\nH:\"", out);
 	fwrite(strbuf_str(&s.hdata), 1, s.hdata.len, out);
-	fputs("],\nM:[", out);
+	fputs("\",\nM:[", out);
 	bool first_box = true;
 	for (size_t i = 0; i < s.boxes.n; i++) {
 		const struct box *b = &s.boxes.v[i];
 		if (!b->nkept)
 			continue;
-		fprintf(out, "%s%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64, first_box ? "" : ",", b->hidden ? 1 : 0, b->index,
-		        b->kept, b->nkept);
+		fprintf(out, "%s%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, first_box ? "" : ",",
+		        b->hidden ? 1 : 0, b->index, b->off, b->nkept, b->first_ord);
 		first_box = false;
 	}
 	fprintf(out, "],depth:%u};\n]]></script>\n<script type=\"text/ecmascript\"><![CDATA[\n", s.max_depth);
@@ -1221,6 +1540,7 @@ int flame_render_svg(FILE *out, const struct flame_tree *t, const struct flame_s
 	strbuf_release(&s.data);
 	strbuf_release(&s.hdata);
 	vec_free(&s.boxes);
+	vec_free(&s.str_log);
 	strbuf_release(&s.strs);
 	strtab_release(&s.extra);
 	strbuf_release(&title);

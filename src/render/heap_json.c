@@ -94,6 +94,13 @@ void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const s
 		            t->class_bytes[c], t->class_blocks[c]);
 	strbuf_addch(out, '}');
 	processes_json(out, h);
+	strbuf_addf(out,
+	            ",\"untracked\":%" PRIu64 ",\"counted_only\":{\"processes\":%u,\"allocations\":%" PRIu64
+	            ",\"frees\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"pids\":[",
+	            t->untracked, t->counted_processes, t->counted_allocs, t->counted_frees, t->counted_bytes);
+	for (uint32_t i = 0; i < t->counted_npids; i++)
+		strbuf_addf(out, "%s%u", i ? "," : "", t->counted_pids[i]);
+	strbuf_addstr(out, "]}");
 	strbuf_addf(out, ",\"unknown_frees\":%" PRIu64 ",\"double_frees\":%" PRIu64 ",\"double_free_sites\":[",
 	            t->unknown_frees, t->double_frees);
 	size_t ndf;

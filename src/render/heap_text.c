@@ -307,6 +307,24 @@ void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const s
 		            t->double_frees);
 	if (t->unknown_frees)
 		strbuf_addf(out, "  frees of blocks allocated before tracking began: %" PRIu64 "\n", t->unknown_frees);
+	if (t->untracked)
+		strbuf_addf(out,
+		            "  not recorded:          %" PRIu64 " calls (the agent had no memory for its tables)\n",
+		            t->untracked);
+	if (t->counted_processes) {
+		strbuf_addf(out,
+		            "  only counted:          %u process%s forked under a seccomp sandbox with no spare ring "
+		            "left",
+		            t->counted_processes, t->counted_processes == 1 ? "" : "es");
+		for (uint32_t i = 0; i < t->counted_npids; i++)
+			strbuf_addf(out, "%s%u", i ? " " : " (pid ", t->counted_pids[i]);
+		if (t->counted_npids)
+			strbuf_addf(out, "%s)", t->counted_npids < t->counted_processes ? " ..." : "");
+		strbuf_addf(out,
+		            ":\n                         %" PRIu64 " allocations, %" PRIu64 " frees, %" PRIu64
+		            " bytes allocated, not in the totals above\n",
+		            t->counted_allocs, t->counted_frees, t->counted_bytes);
+	}
 	if (t->processes && !heap_program_allocs(h)) {
 		if (t->allocs)
 			strbuf_addf(out,

@@ -275,6 +275,17 @@ static void text_header(const struct report_ctx *c)
 			strbuf_addf(out, " at %s Hz", fmt_count(a, sizeof(a), freq));
 		strbuf_addch(out, '\n');
 	}
+	s = profile_get_meta(p, "engine");
+	if (s && *s) {
+		/* the agent engine samples from inside the target: say what it misses */
+		const char *blind = profile_get_meta(p, "engine_blind");
+		header_key(c, "engine");
+		if (!strcmp(s, "agent"))
+			strbuf_addf(out, "agent (CPU-time timers in the target; cannot see %s)\n",
+			            blind && *blind ? blind : "kernel frames, time spent blocked");
+		else
+			strbuf_addf(out, "%s\n", !strcmp(s, "perf") ? "perf_event_open" : s);
+	}
 	s = profile_get_meta(p, "call_graph");
 	if (s && *s) {
 		header_key(c, "call graph");

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "profile/profile.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -168,16 +169,16 @@ int elf_module_open(const char *path, struct elf_module **out)
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	const char *base = strrchr(path, '/');
+	const char *base = profile_module_name(path);
 	dwfl_report_begin(m->dwfl);
 	/* base 0, add_p_vaddr false: the module sits at its own link-time
 	 * addresses, so the bias is 0 for executables and libraries alike. */
-	m->mod = dwfl_report_elf(m->dwfl, base ? base + 1 : path, path, -1, 0, false);
+	m->mod = dwfl_report_elf(m->dwfl, base, path, -1, 0, false);
 	if (dwfl_report_end(m->dwfl, NULL, NULL) != 0 || !m->mod)
 		goto out_free;
 	read_segments(m);
 	read_build_id(m);
-	m->name = xstrdup(base ? base + 1 : path);
+	m->name = xstrdup(base);
 	*out = m;
 	return 0;
 out_free:
@@ -541,6 +542,10 @@ static int sym_cmp(const void *a, const void *b)
 
 static uint8_t leading_underscores(const char *name)
 {
+	/* glibc's internal aliases (__GI_x beside x, both local) hide their
+	 * underscores behind the prefix: rank them below every other name */
+	if (!strncmp(name, "__GI_", 5))
+		return 255;
 	uint8_t n = 0;
 	while (name[n] == '_' && n < 255)
 		n++;
@@ -864,8 +869,14 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 		 * the public symbol at the same address names it for users */
 		const char *alias = e && dwarf_name ? alias_of(m, e, dwarf_name) : NULL;
 		if (alias) {
+			uint32_t internal = out[n - 1].function;
 			out[n - 1].alias = intern_unversioned(strs, alias);
 			out[n - 1].function = intern_symbol(e, strs);
+			/* a copy of the function inlined into itself (glibc's read
+			 * holds one of __GI___libc_read) takes the public name too */
+			for (int i = 0; i < n - 1; i++)
+				if (out[i].function == internal)
+					out[i].function = out[n - 1].function;
 		}
 		return n;
 	}

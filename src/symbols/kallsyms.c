@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define KALLSYMS_BUF (256u << 10)
+
 static int ksym_cmp(const void *a, const void *b)
 {
 	const struct ksym *x = a, *y = b;
@@ -21,10 +23,23 @@ static bool is_text(char type)
 /* Parses "ffffffff81000000 T name\t[module]"; false for other lines. */
 static bool parse_line(char *line, uint64_t *addr, char *type, char **name, char **module)
 {
-	char *end;
-	errno = 0;
-	unsigned long long a = strtoull(line, &end, 16);
-	if (end == line || errno || *end != ' ')
+	/* by hand: strtoull's locale and base handling cost more than the
+	 * rest of reading the ~100k lines together */
+	uint64_t a = 0;
+	char *end = line;
+	for (; end - line < 16; end++) {
+		unsigned d;
+		if (*end >= '0' && *end <= '9')
+			d = (unsigned)(*end - '0');
+		else if (*end >= 'a' && *end <= 'f')
+			d = (unsigned)(*end - 'a' + 10);
+		else if (*end >= 'A' && *end <= 'F')
+			d = (unsigned)(*end - 'A' + 10);
+		else
+			break;
+		a = a << 4 | d;
+	}
+	if (end == line || *end != ' ')
 		return false;
 	char *p = end + 1;
 	if (!*p || p[1] != ' ')
@@ -66,7 +81,13 @@ int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs)
 		k->err = -errno;
 		return k->err;
 	}
+	/* a large buffer: the kernel formats /proc/kallsyms a read() at a time,
+	 * and restarts its walk of the table at each */
+	char *buf = malloc(KALLSYMS_BUF);
+	if (buf)
+		setvbuf(f, buf, _IOFBF, KALLSYMS_BUF);
 	uint32_t kernel = strtab_intern(strs, "[kernel.kallsyms]");
+	bool sorted = true;
 	char *line = NULL;
 	size_t cap = 0;
 	bool any_nonzero = false;
@@ -82,6 +103,8 @@ int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs)
 			any_nonzero = true;
 		if (!is_text(type))
 			continue;
+		if (k->syms.n && addr < k->syms.v[k->syms.n - 1].addr)
+			sorted = false;
 		struct ksym *s = vec_grow(&k->syms);
 		s->addr = addr;
 		size_t len = strlen(name) + 1;
@@ -94,13 +117,15 @@ int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs)
 	}
 	free(line);
 	fclose(f);
+	free(buf);
 	if (lines && !any_nonzero) {
 		/* kptr_restrict hides the addresses: names without addresses are useless. */
 		vec_free(&k->syms);
 		k->err = -EACCES;
 		return k->err;
 	}
-	if (k->syms.n)
+	/* the kernel lists its symbols by address: sorting is rarely needed */
+	if (k->syms.n && !sorted)
 		qsort(k->syms.v, k->syms.n, sizeof(*k->syms.v), ksym_cmp);
 	k->err = k->syms.n ? 0 : -ENODATA;
 	return k->err;

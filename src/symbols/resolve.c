@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "util/strbuf.h"
+#include "util/vdso.h"
 #include "util/xalloc.h"
 
 /* One /tmp/perf-<pid>.map entry, as JIT compilers write them. */
@@ -45,12 +45,6 @@ struct resolve_ctx {
 	int vdso_module; /* symbolizer module of our own vdso, -errno, or 0 = not yet (ids stored + 1) */
 	int vdso_fd;
 };
-
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s && s[1] ? s + 1 : path;
-}
 
 static uint32_t xlat(struct resolve_ctx *c, uint32_t sid)
 {
@@ -186,25 +180,6 @@ static int mapping_module(struct resolve_ctx *c, uint32_t mid)
 	return id;
 }
 
-/* The extent of this process's vdso from /proc/self/maps; 0 when unknown. */
-static size_t own_vdso_size(uint64_t start)
-{
-	FILE *f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return 0;
-	char line[512];
-	size_t size = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi;
-		if (strstr(line, "[vdso]") && sscanf(line, "%llx-%llx", &lo, &hi) == 2 && lo == start && hi > lo) {
-			size = (size_t)(hi - lo);
-			break;
-		}
-	}
-	fclose(f);
-	return size;
-}
-
 /* The vdso is the kernel's, the same in every 64-bit process, so the
  * recorder's own copy names the target's: copy it into a memfd the
  * symbolizer can open like any file. Returns the module id or -errno. */
@@ -212,12 +187,13 @@ static int vdso_module(struct resolve_ctx *c)
 {
 	if (c->vdso_module)
 		return c->vdso_module > 0 ? c->vdso_module - 1 : c->vdso_module;
-	int id = -ENOENT;
-	uint64_t start = getauxval(AT_SYSINFO_EHDR);
-	size_t size = start ? own_vdso_size(start) : 0;
-	if (size) {
+	const void *image;
+	size_t size;
+	int id = vdso_image(&image, &size);
+	if (id == 0) {
+		id = -EIO;
 		c->vdso_fd = memfd_create("kiln-vdso", MFD_CLOEXEC);
-		if (c->vdso_fd >= 0 && write(c->vdso_fd, (const void *)(uintptr_t)start, size) == (ssize_t)size) {
+		if (c->vdso_fd >= 0 && write(c->vdso_fd, image, size) == (ssize_t)size) {
 			char path[64];
 			snprintf(path, sizeof(path), "/proc/self/fd/%d", c->vdso_fd);
 			id = symbolizer_module(c->s, path);
@@ -231,7 +207,7 @@ static uint32_t mapping_name(struct resolve_ctx *c, uint32_t mid)
 {
 	if (!c->mapping_name.v[mid]) {
 		const char *path = profile_str(c->p, c->p->mappings.v[mid].path);
-		c->mapping_name.v[mid] = profile_intern(c->p, base_name(path)) + 1;
+		c->mapping_name.v[mid] = profile_intern(c->p, profile_module_name(path)) + 1;
 	}
 	return c->mapping_name.v[mid] - 1;
 }
@@ -258,8 +234,7 @@ static void note_stripped(struct resolve_ctx *c, int id)
 static void set_unknown(struct resolve_ctx *c, uint32_t loc, const char *module_text, uint32_t module, uint64_t off)
 {
 	char buf[512];
-	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, module_text, off);
-	set_single(c, loc, profile_intern(c->p, buf), module);
+	set_single(c, loc, profile_intern(c->p, profile_addr_name(buf, sizeof(buf), module_text, off)), module);
 	c->st.unknown++;
 }
 
@@ -348,8 +323,8 @@ static void resolve_user(struct resolve_ctx *c, uint32_t loc, const struct profi
 			/* unnamed: the address is the only honest name, and a
 			 * file without a function would mislead */
 			char buf[512];
-			snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, profile_str(c->p, modname), vaddr);
-			f->function = profile_intern(c->p, buf);
+			f->function = profile_intern(
+			    c->p, profile_addr_name(buf, sizeof(buf), profile_str(c->p, modname), vaddr));
 		}
 	}
 	profile_set_location_frames(c->p, loc, out, (uint32_t)n);

@@ -87,6 +87,10 @@ struct symbol_frame {
 
 struct symbolizer *symbolizer_new(void);
 void symbolizer_free(struct symbolizer *s);
+/* Kernel addresses are looked up in path, a file in /proc/kallsyms' format
+ * (perf's cached copy; tests' fixed tables), not /proc/kallsyms; NULL goes
+ * back to /proc/kallsyms. */
+void symbolizer_set_kallsyms_path(struct symbolizer *s, const char *path);
 /* Looks up a file offset in the ELF file at path (as a mapping would map
  * it: address - start + pgoff). Writes up to max frames, innermost first,
  * and returns how many (0 = nothing known), or -errno when the file cannot

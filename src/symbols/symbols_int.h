@@ -112,7 +112,5 @@ int symbolizer_module(struct symbolizer *s, const char *path);
 /* Cached lookup in module id; sets *frames (valid until the next lookup) and
  * returns how many. */
 int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames);
-/* Tests read a fixed kallsyms file instead of /proc/kallsyms. */
-void symbolizer_set_kallsyms_path(struct symbolizer *s, const char *path);
 
 #endif

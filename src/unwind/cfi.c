@@ -13,11 +13,11 @@
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "unwind/cfi_check.h"
+#include "util/vdso.h"
 #include "util/xalloc.h"
 
 /* Whether the .eh_frame dwarf_getcfi_elf chose is safe to replay (see
@@ -137,33 +137,6 @@ static int module_setup(struct cfi_module *m)
 	return 0;
 }
 
-/* The vdso is the same image in every process on this kernel, so our own
- * copy stands in for the sampled process's. */
-static int vdso_image(const void **image, size_t *size)
-{
-	const uint8_t *base = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
-	Elf64_Ehdr eh;
-	uint64_t end;
-
-	if (!base)
-		return -ENOENT;
-	memcpy(&eh, base, sizeof(eh));
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
-		return -ENOEXEC;
-	end = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, base + eh.e_phoff + (uint64_t)i * eh.e_phentsize, sizeof(ph));
-		if (ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz > end)
-			end = ph.p_offset + ph.p_filesz;
-	}
-	if (end == 0 || end > (1u << 20))
-		return -ENOEXEC;
-	*image = base;
-	*size = end;
-	return 0;
-}
-
 /* Takes elf (NULL when libelf refused the bytes) and reads its CFI; on
  * failure the module is closed but stays marked opened, so it is not retried. */
 static int module_attach_elf(struct cfi_module *m, Elf *elf)
@@ -192,7 +165,7 @@ int cfi_module_open(struct cfi_module *m)
 	if (strcmp(m->path, "[vdso]") == 0) {
 		const void *image;
 		size_t size;
-		err = vdso_image(&image, &size);
+		err = vdso_image(&image, &size); /* ours stands in for the sampled process's */
 		if (err)
 			return err;
 		return cfi_module_open_memory(m, image, size);

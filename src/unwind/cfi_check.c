@@ -29,8 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libdw reads at most this many bytes of a LEB128 (memory-access.h). */
-#define LEB_MAX   10
+#include "capture/eh_frame.h"
+
 #define CIE_SLOTS 16
 
 enum {
@@ -57,59 +57,15 @@ struct checker {
 	uint64_t budget;                 /* instruction bytes left to read */
 };
 
-/* Reads a LEB128 as libdw does: at most LEB_MAX bytes (libdw then reads on
- * from there), and a value that does not fit 64 bits reads as UINT64_MAX.
- * False when it runs into end. */
-static bool read_leb_long(const uint8_t **pp, const uint8_t *end, uint64_t *out)
-{
-	const uint8_t *p = *pp;
-	uint64_t v = 0;
-	bool big = false;
-	uint8_t b = 0x80;
-
-	for (unsigned i = 0; i < LEB_MAX && (b & 0x80); i++) {
-		if (p >= end)
-			return false;
-		b = *p++;
-		if (i < LEB_MAX - 1)
-			v |= (uint64_t)(b & 0x7f) << (7 * i);
-		else if (b & 0x7f)
-			big = true;
-	}
-	*pp = p;
-	*out = big || (b & 0x80) ? UINT64_MAX : v;
-	return true;
-}
-
-/* Most operands are one byte. */
+/* A LEB128 as libdw reads it (capture/eh_frame.h: at most EHF_LEB_MAX
+ * bytes, too big reads as UINT64_MAX). False when it runs into end. */
 static inline bool read_leb(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
-	if (*pp < end && !(**pp & 0x80)) {
-		*out = *(*pp)++;
-		return true;
-	}
-	return read_leb_long(pp, end, out);
-}
-
-/* The size of a pointer encoding's value, 0 when it is not fixed (leb128)
- * or not one libdw knows. */
-static unsigned fixed_size(uint8_t enc, unsigned addr_size)
-{
-	switch (enc & 0x0f) {
-	case DW_EH_PE_absptr:
-		return addr_size;
-	case DW_EH_PE_udata2:
-	case DW_EH_PE_sdata2:
-		return 2;
-	case DW_EH_PE_udata4:
-	case DW_EH_PE_sdata4:
-		return 4;
-	case DW_EH_PE_udata8:
-	case DW_EH_PE_sdata8:
-		return 8;
-	default:
-		return 0;
-	}
+	struct ehf_reader r;
+	ehf_reader_init(&r, *pp, (size_t)(end - *pp), 0);
+	*out = ehf_uleb(&r);
+	*pp = r.p;
+	return !r.bad;
 }
 
 /* Moves *pp past the value libdw's read_encoded_value reads for enc.
@@ -134,7 +90,7 @@ static int skip_encoded(const struct checker *c, uint8_t enc, const uint8_t **pp
 	}
 	if ((enc & 0x0f) == DW_EH_PE_uleb128 || (enc & 0x0f) == DW_EH_PE_sleb128)
 		return read_leb(pp, end, &v) ? CHECK_OK : CHECK_BAD;
-	n = fixed_size(enc, c->addr_size);
+	n = ehf_pe_fixed_size(enc, c->addr_size);
 	if (!n)
 		return CHECK_STOP;
 	if ((size_t)(end - *pp) < n)
@@ -413,21 +369,6 @@ static int check_fde_at(struct checker *c, Dwarf_Off off)
 
 /* ---- .eh_frame_hdr ---- */
 
-static uint64_t read_uint(const unsigned char *e_ident, const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-	/* libdw reads the other byte order whenever EI_DATA is not the host's */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	bool little = e_ident[EI_DATA] == ELFDATA2LSB;
-#else
-	bool little = e_ident[EI_DATA] != ELFDATA2MSB;
-#endif
-
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)p[little ? i : n - 1 - i] << (8 * i);
-	return v;
-}
-
 /* read_encoded_value for the header's fields, where base is what libdw
  * takes as its data's start (pcrel counts from there) and vaddr that
  * start's address. Encodings libdw refuses, and those we do not follow
@@ -435,36 +376,27 @@ static uint64_t read_uint(const unsigned char *e_ident, const uint8_t *p, unsign
 static int read_value(const unsigned char *e_ident, uint8_t enc, const uint8_t *base, uint64_t vaddr,
                       const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
-	unsigned n;
-	uint64_t v, rel;
+	unsigned addr_size = e_ident[EI_CLASS] == ELFCLASS32 ? 4 : 8;
+	struct ehf_bases bases = {.has_datarel = true, .datarel = vaddr, .has_textrel = true, .has_funcrel = true};
+	struct ehf_reader r;
+	bool indirect;
 
-	switch (enc & 0xf0) {
-	case DW_EH_PE_absptr:
-	case DW_EH_PE_textrel: /* libdw's textrel base is 0 */
-	case DW_EH_PE_funcrel:
-		rel = 0;
-		break;
-	case DW_EH_PE_pcrel:
-		rel = vaddr + (uint64_t)(*pp - base);
-		break;
-	case DW_EH_PE_datarel:
-		rel = vaddr;
-		break;
-	default:
+	/* indirect, aligned, omit and unknown relations; leb128 and unknown
+	 * value formats */
+	if ((enc & 0xf0) > EHF_PE_FUNCREL || !ehf_pe_fixed_size(enc, addr_size))
 		return -EINVAL;
-	}
-	n = fixed_size(enc, e_ident[EI_CLASS] == ELFCLASS32 ? 4 : 8);
-	if (!n)
+	ehf_reader_init(&r, *pp, (size_t)(end - *pp), vaddr - (uint64_t)(uintptr_t)base);
+	r.addr_size = (uint8_t)addr_size;
+	/* libdw reads the other byte order whenever EI_DATA is not the host's */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	r.swap = e_ident[EI_DATA] != ELFDATA2LSB;
+#else
+	r.swap = e_ident[EI_DATA] == ELFDATA2MSB;
+#endif
+	*out = ehf_pe_read(&r, enc, &bases, &indirect);
+	if (r.bad)
 		return -EINVAL;
-	if ((size_t)(end - *pp) < n)
-		return -EINVAL;
-	v = read_uint(e_ident, *pp, n);
-	if ((enc & 0x0f) == DW_EH_PE_sdata2)
-		v = (uint64_t)(int64_t)(int16_t)v;
-	else if ((enc & 0x0f) == DW_EH_PE_sdata4)
-		v = (uint64_t)(int64_t)(int32_t)v;
-	*pp += n;
-	*out = rel + v;
+	*pp = r.p;
 	return 0;
 }
 

@@ -4,8 +4,9 @@
 # `make deps`): the frames of a real fixture with the right widths, hover,
 # click to zoom and reset, Ctrl-F search; keyboard use, search and zoom
 # kept over a reload, the view without script; languages; a flame chart on
-# a time axis; a box of small frames opened; a differential graph's
-# colours, and none for noise. One browser runs every group.
+# a time axis; a box of small frames opened (in kiln's colours, kept over
+# a reload); a differential graph's colours, and none for noise (two runs
+# of many frames included: no frame significant). One browser runs every group.
 source "$(dirname "$0")/lib.sh"
 BROWSER_DIR=$KILN_SRC/tests/e2e/browser
 command -v node >/dev/null || skip "node is missing (make deps)"
@@ -67,6 +68,7 @@ PY
 	for i in $(seq 10 109); do echo "main;f$i;g$i 1"; done
 } >box.folded
 "$KILN" flame -q --min-width 2 box.folded -o box.svg || die "kiln flame box.folded failed"
+"$KILN" flame -q --min-width 0 box.folded -o box_all.svg || die "kiln flame box.folded failed"
 
 # a known change: leaf_a three times as expensive in NEW
 "$KILN" flame c.kiln --folded >base.folded 2>/dev/null
@@ -77,6 +79,30 @@ awk '{ n = $NF; if ($0 ~ /;leaf_a /) n = n * 3; $NF = n; print }' base.folded >n
 awk '{ n = $NF; if ($0 ~ /;leaf_a /) n = n + 2; else if ($0 ~ /;leaf_b / && n > 2) n = n - 2; $NF = n; print }' \
 	base.folded >noise.folded
 "$KILN" flame --diff base.folded noise.folded -o noise.svg 2>/dev/null || die "kiln flame --diff (noise) failed"
+
+# two runs of the same program with many frames: 2000 leaves, 50,000
+# samples each from the same shares (a fixed seed, so the same every time);
+# tested one by one at 95% about a hundred frames would look changed. Then
+# the same with one leaf at twice and one at half its share.
+python3 - <<'PY'
+import random
+def run(seed, planted):
+    rng = random.Random(seed)
+    leaves = ["main;m%d;m%d_f%d" % (m, m, f) for m in range(40) for f in range(50)]
+    weights = [1.0 / (k % 50 + 1) for k in range(len(leaves))]
+    if planted:
+        weights[0] *= 2    # m0_f0
+        weights[50] /= 2   # m1_f0
+    counts = {}
+    for leaf in rng.choices(leaves, weights, k=50000):
+        counts[leaf] = counts.get(leaf, 0) + 1
+    return "".join("%s %d\n" % (k, v) for k, v in sorted(counts.items()))
+open("many_a.folded", "w").write(run(1, False))
+open("many_b.folded", "w").write(run(2, False))
+open("many_c.folded", "w").write(run(2, True))
+PY
+"$KILN" flame --diff many_a.folded many_b.folded -o many_noise.svg 2>/dev/null || die "kiln flame --diff (many) failed"
+"$KILN" flame --diff many_a.folded many_c.folded -o many_planted.svg 2>/dev/null || die "kiln flame --diff (planted) failed"
 
 # one browser for all: each group is MODE FILE NAMES...
 browser all \
@@ -92,7 +118,9 @@ browser all \
 	'^serde_json::de::from_str$=Rust crate' '^std::rt::lang_start$=Rust std' '^<alloc::vec=Rust std' '^main.main$=Go' + \
 	lang rust.svg '^calltree::leaf_b$=Rust, yours' '^std::rt::lang_start_internal$=Rust std' '^main$=C' + \
 	chart chart.svg '^work_a$' '^work_b$' + \
-	box box.svg '^\[100 small frames\]$' '^f[0-9]+$' + \
+	box box.svg '^\[100 small frames\]$' '^f[0-9]+$' box_all.svg + \
 	diff diff.svg '^leaf_a$' '^leaf_b$' + \
-	diffnoise noise.svg
+	diffnoise noise.svg + \
+	diffnoise many_noise.svg + \
+	diff many_planted.svg '^m0_f0$' '^m1_f0$'
 finish

@@ -80,6 +80,9 @@ check_eq "kiln report --value leaked_space" "$RC" 0
 check_grep "report names the leaking function" "$T/report.out" "make_leaks"
 krun flame flame "$T/heap.kiln" --value peak_space -o "$T/flame.svg"
 check_eq "kiln flame --value peak_space" "$RC" 0
+check_grep "the graph's title names the value and unit" "$T/flame.svg" '<title>Flame Graph: peak heap \(bytes\)</title>'
+krun leaked flame "$T/heap.kiln" --value leaked_objects -o "$T/leaked.svg"
+check_grep "and for the other heap values" "$T/leaked.svg" '<title>Flame Graph: leaked allocations \(count\)</title>'
 # the chart, next to the profile
 [ -s "$T/heap.svg" ] && ok "chart written next to the profile" || fail "no $T/heap.svg"
 check_grep "chart marks the peak" "$T/heap.svg" "peak 3145912 bytes"

@@ -3,9 +3,8 @@
 # possibly lost, unless one of memcheck's leak-check heuristics (stdstring,
 # length64, newarray, multipleinheritance: all on by default in valgrind
 # 3.11 and later) explains the pointer, as memcheck decides
-# (tests/fixtures/heap_interior.c). And the one difference kiln-heap(1)
-# documents: an old pointer left in reused, never written memory counts for
-# kiln, not for memcheck (tests/fixtures/heap_stale.c).
+# (tests/fixtures/heap_interior.c). Old pointers in reused memory:
+# test_heap_stale.sh.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/heap_lib.sh"
 
@@ -29,15 +28,4 @@ else
 	say "valgrind not installed: no comparison with memcheck"
 fi
 
-cc -O2 -g -o "$T/stale" "$KILN_SRC/tests/fixtures/heap_stale.c" || die "cannot build the stale-pointer fixture"
-krun stale heap -q -o "$T/stale.kiln" --json "$T/stale.json" -- "$T/stale"
-check_no_crash stale
-J=$T/stale.json
-check_eq "stale pointer: kiln calls the block reachable" "$(cls still_reachable)" "141 2"
-check_eq "stale pointer: nothing lost for kiln" "$(cls definitely_lost)" "0 0"
-if command -v valgrind >/dev/null; then
-	valgrind --leak-check=full --log-file="$T/vg-stale.log" "$T/stale" >/dev/null 2>&1
-	check_eq "stale pointer: memcheck calls it definitely lost" \
-		"$(valgrind_leak "$T/vg-stale.log" "definitely lost")" "77 1"
-fi
 finish

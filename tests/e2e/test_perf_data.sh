@@ -73,6 +73,37 @@ compare cdw
 kstats "$T/cdw.stats" "$T/cdw.json" --leaf leaf_a --leaf leaf_b --chain main,run
 check_ge "cdw: full-chain % (main > run > leaf)" "$(kv "$T/cdw.stats" fullchain)" 95
 
+# --- kernel symbols from perf's build-id cache ---------------------------------
+# perf record copies /proc/kallsyms into $HOME/.debug/[kernel.kallsyms]/ID/:
+# kiln reads that copy (the table of when it recorded, and a plain file the
+# kernel need not format: a third of a small report's time), so a name
+# changed there only shows that it was read.
+if [ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 1 ]; then
+	precord kern -g -- dd if=/dev/zero of=/dev/null bs=64k count=30000
+	ks=$(ls "$HOME"/.debug/"[kernel.kallsyms]"/*/kallsyms 2>/dev/null | head -1)
+	if [ -n "$ks" ]; then
+		report_json "$T/kern.data" "$T/kern.json"
+		top=$(jq_ "$T/kern.json" "([f['name'] for f in j['functions'] if f['module'] == '[kernel.kallsyms]'] or [''])[0]")
+		check_ne "kern: a kernel function has samples" "$top" ""
+		python3 - "$ks" "$top" <<'EOF2'
+import sys
+path, name = sys.argv[1], sys.argv[2]
+out = []
+for line in open(path):
+    f = line.rstrip("\n").split(None, 3)
+    if len(f) >= 3 and f[2] == name:
+        line = line.replace(" " + name, " " + name + "_from_perf_cache", 1)
+    out.append(line)
+open(path, "w").write("".join(out))
+EOF2
+		report_json "$T/kern.data" "$T/kern2.json"
+		check_eq "kern: kernel frames named from perf's cached kallsyms" \
+			"$(jq_ "$T/kern2.json" "int(any(f['name'] == '${top}_from_perf_cache' for f in j['functions']))")" 1
+	else
+		say "perf cached no kallsyms: the cache is not checked"
+	fi
+fi
+
 # --- compressed records (perf record -z) ------------------------------------------
 precord zfp -z -g -- "$FX/c_calltree_fp" 300ms
 compare zfp

@@ -135,9 +135,12 @@ verdict=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["compa
 if [[ "$verdict" == "no significant change"* ]]; then ok "identical commands: '$verdict'"; else
 	fail "identical commands: verdict '$verdict', expected 'no significant change'"
 fi
-# sleeps long enough (0.1 s against 0.4 s) that start-up noise on a busy
-# machine cannot hide a 4x change
-krun cmpwall stat -r 5 --metric wall --compare "$W sleep 50" "$W sleep 200"
-check_grep "--metric wall: 4x the sleeping is slower" "$T/cmpwall.err" 'B vs A, wall time: slower by'
+# wall time is what this metric is about, so the test sets the change far
+# beyond a loaded machine's noise: a sleep is a lower bound that load only
+# lengthens, and B's 0.8 s (400 sleeps of 2 ms) is more than A's 20 ms
+# plus any start-up delay seen on these machines (0.1 s against 0.4 s once
+# failed at load 60)
+krun cmpwall stat -r 5 --metric wall --compare "$W sleep 10" "$W sleep 400"
+check_grep "--metric wall: 40x the sleeping is slower" "$T/cmpwall.err" 'B vs A, wall time: slower by'
 
 finish

@@ -42,7 +42,7 @@ static void feed_event(void *ctx, uint32_t ring, const struct agent_event *ev)
 		break;
 	case AGENT_EV_EXITING:
 	case AGENT_EV_EXIT:
-		heap_on_exit(h, ring, ev->time, ev->max_rss_kb, ev->kind == AGENT_EV_EXIT);
+		heap_on_exit(h, ring, ev->time, ev->max_rss_kb, ev->kind == AGENT_EV_EXIT, ev->untracked);
 		break;
 	}
 }

@@ -69,7 +69,7 @@ static void test_ring_and_records(void **state)
 	rec(&d, &ra);
 	struct kh_rec_free f = {{KH_REC_FREE, sizeof(f)}, 7, 0xb0, 1, 0};
 	rec(&d, &f);
-	struct kh_rec_exit x = {{KH_REC_EXIT, sizeof(x)}, 8, 1234, 0, 0};
+	struct kh_rec_exit x = {{KH_REC_EXIT, sizeof(x)}, 8, 1234, 0, 5};
 	rec(&d, &x);
 	assert_int_equal(d.bad, 0);
 	assert_int_equal(s.n, 6);
@@ -91,6 +91,7 @@ static void test_ring_and_records(void **state)
 	assert_int_equal(s.ev[4].kind, AGENT_EV_FREE);
 	assert_int_equal(s.ev[5].kind, AGENT_EV_EXIT);
 	assert_int_equal(s.ev[5].max_rss_kb, 1234);
+	assert_int_equal(s.ev[5].untracked, 5); /* the calls it could not record */
 	agent_decoder_release(&d);
 }
 
@@ -267,7 +268,7 @@ static void test_other_kinds(void **state)
 	struct kh_rec_header ex = {KH_REC_EXEC, sizeof(ex)}, fr = {KH_REC_FREERES, sizeof(fr)};
 	rec(&d, &ex);
 	rec(&d, &fr);
-	struct kh_rec_exit sr = {{KH_REC_SCAN_REQUEST, sizeof(sr)}, 1, 99, 0, 0};
+	struct kh_rec_exit sr = {{KH_REC_SCAN_REQUEST, sizeof(sr)}, 1, 99, 0, 3};
 	rec(&d, &sr);
 	assert_int_equal(d.bad, 0);
 	assert_int_equal(s.n, 3);
@@ -275,6 +276,7 @@ static void test_other_kinds(void **state)
 	assert_int_equal(s.ev[1].kind, AGENT_EV_FREERES);
 	assert_int_equal(s.ev[2].kind, AGENT_EV_EXITING);
 	assert_int_equal(s.ev[2].max_rss_kb, 99);
+	assert_int_equal(s.ev[2].untracked, 0); /* only the last record's count counts */
 	agent_decoder_release(&d);
 }
 

@@ -14,6 +14,7 @@
 #include "analysis/flame_tree.h"
 #include "profile/folded_read.h"
 #include "render/flame.h"
+#include "util/strbuf.h"
 
 static char *render(const char *text, const struct flame_svg_options *so, const char *base_text)
 {
@@ -114,10 +115,105 @@ static void test_truncate_and_merge(void **state)
 	svg = render(text, &so, NULL);
 	assert_non_null(strstr(svg, "[100 small frames]"));
 	assert_int_equal(count(svg, "<g><rect"), 3); /* all, main, merged */
-	/* the box's 100 frames are kept to be opened: F index 2, H from 0, 100 of them */
-	assert_non_null(strstr(svg, "\nM:[0,2,0,100],depth:2};"));
-	assert_non_null(strstr(svg, "\nH:[")); /* f00 first: name, depth 2, start 0, value 1 */
+	/* the box's 100 frames are kept to be opened: F index 2, H from 0, 100 of them, the first */
+	assert_non_null(strstr(svg, "\nM:[0,2,0,100,0],depth:2};"));
+	/* compactly: f00 first, its name S[4] ("", all, main, the box, then it),
+	 * depth 0 and gap 0 below the box, value 1, none of it in callees, C
+	 * (3 * 2), no source; then f01, S[5] */
+	assert_non_null(strstr(svg, "\nH:\"400106500106"));
+	assert_non_null(strstr(svg, ",\"f00\",\"f01\","));
 	free(svg);
+}
+
+/* A box too big to keep keeps nothing, not even its names: they once
+ * stayed in S after the box was given up (8.7 MB of names for a 100,000
+ * line file whose boxes were all too big). */
+static void test_box_budget(void **state)
+{
+	(void)state;
+	struct flame_svg_options so = {.width = 200, .min_width = 2};
+	struct strbuf text = STRBUF_INIT;
+	/* 2,000 chains of 6 frames with names of 300 characters: the levels
+	 * of one box's data hold 1.2 MB of names, over the budget */
+	strbuf_addstr(&text, "main;big 1000000\n");
+	for (int i = 0; i < 2000; i++) {
+		strbuf_addstr(&text, "main");
+		for (const char *c = "ghijkl"; *c; c++)
+			strbuf_addf(&text, ";%c%04d%0295d", *c, i, 0);
+		strbuf_addstr(&text, " 1\n");
+	}
+	so.min_width = 0.01;
+	char *svg = render(strbuf_str(&text), &so, NULL);
+	assert_non_null(strstr(svg, "[2000 small frames]"));
+	assert_null(strstr(svg, "\"g")); /* given up: its names are not left in S */
+	assert_null(strstr(svg, "\"l"));
+	assert_non_null(strstr(svg, "\nH:\"\",\nM:[],"));
+	assert_true(strlen(svg) < 100000);
+	free(svg);
+	/* 30,000 frames, too many to draw even in the opened box: 16 boxes of
+	 * them, each kept */
+	so.min_width = 2;
+	strbuf_reset(&text);
+	strbuf_addstr(&text, "main;big 300000\n");
+	for (int i = 0; i < 30000; i++)
+		strbuf_addf(&text, "main;g%05d;h%05d 1\n", i, i);
+	svg = render(strbuf_str(&text), &so, NULL);
+	assert_non_null(strstr(svg, "\"[1875 small frames]\""));
+	assert_non_null(strstr(svg, "\"g00000\""));
+	free(svg);
+	/* 50 frames 60 deep: the levels that fit, then a box of what is below
+	 * each, kept in turn ("[1 frames]" in H, its frames further on) */
+	strbuf_reset(&text);
+	strbuf_addstr(&text, "main;big 9500\n");
+	for (int i = 0; i < 50; i++) {
+		strbuf_addf(&text, "main;g%02d", i);
+		for (int d = 1; d <= 60; d++)
+			strbuf_addf(&text, ";l%d", d);
+		strbuf_addstr(&text, " 10\n");
+	}
+	svg = render(strbuf_str(&text), &so, NULL);
+	assert_non_null(strstr(svg, "[50 small frames]"));
+	assert_non_null(strstr(svg, "\"[1 frames]\""));
+	assert_non_null(strstr(svg, "\"l60\""));
+	assert_non_null(strstr(svg, "\nM:[0,2,0,2100,0,1,")); /* 41 levels of 50, 50 boxes */
+	assert_true(count(svg, ",1,") > 0);                   /* boxes in the box: hidden, kept */
+	free(svg);
+	strbuf_release(&text);
+}
+
+/* The title names what a heap profile's graph adds up. */
+static void test_value_title(void **state)
+{
+	(void)state;
+	struct flame_svg_options so = {.min_width = -1};
+	const char *types[][3] = {{"peak_space", "bytes", "Flame Graph: peak heap (bytes)"},
+	                          {"alloc_objects", "count", "Flame Graph: allocations (count)"},
+	                          {"leaked_space", "bytes", "Flame Graph: leaked (bytes)"},
+	                          {"temporary_objects", "count", "Flame Graph: temporary allocations (count)"},
+	                          {"cpu", "nanoseconds", "Flame Graph: cpu (nanoseconds)"},
+	                          {"samples", "count", "Flame Graph</title>"}};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct profile *p = NULL;
+		const char *text = "main;malloc 10\n";
+		assert_int_equal(folded_read_mem(text, strlen(text), &p, NULL), 0);
+		struct flame_tree t;
+		flame_tree_init(&t);
+		struct flame_options o = {0};
+		assert_int_equal(flame_tree_build(&t, p, &o), 0);
+		t.value_type = strtab_intern(&t.strings, types[i][0]);
+		t.value_unit = strtab_intern(&t.strings, types[i][1]);
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		assert_int_equal(flame_render_svg(f, &t, &so), 0);
+		fclose(f);
+		char want[128];
+		snprintf(want, sizeof(want), "<title>%s", types[i][2]);
+		assert_non_null(strstr(buf, want));
+		free(buf);
+		flame_tree_release(&t);
+		profile_free(p);
+	}
 }
 
 static void test_diff_colours(void **state)
@@ -173,7 +269,7 @@ static void test_diff_noise(void **state)
 	assert_int_equal(count(svg, "<g><rect"), 4);
 	assert_int_equal(count(svg, "<g><rect x=\"10\" y=\"76\" width=\"601.8\" height=\"15\" fill=\"#e4e4e0\""), 1);
 	assert_int_equal(count(svg, "fill=\"#e4e4e0\"/><text x="), 4);
-	assert_non_null(strstr(svg, ">not significant at 95%</text>"));
+	assert_non_null(strstr(svg, ">not significant (95%, Benjamini-Hochberg)</text>"));
 	assert_non_null(strstr(svg, "id=\"base\" x=\"600\" y=\"42\" text-anchor=\"middle\">BASE: a.folded</text>"));
 	assert_non_null(strstr(svg, "id=\"new\" x=\"600\" y=\"60\" text-anchor=\"middle\">NEW: b.folded</text>"));
 	assert_null(strstr(svg, "id=\"gone\""));
@@ -243,6 +339,8 @@ int main(void)
 	    cmocka_unit_test(test_basic),
 	    cmocka_unit_test(test_hostile),
 	    cmocka_unit_test(test_truncate_and_merge),
+	    cmocka_unit_test(test_box_budget),
+	    cmocka_unit_test(test_value_title),
 	    cmocka_unit_test(test_diff_colours),
 	    cmocka_unit_test(test_diff_noise),
 	    cmocka_unit_test(test_diff_gone),

@@ -726,7 +726,16 @@ static void test_view_from_file(void **state)
 	uint8_t cls[4] = {HEAP_LEAK_DEFINITE, HEAP_LEAK_INDIRECT, HEAP_LEAK_REACHABLE, HEAP_LEAK_REACHABLE};
 	heap_on_classes(h, 0, b, cls, n);
 	free(b);
+	struct kh_rec_exit x = {{KH_REC_EXIT, sizeof(x)}, 1000 + 7, 0, 0, 3};
+	feed_record(h, 0, &x.h);
 	feed_end(h, 0, true);
+	/* two fork children of a sandboxed host only counted, twice told */
+	const uint32_t pids[] = {41, 42};
+	heap_on_counted(h, 1, 5, 2, 300, pids, 1);
+	heap_on_counted(h, 1, 1, 0, 8, pids + 1, 1);
+	assert_int_equal(h->tot.untracked, 3);
+	assert_int_equal(h->tot.counted_processes, 2);
+	assert_int_equal(h->tot.counted_npids, 2);
 	heap_finish(h);
 	profile_name_unsymbolized(p);
 	/* one site has three classes: two more samples carry them */
@@ -750,6 +759,13 @@ static void test_view_from_file(void **state)
 	assert_int_equal(v->tot.temporary, 1);
 	assert_int_equal(v->tot.class_blocks[HEAP_LEAK_REACHABLE], 2);
 	assert_int_equal(v->tot.scanned, 1);
+	assert_int_equal(v->tot.untracked, 3);
+	assert_int_equal(v->tot.counted_processes, 2);
+	assert_int_equal(v->tot.counted_allocs, 6);
+	assert_int_equal(v->tot.counted_frees, 2);
+	assert_int_equal(v->tot.counted_bytes, 308);
+	assert_int_equal(v->tot.counted_npids, 2);
+	assert_int_equal(v->tot.counted_pids[1], 42);
 
 	struct heap_render_opts o = {.top = 5, .command = "test"};
 	struct strbuf run = STRBUF_INIT, file = STRBUF_INIT;
@@ -759,11 +775,14 @@ static void test_view_from_file(void **state)
 	heap_render_json(&file, v, &o);
 	assert_string_equal(strbuf_str(&file), strbuf_str(&run));
 	assert_non_null(strstr(strbuf_str(&file), "\"definitely_lost_bytes\":10,\"indirectly_lost_bytes\":20"));
+	assert_non_null(strstr(strbuf_str(&file), "\"untracked\":3,\"counted_only\":{\"processes\":2,\"allocations\":6,"
+	                                          "\"frees\":2,\"bytes\":308,\"pids\":[41,42]"));
 	strbuf_reset(&run);
 	strbuf_reset(&file);
 	heap_render_text(&run, h, &o);
 	heap_render_text(&file, v, &o);
 	assert_string_equal(strbuf_str(&file), strbuf_str(&run));
+	assert_non_null(strstr(strbuf_str(&file), "(pid 41 42)"));
 	strbuf_release(&run);
 	strbuf_release(&file);
 	heap_free(v);

@@ -12,6 +12,32 @@
 
 #include "profile/profile.h"
 
+/* One rule for module names and unnamed code, wherever a name is made
+ * (resolve.c, profile.c, perf_data.c, elf_module.c): a trailing '/' keeps
+ * the whole path rather than naming the module "". */
+static void test_module_names(void **state)
+{
+	(void)state;
+	char buf[64];
+	assert_string_equal(profile_module_name("/usr/lib/libc.so.6"), "libc.so.6");
+	assert_string_equal(profile_module_name("prog"), "prog");
+	assert_string_equal(profile_module_name("[vdso]"), "[vdso]");
+	assert_string_equal(profile_module_name("/tmp/odd/"), "/tmp/odd/");
+	assert_string_equal(profile_addr_name(buf, sizeof(buf), "libc.so.6", 0x1a2b), "libc.so.6+0x1a2b");
+	assert_string_equal(profile_addr_name(buf, 8, "libc.so.6", 0x1a2b), "libc.so");
+
+	/* a location in a mapping whose path ends in '/' */
+	struct profile *p = profile_new();
+	struct profile_mapping m = {.start = 0x1000, .end = 0x2000, .path = profile_intern(p, "/tmp/odd/")};
+	uint32_t mid = profile_add_mapping(p, &m);
+	uint32_t loc = profile_location(p, mid, 0x1010, PROFILE_LOC_USER);
+	profile_name_unsymbolized(p);
+	const struct profile_location *l = &p->locations.v[loc];
+	assert_int_equal(l->nframes, 1);
+	assert_string_equal(profile_str(p, p->frames.v[l->first_frame].function), "/tmp/odd/+0x10");
+	profile_free(p);
+}
+
 static void test_strings_and_value_types(void **state)
 {
 	(void)state;
@@ -373,6 +399,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_strings_and_value_types),
+	    cmocka_unit_test(test_module_names),
+	    cmocka_unit_test(test_module_names),
 	    cmocka_unit_test(test_location_dedup),
 	    cmocka_unit_test(test_stack_dedup),
 	    cmocka_unit_test(test_walk_stack_order),

@@ -6,6 +6,7 @@
 #define KILN_ARCH_AARCH64_REGS_H
 
 #include <elf.h>
+#include <stdint.h>
 
 #define ARCH_NAME        "aarch64"
 #define ARCH_ELF_MACHINE EM_AARCH64
@@ -41,6 +42,28 @@ enum arch_dwarf_reg {
 #define ARCH_FRAME_FP_OFFSET 0
 #define ARCH_FRAME_RA_OFFSET 8
 #define ARCH_ENTRY_RA_IN_REG 1
+
+/* The return address's slot in the usual frame, CFA + this: where the
+ * frame record (stp x29, x30, [sp, #-16]!) keeps lr. */
+#define ARCH_CFA_RA_OFFSET (-8)
+
+/* A signal frame's saved pc, sp and fp: byte offsets into the ucontext_t
+ * the kernel leaves on the stack (expand only where <ucontext.h> and
+ * <stddef.h> are included). */
+#define ARCH_UC_PC_OFFSET offsetof(ucontext_t, uc_mcontext.pc)
+#define ARCH_UC_SP_OFFSET offsetof(ucontext_t, uc_mcontext.sp)
+#define ARCH_UC_FP_OFFSET (offsetof(ucontext_t, uc_mcontext.regs) + 29 * sizeof(unsigned long long))
+
+/* The thread pointer (TPIDR_EL0; glibc's TCB). */
+static inline uintptr_t arch_thread_pointer(void)
+{
+	uintptr_t tp;
+	__asm__("mrs %0, tpidr_el0" : "=r"(tp));
+	return tp;
+}
+
+/* The prefix of libunwind's local-unwinding symbols for this machine. */
+#define ARCH_LIBUNWIND_PREFIX "_ULaarch64_"
 
 /* Capstone's names for this machine (only files that include capstone.h
  * expand them); the default syntax is objdump's. */

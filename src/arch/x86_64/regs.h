@@ -5,6 +5,7 @@
 #define KILN_ARCH_X86_64_REGS_H
 
 #include <elf.h>
+#include <stdint.h>
 
 #define ARCH_NAME        "x86_64"
 #define ARCH_ELF_MACHINE EM_X86_64
@@ -45,6 +46,30 @@ enum arch_dwarf_reg {
 #define ARCH_FRAME_FP_OFFSET 0
 #define ARCH_FRAME_RA_OFFSET 8
 #define ARCH_ENTRY_RA_IN_REG 0
+
+/* The return address's slot in the usual frame, CFA + this: where call
+ * pushed it. */
+#define ARCH_CFA_RA_OFFSET (-8)
+
+/* A signal frame's saved pc, sp and fp: byte offsets into the ucontext_t
+ * the kernel leaves on the stack (expand only where <ucontext.h> and
+ * <stddef.h> are included). */
+#define ARCH_UC_GREG(r)   (offsetof(ucontext_t, uc_mcontext.gregs) + (size_t)(r) * sizeof(greg_t))
+#define ARCH_UC_PC_OFFSET ARCH_UC_GREG(REG_RIP)
+#define ARCH_UC_SP_OFFSET ARCH_UC_GREG(REG_RSP)
+#define ARCH_UC_FP_OFFSET ARCH_UC_GREG(REG_RBP)
+
+/* The thread pointer (glibc's struct pthread, at the top of a thread's
+ * stack block). */
+static inline uintptr_t arch_thread_pointer(void)
+{
+	uintptr_t tp;
+	__asm__("movq %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+/* The prefix of libunwind's local-unwinding symbols for this machine. */
+#define ARCH_LIBUNWIND_PREFIX "_ULx86_64_"
 
 /* Capstone's names for this machine (only files that include capstone.h
  * expand them). Intel syntax: its mnemonics are objdump's (objdump -d -M

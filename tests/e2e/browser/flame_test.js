@@ -11,7 +11,7 @@
 //        node flame_test.js keys FILE.svg ZOOM_FRAME LEAF_A LEAF_B
 //        node flame_test.js static FILE.svg
 //        node flame_test.js chart FILE.svg SLEEPER BUSY
-//        node flame_test.js box FILE.svg BOX INNER
+//        node flame_test.js box FILE.svg BOX INNER ALL.svg
 // Names are regular expressions matched against whole frame names. Prints
 // "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when Chromium
 // cannot start here.
@@ -168,7 +168,7 @@ async function testDiff(page, grew, shrank) {
 	const c = await center(page, g[0].i);
 	await page.mouse.move(c.x, c.y);
 	const details = await page.textContent('#details');
-	check(/base [0-9.]+% \u2192 new [0-9.]+%: \+[0-9.]+ points \(significant at 95%\)/.test(details),
+	check(/base [0-9.]+% \u2192 new [0-9.]+%: \+[0-9.]+ points \(significant at 95%, Benjamini-Hochberg\)/.test(details),
 	      `hover shows the change in points, significant: "${details.slice(0, 110)}"`);
 	const head = await page.evaluate(() => ['base', 'new'].map((id) => {
 		const e = document.getElementById(id);
@@ -176,7 +176,8 @@ async function testDiff(page, grew, shrank) {
 	}));
 	check(/^BASE: .*samples/.test(head[0]) && /^NEW: .*samples/.test(head[1]),
 	      `the header names BASE and NEW: "${head.join(' | ').slice(0, 120)}"`);
-	check(await page.isVisible('text=not significant at 95%'), 'the legend shows the neutral colour');
+	check(await page.isVisible('text=not significant (95%, Benjamini-Hochberg)'),
+	      'the legend shows the neutral colour and names the correction');
 }
 
 // Each NAME=LANGUAGE: the frame's hover names that language, and the
@@ -313,9 +314,19 @@ async function testChart(page, sleeper, busy) {
 	      `zoom shows that time range in every lane: /${busy}/ ${z[0].width.toFixed(1)} px, axis ${labels.join(', ')}`);
 }
 
+// The fill kiln gives each frame it draws, by name, from an SVG file.
+function fillsIn(file) {
+	const out = {};
+	const re = /<g><rect [^>]*fill="(#[0-9a-f]{6})"\/>(?:<text[^>]*>[^<]*<\/text>)?<title>([^:<]*):/g;
+	for (let m; (m = re.exec(fs.readFileSync(file, 'utf8'))) !== null;) out[m[2]] = m[1];
+	return out;
+}
+
 // A "[N small frames]" box opens on a click: the frames it stands for are
-// drawn from the data in the file, side by side, as wide as their share.
-async function testBox(page, boxName, inner) {
+// drawn from the data in the file, side by side, as wide as their share,
+// in the colours kiln gives them when it draws them itself (ALL.svg); the
+// opened box and the zoom survive a reload.
+async function testBox(page, boxName, inner, allFile) {
 	const box = (await framesNamed(page, boxName))[0];
 	check(!!box, `a box /${boxName}/ is drawn`);
 	if (!box) return;
@@ -333,6 +344,17 @@ async function testBox(page, boxName, inner) {
 	await page.mouse.move(fc.x, fc.y);
 	const d = await page.textContent('#details');
 	check(/^1 sample, 0\.10%, 1\.00% of the zoomed frame \u2014 f[0-9]+/.test(d), `an opened frame has its details: "${d.slice(0, 60)}"`);
+	const want = fillsIn(allFile), wrong = shown.filter((x) => want[x.name] !== x.fill);
+	check(Object.keys(want).length > 100 && wrong.length === 0,
+	      `opened frames have kiln's colours: ${wrong.slice(0, 3).map((x) => x.name + ' ' + x.fill + ' vs ' + want[x.name]).join(', ')}`);
+	check(/[?#&]o=[0-9]/.test(page.url()) && /[?#&]f=[0-9]/.test(page.url()), `the address keeps the opened box and the zoom: ${page.url().replace(/^.*\//, '')}`);
+	await page.reload();
+	await page.waitForFunction(() => window.kiln && document.getElementById('frames'), null, {timeout: 10000});
+	const again = await page.evaluate(() => [window.kiln.count, window.kiln.zoomed()]);
+	const reshown = (await framesNamed(page, inner)).filter((x) => x.visible);
+	const retotal = reshown.reduce((a, x) => a + x.width, 0);
+	check(again[0] === after && again[1] === box.i && reshown.length === 100 && Math.abs(retotal - 1180) < 2,
+	      `after a reload the box is open and zoomed again: ${again[0]} frames, zoomed ${again[1]}, ${reshown.length} drawn over ${retotal.toFixed(1)} px`);
 	await page.click('#unzoom');
 	const back = (await framesNamed(page, inner)).filter((x) => x.visible);
 	check(back.every((x) => x.width < 2), `Reset Zoom draws them at their own width (${back.length} frames)`);
@@ -352,7 +374,7 @@ async function testHover(page, name, expect) {
 // Noise only: no frame is coloured, and the hover says why.
 async function testDiffNoise(page) {
 	const all = await framesNamed(page, '.');
-	const coloured = all.filter((f) => f.fill !== '#e4e4e0');
+	const coloured = all.filter((f) => f.fill !== '#e4e4e0' && !/^\[[0-9]+ (small )?frames\]$/.test(f.name)); /* boxes are grey */
 	check(all.length > 3 && coloured.length === 0,
 	      `no frame of ${all.length} is coloured: ${coloured.map((f) => f.name + ' ' + f.fill).slice(0, 3).join(', ')}`);
 	const texts = await page.evaluate(() => {
@@ -391,7 +413,7 @@ async function runGroup(context, dir, mode, file, names) {
 			else if (mode === 'lang') await testLang(page, names);
 			else if (mode === 'keys') await testKeys(page, names[0], names[1], names[2]);
 			else if (mode === 'chart') await testChart(page, names[0], names[1]);
-			else if (mode === 'box') await testBox(page, names[0], names[1]);
+			else if (mode === 'box') await testBox(page, names[0], names[1], names[2]);
 			else fail('unknown mode ' + mode);
 		}
 	} catch (e) {
