@@ -1,5 +1,5 @@
 /* heap.c - heap findings from the agent's allocation events (heap.h). */
-#include "analysis/heap.h"
+#include "analysis/heap_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,9 +9,17 @@
 #include <string.h>
 
 #include "analysis/alloc_site.h"
-#include "capture/maps.h"
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/xalloc.h"
+
+/* a + b on the heap's signed byte counts, wrapping as unsigned: the
+ * sizes come from the profiled program, and no count of its may make
+ * kiln's arithmetic undefined. */
+static inline int64_t wrap_add(int64_t a, uint64_t b)
+{
+	return (int64_t)((uint64_t)a + b);
+}
 
 #define SERIES_STEP_NS     1000000ull /* one heap-size point per millisecond at most, at first */
 #define SERIES_STEP_EVENTS 64         /* and one per 64 allocation events */
@@ -27,6 +35,81 @@ struct heap_analysis *heap_new(struct profile *p)
 	return h;
 }
 
+struct profile *heap_analysis_profile(const struct heap_analysis *h)
+{
+	return h->p;
+}
+
+const struct alloc_rule *heap_alloc_rule(const struct heap_analysis *h)
+{
+	return h->rule;
+}
+
+const struct heap_totals *heap_get_totals(const struct heap_analysis *h)
+{
+	return &h->tot;
+}
+
+void heap_note_max_rss(struct heap_analysis *h, uint64_t max_rss_kb)
+{
+	if (max_rss_kb > h->tot.max_rss_kb)
+		h->tot.max_rss_kb = max_rss_kb;
+}
+
+bool heap_has_stacks(const struct heap_analysis *h)
+{
+	for (size_t i = 0; i < h->procs.n; i++)
+		if (h->procs.v[i].nnodes > 1)
+			return true;
+	return false;
+}
+
+const struct heap_process *heap_processes(const struct heap_analysis *h, size_t *n)
+{
+	if (n)
+		*n = h->processes.n;
+	return h->processes.v;
+}
+
+uint32_t heap_npids(const struct heap_analysis *h)
+{
+	return h->npids;
+}
+
+size_t heap_raw_site_count(const struct heap_analysis *h)
+{
+	return h->sites.n;
+}
+
+const struct heap_site *heap_raw_site(const struct heap_analysis *h, uint32_t i)
+{
+	return i < h->sites.n ? &h->sites.v[i] : NULL;
+}
+
+size_t heap_merged_count(const struct heap_analysis *h)
+{
+	return h->merged.n;
+}
+
+const struct heap_point *heap_series(const struct heap_analysis *h, size_t *n)
+{
+	*n = h->series.n;
+	return h->series.v;
+}
+
+const struct heap_double_free *heap_double_frees(const struct heap_analysis *h, size_t *n)
+{
+	*n = h->double_frees.n;
+	return h->double_frees.v;
+}
+
+void heap_set_address_hook(struct heap_analysis *h, void (*fn)(void *ctx, const char *path, uint64_t file_offset),
+                           void *ctx)
+{
+	h->on_address = fn;
+	h->on_address_ctx = ctx;
+}
+
 void heap_free(struct heap_analysis *h)
 {
 	if (!h)
@@ -34,11 +117,12 @@ void heap_free(struct heap_analysis *h)
 	for (size_t i = 0; i < h->procs.n; i++) {
 		struct heap_proc *pr = &h->procs.v[i];
 		vec_free(&pr->stack_sites);
-		vec_free(&pr->nodes);
+		vec_free(&pr->node_ips);
+		vec_free(&pr->node_parents);
 		free(pr->live);
 		free(pr->freed);
-		strbuf_release(&pr->maps);
-		strbuf_release(&pr->maps_in);
+		strbuf_release(&pr->paths);
+		keymap_release(&pr->seen);
 		hashmap_release(&pr->told);
 		vec_free(&pr->xmaps);
 		vec_free(&pr->loc_ips);
@@ -60,13 +144,13 @@ void heap_free(struct heap_analysis *h)
 const char *heap_class_name(int cls)
 {
 	switch (cls) {
-	case KH_LEAK_REACHABLE:
+	case HEAP_LEAK_REACHABLE:
 		return "still reachable";
-	case KH_LEAK_POSSIBLE:
+	case HEAP_LEAK_POSSIBLE:
 		return "possibly lost";
-	case KH_LEAK_INDIRECT:
+	case HEAP_LEAK_INDIRECT:
 		return "indirectly lost";
-	case KH_LEAK_DEFINITE:
+	case HEAP_LEAK_DEFINITE:
 		return "definitely lost";
 	default:
 		return "not scanned";
@@ -147,6 +231,28 @@ const struct heap_leaks *heap_site_leaks(const struct heap_analysis *h, const st
 	return &h->leaks.v[s->leaks < h->leaks.n ? s->leaks : 0];
 }
 
+uint64_t heap_site_leaked_bytes(const struct heap_analysis *h, const struct heap_site *s)
+{
+	const struct heap_leaks *l = heap_site_leaks(h, s);
+	return l->bytes[0] + l->bytes[1] + l->bytes[2] + l->bytes[3] + l->bytes[4];
+}
+
+uint64_t heap_site_leaked_blocks(const struct heap_analysis *h, const struct heap_site *s)
+{
+	const struct heap_leaks *l = heap_site_leaks(h, s);
+	return l->blocks[0] + l->blocks[1] + l->blocks[2] + l->blocks[3] + l->blocks[4];
+}
+
+uint32_t heap_site_view(const struct heap_analysis *h, uint32_t i)
+{
+	if (i >= h->sites.n)
+		return UINT32_MAX;
+	uint32_t m = h->merged_is_sites ? i : h->sites.v[i].link;
+	if (!h->groups.n)
+		return m;
+	return m < h->merged.n ? h->merged.v[m].link : UINT32_MAX;
+}
+
 static struct heap_leaks *site_leaks_mut(struct heap_analysis *h, struct heap_site *s)
 {
 	if (!s->leaks) {
@@ -158,85 +264,69 @@ static struct heap_leaks *site_leaks_mut(struct heap_analysis *h, struct heap_si
 
 /* ---- maps ---- */
 
-/* Calls fn for each executable file mapping in /proc/PID/maps text, each
- * distinct line once (the text holds every copy the agent sent). */
-static void maps_each(const struct strbuf *maps,
-                      void (*fn)(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, size_t path_off), void *ctx)
+static const char *xmap_path(const struct heap_proc *pr, const struct heap_xmap *m)
 {
-	struct hashmap seen;
-	hashmap_init(&seen);
-	const char *base = maps->buf ? maps->buf : "", *s = base;
-	while (*s) {
-		const char *eol = strchr(s, '\n');
-		size_t len = eol ? (size_t)(eol - s) : strlen(s);
-		char line[4096];
-		if (len < sizeof(line)) {
-			memcpy(line, s, len);
-			line[len] = '\0';
-			uint64_t key = hash_bytes(line, len);
-			struct maps_line ml;
-			if (!hashmap_get(&seen, key, NULL) && maps_parse_line(line, &ml) && ml.path_at) {
-				hashmap_put(&seen, key, 1);
-				fn(ctx, ml.start, ml.end, ml.pgoff, (size_t)(s - base) + ml.path_at);
-			}
-		}
-		s += len + (eol ? 1 : 0);
-	}
-	hashmap_release(&seen);
+	return pr->paths.buf + m->path_off;
 }
 
-char *heap_maps_command(const char *maps)
+static uint64_t xmap_hash(uint64_t start, uint64_t end, uint64_t pgoff, const char *path)
 {
-	const char *s = maps ? maps : "";
-	while (*s) {
-		const char *eol = strchr(s, '\n');
-		size_t len = eol ? (size_t)(eol - s) : strlen(s);
-		char line[4096];
-		struct maps_line ml;
-		if (len < sizeof(line)) {
-			memcpy(line, s, len);
-			line[len] = '\0';
-			if (maps_parse_line(line, &ml) && ml.path_at && line[ml.path_at] == '/')
-				return xstrdup(line + ml.path_at);
-		}
-		s += len + (eol ? 1 : 0);
+	return hash_mix(hash_mix(start, end), hash_mix(pgoff, hash_bytes(path, strlen(path))));
+}
+
+struct xmap_key {
+	const struct heap_proc *pr;
+	const struct heap_mapping *m;
+};
+
+static bool xmap_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct heap_proc *pr = ctx;
+	const struct heap_mapping *m = key;
+	const struct heap_xmap *x = &pr->xmaps.v[id];
+	return x->start == m->start && x->end == m->end && x->pgoff == m->pgoff && !strcmp(xmap_path(pr, x), m->path);
+}
+
+void heap_on_mappings(struct heap_analysis *h, uint32_t ring, const struct heap_mapping *m, size_t n)
+{
+	if (ring >= h->procs.n)
+		return;
+	struct heap_proc *pr = &h->procs.v[ring];
+	/* every copy is kept, each mapping once: libraries mapped later
+	 * appear in later copies */
+	for (size_t i = 0; i < n; i++) {
+		const char *path = m[i].path ? m[i].path : "";
+		struct heap_mapping k = m[i];
+		k.path = path;
+		uint64_t hash = xmap_hash(k.start, k.end, k.pgoff, path);
+		if (keymap_find(&pr->seen, hash, xmap_eq, pr, &k) != KEYMAP_NONE)
+			continue;
+		struct heap_xmap x = {k.start, k.end, k.pgoff, pr->paths.len};
+		strbuf_add(&pr->paths, path, strlen(path) + 1);
+		keymap_add(&pr->seen, hash, (uint32_t)pr->xmaps.n);
+		vec_push(&pr->xmaps, x);
 	}
+}
+
+/* The executable's path of a process: its first executable file mapping
+ * (a program is mapped below its libraries). A malloc'ed string, "" when
+ * there is none. */
+static char *proc_command(const struct heap_proc *pr)
+{
+	for (size_t i = 0; i < pr->xmaps.n; i++)
+		if (xmap_path(pr, &pr->xmaps.v[i])[0] == '/')
+			return xstrdup(xmap_path(pr, &pr->xmaps.v[i]));
 	return xstrdup("");
-}
-
-/* The path of a mapping line (maps_each checked it fits a line buffer). */
-static void maps_path(const struct strbuf *maps, size_t path_off, char *out, size_t size)
-{
-	const char *path = maps->buf + path_off;
-	const char *eol = strchr(path, '\n');
-	size_t len = eol ? (size_t)(eol - path) : strlen(path);
-	if (len >= size)
-		len = size - 1;
-	memcpy(out, path, len);
-	out[len] = '\0';
-}
-
-static void xmap_add(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, size_t path_off)
-{
-	struct heap_proc *pr = ctx;
-	struct heap_xmap m = {start, end, pgoff, path_off};
-	vec_push(&pr->xmaps, m);
 }
 
 /* Tells on_address about a code address seen for the first time. */
 static void tell_new_address(struct heap_analysis *h, struct heap_proc *pr, uint64_t ip)
 {
-	if (pr->xmaps_len != pr->maps.len) {
-		vec_clear(&pr->xmaps);
-		maps_each(&pr->maps, xmap_add, pr);
-		pr->xmaps_len = pr->maps.len;
-	}
 	/* the latest copy of the maps wins where ranges were reused */
 	for (size_t i = pr->xmaps.n; i-- > 0;) {
 		const struct heap_xmap *m = &pr->xmaps.v[i];
 		if (ip >= m->start && ip < m->end) {
-			char path[4096];
-			maps_path(&pr->maps, m->path_off, path, sizeof(path));
+			const char *path = xmap_path(pr, m);
 			if (*path == '/')
 				h->on_address(h->on_address_ctx, path, ip - m->start + m->pgoff);
 			return;
@@ -278,28 +368,28 @@ static uint32_t live_location(struct heap_analysis *h, struct heap_proc *pr, uin
 
 /* ---- events ---- */
 
-void heap_on_ring(struct heap_analysis *h, uint32_t ring, const struct kh_ring_header *rh)
+void heap_on_process(struct heap_analysis *h, uint32_t ring, uint32_t pid, uint32_t ppid, uint64_t start_ns)
 {
 	while (h->procs.n <= ring)
 		vec_grow(&h->procs);
 	struct heap_proc *pr = &h->procs.v[ring];
-	if (!pr->nodes.n) {
-		vec_grow(&pr->nodes); /* node 0: the root */
+	if (!pr->nnodes) {
+		pr->nnodes = 1; /* node 0: the root */
 		/* into a profile still empty, the first process's nodes go as
 		 * they come: its locations will be the first ones made */
 		const struct profile *p = h->p;
 		pr->live_copy = !h->live_copy_taken && p->stacks.n == 1 && !p->locations.n;
 		h->live_copy_taken |= pr->live_copy;
 	}
-	pr->pid = rh->pid;
-	pr->ppid = rh->ppid;
+	pr->pid = pid;
+	pr->ppid = ppid;
 	while (h->processes.n <= ring)
 		vec_grow(&h->processes);
-	h->processes.v[ring].pid = rh->pid;
-	h->processes.v[ring].ppid = rh->ppid;
+	h->processes.v[ring].pid = pid;
+	h->processes.v[ring].ppid = ppid;
 	h->tot.processes++;
-	if (rh->start_ns < h->tot.start_ns)
-		h->tot.start_ns = rh->start_ns;
+	if (start_ns < h->tot.start_ns)
+		h->tot.start_ns = start_ns;
 }
 
 static uint64_t rel_time(struct heap_analysis *h, uint64_t t)
@@ -311,6 +401,55 @@ static uint64_t rel_time(struct heap_analysis *h, uint64_t t)
 	return r;
 }
 
+/* ---- the deltas, packed (heap.h) ---- */
+
+static void put_varint(heap_byte_vec *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		vec_push(b, (uint8_t)(v | 0x80));
+		v >>= 7;
+	}
+	vec_push(b, (uint8_t)v);
+}
+
+static uint64_t get_varint(const uint8_t *b, size_t n, size_t *at)
+{
+	uint64_t v = 0;
+	for (unsigned shift = 0; *at < n && shift < 64; shift += 7) {
+		uint8_t c = b[(*at)++];
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			break;
+	}
+	return v;
+}
+
+/* Appends a delta at point, which is at or after the last one's. */
+static void delta_put(heap_byte_vec *b, uint32_t *last_point, const struct heap_delta *d)
+{
+	put_varint(b, d->point - *last_point);
+	put_varint(b, d->site);
+	put_varint(b, ((uint64_t)d->bytes << 1) ^ (uint64_t)(d->bytes >> 63));
+	*last_point = d->point;
+}
+
+static bool delta_get(const uint8_t *b, size_t n, struct heap_delta_cursor *c, struct heap_delta *out)
+{
+	if (c->at >= n)
+		return false;
+	c->point += (uint32_t)get_varint(b, n, &c->at);
+	out->point = c->point;
+	out->site = (uint32_t)get_varint(b, n, &c->at);
+	uint64_t z = get_varint(b, n, &c->at);
+	out->bytes = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+	return true;
+}
+
+bool heap_delta_next(const struct heap_analysis *h, struct heap_delta_cursor *c, struct heap_delta *out)
+{
+	return delta_get(h->deltas.v, h->deltas.n, c, out);
+}
+
 static void flush_dirty(struct heap_analysis *h, uint32_t point)
 {
 	for (size_t i = 0; i < h->dirty.n; i++) {
@@ -318,11 +457,30 @@ static void flush_dirty(struct heap_analysis *h, uint32_t point)
 		s->dirty = false;
 		/* changes, not values: the chart needs no value per site to
 		 * follow them, and a temporary block's site has none to keep */
-		struct heap_delta d = {point, h->dirty.v[i].site, s->live_bytes - h->dirty.v[i].before};
-		if (d.bytes)
-			vec_push(&h->deltas, d);
+		struct heap_delta d = {point, h->dirty.v[i].site,
+		                       wrap_add(s->live_bytes, -(uint64_t)h->dirty.v[i].before)};
+		if (d.bytes) {
+			delta_put(&h->deltas, &h->deltas_point, &d);
+			h->ndeltas++;
+		}
 	}
 	vec_clear(&h->dirty);
+}
+
+/* The deltas of one new point being merged by series_thin(). */
+struct thin_group {
+	VEC(struct heap_delta) v;
+	uint32_t *at; /* site -> its entry in v, when that entry is its */
+};
+
+static void thin_emit(struct heap_analysis *h, struct thin_group *g, heap_byte_vec *out)
+{
+	for (size_t i = 0; i < g->v.n; i++)
+		if (g->v.v[i].bytes) { /* a block allocated and freed within the pair */
+			delta_put(out, &h->deltas_point, &g->v.v[i]);
+			h->ndeltas++;
+		}
+	vec_clear(&g->v);
 }
 
 /* Halves a full series: each pair of neighbouring points becomes the one
@@ -331,31 +489,38 @@ static void flush_dirty(struct heap_analysis *h, uint32_t point)
  * keeps the run's shape at an even resolution in bounded memory, however
  * many events come. The deltas by a point give the sites' bytes at its
  * largest heap: a pair's second point's deltas, when the first won, move
- * on to the next point, and one delta per site and point remains. */
+ * on to the next point, and one delta per site and point remains. Their
+ * new points never decrease along the deltas, so each new point's deltas
+ * are merged in a small group and packed again into a new stream. */
 static void series_thin(struct heap_analysis *h)
 {
 	const struct heap_point *v = h->series.v;
 	size_t n = h->series.n;
-	/* where each site's delta of a new point is, if it has one */
-	uint32_t *at = xcalloc(h->sites.n + 1, sizeof(*at));
-	size_t out = 0;
-	for (size_t i = 0; i < h->deltas.n; i++) {
-		struct heap_delta d = h->deltas.v[i];
+	struct thin_group g = {{0}, xcalloc(h->sites.n + 1, sizeof(*g.at))};
+	heap_byte_vec out = {0};
+	vec_reserve(&out, h->deltas.n / 2 + 16);
+	struct heap_delta_cursor c = {0};
+	struct heap_delta d;
+	h->deltas_point = 0;
+	h->ndeltas = 0;
+	while (delta_get(h->deltas.v, h->deltas.n, &c, &d)) {
 		bool lost = (d.point & 1) && v[d.point].bytes <= v[d.point - 1].bytes;
 		d.point = d.point / 2 + (lost ? 1 : 0);
-		uint32_t k = at[d.site];
-		if (k < out && h->deltas.v[k].point == d.point && h->deltas.v[k].site == d.site) {
-			h->deltas.v[k].bytes += d.bytes;
+		if (g.v.n && g.v.v[0].point != d.point)
+			thin_emit(h, &g, &out);
+		uint32_t k = g.at[d.site];
+		if (k < g.v.n && g.v.v[k].site == d.site) {
+			g.v.v[k].bytes = wrap_add(g.v.v[k].bytes, (uint64_t)d.bytes);
 			continue;
 		}
-		at[d.site] = (uint32_t)out;
-		h->deltas.v[out++] = d;
+		g.at[d.site] = (uint32_t)g.v.n;
+		vec_push(&g.v, d);
 	}
-	free(at);
-	h->deltas.n = 0;
-	for (size_t i = 0; i < out; i++) /* a block allocated and freed within the pair */
-		if (h->deltas.v[i].bytes)
-			h->deltas.v[h->deltas.n++] = h->deltas.v[i];
+	thin_emit(h, &g, &out);
+	vec_free(&g.v);
+	free(g.at);
+	vec_free(&h->deltas);
+	h->deltas = out;
 	for (size_t i = 0; i < n; i += 2) {
 		const struct heap_point *a = &v[i], *b = i + 1 < n ? &v[i + 1] : a;
 		h->series.v[i / 2] = b->bytes > a->bytes ? *b : *a;
@@ -384,7 +549,8 @@ static void series_tick(struct heap_analysis *h, uint64_t rel)
 	}
 }
 
-static void site_change(struct heap_analysis *h, uint32_t site, int64_t delta)
+/* delta: two's complement, as wrap_add() takes it */
+static void site_change(struct heap_analysis *h, uint32_t site, uint64_t delta)
 {
 	struct heap_site *s = &h->sites.v[site];
 	/* The value at the latest peak is the value before the first change after it. */
@@ -397,16 +563,12 @@ static void site_change(struct heap_analysis *h, uint32_t site, int64_t delta)
 		struct heap_dirty d = {site, s->live_bytes};
 		vec_push(&h->dirty, d);
 	}
-	s->live_bytes += delta;
+	s->live_bytes = wrap_add(s->live_bytes, delta);
 }
 
 static uint32_t site_new(struct heap_analysis *h, uint32_t ring, uint32_t agent_node)
 {
 	struct heap_site *s = vec_grow(&h->sites);
-	/* its sample, made now: the pages are the kernel's to zero while the
-	 * program runs, not after it */
-	if (h->p->samples.n == h->sites.n - 1)
-		vec_grow(&h->p->samples);
 	if (!h->procs.v[ring].live_copy)
 		h->other_sites++;
 	s->proc = ring;
@@ -419,7 +581,7 @@ static uint32_t site_new(struct heap_analysis *h, uint32_t ring, uint32_t agent_
 static uint32_t site_of(struct heap_analysis *h, uint32_t ring, uint32_t node)
 {
 	struct heap_proc *pr = &h->procs.v[ring];
-	if (node >= pr->nodes.n)
+	if (node >= pr->nnodes)
 		node = 0; /* a node we were never told about: count it at the root */
 	while (pr->stack_sites.n <= node)
 		vec_push(&pr->stack_sites, UINT32_MAX);
@@ -449,8 +611,10 @@ static void double_free(struct heap_analysis *h, const struct heap_proc *pr, uin
 	}
 }
 
-static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t stack)
+void heap_on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t stack)
 {
+	if (ring >= h->procs.n)
+		return;
 	struct heap_proc *pr = &h->procs.v[ring];
 	uint32_t site = site_of(h, ring, stack);
 	pr = &h->procs.v[ring];
@@ -458,16 +622,16 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	struct heap_live *slot = live_slot(pr, addr);
 	if (slot->addr) {
 		/* a free we never saw (should not happen): drop the stale block */
-		h->heap_now -= (int64_t)slot->size;
-		pt->heap_now -= (int64_t)slot->size;
-		site_change(h, slot->site, -(int64_t)slot->size);
+		h->heap_now = wrap_add(h->heap_now, -slot->size);
+		pt->heap_now = wrap_add(pt->heap_now, -slot->size);
+		site_change(h, slot->site, -slot->size);
 	}
 	struct heap_site *s = &h->sites.v[site];
 	s->alloc_bytes += size;
 	s->allocs++;
 	pt->allocs++;
 	pt->alloc_bytes += size;
-	pt->heap_now += (int64_t)size;
+	pt->heap_now = wrap_add(pt->heap_now, size);
 	if (pt->heap_now > 0 && (uint64_t)pt->heap_now > pt->peak_bytes)
 		pt->peak_bytes = (uint64_t)pt->heap_now;
 	h->tot.allocs++;
@@ -476,8 +640,8 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	struct heap_freed *fr = freed_slot(pr, addr);
 	if (fr && addr && fr->addr == addr)
 		fr->addr = 0; /* in use again: its next free is a free */
-	site_change(h, site, (int64_t)size);
-	h->heap_now += (int64_t)size;
+	site_change(h, site, size);
+	h->heap_now = wrap_add(h->heap_now, size);
 	h->tot.events++;
 	uint64_t rel = rel_time(h, t);
 	if (h->heap_now > 0 && (uint64_t)h->heap_now > h->tot.peak_bytes) {
@@ -490,8 +654,10 @@ static void on_alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_
 	series_tick(h, rel);
 }
 
-static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr)
+void heap_on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr)
 {
+	if (ring >= h->procs.n)
+		return;
 	struct heap_proc *pr = &h->procs.v[ring];
 	struct heap_live *b = live_find(pr, addr);
 	if (!b) {
@@ -518,162 +684,104 @@ static void on_free(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t
 	pr->last_alloc = 0;
 	h->tot.frees++;
 	pt->frees++;
-	pt->heap_now -= (int64_t)b->size;
+	pt->heap_now = wrap_add(pt->heap_now, -b->size);
 	h->tot.events++;
-	h->heap_now -= (int64_t)b->size;
-	site_change(h, b->site, -(int64_t)b->size);
+	h->heap_now = wrap_add(h->heap_now, -b->size);
+	site_change(h, b->site, -b->size);
 	live_remove(pr, b);
 	series_tick(h, rel_time(h, t));
 }
 
-static void on_realloc(struct heap_analysis *h, uint32_t ring, const struct kh_rec_realloc *r)
+void heap_on_realloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t old_addr, uint64_t addr,
+                     uint64_t size, uint32_t stack)
 {
+	if (ring >= h->procs.n)
+		return;
 	/* as heaptrack: the old block is freed, a new one allocated */
 	h->tot.reallocs++;
-	on_free(h, ring, r->time, r->old_addr);
-	on_alloc(h, ring, r->time, r->addr, r->size, r->stack);
+	heap_on_free(h, ring, t, old_addr);
+	heap_on_alloc(h, ring, t, addr, size, stack);
 }
 
-/* Counts the held allocation, under the stack that followed it. */
-static void release_held(struct heap_analysis *h, uint32_t ring, uint32_t stack)
-{
-	struct heap_proc *pr = &h->procs.v[ring];
-	struct kh_rec_realloc r = pr->held;
-	pr->holding = false;
-	r.stack = stack;
-	if (r.h.type == KH_REC_REALLOC)
-		on_realloc(h, ring, &r);
-	else
-		on_alloc(h, ring, r.time, r.addr, r.size, r.stack);
-}
-
-static void hold(struct heap_proc *pr, const struct kh_rec_header *rec, size_t size)
-{
-	memset(&pr->held, 0, sizeof(pr->held));
-	if (rec->type == KH_REC_REALLOC) {
-		memcpy(&pr->held, rec, size);
-	} else {
-		const struct kh_rec_alloc *a = (const void *)rec;
-		pr->held.h = a->h;
-		pr->held.time = a->time;
-		pr->held.addr = a->addr;
-		pr->held.size = a->size;
-		pr->held.tid = a->tid;
-	}
-	pr->holding = true;
-}
-
-void heap_on_record(struct heap_analysis *h, uint32_t ring, const struct kh_rec_header *rec)
+void heap_on_stack(struct heap_analysis *h, uint32_t ring, uint32_t first, uint32_t parent, const uint64_t *f,
+                   uint32_t n)
 {
 	if (ring >= h->procs.n)
 		return;
 	struct heap_proc *pr = &h->procs.v[ring];
-	/* only the stack's nodes come between an allocation and its stack;
-	 * should anything else, the allocation counts without a stack */
-	if (pr->holding && rec->type != KH_REC_STACK && rec->type != KH_REC_STACK_OF)
-		release_held(h, ring, 0);
-	switch (rec->type) {
-	case KH_REC_STACK: {
-		const struct kh_rec_stack *r = (const void *)rec;
-		if (rec->size < sizeof(*r) || rec->size < sizeof(*r) + (uint64_t)r->nframes * sizeof(uint64_t))
-			return;
-		if (!pr->nodes.n)
-			vec_grow(&pr->nodes); /* the root */
-		if (r->first != pr->nodes.n || r->parent >= pr->nodes.n)
-			return; /* out of order: never written so by the agent */
-		const uint64_t *f = (const uint64_t *)(r + 1);
-		for (uint32_t i = 0; i < r->nframes; i++) {
-			struct heap_trie_node n = {f[i], i ? r->first + i - 1 : r->parent, 0};
-			if (pr->live_copy)
-				n.prof =
-				    profile_stack_append(h->p, pr->nodes.v[n.parent].prof, live_location(h, pr, f[i]));
-			else if (h->on_address)
+	if (!pr->nnodes)
+		pr->nnodes = 1; /* the root */
+	if (first != pr->nnodes || parent >= pr->nnodes || n > UINT32_MAX - pr->nnodes)
+		return; /* out of order: never written so by the agent */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t up = i ? first + i - 1 : parent;
+		if (pr->live_copy) {
+			/* node k is the profile's node k: nothing to keep */
+			profile_stack_append(h->p, up, live_location(h, pr, f[i]));
+		} else {
+			if (h->on_address)
 				tell_address(h, pr, f[i]);
-			vec_push(&pr->nodes, n);
+			if (!pr->node_ips.n) {
+				vec_push(&pr->node_ips, 0); /* the root's */
+				vec_push(&pr->node_parents, 0);
+			}
+			vec_push(&pr->node_ips, f[i]);
+			vec_push(&pr->node_parents, up);
 		}
-		break;
+		pr->nnodes++;
 	}
-	case KH_REC_ALLOC: {
-		const struct kh_rec_alloc *r = (const void *)rec;
-		if (rec->size < sizeof(*r))
-			return;
-		if (r->stack == KH_STACK_PENDING)
-			hold(pr, rec, sizeof(*r));
-		else
-			on_alloc(h, ring, r->time, r->addr, r->size, r->stack);
-		break;
+}
+
+void heap_on_exec(struct heap_analysis *h, uint32_t ring)
+{
+	if (ring < h->procs.n)
+		h->procs.v[ring].exec = true;
+}
+
+void heap_on_freeres(struct heap_analysis *h, uint32_t ring)
+{
+	if (ring < h->procs.n)
+		h->procs.v[ring].freeres = true;
+}
+
+void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t max_rss_kb, bool last,
+                  uint64_t untracked)
+{
+	if (ring >= h->procs.n)
+		return;
+	if (max_rss_kb > h->tot.max_rss_kb)
+		h->tot.max_rss_kb = max_rss_kb;
+	if (last) {
+		h->procs.v[ring].exited = true;
+		rel_time(h, time);
+		h->tot.untracked += untracked;
 	}
-	case KH_REC_FREE: {
-		const struct kh_rec_free *r = (const void *)rec;
-		if (rec->size >= sizeof(*r))
-			on_free(h, ring, r->time, r->addr);
-		break;
-	}
-	case KH_REC_REALLOC: {
-		const struct kh_rec_realloc *r = (const void *)rec;
-		if (rec->size < sizeof(*r))
-			return;
-		if (r->stack == KH_STACK_PENDING)
-			hold(pr, rec, sizeof(*r));
-		else
-			on_realloc(h, ring, r);
-		break;
-	}
-	case KH_REC_STACK_OF: {
-		const struct kh_rec_stack_of *r = (const void *)rec;
-		if (rec->size >= sizeof(*r) && pr->holding)
-			release_held(h, ring, r->stack);
-		break;
-	}
-	case KH_REC_MAPS: {
-		/* text padded with zeros to the record's 8-byte size: a NUL
-		 * inside the maps text would end it for maps_each() */
-		const char *text = (const char *)(rec + 1);
-		strbuf_add(&pr->maps_in, text, strnlen(text, rec->size - sizeof(*rec)));
-		break;
-	}
-	case KH_REC_MAPS_END:
-		/* keep every copy: libraries mapped later appear in later copies */
-		strbuf_add(&pr->maps, pr->maps_in.buf ? pr->maps_in.buf : "", pr->maps_in.len);
-		strbuf_reset(&pr->maps_in);
-		break;
-	case KH_REC_EXEC:
-		pr->exec = true;
-		break;
-	case KH_REC_FREERES:
-		pr->freeres = true;
-		break;
-	case KH_REC_SCAN_REQUEST:
-	case KH_REC_EXIT: {
-		const struct kh_rec_exit *r = (const void *)rec;
-		if (rec->size < sizeof(*r))
-			return;
-		if (r->max_rss_kb > h->tot.max_rss_kb)
-			h->tot.max_rss_kb = r->max_rss_kb;
-		if (rec->type == KH_REC_EXIT) {
-			pr->exited = true;
-			rel_time(h, r->time);
-			h->tot.untracked += r->untracked;
-		}
-		break;
-	}
-	default:
-		break;
-	}
+}
+
+void heap_on_counted(struct heap_analysis *h, uint32_t processes, uint64_t allocs, uint64_t frees, uint64_t bytes,
+                     const uint32_t *pids, uint32_t npids)
+{
+	struct heap_totals *t = &h->tot;
+	t->counted_processes += processes;
+	t->counted_allocs += allocs;
+	t->counted_frees += frees;
+	t->counted_bytes += bytes;
+	for (uint32_t i = 0; i < npids && t->counted_npids < HEAP_COUNTED_PIDS; i++)
+		t->counted_pids[t->counted_npids++] = pids[i];
 }
 
 static int cmp_block(const void *a, const void *b)
 {
-	const struct kh_live_block *x = a, *y = b;
+	const struct heap_block *x = a, *y = b;
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct kh_live_block **out, uint64_t *n)
+int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct heap_block **out, uint64_t *n)
 {
 	if (ring >= h->procs.n)
 		return -EINVAL;
 	struct heap_proc *pr = &h->procs.v[ring];
-	struct kh_live_block *b = xmalloc((pr->live_n + 1) * sizeof(*b));
+	struct heap_block *b = xmalloc((pr->live_n + 1) * sizeof(*b));
 	uint64_t k = 0;
 	for (uint64_t i = 0; i < pr->live_cap; i++)
 		if (pr->live[i].addr) {
@@ -687,15 +795,14 @@ int heap_live_blocks(struct heap_analysis *h, uint32_t ring, struct kh_live_bloc
 	return 0;
 }
 
-void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls,
-                     uint64_t n)
+void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct heap_block *b, const uint8_t *cls, uint64_t n)
 {
 	if (ring >= h->procs.n)
 		return;
 	struct heap_proc *pr = &h->procs.v[ring];
 	for (uint64_t i = 0; i < n; i++) {
 		struct heap_live *l = live_find(pr, b[i].addr);
-		if (l && cls[i] <= KH_LEAK_DEFINITE)
+		if (l && cls[i] <= HEAP_LEAK_DEFINITE)
 			l->cls = cls[i];
 	}
 	pr->scanned = true;
@@ -703,38 +810,11 @@ void heap_on_classes(struct heap_analysis *h, uint32_t ring, const struct kh_liv
 	h->tot.scanned++;
 }
 
-void heap_on_pending_stack(struct heap_analysis *h, uint32_t ring, const struct kh_pending *pending)
-{
-	if (ring >= h->procs.n || !h->procs.v[ring].holding)
-		return;
-	uint32_t n = __atomic_load_n(&pending->nframes, __ATOMIC_ACQUIRE);
-	if (!n || n > KH_MAX_STACK)
-		return;
-	/* the agent is gone: its nodes are all here, and the stack's become
-	 * new nodes after them, the whole stack from the root */
-	struct {
-		struct kh_rec_stack s;
-		uint64_t f[KH_MAX_STACK];
-	} r;
-	memset(&r.s, 0, sizeof(r.s));
-	r.s.h.type = KH_REC_STACK;
-	r.s.h.size = (uint32_t)(sizeof(r.s) + n * sizeof(uint64_t));
-	r.s.first = (uint32_t)h->procs.v[ring].nodes.n;
-	r.s.parent = 0;
-	r.s.nframes = n;
-	for (uint32_t i = 0; i < n; i++)
-		r.f[i] = pending->frames[n - 1 - i];
-	heap_on_record(h, ring, &r.s.h);
-	release_held(h, ring, r.s.first + n - 1);
-}
-
 void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 {
 	if (ring >= h->procs.n)
 		return;
 	struct heap_proc *pr = &h->procs.v[ring];
-	if (pr->holding)
-		release_held(h, ring, 0); /* its stack never came */
 	/* no free comes any more: the table is for running processes */
 	free(pr->freed);
 	pr->freed = NULL;
@@ -753,8 +833,6 @@ void heap_on_ring_end(struct heap_analysis *h, uint32_t ring, bool clean)
 			continue;
 		}
 		struct heap_site *s = &h->sites.v[l->site];
-		s->leaked_bytes += l->size;
-		s->leaked_blocks++;
 		struct heap_leaks *lk = site_leaks_mut(h, s);
 		lk->bytes[l->cls] += l->size;
 		lk->blocks[l->cls]++;
@@ -782,36 +860,25 @@ static int cmp_map(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-struct mappings_ctx {
-	struct profile *p;
-	const struct heap_proc *pr;
-	VEC(struct proc_map) maps;
-};
-
-static void mapping_add(void *ctx, uint64_t start, uint64_t end, uint64_t pgoff, size_t path_off)
-{
-	struct mappings_ctx *c = ctx;
-	char path[4096];
-	maps_path(&c->pr->maps, path_off, path, sizeof(path));
-	struct profile_mapping m = {0};
-	m.pid = c->pr->pid;
-	m.start = start;
-	m.end = end;
-	m.pgoff = pgoff;
-	m.path = profile_intern(c->p, path);
-	struct proc_map pm = {start, end, profile_add_mapping(c->p, &m)};
-	vec_push(&c->maps, pm);
-}
-
 /* Adds the executable mappings of a process to the profile; returns them sorted. */
 static void add_mappings(struct profile *p, const struct heap_proc *pr, struct proc_map **out, size_t *nout)
 {
-	struct mappings_ctx c = {p, pr, {0}};
-	maps_each(&pr->maps, mapping_add, &c);
-	if (c.maps.n)
-		qsort(c.maps.v, c.maps.n, sizeof(*c.maps.v), cmp_map);
-	*out = c.maps.v;
-	*nout = c.maps.n;
+	VEC(struct proc_map) maps = {0};
+	for (size_t i = 0; i < pr->xmaps.n; i++) {
+		const struct heap_xmap *x = &pr->xmaps.v[i];
+		struct profile_mapping m = {0};
+		m.pid = pr->pid;
+		m.start = x->start;
+		m.end = x->end;
+		m.pgoff = x->pgoff;
+		m.path = profile_intern(p, xmap_path(pr, x));
+		struct proc_map pm = {x->start, x->end, profile_add_mapping(p, &m)};
+		vec_push(&maps, pm);
+	}
+	if (maps.n)
+		qsort(maps.v, maps.n, sizeof(*maps.v), cmp_map);
+	*out = maps.v;
+	*nout = maps.n;
 }
 
 static uint32_t map_lookup(const struct proc_map *m, size_t n, uint64_t addr)
@@ -837,10 +904,8 @@ static void merge_into(struct heap_analysis *h, struct heap_site *d, const struc
 	d->alloc_bytes += s->alloc_bytes;
 	d->allocs += s->allocs;
 	d->temporary += s->temporary;
-	d->live_bytes += s->live_bytes;
+	d->live_bytes = wrap_add(d->live_bytes, (uint64_t)s->live_bytes);
 	d->peak_bytes += s->peak_bytes;
-	d->leaked_bytes += s->leaked_bytes;
-	d->leaked_blocks += s->leaked_blocks;
 	if (!s->leaks)
 		return;
 	struct heap_leaks *dl = site_leaks_mut(h, d);
@@ -851,11 +916,26 @@ static void merge_into(struct heap_analysis *h, struct heap_site *d, const struc
 	}
 }
 
-static void totals_meta(struct profile *p, const struct heap_totals *t);
+/* Agent node k (0 < k < nnodes) of a process: its address and parent.
+ * The live-copied process's are its profile node's (src, before
+ * heap_finish(): a location there is an index in loc_ips). */
+static uint64_t node_ip(const struct heap_proc *pr, const struct profile *src, uint32_t k)
+{
+	if (!pr->live_copy)
+		return pr->node_ips.v[k];
+	uint32_t loc = src->stacks.v[k].location;
+	return loc < pr->loc_ips.n ? pr->loc_ips.v[loc] : UINT64_MAX;
+}
+
+static uint32_t node_parent(const struct heap_proc *pr, const struct profile *src, uint32_t k)
+{
+	return pr->live_copy ? src->stacks.v[k].parent : pr->node_parents.v[k];
+}
 
 /* Copies a process's stack trie (the agent's nodes, parents first) and
- * its mappings into p; memo[k] becomes agent node k's profile node. */
-static void copy_trie(struct profile *p, const struct heap_proc *pr, uint32_t *memo)
+ * its mappings into p; memo[k] becomes agent node k's profile node. src
+ * is the analysis's profile (node_ip()). */
+static void copy_trie(struct profile *p, const struct profile *src, const struct heap_proc *pr, uint32_t *memo)
 {
 	struct proc_map *maps;
 	size_t nmaps;
@@ -871,21 +951,22 @@ static void copy_trie(struct profile *p, const struct heap_proc *pr, uint32_t *m
 	 * addresses of one process are distinct locations: into an empty trie
 	 * they go without a lookup. */
 	bool fresh = p->stacks.n == 1;
-	profile_reserve(p, p->stacks.n + pr->nodes.n, 0, 0);
+	profile_reserve(p, p->stacks.n + pr->nnodes, 0, 0);
 	memo[0] = 0;
-	for (size_t k = 1; k < pr->nodes.n; k++) {
-		const struct heap_trie_node *n = &pr->nodes.v[k];
-		size_t slot = hash_u64(n->ip) & (sizeof(lc) / sizeof(lc[0]) - 1);
+	for (uint32_t k = 1; k < pr->nnodes; k++) {
+		uint64_t ip = node_ip(pr, src, k);
+		uint32_t parent = node_parent(pr, src, k);
+		size_t slot = hash_u64(ip) & (sizeof(lc) / sizeof(lc[0]) - 1);
 		uint32_t loc;
-		if (lc[slot].ip == n->ip + 1) {
+		if (lc[slot].ip == ip + 1) {
 			loc = lc[slot].loc;
 		} else {
-			loc = profile_location(p, map_lookup(maps, nmaps, n->ip), n->ip, PROFILE_LOC_USER);
-			lc[slot].ip = n->ip + 1; /* +1: 0 marks an empty slot */
+			loc = profile_location(p, map_lookup(maps, nmaps, ip), ip, PROFILE_LOC_USER);
+			lc[slot].ip = ip + 1; /* +1: 0 marks an empty slot */
 			lc[slot].loc = loc;
 		}
-		memo[k] = fresh ? profile_stack_append(p, memo[n->parent], loc)
-		                : profile_stack_child(p, memo[n->parent], loc);
+		memo[k] =
+		    fresh ? profile_stack_append(p, memo[parent], loc) : profile_stack_child(p, memo[parent], loc);
 	}
 	free(maps);
 }
@@ -906,8 +987,8 @@ static void live_locations(struct profile *p, const struct heap_proc *pr)
 		id[i] = profile_location(p, map_lookup(maps, nmaps, ip), ip, PROFILE_LOC_USER);
 		renamed |= id[i] != i;
 	}
-	for (size_t k = 1; renamed && k < pr->nodes.n; k++) {
-		struct profile_stack_node *n = &p->stacks.v[pr->nodes.v[k].prof];
+	for (size_t k = 1; renamed && k < pr->nnodes; k++) {
+		struct profile_stack_node *n = &p->stacks.v[k];
 		if (n->location < pr->loc_ips.n)
 			n->location = id[n->location];
 	}
@@ -922,17 +1003,17 @@ static void proc_stacks(struct heap_analysis *h, uint32_t r, uint32_t **memo)
 	if (pr->live_copy) {
 		live_locations(h->p, pr);
 	} else {
-		*memo = xreallocarray(*memo, pr->nodes.n + 1, sizeof(**memo));
-		copy_trie(h->p, pr, *memo);
+		*memo = xreallocarray(*memo, pr->nnodes + 1, sizeof(**memo));
+		copy_trie(h->p, h->p, pr, *memo);
 	}
 	for (size_t i = 0; i < h->sites.n; i++) {
 		struct heap_site *s = &h->sites.v[i];
 		if (s->proc != r)
 			continue;
-		if (s->agent_node >= pr->nodes.n)
+		if (s->agent_node >= pr->nnodes)
 			s->node = 0;
 		else
-			s->node = pr->live_copy ? pr->nodes.v[s->agent_node].prof : (*memo)[s->agent_node];
+			s->node = pr->live_copy ? s->agent_node : (*memo)[s->agent_node];
 	}
 }
 
@@ -945,7 +1026,7 @@ static void split_leaks(const struct heap_analysis *h, const struct heap_site *s
 {
 	const struct heap_leaks *lk = heap_site_leaks(h, s);
 	bool first = true;
-	for (int c = KH_LEAK_DEFINITE; c >= 0; c--) {
+	for (int c = HEAP_LEAK_DEFINITE; c >= 0; c--) {
 		if (!lk->blocks[c])
 			continue;
 		if (first) {
@@ -966,48 +1047,31 @@ static void split_leaks(const struct heap_analysis *h, const struct heap_site *s
 	}
 }
 
-struct outputs {
-	struct heap_analysis *h;
-	bool samples, merged;
-};
-
-/* Sizes the samples and merged sites for one entry per site and has the
- * kernel hand over their pages now (it zeroes each on first touch): run
- * on a second thread while the first copies the stack trie, the hundred
- * megabytes a run with a million distinct stacks needs cost no wall time. */
-static void *reserve_outputs(void *arg)
+/* Sizes the merged sites for one entry per site and has the kernel hand
+ * over their pages now (it zeroes each on first touch): run on a second
+ * thread while the first copies the stack trie, the tens of megabytes a
+ * run with a million distinct stacks needs cost no wall time. */
+static void *reserve_merged(void *arg)
 {
-	const struct outputs *o = arg;
-	struct heap_analysis *h = o->h;
-	struct profile *p = h->p;
+	struct heap_analysis *h = arg;
 	size_t n = h->sites.n;
-	if (o->samples) {
-		vec_reserve(&p->samples, p->samples.n + n);
-		memset(p->samples.v + p->samples.n, 0, n * sizeof(*p->samples.v));
-	}
-	if (o->merged) {
-		vec_reserve(&h->merged, h->merged.n + n);
-		memset(h->merged.v + h->merged.n, 0, n * sizeof(*h->merged.v));
-	}
+	vec_reserve(&h->merged, h->merged.n + n);
+	memset(h->merged.v + h->merged.n, 0, n * sizeof(*h->merged.v));
 	return NULL;
 }
 
-void heap_finish(struct heap_analysis *h)
+void heap_finish_sites(struct heap_analysis *h)
 {
 	struct profile *p = h->p;
 	if (h->tot.start_ns == UINT64_MAX)
 		h->tot.start_ns = 0;
 	h->tot.end_ns = h->last_t;
 	/* Usually every site is the live-copied process's: its sites are
-	 * distinct stack nodes, so they are the merged sites, and site_new()
-	 * made their samples already. */
-	bool samples_made = p->samples.n == h->sites.n;
+	 * distinct stack nodes, so they are the merged sites. */
 	bool alias = !h->other_sites && !h->merged.n;
 	/* the trie copy below touches neither vector */
-	struct outputs o = {h, !samples_made, !alias};
 	pthread_t reserver;
-	bool threaded =
-	    (o.samples || o.merged) && h->sites.n >= 65536 && pthread_create(&reserver, NULL, reserve_outputs, &o) == 0;
+	bool threaded = !alias && h->sites.n >= 65536 && pthread_create(&reserver, NULL, reserve_merged, h) == 0;
 	uint32_t *memo = NULL;
 	/* the live-copied process first: until its locations are made, the
 	 * profile's nodes name them by index, which a copy into the trie must
@@ -1019,46 +1083,29 @@ void heap_finish(struct heap_analysis *h)
 		if (!h->procs.v[r].live_copy)
 			proc_stacks(h, r, &memo);
 	free(memo);
+	/* the sites by agent node served the run only */
+	for (size_t r = 0; r < h->procs.n; r++)
+		vec_free(&h->procs.v[r].stack_sites);
 
-	/* one sample and at most one merged site per site: sized once, not
-	 * grown by copying hundreds of megabytes along the way */
+	/* at most one merged site per site: sized once, not grown by
+	 * copying tens of megabytes along the way */
 	if (threaded)
 		pthread_join(reserver, NULL);
-	else
-		reserve_outputs(&o);
+	else if (!alias)
+		reserve_merged(h);
 	/* profile stack ids are dense: their merged site by direct index */
 	uint32_t *by_node = NULL;
 	if (!alias) {
 		by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
 		memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));
 	}
-	size_t kept = 0;        /* samples made in place, of sites that allocated */
-	sample_vec extra = {0}; /* the further leak classes' samples */
 	for (size_t i = 0; i < h->sites.n; i++) {
 		struct heap_site *s = &h->sites.v[i];
 		if (s->snap_gen != h->peak_gen)
 			s->peak_bytes = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
 		s->snap_gen = h->peak_gen;
-		s->merged_idx = (uint32_t)i;
-		if (!s->allocs)
-			continue;
-		struct profile_sample smp = {0};
-		smp.stack = s->node;
-		smp.pid = h->procs.v[s->proc].pid;
-		smp.tid = smp.pid;
-		smp.values[HEAP_VALUE_ALLOC_SPACE] = (int64_t)s->alloc_bytes;
-		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = (int64_t)s->allocs;
-		smp.values[HEAP_VALUE_PEAK_SPACE] = (int64_t)s->peak_bytes;
-		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)s->leaked_bytes;
-		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = (int64_t)s->leaked_blocks;
-		smp.values[HEAP_VALUE_TEMPORARY] = (int64_t)s->temporary;
-		if (s->leaks)
-			split_leaks(h, s, &smp, &extra);
-		if (samples_made)
-			p->samples.v[kept++] = smp;
-		else
-			profile_add_sample(p, &smp);
-		if (alias)
+		s->link = (uint32_t)i;
+		if (!s->allocs || alias)
 			continue;
 		uint32_t m = s->node <= p->stacks.n ? by_node[s->node] : UINT32_MAX;
 		if (m == UINT32_MAX) {
@@ -1070,14 +1117,9 @@ void heap_finish(struct heap_analysis *h)
 			if (s->node <= p->stacks.n)
 				by_node[s->node] = m;
 		}
-		s->merged_idx = m;
+		s->link = m;
 		merge_into(h, &h->merged.v[m], s);
 	}
-	if (samples_made)
-		p->samples.n = kept;
-	for (size_t i = 0; i < extra.n; i++)
-		profile_add_sample(p, &extra.v[i]);
-	vec_free(&extra);
 	free(by_node);
 	if (alias) {
 		h->merged.v = h->sites.v;
@@ -1088,57 +1130,55 @@ void heap_finish(struct heap_analysis *h)
 		profile_thread(p, h->procs.v[i].pid, h->procs.v[i].pid);
 		struct heap_process *pt = &h->processes.v[i];
 		if (!pt->command)
-			pt->command = heap_maps_command(h->procs.v[i].maps.buf);
+			pt->command = proc_command(&h->procs.v[i]);
 	}
 
-	totals_meta(p, &h->tot);
+	heap_totals_meta(p, &h->tot);
 	heap_processes_meta(p, h->processes.v, h->processes.n);
 }
 
-static void totals_meta(struct profile *p, const struct heap_totals *t)
+bool heap_samples_add(struct heap_analysis *h, size_t *at, size_t max)
 {
-	profile_set_meta_u64(p, "heap_allocations", t->allocs);
-	profile_set_meta_u64(p, "heap_frees", t->frees);
-	profile_set_meta_u64(p, "heap_reallocs", t->reallocs);
-	profile_set_meta_u64(p, "heap_allocated_bytes", t->alloc_bytes);
-	profile_set_meta_u64(p, "heap_temporary", t->temporary);
-	profile_set_meta_u64(p, "heap_double_frees", t->double_frees);
-	profile_set_meta_u64(p, "heap_peak_bytes", t->peak_bytes);
-	profile_set_meta_u64(p, "heap_peak_time_ns", t->peak_time);
-	profile_set_meta_u64(p, "heap_peak_rss_kb", t->max_rss_kb);
-	profile_set_meta_u64(p, "heap_leaked_bytes", t->leaked_bytes);
-	profile_set_meta_u64(p, "heap_leaked_blocks", t->leaked_blocks);
-	profile_set_meta_u64(p, "heap_definitely_lost_bytes", t->class_bytes[KH_LEAK_DEFINITE]);
-	profile_set_meta_u64(p, "heap_indirectly_lost_bytes", t->class_bytes[KH_LEAK_INDIRECT]);
-	profile_set_meta_u64(p, "heap_possibly_lost_bytes", t->class_bytes[KH_LEAK_POSSIBLE]);
-	profile_set_meta_u64(p, "heap_still_reachable_bytes", t->class_bytes[KH_LEAK_REACHABLE]);
-	profile_set_meta_u64(p, "heap_not_scanned_bytes", t->class_bytes[KH_LEAK_UNKNOWN]);
-	profile_set_meta_u64(p, "heap_definitely_lost_blocks", t->class_blocks[KH_LEAK_DEFINITE]);
-	profile_set_meta_u64(p, "heap_indirectly_lost_blocks", t->class_blocks[KH_LEAK_INDIRECT]);
-	profile_set_meta_u64(p, "heap_possibly_lost_blocks", t->class_blocks[KH_LEAK_POSSIBLE]);
-	profile_set_meta_u64(p, "heap_still_reachable_blocks", t->class_blocks[KH_LEAK_REACHABLE]);
-	profile_set_meta_u64(p, "heap_not_scanned_blocks", t->class_blocks[KH_LEAK_UNKNOWN]);
-	profile_set_meta_u64(p, "heap_scanned_processes", t->scanned);
-	profile_set_meta_u64(p, "heap_unclean_processes", t->unclean);
-	profile_set_meta_u64(p, "heap_exec_bytes", t->exec_bytes);
-	profile_set_meta_u64(p, "heap_exec_blocks", t->exec_blocks);
-	profile_set_meta_u64(p, "heap_unknown_frees", t->unknown_frees);
-	profile_set_meta_u64(p, "heap_untracked", t->untracked);
-	if (t->counted_processes) {
-		profile_set_meta_u64(p, "heap_counted_processes", t->counted_processes);
-		profile_set_meta_u64(p, "heap_counted_allocations", t->counted_allocs);
-		profile_set_meta_u64(p, "heap_counted_frees", t->counted_frees);
-		profile_set_meta_u64(p, "heap_counted_bytes", t->counted_bytes);
-		struct strbuf pids = STRBUF_INIT;
-		for (uint32_t i = 0; i < t->counted_npids; i++)
-			strbuf_addf(&pids, "%s%u", i ? " " : "", t->counted_pids[i]);
-		profile_set_meta(p, "heap_counted_pids", strbuf_str(&pids));
-		strbuf_release(&pids);
+	struct profile *p = h->p;
+	size_t i = *at, end = max < h->sites.n - i ? i + max : h->sites.n;
+	if (i >= h->sites.n)
+		return false;
+	sample_vec extra = {0}; /* the further leak classes' samples */
+	for (; i < end; i++) {
+		const struct heap_site *s = &h->sites.v[i];
+		if (!s->allocs)
+			continue;
+		struct profile_sample smp = {0};
+		smp.stack = s->node;
+		smp.pid = h->procs.v[s->proc].pid;
+		smp.tid = smp.pid;
+		smp.values[HEAP_VALUE_ALLOC_SPACE] = (int64_t)s->alloc_bytes;
+		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = (int64_t)s->allocs;
+		smp.values[HEAP_VALUE_PEAK_SPACE] = (int64_t)s->peak_bytes;
+		smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)heap_site_leaked_bytes(h, s);
+		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = (int64_t)heap_site_leaked_blocks(h, s);
+		smp.values[HEAP_VALUE_TEMPORARY] = (int64_t)s->temporary;
+		if (s->leaks)
+			split_leaks(h, s, &smp, &extra);
+		profile_add_sample(p, &smp);
+		/* right after the site's first: the file's reader merges a
+		 * stack's samples in the order it meets them */
+		for (size_t k = 0; k < extra.n; k++)
+			profile_add_sample(p, &extra.v[k]);
+		vec_clear(&extra);
 	}
-	profile_set_meta_u64(p, "heap_events", t->events);
-	profile_set_meta_u64(p, "heap_peak_event", t->peak_event);
-	profile_set_meta_u64(p, "heap_processes", t->processes);
-	profile_set_meta_u64(p, "duration_ns", t->end_ns);
+	vec_free(&extra);
+	*at = i;
+	return true;
+}
+
+void heap_finish(struct heap_analysis *h)
+{
+	heap_finish_sites(h);
+	size_t at = 0;
+	vec_reserve(&h->p->samples, h->p->samples.n + h->sites.n);
+	while (heap_samples_add(h, &at, h->sites.n))
+		;
 }
 
 static const struct heap_analysis *sort_h;
@@ -1150,13 +1190,14 @@ static uint64_t rank_key(const struct heap_analysis *h, const struct heap_site *
 	case HEAP_BY_PEAK:
 		return s->peak_bytes;
 	case HEAP_BY_LEAKED:
-		return s->leaked_bytes;
+		return heap_site_leaked_bytes(h, s);
 	case HEAP_BY_ALLOCS:
 		return s->allocs;
 	case HEAP_BY_TEMPORARY:
 		return s->temporary;
 	case HEAP_BY_DEFINITE:
-		return heap_site_leaks(h, s)->bytes[KH_LEAK_DEFINITE] + heap_site_leaks(h, s)->bytes[KH_LEAK_INDIRECT];
+		return heap_site_leaks(h, s)->bytes[HEAP_LEAK_DEFINITE] +
+		       heap_site_leaks(h, s)->bytes[HEAP_LEAK_INDIRECT];
 	}
 	return 0;
 }
@@ -1166,8 +1207,8 @@ static uint64_t rank_key(const struct heap_analysis *h, const struct heap_site *
 static uint64_t lost_bytes(const struct heap_analysis *h, const struct heap_site *s)
 {
 	const struct heap_leaks *l = heap_site_leaks(h, s);
-	return l->bytes[KH_LEAK_DEFINITE] + l->bytes[KH_LEAK_INDIRECT] + l->bytes[KH_LEAK_POSSIBLE] +
-	       l->bytes[KH_LEAK_UNKNOWN];
+	return l->bytes[HEAP_LEAK_DEFINITE] + l->bytes[HEAP_LEAK_INDIRECT] + l->bytes[HEAP_LEAK_POSSIBLE] +
+	       l->bytes[HEAP_LEAK_UNKNOWN];
 }
 
 uint64_t heap_program_allocs(const struct heap_analysis *h)
@@ -1262,7 +1303,13 @@ struct group_key {
 static uint64_t group_hash(const struct group_key *k)
 {
 	uint64_t x = hash_mix(hash_mix(k->function, k->file), ((uint64_t)k->line << 2) | k->runtime << 1 | k->found);
-	return hash_mix(x, ((uint64_t)k->module << 32) | k->pid) & ~(1ull << 63);
+	return hash_mix(x, ((uint64_t)k->module << 32) | k->pid);
+}
+
+/* keymap_eq_fn: ctx the groups' keys. */
+static bool group_key_eq(const void *ctx, const void *key, uint32_t id)
+{
+	return !memcmp(&((const struct group_key *)ctx)[id], key, sizeof(struct group_key));
 }
 
 /* The process of a merged site: its ring's, or (read from a file) the
@@ -1289,10 +1336,11 @@ const struct heap_process *heap_site_process(const struct heap_analysis *h, cons
 }
 
 /* Which member's stack a group shows: the one that matters most. */
-static bool better_member(const struct heap_site *a, const struct heap_site *b)
+static bool better_member(const struct heap_analysis *h, const struct heap_site *a, const struct heap_site *b)
 {
-	if (a->leaked_bytes != b->leaked_bytes)
-		return a->leaked_bytes > b->leaked_bytes;
+	uint64_t la = heap_site_leaked_bytes(h, a), lb = heap_site_leaked_bytes(h, b);
+	if (la != lb)
+		return la > lb;
 	if (a->peak_bytes != b->peak_bytes)
 		return a->peak_bytes > b->peak_bytes;
 	return a->alloc_bytes > b->alloc_bytes;
@@ -1305,33 +1353,35 @@ void heap_group(struct heap_analysis *h)
 	 * frame (its location's frames, innermost first), else its parent's.
 	 * Parents have smaller ids than their children. Stacks share nodes and
 	 * nodes share locations, so this is cheap even for a million stacks. */
-	int64_t *loc_user = xmalloc((p->locations.n + 1) * sizeof(*loc_user));
+	/* frame ids, NO_FRAME when none: 4 bytes a node, for a million nodes */
+	enum { NO_FRAME = UINT32_MAX };
+	uint32_t *loc_user = xmalloc((p->locations.n + 1) * sizeof(*loc_user));
 	for (size_t l = 0; l < p->locations.n; l++) {
 		const struct profile_location *loc = &p->locations.v[l];
-		loc_user[l] = -1;
+		loc_user[l] = NO_FRAME;
 		for (uint32_t k = 0; k < loc->nframes; k++)
 			if (!alloc_rule_skips(h->rule, p, &p->frames.v[loc->first_frame + k])) {
 				loc_user[l] = loc->first_frame + k;
 				break;
 			}
 	}
-	int64_t *node_user = xmalloc((p->stacks.n + 1) * sizeof(*node_user));
+	uint32_t *node_user = xmalloc((p->stacks.n + 1) * sizeof(*node_user));
 	for (size_t i = 0; i < p->stacks.n; i++) {
 		const struct profile_stack_node *nd = &p->stacks.v[i];
 		if (i == 0 || nd->location >= p->locations.n)
-			node_user[i] = -1;
-		else if (loc_user[nd->location] >= 0)
+			node_user[i] = NO_FRAME;
+		else if (loc_user[nd->location] != NO_FRAME)
 			node_user[i] = loc_user[nd->location];
 		else
-			node_user[i] = nd->parent < i ? node_user[nd->parent] : -1;
+			node_user[i] = nd->parent < i ? node_user[nd->parent] : NO_FRAME;
 	}
 	/* One process's sites are not another's, nor one module's another's
 	 * (cc1's xmalloc is not the xmalloc of the libbfd that as loads):
 	 * the key is the frame's function, file, line and module, and the pid.
-	 * Keys are hashes: a group remembers its key's parts, and a clash
-	 * probes on. */
-	struct hashmap by_key, procs;
-	hashmap_init(&by_key);
+	 * keys[g] is group g's key, which the index confirms. */
+	struct keymap by_key;
+	struct hashmap procs;
+	keymap_init(&by_key);
 	hashmap_init(&procs);
 	vec_clear(&h->groups);
 	VEC(struct group_key) keys = {0};
@@ -1341,8 +1391,8 @@ void heap_group(struct heap_analysis *h)
 		bool runtime = false;
 		struct group_key k;
 		memset(&k, 0, sizeof(k));
-		int64_t fi = m->node < p->stacks.n ? node_user[m->node] : -1;
-		if (fi >= 0) {
+		uint32_t fi = m->node < p->stacks.n ? node_user[m->node] : NO_FRAME;
+		if (fi != NO_FRAME) {
 			f = p->frames.v[fi];
 			k.found = true;
 		} else if (heap_site_frame(p, h->rule, m->node, &f, &runtime)) {
@@ -1356,31 +1406,29 @@ void heap_group(struct heap_analysis *h)
 			k.runtime = runtime;
 		}
 		k.pid = site_pid(h, m);
-		uint64_t key = group_hash(&k), g;
-		bool known;
-		while ((known = hashmap_get(&by_key, key, &g)) && memcmp(&keys.v[g], &k, sizeof(k)))
-			key = hash_u64(key + 1) & ~(1ull << 63);
-		if (!known) {
+		uint64_t hash = group_hash(&k);
+		uint32_t g = keymap_find(&by_key, hash, group_key_eq, keys.v, &k);
+		if (g == KEYMAP_NONE) {
 			struct heap_site *d = vec_grow(&h->groups);
 			d->node = m->node;
 			d->proc = group_process(h, &procs, &k);
 			d->runtime = runtime;
-			g = h->groups.n - 1;
-			hashmap_put(&by_key, key, g);
+			g = (uint32_t)(h->groups.n - 1);
+			keymap_add(&by_key, hash, g);
 			vec_push(&keys, k);
 		}
 		struct heap_site *d = &h->groups.v[g];
 		/* merged sites are whole stacks: compare before adding */
-		bool take = !d->nstacks || better_member(m, &h->merged.v[d->merged_idx]);
+		bool take = !d->nstacks || better_member(h, m, &h->merged.v[d->link]);
 		merge_into(h, d, m);
 		d->nstacks++;
 		if (take) {
 			d->node = m->node;
-			d->merged_idx = (uint32_t)i;
+			d->link = (uint32_t)i;
 		}
-		m->group = (uint32_t)g;
+		m->link = g;
 	}
-	hashmap_release(&by_key);
+	keymap_release(&by_key);
 	hashmap_release(&procs);
 	vec_free(&keys);
 	free(loc_user);
@@ -1397,9 +1445,6 @@ void heap_group(struct heap_analysis *h)
 		}
 	}
 	hashmap_release(&pids);
-	for (size_t i = 0; i < h->sites.n; i++)
-		if (h->sites.v[i].allocs)
-			h->sites.v[i].group = h->merged.v[h->sites.v[i].merged_idx].group;
 }
 
 static void save_series(const struct heap_analysis *h, struct profile *p)
@@ -1414,20 +1459,22 @@ void heap_save_series(struct heap_analysis *h)
 	save_series(h, h->p);
 }
 
-void heap_snapshot(const struct heap_analysis *h, struct profile *out)
+int heap_snapshot(const struct heap_analysis *h, struct profile *out, size_t batch,
+                  int (*flush)(void *ctx, struct profile *out), void *ctx)
 {
+	int rc = 0;
 	uint32_t *memo = NULL;
 	for (uint32_t r = 0; r < h->procs.n; r++) {
 		const struct heap_proc *pr = &h->procs.v[r];
-		memo = xreallocarray(memo, pr->nodes.n + 1, sizeof(*memo));
-		copy_trie(out, pr, memo);
+		memo = xreallocarray(memo, pr->nnodes + 1, sizeof(*memo));
+		copy_trie(out, h->p, pr, memo);
 		for (size_t i = 0; i < h->sites.n; i++) {
 			const struct heap_site *s = &h->sites.v[i];
 			if (s->proc != r || !s->allocs)
 				continue;
 			uint64_t live = s->live_bytes > 0 ? (uint64_t)s->live_bytes : 0;
 			struct profile_sample smp = {0};
-			smp.stack = s->agent_node < pr->nodes.n ? memo[s->agent_node] : 0;
+			smp.stack = s->agent_node < pr->nnodes ? memo[s->agent_node] : 0;
 			smp.pid = pr->pid;
 			smp.tid = smp.pid;
 			smp.values[HEAP_VALUE_ALLOC_SPACE] = (int64_t)s->alloc_bytes;
@@ -1437,6 +1484,8 @@ void heap_snapshot(const struct heap_analysis *h, struct profile *out)
 			smp.values[HEAP_VALUE_LEAKED_SPACE] = (int64_t)live; /* not freed yet */
 			smp.values[HEAP_VALUE_TEMPORARY] = (int64_t)s->temporary;
 			profile_add_sample(out, &smp);
+			if (flush && !rc && out->samples.n >= batch)
+				rc = flush(ctx, out);
 		}
 		profile_thread(out, pr->pid, pr->pid);
 	}
@@ -1444,14 +1493,14 @@ void heap_snapshot(const struct heap_analysis *h, struct profile *out)
 	struct heap_totals t = h->tot;
 	t.end_ns = h->last_t;
 	t.leaked_bytes = h->heap_now > 0 ? (uint64_t)h->heap_now : 0;
-	totals_meta(out, &t);
+	heap_totals_meta(out, &t);
 	/* each process's blocks still live count as not freed, as the run's */
 	struct heap_process *pv = xcalloc(h->processes.n + 1, sizeof(*pv));
 	for (size_t i = 0; i < h->processes.n; i++) {
 		pv[i] = h->processes.v[i];
 		pv[i].leaked_bytes = !pv[i].exec && pv[i].heap_now > 0 ? (uint64_t)pv[i].heap_now : 0;
-		pv[i].command = h->processes.v[i].command ? xstrdup(h->processes.v[i].command)
-		                                          : heap_maps_command(h->procs.v[i].maps.buf);
+		pv[i].command =
+		    h->processes.v[i].command ? xstrdup(h->processes.v[i].command) : proc_command(&h->procs.v[i]);
 	}
 	heap_processes_meta(out, pv, h->processes.n);
 	for (size_t i = 0; i < h->processes.n; i++)
@@ -1459,4 +1508,5 @@ void heap_snapshot(const struct heap_analysis *h, struct profile *out)
 	free(pv);
 	profile_set_meta(out, "heap_snapshot", "live blocks count as not freed: the run had not ended");
 	save_series(h, out);
+	return rc;
 }

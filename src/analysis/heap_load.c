@@ -9,9 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/heap.h"
+#include "analysis/heap_int.h"
 #include "util/hashmap.h"
 #include "util/xalloc.h"
+
+/* The value types a heap profile carries, by HEAP_VALUE_*. */
+static const char *const value_names[HEAP_NVALUES] = {
+    [HEAP_VALUE_ALLOC_SPACE] = "alloc_space",       [HEAP_VALUE_ALLOC_OBJECTS] = "alloc_objects",
+    [HEAP_VALUE_PEAK_SPACE] = "peak_space",         [HEAP_VALUE_LEAKED_SPACE] = "leaked_space",
+    [HEAP_VALUE_LEAKED_OBJECTS] = "leaked_objects", [HEAP_VALUE_TEMPORARY] = "temporary_objects",
+};
 
 static int value_of(const struct profile *p, const char *name)
 {
@@ -24,77 +31,39 @@ static int value_of(const struct profile *p, const char *name)
 bool heap_profile_is(const struct profile *p)
 {
 	const char *ev = profile_get_meta(p, "event");
-	return ev && !strcmp(ev, "heap") && value_of(p, "alloc_space") >= 0;
+	return ev && !strcmp(ev, "heap") && value_of(p, value_names[HEAP_VALUE_ALLOC_SPACE]) >= 0;
 }
 
-static uint64_t get(const struct profile_sample *s, int vi)
-{
-	return vi >= 0 && s->values[vi] > 0 ? (uint64_t)s->values[vi] : 0;
-}
+/* One sample's heap values, by HEAP_VALUE_* (0 for a type the file lacks
+ * or a negative value), and its leak class. */
+struct sample_values {
+	uint64_t v[HEAP_NVALUES];
+	uint32_t cls;
+};
 
-static void totals_from_meta(const struct profile *p, struct heap_totals *t)
+/* The one reader of a sample: idx maps HEAP_VALUE_* to the file's value
+ * indexes (-1: absent). */
+static void sample_read(const struct profile_sample *smp, const int *idx, struct sample_values *out)
 {
-	static const char *const cls[5] = {"not_scanned", "still_reachable", "possibly_lost", "indirectly_lost",
-	                                   "definitely_lost"};
-	t->allocs = profile_get_meta_u64(p, "heap_allocations", 0);
-	t->frees = profile_get_meta_u64(p, "heap_frees", 0);
-	t->reallocs = profile_get_meta_u64(p, "heap_reallocs", 0);
-	t->alloc_bytes = profile_get_meta_u64(p, "heap_allocated_bytes", 0);
-	t->temporary = profile_get_meta_u64(p, "heap_temporary", 0);
-	t->peak_bytes = profile_get_meta_u64(p, "heap_peak_bytes", 0);
-	t->peak_time = profile_get_meta_u64(p, "heap_peak_time_ns", 0);
-	t->max_rss_kb = profile_get_meta_u64(p, "heap_peak_rss_kb", 0);
-	t->leaked_bytes = profile_get_meta_u64(p, "heap_leaked_bytes", 0);
-	t->leaked_blocks = profile_get_meta_u64(p, "heap_leaked_blocks", 0);
-	for (int c = 0; c < 5; c++) {
-		char key[64];
-		snprintf(key, sizeof(key), "heap_%s_bytes", cls[c]);
-		t->class_bytes[c] = profile_get_meta_u64(p, key, 0);
-		snprintf(key, sizeof(key), "heap_%s_blocks", cls[c]);
-		t->class_blocks[c] = profile_get_meta_u64(p, key, 0);
-	}
-	t->processes = (uint32_t)profile_get_meta_u64(p, "heap_processes", 0);
-	/* files before the count was kept: a class was found, so a scan ran */
-	uint64_t classified = t->class_bytes[1] + t->class_bytes[2] + t->class_bytes[3] + t->class_bytes[4];
-	t->scanned = (uint32_t)profile_get_meta_u64(p, "heap_scanned_processes", classified ? 1 : 0);
-	t->unclean = (uint32_t)profile_get_meta_u64(p, "heap_unclean_processes", 0);
-	t->exec_bytes = profile_get_meta_u64(p, "heap_exec_bytes", 0);
-	t->exec_blocks = profile_get_meta_u64(p, "heap_exec_blocks", 0);
-	t->unknown_frees = profile_get_meta_u64(p, "heap_unknown_frees", 0);
-	t->untracked = profile_get_meta_u64(p, "heap_untracked", 0);
-	t->counted_processes = (uint32_t)profile_get_meta_u64(p, "heap_counted_processes", 0);
-	t->counted_allocs = profile_get_meta_u64(p, "heap_counted_allocations", 0);
-	t->counted_frees = profile_get_meta_u64(p, "heap_counted_frees", 0);
-	t->counted_bytes = profile_get_meta_u64(p, "heap_counted_bytes", 0);
-	const char *pids = profile_get_meta(p, "heap_counted_pids");
-	for (char *end; pids && *pids && t->counted_npids < KH_POOL_PIDS; pids = end) {
-		unsigned long v = strtoul(pids, &end, 10);
-		if (end == pids)
-			break;
-		t->counted_pids[t->counted_npids++] = (uint32_t)v;
-	}
-	t->events = profile_get_meta_u64(p, "heap_events", 0);
-	t->peak_event = profile_get_meta_u64(p, "heap_peak_event", 0);
-	t->end_ns = profile_get_meta_u64(p, "duration_ns", 0);
-	t->start_ns = 0;
+	for (int k = 0; k < HEAP_NVALUES; k++)
+		out->v[k] = idx[k] >= 0 && smp->values[idx[k]] > 0 ? (uint64_t)smp->values[idx[k]] : 0;
+	/* files before the class was kept have cpu 0: not scanned */
+	out->cls = smp->cpu <= HEAP_LEAK_DEFINITE ? smp->cpu : HEAP_LEAK_UNKNOWN;
 }
 
 /* An old file's process entry from its samples. Its peak is what it held
  * at the run's peak, the closest the samples know. */
-static void add_to_process(struct heap_process *pr, const struct profile_sample *smp, int v_space, int v_objects,
-                           int v_peak, int v_temp, int v_leaked, int v_lobjects)
+static void add_to_process(struct heap_process *pr, const struct sample_values *sv)
 {
-	pr->alloc_bytes += get(smp, v_space);
-	pr->allocs += get(smp, v_objects);
-	pr->peak_bytes += get(smp, v_peak);
-	pr->temporary += get(smp, v_temp);
-	uint64_t lb = get(smp, v_leaked), ln = get(smp, v_lobjects);
-	uint32_t c = smp->cpu <= KH_LEAK_DEFINITE ? smp->cpu : KH_LEAK_UNKNOWN;
-	pr->leaked_bytes += lb;
-	pr->leaked_blocks += ln;
-	pr->class_bytes[c] += lb;
-	pr->class_blocks[c] += ln;
-	pr->scanned |= c != KH_LEAK_UNKNOWN;
+	pr->alloc_bytes += sv->v[HEAP_VALUE_ALLOC_SPACE];
+	pr->allocs += sv->v[HEAP_VALUE_ALLOC_OBJECTS];
+	pr->peak_bytes += sv->v[HEAP_VALUE_PEAK_SPACE];
+	pr->temporary += sv->v[HEAP_VALUE_TEMPORARY];
+	pr->leaked_bytes += sv->v[HEAP_VALUE_LEAKED_SPACE];
+	pr->leaked_blocks += sv->v[HEAP_VALUE_LEAKED_OBJECTS];
+	pr->class_bytes[sv->cls] += sv->v[HEAP_VALUE_LEAKED_SPACE];
+	pr->class_blocks[sv->cls] += sv->v[HEAP_VALUE_LEAKED_OBJECTS];
+	pr->scanned |= sv->cls != HEAP_LEAK_UNKNOWN;
 }
 
 struct heap_analysis *heap_from_profile(struct profile *p)
@@ -102,7 +71,7 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 	if (!heap_profile_is(p))
 		return NULL;
 	struct heap_analysis *h = heap_new(p);
-	totals_from_meta(p, &h->tot);
+	heap_totals_from_meta(p, &h->tot);
 	/* a file from before the per-process table: one entry per pid, its
 	 * totals added up from its samples below */
 	bool table = heap_processes_from_meta(h);
@@ -110,9 +79,9 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 	hashmap_init(&pids);
 	for (size_t i = h->processes.n; i-- > 0;)
 		hashmap_put(&pids, h->processes.v[i].pid, i);
-	int v_space = value_of(p, "alloc_space"), v_objects = value_of(p, "alloc_objects");
-	int v_peak = value_of(p, "peak_space"), v_leaked = value_of(p, "leaked_space");
-	int v_lobjects = value_of(p, "leaked_objects"), v_temp = value_of(p, "temporary_objects");
+	int idx[HEAP_NVALUES];
+	for (int k = 0; k < HEAP_NVALUES; k++)
+		idx[k] = value_of(p, value_names[k]);
 	/* profile stack ids are dense: a stack's merged site by direct index */
 	uint32_t *by_node = xmalloc((p->stacks.n + 1) * sizeof(*by_node));
 	memset(by_node, 0xff, (p->stacks.n + 1) * sizeof(*by_node));
@@ -136,26 +105,23 @@ struct heap_analysis *heap_from_profile(struct profile *p)
 			m = by_node[smp->stack] = (uint32_t)(h->merged.n - 1);
 		}
 		struct heap_site *s = &h->merged.v[m];
+		struct sample_values sv;
+		sample_read(smp, idx, &sv);
 		if (!table)
-			add_to_process(&h->processes.v[proc], smp, v_space, v_objects, v_peak, v_temp, v_leaked,
-			               v_lobjects);
-		s->alloc_bytes += get(smp, v_space);
-		s->allocs += get(smp, v_objects);
-		s->peak_bytes += get(smp, v_peak);
-		s->temporary += get(smp, v_temp);
-		uint64_t lb = get(smp, v_leaked), ln = get(smp, v_lobjects);
-		s->leaked_bytes += lb;
-		s->leaked_blocks += ln;
+			add_to_process(&h->processes.v[proc], &sv);
+		s->alloc_bytes += sv.v[HEAP_VALUE_ALLOC_SPACE];
+		s->allocs += sv.v[HEAP_VALUE_ALLOC_OBJECTS];
+		s->peak_bytes += sv.v[HEAP_VALUE_PEAK_SPACE];
+		s->temporary += sv.v[HEAP_VALUE_TEMPORARY];
+		uint64_t lb = sv.v[HEAP_VALUE_LEAKED_SPACE], ln = sv.v[HEAP_VALUE_LEAKED_OBJECTS];
 		if (!lb && !ln)
 			continue;
 		if (!s->leaks) {
 			vec_grow(&h->leaks);
 			s->leaks = (uint32_t)(h->leaks.n - 1);
 		}
-		/* files before the class was kept have cpu 0: not scanned */
-		uint32_t c = smp->cpu <= KH_LEAK_DEFINITE ? smp->cpu : KH_LEAK_UNKNOWN;
-		h->leaks.v[s->leaks].bytes[c] += lb;
-		h->leaks.v[s->leaks].blocks[c] += ln;
+		h->leaks.v[s->leaks].bytes[sv.cls] += lb;
+		h->leaks.v[s->leaks].blocks[sv.cls] += ln;
 	}
 	free(by_node);
 	hashmap_release(&pids);

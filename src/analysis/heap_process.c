@@ -3,11 +3,12 @@
  * profile's metadata so that `kiln report FILE` shows what `kiln heap`
  * showed (docs/file-format.md, "Heap profiles"). */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/heap.h"
+#include "analysis/heap_int.h"
 #include "util/xalloc.h"
 
 #define PROCESS_KEY "heap_process_"
@@ -15,6 +16,114 @@
 /* The class names as the metadata and the JSON spell them, by enum kh_leak_class. */
 static const char *const class_keys[5] = {"not_scanned", "still_reachable", "possibly_lost", "indirectly_lost",
                                           "definitely_lost"};
+
+/* The totals' metadata keys, one table for writing and reading them. */
+struct totals_field {
+	const char *key;
+	size_t off;
+	bool u32;     /* else uint64_t */
+	bool counted; /* only in runs with counted-only processes */
+};
+
+#define T64(key, field)                                                                                                \
+	{                                                                                                              \
+		key, offsetof(struct heap_totals, field), false, false                                                 \
+	}
+#define C64(key, field)                                                                                                \
+	{                                                                                                              \
+		key, offsetof(struct heap_totals, field), false, true                                                  \
+	}
+#define T32(key, field)                                                                                                \
+	{                                                                                                              \
+		key, offsetof(struct heap_totals, field), true, false                                                  \
+	}
+static const struct totals_field totals_fields[] = {
+    T64("heap_allocations", allocs),
+    T64("heap_frees", frees),
+    T64("heap_reallocs", reallocs),
+    T64("heap_allocated_bytes", alloc_bytes),
+    T64("heap_temporary", temporary),
+    T64("heap_double_frees", double_frees),
+    T64("heap_peak_bytes", peak_bytes),
+    T64("heap_peak_time_ns", peak_time),
+    T64("heap_peak_rss_kb", max_rss_kb),
+    T64("heap_leaked_bytes", leaked_bytes),
+    T64("heap_leaked_blocks", leaked_blocks),
+    T64("heap_definitely_lost_bytes", class_bytes[HEAP_LEAK_DEFINITE]),
+    T64("heap_indirectly_lost_bytes", class_bytes[HEAP_LEAK_INDIRECT]),
+    T64("heap_possibly_lost_bytes", class_bytes[HEAP_LEAK_POSSIBLE]),
+    T64("heap_still_reachable_bytes", class_bytes[HEAP_LEAK_REACHABLE]),
+    T64("heap_not_scanned_bytes", class_bytes[HEAP_LEAK_UNKNOWN]),
+    T64("heap_definitely_lost_blocks", class_blocks[HEAP_LEAK_DEFINITE]),
+    T64("heap_indirectly_lost_blocks", class_blocks[HEAP_LEAK_INDIRECT]),
+    T64("heap_possibly_lost_blocks", class_blocks[HEAP_LEAK_POSSIBLE]),
+    T64("heap_still_reachable_blocks", class_blocks[HEAP_LEAK_REACHABLE]),
+    T64("heap_not_scanned_blocks", class_blocks[HEAP_LEAK_UNKNOWN]),
+    T32("heap_scanned_processes", scanned),
+    T32("heap_unclean_processes", unclean),
+    T64("heap_exec_bytes", exec_bytes),
+    T64("heap_exec_blocks", exec_blocks),
+    T64("heap_unknown_frees", unknown_frees),
+    T64("heap_untracked", untracked),
+    {"heap_counted_processes", offsetof(struct heap_totals, counted_processes), true, true},
+    C64("heap_counted_allocations", counted_allocs),
+    C64("heap_counted_frees", counted_frees),
+    C64("heap_counted_bytes", counted_bytes),
+    T64("heap_events", events),
+    T64("heap_peak_event", peak_event),
+    T32("heap_processes", processes),
+    T64("duration_ns", end_ns),
+};
+#undef T64
+#undef C64
+#undef T32
+
+/* The counted-only processes' pids, space-separated. */
+#define COUNTED_PIDS_KEY "heap_counted_pids"
+
+void heap_totals_meta(struct profile *p, const struct heap_totals *t)
+{
+	for (size_t i = 0; i < sizeof(totals_fields) / sizeof(totals_fields[0]); i++) {
+		const struct totals_field *f = &totals_fields[i];
+		const char *at = (const char *)t + f->off;
+		if (f->counted && !t->counted_processes)
+			continue;
+		profile_set_meta_u64(p, f->key, f->u32 ? *(const uint32_t *)at : *(const uint64_t *)at);
+	}
+	if (!t->counted_processes)
+		return;
+	struct strbuf pids = STRBUF_INIT;
+	for (uint32_t i = 0; i < t->counted_npids && i < HEAP_COUNTED_PIDS; i++)
+		strbuf_addf(&pids, "%s%u", i ? " " : "", t->counted_pids[i]);
+	profile_set_meta(p, COUNTED_PIDS_KEY, strbuf_str(&pids));
+	strbuf_release(&pids);
+}
+
+void heap_totals_from_meta(const struct profile *p, struct heap_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (size_t i = 0; i < sizeof(totals_fields) / sizeof(totals_fields[0]); i++) {
+		const struct totals_field *f = &totals_fields[i];
+		char *at = (char *)t + f->off;
+		uint64_t v = profile_get_meta_u64(p, f->key, 0);
+		if (f->u32)
+			*(uint32_t *)at = (uint32_t)v;
+		else
+			*(uint64_t *)at = v;
+	}
+	/* files before the count was kept: a class was found, so a scan ran */
+	const char *scanned = profile_get_meta(p, "heap_scanned_processes");
+	uint64_t classified = t->class_bytes[1] + t->class_bytes[2] + t->class_bytes[3] + t->class_bytes[4];
+	if (!scanned && classified)
+		t->scanned = 1;
+	const char *pids = profile_get_meta(p, COUNTED_PIDS_KEY);
+	for (char *end; pids && *pids && t->counted_npids < HEAP_COUNTED_PIDS; pids = end) {
+		unsigned long v = strtoul(pids, &end, 10);
+		if (end == pids)
+			break;
+		t->counted_pids[t->counted_npids++] = (uint32_t)v;
+	}
+}
 
 /* One process as "key=value ..." with the command last: it may hold spaces. */
 void heap_processes_meta(struct profile *p, const struct heap_process *v, size_t n)

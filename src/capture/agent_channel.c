@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/maps_line.h"
 #include "capture/scan_regions.h"
 #include "capture/thread_regs.h"
 #include "util/strbuf.h"
@@ -411,18 +412,16 @@ static void maps_read(uint32_t pid, stack_map_vec *out)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi, off, inode;
-		char perm[5];
-		int at = 0;
-		if (sscanf(line, "%lx-%lx %4s %lx %*s %lu %n", &lo, &hi, perm, &off, &inode, &at) < 5)
+		struct maps_line ml;
+		if (!maps_line_parse(line, strlen(line), &ml))
 			continue;
 		struct stack_map *m = vec_grow(out);
-		m->lo = lo;
-		m->hi = hi;
-		m->rw = perm[0] == 'r' && perm[1] == 'w';
-		m->none = perm[0] == '-' && perm[1] == '-' && perm[2] == '-';
-		m->anon = inode == 0 && (line[at] == '\n' || line[at] == '\0');
-		m->stack = !strncmp(line + at, "[stack]", 7);
+		m->lo = ml.start;
+		m->hi = ml.end;
+		m->rw = ml.perms[0] == 'r' && ml.perms[1] == 'w';
+		m->none = ml.perms[0] == '-' && ml.perms[1] == '-' && ml.perms[2] == '-';
+		m->anon = ml.inode == 0 && !ml.path_at;
+		m->stack = ml.path_at && !strncmp(line + ml.path_at, "[stack]", 7);
 	}
 	fclose(f);
 }

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #include "analysis/alloc_site.h"
 #include "analysis/heap.h"
 #include "capture/agent_channel.h"
+#include "capture/reader_sched.h"
+#include "capture/agent_decode.h"
 #include "capture/target.h"
 #include "cmd/cmd.h"
 #include "cmd/output.h"
@@ -159,30 +162,95 @@ static int parse_args(int argc, char **argv, struct heap_args *a)
 	return -1;
 }
 
+/* ---- the channel's records, decoded (capture/agent_decode.h), into the
+ * analysis: the channel's callbacks get the session, the decoder's the
+ * analysis ---- */
+
+static struct heap_analysis *session_analysis(void *ctx);
+static struct agent_decoder *session_decoder(void *ctx);
+
+/* A decoded event into the analysis's own calls. */
+static void on_event(void *ctx, uint32_t ring, const struct agent_event *ev)
+{
+	struct heap_analysis *h = ctx;
+	switch (ev->kind) {
+	case AGENT_EV_PROCESS:
+		heap_on_process(h, ring, ev->pid, ev->ppid, ev->time);
+		break;
+	case AGENT_EV_STACK:
+		heap_on_stack(h, ring, ev->first, ev->parent, ev->frames, ev->nframes);
+		break;
+	case AGENT_EV_ALLOC:
+		heap_on_alloc(h, ring, ev->time, ev->addr, ev->size, ev->stack);
+		break;
+	case AGENT_EV_FREE:
+		heap_on_free(h, ring, ev->time, ev->addr);
+		break;
+	case AGENT_EV_REALLOC:
+		heap_on_realloc(h, ring, ev->time, ev->old_addr, ev->addr, ev->size, ev->stack);
+		break;
+	case AGENT_EV_MAPPINGS: {
+		/* the same four fields: handed on one by one, not cast */
+		struct heap_mapping m[64];
+		for (size_t i = 0; i < ev->nmaps; i += 64) {
+			size_t k = ev->nmaps - i < 64 ? ev->nmaps - i : 64;
+			for (size_t j = 0; j < k; j++)
+				m[j] = (struct heap_mapping){ev->maps[i + j].start, ev->maps[i + j].end,
+				                             ev->maps[i + j].pgoff, ev->maps[i + j].path};
+			heap_on_mappings(h, ring, m, k);
+		}
+		break;
+	}
+	case AGENT_EV_EXEC:
+		heap_on_exec(h, ring);
+		break;
+	case AGENT_EV_FREERES:
+		heap_on_freeres(h, ring);
+		break;
+	case AGENT_EV_EXITING:
+	case AGENT_EV_EXIT:
+		heap_on_exit(h, ring, ev->time, ev->max_rss_kb, ev->kind == AGENT_EV_EXIT, ev->untracked);
+		break;
+	}
+}
+
 static void cb_ring(void *ctx, uint32_t ring, const struct kh_ring_header *h)
 {
-	heap_on_ring(ctx, ring, h);
+	agent_decode_ring(session_decoder(ctx), ring, h, sizeof(*h));
 }
 
 static void cb_record(void *ctx, uint32_t ring, const struct kh_rec_header *r)
 {
-	heap_on_record(ctx, ring, r);
+	agent_decode_record(session_decoder(ctx), ring, r, r->size);
 }
 
 static int cb_live(void *ctx, uint32_t ring, struct kh_live_block **out, uint64_t *n)
 {
-	return heap_live_blocks(ctx, ring, out, n);
+	struct heap_block *b;
+	int rc = heap_live_blocks(session_analysis(ctx), ring, &b, n);
+	if (rc)
+		return rc;
+	struct kh_live_block *k = xmalloc((*n + 1) * sizeof(*k));
+	for (uint64_t i = 0; i < *n; i++)
+		k[i] = (struct kh_live_block){b[i].addr, b[i].size};
+	free(b);
+	*out = k;
+	return 0;
 }
 
 static void cb_classes(void *ctx, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls, uint64_t n)
 {
-	heap_on_classes(ctx, ring, b, cls, n);
+	struct heap_block *hb = xmalloc((n + 1) * sizeof(*hb));
+	for (uint64_t i = 0; i < n; i++)
+		hb[i] = (struct heap_block){b[i].addr, b[i].size};
+	heap_on_classes(session_analysis(ctx), ring, hb, cls, n);
+	free(hb);
 }
 
 static void cb_end(void *ctx, uint32_t ring, const struct kh_pending *pending, bool clean)
 {
-	heap_on_pending_stack(ctx, ring, pending);
-	heap_on_ring_end(ctx, ring, clean);
+	agent_decode_end(session_decoder(ctx), ring, pending);
+	heap_on_ring_end(session_analysis(ctx), ring, clean);
 }
 
 static void cb_address(void *ctx, const char *path, uint64_t file_offset)
@@ -219,14 +287,23 @@ struct snapshots {
 	uint64_t start_time, next_at, taken, every;
 };
 
+/* Samples made and written per batch: a million sites' samples would take
+ * 72 MB at once. */
+#define SAMPLES_BATCH 65536
+
+static int snapshot_stream(void *ctx, struct profile *snap)
+{
+	return kiln_writer_stream(ctx, snap);
+}
+
 static void snapshot_take(struct snapshots *sn, const struct heap_analysis *h)
 {
 	uint64_t t0 = cmd_now_ns();
 	struct profile *snap = profile_new();
 	profile_init_heap(snap, sn->cmd, sn->start_time);
-	heap_snapshot(h, snap);
 	struct kiln_writer *w = NULL;
-	if (!kiln_writer_open(&w, sn->tmp) && !kiln_writer_finish(w, snap) && !rename(sn->tmp, sn->output))
+	if (!kiln_writer_open(&w, sn->tmp) && !heap_snapshot(h, snap, SAMPLES_BATCH, snapshot_stream, w) &&
+	    !kiln_writer_finish(w, snap) && !rename(sn->tmp, sn->output))
 		sn->taken++;
 	else
 		unlink(sn->tmp); /* a full disk or the like: the run goes on, the last good file stays */
@@ -238,14 +315,22 @@ static void snapshot_take(struct snapshots *sn, const struct heap_analysis *h)
 
 struct file_job {
 	struct kiln_writer *w;
-	const struct profile *p;
+	struct profile *p;
+	struct heap_analysis *h;
 	int rc;
 };
 
+/* The profile's samples, made from the sites a batch at a time and
+ * streamed, then the rest of the file. */
 static void *write_file(void *arg)
 {
 	struct file_job *j = arg;
-	j->rc = kiln_writer_finish(j->w, j->p);
+	size_t at = 0;
+	j->rc = 0;
+	while (!j->rc && heap_samples_add(j->h, &at, SAMPLES_BATCH))
+		j->rc = kiln_writer_stream(j->w, j->p);
+	if (!j->rc)
+		j->rc = kiln_writer_finish(j->w, j->p);
 	return NULL;
 }
 
@@ -368,7 +453,19 @@ struct heap_session {
 	struct strbuf summary; /* the text summary, printed last */
 	/* -v: when each stage ended, and how often the target waited */
 	uint64_t t_start, exited_at, t_ran, t_finish, t_sym, t_group, t_shown, waits;
+	int reader_prio;          /* enum reader_prio of the ring reader (this thread) */
+	struct agent_decoder dec; /* the channel's records into events for h */
 };
+
+static struct heap_analysis *session_analysis(void *ctx)
+{
+	return ((struct heap_session *)ctx)->h;
+}
+
+static struct agent_decoder *session_decoder(void *ctx)
+{
+	return &((struct heap_session *)ctx)->dec;
+}
 
 /* The agent, the profile and its file, the snapshots and the channel. */
 static int heap_prepare(struct heap_session *s)
@@ -456,14 +553,24 @@ static void heap_collect(struct heap_session *s)
 	struct heap_analysis *h = s->h;
 	/* name addresses while the target runs, on a thread of kiln's own */
 	s->prefetch = symbols_prefetch_start();
-	h->on_address = cb_address;
-	h->on_address_ctx = s->prefetch;
-	const struct agent_channel_ops ops = {h, cb_ring, cb_record, cb_live, cb_classes, cb_end};
+	heap_set_address_hook(h, cb_address, s->prefetch);
+	const struct agent_channel_ops ops = {s, cb_ring, cb_record, cb_live, cb_classes, cb_end};
 	s->t_start = cmd_now_ns();
 	bool forwarded = false;
 	struct linger lg = {0};
+	/* the target waits whenever its ring is full: on a busy machine a
+	 * reader at the normal priority got a quarter of a cpu and the target
+	 * spent most of its run queued after its naps (record's reader has
+	 * the same priority and governor; KILN_TEST_READER_PRIO=normal, nice:
+	 * for measuring) */
+	struct reader_sched rs = {0};
+	const char *want = getenv("KILN_TEST_READER_PRIO");
+	if (!want || strcmp(want, "normal"))
+		reader_sched_raise(&rs, !(want && !strcmp(want, "nice")));
+	s->reader_prio = rs.level;
 	for (;;) {
 		uint64_t n = agent_channel_poll(s->ch, &ops);
+		reader_sched_govern(&rs);
 		if (interrupted && !forwarded) {
 			target_signal(&s->t, (int)interrupted);
 			forwarded = true;
@@ -486,9 +593,10 @@ static void heap_collect(struct heap_session *s)
 			nanosleep(&ts, NULL);
 		}
 	}
+	reader_sched_restore(&rs);
 	struct rusage ru;
-	if (getrusage(RUSAGE_CHILDREN, &ru) == 0 && (uint64_t)ru.ru_maxrss > h->tot.max_rss_kb)
-		h->tot.max_rss_kb = (uint64_t)ru.ru_maxrss;
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+		heap_note_max_rss(h, (uint64_t)ru.ru_maxrss);
 	if (!agent_channel_rings(s->ch))
 		kiln_warn(
 		    "the agent did not start in '%s' (a static binary, or LD_PRELOAD removed); nothing was recorded",
@@ -496,22 +604,14 @@ static void heap_collect(struct heap_session *s)
 	s->waits = agent_channel_waits(s->ch);
 	struct agent_counted c;
 	agent_channel_counted(s->ch, &c);
-	h->tot.counted_processes = c.processes;
-	h->tot.counted_allocs = c.allocs;
-	h->tot.counted_frees = c.frees;
-	h->tot.counted_bytes = c.bytes;
-	for (uint32_t i = 0; i < c.npids && i < KH_POOL_PIDS; i++)
-		h->tot.counted_pids[h->tot.counted_npids++] = c.pids[i];
+	heap_on_counted(h, c.processes, c.allocs, c.frees, c.bytes, c.pids, c.npids);
 	if (c.processes)
 		kiln_warn("%u process%s forked after the host installed a seccomp filter found no spare ring: "
 		          "%" PRIu64 " allocations (%" PRIu64 " bytes) were counted, not recorded; set " KH_ENV_SPARES
 		          " (default %d, at most %d) for more",
 		          c.processes, c.processes == 1 ? "" : "es", c.allocs, c.bytes, KH_POOL_SLOTS_DEF,
 		          KH_POOL_SLOTS_MAX);
-	bool no_stacks = true;
-	for (size_t i = 0; i < h->procs.n && no_stacks; i++)
-		no_stacks = h->procs.v[i].nodes.n <= 1;
-	if (h->tot.allocs && no_stacks)
+	if (heap_get_totals(h)->allocs && !heap_has_stacks(h))
 		kiln_warn("no call stacks were captured: the agent could not load libunwind.so.8 in the target; "
 		          "install it (apt-get install libunwind8)");
 	s->t_ran = cmd_now_ns();
@@ -521,11 +621,12 @@ static void heap_collect(struct heap_session *s)
 static void heap_analyse(struct heap_session *s)
 {
 	struct profile *p = s->p;
-	heap_finish(s->h);
+	heap_finish_sites(s->h);
 	heap_save_series(s->h);
 	s->t_finish = cmd_now_ns();
 	profile_set_meta_u64(p, "exit_status", (uint64_t)target_exit_code(&s->t));
 	profile_set_meta_u64(p, "agent_ring_waits", s->waits);
+	profile_set_meta(p, "reader_priority", reader_prio_name((enum reader_prio)s->reader_prio));
 	struct symbols_stats ss = {0};
 	s->sym = symbols_prefetch_finish(s->prefetch);
 	s->prefetch = NULL;
@@ -538,8 +639,17 @@ static void heap_analyse(struct heap_session *s)
 	s->t_sym = cmd_now_ns();
 }
 
-/* The profile is complete: the file is written on a thread of its own
- * while the summary and the chart are made, which only read it. */
+/* The lists a user reads: sites grouped by their allocating line. */
+static void heap_group_sites(struct heap_session *s)
+{
+	heap_set_alloc_rule(s->h, s->a->rule);
+	heap_group(s->h);
+	s->t_group = cmd_now_ns();
+}
+
+/* The profile is complete but for its samples: they and the file are
+ * made on a thread of its own while the summary and the chart are made,
+ * which only read the profile and the grouped sites. */
 static int heap_write_start(struct heap_session *s)
 {
 	if (s->sn.taken) {
@@ -553,7 +663,7 @@ static int heap_write_start(struct heap_session *s)
 			return 1;
 		}
 	}
-	s->job = (struct file_job){s->w, s->p, 0};
+	s->job = (struct file_job){s->w, s->p, s->h, 0};
 	s->threaded = pthread_create(&s->writer, NULL, write_file, &s->job) == 0;
 	if (!s->threaded)
 		write_file(&s->job);
@@ -565,10 +675,6 @@ static void heap_views(struct heap_session *s)
 {
 	const struct heap_args *a = s->a;
 	struct heap_analysis *h = s->h;
-	heap_set_alloc_rule(h, a->rule);
-	heap_group(h);
-	s->t_group = cmd_now_ns();
-
 	struct heap_render_opts ro = {a->top, a->frames, strbuf_str(&s->cmd), a->full_stacks};
 	struct strbuf sb = STRBUF_INIT;
 	if (a->chart) {
@@ -639,17 +745,20 @@ static void heap_say_verbose(const struct heap_session *s)
 		        "registers (whole stacks; a pointer held only in a register counts as lost)\n",
 		        agent_channel_no_regs(ch), agent_channel_no_regs(ch) == 1 ? "" : "es");
 	say_scan_regions(ch);
+	size_t ngroups;
+	heap_sites(s->h, &ngroups);
 	fprintf(stderr,
-	        "kiln: run %.3f s (the target waited for kiln %" PRIu64
+	        "kiln: run %.3f s (ring reader at %s priority; the target waited for kiln %" PRIu64
 	        " times; kiln read its last event %.3f s after it exited), analysis %.3f s, symbols %.3f s "
 	        "(%zu addresses), grouping %.3f s, summary %.3f s, then waited %.3f s for the file; %zu call "
 	        "sites, %zu "
 	        "stacks, %zu stack nodes; %" PRIu64 " snapshots during the run\n",
-	        (double)(s->t_ran - s->t_start) / 1e9, s->waits,
+	        (double)(s->t_ran - s->t_start) / 1e9, reader_prio_name((enum reader_prio)s->reader_prio), s->waits,
 	        s->exited_at && s->t_ran > s->exited_at ? (double)(s->t_ran - s->exited_at) / 1e9 : 0.0,
 	        (double)(s->t_finish - s->t_ran) / 1e9, (double)(s->t_sym - s->t_finish) / 1e9, s->p->locations.n,
 	        (double)(s->t_group - s->t_sym) / 1e9, (double)(s->t_shown - s->t_group) / 1e9,
-	        (double)(cmd_now_ns() - s->t_shown) / 1e9, s->h->groups.n, s->h->merged.n, s->p->stacks.n, s->sn.taken);
+	        (double)(cmd_now_ns() - s->t_shown) / 1e9, ngroups, heap_merged_count(s->h), s->p->stacks.n,
+	        s->sn.taken);
 }
 
 /* Puts back the file that was there before when discard is set; frees
@@ -668,6 +777,7 @@ static void heap_session_release(struct heap_session *s)
 	agent_channel_free(s->ch);
 	symbolizer_free(symbols_prefetch_finish(s->prefetch));
 	symbolizer_free(s->sym);
+	agent_decoder_release(&s->dec);
 	heap_free(s->h);
 	profile_free(s->p);
 	free(s->agent);
@@ -681,15 +791,23 @@ static void heap_session_release(struct heap_session *s)
 static int heap_run(const struct heap_args *a)
 {
 	struct heap_session s = {.a = a, .cmd = STRBUF_INIT, .summary = STRBUF_INIT, .out = {.fd = -1}};
+	/* glibc raises its mmap threshold to the size of each mapped block
+	 * freed (up to 32 MB): after a snapshot frees its profile, the tables
+	 * of a million sites would come from the brk heap, which keeps what
+	 * is freed resident. A fixed threshold gives each big table back when
+	 * freed: about 7 MB less at the peak of a run with a million stacks. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	target_init(&s.t);
 	s.p = profile_new();
 	s.h = heap_new(s.p);
+	agent_decoder_init(&s.dec, on_event, s.h);
 	int status = heap_prepare(&s);
 	if (status < 0)
 		status = heap_launch(&s);
 	if (status < 0) {
 		heap_collect(&s);
 		heap_analyse(&s);
+		heap_group_sites(&s);
 		status = heap_write_start(&s);
 	}
 	if (status < 0) {

@@ -41,11 +41,11 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 	uint32_t nt = heap_top_sites(h, HEAP_BY_PEAK, top, MAX_LAYERS);
 	/* Time on the x axis, unless the run was too short for the agent's
 	 * coarse clock (a few ms a tick): then allocation events. */
-	bool by_event = h->tot.end_ns < 200000000ull;
-	uint64_t tmax = by_event ? h->tot.events : h->tot.end_ns;
+	bool by_event = heap_get_totals(h)->end_ns < 200000000ull;
+	uint64_t tmax = by_event ? heap_get_totals(h)->events : heap_get_totals(h)->end_ns;
 	if (!tmax)
 		tmax = 1;
-	uint64_t ymax = h->tot.peak_bytes > 0 ? h->tot.peak_bytes : 1;
+	uint64_t ymax = heap_get_totals(h)->peak_bytes > 0 ? heap_get_totals(h)->peak_bytes : 1;
 	/* per bucket: the largest total, and the top sites' bytes at that moment */
 	uint64_t *total = xcalloc(COLS, sizeof(*total));
 	uint64_t *layer = xcalloc((size_t)COLS * MAX_LAYERS, sizeof(*layer));
@@ -53,28 +53,32 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 	/* the layer of each raw site: the top site (group or stack) it is in */
 	size_t nv;
 	const struct heap_site *view = heap_sites(h, &nv);
-	int8_t *which = xmalloc(h->sites.n + 1); /* small enough to stay in cache */
-	for (size_t i = 0; i < h->sites.n; i++) {
-		const struct heap_site *s = &h->sites.v[i];
-		uint32_t v = h->groups.n ? s->group : s->merged_idx;
+	size_t nraw = heap_raw_site_count(h), npoints;
+	const struct heap_point *series = heap_series(h, &npoints);
+	int8_t *which = xmalloc(nraw + 1); /* small enough to stay in cache */
+	for (size_t i = 0; i < nraw; i++) {
+		const struct heap_site *s = heap_raw_site(h, (uint32_t)i);
+		uint32_t v = heap_site_view(h, (uint32_t)i);
 		which[i] = -1;
 		for (uint32_t k = 0; k < nt && s->allocs; k++)
 			if (v == top[k])
 				which[i] = (int8_t)k;
 	}
-	size_t d = 0;
-	for (size_t i = 0; i < h->series.n; i++) {
-		for (; d < h->deltas.n && h->deltas.v[d].point <= i; d++) {
-			int k = which[h->deltas.v[d].site];
+	struct heap_delta_cursor dc = {0};
+	struct heap_delta d;
+	bool more = heap_delta_next(h, &dc, &d);
+	for (size_t i = 0; i < npoints; i++) {
+		for (; more && d.point <= i; more = heap_delta_next(h, &dc, &d)) {
+			int k = d.site < nraw ? which[d.site] : -1;
 			if (k >= 0) /* only the top sites' bytes are drawn */
-				cur[k] += h->deltas.v[d].bytes;
+				cur[k] = (int64_t)((uint64_t)cur[k] + (uint64_t)d.bytes); /* wraps, never traps */
 		}
-		uint64_t x = by_event ? h->series.v[i].ev : h->series.v[i].t;
+		uint64_t x = by_event ? series[i].ev : series[i].t;
 		uint64_t col = x * (COLS - 1) / tmax;
 		if (col >= COLS)
 			col = COLS - 1;
-		if (h->series.v[i].bytes >= total[col]) {
-			total[col] = h->series.v[i].bytes;
+		if (series[i].bytes >= total[col]) {
+			total[col] = series[i].bytes;
 			for (uint32_t k = 0; k < nt; k++)
 				layer[col * MAX_LAYERS + k] = cur[k] > 0 ? (uint64_t)cur[k] : 0;
 		}
@@ -114,7 +118,7 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 			strbuf_addf(out, " L%.1f %.1f", X(c), Y(base[c]));
 		strbuf_addstr(out, " Z\"><title>");
 		struct strbuf label = STRBUF_INIT;
-		heap_site_label(&label, h->p, h->rule, view[top[k]].node);
+		heap_site_label(&label, heap_analysis_profile(h), heap_alloc_rule(h), view[top[k]].node);
 		xml_text(out, strbuf_str(&label));
 		strbuf_release(&label);
 		strbuf_addstr(out, "</title></path>\n");
@@ -144,13 +148,15 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 			            LEFT + pw * i / 4, TOP + PLOT_H + 16, (double)tmax * i / 4 / 1e9);
 	}
 	/* the peak */
-	double px = LEFT + pw * (double)(by_event ? h->tot.peak_event : h->tot.peak_time) / (double)tmax;
+	double px = LEFT + pw * (double)(by_event ? heap_get_totals(h)->peak_event : heap_get_totals(h)->peak_time) /
+	                       (double)tmax;
 	strbuf_addf(out,
 	            "<line class=\"peak\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#c00\" "
 	            "stroke-dasharray=\"4 3\"/>\n<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#c00\"/>\n"
 	            "<text x=\"%.1f\" y=\"%d\" fill=\"#c00\">peak %" PRIu64 " bytes at %.3f s</text>\n",
-	            px, TOP, px, TOP + PLOT_H, px, Y(h->tot.peak_bytes), px + 6 > W - 260 ? px - 250 : px + 6, TOP + 12,
-	            h->tot.peak_bytes, (double)h->tot.peak_time / 1e9);
+	            px, TOP, px, TOP + PLOT_H, px, Y(heap_get_totals(h)->peak_bytes),
+	            px + 6 > W - 260 ? px - 250 : px + 6, TOP + 12, heap_get_totals(h)->peak_bytes,
+	            (double)heap_get_totals(h)->peak_time / 1e9);
 	/* legend */
 	for (uint32_t k = 0; k < nt; k++) {
 		int y = TOP + PLOT_H + 36 + 16 * (int)k;
@@ -158,7 +164,7 @@ void heap_render_chart(struct strbuf *out, const struct heap_analysis *h, const 
 		            "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">",
 		            LEFT, y - 9, colors[k], LEFT + 16, y);
 		struct strbuf label = STRBUF_INIT;
-		heap_site_label(&label, h->p, h->rule, view[top[k]].node);
+		heap_site_label(&label, heap_analysis_profile(h), heap_alloc_rule(h), view[top[k]].node);
 		strbuf_addf(&label, " (%" PRIu64 " bytes at peak)", view[top[k]].peak_bytes);
 		xml_text(out, strbuf_str(&label));
 		strbuf_release(&label);

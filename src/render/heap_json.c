@@ -14,7 +14,9 @@ static void site_process_json(struct strbuf *out, const struct heap_analysis *h,
 	bool runtime;
 	strbuf_addstr(out, ",\"module\":");
 	strbuf_add_json_string(
-	    out, heap_site_frame(h->p, h->rule, s->node, &f, &runtime) && f.module ? profile_str(h->p, f.module) : "");
+	    out, heap_site_frame(heap_analysis_profile(h), heap_alloc_rule(h), s->node, &f, &runtime) && f.module
+	             ? profile_str(heap_analysis_profile(h), f.module)
+	             : "");
 	const struct heap_process *pr = heap_site_process(h, s);
 	strbuf_addf(out, ",\"pid\":%u,\"command\":", pr ? pr->pid : 0);
 	strbuf_add_json_string(out, pr && pr->command ? pr->command : "");
@@ -24,8 +26,10 @@ static void site_process_json(struct strbuf *out, const struct heap_analysis *h,
 static void processes_json(struct strbuf *out, const struct heap_analysis *h)
 {
 	strbuf_addstr(out, ",\"per_process\":[");
-	for (size_t i = 0; i < h->processes.n; i++) {
-		const struct heap_process *pr = &h->processes.v[i];
+	size_t np;
+	const struct heap_process *pv = heap_processes(h, &np);
+	for (size_t i = 0; i < np; i++) {
+		const struct heap_process *pr = &pv[i];
 		strbuf_addf(out, "%s{\"pid\":%u,\"ppid\":%u,\"command\":", i ? "," : "", pr->pid, pr->ppid);
 		strbuf_add_json_string(out, pr->command ? pr->command : "");
 		strbuf_addf(out,
@@ -53,29 +57,29 @@ static void sites_json(struct strbuf *out, const struct heap_analysis *h, const 
 		const struct heap_site *s = &heap_sites(h, &nv)[idx[i]];
 		const struct heap_leaks *lk = heap_site_leaks(h, s);
 		struct strbuf label = STRBUF_INIT;
-		heap_site_label(&label, h->p, h->rule, s->node);
+		heap_site_label(&label, heap_analysis_profile(h), heap_alloc_rule(h), s->node);
 		strbuf_addf(out, "%s{\"site\":", i ? "," : "");
 		strbuf_add_json_string(out, strbuf_str(&label));
 		strbuf_release(&label);
 		site_process_json(out, h, s);
 		strbuf_addstr(out, ",\"frames\":");
-		heap_stack_json(out, h->p, h->rule, s->node, o->full_stacks);
-		strbuf_addf(out,
-		            ",\"stack\":%u,\"allocations\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64
-		            ",\"temporary\":%" PRIu64 ",\"peak_bytes\":%" PRIu64 ",\"leaked_bytes\":%" PRIu64
-		            ",\"leaked_blocks\":%" PRIu64 ",\"definitely_lost_bytes\":%" PRIu64
-		            ",\"indirectly_lost_bytes\":%" PRIu64 ",\"possibly_lost_bytes\":%" PRIu64
-		            ",\"still_reachable_bytes\":%" PRIu64 "}",
-		            s->node, s->allocs, s->alloc_bytes, s->temporary, s->peak_bytes, s->leaked_bytes,
-		            s->leaked_blocks, lk->bytes[KH_LEAK_DEFINITE], lk->bytes[KH_LEAK_INDIRECT],
-		            lk->bytes[KH_LEAK_POSSIBLE], lk->bytes[KH_LEAK_REACHABLE]);
+		heap_stack_json(out, heap_analysis_profile(h), heap_alloc_rule(h), s->node, o->full_stacks);
+		strbuf_addf(
+		    out,
+		    ",\"stack\":%u,\"allocations\":%" PRIu64 ",\"allocated_bytes\":%" PRIu64 ",\"temporary\":%" PRIu64
+		    ",\"peak_bytes\":%" PRIu64 ",\"leaked_bytes\":%" PRIu64 ",\"leaked_blocks\":%" PRIu64
+		    ",\"definitely_lost_bytes\":%" PRIu64 ",\"indirectly_lost_bytes\":%" PRIu64
+		    ",\"possibly_lost_bytes\":%" PRIu64 ",\"still_reachable_bytes\":%" PRIu64 "}",
+		    s->node, s->allocs, s->alloc_bytes, s->temporary, s->peak_bytes, heap_site_leaked_bytes(h, s),
+		    heap_site_leaked_blocks(h, s), lk->bytes[HEAP_LEAK_DEFINITE], lk->bytes[HEAP_LEAK_INDIRECT],
+		    lk->bytes[HEAP_LEAK_POSSIBLE], lk->bytes[HEAP_LEAK_REACHABLE]);
 	}
 	strbuf_addch(out, ']');
 }
 
 void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o)
 {
-	const struct heap_totals *t = &h->tot;
+	const struct heap_totals *t = heap_get_totals(h);
 	strbuf_addstr(out, "{\"command\":");
 	strbuf_add_json_string(out, o->command ? o->command : "");
 	strbuf_addf(out,
@@ -99,18 +103,20 @@ void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const s
 	strbuf_addstr(out, "]}");
 	strbuf_addf(out, ",\"unknown_frees\":%" PRIu64 ",\"double_frees\":%" PRIu64 ",\"double_free_sites\":[",
 	            t->unknown_frees, t->double_frees);
-	for (size_t i = 0; i < h->double_frees.n; i++) {
-		const struct heap_double_free *d = &h->double_frees.v[i];
-		uint32_t node = h->sites.v[d->site].node;
+	size_t ndf;
+	const struct heap_double_free *dfv = heap_double_frees(h, &ndf);
+	for (size_t i = 0; i < ndf; i++) {
+		const struct heap_double_free *d = &dfv[i];
+		uint32_t node = heap_raw_site(h, d->site)->node;
 		struct strbuf label = STRBUF_INIT;
-		heap_site_label(&label, h->p, h->rule, node);
+		heap_site_label(&label, heap_analysis_profile(h), heap_alloc_rule(h), node);
 		strbuf_addf(out, "%s{\"count\":%" PRIu64 ",\"address\":\"0x%" PRIx64 "\",\"pid\":%u,\"alloc_site\":",
 		            i ? "," : "", d->count, d->addr, d->pid);
 		strbuf_add_json_string(out, strbuf_str(&label));
 		strbuf_release(&label);
 		/* frees carry no stack in the agent's records */
 		strbuf_addstr(out, ",\"alloc_frames\":");
-		heap_stack_json(out, h->p, h->rule, node, o->full_stacks);
+		heap_stack_json(out, heap_analysis_profile(h), heap_alloc_rule(h), node, o->full_stacks);
 		strbuf_addstr(out, ",\"free_frames\":null}");
 	}
 	strbuf_addf(out, "],\"program_allocations\":%" PRIu64, heap_program_allocs(h));

@@ -79,12 +79,13 @@ void heap_site_where(struct strbuf *out, const struct heap_analysis *h, const st
 	const struct heap_process *pr = heap_site_process(h, s);
 	struct profile_frame f;
 	bool runtime;
-	if (heap_site_frame(h->p, h->rule, s->node, &f, &runtime) && f.file && f.module) {
-		const char *mod = profile_str(h->p, f.module);
+	if (heap_site_frame(heap_analysis_profile(h), heap_alloc_rule(h), s->node, &f, &runtime) && f.file &&
+	    f.module) {
+		const char *mod = profile_str(heap_analysis_profile(h), f.module);
 		if (*mod && (!pr || strcmp(mod, heap_process_name(pr))))
 			strbuf_addf(out, " in %s", mod);
 	}
-	if (pr && h->npids > 1)
+	if (pr && heap_npids(h) > 1)
 		strbuf_addf(out, " [pid %u: %s]", pr->pid, heap_process_name(pr));
 }
 
@@ -151,9 +152,9 @@ static void section(struct strbuf *out, const struct heap_analysis *h, const str
 			break;
 		case HEAP_BY_LEAKED:
 		case HEAP_BY_DEFINITE:
-			strbuf_addf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks not freed", s->leaked_bytes,
-			            s->leaked_blocks);
-			for (int c = KH_LEAK_DEFINITE; c >= KH_LEAK_REACHABLE; c--) {
+			strbuf_addf(out, "%" PRIu64 " bytes in %" PRIu64 " blocks not freed",
+			            heap_site_leaked_bytes(h, s), heap_site_leaked_blocks(h, s));
+			for (int c = HEAP_LEAK_DEFINITE; c >= HEAP_LEAK_REACHABLE; c--) {
 				const struct heap_leaks *lk = heap_site_leaks(h, s);
 				if (lk->blocks[c])
 					strbuf_addf(out, "; %s %" PRIu64 " bytes in %" PRIu64 " blocks",
@@ -169,35 +170,37 @@ static void section(struct strbuf *out, const struct heap_analysis *h, const str
 			break;
 		}
 		strbuf_addstr(out, "\n      site: ");
-		heap_site_label(out, h->p, h->rule, s->node);
+		heap_site_label(out, heap_analysis_profile(h), heap_alloc_rule(h), s->node);
 		heap_site_where(out, h, s);
 		if (s->nstacks > 1)
 			strbuf_addf(out, " (%u distinct stacks; the largest:)", s->nstacks);
 		strbuf_addch(out, '\n');
-		stack_text(out, h->p, h->rule, s->node, o->max_frames, o->full_stacks);
+		stack_text(out, heap_analysis_profile(h), heap_alloc_rule(h), s->node, o->max_frames, o->full_stacks);
 	}
 }
 
 /* Frees carry no stack: the freed block's allocation is what is known. */
 static void double_frees_text(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o)
 {
-	if (!h->double_frees.n)
+	size_t ndf;
+	const struct heap_double_free *dfv = heap_double_frees(h, &ndf);
+	if (!ndf)
 		return;
 	strbuf_addstr(out, "\ndouble frees (the agent records no stack for a free; the block's allocation is "
 	                   "shown):\n");
-	uint32_t max = o->top < h->double_frees.n ? o->top : (uint32_t)h->double_frees.n;
+	uint32_t max = o->top < ndf ? o->top : (uint32_t)ndf;
 	for (uint32_t i = 0; i < max; i++) {
-		const struct heap_double_free *d = &h->double_frees.v[i];
-		uint32_t node = h->sites.v[d->site].node;
+		const struct heap_double_free *d = &dfv[i];
+		uint32_t node = heap_raw_site(h, d->site)->node;
 		strbuf_addf(out, "  #%u %" PRIu64 " double free%s, the first of 0x%" PRIx64 " in process %u\n", i + 1,
 		            d->count, d->count == 1 ? "" : "s", d->addr, d->pid);
 		strbuf_addstr(out, "      allocated at: ");
-		heap_site_label(out, h->p, h->rule, node);
+		heap_site_label(out, heap_analysis_profile(h), heap_alloc_rule(h), node);
 		strbuf_addch(out, '\n');
-		stack_text(out, h->p, h->rule, node, o->max_frames, o->full_stacks);
+		stack_text(out, heap_analysis_profile(h), heap_alloc_rule(h), node, o->max_frames, o->full_stacks);
 	}
-	if (max < h->double_frees.n)
-		strbuf_addf(out, "  ... and %zu more sites\n", h->double_frees.n - max);
+	if (max < ndf)
+		strbuf_addf(out, "  ... and %zu more sites\n", ndf - max);
 }
 
 /* At most this many processes in the text summary; --json lists all. */
@@ -216,18 +219,19 @@ static int cmp_process(const void *a, const void *b, void *arg)
  * PROCESSES_SHOWN with most allocations when there are more). */
 static void processes_text(struct strbuf *out, const struct heap_analysis *h)
 {
-	size_t n = h->processes.n, shown = 0, idle = 0;
+	size_t n, shown = 0, idle = 0;
+	const struct heap_process *pv = heap_processes(h, &n);
 	if (n < 2)
 		return;
 	uint32_t *idx = xmalloc(n * sizeof(*idx));
 	for (size_t i = 0; i < n; i++)
-		if (h->processes.v[i].allocs)
+		if (pv[i].allocs)
 			idx[shown++] = (uint32_t)i;
 		else
 			idle++;
 	size_t more = 0;
 	if (shown > PROCESSES_SHOWN) {
-		qsort_r(idx, shown, sizeof(*idx), cmp_process, h->processes.v);
+		qsort_r(idx, shown, sizeof(*idx), cmp_process, (void *)pv);
 		more = shown - PROCESSES_SHOWN;
 		shown = PROCESSES_SHOWN;
 		qsort_r(idx, shown, sizeof(*idx), cmp_index, NULL);
@@ -236,11 +240,11 @@ static void processes_text(struct strbuf *out, const struct heap_analysis *h)
 	strbuf_addf(out, "    %8s %11s %10s %10s %10s %10s %10s  %s\n", "pid", "allocations", "peak", "definitely",
 	            "indirectly", "possibly", "reachable", "command");
 	for (size_t k = 0; k < shown; k++) {
-		const struct heap_process *pr = &h->processes.v[idx[k]];
+		const struct heap_process *pr = &pv[idx[k]];
 		strbuf_addf(out, "    %8u %11" PRIu64, pr->pid, pr->allocs);
-		uint64_t cols[5] = {pr->peak_bytes, pr->class_bytes[KH_LEAK_DEFINITE],
-		                    pr->class_bytes[KH_LEAK_INDIRECT], pr->class_bytes[KH_LEAK_POSSIBLE],
-		                    pr->class_bytes[KH_LEAK_REACHABLE]};
+		uint64_t cols[5] = {pr->peak_bytes, pr->class_bytes[HEAP_LEAK_DEFINITE],
+		                    pr->class_bytes[HEAP_LEAK_INDIRECT], pr->class_bytes[HEAP_LEAK_POSSIBLE],
+		                    pr->class_bytes[HEAP_LEAK_REACHABLE]};
 		for (int c = 0; c < 5; c++) {
 			struct strbuf b = STRBUF_INIT;
 			human(&b, cols[c]);
@@ -263,7 +267,7 @@ static void processes_text(struct strbuf *out, const struct heap_analysis *h)
 
 void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o)
 {
-	const struct heap_totals *t = &h->tot;
+	const struct heap_totals *t = heap_get_totals(h);
 	strbuf_addf(out, "kiln heap: %s\n", o->command ? o->command : "");
 	strbuf_addf(out, "  processes:             %u\n", t->processes);
 	strbuf_addf(out, "  allocations:           %" PRIu64 " (%" PRIu64 " through realloc)\n", t->allocs,
@@ -280,13 +284,13 @@ void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const s
 	strbuf_addf(out, "  not freed at exit:     %" PRIu64 " bytes in %" PRIu64 " blocks\n", t->leaked_bytes,
 	            t->leaked_blocks);
 	if (t->scanned) {
-		for (int c = KH_LEAK_DEFINITE; c >= KH_LEAK_REACHABLE; c--) {
+		for (int c = HEAP_LEAK_DEFINITE; c >= HEAP_LEAK_REACHABLE; c--) {
 			char label[32];
 			snprintf(label, sizeof(label), "%s:", heap_class_name(c));
 			strbuf_addf(out, "    %-19s %" PRIu64 " bytes in %" PRIu64 " blocks\n", label,
 			            t->class_bytes[c], t->class_blocks[c]);
 		}
-		if (t->class_blocks[KH_LEAK_UNKNOWN])
+		if (t->class_blocks[HEAP_LEAK_UNKNOWN])
 			strbuf_addf(out,
 			            "    %-19s %" PRIu64 " bytes in %" PRIu64
 			            " blocks (processes that did not exit normally)\n",

@@ -43,4 +43,12 @@ check_eq "allocations = valgrind's" "$(hj "$T/heap.json" "d['allocations']")" "$
 check_eq "frees = valgrind's" "$(hj "$T/heap.json" "d['frees']")" "$V_FREES"
 WAITS=$(sed -n 's/.*the target waited for kiln \([0-9]*\) times.*/\1/p' "$T/heap.err")
 check_ge "the target waited for kiln" "$WAITS" 1
+# the reader has record's reader priority, so that on a busy machine the
+# target is not left waiting on a full ring (root: real-time)
+PRIO=$(sed -n 's/.*ring reader at \(.*\) priority;.*/\1/p' "$T/heap.err")
+if [ "$(id -u)" = 0 ]; then
+	check_eq "ring reader's priority" "$PRIO" "real-time (SCHED_FIFO)"
+else
+	[ -n "$PRIO" ] && ok "ring reader at $PRIO priority" || fail "the ring reader's priority is not said"
+fi
 finish

@@ -16,9 +16,10 @@
 
 #include <cmocka.h>
 
-#include "analysis/heap.h"
+#include "analysis/heap_int.h"
 #include "profile/kiln_file.h"
 #include "render/heap.h"
+#include "heap_feed.h"
 
 static struct kh_ring_header ring_header(uint32_t pid)
 {
@@ -46,7 +47,7 @@ static void stack_frames(struct heap_analysis *h, uint32_t ring, uint32_t first,
 	r.s.parent = parent;
 	r.s.nframes = n;
 	memcpy(r.f, f, n * sizeof(uint64_t));
-	heap_on_record(h, ring, &r.s.h);
+	feed_record(h, ring, &r.s.h);
 }
 
 /* Sends trie nodes first (outer, 0x9999) and first+1 (pc) under parent. */
@@ -71,13 +72,13 @@ static struct profile *heap_profile(void)
 static void alloc(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr, uint64_t size, uint32_t st)
 {
 	struct kh_rec_alloc r = {{KH_REC_ALLOC, sizeof(r)}, 1000 + t, addr, size, 1, st};
-	heap_on_record(h, ring, &r.h);
+	feed_record(h, ring, &r.h);
 }
 
 static void hfree(struct heap_analysis *h, uint32_t ring, uint64_t t, uint64_t addr)
 {
 	struct kh_rec_free r = {{KH_REC_FREE, sizeof(r)}, 1000 + t, addr, 1, 0};
-	heap_on_record(h, ring, &r.h);
+	feed_record(h, ring, &r.h);
 }
 
 static void test_totals_peak_temporary(void **state)
@@ -86,7 +87,7 @@ static void test_totals_peak_temporary(void **state)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(42);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	stack(h, 0, 1, 0, 0x1000); /* nodes 1 (0x9999), 2 (0x1000) */
 	stack(h, 0, 3, 1, 0x2000); /* nodes 3 (0x9999 under 1), 4 (0x2000) */
 	alloc(h, 0, 1, 0xa0, 100, 2);
@@ -98,17 +99,17 @@ static void test_totals_peak_temporary(void **state)
 	alloc(h, 0, 7, 0xd0, 10, 4);
 	hfree(h, 0, 8, 0xeeee); /* never allocated */
 	struct kh_rec_realloc rr = {{KH_REC_REALLOC, sizeof(rr)}, 1009, 0xd0, 0xe0, 30, 1, 4};
-	heap_on_record(h, 0, &rr.h);
+	feed_record(h, 0, &rr.h);
 
-	struct kh_live_block *b;
+	struct heap_block *b;
 	uint64_t n;
 	assert_int_equal(heap_live_blocks(h, 0, &b, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(b[0].addr, 0xe0);
-	uint8_t cls = KH_LEAK_DEFINITE;
+	uint8_t cls = HEAP_LEAK_DEFINITE;
 	heap_on_classes(h, 0, b, &cls, 1);
 	free(b);
-	heap_on_ring_end(h, 0, true);
+	feed_end(h, 0, true);
 	heap_finish(h);
 
 	const struct heap_totals *t = &h->tot;
@@ -122,7 +123,7 @@ static void test_totals_peak_temporary(void **state)
 	assert_int_equal(t->unknown_frees, 1);
 	assert_int_equal(t->leaked_bytes, 30);
 	assert_int_equal(t->leaked_blocks, 1);
-	assert_int_equal(t->class_bytes[KH_LEAK_DEFINITE], 30);
+	assert_int_equal(t->class_bytes[HEAP_LEAK_DEFINITE], 30);
 
 	/* two stacks, two merged sites; the first held all 500 bytes at the peak */
 	assert_true(h->merged_is_sites); /* one process: its sites are the merged ones */
@@ -133,7 +134,7 @@ static void test_totals_peak_temporary(void **state)
 	assert_int_equal(heap_top_sites(h, HEAP_BY_PEAK, top, 2), 1);
 	assert_int_equal(h->merged.v[top[0]].peak_bytes, 500);
 	assert_int_equal(heap_top_sites(h, HEAP_BY_LEAKED, top, 2), 1);
-	assert_int_equal(h->merged.v[top[0]].leaked_bytes, 30);
+	assert_int_equal(heap_site_leaked_bytes(h, &h->merged.v[top[0]]), 30);
 	assert_int_equal(p->samples.n, 2);
 	int64_t alloc_space = 0;
 	for (size_t i = 0; i < p->samples.n; i++)
@@ -153,20 +154,42 @@ static void test_totals_peak_temporary(void **state)
 	heap_render_text(&sb, h, &o);
 	assert_non_null(strstr(strbuf_str(&sb), "definitely lost:    30 bytes in 1 blocks"));
 	strbuf_release(&sb);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
 
-/* Asserts that a site's profile stack holds its agent stack's addresses. */
+/* Agent node k of a process copied at the end: its address and parent. */
+static uint64_t agent_ip(const struct heap_proc *pr, uint32_t k)
+{
+	assert_false(pr->live_copy);
+	assert_true(k < pr->node_ips.n);
+	return pr->node_ips.v[k];
+}
+
+static uint32_t agent_parent(const struct heap_proc *pr, uint32_t k)
+{
+	assert_false(pr->live_copy);
+	assert_true(k < pr->node_parents.n);
+	return pr->node_parents.v[k];
+}
+
+/* Asserts that a site's profile stack holds its agent stack's addresses;
+ * the process copied as it ran keeps no nodes: its are the profile's. */
 static void assert_same_stack(const struct heap_analysis *h, const struct heap_site *s)
 {
 	const struct profile *p = h->p;
 	const struct heap_proc *pr = &h->procs.v[s->proc];
+	if (pr->live_copy) {
+		assert_int_equal(s->node, s->agent_node);
+		assert_int_equal(pr->node_ips.n, 0);
+		return;
+	}
 	uint32_t a = s->agent_node, n = s->node;
-	for (; a; a = pr->nodes.v[a].parent, n = p->stacks.v[n].parent) {
+	for (; a; a = agent_parent(pr, a), n = p->stacks.v[n].parent) {
 		assert_int_not_equal(n, 0);
 		const struct profile_location *l = &p->locations.v[p->stacks.v[n].location];
-		assert_true(l->address == pr->nodes.v[a].ip);
+		assert_true(l->address == agent_ip(pr, a));
 	}
 	assert_int_equal(n, 0);
 }
@@ -181,8 +204,8 @@ static void test_stacks_into_profile(void **state)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header r1 = ring_header(11), r0 = ring_header(10);
-	heap_on_ring(h, 1, &r1);
-	heap_on_ring(h, 0, &r0);
+	feed_ring(h, 1, &r1);
+	feed_ring(h, 0, &r0);
 	assert_true(h->procs.v[1].live_copy);
 	assert_false(h->procs.v[0].live_copy);
 	const uint64_t a[] = {0x9999, 0x2000}, b[] = {0x9999, 0x1000}, c[] = {UINT64_MAX}, d[] = {0x1000},
@@ -199,8 +222,8 @@ static void test_stacks_into_profile(void **state)
 	alloc(h, 0, 4, 0x10, 1000, 2);
 	alloc(h, 0, 5, 0x20, 200, 3);
 	profile_location(p, PROFILE_NO_MAPPING, 0x7777, PROFILE_LOC_USER);
-	heap_on_ring_end(h, 0, true);
-	heap_on_ring_end(h, 1, true);
+	feed_end(h, 0, true);
+	feed_end(h, 1, true);
 	heap_finish(h);
 
 	assert_int_equal(h->sites.n, 5);
@@ -211,14 +234,15 @@ static void test_stacks_into_profile(void **state)
 	assert_int_equal(p->samples.n, 5);
 	const struct heap_site *ring1_2 = &h->sites.v[0], *ring0_3 = &h->sites.v[4];
 	assert_int_equal(ring1_2->node, ring0_3->node);
-	assert_int_equal(ring1_2->merged_idx, ring0_3->merged_idx);
-	assert_int_equal(h->merged.v[ring1_2->merged_idx].alloc_bytes, 300);
+	assert_int_equal(ring1_2->link, ring0_3->link); /* their merged site */
+	assert_int_equal(h->merged.v[ring1_2->link].alloc_bytes, 300);
 	int64_t alloc_space = 0;
 	for (size_t i = 0; i < p->samples.n; i++) {
 		alloc_space += p->samples.v[i].values[HEAP_VALUE_ALLOC_SPACE];
 		assert_int_equal(p->samples.v[i].stack, h->sites.v[i].node);
 	}
 	assert_int_equal(alloc_space, 1311);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -226,7 +250,7 @@ static void test_stacks_into_profile(void **state)
 static void stack_of(struct heap_analysis *h, uint32_t ring, uint32_t stack)
 {
 	struct kh_rec_stack_of r = {{KH_REC_STACK_OF, sizeof(r)}, stack, 0};
-	heap_on_record(h, ring, &r.h);
+	feed_record(h, ring, &r.h);
 }
 
 /* An allocation whose stack follows (KH_STACK_PENDING) is held until its
@@ -239,27 +263,27 @@ static void test_pending_stacks(void **state)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(3);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	alloc(h, 0, 1, 0x10, 100, KH_STACK_PENDING);
 	assert_int_equal(h->tot.allocs, 0); /* held */
 	stack(h, 0, 1, 0, 0x1000);          /* nodes 1, 2 */
 	stack_of(h, 0, 2);
 	assert_int_equal(h->tot.allocs, 1);
 	struct kh_rec_realloc rr = {{KH_REC_REALLOC, sizeof(rr)}, 1002, 0x10, 0x20, 300, 1, KH_STACK_PENDING};
-	heap_on_record(h, 0, &rr.h);
+	feed_record(h, 0, &rr.h);
 	stack_of(h, 0, 2); /* a stack known already: no nodes between */
 	alloc(h, 0, 3, 0x30, 7, KH_STACK_PENDING);
 	hfree(h, 0, 4, 0x30); /* never written so by the agent */
 	alloc(h, 0, 5, 0x40, 9, KH_STACK_PENDING);
 	static struct kh_pending none, two = {2, 0, {0x3000, 0x9999}};
-	heap_on_pending_stack(h, 0, &none);
-	heap_on_ring_end(h, 0, false); /* the stack never came */
+	feed_pending(h, 0, &none);
+	feed_end(h, 0, false); /* the stack never came */
 	/* a process that died before naming the stack: kiln takes its frames */
 	struct kh_ring_header rh1 = ring_header(4);
-	heap_on_ring(h, 1, &rh1);
+	feed_ring(h, 1, &rh1);
 	alloc(h, 1, 6, 0x50, 11, KH_STACK_PENDING);
-	heap_on_pending_stack(h, 1, &two);
-	heap_on_ring_end(h, 1, false);
+	feed_pending(h, 1, &two);
+	feed_end(h, 1, false);
 	heap_finish(h);
 
 	assert_int_equal(h->tot.allocs, 5);
@@ -272,17 +296,18 @@ static void test_pending_stacks(void **state)
 	const struct heap_proc *pr1 = &h->procs.v[1];
 	assert_int_equal(dead->proc, 1);
 	assert_int_equal(dead->alloc_bytes, 11);
-	assert_int_equal(pr1->nodes.v[dead->agent_node].ip, 0x3000);
-	assert_int_equal(pr1->nodes.v[pr1->nodes.v[dead->agent_node].parent].ip, 0x9999);
-	assert_int_equal(pr1->nodes.v[pr1->nodes.v[dead->agent_node].parent].parent, 0);
+	assert_int_equal(agent_ip(pr1, dead->agent_node), 0x3000);
+	assert_int_equal(agent_ip(pr1, agent_parent(pr1, dead->agent_node)), 0x9999);
+	assert_int_equal(agent_parent(pr1, agent_parent(pr1, dead->agent_node)), 0);
 	const struct heap_site *s = &h->sites.v[0], *root = &h->sites.v[1];
 	assert_int_equal(s->agent_node, 2);
 	assert_int_equal(s->allocs, 2);
 	assert_int_equal(s->alloc_bytes, 400);
-	assert_int_equal(s->leaked_bytes, 300);
+	assert_int_equal(heap_site_leaked_bytes(h, s), 300);
 	assert_int_equal(root->agent_node, 0);
 	assert_int_equal(root->allocs, 2);
 	assert_int_equal(root->alloc_bytes, 16);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -296,15 +321,16 @@ static void test_freeres_frees(void **state)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(8);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	hfree(h, 0, 1, 0x100);
 	struct kh_rec_header fr = {KH_REC_FREERES, sizeof(fr)};
-	heap_on_record(h, 0, &fr);
+	feed_record(h, 0, &fr);
 	hfree(h, 0, 2, 0x200);
 	hfree(h, 0, 3, 0x300);
-	heap_on_ring_end(h, 0, true);
+	feed_end(h, 0, true);
 	heap_finish(h);
 	assert_int_equal(h->tot.unknown_frees, 1);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -318,7 +344,7 @@ static void test_double_free(void **state)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(8);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	stack(h, 0, 1, 0, 0x1000); /* node 2 */
 	stack(h, 0, 3, 0, 0x2000); /* node 4 */
 	alloc(h, 0, 1, 0x100, 10, 2);
@@ -330,7 +356,7 @@ static void test_double_free(void **state)
 	hfree(h, 0, 6, 0x500); /* never seen: made before tracking */
 	hfree(h, 0, 7, 0x100); /* double, of the second block */
 	hfree(h, 0, 8, 0x100); /* and again */
-	heap_on_ring_end(h, 0, true);
+	feed_end(h, 0, true);
 	heap_finish(h);
 	assert_int_equal(h->tot.double_frees, 3);
 	assert_int_equal(h->tot.unknown_frees, 2);
@@ -350,6 +376,7 @@ static void test_double_free(void **state)
 	heap_render_json(&sb, h, &o);
 	assert_non_null(strstr(strbuf_str(&sb), "\"unknown_frees\":2,\"double_frees\":3,"));
 	strbuf_release(&sb);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -361,8 +388,8 @@ static void test_no_malloc_hint(void **state)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(8);
-	heap_on_ring(h, 0, &rh);
-	heap_on_ring_end(h, 0, true);
+	feed_ring(h, 0, &rh);
+	feed_end(h, 0, true);
 	heap_finish(h);
 	struct heap_render_opts o = {.top = 5, .command = "test"};
 	struct strbuf sb = STRBUF_INIT;
@@ -373,6 +400,7 @@ static void test_no_malloc_hint(void **state)
 	heap_render_json(&sb, h, &o);
 	assert_non_null(strstr(strbuf_str(&sb), "\"notes\":[\"the program allocated nothing through malloc"));
 	strbuf_release(&sb);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -384,15 +412,16 @@ static void test_exec_is_not_a_leak(void **state)
 	struct profile *p = profile_new();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(7);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	alloc(h, 0, 1, 0x10, 64, 0);
 	struct kh_rec_header ex = {KH_REC_EXEC, sizeof(ex)};
-	heap_on_record(h, 0, &ex);
-	heap_on_ring_end(h, 0, false);
+	feed_record(h, 0, &ex);
+	feed_end(h, 0, false);
 	heap_finish(h);
 	assert_int_equal(h->tot.leaked_blocks, 0);
 	assert_int_equal(h->tot.exec_blocks, 1);
 	assert_int_equal(h->tot.unclean, 0);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -408,7 +437,7 @@ static void maps_piece(struct heap_analysis *h, const char *text)
 	r->type = KH_REC_MAPS;
 	r->size = (uint32_t)((sizeof(*r) + len + 7) & ~(size_t)7);
 	memcpy(r + 1, text, len);
-	heap_on_record(h, 0, r);
+	feed_record(h, 0, r);
 }
 
 static void test_maps_pieces(void **state)
@@ -417,17 +446,19 @@ static void test_maps_pieces(void **state)
 	struct profile *p = profile_new();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(7);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	maps_piece(h, "00400000-00401000 r-xp 00000000 08:01 11 /bin/one\n"); /* 51 bytes: padded */
 	maps_piece(h, "7f0000000000-7f0000001000 r-xp 00000000 08:01 12 /lib/two.so\n");
 	struct kh_rec_header end = {KH_REC_MAPS_END, sizeof(end)};
-	heap_on_record(h, 0, &end);
-	const struct strbuf *maps = &h->procs.v[0].maps;
-	assert_int_equal(strlen(maps->buf), maps->len);
-	assert_non_null(strstr(maps->buf, "/bin/one\n7f0000000000-"));
-	assert_non_null(strstr(maps->buf, "/lib/two.so"));
-	heap_on_ring_end(h, 0, true);
+	feed_record(h, 0, &end);
+	const struct heap_proc *pr = &h->procs.v[0];
+	assert_int_equal(pr->xmaps.n, 2); /* the padding hid nothing */
+	assert_string_equal(pr->paths.buf + pr->xmaps.v[0].path_off, "/bin/one");
+	assert_int_equal(pr->xmaps.v[1].start, 0x7f0000000000ull);
+	assert_string_equal(pr->paths.buf + pr->xmaps.v[1].path_off, "/lib/two.so");
+	feed_end(h, 0, true);
 	heap_finish(h);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -440,7 +471,7 @@ static void test_live_table_random(void **state)
 	struct profile *p = profile_new();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(9);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	stack(h, 0, 1, 0, 0x1000);
 	static uint64_t size_of[SLOTS];
 	memset(size_of, 0, sizeof(size_of));
@@ -465,12 +496,13 @@ static void test_live_table_random(void **state)
 		}
 	}
 	assert_int_equal(h->procs.v[0].live_n, live_n);
-	heap_on_ring_end(h, 0, true);
+	feed_end(h, 0, true);
 	heap_finish(h);
 	assert_int_equal(h->tot.leaked_bytes, live);
 	assert_int_equal(h->tot.leaked_blocks, live_n);
 	assert_int_equal(h->tot.peak_bytes, peak);
 	assert_int_equal(h->tot.unknown_frees, 0);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -507,7 +539,7 @@ static void chart_layers_add_up(int OPS)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(5);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	for (uint32_t k = 0; k < SITES; k++)
 		stack(h, 0, 1 + 2 * k, 0, 0x1000 + k); /* site k: node 2 + 2k */
 	uint64_t t = 1;
@@ -530,7 +562,7 @@ static void chart_layers_add_up(int OPS)
 			alloc(h, 0, t++, addr, size_of[k], 2 + 2 * (k % SITES));
 		}
 	}
-	heap_on_ring_end(h, 0, true);
+	feed_end(h, 0, true);
 	heap_finish(h);
 
 	struct heap_render_opts o = {.top = 5, .command = "test"};
@@ -544,6 +576,7 @@ static void chart_layers_add_up(int OPS)
 	for (size_t c = 0; c < COLS; c++)
 		assert_true(top[2 + 2 * c + 1] == total[2 * c + 1]);
 	strbuf_release(&sb);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -571,7 +604,7 @@ static void test_series_bounded(void **state)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(5);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	stack(h, 0, 1, 0, 0x1000);
 	uint64_t t = 1;
 	size_t most = 0;
@@ -585,7 +618,7 @@ static void test_series_bounded(void **state)
 		if (h->series.n > most)
 			most = h->series.n;
 	}
-	heap_on_ring_end(h, 0, true);
+	feed_end(h, 0, true);
 	heap_finish(h);
 	assert_true(most <= HEAP_SERIES_MAX);
 	assert_true(h->series.n >= HEAP_SERIES_MAX / 2);
@@ -601,7 +634,69 @@ static void test_series_bounded(void **state)
 	}
 	assert_int_equal(top, h->tot.peak_bytes);
 	/* the deltas, one per site and point at most, replay the sites' bytes */
-	assert_true(h->deltas.n <= 2 * h->series.n);
+	assert_true(h->ndeltas <= 2 * h->series.n);
+	feed_done();
+	heap_free(h);
+	profile_free(p);
+}
+
+/* The packed deltas, thinned many times over, still replay every site's
+ * bytes: summed by site they give its live bytes, their points never
+ * decrease, and the sites' bytes at each point never exceed the heap
+ * there (the heap is the sum of the sites). Sizes span one byte to
+ * gigabytes, so each varint length is exercised, and frees of big blocks
+ * make negative deltas. */
+static void test_deltas_replay(void **state)
+{
+	(void)state;
+	enum { ROUNDS = 400000, SITES = 3 };
+	struct profile *p = heap_profile();
+	struct heap_analysis *h = heap_new(p);
+	struct kh_ring_header rh = ring_header(9);
+	feed_ring(h, 0, &rh);
+	stack(h, 0, 1, 0, 0x1000); /* nodes 1, 2 */
+	stack(h, 0, 3, 1, 0x2000); /* nodes 3, 4 */
+	stack(h, 0, 5, 1, 0x3000); /* nodes 5, 6 */
+	static const uint32_t node[SITES] = {2, 4, 6};
+	uint64_t t = 1, seed = 7;
+	for (uint32_t i = 0; i < ROUNDS; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint32_t k = (uint32_t)(seed >> 33) % SITES;
+		uint64_t size = 1ull << ((seed >> 40) % 34);
+		uint64_t addr = 0x1000000ull + (uint64_t)(i % 512) * 16;
+		if (i >= 512)
+			hfree(h, 0, t++, addr);
+		alloc(h, 0, t++, addr, size, node[k]);
+	}
+	int64_t sum[SITES + 1] = {0};
+	struct heap_delta_cursor c = {0};
+	struct heap_delta d;
+	uint32_t last = 0;
+	size_t n = 0;
+	while (heap_delta_next(h, &c, &d)) {
+		assert_true(d.point >= last);
+		assert_true(d.site < h->sites.n);
+		last = d.point;
+		sum[d.site] += d.bytes;
+		n++;
+	}
+	assert_int_equal(n, h->ndeltas);
+	assert_true(h->series.n <= HEAP_SERIES_MAX);
+	/* the changes since the last point are not flushed yet: add them */
+	for (size_t i = 0; i < h->dirty.n; i++)
+		sum[h->dirty.v[i].site] += h->sites.v[h->dirty.v[i].site].live_bytes - h->dirty.v[i].before;
+	for (size_t i = 0; i < h->sites.n; i++)
+		assert_int_equal(sum[i], h->sites.v[i].live_bytes);
+	/* replayed point by point, the sites never hold more than the heap */
+	int64_t cur = 0;
+	c = (struct heap_delta_cursor){0};
+	bool more = heap_delta_next(h, &c, &d);
+	for (size_t i = 0; i < h->series.n; i++) {
+		for (; more && d.point <= i; more = heap_delta_next(h, &c, &d))
+			cur += d.bytes;
+		assert_true(cur <= (int64_t)h->series.v[i].bytes);
+	}
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -615,7 +710,7 @@ static void test_view_from_file(void **state)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header rh = ring_header(7);
-	heap_on_ring(h, 0, &rh);
+	feed_ring(h, 0, &rh);
 	stack(h, 0, 1, 0, 0x1000); /* nodes 1, 2 */
 	stack(h, 0, 3, 1, 0x2000); /* nodes 3, 4 */
 	alloc(h, 0, 1, 0xa0, 10, 2);
@@ -624,14 +719,23 @@ static void test_view_from_file(void **state)
 	alloc(h, 0, 4, 0xd0, 8, 4);
 	hfree(h, 0, 5, 0xd0); /* temporary */
 	alloc(h, 0, 6, 0xe0, 100, 4);
-	struct kh_live_block *b;
+	struct heap_block *b;
 	uint64_t n;
 	assert_int_equal(heap_live_blocks(h, 0, &b, &n), 0);
 	assert_int_equal(n, 4);
-	uint8_t cls[4] = {KH_LEAK_DEFINITE, KH_LEAK_INDIRECT, KH_LEAK_REACHABLE, KH_LEAK_REACHABLE};
+	uint8_t cls[4] = {HEAP_LEAK_DEFINITE, HEAP_LEAK_INDIRECT, HEAP_LEAK_REACHABLE, HEAP_LEAK_REACHABLE};
 	heap_on_classes(h, 0, b, cls, n);
 	free(b);
-	heap_on_ring_end(h, 0, true);
+	struct kh_rec_exit x = {{KH_REC_EXIT, sizeof(x)}, 1000 + 7, 0, 0, 3};
+	feed_record(h, 0, &x.h);
+	feed_end(h, 0, true);
+	/* two fork children of a sandboxed host only counted, twice told */
+	const uint32_t pids[] = {41, 42};
+	heap_on_counted(h, 1, 5, 2, 300, pids, 1);
+	heap_on_counted(h, 1, 1, 0, 8, pids + 1, 1);
+	assert_int_equal(h->tot.untracked, 3);
+	assert_int_equal(h->tot.counted_processes, 2);
+	assert_int_equal(h->tot.counted_npids, 2);
 	heap_finish(h);
 	profile_name_unsymbolized(p);
 	/* one site has three classes: two more samples carry them */
@@ -653,8 +757,15 @@ static void test_view_from_file(void **state)
 	struct heap_analysis *v = heap_from_profile(r);
 	assert_non_null(v);
 	assert_int_equal(v->tot.temporary, 1);
-	assert_int_equal(v->tot.class_blocks[KH_LEAK_REACHABLE], 2);
+	assert_int_equal(v->tot.class_blocks[HEAP_LEAK_REACHABLE], 2);
 	assert_int_equal(v->tot.scanned, 1);
+	assert_int_equal(v->tot.untracked, 3);
+	assert_int_equal(v->tot.counted_processes, 2);
+	assert_int_equal(v->tot.counted_allocs, 6);
+	assert_int_equal(v->tot.counted_frees, 2);
+	assert_int_equal(v->tot.counted_bytes, 308);
+	assert_int_equal(v->tot.counted_npids, 2);
+	assert_int_equal(v->tot.counted_pids[1], 42);
 
 	struct heap_render_opts o = {.top = 5, .command = "test"};
 	struct strbuf run = STRBUF_INIT, file = STRBUF_INIT;
@@ -664,15 +775,19 @@ static void test_view_from_file(void **state)
 	heap_render_json(&file, v, &o);
 	assert_string_equal(strbuf_str(&file), strbuf_str(&run));
 	assert_non_null(strstr(strbuf_str(&file), "\"definitely_lost_bytes\":10,\"indirectly_lost_bytes\":20"));
+	assert_non_null(strstr(strbuf_str(&file), "\"untracked\":3,\"counted_only\":{\"processes\":2,\"allocations\":6,"
+	                                          "\"frees\":2,\"bytes\":308,\"pids\":[41,42]"));
 	strbuf_reset(&run);
 	strbuf_reset(&file);
 	heap_render_text(&run, h, &o);
 	heap_render_text(&file, v, &o);
 	assert_string_equal(strbuf_str(&file), strbuf_str(&run));
+	assert_non_null(strstr(strbuf_str(&file), "(pid 41 42)"));
 	strbuf_release(&run);
 	strbuf_release(&file);
 	heap_free(v);
 	profile_free(r);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -706,8 +821,8 @@ static void test_view_from_old_profile(void **state)
 	const struct heap_site *s = heap_sites(v, &n);
 	assert_int_equal(n, 1);
 	assert_int_equal(s[0].allocs, 3);
-	assert_int_equal(s[0].leaked_bytes, 8);
-	assert_int_equal(heap_site_leaks(v, &s[0])->bytes[KH_LEAK_UNKNOWN], 8);
+	assert_int_equal(heap_site_leaked_bytes(v, &s[0]), 8);
+	assert_int_equal(heap_site_leaks(v, &s[0])->bytes[HEAP_LEAK_UNKNOWN], 8);
 	struct heap_render_opts o = {.top = 5, .command = "old"};
 	struct strbuf sb = STRBUF_INIT;
 	heap_group(v);
@@ -806,7 +921,7 @@ static void test_group_by_module_and_process(void **state)
 		struct profile_sample smp = {0};
 		smp.stack = profile_stack_child(p, 0, loc);
 		smp.pid = pids[i];
-		smp.cpu = KH_LEAK_DEFINITE;
+		smp.cpu = HEAP_LEAK_DEFINITE;
 		smp.values[HEAP_VALUE_ALLOC_SPACE] = 40 * (i + 1);
 		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = i + 1;
 		smp.values[HEAP_VALUE_LEAKED_SPACE] = 40 * (i + 1);
@@ -816,8 +931,8 @@ static void test_group_by_module_and_process(void **state)
 	struct heap_process procs[3] = {{.pid = 10, .command = "/x/b", .exec = true, .allocs = 2},
 	                                {.pid = 10, .command = "/x/a", .allocs = 1, .peak_bytes = 40},
 	                                {.pid = 11, .ppid = 10, .command = "/x/a x", .allocs = 3, .scanned = true}};
-	procs[1].class_bytes[KH_LEAK_DEFINITE] = 40;
-	procs[1].class_blocks[KH_LEAK_DEFINITE] = 1;
+	procs[1].class_bytes[HEAP_LEAK_DEFINITE] = 40;
+	procs[1].class_blocks[HEAP_LEAK_DEFINITE] = 1;
 	heap_processes_meta(p, procs, 3);
 	struct heap_analysis *v = heap_from_profile(p);
 	assert_non_null(v);
@@ -825,7 +940,7 @@ static void test_group_by_module_and_process(void **state)
 	assert_string_equal(v->processes.v[2].command, "/x/a x"); /* spaces and all */
 	assert_int_equal(v->processes.v[2].ppid, 10);
 	assert_true(v->processes.v[2].scanned && v->processes.v[0].exec && !v->processes.v[1].exec);
-	assert_int_equal(v->processes.v[1].class_bytes[KH_LEAK_DEFINITE], 40);
+	assert_int_equal(v->processes.v[1].class_bytes[HEAP_LEAK_DEFINITE], 40);
 	assert_int_equal(v->processes.v[1].peak_bytes, 40);
 	heap_group(v);
 	size_t n;
@@ -864,7 +979,7 @@ static void test_processes_from_samples(void **state)
 	smp.stack = profile_stack_child(p, 0, loc);
 	for (uint32_t pid = 5; pid <= 6; pid++) {
 		smp.pid = pid;
-		smp.cpu = KH_LEAK_REACHABLE;
+		smp.cpu = HEAP_LEAK_REACHABLE;
 		smp.values[HEAP_VALUE_ALLOC_OBJECTS] = pid;
 		smp.values[HEAP_VALUE_LEAKED_SPACE] = 8 * pid;
 		smp.values[HEAP_VALUE_LEAKED_OBJECTS] = 1;
@@ -875,7 +990,7 @@ static void test_processes_from_samples(void **state)
 	assert_int_equal(v->processes.n, 2);
 	assert_int_equal(v->processes.v[1].pid, 6);
 	assert_int_equal(v->processes.v[1].allocs, 6);
-	assert_int_equal(v->processes.v[1].class_bytes[KH_LEAK_REACHABLE], 48);
+	assert_int_equal(v->processes.v[1].class_bytes[HEAP_LEAK_REACHABLE], 48);
 	assert_string_equal(v->processes.v[1].command, "");
 	heap_free(v);
 	profile_free(p);
@@ -934,8 +1049,8 @@ static void test_many_sites_threaded(void **state)
 	struct profile *p = heap_profile();
 	struct heap_analysis *h = heap_new(p);
 	struct kh_ring_header r0 = ring_header(10), r1 = ring_header(11);
-	heap_on_ring(h, 0, &r0);
-	heap_on_ring(h, 1, &r1);
+	feed_ring(h, 0, &r0);
+	feed_ring(h, 1, &r1);
 	assert_true(h->procs.v[0].live_copy);
 	for (uint32_t k = 0; k < NSITES; k++) {
 		const uint64_t f[] = {0x10000 + (uint64_t)k};
@@ -945,8 +1060,8 @@ static void test_many_sites_threaded(void **state)
 	const uint64_t f1[] = {0x9999};
 	stack_frames(h, 1, 1, 0, f1, 1);
 	alloc(h, 1, NSITES, 0x10, 100, 1);
-	heap_on_ring_end(h, 0, true);
-	heap_on_ring_end(h, 1, true);
+	feed_end(h, 0, true);
+	feed_end(h, 1, true);
 	heap_finish(h);
 
 	assert_int_equal(h->sites.n, NSITES + 1);
@@ -954,6 +1069,7 @@ static void test_many_sites_threaded(void **state)
 	for (size_t i = 0; i < p->samples.n; i++)
 		alloc_space += p->samples.v[i].values[HEAP_VALUE_ALLOC_SPACE];
 	assert_int_equal(alloc_space, (int64_t)NSITES * 8 + 100);
+	feed_done();
 	heap_free(h);
 	profile_free(p);
 }
@@ -961,15 +1077,25 @@ static void test_many_sites_threaded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_totals_peak_temporary),  cmocka_unit_test(test_stacks_into_profile),
-	    cmocka_unit_test(test_pending_stacks),         cmocka_unit_test(test_freeres_frees),
-	    cmocka_unit_test(test_exec_is_not_a_leak),     cmocka_unit_test(test_live_table_random),
-	    cmocka_unit_test(test_chart_layers_add_up),    cmocka_unit_test(test_chart_layers_add_up_thinned),
-	    cmocka_unit_test(test_series_bounded),         cmocka_unit_test(test_double_free),
-	    cmocka_unit_test(test_no_malloc_hint),         cmocka_unit_test(test_view_from_file),
-	    cmocka_unit_test(test_view_from_old_profile),  cmocka_unit_test(test_alloc_rule),
-	    cmocka_unit_test(test_trim_profile),           cmocka_unit_test(test_group_by_module_and_process),
-	    cmocka_unit_test(test_processes_from_samples), cmocka_unit_test(test_maps_pieces),
+	    cmocka_unit_test(test_totals_peak_temporary),
+	    cmocka_unit_test(test_stacks_into_profile),
+	    cmocka_unit_test(test_pending_stacks),
+	    cmocka_unit_test(test_freeres_frees),
+	    cmocka_unit_test(test_exec_is_not_a_leak),
+	    cmocka_unit_test(test_live_table_random),
+	    cmocka_unit_test(test_chart_layers_add_up),
+	    cmocka_unit_test(test_chart_layers_add_up_thinned),
+	    cmocka_unit_test(test_series_bounded),
+	    cmocka_unit_test(test_deltas_replay),
+	    cmocka_unit_test(test_double_free),
+	    cmocka_unit_test(test_no_malloc_hint),
+	    cmocka_unit_test(test_view_from_file),
+	    cmocka_unit_test(test_view_from_old_profile),
+	    cmocka_unit_test(test_alloc_rule),
+	    cmocka_unit_test(test_trim_profile),
+	    cmocka_unit_test(test_group_by_module_and_process),
+	    cmocka_unit_test(test_processes_from_samples),
+	    cmocka_unit_test(test_maps_pieces),
 	    cmocka_unit_test(test_many_sites_threaded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
