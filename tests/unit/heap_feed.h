@@ -1,5 +1,5 @@
 /* heap_feed.h - the agent's ring records into a heap analysis through the
- * decoder (capture/agent_decode.h), wired as cmd/heap.c wires them: for
+ * decoder (capture/agent_decode.h) and cmd/heap_feed.c, as kiln heap does: for
  * the unit tests and the fuzz target, which build records by hand. One
  * decoder at a time, for the analysis last fed. */
 #ifndef KILN_TESTS_HEAP_FEED_H
@@ -7,45 +7,7 @@
 
 #include "analysis/heap.h"
 #include "capture/agent_decode.h"
-
-static void feed_event(void *ctx, uint32_t ring, const struct agent_event *ev)
-{
-	struct heap_analysis *h = ctx;
-	switch (ev->kind) {
-	case AGENT_EV_PROCESS:
-		heap_on_process(h, ring, ev->pid, ev->ppid, ev->time);
-		break;
-	case AGENT_EV_STACK:
-		heap_on_stack(h, ring, ev->first, ev->parent, ev->frames, ev->nframes);
-		break;
-	case AGENT_EV_ALLOC:
-		heap_on_alloc(h, ring, ev->time, ev->addr, ev->size, ev->stack);
-		break;
-	case AGENT_EV_FREE:
-		heap_on_free(h, ring, ev->time, ev->addr);
-		break;
-	case AGENT_EV_REALLOC:
-		heap_on_realloc(h, ring, ev->time, ev->old_addr, ev->addr, ev->size, ev->stack);
-		break;
-	case AGENT_EV_MAPPINGS:
-		for (size_t i = 0; i < ev->nmaps; i++) {
-			struct heap_mapping m = {ev->maps[i].start, ev->maps[i].end, ev->maps[i].pgoff,
-			                         ev->maps[i].path};
-			heap_on_mappings(h, ring, &m, 1);
-		}
-		break;
-	case AGENT_EV_EXEC:
-		heap_on_exec(h, ring);
-		break;
-	case AGENT_EV_FREERES:
-		heap_on_freeres(h, ring);
-		break;
-	case AGENT_EV_EXITING:
-	case AGENT_EV_EXIT:
-		heap_on_exit(h, ring, ev->time, ev->max_rss_kb, ev->kind == AGENT_EV_EXIT, ev->untracked);
-		break;
-	}
-}
+#include "cmd/heap_feed.h"
 
 static struct {
 	struct heap_analysis *h;
@@ -58,7 +20,7 @@ static inline struct agent_decoder *feed_decoder(struct heap_analysis *h)
 	if (feeder.h != h) {
 		if (feeder.h)
 			agent_decoder_release(&feeder.d);
-		agent_decoder_init(&feeder.d, feed_event, h);
+		agent_decoder_init(&feeder.d, heap_feed_event, h);
 		feeder.h = h;
 	}
 	return &feeder.d;
