@@ -894,8 +894,10 @@ static int inflated_records(struct reader *r, uint64_t off)
 			pos += h.size;
 		}
 	}
-	memmove(r->z, r->z + pos, r->z_len - pos);
-	r->z_len -= pos;
+	if (pos) { /* r->z is NULL until something was inflated */
+		memmove(r->z, r->z + pos, r->z_len - pos);
+		r->z_len -= pos;
+	}
 	return 0;
 }
 
