@@ -272,55 +272,88 @@ static bool crate_of(const char *name, const char **start, size_t *len)
 
 #define MAX_MAINS 8
 
+/* What decides an undecided "a::b" name and a Rust name's crate, gathered
+ * over the names of a profile: flame_tree_resolve_origins() reads them
+ * from the tree's nodes, flame_origin_resolve_names() from packed names. */
+struct origin_rules {
+	bool rust, cpp, scoped, rust_nofile;
+	/* the crates whose main() ran ("calltree::main" under std's lang_start) */
+	const char *mains[MAX_MAINS];
+	size_t main_len[MAX_MAINS], nmains;
+};
+
+static void rules_count(struct origin_rules *r, uint8_t origin, bool nofile)
+{
+	switch (origin) {
+	case FLAME_ORIGIN_RUST:
+		r->rust_nofile |= nofile;
+		/* fall through */
+	case FLAME_ORIGIN_RUST_STD:
+	case FLAME_ORIGIN_RUST_DEP:
+		r->rust = true;
+		break;
+	case FLAME_ORIGIN_CPP:
+		r->cpp = true;
+		break;
+	case FLAME_ORIGIN_SCOPED:
+		r->scoped = true;
+		break;
+	}
+}
+
+/* "a::b" is Rust in a Rust program, C++ in a C++ one, unknown in both or neither */
+static uint8_t rules_scoped_origin(const struct origin_rules *r)
+{
+	return r->rust && !r->cpp ? FLAME_ORIGIN_RUST : r->cpp && !r->rust ? FLAME_ORIGIN_CPP : FLAME_ORIGIN_UNKNOWN;
+}
+
+/* Notes the crate of a "crate::main" name. */
+static void rules_add_main(struct origin_rules *r, const char *name)
+{
+	const char *c;
+	size_t len;
+	if (r->nmains == MAX_MAINS || !has_suffix(name, "::main") || !crate_of(name, &c, &len) ||
+	    strcmp(c + len, "::main"))
+		return;
+	for (size_t k = 0; k < r->nmains; k++)
+		if (r->main_len[k] == len && !memcmp(r->mains[k], c, len))
+			return;
+	r->mains[r->nmains] = c;
+	r->main_len[r->nmains++] = len;
+}
+
+/* True when a Rust name without a file is a dependency's: it has a crate,
+ * and no main() of that crate ran. */
+static bool rules_is_dep(const struct origin_rules *r, const char *name)
+{
+	const char *c;
+	size_t len;
+	if (!r->nmains || !crate_of(name, &c, &len))
+		return false;
+	for (size_t k = 0; k < r->nmains; k++)
+		if (r->main_len[k] == len && !memcmp(r->mains[k], c, len))
+			return false;
+	return true;
+}
+
 void flame_tree_resolve_origins(struct flame_tree *t)
 {
 	size_t n = t->nodes.n;
-	bool rust = false, cpp = false, scoped = false, rust_nofile = false;
-	for (size_t i = 1; i < n; i++) {
-		const struct flame_node *nd = &t->nodes.v[i];
-		switch (nd->origin) {
-		case FLAME_ORIGIN_RUST:
-			rust_nofile |= flame_tree_src(t, (uint32_t)i).file == 0;
-			/* fall through */
-		case FLAME_ORIGIN_RUST_STD:
-		case FLAME_ORIGIN_RUST_DEP:
-			rust = true;
-			break;
-		case FLAME_ORIGIN_CPP:
-			cpp = true;
-			break;
-		case FLAME_ORIGIN_SCOPED:
-			scoped = true;
-			break;
-		}
-	}
-	if (!scoped && !rust_nofile)
+	struct origin_rules r = {0};
+	for (size_t i = 1; i < n; i++)
+		rules_count(&r, t->nodes.v[i].origin, flame_tree_src(t, (uint32_t)i).file == 0);
+	if (!r.scoped && !r.rust_nofile)
 		return;
-	/* "a::b" is Rust in a Rust program, C++ in a C++ one, unknown in both or neither */
-	uint8_t resolved = rust && !cpp ? FLAME_ORIGIN_RUST : cpp && !rust ? FLAME_ORIGIN_CPP : FLAME_ORIGIN_UNKNOWN;
+	uint8_t resolved = rules_scoped_origin(&r);
 	uint32_t nstr = strtab_count(&t->strings);
 	uint8_t *yours = xcalloc((size_t)nstr + 1, 1); /* per name: 0 not decided, 1 yours, 2 a dependency's */
-	/* the crates whose main() ran ("calltree::main" under std's lang_start) */
-	const char *mains[MAX_MAINS];
-	size_t main_len[MAX_MAINS], nmains = 0;
 	for (size_t i = 1; i < n && resolved == FLAME_ORIGIN_RUST; i++) {
 		const struct flame_node *nd = &t->nodes.v[i];
 		if ((nd->origin != FLAME_ORIGIN_RUST && nd->origin != FLAME_ORIGIN_SCOPED) || nd->name >= nstr ||
 		    yours[nd->name])
 			continue;
 		yours[nd->name] = 3; /* looked at: each name once, not once per node */
-		const char *name = strtab_get(&t->strings, nd->name), *c;
-		size_t len;
-		if (nmains < MAX_MAINS && has_suffix(name, "::main") && crate_of(name, &c, &len) &&
-		    !strcmp(c + len, "::main")) {
-			bool seen = false;
-			for (size_t k = 0; k < nmains; k++)
-				seen |= main_len[k] == len && !memcmp(mains[k], c, len);
-			if (!seen) {
-				mains[nmains] = c;
-				main_len[nmains++] = len;
-			}
-		}
+		rules_add_main(&r, strtab_get(&t->strings, nd->name));
 	}
 	if (resolved == FLAME_ORIGIN_RUST)
 		memset(yours, 0, (size_t)nstr + 1);
@@ -328,17 +361,11 @@ void flame_tree_resolve_origins(struct flame_tree *t)
 		struct flame_node *nd = &t->nodes.v[i];
 		if (nd->origin == FLAME_ORIGIN_SCOPED)
 			nd->origin = resolved;
-		if (nd->origin != FLAME_ORIGIN_RUST || flame_tree_src(t, (uint32_t)i).file || !nmains ||
+		if (nd->origin != FLAME_ORIGIN_RUST || flame_tree_src(t, (uint32_t)i).file || !r.nmains ||
 		    nd->name >= nstr)
 			continue;
-		if (!yours[nd->name]) {
-			const char *c;
-			size_t len;
-			bool own = !crate_of(strtab_get(&t->strings, nd->name), &c, &len);
-			for (size_t k = 0; k < nmains && !own; k++)
-				own = main_len[k] == len && !memcmp(mains[k], c, len);
-			yours[nd->name] = own ? 1 : 2;
-		}
+		if (!yours[nd->name])
+			yours[nd->name] = rules_is_dep(&r, strtab_get(&t->strings, nd->name)) ? 2 : 1;
 		if (yours[nd->name] == 2)
 			nd->origin = FLAME_ORIGIN_RUST_DEP;
 	}
@@ -351,62 +378,26 @@ void flame_tree_resolve_origins(struct flame_tree *t)
 void flame_origin_resolve_names(const struct strtab *st, const uint64_t *names, size_t n, uint8_t *out)
 {
 	uint32_t nstr = strtab_count(st);
-	bool rust = false, cpp = false, scoped = false, rust_nofile = false;
+	struct origin_rules r = {0};
 	for (size_t i = 0; i < n; i++) {
 		if (NAME_SID(names[i]) < nstr)
 			out[NAME_SID(names[i])] = NAME_ORIGIN(names[i]);
-		switch (NAME_ORIGIN(names[i])) {
-		case FLAME_ORIGIN_RUST:
-			rust_nofile = true; /* folded names have no file */
-			                    /* fall through */
-		case FLAME_ORIGIN_RUST_STD:
-		case FLAME_ORIGIN_RUST_DEP:
-			rust = true;
-			break;
-		case FLAME_ORIGIN_CPP:
-			cpp = true;
-			break;
-		case FLAME_ORIGIN_SCOPED:
-			scoped = true;
-			break;
-		}
+		rules_count(&r, NAME_ORIGIN(names[i]), true); /* folded names have no file */
 	}
-	if (!scoped && !rust_nofile)
+	if (!r.scoped && !r.rust_nofile)
 		return;
 	/* the rules of flame_tree_resolve_origins(), each name taken once */
-	uint8_t resolved = rust && !cpp ? FLAME_ORIGIN_RUST : cpp && !rust ? FLAME_ORIGIN_CPP : FLAME_ORIGIN_UNKNOWN;
-	const char *mains[MAX_MAINS];
-	size_t main_len[MAX_MAINS], nmains = 0;
-	for (size_t i = 0; i < n && resolved == FLAME_ORIGIN_RUST; i++) {
-		if ((NAME_ORIGIN(names[i]) != FLAME_ORIGIN_RUST && NAME_ORIGIN(names[i]) != FLAME_ORIGIN_SCOPED) ||
-		    NAME_SID(names[i]) >= nstr)
-			continue;
-		const char *name = strtab_get(st, NAME_SID(names[i])), *c;
-		size_t len;
-		if (nmains < MAX_MAINS && has_suffix(name, "::main") && crate_of(name, &c, &len) &&
-		    !strcmp(c + len, "::main")) {
-			bool seen = false;
-			for (size_t k = 0; k < nmains; k++)
-				seen |= main_len[k] == len && !memcmp(mains[k], c, len);
-			if (!seen) {
-				mains[nmains] = c;
-				main_len[nmains++] = len;
-			}
-		}
-	}
+	uint8_t resolved = rules_scoped_origin(&r);
+	for (size_t i = 0; i < n && resolved == FLAME_ORIGIN_RUST; i++)
+		if ((NAME_ORIGIN(names[i]) == FLAME_ORIGIN_RUST || NAME_ORIGIN(names[i]) == FLAME_ORIGIN_SCOPED) &&
+		    NAME_SID(names[i]) < nstr)
+			rules_add_main(&r, strtab_get(st, NAME_SID(names[i])));
 	for (size_t i = 0; i < n; i++) {
 		if (NAME_SID(names[i]) >= nstr)
 			continue;
 		uint8_t o = NAME_ORIGIN(names[i]) == FLAME_ORIGIN_SCOPED ? resolved : NAME_ORIGIN(names[i]);
-		if (o == FLAME_ORIGIN_RUST && nmains) {
-			const char *c;
-			size_t len;
-			bool own = !crate_of(strtab_get(st, NAME_SID(names[i])), &c, &len);
-			for (size_t k = 0; k < nmains && !own; k++)
-				own = main_len[k] == len && !memcmp(mains[k], c, len);
-			if (!own)
-				o = FLAME_ORIGIN_RUST_DEP;
-		}
+		if (o == FLAME_ORIGIN_RUST && rules_is_dep(&r, strtab_get(st, NAME_SID(names[i]))))
+			o = FLAME_ORIGIN_RUST_DEP;
 		out[NAME_SID(names[i])] = o;
 	}
 }
