@@ -84,6 +84,19 @@ static void decode_stack(struct agent_decoder *d, uint32_t ring, const void *rec
 	emit(d, ring, &ev);
 }
 
+/* An allocation whose stack comes in the record after it is held until
+ * that record names the stack (KH_REC_STACK_OF); any other goes out now. */
+static void emit_or_hold(struct agent_decoder *d, struct agent_decode_ring *r, uint32_t ring,
+                         const struct agent_event *ev)
+{
+	if (ev->stack == KH_STACK_PENDING) {
+		r->held = *ev;
+		r->holding = true;
+	} else {
+		emit(d, ring, ev);
+	}
+}
+
 /* A complete copy of the maps text: its executable file mappings. */
 static void decode_maps_end(struct agent_decoder *d, uint32_t ring)
 {
@@ -137,12 +150,7 @@ void agent_decode_record(struct agent_decoder *d, uint32_t ring, const void *rec
 		memcpy(&a, rec, sizeof(a));
 		ev = (struct agent_event){
 		    .kind = AGENT_EV_ALLOC, .time = a.time, .addr = a.addr, .size = a.size, .stack = a.stack};
-		if (a.stack == KH_STACK_PENDING) {
-			r->held = ev;
-			r->holding = true;
-		} else {
-			emit(d, ring, &ev);
-		}
+		emit_or_hold(d, r, ring, &ev);
 		return;
 	}
 	case KH_REC_FREE: {
@@ -165,12 +173,7 @@ void agent_decode_record(struct agent_decoder *d, uint32_t ring, const void *rec
 		                          .addr = a.addr,
 		                          .size = a.size,
 		                          .stack = a.stack};
-		if (a.stack == KH_STACK_PENDING) {
-			r->held = ev;
-			r->holding = true;
-		} else {
-			emit(d, ring, &ev);
-		}
+		emit_or_hold(d, r, ring, &ev);
 		return;
 	}
 	case KH_REC_STACK_OF: {
