@@ -856,10 +856,10 @@ static const char *alias_of(struct elf_module *m, struct elf_sym *e, const char 
 	return NULL;
 }
 
-/* Code no symbol names: the start of the call frame information's FDE that
- * covers addr (every function the unwinder can step through has one), so
- * the samples of one unnamed function add up in one row. */
-static bool fde_start(struct elf_module *m, uint64_t addr, uint64_t *start)
+/* The range [lo, hi) of the call frame information's FDE that covers addr
+ * (both in the module's addresses, before the load bias), from .eh_frame
+ * or else .debug_frame; with nonempty, an empty FDE does not count. */
+static bool fde_range(struct elf_module *m, uint64_t addr, bool nonempty, uint64_t *lo, uint64_t *hi)
 {
 	for (int t = 0; t < 2; t++) {
 		Dwarf_Addr cbias;
@@ -867,15 +867,25 @@ static bool fde_start(struct elf_module *m, uint64_t addr, uint64_t *start)
 		Dwarf_Frame *frame = NULL;
 		if (!cfi || dwarf_cfi_addrframe(cfi, addr - cbias, &frame) != 0)
 			continue;
-		Dwarf_Addr lo, hi;
-		bool ok = dwarf_frame_info(frame, &lo, &hi, NULL) >= 0;
+		Dwarf_Addr flo, fhi;
+		bool ok = dwarf_frame_info(frame, &flo, &fhi, NULL) >= 0;
 		free(frame);
-		if (ok) {
-			*start = lo + cbias;
+		if (ok && (!nonempty || fhi > flo)) {
+			*lo = flo + cbias;
+			*hi = fhi + cbias;
 			return true;
 		}
 	}
 	return false;
+}
+
+/* Code no symbol names: the start of the FDE that covers addr (every
+ * function the unwinder can step through has one), so the samples of one
+ * unnamed function add up in one row. */
+static bool fde_start(struct elf_module *m, uint64_t addr, uint64_t *start)
+{
+	uint64_t hi;
+	return fde_range(m, addr, false, start, &hi);
 }
 
 bool elf_module_vaddr(struct elf_module *m, uint64_t file_offset, uint64_t *vaddr)
@@ -985,22 +995,12 @@ bool elf_module_function_range(struct elf_module *m, uint64_t vaddr, uint64_t *l
 		return true;
 	}
 	/* no sized symbol (a stripped file, hand-written assembly): the FDE */
-	for (int t = 0; t < 2; t++) {
-		Dwarf_Addr cbias;
-		Dwarf_CFI *cfi = t ? dwfl_module_dwarf_cfi(m->mod, &cbias) : dwfl_module_eh_cfi(m->mod, &cbias);
-		Dwarf_Frame *frame = NULL;
-		if (!cfi || dwarf_cfi_addrframe(cfi, addr - cbias, &frame) != 0)
-			continue;
-		Dwarf_Addr flo, fhi;
-		bool ok = dwarf_frame_info(frame, &flo, &fhi, NULL) >= 0;
-		free(frame);
-		if (ok && fhi > flo) {
-			*lo = flo + cbias - m->bias;
-			*hi = fhi + cbias - m->bias;
-			return true;
-		}
-	}
-	return false;
+	uint64_t flo, fhi;
+	if (!fde_range(m, addr, true, &flo, &fhi))
+		return false;
+	*lo = flo - m->bias;
+	*hi = fhi - m->bias;
+	return true;
 }
 
 int elf_module_read_code(struct elf_module *m, const char *path, uint64_t vaddr, uint8_t *buf, size_t len)
