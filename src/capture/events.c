@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,9 +66,23 @@ static const struct event_desc *find_known(const char *name)
 	return NULL;
 }
 
+int event_tracefs_mount(void)
+{
+	struct stat st;
+	if (!stat("/sys/kernel/tracing/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st))
+		return 0;
+	/* Debian boots some VMs and containers without tracefs mounted; as root
+	 * kiln mounts it where the kernel documents it, as `mount -t tracefs`
+	 * would, rather than failing on every tracepoint. */
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		return -errno;
+	return 0;
+}
+
 static int tracepoint_id(const char *sys, const char *ev, uint64_t *id)
 {
 	static const char *const roots[] = {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"};
+	(void)event_tracefs_mount();
 	int err = -ENOENT;
 	for (size_t i = 0; i < 2; i++) {
 		char path[512];

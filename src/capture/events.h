@@ -23,6 +23,11 @@ struct event_desc {
  * storage owned by a static table or by out (for tracepoints). */
 int event_parse(const char *name, struct event_desc *out);
 
+/* Makes tracefs readable: 0 when /sys/kernel/tracing (or the debugfs copy)
+ * has events, else mounts tracefs at /sys/kernel/tracing; -EPERM when not
+ * root (the fix: `mount -t tracefs nodev /sys/kernel/tracing` as root). */
+int event_tracefs_mount(void);
+
 /* Calls fn for every software, hardware and cache event name kiln knows. */
 void event_list(void (*fn)(void *ctx, const struct event_desc *e), void *ctx);
 
