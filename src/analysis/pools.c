@@ -118,6 +118,15 @@ void pools_stack_label(const struct profile *p, uint32_t stack, char *buf, size_
 		snprintf(buf, size, "%s", stack ? "(library code only)" : "(no stack)");
 }
 
+uint64_t pools_stack_key(const struct profile *p, uint32_t stack)
+{
+	struct own_walk w;
+	find_own(p, stack, &w);
+	if (!w.own) /* nothing of the program's own: keep stacks apart */
+		return (1ull << 63) | stack;
+	return (uint64_t)w.own << 32 | w.callee;
+}
+
 struct park_walk {
 	const struct pools *ps;
 	const struct profile *p;
@@ -246,11 +255,11 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 			continue;
 		}
 		pw->blocked += (uint64_t)ns;
-		uint64_t at;
-		if (!hashmap_get(&stack_at, s->stack, &at)) {
+		uint64_t at, key = pools_stack_key(p, s->stack);
+		if (!hashmap_get(&stack_at, key, &at)) {
 			at = pl->stacks.n;
 			vec_push(&pl->stacks, ((struct pool_stack){s->stack, 0, 0}));
-			hashmap_put(&stack_at, s->stack, at);
+			hashmap_put(&stack_at, key, at);
 		}
 		pl->stacks.v[at].ns += (uint64_t)ns;
 		pl->stacks.v[at].count++;

@@ -34,9 +34,10 @@ struct pool_worker {
 	uint64_t busy, parked, blocked, runnable; /* ns; they add up to span */
 };
 
-/* A stack that blocked workers inside tasks, with its blocked time. */
+/* Stacks that blocked workers inside tasks, merged by their label (see
+ * pools_stack_key), with their blocked time. */
 struct pool_stack {
-	uint32_t stack;
+	uint32_t stack; /* the first of them */
 	uint64_t ns;
 	uint32_t count;
 };
@@ -76,5 +77,8 @@ int pools_build(struct pools *ps, const struct profile *p);
  * kernel's, std's or libc's), and the frame it called: "a → b" into
  * buf. */
 void pools_stack_label(const struct profile *p, uint32_t stack, char *buf, size_t size);
+/* What the label names, as one number: stacks with the same key show as
+ * one row (a function blocking from several call sites, or in a loop). */
+uint64_t pools_stack_key(const struct profile *p, uint32_t stack);
 
 #endif

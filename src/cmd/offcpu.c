@@ -107,6 +107,7 @@ int cmd_offcpu(int argc, char **argv)
 	record_args_init(&a.rec);
 	a.rec.output = "offcpu.kiln";
 	a.rec.time = RECORD_TIME_OFFCPU;
+	a.rec.view_value = "offcpu"; /* views weigh by blocked time, not by switches */
 	a.view.limit = 10;
 	a.view.reasons = true;
 	int rc = parse_args(argc, argv, &a);

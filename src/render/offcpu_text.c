@@ -60,11 +60,25 @@ void render_offcpu_text(struct strbuf *out, const struct profile *p, size_t limi
 		st.v[k].ns += ns;
 		st.v[k].count++;
 	}
+	/* reasons per distinct stack; then rows merged by label and reason */
+	struct hashmap row_at;
+	hashmap_init(&row_at);
+	size_t rows = 0;
 	for (size_t k = 0; k < st.n; k++) {
 		enum offcpu_reason r = offcpu_reason_of(p, st.v[k].stack);
 		by_reason[r] += st.v[k].ns;
 		n_reason[r] += st.v[k].count;
+		uint64_t key = hash_mix(pools_stack_key(p, st.v[k].stack), (uint64_t)r), at;
+		if (hashmap_get(&row_at, key, &at)) {
+			st.v[at].ns += st.v[k].ns;
+			st.v[at].count += st.v[k].count;
+		} else {
+			hashmap_put(&row_at, key, rows);
+			st.v[rows++] = st.v[k];
+		}
 	}
+	st.n = rows;
+	hashmap_release(&row_at);
 	strbuf_addstr(out, "off-CPU time by reason (blocked; runnable is time preempted, waiting for a cpu):\n");
 	for (int r = 0; r < OFFCPU_NREASONS; r++) {
 		if (!n_reason[r])
