@@ -307,8 +307,8 @@ int pools_build(struct pools *ps, const struct profile *p)
 	/* group the threads by name */
 	bool *done = xcalloc(p->threads.n + 1, sizeof(bool));
 	for (size_t i = 0; i < p->threads.n; i++) {
-		if (done[i])
-			continue;
+		if (done[i] || p->threads.v[i].tid == p->threads.v[i].pid)
+			continue; /* a process's main thread is not a pool's worker */
 		const char *name = profile_str(p, p->threads.v[i].name);
 		size_t klen = pool_key(name);
 		if (!klen)
@@ -317,7 +317,7 @@ int pools_build(struct pools *ps, const struct profile *p)
 		for (size_t j = i; j < p->threads.n; j++) {
 			const struct profile_thread *t = &p->threads.v[j];
 			const char *nj = profile_str(p, t->name);
-			if (done[j] || pool_key(nj) != klen || strncmp(nj, name, klen))
+			if (done[j] || t->tid == t->pid || pool_key(nj) != klen || strncmp(nj, name, klen))
 				continue;
 			done[j] = true;
 			uint64_t a = t->start > t0 ? t->start : t0, b = t->end && t->end < t1 ? t->end : t1;
