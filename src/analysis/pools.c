@@ -278,7 +278,8 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 		if (pw->span && (double)pw->blocked >= POOLS_BLOCKED_SHARE * (double)pw->span)
 			pl->blocking_workers++;
 	}
-	qsort(pl->stacks.v, pl->stacks.n, sizeof(*pl->stacks.v), cmp_stack);
+	if (pl->stacks.n > 1) /* qsort of a NULL vector is undefined, even empty */
+		qsort(pl->stacks.v, pl->stacks.n, sizeof(*pl->stacks.v), cmp_stack);
 	hashmap_release(&tid_worker);
 	hashmap_release(&stack_at);
 }
@@ -337,6 +338,7 @@ int pools_build(struct pools *ps, const struct profile *p)
 	for (size_t i = 0; i < ps->v.n; i++)
 		split_pool(&ps->v.v[i], ps, p, &ov, &memo);
 	hashmap_release(&memo);
-	qsort(ps->v.v, ps->v.n, sizeof(*ps->v.v), cmp_pool);
+	if (ps->v.n > 1)
+		qsort(ps->v.v, ps->v.n, sizeof(*ps->v.v), cmp_pool);
 	return 0;
 }

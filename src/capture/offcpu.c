@@ -102,11 +102,13 @@ static void pair_one(struct offcpu_pairer *pp, const struct offcpu_event *ev, of
 void offcpu_pairer_flush(struct offcpu_pairer *pp, bool final, uint64_t end, offcpu_emit_fn emit, void *ctx)
 {
 	uint64_t horizon = final ? UINT64_MAX : pp->seen[0];
-	qsort(pp->events.v, pp->events.n, sizeof(*pp->events.v), cmp_event);
+	if (pp->events.n > 1) /* qsort and memmove of a NULL vector are undefined, even empty */
+		qsort(pp->events.v, pp->events.n, sizeof(*pp->events.v), cmp_event);
 	size_t i = 0;
 	for (; i < pp->events.n && pp->events.v[i].time <= horizon; i++)
 		pair_one(pp, &pp->events.v[i], emit, ctx);
-	memmove(pp->events.v, pp->events.v + i, (pp->events.n - i) * sizeof(*pp->events.v));
+	if (i && i < pp->events.n)
+		memmove(pp->events.v, pp->events.v + i, (pp->events.n - i) * sizeof(*pp->events.v));
 	pp->events.n -= i;
 	pp->seen[0] = pp->seen[1];
 	if (!final)

@@ -88,7 +88,8 @@ void render_offcpu_text(struct strbuf *out, const struct profile *p, size_t limi
 		render_duration(out, by_reason[r]);
 		strbuf_addf(out, "%*s %8" PRIu64 " intervals\n", (int)(12 - (out->len - at0)), "", n_reason[r]);
 	}
-	qsort(st.v, st.n, sizeof(*st.v), cmp_total);
+	if (st.n > 1)
+		qsort(st.v, st.n, sizeof(*st.v), cmp_total);
 	strbuf_addstr(out, "\nstacks by blocked time:\n");
 	for (size_t k = 0; k < st.n && (!limit || k < limit); k++) {
 		char label[512];
