@@ -255,7 +255,9 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 	a->context_switch = r->o.offcpu; /* when each thread comes back */
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
-	a->exclude_kernel = !r->o.kernel;
+	/* a switch happens in the kernel: excluding it drops every switch
+	 * sample, so off-CPU recording only leaves out kernel stacks */
+	a->exclude_kernel = !r->o.kernel && !r->o.offcpu;
 	a->exclude_hv = 1;
 	a->exclude_callchain_kernel = !r->o.kernel;
 	/* wake the reader when a quarter of the ring is used, not per
@@ -274,7 +276,7 @@ static int open_one(struct recorder *r, pid_t pid, int cpu)
 		if (fd >= 0)
 			return fd;
 		int err = errno;
-		if ((err == EACCES || err == EPERM) && !r->attr.exclude_kernel) {
+		if ((err == EACCES || err == EPERM) && !r->attr.exclude_kernel && !r->o.offcpu) {
 			r->attr.exclude_kernel = 1;
 			r->attr.exclude_callchain_kernel = 1;
 			r->st.kernel_fallback = true;
@@ -353,7 +355,7 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 		}
 		vec_push(&r->extra_fds, fd);
 	}
-	r->st.kernel_stacks = !r->attr.exclude_kernel;
+	r->st.kernel_stacks = !r->attr.exclude_callchain_kernel;
 	return r->rings.n ? 0 : -ENODEV;
 }
 

@@ -347,8 +347,10 @@ static void explain_open_error(int err, const struct event_desc *ev, pid_t pid)
 {
 	if (err == -EACCES || err == -EPERM) {
 		/* the recorder falls back to user-space stacks by itself, so
-		 * only tracepoints still need the kernel when refused */
-		cmd_perm_error("record", pid, ev->is_tracepoint);
+		 * only tracepoints and switches (off-CPU) still need the
+		 * kernel when refused */
+		bool switches = ev->type == PERF_TYPE_SOFTWARE && ev->config == PERF_COUNT_SW_CONTEXT_SWITCHES;
+		cmd_perm_error("record", pid, ev->is_tracepoint || switches);
 	} else if (err == -ENOENT || err == -EOPNOTSUPP || err == -ENODEV) {
 		kiln_error("event '%s' is not supported on this machine (no hardware PMU here, as in many VMs); "
 		           "use -e cpu-clock",
