@@ -72,6 +72,16 @@ reason_of read_pipe read
 reason_of wait_lock lock
 reason_of get_work condvar
 
+# --min-block drops the naps (0.5 ms), keeps the long blocks (100 ms)
+krun minb offcpu --min-block 20000000 -o "$T/minb.kiln" -- "$FX/offcpu_nofp" naps
+check_eq "--min-block: exit status" "$RC" 0
+"$KILN" flame --folded "$T/minb.kiln" >"$T/minb.folded" 2>/dev/null || die "flame --folded (--min-block) failed"
+check_eq "--min-block: no nap left" "$(inclusive "$T/minb.folded" offcpu::nap)" 0
+within "--min-block: long blocks kept" "$(inclusive "$T/minb.folded" offcpu::long_block)" \
+	"$(fixture_total "$T/minb.out" long_ns)" 10
+check_ge "--min-block: dropped intervals counted" \
+	"$(sed -nE 's/.*, ([0-9]+) shorter than --min-block dropped.*/\1/p' "$T/minb.err")" 150
+
 # ---- pools: the blocking workers marked, parking not counted as blocking ----
 "$KILN" report --pools --json "$T/all.kiln" >"$T/pools.json" 2>"$T/pools.err" || die "kiln report --pools failed"
 pj() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); p=[x for x in j['pools'] if x['name']=='pool-worker'][0]; print($2)" "$1"; }
