@@ -134,6 +134,7 @@ static void stack_make(struct mc_report *r, struct mc_stack *out, const struct m
 			o->line = sf[j].file ? sf[j].line : 0;
 			o->module = module;
 			o->offset = f[i].module ? f[i].offset : 0;
+			o->inlined = j + 1 < got;
 		}
 	}
 	out->f = v.v;

@@ -66,6 +66,7 @@ struct mc_sframe {
 	uint32_t line;
 	const char *module; /* the mapped file's path */
 	uint64_t offset;    /* the address's offset in module */
+	bool inlined;       /* inlined into the next frame (same address) */
 };
 
 struct mc_stack {
@@ -106,6 +107,11 @@ struct mc_report {
 	uint64_t suppressed_errors;
 	struct mc_counts stats;
 	bool leaks_checked; /* some process's leak scan answered */
+	/* what the run was asked (kept in the profile, so a report of it is
+	 * the same): loss records shown, leak classes counted as errors
+	 * (1 << class), the status the agent stops a program with */
+	unsigned show_leaks, error_leaks;
+	int exitcode;
 	char **strings;     /* owned copies */
 	size_t n_strings, cap_strings;
 	struct mc_pending *pending; /* internal: what was added, until mc_report_finish() */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "analysis/mc_suppress.h"
+#include "analysis/memcheck_profile.h"
 #include "analysis/memcheck_report.h"
 #include "capture/agent_channel.h"
 #include "capture/memcheck_errors.h"
@@ -20,6 +21,7 @@
 #include "cmd/cmd.h"
 #include "cmd/memcheck_feed.h"
 #include "cmd/output.h"
+#include "profile/kiln_file.h"
 #include "render/memcheck.h"
 #include "symbols/symbols.h"
 #include "util/strbuf.h"
@@ -50,12 +52,17 @@ static const char memcheck_usage[] = "usage: kiln memcheck [options] -- CMD [ARG
                                      "                        may be given more than once\n"
                                      "  --gen-suppressions    print a suppression after each error and leak\n"
                                      "  --json FILE           the errors, leaks and summary as JSON ('-': stdout)\n"
+                                     "  -o, --output FILE     write them to the profile FILE, for kiln report\n"
+                                     "                        (default memcheck.kiln; a profile already there\n"
+                                     "                        moves to FILE.old)\n"
+                                     "  -f, --force           replace FILE even if it is not a kiln profile\n"
                                      "  -h, --help            this help\n";
 
 struct memcheck_args {
 	bool keep_going;
-	bool gen_suppressions;
+	bool gen_suppressions, force;
 	int exitcode;
+	const char *output;
 	uint64_t quarantine;
 	unsigned show_leaks, error_leaks; /* 1 << enum kh_leak_class */
 	struct mc_suppressions *sup;
@@ -130,15 +137,18 @@ static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 	    {"suppressions", required_argument, NULL, OPT_SUPPRESSIONS},
 	    {"gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS},
 	    {"json", required_argument, NULL, OPT_JSON},
+	    {"output", required_argument, NULL, 'o'},
+	    {"force", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	a->exitcode = MC_EXIT_DEFAULT;
+	a->output = "memcheck.kiln";
 	a->show_leaks = (1u << KH_LEAK_DEFINITE) | (1u << KH_LEAK_POSSIBLE);
 	a->quarantine = 256ull << 20;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:ho:f", opts, NULL)) != -1) {
 		uint64_t v;
 		switch (c) {
 		case OPT_KEEP_GOING:
@@ -180,6 +190,12 @@ static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 			break;
 		case OPT_JSON:
 			a->json = optarg;
+			break;
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'f':
+			a->force = true;
 			break;
 		case 'h':
 			cmd_print_usage(memcheck_usage, 0);
@@ -268,6 +284,27 @@ static int json_write(const char *path, const struct mc_report *r, const struct 
 	return rc;
 }
 
+/* The report as a profile, put in place of the file the user named. */
+static int profile_write(struct output *o, struct kiln_writer *w, const struct mc_report *r, char **argv,
+                         uint64_t start_time)
+{
+	struct profile *p = profile_new();
+	struct strbuf cmd = STRBUF_INIT;
+	for (char **v = argv; *v; v++)
+		strbuf_addf(&cmd, "%s%s", v == argv ? "" : " ", *v);
+	cmd_set_run_meta(p, strbuf_str(&cmd), start_time);
+	profile_set_meta_u64(p, "duration_ns", cmd_wall_ns() - start_time);
+	mc_report_to_profile(r, p);
+	int rc = kiln_writer_finish(w, p);
+	if (!rc)
+		rc = output_place(o);
+	if (rc)
+		kiln_error("cannot write '%s': %s", o->path, strerror(-rc));
+	strbuf_release(&cmd);
+	profile_free(p);
+	return rc;
+}
+
 static int memcheck_run(const struct memcheck_args *a)
 {
 	int status = 1;
@@ -277,14 +314,30 @@ static int memcheck_run(const struct memcheck_args *a)
 	struct memcheck_errors *m = NULL;
 	struct symbolizer *sym = NULL;
 	struct mc_report *report = NULL;
+	struct kiln_writer *w = NULL;
+	struct output o = {0};
 	struct strbuf out = STRBUF_INIT;
+	uint64_t start_time = cmd_wall_ns();
 	char *agent = cmd_agent_find();
 	if (!agent) {
 		kiln_error("cannot find 'libkiln-agent.so' next to kiln or in ../lib/kiln/; reinstall kiln or set "
 		           "KILN_AGENT");
 		goto out;
 	}
-	int rc = agent_channel_new(&ch);
+	int rc = output_open_profile(&o, a->output, a->force);
+	if (rc == -EEXIST) {
+		kiln_error("'%s' exists and is not a kiln profile; not replacing it (use -f to replace it, or -o "
+		           "another name)",
+		           a->output);
+		goto out;
+	}
+	if (!rc)
+		rc = kiln_writer_open(&w, output_name(&o));
+	if (rc) {
+		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
+		goto out;
+	}
+	rc = agent_channel_new(&ch);
 	if (rc) {
 		kiln_error("cannot create the agent's channel in /dev/shm or /tmp: %s", strerror(-rc));
 		goto out;
@@ -319,6 +372,11 @@ static int memcheck_run(const struct memcheck_args *a)
 	report = mc_report_new();
 	struct mc_counts counts = memcheck_feed(report, m);
 	mc_report_finish(report, a->sup, &counts, resolve, sym);
+	report->show_leaks = a->show_leaks;
+	report->error_leaks = a->error_leaks;
+	report->exitcode = a->exitcode ? a->exitcode : MC_EXIT_DEFAULT;
+	if (profile_write(&o, w, report, a->argv, start_time))
+		status = status ? status : 1;
 	struct mc_render_opts ro = {
 	    .show_leaks = a->show_leaks,
 	    .error_leaks = a->error_leaks,
@@ -336,6 +394,8 @@ static int memcheck_run(const struct memcheck_args *a)
 		status = a->exitcode;
 out:
 	strbuf_release(&out);
+	kiln_writer_free(w);
+	output_release(&o);
 	mc_report_free(report);
 	symbolizer_free(sym);
 	memcheck_errors_free(m);

@@ -10,6 +10,7 @@
 . "$(dirname "$0")/heap_lib.sh"
 
 [ -x "$KILN" ] || die "kiln binary '$KILN' not found"
+cd "$T" || die "no $T" # kiln memcheck writes memcheck.kiln here
 SRC=$KILN_SRC/tests/fixtures/memcheck_leaks.c
 BIN=$T/memcheck_leaks
 cc -O0 -g -o "$BIN" "$SRC" || die "cannot build $SRC"

@@ -9,6 +9,7 @@
 . "$(dirname "$0")/heap_lib.sh"
 
 [ -x "$KILN" ] || die "kiln binary '$KILN' not found"
+cd "$T" || die "no $T" # kiln memcheck writes memcheck.kiln here
 LSRC=$KILN_SRC/tests/fixtures/memcheck_leaks.c
 BSRC=$KILN_SRC/tests/fixtures/memcheck_bugs.c
 LEAKS=$T/memcheck_leaks
@@ -122,5 +123,42 @@ check_eq "json: every loss record, with its stack" \
 krun jn memcheck --json "$T/none.json" -- "$LEAKS" none
 check_eq "json of a clean run: no errors" "$(mj "$T/none.json" 'len(d["errors"]), d["summary"]["errors"], d["summary"]["leaks_checked"]')" "(0, 0, True)"
 check_eq "and nothing on stderr" "$(cat "$T/jn.err")" ""
+
+# --- the profile: kiln report shows again what kiln memcheck printed ---
+krun po memcheck -o "$T/uaf.kiln" --json "$T/po.json" -- "$BUGS" uaf_read
+krun rep report "$T/uaf.kiln"
+check_eq "report: status 0" "$RC" 0
+check_eq "report of the profile: memcheck's text, byte for byte" "$(cat "$T/rep.out")" "$(cat "$T/po.err")"
+krun repj report --json "$T/uaf.kiln"
+check_eq "report --json: memcheck's JSON" "$(python3 -m json.tool "$T/repj.out")" "$(python3 -m json.tool "$T/po.json")"
+krun pl memcheck -o "$T/leaks.kiln" --show-leak-kinds all --errors-for-leak-kinds definite -- "$LEAKS" all
+krun repl report "$T/leaks.kiln"
+check_eq "report of a leak profile: the same loss records and summary" "$(cat "$T/repl.out")" "$(cat "$T/pl.err")"
+krun tab report --value leaked_space "$T/leaks.kiln"
+check_grep "the profile's tables: leaked bytes by site" "$T/tab.out" "^ *[0-9.]+% .* keep "
+krun tabe report --value errors "$T/uaf.kiln"
+check_grep "the profile's tables: errors by access site" "$T/tabe.out" "^ *100.0% .* uaf_read "
+krun none memcheck -o "$T/none.kiln" -- "$LEAKS" none
+krun repn report "$T/none.kiln"
+check_grep "report of a clean run" "$T/repn.out" "^kiln memcheck: no errors and no leaks to show\$"
+# by default memcheck.kiln, the previous one kept as memcheck.kiln.old
+rm -f memcheck.kiln memcheck.kiln.old
+krun d1 memcheck -- "$LEAKS" none
+krun d2 memcheck -- "$LEAKS" none
+check_eq "the default profile and the previous one" "$(ls memcheck.kiln memcheck.kiln.old 2>&1 | tr '\n' ' ')" \
+	"memcheck.kiln memcheck.kiln.old "
+echo "not a profile" >"$T/notes.txt"
+krun np memcheck -o "$T/notes.txt" -- "$LEAKS" none
+check_eq "a file that is no profile is not replaced: status 1" "$RC" 1
+check_grep "it says so" "$T/np.err" "exists and is not a kiln profile"
+check_eq "and it is intact" "$(cat "$T/notes.txt")" "not a profile"
+check_eq "the program did not run" "$(cat "$T/np.out")" ""
+# a profile cut short: whatever is left reads, or kiln says what is wrong
+size=$(stat -c %s "$T/leaks.kiln")
+for cut in 40 $((size / 2)) $((size - 8)); do
+	head -c "$cut" "$T/leaks.kiln" >"$T/cut.kiln"
+	krun cut report "$T/cut.kiln"
+	check_no_crash cut
+done
 
 finish

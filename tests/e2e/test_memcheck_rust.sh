@@ -11,6 +11,7 @@
 . "$(dirname "$0")/heap_lib.sh"
 
 [ -x "$KILN" ] || die "kiln binary '$KILN' not found"
+cd "$T" || die "no $T" # kiln memcheck writes memcheck.kiln here
 command -v rustc >/dev/null 2>&1 || skip "rustc not installed"
 SRC=$KILN_SRC/tests/fixtures/memcheck_rust.rs
 BIN=$T/memcheck_rust

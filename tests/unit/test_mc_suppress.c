@@ -17,10 +17,10 @@
 #include "analysis/mc_suppress.h"
 
 static struct mc_sframe frames[] = {
-    {0x1000, "make_node", "/src/tree.c", 12, "/usr/bin/prog", 0x100},
-    {0x2000, "tree_insert", "/src/tree.c", 40, "/usr/bin/prog", 0x200},
-    {0x3000, NULL, NULL, 0, "/usr/lib/libfoo.so.1", 0x300},
-    {0x4000, "main", "/src/main.c", 7, "/usr/bin/prog", 0x400},
+    {0x1000, "make_node", "/src/tree.c", 12, "/usr/bin/prog", 0x100, false},
+    {0x2000, "tree_insert", "/src/tree.c", 40, "/usr/bin/prog", 0x200, false},
+    {0x3000, NULL, NULL, 0, "/usr/lib/libfoo.so.1", 0x300, false},
+    {0x4000, "main", "/src/main.c", 7, "/usr/bin/prog", 0x400, false},
 };
 static const struct mc_stack stack = {frames, 4};
 
