@@ -25,6 +25,7 @@ bool mc_profile_is(const struct profile *p)
 struct module_map {
 	uint32_t pid;
 	const char *module;
+	uint64_t start;
 	uint32_t id;
 };
 
@@ -33,24 +34,25 @@ struct writer {
 	VEC(struct module_map) maps;
 };
 
-/* One mapping per process and module: frames of two processes at one
- * address are different code. */
+/* One mapping per process, module and load address: frames of two
+ * processes at one address are different code. */
 static uint32_t mapping_of(struct writer *w, uint32_t pid, const struct mc_sframe *f)
 {
 	if (!f->module)
 		return PROFILE_NO_MAPPING;
+	uint64_t start = f->addr - f->offset;
 	for (size_t i = 0; i < w->maps.n; i++)
-		if (w->maps.v[i].pid == pid && !strcmp(w->maps.v[i].module, f->module))
+		if (w->maps.v[i].pid == pid && w->maps.v[i].start == start && !strcmp(w->maps.v[i].module, f->module))
 			return w->maps.v[i].id;
 	struct profile_mapping m = {
 	    .pid = pid,
-	    .start = f->addr - f->offset,
+	    .start = start,
 	    .end = UINT64_MAX,
 	    .pgoff = 0,
 	    .path = profile_intern(w->p, f->module),
 	};
 	uint32_t id = profile_add_mapping(w->p, &m);
-	vec_push(&w->maps, ((struct module_map){pid, f->module, id}));
+	vec_push(&w->maps, ((struct module_map){pid, f->module, start, id}));
 	return id;
 }
 

@@ -84,9 +84,10 @@ int mc_leak_kinds_parse(const char *s, unsigned *mask)
 	return 0;
 }
 
+/* A copy the report owns; NULL for NULL or "" (unknown either way). */
 static const char *keep(struct mc_report *r, const char *s)
 {
-	if (!s)
+	if (!s || !*s)
 		return NULL;
 	if (r->n_strings == r->cap_strings) {
 		r->cap_strings = r->cap_strings ? r->cap_strings * 2 : 64;
