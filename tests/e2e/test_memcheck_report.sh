@@ -161,4 +161,11 @@ for cut in 40 $((size / 2)) $((size - 8)); do
 	check_no_crash cut
 done
 
+# every option in --help and in the man page
+krun help memcheck --help
+for o in --show-leak-kinds --errors-for-leak-kinds --suppressions --gen-suppressions --json --output --force; do
+	check_grep "--help names $o" "$T/help.out" "$o"
+	check_grep "kiln-memcheck.1 names $o" "$KILN_SRC/docs/man/kiln-memcheck.1" "$(sed 's/-/\\\\-/g' <<<"$o")"
+done
+
 finish
