@@ -112,7 +112,7 @@ struct mc_report {
 	 * (1 << class), the status the agent stops a program with */
 	unsigned show_leaks, error_leaks;
 	int exitcode;
-	char **strings;     /* owned copies */
+	char **strings; /* owned copies */
 	size_t n_strings, cap_strings;
 	struct mc_pending *pending; /* internal: what was added, until mc_report_finish() */
 };
