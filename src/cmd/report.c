@@ -14,12 +14,14 @@
 
 #include "analysis/alloc_site.h"
 #include "analysis/heap.h"
+#include "analysis/memcheck_profile.h"
 #include "analysis/hotspots.h"
 #include "cmd/cmd.h"
 #include "cmd/offcpu_view.h"
 #include "profile/profile.h"
 #include "profile/profile_filter.h"
 #include "render/heap.h"
+#include "render/memcheck.h"
 #include "render/report.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -247,6 +249,32 @@ static int heap_summary(const struct report_args *a, struct profile *p, struct s
 	return cmd_heap_view(out, p, a->rule, &ro, a->json);
 }
 
+/* The report of a memcheck profile, as kiln memcheck printed it (every
+ * error, the loss records of the classes it showed, the summary). */
+static int memcheck_summary(const struct report_args *a, struct profile *p, struct strbuf *out)
+{
+	struct mc_report *r = NULL;
+	if (mc_report_from_profile(p, &r)) {
+		kiln_error("'%s': its memcheck entries are malformed; the tables are still there: kiln report "
+		           "--value errors %s",
+		           a->file, a->file);
+		return 1;
+	}
+	struct mc_render_opts ro = {
+	    .show_leaks = r->show_leaks,
+	    .error_leaks = r->error_leaks,
+	    .exitcode = r->exitcode,
+	};
+	if (a->json)
+		mc_render_json(out, r, &ro);
+	else if (mc_render_has_findings(r, &ro))
+		mc_render_text(out, r, &ro);
+	else
+		strbuf_addstr(out, "kiln memcheck: no errors and no leaks to show\n");
+	mc_report_free(r);
+	return 0;
+}
+
 /* Fills o and picks the renderer for a's sections. */
 static const struct report_ops *report_setup(const struct report_args *a, bool complete, struct report_options *o)
 {
@@ -361,6 +389,11 @@ static int report_run(const struct report_args *a)
 	}
 	if (!a->value && !a->tree && !a->threads && !a->processes && heap_profile_is(p)) {
 		heap_summary(a, p, &out);
+		goto out_write;
+	}
+	if (!a->value && !a->tree && !a->threads && !a->processes && mc_profile_is(p)) {
+		if (memcheck_summary(a, p, &out))
+			goto out_free;
 		goto out_write;
 	}
 	/* the tables of a heap profile: Self% on the allocation sites, not on
