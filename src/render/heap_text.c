@@ -300,7 +300,7 @@ static void allocator_text(struct strbuf *out, const struct heap_analysis *h)
 			strbuf_addstr(out,
 			              "  warning: the global allocator's methods are inlined into their callers: "
 			              "allocations of the crate\n           that defines it bypass the shim and are "
-			              "not seen (see kiln-heap(1))\n");
+			              "seen only if it calls malloc (see kiln-heap(1))\n");
 	} else if (a->known && a->path == HEAP_PATH_LIBC && a->global == HEAP_GA_SYSTEM) {
 		strbuf_addstr(out, "  allocator:             malloc (Rust's System allocator)\n");
 	} else if (a->known && a->path == HEAP_PATH_MISSING) {
