@@ -47,26 +47,27 @@
 #define PAGE        4096u
 #define TARGETS_MAX 16
 
-/* What a diverted function is: the shim's (size, align) or a GlobalAlloc
- * method's (&self, Layout) calling convention, which Rust passes as
- * (align, size) on x86-64 today (Layout's fields in memory order; the
- * e2e tests compare the sizes seen with a System build's). */
-enum target_kind {
-	SHIM_ALLOC,   /* (size, align) -> ptr */
-	SHIM_DEALLOC, /* (ptr, size, align) */
-	SHIM_REALLOC, /* (ptr, old_size, align, new_size) -> ptr */
-	SHIM_ZEROED,  /* (size, align) -> ptr */
-	METHOD_ALLOC, /* (self, align, size) -> ptr */
-	METHOD_DEALLOC,
-	METHOD_REALLOC, /* (self, ptr, align, old_size, new_size) -> ptr */
-	METHOD_ZEROED,
-	TARGET_KINDS
+/* What a diverted function is: one of the shim's four, or a GlobalAlloc
+ * method one of them calls. The shim's arguments are fixed: (size,
+ * align), (ptr, size, align), (ptr, old_size, align, new_size). A
+ * method's are what rustc and LLVM made of (&self, ptr, Layout, size):
+ * an internal function loses the arguments it does not use (&self of an
+ * allocator without state, a Layout a free ignores), so they are read
+ * off the shim's call to it (arch_patch_call_args()), never guessed. */
+enum target_kind { SHIM_ALLOC, SHIM_DEALLOC, SHIM_REALLOC, SHIM_ZEROED, METHOD_ALLOC, TARGET_KINDS = 8 };
+
+/* Where a hook finds what it needs among the diverted function's
+ * arguments (-1: not passed), and the function's relocated entry. Kept
+ * in the agent's page beside the copy; the stub passes its address. */
+struct hook_desc {
+	uintptr_t copy;
+	int8_t size, align, ptr, old_size;
+	uint8_t pad[4];
 };
 
 /* A call of the original function, its arguments as the hook got them. */
 struct orig_call {
 	uintptr_t fn; /* the relocated copy */
-	bool method;
 	uintptr_t a[5];
 };
 
@@ -83,6 +84,11 @@ static uintptr_t orig_run(const struct orig_call *c)
 #define SHIM_CALLER()                                                                                                  \
 	((struct agent_caller){(uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_frame_address(0) + 16,     \
 	                       *(const uintptr_t *)__builtin_frame_address(0)})
+
+static uintptr_t arg(const struct orig_call *c, int8_t i, uintptr_t none)
+{
+	return i >= 0 && i < 5 ? c->a[i] : none;
+}
 
 /* ---- the hooks ---- */
 
@@ -103,6 +109,7 @@ static void *do_alloc(const struct agent_caller *from, const struct orig_call *c
 	return p;
 }
 
+/* size: the block's, or 0 when the function is not told it */
 static void do_dealloc(const struct agent_caller *from, const struct orig_call *c, void *p, size_t size)
 {
 	const struct agent_heap *mh = agent_heap_enter();
@@ -128,14 +135,14 @@ static void do_dealloc(const struct agent_caller *from, const struct orig_call *
 
 /* The memcheck mode's realloc with the Layout's alignment, which the
  * mode's realloc does not take: a move by hand above 16. */
-static int mode_realloc(const struct agent_heap *mh, void *p, size_t old_size, size_t align, size_t size,
+static int mode_realloc(const struct agent_heap *mh, void *p, size_t align, size_t size,
                         const struct agent_caller *from, void **out)
 {
 	if (align <= 16)
 		return mh->realloc(p, size, from, out);
 	*out = NULL;
-	size_t known = 0;
-	if (mh->usable(p, &known) == AGENT_HEAP_NOT_MINE)
+	size_t old_size = 0;
+	if (mh->usable(p, &old_size) == AGENT_HEAP_NOT_MINE)
 		return AGENT_HEAP_NOT_MINE;
 	void *n = mh->alloc(size, align, false, from);
 	if (!n)
@@ -152,13 +159,12 @@ static void *realloc_orig(void *p, size_t size, const void *ctx)
 	return (void *)orig_run(ctx);
 }
 
-static void *do_realloc(const struct agent_caller *from, const struct orig_call *c, void *p, size_t old_size,
-                        size_t align, size_t size)
+static void *do_realloc(const struct agent_caller *from, const struct orig_call *c, void *p, size_t align, size_t size)
 {
 	const struct agent_heap *mh = agent_heap_enter();
 	if (mh) {
 		void *n = NULL;
-		int r = mode_realloc(mh, p, old_size, align, size, from, &n);
+		int r = mode_realloc(mh, p, align, size, from, &n);
 		agent_hook_leave();
 		return r == AGENT_HEAP_NOT_MINE ? (void *)orig_run(c) : n;
 	}
@@ -169,80 +175,57 @@ static void *do_realloc(const struct agent_caller *from, const struct orig_call 
 	return n;
 }
 
-/* Each hook gets the diverted function's arguments, then (sixth) the
- * address of its relocated copy (arch_patch_hook_stub()). */
-#define ORIG(f, a1, a2, a3, a4, a5)                                                                                    \
+/* Each hook gets the diverted function's arguments, then (sixth) its
+ * descriptor (arch_patch_hook_stub()). */
+#define ORIG(d, a1, a2, a3, a4, a5)                                                                                    \
 	{                                                                                                              \
-		(f), false,                                                                                            \
+		(d)->copy,                                                                                             \
 		{                                                                                                      \
 			(a1), (a2), (a3), (a4), (a5)                                                                   \
 		}                                                                                                      \
 	}
 
-static uintptr_t hook_shim_alloc(uintptr_t size, uintptr_t align, uintptr_t a3, uintptr_t a4, uintptr_t a5, uintptr_t f)
+static uintptr_t hook_alloc(uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5,
+                            const struct hook_desc *d)
 {
 	const struct agent_caller from = SHIM_CALLER();
-	const struct orig_call c = ORIG(f, size, align, a3, a4, a5);
-	return (uintptr_t)do_alloc(&from, &c, size, align, false);
+	const struct orig_call c = ORIG(d, a1, a2, a3, a4, a5);
+	return (uintptr_t)do_alloc(&from, &c, arg(&c, d->size, 0), arg(&c, d->align, 16), false);
 }
 
-static uintptr_t hook_shim_zeroed(uintptr_t size, uintptr_t align, uintptr_t a3, uintptr_t a4, uintptr_t a5,
-                                  uintptr_t f)
+static uintptr_t hook_zeroed(uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5,
+                             const struct hook_desc *d)
 {
 	const struct agent_caller from = SHIM_CALLER();
-	const struct orig_call c = ORIG(f, size, align, a3, a4, a5);
-	return (uintptr_t)do_alloc(&from, &c, size, align, true);
+	const struct orig_call c = ORIG(d, a1, a2, a3, a4, a5);
+	return (uintptr_t)do_alloc(&from, &c, arg(&c, d->size, 0), arg(&c, d->align, 16), true);
 }
 
-static void hook_shim_dealloc(uintptr_t p, uintptr_t size, uintptr_t align, uintptr_t a4, uintptr_t a5, uintptr_t f)
+static void hook_dealloc(uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5,
+                         const struct hook_desc *d)
 {
 	const struct agent_caller from = SHIM_CALLER();
-	const struct orig_call c = ORIG(f, p, size, align, a4, a5);
-	do_dealloc(&from, &c, (void *)p, size);
+	const struct orig_call c = ORIG(d, a1, a2, a3, a4, a5);
+	do_dealloc(&from, &c, (void *)arg(&c, d->ptr, 0), arg(&c, d->size, 0));
 }
 
-static uintptr_t hook_shim_realloc(uintptr_t p, uintptr_t old_size, uintptr_t align, uintptr_t size, uintptr_t a5,
-                                   uintptr_t f)
+static uintptr_t hook_realloc(uintptr_t a1, uintptr_t a2, uintptr_t a3, uintptr_t a4, uintptr_t a5,
+                              const struct hook_desc *d)
 {
 	const struct agent_caller from = SHIM_CALLER();
-	const struct orig_call c = ORIG(f, p, old_size, align, size, a5);
-	return (uintptr_t)do_realloc(&from, &c, (void *)p, old_size, align, size);
+	const struct orig_call c = ORIG(d, a1, a2, a3, a4, a5);
+	return (uintptr_t)do_realloc(&from, &c, (void *)arg(&c, d->ptr, 0), arg(&c, d->align, 16), arg(&c, d->size, 0));
 }
 
-static uintptr_t hook_method_alloc(uintptr_t self, uintptr_t align, uintptr_t size, uintptr_t a4, uintptr_t a5,
-                                   uintptr_t f)
-{
-	const struct agent_caller from = SHIM_CALLER();
-	const struct orig_call c = ORIG(f, self, align, size, a4, a5);
-	return (uintptr_t)do_alloc(&from, &c, size, align, false);
-}
+/* by kind % 4: alloc, dealloc, realloc, alloc_zeroed */
+static void *const hooks[4] = {(void *)hook_alloc, (void *)hook_dealloc, (void *)hook_realloc, (void *)hook_zeroed};
 
-static uintptr_t hook_method_zeroed(uintptr_t self, uintptr_t align, uintptr_t size, uintptr_t a4, uintptr_t a5,
-                                    uintptr_t f)
-{
-	const struct agent_caller from = SHIM_CALLER();
-	const struct orig_call c = ORIG(f, self, align, size, a4, a5);
-	return (uintptr_t)do_alloc(&from, &c, size, align, true);
-}
-
-static void hook_method_dealloc(uintptr_t self, uintptr_t p, uintptr_t align, uintptr_t size, uintptr_t a5, uintptr_t f)
-{
-	const struct agent_caller from = SHIM_CALLER();
-	const struct orig_call c = ORIG(f, self, p, align, size, a5);
-	do_dealloc(&from, &c, (void *)p, size);
-}
-
-static uintptr_t hook_method_realloc(uintptr_t self, uintptr_t p, uintptr_t align, uintptr_t old_size, uintptr_t size,
-                                     uintptr_t f)
-{
-	const struct agent_caller from = SHIM_CALLER();
-	const struct orig_call c = ORIG(f, self, p, align, old_size, size);
-	return (uintptr_t)do_realloc(&from, &c, (void *)p, old_size, align, size);
-}
-
-static void *const hooks[TARGET_KINDS] = {
-    (void *)hook_shim_alloc,   (void *)hook_shim_dealloc,   (void *)hook_shim_realloc,   (void *)hook_shim_zeroed,
-    (void *)hook_method_alloc, (void *)hook_method_dealloc, (void *)hook_method_realloc, (void *)hook_method_zeroed,
+/* The shim's own arguments: where size, align, ptr and old_size are. */
+static const struct hook_desc shim_args[4] = {
+    {0, 0, 1, -1, -1, {0}}, /* alloc(size, align) */
+    {0, 1, 2, 0, -1, {0}},  /* dealloc(ptr, size, align) */
+    {0, 3, 2, 0, 1, {0}},   /* realloc(ptr, old_size, align, new_size) */
+    {0, 0, 1, -1, -1, {0}}, /* alloc_zeroed(size, align) */
 };
 
 /* ---- the executable's symbols ---- */
@@ -320,15 +303,15 @@ static int target_of(const char *name)
 struct target {
 	uint64_t value, size;
 	int kind;
+	struct hook_desc desc; /* where its arguments are */
 };
 
 struct exe_scan {
 	bool symtab, rust;
-	struct target t[TARGETS_MAX];
-	uint32_t n;
-	bool too_many;
-	uint32_t shim; /* the shim functions found, a bit per kind */
-	bool system;   /* std's System shim (__rdl_alloc) is linked */
+	struct target shim[4];           /* by kind; value 0 when not found */
+	struct target cand[TARGETS_MAX]; /* GlobalAlloc methods */
+	uint32_t ncand;
+	bool system; /* std's System shim (__rdl_alloc) is linked */
 	bool jemalloc, mimalloc;
 };
 
@@ -339,16 +322,16 @@ static void scan_symbol(struct exe_scan *x, const Elf64_Sym *sym, const char *na
 		x->rust = true;
 		if (sym->st_shndx == SHN_UNDEF || ELF64_ST_TYPE(sym->st_info) != STT_FUNC || !sym->st_value)
 			return;
-		for (uint32_t i = 0; i < x->n; i++)
-			if (x->t[i].value == sym->st_value)
-				return; /* an alias */
-		if (x->n == TARGETS_MAX) {
-			x->too_many = true;
+		struct target t = {sym->st_value, sym->st_size, k, {0}};
+		if (k < METHOD_ALLOC) {
+			x->shim[k] = t;
 			return;
 		}
-		x->t[x->n++] = (struct target){sym->st_value, sym->st_size, k};
-		if (k <= SHIM_ZEROED)
-			x->shim |= 1u << k;
+		for (uint32_t i = 0; i < x->ncand; i++)
+			if (x->cand[i].value == sym->st_value)
+				return;     /* an alias */
+		if (x->ncand < TARGETS_MAX) /* more: the first are the likely ones */
+			x->cand[x->ncand++] = t;
 		return;
 	}
 	if (contains(name, "__rdl_alloc"))
@@ -495,16 +478,20 @@ static int divert_all(const struct target *t, uint32_t n, uintptr_t base, uintpt
 			len = text_hi - at;
 		uint8_t *w = page + i * slot;
 		d[i].at = at;
+		/* the slot: the stub, the descriptor, the copy */
+		const size_t head = ARCH_PATCH_STUB_LEN + sizeof(struct hook_desc);
+		struct hook_desc *desc = (struct hook_desc *)(w + ARCH_PATCH_STUB_LEN);
 		d[i].stub_pc = (uintptr_t)w;
-		d[i].copy_pc = (uintptr_t)w + ARCH_PATCH_STUB_LEN;
+		d[i].copy_pc = (uintptr_t)w + head;
+		*desc = t[i].desc;
+		desc->copy = d[i].copy_pc;
 		size_t covered = 0;
-		int k = arch_patch_relocate(code, len, at, w + ARCH_PATCH_STUB_LEN, d[i].copy_pc,
-		                            slot - ARCH_PATCH_STUB_LEN, &covered);
+		int k = arch_patch_relocate(code, len, at, w + head, d[i].copy_pc, slot - head, &covered);
 		if (k < 0) {
 			rc = k;
 			goto out_unmap;
 		}
-		arch_patch_hook_stub(w, (uint64_t)d[i].copy_pc, (uint64_t)(uintptr_t)hooks[t[i].kind]);
+		arch_patch_hook_stub(w, (uint64_t)(uintptr_t)desc, (uint64_t)(uintptr_t)hooks[t[i].kind % 4]);
 		if ((rc = arch_patch_check_body(code, len, at, covered)) < 0 ||
 		    (rc = arch_patch_jump(d[i].jump, at, d[i].stub_pc)) < 0)
 			goto out_unmap;
@@ -537,6 +524,65 @@ static void send_record(const struct kh_rec_allocator *r)
 		return;
 	agent_channel_write(KH_REC_ALLOCATOR, (const char *)r + sizeof(r->h), sizeof(*r) - sizeof(r->h), true);
 	agent_lock_release();
+}
+
+/* The method kind calls from the shim of its kind, with its arguments
+ * read off that call into m->desc; false when the shim does not call it
+ * in straight-line code or what a hook needs is not passed. */
+static bool method_verify(const struct target *shim, struct target *m, uintptr_t base, uintptr_t text_hi)
+{
+	uintptr_t at = base + shim->value;
+	if (at >= text_hi)
+		return false;
+	size_t len = shim->size ? shim->size : 64;
+	if (len > text_hi - at)
+		len = text_hi - at;
+	int8_t map[6];
+	if (arch_patch_call_args((const uint8_t *)at, len, at, base + m->value, map) < 0)
+		return false;
+	const struct hook_desc *sa = &shim_args[shim->kind];
+	int8_t *const field[4] = {&m->desc.size, &m->desc.align, &m->desc.ptr, &m->desc.old_size};
+	const int8_t want[4] = {sa->size, sa->align, sa->ptr, sa->old_size};
+	for (int f = 0; f < 4; f++) {
+		*field[f] = -1;
+		for (int i = 0; i < 5 && want[f] >= 0; i++)
+			if (map[i] == want[f])
+				*field[f] = (int8_t)i;
+	}
+	if (shim->kind == SHIM_DEALLOC)
+		return m->desc.ptr >= 0;
+	if (shim->kind == SHIM_REALLOC)
+		return m->desc.ptr >= 0 && m->desc.size >= 0;
+	return m->desc.size >= 0;
+}
+
+/* What to divert: the four shim functions, and the methods they call
+ * whose arguments are known. The methods count only as a pair at least:
+ * an alloc seen without its dealloc would make every block a leak. */
+static uint32_t targets_pick(struct exe_scan *x, uintptr_t base, uintptr_t text_hi, struct target *out,
+                             uint32_t *methods)
+{
+	uint32_t n = 0, verified = 0;
+	for (int k = 0; k < 4; k++) {
+		out[n] = x->shim[k];
+		out[n++].desc = shim_args[k];
+	}
+	struct target m[TARGETS_MAX];
+	uint32_t nm = 0;
+	for (uint32_t i = 0; i < x->ncand; i++) {
+		struct target *c = &x->cand[i];
+		if (method_verify(&x->shim[c->kind - METHOD_ALLOC], c, base, text_hi)) {
+			m[nm++] = *c;
+			verified |= 1u << (c->kind - METHOD_ALLOC);
+		}
+	}
+	*methods = 0;
+	if ((verified & 3) != 3)
+		return n;
+	for (uint32_t i = 0; i < nm && n < TARGETS_MAX; i++)
+		out[n++] = m[i];
+	*methods = n - 4;
+	return n;
 }
 
 void agent_rustshim_install(void)
@@ -574,21 +620,22 @@ void agent_rustshim_install(void)
 		goto out_send;
 	}
 	r.path = KH_PATH_SHIM_REFUSED;
-	r.reason = x.shim != 0xf ? -ENOENT : x.too_many ? -E2BIG : 0;
-	if (r.reason)
-		goto out_send;
-	int rc = divert_all(x.t, x.n, e.base, e.text_lo, e.text_hi);
+	r.reason = -ENOENT;
+	for (int k = 0; k < 4; k++)
+		if (!x.shim[k].value || x.shim[k].kind != k)
+			goto out_send;
+	static struct target t[TARGETS_MAX];
+	uint32_t methods = 0;
+	uint32_t n = targets_pick(&x, e.base, e.text_hi, t, &methods);
+	int rc = divert_all(t, n, e.base, e.text_lo, e.text_hi);
 	if (rc < 0) {
 		r.reason = rc;
 		goto out_send;
 	}
 	r.path = KH_PATH_SHIM;
-	for (uint32_t i = 0; i < x.n; i++) {
-		if (x.t[i].kind <= SHIM_ZEROED)
-			r.shim++;
-		else
-			r.methods++;
-	}
+	r.reason = 0;
+	r.shim = 4;
+	r.methods = methods;
 out_send:
 	send_record(&r);
 }

@@ -36,3 +36,10 @@ void arch_patch_hook_stub(uint8_t *out, uint64_t ctx, uint64_t target)
 	(void)ctx, (void)target;
 	memset(out, 0, ARCH_PATCH_STUB_LEN);
 }
+
+int arch_patch_call_args(const uint8_t *code, size_t n, uint64_t pc, uint64_t callee, int8_t map[6])
+{
+	(void)code, (void)n, (void)pc, (void)callee;
+	memset(map, -1, 6);
+	return -ENOTSUP;
+}

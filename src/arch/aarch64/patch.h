@@ -15,6 +15,7 @@
 int arch_patch_relocate(const uint8_t *code, size_t n, uint64_t pc, uint8_t *tramp, uint64_t tramp_pc, size_t cap,
                         size_t *covered);
 int arch_patch_check_body(const uint8_t *code, size_t n, uint64_t pc, size_t covered);
+int arch_patch_call_args(const uint8_t *code, size_t n, uint64_t pc, uint64_t callee, int8_t map[6]);
 int arch_patch_jump(uint8_t *out, uint64_t pc, uint64_t target);
 void arch_patch_abs_jump(uint8_t *out, uint64_t target);
 #define ARCH_PATCH_STUB_LEN 32

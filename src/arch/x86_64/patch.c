@@ -137,11 +137,13 @@ int arch_insn_decode(const uint8_t *code, size_t n, uint64_t pc, struct arch_ins
 	}
 	if (i < n && (code[i] & 0xf0) == 0x40) {
 		rexw = code[i] & 8;
+		out->rex = code[i];
 		i++;
 	}
 	if (i >= n)
 		return -ENOTSUP;
 	uint8_t op = code[i++];
+	out->opcode = op;
 	int imm = 0, m = 0; /* immediate bytes; ModRM operand bytes */
 	bool has_modrm = false, rip = false;
 	size_t immz = opsize16 ? 2 : 4;
@@ -149,6 +151,7 @@ int arch_insn_decode(const uint8_t *code, size_t n, uint64_t pc, struct arch_ins
 		if (i >= n)
 			return -ENOTSUP;
 		uint8_t op2 = code[i++];
+		out->opcode = (uint16_t)(0x0f00 | op2);
 		if (op2 >= 0x80 && op2 <= 0x8f) { /* jcc rel32 */
 			if (i + 4 > n)
 				return -ENOTSUP;
@@ -209,6 +212,8 @@ int arch_insn_decode(const uint8_t *code, size_t n, uint64_t pc, struct arch_ins
 		if (reg == 3 || reg == 5 || reg == 7)
 			return -ENOTSUP; /* far call/jmp */
 		has_modrm = true;
+		out->has_modrm = true;
+		out->modrm = code[i];
 		if (reg == 4) {
 			m = modrm_len(code + i, n - i, &rip);
 			if (m < 0)
@@ -243,6 +248,8 @@ int arch_insn_decode(const uint8_t *code, size_t n, uint64_t pc, struct arch_ins
 		return -ENOTSUP;
 	}
 	if (has_modrm) {
+		out->has_modrm = true;
+		out->modrm = i < n ? code[i] : 0;
 		m = modrm_len(code + i, n - i, &rip);
 		if (m < 0)
 			return -ENOTSUP;
@@ -381,4 +388,59 @@ int arch_patch_check_body(const uint8_t *code, size_t n, uint64_t pc, size_t cov
 		off += in.len;
 	}
 	return 0;
+}
+
+/* The SysV integer argument registers, in order, by register number. */
+static const uint8_t arg_regs[6] = {7 /* rdi */, 6 /* rsi */, 2 /* rdx */, 1 /* rcx */, 8, 9};
+
+int arch_patch_call_args(const uint8_t *code, size_t n, uint64_t pc, uint64_t callee, int8_t map[6])
+{
+	int8_t val[16]; /* what each register holds: an argument's index, or -1 */
+	memset(val, -1, sizeof(val));
+	for (int i = 0; i < 6; i++)
+		val[arg_regs[i]] = (int8_t)i;
+	for (size_t off = 0; off < n;) {
+		struct arch_insn in;
+		if (arch_insn_decode(code + off, n - off, pc + off, &in) < 0)
+			return -ENOTSUP;
+		off += in.len;
+		if (in.kind == ARCH_INSN_CALL || in.kind == ARCH_INSN_JMP) {
+			if (in.target != callee)
+				return -ENOENT; /* another call clobbers them, a jump leaves the straight line */
+			for (int i = 0; i < 6; i++)
+				map[i] = val[arg_regs[i]];
+			return 0;
+		}
+		if (in.kind != ARCH_INSN_PLAIN && in.kind != ARCH_INSN_RIPREL)
+			return -ENOENT;
+		uint8_t reg = (uint8_t)(((in.modrm >> 3) & 7) | ((in.rex & 4) << 1));
+		uint8_t rm = (uint8_t)((in.modrm & 7) | ((in.rex & 1) << 3));
+		bool direct = in.has_modrm && (in.modrm >> 6) == 3;
+		if ((in.rex & 8) && direct && in.opcode == 0x89) { /* mov %reg, %rm */
+			val[rm] = val[reg];
+			continue;
+		}
+		if ((in.rex & 8) && direct && in.opcode == 0x8b) { /* mov %rm, %reg */
+			val[reg] = val[rm];
+			continue;
+		}
+		bool reads_only = in.opcode == 0x39 || in.opcode == 0x3b || in.opcode == 0x85 || in.opcode == 0x84 ||
+		                  in.opcode == 0x38 || in.opcode == 0x3a || (in.opcode >= 0x50 && in.opcode <= 0x57) ||
+		                  in.opcode == 0x0f1e || in.opcode == 0x0f1f || in.opcode == 0x90;
+		if (reads_only)
+			continue;
+		/* anything else: every register it names may be written */
+		if (in.has_modrm) {
+			val[reg] = -1;
+			if (direct)
+				val[rm] = -1;
+		}
+		if ((in.opcode >= 0x58 && in.opcode <= 0x5f) || (in.opcode >= 0xb0 && in.opcode <= 0xbf))
+			val[(in.opcode & 7) | ((in.rex & 1) << 3)] = -1; /* pop, mov $imm */
+		if (in.opcode == 0x99 || in.opcode == 0xf7 || in.opcode == 0xf6 || in.opcode == 0x0fb1 ||
+		    in.opcode == 0x0fb0) {
+			val[0] = val[2] = -1; /* cqo, mul/div, cmpxchg: rax and rdx */
+		}
+	}
+	return -ENOENT;
 }

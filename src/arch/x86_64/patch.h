@@ -6,6 +6,7 @@
 #ifndef KILN_ARCH_X86_64_PATCH_H
 #define KILN_ARCH_X86_64_PATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,11 @@ struct arch_insn {
 	uint8_t cond;     /* ARCH_INSN_JCC */
 	enum arch_insn_kind kind;
 	uint64_t target; /* JMP, JCC, CALL: absolute */
+	/* the encoding, for arch_patch_call_args() */
+	uint8_t rex;     /* the REX prefix, 0 when none */
+	uint16_t opcode; /* 0x0fXX for two-byte opcodes */
+	uint8_t modrm;   /* when has_modrm */
+	bool has_modrm;
 };
 
 /* Decodes the instruction at code (at most n bytes readable), which runs
@@ -56,6 +62,15 @@ int arch_patch_relocate(const uint8_t *code, size_t n, uint64_t pc, uint8_t *tra
  * after the entry jump those bytes are its middle. Decodes as far as it
  * knows the forms; returns -EBUSY when one does, 0 otherwise. */
 int arch_patch_check_body(const uint8_t *code, size_t n, uint64_t pc, size_t covered);
+
+/* Where the arguments of the call (or tail jump) to callee in the
+ * straight-line start of the function at code (n bytes, running at pc)
+ * come from: map[i] is the function's own argument the callee's i-th
+ * integer argument holds (0-5, SysV order), or -1 when it holds anything
+ * else. 0, -ENOENT when no such call comes before a branch, or -ENOTSUP
+ * for an instruction it does not know. Registers are followed through
+ * moves; anything else that names one makes it unknown. */
+int arch_patch_call_args(const uint8_t *code, size_t n, uint64_t pc, uint64_t callee, int8_t map[6]);
 
 /* The entry jump at pc to target in out (ARCH_PATCH_JUMP_LEN bytes);
  * -ERANGE when target is more than 2 GiB away. */
