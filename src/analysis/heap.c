@@ -771,7 +771,7 @@ void heap_on_allocator(struct heap_analysis *h, uint32_t ring, const struct heap
 	uint64_t start = t->known ? t->start_rss_kb : a->start_rss_kb;
 	if (!t->known || path_rank(a->path) > path_rank(t->path))
 		*t = *a;
-	t->known = true;
+	t->known = 1;
 	t->start_rss_kb = start;
 }
 

@@ -114,7 +114,7 @@ enum heap_global_alloc {
 	HEAP_GA_UNKNOWN
 };
 struct heap_allocator {
-	bool known;
+	uint32_t known;        /* 0: no agent said (an older file) */
 	uint32_t path, global; /* enum heap_alloc_path, enum heap_global_alloc */
 	uint32_t shim, methods;
 	int32_t reason;

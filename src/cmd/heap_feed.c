@@ -45,7 +45,7 @@ void heap_feed_event(void *ctx, uint32_t ring, const struct agent_event *ev)
 		break;
 	case AGENT_EV_ALLOCATOR: {
 		const struct agent_allocator *a = &ev->allocator;
-		struct heap_allocator ha = {.known = true,
+		struct heap_allocator ha = {.known = 1,
 		                            .path = a->path,
 		                            .global = a->global,
 		                            .shim = a->shim,

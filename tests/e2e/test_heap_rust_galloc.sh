@@ -84,6 +84,10 @@ check_eq "forget: definitely lost on mmap" "$(hj "$T/mmp.forget.json" "d['leaks'
 check_eq "threads: 80000 boxes on mmap" \
 	"$(hj "$T/mmp.threads.json" "site('heap_rust.rs:$(line_of "$FX_DIR/heap_rust.rs" THREAD_LINE)')['allocations']")" 80000
 
+krun report report "$T/mmp.forget.kiln"
+check_grep "report FILE: the path is kept in the file" "$T/report.err" \
+	"allocator: *rust allocator shim, global allocator: custom"
+
 # A fully stripped copy: the shim cannot be found, and the summary says so
 strip -o "$T/mmap_stripped" "$T/mmp/heap_rust" || die "cannot strip"
 krun stripped heap -o "$T/stripped.kiln" --json "$T/stripped.json" -- "$T/mmap_stripped" forget
