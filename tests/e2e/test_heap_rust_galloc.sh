@@ -85,7 +85,7 @@ check_eq "threads: 80000 boxes on mmap" \
 	"$(hj "$T/mmp.threads.json" "site('heap_rust.rs:$(line_of "$FX_DIR/heap_rust.rs" THREAD_LINE)')['allocations']")" 80000
 
 krun report report "$T/mmp.forget.kiln"
-check_grep "report FILE: the path is kept in the file" "$T/report.err" \
+check_grep "report FILE: the path is kept in the file" "$T/report.out" \
 	"allocator: *rust allocator shim, global allocator: custom"
 
 # A fully stripped copy: the shim cannot be found, and the summary says so
