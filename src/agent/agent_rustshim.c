@@ -636,6 +636,7 @@ void agent_rustshim_install(void)
 	r.reason = 0;
 	r.shim = 4;
 	r.methods = methods;
+	r.candidates = x.ncand;
 out_send:
 	send_record(&r);
 }

@@ -351,7 +351,8 @@ struct kh_rec_mem_stats {
  * image at start. path: enum kh_alloc_path; global: enum kh_global_alloc;
  * reason: the errno of a refusal (KH_PATH_SHIM_REFUSED); shim: the shim
  * functions diverted; methods: the GlobalAlloc methods diverted (a method
- * inlined into its callers has no function to divert); start_rss_kb: the
+ * inlined into its callers has no function to divert), of candidates
+ * found in the symbol table; start_rss_kb: the
  * peak RSS when the agent started, for kiln's check that the heap's
  * growth was seen. */
 enum kh_alloc_path {
@@ -375,7 +376,7 @@ struct kh_rec_allocator {
 	uint32_t shim;
 	uint32_t methods;
 	int32_t reason;
-	uint32_t pad;
+	uint32_t candidates; /* GlobalAlloc methods in the symbol table */
 	uint64_t start_rss_kb;
 };
 

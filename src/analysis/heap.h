@@ -114,9 +114,9 @@ enum heap_global_alloc {
 	HEAP_GA_UNKNOWN
 };
 struct heap_allocator {
-	uint32_t known;        /* 0: no agent said (an older file) */
-	uint32_t path, global; /* enum heap_alloc_path, enum heap_global_alloc */
-	uint32_t shim, methods;
+	uint32_t known;                     /* 0: no agent said (an older file) */
+	uint32_t path, global;              /* enum heap_alloc_path, enum heap_global_alloc */
+	uint32_t shim, methods, candidates; /* candidates: methods in the symbol table */
 	int32_t reason;
 	uint64_t start_rss_kb;
 };

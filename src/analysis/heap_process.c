@@ -78,6 +78,7 @@ static const struct totals_field totals_fields[] = {
     T32("heap_alloc_global", alloc_path.global),
     T32("heap_alloc_shim", alloc_path.shim),
     T32("heap_alloc_methods", alloc_path.methods),
+    T32("heap_alloc_candidates", alloc_path.candidates),
     T32("heap_alloc_reason", alloc_path.reason),
     T64("heap_alloc_start_rss_kb", alloc_path.start_rss_kb),
 };

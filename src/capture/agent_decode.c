@@ -221,7 +221,8 @@ void agent_decode_record(struct agent_decoder *d, uint32_t ring, const void *rec
 			break;
 		memcpy(&a, rec, sizeof(a));
 		ev.kind = AGENT_EV_ALLOCATOR;
-		ev.allocator = (struct agent_allocator){a.path, a.global, a.shim, a.methods, a.reason, a.start_rss_kb};
+		ev.allocator = (struct agent_allocator){a.path,   a.global,     a.shim,        a.methods,
+		                                        a.reason, a.candidates, a.start_rss_kb};
 		emit(d, ring, &ev);
 		return;
 	}

@@ -64,6 +64,7 @@ struct agent_event {
 		uint32_t global; /* enum kh_global_alloc */
 		uint32_t shim, methods;
 		int32_t reason; /* a negative errno when refused */
+		uint32_t candidates;
 		uint64_t start_rss_kb;
 	} allocator;
 };

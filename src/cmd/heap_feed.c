@@ -50,6 +50,7 @@ void heap_feed_event(void *ctx, uint32_t ring, const struct agent_event *ev)
 		                            .global = a->global,
 		                            .shim = a->shim,
 		                            .methods = a->methods,
+		                            .candidates = a->candidates,
 		                            .reason = a->reason,
 		                            .start_rss_kb = a->start_rss_kb};
 		heap_on_allocator(h, ring, &ha);

@@ -106,9 +106,9 @@ void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const s
 	const char *global = heap_global_alloc_name(a->global);
 	strbuf_addf(out,
 	            ",\"allocator\":{\"path\":\"%s\",\"global\":\"%s\",\"shim_functions\":%u,\"methods\":%u,"
-	            "\"reason\":%d,\"unseen_growth_kb\":%" PRIu64 "}",
-	            a->path < 4 ? paths[a->path] : "malloc", global ? global : "none", a->shim, a->methods, -a->reason,
-	            heap_unseen_growth_kb(h));
+	            "\"method_symbols\":%u,\"reason\":%d,\"unseen_growth_kb\":%" PRIu64 "}",
+	            a->path < 4 ? paths[a->path] : "malloc", global ? global : "none", a->shim, a->methods,
+	            a->candidates, -a->reason, heap_unseen_growth_kb(h));
 	strbuf_addf(out, ",\"unknown_frees\":%" PRIu64 ",\"double_frees\":%" PRIu64 ",\"double_free_sites\":[",
 	            t->unknown_frees, t->double_frees);
 	size_t ndf;

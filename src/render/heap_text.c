@@ -296,11 +296,17 @@ static void allocator_text(struct strbuf *out, const struct heap_analysis *h)
 		            "  allocator:             rust allocator shim, global allocator: %s (%u shim functions, %u "
 		            "allocator methods diverted)\n",
 		            global ? global : "custom", a->shim, a->methods);
-		if (!a->methods)
+		if (!a->methods && !a->candidates)
 			strbuf_addstr(out,
 			              "  warning: the global allocator's methods are inlined into their callers: "
 			              "allocations of the crate\n           that defines it bypass the shim and are "
 			              "seen only if it calls malloc (see kiln-heap(1))\n");
+		else if (!a->methods)
+			strbuf_addstr(out,
+			              "  warning: the global allocator's methods were not diverted (the shim's calls "
+			              "to them do not tell\n           where their arguments are): calls to them "
+			              "that bypass the shim are not seen\n           (an unoptimised build makes "
+			              "none; see kiln-heap(1))\n");
 	} else if (a->known && a->path == HEAP_PATH_LIBC && a->global == HEAP_GA_SYSTEM) {
 		strbuf_addstr(out, "  allocator:             malloc (Rust's System allocator)\n");
 	} else if (a->known && a->path == HEAP_PATH_MISSING) {
