@@ -29,10 +29,12 @@
  * Layout's alignment. */
 #include "agent/agent_rustshim.h"
 
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,10 +42,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent/agent_sandbox.h"
 #include "agent/agent_unwind.h"
 #include "agent/channel_format.h"
 #include "arch/arch.h"
 
+#define EXPORT      __attribute__((visibility("default")))
 #define PAGE        4096u
 #define TARGETS_MAX 16
 
@@ -585,58 +589,153 @@ static uint32_t targets_pick(struct exe_scan *x, uintptr_t base, uintptr_t text_
 	return n;
 }
 
-void agent_rustshim_install(void)
+/* Diverts the shim of the module e whose file is path into r (path,
+ * global, counts); false when the module is not Rust. The caller holds
+ * shim_lock. */
+static bool module_divert(const char *path, const struct exe_image *e, struct kh_rec_allocator *r)
 {
-	struct kh_rec_allocator r = {.path = KH_PATH_LIBC, .global = KH_GA_NONE};
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		r.start_rss_kb = (uint64_t)ru.ru_maxrss;
-	struct exe_image e = {0};
-	dl_iterate_phdr(exe_find, &e);
-	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	static struct exe_scan x; /* static: big; shim_lock held */
+	static struct target t[TARGETS_MAX];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (!e.found || fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0) {
+	if (!e->found || fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0) {
 		if (fd >= 0)
 			close(fd);
-		goto out_send;
+		return false;
 	}
 	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
-		goto out_send;
-	static struct exe_scan x; /* static: big, and only the constructor uses it */
+		return false;
 	memset(&x, 0, sizeof(x));
 	scan_elf(m, (size_t)st.st_size, &x);
 	munmap(m, (size_t)st.st_size);
 	if (!x.rust)
-		goto out_send;
+		return false;
 	if (x.system) { /* the shim calls malloc: the malloc hooks see it all */
-		r.global = KH_GA_SYSTEM;
-		goto out_send;
+		r->global = KH_GA_SYSTEM;
+		return true;
 	}
-	r.global = !x.symtab ? KH_GA_UNKNOWN : x.jemalloc ? KH_GA_JEMALLOC : x.mimalloc ? KH_GA_MIMALLOC : KH_GA_CUSTOM;
+	r->global = !x.symtab    ? KH_GA_UNKNOWN
+	            : x.jemalloc ? KH_GA_JEMALLOC
+	            : x.mimalloc ? KH_GA_MIMALLOC
+	                         : KH_GA_CUSTOM;
 	if (!x.symtab) {
-		r.path = KH_PATH_SHIM_MISSING;
-		goto out_send;
+		r->path = KH_PATH_SHIM_MISSING;
+		return true;
 	}
-	r.path = KH_PATH_SHIM_REFUSED;
-	r.reason = -ENOENT;
+	r->path = KH_PATH_SHIM_REFUSED;
+	r->reason = -ENOENT;
 	for (int k = 0; k < 4; k++)
 		if (!x.shim[k].value || x.shim[k].kind != k)
-			goto out_send;
-	static struct target t[TARGETS_MAX];
+			return true;
 	uint32_t methods = 0;
-	uint32_t n = targets_pick(&x, e.base, e.text_hi, t, &methods);
-	int rc = divert_all(t, n, e.base, e.text_lo, e.text_hi);
+	uint32_t n = targets_pick(&x, e->base, e->text_hi, t, &methods);
+	int rc = divert_all(t, n, e->base, e->text_lo, e->text_hi);
 	if (rc < 0) {
-		r.reason = rc;
-		goto out_send;
+		r->reason = rc;
+		return true;
 	}
-	r.path = KH_PATH_SHIM;
-	r.reason = 0;
-	r.shim = 4;
-	r.methods = methods;
-	r.candidates = x.ncand;
-out_send:
+	r->path = KH_PATH_SHIM;
+	r->reason = 0;
+	r->shim = 4;
+	r->methods = methods;
+	r->candidates = x.ncand;
+	return true;
+}
+
+/* One diversion at a time: the constructor's, then each dlopen's; the
+ * modules already looked at (load biases), each once: an entry diverted
+ * twice would jump to its own hook forever. */
+static pthread_mutex_t shim_lock = PTHREAD_MUTEX_INITIALIZER;
+#define SEEN_MAX 256
+static uintptr_t seen[SEEN_MAX];
+static uint32_t seen_n;
+
+/* Whether base is new (and remembers it); shim_lock held. A full list
+ * answers no: nothing more is diverted. */
+static bool seen_first(uintptr_t base)
+{
+	for (uint32_t i = 0; i < seen_n; i++)
+		if (seen[i] == base)
+			return false;
+	if (seen_n == SEEN_MAX)
+		return false;
+	seen[seen_n++] = base;
+	return true;
+}
+
+static uint64_t start_rss_kb(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss : 0;
+}
+
+/* The libraries loaded before the constructor ran: looked at as not Rust
+ * programs' (their shims, if any, are left alone). */
+static int old_module(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size, (void)ctx;
+	seen_first(info->dlpi_addr);
+	return 0;
+}
+
+static bool installed; /* by the constructor, in a mode that sees the heap */
+
+void agent_rustshim_install(void)
+{
+	struct kh_rec_allocator r = {.path = KH_PATH_LIBC, .global = KH_GA_NONE, .start_rss_kb = start_rss_kb()};
+	struct exe_image e = {0};
+	dl_iterate_phdr(exe_find, &e);
+	pthread_mutex_lock(&shim_lock);
+	dl_iterate_phdr(old_module, NULL); /* the executable among them */
+	module_divert("/proc/self/exe", &e, &r);
+	installed = true;
+	pthread_mutex_unlock(&shim_lock);
 	send_record(&r);
+}
+
+/* ---- Rust libraries loaded later ---- */
+
+/* A module dlopen added (every module not looked at yet): its shim
+ * diverted, and a record when it is Rust. shim_lock held. */
+static int new_module(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)ctx;
+	if (!info->dlpi_name || !info->dlpi_name[0])
+		return 0; /* the executable: no path to read (it is not new anyway) */
+	if (!seen_first(info->dlpi_addr))
+		return 0;
+	struct exe_image e = {0};
+	exe_find(info, size, &e);
+	struct kh_rec_allocator r = {.path = KH_PATH_LIBC, .global = KH_GA_NONE, .start_rss_kb = start_rss_kb()};
+	if (module_divert(info->dlpi_name, &e, &r))
+		send_record(&r);
+	return 0;
+}
+
+typedef void *(*dlopen_fn)(const char *, int);
+
+/* A Rust library's shim is diverted once dlopen has loaded it (its
+ * constructors ran: what they allocated is not seen, and their frees
+ * count as frees of unknown blocks). Not under the host's sandbox: the
+ * library's file is read. The lock is not held across the call: a
+ * library's constructor may dlopen too. */
+EXPORT void *dlopen(const char *file, int mode)
+{
+	static dlopen_fn real_dlopen;
+	if (!real_dlopen)
+		real_dlopen = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
+	if (!real_dlopen)
+		return NULL;
+	void *h = real_dlopen(file, mode);
+	if (!h || !file || agent_guarded() || agent_sandboxed() || !agent_channel_on())
+		return h;
+	int saved = errno;
+	pthread_mutex_lock(&shim_lock);
+	if (installed)
+		dl_iterate_phdr(new_module, NULL);
+	pthread_mutex_unlock(&shim_lock);
+	errno = saved;
+	return h;
 }

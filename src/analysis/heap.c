@@ -758,7 +758,8 @@ void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_
 	}
 }
 
-/* How much a path tells: a warning over a diverted shim over malloc. */
+/* How much a path tells: a warning over a diverted shim over malloc;
+ * within one, a Rust module's over a C one's (a C host's Rust plugin). */
 static int path_rank(uint32_t path)
 {
 	return path == HEAP_PATH_MISSING || path == HEAP_PATH_REFUSED ? 3 : path == HEAP_PATH_SHIM ? 2 : 1;
@@ -769,7 +770,8 @@ void heap_on_allocator(struct heap_analysis *h, uint32_t ring, const struct heap
 	(void)ring;
 	struct heap_allocator *t = &h->tot.alloc_path;
 	uint64_t start = t->known ? t->start_rss_kb : a->start_rss_kb;
-	if (!t->known || path_rank(a->path) > path_rank(t->path))
+	bool rust_first = path_rank(a->path) == path_rank(t->path) && t->global == HEAP_GA_NONE;
+	if (!t->known || path_rank(a->path) > path_rank(t->path) || rust_first)
 		*t = *a;
 	t->known = 1;
 	t->start_rss_kb = start;
