@@ -715,21 +715,26 @@ static int new_module(struct dl_phdr_info *info, size_t size, void *ctx)
 }
 
 typedef void *(*dlopen_fn)(const char *, int);
+static dlopen_fn real_dlopen;
 
-/* A Rust library's shim is diverted once dlopen has loaded it (its
- * constructors ran: what they allocated is not seen, and their frees
- * count as frees of unknown blocks). Not under the host's sandbox: the
- * library's file is read. The lock is not held across the call: a
- * library's constructor may dlopen too. */
-EXPORT void *dlopen(const char *file, int mode)
+/* The loader's search for a name without a slash, and a "$ORIGIN" in a
+ * name, depend on who calls dlopen (its RUNPATH, its namespace): such a
+ * call is passed on as a tail call, so the loader still sees the
+ * program's code as the caller, and its module is not diverted. */
+static bool caller_free(const char *file)
 {
-	static dlopen_fn real_dlopen;
-	if (!real_dlopen)
-		real_dlopen = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
-	if (!real_dlopen)
-		return NULL;
+	return file && strchr(file, '/') && !strchr(file, '$');
+}
+
+/* A path's dlopen, and then its new modules diverted (their constructors
+ * ran: what they allocated is not seen, and their frees count as frees of
+ * blocks allocated before tracking began). Not under the host's sandbox:
+ * each module's file is read. The lock is not held across the call: a
+ * library's constructor may dlopen too. */
+static __attribute__((noinline)) void *dlopen_divert(const char *file, int mode)
+{
 	void *h = real_dlopen(file, mode);
-	if (!h || !file || agent_guarded() || agent_sandboxed() || !agent_channel_on())
+	if (!h || agent_guarded() || agent_sandboxed() || !agent_channel_on())
 		return h;
 	int saved = errno;
 	pthread_mutex_lock(&shim_lock);
@@ -738,4 +743,16 @@ EXPORT void *dlopen(const char *file, int mode)
 	pthread_mutex_unlock(&shim_lock);
 	errno = saved;
 	return h;
+}
+
+/* A Rust library loaded later has its shim diverted once loaded. */
+EXPORT __attribute__((optimize("optimize-sibling-calls"))) void *dlopen(const char *file, int mode)
+{
+	if (!real_dlopen)
+		real_dlopen = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
+	if (!real_dlopen)
+		return NULL;
+	if (!installed || !caller_free(file))
+		return real_dlopen(file, mode); /* a tail call: see caller_free() */
+	return dlopen_divert(file, mode);
 }

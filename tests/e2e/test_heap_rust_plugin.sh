@@ -3,7 +3,9 @@
 # loaded later with dlopen (issue 16): its allocator shim is diverted when
 # it is loaded, so a C host's Rust plugin on an mmap allocator
 # (tests/fixtures/heap_rust_plugin.rs) gives the same sites, temporaries
-# and leak as the same plugin on System.
+# and leak as the same plugin on System. A dlopen by bare name still
+# searches the caller's RUNPATH (the agent's dlopen passes it on as a tail
+# call, so the loader sees the program as the caller).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/heap_lib.sh"
 
@@ -34,4 +36,12 @@ done
 check_eq "mmp: the path" "$(hj "$T/mmp.json" "d['allocator']['path'], d['allocator']['global']")" \
 	"('rust_shim', 'custom')"
 check_eq "sys: the path" "$(hj "$T/sys.json" "d['allocator']['path'], d['allocator']['global']")" "('malloc', 'System')"
+
+# dlopen("libplug_rp.so") from a host whose RUNPATH is $ORIGIN
+cc -O2 -g -Wl,--enable-new-dtags,-rpath,'$ORIGIN' -o "$T/host_rp" "$KILN_SRC/tests/fixtures/heap_rust_plugin_host.c" ||
+	die "cannot build the RUNPATH host"
+cp "$T/mmp.so" "$T/libplug_rp.so"
+krun runpath heap -o "$T/runpath.kiln" -- "$T/host_rp" libplug_rp.so 10
+check_eq "runpath: the plugin is found by the caller's RUNPATH" "$RC" 0
+check_grep "runpath: it ran" "$T/runpath.out" "^plugin made 480 bytes\$"
 finish
