@@ -14,8 +14,9 @@
  * calls the shim. Each function's first instructions are decoded
  * (src/arch/: only forms it knows), copied with their pc-relative
  * operands fixed into a page of the agent's near the executable, and
- * replaced by a jump to a stub that calls a hook here with the copy's
- * address; the hook calls the allocator through that copy. All or none:
+ * replaced by a jump to a stub that calls a hook here with the function's
+ * descriptor (where its arguments are, its copy); the hook calls the
+ * allocator through that copy. All or none:
  * a half-diverted allocator would record allocations without their
  * frees. The code pages are writable only around the write, never
  * writable and executable at once. A method inlined into every caller
@@ -682,6 +683,22 @@ static int old_module(struct dl_phdr_info *info, size_t size, void *ctx)
 
 static bool installed; /* by the constructor, in a mode that sees the heap */
 
+/* A fork while another thread diverts a library: the child's lock is free. */
+static void shim_atfork_prepare(void)
+{
+	pthread_mutex_lock(&shim_lock);
+}
+
+static void shim_atfork_parent(void)
+{
+	pthread_mutex_unlock(&shim_lock);
+}
+
+static void shim_atfork_child(void)
+{
+	pthread_mutex_init(&shim_lock, NULL);
+}
+
 void agent_rustshim_install(void)
 {
 	struct kh_rec_allocator r = {.path = KH_PATH_LIBC, .global = KH_GA_NONE, .start_rss_kb = start_rss_kb()};
@@ -692,6 +709,7 @@ void agent_rustshim_install(void)
 	module_divert("/proc/self/exe", &e, &r);
 	installed = true;
 	pthread_mutex_unlock(&shim_lock);
+	pthread_atfork(shim_atfork_prepare, shim_atfork_parent, shim_atfork_child);
 	send_record(&r);
 }
 
@@ -746,7 +764,9 @@ static __attribute__((noinline)) void *dlopen_divert(const char *file, int mode)
 }
 
 /* A Rust library loaded later has its shim diverted once loaded. */
-EXPORT __attribute__((optimize("optimize-sibling-calls"))) void *dlopen(const char *file, int mode)
+/* Optimised whatever the build (-O0 for the sanitizers' makes no tail
+ * calls). */
+EXPORT __attribute__((optimize("O2", "optimize-sibling-calls"))) void *dlopen(const char *file, int mode)
 {
 	if (!real_dlopen)
 		real_dlopen = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
