@@ -44,41 +44,49 @@ run() {
 	[ -s "$T/$name.json" ] || die "$name: no JSON summary"
 }
 
-# The program's own sites (not the runtime's), sorted: label, allocations,
-# bytes, leaked bytes by class; then the leak classes and the counts. The
-# site of main's arguments ("heap_rust::main ...:100") holds the path.
-# The bounded cache's table (a HashMap with removals, seeded at random)
-# grows differently from run to run: left out, with its 8 KiB of peak.
+# compare BUILD MODE: one python per pair (each start costs ~0.3 s on a
+# loaded machine): "what|got|expected" lines for check_eq. The program's
+# own sites (not the runtime's), sorted, with allocations, bytes and
+# leaked bytes by class; the leak classes; peak, allocations and
+# temporaries within tolerances. The bounded cache's table (a HashMap
+# with removals, seeded at random) grows differently from run to run: it
+# is left out, with its 16 KiB of peak; eight threads interleave
+# differently: what counts as temporary too (1%).
 BOUNDED_TABLE="heap_rust.rs:$(line_of "$FX_DIR/heap_rust.rs" BOUNDED_INSERT)"
-USER_SITES="sorted((s['site'], s['allocations'], s['allocated_bytes'], s['definitely_lost_bytes'],
- s['indirectly_lost_bytes'], s['possibly_lost_bytes'], s['still_reachable_bytes'])
- for s in d['by_allocations'] if not s['site'].startswith('[runtime]') and not s['site'].endswith('$BOUNDED_TABLE'))"
-CLASSES="[(k, d['leaks'][k]['bytes'], d['leaks'][k]['blocks']) for k in sorted(d['leaks'])]"
+compare() {
+	python3 - "$T/$1.$2.json" "$T/sys.$2.json" "$BOUNDED_TABLE" "$2" <<'PY'
+import json, sys
+d, s = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+table, mode = sys.argv[3], sys.argv[4]
+def sites(d):
+    return sorted((x['site'], x['allocations'], x['allocated_bytes'], x['definitely_lost_bytes'],
+                   x['indirectly_lost_bytes'], x['possibly_lost_bytes'], x['still_reachable_bytes'])
+                  for x in d['by_allocations'] if not x['site'].startswith('[runtime]') and not x['site'].endswith(table))
+def classes(d):
+    return [(k, d['leaks'][k]['bytes'], d['leaks'][k]['blocks']) for k in sorted(d['leaks'])]
+tol = 16384 if mode == 'cache' else 1024
+print('the path|%s|%s' % ((d['allocator']['path'], d['allocator']['global']), ('rust_shim', 'custom')))
+print("the program's sites as on System|%s|%s" % (sites(d), sites(s)))
+print('leak classes as on System|%s|%s' % (classes(d), classes(s)))
+print('peak as on System (within %d bytes)|%s|True' % (tol, abs(d['peak_bytes'] - s['peak_bytes']) <= tol))
+print("allocations as on System (within the runtime's 8)|%s|True" % (abs(d['allocations'] - s['allocations']) <= 8))
+print('temporaries as on System (within 4 or 1%%)|%s|True' %
+      (abs(d['temporary'] - s['temporary']) <= max(4, d['allocations'] // 100)))
+print('System is malloc|%s|%s' % ((s['allocator']['path'], s['allocator']['global']), ('malloc', 'System')))
+PY
+}
 
 for mode in forget temps realloc threads aligned cache; do
 	for b in sys mmp cnt; do
 		run "$b" "$mode"
 	done
 	for b in mmp cnt; do
-		J=$T/$b.$mode.json S=$T/sys.$mode.json
-		check_eq "$b.$mode: the path" "$(hj "$J" "d['allocator']['path'], d['allocator']['global']")" \
-			"('rust_shim', 'custom')"
-		check_eq "$b.$mode: the program's sites as on System" "$(hj "$J" "$USER_SITES")" "$(hj "$S" "$USER_SITES")"
-		check_eq "$b.$mode: leak classes as on System" "$(hj "$J" "$CLASSES")" "$(hj "$S" "$CLASSES")"
-		tol=1024
-		[ "$mode" = cache ] && tol=16384 # the bounded cache's table
-		check_eq "$b.$mode: peak as on System (within $tol bytes)" \
-			"$(hj "$J" "abs(d['peak_bytes'] - $(hj "$S" "d['peak_bytes']")) <= $tol")" True
-		check_eq "$b.$mode: allocations as on System (within the runtime's 8)" \
-			"$(hj "$J" "abs(d['allocations'] - $(hj "$S" "d['allocations']")) <= 8")" True
-		# threads interleave differently from run to run: what counts as temporary too
-		check_eq "$b.$mode: temporaries as on System (within 4 or 1%)" \
-			"$(hj "$J" "abs(d['temporary'] - $(hj "$S" "d['temporary']")) <= max(4, d['allocations'] // 100)")" True
+		while IFS='|' read -r what got want; do
+			check_eq "$b.$mode: $what" "$got" "$want"
+		done < <(compare "$b" "$mode")
 	done
 	check_grep "mmp.$mode: the summary names the path" "$T/mmp.$mode.err" \
 		"allocator: *rust allocator shim, global allocator: custom"
-	check_eq "sys.$mode: System is malloc" "$(hj "$T/sys.$mode.json" "d['allocator']['path'], d['allocator']['global']")" \
-		"('malloc', 'System')"
 done
 check_eq "forget: definitely lost on mmap" "$(hj "$T/mmp.forget.json" "d['leaks']['definitely_lost']['bytes']")" 24
 check_eq "threads: 80000 boxes on mmap" \
