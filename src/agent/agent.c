@@ -48,6 +48,7 @@
 #include "agent/agent_maps.h"
 #include "agent/agent_mode.h"
 #include "agent/agent_pool.h"
+#include "agent/agent_rustshim.h"
 #include "agent/agent_sandbox.h"
 #include "agent/agent_unwind.h"
 #include "agent/channel_format.h"
@@ -752,6 +753,8 @@ __attribute__((constructor)) static void agent_ctor(void)
 	 * ahead of the agent. No DSO handle, so that __cxa_finalize of the
 	 * agent's own image does not run it early. */
 	__cxa_atexit(agent_at_exit, NULL, NULL);
+	if (mode->alloc_hooks || mode->heap)
+		agent_rustshim_install();
 	if (mode->start)
 		mode->start();
 	in_hook--;
@@ -1411,6 +1414,54 @@ EXPORT void *calloc(size_t n, size_t size)
 	return p;
 }
 
+static void *libc_realloc(void *ptr, size_t size, const void *ctx)
+{
+	(void)ctx;
+	return real.realloc(ptr, size);
+}
+
+/* Moves a block through fn and records the realloc. The old address is
+ * free once fn returns: the lock is held across it so no other thread's
+ * event for that address comes before ours. The stack is captured first,
+ * outside the lock. A libc block's shrunk tail is scrubbed (see scrub()). */
+static void *realloc_recorded(const struct caller *from, void *ptr, size_t size, agent_realloc_fn fn, const void *ctx)
+{
+	struct tstate *t = tstate_get();
+	if (t)
+		cstack_capture(t, from);
+	uint32_t tid = tid_get();
+	agent_lock();
+	if (fn == libc_realloc)
+		scrub(ptr, size); /* what a shrink gives back; nothing when it grows */
+	void *p = fn(ptr, size, ctx);
+	int saved = errno;
+	if (p && enabled && t) {
+		uint32_t id = cstack_id(&t->cs);
+		struct kh_rec_realloc *r = ring_reserve(sizeof(*r));
+		if (r) {
+			r->h.type = KH_REC_REALLOC;
+			r->h.size = sizeof(*r);
+			r->time = event_ns();
+			r->old_addr = (uint64_t)(uintptr_t)ptr;
+			r->addr = (uint64_t)(uintptr_t)p;
+			r->size = size;
+			r->tid = tid;
+			r->stack = id;
+			ring_commit(sizeof(*r));
+			if (id == KH_STACK_PENDING)
+				pending_set(&t->cs);
+		}
+	} else if (p && counting) {
+		agent_pool_count_free();
+		agent_pool_count_alloc(size);
+	} else if (p && enabled) {
+		__atomic_fetch_add(&untracked, 1, __ATOMIC_RELAXED); /* no thread state: no memory */
+	}
+	agent_unlock();
+	errno = saved;
+	return p;
+}
+
 EXPORT void *realloc(void *ptr, size_t size)
 {
 	const struct caller from = HOOK_CALLER();
@@ -1443,41 +1494,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 		scrub(ptr, SCRUB_FREED);
 		p = real.realloc(ptr, 0);
 	} else {
-		/* The old address is free once realloc returns: hold the lock
-		 * across it so no other thread's event for that address comes
-		 * before ours. Capture the stack first, outside the lock. */
-		struct tstate *t = tstate_get();
-		if (t)
-			cstack_capture(t, &from);
-		uint32_t tid = tid_get();
-		agent_lock();
-		scrub(ptr, size); /* what a shrink gives back; nothing when it grows */
-		p = real.realloc(ptr, size);
-		int saved = errno;
-		if (p && enabled && t) {
-			uint32_t id = cstack_id(&t->cs);
-			struct kh_rec_realloc *r = ring_reserve(sizeof(*r));
-			if (r) {
-				r->h.type = KH_REC_REALLOC;
-				r->h.size = sizeof(*r);
-				r->time = event_ns();
-				r->old_addr = (uint64_t)(uintptr_t)ptr;
-				r->addr = (uint64_t)(uintptr_t)p;
-				r->size = size;
-				r->tid = tid;
-				r->stack = id;
-				ring_commit(sizeof(*r));
-				if (id == KH_STACK_PENDING)
-					pending_set(&t->cs);
-			}
-		} else if (p && counting) {
-			agent_pool_count_free();
-			agent_pool_count_alloc(size);
-		} else if (p && enabled) {
-			__atomic_fetch_add(&untracked, 1, __ATOMIC_RELAXED); /* no thread state: no memory */
-		}
-		agent_unlock();
-		errno = saved;
+		p = realloc_recorded(&from, ptr, size, libc_realloc, NULL);
 	}
 	hook_leave();
 	return p;
@@ -2588,4 +2605,39 @@ void *agent_map(size_t size)
 void agent_unmap(void *p, size_t size)
 {
 	sys_unmap(p, size);
+}
+
+/* ---- what the core offers the Rust allocator shim's hooks (agent_rustshim.h) ---- */
+
+bool agent_hook_enter(void)
+{
+	return hook_enter();
+}
+
+void agent_hook_leave(void)
+{
+	hook_leave();
+}
+
+const struct agent_heap *agent_heap_enter(void)
+{
+	return mode_heap();
+}
+
+void agent_record_alloc(const struct agent_caller *from, void *ptr, size_t size)
+{
+	const struct caller c = {from->ra, from->cfa, from->bp};
+	record_alloc(&c, ptr, size);
+}
+
+void agent_record_free(void *ptr)
+{
+	record_free(ptr);
+}
+
+void *agent_record_realloc(const struct agent_caller *from, void *ptr, size_t size, agent_realloc_fn fn,
+                           const void *ctx)
+{
+	const struct caller c = {from->ra, from->cfa, from->bp};
+	return realloc_recorded(&c, ptr, size, fn, ctx);
 }

@@ -204,6 +204,7 @@ enum kh_rec_type {
 	KH_REC_MEM_ERROR = 16,   /* struct kh_rec_mem_error + frames (the memcheck mode) */
 	KH_REC_MEM_STATS = 17,   /* struct kh_rec_mem_stats: the memcheck mode's counts, at exit */
 	KH_REC_MEM_LIVE = 18,    /* struct kh_rec_mem_live + frames: a block live at exit, before the leak scan */
+	KH_REC_ALLOCATOR = 19,   /* struct kh_rec_allocator: which allocator path the agent sees, at start */
 };
 
 struct kh_rec_header {
@@ -357,6 +358,39 @@ struct kh_rec_mem_live {
 	uint16_t n_frames;   /* its allocation stack, innermost first */
 	uint16_t pad;
 	/* uint64_t frames[n_frames] */
+};
+
+/* The heap's way into the agent (agent_rustshim.c), once per process
+ * image at start. path: enum kh_alloc_path; global: enum kh_global_alloc;
+ * reason: the errno of a refusal (KH_PATH_SHIM_REFUSED); shim: the shim
+ * functions diverted; methods: the GlobalAlloc methods diverted (a method
+ * inlined into its callers has no function to divert), of candidates
+ * found in the symbol table; start_rss_kb: the
+ * peak RSS when the agent started, for kiln's check that the heap's
+ * growth was seen. */
+enum kh_alloc_path {
+	KH_PATH_LIBC = 0,         /* not Rust, or Rust on System: the malloc family */
+	KH_PATH_SHIM = 1,         /* the Rust allocator shim is diverted */
+	KH_PATH_SHIM_MISSING = 2, /* a Rust program without a symbol table: its shim cannot be found */
+	KH_PATH_SHIM_REFUSED = 3, /* the shim was found, its code is not a shape the agent knows */
+};
+enum kh_global_alloc {
+	KH_GA_NONE = 0, /* not Rust */
+	KH_GA_SYSTEM = 1,
+	KH_GA_JEMALLOC = 2,
+	KH_GA_MIMALLOC = 3,
+	KH_GA_CUSTOM = 4,
+	KH_GA_UNKNOWN = 5, /* Rust, no symbols to tell */
+};
+struct kh_rec_allocator {
+	struct kh_rec_header h;
+	uint32_t path;
+	uint32_t global;
+	uint32_t shim;
+	uint32_t methods;
+	int32_t reason;
+	uint32_t candidates; /* GlobalAlloc methods in the symbol table */
+	uint64_t start_rss_kb;
 };
 
 struct kh_rec_peers {

@@ -758,6 +758,46 @@ void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_
 	}
 }
 
+/* How much a path tells: a warning over a diverted shim over malloc;
+ * within one, a Rust module's over a C one's (a C host's Rust plugin). */
+static int path_rank(uint32_t path)
+{
+	return path == HEAP_PATH_MISSING || path == HEAP_PATH_REFUSED ? 3 : path == HEAP_PATH_SHIM ? 2 : 1;
+}
+
+void heap_on_allocator(struct heap_analysis *h, uint32_t ring, const struct heap_allocator *a)
+{
+	(void)ring;
+	struct heap_allocator *t = &h->tot.alloc_path;
+	uint64_t start = t->known ? t->start_rss_kb : a->start_rss_kb;
+	bool rust_first = path_rank(a->path) == path_rank(t->path) && t->global == HEAP_GA_NONE;
+	if (!t->known || path_rank(a->path) > path_rank(t->path) || rust_first)
+		*t = *a;
+	t->known = 1;
+	t->start_rss_kb = start;
+}
+
+const char *heap_global_alloc_name(uint32_t global)
+{
+	static const char *const names[] = {NULL, "System", "jemalloc", "mimalloc", "custom", "unknown"};
+	return global < sizeof(names) / sizeof(names[0]) ? names[global] : NULL;
+}
+
+/* The heap grew by at least this much and the allocations seen explain
+ * less than a quarter of it: a custom allocator is likely. */
+#define UNSEEN_MIN_KB (32u * 1024)
+
+uint64_t heap_unseen_growth_kb(const struct heap_analysis *h)
+{
+	const struct heap_totals *t = &h->tot;
+	if (!t->alloc_path.known || t->alloc_path.path == HEAP_PATH_SHIM || t->max_rss_kb <= t->alloc_path.start_rss_kb)
+		return 0;
+	uint64_t growth = t->max_rss_kb - t->alloc_path.start_rss_kb;
+	if (growth < UNSEEN_MIN_KB || t->peak_bytes / 1024 >= growth / 4)
+		return 0;
+	return growth;
+}
+
 void heap_on_counted(struct heap_analysis *h, uint32_t processes, uint64_t allocs, uint64_t frees, uint64_t bytes,
                      const uint32_t *pids, uint32_t npids)
 {

@@ -95,6 +95,32 @@ struct heap_site {
 };
 _Static_assert(sizeof(struct heap_site) == 64, "a site grew: a million of them are 64 MB");
 
+/* Which way the agents saw the heap (agent_rustshim.c): the path of the
+ * process that tells the most (a refusal or a missing shim over a
+ * diverted shim over malloc), the global allocator, and start_rss_kb,
+ * the first process's peak RSS when its agent started. */
+enum heap_alloc_path {
+	HEAP_PATH_LIBC = 0,    /* the malloc family (not Rust, or Rust on System) */
+	HEAP_PATH_SHIM = 1,    /* the Rust allocator shim and the allocator's methods diverted */
+	HEAP_PATH_MISSING = 2, /* a Rust program without a symbol table */
+	HEAP_PATH_REFUSED = 3, /* the shim found, not diverted (reason) */
+};
+enum heap_global_alloc {
+	HEAP_GA_NONE,
+	HEAP_GA_SYSTEM,
+	HEAP_GA_JEMALLOC,
+	HEAP_GA_MIMALLOC,
+	HEAP_GA_CUSTOM,
+	HEAP_GA_UNKNOWN
+};
+struct heap_allocator {
+	uint32_t known;                     /* 0: no agent said (an older file) */
+	uint32_t path, global;              /* enum heap_alloc_path, enum heap_global_alloc */
+	uint32_t shim, methods, candidates; /* candidates: methods in the symbol table */
+	int32_t reason;
+	uint64_t start_rss_kb;
+};
+
 /* Counted-only processes named by pid (the agent's pool names as many). */
 #define HEAP_COUNTED_PIDS 32
 
@@ -116,6 +142,7 @@ struct heap_totals {
 	uint32_t counted_processes, counted_npids;
 	uint64_t counted_allocs, counted_frees, counted_bytes;
 	uint32_t counted_pids[HEAP_COUNTED_PIDS];
+	struct heap_allocator alloc_path; /* heap_on_allocator() */
 };
 
 /* One process image, a process or its image before an exec, with its own
@@ -246,6 +273,14 @@ void heap_on_freeres(struct heap_analysis *h, uint32_t ring);
  * record. */
 void heap_on_exit(struct heap_analysis *h, uint32_t ring, uint64_t time, uint64_t max_rss_kb, bool last,
                   uint64_t untracked);
+/* How the process's agent sees its heap (its KH_REC_ALLOCATOR). */
+void heap_on_allocator(struct heap_analysis *h, uint32_t ring, const struct heap_allocator *a);
+/* The global allocator's name ("jemalloc", "custom", ...), or NULL. */
+const char *heap_global_alloc_name(uint32_t global);
+/* Whether the heap grew far more than the allocations seen explain (a
+ * custom allocator on mmap or brk the agent does not see): the growth in
+ * KiB of the peak RSS over its value at the start when so, else 0. */
+uint64_t heap_unseen_growth_kb(const struct heap_analysis *h);
 /* Processes that only counted (fork children of a sandboxed host that
  * found no spare ring): how many, their allocations, frees and bytes, and
  * the first of their pids (at most HEAP_COUNTED_PIDS kept). Adds to what

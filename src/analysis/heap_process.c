@@ -73,6 +73,14 @@ static const struct totals_field totals_fields[] = {
     T64("heap_peak_event", peak_event),
     T32("heap_processes", processes),
     T64("duration_ns", end_ns),
+    T32("heap_alloc_known", alloc_path.known),
+    T32("heap_alloc_path", alloc_path.path),
+    T32("heap_alloc_global", alloc_path.global),
+    T32("heap_alloc_shim", alloc_path.shim),
+    T32("heap_alloc_methods", alloc_path.methods),
+    T32("heap_alloc_candidates", alloc_path.candidates),
+    T32("heap_alloc_reason", alloc_path.reason),
+    T64("heap_alloc_start_rss_kb", alloc_path.start_rss_kb),
 };
 #undef T64
 #undef C64

@@ -31,14 +31,19 @@
  *   arch_perf_regs_to_dwarf() the kernel's dump in DWARF numbering
  *   arch_dwarf_reg_name()   a register's name, for messages and tests
  *   arch_plt_decode()       the GOT slot a PLT entry jumps through (plt.h)
+ *   arch_patch_relocate(), _jump(), _abs_jump(), _check_body()  a function's
+ *                           entry diverted, its first instructions copied
+ *                           with pc-relative operands fixed (patch.h)
  */
 #ifndef KILN_ARCH_ARCH_H
 #define KILN_ARCH_ARCH_H
 
 #if defined(__x86_64__)
+#include "arch/x86_64/patch.h"
 #include "arch/x86_64/plt.h"
 #include "arch/x86_64/regs.h"
 #elif defined(__aarch64__)
+#include "arch/aarch64/patch.h"
 #include "arch/aarch64/plt.h"
 #include "arch/aarch64/regs.h"
 #else

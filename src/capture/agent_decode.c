@@ -215,6 +215,17 @@ void agent_decode_record(struct agent_decoder *d, uint32_t ring, const void *rec
 		emit(d, ring, &ev);
 		return;
 	}
+	case KH_REC_ALLOCATOR: {
+		struct kh_rec_allocator a;
+		if (size < sizeof(a))
+			break;
+		memcpy(&a, rec, sizeof(a));
+		ev.kind = AGENT_EV_ALLOCATOR;
+		ev.allocator = (struct agent_allocator){a.path,   a.global,     a.shim,        a.methods,
+		                                        a.reason, a.candidates, a.start_rss_kb};
+		emit(d, ring, &ev);
+		return;
+	}
 	default: /* padding, the peers' handshake (the channel answers it), a newer agent's kinds */
 		return;
 	}

@@ -26,16 +26,17 @@
 #include "util/vec.h"
 
 enum agent_event_kind {
-	AGENT_EV_PROCESS,  /* a new ring: pid, ppid, time (its start) */
-	AGENT_EV_STACK,    /* new stack-trie nodes: first, parent, frames[nframes] (outermost first) */
-	AGENT_EV_ALLOC,    /* time, addr, size, stack */
-	AGENT_EV_FREE,     /* time, addr */
-	AGENT_EV_REALLOC,  /* time, old_addr, addr, size, stack */
-	AGENT_EV_MAPPINGS, /* a complete copy of the executable file mappings: maps[nmaps] */
-	AGENT_EV_EXEC,     /* the process is about to exec */
-	AGENT_EV_FREERES,  /* at exit, libc frees its caches next */
-	AGENT_EV_EXITING,  /* exit reached, the leak scan follows: time, max_rss_kb */
-	AGENT_EV_EXIT,     /* the last record: time, max_rss_kb, untracked */
+	AGENT_EV_PROCESS,   /* a new ring: pid, ppid, time (its start) */
+	AGENT_EV_STACK,     /* new stack-trie nodes: first, parent, frames[nframes] (outermost first) */
+	AGENT_EV_ALLOC,     /* time, addr, size, stack */
+	AGENT_EV_FREE,      /* time, addr */
+	AGENT_EV_REALLOC,   /* time, old_addr, addr, size, stack */
+	AGENT_EV_MAPPINGS,  /* a complete copy of the executable file mappings: maps[nmaps] */
+	AGENT_EV_EXEC,      /* the process is about to exec */
+	AGENT_EV_FREERES,   /* at exit, libc frees its caches next */
+	AGENT_EV_EXITING,   /* exit reached, the leak scan follows: time, max_rss_kb */
+	AGENT_EV_EXIT,      /* the last record: time, max_rss_kb, untracked */
+	AGENT_EV_ALLOCATOR, /* which allocator path the agent sees: allocator */
 };
 
 /* An executable file mapping of a process; path valid during the call. */
@@ -58,6 +59,14 @@ struct agent_event {
 	size_t nmaps;
 	uint64_t max_rss_kb;
 	uint64_t untracked; /* calls the agent saw and could not record */
+	struct agent_allocator {
+		uint32_t path;   /* enum kh_alloc_path */
+		uint32_t global; /* enum kh_global_alloc */
+		uint32_t shim, methods;
+		int32_t reason; /* a negative errno when refused */
+		uint32_t candidates;
+		uint64_t start_rss_kb;
+	} allocator;
 };
 
 typedef void (*agent_event_fn)(void *ctx, uint32_t ring, const struct agent_event *ev);

@@ -43,6 +43,19 @@ void heap_feed_event(void *ctx, uint32_t ring, const struct agent_event *ev)
 	case AGENT_EV_FREERES:
 		heap_on_freeres(h, ring);
 		break;
+	case AGENT_EV_ALLOCATOR: {
+		const struct agent_allocator *a = &ev->allocator;
+		struct heap_allocator ha = {.known = 1,
+		                            .path = a->path,
+		                            .global = a->global,
+		                            .shim = a->shim,
+		                            .methods = a->methods,
+		                            .candidates = a->candidates,
+		                            .reason = a->reason,
+		                            .start_rss_kb = a->start_rss_kb};
+		heap_on_allocator(h, ring, &ha);
+		break;
+	}
 	case AGENT_EV_EXITING:
 	case AGENT_EV_EXIT:
 		heap_on_exit(h, ring, ev->time, ev->max_rss_kb, ev->kind == AGENT_EV_EXIT, ev->untracked);

@@ -101,6 +101,14 @@ void heap_render_json(struct strbuf *out, const struct heap_analysis *h, const s
 	for (uint32_t i = 0; i < t->counted_npids; i++)
 		strbuf_addf(out, "%s%u", i ? "," : "", t->counted_pids[i]);
 	strbuf_addstr(out, "]}");
+	const struct heap_allocator *a = &t->alloc_path;
+	static const char *const paths[] = {"malloc", "rust_shim", "rust_shim_missing", "rust_shim_refused"};
+	const char *global = heap_global_alloc_name(a->global);
+	strbuf_addf(out,
+	            ",\"allocator\":{\"path\":\"%s\",\"global\":\"%s\",\"shim_functions\":%u,\"methods\":%u,"
+	            "\"method_symbols\":%u,\"reason\":%d,\"unseen_growth_kb\":%" PRIu64 "}",
+	            a->path < 4 ? paths[a->path] : "malloc", global ? global : "none", a->shim, a->methods,
+	            a->candidates, -a->reason, heap_unseen_growth_kb(h));
 	strbuf_addf(out, ",\"unknown_frees\":%" PRIu64 ",\"double_frees\":%" PRIu64 ",\"double_free_sites\":[",
 	            t->unknown_frees, t->double_frees);
 	size_t ndf;

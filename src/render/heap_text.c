@@ -1,5 +1,6 @@
 /* heap_text.c - the heap summary as text: totals, leak classes, top call
  * sites with their stacks (render/heap.h). */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +266,69 @@ static void processes_text(struct strbuf *out, const struct heap_analysis *h)
 	free(idx);
 }
 
+/* Why the agent did not divert a Rust allocator shim (a negative errno). */
+static const char *refusal_text(int32_t reason)
+{
+	switch (-reason) {
+	case ENOTSUP:
+		return "a function starts with an instruction kiln does not relocate";
+	case EBUSY:
+		return "a function branches back into its first bytes";
+	case ERANGE:
+	case ENOMEM:
+		return "no memory within reach of the program's code";
+	case ENOENT:
+		return "the shim's four functions are not all in the symbol table";
+	case E2BIG:
+		return "more allocator functions than kiln diverts";
+	default:
+		return strerror(-reason);
+	}
+}
+
+/* Which allocator the heap went through, and what the agent could not see. */
+static void allocator_text(struct strbuf *out, const struct heap_analysis *h)
+{
+	const struct heap_allocator *a = &heap_get_totals(h)->alloc_path;
+	const char *global = heap_global_alloc_name(a->global);
+	if (a->known && a->path == HEAP_PATH_SHIM) {
+		strbuf_addf(out,
+		            "  allocator:             rust allocator shim, global allocator: %s (%u shim functions, %u "
+		            "allocator methods diverted)\n",
+		            global ? global : "custom", a->shim, a->methods);
+		if (!a->methods && !a->candidates)
+			strbuf_addstr(out,
+			              "  warning: the global allocator's methods are inlined into their callers: "
+			              "allocations of the crate\n           that defines it bypass the shim and are "
+			              "seen only if it calls malloc (see kiln-heap(1))\n");
+		else if (!a->methods)
+			strbuf_addstr(out,
+			              "  warning: the global allocator's methods were not diverted (the shim's calls "
+			              "to them do not tell\n           where their arguments are): calls to them "
+			              "that bypass the shim are not seen\n           (an unoptimised build makes "
+			              "none; see kiln-heap(1))\n");
+	} else if (a->known && a->path == HEAP_PATH_LIBC && a->global == HEAP_GA_SYSTEM) {
+		strbuf_addstr(out, "  allocator:             malloc (Rust's System allocator)\n");
+	} else if (a->known && a->path == HEAP_PATH_MISSING) {
+		strbuf_addstr(out, "  warning: a Rust program without a symbol table (stripped): its allocator shim "
+		                   "cannot be found,\n           so allocations through a custom #[global_allocator] "
+		                   "are not seen; keep the\n           symbol table (cargo: strip = \"debuginfo\" or "
+		                   "false) to see them\n");
+	} else if (a->known && a->path == HEAP_PATH_REFUSED) {
+		strbuf_addf(out,
+		            "  warning: the Rust allocator shim was not diverted (%s):\n           allocations "
+		            "through the global allocator (%s) are not seen\n",
+		            refusal_text(a->reason), global ? global : "custom");
+	}
+	uint64_t unseen = heap_unseen_growth_kb(h);
+	if (unseen)
+		strbuf_addf(out,
+		            "  warning: the peak RSS grew by %" PRIu64 " MiB while the heap seen peaked at %" PRIu64
+		            " KiB: the program\n           may have an allocator of its own (on mmap or brk) that "
+		            "kiln heap does not see\n",
+		            unseen / 1024, heap_get_totals(h)->peak_bytes / 1024);
+}
+
 void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const struct heap_render_opts *o)
 {
 	const struct heap_totals *t = heap_get_totals(h);
@@ -281,6 +345,7 @@ void heap_render_text(struct strbuf *out, const struct heap_analysis *h, const s
 	human(out, t->peak_bytes);
 	strbuf_addf(out, ") at %.3f s\n", (double)t->peak_time / 1e9);
 	strbuf_addf(out, "  peak RSS:              %" PRIu64 " KiB\n", t->max_rss_kb);
+	allocator_text(out, h);
 	strbuf_addf(out, "  not freed at exit:     %" PRIu64 " bytes in %" PRIu64 " blocks\n", t->leaked_bytes,
 	            t->leaked_blocks);
 	if (t->scanned) {
