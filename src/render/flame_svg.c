@@ -168,6 +168,14 @@ static bool add_label(struct strbuf *sb, const char *name, size_t chars)
 	return true;
 }
 
+/* Bytes add_json() copies as they are: printable ASCII but the quote, the
+ * backslash and markup (a table: names reach hundreds of thousands). */
+static const bool json_plain[256] = {
+    /* all of 0x20 to 0x7e but '"' (0x22), '&' (0x26), '<' (0x3c), '>' (0x3e), '\\' (0x5c) */
+    [0x20 ... 0x21] = true, [0x23 ... 0x25] = true, [0x27 ... 0x3b] = true,
+    [0x3d] = true,          [0x3f ... 0x5b] = true, [0x5d ... 0x7e] = true,
+};
+
 /* Appends s as a JSON string that is also safe inside a CDATA section and
  * an HTML script: <, >, & and line separators are \u escapes. */
 static void add_json(struct strbuf *sb, const char *s)
@@ -177,7 +185,7 @@ static void add_json(struct strbuf *sb, const char *s)
 	while (*u) {
 		/* most names are plain ASCII: copied a run at a time */
 		const unsigned char *run = u;
-		while (*u >= 0x20 && *u < 0x7f && *u != '"' && *u != '\\' && *u != '<' && *u != '>' && *u != '&')
+		while (json_plain[*u])
 			u++;
 		if (u > run) {
 			strbuf_add(sb, run, (size_t)(u - run));
@@ -352,6 +360,15 @@ struct box {
 	uint64_t nkept;     /* how many: 0 when not kept (over the budget) */
 };
 
+/* A frame in H written before its origin was decided (flame_tree_origin()):
+ * a folded frame's code is one digit, origin * 2 (no place, never inlined),
+ * written as 0 until the box is kept. */
+struct origin_patch {
+	size_t at; /* in H */
+	uint32_t node;
+};
+_Static_assert(FLAME_ORIGIN_SCOPED * 2 < 32, "an origin code is one digit of H");
+
 /* Working state of one flame_render_svg(). */
 struct svg {
 	struct flame_tree *t; /* not changed but for flame_tree_open() */
@@ -365,7 +382,8 @@ struct svg {
 	struct strtab extra;   /* names made here ("[3 small frames]") */
 	uint32_t *extra_index; /* extra id -> index in S */
 	size_t extra_cap;
-	VEC(uint32_t) str_log; /* strings added to S while keeping a box (EXTRA_BIT: extra's) */
+	VEC(uint32_t) str_log;            /* strings added to S while keeping a box (EXTRA_BIT: extra's) */
+	VEC(struct origin_patch) patches; /* frames of the box being kept whose origin is not decided */
 	bool logging;
 	double scale; /* px per value unit */
 	unsigned width, height, pad_top, pad_bottom, max_depth;
@@ -620,6 +638,7 @@ static void walk(struct svg *s, struct pending_stack *stack)
 	const struct flame_tree *t = s->t;
 	while (stack->n) {
 		struct pending cur = stack->v[--stack->n];
+		flame_tree_origin(s->t, cur.node);
 		const struct flame_node *n = &t->nodes.v[cur.node];
 		emit_frame(s, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth, cur.start, n->value, n,
 		           n->origin);
@@ -676,9 +695,10 @@ typedef VEC(struct box) box_vec;
 typedef VEC(uint32_t) box_heap;
 
 /* Writes one frame of a box's data (see above); rel is its depth below the
- * box's, gap what was left out before it. */
-static void hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t gap, int64_t value,
-                       const struct flame_node *n, int origin)
+ * box's, gap what was left out before it. Returns where its origin code is
+ * in H. */
+static size_t hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t gap, int64_t value,
+                         const struct flame_node *n, int origin)
 {
 	int64_t f[11];
 	int nf = frame_fields(s, name_ref, rel, 0, value, n, origin, f);
@@ -689,6 +709,7 @@ static void hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t g
 	add_var(d, gap);
 	add_var(d, value);
 	add_var(d, value - f[4]);
+	size_t code = d->len;
 	add_var(d, f[8] * 2 + src);
 	if (src) {
 		add_var(d, f[5]);
@@ -698,6 +719,7 @@ static void hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t g
 	if (nf == 10)
 		add_var(d, f[9]);
 	s->hframes++;
+	return code;
 }
 
 /* Ends a run of narrow siblings: a box when it has two or more wide enough
@@ -827,7 +849,11 @@ static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems
 			continue;
 		}
 		const struct flame_node *n = &s->t->nodes.v[it.node];
-		hide_frame(s, str_ref(s, n->name), rel, gap, it.value, n, n->origin);
+		size_t code = hide_frame(s, str_ref(s, n->name), rel, gap, it.value, n, n->origin);
+		if (n->undecided) { /* decided only if the box is kept: one digit either way */
+			struct origin_patch op = {code, it.node};
+			vec_push(&s->patches, op);
+		}
 		uint32_t first = flame_tree_open(s->t, it.node); /* may move the nodes */
 		n = &s->t->nodes.v[it.node];
 		nv = s->t->nodes.v;
@@ -933,6 +959,7 @@ static void keep_boxes(struct svg *s)
 		uint32_t nstrs = s->nstrs;
 		uint64_t fmark = s->hframes;
 		vec_clear(&s->str_log);
+		vec_clear(&s->patches);
 		vec_clear(&inner);
 		keep_box(s, &b, levels, &stack, &tmp, &inner);
 		work += s->hframes - fmark;
@@ -946,6 +973,9 @@ static void keep_boxes(struct svg *s)
 			continue;
 		}
 		used += grew;
+		for (size_t k = 0; k < s->patches.n; k++)
+			s->hdata.buf[s->patches.v[k].at] =
+			    var_digits[2 * flame_tree_origin(s->t, s->patches.v[k].node)];
 		s->boxes.v[bi].off = hmark;
 		s->boxes.v[bi].first_ord = fmark;
 		s->boxes.v[bi].nkept = s->hframes - fmark;
@@ -1169,6 +1199,7 @@ static void measure(struct svg *s)
 				s->max_depth = nd->depth; /* also counts a merged run at this depth */
 			if (nd->value * s->scale < s->o->min_width)
 				continue;
+			flame_tree_origin(s->t, c);
 			vec_push(&shown, c);
 			if (nd->origin < 32)
 				s->origins |= 1u << nd->origin;
@@ -1559,6 +1590,7 @@ int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_opt
 	strbuf_release(&s.hdata);
 	vec_free(&s.boxes);
 	vec_free(&s.str_log);
+	vec_free(&s.patches);
 	strbuf_release(&s.strs);
 	strtab_release(&s.extra);
 	strbuf_release(&title);
