@@ -9,6 +9,7 @@
  * the boxes stand for is kept too, compactly and within a budget, so that
  * a click opens them (see "the data of the boxes" below).
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -378,6 +379,8 @@ struct svg {
 	struct strbuf data;  /* F: the frames' data, JSON numbers */
 	struct strbuf strs;  /* S: the strings, JSON */
 	uint32_t *str_index; /* tree string id -> index in S, or FLAME_NONE */
+	uint32_t *seen;      /* tree string id -> the last dry run that counted it (keep_boxes()) */
+	uint32_t epoch;
 	uint32_t nstrs;
 	struct strtab extra;   /* names made here ("[3 small frames]") */
 	uint32_t *extra_index; /* extra id -> index in S */
@@ -818,8 +821,51 @@ static void push_reversed(hitems *stack, const hitems *items)
 		vec_push(stack, items->v[i]);
 }
 
-/* Writes the data of box b (levels deep) to H; the boxes in it go to inner. */
-static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems *stack, hitems *tmp, box_vec *inner)
+/* The digits of v in H's code (add_var()). */
+static unsigned var_len(int64_t v)
+{
+	unsigned n = 1;
+	for (uint64_t u = v > 0 ? (uint64_t)v : 0; u >= 32; u >>= 5)
+		n++;
+	return n;
+}
+
+/* What keeping a box would write, counted without writing it: the frames,
+ * and at most as many bytes of H and S as it would add (a name's place in
+ * S, the gaps and the values are exact; a new name is its bytes, quoted;
+ * the rest one digit each). Most boxes tried do not fit the budget left:
+ * this tells so without making their names' JSON. */
+struct box_dry {
+	uint64_t frames, bytes;
+};
+
+static void dry_frame(struct svg *s, struct box_dry *dry, uint32_t rel, int64_t gap, int64_t value,
+                      const struct flame_node *n)
+{
+	dry->frames++;
+	/* rel, gap, value and the origin code (one digit at least); base */
+	dry->bytes += var_len(rel) + var_len(gap) + var_len(value) + 1 + (s->t->has_base ? 1 : 0);
+	if (!n) { /* a box: its name's reference, its self of 0 */
+		dry->bytes += 2;
+		return;
+	}
+	dry->bytes += var_len(value - n->self);
+	uint32_t ref = s->str_index[n->name];
+	if (ref != FLAME_NONE) {
+		dry->bytes += var_len(ref);
+	} else {
+		dry->bytes += var_len(s->nstrs); /* a new name's place is past the others */
+		if (s->seen[n->name] != s->epoch) {
+			s->seen[n->name] = s->epoch;
+			dry->bytes += s->t->strings.lens.v[n->name] + 3; /* ",\"name\"", escapes aside */
+		}
+	}
+}
+
+/* Writes the data of box b (levels deep) to H; the boxes in it go to
+ * inner. With dry, writes nothing and counts what it would write. */
+static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems *stack, hitems *tmp, box_vec *inner,
+                     struct box_dry *dry)
 {
 	const struct flame_node *nv = s->t->nodes.v;
 	double scale = (s->width - 2.0 * XPAD) / (double)b->value;
@@ -834,6 +880,10 @@ static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems
 		int64_t gap = it.start - end[rel];
 		end[rel] = it.start + it.value;
 		end[rel + 1] = it.start;
+		if (it.box && dry) {
+			dry_frame(s, dry, rel, gap, it.value, NULL);
+			continue;
+		}
 		if (it.box) {
 			char buf[64];
 			snprintf(buf, sizeof(buf), rel < levels ? "[%u small frames]" : "[%u frames]", it.count);
@@ -849,10 +899,14 @@ static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems
 			continue;
 		}
 		const struct flame_node *n = &s->t->nodes.v[it.node];
-		size_t code = hide_frame(s, str_ref(s, n->name), rel, gap, it.value, n, n->origin);
-		if (n->undecided) { /* decided only if the box is kept: one digit either way */
-			struct origin_patch op = {code, it.node};
-			vec_push(&s->patches, op);
+		if (dry) {
+			dry_frame(s, dry, rel, gap, it.value, n);
+		} else {
+			size_t code = hide_frame(s, str_ref(s, n->name), rel, gap, it.value, n, n->origin);
+			if (n->undecided) { /* decided only if the box is kept: one digit either way */
+				struct origin_patch op = {code, it.node};
+				vec_push(&s->patches, op);
+			}
 		}
 		uint32_t first = flame_tree_open(s->t, it.node); /* may move the nodes */
 		n = &s->t->nodes.v[it.node];
@@ -955,16 +1009,26 @@ static void keep_boxes(struct svg *s)
 		uint32_t levels = box_levels(s, &b, scale, &tmp, &next, &work, &frames);
 		if (!levels || frames * 6 > budget - used) /* 6 bytes a frame at the least */
 			continue;
+		/* over the budget left even by the least it could add: the same
+		 * as writing it and taking it back, at a fraction of the cost */
+		struct box_dry dry = {0};
+		s->epoch++;
+		keep_box(s, &b, levels, &stack, &tmp, &inner, &dry);
+		if (used + dry.bytes > budget) {
+			work += dry.frames;
+			continue;
+		}
 		size_t hmark = s->hdata.len, smark = s->strs.len;
 		uint32_t nstrs = s->nstrs;
 		uint64_t fmark = s->hframes;
 		vec_clear(&s->str_log);
 		vec_clear(&s->patches);
 		vec_clear(&inner);
-		keep_box(s, &b, levels, &stack, &tmp, &inner);
+		keep_box(s, &b, levels, &stack, &tmp, &inner, NULL);
 		work += s->hframes - fmark;
 		uint64_t grew = (s->hdata.len - hmark) + (s->strs.len - smark);
-		if (used + grew > budget) { /* over: this box keeps nothing */
+		assert(dry.frames == s->hframes - fmark && dry.bytes <= grew); /* else a box that fit was skipped */
+		if (used + grew > budget) {                                    /* over: this box keeps nothing */
 			s->hdata.len = hmark;
 			if (s->hdata.buf)
 				s->hdata.buf[hmark] = '\0';
@@ -1435,6 +1499,7 @@ int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_opt
 	uint32_t nstr = strtab_count(&t->strings);
 	s.str_index = xmalloc((nstr + 1) * sizeof(*s.str_index));
 	memset(s.str_index, 0xff, (nstr + 1) * sizeof(*s.str_index));
+	s.seen = xcalloc((size_t)nstr + 1, sizeof(*s.seen));
 	int64_t total = t->nodes.v[0].value;
 	s.scale = total > 0 ? (double)(o.width - 2 * XPAD) / (double)total : 0;
 	s.timed = t->chart && t->period && t->spans.n == t->nodes.n && t->nodes.n > 1 && !t->has_base;
@@ -1599,6 +1664,7 @@ int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_opt
 	free(s.lane_top);
 	free(s.extra_index);
 	free(s.str_index);
+	free(s.seen);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }
