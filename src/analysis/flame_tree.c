@@ -7,6 +7,7 @@
  */
 #include "analysis/flame_tree.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,13 +284,16 @@ static size_t var_size(uint64_t v)
 	return n;
 }
 
+/* Appends v to b->rec, which pack_node() sized for all it writes. */
 static void put_var(struct flame_folded *b, uint64_t v)
 {
+	uint8_t *p = b->rec.v + b->rec.n;
 	while (v >= 0x80) {
-		vec_push(&b->rec, (uint8_t)(v | 0x80));
+		*p++ = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
-	vec_push(&b->rec, (uint8_t)v);
+	*p++ = (uint8_t)v;
+	b->rec.n = (size_t)(p - b->rec.v);
 }
 
 static uint64_t get_var(const uint8_t *p, size_t *at)
@@ -381,6 +385,9 @@ static void pack_node(struct flame_folded *b, const struct flame_folded_prev *pr
 	}
 	vec_clear(&b->rec);
 	vec_clear(&b->walk);
+	/* the sizes above are those of the records: one reservation */
+	size_t size = var_size((uint64_t)pi[0].sub) + var_size(pi[0].bytes) + var_size(pi[0].kids) + pi[0].bytes;
+	vec_reserve(&b->rec, size);
 	/* x's head: its self value is not in the sum */
 	put_var(b, (uint64_t)pi[0].sub);
 	put_var(b, pi[0].bytes);
@@ -393,7 +400,6 @@ static void pack_node(struct flame_folded *b, const struct flame_folded_prev *pr
 		put_var(b, nv[c].name);
 		put_var(b, (uint64_t)nv[c].self);
 		if (nv[c].packed) {
-			vec_reserve(&b->rec, b->rec.n + me->copy);
 			memcpy(b->rec.v + b->rec.n, t->packed.v + nv[c].first_child, me->copy);
 			b->rec.n += me->copy;
 			continue;
@@ -404,6 +410,7 @@ static void pack_node(struct flame_folded *b, const struct flame_folded_prev *pr
 		for (uint32_t k = nv[c].first_child; k != FLAME_NONE; k = nv[k].next_sibling)
 			vec_push(&b->walk, k);
 	}
+	assert(b->rec.n == size);
 	if (prev->byte_mark + b->rec.n > UINT32_MAX)
 		return;          /* offsets are 32 bits: 4 GiB of packed bytes at most */
 	t->npacked += n - x - 1; /* the nodes after x; those packed in them are counted already */
