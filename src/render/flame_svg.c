@@ -375,12 +375,11 @@ struct svg {
 	struct flame_tree *t; /* not changed but for flame_tree_open() */
 	const struct flame_svg_options *o;
 	FILE *out;
-	struct strbuf sb;    /* the frame being written */
-	struct strbuf data;  /* F: the frames' data, JSON numbers */
-	struct strbuf strs;  /* S: the strings, JSON */
-	uint32_t *str_index; /* tree string id -> index in S, or FLAME_NONE */
-	uint32_t *seen;      /* tree string id -> the last dry run that counted it (keep_boxes()) */
-	uint32_t epoch;
+	struct strbuf sb;      /* the frame being written */
+	struct strbuf data;    /* F: the frames' data, JSON numbers */
+	struct strbuf strs;    /* S: the strings, JSON */
+	uint32_t *str_index;   /* tree string id -> index in S, or FLAME_NONE */
+	VEC(uint32_t) dry_new; /* the names a dry run counted as new (str_index DRY_NEW until it ends) */
 	uint32_t nstrs;
 	struct strtab extra;   /* names made here ("[3 small frames]") */
 	uint32_t *extra_index; /* extra id -> index in S */
@@ -839,6 +838,8 @@ struct box_dry {
 	uint64_t frames, bytes;
 };
 
+#define DRY_NEW (FLAME_NONE - 1) /* in str_index during a dry run: not in S, counted */
+
 static void dry_frame(struct svg *s, struct box_dry *dry, uint32_t rel, int64_t gap, int64_t value,
                       const struct flame_node *n)
 {
@@ -851,14 +852,15 @@ static void dry_frame(struct svg *s, struct box_dry *dry, uint32_t rel, int64_t 
 	}
 	dry->bytes += var_len(value - n->self);
 	uint32_t ref = s->str_index[n->name];
-	if (ref != FLAME_NONE) {
+	if (ref != FLAME_NONE && ref != DRY_NEW) {
 		dry->bytes += var_len(ref);
-	} else {
-		dry->bytes += var_len(s->nstrs); /* a new name's place is past the others */
-		if (s->seen[n->name] != s->epoch) {
-			s->seen[n->name] = s->epoch;
-			dry->bytes += s->t->strings.lens.v[n->name] + 3; /* ",\"name\"", escapes aside */
-		}
+		return;
+	}
+	dry->bytes += var_len(s->nstrs); /* a new name's place is past the others */
+	if (ref == FLAME_NONE) {         /* counted once: ",\"name\"", escapes aside */
+		dry->bytes += s->t->strings.lens.v[n->name] + 3;
+		s->str_index[n->name] = DRY_NEW;
+		vec_push(&s->dry_new, n->name);
 	}
 }
 
@@ -1012,8 +1014,10 @@ static void keep_boxes(struct svg *s)
 		/* over the budget left even by the least it could add: the same
 		 * as writing it and taking it back, at a fraction of the cost */
 		struct box_dry dry = {0};
-		s->epoch++;
 		keep_box(s, &b, levels, &stack, &tmp, &inner, &dry);
+		for (size_t k = 0; k < s->dry_new.n; k++)
+			s->str_index[s->dry_new.v[k]] = FLAME_NONE;
+		vec_clear(&s->dry_new);
 		if (used + dry.bytes > budget) {
 			work += dry.frames;
 			continue;
@@ -1499,7 +1503,6 @@ int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_opt
 	uint32_t nstr = strtab_count(&t->strings);
 	s.str_index = xmalloc((nstr + 1) * sizeof(*s.str_index));
 	memset(s.str_index, 0xff, (nstr + 1) * sizeof(*s.str_index));
-	s.seen = xcalloc((size_t)nstr + 1, sizeof(*s.seen));
 	int64_t total = t->nodes.v[0].value;
 	s.scale = total > 0 ? (double)(o.width - 2 * XPAD) / (double)total : 0;
 	s.timed = t->chart && t->period && t->spans.n == t->nodes.n && t->nodes.n > 1 && !t->has_base;
@@ -1664,7 +1667,7 @@ int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_opt
 	free(s.lane_top);
 	free(s.extra_index);
 	free(s.str_index);
-	free(s.seen);
+	vec_free(&s.dry_new);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }
