@@ -373,13 +373,13 @@ void flame_tree_resolve_origins(struct flame_tree *t)
 }
 
 /* --- the census of a folded file's names ---------------------------------
- * flame_tree_resolve_origins()' rules, gathered one frame at a time as
- * the lines stream by, so that the frames of subtrees too narrow to draw
- * need no string id: a frame is guessed only when its name could change
- * what the census has found so far (most cannot: in a Rust program only a
- * C++ mark or a "crate::main" could), and a byte scan tells which. The
- * flags are ORs and the crates of main() are kept in the order first met,
- * so counting every frame decides as counting every distinct name did. */
+ * flame_tree_resolve_origins()' rules, gathered as the builder meets each
+ * name (the first time, or again: the flags are ORs and the crates of
+ * main() are kept in the order first met, so counting a name twice
+ * changes nothing). A name is guessed only when it could change what the
+ * census has found so far (most cannot: in a Rust program only a C++
+ * mark or a "crate::main" could), which a byte scan tells; the origins of
+ * the names themselves are decided only for the frames drawn. */
 
 /* Whether s (n bytes) contains the NUL-terminated pat. */
 static bool has_sub(const char *s, size_t n, const char *pat)
