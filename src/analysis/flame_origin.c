@@ -270,11 +270,11 @@ static bool crate_of(const char *name, const char **start, size_t *len)
 	return true;
 }
 
-#define MAX_MAINS 8
+#define MAX_MAINS FLAME_CENSUS_MAINS
 
 /* What decides an undecided "a::b" name and a Rust name's crate, gathered
  * over the names of a profile: flame_tree_resolve_origins() reads them
- * from the tree's nodes, flame_origin_resolve_names() from packed names. */
+ * from the tree's nodes, the census of a folded file (below) from every frame. */
 struct origin_rules {
 	bool rust, cpp, scoped, rust_nofile;
 	/* the crates whose main() ran ("calltree::main" under std's lang_start) */
@@ -372,32 +372,149 @@ void flame_tree_resolve_origins(struct flame_tree *t)
 	free(yours);
 }
 
-#define NAME_SID(w)    ((uint32_t)(w))
-#define NAME_ORIGIN(w) ((uint8_t)((w) >> 32))
+/* --- the census of a folded file's names ---------------------------------
+ * flame_tree_resolve_origins()' rules, gathered as the builder meets each
+ * name (the first time, or again: the flags are ORs and the crates of
+ * main() are kept in the order first met, so counting a name twice
+ * changes nothing). A name is guessed only when it could change what the
+ * census has found so far (most cannot: in a Rust program only a C++
+ * mark or a "crate::main" could), which a byte scan tells; the origins of
+ * the names themselves are decided only for the frames drawn. */
 
-void flame_origin_resolve_names(const struct strtab *st, const uint64_t *names, size_t n, uint8_t *out)
+/* Whether s (n bytes) contains the NUL-terminated pat. */
+static bool has_sub(const char *s, size_t n, const char *pat)
 {
-	uint32_t nstr = strtab_count(st);
-	struct origin_rules r = {0};
-	for (size_t i = 0; i < n; i++) {
-		if (NAME_SID(names[i]) < nstr)
-			out[NAME_SID(names[i])] = NAME_ORIGIN(names[i]);
-		rules_count(&r, NAME_ORIGIN(names[i]), true); /* folded names have no file */
-	}
-	if (!r.scoped && !r.rust_nofile)
-		return;
-	/* the rules of flame_tree_resolve_origins(), each name taken once */
-	uint8_t resolved = rules_scoped_origin(&r);
-	for (size_t i = 0; i < n && resolved == FLAME_ORIGIN_RUST; i++)
-		if ((NAME_ORIGIN(names[i]) == FLAME_ORIGIN_RUST || NAME_ORIGIN(names[i]) == FLAME_ORIGIN_SCOPED) &&
-		    NAME_SID(names[i]) < nstr)
-			rules_add_main(&r, strtab_get(st, NAME_SID(names[i])));
-	for (size_t i = 0; i < n; i++) {
-		if (NAME_SID(names[i]) >= nstr)
+	return memmem(s, n, pat, strlen(pat)) != NULL;
+}
+
+static bool starts(const char *s, size_t n, const char *pat)
+{
+	size_t m = strlen(pat);
+	return n >= m && !memcmp(s, pat, m);
+}
+
+bool flame_name_may_be_cpp(const char *name, size_t len)
+{
+	static const char *const std_marks[] = {"_",           "basic_string", "allocator<", "vector<", "map<",
+	                                        "unique_ptr<", "shared_ptr<",  "function<",  NULL};
+	/* cpp_marks() in one pass: ')' (a parameter list at the end, ") const",
+	 * "(anonymous namespace)"), "> >", and the marks around each "::" */
+	for (size_t i = 0; i + 1 < len; i++) {
+		char ch = name[i];
+		if (ch == ')' || (ch == '>' && name[i + 1] == ' ' && i + 2 < len && name[i + 2] == '>'))
+			return true;
+		if (ch != ':' || name[i + 1] != ':')
 			continue;
-		uint8_t o = NAME_ORIGIN(names[i]) == FLAME_ORIGIN_SCOPED ? resolved : NAME_ORIGIN(names[i]);
-		if (o == FLAME_ORIGIN_RUST && rules_is_dep(&r, strtab_get(st, NAME_SID(names[i]))))
-			o = FLAME_ORIGIN_RUST_DEP;
-		out[NAME_SID(names[i])] = o;
+		const char *after = name + i + 2;
+		size_t rest = len - i - 2;
+		if (starts(after, rest, "~") || starts(after, rest, "operator") || starts(after, rest, "_M_") ||
+		    (i >= 9 && !memcmp(name + i - 9, "__gnu_cxx", 9)))
+			return true;
+		if (i >= 3 && !memcmp(name + i - 3, "std", 3))
+			for (const char *const *m = std_marks; *m; m++)
+				if (starts(after, rest, *m))
+					return true;
 	}
+	return len && name[len - 1] == ')';
+}
+
+bool flame_name_may_be_rust(const char *name, size_t len)
+{
+	/* rust_marks(): braces, "__rust", "<impl ", "<T as Trait>", a legacy hash */
+	if (memchr(name, '{', len) || has_sub(name, len, "__r") || has_sub(name, len, "rust_"))
+		return true;
+	if (memchr(name, '<', len) && (has_sub(name, len, " as ") || has_sub(name, len, "<impl ")))
+		return true;
+	if (len > 19 && name[len - 19] == ':' && name[len - 17] == 'h')
+		return true;
+	/* rust_std_name(): its prefixes, after what it skips */
+	while (len && (*name == '<' || *name == '&' || *name == '*')) {
+		name++;
+		len--;
+	}
+	if (starts(name, len, "dyn ")) {
+		name += 4;
+		len -= 4;
+	}
+	return starts(name, len, "core") || starts(name, len, "alloc") || starts(name, len, "hashbrown::") ||
+	       starts(name, len, "std");
+}
+
+/* Whether guessing name could change what c has found. */
+static bool census_may_change(const struct flame_census *c, const char *name, size_t len)
+{
+	if (c->rust && c->cpp)
+		return false; /* "a::b" is unknown whatever comes; no crate is looked for */
+	if (len >= 6 && !memcmp(name + len - 6, "::main", 6) && c->nmains < FLAME_CENSUS_MAINS)
+		return true;
+	if (!c->cpp && flame_name_may_be_cpp(name, len))
+		return true;
+	/* scoped needs "::"; rust (and rust_nofile, which only matters
+	 * while nothing is scoped) needs a Rust mark or prefix */
+	if (!c->scoped && memchr(name, ':', len))
+		return true;
+	return !c->rust && flame_name_may_be_rust(name, len);
+}
+
+void flame_census_add(struct flame_census *c, const char *name, size_t len)
+{
+	if (!census_may_change(c, name, len))
+		return;
+	char small[256];
+	char *s = len < sizeof(small) ? small : xmalloc(len + 1);
+	memcpy(s, name, len);
+	s[len] = '\0';
+	uint8_t o = (uint8_t)flame_origin_guess(s, NULL, NULL, false);
+	struct origin_rules r = {.rust = c->rust, .cpp = c->cpp, .scoped = c->scoped, .rust_nofile = c->rust_nofile};
+	rules_count(&r, o, true); /* folded names have no file */
+	c->rust = r.rust;
+	c->cpp = r.cpp;
+	c->scoped = r.scoped;
+	c->rust_nofile = r.rust_nofile;
+	if (o == FLAME_ORIGIN_RUST || o == FLAME_ORIGIN_SCOPED) {
+		/* kept whatever the rest decides; used only when "a::b" is Rust */
+		for (size_t k = 0; k < c->nmains; k++) {
+			r.mains[k] = c->mains[k];
+			r.main_len[k] = c->main_len[k];
+		}
+		r.nmains = c->nmains;
+		rules_add_main(&r, s);
+		if (r.nmains > c->nmains) {
+			c->main_len[c->nmains] = r.main_len[c->nmains];
+			c->mains[c->nmains] = xmalloc(r.main_len[c->nmains] + 1);
+			memcpy(c->mains[c->nmains], r.mains[c->nmains], r.main_len[c->nmains]);
+			c->mains[c->nmains][r.main_len[c->nmains]] = '\0';
+			c->nmains++;
+		}
+	}
+	if (s != small)
+		free(s);
+}
+
+uint8_t flame_census_origin(const struct flame_census *c, const char *name, uint8_t guess)
+{
+	if (!c->scoped && !c->rust_nofile)
+		return guess;
+	struct origin_rules r = {.rust = c->rust, .cpp = c->cpp, .scoped = c->scoped, .rust_nofile = c->rust_nofile};
+	uint8_t resolved = rules_scoped_origin(&r);
+	if (resolved == FLAME_ORIGIN_RUST) { /* else no crate was looked for */
+		for (size_t k = 0; k < c->nmains; k++) {
+			r.mains[k] = c->mains[k];
+			r.main_len[k] = c->main_len[k];
+		}
+		r.nmains = c->nmains;
+	}
+	uint8_t o = guess == FLAME_ORIGIN_SCOPED ? resolved : guess;
+	if (o == FLAME_ORIGIN_RUST && rules_is_dep(&r, name))
+		o = FLAME_ORIGIN_RUST_DEP;
+	return o;
+}
+
+void flame_census_release(struct flame_census *c)
+{
+	if (!c)
+		return;
+	for (size_t k = 0; k < c->nmains; k++)
+		free(c->mains[k]);
+	memset(c, 0, sizeof(*c));
 }

@@ -7,6 +7,7 @@
  */
 #include "analysis/flame_tree.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +36,10 @@ void flame_tree_release(struct flame_tree *t)
 	vec_free(&t->bases);
 	vec_free(&t->spans);
 	vec_free(&t->packed);
-	free(t->name_origin);
-	t->name_origin = NULL;
+	vec_free(&t->name_origin);
+	flame_census_release(t->census);
+	free(t->census);
+	t->census = NULL;
 	keymap_release(&t->index);
 }
 
@@ -142,11 +145,10 @@ struct name_key {
 	size_t len;
 };
 
-/* Entries of b->name_keys: a word (length << 32 | string id), a word with
- * the name's origin, then the name's bytes, padded to whole words.
- * Comparing a name there costs one cache miss; through the string table
- * it would cost three, and one more for the origin. */
-#define NAME_HEAD 2
+/* Entries of b->name_keys: a word (length << 32 | string id), then the
+ * name's bytes, padded to whole words. Comparing a name there costs one
+ * cache miss; through the string table it would cost three. */
+#define NAME_HEAD 1
 
 static bool name_eq(const void *ctx, const void *key, uint32_t at)
 {
@@ -158,7 +160,6 @@ static bool name_eq(const void *ctx, const void *key, uint32_t at)
 /* One interned name of the line. */
 struct folded_name {
 	uint32_t sid;
-	uint8_t origin;
 	bool fresh; /* first seen just now: no node has it yet */
 };
 
@@ -169,8 +170,7 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 	struct name_key k = {name, len};
 	uint32_t at = keymap_find(&b->names, h, name_eq, b->name_keys.v, &k);
 	if (at != KEYMAP_NONE) {
-		const uint64_t *w = b->name_keys.v + at;
-		return (struct folded_name){(uint32_t)w[0], (uint8_t)w[1], false};
+		return (struct folded_name){(uint32_t)b->name_keys.v[at], false};
 	}
 	struct strtab *st = &b->t->strings;
 	size_t words = NAME_HEAD + (len + 7) / 8;
@@ -178,7 +178,7 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 	if (b->name_keys.n + words >= KEYMAP_NONE) {
 		/* 32 GiB of names: the string table alone goes on */
 		n.sid = strtab_intern_hashed(st, name, len, h);
-		n.origin = (uint8_t)flame_origin_guess(strtab_get(st, n.sid), NULL, NULL, false);
+		flame_census_add(&b->census, name, len); /* maybe again: counting is idempotent */
 		return n;
 	}
 	/* not in the map: new to the table, unless one of the strings the
@@ -191,13 +191,12 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 	n.fresh = n.sid == UINT32_MAX;
 	if (n.fresh)
 		n.sid = strtab_append(st, name, len);
-	n.origin = (uint8_t)flame_origin_guess(strtab_get(st, n.sid), NULL, NULL, false);
+	flame_census_add(&b->census, name, len); /* first met: the census's order */
 	at = (uint32_t)b->name_keys.n;
 	vec_reserve(&b->name_keys, b->name_keys.n + words);
 	uint64_t *w = b->name_keys.v + at;
-	w[words - 1] = 0; /* the padding after the name's last bytes (or w[1], set next) */
+	w[words - 1] = 0; /* the padding after the name's last bytes */
 	w[0] = (uint64_t)len << 32 | n.sid;
-	w[1] = n.origin;
 	memcpy(w + NAME_HEAD, name, len);
 	b->name_keys.n += words;
 	keymap_add(&b->names, h, at);
@@ -231,9 +230,10 @@ static uint32_t folded_child(struct flame_folded *b, uint32_t parent, struct fol
 		if (c != KEYMAP_NONE)
 			return c;
 	}
-	struct path_frame pf = {.name = sid, .origin = name.origin};
+	struct path_frame pf = {.name = sid};
 	uint32_t id = node_new(t, parent, &pf);
 	nv = t->nodes.v;
+	nv[id].undecided = 1; /* flame_tree_origin() decides, if it is ever drawn */
 	nv[id].next_sibling = nv[parent].first_child;
 	nv[parent].first_child = id;
 	int64_t nchild = ++nv[parent].value;
@@ -284,13 +284,16 @@ static size_t var_size(uint64_t v)
 	return n;
 }
 
+/* Appends v to b->rec, which pack_node() sized for all it writes. */
 static void put_var(struct flame_folded *b, uint64_t v)
 {
+	uint8_t *p = b->rec.v + b->rec.n;
 	while (v >= 0x80) {
-		vec_push(&b->rec, (uint8_t)(v | 0x80));
+		*p++ = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
-	vec_push(&b->rec, (uint8_t)v);
+	*p++ = (uint8_t)v;
+	b->rec.n = (size_t)(p - b->rec.v);
 }
 
 static uint64_t get_var(const uint8_t *p, size_t *at)
@@ -382,6 +385,9 @@ static void pack_node(struct flame_folded *b, const struct flame_folded_prev *pr
 	}
 	vec_clear(&b->rec);
 	vec_clear(&b->walk);
+	/* the sizes above are those of the records: one reservation */
+	size_t size = var_size((uint64_t)pi[0].sub) + var_size(pi[0].bytes) + var_size(pi[0].kids) + pi[0].bytes;
+	vec_reserve(&b->rec, size);
 	/* x's head: its self value is not in the sum */
 	put_var(b, (uint64_t)pi[0].sub);
 	put_var(b, pi[0].bytes);
@@ -394,7 +400,6 @@ static void pack_node(struct flame_folded *b, const struct flame_folded_prev *pr
 		put_var(b, nv[c].name);
 		put_var(b, (uint64_t)nv[c].self);
 		if (nv[c].packed) {
-			vec_reserve(&b->rec, b->rec.n + me->copy);
 			memcpy(b->rec.v + b->rec.n, t->packed.v + nv[c].first_child, me->copy);
 			b->rec.n += me->copy;
 			continue;
@@ -405,6 +410,7 @@ static void pack_node(struct flame_folded *b, const struct flame_folded_prev *pr
 		for (uint32_t k = nv[c].first_child; k != FLAME_NONE; k = nv[k].next_sibling)
 			vec_push(&b->walk, k);
 	}
+	assert(b->rec.n == size);
 	if (prev->byte_mark + b->rec.n > UINT32_MAX)
 		return;          /* offsets are 32 bits: 4 GiB of packed bytes at most */
 	t->npacked += n - x - 1; /* the nodes after x; those packed in them are counted already */
@@ -459,7 +465,7 @@ static void unpack_building(struct flame_folded *b, uint32_t node)
 		uint32_t parent = l->parent;
 		uint32_t name = (uint32_t)get_var(t->packed.v, &at);
 		int64_t self = (int64_t)get_var(t->packed.v, &at);
-		uint32_t id = folded_child(b, parent, (struct folded_name){.sid = name});
+		uint32_t id = folded_child(b, parent, (struct folded_name){name, false});
 		t->nodes.v[id].self += self;
 		t->npacked--;
 		struct level kids = {id, get_callees(t->packed.v, &at).kids};
@@ -523,23 +529,17 @@ void flame_folded_finish(struct flame_folded *b)
 {
 	struct flame_tree *t = b->t;
 	pop_frames(b, 0);
-	/* the origins by name, from every name seen (packed nodes' too) in the
-	 * order first seen: what flame_tree_resolve_origins() would decide
-	 * from the nodes */
 	keymap_release(&b->kids);
 	keymap_release(&b->names);
-	/* each entry's (origin << 32 | sid), in place: entries are 3 words or more */
-	size_t nnames = 0;
-	for (size_t at = 0; at < b->name_keys.n; nnames++) {
-		const uint64_t *w = b->name_keys.v + at;
-		uint64_t head = w[0], origin = w[1];
-		at += NAME_HEAD + ((head >> 32) + 7) / 8;
-		b->name_keys.v[nnames] = origin << 32 | (uint32_t)head;
-	}
-	t->name_origin = xcalloc((size_t)strtab_count(&t->strings) + 1, 1);
-	flame_origin_resolve_names(&t->strings, b->name_keys.v, nnames, t->name_origin);
 	vec_free(&b->name_keys);
-	strtab_reindex(&t->strings);
+	/* the origins are decided per name when asked for, by the census of
+	 * every name (packed nodes' too) */
+	t->census = xmalloc(sizeof(*t->census));
+	*t->census = b->census;
+	/* a packed tree is only drawn: nothing looks its strings up by text
+	 * (flame_tree_set_base() does, on trees of --diff, never packed) */
+	if (b->narrow <= 0)
+		strtab_reindex(&t->strings);
 	vec_free(&b->prev);
 	vec_free(&b->todo);
 	strbuf_release(&b->prev_stack);
@@ -1086,13 +1086,33 @@ static void sort_kids(struct flame_tree *t, uint32_t p, void *scratch)
 	nv[kids->v[kids->n - 1]].next_sibling = FLAME_NONE;
 }
 
-/* Each node's origin: its name's (folded names say nothing else). */
-static void name_origins(struct flame_tree *t, size_t from)
+/* The origin of names[sid] in a folded tree, decided once per name. */
+static uint8_t folded_origin(struct flame_tree *t, uint32_t sid)
 {
-	uint32_t nstr = strtab_count(&t->strings);
-	for (size_t i = from ? from : 1; i < t->nodes.n && t->name_origin; i++)
-		if (t->nodes.v[i].name < nstr)
-			t->nodes.v[i].origin = t->name_origin[t->nodes.v[i].name];
+	if (!t->census || sid >= strtab_count(&t->strings))
+		return FLAME_ORIGIN_UNKNOWN;
+	if (sid >= t->name_origin.n) {
+		size_t n = t->name_origin.n;
+		vec_reserve(&t->name_origin, (size_t)sid + 1);
+		memset(t->name_origin.v + n, 0xff, (size_t)sid + 1 - n);
+		t->name_origin.n = (size_t)sid + 1;
+	}
+	if (t->name_origin.v[sid] == 0xff) {
+		const char *name = strtab_get(&t->strings, sid);
+		uint8_t guess = (uint8_t)flame_origin_guess(name, NULL, NULL, false);
+		t->name_origin.v[sid] = flame_census_origin(t->census, name, guess);
+	}
+	return t->name_origin.v[sid];
+}
+
+uint8_t flame_tree_origin(struct flame_tree *t, uint32_t node)
+{
+	struct flame_node *n = &t->nodes.v[node];
+	if (n->undecided) {
+		n->origin = folded_origin(t, n->name);
+		n->undecided = 0;
+	}
+	return n->origin;
 }
 
 /* flame_tree_finish() for a tree built by flame_folded_add(): the children
@@ -1114,7 +1134,6 @@ static void folded_link(struct flame_tree *t)
 	}
 	vec_free(&kids);
 	add_up_values(t);
-	name_origins(t, 0);
 }
 
 uint32_t flame_tree_open(struct flame_tree *t, uint32_t node)
@@ -1125,11 +1144,8 @@ uint32_t flame_tree_open(struct flame_tree *t, uint32_t node)
 	t->nodes.v[node].packed = 0;
 	t->nodes.v[node].first_child = FLAME_NONE;
 	const uint8_t *p = t->packed.v;
-	uint32_t nstr = strtab_count(&t->strings);
 	for (uint64_t kids = get_callees(p, &at).kids; kids > 0; kids--) {
 		struct path_frame pf = {.name = (uint32_t)get_var(p, &at)};
-		if (t->name_origin && pf.name < nstr)
-			pf.origin = t->name_origin[pf.name];
 		int64_t self = (int64_t)get_var(p, &at);
 		size_t callees = at;
 		struct callees c = get_callees(p, &at);
@@ -1137,6 +1153,7 @@ uint32_t flame_tree_open(struct flame_tree *t, uint32_t node)
 		uint32_t id = node_new(t, node, &pf);
 		struct flame_node *nv = t->nodes.v;
 		nv[id].self = self;
+		nv[id].undecided = 1;
 		nv[id].value = self + c.inside;
 		nv[id].next_sibling = nv[node].first_child;
 		nv[node].first_child = id;

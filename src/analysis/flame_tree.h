@@ -56,6 +56,7 @@ struct flame_node {
 	uint8_t inlined;                    /* the first frame seen here was inlined */
 	uint8_t packed;                     /* its callees are packed (see flame_tree_open()):
 	                                     * first_child is then their offset in t->packed */
+	uint8_t undecided;                  /* folded trees: origin not decided yet (flame_tree_origin()) */
 	int64_t value;                      /* this node and everything it calls */
 	int64_t self;                       /* samples whose leaf is this node */
 };
@@ -91,9 +92,11 @@ struct flame_tree {
 	VEC(struct flame_span) spans;
 	uint64_t period; /* the sampling period they assume (ns): the median gap between a thread's samples */
 	/* folded trees: the subtrees packed while building, opened on demand */
-	VEC(uint8_t) packed;  /* their records */
-	uint64_t npacked;     /* nodes in packs not opened */
-	uint8_t *name_origin; /* per string id, the origin of a packed node of that name */
+	VEC(uint8_t) packed; /* their records */
+	uint64_t npacked;    /* nodes in packs not opened */
+	/* folded trees: origins are decided per name when first asked for */
+	VEC(uint8_t) name_origin;    /* per string id: its origin, 0xff while not decided */
+	struct flame_census *census; /* what decides them, counted over every name */
 };
 
 struct flame_options {
@@ -131,6 +134,33 @@ int flame_tree_build(struct flame_tree *t, const struct profile *p, const struct
  * (and, unless a chart, sorts by name) the children; idempotent. */
 void flame_tree_finish(struct flame_tree *t);
 
+/* What decides the origins of a folded file's "a::b" names and Rust
+ * names without a source file (see flame_tree_resolve_origins()), counted
+ * over its distinct names in the order first met: flame_census_add()
+ * guesses a name only when it could change the outcome (in a Rust
+ * program, only a C++ mark or a "crate::main" can), so most names are
+ * never guessed, and the others only once asked for (flame_tree_origin()). */
+#define FLAME_CENSUS_MAINS 8
+struct flame_census {
+	bool rust, cpp, scoped, rust_nofile;
+	size_t nmains;
+	char *mains[FLAME_CENSUS_MAINS]; /* the crates whose main() ran, first met first (owned) */
+	size_t main_len[FLAME_CENSUS_MAINS];
+};
+
+/* Counts the name (len bytes, no NUL byte) of a folded frame. */
+void flame_census_add(struct flame_census *c, const char *name, size_t len);
+/* The origin of a folded frame named name whose own guess
+ * (flame_origin_guess(name, NULL, NULL, false)) is guess, once every name
+ * is counted: what flame_tree_resolve_origins() would decide. */
+uint8_t flame_census_origin(const struct flame_census *c, const char *name, uint8_t guess);
+void flame_census_release(struct flame_census *c);
+/* The byte scans flame_census_add() trusts: false only when
+ * flame_origin_guess(name, NULL, NULL, false) cannot say C++ (resp. Rust,
+ * Rust std or a dependency). */
+bool flame_name_may_be_cpp(const char *name, size_t len);
+bool flame_name_may_be_rust(const char *name, size_t len);
+
 /* Builds a plain tree (default options) straight from folded stack lines,
  * without a profile in between: the same tree flame_tree_build() makes of
  * the profile folded_read_*() would give for them. Names are interned once
@@ -159,7 +189,8 @@ struct flame_folded {
 	struct flame_tree *t;
 	struct keymap kids;                  /* (parent, name) -> node, for children of wide nodes */
 	struct keymap names;                 /* name -> its entry in name_keys */
-	VEC(uint64_t) name_keys;             /* entries: (length << 32 | string id), origin, the bytes */
+	VEC(uint64_t) name_keys;             /* entries: (length << 32 | string id), the bytes */
+	struct flame_census census;          /* of every name, in the order first met */
 	VEC(struct flame_folded_prev) prev;  /* the previous line's frames */
 	VEC(struct flame_folded_frame) todo; /* the new frames of the line being added */
 	struct strbuf prev_stack;            /* the previous line's stack */
@@ -205,6 +236,11 @@ void flame_folded_finish(struct flame_folded *b);
  * goes through it. May move t->nodes.v. */
 uint32_t flame_tree_open(struct flame_tree *t, uint32_t node);
 
+/* Returns node's origin. A folded tree decides it the first time it is
+ * asked for (most nodes are never drawn): every reader of a folded tree's
+ * origins goes through it. */
+uint8_t flame_tree_origin(struct flame_tree *t, uint32_t node);
+
 /* Makes t a differential tree: every node's base (flame_tree_base()) is
  * the value of the node with the same path of names in base (0 when base
  * has none). */
@@ -223,12 +259,5 @@ enum flame_origin flame_origin_guess(const char *name, const char *module, const
  * is the one whose main() ran, else a dependency's (all stay the
  * program's when no main() is seen). */
 void flame_tree_resolve_origins(struct flame_tree *t);
-
-/* The same decisions for a folded tree from its names alone, as
- * flame_tree_resolve_origins() would make them from nodes with those
- * names in that order: names are (guessed origin << 32 | string id), in
- * the order first seen. Fills out[id] (one per string of st) with each
- * name's origin. */
-void flame_origin_resolve_names(const struct strtab *st, const uint64_t *names, size_t n, uint8_t *out);
 
 #endif

@@ -9,6 +9,7 @@
  * the boxes stand for is kept too, compactly and within a budget, so that
  * a click opens them (see "the data of the boxes" below).
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -168,6 +169,14 @@ static bool add_label(struct strbuf *sb, const char *name, size_t chars)
 	return true;
 }
 
+/* Bytes add_json() copies as they are: printable ASCII but the quote, the
+ * backslash and markup (a table: names reach hundreds of thousands). */
+static const bool json_plain[256] = {
+    /* all of 0x20 to 0x7e but '"' (0x22), '&' (0x26), '<' (0x3c), '>' (0x3e), '\\' (0x5c) */
+    [0x20 ... 0x21] = true, [0x23 ... 0x25] = true, [0x27 ... 0x3b] = true,
+    [0x3d] = true,          [0x3f ... 0x5b] = true, [0x5d ... 0x7e] = true,
+};
+
 /* Appends s as a JSON string that is also safe inside a CDATA section and
  * an HTML script: <, >, & and line separators are \u escapes. */
 static void add_json(struct strbuf *sb, const char *s)
@@ -177,7 +186,7 @@ static void add_json(struct strbuf *sb, const char *s)
 	while (*u) {
 		/* most names are plain ASCII: copied a run at a time */
 		const unsigned char *run = u;
-		while (*u >= 0x20 && *u < 0x7f && *u != '"' && *u != '\\' && *u != '<' && *u != '>' && *u != '&')
+		while (json_plain[*u])
 			u++;
 		if (u > run) {
 			strbuf_add(sb, run, (size_t)(u - run));
@@ -352,20 +361,31 @@ struct box {
 	uint64_t nkept;     /* how many: 0 when not kept (over the budget) */
 };
 
+/* A frame in H written before its origin was decided (flame_tree_origin()):
+ * a folded frame's code is one digit, origin * 2 (no place, never inlined),
+ * written as 0 until the box is kept. */
+struct origin_patch {
+	size_t at; /* in H */
+	uint32_t node;
+};
+_Static_assert(FLAME_ORIGIN_SCOPED * 2 < 32, "an origin code is one digit of H");
+
 /* Working state of one flame_render_svg(). */
 struct svg {
 	struct flame_tree *t; /* not changed but for flame_tree_open() */
 	const struct flame_svg_options *o;
 	FILE *out;
-	struct strbuf sb;    /* the frame being written */
-	struct strbuf data;  /* F: the frames' data, JSON numbers */
-	struct strbuf strs;  /* S: the strings, JSON */
-	uint32_t *str_index; /* tree string id -> index in S, or FLAME_NONE */
+	struct strbuf sb;      /* the frame being written */
+	struct strbuf data;    /* F: the frames' data, JSON numbers */
+	struct strbuf strs;    /* S: the strings, JSON */
+	uint32_t *str_index;   /* tree string id -> index in S, or FLAME_NONE */
+	VEC(uint32_t) dry_new; /* the names a dry run counted as new (str_index DRY_NEW until it ends) */
 	uint32_t nstrs;
 	struct strtab extra;   /* names made here ("[3 small frames]") */
 	uint32_t *extra_index; /* extra id -> index in S */
 	size_t extra_cap;
-	VEC(uint32_t) str_log; /* strings added to S while keeping a box (EXTRA_BIT: extra's) */
+	VEC(uint32_t) str_log;            /* strings added to S while keeping a box (EXTRA_BIT: extra's) */
+	VEC(struct origin_patch) patches; /* frames of the box being kept whose origin is not decided */
 	bool logging;
 	double scale; /* px per value unit */
 	unsigned width, height, pad_top, pad_bottom, max_depth;
@@ -620,6 +640,7 @@ static void walk(struct svg *s, struct pending_stack *stack)
 	const struct flame_tree *t = s->t;
 	while (stack->n) {
 		struct pending cur = stack->v[--stack->n];
+		flame_tree_origin(s->t, cur.node);
 		const struct flame_node *n = &t->nodes.v[cur.node];
 		emit_frame(s, str_ref(s, n->name), strtab_get(&t->strings, n->name), n->depth, cur.start, n->value, n,
 		           n->origin);
@@ -676,9 +697,10 @@ typedef VEC(struct box) box_vec;
 typedef VEC(uint32_t) box_heap;
 
 /* Writes one frame of a box's data (see above); rel is its depth below the
- * box's, gap what was left out before it. */
-static void hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t gap, int64_t value,
-                       const struct flame_node *n, int origin)
+ * box's, gap what was left out before it. Returns where its origin code is
+ * in H. */
+static size_t hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t gap, int64_t value,
+                         const struct flame_node *n, int origin)
 {
 	int64_t f[11];
 	int nf = frame_fields(s, name_ref, rel, 0, value, n, origin, f);
@@ -689,6 +711,7 @@ static void hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t g
 	add_var(d, gap);
 	add_var(d, value);
 	add_var(d, value - f[4]);
+	size_t code = d->len;
 	add_var(d, f[8] * 2 + src);
 	if (src) {
 		add_var(d, f[5]);
@@ -698,6 +721,7 @@ static void hide_frame(struct svg *s, uint32_t name_ref, uint32_t rel, int64_t g
 	if (nf == 10)
 		add_var(d, f[9]);
 	s->hframes++;
+	return code;
 }
 
 /* Ends a run of narrow siblings: a box when it has two or more wide enough
@@ -796,8 +820,54 @@ static void push_reversed(hitems *stack, const hitems *items)
 		vec_push(stack, items->v[i]);
 }
 
-/* Writes the data of box b (levels deep) to H; the boxes in it go to inner. */
-static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems *stack, hitems *tmp, box_vec *inner)
+/* The digits of v in H's code (add_var()). */
+static unsigned var_len(int64_t v)
+{
+	unsigned n = 1;
+	for (uint64_t u = v > 0 ? (uint64_t)v : 0; u >= 32; u >>= 5)
+		n++;
+	return n;
+}
+
+/* What keeping a box would write, counted without writing it: the frames,
+ * and at most as many bytes of H and S as it would add (a name's place in
+ * S, the gaps and the values are exact; a new name is its bytes, quoted;
+ * the rest one digit each). Most boxes tried do not fit the budget left:
+ * this tells so without making their names' JSON. */
+struct box_dry {
+	uint64_t frames, bytes;
+};
+
+#define DRY_NEW (FLAME_NONE - 1) /* in str_index during a dry run: not in S, counted */
+
+static void dry_frame(struct svg *s, struct box_dry *dry, uint32_t rel, int64_t gap, int64_t value,
+                      const struct flame_node *n)
+{
+	dry->frames++;
+	/* rel, gap, value and the origin code (one digit at least); base */
+	dry->bytes += var_len(rel) + var_len(gap) + var_len(value) + 1 + (s->t->has_base ? 1 : 0);
+	if (!n) { /* a box: its name's reference, its self of 0 */
+		dry->bytes += 2;
+		return;
+	}
+	dry->bytes += var_len(value - n->self);
+	uint32_t ref = s->str_index[n->name];
+	if (ref != FLAME_NONE && ref != DRY_NEW) {
+		dry->bytes += var_len(ref);
+		return;
+	}
+	dry->bytes += var_len(s->nstrs); /* a new name's place is past the others */
+	if (ref == FLAME_NONE) {         /* counted once: ",\"name\"", escapes aside */
+		dry->bytes += s->t->strings.lens.v[n->name] + 3;
+		s->str_index[n->name] = DRY_NEW;
+		vec_push(&s->dry_new, n->name);
+	}
+}
+
+/* Writes the data of box b (levels deep) to H; the boxes in it go to
+ * inner. With dry, writes nothing and counts what it would write. */
+static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems *stack, hitems *tmp, box_vec *inner,
+                     struct box_dry *dry)
 {
 	const struct flame_node *nv = s->t->nodes.v;
 	double scale = (s->width - 2.0 * XPAD) / (double)b->value;
@@ -812,6 +882,10 @@ static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems
 		int64_t gap = it.start - end[rel];
 		end[rel] = it.start + it.value;
 		end[rel + 1] = it.start;
+		if (it.box && dry) {
+			dry_frame(s, dry, rel, gap, it.value, NULL);
+			continue;
+		}
 		if (it.box) {
 			char buf[64];
 			snprintf(buf, sizeof(buf), rel < levels ? "[%u small frames]" : "[%u frames]", it.count);
@@ -827,7 +901,15 @@ static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems
 			continue;
 		}
 		const struct flame_node *n = &s->t->nodes.v[it.node];
-		hide_frame(s, str_ref(s, n->name), rel, gap, it.value, n, n->origin);
+		if (dry) {
+			dry_frame(s, dry, rel, gap, it.value, n);
+		} else {
+			size_t code = hide_frame(s, str_ref(s, n->name), rel, gap, it.value, n, n->origin);
+			if (n->undecided) { /* decided only if the box is kept: one digit either way */
+				struct origin_patch op = {code, it.node};
+				vec_push(&s->patches, op);
+			}
+		}
 		uint32_t first = flame_tree_open(s->t, it.node); /* may move the nodes */
 		n = &s->t->nodes.v[it.node];
 		nv = s->t->nodes.v;
@@ -929,15 +1011,28 @@ static void keep_boxes(struct svg *s)
 		uint32_t levels = box_levels(s, &b, scale, &tmp, &next, &work, &frames);
 		if (!levels || frames * 6 > budget - used) /* 6 bytes a frame at the least */
 			continue;
+		/* over the budget left even by the least it could add: the same
+		 * as writing it and taking it back, at a fraction of the cost */
+		struct box_dry dry = {0};
+		keep_box(s, &b, levels, &stack, &tmp, &inner, &dry);
+		for (size_t k = 0; k < s->dry_new.n; k++)
+			s->str_index[s->dry_new.v[k]] = FLAME_NONE;
+		vec_clear(&s->dry_new);
+		if (used + dry.bytes > budget) {
+			work += dry.frames;
+			continue;
+		}
 		size_t hmark = s->hdata.len, smark = s->strs.len;
 		uint32_t nstrs = s->nstrs;
 		uint64_t fmark = s->hframes;
 		vec_clear(&s->str_log);
+		vec_clear(&s->patches);
 		vec_clear(&inner);
-		keep_box(s, &b, levels, &stack, &tmp, &inner);
+		keep_box(s, &b, levels, &stack, &tmp, &inner, NULL);
 		work += s->hframes - fmark;
 		uint64_t grew = (s->hdata.len - hmark) + (s->strs.len - smark);
-		if (used + grew > budget) { /* over: this box keeps nothing */
+		assert(dry.frames == s->hframes - fmark && dry.bytes <= grew); /* else a box that fit was skipped */
+		if (used + grew > budget) {                                    /* over: this box keeps nothing */
 			s->hdata.len = hmark;
 			if (s->hdata.buf)
 				s->hdata.buf[hmark] = '\0';
@@ -946,6 +1041,9 @@ static void keep_boxes(struct svg *s)
 			continue;
 		}
 		used += grew;
+		for (size_t k = 0; k < s->patches.n; k++)
+			s->hdata.buf[s->patches.v[k].at] =
+			    var_digits[2 * flame_tree_origin(s->t, s->patches.v[k].node)];
 		s->boxes.v[bi].off = hmark;
 		s->boxes.v[bi].first_ord = fmark;
 		s->boxes.v[bi].nkept = s->hframes - fmark;
@@ -1169,6 +1267,7 @@ static void measure(struct svg *s)
 				s->max_depth = nd->depth; /* also counts a merged run at this depth */
 			if (nd->value * s->scale < s->o->min_width)
 				continue;
+			flame_tree_origin(s->t, c);
 			vec_push(&shown, c);
 			if (nd->origin < 32)
 				s->origins |= 1u << nd->origin;
@@ -1559,6 +1658,7 @@ int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_opt
 	strbuf_release(&s.hdata);
 	vec_free(&s.boxes);
 	vec_free(&s.str_log);
+	vec_free(&s.patches);
 	strbuf_release(&s.strs);
 	strtab_release(&s.extra);
 	strbuf_release(&title);
@@ -1567,6 +1667,7 @@ int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_opt
 	free(s.lane_top);
 	free(s.extra_index);
 	free(s.str_index);
+	vec_free(&s.dry_new);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }

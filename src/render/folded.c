@@ -67,7 +67,9 @@ int flame_render_folded(FILE *out, const struct flame_tree *t)
 			strbuf_addch(&line, ';');
 		const char *name = strtab_get(&t->strings, n->name);
 		add_name(&line, name);
-		/* perf's kernel mark, which flamegraph.pl colours by */
+		/* perf's kernel mark, which flamegraph.pl colours by (a tree
+		 * built from folded lines leaves origins undecided, see
+		 * flame_tree_origin(), but its kernel frames have the mark) */
 		size_t len = strlen(name);
 		if (n->origin == FLAME_ORIGIN_KERNEL && (len < 4 || memcmp(name + len - 4, "_[k]", 4)))
 			strbuf_addstr(&line, "_[k]");

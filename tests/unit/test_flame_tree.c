@@ -267,11 +267,11 @@ static void test_origin(void **state)
 }
 
 /* Origin of the first node named name. */
-static int origin_in(const struct flame_tree *t, const char *name)
+static int origin_in(struct flame_tree *t, const char *name)
 {
 	for (size_t i = 1; i < t->nodes.n; i++)
 		if (!strcmp(strtab_get(&t->strings, t->nodes.v[i].name), name))
-			return t->nodes.v[i].origin;
+			return flame_tree_origin(t, (uint32_t)i);
 	fail_msg("no frame %s", name);
 	return -1;
 }
@@ -367,7 +367,7 @@ static void test_chart_spans(void **state)
 
 /* Asserts that a and b are the same tree: the same names, values, origins
  * and children in the same order (string and node ids may differ). */
-static void assert_same_tree(const struct flame_tree *a, const struct flame_tree *b)
+static void assert_same_tree(struct flame_tree *a, struct flame_tree *b)
 {
 	assert_int_equal(a->nodes.n, b->nodes.n);
 	assert_string_equal(strtab_get(&a->strings, a->value_type), strtab_get(&b->strings, b->value_type));
@@ -384,7 +384,7 @@ static void assert_same_tree(const struct flame_tree *a, const struct flame_tree
 		assert_string_equal(strtab_get(&a->strings, sx.file), strtab_get(&b->strings, sy.file));
 		assert_int_equal(sx.line, sy.line);
 		assert_int_equal(x->depth, y->depth);
-		assert_int_equal(x->origin, y->origin);
+		assert_int_equal(flame_tree_origin(a, pa[i]), flame_tree_origin(b, pb[i]));
 		assert_int_equal(x->value, y->value);
 		assert_int_equal(x->self, y->self);
 		uint32_t cx = x->first_child, cy = y->first_child;
@@ -616,6 +616,88 @@ static void test_folded_distinct_names(void **state)
 	free(text);
 }
 
+/* The census guesses a folded name only when the byte scans say it could
+ * be C++ or Rust: they must never say no to a name the guess calls so
+ * (a mark they missed would colour the drawn frames wrongly). */
+static void test_census_scans(void **state)
+{
+	(void)state;
+	static const char *const names[] = {
+	    /* C++, each by one mark of cpp_marks() */
+	    "run(int)", "Foo::get() const", "(anonymous namespace)::helper", "ns::Tree<ns::Node<int> >::insert",
+	    "ns::Cls::~Cls", "ns::Cls::operator==", "ns::Vec::_M_realloc_insert", "__gnu_cxx::new_allocator::allocate",
+	    "std::basic_string::append", "std::_Rb_tree::insert", "std::vector<int>::push_back",
+	    "std::map<int, int>::at", "std::unique_ptr<Foo>::reset", "std::shared_ptr<Foo>::get",
+	    "std::function<void ()>::operator()", "std::allocator<int>::allocate",
+	    /* Rust, std and dependencies */
+	    "<app::Foo as core::fmt::Debug>::fmt", "app::run::{{closure}}", "app::run::{closure#0}",
+	    "core::ops::function::FnOnce::call_once{{vtable.shim}}", "<impl app::Foo>::bar", "__rust_alloc",
+	    "__rdl_alloc", "rust_begin_unwind", "core::ptr::drop_in_place", "alloc::vec::Vec::push", "&alloc::vec::Vec",
+	    "*core::ptr::null", "<core::option::Option<T>>::unwrap", "dyn core::any::Any",
+	    "hashbrown::raw::RawTable::insert", "std[8f2c]::rt::lang_start", "core[1a2b]::panicking::panic",
+	    "std::rt::lang_start_internal", "std::sys::unix::thread::Thread::new", "app::main::h0123456789abcdef",
+	    "std::io::Write::write_all",
+	    /* neither */
+	    "main", "memcpy", "do_syscall_64_[k]", "app::m12::run_5", "java/lang/Thread.run", "runtime.mallocgc",
+	    "compute (app.py:10)", "0x7f00", "libc.so.6+0x1234", "index::m3::find_7", "tokio::m5::open_3"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *n = names[i];
+		enum flame_origin o = flame_origin_guess(n, NULL, NULL, false);
+		if (o == FLAME_ORIGIN_CPP && !flame_name_may_be_cpp(n, strlen(n)))
+			fail_msg("'%s' is C++ but the scan says it cannot be", n);
+		if ((o == FLAME_ORIGIN_RUST || o == FLAME_ORIGIN_RUST_STD || o == FLAME_ORIGIN_RUST_DEP) &&
+		    !flame_name_may_be_rust(n, strlen(n)))
+			fail_msg("'%s' is Rust but the scan says it cannot be", n);
+	}
+	/* the scans are not "always": plain names pass without a guess */
+	assert_false(flame_name_may_be_cpp("app::m12::run_5", 15));
+	assert_false(flame_name_may_be_rust("app::m12::run_5", 15));
+	assert_false(flame_name_may_be_cpp("memcpy", 6));
+	assert_false(flame_name_may_be_rust("memcpy", 6));
+}
+
+/* What decides the colours of the drawn frames may be met only in frames
+ * too narrow to draw, which packing never guesses one by one: a C++ mark
+ * there makes "a::b" names unknown, a "crate::main" there makes the
+ * crate the program's own. Packed and unpacked trees must say the same. */
+static void test_census_in_narrow_frames(void **state)
+{
+	(void)state;
+	static const char *const deep[] = {
+	    NULL,                                                     /* Rust: app::run is yours */
+	    "ns::Tree<ns::Node<int> >::insert",                       /* C++ too: unknown */
+	    "lib::main",                                              /* lib's main() ran too */
+	    "other::main;x::Foo::operator==;y::Bar::~Bar;z::_M_impl", /* and more */
+	};
+	static const int expect[] = {FLAME_ORIGIN_RUST, FLAME_ORIGIN_UNKNOWN, FLAME_ORIGIN_RUST, FLAME_ORIGIN_UNKNOWN};
+	static const int expect_lib[] = {FLAME_ORIGIN_RUST_DEP, FLAME_ORIGIN_UNKNOWN, FLAME_ORIGIN_RUST,
+	                                 FLAME_ORIGIN_UNKNOWN};
+	for (size_t k = 0; k < sizeof(deep) / sizeof(deep[0]); k++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		fprintf(f, "std::rt::lang_start;app::main;app::run 5000\n");
+		fprintf(f, "std::rt::lang_start;app::main;lib::work 3000\n");
+		for (int i = 0; i < 200; i++) /* narrow: one 8000th of the total each, with callees */
+			fprintf(f, "std::rt::lang_start;app::main;app::run;app::m%d::f_%d;leaf_%d%s%s 1\n", i % 7, i, i,
+			        deep[k] && i == 133 ? ";" : "", deep[k] && i == 133 ? deep[k] : "");
+		fclose(f);
+		check_fast_path(text, len);
+		struct flame_tree t;
+		flame_tree_init(&t);
+		struct flame_folded fb;
+		flame_folded_init(&fb, &t);
+		flame_folded_narrow(&fb, 0.01);
+		folded_scan_mem(text, len, add_line, &fb, NULL);
+		flame_folded_finish(&fb);
+		assert_true(t.npacked > 0); /* the deep frames were packed */
+		assert_int_equal(origin_in(&t, "app::run"), expect[k]);
+		assert_int_equal(origin_in(&t, "lib::work"), expect_lib[k]);
+		flame_tree_release(&t);
+		free(text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +711,8 @@ int main(void)
 	    cmocka_unit_test(test_chart_spans),
 	    cmocka_unit_test(test_folded_fast_path),
 	    cmocka_unit_test(test_folded_distinct_names),
+	    cmocka_unit_test(test_census_scans),
+	    cmocka_unit_test(test_census_in_narrow_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
