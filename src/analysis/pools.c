@@ -245,7 +245,10 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 		if (ns <= 0)
 			continue;
 		bool parked = parks(ps, p, s->stack, memo);
-		if (!parked && pl->park_site && offcpu_reason_of(p, s->stack) == OFFCPU_REASON_CONDVAR) {
+		/* In the pool's get-work function a worker waits for work: on its
+		 * condvar, or on the queue's lock while another worker (preempted
+		 * on a busy machine) holds it. Neither is a task blocking. */
+		if (!parked && pl->park_site) {
 			struct own_walk ow;
 			find_own(p, s->stack, &ow);
 			parked = ow.own == pl->park_site;
