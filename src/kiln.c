@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"memcheck", cmd_memcheck, "find heap errors in a command: overflows, uses after free, bad frees"},
     {"annotate", cmd_annotate, "show the hottest source lines of a function beside its source"},
     {"cargo", cmd_cargo, "build a cargo project, profile its binary, draw flamegraph.svg (cargo kiln)"},
+    {"lock", cmd_lock, "show which locks a command's threads waited for, and where"},
     {"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
 };
 
