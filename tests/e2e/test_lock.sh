@@ -104,6 +104,14 @@ check_eq "attach: top lock" "$(q attach 'c[0]["name"]')" "lock_mutex::COUNTER"
 # 9. errors: a usage error, and a command that does not exist
 krun usage lock --engine bogus -- true
 check_eq "bad --engine is a usage error" "$RC" 2
+krun badopt lock --no-such-option
+check_grep "unknown option named" "$T/badopt.err" "^kiln: unknown option '--no-such-option'; see 'kiln lock --help'$"
+krun help lock --help
+check_eq "--help: status" "$RC" 0
+for o in --output --force --engine --json --limit --pid --duration --quiet; do
+	check_grep "--help and kiln-lock(1) name $o" "$T/help.out" "$o"
+	check_grep "kiln-lock(1) names $o" "$KILN_SRC/docs/man/kiln-lock.1" "$(sed 's/-/\\\\-/g' <<<"$o")"
+done
 krun nocmd lock --engine kernel -q -o "$T/nocmd.kiln" -- /nonexistent/cmd
 check_eq "missing command: 127" "$RC" 127
 finish
