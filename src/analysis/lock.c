@@ -303,6 +303,8 @@ void lock_report_build(struct lock_report *r, const struct lock_input *in, const
 		strbuf_reset(&site);
 		strbuf_reset(&key);
 		read_stack(p, first->stack, &kind, &site);
+		if (first->kind != LOCK_KIND_FUTEX)
+			kind = (enum lock_kind)first->kind;
 		const struct lock_wake_word *wk = find_wake(in, wd->pid, wd->uaddr);
 		char sym[256];
 		bool named = data_name && data_name(ctx, wd->pid, wd->uaddr, sym, sizeof(sym));

@@ -46,6 +46,8 @@ struct lock_wait {
 	uint64_t uaddr;
 	uint32_t tid, pid;
 	uint32_t stack;
+	uint32_t kind; /* enum lock_kind the waiting function named (the agent
+	                * knows it), LOCK_KIND_FUTEX: the stack's frames say */
 };
 
 /* A lock's held time and uncontended acquisitions (the agent engine). */
