@@ -101,7 +101,44 @@ wait "$pid" 2>/dev/null
 check_eq "attach: kiln lock -p status" "$RC" 0
 check_eq "attach: top lock" "$(q attach 'c[0]["name"]')" "lock_mutex::COUNTER"
 
-# 9. errors: a usage error, and a command that does not exist
+# 9. the agent engine on the same fixtures: the same top locks, condvar
+# waits apart, and hold times of pthread locks
+alock() {
+	local name=$1
+	shift
+	krun "$name" lock --engine agent -q -o "$T/$name.kiln" --json "$T/$name.json" -- "$@"
+	[ "$RC" = 0 ] || { fail "$name: kiln lock --engine agent exited $RC"; sed 's/^/    | /' "$T/$name.err" | tail -5; }
+}
+alock a_mutex8 "$FX/lock_mutex_nofp" 8 40000
+check_eq "agent: engine named" "$(q a_mutex8 'd["engine"]')" agent
+check_eq "agent and kernel: the same top lock (Rust Mutex)" "$(q a_mutex8 'c[0]["name"]')" "$(q mutex8 'c[0]["name"]')"
+check_grep "agent: the same call site" <(q a_mutex8 'c[0]["site"]') '^lock_mutex::add_locked \(lock_mutex.rs:[0-9]+\)'
+alock a_c_mutex "$FX/c_lock" mutex 4 100000
+check_eq "agent and kernel: the same top lock (C mutex)" "$(q a_c_mutex 'c[0]["name"]')" "$(q c_mutex 'c[0]["name"]')"
+check_eq "agent: acquisitions of big_lock" "$(q a_c_mutex 'c[0]["hold"]["acquisitions"]')" 400000
+check_ge "agent: uncontended acquisitions" "$(q a_c_mutex 'c[0]["hold"]["uncontended"]')" 1
+check_ge "agent: hold time" "$(q a_c_mutex 'c[0]["hold"]["total_ns"]')" 1
+alock a_condvar "$FX/lock_condvar_nofp" 1000 2
+check_eq "agent: condvar a signal wait" "$(q a_condvar '[l["name"] for l in s if l["kind"] == "condvar"][0]')" "lock_condvar::READY"
+check_eq "agent: condvar not contention" "$(q a_condvar 'sum(1 for l in c if l["kind"] == "condvar")')" 0
+alock a_atomic "$FX/lock_mutex_nofp" 8 40000 atomic
+check_eq "agent: atomic, no lock wait" "$(q a_atomic 'd["contention_ns"]')" 0
+
+# 10. without privileges: the kernel engine says what it needs, auto
+# takes the agent and says so
+if command -v runuser >/dev/null && runuser -u nobody -- test -x "$KILN"; then
+	mkdir -p "$T/nobody" && chmod 777 "$T/nobody"
+	runuser -u nobody -- "$KILN" lock --engine kernel -o "$T/nobody/k.kiln" -- true >"$T/nobody.out" 2>"$T/nobody.err"
+	check_eq "unprivileged kernel engine: status" "$?" 1
+	check_grep "unprivileged kernel engine: says what it needs" "$T/nobody.err" 'root|CAP_PERFMON|perf_event_paranoid'
+	runuser -u nobody -- "$KILN" lock -o "$T/nobody/a.kiln" -- "$FX/c_lock" mutex 2 1000 >"$T/nobody2.out" 2>"$T/nobody2.err"
+	check_eq "unprivileged auto: status" "$?" 0
+	check_grep "unprivileged auto: takes the agent, says so" "$T/nobody2.err" '^kiln: lock engine: agent'
+else
+	say "runuser or a path nobody can run kiln from is missing: the unprivileged case is not checked"
+fi
+
+# 11. errors: a usage error, and a command that does not exist
 krun usage lock --engine bogus -- true
 check_eq "bad --engine is a usage error" "$RC" 2
 krun badopt lock --no-such-option
