@@ -80,7 +80,8 @@ static int by_tid_time(const void *a, const void *b)
 
 void lock_input_pair(struct lock_input *in)
 {
-	qsort(in->calls.v, in->calls.n, sizeof(*in->calls.v), by_tid_time);
+	if (in->calls.n)
+		qsort(in->calls.v, in->calls.n, sizeof(*in->calls.v), by_tid_time);
 	for (size_t i = 0; i < in->calls.n; i++) {
 		const struct lock_syscall *e = &in->calls.v[i];
 		if (e->exit) {
@@ -338,7 +339,8 @@ void lock_report_build(struct lock_report *r, const struct lock_input *in, const
 	/* the statistics */
 	VEC(VEC(uint64_t)) per_lock = {0};
 	vec_reserve(&per_lock, r->locks.n);
-	memset(per_lock.v, 0, r->locks.n * sizeof(*per_lock.v));
+	if (r->locks.n)
+		memset(per_lock.v, 0, r->locks.n * sizeof(*per_lock.v));
 	per_lock.n = r->locks.n;
 	vec_reserve(&r->of_wait, in->waits.n);
 	struct hashmap threads_seen;
@@ -372,7 +374,8 @@ void lock_report_build(struct lock_report *r, const struct lock_input *in, const
 	}
 	for (size_t i = 0; i < r->locks.n; i++) {
 		struct lock_stat *l = &r->locks.v[i];
-		qsort(per_lock.v[i].v, per_lock.v[i].n, sizeof(uint64_t), by_u64);
+		if (per_lock.v[i].n)
+			qsort(per_lock.v[i].v, per_lock.v[i].n, sizeof(uint64_t), by_u64);
 		if (l->waits) {
 			size_t k = (size_t)((double)l->waits * 0.99 + 0.999999);
 			l->p99_ns = per_lock.v[i].v[(k ? k : 1) - 1];
@@ -407,7 +410,8 @@ void lock_report_build(struct lock_report *r, const struct lock_input *in, const
 		rk[i].l = r->locks.v[i];
 		rk[i].old = (uint32_t)i;
 	}
-	qsort(rk, r->locks.n, sizeof(*rk), by_rank);
+	if (r->locks.n)
+		qsort(rk, r->locks.n, sizeof(*rk), by_rank);
 	uint32_t *new_of = xcalloc(r->locks.n ? r->locks.n : 1, sizeof(*new_of));
 	for (size_t i = 0; i < r->locks.n; i++) {
 		r->locks.v[i] = rk[i].l;

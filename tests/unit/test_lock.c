@@ -178,12 +178,32 @@ static void test_unpaired(void **state)
 	lock_input_release(&in);
 }
 
+/* No wait at all (an atomic counter): an empty report, no lock. */
+static void test_empty(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct lock_input in;
+	lock_input_init(&in);
+	lock_input_pair(&in);
+	struct lock_report r;
+	lock_report_build(&r, &in, p, 1000, NULL, NULL);
+	assert_int_equal(r.locks.n, 0);
+	assert_int_equal(r.waits, 0);
+	lock_report_samples(&r, &in, p, 0, 1, 2);
+	assert_int_equal(p->samples.n, 0);
+	lock_report_release(&r);
+	lock_input_release(&in);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pair_and_name),
 	    cmocka_unit_test(test_parked),
 	    cmocka_unit_test(test_unpaired),
+	    cmocka_unit_test(test_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
