@@ -9,9 +9,10 @@
  * A lock call first tries the lock: taken, it counts as uncontended and
  * costs two clock reads; else the real call is timed and the wait goes to
  * the channel (KH_REC_LOCK_WAIT) with the stack of its caller. A futex
- * wait through syscall() is timed and sent the same way; a wake is sent
- * without a stack (KH_REC_LOCK_WAKE: kiln tells per-thread parking words
- * by who wakes them). Hold times of pthread locks (from taken to
+ * wait through syscall() is timed and sent the same way; wakes only add
+ * up per word, sent at exit (KH_REC_LOCK_WAKE: kiln tells per-thread
+ * parking words by who wakes them), so the unlocking thread, which the
+ * waiters wait for, never takes the channel's lock. Hold times of pthread locks (from taken to
  * unlocked, per thread, a few nested at most) add up in a table of the
  * mode's own, sent at exit (KH_REC_LOCK_HOLD).
  *
@@ -58,7 +59,9 @@ struct held {
 struct lock_slot {
 	uintptr_t addr; /* 0: free; set once by compare and swap */
 	uint32_t kind;
+	uint32_t waker, several; /* the first thread that woke it; others did too */
 	uint64_t acquisitions, uncontended, hold_ns, hold_max_ns;
+	uint64_t wakes;
 };
 
 static bool on;                 /* the lock mode runs */
@@ -161,16 +164,6 @@ static void send_wait(const struct agent_caller *from, uintptr_t addr, uint64_t 
 	errno = saved;
 }
 
-static void send_wake(uintptr_t addr)
-{
-	int saved = errno;
-	inside++;
-	struct kh_rec_lock_wake r = {.time = now(), .addr = addr, .tid = agent_tid()};
-	send(KH_REC_LOCK_WAKE, (char *)&r + sizeof(r.h), sizeof(r) - sizeof(r.h));
-	inside--;
-	errno = saved;
-}
-
 /* ---- hold times ---- */
 
 static struct lock_slot *slot_of(uintptr_t addr, uint32_t kind)
@@ -210,6 +203,18 @@ static void taken(void *lock, uint32_t kind, bool uncontended, uint64_t t)
 		held[nheld].since = t;
 		nheld++;
 	}
+}
+
+static void woken(uintptr_t addr)
+{
+	struct lock_slot *s = slot_of(addr, KH_LOCK_FUTEX);
+	if (!s)
+		return;
+	uint32_t tid = agent_tid(), none = 0;
+	if (!__atomic_compare_exchange_n(&s->waker, &none, tid, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+	    none != tid)
+		__atomic_store_n(&s->several, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->wakes, 1, __ATOMIC_RELAXED);
 }
 
 static void released(void *lock)
@@ -377,7 +382,7 @@ long agent_lock_futex(const struct agent_caller *from, long (*fn)(long, ...), lo
 	long rc = fn(SYS_futex, uaddr, op, a3, a4, a5, a6);
 	/* WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, UNLOCK_PI, WAKE_BITSET */
 	if (cmd == 1 || cmd == 3 || cmd == 4 || cmd == 5 || cmd == 7 || cmd == 10)
-		send_wake((uintptr_t)uaddr);
+		woken((uintptr_t)uaddr);
 	return rc;
 }
 
@@ -407,6 +412,15 @@ static void lock_exit(void)
 	inside++;
 	__atomic_store_n(&on, false, __ATOMIC_RELEASE);
 	for (size_t i = 0; table && i < LOCK_TABLE; i++) {
+		if (table[i].addr && table[i].wakes) {
+			struct kh_rec_lock_wake w = {
+			    .wakes = table[i].wakes,
+			    .addr = table[i].addr,
+			    .tid = table[i].waker,
+			    .flags = table[i].several ? KH_WAKE_SEVERAL : 0,
+			};
+			send(KH_REC_LOCK_WAKE, (char *)&w + sizeof(w.h), sizeof(w) - sizeof(w.h));
+		}
 		if (!table[i].addr || !table[i].acquisitions)
 			continue;
 		struct kh_rec_lock_hold r = {

@@ -205,7 +205,7 @@ enum kh_rec_type {
 	KH_REC_MEM_ERROR = 16,   /* struct kh_rec_mem_error + frames (the memcheck mode) */
 	KH_REC_MEM_STATS = 17,   /* struct kh_rec_mem_stats: the memcheck mode's counts, at exit */
 	KH_REC_LOCK_WAIT = 18,   /* struct kh_rec_lock_wait + nframes u64 addresses (the lock mode) */
-	KH_REC_LOCK_WAKE = 19,   /* struct kh_rec_lock_wake: a futex wake through syscall() */
+	KH_REC_LOCK_WAKE = 19,   /* struct kh_rec_lock_wake: one futex word's wakes through syscall(), at exit */
 	KH_REC_LOCK_HOLD = 20,   /* struct kh_rec_lock_hold: one lock's acquisitions and hold time, at exit */
 };
 
@@ -327,12 +327,16 @@ struct kh_rec_lock_wait {
 	               /* uint64_t frames[nframes] */
 };
 
+/* At exit, per futex word woken through syscall(): how often, the first
+ * thread that woke it, and KH_WAKE_SEVERAL when others did too (kiln tells
+ * per-thread parking words by who wakes them). */
+#define KH_WAKE_SEVERAL 1u
 struct kh_rec_lock_wake {
 	struct kh_rec_header h;
-	uint64_t time;
+	uint64_t wakes;
 	uint64_t addr;
 	uint32_t tid;
-	uint32_t pad;
+	uint32_t flags;
 };
 
 /* At exit, per pthread lock taken: acquisitions (uncontended: taken

@@ -33,7 +33,7 @@ static uint64_t word_key(uint32_t pid, uint64_t uaddr)
 	return hash_mix(hash_u64(pid), uaddr);
 }
 
-void lock_input_wake(struct lock_input *in, uint32_t pid, uint32_t tid, uint64_t uaddr, uint64_t n)
+void lock_input_wake(struct lock_input *in, uint32_t pid, uint32_t tid, uint64_t uaddr, uint64_t n, bool several)
 {
 	uint64_t key = word_key(pid, uaddr), i;
 	/* a hash collision (another pid, address) probes the next key */
@@ -41,7 +41,7 @@ void lock_input_wake(struct lock_input *in, uint32_t pid, uint32_t tid, uint64_t
 		struct lock_wake_word *w = &in->wake_v.v[i];
 		if (w->pid == pid && w->uaddr == uaddr) {
 			w->wakes += n;
-			if (w->first_tid != tid)
+			if (w->first_tid != tid || several)
 				w->other_threads = true;
 			return;
 		}
@@ -52,6 +52,7 @@ void lock_input_wake(struct lock_input *in, uint32_t pid, uint32_t tid, uint64_t
 	w->pid = pid;
 	w->first_tid = tid;
 	w->wakes = n;
+	w->other_threads = several;
 	hashmap_put(&in->wakes, key, in->wake_v.n - 1);
 }
 
@@ -89,7 +90,7 @@ void lock_input_pair(struct lock_input *in)
 			continue;
 		}
 		if (e->wakes)
-			lock_input_wake(in, e->pid, e->tid, e->uaddr, 1);
+			lock_input_wake(in, e->pid, e->tid, e->uaddr, 1, false);
 		const struct lock_syscall *x = i + 1 < in->calls.n ? &in->calls.v[i + 1] : NULL;
 		if (!x || x->tid != e->tid || !x->exit) {
 			in->unpaired++; /* its exit was lost, or came after the end */

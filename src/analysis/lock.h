@@ -79,8 +79,8 @@ void lock_input_init(struct lock_input *in);
 void lock_input_release(struct lock_input *in);
 /* A syscall half (kernel engine); waits are paired by lock_input_pair(). */
 void lock_input_syscall(struct lock_input *in, const struct lock_syscall *c);
-/* A wake of uaddr by thread tid (n wakes). */
-void lock_input_wake(struct lock_input *in, uint32_t pid, uint32_t tid, uint64_t uaddr, uint64_t n);
+/* n wakes of uaddr by thread tid (several: and by other threads too). */
+void lock_input_wake(struct lock_input *in, uint32_t pid, uint32_t tid, uint64_t uaddr, uint64_t n, bool several);
 /* Pairs each thread's entries with their exits, in time order (the
  * halves come from per-cpu rings, not in order), into waits for the wait
  * ops and wakes for the wake ops. */

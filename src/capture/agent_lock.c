@@ -25,9 +25,10 @@ void agent_lock_decode(const uint8_t *raw, size_t n, struct agent_lock_event *ou
 		struct kh_rec_lock_wake w;
 		memcpy(&w, raw, sizeof(w));
 		out->what = AGENT_LOCK_WAKE;
-		out->time = w.time;
 		out->addr = w.addr;
 		out->tid = w.tid;
+		out->wakes = w.wakes;
+		out->several = (w.flags & KH_WAKE_SEVERAL) != 0;
 	} else if (h.type == KH_REC_LOCK_HOLD && n >= sizeof(struct kh_rec_lock_hold)) {
 		struct kh_rec_lock_hold l;
 		memcpy(&l, raw, sizeof(l));

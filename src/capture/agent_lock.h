@@ -5,6 +5,7 @@
 #ifndef KILN_CAPTURE_AGENT_LOCK_H
 #define KILN_CAPTURE_AGENT_LOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,8 @@ struct agent_lock_event {
 	uint32_t kind;                                            /* enum agent_lock_kind */
 	uint64_t acquisitions, uncontended, hold_ns, hold_max_ns; /* HOLD */
 	uint64_t lost;                                            /* HOLD: waits the process dropped */
+	uint64_t wakes;                                           /* WAKE: of addr, by tid first */
+	bool several;                                             /* WAKE: other threads woke it too */
 };
 
 /* Decodes raw data (any bytes); sets what to AGENT_LOCK_NONE when it is

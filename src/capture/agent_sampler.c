@@ -264,9 +264,7 @@ static void cb_record(void *ctx, uint32_t ring, const struct kh_rec_header *rec)
 	}
 	case KH_REC_LOCK_WAKE:
 		if (rec->size >= sizeof(struct kh_rec_lock_wake))
-			feed_lock(s, sr, rec, sizeof(struct kh_rec_lock_wake),
-			          ((const struct kh_rec_lock_wake *)rec)->time,
-			          ((const struct kh_rec_lock_wake *)rec)->tid, NULL, 0);
+			feed_lock(s, sr, rec, sizeof(struct kh_rec_lock_wake), sr->last_ns, sr->pid, NULL, 0);
 		break;
 	case KH_REC_LOCK_HOLD:
 		if (rec->size >= sizeof(struct kh_rec_lock_hold))

@@ -63,7 +63,7 @@ static void on_raw(void *vctx, const struct recorder_raw_sample *rs)
 		break;
 	}
 	case AGENT_LOCK_WAKE:
-		lock_input_wake(in, rs->pid, ev.tid, ev.addr, 1);
+		lock_input_wake(in, rs->pid, ev.tid, ev.addr, ev.wakes, ev.several);
 		break;
 	case AGENT_LOCK_HOLD:
 		if (!ev.addr) {
