@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"cargo", cmd_cargo, "build a cargo project, profile its binary, draw flamegraph.svg (cargo kiln)"},
     {"offcpu", cmd_offcpu, "record where threads wait: off-CPU time by stack and reason, worker-pool health"},
     {"timeline", cmd_timeline, "draw an off-CPU or --wall profile as a per-thread timeline SVG"},
+    {"lock", cmd_lock, "show which locks a command's threads waited for, and where"},
     {"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
 };
 

@@ -128,7 +128,8 @@ static bool counting;
 static bool sandboxed; /* the host asked for a seccomp filter: open nothing from now on */
 
 /* The modes, chosen by KH_ENV_MODE (agent_mode.h); heap when unset. */
-static const struct agent_mode *const agent_modes[] = {&agent_mode_heap, &agent_mode_cpu, &agent_mode_memcheck};
+static const struct agent_mode *const agent_modes[] = {&agent_mode_heap, &agent_mode_cpu, &agent_mode_memcheck,
+                                                       &agent_mode_lock};
 static const struct agent_mode *mode = &agent_mode_heap;
 
 /* The agent's own text, skipped at the top of every stack. */

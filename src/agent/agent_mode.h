@@ -80,10 +80,18 @@ struct agent_mode {
 extern const struct agent_mode agent_mode_heap;
 extern const struct agent_mode agent_mode_cpu;
 extern const struct agent_mode agent_mode_memcheck;
+extern const struct agent_mode agent_mode_lock;
 
 /* The memcheck mode's part of the interposed sigaction (agent_cpu.c):
  * true when it took the call for SIGSEGV (*rc its result). */
 bool agent_memcheck_sigaction(int sig, const void *act, void *old, int *rc);
+
+/* The lock mode's part of the interposed syscall() (agent_sandbox.c):
+ * whether it watches this call now, and a futex call timed and recorded,
+ * made through fn (libc's syscall) as from's caller made it. */
+bool agent_lock_on(void);
+long agent_lock_futex(const struct agent_caller *from, long (*fn)(long, ...), long uaddr, long op, long a3, long a4,
+                      long a5, long a6);
 
 /* ---- what the core offers a mode ---- */
 

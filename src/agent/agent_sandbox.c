@@ -4,6 +4,11 @@
  * arguments as longs, which is how they are passed on. */
 #include "agent/agent_sandbox.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/agent_mode.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <linux/seccomp.h>
@@ -21,6 +26,10 @@ static prctl_fn real_prctl;
 
 EXPORT long syscall(long nr, ...)
 {
+	/* the caller's frame, for the lock mode's stacks (agent_lock.c) */
+	const struct agent_caller from = {(uintptr_t)__builtin_return_address(0),
+	                                  (uintptr_t)__builtin_frame_address(0) + 16,
+	                                  *(const uintptr_t *)__builtin_frame_address(0)};
 	va_list ap;
 	va_start(ap, nr);
 	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
@@ -35,6 +44,8 @@ EXPORT long syscall(long nr, ...)
 			return -1;
 		}
 	}
+	if (nr == SYS_futex && agent_lock_on())
+		return agent_lock_futex(&from, fn, a, b, c, d, e, f);
 	if (nr == SYS_seccomp && (a == SECCOMP_SET_MODE_FILTER || a == SECCOMP_SET_MODE_STRICT))
 		agent_before_sandbox();
 	return fn(nr, a, b, c, d, e, f);

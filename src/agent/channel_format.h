@@ -79,6 +79,7 @@ enum kh_mode {
 	KH_MODE_HEAP = 1,     /* allocations, frees, the leak scan at exit */
 	KH_MODE_CPU = 2,      /* CPU-time samples of every thread (agent_cpu.c) */
 	KH_MODE_MEMCHECK = 3, /* a guard-page allocator that reports heap errors (agent_memcheck.c) */
+	KH_MODE_LOCK = 4,     /* lock waits, wakes and hold times (agent_lock.c) */
 };
 
 enum kh_scan_state {
@@ -205,6 +206,9 @@ enum kh_rec_type {
 	KH_REC_MEM_STATS = 17,   /* struct kh_rec_mem_stats: the memcheck mode's counts, at exit */
 	KH_REC_MEM_LIVE = 18,    /* struct kh_rec_mem_live + frames: a block live at exit, before the leak scan */
 	KH_REC_ALLOCATOR = 19,   /* struct kh_rec_allocator: which allocator path the agent sees, at start */
+	KH_REC_LOCK_WAIT = 20,   /* struct kh_rec_lock_wait + nframes u64 addresses (the lock mode) */
+	KH_REC_LOCK_WAKE = 21,   /* struct kh_rec_lock_wake: one futex word's wakes through syscall(), at exit */
+	KH_REC_LOCK_HOLD = 22,   /* struct kh_rec_lock_hold: one lock's acquisitions and hold time, at exit */
 };
 
 struct kh_rec_header {
@@ -300,6 +304,54 @@ struct kh_rec_cpu_lost {
 	struct kh_rec_header h;
 	uint64_t lost;
 	uint64_t signals; /* timer signals this process received in all */
+};
+
+/* The lock mode (agent_lock.c): a thread waited for the lock (or futex
+ * word) at addr from time for ns; frames innermost first, from the caller
+ * of the interposed function. kind says which function waited (a futex
+ * wait through syscall() says nothing: its stack does). */
+enum kh_lock_kind {
+	KH_LOCK_FUTEX = 0,
+	KH_LOCK_MUTEX = 1,
+	KH_LOCK_RWLOCK = 2,
+	KH_LOCK_SEMAPHORE = 3,
+	KH_LOCK_CONDVAR = 4,
+};
+
+struct kh_rec_lock_wait {
+	struct kh_rec_header h;
+	uint64_t time; /* ns, CLOCK_MONOTONIC: when the wait began */
+	uint64_t ns;
+	uint64_t addr;
+	uint32_t tid;
+	uint16_t nframes;
+	uint16_t kind; /* enum kh_lock_kind */
+	               /* uint64_t frames[nframes] */
+};
+
+/* At exit, per futex word woken through syscall(): how often, the first
+ * thread that woke it, and KH_WAKE_SEVERAL when others did too (kiln tells
+ * per-thread parking words by who wakes them). */
+#define KH_WAKE_SEVERAL 1u
+struct kh_rec_lock_wake {
+	struct kh_rec_header h;
+	uint64_t wakes;
+	uint64_t addr;
+	uint32_t tid;
+	uint32_t flags;
+};
+
+/* At exit, per pthread lock taken: acquisitions (uncontended: taken
+ * without waiting), the time it was held, and the waits the mode dropped
+ * (lost: the ring full or busy) in the process's last record of this kind. */
+struct kh_rec_lock_hold {
+	struct kh_rec_header h;
+	uint64_t addr;
+	uint64_t acquisitions, uncontended;
+	uint64_t hold_ns, hold_max_ns;
+	uint64_t lost;
+	uint32_t kind;
+	uint32_t pad;
 };
 
 /* The memcheck mode (agent_memcheck.c). Its settings come in the

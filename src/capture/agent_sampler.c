@@ -1,4 +1,4 @@
-/* agent_sampler.c - the agent's cpu-mode records as perf records: each
+/* agent_sampler.c - the agent's cpu-mode (and lock-mode) records as perf records: each
  * becomes what the kernel would have written into a perf ring for an fp
  * call graph (PERF_RECORD_MMAP2 from the maps text, COMM from thread
  * names and execs, FORK from a new process's ring, SAMPLE with a user
@@ -167,6 +167,34 @@ static void feed_sample(struct agent_sampler *s, struct sampler_ring *sr, const 
 	recorder_feed(s->r, h);
 }
 
+/* A lock-mode record (agent_lock.h) as a sample whose raw data is the
+ * record without its frames, for a recorder in raw mode: its stack is
+ * unwound into the profile as a cpu sample's, and the record handed to
+ * the recorder's on_raw. */
+static void feed_lock(struct agent_sampler *s, struct sampler_ring *sr, const struct kh_rec_header *rec, size_t fixed,
+                      uint64_t time, uint32_t tid, const uint64_t *frames, uint32_t n)
+{
+	if (n > SAMPLER_MAX_FRAMES - 1 || fixed + (size_t)n * 8 > rec->size || fixed > 256)
+		return;
+	sr->last_ns = time > sr->last_ns ? time : sr->last_ns;
+	struct perf_event_header *h = rec_start(s, PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER);
+	uint64_t head[6] = {n ? frames[0] : 0,      (uint64_t)sr->pid | (uint64_t)tid << 32, time, 0, 1,
+	                    n ? (uint64_t)n + 1 : 0};
+	rec_put(h, head, sizeof(head));
+	if (n) {
+		uint64_t ctx = PERF_CONTEXT_USER;
+		rec_put(h, &ctx, sizeof(ctx));
+		rec_put(h, frames, (size_t)n * 8);
+	}
+	/* PERF_SAMPLE_RAW: a u32 size, the bytes, padded to end on 8 */
+	uint32_t raw = (uint32_t)(((fixed + 4 + 7) & ~(size_t)7) - 4);
+	uint8_t pad[264] = {0};
+	memcpy(pad, rec, fixed);
+	rec_put(h, &raw, 4);
+	rec_put(h, pad, raw);
+	recorder_feed(s->r, h);
+}
+
 static struct sampler_ring *ring_of(struct agent_sampler *s, uint32_t ring)
 {
 	return ring < s->rings.n ? &s->rings.v[ring] : NULL;
@@ -227,6 +255,21 @@ static void cb_record(void *ctx, uint32_t ring, const struct kh_rec_header *rec)
 		feed_comm(s, sr->pid, t->tid, t->name, t->time, false);
 		break;
 	}
+	case KH_REC_LOCK_WAIT: {
+		if (rec->size < sizeof(struct kh_rec_lock_wait))
+			break;
+		const struct kh_rec_lock_wait *w = (const struct kh_rec_lock_wait *)rec;
+		feed_lock(s, sr, rec, sizeof(*w), w->time, w->tid, (const uint64_t *)(w + 1), w->nframes);
+		break;
+	}
+	case KH_REC_LOCK_WAKE:
+		if (rec->size >= sizeof(struct kh_rec_lock_wake))
+			feed_lock(s, sr, rec, sizeof(struct kh_rec_lock_wake), sr->last_ns, sr->pid, NULL, 0);
+		break;
+	case KH_REC_LOCK_HOLD:
+		if (rec->size >= sizeof(struct kh_rec_lock_hold))
+			feed_lock(s, sr, rec, sizeof(struct kh_rec_lock_hold), sr->last_ns, sr->pid, NULL, 0);
+		break;
 	case KH_REC_CPU_LOST: {
 		if (rec->size < sizeof(struct kh_rec_cpu_lost))
 			break;

@@ -2,7 +2,8 @@
  * of a channel whose agent samples CPU time (KH_REC_CPU_SAMPLE, thread
  * names, maps, forks and execs) into the perf records the recorder takes
  * from a perf_event ring (recorder_feed()), so both engines make the same
- * profile through one sample path.
+ * profile through one sample path. The lock mode's records come the same
+ * way, as samples with raw data for a recorder in raw mode (agent_lock.h).
  */
 #ifndef KILN_CAPTURE_AGENT_SAMPLER_H
 #define KILN_CAPTURE_AGENT_SAMPLER_H

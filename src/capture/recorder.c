@@ -240,6 +240,8 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 		a->sample_stack_user = r->o.stack_size;
 		a->exclude_callchain_user = 1; /* we unwind user space ourselves */
 	}
+	if (r->o.raw)
+		a->sample_type |= PERF_SAMPLE_RAW;
 	a->sample_max_stack = (uint16_t)r->max_stack;
 	a->disabled = 1;
 	a->enable_on_exec = enable_on_exec;
@@ -260,6 +262,11 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 	a->exclude_kernel = !r->o.kernel && !r->o.offcpu;
 	a->exclude_hv = 1;
 	a->exclude_callchain_kernel = !r->o.kernel;
+	if (r->o.raw) {
+		/* a tracepoint fires in the kernel: excluding it counts nothing */
+		a->exclude_kernel = 0;
+		a->exclude_callchain_kernel = 1;
+	}
 	/* wake the reader when a quarter of the ring is used, not per
 	 * sample, and not so late that a slow wake-up overflows it */
 	r->ring_pages = plan_ring_pages(r);
@@ -321,6 +328,30 @@ static int map_ring(struct recorder *r, int fd, int cpu)
 	}
 }
 
+/* Opens the companion event of the ring fd of cpu: the same sample
+ * layout, with no stack copy. Returns 0 or -errno. */
+static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
+{
+	if (!r->o.companion.name)
+		return 0;
+	struct perf_event_attr a = r->attr;
+	a.type = r->o.companion.type;
+	a.config = r->o.companion.config;
+	a.sample_stack_user = 0;
+	/* side-band records come once, from the main event */
+	a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = 0;
+	int fd = event_open(&a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	vec_push(&r->extra_fds, fd);
+	return 0;
+}
+
 static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 {
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
@@ -339,6 +370,9 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 				close(fd);
 				return rc;
 			}
+			rc = open_companion(r, pid, cpu, fd);
+			if (rc < 0)
+				return rc;
 			continue;
 		}
 		/* later threads write into the ring of the same cpu */
@@ -354,6 +388,9 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 			return err;
 		}
 		vec_push(&r->extra_fds, fd);
+		int rc = open_companion(r, pid, cpu, target);
+		if (rc < 0)
+			return rc;
 	}
 	r->st.kernel_stacks = !r->attr.exclude_callchain_kernel;
 	return r->rings.n ? 0 : -ENODEV;
@@ -471,6 +508,26 @@ static const uint8_t *take_bytes(struct cursor *c, uint64_t n)
 	const uint8_t *b = c->p;
 	c->p += n;
 	return b;
+}
+
+static uint16_t read_u16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* PERF_SAMPLE_RAW: a u32 size, then the tracepoint's fields (padded so
+ * the two end on 8 bytes). */
+static void take_raw(struct cursor *c, struct recorder_raw_sample *rs)
+{
+	uint32_t size = 0;
+	const uint8_t *sz = take_bytes(c, 4);
+	if (!sz)
+		return;
+	memcpy(&size, sz, 4);
+	rs->raw = take_bytes(c, size);
+	rs->raw_size = rs->raw ? size : 0;
 }
 
 /* The sample_id_all trailer sits at the end of every non-sample record. */
@@ -720,12 +777,23 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	if (c.bad || nr > 4096)
 		return;
 	const uint8_t *chain = take_bytes(&c, nr * 8);
+	struct recorder_raw_sample rs = {0};
+	if (r->o.raw)
+		take_raw(&c, &rs);
 	if (c.bad)
 		return;
+	uint32_t pid = (uint32_t)pidtid, tid = (uint32_t)(pidtid >> 32);
+	if (rs.raw_size >= 2 && r->o.companion.name && read_u16(rs.raw) == r->o.companion.config) {
+		/* the companion copies no stack: nothing to unwind */
+		rs.pid = pid, rs.tid = tid, rs.cpu = (uint32_t)cpu, rs.time = time;
+		rs.companion = true;
+		if (r->o.on_raw)
+			r->o.on_raw(r->o.raw_ctx, &rs);
+		return;
+	}
 	struct user_state u = {0};
 	if (r->o.call_graph == CALL_GRAPH_DWARF && !take_user_state(r, &c, &u))
 		return;
-	uint32_t pid = (uint32_t)pidtid, tid = (uint32_t)(pidtid >> 32);
 	uint32_t n = 0;
 	if (u.present && !u.short_copy) {
 		uint64_t last = 0;
@@ -779,6 +847,17 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 		r->loc_ids[n++] = user_location(r, pid, time, ip);
 
 	uint32_t stack = profile_stack_from_leaf(r->p, r->loc_ids, n);
+	r->st.samples++;
+	struct profile_thread *t = profile_thread(r->p, tid, pid);
+	if (!t->start)
+		t->start = time;
+	if (r->o.raw) {
+		rs.pid = pid, rs.tid = tid, rs.cpu = (uint32_t)cpu, rs.time = time;
+		rs.stack = stack;
+		if (r->o.on_raw)
+			r->o.on_raw(r->o.raw_ctx, &rs);
+		return;
+	}
 	if (r->o.offcpu) {
 		/* weighed when the thread comes back */
 		struct offcpu_event ev = {time, tid, pid, (uint32_t)cpu, stack, OFFCPU_EV_STACK, false};
@@ -800,10 +879,6 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 		profile_add_sample(r->p, &s);
 	}
 	thread_counts_sample(&r->tc, tid, period);
-	struct profile_thread *t = profile_thread(r->p, tid, pid);
-	if (!t->start)
-		t->start = time;
-	r->st.samples++;
 }
 
 /* A context-switch record: the thread's switch-out or switch-in. */
@@ -1006,6 +1081,10 @@ static void copy_sample_trimmed(struct recorder *r, const struct perf_event_head
 	take_bytes(&c, 40); /* ip, pid/tid, time, cpu, period */
 	uint64_t nr = take_u64(&c);
 	take_bytes(&c, nr * 8);
+	if (r->o.raw) {
+		struct recorder_raw_sample rs;
+		take_raw(&c, &rs);
+	}
 	uint64_t abi = take_u64(&c);
 	if (abi)
 		take_bytes(&c, 8ull * (uint64_t)__builtin_popcountll(r->regs_mask));

@@ -41,8 +41,29 @@ struct recorder_slots {
 	int8_t samples, events, runnable, also;
 };
 
+/* A sample of a tracepoint opened with raw data (recorder_options.raw),
+ * handed to on_raw instead of being added to the profile. */
+struct recorder_raw_sample {
+	uint32_t pid, tid, cpu;
+	uint64_t time;
+	uint32_t stack;     /* its unwound stack in the profile; 0 for the companion event's */
+	bool companion;     /* from recorder_options.companion */
+	const uint8_t *raw; /* the tracepoint's fields; valid during the call only */
+	uint32_t raw_size;
+};
+
 struct recorder_options {
 	struct event_desc event;
+	/* Tracepoints whose fields the caller decodes (kiln lock): each
+	 * sample carries its raw data, the event counts in the kernel (a
+	 * syscall tracepoint fires there) with no kernel call chain, and
+	 * goes to on_raw(raw_ctx, ...), which may add profile samples. A
+	 * companion (companion.name not NULL) is opened beside event on
+	 * every thread with no stack copy, as an exit beside an entry. */
+	bool raw;
+	struct event_desc companion;
+	void (*on_raw)(void *ctx, const struct recorder_raw_sample *s);
+	void *raw_ctx;
 	uint64_t freq;   /* samples per second (frequency mode) ... */
 	uint64_t period; /* ... or every `period` events when freq is 0 */
 	enum call_graph_mode call_graph;

@@ -33,6 +33,7 @@ int cmd_memcheck(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_offcpu(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
+int cmd_lock(int argc, char **argv);
 /* `cargo kiln`: also run when kiln is started as cargo-kiln (src/kiln.c). */
 int cmd_cargo(int argc, char **argv);
 /* Checks a `kiln flame` command line without running it (argv[0] names
