@@ -21,6 +21,8 @@ static const struct command commands[] = {
     {"memcheck", cmd_memcheck, "find heap errors in a command: overflows, uses after free, bad frees"},
     {"annotate", cmd_annotate, "show the hottest source lines of a function beside its source"},
     {"cargo", cmd_cargo, "build a cargo project, profile its binary, draw flamegraph.svg (cargo kiln)"},
+    {"count", cmd_count, "count the instructions of a command exactly, per function, line and call path (qemu)"},
+    {"cache", cmd_cache, "simulate the I1, D1 and LL caches for a command, per function and line (qemu)"},
     {"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
 };
 
