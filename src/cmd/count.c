@@ -152,50 +152,65 @@ int cmd_count(int argc, char **argv)
 	const char *function = NULL;
 	uint64_t top = 10;
 	int c;
+	/* --compare's two profiles may come before its options: they are
+	 * collected, and option parsing goes on after them */
+	const char *files[2];
+	int nfiles = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:o:n:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			a.output = optarg;
-			break;
-		case OPT_FORCE:
-			a.force = true;
-			break;
-		case 'n':
-			if (cmd_parse_u64(optarg, &top)) {
-				kiln_error("--top '%s' is not a whole number", optarg);
-				return 2;
+	for (;;) {
+		while ((c = getopt_long(argc, argv, "+:o:n:qh", opts, NULL)) != -1) {
+			switch (c) {
+			case 'o':
+				a.output = optarg;
+				break;
+			case OPT_FORCE:
+				a.force = true;
+				break;
+			case 'n':
+				if (cmd_parse_u64(optarg, &top)) {
+					kiln_error("--top '%s' is not a whole number", optarg);
+					return 2;
+				}
+				break;
+			case 'q':
+				a.quiet = true;
+				break;
+			case OPT_COMPARE:
+				do_compare = true;
+				break;
+			case OPT_FAIL:
+				if (cmd_parse_double(optarg, &fail_above) || fail_above < 0) {
+					kiln_error("--fail-above '%s' is not a percentage (e.g. 2 or 0.5)", optarg);
+					return 2;
+				}
+				have_fail = true;
+				break;
+			case OPT_FUNCTION:
+				function = optarg;
+				break;
+			case 'h':
+				cmd_print_usage(count_usage, 0);
+				return 0;
+			default:
+				return cmd_bad_option("count", c, argv);
 			}
-			break;
-		case 'q':
-			a.quiet = true;
-			break;
-		case OPT_COMPARE:
-			do_compare = true;
-			break;
-		case OPT_FAIL:
-			if (cmd_parse_double(optarg, &fail_above) || fail_above < 0) {
-				kiln_error("--fail-above '%s' is not a percentage (e.g. 2 or 0.5)", optarg);
-				return 2;
-			}
-			have_fail = true;
-			break;
-		case OPT_FUNCTION:
-			function = optarg;
-			break;
-		case 'h':
-			cmd_print_usage(count_usage, 0);
-			return 0;
-		default:
-			return cmd_bad_option("count", c, argv);
 		}
+		if (do_compare && optind < argc && strcmp(argv[optind - 1], "--")) {
+			if (nfiles == 2) {
+				kiln_error("--compare takes two profiles: kiln count --compare BASE.kiln NEW.kiln");
+				return 2;
+			}
+			files[nfiles++] = argv[optind++];
+			continue;
+		}
+		break;
 	}
 	if (do_compare) {
-		if (argc - optind != 2) {
+		if (nfiles != 2 || optind < argc) {
 			kiln_error("--compare takes two profiles: kiln count --compare BASE.kiln NEW.kiln");
 			return 2;
 		}
-		return compare(argv[optind], argv[optind + 1], have_fail, fail_above, function);
+		return compare(files[0], files[1], have_fail, fail_above, function);
 	}
 	if (have_fail || function) {
 		kiln_error("--fail-above and --function go with --compare BASE.kiln NEW.kiln");
