@@ -43,8 +43,7 @@ kcount thr2 "$FX/count_threads"
 T1=$(ftotal thr1 count_threads::spin)
 check_ge "threads: spin instructions" "$T1" 9000000
 check_eq "threads: two runs give the same spin count" "$(ftotal thr2 count_threads::spin)" "$T1"
-check_eq "threads: two runs give the same main count" "$(ftotal thr2 count_threads::main)" \
-	"$(ftotal thr1 count_threads::main)"
+# (not main's: how long pthread_join waits is timing, and so is its code path)
 
 # fork: two processes, each with its own counts (child n/2 + 1000 turns)
 kcount fork "$FX/count_loop" 100000 fork
