@@ -1,6 +1,6 @@
 /* qemu_format.h - the file libkiln-qemu.so writes for each process it runs
  * in (DIR/PID.qc) and qemu_count.c reads: text lines, rewritten whole at
- * each flush (every half second and at exit; a file without "end" is from
+ * each flush (every second and at exit; a file without "end" is from
  * a process that died by a signal or exec'ed).
  *
  *   kiln-qemu 1

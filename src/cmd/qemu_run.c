@@ -184,7 +184,7 @@ static int read_counts(const struct qemu_run_args *a, const char *dir, pid_t fir
 		profile_set_meta(r->p, "cut_processes", strbuf_str(&cut));
 		if (!a->quiet)
 			kiln_warn("process %s ended without exiting (killed by a signal): its counts stop at its "
-			          "last flush (at most half a second earlier)",
+			          "last flush (at most a second earlier)",
 			          strbuf_str(&cut));
 	}
 	strbuf_release(&execs);

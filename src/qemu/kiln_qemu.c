@@ -1,7 +1,8 @@
 /* kiln_qemu.c - libkiln-qemu.so, kiln's TCG plugin for qemu-user: exact
  * instruction counts per translation block and call path, and (in cache
  * mode) simulated I1/D1/LL references and misses per instruction, written
- * to a file per process that src/capture/qemu_count.c reads.
+ * to a file per process that src/capture/qemu_count.c reads (rewritten
+ * every second and at exit).
  *
  * Arguments: dir=DIR (required; each process writes DIR/PID.qc), and
  * cache=1 with i1=S:A:L, d1=S:A:L, ll=S:A:L for the cache simulation.
@@ -37,13 +38,19 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = KILN_QEMU_PLUGIN_VERSION;
 
 enum insn_kind { INSN_OTHER = 0, INSN_CALL = 1, INSN_RET = 2 };
 
+struct entry;
 struct tb_desc {
+	/* the counter this block last added to, in any thread: a loop stays
+	 * in one call path, so this is nearly always the one to use */
+	struct entry *_Atomic hint;
 	uint32_t id;
 	uint32_t ninsns;
 	uint64_t vaddr;
 	uint32_t bytes;
 	uint64_t *insn_addr; /* ninsns */
 	uint8_t *insn_size;  /* ninsns */
+	uint32_t *fetch;     /* cache mode: the instructions whose fetch is simulated */
+	uint32_t nfetch;
 	struct tb_desc *next;
 };
 
@@ -80,8 +87,11 @@ struct thread_state {
 	 * memory callbacks charge it too) */
 	struct entry *cur;
 	struct tb_desc *cur_tb;
-	/* a small direct-mapped cache of (node, tb) -> entry */
-	struct entry *cache[1024];
+	/* direct-mapped caches of (node, tb) -> entry and of (parent, call
+	 * site) -> child node, so that the shared tables (and their lock) are
+	 * rarely reached */
+	struct entry *cache[8192];
+	struct node *node_cache[2048];
 };
 
 #define HASH_BITS 16
@@ -91,7 +101,10 @@ static struct {
 	bool cache_mode;
 	struct cache_sim sim;
 	pthread_mutex_t sim_lock;
-	_Atomic int threads;
+	/* set (for good) just before the process makes its second thread:
+	 * from then on every counter update is atomic, before then a plain
+	 * add, which is several times cheaper */
+	_Atomic bool multi;
 	/* descriptors, call-path nodes and counters: chained hash tables whose
 	 * records never move; ids index the arrays */
 	struct tb_desc *tb_hash[1 << HASH_BITS];
@@ -114,7 +127,9 @@ static struct {
 	bool flusher_running;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .sim_lock = PTHREAD_MUTEX_INITIALIZER};
 
-static __thread struct thread_state *tls;
+/* initial-exec: no __tls_get_addr call per block (the pointer fits in the
+ * static TLS that glibc keeps for libraries loaded later) */
+static __thread struct thread_state *tls __attribute__((tls_model("initial-exec")));
 
 static uint64_t hash64(uint64_t x)
 {
@@ -140,7 +155,6 @@ static struct thread_state *thread_state(void)
 		tls = calloc(1, sizeof(*tls));
 		if (!tls)
 			abort();
-		atomic_fetch_add(&g.threads, 1);
 	}
 	return tls;
 }
@@ -227,6 +241,20 @@ static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 		d->insn_addr[i] = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, i));
 		d->insn_size[i] = sizes[i];
 	}
+	if (g.cache_mode) {
+		d->fetch = malloc(n * sizeof(uint32_t) + 1);
+		if (!d->fetch)
+			abort();
+		unsigned bits = g.sim.i1.line_bits;
+		uint64_t prev_last = UINT64_MAX;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t first = d->insn_addr[i] >> bits,
+			         last = (d->insn_addr[i] + d->insn_size[i] - 1) >> bits;
+			if (first != prev_last || last != prev_last)
+				d->fetch[d->nfetch++] = (uint32_t)i;
+			prev_last = last;
+		}
+	}
 	if (g.ntbs == g.cap_tbs)
 		g.tbs = grow(g.tbs, &g.cap_tbs, sizeof(*g.tbs));
 	d->id = g.ntbs;
@@ -237,9 +265,13 @@ static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 	return d;
 }
 
-static uint32_t node_child(uint32_t parent, uint64_t site)
+static uint32_t node_child(struct thread_state *ts, uint32_t parent, uint64_t site)
 {
-	uint64_t h = hash64(site ^ ((uint64_t)parent << 40)) & ((1 << HASH_BITS) - 1);
+	uint64_t hh = hash64(site ^ ((uint64_t)parent << 40));
+	struct node **slot = &ts->node_cache[hh & 2047];
+	if (*slot && (*slot)->parent == parent && (*slot)->site == site)
+		return (*slot)->id;
+	uint64_t h = hh & ((1 << HASH_BITS) - 1);
 	pthread_mutex_lock(&g.lock);
 	struct node *nd;
 	for (nd = g.node_hash[h]; nd; nd = nd->next)
@@ -266,44 +298,64 @@ static uint32_t node_child(uint32_t parent, uint64_t site)
 	}
 	id = nd->id;
 	pthread_mutex_unlock(&g.lock);
+	*slot = nd;
 	return id;
 }
 
 static struct entry *entry_get(struct thread_state *ts, uint32_t node, struct tb_desc *tb)
 {
+	struct entry *hint = atomic_load_explicit(&tb->hint, memory_order_relaxed);
+	if (hint && hint->node == node)
+		return hint;
 	uint64_t key = ((uint64_t)node << 32) | tb->id;
 	uint64_t hh = hash64(key);
-	struct entry **slot = &ts->cache[hh & 1023];
+	struct entry **slot = &ts->cache[hh & 8191];
 	struct entry *e = *slot;
-	if (e && e->node == node && e->tb == tb->id)
+	if (e && e->node == node && e->tb == tb->id) {
+		atomic_store_explicit(&tb->hint, e, memory_order_relaxed);
 		return e;
+	}
 	uint64_t h = hh & ((1 << HASH_BITS) - 1);
 	pthread_mutex_lock(&g.lock);
 	for (e = g.entry_hash[h]; e; e = e->next)
 		if (e->node == node && e->tb == tb->id)
 			break;
 	if (!e) {
-		e = calloc(1, sizeof(*e));
+		/* in cache mode the counters follow the entry: the block's
+		 * start touched its line, so its accesses find them warm */
+		size_t extra = g.cache_mode ? (size_t)tb->ninsns * KQ_CACHE_EVENTS * sizeof(uint64_t) : 0;
+		e = calloc(1, sizeof(*e) + extra);
 		if (!e)
 			abort();
 		e->node = node;
 		e->tb = tb->id;
-		if (g.cache_mode) {
-			e->cache = calloc((size_t)tb->ninsns * KQ_CACHE_EVENTS, sizeof(uint64_t));
-			if (!e->cache)
-				abort();
-		}
+		if (g.cache_mode)
+			e->cache = (_Atomic uint64_t *)(e + 1);
 		e->next = g.entry_hash[h];
 		g.entry_hash[h] = e;
 	}
 	pthread_mutex_unlock(&g.lock);
 	*slot = e;
+	atomic_store_explicit(&tb->hint, e, memory_order_relaxed);
 	return e;
 }
 
-static inline void cache_add(struct entry *e, uint32_t insn, int ev, uint64_t n)
+static inline bool multi_threaded(void)
 {
-	atomic_fetch_add_explicit(&e->cache[(size_t)insn * KQ_CACHE_EVENTS + ev], n, memory_order_relaxed);
+	return atomic_load_explicit(&g.multi, memory_order_relaxed);
+}
+
+static inline void counter_add(_Atomic uint64_t *c, uint64_t n, bool multi)
+{
+	if (multi)
+		atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	else
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+static inline void cache_add(struct entry *e, uint32_t insn, int ev, bool multi)
+{
+	counter_add(&e->cache[(size_t)insn * KQ_CACHE_EVENTS + ev], 1, multi);
 }
 
 static void tb_exec(unsigned int vcpu, void *udata)
@@ -313,21 +365,25 @@ static void tb_exec(unsigned int vcpu, void *udata)
 	struct thread_state *ts = thread_state();
 	uint32_t node = ts->depth ? ts->stack[ts->depth - 1].node : 0;
 	struct entry *e = entry_get(ts, node, tb);
-	atomic_fetch_add_explicit(&e->execs, 1, memory_order_relaxed);
+	bool multi = multi_threaded();
+	counter_add(&e->execs, 1, multi);
 	ts->cur = e;
 	ts->cur_tb = tb;
 	if (!g.cache_mode)
 		return;
-	/* instruction fetches, one reference per instruction as cachegrind counts */
-	bool multi = atomic_load_explicit(&g.threads, memory_order_relaxed) > 1;
+	/* instruction fetches, one reference per instruction as cachegrind
+	 * counts them; only the instructions that reach a line the one before
+	 * did not end in are looked up: the others hit the most recently used
+	 * line, which changes nothing */
 	if (multi)
 		pthread_mutex_lock(&g.sim_lock);
-	for (uint32_t i = 0; i < tb->ninsns; i++) {
+	for (uint32_t k = 0; k < tb->nfetch; k++) {
+		uint32_t i = tb->fetch[k];
 		int r = cache_sim_fetch(&g.sim, tb->insn_addr[i], tb->insn_size[i]);
 		if (r >= 1)
-			cache_add(e, i, KQ_I1MR, 1);
+			cache_add(e, i, KQ_I1MR, multi);
 		if (r >= 2)
-			cache_add(e, i, KQ_ILMR, 1);
+			cache_add(e, i, KQ_ILMR, multi);
 	}
 	if (multi)
 		pthread_mutex_unlock(&g.sim_lock);
@@ -348,7 +404,7 @@ static void on_call_ret(struct thread_state *ts, const struct insn_ref *r, qemu_
 		stack_resync(ts, va);
 		uint32_t parent = ts->depth ? ts->stack[ts->depth - 1].node : 0;
 		uint64_t site = r->tb->insn_addr[r->index];
-		uint32_t child = node_child(parent, site);
+		uint32_t child = node_child(ts, parent, site);
 		if (ts->depth < SHADOW_MAX)
 			ts->stack[ts->depth++] = (struct frame){child, va};
 	} else if (r->kind == INSN_RET && !store) {
@@ -364,17 +420,17 @@ static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t v
 	if (g.cache_mode && ts->cur && ts->cur_tb == r->tb) {
 		bool store = qemu_plugin_mem_is_store(info);
 		unsigned size = 1u << qemu_plugin_mem_size_shift(info);
-		bool multi = atomic_load_explicit(&g.threads, memory_order_relaxed) > 1;
+		bool multi = multi_threaded();
 		if (multi)
 			pthread_mutex_lock(&g.sim_lock);
 		int m = cache_sim_data(&g.sim, va, size);
 		if (multi)
 			pthread_mutex_unlock(&g.sim_lock);
-		cache_add(ts->cur, r->index, store ? KQ_DW : KQ_DR, 1);
+		cache_add(ts->cur, r->index, store ? KQ_DW : KQ_DR, multi);
 		if (m >= 1)
-			cache_add(ts->cur, r->index, store ? KQ_D1MW : KQ_D1MR, 1);
+			cache_add(ts->cur, r->index, store ? KQ_D1MW : KQ_D1MR, multi);
 		if (m >= 2)
-			cache_add(ts->cur, r->index, store ? KQ_DLMW : KQ_DLMR, 1);
+			cache_add(ts->cur, r->index, store ? KQ_DLMW : KQ_DLMR, multi);
 	}
 	if (r->kind != INSN_OTHER)
 		on_call_ret(ts, r, info, va);
@@ -405,6 +461,19 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	}
 }
 
+/* " N": stdio's formatting would be most of a flush in cache mode, where
+ * each instruction has eight counters, mostly zero */
+static void put_num(FILE *f, uint64_t v)
+{
+	char b[24];
+	int i = sizeof(b);
+	do
+		b[--i] = (char)('0' + v % 10);
+	while ((v /= 10));
+	b[--i] = ' ';
+	fwrite_unlocked(b + i, 1, sizeof(b) - (size_t)i, f);
+}
+
 /* Writes DIR/PID.qc whole (through a temporary file and rename, so a reader
  * never sees half of one). Called with g.lock held. */
 static void flush_locked(bool final)
@@ -428,7 +497,7 @@ static void flush_locked(bool final)
 		struct tb_desc *d = g.tbs[i];
 		fprintf(f, "tb %u %llx %u", d->id, (unsigned long long)d->vaddr, d->ninsns);
 		for (uint32_t k = 0; k < d->ninsns; k++)
-			fprintf(f, " %u", d->insn_size[k]);
+			put_num(f, d->insn_size[k]);
 		fputc('\n', f);
 	}
 	for (uint32_t i = 1; i < g.nnodes; i++)
@@ -442,9 +511,7 @@ static void flush_locked(bool final)
 			if (e->cache) {
 				uint32_t ni = g.tbs[e->tb]->ninsns;
 				for (uint32_t k = 0; k < ni * KQ_CACHE_EVENTS; k++)
-					fprintf(f, " %llu",
-					        (unsigned long long)atomic_load_explicit(&e->cache[k],
-					                                                 memory_order_relaxed));
+					put_num(f, atomic_load_explicit(&e->cache[k], memory_order_relaxed));
 			}
 			fputc('\n', f);
 		}
@@ -462,7 +529,7 @@ static void *flusher_main(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = 500 * 1000 * 1000};
+		struct timespec ts = {.tv_sec = 1, .tv_nsec = 0};
 		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&g.lock);
 		bool done = g.exited;
@@ -517,7 +584,7 @@ static void fork_child(void)
 				       (size_t)g.tbs[e->tb]->ninsns * KQ_CACHE_EVENTS * sizeof(uint64_t));
 		}
 	g.exec_pending = false;
-	atomic_store(&g.threads, 1);
+	atomic_store(&g.multi, false);
 	pthread_mutex_unlock(&g.sim_lock);
 	pthread_mutex_unlock(&g.lock);
 	flusher_start();
@@ -529,6 +596,13 @@ static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint
                        uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7, uint64_t a8)
 {
 	(void)id, (void)vcpu, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7, (void)a8;
+	/* clone with CLONE_VM (0x100), clone3 (its flags are in the struct a1
+	 * points to; any clone3 counts): a second thread is coming, so
+	 * counting turns atomic before it can run */
+	if ((num == 56 && (a1 & 0x100)) || num == 435) {
+		atomic_store(&g.multi, true);
+		return;
+	}
 	if (num != 59 && num != 322)
 		return;
 	/* qemu-user on x86-64 maps the guest at guest_base 0: a guest pointer
