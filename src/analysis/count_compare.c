@@ -2,6 +2,7 @@
 #include "analysis/count_compare.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +13,23 @@ static double pct(int64_t base, int64_t now)
 	return ((double)now - (double)base) * 100.0 / (double)base;
 }
 
+static bool has_module(const struct hotspots *h, const char *module)
+{
+	for (size_t i = 0; i < h->funcs.n; i++)
+		if (!strcmp(profile_str(h->profile, h->funcs.v[i].module), module))
+			return true;
+	return false;
+}
+
+/* The same function in h: same name in the same module, or in any module
+ * when h has no module of that name (a program built twice under two
+ * names); so two strcmp of ld.so and libc stay two. */
 static const struct hotspot_func *find(const struct hotspots *h, const char *name, const char *module)
 {
-	return hotspots_find_function(h, name, module);
+	const struct hotspot_func *f = hotspots_find_function(h, name, module);
+	if (!f && !has_module(h, module))
+		f = hotspots_find_function(h, name, NULL);
+	return f;
 }
 
 static int cmp_change(const void *a, const void *b)
@@ -36,7 +51,7 @@ int count_compare_build(struct count_compare *c, const struct hotspots *base, co
 	for (size_t i = 0; i < base->funcs.n; i++) {
 		const struct hotspot_func *f = &base->funcs.v[i];
 		const char *name = profile_str(bp, f->name), *module = profile_str(bp, f->module);
-		const struct hotspot_func *g = find(now, name, NULL);
+		const struct hotspot_func *g = find(now, name, module);
 		struct count_change r = {name, module, f->self, g ? g->self : 0, 0};
 		r.pct = pct(r.base, r.now);
 		vec_push(&c->rows, r);
@@ -44,7 +59,7 @@ int count_compare_build(struct count_compare *c, const struct hotspots *base, co
 	for (size_t i = 0; i < now->funcs.n; i++) {
 		const struct hotspot_func *g = &now->funcs.v[i];
 		const char *name = profile_str(np, g->name), *module = profile_str(np, g->module);
-		if (find(base, name, NULL))
+		if (find(base, name, module))
 			continue;
 		struct count_change r = {name, module, 0, g->self, 0};
 		r.pct = pct(0, r.now);

@@ -1,6 +1,8 @@
 /* count_compare.h - kiln count --compare: the change of each function's
  * exact instruction count (self) between two profiles, and of the total.
- * Functions are matched by name (two builds of a program are two files).
+ * Functions are matched by name and module, or by name alone when the
+ * module is not in the other profile (two builds of a program under two
+ * names).
  */
 #ifndef KILN_ANALYSIS_COUNT_COMPARE_H
 #define KILN_ANALYSIS_COUNT_COMPARE_H
