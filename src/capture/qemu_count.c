@@ -37,6 +37,7 @@ struct qc_reader {
 	VEC(uint64_t) addrs;
 	VEC(struct qc_node) nodes; /* [0] is the root */
 	VEC(struct qc_map) maps;
+	VEC(uint32_t) pending; /* qc_stack()'s walk */
 };
 
 static uint32_t qc_location(struct qc_reader *r, uint64_t addr)
@@ -50,19 +51,23 @@ static uint32_t qc_location(struct qc_reader *r, uint64_t addr)
 	return profile_location(r->p, m, addr, PROFILE_LOC_USER);
 }
 
-/* The profile stack node of call path id; ids only point to earlier ones,
- * so the loop ends. */
+/* The profile stack node of call path id, made (with its callers) when
+ * new. Ids only point to earlier ones, so the walk up ends; it is a loop,
+ * not a recursion, as a file may chain any number of them. */
 static uint32_t qc_stack(struct qc_reader *r, uint32_t id)
 {
-	if (id == 0)
-		return 0;
-	struct qc_node *n = &r->nodes.v[id];
-	if (n->stack == UINT32_MAX) {
-		uint32_t parent = qc_stack(r, n->parent);
-		n = &r->nodes.v[id];
-		n->stack = profile_stack_child(r->p, parent, qc_location(r, n->site));
+	size_t base = r->pending.n;
+	while (id != 0 && r->nodes.v[id].stack == UINT32_MAX) {
+		vec_push(&r->pending, id);
+		id = r->nodes.v[id].parent;
 	}
-	return n->stack;
+	uint32_t stack = id == 0 ? 0 : r->nodes.v[id].stack;
+	while (r->pending.n > base) {
+		struct qc_node *n = &r->nodes.v[r->pending.v[--r->pending.n]];
+		stack = profile_stack_child(r->p, stack, qc_location(r, n->site));
+		n->stack = stack;
+	}
+	return stack;
 }
 
 static int parse_u64(char **s, uint64_t *out, int base)
@@ -172,6 +177,15 @@ int qemu_count_add(struct profile *p, const char *path, const int value_of[QEMU_
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
+	int rc = qemu_count_add_stream(p, f, value_of, info);
+	fclose(f);
+	return rc;
+}
+
+int qemu_count_add_stream(struct profile *p, FILE *f, const int value_of[QEMU_COUNT_EVENTS],
+                          struct qemu_count_info *info)
+{
+	memset(info, 0, sizeof(*info));
 	struct qc_reader r = {.p = p};
 	struct qc_node root = {0, 0, 0};
 	vec_push(&r.nodes, root);
@@ -200,10 +214,10 @@ int qemu_count_add(struct profile *p, const char *path, const int value_of[QEMU_
 	if (info->pid)
 		profile_thread(p, (uint32_t)info->pid, (uint32_t)info->pid);
 	free(line);
-	fclose(f);
 	vec_free(&r.tbs);
 	vec_free(&r.addrs);
 	vec_free(&r.nodes);
 	vec_free(&r.maps);
+	vec_free(&r.pending);
 	return rc;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "capture/qemu_format.h"
 
@@ -34,5 +35,8 @@ struct qemu_count_info {
  * files or is malformed (a line with ids it has not defined). */
 int qemu_count_add(struct profile *p, const char *path, const int value_of[QEMU_COUNT_EVENTS],
                    struct qemu_count_info *info);
+/* The same from an open stream (the fuzzer's memory); the caller closes f. */
+int qemu_count_add_stream(struct profile *p, FILE *f, const int value_of[QEMU_COUNT_EVENTS],
+                          struct qemu_count_info *info);
 
 #endif
