@@ -39,4 +39,9 @@ int qemu_count_add(struct profile *p, const char *path, const int value_of[QEMU_
 int qemu_count_add_stream(struct profile *p, FILE *f, const int value_of[QEMU_COUNT_EVENTS],
                           struct qemu_count_info *info);
 
+/* The addresses in a DIR/PID.last file (qemu_format.h): each thread's
+ * last started block's last instruction, up to max into pcs. Returns how
+ * many, or -errno. */
+int qemu_count_last(const char *path, uint64_t *pcs, size_t max);
+
 #endif

@@ -13,11 +13,19 @@
  *                                     mode per instruction: I1mr ILmr Dr Dw D1mr D1mw DLmr DLmw
  *   exec PATH                         the process exec'ed PATH, which ran outside qemu
  *   end
+ *
+ * Beside it, DIR/PID.maps holds the same "map" lines (under the magic and
+ * pid lines) as soon as each is seen, and DIR/PID.last, KQ_LAST_SLOTS
+ * lines of 64 bytes, one per thread, starts each with the address (u64,
+ * host order) of the last instruction of the block the thread last
+ * started: after a death by SIGILL it is the instruction QEMU could not
+ * decode.
  */
 #ifndef KILN_CAPTURE_QEMU_FORMAT_H
 #define KILN_CAPTURE_QEMU_FORMAT_H
 
 #define KQ_MAGIC "kiln-qemu 1"
+#define KQ_LAST_SLOTS 64
 
 enum kq_cache_event { KQ_I1MR = 0, KQ_ILMR, KQ_DR, KQ_DW, KQ_D1MR, KQ_D1MW, KQ_DLMR, KQ_DLMW, KQ_CACHE_EVENTS };
 

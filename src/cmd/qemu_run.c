@@ -248,16 +248,79 @@ static int write_profile(const struct qemu_run_args *a, struct profile *p)
 	return rc;
 }
 
-/* Says why a run under qemu failed, when its status shows that it did. */
-static void explain_status(const struct qemu_run_args *a, int status)
+/* "vpaddd %zmm2, %zmm1, %zmm0 at 0x112d in main (avx.c:3)" for the
+ * instruction at pc of process pid, from the mappings the plugin wrote
+ * to DIR/PID.maps; NULL when it cannot be named. */
+static char *describe_insn(const char *dir, int pid, uint64_t pc)
 {
-	if (!WIFSIGNALED(status))
+	struct strbuf sb = STRBUF_INIT, path = STRBUF_INIT;
+	struct profile *p = profile_new();
+	int none[QEMU_COUNT_EVENTS] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
+	struct qemu_count_info info;
+	strbuf_addf(&path, "%s/%d.maps", dir, pid);
+	qemu_count_add(p, strbuf_str(&path), none, &info);
+	uint32_t m = PROFILE_NO_MAPPING;
+	for (size_t i = 0; i < p->mappings.n; i++)
+		if (pc >= p->mappings.v[i].start && pc < p->mappings.v[i].end)
+			m = (uint32_t)i;
+	if (m == PROFILE_NO_MAPPING)
+		goto out;
+	uint32_t loc = profile_location(p, m, pc, PROFILE_LOC_USER);
+	struct symbols_stats st;
+	symbols_resolve_profile(p, &st);
+	const struct profile_location *l = &p->locations.v[loc];
+	const char *file = profile_str(p, p->mappings.v[m].path);
+	if (l->has_vaddr) {
+		struct disasm d;
+		uint64_t va = l->vaddr;
+		if (!symbols_disasm(file, NULL, &va, 1, &d)) {
+			const struct disasm_insn *in = disasm_find(&d, va);
+			if (in)
+				strbuf_addf(&sb, "'%s%s%s' ", strtab_get(&d.strings, in->mnemonic),
+				            in->operands ? " " : "",
+				            in->operands ? strtab_get(&d.strings, in->operands) : "");
+		}
+		disasm_release(&d);
+	}
+	strbuf_addf(&sb, "at 0x%llx", (unsigned long long)(l->has_vaddr ? l->vaddr : pc));
+	if (l->nframes) {
+		const struct profile_frame *fr = &p->frames.v[l->first_frame];
+		strbuf_addf(&sb, " in %s", profile_str(p, fr->function));
+		if (fr->file)
+			strbuf_addf(&sb, " (%s:%u)", profile_module_name(profile_str(p, fr->file)), fr->line);
+	}
+	strbuf_addf(&sb, " of %s", file);
+out:
+	profile_free(p);
+	strbuf_release(&path);
+	if (!sb.len) {
+		strbuf_release(&sb);
+		return NULL;
+	}
+	return strbuf_detach(&sb);
+}
+
+/* Says why a run under qemu failed, when its status shows that it did:
+ * for SIGILL, the instruction QEMU 7.2 could not decode. */
+static void explain_status(const struct qemu_run_args *a, const char *dir, int pid, int status)
+{
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGILL)
 		return;
-	if (WTERMSIG(status) == SIGILL)
-		kiln_error("'%s' died of an illegal instruction under qemu-x86_64: it uses an instruction QEMU 7.2 "
-		           "does not emulate (AVX-512, AMX and some newer extensions; see qemu's message above); build "
-		           "it for an older CPU (e.g. RUSTFLAGS=-Ctarget-cpu=x86-64-v3, gcc -march=x86-64-v3)",
-		           a->argv[0]);
+	struct strbuf path = STRBUF_INIT;
+	strbuf_addf(&path, "%s/%d.last", dir, pid);
+	uint64_t pcs[KQ_LAST_SLOTS];
+	int n = qemu_count_last(strbuf_str(&path), pcs, KQ_LAST_SLOTS);
+	strbuf_release(&path);
+	char *what = NULL;
+	/* the thread that died is one of them; the first that names an
+	 * instruction is the main thread's, usually the one */
+	for (int i = 0; i < n && !what; i++)
+		what = describe_insn(dir, pid, pcs[i]);
+	kiln_error("'%s' died of an illegal instruction under qemu-x86_64%s%s: an instruction QEMU 7.2 does not "
+	           "emulate (AVX-512, AMX and some newer extensions); build it for an older CPU (e.g. "
+	           "RUSTFLAGS=-Ctarget-cpu=x86-64-v3, gcc -march=x86-64-v3)",
+	           a->argv[0], what ? ": " : "", what ? what : "");
+	free(what);
 }
 
 int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
@@ -356,7 +419,7 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 	}
 	uint64_t t1 = cmd_now_ns();
 	r->exit_code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
-	explain_status(a, wst);
+	explain_status(a, dir, pid, wst);
 
 	r->p = profile_new();
 	profile_add_value_type(r->p, "instructions", "count");
@@ -379,8 +442,13 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 		goto out;
 	}
 	if (!r->processes) {
-		kiln_error("'%s' ran nothing under qemu (%s); nothing was written", a->argv[0],
-		           r->exit_code == 127 ? "qemu could not start it" : "no counts were written");
+		if (r->exit_code > 128)
+			kiln_error("'%s' died of signal %d before its counts were first written (they are, each "
+			           "second); nothing was written",
+			           a->argv[0], r->exit_code - 128);
+		else
+			kiln_error("'%s' ran nothing under qemu (%s); nothing was written", a->argv[0],
+			           r->exit_code == 127 ? "qemu could not start it" : "no counts were written");
 		status = r->exit_code ? r->exit_code : 1;
 		goto out;
 	}

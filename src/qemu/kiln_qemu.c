@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ struct tb_desc {
 	uint32_t id;
 	uint32_t ninsns;
 	uint64_t vaddr;
+	uint64_t last_insn; /* the address of its last instruction */
 	uint32_t bytes;
 	uint64_t *insn_addr; /* ninsns */
 	uint8_t *insn_size;  /* ninsns */
@@ -81,6 +83,7 @@ struct frame {
 };
 
 struct thread_state {
+	_Atomic uint64_t *last; /* this thread's slot in DIR/PID.last */
 	uint32_t depth;
 	struct frame stack[SHADOW_MAX];
 	/* the counter this thread's current block adds to (cache mode's
@@ -123,6 +126,12 @@ static struct {
 	char exec_path[4096];
 	bool exec_pending;
 	bool exited;
+	/* DIR/PID.last, shared with kiln: each thread's last block's last
+	 * instruction, one 64-byte line per thread, so that when the process
+	 * dies of SIGILL (no exit callback runs) kiln can name the
+	 * instruction QEMU could not emulate */
+	_Atomic uint64_t *last;
+	_Atomic uint32_t nslots;
 	pthread_t flusher;
 	bool flusher_running;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .sim_lock = PTHREAD_MUTEX_INITIALIZER};
@@ -155,8 +164,46 @@ static struct thread_state *thread_state(void)
 		tls = calloc(1, sizeof(*tls));
 		if (!tls)
 			abort();
+		static _Atomic uint64_t no_slot;
+		uint32_t k = atomic_fetch_add(&g.nslots, 1);
+		tls->last = g.last && k < KQ_LAST_SLOTS ? g.last + (size_t)k * 8 : &no_slot;
 	}
 	return tls;
+}
+
+static void maps_path(char *buf, size_t n, const char *ext)
+{
+	snprintf(buf, n, "%s/%d.%s", g.dir, (int)getpid(), ext);
+}
+
+/* DIR/PID.maps, in the .qc format: what kiln reads when the process died
+ * before its first flush. */
+static void maps_append(const struct kq_map *m)
+{
+	char path[4200];
+	maps_path(path, sizeof(path), "maps");
+	FILE *f = fopen(path, "ae");
+	if (!f)
+		return;
+	if (ftell(f) == 0)
+		fprintf(f, "%s\npid %d\n", KQ_MAGIC, (int)getpid());
+	fprintf(f, "map %llx %llx %llx %s\n", (unsigned long long)m->start, (unsigned long long)m->end,
+	        (unsigned long long)m->pgoff, m->path);
+	fclose(f);
+}
+
+static void last_open(void)
+{
+	char path[4200];
+	maps_path(path, sizeof(path), "last");
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	size_t size = (size_t)KQ_LAST_SLOTS * 64;
+	void *p =
+	    ftruncate(fd, (off_t)size) == 0 ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	close(fd);
+	g.last = p == MAP_FAILED ? NULL : p;
 }
 
 /* Called with g.lock held. */
@@ -186,6 +233,7 @@ static void maps_note(uint64_t addr)
 		if (g.nmaps == g.cap_maps)
 			g.maps = grow(g.maps, &g.cap_maps, sizeof(*g.maps));
 		g.maps[g.nmaps++] = (struct kq_map){s, e, off, strdup(path ? path : "")};
+		maps_append(&g.maps[g.nmaps - 1]);
 		break;
 	}
 	fclose(f);
@@ -241,6 +289,7 @@ static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 		d->insn_addr[i] = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, i));
 		d->insn_size[i] = sizes[i];
 	}
+	d->last_insn = n ? d->insn_addr[n - 1] : va;
 	if (g.cache_mode) {
 		d->fetch = malloc(n * sizeof(uint32_t) + 1);
 		if (!d->fetch)
@@ -367,6 +416,7 @@ static void tb_exec(unsigned int vcpu, void *udata)
 	struct entry *e = entry_get(ts, node, tb);
 	bool multi = multi_threaded();
 	counter_add(&e->execs, 1, multi);
+	atomic_store_explicit(ts->last, tb->last_insn, memory_order_relaxed);
 	ts->cur = e;
 	ts->cur_tb = tb;
 	if (!g.cache_mode)
@@ -585,6 +635,16 @@ static void fork_child(void)
 		}
 	g.exec_pending = false;
 	atomic_store(&g.multi, false);
+	/* its own DIR/PID.last and .maps; this thread keeps slot 0 */
+	_Atomic uint64_t *old = g.last;
+	last_open();
+	if (old)
+		munmap((void *)old, (size_t)KQ_LAST_SLOTS * 64);
+	atomic_store(&g.nslots, 1);
+	if (tls)
+		tls->last = g.last ? g.last : tls->last;
+	for (uint32_t i = 0; i < g.nmaps; i++)
+		maps_append(&g.maps[i]);
 	pthread_mutex_unlock(&g.sim_lock);
 	pthread_mutex_unlock(&g.lock);
 	flusher_start();
@@ -664,6 +724,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		return -1;
 	if (g.cache_mode && cache_sim_init(&g.sim, &i1, &d1, &ll) < 0)
 		return -1;
+	last_open();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
 	qemu_plugin_register_vcpu_syscall_cb(id, on_syscall);

@@ -6,7 +6,8 @@
 # valgrind's callgrind (both read by callgrind_annotate, kiln's through its
 # callgrind export), --compare failing on a planted 3% regression and
 # passing on identical builds, report/flame/annotate on the profile, and
-# the errors for a missing qemu, a script, a missing command and an exec.
+# the errors for a missing qemu, a script, a missing command, an exec and
+# an instruction QEMU cannot emulate (named).
 source "$(dirname "$0")/lib.sh"
 [ -x "$KILN" ] || die "kiln binary '$KILN' not found or not executable (build it first)"
 command -v qemu-x86_64 >/dev/null || skip "qemu-x86_64 is not installed (make deps installs qemu-user)"
@@ -162,5 +163,9 @@ check_eq "no such command: status" "$?" 127
 "$KILN" count -o "$T/e4.kiln" -- /bin/sh -c '/bin/true; exit 3' >"$T/e4.out" 2>"$T/e4.err"
 check_eq "exec in a child: the command's status passes through" "$?" 3
 check_grep "exec: says it ran outside qemu" "$T/e4.err" "exec'ed '/bin/true'.*outside qemu"
+"$KILN" count -q -o "$T/e5.kiln" -- "$FX/count_avx512" >"$T/e5.out" 2>"$T/e5.err"
+check_eq "an AVX-512 program: status (SIGILL)" "$?" 132
+check_grep "an AVX-512 program: names the instruction and where" "$T/e5.err" \
+	"illegal instruction under qemu-x86_64: 'vpaddd [^']*zmm[^']*' at 0x[0-9a-f]+ in main \(count_avx512.c:[0-9]+\)"
 
 finish
