@@ -131,7 +131,8 @@ static int read_counts(const struct qemu_run_args *a, const char *dir, pid_t fir
 			vec_push(&pids, pid);
 	}
 	closedir(d);
-	qsort(pids.v, pids.n, sizeof(int), cmp_int);
+	if (pids.n)
+		qsort(pids.v, pids.n, sizeof(int), cmp_int);
 	int value_of[QEMU_COUNT_EVENTS];
 	for (int i = 0; i < QEMU_COUNT_EVENTS; i++)
 		value_of[i] = -1;

@@ -108,8 +108,10 @@ int callgrind_write(FILE *f, const struct profile *p)
 		}
 		free(fr);
 	}
-	qsort(self.v, self.n, sizeof(*self.v), cmp_cost);
-	qsort(edges.v, edges.n, sizeof(*edges.v), cmp_cost);
+	if (self.n)
+		qsort(self.v, self.n, sizeof(*self.v), cmp_cost);
+	if (edges.n)
+		qsort(edges.v, edges.n, sizeof(*edges.v), cmp_cost);
 
 	fprintf(f, "# callgrind format\nversion: 1\ncreator: kiln\n");
 	const char *cmd = profile_get_meta(p, "command");
