@@ -158,17 +158,23 @@ static void *grow(void *v, uint32_t *cap, size_t elem)
 	return r;
 }
 
-static struct thread_state *thread_state(void)
+static __attribute__((noinline)) struct thread_state *thread_state_new(void)
 {
-	if (!tls) {
-		tls = calloc(1, sizeof(*tls));
-		if (!tls)
-			abort();
-		static _Atomic uint64_t no_slot;
-		uint32_t k = atomic_fetch_add(&g.nslots, 1);
-		tls->last = g.last && k < KQ_LAST_SLOTS ? g.last + (size_t)k * 8 : &no_slot;
-	}
+	static _Atomic uint64_t no_slot; /* threads past KQ_LAST_SLOTS */
+	tls = calloc(1, sizeof(*tls));
+	if (!tls)
+		abort();
+	uint32_t k = atomic_fetch_add(&g.nslots, 1);
+	tls->last = g.last && k < KQ_LAST_SLOTS ? g.last + (size_t)k * 8 : &no_slot;
 	return tls;
+}
+
+/* The calling thread's state, made at its first block. */
+static inline struct thread_state *thread_state(void)
+{
+	if (__builtin_expect(tls != NULL, 1))
+		return tls;
+	return thread_state_new();
 }
 
 static void maps_path(char *buf, size_t n, const char *ext)

@@ -17,6 +17,7 @@ static int level_init(struct cache_level *l, const struct cache_geometry *g, str
 {
 	l->geo = g && g->size ? *g : dflt;
 	l->sets = l->geo.size / (l->geo.assoc * l->geo.line);
+	l->set_mask = l->sets & (l->sets - 1) ? 0 : l->sets - 1;
 	l->line_bits = 0;
 	while ((1u << l->line_bits) < l->geo.line)
 		l->line_bits++;
@@ -49,7 +50,7 @@ void cache_sim_release(struct cache_sim *s)
  * hit. Tags are blk + 1 so that 0 stays "empty". */
 static int level_ref(struct cache_level *l, uint64_t blk)
 {
-	unsigned set = l->sets & (l->sets - 1) ? (unsigned)(blk % l->sets) : (unsigned)(blk & (l->sets - 1));
+	unsigned set = l->set_mask ? (unsigned)(blk & l->set_mask) : (unsigned)(blk % l->sets);
 	uint64_t *t = l->tags + (size_t)set * l->geo.assoc;
 	uint64_t tag = blk + 1;
 	if (t[0] == tag)
@@ -65,7 +66,7 @@ static int level_ref(struct cache_level *l, uint64_t blk)
 	return 0;
 }
 
-static int ref(struct cache_sim *s, struct cache_level *l1, uint64_t addr, unsigned size)
+int cache_sim_ref(struct cache_sim *s, struct cache_level *l1, uint64_t addr, unsigned size)
 {
 	uint64_t first = addr >> l1->line_bits, last = (addr + (size ? size - 1 : 0)) >> l1->line_bits;
 	int worst = 0;
@@ -77,14 +78,4 @@ static int ref(struct cache_sim *s, struct cache_level *l1, uint64_t addr, unsig
 			worst = lvl;
 	}
 	return worst;
-}
-
-int cache_sim_fetch(struct cache_sim *s, uint64_t addr, unsigned size)
-{
-	return ref(s, &s->i1, addr, size);
-}
-
-int cache_sim_data(struct cache_sim *s, uint64_t addr, unsigned size)
-{
-	return ref(s, &s->d1, addr, size);
 }

@@ -8,6 +8,7 @@
 #ifndef KILN_QEMU_CACHE_SIM_H
 #define KILN_QEMU_CACHE_SIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct cache_geometry {
@@ -17,6 +18,7 @@ struct cache_geometry {
 struct cache_level {
 	struct cache_geometry geo;
 	unsigned sets;
+	unsigned set_mask; /* sets - 1 when sets is a power of two, else 0 */
 	unsigned line_bits;
 	uint64_t *tags; /* sets * assoc, most recently used first; 0 = empty */
 };
@@ -34,7 +36,27 @@ int cache_sim_init(struct cache_sim *s, const struct cache_geometry *i1, const s
                    const struct cache_geometry *ll);
 void cache_sim_release(struct cache_sim *s);
 /* One reference; returns 0 (I1/D1 hit), 1 (L1 miss, LL hit) or 2 (LL miss). */
-int cache_sim_fetch(struct cache_sim *s, uint64_t addr, unsigned size);
-int cache_sim_data(struct cache_sim *s, uint64_t addr, unsigned size);
+int cache_sim_ref(struct cache_sim *s, struct cache_level *l1, uint64_t addr, unsigned size);
+
+/* The common case inline: an access within one line that hits the most
+ * recently used way of its set changes nothing, and needs no call. */
+static inline int cache_sim_quick(struct cache_sim *s, struct cache_level *l1, uint64_t addr, unsigned size)
+{
+	uint64_t blk = addr >> l1->line_bits;
+	if (l1->set_mask && ((addr + size - 1) >> l1->line_bits) == blk &&
+	    l1->tags[(size_t)(blk & l1->set_mask) * l1->geo.assoc] == blk + 1)
+		return 0;
+	return cache_sim_ref(s, l1, addr, size);
+}
+
+static inline int cache_sim_fetch(struct cache_sim *s, uint64_t addr, unsigned size)
+{
+	return cache_sim_quick(s, &s->i1, addr, size);
+}
+
+static inline int cache_sim_data(struct cache_sim *s, uint64_t addr, unsigned size)
+{
+	return cache_sim_quick(s, &s->d1, addr, size);
+}
 
 #endif
