@@ -9,7 +9,7 @@
 # usage: bash bench/count_bench.sh [KILN] [--runs N] [--scale S]
 #   KILN      the kiln binary (default build/kiln)
 #   --runs    runs of each mode; the median is shown (default 1)
-#   --scale   multiplies every workload's size (default 1: about 0.1-0.3 s bare)
+#   --scale   multiplies every workload's size (default 1: about 0.3 s bare)
 # Scratch files go to $KILN_BENCH_DIR (default /tmp/kiln-count-bench.$$).
 set -euo pipefail
 
@@ -52,7 +52,7 @@ median() {
 
 printf '%-16s %8s %10s %10s %10s %10s   %s\n' workload "bare s" "count x" "callgrind x" "cache x" "cachegrind x" "goals"
 for w in "C compute:count_work_c compute $((60000 * SCALE))" "C memory:count_work_c memory $((1 * SCALE))" \
-	"Rust compute:count_work_rs compute $((600 * SCALE))" "Rust memory:count_work_rs memory $((2 * SCALE))"; do
+	"Rust compute:count_work_rs compute $((2400 * SCALE))" "Rust memory:count_work_rs memory $((8 * SCALE))"; do
 	name=${w%%:*}
 	read -r -a cmd <<<"${w#*:}"
 	cmd[0]=$DIR/${cmd[0]}
