@@ -24,7 +24,7 @@
 #ifndef KILN_CAPTURE_QEMU_FORMAT_H
 #define KILN_CAPTURE_QEMU_FORMAT_H
 
-#define KQ_MAGIC "kiln-qemu 1"
+#define KQ_MAGIC      "kiln-qemu 1"
 #define KQ_LAST_SLOTS 64
 
 enum kq_cache_event { KQ_I1MR = 0, KQ_ILMR, KQ_DR, KQ_DW, KQ_D1MR, KQ_D1MW, KQ_DLMR, KQ_DLMW, KQ_CACHE_EVENTS };
