@@ -24,6 +24,8 @@ static const struct command commands[] = {
     {"offcpu", cmd_offcpu, "record where threads wait: off-CPU time by stack and reason, worker-pool health"},
     {"timeline", cmd_timeline, "draw an off-CPU or --wall profile as a per-thread timeline SVG"},
     {"lock", cmd_lock, "show which locks a command's threads waited for, and where"},
+    {"count", cmd_count, "count the instructions of a command exactly, per function, line and call path (qemu)"},
+    {"cache", cmd_cache, "simulate the I1, D1 and LL caches for a command, per function and line (qemu)"},
     {"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
 };
 

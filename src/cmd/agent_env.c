@@ -15,9 +15,9 @@
 #define AGENT_NAME   "libkiln-agent.so"
 #define AGENT_ENV_HZ "KILN_AGENT_HZ" /* agent_cpu.c reads it */
 
-char *cmd_agent_find(void)
+char *cmd_lib_find(const char *env_name, const char *name)
 {
-	const char *env = getenv("KILN_AGENT");
+	const char *env = getenv(env_name);
 	if (env && *env)
 		return access(env, R_OK) == 0 ? xstrdup(env) : NULL;
 	char exe[PATH_MAX];
@@ -29,10 +29,10 @@ char *cmd_agent_find(void)
 	if (!slash)
 		return NULL;
 	*slash = '\0';
-	const char *tries[] = {"/" AGENT_NAME, "/../lib/kiln/" AGENT_NAME, "/../lib64/kiln/" AGENT_NAME};
+	const char *tries[] = {"/", "/../lib/kiln/", "/../lib64/kiln/"};
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		struct strbuf p = STRBUF_INIT;
-		strbuf_addf(&p, "%s%s", exe, tries[i]);
+		strbuf_addf(&p, "%s%s%s", exe, tries[i], name);
 		char *real = realpath(strbuf_str(&p), NULL);
 		strbuf_release(&p);
 		if (real && access(real, R_OK) == 0)
@@ -40,6 +40,11 @@ char *cmd_agent_find(void)
 		free(real);
 	}
 	return NULL;
+}
+
+char *cmd_agent_find(void)
+{
+	return cmd_lib_find("KILN_AGENT", AGENT_NAME);
 }
 
 void cmd_agent_env(const char *agent, const char *dir, const char *mode, uint64_t hz)

@@ -34,6 +34,8 @@ int cmd_annotate(int argc, char **argv);
 int cmd_offcpu(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
+int cmd_count(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 /* `cargo kiln`: also run when kiln is started as cargo-kiln (src/kiln.c). */
 int cmd_cargo(int argc, char **argv);
 /* Checks a `kiln flame` command line without running it (argv[0] names
@@ -150,6 +152,10 @@ void cmd_set_run_meta(struct profile *p, const char *command, uint64_t start_tim
 /* libkiln-agent.so: next to the kiln binary (build tree), in ../lib/kiln/
  * (installed), or KILN_AGENT. Returns its malloc'ed path, or NULL. */
 char *cmd_agent_find(void);
+/* The same search for any of kiln's libraries: the file named by the
+ * environment variable env_name, else name beside kiln or in ../lib/kiln/
+ * (libkiln-qemu.so: KILN_QEMU_PLUGIN). */
+char *cmd_lib_find(const char *env_name, const char *name);
 /* Sets the environment a command kiln launches next inherits: the agent
  * preloaded (before any LD_PRELOAD already there) in mode (channel_format.h
  * KH_ENV_MODE), its channel directory dir, kiln's pid and, when hz is

@@ -1,0 +1,81 @@
+#!/bin/bash
+# count_bench.sh - kiln count and kiln cache against valgrind's callgrind
+# and cachegrind: the slowdown of each over a bare run of the same
+# workload, side by side in one run (C and Rust, compute- and
+# memory-heavy; bench/count_work.{c,rs}). Goals (issue 14): counting at
+# most half of callgrind's slowdown; cache simulation no slower than
+# cachegrind. A measurement, not a test: nothing fails on a number.
+#
+# usage: bash bench/count_bench.sh [KILN] [--runs N] [--scale S]
+#   KILN      the kiln binary (default build/kiln)
+#   --runs    runs of each mode; the median is shown (default 1)
+#   --scale   multiplies every workload's size (default 1: about 0.3 s bare)
+# Scratch files go to $KILN_BENCH_DIR (default /tmp/kiln-count-bench.$$).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+KILN=$HERE/../build/kiln
+RUNS=1
+SCALE=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--runs) RUNS=$2; shift 2 ;;
+	--scale) SCALE=$2; shift 2 ;;
+	-h | --help) sed -n 2,13p "$0"; exit 0 ;;
+	*) KILN=$1; shift ;;
+	esac
+done
+KILN=$(cd "$(dirname "$KILN")" && pwd)/$(basename "$KILN")
+[ -x "$KILN" ] || { echo "count_bench.sh: no kiln at $KILN (make first)" >&2; exit 1; }
+command -v qemu-x86_64 >/dev/null || { echo "count_bench.sh: qemu-x86_64 missing (make deps)" >&2; exit 1; }
+HAVE_VG=1
+command -v valgrind >/dev/null || HAVE_VG=0
+DIR=${KILN_BENCH_DIR:-/tmp/kiln-count-bench.$$}
+mkdir -p "$DIR"
+gcc -O2 -g -o "$DIR/count_work_c" "$HERE/count_work.c"
+rustc -C opt-level=3 -C debuginfo=2 -o "$DIR/count_work_rs" "$HERE/count_work.rs" 2>/dev/null
+
+# seconds CMD...: wall time of one run, output discarded
+seconds() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" >/dev/null 2>&1 || true
+	t1=$(date +%s.%N)
+	python3 -c "print($t1 - $t0)"
+}
+# median CMD...: the median of RUNS runs
+median() {
+	local xs=()
+	for _ in $(seq "$RUNS"); do xs+=("$(seconds "$@")"); done
+	python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "${xs[@]}"
+}
+
+printf '%-16s %8s %10s %10s %10s %10s   %s\n' workload "bare s" "count x" "callgrind x" "cache x" "cachegrind x" "goals"
+for w in "C compute:count_work_c compute $((60000 * SCALE))" "C memory:count_work_c memory $((1 * SCALE))" \
+	"Rust compute:count_work_rs compute $((2400 * SCALE))" "Rust memory:count_work_rs memory $((8 * SCALE))"; do
+	name=${w%%:*}
+	read -r -a cmd <<<"${w#*:}"
+	cmd[0]=$DIR/${cmd[0]}
+	bare=$(median "${cmd[@]}")
+	count=$(median "$KILN" count -q -o "$DIR/c.kiln" -- "${cmd[@]}")
+	cache=$(median "$KILN" cache -q --I1 32768,8,64 --D1 32768,8,64 --LL 8388608,16,64 -o "$DIR/k.kiln" -- "${cmd[@]}")
+	if [ $HAVE_VG = 1 ]; then
+		cg=$(median valgrind --tool=callgrind --callgrind-out-file="$DIR/cg.out" "${cmd[@]}")
+		cag=$(median valgrind --tool=cachegrind --cache-sim=yes --I1=32768,8,64 --D1=32768,8,64 --LL=8388608,16,64 \
+			--cachegrind-out-file="$DIR/cag.out" "${cmd[@]}")
+	else
+		cg=nan cag=nan
+	fi
+	python3 - "$name" "$bare" "$count" "$cg" "$cache" "$cag" <<'PY'
+import sys
+name, bare, count, cg, cache, cag = sys.argv[1], *map(float, sys.argv[2:])
+x = lambda t: t / bare
+goals = []
+if cg == cg:
+    goals.append("count<=cg/2 %s" % ("yes" if x(count) <= x(cg) / 2 else "NO"))
+if cag == cag:
+    goals.append("cache<=cachegrind %s" % ("yes" if cache <= cag else "NO"))
+print("%-16s %8.3f %9.1fx %9.1fx %9.1fx %11.1fx   %s" % (name, bare, x(count), x(cg), x(cache), x(cag), ", ".join(goals)))
+PY
+done
+[ -n "${KILN_BENCH_DIR:-}" ] || rm -rf "$DIR"

@@ -1,0 +1,240 @@
+/* qemu_count.c - the reader of libkiln-qemu.so's files (see qemu_count.h). */
+#include "capture/qemu_count.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile/profile.h"
+#include "util/vec.h"
+#include "util/xalloc.h"
+
+#define MAX_INSNS 512
+
+struct qc_tb {
+	uint64_t vaddr;
+	uint32_t n;
+	size_t first; /* into the addresses vector */
+};
+
+struct qc_node {
+	uint32_t parent;
+	uint64_t site;
+	uint32_t stack; /* profile stack node, UINT32_MAX until made */
+};
+
+struct qc_map {
+	uint64_t start, end;
+	uint32_t id;
+};
+
+struct qc_reader {
+	struct profile *p;
+	int pid;
+	VEC(struct qc_tb) tbs;
+	VEC(uint64_t) addrs;
+	VEC(struct qc_node) nodes; /* [0] is the root */
+	VEC(struct qc_map) maps;
+	VEC(uint32_t) pending; /* qc_stack()'s walk */
+};
+
+static uint32_t qc_location(struct qc_reader *r, uint64_t addr)
+{
+	uint32_t m = PROFILE_NO_MAPPING;
+	for (size_t i = 0; i < r->maps.n; i++)
+		if (addr >= r->maps.v[i].start && addr < r->maps.v[i].end) {
+			m = r->maps.v[i].id;
+			break;
+		}
+	return profile_location(r->p, m, addr, PROFILE_LOC_USER);
+}
+
+/* The profile stack node of call path id, made (with its callers) when
+ * new. Ids only point to earlier ones, so the walk up ends; it is a loop,
+ * not a recursion, as a file may chain any number of them. */
+static uint32_t qc_stack(struct qc_reader *r, uint32_t id)
+{
+	size_t base = r->pending.n;
+	while (id != 0 && r->nodes.v[id].stack == UINT32_MAX) {
+		vec_push(&r->pending, id);
+		id = r->nodes.v[id].parent;
+	}
+	uint32_t stack = id == 0 ? 0 : r->nodes.v[id].stack;
+	while (r->pending.n > base) {
+		struct qc_node *n = &r->nodes.v[r->pending.v[--r->pending.n]];
+		stack = profile_stack_child(r->p, stack, qc_location(r, n->site));
+		n->stack = stack;
+	}
+	return stack;
+}
+
+static int parse_u64(char **s, uint64_t *out, int base)
+{
+	char *end;
+	errno = 0;
+	while (**s == ' ')
+		(*s)++;
+	if (!**s || **s == '-')
+		return -EPROTO;
+	unsigned long long v = strtoull(*s, &end, base);
+	if (end == *s || errno)
+		return -EPROTO;
+	*s = end;
+	*out = v;
+	return 0;
+}
+
+static int qc_line(struct qc_reader *r, char *line, const int *value_of, struct qemu_count_info *info)
+{
+	uint64_t a, b, c, d;
+	char *s = line;
+	if (!strncmp(s, "pid ", 4)) {
+		s += 4;
+		if (parse_u64(&s, &a, 10))
+			return -EPROTO;
+		info->pid = (int)a;
+		r->pid = (int)a;
+	} else if (!strncmp(s, "ppid ", 5)) {
+		s += 5;
+		if (parse_u64(&s, &a, 10))
+			return -EPROTO;
+		info->ppid = (int)a;
+	} else if (!strncmp(s, "cache ", 6)) {
+		s += 6;
+		for (int i = 0; i < 9; i++) {
+			if (parse_u64(&s, &a, 10) || a > UINT32_MAX)
+				return -EPROTO;
+			info->geometry[i] = (unsigned)a;
+		}
+		info->cache = true;
+	} else if (!strncmp(s, "map ", 4)) {
+		s += 4;
+		if (parse_u64(&s, &a, 16) || parse_u64(&s, &b, 16) || parse_u64(&s, &c, 16) || *s != ' ' || b <= a)
+			return -EPROTO;
+		struct profile_mapping m = {.pid = (uint32_t)r->pid, .start = a, .end = b, .pgoff = c};
+		m.path = profile_intern(r->p, s + 1);
+		struct qc_map qm = {a, b, profile_add_mapping(r->p, &m)};
+		vec_push(&r->maps, qm);
+	} else if (!strncmp(s, "tb ", 3)) {
+		s += 3;
+		if (parse_u64(&s, &a, 10) || a != r->tbs.n || parse_u64(&s, &b, 16) || parse_u64(&s, &c, 10) ||
+		    c == 0 || c > MAX_INSNS)
+			return -EPROTO;
+		struct qc_tb t = {b, (uint32_t)c, r->addrs.n};
+		uint64_t pc = b;
+		for (uint64_t i = 0; i < c; i++) {
+			if (parse_u64(&s, &d, 10) || d == 0 || d > 15)
+				return -EPROTO;
+			vec_push(&r->addrs, pc);
+			pc += d;
+		}
+		vec_push(&r->tbs, t);
+	} else if (!strncmp(s, "node ", 5)) {
+		s += 5;
+		if (parse_u64(&s, &a, 10) || a != r->nodes.n || parse_u64(&s, &b, 10) || b >= a ||
+		    parse_u64(&s, &c, 16))
+			return -EPROTO;
+		struct qc_node n = {(uint32_t)b, c, UINT32_MAX};
+		vec_push(&r->nodes, n);
+	} else if (!strncmp(s, "e ", 2)) {
+		s += 2;
+		if (parse_u64(&s, &a, 10) || a >= r->nodes.n || parse_u64(&s, &b, 10) || b >= r->tbs.n ||
+		    parse_u64(&s, &c, 10))
+			return -EPROTO;
+		uint32_t parent = qc_stack(r, (uint32_t)a);
+		const struct qc_tb *t = &r->tbs.v[b];
+		for (uint32_t i = 0; i < t->n; i++) {
+			uint64_t ev[QEMU_COUNT_EVENTS] = {c};
+			if (info->cache)
+				for (int k = 0; k < KQ_CACHE_EVENTS; k++)
+					if (parse_u64(&s, &ev[1 + k], 10))
+						return -EPROTO;
+			struct profile_sample smp = {.tid = (uint32_t)r->pid, .pid = (uint32_t)r->pid};
+			for (int k = 0; k < QEMU_COUNT_EVENTS; k++) {
+				info->totals[k] += ev[k];
+				if (value_of[k] >= 0 && value_of[k] < PROFILE_MAX_VALUES)
+					smp.values[value_of[k]] += (int64_t)ev[k];
+			}
+			smp.stack = profile_stack_child(r->p, parent, qc_location(r, r->addrs.v[t->first + i]));
+			profile_add_sample(r->p, &smp);
+		}
+	} else if (!strncmp(s, "exec ", 5)) {
+		snprintf(info->exec_path, sizeof(info->exec_path), "%s", s + 5);
+	} else if (!strcmp(s, "end")) {
+		info->complete = true;
+	} else {
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int qemu_count_add(struct profile *p, const char *path, const int value_of[QEMU_COUNT_EVENTS],
+                   struct qemu_count_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	int rc = qemu_count_add_stream(p, f, value_of, info);
+	fclose(f);
+	return rc;
+}
+
+int qemu_count_add_stream(struct profile *p, FILE *f, const int value_of[QEMU_COUNT_EVENTS],
+                          struct qemu_count_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	struct qc_reader r = {.p = p};
+	struct qc_node root = {0, 0, 0};
+	vec_push(&r.nodes, root);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int rc = 0;
+	bool first = true;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		if (len && line[len - 1] == '\n')
+			line[--len] = 0;
+		if (first) {
+			first = false;
+			if (strcmp(line, KQ_MAGIC)) {
+				rc = -EPROTO;
+				break;
+			}
+			continue;
+		}
+		rc = qc_line(&r, line, value_of, info);
+		if (rc)
+			break;
+	}
+	if (first && !rc)
+		rc = -EPROTO;
+	if (info->pid)
+		profile_thread(p, (uint32_t)info->pid, (uint32_t)info->pid);
+	free(line);
+	vec_free(&r.tbs);
+	vec_free(&r.addrs);
+	vec_free(&r.nodes);
+	vec_free(&r.maps);
+	vec_free(&r.pending);
+	return rc;
+}
+
+int qemu_count_last(const char *path, uint64_t *pcs, size_t max)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	size_t n = 0;
+	unsigned char line[64];
+	while (n < max && fread(line, 1, sizeof(line), f) == sizeof(line)) {
+		uint64_t pc;
+		memcpy(&pc, line, sizeof(pc));
+		if (pc)
+			pcs[n++] = pc;
+	}
+	fclose(f);
+	return (int)n;
+}

@@ -1,0 +1,212 @@
+/* cache.c - `kiln cache`: a command's instructions and simulated I1, D1
+ * and LL references and misses per function and line, under qemu-user
+ * with libkiln-qemu.so in cache mode (qemu_run.c); prints cachegrind's
+ * summary and writes a profile. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/hotspots.h"
+#include "cmd/cmd.h"
+#include "cmd/qemu_run.h"
+#include "profile/profile.h"
+
+static const char cache_usage[] =
+    "usage: kiln cache [options] -- CMD [ARGS...]\n"
+    "\n"
+    "Runs CMD under qemu-user with kiln's plugin, counts its instructions and\n"
+    "simulates a first-level instruction cache (I1), data cache (D1) and a\n"
+    "unified last-level cache (LL), as cachegrind does: references and misses,\n"
+    "reads and writes apart, per function and source line. Prints the totals as\n"
+    "cachegrind does and writes a profile (values instructions, d1_read_misses,\n"
+    "d1_write_misses, i1_misses, ll_read_misses, ll_write_misses).\n"
+    "\n"
+    "  --I1 SIZE,ASSOC,LINE   the I1 cache in bytes, ways, bytes (default: the\n"
+    "                         host's, from sysfs)\n"
+    "  --D1 SIZE,ASSOC,LINE   the D1 cache (default: the host's)\n"
+    "  --LL SIZE,ASSOC,LINE   the last-level cache (default: the host's last level)\n"
+    "  -o, --output FILE      the profile (default cache.kiln); a name ending in\n"
+    "                         .callgrind writes callgrind's format instead\n"
+    "      --force            replace FILE even when it is not a kiln profile\n"
+    "  -n, --top N            functions in the summary (default 10, 0: none)\n"
+    "  -q, --quiet            no summary\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "Exit status is the command's (128+N when it died from signal N). See kiln-cache(1).\n";
+
+static void num(FILE *f, int width, uint64_t v)
+{
+	char buf[32], out[48];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	size_t n = strlen(buf), k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			out[k++] = ',';
+		out[k++] = buf[i];
+	}
+	out[k] = 0;
+	fprintf(f, "%*s", width, out);
+}
+
+static double rate(uint64_t m, uint64_t r)
+{
+	return r ? 100.0 * (double)m / (double)r : 0.0;
+}
+
+/* cachegrind's end-of-run summary, from the totals of every event. */
+static void print_summary(FILE *f, const uint64_t *t, const unsigned *g)
+{
+	uint64_t ir = t[0], i1 = t[1 + KQ_I1MR], li = t[1 + KQ_ILMR];
+	uint64_t dr = t[1 + KQ_DR], dw = t[1 + KQ_DW], d1r = t[1 + KQ_D1MR], d1w = t[1 + KQ_D1MW];
+	uint64_t ldr = t[1 + KQ_DLMR], ldw = t[1 + KQ_DLMW];
+	fprintf(f, "I1 cache:         %u B, %u B, %u-way associative\n", g[0], g[2], g[1]);
+	fprintf(f, "D1 cache:         %u B, %u B, %u-way associative\n", g[3], g[5], g[4]);
+	fprintf(f, "LL cache:         %u B, %u B, %u-way associative\n\n", g[6], g[8], g[7]);
+	fprintf(f, "I   refs:      ");
+	num(f, 15, ir);
+	fprintf(f, "\nI1  misses:    ");
+	num(f, 15, i1);
+	fprintf(f, "\nLLi misses:    ");
+	num(f, 15, li);
+	fprintf(f, "\nI1  miss rate: %14.2f%%\nLLi miss rate: %14.2f%%\n\n", rate(i1, ir), rate(li, ir));
+	fprintf(f, "D   refs:      ");
+	num(f, 15, dr + dw);
+	fprintf(f, "  (");
+	num(f, 13, dr);
+	fprintf(f, " rd   + ");
+	num(f, 13, dw);
+	fprintf(f, " wr)\nD1  misses:    ");
+	num(f, 15, d1r + d1w);
+	fprintf(f, "  (");
+	num(f, 13, d1r);
+	fprintf(f, " rd   + ");
+	num(f, 13, d1w);
+	fprintf(f, " wr)\nLLd misses:    ");
+	num(f, 15, ldr + ldw);
+	fprintf(f, "  (");
+	num(f, 13, ldr);
+	fprintf(f, " rd   + ");
+	num(f, 13, ldw);
+	fprintf(f, " wr)\n");
+	fprintf(f, "D1  miss rate: %14.2f%%  (%12.2f%%     + %12.2f%%  )\n", rate(d1r + d1w, dr + dw), rate(d1r, dr),
+	        rate(d1w, dw));
+	fprintf(f, "LLd miss rate: %14.2f%%  (%12.2f%%     + %12.2f%%  )\n\n", rate(ldr + ldw, dr + dw), rate(ldr, dr),
+	        rate(ldw, dw));
+	fprintf(f, "LL refs:       ");
+	num(f, 15, i1 + d1r + d1w);
+	fprintf(f, "  (");
+	num(f, 13, i1 + d1r);
+	fprintf(f, " rd   + ");
+	num(f, 13, d1w);
+	fprintf(f, " wr)\nLL misses:     ");
+	num(f, 15, li + ldr + ldw);
+	fprintf(f, "  (");
+	num(f, 13, li + ldr);
+	fprintf(f, " rd   + ");
+	num(f, 13, ldw);
+	fprintf(f, " wr)\nLL miss rate:  %14.2f%%  (%12.2f%%     + %12.2f%%  )\n", rate(li + ldr + ldw, ir + dr + dw),
+	        rate(li + ldr, ir + dr), rate(ldw, dw));
+}
+
+/* The functions with the most D1 misses (reads + writes), with their
+ * instructions. */
+static void print_top(FILE *f, struct profile *p, size_t top)
+{
+	struct hotspots ir, mr, mw;
+	if (!top || hotspots_build(&ir, p, 0))
+		return;
+	if (hotspots_build(&mr, p, 1)) {
+		hotspots_release(&ir);
+		return;
+	}
+	if (hotspots_build(&mw, p, 2)) {
+		hotspots_release(&ir);
+		hotspots_release(&mr);
+		return;
+	}
+	hotspots_sort_functions(&mr, HOTSPOT_SORT_SELF);
+	fprintf(f, "\n%16s %14s %14s  function\n", "Ir", "D1mr", "D1mw");
+	for (size_t i = 0; i < mr.funcs.n && i < top; i++) {
+		const char *name = profile_str(p, mr.funcs.v[i].name);
+		const struct hotspot_func *a = hotspots_find_function(&ir, name, profile_str(p, mr.funcs.v[i].module));
+		const struct hotspot_func *w = hotspots_find_function(&mw, name, profile_str(p, mr.funcs.v[i].module));
+		num(f, 16, a ? (uint64_t)a->self : 0);
+		fputc(' ', f);
+		num(f, 14, (uint64_t)mr.funcs.v[i].self);
+		fputc(' ', f);
+		num(f, 14, w ? (uint64_t)w->self : 0);
+		fprintf(f, "  %s\n", name);
+	}
+	hotspots_release(&ir);
+	hotspots_release(&mr);
+	hotspots_release(&mw);
+}
+
+int cmd_cache(int argc, char **argv)
+{
+	enum { OPT_FORCE = 256, OPT_I1, OPT_D1, OPT_LL };
+	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+	                                     {"force", no_argument, NULL, OPT_FORCE},
+	                                     {"top", required_argument, NULL, 'n'},
+	                                     {"quiet", no_argument, NULL, 'q'},
+	                                     {"I1", required_argument, NULL, OPT_I1},
+	                                     {"D1", required_argument, NULL, OPT_D1},
+	                                     {"LL", required_argument, NULL, OPT_LL},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	struct qemu_run_args a = {.output = "cache.kiln", .verb = "cache", .cache = true};
+	uint64_t top = 10;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:o:n:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			a.output = optarg;
+			break;
+		case OPT_FORCE:
+			a.force = true;
+			break;
+		case 'n':
+			if (cmd_parse_u64(optarg, &top)) {
+				kiln_error("--top '%s' is not a whole number", optarg);
+				return 2;
+			}
+			break;
+		case 'q':
+			a.quiet = true;
+			break;
+		case OPT_I1:
+			a.i1 = optarg;
+			break;
+		case OPT_D1:
+			a.d1 = optarg;
+			break;
+		case OPT_LL:
+			a.ll = optarg;
+			break;
+		case 'h':
+			cmd_print_usage(cache_usage, 0);
+			return 0;
+		default:
+			return cmd_bad_option("cache", c, argv);
+		}
+	}
+	if (optind >= argc) {
+		kiln_error("no command to simulate; usage: kiln cache [--I1 S,A,L] [--D1 S,A,L] [--LL S,A,L] -- CMD");
+		return 2;
+	}
+	a.argv = argv + optind;
+	struct qemu_run_result r;
+	int status = cmd_qemu_run(&a, &r);
+	if (status >= 0)
+		return status;
+	if (!a.quiet) {
+		fprintf(stderr, "kiln: simulated %u process%s into '%s'\n", r.processes, r.processes == 1 ? "" : "es",
+		        a.output);
+		print_summary(stderr, r.totals, r.geometry);
+		print_top(stderr, r.p, (size_t)top);
+	}
+	profile_free(r.p);
+	return r.exit_code;
+}

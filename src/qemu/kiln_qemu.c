@@ -1,0 +1,741 @@
+/* kiln_qemu.c - libkiln-qemu.so, kiln's TCG plugin for qemu-user: exact
+ * instruction counts per translation block and call path, and (in cache
+ * mode) simulated I1/D1/LL references and misses per instruction, written
+ * to a file per process that src/capture/qemu_count.c reads (rewritten
+ * every second and at exit).
+ *
+ * Arguments: dir=DIR (required; each process writes DIR/PID.qc), and
+ * cache=1 with i1=S:A:L, d1=S:A:L, ll=S:A:L for the cache simulation.
+ *
+ * How it counts: every translated block gets a descriptor, de-duplicated by
+ * (address, instructions, bytes) because qemu retranslates the same code
+ * many times. A callback at each block's start adds one execution to the
+ * counter of (call path, block) with an atomic add, so counts stay exact
+ * with any number of threads. The call path is a per-thread shadow stack
+ * driven by call and ret instructions; the stack pointer is not readable in
+ * QEMU 7.2, but the memory access of a call (the store of the return
+ * address) and of a ret (its load) is, so every call and ret resynchronises
+ * the shadow stack on the real one: frames whose return-address slot lies
+ * at or below the access are dead (longjmp, unwinding, a tail-called
+ * function's ret).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/qemu_format.h"
+#include "qemu/qemu_cache_sim.h"
+#include "qemu/qemu_plugin_api.h"
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = KILN_QEMU_PLUGIN_VERSION;
+
+enum insn_kind { INSN_OTHER = 0, INSN_CALL = 1, INSN_RET = 2 };
+
+struct entry;
+struct tb_desc {
+	/* the counter this block last added to, in any thread: a loop stays
+	 * in one call path, so this is nearly always the one to use */
+	struct entry *_Atomic hint;
+	uint32_t id;
+	uint32_t ninsns;
+	uint64_t vaddr;
+	uint64_t last_insn; /* the address of its last instruction */
+	uint32_t bytes;
+	uint64_t *insn_addr; /* ninsns */
+	uint8_t *insn_size;  /* ninsns */
+	uint32_t *fetch;     /* cache mode: the instructions whose fetch is simulated */
+	uint32_t nfetch;
+	struct tb_desc *next;
+};
+
+/* One instruction's memory callback data in cache mode. */
+struct insn_ref {
+	struct tb_desc *tb;
+	uint32_t index;
+	uint8_t kind;
+};
+
+struct entry {
+	uint32_t node, tb;
+	_Atomic uint64_t execs;
+	_Atomic uint64_t *cache; /* ninsns * KQ_CACHE_EVENTS, cache mode only */
+	struct entry *next;
+};
+
+struct node {
+	uint32_t id, parent;
+	uint64_t site; /* address of the call instruction */
+	struct node *next;
+};
+
+#define SHADOW_MAX 4096
+struct frame {
+	uint32_t node;
+	uint64_t slot; /* where the call stored its return address */
+};
+
+struct thread_state {
+	_Atomic uint64_t *last; /* this thread's slot in DIR/PID.last */
+	uint32_t depth;
+	struct frame stack[SHADOW_MAX];
+	/* the counter this thread's current block adds to (cache mode's
+	 * memory callbacks charge it too) */
+	struct entry *cur;
+	struct tb_desc *cur_tb;
+	/* direct-mapped caches of (node, tb) -> entry and of (parent, call
+	 * site) -> child node, so that the shared tables (and their lock) are
+	 * rarely reached */
+	struct entry *cache[8192];
+	struct node *node_cache[2048];
+};
+
+#define HASH_BITS 16
+static struct {
+	pthread_mutex_t lock;
+	char dir[4096];
+	bool cache_mode;
+	struct cache_sim sim;
+	pthread_mutex_t sim_lock;
+	/* set (for good) just before the process makes its second thread:
+	 * from then on every counter update is atomic, before then a plain
+	 * add, which is several times cheaper */
+	_Atomic bool multi;
+	/* descriptors, call-path nodes and counters: chained hash tables whose
+	 * records never move; ids index the arrays */
+	struct tb_desc *tb_hash[1 << HASH_BITS];
+	struct tb_desc **tbs;
+	uint32_t ntbs, cap_tbs;
+	struct node *node_hash[1 << HASH_BITS];
+	struct node **nodes;
+	uint32_t nnodes, cap_nodes;
+	struct entry *entry_hash[1 << HASH_BITS];
+	/* guest mappings holding translated code */
+	struct kq_map {
+		uint64_t start, end, pgoff;
+		char *path;
+	} * maps;
+	uint32_t nmaps, cap_maps;
+	char exec_path[4096];
+	bool exec_pending;
+	bool exited;
+	/* DIR/PID.last, shared with kiln: each thread's last block's last
+	 * instruction, one 64-byte line per thread, so that when the process
+	 * dies of SIGILL (no exit callback runs) kiln can name the
+	 * instruction QEMU could not emulate */
+	_Atomic uint64_t *last;
+	_Atomic uint32_t nslots;
+	pthread_t flusher;
+	bool flusher_running;
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .sim_lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* initial-exec: no __tls_get_addr call per block (the pointer fits in the
+ * static TLS that glibc keeps for libraries loaded later) */
+static __thread struct thread_state *tls __attribute__((tls_model("initial-exec")));
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static void *grow(void *v, uint32_t *cap, size_t elem)
+{
+	uint32_t n = *cap ? *cap * 2 : 1024;
+	void *r = realloc(v, (size_t)n * elem);
+	if (!r)
+		abort(); /* qemu itself cannot go on without memory either */
+	*cap = n;
+	return r;
+}
+
+static __attribute__((noinline)) struct thread_state *thread_state_new(void)
+{
+	static _Atomic uint64_t no_slot; /* threads past KQ_LAST_SLOTS */
+	tls = calloc(1, sizeof(*tls));
+	if (!tls)
+		abort();
+	uint32_t k = atomic_fetch_add(&g.nslots, 1);
+	tls->last = g.last && k < KQ_LAST_SLOTS ? g.last + (size_t)k * 8 : &no_slot;
+	return tls;
+}
+
+/* The calling thread's state, made at its first block. */
+static inline struct thread_state *thread_state(void)
+{
+	if (__builtin_expect(tls != NULL, 1))
+		return tls;
+	return thread_state_new();
+}
+
+static void maps_path(char *buf, size_t n, const char *ext)
+{
+	snprintf(buf, n, "%s/%d.%s", g.dir, (int)getpid(), ext);
+}
+
+/* DIR/PID.maps, in the .qc format: what kiln reads when the process died
+ * before its first flush. */
+static void maps_append(const struct kq_map *m)
+{
+	char path[4200];
+	maps_path(path, sizeof(path), "maps");
+	FILE *f = fopen(path, "ae");
+	if (!f)
+		return;
+	if (ftell(f) == 0)
+		fprintf(f, "%s\npid %d\n", KQ_MAGIC, (int)getpid());
+	fprintf(f, "map %llx %llx %llx %s\n", (unsigned long long)m->start, (unsigned long long)m->end,
+	        (unsigned long long)m->pgoff, m->path);
+	fclose(f);
+}
+
+static void last_open(void)
+{
+	char path[4200];
+	maps_path(path, sizeof(path), "last");
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	size_t size = (size_t)KQ_LAST_SLOTS * 64;
+	void *p =
+	    ftruncate(fd, (off_t)size) == 0 ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+	close(fd);
+	g.last = p == MAP_FAILED ? NULL : p;
+}
+
+/* Called with g.lock held. */
+static void maps_note(uint64_t addr)
+{
+	for (uint32_t i = 0; i < g.nmaps; i++)
+		if (addr >= g.maps[i].start && addr < g.maps[i].end)
+			return;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	char line[4608];
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, off;
+		int pathpos = 0;
+		char perm[8];
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perm, &off, &pathpos) < 4)
+			continue;
+		if (addr < s || addr >= e)
+			continue;
+		char *path = pathpos ? line + pathpos : NULL;
+		if (path) {
+			path[strcspn(path, "\n")] = 0;
+			if (!*path)
+				path = NULL;
+		}
+		if (g.nmaps == g.cap_maps)
+			g.maps = grow(g.maps, &g.cap_maps, sizeof(*g.maps));
+		g.maps[g.nmaps++] = (struct kq_map){s, e, off, strdup(path ? path : "")};
+		maps_append(&g.maps[g.nmaps - 1]);
+		break;
+	}
+	fclose(f);
+}
+
+static enum insn_kind insn_classify(const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+	/* legacy prefixes (bnd F2, notrack 3E, operand size 66, rep F3), REX */
+	while (i < n && (b[i] == 0xf2 || b[i] == 0xf3 || b[i] == 0x3e || b[i] == 0x66 || b[i] == 0x2e))
+		i++;
+	if (i < n && (b[i] & 0xf0) == 0x40)
+		i++;
+	if (i >= n)
+		return INSN_OTHER;
+	if (b[i] == 0xe8)
+		return INSN_CALL;
+	if (b[i] == 0xff && i + 1 < n && ((b[i + 1] >> 3) & 7) == 2)
+		return INSN_CALL;
+	if (b[i] == 0xc3 || b[i] == 0xc2)
+		return INSN_RET;
+	return INSN_OTHER;
+}
+
+/* Called with g.lock held. */
+static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
+{
+	size_t n = qemu_plugin_tb_n_insns(tb);
+	uint64_t va = qemu_plugin_tb_vaddr(tb);
+	uint32_t bytes = 0;
+	uint8_t sizes[512];
+	if (n > 512)
+		n = 512;
+	for (size_t i = 0; i < n; i++) {
+		sizes[i] = (uint8_t)qemu_plugin_insn_size(qemu_plugin_tb_get_insn(tb, i));
+		bytes += sizes[i];
+	}
+	uint64_t h = hash64(va ^ ((uint64_t)n << 48) ^ ((uint64_t)bytes << 32)) & ((1 << HASH_BITS) - 1);
+	for (struct tb_desc *d = g.tb_hash[h]; d; d = d->next)
+		if (d->vaddr == va && d->ninsns == n && d->bytes == bytes)
+			return d;
+	struct tb_desc *d = calloc(1, sizeof(*d));
+	if (!d)
+		abort();
+	d->vaddr = va;
+	d->ninsns = (uint32_t)n;
+	d->bytes = bytes;
+	d->insn_addr = malloc(n * sizeof(uint64_t) + 1);
+	d->insn_size = malloc(n + 1);
+	if (!d->insn_addr || !d->insn_size)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		d->insn_addr[i] = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, i));
+		d->insn_size[i] = sizes[i];
+	}
+	d->last_insn = n ? d->insn_addr[n - 1] : va;
+	if (g.cache_mode) {
+		d->fetch = malloc(n * sizeof(uint32_t) + 1);
+		if (!d->fetch)
+			abort();
+		unsigned bits = g.sim.i1.line_bits;
+		uint64_t prev_last = UINT64_MAX;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t first = d->insn_addr[i] >> bits,
+			         last = (d->insn_addr[i] + d->insn_size[i] - 1) >> bits;
+			if (first != prev_last || last != prev_last)
+				d->fetch[d->nfetch++] = (uint32_t)i;
+			prev_last = last;
+		}
+	}
+	if (g.ntbs == g.cap_tbs)
+		g.tbs = grow(g.tbs, &g.cap_tbs, sizeof(*g.tbs));
+	d->id = g.ntbs;
+	g.tbs[g.ntbs++] = d;
+	d->next = g.tb_hash[h];
+	g.tb_hash[h] = d;
+	maps_note(va);
+	return d;
+}
+
+static uint32_t node_child(struct thread_state *ts, uint32_t parent, uint64_t site)
+{
+	uint64_t hh = hash64(site ^ ((uint64_t)parent << 40));
+	struct node **slot = &ts->node_cache[hh & 2047];
+	if (*slot && (*slot)->parent == parent && (*slot)->site == site)
+		return (*slot)->id;
+	uint64_t h = hh & ((1 << HASH_BITS) - 1);
+	pthread_mutex_lock(&g.lock);
+	struct node *nd;
+	for (nd = g.node_hash[h]; nd; nd = nd->next)
+		if (nd->parent == parent && nd->site == site)
+			break;
+	uint32_t id = 0;
+	if (!nd) {
+		nd = calloc(1, sizeof(*nd));
+		if (!nd)
+			abort();
+		nd->parent = parent;
+		nd->site = site;
+		nd->id = g.nnodes ? g.nnodes : 1;
+		if (g.nnodes == 0) {
+			/* node 0 is the root */
+			g.nodes = grow(g.nodes, &g.cap_nodes, sizeof(*g.nodes));
+			g.nodes[g.nnodes++] = NULL;
+		}
+		if (g.nnodes == g.cap_nodes)
+			g.nodes = grow(g.nodes, &g.cap_nodes, sizeof(*g.nodes));
+		g.nodes[g.nnodes++] = nd;
+		nd->next = g.node_hash[h];
+		g.node_hash[h] = nd;
+	}
+	id = nd->id;
+	pthread_mutex_unlock(&g.lock);
+	*slot = nd;
+	return id;
+}
+
+static struct entry *entry_get(struct thread_state *ts, uint32_t node, struct tb_desc *tb)
+{
+	struct entry *hint = atomic_load_explicit(&tb->hint, memory_order_relaxed);
+	if (hint && hint->node == node)
+		return hint;
+	uint64_t key = ((uint64_t)node << 32) | tb->id;
+	uint64_t hh = hash64(key);
+	struct entry **slot = &ts->cache[hh & 8191];
+	struct entry *e = *slot;
+	if (e && e->node == node && e->tb == tb->id) {
+		atomic_store_explicit(&tb->hint, e, memory_order_relaxed);
+		return e;
+	}
+	uint64_t h = hh & ((1 << HASH_BITS) - 1);
+	pthread_mutex_lock(&g.lock);
+	for (e = g.entry_hash[h]; e; e = e->next)
+		if (e->node == node && e->tb == tb->id)
+			break;
+	if (!e) {
+		/* in cache mode the counters follow the entry: the block's
+		 * start touched its line, so its accesses find them warm */
+		size_t extra = g.cache_mode ? (size_t)tb->ninsns * KQ_CACHE_EVENTS * sizeof(uint64_t) : 0;
+		e = calloc(1, sizeof(*e) + extra);
+		if (!e)
+			abort();
+		e->node = node;
+		e->tb = tb->id;
+		if (g.cache_mode)
+			e->cache = (_Atomic uint64_t *)(e + 1);
+		e->next = g.entry_hash[h];
+		g.entry_hash[h] = e;
+	}
+	pthread_mutex_unlock(&g.lock);
+	*slot = e;
+	atomic_store_explicit(&tb->hint, e, memory_order_relaxed);
+	return e;
+}
+
+static inline bool multi_threaded(void)
+{
+	return atomic_load_explicit(&g.multi, memory_order_relaxed);
+}
+
+static inline void counter_add(_Atomic uint64_t *c, uint64_t n, bool multi)
+{
+	if (multi)
+		atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+	else
+		atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+static inline void cache_add(struct entry *e, uint32_t insn, int ev, bool multi)
+{
+	counter_add(&e->cache[(size_t)insn * KQ_CACHE_EVENTS + ev], 1, multi);
+}
+
+static void tb_exec(unsigned int vcpu, void *udata)
+{
+	(void)vcpu;
+	struct tb_desc *tb = udata;
+	struct thread_state *ts = thread_state();
+	uint32_t node = ts->depth ? ts->stack[ts->depth - 1].node : 0;
+	struct entry *e = entry_get(ts, node, tb);
+	bool multi = multi_threaded();
+	counter_add(&e->execs, 1, multi);
+	atomic_store_explicit(ts->last, tb->last_insn, memory_order_relaxed);
+	ts->cur = e;
+	ts->cur_tb = tb;
+	if (!g.cache_mode)
+		return;
+	/* instruction fetches, one reference per instruction as cachegrind
+	 * counts them; only the instructions that reach a line the one before
+	 * did not end in are looked up: the others hit the most recently used
+	 * line, which changes nothing */
+	if (multi)
+		pthread_mutex_lock(&g.sim_lock);
+	for (uint32_t k = 0; k < tb->nfetch; k++) {
+		uint32_t i = tb->fetch[k];
+		int r = cache_sim_fetch(&g.sim, tb->insn_addr[i], tb->insn_size[i]);
+		if (r >= 1)
+			cache_add(e, i, KQ_I1MR, multi);
+		if (r >= 2)
+			cache_add(e, i, KQ_ILMR, multi);
+	}
+	if (multi)
+		pthread_mutex_unlock(&g.sim_lock);
+}
+
+static void stack_resync(struct thread_state *ts, uint64_t slot)
+{
+	/* frames whose slot is at or below slot are dead: the real stack is
+	 * above them now */
+	while (ts->depth && ts->stack[ts->depth - 1].slot <= slot)
+		ts->depth--;
+}
+
+static void on_call_ret(struct thread_state *ts, const struct insn_ref *r, qemu_plugin_meminfo_t info, uint64_t va)
+{
+	bool store = qemu_plugin_mem_is_store(info);
+	if (r->kind == INSN_CALL && store) {
+		stack_resync(ts, va);
+		uint32_t parent = ts->depth ? ts->stack[ts->depth - 1].node : 0;
+		uint64_t site = r->tb->insn_addr[r->index];
+		uint32_t child = node_child(ts, parent, site);
+		if (ts->depth < SHADOW_MAX)
+			ts->stack[ts->depth++] = (struct frame){child, va};
+	} else if (r->kind == INSN_RET && !store) {
+		stack_resync(ts, va);
+	}
+}
+
+static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t va, void *udata)
+{
+	(void)vcpu;
+	const struct insn_ref *r = udata;
+	struct thread_state *ts = thread_state();
+	if (g.cache_mode && ts->cur && ts->cur_tb == r->tb) {
+		bool store = qemu_plugin_mem_is_store(info);
+		unsigned size = 1u << qemu_plugin_mem_size_shift(info);
+		bool multi = multi_threaded();
+		if (multi)
+			pthread_mutex_lock(&g.sim_lock);
+		int m = cache_sim_data(&g.sim, va, size);
+		if (multi)
+			pthread_mutex_unlock(&g.sim_lock);
+		cache_add(ts->cur, r->index, store ? KQ_DW : KQ_DR, multi);
+		if (m >= 1)
+			cache_add(ts->cur, r->index, store ? KQ_D1MW : KQ_D1MR, multi);
+		if (m >= 2)
+			cache_add(ts->cur, r->index, store ? KQ_DLMW : KQ_DLMR, multi);
+	}
+	if (r->kind != INSN_OTHER)
+		on_call_ret(ts, r, info, va);
+}
+
+static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+{
+	(void)id;
+	pthread_mutex_lock(&g.lock);
+	struct tb_desc *d = tb_intern(tb);
+	pthread_mutex_unlock(&g.lock);
+	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, d);
+	size_t n = qemu_plugin_tb_n_insns(tb);
+	for (size_t i = 0; i < n && i < d->ninsns; i++) {
+		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+		enum insn_kind k = insn_classify(qemu_plugin_insn_data(insn), qemu_plugin_insn_size(insn));
+		if (k == INSN_OTHER && !g.cache_mode)
+			continue;
+		/* one small record per translation: qemu keeps the pointer for as
+		 * long as the translated code lives, so it is never freed */
+		struct insn_ref *r = malloc(sizeof(*r));
+		if (!r)
+			abort();
+		*r = (struct insn_ref){d, (uint32_t)i, (uint8_t)k};
+		/* read+write and mem_is_store: the read-only and write-only
+		 * registrations fire on the wrong accesses in QEMU 7.2 */
+		qemu_plugin_register_vcpu_mem_cb(insn, mem_access, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, r);
+	}
+}
+
+/* " N": stdio's formatting would be most of a flush in cache mode, where
+ * each instruction has eight counters, mostly zero */
+static void put_num(FILE *f, uint64_t v)
+{
+	char b[24];
+	int i = sizeof(b);
+	do
+		b[--i] = (char)('0' + v % 10);
+	while ((v /= 10));
+	b[--i] = ' ';
+	fwrite_unlocked(b + i, 1, sizeof(b) - (size_t)i, f);
+}
+
+/* Writes DIR/PID.qc whole (through a temporary file and rename, so a reader
+ * never sees half of one). Called with g.lock held. */
+static void flush_locked(bool final)
+{
+	char path[4200], tmp[4300];
+	snprintf(path, sizeof(path), "%s/%d.qc", g.dir, (int)getpid());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return;
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
+	fprintf(f, "%s\npid %d\nppid %d\n", KQ_MAGIC, (int)getpid(), (int)getppid());
+	if (g.cache_mode)
+		fprintf(f, "cache %u %u %u %u %u %u %u %u %u\n", g.sim.i1.geo.size, g.sim.i1.geo.assoc,
+		        g.sim.i1.geo.line, g.sim.d1.geo.size, g.sim.d1.geo.assoc, g.sim.d1.geo.line, g.sim.ll.geo.size,
+		        g.sim.ll.geo.assoc, g.sim.ll.geo.line);
+	for (uint32_t i = 0; i < g.nmaps; i++)
+		fprintf(f, "map %llx %llx %llx %s\n", (unsigned long long)g.maps[i].start,
+		        (unsigned long long)g.maps[i].end, (unsigned long long)g.maps[i].pgoff, g.maps[i].path);
+	for (uint32_t i = 0; i < g.ntbs; i++) {
+		struct tb_desc *d = g.tbs[i];
+		fprintf(f, "tb %u %llx %u", d->id, (unsigned long long)d->vaddr, d->ninsns);
+		for (uint32_t k = 0; k < d->ninsns; k++)
+			put_num(f, d->insn_size[k]);
+		fputc('\n', f);
+	}
+	for (uint32_t i = 1; i < g.nnodes; i++)
+		fprintf(f, "node %u %u %llx\n", i, g.nodes[i]->parent, (unsigned long long)g.nodes[i]->site);
+	for (uint32_t h = 0; h < (1u << HASH_BITS); h++)
+		for (struct entry *e = g.entry_hash[h]; e; e = e->next) {
+			uint64_t n = atomic_load_explicit(&e->execs, memory_order_relaxed);
+			if (!n)
+				continue;
+			fprintf(f, "e %u %u %llu", e->node, e->tb, (unsigned long long)n);
+			if (e->cache) {
+				uint32_t ni = g.tbs[e->tb]->ninsns;
+				for (uint32_t k = 0; k < ni * KQ_CACHE_EVENTS; k++)
+					put_num(f, atomic_load_explicit(&e->cache[k], memory_order_relaxed));
+			}
+			fputc('\n', f);
+		}
+	if (g.exec_pending)
+		fprintf(f, "exec %s\n", g.exec_path);
+	if (final)
+		fprintf(f, "end\n");
+	if (fclose(f) == 0)
+		rename(tmp, path);
+	else
+		unlink(tmp);
+}
+
+static void *flusher_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = {.tv_sec = 1, .tv_nsec = 0};
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&g.lock);
+		bool done = g.exited;
+		if (!done)
+			flush_locked(false);
+		pthread_mutex_unlock(&g.lock);
+		if (done)
+			return NULL;
+	}
+}
+
+static void flusher_start(void)
+{
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	g.flusher_running = pthread_create(&g.flusher, &a, flusher_main, NULL) == 0;
+	pthread_attr_destroy(&a);
+}
+
+static void at_exit(qemu_plugin_id_t id, void *p)
+{
+	(void)id;
+	(void)p;
+	pthread_mutex_lock(&g.lock);
+	flush_locked(true);
+	g.exited = true;
+	pthread_mutex_unlock(&g.lock);
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&g.lock);
+	pthread_mutex_lock(&g.sim_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&g.sim_lock);
+	pthread_mutex_unlock(&g.lock);
+}
+
+/* The child inherits every table: it keeps the descriptors and call paths
+ * but starts its counts from zero, and writes its own file. */
+static void fork_child(void)
+{
+	for (uint32_t h = 0; h < (1u << HASH_BITS); h++)
+		for (struct entry *e = g.entry_hash[h]; e; e = e->next) {
+			atomic_store(&e->execs, 0);
+			if (e->cache)
+				memset((void *)e->cache, 0,
+				       (size_t)g.tbs[e->tb]->ninsns * KQ_CACHE_EVENTS * sizeof(uint64_t));
+		}
+	g.exec_pending = false;
+	atomic_store(&g.multi, false);
+	/* its own DIR/PID.last and .maps; this thread keeps slot 0 */
+	_Atomic uint64_t *old = g.last;
+	last_open();
+	if (old)
+		munmap((void *)old, (size_t)KQ_LAST_SLOTS * 64);
+	atomic_store(&g.nslots, 1);
+	if (tls)
+		tls->last = g.last ? g.last : tls->last;
+	for (uint32_t i = 0; i < g.nmaps; i++)
+		maps_append(&g.maps[i]);
+	pthread_mutex_unlock(&g.sim_lock);
+	pthread_mutex_unlock(&g.lock);
+	flusher_start();
+}
+
+/* x86-64 execve and execveat: the new image runs natively, outside qemu;
+ * the file says so, and kiln reports it. */
+static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint64_t a1, uint64_t a2, uint64_t a3,
+                       uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7, uint64_t a8)
+{
+	(void)id, (void)vcpu, (void)a3, (void)a4, (void)a5, (void)a6, (void)a7, (void)a8;
+	/* clone with CLONE_VM (0x100), clone3 (its flags are in the struct a1
+	 * points to; any clone3 counts): a second thread is coming, so
+	 * counting turns atomic before it can run */
+	if ((num == 56 && (a1 & 0x100)) || num == 435) {
+		atomic_store(&g.multi, true);
+		return;
+	}
+	if (num != 59 && num != 322)
+		return;
+	/* qemu-user on x86-64 maps the guest at guest_base 0: a guest pointer
+	 * is a host pointer */
+	const char *p = (const char *)(uintptr_t)(num == 59 ? a1 : a2);
+	pthread_mutex_lock(&g.lock);
+	snprintf(g.exec_path, sizeof(g.exec_path), "%s", p ? p : "?");
+	g.exec_path[strcspn(g.exec_path, "\n")] = 0;
+	g.exec_pending = true;
+	flush_locked(true);
+	pthread_mutex_unlock(&g.lock);
+}
+
+static void on_syscall_ret(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, int64_t ret)
+{
+	(void)id, (void)vcpu, (void)ret;
+	if (num != 59 && num != 322)
+		return;
+	/* the exec failed (on success nothing returns here) */
+	pthread_mutex_lock(&g.lock);
+	g.exec_pending = false;
+	pthread_mutex_unlock(&g.lock);
+}
+
+static bool parse_geometry(const char *s, struct cache_geometry *c)
+{
+	unsigned size, assoc, line;
+	if (sscanf(s, "%u:%u:%u", &size, &assoc, &line) != 3)
+		return false;
+	return cache_geometry_set(c, size, assoc, line) == 0;
+}
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv)
+{
+	(void)info;
+	struct cache_geometry i1 = {0}, d1 = {0}, ll = {0};
+	bool have_dir = false;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strncmp(a, "dir=", 4)) {
+			snprintf(g.dir, sizeof(g.dir), "%s", a + 4);
+			have_dir = true;
+		} else if (!strcmp(a, "cache=1")) {
+			g.cache_mode = true;
+		} else if (!strncmp(a, "i1=", 3)) {
+			if (!parse_geometry(a + 3, &i1))
+				return -1;
+		} else if (!strncmp(a, "d1=", 3)) {
+			if (!parse_geometry(a + 3, &d1))
+				return -1;
+		} else if (!strncmp(a, "ll=", 3)) {
+			if (!parse_geometry(a + 3, &ll))
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	if (!have_dir)
+		return -1;
+	if (g.cache_mode && cache_sim_init(&g.sim, &i1, &d1, &ll) < 0)
+		return -1;
+	last_open();
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
+	qemu_plugin_register_vcpu_syscall_cb(id, on_syscall);
+	qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_ret);
+	qemu_plugin_register_atexit_cb(id, at_exit, NULL);
+	flusher_start();
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* fuzz_qemu_count.c - libFuzzer target: arbitrary bytes as a file of
+ * libkiln-qemu.so (capture/qemu_format.h) through the reader into a
+ * profile, in count and in cache mode. The plugin runs inside the profiled
+ * process, which could scribble over its file: nothing here may crash,
+ * loop or read out of bounds whatever the bytes say. */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture/qemu_count.h"
+#include "profile/profile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const int values[2][QEMU_COUNT_EVENTS] = {{0, -1, -1, -1, -1, -1, -1, -1, -1},
+	                                                 {0, 3, 4, -1, -1, 1, 2, 4, 5}};
+	for (int mode = 0; mode < 2; mode++) {
+		FILE *f = fmemopen((void *)data, size, "r");
+		if (!f)
+			return 0;
+		struct profile *p = profile_new();
+		for (int i = 0; i <= 5 * mode; i++)
+			profile_add_value_type(p, "v", "count");
+		struct qemu_count_info info;
+		qemu_count_add_stream(p, f, values[mode], &info);
+		fclose(f);
+		profile_free(p);
+	}
+	return 0;
+}

@@ -1,0 +1,298 @@
+/* test_qemu_count.c - the reader of libkiln-qemu.so's files on hand-written
+ * ones: a block's executions become one sample per instruction under its
+ * call path (call sites root first), mappings carry the path, cache events
+ * land in the values asked for and in the totals, "end" and "exec" are
+ * reported; malformed files (bad magic, undefined ids, impossible sizes)
+ * are -EPROTO. Also the host cache geometry from a fake sysfs tree, the
+ * callgrind writer and count --compare's matching. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "analysis/count_compare.h"
+#include "analysis/hotspots.h"
+#include "capture/host_cache.h"
+#include "capture/qemu_count.h"
+#include "profile/profile.h"
+#include "render/callgrind.h"
+
+static char *tmp_path(const char *name)
+{
+	const char *dir = getenv("KILN_TEST_TMP");
+	static char buf[4096];
+	snprintf(buf, sizeof(buf), "%s/qemu_count_%d_%s", dir ? dir : "/tmp", (int)getpid(), name);
+	return buf;
+}
+
+static const char *write_file(const char *name, const char *text)
+{
+	char *p = tmp_path(name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return p;
+}
+
+static const int count_values[QEMU_COUNT_EVENTS] = {0, -1, -1, -1, -1, -1, -1, -1, -1};
+
+static const char good[] = "kiln-qemu 1\n"
+                           "pid 42\n"
+                           "ppid 1\n"
+                           "map 1000 2000 0 /bin/prog\n"
+                           "tb 0 1000 2 1 4\n" /* 0x1000 (1 byte), 0x1001 (4 bytes) */
+                           "tb 1 1800 1 5\n"   /* 0x1800 */
+                           "node 1 0 1001\n"   /* called from 0x1001 */
+                           "node 2 1 1800\n"   /* and from there at 0x1800 */
+                           "e 0 0 10\n"        /* tb 0 at the root, 10 times */
+                           "e 2 1 7\n"         /* tb 1 two calls deep, 7 times */
+                           "end\n";
+
+static void test_read_counts(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "instructions", "count");
+	struct qemu_count_info info;
+	assert_int_equal(qemu_count_add(p, write_file("good", good), count_values, &info), 0);
+	assert_int_equal(info.pid, 42);
+	assert_int_equal(info.ppid, 1);
+	assert_true(info.complete);
+	assert_false(info.cache);
+	assert_string_equal(info.exec_path, "");
+	assert_int_equal(info.totals[0], 2 * 10 + 7);
+	assert_int_equal(p->samples.n, 3);
+	assert_int_equal(p->mappings.n, 1);
+	assert_string_equal(profile_str(p, p->mappings.v[0].path), "/bin/prog");
+	assert_int_equal(p->mappings.v[0].pid, 42);
+	/* the sample of 0x1800: root -> 0x1001 -> 0x1800 (call site) -> 0x1800 (leaf) */
+	const struct profile_sample *s = &p->samples.v[2];
+	assert_int_equal(s->values[0], 7);
+	assert_int_equal(s->pid, 42);
+	assert_int_equal(p->stacks.v[s->stack].depth, 3);
+	const struct profile_location *leaf = &p->locations.v[p->stacks.v[s->stack].location];
+	assert_int_equal(leaf->address, 0x1800);
+	uint32_t up = p->stacks.v[s->stack].parent;
+	assert_int_equal(p->locations.v[p->stacks.v[up].location].address, 0x1800);
+	up = p->stacks.v[up].parent;
+	assert_int_equal(p->locations.v[p->stacks.v[up].location].address, 0x1001);
+	assert_int_equal(p->stacks.v[up].parent, 0);
+	/* the root block's instructions: 0x1000 and 0x1001, at depth 1 */
+	assert_int_equal(p->locations.v[p->stacks.v[p->samples.v[1].stack].location].address, 0x1001);
+	assert_int_equal(p->stacks.v[p->samples.v[0].stack].depth, 1);
+	profile_free(p);
+	unlink(tmp_path("good"));
+}
+
+static void test_read_cache(void **state)
+{
+	(void)state;
+	const char *text = "kiln-qemu 1\npid 7\ncache 32768 8 64 32768 8 64 1048576 16 64\n"
+	                   "tb 0 1000 2 2 2\n"
+	                   /* per instruction: I1mr ILmr Dr Dw D1mr D1mw DLmr DLmw */
+	                   "e 0 0 5 1 1 5 0 2 0 1 0 0 0 0 5 0 3 0 2\n"
+	                   "exec /bin/true\n";
+	/* Ir, I1mr, ILmr, Dr, Dw, D1mr, D1mw, DLmr, DLmw: LL reads are
+	 * instruction and data reads together, DLmw is not kept */
+	int values[QEMU_COUNT_EVENTS] = {0, 3, 4, -1, -1, 1, 2, 4, -1};
+	struct profile *p = profile_new();
+	for (int i = 0; i < 5; i++)
+		profile_add_value_type(p, i ? "v" : "instructions", "count");
+	struct qemu_count_info info;
+	assert_int_equal(qemu_count_add(p, write_file("cache", text), values, &info), 0);
+	assert_true(info.cache);
+	assert_false(info.complete);
+	assert_string_equal(info.exec_path, "/bin/true");
+	assert_int_equal(info.geometry[6], 1048576);
+	assert_int_equal(info.totals[0], 10);
+	assert_int_equal(info.totals[1 + KQ_DR], 5);
+	assert_int_equal(info.totals[1 + KQ_DW], 5);
+	assert_int_equal(info.totals[1 + KQ_D1MR], 2);
+	assert_int_equal(info.totals[1 + KQ_D1MW], 3);
+	assert_int_equal(p->samples.n, 2);
+	assert_int_equal(p->samples.v[0].values[0], 5);
+	assert_int_equal(p->samples.v[0].values[3], 1); /* I1mr */
+	assert_int_equal(p->samples.v[0].values[1], 2); /* D1mr */
+	assert_int_equal(p->samples.v[0].values[4], 2); /* ILmr + DLmr */
+	assert_int_equal(p->samples.v[1].values[2], 3); /* D1mw */
+	assert_int_equal(p->samples.v[1].values[4], 0); /* its DLmw is not kept */
+	assert_int_equal(info.totals[1 + KQ_DLMW], 2);  /* but is in the totals */
+	profile_free(p);
+	unlink(tmp_path("cache"));
+}
+
+static void test_malformed(void **state)
+{
+	(void)state;
+	static const char *bad[] = {
+	    "",
+	    "kiln-qemu 2\n",
+	    "kiln-qemu 1\ntb 1 1000 1 1\n",                                       /* ids must come in order */
+	    "kiln-qemu 1\ntb 0 1000 0\n",                                         /* no instructions */
+	    "kiln-qemu 1\ntb 0 1000 1 16\n",                                      /* no x86 instruction is 16 bytes */
+	    "kiln-qemu 1\ntb 0 1000 2 1\n",                                       /* sizes missing */
+	    "kiln-qemu 1\nnode 1 1 1000\n",                                       /* a node its own parent */
+	    "kiln-qemu 1\ne 0 0 1\n",                                             /* an undefined block */
+	    "kiln-qemu 1\ntb 0 1000 1 1\ne 3 0 1\n",                              /* an undefined call path */
+	    "kiln-qemu 1\ntb 0 1000 1 1\ne 0 0 -1\n",                             /* a negative count */
+	    "kiln-qemu 1\nmap 2000 1000 0 /x\n",                                  /* an empty range */
+	    "kiln-qemu 1\nfrobnicate\n",                                          /* an unknown line */
+	    "kiln-qemu 1\ncache 1 2 3\n",                                         /* a short geometry */
+	    "kiln-qemu 1\ncache 1 1 1 1 1 1 1 1 1\ntb 0 1000 1 1\ne 0 0 1 1 2\n", /* short counters */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct profile *p = profile_new();
+		profile_add_value_type(p, "instructions", "count");
+		struct qemu_count_info info;
+		int rc = qemu_count_add(p, write_file("bad", bad[i]), count_values, &info);
+		if (rc != -EPROTO)
+			fail_msg("case %zu: %d, not -EPROTO", i, rc);
+		profile_free(p);
+	}
+	unlink(tmp_path("bad"));
+	struct profile *p = profile_new();
+	struct qemu_count_info info;
+	assert_int_equal(qemu_count_add(p, tmp_path("missing"), count_values, &info), -ENOENT);
+	profile_free(p);
+}
+
+static void put(const char *dir, const char *idx, const char *name, const char *value)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, idx);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, idx, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", value);
+	fclose(f);
+}
+
+static void test_host_cache(void **state)
+{
+	(void)state;
+	char *dir = tmp_path("sysfs");
+	mkdir(dir, 0755);
+	const char *rows[][5] = {{"index0", "1", "Data", "48K", "12"},
+	                         {"index1", "1", "Instruction", "32K", "8"},
+	                         {"index2", "2", "Unified", "2048K", "16"},
+	                         {"index3", "3", "Unified", "32768K", "16"}};
+	for (int i = 0; i < 4; i++) {
+		put(dir, rows[i][0], "level", rows[i][1]);
+		put(dir, rows[i][0], "type", rows[i][2]);
+		put(dir, rows[i][0], "size", rows[i][3]);
+		put(dir, rows[i][0], "ways_of_associativity", rows[i][4]);
+		put(dir, rows[i][0], "coherency_line_size", "64");
+	}
+	struct host_cache_level i1, d1, ll;
+	assert_int_equal(host_cache_read(dir, &i1, &d1, &ll), 0);
+	assert_int_equal(i1.size, 32768);
+	assert_int_equal(i1.assoc, 8);
+	assert_int_equal(d1.size, 48 * 1024);
+	assert_int_equal(d1.assoc, 12);
+	assert_int_equal(ll.size, 32768 * 1024);
+	assert_int_equal(ll.line, 64);
+	char missing[4200];
+	snprintf(missing, sizeof(missing), "%s/none", dir);
+	assert_int_equal(host_cache_read(missing, &i1, &d1, &ll), -ENOENT);
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A profile of main -> work with names, as symbolization leaves it. */
+static struct profile *named_profile(int64_t work, int64_t helper)
+{
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "instructions", "count");
+	const char *names[] = {"main", "work", "helper"};
+	uint32_t loc[3];
+	for (int i = 0; i < 3; i++) {
+		loc[i] = profile_location(p, PROFILE_NO_MAPPING, 0x1000 + (uint64_t)i * 0x100, PROFILE_LOC_USER);
+		struct profile_frame f = {.function = profile_intern(p, names[i]),
+		                          .file = profile_intern(p, "prog.c"),
+		                          .line = 10u * (unsigned)(i + 1),
+		                          .module = profile_intern(p, "prog")};
+		profile_set_location_frames(p, loc[i], &f, 1);
+	}
+	uint32_t m = profile_stack_child(p, 0, loc[0]);
+	uint32_t w = profile_stack_child(p, m, loc[1]);
+	uint32_t h = profile_stack_child(p, w, loc[2]);
+	struct profile_sample s = {.stack = m, .values = {5}};
+	profile_add_sample(p, &s);
+	s.stack = w;
+	s.values[0] = work;
+	profile_add_sample(p, &s);
+	s.stack = h;
+	s.values[0] = helper;
+	profile_add_sample(p, &s);
+	return p;
+}
+
+static void test_callgrind(void **state)
+{
+	(void)state;
+	struct profile *p = named_profile(100, 20);
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	assert_int_equal(callgrind_write(f, p), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "events: Ir\n"));
+	assert_non_null(strstr(buf, "fn=(")); /* compressed names */
+	/* work's own line, then its call to helper with helper's inclusive cost */
+	const char *w = strstr(buf, " work\n");
+	assert_non_null(w);
+	assert_non_null(strstr(w, "20 100\n"));
+	assert_non_null(strstr(w, " helper\ncalls=1 0\n20 20\n"));
+	/* main calls work: work and helper inclusive */
+	assert_non_null(strstr(buf, "calls=1 0\n10 120\n"));
+	assert_non_null(strstr(buf, "totals: 125\n"));
+	free(buf);
+	profile_free(p);
+}
+
+static void test_compare(void **state)
+{
+	(void)state;
+	struct profile *a = named_profile(100, 20), *b = named_profile(103, 20);
+	struct hotspots ha, hb;
+	assert_int_equal(hotspots_build(&ha, a, 0), 0);
+	assert_int_equal(hotspots_build(&hb, b, 0), 0);
+	struct count_compare c;
+	assert_int_equal(count_compare_build(&c, &ha, &hb), 0);
+	assert_int_equal(c.base_total, 125);
+	assert_int_equal(c.now_total, 128);
+	assert_true(c.total_pct > 2.39 && c.total_pct < 2.41);
+	const struct count_change *r = count_compare_find(&c, "work");
+	assert_non_null(r);
+	assert_int_equal(r->base, 100);
+	assert_int_equal(r->now, 103);
+	assert_true(r->pct > 2.99 && r->pct < 3.01);
+	assert_string_equal(c.rows.v[0].name, "work"); /* the largest change first */
+	assert_int_equal(count_compare_find(&c, "helper")->pct, 0);
+	assert_null(count_compare_find(&c, "nothing"));
+	count_compare_release(&c);
+	hotspots_release(&ha);
+	hotspots_release(&hb);
+	profile_free(a);
+	profile_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_read_counts), cmocka_unit_test(test_read_cache), cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_host_cache),  cmocka_unit_test(test_callgrind),  cmocka_unit_test(test_compare),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
