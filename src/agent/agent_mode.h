@@ -50,6 +50,11 @@ struct agent_heap {
 	/* *out: the moved block, as realloc(3) answers */
 	int (*realloc)(void *p, size_t size, const struct agent_caller *from, void **out);
 	int (*usable)(void *p, size_t *out);
+	/* As alloc and free, for a family of allocator (enum kh_mem_family:
+	 * operator new and delete) so that a block freed by another family's
+	 * call is reported; NULL when the mode does not tell them apart. */
+	void *(*alloc_as)(size_t size, size_t align, int family, const struct agent_caller *from);
+	int (*free_as)(void *p, int family, const struct agent_caller *from);
 };
 
 /* A mode: what the agent does besides the core's work. Every hook may be

@@ -37,16 +37,27 @@ static const char memcheck_usage[] = "usage: kiln memcheck [options] -- CMD [ARG
                                      "                        0: CMD's own)\n"
                                      "  --quarantine BYTES    freed memory kept inaccessible to catch uses after\n"
                                      "                        free, K/M/G suffixes (default 256M)\n"
+                                     "  --sample N            guard about one allocation in N, the others served\n"
+                                     "                        by the real allocator unchecked (cheap enough to\n"
+                                     "                        leave on); default: all\n"
+                                     "  --underflow           blocks start right after their guard page, so\n"
+                                     "                        accesses before a block fault (overflows past its\n"
+                                     "                        end are then found at free)\n"
+                                     "  --max-guarded N       live guarded blocks at most; beyond, blocks are not\n"
+                                     "                        checked (default 65536, less where each costs\n"
+                                     "                        mappings: see vm.max_map_count)\n"
                                      "  -h, --help            this help\n";
 
 struct memcheck_args {
 	bool keep_going;
 	int exitcode;
 	uint64_t quarantine;
+	uint64_t sample, max_guarded;
+	bool underflow;
 	char **argv;
 };
 
-enum { OPT_KEEP_GOING = 256, OPT_EXITCODE, OPT_QUARANTINE };
+enum { OPT_KEEP_GOING = 256, OPT_EXITCODE, OPT_QUARANTINE, OPT_SAMPLE, OPT_UNDERFLOW, OPT_MAX_GUARDED };
 
 static volatile sig_atomic_t interrupted;
 
@@ -62,6 +73,9 @@ static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 	    {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
 	    {"error-exitcode", required_argument, NULL, OPT_EXITCODE},
 	    {"quarantine", required_argument, NULL, OPT_QUARANTINE},
+	    {"sample", required_argument, NULL, OPT_SAMPLE},
+	    {"underflow", no_argument, NULL, OPT_UNDERFLOW},
+	    {"max-guarded", required_argument, NULL, OPT_MAX_GUARDED},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -91,6 +105,25 @@ static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 				return 2;
 			}
 			a->quarantine = v;
+			break;
+		case OPT_SAMPLE:
+			if (cmd_parse_u64(optarg, &v) || v < 1 || v > (1u << 30)) {
+				kiln_error("--sample takes a count from 1 to 1073741824, like --sample 1000; got '%s'",
+				           optarg);
+				return 2;
+			}
+			a->sample = v;
+			break;
+		case OPT_UNDERFLOW:
+			a->underflow = true;
+			break;
+		case OPT_MAX_GUARDED:
+			if (cmd_parse_u64(optarg, &v) || v < 1) {
+				kiln_error("--max-guarded takes a count of blocks, like --max-guarded 100000; got '%s'",
+				           optarg);
+				return 2;
+			}
+			a->max_guarded = v;
 			break;
 		case 'h':
 			cmd_print_usage(memcheck_usage, 0);
@@ -122,6 +155,8 @@ static const char *kind_name(uint32_t kind)
 		return "realloc of freed memory";
 	case KH_MEM_SLACK_DAMAGE:
 		return "heap overflow found at free";
+	case KH_MEM_MISMATCHED_FREE:
+		return "mismatched free";
 	default:
 		return "heap error";
 	}
@@ -142,10 +177,17 @@ static const char *kind_plural(uint32_t kind)
 		return "reallocs of freed memory";
 	case KH_MEM_SLACK_DAMAGE:
 		return "heap overflows found at free";
+	case KH_MEM_MISMATCHED_FREE:
+		return "mismatched frees";
 	default:
 		return "heap errors";
 	}
 }
+
+/* The calls of each allocator family (enum kh_mem_family), as a
+ * mismatched free names them. */
+static const char *const family_alloc[4] = {"malloc", "new", "new[]", "?"};
+static const char *const family_free[4] = {"free", "delete", "delete[]", "?"};
 
 /* One stack, each frame with its inlined callers. */
 static void say_stack(struct strbuf *out, struct symbolizer *sym, const struct mc_frame *f, unsigned n)
@@ -219,6 +261,9 @@ static void say_error(struct strbuf *out, struct symbolizer *sym, const struct m
 		strbuf_addf(out, ": %s at 0x%" PRIx64, access, r->addr);
 	else if (r->kind == KH_MEM_SLACK_DAMAGE)
 		strbuf_addf(out, ": a write at 0x%" PRIx64, r->addr);
+	else if (r->kind == KH_MEM_MISMATCHED_FREE)
+		strbuf_addf(out, ": %s(0x%" PRIx64 ") of a block from %s", family_free[KH_MEM_FREE_FAMILY(r->flags)],
+		            r->addr, family_alloc[KH_MEM_ALLOC_FAMILY(r->flags)]);
 	else
 		strbuf_addf(out, ": %s(0x%" PRIx64 ")", r->kind == KH_MEM_REALLOC_FREED ? "realloc" : "free", r->addr);
 	strbuf_addf(out, " by thread %" PRIu32 " of pid %" PRIu32 "\n", r->tid, e->pid);
@@ -244,17 +289,28 @@ static void say_error(struct strbuf *out, struct symbolizer *sym, const struct m
 	strbuf_addch(out, '\n');
 }
 
+/* The blocks that fell back to the real allocator unchecked, and why. */
+static void say_unguarded(struct strbuf *out, const struct mc_stats *st)
+{
+	if (st->over_limit)
+		strbuf_addf(out, ", %" PRIu64 " not checked (%" PRIu64 " guarded blocks were live: --max-guarded)",
+		            st->over_limit, st->max_guarded);
+	if (st->no_room)
+		strbuf_addf(out, ", %" PRIu64 " not checked (no address space or mapping left: vm.max_map_count)",
+		            st->no_room);
+}
+
 static void say_summary(struct strbuf *out, const struct memcheck_errors *m)
 {
 	size_t n = memcheck_errors_count(m);
-	uint64_t by_kind[KH_MEM_SLACK_DAMAGE + 1] = {0};
+	uint64_t by_kind[KH_MEM_MISMATCHED_FREE + 1] = {0};
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = memcheck_errors_get(m, i)->rec.kind;
-		by_kind[k <= KH_MEM_SLACK_DAMAGE ? k : 0]++;
+		by_kind[k <= KH_MEM_MISMATCHED_FREE ? k : 0]++;
 	}
 	strbuf_addf(out, "kiln memcheck: %zu error%s (", n, n == 1 ? "" : "s");
 	const char *sep = "";
-	for (uint32_t k = 1; k <= KH_MEM_SLACK_DAMAGE; k++) {
+	for (uint32_t k = 1; k <= KH_MEM_MISMATCHED_FREE; k++) {
 		if (!by_kind[k])
 			continue;
 		strbuf_addf(out, "%s%" PRIu64 " %s", sep, by_kind[k], by_kind[k] == 1 ? kind_name(k) : kind_plural(k));
@@ -264,8 +320,9 @@ static void say_summary(struct strbuf *out, const struct memcheck_errors *m)
 	memcheck_errors_stats(m, &st);
 	strbuf_addf(out, ") in %u process%s; %" PRIu64 " block%s guarded", st.processes, st.processes == 1 ? "" : "es",
 	            st.guarded, st.guarded == 1 ? "" : "s");
-	if (st.unguarded)
-		strbuf_addf(out, ", %" PRIu64 " not (no address space or mapping left: not checked)", st.unguarded);
+	if (st.sample > 1)
+		strbuf_addf(out, " (about 1 in %" PRIu32 ", --sample)", st.sample);
+	say_unguarded(out, &st);
 	strbuf_addstr(out, "; leaks are not checked yet\n");
 }
 
@@ -307,6 +364,11 @@ static void memcheck_env(const struct memcheck_args *a)
 	 * passes the command's status on */
 	snprintf(num, sizeof(num), "%d", a->exitcode ? a->exitcode : MC_EXIT_DEFAULT);
 	setenv(KH_ENV_MC_EXITCODE, num, 1);
+	snprintf(num, sizeof(num), "%" PRIu64, a->sample);
+	setenv(KH_ENV_MC_SAMPLE, num, 1);
+	setenv(KH_ENV_MC_UNDERFLOW, a->underflow ? "1" : "0", 1);
+	snprintf(num, sizeof(num), "%" PRIu64, a->max_guarded);
+	setenv(KH_ENV_MC_MAX_GUARDED, num, 1);
 }
 
 static int memcheck_run(const struct memcheck_args *a)
@@ -356,8 +418,19 @@ static int memcheck_run(const struct memcheck_args *a)
 		goto out;
 	}
 	size_t n = memcheck_errors_count(m);
-	if (!n)
+	if (!n) {
+		/* no error, but not everything was checked: say so, once */
+		struct mc_stats st;
+		memcheck_errors_stats(m, &st);
+		if (st.over_limit || st.no_room) {
+			strbuf_addf(&out, "kiln memcheck: no errors in %" PRIu64 " guarded blocks", st.guarded);
+			say_unguarded(&out, &st);
+			strbuf_addch(&out, '\n');
+			fflush(stdout);
+			fputs(strbuf_str(&out), stderr);
+		}
 		goto out;
+	}
 	sym = symbolizer_new();
 	for (size_t i = 0; i < n; i++)
 		say_error(&out, sym, memcheck_errors_get(m, i), a->exitcode ? a->exitcode : MC_EXIT_DEFAULT);
