@@ -33,10 +33,10 @@ bool mc_pages_markers(void)
 	return markers;
 }
 
-void *mc_pages_reserve(size_t len)
+void *mc_pages_reserve(size_t len, bool no_markers)
 {
 	const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-	void *r = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	void *r = no_markers ? MAP_FAILED : mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
 	/* one marker as a probe: a kernel without them says EINVAL */
 	if (r != MAP_FAILED && madvise(r, MC_PAGE, MADV_GUARD_INSTALL) == 0 &&
 	    madvise(r, MC_PAGE, MADV_GUARD_REMOVE) == 0) {

@@ -28,8 +28,8 @@ struct mc_range {
 
 /* Reserves len bytes of address space with no memory behind it, every
  * page of it accessible with markers (they are guarded one by one) or
- * inaccessible without; NULL when it cannot. */
-void *mc_pages_reserve(size_t len);
+ * inaccessible without (or with no_markers); NULL when it cannot. */
+void *mc_pages_reserve(size_t len, bool no_markers);
 /* Whether the reservation uses guard markers. */
 bool mc_pages_markers(void);
 /* Makes fresh pages of the reservation guard pages (with markers; without,

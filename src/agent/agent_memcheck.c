@@ -858,7 +858,8 @@ static void mc_init(void)
 	exit_code = (int)env_u64(KH_ENV_MC_EXITCODE, MC_EXIT_DEFAULT);
 	uint64_t n = env_u64(KH_ENV_MC_SAMPLE, 0);
 	sample_every = n > 1 ? (n < (1u << 30) ? (uint32_t)n : 1u << 30) : 0;
-	void *r = mc_pages_reserve(MC_REGION);
+	k = getenv(KH_ENV_MC_MPROTECT);
+	void *r = mc_pages_reserve(MC_REGION, k && k[0] == '1');
 	page_span = agent_map(MC_REGION / MC_PAGE * sizeof(uint32_t));
 	spans = agent_map((size_t)MC_MAX_SPANS * sizeof(struct span));
 	if (!r || !page_span || !spans)

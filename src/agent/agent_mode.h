@@ -118,6 +118,11 @@ void agent_channel_finish(void);
  * (async-signal-safe). */
 uint64_t agent_now_ns(void);
 uint32_t agent_tid(void);
+/* The mode's own allocator for an entry point outside agent.c (agent_cxx.c),
+ * with the agent's guard set: agent_heap_leave() after the call. NULL (no
+ * guard set) in a mode without one, or inside the agent itself. */
+const struct agent_heap *agent_heap_enter(void);
+void agent_heap_leave(void);
 /* Anonymous memory straight from mmap (zeroed), or NULL; and back. */
 void *agent_map(size_t size);
 void agent_unmap(void *p, size_t size);

@@ -307,7 +307,8 @@ struct kh_rec_cpu_lost {
 #define KH_ENV_MC_EXITCODE    "KILN_MEMCHECK_EXITCODE"    /* the status the process stops with at an error */
 #define KH_ENV_MC_SAMPLE      "KILN_MEMCHECK_SAMPLE"      /* guard about one allocation in N (0, 1: all) */
 #define KH_ENV_MC_UNDERFLOW   "KILN_MEMCHECK_UNDERFLOW"   /* "1": blocks start after their guard page */
-#define KH_ENV_MC_MAX_GUARDED "KILN_MEMCHECK_MAX_GUARDED" /* live guarded blocks at most (0: the agent's default) */
+#define KH_ENV_MC_MPROTECT    "KILN_MEMCHECK_MPROTECT"    /* "1": mprotect, no guard markers (for tests) */
+#define KH_ENV_MC_MAX_GUARDED "KILN_MEMCHECK_MAX_GUARDED" /* live guarded blocks at most (0: default) */
 
 enum kh_mem_error_kind {
 	KH_MEM_OVERFLOW = 1,       /* an access to the inaccessible page after a live block */
