@@ -265,15 +265,36 @@ static void pattern_fill(const struct span *s)
 	memset((void *)(uintptr_t)(s->user + s->size), MC_PATTERN, d.lo + d.len - s->user - s->size);
 }
 
+/* Whether [lo, hi) holds the pattern: eight bytes at a time where aligned. */
+static bool pattern_intact(uintptr_t lo, uintptr_t hi)
+{
+	const uint64_t word = 0x0101010101010101ull * MC_PATTERN;
+	for (; lo < hi && (lo & 7); lo++)
+		if (*(const uint8_t *)lo != MC_PATTERN)
+			return false;
+	for (; lo + 8 <= hi; lo += 8) {
+		uint64_t w;
+		memcpy(&w, (const void *)lo, 8);
+		if (w != word)
+			return false;
+	}
+	for (; lo < hi; lo++)
+		if (*(const uint8_t *)lo != MC_PATTERN)
+			return false;
+	return true;
+}
+
 /* The first byte around the block that lost its pattern, or 0. */
 static uintptr_t pattern_damage(const struct span *s)
 {
 	struct mc_range d = span_data(s);
+	uint64_t before = s->user - d.lo < MC_BEFORE ? s->user - d.lo : MC_BEFORE;
+	if (pattern_intact(s->user + s->size, d.lo + d.len) && pattern_intact(s->user - before, s->user))
+		return 0;
 	for (uint64_t a = s->user + s->size; a < d.lo + d.len; a++)
 		if (*(const uint8_t *)(uintptr_t)a != MC_PATTERN)
 			return (uintptr_t)a;
 	/* before the block, nearest first: an underflow's first byte */
-	uint64_t before = s->user - d.lo < MC_BEFORE ? s->user - d.lo : MC_BEFORE;
 	for (uint64_t a = s->user; a-- > s->user - before;)
 		if (*(const uint8_t *)(uintptr_t)a != MC_PATTERN)
 			return (uintptr_t)a;
@@ -555,6 +576,14 @@ static bool module_holds(uintptr_t a)
 	int st = __atomic_load_n(&modules_state, __ATOMIC_ACQUIRE);
 	if (st == 0 && __atomic_compare_exchange_n(&modules_state, &st, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		dl_iterate_phdr(module_collect, NULL);
+		/* sorted by start, for a binary search on every free */
+		for (int i = 1; i < n_module_ranges; i++) {
+			struct mc_range r = module_ranges[i];
+			int j = i;
+			for (; j > 0 && module_ranges[j - 1].lo > r.lo; j--)
+				module_ranges[j] = module_ranges[j - 1];
+			module_ranges[j] = r;
+		}
 		__atomic_store_n(&modules_state, 2, __ATOMIC_RELEASE);
 		st = 2;
 	}
@@ -563,7 +592,16 @@ static bool module_holds(uintptr_t a)
 		dl_iterate_phdr(in_module, &w);
 		return w.found;
 	}
-	for (int i = 0; i < n_module_ranges; i++)
+	int lo = 0, hi = n_module_ranges; /* the last range starting at or before a */
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (module_ranges[mid].lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges may nest (a module's segments overlap none, but look back a few) */
+	for (int i = lo - 1; i >= 0 && i >= lo - 4; i--)
 		if (a - module_ranges[i].lo < module_ranges[i].len)
 			return true;
 	return false;

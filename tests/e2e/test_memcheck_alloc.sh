@@ -138,4 +138,11 @@ else
 	say "not root: the setuid case is not checked"
 fi
 
+# the new options are in --help and the man page
+krun help memcheck --help
+for o in --sample --underflow --max-guarded; do
+	check_grep "--help names $o" "$T/help.out" "$o"
+	check_grep "kiln-memcheck.1 names $o" "$KILN_SRC/docs/man/kiln-memcheck.1" "$(sed 's/-/\\\\-/g' <<<"$o")"
+done
+
 finish
