@@ -449,7 +449,7 @@ static void quarantine_trim(void)
 }
 
 /* A block of the real allocator's. */
-static void *plain(size_t size, size_t align, bool zero)
+static inline __attribute__((always_inline)) void *plain(size_t size, size_t align, bool zero)
 {
 	void *p = NULL;
 	if (align <= 16 && real_malloc && real_calloc)
@@ -534,6 +534,7 @@ static inline bool sample_take(void)
 static struct mc_range module_ranges[MC_MODULE_RANGES];
 static int n_module_ranges;
 static int modules_state; /* 0 not taken, 1 being taken, 2 taken */
+static __thread __attribute__((tls_model("initial-exec"))) uintptr_t gap_lo, gap_len;
 
 static int module_collect(struct dl_phdr_info *info, size_t size, void *ctx)
 {
@@ -592,6 +593,10 @@ static bool module_holds(uintptr_t a)
 		dl_iterate_phdr(in_module, &w);
 		return w.found;
 	}
+	/* the gap between modules the last such pointer was in (the
+	 * allocator's heap, most often): two compares for the next */
+	if (a - gap_lo < gap_len)
+		return false;
 	int lo = 0, hi = n_module_ranges; /* the last range starting at or before a */
 	while (lo < hi) {
 		int mid = (lo + hi) / 2;
@@ -601,9 +606,15 @@ static bool module_holds(uintptr_t a)
 			hi = mid;
 	}
 	/* ranges may nest (a module's segments overlap none, but look back a few) */
-	for (int i = lo - 1; i >= 0 && i >= lo - 4; i--)
+	uintptr_t from = 0;
+	for (int i = lo - 1; i >= 0 && i >= lo - 4; i--) {
 		if (a - module_ranges[i].lo < module_ranges[i].len)
 			return true;
+		if (module_ranges[i].lo + module_ranges[i].len > from)
+			from = module_ranges[i].lo + module_ranges[i].len;
+	}
+	gap_lo = from;
+	gap_len = (lo < n_module_ranges ? module_ranges[lo].lo : UINTPTR_MAX) - from;
 	return false;
 }
 
@@ -680,7 +691,7 @@ static void span_release(struct span *s, const struct agent_caller *from)
 	pthread_mutex_unlock(&mc_lock);
 }
 
-static int mc_free_as(void *p, int family, const struct agent_caller *from)
+static inline __attribute__((always_inline)) int mc_free_as(void *p, int family, const struct agent_caller *from)
 {
 	uintptr_t a = (uintptr_t)p;
 	if (!in_region(a))
@@ -698,7 +709,8 @@ static int mc_free(void *p, const struct agent_caller *from)
 	return mc_free_as(p, KH_MEM_FAMILY_MALLOC, from);
 }
 
-static void *mc_alloc_entry(size_t size, size_t align, bool zero, int family, const struct agent_caller *from);
+static inline __attribute__((always_inline)) void *mc_alloc_entry(size_t size, size_t align, bool zero, int family,
+                                                                  const struct agent_caller *from);
 
 static int mc_realloc(void *p, size_t size, const struct agent_caller *from, void **out)
 {
@@ -966,7 +978,8 @@ static void stats_send(void)
 	}
 }
 
-static void *mc_alloc_entry(size_t size, size_t align, bool zero, int family, const struct agent_caller *from)
+static inline __attribute__((always_inline)) void *mc_alloc_entry(size_t size, size_t align, bool zero, int family,
+                                                                  const struct agent_caller *from)
 {
 	if (__builtin_expect(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2, 0)) {
 		mc_start();
