@@ -21,6 +21,8 @@ static const struct command commands[] = {
     {"memcheck", cmd_memcheck, "find heap errors in a command: overflows, uses after free, bad frees"},
     {"annotate", cmd_annotate, "show the hottest source lines of a function beside its source"},
     {"cargo", cmd_cargo, "build a cargo project, profile its binary, draw flamegraph.svg (cargo kiln)"},
+    {"offcpu", cmd_offcpu, "record where threads wait: off-CPU time by stack and reason, worker-pool health"},
+    {"timeline", cmd_timeline, "draw an off-CPU or --wall profile as a per-thread timeline SVG"},
     {"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
 };
 

@@ -2430,6 +2430,8 @@ static __attribute__((noinline)) void agent_exit_work(void)
 			e.max_rss_kb = (uint64_t)ru.ru_maxrss;
 		e.bootstrap_bytes = boot_used;
 		e.untracked = untracked;
+		if (mode->live_send)
+			mode->live_send();
 		send_maps();
 		e.time = now_ns();
 		/* before the record: kiln answers as soon as it reads it */
@@ -2486,7 +2488,7 @@ static void agent_at_exit(void *unused)
 		mode->exit();
 		in_hook--;
 	}
-	if (mode->alloc_hooks)
+	if (mode->alloc_hooks || mode->live_send)
 		agent_exit_work();
 	else
 		agent_exit_plain();

@@ -914,6 +914,9 @@ static void mc_init(void)
 	spans = agent_map((size_t)MC_MAX_SPANS * sizeof(struct span));
 	if (!r || !page_span || !spans)
 		return; /* blocks come from the real allocator: the summary says so */
+	/* not a root of the leak scan (its live blocks are the scan's blocks),
+	 * and with guard markers a read-write mapping it must not read */
+	agent_own_add(r, MC_REGION);
 	max_guarded = env_u64(KH_ENV_MC_MAX_GUARDED, 0);
 	if (!max_guarded)
 		max_guarded = max_guarded_default();
@@ -949,6 +952,33 @@ static void mc_process_start(void)
 static void mc_exit(void)
 {
 	stats_send();
+}
+
+/* The live blocks for the leak scan (agent_mode.h: the agent's lock is
+ * held, the program's code has run). Blocks the real allocator served
+ * (unguarded) are not known here: the summary counts them. */
+static void mc_live_send(void)
+{
+	struct {
+		struct kh_rec_mem_live l;
+		uint64_t frames[KH_MEM_FRAMES];
+	} r;
+	pthread_mutex_lock(&mc_lock);
+	for (uint32_t i = 0; i < nspans; i++) {
+		const struct span *s = &spans[i];
+		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SPAN_LIVE)
+			continue;
+		memset(&r.l, 0, sizeof(r.l));
+		r.l.addr = s->user;
+		r.l.size = s->size;
+		r.l.tid = s->alloc_tid;
+		r.l.n_frames = s->n_alloc;
+		memcpy(r.frames, s->alloc_stack, s->n_alloc * sizeof(uint64_t));
+		uint32_t len = (uint32_t)(sizeof(r.l) - sizeof(r.l.h) + s->n_alloc * sizeof(uint64_t));
+		if (agent_channel_write(KH_REC_MEM_LIVE, (char *)&r + sizeof(r.l.h), len, true))
+			break;
+	}
+	pthread_mutex_unlock(&mc_lock);
 }
 
 /* The counts, once: at exit, or when an error stops the process. */
@@ -1022,4 +1052,5 @@ const struct agent_mode agent_mode_memcheck = {
     .start = mc_start,
     .process_start = mc_process_start,
     .exit = mc_exit,
+    .live_send = mc_live_send,
 };

@@ -75,6 +75,11 @@ struct agent_mode {
 	/* At exit (the core's exit handler), before anything else of the
 	 * core's exit path. */
 	void (*exit)(void);
+	/* A mode with its own allocator that wants leaks found: at exit,
+	 * after glibc freed its caches, with the agent's lock held, sends
+	 * its live blocks (KH_REC_MEM_LIVE); the core then runs the heap
+	 * mode's leak scan over them (kiln builds the live image). */
+	void (*live_send)(void);
 };
 
 extern const struct agent_mode agent_mode_heap;

@@ -928,8 +928,11 @@ int agent_unwind_backtrace_from(struct agent_unwind_thread *ut, void **ips, int 
 		*whole = false;
 		return 1;
 	}
-	/* this frame lies on the same stack as the hook's caller's */
-	uintptr_t room = here > lo && here - lo < hi - lo ? here - lo : 0;
+	/* the room left below this frame: on the stack of the hook's caller,
+	 * or on the alternate signal stack a fault handler runs on (the frame
+	 * it unwinds is on the thread's own) */
+	uintptr_t here_lo, here_hi;
+	uintptr_t room = stack_region(ut, here, &here_lo, &here_hi) ? here - here_lo : 0;
 	/* a rule is the table's of the time: a table emptied since drops the trace */
 	uint64_t gen = __atomic_load_n(&table_gen, __ATOMIC_ACQUIRE) + 1;
 	if (gen != ut->trace_gen) {

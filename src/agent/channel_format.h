@@ -203,6 +203,7 @@ enum kh_rec_type {
 	KH_REC_CPU_LOST = 15,    /* struct kh_rec_cpu_lost: samples dropped not yet told in a sample */
 	KH_REC_MEM_ERROR = 16,   /* struct kh_rec_mem_error + frames (the memcheck mode) */
 	KH_REC_MEM_STATS = 17,   /* struct kh_rec_mem_stats: the memcheck mode's counts, at exit */
+	KH_REC_MEM_LIVE = 18,    /* struct kh_rec_mem_live + frames: a block live at exit, before the leak scan */
 };
 
 struct kh_rec_header {
@@ -364,6 +365,18 @@ struct kh_rec_mem_stats {
 	uint64_t max_guarded;
 	uint32_t sample;  /* 1 in about this many guarded (0, 1: all) */
 	uint32_t markers; /* 1: guard markers (no mapping per block), 0: mprotect */
+};
+
+/* The memcheck mode's live blocks at exit, one record each, sent before
+ * KH_REC_SCAN_REQUEST: kiln builds the leak scan's live image from them
+ * (the heap mode's handshake) and names the leaks' allocation stacks. */
+struct kh_rec_mem_live {
+	struct kh_rec_header h;
+	uint64_t addr, size; /* the block, as the program asked for it */
+	uint32_t tid;        /* the thread that allocated it */
+	uint16_t n_frames;   /* its allocation stack, innermost first */
+	uint16_t pad;
+	/* uint64_t frames[n_frames] */
 };
 
 struct kh_rec_peers {

@@ -271,6 +271,8 @@ static void place_candidate(struct builder *b, uint32_t frame, uint64_t order)
 int hotspots_value_index(const struct profile *p, const char *type)
 {
 	size_t n = p->value_types.n;
+	if (!type || !*type) /* a --wall or off-CPU recording says which it shows */
+		type = profile_get_meta(p, "default_value");
 	if (!type || !*type) {
 		if (!n)
 			return HOTSPOTS_VALUE_SAMPLES;

@@ -20,11 +20,13 @@ struct mc_ring {
 	uint32_t pid;
 	struct strbuf text; /* the maps text being sent */
 	VEC(struct mc_map) maps;
+	VEC(size_t) live; /* its blocks in memcheck_errors.leaks; sorted by address once asked for */
 };
 
 struct memcheck_errors {
 	VEC(struct mc_ring) rings;
 	VEC(struct mc_error) errors;
+	VEC(struct mc_leak) leaks;
 	struct mc_stats st;
 	struct agent_channel_ops ops;
 };
@@ -67,21 +69,34 @@ static void maps_take(struct mc_ring *r)
 	strbuf_reset(&r->text);
 }
 
+static void frames_place(const struct mc_ring *r, struct mc_frame *f, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		const struct mc_map *mp = map_find(r, f[k].addr);
+		if (mp) {
+			f[k].path = mp->path;
+			f[k].file_offset = f[k].addr - mp->start + mp->pgoff;
+		}
+	}
+}
+
 static void place(struct memcheck_errors *m, uint32_t ring)
 {
 	struct mc_ring *r = ring_get(m, ring);
+	if (!r->maps.n)
+		return;
+	for (size_t i = 0; i < r->live.n; i++) {
+		struct mc_leak *l = &m->leaks.v[r->live.v[i]];
+		if (!l->placed) {
+			frames_place(r, l->frames, l->n_frames);
+			l->placed = 1;
+		}
+	}
 	for (size_t i = 0; i < m->errors.n; i++) {
 		struct mc_error *e = &m->errors.v[i];
 		if (e->placed || e->ring != ring || !r->maps.n)
 			continue;
-		size_t n = (size_t)e->rec.n_access + e->rec.n_alloc + e->rec.n_free;
-		for (size_t k = 0; k < n; k++) {
-			const struct mc_map *mp = map_find(r, e->frames[k].addr);
-			if (mp) {
-				e->frames[k].path = mp->path;
-				e->frames[k].file_offset = e->frames[k].addr - mp->start + mp->pgoff;
-			}
-		}
+		frames_place(r, e->frames, (size_t)e->rec.n_access + e->rec.n_alloc + e->rec.n_free);
 		e->placed = 1;
 	}
 }
@@ -95,6 +110,72 @@ int memcheck_error_check(const struct kh_rec_header *rec)
 	if (n > 3 * KH_MEM_FRAMES || sizeof(*e) + n * sizeof(uint64_t) > rec->size)
 		return -EINVAL;
 	return 0;
+}
+
+int memcheck_live_check(const struct kh_rec_header *rec)
+{
+	if (rec->type != KH_REC_MEM_LIVE || rec->size < sizeof(struct kh_rec_mem_live))
+		return -EINVAL;
+	const struct kh_rec_mem_live *l = (const struct kh_rec_mem_live *)rec;
+	if (l->n_frames > KH_MEM_FRAMES || sizeof(*l) + (size_t)l->n_frames * sizeof(uint64_t) > rec->size)
+		return -EINVAL;
+	return 0;
+}
+
+static void live_take(struct memcheck_errors *m, uint32_t ring, struct mc_ring *r, const struct kh_rec_header *rec)
+{
+	if (memcheck_live_check(rec))
+		return;
+	const struct kh_rec_mem_live *src = (const struct kh_rec_mem_live *)rec;
+	vec_push(&r->live, m->leaks.n);
+	struct mc_leak *l = vec_grow(&m->leaks);
+	l->addr = src->addr;
+	l->size = src->size;
+	l->tid = src->tid;
+	l->pid = r->pid;
+	l->ring = ring;
+	l->n_frames = src->n_frames;
+	l->frames = xcalloc(l->n_frames ? l->n_frames : 1, sizeof(*l->frames));
+	const uint64_t *f = (const uint64_t *)(src + 1);
+	for (uint32_t k = 0; k < l->n_frames; k++)
+		l->frames[k].addr = f[k];
+}
+
+static int by_addr(const void *a, const void *b, void *leaks)
+{
+	const struct mc_leak *l = leaks;
+	uint64_t x = l[*(const size_t *)a].addr, y = l[*(const size_t *)b].addr;
+	return x < y ? -1 : x > y;
+}
+
+/* The scan asks for the process's live blocks: sorted by address. */
+static int cb_live_blocks(void *ctx, uint32_t ring, struct kh_live_block **out, uint64_t *n)
+{
+	struct memcheck_errors *m = ctx;
+	struct mc_ring *r = ring_get(m, ring);
+	if (r->live.n)
+		qsort_r(r->live.v, r->live.n, sizeof(*r->live.v), by_addr, m->leaks.v);
+	struct kh_live_block *b = xmalloc((r->live.n + 1) * sizeof(*b));
+	for (size_t i = 0; i < r->live.n; i++) {
+		const struct mc_leak *l = &m->leaks.v[r->live.v[i]];
+		b[i] = (struct kh_live_block){l->addr, l->size};
+	}
+	*out = b;
+	*n = r->live.n;
+	return 0;
+}
+
+static void cb_leak_classes(void *ctx, uint32_t ring, const struct kh_live_block *b, const uint8_t *cls, uint64_t n)
+{
+	struct memcheck_errors *m = ctx;
+	struct mc_ring *r = ring_get(m, ring);
+	/* the image is the one cb_live_blocks made: same order */
+	for (uint64_t i = 0; i < n && i < r->live.n; i++) {
+		struct mc_leak *l = &m->leaks.v[r->live.v[i]];
+		if (l->addr == b[i].addr && cls[i] <= KH_LEAK_DEFINITE)
+			l->cls = cls[i];
+	}
+	m->st.scanned++;
 }
 
 static void cb_ring_new(void *ctx, uint32_t ring, const struct kh_ring_header *h)
@@ -134,6 +215,9 @@ static void cb_record(void *ctx, uint32_t ring, const struct kh_rec_header *rec)
 			e->frames[k].addr = f[k];
 		break;
 	}
+	case KH_REC_MEM_LIVE:
+		live_take(m, ring, r, rec);
+		break;
 	case KH_REC_MEM_STATS:
 		if (rec->size >= sizeof(struct kh_rec_mem_stats)) {
 			const struct kh_rec_mem_stats *s = (const struct kh_rec_mem_stats *)rec;
@@ -167,6 +251,8 @@ struct memcheck_errors *memcheck_errors_new(void)
 	m->ops.ctx = m;
 	m->ops.ring_new = cb_ring_new;
 	m->ops.record = cb_record;
+	m->ops.live_blocks = cb_live_blocks;
+	m->ops.leak_classes = cb_leak_classes;
 	m->ops.ring_end = cb_ring_end;
 	return m;
 }
@@ -180,12 +266,16 @@ void memcheck_errors_free(struct memcheck_errors *m)
 		for (size_t k = 0; k < r->maps.n; k++)
 			free(r->maps.v[k].path);
 		vec_free(&r->maps);
+		vec_free(&r->live);
 		strbuf_release(&r->text);
 	}
 	vec_free(&m->rings);
 	for (size_t i = 0; i < m->errors.n; i++)
 		free(m->errors.v[i].frames);
 	vec_free(&m->errors);
+	for (size_t i = 0; i < m->leaks.n; i++)
+		free(m->leaks.v[i].frames);
+	vec_free(&m->leaks);
 	free(m);
 }
 
@@ -207,4 +297,10 @@ const struct mc_error *memcheck_errors_get(const struct memcheck_errors *m, size
 void memcheck_errors_stats(const struct memcheck_errors *m, struct mc_stats *out)
 {
 	*out = m->st;
+}
+
+size_t memcheck_errors_leaks(const struct memcheck_errors *m, const struct mc_leak **out)
+{
+	*out = m->leaks.v;
+	return m->leaks.n;
 }

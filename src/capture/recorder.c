@@ -16,6 +16,7 @@
 
 #include "arch/arch.h"
 #include "capture/maps.h"
+#include "capture/offcpu.h"
 #include "capture/perf_ring.h"
 #include "capture/reader_sched.h"
 #include "capture/thread_counts.h"
@@ -114,6 +115,7 @@ struct recorder {
 	struct hashmap copied_at;
 	VEC(struct opened_event) opened;
 	VEC(struct thread_lost) lost_threads;
+	struct offcpu_pairer offcpu; /* o.offcpu: switches not yet paired */
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -125,6 +127,9 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	thread_counts_init(&r->tc);
 	hashmap_init(&r->copied_at);
 	r->drainer.stop_fd = -1;
+	offcpu_pairer_init(&r->offcpu);
+	if (!o->slots.set)
+		r->o.slots = (struct recorder_slots){true, RECORDER_VALUE_SAMPLES, RECORDER_VALUE_EVENTS, -1, -1};
 	if (o->call_graph == CALL_GRAPH_DWARF)
 		r->unwinder = unwinder_new();
 	r->max_stack = (int)event_read_sysctl("/proc/sys/kernel/perf_event_max_stack", 127);
@@ -161,6 +166,7 @@ void recorder_free(struct recorder *r)
 	vec_free(&r->opened);
 	vec_free(&r->lost_threads);
 	vec_free(&r->losses);
+	offcpu_pairer_release(&r->offcpu);
 	maps_release(&r->maps);
 	unwinder_free(r->unwinder);
 	free(r);
@@ -246,9 +252,12 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 	a->comm_exec = 1;
 	a->task = 1;
 	a->sample_id_all = 1;
+	a->context_switch = r->o.offcpu; /* when each thread comes back */
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
-	a->exclude_kernel = !r->o.kernel;
+	/* a switch happens in the kernel: excluding it drops every switch
+	 * sample, so off-CPU recording only leaves out kernel stacks */
+	a->exclude_kernel = !r->o.kernel && !r->o.offcpu;
 	a->exclude_hv = 1;
 	a->exclude_callchain_kernel = !r->o.kernel;
 	/* wake the reader when a quarter of the ring is used, not per
@@ -267,7 +276,7 @@ static int open_one(struct recorder *r, pid_t pid, int cpu)
 		if (fd >= 0)
 			return fd;
 		int err = errno;
-		if ((err == EACCES || err == EPERM) && !r->attr.exclude_kernel) {
+		if ((err == EACCES || err == EPERM) && !r->attr.exclude_kernel && !r->o.offcpu) {
 			r->attr.exclude_kernel = 1;
 			r->attr.exclude_callchain_kernel = 1;
 			r->st.kernel_fallback = true;
@@ -346,7 +355,7 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 		}
 		vec_push(&r->extra_fds, fd);
 	}
-	r->st.kernel_stacks = !r->attr.exclude_kernel;
+	r->st.kernel_stacks = !r->attr.exclude_callchain_kernel;
 	return r->rings.n ? 0 : -ENODEV;
 }
 
@@ -769,15 +778,27 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	if (n == 0) /* no callchain at all: keep the ip so the sample counts */
 		r->loc_ids[n++] = user_location(r, pid, time, ip);
 
-	struct profile_sample s = {0};
-	s.stack = profile_stack_from_leaf(r->p, r->loc_ids, n);
-	s.tid = tid;
-	s.pid = pid;
-	s.cpu = (uint32_t)cpu;
-	s.time = time;
-	s.values[RECORDER_VALUE_SAMPLES] = 1;
-	s.values[RECORDER_VALUE_EVENTS] = (int64_t)period;
-	profile_add_sample(r->p, &s);
+	uint32_t stack = profile_stack_from_leaf(r->p, r->loc_ids, n);
+	if (r->o.offcpu) {
+		/* weighed when the thread comes back */
+		struct offcpu_event ev = {time, tid, pid, (uint32_t)cpu, stack, OFFCPU_EV_STACK, false};
+		offcpu_pairer_add(&r->offcpu, &ev);
+	} else {
+		const struct recorder_slots *sl = &r->o.slots;
+		struct profile_sample s = {0};
+		s.stack = stack;
+		s.tid = tid;
+		s.pid = pid;
+		s.cpu = (uint32_t)cpu;
+		s.time = time;
+		if (sl->samples >= 0)
+			s.values[sl->samples] = 1;
+		if (sl->events >= 0)
+			s.values[sl->events] = (int64_t)period;
+		if (sl->also >= 0)
+			s.values[sl->also] = (int64_t)period;
+		profile_add_sample(r->p, &s);
+	}
 	thread_counts_sample(&r->tc, tid, period);
 	struct profile_thread *t = profile_thread(r->p, tid, pid);
 	if (!t->start)
@@ -785,11 +806,67 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	r->st.samples++;
 }
 
+/* A context-switch record: the thread's switch-out or switch-in. */
+static void handle_switch(struct recorder *r, const struct perf_event_header *h)
+{
+	struct sample_id id;
+	if (!r->o.offcpu || !read_trailer(h, &id))
+		return;
+	bool out = h->misc & PERF_RECORD_MISC_SWITCH_OUT;
+	struct offcpu_event ev = {
+	    .time = id.time,
+	    .tid = id.tid,
+	    .pid = id.pid,
+	    .cpu = id.cpu,
+	    .kind = out ? OFFCPU_EV_OUT : OFFCPU_EV_IN,
+	    .preempt = out && (h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT),
+	};
+	offcpu_pairer_add(&r->offcpu, &ev);
+}
+
+/* A paired off-CPU interval becomes a sample at its start. */
+static void emit_offcpu(void *ctx, const struct offcpu_interval *iv)
+{
+	struct recorder *r = ctx;
+	uint64_t ns = iv->end - iv->start;
+	if (ns < r->o.min_block) {
+		r->st.offcpu_short++;
+		return;
+	}
+	const struct recorder_slots *sl = &r->o.slots;
+	struct profile_sample s = {0};
+	s.stack = iv->stack;
+	s.tid = iv->tid;
+	s.pid = iv->pid;
+	s.cpu = iv->cpu;
+	s.time = iv->start;
+	if (sl->samples >= 0)
+		s.values[sl->samples] = 1;
+	int slot = iv->preempted && sl->runnable >= 0 ? sl->runnable : sl->events;
+	if (slot >= 0)
+		s.values[slot] = (int64_t)ns;
+	if (sl->also >= 0)
+		s.values[sl->also] = (int64_t)ns;
+	profile_add_sample(r->p, &s);
+	r->st.offcpu_intervals++;
+	if (!iv->stack)
+		r->st.offcpu_nostack++;
+}
+
+void recorder_close_offcpu(struct recorder *r, uint64_t end)
+{
+	if (r->o.offcpu)
+		offcpu_pairer_flush(&r->offcpu, true, end, emit_offcpu, r);
+}
+
 static void on_sideband(void *ctx, const struct perf_event_header *h, int cpu)
 {
 	struct recorder *r = ctx;
 	(void)cpu;
 	switch (h->type) {
+	case PERF_RECORD_SWITCH:
+		handle_switch(r, h);
+		break;
 	case PERF_RECORD_MMAP2:
 		handle_mmap2(r, h);
 		break;
@@ -1152,6 +1229,8 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	}
 	if (!threaded && r->sched_raised)
 		reader_sched_govern(&r->sched);
+	if (r->o.offcpu)
+		offcpu_pairer_flush(&r->offcpu, false, 0, emit_offcpu, r);
 	return b->nrec + r->round_deferred;
 }
 

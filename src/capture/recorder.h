@@ -32,6 +32,15 @@ enum recorder_value {
 	RECORDER_NVALUES,
 };
 
+/* Where a sample's numbers go, when not in enum recorder_value's order:
+ * value indexes, -1 for none. An off-CPU interval puts its nanoseconds in
+ * events, or in runnable when it was preempted; also gets the same
+ * nanoseconds (a --wall profile's "wall"). */
+struct recorder_slots {
+	bool set; /* else samples 0, events 1, no runnable, no also */
+	int8_t samples, events, runnable, also;
+};
+
 struct recorder_options {
 	struct event_desc event;
 	uint64_t freq;   /* samples per second (frequency mode) ... */
@@ -44,6 +53,14 @@ struct recorder_options {
 	                      * PERF_REG_* bits); 0: arch_perf_regs_mask() */
 	bool replay;         /* records come from a file (perf.data), not from a live
 	                      * target: never read /proc for a process without maps */
+	/* The event fires as a thread goes off the cpu (sched:sched_switch,
+	 * or the context-switches software event): each sample is that
+	 * thread's stack, and it weighs the nanoseconds until the thread is
+	 * back (from context-switch records, see offcpu.h); intervals shorter
+	 * than min_block are dropped. */
+	bool offcpu;
+	uint64_t min_block;
+	struct recorder_slots slots;
 };
 
 struct recorder_stats {
@@ -56,6 +73,9 @@ struct recorder_stats {
 	uint64_t unwind_errors; /* unwinds that stopped at a pc without a module or CFI, or at
 	                         * a frame that made no progress */
 	uint64_t records;
+	uint64_t offcpu_intervals;  /* off-CPU: intervals kept ... */
+	uint64_t offcpu_short;      /* ... and dropped as shorter than min_block */
+	uint64_t offcpu_nostack;    /* kept without a stack: the switch-out sample was lost */
 	bool kernel_stacks;         /* kernel stacks were permitted */
 	bool kernel_fallback;       /* kernel stacks were refused, fell back to user only */
 	uint64_t first_time;        /* of the first record read (CLOCK_MONOTONIC ns) */
@@ -89,6 +109,9 @@ int recorder_open_process(struct recorder *r, pid_t pid);
 /* Enables attached events (launch mode enables itself at exec). */
 void recorder_enable(struct recorder *r);
 void recorder_disable(struct recorder *r);
+/* Off-CPU: after the last poll, turns every thread still off the cpu
+ * into an interval that ends at end (CLOCK_MONOTONIC ns). */
+void recorder_close_offcpu(struct recorder *r, uint64_t end);
 
 /* Waits up to timeout_ms for records, then processes what was copied out
  * of the rings since the last call. The copying is done by a thread of

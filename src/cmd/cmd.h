@@ -31,6 +31,8 @@ int cmd_stat(int argc, char **argv);
 int cmd_heap(int argc, char **argv);
 int cmd_memcheck(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
+int cmd_offcpu(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
 /* `cargo kiln`: also run when kiln is started as cargo-kiln (src/kiln.c). */
 int cmd_cargo(int argc, char **argv);
 /* Checks a `kiln flame` command line without running it (argv[0] names

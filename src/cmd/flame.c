@@ -343,6 +343,8 @@ static int compile_regex(regex_t *re, const char *pattern, const char *option)
 
 static int find_value(const struct profile *p, const char *name, const char *path)
 {
+	if (!name) /* a --wall or off-CPU recording says which it draws */
+		name = profile_get_meta(p, "default_value");
 	if (!name)
 		return 0;
 	for (size_t i = 0; i < p->value_types.n; i++)

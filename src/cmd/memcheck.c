@@ -12,24 +12,30 @@
 #include <string.h>
 #include <time.h>
 
+#include "analysis/mc_suppress.h"
+#include "analysis/memcheck_profile.h"
+#include "analysis/memcheck_report.h"
 #include "capture/agent_channel.h"
 #include "capture/memcheck_errors.h"
 #include "capture/target.h"
 #include "cmd/cmd.h"
+#include "cmd/memcheck_feed.h"
+#include "cmd/output.h"
+#include "profile/kiln_file.h"
+#include "render/memcheck.h"
 #include "symbols/symbols.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
 #define MC_EXIT_DEFAULT 99            /* the agent's default too (agent_memcheck.c) */
 #define MC_LINGER_NS    2000000000ull /* after the command exits: its children's last words */
-#define MC_INLINE_MAX   8
 
 static const char memcheck_usage[] = "usage: kiln memcheck [options] -- CMD [ARGS...]\n"
                                      "\n"
                                      "Runs CMD with a guard-page allocator and reports heap errors: overflows\n"
                                      "past a block's end, uses after free, double and invalid frees, realloc\n"
-                                     "of freed memory, and writes into a block's slack (found at free). No\n"
-                                     "recompile: the agent is preloaded. Leaks are not checked yet.\n"
+                                     "of freed memory, writes into a block's slack (found at free), and\n"
+                                     "leaks at exit. No recompile: the agent is preloaded.\n"
                                      "\n"
                                      "  --keep-going          go on after an error where it is safe (not after\n"
                                      "                        a write fault); default: stop at the first error\n"
@@ -46,18 +52,48 @@ static const char memcheck_usage[] = "usage: kiln memcheck [options] -- CMD [ARG
                                      "  --max-guarded N       live guarded blocks at most; beyond, blocks are not\n"
                                      "                        checked (default 65536, less where each costs\n"
                                      "                        mappings: see vm.max_map_count)\n"
+                                     "  --show-leak-kinds K   loss records shown: definite, indirect, possible,\n"
+                                     "                        reachable, comma-separated, all or none\n"
+                                     "                        (default definite,possible)\n"
+                                     "  --errors-for-leak-kinds K  leaks of these kinds count as errors for the\n"
+                                     "                        exit status (default none)\n"
+                                     "  --suppressions FILE   errors and leaks not to report (kiln-memcheck(1));\n"
+                                     "                        may be given more than once\n"
+                                     "  --gen-suppressions    print a suppression after each error and leak\n"
+                                     "  --json FILE           the errors, leaks and summary as JSON ('-': stdout)\n"
+                                     "  -o, --output FILE     write them to the profile FILE, for kiln report\n"
+                                     "                        (default memcheck.kiln; a profile already there\n"
+                                     "                        moves to FILE.old)\n"
+                                     "  -f, --force           replace FILE even if it is not a kiln profile\n"
                                      "  -h, --help            this help\n";
 
 struct memcheck_args {
 	bool keep_going;
+	bool gen_suppressions, force;
 	int exitcode;
+	const char *output;
 	uint64_t quarantine;
 	uint64_t sample, max_guarded;
 	bool underflow;
+	unsigned show_leaks, error_leaks; /* 1 << enum kh_leak_class */
+	struct mc_suppressions *sup;
+	const char *json;
 	char **argv;
 };
 
-enum { OPT_KEEP_GOING = 256, OPT_EXITCODE, OPT_QUARANTINE, OPT_SAMPLE, OPT_UNDERFLOW, OPT_MAX_GUARDED };
+enum {
+	OPT_KEEP_GOING = 256,
+	OPT_EXITCODE,
+	OPT_QUARANTINE,
+	OPT_SHOW_LEAKS,
+	OPT_ERROR_LEAKS,
+	OPT_SUPPRESSIONS,
+	OPT_GEN_SUPPRESSIONS,
+	OPT_JSON,
+	OPT_SAMPLE,
+	OPT_UNDERFLOW,
+	OPT_MAX_GUARDED,
+};
 
 static volatile sig_atomic_t interrupted;
 
@@ -67,23 +103,69 @@ static void on_signal(int sig)
 	interrupted = 1; /* the command got it too: wait for it */
 }
 
+/* The whole file, NUL-terminated. Returns 0 or -errno. */
+static int file_slurp(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	struct strbuf sb = STRBUF_INIT;
+	char buf[8192];
+	size_t got;
+	while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&sb, buf, got);
+	int rc = ferror(f) ? -EIO : 0;
+	fclose(f);
+	*len = sb.len;
+	*text = strbuf_detach(&sb);
+	return rc;
+}
+
+/* Reads one suppression file into a->sup; says what is wrong and where. */
+static int suppressions_read(struct memcheck_args *a, const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = file_slurp(path, &text, &len);
+	if (rc) {
+		kiln_error("cannot read suppressions '%s': %s", path, strerror(-rc));
+		return rc;
+	}
+	unsigned line = 0;
+	const char *why = "";
+	rc = mc_suppressions_parse(&a->sup, text, len, &line, &why);
+	if (rc)
+		kiln_error("'%s' line %u: %s; see kiln-memcheck(1), SUPPRESSIONS", path, line, why);
+	free(text);
+	return rc;
+}
+
 static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 {
 	static const struct option opts[] = {
 	    {"keep-going", no_argument, NULL, OPT_KEEP_GOING},
 	    {"error-exitcode", required_argument, NULL, OPT_EXITCODE},
 	    {"quarantine", required_argument, NULL, OPT_QUARANTINE},
+	    {"show-leak-kinds", required_argument, NULL, OPT_SHOW_LEAKS},
+	    {"errors-for-leak-kinds", required_argument, NULL, OPT_ERROR_LEAKS},
+	    {"suppressions", required_argument, NULL, OPT_SUPPRESSIONS},
+	    {"gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS},
+	    {"json", required_argument, NULL, OPT_JSON},
 	    {"sample", required_argument, NULL, OPT_SAMPLE},
 	    {"underflow", no_argument, NULL, OPT_UNDERFLOW},
 	    {"max-guarded", required_argument, NULL, OPT_MAX_GUARDED},
+	    {"output", required_argument, NULL, 'o'},
+	    {"force", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	a->exitcode = MC_EXIT_DEFAULT;
+	a->output = "memcheck.kiln";
+	a->show_leaks = (1u << KH_LEAK_DEFINITE) | (1u << KH_LEAK_POSSIBLE);
 	a->quarantine = 256ull << 20;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:ho:f", opts, NULL)) != -1) {
 		uint64_t v;
 		switch (c) {
 		case OPT_KEEP_GOING:
@@ -106,6 +188,26 @@ static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 			}
 			a->quarantine = v;
 			break;
+		case OPT_SHOW_LEAKS:
+		case OPT_ERROR_LEAKS:
+			if (mc_leak_kinds_parse(optarg, c == OPT_SHOW_LEAKS ? &a->show_leaks : &a->error_leaks)) {
+				kiln_error(
+				    "--%s takes definite, indirect, possible, reachable (comma-separated), all or "
+				    "none; got '%s'",
+				    c == OPT_SHOW_LEAKS ? "show-leak-kinds" : "errors-for-leak-kinds", optarg);
+				return 2;
+			}
+			break;
+		case OPT_SUPPRESSIONS:
+			if (suppressions_read(a, optarg))
+				return 2;
+			break;
+		case OPT_GEN_SUPPRESSIONS:
+			a->gen_suppressions = true;
+			break;
+		case OPT_JSON:
+			a->json = optarg;
+			break;
 		case OPT_SAMPLE:
 			if (cmd_parse_u64(optarg, &v) || v < 1 || v > (1u << 30)) {
 				kiln_error("--sample takes a count from 1 to 1073741824, like --sample 1000; got '%s'",
@@ -125,6 +227,12 @@ static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 			}
 			a->max_guarded = v;
 			break;
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'f':
+			a->force = true;
+			break;
 		case 'h':
 			cmd_print_usage(memcheck_usage, 0);
 			return 0;
@@ -138,192 +246,6 @@ static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 		return 2;
 	}
 	return -1;
-}
-
-static const char *kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case KH_MEM_OVERFLOW:
-		return "heap overflow";
-	case KH_MEM_USE_AFTER_FREE:
-		return "use after free";
-	case KH_MEM_DOUBLE_FREE:
-		return "double free";
-	case KH_MEM_INVALID_FREE:
-		return "invalid free";
-	case KH_MEM_REALLOC_FREED:
-		return "realloc of freed memory";
-	case KH_MEM_SLACK_DAMAGE:
-		return "heap overflow found at free";
-	case KH_MEM_MISMATCHED_FREE:
-		return "mismatched free";
-	default:
-		return "heap error";
-	}
-}
-
-static const char *kind_plural(uint32_t kind)
-{
-	switch (kind) {
-	case KH_MEM_OVERFLOW:
-		return "heap overflows";
-	case KH_MEM_USE_AFTER_FREE:
-		return "uses after free";
-	case KH_MEM_DOUBLE_FREE:
-		return "double frees";
-	case KH_MEM_INVALID_FREE:
-		return "invalid frees";
-	case KH_MEM_REALLOC_FREED:
-		return "reallocs of freed memory";
-	case KH_MEM_SLACK_DAMAGE:
-		return "heap overflows found at free";
-	case KH_MEM_MISMATCHED_FREE:
-		return "mismatched frees";
-	default:
-		return "heap errors";
-	}
-}
-
-/* The calls of each allocator family (enum kh_mem_family), as a
- * mismatched free names them. */
-static const char *const family_alloc[4] = {"malloc", "new", "new[]", "?"};
-static const char *const family_free[4] = {"free", "delete", "delete[]", "?"};
-
-/* One stack, each frame with its inlined callers. */
-static void say_stack(struct strbuf *out, struct symbolizer *sym, const struct mc_frame *f, unsigned n)
-{
-	if (!n) {
-		strbuf_addstr(out, "    (no stack)\n");
-		return;
-	}
-	unsigned k = 0;
-	for (unsigned i = 0; i < n; i++) {
-		struct symbol_frame sf[MC_INLINE_MAX];
-		int got = f[i].path ? symbolizer_lookup_file(sym, f[i].path, f[i].file_offset, sf, MC_INLINE_MAX) : 0;
-		if (got <= 0) {
-			strbuf_addf(out, "    #%u 0x%" PRIx64 " in %s+0x%" PRIx64 "\n", k++, f[i].addr,
-			            f[i].path ? f[i].path : "??", f[i].path ? f[i].file_offset : 0);
-			continue;
-		}
-		for (int j = 0; j < got; j++) {
-			strbuf_addf(out, "    #%u 0x%" PRIx64 " in %s", k++, f[i].addr,
-			            sf[j].function ? sf[j].function : "??");
-			if (sf[j].file)
-				strbuf_addf(out, " %s:%u", sf[j].file, sf[j].line);
-			else
-				strbuf_addf(out, " (%s+0x%" PRIx64 ")", f[i].path, f[i].file_offset);
-			strbuf_addch(out, '\n');
-		}
-	}
-}
-
-/* Where addr lies relative to the block, as sanitizers say it. */
-static void say_where(struct strbuf *out, const struct kh_rec_mem_error *r)
-{
-	if (!(r->flags & KH_MEM_IN_BLOCK)) {
-		if (r->flags & KH_MEM_ON_STACK)
-			strbuf_addf(out, "  0x%" PRIx64 " is on a thread's stack: malloc never returned it\n", r->addr);
-		else if (r->flags & KH_MEM_STATIC)
-			strbuf_addf(out, "  0x%" PRIx64 " is in a module's static data: malloc never returned it\n",
-			            r->addr);
-		else
-			strbuf_addf(out, "  0x%" PRIx64 " is no heap block's: malloc never returned it\n", r->addr);
-		return;
-	}
-	const char *state = r->n_free ? "freed " : "";
-	if (r->addr == r->block && r->n_free && r->kind != KH_MEM_USE_AFTER_FREE) {
-		strbuf_addf(out, "  0x%" PRIx64 " is a %" PRIu64 "-byte block freed before\n", r->addr, r->block_size);
-		return;
-	}
-	uint64_t end = r->block + r->block_size;
-	if (r->addr >= end && (r->addr > r->block || r->block_size))
-		strbuf_addf(out,
-		            "  0x%" PRIx64 " is %" PRIu64 " bytes past the end of a %s%" PRIu64
-		            "-byte block at 0x%" PRIx64 "\n",
-		            r->addr, r->addr - end, state, r->block_size, r->block);
-	else if (r->addr < r->block)
-		strbuf_addf(out,
-		            "  0x%" PRIx64 " is %" PRIu64 " bytes before a %s%" PRIu64 "-byte block at 0x%" PRIx64 "\n",
-		            r->addr, r->block - r->addr, state, r->block_size, r->block);
-	else
-		strbuf_addf(out,
-		            "  0x%" PRIx64 " is %" PRIu64 " bytes inside a %s%" PRIu64 "-byte block at 0x%" PRIx64 "\n",
-		            r->addr, r->addr - r->block, state, r->block_size, r->block);
-}
-
-static void say_error(struct strbuf *out, struct symbolizer *sym, const struct mc_error *e, int exitcode)
-{
-	const struct kh_rec_mem_error *r = &e->rec;
-	bool fault = r->kind == KH_MEM_OVERFLOW || r->kind == KH_MEM_USE_AFTER_FREE;
-	const char *access = r->flags & KH_MEM_WRITE ? "write" : r->flags & KH_MEM_READ ? "read" : "access";
-	strbuf_addf(out, "kiln memcheck: %s", kind_name(r->kind));
-	if (fault)
-		strbuf_addf(out, ": %s at 0x%" PRIx64, access, r->addr);
-	else if (r->kind == KH_MEM_SLACK_DAMAGE)
-		strbuf_addf(out, ": a write at 0x%" PRIx64, r->addr);
-	else if (r->kind == KH_MEM_MISMATCHED_FREE)
-		strbuf_addf(out, ": %s(0x%" PRIx64 ") of a block from %s", family_free[KH_MEM_FREE_FAMILY(r->flags)],
-		            r->addr, family_alloc[KH_MEM_ALLOC_FAMILY(r->flags)]);
-	else
-		strbuf_addf(out, ": %s(0x%" PRIx64 ")", r->kind == KH_MEM_REALLOC_FREED ? "realloc" : "free", r->addr);
-	strbuf_addf(out, " by thread %" PRIu32 " of pid %" PRIu32 "\n", r->tid, e->pid);
-	say_where(out, r);
-	const char *what = fault                             ? access
-	                   : r->kind == KH_MEM_REALLOC_FREED ? "realloc"
-	                   : r->kind == KH_MEM_SLACK_DAMAGE  ? "free that found it"
-	                                                     : "free";
-	strbuf_addf(out, "  the %s:\n", what);
-	say_stack(out, sym, e->frames, r->n_access);
-	if (r->flags & KH_MEM_IN_BLOCK) {
-		strbuf_addf(out, "  the block was allocated by thread %" PRIu32 ":\n", r->alloc_tid);
-		say_stack(out, sym, e->frames + r->n_access, r->n_alloc);
-		if (r->n_free) {
-			strbuf_addf(out, "  and freed by thread %" PRIu32 ":\n", r->free_tid);
-			say_stack(out, sym, e->frames + r->n_access + r->n_alloc, r->n_free);
-		}
-	}
-	if (r->flags & KH_MEM_STOPPED)
-		strbuf_addf(out, "  the program was stopped here (exit status %d)%s\n", exitcode,
-		            fault && (r->flags & KH_MEM_WRITE) ? ": a write fault always stops it, --keep-going or not"
-		                                               : "");
-	strbuf_addch(out, '\n');
-}
-
-/* The blocks that fell back to the real allocator unchecked, and why. */
-static void say_unguarded(struct strbuf *out, const struct mc_stats *st)
-{
-	if (st->over_limit)
-		strbuf_addf(out, ", %" PRIu64 " not checked (%" PRIu64 " guarded blocks were live: --max-guarded)",
-		            st->over_limit, st->max_guarded);
-	if (st->no_room)
-		strbuf_addf(out, ", %" PRIu64 " not checked (no address space or mapping left: vm.max_map_count)",
-		            st->no_room);
-}
-
-static void say_summary(struct strbuf *out, const struct memcheck_errors *m)
-{
-	size_t n = memcheck_errors_count(m);
-	uint64_t by_kind[KH_MEM_MISMATCHED_FREE + 1] = {0};
-	for (size_t i = 0; i < n; i++) {
-		uint32_t k = memcheck_errors_get(m, i)->rec.kind;
-		by_kind[k <= KH_MEM_MISMATCHED_FREE ? k : 0]++;
-	}
-	strbuf_addf(out, "kiln memcheck: %zu error%s (", n, n == 1 ? "" : "s");
-	const char *sep = "";
-	for (uint32_t k = 1; k <= KH_MEM_MISMATCHED_FREE; k++) {
-		if (!by_kind[k])
-			continue;
-		strbuf_addf(out, "%s%" PRIu64 " %s", sep, by_kind[k], by_kind[k] == 1 ? kind_name(k) : kind_plural(k));
-		sep = ", ";
-	}
-	struct mc_stats st;
-	memcheck_errors_stats(m, &st);
-	strbuf_addf(out, ") in %u process%s; %" PRIu64 " block%s guarded", st.processes, st.processes == 1 ? "" : "es",
-	            st.guarded, st.guarded == 1 ? "" : "s");
-	if (st.sample > 1)
-		strbuf_addf(out, " (about 1 in %" PRIu32 ", --sample)", st.sample);
-	say_unguarded(out, &st);
-	strbuf_addstr(out, "; leaks are not checked yet\n");
 }
 
 /* Reads the rings until the command exits, then what its processes
@@ -371,6 +293,59 @@ static void memcheck_env(const struct memcheck_args *a)
 	setenv(KH_ENV_MC_MAX_GUARDED, num, 1);
 }
 
+/* mc_resolve_fn over the symbolizer. */
+static int resolve(void *ctx, const char *path, uint64_t offset, struct mc_sframe *out, int max)
+{
+	struct symbol_frame sf[8];
+	int got = symbolizer_lookup_file(ctx, path, offset, sf, max < 8 ? max : 8);
+	for (int i = 0; i < got; i++) {
+		out[i].function = sf[i].function;
+		out[i].file = sf[i].file;
+		out[i].line = sf[i].line;
+	}
+	return got;
+}
+
+static int json_write(const char *path, const struct mc_report *r, const struct mc_render_opts *ro)
+{
+	struct output o = {0};
+	int rc = output_open_text(&o, path);
+	if (rc) {
+		kiln_error("cannot write '%s': %s", path, strerror(-rc));
+		return rc;
+	}
+	struct strbuf js = STRBUF_INIT;
+	mc_render_json(&js, r, ro);
+	fputs(strbuf_str(&js), o.f);
+	strbuf_release(&js);
+	rc = output_commit(&o);
+	if (rc)
+		kiln_error("cannot write '%s': %s", path, strerror(-rc));
+	output_release(&o);
+	return rc;
+}
+
+/* The report as a profile, put in place of the file the user named. */
+static int profile_write(struct output *o, struct kiln_writer *w, const struct mc_report *r, char **argv,
+                         uint64_t start_time)
+{
+	struct profile *p = profile_new();
+	struct strbuf cmd = STRBUF_INIT;
+	for (char **v = argv; *v; v++)
+		strbuf_addf(&cmd, "%s%s", v == argv ? "" : " ", *v);
+	cmd_set_run_meta(p, strbuf_str(&cmd), start_time);
+	profile_set_meta_u64(p, "duration_ns", cmd_wall_ns() - start_time);
+	mc_report_to_profile(r, p);
+	int rc = kiln_writer_finish(w, p);
+	if (!rc)
+		rc = output_place(o);
+	if (rc)
+		kiln_error("cannot write '%s': %s", o->path, strerror(-rc));
+	strbuf_release(&cmd);
+	profile_free(p);
+	return rc;
+}
+
 static int memcheck_run(const struct memcheck_args *a)
 {
 	int status = 1;
@@ -379,14 +354,31 @@ static int memcheck_run(const struct memcheck_args *a)
 	struct agent_channel *ch = NULL;
 	struct memcheck_errors *m = NULL;
 	struct symbolizer *sym = NULL;
+	struct mc_report *report = NULL;
+	struct kiln_writer *w = NULL;
+	struct output o = {0};
 	struct strbuf out = STRBUF_INIT;
+	uint64_t start_time = cmd_wall_ns();
 	char *agent = cmd_agent_find();
 	if (!agent) {
 		kiln_error("cannot find 'libkiln-agent.so' next to kiln or in ../lib/kiln/; reinstall kiln or set "
 		           "KILN_AGENT");
 		goto out;
 	}
-	int rc = agent_channel_new(&ch);
+	int rc = output_open_profile(&o, a->output, a->force);
+	if (rc == -EEXIST) {
+		kiln_error("'%s' exists and is not a kiln profile; not replacing it (use -f to replace it, or -o "
+		           "another name)",
+		           a->output);
+		goto out;
+	}
+	if (!rc)
+		rc = kiln_writer_open(&w, output_name(&o));
+	if (rc) {
+		kiln_error("cannot write '%s': %s", a->output, strerror(-rc));
+		goto out;
+	}
+	rc = agent_channel_new(&ch);
 	if (rc) {
 		kiln_error("cannot create the agent's channel in /dev/shm or /tmp: %s", strerror(-rc));
 		goto out;
@@ -417,30 +409,41 @@ static int memcheck_run(const struct memcheck_args *a)
 		          a->argv[0]);
 		goto out;
 	}
-	size_t n = memcheck_errors_count(m);
-	if (!n) {
+	sym = symbolizer_new();
+	report = mc_report_new();
+	struct mc_counts counts = memcheck_feed(report, m);
+	mc_report_finish(report, a->sup, &counts, resolve, sym);
+	report->show_leaks = a->show_leaks;
+	report->error_leaks = a->error_leaks;
+	report->exitcode = a->exitcode ? a->exitcode : MC_EXIT_DEFAULT;
+	if (profile_write(&o, w, report, a->argv, start_time))
+		status = status ? status : 1;
+	struct mc_render_opts ro = {
+	    .show_leaks = a->show_leaks,
+	    .error_leaks = a->error_leaks,
+	    .gen_suppressions = a->gen_suppressions,
+	    .exitcode = a->exitcode ? a->exitcode : MC_EXIT_DEFAULT,
+	};
+	if (a->json && json_write(a->json, report, &ro))
+		status = status ? status : 1;
+	if (!mc_render_has_findings(report, &ro)) {
 		/* no error, but not everything was checked: say so, once */
-		struct mc_stats st;
-		memcheck_errors_stats(m, &st);
-		if (st.over_limit || st.no_room) {
-			strbuf_addf(&out, "kiln memcheck: no errors in %" PRIu64 " guarded blocks", st.guarded);
-			say_unguarded(&out, &st);
-			strbuf_addch(&out, '\n');
+		if (mc_render_unchecked(&out, report)) {
 			fflush(stdout);
 			fputs(strbuf_str(&out), stderr);
 		}
 		goto out;
 	}
-	sym = symbolizer_new();
-	for (size_t i = 0; i < n; i++)
-		say_error(&out, sym, memcheck_errors_get(m, i), a->exitcode ? a->exitcode : MC_EXIT_DEFAULT);
-	say_summary(&out, m);
+	mc_render_text(&out, report, &ro);
 	fflush(stdout);
 	fputs(strbuf_str(&out), stderr);
-	if (a->exitcode)
+	if (a->exitcode && (mc_report_errors(report) || mc_report_leak_blocks(report, a->error_leaks)))
 		status = a->exitcode;
 out:
 	strbuf_release(&out);
+	kiln_writer_free(w);
+	output_release(&o);
+	mc_report_free(report);
 	symbolizer_free(sym);
 	memcheck_errors_free(m);
 	target_release(&t);
@@ -453,7 +456,8 @@ int cmd_memcheck(int argc, char **argv)
 {
 	struct memcheck_args a = {0};
 	int rc = memcheck_parse(argc, argv, &a);
-	if (rc >= 0)
-		return rc;
-	return memcheck_run(&a);
+	if (rc < 0)
+		rc = memcheck_run(&a);
+	mc_suppressions_free(a.sup);
+	return rc;
 }

@@ -61,6 +61,14 @@ static const char record_usage[] = "usage: kiln record [options] -- CMD [ARGS...
                                    "                            in a preloaded agent; no kernel frames, no time\n"
                                    "                            spent blocked); default perf, agent where\n"
                                    "                            perf_event_open is refused\n"
+                                   "      --wall                also record the time threads spend off the cpu\n"
+                                   "                            (blocked or waiting for a cpu), in nanoseconds\n"
+                                   "                            like the CPU samples (1e9/HZ each), so views\n"
+                                   "                            show where wall-clock time went; values: wall,\n"
+                                   "                            cpu, offcpu, runnable (views default to wall)\n"
+                                   "      --off-cpu             the same recording; views default to offcpu\n"
+                                   "      --min-block NS        drop off-CPU intervals shorter than NS\n"
+                                   "                            nanoseconds (default 0: all are counted)\n"
                                    "  -p, --pid PID             record a running process (all its threads)\n"
                                    "      --duration SECONDS    stop after SECONDS (a command gets SIGINT)\n"
                                    "  -q, --quiet               print nothing but errors\n"
@@ -111,6 +119,9 @@ enum {
 	OPT_DURATION,
 	OPT_DEBUG_DIR,
 	OPT_ENGINE,
+	OPT_WALL,
+	OPT_OFF_CPU,
+	OPT_MIN_BLOCK,
 };
 
 const struct option record_options[RECORD_OPTIONS_COUNT + 1] = {
@@ -126,6 +137,9 @@ const struct option record_options[RECORD_OPTIONS_COUNT + 1] = {
     {"pid", required_argument, NULL, 'p'},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"quiet", no_argument, NULL, 'q'},
+    {"wall", no_argument, NULL, OPT_WALL},
+    {"off-cpu", no_argument, NULL, OPT_OFF_CPU},
+    {"min-block", required_argument, NULL, OPT_MIN_BLOCK},
     {0},
 };
 
@@ -201,6 +215,19 @@ int record_option(struct record_args *a, int c, const char *arg)
 	case 'q':
 		a->quiet = true;
 		return 0;
+	case OPT_WALL:
+	case OPT_OFF_CPU:
+		if (a->time != RECORD_TIME_OFFCPU) { /* kiln offcpu records off-CPU time only */
+			a->time = RECORD_TIME_WALL;
+			a->view_value = c == OPT_WALL ? "wall" : "offcpu";
+		}
+		return 0;
+	case OPT_MIN_BLOCK:
+		if (cmd_parse_u64(arg, &a->min_block)) {
+			kiln_error("--min-block takes nanoseconds, like --min-block 100000; got '%s'", arg);
+			return 2;
+		}
+		return 0;
 	case OPT_ENGINE:
 		if (!strcmp(arg, "perf")) {
 			a->engine = RECORD_ENGINE_PERF;
@@ -233,6 +260,15 @@ int record_args_check(struct record_args *a)
 	if (a->engine == RECORD_ENGINE_AGENT && a->event && strcmp(a->event, "cpu-clock") &&
 	    strcmp(a->event, "task-clock")) {
 		kiln_error("the agent engine samples CPU time only, not '%s'; drop -e or use --engine perf", a->event);
+		return 2;
+	}
+	if (a->time != RECORD_TIME_CPU && a->engine == RECORD_ENGINE_AGENT) {
+		kiln_error("the agent engine cannot see time spent off the cpu; drop --engine agent");
+		return 2;
+	}
+	if (a->time == RECORD_TIME_WALL &&
+	    (a->count || (a->event && strcmp(a->event, "cpu-clock") && strcmp(a->event, "task-clock")))) {
+		kiln_error("--wall and --off-cpu weigh CPU samples in nanoseconds (1e9/HZ): use -F, not -c or -e");
 		return 2;
 	}
 	long max_rate = event_read_sysctl("/proc/sys/kernel/perf_event_max_sample_rate", 100000);
@@ -311,8 +347,10 @@ static void explain_open_error(int err, const struct event_desc *ev, pid_t pid)
 {
 	if (err == -EACCES || err == -EPERM) {
 		/* the recorder falls back to user-space stacks by itself, so
-		 * only tracepoints still need the kernel when refused */
-		cmd_perm_error("record", pid, ev->is_tracepoint);
+		 * only tracepoints and switches (off-CPU) still need the
+		 * kernel when refused */
+		bool switches = ev->type == PERF_TYPE_SOFTWARE && ev->config == PERF_COUNT_SW_CONTEXT_SWITCHES;
+		cmd_perm_error("record", pid, ev->is_tracepoint || switches);
 	} else if (err == -ENOENT || err == -EOPNOTSUPP || err == -ENODEV) {
 		kiln_error("event '%s' is not supported on this machine (no hardware PMU here, as in many VMs); "
 		           "use -e cpu-clock",
@@ -456,6 +494,8 @@ struct record_session {
 	struct output out;
 	struct profile *p;
 	struct recorder *r;
+	struct recorder *roff; /* --wall: the off-CPU recorder beside r's CPU samples */
+	struct event_desc offev;
 	struct kiln_writer *w;
 	struct target t;
 	struct recorder_stats st;
@@ -502,7 +542,7 @@ static void choose_engine(struct record_session *s)
 		s->agent = true;
 		return;
 	}
-	if (a->engine == RECORD_ENGINE_PERF || a->pid)
+	if (a->engine == RECORD_ENGINE_PERF || a->pid || a->time != RECORD_TIME_CPU)
 		return;
 	if (a->event && strcmp(a->event, "cpu-clock") && strcmp(a->event, "task-clock"))
 		return;
@@ -535,14 +575,52 @@ static int agent_prepare(struct record_session *s)
 	return -1;
 }
 
+/* The switch-out event: sched:sched_switch (mounting tracefs when root
+ * and it is not mounted), else the context-switches software event,
+ * which fires at the same place without tracefs. */
+static int choose_offcpu_event(struct event_desc *ev)
+{
+	if (event_tracefs_mount() == 0 && event_parse("sched:sched_switch", ev) == 0)
+		return 0;
+	return event_parse("context-switches", ev);
+}
+
+/* The value types of an off-CPU or --wall recording and the recorders'
+ * slots in them (see recorder_slots). */
+static void offcpu_values(struct record_session *s, struct recorder_options *cpu, struct recorder_options *off)
+{
+	if (s->a->time == RECORD_TIME_OFFCPU) {
+		profile_add_value_type(s->p, "blocks", "count");
+		profile_add_value_type(s->p, "offcpu", "nanoseconds");
+		profile_add_value_type(s->p, "runnable", "nanoseconds");
+		off->slots = (struct recorder_slots){true, 0, 1, 2, -1};
+		return;
+	}
+	profile_add_value_type(s->p, "samples", "count");
+	profile_add_value_type(s->p, "wall", "nanoseconds");
+	profile_add_value_type(s->p, "cpu", "nanoseconds");
+	profile_add_value_type(s->p, "offcpu", "nanoseconds");
+	profile_add_value_type(s->p, "runnable", "nanoseconds");
+	cpu->slots = (struct recorder_slots){true, 0, 2, -1, 1};
+	off->slots = (struct recorder_slots){true, 0, 3, 4, 1};
+}
+
 /* The event, the output's temporary file, the profile and its writer. */
 static int record_prepare(struct record_session *s)
 {
 	const struct record_args *a = s->a;
 	choose_engine(s);
-	int rc = s->agent ? event_parse("cpu-clock", &s->ev) : choose_event(a->event, &s->ev);
+	int rc;
+	if (s->agent || (a->time == RECORD_TIME_WALL && !a->event))
+		rc = event_parse("cpu-clock", &s->ev);
+	else if (a->time == RECORD_TIME_OFFCPU)
+		rc = choose_offcpu_event(&s->ev);
+	else
+		rc = choose_event(a->event, &s->ev);
 	if (rc) /* an unknown event is a usage error; an unreadable tracefs is not */
 		return rc == -EACCES ? 1 : 2;
+	if (a->time == RECORD_TIME_WALL && choose_offcpu_event(&s->offev))
+		return 1;
 	if (s->agent) {
 		if (s->refused && !a->quiet)
 			cmd_perm_fallback_note(s->refused);
@@ -556,13 +634,37 @@ static int record_prepare(struct record_session *s)
 	s->opened = true;
 
 	s->p = profile_new();
-	/* in enum recorder_value's order */
-	profile_add_value_type(s->p, "samples", "count");
-	if (s->ev.is_clock)
-		profile_add_value_type(s->p, "cpu", "nanoseconds");
-	else
-		profile_add_value_type(s->p, s->ev.name, "events");
+	struct recorder_options off = {
+	    .event = a->time == RECORD_TIME_OFFCPU ? s->ev : s->offev,
+	    .period = 1, /* every switch */
+	    .call_graph = a->call_graph,
+	    .stack_size = a->stack_size,
+	    .inherit = a->inherit,
+	    .kernel = a->kernel,
+	    .offcpu = true,
+	    .min_block = a->min_block,
+	};
+	struct recorder_slots cpu_slots = {0};
+	if (a->time != RECORD_TIME_CPU) {
+		struct recorder_options cpu = {0};
+		offcpu_values(s, &cpu, &off);
+		cpu_slots = cpu.slots;
+	} else {
+		/* in enum recorder_value's order */
+		profile_add_value_type(s->p, "samples", "count");
+		if (s->ev.is_clock)
+			profile_add_value_type(s->p, "cpu", "nanoseconds");
+		else
+			profile_add_value_type(s->p, s->ev.name, "events");
+	}
 	set_metadata(s->p, a, &s->ev, s->agent);
+	if (a->time != RECORD_TIME_CPU) {
+		profile_set_meta(s->p, "time", a->time == RECORD_TIME_WALL ? "wall" : "offcpu");
+		profile_set_meta(s->p, "offcpu_event", off.event.name);
+		profile_set_meta_u64(s->p, "min_block_ns", a->min_block);
+		if (a->view_value)
+			profile_set_meta(s->p, "default_value", a->view_value);
+	}
 	profile_set_meta(s->p, "engine", s->agent ? "agent" : "perf");
 	if (s->agent)
 		profile_set_meta(s->p, "engine_blind", "kernel frames, time spent blocked");
@@ -575,7 +677,12 @@ static int record_prepare(struct record_session *s)
 	    .stack_size = a->stack_size,
 	    .inherit = a->inherit,
 	    .kernel = a->kernel,
+	    .slots = cpu_slots,
 	};
+	if (a->time == RECORD_TIME_OFFCPU)
+		ro = off;
+	else if (a->time == RECORD_TIME_WALL)
+		s->roff = recorder_new(s->p, &off);
 	if (s->agent) {
 		/* the agent sends program counters, unwound in the target */
 		ro.call_graph = CALL_GRAPH_FP;
@@ -605,6 +712,8 @@ static int record_start(struct record_session *s)
 			return 1;
 		}
 		rc = recorder_open_process(s->r, a->pid);
+		if (rc == 0 && s->roff)
+			rc = recorder_open_process(s->roff, a->pid);
 		if (rc) {
 			explain_open_error(rc, &s->ev, a->pid);
 			if (rc == -EPERM || rc == -EACCES || rc == -ENOSYS)
@@ -615,6 +724,8 @@ static int record_start(struct record_session *s)
 			return 1;
 		}
 		recorder_enable(s->r);
+		if (s->roff)
+			recorder_enable(s->roff);
 	} else {
 		rc = target_launch(&s->t, a->argv);
 		if (rc) {
@@ -622,8 +733,10 @@ static int record_start(struct record_session *s)
 			return 1;
 		}
 		rc = s->agent ? 0 : recorder_open_child(s->r, s->t.pid);
+		if (rc == 0 && s->roff)
+			rc = recorder_open_child(s->roff, s->t.pid);
 		if (rc) {
-			explain_open_error(rc, &s->ev, 0);
+			explain_open_error(rc, rc && s->roff ? &s->offev : &s->ev, 0);
 			return 1;
 		}
 		rc = target_start(&s->t);
@@ -649,6 +762,8 @@ static int record_start(struct record_session *s)
  * the agent's channel. Returns the records read. */
 static size_t record_poll(struct record_session *s, int timeout_ms)
 {
+	if (!s->agent && s->roff)
+		return recorder_poll(s->r, timeout_ms) + recorder_poll(s->roff, 0);
 	if (!s->agent)
 		return recorder_poll(s->r, timeout_ms);
 	uint64_t n = agent_channel_poll(s->ch, agent_sampler_ops(s->sampler));
@@ -727,12 +842,16 @@ static int record_collect(struct record_session *s)
 		}
 	}
 	recorder_disable(s->r);
+	if (s->roff)
+		recorder_disable(s->roff);
 	if (s->agent)
 		agent_drain(s);
 	else
-		while (recorder_poll(s->r, 0))
+		while (record_poll(s, 0))
 			;
 	s->end = cmd_now_ns();
+	/* threads still off the cpu were so until now */
+	recorder_close_offcpu(s->roff ? s->roff : s->r, s->end);
 	if (write_err) {
 		write_error_while_running(a, write_err, t->launched, (double)(write_failed_at - s->start) / 1e9,
 		                          s->flushed);
@@ -758,6 +877,19 @@ static int record_finish(struct record_session *s)
 	profile_set_meta_u64(p, "exec_cut_stacks", st->exec_cut);
 	profile_set_meta_u64(p, "unwind_errors", st->unwind_errors);
 	profile_set_meta(p, "kernel_stacks", st->kernel_stacks ? "yes" : "no");
+	if (a->time != RECORD_TIME_CPU) {
+		struct recorder_stats off = *st;
+		if (s->roff) {
+			recorder_get_stats(s->roff, &off);
+			profile_set_meta_u64(p, "lost_samples", st->lost + off.lost);
+		}
+		profile_set_meta_u64(p, "offcpu_intervals", off.offcpu_intervals);
+		profile_set_meta_u64(p, "offcpu_short", off.offcpu_short);
+		profile_set_meta_u64(p, "offcpu_nostack", off.offcpu_nostack);
+		profile_set_meta_u64(p, "offcpu_lost", off.lost);
+		profile_set_meta_u64(p, "start_ns", s->start);
+		profile_set_meta_u64(p, "end_ns", s->end);
+	}
 	if (s->agent) {
 		profile_set_meta_u64(p, "agent_cut_stacks", s->ast.cut);
 		profile_set_meta_u64(p, "agent_signals", s->ast.signals);
@@ -813,6 +945,16 @@ static void record_summary(const struct record_session *s)
 	        a->output, st->samples, st->lost, st->truncated, p->threads.n, size);
 	if (s->out.old)
 		fprintf(stderr, "kiln: the previous profile is now '%s'\n", s->out.old);
+	if (a->time != RECORD_TIME_CPU) {
+		uint64_t n = profile_get_meta_u64(p, "offcpu_intervals", 0);
+		uint64_t lost = profile_get_meta_u64(p, "offcpu_lost", 0);
+		fprintf(stderr, "kiln: %" PRIu64 " off-CPU intervals from %s (%" PRIu64 " lost switches", n,
+		        profile_get_meta(p, "offcpu_event"), lost);
+		if (a->min_block)
+			fprintf(stderr, ", %" PRIu64 " shorter than --min-block dropped",
+			        profile_get_meta_u64(p, "offcpu_short", 0));
+		fprintf(stderr, ", %" PRIu64 " without a stack)\n", profile_get_meta_u64(p, "offcpu_nostack", 0));
+	}
 	if (st->lost) {
 		struct strbuf lost = STRBUF_INIT;
 		render_lost_hint(p, st->samples, &lost);
@@ -890,6 +1032,7 @@ static bool record_session_release(struct record_session *s)
 	if (s->opened)
 		output_release(&s->out);
 	recorder_free(s->r);
+	recorder_free(s->roff);
 	agent_sampler_free(s->sampler);
 	agent_channel_free(s->ch);
 	free(s->agent_path);

@@ -20,6 +20,14 @@ enum record_engine {
 	RECORD_ENGINE_AGENT,
 };
 
+/* What a recording measures: CPU samples, off-CPU time only (kiln
+ * offcpu), or both in one unit (--wall, --off-cpu). */
+enum record_time {
+	RECORD_TIME_CPU = 0,
+	RECORD_TIME_OFFCPU,
+	RECORD_TIME_WALL,
+};
+
 struct record_args {
 	const char *output;
 	bool force; /* -f: replace an output that is not a kiln profile */
@@ -32,6 +40,9 @@ struct record_args {
 	double duration;
 	enum record_engine engine;
 	const char *debug_dirs; /* --debug-dir, colon-joined; NULL for the default places */
+	enum record_time time;
+	const char *view_value; /* the value views show by default ("wall", "offcpu"), NULL: theirs */
+	uint64_t min_block;     /* ns: shorter off-CPU intervals are dropped */
 	char **argv;
 };
 
@@ -51,7 +62,7 @@ int record_parse_args(int argc, char **argv, struct record_args *a);
  * their own codes below it. */
 #define RECORD_OPT_BASE      0x1000
 #define RECORD_SHORT_OPTIONS "fF:c:e:gp:q"
-#define RECORD_OPTIONS_COUNT 12 /* entries of record_options before the {0} */
+#define RECORD_OPTIONS_COUNT 15 /* entries of record_options before the {0} */
 extern const struct option record_options[RECORD_OPTIONS_COUNT + 1];
 /* Applies option c (as getopt_long returned it) with its value arg to a.
  * Returns 0, 2 after saying what is wrong with arg, or 1 when c is not

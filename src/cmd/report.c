@@ -14,11 +14,14 @@
 
 #include "analysis/alloc_site.h"
 #include "analysis/heap.h"
+#include "analysis/memcheck_profile.h"
 #include "analysis/hotspots.h"
 #include "cmd/cmd.h"
+#include "cmd/offcpu_view.h"
 #include "profile/profile.h"
 #include "profile/profile_filter.h"
 #include "render/heap.h"
+#include "render/memcheck.h"
 #include "render/report.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -50,6 +53,10 @@ static const char report_usage[] = "usage: kiln report [options] [FILE]\n"
                                    "                            (default: the second type, cpu, when present)\n"
                                    "  -m, --min-percent P       hide call tree nodes below P% (default 0.5)\n"
                                    "      --json                machine-readable output (schema in kiln-report(1))\n"
+                                   "      --pools               worker pools of an off-CPU or --wall profile:\n"
+                                   "                            busy, parked, blocked in tasks, and a verdict\n"
+                                   "      --park-frame REGEX    with --pools: a function in which workers wait\n"
+                                   "                            for work (besides the known runtimes'); repeatable\n"
                                    "      --no-inline           fold inlined functions into the function they\n"
                                    "                            were inlined into, like 'perf report --no-inline'\n"
                                    "heap summary:\n"
@@ -69,7 +76,8 @@ static const char report_usage[] = "usage: kiln report [options] [FILE]\n"
 struct report_args {
 	const char *file;
 	const char *value;
-	bool json, tree, threads, processes, no_inline, full_stacks, limit_set;
+	bool json, tree, threads, processes, no_inline, full_stacks, limit_set, pools;
+	struct offcpu_view_args view; /* --pools, --park-frame */
 	struct profile_filter filter; /* --pid, --tid, --comm */
 	struct alloc_rule *rule;      /* --alloc-fn; NULL: the default table */
 	enum hotspot_sort sort;
@@ -79,7 +87,18 @@ struct report_args {
 
 static int parse_args(int argc, char **argv, struct report_args *a)
 {
-	enum { OPT_VALUE = 256, OPT_JSON, OPT_NO_INLINE, OPT_FULL_STACKS, OPT_ALLOC_FN, OPT_PID, OPT_TID, OPT_COMM };
+	enum {
+		OPT_VALUE = 256,
+		OPT_JSON,
+		OPT_NO_INLINE,
+		OPT_FULL_STACKS,
+		OPT_ALLOC_FN,
+		OPT_PID,
+		OPT_TID,
+		OPT_COMM,
+		OPT_POOLS,
+		OPT_PARK
+	};
 	static const struct option opts[] = {
 	    {"input", required_argument, NULL, 'i'},
 	    {"tree", no_argument, NULL, 't'},
@@ -96,6 +115,8 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 	    {"no-inline", no_argument, NULL, OPT_NO_INLINE},
 	    {"full-stacks", no_argument, NULL, OPT_FULL_STACKS},
 	    {"alloc-fn", required_argument, NULL, OPT_ALLOC_FN},
+	    {"pools", no_argument, NULL, OPT_POOLS},
+	    {"park-frame", required_argument, NULL, OPT_PARK},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -172,6 +193,13 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			if (cmd_alloc_fn(&a->rule, optarg))
 				return 2;
 			break;
+		case OPT_POOLS:
+			a->pools = true;
+			break;
+		case OPT_PARK:
+			if (offcpu_view_park_option(&a->view, optarg))
+				return 2;
+			break;
 		case 'h':
 			cmd_print_usage(report_usage, 0);
 			return 0;
@@ -219,6 +247,32 @@ static int heap_summary(const struct report_args *a, struct profile *p, struct s
 	ro.command = profile_get_meta(p, "command");
 	ro.full_stacks = a->full_stacks;
 	return cmd_heap_view(out, p, a->rule, &ro, a->json);
+}
+
+/* The report of a memcheck profile, as kiln memcheck printed it (every
+ * error, the loss records of the classes it showed, the summary). */
+static int memcheck_summary(const struct report_args *a, struct profile *p, struct strbuf *out)
+{
+	struct mc_report *r = NULL;
+	if (mc_report_from_profile(p, &r)) {
+		kiln_error("'%s': its memcheck entries are malformed; the tables are still there: kiln report "
+		           "--value errors %s",
+		           a->file, a->file);
+		return 1;
+	}
+	struct mc_render_opts ro = {
+	    .show_leaks = r->show_leaks,
+	    .error_leaks = r->error_leaks,
+	    .exitcode = r->exitcode,
+	};
+	if (a->json)
+		mc_render_json(out, r, &ro);
+	else if (mc_render_has_findings(r, &ro))
+		mc_render_text(out, r, &ro);
+	else
+		strbuf_addstr(out, "kiln memcheck: no errors and no leaks to show\n");
+	mc_report_free(r);
+	return 0;
 }
 
 /* Fills o and picks the renderer for a's sections. */
@@ -322,8 +376,24 @@ static int report_run(const struct report_args *a)
 	if (a->no_inline)
 		profile_fold_inlined(p);
 	cmd_filter_profile(p, &a->filter, a->file);
+	if (a->pools) {
+		struct offcpu_view_args v = a->view;
+		v.json = a->json;
+		v.limit = a->limit_set ? a->limit : 10;
+		int status = offcpu_view(&v, p, a->file, &out);
+		if (status) {
+			rc = status;
+			goto out_free;
+		}
+		goto out_write;
+	}
 	if (!a->value && !a->tree && !a->threads && !a->processes && heap_profile_is(p)) {
 		heap_summary(a, p, &out);
+		goto out_write;
+	}
+	if (!a->value && !a->tree && !a->threads && !a->processes && mc_profile_is(p)) {
+		if (memcheck_summary(a, p, &out))
+			goto out_free;
 		goto out_write;
 	}
 	/* the tables of a heap profile: Self% on the allocation sites, not on

@@ -11,6 +11,7 @@
 . "$(dirname "$0")/heap_lib.sh"
 
 [ -x "$KILN" ] || die "kiln binary '$KILN' not found"
+cd "$T" || die "no $T" # kiln memcheck writes memcheck.kiln here
 SRC=$KILN_SRC/tests/fixtures/memcheck_bugs.c
 BIN=$T/memcheck_bugs
 cc -O0 -g -pthread -o "$BIN" "$SRC" || die "cannot build $SRC"

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -124,11 +125,107 @@ static void malformed_dropped(void **state)
 	memcheck_errors_free(m);
 }
 
+static void live_send(const struct agent_channel_ops *ops, uint64_t addr, uint64_t size, uint64_t frame)
+{
+	struct {
+		struct kh_rec_mem_live l;
+		uint64_t frames[1];
+	} r;
+	memset(&r, 0, sizeof(r));
+	r.l.addr = addr;
+	r.l.size = size;
+	r.l.tid = PID + 1;
+	r.l.n_frames = 1;
+	r.frames[0] = frame;
+	struct rec_buf b;
+	ops->record(ops->ctx, 0, rec_make(&b, KH_REC_MEM_LIVE, (char *)&r + sizeof(r.l.h), sizeof(r) - sizeof(r.l.h)));
+}
+
+/* The blocks live at exit go to the leak scan sorted by address, and its
+ * classes come back to the right blocks, whose stacks are placed. */
+static void leaks_classified(void **state)
+{
+	(void)state;
+	struct memcheck_errors *m = memcheck_errors_new();
+	const struct agent_channel_ops *ops = memcheck_errors_ops(m);
+	struct kh_ring_header h = {.pid = PID};
+	ops->ring_new(ops->ctx, 0, &h);
+	live_send(ops, 0x9000, 30, 0x401000);
+	live_send(ops, 0x5000, 10, 0x401010);
+	live_send(ops, 0x7000, 20, 0x999999);
+	send_maps(ops, "00400000-00402000 r-xp 00000000 08:01 11 /usr/bin/prog\n", 5);
+	struct kh_live_block *b = NULL;
+	uint64_t n = 0;
+	assert_int_equal(ops->live_blocks(ops->ctx, 0, &b, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(b[0].addr, 0x5000);
+	assert_int_equal(b[0].size, 10);
+	assert_int_equal(b[1].addr, 0x7000);
+	assert_int_equal(b[2].addr, 0x9000);
+	uint8_t cls[3] = {KH_LEAK_DEFINITE, KH_LEAK_REACHABLE, KH_LEAK_POSSIBLE};
+	ops->leak_classes(ops->ctx, 0, b, cls, n);
+	free(b);
+	const struct mc_leak *l;
+	assert_int_equal(memcheck_errors_leaks(m, &l), 3);
+	/* in the order read */
+	assert_int_equal(l[0].addr, 0x9000);
+	assert_int_equal(l[0].cls, KH_LEAK_POSSIBLE);
+	assert_int_equal(l[1].cls, KH_LEAK_DEFINITE);
+	assert_int_equal(l[2].cls, KH_LEAK_REACHABLE);
+	assert_int_equal(l[1].tid, PID + 1);
+	assert_int_equal(l[1].pid, PID);
+	assert_string_equal(l[1].frames[0].path, "/usr/bin/prog");
+	assert_int_equal(l[1].frames[0].file_offset, 0x1010);
+	assert_null(l[2].frames[0].path);
+	struct mc_stats s;
+	memcheck_errors_stats(m, &s);
+	assert_int_equal(s.scanned, 1);
+	memcheck_errors_free(m);
+}
+
+static void live_malformed_dropped(void **state)
+{
+	(void)state;
+	struct memcheck_errors *m = memcheck_errors_new();
+	const struct agent_channel_ops *ops = memcheck_errors_ops(m);
+	struct kh_ring_header h = {.pid = PID};
+	ops->ring_new(ops->ctx, 0, &h);
+	struct kh_rec_mem_live l;
+	memset(&l, 0, sizeof(l));
+	l.n_frames = 3; /* frames the record does not hold */
+	struct rec_buf b;
+	const struct kh_rec_header *r =
+	    rec_make(&b, KH_REC_MEM_LIVE, (char *)&l + sizeof(l.h), sizeof(l) - sizeof(l.h));
+	assert_int_equal(memcheck_live_check(r), -EINVAL);
+	ops->record(ops->ctx, 0, r);
+	l.n_frames = KH_MEM_FRAMES + 1; /* more than the agent keeps */
+	r = rec_make(&b, KH_REC_MEM_LIVE, (char *)&l + sizeof(l.h), sizeof(l) - sizeof(l.h));
+	assert_int_equal(memcheck_live_check(r), -EINVAL);
+	r = rec_make(&b, KH_REC_MEM_LIVE, (char *)&l + sizeof(l.h), 4);
+	assert_int_equal(memcheck_live_check(r), -EINVAL);
+	ops->record(ops->ctx, 0, r);
+	const struct mc_leak *out;
+	assert_int_equal(memcheck_errors_leaks(m, &out), 0);
+	l.n_frames = 0;
+	r = rec_make(&b, KH_REC_MEM_LIVE, (char *)&l + sizeof(l.h), sizeof(l) - sizeof(l.h));
+	assert_int_equal(memcheck_live_check(r), 0);
+	ops->record(ops->ctx, 0, r);
+	assert_int_equal(memcheck_errors_leaks(m, &out), 1);
+	/* a scan answer for blocks it does not hold changes nothing */
+	struct kh_live_block other = {0x1234, 8};
+	uint8_t c = KH_LEAK_DEFINITE;
+	ops->leak_classes(ops->ctx, 0, &other, &c, 1);
+	assert_int_equal(out[0].cls, KH_LEAK_UNKNOWN);
+	memcheck_errors_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(error_placed),
 	    cmocka_unit_test(malformed_dropped),
+	    cmocka_unit_test(leaks_classified),
+	    cmocka_unit_test(live_malformed_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

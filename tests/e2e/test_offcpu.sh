@@ -1,0 +1,147 @@
+#!/bin/bash
+# test_offcpu.sh - kiln offcpu, kiln record --wall, kiln report --pools and
+# kiln timeline on offcpu.rs, whose threads measure their own blocked time
+# (Instant around each blocking call) and print it: kiln's nanoseconds are
+# compared with those totals, never with wall-clock expectations.
+source "$(dirname "$0")/lib.sh"
+setup
+[ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 1 ] ||
+	skip "context-switch records of a command need perf_event_paranoid <= 1 or root"
+
+# fixture_total FILE KEY: the fixture's own measured total (ns)
+fixture_total() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
+# inclusive FOLDED FUNC: the value of every stack with FUNC in it
+inclusive() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+tot = 0
+for line in open(sys.argv[1]):
+    stack, v = line.rstrip("\n").rsplit(" ", 1)
+    if sys.argv[2] in stack.split(";"):
+        tot += int(v)
+print(tot)
+PY
+}
+# within LABEL VALUE EXPECTED PCT: |VALUE - EXPECTED| <= PCT% of EXPECTED
+within() {
+	local lo hi
+	lo=$(python3 -c "print(int($3 * (100 - $4) / 100))")
+	hi=$(python3 -c "print(int($3 * (100 + $4) / 100))")
+	check_between "$1" "$2" "$lo" "$hi"
+}
+
+# ---- one run of every case: pool, naps, pipe, lock ----
+krun all offcpu -n 0 -o "$T/all.kiln" --timeline "$T/all.svg" -- "$FX/offcpu_nofp" all
+check_eq "offcpu: exit status" "$RC" 0
+check_no_crash all
+out=$T/all.out
+slept=$(fixture_total "$out" slept_ns)
+long=$(fixture_total "$out" long_ns)
+read_ns=$(fixture_total "$out" read_ns)
+lock_ns=$(fixture_total "$out" lock_ns)
+[ -n "$slept" ] && [ -n "$long" ] && [ -n "$read_ns" ] && [ -n "$lock_ns" ] ||
+	die "the fixture did not print its totals: $(head -5 "$out")"
+
+"$KILN" flame --folded "$T/all.kiln" >"$T/all.folded" 2>"$T/folded.err" || die "kiln flame --folded failed"
+"$KILN" flame --folded --value blocks "$T/all.kiln" >"$T/all.count" 2>>"$T/folded.err" ||
+	die "kiln flame --folded --value blocks failed"
+# the flame graph's default value of an off-CPU profile is its nanoseconds
+check_eq "flame draws offcpu ns by default" \
+	"$("$KILN" flame --folded --value offcpu "$T/all.kiln" 2>/dev/null | md5sum)" "$(md5sum <"$T/all.folded")"
+within "blocking_task off-CPU ns vs its measured sleep" "$(inclusive "$T/all.folded" offcpu::blocking_task)" "$slept" 10
+within "long_block off-CPU ns vs measured" "$(inclusive "$T/all.folded" offcpu::long_block)" "$long" 10
+within "read_pipe off-CPU ns vs measured" "$(inclusive "$T/all.folded" offcpu::read_pipe)" "$read_ns" 10
+within "wait_lock off-CPU ns vs measured" "$(inclusive "$T/all.folded" offcpu::wait_lock)" "$lock_ns" 10
+
+# ranked by time, not by count: 200 naps of 0.5 ms against 3 blocks of 100 ms
+naps_ns=$(inclusive "$T/all.folded" offcpu::nap)
+long_ns=$(inclusive "$T/all.folded" offcpu::long_block)
+check_ge "naps outnumber the long blocks" "$(inclusive "$T/all.count" offcpu::nap)" \
+	$(($(inclusive "$T/all.count" offcpu::long_block) * 20))
+check_ge "the long blocks outweigh the naps (ns)" "$long_ns" $((naps_ns * 3 / 2))
+# and so in the printed ranking
+first=$(grep -n "offcpu::long_block" "$out" | head -1 | cut -d: -f1)
+second=$(grep -n "offcpu::nap " "$out" | head -1 | cut -d: -f1)
+[ -n "$first" ] && [ -n "$second" ] && [ "$first" -lt "$second" ] &&
+	ok "long_block is listed above nap" || fail "long_block (line '$first') not above nap (line '$second')"
+
+# reasons, as kiln offcpu lists them beside each stack
+reason_of() { grep -E "  $2 +offcpu::$1 " "$out" >/dev/null && ok "reason of $1: $2" || fail "reason of $1 is not $2: $(grep "offcpu::$1 " "$out" | head -2)"; }
+reason_of blocking_task sleep
+reason_of read_pipe read
+reason_of wait_lock lock
+reason_of get_work condvar
+
+# --min-block drops the naps (0.5 ms), keeps the long blocks (100 ms)
+krun minb offcpu --min-block 20000000 -o "$T/minb.kiln" -- "$FX/offcpu_nofp" naps
+check_eq "--min-block: exit status" "$RC" 0
+"$KILN" flame --folded "$T/minb.kiln" >"$T/minb.folded" 2>/dev/null || die "flame --folded (--min-block) failed"
+check_eq "--min-block: no nap left" "$(inclusive "$T/minb.folded" offcpu::nap)" 0
+within "--min-block: long blocks kept" "$(inclusive "$T/minb.folded" offcpu::long_block)" \
+	"$(fixture_total "$T/minb.out" long_ns)" 10
+check_ge "--min-block: dropped intervals counted" \
+	"$(sed -nE 's/.*, ([0-9]+) shorter than --min-block dropped.*/\1/p' "$T/minb.err")" 150
+
+# ---- pools: the blocking workers marked, parking not counted as blocking ----
+"$KILN" report --pools --json "$T/all.kiln" >"$T/pools.json" 2>"$T/pools.err" || die "kiln report --pools failed"
+pj() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); p=[x for x in j['pools'] if x['name']=='pool-worker'][0]; print($2)" "$1"; }
+check_eq "pool: 4 workers" "$(pj "$T/pools.json" "len(p['workers'])")" 4
+check_eq "pool: parks in get_work" "$(pj "$T/pools.json" "p['park_site']")" offcpu::get_work
+check_eq "pool: top blocking stack" "$(pj "$T/pools.json" "p['stacks'][0]['label'].split(' ')[0]")" offcpu::blocking_task
+within "pool: blocked in tasks vs measured sleep" "$(pj "$T/pools.json" "p['blocked_ns']")" "$slept" 10
+check_ge "pool: parked more than blocked" "$(pj "$T/pools.json" "p['parked_ns'] - p['blocked_ns']")" 0
+check_grep "pool: verdict" "$out" "workers spent .* of their time blocked in tasks; top: offcpu::blocking_task"
+
+# a pool without blocking tasks only parks: no verdict, next to no blocking
+krun healthy offcpu -o "$T/healthy.kiln" --json -- "$FX/offcpu_nofp" pool 2 healthy
+check_eq "healthy pool: exit status" "$RC" 0
+"$KILN" report --pools --json "$T/healthy.kiln" >"$T/healthy.json" 2>/dev/null || die "report --pools (healthy) failed"
+check_eq "healthy pool: no verdict" "$(pj "$T/healthy.json" "p['verdict']")" ""
+check_eq "healthy pool: no worker blocked in tasks" "$(pj "$T/healthy.json" "p['blocking_workers']")" 0
+
+# ---- the timeline: valid XML, its blocked lanes add up ----
+python3 - "$T/all.svg" "$T/lanes.txt" <<'PY' || fail "timeline: not valid XML"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+ns = "{http://www.w3.org/2000/svg}"
+with open(sys.argv[2], "w") as out:
+    for g in root.iter(ns + "g"):
+        if g.get("class") != "lane":
+            continue
+        blocked = sum(int(r.get("data-ns")) for r in g.iter(ns + "rect")
+                      if r.get("class") == "off" and r.get("data-reason") != "runnable")
+        out.write("%s %s\n" % (g.get("data-name"), blocked))
+PY
+lane() { awk -v n="$1" '$1 == n { s += $2 } END { print s + 0 }' "$T/lanes.txt"; }
+within "timeline: reader lane blocked vs measured read" "$(lane reader)" "$read_ns" 10
+within "timeline: waiter lane blocked vs measured lock wait" "$(lane waiter)" "$lock_ns" 10
+pool_lanes=$(($(lane pool-worker-1) + $(lane pool-worker-2) + $(lane pool-worker-3) + $(lane pool-worker-4)))
+pool_off=$(pj "$T/pools.json" "p['blocked_ns'] + p['parked_ns']")
+within "timeline: pool lanes vs the pool's off-CPU time" "$pool_lanes" "$pool_off" 1
+"$KILN" timeline -o "$T/again.svg" "$T/all.kiln" 2>"$T/timeline.err" && cmp -s "$T/again.svg" "$T/all.svg" &&
+	ok "kiln timeline draws what kiln offcpu --timeline drew" || fail "kiln timeline differs or failed: $(cat "$T/timeline.err")"
+
+# ---- --wall: CPU samples and off-CPU time in one unit ----
+record wall --wall -o "$T/wall.kiln" -- "$FX/offcpu_nofp" pool
+slept_w=$(fixture_total "$T/wall.out" slept_ns)
+"$KILN" flame --folded "$T/wall.kiln" >"$T/wall.folded" 2>/dev/null || die "flame --folded of --wall failed"
+within "--wall: blocking_task wall ns vs measured sleep" "$(inclusive "$T/wall.folded" offcpu::blocking_task)" "$slept_w" 10
+check_ge "--wall: quick tasks sampled on the cpu" \
+	"$("$KILN" flame --folded --value cpu "$T/wall.kiln" 2>/dev/null | grep -c offcpu::spin)" 1
+report_json "$T/wall.kiln" "$T/wall.json"
+check_eq "--wall: reports default to wall" "$(jq_ "$T/wall.json" "j['value']['type']")" wall
+
+# ---- attach by pid: readiness is the target's exec ----
+"$FX/offcpu_nofp" pool 8 >"$T/att.fixture" &
+pid=$!
+wait_exec $pid "$FX/offcpu_nofp" || die "offcpu_nofp ended before kiln attached"
+krun att offcpu -p $pid -o "$T/att.kiln"
+wait $pid
+check_eq "attach: exit status" "$RC" 0
+att_slept=$(fixture_total "$T/att.fixture" slept_ns)
+"$KILN" report --pools --json "$T/att.kiln" >"$T/att.json" 2>/dev/null || die "report --pools (attach) failed"
+check_eq "attach: top blocking stack" "$(pj "$T/att.json" "p['stacks'][0]['label'].split(' ')[0]")" offcpu::blocking_task
+# kiln attached right after the exec: it sees at least most of the run, never more
+check_between "attach: blocked in tasks vs measured sleep" "$(pj "$T/att.json" "p['blocked_ns']")" \
+	$((att_slept / 2)) $((att_slept * 11 / 10))
+finish

@@ -1,0 +1,209 @@
+/* test_offcpu.c - pairing switches into off-CPU intervals
+ * (capture/offcpu.c), reasons from stacks (analysis/offcpu_reason.c) and
+ * the pool split (analysis/pools.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <errno.h>
+
+#include "analysis/offcpu_reason.h"
+#include "analysis/pools.h"
+#include "capture/offcpu.h"
+
+struct got {
+	struct offcpu_interval v[16];
+	size_t n;
+};
+
+static void keep(void *ctx, const struct offcpu_interval *iv)
+{
+	struct got *g = ctx;
+	if (g->n < 16)
+		g->v[g->n++] = *iv;
+}
+
+static void add(struct offcpu_pairer *pp, uint64_t t, uint32_t tid, enum offcpu_event_kind k, uint32_t stack,
+                bool preempt)
+{
+	struct offcpu_event ev = {t, tid, 1, 0, stack, (uint8_t)k, preempt};
+	offcpu_pairer_add(pp, &ev);
+}
+
+/* A switch-out and its switch-in pair into one interval with the stack. */
+static void test_pair(void **state)
+{
+	(void)state;
+	struct offcpu_pairer pp;
+	struct got g = {0};
+	offcpu_pairer_init(&pp);
+	add(&pp, 100, 7, OFFCPU_EV_STACK, 42, false);
+	add(&pp, 101, 7, OFFCPU_EV_OUT, 0, false);
+	add(&pp, 5101, 7, OFFCPU_EV_IN, 0, false);
+	offcpu_pairer_flush(&pp, true, 9999, keep, &g);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.v[0].start, 101);
+	assert_int_equal(g.v[0].end, 5101);
+	assert_int_equal(g.v[0].stack, 42);
+	assert_false(g.v[0].preempted);
+	offcpu_pairer_release(&pp);
+}
+
+/* The switch-in came through a ring read a round before the ring with
+ * its switch-out: held back, then paired; nothing is paired past the
+ * horizon of what two rounds delivered. */
+static void test_rounds_out_of_order(void **state)
+{
+	(void)state;
+	struct offcpu_pairer pp;
+	struct got g = {0};
+	offcpu_pairer_init(&pp);
+	/* round 1: another thread's records up to 3000, and tid 7's switch-in */
+	add(&pp, 1000, 9, OFFCPU_EV_OUT, 0, false);
+	add(&pp, 2500, 7, OFFCPU_EV_IN, 0, false);
+	add(&pp, 3000, 9, OFFCPU_EV_IN, 0, false);
+	offcpu_pairer_flush(&pp, false, 0, keep, &g);
+	assert_int_equal(g.n, 0); /* nothing older than the last round's horizon yet */
+	/* round 2: tid 7's stack and switch-out, from the other ring */
+	add(&pp, 1999, 7, OFFCPU_EV_STACK, 5, false);
+	add(&pp, 2000, 7, OFFCPU_EV_OUT, 0, true);
+	offcpu_pairer_flush(&pp, false, 0, keep, &g);
+	assert_int_equal(g.n, 2); /* in the order they ended */
+	assert_int_equal(g.v[0].tid, 7);
+	assert_int_equal(g.v[0].start, 2000);
+	assert_int_equal(g.v[0].end, 2500);
+	assert_int_equal(g.v[0].stack, 5);
+	assert_true(g.v[0].preempted);
+	assert_int_equal(g.v[1].tid, 9);
+	assert_int_equal(g.v[1].end - g.v[1].start, 2000);
+	offcpu_pairer_release(&pp);
+}
+
+/* A stack older than the thread's last switch-in is not this switch's
+ * (its sample was lost); a thread off the cpu at the end is closed there. */
+static void test_lost_stack_and_close(void **state)
+{
+	(void)state;
+	struct offcpu_pairer pp;
+	struct got g = {0};
+	offcpu_pairer_init(&pp);
+	add(&pp, 10, 3, OFFCPU_EV_STACK, 8, false);
+	add(&pp, 11, 3, OFFCPU_EV_OUT, 0, false);
+	add(&pp, 20, 3, OFFCPU_EV_IN, 0, false);
+	add(&pp, 30, 3, OFFCPU_EV_OUT, 0, false); /* its sample lost */
+	offcpu_pairer_flush(&pp, true, 100, keep, &g);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.v[0].stack, 8);
+	assert_int_equal(g.v[1].stack, 0);
+	assert_int_equal(g.v[1].start, 30);
+	assert_int_equal(g.v[1].end, 100);
+	offcpu_pairer_release(&pp);
+}
+
+/* A stack of user functions (root first) under one kernel leaf. */
+static uint32_t stack_of(struct profile *p, const char *const *names, size_t n, const char *kernel_leaf)
+{
+	uint32_t node = 0;
+	for (size_t i = 0; i <= n; i++) {
+		bool k = i == n;
+		if (k && !kernel_leaf)
+			break;
+		uint64_t addr = 0x1000 + (uint64_t)p->locations.n * 16;
+		uint32_t loc = profile_location(p, PROFILE_NO_MAPPING, addr, k ? PROFILE_LOC_KERNEL : PROFILE_LOC_USER);
+		struct profile_frame f = {.function = profile_intern(p, k ? kernel_leaf : names[i])};
+		profile_set_location_frames(p, loc, &f, 1);
+		node = profile_stack_child(p, node, loc);
+	}
+	return node;
+}
+
+static void test_reasons(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	const char *sleep[] = {"main", "app::slow", "std::thread::sleep", "clock_nanosleep"};
+	const char *cv[] = {"main", "app::get_work", "std::sync::poison::condvar::Condvar::wait", "syscall"};
+	const char *mx[] = {"main", "app::update", "<std::sys::sync::mutex::futex::Mutex>::lock_contended", "syscall"};
+	const char *rd[] = {"main", "app::read_all", "read"};
+	const char *pf[] = {"main", "app::touch"};
+	const char *ep[] = {"main", "app::serve", "epoll_wait"};
+	assert_int_equal(offcpu_reason_of(p, stack_of(p, sleep, 4, "do_nanosleep")), OFFCPU_REASON_SLEEP);
+	assert_int_equal(offcpu_reason_of(p, stack_of(p, cv, 4, "futex_wait")), OFFCPU_REASON_CONDVAR);
+	assert_int_equal(offcpu_reason_of(p, stack_of(p, mx, 4, "futex_wait")), OFFCPU_REASON_LOCK);
+	assert_int_equal(offcpu_reason_of(p, stack_of(p, rd, 3, "pipe_read")), OFFCPU_REASON_READ);
+	assert_int_equal(offcpu_reason_of(p, stack_of(p, pf, 2, "exc_page_fault")), OFFCPU_REASON_IO);
+	assert_int_equal(offcpu_reason_of(p, stack_of(p, ep, 3, "ep_poll")), OFFCPU_REASON_POLL);
+	assert_int_equal(offcpu_reason_of(p, 0), OFFCPU_REASON_OTHER);
+	assert_string_equal(offcpu_reason_name(OFFCPU_REASON_CONDVAR), "condvar");
+	profile_free(p);
+}
+
+static void add_off(struct profile *p, uint32_t tid, uint32_t stack, uint64_t t, int64_t ns)
+{
+	struct profile_sample s = {.stack = stack, .tid = tid, .pid = 1, .time = t};
+	s.values[0] = 1;
+	s.values[1] = ns;
+	profile_add_sample(p, &s);
+}
+
+/* Two workers waiting for work in get_work (parked) and one task that
+ * sleeps (blocked): only the sleeping worker is marked. */
+static void test_pools(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "blocks", "count");
+	profile_add_value_type(p, "offcpu", "nanoseconds");
+	profile_add_value_type(p, "runnable", "nanoseconds");
+	profile_set_meta_u64(p, "start_ns", 1000);
+	profile_set_meta_u64(p, "end_ns", 1001000); /* 1 ms */
+	const char *park[] = {"main", "app::worker", "app::get_work", "std::sync::poison::condvar::Condvar::wait"};
+	const char *task[] = {"main", "app::worker", "app::handle_slow_io", "std::thread::sleep"};
+	uint32_t sp = stack_of(p, park, 4, "futex_wait"), st = stack_of(p, task, 4, "do_nanosleep");
+	for (uint32_t tid = 10; tid <= 11; tid++) {
+		profile_thread(p, tid, 1)->name = profile_intern(p, tid == 10 ? "pool-1" : "pool-2");
+		add_off(p, tid, sp, 2000, 300000);
+	}
+	profile_thread(p, 12, 1)->name = profile_intern(p, "main");
+	add_off(p, 11, st, 400000, 500000);
+	struct pools ps;
+	pools_init(&ps);
+	assert_int_equal(pools_build(&ps, p), 0);
+	assert_int_equal(ps.v.n, 1);
+	const struct pool *pl = &ps.v.v[0];
+	assert_string_equal(pl->name, "pool");
+	assert_int_equal(pl->workers.n, 2);
+	assert_string_equal(profile_str(p, pl->park_site), "app::get_work");
+	assert_int_equal(pl->parked, 600000);
+	assert_int_equal(pl->blocked, 500000);
+	assert_int_equal(pl->blocking_workers, 1);
+	assert_int_equal(pl->workers.v[0].busy, 1000000 - 300000);
+	char label[256];
+	pools_stack_label(p, pl->stacks.v[0].stack, label, sizeof(label));
+	assert_string_equal(label, "app::handle_slow_io \u2192 std::thread::sleep");
+	pools_release(&ps);
+	/* --park-frame: the user says the sleep is how workers idle */
+	pools_init(&ps);
+	assert_int_equal(pools_add_park(&ps, "^app::handle_slow_io$"), 0);
+	assert_int_equal(pools_add_park(&ps, "(unclosed"), -EINVAL);
+	assert_int_equal(pools_build(&ps, p), 0);
+	assert_int_equal(ps.v.v[0].blocked, 0);
+	assert_int_equal(ps.v.v[0].blocking_workers, 0);
+	pools_release(&ps);
+	profile_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pair),
+	    cmocka_unit_test(test_rounds_out_of_order),
+	    cmocka_unit_test(test_lost_stack_and_close),
+	    cmocka_unit_test(test_reasons),
+	    cmocka_unit_test(test_pools),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
