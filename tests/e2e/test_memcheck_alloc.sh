@@ -105,6 +105,10 @@ new_array_delete|mismatched free: delete\\[\\](0x[0-9a-f]*) of a block from new 
 			check_grep "$mode: valgrind finds it too" "$T/$mode.vg" "$vg"
 		fi
 	done <<<"$TABLE"
+	# the families in the JSON report
+	krun nf_json memcheck --json "$T/nf.json" -- "$CXX" new_free
+	check_grep "--json: a mismatched free names both families" "$T/nf.json" \
+		'"kind": "mismatched-free".*"families": {"alloc": "new", "free": "free"}'
 	"$CXX" clean >"$T/cxx_clean.bare" 2>&1
 	krun cxx_clean memcheck -- "$CXX" clean
 	check_eq "C++ clean (aligned, nothrow, string, vector): status" "$RC" 0
