@@ -59,12 +59,12 @@ bench() {
 	for ((i = 0; i < ROUNDS; i++)); do
 		bare+=("$(ms "$@")")
 		bare_rss+=("$(rss)")
-		full+=("$(ms "$KILN" memcheck -- "$@")")
+		full+=("$(ms "$KILN" memcheck -f -o "$W/full.kiln" -- "$@")")
 		full_rss+=("$(rss)")
-		samp+=("$(ms "$KILN" memcheck --sample 1000 -- "$@")")
+		samp+=("$(ms "$KILN" memcheck -f -o "$W/sampled.kiln" --sample 1000 -- "$@")")
 		samp_rss+=("$(rss)")
 		lbare+=("$(ms "${lcmd[@]}")")
-		lsamp+=("$(ms "$KILN" memcheck --sample 1000 -- "${lcmd[@]}")")
+		lsamp+=("$(ms "$KILN" memcheck -f -o "$W/sampled.kiln" --sample 1000 -- "${lcmd[@]}")")
 		if have valgrind; then
 			vg+=("$(ms valgrind --tool=memcheck -q --error-exitcode=99 "$@")")
 			vg_rss+=("$(rss)")
