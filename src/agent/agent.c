@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "agent/agent_env.h"
+#include "agent/agent_exec_env.h"
 #include "agent/agent_maps.h"
 #include "agent/agent_mode.h"
 #include "agent/agent_pool.h"
@@ -743,6 +744,7 @@ __attribute__((constructor)) static void agent_ctor(void)
 	agent_lock();
 	agent_init_locked();
 	agent_unlock();
+	agent_exec_env_save();
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 	/* The exit path must run after everything of the host's: libc's
 	 * freeres clears the environment and the locale, frees tzname and
@@ -1744,6 +1746,14 @@ EXPORT void __longjmp_chk(jmp_buf env, int val)
 
 /* ---- exec: the new image starts its own ring; send this one's maps ---- */
 
+/* An environment agent_exec_env() made, after a failed exec (errno kept). */
+static void exec_env_drop(char *const *env, size_t len)
+{
+	int saved = errno;
+	agent_unmap((void *)env, len);
+	errno = saved;
+}
+
 static void before_exec(void)
 {
 	if (in_hook)
@@ -1764,28 +1774,34 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	resolve();
 	before_exec();
-	return real.execve(path, argv, envp);
+	size_t len;
+	char *const *env = agent_exec_env(envp, &len);
+	int rc = real.execve(path, argv, env);
+	if (len)
+		exec_env_drop(env, len);
+	return rc;
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
-	resolve();
-	before_exec();
-	return real.execv(path, argv);
+	return execve(path, argv, environ);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-	resolve();
-	before_exec();
-	return real.execvp(file, argv);
+	return execvpe(file, argv, environ);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	resolve();
 	before_exec();
-	return real.execvpe(file, argv, envp);
+	size_t len;
+	char *const *env = agent_exec_env(envp, &len);
+	int rc = real.execvpe(file, argv, env);
+	if (len)
+		exec_env_drop(env, len);
+	return rc;
 }
 
 /* ---- the leak scan at exit ---- */
@@ -2598,6 +2614,18 @@ uint32_t agent_tid(void)
 	return tid_get();
 }
 
+const struct agent_heap *agent_heap_enter(void)
+{
+	if (__builtin_expect(!real.malloc, 0))
+		resolve();
+	return mode_heap();
+}
+
+void agent_heap_leave(void)
+{
+	hook_leave();
+}
+
 void *agent_map(size_t size)
 {
 	return sys_map(size);
@@ -2618,11 +2646,6 @@ bool agent_hook_enter(void)
 void agent_hook_leave(void)
 {
 	hook_leave();
-}
-
-const struct agent_heap *agent_heap_enter(void)
-{
-	return mode_heap();
 }
 
 void agent_record_alloc(const struct agent_caller *from, void *ptr, size_t size)

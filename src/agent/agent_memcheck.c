@@ -1,20 +1,24 @@
 /* agent_memcheck.c - the agent's memcheck mode: a guard-page allocator
  * that turns heap errors into reports (`kiln memcheck`).
  *
- * Every block gets pages of its own in one large reservation made at the
- * start (PROT_NONE, no memory behind it): the block ends at the end of its
- * last page, against a page left inaccessible (the guard), 16-byte aligned
- * (or as memalign and friends ask), so the slack between the size asked
- * for and the guard is under the alignment; that slack and the bytes
- * before the block in its first page hold a pattern checked at free. A
- * freed block's pages are emptied (MADV_DONTNEED: no memory) and made
- * inaccessible, and wait in a FIFO quarantine bounded by bytes before
- * their addresses serve another block of the same page count: a use after
- * free faults. A page table over the reservation names the block of any
- * address, so the SIGSEGV handler tells a fault on a guard page (heap
- * overflow) or a freed block (use after free) from the program's own
- * faults, which go to the handler the program installed (sigaction is
- * interposed: agent_cpu.c). Frees check for double and invalid frees.
+ * Every guarded block gets pages of its own in one large reservation made
+ * at the start (no memory behind it): the block ends at the end of its
+ * last data page, against a guard page (or, with KH_ENV_MC_UNDERFLOW,
+ * starts right after one), 16-byte aligned (or as memalign and friends
+ * ask); the slack between the block and its pages' end, and up to
+ * MC_BEFORE bytes before it, hold a pattern checked at free. A freed
+ * block's pages are emptied and made inaccessible in one call and wait in
+ * a FIFO quarantine bounded by bytes; then they serve another block of
+ * the same page count: a use after free faults. With guard markers
+ * (agent_mc_pages.h) small spans are carved 32 at a time with one call
+ * for their guards, and evicted spans are opened 64 at a time, so a
+ * block costs about one system call (its free) and its first touch. A
+ * page table over the reservation names the block of any address, so the
+ * SIGSEGV handler tells a fault on a guard page (heap overflow) or a
+ * freed block (use after free) from the program's own faults, which go to
+ * the handler the program installed (sigaction is interposed:
+ * agent_cpu.c). Frees check for double and invalid frees, and for a
+ * block freed by another family than allocated it (new + free).
  *
  * Each error is one KH_REC_MEM_ERROR with the access (or free) stack and
  * the block's allocation and free stacks. Then the process stops with
@@ -24,12 +28,16 @@
  * returns NULL; a write fault always stops (the program wrote memory it
  * does not own: what it did next is not to be trusted).
  *
- * When the reservation is full, or the kernel refuses another mapping
- * (vm.max_map_count), blocks come from the real allocator unguarded and
- * are counted (KH_REC_MEM_STATS); their frees go back to it.
+ * Blocks come from the real allocator, unguarded, when --sample passes
+ * them over (a per-thread countdown: no lock, no system call), when
+ * max_guarded blocks are live, or when the reservation is full or the
+ * kernel refuses a mapping; the last two are counted (KH_REC_MEM_STATS).
+ * Their frees go back to it: a pointer outside the reservation is not
+ * ours, which an address compare tells.
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,18 +50,25 @@
 #include <unistd.h>
 
 #include "agent/agent_maps.h"
+#include "agent/agent_mc_pages.h"
 #include "agent/agent_mode.h"
 #include "agent/agent_unwind.h"
 #include "agent/channel_format.h"
 
-#define MC_PAGE         4096ull
 #define MC_REGION       (256ull << 30) /* address space reserved for guarded blocks */
 #define MC_MAX_SPANS    (16u << 20)    /* block records (they live as long as their addresses) */
 #define MC_REUSE_LISTS  256            /* evicted spans by page count modulo this */
 #define MC_REUSE_WALK   16             /* spans looked at for an exact page count */
+#define MC_CARVE        32             /* small spans carved at once (guard markers) */
+#define MC_PENDING      64             /* evicted spans opened at once (guard markers) */
+#define MC_BEFORE       256            /* pattern bytes before a block checked at free */
 #define MC_PATTERN      0xa5
 #define MC_QUARANTINE   (256ull << 20)
 #define MC_EXIT_DEFAULT 99
+/* live guarded blocks by default: each holds a page of memory at least
+ * (and without guard markers two mappings: vm.max_map_count bounds it
+ * lower, see max_guarded_default()) */
+#define MC_MAX_GUARDED_DEFAULT 65536u
 
 enum span_state {
 	SPAN_LIVE = 1,
@@ -61,7 +76,8 @@ enum span_state {
 	SPAN_EVICTED = 3, /* out of it: its pages wait for a block of the same page count */
 };
 
-/* A block's pages [lo, lo + pages * MC_PAGE), the last one the guard. */
+/* A block's pages [lo, lo + pages * MC_PAGE): its guard page last (first
+ * with --underflow), its data pages the others. */
 struct span {
 	uint64_t lo;
 	uint64_t user, size;
@@ -70,6 +86,8 @@ struct span {
 	uint8_t state;
 	uint8_t n_alloc, n_free;
 	uint8_t disarmed; /* keep-going made its pages readable */
+	uint8_t open;     /* its data pages are accessible */
+	uint8_t family;   /* enum kh_mem_family of the block's allocation */
 	uint32_t alloc_tid, free_tid;
 	uint64_t alloc_stack[KH_MEM_FRAMES], free_stack[KH_MEM_FRAMES];
 };
@@ -80,12 +98,25 @@ static struct span *spans;   /* MC_MAX_SPANS of them, touched as used */
 static uint64_t region_used; /* bytes handed out from the region's start */
 static uint32_t nspans;
 static uint32_t reuse[MC_REUSE_LISTS]; /* 1 + first evicted span of that page count (modulo) */
-static uint32_t q_head, q_tail;        /* the quarantine, oldest first (1 + index) */
+static uint32_t pending[MC_PENDING];   /* evicted spans still closed (guard markers) */
+static uint32_t n_pending;
+static uint32_t q_head, q_tail; /* the quarantine, oldest first (1 + index) */
 static uint64_t q_bytes, q_limit = MC_QUARANTINE;
 static pthread_mutex_t mc_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool keep_going;
+static bool keep_going, underflow;
 static int exit_code = MC_EXIT_DEFAULT;
-static uint64_t n_guarded, n_unguarded, n_evicted; /* atomics */
+static uint32_t sample_every; /* guard about one allocation in this many; 0, 1: all */
+static uint64_t max_guarded = MC_MAX_GUARDED_DEFAULT;
+/* atomics */
+static uint64_t n_guarded, n_unguarded, n_evicted, n_over_limit, n_no_room, n_live;
+
+/* --sample: a countdown per thread, reloaded with a pseudo-random count
+ * of mean sample_every, so the decision is a decrement and a branch */
+static __thread __attribute__((tls_model("initial-exec"))) uint32_t sample_left, sample_rng;
+
+/* The real allocator, for the blocks that are not guarded. */
+static void *(*real_malloc)(size_t);
+static void *(*real_calloc)(size_t, size_t);
 
 /* The program's SIGSEGV handler: gets every fault that is not ours. */
 static struct sigaction chained;
@@ -126,6 +157,18 @@ static struct span *span_of(uintptr_t a)
 static uint32_t span_id(const struct span *s)
 {
 	return (uint32_t)(s - spans) + 1;
+}
+
+static uint64_t span_guard(const struct span *s)
+{
+	return underflow ? s->lo : s->lo + (uint64_t)(s->pages - 1) * MC_PAGE;
+}
+
+/* The data pages [lo, lo + len). */
+static struct mc_range span_data(const struct span *s)
+{
+	struct mc_range r = {(uintptr_t)(underflow ? s->lo + MC_PAGE : s->lo), (size_t)(s->pages - 1) * MC_PAGE};
+	return r;
 }
 
 /* ---- errors ---- */
@@ -212,22 +255,47 @@ static void error_call(uint32_t kind, uintptr_t addr, const struct span *s, uint
 
 /* ---- the allocator ---- */
 
+/* The pattern around a block: the bytes up to MC_BEFORE before it in its
+ * data pages, and all from its end to the guard (or the pages' end). */
 static void pattern_fill(const struct span *s)
 {
-	uint64_t guard = s->lo + (uint64_t)(s->pages - 1) * MC_PAGE;
-	memset((void *)(uintptr_t)s->lo, MC_PATTERN, s->user - s->lo);
-	memset((void *)(uintptr_t)(s->user + s->size), MC_PATTERN, guard - s->user - s->size);
+	struct mc_range d = span_data(s);
+	uint64_t before = s->user - d.lo < MC_BEFORE ? s->user - d.lo : MC_BEFORE;
+	memset((void *)(uintptr_t)(s->user - before), MC_PATTERN, before);
+	memset((void *)(uintptr_t)(s->user + s->size), MC_PATTERN, d.lo + d.len - s->user - s->size);
+}
+
+/* Whether [lo, hi) holds the pattern: eight bytes at a time where aligned. */
+static bool pattern_intact(uintptr_t lo, uintptr_t hi)
+{
+	const uint64_t word = 0x0101010101010101ull * MC_PATTERN;
+	for (; lo < hi && (lo & 7); lo++)
+		if (*(const uint8_t *)lo != MC_PATTERN)
+			return false;
+	for (; lo + 8 <= hi; lo += 8) {
+		uint64_t w;
+		memcpy(&w, (const void *)lo, 8);
+		if (w != word)
+			return false;
+	}
+	for (; lo < hi; lo++)
+		if (*(const uint8_t *)lo != MC_PATTERN)
+			return false;
+	return true;
 }
 
 /* The first byte around the block that lost its pattern, or 0. */
 static uintptr_t pattern_damage(const struct span *s)
 {
-	uint64_t guard = s->lo + (uint64_t)(s->pages - 1) * MC_PAGE;
-	for (uint64_t a = s->user + s->size; a < guard; a++)
+	struct mc_range d = span_data(s);
+	uint64_t before = s->user - d.lo < MC_BEFORE ? s->user - d.lo : MC_BEFORE;
+	if (pattern_intact(s->user + s->size, d.lo + d.len) && pattern_intact(s->user - before, s->user))
+		return 0;
+	for (uint64_t a = s->user + s->size; a < d.lo + d.len; a++)
 		if (*(const uint8_t *)(uintptr_t)a != MC_PATTERN)
 			return (uintptr_t)a;
 	/* before the block, nearest first: an underflow's first byte */
-	for (uint64_t a = s->user; a-- > s->lo;)
+	for (uint64_t a = s->user; a-- > s->user - before;)
 		if (*(const uint8_t *)(uintptr_t)a != MC_PATTERN)
 			return (uintptr_t)a;
 	return 0;
@@ -258,32 +326,110 @@ static struct span *reuse_take(uint32_t pages)
 	return NULL;
 }
 
+/* Lock held: the evicted spans still closed are opened, all in one call,
+ * and join the reuse lists (a span that would not open is opened again
+ * when it is taken). */
+static void pending_flush(void)
+{
+	struct mc_range r[MC_PENDING];
+	for (uint32_t i = 0; i < n_pending; i++)
+		r[i] = span_data(&spans[pending[i] - 1]);
+	bool ok = mc_pages_open(r, (int)n_pending) == 0;
+	for (uint32_t i = 0; i < n_pending; i++) {
+		struct span *s = &spans[pending[i] - 1];
+		s->open = ok;
+		reuse_put(s);
+	}
+	n_pending = 0;
+}
+
+/* Lock held: an evicted span leaves the quarantine. With guard markers it
+ * waits to be opened with others; else it is opened when taken. */
+static void evict(struct span *s)
+{
+	s->state = SPAN_EVICTED;
+	__atomic_fetch_add(&n_evicted, 1, __ATOMIC_RELAXED);
+	if (!mc_pages_markers()) {
+		reuse_put(s);
+		return;
+	}
+	if (n_pending == MC_PENDING)
+		pending_flush();
+	pending[n_pending++] = span_id(s);
+}
+
+/* Lock held: new spans of pages at the region's end, the first returned,
+ * the others (small spans with guard markers: their guards are installed
+ * in one call) in the reuse lists. NULL when the region or the span table
+ * is full, or the kernel refuses (vm.max_map_count). */
+static struct span *span_carve(uint32_t pages)
+{
+	uint64_t bytes = (uint64_t)pages * MC_PAGE;
+	uint32_t k = mc_pages_markers() && pages <= 4 ? MC_CARVE : 1;
+	if (nspans + k > MC_MAX_SPANS || region_used + k * bytes > MC_REGION)
+		k = 1;
+	if (nspans + k > MC_MAX_SPANS || region_used + k * bytes > MC_REGION)
+		return NULL;
+	struct mc_range g[MC_CARVE];
+	for (uint32_t i = 0; i < k; i++) {
+		struct span *s = &spans[nspans + i];
+		s->lo = region + region_used + i * bytes;
+		s->pages = pages;
+		s->open = 1;
+		g[i].lo = (uintptr_t)span_guard(s);
+		g[i].len = MC_PAGE;
+	}
+	if (mc_pages_guard_fresh(g, (int)k) != 0)
+		return NULL;
+	struct span *first = &spans[nspans];
+	struct mc_range d = span_data(first);
+	if (mc_pages_data_fresh(d.lo, d.len) != 0)
+		return NULL;
+	for (uint32_t i = 0; i < k; i++) {
+		uint32_t id = nspans + i + 1;
+		uint64_t page0 = (region_used + i * bytes) / MC_PAGE;
+		for (uint32_t p = 0; p < pages; p++)
+			__atomic_store_n(&page_span[page0 + p], id, __ATOMIC_RELEASE);
+	}
+	nspans += k;
+	region_used += k * bytes;
+	for (uint32_t i = 1; i < k; i++)
+		reuse_put(first + i);
+	return first;
+}
+
 /* A span of pages (the guard included), with the lock held: an evicted
- * one of that page count, or new pages at the region's end; NULL when the
- * region or the span table is full. Its data pages are made accessible. */
+ * one of that page count, or new pages at the region's end; NULL when
+ * there is none. Its data pages are accessible. */
 static struct span *span_take(uint32_t pages)
 {
 	struct span *s = reuse_take(pages);
-	if (!s) {
-		uint64_t bytes = (uint64_t)pages * MC_PAGE;
-		if (nspans >= MC_MAX_SPANS || region_used + bytes > MC_REGION)
-			return NULL;
-		s = &spans[nspans++];
-		s->lo = region + region_used;
-		s->pages = pages;
-		region_used += bytes;
-		uint32_t id = span_id(s);
-		for (uint32_t i = 0; i < pages; i++)
-			__atomic_store_n(&page_span[(s->lo - region) / MC_PAGE + i], id, __ATOMIC_RELEASE);
+	if (!s && n_pending) {
+		pending_flush();
+		s = reuse_take(pages);
 	}
-	if (mprotect((void *)(uintptr_t)s->lo, (uint64_t)(pages - 1) * MC_PAGE, PROT_READ | PROT_WRITE) != 0) {
-		/* no mapping left (vm.max_map_count): keep it for later */
-		reuse_put(s);
+	if (!s)
+		s = span_carve(pages);
+	if (!s)
 		return NULL;
-	}
-	if (s->disarmed &&
-	    mprotect((void *)(uintptr_t)(s->lo + (uint64_t)(pages - 1) * MC_PAGE), MC_PAGE, PROT_NONE) == 0)
+	struct mc_range d = span_data(s);
+	if (s->disarmed) {
+		/* keep-going made it readable: guard and data pages as they were */
+		if (mc_pages_rearm(span_guard(s), MC_PAGE, true) != 0 || mc_pages_rearm(d.lo, d.len, false) != 0) {
+			reuse_put(s);
+			return NULL;
+		}
 		s->disarmed = 0;
+		s->open = 1;
+	}
+	if (!s->open) {
+		if (mc_pages_open(&d, 1) != 0) {
+			/* no mapping left (vm.max_map_count): keep it for later */
+			reuse_put(s);
+			return NULL;
+		}
+		s->open = 1;
+	}
 	s->next = 0;
 	return s;
 }
@@ -298,15 +444,16 @@ static void quarantine_trim(void)
 		if (!q_head)
 			q_tail = 0;
 		q_bytes -= (uint64_t)s->pages * MC_PAGE;
-		reuse_put(s);
-		__atomic_fetch_add(&n_evicted, 1, __ATOMIC_RELAXED);
+		evict(s);
 	}
 }
 
-static void *unguarded(size_t size, size_t align, bool zero)
+/* A block of the real allocator's. */
+static inline __attribute__((always_inline)) void *plain(size_t size, size_t align, bool zero)
 {
 	void *p = NULL;
-	__atomic_fetch_add(&n_unguarded, 1, __ATOMIC_RELAXED);
+	if (align <= 16 && real_malloc && real_calloc)
+		return zero ? real_calloc(1, size) : real_malloc(size);
 	if (!real_posix_memalign || real_posix_memalign(&p, align, size ? size : 1) != 0)
 		return NULL;
 	if (zero)
@@ -314,14 +461,22 @@ static void *unguarded(size_t size, size_t align, bool zero)
 	return p;
 }
 
-static void *mc_alloc(size_t size, size_t align, bool zero, const struct agent_caller *from)
+static void *unguarded(size_t size, size_t align, bool zero, uint64_t *why)
+{
+	__atomic_fetch_add(&n_unguarded, 1, __ATOMIC_RELAXED);
+	if (why)
+		__atomic_fetch_add(why, 1, __ATOMIC_RELAXED);
+	return plain(size, align, zero);
+}
+
+static void *mc_alloc(size_t size, size_t align, bool zero, int family, const struct agent_caller *from)
 {
 	if (size > MC_REGION / 2) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* the block ends at its guard rounded down to align: at worst it
-	 * starts size + align - 1 bytes before it */
+	/* the block ends at its guard rounded down to align (or starts at
+	 * its first data page rounded up): at worst size + align - 1 bytes */
 	uint64_t need = ((uint64_t)size + align - 1) & ~((uint64_t)align - 1);
 	if (align > MC_PAGE)
 		need += align;
@@ -333,10 +488,14 @@ static void *mc_alloc(size_t size, size_t align, bool zero, const struct agent_c
 	struct span *s = span_take(pages);
 	pthread_mutex_unlock(&mc_lock);
 	if (!s)
-		return unguarded(size, align, zero);
-	uint64_t guard = s->lo + (uint64_t)(pages - 1) * MC_PAGE;
-	s->user = (guard - size) & ~((uint64_t)align - 1);
+		return unguarded(size, align, zero, &n_no_room);
+	struct mc_range d = span_data(s);
+	if (underflow)
+		s->user = (d.lo + align - 1) & ~((uint64_t)align - 1);
+	else
+		s->user = (d.lo + d.len - size) & ~((uint64_t)align - 1);
 	s->size = size;
+	s->family = (uint8_t)family;
 	s->alloc_tid = agent_tid();
 	s->free_tid = 0;
 	s->n_free = 0;
@@ -346,7 +505,48 @@ static void *mc_alloc(size_t size, size_t align, bool zero, const struct agent_c
 	pattern_fill(s);
 	__atomic_store_n(&s->state, SPAN_LIVE, __ATOMIC_RELEASE);
 	__atomic_fetch_add(&n_guarded, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&n_live, 1, __ATOMIC_RELAXED);
 	return (void *)(uintptr_t)s->user;
+}
+
+/* --sample: whether this allocation is guarded. */
+static inline bool sample_take(void)
+{
+	uint32_t n = sample_left;
+	if (__builtin_expect(n > 1, 1)) {
+		sample_left = n - 1;
+		return false;
+	}
+	/* xorshift32, seeded by the thread's own address: no system call */
+	uint32_t x = sample_rng ? sample_rng : (uint32_t)((uintptr_t)&sample_left >> 4) * 2654435761u | 1u;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	sample_rng = x;
+	sample_left = 1 + x % (2 * sample_every - 1); /* mean sample_every */
+	return n == 1;
+}
+
+/* The module ranges (PT_LOAD segments) an invalid free is checked
+ * against, taken once: a pointer into a module loaded later is left to
+ * the real allocator, which aborts on it. */
+#define MC_MODULE_RANGES 128
+static struct mc_range module_ranges[MC_MODULE_RANGES];
+static int n_module_ranges;
+static int modules_state; /* 0 not taken, 1 being taken, 2 taken */
+static __thread __attribute__((tls_model("initial-exec"))) uintptr_t gap_lo, gap_len;
+
+static int module_collect(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)size;
+	(void)ctx;
+	for (int i = 0; i < info->dlpi_phnum && n_module_ranges < MC_MODULE_RANGES; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD)
+			module_ranges[n_module_ranges++] =
+			    (struct mc_range){(uintptr_t)(info->dlpi_addr + ph->p_vaddr), (size_t)ph->p_memsz};
+	}
+	return 0;
 }
 
 struct where {
@@ -369,6 +569,55 @@ static int in_module(struct dl_phdr_info *info, size_t size, void *ctx)
 	return 0;
 }
 
+/* Whether a lies in a module's image. The first caller takes the ranges
+ * (no lock of ours is held around dl_iterate_phdr: the loader's lock and
+ * ours must never nest); until they are taken, the modules are walked. */
+static bool module_holds(uintptr_t a)
+{
+	int st = __atomic_load_n(&modules_state, __ATOMIC_ACQUIRE);
+	if (st == 0 && __atomic_compare_exchange_n(&modules_state, &st, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		dl_iterate_phdr(module_collect, NULL);
+		/* sorted by start, for a binary search on every free */
+		for (int i = 1; i < n_module_ranges; i++) {
+			struct mc_range r = module_ranges[i];
+			int j = i;
+			for (; j > 0 && module_ranges[j - 1].lo > r.lo; j--)
+				module_ranges[j] = module_ranges[j - 1];
+			module_ranges[j] = r;
+		}
+		__atomic_store_n(&modules_state, 2, __ATOMIC_RELEASE);
+		st = 2;
+	}
+	if (st != 2) {
+		struct where w = {a, false};
+		dl_iterate_phdr(in_module, &w);
+		return w.found;
+	}
+	/* the gap between modules the last such pointer was in (the
+	 * allocator's heap, most often): two compares for the next */
+	if (a - gap_lo < gap_len)
+		return false;
+	int lo = 0, hi = n_module_ranges; /* the last range starting at or before a */
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (module_ranges[mid].lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* ranges may nest (a module's segments overlap none, but look back a few) */
+	uintptr_t from = 0;
+	for (int i = lo - 1; i >= 0 && i >= lo - 4; i--) {
+		if (a - module_ranges[i].lo < module_ranges[i].len)
+			return true;
+		if (module_ranges[i].lo + module_ranges[i].len > from)
+			from = module_ranges[i].lo + module_ranges[i].len;
+	}
+	gap_lo = from;
+	gap_len = (lo < n_module_ranges ? module_ranges[lo].lo : UINTPTR_MAX) - from;
+	return false;
+}
+
 /* A pointer outside the region: a stack or a module's image never came
  * from malloc; anything else may be a block of the real allocator's (made
  * before the mode started, or unguarded). */
@@ -376,10 +625,9 @@ static int foreign_free(void *p, const struct agent_caller *from)
 {
 	uintptr_t a = (uintptr_t)p, lo, hi;
 	uint32_t flags = 0;
-	struct where w = {a, false};
 	if (agent_thread_stack_at(a, &lo, &hi))
 		flags = KH_MEM_ON_STACK;
-	else if (dl_iterate_phdr(in_module, &w), w.found)
+	else if (module_holds(a))
 		flags = KH_MEM_STATIC;
 	else if (region && a >= region && a < region + MC_REGION)
 		flags = 0; /* the region's unused part */
@@ -409,6 +657,17 @@ static int free_check(void *p, struct span *s, uint32_t freed_kind, const struct
 	return 0;
 }
 
+/* A block freed by a call of another family than allocated it: reported
+ * (the free goes on when the program does). */
+static void family_check(struct span *s, int family, const struct agent_caller *from)
+{
+	if (s->family == family)
+		return;
+	/* (its free stack is not taken yet: the report shows it live) */
+	uint32_t flags = (uint32_t)s->family << 8 | (uint32_t)family << 10;
+	error_call(KH_MEM_MISMATCHED_FREE, s->user, s, flags, from);
+}
+
 static void span_release(struct span *s, const struct agent_caller *from)
 {
 	uintptr_t bad = pattern_damage(s);
@@ -416,9 +675,10 @@ static void span_release(struct span *s, const struct agent_caller *from)
 		error_call(KH_MEM_SLACK_DAMAGE, bad, s, 0, from);
 	s->free_tid = agent_tid();
 	s->n_free = (uint8_t)agent_backtrace(from, s->free_stack, KH_MEM_FRAMES);
-	uint64_t data = (uint64_t)(s->pages - 1) * MC_PAGE;
-	madvise((void *)(uintptr_t)s->lo, data, MADV_DONTNEED);
-	mprotect((void *)(uintptr_t)s->lo, data, PROT_NONE);
+	struct mc_range d = span_data(s);
+	if (mc_pages_close(d.lo, d.len) == 0)
+		s->open = 0;
+	__atomic_fetch_sub(&n_live, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&mc_lock);
 	s->next = 0;
 	if (q_tail)
@@ -431,7 +691,7 @@ static void span_release(struct span *s, const struct agent_caller *from)
 	pthread_mutex_unlock(&mc_lock);
 }
 
-static int mc_free(void *p, const struct agent_caller *from)
+static inline __attribute__((always_inline)) int mc_free_as(void *p, int family, const struct agent_caller *from)
 {
 	uintptr_t a = (uintptr_t)p;
 	if (!in_region(a))
@@ -439,15 +699,24 @@ static int mc_free(void *p, const struct agent_caller *from)
 	struct span *s = span_of(a);
 	if (free_check(p, s, KH_MEM_DOUBLE_FREE, from))
 		return 0;
+	family_check(s, family, from);
 	span_release(s, from);
 	return 0;
 }
+
+static int mc_free(void *p, const struct agent_caller *from)
+{
+	return mc_free_as(p, KH_MEM_FAMILY_MALLOC, from);
+}
+
+static inline __attribute__((always_inline)) void *mc_alloc_entry(size_t size, size_t align, bool zero, int family,
+                                                                  const struct agent_caller *from);
 
 static int mc_realloc(void *p, size_t size, const struct agent_caller *from, void **out)
 {
 	uintptr_t a = (uintptr_t)p;
 	if (!p) {
-		*out = mc_alloc(size, 16, false, from);
+		*out = mc_alloc_entry(size, 16, false, KH_MEM_FAMILY_MALLOC, from);
 		return 0;
 	}
 	if (!in_region(a)) {
@@ -464,13 +733,16 @@ static int mc_realloc(void *p, size_t size, const struct agent_caller *from, voi
 		errno = ENOMEM;
 		return 0;
 	}
+	family_check(s, KH_MEM_FAMILY_MALLOC, from);
 	if (!size) {
 		span_release(s, from);
 		*out = NULL;
 		return 0;
 	}
-	void *n = mc_alloc(size, 16, false, from);
+	void *n = mc_alloc_entry(size, 16, false, KH_MEM_FAMILY_MALLOC, from);
 	if (!n) {
+		/* the old block stays the program's, as realloc(3) says */
+		__atomic_store_n(&s->state, SPAN_LIVE, __ATOMIC_RELEASE);
 		*out = NULL;
 		return 0;
 	}
@@ -515,10 +787,24 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
 	int saved = errno;
 	uintptr_t a = (uintptr_t)si->si_addr;
-	struct span *s = si->si_code == SEGV_ACCERR ? span_of(a) : NULL;
+	/* an inaccessible page is SEGV_ACCERR, a guard marker SEGV_MAPERR */
+	bool prot = si->si_code == SEGV_ACCERR || si->si_code == SEGV_MAPERR;
+	struct span *s = prot ? span_of(a) : NULL;
+	struct span *owner = s; /* the span whose page faulted */
 	uint8_t st = s ? __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) : 0;
-	uint64_t guard = s ? s->lo + (uint64_t)(s->pages - 1) * MC_PAGE : 0;
-	bool overflow = st == SPAN_LIVE && a >= guard;
+	uint64_t guard = s ? span_guard(s) : 0;
+	bool on_guard = s && a >= guard && a < guard + MC_PAGE;
+	if (underflow && on_guard && guard > region) {
+		/* the guard before a block is also after the one before it:
+		 * the access is told against the nearer of the two */
+		struct span *p = span_of((uintptr_t)guard - 1);
+		if (p && p != s && __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == SPAN_LIVE &&
+		    (st != SPAN_LIVE || a - (p->user + p->size) < s->user - a)) {
+			s = p;
+			st = SPAN_LIVE;
+		}
+	}
+	bool overflow = st == SPAN_LIVE && on_guard;
 	if (!overflow && st != SPAN_FREED && st != SPAN_EVICTED) {
 		chain(sig, si, ucv);
 		goto out;
@@ -559,11 +845,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	if (!go_on)
 		stop_now();
 	/* keep going after a read: the page answers reads from now on */
-	s->disarmed = 1;
-	if (overflow)
-		mprotect((void *)(uintptr_t)guard, MC_PAGE, PROT_READ);
-	else
-		mprotect((void *)(uintptr_t)s->lo, (uint64_t)(s->pages - 1) * MC_PAGE, PROT_READ);
+	owner->disarmed = 1;
+	mc_pages_disarm(a & ~(uintptr_t)(MC_PAGE - 1), MC_PAGE);
 out:
 	errno = saved;
 }
@@ -582,23 +865,61 @@ bool agent_memcheck_sigaction(int sig, const void *act, void *old, int *rc)
 
 /* ---- the mode ---- */
 
+/* Without guard markers each live guarded block costs two mappings (its
+ * data pages and its guard, where neighbours do not merge): the default
+ * leaves room under vm.max_map_count for the program's own. */
+static uint64_t max_guarded_default(void)
+{
+	if (mc_pages_markers())
+		return MC_MAX_GUARDED_DEFAULT;
+	uint64_t count = 65530; /* the kernel's default */
+	char buf[32];
+	int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			uint64_t v = 0;
+			for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+				v = v * 10 + (uint64_t)(buf[i] - '0');
+			if (v)
+				count = v;
+		}
+	}
+	uint64_t room = count > 8192 ? (count - 8192) / 2 : count / 4;
+	return room < MC_MAX_GUARDED_DEFAULT ? room : MC_MAX_GUARDED_DEFAULT;
+}
+
 /* Once, at the first allocation or at the start, whichever comes first
  * (the program's first blocks come before the agent's constructor). */
 static void mc_init(void)
 {
 	real_sigaction = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
 	real_posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
+	real_malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+	real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
 	if (!real_sigaction || !real_posix_memalign)
 		return;
 	q_limit = env_u64(KH_ENV_MC_QUARANTINE, MC_QUARANTINE);
 	const char *k = getenv(KH_ENV_MC_KEEP_GOING);
 	keep_going = k && k[0] == '1';
+	k = getenv(KH_ENV_MC_UNDERFLOW);
+	underflow = k && k[0] == '1';
 	exit_code = (int)env_u64(KH_ENV_MC_EXITCODE, MC_EXIT_DEFAULT);
-	void *r = mmap(NULL, MC_REGION, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t n = env_u64(KH_ENV_MC_SAMPLE, 0);
+	sample_every = n > 1 ? (n < (1u << 30) ? (uint32_t)n : 1u << 30) : 0;
+	k = getenv(KH_ENV_MC_MPROTECT);
+	void *r = mc_pages_reserve(MC_REGION, k && k[0] == '1');
 	page_span = agent_map(MC_REGION / MC_PAGE * sizeof(uint32_t));
 	spans = agent_map((size_t)MC_MAX_SPANS * sizeof(struct span));
-	if (r == MAP_FAILED || !page_span || !spans)
+	if (!r || !page_span || !spans)
 		return; /* blocks come from the real allocator: the summary says so */
+	/* not a root of the leak scan (its live blocks are the scan's blocks),
+	 * and with guard markers a read-write mapping it must not read */
+	agent_own_add(r, MC_REGION);
+	max_guarded = env_u64(KH_ENV_MC_MAX_GUARDED, 0);
+	if (!max_guarded)
+		max_guarded = max_guarded_default();
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_fault;
@@ -670,7 +991,12 @@ static void stats_send(void)
 	st.guarded = __atomic_load_n(&n_guarded, __ATOMIC_RELAXED);
 	st.unguarded = __atomic_load_n(&n_unguarded, __ATOMIC_RELAXED);
 	st.evicted = __atomic_load_n(&n_evicted, __ATOMIC_RELAXED);
+	st.over_limit = __atomic_load_n(&n_over_limit, __ATOMIC_RELAXED);
+	st.no_room = __atomic_load_n(&n_no_room, __ATOMIC_RELAXED);
 	st.quarantine = q_limit;
+	st.max_guarded = max_guarded;
+	st.sample = sample_every;
+	st.markers = mc_pages_markers();
 	for (int i = 0; i < 1000; i++) {
 		if (agent_lock_try()) {
 			agent_channel_write(KH_REC_MEM_STATS, (char *)&st + sizeof(st.h), sizeof(st) - sizeof(st.h),
@@ -682,28 +1008,40 @@ static void stats_send(void)
 	}
 }
 
-static void *mc_alloc_entry(size_t size, size_t align, bool zero, const struct agent_caller *from)
+static inline __attribute__((always_inline)) void *mc_alloc_entry(size_t size, size_t align, bool zero, int family,
+                                                                  const struct agent_caller *from)
 {
 	if (__builtin_expect(__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2, 0)) {
 		mc_start();
-		if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2) {
-			/* another thread sets the mode up: not counted */
-			void *p = NULL;
-			if (real_posix_memalign && real_posix_memalign(&p, align, size ? size : 1) == 0 && zero)
-				memset(p, 0, size);
-			return p;
-		}
+		if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
+			return plain(size, align, zero); /* another thread sets the mode up: not counted */
 	}
 	if (!__atomic_load_n(&region, __ATOMIC_ACQUIRE))
-		return unguarded(size, align, zero);
-	return mc_alloc(size, align, zero, from);
+		return unguarded(size, align, zero, &n_no_room);
+	if (sample_every && !sample_take())
+		return plain(size, align, zero);
+	if (__atomic_load_n(&n_live, __ATOMIC_RELAXED) >= max_guarded)
+		return unguarded(size, align, zero, &n_over_limit);
+	return mc_alloc(size, align, zero, family, from);
+}
+
+static void *mc_heap_alloc(size_t size, size_t align, bool zero, const struct agent_caller *from)
+{
+	return mc_alloc_entry(size, align, zero, KH_MEM_FAMILY_MALLOC, from);
+}
+
+static void *mc_heap_alloc_as(size_t size, size_t align, int family, const struct agent_caller *from)
+{
+	return mc_alloc_entry(size, align, false, family, from);
 }
 
 static const struct agent_heap mc_heap = {
-    .alloc = mc_alloc_entry,
+    .alloc = mc_heap_alloc,
     .free = mc_free,
     .realloc = mc_realloc,
     .usable = mc_usable,
+    .alloc_as = mc_heap_alloc_as,
+    .free_as = mc_free_as,
 };
 
 const struct agent_mode agent_mode_memcheck = {

@@ -50,6 +50,11 @@ struct agent_heap {
 	/* *out: the moved block, as realloc(3) answers */
 	int (*realloc)(void *p, size_t size, const struct agent_caller *from, void **out);
 	int (*usable)(void *p, size_t *out);
+	/* As alloc and free, for a family of allocator (enum kh_mem_family:
+	 * operator new and delete) so that a block freed by another family's
+	 * call is reported; NULL when the mode does not tell them apart. */
+	void *(*alloc_as)(size_t size, size_t align, int family, const struct agent_caller *from);
+	int (*free_as)(void *p, int family, const struct agent_caller *from);
 };
 
 /* A mode: what the agent does besides the core's work. Every hook may be
@@ -126,6 +131,11 @@ void agent_channel_finish(void);
  * (async-signal-safe). */
 uint64_t agent_now_ns(void);
 uint32_t agent_tid(void);
+/* The mode's own allocator for an entry point outside agent.c (agent_cxx.c),
+ * with the agent's guard set: agent_heap_leave() after the call. NULL (no
+ * guard set) in a mode without one, or inside the agent itself. */
+const struct agent_heap *agent_heap_enter(void);
+void agent_heap_leave(void);
 /* Anonymous memory straight from mmap (zeroed), or NULL; and back. */
 void *agent_map(size_t size);
 void agent_unmap(void *p, size_t size);

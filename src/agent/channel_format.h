@@ -356,9 +356,13 @@ struct kh_rec_lock_hold {
 
 /* The memcheck mode (agent_memcheck.c). Its settings come in the
  * environment; a heap error is one KH_REC_MEM_ERROR. */
-#define KH_ENV_MC_QUARANTINE "KILN_MEMCHECK_QUARANTINE" /* bytes of freed blocks kept inaccessible */
-#define KH_ENV_MC_KEEP_GOING "KILN_MEMCHECK_KEEP_GOING" /* "1": go on after an error where it is safe */
-#define KH_ENV_MC_EXITCODE   "KILN_MEMCHECK_EXITCODE"   /* the status the process stops with at an error */
+#define KH_ENV_MC_QUARANTINE  "KILN_MEMCHECK_QUARANTINE"  /* bytes of freed blocks kept inaccessible */
+#define KH_ENV_MC_KEEP_GOING  "KILN_MEMCHECK_KEEP_GOING"  /* "1": go on after an error where it is safe */
+#define KH_ENV_MC_EXITCODE    "KILN_MEMCHECK_EXITCODE"    /* the status the process stops with at an error */
+#define KH_ENV_MC_SAMPLE      "KILN_MEMCHECK_SAMPLE"      /* guard about one allocation in N (0, 1: all) */
+#define KH_ENV_MC_UNDERFLOW   "KILN_MEMCHECK_UNDERFLOW"   /* "1": blocks start after their guard page */
+#define KH_ENV_MC_MPROTECT    "KILN_MEMCHECK_MPROTECT"    /* "1": mprotect, no guard markers (for tests) */
+#define KH_ENV_MC_MAX_GUARDED "KILN_MEMCHECK_MAX_GUARDED" /* live guarded blocks at most (0: default) */
 
 enum kh_mem_error_kind {
 	KH_MEM_OVERFLOW = 1,       /* an access to the inaccessible page after a live block */
@@ -367,6 +371,7 @@ enum kh_mem_error_kind {
 	KH_MEM_INVALID_FREE = 4,   /* free of a pointer malloc never returned (or the middle of a block) */
 	KH_MEM_REALLOC_FREED = 5,  /* realloc of a freed block */
 	KH_MEM_SLACK_DAMAGE = 6, /* at free: the bytes around the block, between it and its pages' ends, were written */
+	KH_MEM_MISMATCHED_FREE = 7, /* freed by another family than it was allocated by (new + free, new[] + delete) */
 };
 
 #define KH_MEM_READ     1u  /* kh_rec_mem_error.flags: the access read */
@@ -376,6 +381,15 @@ enum kh_mem_error_kind {
 #define KH_MEM_ON_STACK 16u /* an invalid free of an address on a thread's stack */
 #define KH_MEM_STATIC   32u /* ... in a module's static data */
 #define KH_MEM_FRAMES   16  /* frames kept per stack */
+/* The allocator families, for KH_MEM_MISMATCHED_FREE: the block's in
+ * flags bits 8-9, the free's in bits 10-11. */
+enum kh_mem_family {
+	KH_MEM_FAMILY_MALLOC = 0,    /* malloc, calloc, realloc, memalign...; free */
+	KH_MEM_FAMILY_NEW = 1,       /* operator new; delete */
+	KH_MEM_FAMILY_NEW_ARRAY = 2, /* operator new[]; delete[] */
+};
+#define KH_MEM_ALLOC_FAMILY(flags) (((flags) >> 8) & 3u)
+#define KH_MEM_FREE_FAMILY(flags)  (((flags) >> 10) & 3u)
 
 /* frames: n_access (innermost first: the faulting pc, then return
  * addresses minus one), then n_alloc, then n_free (the block's stacks). */
@@ -398,6 +412,12 @@ struct kh_rec_mem_stats {
 	uint64_t unguarded;  /* blocks served by the real allocator (no room, no mapping left) */
 	uint64_t evicted;    /* freed blocks that left the quarantine */
 	uint64_t quarantine; /* its limit in bytes */
+	/* of unguarded: why they were not guarded */
+	uint64_t over_limit; /* max_guarded blocks were live */
+	uint64_t no_room;    /* no address space, span or mapping left */
+	uint64_t max_guarded;
+	uint32_t sample;  /* 1 in about this many guarded (0, 1: all) */
+	uint32_t markers; /* 1: guard markers (no mapping per block), 0: mprotect */
 };
 
 /* The memcheck mode's live blocks at exit, one record each, sent before

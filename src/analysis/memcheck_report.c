@@ -28,6 +28,8 @@ const char *mc_kind_id(uint32_t kind)
 		return "realloc-freed";
 	case MC_SLACK_DAMAGE:
 		return "slack-damage";
+	case MC_MISMATCHED_FREE:
+		return "mismatched-free";
 	default:
 		return NULL;
 	}

@@ -22,9 +22,14 @@ enum mc_kind {
 	MC_DOUBLE_FREE = 3,
 	MC_INVALID_FREE = 4, /* a pointer malloc never returned, or the middle of a block */
 	MC_REALLOC_FREED = 5,
-	MC_SLACK_DAMAGE = 6, /* bytes past the block's end written, found at free */
+	MC_SLACK_DAMAGE = 6,    /* bytes past the block's end written, found at free */
+	MC_MISMATCHED_FREE = 7, /* freed by another family than allocated it (new + free); see MC_*_FAMILY */
 };
-#define MC_KIND_MAX 6
+#define MC_KIND_MAX 7
+/* A mismatched free's families (0 malloc/free, 1 new/delete, 2 new[]/delete[]):
+ * the block's and the free's, from mc_error_info.flags. */
+#define MC_ALLOC_FAMILY(flags) (((flags) >> 8) & 3u)
+#define MC_FREE_FAMILY(flags)  (((flags) >> 10) & 3u)
 
 #define MC_READ     1u /* mc_error_info.flags: the access read */
 #define MC_WRITE    2u /* ... wrote */
@@ -52,7 +57,10 @@ struct mc_place {
 /* The agents' counts. */
 struct mc_counts {
 	uint64_t guarded, unguarded;
-	uint32_t processes, scanned; /* processes seen; whose leak scan answered */
+	uint64_t over_limit, no_room; /* of unguarded: --max-guarded reached; no room or mapping */
+	uint64_t max_guarded;         /* the largest --max-guarded a process had */
+	uint32_t sample;              /* --sample's N (0, 1: all guarded) */
+	uint32_t processes, scanned;  /* processes seen; whose leak scan answered */
 };
 
 struct mc_suppressions;

@@ -224,6 +224,11 @@ static void cb_record(void *ctx, uint32_t ring, const struct kh_rec_header *rec)
 			m->st.guarded += s->guarded;
 			m->st.unguarded += s->unguarded;
 			m->st.evicted += s->evicted;
+			m->st.over_limit += s->over_limit;
+			m->st.no_room += s->no_room;
+			if (s->max_guarded > m->st.max_guarded)
+				m->st.max_guarded = s->max_guarded;
+			m->st.sample = s->sample;
 			m->st.counted++;
 		}
 		break;

@@ -46,9 +46,12 @@ struct mc_leak {
 /* The agents' counts, summed over processes. */
 struct mc_stats {
 	uint64_t guarded, unguarded, evicted;
-	uint32_t processes; /* rings seen */
-	uint32_t counted;   /* processes that sent their counts (they exited through the agent) */
-	uint32_t scanned;   /* processes whose leak scan answered */
+	uint64_t over_limit, no_room; /* of unguarded: --max-guarded reached; no room or mapping */
+	uint64_t max_guarded;         /* the largest limit a process had */
+	uint32_t sample;              /* --sample's N (0, 1: all guarded) */
+	uint32_t processes;           /* rings seen */
+	uint32_t counted;             /* processes that sent their counts (they exited through the agent) */
+	uint32_t scanned;             /* processes whose leak scan answered */
 };
 
 struct memcheck_errors;

@@ -43,6 +43,15 @@ static const char memcheck_usage[] = "usage: kiln memcheck [options] -- CMD [ARG
                                      "                        0: CMD's own)\n"
                                      "  --quarantine BYTES    freed memory kept inaccessible to catch uses after\n"
                                      "                        free, K/M/G suffixes (default 256M)\n"
+                                     "  --sample N            guard about one allocation in N, the others served\n"
+                                     "                        by the real allocator unchecked (cheap enough to\n"
+                                     "                        leave on); default: all\n"
+                                     "  --underflow           blocks start right after their guard page, so\n"
+                                     "                        accesses before a block fault (overflows past its\n"
+                                     "                        end are then found at free)\n"
+                                     "  --max-guarded N       live guarded blocks at most; beyond, blocks are not\n"
+                                     "                        checked (default 65536, less where each costs\n"
+                                     "                        mappings: see vm.max_map_count)\n"
                                      "  --show-leak-kinds K   loss records shown: definite, indirect, possible,\n"
                                      "                        reachable, comma-separated, all or none\n"
                                      "                        (default definite,possible)\n"
@@ -64,6 +73,8 @@ struct memcheck_args {
 	int exitcode;
 	const char *output;
 	uint64_t quarantine;
+	uint64_t sample, max_guarded;
+	bool underflow;
 	unsigned show_leaks, error_leaks; /* 1 << enum kh_leak_class */
 	struct mc_suppressions *sup;
 	const char *json;
@@ -79,6 +90,9 @@ enum {
 	OPT_SUPPRESSIONS,
 	OPT_GEN_SUPPRESSIONS,
 	OPT_JSON,
+	OPT_SAMPLE,
+	OPT_UNDERFLOW,
+	OPT_MAX_GUARDED,
 };
 
 static volatile sig_atomic_t interrupted;
@@ -137,6 +151,9 @@ static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 	    {"suppressions", required_argument, NULL, OPT_SUPPRESSIONS},
 	    {"gen-suppressions", no_argument, NULL, OPT_GEN_SUPPRESSIONS},
 	    {"json", required_argument, NULL, OPT_JSON},
+	    {"sample", required_argument, NULL, OPT_SAMPLE},
+	    {"underflow", no_argument, NULL, OPT_UNDERFLOW},
+	    {"max-guarded", required_argument, NULL, OPT_MAX_GUARDED},
 	    {"output", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},
@@ -190,6 +207,25 @@ static int memcheck_parse(int argc, char **argv, struct memcheck_args *a)
 			break;
 		case OPT_JSON:
 			a->json = optarg;
+			break;
+		case OPT_SAMPLE:
+			if (cmd_parse_u64(optarg, &v) || v < 1 || v > (1u << 30)) {
+				kiln_error("--sample takes a count from 1 to 1073741824, like --sample 1000; got '%s'",
+				           optarg);
+				return 2;
+			}
+			a->sample = v;
+			break;
+		case OPT_UNDERFLOW:
+			a->underflow = true;
+			break;
+		case OPT_MAX_GUARDED:
+			if (cmd_parse_u64(optarg, &v) || v < 1) {
+				kiln_error("--max-guarded takes a count of blocks, like --max-guarded 100000; got '%s'",
+				           optarg);
+				return 2;
+			}
+			a->max_guarded = v;
 			break;
 		case 'o':
 			a->output = optarg;
@@ -250,6 +286,11 @@ static void memcheck_env(const struct memcheck_args *a)
 	 * passes the command's status on */
 	snprintf(num, sizeof(num), "%d", a->exitcode ? a->exitcode : MC_EXIT_DEFAULT);
 	setenv(KH_ENV_MC_EXITCODE, num, 1);
+	snprintf(num, sizeof(num), "%" PRIu64, a->sample);
+	setenv(KH_ENV_MC_SAMPLE, num, 1);
+	setenv(KH_ENV_MC_UNDERFLOW, a->underflow ? "1" : "0", 1);
+	snprintf(num, sizeof(num), "%" PRIu64, a->max_guarded);
+	setenv(KH_ENV_MC_MAX_GUARDED, num, 1);
 }
 
 /* mc_resolve_fn over the symbolizer. */
@@ -385,8 +426,14 @@ static int memcheck_run(const struct memcheck_args *a)
 	};
 	if (a->json && json_write(a->json, report, &ro))
 		status = status ? status : 1;
-	if (!mc_render_has_findings(report, &ro))
+	if (!mc_render_has_findings(report, &ro)) {
+		/* no error, but not everything was checked: say so, once */
+		if (mc_render_unchecked(&out, report)) {
+			fflush(stdout);
+			fputs(strbuf_str(&out), stderr);
+		}
 		goto out;
+	}
 	mc_render_text(&out, report, &ro);
 	fflush(stdout);
 	fputs(strbuf_str(&out), stderr);

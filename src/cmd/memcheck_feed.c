@@ -9,7 +9,8 @@
 _Static_assert((int)MC_OVERFLOW == (int)KH_MEM_OVERFLOW && (int)MC_USE_AFTER_FREE == (int)KH_MEM_USE_AFTER_FREE &&
                    (int)MC_DOUBLE_FREE == (int)KH_MEM_DOUBLE_FREE && (int)MC_INVALID_FREE == (int)KH_MEM_INVALID_FREE &&
                    (int)MC_REALLOC_FREED == (int)KH_MEM_REALLOC_FREED &&
-                   (int)MC_SLACK_DAMAGE == (int)KH_MEM_SLACK_DAMAGE,
+                   (int)MC_SLACK_DAMAGE == (int)KH_MEM_SLACK_DAMAGE &&
+                   (int)MC_MISMATCHED_FREE == (int)KH_MEM_MISMATCHED_FREE,
                "memcheck kinds");
 _Static_assert((int)MC_READ == (int)KH_MEM_READ && (int)MC_WRITE == (int)KH_MEM_WRITE &&
                    (int)MC_STOPPED == (int)KH_MEM_STOPPED && (int)MC_IN_BLOCK == (int)KH_MEM_IN_BLOCK &&
@@ -58,5 +59,14 @@ struct mc_counts memcheck_feed(struct mc_report *r, const struct memcheck_errors
 	vec_free(&v);
 	struct mc_stats st;
 	memcheck_errors_stats(m, &st);
-	return (struct mc_counts){st.guarded, st.unguarded, st.processes, st.scanned};
+	return (struct mc_counts){
+	    .guarded = st.guarded,
+	    .unguarded = st.unguarded,
+	    .over_limit = st.over_limit,
+	    .no_room = st.no_room,
+	    .max_guarded = st.max_guarded,
+	    .sample = st.sample,
+	    .processes = st.processes,
+	    .scanned = st.scanned,
+	};
 }

@@ -21,6 +21,9 @@ struct mc_render_opts {
  * of a shown class, not suppressed. */
 bool mc_render_has_findings(const struct mc_report *r, const struct mc_render_opts *o);
 void mc_render_text(struct strbuf *out, const struct mc_report *r, const struct mc_render_opts *o);
+/* With nothing to report: a line saying how many blocks were not checked
+ * (--max-guarded reached, no mapping left) and why; false when all were. */
+bool mc_render_unchecked(struct strbuf *out, const struct mc_report *r);
 /* Where an error's address lies, as a phrase: "4 bytes inside a freed
  * 32-byte block at 0x7f00", "in a module's static data: ...". */
 void mc_render_where(struct strbuf *out, const struct mc_error_info *r);

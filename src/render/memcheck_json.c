@@ -55,6 +55,12 @@ static void error_json(struct strbuf *out, const struct mc_report_error *e)
 		            r->block, r->block_size, r->n_free ? "true" : "false", r->alloc_tid, r->free_tid);
 	else
 		strbuf_addstr(out, ", \"block\": null");
+	if (r->kind == MC_MISMATCHED_FREE) {
+		static const char *const alloc[4] = {"malloc", "new", "new[]", "unknown"};
+		static const char *const dealloc[4] = {"free", "delete", "delete[]", "unknown"};
+		strbuf_addf(out, ", \"families\": {\"alloc\": \"%s\", \"free\": \"%s\"}",
+		            alloc[MC_ALLOC_FAMILY(r->flags)], dealloc[MC_FREE_FAMILY(r->flags)]);
+	}
 	strbuf_addf(out, ", \"stopped\": %s, \"suppressed\": ", r->flags & MC_STOPPED ? "true" : "false");
 	str_or_null(out, e->suppressed);
 	strbuf_addstr(out, ", \"stacks\": {\"access\": ");

@@ -21,6 +21,8 @@ static const char *kind_name(uint32_t kind)
 		return "realloc of freed memory";
 	case MC_SLACK_DAMAGE:
 		return "heap overflow found at free";
+	case MC_MISMATCHED_FREE:
+		return "mismatched free";
 	default:
 		return "heap error";
 	}
@@ -41,10 +43,16 @@ static const char *kind_plural(uint32_t kind)
 		return "reallocs of freed memory";
 	case MC_SLACK_DAMAGE:
 		return "heap overflows found at free";
+	case MC_MISMATCHED_FREE:
+		return "mismatched frees";
 	default:
 		return "heap errors";
 	}
 }
+
+/* The calls of each allocator family, as a mismatched free names them. */
+static const char *const family_alloc[4] = {"malloc", "new", "new[]", "?"};
+static const char *const family_free[4] = {"free", "delete", "delete[]", "?"};
 
 static const char *class_words(uint8_t cls)
 {
@@ -120,6 +128,9 @@ static void say_error(struct strbuf *out, const struct mc_report_error *e, const
 		strbuf_addf(out, ": %s at 0x%" PRIx64, access, r->addr);
 	else if (r->kind == MC_SLACK_DAMAGE)
 		strbuf_addf(out, ": a write at 0x%" PRIx64, r->addr);
+	else if (r->kind == MC_MISMATCHED_FREE)
+		strbuf_addf(out, ": %s(0x%" PRIx64 ") of a block from %s", family_free[MC_FREE_FAMILY(r->flags)],
+		            r->addr, family_alloc[MC_ALLOC_FAMILY(r->flags)]);
 	else
 		strbuf_addf(out, ": %s(0x%" PRIx64 ")", r->kind == MC_REALLOC_FREED ? "realloc" : "free", r->addr);
 	strbuf_addf(out, " by thread %" PRIu32 " of pid %" PRIu32 "\n", r->tid, e->pid);
@@ -194,6 +205,31 @@ static void say_leak_summary(struct strbuf *out, const struct mc_report *r)
 	            sn, plural(sn, "", "s"));
 }
 
+/* The blocks that fell back to the real allocator unchecked, and why
+ * (those --sample passed over are not counted: that is its point). */
+static void say_unguarded(struct strbuf *out, const struct mc_counts *st)
+{
+	if (st->over_limit)
+		strbuf_addf(out, ", %" PRIu64 " not checked (%" PRIu64 " guarded blocks were live: --max-guarded)",
+		            st->over_limit, st->max_guarded);
+	uint64_t other = st->unguarded - (st->over_limit < st->unguarded ? st->over_limit : st->unguarded);
+	if (other)
+		strbuf_addf(out, ", %" PRIu64 " not checked (no address space or mapping left: vm.max_map_count)",
+		            other);
+}
+
+bool mc_render_unchecked(struct strbuf *out, const struct mc_report *r)
+{
+	const struct mc_counts *st = &r->stats;
+	if (!st->unguarded)
+		return false;
+	strbuf_addf(out, "kiln memcheck: no errors in %" PRIu64 " guarded block%s", st->guarded,
+	            plural(st->guarded, "", "s"));
+	say_unguarded(out, st);
+	strbuf_addch(out, '\n');
+	return true;
+}
+
 static void say_summary(struct strbuf *out, const struct mc_report *r, const struct mc_render_opts *o)
 {
 	size_t n = mc_report_errors(r);
@@ -220,8 +256,9 @@ static void say_summary(struct strbuf *out, const struct mc_report *r, const str
 	const struct mc_counts *st = &r->stats;
 	strbuf_addf(out, " in %u process%s; %" PRIu64 " block%s guarded", st->processes, st->processes == 1 ? "" : "es",
 	            st->guarded, st->guarded == 1 ? "" : "s");
-	if (st->unguarded)
-		strbuf_addf(out, ", %" PRIu64 " not (no address space or mapping left: not checked)", st->unguarded);
+	if (st->sample > 1)
+		strbuf_addf(out, " (about 1 in %" PRIu32 ", --sample)", st->sample);
+	say_unguarded(out, st);
 	uint64_t sup = r->suppressed_errors;
 	for (size_t i = 0; i < r->n_losses; i++)
 		sup += r->losses[i].suppressed ? r->losses[i].blocks : 0;

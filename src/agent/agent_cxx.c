@@ -1,0 +1,180 @@
+/* agent_cxx.c - C++'s operator new and delete in the agent (the mangled
+ * names, as libstdc++ and libc++ export them): in a mode with its own
+ * allocator (memcheck) they allocate and free through it with their
+ * family (new, new[]), so that a block freed by another family's call
+ * (new + free, malloc + delete, new[] + delete) is reported; in any
+ * other mode they hand the call to the next definition (libstdc++'s,
+ * which calls malloc and free) without a frame of their own in between.
+ *
+ * Sized and aligned variants are covered; the size a sized delete gives
+ * is not checked. A throwing new whose block the mode cannot serve asks
+ * the real operator, which runs the new_handler and throws bad_alloc.
+ */
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "agent/agent_mode.h"
+#include "agent/channel_format.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+#define CALLER()                                                                                                       \
+	((struct agent_caller){(uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_frame_address(0) + 16,     \
+	                       *(const uintptr_t *)__builtin_frame_address(0)})
+
+typedef void *(*new_fn)(size_t);
+typedef void *(*new_align_fn)(size_t, size_t);
+typedef void (*delete_fn)(void *);
+
+/* The next definition of name, looked up once (NULL: none loaded). */
+static void *next_sym(void **slot, const char *name)
+{
+	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
+
+/* With the mode's allocator entered (agent_heap_enter()): a block of the
+ * family, or NULL. */
+static void *mode_new(const struct agent_heap *mh, size_t size, size_t align, int family,
+                      const struct agent_caller *from)
+{
+	void *p;
+	if (align < 16)
+		align = 16;
+	if (mh->alloc_as)
+		p = mh->alloc_as(size, align, family, from);
+	else
+		p = mh->alloc(size, align, false, from);
+	agent_heap_leave();
+	return p;
+}
+
+static void mode_delete(const struct agent_heap *mh, void *p, int family, const struct agent_caller *from)
+{
+	int r = mh->free_as ? mh->free_as(p, family, from) : mh->free(p, from);
+	agent_heap_leave();
+	if (r == AGENT_HEAP_NOT_MINE)
+		free(p); /* the real allocator's (interposed free hands it on) */
+}
+
+/* operator new(size_t), new[](size_t) */
+static void *next_Znwm, *next_Znam;
+EXPORT void *_Znwm(size_t size)
+{
+	const struct agent_heap *mh = agent_heap_enter();
+	if (mh) {
+		struct agent_caller from = CALLER();
+		void *p = mode_new(mh, size, 16, KH_MEM_FAMILY_NEW, &from);
+		if (p)
+			return p;
+	}
+	new_fn f = (new_fn)next_sym(&next_Znwm, "_Znwm");
+	return f ? f(size) : malloc(size);
+}
+
+EXPORT void *_Znam(size_t size)
+{
+	const struct agent_heap *mh = agent_heap_enter();
+	if (mh) {
+		struct agent_caller from = CALLER();
+		void *p = mode_new(mh, size, 16, KH_MEM_FAMILY_NEW_ARRAY, &from);
+		if (p)
+			return p;
+	}
+	new_fn f = (new_fn)next_sym(&next_Znam, "_Znam");
+	return f ? f(size) : malloc(size);
+}
+
+/* nothrow: NULL when there is no memory */
+static void *next_ZnwmRKSt9nothrow_t, *next_ZnamRKSt9nothrow_t;
+EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
+{
+	const struct agent_heap *mh = agent_heap_enter();
+	if (mh) {
+		struct agent_caller from = CALLER();
+		return mode_new(mh, size, 16, KH_MEM_FAMILY_NEW, &from);
+	}
+	void *(*f)(size_t, const void *) =
+	    (void *(*)(size_t, const void *))next_sym(&next_ZnwmRKSt9nothrow_t, "_ZnwmRKSt9nothrow_t");
+	return f ? f(size, nt) : malloc(size);
+}
+
+EXPORT void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
+{
+	const struct agent_heap *mh = agent_heap_enter();
+	if (mh) {
+		struct agent_caller from = CALLER();
+		return mode_new(mh, size, 16, KH_MEM_FAMILY_NEW_ARRAY, &from);
+	}
+	void *(*f)(size_t, const void *) =
+	    (void *(*)(size_t, const void *))next_sym(&next_ZnamRKSt9nothrow_t, "_ZnamRKSt9nothrow_t");
+	return f ? f(size, nt) : malloc(size);
+}
+
+/* aligned (C++17): std::align_val_t is a size_t */
+static void *next_ZnwmSt11align_val_t, *next_ZnamSt11align_val_t;
+EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t align)
+{
+	const struct agent_heap *mh = agent_heap_enter();
+	if (mh) {
+		struct agent_caller from = CALLER();
+		void *p = mode_new(mh, size, align, KH_MEM_FAMILY_NEW, &from);
+		if (p)
+			return p;
+	}
+	new_align_fn f = (new_align_fn)next_sym(&next_ZnwmSt11align_val_t, "_ZnwmSt11align_val_t");
+	return f ? f(size, align) : aligned_alloc(align, (size + align - 1) & ~(align - 1));
+}
+
+EXPORT void *_ZnamSt11align_val_t(size_t size, size_t align)
+{
+	const struct agent_heap *mh = agent_heap_enter();
+	if (mh) {
+		struct agent_caller from = CALLER();
+		void *p = mode_new(mh, size, align, KH_MEM_FAMILY_NEW_ARRAY, &from);
+		if (p)
+			return p;
+	}
+	new_align_fn f = (new_align_fn)next_sym(&next_ZnamSt11align_val_t, "_ZnamSt11align_val_t");
+	return f ? f(size, align) : aligned_alloc(align, (size + align - 1) & ~(align - 1));
+}
+
+/* The deletes: plain, sized, aligned, sized and aligned, nothrow. Each
+ * hands the call on with its own arguments when the mode has no
+ * allocator of its own. */
+#define DELETE_FN(sym, family, params, args)                                                                           \
+	static void *next_##sym;                                                                                       \
+	EXPORT void sym params                                                                                         \
+	{                                                                                                              \
+		const struct agent_heap *mh = agent_heap_enter();                                                      \
+		if (mh) {                                                                                              \
+			struct agent_caller from = CALLER();                                                           \
+			if (p)                                                                                         \
+				mode_delete(mh, p, family, &from);                                                     \
+			else                                                                                           \
+				agent_heap_leave();                                                                    \
+			return;                                                                                        \
+		}                                                                                                      \
+		void(*f) params = (void(*) params)next_sym(&next_##sym, #sym);                                         \
+		if (f)                                                                                                 \
+			f args;                                                                                        \
+		else                                                                                                   \
+			free(p);                                                                                       \
+	}
+
+DELETE_FN(_ZdlPv, KH_MEM_FAMILY_NEW, (void *p), (p))
+DELETE_FN(_ZdaPv, KH_MEM_FAMILY_NEW_ARRAY, (void *p), (p))
+DELETE_FN(_ZdlPvm, KH_MEM_FAMILY_NEW, (void *p, size_t n), (p, n))
+DELETE_FN(_ZdaPvm, KH_MEM_FAMILY_NEW_ARRAY, (void *p, size_t n), (p, n))
+DELETE_FN(_ZdlPvSt11align_val_t, KH_MEM_FAMILY_NEW, (void *p, size_t al), (p, al))
+DELETE_FN(_ZdaPvSt11align_val_t, KH_MEM_FAMILY_NEW_ARRAY, (void *p, size_t al), (p, al))
+DELETE_FN(_ZdlPvmSt11align_val_t, KH_MEM_FAMILY_NEW, (void *p, size_t n, size_t al), (p, n, al))
+DELETE_FN(_ZdaPvmSt11align_val_t, KH_MEM_FAMILY_NEW_ARRAY, (void *p, size_t n, size_t al), (p, n, al))
+DELETE_FN(_ZdlPvRKSt9nothrow_t, KH_MEM_FAMILY_NEW, (void *p, const void *nt), (p, nt))
+DELETE_FN(_ZdaPvRKSt9nothrow_t, KH_MEM_FAMILY_NEW_ARRAY, (void *p, const void *nt), (p, nt))
