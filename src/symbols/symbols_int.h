@@ -77,6 +77,16 @@ bool debug_cache_wanted(int fd);
  * -ENOENT (cache off) or -errno. */
 int debug_cache_store(Elf *src, const unsigned char *bits, int n);
 
+/* ---- debug_find.c */
+struct Dwfl_Module;
+/* False when no separate debug file for mod (main file file_name, its
+ * .gnu_debuglink debuglink_file or NULL) exists in any place libdwfl's
+ * local search looks (search: its colon-separated path, NULL for the
+ * default), so that the search can be skipped and libdebuginfod is never
+ * loaded; true when one may (also whenever $DEBUGINFOD_URLS is set). */
+bool debug_file_may_exist(struct Dwfl_Module *mod, const char *search, const char *file_name,
+                          const char *debuglink_file);
+
 /* ---- kallsyms.c: a sorted kernel symbol table */
 struct ksym {
 	uint64_t addr;
