@@ -98,13 +98,22 @@ struct ksym {
 struct kallsyms {
 	VEC(struct ksym) syms;
 	VEC(char) names; /* the file's text, names cut out by NULs: only the few asked for are demangled and interned */
-	int err;         /* 0, or the -errno from loading */
-	bool loaded;     /* tried once; err says how it went */
+	VEC(uint64_t) asked; /* partial: the sorted addresses the table was loaded for */
+	int err;             /* 0, or the -errno from loading */
+	bool loaded;         /* tried once; err says how it went */
+	bool partial;        /* only the symbols of asked (kallsyms_load_for) */
 };
 
 /* Reads a kallsyms-format file once; later calls return the first result.
  * Returns 0, -errno when unreadable, or -EACCES when every address is 0. */
 int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs);
+/* As kallsyms_load(), keeping only the symbols that name the n sorted,
+ * distinct addresses addrs: kallsyms_find() answers for those as from the
+ * whole table (for others, kallsyms_covers() is false). */
+int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs, const uint64_t *addrs, size_t n);
+/* Whether kallsyms_find() on the table as loaded answers for addr as the
+ * whole table would. */
+bool kallsyms_covers(const struct kallsyms *k, uint64_t addr);
 /* The symbol containing addr, or NULL. */
 struct ksym *kallsyms_find(const struct kallsyms *k, uint64_t addr);
 /* The symbol's demangled name, interned in strs on first use. */
@@ -135,6 +144,9 @@ struct symbolizer {
 
 /* Returns the module id for path (opening it on first use), or -errno. */
 int symbolizer_module(struct symbolizer *s, const char *path);
+/* Loads the kernel's symbols for the n sorted, distinct addresses addrs
+ * only, when none are loaded yet: the lookups of a whole profile. */
+void symbolizer_prepare_kernel(struct symbolizer *s, const uint64_t *addrs, size_t n);
 /* Cached lookup in module id; sets *frames (valid until the next lookup) and
  * returns how many. */
 int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames);
