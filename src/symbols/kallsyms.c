@@ -217,6 +217,36 @@ static int load_text(const char *path, struct kallsyms *k, const char **text, si
 	return rc;
 }
 
+/* hex digit values plus one, 0 for other bytes */
+static const uint8_t hex_value[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* The address and type of a line in the usual layout ("16 hex digits,
+ * space, type, space, name"), without looking at the rest: the pass over
+ * the whole table needs no more for the lines that name nothing. False
+ * for any other layout, which parse_fields() then reads. */
+static bool parse_head(const char *line, const char *eol, uint64_t *addr, char *type)
+{
+	if (eol - line < 20 || line[16] != ' ' || line[18] != ' ' || !line[17] || line[19] == ' ' || line[19] == '\t' ||
+	    !line[19])
+		return false;
+	uint64_t a = 0;
+	bool ok = true;
+	for (int i = 0; i < 16; i++) {
+		unsigned d = hex_value[(unsigned char)line[i]];
+		ok &= d != 0;
+		a = a << 4 | ((d - 1) & 15);
+	}
+	if (!ok)
+		return false;
+	*addr = a;
+	*type = line[17];
+	return true;
+}
+
 /* The first of the n sorted addresses at or above addr: n when none. */
 static size_t lower_bound(const uint64_t *addrs, size_t n, uint64_t addr)
 {
@@ -261,7 +291,8 @@ int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs,
 		char type;
 		const char *name, *module;
 		size_t nlen, mlen;
-		bool ok = parse_fields(line, eol, &addr, &type, &name, &nlen, &module, &mlen);
+		bool ok = parse_head(line, eol, &addr, &type) ||
+		          parse_fields(line, eol, &addr, &type, &name, &nlen, &module, &mlen);
 		const char *start = line;
 		line = nl ? nl + 1 : end;
 		if (!ok)
