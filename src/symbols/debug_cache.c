@@ -358,3 +358,9 @@ out_free:
 	strbuf_release(&final);
 	return rc;
 }
+
+int debug_cache_mkdir(void)
+{
+	const char *dir = debug_cache_dir();
+	return dir ? make_dirs(dir) : -ENOENT;
+}

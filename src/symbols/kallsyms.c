@@ -194,20 +194,20 @@ int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs)
 /* The file's text: mapped when it is a plain file (perf's copy), else
  * read into k->names (/proc/kallsyms, whose size reads as 0). *map_len is
  * the mapping's length, 0 when read. */
-static int load_text(const char *path, struct kallsyms *k, const char **text, size_t *len, size_t *map_len)
+static int load_text(const char *path, struct kallsyms *k, const char **text, size_t *len, size_t *map_len,
+                     struct stat *st)
 {
 	*map_len = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_size > 0) {
+		void *m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		close(fd);
 		if (m == MAP_FAILED)
 			return -errno;
 		*text = m;
-		*len = *map_len = (size_t)st.st_size;
+		*len = *map_len = (size_t)st->st_size;
 		return 0;
 	}
 	close(fd);
@@ -270,8 +270,10 @@ int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs,
 	for (size_t i = 0; i < n; i++)
 		vec_push(&k->asked, addrs[i]);
 	const char *text = NULL;
-	size_t len = 0, map_len = 0;
-	int rc = load_text(path, k, &text, &len, &map_len);
+	size_t len = 0, map_len = 0, nix = 0, ix_len = 0;
+	void *ix_map = NULL;
+	struct stat st;
+	int rc = load_text(path, k, &text, &len, &map_len, &st);
 	if (rc < 0 || len > UINT32_MAX) {
 		k->err = rc < 0 ? rc : -EFBIG; /* line offsets are 32-bit */
 		goto out_unmap;
@@ -284,30 +286,63 @@ int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs,
 	bool *has = xcalloc(n ? n : 1, sizeof(*has));
 	bool any_nonzero = false;
 	size_t lines = 0, text_syms = 0;
-	for (const char *line = text, *end = text + len; line < end;) {
-		const char *nl = memchr(line, '\n', (size_t)(end - line));
-		const char *eol = nl ? nl : end;
-		uint64_t addr;
-		char type;
-		const char *name, *module;
-		size_t nlen, mlen;
-		bool ok = parse_head(line, eol, &addr, &type) ||
-		          parse_fields(line, eol, &addr, &type, &name, &nlen, &module, &mlen);
-		const char *start = line;
-		line = nl ? nl + 1 : end;
-		if (!ok)
-			continue;
-		lines++;
-		any_nonzero |= addr != 0;
-		if (!is_text(type))
-			continue;
-		text_syms++;
-		size_t j = lower_bound(addrs, n, addr);
-		if (j < n && (!has[j] || addr >= best[j])) {
-			has[j] = true;
-			best[j] = addr;
-			line_of[j] = (uint32_t)(start - text);
+	const struct ksym_ix *ix = map_len ? kallsyms_index_map(path, &st, &nix, &ix_map, &ix_len) : NULL;
+	if (ix) {
+		/* an index of this very file (stored only for a usable table):
+		 * each address's symbol is the last entry at or below it */
+		lines = text_syms = nix;
+		any_nonzero = true;
+		for (size_t j = 0; j < n; j++) {
+			size_t lo = 0, hi = nix;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (ix[mid].addr <= addrs[j])
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo && ix[lo - 1].line < len) {
+				has[j] = true;
+				best[j] = ix[lo - 1].addr;
+				line_of[j] = ix[lo - 1].line;
+			}
 		}
+	} else {
+		/* every text symbol too, for the index, when the file can have one */
+		VEC(struct ksym_ix) all = {0};
+		bool keep = map_len && symbols_debug_cache_dir();
+		for (const char *line = text, *end = text + len; line < end;) {
+			const char *nl = memchr(line, '\n', (size_t)(end - line));
+			const char *eol = nl ? nl : end;
+			uint64_t addr;
+			char type;
+			const char *name, *module;
+			size_t nlen, mlen;
+			bool ok = parse_head(line, eol, &addr, &type) ||
+			          parse_fields(line, eol, &addr, &type, &name, &nlen, &module, &mlen);
+			const char *start = line;
+			line = nl ? nl + 1 : end;
+			if (!ok)
+				continue;
+			lines++;
+			any_nonzero |= addr != 0;
+			if (!is_text(type))
+				continue;
+			text_syms++;
+			if (keep) {
+				struct ksym_ix e = {addr, (uint32_t)(start - text), 0};
+				vec_push(&all, e);
+			}
+			size_t j = lower_bound(addrs, n, addr);
+			if (j < n && (!has[j] || addr >= best[j])) {
+				has[j] = true;
+				best[j] = addr;
+				line_of[j] = (uint32_t)(start - text);
+			}
+		}
+		if (keep && any_nonzero && all.n)
+			kallsyms_index_store(path, &st, all.v, all.n);
+		vec_free(&all);
 	}
 	if (lines && !any_nonzero) {
 		/* kptr_restrict hides the addresses: names without addresses are useless. */
@@ -334,7 +369,8 @@ int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs,
 			char type;
 			const char *name, *module;
 			size_t nlen, mlen;
-			parse_fields(line, nl ? nl : end, &addr, &type, &name, &nlen, &module, &mlen);
+			if (!parse_fields(line, nl ? nl : end, &addr, &type, &name, &nlen, &module, &mlen))
+				continue; /* (a damaged index) */
 			struct ksym *s = vec_grow(&k->syms);
 			s->addr = addr;
 			s->name_off = (uint32_t)names.n;
@@ -357,6 +393,8 @@ int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs,
 	free(line_of);
 	free(has);
 out_unmap:
+	if (ix_map)
+		munmap(ix_map, ix_len);
 	if (map_len)
 		munmap((void *)text, map_len);
 	else if (k->err < 0)

@@ -8,6 +8,7 @@
 
 #include <gelf.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stdint.h>
 
 #include "symbols/symbols.h"
@@ -86,6 +87,28 @@ struct Dwfl_Module;
  * loaded; true when one may (also whenever $DEBUGINFOD_URLS is set). */
 bool debug_file_may_exist(struct Dwfl_Module *mod, const char *search, const char *file_name,
                           const char *debuglink_file);
+
+/* Creates the cache directory (for the other caches kept in it): 0,
+ * -ENOENT when the cache is off, or -errno. */
+int debug_cache_mkdir(void);
+
+/* ---- kallsyms_index.c: the text symbols of a kallsyms file (perf's copy)
+ * sorted by address, kept in the debug cache */
+struct ksym_ix {
+	uint64_t addr;
+	uint32_t line; /* the line's offset in the file */
+	uint32_t zero;
+};
+
+/* The index of the kallsyms file at path (st: its fstat), mapped: *n
+ * entries sorted by address then line; the caller unmaps *map (*map_len
+ * bytes). NULL (and *map NULL) when there is none or it was made from
+ * another file. */
+const struct ksym_ix *kallsyms_index_map(const char *path, const struct stat *st, size_t *n, void **map,
+                                         size_t *map_len);
+/* Sorts the n entries e (by address, then line) and stores them as the
+ * index of path; nothing when the cache is off or cannot be written. */
+void kallsyms_index_store(const char *path, const struct stat *st, struct ksym_ix *e, size_t n);
 
 /* ---- kallsyms.c: a sorted kernel symbol table */
 struct ksym {

@@ -536,6 +536,77 @@ static void test_kallsyms_partial(void **state)
 	symbolizer_free(s);
 }
 
+/* The name kernel address addr gets from a new symbolizer prepared for it
+ * alone (as a profile's resolve does), into out. */
+static void partial_name(const char *path, uint64_t addr, char *out, size_t n)
+{
+	struct symbolizer *s = symbolizer_new();
+	symbolizer_set_kallsyms_path(s, path);
+	symbolizer_prepare_kernel(s, &addr, 1);
+	struct symbol_frame f;
+	snprintf(out, n, "%s", symbolizer_lookup_kernel(s, addr, &f) == 1 ? f.function : "(none)");
+	symbolizer_free(s);
+}
+
+static void test_kallsyms_index(void **state)
+{
+	(void)state;
+	char path[1300], cache[1300], idx[1400] = "";
+	snprintf(path, sizeof(path), "%s/kallsyms-ix", dir);
+	snprintf(cache, sizeof(cache), "%s/ix-cache", dir);
+	symbols_set_debug_cache(cache);
+	write_file(path, "ffffffff81000000 T _stext\n"
+	                 "ffffffff81000100 t first_fn\n"
+	                 "ffffffff81000200 D some_data\n"
+	                 "ffffffff81000300 T second_fn\n"
+	                 "ffffffffc0000000 t mod_fn\t[ext4]\n"
+	                 "ffffffff81000400 T third_fn\n");
+	char name[256];
+	partial_name(path, 0xffffffff81000150, name, sizeof(name));
+	assert_string_equal(name, "first_fn");
+	/* the pass left an index of the text symbols in the cache */
+	char cmd[1500];
+	snprintf(cmd, sizeof(cmd), "ls %s/kallsyms-*.idx", cache);
+	FILE *ls = popen(cmd, "r");
+	assert_non_null(ls);
+	assert_non_null(fgets(idx, sizeof(idx), ls));
+	pclose(ls);
+	idx[strcspn(idx, "\n")] = '\0';
+	/* a later read names from it, like the pass */
+	uint64_t some[] = {0xffffffff80000000, 0xffffffff81000100, 0xffffffff81000250,
+	                   0xffffffff81000310, 0xffffffff81000500, 0xffffffffc0000004};
+	check_partial_like_full(path, some, sizeof(some) / sizeof(*some));
+	/* and does not pass over the file: an entry planted in the index
+	 * (first_fn's address pointing at _stext's line) is what it says */
+	FILE *f = fopen(idx, "r+b");
+	assert_non_null(f);
+	uint8_t buf[4096];
+	size_t len = fread(buf, 1, sizeof(buf), f);
+	uint64_t a1 = 0xffffffff81000100, a0 = 0xffffffff81000000;
+	uint8_t *e1 = memmem(buf, len, &a1, 8), *e0 = memmem(buf, len, &a0, 8);
+	assert_non_null(e1);
+	assert_non_null(e0);
+	memcpy(e1 + 8, e0 + 8, 4); /* the line offset */
+	fseek(f, 0, SEEK_SET);
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	partial_name(path, 0xffffffff81000150, name, sizeof(name));
+	assert_string_equal(name, "_stext");
+	/* a changed file is read again, not named from its old index */
+	write_file(path, "ffffffff81000000 T _stext\n"
+	                 "ffffffff81000100 t renamed_fn\n");
+	partial_name(path, 0xffffffff81000150, name, sizeof(name));
+	assert_string_equal(name, "renamed_fn");
+	/* a damaged index is not used */
+	f = fopen(idx, "r+b");
+	assert_non_null(f);
+	fwrite("garbage!", 1, 8, f);
+	fclose(f);
+	partial_name(path, 0xffffffff81000150, name, sizeof(name));
+	assert_string_equal(name, "renamed_fn");
+	symbols_set_debug_cache(NULL);
+}
+
 /* The address of a kernel text symbol from /proc/kallsyms, and whether
  * another symbol shares it; false when kallsyms is hidden or unreadable. */
 static bool real_kernel_symbol(const char *want, uint64_t *addr)
@@ -864,6 +935,7 @@ int main(void)
 	    cmocka_unit_test(test_rust_v0),
 	    cmocka_unit_test(test_kallsyms_file),
 	    cmocka_unit_test(test_kallsyms_partial),
+	    cmocka_unit_test(test_kallsyms_index),
 	    cmocka_unit_test(test_kallsyms_real),
 	    cmocka_unit_test(test_resolve_profile),
 	    cmocka_unit_test(test_resolve_error),
