@@ -141,7 +141,8 @@ struct disasm {
  * is decoded alone. d is overwritten; release it with disasm_release(),
  * also after an error. Returns 0, -ENOENT/-EACCES (no such file), -ENOEXEC
  * (not ELF), -ESTALE (another build-id), -ENOTSUP (Capstone cannot decode
- * this machine), or -ERANGE when no address lies in the file's code. */
+ * this machine), -ELIBACC (libcapstone cannot be loaded), or -ERANGE when
+ * no address lies in the file's code. */
 int symbols_disasm(const char *path, const char *build_id, const uint64_t *vaddrs, size_t n, struct disasm *d);
 void disasm_release(struct disasm *d);
 /* The instruction starting at vaddr, or NULL. */
