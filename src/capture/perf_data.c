@@ -741,9 +741,18 @@ static bool do_sample(struct reader *r, const uint8_t *rec, uint16_t size, uint1
 		 * fields added (cpu, period) come off the stack copy's end */
 		uint64_t room = (REC_MAX - 8) / 8 - i - 2;
 		uint64_t words = s.stack_size / 8 < room ? s.stack_size / 8 : room;
+		/* only the bytes the kernel filled (dyn_size) are copied, as the
+		 * recorder trims its own samples; a short copy keeps 8 spare
+		 * bytes, so that dyn_size < size still says it was short */
+		uint64_t filled = s.dyn_size < s.stack_size ? s.dyn_size : s.stack_size;
+		uint64_t keep = (filled + 7) / 8 + (s.dyn_size < s.stack_size ? 1 : 0);
+		if (keep < words)
+			words = keep;
 		o[i++] = words * 8;
 		if (words) {
-			memcpy(o + i, s.stack, words * 8);
+			uint64_t copy = filled < words * 8 ? filled : words * 8;
+			memcpy(o + i, s.stack, copy);
+			memset((uint8_t *)(o + i) + copy, 0, words * 8 - copy);
 			i += words;
 			o[i++] = s.dyn_size < words * 8 ? s.dyn_size : words * 8;
 		}
