@@ -5,11 +5,19 @@
 Each subject is recorded once with `perf record` (the build-id cache goes to
 the scratch directory's .debug, not the real home), then read --runs times
 by each tool, interleaved. kiln is timed twice per run: its first read
-(its cache of decompressed debug files, KILN_DEBUG_CACHE, emptied before)
-and a later read (the cache as the first read left it). Printed per
-subject: file size, samples, the median wall time and median CPU time
-(user + system) of each reader, and the ratios perf / kiln for both.
-Measurements, not a test: nothing fails on a number.
+(its caches emptied before: KILN_DEBUG_CACHE, which holds the decompressed
+debug files, the Debian packages of modules without symbols and the
+index of perf's kallsyms copy) and a later read (the caches as the first
+read left it). Printed per subject: file size, samples, the median wall
+time and median CPU time (user + system) of each reader, and the ratios
+perf / kiln for both. Measurements, not a test: nothing fails on a number.
+
+--file F (repeatable) reads perf.data files already recorded instead,
+e.g. the six real programs' that real_cpu.py leaves in
+<kiln's dir>/bench/real/NAME.data (perf's build-id cache is then the
+.debug beside them: HOME is their directory). --baseline OLD_KILN times
+a second kiln (say, one built from an earlier commit) in the same
+interleaved runs, for a before/after table.
 
 Subjects (each skipped when its program is missing):
   calltree-dwarf  tests/fixtures calltree_nofp (Rust, no frame pointers),
@@ -20,6 +28,7 @@ Subjects (each skipped when its program is missing):
   python-dwarf    python3 on a recursive and a json loop, --call-graph dwarf
 
 usage: bench/perf_data_bench.py PATH_TO_KILN [--runs N] [--subject NAME ...]
+                                [--file PERF_DATA ...] [--baseline OLD_KILN]
 """
 import argparse
 import json
@@ -59,10 +68,14 @@ def main():
     ap.add_argument("kiln")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--subject", action="append", default=[])
+    ap.add_argument("--file", action="append", default=[])
+    ap.add_argument("--baseline")
     a = ap.parse_args()
     kiln = os.path.realpath(a.kiln)
     if not shutil.which("perf"):
         sys.exit("perf_data_bench: perf is not installed (linux-perf)")
+    if a.file:
+        return read_files(kiln, a)
     work = os.environ.get("KILN_BENCH_DIR") or os.path.join(os.path.dirname(kiln), "bench")
     work = os.path.join(work, "perf_data")
     os.makedirs(work, exist_ok=True)
@@ -109,6 +122,43 @@ def main():
         print("| %s | %.1f | %s | %.2f / %.2f | %.2f | %.1fx / %.1fx | %.0f / %.0f | %.0f | %.1fx / %.1fx |"
               % (name, mb, n, kw1, kw, pw, pw / kw1, pw / kw, kc1 * 1e3, kc * 1e3, pc * 1e3,
                  pc / max(kc1, 1e-3), pc / max(kc, 1e-3)))
+    print("\nmedians of %d interleaved runs; load average at the end: %s"
+          % (a.runs, open("/proc/loadavg").read().split()[0]))
+
+
+def read_files(kiln, a):
+    """Times the readers on recorded files, kiln (and the baseline) first
+    and later reads, perf report, interleaved; one row per file."""
+    kilns = [kiln] + ([os.path.realpath(a.baseline)] if a.baseline else [])
+    rows = []
+    for data in a.file:
+        data = os.path.realpath(data)
+        cache = data + ".kiln-cache"
+        env = dict(os.environ, HOME=os.path.dirname(data), KILN_DEBUG_CACHE=cache)
+        t = {}
+        for _ in range(a.runs):
+            for i, k in enumerate(kilns):
+                shutil.rmtree(cache, ignore_errors=True)
+                t.setdefault((i, 0), []).append(timed([k, "report", data], env))
+                t.setdefault((i, 1), []).append(timed([k, "report", data], env))
+            t.setdefault("perf", []).append(timed(["perf", "report", "-i", data, "--stdio"], env))
+        shutil.rmtree(cache, ignore_errors=True)
+        med = lambda xs, j: statistics.median(x[j] for x in xs)
+        rows.append((os.path.basename(data), os.path.getsize(data) / 1e6, t, med))
+    hdr = "| file | MB | perf wall / CPU ms |"
+    for i in range(len(kilns)):
+        name = "kiln" if i == 0 else "baseline"
+        hdr += " %s first wall / CPU ms | %s later wall / CPU ms | ratio first / later (wall) |" % (name, name)
+    print("\n" + hdr)
+    print("|---|---:|---:|" + "---:|---:|---:|" * len(kilns))
+    for name, mb, t, med in rows:
+        pw, pc = med(t["perf"], 0), med(t["perf"], 1)
+        line = "| %s | %.1f | %.0f / %.0f |" % (name, mb, pw * 1e3, pc * 1e3)
+        for i in range(len(kilns)):
+            fw, fc, lw, lc = med(t[(i, 0)], 0), med(t[(i, 0)], 1), med(t[(i, 1)], 0), med(t[(i, 1)], 1)
+            line += " %.0f / %.0f | %.0f / %.0f | %.1fx / %.1fx |" % (fw * 1e3, fc * 1e3, lw * 1e3, lc * 1e3, pw / fw,
+                                                                     pw / lw)
+        print(line)
     print("\nmedians of %d interleaved runs; load average at the end: %s"
           % (a.runs, open("/proc/loadavg").read().split()[0]))
 

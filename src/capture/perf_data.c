@@ -7,10 +7,12 @@
  * perf_event_header, SAMPLE fields in sample_type order and, with
  * sample_id_all, a trailer of ids on every other record.
  *
- * Each record is checked, then rewritten into the layout the recorder
- * opens its own events with (ip, tid, time, cpu, period, callchain, user
- * registers and stack) and handed to recorder_feed(): one sample path and
- * one unwinder for live and recorded samples.
+ * Each record is checked; a sample is decoded into the recorder's sample
+ * fields (ip, tid, time, cpu, period, callchain, user registers and stack,
+ * pointing into the file) and handed to recorder_feed_sample(), other
+ * records are rewritten into the layout the recorder opens its own events
+ * with and handed to recorder_feed(): one sample path and one unwinder for
+ * live and recorded samples, and no copy of the stacks.
  */
 #include "capture/perf_data.h"
 
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -711,41 +714,40 @@ static bool parse_sample(const struct attr *at, const uint8_t *rec, uint16_t siz
 	return !c.bad;
 }
 
-/* Rewrites a sample of the event read into the recorder's layout. */
+/* Hands a sample of the event read to the recorder, decoded: its stack
+ * copy is read where it lies in the file, not copied. */
 static bool do_sample(struct reader *r, const uint8_t *rec, uint16_t size, uint16_t misc)
 {
 	struct sample s;
 	if (!parse_sample(&r->attrs[r->main], rec, size, &s))
 		return false;
-	uint64_t *o = r->out;
-	size_t i = 1; /* after the header */
+	/* the limits of the recorder's own record (64 KiB), which the
+	 * sample must keep to: the fields it adds (cpu, period) come off the
+	 * stack copy's end */
+	size_t i = 1 + 6 + s.nr; /* header, ip .. nr, chain */
 	if (7 + s.nr + 1 + s.nregs + 3 > (REC_MAX - 8) / 8)
 		return false;
-	o[i++] = s.ip;
-	o[i++] = s.ids.pid | (uint64_t)s.ids.tid << 32;
-	o[i++] = s.ids.time;
-	o[i++] = s.ids.cpu;
-	o[i++] = s.period;
-	o[i++] = s.nr;
-	if (s.nr)
-		memcpy(o + i, s.chain, s.nr * 8);
-	i += s.nr;
+	struct recorder_sample rs = {
+	    .misc = misc,
+	    .pid = s.ids.pid,
+	    .tid = s.ids.tid,
+	    .ip = s.ip,
+	    .time = s.ids.time,
+	    .cpu = s.ids.cpu,
+	    .period = s.period,
+	    .nr = s.nr,
+	    .chain = s.chain,
+	};
 	if (r->info->dwarf) {
-		o[i++] = s.regs ? s.abi : 0;
-		if (s.regs) {
-			memcpy(o + i, s.regs, s.nregs * 8);
-			i += s.nregs;
-		}
-		/* the rewritten record must stay under 64 KiB too: the
-		 * fields added (cpu, period) come off the stack copy's end */
+		rs.abi = s.regs ? s.abi : 0;
+		rs.regs = s.regs;
+		i += 1 + (s.regs ? s.nregs : 0);
 		uint64_t room = (REC_MAX - 8) / 8 - i - 2;
 		uint64_t words = s.stack_size / 8 < room ? s.stack_size / 8 : room;
-		o[i++] = words * 8;
-		if (words) {
-			memcpy(o + i, s.stack, words * 8);
-			i += words;
-			o[i++] = s.dyn_size < words * 8 ? s.dyn_size : words * 8;
-		}
+		rs.stack_size = words * 8;
+		rs.stack = words ? s.stack : NULL;
+		rs.dyn_size = words ? (s.dyn_size < words * 8 ? s.dyn_size : words * 8) : 0;
+		i += 1 + (words ? words + 1 : 0);
 	}
 	if (i * 8 >= REC_MAX)
 		return false;
@@ -755,7 +757,7 @@ static bool do_sample(struct reader *r, const uint8_t *rec, uint16_t size, uint1
 		if (s.ids.time > r->last_time)
 			r->last_time = s.ids.time;
 	}
-	feed(r, PERF_RECORD_SAMPLE, misc, i * 8);
+	recorder_feed_sample(r->rec, &rs);
 	return true;
 }
 
@@ -1204,6 +1206,17 @@ int perf_data_read_fd(int fd, struct profile **out, struct perf_data_info *info)
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
 	struct source src = {.fd = fd, .size = (uint64_t)st.st_size};
+	if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
+		/* mapped, as perf report maps it: copying a DWARF recording's
+		 * tens of MB through the read window was a fifth of reading it */
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		if (m != MAP_FAILED) {
+			src.mem = m;
+			int rc = read_source(&src, out, info);
+			munmap(m, (size_t)st.st_size);
+			return rc;
+		}
+	}
 	return read_source(&src, out, info);
 }
 

@@ -9,8 +9,8 @@
  * data section is read through one window of a few MiB, so memory grows
  * with the distinct stacks, not with the file.
  *
- * Records go through the recorder's own sample path (recorder_feed(), in
- * replay mode): frame-pointer call chains as recorded, DWARF samples'
+ * Records go through the recorder's own sample path (recorder_feed() and
+ * recorder_feed_sample(), in replay mode): frame-pointer call chains as recorded, DWARF samples'
  * register and stack copies unwound by kiln's unwinder, mappings from
  * MMAP/MMAP2, threads from COMM/FORK/EXIT, losses from LOST; COMPRESSED
  * records (perf record -z) are decompressed a round at a time. Within each

@@ -650,9 +650,9 @@ static uint32_t user_location(struct recorder *r, uint32_t pid, uint64_t time, u
 	return profile_location(r->p, e ? e->mapping : PROFILE_NO_MAPPING, pc, PROFILE_LOC_USER);
 }
 
-static bool in_kernel_mode(const struct perf_event_header *h)
+static bool in_kernel_mode(uint16_t misc)
 {
-	return (h->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
+	return (misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
 }
 
 /* The user part of a DWARF-mode sample, as the kernel wrote it. */
@@ -662,30 +662,38 @@ struct user_state {
 	struct unwind_input in;
 };
 
-/* Reads the user registers and stack copy at c; false when malformed. */
-static bool take_user_state(struct recorder *r, struct cursor *c, struct user_state *u)
+/* The user state of a sample's registers (abi, regs) and stack copy
+ * (size bytes at stack, dyn of them filled). */
+static void user_state_of(struct recorder *r, uint64_t abi, const uint8_t *regs, const uint8_t *stack, uint64_t size,
+                          uint64_t dyn, struct user_state *u)
 {
 	memset(u, 0, sizeof(*u));
-	uint64_t abi = take_u64(c);
-	if (abi && !c->bad) {
-		uint64_t nregs = (uint64_t)__builtin_popcountll(r->regs_mask);
-		const uint8_t *regs = take_bytes(c, nregs * 8);
-		if (regs) {
-			uint64_t tmp[64];
-			memcpy(tmp, regs, nregs * 8);
-			u->in.regs_valid = arch_perf_regs_to_dwarf(tmp, r->regs_mask, u->in.regs);
-		}
+	if (abi && regs) {
+		uint64_t tmp[64];
+		memcpy(tmp, regs, 8ull * (uint64_t)__builtin_popcountll(r->regs_mask));
+		u->in.regs_valid = arch_perf_regs_to_dwarf(tmp, r->regs_mask, u->in.regs);
 	}
-	uint64_t size = take_u64(c);
-	const uint8_t *stack = size ? take_bytes(c, size) : NULL;
-	uint64_t dyn = size ? take_u64(c) : 0;
-	if (c->bad)
-		return false;
 	u->in.stack = stack;
 	u->in.stack_size = dyn < size ? dyn : size;
 	u->present = abi && u->in.regs_valid;
 	/* size 0 with registers: the kernel had no room to copy anything */
 	u->short_copy = u->present && (!size || dyn < size);
+}
+
+/* Reads the user registers and stack copy at c; false when malformed. */
+static bool take_user_state(struct recorder *r, struct cursor *c, struct user_state *u)
+{
+	memset(u, 0, sizeof(*u));
+	uint64_t abi = take_u64(c);
+	const uint8_t *regs = NULL;
+	if (abi && !c->bad)
+		regs = take_bytes(c, 8ull * (uint64_t)__builtin_popcountll(r->regs_mask));
+	uint64_t size = take_u64(c);
+	const uint8_t *stack = size ? take_bytes(c, size) : NULL;
+	uint64_t dyn = size ? take_u64(c) : 0;
+	if (c->bad)
+		return false;
+	user_state_of(r, abi, regs, stack, size, dyn, u);
 	return true;
 }
 
@@ -693,11 +701,11 @@ static bool take_user_state(struct recorder *r, struct cursor *c, struct user_st
  * an execve of pid, after the switch to the new program's memory; sets
  * *map_time to a time at which the old program's mappings name its user
  * addresses. */
-static bool exec_cut(struct recorder *r, const struct perf_event_header *h, uint32_t pid, uint32_t tid, uint64_t time,
-                     uint64_t user_ip, uint64_t *map_time)
+static bool exec_cut(struct recorder *r, uint16_t misc, uint32_t pid, uint32_t tid, uint64_t time, uint64_t user_ip,
+                     uint64_t *map_time)
 {
 	*map_time = time;
-	if (!in_kernel_mode(h))
+	if (!in_kernel_mode(misc))
 		return false;
 	/* After the exec's COMM record the kernel's work goes on (mapping the
 	 * new image) with the old program's registers, in an address space
@@ -728,11 +736,11 @@ static void mark_cut(struct recorder *r, uint32_t *n, enum profile_cut why)
 
 /* Unwinds the user part of a DWARF-mode sample into loc_ids[*n...] and
  * counts how it ended. */
-static void unwind_user(struct recorder *r, const struct perf_event_header *h, const struct user_state *u, uint32_t pid,
-                        uint32_t tid, uint64_t time, uint32_t *n)
+static void unwind_user(struct recorder *r, uint16_t misc, const struct user_state *u, uint32_t pid, uint32_t tid,
+                        uint64_t time, uint32_t *n)
 {
 	uint64_t map_time = time;
-	bool by_exec = u->short_copy && exec_cut(r, h, pid, tid, time, u->in.regs[ARCH_DWARF_IP], &map_time);
+	bool by_exec = u->short_copy && exec_cut(r, misc, pid, tid, time, u->in.regs[ARCH_DWARF_IP], &map_time);
 	struct find_ctx fc = {r, pid, map_time};
 	enum unwind_status status;
 	int max = MAX_FRAMES - (int)*n;
@@ -765,49 +773,31 @@ static void defer_sample(struct recorder *r, const struct perf_event_header *h)
 	vec_push(&r->deferred, copy);
 }
 
-static void handle_sample(struct recorder *r, const struct perf_event_header *h)
+/* The sample path from its decoded fields (s; u its user state in DWARF
+ * mode); h is the record itself, for deferring it, NULL when not
+ * deferred (replay). */
+static void process_sample(struct recorder *r, const struct perf_event_header *h, const struct recorder_sample *rs,
+                           const struct user_state *up)
 {
-	struct cursor c = {(const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false};
-	uint64_t ip = take_u64(&c);
-	uint64_t pidtid = take_u64(&c);
-	uint64_t time = take_u64(&c);
-	uint64_t cpu = take_u64(&c);
-	uint64_t period = take_u64(&c);
-	uint64_t nr = take_u64(&c);
-	if (c.bad || nr > 4096)
-		return;
-	const uint8_t *chain = take_bytes(&c, nr * 8);
-	struct recorder_raw_sample rs = {0};
-	if (r->o.raw)
-		take_raw(&c, &rs);
-	if (c.bad)
-		return;
-	uint32_t pid = (uint32_t)pidtid, tid = (uint32_t)(pidtid >> 32);
-	if (rs.raw_size >= 2 && r->o.companion.name && read_u16(rs.raw) == r->o.companion.config) {
-		/* the companion copies no stack: nothing to unwind */
-		rs.pid = pid, rs.tid = tid, rs.cpu = (uint32_t)cpu, rs.time = time;
-		rs.companion = true;
-		if (r->o.on_raw)
-			r->o.on_raw(r->o.raw_ctx, &rs);
-		return;
-	}
-	struct user_state u = {0};
-	if (r->o.call_graph == CALL_GRAPH_DWARF && !take_user_state(r, &c, &u))
-		return;
+	uint64_t ip = rs->ip, time = rs->time, cpu = rs->cpu, period = rs->period, nr = rs->nr;
+	const uint8_t *chain = rs->chain;
+	uint32_t pid = rs->pid, tid = rs->tid;
+	uint16_t misc = rs->misc;
 	uint32_t n = 0;
+	struct user_state u = *up;
 	if (u.present && !u.short_copy) {
 		uint64_t last = 0;
 		if (!hashmap_get(&r->copied_at, tid, &last) || last < time)
 			hashmap_put(&r->copied_at, tid, time);
 	}
-	if (r->deferring && !(h->misc & PERF_RECORD_MISC_KERNEL) && maps_known(&r->maps, pid) &&
+	if (h && r->deferring && !(misc & PERF_RECORD_MISC_KERNEL) && maps_known(&r->maps, pid) &&
 	    !maps_find(&r->maps, pid, time, ip)) {
 		defer_sample(r, h);
 		return;
 	}
 	/* An uncopied stack taken in the kernel may be inside an execve whose
 	 * COMM record sits unread in another cpu's ring: wait a round for it. */
-	if (r->deferring && u.short_copy && in_kernel_mode(h)) {
+	if (h && r->deferring && u.short_copy && in_kernel_mode(misc)) {
 		defer_sample(r, h);
 		return;
 	}
@@ -837,7 +827,7 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 
 	if (r->o.call_graph == CALL_GRAPH_DWARF) {
 		if (u.present)
-			unwind_user(r, h, &u, pid, tid, time, &n);
+			unwind_user(r, misc, &u, pid, tid, time, &n);
 	} else if (user_entries >= (uint32_t)r->max_stack) {
 		r->st.truncated++;
 		mark_cut(r, &n, PROFILE_CUT_DEPTH);
@@ -852,10 +842,9 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	if (!t->start)
 		t->start = time;
 	if (r->o.raw) {
-		rs.pid = pid, rs.tid = tid, rs.cpu = (uint32_t)cpu, rs.time = time;
-		rs.stack = stack;
+		struct recorder_raw_sample raw = {pid, tid, (uint32_t)cpu, time, stack, false, rs->raw, rs->raw_size};
 		if (r->o.on_raw)
-			r->o.on_raw(r->o.raw_ctx, &rs);
+			r->o.on_raw(r->o.raw_ctx, &raw);
 		return;
 	}
 	if (r->o.offcpu) {
@@ -932,6 +921,53 @@ void recorder_close_offcpu(struct recorder *r, uint64_t end)
 {
 	if (r->o.offcpu)
 		offcpu_pairer_flush(&r->offcpu, true, end, emit_offcpu, r);
+}
+
+static void handle_sample(struct recorder *r, const struct perf_event_header *h)
+{
+	struct cursor c = {(const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false};
+	struct recorder_sample s = {.misc = h->misc};
+	s.ip = take_u64(&c);
+	uint64_t pidtid = take_u64(&c);
+	s.time = take_u64(&c);
+	s.cpu = take_u64(&c);
+	s.period = take_u64(&c);
+	s.nr = take_u64(&c);
+	if (c.bad || s.nr > 4096)
+		return;
+	s.chain = take_bytes(&c, s.nr * 8);
+	struct recorder_raw_sample raw = {0};
+	if (r->o.raw)
+		take_raw(&c, &raw);
+	if (c.bad)
+		return;
+	s.pid = (uint32_t)pidtid;
+	s.tid = (uint32_t)(pidtid >> 32);
+	s.raw = raw.raw;
+	s.raw_size = raw.raw_size;
+	if (raw.raw_size >= 2 && r->o.companion.name && read_u16(raw.raw) == r->o.companion.config) {
+		/* the companion copies no stack: nothing to unwind */
+		raw.pid = s.pid, raw.tid = s.tid, raw.cpu = (uint32_t)s.cpu, raw.time = s.time;
+		raw.companion = true;
+		if (r->o.on_raw)
+			r->o.on_raw(r->o.raw_ctx, &raw);
+		return;
+	}
+	struct user_state u = {0};
+	if (r->o.call_graph == CALL_GRAPH_DWARF && !take_user_state(r, &c, &u))
+		return;
+	process_sample(r, h, &s, &u);
+}
+
+void recorder_feed_sample(struct recorder *r, const struct recorder_sample *s)
+{
+	r->deferring = false;
+	if (s->nr > 4096)
+		return;
+	struct user_state u = {0};
+	if (r->o.call_graph == CALL_GRAPH_DWARF)
+		user_state_of(r, s->abi, s->regs, s->stack, s->stack_size, s->dyn_size, &u);
+	process_sample(r, NULL, s, &u);
 }
 
 static void on_sideband(void *ctx, const struct perf_event_header *h, int cpu)

@@ -148,6 +148,27 @@ size_t recorder_poll(struct recorder *r, int timeout_ms);
  * for tests of the sample path. */
 void recorder_feed(struct recorder *r, const struct perf_event_header *h);
 
+/* A sample already decoded from another layout (a perf.data file's): the
+ * fields of the recorder's own sample record. Pointers are into the
+ * caller's memory and read during the call only. */
+struct recorder_sample {
+	uint16_t misc; /* the record header's */
+	uint32_t pid, tid;
+	uint64_t ip, time, cpu, period;
+	uint64_t nr;                   /* call chain entries at chain (8 bytes each) */
+	const uint8_t *chain;          /* may be NULL when nr is 0 */
+	uint64_t abi;                  /* DWARF mode: user registers' ABI, 0 for none */
+	const uint8_t *regs;           /* then one 8-byte register per bit of the regs mask */
+	uint64_t stack_size, dyn_size; /* the user stack copy's size and the bytes filled */
+	const uint8_t *stack;          /* stack_size bytes, or NULL when stack_size is 0 */
+	const uint8_t *raw;            /* recorder_options.raw: the tracepoint's fields */
+	uint32_t raw_size;
+};
+
+/* Handles one decoded sample as recorder_feed() does a sample record,
+ * without the copy into the recorder's record layout. */
+void recorder_feed_sample(struct recorder *r, const struct recorder_sample *s);
+
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
 /* The loss intervals, oldest first per ring; valid until the next poll. */
 size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out);

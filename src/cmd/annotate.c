@@ -299,6 +299,9 @@ static void asm_decode(struct asm_view *av, struct annotate *an)
 		            path);
 	else if (rc == -ERANGE)
 		strbuf_addf(&note, "no instructions: the addresses are not in the code of '%s'", path);
+	else if (rc == -ELIBACC)
+		strbuf_addstr(&note, "no instructions: the Capstone library (libcapstone) cannot be loaded; install "
+		                     "it (on Debian: apt install libcapstone4); showing addresses");
 	else if (rc)
 		strbuf_addf(&note, "no instructions: cannot decode '%s': %s", path, strerror(-rc));
 	if (rc)

@@ -64,6 +64,11 @@ static const char *debug_cache_dir(void)
 	return cache_dir;
 }
 
+const char *symbols_debug_cache_dir(void)
+{
+	return debug_cache_dir();
+}
+
 static void hex_of(const unsigned char *bits, int n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -352,4 +357,10 @@ out_free:
 	strbuf_release(&tmp);
 	strbuf_release(&final);
 	return rc;
+}
+
+int debug_cache_mkdir(void)
+{
+	const char *dir = debug_cache_dir();
+	return dir ? make_dirs(dir) : -ENOENT;
 }

@@ -2,11 +2,20 @@
  * reading the code bytes from the ELF file the profile names, so kiln
  * annotate can show instructions where there is no line info (stripped
  * code, libc's assembly) or beside the source (--asm). The machine's
- * Capstone arch, mode and syntax come from src/arch/. */
+ * Capstone arch, mode and syntax come from src/arch/.
+ *
+ * Capstone is loaded (dlopen) when a disassembly is first asked for, not
+ * linked: its 77,000 relocations cost every kiln start about 1 ms and 370
+ * page faults, a tenth of reading a small perf.data file, and only
+ * annotate uses it. The library of the major version whose header this
+ * file is built with is loaded (libcapstone.so.CS_API_MAJOR). */
 #include "symbols/symbols_int.h"
 
 #include <capstone/capstone.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +25,49 @@
 #define MAX_FUNCTION_BYTES (1u << 20) /* a bigger extent is no function: decode around the address */
 #define ALONE_BYTES        16         /* room for one instruction of any length */
 #define MAX_INSNS          (1u << 20)
+
+/* The Capstone functions used, from the loaded library. */
+struct capstone_api {
+	cs_err (*open)(cs_arch arch, cs_mode mode, csh *handle);
+	cs_err (*option)(csh handle, cs_opt_type type, size_t value);
+	cs_insn *(*malloc)(csh handle);
+	bool (*disasm_iter)(csh handle, const uint8_t **code, size_t *size, uint64_t *address, cs_insn *insn);
+	void (*free)(cs_insn *insn, size_t count);
+	cs_err (*close)(csh *handle);
+};
+
+static struct capstone_api cs_api;
+static bool cs_loaded;
+static pthread_once_t cs_once = PTHREAD_ONCE_INIT;
+
+static void capstone_load(void)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "libcapstone.so.%d", CS_API_MAJOR);
+	void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return;
+	/* through a void * each: ISO C has no cast from object to function pointer */
+	void *f[6] = {dlsym(h, "cs_open"),        dlsym(h, "cs_option"), dlsym(h, "cs_malloc"),
+	              dlsym(h, "cs_disasm_iter"), dlsym(h, "cs_free"),   dlsym(h, "cs_close")};
+	for (size_t i = 0; i < sizeof(f) / sizeof(*f); i++)
+		if (!f[i])
+			return; /* kept loaded: harmless, and it may be in use elsewhere */
+	memcpy(&cs_api.open, &f[0], sizeof(f[0]));
+	memcpy(&cs_api.option, &f[1], sizeof(f[1]));
+	memcpy(&cs_api.malloc, &f[2], sizeof(f[2]));
+	memcpy(&cs_api.disasm_iter, &f[3], sizeof(f[3]));
+	memcpy(&cs_api.free, &f[4], sizeof(f[4]));
+	memcpy(&cs_api.close, &f[5], sizeof(f[5]));
+	cs_loaded = true;
+}
+
+/* Capstone's functions, or NULL when the library cannot be loaded. */
+static const struct capstone_api *capstone(void)
+{
+	pthread_once(&cs_once, capstone_load);
+	return cs_loaded ? &cs_api : NULL;
+}
 
 struct extent {
 	uint64_t lo, hi;
@@ -55,7 +107,7 @@ static int decode(csh cs, struct elf_module *m, const char *path, const struct e
 		rc = elf_module_read_code(m, path, e->lo, buf, --len);
 	if (rc)
 		goto out_free;
-	insn = cs_malloc(cs);
+	insn = capstone()->malloc(cs);
 	if (!insn) {
 		rc = -ENOMEM;
 		goto out_free;
@@ -64,7 +116,7 @@ static int decode(csh cs, struct elf_module *m, const char *path, const struct e
 	size_t left = len;
 	uint64_t at = e->lo;
 	while (left && d->insns.n < MAX_INSNS) {
-		if (!cs_disasm_iter(cs, &code, &left, &at, insn)) {
+		if (!capstone()->disasm_iter(cs, &code, &left, &at, insn)) {
 			if (e->alone)
 				break;
 			/* a byte Capstone cannot decode (data in code): step over it */
@@ -79,7 +131,7 @@ static int decode(csh cs, struct elf_module *m, const char *path, const struct e
 	}
 out_free:
 	if (insn)
-		cs_free(insn, 1);
+		capstone()->free(insn, 1);
 	free(buf);
 	return rc;
 }
@@ -126,13 +178,18 @@ int symbols_disasm(const char *path, const char *build_id, const uint64_t *vaddr
 		rc = -ESTALE;
 		goto out;
 	}
-	if (cs_open(ARCH_CAPSTONE_ARCH, ARCH_CAPSTONE_MODE, &cs) != CS_ERR_OK) {
+	const struct capstone_api *api = capstone();
+	if (!api) {
+		rc = -ELIBACC;
+		goto out;
+	}
+	if (api->open(ARCH_CAPSTONE_ARCH, ARCH_CAPSTONE_MODE, &cs) != CS_ERR_OK) {
 		rc = -ENOTSUP;
 		goto out;
 	}
 	have_cs = true;
 	if (ARCH_CAPSTONE_SYNTAX != CS_OPT_SYNTAX_DEFAULT)
-		cs_option(cs, CS_OPT_SYNTAX, ARCH_CAPSTONE_SYNTAX);
+		api->option(cs, CS_OPT_SYNTAX, ARCH_CAPSTONE_SYNTAX);
 	v = xmalloc((n ? n : 1) * sizeof(*v));
 	if (n)
 		memcpy(v, vaddrs, n * sizeof(*v));
@@ -156,7 +213,7 @@ int symbols_disasm(const char *path, const char *build_id, const uint64_t *vaddr
 		rc = -ERANGE;
 out:
 	if (have_cs)
-		cs_close(&cs);
+		capstone()->close(&cs);
 	vec_free(&ex.v);
 	free(v);
 	elf_module_free(m);

@@ -114,6 +114,9 @@ static int find_debuginfo_cached(Dwfl_Module *mod, void **userdata, const char *
 		*debuginfo_file_name = cached;
 		return fd;
 	}
+	/* libdwfl asks debuginfod when it finds nothing: never load it in vain */
+	if (!debug_file_may_exist(mod, debuginfo_path, file_name, debuglink_file))
+		return -1;
 	fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
 	                                  debuginfo_file_name);
 	struct elf_module *m = *userdata;

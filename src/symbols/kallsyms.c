@@ -1,5 +1,8 @@
 /* kallsyms.c - kernel symbols from /proc/kallsyms: read once, keep the
- * text symbols sorted, answer by binary search. */
+ * text symbols sorted, answer by binary search. When the addresses to name
+ * are known beforehand (a whole profile), one pass over the text keeps
+ * only the symbols that name them: a few hundred of the ~120,000, without
+ * copying, sorting or storing the rest. */
 #include "symbols/symbols_int.h"
 
 #include <errno.h>
@@ -7,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "util/xalloc.h"
 
 #define KALLSYMS_BUF (256u << 10)
 
@@ -23,14 +29,18 @@ static bool is_text(char type)
 	return type == 't' || type == 'T' || type == 'w' || type == 'W';
 }
 
-/* Parses "ffffffff81000000 T name\t[module]"; false for other lines. */
-static bool parse_line(char *line, uint64_t *addr, char *type, char **name, char **module)
+/* The fields of one kallsyms line [line, eol): "ffffffff81000000 T
+ * name\t[module]". The name and module (with its brackets; NULL when
+ * none) are pointed at, not copied: the text stays as it is (a mapped
+ * file). False for other lines. */
+static bool parse_fields(const char *line, const char *eol, uint64_t *addr, char *type, const char **name,
+                         size_t *name_len, const char **module, size_t *module_len)
 {
 	/* by hand: strtoull's locale and base handling cost more than the
 	 * rest of reading the ~100k lines together */
 	uint64_t a = 0;
-	char *end = line;
-	for (; end - line < 16; end++) {
+	const char *end = line;
+	for (; end < eol && end - line < 16; end++) {
 		unsigned d;
 		if (*end >= '0' && *end <= '9')
 			d = (unsigned)(*end - '0');
@@ -42,35 +52,51 @@ static bool parse_line(char *line, uint64_t *addr, char *type, char **name, char
 			break;
 		a = a << 4 | d;
 	}
-	if (end == line || *end != ' ')
+	if (end == line || end >= eol || *end != ' ')
 		return false;
-	char *p = end + 1;
-	if (!*p || p[1] != ' ')
+	const char *p = end + 1;
+	if (eol - p < 2 || !*p || p[1] != ' ')
 		return false;
 	*type = *p;
 	p += 2;
-	char *n = p;
-	while (*p && *p != '\t' && *p != ' ' && *p != '\n')
+	const char *n = p;
+	while (p < eol && *p && *p != '\t' && *p != ' ' && *p != '\n')
 		p++;
 	if (p == n)
 		return false;
-	char sep = *p;
-	*p = '\0';
+	*name = n;
+	*name_len = (size_t)(p - n);
 	*module = NULL;
-	if (sep == '\t' || sep == ' ') {
-		char *m = p + 1;
-		while (*m == ' ' || *m == '\t')
+	*module_len = 0;
+	if (p < eol && (*p == '\t' || *p == ' ')) {
+		const char *m = p + 1;
+		while (m < eol && (*m == ' ' || *m == '\t'))
 			m++;
-		if (*m == '[') {
-			char *close = strchr(m, ']');
+		if (m < eol && *m == '[') {
+			const char *close = memchr(m, ']', (size_t)(eol - m));
 			if (close) {
-				close[1] = '\0';
 				*module = m;
+				*module_len = (size_t)(close + 1 - m);
 			}
 		}
 	}
 	*addr = a;
-	*name = n;
+	return true;
+}
+
+/* The same for a NUL-terminated line, cutting the name and module out of
+ * it with NULs. */
+static bool parse_line(char *line, uint64_t *addr, char *type, char **name, char **module)
+{
+	const char *n, *m;
+	size_t nlen, mlen;
+	if (!parse_fields(line, line + strlen(line), addr, type, &n, &nlen, &m, &mlen))
+		return false;
+	*name = (char *)n;
+	(*name)[nlen] = '\0';
+	*module = (char *)m;
+	if (m)
+		(*module)[mlen] = '\0';
 	return true;
 }
 
@@ -165,6 +191,225 @@ int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs)
 	return k->err;
 }
 
+/* The file's text: mapped when it is a plain file (perf's copy), else
+ * read into k->names (/proc/kallsyms, whose size reads as 0). *map_len is
+ * the mapping's length, 0 when read. */
+static int load_text(const char *path, struct kallsyms *k, const char **text, size_t *len, size_t *map_len,
+                     struct stat *st)
+{
+	*map_len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_size > 0) {
+		void *m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (m == MAP_FAILED)
+			return -errno;
+		*text = m;
+		*len = *map_len = (size_t)st->st_size;
+		return 0;
+	}
+	close(fd);
+	int rc = read_all(path, k);
+	*text = k->names.v;
+	*len = k->names.n;
+	return rc;
+}
+
+/* hex digit values plus one, 0 for other bytes */
+static const uint8_t hex_value[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+/* The address and type of a line in the usual layout ("16 hex digits,
+ * space, type, space, name"), without looking at the rest: the pass over
+ * the whole table needs no more for the lines that name nothing. False
+ * for any other layout, which parse_fields() then reads. */
+static bool parse_head(const char *line, const char *eol, uint64_t *addr, char *type)
+{
+	if (eol - line < 20 || line[16] != ' ' || line[18] != ' ' || !line[17] || line[19] == ' ' || line[19] == '\t' ||
+	    !line[19])
+		return false;
+	uint64_t a = 0;
+	bool ok = true;
+	for (int i = 0; i < 16; i++) {
+		unsigned d = hex_value[(unsigned char)line[i]];
+		ok &= d != 0;
+		a = a << 4 | ((d - 1) & 15);
+	}
+	if (!ok)
+		return false;
+	*addr = a;
+	*type = line[17];
+	return true;
+}
+
+/* The first of the n sorted addresses at or above addr: n when none. */
+static size_t lower_bound(const uint64_t *addrs, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addrs[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs, const uint64_t *addrs, size_t n)
+{
+	if (k->loaded)
+		return k->err;
+	k->loaded = true;
+	k->partial = true;
+	for (size_t i = 0; i < n; i++)
+		vec_push(&k->asked, addrs[i]);
+	const char *text = NULL;
+	size_t len = 0, map_len = 0, nix = 0, ix_len = 0;
+	void *ix_map = NULL;
+	struct stat st;
+	int rc = load_text(path, k, &text, &len, &map_len, &st);
+	if (rc < 0 || len > UINT32_MAX) {
+		k->err = rc < 0 ? rc : -EFBIG; /* line offsets are 32-bit */
+		goto out_unmap;
+	}
+	/* bucket j holds the highest text symbol in (addrs[j-1], addrs[j]]
+	 * (the later line of equals, as the full table's search finds); the
+	 * symbol of addrs[i] is then the highest of buckets 0..i */
+	uint64_t *best = xcalloc(n ? n : 1, sizeof(*best));
+	uint32_t *line_of = xcalloc(n ? n : 1, sizeof(*line_of));
+	bool *has = xcalloc(n ? n : 1, sizeof(*has));
+	bool any_nonzero = false;
+	size_t lines = 0, text_syms = 0;
+	const struct ksym_ix *ix = map_len ? kallsyms_index_map(path, &st, &nix, &ix_map, &ix_len) : NULL;
+	if (ix) {
+		/* an index of this very file (stored only for a usable table):
+		 * each address's symbol is the last entry at or below it */
+		lines = text_syms = nix;
+		any_nonzero = true;
+		for (size_t j = 0; j < n; j++) {
+			size_t lo = 0, hi = nix;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (ix[mid].addr <= addrs[j])
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo && ix[lo - 1].line < len) {
+				has[j] = true;
+				best[j] = ix[lo - 1].addr;
+				line_of[j] = ix[lo - 1].line;
+			}
+		}
+	} else {
+		/* every text symbol too, for the index, when the file can have one */
+		VEC(struct ksym_ix) all = {0};
+		bool keep = map_len && symbols_debug_cache_dir();
+		for (const char *line = text, *end = text + len; line < end;) {
+			const char *nl = memchr(line, '\n', (size_t)(end - line));
+			const char *eol = nl ? nl : end;
+			uint64_t addr;
+			char type;
+			const char *name, *module;
+			size_t nlen, mlen;
+			bool ok = parse_head(line, eol, &addr, &type) ||
+			          parse_fields(line, eol, &addr, &type, &name, &nlen, &module, &mlen);
+			const char *start = line;
+			line = nl ? nl + 1 : end;
+			if (!ok)
+				continue;
+			lines++;
+			any_nonzero |= addr != 0;
+			if (!is_text(type))
+				continue;
+			text_syms++;
+			if (keep) {
+				struct ksym_ix e = {addr, (uint32_t)(start - text), 0};
+				vec_push(&all, e);
+			}
+			size_t j = lower_bound(addrs, n, addr);
+			if (j < n && (!has[j] || addr >= best[j])) {
+				has[j] = true;
+				best[j] = addr;
+				line_of[j] = (uint32_t)(start - text);
+			}
+		}
+		if (keep && any_nonzero && all.n)
+			kallsyms_index_store(path, &st, all.v, all.n);
+		vec_free(&all);
+	}
+	if (lines && !any_nonzero) {
+		/* kptr_restrict hides the addresses: names without addresses are useless. */
+		k->err = -EACCES;
+	} else if (!text_syms) {
+		k->err = -ENODATA;
+	} else {
+		uint32_t kernel = strtab_intern(strs, "[kernel.kallsyms]");
+		VEC(char) names = {0};
+		bool run = false;
+		uint64_t run_addr = 0;
+		uint32_t run_line = 0;
+		for (size_t j = 0; j < n; j++) {
+			if (has[j] && (!run || best[j] >= run_addr)) {
+				run = true;
+				run_addr = best[j];
+				run_line = line_of[j];
+			}
+			if (!run || (k->syms.n && k->syms.v[k->syms.n - 1].name == run_line))
+				continue;
+			const char *line = text + run_line, *end = text + len;
+			const char *nl = memchr(line, '\n', (size_t)(end - line));
+			uint64_t addr;
+			char type;
+			const char *name, *module;
+			size_t nlen, mlen;
+			if (!parse_fields(line, nl ? nl : end, &addr, &type, &name, &nlen, &module, &mlen))
+				continue; /* (a damaged index) */
+			struct ksym *s = vec_grow(&k->syms);
+			s->addr = addr;
+			s->name_off = (uint32_t)names.n;
+			s->name = run_line; /* while building: which line, for the check above */
+			s->module = module ? strtab_intern_n(strs, module, mlen) : kernel;
+			vec_reserve(&names, names.n + nlen + 1);
+			memcpy(names.v + names.n, name, nlen);
+			names.n += nlen;
+			names.v[names.n++] = '\0';
+		}
+		for (size_t i = 0; i < k->syms.n; i++)
+			k->syms.v[i].name = UINT32_MAX;
+		vec_free(&k->names);
+		k->names.v = names.v;
+		k->names.n = names.n;
+		k->names.cap = names.cap;
+		k->err = 0;
+	}
+	free(best);
+	free(line_of);
+	free(has);
+out_unmap:
+	if (ix_map)
+		munmap(ix_map, ix_len);
+	if (map_len)
+		munmap((void *)text, map_len);
+	else if (k->err < 0)
+		vec_free(&k->names);
+	return k->err;
+}
+
+bool kallsyms_covers(const struct kallsyms *k, uint64_t addr)
+{
+	if (!k->partial)
+		return true;
+	size_t i = lower_bound(k->asked.v, k->asked.n, addr);
+	return i < k->asked.n && k->asked.v[i] == addr;
+}
+
 uint32_t kallsyms_name(struct kallsyms *k, struct ksym *s, struct strtab *strs)
 {
 	if (s->name == UINT32_MAX)
@@ -194,7 +439,9 @@ void kallsyms_release(struct kallsyms *k)
 		return;
 	vec_free(&k->syms);
 	vec_free(&k->names);
+	vec_free(&k->asked);
 	k->loaded = false;
+	k->partial = false;
 	k->err = 0;
 }
 

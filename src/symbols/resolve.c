@@ -340,6 +340,33 @@ static void resolve_user(struct resolve_ctx *c, uint32_t loc, const struct profi
 	c->st.inlined += (uint64_t)(n - 1);
 }
 
+static int addr_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Loads only the kernel symbols the profile's kernel locations need, in
+ * one pass over kallsyms, instead of the whole sorted table. */
+static void prepare_kernel(const struct profile *p, struct symbolizer *s)
+{
+	VEC(uint64_t) addrs = {0};
+	for (size_t i = 0; i < p->locations.n; i++) {
+		const struct profile_location *l = &p->locations.v[i];
+		if (!l->nframes && l->kind == PROFILE_LOC_KERNEL)
+			vec_push(&addrs, l->address);
+	}
+	if (addrs.n) {
+		qsort(addrs.v, addrs.n, sizeof(*addrs.v), addr_cmp);
+		size_t n = 1;
+		for (size_t i = 1; i < addrs.n; i++)
+			if (addrs.v[i] != addrs.v[n - 1])
+				addrs.v[n++] = addrs.v[i];
+		symbolizer_prepare_kernel(s, addrs.v, n);
+	}
+	vec_free(&addrs);
+}
+
 int symbols_resolve_profile(struct profile *p, struct symbols_stats *st)
 {
 	struct symbolizer *s = symbolizer_new();
@@ -361,6 +388,7 @@ int symbols_resolve_profile_with(struct profile *p, struct symbolizer *s, struct
 	c.mapping_name.n = c.mapping_name.cap = nmap + 1;
 	/* setting frames never adds locations: the count is fixed here */
 	size_t nloc = p->locations.n;
+	prepare_kernel(p, s);
 	for (size_t i = 0; i < nloc; i++) {
 		struct profile_location l = p->locations.v[i];
 		if (l.nframes || l.kind == PROFILE_LOC_TRUNCATED) /* the cut marker is named by the model */

@@ -107,9 +107,22 @@ int symbolizer_lookup_file(struct symbolizer *s, const char *path, uint64_t file
 	return n < 0 ? 0 : n;
 }
 
+static const char *kallsyms_path(const struct symbolizer *s)
+{
+	return s->kallsyms_path ? s->kallsyms_path : "/proc/kallsyms";
+}
+
+void symbolizer_prepare_kernel(struct symbolizer *s, const uint64_t *addrs, size_t n)
+{
+	if (!s->kernel.loaded && n)
+		kallsyms_load_for(&s->kernel, kallsyms_path(s), &s->strs, addrs, n);
+}
+
 int symbolizer_lookup_kernel(struct symbolizer *s, uint64_t address, struct symbol_frame *out)
 {
-	int rc = kallsyms_load(&s->kernel, s->kallsyms_path ? s->kallsyms_path : "/proc/kallsyms", &s->strs);
+	if (s->kernel.loaded && !kallsyms_covers(&s->kernel, address))
+		kallsyms_release(&s->kernel); /* loaded for other addresses: the whole table now */
+	int rc = kallsyms_load(&s->kernel, kallsyms_path(s), &s->strs);
 	if (rc < 0)
 		return rc;
 	struct ksym *k = kallsyms_find(&s->kernel, address);

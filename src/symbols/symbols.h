@@ -51,6 +51,10 @@ void symbols_set_debug_dirs(const char *dirs);
  * $XDG_CACHE_HOME/kiln/debug or ~/.cache/kiln/debug, "off" or "0" for
  * none, else the directory. Call before opening modules; not thread-safe. */
 void symbols_set_debug_cache(const char *dir);
+/* The debug cache's directory as set or from the environment (it may not
+ * exist yet), NULL when the cache is off; kiln's other caches live there
+ * too. Valid until the next symbols_set_debug_cache(). */
+const char *symbols_debug_cache_dir(void);
 
 /* The GNU build-id of the ELF file at path as lowercase hex into hex (n
  * bytes, 41 hold a SHA-1 one). Returns 1 when found, 0 when the file has
@@ -146,7 +150,8 @@ struct disasm {
  * is decoded alone. d is overwritten; release it with disasm_release(),
  * also after an error. Returns 0, -ENOENT/-EACCES (no such file), -ENOEXEC
  * (not ELF), -ESTALE (another build-id), -ENOTSUP (Capstone cannot decode
- * this machine), or -ERANGE when no address lies in the file's code. */
+ * this machine), -ELIBACC (libcapstone cannot be loaded), or -ERANGE when
+ * no address lies in the file's code. */
 int symbols_disasm(const char *path, const char *build_id, const uint64_t *vaddrs, size_t n, struct disasm *d);
 void disasm_release(struct disasm *d);
 /* The instruction starting at vaddr, or NULL. */

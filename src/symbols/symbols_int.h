@@ -8,6 +8,7 @@
 
 #include <gelf.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <stdint.h>
 
 #include "symbols/symbols.h"
@@ -77,6 +78,38 @@ bool debug_cache_wanted(int fd);
  * -ENOENT (cache off) or -errno. */
 int debug_cache_store(Elf *src, const unsigned char *bits, int n);
 
+/* ---- debug_find.c */
+struct Dwfl_Module;
+/* False when no separate debug file for mod (main file file_name, its
+ * .gnu_debuglink debuglink_file or NULL) exists in any place libdwfl's
+ * local search looks (search: its colon-separated path, NULL for the
+ * default), so that the search can be skipped and libdebuginfod is never
+ * loaded; true when one may (also whenever $DEBUGINFOD_URLS is set). */
+bool debug_file_may_exist(struct Dwfl_Module *mod, const char *search, const char *file_name,
+                          const char *debuglink_file);
+
+/* Creates the cache directory (for the other caches kept in it): 0,
+ * -ENOENT when the cache is off, or -errno. */
+int debug_cache_mkdir(void);
+
+/* ---- kallsyms_index.c: the text symbols of a kallsyms file (perf's copy)
+ * sorted by address, kept in the debug cache */
+struct ksym_ix {
+	uint64_t addr;
+	uint32_t line; /* the line's offset in the file */
+	uint32_t zero;
+};
+
+/* The index of the kallsyms file at path (st: its fstat), mapped: *n
+ * entries sorted by address then line; the caller unmaps *map (*map_len
+ * bytes). NULL (and *map NULL) when there is none or it was made from
+ * another file. */
+const struct ksym_ix *kallsyms_index_map(const char *path, const struct stat *st, size_t *n, void **map,
+                                         size_t *map_len);
+/* Sorts the n entries e (by address, then line) and stores them as the
+ * index of path; nothing when the cache is off or cannot be written. */
+void kallsyms_index_store(const char *path, const struct stat *st, struct ksym_ix *e, size_t n);
+
 /* ---- kallsyms.c: a sorted kernel symbol table */
 struct ksym {
 	uint64_t addr;
@@ -88,13 +121,22 @@ struct ksym {
 struct kallsyms {
 	VEC(struct ksym) syms;
 	VEC(char) names; /* the file's text, names cut out by NULs: only the few asked for are demangled and interned */
-	int err;         /* 0, or the -errno from loading */
-	bool loaded;     /* tried once; err says how it went */
+	VEC(uint64_t) asked; /* partial: the sorted addresses the table was loaded for */
+	int err;             /* 0, or the -errno from loading */
+	bool loaded;         /* tried once; err says how it went */
+	bool partial;        /* only the symbols of asked (kallsyms_load_for) */
 };
 
 /* Reads a kallsyms-format file once; later calls return the first result.
  * Returns 0, -errno when unreadable, or -EACCES when every address is 0. */
 int kallsyms_load(struct kallsyms *k, const char *path, struct strtab *strs);
+/* As kallsyms_load(), keeping only the symbols that name the n sorted,
+ * distinct addresses addrs: kallsyms_find() answers for those as from the
+ * whole table (for others, kallsyms_covers() is false). */
+int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs, const uint64_t *addrs, size_t n);
+/* Whether kallsyms_find() on the table as loaded answers for addr as the
+ * whole table would. */
+bool kallsyms_covers(const struct kallsyms *k, uint64_t addr);
 /* The symbol containing addr, or NULL. */
 struct ksym *kallsyms_find(const struct kallsyms *k, uint64_t addr);
 /* The symbol's demangled name, interned in strs on first use. */
@@ -125,6 +167,9 @@ struct symbolizer {
 
 /* Returns the module id for path (opening it on first use), or -errno. */
 int symbolizer_module(struct symbolizer *s, const char *path);
+/* Loads the kernel's symbols for the n sorted, distinct addresses addrs
+ * only, when none are loaded yet: the lookups of a whole profile. */
+void symbolizer_prepare_kernel(struct symbolizer *s, const uint64_t *addrs, size_t n);
 /* Cached lookup in module id; sets *frames (valid until the next lookup) and
  * returns how many. */
 int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames);

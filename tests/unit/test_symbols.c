@@ -422,6 +422,191 @@ static void test_kallsyms_file(void **state)
 	symbolizer_free(s);
 }
 
+/* Names addrs[0..n) with a symbolizer loaded for exactly those addresses
+ * (as a whole profile is resolved) and with one that loads the whole
+ * table, and checks that both say the same: function and module. */
+static void check_partial_like_full(const char *path, const uint64_t *addrs, size_t n)
+{
+	struct symbolizer *part = symbolizer_new(), *full = symbolizer_new();
+	symbolizer_set_kallsyms_path(part, path);
+	symbolizer_set_kallsyms_path(full, path);
+	symbolizer_prepare_kernel(part, addrs, n);
+	assert_true(part->kernel.partial);
+	/* fewer symbols kept than the table has */
+	size_t kept = part->kernel.syms.n;
+	for (size_t i = 0; i < n; i++) {
+		struct symbol_frame a, b;
+		int ra = symbolizer_lookup_kernel(part, addrs[i], &a),
+		    rb = symbolizer_lookup_kernel(full, addrs[i], &b);
+		assert_int_equal(ra, rb);
+		if (ra != 1)
+			continue;
+		assert_string_equal(a.function, b.function);
+		const struct ksym *ka = kallsyms_find(&part->kernel, addrs[i]),
+		                  *kb = kallsyms_find(&full->kernel, addrs[i]);
+		assert_int_equal(ka->addr, kb->addr);
+		assert_string_equal(strtab_get(&part->strs, ka->module), strtab_get(&full->strs, kb->module));
+	}
+	assert_true(part->kernel.partial); /* no address above needed the whole table */
+	assert_true(kept <= n && kept < full->kernel.syms.n);
+	symbolizer_free(part);
+	symbolizer_free(full);
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void test_kallsyms_partial(void **state)
+{
+	(void)state;
+	char path[1300];
+	snprintf(path, sizeof(path), "%s/kallsyms-big", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	/* 3000 symbols, unique addresses, written out of order (as modules'
+	 * are), mixing text and data, some in modules, some garbage lines */
+	enum { NSYM = 3000, NASK = 400 };
+	static uint64_t sym_addr[NSYM], asked[NASK];
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < NSYM; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		sym_addr[i] = 0xffffffff81000000ull + (uint64_t)i * 0x100 + (x & 0xf0);
+	}
+	for (int i = 0; i < NSYM; i++) {
+		int k = (i * 7919) % NSYM; /* a permutation: out of order */
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		const char *type = (x & 3) == 0 ? "D" : (x & 3) == 1 ? "t" : "T";
+		if (k % 5 == 0)
+			fprintf(f, "%016llx %s mod_fn_%d\t[mod%d]\n", (unsigned long long)sym_addr[k], type, k, k % 3);
+		else
+			fprintf(f, "%016llx %s fn_%d\n", (unsigned long long)sym_addr[k], type, k);
+		if (i % 500 == 0)
+			fputs("not a line\n", f);
+	}
+	fclose(f);
+	for (int i = 0; i < NASK; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		if (i % 3 == 2) {
+			/* a few bytes further into the same function, as samples fall */
+			asked[i] = asked[i - 1] + 1 + (x & 7);
+			continue;
+		}
+		/* inside the table, at symbols exactly, and below its first */
+		asked[i] = i % 7 == 0    ? sym_addr[x % NSYM]
+		           : i % 50 == 1 ? 0xffffffff80000000ull + (x & 0xffff)
+		                         : 0xffffffff81000000ull + x % ((uint64_t)NSYM * 0x100 + 0x200);
+	}
+	qsort(asked, NASK, sizeof(*asked), u64_cmp);
+	size_t n = 1;
+	for (size_t i = 1; i < NASK; i++)
+		if (asked[i] != asked[n - 1])
+			asked[n++] = asked[i];
+	check_partial_like_full(path, asked, n);
+
+	/* symbols sharing an address, in a sorted file: the later line names
+	 * it, in both */
+	write_file(path, "ffffffff81000000 T _stext\n"
+	                 "ffffffff81000100 T alias_a\n"
+	                 "ffffffff81000100 t alias_b\n"
+	                 "ffffffff81000100 D data_c\n"
+	                 "ffffffff81000200 T next\n");
+	uint64_t two[] = {0xffffffff81000100, 0xffffffff81000180};
+	check_partial_like_full(path, two, 2);
+
+	/* an address the table was not loaded for: the whole table is read */
+	struct symbolizer *s = symbolizer_new();
+	symbolizer_set_kallsyms_path(s, path);
+	symbolizer_prepare_kernel(s, two, 2);
+	struct symbol_frame fr;
+	assert_int_equal(symbolizer_lookup_kernel(s, 0xffffffff81000250, &fr), 1);
+	assert_string_equal(fr.function, "next");
+	assert_false(s->kernel.partial);
+	/* hidden addresses and a missing file say so as before */
+	write_file(path, "0000000000000000 T _stext\n0000000000000000 t do_thing\n");
+	symbolizer_set_kallsyms_path(s, path);
+	symbolizer_prepare_kernel(s, two, 2);
+	assert_int_equal(symbolizer_lookup_kernel(s, two[0], &fr), -EACCES);
+	snprintf(path, sizeof(path), "%s/no-kallsyms", dir);
+	symbolizer_set_kallsyms_path(s, path);
+	symbolizer_prepare_kernel(s, two, 2);
+	assert_int_equal(symbolizer_lookup_kernel(s, two[0], &fr), -ENOENT);
+	symbolizer_free(s);
+}
+
+/* The name kernel address addr gets from a new symbolizer prepared for it
+ * alone (as a profile's resolve does), into out. */
+static void partial_name(const char *path, uint64_t addr, char *out, size_t n)
+{
+	struct symbolizer *s = symbolizer_new();
+	symbolizer_set_kallsyms_path(s, path);
+	symbolizer_prepare_kernel(s, &addr, 1);
+	struct symbol_frame f;
+	snprintf(out, n, "%s", symbolizer_lookup_kernel(s, addr, &f) == 1 ? f.function : "(none)");
+	symbolizer_free(s);
+}
+
+static void test_kallsyms_index(void **state)
+{
+	(void)state;
+	char path[1300], cache[1300], idx[1400] = "";
+	snprintf(path, sizeof(path), "%s/kallsyms-ix", dir);
+	snprintf(cache, sizeof(cache), "%s/ix-cache", dir);
+	symbols_set_debug_cache(cache);
+	write_file(path, "ffffffff81000000 T _stext\n"
+	                 "ffffffff81000100 t first_fn\n"
+	                 "ffffffff81000200 D some_data\n"
+	                 "ffffffff81000300 T second_fn\n"
+	                 "ffffffffc0000000 t mod_fn\t[ext4]\n"
+	                 "ffffffff81000400 T third_fn\n");
+	char name[256];
+	partial_name(path, 0xffffffff81000150, name, sizeof(name));
+	assert_string_equal(name, "first_fn");
+	/* the pass left an index of the text symbols in the cache */
+	char cmd[1500];
+	snprintf(cmd, sizeof(cmd), "ls %s/kallsyms-*.idx", cache);
+	FILE *ls = popen(cmd, "r");
+	assert_non_null(ls);
+	assert_non_null(fgets(idx, sizeof(idx), ls));
+	pclose(ls);
+	idx[strcspn(idx, "\n")] = '\0';
+	/* a later read names from it, like the pass */
+	uint64_t some[] = {0xffffffff80000000, 0xffffffff81000100, 0xffffffff81000250,
+	                   0xffffffff81000310, 0xffffffff81000500, 0xffffffffc0000004};
+	check_partial_like_full(path, some, sizeof(some) / sizeof(*some));
+	/* and does not pass over the file: an entry planted in the index
+	 * (first_fn's address pointing at _stext's line) is what it says */
+	FILE *f = fopen(idx, "r+b");
+	assert_non_null(f);
+	uint8_t buf[4096];
+	size_t len = fread(buf, 1, sizeof(buf), f);
+	uint64_t a1 = 0xffffffff81000100, a0 = 0xffffffff81000000;
+	uint8_t *e1 = memmem(buf, len, &a1, 8), *e0 = memmem(buf, len, &a0, 8);
+	assert_non_null(e1);
+	assert_non_null(e0);
+	memcpy(e1 + 8, e0 + 8, 4); /* the line offset */
+	fseek(f, 0, SEEK_SET);
+	fwrite(buf, 1, len, f);
+	fclose(f);
+	partial_name(path, 0xffffffff81000150, name, sizeof(name));
+	assert_string_equal(name, "_stext");
+	/* a changed file is read again, not named from its old index */
+	write_file(path, "ffffffff81000000 T _stext\n"
+	                 "ffffffff81000100 t renamed_fn\n");
+	partial_name(path, 0xffffffff81000150, name, sizeof(name));
+	assert_string_equal(name, "renamed_fn");
+	/* a damaged index is not used */
+	f = fopen(idx, "r+b");
+	assert_non_null(f);
+	fwrite("garbage!", 1, 8, f);
+	fclose(f);
+	partial_name(path, 0xffffffff81000150, name, sizeof(name));
+	assert_string_equal(name, "renamed_fn");
+	symbols_set_debug_cache(NULL);
+}
+
 /* The address of a kernel text symbol from /proc/kallsyms, and whether
  * another symbol shares it; false when kallsyms is hidden or unreadable. */
 static bool real_kernel_symbol(const char *want, uint64_t *addr)
@@ -749,6 +934,8 @@ int main(void)
 	    cmocka_unit_test(test_rust_legacy),
 	    cmocka_unit_test(test_rust_v0),
 	    cmocka_unit_test(test_kallsyms_file),
+	    cmocka_unit_test(test_kallsyms_partial),
+	    cmocka_unit_test(test_kallsyms_index),
 	    cmocka_unit_test(test_kallsyms_real),
 	    cmocka_unit_test(test_resolve_profile),
 	    cmocka_unit_test(test_resolve_error),

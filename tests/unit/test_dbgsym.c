@@ -1,0 +1,165 @@
+/* test_dbgsym.c - which Debian package installed a module
+ * (cmd_packages_of, src/cmd/dbgsym.c) from a made-up dpkg info directory:
+ * the answers, the cache file that spares reading the lists again, and
+ * that the cache is dropped when the lists change. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+
+static char dir[1024], info[1100], cache[1100];
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void write_in(const char *d, const char *name, const char *text)
+{
+	char path[2300];
+	snprintf(path, sizeof(path), "%s/%s", d, name);
+	write_file(path, text);
+}
+
+/* Sets the info directory's mtime to ago seconds before now: the lists'
+ * state, and old enough for answers to be kept. */
+static void set_lists_time(time_t ago)
+{
+	struct timespec ts[2] = {{time(NULL) - ago, 0}, {time(NULL) - ago, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, info, ts, 0), 0);
+}
+
+static const char *const files[] = {"/usr/bin/zz", "/lib/x86_64-linux-gnu/libfoo.so.1", "/opt/none/x"};
+#define NFILES (sizeof(files) / sizeof(*files))
+
+static void ask(char (*pkg)[256], const char *with_cache)
+{
+	cmd_packages_of(info, with_cache, files, NFILES, pkg);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("KILN_TEST_TMP");
+	snprintf(dir, sizeof(dir), "%s/dbgsym-test-%d", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+	snprintf(info, sizeof(info), "%s/info", dir);
+	snprintf(cache, sizeof(cache), "%s/cache/kiln/packages", dir);
+	if (mkdir(dir, 0755) != 0 || mkdir(info, 0755) != 0)
+		return -1;
+	/* a package named like its file, one found by the pass over all
+	 * lists (with /usr merged: the list says /usr/lib/...), and lists
+	 * that are not .list files */
+	write_in(info, "zz.list", "/.\n/usr\n/usr/bin\n/usr/bin/zz\n");
+	write_in(info, "libfoo1:amd64.list",
+	         "/.\n/usr/lib/x86_64-linux-gnu/libfoo.so.1.2\n"
+	         "/usr/lib/x86_64-linux-gnu/libfoo.so.1\n");
+	write_in(info, "other.list", "/usr/bin/other\n");
+	write_in(info, "libfoo1:amd64.md5sums", "0123 /opt/none/x\n");
+	set_lists_time(100);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_from_lists(void **state)
+{
+	(void)state;
+	char pkg[NFILES][256];
+	ask(pkg, NULL);
+	assert_string_equal(pkg[0], "zz");
+	assert_string_equal(pkg[1], "libfoo1");
+	assert_string_equal(pkg[2], "");
+	assert_int_equal(access(cache, F_OK), -1); /* no cache asked for */
+}
+
+static void test_cache_used(void **state)
+{
+	(void)state;
+	char pkg[NFILES][256];
+	ask(pkg, cache);
+	assert_string_equal(pkg[1], "libfoo1");
+	assert_int_equal(access(cache, F_OK), 0);
+	/* a later call answers from the cache, without the lists: a name
+	 * planted there is what comes back */
+	FILE *f = fopen(cache, "r");
+	assert_non_null(f);
+	char text[4096];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_non_null(strstr(text, "/lib/x86_64-linux-gnu/libfoo.so.1\tlibfoo1\n"));
+	assert_non_null(strstr(text, "/opt/none/x\t\n"));
+	char *at = strstr(text, "\tlibfoo1\n");
+	memcpy(at, "\tplant11\n", 9);
+	write_file(cache, text);
+	ask(pkg, cache);
+	assert_string_equal(pkg[0], "zz");
+	assert_string_equal(pkg[1], "plant11");
+	assert_string_equal(pkg[2], "");
+}
+
+static void test_cache_dropped_when_lists_change(void **state)
+{
+	(void)state;
+	char pkg[NFILES][256];
+	ask(pkg, cache);
+	assert_string_equal(pkg[1], "plant11"); /* still the planted answer */
+	/* a package installed: dpkg's directory changes, the cache is stale */
+	write_in(info, "none.list", "/opt\n/opt/none\n/opt/none/x\n");
+	set_lists_time(50);
+	ask(pkg, cache);
+	assert_string_equal(pkg[0], "zz");
+	assert_string_equal(pkg[1], "libfoo1");
+	assert_string_equal(pkg[2], "none");
+	/* and the new answers are kept: the lists are not read again */
+	char path[2300];
+	snprintf(path, sizeof(path), "%s/none.list", info);
+	write_file(path, "/opt\n");
+	set_lists_time(50);
+	ask(pkg, cache);
+	assert_string_equal(pkg[2], "none");
+}
+
+static void test_changing_lists_not_kept(void **state)
+{
+	(void)state;
+	char pkg[NFILES][256];
+	/* lists changed a moment ago may change again within the same tick
+	 * of the directory's mtime: answers then are not stored */
+	unlink(cache);
+	set_lists_time(0);
+	ask(pkg, cache);
+	assert_string_equal(pkg[0], "zz");
+	assert_int_equal(access(cache, F_OK), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_from_lists),
+	    cmocka_unit_test(test_cache_used),
+	    cmocka_unit_test(test_cache_dropped_when_lists_change),
+	    cmocka_unit_test(test_changing_lists_not_kept),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
