@@ -504,8 +504,13 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 		}
 		for (size_t i = 0; i < b->todo.n; i++) {
 			uint32_t at = keymap_guess(&b->names, b->todo.v[i].hash);
-			if (at != KEYMAP_NONE)
+			if (at != KEYMAP_NONE) {
+				/* most entries cross a cache line (they are not
+				 * aligned): the comparison would wait for the second */
 				__builtin_prefetch(b->name_keys.v + at);
+				if (at + 8 < b->name_keys.n)
+					__builtin_prefetch(b->name_keys.v + at + 8);
+			}
 		}
 		for (size_t i = 0; i < b->todo.n; i++) {
 			const struct flame_folded_frame *f = &b->todo.v[i];

@@ -574,6 +574,31 @@ static void test_folded_fast_path(void **state)
 	free(text);
 }
 
+/* flame_folded_add() reuses the nodes of the frames a line shares with the
+ * line added before it (whole frames, not bytes); lines of no value in
+ * between change nothing, and flame_folded_finish() leaves the tree whole. */
+static void test_folded_shared_frames(void **state)
+{
+	(void)state;
+	struct flame_tree t;
+	folded_tree(&t, "a;bc 1\n"
+	                "a;b 0\n"     /* nothing, and not the line the next one shares with */
+	                "a;bc;d -3\n" /* nor this one */
+	                "a;b 2\n"     /* shares "a;b" bytes with "a;bc", not the frame bc */
+	                "a;b;c 4\n"
+	                "a 1\n"
+	                "a;bc;d 8\n"
+	                "a;b;c 16\n"   /* one frame shared with the line before... */
+	                "a;b;c;e 64\n" /* ...whose frames end elsewhere than this one's */
+	                " 5\n"         /* the empty stack */
+	                "x;y 32\n");   /* the last line */
+	char *got = folded_of(&t);
+	assert_string_equal(got, " 5\na 1\na;b 2\na;b;c 20\na;b;c;e 64\na;bc 1\na;bc;d 8\nx;y 32\n");
+	assert_int_equal(t.nodes.v[0].value, 1 + 2 + 4 + 1 + 8 + 16 + 64 + 5 + 32);
+	free(got);
+	flame_tree_release(&t);
+}
+
 /* The shape of kiln flame's distinct-stacks benchmark, small: deep stacks
  * under a few shared roots, names from a large pool (most new when first
  * met, some met again under other parents), sorted as collapsers write
@@ -711,6 +736,7 @@ int main(void)
 	    cmocka_unit_test(test_chart_spans),
 	    cmocka_unit_test(test_folded_fast_path),
 	    cmocka_unit_test(test_folded_distinct_names),
+	    cmocka_unit_test(test_folded_shared_frames),
 	    cmocka_unit_test(test_census_scans),
 	    cmocka_unit_test(test_census_in_narrow_frames),
 	};
