@@ -8,6 +8,10 @@
 # jump left behind hangs or crashes it; deterministic, unlike the random
 # jumps of test_agent_longjmp.sh.
 . "$(dirname "$0")/lib.sh"
+# a hang bound, not a timing check: -m single-steps about 1,100
+# instructions of the agent, each a signal and a jump, and took over 60 s
+# in the sanitizer build on a loaded machine
+: "${AGENT_TIMEOUT:=240}"
 . "$(dirname "$0")/agent_lib.sh"
 
 [ -x "$KILN" ] || die "kiln binary '$KILN' not found"
