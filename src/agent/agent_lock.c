@@ -7,8 +7,9 @@
  * program's own code, with a futex system call when they must sleep).
  *
  * A lock call first tries the lock: taken, it counts as uncontended and
- * costs two clock reads; else the real call is timed and the wait goes to
- * the channel (KH_REC_LOCK_WAIT) with the stack of its caller. A futex
+ * costs two reads of the TSC; else the real call is timed and the wait goes
+ * to the channel (KH_REC_LOCK_WAIT) with the stack of its caller, written
+ * at the thread's next unlock, once the lock is no longer held. A futex
  * wait through syscall() is timed and sent the same way; wakes only add
  * up per word, sent at exit (KH_REC_LOCK_WAKE: kiln tells per-thread
  * parking words by who wakes them), so the unlocking thread, which the
@@ -68,9 +69,12 @@
 	((struct agent_caller){(uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_frame_address(0) + 16,     \
 	                       *(const uintptr_t *)__builtin_frame_address(0)})
 
+struct mine_slot;
+
 struct held {
 	uintptr_t addr;
 	uint64_t since;
+	struct mine_slot *ms; /* its slot in this thread's table, or NULL: the shared one */
 };
 
 struct lock_slot {
@@ -192,24 +196,70 @@ static void send(uint32_t type, const void *payload, uint32_t len)
 	agent_lock_release();
 }
 
+struct wait_rec {
+	struct kh_rec_lock_wait r;
+	uint64_t frames[LOCK_FRAMES];
+};
+
+/* A wait that ended in taking a pthread lock, kept until the thread's
+ * next unlock: written then, it is not written while the program holds
+ * the lock (the channel's lock and the write made every other waiter
+ * wait longer, and an 8-thread C mutex run wait more often). */
+static TLS struct wait_rec pending;
+static TLS bool have_pending;
+
+static void wait_fill(struct wait_rec *rec, const struct agent_caller *from, uintptr_t addr, uint64_t t0, uint64_t t1,
+                      uint16_t kind)
+{
+	memset(&rec->r, 0, sizeof(rec->r));
+	rec->r.time = t0;
+	rec->r.ns = t1 - t0;
+	rec->r.addr = addr;
+	rec->r.tid = agent_tid();
+	rec->r.kind = kind;
+	int n = agent_backtrace(from, rec->frames, LOCK_FRAMES);
+	rec->r.nframes = (uint16_t)(n > 0 ? n : 0);
+}
+
+static void wait_send(const struct wait_rec *rec)
+{
+	send(KH_REC_LOCK_WAIT, (const char *)rec + sizeof(rec->r.h),
+	     (uint32_t)(sizeof(rec->r) - sizeof(rec->r.h) + (size_t)rec->r.nframes * 8));
+}
+
 static void send_wait(const struct agent_caller *from, uintptr_t addr, uint64_t t0, uint64_t t1, uint16_t kind)
 {
 	int saved = errno;
 	inside++;
-	struct {
-		struct kh_rec_lock_wait r;
-		uint64_t frames[LOCK_FRAMES];
-	} rec;
-	memset(&rec.r, 0, sizeof(rec.r));
-	rec.r.time = t0;
-	rec.r.ns = t1 - t0;
-	rec.r.addr = addr;
-	rec.r.tid = agent_tid();
-	rec.r.kind = kind;
-	int n = agent_backtrace(from, rec.frames, LOCK_FRAMES);
-	rec.r.nframes = (uint16_t)(n > 0 ? n : 0);
-	send(KH_REC_LOCK_WAIT, (char *)&rec + sizeof(rec.r.h),
-	     (uint32_t)(sizeof(rec.r) - sizeof(rec.r.h) + (size_t)rec.r.nframes * 8));
+	struct wait_rec rec;
+	wait_fill(&rec, from, addr, t0, t1, kind);
+	wait_send(&rec);
+	inside--;
+	errno = saved;
+}
+
+/* The stack is taken now (the caller's frames are still there), the
+ * record written at the next unlock. */
+static void defer_wait(const struct agent_caller *from, uintptr_t addr, uint64_t t0, uint64_t t1, uint16_t kind)
+{
+	int saved = errno;
+	inside++;
+	if (have_pending)
+		wait_send(&pending);
+	wait_fill(&pending, from, addr, t0, t1, kind);
+	have_pending = true;
+	inside--;
+	errno = saved;
+}
+
+static void flush_pending(void)
+{
+	if (!have_pending || inside || agent_guarded())
+		return;
+	int saved = errno;
+	inside++;
+	have_pending = false;
+	wait_send(&pending);
 	inside--;
 	errno = saved;
 }
@@ -284,9 +334,11 @@ static void mine_merge(struct lock_mine *m)
 static void mine_handover(void *p)
 {
 	struct lock_mine *m = p;
+	flush_pending();
 	inside++;
 	mine_merge(m);
 	mine = NULL;
+	nheld = 0; /* their slots go with the table */
 	__atomic_store_n(&m->busy, 0, __ATOMIC_RELEASE);
 	inside--;
 }
@@ -366,6 +418,7 @@ static void taken(void *lock, uint32_t kind, bool uncontended, uint64_t t)
 	if (nheld < LOCK_HELD) {
 		held[nheld].addr = (uintptr_t)lock;
 		held[nheld].since = t;
+		held[nheld].ms = ms;
 		nheld++;
 	}
 }
@@ -388,8 +441,8 @@ static void released(void *lock)
 		if (held[i].addr != (uintptr_t)lock)
 			continue;
 		uint64_t d = ticks() - held[i].since;
+		struct mine_slot *ms = held[i].ms;
 		held[i] = held[--nheld];
-		struct mine_slot *ms = mine_slot((uintptr_t)lock, KH_LOCK_MUTEX);
 		if (ms) {
 			ms->hold_ticks += d;
 			if (d > ms->hold_max_ticks)
@@ -424,10 +477,13 @@ static void released(void *lock)
 		uint64_t t0_ = now();                                                                                  \
 		rc_ = lock_fn(lock);                                                                                   \
 		uint64_t t1_ = now();                                                                                  \
-		if (rc_ == 0)                                                                                          \
-			taken(lock, kind, false, ticks());                                                             \
-		send_wait(&from, (uintptr_t)(lock), t0_, t1_, kind);                                                   \
-		return rc_;                                                                                            \
+		if (rc_ != 0) {                                                                                        \
+			send_wait(&from, (uintptr_t)(lock), t0_, t1_, kind);                                           \
+			return rc_;                                                                                    \
+		}                                                                                                      \
+		taken(lock, kind, false, ticks());                                                                     \
+		defer_wait(&from, (uintptr_t)(lock), t0_, t1_, kind);                                                  \
+		return 0;                                                                                              \
 	} while (0)
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -447,7 +503,10 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (watched() && nheld)
 		released(m);
-	return __pthread_mutex_unlock(m);
+	int rc = __pthread_mutex_unlock(m);
+	if (__builtin_expect(have_pending, 0))
+		flush_pending();
+	return rc;
 }
 
 EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
@@ -480,7 +539,10 @@ EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
 	if (watched() && nheld)
 		released(l);
-	return __pthread_rwlock_unlock(l);
+	int rc = __pthread_rwlock_unlock(l);
+	if (__builtin_expect(have_pending, 0))
+		flush_pending();
+	return rc;
 }
 
 EXPORT int sem_wait(sem_t *s)
@@ -577,6 +639,7 @@ static void lock_process_start(void)
 		memset(table, 0, sizeof(struct lock_slot) * LOCK_TABLE);
 	__atomic_store_n(&lost, 0, __ATOMIC_RELAXED);
 	nheld = 0;
+	have_pending = false; /* the parent writes it */
 	/* only this thread was copied: the others' tables are free again */
 	for (struct lock_mine *m = registry; m; m = m->next) {
 		memset(m->slot, 0, sizeof(m->slot));
@@ -589,6 +652,7 @@ static void lock_process_start(void)
 
 static void lock_exit(void)
 {
+	flush_pending();
 	inside++;
 	__atomic_store_n(&on, false, __ATOMIC_RELEASE);
 	/* the threads still running (their last counts may race this: a
