@@ -47,34 +47,37 @@ now() { date +%s%N; }
 run() {
 	local mode=$1
 	shift
-	local t0 t1 lost=0
+	local t0 t1 lost=0 json= perr=
 	t0=$(now)
 	case $mode in
 	bare) "$@" >/dev/null 2>&1 ;;
 	kiln-kernel)
 		"$KILN" lock --engine kernel -q -o "$W/k.kiln" --json "$W/k.json" -- "$@" >/dev/null 2>&1
-		lost=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lost"])' "$W/k.json" 2>/dev/null || echo "?")
+		json=$W/k.json
 		;;
 	kiln-agent)
 		"$KILN" lock --engine agent -q -o "$W/a.kiln" --json "$W/a.json" -- "$@" >/dev/null 2>&1
-		lost=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lost"])' "$W/a.json" 2>/dev/null || echo "?")
+		json=$W/a.json
 		;;
 	kiln-agent-old)
 		"$AGAINST" lock --engine agent -q -o "$W/o.kiln" --json "$W/o.json" -- "$@" >/dev/null 2>&1
-		lost=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lost"])' "$W/o.json" 2>/dev/null || echo "?")
+		json=$W/o.json
 		;;
 	perf-trace) perf trace -s -e futex -o "$W/trace.txt" -- "$@" >/dev/null 2>&1 ;;
 	perf-record-g)
 		perf record -q --no-bpf-event -e syscalls:sys_enter_futex -g -o "$W/p.data" -- "$@" >/dev/null 2>"$W/p.err"
-		lost=$(grep -o 'lost [0-9]*' "$W/p.err" | awk '{s+=$2} END {print s+0}')
+		perr=$W/p.err
 		;;
 	perf-record-dwarf)
 		perf record -q --no-bpf-event -e syscalls:sys_enter_futex --call-graph dwarf,16384 -o "$W/p.data" -- "$@" \
 			>/dev/null 2>"$W/p.err"
-		lost=$(grep -o 'lost [0-9]*' "$W/p.err" | awk '{s+=$2} END {print s+0}')
+		perr=$W/p.err
 		;;
 	esac
 	t1=$(now)
+	# lost events, counted after the clock stops (python's start-up is not kiln's)
+	[ -n "$json" ] && lost=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lost"])' "$json" 2>/dev/null || echo "?")
+	[ -n "$perr" ] && lost=$(grep -o 'lost [0-9]*' "$perr" | awk '{s+=$2} END {print s+0}')
 	echo "$(((t1 - t0) / 1000000)) $lost"
 }
 
