@@ -118,6 +118,10 @@ check_eq "agent and kernel: the same top lock (C mutex)" "$(q a_c_mutex 'c[0]["n
 check_eq "agent: acquisitions of big_lock" "$(q a_c_mutex 'c[0]["hold"]["acquisitions"]')" 400000
 check_ge "agent: uncontended acquisitions" "$(q a_c_mutex 'c[0]["hold"]["uncontended"]')" 1
 check_ge "agent: hold time" "$(q a_c_mutex 'c[0]["hold"]["total_ns"]')" 1
+# threads that exit before the process hand their own counts over (and
+# their tables to the next threads): 40 rounds of 3 new threads
+alock a_c_rounds "$FX/c_lock" mutex 3 1000 40
+check_eq "agent: acquisitions over 40 rounds of threads" "$(q a_c_rounds 'c[0]["hold"]["acquisitions"]')" 120000
 alock a_condvar "$FX/lock_condvar_nofp" 1000 2
 check_eq "agent: condvar a signal wait" "$(q a_condvar '[l["name"] for l in s if l["kind"] == "condvar"][0]')" "lock_condvar::READY"
 check_eq "agent: condvar not contention" "$(q a_condvar 'sum(1 for l in c if l["kind"] == "condvar")')" 0
