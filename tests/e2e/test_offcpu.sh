@@ -82,6 +82,25 @@ within "--min-block: long blocks kept" "$(inclusive "$T/minb.folded" offcpu::lon
 check_ge "--min-block: dropped intervals counted" \
 	"$(sed -nE 's/.*, ([0-9]+) shorter than --min-block dropped.*/\1/p' "$T/minb.err")" 150
 
+# ---- a nap woken on a busy cpu: blocked until its wake-up, then runnable ----
+# The fixture pins a napper and a spinner to one cpu, the napper never
+# preempting on waking: each nap ends waiting for the cpu. Blocked is the
+# naps themselves (0.5 ms and the timer's slack each), whatever the wait.
+krun crowd offcpu -n 0 -o "$T/crowd.kiln" -- "$FX/offcpu_nofp" crowd
+check_eq "crowd: exit status" "$RC" 0
+c_naps=$(fixture_total "$T/crowd.out" crowd_naps)
+c_ns=$(fixture_total "$T/crowd.out" crowd_ns)
+[ -n "$c_naps" ] && [ -n "$c_ns" ] || die "the crowd fixture did not print its totals: $(head -5 "$T/crowd.out")"
+"$KILN" flame --folded --value offcpu "$T/crowd.kiln" >"$T/crowd.folded" 2>/dev/null || die "flame --folded (crowd) failed"
+"$KILN" flame --folded --value runnable "$T/crowd.kiln" >"$T/crowd.run" 2>/dev/null ||
+	die "flame --folded --value runnable (crowd) failed"
+c_blocked=$(inclusive "$T/crowd.folded" offcpu::nap)
+c_runnable=$(inclusive "$T/crowd.run" offcpu::nap)
+check_between "crowd: naps blocked ~ naps x 0.5 ms, waits left out" "$c_blocked" \
+	$((c_naps * 450000)) $((c_naps * 750000))
+check_ge "crowd: the naps' waits for the cpu are runnable" "$c_runnable" $((c_naps * 10000))
+within "crowd: blocked + runnable vs the naps as measured" $((c_blocked + c_runnable)) "$c_ns" 15
+
 # ---- pools: the blocking workers marked, parking not counted as blocking ----
 "$KILN" report --pools --json "$T/all.kiln" >"$T/pools.json" 2>"$T/pools.err" || die "kiln report --pools failed"
 pj() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); p=[x for x in j['pools'] if x['name']=='pool-worker'][0]; print($2)" "$1"; }
