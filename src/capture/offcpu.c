@@ -71,6 +71,7 @@ static void emit_interval(struct offcpu_thread_state *t, uint64_t start, uint64_
 		iv.start = wake;
 		iv.end = end;
 		iv.preempted = true;
+		iv.woken = true;
 	}
 	emit(ctx, &iv);
 }

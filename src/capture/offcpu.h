@@ -45,6 +45,7 @@ struct offcpu_interval {
 	uint32_t stack; /* 0 when its switch-out sample was lost */
 	uint64_t start, end;
 	bool preempted; /* runnable (waiting for a cpu), not blocked */
+	bool woken;     /* the runnable rest of a blocked interval, after its wake-up */
 };
 
 typedef void (*offcpu_emit_fn)(void *ctx, const struct offcpu_interval *iv);

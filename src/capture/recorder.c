@@ -952,8 +952,8 @@ static void emit_offcpu(void *ctx, const struct offcpu_interval *iv)
 	s.pid = iv->pid;
 	s.cpu = iv->cpu;
 	s.time = iv->start;
-	if (sl->samples >= 0)
-		s.values[sl->samples] = 1;
+	if (sl->samples >= 0) /* the rest of a block after its wake-up is not another block */
+		s.values[sl->samples] = iv->woken ? 0 : 1;
 	int slot = iv->preempted && sl->runnable >= 0 ? sl->runnable : sl->events;
 	if (slot >= 0)
 		s.values[slot] = (int64_t)ns;

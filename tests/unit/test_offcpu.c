@@ -84,12 +84,15 @@ static void test_wake_split(void **state)
 	assert_int_equal(g.v[1].end, 5101);
 	assert_true(g.v[1].preempted);
 	assert_int_equal(g.v[1].stack, 42);
+	assert_true(g.v[1].woken);
+	assert_false(g.v[0].woken);
 	assert_int_equal(g.v[2].start, 6000); /* its wake-up was lost: all blocked */
 	assert_int_equal(g.v[2].end, 7000);
 	assert_false(g.v[2].preempted);
 	assert_int_equal(g.v[3].start, 8000);
 	assert_int_equal(g.v[3].end, 9000);
 	assert_true(g.v[3].preempted);
+	assert_false(g.v[3].woken);
 	offcpu_pairer_release(&pp);
 }
 
