@@ -367,8 +367,10 @@ static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
 	int rc = 0;
 	if (r->o.companion.name)
 		rc = open_beside(r, pid, cpu, ring_fd, &r->o.companion, false);
-	if (rc == 0 && r->o.offcpu && r->o.wake.name)
-		rc = open_beside(r, pid, cpu, ring_fd, &r->o.wake, true);
+	/* without wake-ups intervals stay whole, as before: not worth failing */
+	if (rc == 0 && r->o.offcpu && r->o.wake.name && !r->st.offcpu_wake_refused &&
+	    open_beside(r, pid, cpu, ring_fd, &r->o.wake, true) < 0)
+		r->st.offcpu_wake_refused = true;
 	return rc;
 }
 

@@ -904,6 +904,8 @@ static int record_finish(struct record_session *s)
 		profile_set_meta_u64(p, "offcpu_short", off.offcpu_short);
 		profile_set_meta_u64(p, "offcpu_nostack", off.offcpu_nostack);
 		profile_set_meta_u64(p, "offcpu_wakes", off.offcpu_wakes);
+		if (off.offcpu_wake_refused)
+			profile_set_meta(p, "offcpu_wake", "refused");
 		profile_set_meta_u64(p, "offcpu_lost", off.lost);
 		profile_set_meta_u64(p, "start_ns", s->start);
 		profile_set_meta_u64(p, "end_ns", s->end);
@@ -966,8 +968,10 @@ static void record_summary(const struct record_session *s)
 	if (a->time != RECORD_TIME_CPU) {
 		uint64_t n = profile_get_meta_u64(p, "offcpu_intervals", 0);
 		uint64_t lost = profile_get_meta_u64(p, "offcpu_lost", 0);
-		fprintf(stderr, "kiln: %" PRIu64 " off-CPU intervals from %s (%" PRIu64 " lost switches", n,
-		        profile_get_meta(p, "offcpu_event"), lost);
+		const char *wake = profile_get_meta(p, "offcpu_wake");
+		bool woken = wake && strcmp(wake, "none") && strcmp(wake, "refused");
+		fprintf(stderr, "kiln: %" PRIu64 " off-CPU intervals from %s%s%s (%" PRIu64 " lost switches", n,
+		        profile_get_meta(p, "offcpu_event"), woken ? " split at " : "", woken ? wake : "", lost);
 		if (a->min_block)
 			fprintf(stderr, ", %" PRIu64 " shorter than --min-block dropped",
 			        profile_get_meta_u64(p, "offcpu_short", 0));
