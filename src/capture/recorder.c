@@ -31,6 +31,7 @@
 #define RING_MIN_PAGES    256u   /* 1 MiB */
 #define RING_MAX_PAGES    16384u /* 64 MiB */
 #define RING_TOTAL_MAX    (512ull << 20)
+#define RING_EVENT_RATE   4000u          /* events a second per cpu planned for when every event is a sample */
 #define DRAIN_EVERY_NS    2000000ull     /* re-drain the rings while unwinding */
 #define LOCAL_MAX_BYTES   (256ull << 20) /* records copied out, not yet handled */
 #define LOSS_MERGE_GAP_NS 100000000ull   /* losses this close on one ring are one interval */
@@ -189,7 +190,10 @@ static uint64_t sample_bytes(const struct recorder *r)
 static size_t plan_ring_pages(const struct recorder *r)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	uint64_t rate = r->o.freq ? r->o.freq : 1000;
+	/* every event of a tracepoint (kiln lock's futex calls, off-CPU
+	 * switches) comes at the program's pace, often thousands a second
+	 * per cpu: plan for that, not for a sampling rate */
+	uint64_t rate = r->o.freq ? r->o.freq : r->o.period <= 1 ? RING_EVENT_RATE : 1000;
 	uint64_t want = sample_bytes(r) * rate * RING_HOLD_MS / 1000;
 	struct perf_ring_budget b;
 	perf_ring_budget_probe(&b);
