@@ -41,6 +41,7 @@
 #define MAX_IDS          (1u << 16)
 #define MAX_FEATURE      (16u << 20)  /* bytes of one feature section read */
 #define WINDOW           (4u << 20)   /* the data section's read window */
+#define MAP_WHOLE_MAX    (64u << 20)  /* files up to this size are mapped whole */
 #define REC_MAX          65536u       /* header.size is 16 bits */
 #define Z_MAX            (256u << 20) /* decompressed bytes of one round (perf record -z) */
 
@@ -1206,9 +1207,11 @@ int perf_data_read_fd(int fd, struct profile **out, struct perf_data_info *info)
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
 	struct source src = {.fd = fd, .size = (uint64_t)st.st_size};
-	if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= SIZE_MAX) {
+	if (S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= MAP_WHOLE_MAX) {
 		/* mapped, as perf report maps it: copying a DWARF recording's
-		 * tens of MB through the read window was a fifth of reading it */
+		 * tens of MB through the read window was a fifth of reading it;
+		 * a larger file goes through the window, so that reading a
+		 * recording of gigabytes keeps kiln's memory small */
 		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 		if (m != MAP_FAILED) {
 			src.mem = m;
