@@ -116,7 +116,9 @@ static struct {
 	struct node *node_hash[1 << HASH_BITS];
 	struct node **nodes;
 	uint32_t nnodes, cap_nodes;
-	struct entry *entry_hash[1 << HASH_BITS];
+	/* read without the lock (a record is complete before its bucket
+	 * points to it, and never changes or moves after), added to under it */
+	struct entry *_Atomic entry_hash[1 << HASH_BITS];
 	/* guest mappings holding translated code */
 	struct kq_map {
 		uint64_t start, end, pgoff;
@@ -371,8 +373,11 @@ static struct entry *entry_get(struct thread_state *ts, uint32_t node, struct tb
 		return e;
 	}
 	uint64_t h = hh & ((1 << HASH_BITS) - 1);
+	for (e = atomic_load_explicit(&g.entry_hash[h], memory_order_acquire); e; e = e->next)
+		if (e->node == node && e->tb == tb->id)
+			goto found;
 	pthread_mutex_lock(&g.lock);
-	for (e = g.entry_hash[h]; e; e = e->next)
+	for (e = atomic_load_explicit(&g.entry_hash[h], memory_order_relaxed); e; e = e->next)
 		if (e->node == node && e->tb == tb->id)
 			break;
 	if (!e) {
@@ -386,10 +391,11 @@ static struct entry *entry_get(struct thread_state *ts, uint32_t node, struct tb
 		e->tb = tb->id;
 		if (g.cache_mode)
 			e->cache = (_Atomic uint64_t *)(e + 1);
-		e->next = g.entry_hash[h];
-		g.entry_hash[h] = e;
+		e->next = atomic_load_explicit(&g.entry_hash[h], memory_order_relaxed);
+		atomic_store_explicit(&g.entry_hash[h], e, memory_order_release);
 	}
 	pthread_mutex_unlock(&g.lock);
+found:
 	*slot = e;
 	atomic_store_explicit(&tb->hint, e, memory_order_relaxed);
 	return e;
