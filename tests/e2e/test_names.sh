@@ -46,8 +46,27 @@ for v in plt cet noplt; do
 	record "plt_$v" -F 997 -o "$T/plt_$v.kiln" -- "$T/plt_$v"
 	report_json "$T/plt_$v.kiln" "$T/plt_$v.json"
 	stub=$(py '(([f["self_pct"] for f in j["functions"] if f["name"]=="kiln_plt_target@plt"] or [0])[0])' "$T/plt_$v.json")
-	unnamed=$(py 'sum(f["self_pct"] for f in j["functions"] if re.match(r"(plt_\w+\+0x|sub_|_init$)", f["name"]))' "$T/plt_$v.json")
-	check_le "$v: no unnamed rows or _init in the program (self %)" "$unnamed" 0
+	unnamed=$(py 'sum(f["self_pct"] for f in j["functions"] if re.match(r"(plt_\w+\+0x|sub_)", f["name"]))' "$T/plt_$v.json")
+	check_le "$v: no unnamed rows in the program (self %)" "$unnamed" 0
+	# _init is sampled for real now and then (the loader runs the
+	# library's as the program starts): only addresses outside the .init
+	# section, PLT stubs named after the symbol before them, are wrong
+	"$KILN" annotate --json "$T/plt_$v.kiln" _init >"$T/plt_$v.init.json" 2>/dev/null || echo '{}' >"$T/plt_$v.init.json"
+	misnamed=$(python3 - "$T/plt_$v.init.json" <<'PY'
+import json, subprocess, sys
+j = json.load(open(sys.argv[1]))
+binary = (j.get("disassembly") or {}).get("binary")
+lo = hi = 0
+if binary:
+    for l in subprocess.run(["readelf", "-SW", binary], capture_output=True, text=True).stdout.splitlines():
+        f = l.replace("[ ", "[").split()
+        if len(f) > 5 and f[1] == ".init":
+            lo = int(f[3], 16); hi = lo + int(f[5], 16)
+print(sum(a["samples"] for ln in j.get("lines", []) for a in ln["addresses"]
+          if not lo <= int(a["vaddr"], 16) < hi))
+PY
+)
+	check_eq "$v: no PLT stub named _init (samples outside .init)" "$misnamed" 0
 	if [ $v = noplt ]; then
 		check_eq "noplt: no stub without a PLT (self %)" "$stub" 0
 	elif [ $v = cet ] && [ $have_sec = 0 ]; then
