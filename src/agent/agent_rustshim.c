@@ -763,16 +763,25 @@ static __attribute__((noinline)) void *dlopen_divert(const char *file, int mode)
 	return h;
 }
 
+/* The call on to the real dlopen must be a tail call whatever the build
+ * (-O0, as the sanitizers' builds, makes none): clang says so with
+ * musttail, gcc (before 15) by optimising this one function. */
+#if defined(__clang__)
+#define DLOPEN_OPTIMISED
+#define DLOPEN_TAIL __attribute__((musttail))
+#else
+#define DLOPEN_OPTIMISED __attribute__((optimize("O2", "optimize-sibling-calls")))
+#define DLOPEN_TAIL
+#endif
+
 /* A Rust library loaded later has its shim diverted once loaded. */
-/* Optimised whatever the build (-O0 for the sanitizers' makes no tail
- * calls). */
-EXPORT __attribute__((optimize("O2", "optimize-sibling-calls"))) void *dlopen(const char *file, int mode)
+EXPORT DLOPEN_OPTIMISED void *dlopen(const char *file, int mode)
 {
 	if (!real_dlopen)
 		real_dlopen = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
 	if (!real_dlopen)
 		return NULL;
 	if (!installed || !caller_free(file))
-		return real_dlopen(file, mode); /* a tail call: see caller_free() */
+		DLOPEN_TAIL return real_dlopen(file, mode); /* a tail call: see caller_free() */
 	return dlopen_divert(file, mode);
 }
