@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "analysis/hotspots.h"
+
 static const char *const reason_names[OFFCPU_NREASONS] = {
     "other", "sleep", "lock", "condvar", "futex", "read", "poll", "io", "runnable",
 };
@@ -95,18 +97,15 @@ enum offcpu_reason offcpu_reason_of(const struct profile *p, uint32_t stack)
 	return OFFCPU_REASON_OTHER;
 }
 
+/* hotspots_value_index() says -ENOENT for a value p lacks; -1 here. */
 static int value_index(const struct profile *p, const char *name)
 {
-	for (size_t i = 0; i < p->value_types.n; i++)
-		if (!strcmp(profile_str(p, p->value_types.v[i].type), name))
-			return (int)i;
-	return -1;
+	int i = hotspots_value_index(p, name);
+	return i < 0 ? -1 : i;
 }
 
 void offcpu_values_find(const struct profile *p, struct offcpu_values *v)
 {
 	v->offcpu = value_index(p, "offcpu");
 	v->runnable = value_index(p, "runnable");
-	v->cpu = value_index(p, "cpu");
-	v->wall = value_index(p, "wall");
 }

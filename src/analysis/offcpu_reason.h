@@ -32,7 +32,7 @@ enum offcpu_reason offcpu_reason_of(const struct profile *p, uint32_t stack);
 /* Value indexes of an off-CPU or --wall profile (see kiln-offcpu(1)):
  * -1 where p has no such value. */
 struct offcpu_values {
-	int offcpu, runnable, cpu, wall;
+	int offcpu, runnable;
 };
 void offcpu_values_find(const struct profile *p, struct offcpu_values *v);
 
