@@ -65,35 +65,20 @@ static void add_xml(struct strbuf *out, const char *s)
 	}
 }
 
-struct title_ctx {
-	const struct profile *p;
-	const char *names[256];
-	size_t n;
-};
-
-static int collect_name(void *vctx, const struct profile_frame *f, uint32_t location)
-{
-	(void)location;
-	struct title_ctx *c = vctx;
-	if (c->n < 256)
-		c->names[c->n++] = profile_str(c->p, f->function);
-	return 0;
-}
-
-/* The stack, leaf first, as a tooltip's lines. */
+/* The stack, leaf first, as a tooltip's lines: its innermost MAX_FRAMES. */
 static void add_stack_title(struct strbuf *out, const struct profile *p, uint32_t stack)
 {
-	struct title_ctx c = {.p = p};
-	if (stack)
-		profile_walk_stack(p, stack, collect_name, &c);
-	if (!c.n)
+	struct profile_frame *f = NULL;
+	size_t n = stack ? profile_stack_frames(p, stack, &f) : 0;
+	if (!n)
 		strbuf_addstr(out, "\n(no stack)");
-	for (size_t i = 0; i < c.n && i < MAX_FRAMES; i++) {
+	for (size_t i = 0; i < n && i < MAX_FRAMES; i++) {
 		strbuf_addch(out, '\n');
-		add_xml(out, c.names[c.n - 1 - i]);
+		add_xml(out, profile_str(p, f[n - 1 - i].function));
 	}
-	if (c.n > MAX_FRAMES)
+	if (n > MAX_FRAMES)
 		strbuf_addstr(out, "\n...");
+	free(f);
 }
 
 struct lane {
@@ -102,25 +87,23 @@ struct lane {
 	const char *pool; /* NULL: not in a pool */
 };
 
-struct lanes {
-	VEC(struct lane) v;
-};
+typedef VEC(struct lane) lane_vec;
 
-static void lane_order(const struct profile *p, const struct pools *ps, struct hashmap *lane_of, struct lanes *ls)
+/* The pools' workers first, pool by pool, then every other thread. */
+static void lane_order(const struct profile *p, const struct pools *ps, struct hashmap *lane_of, lane_vec *lanes)
 {
-	struct lanes *lanes = ls;
 	for (size_t i = 0; ps && i < ps->v.n; i++)
 		for (size_t w = 0; w < ps->v.v[i].workers.n; w++) {
 			const struct pool_worker *pw = &ps->v.v[i].workers.v[w];
-			hashmap_put(lane_of, pw->tid, lanes->v.n);
-			vec_push(&lanes->v, ((struct lane){pw->tid, pw->name, ps->v.v[i].name}));
+			hashmap_put(lane_of, pw->tid, lanes->n);
+			vec_push(lanes, ((struct lane){pw->tid, pw->name, ps->v.v[i].name}));
 		}
 	for (size_t i = 0; i < p->threads.n; i++) {
 		const struct profile_thread *t = &p->threads.v[i];
 		if (hashmap_get(lane_of, t->tid, NULL))
 			continue;
-		hashmap_put(lane_of, t->tid, lanes->v.n);
-		vec_push(&lanes->v, ((struct lane){t->tid, t->name, NULL}));
+		hashmap_put(lane_of, t->tid, lanes->n);
+		vec_push(lanes, ((struct lane){t->tid, t->name, NULL}));
 	}
 }
 
@@ -145,10 +128,10 @@ int render_timeline_svg(struct strbuf *out, const struct profile *p, const struc
 	double scale = (double)PLOT_W / (double)(t1 - t0); /* px per ns */
 	struct hashmap lane_of;
 	hashmap_init(&lane_of);
-	struct lanes ls = {0};
+	lane_vec ls = {0};
 	lane_order(p, ps, &lane_of, &ls);
 	/* the samples of each lane, in sample order (a counting sort) */
-	size_t nl = ls.v.n;
+	size_t nl = ls.n;
 	size_t *first = xcalloc(nl + 1, sizeof(size_t)), *order = xcalloc(p->samples.n + 1, sizeof(size_t));
 	uint32_t *lane_at = xcalloc(p->samples.n + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < p->samples.n; i++) {
@@ -164,7 +147,7 @@ int render_timeline_svg(struct strbuf *out, const struct profile *p, const struc
 		order[first[lane_at[i]] + fill[lane_at[i]]++] = i;
 	free(fill);
 	free(lane_at);
-	int h = TOP + (int)ls.v.n * LANE_H + 40;
+	int h = TOP + (int)ls.n * LANE_H + 40;
 
 	strbuf_addf(out,
 	            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -187,8 +170,8 @@ int render_timeline_svg(struct strbuf *out, const struct profile *p, const struc
 	strbuf_addstr(out, "</g>\n");
 	/* lane labels */
 	const char *last_pool = NULL;
-	for (size_t l = 0; l < ls.v.n; l++) {
-		const struct lane *ln = &ls.v.v[l];
+	for (size_t l = 0; l < ls.n; l++) {
+		const struct lane *ln = &ls.v[l];
 		int y = TOP + (int)l * LANE_H;
 		strbuf_addf(out, "<text x=\"4\" y=\"%d\">", y + 13);
 		if (ln->pool && ln->pool != last_pool) {
@@ -203,11 +186,10 @@ int render_timeline_svg(struct strbuf *out, const struct profile *p, const struc
 	strbuf_addf(out,
 	            "<svg id=\"plot\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
 	            "preserveAspectRatio=\"none\" data-w=\"%d\" data-h=\"%d\">\n",
-	            LABEL_W, TOP, PLOT_W, (int)ls.v.n * LANE_H, PLOT_W, (int)ls.v.n * LANE_H, PLOT_W,
-	            (int)ls.v.n * LANE_H);
+	            LABEL_W, TOP, PLOT_W, (int)ls.n * LANE_H, PLOT_W, (int)ls.n * LANE_H, PLOT_W, (int)ls.n * LANE_H);
 	/* per lane: its life as the background, then its off-CPU intervals */
-	for (size_t l = 0; l < ls.v.n; l++) {
-		const struct lane *ln = &ls.v.v[l];
+	for (size_t l = 0; l < ls.n; l++) {
+		const struct lane *ln = &ls.v[l];
 		const struct profile_thread *t = profile_find_thread(p, ln->tid);
 		uint64_t a = t && t->start > t0 ? t->start : t0, b = t && t->end && t->end < t1 ? t->end : t1;
 		int y = (int)l * LANE_H;
@@ -244,7 +226,7 @@ int render_timeline_svg(struct strbuf *out, const struct profile *p, const struc
 	strbuf_addstr(out, "]]></script>\n</svg>\n");
 	free(first);
 	free(order);
-	vec_free(&ls.v);
+	vec_free(&ls);
 	hashmap_release(&lane_of);
 	return 0;
 }

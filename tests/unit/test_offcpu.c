@@ -13,6 +13,7 @@
 #include "analysis/offcpu_reason.h"
 #include "analysis/pools.h"
 #include "capture/offcpu.h"
+#include "render/timeline.h"
 
 struct got {
 	struct offcpu_interval v[16];
@@ -196,6 +197,29 @@ static void test_pools(void **state)
 	profile_free(p);
 }
 
+/* A tooltip shows the innermost frames of a stack, however deep. */
+static void test_timeline_deep_stack(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "blocks", "count");
+	profile_add_value_type(p, "offcpu", "nanoseconds");
+	const char *names[300];
+	for (size_t i = 0; i < 300; i++)
+		names[i] = i == 0 ? "app::root" : i == 299 ? "app::deep_leaf" : "app::recurse";
+	profile_thread(p, 5, 1)->name = profile_intern(p, "deep");
+	add_off(p, 5, stack_of(p, names, 300, "do_nanosleep"), 1000, 5000);
+	struct strbuf sb = STRBUF_INIT;
+	assert_int_equal(render_timeline_svg(&sb, p, NULL), 0);
+	const char *title = strstr(strbuf_str(&sb), "<title>");
+	assert_non_null(title);
+	assert_non_null(strstr(title, "\ndo_nanosleep\napp::deep_leaf\n"));
+	assert_null(strstr(title, "app::root"));
+	assert_non_null(strstr(title, "\n...</title>"));
+	strbuf_release(&sb);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +228,7 @@ int main(void)
 	    cmocka_unit_test(test_lost_stack_and_close),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_pools),
+	    cmocka_unit_test(test_timeline_deep_stack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
