@@ -27,13 +27,20 @@ int offcpu_view_park_option(struct offcpu_view_args *v, const char *regex)
 	return 0;
 }
 
+/* The pools of p with v's --park-frame patterns (checked when parsed);
+ * as pools_build(). */
+static int build_pools(const struct offcpu_view_args *v, const struct profile *p, struct pools *ps)
+{
+	pools_init(ps);
+	for (size_t i = 0; i < v->npark; i++)
+		pools_add_park(ps, v->park[i]);
+	return pools_build(ps, p);
+}
+
 int offcpu_view(const struct offcpu_view_args *v, const struct profile *p, const char *path, struct strbuf *out)
 {
 	struct pools ps;
-	pools_init(&ps);
-	for (size_t i = 0; i < v->npark; i++)
-		pools_add_park(&ps, v->park[i]); /* checked when parsed */
-	int rc = pools_build(&ps, p);
+	int rc = build_pools(v, p, &ps);
 	if (rc) {
 		kiln_error("'%s' has no off-CPU time; record it with 'kiln offcpu', 'kiln record --wall' or "
 		           "'kiln record --off-cpu'",
@@ -57,10 +64,7 @@ int offcpu_view(const struct offcpu_view_args *v, const struct profile *p, const
 int offcpu_write_timeline(const struct offcpu_view_args *v, const struct profile *p, const char *src, const char *path)
 {
 	struct pools ps;
-	pools_init(&ps);
-	for (size_t i = 0; i < v->npark; i++)
-		pools_add_park(&ps, v->park[i]);
-	pools_build(&ps, p);
+	build_pools(v, p, &ps); /* without off-CPU values render_timeline_svg says so */
 	struct strbuf sb = STRBUF_INIT;
 	int rc = render_timeline_svg(&sb, p, &ps);
 	pools_release(&ps);
