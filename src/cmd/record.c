@@ -586,23 +586,17 @@ static int choose_offcpu_event(struct event_desc *ev)
 }
 
 /* The value types of an off-CPU or --wall recording and the recorders'
- * slots in them (see recorder_slots). */
-static void offcpu_values(struct record_session *s, struct recorder_options *cpu, struct recorder_options *off)
+ * slots in them (see recorder_slots), each slot the index its type got. */
+static void offcpu_values(struct record_session *s, struct recorder_slots *cpu, struct recorder_slots *off)
 {
-	if (s->a->time == RECORD_TIME_OFFCPU) {
-		profile_add_value_type(s->p, "blocks", "count");
-		profile_add_value_type(s->p, "offcpu", "nanoseconds");
-		profile_add_value_type(s->p, "runnable", "nanoseconds");
-		off->slots = (struct recorder_slots){true, 0, 1, 2, -1};
-		return;
-	}
-	profile_add_value_type(s->p, "samples", "count");
-	profile_add_value_type(s->p, "wall", "nanoseconds");
-	profile_add_value_type(s->p, "cpu", "nanoseconds");
-	profile_add_value_type(s->p, "offcpu", "nanoseconds");
-	profile_add_value_type(s->p, "runnable", "nanoseconds");
-	cpu->slots = (struct recorder_slots){true, 0, 2, -1, 1};
-	off->slots = (struct recorder_slots){true, 0, 3, 4, 1};
+	struct profile *p = s->p;
+	int samples = profile_add_value_type(p, s->a->time == RECORD_TIME_OFFCPU ? "blocks" : "samples", "count");
+	int wall = s->a->time == RECORD_TIME_WALL ? profile_add_value_type(p, "wall", "nanoseconds") : -1;
+	int on = s->a->time == RECORD_TIME_WALL ? profile_add_value_type(p, "cpu", "nanoseconds") : -1;
+	int offcpu = profile_add_value_type(p, "offcpu", "nanoseconds");
+	int runnable = profile_add_value_type(p, "runnable", "nanoseconds");
+	*cpu = (struct recorder_slots){true, (int8_t)samples, (int8_t)on, -1, (int8_t)wall};
+	*off = (struct recorder_slots){true, (int8_t)samples, (int8_t)offcpu, (int8_t)runnable, (int8_t)wall};
 }
 
 /* The event, the output's temporary file, the profile and its writer. */
@@ -646,9 +640,7 @@ static int record_prepare(struct record_session *s)
 	};
 	struct recorder_slots cpu_slots = {0};
 	if (a->time != RECORD_TIME_CPU) {
-		struct recorder_options cpu = {0};
-		offcpu_values(s, &cpu, &off);
-		cpu_slots = cpu.slots;
+		offcpu_values(s, &cpu_slots, &off.slots);
 	} else {
 		/* in enum recorder_value's order */
 		profile_add_value_type(s->p, "samples", "count");
