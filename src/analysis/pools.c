@@ -278,8 +278,8 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 		pl->parked += pw->parked;
 		pl->blocked += pw->blocked;
 		pl->runnable += pw->runnable;
-		if (pw->span && (double)pw->blocked >= POOLS_BLOCKED_SHARE * (double)pw->span)
-			pl->blocking_workers++;
+		pw->blocking = pw->span && (double)pw->blocked >= POOLS_BLOCKED_SHARE * (double)pw->span;
+		pl->blocking_workers += pw->blocking;
 	}
 	if (pl->stacks.n > 1) /* qsort of a NULL vector is undefined, even empty */
 		qsort(pl->stacks.v, pl->stacks.n, sizeof(*pl->stacks.v), cmp_stack);

@@ -32,6 +32,7 @@ struct pool_worker {
 	uint32_t name;                            /* string id in the profile */
 	uint64_t span;                            /* ns of the recording it lived */
 	uint64_t busy, parked, blocked, runnable; /* ns; they add up to span */
+	bool blocking;                            /* blocked in tasks >= POOLS_BLOCKED_SHARE of span */
 };
 
 /* Stacks that blocked workers inside tasks, merged by their label (see
@@ -48,7 +49,7 @@ struct pool {
 	uint64_t span, busy, parked, blocked, runnable;
 	VEC(struct pool_stack) stacks; /* blocked-in-task stacks, most time first */
 	uint32_t park_site;            /* string id of the wait site taken as parking, 0 when none */
-	uint32_t blocking_workers;     /* workers blocked in tasks >= POOLS_BLOCKED_SHARE of their time */
+	uint32_t blocking_workers;     /* workers that are blocking */
 };
 
 /* A worker blocked in tasks for this share of its time or more makes its

@@ -116,7 +116,7 @@ void render_pool_verdict(struct strbuf *out, const struct profile *p, const stru
 	uint64_t blocked = 0, span = 0;
 	for (size_t w = 0; w < pl->workers.n; w++) {
 		const struct pool_worker *pw = &pl->workers.v[w];
-		if (pw->span && (double)pw->blocked >= POOLS_BLOCKED_SHARE * (double)pw->span) {
+		if (pw->blocking) {
 			blocked += pw->blocked;
 			span += pw->span;
 		}
@@ -151,11 +151,10 @@ void render_pools_text(struct strbuf *out, const struct profile *p, const struct
 		strbuf_addstr(out, "  worker                    busy  parked  blocked  runnable\n");
 		for (size_t w = 0; w < pl->workers.n; w++) {
 			const struct pool_worker *pw = &pl->workers.v[w];
-			bool bad = pw->span && (double)pw->blocked >= POOLS_BLOCKED_SHARE * (double)pw->span;
 			strbuf_addf(out, "  %-16s %7" PRIu32 " %5.0f%% %6.0f%% %7.0f%% %8.0f%%%s\n",
 			            profile_str(p, pw->name), pw->tid, share(pw->busy, pw->span),
 			            share(pw->parked, pw->span), share(pw->blocked, pw->span),
-			            share(pw->runnable, pw->span), bad ? "  blocked in tasks" : "");
+			            share(pw->runnable, pw->span), pw->blocking ? "  blocked in tasks" : "");
 		}
 		if (pl->stacks.n) {
 			strbuf_addstr(out, "  stacks that blocked workers inside tasks:\n");

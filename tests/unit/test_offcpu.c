@@ -181,6 +181,8 @@ static void test_pools(void **state)
 	assert_int_equal(pl->parked, 600000);
 	assert_int_equal(pl->blocked, 500000);
 	assert_int_equal(pl->blocking_workers, 1);
+	assert_false(pl->workers.v[0].blocking); /* pool-1 only parked */
+	assert_true(pl->workers.v[1].blocking);  /* pool-2 slept half its time in a task */
 	assert_int_equal(pl->workers.v[0].busy, 1000000 - 300000);
 	char label[256];
 	pools_stack_label(p, pl->stacks.v[0].stack, label, sizeof(label));
