@@ -703,11 +703,15 @@ static int record_start(struct record_session *s)
 			kiln_error("no process with pid %d", (int)a->pid);
 			return 1;
 		}
+		/* --wall: the error names the event of the recorder that failed */
+		const struct event_desc *ev = &s->ev;
 		rc = recorder_open_process(s->r, a->pid);
-		if (rc == 0 && s->roff)
+		if (rc == 0 && s->roff) {
+			ev = &s->offev;
 			rc = recorder_open_process(s->roff, a->pid);
+		}
 		if (rc) {
-			explain_open_error(rc, &s->ev, a->pid);
+			explain_open_error(rc, ev, a->pid);
 			if (rc == -EPERM || rc == -EACCES || rc == -ENOSYS)
 				kiln_error(
 				    "the agent engine cannot attach to a running process (it is preloaded when kiln "
@@ -724,11 +728,14 @@ static int record_start(struct record_session *s)
 			kiln_error("cannot start '%s': %s", a->argv[0], strerror(-rc));
 			return 1;
 		}
+		const struct event_desc *ev = &s->ev;
 		rc = s->agent ? 0 : recorder_open_child(s->r, s->t.pid);
-		if (rc == 0 && s->roff)
+		if (rc == 0 && s->roff) {
+			ev = &s->offev;
 			rc = recorder_open_child(s->roff, s->t.pid);
+		}
 		if (rc) {
-			explain_open_error(rc, rc && s->roff ? &s->offev : &s->ev, 0);
+			explain_open_error(rc, ev, 0);
 			return 1;
 		}
 		rc = target_start(&s->t);
