@@ -223,6 +223,14 @@ static size_t test_ring_pages(int cpu, size_t dflt)
 	return dflt;
 }
 
+/* A switch (off-CPU) or a syscall tracepoint (kiln lock) happens in the
+ * kernel: with the kernel excluded it counts nothing, so such a recording
+ * never falls back to user only; it leaves out kernel stacks at most. */
+static bool fires_in_kernel(const struct recorder *r)
+{
+	return r->o.offcpu || r->o.raw;
+}
+
 static void build_attr(struct recorder *r, bool enable_on_exec)
 {
 	struct perf_event_attr *a = &r->attr;
@@ -261,16 +269,10 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 	a->context_switch = r->o.offcpu; /* when each thread comes back */
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
-	/* a switch happens in the kernel: excluding it drops every switch
-	 * sample, so off-CPU recording only leaves out kernel stacks */
-	a->exclude_kernel = !r->o.kernel && !r->o.offcpu;
+	a->exclude_kernel = !r->o.kernel && !fires_in_kernel(r);
 	a->exclude_hv = 1;
-	a->exclude_callchain_kernel = !r->o.kernel;
-	if (r->o.raw) {
-		/* a tracepoint fires in the kernel: excluding it counts nothing */
-		a->exclude_kernel = 0;
-		a->exclude_callchain_kernel = 1;
-	}
+	/* kiln lock's futex tracepoints want the caller's stack, not the kernel's */
+	a->exclude_callchain_kernel = !r->o.kernel || r->o.raw;
 	/* wake the reader when a quarter of the ring is used, not per
 	 * sample, and not so late that a slow wake-up overflows it */
 	r->ring_pages = plan_ring_pages(r);
@@ -287,7 +289,7 @@ static int open_one(struct recorder *r, pid_t pid, int cpu)
 		if (fd >= 0)
 			return fd;
 		int err = errno;
-		if ((err == EACCES || err == EPERM) && !r->attr.exclude_kernel && !r->o.offcpu) {
+		if ((err == EACCES || err == EPERM) && !r->attr.exclude_kernel && !fires_in_kernel(r)) {
 			r->attr.exclude_kernel = 1;
 			r->attr.exclude_callchain_kernel = 1;
 			r->st.kernel_fallback = true;
