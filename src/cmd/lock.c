@@ -275,7 +275,7 @@ static int finish(struct lock_session *s)
 
 /* Runs the target (or watches the pid) until it exits, Ctrl-C or
  * --duration, polling the engine. */
-int lock_session_wait(struct lock_session *s, size_t (*poll_fn)(struct lock_session *s, int timeout_ms))
+void lock_session_wait(struct lock_session *s, size_t (*poll_fn)(struct lock_session *s, int timeout_ms))
 {
 	const struct lock_args *a = s->a;
 	struct target *t = &s->t;
@@ -299,7 +299,6 @@ int lock_session_wait(struct lock_session *s, size_t (*poll_fn)(struct lock_sess
 		}
 	}
 	s->end = cmd_now_ns();
-	return -1;
 }
 
 int cmd_lock(int argc, char **argv)
