@@ -50,18 +50,18 @@
 
 #include "agent/agent_mode.h"
 #include "agent/channel_format.h"
+#include "capture/futex_op.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define TLS    __thread __attribute__((tls_model("initial-exec")))
 
-#define LOCK_FRAMES    64   /* frames kept per wait */
-#define LOCK_HELD      16   /* locks one thread holds at once, tracked for hold times */
-#define LOCK_TABLE     8192 /* distinct pthread locks with hold times (a power of two) */
-#define LOCK_MINE      64   /* distinct locks in one thread's own table (a power of two) */
-#define LOCK_PROBES    8    /* probes in a thread's table before the shared one */
-#define LOCK_TRIES     1024 /* spins for the channel's lock before yielding */
-#define LOCK_YIELDS    4096 /* yields before a wait is dropped */
-#define FUTEX_CMD_MASK 0x7f /* the op without PRIVATE and CLOCK_REALTIME */
+#define LOCK_FRAMES 64   /* frames kept per wait */
+#define LOCK_HELD   16   /* locks one thread holds at once, tracked for hold times */
+#define LOCK_TABLE  8192 /* distinct pthread locks with hold times (a power of two) */
+#define LOCK_MINE   64   /* distinct locks in one thread's own table (a power of two) */
+#define LOCK_PROBES 8    /* probes in a thread's table before the shared one */
+#define LOCK_TRIES  1024 /* spins for the channel's lock before yielding */
+#define LOCK_YIELDS 4096 /* yields before a wait is dropped */
 
 /* Where a hook was called from, as agent.c's hooks find it: the agent
  * keeps frame pointers, so the hook's frame holds them. */
@@ -601,9 +601,7 @@ bool agent_lock_on(void)
 long agent_lock_futex(const struct agent_caller *from, long (*fn)(long, ...), long uaddr, long op, long a3, long a4,
                       long a5, long a6)
 {
-	int cmd = (int)op & FUTEX_CMD_MASK;
-	/* FUTEX_WAIT, LOCK_PI, WAIT_BITSET, WAIT_REQUEUE_PI, LOCK_PI2 */
-	if (cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13) {
+	if (futex_op_waits((uint32_t)op)) {
 		uint64_t t0 = now();
 		long rc = fn(SYS_futex, uaddr, op, a3, a4, a5, a6);
 		uint64_t t1 = now();
@@ -611,8 +609,7 @@ long agent_lock_futex(const struct agent_caller *from, long (*fn)(long, ...), lo
 		return rc;
 	}
 	long rc = fn(SYS_futex, uaddr, op, a3, a4, a5, a6);
-	/* WAKE, REQUEUE, CMP_REQUEUE, WAKE_OP, UNLOCK_PI, WAKE_BITSET */
-	if (cmd == 1 || cmd == 3 || cmd == 4 || cmd == 5 || cmd == 7 || cmd == 10)
+	if (futex_op_wakes((uint32_t)op))
 		woken((uintptr_t)uaddr);
 	return rc;
 }

@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hashmap.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
 void lock_input_init(struct lock_input *in)
 {
 	memset(in, 0, sizeof(*in));
-	hashmap_init(&in->wakes);
+	keymap_init(&in->wakes);
 }
 
 void lock_input_release(struct lock_input *in)
@@ -20,7 +21,7 @@ void lock_input_release(struct lock_input *in)
 	vec_free(&in->waits);
 	vec_free(&in->holds);
 	vec_free(&in->wake_v);
-	hashmap_release(&in->wakes);
+	keymap_release(&in->wakes);
 }
 
 void lock_input_syscall(struct lock_input *in, const struct lock_syscall *c)
@@ -28,24 +29,35 @@ void lock_input_syscall(struct lock_input *in, const struct lock_syscall *c)
 	vec_push(&in->calls, *c);
 }
 
-static uint64_t word_key(uint32_t pid, uint64_t uaddr)
+/* A futex word: its process and address. */
+struct word_key {
+	uint32_t pid;
+	uint64_t uaddr;
+};
+
+static uint64_t word_hash(uint32_t pid, uint64_t uaddr)
 {
 	return hash_mix(hash_u64(pid), uaddr);
 }
 
+static bool wake_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct lock_wake_word *w = &((const struct lock_input *)ctx)->wake_v.v[id];
+	const struct word_key *k = key;
+	return w->pid == k->pid && w->uaddr == k->uaddr;
+}
+
 void lock_input_wake(struct lock_input *in, uint32_t pid, uint32_t tid, uint64_t uaddr, uint64_t n, bool several)
 {
-	uint64_t key = word_key(pid, uaddr), i;
-	/* a hash collision (another pid, address) probes the next key */
-	while (hashmap_get(&in->wakes, key, &i)) {
-		struct lock_wake_word *w = &in->wake_v.v[i];
-		if (w->pid == pid && w->uaddr == uaddr) {
-			w->wakes += n;
-			if (w->first_tid != tid || several)
-				w->other_threads = true;
-			return;
-		}
-		key++;
+	struct word_key k = {pid, uaddr};
+	uint64_t h = word_hash(pid, uaddr);
+	uint32_t id = keymap_find(&in->wakes, h, wake_eq, in, &k);
+	if (id != KEYMAP_NONE) {
+		struct lock_wake_word *w = &in->wake_v.v[id];
+		w->wakes += n;
+		if (w->first_tid != tid || several)
+			w->other_threads = true;
+		return;
 	}
 	struct lock_wake_word *w = vec_grow(&in->wake_v);
 	w->uaddr = uaddr;
@@ -53,19 +65,14 @@ void lock_input_wake(struct lock_input *in, uint32_t pid, uint32_t tid, uint64_t
 	w->first_tid = tid;
 	w->wakes = n;
 	w->other_threads = several;
-	hashmap_put(&in->wakes, key, in->wake_v.n - 1);
+	keymap_add(&in->wakes, h, (uint32_t)(in->wake_v.n - 1));
 }
 
 static const struct lock_wake_word *find_wake(const struct lock_input *in, uint32_t pid, uint64_t uaddr)
 {
-	uint64_t key = word_key(pid, uaddr), i;
-	while (hashmap_get(&in->wakes, key, &i)) {
-		const struct lock_wake_word *w = &in->wake_v.v[i];
-		if (w->pid == pid && w->uaddr == uaddr)
-			return w;
-		key++;
-	}
-	return NULL;
+	struct word_key k = {pid, uaddr};
+	uint32_t id = keymap_find(&in->wakes, word_hash(pid, uaddr), wake_eq, in, &k);
+	return id == KEYMAP_NONE ? NULL : &in->wake_v.v[id];
 }
 
 static int by_tid_time(const void *a, const void *b)
@@ -242,21 +249,29 @@ static int by_rank(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* The lock a name keys, made when new. */
-static size_t lock_for(struct lock_report *r, struct hashmap *by_name, const char *key, bool *fresh)
+static bool word_eq(const void *ctx, const void *key, uint32_t id)
 {
-	uint64_t h = hash_bytes(key, strlen(key)), i;
-	while (hashmap_get(by_name, h, &i)) {
-		if (!strcmp(r->locks.v[i].name, key)) {
-			*fresh = false;
-			return i;
-		}
-		h++;
-	}
+	const struct word *w = &((const struct word *)ctx)[id];
+	const struct word_key *k = key;
+	return w->pid == k->pid && w->uaddr == k->uaddr;
+}
+
+static bool name_eq(const void *ctx, const void *key, uint32_t id)
+{
+	return !strcmp(((const struct lock_report *)ctx)->locks.v[id].name, key);
+}
+
+/* The lock a name keys, made when new. */
+static size_t lock_for(struct lock_report *r, struct keymap *by_name, const char *key, bool *fresh)
+{
+	uint64_t h = hash_bytes(key, strlen(key));
+	uint32_t id = keymap_find(by_name, h, name_eq, r, key);
+	*fresh = id == KEYMAP_NONE;
+	if (!*fresh)
+		return id;
 	struct lock_stat *l = vec_grow(&r->locks);
 	l->name = xstrdup(key);
-	hashmap_put(by_name, h, r->locks.n - 1);
-	*fresh = true;
+	keymap_add(by_name, h, (uint32_t)(r->locks.n - 1));
 	return r->locks.n - 1;
 }
 
@@ -266,35 +281,32 @@ void lock_report_build(struct lock_report *r, const struct lock_input *in, const
 	memset(r, 0, sizeof(*r));
 	/* the words, with their waiters */
 	VEC(struct word) words = {0};
-	struct hashmap word_of; /* key -> index */
-	hashmap_init(&word_of);
+	struct keymap word_of; /* (pid, uaddr) -> index into words */
+	keymap_init(&word_of);
 	VEC(uint32_t) wait_word = {0};
 	vec_reserve(&wait_word, in->waits.n);
 	for (size_t i = 0; i < in->waits.n; i++) {
 		const struct lock_wait *w = &in->waits.v[i];
-		uint64_t key = word_key(w->pid, w->uaddr), wi;
-		for (;; key++) {
-			if (!hashmap_get(&word_of, key, &wi)) {
-				struct word *nw = vec_grow(&words);
-				nw->uaddr = w->uaddr;
-				nw->pid = w->pid;
-				nw->first_tid = w->tid;
-				nw->first_wait = i;
-				wi = words.n - 1;
-				hashmap_put(&word_of, key, wi);
-				break;
-			}
-			if (words.v[wi].pid == w->pid && words.v[wi].uaddr == w->uaddr)
-				break;
+		struct word_key k = {w->pid, w->uaddr};
+		uint64_t h = word_hash(w->pid, w->uaddr);
+		uint32_t wi = keymap_find(&word_of, h, word_eq, words.v, &k);
+		if (wi == KEYMAP_NONE) {
+			struct word *nw = vec_grow(&words);
+			nw->uaddr = w->uaddr;
+			nw->pid = w->pid;
+			nw->first_tid = w->tid;
+			nw->first_wait = i;
+			wi = (uint32_t)(words.n - 1);
+			keymap_add(&word_of, h, wi);
 		}
 		if (words.v[wi].first_tid != w->tid)
 			words.v[wi].many_waiters = true;
-		wait_word.v[wait_word.n++] = (uint32_t)wi;
+		wait_word.v[wait_word.n++] = wi;
 	}
 
 	/* each word's lock: named by its static, its call site, or both */
-	struct hashmap by_name;
-	hashmap_init(&by_name);
+	struct keymap by_name;
+	keymap_init(&by_name);
 	VEC(uint32_t) word_lock = {0};
 	vec_reserve(&word_lock, words.n);
 	struct strbuf site = STRBUF_INIT, key = STRBUF_INIT;
@@ -356,7 +368,7 @@ void lock_report_build(struct lock_report *r, const struct lock_input *in, const
 		if (w->ns > l->max_ns)
 			l->max_ns = w->ns;
 		vec_push(&per_lock.v[li], w->ns);
-		uint64_t tk = hash_mix(hash_u64(li), w->tid);
+		uint64_t tk = (uint64_t)li << 32 | w->tid; /* exact: a lock and a thread */
 		if (!hashmap_get(&threads_seen, tk, NULL)) {
 			hashmap_put(&threads_seen, tk, 1);
 			l->threads++;
@@ -388,15 +400,11 @@ void lock_report_build(struct lock_report *r, const struct lock_input *in, const
 	/* the agent's hold times, onto the locks of the same words */
 	for (size_t i = 0; i < in->holds.n; i++) {
 		const struct lock_hold *h = &in->holds.v[i];
-		uint64_t k = word_key(h->pid, h->uaddr), wi;
-		struct lock_stat *l = NULL;
-		for (; hashmap_get(&word_of, k, &wi); k++)
-			if (words.v[wi].pid == h->pid && words.v[wi].uaddr == h->uaddr) {
-				l = &r->locks.v[word_lock.v[wi]];
-				break;
-			}
-		if (!l)
+		struct word_key k = {h->pid, h->uaddr};
+		uint32_t wi = keymap_find(&word_of, word_hash(h->pid, h->uaddr), word_eq, words.v, &k);
+		if (wi == KEYMAP_NONE)
 			continue; /* never waited on: no contention to show */
+		struct lock_stat *l = &r->locks.v[word_lock.v[wi]];
 		l->has_hold = true;
 		l->acquisitions += h->acquisitions;
 		l->uncontended += h->uncontended;
@@ -426,10 +434,10 @@ void lock_report_build(struct lock_report *r, const struct lock_input *in, const
 	vec_free(&per_lock);
 	strbuf_release(&site);
 	strbuf_release(&key);
-	hashmap_release(&by_name);
+	keymap_release(&by_name);
 	vec_free(&word_lock);
 	vec_free(&wait_word);
-	hashmap_release(&word_of);
+	keymap_release(&word_of);
 	vec_free(&words);
 }
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "profile/profile.h"
-#include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/vec.h"
 
 /* One futex syscall half, as the kernel engine sees it. */
@@ -70,7 +70,7 @@ struct lock_input {
 	VEC(struct lock_syscall) calls; /* unpaired halves, until lock_input_pair() */
 	VEC(struct lock_wait) waits;
 	VEC(struct lock_hold) holds;
-	struct hashmap wakes; /* hash(pid, uaddr) -> index into wake_v */
+	struct keymap wakes; /* (pid, uaddr) -> index into wake_v */
 	VEC(struct lock_wake_word) wake_v;
 	uint64_t unpaired; /* halves without their other half (lost, or cut by the end) */
 };

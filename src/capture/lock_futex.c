@@ -6,26 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* futex(2) ops, as <linux/futex.h> numbers them (not every libc has all) */
-enum {
-	OP_WAIT = 0,
-	OP_WAKE = 1,
-	OP_FD = 2,
-	OP_REQUEUE = 3,
-	OP_CMP_REQUEUE = 4,
-	OP_WAKE_OP = 5,
-	OP_LOCK_PI = 6,
-	OP_UNLOCK_PI = 7,
-	OP_TRYLOCK_PI = 8,
-	OP_WAIT_BITSET = 9,
-	OP_WAKE_BITSET = 10,
-	OP_WAIT_REQUEUE_PI = 11,
-	OP_CMP_REQUEUE_PI = 12,
-	OP_LOCK_PI2 = 13,
-	OP_PRIVATE = 128,
-	OP_CLOCK_REALTIME = 256,
-};
-
 static const char *const op_names[] = {
     "FUTEX_WAIT",           "FUTEX_WAKE",        "FUTEX_FD",          "FUTEX_REQUEUE",
     "FUTEX_CMP_REQUEUE",    "FUTEX_WAKE_OP",     "FUTEX_LOCK_PI",     "FUTEX_UNLOCK_PI",
@@ -135,41 +115,6 @@ void futex_decode(const struct futex_format *f, const uint8_t *raw, size_t n, st
 	}
 }
 
-uint32_t futex_op_cmd(uint32_t op)
-{
-	return op & ~(uint32_t)(OP_PRIVATE | OP_CLOCK_REALTIME);
-}
-
-bool futex_op_waits(uint32_t op)
-{
-	switch (futex_op_cmd(op)) {
-	case OP_WAIT:
-	case OP_WAIT_BITSET:
-	case OP_LOCK_PI:
-	case OP_LOCK_PI2:
-	case OP_WAIT_REQUEUE_PI:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool futex_op_wakes(uint32_t op)
-{
-	switch (futex_op_cmd(op)) {
-	case OP_WAKE:
-	case OP_WAKE_BITSET:
-	case OP_WAKE_OP:
-	case OP_UNLOCK_PI:
-	case OP_REQUEUE:
-	case OP_CMP_REQUEUE:
-	case OP_CMP_REQUEUE_PI:
-		return true;
-	default:
-		return false;
-	}
-}
-
 const char *futex_op_name(uint32_t op, char *buf, size_t size)
 {
 	uint32_t cmd = futex_op_cmd(op);
@@ -177,6 +122,6 @@ const char *futex_op_name(uint32_t op, char *buf, size_t size)
 		snprintf(buf, size, "FUTEX_OP_%u", op);
 		return buf;
 	}
-	snprintf(buf, size, "%s%s", op_names[cmd], (op & OP_PRIVATE) ? "_PRIVATE" : "");
+	snprintf(buf, size, "%s%s", op_names[cmd], (op & KILN_FUTEX_PRIVATE) ? "_PRIVATE" : "");
 	return buf;
 }

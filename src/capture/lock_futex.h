@@ -1,13 +1,15 @@
 /* lock_futex.h - the futex syscall tracepoints (syscalls:sys_enter_futex,
  * sys_exit_futex) as kiln lock reads them: their fields' offsets from
- * tracefs, a raw sample decoded into one event, and the futex(2) ops
- * sorted into waits and wakes. */
+ * tracefs, a raw sample decoded into one event, the ops' names (the ops
+ * sorted into waits and wakes are futex_op.h's, shared with the agent). */
 #ifndef KILN_CAPTURE_LOCK_FUTEX_H
 #define KILN_CAPTURE_LOCK_FUTEX_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "capture/futex_op.h"
 
 /* Where the fields are in the raw data (each tracepoint's "format"). */
 struct futex_format {
@@ -42,13 +44,6 @@ struct futex_event {
 /* Decodes a raw tracepoint sample (bytes from the kernel: any size). */
 void futex_decode(const struct futex_format *f, const uint8_t *raw, size_t n, struct futex_event *out);
 
-/* The op without FUTEX_PRIVATE_FLAG / FUTEX_CLOCK_REALTIME. */
-uint32_t futex_op_cmd(uint32_t op);
-/* Whether op makes the caller sleep until woken (WAIT, WAIT_BITSET,
- * LOCK_PI, LOCK_PI2, WAIT_REQUEUE_PI) / wakes others (WAKE, WAKE_BITSET,
- * WAKE_OP, UNLOCK_PI, REQUEUE, CMP_REQUEUE, CMP_REQUEUE_PI). */
-bool futex_op_waits(uint32_t op);
-bool futex_op_wakes(uint32_t op);
 /* "FUTEX_WAIT_BITSET_PRIVATE" and so on; "FUTEX_OP_<n>" for others
  * (written into buf, size bytes, when not a constant). */
 const char *futex_op_name(uint32_t op, char *buf, size_t size);

@@ -165,22 +165,7 @@ static int parse_args(int argc, char **argv, struct lock_args *a)
 
 static bool data_name(void *ctx, uint32_t pid, uint64_t addr, char *buf, size_t size)
 {
-	const struct profile *p = ctx;
-	for (size_t i = 0; i < p->mappings.n; i++) {
-		const struct profile_mapping *m = &p->mappings.v[i];
-		const char *path = profile_str(p, m->path);
-		if (m->pid != pid || path[0] != '/')
-			continue;
-		/* one mapping per file does: the rest map the same image */
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = p->mappings.v[j].pid == pid && p->mappings.v[j].path == m->path;
-		if (seen)
-			continue;
-		if (symbols_data_symbol(path, m->start, m->pgoff, addr, buf, size) == 1)
-			return true;
-	}
-	return false;
+	return symbols_data_symbol(ctx, pid, addr, buf, size) == 1;
 }
 
 /* ---- the session ---- */
@@ -290,7 +275,7 @@ static int finish(struct lock_session *s)
 
 /* Runs the target (or watches the pid) until it exits, Ctrl-C or
  * --duration, polling the engine. */
-int lock_session_wait(struct lock_session *s, size_t (*poll_fn)(struct lock_session *s, int timeout_ms))
+void lock_session_wait(struct lock_session *s, size_t (*poll_fn)(struct lock_session *s, int timeout_ms))
 {
 	const struct lock_args *a = s->a;
 	struct target *t = &s->t;
@@ -314,7 +299,6 @@ int lock_session_wait(struct lock_session *s, size_t (*poll_fn)(struct lock_sess
 		}
 	}
 	s->end = cmd_now_ns();
-	return -1;
 }
 
 int cmd_lock(int argc, char **argv)

@@ -53,8 +53,8 @@ int lock_kernel_run(struct lock_session *s);
 int lock_agent_run(struct lock_session *s);
 
 /* Polls poll_fn until the target exits, Ctrl-C or --duration; sets
- * s->start and s->end. Returns -1. */
-int lock_session_wait(struct lock_session *s, size_t (*poll_fn)(struct lock_session *s, int timeout_ms));
+ * s->start and s->end. */
+void lock_session_wait(struct lock_session *s, size_t (*poll_fn)(struct lock_session *s, int timeout_ms));
 /* The command line, or "pid N". */
 void lock_session_command(const struct lock_args *a, struct strbuf *out);
 

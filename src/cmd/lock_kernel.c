@@ -82,8 +82,7 @@ int lock_kernel_probe(void)
 
 static size_t poll_kernel(struct lock_session *s, int timeout_ms)
 {
-	(void)s;
-	struct kernel_ctx *k = (struct kernel_ctx *)s->engine_ctx;
+	struct kernel_ctx *k = s->engine_ctx;
 	return recorder_poll(k->r, timeout_ms);
 }
 

@@ -82,10 +82,12 @@ static int find_object(Elf *elf, uint64_t vaddr, char *buf, size_t size)
 	return 1;
 }
 
-int symbols_data_symbol(const char *path, uint64_t map_start, uint64_t map_pgoff, uint64_t addr, char *buf, size_t size)
+/* The object of the file at path, mapped from map_pgoff at map_start,
+ * that holds addr: 1 and its name in buf, 0, or -errno when the file
+ * cannot be read (-ENOEXEC: not ELF). */
+static int file_data_symbol(const char *path, uint64_t map_start, uint64_t map_pgoff, uint64_t addr, char *buf,
+                            size_t size)
 {
-	if (!size)
-		return 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -105,4 +107,25 @@ out_close:
 		elf_end(elf);
 	close(fd);
 	return rc;
+}
+
+int symbols_data_symbol(const struct profile *p, uint32_t pid, uint64_t addr, char *buf, size_t size)
+{
+	if (!size)
+		return 0;
+	for (size_t i = 0; i < p->mappings.n; i++) {
+		const struct profile_mapping *m = &p->mappings.v[i];
+		const char *path = profile_str(p, m->path);
+		if (m->pid != pid || path[0] != '/')
+			continue;
+		/* one mapping per file does: the rest map the same image */
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = p->mappings.v[j].pid == pid && p->mappings.v[j].path == m->path;
+		if (seen)
+			continue;
+		if (file_data_symbol(path, m->start, m->pgoff, addr, buf, size) == 1)
+			return 1;
+	}
+	return 0;
 }

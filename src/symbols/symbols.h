@@ -66,14 +66,12 @@ int symbols_file_build_id(const char *path, char *hex, size_t n);
  * (kernel.kptr_restrict), -ENOENT or -errno when it cannot be found. */
 int symbols_kernel_text(uint64_t *addr);
 
-/* The data object (a static) of the ELF file at path that holds address
- * addr of a process that maps the file's bytes from file offset map_pgoff
- * at map_start (any of its file mappings): its demangled name into buf
- * (size bytes, cut to fit). Returns 1 when found, 0 when addr is outside
- * the file's loaded image or no object symbol covers it, -errno when the
- * file cannot be read (-ENOEXEC: not ELF). */
-int symbols_data_symbol(const char *path, uint64_t map_start, uint64_t map_pgoff, uint64_t addr, char *buf,
-                        size_t size);
+/* The data object (a static) holding address addr of process pid, from
+ * the ELF symbol tables of the files p's mappings show that process
+ * mapped: its demangled name into buf (size bytes, cut to fit). Returns 1
+ * when found, 0 when no mapped file's object symbol covers addr (files
+ * that cannot be read are passed over). */
+int symbols_data_symbol(const struct profile *p, uint32_t pid, uint64_t addr, char *buf, size_t size);
 
 struct symbolizer;
 /* The same with a symbolizer whose caches may already hold the answers

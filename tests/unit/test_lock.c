@@ -197,13 +197,45 @@ static void test_empty(void **state)
 	profile_free(p);
 }
 
+/* The agent's hold times go onto the lock of the same word of the same
+ * process, summed over the threads' tables; a word nobody waited on, or
+ * the same address in another process, adds nothing. */
+static void test_holds(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct lock_input in;
+	lock_input_init(&in);
+	uint32_t st = stack(p, 3, "app::main", "app::worker", "libc:___pthread_mutex_lock");
+	call(&in, 11, 1000, 100, 0x7000, st, true);
+	lock_input_pair(&in);
+	const struct lock_hold holds[] = {
+	    {0x7000, 1, 10, 4, 500, 90}, /* two threads' tables of the waited word */
+	    {0x7000, 1, 30, 20, 1500, 70},
+	    {0x8000, 1, 99, 99, 9900, 999}, /* never waited on */
+	    {0x7000, 2, 77, 77, 7700, 777}, /* the same address in another process */
+	};
+	for (size_t i = 0; i < sizeof(holds) / sizeof(holds[0]); i++)
+		vec_push(&in.holds, holds[i]);
+	struct lock_report r;
+	lock_report_build(&r, &in, p, 10000, NULL, NULL);
+	assert_int_equal(r.locks.n, 1);
+	assert_true(r.locks.v[0].has_hold);
+	assert_int_equal(r.locks.v[0].acquisitions, 40);
+	assert_int_equal(r.locks.v[0].uncontended, 24);
+	assert_int_equal(r.locks.v[0].hold_ns, 2000);
+	assert_int_equal(r.locks.v[0].hold_mean_ns, 50);
+	assert_int_equal(r.locks.v[0].hold_max_ns, 90);
+	lock_report_release(&r);
+	lock_input_release(&in);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pair_and_name),
-	    cmocka_unit_test(test_parked),
-	    cmocka_unit_test(test_unpaired),
-	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_pair_and_name), cmocka_unit_test(test_parked), cmocka_unit_test(test_unpaired),
+	    cmocka_unit_test(test_empty),         cmocka_unit_test(test_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

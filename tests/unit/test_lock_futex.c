@@ -80,6 +80,11 @@ static void test_ops(void **state)
 	assert_true(futex_op_wakes(10));
 	assert_true(futex_op_wakes(7));
 	assert_false(futex_op_wakes(0));
+	/* the ops both engines (futex_op.h) treat alike: a PI requeue wakes */
+	assert_true(futex_op_wakes(12 | 128));
+	assert_false(futex_op_waits(12));
+	assert_true(futex_op_waits(13 | 128)); /* LOCK_PI2 */
+	assert_true(futex_op_waits(11));       /* WAIT_REQUEUE_PI */
 	assert_string_equal(futex_op_name(9 | 128, buf, sizeof(buf)), "FUTEX_WAIT_BITSET_PRIVATE");
 	assert_string_equal(futex_op_name(0, buf, sizeof(buf)), "FUTEX_WAIT");
 	assert_string_equal(futex_op_name(77, buf, sizeof(buf)), "FUTEX_OP_77");
