@@ -3,6 +3,7 @@
  * with libkiln-qemu.so in cache mode (qemu_run.c); prints cachegrind's
  * summary and writes a profile. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,30 @@ static double rate(uint64_t m, uint64_t r)
 	return r ? 100.0 * (double)m / (double)r : 0.0;
 }
 
+/* One line of counts: "LABEL  total" and, for a split line, its reads
+ * and writes in parentheses. */
+static void put_counts(FILE *f, const char *label, uint64_t rd, uint64_t wr, bool split)
+{
+	fprintf(f, "%-15s", label);
+	cmd_qemu_put_count(f, 15, rd + wr);
+	if (split) {
+		fprintf(f, "  (");
+		cmd_qemu_put_count(f, 13, rd);
+		fprintf(f, " rd   + ");
+		cmd_qemu_put_count(f, 13, wr);
+		fprintf(f, " wr)");
+	}
+	fputc('\n', f);
+}
+
+/* One line of miss rates: misses over references, overall, of reads and
+ * of writes. */
+static void put_rates(FILE *f, const char *label, uint64_t mr, uint64_t mw, uint64_t rr, uint64_t rw)
+{
+	fprintf(f, "%-15s%14.2f%%  (%12.2f%%     + %12.2f%%  )\n", label, rate(mr + mw, rr + rw), rate(mr, rr),
+	        rate(mw, rw));
+}
+
 /* cachegrind's end-of-run summary, from the totals of every event. */
 static void print_summary(FILE *f, const uint64_t *t, const unsigned *g)
 {
@@ -49,50 +74,20 @@ static void print_summary(FILE *f, const uint64_t *t, const unsigned *g)
 	fprintf(f, "I1 cache:         %u B, %u B, %u-way associative\n", g[0], g[2], g[1]);
 	fprintf(f, "D1 cache:         %u B, %u B, %u-way associative\n", g[3], g[5], g[4]);
 	fprintf(f, "LL cache:         %u B, %u B, %u-way associative\n\n", g[6], g[8], g[7]);
-	fprintf(f, "I   refs:      ");
-	cmd_qemu_put_count(f, 15, ir);
-	fprintf(f, "\nI1  misses:    ");
-	cmd_qemu_put_count(f, 15, i1);
-	fprintf(f, "\nLLi misses:    ");
-	cmd_qemu_put_count(f, 15, li);
-	fprintf(f, "\nI1  miss rate: %14.2f%%\nLLi miss rate: %14.2f%%\n\n", rate(i1, ir), rate(li, ir));
-	fprintf(f, "D   refs:      ");
-	cmd_qemu_put_count(f, 15, dr + dw);
-	fprintf(f, "  (");
-	cmd_qemu_put_count(f, 13, dr);
-	fprintf(f, " rd   + ");
-	cmd_qemu_put_count(f, 13, dw);
-	fprintf(f, " wr)\nD1  misses:    ");
-	cmd_qemu_put_count(f, 15, d1r + d1w);
-	fprintf(f, "  (");
-	cmd_qemu_put_count(f, 13, d1r);
-	fprintf(f, " rd   + ");
-	cmd_qemu_put_count(f, 13, d1w);
-	fprintf(f, " wr)\nLLd misses:    ");
-	cmd_qemu_put_count(f, 15, ldr + ldw);
-	fprintf(f, "  (");
-	cmd_qemu_put_count(f, 13, ldr);
-	fprintf(f, " rd   + ");
-	cmd_qemu_put_count(f, 13, ldw);
-	fprintf(f, " wr)\n");
-	fprintf(f, "D1  miss rate: %14.2f%%  (%12.2f%%     + %12.2f%%  )\n", rate(d1r + d1w, dr + dw), rate(d1r, dr),
-	        rate(d1w, dw));
-	fprintf(f, "LLd miss rate: %14.2f%%  (%12.2f%%     + %12.2f%%  )\n\n", rate(ldr + ldw, dr + dw), rate(ldr, dr),
-	        rate(ldw, dw));
-	fprintf(f, "LL refs:       ");
-	cmd_qemu_put_count(f, 15, i1 + d1r + d1w);
-	fprintf(f, "  (");
-	cmd_qemu_put_count(f, 13, i1 + d1r);
-	fprintf(f, " rd   + ");
-	cmd_qemu_put_count(f, 13, d1w);
-	fprintf(f, " wr)\nLL misses:     ");
-	cmd_qemu_put_count(f, 15, li + ldr + ldw);
-	fprintf(f, "  (");
-	cmd_qemu_put_count(f, 13, li + ldr);
-	fprintf(f, " rd   + ");
-	cmd_qemu_put_count(f, 13, ldw);
-	fprintf(f, " wr)\nLL miss rate:  %14.2f%%  (%12.2f%%     + %12.2f%%  )\n", rate(li + ldr + ldw, ir + dr + dw),
-	        rate(li + ldr, ir + dr), rate(ldw, dw));
+	put_counts(f, "I   refs:", ir, 0, false);
+	put_counts(f, "I1  misses:", i1, 0, false);
+	put_counts(f, "LLi misses:", li, 0, false);
+	fprintf(f, "I1  miss rate: %14.2f%%\nLLi miss rate: %14.2f%%\n\n", rate(i1, ir), rate(li, ir));
+	put_counts(f, "D   refs:", dr, dw, true);
+	put_counts(f, "D1  misses:", d1r, d1w, true);
+	put_counts(f, "LLd misses:", ldr, ldw, true);
+	put_rates(f, "D1  miss rate:", d1r, d1w, dr, dw);
+	put_rates(f, "LLd miss rate:", ldr, ldw, dr, dw);
+	fputc('\n', f);
+	/* LL sees the instruction misses as reads */
+	put_counts(f, "LL refs:", i1 + d1r, d1w, true);
+	put_counts(f, "LL misses:", li + ldr, ldw, true);
+	put_rates(f, "LL miss rate:", li + ldr, ldw, ir + dr, dw);
 }
 
 /* The functions with the most D1 misses (reads + writes), with their
