@@ -1,6 +1,7 @@
 /* maps_line.h - the one decoder of a /proc/PID/maps line, shared by kiln
- * (capture/maps.c) and libkiln-agent.so (agent_maps.c): allocation-free,
- * no stdio, no locale, async-signal-safe (kiln_decode, CMakeLists.txt).
+ * (capture/maps.c), libkiln-agent.so (agent_maps.c) and libkiln-qemu.so
+ * (kiln_qemu.c): allocation-free, no stdio, no locale, async-signal-safe
+ * (kiln_decode, CMakeLists.txt).
  *
  *   start-end perms offset dev inode [path]
  *   7f12a000-7f12c000 r-xp 00002000 08:01 1234    /usr/lib/libc.so.6

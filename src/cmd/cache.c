@@ -3,6 +3,7 @@
  * with libkiln-qemu.so in cache mode (qemu_run.c); prints cachegrind's
  * summary and writes a profile. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,23 +36,33 @@ static const char cache_usage[] =
     "\n"
     "Exit status is the command's (128+N when it died from signal N). See kiln-cache(1).\n";
 
-static void num(FILE *f, int width, uint64_t v)
-{
-	char buf[32], out[48];
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	size_t n = strlen(buf), k = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			out[k++] = ',';
-		out[k++] = buf[i];
-	}
-	out[k] = 0;
-	fprintf(f, "%*s", width, out);
-}
-
 static double rate(uint64_t m, uint64_t r)
 {
 	return r ? 100.0 * (double)m / (double)r : 0.0;
+}
+
+/* One line of counts: "LABEL  total" and, for a split line, its reads
+ * and writes in parentheses. */
+static void put_counts(FILE *f, const char *label, uint64_t rd, uint64_t wr, bool split)
+{
+	fprintf(f, "%-15s", label);
+	cmd_qemu_put_count(f, 15, rd + wr);
+	if (split) {
+		fprintf(f, "  (");
+		cmd_qemu_put_count(f, 13, rd);
+		fprintf(f, " rd   + ");
+		cmd_qemu_put_count(f, 13, wr);
+		fprintf(f, " wr)");
+	}
+	fputc('\n', f);
+}
+
+/* One line of miss rates: misses over references, overall, of reads and
+ * of writes. */
+static void put_rates(FILE *f, const char *label, uint64_t mr, uint64_t mw, uint64_t rr, uint64_t rw)
+{
+	fprintf(f, "%-15s%14.2f%%  (%12.2f%%     + %12.2f%%  )\n", label, rate(mr + mw, rr + rw), rate(mr, rr),
+	        rate(mw, rw));
 }
 
 /* cachegrind's end-of-run summary, from the totals of every event. */
@@ -63,50 +74,20 @@ static void print_summary(FILE *f, const uint64_t *t, const unsigned *g)
 	fprintf(f, "I1 cache:         %u B, %u B, %u-way associative\n", g[0], g[2], g[1]);
 	fprintf(f, "D1 cache:         %u B, %u B, %u-way associative\n", g[3], g[5], g[4]);
 	fprintf(f, "LL cache:         %u B, %u B, %u-way associative\n\n", g[6], g[8], g[7]);
-	fprintf(f, "I   refs:      ");
-	num(f, 15, ir);
-	fprintf(f, "\nI1  misses:    ");
-	num(f, 15, i1);
-	fprintf(f, "\nLLi misses:    ");
-	num(f, 15, li);
-	fprintf(f, "\nI1  miss rate: %14.2f%%\nLLi miss rate: %14.2f%%\n\n", rate(i1, ir), rate(li, ir));
-	fprintf(f, "D   refs:      ");
-	num(f, 15, dr + dw);
-	fprintf(f, "  (");
-	num(f, 13, dr);
-	fprintf(f, " rd   + ");
-	num(f, 13, dw);
-	fprintf(f, " wr)\nD1  misses:    ");
-	num(f, 15, d1r + d1w);
-	fprintf(f, "  (");
-	num(f, 13, d1r);
-	fprintf(f, " rd   + ");
-	num(f, 13, d1w);
-	fprintf(f, " wr)\nLLd misses:    ");
-	num(f, 15, ldr + ldw);
-	fprintf(f, "  (");
-	num(f, 13, ldr);
-	fprintf(f, " rd   + ");
-	num(f, 13, ldw);
-	fprintf(f, " wr)\n");
-	fprintf(f, "D1  miss rate: %14.2f%%  (%12.2f%%     + %12.2f%%  )\n", rate(d1r + d1w, dr + dw), rate(d1r, dr),
-	        rate(d1w, dw));
-	fprintf(f, "LLd miss rate: %14.2f%%  (%12.2f%%     + %12.2f%%  )\n\n", rate(ldr + ldw, dr + dw), rate(ldr, dr),
-	        rate(ldw, dw));
-	fprintf(f, "LL refs:       ");
-	num(f, 15, i1 + d1r + d1w);
-	fprintf(f, "  (");
-	num(f, 13, i1 + d1r);
-	fprintf(f, " rd   + ");
-	num(f, 13, d1w);
-	fprintf(f, " wr)\nLL misses:     ");
-	num(f, 15, li + ldr + ldw);
-	fprintf(f, "  (");
-	num(f, 13, li + ldr);
-	fprintf(f, " rd   + ");
-	num(f, 13, ldw);
-	fprintf(f, " wr)\nLL miss rate:  %14.2f%%  (%12.2f%%     + %12.2f%%  )\n", rate(li + ldr + ldw, ir + dr + dw),
-	        rate(li + ldr, ir + dr), rate(ldw, dw));
+	put_counts(f, "I   refs:", ir, 0, false);
+	put_counts(f, "I1  misses:", i1, 0, false);
+	put_counts(f, "LLi misses:", li, 0, false);
+	fprintf(f, "I1  miss rate: %14.2f%%\nLLi miss rate: %14.2f%%\n\n", rate(i1, ir), rate(li, ir));
+	put_counts(f, "D   refs:", dr, dw, true);
+	put_counts(f, "D1  misses:", d1r, d1w, true);
+	put_counts(f, "LLd misses:", ldr, ldw, true);
+	put_rates(f, "D1  miss rate:", d1r, d1w, dr, dw);
+	put_rates(f, "LLd miss rate:", ldr, ldw, dr, dw);
+	fputc('\n', f);
+	/* LL sees the instruction misses as reads */
+	put_counts(f, "LL refs:", i1 + d1r, d1w, true);
+	put_counts(f, "LL misses:", li + ldr, ldw, true);
+	put_rates(f, "LL miss rate:", li + ldr, ldw, ir + dr, dw);
 }
 
 /* The functions with the most D1 misses (reads + writes), with their
@@ -131,11 +112,11 @@ static void print_top(FILE *f, struct profile *p, size_t top)
 		const char *name = profile_str(p, mr.funcs.v[i].name);
 		const struct hotspot_func *a = hotspots_find_function(&ir, name, profile_str(p, mr.funcs.v[i].module));
 		const struct hotspot_func *w = hotspots_find_function(&mw, name, profile_str(p, mr.funcs.v[i].module));
-		num(f, 16, a ? (uint64_t)a->self : 0);
+		cmd_qemu_put_count(f, 16, a ? (uint64_t)a->self : 0);
 		fputc(' ', f);
-		num(f, 14, (uint64_t)mr.funcs.v[i].self);
+		cmd_qemu_put_count(f, 14, (uint64_t)mr.funcs.v[i].self);
 		fputc(' ', f);
-		num(f, 14, w ? (uint64_t)w->self : 0);
+		cmd_qemu_put_count(f, 14, w ? (uint64_t)w->self : 0);
 		fprintf(f, "  %s\n", name);
 	}
 	hotspots_release(&ir);
@@ -145,37 +126,23 @@ static void print_top(FILE *f, struct profile *p, size_t top)
 
 int cmd_cache(int argc, char **argv)
 {
-	enum { OPT_FORCE = 256, OPT_I1, OPT_D1, OPT_LL };
-	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-	                                     {"force", no_argument, NULL, OPT_FORCE},
-	                                     {"top", required_argument, NULL, 'n'},
-	                                     {"quiet", no_argument, NULL, 'q'},
-	                                     {"I1", required_argument, NULL, OPT_I1},
-	                                     {"D1", required_argument, NULL, OPT_D1},
-	                                     {"LL", required_argument, NULL, OPT_LL},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
+	enum { OPT_I1 = QEMU_OPT_OWN, OPT_D1, OPT_LL };
+	static const struct option opts[] = {
+	    QEMU_RUN_LONG_OPTIONS /* -o --force -n -q -h */ {"I1", required_argument, NULL, OPT_I1},
+	    {"D1", required_argument, NULL, OPT_D1},
+	    {"LL", required_argument, NULL, OPT_LL},
+	    {NULL, 0, NULL, 0}};
 	struct qemu_run_args a = {.output = "cache.kiln", .verb = "cache", .cache = true};
 	uint64_t top = 10;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:o:n:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, QEMU_RUN_SHORT_OPTIONS, opts, NULL)) != -1) {
+		int shared = cmd_qemu_option(&a, c, &top);
+		if (shared == 2)
+			return 2;
+		if (shared)
+			continue;
 		switch (c) {
-		case 'o':
-			a.output = optarg;
-			break;
-		case OPT_FORCE:
-			a.force = true;
-			break;
-		case 'n':
-			if (cmd_parse_u64(optarg, &top)) {
-				kiln_error("--top '%s' is not a whole number", optarg);
-				return 2;
-			}
-			break;
-		case 'q':
-			a.quiet = true;
-			break;
 		case OPT_I1:
 			a.i1 = optarg;
 			break;
@@ -202,8 +169,6 @@ int cmd_cache(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	if (!a.quiet) {
-		fprintf(stderr, "kiln: simulated %u process%s into '%s'\n", r.processes, r.processes == 1 ? "" : "es",
-		        a.output);
 		print_summary(stderr, r.totals, r.geometry);
 		print_top(stderr, r.p, (size_t)top);
 	}

@@ -39,22 +39,6 @@ static const char count_usage[] =
     "\n"
     "Exit status is the command's (128+N when it died from signal N). See kiln-count(1).\n";
 
-static void print_num(FILE *f, int64_t v)
-{
-	char buf[32], out[48];
-	snprintf(buf, sizeof(buf), "%lld", (long long)llabs(v));
-	size_t n = strlen(buf), k = 0;
-	if (v < 0)
-		out[k++] = '-';
-	for (size_t i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			out[k++] = ',';
-		out[k++] = buf[i];
-	}
-	out[k] = 0;
-	fputs(out, f);
-}
-
 /* The summary after a run: the total and the top functions. */
 static void print_top(FILE *f, struct profile *p, int vi, size_t top, const char *what)
 {
@@ -63,7 +47,7 @@ static void print_top(FILE *f, struct profile *p, int vi, size_t top, const char
 		return;
 	hotspots_sort_functions(&h, HOTSPOT_SORT_SELF);
 	fprintf(f, "%s: ", what);
-	print_num(f, h.total);
+	cmd_qemu_put_count(f, 0, (uint64_t)h.total);
 	fputc('\n', f);
 	if (top) {
 		fprintf(f, "%16s %16s  function\n", "self", "total");
@@ -136,16 +120,12 @@ out:
 
 int cmd_count(int argc, char **argv)
 {
-	enum { OPT_FORCE = 256, OPT_COMPARE, OPT_FAIL, OPT_FUNCTION };
-	static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
-	                                     {"force", no_argument, NULL, OPT_FORCE},
-	                                     {"top", required_argument, NULL, 'n'},
-	                                     {"quiet", no_argument, NULL, 'q'},
-	                                     {"compare", no_argument, NULL, OPT_COMPARE},
-	                                     {"fail-above", required_argument, NULL, OPT_FAIL},
-	                                     {"function", required_argument, NULL, OPT_FUNCTION},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
+	enum { OPT_COMPARE = QEMU_OPT_OWN, OPT_FAIL, OPT_FUNCTION };
+	static const struct option opts[] = {
+	    QEMU_RUN_LONG_OPTIONS /* -o --force -n -q -h */ {"compare", no_argument, NULL, OPT_COMPARE},
+	    {"fail-above", required_argument, NULL, OPT_FAIL},
+	    {"function", required_argument, NULL, OPT_FUNCTION},
+	    {NULL, 0, NULL, 0}};
 	struct qemu_run_args a = {.output = "count.kiln", .verb = "count"};
 	bool do_compare = false, have_fail = false;
 	double fail_above = 0;
@@ -158,23 +138,13 @@ int cmd_count(int argc, char **argv)
 	int nfiles = 0;
 	optind = 1;
 	for (;;) {
-		while ((c = getopt_long(argc, argv, "+:o:n:qh", opts, NULL)) != -1) {
+		while ((c = getopt_long(argc, argv, QEMU_RUN_SHORT_OPTIONS, opts, NULL)) != -1) {
+			int shared = cmd_qemu_option(&a, c, &top);
+			if (shared == 2)
+				return 2;
+			if (shared)
+				continue;
 			switch (c) {
-			case 'o':
-				a.output = optarg;
-				break;
-			case OPT_FORCE:
-				a.force = true;
-				break;
-			case 'n':
-				if (cmd_parse_u64(optarg, &top)) {
-					kiln_error("--top '%s' is not a whole number", optarg);
-					return 2;
-				}
-				break;
-			case 'q':
-				a.quiet = true;
-				break;
 			case OPT_COMPARE:
 				do_compare = true;
 				break;
@@ -225,11 +195,8 @@ int cmd_count(int argc, char **argv)
 	int status = cmd_qemu_run(&a, &r);
 	if (status >= 0)
 		return status;
-	if (!a.quiet) {
-		fprintf(stderr, "kiln: counted %u process%s into '%s'\n", r.processes, r.processes == 1 ? "" : "es",
-		        a.output);
+	if (!a.quiet)
 		print_top(stderr, r.p, 0, (size_t)top, "instructions");
-	}
 	profile_free(r.p);
 	return r.exit_code;
 }

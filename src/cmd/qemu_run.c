@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,43 @@
 #include "util/xalloc.h"
 
 #define QEMU_PLUGIN_NAME "libkiln-qemu.so"
+
+int cmd_qemu_option(struct qemu_run_args *a, int c, uint64_t *top)
+{
+	switch (c) {
+	case 'o':
+		a->output = optarg;
+		return 1;
+	case QEMU_OPT_FORCE:
+		a->force = true;
+		return 1;
+	case 'n':
+		if (cmd_parse_u64(optarg, top)) {
+			kiln_error("--top '%s' is not a whole number", optarg);
+			return 2;
+		}
+		return 1;
+	case 'q':
+		a->quiet = true;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+void cmd_qemu_put_count(FILE *f, int width, uint64_t v)
+{
+	char buf[32], out[48];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	size_t n = strlen(buf), k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			out[k++] = ',';
+		out[k++] = buf[i];
+	}
+	out[k] = 0;
+	fprintf(f, "%*s", width, out);
+}
 
 /* name searched in PATH (a name with a slash is taken as it is); malloc'ed
  * or NULL. */
@@ -480,6 +518,9 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 		                         : strerror(-rc));
 		goto out;
 	}
+	if (!a->quiet)
+		fprintf(stderr, "kiln: %s %u process%s into '%s'\n", a->cache ? "simulated" : "counted", r->processes,
+		        r->processes == 1 ? "" : "es", a->output);
 	status = -1;
 out:
 	if (status >= 0) {

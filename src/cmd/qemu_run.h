@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "capture/qemu_count.h"
 
@@ -31,9 +32,29 @@ struct qemu_run_result {
 	unsigned processes;
 };
 
+/* The options kiln count and kiln cache share, for their getopt_long
+ * tables and short option string; a command numbers its own long-only
+ * options from QEMU_OPT_OWN. */
+enum { QEMU_OPT_FORCE = 256, QEMU_OPT_OWN };
+#define QEMU_RUN_SHORT_OPTIONS "+:o:n:qh"
+#define QEMU_RUN_LONG_OPTIONS                                                                                          \
+	{"output", required_argument, NULL, 'o'}, {"force", no_argument, NULL, QEMU_OPT_FORCE},                        \
+	    {"top", required_argument, NULL, 'n'}, {"quiet", no_argument, NULL, 'q'},                                  \
+	    {"help", no_argument, NULL, 'h'},
+
+/* Takes getopt's c (with optarg) when it is a shared option: returns 1
+ * when it was (a or *top set), 0 when it is the command's own, or the
+ * exit status 2 after saying what is wrong with its argument. */
+int cmd_qemu_option(struct qemu_run_args *a, int c, uint64_t *top);
+
+/* v with thousands separators ("1,234,567"), right-aligned in width
+ * columns (0: as long as it is), as cachegrind prints counts. */
+void cmd_qemu_put_count(FILE *f, int width, uint64_t v);
+
 /* Runs the command and writes the profile; says what went wrong and
  * returns the exit status, or -1 after success with r filled (the caller
- * frees r->p). */
+ * frees r->p), having said how many processes went into which file
+ * unless quiet. */
 int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r);
 
 #endif

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture/maps_line.h"
 #include "capture/qemu_format.h"
 #include "qemu/qemu_cache_sim.h"
 #include "qemu/qemu_plugin_api.h"
@@ -225,22 +226,13 @@ static void maps_note(uint64_t addr)
 		return;
 	char line[4608];
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long long s, e, off;
-		int pathpos = 0;
-		char perm[8];
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &s, &e, perm, &off, &pathpos) < 4)
+		struct maps_line l;
+		if (!maps_line_parse(line, strlen(line), &l) || addr < l.start || addr >= l.end)
 			continue;
-		if (addr < s || addr >= e)
-			continue;
-		char *path = pathpos ? line + pathpos : NULL;
-		if (path) {
-			path[strcspn(path, "\n")] = 0;
-			if (!*path)
-				path = NULL;
-		}
+		line[l.path_at + l.path_len] = 0; /* l.path_at is 0 without a path: "" */
 		if (g.nmaps == g.cap_maps)
 			g.maps = grow(g.maps, &g.cap_maps, sizeof(*g.maps));
-		g.maps[g.nmaps++] = (struct kq_map){s, e, off, strdup(path ? path : "")};
+		g.maps[g.nmaps++] = (struct kq_map){l.start, l.end, l.pgoff, strdup(line + l.path_at)};
 		maps_append(&g.maps[g.nmaps - 1]);
 		break;
 	}
