@@ -54,20 +54,6 @@ static const char *kind_plural(uint32_t kind)
 static const char *const family_alloc[4] = {"malloc", "new", "new[]", "?"};
 static const char *const family_free[4] = {"free", "delete", "delete[]", "?"};
 
-static const char *class_words(uint8_t cls)
-{
-	switch (cls) {
-	case HEAP_LEAK_DEFINITE:
-		return "definitely lost";
-	case HEAP_LEAK_INDIRECT:
-		return "indirectly lost";
-	case HEAP_LEAK_POSSIBLE:
-		return "possibly lost";
-	default:
-		return "still reachable";
-	}
-}
-
 static void say_stack(struct strbuf *out, const struct mc_stack *st)
 {
 	if (!st->n) {
@@ -179,7 +165,7 @@ static void say_losses(struct strbuf *out, const struct mc_report *r, const stru
 		            "kiln memcheck: %" PRIu64 " byte%s in %" PRIu64 " block%s %s %s in loss record %zu of %zu "
 		            "(pid %" PRIu32 ")\n",
 		            l->bytes, plural(l->bytes, "", "s"), l->blocks, plural(l->blocks, "", "s"),
-		            plural(l->blocks, "is", "are"), class_words(l->cls), k, shown, l->pid);
+		            plural(l->blocks, "is", "are"), heap_class_name(l->cls), k, shown, l->pid);
 		strbuf_addstr(out, "  allocated at:\n");
 		say_stack(out, &l->alloc);
 		if (o->gen_suppressions)
@@ -196,8 +182,8 @@ static void say_leak_summary(struct strbuf *out, const struct mc_report *r)
 	uint64_t sb = 0, sn = 0;
 	for (size_t i = 0; i < sizeof(order); i++) {
 		const struct mc_leak_total *t = &r->leaks[order[i]];
-		strbuf_addf(out, "  %15s: %" PRIu64 " byte%s in %" PRIu64 " block%s\n", class_words(order[i]), t->bytes,
-		            plural(t->bytes, "", "s"), t->blocks, plural(t->blocks, "", "s"));
+		strbuf_addf(out, "  %15s: %" PRIu64 " byte%s in %" PRIu64 " block%s\n", heap_class_name(order[i]),
+		            t->bytes, plural(t->bytes, "", "s"), t->blocks, plural(t->blocks, "", "s"));
 		sb += t->suppressed_bytes;
 		sn += t->suppressed_blocks;
 	}
