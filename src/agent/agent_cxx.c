@@ -24,10 +24,6 @@
 	((struct agent_caller){(uintptr_t)__builtin_return_address(0), (uintptr_t)__builtin_frame_address(0) + 16,     \
 	                       *(const uintptr_t *)__builtin_frame_address(0)})
 
-typedef void *(*new_fn)(size_t);
-typedef void *(*new_align_fn)(size_t, size_t);
-typedef void (*delete_fn)(void *);
-
 /* The next definition of name, looked up once (NULL: none loaded). */
 static void *next_sym(void **slot, const char *name)
 {
@@ -63,87 +59,32 @@ static void mode_delete(const struct agent_heap *mh, void *p, int family, const 
 		free(p); /* the real allocator's (interposed free hands it on) */
 }
 
-/* operator new(size_t), new[](size_t) */
-static void *next_Znwm, *next_Znam;
-EXPORT void *_Znwm(size_t size)
-{
-	const struct agent_heap *mh = agent_heap_enter();
-	if (mh) {
-		struct agent_caller from = CALLER();
-		void *p = mode_new(mh, size, 16, KH_MEM_FAMILY_NEW, &from);
-		if (p)
-			return p;
+/* The news: plain, nothrow (NULL when there is no memory), aligned
+ * (C++17: std::align_val_t is a size_t). A throwing new the mode cannot
+ * serve hands the call on with its own arguments. */
+#define NEW_FN(sym, family, params, args, align, nothrow, fallback)                                                    \
+	static void *next_##sym;                                                                                       \
+	EXPORT void *sym params                                                                                        \
+	{                                                                                                              \
+		const struct agent_heap *mh = agent_heap_enter();                                                      \
+		if (mh) {                                                                                              \
+			struct agent_caller from = CALLER();                                                           \
+			void *p = mode_new(mh, size, align, family, &from);                                            \
+			if (p || nothrow)                                                                              \
+				return p;                                                                              \
+		}                                                                                                      \
+		void *(*f)params = (void *(*)params)next_sym(&next_##sym, #sym);                                       \
+		return f ? f args : fallback;                                                                          \
 	}
-	new_fn f = (new_fn)next_sym(&next_Znwm, "_Znwm");
-	return f ? f(size) : malloc(size);
-}
 
-EXPORT void *_Znam(size_t size)
-{
-	const struct agent_heap *mh = agent_heap_enter();
-	if (mh) {
-		struct agent_caller from = CALLER();
-		void *p = mode_new(mh, size, 16, KH_MEM_FAMILY_NEW_ARRAY, &from);
-		if (p)
-			return p;
-	}
-	new_fn f = (new_fn)next_sym(&next_Znam, "_Znam");
-	return f ? f(size) : malloc(size);
-}
-
-/* nothrow: NULL when there is no memory */
-static void *next_ZnwmRKSt9nothrow_t, *next_ZnamRKSt9nothrow_t;
-EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, const void *nt)
-{
-	const struct agent_heap *mh = agent_heap_enter();
-	if (mh) {
-		struct agent_caller from = CALLER();
-		return mode_new(mh, size, 16, KH_MEM_FAMILY_NEW, &from);
-	}
-	void *(*f)(size_t, const void *) =
-	    (void *(*)(size_t, const void *))next_sym(&next_ZnwmRKSt9nothrow_t, "_ZnwmRKSt9nothrow_t");
-	return f ? f(size, nt) : malloc(size);
-}
-
-EXPORT void *_ZnamRKSt9nothrow_t(size_t size, const void *nt)
-{
-	const struct agent_heap *mh = agent_heap_enter();
-	if (mh) {
-		struct agent_caller from = CALLER();
-		return mode_new(mh, size, 16, KH_MEM_FAMILY_NEW_ARRAY, &from);
-	}
-	void *(*f)(size_t, const void *) =
-	    (void *(*)(size_t, const void *))next_sym(&next_ZnamRKSt9nothrow_t, "_ZnamRKSt9nothrow_t");
-	return f ? f(size, nt) : malloc(size);
-}
-
-/* aligned (C++17): std::align_val_t is a size_t */
-static void *next_ZnwmSt11align_val_t, *next_ZnamSt11align_val_t;
-EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t align)
-{
-	const struct agent_heap *mh = agent_heap_enter();
-	if (mh) {
-		struct agent_caller from = CALLER();
-		void *p = mode_new(mh, size, align, KH_MEM_FAMILY_NEW, &from);
-		if (p)
-			return p;
-	}
-	new_align_fn f = (new_align_fn)next_sym(&next_ZnwmSt11align_val_t, "_ZnwmSt11align_val_t");
-	return f ? f(size, align) : aligned_alloc(align, (size + align - 1) & ~(align - 1));
-}
-
-EXPORT void *_ZnamSt11align_val_t(size_t size, size_t align)
-{
-	const struct agent_heap *mh = agent_heap_enter();
-	if (mh) {
-		struct agent_caller from = CALLER();
-		void *p = mode_new(mh, size, align, KH_MEM_FAMILY_NEW_ARRAY, &from);
-		if (p)
-			return p;
-	}
-	new_align_fn f = (new_align_fn)next_sym(&next_ZnamSt11align_val_t, "_ZnamSt11align_val_t");
-	return f ? f(size, align) : aligned_alloc(align, (size + align - 1) & ~(align - 1));
-}
+NEW_FN(_Znwm, KH_MEM_FAMILY_NEW, (size_t size), (size), 16, false, malloc(size))
+NEW_FN(_Znam, KH_MEM_FAMILY_NEW_ARRAY, (size_t size), (size), 16, false, malloc(size))
+NEW_FN(_ZnwmRKSt9nothrow_t, KH_MEM_FAMILY_NEW, (size_t size, const void *nt), (size, nt), 16, true, malloc(size))
+NEW_FN(_ZnamRKSt9nothrow_t, KH_MEM_FAMILY_NEW_ARRAY, (size_t size, const void *nt), (size, nt), 16, true, malloc(size))
+NEW_FN(_ZnwmSt11align_val_t, KH_MEM_FAMILY_NEW, (size_t size, size_t al), (size, al), al, false,
+       aligned_alloc(al, (size + al - 1) & ~(al - 1)))
+NEW_FN(_ZnamSt11align_val_t, KH_MEM_FAMILY_NEW_ARRAY, (size_t size, size_t al), (size, al), al, false,
+       aligned_alloc(al, (size + al - 1) & ~(al - 1)))
 
 /* The deletes: plain, sized, aligned, sized and aligned, nothrow. Each
  * hands the call on with its own arguments when the mode has no

@@ -129,15 +129,21 @@ static struct agent_unwind_thread fault_ut;
 static int fault_busy;
 static void *fault_ips[KH_MEM_FRAMES + 1];
 
-static uint64_t env_u64(const char *name, uint64_t def)
+/* A whole decimal number, up to the end or a newline (a /proc file's
+ * last), else def. */
+static uint64_t dec_u64(const char *s, uint64_t def)
 {
-	const char *s = getenv(name);
 	uint64_t v = 0;
 	if (!s || !*s)
 		return def;
 	for (; *s >= '0' && *s <= '9'; s++)
 		v = v * 10 + (uint64_t)(*s - '0');
-	return *s ? def : v;
+	return *s && *s != '\n' ? def : v;
+}
+
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+	return dec_u64(getenv(name), def);
 }
 
 static bool in_region(uintptr_t a)
@@ -878,13 +884,10 @@ static uint64_t max_guarded_default(void)
 	if (fd >= 0) {
 		ssize_t n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
-		if (n > 0) {
-			uint64_t v = 0;
-			for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-				v = v * 10 + (uint64_t)(buf[i] - '0');
-			if (v)
-				count = v;
-		}
+		buf[n > 0 ? n : 0] = 0;
+		uint64_t v = dec_u64(buf, 0);
+		if (v)
+			count = v;
 	}
 	uint64_t room = count > 8192 ? (count - 8192) / 2 : count / 4;
 	return room < MC_MAX_GUARDED_DEFAULT ? room : MC_MAX_GUARDED_DEFAULT;

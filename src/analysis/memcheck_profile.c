@@ -276,14 +276,7 @@ static int loss_get(struct mc_report *r, const struct profile *p, const char *s,
 		return -EINVAL;
 	l->cls = (uint8_t)cls;
 	l->suppressed = keep(r, field_rest(s, " suppressed="));
-	struct mc_leak_total *t = &r->leaks[cls];
-	if (l->suppressed) {
-		t->suppressed_bytes += l->bytes;
-		t->suppressed_blocks += l->blocks;
-	} else {
-		t->bytes += l->bytes;
-		t->blocks += l->blocks;
-	}
+	mc_report_count_loss(r, l);
 	return 0;
 }
 

@@ -257,14 +257,7 @@ static void losses_build(struct mc_report *r, const struct mc_suppressions *sup,
 		const struct mc_pending_leak *l = &leaks[o->first];
 		stack_make(r, &o->alloc, l->f, l->n, resolve, ctx);
 		o->suppressed = mc_suppressions_match(sup, 0, o->cls, &o->alloc);
-		struct mc_leak_total *t = &r->leaks[o->cls];
-		if (o->suppressed) {
-			t->suppressed_bytes += o->bytes;
-			t->suppressed_blocks += o->blocks;
-		} else {
-			t->bytes += o->bytes;
-			t->blocks += o->blocks;
-		}
+		mc_report_count_loss(r, o);
 	}
 	if (v.n)
 		qsort(v.v, v.n, sizeof(*v.v), loss_order);
@@ -332,6 +325,18 @@ void mc_report_free(struct mc_report *r)
 		free(r->strings[i]);
 	free(r->strings);
 	free(r);
+}
+
+void mc_report_count_loss(struct mc_report *r, const struct mc_loss *l)
+{
+	struct mc_leak_total *t = &r->leaks[l->cls];
+	if (l->suppressed) {
+		t->suppressed_bytes += l->bytes;
+		t->suppressed_blocks += l->blocks;
+	} else {
+		t->bytes += l->bytes;
+		t->blocks += l->blocks;
+	}
 }
 
 size_t mc_report_errors(const struct mc_report *r)

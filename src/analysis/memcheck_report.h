@@ -146,6 +146,10 @@ void mc_report_finish(struct mc_report *r, const struct mc_suppressions *sup, co
 /* Accepts NULL. */
 void mc_report_free(struct mc_report *r);
 
+/* Adds loss record l to its class's total (r->leaks), suppressed or not:
+ * the summary's numbers, kept as records are made or read back. */
+void mc_report_count_loss(struct mc_report *r, const struct mc_loss *l);
+
 /* Errors not suppressed, and leaks of the classes in mask (1 << class)
  * not suppressed: what --errors-for-leak-kinds counts. */
 size_t mc_report_errors(const struct mc_report *r);

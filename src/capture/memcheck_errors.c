@@ -94,7 +94,7 @@ static void place(struct memcheck_errors *m, uint32_t ring)
 	}
 	for (size_t i = 0; i < m->errors.n; i++) {
 		struct mc_error *e = &m->errors.v[i];
-		if (e->placed || e->ring != ring || !r->maps.n)
+		if (e->placed || e->ring != ring)
 			continue;
 		frames_place(r, e->frames, (size_t)e->rec.n_access + e->rec.n_alloc + e->rec.n_free);
 		e->placed = 1;

@@ -290,20 +290,6 @@ static void *write_file(void *arg)
 	return NULL;
 }
 
-/* Writes sb to path ("-": stdout) through a temporary file, so a failed
- * write leaves the previous file whole. Returns 0 or -errno. */
-static int write_text(const char *path, const struct strbuf *sb)
-{
-	struct output o;
-	int rc = output_open_text(&o, path);
-	if (rc)
-		return rc;
-	fwrite(sb->buf, 1, sb->len, o.f);
-	rc = output_commit(&o);
-	output_release(&o);
-	return rc;
-}
-
 /* Waiting, after the command exited, for the processes it left running. */
 struct linger {
 	bool told;
@@ -645,13 +631,13 @@ static void heap_views(struct heap_session *s)
 		s->chart = strbuf_detach(&c);
 	}
 	heap_render_chart(&sb, h, &ro);
-	int rc = write_text(s->chart, &sb);
+	int rc = output_write_text(s->chart, &sb);
 	if (rc)
 		kiln_error("cannot write '%s': %s", s->chart, strerror(-rc));
 	if (a->json) {
 		strbuf_reset(&sb);
 		heap_render_json(&sb, h, &ro);
-		rc = write_text(a->json, &sb);
+		rc = output_write_text(a->json, &sb);
 		if (rc)
 			kiln_error("cannot write '%s': %s", a->json, strerror(-rc));
 	}

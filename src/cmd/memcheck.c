@@ -308,20 +308,12 @@ static int resolve(void *ctx, const char *path, uint64_t offset, struct mc_sfram
 
 static int json_write(const char *path, const struct mc_report *r, const struct mc_render_opts *ro)
 {
-	struct output o = {0};
-	int rc = output_open_text(&o, path);
-	if (rc) {
-		kiln_error("cannot write '%s': %s", path, strerror(-rc));
-		return rc;
-	}
 	struct strbuf js = STRBUF_INIT;
 	mc_render_json(&js, r, ro);
-	fputs(strbuf_str(&js), o.f);
-	strbuf_release(&js);
-	rc = output_commit(&o);
+	int rc = output_write_text(path, &js);
 	if (rc)
 		kiln_error("cannot write '%s': %s", path, strerror(-rc));
-	output_release(&o);
+	strbuf_release(&js);
 	return rc;
 }
 

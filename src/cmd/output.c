@@ -246,6 +246,18 @@ out_discard:
 	return rc;
 }
 
+int output_write_text(const char *path, const struct strbuf *sb)
+{
+	struct output o;
+	int rc = output_open_text(&o, path);
+	if (rc)
+		return rc;
+	fwrite(strbuf_str(sb), 1, sb->len, o.f);
+	rc = output_commit(&o);
+	output_release(&o);
+	return rc;
+}
+
 void output_release(struct output *o)
 {
 	if (o->f)

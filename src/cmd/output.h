@@ -57,6 +57,12 @@ int output_open_text(struct output *o, const char *path);
  * the temporary file so the old one stays. */
 int output_commit(struct output *o);
 
+/* The whole of sb written to path ("-": stdout) as output_open_text()
+ * and output_commit() do, so a failed write leaves the previous file
+ * whole. Returns 0 or -errno; the caller says what went wrong. */
+struct strbuf;
+int output_write_text(const char *path, const struct strbuf *sb);
+
 /* Frees o's names; closes and removes anything not committed or placed.
  * Accepts a zeroed o. */
 void output_release(struct output *o);

@@ -6,67 +6,27 @@
 #include "analysis/mc_suppress.h"
 #include "render/memcheck.h"
 
-static const char *kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case MC_OVERFLOW:
-		return "heap overflow";
-	case MC_USE_AFTER_FREE:
-		return "use after free";
-	case MC_DOUBLE_FREE:
-		return "double free";
-	case MC_INVALID_FREE:
-		return "invalid free";
-	case MC_REALLOC_FREED:
-		return "realloc of freed memory";
-	case MC_SLACK_DAMAGE:
-		return "heap overflow found at free";
-	case MC_MISMATCHED_FREE:
-		return "mismatched free";
-	default:
-		return "heap error";
-	}
-}
+/* Each kind's words, one and many; [0] for a kind this build does not know. */
+static const char *const kind_words[MC_KIND_MAX + 1][2] = {
+    {"heap error", "heap errors"},
+    [MC_OVERFLOW] = {"heap overflow", "heap overflows"},
+    [MC_USE_AFTER_FREE] = {"use after free", "uses after free"},
+    [MC_DOUBLE_FREE] = {"double free", "double frees"},
+    [MC_INVALID_FREE] = {"invalid free", "invalid frees"},
+    [MC_REALLOC_FREED] = {"realloc of freed memory", "reallocs of freed memory"},
+    [MC_SLACK_DAMAGE] = {"heap overflow found at free", "heap overflows found at free"},
+    [MC_MISMATCHED_FREE] = {"mismatched free", "mismatched frees"},
+};
 
-static const char *kind_plural(uint32_t kind)
+/* "heap overflow" for n 1, else "heap overflows". */
+static const char *kind_word(uint32_t kind, uint64_t n)
 {
-	switch (kind) {
-	case MC_OVERFLOW:
-		return "heap overflows";
-	case MC_USE_AFTER_FREE:
-		return "uses after free";
-	case MC_DOUBLE_FREE:
-		return "double frees";
-	case MC_INVALID_FREE:
-		return "invalid frees";
-	case MC_REALLOC_FREED:
-		return "reallocs of freed memory";
-	case MC_SLACK_DAMAGE:
-		return "heap overflows found at free";
-	case MC_MISMATCHED_FREE:
-		return "mismatched frees";
-	default:
-		return "heap errors";
-	}
+	return kind_words[kind <= MC_KIND_MAX ? kind : 0][n != 1];
 }
 
 /* The calls of each allocator family, as a mismatched free names them. */
 static const char *const family_alloc[4] = {"malloc", "new", "new[]", "?"};
 static const char *const family_free[4] = {"free", "delete", "delete[]", "?"};
-
-static const char *class_words(uint8_t cls)
-{
-	switch (cls) {
-	case HEAP_LEAK_DEFINITE:
-		return "definitely lost";
-	case HEAP_LEAK_INDIRECT:
-		return "indirectly lost";
-	case HEAP_LEAK_POSSIBLE:
-		return "possibly lost";
-	default:
-		return "still reachable";
-	}
-}
 
 static void say_stack(struct strbuf *out, const struct mc_stack *st)
 {
@@ -123,7 +83,7 @@ static void say_error(struct strbuf *out, const struct mc_report_error *e, const
 	const struct mc_error_info *r = &e->rec;
 	bool fault = r->kind == MC_OVERFLOW || r->kind == MC_USE_AFTER_FREE;
 	const char *access = r->flags & MC_WRITE ? "write" : r->flags & MC_READ ? "read" : "access";
-	strbuf_addf(out, "kiln memcheck: %s", kind_name(r->kind));
+	strbuf_addf(out, "kiln memcheck: %s", kind_word(r->kind, 1));
 	if (fault)
 		strbuf_addf(out, ": %s at 0x%" PRIx64, access, r->addr);
 	else if (r->kind == MC_SLACK_DAMAGE)
@@ -179,7 +139,7 @@ static void say_losses(struct strbuf *out, const struct mc_report *r, const stru
 		            "kiln memcheck: %" PRIu64 " byte%s in %" PRIu64 " block%s %s %s in loss record %zu of %zu "
 		            "(pid %" PRIu32 ")\n",
 		            l->bytes, plural(l->bytes, "", "s"), l->blocks, plural(l->blocks, "", "s"),
-		            plural(l->blocks, "is", "are"), class_words(l->cls), k, shown, l->pid);
+		            plural(l->blocks, "is", "are"), heap_class_name(l->cls), k, shown, l->pid);
 		strbuf_addstr(out, "  allocated at:\n");
 		say_stack(out, &l->alloc);
 		if (o->gen_suppressions)
@@ -196,8 +156,8 @@ static void say_leak_summary(struct strbuf *out, const struct mc_report *r)
 	uint64_t sb = 0, sn = 0;
 	for (size_t i = 0; i < sizeof(order); i++) {
 		const struct mc_leak_total *t = &r->leaks[order[i]];
-		strbuf_addf(out, "  %15s: %" PRIu64 " byte%s in %" PRIu64 " block%s\n", class_words(order[i]), t->bytes,
-		            plural(t->bytes, "", "s"), t->blocks, plural(t->blocks, "", "s"));
+		strbuf_addf(out, "  %15s: %" PRIu64 " byte%s in %" PRIu64 " block%s\n", heap_class_name(order[i]),
+		            t->bytes, plural(t->bytes, "", "s"), t->blocks, plural(t->blocks, "", "s"));
 		sb += t->suppressed_bytes;
 		sn += t->suppressed_blocks;
 	}
@@ -246,7 +206,7 @@ static void say_summary(struct strbuf *out, const struct mc_report *r, const str
 	for (uint32_t k = 0; k <= MC_KIND_MAX; k++) {
 		if (!by_kind[k])
 			continue;
-		strbuf_addf(out, "%s%" PRIu64 " %s", sep, by_kind[k], by_kind[k] == 1 ? kind_name(k) : kind_plural(k));
+		strbuf_addf(out, "%s%" PRIu64 " %s", sep, by_kind[k], kind_word(k, by_kind[k]));
 		sep = ", ";
 	}
 	if (leak_errors)
