@@ -270,19 +270,12 @@ static bool crate_of(const char *name, const char **start, size_t *len)
 	return true;
 }
 
-#define MAX_MAINS FLAME_CENSUS_MAINS
+/* What decides an undecided "a::b" name and a Rust name's crate is a
+ * struct flame_census, gathered over the names of a profile:
+ * flame_tree_resolve_origins() counts the tree's nodes, the census of a
+ * folded file (below) every frame. */
 
-/* What decides an undecided "a::b" name and a Rust name's crate, gathered
- * over the names of a profile: flame_tree_resolve_origins() reads them
- * from the tree's nodes, the census of a folded file (below) from every frame. */
-struct origin_rules {
-	bool rust, cpp, scoped, rust_nofile;
-	/* the crates whose main() ran ("calltree::main" under std's lang_start) */
-	const char *mains[MAX_MAINS];
-	size_t main_len[MAX_MAINS], nmains;
-};
-
-static void rules_count(struct origin_rules *r, uint8_t origin, bool nofile)
+static void rules_count(struct flame_census *r, uint8_t origin, bool nofile)
 {
 	switch (origin) {
 	case FLAME_ORIGIN_RUST:
@@ -302,29 +295,32 @@ static void rules_count(struct origin_rules *r, uint8_t origin, bool nofile)
 }
 
 /* "a::b" is Rust in a Rust program, C++ in a C++ one, unknown in both or neither */
-static uint8_t rules_scoped_origin(const struct origin_rules *r)
+static uint8_t rules_scoped_origin(const struct flame_census *r)
 {
 	return r->rust && !r->cpp ? FLAME_ORIGIN_RUST : r->cpp && !r->rust ? FLAME_ORIGIN_CPP : FLAME_ORIGIN_UNKNOWN;
 }
 
-/* Notes the crate of a "crate::main" name. */
-static void rules_add_main(struct origin_rules *r, const char *name)
+/* Notes (a copy of) the crate of a "crate::main" name. */
+static void rules_add_main(struct flame_census *r, const char *name)
 {
 	const char *c;
 	size_t len;
-	if (r->nmains == MAX_MAINS || !has_suffix(name, "::main") || !crate_of(name, &c, &len) ||
+	if (r->nmains == FLAME_CENSUS_MAINS || !has_suffix(name, "::main") || !crate_of(name, &c, &len) ||
 	    strcmp(c + len, "::main"))
 		return;
 	for (size_t k = 0; k < r->nmains; k++)
 		if (r->main_len[k] == len && !memcmp(r->mains[k], c, len))
 			return;
-	r->mains[r->nmains] = c;
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, c, len);
+	copy[len] = '\0';
+	r->mains[r->nmains] = copy;
 	r->main_len[r->nmains++] = len;
 }
 
 /* True when a Rust name without a file is a dependency's: it has a crate,
  * and no main() of that crate ran. */
-static bool rules_is_dep(const struct origin_rules *r, const char *name)
+static bool rules_is_dep(const struct flame_census *r, const char *name)
 {
 	const char *c;
 	size_t len;
@@ -339,7 +335,7 @@ static bool rules_is_dep(const struct origin_rules *r, const char *name)
 void flame_tree_resolve_origins(struct flame_tree *t)
 {
 	size_t n = t->nodes.n;
-	struct origin_rules r = {0};
+	struct flame_census r = {0};
 	for (size_t i = 1; i < n; i++)
 		rules_count(&r, t->nodes.v[i].origin, flame_tree_src(t, (uint32_t)i).file == 0);
 	if (!r.scoped && !r.rust_nofile)
@@ -370,6 +366,7 @@ void flame_tree_resolve_origins(struct flame_tree *t)
 			nd->origin = FLAME_ORIGIN_RUST_DEP;
 	}
 	free(yours);
+	flame_census_release(&r);
 }
 
 /* --- the census of a folded file's names ---------------------------------
@@ -465,28 +462,9 @@ void flame_census_add(struct flame_census *c, const char *name, size_t len)
 	memcpy(s, name, len);
 	s[len] = '\0';
 	uint8_t o = (uint8_t)flame_origin_guess(s, NULL, NULL, false);
-	struct origin_rules r = {.rust = c->rust, .cpp = c->cpp, .scoped = c->scoped, .rust_nofile = c->rust_nofile};
-	rules_count(&r, o, true); /* folded names have no file */
-	c->rust = r.rust;
-	c->cpp = r.cpp;
-	c->scoped = r.scoped;
-	c->rust_nofile = r.rust_nofile;
-	if (o == FLAME_ORIGIN_RUST || o == FLAME_ORIGIN_SCOPED) {
-		/* kept whatever the rest decides; used only when "a::b" is Rust */
-		for (size_t k = 0; k < c->nmains; k++) {
-			r.mains[k] = c->mains[k];
-			r.main_len[k] = c->main_len[k];
-		}
-		r.nmains = c->nmains;
-		rules_add_main(&r, s);
-		if (r.nmains > c->nmains) {
-			c->main_len[c->nmains] = r.main_len[c->nmains];
-			c->mains[c->nmains] = xmalloc(r.main_len[c->nmains] + 1);
-			memcpy(c->mains[c->nmains], r.mains[c->nmains], r.main_len[c->nmains]);
-			c->mains[c->nmains][r.main_len[c->nmains]] = '\0';
-			c->nmains++;
-		}
-	}
+	rules_count(c, o, true); /* folded names have no file */
+	if (o == FLAME_ORIGIN_RUST || o == FLAME_ORIGIN_SCOPED)
+		rules_add_main(c, s); /* kept whatever the rest decides; used only when "a::b" is Rust */
 	if (s != small)
 		free(s);
 }
@@ -495,17 +473,10 @@ uint8_t flame_census_origin(const struct flame_census *c, const char *name, uint
 {
 	if (!c->scoped && !c->rust_nofile)
 		return guess;
-	struct origin_rules r = {.rust = c->rust, .cpp = c->cpp, .scoped = c->scoped, .rust_nofile = c->rust_nofile};
-	uint8_t resolved = rules_scoped_origin(&r);
-	if (resolved == FLAME_ORIGIN_RUST) { /* else no crate was looked for */
-		for (size_t k = 0; k < c->nmains; k++) {
-			r.mains[k] = c->mains[k];
-			r.main_len[k] = c->main_len[k];
-		}
-		r.nmains = c->nmains;
-	}
+	uint8_t resolved = rules_scoped_origin(c);
 	uint8_t o = guess == FLAME_ORIGIN_SCOPED ? resolved : guess;
-	if (o == FLAME_ORIGIN_RUST && rules_is_dep(&r, name))
+	/* the crates count only when "a::b" is Rust, as in the tree's rules */
+	if (o == FLAME_ORIGIN_RUST && resolved == FLAME_ORIGIN_RUST && rules_is_dep(c, name))
 		o = FLAME_ORIGIN_RUST_DEP;
 	return o;
 }

@@ -33,7 +33,7 @@
  *   arch_plt_decode()       the GOT slot a PLT entry jumps through (plt.h)
  *   arch_patch_relocate(), _jump(), _abs_jump(), _check_body()  a function's
  *                           entry diverted, its first instructions copied
- *                           with pc-relative operands fixed (patch.h)
+ *                           with pc-relative operands fixed (src/arch/patch.h)
  */
 #ifndef KILN_ARCH_ARCH_H
 #define KILN_ARCH_ARCH_H

@@ -22,6 +22,7 @@
 #include "cmd/cmd.h"
 #include "profile/profile.h"
 #include "symbols/symbols.h"
+#include "util/fs.h"
 #include "util/strbuf.h"
 
 #define DPKG_INFO "/var/lib/dpkg/info"
@@ -194,26 +195,6 @@ static void cache_answer(const char *text, size_t len, struct pkg_query *q, size
 	strbuf_release(&key);
 }
 
-/* Creates dir and its parents (mode 0755); 0 or -errno. */
-static int make_dirs(const char *dir)
-{
-	char buf[4096];
-	int n = snprintf(buf, sizeof(buf), "%s", dir);
-	if (n <= 0 || (size_t)n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *c = buf + 1;; c++) {
-		if (*c != '/' && *c != '\0')
-			continue;
-		char was = *c;
-		*c = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		if (!was)
-			return 0;
-		*c = was;
-	}
-}
-
 /* Writes the cache: the state line, the lines of old (still valid, without
  * its leading newline and state line; NULL for none) and the fresh
  * answers; under a temporary name, renamed over the old file. */
@@ -230,7 +211,7 @@ static void cache_store(const char *cache, const char *state, const char *old, s
 	char *slash = dir ? strrchr(dir, '/') : NULL;
 	if (slash && slash != dir) {
 		*slash = '\0';
-		make_dirs(dir);
+		fs_make_dirs(dir, 0755);
 	}
 	free(dir);
 	strbuf_addf(&tmp, "%s.%d.tmp", cache, (int)getpid());

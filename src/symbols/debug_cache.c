@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -294,25 +295,6 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* mkdir -p for the cache directory (private: 0700 for the parts made). */
-static int make_dirs(const char *dir)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
-
 bool debug_cache_wanted(int fd)
 {
 	return debug_cache_dir() && worth_caching(fd);
@@ -323,7 +305,7 @@ int debug_cache_store(Elf *src, const unsigned char *bits, int n)
 	const char *dir = debug_cache_dir();
 	if (!dir || n <= 0 || n > 64)
 		return -ENOENT;
-	int rc = make_dirs(dir);
+	int rc = debug_cache_mkdir();
 	if (rc < 0)
 		return rc;
 	char hex[2 * 64 + 1];
@@ -362,5 +344,5 @@ out_free:
 int debug_cache_mkdir(void)
 {
 	const char *dir = debug_cache_dir();
-	return dir ? make_dirs(dir) : -ENOENT;
+	return dir ? fs_make_dirs(dir, 0700) : -ENOENT; /* private: 0700 for the parts made */
 }

@@ -78,6 +78,25 @@ static void split_path(const char *path, char *dir, size_t dsize, const char **b
 		snprintf(dir, dsize, "%.*s", slash == path ? 1 : (int)(slash - path), path);
 }
 
+/* The entry of the colon-separated search path at *at into *entry (len
+ * bytes), *at moved past it; false when none is left. */
+static bool search_next(const char **at, const char **entry, size_t *len)
+{
+	if (!*at)
+		return false;
+	const char *e = *at, *end = strchr(e, ':');
+	size_t n = end ? (size_t)(end - e) : strlen(e);
+	/* a leading '+' or '-' turns libdwfl's CRC check on or off */
+	if (n && (*e == '+' || *e == '-')) {
+		e++;
+		n--;
+	}
+	*entry = e;
+	*len = n;
+	*at = end ? end + 1 : NULL;
+	return true;
+}
+
 /* Names the debug file may have, for a main file with base name base:
  * its .gnu_debuglink and base.debug (libdwfl's guess without one). */
 static bool dir_has_any(const char *search, const char *dir, const char *base, const char *link)
@@ -85,22 +104,13 @@ static bool dir_has_any(const char *search, const char *dir, const char *base, c
 	char guess[NAME_MAX + 8];
 	snprintf(guess, sizeof(guess), "%s.debug", base);
 	const char *names[] = {link, guess};
-	for (const char *e = search;; e++) {
-		const char *end = strchr(e, ':');
-		size_t len = end ? (size_t)(end - e) : strlen(e);
-		const char *entry = e;
-		/* a leading '+' or '-' turns libdwfl's CRC check on or off */
-		if (len && (*entry == '+' || *entry == '-')) {
-			entry++;
-			len--;
-		}
+	const char *entry;
+	size_t len;
+	while (search_next(&search, &entry, &len))
 		for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
 			if (names[i] && *names[i] && entry_has(entry, len, dir, names[i]))
 				return true;
-		if (!end)
-			return false;
-		e = end;
-	}
+	return false;
 }
 
 bool debug_file_may_exist(Dwfl_Module *mod, const char *search, const char *file_name, const char *debuglink_file)
@@ -123,22 +133,11 @@ bool debug_file_may_exist(Dwfl_Module *mod, const char *search, const char *file
 	const unsigned char *bits;
 	GElf_Addr vaddr;
 	int n = dwfl_module_build_id(mod, &bits, &vaddr);
-	if (n > 0) {
-		for (const char *e = search;; e++) {
-			const char *end = strchr(e, ':');
-			size_t len = end ? (size_t)(end - e) : strlen(e);
-			const char *entry = e;
-			if (len && (*entry == '+' || *entry == '-')) {
-				entry++;
-				len--;
-			}
-			if (entry_has_build_id(entry, len, bits, n))
-				return true;
-			if (!end)
-				break;
-			e = end;
-		}
-	}
+	const char *at = search, *entry;
+	size_t len;
+	while (n > 0 && search_next(&at, &entry, &len))
+		if (entry_has_build_id(entry, len, bits, n))
+			return true;
 	char dir[PATH_MAX];
 	const char *base;
 	split_path(file_name, dir, sizeof(dir), &base);

@@ -261,6 +261,117 @@ static size_t lower_bound(const uint64_t *addrs, size_t n, uint64_t addr)
 	return lo;
 }
 
+/* Bucket j of kallsyms_load_for(): the highest text symbol in
+ * (addrs[j-1], addrs[j]] (the later line of equals, as the full table's
+ * search finds); the symbol of addrs[i] is then the highest of buckets
+ * 0..i. */
+struct bucket {
+	uint64_t addr;
+	uint32_t line; /* its line's offset in the text */
+	bool has;
+};
+
+/* What the pass over the text saw. */
+struct text_census {
+	size_t lines, text_syms;
+	bool any_nonzero;
+};
+
+/* Fills the buckets from an index of this very file (stored only for a
+ * usable table): each address's symbol is the last entry at or below it. */
+static void buckets_from_index(const struct ksym_ix *ix, size_t nix, size_t len, const uint64_t *addrs, size_t n,
+                               struct bucket *b)
+{
+	for (size_t j = 0; j < n; j++) {
+		size_t lo = 0, hi = nix;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (ix[mid].addr <= addrs[j])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo && ix[lo - 1].line < len)
+			b[j] = (struct bucket){ix[lo - 1].addr, ix[lo - 1].line, true};
+	}
+}
+
+/* Fills the buckets in one pass over the text; with keep, also stores
+ * every text symbol as the file's index. */
+static void buckets_from_text(const char *path, const struct stat *st, const char *text, size_t len, bool keep,
+                              const uint64_t *addrs, size_t n, struct bucket *b, struct text_census *c)
+{
+	VEC(struct ksym_ix) all = {0};
+	for (const char *line = text, *end = text + len; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *eol = nl ? nl : end;
+		uint64_t addr;
+		char type;
+		const char *name, *module;
+		size_t nlen, mlen;
+		bool ok = parse_head(line, eol, &addr, &type) ||
+		          parse_fields(line, eol, &addr, &type, &name, &nlen, &module, &mlen);
+		uint32_t at = (uint32_t)(line - text);
+		line = nl ? nl + 1 : end;
+		if (!ok)
+			continue;
+		c->lines++;
+		c->any_nonzero |= addr != 0;
+		if (!is_text(type))
+			continue;
+		c->text_syms++;
+		if (keep) {
+			struct ksym_ix e = {addr, at, 0};
+			vec_push(&all, e);
+		}
+		size_t j = lower_bound(addrs, n, addr);
+		if (j < n && (!b[j].has || addr >= b[j].addr))
+			b[j] = (struct bucket){addr, at, true};
+	}
+	if (keep && c->any_nonzero && all.n)
+		kallsyms_index_store(path, st, all.v, all.n);
+	vec_free(&all);
+}
+
+/* The symbols the buckets name, each once, into k (their names copied
+ * out of text into k->names). */
+static void keep_named(struct kallsyms *k, struct strtab *strs, const char *text, size_t len, const struct bucket *b,
+                       size_t n)
+{
+	uint32_t kernel = strtab_intern(strs, "[kernel.kallsyms]");
+	VEC(char) names = {0};
+	struct bucket run = {0};
+	for (size_t j = 0; j < n; j++) {
+		if (b[j].has && (!run.has || b[j].addr >= run.addr))
+			run = b[j];
+		if (!run.has || (k->syms.n && k->syms.v[k->syms.n - 1].name == run.line))
+			continue;
+		const char *line = text + run.line, *end = text + len;
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		uint64_t addr;
+		char type;
+		const char *name, *module;
+		size_t nlen, mlen;
+		if (!parse_fields(line, nl ? nl : end, &addr, &type, &name, &nlen, &module, &mlen))
+			continue; /* (a damaged index) */
+		struct ksym *s = vec_grow(&k->syms);
+		s->addr = addr;
+		s->name_off = (uint32_t)names.n;
+		s->name = run.line; /* while building: which line, for the check above */
+		s->module = module ? strtab_intern_n(strs, module, mlen) : kernel;
+		vec_reserve(&names, names.n + nlen + 1);
+		memcpy(names.v + names.n, name, nlen);
+		names.n += nlen;
+		names.v[names.n++] = '\0';
+	}
+	for (size_t i = 0; i < k->syms.n; i++)
+		k->syms.v[i].name = UINT32_MAX;
+	vec_free(&k->names);
+	k->names.v = names.v;
+	k->names.n = names.n;
+	k->names.cap = names.cap;
+}
+
 int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs, const uint64_t *addrs, size_t n)
 {
 	if (k->loaded)
@@ -278,120 +389,27 @@ int kallsyms_load_for(struct kallsyms *k, const char *path, struct strtab *strs,
 		k->err = rc < 0 ? rc : -EFBIG; /* line offsets are 32-bit */
 		goto out_unmap;
 	}
-	/* bucket j holds the highest text symbol in (addrs[j-1], addrs[j]]
-	 * (the later line of equals, as the full table's search finds); the
-	 * symbol of addrs[i] is then the highest of buckets 0..i */
-	uint64_t *best = xcalloc(n ? n : 1, sizeof(*best));
-	uint32_t *line_of = xcalloc(n ? n : 1, sizeof(*line_of));
-	bool *has = xcalloc(n ? n : 1, sizeof(*has));
-	bool any_nonzero = false;
-	size_t lines = 0, text_syms = 0;
+	struct bucket *b = xcalloc(n ? n : 1, sizeof(*b));
+	struct text_census c = {0};
 	const struct ksym_ix *ix = map_len ? kallsyms_index_map(path, &st, &nix, &ix_map, &ix_len) : NULL;
 	if (ix) {
-		/* an index of this very file (stored only for a usable table):
-		 * each address's symbol is the last entry at or below it */
-		lines = text_syms = nix;
-		any_nonzero = true;
-		for (size_t j = 0; j < n; j++) {
-			size_t lo = 0, hi = nix;
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				if (ix[mid].addr <= addrs[j])
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo && ix[lo - 1].line < len) {
-				has[j] = true;
-				best[j] = ix[lo - 1].addr;
-				line_of[j] = ix[lo - 1].line;
-			}
-		}
+		c = (struct text_census){nix, nix, true};
+		buckets_from_index(ix, nix, len, addrs, n, b);
 	} else {
 		/* every text symbol too, for the index, when the file can have one */
-		VEC(struct ksym_ix) all = {0};
 		bool keep = map_len && symbols_debug_cache_dir();
-		for (const char *line = text, *end = text + len; line < end;) {
-			const char *nl = memchr(line, '\n', (size_t)(end - line));
-			const char *eol = nl ? nl : end;
-			uint64_t addr;
-			char type;
-			const char *name, *module;
-			size_t nlen, mlen;
-			bool ok = parse_head(line, eol, &addr, &type) ||
-			          parse_fields(line, eol, &addr, &type, &name, &nlen, &module, &mlen);
-			const char *start = line;
-			line = nl ? nl + 1 : end;
-			if (!ok)
-				continue;
-			lines++;
-			any_nonzero |= addr != 0;
-			if (!is_text(type))
-				continue;
-			text_syms++;
-			if (keep) {
-				struct ksym_ix e = {addr, (uint32_t)(start - text), 0};
-				vec_push(&all, e);
-			}
-			size_t j = lower_bound(addrs, n, addr);
-			if (j < n && (!has[j] || addr >= best[j])) {
-				has[j] = true;
-				best[j] = addr;
-				line_of[j] = (uint32_t)(start - text);
-			}
-		}
-		if (keep && any_nonzero && all.n)
-			kallsyms_index_store(path, &st, all.v, all.n);
-		vec_free(&all);
+		buckets_from_text(path, &st, text, len, keep, addrs, n, b, &c);
 	}
-	if (lines && !any_nonzero) {
+	if (c.lines && !c.any_nonzero) {
 		/* kptr_restrict hides the addresses: names without addresses are useless. */
 		k->err = -EACCES;
-	} else if (!text_syms) {
+	} else if (!c.text_syms) {
 		k->err = -ENODATA;
 	} else {
-		uint32_t kernel = strtab_intern(strs, "[kernel.kallsyms]");
-		VEC(char) names = {0};
-		bool run = false;
-		uint64_t run_addr = 0;
-		uint32_t run_line = 0;
-		for (size_t j = 0; j < n; j++) {
-			if (has[j] && (!run || best[j] >= run_addr)) {
-				run = true;
-				run_addr = best[j];
-				run_line = line_of[j];
-			}
-			if (!run || (k->syms.n && k->syms.v[k->syms.n - 1].name == run_line))
-				continue;
-			const char *line = text + run_line, *end = text + len;
-			const char *nl = memchr(line, '\n', (size_t)(end - line));
-			uint64_t addr;
-			char type;
-			const char *name, *module;
-			size_t nlen, mlen;
-			if (!parse_fields(line, nl ? nl : end, &addr, &type, &name, &nlen, &module, &mlen))
-				continue; /* (a damaged index) */
-			struct ksym *s = vec_grow(&k->syms);
-			s->addr = addr;
-			s->name_off = (uint32_t)names.n;
-			s->name = run_line; /* while building: which line, for the check above */
-			s->module = module ? strtab_intern_n(strs, module, mlen) : kernel;
-			vec_reserve(&names, names.n + nlen + 1);
-			memcpy(names.v + names.n, name, nlen);
-			names.n += nlen;
-			names.v[names.n++] = '\0';
-		}
-		for (size_t i = 0; i < k->syms.n; i++)
-			k->syms.v[i].name = UINT32_MAX;
-		vec_free(&k->names);
-		k->names.v = names.v;
-		k->names.n = names.n;
-		k->names.cap = names.cap;
+		keep_named(k, strs, text, len, b, n);
 		k->err = 0;
 	}
-	free(best);
-	free(line_of);
-	free(has);
+	free(b);
 out_unmap:
 	if (ix_map)
 		munmap(ix_map, ix_len);
