@@ -214,6 +214,11 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		}
 		a->file = argv[optind];
 	}
+	if (a->view.npark && !a->pools) {
+		kiln_error("--park-frame names where pool workers wait, for --pools; add --pools (see 'kiln report "
+		           "--help')");
+		return 2;
+	}
 	if (!a->file)
 		a->file = DEFAULT_FILE;
 	return -1;

@@ -98,6 +98,9 @@ check_eq "healthy pool: exit status" "$RC" 0
 "$KILN" report --pools --json "$T/healthy.kiln" >"$T/healthy.json" 2>/dev/null || die "report --pools (healthy) failed"
 check_eq "healthy pool: no verdict" "$(pj "$T/healthy.json" "p['verdict']")" ""
 check_eq "healthy pool: no worker blocked in tasks" "$(pj "$T/healthy.json" "p['blocking_workers']")" 0
+krun parkalone report --park-frame park_worker "$T/healthy.kiln"
+check_eq "report --park-frame without --pools: usage error" "$RC" 2
+check_grep "report --park-frame without --pools: says to add --pools" "$T/parkalone.err" "add --pools"
 
 # ---- the timeline: valid XML, its blocked lanes add up ----
 python3 - "$T/all.svg" "$T/lanes.txt" <<'PY' || fail "timeline: not valid XML"
