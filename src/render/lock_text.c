@@ -4,25 +4,11 @@
 #include <string.h>
 
 #include "render/lock.h"
-
-/* "12 ns", "3.4 us", "5.6 ms", "7.8 s" */
-static void add_ns_w(struct strbuf *out, uint64_t ns, int width)
-{
-	char buf[32];
-	if (ns < 1000)
-		snprintf(buf, sizeof(buf), "%" PRIu64 " ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, sizeof(buf), "%.1f us", (double)ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, sizeof(buf), "%.1f ms", (double)ns / 1e6);
-	else
-		snprintf(buf, sizeof(buf), "%.2f s", (double)ns / 1e9);
-	strbuf_addf(out, "%*s", width, buf);
-}
+#include "render/units.h"
 
 static void add_ns(struct strbuf *out, uint64_t ns)
 {
-	add_ns_w(out, ns, 10);
+	render_duration_w(out, ns, 10);
 }
 
 static void add_row(struct strbuf *out, const struct lock_stat *l)
@@ -37,11 +23,11 @@ static void add_row(struct strbuf *out, const struct lock_stat *l)
 		strbuf_addf(out, "%*s at %s\n", 72, "", l->site);
 	if (l->has_hold) {
 		strbuf_addf(out, "%*s held %" PRIu64 " times: total ", 72, "", l->acquisitions);
-		add_ns_w(out, l->hold_ns, 0);
+		render_duration(out, l->hold_ns);
 		strbuf_addstr(out, ", mean ");
-		add_ns_w(out, l->hold_mean_ns, 0);
+		render_duration(out, l->hold_mean_ns);
 		strbuf_addstr(out, ", max ");
-		add_ns_w(out, l->hold_max_ns, 0);
+		render_duration(out, l->hold_max_ns);
 		strbuf_addf(out, "; %.1f%% uncontended\n",
 		            l->acquisitions ? 100.0 * (double)l->uncontended / (double)l->acquisitions : 0.0);
 	}
@@ -59,7 +45,7 @@ void render_lock_text(struct strbuf *out, const struct lock_report *r, const str
 	            r->waits == 1 ? "" : "s");
 	strbuf_addf(out, "  cannot see: %s\n", info->blind);
 	strbuf_addf(out, "\nlock contention: %zu lock%s, ", contended, contended == 1 ? "" : "s");
-	add_ns_w(out, r->contention_ns, 0);
+	render_duration(out, r->contention_ns);
 	strbuf_addf(out, " waited, %.1f%% of the threads' time\n",
 	            r->thread_ns ? 100.0 * (double)r->contention_ns / (double)r->thread_ns : 0.0);
 	if (contended) {

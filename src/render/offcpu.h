@@ -10,9 +10,6 @@
 #include "profile/profile.h"
 #include "util/strbuf.h"
 
-/* "1.2 s", "320 ms", "45 us" */
-void render_duration(struct strbuf *out, uint64_t ns);
-
 /* Off-CPU time by reason, then the top stacks by blocked time (limit
  * rows; 0: all), each with its time, count and reason. */
 void render_offcpu_text(struct strbuf *out, const struct profile *p, size_t limit);

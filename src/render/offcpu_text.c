@@ -6,18 +6,9 @@
 
 #include "analysis/offcpu_reason.h"
 #include "render/offcpu.h"
+#include "render/units.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
-
-void render_duration(struct strbuf *out, uint64_t ns)
-{
-	if (ns >= 1000000000ull)
-		strbuf_addf(out, "%.2f s", (double)ns / 1e9);
-	else if (ns >= 1000000ull)
-		strbuf_addf(out, "%.1f ms", (double)ns / 1e6);
-	else
-		strbuf_addf(out, "%.1f us", (double)ns / 1e3);
-}
 
 struct stack_total {
 	uint32_t stack;

@@ -14,6 +14,7 @@
 #include "render/report.h"
 #include "render/lost_hint.h"
 #include "render/symbols_hint.h"
+#include "render/units.h"
 #include "util/xalloc.h"
 
 #define ELLIPSIS     "\xe2\x80\xa6" /* U+2026, one column wide */
@@ -144,22 +145,6 @@ static const char *fmt_count(char *buf, size_t size, uint64_t v)
 	return buf;
 }
 
-static const char *fmt_duration(char *buf, size_t size, uint64_t ns)
-{
-	if (ns >= 60000000000ull)
-		snprintf(buf, size, "%" PRIu64 "m %.1f s", (uint64_t)(ns / 60000000000ull),
-		         (double)(ns % 60000000000ull) / 1e9);
-	else if (ns >= 1000000000ull)
-		snprintf(buf, size, "%.2f s", (double)ns / 1e9);
-	else if (ns >= 1000000ull)
-		snprintf(buf, size, "%.1f ms", (double)ns / 1e6);
-	else if (ns >= 1000ull)
-		snprintf(buf, size, "%.1f us", (double)ns / 1e3);
-	else
-		snprintf(buf, size, "%" PRIu64 " ns", ns);
-	return buf;
-}
-
 static const char *fmt_bytes(char *buf, size_t size, uint64_t b)
 {
 	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -181,7 +166,7 @@ static const char *fmt_value(char *buf, size_t size, const char *unit, int64_t v
 {
 	uint64_t u = v < 0 ? 0 : (uint64_t)v;
 	if (!strcmp(unit, "nanoseconds"))
-		return fmt_duration(buf, size, u);
+		return render_duration_str(buf, size, u);
 	if (!strcmp(unit, "bytes"))
 		return fmt_bytes(buf, size, u);
 	return fmt_count(buf, size, u);
@@ -303,7 +288,7 @@ static void text_header(const struct report_ctx *c)
 	strbuf_addstr(out, fmt_count(a, sizeof(a), h->samples));
 	uint64_t dur = profile_get_meta_u64(p, "duration_ns", 0);
 	if (dur)
-		strbuf_addf(out, " in %s", fmt_duration(b, sizeof(b), dur));
+		strbuf_addf(out, " in %s", render_duration_str(b, sizeof(b), dur));
 	size_t nthreads = h->threads.n > p->threads.n ? h->threads.n : p->threads.n;
 	strbuf_addf(out, ", %s thread%s", fmt_count(a, sizeof(a), nthreads), nthreads == 1 ? "" : "s");
 	if (h->threads.n != nthreads)

@@ -6,6 +6,7 @@
 
 #include "analysis/offcpu_reason.h"
 #include "render/offcpu.h"
+#include "render/units.h"
 #include "render/timeline.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
