@@ -150,6 +150,12 @@ check_eq "a file that is not an export: kept" "$(cat notes.pb.gz)" "my notes"
 check_grep "a file that is not an export: says --force" "$T/noforce.err" "use --force"
 krun force export --format pprof --force -o notes.pb.gz c.kiln
 check_eq "--force replaces it" "$(head -c 2 notes.pb.gz | od -An -tx1 | tr -d ' ')" "1f8b"
+printf 'int x = 5\nint main(void) { return x; }\n' >code.folded
+krun code export --format folded -o code.folded c.kiln
+check_eq "a text file that is not folded stacks: status" "$RC" 1
+check_grep "a text file that is not folded stacks: kept" code.folded '^int main'
+krun refolded export --format folded -o c.folded c.kiln
+check_eq "an earlier folded export is replaced: status" "$RC" 0
 krun again export --format pprof c.kiln
 check_eq "an earlier export is replaced: status" "$RC" 0
 krun noinput export --format pprof missing.kiln
