@@ -21,6 +21,7 @@
 #include "render/flame.h"
 #include "render/pprof.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 struct export_args {
 	const char *input;
@@ -240,9 +241,7 @@ int cmd_export(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	status = 1;
-	char *path = a.output ? strdup(a.output) : default_output(a.input, fmt->suffix);
-	if (!path)
-		return 1;
+	char *path = a.output ? xstrdup(a.output) : default_output(a.input, fmt->suffix);
 	const char *shown = strcmp(path, "-") ? path : "stdout";
 	struct output out = {0};
 	struct profile *p = NULL;
