@@ -20,11 +20,18 @@
 #include "util/xalloc.h"
 
 enum client_state {
-	CLIENT_READ,  /* reading a request head */
-	CLIENT_BODY,  /* skipping the body of a request already understood */
-	CLIENT_WAIT,  /* the handler asked to be called again later */
-	CLIENT_WRITE, /* sending the response */
+	CLIENT_READ,   /* reading a request head */
+	CLIENT_BODY,   /* skipping the body of a request already understood */
+	CLIENT_WAIT,   /* the handler asked to be called again later */
+	CLIENT_WRITE,  /* sending the response */
+	CLIENT_LINGER, /* answered and shut for writing: reading what the client still sends, then closing */
 };
+
+/* A client's bytes read after its last answer, before the close: closing
+ * with unread bytes makes the kernel send a reset, which can destroy the
+ * answer (a 431 to a huge head) before the client reads it. */
+#define LINGER_MS    1000
+#define LINGER_BYTES (1u << 20)
 
 struct http_client {
 	int fd;
@@ -33,7 +40,7 @@ struct http_client {
 	size_t in_len;
 	uint64_t deadline; /* ms: read, write or idle limit; the call again time in CLIENT_WAIT */
 	struct http_request req;
-	uint64_t body_left;
+	uint64_t body_left; /* CLIENT_BODY: body bytes to skip; CLIENT_LINGER: bytes it may still send */
 	struct strbuf out;
 	size_t out_off;
 	bool close_after; /* close once the response is sent */
@@ -254,6 +261,7 @@ static void client_dispatch(struct http_server *s, struct http_client *c)
 	c->head_only = !strcmp(c->req.method, "HEAD");
 	if (strcmp(c->req.method, "GET") && !c->head_only) {
 		struct http_response res = {.status = 405, .extra_headers = "Allow: GET, HEAD\r\n"};
+		c->close_after = true; /* as every refusal: the client may not expect what follows */
 		strbuf_addstr(&res.body, "only GET and HEAD are served\n");
 		client_respond(s, c, &res);
 		strbuf_release(&res.body);
@@ -297,8 +305,27 @@ static void client_parse(struct http_server *s, struct http_client *c)
 	client_dispatch(s, c);
 }
 
+static void client_linger(struct http_server *s, struct http_client *c)
+{
+	char buf[4096];
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0 || (uint64_t)n >= c->body_left) {
+			client_close(s, c);
+			return;
+		}
+		c->body_left -= (uint64_t)n;
+	}
+}
+
 static void client_read(struct http_server *s, struct http_client *c)
 {
+	if (c->state == CLIENT_LINGER) {
+		client_linger(s, c);
+		return;
+	}
 	for (;;) {
 		char skipbuf[4096];
 		bool skipping = c->state == CLIENT_BODY;
@@ -347,7 +374,10 @@ static void client_write(struct http_server *s, struct http_client *c)
 		c->out_off += (size_t)n;
 	}
 	if (c->close_after) {
-		client_close(s, c);
+		shutdown(c->fd, SHUT_WR);
+		c->state = CLIENT_LINGER;
+		c->body_left = LINGER_BYTES;
+		c->deadline = now_ms() + LINGER_MS;
 		return;
 	}
 	/* kept alive: the next request, perhaps already read (pipelined) */
@@ -416,6 +446,9 @@ static void server_expire(struct http_server *s, uint64_t now)
 			break;
 		case CLIENT_WRITE:
 			s->st.timeouts++;
+			client_close(s, c);
+			break;
+		case CLIENT_LINGER:
 			client_close(s, c);
 			break;
 		}

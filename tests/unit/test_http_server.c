@@ -77,7 +77,7 @@ static char *collect(struct http_server *s, int fd, int want)
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0)
 			strbuf_add(&in, buf, (size_t)n);
-		if (n == 0)
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
 			break;
 		int got = 0;
 		for (const char *p = strbuf_str(&in); (p = strstr(p, "HTTP/1.1 ")); p++)
