@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "capture/events.h"
@@ -300,6 +301,15 @@ static bool proc_gone(pid_t pid)
 	return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
 }
 
+/* Now in clock ticks since boot, the unit of a process's start time. */
+static uint64_t boot_ticks(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	long hz = sysconf(_SC_CLK_TCK);
+	return (uint64_t)ts.tv_sec * (uint64_t)hz + (uint64_t)ts.tv_nsec / (1000000000ull / (uint64_t)hz);
+}
+
 /* Starts a recorder on pid; 0 or -errno (the caller says why). */
 static int proc_open(struct serve *s, pid_t pid)
 {
@@ -323,6 +333,7 @@ static int proc_open(struct serve *s, pid_t pid)
 	struct serve_proc *sp = vec_grow(&s->procs);
 	sp->pid = pid;
 	sp->r = r;
+	sp->attached = boot_ticks();
 	read_comm(pid, sp->comm, sizeof(sp->comm));
 	return 0;
 }
@@ -387,9 +398,11 @@ static bool proc_known(const struct serve *s, pid_t pid)
 	return false;
 }
 
-static pid_t parent_of(pid_t pid)
+/* pid's parent and start time (clock ticks since boot), from /proc/PID/stat;
+ * 0 when it is gone. */
+static pid_t parent_of(pid_t pid, uint64_t *start)
 {
-	char path[64], buf[512];
+	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -400,9 +413,22 @@ static pid_t parent_of(pid_t pid)
 	const char *rp = strrchr(buf, ')');
 	int ppid = 0;
 	char state;
-	if (!rp || sscanf(rp + 1, " %c %d", &state, &ppid) != 2)
+	unsigned long long st = 0;
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
+	 * priority nice threads itrealvalue starttime */
+	if (!rp || sscanf(rp + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	                  &state, &ppid, &st) != 3)
 		return 0;
+	*start = st;
 	return (pid_t)ppid;
+}
+
+static const struct serve_proc *proc_find(const struct serve *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->procs.n; i++)
+		if (s->procs.v[i].pid == pid)
+			return &s->procs.v[i];
+	return NULL;
 }
 
 /* --all: every user process not yet recorded and not inherited by a
@@ -426,9 +452,16 @@ static void scan_all(struct serve *s)
 		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
 		if (readlink(exe, target, sizeof(target)) < 0 && errno != EACCES)
 			continue; /* a kernel thread has no program */
+		/* a recorder follows the children started after it attached,
+		 * not those that were there before */
+		uint64_t started = 0, ignored;
 		bool inherited = false;
-		for (pid_t a = parent_of(pid); a > 1 && !inherited; a = parent_of(a))
-			inherited = a == self || proc_known(s, a);
+		pid_t a = parent_of(pid, &started);
+		for (int depth = 0; a > 1 && !inherited && depth < 64; depth++) {
+			const struct serve_proc *anc = proc_find(s, a);
+			inherited = a == self || (anc && anc->r && started > anc->attached);
+			a = parent_of(a, &ignored);
+		}
 		if (inherited)
 			continue;
 		if (proc_open(s, pid)) {
@@ -455,8 +488,42 @@ static void check_procs(struct serve *s)
 		scan_all(s);
 }
 
+/* A restarted process from the same binary hits the symbolizer's caches;
+ * a binary replaced under the same path (a new build-id) must not, so the
+ * caches start over when a path shows up with another build-id. */
+static void check_build_ids(struct serve *s)
+{
+	struct profile *p = s->p;
+	bool changed = false;
+	for (; s->mappings_seen < p->mappings.n; s->mappings_seen++) {
+		const struct profile_mapping *m = &p->mappings.v[s->mappings_seen];
+		const char *path = profile_str(p, m->path);
+		if (path[0] != '/')
+			continue;
+		uint32_t bid = m->build_id;
+		uint64_t known;
+		bool seen = hashmap_get(&s->build_ids, m->path, &known);
+		if (!bid) {
+			if (seen)
+				continue; /* the file was read when the path was first seen */
+			char hex[128];
+			bid = symbols_file_build_id(path, hex, sizeof(hex)) == 1 ? profile_intern(p, hex) : 0;
+		}
+		if (seen && known && bid && known != bid)
+			changed = true;
+		if (!seen || bid)
+			hashmap_put(&s->build_ids, m->path, bid);
+	}
+	if (changed) {
+		symbolizer_free(s->sym);
+		s->sym = symbolizer_new();
+		s->symbol_cache_resets++;
+	}
+}
+
 void serve_symbolize(struct serve *s)
 {
+	check_build_ids(s);
 	struct symbols_stats st = {0};
 	(void)symbols_resolve_profile_with(s->p, s->sym, &st);
 	profile_name_unsymbolized(s->p);
@@ -625,6 +692,7 @@ static int serve_start(struct serve *s)
 	profile_add_value_type(s->p, "samples", "count");
 	profile_add_value_type(s->p, "cpu", "nanoseconds");
 	s->sym = symbolizer_new();
+	hashmap_init(&s->build_ids);
 	size_t cap = (size_t)(a->max_memory / sizeof(struct profile_sample));
 	sample_window_init(&s->win, cap ? cap : 1, a->window_ns);
 	int rc = segment_dir_init(&s->sd, a->dir, a->retention_ns, a->max_disk);
@@ -689,6 +757,7 @@ static void serve_release(struct serve *s)
 	sample_window_release(&s->win);
 	if (s->sym)
 		symbolizer_free(s->sym);
+	hashmap_release(&s->build_ids);
 	profile_free(s->p);
 	vec_free(&s->a.pids);
 }

@@ -13,6 +13,7 @@
 #include "profile/profile.h"
 #include "profile/sample_window.h"
 #include "profile/segment.h"
+#include "util/hashmap.h"
 #include "util/vec.h"
 
 struct serve_proc {
@@ -20,10 +21,11 @@ struct serve_proc {
 	char comm[64];
 	struct recorder *r; /* NULL once it exited and was drained */
 	bool exited;
-	bool refused;             /* --all: kiln may not profile it; not listed */
-	uint64_t samples;         /* kept: in the window and the segments */
-	uint64_t cpu_ns;          /* their CPU time */
-	uint64_t dropped;         /* refused by back-pressure or the stack cap */
+	bool refused;      /* --all: kiln may not profile it; not listed */
+	uint64_t attached; /* when its recorder started, in clock ticks since boot (/proc/PID/stat's starttime unit) */
+	uint64_t samples;  /* kept: in the window and the segments */
+	uint64_t cpu_ns;   /* their CPU time */
+	uint64_t dropped;  /* refused by back-pressure or the stack cap */
 	struct recorder_stats st; /* the recorder's, last read */
 };
 
@@ -53,6 +55,12 @@ struct serve {
 	uint64_t seg_start, seg_wall, seg_seq, seg_samples;
 	uint64_t last_flush, last_scan;
 	struct symbolizer *sym;
+	/* the symbolizer's caches are keyed by path: each path's build-id
+	 * when first seen (string ids), so that a binary replaced under the
+	 * same path starts the caches over */
+	struct hashmap build_ids;
+	size_t mappings_seen;
+	uint64_t symbol_cache_resets;
 	struct http_server *http;
 	uint64_t stack_cap_dropped; /* samples whose stack was past the cap */
 	uint64_t trie_resets;

@@ -281,6 +281,9 @@ static void handle_metrics(struct serve *s, struct http_response *res)
 	    (double)s->stack_cap_dropped);
 	one(o, "kiln_serve_stack_resets_total", "counter", "times the stacks started over at the cap",
 	    (double)s->trie_resets);
+	one(o, "kiln_serve_symbol_cache_resets_total", "counter",
+	    "times the symbol caches started over for a binary replaced under the same path (another build-id)",
+	    (double)s->symbol_cache_resets);
 	struct http_server_stats hs;
 	http_server_get_stats(s->http, &hs);
 	one(o, "kiln_serve_http_requests_total", "counter", "HTTP requests answered", (double)hs.requests);
