@@ -4,7 +4,7 @@
 # function, a real Prometheus scrapes /metrics and returns the fixture's
 # sample counter through its query API; malformed, huge, slow and unknown
 # requests and a flood of clients leave the server serving; the profiled
-# process exits mid-window; after kill -9 the closed segments open in
+# process's child and exec are followed, and it exits mid-window; after kill -9 the closed segments open in
 # kiln report; a restart over the same directory keeps it in its budget.
 #
 # Every wait is a bounded loop over a condition (a port open, a counter
@@ -34,10 +34,13 @@ poll_until() {
 metric() { $SC metric "$PORT" "$1" "$HOT"; }
 metric_gt() { local v; v=$(metric "$1"); [ -n "$v" ] && _cmp ">" "$v" "$2"; }
 
-"$FX/c_hot_alpha" 120000 >/dev/null &
+# The profiled process starts a child (c_hot_beta, 800 ms of CPU) once
+# kiln has attached, then execs c_hot_alpha: a child and an exec inside
+# the window, both followed.
+mkfifo "$T/go"
+sh -c 'read x <"$0"; "$1" 800 >/dev/null; exec "$2" 120000 >/dev/null' "$T/go" "$FX/c_hot_beta" "$FX/c_hot_alpha" &
 HOT=$!
 PIDS+=($HOT)
-wait_exec $HOT "$FX/c_hot_alpha" || die "c_hot_alpha ended before kiln attached"
 
 PORT=$($SC free_port)
 "$KILN" serve --listen 127.0.0.1:$PORT -p $HOT --dir "$T/segs" --segment 2s --window 30s \
@@ -49,6 +52,7 @@ $SC wait_port $PORT 300 || {
 	die "kiln serve did not open port $PORT"
 }
 ok "kiln serve listens on 127.0.0.1:$PORT"
+echo go >"$T/go"
 poll_until 300 metric_gt kiln_serve_samples_total 0 ||
 	fail "kiln_serve_samples_total{pid=\"$HOT\"} stayed at '$(metric kiln_serve_samples_total)'"
 ok "the sample counter of pid $HOT grew: $(metric kiln_serve_samples_total)"
@@ -59,6 +63,9 @@ for fam in kiln_serve_cpu_seconds_total kiln_serve_lost_samples_total kiln_serve
 	process_resident_memory_bytes; do
 	check_grep "/metrics has HELP and TYPE of $fam" "$T/metrics.txt" "^# TYPE $fam (counter|gauge)$"
 done
+
+wait_exec $HOT "$FX/c_hot_alpha" || die "the profiled process ended before it exec'd c_hot_alpha"
+ok "the profiled process exec'd c_hot_alpha"
 
 # go tool pprof, the reference reader and HTTP client, over the network
 if command -v go >/dev/null; then
@@ -146,9 +153,10 @@ done
 check_ge "segments after kill -9" "$(ls "$T"/segs/kiln-serve-*.kiln | wc -l)" 3
 check_eq "segments kiln report opened" "$nseg" 5
 check_ge "samples in them" "$nsamples" 10
-"$KILN" report "$(ls "$T"/segs/kiln-serve-*.kiln | head -1)" >"$T/seg1.txt" 2>&1
-check_grep "a closed segment names the hot function" "$T/seg1.txt" "alpha_work"
-check_no_grep "... and is whole" "$T/seg1.txt" "cut short"
+for f in $(ls "$T"/segs/kiln-serve-*.kiln | head -4); do "$KILN" report "$f"; done >"$T/seg1.txt" 2>&1
+check_grep "the closed segments name the child's hot function" "$T/seg1.txt" "beta_work"
+check_grep "... and the exec'd program's" "$T/seg1.txt" "alpha_work"
+check_no_grep "... and are whole" "$T/seg1.txt" "cut short"
 
 # restart over the same directory with a small disk budget: the oldest go
 sleep 1000 &
