@@ -68,17 +68,22 @@ static void send_all(int fd, const char *s, size_t n)
 
 /* Runs the server until `want` responses (or the close) arrived on fd;
  * the bytes read, malloc'ed. The loop is bounded by rounds, not time. */
+static bool closed; /* collect() saw the server close the connection */
+
 static char *collect(struct http_server *s, int fd, int want)
 {
 	struct strbuf in = STRBUF_INIT;
+	closed = false;
 	for (int round = 0; round < 400; round++) {
 		assert_int_equal(http_server_poll(s, 20), 0);
 		char buf[4096];
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0)
 			strbuf_add(&in, buf, (size_t)n);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			closed = true;
 			break;
+		}
 		int got = 0;
 		for (const char *p = strbuf_str(&in); (p = strstr(p, "HTTP/1.1 ")); p++)
 			got++;
@@ -131,6 +136,8 @@ static void test_refusals_keep_serving(void **state)
 		char *out = collect(s, fd, 0);
 		if (strncmp(out, cases[i].status, strlen(cases[i].status)))
 			fail_msg("'%s' got '%.40s'", cases[i].req, out);
+		if (!closed) /* a refusal ends the connection */
+			fail_msg("'%s': the connection stayed open", cases[i].req);
 		free(out);
 		close(fd);
 	}
