@@ -20,14 +20,54 @@
 #define PROFILE_SECONDS_DEFAULT 30 /* Go's net/http/pprof default */
 #define VIEW_SECONDS_DEFAULT    60
 
-/* The window's samples since since, in s->p while fn runs: the profile's
- * own samples (not yet written to the segment) are set aside meanwhile. */
-static void with_window(struct serve *s, uint64_t since, void (*fn)(struct serve *, void *), void *ctx)
+#define MAX_PID_FILTER 64
+
+/* ?pid=N[,N...]: the processes a view keeps (none: all). */
+struct pid_filter {
+	size_t n;
+	uint32_t pids[MAX_PID_FILTER];
+};
+
+/* 0, or -1 when pid= is not a list of process ids. */
+static int query_pids(const struct http_request *req, struct pid_filter *f)
+{
+	char buf[HTTP_TARGET_MAX];
+	f->n = 0;
+	int rc = http_query_get(req->query, "pid", buf, sizeof(buf));
+	if (rc <= 0)
+		return rc;
+	for (char *s = buf;;) {
+		char *end;
+		unsigned long v = *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 0;
+		if (!v || v > INT32_MAX || (*end && *end != ',') || f->n == MAX_PID_FILTER)
+			return -1;
+		f->pids[f->n++] = (uint32_t)v;
+		if (!*end)
+			return 0;
+		s = end + 1;
+	}
+}
+
+/* The window's samples since since (of the processes f names, when it
+ * names any), in s->p while fn runs: the profile's own samples (not yet
+ * written to the segment) are set aside meanwhile. */
+static void with_window(struct serve *s, uint64_t since, const struct pid_filter *f, void (*fn)(struct serve *, void *),
+                        void *ctx)
 {
 	struct profile *p = s->p;
 	typeof(p->samples) own = p->samples;
 	memset(&p->samples, 0, sizeof(p->samples));
 	sample_window_copy(&s->win, since, p);
+	if (f->n) {
+		size_t kept = 0;
+		for (size_t i = 0; i < p->samples.n; i++)
+			for (size_t k = 0; k < f->n; k++)
+				if (p->samples.v[i].pid == f->pids[k]) {
+					p->samples.v[kept++] = p->samples.v[i];
+					break;
+				}
+		p->samples.n = kept;
+	}
 	serve_symbolize(s);
 	fn(s, ctx);
 	vec_free(&p->samples);
@@ -48,6 +88,12 @@ static unsigned query_seconds(const struct serve *s, const struct http_request *
 	if (rc < 0 || cmd_parse_u64(buf, &v) || !v || v > max)
 		return 0;
 	return (unsigned)v;
+}
+
+static void bad_pid(struct http_response *res)
+{
+	res->status = 400;
+	strbuf_addf(&res->body, "pid takes process ids, like pid=1234 or pid=1234,5678 (at most %d)\n", MAX_PID_FILTER);
 }
 
 static void bad_seconds(const struct serve *s, struct http_response *res)
@@ -90,12 +136,17 @@ static void handle_pprof(struct serve *s, const struct http_request *req, bool a
 		bad_seconds(s, res);
 		return;
 	}
+	struct pid_filter f;
+	if (query_pids(req, &f)) {
+		bad_pid(res);
+		return;
+	}
 	if (!again) {
 		res->again_ms = (uint64_t)seconds * 1000;
 		return;
 	}
 	struct pprof_ctx c = {res, seconds};
-	with_window(s, cmd_now_ns() - (uint64_t)seconds * 1000000000ull, pprof_fn, &c);
+	with_window(s, cmd_now_ns() - (uint64_t)seconds * 1000000000ull, &f, pprof_fn, &c);
 }
 
 struct svg_ctx {
@@ -141,8 +192,13 @@ static void handle_svg(struct serve *s, const struct http_request *req, struct h
 		bad_seconds(s, res);
 		return;
 	}
+	struct pid_filter f;
+	if (query_pids(req, &f)) {
+		bad_pid(res);
+		return;
+	}
 	struct svg_ctx c = {res, seconds};
-	with_window(s, cmd_now_ns() - (uint64_t)seconds * 1000000000ull, svg_fn, &c);
+	with_window(s, cmd_now_ns() - (uint64_t)seconds * 1000000000ull, &f, svg_fn, &c);
 }
 
 static void handle_page(struct serve *s, struct http_response *res)

@@ -123,6 +123,11 @@ check_eq "every flooding client got 200 or 503" "$(echo "$flood" | tr ' ' '\n' |
 check_eq "still serving after the flood" "$($SC get $PORT /)" 200
 $SC get $PORT /flame.svg "$T/flame.svg" >/dev/null
 check_grep "the front page's flame graph has the hot function" "$T/flame.svg" "alpha_work"
+$SC get $PORT "/flame.svg?pid=$HOT" "$T/flame_pid.svg" >/dev/null
+check_grep "?pid= of the profiled process keeps its samples" "$T/flame_pid.svg" "alpha_work"
+$SC get $PORT "/flame.svg?pid=1" "$T/flame_other.svg" >/dev/null
+check_no_grep "?pid= of another process keeps none of them" "$T/flame_other.svg" "alpha_work"
+check_eq "a bad pid=" "$($SC get $PORT '/debug/pprof/profile?pid=12x')" 400
 
 # the profiled process exits in the middle of a profile's window
 before=$(metric kiln_serve_samples_total)
