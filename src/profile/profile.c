@@ -161,6 +161,14 @@ void profile_clear_samples(struct profile *p)
 	vec_clear(&p->samples);
 }
 
+void profile_clear_stacks(struct profile *p)
+{
+	profile_clear_samples(p);
+	p->stacks.n = 1;
+	hashmap_clear(&p->stack_index);
+	p->stacks_indexed = 1;
+}
+
 struct profile_thread *profile_thread(struct profile *p, uint32_t tid, uint32_t pid)
 {
 	uint64_t id;

@@ -185,6 +185,10 @@ void profile_add_sample(struct profile *p, const struct profile_sample *s);
  * has streamed them to a file and keeps only what grows with distinct
  * stacks. */
 void profile_clear_samples(struct profile *p);
+/* Empties the stack trie (the root stays) and the samples: for a
+ * long-running recorder that has written its stacks out and must not
+ * grow with every distinct stack it ever saw (kiln serve's cap). */
+void profile_clear_stacks(struct profile *p);
 
 /* Returns the thread record for tid, creating it when new. The pointer is
  * valid until the next call that adds a thread. */

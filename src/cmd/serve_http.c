@@ -1,0 +1,374 @@
+/* serve_http.c - what kiln serve answers at each URL: the front page, the
+ * window's flame graph, /metrics and /debug/pprof/profile. Renders with
+ * render/ (serve_page, flame_svg, prometheus, pprof) over the window's
+ * samples, borrowed into the shared profile for the length of a call. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "analysis/flame_tree.h"
+#include "cmd/cmd.h"
+#include "cmd/serve.h"
+#include "render/flame.h"
+#include "render/pprof.h"
+#include "render/prometheus.h"
+#include "render/serve_page.h"
+
+#define PROFILE_SECONDS_DEFAULT 30 /* Go's net/http/pprof default */
+#define VIEW_SECONDS_DEFAULT    60
+
+#define MAX_PID_FILTER 64
+
+/* ?pid=N[,N...]: the processes a view keeps (none: all). */
+struct pid_filter {
+	size_t n;
+	uint32_t pids[MAX_PID_FILTER];
+};
+
+/* 0, or -1 when pid= is not a list of process ids. */
+static int query_pids(const struct http_request *req, struct pid_filter *f)
+{
+	char buf[HTTP_TARGET_MAX];
+	f->n = 0;
+	int rc = http_query_get(req->query, "pid", buf, sizeof(buf));
+	if (rc <= 0)
+		return rc;
+	for (char *s = buf;;) {
+		char *end;
+		unsigned long v = *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 0;
+		if (!v || v > INT32_MAX || (*end && *end != ',') || f->n == MAX_PID_FILTER)
+			return -1;
+		f->pids[f->n++] = (uint32_t)v;
+		if (!*end)
+			return 0;
+		s = end + 1;
+	}
+}
+
+/* The window's samples since since (of the processes f names, when it
+ * names any), in s->p while fn runs: the profile's own samples (not yet
+ * written to the segment) are set aside meanwhile. */
+static void with_window(struct serve *s, uint64_t since, const struct pid_filter *f, void (*fn)(struct serve *, void *),
+                        void *ctx)
+{
+	struct profile *p = s->p;
+	typeof(p->samples) own = p->samples;
+	memset(&p->samples, 0, sizeof(p->samples));
+	sample_window_copy(&s->win, since, p);
+	if (f->n) {
+		size_t kept = 0;
+		for (size_t i = 0; i < p->samples.n; i++)
+			for (size_t k = 0; k < f->n; k++)
+				if (p->samples.v[i].pid == f->pids[k]) {
+					p->samples.v[kept++] = p->samples.v[i];
+					break;
+				}
+		p->samples.n = kept;
+	}
+	serve_symbolize(s);
+	fn(s, ctx);
+	vec_free(&p->samples);
+	p->samples = own;
+}
+
+/* ?seconds=N: 1 to the window's length; def when absent. 0 when bad. */
+static unsigned query_seconds(const struct serve *s, const struct http_request *req, unsigned def)
+{
+	char buf[32];
+	unsigned max = (unsigned)(s->a.window_ns / 1000000000ull);
+	if (max < 1)
+		max = 1;
+	int rc = http_query_get(req->query, "seconds", buf, sizeof(buf));
+	if (rc == 0)
+		return def < max ? def : max;
+	uint64_t v;
+	if (rc < 0 || cmd_parse_u64(buf, &v) || !v || v > max)
+		return 0;
+	return (unsigned)v;
+}
+
+static void bad_pid(struct http_response *res)
+{
+	res->status = 400;
+	strbuf_addf(&res->body, "pid takes process ids, like pid=1234 or pid=1234,5678 (at most %d)\n", MAX_PID_FILTER);
+}
+
+static void bad_seconds(const struct serve *s, struct http_response *res)
+{
+	res->status = 400;
+	strbuf_addf(&res->body, "seconds takes a whole number from 1 to %" PRIu64 " (the window, --window)\n",
+	            (uint64_t)(s->a.window_ns / 1000000000ull));
+}
+
+struct pprof_ctx {
+	struct http_response *res;
+	unsigned seconds;
+};
+
+static void pprof_fn(struct serve *s, void *ctx)
+{
+	struct pprof_ctx *c = ctx;
+	struct profile *p = s->p;
+	profile_set_meta_u64(p, "duration_ns", (uint64_t)c->seconds * 1000000000ull);
+	profile_set_meta_u64(p, "start_time", cmd_wall_ns() - (uint64_t)c->seconds * 1000000000ull);
+	int rc = pprof_write(p, &c->res->body);
+	profile_set_meta_u64(p, "start_time", s->seg_wall); /* the open segment's again */
+	if (rc) {
+		c->res->status = 500;
+		strbuf_reset(&c->res->body);
+		strbuf_addstr(&c->res->body, "cannot compress the profile\n");
+		return;
+	}
+	c->res->status = 200;
+	c->res->content_type = "application/octet-stream";
+	c->res->extra_headers = "Content-Disposition: attachment; filename=\"profile.pb.gz\"\r\n";
+}
+
+/* /debug/pprof/profile?seconds=N: the CPU profile of the next N seconds,
+ * as Go serves it (the client waits; the others do not). */
+static void handle_pprof(struct serve *s, const struct http_request *req, bool again, struct http_response *res)
+{
+	unsigned seconds = query_seconds(s, req, PROFILE_SECONDS_DEFAULT);
+	if (!seconds) {
+		bad_seconds(s, res);
+		return;
+	}
+	struct pid_filter f;
+	if (query_pids(req, &f)) {
+		bad_pid(res);
+		return;
+	}
+	if (!again) {
+		res->again_ms = (uint64_t)seconds * 1000;
+		return;
+	}
+	struct pprof_ctx c = {res, seconds};
+	with_window(s, cmd_now_ns() - (uint64_t)seconds * 1000000000ull, &f, pprof_fn, &c);
+}
+
+struct svg_ctx {
+	struct http_response *res;
+	unsigned seconds;
+};
+
+static void svg_fn(struct serve *s, void *ctx)
+{
+	struct svg_ctx *c = ctx;
+	struct flame_tree t;
+	flame_tree_init(&t);
+	struct flame_options fo = {.value = 1}; /* cpu nanoseconds */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc = f ? flame_tree_build(&t, s->p, &fo) : -1;
+	if (rc == 0) {
+		char info[400];
+		snprintf(info, sizeof(info), "kiln serve on %s: the last %u s, %zu samples at %" PRIu64 " Hz", s->host,
+		         c->seconds, s->p->samples.n, s->a.freq);
+		struct flame_svg_options so = {.title = "CPU flame graph", .info = info, .samples = 0};
+		rc = flame_render_svg(f, &t, &so);
+	}
+	if (f)
+		fclose(f);
+	flame_tree_release(&t);
+	if (rc) {
+		c->res->status = 500;
+		strbuf_addstr(&c->res->body, "cannot draw the flame graph\n");
+	} else {
+		c->res->status = 200;
+		c->res->content_type = "image/svg+xml";
+		strbuf_add(&c->res->body, buf, len);
+	}
+	free(buf);
+}
+
+static void handle_svg(struct serve *s, const struct http_request *req, struct http_response *res)
+{
+	unsigned seconds = query_seconds(s, req, VIEW_SECONDS_DEFAULT);
+	if (!seconds) {
+		bad_seconds(s, res);
+		return;
+	}
+	struct pid_filter f;
+	if (query_pids(req, &f)) {
+		bad_pid(res);
+		return;
+	}
+	struct svg_ctx c = {res, seconds};
+	with_window(s, cmd_now_ns() - (uint64_t)seconds * 1000000000ull, &f, svg_fn, &c);
+}
+
+static void handle_page(struct serve *s, struct http_response *res)
+{
+	unsigned seconds = (unsigned)(s->a.window_ns / 1000000000ull);
+	if (seconds > VIEW_SECONDS_DEFAULT)
+		seconds = VIEW_SECONDS_DEFAULT;
+	uint64_t since = cmd_now_ns() - (uint64_t)seconds * 1000000000ull;
+	struct serve_page_process *pp = xcalloc(s->procs.n + 1, sizeof(*pp));
+	size_t n = 0;
+	uint64_t total = 0;
+	for (size_t i = 0; i < s->procs.n; i++) {
+		const struct serve_proc *sp = &s->procs.v[i];
+		if (sp->refused)
+			continue;
+		pp[n] =
+		    (struct serve_page_process){(uint32_t)sp->pid, sp->comm, 0, (double)sp->cpu_ns / 1e9, sp->exited};
+		n++;
+	}
+	/* samples in the view, per process (children count for their -p parent's row when it has none) */
+	for (size_t k = 0; k < s->win.n; k++) {
+		const struct profile_sample *x = &s->win.ring[(s->win.head + k) % s->win.cap];
+		if (x->time < since)
+			continue;
+		total++;
+		for (size_t i = 0; i < n; i++)
+			if (pp[i].pid == x->pid) {
+				pp[i].samples++;
+				break;
+			}
+	}
+	struct serve_page_info info = {
+	    .host = s->host,
+	    .hz = s->a.freq,
+	    .seconds = seconds,
+	    .samples = total,
+	    .procs = pp,
+	    .nprocs = n,
+	    .segments = s->sds.files,
+	    .segment_bytes = s->sds.bytes,
+	    .dir = s->a.dir,
+	};
+	serve_page_render(&res->body, &info);
+	free(pp);
+	res->status = 200;
+	res->content_type = "text/html; charset=utf-8";
+}
+
+/* kiln's own CPU time (every thread) and resident memory. */
+static void self_usage(double *cpu_s, double *rss)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	*cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	         (double)ru.ru_stime.tv_usec / 1e6;
+	*rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f) {
+		unsigned long size, res;
+		if (fscanf(f, "%lu %lu", &size, &res) == 2)
+			*rss = (double)res * (double)sysconf(_SC_PAGESIZE);
+		fclose(f);
+	}
+}
+
+/* One family with a sample per process kiln profiles. */
+static void per_proc(struct strbuf *out, const struct serve *s, const char *name, const char *type, const char *help,
+                     double (*get)(const struct serve_proc *))
+{
+	prometheus_family(out, name, type, help);
+	for (size_t i = 0; i < s->procs.n; i++) {
+		const struct serve_proc *sp = &s->procs.v[i];
+		if (sp->refused)
+			continue;
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)sp->pid);
+		const char *labels[] = {"pid", pid, "comm", sp->comm};
+		prometheus_sample(out, name, labels, 2, get(sp));
+	}
+}
+
+static double get_samples(const struct serve_proc *sp)
+{
+	return (double)sp->samples;
+}
+static double get_cpu(const struct serve_proc *sp)
+{
+	return (double)sp->cpu_ns / 1e9;
+}
+static double get_lost(const struct serve_proc *sp)
+{
+	return (double)sp->st.lost;
+}
+static double get_dropped(const struct serve_proc *sp)
+{
+	return (double)sp->dropped;
+}
+static double get_unwind(const struct serve_proc *sp)
+{
+	return (double)sp->st.unwind_errors;
+}
+static double get_up(const struct serve_proc *sp)
+{
+	return sp->exited ? 0 : 1;
+}
+
+static void one(struct strbuf *out, const char *name, const char *type, const char *help, double v)
+{
+	prometheus_family(out, name, type, help);
+	prometheus_sample(out, name, NULL, 0, v);
+}
+
+static void handle_metrics(struct serve *s, struct http_response *res)
+{
+	struct strbuf *o = &res->body;
+	per_proc(o, s, "kiln_serve_samples_total", "counter", "CPU samples kept (window and segments)", get_samples);
+	per_proc(o, s, "kiln_serve_cpu_seconds_total", "counter", "CPU time the kept samples stand for", get_cpu);
+	per_proc(o, s, "kiln_serve_lost_samples_total", "counter", "samples the kernel dropped (ring buffer full)",
+	         get_lost);
+	per_proc(o, s, "kiln_serve_dropped_samples_total", "counter",
+	         "samples kiln dropped by back-pressure (memory budget or stack cap)", get_dropped);
+	per_proc(o, s, "kiln_serve_unwind_errors_total", "counter",
+	         "stacks that stopped early at code kiln could not unwind", get_unwind);
+	per_proc(o, s, "kiln_serve_process_up", "gauge", "1 while the process runs, 0 once it exited", get_up);
+	one(o, "kiln_serve_segments", "gauge", "segments on disk, the open one included", (double)s->sds.files);
+	one(o, "kiln_serve_segment_bytes", "gauge", "bytes of the segments on disk", (double)s->sds.bytes);
+	one(o, "kiln_serve_segments_removed_total", "counter", "segments removed by --retention or --max-disk",
+	    (double)s->sds.removed);
+	one(o, "kiln_serve_segment_write_errors_total", "counter", "failed writes of segments (disk full, ...)",
+	    (double)s->write_errors);
+	one(o, "kiln_serve_window_samples", "gauge", "samples in the in-memory window", (double)s->win.n);
+	one(o, "kiln_serve_window_capacity_samples", "gauge", "samples the window may hold (--max-memory)",
+	    (double)s->win.cap);
+	one(o, "kiln_serve_stacks", "gauge", "distinct stacks held", (double)s->p->stacks.n);
+	one(o, "kiln_serve_stack_cap_dropped_total", "counter", "samples dropped for a stack past --max-stacks",
+	    (double)s->stack_cap_dropped);
+	one(o, "kiln_serve_stack_resets_total", "counter", "times the stacks started over at the cap",
+	    (double)s->trie_resets);
+	one(o, "kiln_serve_symbol_cache_resets_total", "counter",
+	    "times the symbol caches started over for a binary replaced under the same path (another build-id)",
+	    (double)s->symbol_cache_resets);
+	struct http_server_stats hs;
+	http_server_get_stats(s->http, &hs);
+	one(o, "kiln_serve_http_requests_total", "counter", "HTTP requests answered", (double)hs.requests);
+	one(o, "kiln_serve_http_rejected_total", "counter", "HTTP requests refused (malformed, too large, too slow)",
+	    (double)hs.rejected);
+	double cpu, rss;
+	self_usage(&cpu, &rss);
+	one(o, "process_cpu_seconds_total", "counter", "kiln's own CPU time, user and system", cpu);
+	one(o, "process_resident_memory_bytes", "gauge", "kiln's own resident memory", rss);
+	one(o, "process_start_time_seconds", "gauge", "when kiln serve started (Unix time)",
+	    (double)(s->start_wall / 1000000000ull));
+	res->status = 200;
+	res->content_type = PROMETHEUS_CONTENT_TYPE;
+}
+
+void serve_handle(void *ctx, const struct http_request *req, bool again, struct http_response *res)
+{
+	struct serve *s = ctx;
+	if (!strcmp(req->path, "/debug/pprof/profile")) {
+		handle_pprof(s, req, again, res);
+	} else if (!strcmp(req->path, "/metrics")) {
+		handle_metrics(s, res);
+	} else if (!strcmp(req->path, "/")) {
+		handle_page(s, res);
+	} else if (!strcmp(req->path, "/flame.svg")) {
+		handle_svg(s, req, res);
+	} else {
+		res->status = 404;
+		strbuf_addstr(&res->body, "not found; kiln serve has /, /flame.svg, /metrics and "
+		                          "/debug/pprof/profile?seconds=N\n");
+	}
+}

@@ -1,0 +1,67 @@
+/* sample_window.c - the in-memory ring of recent samples (sample_window.h). */
+#include "profile/sample_window.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/xalloc.h"
+
+void sample_window_init(struct sample_window *w, size_t cap, uint64_t span_ns)
+{
+	memset(w, 0, sizeof(*w));
+	w->cap = cap ? cap : 1;
+	w->ring = xcalloc(w->cap, sizeof(*w->ring));
+	w->span_ns = span_ns;
+}
+
+void sample_window_release(struct sample_window *w)
+{
+	free(w->ring);
+	memset(w, 0, sizeof(*w));
+}
+
+void sample_window_expire(struct sample_window *w, uint64_t now)
+{
+	uint64_t cut = now > w->span_ns ? now - w->span_ns : 0;
+	while (w->n && w->ring[w->head].time < cut) {
+		w->head = (w->head + 1) % w->cap;
+		w->n--;
+	}
+}
+
+bool sample_window_add(struct sample_window *w, const struct profile_sample *s)
+{
+	if (w->n == w->cap) {
+		w->dropped++;
+		return false;
+	}
+	w->ring[(w->head + w->n) % w->cap] = *s;
+	w->n++;
+	return true;
+}
+
+size_t sample_window_copy(const struct sample_window *w, uint64_t since, struct profile *p)
+{
+	size_t k = 0;
+	vec_reserve(&p->samples, p->samples.n + w->n);
+	for (size_t i = 0; i < w->n; i++) {
+		const struct profile_sample *s = &w->ring[(w->head + i) % w->cap];
+		if (s->time < since)
+			continue;
+		p->samples.v[p->samples.n++] = *s;
+		k++;
+	}
+	return k;
+}
+
+size_t sample_window_forget_stacks(struct sample_window *w, uint32_t first_stack)
+{
+	size_t kept = 0, n = w->n;
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_sample *s = &w->ring[(w->head + i) % w->cap];
+		if (s->stack < first_stack)
+			w->ring[(w->head + kept++) % w->cap] = *s;
+	}
+	w->n = kept;
+	return n - kept;
+}

@@ -1,0 +1,36 @@
+/* sample_window.h - the last few minutes of samples in memory, for kiln
+ * serve's views: a ring of at most a fixed number of samples (its share of
+ * the memory budget). A sample that arrives while the ring is full of
+ * samples still inside the window is dropped and counted: back-pressure
+ * never grows memory and never silently shortens the window.
+ */
+#ifndef KILN_PROFILE_SAMPLE_WINDOW_H
+#define KILN_PROFILE_SAMPLE_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profile/profile.h"
+
+struct sample_window {
+	struct profile_sample *ring;
+	size_t cap, head, n; /* the oldest is ring[head] */
+	uint64_t span_ns;    /* how far back the window reaches */
+	uint64_t dropped;    /* samples refused because the ring was full */
+};
+
+/* A window of span_ns holding at most cap samples (cap >= 1). */
+void sample_window_init(struct sample_window *w, size_t cap, uint64_t span_ns);
+void sample_window_release(struct sample_window *w);
+/* Forgets the samples older than now - span_ns (times as the samples'). */
+void sample_window_expire(struct sample_window *w, uint64_t now);
+/* Adds s; false (and counted in dropped) when the ring is full. */
+bool sample_window_add(struct sample_window *w, const struct profile_sample *s);
+/* Appends to p the samples taken at or after since; returns how many. */
+size_t sample_window_copy(const struct sample_window *w, uint64_t since, struct profile *p);
+/* Every sample whose stack is at or above first_stack is dropped (the
+ * stack trie restarts from there); returns how many. */
+size_t sample_window_forget_stacks(struct sample_window *w, uint32_t first_stack);
+
+#endif

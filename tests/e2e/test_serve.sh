@@ -1,0 +1,201 @@
+#!/bin/bash
+# test_serve.sh - `kiln serve` with the real consumers and bad clients:
+# go tool pprof reads /debug/pprof/profile and names the fixture's hot
+# function, a real Prometheus scrapes /metrics and returns the fixture's
+# sample counter through its query API; malformed, huge, slow and unknown
+# requests and a flood of clients leave the server serving; the profiled
+# process's child and exec are followed, and it exits mid-window; after kill -9 the closed segments open in
+# kiln report; a restart over the same directory keeps it in its budget.
+#
+# Every wait is a bounded loop over a condition (a port open, a counter
+# grown, a file present), never a sleep for a guessed time. -F 99 rather
+# than the default 19 Hz: enough samples in a 2 s profile on a busy machine.
+source "$(dirname "$0")/lib.sh"
+setup
+
+SC="python3 $E2E_DIR/serve_client.py"
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+
+# poll_until TRIES CMD...: runs CMD every 0.1 s until it succeeds, at most TRIES times
+poll_until() {
+	local tries=$1 i
+	shift
+	for ((i = 0; i < tries; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+metric() { $SC metric "$PORT" "$1" "$HOT"; }
+metric_gt() { local v; v=$(metric "$1"); [ -n "$v" ] && _cmp ">" "$v" "$2"; }
+
+# The profiled process starts a child (c_hot_beta, 800 ms of CPU) once
+# kiln has attached, then execs c_hot_alpha: a child and an exec inside
+# the window, both followed.
+mkfifo "$T/go"
+sh -c 'read x <"$0"; "$1" 800 >/dev/null; exec "$2" 120000 >/dev/null' "$T/go" "$FX/c_hot_beta" "$FX/c_hot_alpha" &
+HOT=$!
+PIDS+=($HOT)
+
+PORT=$($SC free_port)
+"$KILN" serve --listen 127.0.0.1:$PORT -p $HOT -F 99 --dir "$T/segs" --segment 2s --window 30s \
+	>"$T/serve.out" 2>"$T/serve.err" &
+KPID=$!
+PIDS+=($KPID)
+$SC wait_port $PORT 300 || {
+	cat "$T/serve.err"
+	die "kiln serve did not open port $PORT"
+}
+ok "kiln serve listens on 127.0.0.1:$PORT"
+echo go >"$T/go"
+poll_until 300 metric_gt kiln_serve_samples_total 0 ||
+	fail "kiln_serve_samples_total{pid=\"$HOT\"} stayed at '$(metric kiln_serve_samples_total)'"
+ok "the sample counter of pid $HOT grew: $(metric kiln_serve_samples_total)"
+check_eq "kiln_serve_process_up" "$(metric kiln_serve_process_up)" 1
+$SC get $PORT /metrics "$T/metrics.txt" >/dev/null
+for fam in kiln_serve_cpu_seconds_total kiln_serve_lost_samples_total kiln_serve_unwind_errors_total \
+	kiln_serve_dropped_samples_total kiln_serve_segments kiln_serve_segment_bytes process_cpu_seconds_total \
+	process_resident_memory_bytes; do
+	check_grep "/metrics has HELP and TYPE of $fam" "$T/metrics.txt" "^# TYPE $fam (counter|gauge)$"
+done
+
+wait_exec $HOT "$FX/c_hot_alpha" || die "the profiled process ended before it exec'd c_hot_alpha"
+ok "the profiled process exec'd c_hot_alpha"
+
+# go tool pprof, the reference reader and HTTP client, over the network
+if command -v go >/dev/null; then
+	mkdir -p "$T/gohome"
+	HOME=$T/gohome GOCACHE=$T/gohome/cache PPROF_TMPDIR=$T/gohome GOFLAGS=-mod=mod \
+		go tool pprof -top "http://127.0.0.1:$PORT/debug/pprof/profile?seconds=2" >"$T/pprof.txt" 2>"$T/pprof.err"
+	check_eq "go tool pprof exit status" "$?" 0
+	check_grep "go tool pprof -top lists the hot function" "$T/pprof.txt" "alpha_work"
+	check_grep "the profile is of CPU" "$T/pprof.txt" "^Type: cpu"
+	check_grep "go tool pprof saved the profile it fetched" "$T/pprof.err" "Saved profile in"
+else
+	say "SKIPPED part: go tool pprof (golang-go) is not installed"
+fi
+
+# a real Prometheus scrapes kiln serve every second
+if command -v prometheus >/dev/null; then
+	PPORT=$($SC free_port)
+	cat >"$T/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: kiln
+    static_configs:
+      - targets: ['127.0.0.1:$PORT']
+YML
+	prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/prom" \
+		--web.listen-address=127.0.0.1:$PPORT >"$T/prometheus.log" 2>&1 &
+	PIDS+=($!)
+	$SC wait_port $PPORT 600 || die "prometheus did not open port $PPORT"
+	q="/api/v1/query?query=kiln_serve_samples_total%7Bpid%3D%22$HOT%22%7D"
+	prom_value() {
+		$SC get $PPORT "$q" "$T/prom.json" >/dev/null &&
+			python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["data"]["result"]; sys.exit(0 if r and float(r[0]["value"][1]) > 0 else 1)' "$T/prom.json" 2>/dev/null
+	}
+	if poll_until 600 prom_value; then
+		ok "Prometheus returns kiln_serve_samples_total{pid=\"$HOT\"}: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["data"]["result"][0]["value"][1])' "$T/prom.json")"
+	else
+		fail "Prometheus never returned kiln's sample counter for pid $HOT: $(cat "$T/prom.json" 2>/dev/null)"
+		tail -5 "$T/prometheus.log"
+	fi
+else
+	say "SKIPPED part: prometheus is not installed"
+fi
+
+# bad clients: each gets its answer and the server goes on serving
+check_eq "malformed request" "$($SC malformed $PORT)" 400
+check_eq "1 MiB header" "$($SC huge $PORT)" 431
+check_eq "unknown path" "$($SC get $PORT /no/such/page)" 404
+check_eq "bad seconds" "$($SC get $PORT '/debug/pprof/profile?seconds=abc')" 400
+check_eq "a slow client holds up no one" "$($SC slow_then_fast $PORT)" "fast 200 slow waiting"
+flood=$($SC flood $PORT 150)
+say "flood of 150 clients: $flood"
+check_eq "every flooding client got 200 or 503" "$(echo "$flood" | tr ' ' '\n' | grep -Ev '^(200|503)=' | tr '\n' ' ')" ""
+check_eq "still serving after the flood" "$($SC get $PORT /)" 200
+$SC get $PORT /flame.svg "$T/flame.svg" >/dev/null
+check_grep "the front page's flame graph has the hot function" "$T/flame.svg" "alpha_work"
+$SC get $PORT "/flame.svg?pid=$HOT" "$T/flame_pid.svg" >/dev/null
+check_grep "?pid= of the profiled process keeps its samples" "$T/flame_pid.svg" "alpha_work"
+$SC get $PORT "/flame.svg?pid=1" "$T/flame_other.svg" >/dev/null
+check_no_grep "?pid= of another process keeps none of them" "$T/flame_other.svg" "alpha_work"
+check_eq "a bad pid=" "$($SC get $PORT '/debug/pprof/profile?pid=12x')" 400
+
+# the profiled process exits in the middle of a profile's window
+before=$(metric kiln_serve_samples_total)
+$SC get $PORT '/debug/pprof/profile?seconds=4' "$T/exit.pb.gz" >"$T/exit.status" &
+getter=$!
+poll_until 300 metric_gt kiln_serve_samples_total $((before + 5)) || fail "no samples after the request"
+kill -9 $HOT
+wait $HOT 2>/dev/null
+wait $getter
+check_eq "profile across the exit: status" "$(cat "$T/exit.status")" 200
+if command -v go >/dev/null; then
+	HOME=$T/gohome GOCACHE=$T/gohome/cache PPROF_TMPDIR=$T/gohome go tool pprof -top "$T/exit.pb.gz" >"$T/exit.txt" 2>&1
+	check_grep "profile across the exit lists the hot function" "$T/exit.txt" "alpha_work"
+fi
+poll_until 300 [ "$(metric kiln_serve_process_up)" = 0 ] || fail "kiln_serve_process_up stayed '$(metric kiln_serve_process_up)'"
+check_eq "kiln serve survived its process" "$($SC get $PORT /metrics)" 200
+
+# kill -9: every closed segment opens in kiln report, and the open one as cut short
+kill -9 $KPID
+wait $KPID 2>/dev/null
+nseg=0
+nsamples=0
+# the oldest few, closed, and the newest, open when kiln died
+for f in $(ls "$T"/segs/kiln-serve-*.kiln | head -4) $(ls "$T"/segs/kiln-serve-*.kiln | tail -1); do
+	"$KILN" report --json --limit 0 "$f" >"$T/seg.json" 2>"$T/seg.err" || fail "kiln report '$f' failed: $(tail -1 "$T/seg.err")"
+	nseg=$((nseg + 1))
+	nsamples=$((nsamples + $(jq_ "$T/seg.json" 'j["samples"]')))
+done
+check_ge "segments after kill -9" "$(ls "$T"/segs/kiln-serve-*.kiln | wc -l)" 3
+check_eq "segments kiln report opened" "$nseg" 5
+check_ge "samples in them" "$nsamples" 10
+# the child ran first, the exec'd program until the end: look for each
+# from its side (how many segments each spans depends on the machine's load)
+find_in_segments() {
+	local name=$1 f
+	shift
+	for f in "$@"; do
+		"$KILN" report "$f" >"$T/seg1.txt" 2>&1
+		grep -q "$name" "$T/seg1.txt" && return 0
+	done
+	return 1
+}
+closed=$(ls "$T"/segs/kiln-serve-*.kiln | head -n -1)
+if find_in_segments beta_work $closed; then ok "a closed segment names the child's hot function"; else
+	fail "no closed segment names beta_work"
+fi
+check_no_grep "... and is whole" "$T/seg1.txt" "cut short"
+if find_in_segments alpha_work $(echo "$closed" | tac); then ok "... and one names the exec'd program's"; else
+	fail "no closed segment names alpha_work"
+fi
+
+# restart over the same directory with a small disk budget: the oldest go
+sleep 1000 &
+IDLE=$!
+PIDS+=($IDLE)
+before_bytes=$(du -cb "$T"/segs/kiln-serve-*.kiln | tail -1 | cut -f1)
+"$KILN" serve --listen 127.0.0.1:$PORT -p $IDLE --dir "$T/segs" --segment 0.2s --max-disk 4K \
+	>"$T/serve2.out" 2>"$T/serve2.err" &
+KPID=$!
+PIDS+=($KPID)
+$SC wait_port $PORT 300 || die "kiln serve did not restart on port $PORT"
+removed() { $SC get $PORT /metrics "$T/m2.txt" >/dev/null && grep -Eq '^kiln_serve_segments_removed_total [1-9]' "$T/m2.txt"; }
+poll_until 300 removed || fail "no segment removed for the budget (had $before_bytes bytes)"
+after_bytes=$(grep '^kiln_serve_segment_bytes ' "$T/m2.txt" | cut -d' ' -f2)
+check_le "bytes on disk after the restart" "$after_bytes" 8192
+kill -TERM $KPID
+wait $KPID
+check_eq "kiln serve exit status after SIGTERM" "$?" 0
+check_no_grep "no crash" "$T/serve.err" "Sanitizer|runtime error"
+check_no_grep "no crash after restart" "$T/serve2.err" "Sanitizer|runtime error"
+finish
