@@ -4,6 +4,7 @@
  * analysis/top_window.h and the views of render/top.h together; the
  * work lives in those stages. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -98,6 +99,7 @@ struct top_session {
 	uint64_t last_at;   /* the last refresh (CLOCK_MONOTONIC ns) */
 	uint64_t last_samples, last_lost;
 	uint64_t start;
+	bool interactive; /* the terminal view, not text snapshots */
 	bool quit;
 };
 
@@ -237,6 +239,32 @@ static void name_process(struct strbuf *sb, pid_t pid)
 	strbuf_addf(sb, "pid %d (%s)", (int)pid, comm[0] ? comm : "?");
 }
 
+/* Forks the command; for the terminal view with its stdin, stdout and
+ * stderr on /dev/null: its output would garble the screen and it would
+ * take the keys meant for the view. */
+static int launch_quiet(struct top_session *s)
+{
+	if (!s->interactive)
+		return target_launch(&s->t, s->a->rec.argv);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
+		return -errno;
+	int saved[3], rc = 0;
+	for (int fd = 0; fd < 3; fd++) {
+		saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		dup2(null, fd);
+	}
+	rc = target_launch(&s->t, s->a->rec.argv);
+	for (int fd = 0; fd < 3; fd++) {
+		if (saved[fd] >= 0) {
+			dup2(saved[fd], fd);
+			close(saved[fd]);
+		}
+	}
+	close(null);
+	return rc;
+}
+
 /* Attaches to the process, or starts the command with the events open. */
 static int top_start(struct top_session *s)
 {
@@ -256,7 +284,7 @@ static int top_start(struct top_session *s)
 		recorder_enable(s->r);
 		name_process(&s->name, ra->pid);
 	} else {
-		rc = target_launch(&s->t, ra->argv);
+		rc = launch_quiet(s);
 		if (rc) {
 			kiln_error("cannot start '%s': %s", ra->argv[0], strerror(-rc));
 			return 1;
@@ -385,7 +413,7 @@ static void top_keys(struct top_session *s)
 static int top_loop(struct top_session *s)
 {
 	const struct top_args *a = s->a;
-	bool tty = !a->once && isatty(STDOUT_FILENO);
+	bool tty = s->interactive;
 	if (tty) {
 		s->tui = top_tui_open();
 		if (!s->tui) {
@@ -474,7 +502,7 @@ int cmd_top(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	setlocale(LC_ALL, "");
-	struct top_session s = {.a = &a};
+	struct top_session s = {.a = &a, .interactive = !a.once && isatty(STDOUT_FILENO)};
 	target_init(&s.t);
 	top_screen_init(&s.screen);
 	s.screen.sort = a.sort;

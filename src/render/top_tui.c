@@ -79,6 +79,8 @@ int top_tui_key(struct top_tui *t, int timeout_ms)
 	case 27:
 		return TOP_KEY_ESC;
 	case KEY_RESIZE:
+	case 12: /* ^L: draw everything again, as after a resize */
+		clearok(curscr, TRUE);
 		return TOP_KEY_RESIZE;
 	}
 	return c >= 0 && c < 0x100 ? c : -1;
