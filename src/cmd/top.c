@@ -98,6 +98,7 @@ struct top_session {
 	struct strbuf name; /* what the title calls the target */
 	uint64_t last_at;   /* the last refresh (CLOCK_MONOTONIC ns) */
 	uint64_t last_samples, last_lost;
+	uint64_t printed; /* samples when the last snapshot was printed */
 	uint64_t start;
 	bool interactive; /* the terminal view, not text snapshots */
 	bool quit;
@@ -222,6 +223,13 @@ static int top_prepare(struct top_session *s)
 	};
 	s->r = recorder_new(s->p, &ro);
 	s->sym = symbolizer_new();
+	if (ra->kernel) {
+		/* the whole kernel table now, read once: the first interval's
+		 * addresses would load only the symbols they need, and the next
+		 * interval's new ones read /proc/kallsyms again */
+		struct symbol_frame f;
+		symbolizer_lookup_kernel(s->sym, 0, &f);
+	}
 	return -1;
 }
 
@@ -299,6 +307,9 @@ static int top_start(struct top_session *s)
 			return cmd_exec_error(ra->argv[0], rc, NULL);
 		strbuf_addf(&s->name, "pid %d (%s)", (int)s->t.pid, ra->argv[0]);
 	}
+	struct recorder_stats st;
+	recorder_get_stats(s->r, &st);
+	s->screen.st.kernel = st.kernel_stacks;
 	s->start = s->last_at = cmd_now_ns();
 	return -1;
 }
@@ -344,6 +355,15 @@ static void top_build(struct top_session *s)
 	s->screen.tree = &s->tree;
 }
 
+/* Names the addresses new since the last call (the symbolizer's caches
+ * keep every module it opened), then builds the tables. */
+static void top_update(struct top_session *s)
+{
+	symbols_resolve_profile_with(s->p, s->sym, NULL);
+	profile_name_unsymbolized(s->p);
+	top_build(s);
+}
+
 /* One interval: names the new addresses, moves the window on, updates the
  * status line and (unless paused) the tables. */
 static void top_refresh(struct top_session *s, uint64_t now)
@@ -364,17 +384,13 @@ static void top_refresh(struct top_session *s, uint64_t now)
 	ts->window_s = (double)(now - s->start) / 1e9;
 	if (ts->window_s > s->a->window)
 		ts->window_s = s->a->window;
-	if (s->screen.paused)
-		return;
-	/* only locations new since the last interval: the symbolizer's
-	 * caches keep every module it opened */
-	symbols_resolve_profile_with(s->p, s->sym, NULL);
-	profile_name_unsymbolized(s->p);
-	top_build(s);
+	if (!s->screen.paused)
+		top_update(s);
 }
 
 static void print_snapshot(struct top_session *s)
 {
+	s->printed = s->last_samples;
 	struct strbuf out = STRBUF_INIT;
 	render_top_text(&out, &s->screen, (size_t)s->a->entries);
 	fputs(strbuf_str(&out), stdout);
@@ -394,7 +410,7 @@ static void top_keys(struct top_session *s)
 			break;
 		case TOP_ACTION_REBUILD:
 			if (s->have_h)
-				top_build(s);
+				top_update(s);
 			redraw = true;
 			break;
 		case TOP_ACTION_REDRAW:
@@ -456,15 +472,17 @@ static int top_loop(struct top_session *s)
 static int top_finish(struct top_session *s)
 {
 	bool exited = target_poll_exit(&s->t);
-	if (s->tui) {
-		top_tui_close(s->tui);
-		s->tui = NULL;
-		if (exited) {
-			/* the last view stays on the terminal */
-			recorder_poll(s->r, 0);
-			top_refresh(s, cmd_now_ns());
+	bool tui = s->tui != NULL;
+	top_tui_close(s->tui);
+	s->tui = NULL;
+	if (exited) {
+		/* the last view stays on the terminal; a pipe gets the samples
+		 * since its last snapshot (all of them for a short command) */
+		while (recorder_poll(s->r, 0))
+			;
+		top_refresh(s, cmd_now_ns());
+		if (tui || s->last_samples > s->printed)
 			print_snapshot(s);
-		}
 	}
 	recorder_disable(s->r);
 	if (exited && s->t.launched)

@@ -142,6 +142,8 @@ static void title(struct top_lines *l, const struct top_screen *s, enum top_mode
 	else
 		strbuf_addf(&l->text, " every %llu", (unsigned long long)st->period);
 	strbuf_addf(&l->text, " | %llu samples", s->h ? (unsigned long long)s->h->samples : 0ull);
+	if (!st->kernel)
+		strbuf_addstr(&l->text, " | user stacks only");
 	add_line(l, TOP_LINE_STATUS, 0, start);
 }
 

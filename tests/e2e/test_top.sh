@@ -71,6 +71,12 @@ check_eq "target exit: exit status" "$RC" 0
 check_grep "target exit: message" "$T/exit.err" "^kiln: '.*top_target' exited with status 0; top ends$"
 check_grep "target exit: snapshots were printed" "$T/exit.out" "top_target::hot_spin"
 
+# A command that ends before the first interval still gets its snapshot.
+krun short top --once -d 30 -- "$TARGET" 200ms
+check_eq "short command: exit status" "$RC" 0
+check_grep "short command: a last snapshot" "$T/short.out" "top_target::hot_spin"
+check_grep "short command: message" "$T/short.err" "exited with status 0; top ends$"
+
 # --- errors ---------------------------------------------------------------
 true &
 gone=$!
