@@ -109,7 +109,8 @@ static void flatten(struct top_calltree *t, merged_vec *m)
 		vec_clear(&kids);
 		for (uint32_t c = n->first_child; c != NONE; c = m->v[c].next_sibling)
 			vec_push(&kids, c);
-		qsort_r(kids.v, kids.n, sizeof(*kids.v), cmp_merged_total, m);
+		if (kids.n > 1)
+			qsort_r(kids.v, kids.n, sizeof(*kids.v), cmp_merged_total, m);
 		/* pushed smallest first, so the largest comes out next */
 		for (size_t i = kids.n; i-- > 0;)
 			vec_push(&todo, kids.v[i]);
