@@ -39,6 +39,7 @@ int cmd_cache(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 /* `kiln serve`: continuous profiling over HTTP (serve.c, serve_http.c). */
 int cmd_serve(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 /* `cargo kiln`: also run when kiln is started as cargo-kiln (src/kiln.c). */
 int cmd_cargo(int argc, char **argv);
 /* Checks a `kiln flame` command line without running it (argv[0] names

@@ -314,8 +314,8 @@ int record_parse_args(int argc, char **argv, struct record_args *a)
 	return record_args_check(a);
 }
 
-/* Chooses the event: -e as given, else cycles where the PMU has it, else cpu-clock. */
-static int choose_event(const char *name, struct event_desc *ev)
+/* -e as given, else cycles where the PMU has it, else cpu-clock. */
+int record_choose_event(const char *name, struct event_desc *ev)
 {
 	if (name) {
 		int rc = event_parse(name, ev);
@@ -343,7 +343,7 @@ static int choose_event(const char *name, struct event_desc *ev)
 	return event_parse("cpu-clock", ev);
 }
 
-static void explain_open_error(int err, const struct event_desc *ev, pid_t pid)
+void record_explain_open_error(int err, const struct event_desc *ev, pid_t pid)
 {
 	if (err == -EACCES || err == -EPERM) {
 		/* the recorder falls back to user-space stacks by itself, so
@@ -610,7 +610,7 @@ static int record_prepare(struct record_session *s)
 	else if (a->time == RECORD_TIME_OFFCPU)
 		rc = choose_offcpu_event(&s->ev);
 	else
-		rc = choose_event(a->event, &s->ev);
+		rc = record_choose_event(a->event, &s->ev);
 	if (rc) /* an unknown event is a usage error; an unreadable tracefs is not */
 		return rc == -EACCES ? 1 : 2;
 	if (a->time == RECORD_TIME_WALL && choose_offcpu_event(&s->offev))
@@ -711,7 +711,7 @@ static int record_start(struct record_session *s)
 			rc = recorder_open_process(s->roff, a->pid);
 		}
 		if (rc) {
-			explain_open_error(rc, ev, a->pid);
+			record_explain_open_error(rc, ev, a->pid);
 			if (rc == -EPERM || rc == -EACCES || rc == -ENOSYS)
 				kiln_error(
 				    "the agent engine cannot attach to a running process (it is preloaded when kiln "
@@ -735,7 +735,7 @@ static int record_start(struct record_session *s)
 			rc = recorder_open_child(s->roff, s->t.pid);
 		}
 		if (rc) {
-			explain_open_error(rc, ev, 0);
+			record_explain_open_error(rc, ev, 0);
 			return 1;
 		}
 		rc = target_start(&s->t);

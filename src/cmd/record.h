@@ -79,6 +79,15 @@ int record_parse_call_graph(const char *s, enum call_graph_mode *mode, uint32_t 
 /* Says what --call-graph takes, having got value. */
 void record_call_graph_error(const char *value);
 
+/* The event to sample: name (-e) as given, else cycles where the PMU
+ * has it, else cpu-clock. Returns 0, or -errno after saying what is
+ * wrong with name (-EACCES: tracefs cannot be read). kiln top samples
+ * the same way. */
+int record_choose_event(const char *name, struct event_desc *ev);
+/* Says why opening ev on pid (0: a command kiln starts) failed with err,
+ * the recorder's -errno, and what to do about it. */
+void record_explain_open_error(int err, const struct event_desc *ev, pid_t pid);
+
 /* Installs the signal handlers, records into a->output and symbolizes.
  * Returns the exit status: the command's, 1 when recording failed (2 for
  * an unknown event), 127/126 when the command could not be run. *wrote
