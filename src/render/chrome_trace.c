@@ -1,0 +1,168 @@
+/* chrome_trace.c - Trace Event Format JSON from a profile (chrome_trace.h).
+ *
+ * A thread's complete events are written sorted by start, callers before
+ * callees, so that viewers which nest slices in file order (equal starts
+ * are common: a new stack opens every frame at one time) nest them right. */
+#include "render/chrome_trace.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile/profile.h"
+#include "render/stack_events.h"
+#include "util/strbuf.h"
+
+#define FLUSH_AT (256 * 1024)
+
+struct span {
+	uint64_t start, end;
+	uint32_t depth, frame;
+};
+
+struct lane {
+	VEC(struct span) spans;
+	VEC(uint64_t) opened; /* by depth: when the frame open there started */
+};
+
+static void lane_open(void *ctx, uint32_t depth, uint32_t frame, uint64_t at)
+{
+	(void)frame;
+	struct lane *l = ctx;
+	vec_reserve(&l->opened, (size_t)depth + 1);
+	while (l->opened.n <= depth)
+		l->opened.v[l->opened.n++] = 0;
+	l->opened.v[depth] = at;
+}
+
+static void lane_close(void *ctx, uint32_t depth, uint32_t frame, uint64_t at)
+{
+	struct lane *l = ctx;
+	vec_push(&l->spans, ((struct span){l->opened.v[depth], at, depth, frame}));
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return (x->depth > y->depth) - (x->depth < y->depth);
+}
+
+/* ns as microseconds with three decimals: exact, as trace viewers read
+ * fractions of a microsecond. */
+static void add_us(struct strbuf *sb, uint64_t ns)
+{
+	strbuf_addf(sb, "%" PRIu64 ".%03" PRIu64, ns / 1000, ns % 1000);
+}
+
+/* Events are separated by ",\n", written before each but the first. */
+static void add_event_start(struct strbuf *sb, bool *any)
+{
+	if (*any)
+		strbuf_addstr(sb, ",\n");
+	*any = true;
+}
+
+static void add_meta_event(struct strbuf *sb, bool *any, const char *what, uint32_t pid, uint32_t tid, const char *name)
+{
+	add_event_start(sb, any);
+	strbuf_addf(sb,
+	            "{\"name\":\"%s\",\"ph\":\"M\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"args\":{\"name\":", what,
+	            pid, tid);
+	strbuf_add_json_string(sb, name);
+	strbuf_addstr(sb, "}}");
+}
+
+/* A process's name: its main thread's, else its first thread's. */
+static const char *process_name(const struct stack_events *se, size_t t)
+{
+	uint32_t pid = se->threads.v[t].pid;
+	const char *name = stack_events_thread_name(se, pid);
+	for (size_t i = t; !*name && i < se->threads.n && se->threads.v[i].pid == pid; i++)
+		name = stack_events_thread_name(se, se->threads.v[i].tid);
+	return *name ? name : "process";
+}
+
+static void write_lane(FILE *f, struct strbuf *sb, bool *any, struct stack_events *se, size_t t, struct lane *l)
+{
+	static const struct stack_events_ops ops = {lane_open, lane_close};
+	const struct stack_thread *th = &se->threads.v[t];
+	const struct profile *p = se->p;
+	l->spans.n = 0;
+	stack_events_walk(se, t, &ops, l);
+	if (l->spans.n)
+		qsort(l->spans.v, l->spans.n, sizeof(*l->spans.v), cmp_span);
+	for (size_t i = 0; i < l->spans.n; i++) {
+		const struct span *s = &l->spans.v[i];
+		const struct stack_frame *fr = &se->frames.v[s->frame];
+		const char *name = profile_str(p, fr->function);
+		add_event_start(sb, any);
+		strbuf_addstr(sb, "{\"name\":");
+		strbuf_add_json_string(sb, *name ? name : "[unknown]");
+		strbuf_addstr(sb, ",\"cat\":");
+		strbuf_add_json_string(sb, fr->module ? profile_str(p, fr->module) : "unknown");
+		strbuf_addf(sb, ",\"ph\":\"X\",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"ts\":", th->pid, th->tid);
+		add_us(sb, s->start);
+		strbuf_addstr(sb, ",\"dur\":");
+		add_us(sb, s->end - s->start);
+		if (fr->file) {
+			strbuf_addstr(sb, ",\"args\":{\"file\":");
+			strbuf_add_json_string(sb, profile_str(p, fr->file));
+			if (fr->line)
+				strbuf_addf(sb, ",\"line\":%" PRIu32, fr->line);
+			strbuf_addch(sb, '}');
+		}
+		strbuf_addch(sb, '}');
+		if (sb->len >= FLUSH_AT) {
+			fwrite(sb->buf, 1, sb->len, f);
+			strbuf_reset(sb);
+		}
+	}
+}
+
+int chrome_trace_write(FILE *f, const struct profile *p)
+{
+	struct stack_events se;
+	stack_events_init(&se, p);
+	if (!se.start) {
+		stack_events_release(&se);
+		return -ENODATA;
+	}
+	struct strbuf sb = STRBUF_INIT;
+	struct lane l = {0};
+	strbuf_addstr(&sb, "{\"displayTimeUnit\":\"ns\",\"otherData\":{");
+	static const char *const keys[] = {"command", "event", "hostname", "kiln_version"};
+	bool first = true, any = false, named = false;
+	uint32_t named_pid = 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v = profile_get_meta(p, keys[i]);
+		if (!v)
+			continue;
+		strbuf_addf(&sb, "%s\"%s\":", first ? "" : ",", keys[i]);
+		strbuf_add_json_string(&sb, v);
+		first = false;
+	}
+	strbuf_addstr(&sb, "},\"traceEvents\":[\n");
+	for (size_t t = 0; t < se.threads.n; t++) {
+		const struct stack_thread *th = &se.threads.v[t];
+		if (!th->timed)
+			continue;
+		if (!named || named_pid != th->pid)
+			add_meta_event(&sb, &any, "process_name", th->pid, th->pid, process_name(&se, t));
+		named = true;
+		named_pid = th->pid;
+		const char *name = stack_events_thread_name(&se, th->tid);
+		add_meta_event(&sb, &any, "thread_name", th->pid, th->tid, *name ? name : "thread");
+		write_lane(f, &sb, &any, &se, t, &l);
+	}
+	strbuf_addstr(&sb, "\n]}\n");
+	fwrite(sb.buf, 1, sb.len, f);
+	strbuf_release(&sb);
+	vec_free(&l.spans);
+	vec_free(&l.opened);
+	stack_events_release(&se);
+	fflush(f);
+	return ferror(f) ? -EIO : 0;
+}
