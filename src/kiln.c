@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"count", cmd_count, "count the instructions of a command exactly, per function, line and call path (qemu)"},
     {"cache", cmd_cache, "simulate the I1, D1 and LL caches for a command, per function and line (qemu)"},
     {"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
+    {"export", cmd_export, "write a profile as pprof (go tool pprof, Parca, Pyroscope) or folded stacks"},
 };
 
 static void usage(FILE *out)

@@ -36,6 +36,7 @@ int cmd_timeline(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_count(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 /* `cargo kiln`: also run when kiln is started as cargo-kiln (src/kiln.c). */
 int cmd_cargo(int argc, char **argv);
 /* Checks a `kiln flame` command line without running it (argv[0] names
