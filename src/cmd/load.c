@@ -1,12 +1,15 @@
 /* load.c - reading a profile for a view (report, annotate, flame): the
  * errors a user sees, the cut-short warning, and names for every frame. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/hotspots.h"
+#include "capture/pprof_read.h"
 #include "cmd/cmd.h"
 #include "profile/kiln_file.h"
 #include "profile/stack_input.h"
@@ -62,8 +65,43 @@ static void loaded_kiln(struct profile *p, const struct kiln_read_info *info, co
 	cmd_symbolize_missing(p);
 }
 
+/* Does the file at path start like a pprof profile? */
+static bool is_pprof(const char *path)
+{
+	unsigned char head[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, head, sizeof(head));
+	close(fd);
+	return n > 0 && pprof_sniff(head, (size_t)n);
+}
+
+/* Reads a pprof profile (Go's, Pyroscope's, kiln export's) for a view. */
+static struct profile *load_pprof(const char *path)
+{
+	struct profile *p = NULL;
+	struct pprof_read_info info;
+	int rc = pprof_read_file(path, 0, &p, &info);
+	if (rc == -EBADMSG)
+		kiln_error("'%s' is not a pprof profile: %s", path, info.error);
+	else if (rc == -EFBIG)
+		kiln_error("cannot read pprof profile '%s': %s", path, info.error);
+	else if (rc)
+		cmd_profile_error(path, rc);
+	if (rc)
+		return NULL;
+	cmd_symbolize_missing(p);
+	return p;
+}
+
 struct profile *cmd_load_profile(const char *path, const char *doing, bool *complete)
 {
+	if (is_pprof(path)) {
+		if (complete)
+			*complete = true;
+		return load_pprof(path);
+	}
 	struct profile *p = NULL;
 	struct kiln_read_info info = {0};
 	int rc = kiln_read(path, &p, &info);
@@ -136,6 +174,10 @@ int cmd_load_stacks(const char *path, const struct stack_input_limits *lim,
 		lim = &none;
 	if (complete)
 		*complete = true;
+	if (strcmp(path, "-") && is_pprof(path)) {
+		*out = load_pprof(path);
+		return *out ? 0 : 1;
+	}
 	int rc = stack_input_read(path, lim, fn, ctx, out, &in);
 	if (rc == -EPROTONOSUPPORT) { /* perf.data's magic */
 		bool std_in = !strcmp(path, "-");

@@ -97,9 +97,10 @@ static void write_samples(struct pprof_writer *w, size_t nvalues)
 		}
 		struct agg_sample *a = &agg.v[at];
 		if (!p->value_types.n)
-			a->values[0]++;
+			a->values[0] = (int64_t)((uint64_t)a->values[0] + 1);
 		for (size_t v = 0; v < p->value_types.n && v < PROFILE_MAX_VALUES; v++)
-			a->values[v] += s->values[v];
+			a->values[v] = (int64_t)((uint64_t)a->values[v] +
+			                         (uint64_t)s->values[v]); /* wraps, as pprof's int64 sums do */
 	}
 	for (size_t i = 0; i < agg.n; i++) {
 		const struct agg_sample *a = &agg.v[i];
