@@ -300,8 +300,8 @@ int cmd_export(int argc, char **argv)
 	if (rc == -ENOENT) /* no such --value, said */
 		goto out;
 	if (rc == -ENODATA) { /* a timeline format, and no sample has a time */
-		kiln_error("cannot export '%s' as %s: its samples have no times to lay out (folded stacks or a heap "
-		           "profile); use --format speedscope or pprof",
+		kiln_error("cannot export '%s' as %s: its samples have no times, so there is no timeline to lay out "
+		           "(pprof, folded and heap profiles have none); use --format speedscope or pprof",
 		           a.input, fmt->name);
 		goto out;
 	}

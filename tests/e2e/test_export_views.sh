@@ -86,6 +86,15 @@ check_grep "... and says so" "$T/clobber.err" "^kiln: 'notes\.json' exists and i
 check_eq "... untouched" "$(cat notes.json)" "keep me"
 export_ok again --format chrome -o c-trace.json c.kiln
 ok "an older chrome export is replaced without --force"
+# a profile without times (pprof keeps none): speedscope without a
+# timeline, and no trace
+export_ok pb --format pprof -o c.pb.gz c.kiln
+export_ok ss_pb --format speedscope -o pb.speedscope.json c.pb.gz
+check_eq "speedscope of a pprof profile: no timeline" "$(python3 -c "import json; print(sorted({p['type'] for p in json.load(open('pb.speedscope.json'))['profiles']}))")" "['sampled']"
+krun tr_pb export --format chrome -o pb.trace.json c.pb.gz
+check_eq "a trace of a profile without times fails" "$RC" 1
+check_grep "... and says why" "$T/tr_pb.err" "^kiln: cannot export 'c\.pb\.gz' as chrome: its samples have no times, .*; use --format speedscope or pprof$"
+[ ! -e pb.trace.json ] && ok "... writing nothing" || fail "pb.trace.json was written"
 krun badvalue export --format speedscope --value nosuch c.kiln
 check_ne "an unknown --value fails" "$RC" 0
 check_grep "... naming the values there are" "$T/badvalue.err" "^kiln: 'c\.kiln' has no value 'nosuch'; it has: samples, cpu$"
