@@ -1,0 +1,156 @@
+// speedscope_test.js - opens a kiln speedscope export in speedscope itself
+// (its npm release, served with the profile from a loopback HTTP server on
+// a port the system picks) in Debian's headless Chromium, as a user would:
+// index.html#profileURL=..., then checks what is on screen. speedscope
+// draws its flame views on a canvas, so the checks read its DOM: the title
+// and the toolbar's profile name, and the Sandwich view's table of
+// functions, whose rows give each function's self and total share.
+//
+// usage: node speedscope_test.js FILE.json TITLE PROFILE HOT LO HI
+//   TITLE     the document title speedscope shows (the export's name)
+//   PROFILE   the profile speedscope opens first ("worker-3 1234")
+//   HOT       the hot function's name, its self share (%) within LO..HI
+// Prints "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when
+// Chromium or speedscope is missing here.
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+
+let chromium;
+try {
+	chromium = require('playwright-core').chromium;
+} catch (e) {
+	console.log('SKIPPED: playwright-core is not installed (run make deps)');
+	process.exit(77);
+}
+const release = path.join(__dirname, 'node_modules', 'speedscope', 'dist', 'release');
+if (!fs.existsSync(path.join(release, 'index.html'))) {
+	console.log('SKIPPED: speedscope is not installed (run make deps)');
+	process.exit(77);
+}
+
+let failures = 0;
+function ok(msg) {
+	console.log('ok: ' + msg);
+}
+function fail(msg) {
+	console.log('FAIL: ' + msg);
+	failures++;
+}
+function check(cond, msg) {
+	if (cond) ok(msg);
+	else fail(msg);
+}
+
+const types = {'.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
+               '.wasm': 'application/wasm', '.png': 'image/png', '.ico': 'image/x-icon', '.woff2': 'font/woff2',
+               '.txt': 'text/plain'};
+
+// Serves speedscope's release files and, at /profile.json, the export.
+function serve(profile) {
+	const server = http.createServer((req, res) => {
+		const name = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+		const file = name === '/profile.json' ? profile : path.join(release, path.normalize(name));
+		if (name !== '/profile.json' && !file.startsWith(release + path.sep)) {
+			res.writeHead(403).end();
+			return;
+		}
+		fs.readFile(file, (err, data) => {
+			if (err) {
+				res.writeHead(404).end();
+				return;
+			}
+			res.writeHead(200, {'Content-Type': types[path.extname(file)] || 'application/octet-stream'});
+			res.end(data);
+		});
+	});
+	return new Promise((resolve, reject) => {
+		server.on('error', reject);
+		server.listen(0, '127.0.0.1', () => resolve(server)); // port 0: the system picks a free one
+	});
+}
+
+// The Sandwich table's rows as {self, total, name}, read from its text.
+async function sandwichRows(page) {
+	return page.evaluate(() => {
+		const out = [];
+		for (const tr of document.querySelectorAll('table tr')) {
+			const cells = [...tr.querySelectorAll('td')].map((td) => td.innerText.trim());
+			if (cells.length >= 3) out.push(cells);
+		}
+		return out;
+	});
+}
+
+async function main() {
+	const [file, title, profile, hot, lo, hi] = process.argv.slice(2);
+	if (!hi) {
+		console.log('usage: node speedscope_test.js FILE.json TITLE PROFILE HOT LO HI');
+		process.exit(2);
+	}
+	const server = await serve(path.resolve(file));
+	const base = `http://127.0.0.1:${server.address().port}`;
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-speedscope-'));
+	let context;
+	try {
+		context = await chromium.launchPersistentContext(dir, {
+			executablePath: '/usr/bin/chromium',
+			headless: true,
+			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+			       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+			viewport: {width: 1300, height: 900},
+		});
+	} catch (e) {
+		console.log('SKIPPED: chromium does not start here: ' + String(e.message).split('\n')[0]);
+		server.close();
+		fs.rmSync(dir, {recursive: true, force: true});
+		process.exit(77);
+	}
+	const page = await context.newPage();
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(String(e.message)));
+	page.on('dialog', (d) => {
+		errors.push('dialog: ' + d.message());
+		d.dismiss();
+	});
+	await page.goto(`${base}/index.html#profileURL=${encodeURIComponent(base + '/profile.json')}`);
+	// loaded: speedscope names the page after the profile
+	try {
+		await page.waitForFunction((t) => document.title.startsWith(t), title, {timeout: 30000});
+		ok(`speedscope loaded the export: title '${await page.title()}'`);
+	} catch (e) {
+		fail(`speedscope did not load the export: title '${await page.title()}', errors: ${errors.join('; ')}`);
+	}
+	const body = await page.evaluate(() => document.body.innerText);
+	check(body.includes(profile), `the toolbar names the busiest thread's profile '${profile}'`);
+	check(!/Something went wrong|Unrecognized format/i.test(body), 'no import error on screen');
+	// the Sandwich view (its key is 3): a table of functions, in the DOM
+	await page.keyboard.press('3');
+	let rows = [];
+	try {
+		await page.waitForFunction((h) => [...document.querySelectorAll('table td')].some((td) => td.innerText.trim() === h),
+		                           hot, {timeout: 15000});
+	} catch (e) {
+		/* reported below */
+	}
+	rows = await sandwichRows(page);
+	const row = rows.find((r) => r[r.length - 1] === hot);
+	check(row, `the Sandwich table lists ${hot} (${rows.length} rows)`);
+	if (row) {
+		// cells: "TOTAL (P%)", "SELF (P%)", name
+		const m = /\(([0-9.]+)%\)/.exec(row[1]);
+		const self = m ? parseFloat(m[1]) : NaN;
+		check(self >= parseFloat(lo) && self <= parseFloat(hi),
+		      `${hot}'s self share on screen ${self}% within ${lo}..${hi}% (row: ${row.join(' | ')})`);
+	}
+	check(errors.length === 0, `no script errors (${errors.join('; ')})`);
+	await context.close();
+	server.close();
+	fs.rmSync(dir, {recursive: true, force: true});
+	process.exit(failures ? 1 : 0);
+}
+
+main();
