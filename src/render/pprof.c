@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "analysis/hotspots.h"
 #include "render/pprof.h"
 #include "util/hashmap.h"
 #include "util/protobuf.h"
@@ -224,9 +225,11 @@ void pprof_encode(const struct profile *p, struct strbuf *out)
 	const char *cmd = profile_get_meta(p, "command");
 	if (cmd && *cmd)
 		pb_put_uint(out, P_COMMENT, str_id(&w, cmd));
-	const char *dflt = profile_get_meta(p, "default_value");
-	if (dflt && *dflt)
-		pb_put_uint(out, P_DEFAULT_SAMPLE_TYPE, str_id(&w, dflt));
+	/* the value kiln report shows first, which pprof's readers would
+	 * not guess (their default is the last type) */
+	int dflt = hotspots_value_index(p, NULL);
+	if (dflt >= 0 && (size_t)dflt < p->value_types.n)
+		pb_put_uint(out, P_DEFAULT_SAMPLE_TYPE, p->value_types.v[dflt].type);
 	/* the string table last: only now is every extra string known */
 	uint32_t n = strtab_count(&p->strings);
 	for (uint32_t i = 0; i < n; i++) {

@@ -10,7 +10,7 @@
  * Function per distinct (name, file); the Mappings; time_nanos and
  * duration_nanos from the run's start_time and duration_ns; period_type
  * and period from its sampling frequency or period; default_sample_type
- * from its default_value; the command as a comment.
+ * the value kiln report shows first (hotspots_value_index()); the command as a comment.
  */
 #ifndef KILN_RENDER_PPROF_H
 #define KILN_RENDER_PPROF_H

@@ -38,7 +38,8 @@ void pb_put_bytes(struct strbuf *sb, uint32_t field, const void *data, size_t le
 {
 	pb_put_tag(sb, field, PB_LEN);
 	pb_put_varint(sb, len);
-	strbuf_add(sb, data, len);
+	if (len) /* an empty message may have no buffer yet */
+		strbuf_add(sb, data, len);
 }
 
 int pb_read_varint(struct pb_reader *r, uint64_t *v)

@@ -43,6 +43,9 @@ static void test_varint_edges(void **state)
 	}
 	/* 300 as the spec's example: ac 02 */
 	struct strbuf sb = STRBUF_INIT;
+	pb_put_bytes(&sb, 1, NULL, 0); /* an empty message, no buffer behind it */
+	assert_memory_equal(sb.buf, "\x0a\x00", 2);
+	strbuf_reset(&sb);
 	pb_put_varint(&sb, 300);
 	assert_memory_equal(sb.buf, "\xac\x02", 2);
 	strbuf_release(&sb);
