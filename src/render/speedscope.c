@@ -58,45 +58,50 @@ static int64_t thread_total(const struct stack_events *se, const struct stack_th
 	return sum;
 }
 
-static void add_stack(struct writer *w, struct stack_events *se, uint32_t node)
+static void add_stack(struct writer *w, const uint32_t *ids, size_t n)
 {
-	size_t n;
-	const uint32_t *ids = stack_events_stack(se, node, &n);
 	strbuf_addch(&w->sb, '[');
 	for (size_t k = 0; k < n; k++)
 		strbuf_addf(&w->sb, k ? ",%" PRIu32 : "%" PRIu32, ids[k]);
 	strbuf_addch(&w->sb, ']');
 }
 
-/* One sampled profile: consecutive samples of one stack are one sample of
+/* One sampled profile: consecutive samples with the same frames (stacks
+ * of other addresses in the same functions and lines) are one sample of
  * their summed weight, which keeps the time order speedscope shows. */
 static void write_sampled(struct writer *w, struct stack_events *se, const struct stack_thread *th, size_t value,
                           const char *unit)
 {
 	const struct profile_sample *s = se->p->samples.v;
 	VEC(int64_t) weights = {0};
+	VEC(uint32_t) last = {0};
 	int64_t total = 0;
 	strbuf_addstr(&w->sb, "{\"type\":\"sampled\",\"name\":");
 	thread_label(&w->sb, se, th, "");
 	strbuf_addf(&w->sb, ",\"unit\":\"%s\",\"samples\":[", unit);
-	uint32_t last = UINT32_MAX;
 	for (size_t i = th->first; i < th->first + th->n; i++) {
 		const struct profile_sample *smp = &s[se->order.v[i]];
 		int64_t v = smp->values[value];
 		if (v <= 0 || total > INT64_MAX - v)
 			continue;
 		total += v;
-		if (smp->stack == last && weights.n) {
+		size_t n;
+		const uint32_t *ids = stack_events_stack(se, smp->stack, &n);
+		if (weights.n && n == last.n && (!n || !memcmp(ids, last.v, n * sizeof(*ids)))) {
 			weights.v[weights.n - 1] += v;
 			continue;
 		}
 		if (weights.n)
 			strbuf_addch(&w->sb, ',');
-		add_stack(w, se, smp->stack);
+		add_stack(w, ids, n);
 		vec_push(&weights, v);
-		last = smp->stack;
+		vec_reserve(&last, n);
+		if (n)
+			memcpy(last.v, ids, n * sizeof(*ids));
+		last.n = n;
 		flush_some(w);
 	}
+	vec_free(&last);
 	strbuf_addstr(&w->sb, "],\"weights\":[");
 	for (size_t k = 0; k < weights.n; k++) {
 		strbuf_addf(&w->sb, k ? ",%" PRId64 : "%" PRId64, weights.v[k]);
