@@ -194,6 +194,26 @@ static void test_speedscope(void **state)
 	assert_string_equal(speedscope_unit("count"), "none");
 }
 
+/* Two addresses in one function and line are two stacks of the profile
+ * but the same frames: consecutive samples of them are one. */
+static void test_same_frames_merged(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "samples", "count");
+	uint32_t m = loc(p, 1, "main", 1, NULL), x = loc(p, 2, "hot", 7, NULL), y = loc(p, 3, "hot", 7, NULL);
+	uint32_t kx[] = {x, m}, ky[] = {y, m};
+	sample(p, 1, T0, 1, kx, 2);
+	sample(p, 1, T0 + MS, 1, ky, 2);
+	sample(p, 1, T0 + 2 * MS, 1, kx, 2);
+	struct speedscope_options o = {0};
+	char *out = render(ss, p, &o, 0);
+	has(out, "\"samples\":[[0,1]],\"weights\":[3],\"startValue\":0,\"endValue\":3}");
+	has(out, "\"exporter\":\"kiln\",\"name\":\"kiln\",");
+	free(out);
+	profile_free(p);
+}
+
 static void test_chrome_trace(void **state)
 {
 	(void)state;
@@ -237,6 +257,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_frames),
 	    cmocka_unit_test(test_speedscope),
+	    cmocka_unit_test(test_same_frames_merged),
 	    cmocka_unit_test(test_chrome_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
