@@ -6,9 +6,12 @@
 // and the toolbar's profile name, and the Sandwich view's table of
 // functions, whose rows give each function's self and total share.
 //
-// usage: node speedscope_test.js FILE.json TITLE PROFILE HOT LO HI
+// speedscope also imports the Trace Event Format: a Chrome trace export is
+// checked the same way (its lanes are speedscope's profiles).
+//
+// usage: node speedscope_test.js FILE.json TITLE PROFILE HOT LO HI [+ FILE.json ...]
 //   TITLE     the document title speedscope shows (the export's name)
-//   PROFILE   the profile speedscope opens first ("worker-3 1234")
+//   PROFILE   text of the profile speedscope opens first ("worker-3 1234")
 //   HOT       the hot function's name, its self share (%) within LO..HI
 // Prints "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when
 // Chromium or speedscope is missing here.
@@ -33,11 +36,13 @@ if (!fs.existsSync(path.join(release, 'index.html'))) {
 }
 
 let failures = 0;
+let label = ''; /* the export being checked, "thr.trace.json: " */
+let current = null; /* its path, served at /NAME */
 function ok(msg) {
-	console.log('ok: ' + msg);
+	console.log('ok: ' + label + msg);
 }
 function fail(msg) {
-	console.log('FAIL: ' + msg);
+	console.log('FAIL: ' + label + msg);
 	failures++;
 }
 function check(cond, msg) {
@@ -49,12 +54,14 @@ const types = {'.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css
                '.wasm': 'application/wasm', '.png': 'image/png', '.ico': 'image/x-icon', '.woff2': 'font/woff2',
                '.txt': 'text/plain'};
 
-// Serves speedscope's release files and, at /profile.json, the export.
-function serve(profile) {
+// Serves speedscope's release files and, at /NAME, the export being
+// checked (NAME its file name, which speedscope shows for a trace).
+function serve() {
 	const server = http.createServer((req, res) => {
 		const name = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-		const file = name === '/profile.json' ? profile : path.join(release, path.normalize(name));
-		if (name !== '/profile.json' && !file.startsWith(release + path.sep)) {
+		const mine = current && name === '/' + path.basename(current);
+		const file = mine ? current : path.join(release, path.normalize(name));
+		if (!mine && !file.startsWith(release + path.sep)) {
 			res.writeHead(403).end();
 			return;
 		}
@@ -85,13 +92,68 @@ async function sandwichRows(page) {
 	});
 }
 
+// One export in a new page: loaded, the profile named, HOT's share.
+async function runGroup(context, base, [file, title, profile, hot, lo, hi]) {
+	current = path.resolve(file);
+	const page = await context.newPage();
+	const errors = [];
+	page.on('pageerror', (e) => errors.push(String(e.message)));
+	page.on('dialog', (d) => {
+		errors.push('dialog: ' + d.message());
+		d.dismiss();
+	});
+	const url = base + '/' + encodeURIComponent(path.basename(current));
+	await page.goto(`${base}/index.html#profileURL=${encodeURIComponent(url)}`);
+	// loaded: speedscope names the page after the profile
+	try {
+		await page.waitForFunction((t) => document.title.startsWith(t), title, {timeout: 30000});
+		ok(`speedscope loaded the export: title '${await page.title()}'`);
+	} catch (e) {
+		fail(`speedscope did not load the export: title '${await page.title()}', errors: ${errors.join('; ')}`);
+	}
+	const body = await page.evaluate(() => document.body.innerText);
+	check(body.includes(profile), `the toolbar names the profile it opens first: '${profile}'`);
+	check(!/Something went wrong|Unrecognized format/i.test(body), 'no import error on screen');
+	// the Sandwich view (its key is 3): a table of functions, in the DOM;
+	// a Chrome trace's names carry their args ("f {\"file\":...}")
+	const named = (cell, h) => cell === h || cell.startsWith(h + ' {');
+	await page.keyboard.press('3');
+	try {
+		await page.waitForFunction((h) => [...document.querySelectorAll('table td')].some((td) => {
+			const c = td.innerText.trim();
+			return c === h || c.startsWith(h + ' {');
+		}), hot, {timeout: 15000});
+	} catch (e) {
+		/* reported below */
+	}
+	const rows = await sandwichRows(page);
+	const row = rows.find((r) => named(r[r.length - 1], hot));
+	check(row, `the Sandwich table lists ${hot} (${rows.length} rows)`);
+	if (row) {
+		// cells: "TOTAL (P%)", "SELF (P%)", name; P may be ">99" or "<0.01":
+		// the share on screen is then a range, which must meet LO..HI
+		const m = /\(([<>]?)([0-9.]+)%\)/.exec(row[1]);
+		const v = m ? parseFloat(m[2]) : NaN;
+		const [from, to] = !m ? [NaN, NaN] : m[1] === '>' ? [v, 100] : m[1] === '<' ? [0, v] : [v, v];
+		check(from <= parseFloat(hi) && to >= parseFloat(lo),
+		      `${hot}'s self share on screen ${m ? m[1] + v : '?'}% within ${lo}..${hi}% (row: ${row.join(' | ')})`);
+	}
+	check(errors.length === 0, `no script errors (${errors.join('; ')})`);
+	await page.close();
+}
+
 async function main() {
-	const [file, title, profile, hot, lo, hi] = process.argv.slice(2);
-	if (!hi) {
-		console.log('usage: node speedscope_test.js FILE.json TITLE PROFILE HOT LO HI');
+	// groups "FILE TITLE PROFILE HOT LO HI" separated by "+", one browser for all
+	const groups = [[]];
+	for (const arg of process.argv.slice(2)) {
+		if (arg === '+') groups.push([]);
+		else groups[groups.length - 1].push(arg);
+	}
+	if (groups.some((g) => g.length !== 6)) {
+		console.log('usage: node speedscope_test.js FILE.json TITLE PROFILE HOT LO HI [+ FILE.json ...]');
 		process.exit(2);
 	}
-	const server = await serve(path.resolve(file));
+	const server = await serve();
 	const base = `http://127.0.0.1:${server.address().port}`;
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-speedscope-'));
 	let context;
@@ -109,44 +171,10 @@ async function main() {
 		fs.rmSync(dir, {recursive: true, force: true});
 		process.exit(77);
 	}
-	const page = await context.newPage();
-	const errors = [];
-	page.on('pageerror', (e) => errors.push(String(e.message)));
-	page.on('dialog', (d) => {
-		errors.push('dialog: ' + d.message());
-		d.dismiss();
-	});
-	await page.goto(`${base}/index.html#profileURL=${encodeURIComponent(base + '/profile.json')}`);
-	// loaded: speedscope names the page after the profile
-	try {
-		await page.waitForFunction((t) => document.title.startsWith(t), title, {timeout: 30000});
-		ok(`speedscope loaded the export: title '${await page.title()}'`);
-	} catch (e) {
-		fail(`speedscope did not load the export: title '${await page.title()}', errors: ${errors.join('; ')}`);
+	for (const g of groups) {
+		if (groups.length > 1) label = `${path.basename(g[0])}: `;
+		await runGroup(context, base, g);
 	}
-	const body = await page.evaluate(() => document.body.innerText);
-	check(body.includes(profile), `the toolbar names the busiest thread's profile '${profile}'`);
-	check(!/Something went wrong|Unrecognized format/i.test(body), 'no import error on screen');
-	// the Sandwich view (its key is 3): a table of functions, in the DOM
-	await page.keyboard.press('3');
-	let rows = [];
-	try {
-		await page.waitForFunction((h) => [...document.querySelectorAll('table td')].some((td) => td.innerText.trim() === h),
-		                           hot, {timeout: 15000});
-	} catch (e) {
-		/* reported below */
-	}
-	rows = await sandwichRows(page);
-	const row = rows.find((r) => r[r.length - 1] === hot);
-	check(row, `the Sandwich table lists ${hot} (${rows.length} rows)`);
-	if (row) {
-		// cells: "TOTAL (P%)", "SELF (P%)", name
-		const m = /\(([0-9.]+)%\)/.exec(row[1]);
-		const self = m ? parseFloat(m[1]) : NaN;
-		check(self >= parseFloat(lo) && self <= parseFloat(hi),
-		      `${hot}'s self share on screen ${self}% within ${lo}..${hi}% (row: ${row.join(' | ')})`);
-	}
-	check(errors.length === 0, `no script errors (${errors.join('; ')})`);
 	await context.close();
 	server.close();
 	fs.rmSync(dir, {recursive: true, force: true});
