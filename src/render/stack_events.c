@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/offcpu_reason.h"
+
 /* Sorting state: qsort has no context argument. */
 static const struct profile_sample *sort_samples;
 
@@ -83,6 +85,10 @@ void stack_events_init(struct stack_events *se, const struct profile *p)
 		}
 	}
 	se->interval = find_interval(se);
+	struct offcpu_values ov;
+	offcpu_values_find(p, &ov);
+	se->offcpu = ov.offcpu;
+	se->runnable = ov.runnable;
 }
 
 void stack_events_release(struct stack_events *se)
@@ -142,23 +148,38 @@ static void close_down_to(const struct stack_events *se, size_t keep, uint64_t a
 		ops->close(ctx, (uint32_t)d, se->prev.v[d], at);
 }
 
+/* How long a sample lasts, when it says so itself: the blocked time of an
+ * off-CPU (or --wall) profile's interval; 0 for a sample of a moment. */
+static uint64_t sample_length(const struct stack_events *se, const struct profile_sample *s)
+{
+	int64_t len = 0;
+	if (se->offcpu >= 0 && s->values[se->offcpu] > 0)
+		len += s->values[se->offcpu];
+	if (se->runnable >= 0 && s->values[se->runnable] > 0)
+		len += s->values[se->runnable];
+	return (uint64_t)len;
+}
+
 void stack_events_walk(struct stack_events *se, size_t t, const struct stack_events_ops *ops, void *ctx)
 {
 	const struct stack_thread *th = &se->threads.v[t];
 	const struct profile_sample *s = se->p->samples.v;
 	size_t end = th->first + th->n;
-	uint64_t prev_t = 0;
+	/* when the previous sample ends at the latest, and how much later the
+	 * next may start and still continue it: an interval's samples are
+	 * whole, a moment's stands for up to a sampling interval either way */
+	uint64_t prev_end = 0, slack = 0;
 	se->prev.n = 0;
 	for (size_t i = end - th->timed; i < end; i++) {
 		const struct profile_sample *smp = &s[se->order.v[i]];
 		uint64_t at = smp->time - se->start;
 		size_t n;
 		const uint32_t *ids = stack_events_stack(se, smp->stack, &n);
-		bool gap = i > end - th->timed && at - prev_t > 2 * se->interval; /* not running in between */
+		bool gap = i > end - th->timed && at > prev_end + slack; /* not running in between */
 		size_t keep = 0;
 		while (!gap && keep < n && keep < se->prev.n && ids[keep] == se->prev.v[keep])
 			keep++;
-		close_down_to(se, keep, gap ? prev_t + se->interval : at, ops, ctx);
+		close_down_to(se, keep, gap ? prev_end : at, ops, ctx);
 		for (size_t d = keep; d < n; d++)
 			ops->open(ctx, (uint32_t)d, ids[d], at);
 		se->prev.n = 0;
@@ -166,9 +187,11 @@ void stack_events_walk(struct stack_events *se, size_t t, const struct stack_eve
 		if (n)
 			memcpy(se->prev.v, ids, n * sizeof(*ids));
 		se->prev.n = n;
-		prev_t = at;
+		uint64_t len = sample_length(se, smp);
+		prev_end = at + (len ? len : se->interval);
+		slack = len ? 0 : se->interval;
 	}
-	close_down_to(se, 0, prev_t + se->interval, ops, ctx);
+	close_down_to(se, 0, prev_end, ops, ctx);
 	se->prev.n = 0;
 }
 

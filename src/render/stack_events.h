@@ -6,7 +6,10 @@
  *
  * A sample stands for the time until the thread's next sample, or for one
  * sampling interval when the next comes later than two intervals (the
- * thread was not running): its frames close then.
+ * thread was not running): its frames close then. A sample of an off-CPU
+ * or --wall profile's blocked interval (its "offcpu" and "runnable"
+ * values) lasts that long instead, and the next sample after its end
+ * starts anew.
  */
 #ifndef KILN_RENDER_STACK_EVENTS_H
 #define KILN_RENDER_STACK_EVENTS_H
@@ -41,7 +44,8 @@ struct stack_events {
 	VEC(uint32_t) order;              /* sample ids, by thread, untimed first, then by time */
 	VEC(struct stack_thread) threads; /* by pid, then tid */
 	uint64_t start;                   /* the first sample time (ns); 0 when no sample has one */
-	uint64_t interval;                /* ns a sample stands for at most */
+	uint64_t interval;                /* ns a sample of a moment stands for at most */
+	int offcpu, runnable;             /* value indexes of blocked time, -1 when none */
 	/* scratch for stack_events_stack() and stack_events_walk() */
 	VEC(uint32_t) locs, ids, prev;
 };

@@ -214,6 +214,36 @@ static void test_same_frames_merged(void **state)
 	profile_free(p);
 }
 
+/* An off-CPU profile's samples are intervals: each lasts its blocked
+ * time (offcpu + runnable), not a sampling interval, and a sample after
+ * the end of the one before starts anew. */
+static void test_offcpu_intervals(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "blocks", "count");
+	profile_add_value_type(p, "offcpu", "nanoseconds");
+	profile_add_value_type(p, "runnable", "nanoseconds");
+	profile_thread(p, 7, 7)->name = profile_intern(p, "waiter");
+	uint32_t m = loc(p, 1, "main", 1, NULL), sl = loc(p, 2, "sleep", 2, NULL);
+	uint32_t ks[] = {sl, m};
+	struct profile_sample a = {.stack = profile_stack_from_leaf(p, ks, 2), .tid = 7, .pid = 7, .time = T0};
+	a.values[0] = 1;
+	a.values[1] = 5 * MS;
+	a.values[2] = 1 * MS;
+	profile_add_sample(p, &a);
+	a.time = T0 + 20 * MS; /* 14 ms after the first ended: on the CPU in between */
+	a.values[1] = 2 * MS;
+	a.values[2] = 0;
+	profile_add_sample(p, &a);
+	char *out = render(ct, p, NULL, 0);
+	has(out, "{\"name\":\"sleep\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":0.000,\"dur\":6000.000,");
+	has(out, "{\"name\":\"sleep\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":20000.000,"
+	         "\"dur\":2000.000,");
+	free(out);
+	profile_free(p);
+}
+
 static void test_chrome_trace(void **state)
 {
 	(void)state;
@@ -258,6 +288,7 @@ int main(void)
 	    cmocka_unit_test(test_frames),
 	    cmocka_unit_test(test_speedscope),
 	    cmocka_unit_test(test_same_frames_merged),
+	    cmocka_unit_test(test_offcpu_intervals),
 	    cmocka_unit_test(test_chrome_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
