@@ -58,17 +58,21 @@ static int write_pprof(FILE *out, struct profile *p, const struct export_args *a
 	return rc;
 }
 
-/* Folded stacks are text lines "frame;frame;... COUNT": the first line of
- * such a file ends in a space and digits. */
+/* Folded stacks are text lines "frame;frame;... COUNT": every whole line
+ * at the start of such a file ends in a space and digits (a source file
+ * has a line like "x = 5" now and then, not on every line). */
 static bool sniff_folded(const unsigned char *head, size_t n)
 {
-	const unsigned char *nl = memchr(head, '\n', n);
-	if (!nl || nl == head)
-		return false;
-	const unsigned char *q = nl;
-	while (q > head && q[-1] >= '0' && q[-1] <= '9')
-		q--;
-	return q < nl && q > head && q[-1] == ' ';
+	size_t lines = 0;
+	for (const unsigned char *at = head, *nl; (nl = memchr(at, '\n', n - (size_t)(at - head))); at = nl + 1) {
+		const unsigned char *q = nl;
+		while (q > at && q[-1] >= '0' && q[-1] <= '9')
+			q--;
+		if (q == nl || q == at || q[-1] != ' ')
+			return false;
+		lines++;
+	}
+	return lines > 0;
 }
 
 /* The value type folded stacks count: --value, else the profile's

@@ -46,6 +46,15 @@ check_eq "go tool pprof -traces: the chain down from main" "$chain" "leaf_b run 
 check_grep "go tool pprof -traces: the thread label" traces.txt '^ +thread: +c_calltree$'
 check_grep "go tool pprof -traces: the thread_id label" traces.txt '^ +thread_id: +[0-9]+$'
 
+# inlined frames: one location, its lines innermost first, which pprof
+# marks "(inline)" above the function they were inlined into
+"$KILN" record -q -F 499 -o inl.kiln -- "$FX/inlined_nofp" 300ms || die "record of inlined_nofp failed"
+"$KILN" export --format pprof inl.kiln 2>/dev/null
+go tool pprof -traces -symbolize=none inl.pb.gz >inl_traces.txt 2>/dev/null
+check_grep "go tool pprof: the inlined helper, marked inline" inl_traces.txt '^ +[0-9.]+[mun]?s +inlined::helper \(inline\)$'
+check_eq "go tool pprof: the helper inside inlined::outer" \
+	"$(awk '/inlined::helper \(inline\)$/ { getline; print $1; exit }' inl_traces.txt)" "inlined::outer"
+
 # round trip: kiln report and kiln flame on the exported pprof
 krun rt report c.pb.gz
 check_eq "kiln report c.pb.gz: status" "$RC" 0
@@ -150,6 +159,12 @@ check_eq "a file that is not an export: kept" "$(cat notes.pb.gz)" "my notes"
 check_grep "a file that is not an export: says --force" "$T/noforce.err" "use --force"
 krun force export --format pprof --force -o notes.pb.gz c.kiln
 check_eq "--force replaces it" "$(head -c 2 notes.pb.gz | od -An -tx1 | tr -d ' ')" "1f8b"
+printf 'int x = 5\nint main(void) { return x; }\n' >code.folded
+krun code export --format folded -o code.folded c.kiln
+check_eq "a text file that is not folded stacks: status" "$RC" 1
+check_grep "a text file that is not folded stacks: kept" code.folded '^int main'
+krun refolded export --format folded -o c.folded c.kiln
+check_eq "an earlier folded export is replaced: status" "$RC" 0
 krun again export --format pprof c.kiln
 check_eq "an earlier export is replaced: status" "$RC" 0
 krun noinput export --format pprof missing.kiln
