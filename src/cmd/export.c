@@ -106,15 +106,16 @@ static int write_folded(FILE *out, struct profile *p, const struct export_args *
 	return rc;
 }
 
-/* Does head hold needle (the start of a JSON document of ours)? */
-static bool head_has(const unsigned char *head, size_t n, const char *needle)
+/* Does head start as the JSON documents kiln writes in a format do? */
+static bool head_starts(const unsigned char *head, size_t n, const char *start)
 {
-	return n > 0 && head[0] == '{' && memmem(head, n, needle, strlen(needle));
+	size_t len = strlen(start);
+	return n >= len && !memcmp(head, start, len);
 }
 
 static bool sniff_speedscope(const unsigned char *head, size_t n)
 {
-	return head_has(head, n, "\"$schema\":\"https://www.speedscope.app/file-format-schema.json\"");
+	return head_starts(head, n, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\"");
 }
 
 static int write_speedscope(FILE *out, struct profile *p, const struct export_args *a)
@@ -130,7 +131,7 @@ static int write_speedscope(FILE *out, struct profile *p, const struct export_ar
 
 static bool sniff_chrome(const unsigned char *head, size_t n)
 {
-	return head_has(head, n, "\"traceEvents\":[");
+	return head_starts(head, n, "{\"traceEvents\":[");
 }
 
 static int write_chrome(FILE *out, struct profile *p, const struct export_args *a)

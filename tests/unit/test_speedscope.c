@@ -237,9 +237,8 @@ static void test_offcpu_intervals(void **state)
 	a.values[2] = 0;
 	profile_add_sample(p, &a);
 	char *out = render(ct, p, NULL, 0);
-	has(out, "{\"name\":\"sleep\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":0.000,\"dur\":6000.000,");
-	has(out, "{\"name\":\"sleep\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":20000.000,"
-	         "\"dur\":2000.000,");
+	has(out, "{\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":0.000,\"dur\":6000.000,\"name\":\"sleep\",");
+	has(out, "{\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":20000.000,\"dur\":2000.000,\"name\":\"sleep\",");
 	free(out);
 	profile_free(p);
 }
@@ -250,29 +249,28 @@ static void test_chrome_trace(void **state)
 	struct profile *p = fixture(true);
 	profile_set_meta(p, "command", "app 3");
 	char *out = render(ct, p, NULL, 0);
-	has(out, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"command\":\"app 3\"},\"traceEvents\":[\n");
+	/* the events first, so that a file is told by its start */
+	assert_memory_equal(out, "{\"traceEvents\":[\n", 17);
 	has(out, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":10,\"tid\":10,\"args\":{\"name\":\"busy\"}}");
 	has(out,
 	    "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":10,\"tid\":11,\"args\":{\"name\":\"idle \\\"x\\\"\"}}");
 	/* by start, callers first; leaf_a's three samples one slice */
 	has(out,
-	    "{\"name\":\"main\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0.000,\"dur\":5000.000,"
+	    "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0.000,\"dur\":5000.000,\"name\":\"main\",\"cat\":\"app\","
 	    "\"args\":{\"file\":\"app.rs\",\"line\":1}},\n"
-	    "{\"name\":\"run\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0.000,\"dur\":5000.000,"
+	    "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0.000,\"dur\":5000.000,\"name\":\"run\",\"cat\":\"app\","
 	    "\"args\":{\"file\":\"app.rs\",\"line\":5}},\n"
-	    "{\"name\":\"leaf_a\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0.000,\"dur\":3000.000,"
+	    "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0.000,\"dur\":3000.000,\"name\":\"leaf_a\",\"cat\":\"app\","
 	    "\"args\":{\"file\":\"app.rs\",\"line\":12}},\n"
-	    "{\"name\":\"leaf_b\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":3000.000,"
-	    "\"dur\":2000.000,");
-	has(out, "{\"name\":\"leaf_a\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":14000.000,"
-	         "\"dur\":1000.000,");
-	has(out,
-	    "{\"name\":\"wait\",\"cat\":\"app\",\"ph\":\"X\",\"pid\":10,\"tid\":11,\"ts\":1000.000,\"dur\":1000.000,");
+	    "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":3000.000,\"dur\":2000.000,\"name\":\"leaf_b\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":14000.000,\"dur\":1000.000,\"name\":\"leaf_a\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":11,\"ts\":1000.000,\"dur\":1000.000,\"name\":\"wait\",");
 	/* one process named once, and the document ends cleanly */
 	const char *named = strstr(out, "process_name");
 	assert_non_null(named);
 	assert_null(strstr(named + 1, "process_name"));
-	assert_string_equal(out + strlen(out) - 5, "}\n]}\n");
+	has(out, "}\n],\"displayTimeUnit\":\"ns\",\"otherData\":{\"command\":\"app 3\"}}\n");
+	assert_string_equal(out + strlen(out) - 3, "}}\n");
 	free(out);
 	profile_free(p);
 
