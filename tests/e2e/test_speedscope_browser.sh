@@ -28,9 +28,10 @@ tid1=$(jq_ thr.json "[t['tid'] for t in j['threads'] if t['name'] == 'worker-1']
 report_json thr.kiln thr3.json --tid "$tid"
 pct=$(jq_ thr3.json "[f['self_pct'] for f in j['functions'] if f['name'] == 'threads::spin'][0]")
 [ -n "$pct" ] || die "report has no threads::spin in worker-3"
-# the trace opens at its first lane, worker-1 (lanes by tid): spin's share
-# of its time, as kiln report gives it for that thread's samples (samples
-# and time differ a little: a sample before a pause lasts one interval)
+# the trace's lane of worker-1 (speedscope opens the first lane, which may
+# be the main thread's when it was sampled waiting): spin's share of its
+# time, as kiln report gives it for that thread's samples (samples and
+# time differ a little: a sample before a pause lasts one interval)
 report_json thr.kiln thr1.json --tid "$tid1"
 pct1=$(jq_ thr1.json "[f['self_pct'] for f in j['functions'] if f['name'] == 'threads::spin'][0]")
 [ -n "$pct1" ] || die "report has no threads::spin in worker-1"
@@ -51,7 +52,7 @@ else
 fi
 
 timeout 180 node "$BROWSER_DIR/speedscope_test.js" thr.speedscope.json thr.kiln "worker-3 $tid" threads::spin \
-	"$lo" "$hi" + thr.trace.json thr.trace.json "worker-1 (tid $tid1)" threads::spin \
+	"$lo" "$hi" + thr.trace.json thr.trace.json ">worker-1 (tid $tid1)" threads::spin \
 	"$(python3 -c "print($pct1 - 8)")" "$(python3 -c "print($pct1 + 8)")" >browser.log 2>&1
 rc=$?
 [ $rc = 77 ] && skip "$(grep SKIPPED browser.log)"

@@ -32,6 +32,8 @@ def speedscope(path, rep, hot, chain):
     sampled = [p for p in d["profiles"] if p["type"] == "sampled"]
     evented = [p for p in d["profiles"] if p["type"] == "evented"]
     print("sampled_profiles", len(sampled))
+    print("report_threads", len(rep["threads"]))
+    print("worker_profiles", sum(1 for p in sampled if p["name"].startswith("worker-")))
     print("evented_profiles", len(evented))
     total = sum(sum(p["weights"]) for p in sampled)
     print("total", total)
@@ -89,6 +91,8 @@ def chrome(path, rep, hot):
     print("display_unit", d.get("displayTimeUnit"))
     print("process_names", len(procs))
     print("thread_lanes", len(threads))
+    print("report_threads", len(rep["threads"]))
+    print("worker_lanes", sum(1 for n in threads.values() if n.startswith("worker-")))
     print("lanes_named", int(all(threads.get(t["tid"]) == t["name"] for t in rep["threads"])))
     xs = [e for e in ev if e["ph"] == "X"]
     print("x_events", len(xs))

@@ -11,7 +11,8 @@
 //
 // usage: node speedscope_test.js FILE.json TITLE PROFILE HOT LO HI [+ FILE.json ...]
 //   TITLE     the document title speedscope shows (the export's name)
-//   PROFILE   text of the profile speedscope opens first ("worker-3 1234")
+//   PROFILE   text of the profile speedscope opens first ("worker-3 1234"),
+//             or ">TEXT": one speedscope goes to with its key n
 //   HOT       the hot function's name, its self share (%) within LO..HI
 // Prints "ok: ..." / "FAIL: ..." lines; exits 1 on any failure, 77 when
 // Chromium or speedscope is missing here.
@@ -111,8 +112,24 @@ async function runGroup(context, base, [file, title, profile, hot, lo, hi]) {
 	} catch (e) {
 		fail(`speedscope did not load the export: title '${await page.title()}', errors: ${errors.join('; ')}`);
 	}
-	const body = await page.evaluate(() => document.body.innerText);
-	check(body.includes(profile), `the toolbar names the profile it opens first: '${profile}'`);
+	let body = await page.evaluate(() => document.body.innerText);
+	if (profile.startsWith('>')) {
+		// go to it: speedscope's key n opens the next profile (thread)
+		const want = profile.slice(1);
+		for (let i = 0; i < 64 && !body.includes(want); i++) {
+			const before = body;
+			await page.keyboard.press('n');
+			try {
+				await page.waitForFunction((b) => document.body.innerText !== b, before, {timeout: 5000});
+			} catch (e) {
+				break; /* the last profile: n does nothing */
+			}
+			body = await page.evaluate(() => document.body.innerText);
+		}
+		check(body.includes(want), `the profile '${want}' is there (key n)`);
+	} else {
+		check(body.includes(profile), `the toolbar names the profile it opens first: '${profile}'`);
+	}
 	check(!/Something went wrong|Unrecognized format/i.test(body), 'no import error on screen');
 	// the Sandwich view (its key is 3): a table of functions, in the DOM;
 	// a Chrome trace's names carry their args ("f {\"file\":...}")
