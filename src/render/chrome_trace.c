@@ -36,9 +36,14 @@ static void lane_open(void *ctx, uint32_t depth, uint32_t frame, uint64_t at)
 	l->opened.v[depth] = at;
 }
 
+/* A slice of no time (samples with one timestamp) is left out: then the
+ * slices at one depth never share a start, and sorting by start and depth
+ * puts every caller before its callees. */
 static void lane_close(void *ctx, uint32_t depth, uint32_t frame, uint64_t at)
 {
 	struct lane *l = ctx;
+	if (at == l->opened.v[depth])
+		return;
 	vec_push(&l->spans, ((struct span){l->opened.v[depth], at, depth, frame}));
 }
 

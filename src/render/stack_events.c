@@ -7,13 +7,12 @@
 
 #include "analysis/offcpu_reason.h"
 
-/* Sorting state: qsort has no context argument. */
-static const struct profile_sample *sort_samples;
-
-static int cmp_sample(const void *a, const void *b)
+/* Sample ids by pid, tid and time; ctx is the samples. */
+static int cmp_sample(const void *a, const void *b, void *ctx)
 {
+	const struct profile_sample *samples = ctx;
 	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
-	const struct profile_sample *x = &sort_samples[i], *y = &sort_samples[j];
+	const struct profile_sample *x = &samples[i], *y = &samples[j];
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
 	if (x->tid != y->tid)
@@ -64,10 +63,8 @@ void stack_events_init(struct stack_events *se, const struct profile *p)
 	vec_reserve(&se->order, p->samples.n);
 	for (size_t i = 0; i < p->samples.n; i++)
 		se->order.v[se->order.n++] = (uint32_t)i;
-	sort_samples = p->samples.v;
 	if (se->order.n)
-		qsort(se->order.v, se->order.n, sizeof(*se->order.v), cmp_sample);
-	sort_samples = NULL;
+		qsort_r(se->order.v, se->order.n, sizeof(*se->order.v), cmp_sample, (void *)p->samples.v);
 	for (size_t i = 0; i < se->order.n; i++) {
 		const struct profile_sample *s = &p->samples.v[se->order.v[i]];
 		struct stack_thread *th = se->threads.n ? &se->threads.v[se->threads.n - 1] : NULL;

@@ -243,6 +243,27 @@ static void test_offcpu_intervals(void **state)
 	profile_free(p);
 }
 
+/* Two samples at one time: the first lasts no time and is no slice. */
+static void test_same_time(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "samples", "count");
+	profile_set_meta_u64(p, "frequency", 1000);
+	uint32_t m = loc(p, 1, "main", 1, NULL), a = loc(p, 2, "leaf_a", 2, NULL), b = loc(p, 3, "leaf_b", 3, NULL);
+	uint32_t ka[] = {a, m}, kb[] = {b, m};
+	sample(p, 1, T0, 1, ka, 2);
+	sample(p, 1, T0, 1, kb, 2);
+	sample(p, 1, T0 + MS, 1, kb, 2);
+	char *out = render(ct, p, NULL, 0);
+	assert_null(strstr(out, "\"name\":\"leaf_a\""));
+	assert_null(strstr(out, "\"dur\":0.000"));
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0.000,\"dur\":2000.000,\"name\":\"main\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0.000,\"dur\":2000.000,\"name\":\"leaf_b\",");
+	free(out);
+	profile_free(p);
+}
+
 static void test_chrome_trace(void **state)
 {
 	(void)state;
@@ -287,6 +308,7 @@ int main(void)
 	    cmocka_unit_test(test_speedscope),
 	    cmocka_unit_test(test_same_frames_merged),
 	    cmocka_unit_test(test_offcpu_intervals),
+	    cmocka_unit_test(test_same_time),
 	    cmocka_unit_test(test_chrome_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
