@@ -574,24 +574,49 @@ static int gunzip(const uint8_t *data, size_t size, uint64_t max, struct strbuf 
 	return rc;
 }
 
+/* Is (number, wire) a field of Profile as profile.proto has it? */
+static bool profile_field(uint32_t number, enum pb_wire wire)
+{
+	if ((number >= 1 && number <= 6) || number == 11)
+		return wire == PB_LEN;
+	if (number == 13) /* comment: packed or not */
+		return wire == PB_LEN || wire == PB_VARINT;
+	return number >= 7 && number <= 14 && wire == PB_VARINT;
+}
+
 bool pprof_sniff(const void *head, size_t n)
 {
 	const uint8_t *b = head;
 	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
 		return true;
-	if (!n)
+	/* a raw message: fields of Profile with their wire types, as far as
+	 * head holds whole ones (perf.data's "PERFILE2" starts with what
+	 * could be field 10, but its next is field 10 with the wrong type),
+	 * and a control byte (tags and lengths) text never has */
+	if (n > 256)
+		n = 256;
+	bool control = false;
+	for (size_t i = 0; i < n && !control; i++)
+		control = b[i] < 0x09 || (b[i] > 0x0d && b[i] < 0x20);
+	if (!control)
 		return false;
-	/* a raw message: a top-level field of profile.proto with its wire
-	 * type first, and a control byte (tags and lengths) text never has */
-	uint8_t field = b[0] >> 3, wire = b[0] & 7;
-	bool len_field = field >= 1 && field <= 6, varint_field = field >= 7 && field <= 14 && field != 11;
-	if (!((len_field || field == 11) && wire == PB_LEN) && !(varint_field && wire == PB_VARINT) &&
-	    !(field == 13 && wire == PB_LEN))
-		return false;
-	for (size_t i = 0; i < n && i < 256; i++)
-		if (b[i] < 0x09 || (b[i] > 0x0d && b[i] < 0x20))
-			return true;
-	return false;
+	struct pb_reader r;
+	pb_reader_init(&r, b, n);
+	size_t fields = 0;
+	while (!pb_done(&r)) {
+		struct pb_field f;
+		const uint8_t *at = r.p;
+		uint64_t tag;
+		if (pb_read_varint(&r, &tag))
+			break; /* cut by the end of head */
+		if (!profile_field((uint32_t)(tag >> 3 <= 15 ? tag >> 3 : 0), (enum pb_wire)(tag & 7)))
+			return false;
+		r.p = at;
+		if (pb_next(&r, &f))
+			break; /* a field running past head */
+		fields++;
+	}
+	return fields > 0 || (n && profile_field(b[0] >> 3, (enum pb_wire)(b[0] & 7)));
 }
 
 int pprof_read_mem(const void *data, size_t size, uint64_t max_bytes, struct profile **out,

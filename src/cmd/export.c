@@ -24,6 +24,7 @@
 #include "render/pprof.h"
 #include "render/speedscope.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 struct export_args {
 	const char *input;
@@ -158,7 +159,7 @@ static const char export_usage[] = "usage: kiln export --format FORMAT [-o FILE]
                                    "  kiln export --format pprof run.kiln         # writes run.pb.gz\n"
                                    "  go tool pprof -top run.pb.gz\n"
                                    "\n"
-                                   "  -f, --format FORMAT   pprof: gzip-compressed profile.proto, every value type\n"
+                                   "      --format FORMAT   pprof: gzip-compressed profile.proto, every value type\n"
                                    "                        (go tool pprof, Parca, Pyroscope, Grafana)\n"
                                    "                        folded: 'outer;...;leaf COUNT' lines (flamegraph.pl,\n"
                                    "                        inferno, speedscope)\n"
@@ -172,7 +173,7 @@ static const char export_usage[] = "usage: kiln export --format FORMAT [-o FILE]
                                    "      --value TYPE      the value type folded stacks and speedscope's\n"
                                    "                        profiles count (default: the\n"
                                    "                        profile's default, else the first: samples)\n"
-                                   "      --force           replace FILE even if it is not an export of this format\n"
+                                   "  -f, --force           replace FILE even if it is not an export of this format\n"
                                    "  -h, --help            show this help\n"
                                    "See kiln-export(1).\n";
 
@@ -226,16 +227,16 @@ static int check_target(const char *path, const struct export_format *f, bool fo
 static int parse_args(int argc, char **argv, struct export_args *a, const struct export_format **fmt)
 {
 	static const struct option opts[] = {
-	    {"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},
-	    {"value", required_argument, NULL, 'v'},  {"force", no_argument, NULL, 'F'},
+	    {"format", required_argument, NULL, 'T'}, {"output", required_argument, NULL, 'o'},
+	    {"value", required_argument, NULL, 'v'},  {"force", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, 'h'},         {0},
 	};
 	const char *format = NULL;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":f:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fo:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
+		case 'T':
 			format = optarg;
 			break;
 		case 'o':
@@ -244,7 +245,7 @@ static int parse_args(int argc, char **argv, struct export_args *a, const struct
 		case 'v':
 			a->value = optarg;
 			break;
-		case 'F':
+		case 'f':
 			a->force = true;
 			break;
 		case 'h':
@@ -285,9 +286,7 @@ int cmd_export(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	status = 1;
-	char *path = a.output ? strdup(a.output) : default_output(a.input, fmt->suffix);
-	if (!path)
-		return 1;
+	char *path = a.output ? xstrdup(a.output) : default_output(a.input, fmt->suffix);
 	const char *shown = strcmp(path, "-") ? path : "stdout";
 	struct output out = {0};
 	struct profile *p = NULL;

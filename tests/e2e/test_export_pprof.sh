@@ -147,7 +147,7 @@ check_eq "export --format folded: status" "$RC" 0
 cmp -s c.folded flame.folded && ok "folded export = kiln flame --folded" || fail "c.folded differs from flame --folded"
 
 # output rules
-krun stdout export -f pprof -o - c.kiln
+krun stdout export --format pprof -o - c.kiln
 gzip -t "$T/stdout.out" 2>/dev/null && ok "-o - writes the gzip to stdout" || fail "-o - gave no gzip"
 krun unknown export --format svg c.kiln
 check_eq "unknown format: status" "$RC" 2
@@ -157,7 +157,7 @@ krun noforce export --format pprof -o notes.pb.gz c.kiln
 check_eq "a file that is not an export: status" "$RC" 1
 check_eq "a file that is not an export: kept" "$(cat notes.pb.gz)" "my notes"
 check_grep "a file that is not an export: says --force" "$T/noforce.err" "use --force"
-krun force export --format pprof --force -o notes.pb.gz c.kiln
+krun force export --format pprof -f -o notes.pb.gz c.kiln
 check_eq "--force replaces it" "$(head -c 2 notes.pb.gz | od -An -tx1 | tr -d ' ')" "1f8b"
 printf 'int x = 5\nint main(void) { return x; }\n' >code.folded
 krun code export --format folded -o code.folded c.kiln

@@ -347,6 +347,9 @@ static void test_sniff(void **state)
 	(void)state;
 	assert_false(pprof_sniff("KILNPROF", 8));
 	assert_false(pprof_sniff("PERFILE2", 8));
+	/* perf.data's header: its magic, then sizes with zero bytes */
+	assert_false(pprof_sniff("PERFILE2\x68\0\0\0\0\0\0\0\x88\0\0\0\0\0\0\0", 24));
+	assert_false(pprof_sniff("\x0a\x04\x08\x01\x10\x02\x1b", 7)); /* then a group: not profile.proto */
 	assert_false(pprof_sniff("main;run;leaf 12\n", 17));
 	assert_false(pprof_sniff("\n\nmain;leaf 1\n", 14)); /* text, though '\n' is field 1's tag */
 	assert_false(pprof_sniff("", 0));
