@@ -78,8 +78,10 @@ deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	else echo "make deps: all packages present"; fi
-	@# playwright-core drives Debian's chromium in the flame graph browser test
-	@[ -d tests/e2e/browser/node_modules/playwright-core ] || npm ci --prefix tests/e2e/browser --no-audit --no-fund
+	@# playwright-core drives Debian's chromium in the browser tests; speedscope is
+	@# the viewer test_speedscope_browser.sh opens kiln's speedscope export in
+	@[ -d tests/e2e/browser/node_modules/playwright-core ] && [ -d tests/e2e/browser/node_modules/speedscope ] || \
+	  npm ci --prefix tests/e2e/browser --no-audit --no-fund
 
 check: deps build
 	@cd $(BUILD) && ctest --output-on-failure -j 2

@@ -2,7 +2,9 @@
 # export_bench.sh - kiln export: the size and time of a pprof and a folded
 # export against the .kiln profile they come from, and, for reference, the
 # time `go tool pprof -top` takes on the pprof against `kiln report` on the
-# .kiln (and on the pprof: the reader).
+# .kiln (and on the pprof: the reader). A second table: the timeline
+# formats, speedscope and chrome, their size (and gzip -6 size) and time
+# against the .kiln's and kiln report's.
 #
 # Profiles: kiln record (DWARF, -F FREQ) of the calltree fixture (a shallow,
 # known chain) and of the demo (three threads, deep std/hashbrown stacks,
@@ -52,6 +54,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; els
 echo "export_bench: $(uname -r), $(nproc) cpus, $("$KILN" --version), $(go version 2>/dev/null || echo 'no go'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '\n| profile | samples | .kiln | .pb.gz | ratio | .folded | export pprof | export folded | kiln report .kiln | kiln report .pb.gz | go tool pprof -top |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+views=()
 for wl in calltree demo demo-4x; do
 	case $wl in
 	calltree) cmd=("$OUT/fixtures/calltree_nofp" 2000ms) f=$FREQ ;;
@@ -66,6 +69,8 @@ for wl in calltree demo demo-4x; do
 		t[report]+="$(secs "$KILN" report "$wl.kiln") "
 		t[rpprof]+="$(secs "$KILN" report "$wl.pb.gz") "
 		[ $have_go = 1 ] && t[go]+="$(secs go tool pprof -top -symbolize=none "$wl.pb.gz") "
+		t[speedscope]+="$(secs "$KILN" export --format speedscope --force -o "$wl.speedscope.json" "$wl.kiln") "
+		t[chrome]+="$(secs "$KILN" export --format chrome --force -o "$wl.trace.json" "$wl.kiln") "
 	done
 	med() { tr ' ' '\n' <<<"${t[$1]:-}" | grep . | median; }
 	kiln_size=$(stat -c %s "$wl.kiln")
@@ -76,7 +81,17 @@ for wl in calltree demo demo-4x; do
 	printf '| %s | %s | %d B | %d B | %s | %d B | %s ms | %s ms | %s ms | %s ms | %s |\n' "$wl" "$samples" \
 		"$kiln_size" "$pb_size" "$(ratio "$pb_size" "$kiln_size")" "$(stat -c %s "$wl.folded")" \
 		"$(ms "$(med pprof)")" "$(ms "$(med folded)")" "$(ms "$(med report)")" "$(ms "$(med rpprof)")" "$go_ms"
+	for v in speedscope:speedscope.json chrome:trace.json; do
+		sz=$(stat -c %s "$wl.${v#*:}")
+		gz=$(gzip -6 -c "$wl.${v#*:}" | wc -c)
+		views+=("$(printf '| %s | %s | %d B | %d B (%s) | %d B (%s) | %s ms (%s) |' "$wl" "${v%%:*}" "$kiln_size" \
+			"$sz" "$(ratio "$sz" "$kiln_size")" "$gz" "$(ratio "$gz" "$kiln_size")" "$(ms "$(med "${v%%:*}")")" \
+			"$(ratio "$(med "${v%%:*}")" "$(med report)")")")
+	done
 	unset t
 done
 echo
 echo "ratio: .pb.gz size / .kiln size; times are CPU (task-clock) of the whole command, medians of $RUNS runs"
+printf '\n| profile | format | .kiln | export (x .kiln) | gzip -6 (x .kiln) | export time (x kiln report .kiln) |\n'
+printf '|---|---|---|---|---|---|\n'
+printf '%s\n' "${views[@]}"

@@ -17,9 +17,12 @@
 #include "analysis/flame_tree.h"
 #include "cmd/cmd.h"
 #include "cmd/output.h"
+#include "kiln_version.h"
 #include "profile/profile.h"
 #include "render/flame.h"
+#include "render/chrome_trace.h"
 #include "render/pprof.h"
+#include "render/speedscope.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -104,11 +107,47 @@ static int write_folded(FILE *out, struct profile *p, const struct export_args *
 	return rc;
 }
 
+/* Does head start as the JSON documents kiln writes in a format do? */
+static bool head_starts(const unsigned char *head, size_t n, const char *start)
+{
+	size_t len = strlen(start);
+	return n >= len && !memcmp(head, start, len);
+}
+
+static bool sniff_speedscope(const unsigned char *head, size_t n)
+{
+	return head_starts(head, n, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\"");
+}
+
+static int write_speedscope(FILE *out, struct profile *p, const struct export_args *a)
+{
+	int value = folded_value(p, a); /* the same choice as folded stacks' */
+	if (value < 0)
+		return value;
+	const char *slash = strrchr(a->input, '/');
+	struct speedscope_options o = {
+	    .value = (size_t)value, .name = slash ? slash + 1 : a->input, .exporter = "kiln " KILN_VERSION};
+	return speedscope_write(out, p, &o);
+}
+
+static bool sniff_chrome(const unsigned char *head, size_t n)
+{
+	return head_starts(head, n, "{\"traceEvents\":[");
+}
+
+static int write_chrome(FILE *out, struct profile *p, const struct export_args *a)
+{
+	(void)a;
+	return chrome_trace_write(out, p);
+}
+
 /* Add a format here: its row, a writer in src/render/, the man page's
  * FORMATS section and a test. */
 static const struct export_format export_formats[] = {
     {"pprof", ".pb.gz", sniff_pprof, write_pprof},
     {"folded", ".folded", sniff_folded, write_folded},
+    {"speedscope", ".speedscope.json", sniff_speedscope, write_speedscope},
+    {"chrome", ".trace.json", sniff_chrome, write_chrome},
 };
 #define NFORMATS (sizeof(export_formats) / sizeof(export_formats[0]))
 
@@ -124,9 +163,15 @@ static const char export_usage[] = "usage: kiln export --format FORMAT [-o FILE]
                                    "                        (go tool pprof, Parca, Pyroscope, Grafana)\n"
                                    "                        folded: 'outer;...;leaf COUNT' lines (flamegraph.pl,\n"
                                    "                        inferno, speedscope)\n"
+                                   "                        speedscope: speedscope's JSON, a profile per thread\n"
+                                   "                        and its timeline (speedscope.app)\n"
+                                   "                        chrome: Trace Event JSON, a lane per thread over time\n"
+                                   "                        (ui.perfetto.dev, chrome://tracing)\n"
                                    "  -o, --output FILE     write to FILE ('-' for stdout); default: PROFILE with\n"
-                                   "                        its .kiln replaced by .pb.gz or .folded, beside it\n"
-                                   "      --value TYPE      the value type folded stacks count (default: the\n"
+                                   "                        its .kiln replaced by .pb.gz, .folded,\n"
+                                   "                        .speedscope.json or .trace.json, beside it\n"
+                                   "      --value TYPE      the value type folded stacks and speedscope's\n"
+                                   "                        profiles count (default: the\n"
                                    "                        profile's default, else the first: samples)\n"
                                    "  -f, --force           replace FILE even if it is not an export of this format\n"
                                    "  -h, --help            show this help\n"
@@ -258,6 +303,12 @@ int cmd_export(int argc, char **argv)
 	rc = fmt->write(out.f, p, &a);
 	if (rc == -ENOENT) /* no such --value, said */
 		goto out;
+	if (rc == -ENODATA) { /* a timeline format, and no sample has a time */
+		kiln_error("cannot export '%s' as %s: its samples have no times, so there is no timeline to lay out "
+		           "(pprof, folded and heap profiles have none); use --format speedscope or pprof",
+		           a.input, fmt->name);
+		goto out;
+	}
 	if (rc == -EOVERFLOW) {
 		kiln_error("cannot export '%s': its values add up to more than %" PRId64 " (64 bits)", a.input,
 		           INT64_MAX);
