@@ -216,7 +216,7 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 	at = name_room(b, words);
 	if (at == KEYMAP_NONE) {
 		/* 32 GiB of names: the string table alone goes on */
-		n.sid = strtab_intern_hashed(st, name, len, h);
+		n.sid = strtab_intern_n(st, name, len);  /* the table hashes its own way */
 		n.fresh = false;                         /* it may be in the table already */
 		flame_census_add(&b->census, name, len); /* maybe again: counting is idempotent */
 		return n;
@@ -273,6 +273,61 @@ static uint32_t folded_child(struct flame_folded *b, uint32_t parent, struct fol
 		keymap_add(&b->kids, node_hash(parent, sid), id);
 	}
 	return id;
+}
+
+#define FRAME_MUL 0xff51afd7ed558ccdULL
+
+/* Folds the word w of a name into the hash h. */
+static uint64_t frame_hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * FRAME_MUL;
+	return h ^ (h >> 29);
+}
+
+/* Where the frame starting at pos of stack (len bytes) ends (at the next
+ * ';', or len), and in *hash the hash of its name: the builder's own,
+ * found in the same pass a word at a time, where memchr() and then
+ * hash_bytes() read every name twice. The name's whole words are hashed
+ * in turn, then its last bytes as a word padded with zeros, then its
+ * length, so a name hashes the same wherever it is. */
+static size_t frame_end_hash(const char *stack, size_t pos, size_t len, uint64_t *hash)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL, w = 0;
+	size_t i = pos, end;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL, semis = ones * ';';
+	for (; len - i >= 8; i += 8) {
+		memcpy(&w, stack + i, 8);
+		uint64_t x = w ^ semis; /* a zero byte where w has a ';' */
+		uint64_t z = (x - ones) & ~x & (ones << 7);
+		if (z) {
+			/* the lowest flag is the first ';' (flags above it may be false) */
+			size_t k = (size_t)__builtin_ctzll(z) >> 3;
+			end = i + k;
+			if (k)
+				h = frame_hash_word(h, w & (~0ULL >> (64 - 8 * k)));
+			goto out;
+		}
+		h = frame_hash_word(h, w);
+	}
+#else
+	for (; len - i >= 8 && !memchr(stack + i, ';', 8); i += 8) {
+		memcpy(&w, stack + i, 8);
+		h = frame_hash_word(h, w);
+	}
+#endif
+	/* fewer than 8 bytes of the line left, or a ';' among the next 8 */
+	end = i;
+	w = 0;
+	while (end < len && stack[end] != ';') {
+		w |= (uint64_t)(unsigned char)stack[end] << (8 * (end - i));
+		end++;
+	}
+	if (end > i)
+		h = frame_hash_word(h, w);
+out:
+	*hash = hash_u64(h ^ (uint64_t)(end - pos) * 0x9e3779b97f4a7c15ULL);
+	return end;
 }
 
 /* The length of the common prefix of a and b (n bytes each), a word at a time. */
@@ -523,10 +578,9 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 		 * each waiting for the one before */
 		vec_clear(&b->todo);
 		while (pos <= len) {
-			const char *semi = memchr(stack + pos, ';', len - pos);
-			size_t end = semi ? (size_t)(semi - stack) : len;
-			struct flame_folded_frame f = {(uint32_t)pos, (uint32_t)end,
-			                               hash_bytes(stack + pos, end - pos)};
+			uint64_t hash;
+			size_t end = frame_end_hash(stack, pos, len, &hash);
+			struct flame_folded_frame f = {(uint32_t)pos, (uint32_t)end, hash};
 			keymap_prefetch(&b->names, f.hash);
 			vec_push(&b->todo, f);
 			pos = end + 1;
