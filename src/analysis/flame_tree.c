@@ -153,7 +153,7 @@ struct name_key {
  * its word in the block; blocks do not move, and a name longer than a
  * block has one of its own. */
 #define NAME_HEAD       1
-#define NAME_BLOCK_BITS 16                                             /* 512 KiB blocks */
+#define NAME_BLOCK_BITS 18 /* 2 MiB blocks, on huge pages where the system has them */
 #define NAME_BLOCK_MAX  (((size_t)KEYMAP_NONE >> NAME_BLOCK_BITS) - 1) /* ids stay below KEYMAP_NONE */
 
 static const uint64_t *name_entry(const struct flame_folded *b, uint32_t at)
@@ -187,7 +187,7 @@ static uint32_t name_room(struct flame_folded *b, size_t words)
 	if (b->name_blocks.n >= NAME_BLOCK_MAX)
 		return KEYMAP_NONE;
 	size_t size = words > block_words ? words : block_words;
-	uint64_t *block = xmalloc(size * sizeof(*block));
+	uint64_t *block = xmalloc_huge(size * sizeof(*block));
 	strtab_adopt(&b->t->strings, block);
 	vec_push(&b->name_blocks, block);
 	b->block_used = words;
