@@ -187,7 +187,8 @@ static uint32_t name_room(struct flame_folded *b, size_t words)
 	if (b->name_blocks.n >= NAME_BLOCK_MAX)
 		return KEYMAP_NONE;
 	size_t size = words > block_words ? words : block_words;
-	uint64_t *block = xmalloc_huge(size * sizeof(*block));
+	/* the first block as small pages: a small file keeps to the pages it touches */
+	uint64_t *block = b->name_blocks.n ? xmalloc_huge(size * sizeof(*block)) : xmalloc(size * sizeof(*block));
 	strtab_adopt(&b->t->strings, block);
 	vec_push(&b->name_blocks, block);
 	b->block_used = words;
