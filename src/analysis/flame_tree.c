@@ -145,14 +145,25 @@ struct name_key {
 	size_t len;
 };
 
-/* Entries of b->name_keys: a word (length << 32 | string id), then the
- * name's bytes, padded to whole words. Comparing a name there costs one
- * cache miss; through the string table it would cost three. */
-#define NAME_HEAD 1
+/* Entries of b->name_blocks: a word (length << 32 | string id), then the
+ * name's bytes and at least one NUL byte, padded to whole words. Comparing
+ * a name there costs one cache miss; through the string table it would
+ * cost three. The bytes are the tree's string too (strtab_append_stored()):
+ * names are stored once. An entry's id is its block << NAME_BLOCK_BITS |
+ * its word in the block; blocks do not move, and a name longer than a
+ * block has one of its own. */
+#define NAME_HEAD       1
+#define NAME_BLOCK_BITS 18 /* 2 MiB blocks, on huge pages where the system has them */
+#define NAME_BLOCK_MAX  (((size_t)KEYMAP_NONE >> NAME_BLOCK_BITS) - 1) /* ids stay below KEYMAP_NONE */
+
+static const uint64_t *name_entry(const struct flame_folded *b, uint32_t at)
+{
+	return b->name_blocks.v[at >> NAME_BLOCK_BITS] + (at & (((uint32_t)1 << NAME_BLOCK_BITS) - 1));
+}
 
 static bool name_eq(const void *ctx, const void *key, uint32_t at)
 {
-	const uint64_t *w = (const uint64_t *)ctx + at;
+	const uint64_t *w = name_entry(ctx, at);
 	const struct name_key *k = key;
 	return w[0] >> 32 == k->len && !memcmp(w + NAME_HEAD, k->s, k->len);
 }
@@ -163,24 +174,37 @@ struct folded_name {
 	bool fresh; /* first seen just now: no node has it yet */
 };
 
+/* Room for an entry of words words; returns its id, or KEYMAP_NONE when
+ * the ids are used up. */
+static uint32_t name_room(struct flame_folded *b, size_t words)
+{
+	size_t block_words = (size_t)1 << NAME_BLOCK_BITS;
+	if (b->name_blocks.n && b->block_used + words <= block_words) {
+		uint32_t at = (uint32_t)((b->name_blocks.n - 1) << NAME_BLOCK_BITS | b->block_used);
+		b->block_used += words;
+		return at;
+	}
+	if (b->name_blocks.n >= NAME_BLOCK_MAX)
+		return KEYMAP_NONE;
+	size_t size = words > block_words ? words : block_words;
+	/* the first block as small pages: a small file keeps to the pages it touches */
+	uint64_t *block = b->name_blocks.n ? xmalloc_huge(size * sizeof(*block)) : xmalloc(size * sizeof(*block));
+	strtab_adopt(&b->t->strings, block);
+	vec_push(&b->name_blocks, block);
+	b->block_used = words;
+	return (uint32_t)((b->name_blocks.n - 1) << NAME_BLOCK_BITS);
+}
+
 /* The tree's string id of name: a private map in front of the string table
  * (whose byte-wise hash would cost more than the rest of a frame). */
 static struct folded_name folded_intern(struct flame_folded *b, const char *name, size_t len, uint64_t h)
 {
 	struct name_key k = {name, len};
-	uint32_t at = keymap_find(&b->names, h, name_eq, b->name_keys.v, &k);
-	if (at != KEYMAP_NONE) {
-		return (struct folded_name){(uint32_t)b->name_keys.v[at], false};
-	}
+	uint32_t at = keymap_find(&b->names, h, name_eq, b, &k);
+	if (at != KEYMAP_NONE)
+		return (struct folded_name){(uint32_t)name_entry(b, at)[0], false};
 	struct strtab *st = &b->t->strings;
-	size_t words = NAME_HEAD + (len + 7) / 8;
 	struct folded_name n = {0};
-	if (b->name_keys.n + words >= KEYMAP_NONE) {
-		/* 32 GiB of names: the string table alone goes on */
-		n.sid = strtab_intern_hashed(st, name, len, h);
-		flame_census_add(&b->census, name, len); /* maybe again: counting is idempotent */
-		return n;
-	}
 	/* not in the map: new to the table, unless one of the strings the
 	 * tree began with ("", "all" and the value type's); the table's own
 	 * index is made once, at the end */
@@ -189,16 +213,22 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 		if (st->lens.v[i] == len && !memcmp(st->strs.v[i], name, len))
 			n.sid = i;
 	n.fresh = n.sid == UINT32_MAX;
-	if (n.fresh)
-		n.sid = strtab_append(st, name, len);
-	flame_census_add(&b->census, name, len); /* first met: the census's order */
-	at = (uint32_t)b->name_keys.n;
-	vec_reserve(&b->name_keys, b->name_keys.n + words);
-	uint64_t *w = b->name_keys.v + at;
+	size_t words = NAME_HEAD + (len + 8) / 8; /* a NUL byte at least */
+	at = name_room(b, words);
+	if (at == KEYMAP_NONE) {
+		/* 32 GiB of names: the string table alone goes on */
+		n.sid = strtab_intern_n(st, name, len);  /* the table hashes its own way */
+		n.fresh = false;                         /* it may be in the table already */
+		flame_census_add(&b->census, name, len); /* maybe again: counting is idempotent */
+		return n;
+	}
+	uint64_t *w = (uint64_t *)name_entry(b, at);
 	w[words - 1] = 0; /* the padding after the name's last bytes */
-	w[0] = (uint64_t)len << 32 | n.sid;
 	memcpy(w + NAME_HEAD, name, len);
-	b->name_keys.n += words;
+	if (n.fresh)
+		n.sid = strtab_append_stored(st, (const char *)(w + NAME_HEAD), len);
+	w[0] = (uint64_t)len << 32 | n.sid;
+	flame_census_add(&b->census, name, len); /* first met: the census's order */
 	keymap_add(&b->names, h, at);
 	return n;
 }
@@ -244,6 +274,61 @@ static uint32_t folded_child(struct flame_folded *b, uint32_t parent, struct fol
 		keymap_add(&b->kids, node_hash(parent, sid), id);
 	}
 	return id;
+}
+
+#define FRAME_MUL 0xff51afd7ed558ccdULL
+
+/* Folds the word w of a name into the hash h. */
+static uint64_t frame_hash_word(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * FRAME_MUL;
+	return h ^ (h >> 29);
+}
+
+/* Where the frame starting at pos of stack (len bytes) ends (at the next
+ * ';', or len), and in *hash the hash of its name: the builder's own,
+ * found in the same pass a word at a time, where memchr() and then
+ * hash_bytes() read every name twice. The name's whole words are hashed
+ * in turn, then its last bytes as a word padded with zeros, then its
+ * length, so a name hashes the same wherever it is. */
+static size_t frame_end_hash(const char *stack, size_t pos, size_t len, uint64_t *hash)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL, w = 0;
+	size_t i = pos, end;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL, semis = ones * ';';
+	for (; len - i >= 8; i += 8) {
+		memcpy(&w, stack + i, 8);
+		uint64_t x = w ^ semis; /* a zero byte where w has a ';' */
+		uint64_t z = (x - ones) & ~x & (ones << 7);
+		if (z) {
+			/* the lowest flag is the first ';' (flags above it may be false) */
+			size_t k = (size_t)__builtin_ctzll(z) >> 3;
+			end = i + k;
+			if (k)
+				h = frame_hash_word(h, w & (~0ULL >> (64 - 8 * k)));
+			goto out;
+		}
+		h = frame_hash_word(h, w);
+	}
+#else
+	for (; len - i >= 8 && !memchr(stack + i, ';', 8); i += 8) {
+		memcpy(&w, stack + i, 8);
+		h = frame_hash_word(h, w);
+	}
+#endif
+	/* fewer than 8 bytes of the line left, or a ';' among the next 8 */
+	end = i;
+	w = 0;
+	while (end < len && stack[end] != ';') {
+		w |= (uint64_t)(unsigned char)stack[end] << (8 * (end - i));
+		end++;
+	}
+	if (end > i)
+		h = frame_hash_word(h, w);
+out:
+	*hash = hash_u64(h ^ (uint64_t)(end - pos) * 0x9e3779b97f4a7c15ULL);
+	return end;
 }
 
 /* The length of the common prefix of a and b (n bytes each), a word at a time. */
@@ -494,10 +579,9 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 		 * each waiting for the one before */
 		vec_clear(&b->todo);
 		while (pos <= len) {
-			const char *semi = memchr(stack + pos, ';', len - pos);
-			size_t end = semi ? (size_t)(semi - stack) : len;
-			struct flame_folded_frame f = {(uint32_t)pos, (uint32_t)end,
-			                               hash_bytes(stack + pos, end - pos)};
+			uint64_t hash;
+			size_t end = frame_end_hash(stack, pos, len, &hash);
+			struct flame_folded_frame f = {(uint32_t)pos, (uint32_t)end, hash};
 			keymap_prefetch(&b->names, f.hash);
 			vec_push(&b->todo, f);
 			pos = end + 1;
@@ -507,9 +591,9 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 			if (at != KEYMAP_NONE) {
 				/* most entries cross a cache line (they are not
 				 * aligned): the comparison would wait for the second */
-				__builtin_prefetch(b->name_keys.v + at);
-				if (at + 8 < b->name_keys.n)
-					__builtin_prefetch(b->name_keys.v + at + 8);
+				const uint64_t *w = name_entry(b, at);
+				__builtin_prefetch(w);
+				__builtin_prefetch(w + 8); /* a prefetch never faults */
 			}
 		}
 		for (size_t i = 0; i < b->todo.n; i++) {
@@ -536,7 +620,7 @@ void flame_folded_finish(struct flame_folded *b)
 	pop_frames(b, 0);
 	keymap_release(&b->kids);
 	keymap_release(&b->names);
-	vec_free(&b->name_keys);
+	vec_free(&b->name_blocks); /* the blocks are the tree's strings' */
 	/* the origins are decided per name when asked for, by the census of
 	 * every name (packed nodes' too) */
 	t->census = xmalloc(sizeof(*t->census));

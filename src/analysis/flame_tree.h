@@ -187,9 +187,12 @@ struct pack_info;
 
 struct flame_folded {
 	struct flame_tree *t;
-	struct keymap kids;                  /* (parent, name) -> node, for children of wide nodes */
-	struct keymap names;                 /* name -> its entry in name_keys */
-	VEC(uint64_t) name_keys;             /* entries: (length << 32 | string id), the bytes */
+	struct keymap kids;  /* (parent, name) -> node, for children of wide nodes */
+	struct keymap names; /* name -> its entry in name_blocks */
+	VEC(uint64_t *)
+	name_blocks;                         /* entries: (length << 32 | string id), the bytes;
+	                                      * the tree's strings, which own the blocks */
+	size_t block_used;                   /* words used in the last block */
 	struct flame_census census;          /* of every name, in the order first met */
 	VEC(struct flame_folded_prev) prev;  /* the previous line's frames */
 	VEC(struct flame_folded_frame) todo; /* the new frames of the line being added */

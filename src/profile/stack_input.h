@@ -33,7 +33,8 @@ enum stack_format {
 struct stack_input_limits {
 	uint64_t max_line_bytes;  /* longest line of text; 0: STACK_INPUT_DEFAULT_MAX_LINE */
 	uint64_t max_input_bytes; /* most bytes of text read; 0: no limit */
-	size_t read_size;         /* bytes per read(2); 0: 1 MiB (tests use small ones) */
+	size_t read_size;         /* bytes per read(2); 0: 1 MiB, and a regular file is mapped
+	                           * 4 MiB at a time instead (tests use small ones) */
 	bool time_order;          /* text for a flame chart: merge only repeats of the sample
 	                           * before (see folded_reader_new()), so memory grows with them */
 };

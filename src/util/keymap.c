@@ -41,7 +41,8 @@ static void rehash(struct keymap *m, unsigned bits)
 	struct keymap old = *m;
 	m->bits = bits;
 	m->cap = (size_t)1 << bits;
-	m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	m->slots = xmalloc_huge(m->cap * sizeof(*m->slots));
+	memset(m->slots, 0, m->cap * sizeof(*m->slots));
 	for (size_t i = 0; i < old.cap; i++)
 		if (old.slots[i])
 			place(m, old.slots[i]);

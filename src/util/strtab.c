@@ -89,6 +89,20 @@ uint32_t strtab_append(struct strtab *t, const char *s, size_t len)
 	return id;
 }
 
+uint32_t strtab_append_stored(struct strtab *t, const char *s, size_t len)
+{
+	uint32_t id = (uint32_t)t->strs.n;
+	vec_push(&t->strs, (char *)s);
+	vec_push(&t->lens, (uint32_t)len);
+	return id;
+}
+
+void strtab_adopt(struct strtab *t, void *block)
+{
+	/* store() goes on in its own last chunk: it keeps chunk_pos, not the list */
+	vec_push(&t->chunks, block);
+}
+
 void strtab_reindex(struct strtab *t)
 {
 	if (t->indexed == t->strs.n)

@@ -16,7 +16,7 @@
 struct strtab {
 	VEC(char *) strs; /* id -> NUL-terminated string */
 	VEC(uint32_t) lens;
-	VEC(char *) chunks;
+	VEC(char *) chunks; /* its own, then adopted blocks, freed on release */
 	size_t chunk_left;
 	char *chunk_pos;
 	struct keymap index; /* string -> id */
@@ -35,6 +35,11 @@ uint32_t strtab_intern_hashed(struct strtab *t, const char *s, size_t len, uint6
  * it: for a caller with a map of its own (the folded flame builder); the
  * lookups above then need strtab_reindex() first. Returns its id. */
 uint32_t strtab_append(struct strtab *t, const char *s, size_t len);
+/* As strtab_append(), for a string the caller stored, followed by a NUL
+ * byte, in a block it gave the table with strtab_adopt(): not copied. */
+uint32_t strtab_append_stored(struct strtab *t, const char *s, size_t len);
+/* Gives the table block (from malloc), which it frees when released. */
+void strtab_adopt(struct strtab *t, void *block);
 /* Indexes the strings strtab_append() added. */
 void strtab_reindex(struct strtab *t);
 /* Returns the id of s, or UINT32_MAX when it is not in the table. */

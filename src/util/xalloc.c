@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static void out_of_memory(size_t n)
@@ -31,6 +32,20 @@ void *xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
 		out_of_memory(n * size);
+	return p;
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void *xmalloc_huge(size_t n)
+{
+	if (n < HUGE_PAGE)
+		return xmalloc(n);
+	size_t size = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	void *p = aligned_alloc(HUGE_PAGE, size);
+	if (!p)
+		out_of_memory(n);
+	(void)madvise(p, size, MADV_HUGEPAGE); /* advice: without it, small pages */
 	return p;
 }
 

@@ -14,6 +14,10 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t n, size_t size);
+/* As xmalloc(); a block of 2 MiB or more is placed on 2 MiB boundaries
+ * and asked to be backed by huge pages (big random-access tables: fewer
+ * page faults and TLB misses). Freed with free(). */
+void *xmalloc_huge(size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 

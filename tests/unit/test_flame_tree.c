@@ -679,6 +679,25 @@ static void test_census_scans(void **state)
 	assert_false(flame_name_may_be_rust("app::m12::run_5", 15));
 	assert_false(flame_name_may_be_cpp("memcpy", 6));
 	assert_false(flame_name_may_be_rust("memcpy", 6));
+	/* the C++ scan skips 8 bytes at a time: a mark at any offset, across
+	 * any word boundary, is still seen, and plain text around it is not */
+	static const char *const marks[] = {"f)",           "A<B> >",  "ns::~X",       "std::_Rb",
+	                                    "n::operator<", "x::_M_y", "__gnu_cxx::a", "g()"};
+	for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++)
+		for (size_t at = 0; at < 20; at++) {
+			char buf[64];
+			memset(buf, 'a', at);
+			size_t len = at + (size_t)snprintf(buf + at, sizeof(buf) - at, "%s", marks[m]);
+			for (size_t pad = 0; pad < 10; pad++) {
+				assert_true(flame_name_may_be_cpp(buf, len));
+				assert_false(flame_name_may_be_cpp(buf, at));
+				buf[len++] = 'z';
+			}
+		}
+	char plain[40];
+	memset(plain, 'q', sizeof(plain));
+	for (size_t len = 0; len <= sizeof(plain); len++)
+		assert_false(flame_name_may_be_cpp(plain, len));
 }
 
 /* What decides the colours of the drawn frames may be met only in frames

@@ -145,6 +145,106 @@ static void test_stream_file(void **state)
 	free(text);
 }
 
+/* The folded text of the tree of the file at path, read with lim; checks
+ * that all of its len bytes were read. */
+static char *read_folded(const char *path, const struct stack_input_limits *lim, size_t len)
+{
+	struct flame_tree t;
+	flame_tree_init(&t);
+	struct flame_folded fb;
+	flame_folded_init(&fb, &t);
+	struct profile *p = NULL;
+	struct stack_input_info info;
+	assert_int_equal(stack_input_read(path, lim, add_to_tree, &fb, &p, &info), 0);
+	flame_folded_finish(&fb);
+	assert_null(p);
+	assert_int_equal(info.bytes, len);
+	char *out = folded_of(&t);
+	flame_tree_release(&t);
+	return out;
+}
+
+static void count_line(void *ctx, const char *stack, size_t len, int64_t count)
+{
+	(void)ctx;
+	(void)stack;
+	(void)len;
+	(void)count;
+}
+
+/* A regular file read with the default read size is mapped a window at a
+ * time: lines cut by the windows' ends (a long one too), the limits, and
+ * a descriptor not at the file's start (stdin redirected from a file that
+ * was partly read) read as they do through read(2). */
+static void test_mapped_file(void **state)
+{
+	(void)state;
+	char path[512];
+	tmp_path(path, sizeof(path), "mapped.folded");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	for (int i = 0; i < 40000; i++) {
+		fprintf(f, "main;worker_%d;step_%d", i % 7, i % 1013);
+		for (int d = 0; d < i % 24; d++)
+			fprintf(f, ";some_crate::module_%d::function_%d", d, (i * 31 + d) % 4999);
+		if (i == 17000) /* longer than a read, across the first window's end */
+			for (int d = 0; d < 20000; d++)
+				fprintf(f, ";g_%d", d);
+		fprintf(f, " %d\n", 1 + i % 5);
+	}
+	fclose(f);
+	assert_true(len > (9u << 20)); /* three windows of 4 MiB */
+	write_file(path, text, len);
+	struct stack_input_limits by_read = {.read_size = 4093};
+	char *want = read_folded(path, &by_read, len);
+
+	for (int pass = 0; pass < 2; pass++) {
+		/* the default read size maps; a chosen one reads */
+		struct stack_input_limits lim = {.read_size = pass ? 4093 : 0};
+		char *got = read_folded(path, &lim, len);
+		assert_string_equal(got, want);
+		free(got);
+		struct profile *p = NULL;
+		struct stack_input_info info;
+
+		lim.max_input_bytes = len - 1;
+		assert_int_equal(stack_input_read(path, &lim, count_line, NULL, &p, &info), -EFBIG);
+		lim.max_input_bytes = len;
+		assert_int_equal(stack_input_read(path, &lim, count_line, NULL, &p, &info), 0);
+		lim.max_input_bytes = 0;
+		lim.max_line_bytes = 100000;
+		assert_int_equal(stack_input_read(path, &lim, count_line, NULL, &p, &info), -E2BIG);
+		assert_int_equal(info.error_line, 17001);
+	}
+
+	/* a descriptor already past the first lines reads the rest */
+	const char *rest = strchr(text + (1u << 20) + 12345, '\n') + 1;
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(lseek(fd, rest - text, SEEK_SET), rest - text);
+	struct flame_tree t;
+	flame_tree_init(&t);
+	struct flame_folded fb;
+	flame_folded_init(&fb, &t);
+	struct profile *p = NULL;
+	struct stack_input_info info;
+	assert_int_equal(stack_input_read_fd(fd, NULL, add_to_tree, &fb, &p, &info), 0);
+	flame_folded_finish(&fb);
+	close(fd);
+	assert_int_equal(info.bytes, len - (size_t)(rest - text));
+	char *got = folded_of(&t);
+	write_file(path, rest, len - (size_t)(rest - text));
+	char *want_rest = read_folded(path, &by_read, len - (size_t)(rest - text));
+	assert_string_equal(got, want_rest);
+	free(got);
+	free(want_rest);
+	flame_tree_release(&t);
+	unlink(path);
+	free(want);
+	free(text);
+}
+
 /* A frame name longer than the first read, on the first line, is as good
  * as anywhere else; a line over the limit is an error naming it. */
 static void test_long_lines(void **state)
@@ -281,8 +381,8 @@ static void test_kiln(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sniff),  cmocka_unit_test(test_stream_file), cmocka_unit_test(test_long_lines),
-	    cmocka_unit_test(test_binary), cmocka_unit_test(test_kiln),
+	    cmocka_unit_test(test_sniff),      cmocka_unit_test(test_stream_file), cmocka_unit_test(test_mapped_file),
+	    cmocka_unit_test(test_long_lines), cmocka_unit_test(test_binary),      cmocka_unit_test(test_kiln),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
