@@ -231,6 +231,14 @@ static bool fires_in_kernel(const struct recorder *r)
 	return r->o.offcpu || r->o.raw;
 }
 
+/* Whether samples carry raw tracepoint data: kiln lock's, or the
+ * wake-ups beside an off-CPU recording's switches (one ring holds both,
+ * so both have the same layout). */
+static bool takes_raw(const struct recorder *r)
+{
+	return r->o.raw || (r->o.offcpu && r->o.wake.name);
+}
+
 static void build_attr(struct recorder *r, bool enable_on_exec)
 {
 	struct perf_event_attr *a = &r->attr;
@@ -252,7 +260,7 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 		a->sample_stack_user = r->o.stack_size;
 		a->exclude_callchain_user = 1; /* we unwind user space ourselves */
 	}
-	if (r->o.raw)
+	if (takes_raw(r))
 		a->sample_type |= PERF_SAMPLE_RAW;
 	a->sample_max_stack = (uint16_t)r->max_stack;
 	a->disabled = 1;
@@ -334,16 +342,16 @@ static int map_ring(struct recorder *r, int fd, int cpu)
 	}
 }
 
-/* Opens the companion event of the ring fd of cpu: the same sample
- * layout, with no stack copy. Returns 0 or -errno. */
-static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
+/* Opens ev beside the event whose ring is ring_fd: the same sample
+ * layout, with no stack copy (and, with no_chain, no call chain). */
+static int open_beside(struct recorder *r, pid_t pid, int cpu, int ring_fd, const struct event_desc *ev, bool no_chain)
 {
-	if (!r->o.companion.name)
-		return 0;
 	struct perf_event_attr a = r->attr;
-	a.type = r->o.companion.type;
-	a.config = r->o.companion.config;
+	a.type = ev->type;
+	a.config = ev->config;
 	a.sample_stack_user = 0;
+	if (no_chain)
+		a.exclude_callchain_user = a.exclude_callchain_kernel = 1;
 	/* side-band records come once, from the main event */
 	a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = 0;
 	int fd = event_open(&a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -356,6 +364,20 @@ static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
 	}
 	vec_push(&r->extra_fds, fd);
 	return 0;
+}
+
+/* Opens the companion event and the wake-up event, those asked for, of
+ * the ring fd of cpu. Returns 0 or -errno. */
+static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
+{
+	int rc = 0;
+	if (r->o.companion.name)
+		rc = open_beside(r, pid, cpu, ring_fd, &r->o.companion, false);
+	/* without wake-ups intervals stay whole, as before: not worth failing */
+	if (rc == 0 && r->o.offcpu && r->o.wake.name && !r->st.offcpu_wake_refused &&
+	    open_beside(r, pid, cpu, ring_fd, &r->o.wake, true) < 0)
+		r->st.offcpu_wake_refused = true;
+	return rc;
 }
 
 static int open_for(struct recorder *r, pid_t pid, bool first_thread)
@@ -779,6 +801,19 @@ static void defer_sample(struct recorder *r, const struct perf_event_header *h)
 	vec_push(&r->deferred, copy);
 }
 
+/* A wake-up: its sample's tid is the waker's (or whoever ran when the
+ * timer fired); the woken thread is in the tracepoint's fields. */
+static void handle_wake(struct recorder *r, const struct recorder_raw_sample *rs, uint64_t time)
+{
+	uint32_t off = r->o.wake_tid_offset, woken;
+	if (rs->raw_size < off + 4)
+		return;
+	memcpy(&woken, rs->raw + off, 4);
+	struct offcpu_event ev = {.time = time, .tid = woken, .kind = OFFCPU_EV_WAKE};
+	offcpu_pairer_add(&r->offcpu, &ev);
+	r->st.offcpu_wakes++;
+}
+
 /* The sample path from its decoded fields (s; u its user state in DWARF
  * mode); h is the record itself, for deferring it, NULL when not
  * deferred (replay). */
@@ -910,8 +945,8 @@ static void emit_offcpu(void *ctx, const struct offcpu_interval *iv)
 	s.pid = iv->pid;
 	s.cpu = iv->cpu;
 	s.time = iv->start;
-	if (sl->samples >= 0)
-		s.values[sl->samples] = 1;
+	if (sl->samples >= 0) /* the rest of a block after its wake-up is not another block */
+		s.values[sl->samples] = iv->woken ? 0 : 1;
 	int slot = iv->preempted && sl->runnable >= 0 ? sl->runnable : sl->events;
 	if (slot >= 0)
 		s.values[slot] = (int64_t)ns;
@@ -943,7 +978,7 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 		return;
 	s.chain = take_bytes(&c, s.nr * 8);
 	struct recorder_raw_sample raw = {0};
-	if (r->o.raw)
+	if (takes_raw(r))
 		take_raw(&c, &raw);
 	if (c.bad)
 		return;
@@ -951,6 +986,10 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	s.tid = (uint32_t)(pidtid >> 32);
 	s.raw = raw.raw;
 	s.raw_size = raw.raw_size;
+	if (r->o.offcpu && r->o.wake.name && raw.raw_size >= 2 && read_u16(raw.raw) == r->o.wake.config) {
+		handle_wake(r, &raw, s.time);
+		return;
+	}
 	if (raw.raw_size >= 2 && r->o.companion.name && read_u16(raw.raw) == r->o.companion.config) {
 		/* the companion copies no stack: nothing to unwind */
 		raw.pid = s.pid, raw.tid = s.tid, raw.cpu = (uint32_t)s.cpu, raw.time = s.time;
@@ -1123,7 +1162,7 @@ static void copy_sample_trimmed(struct recorder *r, const struct perf_event_head
 	take_bytes(&c, 40); /* ip, pid/tid, time, cpu, period */
 	uint64_t nr = take_u64(&c);
 	take_bytes(&c, nr * 8);
-	if (r->o.raw) {
+	if (takes_raw(r)) {
 		struct recorder_raw_sample rs;
 		take_raw(&c, &rs);
 	}

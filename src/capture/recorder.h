@@ -81,6 +81,12 @@ struct recorder_options {
 	 * than min_block are dropped. */
 	bool offcpu;
 	uint64_t min_block;
+	/* With offcpu, the wake-up tracepoint (sched:sched_wakeup; name NULL:
+	 * none) opened beside event on every thread with its raw data, whose
+	 * 4-byte field at wake_tid_offset is the woken thread: the part of an
+	 * interval after it is runnable, not blocked (see offcpu.h). */
+	struct event_desc wake;
+	uint32_t wake_tid_offset;
 	struct recorder_slots slots;
 };
 
@@ -97,6 +103,8 @@ struct recorder_stats {
 	uint64_t offcpu_intervals;  /* off-CPU: intervals kept ... */
 	uint64_t offcpu_short;      /* ... and dropped as shorter than min_block */
 	uint64_t offcpu_nostack;    /* kept without a stack: the switch-out sample was lost */
+	uint64_t offcpu_wakes;      /* wake-ups seen (each splits the interval it ends) */
+	bool offcpu_wake_refused;   /* the wake-up event could not be opened (on some thread) */
 	bool kernel_stacks;         /* kernel stacks were permitted */
 	bool kernel_fallback;       /* kernel stacks were refused, fell back to user only */
 	uint64_t first_time;        /* of the first record read (CLOCK_MONOTONIC ns) */
