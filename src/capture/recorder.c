@@ -366,16 +366,53 @@ static int open_beside(struct recorder *r, pid_t pid, int cpu, int ring_fd, cons
 	return 0;
 }
 
+/* The wake-up event of every thread on cpu, into ring_fd: a timer or
+ * another process wakes a thread while something else runs, and an event
+ * of the target's threads fires only while one of them runs, so per thread
+ * most wake-ups of a loaded machine are not seen. Needs root, CAP_PERFMON
+ * or perf_event_paranoid -1 (raw tracepoint data of every process); woken threads that are not the target's are
+ * dropped by the pairer. */
+static int open_wake_cpuwide(struct recorder *r, int cpu, int ring_fd)
+{
+	struct perf_event_attr a = r->attr;
+	a.type = r->o.wake.type;
+	a.config = r->o.wake.config;
+	a.sample_stack_user = 0;
+	a.exclude_callchain_user = a.exclude_callchain_kernel = 1;
+	a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = 0;
+	a.inherit = 0;
+	a.enable_on_exec = 0;
+	a.disabled = 0;
+	int fd = event_open(&a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	vec_push(&r->extra_fds, fd);
+	return 0;
+}
+
 /* Opens the companion event and the wake-up event, those asked for, of
- * the ring fd of cpu. Returns 0 or -errno. */
-static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
+ * the ring fd of cpu (first: the ring's first thread). Returns 0 or
+ * -errno. */
+static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd, bool first)
 {
 	int rc = 0;
 	if (r->o.companion.name)
 		rc = open_beside(r, pid, cpu, ring_fd, &r->o.companion, false);
+	if (rc || !r->o.offcpu || !r->o.wake.name || r->st.offcpu_wake_refused)
+		return rc;
+	if (first && (r->st.offcpu_wake_cpuwide || cpu == 0) && !open_wake_cpuwide(r, cpu, ring_fd)) {
+		r->st.offcpu_wake_cpuwide = true;
+		return 0;
+	}
+	if (r->st.offcpu_wake_cpuwide)
+		return 0; /* this cpu's ring has every thread's wake-ups */
 	/* without wake-ups intervals stay whole, as before: not worth failing */
-	if (rc == 0 && r->o.offcpu && r->o.wake.name && !r->st.offcpu_wake_refused &&
-	    open_beside(r, pid, cpu, ring_fd, &r->o.wake, true) < 0)
+	if (open_beside(r, pid, cpu, ring_fd, &r->o.wake, true) < 0)
 		r->st.offcpu_wake_refused = true;
 	return rc;
 }
@@ -398,7 +435,7 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 				close(fd);
 				return rc;
 			}
-			rc = open_companion(r, pid, cpu, fd);
+			rc = open_companion(r, pid, cpu, fd, true);
 			if (rc < 0)
 				return rc;
 			continue;
@@ -416,7 +453,7 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 			return err;
 		}
 		vec_push(&r->extra_fds, fd);
-		int rc = open_companion(r, pid, cpu, target);
+		int rc = open_companion(r, pid, cpu, target, false);
 		if (rc < 0)
 			return rc;
 	}

@@ -105,6 +105,7 @@ struct recorder_stats {
 	uint64_t offcpu_nostack;    /* kept without a stack: the switch-out sample was lost */
 	uint64_t offcpu_wakes;      /* wake-ups seen (each splits the interval it ends) */
 	bool offcpu_wake_refused;   /* the wake-up event could not be opened (on some thread) */
+	bool offcpu_wake_cpuwide;   /* wake-ups are read of every thread per cpu, not per target thread */
 	bool kernel_stacks;         /* kernel stacks were permitted */
 	bool kernel_fallback;       /* kernel stacks were refused, fell back to user only */
 	uint64_t first_time;        /* of the first record read (CLOCK_MONOTONIC ns) */
