@@ -370,8 +370,8 @@ static int open_beside(struct recorder *r, pid_t pid, int cpu, int ring_fd, cons
  * another process wakes a thread while something else runs, and an event
  * of the target's threads fires only while one of them runs, so per thread
  * most wake-ups of a loaded machine are not seen. Needs root, CAP_PERFMON
- * or perf_event_paranoid -1 (raw tracepoint data of every process); woken threads that are not the target's are
- * dropped by the pairer. */
+ * or perf_event_paranoid -1 (raw tracepoint data of every process); the
+ * pairer drops woken threads that are not the target's. */
 static int open_wake_cpuwide(struct recorder *r, int cpu, int ring_fd)
 {
 	struct perf_event_attr a = r->attr;
