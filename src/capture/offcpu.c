@@ -80,9 +80,15 @@ static void pair_one(struct offcpu_pairer *pp, const struct offcpu_event *ev, of
 {
 	uint64_t known;
 	if (ev->kind == OFFCPU_EV_WAKE) {
-		/* a thread never seen going off cannot be waiting for this one */
-		if (hashmap_get(&pp->index, ev->tid, &known))
-			pp->threads.v[known].wake_time = ev->time;
+		/* Only the first wake-up after a blocking switch-out made the
+		 * thread runnable: one of a thread on a cpu, preempted (it was
+		 * runnable all along) or already woken changes nothing, and one
+		 * of a thread never seen going off cannot end its block. */
+		if (!hashmap_get(&pp->index, ev->tid, &known))
+			return;
+		struct offcpu_thread_state *w = &pp->threads.v[known];
+		if (w->out_time && !w->preempt && !w->wake_time && ev->time >= w->out_time)
+			w->wake_time = ev->time;
 		return;
 	}
 	struct offcpu_thread_state *t = thread_state(pp, ev);
@@ -103,6 +109,7 @@ static void pair_one(struct offcpu_pairer *pp, const struct offcpu_event *ev, of
 			break;
 		}
 		t->early_in = 0;
+		t->wake_time = 0;
 		t->out_time = ev->time; /* an older one left open lost its switch-in */
 		break;
 	case OFFCPU_EV_IN:

@@ -12,8 +12,12 @@
  * Between the two, a blocked thread is woken (sched:sched_wakeup) and then
  * waits for a cpu: with its wake-up seen, an interval is split there, the
  * blocked part before it and a runnable part after, so a short nap on a
- * busy cpu does not read as a long sleep. Without one, the whole interval
- * is blocked, as a lost wake-up cannot be told from none.
+ * busy cpu does not read as a long sleep. Wake-ups come through the
+ * per-cpu rings too and are paired by time like the rest: the first one
+ * after a blocking switch-out and before its switch-in counts; those of a
+ * thread on a cpu, preempted or already woken are ignored, so the parts
+ * never overlap and none is negative. Without one, the whole interval is
+ * blocked, as a lost wake-up cannot be told from none.
  */
 #ifndef KILN_CAPTURE_OFFCPU_H
 #define KILN_CAPTURE_OFFCPU_H
@@ -58,7 +62,7 @@ struct offcpu_thread_state {
 	uint64_t out_time;   /* of the pending switch-out, 0 when on a cpu */
 	uint64_t in_time;    /* of the latest switch-in */
 	uint64_t early_in;   /* a switch-in seen before its switch-out, 0 when none */
-	uint64_t wake_time;  /* of the latest wake-up, 0 when none */
+	uint64_t wake_time;  /* of the first wake-up after a blocking switch-out, 0 when none */
 	bool preempt;
 };
 

@@ -17,6 +17,7 @@
 #include "arch/arch.h"
 #include "capture/maps.h"
 #include "capture/offcpu.h"
+#include "capture/wake_filter.h"
 #include "capture/perf_ring.h"
 #include "capture/reader_sched.h"
 #include "capture/thread_counts.h"
@@ -117,6 +118,8 @@ struct recorder {
 	VEC(struct opened_event) opened;
 	VEC(struct thread_lost) lost_threads;
 	struct offcpu_pairer offcpu; /* o.offcpu: switches not yet paired */
+	struct wake_filter wakef;    /* o.wake: the threads its events keep */
+	VEC(int) wake_fds;           /* o.wake: its event per ring's cpu */
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -129,6 +132,7 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	hashmap_init(&r->copied_at);
 	r->drainer.stop_fd = -1;
 	offcpu_pairer_init(&r->offcpu);
+	wake_filter_init(&r->wakef);
 	if (!o->slots.set)
 		r->o.slots = (struct recorder_slots){true, RECORDER_VALUE_SAMPLES, RECORDER_VALUE_EVENTS, -1, -1};
 	if (o->call_graph == CALL_GRAPH_DWARF)
@@ -143,6 +147,7 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 }
 
 static void stop_drainer(struct recorder *r);
+static void close_wake_fds(struct recorder *r);
 
 void recorder_free(struct recorder *r)
 {
@@ -168,6 +173,9 @@ void recorder_free(struct recorder *r)
 	vec_free(&r->lost_threads);
 	vec_free(&r->losses);
 	offcpu_pairer_release(&r->offcpu);
+	close_wake_fds(r);
+	vec_free(&r->wake_fds);
+	wake_filter_release(&r->wakef);
 	maps_release(&r->maps);
 	unwinder_free(r->unwinder);
 	free(r);
@@ -366,59 +374,109 @@ static int open_beside(struct recorder *r, pid_t pid, int cpu, int ring_fd, cons
 	return 0;
 }
 
-/* The wake-up event of every thread on cpu, into ring_fd: a timer or
- * another process wakes a thread while something else runs, and an event
- * of the target's threads fires only while one of them runs, so per thread
- * most wake-ups of a loaded machine are not seen. Needs root, CAP_PERFMON
- * or perf_event_paranoid -1 (raw tracepoint data of every process); the
- * pairer drops woken threads that are not the target's. */
-static int open_wake_cpuwide(struct recorder *r, int cpu, int ring_fd)
+/* Opens the companion event of the ring fd of cpu, when asked for.
+ * Returns 0 or -errno. */
+static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
+{
+	if (!r->o.companion.name)
+		return 0;
+	return open_beside(r, pid, cpu, ring_fd, &r->o.companion, false);
+}
+
+/* The wake-up event of every thread on cpu (see wake_filter.h), its
+ * filter set, writing into ring_fd when given. Returns the fd or -errno:
+ * cpu-wide raw tracepoint data needs root, CAP_PERFMON or
+ * perf_event_paranoid -1. */
+static int open_wake(struct recorder *r, int cpu, int ring_fd, const char *filter)
 {
 	struct perf_event_attr a = r->attr;
 	a.type = r->o.wake.type;
 	a.config = r->o.wake.config;
+	a.sample_type |= PERF_SAMPLE_RAW;
 	a.sample_stack_user = 0;
 	a.exclude_callchain_user = a.exclude_callchain_kernel = 1;
-	a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = 0;
-	a.inherit = 0;
+	a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = a.context_switch = 0;
+	a.inherit = a.inherit_stat = 0;
 	a.enable_on_exec = 0;
-	a.disabled = 0;
+	a.disabled = 1;
 	int fd = event_open(&a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
+	if ((filter && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) < 0) ||
+	    (ring_fd >= 0 && ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) ||
+	    (ring_fd >= 0 && ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0)) {
 		int err = -errno;
 		close(fd);
 		return err;
 	}
-	vec_push(&r->extra_fds, fd);
-	return 0;
+	return fd;
 }
 
-/* Opens the companion event and the wake-up event, those asked for, of
- * the ring fd of cpu (first: the ring's first thread). Returns 0 or
- * -errno. */
-static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd, bool first)
+/* Whether wake-ups can be read at all, tried before the switch events
+ * take raw data for them (per thread, raw data needs the same right):
+ * where refused, intervals stay whole. */
+static void probe_wake(struct recorder *r)
 {
-	int rc = 0;
-	if (r->o.companion.name)
-		rc = open_beside(r, pid, cpu, ring_fd, &r->o.companion, false);
-	if (rc || !r->o.offcpu || !r->o.wake.name || r->st.offcpu_wake_refused)
-		return rc;
-	if (first && (r->st.offcpu_wake_cpuwide || cpu == 0) && !open_wake_cpuwide(r, cpu, ring_fd)) {
-		r->st.offcpu_wake_cpuwide = true;
-		return 0;
+	if (!r->o.offcpu || !r->o.wake.name)
+		return;
+	int fd = -ENODEV;
+	for (int cpu = 0; cpu < r->ncpus && fd < 0; cpu++)
+		fd = open_wake(r, cpu, -1, NULL);
+	if (fd >= 0) {
+		close(fd);
+		return;
 	}
-	if (r->st.offcpu_wake_cpuwide)
-		return 0; /* this cpu's ring has every thread's wake-ups */
-	/* without wake-ups intervals stay whole, as before: not worth failing */
-	if (open_beside(r, pid, cpu, ring_fd, &r->o.wake, true) < 0)
-		r->st.offcpu_wake_refused = true;
-	return rc;
+	r->o.wake.name = NULL;
+	r->st.offcpu_wake_refused = true;
+}
+
+static void close_wake_fds(struct recorder *r)
+{
+	for (size_t i = 0; i < r->wake_fds.n; i++)
+		close(r->wake_fds.v[i]);
+	vec_clear(&r->wake_fds);
+}
+
+/* (Re)opens the wake-up events of every ring's cpu with the filter of
+ * the threads known now: a perf event takes one filter for its life
+ * (a second gets EEXIST), so a changed set means new events, opened
+ * before the old close so no wake-up falls between (one read twice is
+ * harmless: the pairer takes the first after a switch-out). */
+static void wake_refresh(struct recorder *r)
+{
+	struct strbuf filter = STRBUF_INIT;
+	int kind = wake_filter_build(&r->wakef, &filter);
+	VEC(int) fds = {0};
+	int rc = kind < 0 ? kind : 0;
+	for (size_t i = 0; i < r->rings.n && rc == 0; i++) {
+		int fd = open_wake(r, r->rings.v[i].cpu, r->rings.v[i].fd, strbuf_str(&filter));
+		if (fd < 0)
+			rc = fd;
+		else
+			vec_push(&fds, fd);
+	}
+	if (rc == 0) {
+		close_wake_fds(r);
+		vec_free(&r->wake_fds);
+		r->wake_fds.v = fds.v, r->wake_fds.n = fds.n, r->wake_fds.cap = fds.cap;
+		r->st.offcpu_wake_filters++;
+		r->st.offcpu_wake_range = kind == 1;
+	} else {
+		for (size_t i = 0; i < fds.n; i++)
+			close(fds.v[i]);
+		vec_free(&fds);
+		/* the first time: no wake-ups (intervals whole); later the
+		 * old events stay, still passing every newer thread id */
+		if (!r->wake_fds.n)
+			r->st.offcpu_wake_refused = true;
+	}
+	strbuf_release(&filter);
 }
 
 static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 {
+	if (r->o.wake.name)
+		wake_filter_add(&r->wakef, (uint32_t)pid);
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
 		int fd = open_one(r, pid, cpu);
 		if (fd == -ENODEV || fd == -EINVAL) {
@@ -435,7 +493,7 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 				close(fd);
 				return rc;
 			}
-			rc = open_companion(r, pid, cpu, fd, true);
+			rc = open_companion(r, pid, cpu, fd);
 			if (rc < 0)
 				return rc;
 			continue;
@@ -453,7 +511,7 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 			return err;
 		}
 		vec_push(&r->extra_fds, fd);
-		int rc = open_companion(r, pid, cpu, target, false);
+		int rc = open_companion(r, pid, cpu, target);
 		if (rc < 0)
 			return rc;
 	}
@@ -463,10 +521,24 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 
 static void start_drainer(struct recorder *r);
 
+/* The attribute of every event, once it is known whether wake-ups can be
+ * read (their raw data is in every sample of a ring that holds them). */
+static void prepare_attr(struct recorder *r, bool enable_on_exec)
+{
+	build_attr(r, enable_on_exec);
+	if (!r->o.wake.name)
+		return;
+	probe_wake(r);
+	if (!r->o.wake.name)
+		build_attr(r, enable_on_exec);
+}
+
 int recorder_open_child(struct recorder *r, pid_t pid)
 {
-	build_attr(r, true);
+	prepare_attr(r, true);
 	int rc = open_for(r, pid, true);
+	if (rc == 0 && r->o.wake.name)
+		wake_refresh(r);
 	if (rc == 0)
 		start_drainer(r);
 	return rc;
@@ -487,7 +559,7 @@ static void read_comm(struct recorder *r, uint32_t pid, uint32_t tid)
 
 int recorder_open_process(struct recorder *r, pid_t pid)
 {
-	build_attr(r, false);
+	prepare_attr(r, false);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	/* Threads may start while we open: rescan until a pass finds none new. */
@@ -522,6 +594,8 @@ int recorder_open_process(struct recorder *r, pid_t pid)
 	hashmap_release(&seen);
 	if (rc == 0)
 		rc = maps_load_proc(&r->maps, (uint32_t)pid);
+	if (rc == 0 && r->o.wake.name)
+		wake_refresh(r);
 	if (rc == 0)
 		start_drainer(r);
 	return rc;
@@ -683,7 +757,11 @@ static void handle_task(struct recorder *r, const struct perf_event_header *h)
 			t->name = parent_name; /* until it names itself */
 		if (f.pid != f.ppid && f.tid == f.pid)
 			maps_fork(&r->maps, f.ppid, f.pid, f.time);
+		if (r->o.wake.name)
+			wake_filter_add(&r->wakef, f.tid);
 	} else {
+		if (r->o.wake.name)
+			wake_filter_remove(&r->wakef, f.tid);
 		profile_thread(r->p, f.tid, f.pid)->end = f.time;
 		thread_counts_get(&r->tc, f.tid)->exited = true;
 	}
@@ -1414,6 +1492,8 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	const struct rec_buf *b = &r->cur;
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size)
 		on_sideband(r, rec_at(b, off), -1);
+	if (r->wakef.changed && r->wake_fds.n)
+		wake_refresh(r); /* threads started or ended */
 	retry_deferred(r, b->nrec);
 	size_t since_check = 0;
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size) {

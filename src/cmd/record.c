@@ -905,6 +905,8 @@ static int record_finish(struct record_session *s)
 		profile_set_meta_u64(p, "offcpu_wakes", off.offcpu_wakes);
 		if (off.offcpu_wake_refused)
 			profile_set_meta(p, "offcpu_wake", "refused");
+		else if (off.offcpu_wake_range)
+			profile_set_meta(p, "offcpu_wake_filter", "range");
 		profile_set_meta_u64(p, "offcpu_lost", off.lost);
 		profile_set_meta_u64(p, "start_ns", s->start);
 		profile_set_meta_u64(p, "end_ns", s->end);
@@ -975,6 +977,15 @@ static void record_summary(const struct record_session *s)
 			fprintf(stderr, ", %" PRIu64 " shorter than --min-block dropped",
 			        profile_get_meta_u64(p, "offcpu_short", 0));
 		fprintf(stderr, ", %" PRIu64 " without a stack)\n", profile_get_meta_u64(p, "offcpu_nostack", 0));
+		if (wake && !strcmp(wake, "refused"))
+			fprintf(stderr,
+			        "kiln: wake-ups not read (every cpu's sched:sched_wakeup needs root, CAP_PERFMON or "
+			        "perf_event_paranoid -1): blocked time includes the wait for a cpu; run: sysctl "
+			        "kernel.perf_event_paranoid=-1\n");
+		else if (woken && profile_get_meta(p, "offcpu_wake_filter"))
+			fprintf(stderr,
+			        "kiln: more threads than the kernel's wake-up filter holds: wake-ups read of every "
+			        "thread id from the target's lowest up\n");
 	}
 	if (st->lost) {
 		struct strbuf lost = STRBUF_INIT;

@@ -97,6 +97,48 @@ static void test_wake_split(void **state)
 	offcpu_pairer_release(&pp);
 }
 
+/* Wake-ups come through per-cpu rings, added here in ring order across
+ * two reading rounds, not in time order: pairing by time still takes the
+ * first wake-up after the blocking switch-out (a later one of the thread
+ * already runnable changes nothing, one a little before the switch-out
+ * splits nothing), and the parts never overlap nor go negative. */
+static void test_wake_ring_order(void **state)
+{
+	(void)state;
+	struct offcpu_pairer pp;
+	struct got g = {0};
+	offcpu_pairer_init(&pp);
+	/* round 1, cpu 0's ring: tid 7 goes off, then comes back on cpu 0 */
+	add(&pp, 100, 7, OFFCPU_EV_OUT, 0, false);
+	add(&pp, 1000, 7, OFFCPU_EV_IN, 0, false);
+	add(&pp, 1200, 7, OFFCPU_EV_OUT, 0, false);
+	offcpu_pairer_flush(&pp, false, 0, keep, &g);
+	assert_int_equal(g.n, 0);
+	/* round 2, cpu 1's ring: its wake-ups, the second one a no-op, and
+	 * one stamped (clock skew) just before the next switch-out */
+	add(&pp, 400, 7, OFFCPU_EV_WAKE, 0, false);
+	add(&pp, 300, 7, OFFCPU_EV_WAKE, 0, false);
+	add(&pp, 1199, 7, OFFCPU_EV_WAKE, 0, false);
+	add(&pp, 1500, 7, OFFCPU_EV_IN, 0, false);
+	offcpu_pairer_flush(&pp, true, 2000, keep, &g);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.v[0].start, 100);
+	assert_int_equal(g.v[0].end, 300);
+	assert_false(g.v[0].preempted);
+	assert_int_equal(g.v[1].start, 300);
+	assert_int_equal(g.v[1].end, 1000);
+	assert_true(g.v[1].preempted && g.v[1].woken);
+	assert_int_equal(g.v[2].start, 1200); /* no wake-up after it: whole */
+	assert_int_equal(g.v[2].end, 1500);
+	assert_false(g.v[2].preempted);
+	for (size_t i = 0; i < g.n; i++) {
+		assert_true(g.v[i].start < g.v[i].end);
+		if (i && g.v[i].tid == g.v[i - 1].tid)
+			assert_true(g.v[i].start >= g.v[i - 1].end);
+	}
+	offcpu_pairer_release(&pp);
+}
+
 /* The switch-in came through a ring read a round before the ring with
  * its switch-out: held back, then paired; nothing is paired past the
  * horizon of what two rounds delivered. */
@@ -271,6 +313,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pair),
 	    cmocka_unit_test(test_wake_split),
+	    cmocka_unit_test(test_wake_ring_order),
 	    cmocka_unit_test(test_rounds_out_of_order),
 	    cmocka_unit_test(test_lost_stack_and_close),
 	    cmocka_unit_test(test_reasons),
