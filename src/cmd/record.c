@@ -977,11 +977,11 @@ static void record_summary(const struct record_session *s)
 			fprintf(stderr, ", %" PRIu64 " shorter than --min-block dropped",
 			        profile_get_meta_u64(p, "offcpu_short", 0));
 		fprintf(stderr, ", %" PRIu64 " without a stack)\n", profile_get_meta_u64(p, "offcpu_nostack", 0));
-		if (wake && !strcmp(wake, "refused"))
+		if (!woken)
 			fprintf(stderr,
-			        "kiln: wake-ups not read (every cpu's sched:sched_wakeup needs root, CAP_PERFMON or "
-			        "perf_event_paranoid -1): blocked time includes the wait for a cpu; run: sysctl "
-			        "kernel.perf_event_paranoid=-1\n");
+			        "kiln: wake-ups not read (every cpu's sched:sched_wakeup needs tracefs and root, "
+			        "CAP_PERFMON or perf_event_paranoid -1): blocked time includes the wait for a cpu "
+			        "after each wake-up; run: sysctl kernel.perf_event_paranoid=-1\n");
 		else if (woken && profile_get_meta(p, "offcpu_wake_filter"))
 			fprintf(stderr,
 			        "kiln: more threads than the kernel's wake-up filter holds: wake-ups read of every "
