@@ -120,6 +120,7 @@ struct recorder {
 	struct offcpu_pairer offcpu; /* o.offcpu: switches not yet paired */
 	struct wake_filter wakef;    /* o.wake: the threads its events keep */
 	VEC(int) wake_fds;           /* o.wake: its event per ring's cpu */
+	bool wake_stopped;           /* recorder_disable() ran: no reopening */
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -350,16 +351,16 @@ static int map_ring(struct recorder *r, int fd, int cpu)
 	}
 }
 
-/* Opens ev beside the event whose ring is ring_fd: the same sample
- * layout, with no stack copy (and, with no_chain, no call chain). */
-static int open_beside(struct recorder *r, pid_t pid, int cpu, int ring_fd, const struct event_desc *ev, bool no_chain)
+/* Opens the companion event of the ring fd of cpu: the same sample
+ * layout, with no stack copy. Returns 0 or -errno. */
+static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
 {
+	if (!r->o.companion.name)
+		return 0;
 	struct perf_event_attr a = r->attr;
-	a.type = ev->type;
-	a.config = ev->config;
+	a.type = r->o.companion.type;
+	a.config = r->o.companion.config;
 	a.sample_stack_user = 0;
-	if (no_chain)
-		a.exclude_callchain_user = a.exclude_callchain_kernel = 1;
 	/* side-band records come once, from the main event */
 	a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = 0;
 	int fd = event_open(&a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -372,15 +373,6 @@ static int open_beside(struct recorder *r, pid_t pid, int cpu, int ring_fd, cons
 	}
 	vec_push(&r->extra_fds, fd);
 	return 0;
-}
-
-/* Opens the companion event of the ring fd of cpu, when asked for.
- * Returns 0 or -errno. */
-static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
-{
-	if (!r->o.companion.name)
-		return 0;
-	return open_beside(r, pid, cpu, ring_fd, &r->o.companion, false);
 }
 
 /* The wake-up event of every thread on cpu (see wake_filter.h), its
@@ -460,7 +452,7 @@ static void wake_refresh(struct recorder *r)
 		vec_free(&r->wake_fds);
 		r->wake_fds.v = fds.v, r->wake_fds.n = fds.n, r->wake_fds.cap = fds.cap;
 		r->st.offcpu_wake_filters++;
-		r->st.offcpu_wake_range = kind == 1;
+		r->st.offcpu_wake_range |= kind == 1; /* at any time */
 	} else {
 		for (size_t i = 0; i < fds.n; i++)
 			close(fds.v[i]);
@@ -615,6 +607,9 @@ void recorder_disable(struct recorder *r)
 		ioctl(r->rings.v[i].fd, PERF_EVENT_IOC_DISABLE, 0);
 	for (size_t i = 0; i < r->extra_fds.n; i++)
 		ioctl(r->extra_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (size_t i = 0; i < r->wake_fds.n; i++)
+		ioctl(r->wake_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	r->wake_stopped = true; /* no new ones from the records left */
 	/* what is left is a short drain, done by the caller's thread */
 	stop_drainer(r);
 }
@@ -1492,7 +1487,7 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	const struct rec_buf *b = &r->cur;
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size)
 		on_sideband(r, rec_at(b, off), -1);
-	if (r->wakef.changed && r->wake_fds.n)
+	if (r->wakef.changed && r->wake_fds.n && !r->wake_stopped)
 		wake_refresh(r); /* threads started or ended */
 	retry_deferred(r, b->nrec);
 	size_t since_check = 0;
