@@ -1,6 +1,7 @@
 #!/bin/bash
 # offcpu_bench.sh - the cost of recording every context switch: kiln offcpu
-# against a bare run and against `perf record -e sched:sched_switch -g`
+# against a bare run and against `perf record -e sched:sched_switch -g`,
+# `perf sched record` (every cpu's switches and wake-ups, as kiln's split needs)
 # (and perf's --off-cpu where this perf was built with BPF skeletons), on
 # two workloads, ROUNDS rounds with the tools interleaved so that machine
 # noise hits all alike:
@@ -55,6 +56,15 @@ perf_sched() {
 	lost=$(perf report -i "$DIR/p.data" --stats 2>/dev/null | awk '/LOST_SAMPLES events:/ {l=$3} END {print l+0}')
 	echo "$(elapsed) $lost $(python3 -c "print($t1 - $t0)")"
 }
+# perf sched record: every cpu's switches and wake-ups, unfiltered (-a)
+perf_schedrec() {
+	local t0 t1 lost
+	t0=$(now)
+	perf sched record -q -o "$DIR/ps.data" -- "$@" >"$DIR/out" 2>/dev/null
+	t1=$(now)
+	lost=$(perf report -i "$DIR/ps.data" --stats 2>/dev/null | awk '/LOST_SAMPLES events:/ {l=$3} END {print l+0}')
+	echo "$(elapsed) $lost $(python3 -c "print($t1 - $t0)")"
+}
 perf_offcpu() {
 	local t0 t1
 	t0=$(now)
@@ -68,12 +78,13 @@ run_workload() {
 	shift
 	declare -A RES=()
 	local modes=("bare" "kiln offcpu")
-	[ $HAVE_PERF = 1 ] && modes+=("perf -e sched:sched_switch -g")
+	[ $HAVE_PERF = 1 ] && modes+=("perf -e sched:sched_switch -g" "perf sched record")
 	[ $PERF_OFFCPU = 1 ] && modes+=("perf --off-cpu")
 	for ((i = 0; i < ROUNDS; i++)); do
 		RES["bare"]+="$(bare "$@");"
 		RES["kiln offcpu"]+="$(kiln_offcpu "$@");"
 		[ $HAVE_PERF = 1 ] && RES["perf -e sched:sched_switch -g"]+="$(perf_sched "$@");"
+		[ $HAVE_PERF = 1 ] && RES["perf sched record"]+="$(perf_schedrec "$@");"
 		[ $PERF_OFFCPU = 1 ] && RES["perf --off-cpu"]+="$(perf_offcpu "$@");"
 	done
 	echo "== $name: $* ($ROUNDS rounds, medians: the program's own time, the whole command's) =="

@@ -104,6 +104,53 @@ static int tracepoint_id(const char *sys, const char *ev, uint64_t *id)
 	return err;
 }
 
+/* One line of a format file: "\tfield:pid_t pid;\toffset:24;\tsize:4;...". */
+static bool format_line_field(const char *line, const char *field, uint32_t *offset, uint32_t *size)
+{
+	const char *decl = strstr(line, "field:");
+	const char *semi = decl ? strchr(decl, ';') : NULL;
+	if (!semi)
+		return false;
+	size_t n = strlen(field);
+	/* the name ends the declaration: "pid_t pid;" names pid, not "pid_t" */
+	if ((size_t)(semi - decl) < n + 1 || strncmp(semi - n, field, n) || (semi[-(long)n - 1] != ' '))
+		return false;
+	unsigned off, sz;
+	const char *o = strstr(semi, "offset:"), *z = strstr(semi, "size:");
+	if (!o || !z || sscanf(o, "offset:%u", &off) != 1 || sscanf(z, "size:%u", &sz) != 1)
+		return false;
+	*offset = off;
+	*size = sz;
+	return true;
+}
+
+int event_tracepoint_field(const char *name, const char *field, uint32_t *offset)
+{
+	static const char *const roots[] = {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"};
+	const char *colon = strchr(name, ':');
+	if (!colon || strchr(name, '/'))
+		return -ENOENT;
+	int err = -ENOENT;
+	for (size_t i = 0; i < 2; i++) {
+		char path[512], line[512];
+		snprintf(path, sizeof(path), "%s/%.*s/%s/format", roots[i], (int)(colon - name), name, colon + 1);
+		FILE *f = fopen(path, "r");
+		if (!f) {
+			if (errno == EACCES || errno == EPERM)
+				err = -EACCES;
+			continue;
+		}
+		uint32_t size = 0;
+		bool found = false;
+		while (!found && fgets(line, sizeof(line), f))
+			found = format_line_field(line, field, offset, &size);
+		fclose(f);
+		if (found)
+			return size == 4 ? 0 : -ENOENT;
+	}
+	return err;
+}
+
 int event_parse(const char *name, struct event_desc *out)
 {
 	const char *plain = name;

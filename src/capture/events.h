@@ -23,6 +23,12 @@ struct event_desc {
  * storage owned by a static table or by out (for tracepoints). */
 int event_parse(const char *name, struct event_desc *out);
 
+/* The byte offset of a tracepoint's field (as "sched:sched_wakeup",
+ * "pid") in its raw sample data, from tracefs's format file; the field
+ * must be 4 bytes wide. Returns 0, -ENOENT (no such tracepoint or field,
+ * or another width) or -EACCES (tracefs not readable). */
+int event_tracepoint_field(const char *name, const char *field, uint32_t *offset);
+
 /* Makes tracefs readable: 0 when /sys/kernel/tracing (or the debugfs copy)
  * has events, else mounts tracefs at /sys/kernel/tracing; -EPERM when not
  * root (the fix: `mount -t tracefs nodev /sys/kernel/tracing` as root). */

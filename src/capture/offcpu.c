@@ -23,7 +23,8 @@ void offcpu_pairer_add(struct offcpu_pairer *pp, const struct offcpu_event *ev)
 		pp->seen[1] = ev->time;
 }
 
-/* By time; at one time a stack before its switch-out before a switch-in. */
+/* By time; at one time a stack before its switch-out before a switch-in
+ * before a wake-up (one at the very switch-out splits nothing). */
 static int cmp_event(const void *a, const void *b)
 {
 	const struct offcpu_event *x = a, *y = b;
@@ -42,12 +43,15 @@ static struct offcpu_thread_state *thread_state(struct offcpu_pairer *pp, const 
 		hashmap_put(&pp->index, ev->tid, i);
 	}
 	struct offcpu_thread_state *t = &pp->threads.v[i];
-	t->pid = ev->pid;
+	if (ev->pid) /* a wake-up's record names the woken thread only */
+		t->pid = ev->pid;
 	return t;
 }
 
 static void emit_interval(struct offcpu_thread_state *t, uint64_t start, uint64_t end, offcpu_emit_fn emit, void *ctx)
 {
+	uint64_t wake = t->wake_time;
+	t->wake_time = 0;
 	/* the stack belongs to this switch-out when it was taken after the
 	 * previous switch-in: else its sample was lost */
 	bool own = t->stack_time && t->stack_time <= start && t->stack_time >= t->in_time;
@@ -60,11 +64,33 @@ static void emit_interval(struct offcpu_thread_state *t, uint64_t start, uint64_
 	    .end = end,
 	    .preempted = t->preempt,
 	};
+	if (!t->preempt && wake > start && wake < end) {
+		/* blocked until woken, then runnable until it got a cpu */
+		iv.end = wake;
+		emit(ctx, &iv);
+		iv.start = wake;
+		iv.end = end;
+		iv.preempted = true;
+		iv.woken = true;
+	}
 	emit(ctx, &iv);
 }
 
 static void pair_one(struct offcpu_pairer *pp, const struct offcpu_event *ev, offcpu_emit_fn emit, void *ctx)
 {
+	uint64_t known;
+	if (ev->kind == OFFCPU_EV_WAKE) {
+		/* Only the first wake-up after a blocking switch-out made the
+		 * thread runnable: one of a thread on a cpu, preempted (it was
+		 * runnable all along) or already woken changes nothing, and one
+		 * of a thread never seen going off cannot end its block. */
+		if (!hashmap_get(&pp->index, ev->tid, &known))
+			return;
+		struct offcpu_thread_state *w = &pp->threads.v[known];
+		if (w->out_time && !w->preempt && !w->wake_time && ev->time >= w->out_time)
+			w->wake_time = ev->time;
+		return;
+	}
 	struct offcpu_thread_state *t = thread_state(pp, ev);
 	switch (ev->kind) {
 	case OFFCPU_EV_STACK:
@@ -83,6 +109,7 @@ static void pair_one(struct offcpu_pairer *pp, const struct offcpu_event *ev, of
 			break;
 		}
 		t->early_in = 0;
+		t->wake_time = 0;
 		t->out_time = ev->time; /* an older one left open lost its switch-in */
 		break;
 	case OFFCPU_EV_IN:

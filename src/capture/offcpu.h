@@ -8,6 +8,16 @@
  * switch-out is still in another ring: the pairer buffers events, sorts
  * them by time and pairs only those older than what two rounds of reading
  * have surely delivered (see offcpu_pairer_flush()).
+ *
+ * Between the two, a blocked thread is woken (sched:sched_wakeup) and then
+ * waits for a cpu: with its wake-up seen, an interval is split there, the
+ * blocked part before it and a runnable part after, so a short nap on a
+ * busy cpu does not read as a long sleep. Wake-ups come through the
+ * per-cpu rings too and are paired by time like the rest: the first one
+ * after a blocking switch-out and before its switch-in counts; those of a
+ * thread on a cpu, preempted or already woken are ignored, so the parts
+ * never overlap and none is negative. Without one, the whole interval is
+ * blocked, as a lost wake-up cannot be told from none.
  */
 #ifndef KILN_CAPTURE_OFFCPU_H
 #define KILN_CAPTURE_OFFCPU_H
@@ -22,6 +32,7 @@ enum offcpu_event_kind {
 	OFFCPU_EV_STACK = 0, /* the switch-out sample: stack of the thread going off */
 	OFFCPU_EV_OUT = 1,   /* the switch-out record (preempt says whether it stayed runnable) */
 	OFFCPU_EV_IN = 2,    /* the switch-in record */
+	OFFCPU_EV_WAKE = 3,  /* the thread was woken (made runnable); pid unknown (0) */
 };
 
 struct offcpu_event {
@@ -38,6 +49,7 @@ struct offcpu_interval {
 	uint32_t stack; /* 0 when its switch-out sample was lost */
 	uint64_t start, end;
 	bool preempted; /* runnable (waiting for a cpu), not blocked */
+	bool woken;     /* the runnable rest of a blocked interval, after its wake-up */
 };
 
 typedef void (*offcpu_emit_fn)(void *ctx, const struct offcpu_interval *iv);
@@ -50,6 +62,7 @@ struct offcpu_thread_state {
 	uint64_t out_time;   /* of the pending switch-out, 0 when on a cpu */
 	uint64_t in_time;    /* of the latest switch-in */
 	uint64_t early_in;   /* a switch-in seen before its switch-out, 0 when none */
+	uint64_t wake_time;  /* of the first wake-up after a blocking switch-out, 0 when none */
 	bool preempt;
 };
 

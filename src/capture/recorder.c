@@ -17,6 +17,7 @@
 #include "arch/arch.h"
 #include "capture/maps.h"
 #include "capture/offcpu.h"
+#include "capture/wake_filter.h"
 #include "capture/perf_ring.h"
 #include "capture/reader_sched.h"
 #include "capture/thread_counts.h"
@@ -117,6 +118,9 @@ struct recorder {
 	VEC(struct opened_event) opened;
 	VEC(struct thread_lost) lost_threads;
 	struct offcpu_pairer offcpu; /* o.offcpu: switches not yet paired */
+	struct wake_filter wakef;    /* o.wake: the threads its events keep */
+	VEC(int) wake_fds;           /* o.wake: its event per ring's cpu */
+	bool wake_stopped;           /* recorder_disable() ran: no reopening */
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -129,6 +133,7 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	hashmap_init(&r->copied_at);
 	r->drainer.stop_fd = -1;
 	offcpu_pairer_init(&r->offcpu);
+	wake_filter_init(&r->wakef);
 	if (!o->slots.set)
 		r->o.slots = (struct recorder_slots){true, RECORDER_VALUE_SAMPLES, RECORDER_VALUE_EVENTS, -1, -1};
 	if (o->call_graph == CALL_GRAPH_DWARF)
@@ -143,6 +148,7 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 }
 
 static void stop_drainer(struct recorder *r);
+static void close_wake_fds(struct recorder *r);
 
 void recorder_free(struct recorder *r)
 {
@@ -168,6 +174,9 @@ void recorder_free(struct recorder *r)
 	vec_free(&r->lost_threads);
 	vec_free(&r->losses);
 	offcpu_pairer_release(&r->offcpu);
+	close_wake_fds(r);
+	vec_free(&r->wake_fds);
+	wake_filter_release(&r->wakef);
 	maps_release(&r->maps);
 	unwinder_free(r->unwinder);
 	free(r);
@@ -231,6 +240,14 @@ static bool fires_in_kernel(const struct recorder *r)
 	return r->o.offcpu || r->o.raw;
 }
 
+/* Whether samples carry raw tracepoint data: kiln lock's, or the
+ * wake-ups beside an off-CPU recording's switches (one ring holds both,
+ * so both have the same layout). */
+static bool takes_raw(const struct recorder *r)
+{
+	return r->o.raw || (r->o.offcpu && r->o.wake.name);
+}
+
 static void build_attr(struct recorder *r, bool enable_on_exec)
 {
 	struct perf_event_attr *a = &r->attr;
@@ -252,7 +269,7 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 		a->sample_stack_user = r->o.stack_size;
 		a->exclude_callchain_user = 1; /* we unwind user space ourselves */
 	}
-	if (r->o.raw)
+	if (takes_raw(r))
 		a->sample_type |= PERF_SAMPLE_RAW;
 	a->sample_max_stack = (uint16_t)r->max_stack;
 	a->disabled = 1;
@@ -358,8 +375,100 @@ static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
 	return 0;
 }
 
+/* The wake-up event of every thread on cpu (see wake_filter.h), its
+ * filter set, writing into ring_fd when given. Returns the fd or -errno:
+ * cpu-wide raw tracepoint data needs root, CAP_PERFMON or
+ * perf_event_paranoid -1. */
+static int open_wake(struct recorder *r, int cpu, int ring_fd, const char *filter)
+{
+	struct perf_event_attr a = r->attr;
+	a.type = r->o.wake.type;
+	a.config = r->o.wake.config;
+	a.sample_type |= PERF_SAMPLE_RAW;
+	a.sample_stack_user = 0;
+	a.exclude_callchain_user = a.exclude_callchain_kernel = 1;
+	a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = a.context_switch = 0;
+	a.inherit = a.inherit_stat = 0;
+	a.enable_on_exec = 0;
+	a.disabled = 1;
+	int fd = event_open(&a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if ((filter && ioctl(fd, PERF_EVENT_IOC_SET_FILTER, filter) < 0) ||
+	    (ring_fd >= 0 && ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) ||
+	    (ring_fd >= 0 && ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0)) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Whether wake-ups can be read at all, tried before the switch events
+ * take raw data for them (per thread, raw data needs the same right):
+ * where refused, intervals stay whole. */
+static void probe_wake(struct recorder *r)
+{
+	if (!r->o.offcpu || !r->o.wake.name)
+		return;
+	int fd = -ENODEV;
+	for (int cpu = 0; cpu < r->ncpus && fd < 0; cpu++)
+		fd = open_wake(r, cpu, -1, NULL);
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	r->o.wake.name = NULL;
+	r->st.offcpu_wake_refused = true;
+}
+
+static void close_wake_fds(struct recorder *r)
+{
+	for (size_t i = 0; i < r->wake_fds.n; i++)
+		close(r->wake_fds.v[i]);
+	vec_clear(&r->wake_fds);
+}
+
+/* (Re)opens the wake-up events of every ring's cpu with the filter of
+ * the threads known now: a perf event takes one filter for its life
+ * (a second gets EEXIST), so a changed set means new events, opened
+ * before the old close so no wake-up falls between (one read twice is
+ * harmless: the pairer takes the first after a switch-out). */
+static void wake_refresh(struct recorder *r)
+{
+	struct strbuf filter = STRBUF_INIT;
+	int kind = wake_filter_build(&r->wakef, &filter);
+	VEC(int) fds = {0};
+	int rc = kind < 0 ? kind : 0;
+	for (size_t i = 0; i < r->rings.n && rc == 0; i++) {
+		int fd = open_wake(r, r->rings.v[i].cpu, r->rings.v[i].fd, strbuf_str(&filter));
+		if (fd < 0)
+			rc = fd;
+		else
+			vec_push(&fds, fd);
+	}
+	if (rc == 0) {
+		close_wake_fds(r);
+		vec_free(&r->wake_fds);
+		r->wake_fds.v = fds.v, r->wake_fds.n = fds.n, r->wake_fds.cap = fds.cap;
+		r->st.offcpu_wake_filters++;
+		r->st.offcpu_wake_range |= kind == 1; /* at any time */
+	} else {
+		for (size_t i = 0; i < fds.n; i++)
+			close(fds.v[i]);
+		vec_free(&fds);
+		/* the first time: no wake-ups (intervals whole); later the
+		 * old events stay, still passing every newer thread id */
+		if (!r->wake_fds.n)
+			r->st.offcpu_wake_refused = true;
+	}
+	strbuf_release(&filter);
+}
+
 static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 {
+	if (r->o.wake.name)
+		wake_filter_add(&r->wakef, (uint32_t)pid);
 	for (int cpu = 0; cpu < r->ncpus; cpu++) {
 		int fd = open_one(r, pid, cpu);
 		if (fd == -ENODEV || fd == -EINVAL) {
@@ -404,10 +513,24 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 
 static void start_drainer(struct recorder *r);
 
+/* The attribute of every event, once it is known whether wake-ups can be
+ * read (their raw data is in every sample of a ring that holds them). */
+static void prepare_attr(struct recorder *r, bool enable_on_exec)
+{
+	build_attr(r, enable_on_exec);
+	if (!r->o.wake.name)
+		return;
+	probe_wake(r);
+	if (!r->o.wake.name)
+		build_attr(r, enable_on_exec);
+}
+
 int recorder_open_child(struct recorder *r, pid_t pid)
 {
-	build_attr(r, true);
+	prepare_attr(r, true);
 	int rc = open_for(r, pid, true);
+	if (rc == 0 && r->o.wake.name)
+		wake_refresh(r);
 	if (rc == 0)
 		start_drainer(r);
 	return rc;
@@ -428,7 +551,7 @@ static void read_comm(struct recorder *r, uint32_t pid, uint32_t tid)
 
 int recorder_open_process(struct recorder *r, pid_t pid)
 {
-	build_attr(r, false);
+	prepare_attr(r, false);
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	/* Threads may start while we open: rescan until a pass finds none new. */
@@ -463,6 +586,8 @@ int recorder_open_process(struct recorder *r, pid_t pid)
 	hashmap_release(&seen);
 	if (rc == 0)
 		rc = maps_load_proc(&r->maps, (uint32_t)pid);
+	if (rc == 0 && r->o.wake.name)
+		wake_refresh(r);
 	if (rc == 0)
 		start_drainer(r);
 	return rc;
@@ -482,6 +607,9 @@ void recorder_disable(struct recorder *r)
 		ioctl(r->rings.v[i].fd, PERF_EVENT_IOC_DISABLE, 0);
 	for (size_t i = 0; i < r->extra_fds.n; i++)
 		ioctl(r->extra_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (size_t i = 0; i < r->wake_fds.n; i++)
+		ioctl(r->wake_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	r->wake_stopped = true; /* no new ones from the records left */
 	/* what is left is a short drain, done by the caller's thread */
 	stop_drainer(r);
 }
@@ -624,7 +752,11 @@ static void handle_task(struct recorder *r, const struct perf_event_header *h)
 			t->name = parent_name; /* until it names itself */
 		if (f.pid != f.ppid && f.tid == f.pid)
 			maps_fork(&r->maps, f.ppid, f.pid, f.time);
+		if (r->o.wake.name)
+			wake_filter_add(&r->wakef, f.tid);
 	} else {
+		if (r->o.wake.name)
+			wake_filter_remove(&r->wakef, f.tid);
 		profile_thread(r->p, f.tid, f.pid)->end = f.time;
 		thread_counts_get(&r->tc, f.tid)->exited = true;
 	}
@@ -779,6 +911,19 @@ static void defer_sample(struct recorder *r, const struct perf_event_header *h)
 	vec_push(&r->deferred, copy);
 }
 
+/* A wake-up: its sample's tid is the waker's (or whoever ran when the
+ * timer fired); the woken thread is in the tracepoint's fields. */
+static void handle_wake(struct recorder *r, const struct recorder_raw_sample *rs, uint64_t time)
+{
+	uint32_t off = r->o.wake_tid_offset, woken;
+	if (rs->raw_size < off + 4)
+		return;
+	memcpy(&woken, rs->raw + off, 4);
+	struct offcpu_event ev = {.time = time, .tid = woken, .kind = OFFCPU_EV_WAKE};
+	offcpu_pairer_add(&r->offcpu, &ev);
+	r->st.offcpu_wakes++;
+}
+
 /* The sample path from its decoded fields (s; u its user state in DWARF
  * mode); h is the record itself, for deferring it, NULL when not
  * deferred (replay). */
@@ -910,8 +1055,8 @@ static void emit_offcpu(void *ctx, const struct offcpu_interval *iv)
 	s.pid = iv->pid;
 	s.cpu = iv->cpu;
 	s.time = iv->start;
-	if (sl->samples >= 0)
-		s.values[sl->samples] = 1;
+	if (sl->samples >= 0) /* the rest of a block after its wake-up is not another block */
+		s.values[sl->samples] = iv->woken ? 0 : 1;
 	int slot = iv->preempted && sl->runnable >= 0 ? sl->runnable : sl->events;
 	if (slot >= 0)
 		s.values[slot] = (int64_t)ns;
@@ -943,7 +1088,7 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 		return;
 	s.chain = take_bytes(&c, s.nr * 8);
 	struct recorder_raw_sample raw = {0};
-	if (r->o.raw)
+	if (takes_raw(r))
 		take_raw(&c, &raw);
 	if (c.bad)
 		return;
@@ -951,6 +1096,10 @@ static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 	s.tid = (uint32_t)(pidtid >> 32);
 	s.raw = raw.raw;
 	s.raw_size = raw.raw_size;
+	if (r->o.offcpu && r->o.wake.name && raw.raw_size >= 2 && read_u16(raw.raw) == r->o.wake.config) {
+		handle_wake(r, &raw, s.time);
+		return;
+	}
 	if (raw.raw_size >= 2 && r->o.companion.name && read_u16(raw.raw) == r->o.companion.config) {
 		/* the companion copies no stack: nothing to unwind */
 		raw.pid = s.pid, raw.tid = s.tid, raw.cpu = (uint32_t)s.cpu, raw.time = s.time;
@@ -1123,7 +1272,7 @@ static void copy_sample_trimmed(struct recorder *r, const struct perf_event_head
 	take_bytes(&c, 40); /* ip, pid/tid, time, cpu, period */
 	uint64_t nr = take_u64(&c);
 	take_bytes(&c, nr * 8);
-	if (r->o.raw) {
+	if (takes_raw(r)) {
 		struct recorder_raw_sample rs;
 		take_raw(&c, &rs);
 	}
@@ -1338,6 +1487,8 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	const struct rec_buf *b = &r->cur;
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size)
 		on_sideband(r, rec_at(b, off), -1);
+	if (r->wakef.changed && r->wake_fds.n && !r->wake_stopped)
+		wake_refresh(r); /* threads started or ended */
 	retry_deferred(r, b->nrec);
 	size_t since_check = 0;
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size) {

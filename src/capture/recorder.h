@@ -81,6 +81,14 @@ struct recorder_options {
 	 * than min_block are dropped. */
 	bool offcpu;
 	uint64_t min_block;
+	/* With offcpu, the wake-up tracepoint (sched:sched_wakeup; name NULL:
+	 * none), opened on every cpu with its raw data and filtered in the
+	 * kernel to the target's threads (see wake_filter.h); its 4-byte field
+	 * at wake_tid_offset is the woken thread: the part of an interval after
+	 * it is runnable, not blocked (see offcpu.h). Where cpu-wide raw data
+	 * is refused the recorder clears name and intervals stay whole. */
+	struct event_desc wake;
+	uint32_t wake_tid_offset;
 	struct recorder_slots slots;
 };
 
@@ -94,14 +102,18 @@ struct recorder_stats {
 	uint64_t unwind_errors; /* unwinds that stopped at a pc without a module or CFI, or at
 	                         * a frame that made no progress */
 	uint64_t records;
-	uint64_t offcpu_intervals;  /* off-CPU: intervals kept ... */
-	uint64_t offcpu_short;      /* ... and dropped as shorter than min_block */
-	uint64_t offcpu_nostack;    /* kept without a stack: the switch-out sample was lost */
-	bool kernel_stacks;         /* kernel stacks were permitted */
-	bool kernel_fallback;       /* kernel stacks were refused, fell back to user only */
-	uint64_t first_time;        /* of the first record read (CLOCK_MONOTONIC ns) */
-	int reader_prio;            /* enum reader_prio the ring reader ran at */
-	uint64_t reader_lowered_ms; /* time the governor held it at normal priority */
+	uint64_t offcpu_intervals;    /* off-CPU: intervals kept ... */
+	uint64_t offcpu_short;        /* ... and dropped as shorter than min_block */
+	uint64_t offcpu_nostack;      /* kept without a stack: the switch-out sample was lost */
+	uint64_t offcpu_wakes;        /* wake-ups seen (each splits the interval it ends) */
+	bool offcpu_wake_refused;     /* wake-ups could not be read (cpu-wide raw data refused): intervals whole */
+	bool offcpu_wake_range;       /* at some time too many threads for a list: ids from the lowest up passed */
+	uint64_t offcpu_wake_filters; /* the wake-up events' filters set (once, then per change of threads) */
+	bool kernel_stacks;           /* kernel stacks were permitted */
+	bool kernel_fallback;         /* kernel stacks were refused, fell back to user only */
+	uint64_t first_time;          /* of the first record read (CLOCK_MONOTONIC ns) */
+	int reader_prio;              /* enum reader_prio the ring reader ran at */
+	uint64_t reader_lowered_ms;   /* time the governor held it at normal priority */
 };
 
 /* Samples a ring dropped (it was full) over one interval: between the last

@@ -585,6 +585,20 @@ static int choose_offcpu_event(struct event_desc *ev)
 	return event_parse("context-switches", ev);
 }
 
+/* The wake-up beside sched:sched_switch: from it to the switch-in a thread
+ * is runnable, not blocked. Without it (no such tracepoint, its format
+ * unreadable) whole intervals stay blocked. */
+static void choose_wake_event(struct recorder_options *off)
+{
+	struct event_desc ev;
+	uint32_t offset;
+	if (event_parse("sched:sched_wakeup", &ev) == 0 &&
+	    event_tracepoint_field("sched:sched_wakeup", "pid", &offset) == 0) {
+		off->wake = ev;
+		off->wake_tid_offset = offset;
+	}
+}
+
 /* The value types of an off-CPU or --wall recording and the recorders'
  * slots in them (see recorder_slots), each slot the index its type got. */
 static void offcpu_values(struct record_session *s, struct recorder_slots *cpu, struct recorder_slots *off)
@@ -638,6 +652,8 @@ static int record_prepare(struct record_session *s)
 	    .offcpu = true,
 	    .min_block = a->min_block,
 	};
+	if (off.event.is_tracepoint)
+		choose_wake_event(&off);
 	struct recorder_slots cpu_slots = {0};
 	if (a->time != RECORD_TIME_CPU) {
 		offcpu_values(s, &cpu_slots, &off.slots);
@@ -653,6 +669,7 @@ static int record_prepare(struct record_session *s)
 	if (a->time != RECORD_TIME_CPU) {
 		profile_set_meta(s->p, "time", a->time == RECORD_TIME_WALL ? "wall" : "offcpu");
 		profile_set_meta(s->p, "offcpu_event", off.event.name);
+		profile_set_meta(s->p, "offcpu_wake", off.wake.name ? off.wake.name : "none");
 		profile_set_meta_u64(s->p, "min_block_ns", a->min_block);
 		if (a->view_value)
 			profile_set_meta(s->p, "default_value", a->view_value);
@@ -885,6 +902,11 @@ static int record_finish(struct record_session *s)
 		profile_set_meta_u64(p, "offcpu_intervals", off.offcpu_intervals);
 		profile_set_meta_u64(p, "offcpu_short", off.offcpu_short);
 		profile_set_meta_u64(p, "offcpu_nostack", off.offcpu_nostack);
+		profile_set_meta_u64(p, "offcpu_wakes", off.offcpu_wakes);
+		if (off.offcpu_wake_refused)
+			profile_set_meta(p, "offcpu_wake", "refused");
+		else if (off.offcpu_wake_range)
+			profile_set_meta(p, "offcpu_wake_filter", "range");
 		profile_set_meta_u64(p, "offcpu_lost", off.lost);
 		profile_set_meta_u64(p, "start_ns", s->start);
 		profile_set_meta_u64(p, "end_ns", s->end);
@@ -947,12 +969,23 @@ static void record_summary(const struct record_session *s)
 	if (a->time != RECORD_TIME_CPU) {
 		uint64_t n = profile_get_meta_u64(p, "offcpu_intervals", 0);
 		uint64_t lost = profile_get_meta_u64(p, "offcpu_lost", 0);
-		fprintf(stderr, "kiln: %" PRIu64 " off-CPU intervals from %s (%" PRIu64 " lost switches", n,
-		        profile_get_meta(p, "offcpu_event"), lost);
+		const char *wake = profile_get_meta(p, "offcpu_wake");
+		bool woken = wake && strcmp(wake, "none") && strcmp(wake, "refused");
+		fprintf(stderr, "kiln: %" PRIu64 " off-CPU intervals from %s%s%s (%" PRIu64 " lost switches", n,
+		        profile_get_meta(p, "offcpu_event"), woken ? " split at " : "", woken ? wake : "", lost);
 		if (a->min_block)
 			fprintf(stderr, ", %" PRIu64 " shorter than --min-block dropped",
 			        profile_get_meta_u64(p, "offcpu_short", 0));
 		fprintf(stderr, ", %" PRIu64 " without a stack)\n", profile_get_meta_u64(p, "offcpu_nostack", 0));
+		if (!woken)
+			fprintf(stderr,
+			        "kiln: wake-ups not read (every cpu's sched:sched_wakeup needs tracefs and root, "
+			        "CAP_PERFMON or perf_event_paranoid -1): blocked time includes the wait for a cpu "
+			        "after each wake-up; run: sysctl kernel.perf_event_paranoid=-1\n");
+		else if (woken && profile_get_meta(p, "offcpu_wake_filter"))
+			fprintf(stderr,
+			        "kiln: more threads than the kernel's wake-up filter holds: wake-ups read of every "
+			        "thread id from the target's lowest up\n");
 	}
 	if (st->lost) {
 		struct strbuf lost = STRBUF_INIT;

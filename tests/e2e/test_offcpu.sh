@@ -39,7 +39,8 @@ slept=$(fixture_total "$out" slept_ns)
 long=$(fixture_total "$out" long_ns)
 read_ns=$(fixture_total "$out" read_ns)
 lock_ns=$(fixture_total "$out" lock_ns)
-[ -n "$slept" ] && [ -n "$long" ] && [ -n "$read_ns" ] && [ -n "$lock_ns" ] ||
+sleeps=$(fixture_total "$out" sleeps)
+[ -n "$sleeps" ] && [ -n "$slept" ] && [ -n "$long" ] && [ -n "$read_ns" ] && [ -n "$lock_ns" ] ||
 	die "the fixture did not print its totals: $(head -5 "$out")"
 
 "$KILN" flame --folded "$T/all.kiln" >"$T/all.folded" 2>"$T/folded.err" || die "kiln flame --folded failed"
@@ -48,10 +49,17 @@ lock_ns=$(fixture_total "$out" lock_ns)
 # the flame graph's default value of an off-CPU profile is its nanoseconds
 check_eq "flame draws offcpu ns by default" \
 	"$("$KILN" flame --folded --value offcpu "$T/all.kiln" 2>/dev/null | md5sum)" "$(md5sum <"$T/all.folded")"
-within "blocking_task off-CPU ns vs its measured sleep" "$(inclusive "$T/all.folded" offcpu::blocking_task)" "$slept" 10
-within "long_block off-CPU ns vs measured" "$(inclusive "$T/all.folded" offcpu::long_block)" "$long" 10
-within "read_pipe off-CPU ns vs measured" "$(inclusive "$T/all.folded" offcpu::read_pipe)" "$read_ns" 10
-within "wait_lock off-CPU ns vs measured" "$(inclusive "$T/all.folded" offcpu::wait_lock)" "$lock_ns" 10
+# The fixture measures each wait with its wake-up's wait for a cpu, which
+# kiln counts as runnable: blocked + runnable is what it measured, and
+# blocked alone is at least the sleeps themselves (40 ms each).
+"$KILN" flame --folded --value runnable "$T/all.kiln" >"$T/all.run" 2>/dev/null || die "flame --value runnable failed"
+offrun() { echo $(($(inclusive "$T/all.folded" "$1") + $(inclusive "$T/all.run" "$1"))); }
+within "blocking_task blocked + runnable ns vs its measured sleep" "$(offrun offcpu::blocking_task)" "$slept" 10
+check_between "blocking_task blocked ns: its sleeps, not the waits after" \
+	"$(inclusive "$T/all.folded" offcpu::blocking_task)" $((sleeps * 39600000)) $((slept * 11 / 10))
+within "long_block blocked + runnable ns vs measured" "$(offrun offcpu::long_block)" "$long" 10
+within "read_pipe blocked + runnable ns vs measured" "$(offrun offcpu::read_pipe)" "$read_ns" 10
+within "wait_lock blocked + runnable ns vs measured" "$(offrun offcpu::wait_lock)" "$lock_ns" 10
 
 # ranked by time, not by count: 200 naps of 0.5 ms against 3 blocks of 100 ms
 naps_ns=$(inclusive "$T/all.folded" offcpu::nap)
@@ -77,10 +85,42 @@ krun minb offcpu --min-block 20000000 -o "$T/minb.kiln" -- "$FX/offcpu_nofp" nap
 check_eq "--min-block: exit status" "$RC" 0
 "$KILN" flame --folded "$T/minb.kiln" >"$T/minb.folded" 2>/dev/null || die "flame --folded (--min-block) failed"
 check_eq "--min-block: no nap left" "$(inclusive "$T/minb.folded" offcpu::nap)" 0
-within "--min-block: long blocks kept" "$(inclusive "$T/minb.folded" offcpu::long_block)" \
-	"$(fixture_total "$T/minb.out" long_ns)" 10
+# blocked: the 3 sleeps of 100 ms, at most what the fixture measured (which
+# includes the waits for a cpu after them)
+check_between "--min-block: long blocks kept" "$(inclusive "$T/minb.folded" offcpu::long_block)" \
+	297000000 $(($(fixture_total "$T/minb.out" long_ns) * 11 / 10))
 check_ge "--min-block: dropped intervals counted" \
 	"$(sed -nE 's/.*, ([0-9]+) shorter than --min-block dropped.*/\1/p' "$T/minb.err")" 150
+
+# ---- a nap woken on a busy cpu: blocked until its wake-up, then runnable ----
+# The fixture pins a napper and a spinner to one cpu, the napper never
+# preempting on waking: each nap ends waiting for the cpu, for as long as
+# the nap or more (up to a tick). Blocked is the naps themselves (0.5 ms and
+# the timer's slack each, more where the host delays the vcpu's timer), the
+# waits are runnable, and the two add up to what the fixture measured.
+krun crowd offcpu -n 0 -o "$T/crowd.kiln" -- "$FX/offcpu_nofp" crowd
+check_eq "crowd: exit status" "$RC" 0
+c_naps=$(fixture_total "$T/crowd.out" crowd_naps)
+c_ns=$(fixture_total "$T/crowd.out" crowd_ns)
+[ -n "$c_naps" ] && [ -n "$c_ns" ] || die "the crowd fixture did not print its totals: $(head -5 "$T/crowd.out")"
+"$KILN" flame --folded --value offcpu "$T/crowd.kiln" >"$T/crowd.folded" 2>/dev/null || die "flame --folded (crowd) failed"
+"$KILN" flame --folded --value runnable "$T/crowd.kiln" >"$T/crowd.run" 2>/dev/null ||
+	die "flame --folded --value runnable (crowd) failed"
+c_blocked=$(inclusive "$T/crowd.folded" offcpu::nap)
+c_runnable=$(inclusive "$T/crowd.run" offcpu::nap)
+if [ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le -1 ]; then
+	check_grep "crowd: wake-ups read" "$T/crowd.err" "split at sched:sched_wakeup"
+	# 0.5 ms each and the timer's slack (50 us), with room for a host that
+	# delays the vcpu's timer; without wake-ups (or with only those a target
+	# thread fires) the waits for the cpu land here and it reads 2-4x more
+	check_between "crowd: naps blocked: the naps, not the waits after" "$c_blocked" \
+		$((c_naps * 450000)) $((c_naps * 800000))
+	check_ge "crowd: the naps' waits for the cpu are runnable" "$c_runnable" $((c_ns / 4))
+	within "crowd: blocked + runnable vs the naps as measured" $((c_blocked + c_runnable)) "$c_ns" 15
+else
+	# every cpu's wake-ups are refused: intervals whole, and said so
+	check_grep "crowd: wake-ups not read, said so" "$T/crowd.err" "wake-ups not read"
+fi
 
 # ---- pools: the blocking workers marked, parking not counted as blocking ----
 "$KILN" report --pools --json "$T/all.kiln" >"$T/pools.json" 2>"$T/pools.err" || die "kiln report --pools failed"
@@ -88,7 +128,8 @@ pj() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); p=[x for x i
 check_eq "pool: 4 workers" "$(pj "$T/pools.json" "len(p['workers'])")" 4
 check_eq "pool: parks in get_work" "$(pj "$T/pools.json" "p['park_site']")" offcpu::get_work
 check_eq "pool: top blocking stack" "$(pj "$T/pools.json" "p['stacks'][0]['label'].split(' ')[0]")" offcpu::blocking_task
-within "pool: blocked in tasks vs measured sleep" "$(pj "$T/pools.json" "p['blocked_ns']")" "$slept" 10
+check_between "pool: blocked in tasks vs the sleeps (measured: with the waits after)" \
+	"$(pj "$T/pools.json" "p['blocked_ns']")" $((sleeps * 39600000)) $((slept * 11 / 10))
 check_ge "pool: parked more than blocked" "$(pj "$T/pools.json" "p['parked_ns'] - p['blocked_ns']")" 0
 check_grep "pool: verdict" "$out" "workers spent .* of their time blocked in tasks; top: offcpu::blocking_task"
 
@@ -111,13 +152,15 @@ with open(sys.argv[2], "w") as out:
     for g in root.iter(ns + "g"):
         if g.get("class") != "lane":
             continue
-        blocked = sum(int(r.get("data-ns")) for r in g.iter(ns + "rect")
-                      if r.get("class") == "off" and r.get("data-reason") != "runnable")
-        out.write("%s %s\n" % (g.get("data-name"), blocked))
+        off = [r for r in g.iter(ns + "rect") if r.get("class") == "off"]
+        blocked = sum(int(r.get("data-ns")) for r in off if r.get("data-reason") != "runnable")
+        out.write("%s %s %s\n" % (g.get("data-name"), blocked, sum(int(r.get("data-ns")) for r in off)))
 PY
 lane() { awk -v n="$1" '$1 == n { s += $2 } END { print s + 0 }' "$T/lanes.txt"; }
-within "timeline: reader lane blocked vs measured read" "$(lane reader)" "$read_ns" 10
-within "timeline: waiter lane blocked vs measured lock wait" "$(lane waiter)" "$lock_ns" 10
+# blocked and runnable (the waits for a cpu the fixture measured too)
+lane_off() { awk -v n="$1" '$1 == n { s += $3 } END { print s + 0 }' "$T/lanes.txt"; }
+within "timeline: reader lane off the cpu vs measured read" "$(lane_off reader)" "$read_ns" 10
+within "timeline: waiter lane off the cpu vs measured lock wait" "$(lane_off waiter)" "$lock_ns" 10
 pool_lanes=$(($(lane pool-worker-1) + $(lane pool-worker-2) + $(lane pool-worker-3) + $(lane pool-worker-4)))
 pool_off=$(pj "$T/pools.json" "p['blocked_ns'] + p['parked_ns']")
 within "timeline: pool lanes vs the pool's off-CPU time" "$pool_lanes" "$pool_off" 1

@@ -30,7 +30,8 @@ static void keep(void *ctx, const struct offcpu_interval *iv)
 static void add(struct offcpu_pairer *pp, uint64_t t, uint32_t tid, enum offcpu_event_kind k, uint32_t stack,
                 bool preempt)
 {
-	struct offcpu_event ev = {t, tid, 1, 0, stack, (uint8_t)k, preempt};
+	/* a wake-up's record names the woken thread only, not its process */
+	struct offcpu_event ev = {t, tid, k == OFFCPU_EV_WAKE ? 0 : 1, 0, stack, (uint8_t)k, preempt};
 	offcpu_pairer_add(pp, &ev);
 }
 
@@ -50,6 +51,91 @@ static void test_pair(void **state)
 	assert_int_equal(g.v[0].end, 5101);
 	assert_int_equal(g.v[0].stack, 42);
 	assert_false(g.v[0].preempted);
+	offcpu_pairer_release(&pp);
+}
+
+/* A wake-up between a switch-out and its switch-in splits the interval:
+ * blocked until it, runnable after; a wake-up while the thread ran, of a
+ * preempted thread, or of a thread never seen, splits nothing. */
+static void test_wake_split(void **state)
+{
+	(void)state;
+	struct offcpu_pairer pp;
+	struct got g = {0};
+	offcpu_pairer_init(&pp);
+	add(&pp, 100, 7, OFFCPU_EV_STACK, 42, false);
+	add(&pp, 101, 7, OFFCPU_EV_OUT, 0, false);
+	add(&pp, 600, 7, OFFCPU_EV_WAKE, 0, false);
+	add(&pp, 600, 9, OFFCPU_EV_WAKE, 0, false); /* never seen: ignored */
+	add(&pp, 5101, 7, OFFCPU_EV_IN, 0, false);
+	add(&pp, 5200, 7, OFFCPU_EV_WAKE, 0, false); /* while running */
+	add(&pp, 6000, 7, OFFCPU_EV_OUT, 0, false);
+	add(&pp, 7000, 7, OFFCPU_EV_IN, 0, false);
+	add(&pp, 8000, 7, OFFCPU_EV_OUT, 0, true);
+	add(&pp, 8500, 7, OFFCPU_EV_WAKE, 0, false);
+	add(&pp, 9000, 7, OFFCPU_EV_IN, 0, false);
+	offcpu_pairer_flush(&pp, true, 9999, keep, &g);
+	assert_int_equal(g.n, 4);
+	assert_int_equal(g.v[0].start, 101);
+	assert_int_equal(g.v[0].end, 600);
+	assert_false(g.v[0].preempted);
+	assert_int_equal(g.v[0].stack, 42);
+	assert_int_equal(g.v[0].pid, 1);
+	assert_int_equal(g.v[1].start, 600);
+	assert_int_equal(g.v[1].end, 5101);
+	assert_true(g.v[1].preempted);
+	assert_int_equal(g.v[1].stack, 42);
+	assert_true(g.v[1].woken);
+	assert_false(g.v[0].woken);
+	assert_int_equal(g.v[2].start, 6000); /* its wake-up was lost: all blocked */
+	assert_int_equal(g.v[2].end, 7000);
+	assert_false(g.v[2].preempted);
+	assert_int_equal(g.v[3].start, 8000);
+	assert_int_equal(g.v[3].end, 9000);
+	assert_true(g.v[3].preempted);
+	assert_false(g.v[3].woken);
+	offcpu_pairer_release(&pp);
+}
+
+/* Wake-ups come through per-cpu rings, added here in ring order across
+ * two reading rounds, not in time order: pairing by time still takes the
+ * first wake-up after the blocking switch-out (a later one of the thread
+ * already runnable changes nothing, one a little before the switch-out
+ * splits nothing), and the parts never overlap nor go negative. */
+static void test_wake_ring_order(void **state)
+{
+	(void)state;
+	struct offcpu_pairer pp;
+	struct got g = {0};
+	offcpu_pairer_init(&pp);
+	/* round 1, cpu 0's ring: tid 7 goes off, then comes back on cpu 0 */
+	add(&pp, 100, 7, OFFCPU_EV_OUT, 0, false);
+	add(&pp, 1000, 7, OFFCPU_EV_IN, 0, false);
+	add(&pp, 1200, 7, OFFCPU_EV_OUT, 0, false);
+	offcpu_pairer_flush(&pp, false, 0, keep, &g);
+	assert_int_equal(g.n, 0);
+	/* round 2, cpu 1's ring: its wake-ups, the second one a no-op, and
+	 * one stamped (clock skew) just before the next switch-out */
+	add(&pp, 400, 7, OFFCPU_EV_WAKE, 0, false);
+	add(&pp, 300, 7, OFFCPU_EV_WAKE, 0, false);
+	add(&pp, 1199, 7, OFFCPU_EV_WAKE, 0, false);
+	add(&pp, 1500, 7, OFFCPU_EV_IN, 0, false);
+	offcpu_pairer_flush(&pp, true, 2000, keep, &g);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.v[0].start, 100);
+	assert_int_equal(g.v[0].end, 300);
+	assert_false(g.v[0].preempted);
+	assert_int_equal(g.v[1].start, 300);
+	assert_int_equal(g.v[1].end, 1000);
+	assert_true(g.v[1].preempted && g.v[1].woken);
+	assert_int_equal(g.v[2].start, 1200); /* no wake-up after it: whole */
+	assert_int_equal(g.v[2].end, 1500);
+	assert_false(g.v[2].preempted);
+	for (size_t i = 0; i < g.n; i++) {
+		assert_true(g.v[i].start < g.v[i].end);
+		if (i && g.v[i].tid == g.v[i - 1].tid)
+			assert_true(g.v[i].start >= g.v[i - 1].end);
+	}
 	offcpu_pairer_release(&pp);
 }
 
@@ -226,6 +312,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pair),
+	    cmocka_unit_test(test_wake_split),
+	    cmocka_unit_test(test_wake_ring_order),
 	    cmocka_unit_test(test_rounds_out_of_order),
 	    cmocka_unit_test(test_lost_stack_and_close),
 	    cmocka_unit_test(test_reasons),

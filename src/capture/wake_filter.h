@@ -1,0 +1,51 @@
+/* wake_filter.h - the tracepoint filter that keeps a cpu-wide wake-up
+ * event (sched:sched_wakeup) to the target's threads.
+ *
+ * A wake-up fires in the waker's context: a timer, an interrupt or another
+ * process wakes a target thread while something else runs, so only an
+ * event of every thread of a cpu sees them all. Unfiltered it reads every
+ * wake-up of the machine; filtered in the kernel on the woken thread's
+ * `pid` field it reads those of the target's threads only.
+ *
+ * The filter names the known threads and every thread id above the
+ * highest known ("pid >= 4321 || pid == 4300 || ..."): a thread the target
+ * starts gets a higher id (until ids wrap at pid_max), so its wake-ups
+ * pass before the recorder has read its fork record. The kernel takes a
+ * filter shorter than a page (PAGE_SIZE, 4096 bytes with the NUL: about
+ * 270 thread ids); past that the filter is the range from the lowest
+ * known id up, which passes other processes' later threads too (the
+ * pairer drops wake-ups of threads it never saw go off).
+ */
+#ifndef KILN_CAPTURE_WAKE_FILTER_H
+#define KILN_CAPTURE_WAKE_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/strbuf.h"
+#include "util/vec.h"
+
+/* The longest filter the kernel takes: perf_event_set_filter() copies
+ * at most a page with its NUL. */
+#define WAKE_FILTER_MAX 4095
+
+/* The target's live threads, by id. */
+struct wake_filter {
+	VEC(uint32_t) tids;
+	bool changed; /* since the last wake_filter_build() */
+};
+
+void wake_filter_init(struct wake_filter *f);
+void wake_filter_release(struct wake_filter *f);
+/* Adds a thread (a no-op when known). */
+void wake_filter_add(struct wake_filter *f, uint32_t tid);
+/* Removes an exited thread (a no-op when unknown). */
+void wake_filter_remove(struct wake_filter *f, uint32_t tid);
+
+/* Writes the filter into out (reset first) and clears changed. Returns 0
+ * for the exact list, 1 for the range fallback (too many threads for
+ * WAKE_FILTER_MAX), -EINVAL with no thread. */
+int wake_filter_build(struct wake_filter *f, struct strbuf *out);
+
+#endif
