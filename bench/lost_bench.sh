@@ -8,7 +8,8 @@
 #
 # Modes: kiln as it runs (its reader at real-time priority when root),
 # kiln with its reader held at normal priority (KILN_TEST_READER_PRIO, to
-# show what the priority does), perf with its default 8 KB stack copy, and
+# show what the priority does), kiln as user nobody (a short time slice,
+# rings within the mlock limit), perf with its default 8 KB stack copy, and
 # perf with kiln's 65528-byte copy.
 #
 # usage: bench/lost_bench.sh [KILN] [ROUNDS] [THREADS] [CPU_MS]
@@ -40,12 +41,26 @@ perf_run() {
 		awk '/SAMPLE events:/ && !/LOST/ {s=$3} /LOST_SAMPLES events:/ {l=$3} END {print s+0, l+0}'
 }
 
+# as nobody: no real-time priority (a short time slice instead) and rings
+# within the mlock limit; needs root to switch user, paranoid <= 2
+nobody_run() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- "$KILN" record -F 997 -o "$DIR/nobody/k.kiln" -f -- \
+		"$PROG" "$THREADS" "$CPU_MS" 2>&1 >/dev/null |
+		sed -nE "s/^kiln: wrote '.*' \(([0-9]+) samples, ([0-9]+) lost,.*/\1 \2/p"
+}
+HAVE_NOBODY=0
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 2 ]; then
+	mkdir -p "$DIR/nobody" && chmod 777 "$DIR/nobody" && HAVE_NOBODY=1
+fi
+
 declare -A RES
 MODES=("kiln" "kiln, reader at normal priority")
+[ $HAVE_NOBODY = 1 ] && MODES+=("kiln as nobody")
 [ $HAVE_PERF = 1 ] && MODES+=("perf dwarf (8 KB copy)" "perf dwarf,65528")
 for ((i = 0; i < ROUNDS; i++)); do
 	RES["kiln"]+="$(kiln_run KILN_BENCH=1);"
 	RES["kiln, reader at normal priority"]+="$(kiln_run KILN_TEST_READER_PRIO=normal);"
+	[ $HAVE_NOBODY = 1 ] && RES["kiln as nobody"]+="$(nobody_run);"
 	if [ $HAVE_PERF = 1 ]; then
 		RES["perf dwarf (8 KB copy)"]+="$(perf_run dwarf);"
 		RES["perf dwarf,65528"]+="$(perf_run dwarf,65528);"

@@ -28,13 +28,6 @@ tid1=$(jq_ thr.json "[t['tid'] for t in j['threads'] if t['name'] == 'worker-1']
 report_json thr.kiln thr3.json --tid "$tid"
 pct=$(jq_ thr3.json "[f['self_pct'] for f in j['functions'] if f['name'] == 'threads::spin'][0]")
 [ -n "$pct" ] || die "report has no threads::spin in worker-3"
-# the trace's lane of worker-1 (speedscope opens the first lane, which may
-# be the main thread's when it was sampled waiting): spin's share of its
-# time, as kiln report gives it for that thread's samples (samples and
-# time differ a little: a sample before a pause lasts one interval)
-report_json thr.kiln thr1.json --tid "$tid1"
-pct1=$(jq_ thr1.json "[f['self_pct'] for f in j['functions'] if f['name'] == 'threads::spin'][0]")
-[ -n "$pct1" ] || die "report has no threads::spin in worker-1"
 lo=$(python3 -c "print($pct - 2)")
 hi=$(python3 -c "print($pct + 2)")
 
@@ -51,9 +44,14 @@ else
 	say "python3 jsonschema is missing: the schema check is skipped (speedscope still loads it below)"
 fi
 
+# The trace is checked for loading and naming only: speedscope's importer
+# pairs the ends of two nested frames of one name over the same interval
+# (libc's clock_gettime calling the vdso's) wrongly and leaves one open
+# across the thread's next idle gap (163 ms of clock_gettime for 6 ms in
+# the trace, in a CI run at load); the trace's shares are checked in
+# test_export_views.sh.
 timeout 180 node "$BROWSER_DIR/speedscope_test.js" thr.speedscope.json thr.kiln "worker-3 $tid" threads::spin \
-	"$lo" "$hi" + thr.trace.json thr.trace.json ">worker-1 (tid $tid1)" threads::spin \
-	"$(python3 -c "print($pct1 - 8)")" "$(python3 -c "print($pct1 + 8)")" >browser.log 2>&1
+	"$lo" "$hi" + thr.trace.json thr.trace.json ">worker-1 (tid $tid1)" threads::spin - - >browser.log 2>&1
 rc=$?
 [ $rc = 77 ] && skip "$(grep SKIPPED browser.log)"
 while IFS= read -r line; do

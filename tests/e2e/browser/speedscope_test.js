@@ -93,6 +93,13 @@ async function sandwichRows(page) {
 	});
 }
 
+// A duration cell's time in ms ("294.59ms (100%)", "1.20s (40%)"), NaN for
+// other units.
+function durationMs(cell) {
+	const m = /^([0-9.]+)\s*(ns|µs|us|ms|s)\b/.exec(cell || '');
+	return m ? parseFloat(m[1]) * {ns: 1e-6, 'µs': 1e-3, us: 1e-3, ms: 1, s: 1e3}[m[2]] : NaN;
+}
+
 // One export in a new page: loaded, the profile named, HOT's share.
 async function runGroup(context, base, [file, title, profile, hot, lo, hi]) {
 	current = path.resolve(file);
@@ -146,7 +153,20 @@ async function runGroup(context, base, [file, title, profile, hot, lo, hi]) {
 	const rows = await sandwichRows(page);
 	const row = rows.find((r) => named(r[r.length - 1], hot));
 	check(row, `the Sandwich table lists ${hot} (${rows.length} rows)`);
-	if (row) {
+	const busy = Math.max(0, ...rows.map((r) => durationMs(r[0])).filter((v) => isFinite(v)));
+	const self = row ? durationMs(row[1]) : NaN;
+	if (row && lo === '-') {
+		/* no share asked for this export */
+	} else if (row && busy > 0 && isFinite(self)) {
+		// the share of the thread's busy time: speedscope's own percentages
+		// of a trace are of its whole span, idle gaps included (a loaded
+		// machine gives a thread half its wall time), so the outermost
+		// frame's total is the whole, as kiln report's samples are
+		const share = (100 * self) / busy;
+		check(share >= parseFloat(lo) && share <= parseFloat(hi),
+		      `${hot}'s self time on screen ${self.toFixed(2)} ms of the thread's busy ${busy.toFixed(2)} ms ` +
+		          `(${share.toFixed(1)}%) within ${lo}..${hi}% (row: ${row.join(' | ')})`);
+	} else if (row) {
 		// cells: "TOTAL (P%)", "SELF (P%)", name; P may be ">99" or "<0.01":
 		// the share on screen is then a range, which must meet LO..HI
 		const m = /\(([<>]?)([0-9.]+)%\)/.exec(row[1]);
