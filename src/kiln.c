@@ -28,7 +28,7 @@ static const struct command commands[] = {
     {"cache", cmd_cache, "simulate the I1, D1 and LL caches for a command, per function and line (qemu)"},
     {"top", cmd_top, "show live which functions and threads of a process use the CPU (like perf top)"},
     {"stat", cmd_stat, "count events of a command, over repeated runs, or compare commands"},
-    {"export", cmd_export, "write a profile as pprof (go tool pprof, Parca, Pyroscope) or folded stacks"},
+    {"export", cmd_export, "write a profile as pprof, speedscope, Chrome trace (Perfetto) or folded stacks"},
     {"serve", cmd_serve, "profile processes continuously; serve pprof, Prometheus metrics and a flame graph"},
 };
 
