@@ -11,6 +11,7 @@
 #include "capture/http_server.h"
 #include "capture/recorder.h"
 #include "profile/profile.h"
+#include "profile/profile_compact.h"
 #include "profile/sample_window.h"
 #include "profile/segment.h"
 #include "util/hashmap.h"
@@ -64,6 +65,10 @@ struct serve {
 	struct http_server *http;
 	uint64_t stack_cap_dropped; /* samples whose stack was past the cap */
 	uint64_t trie_resets;
+	/* what each segment's compaction dropped of the profile's tables, and
+	 * the address maps of followed children that exited */
+	struct profile_compact_stats compact_dropped;
+	uint64_t compactions, maps_forgotten;
 	uint64_t write_errors;
 	int last_write_err;
 	uint64_t start_wall;

@@ -192,6 +192,15 @@ $SC wait_port $PORT 300 || die "kiln serve did not restart on port $PORT"
 removed() { $SC get $PORT /metrics "$T/m2.txt" >/dev/null && grep -Eq '^kiln_serve_segments_removed_total [1-9]' "$T/m2.txt"; }
 poll_until 300 removed || fail "no segment removed for the budget (had $before_bytes bytes)"
 after_bytes=$(grep '^kiln_serve_segment_bytes ' "$T/m2.txt" | cut -d' ' -f2)
+# each segment's metadata (its number, start, duration) names new strings;
+# the compaction at each segment start drops what nothing names any more
+strings_dropped() {
+	$SC get $PORT /metrics "$T/m3.txt" >/dev/null && grep -Eq '^kiln_serve_table_dropped_total\{table="strings"\} [1-9]' "$T/m3.txt"
+}
+poll_until 300 strings_dropped || fail "no strings dropped at segment starts: $(grep kiln_serve_table "$T/m3.txt")"
+ok "the profile's tables are compacted at each segment: $(grep -E '^kiln_serve_table_dropped_total\{table="strings"' "$T/m3.txt")"
+check_grep "/metrics has the table sizes" "$T/m3.txt" '^kiln_serve_table_entries\{table="locations"\} [0-9]'
+check_le "strings held after many segments" "$(grep -E '^kiln_serve_table_entries\{table="strings"' "$T/m3.txt" | cut -d' ' -f2)" 2000
 check_le "bytes on disk after the restart" "$after_bytes" 8192
 kill -TERM $KPID
 wait $KPID
