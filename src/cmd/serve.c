@@ -594,37 +594,6 @@ static void segment_flush(struct serve *s)
 	profile_clear_samples(s->p);
 }
 
-/* Closes the open segment whole: symbols, statistics, end chunk. */
-static void segment_close(struct serve *s, uint64_t now)
-{
-	if (!s->w) {
-		profile_clear_samples(s->p);
-		return;
-	}
-	serve_symbolize(s);
-	profile_set_meta_u64(s->p, "duration_ns", now - s->seg_start);
-	profile_set_meta_u64(s->p, "samples", s->seg_samples);
-	uint64_t lost = 0, unwind = 0;
-	for (size_t i = 0; i < s->procs.n; i++) {
-		lost += s->procs.v[i].st.lost;
-		unwind += s->procs.v[i].st.unwind_errors;
-	}
-	profile_set_meta_u64(s->p, "lost_samples", lost);
-	profile_set_meta_u64(s->p, "unwind_errors", unwind);
-	int rc = kiln_writer_finish(s->w, s->p);
-	if (rc) {
-		s->write_errors++;
-		if (rc != s->last_write_err && !s->a.quiet)
-			kiln_warn("cannot finish segment '%s': %s; it opens as cut short", s->seg_path, strerror(-rc));
-		s->last_write_err = rc;
-	} else {
-		s->last_write_err = 0;
-	}
-	kiln_writer_free(s->w);
-	s->w = NULL;
-	profile_clear_samples(s->p);
-}
-
 static bool pid_gone(void *ctx, uint32_t pid)
 {
 	(void)ctx;
@@ -652,7 +621,7 @@ struct build_id_pair {
  * grow with every code address, mapping, thread and name ever seen. The
  * symbolizer's caches are keyed by module, not by profile ids, so a
  * location seen again costs a cache lookup, not a symbolization. */
-static void serve_compact(struct serve *s)
+static struct profile *serve_compact(struct serve *s)
 {
 	struct profile *p = s->p;
 	check_build_ids(s); /* before the mapping ids change */
@@ -689,7 +658,8 @@ static void serve_compact(struct serve *s)
 		vec_push(&bids, bp);
 	}
 	struct profile_compact_stats d;
-	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d);
+	struct profile *old = NULL;
+	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d, &old);
 	for (size_t i = 0; i < s->procs.n; i++)
 		if (s->procs.v[i].r)
 			recorder_remap_mappings(s->procs.v[i].r, mmap_);
@@ -714,6 +684,48 @@ static void serve_compact(struct serve *s)
 	free(kt);
 	free(smap);
 	free(mmap_);
+	return old;
+}
+
+/* Closes the open segment: its statistics go in its profile, which then
+ * leaves for the closer thread (serve_close.h: symbols, end chunk, fsync),
+ * while s->p keeps only what is still named (serve_compact()). */
+static void segment_close(struct serve *s, uint64_t now)
+{
+	if (s->w) {
+		profile_set_meta_u64(s->p, "duration_ns", now - s->seg_start);
+		profile_set_meta_u64(s->p, "samples", s->seg_samples);
+		uint64_t lost = 0, unwind = 0;
+		for (size_t i = 0; i < s->procs.n; i++) {
+			lost += s->procs.v[i].st.lost;
+			unwind += s->procs.v[i].st.unwind_errors;
+		}
+		profile_set_meta_u64(s->p, "lost_samples", lost);
+		profile_set_meta_u64(s->p, "unwind_errors", unwind);
+	}
+	struct profile *old = serve_compact(s);
+	profile_clear_samples(s->p);
+	if (s->w)
+		serve_closer_submit(&s->closer, old, s->w, s->seg_path, s->symbol_cache_resets);
+	else
+		profile_free(old);
+	s->w = NULL;
+}
+
+/* What the closer failed to finish since the last look: counted, and said
+ * once per kind of error. */
+static void closer_errors(struct serve *s)
+{
+	int err;
+	char *path;
+	uint64_t n = serve_closer_take_errors(&s->closer, &err, &path);
+	if (n) {
+		s->write_errors += n;
+		if (err != s->last_write_err && !s->a.quiet)
+			kiln_warn("cannot finish segment '%s': %s; it opens as cut short", path, strerror(-err));
+		s->last_write_err = err;
+	}
+	free(path);
 }
 
 static void segment_rotate(struct serve *s, uint64_t now)
@@ -742,6 +754,7 @@ static void segment_rotate(struct serve *s, uint64_t now)
 static void serve_tick(struct serve *s)
 {
 	poll_procs(s);
+	closer_errors(s);
 	uint64_t now = cmd_now_ns();
 	sample_window_expire(&s->win, now);
 	if (now - s->last_scan >= SERVE_SCAN_NS) {
@@ -810,6 +823,12 @@ static int serve_start(struct serve *s)
 	}
 	if (a->all)
 		scan_all(s);
+	(void)symbols_debug_cache_dir(); /* resolved here, before two threads may ask */
+	rc = serve_closer_start(&s->closer);
+	if (rc) {
+		kiln_error("cannot start the segment closer thread: %s", strerror(-rc));
+		return 1;
+	}
 	rc = http_server_new(&s->http, a->listen, &(struct http_limits){0}, serve_handle, s);
 	if (rc) {
 		kiln_error("cannot listen on '%s': %s%s", a->listen, strerror(-rc),
@@ -841,6 +860,7 @@ static int serve_start(struct serve *s)
 
 static void serve_release(struct serve *s)
 {
+	serve_closer_stop(&s->closer);
 	for (size_t i = 0; i < s->procs.n; i++)
 		recorder_free(s->procs.v[i].r);
 	vec_free(&s->procs);
@@ -893,6 +913,8 @@ int cmd_serve(int argc, char **argv)
 		if (s.procs.v[i].r)
 			proc_close(&s, &s.procs.v[i]);
 	segment_close(&s, cmd_now_ns());
+	serve_closer_stop(&s.closer);
+	closer_errors(&s);
 	if (status < 0)
 		status = 0;
 	if (!s.a.quiet)

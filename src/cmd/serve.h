@@ -10,6 +10,7 @@
 
 #include "capture/http_server.h"
 #include "capture/recorder.h"
+#include "cmd/serve_close.h"
 #include "profile/profile.h"
 #include "profile/profile_compact.h"
 #include "profile/sample_window.h"
@@ -62,6 +63,7 @@ struct serve {
 	struct hashmap build_ids;
 	size_t mappings_seen;
 	uint64_t symbol_cache_resets;
+	struct serve_closer closer; /* finishes closed segments off the loop */
 	struct http_server *http;
 	uint64_t stack_cap_dropped; /* samples whose stack was past the cap */
 	uint64_t trie_resets;

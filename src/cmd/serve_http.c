@@ -357,6 +357,9 @@ static void handle_metrics(struct serve *s, struct http_response *res)
 	one(o, "kiln_serve_segment_bytes", "gauge", "bytes of the segments on disk", (double)s->sds.bytes);
 	one(o, "kiln_serve_segments_removed_total", "counter", "segments removed by --retention or --max-disk",
 	    (double)s->sds.removed);
+	one(o, "kiln_serve_segments_closing", "gauge",
+	    "closed segments being finished (symbols, end chunk, fsync) by the closer thread",
+	    (double)serve_closer_pending(&s->closer));
 	one(o, "kiln_serve_segment_write_errors_total", "counter", "failed writes of segments (disk full, ...)",
 	    (double)s->write_errors);
 	one(o, "kiln_serve_window_samples", "gauge", "samples in the in-memory window", (double)s->win.n);

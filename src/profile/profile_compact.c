@@ -14,7 +14,7 @@ static uint32_t str_copy(struct profile *to, const struct profile *from, uint32_
 }
 
 void profile_compact(struct profile *p, const struct profile_keep *keep, uint32_t *stack_map, uint32_t *mapping_map,
-                     struct profile_compact_stats *dropped)
+                     struct profile_compact_stats *dropped, struct profile **old)
 {
 	size_t ns = p->stacks.n, nl = p->locations.n, nm = p->mappings.n;
 	uint8_t *live_s = xcalloc(ns ? ns : 1, 1);
@@ -120,7 +120,10 @@ void profile_compact(struct profile *p, const struct profile_keep *keep, uint32_
 	struct profile tmp = *p;
 	*p = *q;
 	*q = tmp;
-	profile_free(q);
+	if (old)
+		*old = q;
+	else
+		profile_free(q);
 	free(live_s);
 	free(live_l);
 	free(live_m);

@@ -35,8 +35,11 @@ struct profile_compact_stats {
  * stack_map (p->stacks.n entries) and mapping_map (p->mappings.n entries),
  * both the caller's, receive each old id's new id, or
  * PROFILE_COMPACT_DROPPED. p's samples are renamed too; those of a dropped
- * stack go. Value types, metadata and series stay. dropped may be NULL. */
+ * stack go. Value types, metadata and series stay. dropped may be NULL.
+ * When old is not NULL, *old receives the whole profile as it was (ids
+ * unchanged, its samples too), for the caller to finish and profile_free();
+ * else it is freed here. */
 void profile_compact(struct profile *p, const struct profile_keep *keep, uint32_t *stack_map, uint32_t *mapping_map,
-                     struct profile_compact_stats *dropped);
+                     struct profile_compact_stats *dropped, struct profile **old);
 
 #endif

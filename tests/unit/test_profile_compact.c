@@ -53,7 +53,15 @@ static void test_keeps_what_is_named(void **state)
 	uint32_t smap[8], mmap_[2];
 	struct profile_compact_stats d;
 	size_t nstacks = p->stacks.n;
-	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d);
+	struct profile *old = NULL;
+	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d, &old);
+	/* the old contents, whole, for the caller to finish (a segment's end) */
+	assert_non_null(old);
+	assert_int_equal(old->stacks.n, nstacks);
+	assert_int_equal(old->samples.n, 2);
+	assert_int_equal(old->threads.n, 2);
+	assert_int_equal(old->stacks.v[sb].location, lb);
+	profile_free(old);
 
 	assert_int_equal(d.stacks, 1);
 	assert_int_equal(d.locations, 1);
@@ -151,7 +159,7 @@ static void test_bounded_over_segments(void **state)
 		maps_mark(&maps, km);
 		for (size_t i = 0; i < p->threads.n; i++)
 			kt[i] = p->threads.v[i].pid >= pid - WINDOW_SEGS;
-		profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, NULL);
+		profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, NULL, NULL);
 		maps_remap(&maps, mmap_);
 		assert_int_equal(sample_window_rename_stacks(&w, smap), 0);
 		free(ks);
