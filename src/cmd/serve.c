@@ -860,7 +860,7 @@ static int serve_start(struct serve *s)
 
 static void serve_release(struct serve *s)
 {
-	serve_closer_stop(&s->closer);
+	serve_closer_release(&s->closer);
 	for (size_t i = 0; i < s->procs.n; i++)
 		recorder_free(s->procs.v[i].r);
 	vec_free(&s->procs);

@@ -91,6 +91,7 @@ int serve_closer_start(struct serve_closer *c)
 {
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->wake, NULL);
+	c->inited = true;
 	c->sym = symbolizer_new();
 	const char *gate = getenv("KILN_TEST_SERVE_CLOSE_GATE");
 	c->gate = gate && *gate ? gate : NULL;
@@ -150,8 +151,17 @@ void serve_closer_stop(struct serve_closer *c)
 	pthread_mutex_unlock(&c->lock);
 	pthread_join(c->thread, NULL);
 	c->started = false;
-	symbolizer_free(c->sym);
+}
+
+void serve_closer_release(struct serve_closer *c)
+{
+	serve_closer_stop(c);
+	if (!c->inited)
+		return;
+	if (c->sym)
+		symbolizer_free(c->sym);
 	free(c->last_err_path);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->wake);
+	c->inited = false;
 }

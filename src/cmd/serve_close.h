@@ -20,7 +20,7 @@ struct symbolizer;
 
 struct serve_closer {
 	pthread_t thread;
-	bool started;
+	bool inited, started;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	/* under lock */
@@ -51,8 +51,10 @@ size_t serve_closer_pending(struct serve_closer *c);
 /* The failures since the last call: returns how many, with the latest's
  * -errno and path (*path is the caller's to free; NULL when none). */
 uint64_t serve_closer_take_errors(struct serve_closer *c, int *err, char **path);
-/* Finishes every segment handed over, then ends the thread. Accepts a
- * closer that never started. */
+/* Finishes every segment handed over, then ends the thread (its errors
+ * can still be taken). Accepts a closer that never started. */
 void serve_closer_stop(struct serve_closer *c);
+/* Stops it when running and frees what it holds. */
+void serve_closer_release(struct serve_closer *c);
 
 #endif
