@@ -731,7 +731,6 @@ static void closer_errors(struct serve *s)
 static void segment_rotate(struct serve *s, uint64_t now)
 {
 	segment_close(s, now);
-	serve_compact(s);
 	if (s->p->stacks.n > s->a.max_stacks) {
 		/* the cap: the stacks start over, and so does the window (its
 		 * samples name the old stacks); the segments keep them */
