@@ -29,6 +29,53 @@ void maps_release(struct maps *m)
 	hashmap_release(&m->index);
 }
 
+void maps_mark(const struct maps *m, uint8_t *live)
+{
+	for (size_t i = 0; i < m->procs.n; i++) {
+		const struct process_maps *pm = m->procs.v[i];
+		for (size_t k = 0; k < pm->entries.n; k++)
+			live[pm->entries.v[k].mapping] = 1;
+	}
+}
+
+void maps_remap(struct maps *m, const uint32_t *map)
+{
+	for (size_t i = 0; i < m->procs.n; i++) {
+		struct process_maps *pm = m->procs.v[i];
+		size_t kept = 0;
+		for (size_t k = 0; k < pm->entries.n; k++) {
+			struct maps_entry e = pm->entries.v[k];
+			e.mapping = map[e.mapping];
+			if (e.mapping != UINT32_MAX)
+				pm->entries.v[kept++] = e;
+		}
+		pm->entries.n = kept;
+		pm->last_hit = 0;
+	}
+}
+
+size_t maps_forget(struct maps *m, bool (*gone)(void *ctx, uint32_t pid), void *ctx)
+{
+	size_t kept = 0, n = m->procs.n;
+	for (size_t i = 0; i < n; i++) {
+		struct process_maps *pm = m->procs.v[i];
+		if (gone(ctx, pm->pid)) {
+			vec_free(&pm->entries);
+			vec_free(&pm->execs);
+			free(pm);
+			continue;
+		}
+		m->procs.v[kept++] = pm;
+	}
+	m->procs.n = kept;
+	if (kept != n) {
+		hashmap_clear(&m->index);
+		for (size_t i = 0; i < kept; i++)
+			hashmap_put(&m->index, m->procs.v[i]->pid, i);
+	}
+	return n - kept;
+}
+
 static struct process_maps *proc_get(struct maps *m, uint32_t pid, int create)
 {
 	uint64_t id;

@@ -57,6 +57,16 @@ bool maps_parse_line(const char *line, struct maps_line *out);
 /* Reads /proc/PID/maps (executable mappings only), valid from time 0.
  * Returns 0 or -errno. */
 int maps_load_proc(struct maps *m, uint32_t pid);
+/* Sets live[id] for every profile mapping an entry names (live has one
+ * flag per profile mapping). */
+void maps_mark(const struct maps *m, uint8_t *live);
+/* Renames every entry's profile mapping with map (old id -> new id, after
+ * profile_compact()); entries whose mapping map drops go. */
+void maps_remap(struct maps *m, const uint32_t *map);
+/* Forgets the processes gone(ctx, pid) says are gone: a long-running
+ * recorder of many short-lived children must not keep their maps. Returns
+ * how many went. */
+size_t maps_forget(struct maps *m, bool (*gone)(void *ctx, uint32_t pid), void *ctx);
 /* True when pid has any entry. */
 int maps_known(const struct maps *m, uint32_t pid);
 

@@ -1564,6 +1564,21 @@ void recorder_feed(struct recorder *r, const struct perf_event_header *h)
 		on_sideband(r, h, -1);
 }
 
+void recorder_mark_mappings(const struct recorder *r, uint8_t *live)
+{
+	maps_mark(&r->maps, live);
+}
+
+void recorder_remap_mappings(struct recorder *r, const uint32_t *map)
+{
+	maps_remap(&r->maps, map);
+}
+
+size_t recorder_forget_processes(struct recorder *r, bool (*gone)(void *ctx, uint32_t pid), void *ctx)
+{
+	return maps_forget(&r->maps, gone, ctx);
+}
+
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st)
 {
 	*st = r->st;

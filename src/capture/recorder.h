@@ -182,6 +182,15 @@ struct recorder_sample {
 void recorder_feed_sample(struct recorder *r, const struct recorder_sample *s);
 
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st);
+
+/* For a caller that compacts the profile (profile_compact.h): marks in
+ * live (one flag per profile mapping) the mappings the recorder's address
+ * maps name, then renames them with map once the profile was rebuilt. */
+void recorder_mark_mappings(const struct recorder *r, uint8_t *live);
+void recorder_remap_mappings(struct recorder *r, const uint32_t *map);
+/* Forgets the address maps of processes gone(ctx, pid) says are gone (its
+ * followed children that exited); returns how many went. */
+size_t recorder_forget_processes(struct recorder *r, bool (*gone)(void *ctx, uint32_t pid), void *ctx);
 /* The loss intervals, oldest first per ring; valid until the next poll. */
 size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out);
 /* After the last poll: the threads estimated to have lost samples, most

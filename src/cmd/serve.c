@@ -23,8 +23,10 @@
 #include "cmd/record.h"
 #include "cmd/serve.h"
 #include "profile/kiln_file.h"
+#include "profile/profile_compact.h"
 #include "symbols/symbols.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 #define SERVE_FLUSH_NS 250000000ull  /* the open segment is written this often */
 #define SERVE_SCAN_NS  2000000000ull /* --all looks for new processes, and -p for exits, this often */
@@ -592,35 +594,138 @@ static void segment_flush(struct serve *s)
 	profile_clear_samples(s->p);
 }
 
-/* Closes the open segment whole: symbols, statistics, end chunk. */
+static bool pid_gone(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	return proc_gone((pid_t)pid);
+}
+
+/* Whether a thread (tid of pid) still runs, so its name is kept for the
+ * samples it takes next. */
+static bool thread_alive(const struct profile_thread *t)
+{
+	char path[80];
+	if (t->end)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", t->pid, t->tid);
+	return access(path, F_OK) == 0;
+}
+
+struct build_id_pair {
+	char *path, *bid;
+};
+
+/* At each segment the profile keeps only what the window's samples, the
+ * recorders' address maps and the running threads still name: the
+ * segments on disk have the rest. Without this, --all over days would
+ * grow with every code address, mapping, thread and name ever seen. The
+ * symbolizer's caches are keyed by module, not by profile ids, so a
+ * location seen again costs a cache lookup, not a symbolization. */
+static struct profile *serve_compact(struct serve *s)
+{
+	struct profile *p = s->p;
+	check_build_ids(s); /* before the mapping ids change */
+	uint8_t *ks = xcalloc(p->stacks.n, 1);
+	uint8_t *km = xcalloc(p->mappings.n + 1, 1);
+	uint8_t *kt = xcalloc(p->threads.n + 1, 1);
+	uint32_t *smap = xmalloc(p->stacks.n * sizeof(*smap));
+	uint32_t *mmap_ = xmalloc((p->mappings.n + 1) * sizeof(*mmap_));
+	sample_window_mark_stacks(&s->win, ks);
+	for (size_t i = 0; i < s->procs.n; i++) {
+		struct recorder *r = s->procs.v[i].r;
+		if (!r)
+			continue;
+		s->maps_forgotten += recorder_forget_processes(r, pid_gone, NULL);
+		recorder_mark_mappings(r, km);
+	}
+	struct hashmap win_tids;
+	hashmap_init(&win_tids);
+	for (size_t i = 0; i < s->win.n; i++)
+		hashmap_put(&win_tids, s->win.ring[(s->win.head + i) % s->win.cap].tid, 1);
+	for (size_t i = 0; i < p->threads.n; i++) {
+		uint64_t v;
+		kt[i] = hashmap_get(&win_tids, p->threads.v[i].tid, &v) || thread_alive(&p->threads.v[i]);
+	}
+	hashmap_release(&win_tids);
+	/* build_ids is keyed by string ids, which the compaction renames */
+	VEC(struct build_id_pair) bids = {0};
+	for (size_t i = 0; i < s->build_ids.cap; i++) {
+		const struct hashmap_slot *sl = &s->build_ids.slots[i];
+		if (sl->key == UINT64_MAX)
+			continue;
+		struct build_id_pair bp = {xstrdup(profile_str(p, (uint32_t)sl->key)),
+		                           sl->val ? xstrdup(profile_str(p, (uint32_t)sl->val)) : NULL};
+		vec_push(&bids, bp);
+	}
+	struct profile_compact_stats d;
+	struct profile *old = NULL;
+	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d, &old);
+	for (size_t i = 0; i < s->procs.n; i++)
+		if (s->procs.v[i].r)
+			recorder_remap_mappings(s->procs.v[i].r, mmap_);
+	s->win.dropped += sample_window_rename_stacks(&s->win, smap);
+	hashmap_clear(&s->build_ids);
+	for (size_t i = 0; i < bids.n; i++) {
+		hashmap_put(&s->build_ids, profile_intern(p, bids.v[i].path),
+		            bids.v[i].bid ? profile_intern(p, bids.v[i].bid) : 0);
+		free(bids.v[i].path);
+		free(bids.v[i].bid);
+	}
+	vec_free(&bids);
+	s->mappings_seen = p->mappings.n;
+	s->compact_dropped.stacks += d.stacks;
+	s->compact_dropped.locations += d.locations;
+	s->compact_dropped.mappings += d.mappings;
+	s->compact_dropped.threads += d.threads;
+	s->compact_dropped.strings += d.strings;
+	s->compactions++;
+	free(ks);
+	free(km);
+	free(kt);
+	free(smap);
+	free(mmap_);
+	return old;
+}
+
+/* Closes the open segment: its statistics go in its profile, which then
+ * leaves for the closer thread (serve_close.h: symbols, end chunk, fsync),
+ * while s->p keeps only what is still named (serve_compact()). */
 static void segment_close(struct serve *s, uint64_t now)
 {
-	if (!s->w) {
-		profile_clear_samples(s->p);
-		return;
+	if (s->w) {
+		profile_set_meta_u64(s->p, "duration_ns", now - s->seg_start);
+		profile_set_meta_u64(s->p, "samples", s->seg_samples);
+		uint64_t lost = 0, unwind = 0;
+		for (size_t i = 0; i < s->procs.n; i++) {
+			lost += s->procs.v[i].st.lost;
+			unwind += s->procs.v[i].st.unwind_errors;
+		}
+		profile_set_meta_u64(s->p, "lost_samples", lost);
+		profile_set_meta_u64(s->p, "unwind_errors", unwind);
 	}
-	serve_symbolize(s);
-	profile_set_meta_u64(s->p, "duration_ns", now - s->seg_start);
-	profile_set_meta_u64(s->p, "samples", s->seg_samples);
-	uint64_t lost = 0, unwind = 0;
-	for (size_t i = 0; i < s->procs.n; i++) {
-		lost += s->procs.v[i].st.lost;
-		unwind += s->procs.v[i].st.unwind_errors;
-	}
-	profile_set_meta_u64(s->p, "lost_samples", lost);
-	profile_set_meta_u64(s->p, "unwind_errors", unwind);
-	int rc = kiln_writer_finish(s->w, s->p);
-	if (rc) {
-		s->write_errors++;
-		if (rc != s->last_write_err && !s->a.quiet)
-			kiln_warn("cannot finish segment '%s': %s; it opens as cut short", s->seg_path, strerror(-rc));
-		s->last_write_err = rc;
-	} else {
-		s->last_write_err = 0;
-	}
-	kiln_writer_free(s->w);
-	s->w = NULL;
+	struct profile *old = serve_compact(s);
 	profile_clear_samples(s->p);
+	if (s->w)
+		serve_closer_submit(&s->closer, old, s->w, s->seg_path, s->symbol_cache_resets);
+	else
+		profile_free(old);
+	s->w = NULL;
+}
+
+/* What the closer failed to finish since the last look: counted, and said
+ * once per kind of error. */
+static void closer_errors(struct serve *s)
+{
+	int err;
+	char *path;
+	uint64_t n = serve_closer_take_errors(&s->closer, &err, &path);
+	if (n) {
+		s->write_errors += n;
+		if (err != s->last_write_err && !s->a.quiet)
+			kiln_warn("cannot finish segment '%s': %s; it opens as cut short", path, strerror(-err));
+		s->last_write_err = err;
+	}
+	free(path);
 }
 
 static void segment_rotate(struct serve *s, uint64_t now)
@@ -648,6 +753,7 @@ static void segment_rotate(struct serve *s, uint64_t now)
 static void serve_tick(struct serve *s)
 {
 	poll_procs(s);
+	closer_errors(s);
 	uint64_t now = cmd_now_ns();
 	sample_window_expire(&s->win, now);
 	if (now - s->last_scan >= SERVE_SCAN_NS) {
@@ -716,6 +822,12 @@ static int serve_start(struct serve *s)
 	}
 	if (a->all)
 		scan_all(s);
+	(void)symbols_debug_cache_dir(); /* resolved here, before two threads may ask */
+	rc = serve_closer_start(&s->closer);
+	if (rc) {
+		kiln_error("cannot start the segment closer thread: %s", strerror(-rc));
+		return 1;
+	}
 	rc = http_server_new(&s->http, a->listen, &(struct http_limits){0}, serve_handle, s);
 	if (rc) {
 		kiln_error("cannot listen on '%s': %s%s", a->listen, strerror(-rc),
@@ -747,6 +859,7 @@ static int serve_start(struct serve *s)
 
 static void serve_release(struct serve *s)
 {
+	serve_closer_release(&s->closer);
 	for (size_t i = 0; i < s->procs.n; i++)
 		recorder_free(s->procs.v[i].r);
 	vec_free(&s->procs);
@@ -799,6 +912,8 @@ int cmd_serve(int argc, char **argv)
 		if (s.procs.v[i].r)
 			proc_close(&s, &s.procs.v[i]);
 	segment_close(&s, cmd_now_ns());
+	serve_closer_stop(&s.closer);
+	closer_errors(&s);
 	if (status < 0)
 		status = 0;
 	if (!s.a.quiet)

@@ -10,7 +10,9 @@
 
 #include "capture/http_server.h"
 #include "capture/recorder.h"
+#include "cmd/serve_close.h"
 #include "profile/profile.h"
+#include "profile/profile_compact.h"
 #include "profile/sample_window.h"
 #include "profile/segment.h"
 #include "util/hashmap.h"
@@ -61,9 +63,14 @@ struct serve {
 	struct hashmap build_ids;
 	size_t mappings_seen;
 	uint64_t symbol_cache_resets;
+	struct serve_closer closer; /* finishes closed segments off the loop */
 	struct http_server *http;
 	uint64_t stack_cap_dropped; /* samples whose stack was past the cap */
 	uint64_t trie_resets;
+	/* what each segment's compaction dropped of the profile's tables, and
+	 * the address maps of followed children that exited */
+	struct profile_compact_stats compact_dropped;
+	uint64_t compactions, maps_forgotten;
 	uint64_t write_errors;
 	int last_write_err;
 	uint64_t start_wall;

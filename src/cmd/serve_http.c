@@ -311,6 +311,36 @@ static void one(struct strbuf *out, const char *name, const char *type, const ch
 	prometheus_sample(out, name, NULL, 0, v);
 }
 
+/* The profile's tables: what they hold now, and what each segment's
+ * compaction dropped (serve_compact()). */
+static void tables(struct strbuf *o, const struct serve *s)
+{
+	const struct profile *p = s->p;
+	const struct profile_compact_stats *d = &s->compact_dropped;
+	struct {
+		const char *name;
+		size_t held, dropped;
+	} t[] = {
+	    {"locations", p->locations.n, d->locations}, {"mappings", p->mappings.n, d->mappings},
+	    {"threads", p->threads.n, d->threads},       {"strings", strtab_count(&p->strings), d->strings},
+	    {"stacks", p->stacks.n, d->stacks},
+	};
+	size_t n = sizeof(t) / sizeof(t[0]);
+	prometheus_family(o, "kiln_serve_table_entries", "gauge",
+	                  "entries of the profile's tables (locations, mappings, threads, strings, stacks)");
+	for (size_t i = 0; i < n; i++)
+		prometheus_sample(o, "kiln_serve_table_entries", (const char *[]){"table", t[i].name}, 1,
+		                  (double)t[i].held);
+	prometheus_family(o, "kiln_serve_table_dropped_total", "counter",
+	                  "entries dropped from the profile's tables at a segment's start, no longer named by the "
+	                  "window, a running process or thread");
+	for (size_t i = 0; i < n; i++)
+		prometheus_sample(o, "kiln_serve_table_dropped_total", (const char *[]){"table", t[i].name}, 1,
+		                  (double)t[i].dropped);
+	one(o, "kiln_serve_exited_maps_dropped_total", "counter",
+	    "address maps of followed child processes dropped after they exited", (double)s->maps_forgotten);
+}
+
 static void handle_metrics(struct serve *s, struct http_response *res)
 {
 	struct strbuf *o = &res->body;
@@ -327,6 +357,9 @@ static void handle_metrics(struct serve *s, struct http_response *res)
 	one(o, "kiln_serve_segment_bytes", "gauge", "bytes of the segments on disk", (double)s->sds.bytes);
 	one(o, "kiln_serve_segments_removed_total", "counter", "segments removed by --retention or --max-disk",
 	    (double)s->sds.removed);
+	one(o, "kiln_serve_segments_closing", "gauge",
+	    "closed segments being finished (symbols, end chunk, fsync) by the closer thread",
+	    (double)serve_closer_pending(&s->closer));
 	one(o, "kiln_serve_segment_write_errors_total", "counter", "failed writes of segments (disk full, ...)",
 	    (double)s->write_errors);
 	one(o, "kiln_serve_window_samples", "gauge", "samples in the in-memory window", (double)s->win.n);
@@ -337,6 +370,7 @@ static void handle_metrics(struct serve *s, struct http_response *res)
 	    (double)s->stack_cap_dropped);
 	one(o, "kiln_serve_stack_resets_total", "counter", "times the stacks started over at the cap",
 	    (double)s->trie_resets);
+	tables(o, s);
 	one(o, "kiln_serve_symbol_cache_resets_total", "counter",
 	    "times the symbol caches started over for a binary replaced under the same path (another build-id)",
 	    (double)s->symbol_cache_resets);

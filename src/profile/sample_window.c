@@ -65,3 +65,22 @@ size_t sample_window_forget_stacks(struct sample_window *w, uint32_t first_stack
 	w->n = kept;
 	return n - kept;
 }
+
+void sample_window_mark_stacks(const struct sample_window *w, uint8_t *live)
+{
+	for (size_t i = 0; i < w->n; i++)
+		live[w->ring[(w->head + i) % w->cap].stack] = 1;
+}
+
+size_t sample_window_rename_stacks(struct sample_window *w, const uint32_t *map)
+{
+	size_t kept = 0, n = w->n;
+	for (size_t i = 0; i < n; i++) {
+		struct profile_sample s = w->ring[(w->head + i) % w->cap];
+		s.stack = map[s.stack];
+		if (s.stack != UINT32_MAX)
+			w->ring[(w->head + kept++) % w->cap] = s;
+	}
+	w->n = kept;
+	return n - kept;
+}

@@ -33,4 +33,11 @@ size_t sample_window_copy(const struct sample_window *w, uint64_t since, struct 
  * stack trie restarts from there); returns how many. */
 size_t sample_window_forget_stacks(struct sample_window *w, uint32_t first_stack);
 
+/* Sets live[stack] for every sample's stack (live: one flag per stack). */
+void sample_window_mark_stacks(const struct sample_window *w, uint8_t *live);
+/* Renames every sample's stack with map (old id -> new, after
+ * profile_compact()); a sample whose stack map drops goes. Returns how
+ * many went. */
+size_t sample_window_rename_stacks(struct sample_window *w, const uint32_t *map);
+
 #endif

@@ -184,14 +184,39 @@ sleep 1000 &
 IDLE=$!
 PIDS+=($IDLE)
 before_bytes=$(du -cb "$T"/segs/kiln-serve-*.kiln | tail -1 | cut -f1)
-"$KILN" serve --listen 127.0.0.1:$PORT -p $IDLE --dir "$T/segs" --segment 0.2s --max-disk 4K \
-	>"$T/serve2.out" 2>"$T/serve2.err" &
+# KILN_TEST_SERVE_CLOSE_GATE holds the first segment's close (symbols,
+# end chunk, fsync, on the closer thread) until a line is written to it:
+# the server must answer while that close is under way
+mkfifo "$T/gate"
+KILN_TEST_SERVE_CLOSE_GATE=$T/gate "$KILN" serve --listen 127.0.0.1:$PORT -p $IDLE --dir "$T/segs" --segment 0.2s \
+	--max-disk 4K >"$T/serve2.out" 2>"$T/serve2.err" &
 KPID=$!
 PIDS+=($KPID)
 $SC wait_port $PORT 300 || die "kiln serve did not restart on port $PORT"
+closing() { $SC get $PORT /metrics "$T/mc.txt" >/dev/null && grep -Eq "^kiln_serve_segments_closing $1" "$T/mc.txt"; }
+if poll_until 300 closing '[1-9]'; then
+	check_eq "/ while a segment's close is held" "$($SC get $PORT /)" 200
+	check_eq "/flame.svg while a segment's close is held" "$($SC get $PORT /flame.svg)" 200
+	closing '[1-9]' && ok "/metrics answered while the close is held: $(grep '^kiln_serve_segments_closing' "$T/mc.txt")" ||
+		fail "the held close ended by itself: $(grep '^kiln_serve_segments_closing' "$T/mc.txt")"
+	timeout 60 sh -c 'echo go >"$0"' "$T/gate" || fail "the closer never opened the gate"
+	poll_until 300 closing 0 || fail "segments still closing after the gate opened: $(grep '^kiln_serve_segments_closing' "$T/mc.txt")"
+	ok "the held segments closed once the gate opened"
+else
+	fail "no segment closing seen in /metrics: $(grep kiln_serve_segments_closing "$T/mc.txt")"
+fi
 removed() { $SC get $PORT /metrics "$T/m2.txt" >/dev/null && grep -Eq '^kiln_serve_segments_removed_total [1-9]' "$T/m2.txt"; }
 poll_until 300 removed || fail "no segment removed for the budget (had $before_bytes bytes)"
 after_bytes=$(grep '^kiln_serve_segment_bytes ' "$T/m2.txt" | cut -d' ' -f2)
+# each segment's metadata (its number, start, duration) names new strings;
+# the compaction at each segment start drops what nothing names any more
+strings_dropped() {
+	$SC get $PORT /metrics "$T/m3.txt" >/dev/null && grep -Eq '^kiln_serve_table_dropped_total\{table="strings"\} [1-9]' "$T/m3.txt"
+}
+poll_until 300 strings_dropped || fail "no strings dropped at segment starts: $(grep kiln_serve_table "$T/m3.txt")"
+ok "the profile's tables are compacted at each segment: $(grep -E '^kiln_serve_table_dropped_total\{table="strings"' "$T/m3.txt")"
+check_grep "/metrics has the table sizes" "$T/m3.txt" '^kiln_serve_table_entries\{table="locations"\} [0-9]'
+check_le "strings held after many segments" "$(grep -E '^kiln_serve_table_entries\{table="strings"' "$T/m3.txt" | cut -d' ' -f2)" 2000
 check_le "bytes on disk after the restart" "$after_bytes" 8192
 kill -TERM $KPID
 wait $KPID
