@@ -201,6 +201,9 @@ int http_server_port(const struct http_server *s)
 void http_server_get_stats(const struct http_server *s, struct http_server_stats *st)
 {
 	*st = s->st;
+	st->waiting = 0;
+	for (size_t i = 0; i < s->lim.max_clients; i++)
+		st->waiting += s->clients[i].fd >= 0 && s->clients[i].state == CLIENT_WAIT;
 }
 
 size_t http_server_clients(const struct http_server *s)

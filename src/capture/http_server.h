@@ -47,6 +47,7 @@ struct http_server_stats {
 	uint64_t requests;    /* answered by the handler */
 	uint64_t rejected;    /* answered 4xx/5xx by the server itself (malformed, too large, too slow, full) */
 	uint64_t timeouts;    /* closed for being too slow to send or take */
+	uint64_t waiting;     /* now: requests the handler will answer later (a profile's seconds) */
 };
 
 struct http_server;

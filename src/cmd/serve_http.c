@@ -377,6 +377,8 @@ static void handle_metrics(struct serve *s, struct http_response *res)
 	struct http_server_stats hs;
 	http_server_get_stats(s->http, &hs);
 	one(o, "kiln_serve_http_requests_total", "counter", "HTTP requests answered", (double)hs.requests);
+	one(o, "kiln_serve_http_waiting", "gauge", "requests being answered later (profiles over their seconds)",
+	    (double)hs.waiting);
 	one(o, "kiln_serve_http_rejected_total", "counter", "HTTP requests refused (malformed, too large, too slow)",
 	    (double)hs.rejected);
 	double cpu, rss;

@@ -6,7 +6,8 @@ timeout; prints what it saw and exits 0, or 1 when the check failed.
   free_port                     a free loopback port
   wait_port PORT TRIES          until PORT accepts (TRIES x 0.1 s)
   get PORT PATH [OUT]           GET PATH: prints the status, body to OUT
-  metric PORT NAME PID          the value of NAME{pid="PID"} in /metrics ("" when absent)
+  metric PORT NAME PID          the value of NAME{pid="PID"} in /metrics ("" when absent;
+                                an empty PID: of NAME without labels)
   malformed PORT                garbage -> prints the status line
   huge PORT                     a 1 MiB header -> prints the status line, or "closed"
   slow_then_fast PORT           one client sends half a request and stalls; another
@@ -87,7 +88,8 @@ def main():
         print(st)
     elif cmd == "metric":
         st, body = get(int(args[0]), "/metrics")
-        want = args[1] + "{pid=\"" + args[2] + "\""
+        # an empty PID: the metric without labels
+        want = args[1] + "{pid=\"" + args[2] + "\"" if len(args) > 2 and args[2] else args[1] + " "
         for line in body.decode().splitlines():
             if line.startswith(want):
                 print(line.rsplit(" ", 1)[1])

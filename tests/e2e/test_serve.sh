@@ -34,6 +34,7 @@ poll_until() {
 }
 metric() { $SC metric "$PORT" "$1" "$HOT"; }
 metric_gt() { local v; v=$(metric "$1"); [ -n "$v" ] && _cmp ">" "$v" "$2"; }
+gmetric_gt() { local v; v=$($SC metric "$PORT" "$1" ""); [ -n "$v" ] && _cmp ">" "$v" "$2"; }
 
 # The profiled process starts a child (c_hot_beta, 800 ms of CPU) once
 # kiln has attached, then execs c_hot_alpha: a child and an exec inside
@@ -133,6 +134,9 @@ check_eq "a bad pid=" "$($SC get $PORT '/debug/pprof/profile?pid=12x')" 400
 before=$(metric kiln_serve_samples_total)
 $SC get $PORT '/debug/pprof/profile?seconds=4' "$T/exit.pb.gz" >"$T/exit.status" &
 getter=$!
+# the request is in the server (its window started) before samples are counted
+poll_until 300 gmetric_gt kiln_serve_http_waiting 0 || fail "the profile request never reached the server"
+before=$(metric kiln_serve_samples_total)
 poll_until 300 metric_gt kiln_serve_samples_total $((before + 5)) || fail "no samples after the request"
 kill -9 $HOT
 wait $HOT 2>/dev/null
