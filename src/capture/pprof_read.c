@@ -16,26 +16,11 @@
 #include <zlib.h>
 
 #include "capture/pprof_read.h"
+#include "profile/pprof_fields.h"
 #include "util/hashmap.h"
 #include "util/protobuf.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
-
-/* profile.proto's field numbers of Profile */
-enum {
-	P_SAMPLE_TYPE = 1,
-	P_SAMPLE = 2,
-	P_MAPPING = 3,
-	P_LOCATION = 4,
-	P_FUNCTION = 5,
-	P_STRING_TABLE = 6,
-	P_TIME_NANOS = 9,
-	P_DURATION_NANOS = 10,
-	P_PERIOD_TYPE = 11,
-	P_PERIOD = 12,
-	P_COMMENT = 13,
-	P_DEFAULT_SAMPLE_TYPE = 14,
-};
 
 struct str_ref {
 	const uint8_t *s;

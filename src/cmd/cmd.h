@@ -118,6 +118,9 @@ int cmd_perm_error(const char *verb, pid_t pid, bool kernel);
  * cause (seccomp, perf_event_paranoid, else) and what the agent cannot see. */
 void cmd_perm_fallback_note(int err);
 
+/* SIGINT, SIGTERM and SIGHUP call handler (without SA_RESTART); SIGPIPE
+ * is ignored (signals.c). */
+void cmd_catch_stop_signals(void (*handler)(int));
 /* Colours on stdout: a terminal, unless NO_COLOR is set or TERM=dumb. */
 bool cmd_stdout_color(void);
 

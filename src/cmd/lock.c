@@ -59,18 +59,6 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-static void install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 enum { OPT_ENGINE = 0x100, OPT_JSON, OPT_DURATION };
 
 static const struct option long_options[] = {
@@ -307,7 +295,7 @@ int cmd_lock(int argc, char **argv)
 	int status = parse_args(argc, argv, &a);
 	if (status >= 0)
 		return status;
-	install_signals();
+	cmd_catch_stop_signals(on_signal);
 
 	struct lock_session s = {.a = &a};
 	target_init(&s.t);

@@ -454,8 +454,6 @@ static void set_loss_meta(struct profile *p, struct recorder *r, const struct re
 	profile_set_meta(p, "reader_priority", reader_prio_name((enum reader_prio)st->reader_prio));
 }
 
-static void install_signals(void);
-
 /* Says why the output cannot be written; the exit status, 1. */
 static int output_error(const char *path, int rc)
 {
@@ -1076,7 +1074,7 @@ int record_run(const struct record_args *a, bool *wrote)
 {
 	struct record_session s = {.a = a};
 	target_init(&s.t);
-	install_signals();
+	cmd_catch_stop_signals(on_signal);
 	symbols_set_debug_dirs(a->debug_dirs);
 	int status = record_prepare(&s);
 	if (status < 0)
@@ -1105,18 +1103,6 @@ void record_args_init(struct record_args *a)
 	a->stack_size = RECORDER_MAX_STACK_SIZE;
 	a->inherit = true;
 	a->kernel = true;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 int cmd_record(int argc, char **argv)

@@ -768,18 +768,6 @@ static void serve_tick(struct serve *s)
 	}
 }
 
-static void install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static bool is_loopback(const char *addr)
 {
 	char host[256];
@@ -895,7 +883,7 @@ int cmd_serve(int argc, char **argv)
 		goto out;
 	if (!s.a.dir)
 		s.a.dir = default_dir(&dir);
-	install_signals();
+	cmd_catch_stop_signals(on_signal);
 	status = serve_start(&s);
 	if (status >= 0)
 		goto out;

@@ -500,18 +500,6 @@ static int top_finish(struct top_session *s)
 	return 0;
 }
 
-static void install_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 int cmd_top(int argc, char **argv)
 {
 	struct top_args a = {.delay = 1.0, .window = 5.0, .entries = 20, .sort = HOTSPOT_SORT_SELF};
@@ -524,7 +512,7 @@ int cmd_top(int argc, char **argv)
 	target_init(&s.t);
 	top_screen_init(&s.screen);
 	s.screen.sort = a.sort;
-	install_signals();
+	cmd_catch_stop_signals(on_signal);
 	symbols_set_debug_dirs(a.rec.debug_dirs);
 	status = top_prepare(&s);
 	if (status < 0)

@@ -7,27 +7,12 @@
 
 #include "analysis/hotspots.h"
 #include "render/pprof.h"
+#include "profile/pprof_fields.h"
 #include "util/hashmap.h"
 #include "util/protobuf.h"
 #include "util/strbuf.h"
 #include "util/strtab.h"
 #include "util/vec.h"
-
-/* profile.proto's field numbers */
-enum {
-	P_SAMPLE_TYPE = 1,
-	P_SAMPLE = 2,
-	P_MAPPING = 3,
-	P_LOCATION = 4,
-	P_FUNCTION = 5,
-	P_STRING_TABLE = 6,
-	P_TIME_NANOS = 9,
-	P_DURATION_NANOS = 10,
-	P_PERIOD_TYPE = 11,
-	P_PERIOD = 12,
-	P_COMMENT = 13,
-	P_DEFAULT_SAMPLE_TYPE = 14,
-};
 
 struct agg_sample {
 	uint32_t stack, tid, pid;
