@@ -82,6 +82,27 @@ static int want_wire(struct reader *r, const struct pb_field *f, enum pb_wire wi
 	return bad(r, "field %" PRIu32 " of %s has wire type %d, not %d", f->number, what, (int)f->wire, (int)wire);
 }
 
+/* The varint fields 1..n-1 of f, a message of type what, into v[1..n-1]
+ * (0 where absent); other fields are skipped. */
+static int read_varints(struct reader *r, const struct pb_field *f, const char *what, uint64_t *v, uint32_t n)
+{
+	struct pb_reader pr;
+	memset(v, 0, n * sizeof(*v));
+	pb_reader_init(&pr, f->data, f->len);
+	while (!pb_done(&pr)) {
+		struct pb_field g;
+		if (pb_next(&pr, &g))
+			return bad(r, "a %s message is corrupt", what);
+		if (g.number >= 1 && g.number < n) {
+			int rc = want_wire(r, &g, PB_VARINT, what);
+			if (rc)
+				return rc;
+			v[g.number] = g.value;
+		}
+	}
+	return 0;
+}
+
 /* Calls fn for each top-level field numbered number (0: every field). */
 static int each_field(struct reader *r, uint32_t number, int (*fn)(struct reader *, const struct pb_field *))
 {
@@ -104,22 +125,13 @@ static int each_field(struct reader *r, uint32_t number, int (*fn)(struct reader
 /* A ValueType's (type, unit) string indexes. */
 static int value_type(struct reader *r, const struct pb_field *f, uint64_t out[2])
 {
+	uint64_t v[3];
 	int rc = want_wire(r, f, PB_LEN, "Profile");
-	if (rc)
-		return rc;
-	struct pb_reader pr;
-	pb_reader_init(&pr, f->data, f->len);
-	out[0] = out[1] = 0;
-	while (!pb_done(&pr)) {
-		struct pb_field g;
-		if (pb_next(&pr, &g))
-			return bad(r, "a value type is corrupt");
-		if ((g.number == 1 || g.number == 2) && !want_wire(r, &g, PB_VARINT, "ValueType"))
-			out[g.number - 1] = g.value;
-		else if (g.number == 1 || g.number == 2)
-			return -EBADMSG;
-	}
-	return 0;
+	if (!rc)
+		rc = read_varints(r, f, "ValueType", v, 3);
+	out[0] = v[1];
+	out[1] = v[2];
+	return rc;
 }
 
 /* The first walk: strings, sample types and the scalar fields. */
@@ -212,22 +224,12 @@ static int new_id(struct reader *r, struct hashmap *map, uint64_t id, uint64_t i
 
 static int read_mapping(struct reader *r, const struct pb_field *f)
 {
-	struct pb_reader pr;
-	uint64_t v[7] = {0};
-	pb_reader_init(&pr, f->data, f->len);
-	while (!pb_done(&pr)) {
-		struct pb_field g;
-		if (pb_next(&pr, &g))
-			return bad(r, "a mapping is corrupt");
-		if (g.number >= 1 && g.number <= 6) {
-			int rc = want_wire(r, &g, PB_VARINT, "Mapping");
-			if (rc)
-				return rc;
-			v[g.number] = g.value;
-		}
-	}
+	uint64_t v[7];
+	int rc = read_varints(r, f, "Mapping", v, 7);
+	if (rc)
+		return rc;
 	struct profile_mapping m = {.start = v[2], .end = v[3], .pgoff = v[4]};
-	int rc = str(r, v[5], &m.path);
+	rc = str(r, v[5], &m.path);
 	if (!rc)
 		rc = str(r, v[6], &m.build_id);
 	if (!rc)
@@ -242,23 +244,13 @@ static int read_mapping(struct reader *r, const struct pb_field *f)
 
 static int read_function(struct reader *r, const struct pb_field *f)
 {
-	struct pb_reader pr;
-	uint64_t v[5] = {0};
-	pb_reader_init(&pr, f->data, f->len);
-	while (!pb_done(&pr)) {
-		struct pb_field g;
-		if (pb_next(&pr, &g))
-			return bad(r, "a function is corrupt");
-		if (g.number >= 1 && g.number <= 4) {
-			int rc = want_wire(r, &g, PB_VARINT, "Function");
-			if (rc)
-				return rc;
-			v[g.number] = g.value;
-		}
-	}
+	uint64_t v[5];
+	int rc = read_varints(r, f, "Function", v, 5);
+	if (rc)
+		return rc;
 	struct func fn;
 	uint32_t system_name;
-	int rc = str(r, v[2], &fn.name);
+	rc = str(r, v[2], &fn.name);
 	if (!rc)
 		rc = str(r, v[3], &system_name);
 	if (!rc)
@@ -278,19 +270,10 @@ static int read_line(struct reader *r, const struct pb_field *f, uint64_t loc)
 {
 	if (want_wire(r, f, PB_LEN, "Location"))
 		return -EBADMSG;
-	struct pb_reader pr;
-	uint64_t fid = 0, line = 0, at;
-	pb_reader_init(&pr, f->data, f->len);
-	while (!pb_done(&pr)) {
-		struct pb_field g;
-		if (pb_next(&pr, &g))
-			return bad(r, "a line of location %" PRIu64 " is corrupt", loc);
-		if (g.number == 1 || g.number == 2) {
-			if (want_wire(r, &g, PB_VARINT, "Line"))
-				return -EBADMSG;
-			*(g.number == 1 ? &fid : &line) = g.value;
-		}
-	}
+	uint64_t v[3], at;
+	if (read_varints(r, f, "Line", v, 3))
+		return -EBADMSG;
+	uint64_t fid = v[1], line = v[2];
 	if (!fid)
 		return 0;
 	if (!hashmap_get(&r->functions, fid, &at))
@@ -305,20 +288,12 @@ static int read_line(struct reader *r, const struct pb_field *f, uint64_t loc)
 static int read_location(struct reader *r, const struct pb_field *f)
 {
 	struct pb_reader pr;
-	uint64_t id = 0, mapping_id = 0, address = 0, at;
-	int rc;
+	uint64_t v[4], at;
 	/* the id first: the lines' errors name it */
-	pb_reader_init(&pr, f->data, f->len);
-	while (!pb_done(&pr)) {
-		struct pb_field g;
-		if (pb_next(&pr, &g))
-			return bad(r, "a location is corrupt");
-		if (g.number >= 1 && g.number <= 3) {
-			if ((rc = want_wire(r, &g, PB_VARINT, "Location")))
-				return rc;
-			*(g.number == 1 ? &id : g.number == 2 ? &mapping_id : &address) = g.value;
-		}
-	}
+	int rc = read_varints(r, f, "Location", v, 4);
+	if (rc)
+		return rc;
+	uint64_t id = v[1], mapping_id = v[2], address = v[3];
 	vec_clear(&r->frames);
 	pb_reader_init(&pr, f->data, f->len);
 	while (!pb_done(&pr)) {
@@ -381,19 +356,9 @@ static int read_label(struct reader *r, const struct pb_field *f, uint32_t *name
 {
 	if (want_wire(r, f, PB_LEN, "Sample"))
 		return -EBADMSG;
-	struct pb_reader pr;
-	uint64_t v[4] = {0};
-	pb_reader_init(&pr, f->data, f->len);
-	while (!pb_done(&pr)) {
-		struct pb_field g;
-		if (pb_next(&pr, &g))
-			return bad(r, "a sample's label is corrupt");
-		if (g.number >= 1 && g.number <= 3) {
-			if (want_wire(r, &g, PB_VARINT, "Label"))
-				return -EBADMSG;
-			v[g.number] = g.value;
-		}
-	}
+	uint64_t v[4];
+	if (read_varints(r, f, "Label", v, 4))
+		return -EBADMSG;
 	uint32_t key, s;
 	int rc = str(r, v[1], &key);
 	if (!rc)

@@ -90,17 +90,25 @@ static unsigned query_seconds(const struct serve *s, const struct http_request *
 	return (unsigned)v;
 }
 
-static void bad_pid(struct http_response *res)
+/* A view's ?seconds= (dflt when absent) and ?pid=; false after a 400 that
+ * says which is wrong. */
+static bool view_query(const struct serve *s, const struct http_request *req, unsigned dflt, unsigned *seconds,
+                       struct pid_filter *f, struct http_response *res)
 {
-	res->status = 400;
-	strbuf_addf(&res->body, "pid takes process ids, like pid=1234 or pid=1234,5678 (at most %d)\n", MAX_PID_FILTER);
-}
-
-static void bad_seconds(const struct serve *s, struct http_response *res)
-{
-	res->status = 400;
-	strbuf_addf(&res->body, "seconds takes a whole number from 1 to %" PRIu64 " (the window, --window)\n",
-	            (uint64_t)(s->a.window_ns / 1000000000ull));
+	*seconds = query_seconds(s, req, dflt);
+	if (!*seconds) {
+		res->status = 400;
+		strbuf_addf(&res->body, "seconds takes a whole number from 1 to %" PRIu64 " (the window, --window)\n",
+		            (uint64_t)(s->a.window_ns / 1000000000ull));
+		return false;
+	}
+	if (query_pids(req, f)) {
+		res->status = 400;
+		strbuf_addf(&res->body, "pid takes process ids, like pid=1234 or pid=1234,5678 (at most %d)\n",
+		            MAX_PID_FILTER);
+		return false;
+	}
+	return true;
 }
 
 struct pprof_ctx {
@@ -131,16 +139,10 @@ static void pprof_fn(struct serve *s, void *ctx)
  * as Go serves it (the client waits; the others do not). */
 static void handle_pprof(struct serve *s, const struct http_request *req, bool again, struct http_response *res)
 {
-	unsigned seconds = query_seconds(s, req, PROFILE_SECONDS_DEFAULT);
-	if (!seconds) {
-		bad_seconds(s, res);
-		return;
-	}
+	unsigned seconds;
 	struct pid_filter f;
-	if (query_pids(req, &f)) {
-		bad_pid(res);
+	if (!view_query(s, req, PROFILE_SECONDS_DEFAULT, &seconds, &f, res))
 		return;
-	}
 	if (!again) {
 		res->again_ms = (uint64_t)seconds * 1000;
 		return;
@@ -187,16 +189,10 @@ static void svg_fn(struct serve *s, void *ctx)
 
 static void handle_svg(struct serve *s, const struct http_request *req, struct http_response *res)
 {
-	unsigned seconds = query_seconds(s, req, VIEW_SECONDS_DEFAULT);
-	if (!seconds) {
-		bad_seconds(s, res);
-		return;
-	}
+	unsigned seconds;
 	struct pid_filter f;
-	if (query_pids(req, &f)) {
-		bad_pid(res);
+	if (!view_query(s, req, VIEW_SECONDS_DEFAULT, &seconds, &f, res))
 		return;
-	}
 	struct svg_ctx c = {res, seconds};
 	with_window(s, cmd_now_ns() - (uint64_t)seconds * 1000000000ull, &f, svg_fn, &c);
 }
