@@ -48,15 +48,16 @@ s8=$(q mutex8 'd["contention_ns"] / d["thread_ns"]')
 if _cmp ">" "$s8" "$s2"; then ok "wait share grows with threads (2: $s2, 8: $s8)"; else fail "wait share 8 threads $s8 not above 2 threads $s2"; fi
 check_grep "table: the contended lock first" <(sed -n '/^lock contention/,/^$/p' "$T/mutex8.out" | sed -n 3p) 'mutex +lock_mutex::COUNTER$'
 
-# 2. the same with an AtomicU64: no lock wait in the program's code. std
-# itself may wait, rarely, on a lock of its own: every new thread takes
-# std's thread_info LOCK (stack_overflow.rs) as it starts, and 8 threads
-# starting at once on a loaded machine meet there (0.9-2.5 ms seen). That
-# is a real wait, kept; it is std's, named by std's static.
-NOT_STD='sum(l["total_ns"] for l in c if not l["name"].startswith("std::"))'
-NOT_STD_NAMES='[l["name"] for l in c if not l["name"].startswith("std::")]'
+# 2. the same with an AtomicU64: no lock wait in the program's code. The
+# runtime under it may wait, rarely, on locks of its own as threads start:
+# std's thread_info LOCK (stack_overflow.rs, taken by every new thread) or
+# the loader's lock in _rtld_global (thread-local storage), when 8 threads
+# start at once on a loaded machine (0.005-2.5 ms seen). Those are real
+# waits, kept; none is named by or called from the program's own code.
+OWN='[l for l in c if l["name"].startswith("lock_mutex::") or l["site"].startswith("lock_mutex::")]'
+CONTENDED='[l["name"] for l in c]'
 lock atomic "$FX/lock_mutex_nofp" 8 40000 atomic
-check_eq "atomic: no lock wait outside std ($(q atomic "$NOT_STD_NAMES"))" "$(q atomic "$NOT_STD")" 0
+check_eq "atomic: no lock wait in the program's code (contended: $(q atomic "$CONTENDED"))" "$(q atomic "$OWN")" "[]"
 
 # 3. a Condvar queue: its waits are signal waits, not contention
 lock condvar "$FX/lock_condvar_nofp" 1000 2
@@ -132,7 +133,7 @@ alock a_condvar "$FX/lock_condvar_nofp" 1000 2
 check_eq "agent: condvar a signal wait" "$(q a_condvar '[l["name"] for l in s if l["kind"] == "condvar"][0]')" "lock_condvar::READY"
 check_eq "agent: condvar not contention" "$(q a_condvar 'sum(1 for l in c if l["kind"] == "condvar")')" 0
 alock a_atomic "$FX/lock_mutex_nofp" 8 40000 atomic
-check_eq "agent: atomic, no lock wait outside std ($(q a_atomic "$NOT_STD_NAMES"))" "$(q a_atomic "$NOT_STD")" 0
+check_eq "agent: atomic, no lock wait in the program's code (contended: $(q a_atomic "$CONTENDED"))" "$(q a_atomic "$OWN")" "[]"
 
 # 10. without privileges: the kernel engine says what it needs, auto
 # takes the agent and says so
