@@ -110,10 +110,11 @@ wait_screen() {
 	return 1
 }
 # The pane's shell says how kiln ended and whether the terminal's modes
-# came back as they were.
+# came back as they were; kiln-exit= comes last, so a screen that has it
+# has kiln's messages too.
 tui_cmd() {
 	printf '%s' "before=\$(stty -g); '$KILN' top $* 2>'$T/tui.err'; rc=\$?; " \
-		"[ \"\$(stty -g)\" = \"\$before\" ] && echo tty-restored; echo kiln-exit=\$rc; cat '$T/tui.err'; exec cat"
+		"[ \"\$(stty -g)\" = \"\$before\" ] && echo tty-restored; cat '$T/tui.err'; echo kiln-exit=\$rc; exec cat"
 }
 tmx new-session -d -s top -x 120 -y 40 "$(tui_cmd -p "$tpid")" || die "tmux cannot start a session"
 wait_screen "the hot function on screen" "^ +[0-9.]+% +[0-9.]+% +top_target +top_target::hot_spin"
