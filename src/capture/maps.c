@@ -239,3 +239,13 @@ const struct maps_entry *maps_find(struct maps *m, uint32_t pid, uint64_t t, uin
 	}
 	return NULL;
 }
+
+size_t maps_bytes(const struct maps *m)
+{
+	size_t n = m->procs.cap * sizeof(*m->procs.v) + hashmap_bytes(&m->index);
+	for (size_t i = 0; i < m->procs.n; i++) {
+		const struct process_maps *pm = m->procs.v[i];
+		n += sizeof(*pm) + pm->entries.cap * sizeof(*pm->entries.v) + pm->execs.cap * sizeof(*pm->execs.v);
+	}
+	return n;
+}

@@ -67,6 +67,8 @@ void maps_remap(struct maps *m, const uint32_t *map);
  * recorder of many short-lived children must not keep their maps. Returns
  * how many went. */
 size_t maps_forget(struct maps *m, bool (*gone)(void *ctx, uint32_t pid), void *ctx);
+/* The bytes m holds on the heap. */
+size_t maps_bytes(const struct maps *m);
 /* True when pid has any entry. */
 int maps_known(const struct maps *m, uint32_t pid);
 

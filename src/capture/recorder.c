@@ -121,6 +121,7 @@ struct recorder {
 	struct wake_filter wakef;    /* o.wake: the threads its events keep */
 	VEC(int) wake_fds;           /* o.wake: its event per ring's cpu */
 	bool wake_stopped;           /* recorder_disable() ran: no reopening */
+	bool refusing;               /* recorder_set_refusing() */
 };
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
@@ -1076,6 +1077,10 @@ void recorder_close_offcpu(struct recorder *r, uint64_t end)
 
 static void handle_sample(struct recorder *r, const struct perf_event_header *h)
 {
+	if (r->refusing) { /* back-pressure: not even unwound */
+		r->st.refused++;
+		return;
+	}
 	struct cursor c = {(const uint8_t *)(h + 1), (const uint8_t *)h + h->size, false};
 	struct recorder_sample s = {.misc = h->misc};
 	s.ip = take_u64(&c);
@@ -1577,6 +1582,52 @@ void recorder_remap_mappings(struct recorder *r, const uint32_t *map)
 size_t recorder_forget_processes(struct recorder *r, bool (*gone)(void *ctx, uint32_t pid), void *ctx)
 {
 	return maps_forget(&r->maps, gone, ctx);
+}
+
+size_t recorder_forget_threads(struct recorder *r, bool (*gone)(void *ctx, uint32_t tid), void *ctx)
+{
+	size_t n = thread_counts_forget(&r->tc, gone, ctx);
+	/* a thread with a stack-copy time had a sample, so it has a count */
+	struct hashmap kept;
+	hashmap_init(&kept);
+	for (size_t i = 0; i < r->copied_at.cap; i++) {
+		const struct hashmap_slot *sl = &r->copied_at.slots[i];
+		if (sl->key != UINT64_MAX && thread_counts_has(&r->tc, (uint32_t)sl->key))
+			hashmap_put(&kept, sl->key, sl->val);
+	}
+	hashmap_release(&r->copied_at);
+	r->copied_at = kept;
+	return n;
+}
+
+size_t recorder_threads(const struct recorder *r)
+{
+	return r->tc.v.n > r->copied_at.n ? r->tc.v.n : r->copied_at.n;
+}
+
+void recorder_set_refusing(struct recorder *r, bool on)
+{
+	r->refusing = on;
+}
+
+size_t recorder_bytes(struct recorder *r)
+{
+	/* the drainer fills next and losses under its lock */
+	if (r->drainer.running)
+		pthread_mutex_lock(&r->drainer.lock);
+	size_t drained = r->next.cap + r->losses.cap * sizeof(*r->losses.v);
+	if (r->drainer.running)
+		pthread_mutex_unlock(&r->drainer.lock);
+	size_t n = sizeof(*r) + maps_bytes(&r->maps) + thread_counts_bytes(&r->tc) + hashmap_bytes(&r->copied_at) +
+	           r->cur.cap + drained + r->deferred.cap * sizeof(*r->deferred.v) +
+	           r->rings.cap * sizeof(*r->rings.v) + r->rings.n * sizeof(*r->ring_state.v) +
+	           r->opened.cap * sizeof(*r->opened.v) + r->lost_threads.cap * sizeof(*r->lost_threads.v) +
+	           r->extra_fds.cap * sizeof(int) + r->pfds.cap * sizeof(*r->pfds.v);
+	for (size_t i = 0; i < r->deferred.n; i++)
+		n += r->deferred.v[i]->size;
+	for (size_t i = 0; i < r->rings.n; i++)
+		n += r->rings.v[i].map_len + (r->rings.v[i].bounce ? 65536 : 0);
+	return n;
 }
 
 void recorder_get_stats(const struct recorder *r, struct recorder_stats *st)

@@ -102,6 +102,7 @@ struct recorder_stats {
 	uint64_t unwind_errors; /* unwinds that stopped at a pc without a module or CFI, or at
 	                         * a frame that made no progress */
 	uint64_t records;
+	uint64_t refused;             /* samples dropped unread while recorder_set_refusing() was on */
 	uint64_t offcpu_intervals;    /* off-CPU: intervals kept ... */
 	uint64_t offcpu_short;        /* ... and dropped as shorter than min_block */
 	uint64_t offcpu_nostack;      /* kept without a stack: the switch-out sample was lost */
@@ -191,6 +192,24 @@ void recorder_remap_mappings(struct recorder *r, const uint32_t *map);
 /* Forgets the address maps of processes gone(ctx, pid) says are gone (its
  * followed children that exited); returns how many went. */
 size_t recorder_forget_processes(struct recorder *r, bool (*gone)(void *ctx, uint32_t pid), void *ctx);
+/* Forgets the per-thread state (counts, stack-copy times) of threads whose
+ * exit record was read and of those gone(ctx, tid) says are gone (gone may
+ * be NULL): with it, a recorder over days of thread churn keeps only
+ * about the threads that still run. The lost-sample estimates
+ * (recorder_lost_threads()) then leave the forgotten threads out. Returns
+ * how many went. */
+size_t recorder_forget_threads(struct recorder *r, bool (*gone)(void *ctx, uint32_t tid), void *ctx);
+/* Threads the recorder holds state for. */
+size_t recorder_threads(const struct recorder *r);
+/* While on, samples are counted in stats.refused and dropped without being
+ * unwound or added to the profile (side-band records are still handled,
+ * so the address maps and threads stay right): a caller's back-pressure
+ * when its memory budget is spent. */
+void recorder_set_refusing(struct recorder *r, bool on);
+/* The bytes the recorder holds: its own tables (address maps, per-thread
+ * state, records copied and not yet handled) and its rings' mappings. Its
+ * unwinder's call frame cache is not counted (it has its own cap). */
+size_t recorder_bytes(struct recorder *r);
 /* The loss intervals, oldest first per ring; valid until the next poll. */
 size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out);
 /* After the last poll: the threads estimated to have lost samples, most

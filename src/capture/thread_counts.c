@@ -51,6 +51,38 @@ uint64_t thread_counts_read_total(const struct thread_counts *tc)
 	return sum;
 }
 
+size_t thread_counts_forget(struct thread_counts *tc, bool (*gone)(void *ctx, uint32_t tid), void *ctx)
+{
+	size_t k = 0, n = tc->v.n;
+	for (size_t i = 0; i < n; i++) {
+		const struct thread_count *t = &tc->v.v[i];
+		if (!t->exited && !(gone && gone(ctx, t->tid)))
+			tc->v.v[k++] = *t;
+	}
+	tc->v.n = k;
+	/* rebuilt at its new size: a map keeps its slots, so churn would keep
+	 * the largest it ever was */
+	hashmap_release(&tc->idx);
+	hashmap_init(&tc->idx);
+	for (size_t i = 0; i < k; i++)
+		hashmap_put(&tc->idx, tc->v.v[i].tid, i);
+	if (tc->v.cap > 2 * k + 16) {
+		tc->v.v = xreallocarray(tc->v.v, k + 8, sizeof(*tc->v.v));
+		tc->v.cap = k + 8;
+	}
+	return n - k;
+}
+
+bool thread_counts_has(const struct thread_counts *tc, uint32_t tid)
+{
+	return hashmap_get(&tc->idx, tid, NULL);
+}
+
+size_t thread_counts_bytes(const struct thread_counts *tc)
+{
+	return hashmap_bytes(&tc->idx) + tc->v.cap * sizeof(*tc->v.v);
+}
+
 static int by_lost(const void *a, const void *b)
 {
 	const struct thread_lost *x = a, *y = b;

@@ -47,6 +47,16 @@ void thread_counts_sample(struct thread_counts *tc, uint32_t tid, uint64_t perio
 void thread_counts_read(struct thread_counts *tc, uint32_t tid, uint64_t value);
 /* Sum of every value thread_counts_read() received. */
 uint64_t thread_counts_read_total(const struct thread_counts *tc);
+/* Drops the entries of threads that exited and of those gone(ctx, tid)
+ * says are gone (their exit record lost, or a record of theirs read after
+ * it): a long-running recorder must not keep every thread it ever saw.
+ * Their counts no longer take part in thread_counts_lost(). Returns how
+ * many went. */
+size_t thread_counts_forget(struct thread_counts *tc, bool (*gone)(void *ctx, uint32_t tid), void *ctx);
+/* Whether tid has an entry. */
+bool thread_counts_has(const struct thread_counts *tc, uint32_t tid);
+/* The bytes tc holds on the heap. */
+size_t thread_counts_bytes(const struct thread_counts *tc);
 
 /* Estimates each thread's lost samples: total_lost (exact, from the
  * rings) spread over the threads in proportion to how many periods each

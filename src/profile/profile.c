@@ -43,6 +43,19 @@ void profile_free(struct profile *p)
 	free(p);
 }
 
+#define VEC_BYTES(x) ((x).cap * sizeof(*(x).v))
+
+size_t profile_bytes(const struct profile *p)
+{
+	size_t n = sizeof(*p) + strtab_bytes(&p->strings) + VEC_BYTES(p->value_types) + VEC_BYTES(p->samples) +
+	           VEC_BYTES(p->stacks) + VEC_BYTES(p->locations) + VEC_BYTES(p->frames) + VEC_BYTES(p->threads) +
+	           VEC_BYTES(p->mappings) + VEC_BYTES(p->meta) + VEC_BYTES(p->series) + hashmap_bytes(&p->stack_index) +
+	           keymap_bytes(&p->location_index) + hashmap_bytes(&p->thread_index);
+	for (size_t i = 0; i < p->series.n; i++)
+		n += VEC_BYTES(p->series.v[i].points);
+	return n;
+}
+
 uint32_t profile_intern(struct profile *p, const char *s)
 {
 	return strtab_intern(&p->strings, s);

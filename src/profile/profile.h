@@ -153,6 +153,9 @@ struct profile {
 
 struct profile *profile_new(void);
 void profile_free(struct profile *p);
+/* The bytes p holds on the heap (its arrays' capacity, its strings and
+ * indexes): what a long-running caller counts against a memory budget. */
+size_t profile_bytes(const struct profile *p);
 
 /* Interns a string in the profile's table. */
 uint32_t profile_intern(struct profile *p, const char *s);

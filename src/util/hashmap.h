@@ -55,4 +55,10 @@ static inline uint64_t hash_mix(uint64_t a, uint64_t b)
 
 uint64_t hash_bytes(const void *p, size_t n);
 
+/* The bytes m's slots take on the heap (for memory budgets). */
+static inline size_t hashmap_bytes(const struct hashmap *m)
+{
+	return m->cap * sizeof(*m->slots);
+}
+
 #endif

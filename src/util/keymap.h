@@ -32,6 +32,11 @@ typedef bool (*keymap_eq_fn)(const void *ctx, const void *key, uint32_t id);
 
 void keymap_init(struct keymap *m);
 void keymap_release(struct keymap *m);
+/* The bytes m's slots take on the heap (for memory budgets). */
+static inline size_t keymap_bytes(const struct keymap *m)
+{
+	return m->cap * sizeof(*m->slots);
+}
 /* Forgets every entry, keeping the slots for reuse. */
 void keymap_clear(struct keymap *m);
 /* Makes room for n entries in all, so that adding up to n never grows. */

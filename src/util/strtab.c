@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/hashmap.h"
+#include "util/keymap.h"
 #include "util/xalloc.h"
 
 #define CHUNK_SIZE (64 * 1024)
@@ -14,6 +15,7 @@ static char *store(struct strtab *t, const char *s, size_t len)
 		size_t sz = len + 1 > CHUNK_SIZE ? len + 1 : CHUNK_SIZE;
 		char *c = xmalloc(sz);
 		vec_push(&t->chunks, c);
+		t->chunk_bytes += sz;
 		t->chunk_pos = c;
 		t->chunk_left = sz;
 	}
@@ -127,4 +129,10 @@ uint32_t strtab_find(const struct strtab *t, const char *s)
 const char *strtab_get(const struct strtab *t, uint32_t id)
 {
 	return id < t->strs.n ? t->strs.v[id] : "";
+}
+
+size_t strtab_bytes(const struct strtab *t)
+{
+	return t->chunk_bytes + t->strs.cap * sizeof(*t->strs.v) + t->lens.cap * sizeof(*t->lens.v) +
+	       t->chunks.cap * sizeof(*t->chunks.v) + keymap_bytes(&t->index);
 }

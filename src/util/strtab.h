@@ -18,6 +18,7 @@ struct strtab {
 	VEC(uint32_t) lens;
 	VEC(char *) chunks; /* its own, then adopted blocks, freed on release */
 	size_t chunk_left;
+	size_t chunk_bytes; /* of its own chunks */
 	char *chunk_pos;
 	struct keymap index; /* string -> id */
 	size_t indexed;      /* strings [0, indexed) are in index; see strtab_append() */
@@ -46,6 +47,10 @@ void strtab_reindex(struct strtab *t);
 uint32_t strtab_find(const struct strtab *t, const char *s);
 /* The string with this id; "" for an id out of range. */
 const char *strtab_get(const struct strtab *t, uint32_t id);
+/* The bytes t holds on the heap: its chunks, its arrays and its index
+ * (blocks given with strtab_adopt() are not counted: their size is the
+ * giver's). */
+size_t strtab_bytes(const struct strtab *t);
 static inline uint32_t strtab_count(const struct strtab *t)
 {
 	return (uint32_t)t->strs.n;

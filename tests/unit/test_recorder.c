@@ -1,7 +1,7 @@
 /* test_recorder.c - the recorder's sample path, fed synthetic perf records:
  * recorder -> profile -> .kiln writer, as `kiln record` drives it. A long
  * stream over a few thousand distinct stacks must run in flat memory and
- * still read back whole. */
+ * still read back whole; threads that come and go must not stay. */
 #include <inttypes.h>
 #include <malloc.h>
 #include <setjmp.h>
@@ -106,18 +106,6 @@ static uint32_t stack_pcs(uint32_t s, uint64_t *pcs)
 		pcs[d] = FAKE_START + 0x1000 + (uint64_t)key * 0x40 + (depth - d) * 0x10000;
 	}
 	return depth;
-}
-
-/* Bytes the profile's tables and indexes hold (their capacity): what a
- * leak of samples into memory grows, counted the same way under ASan. */
-static size_t profile_bytes(const struct profile *p)
-{
-	size_t n = p->samples.cap * sizeof(*p->samples.v) + p->stacks.cap * sizeof(*p->stacks.v) +
-	           p->locations.cap * sizeof(*p->locations.v) + p->frames.cap * sizeof(*p->frames.v) +
-	           p->threads.cap * sizeof(*p->threads.v) + p->mappings.cap * sizeof(*p->mappings.v) +
-	           p->meta.cap * sizeof(*p->meta.v);
-	n += (p->stack_index.cap + p->location_index.cap + p->thread_index.cap) * 16;
-	return n;
 }
 
 static size_t heap_in_use(void)
@@ -230,11 +218,104 @@ static void test_replay_reads_no_proc(void **state)
 	assert_int_equal(replayed, PROFILE_NO_MAPPING);
 }
 
+/* A FORK or EXIT record of thread tid in pid, as the kernel writes it. */
+static void feed_task(struct recorder *r, uint32_t type, uint32_t pid, uint32_t tid, uint64_t time)
+{
+	uint64_t buf[8] = {0};
+	struct perf_event_header *h = (struct perf_event_header *)buf;
+	uint32_t ids[4] = {pid, pid, tid, pid}; /* pid, ppid, tid, ptid */
+	memcpy(h + 1, ids, sizeof(ids));
+	memcpy((uint8_t *)(h + 1) + sizeof(ids), &time, sizeof(time));
+	h->type = (uint16_t)type;
+	h->size = (uint16_t)(sizeof(*h) + sizeof(ids) + sizeof(time) + 24);
+	recorder_feed(r, h);
+}
+
+static bool tid_gone(void *ctx, uint32_t tid)
+{
+	return tid >= *(const uint32_t *)ctx;
+}
+
+/* kiln serve --all over days of thread churn: 10k threads start, take a
+ * sample and exit; the recorder forgets them at each segment (every 1000
+ * here) and keeps at most what one segment saw. Threads whose exit record
+ * was lost go once the caller says they are gone. */
+static void test_thread_churn_bounded(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct recorder *r = new_recorder(p, CALL_GRAPH_FP);
+	feed_mmap2(r, FAKE_PID, FAKE_START, FAKE_LEN, "/nonexistent/churn-app");
+	uint64_t pc = FAKE_START + 0x1000;
+	size_t most = 0, bytes_first = 0, bytes_most = 0;
+	for (uint32_t i = 0; i < 10000; i++) {
+		uint32_t tid = 100000 + i;
+		uint64_t t = 1000000000ull + i * 1000000ull;
+		feed_task(r, PERF_RECORD_FORK, FAKE_PID, tid, t);
+		feed_fp_sample(r, FAKE_PID, tid, t + 1, &pc, 1);
+		feed_task(r, PERF_RECORD_EXIT, FAKE_PID, tid, t + 2);
+		if (recorder_threads(r) > most)
+			most = recorder_threads(r);
+		if ((i + 1) % 1000 == 0) {
+			recorder_forget_threads(r, NULL, NULL);
+			size_t b = recorder_bytes(r);
+			if (!bytes_first)
+				bytes_first = b;
+			if (b > bytes_most)
+				bytes_most = b;
+		}
+	}
+	print_message("thread churn: at most %zu threads held, %zu left; recorder %zu -> at most %zu bytes\n", most,
+	              recorder_threads(r), bytes_first, bytes_most);
+	assert_true(most <= 1001);
+	assert_int_equal(recorder_threads(r), 0);
+	assert_true(bytes_most <= bytes_first + 64 * 1024);
+
+	/* 2000 threads whose exit records never came: kept while they run */
+	for (uint32_t i = 0; i < 2000; i++)
+		feed_fp_sample(r, FAKE_PID, 200000 + i, 3000000000ull + i, &pc, 1);
+	uint32_t first_gone = 201000;
+	assert_int_equal(recorder_forget_threads(r, tid_gone, &first_gone), 1000);
+	assert_int_equal(recorder_threads(r), 1000);
+	assert_int_equal(p->samples.n, 12000); /* forgetting loses no sample */
+	recorder_free(r);
+	profile_free(p);
+}
+
+/* Back-pressure: while refusing, samples are counted and not unwound. */
+static void test_refusing_counts(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	struct recorder *r = new_recorder(p, CALL_GRAPH_FP);
+	feed_mmap2(r, FAKE_PID, FAKE_START, FAKE_LEN, "/nonexistent/refuse-app");
+	uint64_t pcs[2] = {FAKE_START + 0x1000, FAKE_START + 0x2000};
+	feed_fp_sample(r, FAKE_PID, FAKE_PID, 1, pcs, 2);
+	recorder_set_refusing(r, true);
+	size_t locs = p->locations.n;
+	for (uint32_t i = 0; i < 100; i++) {
+		uint64_t other[2] = {FAKE_START + 0x3000 + i * 16, FAKE_START + 0x2000};
+		feed_fp_sample(r, FAKE_PID, FAKE_PID, 2 + i, other, 2);
+	}
+	struct recorder_stats st;
+	recorder_get_stats(r, &st);
+	assert_int_equal(st.refused, 100);
+	assert_int_equal(p->samples.n, 1);
+	assert_int_equal(p->locations.n, locs);
+	recorder_set_refusing(r, false);
+	feed_fp_sample(r, FAKE_PID, FAKE_PID, 200, pcs, 2);
+	assert_int_equal(p->samples.n, 2);
+	recorder_free(r);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_long_stream_flat_memory),
 	    cmocka_unit_test(test_replay_reads_no_proc),
+	    cmocka_unit_test(test_thread_churn_bounded),
+	    cmocka_unit_test(test_refusing_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
