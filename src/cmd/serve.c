@@ -51,8 +51,9 @@ static const char serve_usage[] =
     "      --window DURATION     the samples kept in memory for the views (default 5m)\n"
     "      --dir DIR             where segments go (default\n"
     "                            $XDG_STATE_HOME/kiln/serve or ~/.local/state/kiln/serve)\n"
-    "      --max-memory BYTES    memory for the window's samples (default 64M);\n"
-    "                            samples beyond it are dropped and counted\n"
+    "      --max-memory BYTES    the memory serve's window, profile tables and\n"
+    "                            recorders may hold (default 64M); while it is\n"
+    "                            spent new samples are dropped and counted\n"
     "      --max-disk BYTES      the segments' budget (default 1G): oldest go first\n"
     "      --max-stacks N        distinct stacks kept (default 200000); samples of\n"
     "                            new stacks beyond it are dropped and counted, and\n"
@@ -288,21 +289,6 @@ static void read_comm(pid_t pid, char *buf, size_t size)
 	}
 }
 
-/* Whether pid is gone (or a zombie: it runs no more code). */
-static bool proc_gone(pid_t pid)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return true;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *rp = strrchr(buf, ')');
-	return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
-}
-
 /* Now in clock ticks since boot, the unit of a process's start time. */
 static uint64_t boot_ticks(void)
 {
@@ -350,11 +336,11 @@ static void intake(struct serve *s, struct serve_proc *sp, size_t from)
 		struct profile_sample *x = &p->samples.v[i];
 		if (x->stack >= s->a.max_stacks) {
 			s->stack_cap_dropped++;
-			sp->dropped++;
+			sp->dropped_stacks++;
 			continue;
 		}
 		if (!sample_window_add(&s->win, x)) {
-			sp->dropped++;
+			sp->dropped_memory++;
 			continue;
 		}
 		sp->samples++;
@@ -367,6 +353,7 @@ static void intake(struct serve *s, struct serve_proc *sp, size_t from)
 
 static void poll_procs(struct serve *s)
 {
+	serve_budget_apply(s);
 	for (size_t i = 0; i < s->procs.n; i++) {
 		struct serve_proc *sp = &s->procs.v[i];
 		if (!sp->r)
@@ -448,7 +435,7 @@ static void scan_all(struct serve *s)
 		if (cmd_parse_u64(e->d_name, &v) || !v || v > INT_MAX)
 			continue;
 		pid_t pid = (pid_t)v;
-		if (pid == self || proc_known(s, pid) || proc_gone(pid))
+		if (pid == self || proc_known(s, pid) || serve_proc_gone(pid))
 			continue;
 		char exe[64], target[8];
 		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
@@ -479,7 +466,7 @@ static void check_procs(struct serve *s)
 {
 	for (size_t i = 0; i < s->procs.n; i++) {
 		struct serve_proc *sp = &s->procs.v[i];
-		if (sp->r && proc_gone(sp->pid)) {
+		if (sp->r && serve_proc_gone(sp->pid)) {
 			proc_close(s, sp);
 			if (!s->a.quiet && !s->a.all)
 				kiln_warn("process %d (%s) exited; its samples stay in the window and segments",
@@ -490,42 +477,9 @@ static void check_procs(struct serve *s)
 		scan_all(s);
 }
 
-/* A restarted process from the same binary hits the symbolizer's caches;
- * a binary replaced under the same path (a new build-id) must not, so the
- * caches start over when a path shows up with another build-id. */
-static void check_build_ids(struct serve *s)
-{
-	struct profile *p = s->p;
-	bool changed = false;
-	for (; s->mappings_seen < p->mappings.n; s->mappings_seen++) {
-		const struct profile_mapping *m = &p->mappings.v[s->mappings_seen];
-		const char *path = profile_str(p, m->path);
-		if (path[0] != '/')
-			continue;
-		uint32_t bid = m->build_id;
-		uint64_t known;
-		bool seen = hashmap_get(&s->build_ids, m->path, &known);
-		if (!bid) {
-			if (seen)
-				continue; /* the file was read when the path was first seen */
-			char hex[128];
-			bid = symbols_file_build_id(path, hex, sizeof(hex)) == 1 ? profile_intern(p, hex) : 0;
-		}
-		if (seen && known && bid && known != bid)
-			changed = true;
-		if (!seen || bid)
-			hashmap_put(&s->build_ids, m->path, bid);
-	}
-	if (changed) {
-		symbolizer_free(s->sym);
-		s->sym = symbolizer_new();
-		s->symbol_cache_resets++;
-	}
-}
-
 void serve_symbolize(struct serve *s)
 {
-	check_build_ids(s);
+	serve_check_build_ids(s);
 	struct symbols_stats st = {0};
 	(void)symbols_resolve_profile_with(s->p, s->sym, &st);
 	profile_name_unsymbolized(s->p);
@@ -594,103 +548,12 @@ static void segment_flush(struct serve *s)
 	profile_clear_samples(s->p);
 }
 
-static bool pid_gone(void *ctx, uint32_t pid)
-{
-	(void)ctx;
-	return proc_gone((pid_t)pid);
-}
-
-/* Whether a thread (tid of pid) still runs, so its name is kept for the
- * samples it takes next. */
-static bool thread_alive(const struct profile_thread *t)
-{
-	char path[80];
-	if (t->end)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%u/task/%u", t->pid, t->tid);
-	return access(path, F_OK) == 0;
-}
-
-struct build_id_pair {
-	char *path, *bid;
-};
-
-/* At each segment the profile keeps only what the window's samples, the
- * recorders' address maps and the running threads still name: the
- * segments on disk have the rest. Without this, --all over days would
- * grow with every code address, mapping, thread and name ever seen. The
- * symbolizer's caches are keyed by module, not by profile ids, so a
- * location seen again costs a cache lookup, not a symbolization. */
-static struct profile *serve_compact(struct serve *s)
-{
-	struct profile *p = s->p;
-	check_build_ids(s); /* before the mapping ids change */
-	uint8_t *ks = xcalloc(p->stacks.n, 1);
-	uint8_t *km = xcalloc(p->mappings.n + 1, 1);
-	uint8_t *kt = xcalloc(p->threads.n + 1, 1);
-	uint32_t *smap = xmalloc(p->stacks.n * sizeof(*smap));
-	uint32_t *mmap_ = xmalloc((p->mappings.n + 1) * sizeof(*mmap_));
-	sample_window_mark_stacks(&s->win, ks);
-	for (size_t i = 0; i < s->procs.n; i++) {
-		struct recorder *r = s->procs.v[i].r;
-		if (!r)
-			continue;
-		s->maps_forgotten += recorder_forget_processes(r, pid_gone, NULL);
-		recorder_mark_mappings(r, km);
-	}
-	struct hashmap win_tids;
-	hashmap_init(&win_tids);
-	for (size_t i = 0; i < s->win.n; i++)
-		hashmap_put(&win_tids, s->win.ring[(s->win.head + i) % s->win.cap].tid, 1);
-	for (size_t i = 0; i < p->threads.n; i++) {
-		uint64_t v;
-		kt[i] = hashmap_get(&win_tids, p->threads.v[i].tid, &v) || thread_alive(&p->threads.v[i]);
-	}
-	hashmap_release(&win_tids);
-	/* build_ids is keyed by string ids, which the compaction renames */
-	VEC(struct build_id_pair) bids = {0};
-	for (size_t i = 0; i < s->build_ids.cap; i++) {
-		const struct hashmap_slot *sl = &s->build_ids.slots[i];
-		if (sl->key == UINT64_MAX)
-			continue;
-		struct build_id_pair bp = {xstrdup(profile_str(p, (uint32_t)sl->key)),
-		                           sl->val ? xstrdup(profile_str(p, (uint32_t)sl->val)) : NULL};
-		vec_push(&bids, bp);
-	}
-	struct profile_compact_stats d;
-	struct profile *old = NULL;
-	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d, &old);
-	for (size_t i = 0; i < s->procs.n; i++)
-		if (s->procs.v[i].r)
-			recorder_remap_mappings(s->procs.v[i].r, mmap_);
-	s->win.dropped += sample_window_rename_stacks(&s->win, smap);
-	hashmap_clear(&s->build_ids);
-	for (size_t i = 0; i < bids.n; i++) {
-		hashmap_put(&s->build_ids, profile_intern(p, bids.v[i].path),
-		            bids.v[i].bid ? profile_intern(p, bids.v[i].bid) : 0);
-		free(bids.v[i].path);
-		free(bids.v[i].bid);
-	}
-	vec_free(&bids);
-	s->mappings_seen = p->mappings.n;
-	s->compact_dropped.stacks += d.stacks;
-	s->compact_dropped.locations += d.locations;
-	s->compact_dropped.mappings += d.mappings;
-	s->compact_dropped.threads += d.threads;
-	s->compact_dropped.strings += d.strings;
-	s->compactions++;
-	free(ks);
-	free(km);
-	free(kt);
-	free(smap);
-	free(mmap_);
-	return old;
-}
-
 /* Closes the open segment: its statistics go in its profile, which then
  * leaves for the closer thread (serve_close.h: symbols, end chunk, fsync),
- * while s->p keeps only what is still named (serve_compact()). */
-static void segment_close(struct serve *s, uint64_t now)
+ * while s->p keeps only what is still named (serve_budget_compact()).
+ * Before the last, a closer too far behind for the budget gets nothing:
+ * the segment stays as written, cut short (serve_budget_close_whole()). */
+static void segment_close(struct serve *s, uint64_t now, bool last)
 {
 	if (s->w) {
 		profile_set_meta_u64(s->p, "duration_ns", now - s->seg_start);
@@ -703,12 +566,14 @@ static void segment_close(struct serve *s, uint64_t now)
 		profile_set_meta_u64(s->p, "lost_samples", lost);
 		profile_set_meta_u64(s->p, "unwind_errors", unwind);
 	}
-	struct profile *old = serve_compact(s);
+	struct profile *old = serve_budget_compact(s);
 	profile_clear_samples(s->p);
-	if (s->w)
+	if (s->w && (last || serve_budget_close_whole(s, old))) {
 		serve_closer_submit(&s->closer, old, s->w, s->seg_path, s->symbol_cache_resets);
-	else
+	} else {
 		profile_free(old);
+		kiln_writer_free(s->w);
+	}
 	s->w = NULL;
 }
 
@@ -730,7 +595,7 @@ static void closer_errors(struct serve *s)
 
 static void segment_rotate(struct serve *s, uint64_t now)
 {
-	segment_close(s, now);
+	segment_close(s, now, false);
 	if (s->p->stacks.n > s->a.max_stacks) {
 		/* the cap: the stacks start over, and so does the window (its
 		 * samples name the old stacks); the segments keep them */
@@ -796,7 +661,7 @@ static int serve_start(struct serve *s)
 	}
 	for (size_t i = 0; i < a->pids.n; i++) {
 		pid_t pid = a->pids.v[i];
-		if (proc_gone(pid)) {
+		if (serve_proc_gone(pid)) {
 			kiln_error("no process with pid %d", (int)pid);
 			return 1;
 		}
@@ -828,6 +693,12 @@ static int serve_start(struct serve *s)
 	uint64_t now = cmd_now_ns();
 	s->last_flush = s->last_scan = now;
 	segment_open(s, now);
+	serve_budget_measure(s, &s->mem);
+	if (s->mem.total >= a->max_memory && !a->quiet)
+		kiln_warn("--max-memory %" PRIu64
+		          " is less than the %zu bytes kiln serve holds before its first sample "
+		          "(ring buffers, address maps); every sample will be dropped; give a larger --max-memory",
+		          a->max_memory, s->mem.total);
 	if (!a->quiet) {
 		char host[256];
 		unsigned port;
@@ -899,7 +770,7 @@ int cmd_serve(int argc, char **argv)
 	for (size_t i = 0; i < s.procs.n; i++)
 		if (s.procs.v[i].r)
 			proc_close(&s, &s.procs.v[i]);
-	segment_close(&s, cmd_now_ns());
+	segment_close(&s, cmd_now_ns(), true);
 	serve_closer_stop(&s.closer);
 	closer_errors(&s);
 	if (status < 0)

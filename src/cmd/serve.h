@@ -1,6 +1,6 @@
-/* serve.h - kiln serve's state, shared by its two files: serve.c (options,
- * the recorders, segments and the main loop) and serve_http.c (what each
- * URL answers). */
+/* serve.h - kiln serve's state, shared by its files: serve.c (options,
+ * the recorders, segments and the main loop), serve_budget.c (what keeps
+ * its memory bounded) and serve_http.c (what each URL answers). */
 #ifndef KILN_CMD_SERVE_H
 #define KILN_CMD_SERVE_H
 
@@ -27,7 +27,8 @@ struct serve_proc {
 	uint64_t attached; /* when its recorder started, in clock ticks since boot (/proc/PID/stat's starttime unit) */
 	uint64_t samples;  /* kept: in the window and the segments */
 	uint64_t cpu_ns;   /* their CPU time */
-	uint64_t dropped;  /* refused by back-pressure or the stack cap */
+	uint64_t dropped_memory;  /* refused by the window, full at its share of the budget */
+	uint64_t dropped_stacks;  /* refused for a new stack past --max-stacks */
 	struct recorder_stats st; /* the recorder's, last read */
 };
 
@@ -45,6 +46,16 @@ struct serve_args {
 	bool quiet;
 };
 
+/* The bytes serve holds, as serve_budget_measure() counts them. */
+struct serve_memory {
+	size_t window;    /* the window's ring */
+	size_t profile;   /* the profile's tables, strings and indexes */
+	size_t recorders; /* their address maps, per-thread state, record buffers and rings */
+	size_t build_ids; /* the build-id table */
+	size_t closing;   /* closed segments' profiles the closer thread still holds */
+	size_t total;
+};
+
 struct serve {
 	struct serve_args a;
 	struct profile *p;
@@ -58,11 +69,14 @@ struct serve {
 	uint64_t last_flush, last_scan;
 	struct symbolizer *sym;
 	/* the symbolizer's caches are keyed by path: each path's build-id
-	 * when first seen (string ids), so that a binary replaced under the
+	 * when first seen (both hashed), so that a binary replaced under the
 	 * same path starts the caches over */
 	struct hashmap build_ids;
 	size_t mappings_seen;
 	uint64_t symbol_cache_resets;
+	uint64_t build_id_resets;   /* the table past its cap started over */
+	struct serve_memory mem;    /* as last measured, before a poll */
+	uint64_t mem_full_ticks;    /* polls with the budget spent */
 	struct serve_closer closer; /* finishes closed segments off the loop */
 	struct http_server *http;
 	uint64_t stack_cap_dropped; /* samples whose stack was past the cap */
@@ -71,6 +85,8 @@ struct serve {
 	 * the address maps of followed children that exited */
 	struct profile_compact_stats compact_dropped;
 	uint64_t compactions, maps_forgotten;
+	uint64_t threads_forgotten;   /* the recorders' per-thread state of threads gone */
+	uint64_t segments_unfinished; /* closed without their end: the closer too far behind */
 	uint64_t write_errors;
 	int last_write_err;
 	uint64_t start_wall;
@@ -81,5 +97,31 @@ struct serve {
 void serve_handle(void *ctx, const struct http_request *req, bool again, struct http_response *res);
 /* Gives every location frames, for the views and a segment's end. */
 void serve_symbolize(struct serve *s);
+
+/* serve_budget.c */
+/* Whether pid is gone (or a zombie: it runs no more code). */
+bool serve_proc_gone(pid_t pid);
+/* Notes the build-id of each mapping added since the last call; a path
+ * seen again with another build-id (a binary replaced) starts the
+ * symbolizer's caches over. */
+void serve_check_build_ids(struct serve *s);
+/* Counts the bytes serve holds into m. */
+void serve_budget_measure(struct serve *s, struct serve_memory *m);
+/* Before a poll: measures (into s->mem) and, while the total is at
+ * --max-memory, has the recorders refuse samples; the window's ring may
+ * grow only into what is left. */
+void serve_budget_apply(struct serve *s);
+/* At a segment's end (after serve_budget_compact()): whether the closer
+ * thread may take the closed segment's profile old. Not while it is still
+ * busy with earlier ones and what serve holds with old would pass
+ * --max-memory (a disk that stalls fsync would pile them up): then the
+ * segment stays as written, cut short, without symbols; counted. */
+bool serve_budget_close_whole(struct serve *s, const struct profile *old);
+/* At a segment's start: the profile keeps only what the window's samples,
+ * the recorders' address maps and the running threads still name (the
+ * segments on disk have the rest), the recorders forget exited children
+ * and threads, the window's ring and the build-id table shrink. Returns
+ * the whole profile as it was, for the closer to finish. */
+struct profile *serve_budget_compact(struct serve *s);
 
 #endif

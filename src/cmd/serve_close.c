@@ -19,6 +19,7 @@ struct serve_close_job {
 	struct kiln_writer *w;
 	char *path;
 	uint64_t sym_resets;
+	size_t bytes; /* p's, counted in the closer's pending_bytes */
 };
 
 /* The test hook: the first close waits for a line on the gate FIFO, so a
@@ -47,6 +48,11 @@ static int close_one(struct serve_closer *c, struct serve_close_job *j)
 	struct symbols_stats st = {0};
 	(void)symbols_resolve_profile_with(j->p, c->sym, &st);
 	profile_name_unsymbolized(j->p);
+	size_t bytes = profile_bytes(j->p); /* symbols added frames and names */
+	pthread_mutex_lock(&c->lock);
+	c->pending_bytes = c->pending_bytes - j->bytes + bytes;
+	j->bytes = bytes;
+	pthread_mutex_unlock(&c->lock);
 	wait_gate(c);
 	int rc = kiln_writer_finish(j->w, j->p);
 	kiln_writer_free(j->w);
@@ -71,6 +77,7 @@ static void *closer_main(void *arg)
 		int rc = close_one(c, j);
 		pthread_mutex_lock(&c->lock);
 		c->pending--;
+		c->pending_bytes -= j->bytes;
 		if (rc) {
 			c->errors++;
 			c->last_err = rc;
@@ -110,7 +117,9 @@ void serve_closer_submit(struct serve_closer *c, struct profile *p, struct kiln_
 	j->w = w;
 	j->path = xstrdup(path);
 	j->sym_resets = sym_resets;
+	j->bytes = profile_bytes(p);
 	pthread_mutex_lock(&c->lock);
+	c->pending_bytes += j->bytes;
 	if (c->tail)
 		c->tail->next = j;
 	else
@@ -119,6 +128,16 @@ void serve_closer_submit(struct serve_closer *c, struct profile *p, struct kiln_
 	c->pending++;
 	pthread_cond_signal(&c->wake);
 	pthread_mutex_unlock(&c->lock);
+}
+
+size_t serve_closer_pending_bytes(struct serve_closer *c)
+{
+	if (!c->inited)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	size_t n = c->pending_bytes;
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 size_t serve_closer_pending(struct serve_closer *c)

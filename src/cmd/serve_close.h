@@ -25,7 +25,8 @@ struct serve_closer {
 	pthread_cond_t wake;
 	/* under lock */
 	struct serve_close_job *head, *tail;
-	size_t pending; /* queued or being closed */
+	size_t pending;       /* queued or being closed */
+	size_t pending_bytes; /* their profiles' bytes (profile_bytes()) */
 	bool stop;
 	uint64_t errors;     /* segments that failed to finish, not yet polled */
 	int last_err;        /* the latest failure's -errno */
@@ -48,6 +49,8 @@ void serve_closer_submit(struct serve_closer *c, struct profile *p, struct kiln_
                          uint64_t sym_resets);
 /* Segments handed over and not finished yet. */
 size_t serve_closer_pending(struct serve_closer *c);
+/* The bytes of the profiles handed over and not freed yet. */
+size_t serve_closer_pending_bytes(struct serve_closer *c);
 /* The failures since the last call: returns how many, with the latest's
  * -errno and path (*path is the caller's to free; NULL when none). */
 uint64_t serve_closer_take_errors(struct serve_closer *c, int *err, char **path);

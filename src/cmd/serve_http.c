@@ -288,10 +288,6 @@ static double get_lost(const struct serve_proc *sp)
 {
 	return (double)sp->st.lost;
 }
-static double get_dropped(const struct serve_proc *sp)
-{
-	return (double)sp->dropped;
-}
 static double get_unwind(const struct serve_proc *sp)
 {
 	return (double)sp->st.unwind_errors;
@@ -305,6 +301,57 @@ static void one(struct strbuf *out, const char *name, const char *type, const ch
 {
 	prometheus_family(out, name, type, help);
 	prometheus_sample(out, name, NULL, 0, v);
+}
+
+/* Per process and reason: memory (the budget was spent: refused by the
+ * recorder unread, or by the window at its share) or stacks (a new stack
+ * past --max-stacks). */
+static void dropped(struct strbuf *out, const struct serve *s)
+{
+	const char *name = "kiln_serve_dropped_samples_total";
+	prometheus_family(out, name, "counter", "samples kiln dropped by back-pressure, by reason (memory, stacks)");
+	for (size_t i = 0; i < s->procs.n; i++) {
+		const struct serve_proc *sp = &s->procs.v[i];
+		if (sp->refused)
+			continue;
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%d", (int)sp->pid);
+		prometheus_sample(out, name, (const char *[]){"pid", pid, "comm", sp->comm, "reason", "memory"}, 3,
+		                  (double)(sp->dropped_memory + sp->st.refused));
+		prometheus_sample(out, name, (const char *[]){"pid", pid, "comm", sp->comm, "reason", "stacks"}, 3,
+		                  (double)sp->dropped_stacks);
+	}
+}
+
+/* What --max-memory bounds: the bytes counted (serve_budget.c), by part. */
+static void memory(struct strbuf *o, const struct serve *s)
+{
+	const struct serve_memory *m = &s->mem;
+	one(o, "kiln_serve_memory_bytes", "gauge",
+	    "bytes kiln serve holds that count against --max-memory (see kiln-serve(1))", (double)m->total);
+	one(o, "kiln_serve_memory_budget_bytes", "gauge", "--max-memory", (double)s->a.max_memory);
+	struct {
+		const char *name;
+		size_t bytes;
+	} part[] = {
+	    {"window", m->window},       {"profile", m->profile}, {"recorders", m->recorders},
+	    {"build_ids", m->build_ids}, {"closing", m->closing},
+	};
+	prometheus_family(o, "kiln_serve_memory_part_bytes", "gauge", "kiln_serve_memory_bytes by part");
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++)
+		prometheus_sample(o, "kiln_serve_memory_part_bytes", (const char *[]){"part", part[i].name}, 1,
+		                  (double)part[i].bytes);
+	one(o, "kiln_serve_memory_full_polls_total", "counter",
+	    "polls of the recorders made with the memory budget spent (their samples refused)",
+	    (double)s->mem_full_ticks);
+	one(o, "kiln_serve_segments_unfinished_total", "counter",
+	    "segments left cut short, without symbols: the closer was behind and the memory budget spent",
+	    (double)s->segments_unfinished);
+	one(o, "kiln_serve_threads_forgotten_total", "counter",
+	    "threads that exited whose recorder state was dropped at a segment's start", (double)s->threads_forgotten);
+	one(o, "kiln_serve_build_id_resets_total", "counter",
+	    "times the build-id table passed its cap and started over, with the symbol caches",
+	    (double)s->build_id_resets);
 }
 
 /* The profile's tables: what they hold now, and what each segment's
@@ -344,8 +391,7 @@ static void handle_metrics(struct serve *s, struct http_response *res)
 	per_proc(o, s, "kiln_serve_cpu_seconds_total", "counter", "CPU time the kept samples stand for", get_cpu);
 	per_proc(o, s, "kiln_serve_lost_samples_total", "counter", "samples the kernel dropped (ring buffer full)",
 	         get_lost);
-	per_proc(o, s, "kiln_serve_dropped_samples_total", "counter",
-	         "samples kiln dropped by back-pressure (memory budget or stack cap)", get_dropped);
+	dropped(o, s);
 	per_proc(o, s, "kiln_serve_unwind_errors_total", "counter",
 	         "stacks that stopped early at code kiln could not unwind", get_unwind);
 	per_proc(o, s, "kiln_serve_process_up", "gauge", "1 while the process runs, 0 once it exited", get_up);
@@ -359,16 +405,18 @@ static void handle_metrics(struct serve *s, struct http_response *res)
 	one(o, "kiln_serve_segment_write_errors_total", "counter", "failed writes of segments (disk full, ...)",
 	    (double)s->write_errors);
 	one(o, "kiln_serve_window_samples", "gauge", "samples in the in-memory window", (double)s->win.n);
-	one(o, "kiln_serve_window_capacity_samples", "gauge", "samples the window may hold (--max-memory)",
-	    (double)s->win.cap);
+	one(o, "kiln_serve_window_capacity_samples", "gauge",
+	    "samples the window may hold now: its ring and what is left of --max-memory", (double)s->win.limit);
 	one(o, "kiln_serve_stacks", "gauge", "distinct stacks held", (double)s->p->stacks.n);
 	one(o, "kiln_serve_stack_cap_dropped_total", "counter", "samples dropped for a stack past --max-stacks",
 	    (double)s->stack_cap_dropped);
 	one(o, "kiln_serve_stack_resets_total", "counter", "times the stacks started over at the cap",
 	    (double)s->trie_resets);
 	tables(o, s);
+	memory(o, s);
 	one(o, "kiln_serve_symbol_cache_resets_total", "counter",
-	    "times the symbol caches started over for a binary replaced under the same path (another build-id)",
+	    "times the symbol caches started over: a binary replaced under the same path (another build-id), or "
+	    "the build-id table at its cap",
 	    (double)s->symbol_cache_resets);
 	struct http_server_stats hs;
 	http_server_get_stats(s->http, &hs);

@@ -6,12 +6,45 @@
 
 #include "util/xalloc.h"
 
-void sample_window_init(struct sample_window *w, size_t cap, uint64_t span_ns)
+#define WINDOW_MIN_SLOTS 1024 /* the ring starts (and trims down to) this, or limit */
+
+/* Moves the ring's samples into a ring of cap slots (cap >= n), oldest first. */
+static void resize(struct sample_window *w, size_t cap)
+{
+	struct profile_sample *r = xcalloc(cap, sizeof(*r));
+	for (size_t i = 0; i < w->n; i++)
+		r[i] = w->ring[(w->head + i) % w->cap];
+	free(w->ring);
+	w->ring = r;
+	w->cap = cap;
+	w->head = 0;
+}
+
+void sample_window_init(struct sample_window *w, size_t limit, uint64_t span_ns)
 {
 	memset(w, 0, sizeof(*w));
-	w->cap = cap ? cap : 1;
+	w->limit = limit ? limit : 1;
+	w->cap = w->limit < WINDOW_MIN_SLOTS ? w->limit : WINDOW_MIN_SLOTS;
 	w->ring = xcalloc(w->cap, sizeof(*w->ring));
 	w->span_ns = span_ns;
+}
+
+void sample_window_set_limit(struct sample_window *w, size_t limit)
+{
+	w->limit = limit ? limit : 1;
+}
+
+void sample_window_trim(struct sample_window *w)
+{
+	size_t want = w->n + w->n / 4;
+	if (want < WINDOW_MIN_SLOTS)
+		want = WINDOW_MIN_SLOTS;
+	if (want > w->limit)
+		want = w->limit > w->n ? w->limit : w->n;
+	if (!want)
+		want = 1;
+	if (want < w->cap)
+		resize(w, want);
 }
 
 void sample_window_release(struct sample_window *w)
@@ -32,8 +65,13 @@ void sample_window_expire(struct sample_window *w, uint64_t now)
 bool sample_window_add(struct sample_window *w, const struct profile_sample *s)
 {
 	if (w->n == w->cap) {
-		w->dropped++;
-		return false;
+		if (w->cap >= w->limit) {
+			w->dropped++;
+			return false;
+		}
+		/* in steps of an eighth: a ring near its limit overshoots little */
+		size_t step = w->cap / 8 > WINDOW_MIN_SLOTS ? w->cap / 8 : WINDOW_MIN_SLOTS;
+		resize(w, w->limit - w->cap < step ? w->limit : w->cap + step);
 	}
 	w->ring[(w->head + w->n) % w->cap] = *s;
 	w->n++;

@@ -1,8 +1,9 @@
 /* sample_window.h - the last few minutes of samples in memory, for kiln
- * serve's views: a ring of at most a fixed number of samples (its share of
- * the memory budget). A sample that arrives while the ring is full of
- * samples still inside the window is dropped and counted: back-pressure
- * never grows memory and never silently shortens the window.
+ * serve's views: a ring that grows as samples arrive, up to a limit the
+ * caller sets from its memory budget. A sample that arrives while the ring
+ * is full of samples still inside the window and may not grow is dropped
+ * and counted: back-pressure never grows memory past the limit and never
+ * silently shortens the window.
  */
 #ifndef KILN_PROFILE_SAMPLE_WINDOW_H
 #define KILN_PROFILE_SAMPLE_WINDOW_H
@@ -15,13 +16,24 @@
 
 struct sample_window {
 	struct profile_sample *ring;
-	size_t cap, head, n; /* the oldest is ring[head] */
+	size_t cap, head, n; /* ring slots; the oldest is ring[head] */
+	size_t limit;        /* the most slots the ring may grow to */
 	uint64_t span_ns;    /* how far back the window reaches */
 	uint64_t dropped;    /* samples refused because the ring was full */
 };
 
-/* A window of span_ns holding at most cap samples (cap >= 1). */
-void sample_window_init(struct sample_window *w, size_t cap, uint64_t span_ns);
+/* A window of span_ns holding at most limit samples (at least 1). */
+void sample_window_init(struct sample_window *w, size_t limit, uint64_t span_ns);
+/* Sets how many samples the ring may grow to; a ring already larger
+ * keeps its slots until sample_window_trim(). */
+void sample_window_set_limit(struct sample_window *w, size_t limit);
+/* Gives back the slots well beyond the samples held (and beyond limit). */
+void sample_window_trim(struct sample_window *w);
+/* The bytes the ring takes on the heap. */
+static inline size_t sample_window_bytes(const struct sample_window *w)
+{
+	return w->cap * sizeof(*w->ring);
+}
 void sample_window_release(struct sample_window *w);
 /* Forgets the samples older than now - span_ns (times as the samples'). */
 void sample_window_expire(struct sample_window *w, uint64_t now);

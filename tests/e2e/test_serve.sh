@@ -5,7 +5,8 @@
 # sample counter through its query API; malformed, huge, slow and unknown
 # requests and a flood of clients leave the server serving; the profiled
 # process's child and exec are followed, and it exits mid-window; after kill -9 the closed segments open in
-# kiln report; a restart over the same directory keeps it in its budget.
+# kiln report; a restart over the same directory keeps it in its budget; a
+# small --max-memory drops samples (counted) and the server still answers.
 #
 # Every wait is a bounded loop over a condition (a port open, a counter
 # grown, a file present), never a sleep for a guessed time. -F 99 rather
@@ -225,6 +226,32 @@ check_le "bytes on disk after the restart" "$after_bytes" 8192
 kill -TERM $KPID
 wait $KPID
 check_eq "kiln serve exit status after SIGTERM" "$?" 0
+
+# --max-memory bounds everything serve holds, its recorder's rings too: a
+# budget below what it needs before its first sample drops every sample
+# (counted, reason memory) and the server goes on answering
+"$FX/c_hot_alpha" 120000 >/dev/null &
+HOT=$!
+PIDS+=($HOT)
+"$KILN" serve --listen 127.0.0.1:$PORT -p $HOT -F 99 --dir "$T/segs3" --max-memory 64K \
+	>"$T/serve3.out" 2>"$T/serve3.err" &
+KPID=$!
+PIDS+=($KPID)
+$SC wait_port $PORT 300 || die "kiln serve --max-memory 64K did not open port $PORT"
+mem_dropped() { local v; v=$($SC metric "$PORT" kiln_serve_dropped_samples_total "$HOT\",comm=\"c_hot_alpha\",reason=\"memory"); [ -n "$v" ] && _cmp ">" "$v" 0; }
+poll_until 300 mem_dropped || fail "no samples dropped for memory: $($SC get $PORT /metrics "$T/m4.txt"; grep -E 'dropped|memory' "$T/m4.txt")"
+$SC get $PORT /metrics "$T/m4.txt" >/dev/null
+ok "a small --max-memory drops samples: $(grep -E '^kiln_serve_dropped_samples_total.*reason="memory"' "$T/m4.txt")"
+check_eq "samples kept within 64K" "$(metric kiln_serve_samples_total)" 0
+check_grep "/metrics shows the budget" "$T/m4.txt" '^kiln_serve_memory_budget_bytes 65536$'
+check_grep "/metrics shows the bytes counted" "$T/m4.txt" '^kiln_serve_memory_bytes [1-9][0-9]{5,}$'
+check_eq "/ with the budget spent" "$($SC get $PORT /)" 200
+check_eq "/flame.svg with the budget spent" "$($SC get $PORT /flame.svg)" 200
+check_grep "kiln says the budget is too small" "$T/serve3.err" "max-memory 65536 is less than"
+kill -TERM $KPID
+wait $KPID
+check_eq "kiln serve --max-memory 64K exit status after SIGTERM" "$?" 0
 check_no_grep "no crash" "$T/serve.err" "Sanitizer|runtime error"
 check_no_grep "no crash after restart" "$T/serve2.err" "Sanitizer|runtime error"
+check_no_grep "no crash with a small budget" "$T/serve3.err" "Sanitizer|runtime error"
 finish

@@ -1,6 +1,7 @@
 /* test_sample_window.c - kiln serve's window of samples (profile/sample_window):
  * expiry by time, back-pressure that drops and counts, copies from a time,
- * forgetting the samples of a restarted stack trie. */
+ * forgetting the samples of a restarted stack trie, a ring that grows only as
+ * samples come (up to its limit) and gives slots back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,11 +63,41 @@ static void test_forget_stacks(void **state)
 	sample_window_release(&w);
 }
 
+static void test_grow_and_trim(void **state)
+{
+	(void)state;
+	struct sample_window w;
+	sample_window_init(&w, 100000, 1000000);
+	size_t empty = sample_window_bytes(&w);
+	assert_true(empty <= 1024 * sizeof(struct profile_sample));
+	sample_window_expire(&w, 0);
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct profile_sample s = at(1000 + i, i);
+		assert_true(sample_window_add(&w, &s));
+	}
+	assert_true(w.cap >= 5000 && w.cap < 8000); /* grown in steps, not to the limit */
+	assert_int_equal(w.ring[(w.head + 4999) % w.cap].stack, 4999);
+	/* a lower limit: the ring holds what it has and takes no more */
+	sample_window_set_limit(&w, 5000);
+	sample_window_trim(&w);
+	assert_int_equal(w.cap, 5000);
+	struct profile_sample s = at(7000, 1);
+	assert_false(sample_window_add(&w, &s));
+	sample_window_expire(&w, 1000000 + 4000); /* keeps the last 2000 */
+	assert_int_equal(w.n, 2000);
+	sample_window_trim(&w);
+	assert_true(w.cap < 5000 && w.cap >= 2000);
+	assert_int_equal(w.ring[w.head].stack, 3000);
+	assert_true(sample_window_add(&w, &s));
+	sample_window_release(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_expire_and_drop),
 	    cmocka_unit_test(test_forget_stacks),
+	    cmocka_unit_test(test_grow_and_trim),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

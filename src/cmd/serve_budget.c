@@ -1,0 +1,215 @@
+/* serve_budget.c - what keeps kiln serve's memory bounded (--max-memory).
+ *
+ * Accounting: the bytes serve holds (the window's ring, the profile's
+ * tables, the recorders' tables and rings, the build-id table, and the
+ * closed segments' profiles the closer thread still holds) are summed
+ * before every poll; while the sum is at the budget the recorders refuse
+ * new samples unread (back-pressure, counted) rather than growing.
+ *
+ * Forgetting: at each segment start the profile keeps only what the
+ * window, the running processes and their threads still name
+ * (profile_compact()), the recorders drop the state of threads and child
+ * processes gone, the window's ring gives back slots it no longer needs,
+ * and the build-id table is held to SERVE_BUILD_IDS_MAX paths. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/serve.h"
+#include "symbols/symbols.h"
+#include "util/xalloc.h"
+
+/* Paths the build-id table remembers before it starts over (16 bytes a
+ * path, in a map at most half full: at most 128 KiB). */
+#define SERVE_BUILD_IDS_MAX 4096
+
+bool serve_proc_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *rp = strrchr(buf, ')');
+	return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
+/* A string's key in the build-id table: its hash, never the map's empty
+ * key. Keys that are no profile ids survive the compaction's renaming. */
+static uint64_t fingerprint(const char *str)
+{
+	uint64_t h = hash_bytes(str, strlen(str));
+	return h == UINT64_MAX ? h - 1 : h;
+}
+
+void serve_check_build_ids(struct serve *s)
+{
+	struct profile *p = s->p;
+	bool changed = false;
+	for (; s->mappings_seen < p->mappings.n; s->mappings_seen++) {
+		const struct profile_mapping *m = &p->mappings.v[s->mappings_seen];
+		const char *path = profile_str(p, m->path);
+		if (path[0] != '/')
+			continue;
+		uint64_t key = fingerprint(path), known, bid = 0;
+		bool seen = hashmap_get(&s->build_ids, key, &known);
+		if (m->build_id) {
+			bid = fingerprint(profile_str(p, m->build_id)) | 1; /* 0: none known */
+		} else {
+			if (seen)
+				continue; /* the file was read when the path was first seen */
+			char hex[128];
+			if (symbols_file_build_id(path, hex, sizeof(hex)) == 1)
+				bid = fingerprint(hex) | 1;
+		}
+		if (seen && known && bid && known != bid)
+			changed = true;
+		if (!seen || bid)
+			hashmap_put(&s->build_ids, key, bid);
+	}
+	if (changed) {
+		symbolizer_free(s->sym);
+		s->sym = symbolizer_new();
+		s->symbol_cache_resets++;
+	}
+}
+
+void serve_budget_measure(struct serve *s, struct serve_memory *m)
+{
+	m->window = sample_window_bytes(&s->win);
+	m->profile = profile_bytes(s->p);
+	m->recorders = s->procs.cap * sizeof(*s->procs.v);
+	for (size_t i = 0; i < s->procs.n; i++)
+		if (s->procs.v[i].r)
+			m->recorders += recorder_bytes(s->procs.v[i].r);
+	m->build_ids = hashmap_bytes(&s->build_ids);
+	m->closing = serve_closer_pending_bytes(&s->closer);
+	m->total = m->window + m->profile + m->recorders + m->build_ids + m->closing;
+}
+
+void serve_budget_apply(struct serve *s)
+{
+	serve_budget_measure(s, &s->mem);
+	uint64_t budget = s->a.max_memory;
+	/* room is kept for the copy of the profile's tables the next segment
+	 * start makes (the closed segment's, until the closer is done) */
+	uint64_t need = s->mem.total + s->mem.profile;
+	bool full = need >= budget;
+	/* the ring may grow into what is left of the budget, no further */
+	uint64_t room = full ? 0 : budget - need;
+	sample_window_set_limit(&s->win, s->win.cap + (size_t)(room / sizeof(struct profile_sample)));
+	for (size_t i = 0; i < s->procs.n; i++)
+		if (s->procs.v[i].r)
+			recorder_set_refusing(s->procs.v[i].r, full);
+	if (full)
+		s->mem_full_ticks++;
+}
+
+bool serve_budget_close_whole(struct serve *s, const struct profile *old)
+{
+	if (!serve_closer_pending(&s->closer))
+		return true;
+	struct serve_memory m;
+	serve_budget_measure(s, &m);
+	if (m.total + profile_bytes(old) < s->a.max_memory)
+		return true;
+	s->segments_unfinished++;
+	return false;
+}
+
+static bool pid_gone(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	return serve_proc_gone((pid_t)pid);
+}
+
+/* Any thread id resolves under /proc, listed there or not. */
+static bool tid_gone(void *ctx, uint32_t tid)
+{
+	(void)ctx;
+	char path[32];
+	snprintf(path, sizeof(path), "/proc/%u", tid);
+	return access(path, F_OK) != 0;
+}
+
+/* Whether a thread (tid of pid) still runs, so its name is kept for the
+ * samples it takes next. */
+static bool thread_alive(const struct profile_thread *t)
+{
+	char path[80];
+	if (t->end)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", t->pid, t->tid);
+	return access(path, F_OK) == 0;
+}
+
+/* The build-id table past its cap: it starts over with the paths mapped
+ * now, and so do the symbolizer's caches, so that no cache outlives the
+ * build-id it was made for. */
+static void build_ids_cap(struct serve *s)
+{
+	if (s->build_ids.n <= SERVE_BUILD_IDS_MAX)
+		return;
+	hashmap_release(&s->build_ids);
+	hashmap_init(&s->build_ids);
+	symbolizer_free(s->sym);
+	s->sym = symbolizer_new();
+	s->symbol_cache_resets++;
+	s->build_id_resets++;
+	s->mappings_seen = 0;
+	serve_check_build_ids(s);
+}
+
+struct profile *serve_budget_compact(struct serve *s)
+{
+	struct profile *p = s->p;
+	serve_check_build_ids(s); /* before the mapping ids change */
+	uint8_t *ks = xcalloc(p->stacks.n, 1);
+	uint8_t *km = xcalloc(p->mappings.n + 1, 1);
+	uint8_t *kt = xcalloc(p->threads.n + 1, 1);
+	uint32_t *smap = xmalloc(p->stacks.n * sizeof(*smap));
+	uint32_t *mmap_ = xmalloc((p->mappings.n + 1) * sizeof(*mmap_));
+	sample_window_mark_stacks(&s->win, ks);
+	for (size_t i = 0; i < s->procs.n; i++) {
+		struct recorder *r = s->procs.v[i].r;
+		if (!r)
+			continue;
+		s->maps_forgotten += recorder_forget_processes(r, pid_gone, NULL);
+		s->threads_forgotten += recorder_forget_threads(r, tid_gone, NULL);
+		recorder_mark_mappings(r, km);
+	}
+	struct hashmap win_tids;
+	hashmap_init(&win_tids);
+	for (size_t i = 0; i < s->win.n; i++)
+		hashmap_put(&win_tids, s->win.ring[(s->win.head + i) % s->win.cap].tid, 1);
+	for (size_t i = 0; i < p->threads.n; i++) {
+		uint64_t v;
+		kt[i] = hashmap_get(&win_tids, p->threads.v[i].tid, &v) || thread_alive(&p->threads.v[i]);
+	}
+	hashmap_release(&win_tids);
+	struct profile_compact_stats d;
+	struct profile *old = NULL;
+	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d, &old);
+	for (size_t i = 0; i < s->procs.n; i++)
+		if (s->procs.v[i].r)
+			recorder_remap_mappings(s->procs.v[i].r, mmap_);
+	s->win.dropped += sample_window_rename_stacks(&s->win, smap);
+	sample_window_trim(&s->win);
+	s->mappings_seen = p->mappings.n;
+	build_ids_cap(s);
+	s->compact_dropped.stacks += d.stacks;
+	s->compact_dropped.locations += d.locations;
+	s->compact_dropped.mappings += d.mappings;
+	s->compact_dropped.threads += d.threads;
+	s->compact_dropped.strings += d.strings;
+	s->compactions++;
+	free(ks);
+	free(km);
+	free(kt);
+	free(smap);
+	free(mmap_);
+	return old;
+}
