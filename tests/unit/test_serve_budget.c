@@ -165,7 +165,8 @@ static void run_churn(bool stall, struct churn *c)
 				}
 				/* every sample at new code addresses: ever new locations and stacks */
 				uint64_t pcs[3] = {FAKE_START + 0x1000, FAKE_START + 0x10000 + (addr % 0x100000) * 16,
-				                   FAKE_START + 0x2000000 + (addr++ % 0x100000) * 8};
+				                   FAKE_START + 0x2000000 + (addr % 0x100000) * 8};
+				addr++;
 				feed_sample(sp->r, pid, tid, t + k * 1000, pcs, 3);
 				c->fed++;
 			}
