@@ -888,8 +888,12 @@ static void unwind_user(struct recorder *r, uint16_t misc, const struct user_sta
 		uint64_t pc = i ? r->locs_scratch[i] - 1 : r->locs_scratch[i];
 		r->loc_ids[(*n)++] = user_location(r, pid, map_time, pc);
 	}
-	if (status == UNWIND_COMPLETE)
+	if (status == UNWIND_COMPLETE) {
+		uint64_t reach = unwinder_last_reach(r->unwinder);
+		if (reach > r->st.stack_reach)
+			r->st.stack_reach = reach;
 		return;
+	}
 	/* mark the cut at the root, so views show it, and say why */
 	if (by_exec) {
 		r->st.exec_cut++;

@@ -96,6 +96,8 @@ struct recorder_stats {
 	uint64_t samples;
 	uint64_t lost;          /* samples the kernel dropped (ring full) */
 	uint64_t truncated;     /* stacks deeper than the whole stack copy, or the depth limit */
+	uint64_t stack_reach;   /* DWARF mode: the most stack bytes above sp a whole unwind used
+	                         * (the copy size that would have done for all of them) */
 	uint64_t not_copied;    /* the kernel copied less user stack than was there (a page
 	                         * not present, as while it faults in): cut short, not deep */
 	uint64_t exec_cut;      /* taken inside execve after the old program's memory was gone */

@@ -173,6 +173,7 @@ int record_option(struct record_args *a, int c, const char *arg)
 			record_call_graph_error(arg);
 			return 2;
 		}
+		a->stack_size_given = strchr(arg, ',') != NULL;
 		return 0;
 	case OPT_NO_INHERIT:
 		a->inherit = false;
@@ -364,6 +365,12 @@ void record_explain_open_error(int err, const struct event_desc *ev, pid_t pid)
 	}
 }
 
+/* The user stack bytes each off-CPU switch sample copies in DWARF mode. */
+static uint32_t offcpu_stack_size(const struct record_args *a)
+{
+	return a->stack_size_given ? a->stack_size : RECORD_OFFCPU_STACK_SIZE;
+}
+
 static void set_metadata(struct profile *p, const struct record_args *a, const struct event_desc *ev, bool agent)
 {
 	struct strbuf cmd = STRBUF_INIT;
@@ -403,7 +410,10 @@ static void set_metadata(struct profile *p, const struct record_args *a, const s
 	} else {
 		profile_set_meta(p, "call_graph", a->call_graph == CALL_GRAPH_DWARF ? "dwarf" : "fp");
 		if (a->call_graph == CALL_GRAPH_DWARF)
-			profile_set_meta_u64(p, "stack_size", a->stack_size);
+			profile_set_meta_u64(p, "stack_size",
+			                     a->time == RECORD_TIME_OFFCPU ? offcpu_stack_size(a) : a->stack_size);
+		if (a->call_graph == CALL_GRAPH_DWARF && a->time != RECORD_TIME_CPU)
+			profile_set_meta_u64(p, "offcpu_stack_size", offcpu_stack_size(a));
 	}
 	if (a->pid)
 		profile_set_meta_u64(p, "pid", (uint64_t)a->pid);
@@ -644,7 +654,7 @@ static int record_prepare(struct record_session *s)
 	    .event = a->time == RECORD_TIME_OFFCPU ? s->ev : s->offev,
 	    .period = 1, /* every switch */
 	    .call_graph = a->call_graph,
-	    .stack_size = a->stack_size,
+	    .stack_size = offcpu_stack_size(a),
 	    .inherit = a->inherit,
 	    .kernel = a->kernel,
 	    .offcpu = true,
@@ -887,6 +897,8 @@ static int record_finish(struct record_session *s)
 	profile_set_meta_u64(p, "lost_samples", st->lost);
 	set_loss_meta(p, s->r, st);
 	profile_set_meta_u64(p, "truncated_stacks", st->truncated);
+	if (a->call_graph == CALL_GRAPH_DWARF && !s->agent)
+		profile_set_meta_u64(p, "stack_reach", st->stack_reach);
 	profile_set_meta_u64(p, "stack_not_copied", st->not_copied);
 	profile_set_meta_u64(p, "exec_cut_stacks", st->exec_cut);
 	profile_set_meta_u64(p, "unwind_errors", st->unwind_errors);
@@ -906,6 +918,9 @@ static int record_finish(struct record_session *s)
 		else if (off.offcpu_wake_range)
 			profile_set_meta(p, "offcpu_wake_filter", "range");
 		profile_set_meta_u64(p, "offcpu_lost", off.lost);
+		profile_set_meta_u64(p, "offcpu_truncated_stacks", off.truncated);
+		if (a->call_graph == CALL_GRAPH_DWARF)
+			profile_set_meta_u64(p, "offcpu_stack_reach", off.stack_reach);
 		profile_set_meta_u64(p, "start_ns", s->start);
 		profile_set_meta_u64(p, "end_ns", s->end);
 	}
@@ -946,6 +961,27 @@ static int record_finish(struct record_session *s)
 		return 1;
 	}
 	return -1;
+}
+
+/* Off-CPU stacks cut by their (small, see RECORD_OFFCPU_STACK_SIZE) copy:
+ * how many, and the size that keeps them whole. */
+static void offcpu_truncated_hint(const struct record_session *s)
+{
+	struct recorder_stats off = s->st;
+	if (s->roff)
+		recorder_get_stats(s->roff, &off);
+	if (!off.truncated)
+		return;
+	uint32_t size = offcpu_stack_size(s->a);
+	if (size >= RECORDER_MAX_STACK_SIZE)
+		kiln_warn("%" PRIu64 " of %" PRIu64 " off-CPU stacks were deeper than the %u-byte stack copy and are "
+		          "cut short; they are marked, not hidden",
+		          off.truncated, off.samples, size);
+	else
+		kiln_warn("%" PRIu64 " of %" PRIu64 " off-CPU stacks were deeper than the %u-byte stack copy of a "
+		          "switch and are cut short (marked, not hidden); --call-graph dwarf,%u copies up to 64 KiB at "
+		          "each switch, at a higher cost to the target",
+		          off.truncated, off.samples, size, RECORDER_MAX_STACK_SIZE);
 }
 
 /* What was written, and every way the recording fell short. */
@@ -991,10 +1027,12 @@ static void record_summary(const struct record_session *s)
 		kiln_warn("%s", strbuf_str(&lost));
 		strbuf_release(&lost);
 	}
-	if (st->truncated && a->call_graph == CALL_GRAPH_DWARF)
+	if (st->truncated && a->call_graph == CALL_GRAPH_DWARF && a->time != RECORD_TIME_OFFCPU)
 		kiln_warn("%" PRIu64 " of %" PRIu64 " stacks were deeper than the %u-byte stack copy and are cut "
 		          "short; they are marked, not hidden",
 		          st->truncated, st->samples, a->stack_size);
+	if (a->time != RECORD_TIME_CPU && a->call_graph == CALL_GRAPH_DWARF)
+		offcpu_truncated_hint(s);
 	if (st->not_copied)
 		kiln_warn("%" PRIu64 " of %" PRIu64
 		          " samples had no user stack copied (its page was not present, as while it faults "

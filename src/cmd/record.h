@@ -11,6 +11,14 @@
 #include "capture/recorder.h"
 
 #define RECORD_MIN_STACK_SIZE 64u /* --call-graph dwarf,SIZE: fewer bytes reach no caller */
+/* The user stack an off-CPU switch sample copies when --call-graph gives
+ * no size. A thread goes off the cpu in a syscall a few frames below its
+ * entry: the unwinds of the off-CPU fixtures and benchmarks used about
+ * 2 KiB above sp at most. A bigger copy runs on through the thread's descriptor
+ * and TLS into the next mapping's guard page and faults there, at every
+ * switch, in the target: it was most of what a switch cost it. Deeper
+ * stacks are cut, counted and said, with the size that keeps them. */
+#define RECORD_OFFCPU_STACK_SIZE 4096u
 
 /* Who samples: perf_event_open, or the preloaded agent's CPU-time timers
  * (agent_cpu.c) where perf_event_open is refused (auto) or when asked. */
@@ -35,6 +43,7 @@ struct record_args {
 	uint64_t freq, count;
 	enum call_graph_mode call_graph;
 	uint32_t stack_size;
+	bool stack_size_given; /* --call-graph dwarf,SIZE: off-CPU samples copy it too */
 	bool inherit, kernel, quiet;
 	pid_t pid;
 	double duration;

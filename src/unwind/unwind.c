@@ -52,6 +52,7 @@ struct unwinder {
 		uint32_t idx;
 	} front[FRONT_SIZE];
 	struct unwind_stats stats;
+	uint64_t last_reach; /* see unwinder_last_reach() */
 };
 
 struct unwinder *unwinder_new(void)
@@ -282,8 +283,16 @@ int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_fi
 		exact = row->flags & CFI_ROW_SIGNAL;
 	}
 out:
+	/* the frames unwound lie below the last cfa (the sp it restored) */
+	u->last_reach =
+	    (cur.valid & BIT(ARCH_DWARF_SP)) && cur.r[ARCH_DWARF_SP] > st.addr ? cur.r[ARCH_DWARF_SP] - st.addr : 0;
 	*status = s;
 	return n;
+}
+
+uint64_t unwinder_last_reach(const struct unwinder *u)
+{
+	return u->last_reach;
 }
 
 void unwinder_flush(struct unwinder *u, const char *path)

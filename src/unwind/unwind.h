@@ -54,6 +54,11 @@ void unwinder_free(struct unwinder *u);
 int unwinder_unwind(struct unwinder *u, const struct unwind_input *in, unwind_find_module_fn find, void *ctx,
                     uint64_t *pcs, int max, enum unwind_status *status);
 
+/* The stack bytes above sp the last unwinder_unwind() used: from the
+ * sampled sp to the canonical frame address of the outermost frame it
+ * unwound (0 when it unwound none). A copy this long would have done. */
+uint64_t unwinder_last_reach(const struct unwinder *u);
+
 /* Forgets the cached rules of path's module when the file at path is no
  * longer the one opened (rebuilt or replaced: device, inode or mtime
  * differ), and retries a module that failed to open. The recorder calls it

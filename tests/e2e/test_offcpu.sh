@@ -80,6 +80,41 @@ reason_of read_pipe read
 reason_of wait_lock lock
 reason_of get_work condvar
 
+# a switch copies 4 KiB of stack (kiln-offcpu(1)): enough for every stack
+# of the fixture's code, each one unwound whole to its thread's entry (only
+# the loader, preempted in its big frames at start-up, may be cut)
+report_json "$T/all.kiln" "$T/all.json"
+check_eq "offcpu: a switch copies 4 KiB of stack" "$(jq_ "$T/all.json" "j['meta']['offcpu_stack_size']")" 4096
+check_eq "offcpu: no stack of the fixture's code cut at the copy" \
+	"$(grep -c '^\[truncated\];.*offcpu::' "$T/all.count")" 0
+check_ge "offcpu: the fixture's stacks unwound to their threads' entry" \
+	"$(grep -cE '^(_start;|clone3;).*offcpu::' "$T/all.count")" 10
+check_between "offcpu: the deepest whole unwind fit in the copy (bytes)" \
+	"$(jq_ "$T/all.json" "j['meta']['offcpu_stack_reach']")" 64 4096
+
+# ---- a stack deeper than the copy: cut, counted and said; whole with a bigger copy ----
+krun deep offcpu -o "$T/deep.kiln" -- "$FX/offcpu_nofp" deep
+check_eq "deep: exit status" "$RC" 0
+report_json "$T/deep.kiln" "$T/deep.json"
+check_ge "deep: the 5 sleeps under 16 KiB of frames are cut, counted" \
+	"$(jq_ "$T/deep.json" "j['meta']['offcpu_truncated_stacks']")" 5
+check_grep "deep: said, with the size that keeps them" "$T/deep.err" \
+	"5 of [0-9]+ off-CPU stacks were deeper than the 4096-byte stack copy of a switch.*--call-graph dwarf,65528"
+# off_ns NAME FUNC: blocked + runnable ns of the stacks with FUNC in NAME.kiln
+off_ns() {
+	"$KILN" flame --folded "$T/$1.kiln" >"$T/$1.folded" 2>/dev/null &&
+		"$KILN" flame --folded --value runnable "$T/$1.kiln" >"$T/$1.run" 2>/dev/null ||
+		die "flame --folded of $1.kiln failed"
+	echo $(($(inclusive "$T/$1.folded" "$2") + $(inclusive "$T/$1.run" "$2")))
+}
+within "deep: the cut stacks keep their time" "$(off_ns deep offcpu::dive)" "$(fixture_total "$T/deep.out" deep_ns)" 10
+krun deep64 offcpu --call-graph dwarf,65528 -o "$T/deep64.kiln" -- "$FX/offcpu_nofp" deep
+check_eq "deep, 64 KiB copy: exit status" "$RC" 0
+report_json "$T/deep64.kiln" "$T/deep64.json"
+check_eq "deep, 64 KiB copy: no stack cut" "$(jq_ "$T/deep64.json" "j['meta']['offcpu_truncated_stacks']")" 0
+within "deep, 64 KiB copy: the sleeps' stacks reach deep_root" "$(off_ns deep64 offcpu::deep_root)" \
+	"$(fixture_total "$T/deep64.out" deep_ns)" 10
+
 # --min-block drops the naps (0.5 ms), keeps the long blocks (100 ms)
 krun minb offcpu --min-block 20000000 -o "$T/minb.kiln" -- "$FX/offcpu_nofp" naps
 check_eq "--min-block: exit status" "$RC" 0
