@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "capture/maps_line.h"
+#include "capture/proc_stat.h"
 #include "capture/scan_regions.h"
 #include "capture/thread_regs.h"
 #include "util/strbuf.h"
@@ -83,30 +84,12 @@ static bool all_ended(const struct agent_channel *ch)
  * reused. Returns 0 or -errno (-ESRCH: no such process). */
 static int proc_start_ticks(pid_t pid, unsigned long long *out)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : -errno;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	/* the name, in parentheses, may hold spaces: count fields after it */
-	const char *p = strrchr(buf, ')');
-	if (!p)
-		return -EINVAL;
-	p++;
-	for (int field = 2; field < 21; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EINVAL;
-	}
-	char *end;
-	errno = 0;
-	*out = strtoull(p + 1, &end, 10);
-	return end == p + 1 || errno ? -EINVAL : 0;
+	struct proc_stat st;
+	int rc = proc_stat_read(pid, 0, &st);
+	if (rc)
+		return rc == -ENOENT ? -ESRCH : rc;
+	*out = st.start_ticks;
+	return 0;
 }
 
 /* Removes the files of a directory (opened by the caller, not followed
@@ -383,18 +366,11 @@ static void find_rings(struct agent_channel *ch, const struct agent_channel_ops 
 /* A zombie or a vanished pid writes nothing more. */
 static bool pid_dead(uint32_t pid)
 {
-	char path[64], buf[256];
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	struct proc_stat st;
+	int rc = proc_stat_read((pid_t)pid, 0, &st);
+	if (rc) /* gone, or hidden from us; a text of another shape proves nothing */
+		return rc != -EINVAL;
+	return st.state == 'Z' || st.state == 'X';
 }
 
 /* A mapping of /proc/PID/maps, as far as the peer scan needs it. */

@@ -14,12 +14,7 @@ struct proc_thread_state {
 };
 
 /* Reads the state of thread tid of process pid. Returns 0, or -errno
- * (-ENOENT: the thread is gone). */
+ * (-ENOENT: the thread is gone; -EINVAL: its stat file is not that shape). */
 int proc_thread_read(pid_t pid, pid_t tid, struct proc_thread_state *out);
-
-/* The state letter in the text of a /proc/.../stat file (n bytes), which
- * follows the command name in parentheses (which may itself hold ')' and
- * spaces); '?' when the text is not that shape. */
-char proc_thread_parse_state(const char *stat, size_t n);
 
 #endif

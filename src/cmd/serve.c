@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "capture/events.h"
+#include "capture/proc_stat.h"
 #include "capture/recorder.h"
 #include "cmd/cmd.h"
 #include "cmd/record.h"
@@ -391,25 +392,11 @@ static bool proc_known(const struct serve *s, pid_t pid)
  * 0 when it is gone. */
 static pid_t parent_of(pid_t pid, uint64_t *start)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
+	struct proc_stat st;
+	if (proc_stat_read(pid, 0, &st))
 		return 0;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *rp = strrchr(buf, ')');
-	int ppid = 0;
-	char state;
-	unsigned long long st = 0;
-	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
-	 * priority nice threads itrealvalue starttime */
-	if (!rp || sscanf(rp + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-	                  &state, &ppid, &st) != 3)
-		return 0;
-	*start = st;
-	return (pid_t)ppid;
+	*start = st.start_ticks;
+	return st.ppid;
 }
 
 static const struct serve_proc *proc_find(const struct serve *s, pid_t pid)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "capture/proc_stat.h"
 #include "cmd/serve.h"
 #include "symbols/symbols.h"
 #include "util/xalloc.h"
@@ -25,16 +26,8 @@
 
 bool serve_proc_gone(pid_t pid)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return true;
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	const char *rp = strrchr(buf, ')');
-	return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+	struct proc_stat st;
+	return proc_stat_read(pid, 0, &st) || st.state == 'Z' || st.state == 'X';
 }
 
 /* A string's key in the build-id table: its hash, never the map's empty

@@ -90,8 +90,32 @@ static unsigned query_seconds(const struct serve *s, const struct http_request *
 	return (unsigned)v;
 }
 
+/* Without --all, only the processes named with -p are served by pid: a
+ * client may not ask for the profile of a process the one who started
+ * kiln serve did not name (their followed children are in the views
+ * without ?pid=). False after a 403 that says which. */
+static bool pids_named(const struct serve *s, const struct pid_filter *f, struct http_response *res)
+{
+	if (s->a.all)
+		return true;
+	for (size_t k = 0; k < f->n; k++) {
+		bool named = false;
+		for (size_t i = 0; i < s->a.pids.n && !named; i++)
+			named = (uint32_t)s->a.pids.v[i] == f->pids[k];
+		if (!named) {
+			res->status = 403;
+			strbuf_addf(&res->body,
+			            "process %" PRIu32
+			            " was not named with -p; kiln serve serves any process only with --all\n",
+			            f->pids[k]);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* A view's ?seconds= (dflt when absent) and ?pid=; false after a 400 that
- * says which is wrong. */
+ * says which is wrong, or a 403 for a process not named (pids_named()). */
 static bool view_query(const struct serve *s, const struct http_request *req, unsigned dflt, unsigned *seconds,
                        struct pid_filter *f, struct http_response *res)
 {
@@ -108,7 +132,7 @@ static bool view_query(const struct serve *s, const struct http_request *req, un
 		            MAX_PID_FILTER);
 		return false;
 	}
-	return true;
+	return pids_named(s, f, res);
 }
 
 struct pprof_ctx {

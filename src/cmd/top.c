@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "analysis/hotspots.h"
@@ -62,8 +63,10 @@ static const char top_usage[] = "usage: kiln top [options] -p PID\n"
                                 "Keys: s/t sort by self/total, h threads, Enter call tree of the selected\n"
                                 "function, f back to the functions, space pause, / filter by regex, arrows\n"
                                 "move, q quit. A command kiln started is stopped when top quits.\n"
-                                "Exit status: 0 (also when the target exits), 1 when kiln failed, 2 for a\n"
-                                "usage error, 127/126 when CMD cannot be run. See kiln-top(1).\n";
+                                "Exit status: the command's when it exits by itself (128+N when it died\n"
+                                "from signal N); else 0 (quit, interrupted, or the -p process exited); 1\n"
+                                "when kiln failed, 2 for a usage error, 127/126 when CMD cannot be run.\n"
+                                "See kiln-top(1).\n";
 
 static volatile sig_atomic_t interrupted;
 
@@ -468,7 +471,10 @@ static int top_loop(struct top_session *s)
 	return -1;
 }
 
-/* Leaves the terminal, stops what kiln started, and says why top ended. */
+/* Leaves the terminal, stops what kiln started, and says why top ended.
+ * The exit status: the command's when it ended by itself (as kiln record
+ * passes it on), else 0: a command top stopped, or a process it attached
+ * to, has no status of top's to report. */
 static int top_finish(struct top_session *s)
 {
 	bool exited = target_poll_exit(&s->t);
@@ -485,7 +491,10 @@ static int top_finish(struct top_session *s)
 			print_snapshot(s);
 	}
 	recorder_disable(s->r);
-	if (exited && s->t.launched)
+	if (exited && s->t.launched && WIFSIGNALED(s->t.status))
+		fprintf(stderr, "kiln: '%s' was killed by signal %d (%s); top ends\n", s->a->rec.argv[0],
+		        WTERMSIG(s->t.status), strsignal(WTERMSIG(s->t.status)));
+	else if (exited && s->t.launched)
 		fprintf(stderr, "kiln: '%s' exited with status %d; top ends\n", s->a->rec.argv[0],
 		        target_exit_code(&s->t));
 	else if (exited)
@@ -497,7 +506,7 @@ static int top_finish(struct top_session *s)
 		for (int i = 0; i < 40 && !target_poll_exit(&s->t); i++)
 			usleep(25000);
 	}
-	return 0;
+	return exited && s->t.launched ? target_exit_code(&s->t) : 0;
 }
 
 int cmd_top(int argc, char **argv)

@@ -6,7 +6,9 @@
 # requests and a flood of clients leave the server serving; the profiled
 # process's child and exec are followed, and it exits mid-window; after kill -9 the closed segments open in
 # kiln report; a restart over the same directory keeps it in its budget; a
-# small --max-memory drops samples (counted) and the server still answers.
+# small --max-memory drops samples (counted) and the server still answers;
+# ?pid= of a process not named with -p is refused, and served with --all
+# (in a PID namespace of its own).
 #
 # Every wait is a bounded loop over a condition (a port open, a counter
 # grown, a file present), never a sleep for a guessed time. -F 99 rather
@@ -127,8 +129,11 @@ $SC get $PORT /flame.svg "$T/flame.svg" >/dev/null
 check_grep "the front page's flame graph has the hot function" "$T/flame.svg" "alpha_work"
 $SC get $PORT "/flame.svg?pid=$HOT" "$T/flame_pid.svg" >/dev/null
 check_grep "?pid= of the profiled process keeps its samples" "$T/flame_pid.svg" "alpha_work"
-$SC get $PORT "/flame.svg?pid=1" "$T/flame_other.svg" >/dev/null
-check_no_grep "?pid= of another process keeps none of them" "$T/flame_other.svg" "alpha_work"
+# the profile of a process not named with -p is not served (--all below)
+check_eq "?pid= of a process not named with -p is refused" "$($SC get $PORT "/flame.svg?pid=1" "$T/flame_other.txt")" 403
+check_grep "... saying why" "$T/flame_other.txt" "^process 1 was not named with -p; kiln serve serves any process only with --all$"
+check_eq "... as is a profile that names it beside a named one" \
+	"$($SC get $PORT "/debug/pprof/profile?seconds=1&pid=$HOT,1")" 403
 check_eq "a bad pid=" "$($SC get $PORT '/debug/pprof/profile?pid=12x')" 400
 
 # the profiled process exits in the middle of a profile's window
@@ -147,7 +152,9 @@ if command -v go >/dev/null; then
 	HOME=$T/gohome GOCACHE=$T/gohome/cache PPROF_TMPDIR=$T/gohome go tool pprof -top "$T/exit.pb.gz" >"$T/exit.txt" 2>&1
 	check_grep "profile across the exit lists the hot function" "$T/exit.txt" "alpha_work"
 fi
-poll_until 300 [ "$(metric kiln_serve_process_up)" = 0 ] || fail "kiln_serve_process_up stayed '$(metric kiln_serve_process_up)'"
+# a function, so that each try asks again (an argument would be expanded once)
+process_down() { [ "$(metric kiln_serve_process_up)" = 0 ]; }
+poll_until 300 process_down || fail "kiln_serve_process_up stayed '$(metric kiln_serve_process_up)'"
 check_eq "kiln serve survived its process" "$($SC get $PORT /metrics)" 200
 
 # kill -9: every closed segment opens in kiln report, and the open one as cut short
@@ -251,6 +258,42 @@ check_grep "kiln says the budget is too small" "$T/serve3.err" "max-memory 65536
 kill -TERM $KPID
 wait $KPID
 check_eq "kiln serve --max-memory 64K exit status after SIGTERM" "$?" 0
+
+# --all, in a PID namespace of its own with a /proc of its own (on the whole
+# machine it would attach to every process there is): the fixture runs
+# there, named by no -p, and shows in /metrics and, asked for by ?pid=, in
+# /debug/pprof/profile. kiln is the namespace's first process: when it
+# dies (unshare --kill-child) the fixture goes with it.
+UNS="--pid --fork --mount-proc --kill-child"
+[ "$(id -u)" = 0 ] || UNS="--user --map-root-user $UNS"
+if unshare $UNS true 2>/dev/null; then
+	APORT=$($SC free_port)
+	unshare $UNS sh -c '"$1" 120000 >/dev/null & echo $! >"$2.tmp" && mv "$2.tmp" "$2"
+		exec "$3" serve --all --listen 127.0.0.1:$4 -F 99 --dir "$5" --segment 10s' \
+		sh "$FX/c_hot_alpha" "$T/all.pid" "$KILN" "$APORT" "$T/allsegs" >"$T/all.out" 2>"$T/all.err" &
+	APID=$!
+	PIDS+=($APID)
+	$SC wait_port $APORT 300 || die "kiln serve --all did not open port $APORT: $(tail -3 "$T/all.err")"
+	NSPID=$(cat "$T/all.pid")
+	allmetric_gt() { local v; v=$($SC metric "$APORT" kiln_serve_samples_total "$NSPID"); [ -n "$v" ] && _cmp ">" "$v" 0; }
+	if poll_until 300 allmetric_gt; then
+		ok "--all: the fixture (pid $NSPID in the namespace) has samples in /metrics"
+	else
+		fail "--all: no kiln_serve_samples_total{pid=\"$NSPID\"} in /metrics"
+	fi
+	check_eq "--all: ?pid= of a process not named is served" \
+		"$($SC get $APORT "/debug/pprof/profile?seconds=1&pid=$NSPID" "$T/all.pb.gz")" 200
+	if python3 -c 'import gzip,sys; sys.exit(0 if b"alpha_work" in gzip.open(sys.argv[1]).read() else 1)' "$T/all.pb.gz"; then
+		ok "--all: its profile has the hot function"
+	else
+		fail "--all: no alpha_work in the profile of pid $NSPID"
+	fi
+	kill -9 $APID
+	wait $APID 2>/dev/null
+	check_no_grep "--all: no crash" "$T/all.err" "Sanitizer|runtime error"
+else
+	say "SKIPPED part: --all needs a PID namespace (unshare $UNS) and this machine refuses one"
+fi
 check_no_grep "no crash" "$T/serve.err" "Sanitizer|runtime error"
 check_no_grep "no crash after restart" "$T/serve2.err" "Sanitizer|runtime error"
 check_no_grep "no crash with a small budget" "$T/serve3.err" "Sanitizer|runtime error"

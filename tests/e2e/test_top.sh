@@ -2,8 +2,9 @@
 # test_top.sh - `kiln top`: the text snapshot (--once) of a Rust program
 # whose worker spends 3/4 of its CPU in top_target::hot_spin and 1/4 in
 # top_target::cold_spin (by its own CPU clock, so the split holds on a
-# busy machine); attached with -p; the live view driven in tmux (sort,
-# threads, filter, call tree, quit, the target's exit); a bad pid.
+# busy machine); attached with -p; the command's exit status passed on;
+# the live view driven in tmux (sort, threads, filter, call tree, quit,
+# the target's exit and status); a bad pid.
 #
 # Readiness is a condition, never a sleep: the fixture's "ready" line, the
 # text on tmux's screen, polled in bounded loops.
@@ -75,6 +76,25 @@ krun short top --once -d 30 -- "$TARGET" 200ms
 check_eq "short command: exit status" "$RC" 0
 check_grep "short command: a last snapshot" "$T/short.out" "top_target::hot_spin"
 check_grep "short command: message" "$T/short.err" "exited with status 0; top ends$"
+
+# The command's exit status is top's, as kiln record passes it on (in a
+# pipe and in the live view below): a script that runs the target for a
+# while, then exits with its argument or, for "USR1", kills itself.
+cat >"$T/exits.sh" <<SCRIPT
+#!/bin/sh
+"$TARGET" 300ms >/dev/null
+[ "\$1" = USR1 ] && kill -USR1 \$\$
+exit "\$1"
+SCRIPT
+chmod +x "$T/exits.sh"
+krun status3 top --once -d 30 -- "$T/exits.sh" 3
+check_eq "command exits 3: top's exit status" "$RC" 3
+check_grep "command exits 3: message" "$T/status3.err" "^kiln: '.*exits.sh' exited with status 3; top ends$"
+check_grep "command exits 3: a last snapshot" "$T/status3.out" "top_target::hot_spin"
+krun signal top --once -d 30 -- "$T/exits.sh" USR1
+check_eq "command killed by SIGUSR1: top's exit status is 128+10" "$RC" 138
+check_grep "command killed by a signal: message" "$T/signal.err" \
+	"^kiln: '.*exits.sh' was killed by signal 10 \(User defined signal 1\); top ends$"
 
 # --- errors ---------------------------------------------------------------
 true &
@@ -151,10 +171,11 @@ check_grep "tmux: terminal modes restored" "$T/screen.txt" "^tty-restored$"
 check_no_grep "tmux: the view is gone from the screen" "$T/screen.txt" "^kiln top: "
 tmx kill-session -t top
 
-# The target's exit ends the live view cleanly, with a message.
-tmx new-session -d -s top -x 120 -y 40 "$(tui_cmd -- "$TARGET" 600ms)" || die "tmux cannot start a session"
-wait_screen "target exit: kiln ends" "^kiln-exit=0$"
-check_grep "target exit: message" "$T/screen.txt" "exited with status 0; top ends"
+# The target's exit ends the live view cleanly, with a message and its
+# exit status.
+tmx new-session -d -s top -x 120 -y 40 "$(tui_cmd -- "$T/exits.sh" 7)" || die "tmux cannot start a session"
+wait_screen "target exit: kiln ends with the command's status" "^kiln-exit=7$"
+check_grep "target exit: message" "$T/screen.txt" "exited with status 7; top ends"
 check_grep "target exit: terminal modes restored" "$T/screen.txt" "^tty-restored$"
 tmx kill-session -t top
 

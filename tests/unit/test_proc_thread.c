@@ -1,6 +1,6 @@
-/* test_proc_thread.c - a thread's state from /proc: the state letter
- * after a command name holding ") " and spaces, text of another shape,
- * this very thread (running), a sleeping one and one that is gone. */
+/* test_proc_thread.c - a thread's state from /proc: this very thread
+ * (running), a sleeping one and one that is gone. The stat file's text is
+ * test_proc_stat's. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -14,20 +14,6 @@
 #include <cmocka.h>
 
 #include "capture/proc_thread.h"
-
-static void test_parse(void **state)
-{
-	(void)state;
-	const char ok[] = "1234 (my prog) S 1 1234 1234 0 -1";
-	assert_int_equal(proc_thread_parse_state(ok, strlen(ok)), 'S');
-	const char tricky[] = "77 (a) R (b)) D 1 2 3";
-	assert_int_equal(proc_thread_parse_state(tricky, strlen(tricky)), 'D');
-	assert_int_equal(proc_thread_parse_state("", 0), '?');
-	const char cut[] = "12 (name)";
-	assert_int_equal(proc_thread_parse_state(cut, strlen(cut)), '?');
-	const char noparen[] = "12 name S";
-	assert_int_equal(proc_thread_parse_state(noparen, strlen(noparen)), '?');
-}
 
 static int sleeper_pipe[2];
 static pid_t sleeper_tid;
@@ -81,7 +67,6 @@ static void test_read(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
