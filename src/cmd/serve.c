@@ -490,47 +490,6 @@ static void check_procs(struct serve *s)
 		scan_all(s);
 }
 
-/* A restarted process from the same binary hits the symbolizer's caches;
- * a binary replaced under the same path (a new build-id) must not, so the
- * caches start over when a path shows up with another build-id. */
-static void check_build_ids(struct serve *s)
-{
-	struct profile *p = s->p;
-	bool changed = false;
-	for (; s->mappings_seen < p->mappings.n; s->mappings_seen++) {
-		const struct profile_mapping *m = &p->mappings.v[s->mappings_seen];
-		const char *path = profile_str(p, m->path);
-		if (path[0] != '/')
-			continue;
-		uint32_t bid = m->build_id;
-		uint64_t known;
-		bool seen = hashmap_get(&s->build_ids, m->path, &known);
-		if (!bid) {
-			if (seen)
-				continue; /* the file was read when the path was first seen */
-			char hex[128];
-			bid = symbols_file_build_id(path, hex, sizeof(hex)) == 1 ? profile_intern(p, hex) : 0;
-		}
-		if (seen && known && bid && known != bid)
-			changed = true;
-		if (!seen || bid)
-			hashmap_put(&s->build_ids, m->path, bid);
-	}
-	if (changed) {
-		symbolizer_free(s->sym);
-		s->sym = symbolizer_new();
-		s->symbol_cache_resets++;
-	}
-}
-
-void serve_symbolize(struct serve *s)
-{
-	check_build_ids(s);
-	struct symbols_stats st = {0};
-	(void)symbols_resolve_profile_with(s->p, s->sym, &st);
-	profile_name_unsymbolized(s->p);
-}
-
 static void set_segment_meta(struct serve *s)
 {
 	struct profile *p = s->p;
@@ -611,20 +570,16 @@ static bool thread_alive(const struct profile_thread *t)
 	return access(path, F_OK) == 0;
 }
 
-struct build_id_pair {
-	char *path, *bid;
-};
-
 /* At each segment the profile keeps only what the window's samples, the
  * recorders' address maps and the running threads still name: the
  * segments on disk have the rest. Without this, --all over days would
  * grow with every code address, mapping, thread and name ever seen. The
- * symbolizer's caches are keyed by module, not by profile ids, so a
+ * symbolizer's caches are keyed by build-id, not by profile ids, so a
  * location seen again costs a cache lookup, not a symbolization. */
 static struct profile *serve_compact(struct serve *s)
 {
 	struct profile *p = s->p;
-	check_build_ids(s); /* before the mapping ids change */
+	serve_symbols_apply(&s->symbols, p); /* the names found so far go in the segment */
 	uint8_t *ks = xcalloc(p->stacks.n, 1);
 	uint8_t *km = xcalloc(p->mappings.n + 1, 1);
 	uint8_t *kt = xcalloc(p->threads.n + 1, 1);
@@ -647,16 +602,6 @@ static struct profile *serve_compact(struct serve *s)
 		kt[i] = hashmap_get(&win_tids, p->threads.v[i].tid, &v) || thread_alive(&p->threads.v[i]);
 	}
 	hashmap_release(&win_tids);
-	/* build_ids is keyed by string ids, which the compaction renames */
-	VEC(struct build_id_pair) bids = {0};
-	for (size_t i = 0; i < s->build_ids.cap; i++) {
-		const struct hashmap_slot *sl = &s->build_ids.slots[i];
-		if (sl->key == UINT64_MAX)
-			continue;
-		struct build_id_pair bp = {xstrdup(profile_str(p, (uint32_t)sl->key)),
-		                           sl->val ? xstrdup(profile_str(p, (uint32_t)sl->val)) : NULL};
-		vec_push(&bids, bp);
-	}
 	struct profile_compact_stats d;
 	struct profile *old = NULL;
 	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d, &old);
@@ -664,15 +609,7 @@ static struct profile *serve_compact(struct serve *s)
 		if (s->procs.v[i].r)
 			recorder_remap_mappings(s->procs.v[i].r, mmap_);
 	s->win.dropped += sample_window_rename_stacks(&s->win, smap);
-	hashmap_clear(&s->build_ids);
-	for (size_t i = 0; i < bids.n; i++) {
-		hashmap_put(&s->build_ids, profile_intern(p, bids.v[i].path),
-		            bids.v[i].bid ? profile_intern(p, bids.v[i].bid) : 0);
-		free(bids.v[i].path);
-		free(bids.v[i].bid);
-	}
-	vec_free(&bids);
-	s->mappings_seen = p->mappings.n;
+	serve_symbols_renamed(&s->symbols);
 	s->compact_dropped.stacks += d.stacks;
 	s->compact_dropped.locations += d.locations;
 	s->compact_dropped.mappings += d.mappings;
@@ -706,7 +643,7 @@ static void segment_close(struct serve *s, uint64_t now)
 	struct profile *old = serve_compact(s);
 	profile_clear_samples(s->p);
 	if (s->w)
-		serve_closer_submit(&s->closer, old, s->w, s->seg_path, s->symbol_cache_resets);
+		serve_closer_submit(&s->closer, old, s->w, s->seg_path);
 	else
 		profile_free(old);
 	s->w = NULL;
@@ -753,6 +690,8 @@ static void segment_rotate(struct serve *s, uint64_t now)
 static void serve_tick(struct serve *s)
 {
 	poll_procs(s);
+	serve_symbols_apply(&s->symbols, s->p);
+	serve_symbols_send(&s->symbols, s->p);
 	closer_errors(s);
 	uint64_t now = cmd_now_ns();
 	sample_window_expire(&s->win, now);
@@ -785,8 +724,6 @@ static int serve_start(struct serve *s)
 	s->p = profile_new();
 	profile_add_value_type(s->p, "samples", "count");
 	profile_add_value_type(s->p, "cpu", "nanoseconds");
-	s->sym = symbolizer_new();
-	hashmap_init(&s->build_ids);
 	size_t cap = (size_t)(a->max_memory / sizeof(struct profile_sample));
 	sample_window_init(&s->win, cap ? cap : 1, a->window_ns);
 	int rc = segment_dir_init(&s->sd, a->dir, a->retention_ns, a->max_disk);
@@ -811,7 +748,12 @@ static int serve_start(struct serve *s)
 	if (a->all)
 		scan_all(s);
 	(void)symbols_debug_cache_dir(); /* resolved here, before two threads may ask */
-	rc = serve_closer_start(&s->closer);
+	rc = serve_symbols_start(&s->symbols);
+	if (rc) {
+		kiln_error("cannot start the symbolizer thread: %s", strerror(-rc));
+		return 1;
+	}
+	rc = serve_closer_start(&s->closer, &s->symbols);
 	if (rc) {
 		kiln_error("cannot start the segment closer thread: %s", strerror(-rc));
 		return 1;
@@ -848,6 +790,7 @@ static int serve_start(struct serve *s)
 static void serve_release(struct serve *s)
 {
 	serve_closer_release(&s->closer);
+	serve_symbols_release(&s->symbols); /* after the closer, which uses it */
 	for (size_t i = 0; i < s->procs.n; i++)
 		recorder_free(s->procs.v[i].r);
 	vec_free(&s->procs);
@@ -856,9 +799,6 @@ static void serve_release(struct serve *s)
 	free(s->seg_path);
 	segment_dir_release(&s->sd);
 	sample_window_release(&s->win);
-	if (s->sym)
-		symbolizer_free(s->sym);
-	hashmap_release(&s->build_ids);
 	profile_free(s->p);
 	vec_free(&s->a.pids);
 }

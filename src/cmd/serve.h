@@ -11,6 +11,7 @@
 #include "capture/http_server.h"
 #include "capture/recorder.h"
 #include "cmd/serve_close.h"
+#include "cmd/serve_symbolize.h"
 #include "profile/profile.h"
 #include "profile/profile_compact.h"
 #include "profile/sample_window.h"
@@ -56,14 +57,8 @@ struct serve {
 	char *seg_path;
 	uint64_t seg_start, seg_wall, seg_seq, seg_samples;
 	uint64_t last_flush, last_scan;
-	struct symbolizer *sym;
-	/* the symbolizer's caches are keyed by path: each path's build-id
-	 * when first seen (string ids), so that a binary replaced under the
-	 * same path starts the caches over */
-	struct hashmap build_ids;
-	size_t mappings_seen;
-	uint64_t symbol_cache_resets;
-	struct serve_closer closer; /* finishes closed segments off the loop */
+	struct serve_symbols symbols; /* names new locations off the loop */
+	struct serve_closer closer;   /* finishes closed segments off the loop */
 	struct http_server *http;
 	uint64_t stack_cap_dropped; /* samples whose stack was past the cap */
 	uint64_t trie_resets;
@@ -79,7 +74,5 @@ struct serve {
 
 /* serve_http.c: the handler of every request (http_handler_fn). */
 void serve_handle(void *ctx, const struct http_request *req, bool again, struct http_response *res);
-/* Gives every location frames, for the views and a segment's end. */
-void serve_symbolize(struct serve *s);
 
 #endif

@@ -178,6 +178,22 @@ int symbolizer_module(struct symbolizer *s, const char *path)
 	return rc;
 }
 
+int symbolizer_file_build_id(struct symbolizer *s, const char *path, char *hex, size_t n)
+{
+	if (n)
+		hex[0] = '\0';
+	int id = symbolizer_module(s, path);
+	if (id < 0)
+		return id;
+	const char *key = s->modules.v[id].key;
+	if (strncmp(key, "b:", 2) != 0)
+		return 0;
+	if (strlen(key + 2) >= n)
+		return -ERANGE;
+	memcpy(hex, key + 2, strlen(key + 2) + 1);
+	return 1;
+}
+
 static int used_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

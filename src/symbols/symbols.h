@@ -123,6 +123,10 @@ void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *s
  * profiles stay valid; symbol_frame strings stay valid too (they are
  * interned for the symbolizer's life). */
 void symbolizer_set_max_modules(struct symbolizer *s, size_t n);
+/* The build-id (lowercase hex into hex, n bytes) of the file at path now,
+ * through the module cache: a file already held is not read again.
+ * Returns 1 when found, 0 when the file has none, or -errno. */
+int symbolizer_file_build_id(struct symbolizer *s, const char *path, char *hex, size_t n);
 /* Kernel addresses are looked up in path, a file in /proc/kallsyms' format
  * (perf's cached copy; tests' fixed tables), not /proc/kallsyms; NULL goes
  * back to /proc/kallsyms. */
