@@ -146,7 +146,9 @@ if command -v go >/dev/null; then
 	HOME=$T/gohome GOCACHE=$T/gohome/cache PPROF_TMPDIR=$T/gohome go tool pprof -top "$T/exit.pb.gz" >"$T/exit.txt" 2>&1
 	check_grep "profile across the exit lists the hot function" "$T/exit.txt" "alpha_work"
 fi
-poll_until 300 [ "$(metric kiln_serve_process_up)" = 0 ] || fail "kiln_serve_process_up stayed '$(metric kiln_serve_process_up)'"
+# (a function: poll_until runs its arguments again, a $(...) among them would be read once)
+proc_down() { [ "$(metric kiln_serve_process_up)" = 0 ]; }
+poll_until 300 proc_down || fail "kiln_serve_process_up stayed '$(metric kiln_serve_process_up)'"
 check_eq "kiln serve survived its process" "$($SC get $PORT /metrics)" 200
 
 # kill -9: every closed segment opens in kiln report, and the open one as cut short
