@@ -464,14 +464,6 @@ static void check_procs(struct serve *s)
 		scan_all(s);
 }
 
-void serve_symbolize(struct serve *s)
-{
-	serve_check_build_ids(s);
-	struct symbols_stats st = {0};
-	(void)symbols_resolve_profile_with(s->p, s->sym, &st);
-	profile_name_unsymbolized(s->p);
-}
-
 static void set_segment_meta(struct serve *s)
 {
 	struct profile *p = s->p;
@@ -556,7 +548,7 @@ static void segment_close(struct serve *s, uint64_t now, bool last)
 	struct profile *old = serve_budget_compact(s);
 	profile_clear_samples(s->p);
 	if (s->w && (last || serve_budget_close_whole(s, old))) {
-		serve_closer_submit(&s->closer, old, s->w, s->seg_path, s->symbol_cache_resets);
+		serve_closer_submit(&s->closer, old, s->w, s->seg_path);
 	} else {
 		profile_free(old);
 		kiln_writer_free(s->w);
@@ -605,6 +597,8 @@ static void segment_rotate(struct serve *s, uint64_t now)
 static void serve_tick(struct serve *s)
 {
 	poll_procs(s);
+	serve_symbols_apply(&s->symbols, s->p);
+	serve_symbols_send(&s->symbols, s->p);
 	closer_errors(s);
 	uint64_t now = cmd_now_ns();
 	sample_window_expire(&s->win, now);
@@ -637,8 +631,6 @@ static int serve_start(struct serve *s)
 	s->p = profile_new();
 	profile_add_value_type(s->p, "samples", "count");
 	profile_add_value_type(s->p, "cpu", "nanoseconds");
-	s->sym = symbolizer_new();
-	hashmap_init(&s->build_ids);
 	size_t cap = (size_t)(a->max_memory / sizeof(struct profile_sample));
 	sample_window_init(&s->win, cap ? cap : 1, a->window_ns);
 	int rc = segment_dir_init(&s->sd, a->dir, a->retention_ns, a->max_disk);
@@ -663,7 +655,12 @@ static int serve_start(struct serve *s)
 	if (a->all)
 		scan_all(s);
 	(void)symbols_debug_cache_dir(); /* resolved here, before two threads may ask */
-	rc = serve_closer_start(&s->closer);
+	rc = serve_symbols_start(&s->symbols);
+	if (rc) {
+		kiln_error("cannot start the symbolizer thread: %s", strerror(-rc));
+		return 1;
+	}
+	rc = serve_closer_start(&s->closer, &s->symbols);
 	if (rc) {
 		kiln_error("cannot start the segment closer thread: %s", strerror(-rc));
 		return 1;
@@ -706,6 +703,7 @@ static int serve_start(struct serve *s)
 static void serve_release(struct serve *s)
 {
 	serve_closer_release(&s->closer);
+	serve_symbols_release(&s->symbols); /* after the closer, which uses it */
 	for (size_t i = 0; i < s->procs.n; i++)
 		recorder_free(s->procs.v[i].r);
 	vec_free(&s->procs);
@@ -714,9 +712,6 @@ static void serve_release(struct serve *s)
 	free(s->seg_path);
 	segment_dir_release(&s->sd);
 	sample_window_release(&s->win);
-	if (s->sym)
-		symbolizer_free(s->sym);
-	hashmap_release(&s->build_ids);
 	profile_free(s->p);
 	vec_free(&s->a.pids);
 }

@@ -11,6 +11,7 @@
 #include "capture/http_server.h"
 #include "capture/recorder.h"
 #include "cmd/serve_close.h"
+#include "cmd/serve_symbolize.h"
 #include "profile/profile.h"
 #include "profile/profile_compact.h"
 #include "profile/sample_window.h"
@@ -51,7 +52,6 @@ struct serve_memory {
 	size_t window;    /* the window's ring */
 	size_t profile;   /* the profile's tables, strings and indexes */
 	size_t recorders; /* their address maps, per-thread state, record buffers and rings */
-	size_t build_ids; /* the build-id table */
 	size_t closing;   /* closed segments' profiles the closer thread still holds */
 	size_t total;
 };
@@ -67,17 +67,10 @@ struct serve {
 	char *seg_path;
 	uint64_t seg_start, seg_wall, seg_seq, seg_samples;
 	uint64_t last_flush, last_scan;
-	struct symbolizer *sym;
-	/* the symbolizer's caches are keyed by path: each path's build-id
-	 * when first seen (both hashed), so that a binary replaced under the
-	 * same path starts the caches over */
-	struct hashmap build_ids;
-	size_t mappings_seen;
-	uint64_t symbol_cache_resets;
-	uint64_t build_id_resets;   /* the table past its cap started over */
-	struct serve_memory mem;    /* as last measured, before a poll */
-	uint64_t mem_full_ticks;    /* polls with the budget spent */
-	struct serve_closer closer; /* finishes closed segments off the loop */
+	struct serve_symbols symbols; /* names new locations off the loop */
+	struct serve_memory mem;      /* as last measured, before a poll */
+	uint64_t mem_full_ticks;      /* polls with the budget spent */
+	struct serve_closer closer;   /* finishes closed segments off the loop */
 	struct http_server *http;
 	uint64_t stack_cap_dropped; /* samples whose stack was past the cap */
 	uint64_t trie_resets;
@@ -95,16 +88,10 @@ struct serve {
 
 /* serve_http.c: the handler of every request (http_handler_fn). */
 void serve_handle(void *ctx, const struct http_request *req, bool again, struct http_response *res);
-/* Gives every location frames, for the views and a segment's end. */
-void serve_symbolize(struct serve *s);
 
 /* serve_budget.c */
 /* Whether pid is gone (or a zombie: it runs no more code). */
 bool serve_proc_gone(pid_t pid);
-/* Notes the build-id of each mapping added since the last call; a path
- * seen again with another build-id (a binary replaced) starts the
- * symbolizer's caches over. */
-void serve_check_build_ids(struct serve *s);
 /* Counts the bytes serve holds into m. */
 void serve_budget_measure(struct serve *s, struct serve_memory *m);
 /* Before a poll: measures (into s->mem) and, while the total is at

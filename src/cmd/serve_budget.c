@@ -1,16 +1,16 @@
 /* serve_budget.c - what keeps kiln serve's memory bounded (--max-memory).
  *
  * Accounting: the bytes serve holds (the window's ring, the profile's
- * tables, the recorders' tables and rings, the build-id table, and the
- * closed segments' profiles the closer thread still holds) are summed
+ * tables, the recorders' tables and rings, and the closed segments' profiles the closer thread still holds) are summed
  * before every poll; while the sum is at the budget the recorders refuse
  * new samples unread (back-pressure, counted) rather than growing.
  *
  * Forgetting: at each segment start the profile keeps only what the
  * window, the running processes and their threads still name
  * (profile_compact()), the recorders drop the state of threads and child
- * processes gone, the window's ring gives back slots it no longer needs,
- * and the build-id table is held to SERVE_BUILD_IDS_MAX paths. */
+ * processes gone, and the window's ring gives back slots it no longer
+ * needs. The symbol caches (serve_symbolize.c) are bounded by their own
+ * module count. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,54 +20,10 @@
 #include "symbols/symbols.h"
 #include "util/xalloc.h"
 
-/* Paths the build-id table remembers before it starts over (16 bytes a
- * path, in a map at most half full: at most 128 KiB). */
-#define SERVE_BUILD_IDS_MAX 4096
-
 bool serve_proc_gone(pid_t pid)
 {
 	struct proc_stat st;
 	return proc_stat_read(pid, 0, &st) || st.state == 'Z' || st.state == 'X';
-}
-
-/* A string's key in the build-id table: its hash, never the map's empty
- * key. Keys that are no profile ids survive the compaction's renaming. */
-static uint64_t fingerprint(const char *str)
-{
-	uint64_t h = hash_bytes(str, strlen(str));
-	return h == UINT64_MAX ? h - 1 : h;
-}
-
-void serve_check_build_ids(struct serve *s)
-{
-	struct profile *p = s->p;
-	bool changed = false;
-	for (; s->mappings_seen < p->mappings.n; s->mappings_seen++) {
-		const struct profile_mapping *m = &p->mappings.v[s->mappings_seen];
-		const char *path = profile_str(p, m->path);
-		if (path[0] != '/')
-			continue;
-		uint64_t key = fingerprint(path), known, bid = 0;
-		bool seen = hashmap_get(&s->build_ids, key, &known);
-		if (m->build_id) {
-			bid = fingerprint(profile_str(p, m->build_id)) | 1; /* 0: none known */
-		} else {
-			if (seen)
-				continue; /* the file was read when the path was first seen */
-			char hex[128];
-			if (symbols_file_build_id(path, hex, sizeof(hex)) == 1)
-				bid = fingerprint(hex) | 1;
-		}
-		if (seen && known && bid && known != bid)
-			changed = true;
-		if (!seen || bid)
-			hashmap_put(&s->build_ids, key, bid);
-	}
-	if (changed) {
-		symbolizer_free(s->sym);
-		s->sym = symbolizer_new();
-		s->symbol_cache_resets++;
-	}
 }
 
 void serve_budget_measure(struct serve *s, struct serve_memory *m)
@@ -78,9 +34,8 @@ void serve_budget_measure(struct serve *s, struct serve_memory *m)
 	for (size_t i = 0; i < s->procs.n; i++)
 		if (s->procs.v[i].r)
 			m->recorders += recorder_bytes(s->procs.v[i].r);
-	m->build_ids = hashmap_bytes(&s->build_ids);
 	m->closing = serve_closer_pending_bytes(&s->closer);
-	m->total = m->window + m->profile + m->recorders + m->build_ids + m->closing;
+	m->total = m->window + m->profile + m->recorders + m->closing;
 }
 
 void serve_budget_apply(struct serve *s)
@@ -139,27 +94,10 @@ static bool thread_alive(const struct profile_thread *t)
 	return access(path, F_OK) == 0;
 }
 
-/* The build-id table past its cap: it starts over with the paths mapped
- * now, and so do the symbolizer's caches, so that no cache outlives the
- * build-id it was made for. */
-static void build_ids_cap(struct serve *s)
-{
-	if (s->build_ids.n <= SERVE_BUILD_IDS_MAX)
-		return;
-	hashmap_release(&s->build_ids);
-	hashmap_init(&s->build_ids);
-	symbolizer_free(s->sym);
-	s->sym = symbolizer_new();
-	s->symbol_cache_resets++;
-	s->build_id_resets++;
-	s->mappings_seen = 0;
-	serve_check_build_ids(s);
-}
-
 struct profile *serve_budget_compact(struct serve *s)
 {
 	struct profile *p = s->p;
-	serve_check_build_ids(s); /* before the mapping ids change */
+	serve_symbols_apply(&s->symbols, p); /* the names found so far go in the segment */
 	uint8_t *ks = xcalloc(p->stacks.n, 1);
 	uint8_t *km = xcalloc(p->mappings.n + 1, 1);
 	uint8_t *kt = xcalloc(p->threads.n + 1, 1);
@@ -191,8 +129,7 @@ struct profile *serve_budget_compact(struct serve *s)
 			recorder_remap_mappings(s->procs.v[i].r, mmap_);
 	s->win.dropped += sample_window_rename_stacks(&s->win, smap);
 	sample_window_trim(&s->win);
-	s->mappings_seen = p->mappings.n;
-	build_ids_cap(s);
+	serve_symbols_renamed(&s->symbols);
 	s->compact_dropped.stacks += d.stacks;
 	s->compact_dropped.locations += d.locations;
 	s->compact_dropped.mappings += d.mappings;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "symbols/symbols.h"
+#include "cmd/serve_symbolize.h"
 #include "util/xalloc.h"
 
 struct serve_close_job {
@@ -18,7 +18,6 @@ struct serve_close_job {
 	struct profile *p;
 	struct kiln_writer *w;
 	char *path;
-	uint64_t sym_resets;
 	size_t bytes; /* p's, counted in the closer's pending_bytes */
 };
 
@@ -40,13 +39,7 @@ static void wait_gate(struct serve_closer *c)
 
 static int close_one(struct serve_closer *c, struct serve_close_job *j)
 {
-	if (j->sym_resets != c->sym_resets) {
-		symbolizer_free(c->sym);
-		c->sym = symbolizer_new();
-		c->sym_resets = j->sym_resets;
-	}
-	struct symbols_stats st = {0};
-	(void)symbols_resolve_profile_with(j->p, c->sym, &st);
+	serve_symbols_resolve(c->symbols, j->p);
 	profile_name_unsymbolized(j->p);
 	size_t bytes = profile_bytes(j->p); /* symbols added frames and names */
 	pthread_mutex_lock(&c->lock);
@@ -94,12 +87,12 @@ static void *closer_main(void *arg)
 	return NULL;
 }
 
-int serve_closer_start(struct serve_closer *c)
+int serve_closer_start(struct serve_closer *c, struct serve_symbols *symbols)
 {
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->wake, NULL);
 	c->inited = true;
-	c->sym = symbolizer_new();
+	c->symbols = symbols;
 	const char *gate = getenv("KILN_TEST_SERVE_CLOSE_GATE");
 	c->gate = gate && *gate ? gate : NULL;
 	int rc = pthread_create(&c->thread, NULL, closer_main, c);
@@ -109,14 +102,12 @@ int serve_closer_start(struct serve_closer *c)
 	return 0;
 }
 
-void serve_closer_submit(struct serve_closer *c, struct profile *p, struct kiln_writer *w, const char *path,
-                         uint64_t sym_resets)
+void serve_closer_submit(struct serve_closer *c, struct profile *p, struct kiln_writer *w, const char *path)
 {
 	struct serve_close_job *j = xcalloc(1, sizeof(*j));
 	j->p = p;
 	j->w = w;
 	j->path = xstrdup(path);
-	j->sym_resets = sym_resets;
 	j->bytes = profile_bytes(p);
 	pthread_mutex_lock(&c->lock);
 	c->pending_bytes += j->bytes;
@@ -177,8 +168,6 @@ void serve_closer_release(struct serve_closer *c)
 	serve_closer_stop(c);
 	if (!c->inited)
 		return;
-	if (c->sym)
-		symbolizer_free(c->sym);
 	free(c->last_err_path);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->wake);

@@ -1,9 +1,10 @@
 /* serve_close.h - kiln serve's segment closer: a thread that finishes the
  * segments the loop hands it (symbols, end chunk, fsync), so that no HTTP
  * request waits behind that work. The loop hands over a segment's whole
- * profile and writer and never touches them again; the closer has its own
- * symbolizer. What it reports back (write errors, how many are pending)
- * is read under its lock. */
+ * profile and writer and never touches them again; the closer names what
+ * the symbolizer thread has not yet with the caches it shares with that
+ * thread (serve_symbolize.h). What it reports back (write errors, how many
+ * are pending) is read under its lock. */
 #ifndef KILN_CMD_SERVE_CLOSE_H
 #define KILN_CMD_SERVE_CLOSE_H
 
@@ -16,7 +17,7 @@
 #include "profile/profile.h"
 
 struct serve_close_job;
-struct symbolizer;
+struct serve_symbols;
 
 struct serve_closer {
 	pthread_t thread;
@@ -33,20 +34,17 @@ struct serve_closer {
 	char *last_err_path; /* and its segment (the poller frees it) */
 	uint64_t closed;     /* segments finished whole */
 	/* the closer thread's own */
-	struct symbolizer *sym;
-	uint64_t sym_resets;
+	struct serve_symbols *symbols; /* shared with the loop's symbolizer thread */
 	const char *gate; /* KILN_TEST_SERVE_CLOSE_GATE: a FIFO the first close reads one line from first */
 };
 
-/* Starts the thread; 0 or -errno. */
-int serve_closer_start(struct serve_closer *c);
+/* Starts the thread, which names locations with symbols' caches (it must
+ * outlive the closer); 0 or -errno. */
+int serve_closer_start(struct serve_closer *c, struct serve_symbols *symbols);
 /* Hands over a segment: p (its whole profile, samples included) and w
  * become the closer's, which finishes w with p's symbols and frees both;
- * path is copied. sym_resets: the loop's count of symbol cache resets (a
- * binary replaced under its path): when it moved, the closer's caches
- * start over too. */
-void serve_closer_submit(struct serve_closer *c, struct profile *p, struct kiln_writer *w, const char *path,
-                         uint64_t sym_resets);
+ * path is copied. */
+void serve_closer_submit(struct serve_closer *c, struct profile *p, struct kiln_writer *w, const char *path);
 /* Segments handed over and not finished yet. */
 size_t serve_closer_pending(struct serve_closer *c);
 /* The bytes of the profiles handed over and not freed yet. */

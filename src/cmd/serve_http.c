@@ -50,7 +50,9 @@ static int query_pids(const struct http_request *req, struct pid_filter *f)
 
 /* The window's samples since since (of the processes f names, when it
  * names any), in s->p while fn runs: the profile's own samples (not yet
- * written to the segment) are set aside meanwhile. */
+ * written to the segment) are set aside meanwhile. The names are those the
+ * symbolizer thread found so far: a location it has not named yet is
+ * shown as module+offset for this view only, never waited for. */
 static void with_window(struct serve *s, uint64_t since, const struct pid_filter *f, void (*fn)(struct serve *, void *),
                         void *ctx)
 {
@@ -68,8 +70,19 @@ static void with_window(struct serve *s, uint64_t since, const struct pid_filter
 				}
 		p->samples.n = kept;
 	}
-	serve_symbolize(s);
+	serve_symbols_apply(&s->symbols, p);
+	VEC(uint32_t) unnamed = {0};
+	for (size_t i = 0; i < p->locations.n; i++)
+		if (!p->locations.v[i].nframes)
+			vec_push(&unnamed, (uint32_t)i);
+	size_t nframes = p->frames.n;
+	profile_name_unsymbolized(p);
 	fn(s, ctx);
+	/* the stand-in names go: the thread's come in their place */
+	for (size_t i = 0; i < unnamed.n; i++)
+		p->locations.v[unnamed.v[i]].nframes = 0;
+	p->frames.n = nframes;
+	vec_free(&unnamed);
 	vec_free(&p->samples);
 	p->samples = own;
 }
@@ -358,8 +371,10 @@ static void memory(struct strbuf *o, const struct serve *s)
 		const char *name;
 		size_t bytes;
 	} part[] = {
-	    {"window", m->window},       {"profile", m->profile}, {"recorders", m->recorders},
-	    {"build_ids", m->build_ids}, {"closing", m->closing},
+	    {"window", m->window},
+	    {"profile", m->profile},
+	    {"recorders", m->recorders},
+	    {"closing", m->closing},
 	};
 	prometheus_family(o, "kiln_serve_memory_part_bytes", "gauge", "kiln_serve_memory_bytes by part");
 	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++)
@@ -373,9 +388,6 @@ static void memory(struct strbuf *o, const struct serve *s)
 	    (double)s->segments_unfinished);
 	one(o, "kiln_serve_threads_forgotten_total", "counter",
 	    "threads that exited whose recorder state was dropped at a segment's start", (double)s->threads_forgotten);
-	one(o, "kiln_serve_build_id_resets_total", "counter",
-	    "times the build-id table passed its cap and started over, with the symbol caches",
-	    (double)s->build_id_resets);
 }
 
 /* The profile's tables: what they hold now, and what each segment's
@@ -408,6 +420,24 @@ static void tables(struct strbuf *o, const struct serve *s)
 	    "address maps of followed child processes dropped after they exited", (double)s->maps_forgotten);
 }
 
+/* The symbol cache (shared by build-id) and the symbolizer thread's queue. */
+static void symbol_metrics(struct strbuf *o, struct serve *s)
+{
+	struct symbolizer_stats st;
+	serve_symbols_get_stats(&s->symbols, &st);
+	one(o, "kiln_serve_symbol_cache_entries", "gauge",
+	    "modules (binaries, libraries) in the symbol cache, keyed by build-id", (double)st.modules);
+	one(o, "kiln_serve_symbol_loads_total", "counter", "module files read for symbols (a cache miss)",
+	    (double)st.loads);
+	one(o, "kiln_serve_symbol_cache_hits_total", "counter", "module lookups the symbol cache answered",
+	    (double)st.hits);
+	one(o, "kiln_serve_symbol_cache_evictions_total", "counter",
+	    "modules freed from the symbol cache, least recently used first, beyond its bound", (double)st.evictions);
+	one(o, "kiln_serve_symbolize_pending_locations", "gauge",
+	    "code addresses seen and not yet named by the symbolizer thread (views show them as module+offset)",
+	    (double)s->symbols.pending);
+}
+
 static void handle_metrics(struct serve *s, struct http_response *res)
 {
 	struct strbuf *o = &res->body;
@@ -438,10 +468,7 @@ static void handle_metrics(struct serve *s, struct http_response *res)
 	    (double)s->trie_resets);
 	tables(o, s);
 	memory(o, s);
-	one(o, "kiln_serve_symbol_cache_resets_total", "counter",
-	    "times the symbol caches started over: a binary replaced under the same path (another build-id), or "
-	    "the build-id table at its cap",
-	    (double)s->symbol_cache_resets);
+	symbol_metrics(o, s);
 	struct http_server_stats hs;
 	http_server_get_stats(s->http, &hs);
 	one(o, "kiln_serve_http_requests_total", "counter", "HTTP requests answered", (double)hs.requests);

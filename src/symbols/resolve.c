@@ -146,7 +146,14 @@ static int mapping_module(struct resolve_ctx *c, uint32_t mid)
 		return c->mapping_module.v[mid] > 0 ? c->mapping_module.v[mid] - 1 : c->mapping_module.v[mid];
 	const struct profile_mapping *m = &c->p->mappings.v[mid];
 	const char *path = profile_str(c->p, m->path);
-	int id = symbolizer_module(c->s, path);
+	/* the content the process ran, when it is held: no file is read, and
+	 * a binary rebuilt under its path since still names the old code */
+	int id = m->build_id ? symbolizer_module_by_build_id(c->s, profile_str(c->p, m->build_id)) : -ENOENT;
+	if (id >= 0) {
+		c->mapping_module.v[mid] = id + 1;
+		return id;
+	}
+	id = symbolizer_module(c->s, path);
 	size_t len = strlen(path);
 	static const char deleted[] = " (deleted)";
 	if (id == -ENOENT && len > sizeof(deleted) - 1 && strcmp(path + len - (sizeof(deleted) - 1), deleted) == 0) {
@@ -388,6 +395,7 @@ int symbols_resolve_profile_with(struct profile *p, struct symbolizer *s, struct
 	c.mapping_name.n = c.mapping_name.cap = nmap + 1;
 	/* setting frames never adds locations: the count is fixed here */
 	size_t nloc = p->locations.n;
+	symbolizer_begin_pass(s);
 	prepare_kernel(p, s);
 	for (size_t i = 0; i < nloc; i++) {
 		struct profile_location l = p->locations.v[i];
@@ -436,6 +444,7 @@ int symbols_resolve_profile_with(struct profile *p, struct symbolizer *s, struct
 	vec_free(&c.mapping_name);
 	if (c.vdso_fd >= 0)
 		close(c.vdso_fd);
+	symbolizer_trim(s); /* module ids of this pass are not used past here */
 	/* nothing of the program could be named: every file it ran was gone
 	 * or unreadable, which the caller says plainly */
 	return !c.user_named && c.first_error ? c.first_error : 0;

@@ -1,11 +1,15 @@
 /* symbolizer.c - the symbolizer object: modules opened once and keyed by
- * path, results cached per (module, file offset), kernel symbols loaded on
- * first use. */
+ * build-id (symbols_int.h says how paths find them), results cached per
+ * (module, file offset), kernel symbols loaded on first use, and a bound on
+ * the modules held (least recently used go first). */
 #include "symbols/symbols_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/xalloc.h"
 
@@ -14,22 +18,32 @@ struct symbolizer *symbolizer_new(void)
 	struct symbolizer *s = xcalloc(1, sizeof(*s));
 	strtab_init(&s->strs);
 	keymap_init(&s->module_index);
+	keymap_init(&s->path_index);
 	return s;
+}
+
+static void module_release(struct sym_module *m)
+{
+	free(m->path);
+	free(m->key);
+	elf_module_free(m->elf);
+	hashmap_release(&m->cache);
+	vec_free(&m->frames);
+	memset(m, 0, sizeof(*m));
 }
 
 void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->modules.n; i++) {
-		struct sym_module *m = &s->modules.v[i];
-		free(m->path);
-		elf_module_free(m->elf);
-		hashmap_release(&m->cache);
-	}
+	for (size_t i = 0; i < s->modules.n; i++)
+		module_release(&s->modules.v[i]);
 	vec_free(&s->modules);
 	keymap_release(&s->module_index);
-	vec_free(&s->frames);
+	for (size_t i = 0; i < s->paths.n; i++)
+		free(s->paths.v[i].path);
+	vec_free(&s->paths);
+	keymap_release(&s->path_index);
 	kallsyms_release(&s->kernel);
 	free(s->kallsyms_path);
 	strtab_release(&s->strs);
@@ -43,27 +57,188 @@ void symbolizer_set_kallsyms_path(struct symbolizer *s, const char *path)
 	kallsyms_release(&s->kernel);
 }
 
-static bool module_path_eq(const void *ctx, const void *key, uint32_t id)
+void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *st)
+{
+	*st = s->stats;
+	st->modules = s->live_modules;
+}
+
+void symbolizer_set_max_modules(struct symbolizer *s, size_t n)
+{
+	s->max_modules = n;
+}
+
+void symbolizer_begin_pass(struct symbolizer *s)
+{
+	s->epoch++;
+}
+
+static bool module_key_eq(const void *ctx, const void *key, uint32_t id)
 {
 	const struct symbolizer *s = ctx;
-	return strcmp(s->modules.v[id].path, key) == 0;
+	const char *k = s->modules.v[id].key;
+	return k && strcmp(k, key) == 0;
+}
+
+static bool path_eq(const void *ctx, const void *key, uint32_t id)
+{
+	const struct symbolizer *s = ctx;
+	return strcmp(s->paths.v[id].path, key) == 0;
+}
+
+static int module_find(struct symbolizer *s, const char *key)
+{
+	uint32_t id = keymap_find(&s->module_index, hash_bytes(key, strlen(key)), module_key_eq, s, key);
+	return id == KEYMAP_NONE ? -1 : (int)id;
+}
+
+/* A module found in the cache: counted and marked as just used. */
+static int module_hit(struct symbolizer *s, int id)
+{
+	struct sym_module *m = &s->modules.v[id];
+	m->used = ++s->clock;
+	s->stats.hits++;
+	return m->err ? m->err : id;
+}
+
+int symbolizer_module_by_build_id(struct symbolizer *s, const char *hex)
+{
+	char key[160];
+	if (!hex || !*hex || strlen(hex) > sizeof(key) - 3)
+		return -ENOENT;
+	snprintf(key, sizeof(key), "b:%s", hex);
+	int id = module_find(s, key);
+	return id < 0 ? -ENOENT : module_hit(s, id);
+}
+
+/* Reads the file at path (stat st) into a new module keyed by key. */
+static int module_load(struct symbolizer *s, const char *path, const char *key)
+{
+	size_t id = 0;
+	while (id < s->modules.n && s->modules.v[id].key)
+		id++; /* a slot the bound freed, else a new one */
+	if (id == s->modules.n)
+		vec_grow(&s->modules);
+	struct sym_module *m = &s->modules.v[id];
+	memset(m, 0, sizeof(*m));
+	m->path = xstrdup(path);
+	m->key = xstrdup(key);
+	hashmap_init(&m->cache);
+	m->err = elf_module_open(path, &m->elf);
+	m->used = ++s->clock;
+	keymap_add(&s->module_index, hash_bytes(key, strlen(key)), (uint32_t)id);
+	s->live_modules++;
+	s->stats.loads++;
+	return m->err ? m->err : (int)id;
 }
 
 int symbolizer_module(struct symbolizer *s, const char *path)
 {
 	uint64_t h = hash_bytes(path, strlen(path));
-	uint32_t id = keymap_find(&s->module_index, h, module_path_eq, s, path);
-	if (id != KEYMAP_NONE) {
-		struct sym_module *m = &s->modules.v[id];
-		return m->err ? m->err : (int)id;
+	uint32_t pid = keymap_find(&s->path_index, h, path_eq, s, path);
+	struct sym_path *sp = pid == KEYMAP_NONE ? NULL : &s->paths.v[pid];
+	if (sp && sp->checked == s->epoch && sp->module >= 0)
+		return module_hit(s, sp->module);
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -errno;
+	uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+	if (sp && sp->module >= 0 && sp->dev == (uint64_t)st.st_dev && sp->ino == (uint64_t)st.st_ino &&
+	    sp->size == (uint64_t)st.st_size && sp->mtime_ns == mtime) {
+		sp->checked = s->epoch;
+		return module_hit(s, sp->module);
 	}
-	struct sym_module *m = vec_grow(&s->modules);
-	m->path = xstrdup(path);
-	hashmap_init(&m->cache);
-	m->err = elf_module_open(path, &m->elf);
-	id = (uint32_t)s->modules.n - 1;
-	keymap_add(&s->module_index, h, id);
-	return m->err ? m->err : (int)id;
+	/* new, or another file now: which content is it? */
+	char hex[128], key[200];
+	int rc = symbols_file_build_id(path, hex, sizeof(hex));
+	if (rc == 1)
+		snprintf(key, sizeof(key), "b:%s", hex);
+	else if (rc == 0 || rc == -ENOEXEC)
+		snprintf(key, sizeof(key), "f:%" PRIx64 ":%" PRIu64 ":%" PRIu64 ":%" PRIu64, (uint64_t)st.st_dev,
+		         (uint64_t)st.st_ino, (uint64_t)st.st_size, mtime);
+	else
+		return rc;
+	int id = module_find(s, key);
+	if (id >= 0)
+		rc = module_hit(s, id);
+	else
+		rc = module_load(s, path, key), id = module_find(s, key);
+	if (!sp) {
+		sp = vec_grow(&s->paths);
+		memset(sp, 0, sizeof(*sp));
+		sp->path = xstrdup(path);
+		keymap_add(&s->path_index, h, (uint32_t)(s->paths.n - 1));
+	}
+	sp->module = id;
+	sp->dev = (uint64_t)st.st_dev;
+	sp->ino = (uint64_t)st.st_ino;
+	sp->size = (uint64_t)st.st_size;
+	sp->mtime_ns = mtime;
+	sp->checked = s->epoch;
+	return rc;
+}
+
+int symbolizer_file_build_id(struct symbolizer *s, const char *path, char *hex, size_t n)
+{
+	if (n)
+		hex[0] = '\0';
+	int id = symbolizer_module(s, path);
+	if (id < 0)
+		return id;
+	const char *key = s->modules.v[id].key;
+	if (strncmp(key, "b:", 2) != 0)
+		return 0;
+	if (strlen(key + 2) >= n)
+		return -ERANGE;
+	memcpy(hex, key + 2, strlen(key + 2) + 1);
+	return 1;
+}
+
+static int used_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void symbolizer_trim(struct symbolizer *s)
+{
+	if (!s->max_modules || s->live_modules <= s->max_modules)
+		return;
+	/* the use time below which modules go: the (live - max)-th oldest */
+	size_t n = 0, drop = s->live_modules - s->max_modules;
+	uint64_t *used = xmalloc(s->live_modules * sizeof(*used));
+	for (size_t i = 0; i < s->modules.n; i++)
+		if (s->modules.v[i].key)
+			used[n++] = s->modules.v[i].used;
+	qsort(used, n, sizeof(*used), used_cmp);
+	uint64_t cut = used[drop - 1];
+	free(used);
+	keymap_clear(&s->module_index);
+	for (size_t i = 0; i < s->modules.n; i++) {
+		struct sym_module *m = &s->modules.v[i];
+		if (!m->key)
+			continue;
+		if (m->used <= cut) {
+			module_release(m);
+			s->live_modules--;
+			s->stats.evictions++;
+		} else {
+			keymap_add(&s->module_index, hash_bytes(m->key, strlen(m->key)), (uint32_t)i);
+		}
+	}
+	/* the paths of freed modules go too */
+	size_t k = 0;
+	for (size_t i = 0; i < s->paths.n; i++) {
+		struct sym_path *sp = &s->paths.v[i];
+		if (sp->module >= 0 && s->modules.v[sp->module].key)
+			s->paths.v[k++] = *sp;
+		else
+			free(sp->path);
+	}
+	s->paths.n = k;
+	keymap_clear(&s->path_index);
+	for (size_t i = 0; i < k; i++)
+		keymap_add(&s->path_index, hash_bytes(s->paths.v[i].path, strlen(s->paths.v[i].path)), (uint32_t)i);
 }
 
 int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames)
@@ -79,13 +254,13 @@ int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset
 		int n = elf_module_lookup(m->elf, file_offset, &s->strs, tmp, SYM_MAX_FRAMES);
 		if (n < 0)
 			n = 0;
-		v = ((uint64_t)s->frames.n << 8) | (uint64_t)n;
+		v = ((uint64_t)m->frames.n << 8) | (uint64_t)n;
 		for (int i = 0; i < n; i++)
-			vec_push(&s->frames, tmp[i]);
+			vec_push(&m->frames, tmp[i]);
 		hashmap_put(&m->cache, file_offset, v);
 	}
 	uint32_t n = (uint32_t)(v & 0xff);
-	*frames = n ? &s->frames.v[v >> 8] : NULL;
+	*frames = n ? &m->frames.v[v >> 8] : NULL;
 	return (int)n;
 }
 

@@ -106,6 +106,27 @@ struct symbol_frame {
 
 struct symbolizer *symbolizer_new(void);
 void symbolizer_free(struct symbolizer *s);
+
+/* The module cache: modules are keyed by build-id (by device, inode, size
+ * and mtime for a file without one), so one binary under two paths, or
+ * run again by a restarted process, is read once. */
+struct symbolizer_stats {
+	uint64_t modules;   /* modules held (files read, or that failed to open) */
+	uint64_t loads;     /* module files read (symbol tables, debug info) */
+	uint64_t hits;      /* module lookups answered by a module already held */
+	uint64_t evictions; /* modules freed by the bound */
+};
+void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *st);
+/* Holds at most n modules (0: no bound, the default): after each
+ * symbols_resolve_profile_with() pass the least recently used ones beyond
+ * n are freed, with their cached lookups. Names already copied into
+ * profiles stay valid; symbol_frame strings stay valid too (they are
+ * interned for the symbolizer's life). */
+void symbolizer_set_max_modules(struct symbolizer *s, size_t n);
+/* The build-id (lowercase hex into hex, n bytes) of the file at path now,
+ * through the module cache: a file already held is not read again.
+ * Returns 1 when found, 0 when the file has none, or -errno. */
+int symbolizer_file_build_id(struct symbolizer *s, const char *path, char *hex, size_t n);
 /* Kernel addresses are looked up in path, a file in /proc/kallsyms' format
  * (perf's cached copy; tests' fixed tables), not /proc/kallsyms; NULL goes
  * back to /proc/kallsyms. */

@@ -148,19 +148,43 @@ void kallsyms_release(struct kallsyms *k);
  * is) in strs. */
 uint32_t sym_intern_name(struct strtab *strs, const char *name);
 
-/* ---- symbolizer.c: caches shared by the public lookups and resolve.c */
+/* ---- symbolizer.c: caches shared by the public lookups and resolve.c.
+ * A module is one file's content, keyed by its build-id ("b:HEX"), or by
+ * device, inode, size and mtime ("f:...") when it has none; paths point
+ * at modules and are checked again (stat) once per resolve pass, so a
+ * restarted program costs a stat per file, two paths of one build-id share
+ * a module, and a binary rebuilt at its path gets a new one while the old
+ * stays for the processes still running it (found by build-id). */
 struct sym_module {
+	char *path;                   /* the path it was opened by */
+	char *key;                    /* its identity, as above; NULL for a free slot */
+	struct elf_module *elf;       /* NULL when it could not be opened */
+	int err;                      /* -errno from opening, 0 when open */
+	struct hashmap cache;         /* file offset -> (first frame << 8) | nframes in frames */
+	VEC(struct sym_frame) frames; /* cached results, ranges named by cache */
+	uint64_t used;                /* the symbolizer's clock at its last use (LRU) */
+};
+
+/* A path as last seen: which module its file was, and the file's stat
+ * when checked, to see whether it changed. */
+struct sym_path {
 	char *path;
-	struct elf_module *elf; /* NULL when it could not be opened */
-	int err;                /* -errno from opening, 0 when open */
-	struct hashmap cache;   /* file offset -> (first frame << 8) | nframes */
+	int module; /* module id, -1 once that module was evicted */
+	uint64_t dev, ino, size, mtime_ns;
+	uint64_t checked; /* the pass (symbolizer epoch) it was last checked in */
 };
 
 struct symbolizer {
-	struct strtab strs;
+	struct strtab strs; /* names of every lookup; they live as long as the symbolizer */
 	VEC(struct sym_module) modules;
-	struct keymap module_index;   /* path -> module id */
-	VEC(struct sym_frame) frames; /* cached results, ranges named by the caches */
+	struct keymap module_index; /* identity key -> module id */
+	size_t live_modules;
+	VEC(struct sym_path) paths;
+	struct keymap path_index; /* path -> paths id */
+	uint64_t epoch;           /* resolve passes begun: a path is checked once per pass */
+	uint64_t clock;           /* module uses, for the LRU */
+	size_t max_modules;       /* 0: no bound */
+	struct symbolizer_stats stats;
 	struct kallsyms kernel;
 	char *kallsyms_path;
 };
@@ -170,6 +194,14 @@ int symbolizer_module(struct symbolizer *s, const char *path);
 /* Loads the kernel's symbols for the n sorted, distinct addresses addrs
  * only, when none are loaded yet: the lookups of a whole profile. */
 void symbolizer_prepare_kernel(struct symbolizer *s, const uint64_t *addrs, size_t n);
+/* The module id of the module whose build-id is hex when it is cached,
+ * else -ENOENT; no file is read. */
+int symbolizer_module_by_build_id(struct symbolizer *s, const char *hex);
+/* A resolve pass begins: every path is checked again on its next use. */
+void symbolizer_begin_pass(struct symbolizer *s);
+/* Frees the least recently used modules beyond the bound
+ * (symbolizer_set_max_modules()); module ids stay valid until then. */
+void symbolizer_trim(struct symbolizer *s);
 /* Cached lookup in module id; sets *frames (valid until the next lookup) and
  * returns how many. */
 int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames);

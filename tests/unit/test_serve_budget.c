@@ -122,8 +122,7 @@ static void run_churn(bool stall, struct churn *c)
 	s.p = profile_new();
 	profile_add_value_type(s.p, "samples", "count");
 	profile_add_value_type(s.p, "cpu", "nanoseconds");
-	s.sym = symbolizer_new();
-	hashmap_init(&s.build_ids);
+	assert_int_equal(serve_symbols_start(&s.symbols), 0);
 	/* the window reaches back two segments of 1 s */
 	sample_window_init(&s.win, BUDGET / sizeof(struct profile_sample), 2000000000ull);
 	if (stall) {
@@ -131,7 +130,7 @@ static void run_churn(bool stall, struct churn *c)
 		assert_int_equal(mkfifo(gate, 0600), 0);
 		setenv("KILN_TEST_SERVE_CLOSE_GATE", gate, 1);
 	}
-	assert_int_equal(serve_closer_start(&s.closer), 0);
+	assert_int_equal(serve_closer_start(&s.closer, &s.symbols), 0);
 	unsetenv("KILN_TEST_SERVE_CLOSE_GATE");
 	struct recorder_options o = {0};
 	assert_int_equal(event_parse("cpu-clock", &o.event), 0);
@@ -183,7 +182,7 @@ static void run_churn(bool stall, struct churn *c)
 		struct kiln_writer *w;
 		assert_int_equal(kiln_writer_open(&w, seg_path), 0);
 		if (serve_budget_close_whole(&s, old)) {
-			serve_closer_submit(&s.closer, old, w, seg_path, s.symbol_cache_resets);
+			serve_closer_submit(&s.closer, old, w, seg_path);
 		} else {
 			profile_free(old);
 			kiln_writer_free(w);
@@ -191,7 +190,7 @@ static void run_churn(bool stall, struct churn *c)
 		if (!stall) { /* the close is done before the next segment */
 			serve_closer_release(&s.closer);
 			memset(&s.closer, 0, sizeof(s.closer));
-			assert_int_equal(serve_closer_start(&s.closer), 0);
+			assert_int_equal(serve_closer_start(&s.closer, &s.symbols), 0);
 		}
 	}
 	if (stall) { /* the first close reads a line from the gate */
@@ -229,8 +228,7 @@ static void run_churn(bool stall, struct churn *c)
 	recorder_free(sp->r);
 	vec_free(&s.procs);
 	sample_window_release(&s.win);
-	symbolizer_free(s.sym);
-	hashmap_release(&s.build_ids);
+	serve_symbols_release(&s.symbols); /* after the closer, which uses it */
 	profile_free(s.p);
 }
 
@@ -273,57 +271,11 @@ static void test_budget_stalled_closer(void **state)
 	assert_true(c.most <= 2 * BUDGET + BUDGET / 2);
 }
 
-/* The build-id table holds at most its cap of paths: past it, it starts
- * over with the paths mapped now, and so do the symbol caches. */
-static void test_build_id_table_capped(void **state)
-{
-	(void)state;
-	struct serve s = {0};
-	s.p = profile_new();
-	s.sym = symbolizer_new();
-	hashmap_init(&s.build_ids);
-	sample_window_init(&s.win, 16, 1000000000ull);
-	size_t most = 0;
-	for (uint32_t i = 0; i < 20000; i++) {
-		char path[64], bid[64];
-		snprintf(path, sizeof(path), "/nonexistent/tool-%u", i);
-		snprintf(bid, sizeof(bid), "%040x", i + 1);
-		struct profile_mapping m = {.start = 0x1000, .end = 0x2000};
-		m.path = profile_intern(s.p, path);
-		m.build_id = profile_intern(s.p, bid);
-		profile_add_mapping(s.p, &m);
-		if (i % 1000 == 999) {
-			struct profile *old = serve_budget_compact(&s);
-			profile_free(old);
-			if (hashmap_bytes(&s.build_ids) > most)
-				most = hashmap_bytes(&s.build_ids);
-		}
-	}
-	print_message("build-id table: at most %zu bytes, %" PRIu64 " resets\n", most, s.build_id_resets);
-	assert_true(most <= 256 * 1024);
-	assert_true(s.build_id_resets >= 3);
-	/* a path seen again with another build-id still starts the caches over */
-	uint64_t resets = s.symbol_cache_resets;
-	for (int k = 0; k < 2; k++) {
-		struct profile_mapping m = {.start = 0x1000, .end = 0x2000};
-		m.path = profile_intern(s.p, "/nonexistent/replaced");
-		m.build_id = profile_intern(s.p, k ? "bbbb" : "aaaa");
-		profile_add_mapping(s.p, &m);
-		serve_check_build_ids(&s);
-	}
-	assert_int_equal(s.symbol_cache_resets, resets + 1);
-	sample_window_release(&s.win);
-	symbolizer_free(s.sym);
-	hashmap_release(&s.build_ids);
-	profile_free(s.p);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_budget_bounds_churn),
 	    cmocka_unit_test(test_budget_stalled_closer),
-	    cmocka_unit_test(test_build_id_table_capped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
