@@ -115,12 +115,18 @@ static bool pids_named(const struct serve *s, const struct pid_filter *f, struct
 		bool named = false;
 		for (size_t i = 0; i < s->a.pids.n && !named; i++)
 			named = (uint32_t)s->a.pids.v[i] == f->pids[k];
+		/* without --all the profile holds only the named processes and
+		 * the children they started, which are theirs to ask for */
+		for (size_t i = 0; i < s->p->threads.n && !named; i++)
+			named = s->p->threads.v[i].pid == f->pids[k];
 		if (!named) {
 			res->status = 403;
-			strbuf_addf(&res->body,
-			            "process %" PRIu32
-			            " was not named with -p; kiln serve serves any process only with --all\n",
-			            f->pids[k]);
+			strbuf_addf(
+			    &res->body,
+			    "process %" PRIu32
+			    " was not named with -p (nor started by one that was); kiln serve serves any process "
+			    "only with --all\n",
+			    f->pids[k]);
 			return false;
 		}
 	}

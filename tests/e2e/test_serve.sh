@@ -131,7 +131,7 @@ $SC get $PORT "/flame.svg?pid=$HOT" "$T/flame_pid.svg" >/dev/null
 check_grep "?pid= of the profiled process keeps its samples" "$T/flame_pid.svg" "alpha_work"
 # the profile of a process not named with -p is not served (--all below)
 check_eq "?pid= of a process not named with -p is refused" "$($SC get $PORT "/flame.svg?pid=1" "$T/flame_other.txt")" 403
-check_grep "... saying why" "$T/flame_other.txt" "^process 1 was not named with -p; kiln serve serves any process only with --all$"
+check_grep "... saying why" "$T/flame_other.txt" "^process 1 was not named with -p \(nor started by one that was\); kiln serve serves any process only with --all$"
 check_eq "... as is a profile that names it beside a named one" \
 	"$($SC get $PORT "/debug/pprof/profile?seconds=1&pid=$HOT,1")" 403
 check_eq "a bad pid=" "$($SC get $PORT '/debug/pprof/profile?pid=12x')" 400

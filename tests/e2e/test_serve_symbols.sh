@@ -127,8 +127,11 @@ echo go >"$T/go2"
 second_started() { local c; c=$(children); [ -n "$c" ] && [ "$c" != "$first" ]; }
 poll_until 300 second_started || die "the second run did not start"
 second=$(children)
-poll_until 300 named "?pid=$second" || fail "the restarted process's hot function is not named (pid $second)"
-ok "the restarted process (pid $second) has restart_spin_work named"
+if poll_until 300 named "?pid=$second"; then
+	ok "the restarted process (pid $second) has restart_spin_work named"
+else
+	fail "the restarted process's hot function is not named (pid $second): $(head -c 200 "$T/named.svg")"
+fi
 check_eq "symbol loads after the restart (the same binary: none)" "$(gmetric kiln_serve_symbol_loads_total)" "$loads1"
 check_ge "symbol cache hits" "$(gmetric kiln_serve_symbol_cache_hits_total)" 1
 check_ge "symbol cache entries" "$(gmetric kiln_serve_symbol_cache_entries)" 1
