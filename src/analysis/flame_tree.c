@@ -36,6 +36,7 @@ void flame_tree_release(struct flame_tree *t)
 	vec_free(&t->bases);
 	vec_free(&t->spans);
 	vec_free(&t->packed);
+	vec_free(&t->opened);
 	vec_free(&t->name_origin);
 	flame_census_release(t->census);
 	free(t->census);
@@ -1230,6 +1231,8 @@ uint32_t flame_tree_open(struct flame_tree *t, uint32_t node)
 	if (!t->nodes.v[node].packed)
 		return t->nodes.v[node].first_child;
 	size_t at = t->nodes.v[node].first_child;
+	if (t->log_opens)
+		vec_push(&t->opened, ((struct flame_opened){node, (uint32_t)at}));
 	t->nodes.v[node].packed = 0;
 	t->nodes.v[node].first_child = FLAME_NONE;
 	const uint8_t *p = t->packed.v;
@@ -1256,6 +1259,40 @@ uint32_t flame_tree_open(struct flame_tree *t, uint32_t node)
 	sort_kids(t, node, &kids);
 	vec_free(&kids);
 	return t->nodes.v[node].first_child;
+}
+
+void flame_tree_mark_opens(struct flame_tree *t, struct flame_open_mark *m)
+{
+	t->log_opens = true;
+	m->nodes = t->nodes.n;
+	m->opened = t->opened.n;
+	m->npacked = t->npacked;
+}
+
+void flame_tree_close_opens(struct flame_tree *t, const struct flame_open_mark *m)
+{
+	if (!m) {
+		t->log_opens = false;
+		vec_clear(&t->opened);
+		return;
+	}
+	/* the nodes older than the mark are packed again (in reverse, though
+	 * a node is opened once: its callees' offset was taken when opened);
+	 * the newer ones go */
+	for (size_t i = t->opened.n; i-- > m->opened;) {
+		const struct flame_opened *o = &t->opened.v[i];
+		if (o->node < m->nodes) {
+			t->nodes.v[o->node].packed = 1;
+			t->nodes.v[o->node].first_child = o->callees;
+		}
+	}
+	t->opened.n = m->opened;
+	t->nodes.n = m->nodes;
+	if (t->srcs.n > m->nodes)
+		t->srcs.n = m->nodes;
+	if (t->bases.n > m->nodes)
+		t->bases.n = m->nodes;
+	t->npacked = m->npacked;
 }
 
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)

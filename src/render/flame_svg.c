@@ -1017,16 +1017,22 @@ static void keep_boxes(struct svg *s)
 	for (size_t i = 0; i < s->boxes.n; i++)
 		heap_push(s, &heap, (uint32_t)i);
 	s->logging = true;
+	/* the packs a box opens, when it is not kept, are packed again: its
+	 * nodes' memory goes to the next box (most boxes tried are not) */
+	struct flame_open_mark mark;
 	while (heap.n && budget - used >= 64 && work < work_max) {
 		uint32_t bi = heap_pop(s, &heap);
 		struct box b = s->boxes.v[bi];
 		if (b.value <= 0)
 			continue;
+		flame_tree_mark_opens(s->t, &mark);
 		double scale = (s->width - 2.0 * XPAD) / (double)b.value;
 		size_t frames = 0;
 		uint32_t levels = box_levels(s, &b, scale, &tmp, &next, &work, &frames);
-		if (!levels || frames * 6 > budget - used) /* 6 bytes a frame at the least */
+		if (!levels || frames * 6 > budget - used) { /* 6 bytes a frame at the least */
+			flame_tree_close_opens(s->t, &mark);
 			continue;
+		}
 		/* over the budget left even by the least it could add: the same
 		 * as writing it and taking it back, at a fraction of the cost */
 		struct box_dry dry = {0};
@@ -1036,6 +1042,7 @@ static void keep_boxes(struct svg *s)
 		vec_clear(&s->dry_new);
 		if (used + dry.bytes > budget) {
 			work += dry.frames;
+			flame_tree_close_opens(s->t, &mark);
 			continue;
 		}
 		size_t hmark = s->hdata.len, smark = s->strs.len;
@@ -1054,6 +1061,7 @@ static void keep_boxes(struct svg *s)
 				s->hdata.buf[hmark] = '\0';
 			s->hframes = fmark;
 			unlog_strings(s, smark, nstrs);
+			flame_tree_close_opens(s->t, &mark);
 			continue;
 		}
 		used += grew;
@@ -1069,6 +1077,7 @@ static void keep_boxes(struct svg *s)
 		}
 	}
 	s->logging = false;
+	flame_tree_close_opens(s->t, NULL);
 	vec_free(&heap);
 	vec_free(&inner);
 	vec_free(&stack);
