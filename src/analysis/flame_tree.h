@@ -202,6 +202,9 @@ struct flame_folded {
 	name_blocks;                         /* entries: (length << 32 | string id), the bytes;
 	                                      * the tree's strings, which own the blocks */
 	size_t block_used;                   /* words used in the last block */
+	VEC(uint32_t) block_ends;            /* words used in each block before it */
+	uint32_t next_sid;                   /* the string id of the next new name */
+	bool listed;                         /* the names are in the string table (see folded_list_names()) */
 	struct flame_census census;          /* of every name, in the order first met */
 	VEC(struct flame_folded_prev) prev;  /* the previous line's frames */
 	VEC(struct flame_folded_frame) todo; /* the new frames of the line being added */
