@@ -36,6 +36,7 @@ void flame_tree_release(struct flame_tree *t)
 	vec_free(&t->bases);
 	vec_free(&t->spans);
 	vec_free(&t->packed);
+	vec_free(&t->opened);
 	vec_free(&t->name_origin);
 	flame_census_release(t->census);
 	free(t->census);
@@ -137,6 +138,7 @@ void flame_folded_init(struct flame_folded *b, struct flame_tree *t)
 	t->value_unit = strtab_intern(&t->strings, "count");
 	t->no_index = true;
 	b->preset = strtab_count(&t->strings);
+	b->next_sid = b->preset;
 }
 
 /* A name as found in the line. */
@@ -186,6 +188,8 @@ static uint32_t name_room(struct flame_folded *b, size_t words)
 	}
 	if (b->name_blocks.n >= NAME_BLOCK_MAX)
 		return KEYMAP_NONE;
+	if (b->name_blocks.n)
+		vec_push(&b->block_ends, (uint32_t)b->block_used);
 	size_t size = words > block_words ? words : block_words;
 	/* the first block as small pages: a small file keeps to the pages it touches */
 	uint64_t *block = b->name_blocks.n ? xmalloc_huge(size * sizeof(*block)) : xmalloc(size * sizeof(*block));
@@ -193,6 +197,32 @@ static uint32_t name_room(struct flame_folded *b, size_t words)
 	vec_push(&b->name_blocks, block);
 	b->block_used = words;
 	return (uint32_t)((b->name_blocks.n - 1) << NAME_BLOCK_BITS);
+}
+
+/* Puts the names met so far in the tree's string table, in the order of
+ * their ids: new names get their ids as they come, and their entries are
+ * listed once at the end (or before a name goes to the table directly),
+ * so that the table's arrays are sized once instead of growing by copies
+ * into new pages. From then on new names go to the table as they come. */
+static void folded_list_names(struct flame_folded *b)
+{
+	if (b->listed)
+		return;
+	b->listed = true;
+	struct strtab *st = &b->t->strings;
+	strtab_reserve(st, b->next_sid);
+	for (size_t k = 0; k < b->name_blocks.n; k++) {
+		const uint64_t *w = b->name_blocks.v[k];
+		size_t end = k + 1 < b->name_blocks.n ? b->block_ends.v[k] : b->block_used;
+		for (size_t i = 0; i < end;) {
+			size_t len = (size_t)(w[i] >> 32);
+			if ((uint32_t)w[i] >= b->preset) /* else one of the table's first strings */
+				strtab_append_stored(st, (const char *)(w + i + NAME_HEAD), len);
+			i += NAME_HEAD + (len + 8) / 8;
+		}
+	}
+	assert(strtab_count(st) == b->next_sid);
+	vec_free(&b->block_ends);
 }
 
 /* The tree's string id of name: a private map in front of the string table
@@ -217,17 +247,20 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
 	at = name_room(b, words);
 	if (at == KEYMAP_NONE) {
 		/* 32 GiB of names: the string table alone goes on */
+		folded_list_names(b);
 		n.sid = strtab_intern_n(st, name, len);  /* the table hashes its own way */
 		n.fresh = false;                         /* it may be in the table already */
 		flame_census_add(&b->census, name, len); /* maybe again: counting is idempotent */
 		return n;
 	}
 	uint64_t *w = (uint64_t *)name_entry(b, at);
+	if (n.fresh)
+		n.sid = b->listed ? strtab_append_stored(st, (const char *)(w + NAME_HEAD), len) : b->next_sid++;
+	/* whole before the bytes are read: a read cut short (a file truncated
+	 * under its map) leaves an entry folded_list_names() can pass over */
+	w[0] = (uint64_t)len << 32 | n.sid;
 	w[words - 1] = 0; /* the padding after the name's last bytes */
 	memcpy(w + NAME_HEAD, name, len);
-	if (n.fresh)
-		n.sid = strtab_append_stored(st, (const char *)(w + NAME_HEAD), len);
-	w[0] = (uint64_t)len << 32 | n.sid;
 	flame_census_add(&b->census, name, len); /* first met: the census's order */
 	keymap_add(&b->names, h, at);
 	return n;
@@ -618,6 +651,7 @@ void flame_folded_finish(struct flame_folded *b)
 {
 	struct flame_tree *t = b->t;
 	pop_frames(b, 0);
+	folded_list_names(b);
 	keymap_release(&b->kids);
 	keymap_release(&b->names);
 	vec_free(&b->name_blocks); /* the blocks are the tree's strings' */
@@ -1230,6 +1264,8 @@ uint32_t flame_tree_open(struct flame_tree *t, uint32_t node)
 	if (!t->nodes.v[node].packed)
 		return t->nodes.v[node].first_child;
 	size_t at = t->nodes.v[node].first_child;
+	if (t->log_opens)
+		vec_push(&t->opened, ((struct flame_opened){node, (uint32_t)at}));
 	t->nodes.v[node].packed = 0;
 	t->nodes.v[node].first_child = FLAME_NONE;
 	const uint8_t *p = t->packed.v;
@@ -1256,6 +1292,40 @@ uint32_t flame_tree_open(struct flame_tree *t, uint32_t node)
 	sort_kids(t, node, &kids);
 	vec_free(&kids);
 	return t->nodes.v[node].first_child;
+}
+
+void flame_tree_mark_opens(struct flame_tree *t, struct flame_open_mark *m)
+{
+	t->log_opens = true;
+	m->nodes = t->nodes.n;
+	m->opened = t->opened.n;
+	m->npacked = t->npacked;
+}
+
+void flame_tree_close_opens(struct flame_tree *t, const struct flame_open_mark *m)
+{
+	if (!m) {
+		t->log_opens = false;
+		vec_clear(&t->opened);
+		return;
+	}
+	/* the nodes older than the mark are packed again (in reverse, though
+	 * a node is opened once: its callees' offset was taken when opened);
+	 * the newer ones go */
+	for (size_t i = t->opened.n; i-- > m->opened;) {
+		const struct flame_opened *o = &t->opened.v[i];
+		if (o->node < m->nodes) {
+			t->nodes.v[o->node].packed = 1;
+			t->nodes.v[o->node].first_child = o->callees;
+		}
+	}
+	t->opened.n = m->opened;
+	t->nodes.n = m->nodes;
+	if (t->srcs.n > m->nodes)
+		t->srcs.n = m->nodes;
+	if (t->bases.n > m->nodes)
+		t->bases.n = m->nodes;
+	t->npacked = m->npacked;
 }
 
 void flame_tree_set_base(struct flame_tree *t, const struct flame_tree *base)

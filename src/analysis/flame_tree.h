@@ -74,6 +74,11 @@ struct flame_span {
 	uint64_t start, end;
 };
 
+/* A node flame_tree_open() opened, as flame_tree_close_opens() needs it. */
+struct flame_opened {
+	uint32_t node, callees;
+};
+
 struct flame_tree {
 	struct strtab strings;
 	VEC(struct flame_node) nodes; /* 0 is the root */
@@ -94,6 +99,10 @@ struct flame_tree {
 	/* folded trees: the subtrees packed while building, opened on demand */
 	VEC(uint8_t) packed; /* their records */
 	uint64_t npacked;    /* nodes in packs not opened */
+	/* while a renderer may take opens back (flame_tree_mark_opens()):
+	 * each node opened, and where its callees are in packed */
+	VEC(struct flame_opened) opened;
+	bool log_opens;
 	/* folded trees: origins are decided per name when first asked for */
 	VEC(uint8_t) name_origin;    /* per string id: its origin, 0xff while not decided */
 	struct flame_census *census; /* what decides them, counted over every name */
@@ -193,6 +202,9 @@ struct flame_folded {
 	name_blocks;                         /* entries: (length << 32 | string id), the bytes;
 	                                      * the tree's strings, which own the blocks */
 	size_t block_used;                   /* words used in the last block */
+	VEC(uint32_t) block_ends;            /* words used in each block before it */
+	uint32_t next_sid;                   /* the string id of the next new name */
+	bool listed;                         /* the names are in the string table (see folded_list_names()) */
 	struct flame_census census;          /* of every name, in the order first met */
 	VEC(struct flame_folded_prev) prev;  /* the previous line's frames */
 	VEC(struct flame_folded_frame) todo; /* the new frames of the line being added */
@@ -238,6 +250,23 @@ void flame_folded_finish(struct flame_folded *b);
  * packed until opened in turn. Every reader of a packed tree's children
  * goes through it. May move t->nodes.v. */
 uint32_t flame_tree_open(struct flame_tree *t, uint32_t node);
+
+/* The state of t's opened packs, for flame_tree_close_opens(). */
+struct flame_open_mark {
+	size_t nodes, opened;
+	uint64_t npacked;
+};
+
+/* Marks the tree as it is now, and has flame_tree_open() log what it
+ * opens from now on (until flame_tree_close_opens() with a NULL mark). */
+void flame_tree_mark_opens(struct flame_tree *t, struct flame_open_mark *m);
+/* Packs again every node opened since m and drops the nodes made since
+ * (their ids are then unused: no one may hold them), so the tree is as it
+ * was at m: a renderer that opened packs to try a box it then does not
+ * keep gives their memory back to the next box (a graph of 100,000
+ * distinct lines opened 220,000 nodes for 15,000 frames kept). With m NULL,
+ * stops logging and keeps everything. */
+void flame_tree_close_opens(struct flame_tree *t, const struct flame_open_mark *m);
 
 /* Returns node's origin. A folded tree decides it the first time it is
  * asked for (most nodes are never drawn): every reader of a folded tree's

@@ -142,6 +142,10 @@ static int stack_input_error(const char *path, int rc, const struct stack_input_
 		           " bytes (--max-input-bytes); raise the limit or drop it",
 		           path, lim->max_input_bytes);
 		break;
+	case -ESTALE:
+		kiln_error("'%s' changed while it was read (truncated); read a copy that no other program writes to",
+		           path);
+		break;
 	case -EOVERFLOW:
 		kiln_error("cannot read '%s:%" PRIu64 "': count %s does not fit in 64 bits (the largest is %" PRId64
 		           ")",

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -177,14 +179,60 @@ static int perf_script_line(void *ctx, const char *line, size_t len)
 	return 0;
 }
 
+/* A regular file is read through a map, and a map of a file that another
+ * process cuts shorter raises SIGBUS on the first touch of a page past
+ * the new end, wherever the bytes are being read (the line splitter, the
+ * reader, the flame builder: nothing is copied). While a window is fed,
+ * a handler takes such a fault back to feed_window() (the thread's own
+ * window only; any other SIGBUS gets the action there was before), and
+ * the read ends with -ESTALE. The readers keep their state whole between
+ * any two reads of the input's bytes, so they are freed as after any
+ * other error. One thread at a time maps an input: the handler is
+ * installed for the read and the previous action put back after it. */
+static _Thread_local sigjmp_buf *bus_jump; /* the window being fed, NULL when none */
+static _Thread_local const char *bus_lo, *bus_hi;
+static struct sigaction bus_old;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	const char *at = si->si_addr;
+	if (bus_jump && si->si_code > 0 && at >= bus_lo && at < bus_hi)
+		siglongjmp(*bus_jump, 1);
+	/* not a window's: as if this handler were not there (a fault comes
+	 * again when the instruction runs again, a signal sent is raised) */
+	sigaction(sig, &bus_old, NULL);
+	if (si->si_code <= 0)
+		raise(sig);
+}
+
+/* Feeds the bytes of a mapped window m (len bytes) from skip on to s.
+ * Returns split_feed()'s result, or -ESTALE when the file got shorter
+ * under the window (a SIGBUS reading it). */
+static int feed_window(struct splitter *s, const char *m, size_t len, size_t skip)
+{
+	sigjmp_buf jump;
+	if (sigsetjmp(jump, 1)) {
+		bus_jump = NULL;
+		return -ESTALE;
+	}
+	bus_lo = m;
+	bus_hi = m + len;
+	bus_jump = &jump;
+	int rc = split_feed(s, m + skip, len - skip, false);
+	bus_jump = NULL;
+	return rc;
+}
+
 /* Feeds the rest of a regular file, up to the size it has now, to s
  * through windows of MAP_WINDOW bytes mapped one at a time: no copy into
  * a read buffer (a tenth of kiln flame's time on large folded files), and
  * at most a window of the file resident at once. Leaves the file offset
  * after what it fed, for reads of what was appended since. Returns 0 (also
- * when the file cannot be mapped: the reads do it), or split_feed()'s
- * error. A file cut shorter while it is read raises SIGBUS, as for any
- * reader that maps files. */
+ * when the file cannot be mapped: the reads do it), split_feed()'s error,
+ * or -ESTALE when the file got shorter than it was (another process
+ * truncated it): under a window, or between two, or before the end of the
+ * last. */
 static int map_feed(struct text_in *in, struct splitter *s)
 {
 	struct stat st;
@@ -192,11 +240,20 @@ static int map_feed(struct text_in *in, struct splitter *s)
 	long page = sysconf(_SC_PAGESIZE);
 	if (pos < 0 || page <= 0 || fstat(in->fd, &st) || !S_ISREG(st.st_mode))
 		return 0;
+	off_t size = st.st_size;
+	struct sigaction sa = {.sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	if (pos >= size || sigaction(SIGBUS, &sa, &bus_old))
+		return 0;
 	int rc = 0;
-	while (!rc && pos < st.st_size) {
+	while (!rc && pos < size) {
+		if (fstat(in->fd, &st) == 0 && st.st_size < size) {
+			rc = -ESTALE; /* cut between two windows */
+			break;
+		}
 		off_t base = pos - pos % page; /* mappings start on a page */
 		size_t skip = (size_t)(pos - base);
-		size_t len = (size_t)(st.st_size - base) < MAP_WINDOW ? (size_t)(st.st_size - base) : MAP_WINDOW;
+		size_t len = (size_t)(size - base) < MAP_WINDOW ? (size_t)(size - base) : MAP_WINDOW;
 		char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, in->fd, base);
 		if (m == MAP_FAILED)
 			break;
@@ -204,11 +261,15 @@ static int map_feed(struct text_in *in, struct splitter *s)
 		if (in->max_input && in->bytes + n > in->max_input)
 			rc = -EFBIG;
 		else
-			rc = split_feed(s, m + skip, n, false);
+			rc = feed_window(s, m, len, skip);
 		munmap(m, len);
 		in->bytes += n;
 		pos += (off_t)n;
 	}
+	/* cut within the last page read: its end read as zeros, no SIGBUS */
+	if (!rc && fstat(in->fd, &st) == 0 && st.st_size < size)
+		rc = -ESTALE;
+	sigaction(SIGBUS, &bus_old, NULL);
 	if (lseek(in->fd, pos, SEEK_SET) < 0 && !rc)
 		rc = -errno;
 	return rc;

@@ -73,6 +73,9 @@ int stack_input_read(const char *path, const struct stack_input_limits *lim, fol
  *   -EPROTONOSUPPORT        a perf.data file
  *   -E2BIG                  a line longer than max_line_bytes (info->error_line)
  *   -EFBIG                  more than max_input_bytes of text
+ *   -ESTALE                 a regular file got shorter while it was read
+ *                           (another process truncated it; a mapped read
+ *                           would have died of SIGBUS)
  *   -EOVERFLOW, -ERANGE     a folded count, or their sum, above FOLDED_MAX_COUNT
  *                           (info->error_line, info->error_count)
  *   a kiln_read() error     for a .kiln input (info->format says so)

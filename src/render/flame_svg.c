@@ -370,16 +370,25 @@ struct origin_patch {
 };
 _Static_assert(FLAME_ORIGIN_SCOPED * 2 < 32, "an origin code is one digit of H");
 
+/* A tree string's place in S and its length side by side: a box's dry
+ * run (dry_frame()) reads both of a name met in no box before, and one
+ * cache miss is cheaper than two (the string table's lengths are an
+ * array of their own). */
+struct str_slot {
+	uint32_t ref; /* index in S, FLAME_NONE, or DRY_NEW during a dry run */
+	uint32_t len; /* its bytes */
+};
+
 /* Working state of one flame_render_svg(). */
 struct svg {
 	struct flame_tree *t; /* not changed but for flame_tree_open() */
 	const struct flame_svg_options *o;
 	FILE *out;
-	struct strbuf sb;      /* the frame being written */
-	struct strbuf data;    /* F: the frames' data, JSON numbers */
-	struct strbuf strs;    /* S: the strings, JSON */
-	uint32_t *str_index;   /* tree string id -> index in S, or FLAME_NONE */
-	VEC(uint32_t) dry_new; /* the names a dry run counted as new (str_index DRY_NEW until it ends) */
+	struct strbuf sb;           /* the frame being written */
+	struct strbuf data;         /* F: the frames' data, JSON numbers */
+	struct strbuf strs;         /* S: the strings, JSON */
+	struct str_slot *str_index; /* per tree string id */
+	VEC(uint32_t) dry_new;      /* the names a dry run counted as new (str_index DRY_NEW until it ends) */
 	uint32_t nstrs;
 	struct strtab extra;   /* names made here ("[3 small frames]") */
 	uint32_t *extra_index; /* extra id -> index in S */
@@ -416,15 +425,15 @@ struct svg {
 
 static uint32_t str_ref(struct svg *s, uint32_t id)
 {
-	if (s->str_index[id] == FLAME_NONE) {
+	if (s->str_index[id].ref == FLAME_NONE) {
 		if (s->nstrs)
 			strbuf_addch(&s->strs, ',');
 		add_json(&s->strs, strtab_get(&s->t->strings, id));
-		s->str_index[id] = s->nstrs++;
+		s->str_index[id].ref = s->nstrs++;
 		if (s->logging)
 			vec_push(&s->str_log, id);
 	}
-	return s->str_index[id];
+	return s->str_index[id].ref;
 }
 
 static uint32_t extra_ref(struct svg *s, const char *name)
@@ -813,11 +822,17 @@ static uint32_t box_levels(const struct svg *s, const struct box *b, double scal
 	}
 }
 
-/* Pushes items onto stack in reverse, so that they come off in order. */
-static void push_reversed(hitems *stack, const hitems *items)
+/* Pushes items onto stack in reverse, so that they come off in order,
+ * and starts fetching their names' slots: each is a cache miss (names are
+ * spread over the table), and fetched together they overlap. */
+static void push_reversed(const struct svg *s, hitems *stack, const hitems *items)
 {
-	for (size_t i = items->n; i-- > 0;)
+	const struct flame_node *nv = s->t->nodes.v;
+	for (size_t i = items->n; i-- > 0;) {
+		if (!items->v[i].box)
+			__builtin_prefetch(&s->str_index[nv[items->v[i].node].name]);
 		vec_push(stack, items->v[i]);
+	}
 }
 
 /* The digits of v in H's code (add_var()). */
@@ -851,15 +866,16 @@ static void dry_frame(struct svg *s, struct box_dry *dry, uint32_t rel, int64_t 
 		return;
 	}
 	dry->bytes += var_len(value - n->self);
-	uint32_t ref = s->str_index[n->name];
+	struct str_slot *slot = &s->str_index[n->name];
+	uint32_t ref = slot->ref;
 	if (ref != FLAME_NONE && ref != DRY_NEW) {
 		dry->bytes += var_len(ref);
 		return;
 	}
 	dry->bytes += var_len(s->nstrs); /* a new name's place is past the others */
 	if (ref == FLAME_NONE) {         /* counted once: ",\"name\"", escapes aside */
-		dry->bytes += s->t->strings.lens.v[n->name] + 3;
-		s->str_index[n->name] = DRY_NEW;
+		dry->bytes += slot->len + 3;
+		slot->ref = DRY_NEW;
 		vec_push(&s->dry_new, n->name);
 	}
 }
@@ -875,7 +891,7 @@ static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems
 	end[0] = b->start;
 	vec_clear(tmp);
 	expand(s, tmp, scale, b->first, b->count, b->start, b->depth, true);
-	push_reversed(stack, tmp);
+	push_reversed(s, stack, tmp);
 	while (stack->n) {
 		struct hitem it = stack->v[--stack->n];
 		uint32_t rel = it.depth - b->depth;
@@ -918,7 +934,7 @@ static void keep_box(struct svg *s, const struct box *b, uint32_t levels, hitems
 		if (rel + 1 < levels) {
 			vec_clear(tmp);
 			expand(s, tmp, scale, first, 0, it.start, n->depth + 1, n->value >= b->value);
-			push_reversed(stack, tmp);
+			push_reversed(s, stack, tmp);
 			continue;
 		}
 		/* the depth limit: all it calls becomes one box, opened in turn */
@@ -942,7 +958,7 @@ static void unlog_strings(struct svg *s, size_t strs_len, uint32_t nstrs)
 		if (id & EXTRA_BIT)
 			s->extra_index[id & ~EXTRA_BIT] = FLAME_NONE;
 		else
-			s->str_index[id] = FLAME_NONE;
+			s->str_index[id].ref = FLAME_NONE;
 	}
 	s->strs.len = strs_len;
 	if (s->strs.buf)
@@ -1001,25 +1017,32 @@ static void keep_boxes(struct svg *s)
 	for (size_t i = 0; i < s->boxes.n; i++)
 		heap_push(s, &heap, (uint32_t)i);
 	s->logging = true;
+	/* the packs a box opens, when it is not kept, are packed again: its
+	 * nodes' memory goes to the next box (most boxes tried are not) */
+	struct flame_open_mark mark;
 	while (heap.n && budget - used >= 64 && work < work_max) {
 		uint32_t bi = heap_pop(s, &heap);
 		struct box b = s->boxes.v[bi];
 		if (b.value <= 0)
 			continue;
+		flame_tree_mark_opens(s->t, &mark);
 		double scale = (s->width - 2.0 * XPAD) / (double)b.value;
 		size_t frames = 0;
 		uint32_t levels = box_levels(s, &b, scale, &tmp, &next, &work, &frames);
-		if (!levels || frames * 6 > budget - used) /* 6 bytes a frame at the least */
+		if (!levels || frames * 6 > budget - used) { /* 6 bytes a frame at the least */
+			flame_tree_close_opens(s->t, &mark);
 			continue;
+		}
 		/* over the budget left even by the least it could add: the same
 		 * as writing it and taking it back, at a fraction of the cost */
 		struct box_dry dry = {0};
 		keep_box(s, &b, levels, &stack, &tmp, &inner, &dry);
 		for (size_t k = 0; k < s->dry_new.n; k++)
-			s->str_index[s->dry_new.v[k]] = FLAME_NONE;
+			s->str_index[s->dry_new.v[k]].ref = FLAME_NONE;
 		vec_clear(&s->dry_new);
 		if (used + dry.bytes > budget) {
 			work += dry.frames;
+			flame_tree_close_opens(s->t, &mark);
 			continue;
 		}
 		size_t hmark = s->hdata.len, smark = s->strs.len;
@@ -1038,6 +1061,7 @@ static void keep_boxes(struct svg *s)
 				s->hdata.buf[hmark] = '\0';
 			s->hframes = fmark;
 			unlog_strings(s, smark, nstrs);
+			flame_tree_close_opens(s->t, &mark);
 			continue;
 		}
 		used += grew;
@@ -1053,6 +1077,7 @@ static void keep_boxes(struct svg *s)
 		}
 	}
 	s->logging = false;
+	flame_tree_close_opens(s->t, NULL);
 	vec_free(&heap);
 	vec_free(&inner);
 	vec_free(&stack);
@@ -1502,7 +1527,9 @@ int flame_render_svg(FILE *out, struct flame_tree *t, const struct flame_svg_opt
 	strtab_init(&s.extra);
 	uint32_t nstr = strtab_count(&t->strings);
 	s.str_index = xmalloc((nstr + 1) * sizeof(*s.str_index));
-	memset(s.str_index, 0xff, (nstr + 1) * sizeof(*s.str_index));
+	for (uint32_t i = 0; i < nstr; i++)
+		s.str_index[i] = (struct str_slot){FLAME_NONE, t->strings.lens.v[i]};
+	s.str_index[nstr] = (struct str_slot){FLAME_NONE, 0};
 	int64_t total = t->nodes.v[0].value;
 	s.scale = total > 0 ? (double)(o.width - 2 * XPAD) / (double)total : 0;
 	s.timed = t->chart && t->period && t->spans.n == t->nodes.n && t->nodes.n > 1 && !t->has_base;

@@ -99,6 +99,12 @@ uint32_t strtab_append_stored(struct strtab *t, const char *s, size_t len)
 	return id;
 }
 
+void strtab_reserve(struct strtab *t, size_t n)
+{
+	vec_reserve(&t->strs, n);
+	vec_reserve(&t->lens, n);
+}
+
 void strtab_adopt(struct strtab *t, void *block)
 {
 	/* store() goes on in its own last chunk: it keeps chunk_pos, not the list */

@@ -39,6 +39,8 @@ uint32_t strtab_append(struct strtab *t, const char *s, size_t len);
 /* As strtab_append(), for a string the caller stored, followed by a NUL
  * byte, in a block it gave the table with strtab_adopt(): not copied. */
 uint32_t strtab_append_stored(struct strtab *t, const char *s, size_t len);
+/* Makes room for n strings in all, so that appending up to n moves nothing. */
+void strtab_reserve(struct strtab *t, size_t n);
 /* Gives the table block (from malloc), which it frees when released. */
 void strtab_adopt(struct strtab *t, void *block);
 /* Indexes the strings strtab_append() added. */

@@ -466,6 +466,23 @@ static uint64_t check_packed(const char *text, size_t len, struct flame_tree *sl
 	assert_int_equal(sa.merged_boxes, sb.merged_boxes);
 	free(a);
 	free(b);
+	/* opens taken back (a box tried and not kept) leave the tree as it was */
+	size_t n0 = packed.nodes.n;
+	uint64_t p0 = packed.npacked;
+	struct flame_node *was = malloc(n0 * sizeof(*was));
+	assert_non_null(was);
+	memcpy(was, packed.nodes.v, n0 * sizeof(*was));
+	struct flame_open_mark mark;
+	flame_tree_mark_opens(&packed, &mark);
+	open_all(&packed);
+	assert_int_equal(packed.npacked, 0);
+	flame_tree_close_opens(&packed, &mark);
+	assert_int_equal(packed.nodes.n, n0);
+	assert_int_equal(packed.npacked, p0);
+	assert_memory_equal(packed.nodes.v, was, n0 * sizeof(*was));
+	flame_tree_close_opens(&packed, NULL);
+	assert_int_equal(packed.opened.n, 0);
+	free(was);
 	open_all(&packed);
 	assert_int_equal(packed.npacked, 0);
 	assert_same_tree(slow, &packed);

@@ -62,11 +62,36 @@ static void test_stored(void **state)
 	strtab_release(&t);
 }
 
+/* Room made for n strings: appending up to n moves neither array. */
+static void test_reserve(void **state)
+{
+	(void)state;
+	struct strtab t;
+	strtab_init(&t);
+	uint32_t first = strtab_intern(&t, "first");
+	strtab_reserve(&t, 1000);
+	char *const *strs = t.strs.v;
+	const uint32_t *lens = t.lens.v;
+	char name[32];
+	for (uint32_t i = strtab_count(&t); i < 1000; i++) {
+		snprintf(name, sizeof(name), "name_%u", i);
+		assert_int_equal(strtab_append(&t, name, strlen(name)), i);
+	}
+	assert_ptr_equal(t.strs.v, strs);
+	assert_ptr_equal(t.lens.v, lens);
+	assert_string_equal(strtab_get(&t, 999), "name_999");
+	assert_string_equal(strtab_get(&t, first), "first");
+	strtab_reserve(&t, 10); /* less than there is: nothing */
+	assert_int_equal(strtab_count(&t), 1000);
+	strtab_release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_intern),
 	    cmocka_unit_test(test_stored),
+	    cmocka_unit_test(test_reserve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
