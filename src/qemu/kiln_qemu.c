@@ -4,8 +4,10 @@
  * to a file per process that src/capture/qemu_count.c reads (rewritten
  * every second and at exit).
  *
- * Arguments: dir=DIR (required; each process writes DIR/PID.qc), and
- * cache=1 with i1=S:A:L, d1=S:A:L, ll=S:A:L for the cache simulation.
+ * Arguments: dir=DIR (required; each process writes DIR/PID.qc),
+ * feed=FIFO (optional: each new block's instructions as file offsets, so
+ * that kiln symbolizes them while the program runs), and cache=1 with
+ * i1=S:A:L, d1=S:A:L, ll=S:A:L for the cache simulation.
  *
  * How it counts: every translated block gets a descriptor, de-duplicated by
  * (address, instructions, bytes) because qemu retranslates the same code
@@ -137,6 +139,12 @@ static struct {
 	_Atomic uint32_t nslots;
 	pthread_t flusher;
 	bool flusher_running;
+	/* feed=FIFO: "t" lines (qemu_format.h) gathered here and written a
+	 * pipe buffer at a time, which a pipe takes whole or not at all */
+	char feed[4096];
+	bool feed_on;
+	char feed_buf[KQ_FEED_CHUNK];
+	size_t feed_len;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .sim_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* initial-exec: no __tls_get_addr call per block (the pointer fits in the
@@ -258,6 +266,49 @@ static enum insn_kind insn_classify(const uint8_t *b, size_t n)
 	return INSN_OTHER;
 }
 
+/* Writes the gathered "t" lines to the FIFO, never waiting: a full pipe
+ * drops them (kiln then names those addresses after the run, as it would
+ * anyway), and a FIFO kiln no longer reads turns the feed off. Called
+ * with g.lock held. */
+static void feed_flush(void)
+{
+	if (!g.feed_len)
+		return;
+	int fd = open(g.feed, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		g.feed_on = errno != ENXIO && errno != ENOENT;
+	} else {
+		ssize_t n = write(fd, g.feed_buf, g.feed_len);
+		(void)n;
+		close(fd);
+	}
+	g.feed_len = 0;
+}
+
+/* Adds block d's "t" line to the feed. Called with g.lock held. */
+static void feed_add(const struct tb_desc *d)
+{
+	const struct kq_map *m = NULL;
+	for (uint32_t i = 0; i < g.nmaps && !m; i++)
+		if (d->vaddr >= g.maps[i].start && d->vaddr < g.maps[i].end)
+			m = &g.maps[i];
+	if (!m || !m->path[0] || m->path[0] == '[')
+		return; /* nothing kiln could look up in a file */
+	char line[KQ_FEED_CHUNK];
+	int n =
+	    snprintf(line, sizeof(line), "t %llx %u", (unsigned long long)(d->vaddr - m->start + m->pgoff), d->ninsns);
+	for (uint32_t k = 0; k < d->ninsns && n > 0 && (size_t)n < sizeof(line); k++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %u", d->insn_size[k]);
+	if (n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s\n", m->path);
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		return; /* longer than a pipe takes at once */
+	if (g.feed_len + (size_t)n > sizeof(g.feed_buf))
+		feed_flush();
+	memcpy(g.feed_buf + g.feed_len, line, (size_t)n);
+	g.feed_len += (size_t)n;
+}
+
 /* Called with g.lock held. */
 static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 {
@@ -311,6 +362,8 @@ static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 	d->next = g.tb_hash[h];
 	g.tb_hash[h] = d;
 	maps_note(va);
+	if (g.feed_on)
+		feed_add(d);
 	return d;
 }
 
@@ -634,8 +687,11 @@ static void *flusher_main(void *arg)
 		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&g.lock);
 		bool done = g.exited;
-		if (!done)
+		if (!done) {
 			flush_locked(false);
+			if (g.feed_on)
+				feed_flush();
+		}
 		pthread_mutex_unlock(&g.lock);
 		if (done)
 			return NULL;
@@ -685,6 +741,7 @@ static void fork_child(void)
 				       (size_t)g.tbs[e->tb]->ninsns * KQ_CACHE_EVENTS * sizeof(uint64_t));
 		}
 	g.exec_pending = false;
+	g.feed_len = 0; /* the parent writes those */
 	atomic_store(&g.multi, false);
 	/* its own DIR/PID.last and .maps; this thread keeps slot 0 */
 	_Atomic uint64_t *old = g.last;
@@ -756,6 +813,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		if (!strncmp(a, "dir=", 4)) {
 			snprintf(g.dir, sizeof(g.dir), "%s", a + 4);
 			have_dir = true;
+		} else if (!strncmp(a, "feed=", 5)) {
+			snprintf(g.feed, sizeof(g.feed), "%s", a + 5);
+			g.feed_on = g.feed[0] != 0;
 		} else if (!strcmp(a, "cache=1")) {
 			g.cache_mode = true;
 		} else if (!strncmp(a, "i1=", 3)) {
