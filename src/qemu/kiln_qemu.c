@@ -88,6 +88,8 @@ struct frame {
 struct thread_state {
 	_Atomic uint64_t *last; /* this thread's slot in DIR/PID.last */
 	uint32_t depth;
+	uint32_t node; /* the top frame's call path node (0: the root), kept
+	                * by the calls and rets, read by every block */
 	struct frame stack[SHADOW_MAX];
 	/* the counter this thread's current block adds to (cache mode's
 	 * memory callbacks charge it too) */
@@ -469,15 +471,14 @@ static void tb_exec(unsigned int vcpu, void *udata)
 	(void)vcpu;
 	struct tb_desc *tb = udata;
 	struct thread_state *ts = thread_state();
-	uint32_t node = ts->depth ? ts->stack[ts->depth - 1].node : 0;
-	struct entry *e = entry_get(ts, node, tb);
+	struct entry *e = entry_get(ts, ts->node, tb);
 	bool multi = multi_threaded();
 	counter_add(&e->execs, 1, multi);
 	atomic_store_explicit(ts->last, tb->last_insn, memory_order_relaxed);
-	ts->cur = e;
-	ts->cur_tb = tb;
 	if (!g.cache_mode)
 		return;
+	ts->cur = e;
+	ts->cur_tb = tb;
 	/* instruction fetches, one reference per instruction as cachegrind
 	 * counts them; only the instructions that reach a line the one before
 	 * did not end in are looked up: the others hit the most recently used
@@ -502,17 +503,19 @@ static void stack_resync(struct thread_state *ts, uint64_t slot)
 	 * above them now */
 	while (ts->depth && ts->stack[ts->depth - 1].slot <= slot)
 		ts->depth--;
+	ts->node = ts->depth ? ts->stack[ts->depth - 1].node : 0;
 }
 
 static void on_call_ret(struct thread_state *ts, const struct insn_ref *r, bool store, uint64_t va)
 {
 	if (r->kind == INSN_CALL && store) {
 		stack_resync(ts, va);
-		uint32_t parent = ts->depth ? ts->stack[ts->depth - 1].node : 0;
 		uint64_t site = r->tb->insn_addr[r->index];
-		uint32_t child = node_child(ts, parent, site);
-		if (ts->depth < SHADOW_MAX)
+		uint32_t child = node_child(ts, ts->node, site);
+		if (ts->depth < SHADOW_MAX) {
 			ts->stack[ts->depth++] = (struct frame){child, va};
+			ts->node = child;
+		}
 	} else if (r->kind == INSN_RET && !store) {
 		stack_resync(ts, va);
 	}
