@@ -222,6 +222,48 @@ int qemu_count_add_stream(struct profile *p, FILE *f, const int value_of[QEMU_CO
 	return rc;
 }
 
+/* A number in base at *s, which must be followed by a space; *s moves
+ * past both. */
+static int feed_num(const char **s, const char *end, int base, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = *s;
+	for (; p < end && *p != ' '; p++) {
+		int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : 99;
+		if (d >= base || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+			return -EPROTO;
+		v = v * (uint64_t)base + (uint64_t)d;
+	}
+	if (p == *s || p == end)
+		return -EPROTO;
+	*s = p + 1;
+	*out = v;
+	return 0;
+}
+
+int qemu_feed_parse(const char *line, size_t len, struct qemu_feed_block *b)
+{
+	const char *s = line, *end = line + len;
+	uint64_t off, n, size;
+	if (len < 2 || s[0] != 't' || s[1] != ' ')
+		return -EPROTO;
+	s += 2;
+	if (feed_num(&s, end, 16, &off) || feed_num(&s, end, 10, &n) || n == 0 || n > MAX_INSNS)
+		return -EPROTO;
+	for (uint64_t i = 0; i < n; i++) {
+		if (feed_num(&s, end, 10, &size) || size == 0 || size > 15)
+			return -EPROTO;
+		b->offset[i] = off;
+		off += size;
+	}
+	if (s >= end)
+		return -EPROTO;
+	b->n = (uint32_t)n;
+	b->path = s;
+	b->path_len = (size_t)(end - s);
+	return 0;
+}
+
 int qemu_count_last(const char *path, uint64_t *pcs, size_t max)
 {
 	FILE *f = fopen(path, "re");

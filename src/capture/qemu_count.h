@@ -39,6 +39,19 @@ int qemu_count_add(struct profile *p, const char *path, const int value_of[QEMU_
 int qemu_count_add_stream(struct profile *p, FILE *f, const int value_of[QEMU_COUNT_EVENTS],
                           struct qemu_count_info *info);
 
+/* One "t" line of the plugin's feed (qemu_format.h): a block's
+ * instructions as offsets in the file path (pointing into the line). */
+struct qemu_feed_block {
+	uint64_t offset[512]; /* of each instruction */
+	uint32_t n;
+	const char *path;
+	size_t path_len;
+};
+
+/* Parses one feed line of len bytes (no newline); 0, or -EPROTO when it is
+ * not a well-formed "t" line. */
+int qemu_feed_parse(const char *line, size_t len, struct qemu_feed_block *b);
+
 /* The addresses in a DIR/PID.last file (qemu_format.h): each thread's
  * last started block's last instruction, up to max into pcs. Returns how
  * many, or -errno. */

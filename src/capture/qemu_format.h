@@ -20,12 +20,22 @@
  * host order) of the last instruction of the block the thread last
  * started: after a death by SIGILL it is the instruction QEMU could not
  * decode.
+ *
+ * With feed=FIFO, each new block's instructions also go to FIFO as soon
+ * as they are translated, for kiln to symbolize while the program runs:
+ *
+ *   t OFFSET N SIZE1 .. SIZEN PATH    a block at file OFFSET (hex) of PATH
+ *
+ * in writes of at most KQ_FEED_CHUNK bytes of whole lines (a pipe takes
+ * such a write whole, so processes sharing the FIFO never interleave);
+ * a write the pipe has no room for is dropped.
  */
 #ifndef KILN_CAPTURE_QEMU_FORMAT_H
 #define KILN_CAPTURE_QEMU_FORMAT_H
 
 #define KQ_MAGIC      "kiln-qemu 1"
 #define KQ_LAST_SLOTS 64
+#define KQ_FEED_CHUNK 4096 /* PIPE_BUF */
 
 enum kq_cache_event { KQ_I1MR = 0, KQ_ILMR, KQ_DR, KQ_DW, KQ_D1MR, KQ_D1MW, KQ_DLMR, KQ_DLMW, KQ_CACHE_EVENTS };
 

@@ -19,6 +19,7 @@
 #include "capture/host_cache.h"
 #include "cmd/cmd.h"
 #include "cmd/output.h"
+#include "cmd/qemu_feed.h"
 #include "profile/kiln_file.h"
 #include "profile/profile.h"
 #include "render/callgrind.h"
@@ -371,6 +372,8 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 	char *qemu = NULL, *plugin = NULL, *prog = NULL;
 	struct strbuf plugarg = STRBUF_INIT, cmdline = STRBUF_INIT;
 	char **argv = NULL;
+	struct qemu_feed *feed = NULL;
+	struct symbolizer *sym = symbolizer_new();
 
 	qemu = getenv("KILN_QEMU") && *getenv("KILN_QEMU") ? xstrdup(getenv("KILN_QEMU")) : path_search("qemu-x86_64");
 	if (!qemu || access(qemu, X_OK)) {
@@ -401,6 +404,9 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 	}
 	have_dir = true;
 	strbuf_addf(&plugarg, "%s,dir=%s", plugin, dir);
+	feed = qemu_feed_open(dir);
+	if (feed)
+		strbuf_addf(&plugarg, ",feed=%s", qemu_feed_path(feed));
 	if (a->cache) {
 		struct host_cache_level hi1, hd1, hll;
 		host_cache_read(NULL, &hi1, &hd1, &hll);
@@ -448,8 +454,9 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 	}
 	int wst = 0;
 	if (pid > 0)
-		while (waitpid(pid, &wst, 0) < 0 && errno == EINTR)
-			;
+		qemu_feed_wait(feed, pid, sym, &wst);
+	qemu_feed_free(feed);
+	feed = NULL;
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (pid < 0) {
@@ -508,7 +515,7 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 		strbuf_release(&sb);
 	}
 	struct symbols_stats ss = {0};
-	symbols_resolve_profile(r->p, &ss);
+	symbols_resolve_profile_with(r->p, sym, &ss);
 	profile_name_unsymbolized(r->p);
 	cmd_note_debug_packages(r->p);
 	rc = write_profile(a, r->p);
@@ -527,6 +534,8 @@ out:
 		profile_free(r->p);
 		r->p = NULL;
 	}
+	qemu_feed_free(feed);
+	symbolizer_free(sym);
 	if (have_dir)
 		remove_dir(dir);
 	free(argv);

@@ -4,8 +4,10 @@
  * to a file per process that src/capture/qemu_count.c reads (rewritten
  * every second and at exit).
  *
- * Arguments: dir=DIR (required; each process writes DIR/PID.qc), and
- * cache=1 with i1=S:A:L, d1=S:A:L, ll=S:A:L for the cache simulation.
+ * Arguments: dir=DIR (required; each process writes DIR/PID.qc),
+ * feed=FIFO (optional: each new block's instructions as file offsets, so
+ * that kiln symbolizes them while the program runs), and cache=1 with
+ * i1=S:A:L, d1=S:A:L, ll=S:A:L for the cache simulation.
  *
  * How it counts: every translated block gets a descriptor, de-duplicated by
  * (address, instructions, bytes) because qemu retranslates the same code
@@ -86,6 +88,8 @@ struct frame {
 struct thread_state {
 	_Atomic uint64_t *last; /* this thread's slot in DIR/PID.last */
 	uint32_t depth;
+	uint32_t node; /* the top frame's call path node (0: the root), kept
+	                * by the calls and rets, read by every block */
 	struct frame stack[SHADOW_MAX];
 	/* the counter this thread's current block adds to (cache mode's
 	 * memory callbacks charge it too) */
@@ -137,6 +141,12 @@ static struct {
 	_Atomic uint32_t nslots;
 	pthread_t flusher;
 	bool flusher_running;
+	/* feed=FIFO: "t" lines (qemu_format.h) gathered here and written a
+	 * pipe buffer at a time, which a pipe takes whole or not at all */
+	char feed[4096];
+	bool feed_on;
+	char feed_buf[KQ_FEED_CHUNK];
+	size_t feed_len;
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .sim_lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* initial-exec: no __tls_get_addr call per block (the pointer fits in the
@@ -258,6 +268,49 @@ static enum insn_kind insn_classify(const uint8_t *b, size_t n)
 	return INSN_OTHER;
 }
 
+/* Writes the gathered "t" lines to the FIFO, never waiting: a full pipe
+ * drops them (kiln then names those addresses after the run, as it would
+ * anyway), and a FIFO kiln no longer reads turns the feed off. Called
+ * with g.lock held. */
+static void feed_flush(void)
+{
+	if (!g.feed_len)
+		return;
+	int fd = open(g.feed, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		g.feed_on = errno != ENXIO && errno != ENOENT;
+	} else {
+		ssize_t n = write(fd, g.feed_buf, g.feed_len);
+		(void)n;
+		close(fd);
+	}
+	g.feed_len = 0;
+}
+
+/* Adds block d's "t" line to the feed. Called with g.lock held. */
+static void feed_add(const struct tb_desc *d)
+{
+	const struct kq_map *m = NULL;
+	for (uint32_t i = 0; i < g.nmaps && !m; i++)
+		if (d->vaddr >= g.maps[i].start && d->vaddr < g.maps[i].end)
+			m = &g.maps[i];
+	if (!m || !m->path[0] || m->path[0] == '[')
+		return; /* nothing kiln could look up in a file */
+	char line[KQ_FEED_CHUNK];
+	int n =
+	    snprintf(line, sizeof(line), "t %llx %u", (unsigned long long)(d->vaddr - m->start + m->pgoff), d->ninsns);
+	for (uint32_t k = 0; k < d->ninsns && n > 0 && (size_t)n < sizeof(line); k++)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %u", d->insn_size[k]);
+	if (n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s\n", m->path);
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		return; /* longer than a pipe takes at once */
+	if (g.feed_len + (size_t)n > sizeof(g.feed_buf))
+		feed_flush();
+	memcpy(g.feed_buf + g.feed_len, line, (size_t)n);
+	g.feed_len += (size_t)n;
+}
+
 /* Called with g.lock held. */
 static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 {
@@ -311,6 +364,8 @@ static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 	d->next = g.tb_hash[h];
 	g.tb_hash[h] = d;
 	maps_note(va);
+	if (g.feed_on)
+		feed_add(d);
 	return d;
 }
 
@@ -416,15 +471,14 @@ static void tb_exec(unsigned int vcpu, void *udata)
 	(void)vcpu;
 	struct tb_desc *tb = udata;
 	struct thread_state *ts = thread_state();
-	uint32_t node = ts->depth ? ts->stack[ts->depth - 1].node : 0;
-	struct entry *e = entry_get(ts, node, tb);
+	struct entry *e = entry_get(ts, ts->node, tb);
 	bool multi = multi_threaded();
 	counter_add(&e->execs, 1, multi);
 	atomic_store_explicit(ts->last, tb->last_insn, memory_order_relaxed);
-	ts->cur = e;
-	ts->cur_tb = tb;
 	if (!g.cache_mode)
 		return;
+	ts->cur = e;
+	ts->cur_tb = tb;
 	/* instruction fetches, one reference per instruction as cachegrind
 	 * counts them; only the instructions that reach a line the one before
 	 * did not end in are looked up: the others hit the most recently used
@@ -449,17 +503,19 @@ static void stack_resync(struct thread_state *ts, uint64_t slot)
 	 * above them now */
 	while (ts->depth && ts->stack[ts->depth - 1].slot <= slot)
 		ts->depth--;
+	ts->node = ts->depth ? ts->stack[ts->depth - 1].node : 0;
 }
 
 static void on_call_ret(struct thread_state *ts, const struct insn_ref *r, bool store, uint64_t va)
 {
 	if (r->kind == INSN_CALL && store) {
 		stack_resync(ts, va);
-		uint32_t parent = ts->depth ? ts->stack[ts->depth - 1].node : 0;
 		uint64_t site = r->tb->insn_addr[r->index];
-		uint32_t child = node_child(ts, parent, site);
-		if (ts->depth < SHADOW_MAX)
+		uint32_t child = node_child(ts, ts->node, site);
+		if (ts->depth < SHADOW_MAX) {
 			ts->stack[ts->depth++] = (struct frame){child, va};
+			ts->node = child;
+		}
 	} else if (r->kind == INSN_RET && !store) {
 		stack_resync(ts, va);
 	}
@@ -634,8 +690,11 @@ static void *flusher_main(void *arg)
 		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&g.lock);
 		bool done = g.exited;
-		if (!done)
+		if (!done) {
 			flush_locked(false);
+			if (g.feed_on)
+				feed_flush();
+		}
 		pthread_mutex_unlock(&g.lock);
 		if (done)
 			return NULL;
@@ -685,6 +744,7 @@ static void fork_child(void)
 				       (size_t)g.tbs[e->tb]->ninsns * KQ_CACHE_EVENTS * sizeof(uint64_t));
 		}
 	g.exec_pending = false;
+	g.feed_len = 0; /* the parent writes those */
 	atomic_store(&g.multi, false);
 	/* its own DIR/PID.last and .maps; this thread keeps slot 0 */
 	_Atomic uint64_t *old = g.last;
@@ -756,6 +816,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		if (!strncmp(a, "dir=", 4)) {
 			snprintf(g.dir, sizeof(g.dir), "%s", a + 4);
 			have_dir = true;
+		} else if (!strncmp(a, "feed=", 5)) {
+			snprintf(g.feed, sizeof(g.feed), "%s", a + 5);
+			g.feed_on = g.feed[0] != 0;
 		} else if (!strcmp(a, "cache=1")) {
 			g.cache_mode = true;
 		} else if (!strncmp(a, "i1=", 3)) {

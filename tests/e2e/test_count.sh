@@ -149,6 +149,38 @@ check_eq "--compare --function spin --fail-above 2: status" "$?" 1
 check_eq "--compare of identical builds --fail-above 0.1: status" "$?" 0
 check_no_grep "identical builds: spin unchanged" "$T/cmp3.out" "spin"
 
+# the feed kiln symbolizes from while the program runs: the plugin writes
+# each new block to the FIFO of feed= as a "t" line of file offsets (the
+# program's and the dynamic loader's blocks among them); a FIFO nobody
+# reads neither blocks the run nor stops it
+mkfifo "$T/feed.fifo"
+mkdir -p "$T/feed1" "$T/feed2"
+python3 - "$(dirname "$KILN")/libkiln-qemu.so" "$T" "$FX/count_loop" >"$T/feed.txt" 2>"$T/feed.err" <<'PY'
+import fcntl, os, subprocess, sys
+plugin, t, prog = sys.argv[1:]
+fd = os.open(t + "/feed.fifo", os.O_RDWR | os.O_NONBLOCK)
+fcntl.fcntl(fd, 1031, 1 << 20)  # F_SETPIPE_SZ: room for every line
+rc = subprocess.run(["qemu-x86_64", "-plugin", f"{plugin},dir={t}/feed1,feed={t}/feed.fifo", prog, "1000"],
+                    stdout=subprocess.DEVNULL).returncode
+data = b""
+while True:
+    try:
+        data += os.read(fd, 1 << 16)
+    except BlockingIOError:
+        break
+os.close(fd)
+# no reader now: opening the FIFO to write fails, and the plugin goes on
+rc2 = subprocess.run(["qemu-x86_64", "-plugin", f"{plugin},dir={t}/feed2,feed={t}/feed.fifo", prog, "1000"],
+                     stdout=subprocess.DEVNULL, timeout=120).returncode
+sys.stderr.write(f"rc {rc} {rc2}\n")
+sys.stdout.write(data.decode())
+PY
+check_grep "feed: both runs exit 0" "$T/feed.err" "^rc 0 0$"
+check_grep "feed: a block of the program" "$T/feed.txt" "^t [0-9a-f]+ [0-9]+( [0-9]+)+ $FX/count_loop\$"
+check_grep "feed: a block of the dynamic loader" "$T/feed.txt" "^t [0-9a-f]+ [0-9]+( [0-9]+)+ /.*/ld-linux-x86-64\.so\.2\$"
+check_eq "feed: every line is a whole t line" "$(grep -cvE '^t [0-9a-f]+ [0-9]+( [0-9]+)+ /' "$T/feed.txt")" 0
+check_grep "feed: the run without a reader still wrote its counts" <(ls "$T/feed2") "\.qc$"
+
 # errors
 KILN_QEMU=/nonexistent/qemu-x86_64 "$KILN" count -q -o "$T/e1.kiln" -- "$FX/count_loop" >"$T/e1.out" 2>"$T/e1.err"
 check_eq "no qemu: status" "$?" 1

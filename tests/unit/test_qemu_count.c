@@ -4,7 +4,8 @@
  * land in the values asked for and in the totals, "end" and "exec" are
  * reported; malformed files (bad magic, undefined ids, impossible sizes)
  * are -EPROTO. Also the host cache geometry from a fake sysfs tree, the
- * callgrind writer and count --compare's matching. */
+ * callgrind writer, count --compare's matching, and the feed's "t" lines
+ * (whole, cut short, malformed). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -288,11 +289,51 @@ static void test_compare(void **state)
 	profile_free(b);
 }
 
+static int parse(const char *line, struct qemu_feed_block *b)
+{
+	return qemu_feed_parse(line, strlen(line), b);
+}
+
+static void test_feed(void **state)
+{
+	(void)state;
+	static struct qemu_feed_block b;
+	assert_int_equal(parse("t 1a0 3 1 4 15 /usr/lib/x86_64-linux-gnu/libc.so.6", &b), 0);
+	assert_int_equal(b.n, 3);
+	assert_true(b.offset[0] == 0x1a0 && b.offset[1] == 0x1a1 && b.offset[2] == 0x1a5);
+	assert_int_equal(b.path_len, strlen("/usr/lib/x86_64-linux-gnu/libc.so.6"));
+	assert_memory_equal(b.path, "/usr/lib/x86_64-linux-gnu/libc.so.6", b.path_len);
+	/* a path with spaces is the rest of the line */
+	assert_int_equal(parse("t 0 1 2 /tmp/a b", &b), 0);
+	assert_int_equal(b.path_len, 8);
+	/* the length is the caller's: the line may sit in a larger buffer */
+	assert_int_equal(qemu_feed_parse("t 10 1 1 /p\nt 20", 11, &b), 0);
+	assert_int_equal(b.path_len, 2);
+	static const char *bad[] = {
+	    "",
+	    "t",
+	    "x 10 1 1 /p",
+	    "t 10 1 1",                   /* no path */
+	    "t 10 1 1 ",                  /* empty path */
+	    "t 10 2 1 /p",                /* fewer sizes than said */
+	    "t 10 0 /p",                  /* no instructions */
+	    "t 10 513 1 /p",              /* more than a block has */
+	    "t 10 1 16 /p",               /* no x86 instruction is 16 bytes */
+	    "t 10 1 0 /p",                /* nor 0 */
+	    "t 1G 1 1 /p",                /* not hex */
+	    "t 10 1x 1 /p",               /* not decimal */
+	    "t 10000000000000000 1 1 /p", /* past 64 bits */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(parse(bad[i], &b), -EPROTO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_read_counts), cmocka_unit_test(test_read_cache), cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_host_cache),  cmocka_unit_test(test_callgrind),  cmocka_unit_test(test_compare),
+	    cmocka_unit_test(test_feed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
