@@ -749,7 +749,9 @@ static void fork_child(void)
 	/* its own DIR/PID.last and .maps; this thread keeps slot 0 */
 	_Atomic uint64_t *old = g.last;
 	last_open();
-	if (old)
+	if (!g.last) /* no file of its own: it goes on writing the parent's slots, never unmapped memory */
+		g.last = old;
+	else if (old)
 		munmap((void *)old, (size_t)KQ_LAST_SLOTS * 64);
 	atomic_store(&g.nslots, 1);
 	if (tls)
