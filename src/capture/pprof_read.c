@@ -534,15 +534,34 @@ static bool profile_field(uint32_t number, enum pb_wire wire)
 	return number >= 7 && number <= 14 && wire == PB_VARINT;
 }
 
+/* Is the payload a ValueType (type and unit: varints of fields 1 and 2,
+ * at least one of them there: names are never all empty)? */
+static bool value_type_payload(const struct pb_field *f)
+{
+	if (f->len < 2)
+		return false;
+	struct pb_reader r;
+	pb_reader_init(&r, f->data, f->len);
+	struct pb_field g;
+	while (!pb_done(&r))
+		if (pb_next(&r, &g) || (g.number != 1 && g.number != 2) || g.wire != PB_VARINT)
+			return false;
+	return true;
+}
+
 bool pprof_sniff(const void *head, size_t n)
 {
 	const uint8_t *b = head;
-	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
-		return true;
+	if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b) /* gzip: deflate, no reserved flag (RFC 1952) */
+		return n < 4 || (b[2] == 8 && !(b[3] & 0xe0));
 	/* a raw message: fields of Profile with their wire types, as far as
 	 * head holds whole ones (perf.data's "PERFILE2" starts with what
 	 * could be field 10, but its next is field 10 with the wrong type),
-	 * and a control byte (tags and lengths) text never has */
+	 * and a control byte (tags and lengths) text never has. Random bytes
+	 * pass the first tag one time in 16: so the first field must be
+	 * whole, and be a sample_type holding a ValueType (as every writer
+	 * puts it first, fields in order) or be followed by two more whole
+	 * fields; else reading an endless device as pprof would follow. */
 	if (n > 256)
 		n = 256;
 	bool control = false;
@@ -553,6 +572,7 @@ bool pprof_sniff(const void *head, size_t n)
 	struct pb_reader r;
 	pb_reader_init(&r, b, n);
 	size_t fields = 0;
+	bool sample_type_first = false;
 	while (!pb_done(&r)) {
 		struct pb_field f;
 		const uint8_t *at = r.p;
@@ -564,9 +584,10 @@ bool pprof_sniff(const void *head, size_t n)
 		r.p = at;
 		if (pb_next(&r, &f))
 			break; /* a field running past head */
-		fields++;
+		if (!fields++)
+			sample_type_first = f.number == 1 && value_type_payload(&f);
 	}
-	return fields > 0 || (n && profile_field(b[0] >> 3, (enum pb_wire)(b[0] & 7)));
+	return sample_type_first || fields >= 3;
 }
 
 int pprof_read_mem(const void *data, size_t size, uint64_t max_bytes, struct profile **out,

@@ -354,6 +354,20 @@ static void test_sniff(void **state)
 	assert_false(pprof_sniff("\n\nmain;leaf 1\n", 14)); /* text, though '\n' is field 1's tag */
 	assert_false(pprof_sniff("", 0));
 	assert_true(pprof_sniff("\x0a\x04\x08\x01\x10\x02", 6));
+	assert_false(pprof_sniff("\x0a\x04\x08\x01\x1a\x02", 6)); /* no ValueType inside */
+	assert_false(pprof_sniff("\x0a\xf0\x01\x08\x01", 5));     /* a first field running past */
+	/* random heads (as /dev/urandom gives) are not pprof: one in 16 once
+	 * passed, and kiln then read the endless device as a profile */
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	unsigned char head[256];
+	for (int i = 0; i < 200000; i++) {
+		for (size_t k = 0; k < sizeof(head); k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			head[k] = (unsigned char)(x >> 24);
+		}
+		if (pprof_sniff(head, sizeof(head)))
+			fail_msg("random head %d sniffed as pprof", i);
+	}
 }
 
 int main(void)
