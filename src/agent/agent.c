@@ -1301,7 +1301,7 @@ static inline const struct agent_heap *mode_heap(void)
 static inline bool bypass_alloc(void)
 {
 	uint32_t n = agent_heap_skip;
-	if (__builtin_expect(n > 1, 0)) {
+	if (n > 1) { /* no hint: never in the heap mode, nearly always sampled */
 		agent_heap_skip = n - 1;
 		return true;
 	}
@@ -1310,7 +1310,7 @@ static inline bool bypass_alloc(void)
 
 /* Whether p is not the mode's (nor the boot arena's): one subtraction
  * and compare for a pointer of the real allocator's. len is read first:
- * bypass_set() stores lo before it. */
+ * agent_heap_bypass_set() stores lo before it. */
 static inline bool bypass_ptr(const void *p)
 {
 	uintptr_t len = __atomic_load_n(&bypass_len, __ATOMIC_ACQUIRE);
