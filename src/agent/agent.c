@@ -111,6 +111,13 @@ static int resolving;
 static TLS int in_hook;
 static TLS uint32_t my_tid;
 
+/* The bypass of the mode's allocator (agent_mode.h): agent_heap_skip is
+ * only ever above 1 when the mode set it; [bypass_lo, bypass_lo +
+ * bypass_len) holds the mode's blocks, and with bypass_len at its
+ * largest no pointer is outside it (off). */
+TLS uint32_t agent_heap_skip;
+static uintptr_t bypass_lo, bypass_len = UINTPTR_MAX;
+
 /* The agent's lock. glibc keeps its holder's tid in __data.__owner from
  * the moment it is taken until it is let go, which tells a jump out of a
  * signal handler whether the interrupted thread held it. */
@@ -1289,15 +1296,48 @@ static inline const struct agent_heap *mode_heap(void)
 
 #define MODE_CALLER(c) ((struct agent_caller){(c).ra, (c).cfa, (c).bp})
 
+/* Whether this thread's next allocation goes straight to the real
+ * allocator (agent_mode.h): one TLS decrement. */
+static inline bool bypass_alloc(void)
+{
+	uint32_t n = agent_heap_skip;
+	if (n > 1) { /* no hint: never in the heap mode, nearly always sampled */
+		agent_heap_skip = n - 1;
+		return true;
+	}
+	return false;
+}
+
+/* Whether p is not the mode's (nor the boot arena's): one subtraction
+ * and compare for a pointer of the real allocator's. len is read first:
+ * agent_heap_bypass_set() stores lo before it. */
+static inline bool bypass_ptr(const void *p)
+{
+	uintptr_t len = __atomic_load_n(&bypass_len, __ATOMIC_ACQUIRE);
+	return (uintptr_t)p - __atomic_load_n(&bypass_lo, __ATOMIC_RELAXED) >= len && !is_boot(p);
+}
+
+void agent_heap_bypass_set(uintptr_t lo, uintptr_t len)
+{
+	__atomic_store_n(&bypass_lo, lo, __ATOMIC_RELAXED);
+	__atomic_store_n(&bypass_len, len, __ATOMIC_RELEASE);
+}
+
+bool agent_heap_bypassed(const void *p)
+{
+	return bypass_ptr(p);
+}
+
 /* aligned_alloc's and memalign's: a power of two */
 static inline bool align_ok(size_t align)
 {
 	return align && !(align & (align - 1));
 }
 
-EXPORT void *malloc(size_t size)
+/* The entry points below are a thin wrapper, whose bypass needs no
+ * registers saved, and the hooked path, told the program's caller. */
+static __attribute__((noinline)) void *malloc_hooked(size_t size, const struct caller from)
 {
-	const struct caller from = HOOK_CALLER();
 	if (__builtin_expect(!real.malloc, 0)) {
 		resolve();
 		if (!real.malloc)
@@ -1316,6 +1356,13 @@ EXPORT void *malloc(size_t size)
 		record_alloc(&from, p, size);
 	hook_leave();
 	return p;
+}
+
+EXPORT void *malloc(size_t size)
+{
+	if (bypass_alloc())
+		return real.malloc(size);
+	return malloc_hooked(size, HOOK_CALLER());
 }
 
 /* memcheck counts only the words the program wrote since a block was
@@ -1346,9 +1393,8 @@ static void scrub(void *ptr, size_t from)
  * which glibc tells a double free (the program must still abort). */
 #define SCRUB_FREED (2 * sizeof(void *))
 
-EXPORT void free(void *ptr)
+static __attribute__((noinline)) void free_hooked(void *ptr, const struct caller from)
 {
-	const struct caller from = HOOK_CALLER();
 	if (!ptr || is_boot(ptr))
 		return;
 	if (__builtin_expect(!real.free, 0)) {
@@ -1374,14 +1420,22 @@ EXPORT void free(void *ptr)
 	hook_leave();
 }
 
+EXPORT void free(void *ptr)
+{
+	if (bypass_ptr(ptr)) {
+		real.free(ptr);
+		return;
+	}
+	free_hooked(ptr, HOOK_CALLER());
+}
+
 EXPORT void cfree(void *ptr)
 {
 	free(ptr);
 }
 
-EXPORT void *calloc(size_t n, size_t size)
+static __attribute__((noinline)) void *calloc_hooked(size_t n, size_t size, const struct caller from)
 {
-	const struct caller from = HOOK_CALLER();
 	if (__builtin_expect(!real.calloc || resolving, 0)) {
 		/* dlsym's own calloc lands here while we resolve: the arena is
 		 * zeroed. Anyone else's (a library constructor that runs before
@@ -1415,6 +1469,13 @@ EXPORT void *calloc(size_t n, size_t size)
 		record_alloc(&from, p, n * size);
 	hook_leave();
 	return p;
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+	if (bypass_alloc())
+		return real.calloc(n, size);
+	return calloc_hooked(n, size, HOOK_CALLER());
 }
 
 static void *libc_realloc(void *ptr, size_t size, const void *ctx)
@@ -1465,9 +1526,8 @@ static void *realloc_recorded(const struct caller *from, void *ptr, size_t size,
 	return p;
 }
 
-EXPORT void *realloc(void *ptr, size_t size)
+static __attribute__((noinline)) void *realloc_hooked(void *ptr, size_t size, const struct caller from)
 {
-	const struct caller from = HOOK_CALLER();
 	if (__builtin_expect(is_boot(ptr) || !real.realloc, 0)) {
 		if (!real.realloc)
 			resolve();
@@ -1503,10 +1563,20 @@ EXPORT void *realloc(void *ptr, size_t size)
 	return p;
 }
 
+EXPORT void *realloc(void *ptr, size_t size)
+{
+	/* realloc(NULL, n) allocates: the mode samples it */
+	if (ptr && bypass_ptr(ptr))
+		return real.realloc(ptr, size);
+	return realloc_hooked(ptr, size, HOOK_CALLER());
+}
+
 EXPORT size_t malloc_usable_size(void *ptr)
 {
 	if (!ptr)
 		return 0;
+	if (bypass_ptr(ptr))
+		return real.malloc_usable_size ? real.malloc_usable_size(ptr) : 0;
 	if (is_boot(ptr))
 		return boot_size(ptr);
 	resolve();

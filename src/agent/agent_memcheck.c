@@ -33,7 +33,11 @@
  * max_guarded blocks are live, or when the reservation is full or the
  * kernel refuses a mapping; the last two are counted (KH_REC_MEM_STATS).
  * Their frees go back to it: a pointer outside the reservation is not
- * ours, which an address compare tells.
+ * ours, which an address compare tells. With --sample the core's entry
+ * points make that compare and the countdown themselves
+ * (agent_heap_bypass_set()): a block passed over costs malloc and free a
+ * decrement or a compare on top of glibc's, and nothing tracks it (the
+ * leak check sees the guarded blocks only, as GWP-ASan's would).
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -108,11 +112,13 @@ static int exit_code = MC_EXIT_DEFAULT;
 static uint32_t sample_every; /* guard about one allocation in this many; 0, 1: all */
 static uint64_t max_guarded = MC_MAX_GUARDED_DEFAULT;
 /* atomics */
-static uint64_t n_guarded, n_unguarded, n_evicted, n_over_limit, n_no_room, n_live;
+static uint64_t n_guarded, n_unguarded, n_evicted, n_over_limit, n_no_room, n_live, n_foreign;
 
-/* --sample: a countdown per thread, reloaded with a pseudo-random count
- * of mean sample_every, so the decision is a decrement and a branch */
-static __thread __attribute__((tls_model("initial-exec"))) uint32_t sample_left, sample_rng;
+/* --sample: a countdown per thread (agent_heap_skip, the core's: its
+ * malloc and calloc count it down without calling the mode), reloaded
+ * with a pseudo-random count of mean sample_every, so the decision is a
+ * decrement and a branch */
+static __thread __attribute__((tls_model("initial-exec"))) uint32_t sample_rng;
 
 /* The real allocator, for the blocks that are not guarded. */
 static void *(*real_malloc)(size_t);
@@ -518,18 +524,18 @@ static void *mc_alloc(size_t size, size_t align, bool zero, int family, const st
 /* --sample: whether this allocation is guarded. */
 static inline bool sample_take(void)
 {
-	uint32_t n = sample_left;
+	uint32_t n = agent_heap_skip;
 	if (__builtin_expect(n > 1, 1)) {
-		sample_left = n - 1;
+		agent_heap_skip = n - 1;
 		return false;
 	}
 	/* xorshift32, seeded by the thread's own address: no system call */
-	uint32_t x = sample_rng ? sample_rng : (uint32_t)((uintptr_t)&sample_left >> 4) * 2654435761u | 1u;
+	uint32_t x = sample_rng ? sample_rng : (uint32_t)((uintptr_t)&sample_rng >> 4) * 2654435761u | 1u;
 	x ^= x << 13;
 	x ^= x >> 17;
 	x ^= x << 5;
 	sample_rng = x;
-	sample_left = 1 + x % (2 * sample_every - 1); /* mean sample_every */
+	agent_heap_skip = 1 + x % (2 * sample_every - 1); /* mean sample_every */
 	return n == 1;
 }
 
@@ -631,6 +637,7 @@ static int foreign_free(void *p, const struct agent_caller *from)
 {
 	uintptr_t a = (uintptr_t)p, lo, hi;
 	uint32_t flags = 0;
+	__atomic_fetch_add(&n_foreign, 1, __ATOMIC_RELAXED);
 	if (agent_thread_stack_at(a, &lo, &hi))
 		flags = KH_MEM_ON_STACK;
 	else if (module_holds(a))
@@ -932,6 +939,12 @@ static void mc_init(void)
 		munmap(r, MC_REGION);
 		return;
 	}
+	/* sampled: the blocks passed over, and every pointer outside the
+	 * region, go to the real allocator without entering the mode (so an
+	 * invalid free of a stack or static address is glibc's to catch, as
+	 * under GWP-ASan); before region is set, which lets blocks in it */
+	if (sample_every)
+		agent_heap_bypass_set((uintptr_t)r, MC_REGION);
 	__atomic_store_n(&region, (uintptr_t)r, __ATOMIC_RELEASE);
 }
 
@@ -1000,6 +1013,7 @@ static void stats_send(void)
 	st.max_guarded = max_guarded;
 	st.sample = sample_every;
 	st.markers = mc_pages_markers();
+	st.foreign_frees = __atomic_load_n(&n_foreign, __ATOMIC_RELAXED);
 	for (int i = 0; i < 1000; i++) {
 		if (agent_lock_try()) {
 			agent_channel_write(KH_REC_MEM_STATS, (char *)&st + sizeof(st.h), sizeof(st) - sizeof(st.h),

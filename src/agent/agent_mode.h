@@ -136,6 +136,19 @@ uint32_t agent_tid(void);
  * guard set) in a mode without one, or inside the agent itself. */
 const struct agent_heap *agent_heap_enter(void);
 void agent_heap_leave(void);
+/* A mode's allocator that hands most blocks to the real one unrecorded
+ * (memcheck --sample) lets the entry points skip it for those: once
+ * agent_heap_bypass_set() has run, a thread's malloc or calloc while its
+ * agent_heap_skip is above 1 counts it down and goes straight to the real
+ * allocator, and free, realloc and malloc_usable_size of a pointer outside
+ * [lo, lo + len) go straight there too. The mode's alloc is called when
+ * the count is down to 1 or 0 (or for any other entry point) and reloads
+ * it. Set once, before any thread allocates through it. */
+extern __thread __attribute__((tls_model("initial-exec"))) uint32_t agent_heap_skip;
+void agent_heap_bypass_set(uintptr_t lo, uintptr_t len);
+/* Whether p goes straight to the real allocator (outside the mode's
+ * blocks once agent_heap_bypass_set() ran; never before). */
+bool agent_heap_bypassed(const void *p);
 /* Anonymous memory straight from mmap (zeroed), or NULL; and back. */
 void *agent_map(size_t size);
 void agent_unmap(void *p, size_t size);

@@ -418,6 +418,10 @@ struct kh_rec_mem_stats {
 	uint64_t max_guarded;
 	uint32_t sample;  /* 1 in about this many guarded (0, 1: all) */
 	uint32_t markers; /* 1: guard markers (no mapping per block), 0: mprotect */
+	/* frees and reallocs of blocks the real allocator served that the
+	 * mode still looked at (none of malloc's with --sample: they go
+	 * straight to it) */
+	uint64_t foreign_frees;
 };
 
 /* The memcheck mode's live blocks at exit, one record each, sent before

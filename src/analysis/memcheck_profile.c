@@ -105,8 +105,10 @@ void mc_report_to_profile(const struct mc_report *r, struct profile *p)
 	    &v, "guarded=%" PRIu64 " unguarded=%" PRIu64 " processes=%" PRIu32 " scanned=%" PRIu32 " leaks_checked=%d",
 	    c->guarded, c->unguarded, c->processes, c->scanned, r->leaks_checked);
 	/* why blocks went unguarded, and the sampling, as the summary says */
-	strbuf_addf(&v, " over_limit=%" PRIu64 " no_room=%" PRIu64 " max_guarded=%" PRIu64 " sample=%" PRIu32,
-	            c->over_limit, c->no_room, c->max_guarded, c->sample);
+	strbuf_addf(&v,
+	            " over_limit=%" PRIu64 " no_room=%" PRIu64 " max_guarded=%" PRIu64 " sample=%" PRIu32
+	            " foreign_frees=%" PRIu64,
+	            c->over_limit, c->no_room, c->max_guarded, c->sample, c->foreign_frees);
 	profile_set_meta(p, "memcheck_counts", strbuf_str(&v));
 	for (size_t i = 0; i < r->n_errors; i++) {
 		const struct mc_report_error *e = &r->errors[i];
@@ -302,6 +304,7 @@ int mc_report_from_profile(const struct profile *p, struct mc_report **out)
 	(void)field_u64(cnt, "no_room", &r->stats.no_room);
 	(void)field_u64(cnt, "max_guarded", &r->stats.max_guarded);
 	(void)field_u32(cnt, "sample", &r->stats.sample);
+	(void)field_u64(cnt, "foreign_frees", &r->stats.foreign_frees);
 	uint64_t ne = profile_get_meta_u64(p, "memcheck_errors", 0);
 	uint64_t nl = profile_get_meta_u64(p, "memcheck_losses", 0);
 	/* every one has its key: a count beyond the keys is a lie */

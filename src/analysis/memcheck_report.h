@@ -59,6 +59,7 @@ struct mc_counts {
 	uint64_t guarded, unguarded;
 	uint64_t over_limit, no_room; /* of unguarded: --max-guarded reached; no room or mapping */
 	uint64_t max_guarded;         /* the largest --max-guarded a process had */
+	uint64_t foreign_frees;       /* frees of the real allocator's blocks the agents looked at */
 	uint32_t sample;              /* --sample's N (0, 1: all guarded) */
 	uint32_t processes, scanned;  /* processes seen; whose leak scan answered */
 };

@@ -226,6 +226,7 @@ static void cb_record(void *ctx, uint32_t ring, const struct kh_rec_header *rec)
 			m->st.evicted += s->evicted;
 			m->st.over_limit += s->over_limit;
 			m->st.no_room += s->no_room;
+			m->st.foreign_frees += s->foreign_frees;
 			if (s->max_guarded > m->st.max_guarded)
 				m->st.max_guarded = s->max_guarded;
 			m->st.sample = s->sample;

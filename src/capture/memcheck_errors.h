@@ -48,6 +48,7 @@ struct mc_stats {
 	uint64_t guarded, unguarded, evicted;
 	uint64_t over_limit, no_room; /* of unguarded: --max-guarded reached; no room or mapping */
 	uint64_t max_guarded;         /* the largest limit a process had */
+	uint64_t foreign_frees;       /* frees of the real allocator's blocks the agents looked at */
 	uint32_t sample;              /* --sample's N (0, 1: all guarded) */
 	uint32_t processes;           /* rings seen */
 	uint32_t counted;             /* processes that sent their counts (they exited through the agent) */

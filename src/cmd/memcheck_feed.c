@@ -65,6 +65,7 @@ struct mc_counts memcheck_feed(struct mc_report *r, const struct memcheck_errors
 	    .over_limit = st.over_limit,
 	    .no_room = st.no_room,
 	    .max_guarded = st.max_guarded,
+	    .foreign_frees = st.foreign_frees,
 	    .sample = st.sample,
 	    .processes = st.processes,
 	    .scanned = st.scanned,

@@ -118,6 +118,6 @@ void mc_render_json(struct strbuf *out, const struct mc_report *r, const struct 
 	const struct mc_counts *st = &r->stats;
 	strbuf_addf(out,
 	            "}, \"processes\": %" PRIu32 ", \"leaks_scanned_processes\": %" PRIu32 ", \"guarded\": %" PRIu64
-	            ", \"unguarded\": %" PRIu64 "}}\n",
-	            st->processes, st->scanned, st->guarded, st->unguarded);
+	            ", \"unguarded\": %" PRIu64 ", \"foreign_frees\": %" PRIu64 "}}\n",
+	            st->processes, st->scanned, st->guarded, st->unguarded, st->foreign_frees);
 }

@@ -217,7 +217,8 @@ static void say_summary(struct strbuf *out, const struct mc_report *r, const str
 	strbuf_addf(out, " in %u process%s; %" PRIu64 " block%s guarded", st->processes, st->processes == 1 ? "" : "es",
 	            st->guarded, st->guarded == 1 ? "" : "s");
 	if (st->sample > 1)
-		strbuf_addf(out, " (about 1 in %" PRIu32 ", --sample)", st->sample);
+		strbuf_addf(out, " (about 1 in %" PRIu32 ", --sample: errors and leaks are looked for in those only)",
+		            st->sample);
 	say_unguarded(out, st);
 	uint64_t sup = r->suppressed_errors;
 	for (size_t i = 0; i < r->n_losses; i++)

@@ -82,12 +82,13 @@ static void error_placed(void **state)
 	assert_int_equal(e->frames[1].file_offset, 0x2105);
 	assert_null(e->frames[2].path);
 
-	struct kh_rec_mem_stats st = {.guarded = 10, .unguarded = 2, .evicted = 3};
+	struct kh_rec_mem_stats st = {.guarded = 10, .unguarded = 2, .evicted = 3, .foreign_frees = 5};
 	ops->record(ops->ctx, 0, rec_make(&b, KH_REC_MEM_STATS, (char *)&st + sizeof(st.h), sizeof(st) - sizeof(st.h)));
 	struct mc_stats s;
 	memcheck_errors_stats(m, &s);
 	assert_int_equal(s.guarded, 10);
 	assert_int_equal(s.unguarded, 2);
+	assert_int_equal(s.foreign_frees, 5);
 	assert_int_equal(s.processes, 1);
 	assert_int_equal(s.counted, 1);
 	memcheck_errors_free(m);
