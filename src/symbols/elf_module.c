@@ -42,6 +42,7 @@ struct fn_node {
 	uint32_t parent;             /* enclosing function node, NO_NODE at the top */
 	uint32_t kids_first, kids_n; /* its children's ranges in cu_index.ranges */
 	uint32_t name;               /* strtab id once named */
+	const char *raw_name;        /* die_name() once named: libdw's string, NULL when none */
 	uint32_t depth;              /* of its DIE below the CU's */
 	bool named;
 	bool inlined;  /* DW_TAG_inlined_subroutine */
@@ -531,6 +532,7 @@ static uint32_t node_name(struct fn_node *n, struct strtab *strs)
 {
 	if (!n->named) {
 		const char *s = die_name(&n->die);
+		n->raw_name = s;
 		n->name = s ? sym_intern_name(strs, s) : 0;
 		n->named = true;
 	}
@@ -589,8 +591,9 @@ static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *st
 		if (i > 0)
 			node_call_site(cu, &cu->nodes.v[chain[i - 1]], strs, &out[i]);
 	}
+	/* named above: the DIE's attributes are not looked up again */
 	if (k > 0 && !cu->nodes.v[chain[k - 1]].inlined)
-		*outer_name = die_name(&cu->nodes.v[chain[k - 1]].die);
+		*outer_name = cu->nodes.v[chain[k - 1]].raw_name;
 	return k;
 }
 
