@@ -42,6 +42,7 @@ struct fn_node {
 	uint32_t parent;             /* enclosing function node, NO_NODE at the top */
 	uint32_t kids_first, kids_n; /* its children's ranges in cu_index.ranges */
 	uint32_t name;               /* strtab id once named */
+	const char *raw_name;        /* die_name() once named: libdw's string, NULL when none */
 	uint32_t depth;              /* of its DIE below the CU's */
 	bool named;
 	bool inlined;  /* DW_TAG_inlined_subroutine */
@@ -62,7 +63,8 @@ struct cu_index {
 	uint32_t top_first, top_n;
 	Dwarf_Files *files; /* for DW_AT_call_file; NULL when absent */
 	size_t nfiles;
-	const char *comp_dir; /* NULL when absent */
+	const char *comp_dir;          /* NULL when absent */
+	const unsigned char *info_end; /* the end of the CU's DIEs; NULL when unknown */
 };
 
 /* A function symbol from symtab/dynsym; libdwfl's own address lookup scans
@@ -324,14 +326,23 @@ static bool may_contain_functions(int tag)
 /* Indexes the functions directly below parent_die (through blocks,
  * namespaces and types, not through other functions: their children are
  * indexed when a lookup first enters them, so the bodies of the many
- * functions no sample hit are never walked). */
-static void index_die_children(struct cu_index *cu, Dwarf_Die *parent_die, uint32_t parent, int depth)
+ * functions no sample hit are never walked).
+ *
+ * Returns where the list of parent_die's children ends (its null entry),
+ * or NULL when that is not known. Without DW_AT_sibling (LLVM, so Rust,
+ * emits none) dwarf_siblingof() finds a DIE's sibling by parsing its whole
+ * subtree: stepping past a namespace that was just walked would parse it
+ * again, once per level of nesting (std's one big CU took 28 ms). The end
+ * of the walk says where the sibling starts instead. */
+static const unsigned char *index_die_children(struct cu_index *cu, Dwarf_Die *parent_die, uint32_t parent, int depth)
 {
-	Dwarf_Die child;
+	Dwarf_Die child, next;
 	if (depth > MAX_DIE_DEPTH || dwarf_child(parent_die, &child) != 0)
-		return;
-	do {
+		return NULL;
+	for (;;) {
 		int tag = dwarf_tag(&child);
+		const unsigned char *end = NULL; /* of child's children, when walked */
+		bool walked = false;
 		if (is_function_tag(tag)) {
 			Dwarf_Addr base, lo, hi;
 			ptrdiff_t off = 0;
@@ -354,12 +365,28 @@ static void index_die_children(struct cu_index *cu, Dwarf_Die *parent_die, uint3
 				n->parent = parent;
 				n->depth = (uint32_t)depth;
 				n->inlined = tag == DW_TAG_inlined_subroutine;
-				continue; /* its children when first needed */
+				walked = true; /* its children when first needed */
 			}
 		}
-		if (may_contain_functions(tag))
-			index_die_children(cu, &child, parent, depth + 1);
-	} while (dwarf_siblingof(&child, &child) == 0);
+		if (!walked && may_contain_functions(tag) && dwarf_haschildren(&child) > 0)
+			end = index_die_children(cu, &child, parent, depth + 1);
+		if (end && cu->info_end && end + 1 < cu->info_end) {
+			/* the sibling starts after the children's null entry;
+			 * another null entry there ends this list too */
+			if (end[1] == 0)
+				return end + 1;
+			memset(&next, 0, sizeof(next));
+			next.addr = (void *)(end + 1);
+			next.cu = child.cu;
+			child = next;
+			continue;
+		}
+		next.addr = NULL;
+		int rc = dwarf_siblingof(&child, &next);
+		if (rc != 0) /* libdw leaves next at the null entry that ended the list */
+			return rc == 1 && next.addr ? next.addr : NULL;
+		child = next;
+	}
 }
 
 static int range_build_cmp(const void *a, const void *b)
@@ -399,10 +426,23 @@ static void node_expand(struct cu_index *cu, uint32_t id)
 	cu->nodes.v[id].kids_n = (uint32_t)(cu->ranges.n - first);
 }
 
+/* Where the CU's DIEs end in memory: the next unit's header. */
+static const unsigned char *cu_info_end(Dwarf_Die *cudie)
+{
+	Dwarf_Off die_off = dwarf_dieoffset(cudie), in_cu = dwarf_cuoffset(cudie), next;
+	Dwarf *dbg = dwarf_cu_getdwarf(cudie->cu);
+	if (!dbg || die_off == (Dwarf_Off)-1 || in_cu == (Dwarf_Off)-1 || in_cu > die_off ||
+	    dwarf_next_unit(dbg, die_off - in_cu, &next, NULL, NULL, NULL, NULL, NULL, NULL, NULL) != 0 ||
+	    next <= die_off)
+		return NULL;
+	return (const unsigned char *)cudie->addr + (next - die_off);
+}
+
 static struct cu_index *cu_index_build(Dwarf_Die *cudie)
 {
 	struct cu_index *cu = xcalloc(1, sizeof(*cu));
 	cu->cudie = *cudie;
+	cu->info_end = cu_info_end(cudie);
 	index_die_children(cu, cudie, NO_NODE, 0);
 	slice_finish(cu, 0);
 	cu->top_first = 0;
@@ -492,6 +532,7 @@ static uint32_t node_name(struct fn_node *n, struct strtab *strs)
 {
 	if (!n->named) {
 		const char *s = die_name(&n->die);
+		n->raw_name = s;
 		n->name = s ? sym_intern_name(strs, s) : 0;
 		n->named = true;
 	}
@@ -550,8 +591,9 @@ static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *st
 		if (i > 0)
 			node_call_site(cu, &cu->nodes.v[chain[i - 1]], strs, &out[i]);
 	}
+	/* named above: the DIE's attributes are not looked up again */
 	if (k > 0 && !cu->nodes.v[chain[k - 1]].inlined)
-		*outer_name = die_name(&cu->nodes.v[chain[k - 1]].die);
+		*outer_name = cu->nodes.v[chain[k - 1]].raw_name;
 	return k;
 }
 
