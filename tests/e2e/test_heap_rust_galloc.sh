@@ -50,8 +50,9 @@ run() {
 # leaked bytes by class; the leak classes; peak, allocations and
 # temporaries within tolerances. The bounded cache's table (a HashMap
 # with removals, seeded at random) grows differently from run to run: it
-# is left out, with its 16 KiB of peak; eight threads interleave
-# differently: what counts as temporary too (1%).
+# is left out, with its 16 KiB of peak. The eight threads take each box
+# and its drop under one lock, so their temporaries do not depend on how
+# they interleave (without it, runs of one build spread by 1,100 of 80,000).
 BOUNDED_TABLE="heap_rust.rs:$(line_of "$FX_DIR/heap_rust.rs" BOUNDED_INSERT)"
 compare() {
 	python3 - "$T/$1.$2.json" "$T/sys.$2.json" "$BOUNDED_TABLE" "$2" <<'PY'
