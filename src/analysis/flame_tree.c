@@ -450,6 +450,19 @@ void flame_folded_narrow(struct flame_folded *b, double fraction)
 void flame_folded_input_size(struct flame_folded *b, uint64_t bytes)
 {
 	b->size = bytes;
+	/* The packs come to about a fifth of the text of mostly distinct
+	 * stacks (8.6 of 38 MB; 18 of 624 MB for shared prefixes): reserved
+	 * once on huge pages, they fault in 2 MiB at a time instead of 4 KiB
+	 * as doubling grows them (a third of the run's page faults), and are
+	 * never moved. Only what is written becomes resident; past 256 MiB
+	 * (a 1 GiB file) doubling takes over, not to ask for address space
+	 * that a strict overcommit would refuse. */
+	struct flame_tree *t = b->t;
+	uint64_t want = bytes / 4 < ((uint64_t)256 << 20) ? bytes / 4 : (uint64_t)256 << 20;
+	if (t->packed.cap || want < ((uint64_t)2 << 20))
+		return;
+	t->packed.v = xmalloc_huge(want);
+	t->packed.cap = want;
 }
 
 /* What packing needs of each node after the one packed. */
