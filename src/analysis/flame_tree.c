@@ -463,6 +463,16 @@ void flame_folded_input_size(struct flame_folded *b, uint64_t bytes)
 		return;
 	t->packed.v = xmalloc_huge(want);
 	t->packed.cap = want;
+	/* the nodes not packed yet grow and shrink as the lines go by: room
+	 * for an eighth of the text's bytes in nodes, on huge pages too */
+	size_t nodes = (size_t)(want / 2 / sizeof(*t->nodes.v));
+	if (t->nodes.cap >= nodes)
+		return;
+	struct flame_node *v = xmalloc_huge(nodes * sizeof(*v));
+	memcpy(v, t->nodes.v, t->nodes.n * sizeof(*v));
+	free(t->nodes.v);
+	t->nodes.v = v;
+	t->nodes.cap = nodes;
 }
 
 /* What packing needs of each node after the one packed. */

@@ -658,10 +658,11 @@ static void test_folded_distinct_names(void **state)
 	free(text);
 }
 
-/* Told a large input, the builder reserves the packs' bytes once (on huge
- * pages, flame_folded_input_size()): they are written in place and never
- * moved by growth, and the tree drawn is the one a small guess builds (the
- * guess of the total changes what is packed, never the drawing). */
+/* Told a large input, the builder reserves the packs' bytes and room for
+ * nodes once (on huge pages, flame_folded_input_size()): both are written
+ * in place and never moved by growth, and the tree drawn is the one a
+ * small guess builds (the guess of the total changes what is packed,
+ * never the drawing). */
 static void test_folded_packs_reserved(void **state)
 {
 	(void)state;
@@ -686,6 +687,8 @@ static void test_folded_packs_reserved(void **state)
 	flame_folded_input_size(&fbig, (uint64_t)64 << 20);
 	const uint8_t *at = big.packed.v;
 	size_t cap = big.packed.cap;
+	const struct flame_node *nodes = big.nodes.v;
+	assert_true(big.nodes.cap * sizeof(*nodes) >= (size_t)2 << 20);
 	assert_non_null(at);
 	assert_true(cap >= (size_t)2 << 20);
 	folded_scan_mem(text, len, add_line, &fbig, NULL);
@@ -693,6 +696,7 @@ static void test_folded_packs_reserved(void **state)
 	assert_true(big.packed.n > 0); /* else nothing was packed */
 	assert_ptr_equal(big.packed.v, at);
 	assert_int_equal(big.packed.cap, cap);
+	assert_ptr_equal(big.nodes.v, nodes); /* the nodes too fit their room */
 	char *a = svg_of(&small), *b = svg_of(&big);
 	assert_string_equal(a, b);
 	free(a);
