@@ -450,6 +450,29 @@ void flame_folded_narrow(struct flame_folded *b, double fraction)
 void flame_folded_input_size(struct flame_folded *b, uint64_t bytes)
 {
 	b->size = bytes;
+	/* The packs come to about a fifth of the text of mostly distinct
+	 * stacks (8.6 of 38 MB; 18 of 624 MB for shared prefixes): reserved
+	 * once on huge pages, they fault in 2 MiB at a time instead of 4 KiB
+	 * as doubling grows them (a third of the run's page faults), and are
+	 * never moved. Only what is written becomes resident; past 256 MiB
+	 * (a 1 GiB file) doubling takes over, not to ask for address space
+	 * that a strict overcommit would refuse. */
+	struct flame_tree *t = b->t;
+	uint64_t want = bytes / 4 < ((uint64_t)256 << 20) ? bytes / 4 : (uint64_t)256 << 20;
+	if (t->packed.cap || want < ((uint64_t)2 << 20))
+		return;
+	t->packed.v = xmalloc_huge(want);
+	t->packed.cap = want;
+	/* the nodes not packed yet grow and shrink as the lines go by: room
+	 * for an eighth of the text's bytes in nodes, on huge pages too */
+	size_t nodes = (size_t)(want / 2 / sizeof(*t->nodes.v));
+	if (t->nodes.cap >= nodes)
+		return;
+	struct flame_node *v = xmalloc_huge(nodes * sizeof(*v));
+	memcpy(v, t->nodes.v, t->nodes.n * sizeof(*v));
+	free(t->nodes.v);
+	t->nodes.v = v;
+	t->nodes.cap = nodes;
 }
 
 /* What packing needs of each node after the one packed. */

@@ -233,8 +233,10 @@ void flame_folded_init(struct flame_folded *b, struct flame_tree *t);
 void flame_folded_narrow(struct flame_folded *b, double fraction);
 /* The size of the input in bytes when known (a file): the total to come
  * is then guessed from the values and bytes of the lines so far, so that
- * the narrow subtrees among the first lines are packed too. A wrong guess
- * costs time or memory, never a wrong tree. */
+ * the narrow subtrees among the first lines are packed too, and room for
+ * the packs and the nodes is reserved from it at once (2 MiB or more: on
+ * huge pages, resident only as written). A wrong guess costs time or
+ * memory, never a wrong tree. Called before the first line. */
 void flame_folded_input_size(struct flame_folded *b, uint64_t bytes);
 /* Adds one stack line ("a;b;c", len bytes, no count) with value v; values
  * of 0 or less add nothing, as in flame_tree_build(), and neither do stacks

@@ -658,6 +658,54 @@ static void test_folded_distinct_names(void **state)
 	free(text);
 }
 
+/* Told a large input, the builder reserves the packs' bytes and room for
+ * nodes once (on huge pages, flame_folded_input_size()): both are written
+ * in place and never moved by growth, and the tree drawn is the one a
+ * small guess builds (the guess of the total changes what is packed,
+ * never the drawing). */
+static void test_folded_packs_reserved(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	for (int i = 0; i < 40; i++) /* sorted as written: w_00..w_39, f_000.. */
+		for (int j = 0; j < 60; j++)
+			fprintf(f, "main;w_%02d;f_%03d;g_%02d_%03d;h_%d %d\n", i, j, i, j, j % 7, 1 + (i * j) % 5);
+	fclose(f);
+	struct flame_tree small, big;
+	flame_tree_init(&small);
+	flame_tree_init(&big);
+	struct flame_folded fs, fbig;
+	flame_folded_init(&fs, &small);
+	flame_folded_narrow(&fs, 0.01);
+	flame_folded_input_size(&fs, len);
+	folded_scan_mem(text, len, add_line, &fs, NULL);
+	flame_folded_finish(&fs);
+	flame_folded_init(&fbig, &big);
+	flame_folded_narrow(&fbig, 0.01);
+	flame_folded_input_size(&fbig, (uint64_t)64 << 20);
+	const uint8_t *at = big.packed.v;
+	size_t cap = big.packed.cap;
+	const struct flame_node *nodes = big.nodes.v;
+	assert_true(big.nodes.cap * sizeof(*nodes) >= (size_t)2 << 20);
+	assert_non_null(at);
+	assert_true(cap >= (size_t)2 << 20);
+	folded_scan_mem(text, len, add_line, &fbig, NULL);
+	flame_folded_finish(&fbig);
+	assert_true(big.packed.n > 0); /* else nothing was packed */
+	assert_ptr_equal(big.packed.v, at);
+	assert_int_equal(big.packed.cap, cap);
+	assert_ptr_equal(big.nodes.v, nodes); /* the nodes too fit their room */
+	char *a = svg_of(&small), *b = svg_of(&big);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	flame_tree_release(&small);
+	flame_tree_release(&big);
+	free(text);
+}
+
 /* The census guesses a folded name only when the byte scans say it could
  * be C++ or Rust: they must never say no to a name the guess calls so
  * (a mark they missed would colour the drawn frames wrongly). */
@@ -773,6 +821,7 @@ int main(void)
 	    cmocka_unit_test(test_folded_fast_path),
 	    cmocka_unit_test(test_folded_distinct_names),
 	    cmocka_unit_test(test_folded_shared_frames),
+	    cmocka_unit_test(test_folded_packs_reserved),
 	    cmocka_unit_test(test_census_scans),
 	    cmocka_unit_test(test_census_in_narrow_frames),
 	};
