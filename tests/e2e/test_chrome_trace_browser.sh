@@ -7,8 +7,8 @@
 # Chromium (tests/e2e/browser/chrome_trace_test.js). The viewer shows a
 # track for the process and one for the worker thread, named as the export
 # names them, and in the worker's track the slices of top_target::hot_spin
-# and top_target::cold_spin cover their shares of its time (3/4 and 1/4 by
-# the fixture's own CPU clock), as kiln report gives them.
+# and top_target::cold_spin split its time between them (3/4 and 1/4 by
+# the fixture's own CPU clock) as kiln report splits their samples.
 source "$(dirname "$0")/lib.sh"
 BROWSER_DIR=$KILN_SRC/tests/e2e/browser
 command -v node >/dev/null || skip "node is missing (make deps)"
@@ -23,13 +23,16 @@ report_json tt.kiln tt.json
 pid=$(jq_ tt.json "[t['pid'] for t in j['threads'] if t['name'] == 'top-worker'][0]")
 tid=$(jq_ tt.json "[t['tid'] for t in j['threads'] if t['name'] == 'top-worker'][0]")
 [ -n "$pid" ] && [ -n "$tid" ] || die "kiln report has no thread top-worker"
-# each function's share of the worker's slices, as kiln report's share of
-# its samples (the worker is the only thread with samples), give or take 6
+# each function's share of the two functions' time in the worker's
+# slices, as kiln report's share of their samples, give or take 6 (the
+# thread's other time is weighted by time in a trace, by samples in report)
+self_pct() { jq_ tt.json "[f['self_pct'] for f in j['functions'] if f['name'] == '$1'][0]"; }
+both=$(python3 -c "print($(self_pct top_target::hot_spin) + $(self_pct top_target::cold_spin))")
 share() {
 	local pct
-	pct=$(jq_ tt.json "[f['self_pct'] for f in j['functions'] if f['name'] == '$1'][0]")
+	pct=$(self_pct "$1")
 	[ -n "$pct" ] || die "kiln report has no $1"
-	python3 -c "print('$1:%g:%g' % (max($pct - 6, 0), $pct + 6))"
+	python3 -c "p = 100 * $pct / $both; print('$1:%g:%g' % (max(p - 6, 0), p + 6))"
 }
 hot=$(share top_target::hot_spin)
 cold=$(share top_target::cold_spin)
