@@ -314,8 +314,10 @@ static void test_main_thread(void **state)
 	assert_true(main_at + 1 < n && in_libc(pcs[main_at + 1] - 1)); /* __libc_start_call_main */
 	assert_string_equal(syms_name(&s, pcs[n - 1] - 1), "_start");
 
-	/* It says how much of the copy it used: that much does, a word less
-	 * cuts the outermost frame. */
+	/* It says how much of the copy it used: that much does, and on
+	 * x86-64 (the return address just below each cfa) a word less cuts
+	 * the outermost frame; aarch64 saves its frame record at the frame's
+	 * bottom, so there the reach is an upper bound. */
 	uint64_t reach = unwinder_last_reach(u), copied = in.stack_size;
 	assert_true(reach > 0 && reach <= copied);
 	uint64_t pcs3[MAX_FRAMES];
@@ -323,9 +325,11 @@ static void test_main_thread(void **state)
 	assert_int_equal(unwinder_unwind(u, &in, maps_find, maps, pcs3, MAX_FRAMES, &st), n);
 	assert_int_equal(st, UNWIND_COMPLETE);
 	assert_int_equal(unwinder_last_reach(u), reach);
+#if defined(__x86_64__)
 	in.stack_size = reach - 8;
 	unwinder_unwind(u, &in, maps_find, maps, pcs3, MAX_FRAMES, &st);
 	assert_int_equal(st, UNWIND_TRUNCATED);
+#endif
 	in.stack_size = copied;
 
 	/* The second unwind of the same stack is answered from the cache. */
