@@ -17,6 +17,7 @@
 #include "arch/arch.h"
 #include "capture/maps.h"
 #include "capture/offcpu.h"
+#include "capture/proc_stat.h"
 #include "capture/wake_filter.h"
 #include "capture/perf_ring.h"
 #include "capture/reader_sched.h"
@@ -539,14 +540,8 @@ int recorder_open_child(struct recorder *r, pid_t pid)
 
 static void read_comm(struct recorder *r, uint32_t pid, uint32_t tid)
 {
-	char path[96], name[64] = "";
-	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/task/%" PRIu32 "/comm", pid, tid);
-	FILE *f = fopen(path, "r");
-	if (f) {
-		if (fgets(name, sizeof(name), f))
-			name[strcspn(name, "\n")] = '\0';
-		fclose(f);
-	}
+	struct proc_stat st;
+	const char *name = proc_stat_read((pid_t)pid, (pid_t)tid, &st) ? "" : st.comm;
 	profile_thread(r->p, tid, pid)->name = profile_intern(r->p, name);
 }
 

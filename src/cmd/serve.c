@@ -277,19 +277,6 @@ static int serve_parse(int argc, char **argv, struct serve_args *a)
 	return -1;
 }
 
-static void read_comm(pid_t pid, char *buf, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	FILE *f = fopen(path, "r");
-	buf[0] = '\0';
-	if (f) {
-		if (fgets(buf, (int)size, f))
-			buf[strcspn(buf, "\n")] = '\0';
-		fclose(f);
-	}
-}
-
 /* Now in clock ticks since boot, the unit of a process's start time. */
 static uint64_t boot_ticks(void)
 {
@@ -323,7 +310,9 @@ static int proc_open(struct serve *s, pid_t pid)
 	sp->pid = pid;
 	sp->r = r;
 	sp->attached = boot_ticks();
-	read_comm(pid, sp->comm, sizeof(sp->comm));
+	struct proc_stat st;
+	if (!proc_stat_read(pid, 0, &st))
+		snprintf(sp->comm, sizeof(sp->comm), "%s", st.comm);
 	return 0;
 }
 
@@ -380,14 +369,6 @@ static void proc_close(struct serve *s, struct serve_proc *sp)
 	sp->exited = true;
 }
 
-static bool proc_known(const struct serve *s, pid_t pid)
-{
-	for (size_t i = 0; i < s->procs.n; i++)
-		if (s->procs.v[i].pid == pid)
-			return true;
-	return false;
-}
-
 /* pid's parent and start time (clock ticks since boot), from /proc/PID/stat;
  * 0 when it is gone. */
 static pid_t parent_of(pid_t pid, uint64_t *start)
@@ -422,7 +403,7 @@ static void scan_all(struct serve *s)
 		if (cmd_parse_u64(e->d_name, &v) || !v || v > INT_MAX)
 			continue;
 		pid_t pid = (pid_t)v;
-		if (pid == self || proc_known(s, pid) || serve_proc_gone(pid))
+		if (pid == self || proc_find(s, pid) || serve_proc_gone(pid))
 			continue;
 		char exe[64], target[8];
 		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);

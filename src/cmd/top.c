@@ -19,6 +19,7 @@
 #include "analysis/hotspots.h"
 #include "analysis/top_window.h"
 #include "capture/events.h"
+#include "capture/proc_stat.h"
 #include "capture/proc_thread.h"
 #include "capture/recorder.h"
 #include "capture/target.h"
@@ -239,15 +240,9 @@ static int top_prepare(struct top_session *s)
 /* The process's name from /proc, for the title. */
 static void name_process(struct strbuf *sb, pid_t pid)
 {
-	char path[64], comm[64] = "";
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f) {
-		if (fgets(comm, sizeof(comm), f))
-			comm[strcspn(comm, "\n")] = '\0';
-		fclose(f);
-	}
-	strbuf_addf(sb, "pid %d (%s)", (int)pid, comm[0] ? comm : "?");
+	struct proc_stat st;
+	bool named = !proc_stat_read(pid, 0, &st) && st.comm[0];
+	strbuf_addf(sb, "pid %d (%s)", (int)pid, named ? st.comm : "?");
 }
 
 /* Forks the command; for the terminal view with its stdin, stdout and
