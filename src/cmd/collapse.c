@@ -13,23 +13,24 @@
 #include "profile/stack_input.h"
 #include "render/flame.h"
 
-static const char collapse_usage[] = "usage: kiln collapse [options] [FILE]\n"
-                                     "\n"
-                                     "Turns 'perf script' output (or a perf.data file, a .kiln profile, or folded\n"
-                                     "stacks) into folded stacks: one 'comm;outer;...;leaf COUNT' line per\n"
-                                     "distinct stack, as stackcollapse-perf.pl writes them. FILE defaults to\n"
-                                     "stdin ('-').\n"
-                                     "\n"
-                                     "  kiln collapse perf.data > out.folded\n"
-                                     "  perf script -i perf.data | kiln collapse > out.folded\n"
-                                     "  kiln flame out.folded\n"
-                                     "\n"
-                                     "  -o, --output FILE   write to FILE instead of stdout\n"
-                                     "      --threads       put the thread (name and tid) at the root of each stack\n"
-                                     "      --max-line-bytes N   longest line of text input (default 16M)\n"
-                                     "      --max-input-bytes N  most bytes of text input (default: no limit)\n"
-                                     "  -h, --help          show this help\n"
-                                     "See kiln-collapse(1).\n";
+static const char collapse_usage[] =
+    "usage: kiln collapse [options] [FILE]\n"
+    "\n"
+    "Turns 'perf script' output (or a perf.data file, a .kiln profile, or folded\n"
+    "stacks) into folded stacks: one 'comm;outer;...;leaf COUNT' line per\n"
+    "distinct stack, as stackcollapse-perf.pl writes them. FILE defaults to\n"
+    "stdin ('-').\n"
+    "\n"
+    "  kiln collapse perf.data > out.folded\n"
+    "  perf script -i perf.data | kiln collapse > out.folded\n"
+    "  kiln flame out.folded\n"
+    "\n"
+    "  -o, --output FILE   write to FILE instead of stdout\n"
+    "      --threads       put the thread (name and tid) at the root of each stack\n"
+    "      --max-line-bytes N   longest line of text input (default 16M)\n"
+    "      --max-input-bytes N  most bytes of input, a pprof once uncompressed (default: no limit)\n"
+    "  -h, --help          show this help\n"
+    "See kiln-collapse(1).\n";
 
 int cmd_collapse(int argc, char **argv)
 {

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "capture/pprof_read.h"
 #include "analysis/flame_tree.h"
 #include "cmd/cmd.h"
 #include "cmd/output.h"
@@ -45,7 +46,7 @@ struct export_format {
 
 static bool sniff_pprof(const unsigned char *head, size_t n)
 {
-	return n >= 2 && head[0] == 0x1f && head[1] == 0x8b; /* gzip */
+	return pprof_sniff(head, n);
 }
 
 static int write_pprof(FILE *out, struct profile *p, const struct export_args *a)

@@ -65,7 +65,7 @@ static const char flame_usage[] =
     "      --palette NAME        lang (by origin: Rust, Rust std, C/C++, kernel;\n"
     "                            default), hot, mem or io\n"
     "      --max-line-bytes N    longest line of text input (default 16M)\n"
-    "      --max-input-bytes N   most bytes of text input (default: no limit)\n"
+    "      --max-input-bytes N   most bytes of input, a pprof once uncompressed (default: no limit)\n"
     "      --full-stacks         heap profiles: keep the allocator's frames above\n"
     "                            each allocation site (default: the site is the leaf)\n"
     "      --alloc-fn REGEX      heap profiles: functions (whole name) that are\n"

@@ -77,16 +77,18 @@ static bool is_pprof(const char *path)
 	return n > 0 && pprof_sniff(head, (size_t)n);
 }
 
-/* Reads a pprof profile (Go's, Pyroscope's, kiln export's) for a view. */
-static struct profile *load_pprof(const char *path)
+/* Reads a pprof profile (Go's, Pyroscope's, kiln export's) for a view, of
+ * at most max_bytes once uncompressed (0: the reader's default). */
+static struct profile *load_pprof(const char *path, uint64_t max_bytes)
 {
 	struct profile *p = NULL;
 	struct pprof_read_info info;
-	int rc = pprof_read_file(path, 0, &p, &info);
+	int rc = pprof_read_file(path, max_bytes, &p, &info);
 	if (rc == -EBADMSG)
 		kiln_error("'%s' is not a pprof profile: %s", path, info.error);
 	else if (rc == -EFBIG)
-		kiln_error("cannot read pprof profile '%s': %s", path, info.error);
+		kiln_error("cannot read pprof profile '%s': %s%s", path, info.error,
+		           max_bytes ? " (--max-input-bytes); raise the limit or drop it" : "");
 	else if (rc)
 		cmd_profile_error(path, rc);
 	if (rc)
@@ -100,7 +102,7 @@ struct profile *cmd_load_profile(const char *path, const char *doing, bool *comp
 	if (is_pprof(path)) {
 		if (complete)
 			*complete = true;
-		return load_pprof(path);
+		return load_pprof(path, 0);
 	}
 	struct profile *p = NULL;
 	struct kiln_read_info info = {0};
@@ -179,7 +181,7 @@ int cmd_load_stacks(const char *path, const struct stack_input_limits *lim,
 	if (complete)
 		*complete = true;
 	if (strcmp(path, "-") && is_pprof(path)) {
-		*out = load_pprof(path);
+		*out = load_pprof(path, lim->max_input_bytes); /* --max-input-bytes */
 		return *out ? 0 : 1;
 	}
 	int rc = stack_input_read(path, lim, fn, ctx, out, &in);

@@ -115,7 +115,7 @@ struct profile *serve_budget_compact(struct serve *s)
 	struct hashmap win_tids;
 	hashmap_init(&win_tids);
 	for (size_t i = 0; i < s->win.n; i++)
-		hashmap_put(&win_tids, s->win.ring[(s->win.head + i) % s->win.cap].tid, 1);
+		hashmap_put(&win_tids, sample_window_at(&s->win, i)->tid, 1);
 	for (size_t i = 0; i < p->threads.n; i++) {
 		uint64_t v;
 		kt[i] = hashmap_get(&win_tids, p->threads.v[i].tid, &v) || thread_alive(&p->threads.v[i]);

@@ -21,14 +21,12 @@ struct serve_close_job {
 	size_t bytes; /* p's, counted in the closer's pending_bytes */
 };
 
-/* The test hook: the first close waits for a line on the gate FIFO, so a
- * test can hold a close open while it sends requests. */
-static void wait_gate(struct serve_closer *c)
+void serve_gate_wait(const char **gate)
 {
-	if (!c->gate)
+	if (!*gate)
 		return;
-	int fd = open(c->gate, O_RDONLY | O_CLOEXEC);
-	c->gate = NULL;
+	int fd = open(*gate, O_RDONLY | O_CLOEXEC);
+	*gate = NULL;
 	if (fd < 0)
 		return;
 	char buf[16];
@@ -46,7 +44,7 @@ static int close_one(struct serve_closer *c, struct serve_close_job *j)
 	c->pending_bytes = c->pending_bytes - j->bytes + bytes;
 	j->bytes = bytes;
 	pthread_mutex_unlock(&c->lock);
-	wait_gate(c);
+	serve_gate_wait(&c->gate); /* the first close */
 	int rc = kiln_writer_finish(j->w, j->p);
 	kiln_writer_free(j->w);
 	profile_free(j->p);

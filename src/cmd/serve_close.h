@@ -38,6 +38,11 @@ struct serve_closer {
 	const char *gate; /* KILN_TEST_SERVE_CLOSE_GATE: a FIFO the first close reads one line from first */
 };
 
+/* The test hooks' gate (KILN_TEST_SERVE_*_GATE): when *gate names a FIFO,
+ * waits for a line on it, once (*gate is cleared), so a test holds a close
+ * or a symbolization open while it sends requests. */
+void serve_gate_wait(const char **gate);
+
 /* Starts the thread, which names locations with symbols' caches (it must
  * outlive the closer); 0 or -errno. */
 int serve_closer_start(struct serve_closer *c, struct serve_symbols *symbols);

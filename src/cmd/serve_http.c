@@ -259,7 +259,7 @@ static void handle_page(struct serve *s, struct http_response *res)
 	}
 	/* samples in the view, per process (children count for their -p parent's row when it has none) */
 	for (size_t k = 0; k < s->win.n; k++) {
-		const struct profile_sample *x = &s->win.ring[(s->win.head + k) % s->win.cap];
+		const struct profile_sample *x = sample_window_at(&s->win, k);
 		if (x->time < since)
 			continue;
 		total++;

@@ -4,12 +4,11 @@
  * back for the loop to copy the names into its profile. */
 #include "cmd/serve_symbolize.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd/serve_close.h"
 #include "util/hashmap.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
@@ -46,22 +45,6 @@ static void list_free(struct serve_sym_batch *b)
 		batch_free(b);
 		b = next;
 	}
-}
-
-/* The test hook: the first batch waits for a line on the gate FIFO, so a
- * test can hold symbolization while it sends requests. */
-static void wait_gate(struct serve_symbols *ss)
-{
-	if (!ss->gate)
-		return;
-	int fd = open(ss->gate, O_RDONLY | O_CLOEXEC);
-	ss->gate = NULL;
-	if (fd < 0)
-		return;
-	char buf[16];
-	while (read(fd, buf, sizeof(buf)) < 0 && errno == EINTR)
-		;
-	close(fd);
 }
 
 /* Whether the file at a mapping's path is the one that was mapped, as far
@@ -108,7 +91,7 @@ static void *symbols_main(void *arg)
 		struct serve_sym_batch *b = ss->todo;
 		ss->todo = b->next;
 		pthread_mutex_unlock(&ss->lock);
-		wait_gate(ss);
+		serve_gate_wait(&ss->gate); /* the first batch */
 		batch_name(ss, b);
 		pthread_mutex_lock(&ss->lock);
 		list_append(&ss->done, b);

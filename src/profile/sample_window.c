@@ -83,7 +83,7 @@ size_t sample_window_copy(const struct sample_window *w, uint64_t since, struct 
 	size_t k = 0;
 	vec_reserve(&p->samples, p->samples.n + w->n);
 	for (size_t i = 0; i < w->n; i++) {
-		const struct profile_sample *s = &w->ring[(w->head + i) % w->cap];
+		const struct profile_sample *s = sample_window_at(w, i);
 		if (s->time < since)
 			continue;
 		p->samples.v[p->samples.n++] = *s;
@@ -96,7 +96,7 @@ size_t sample_window_forget_stacks(struct sample_window *w, uint32_t first_stack
 {
 	size_t kept = 0, n = w->n;
 	for (size_t i = 0; i < n; i++) {
-		const struct profile_sample *s = &w->ring[(w->head + i) % w->cap];
+		const struct profile_sample *s = sample_window_at(w, i);
 		if (s->stack < first_stack)
 			w->ring[(w->head + kept++) % w->cap] = *s;
 	}
@@ -107,7 +107,7 @@ size_t sample_window_forget_stacks(struct sample_window *w, uint32_t first_stack
 void sample_window_mark_stacks(const struct sample_window *w, uint8_t *live)
 {
 	for (size_t i = 0; i < w->n; i++)
-		live[w->ring[(w->head + i) % w->cap].stack] = 1;
+		live[sample_window_at(w, i)->stack] = 1;
 }
 
 size_t sample_window_rename_stacks(struct sample_window *w, const uint32_t *map)

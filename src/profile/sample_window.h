@@ -35,6 +35,12 @@ static inline size_t sample_window_bytes(const struct sample_window *w)
 	return w->cap * sizeof(*w->ring);
 }
 void sample_window_release(struct sample_window *w);
+
+/* The window's i-th sample, oldest first (i < w->n). */
+static inline const struct profile_sample *sample_window_at(const struct sample_window *w, size_t i)
+{
+	return &w->ring[(w->head + i) % w->cap];
+}
 /* Forgets the samples older than now - span_ns (times as the samples'). */
 void sample_window_expire(struct sample_window *w, uint64_t now);
 /* Adds s; false (and counted in dropped) when the ring is full. */

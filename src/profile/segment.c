@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -18,36 +19,18 @@
 int segment_dir_init(struct segment_dir *sd, const char *dir, uint64_t retention_ns, uint64_t max_bytes)
 {
 	memset(sd, 0, sizeof(*sd));
-	struct strbuf path = STRBUF_INIT;
-	int rc = 0;
-	/* mkdir -p: each parent in turn */
-	for (const char *s = dir;; s++) {
-		if ((*s == '/' || !*s) && s != dir) {
-			strbuf_reset(&path);
-			strbuf_add(&path, dir, (size_t)(s - dir));
-			if (mkdir(strbuf_str(&path), 0755) < 0 && errno != EEXIST) {
-				rc = -errno;
-				goto out_release;
-			}
-		}
-		if (!*s)
-			break;
-	}
-	struct stat st;
-	if (stat(dir, &st) < 0) {
-		rc = -errno;
-		goto out_release;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		rc = -ENOTDIR;
-		goto out_release;
-	}
+	int rc = fs_make_dirs(dir, 0755);
+	if (rc)
+		return rc;
+	struct stat st; /* fs_make_dirs() leaves a file of that name be */
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
 	sd->dir = xstrdup(dir);
 	sd->retention_ns = retention_ns;
 	sd->max_bytes = max_bytes;
-out_release:
-	strbuf_release(&path);
-	return rc;
+	return 0;
 }
 
 void segment_dir_release(struct segment_dir *sd)

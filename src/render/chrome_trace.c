@@ -55,23 +55,12 @@ static int cmp_span(const void *a, const void *b)
 	return (x->depth > y->depth) - (x->depth < y->depth);
 }
 
-/* Appends v in decimal: the hot path, where vsnprintf costs the most. */
-static void add_u64(struct strbuf *sb, uint64_t v)
-{
-	char buf[24], *e = buf + sizeof(buf), *q = e;
-	do {
-		*--q = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	strbuf_add(sb, q, (size_t)(e - q));
-}
-
 /* ns as microseconds with three decimals: exact, as trace viewers read
  * fractions of a microsecond. */
 static void add_us(struct strbuf *sb, uint64_t ns)
 {
 	char frac[5] = {'.', (char)('0' + ns / 100 % 10), (char)('0' + ns / 10 % 10), (char)('0' + ns % 10), 0};
-	add_u64(sb, ns / 1000);
+	strbuf_add_u64(sb, ns / 1000);
 	strbuf_add(sb, frac, 4);
 }
 

@@ -27,17 +27,6 @@ static void flush_some(struct writer *w)
 	strbuf_reset(&w->sb);
 }
 
-/* Appends v in decimal: the hot path, where vsnprintf costs the most. */
-static void add_u64(struct strbuf *sb, uint64_t v)
-{
-	char buf[24], *e = buf + sizeof(buf), *q = e;
-	do {
-		*--q = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	strbuf_add(sb, q, (size_t)(e - q));
-}
-
 const char *speedscope_unit(const char *unit)
 {
 	static const char *const known[] = {"nanoseconds", "microseconds", "milliseconds", "seconds", "bytes"};
@@ -75,7 +64,7 @@ static void add_stack(struct writer *w, const uint32_t *ids, size_t n)
 	for (size_t k = 0; k < n; k++) {
 		if (k)
 			strbuf_addch(&w->sb, ',');
-		add_u64(&w->sb, ids[k]);
+		strbuf_add_u64(&w->sb, ids[k]);
 	}
 	strbuf_addch(&w->sb, ']');
 }
@@ -120,7 +109,7 @@ static void write_sampled(struct writer *w, struct stack_events *se, const struc
 	for (size_t k = 0; k < weights.n; k++) {
 		if (k)
 			strbuf_addch(&w->sb, ',');
-		add_u64(&w->sb, (uint64_t)weights.v[k]); /* only positive weights are kept */
+		strbuf_add_u64(&w->sb, (uint64_t)weights.v[k]); /* only positive weights are kept */
 		flush_some(w);
 	}
 	strbuf_addf(&w->sb, "],\"startValue\":0,\"endValue\":%" PRId64 "}", total);
@@ -140,9 +129,9 @@ static void ev_add(struct evented *e, char type, uint32_t frame, uint64_t at)
 	if (e->any)
 		strbuf_addch(&e->w->sb, ',');
 	strbuf_addstr(&e->w->sb, type == 'O' ? "{\"type\":\"O\",\"frame\":" : "{\"type\":\"C\",\"frame\":");
-	add_u64(&e->w->sb, frame);
+	strbuf_add_u64(&e->w->sb, frame);
 	strbuf_addstr(&e->w->sb, ",\"at\":");
-	add_u64(&e->w->sb, at);
+	strbuf_add_u64(&e->w->sb, at);
 	strbuf_addch(&e->w->sb, '}');
 	e->any = true;
 	e->last = at;

@@ -112,7 +112,7 @@ int symbolizer_module_by_build_id(struct symbolizer *s, const char *hex)
 }
 
 /* Reads the file at path (stat st) into a new module keyed by key. */
-static int module_load(struct symbolizer *s, const char *path, const char *key)
+static int module_load(struct symbolizer *s, const char *path, const char *key, int *id_out)
 {
 	size_t id = 0;
 	while (id < s->modules.n && s->modules.v[id].key)
@@ -129,6 +129,7 @@ static int module_load(struct symbolizer *s, const char *path, const char *key)
 	keymap_add(&s->module_index, hash_bytes(key, strlen(key)), (uint32_t)id);
 	s->live_modules++;
 	s->stats.loads++;
+	*id_out = (int)id; /* a module that failed to open is kept too, with its error */
 	return m->err ? m->err : (int)id;
 }
 
@@ -137,13 +138,13 @@ int symbolizer_module(struct symbolizer *s, const char *path)
 	uint64_t h = hash_bytes(path, strlen(path));
 	uint32_t pid = keymap_find(&s->path_index, h, path_eq, s, path);
 	struct sym_path *sp = pid == KEYMAP_NONE ? NULL : &s->paths.v[pid];
-	if (sp && sp->checked == s->epoch && sp->module >= 0)
+	if (sp && sp->checked == s->epoch)
 		return module_hit(s, sp->module);
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return -errno;
 	uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
-	if (sp && sp->module >= 0 && sp->dev == (uint64_t)st.st_dev && sp->ino == (uint64_t)st.st_ino &&
+	if (sp && sp->dev == (uint64_t)st.st_dev && sp->ino == (uint64_t)st.st_ino &&
 	    sp->size == (uint64_t)st.st_size && sp->mtime_ns == mtime) {
 		sp->checked = s->epoch;
 		return module_hit(s, sp->module);
@@ -162,7 +163,7 @@ int symbolizer_module(struct symbolizer *s, const char *path)
 	if (id >= 0)
 		rc = module_hit(s, id);
 	else
-		rc = module_load(s, path, key), id = module_find(s, key);
+		rc = module_load(s, path, key, &id);
 	if (!sp) {
 		sp = vec_grow(&s->paths);
 		memset(sp, 0, sizeof(*sp));
@@ -230,7 +231,7 @@ void symbolizer_trim(struct symbolizer *s)
 	size_t k = 0;
 	for (size_t i = 0; i < s->paths.n; i++) {
 		struct sym_path *sp = &s->paths.v[i];
-		if (sp->module >= 0 && s->modules.v[sp->module].key)
+		if (s->modules.v[sp->module].key)
 			s->paths.v[k++] = *sp;
 		else
 			free(sp->path);

@@ -169,7 +169,7 @@ struct sym_module {
  * when checked, to see whether it changed. */
 struct sym_path {
 	char *path;
-	int module; /* module id, -1 once that module was evicted */
+	int module; /* module id (symbolizer_trim() drops the path with its module) */
 	uint64_t dev, ino, size, mtime_ns;
 	uint64_t checked; /* the pass (symbolizer epoch) it was last checked in */
 };

@@ -105,6 +105,16 @@ static size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
+void strbuf_add_u64(struct strbuf *sb, uint64_t v)
+{
+	char buf[24], *e = buf + sizeof(buf), *q = e;
+	do {
+		*--q = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	strbuf_add(sb, q, (size_t)(e - q));
+}
+
 void strbuf_add_json_string(struct strbuf *sb, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)(str ? str : "");

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strbuf {
 	char *buf;
@@ -27,6 +28,8 @@ void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, char c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+/* Appends v in decimal, without printf's cost (exporters write millions). */
+void strbuf_add_u64(struct strbuf *sb, uint64_t v);
 /* Appends s as a JSON string literal, quotes included; bytes that are not
  * UTF-8 become U+FFFD, so the output is valid JSON whatever s holds. */
 void strbuf_add_json_string(struct strbuf *sb, const char *s);

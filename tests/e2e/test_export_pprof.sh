@@ -123,6 +123,9 @@ head -c $((size / 2)) c.pb.gz >cut.pb.gz
 krun cut report cut.pb.gz
 check_eq "cut pprof: status" "$RC" 1
 check_grep "cut pprof: says so" "$T/cut.err" "^kiln: 'cut.pb.gz' is not a pprof profile: its gzip data is cut short$"
+krun limited flame --max-input-bytes 1000 c.pb.gz -o limited.svg
+check_eq "pprof past --max-input-bytes: status" "$RC" 1
+check_grep "pprof past --max-input-bytes: says so" "$T/limited.err" "^kiln: cannot read pprof profile 'c.pb.gz': .*1000 bytes \(--max-input-bytes\); raise the limit or drop it$"
 gzip -dc c.pb.gz >raw.pb
 krun raw report raw.pb
 check_eq "raw (uncompressed) pprof: status" "$RC" 0
