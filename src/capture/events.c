@@ -104,24 +104,36 @@ static int tracepoint_id(const char *sys, const char *ev, uint64_t *id)
 	return err;
 }
 
-/* One line of a format file: "\tfield:pid_t pid;\toffset:24;\tsize:4;...". */
-static bool format_line_field(const char *line, const char *field, uint32_t *offset, uint32_t *size)
+int event_format_fields(const char *text, const char *const *names, uint32_t *offs, uint32_t *sizes, size_t n)
 {
-	const char *decl = strstr(line, "field:");
-	const char *semi = decl ? strchr(decl, ';') : NULL;
-	if (!semi)
-		return false;
-	size_t n = strlen(field);
-	/* the name ends the declaration: "pid_t pid;" names pid, not "pid_t" */
-	if ((size_t)(semi - decl) < n + 1 || strncmp(semi - n, field, n) || (semi[-(long)n - 1] != ' '))
-		return false;
-	unsigned off, sz;
-	const char *o = strstr(semi, "offset:"), *z = strstr(semi, "size:");
-	if (!o || !z || sscanf(o, "offset:%u", &off) != 1 || sscanf(z, "size:%u", &sz) != 1)
-		return false;
-	*offset = off;
-	*size = sz;
-	return true;
+	int found = 0;
+	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *f = strstr(line, "field:");
+		const char *nl = strchr(line, '\n');
+		if (!f || (nl && f > nl))
+			continue;
+		const char *semi = strchr(f, ';');
+		const char *o = strstr(f, "offset:");
+		if (!semi || !o || (nl && (semi > nl || o > nl)))
+			continue;
+		const char *z = strstr(o, "size:");
+		/* the name is the last word before the ';' ("u32 * uaddr") */
+		const char *e = semi;
+		while (e > f && e[-1] == ' ')
+			e--;
+		const char *b = e;
+		while (b > f && b[-1] != ' ' && b[-1] != '*' && b[-1] != ':')
+			b--;
+		for (size_t i = 0; i < n; i++) {
+			if (strlen(names[i]) == (size_t)(e - b) && !strncmp(b, names[i], (size_t)(e - b))) {
+				offs[i] = (uint32_t)strtoul(o + 7, NULL, 10);
+				if (sizes)
+					sizes[i] = z && (!nl || z < nl) ? (uint32_t)strtoul(z + 5, NULL, 10) : 0;
+				found++;
+			}
+		}
+	}
+	return found;
 }
 
 int event_tracepoint_field(const char *name, const char *field, uint32_t *offset)
@@ -132,7 +144,7 @@ int event_tracepoint_field(const char *name, const char *field, uint32_t *offset
 		return -ENOENT;
 	int err = -ENOENT;
 	for (size_t i = 0; i < 2; i++) {
-		char path[512], line[512];
+		char path[512], text[8192];
 		snprintf(path, sizeof(path), "%s/%.*s/%s/format", roots[i], (int)(colon - name), name, colon + 1);
 		FILE *f = fopen(path, "r");
 		if (!f) {
@@ -140,12 +152,11 @@ int event_tracepoint_field(const char *name, const char *field, uint32_t *offset
 				err = -EACCES;
 			continue;
 		}
-		uint32_t size = 0;
-		bool found = false;
-		while (!found && fgets(line, sizeof(line), f))
-			found = format_line_field(line, field, offset, &size);
+		size_t len = fread(text, 1, sizeof(text) - 1, f);
 		fclose(f);
-		if (found)
+		text[len] = '\0';
+		uint32_t size = 0;
+		if (event_format_fields(text, &field, offset, &size, 1) > 0)
 			return size == 4 ? 0 : -ENOENT;
 	}
 	return err;

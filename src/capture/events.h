@@ -4,6 +4,7 @@
 #define KILN_CAPTURE_EVENTS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <linux/perf_event.h>
@@ -22,6 +23,13 @@ struct event_desc {
  * when tracefs cannot be read for a tracepoint id. name is copied into
  * storage owned by a static table or by out (for tracepoints). */
 int event_parse(const char *name, struct event_desc *out);
+
+/* The byte offsets (and, when sizes is not NULL, the widths) of the n
+ * named fields in the text of a tracefs format file ("\tfield:pid_t
+ * pid;\toffset:24;\tsize:4;..."): a field's name is the last word of its
+ * declaration. Returns how many were found; the others are left as they
+ * were. */
+int event_format_fields(const char *text, const char *const *names, uint32_t *offs, uint32_t *sizes, size_t n);
 
 /* The byte offset of a tracepoint's field (as "sched:sched_wakeup",
  * "pid") in its raw sample data, from tracefs's format file; the field

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/events.h"
+
 static const char *const op_names[] = {
     "FUTEX_WAIT",           "FUTEX_WAKE",        "FUTEX_FD",          "FUTEX_REQUEUE",
     "FUTEX_CMP_REQUEUE",    "FUTEX_WAKE_OP",     "FUTEX_LOCK_PI",     "FUTEX_UNLOCK_PI",
@@ -19,31 +21,7 @@ int futex_format_parse(const char *text, uint16_t *id, const char *const *names,
 	if (!s)
 		return -EPROTO;
 	*id = (uint16_t)strtoul(s + 3, NULL, 10);
-	int found = 0;
-	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		const char *f = strstr(line, "field:");
-		const char *nl = strchr(line, '\n');
-		if (!f || (nl && f > nl))
-			continue;
-		const char *semi = strchr(f, ';');
-		const char *o = strstr(f, "offset:");
-		if (!semi || !o || (nl && (semi > nl || o > nl)))
-			continue;
-		/* the name is the last word before the ';' ("u32 * uaddr") */
-		const char *e = semi;
-		while (e > f && e[-1] == ' ')
-			e--;
-		const char *b = e;
-		while (b > f && b[-1] != ' ' && b[-1] != '*' && b[-1] != ':')
-			b--;
-		for (size_t i = 0; i < n; i++) {
-			if (strlen(names[i]) == (size_t)(e - b) && !strncmp(b, names[i], (size_t)(e - b))) {
-				offs[i] = (uint32_t)strtoul(o + 7, NULL, 10);
-				found++;
-			}
-		}
-	}
-	return found;
+	return event_format_fields(text, names, offs, NULL, n);
 }
 
 static int read_text(const char *path, char *buf, size_t size)

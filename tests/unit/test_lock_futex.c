@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "capture/events.h"
 #include "capture/lock_futex.h"
 
 static const char enter_fmt[] = "name: sys_enter_futex\nID: 522\nformat:\n"
@@ -34,6 +35,16 @@ static void test_parse(void **state)
 	assert_int_equal(offs[2], 32);
 	assert_int_equal(offs[3], 99);
 	assert_int_equal(futex_format_parse("no id here", &id, names, offs, 4), -EPROTO);
+	/* the shared reader (event_tracepoint_field()'s) gives the widths too */
+	const char *pid_names[] = {"common_pid", "uaddr2", "common"};
+	uint32_t po[3] = {0, 0, 7}, pz[3] = {0, 0, 7};
+	assert_int_equal(event_format_fields(enter_fmt, pid_names, po, pz, 3), 2);
+	assert_int_equal(po[0], 4);
+	assert_int_equal(pz[0], 4);
+	assert_int_equal(po[1], 48);
+	assert_int_equal(pz[1], 8);
+	assert_int_equal(po[2], 7); /* "common" is no field's last word */
+	assert_int_equal(pz[2], 7);
 }
 
 static void test_decode(void **state)
