@@ -14,6 +14,7 @@
 #include "capture/qemu_count.h"
 #include "symbols/symbols.h"
 #include "util/strbuf.h"
+#include "util/strtab.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
 
@@ -33,8 +34,8 @@ struct qemu_feed {
 	char *path;
 	int fd;
 	char buf[1 << 16];
-	size_t len; /* a line not yet whole */
-	VEC(char *) paths;
+	size_t len;          /* a line not yet whole */
+	struct strtab paths; /* the files named, once each */
 	VEC(struct feed_addr) todo;
 	size_t next; /* into todo */
 	struct qemu_feed_block block;
@@ -43,6 +44,7 @@ struct qemu_feed {
 struct qemu_feed *qemu_feed_open(const char *dir)
 {
 	struct qemu_feed *f = xcalloc(1, sizeof(*f));
+	strtab_init(&f->paths);
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "%s/feed", dir);
 	f->path = strbuf_detach(&sb);
@@ -71,16 +73,6 @@ const char *qemu_feed_path(const struct qemu_feed *f)
 	return f->path;
 }
 
-static uint32_t feed_path_id(struct qemu_feed *f, const char *path, size_t len)
-{
-	/* a process maps a few dozen files: a scan, latest first */
-	for (size_t k = f->paths.n; k-- > 0;)
-		if (!strncmp(f->paths.v[k], path, len) && !f->paths.v[k][len])
-			return (uint32_t)k;
-	vec_push(&f->paths, xstrndup(path, len));
-	return (uint32_t)(f->paths.n - 1);
-}
-
 /* Takes the whole lines in the buffer into todo. */
 static void feed_take_lines(struct qemu_feed *f)
 {
@@ -88,7 +80,7 @@ static void feed_take_lines(struct qemu_feed *f)
 	char *line = f->buf, *end = f->buf + f->len, *nl;
 	while ((nl = memchr(line, '\n', (size_t)(end - line)))) {
 		if (!qemu_feed_parse(line, (size_t)(nl - line), b)) {
-			uint32_t id = feed_path_id(f, b->path, b->path_len);
+			uint32_t id = strtab_intern_n(&f->paths, b->path, b->path_len);
 			for (uint32_t i = 0; i < b->n; i++) {
 				struct feed_addr a = {id, b->offset[i]};
 				vec_push(&f->todo, a);
@@ -116,7 +108,7 @@ static void feed_lookup(struct qemu_feed *f, struct symbolizer *s)
 	struct symbol_frame out[8];
 	for (int k = 0; k < FEED_BATCH && f->next < f->todo.n; k++, f->next++) {
 		const struct feed_addr *a = &f->todo.v[f->next];
-		symbolizer_lookup_file(s, f->paths.v[a->path], a->offset, out, 8);
+		symbolizer_lookup_file(s, strtab_get(&f->paths, a->path), a->offset, out, 8);
 	}
 	if (f->next == f->todo.n)
 		f->next = f->todo.n = 0;
@@ -150,9 +142,7 @@ void qemu_feed_free(struct qemu_feed *f)
 		return;
 	close(f->fd);
 	unlink(f->path);
-	for (size_t i = 0; i < f->paths.n; i++)
-		free(f->paths.v[i]);
-	vec_free(&f->paths);
+	strtab_release(&f->paths);
 	vec_free(&f->todo);
 	free(f->path);
 	free(f);
