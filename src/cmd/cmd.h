@@ -51,6 +51,9 @@ int cmd_flame_check(int argc, char **argv);
 /* Parse a whole decimal number (no sign) / a finite number; 0 or -1. */
 int cmd_parse_u64(const char *s, uint64_t *out);
 int cmd_parse_double(const char *s, double *out);
+/* A comma-separated list of process ids ("1234,5678"), at most max of
+ * them, into out; how many, or -1. */
+int cmd_parse_pid_list(const char *s, uint32_t *out, size_t max);
 /* For getopt_long's ':' and '?' (optstring starting with ':'): prints which
  * option was wrong and where help is; returns the usage exit status, 2. */
 int cmd_bad_option(const char *cmd, int c, char **argv);

@@ -17,6 +17,21 @@ int cmd_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+int cmd_parse_pid_list(const char *s, uint32_t *out, size_t max)
+{
+	size_t n = 0;
+	for (;;) {
+		char *end;
+		unsigned long v = *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 0;
+		if (!v || v > INT32_MAX || (*end && *end != ',') || n == max)
+			return -1;
+		out[n++] = (uint32_t)v;
+		if (!*end)
+			return (int)n;
+		s = end + 1;
+	}
+}
+
 int cmd_parse_double(const char *s, double *out)
 {
 	char *end;

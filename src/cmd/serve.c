@@ -113,27 +113,15 @@ static int parse_duration(const char *s, uint64_t *ns)
 
 static int add_pids(struct serve_args *a, const char *arg)
 {
-	const char *s = arg;
-	while (*s) {
-		const char *comma = strchr(s, ',');
-		size_t n = comma ? (size_t)(comma - s) : strlen(s);
-		char buf[32];
-		uint64_t v;
-		if (!n || n >= sizeof(buf))
-			goto bad;
-		memcpy(buf, s, n);
-		buf[n] = '\0';
-		if (cmd_parse_u64(buf, &v) || !v || v > INT_MAX)
-			goto bad;
-		vec_push(&a->pids, (pid_t)v);
-		s += n + (comma ? 1 : 0);
-		if (comma && !*s)
-			goto bad;
+	uint32_t pids[256];
+	int n = cmd_parse_pid_list(arg, pids, sizeof(pids) / sizeof(pids[0]));
+	if (n < 0) {
+		kiln_error("-p takes process ids, like -p 1234 or -p 1234,5678 (at most 256 a -p); got '%s'", arg);
+		return 2;
 	}
+	for (int i = 0; i < n; i++)
+		vec_push(&a->pids, (pid_t)pids[i]);
 	return 0;
-bad:
-	kiln_error("-p takes process ids, like -p 1234 or -p 1234,5678; got '%s'", arg);
-	return 2;
 }
 
 static const char *default_dir(struct strbuf *sb)

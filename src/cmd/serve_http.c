@@ -36,16 +36,11 @@ static int query_pids(const struct http_request *req, struct pid_filter *f)
 	int rc = http_query_get(req->query, "pid", buf, sizeof(buf));
 	if (rc <= 0)
 		return rc;
-	for (char *s = buf;;) {
-		char *end;
-		unsigned long v = *s >= '0' && *s <= '9' ? strtoul(s, &end, 10) : 0;
-		if (!v || v > INT32_MAX || (*end && *end != ',') || f->n == MAX_PID_FILTER)
-			return -1;
-		f->pids[f->n++] = (uint32_t)v;
-		if (!*end)
-			return 0;
-		s = end + 1;
-	}
+	int n = cmd_parse_pid_list(buf, f->pids, MAX_PID_FILTER);
+	if (n < 0)
+		return -1;
+	f->n = (size_t)n;
+	return 0;
 }
 
 /* The window's samples since since (of the processes f names, when it

@@ -135,6 +135,9 @@ check_grep "... saying why" "$T/flame_other.txt" "^process 1 was not named with 
 check_eq "... as is a profile that names it beside a named one" \
 	"$($SC get $PORT "/debug/pprof/profile?seconds=1&pid=$HOT,1")" 403
 check_eq "a bad pid=" "$($SC get $PORT '/debug/pprof/profile?pid=12x')" 400
+"$KILN" serve -p "$HOT,x" >/dev/null 2>"$T/badp.err"
+check_eq "a bad -p: usage status" "$?" 2
+check_grep "... saying what -p takes" "$T/badp.err" "^kiln: -p takes process ids, like -p 1234 or -p 1234,5678 .*; got '$HOT,x'$"
 
 # the profiled process exits in the middle of a profile's window
 before=$(metric kiln_serve_samples_total)
