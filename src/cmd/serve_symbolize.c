@@ -158,11 +158,6 @@ void serve_symbols_send(struct serve_symbols *ss, struct profile *p)
 	pthread_mutex_unlock(&ss->lock);
 }
 
-static uint32_t copy_str(struct profile *to, const struct profile *from, uint32_t id)
-{
-	return id ? profile_intern(to, profile_str(from, id)) : 0;
-}
-
 /* Adds to p's comma-separated list under key the entries from's has that
  * p's lacks. */
 static void merge_list(struct profile *p, const struct profile *from, const char *key)
@@ -194,30 +189,15 @@ static void merge_list(struct profile *p, const struct profile *from, const char
 static void batch_copy_back(struct profile *p, const struct serve_sym_batch *b)
 {
 	const struct profile *bp = b->p;
-	VEC(struct profile_frame) out = {0};
 	for (size_t i = 0; i < b->locs.n && i < bp->locations.n; i++) {
-		const struct profile_location *bl = &bp->locations.v[i];
 		uint32_t loc = b->locs.v[i];
-		if (loc >= p->locations.n || p->locations.v[loc].nframes || !bl->nframes)
-			continue;
-		vec_clear(&out);
-		for (uint32_t k = 0; k < bl->nframes; k++) {
-			struct profile_frame f = bp->frames.v[bl->first_frame + k];
-			f.function = copy_str(p, bp, f.function);
-			f.file = copy_str(p, bp, f.file);
-			f.module = copy_str(p, bp, f.module);
-			f.alias = copy_str(p, bp, f.alias);
-			vec_push(&out, f);
-		}
-		profile_set_location_frames(p, loc, out.v, (uint32_t)out.n);
-		p->locations.v[loc].vaddr = bl->vaddr;
-		p->locations.v[loc].has_vaddr = bl->has_vaddr;
+		if (loc < p->locations.n && !p->locations.v[loc].nframes && bp->locations.v[i].nframes)
+			profile_copy_location_frames(p, loc, bp, (uint32_t)i);
 	}
-	vec_free(&out);
 	for (size_t j = 0; j < b->maps.n && j < bp->mappings.n; j++) {
 		struct profile_mapping *m = b->maps.v[j] < p->mappings.n ? &p->mappings.v[b->maps.v[j]] : NULL;
 		if (m && !m->build_id && bp->mappings.v[j].build_id)
-			m->build_id = copy_str(p, bp, bp->mappings.v[j].build_id);
+			m->build_id = profile_copy_str(p, bp, bp->mappings.v[j].build_id);
 	}
 	merge_list(p, bp, "missing_modules");
 	merge_list(p, bp, "unsymbolized_modules");

@@ -209,6 +209,29 @@ void profile_set_location_frames(struct profile *p, uint32_t location, const str
 		vec_push(&p->frames, frames[i]);
 }
 
+uint32_t profile_copy_str(struct profile *to, const struct profile *from, uint32_t id)
+{
+	return id ? profile_intern(to, profile_str(from, id)) : 0;
+}
+
+void profile_copy_location_frames(struct profile *to, uint32_t to_loc, const struct profile *from, uint32_t from_loc)
+{
+	const struct profile_location *l = &from->locations.v[from_loc];
+	struct profile_location *d = &to->locations.v[to_loc];
+	d->first_frame = (uint32_t)to->frames.n;
+	d->nframes = l->nframes;
+	d->vaddr = l->vaddr;
+	d->has_vaddr = l->has_vaddr;
+	for (uint32_t k = 0; k < l->nframes; k++) {
+		struct profile_frame f = from->frames.v[l->first_frame + k];
+		f.function = profile_copy_str(to, from, f.function);
+		f.file = profile_copy_str(to, from, f.file);
+		f.module = profile_copy_str(to, from, f.module);
+		f.alias = profile_copy_str(to, from, f.alias);
+		vec_push(&to->frames, f);
+	}
+}
+
 uint32_t profile_add_series(struct profile *p, const char *name, const char *unit)
 {
 	struct profile_series *s = vec_grow(&p->series);

@@ -202,6 +202,11 @@ const struct profile_thread *profile_find_thread(const struct profile *p, uint32
 /* Sets frames for a location (replacing any it had). frames[0] is the
  * innermost (most inlined) frame, frames[n-1] the real function. */
 void profile_set_location_frames(struct profile *p, uint32_t location, const struct profile_frame *frames, uint32_t n);
+/* String id in from (0: none) as an id of to's. */
+uint32_t profile_copy_str(struct profile *to, const struct profile *from, uint32_t id);
+/* Gives location to_loc of to the frames (names copied) and the vaddr of
+ * location from_loc of another profile, from. */
+void profile_copy_location_frames(struct profile *to, uint32_t to_loc, const struct profile *from, uint32_t from_loc);
 
 /* Adds a time series and returns its index; profile_series_add() appends a
  * point (times must not go backwards). */

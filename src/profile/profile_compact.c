@@ -8,11 +8,6 @@
 
 #include "util/xalloc.h"
 
-static uint32_t str_copy(struct profile *to, const struct profile *from, uint32_t id)
-{
-	return id ? profile_intern(to, profile_str(from, id)) : 0;
-}
-
 void profile_compact(struct profile *p, const struct profile_keep *keep, uint32_t *stack_map, uint32_t *mapping_map,
                      struct profile_compact_stats *dropped, struct profile **old)
 {
@@ -54,12 +49,10 @@ void profile_compact(struct profile *p, const struct profile_keep *keep, uint32_
 		if (!live_m[i])
 			continue;
 		struct profile_mapping m = p->mappings.v[i];
-		m.path = str_copy(q, p, m.path);
-		m.build_id = str_copy(q, p, m.build_id);
+		m.path = profile_copy_str(q, p, m.path);
+		m.build_id = profile_copy_str(q, p, m.build_id);
 		mapping_map[i] = profile_add_mapping(q, &m);
 	}
-	struct profile_frame *fr = NULL;
-	size_t frcap = 0;
 	for (size_t i = 0; i < nl; i++) {
 		loc_map[i] = PROFILE_COMPACT_DROPPED;
 		if (!live_l[i])
@@ -68,25 +61,8 @@ void profile_compact(struct profile *p, const struct profile_keep *keep, uint32_
 		uint32_t m = l->mapping < nm ? mapping_map[l->mapping] : PROFILE_NO_MAPPING;
 		uint32_t id = profile_location(q, m, l->address, (enum profile_location_kind)l->kind);
 		loc_map[i] = id;
-		q->locations.v[id].vaddr = l->vaddr;
-		q->locations.v[id].has_vaddr = l->has_vaddr;
-		if (!l->nframes)
-			continue;
-		if (l->nframes > frcap) {
-			frcap = l->nframes;
-			free(fr);
-			fr = xmalloc(frcap * sizeof(*fr));
-		}
-		for (uint32_t k = 0; k < l->nframes; k++) {
-			fr[k] = p->frames.v[l->first_frame + k];
-			fr[k].function = str_copy(q, p, fr[k].function);
-			fr[k].file = str_copy(q, p, fr[k].file);
-			fr[k].module = str_copy(q, p, fr[k].module);
-			fr[k].alias = str_copy(q, p, fr[k].alias);
-		}
-		profile_set_location_frames(q, id, fr, l->nframes);
+		profile_copy_location_frames(q, id, p, (uint32_t)i);
 	}
-	free(fr);
 	if (ns)
 		stack_map[0] = 0;
 	for (size_t i = 1; i < ns; i++) {
@@ -99,7 +75,7 @@ void profile_compact(struct profile *p, const struct profile_keep *keep, uint32_
 			continue;
 		const struct profile_thread *t = &p->threads.v[i];
 		struct profile_thread *u = profile_thread(q, t->tid, t->pid);
-		u->name = str_copy(q, p, t->name);
+		u->name = profile_copy_str(q, p, t->name);
 		u->start = t->start;
 		u->end = t->end;
 	}
