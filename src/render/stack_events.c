@@ -164,7 +164,11 @@ void stack_events_walk(struct stack_events *se, size_t t, const struct stack_eve
 	size_t end = th->first + th->n;
 	/* when the previous sample ends at the latest, and how much later the
 	 * next may start and still continue it: an interval's samples are
-	 * whole, a moment's stands for up to a sampling interval either way */
+	 * whole; a moment's stands for a sampling interval, give or take the
+	 * timer's jitter (well under a quarter of it). A later next sample
+	 * means the thread was preempted or blocked in between: counting that
+	 * time for the sample would skew the slices' shares of CPU time by
+	 * where the preemptions fell. */
 	uint64_t prev_end = 0, slack = 0;
 	se->prev.n = 0;
 	for (size_t i = end - th->timed; i < end; i++) {
@@ -186,7 +190,7 @@ void stack_events_walk(struct stack_events *se, size_t t, const struct stack_eve
 		se->prev.n = n;
 		uint64_t len = sample_length(se, smp);
 		prev_end = at + (len ? len : se->interval);
-		slack = len ? 0 : se->interval;
+		slack = len ? 0 : se->interval / 4;
 	}
 	close_down_to(se, 0, prev_end, ops, ctx);
 	se->prev.n = 0;

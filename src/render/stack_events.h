@@ -5,8 +5,8 @@
  * keep it open).
  *
  * A sample stands for the time until the thread's next sample, or for one
- * sampling interval when the next comes later than two intervals (the
- * thread was not running): its frames close then. A sample of an off-CPU
+ * sampling interval when the next comes later than one and a quarter
+ * intervals (the thread was preempted or blocked): its frames close then. A sample of an off-CPU
  * or --wall profile's blocked interval (its "offcpu" and "runnable"
  * values) lasts that long instead, and the next sample after its end
  * starts anew.

@@ -156,7 +156,7 @@ static void test_speedscope(void **state)
 	has(out, "{\"type\":\"sampled\",\"name\":\"busy 10\",\"unit\":\"none\",\"samples\":[[0,1,2],[0,1,3],[0,1,2]],"
 	         "\"weights\":[3,2,1],\"startValue\":0,\"endValue\":6}");
 	/* its timeline: leaf_b's samples end at 4 ms; the next comes at 14 ms,
-	 * after more than two intervals, so the stack closes at 5 ms */
+	 * more than a quarter interval late, so the stack closes at 5 ms */
 	has(out, "{\"type\":\"evented\",\"name\":\"busy 10 (timeline)\",\"unit\":\"nanoseconds\",\"events\":["
 	         "{\"type\":\"O\",\"frame\":0,\"at\":0},{\"type\":\"O\",\"frame\":1,\"at\":0},"
 	         "{\"type\":\"O\",\"frame\":2,\"at\":0},{\"type\":\"C\",\"frame\":2,\"at\":3000000},"
@@ -243,6 +243,30 @@ static void test_offcpu_intervals(void **state)
 	profile_free(p);
 }
 
+/* A sample stands for one interval when the next comes more than a
+ * quarter interval late (the thread was preempted), else until the next:
+ * the slices' shares are the samples' shares, wherever preemptions fell. */
+static void test_preempted(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "samples", "count");
+	profile_set_meta_u64(p, "frequency", 1000);
+	uint32_t m = loc(p, 1, "main", 1, NULL), a = loc(p, 2, "leaf_a", 2, NULL), b = loc(p, 3, "leaf_b", 3, NULL);
+	uint32_t ka[] = {a, m}, kb[] = {b, m};
+	sample(p, 1, T0, 1, ka, 2);
+	sample(p, 1, T0 + MS + MS / 5, 1, ka, 2);     /* jitter: continues */
+	sample(p, 1, T0 + 3 * MS, 1, kb, 2);          /* preempted for 0.8 ms */
+	sample(p, 1, T0 + 4 * MS + MS / 5, 1, kb, 2); /* jitter again */
+	char *out = render(ct, p, NULL, 0);
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0.000,\"dur\":2200.000,\"name\":\"leaf_a\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":3000.000,\"dur\":2200.000,\"name\":\"leaf_b\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0.000,\"dur\":2200.000,\"name\":\"main\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":3000.000,\"dur\":2200.000,\"name\":\"main\",");
+	free(out);
+	profile_free(p);
+}
+
 /* Two samples at one time: the first lasts no time and is no slice. */
 static void test_same_time(void **state)
 {
@@ -309,6 +333,7 @@ int main(void)
 	    cmocka_unit_test(test_same_frames_merged),
 	    cmocka_unit_test(test_offcpu_intervals),
 	    cmocka_unit_test(test_same_time),
+	    cmocka_unit_test(test_preempted),
 	    cmocka_unit_test(test_chrome_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
