@@ -422,12 +422,18 @@ static void check_procs(struct serve *s)
 {
 	for (size_t i = 0; i < s->procs.n; i++) {
 		struct serve_proc *sp = &s->procs.v[i];
-		if (sp->r && serve_proc_gone(sp->pid)) {
-			proc_close(s, sp);
-			if (!s->a.quiet && !s->a.all)
-				kiln_warn("process %d (%s) exited; its samples stay in the window and segments",
-				          (int)sp->pid, sp->comm);
+		if (!sp->r)
+			continue;
+		struct proc_stat st;
+		if (!proc_stat_read(sp->pid, 0, &st) && st.state != 'Z' && st.state != 'X') {
+			/* an exec renames it: the metrics and the page say what runs now */
+			snprintf(sp->comm, sizeof(sp->comm), "%s", st.comm);
+			continue;
 		}
+		proc_close(s, sp);
+		if (!s->a.quiet && !s->a.all)
+			kiln_warn("process %d (%s) exited; its samples stay in the window and segments", (int)sp->pid,
+			          sp->comm);
 	}
 	if (s->a.all)
 		scan_all(s);

@@ -96,10 +96,12 @@ check_between "offcpu: the deepest whole unwind fit in the copy (bytes)" \
 krun deep offcpu -o "$T/deep.kiln" -- "$FX/offcpu_nofp" deep
 check_eq "deep: exit status" "$RC" 0
 report_json "$T/deep.kiln" "$T/deep.json"
-check_ge "deep: the 5 sleeps under 16 KiB of frames are cut, counted" \
-	"$(jq_ "$T/deep.json" "j['meta']['offcpu_truncated_stacks']")" 5
+# (a preemption while deep, on a loaded machine, cuts one more: at least 5,
+# and the warning says as many as the profile counts)
+deep_cut=$(jq_ "$T/deep.json" "j['meta']['offcpu_truncated_stacks']")
+check_ge "deep: the 5 sleeps under 16 KiB of frames are cut, counted" "$deep_cut" 5
 check_grep "deep: said, with the size that keeps them" "$T/deep.err" \
-	"5 of [0-9]+ off-CPU stacks were deeper than the 4096-byte stack copy of a switch.*--call-graph dwarf,65528"
+	"(^|[^0-9])$deep_cut of [0-9]+ off-CPU stacks were deeper than the 4096-byte stack copy of a switch.*--call-graph dwarf,65528"
 # off_ns NAME FUNC: blocked + runnable ns of the stacks with FUNC in NAME.kiln
 off_ns() {
 	"$KILN" flame --folded "$T/$1.kiln" >"$T/$1.folded" 2>/dev/null &&

@@ -71,6 +71,11 @@ done
 
 wait_exec $HOT "$FX/c_hot_alpha" || die "the profiled process ended before it exec'd c_hot_alpha"
 ok "the profiled process exec'd c_hot_alpha"
+# the comm label follows the exec (it was the shell's, sh, at attach)
+comm_is_alpha() { $SC get $PORT /metrics "$T/metrics_exec.txt" >/dev/null && grep -q "^kiln_serve_samples_total{pid=\"$HOT\",comm=\"c_hot_alpha\"}" "$T/metrics_exec.txt"; }
+if poll_until 300 comm_is_alpha; then ok "the comm label names the exec'd program"; else
+	fail "the comm label of pid $HOT never became c_hot_alpha: $(grep "^kiln_serve_samples_total" "$T/metrics_exec.txt")"
+fi
 
 # go tool pprof, the reference reader and HTTP client, over the network
 if command -v go >/dev/null; then
