@@ -26,13 +26,20 @@
 #include "cmd/cmd.h"
 #include "cmd/record.h"
 #include "profile/profile.h"
+#include "profile/profile_compact.h"
 #include "render/top.h"
 #include "symbols/symbols.h"
+#include "util/hashmap.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 #define TOP_POLL_MS        50   /* how long a round waits for records: the keys' latency */
 #define TOP_FIRST_SCREEN_S 0.5  /* the first data on the terminal, whatever the delay */
 #define TOP_MAX_THREADS    4096 /* threads whose state is read from /proc each interval */
+/* The profile is compacted when it holds this many stack nodes and twice
+ * as many as the last compaction kept (KILN_TEST_TOP_COMPACT: at every
+ * refresh, for the tests). */
+#define TOP_COMPACT_STACKS 65536
 
 static const char top_usage[] = "usage: kiln top [options] -p PID\n"
                                 "       kiln top [options] -- CMD [ARGS...]\n"
@@ -106,6 +113,10 @@ struct top_session {
 	uint64_t start;
 	bool interactive; /* the terminal view, not text snapshots */
 	bool quit;
+	bool compact_always;     /* KILN_TEST_TOP_COMPACT */
+	size_t compacted_stacks; /* stack nodes the last compaction kept */
+	uint64_t compactions;    /* how many, with what they dropped: */
+	uint64_t dropped_stacks;
 };
 
 enum {
@@ -362,6 +373,75 @@ static void top_update(struct top_session *s)
 	top_build(s);
 }
 
+/* Whether a thread still runs: its name stays for the samples it takes
+ * next. */
+static bool thread_alive(const struct profile_thread *t)
+{
+	struct proc_stat st;
+	return !t->end && proc_stat_read((pid_t)t->pid, (pid_t)t->tid, &st) == 0 && st.state != 'Z' && st.state != 'X';
+}
+
+static bool proc_gone(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	struct proc_stat st;
+	return proc_stat_read((pid_t)pid, 0, &st) != 0 || st.state == 'Z' || st.state == 'X';
+}
+
+/* kiln top records into one profile for as long as it runs, and the
+ * window keeps only the last seconds of samples: the stacks, locations,
+ * mappings and names of everything older would stay, and grow with every
+ * distinct stack of a long run. Once the profile holds twice the stacks
+ * the last compaction kept, it keeps only what the window's samples, the
+ * recorder's address maps and the running threads name (as kiln serve
+ * does at each segment). Ids change: the selected function is found again
+ * by its name, and the tables are rebuilt right after. Not while paused:
+ * the frozen tables name the profile's strings by id. */
+static void top_compact(struct top_session *s)
+{
+	struct profile *p = s->p;
+	if (s->screen.paused || p->stacks.n == 0)
+		return;
+	if (!s->compact_always && (p->stacks.n < TOP_COMPACT_STACKS || p->stacks.n < 2 * s->compacted_stacks))
+		return;
+	uint8_t *ks = xcalloc(p->stacks.n, 1);
+	uint8_t *km = xcalloc(p->mappings.n + 1, 1);
+	uint8_t *kt = xcalloc(p->threads.n + 1, 1);
+	uint32_t *smap = xmalloc(p->stacks.n * sizeof(*smap));
+	uint32_t *mmap_ = xmalloc((p->mappings.n + 1) * sizeof(*mmap_));
+	struct hashmap tids;
+	hashmap_init(&tids);
+	for (size_t i = 0; i < p->samples.n; i++) {
+		ks[p->samples.v[i].stack] = 1;
+		hashmap_put(&tids, p->samples.v[i].tid, 1);
+	}
+	recorder_forget_processes(s->r, proc_gone, NULL);
+	recorder_forget_threads(s->r, NULL, NULL); /* those whose exit was read */
+	recorder_mark_mappings(s->r, km);
+	for (size_t i = 0; i < p->threads.n; i++) {
+		uint64_t v;
+		kt[i] = hashmap_get(&tids, p->threads.v[i].tid, &v) || thread_alive(&p->threads.v[i]);
+	}
+	hashmap_release(&tids);
+	char *sel_name = s->screen.sel_name ? xstrdup(profile_str(p, s->screen.sel_name)) : NULL;
+	char *sel_module = s->screen.sel_module ? xstrdup(profile_str(p, s->screen.sel_module)) : NULL;
+	struct profile_compact_stats d;
+	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d, NULL);
+	recorder_remap_mappings(s->r, mmap_);
+	s->screen.sel_name = sel_name ? profile_intern(p, sel_name) : 0;
+	s->screen.sel_module = sel_module ? profile_intern(p, sel_module) : 0;
+	s->compacted_stacks = p->stacks.n;
+	s->compactions++;
+	s->dropped_stacks += d.stacks;
+	free(sel_name);
+	free(sel_module);
+	free(ks);
+	free(km);
+	free(kt);
+	free(smap);
+	free(mmap_);
+}
+
 /* One interval: names the new addresses, moves the window on, updates the
  * status line and (unless paused) the tables. */
 static void top_refresh(struct top_session *s, uint64_t now)
@@ -379,6 +459,7 @@ static void top_refresh(struct top_session *s, uint64_t now)
 	s->last_at = now;
 	uint64_t span = (uint64_t)(s->a->window * 1e9);
 	top_window_trim(s->p, now > span ? now - span : 0);
+	top_compact(s);
 	ts->window_s = (double)(now - s->start) / 1e9;
 	if (ts->window_s > s->a->window)
 		ts->window_s = s->a->window;
@@ -513,6 +594,7 @@ int cmd_top(int argc, char **argv)
 		return status;
 	setlocale(LC_ALL, "");
 	struct top_session s = {.a = &a, .interactive = !a.once && isatty(STDOUT_FILENO)};
+	s.compact_always = getenv("KILN_TEST_TOP_COMPACT") != NULL;
 	target_init(&s.t);
 	top_screen_init(&s.screen);
 	s.screen.sort = a.sort;
@@ -529,6 +611,9 @@ int cmd_top(int argc, char **argv)
 		status = top_loop(&s);
 	if (status < 0)
 		status = top_finish(&s);
+	if (s.compact_always)
+		fprintf(stderr, "kiln: test: %" PRIu64 " compactions dropped %" PRIu64 " stack nodes\n", s.compactions,
+		        s.dropped_stacks);
 	top_tui_close(s.tui);
 	target_release(&s.t);
 	recorder_free(s.r);

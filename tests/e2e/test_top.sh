@@ -71,6 +71,26 @@ check_eq "target exit: exit status" "$RC" 0
 check_grep "target exit: message" "$T/exit.err" "^kiln: '.*top_target' exited with status 0; top ends$"
 check_grep "target exit: snapshots were printed" "$T/exit.out" "top_target::hot_spin"
 
+# The profile is compacted as top runs (here at every refresh, by the test
+# hook; by itself once it holds 65536 stack nodes and twice what the last
+# compaction kept): the functions, modules and threads keep their names
+# in every snapshot after it.
+KILN_TEST_TOP_COMPACT=1 krun compact top -d 0.3 -w 1 -- "$TARGET" 2500ms
+check_eq "compacted: exit status" "$RC" 0
+ncomp=$(sed -nE 's/^kiln: test: ([0-9]+) compactions .*/\1/p' "$T/compact.err")
+check_ge "compacted: compactions while top ran" "${ncomp:-0}" 4
+# the snapshots from the third on (each starts with the title line)
+awk '/^kiln top: /{n++} n >= 3' "$T/compact.out" >"$T/compact.late"
+nlate=$(grep -c '^kiln top: ' "$T/compact.late")
+check_ge "compacted: snapshots after compactions" "$nlate" 3
+check_eq "compacted: hot_spin is the hottest in every one of them" \
+	"$(awk '/^ *\*?SELF%/ { getline; print $4 }' "$T/compact.late" | sort | uniq -c | awk '{print $2 ":" ($1 == '"$nlate"')}')" \
+	"top_target::hot_spin:1"
+check_between "compacted: hot_spin self % in the last" "$(awk '/^kiln top: /{f=""} {f=f $0 "\n"} END {printf "%s", f}' "$T/compact.late" | awk '$4 == "top_target::hot_spin" { sub("%", "", $1); print $1; exit }')" 60 88
+check_eq "compacted: the worker thread keeps its name in every one of them" \
+	"$(grep -cE '[0-9.]+ +(running|exited|sleeping).* top-worker$' "$T/compact.late")" "$nlate"
+check_no_grep "compacted: no unnamed frame of the program" "$T/compact.late" "top_target +0x"
+
 # A command that ends before the first interval still gets its snapshot.
 krun short top --once -d 30 -- "$TARGET" 200ms
 check_eq "short command: exit status" "$RC" 0
