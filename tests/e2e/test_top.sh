@@ -22,6 +22,15 @@ trap cleanup EXIT
 
 # The row of FUNCTION in a snapshot: "SELF% TOTAL% MODULE FUNCTION".
 self_of() { awk -v f="$2" '$4 == f { sub("%", "", $1); print $1; exit }' "$1"; }
+# hot_spin's share (%) of the two spins' self time in a snapshot: the
+# fixture's own 3/4 split. (Their share of all samples is less on a loaded
+# machine, where more samples land in the kernel's scheduling code.)
+hot_split() {
+	local hot cold
+	hot=$(self_of "$1" top_target::hot_spin)
+	cold=$(self_of "$1" top_target::cold_spin)
+	[ -n "$hot" ] && [ -n "$cold" ] && python3 -c "print(round(100 * $hot / ($hot + $cold), 2))"
+}
 first_function() { awk '/^ *\*?SELF%/ { getline; print $4; exit }' "$1"; }
 # until FILE has a line matching ERE, for at most 20 s
 wait_line() {
@@ -39,8 +48,7 @@ check_no_crash once
 check_grep "once: title names the command" "$T/once.out" "^kiln top: pid [0-9]+ \(.*top_target\) \| functions by self"
 check_grep "once: status line has samples/s and lost" "$T/once.out" "^[0-9]+ samples/s \| lost [0-9]+ \([0-9]+ in all\)"
 check_eq "once: hottest function first" "$(first_function "$T/once.out")" "top_target::hot_spin"
-check_between "once: hot_spin self %" "$(self_of "$T/once.out" top_target::hot_spin)" 60 88
-check_between "once: cold_spin self %" "$(self_of "$T/once.out" top_target::cold_spin)" 12 38
+check_between "once: hot_spin's share of the spins" "$(hot_split "$T/once.out")" 63 87
 check_grep "once: thread top-worker listed as running" "$T/once.out" "^ +[0-9]+ +[0-9.]+% +[0-9.-]+ +running.*top-worker$"
 check_grep "once: thread top-sleeper listed as sleeping" "$T/once.out" "sleeping.*top-sleeper$"
 cmdpid=$(sed -nE 's/^kiln top: pid ([0-9]+) .*/\1/p' "$T/once.out" | head -1)
@@ -62,7 +70,7 @@ krun pid top -p "$tpid" --once -d 1
 check_eq "-p: exit status" "$RC" 0
 check_grep "-p: title names the process" "$T/pid.out" "^kiln top: pid $tpid \(top_target\)"
 check_eq "-p: hottest function first" "$(first_function "$T/pid.out")" "top_target::hot_spin"
-check_between "-p: hot_spin self %" "$(self_of "$T/pid.out" top_target::hot_spin)" 60 88
+check_between "-p: hot_spin's share of the spins" "$(hot_split "$T/pid.out")" 63 87
 if kill -0 "$tpid" 2>/dev/null; then ok "-p: the process runs on after kiln top"; else fail "-p: process $tpid died"; fi
 
 # --- the target's exit ends top with a message --------------------------
@@ -86,7 +94,8 @@ check_ge "compacted: snapshots after compactions" "$nlate" 3
 check_eq "compacted: hot_spin is the hottest in every one of them" \
 	"$(awk '/^ *\*?SELF%/ { getline; print $4 }' "$T/compact.late" | sort | uniq -c | awk '{print $2 ":" ($1 == '"$nlate"')}')" \
 	"top_target::hot_spin:1"
-check_between "compacted: hot_spin self % in the last" "$(awk '/^kiln top: /{f=""} {f=f $0 "\n"} END {printf "%s", f}' "$T/compact.late" | awk '$4 == "top_target::hot_spin" { sub("%", "", $1); print $1; exit }')" 60 88
+awk '/^kiln top: /{f=""} {f=f $0 "\n"} END {printf "%s", f}' "$T/compact.late" >"$T/compact.last"
+check_between "compacted: hot_spin's share of the spins in the last" "$(hot_split "$T/compact.last")" 63 87
 check_eq "compacted: the worker thread keeps its name in every one of them" \
 	"$(grep -cE '[0-9.]+ +(running|exited|sleeping).* top-worker$' "$T/compact.late")" "$nlate"
 check_no_grep "compacted: no unnamed frame of the program" "$T/compact.late" "top_target +0x"
