@@ -243,17 +243,28 @@ static void test_offcpu_intervals(void **state)
 	profile_free(p);
 }
 
+/* A profile sampled at 1000 Hz with the stacks main > leaf_a (ka) and
+ * main > leaf_b (kb), leaf first, and no samples yet. */
+static struct profile *two_leaves(uint32_t ka[2], uint32_t kb[2])
+{
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "samples", "count");
+	profile_set_meta_u64(p, "frequency", 1000);
+	uint32_t m = loc(p, 1, "main", 1, NULL);
+	ka[0] = loc(p, 2, "leaf_a", 2, NULL);
+	kb[0] = loc(p, 3, "leaf_b", 3, NULL);
+	ka[1] = kb[1] = m;
+	return p;
+}
+
 /* A sample stands for one interval when the next comes more than a
  * quarter interval late (the thread was preempted), else until the next:
  * the slices' shares are the samples' shares, wherever preemptions fell. */
 static void test_preempted(void **state)
 {
 	(void)state;
-	struct profile *p = profile_new();
-	profile_add_value_type(p, "samples", "count");
-	profile_set_meta_u64(p, "frequency", 1000);
-	uint32_t m = loc(p, 1, "main", 1, NULL), a = loc(p, 2, "leaf_a", 2, NULL), b = loc(p, 3, "leaf_b", 3, NULL);
-	uint32_t ka[] = {a, m}, kb[] = {b, m};
+	uint32_t ka[2], kb[2];
+	struct profile *p = two_leaves(ka, kb);
 	sample(p, 1, T0, 1, ka, 2);
 	sample(p, 1, T0 + MS + MS / 5, 1, ka, 2);     /* jitter: continues */
 	sample(p, 1, T0 + 3 * MS, 1, kb, 2);          /* preempted for 0.8 ms */
@@ -271,11 +282,8 @@ static void test_preempted(void **state)
 static void test_same_time(void **state)
 {
 	(void)state;
-	struct profile *p = profile_new();
-	profile_add_value_type(p, "samples", "count");
-	profile_set_meta_u64(p, "frequency", 1000);
-	uint32_t m = loc(p, 1, "main", 1, NULL), a = loc(p, 2, "leaf_a", 2, NULL), b = loc(p, 3, "leaf_b", 3, NULL);
-	uint32_t ka[] = {a, m}, kb[] = {b, m};
+	uint32_t ka[2], kb[2];
+	struct profile *p = two_leaves(ka, kb);
 	sample(p, 1, T0, 1, ka, 2);
 	sample(p, 1, T0, 1, kb, 2);
 	sample(p, 1, T0 + MS, 1, kb, 2);
