@@ -10,6 +10,7 @@
  */
 #include "symbols/symbols_int.h"
 
+#include "symbols/dwarf_dies.h"
 #include "symbols/dwarf_lines.h"
 
 #include <dwarf.h>
@@ -68,6 +69,8 @@ struct cu_index {
 	size_t nfiles;
 	const char *comp_dir;          /* NULL when absent */
 	const unsigned char *info_end; /* the end of the CU's DIEs; NULL when unknown */
+	struct dwarf_abbrevs *abbrevs; /* to step over DIEs; NULL: dwarf_siblingof() */
+	struct dwarf_unit_shape shape;
 };
 
 /* A function symbol from symtab/dynsym; libdwfl's own address lookup scans
@@ -101,6 +104,9 @@ struct elf_module {
 	bool cache_pending; /* the debug file is to be copied into the debug cache */
 	int line_sections;  /* 0 not yet looked up, 1 found, -1 none: line tables through libdw */
 	struct dwarf_line_sections line_secs;
+	int abbrev_section; /* as line_sections, for .debug_abbrev */
+	const uint8_t *abbrev;
+	size_t abbrev_size;
 };
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
@@ -233,6 +239,7 @@ void elf_module_free(struct elf_module *m)
 		return;
 	for (size_t i = 0; i < m->cus.n; i++) {
 		dwarf_lines_free(m->cus.v[i]->lines);
+		dwarf_abbrevs_free(m->cus.v[i]->abbrevs);
 		vec_free(&m->cus.v[i]->nodes);
 		vec_free(&m->cus.v[i]->ranges);
 		free(m->cus.v[i]);
@@ -376,6 +383,13 @@ static const unsigned char *index_die_children(struct cu_index *cu, Dwarf_Die *p
 		}
 		if (!walked && may_contain_functions(tag) && dwarf_haschildren(&child) > 0)
 			end = index_die_children(cu, &child, parent, depth + 1);
+		if (!end && cu->abbrevs && cu->info_end) {
+			/* not walked: step over it and its children by their
+			 * forms' sizes (end is the byte before the sibling) */
+			const unsigned char *after = dwarf_die_skip(cu->abbrevs, &cu->shape, child.addr, cu->info_end);
+			if (after)
+				end = after - 1;
+		}
 		if (end && cu->info_end && end + 1 < cu->info_end) {
 			/* the sibling starts after the children's null entry;
 			 * another null entry there ends this list too */
@@ -432,19 +446,49 @@ static void node_expand(struct cu_index *cu, uint32_t id)
 	cu->nodes.v[id].kids_n = (uint32_t)(cu->ranges.n - first);
 }
 
-/* Where the CU's DIEs end in memory: the next unit's header. */
-static const unsigned char *cu_info_end(Dwarf_Die *cudie)
+static Elf_Scn *section_named(Elf *elf, size_t shstrndx, const char *want, GElf_Shdr *sh);
+
+/* The bytes of section name of the file libdw reads DWARF from; false
+ * when absent or still compressed. */
+static bool dwarf_section(Dwarf *dbg, const char *name, const uint8_t **bytes, size_t *size)
 {
-	Dwarf_Off die_off = dwarf_dieoffset(cudie), in_cu = dwarf_cuoffset(cudie), next;
-	Dwarf *dbg = dwarf_cu_getdwarf(cudie->cu);
-	if (!dbg || die_off == (Dwarf_Off)-1 || in_cu == (Dwarf_Off)-1 || in_cu > die_off ||
-	    dwarf_next_unit(dbg, die_off - in_cu, &next, NULL, NULL, NULL, NULL, NULL, NULL, NULL) != 0 ||
-	    next <= die_off)
-		return NULL;
-	return (const unsigned char *)cudie->addr + (next - die_off);
+	Elf *elf = dbg ? dwarf_getelf(dbg) : NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+	Elf_Scn *scn = elf && elf_getshdrstrndx(elf, &shstrndx) == 0 ? section_named(elf, shstrndx, name, &sh) : NULL;
+	if (!scn || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED))
+		return false;
+	Elf_Data *d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf)
+		return false;
+	*bytes = d->d_buf;
+	*size = d->d_size;
+	return true;
 }
 
-static Elf_Scn *section_named(Elf *elf, size_t shstrndx, const char *want, GElf_Shdr *sh);
+/* Where the CU's DIEs end in memory (the next unit's header), and its
+ * abbreviations to step over DIEs with; info_end NULL when unknown. */
+static void cu_read_unit(struct elf_module *m, struct cu_index *cu, Dwarf_Die *cudie)
+{
+	Dwarf_Off die_off = dwarf_dieoffset(cudie), in_cu = dwarf_cuoffset(cudie), next, abbrev_off;
+	Dwarf_Half version;
+	uint8_t address_size, offset_size;
+	Dwarf *dbg = dwarf_cu_getdwarf(cudie->cu);
+	if (!dbg || die_off == (Dwarf_Off)-1 || in_cu == (Dwarf_Off)-1 || in_cu > die_off ||
+	    dwarf_next_unit(dbg, die_off - in_cu, &next, NULL, &version, &abbrev_off, &address_size, &offset_size, NULL,
+	                    NULL) != 0 ||
+	    next <= die_off)
+		return;
+	cu->info_end = (const unsigned char *)cudie->addr + (next - die_off);
+	if (!m->abbrev_section)
+		m->abbrev_section = dwarf_section(dbg, ".debug_abbrev", &m->abbrev, &m->abbrev_size) ? 1 : -1;
+	cu->shape.version = version;
+	cu->shape.address_size = address_size;
+	cu->shape.offset_size = offset_size;
+	if (m->abbrev_section < 0 || version < 2 || version > 5 ||
+	    dwarf_abbrevs_new(m->abbrev, m->abbrev_size, abbrev_off, &cu->shape, &cu->abbrevs) != 0)
+		cu->abbrevs = NULL;
+}
 
 /* The sections line tables read, from the file libdw reads DWARF from;
  * false when kiln's own decoding is not to be used for this module: a
@@ -499,7 +543,7 @@ static struct cu_index *cu_index_build(struct elf_module *m, Dwarf_Die *cudie)
 {
 	struct cu_index *cu = xcalloc(1, sizeof(*cu));
 	cu->cudie = *cudie;
-	cu->info_end = cu_info_end(cudie);
+	cu_read_unit(m, cu, cudie);
 	index_die_children(cu, cudie, NO_NODE, 0);
 	slice_finish(cu, 0);
 	cu->top_first = 0;
