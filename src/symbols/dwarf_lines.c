@@ -78,9 +78,18 @@ struct sequence_vec {
 	size_t n, cap;
 };
 
+/* Rows of sequences that do not overlap others, or of several that do,
+ * by address (at one address in the program's order). */
+struct cluster {
+	uint64_t lo;
+	size_t first, n; /* in dwarf_lines.rows */
+};
+
 struct dwarf_lines {
-	struct row *rows; /* by address; at one address in the program's order */
-	size_t nrows;
+	struct row *rows;         /* the program's rows as it made them, then clusters' sorted copies */
+	size_t nrows;             /* the program's */
+	struct cluster *clusters; /* by address, none overlapping: their concatenation is libdw's order */
+	size_t nclusters;
 	VEC(size_t) files; /* offsets into names */
 	struct strbuf names;
 };
@@ -583,72 +592,73 @@ static int seq_first_cmp(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
-/* Orders the rows by address, ties in the program's order (a stable sort
- * by address). Sequences in address order that do not overlap are
- * copied as they are; those that do (LLVM leaves the sequences of
- * functions the linker dropped at address 0) form a cluster whose rows
- * are sorted together. rows_sort() of all rows is the same order, slower. */
-static void order_rows(struct dwarf_lines *t, struct row *raw, size_t n, struct sequence *seqs, size_t nseqs)
+/* Orders the rows by address, ties in the program's order (libdw's order,
+ * but for its putting ends first at one address, which the lookup does),
+ * as clusters: sequences in address order that do not overlap stay where
+ * the program put them, each a cluster; those that do (LLVM leaves the
+ * sequences of functions the linker dropped at address 0) form a cluster
+ * whose rows are copied after the program's and sorted together. Rows
+ * whose addresses go back inside a sequence make one cluster of all. */
+static void order_rows(struct dwarf_lines *t, struct row_vec *rows, struct sequence *seqs, size_t nseqs)
 {
-	bool sorted = true, rising = true;
+	size_t n = rows->n;
+	t->nrows = n;
+	t->clusters = xmalloc((nseqs ? nseqs : 1) * sizeof(*t->clusters));
+	bool rising = true, sorted = true;
 	for (size_t q = 0; q < nseqs && rising; q++) {
 		for (size_t i = seqs[q].first + 1; i < seqs[q].first + seqs[q].n; i++)
-			if (raw[i].addr < raw[i - 1].addr) {
+			if (rows->v[i].addr < rows->v[i - 1].addr) {
 				rising = false;
 				break;
 			}
 		if (q > 0 && seq_cmp(&seqs[q - 1], &seqs[q]) > 0)
 			sorted = false;
 	}
-	t->rows = raw;
-	t->nrows = n;
-	if (!rising) { /* addresses that go back inside a sequence */
-		rows_sort(raw, n);
+	if (!rising) {
+		vec_reserve(rows, 2 * n);
+		memcpy(rows->v + n, rows->v, n * sizeof(*rows->v));
+		rows_sort(rows->v + n, n);
+		rows->n = 2 * n;
+		t->clusters[0] = (struct cluster){rows->v[n].addr, n, n};
+		t->nclusters = 1;
+		t->rows = rows->v;
+		rows->v = NULL;
 		return;
 	}
 	if (!sorted)
 		qsort(seqs, nseqs, sizeof(*seqs), seq_cmp);
-	struct row *out = NULL;
-	size_t k = 0;
 	for (size_t q = 0; q < nseqs;) {
 		/* a cluster: the sequences from c0 on that reach into the next;
 		 * where one ends at the address the next starts, the next is
 		 * apart only if it comes later in the program than all */
 		size_t c0 = q;
-		uint64_t end = raw[seqs[q].first + seqs[q].n - 1].addr;
+		uint64_t end = rows->v[seqs[q].first + seqs[q].n - 1].addr;
 		size_t last_first = seqs[q].first;
 		for (q++; q < nseqs && (end > seqs[q].lo || (end == seqs[q].lo && last_first > seqs[q].first)); q++) {
-			uint64_t e = raw[seqs[q].first + seqs[q].n - 1].addr;
+			uint64_t e = rows->v[seqs[q].first + seqs[q].n - 1].addr;
 			end = e > end ? e : end;
 			last_first = seqs[q].first > last_first ? seqs[q].first : last_first;
 		}
-		if (sorted && q - c0 == 1 && !out) {
-			k += seqs[c0].n; /* in place so far */
+		struct cluster *c = &t->clusters[t->nclusters++];
+		c->lo = seqs[c0].lo;
+		if (q - c0 == 1) {
+			c->first = seqs[c0].first;
+			c->n = seqs[c0].n;
 			continue;
 		}
-		if (!out) {
-			out = xmalloc(n * sizeof(*out));
-			k = 0;
-			for (size_t p = 0; p < c0; p++) { /* the clusters before, in place so far */
-				memcpy(out + k, raw + seqs[p].first, seqs[p].n * sizeof(*out));
-				k += seqs[p].n;
-			}
-		}
-		size_t from = k;
-		if (q - c0 > 1) /* the cluster's rows in the program's order, then by address */
-			qsort(seqs + c0, q - c0, sizeof(*seqs), seq_first_cmp);
+		/* the cluster's rows in the program's order, then by address */
+		qsort(seqs + c0, q - c0, sizeof(*seqs), seq_first_cmp);
+		c->first = rows->n;
 		for (size_t p = c0; p < q; p++) {
-			memcpy(out + k, raw + seqs[p].first, seqs[p].n * sizeof(*out));
-			k += seqs[p].n;
+			vec_reserve(rows, rows->n + seqs[p].n);
+			memcpy(rows->v + rows->n, rows->v + seqs[p].first, seqs[p].n * sizeof(*rows->v));
+			rows->n += seqs[p].n;
 		}
-		if (q - c0 > 1)
-			rows_sort(out + from, k - from);
+		c->n = rows->n - c->first;
+		rows_sort(rows->v + c->first, c->n);
 	}
-	if (out) {
-		free(raw);
-		t->rows = out;
-		t->nrows = k;
-	}
+	t->rows = rows->v;
+	rows->v = NULL;
 }
 
 int dwarf_lines_new(const struct dwarf_line_sections *sec, uint64_t offset, unsigned address_size, const char *comp_dir,
@@ -664,10 +674,11 @@ int dwarf_lines_new(const struct dwarf_line_sections *sec, uint64_t offset, unsi
 	struct cursor c = {sec->line + offset, sec->line + sec->line_size, false};
 	if (!read_header(&c, sec, &h, t, address_size, comp_dir))
 		goto out_free;
+	/* every row takes at least a byte of the program: no growing copies */
+	vec_reserve(&rows, (size_t)(c.end - c.p) + 1);
 	if (!run_program(&c, &h, t, &rows, &seqs))
 		goto out_free;
-	order_rows(t, rows.v, rows.n, seqs.v, seqs.n);
-	rows.v = NULL;
+	order_rows(t, &rows, seqs.v, seqs.n);
 	*out = t;
 	t = NULL;
 	rc = 0;
@@ -684,6 +695,7 @@ void dwarf_lines_free(struct dwarf_lines *t)
 	if (!t)
 		return;
 	free(t->rows);
+	free(t->clusters);
 	vec_free(&t->files);
 	strbuf_release(&t->names);
 	free(t);
@@ -691,30 +703,53 @@ void dwarf_lines_free(struct dwarf_lines *t)
 
 bool dwarf_lines_find(const struct dwarf_lines *t, uint64_t addr, uint32_t *file, uint32_t *line)
 {
-	/* the last row at or below addr */
-	size_t lo = 0, hi = t->nrows;
+	/* the last cluster starting at or below addr, its last row at or
+	 * below addr: the last such row of all */
+	size_t lo = 0, hi = t->nclusters;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (t->rows[mid].addr <= addr)
+		if (t->clusters[mid].lo <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (lo == 0)
 		return false;
+	size_t ci = lo - 1;
+	const struct cluster *c = &t->clusters[ci];
+	const struct row *r = t->rows + c->first;
+	lo = 0;
+	hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	/* libdw marks the row last in its order an end (compilers may
 	 * forget one): at the highest address there is none */
-	if (lo == t->nrows)
+	if (ci + 1 == t->nclusters && lo == c->n)
 		return false;
-	/* libdw orders ends before other rows at one address */
-	uint64_t at = t->rows[lo - 1].addr;
-	for (size_t i = lo; i-- > 0 && t->rows[i].addr == at;)
-		if (!(t->rows[i].line & ROW_END)) {
-			*file = t->rows[i].file;
-			*line = t->rows[i].line;
-			return true;
+	/* libdw orders ends before other rows at one address: the last
+	 * other row there, looking back into earlier clusters too */
+	uint64_t at = r[lo - 1].addr;
+	for (;;) {
+		for (size_t i = lo; i-- > 0;) {
+			if (r[i].addr != at)
+				return false;
+			if (!(r[i].line & ROW_END)) {
+				*file = r[i].file;
+				*line = r[i].line;
+				return true;
+			}
 		}
-	return false;
+		if (ci-- == 0)
+			return false;
+		c = &t->clusters[ci];
+		r = t->rows + c->first;
+		lo = c->n;
+	}
 }
 
 size_t dwarf_lines_file_count(const struct dwarf_lines *t)
