@@ -67,6 +67,7 @@ enum {
 struct abbrev {
 	uint32_t forms_first, forms_n; /* in dwarf_abbrevs.forms */
 	int32_t size;                  /* of its attributes when all forms have one size, else -1 */
+	uint32_t tag;
 	bool known, children;
 };
 
@@ -189,9 +190,9 @@ int dwarf_abbrevs_new(const uint8_t *abbrev, size_t size, uint64_t offset, const
 			goto out_bad;
 		if (code == 0)
 			break;
-		uleb(&c); /* tag */
+		uint64_t tag = uleb(&c);
 		uint8_t children = (uint8_t)fixed(&c, 1);
-		if (c.bad)
+		if (c.bad || tag > INT32_MAX)
 			goto out_bad;
 		if (code >= a->by_code.n) {
 			size_t n = a->by_code.n;
@@ -203,6 +204,7 @@ int dwarf_abbrevs_new(const uint8_t *abbrev, size_t size, uint64_t offset, const
 		if (ab->known) /* a code twice: libdw takes the first; leave it to libdw */
 			goto out_bad;
 		ab->known = true;
+		ab->tag = (uint32_t)tag;
 		ab->children = children != 0;
 		ab->forms_first = (uint32_t)a->forms.n;
 		ab->size = 0;
@@ -372,4 +374,16 @@ const uint8_t *dwarf_die_skip(const struct dwarf_abbrevs *a, const struct dwarf_
 			return NULL;
 	} while (depth > 0);
 	return c.p;
+}
+
+int dwarf_die_tag(const struct dwarf_abbrevs *a, const uint8_t *die, const uint8_t *end, bool *children)
+{
+	if (!die || die >= end)
+		return -1;
+	struct cursor c = {die, end, false};
+	uint64_t code = uleb(&c);
+	if (c.bad || code == 0 || code >= a->by_code.n || !a->by_code.v[code].known)
+		return -1;
+	*children = a->by_code.v[code].children;
+	return (int)a->by_code.v[code].tag;
 }

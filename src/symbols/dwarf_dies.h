@@ -10,6 +10,7 @@
 #ifndef KILN_SYMBOLS_DWARF_DIES_H
 #define KILN_SYMBOLS_DWARF_DIES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +37,10 @@ void dwarf_abbrevs_free(struct dwarf_abbrevs *a);
  * made for. */
 const uint8_t *dwarf_die_skip(const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, const uint8_t *die,
                               const uint8_t *end);
+
+/* The tag of the DIE at die and whether it has children (*children), as
+ * its abbreviation says; -1 when its code is not one of a's (or is the
+ * null entry). */
+int dwarf_die_tag(const struct dwarf_abbrevs *a, const uint8_t *die, const uint8_t *end, bool *children);
 
 #endif

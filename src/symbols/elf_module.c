@@ -353,7 +353,14 @@ static const unsigned char *index_die_children(struct cu_index *cu, Dwarf_Die *p
 	if (depth > MAX_DIE_DEPTH || dwarf_child(parent_die, &child) != 0)
 		return NULL;
 	for (;;) {
-		int tag = dwarf_tag(&child);
+		/* the tag from kiln's abbreviations: libdw's takes a lock */
+		bool kids = false;
+		int tag =
+		    cu->abbrevs && cu->info_end ? dwarf_die_tag(cu->abbrevs, child.addr, cu->info_end, &kids) : -1;
+		if (tag < 0) {
+			tag = dwarf_tag(&child);
+			kids = dwarf_haschildren(&child) > 0;
+		}
 		const unsigned char *end = NULL; /* of child's children, when walked */
 		bool walked = false;
 		if (is_function_tag(tag)) {
@@ -381,7 +388,7 @@ static const unsigned char *index_die_children(struct cu_index *cu, Dwarf_Die *p
 				walked = true; /* its children when first needed */
 			}
 		}
-		if (!walked && may_contain_functions(tag) && dwarf_haschildren(&child) > 0)
+		if (!walked && may_contain_functions(tag) && kids)
 			end = index_die_children(cu, &child, parent, depth + 1);
 		if (!end && cu->abbrevs && cu->info_end) {
 			/* not walked: step over it and its children by their

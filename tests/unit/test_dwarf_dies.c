@@ -2,7 +2,8 @@
  * hand-made abbreviation table (fixed, variable, indirect and implicit
  * forms, nesting), hostile tables and DIEs refused, and every DIE of real
  * programs (gcc's DWARF 4 and 5, with DW_AT_sibling; Rust's LLVM DWARF,
- * without) stepped over to where libdw's dwarf_siblingof() goes. */
+ * without) stepped over to where libdw's dwarf_siblingof() goes, its tag
+ * and children flag libdw's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +102,12 @@ static void test_hand_made(void **state)
 	assert_ptr_equal(dwarf_die_skip(a, &shape, dies + 18, end), dies + 25);
 	assert_ptr_equal(dwarf_die_skip(a, &shape, dies + 25, end), dies + 37);
 	assert_ptr_equal(dwarf_die_skip(a, &shape, dies + 38, end), dies + 44);
+	bool kids = false;
+	assert_int_equal(dwarf_die_tag(a, dies, end, &kids), DW_TAG_subprogram);
+	assert_true(kids);
+	assert_int_equal(dwarf_die_tag(a, dies + 11, end, &kids), DW_TAG_variable);
+	assert_false(kids);
+	assert_int_equal(dwarf_die_tag(a, dies + 36, end, &kids), -1);
 	/* a null entry is no DIE; every cut is refused, never read past */
 	assert_null(dwarf_die_skip(a, &shape, dies + 36, end));
 	for (size_t cut = 0; cut < 38; cut++) {
@@ -149,6 +156,9 @@ static void check_children(struct dwarf_abbrevs *a, const struct dwarf_unit_shap
 	for (;;) {
 		const uint8_t *after = dwarf_die_skip(a, u, child.addr, unit_end);
 		assert_non_null(after);
+		bool kids = false;
+		assert_int_equal(dwarf_die_tag(a, child.addr, unit_end, &kids), dwarf_tag(&child));
+		assert_int_equal(kids, dwarf_haschildren(&child) > 0);
 		int rc = dwarf_siblingof(&child, &next);
 		assert_true(rc == 0 || rc == 1);
 		if (rc == 0)
