@@ -35,6 +35,7 @@ struct qc_reader {
 	int pid;
 	VEC(struct qc_tb) tbs;
 	VEC(uint64_t) addrs;
+	VEC(uint32_t) locs;        /* addrs' profile locations, UINT32_MAX until made */
 	VEC(struct qc_node) nodes; /* [0] is the root */
 	VEC(struct qc_map) maps;
 	VEC(uint32_t) pending; /* qc_stack()'s walk */
@@ -128,6 +129,7 @@ static int qc_line(struct qc_reader *r, char *line, const int *value_of, struct 
 			if (parse_u64(&s, &d, 10) || d == 0 || d > 15)
 				return -EPROTO;
 			vec_push(&r->addrs, pc);
+			vec_push(&r->locs, UINT32_MAX);
 			pc += d;
 		}
 		vec_push(&r->tbs, t);
@@ -157,7 +159,11 @@ static int qc_line(struct qc_reader *r, char *line, const int *value_of, struct 
 				if (value_of[k] >= 0 && value_of[k] < PROFILE_MAX_VALUES)
 					smp.values[value_of[k]] += (int64_t)ev[k];
 			}
-			smp.stack = profile_stack_child(r->p, parent, qc_location(r, r->addrs.v[t->first + i]));
+			/* a block runs under many call paths: its locations once */
+			uint32_t *loc = &r->locs.v[t->first + i];
+			if (*loc == UINT32_MAX)
+				*loc = qc_location(r, r->addrs.v[t->first + i]);
+			smp.stack = profile_stack_child(r->p, parent, *loc);
 			profile_add_sample(r->p, &smp);
 		}
 	} else if (!strncmp(s, "exec ", 5)) {
@@ -216,6 +222,7 @@ int qemu_count_add_stream(struct profile *p, FILE *f, const int value_of[QEMU_CO
 	free(line);
 	vec_free(&r.tbs);
 	vec_free(&r.addrs);
+	vec_free(&r.locs);
 	vec_free(&r.nodes);
 	vec_free(&r.maps);
 	vec_free(&r.pending);

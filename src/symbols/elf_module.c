@@ -10,6 +10,9 @@
  */
 #include "symbols/symbols_int.h"
 
+#include "symbols/dwarf_dies.h"
+#include "symbols/dwarf_lines.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -61,10 +64,13 @@ struct cu_index {
 	VEC(struct fn_node) nodes;
 	VEC(struct fn_range) ranges;
 	uint32_t top_first, top_n;
-	Dwarf_Files *files; /* for DW_AT_call_file; NULL when absent */
+	struct dwarf_lines *lines; /* kiln's own decoding of its line table; NULL: libdw's */
+	Dwarf_Files *files;        /* libdw's file table when lines is NULL, for DW_AT_call_file; NULL when absent */
 	size_t nfiles;
 	const char *comp_dir;          /* NULL when absent */
 	const unsigned char *info_end; /* the end of the CU's DIEs; NULL when unknown */
+	struct dwarf_abbrevs *abbrevs; /* to step over DIEs; NULL: dwarf_siblingof() */
+	struct dwarf_unit_shape shape;
 };
 
 /* A function symbol from symtab/dynsym; libdwfl's own address lookup scans
@@ -96,6 +102,11 @@ struct elf_module {
 	bool has_symtab;    /* local function symbols or DWARF: not a stripped file */
 	char *name;         /* the file's basename, for names of unnamed code */
 	bool cache_pending; /* the debug file is to be copied into the debug cache */
+	int line_sections;  /* 0 not yet looked up, 1 found, -1 none: line tables through libdw */
+	struct dwarf_line_sections line_secs;
+	int abbrev_section; /* as line_sections, for .debug_abbrev */
+	const uint8_t *abbrev;
+	size_t abbrev_size;
 };
 
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
@@ -227,6 +238,8 @@ void elf_module_free(struct elf_module *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->cus.n; i++) {
+		dwarf_lines_free(m->cus.v[i]->lines);
+		dwarf_abbrevs_free(m->cus.v[i]->abbrevs);
 		vec_free(&m->cus.v[i]->nodes);
 		vec_free(&m->cus.v[i]->ranges);
 		free(m->cus.v[i]);
@@ -340,7 +353,14 @@ static const unsigned char *index_die_children(struct cu_index *cu, Dwarf_Die *p
 	if (depth > MAX_DIE_DEPTH || dwarf_child(parent_die, &child) != 0)
 		return NULL;
 	for (;;) {
-		int tag = dwarf_tag(&child);
+		/* the tag from kiln's abbreviations: libdw's takes a lock */
+		bool kids = false;
+		int tag =
+		    cu->abbrevs && cu->info_end ? dwarf_die_tag(cu->abbrevs, child.addr, cu->info_end, &kids) : -1;
+		if (tag < 0) {
+			tag = dwarf_tag(&child);
+			kids = dwarf_haschildren(&child) > 0;
+		}
 		const unsigned char *end = NULL; /* of child's children, when walked */
 		bool walked = false;
 		if (is_function_tag(tag)) {
@@ -368,8 +388,15 @@ static const unsigned char *index_die_children(struct cu_index *cu, Dwarf_Die *p
 				walked = true; /* its children when first needed */
 			}
 		}
-		if (!walked && may_contain_functions(tag) && dwarf_haschildren(&child) > 0)
+		if (!walked && may_contain_functions(tag) && kids)
 			end = index_die_children(cu, &child, parent, depth + 1);
+		if (!end && cu->abbrevs && cu->info_end) {
+			/* not walked: step over it and its children by their
+			 * forms' sizes (end is the byte before the sibling) */
+			const unsigned char *after = dwarf_die_skip(cu->abbrevs, &cu->shape, child.addr, cu->info_end);
+			if (after)
+				end = after - 1;
+		}
 		if (end && cu->info_end && end + 1 < cu->info_end) {
 			/* the sibling starts after the children's null entry;
 			 * another null entry there ends this list too */
@@ -426,33 +453,117 @@ static void node_expand(struct cu_index *cu, uint32_t id)
 	cu->nodes.v[id].kids_n = (uint32_t)(cu->ranges.n - first);
 }
 
-/* Where the CU's DIEs end in memory: the next unit's header. */
-static const unsigned char *cu_info_end(Dwarf_Die *cudie)
+static Elf_Scn *section_named(Elf *elf, size_t shstrndx, const char *want, GElf_Shdr *sh);
+
+/* The bytes of section name of the file libdw reads DWARF from; false
+ * when absent or still compressed. */
+static bool dwarf_section(Dwarf *dbg, const char *name, const uint8_t **bytes, size_t *size)
 {
-	Dwarf_Off die_off = dwarf_dieoffset(cudie), in_cu = dwarf_cuoffset(cudie), next;
-	Dwarf *dbg = dwarf_cu_getdwarf(cudie->cu);
-	if (!dbg || die_off == (Dwarf_Off)-1 || in_cu == (Dwarf_Off)-1 || in_cu > die_off ||
-	    dwarf_next_unit(dbg, die_off - in_cu, &next, NULL, NULL, NULL, NULL, NULL, NULL, NULL) != 0 ||
-	    next <= die_off)
-		return NULL;
-	return (const unsigned char *)cudie->addr + (next - die_off);
+	Elf *elf = dbg ? dwarf_getelf(dbg) : NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+	Elf_Scn *scn = elf && elf_getshdrstrndx(elf, &shstrndx) == 0 ? section_named(elf, shstrndx, name, &sh) : NULL;
+	if (!scn || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED))
+		return false;
+	Elf_Data *d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf)
+		return false;
+	*bytes = d->d_buf;
+	*size = d->d_size;
+	return true;
 }
 
-static struct cu_index *cu_index_build(Dwarf_Die *cudie)
+/* Where the CU's DIEs end in memory (the next unit's header), and its
+ * abbreviations to step over DIEs with; info_end NULL when unknown. */
+static void cu_read_unit(struct elf_module *m, struct cu_index *cu, Dwarf_Die *cudie)
+{
+	Dwarf_Off die_off = dwarf_dieoffset(cudie), in_cu = dwarf_cuoffset(cudie), next, abbrev_off;
+	Dwarf_Half version;
+	uint8_t address_size, offset_size;
+	Dwarf *dbg = dwarf_cu_getdwarf(cudie->cu);
+	if (!dbg || die_off == (Dwarf_Off)-1 || in_cu == (Dwarf_Off)-1 || in_cu > die_off ||
+	    dwarf_next_unit(dbg, die_off - in_cu, &next, NULL, &version, &abbrev_off, &address_size, &offset_size, NULL,
+	                    NULL) != 0 ||
+	    next <= die_off)
+		return;
+	cu->info_end = (const unsigned char *)cudie->addr + (next - die_off);
+	if (!m->abbrev_section)
+		m->abbrev_section = dwarf_section(dbg, ".debug_abbrev", &m->abbrev, &m->abbrev_size) ? 1 : -1;
+	cu->shape.version = version;
+	cu->shape.address_size = address_size;
+	cu->shape.offset_size = offset_size;
+	if (m->abbrev_section < 0 || version < 2 || version > 5 ||
+	    dwarf_abbrevs_new(m->abbrev, m->abbrev_size, abbrev_off, &cu->shape, &cu->abbrevs) != 0)
+		cu->abbrevs = NULL;
+}
+
+/* The sections line tables read, from the file libdw reads DWARF from;
+ * false when kiln's own decoding is not to be used for this module: a
+ * relocatable file (libdwfl relocates its sections), or sections still
+ * compressed. */
+static bool line_sections(struct elf_module *m, Dwarf *dbg)
+{
+	if (m->line_sections)
+		return m->line_sections > 0;
+	m->line_sections = -1;
+	Elf *elf = dbg && !m->is_rel ? dwarf_getelf(dbg) : NULL;
+	size_t shstrndx;
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	static const char *const names[] = {".debug_line", ".debug_line_str", ".debug_str"};
+	const uint8_t **bytes[] = {&m->line_secs.line, &m->line_secs.line_str, &m->line_secs.str};
+	size_t *sizes[] = {&m->line_secs.line_size, &m->line_secs.line_str_size, &m->line_secs.str_size};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		GElf_Shdr sh;
+		Elf_Scn *scn = section_named(elf, shstrndx, names[i], &sh);
+		if (!scn)
+			continue;
+		if (sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED))
+			return false;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		if (!d || !d->d_buf)
+			return false;
+		*bytes[i] = d->d_buf;
+		*sizes[i] = d->d_size;
+	}
+	if (!m->line_secs.line)
+		return false;
+	m->line_sections = 1;
+	return true;
+}
+
+/* The CU's line table, decoded by kiln; NULL when libdw is to read it. */
+static struct dwarf_lines *cu_lines(struct elf_module *m, Dwarf_Die *cudie, const char *comp_dir)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word off;
+	Dwarf_Die same;
+	uint8_t address_size;
+	if (!dwarf_attr(cudie, DW_AT_stmt_list, &a) || dwarf_formudata(&a, &off) != 0 ||
+	    dwarf_diecu(cudie, &same, &address_size, NULL) == NULL || !line_sections(m, dwarf_cu_getdwarf(cudie->cu)))
+		return NULL;
+	struct dwarf_lines *t;
+	return dwarf_lines_new(&m->line_secs, off, address_size, comp_dir, &t) == 0 ? t : NULL;
+}
+
+static struct cu_index *cu_index_build(struct elf_module *m, Dwarf_Die *cudie)
 {
 	struct cu_index *cu = xcalloc(1, sizeof(*cu));
 	cu->cudie = *cudie;
-	cu->info_end = cu_info_end(cudie);
+	cu_read_unit(m, cu, cudie);
 	index_die_children(cu, cudie, NO_NODE, 0);
 	slice_finish(cu, 0);
 	cu->top_first = 0;
 	cu->top_n = (uint32_t)cu->ranges.n;
+	Dwarf_Attribute a;
+	cu->comp_dir = dwarf_attr(cudie, DW_AT_comp_dir, &a) ? dwarf_formstring(&a) : NULL;
+	cu->lines = cu_lines(m, cudie, cu->comp_dir);
+	if (cu->lines)
+		return cu;
 	size_t nfiles = 0;
 	if (dwarf_getsrcfiles(cudie, &cu->files, &nfiles) != 0)
 		cu->files = NULL;
 	cu->nfiles = cu->files ? nfiles : 0;
-	Dwarf_Attribute a;
-	cu->comp_dir = dwarf_attr(cudie, DW_AT_comp_dir, &a) ? dwarf_formstring(&a) : NULL;
 	return cu;
 }
 
@@ -488,7 +599,7 @@ static struct cu_index *cu_for(struct elf_module *m, Dwarf_Die *cudie)
 		return NULL;
 	if (hashmap_get(&m->cu_map, key, &id))
 		return m->cus.v[id];
-	struct cu_index *cu = cu_index_build(cudie);
+	struct cu_index *cu = cu_index_build(m, cudie);
 	vec_push(&m->cus, cu);
 	hashmap_put(&m->cu_map, key, m->cus.n - 1);
 	return cu;
@@ -547,25 +658,19 @@ static void node_call_site(struct cu_index *cu, struct fn_node *n, struct strtab
 	f->line = 0;
 	if (dwarf_attr(&n->die, DW_AT_call_line, &a) && dwarf_formudata(&a, &w) == 0)
 		f->line = w > UINT32_MAX ? 0 : (uint32_t)w;
-	if (cu->files && dwarf_attr(&n->die, DW_AT_call_file, &a) && dwarf_formudata(&a, &w) == 0 && w < cu->nfiles) {
-		const char *file = dwarf_filesrc(cu->files, w, NULL, NULL);
+	if ((cu->lines || cu->files) && dwarf_attr(&n->die, DW_AT_call_file, &a) && dwarf_formudata(&a, &w) == 0) {
+		const char *file = cu->lines        ? dwarf_lines_file(cu->lines, w)
+		                   : w < cu->nfiles ? dwarf_filesrc(cu->files, w, NULL, NULL)
+		                                    : NULL;
 		if (file)
 			f->file = intern_path(strs, cu->comp_dir, file);
 	}
 }
 
 /* Frames from the DWARF function tree; returns how many (0 = none). */
-static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *strs, struct sym_frame *out, int max,
+static int lookup_dwarf(struct cu_index *cu, uint64_t a, struct strtab *strs, struct sym_frame *out, int max,
                         const char **outer_name)
 {
-	Dwarf_Addr dwbias;
-	Dwarf_Die *cudie = dwfl_module_addrdie(m->mod, addr, &dwbias);
-	if (!cudie)
-		return 0;
-	struct cu_index *cu = cu_for(m, cudie);
-	if (!cu)
-		return 0;
-	uint64_t a = addr - dwbias;
 	uint32_t node = slice_find(cu, cu->top_first, cu->top_n, a), inner = NO_NODE;
 	for (int depth = 0; node != NO_NODE && depth <= MAX_DIE_DEPTH; depth++) {
 		inner = node;
@@ -595,6 +700,29 @@ static int lookup_dwarf(struct elf_module *m, Dwarf_Addr addr, struct strtab *st
 	if (k > 0 && !cu->nodes.v[chain[k - 1]].inlined)
 		*outer_name = cu->nodes.v[chain[k - 1]].raw_name;
 	return k;
+}
+
+/* The line table's file (interned) and line (0 when below 1) for dwfl
+ * address addr, from kiln's decoding of cu's table, or libdwfl's when cu
+ * has none (or is NULL); false when no row covers addr. */
+static bool module_line(struct elf_module *m, struct cu_index *cu, Dwarf_Addr addr, Dwarf_Addr dwbias,
+                        struct strtab *strs, uint32_t *file, uint32_t *line)
+{
+	const char *src;
+	if (cu && cu->lines) {
+		uint32_t fi;
+		if (!dwarf_lines_find(cu->lines, addr - dwbias, &fi, line) || !(src = dwarf_lines_file(cu->lines, fi)))
+			return false;
+		*file = intern_path(strs, cu->comp_dir, src);
+		return true;
+	}
+	Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);
+	int lineno = 0;
+	if (!l || !(src = dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL)))
+		return false;
+	*file = intern_path(strs, dwfl_line_comp_dir(l), src);
+	*line = lineno > 0 ? (uint32_t)lineno : 0;
+	return true;
 }
 
 /* Orders symbols by address, and at one address the preferred last (the
@@ -963,21 +1091,16 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	if (max <= 0 || !offset_to_vaddr(m, file_offset, &vaddr))
 		return 0;
 	memset(out, 0, (size_t)max * sizeof(*out));
-	Dwarf_Addr addr = vaddr + m->bias;
+	Dwarf_Addr addr = vaddr + m->bias, dwbias = 0;
 	const char *dwarf_name = NULL;
-	int n = lookup_dwarf(m, addr, strs, out, max, &dwarf_name);
+	Dwarf_Die *cudie = dwfl_module_addrdie(m->mod, addr, &dwbias);
+	struct cu_index *cu = cudie ? cu_for(m, cudie) : NULL;
+	int n = cu ? lookup_dwarf(cu, addr - dwbias, strs, out, max, &dwarf_name) : 0;
 	cache_store(m);
 	/* the innermost frame's file:line comes from the line table */
 	uint32_t file = 0, line = 0;
-	Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);
-	if (l) {
-		int lineno = 0;
-		const char *src = dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL);
-		if (src) {
-			file = intern_path(strs, dwfl_line_comp_dir(l), src);
-			line = lineno > 0 ? (uint32_t)lineno : 0;
-		}
-	}
+	if (!module_line(m, cu, addr, dwbias, strs, &file, &line))
+		file = line = 0;
 	if (n > 0) {
 		out[0].file = file;
 		out[0].line = line;
@@ -1067,12 +1190,13 @@ int elf_module_read_code(struct elf_module *m, const char *path, uint64_t vaddr,
 
 bool elf_module_line(struct elf_module *m, uint64_t vaddr, struct strtab *strs, uint32_t *file, uint32_t *line)
 {
-	Dwfl_Line *l = dwfl_module_getsrc(m->mod, vaddr + m->bias);
-	int lineno = 0;
-	const char *src = l ? dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL) : NULL;
-	if (!src || lineno <= 0)
+	Dwarf_Addr addr = vaddr + m->bias, dwbias = 0;
+	Dwarf_Die *cudie = dwfl_module_addrdie(m->mod, addr, &dwbias);
+	struct cu_index *cu = cudie ? cu_for(m, cudie) : NULL;
+	uint32_t f, l;
+	if (!module_line(m, cu, addr, dwbias, strs, &f, &l) || l == 0)
 		return false;
-	*file = intern_path(strs, dwfl_line_comp_dir(l), src);
-	*line = (uint32_t)lineno;
+	*file = f;
+	*line = l;
 	return true;
 }
