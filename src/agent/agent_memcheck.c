@@ -43,10 +43,11 @@
  * (GWP-ASan's way): each slot's data page is a mapping of its own that
  * mprotect closes at free and opens at reuse, keeping its memory, so a
  * reused slot costs no page fault, no zeroing and no guard marker (those
- * took most of a guarded block's time). New slots are made until
- * pool_max exist (1024: 4 MiB resident; fewer with a smaller
- * --quarantine, whose part the freed slots play), then the slot freed
- * longest ago serves; when none is free, the block takes the path above.
+ * took most of a guarded block's time). The slot freed longest ago
+ * serves once more than 256 freed ones wait (fewer with a smaller
+ * --quarantine, whose part they play), else a new slot is made, up to
+ * 2048 (8 MiB resident); when none is free, the block takes the path
+ * above.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -78,9 +79,12 @@
 #define MC_PATTERN      0xa5
 #define MC_QUARANTINE   (256ull << 20)
 #define MC_EXIT_DEFAULT 99
-/* --sample's pool of one-page slots: at most this many (4 MiB resident,
- * two mappings each), fewer with a smaller --quarantine */
-#define MC_POOL_MAX 1024u
+/* --sample's pool of one-page slots: at most this many (8 MiB resident,
+ * two mappings each); and the freed ones that stay closed before one is
+ * reused (fewer with a smaller --quarantine): a new slot costs some 4 us
+ * (its mapping, guard and first touch), a reused one about 1 */
+#define MC_POOL_MAX  2048u
+#define MC_POOL_KEEP 256u
 /* live guarded blocks by default: each holds a page of memory at least
  * (and without guard markers two mappings: vm.max_map_count bounds it
  * lower, see max_guarded_default()) */
@@ -119,11 +123,11 @@ static uint32_t pending[MC_PENDING];   /* evicted spans still closed (guard mark
 static uint32_t n_pending;
 static uint32_t q_head, q_tail; /* the quarantine, oldest first (1 + index) */
 static uint64_t q_bytes, q_limit = MC_QUARANTINE;
-/* --sample's pool: the slots freed, oldest first (1 + index); a slot is
- * reused once pool_max of them exist, so a freed one stays closed while
- * the others are used */
+/* --sample's pool: the slots freed, oldest first (1 + index); the oldest
+ * is reused once more than pool_keep wait (or pool_max slots exist), so a
+ * freed one stays closed while at least pool_keep others are freed */
 static uint32_t pool_fifo[MC_POOL_MAX];
-static uint32_t pool_head, pool_count, pool_n, pool_max;
+static uint32_t pool_head, pool_count, pool_n, pool_max, pool_keep;
 static pthread_mutex_t mc_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool keep_going, underflow;
 static int exit_code = MC_EXIT_DEFAULT;
@@ -487,13 +491,14 @@ static struct span *pool_carve(void)
 	return s;
 }
 
-/* Lock held: a slot for a one-page block with --sample: a new one until
- * pool_max exist, then the one freed longest ago, opened again (its page
- * kept its memory: no fault, no zeroing); NULL when none is free. A slot
+/* Lock held: a slot for a one-page block with --sample: the one freed
+ * longest ago when more than pool_keep wait, opened again (its page kept
+ * its memory: no fault, no zeroing), else a new one while fewer than
+ * pool_max exist, else the oldest freed; NULL when none is free. A slot
  * that --keep-going made readable is dropped. */
 static struct span *pool_take(void)
 {
-	if (pool_n < pool_max) {
+	if (pool_count <= pool_keep && pool_n < pool_max) {
 		struct span *s = pool_carve();
 		if (s)
 			return s;
@@ -1007,9 +1012,10 @@ static void mc_init(void)
 	exit_code = (int)env_u64(KH_ENV_MC_EXITCODE, MC_EXIT_DEFAULT);
 	uint64_t n = env_u64(KH_ENV_MC_SAMPLE, 0);
 	sample_every = n > 1 ? (n < (1u << 30) ? (uint32_t)n : 1u << 30) : 0;
-	/* the pool's free slots are --sample's quarantine: as many as it holds */
+	/* the pool's freed slots are --sample's quarantine: as many as it holds */
 	uint64_t slots = q_limit / (2 * MC_PAGE);
-	pool_max = !sample_every ? 0 : slots < 2 ? 2 : slots < MC_POOL_MAX ? (uint32_t)slots : MC_POOL_MAX;
+	pool_keep = slots < MC_POOL_KEEP ? (uint32_t)slots : MC_POOL_KEEP;
+	pool_max = sample_every ? MC_POOL_MAX : 0;
 	k = getenv(KH_ENV_MC_MPROTECT);
 	void *r = mc_pages_reserve(MC_REGION, k && k[0] == '1');
 	page_span = agent_map(MC_REGION / MC_PAGE * sizeof(uint32_t));
