@@ -1055,17 +1055,24 @@ static __attribute__((noinline, cold)) int capture_verify(struct tstate *t, uint
 }
 
 /* Captures the stack of the hook's caller c (innermost frame first) into
- * out. A stack the own unwinder cut short is kept as far as it got (and
- * counted): libunwind is never called outside KILN_AGENT_VERIFY. */
-static int capture(struct tstate *t, uint64_t *out, const struct caller *c)
+ * out, walking at most max frames (the agent's own are dropped after: a
+ * few more than kept is enough). A stack the own unwinder cut short is
+ * kept as far as it got (and counted): libunwind is never called outside
+ * KILN_AGENT_VERIFY. */
+static int capture_max(struct tstate *t, uint64_t *out, const struct caller *c, int max)
 {
 	if (__builtin_expect(verify, 0))
 		return capture_verify(t, out, c);
 	bool whole;
-	int n = agent_unwind_backtrace_from(&t->ut, t->ips, KH_MAX_STACK + 8, c->ra, c->cfa, c->bp, &whole);
+	int n = agent_unwind_backtrace_from(&t->ut, t->ips, max, c->ra, c->cfa, c->bp, &whole);
 	if (__builtin_expect(!whole, 0))
 		__atomic_fetch_add(&fallbacks, 1, __ATOMIC_RELAXED);
 	return trim_stack(t->ips, n, out);
+}
+
+static int capture(struct tstate *t, uint64_t *out, const struct caller *c)
+{
+	return capture_max(t, out, c, KH_MAX_STACK + 8);
 }
 
 /* KILN_AGENT_VERIFY's summary line; the times are means over the stacks
@@ -2662,7 +2669,8 @@ int agent_backtrace(const struct agent_caller *from, uint64_t *out, int max)
 		return 0;
 	struct caller c = {from->ra, from->cfa, from->bp};
 	uint64_t all[KH_MAX_STACK];
-	int n = capture(t, all, &c);
+	/* a deep stack is walked no further than what is kept needs */
+	int n = capture_max(t, all, &c, max + 8 < KH_MAX_STACK + 8 ? max + 8 : KH_MAX_STACK + 8);
 	if (n > max)
 		n = max;
 	memcpy(out, all, (size_t)n * sizeof(*out));

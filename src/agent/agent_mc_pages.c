@@ -98,6 +98,25 @@ int mc_pages_data_fresh(uintptr_t lo, size_t len)
 	return markers ? 0 : mprotect((void *)lo, len, PROT_READ | PROT_WRITE);
 }
 
+int mc_pages_slot_fresh(uintptr_t lo, size_t len)
+{
+	/* accounted (no MAP_NORESERVE): its flags differ from the reservation's
+	 * and from a guard's, so the kernel never merges it with them and
+	 * mprotect of the whole mapping splits nothing */
+	void *p = mmap((void *)lo, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	return p == MAP_FAILED ? -1 : 0;
+}
+
+int mc_pages_slot_close(uintptr_t lo, size_t len)
+{
+	return mprotect((void *)lo, len, PROT_NONE);
+}
+
+int mc_pages_slot_open(uintptr_t lo, size_t len)
+{
+	return mprotect((void *)lo, len, PROT_READ | PROT_WRITE);
+}
+
 int mc_pages_close(uintptr_t lo, size_t len)
 {
 	if (markers)

@@ -44,6 +44,14 @@ int mc_pages_close(uintptr_t lo, size_t len);
 /* Closed pages made accessible again, reading zeros: n ranges at once
  * (with markers: one call for all of them). 0 or -1. */
 int mc_pages_open(const struct mc_range *r, int n);
+/* A slot of --sample's pool (agent_memcheck.c): its data pages a mapping
+ * of their own, whose memory stays when it is closed, so a slot reused
+ * costs two mprotect calls and no page fault, zeroing or marker. fresh
+ * maps them (read-write) over the reservation, close makes them
+ * inaccessible, open accessible again with their old bytes. 0 or -1. */
+int mc_pages_slot_fresh(uintptr_t lo, size_t len);
+int mc_pages_slot_close(uintptr_t lo, size_t len);
+int mc_pages_slot_open(uintptr_t lo, size_t len);
 /* After a read fault with --keep-going: the page answers reads (writes
  * still fault); and back to what it was, data (read-write) or guard. */
 int mc_pages_disarm(uintptr_t lo, size_t len);

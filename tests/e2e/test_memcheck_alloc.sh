@@ -57,6 +57,36 @@ check_between "--sample 4: only the sampled blocks are tracked ($g)" "${g:-0}" 4
 check_grep "--sample 4: no free of a block passed over enters the mode" "$T/s4.json" '"foreign_frees": 0}'
 krun s1 memcheck --keep-going -- "$BIN" past_ends
 check_eq "no --sample: all 400 are caught" "$(grep -c '^kiln memcheck: heap overflow: read at' "$T/s1.err")" 400
+# --sample's blocks come from a bounded pool of slots whose pages stay
+# (no fault, no zeroing on reuse): 3000 guarded blocks freed one after the
+# other use at most 257 addresses (256 freed ones wait closed; 3000 before
+# the pool), calloc reads zeros in a reused slot, and a use after free of
+# the last block is caught with its own allocation and free; with
+# --quarantine 8192 one waits, and 2 slots serve some 1500 blocks each
+for q in default 8192; do
+	qa=()
+	[ $q = default ] || qa=(--quarantine $q)
+	krun slot_$q memcheck --sample 2 "${qa[@]}" -- "$BIN" slot_reuse
+	d=$(sed -n 's/^distinct \([0-9]*\) .*/\1/p' "$T/slot_$q.out")
+	# (at most: a block the C library freed before may take a slot too)
+	check_between "--sample, quarantine $q: 3000 blocks in few slots (${d:-none})" "${d:-0}" 1 \
+		"$([ $q = default ] && echo 257 || echo 2)"
+	check_grep "--sample, quarantine $q: calloc reads zeros in a reused slot" "$T/slot_$q.out" " dirty 0\$"
+	check_eq "--sample, quarantine $q: the use after free stops it" "$RC" 99
+	check_grep "--sample, quarantine $q: as a use after free" "$T/slot_$q.err" "^kiln memcheck: use after free: read at"
+	check_grep "--sample, quarantine $q: of the last block" "$T/slot_$q.err" "is 3 bytes inside a freed 20-byte block"
+	check_eq "--sample, quarantine $q: the read at its line" \
+		"$(grep -A1 '^  the read:' "$T/slot_$q.err" | sed -n 's/.* \([^ ]*:[0-9][0-9]*\)$/\1/p')" "$SRC:$(L UAF_LAST)"
+	check_grep "--sample, quarantine $q: the last block's allocation" "$T/slot_$q.err" \
+		"^    #0 0x[0-9a-f]* in make_last .*$F:$(L ALLOC_LAST)\$"
+	check_grep "--sample, quarantine $q: the last block's free" "$T/slot_$q.err" \
+		"^    #0 0x[0-9a-f]* in slot_reuse .*$F:$(L FREE_LAST)\$"
+done
+if [ $have_valgrind = 1 ]; then
+	valgrind -q --log-file="$T/slot.vg" "$BIN" slot_reuse >/dev/null 2>&1
+	check_grep "valgrind finds the use after free too" "$T/slot.vg" "Invalid read of size 1"
+fi
+
 # sampled, a clean threaded program runs unchanged
 krun s0 memcheck --sample 0 -- "$BIN" many
 check_eq "--sample 0 is a usage error" "$RC" 2
