@@ -7,14 +7,18 @@
  * wake-up of the machine; filtered in the kernel on the woken thread's
  * `pid` field it reads those of the target's threads only.
  *
- * The filter names the known threads and every thread id above the
- * highest known ("pid >= 4321 || pid == 4300 || ..."): a thread the target
+ * The filter names the known threads, a run of consecutive ids as one
+ * range, and every thread id above the highest known ("pid >= 4321 ||
+ * (pid >= 4300 && pid <= 4308) || pid == 4290"): a thread the target
  * starts gets a higher id (until ids wrap at pid_max), so its wake-ups
- * pass before the recorder has read its fork record. The kernel takes a
- * filter shorter than a page (PAGE_SIZE, 4096 bytes with the NUL: about
- * 270 thread ids); past that the filter is the range from the lowest
- * known id up, which passes other processes' later threads too (the
- * pairer drops wake-ups of threads it never saw go off).
+ * pass before the recorder has read its fork record. The kernel tests the
+ * filter at every wake-up of the machine, so a short one costs less: the
+ * threads a program starts together mostly have consecutive ids and make
+ * one term. The kernel takes a filter shorter than a page (PAGE_SIZE,
+ * 4096 bytes with the NUL: about 270 scattered thread ids, far more in
+ * runs); past that the filter is the range from the lowest known id up,
+ * which passes other processes' later threads too (the pairer drops
+ * wake-ups of threads it never saw go off).
  */
 #ifndef KILN_CAPTURE_WAKE_FILTER_H
 #define KILN_CAPTURE_WAKE_FILTER_H
@@ -43,7 +47,8 @@ void wake_filter_add(struct wake_filter *f, uint32_t tid);
 /* Removes an exited thread (a no-op when unknown). */
 void wake_filter_remove(struct wake_filter *f, uint32_t tid);
 
-/* Writes the filter into out (reset first) and clears changed. Returns 0
+/* Writes the filter into out (reset first; the ids are sorted) and clears
+ * changed. Returns 0
  * for the exact list, 1 for the range fallback (too many threads for
  * WAKE_FILTER_MAX), -EINVAL with no thread. */
 int wake_filter_build(struct wake_filter *f, struct strbuf *out);

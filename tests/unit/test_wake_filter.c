@@ -37,6 +37,50 @@ static void test_list(void **state)
 	wake_filter_release(&f);
 }
 
+/* Consecutive ids make one term: a range, or with the highest id the
+ * open end. */
+static void test_runs(void **state)
+{
+	(void)state;
+	struct wake_filter f;
+	struct strbuf sb = STRBUF_INIT;
+	wake_filter_init(&f);
+	for (uint32_t tid = 4300; tid <= 4308; tid++)
+		wake_filter_add(&f, tid);
+	wake_filter_add(&f, 4290);
+	wake_filter_add(&f, 4295);
+	wake_filter_add(&f, 4296);
+	assert_int_equal(wake_filter_build(&f, &sb), 0);
+	assert_string_equal(strbuf_str(&sb), "pid >= 4300 || pid == 4290 || (pid >= 4295 && pid <= 4296)");
+	wake_filter_remove(&f, 4304); /* a gap: the run splits */
+	assert_int_equal(wake_filter_build(&f, &sb), 0);
+	assert_string_equal(
+	    strbuf_str(&sb),
+	    "pid >= 4305 || pid == 4290 || (pid >= 4295 && pid <= 4296) || (pid >= 4300 && pid <= 4303)");
+	strbuf_release(&sb);
+	wake_filter_release(&f);
+}
+
+/* A pool of 600 threads started in bursts (runs of 6 with gaps, as other
+ * processes take ids between) fits as ranges, where a list of 600 ids
+ * would not. */
+static void test_many_threads_in_runs(void **state)
+{
+	(void)state;
+	struct wake_filter f;
+	struct strbuf sb = STRBUF_INIT;
+	wake_filter_init(&f);
+	for (uint32_t run = 0; run < 100; run++)
+		for (uint32_t k = 0; k < 6; k++)
+			wake_filter_add(&f, 100000 + run * 10 + k);
+	assert_int_equal(wake_filter_build(&f, &sb), 0);
+	assert_true(sb.len <= WAKE_FILTER_MAX);
+	assert_non_null(strstr(strbuf_str(&sb), "pid >= 100990 || (pid >= 100000 && pid <= 100005) ||"));
+	assert_non_null(strstr(strbuf_str(&sb), "|| (pid >= 100980 && pid <= 100985)"));
+	strbuf_release(&sb);
+	wake_filter_release(&f);
+}
+
 /* Past the page the kernel copies, the range from the lowest id up. */
 static void test_range_past_the_limit(void **state)
 {
@@ -44,15 +88,15 @@ static void test_range_past_the_limit(void **state)
 	struct wake_filter f;
 	struct strbuf sb = STRBUF_INIT;
 	wake_filter_init(&f);
-	for (uint32_t tid = 100000; tid < 100300; tid++)
+	for (uint32_t tid = 100000; tid < 100600; tid += 2) /* 300 ids, none consecutive */
 		wake_filter_add(&f, tid);
 	assert_int_equal(wake_filter_build(&f, &sb), 1);
 	assert_string_equal(strbuf_str(&sb), "pid >= 100000");
-	for (uint32_t tid = 100200; tid < 100300; tid++)
+	for (uint32_t tid = 100400; tid < 100600; tid += 2)
 		wake_filter_remove(&f, tid);
 	assert_int_equal(wake_filter_build(&f, &sb), 0);
 	assert_true(sb.len <= WAKE_FILTER_MAX);
-	assert_non_null(strstr(strbuf_str(&sb), "pid >= 100199 || pid == 100000 ||"));
+	assert_non_null(strstr(strbuf_str(&sb), "pid >= 100398 || pid == 100000 || pid == 100002 ||"));
 	strbuf_release(&sb);
 	wake_filter_release(&f);
 }
@@ -61,6 +105,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_list),
+	    cmocka_unit_test(test_runs),
+	    cmocka_unit_test(test_many_threads_in_runs),
 	    cmocka_unit_test(test_range_past_the_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
