@@ -386,7 +386,13 @@ static int open_wake(struct recorder *r, int cpu, int ring_fd, const char *filte
 	struct perf_event_attr a = r->attr;
 	a.type = r->o.wake.type;
 	a.config = r->o.wake.config;
+	/* The reader stops at the raw data of a wake-up (handle_sample):
+	 * what follows it in the ring's layout, the user registers and the
+	 * stack size, is never read, so the kernel need not write them (on
+	 * x86-64 a wake-up in a user thread's time is 96 bytes, not 200). */
 	a.sample_type |= PERF_SAMPLE_RAW;
+	a.sample_type &= ~(uint64_t)(PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER);
+	a.sample_regs_user = 0;
 	a.sample_stack_user = 0;
 	a.exclude_callchain_user = a.exclude_callchain_kernel = 1;
 	a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = a.context_switch = 0;
