@@ -439,7 +439,8 @@ static void close_wake_fds(struct recorder *r)
 
 /* (Re)opens the wake-up events of every ring's cpu with the filter of
  * the threads known now: a perf event takes one filter for its life
- * (a second gets EEXIST), so a changed set means new events, opened
+ * (a second gets EEXIST), so a thread the old filter does not pass
+ * (wake_filter.h says when) means new events, opened
  * before the old close so no wake-up falls between (one read twice is
  * harmless: the pairer takes the first after a switch-out). */
 static void wake_refresh(struct recorder *r)
@@ -1498,7 +1499,7 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size)
 		on_sideband(r, rec_at(b, off), -1);
 	if (r->wakef.changed && r->wake_fds.n && !r->wake_stopped)
-		wake_refresh(r); /* threads started or ended */
+		wake_refresh(r); /* a thread started that the filter does not pass */
 	retry_deferred(r, b->nrec);
 	size_t since_check = 0;
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size) {

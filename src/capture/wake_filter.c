@@ -32,7 +32,10 @@ void wake_filter_add(struct wake_filter *f, uint32_t tid)
 	if (!tid || find(f, tid, &at))
 		return;
 	vec_push(&f->tids, tid);
-	f->changed = true;
+	/* an id below the open end passes only where it was listed, and it
+	 * was not: new to the list */
+	if (!f->built || tid < f->from)
+		f->changed = true;
 }
 
 void wake_filter_remove(struct wake_filter *f, uint32_t tid)
@@ -41,7 +44,8 @@ void wake_filter_remove(struct wake_filter *f, uint32_t tid)
 	if (!find(f, tid, &at))
 		return;
 	f->tids.v[at] = f->tids.v[--f->tids.n];
-	f->changed = true;
+	if (f->range)
+		f->changed = true; /* a list may fit again */
 }
 
 static int cmp_tid(const void *a, const void *b)
@@ -80,9 +84,13 @@ int wake_filter_build(struct wake_filter *f, struct strbuf *out)
 		add_run(out, f->tids.v[i], f->tids.v[j]);
 		i = j + 1;
 	}
-	if (out->len <= WAKE_FILTER_MAX)
+	f->built = true;
+	f->range = out->len > WAKE_FILTER_MAX;
+	f->from = f->tids.v[top];
+	if (!f->range)
 		return 0;
 	strbuf_reset(out);
 	strbuf_addf(out, "pid >= %" PRIu32, f->tids.v[0]);
+	f->from = f->tids.v[0];
 	return 1;
 }
