@@ -386,7 +386,13 @@ static int open_wake(struct recorder *r, int cpu, int ring_fd, const char *filte
 	struct perf_event_attr a = r->attr;
 	a.type = r->o.wake.type;
 	a.config = r->o.wake.config;
+	/* The reader stops at the raw data of a wake-up (handle_sample):
+	 * what follows it in the ring's layout, the user registers and the
+	 * stack size, is never read, so the kernel need not write them (on
+	 * x86-64 a wake-up in a user thread's time is 96 bytes, not 200). */
 	a.sample_type |= PERF_SAMPLE_RAW;
+	a.sample_type &= ~(uint64_t)(PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER);
+	a.sample_regs_user = 0;
 	a.sample_stack_user = 0;
 	a.exclude_callchain_user = a.exclude_callchain_kernel = 1;
 	a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = a.context_switch = 0;
@@ -433,7 +439,8 @@ static void close_wake_fds(struct recorder *r)
 
 /* (Re)opens the wake-up events of every ring's cpu with the filter of
  * the threads known now: a perf event takes one filter for its life
- * (a second gets EEXIST), so a changed set means new events, opened
+ * (a second gets EEXIST), so a thread the old filter does not pass
+ * (wake_filter.h says when) means new events, opened
  * before the old close so no wake-up falls between (one read twice is
  * harmless: the pairer takes the first after a switch-out). */
 static void wake_refresh(struct recorder *r)
@@ -1492,7 +1499,7 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size)
 		on_sideband(r, rec_at(b, off), -1);
 	if (r->wakef.changed && r->wake_fds.n && !r->wake_stopped)
-		wake_refresh(r); /* threads started or ended */
+		wake_refresh(r); /* a thread started that the filter does not pass */
 	retry_deferred(r, b->nrec);
 	size_t since_check = 0;
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size) {

@@ -111,7 +111,7 @@ struct recorder_stats {
 	uint64_t offcpu_wakes;        /* wake-ups seen (each splits the interval it ends) */
 	bool offcpu_wake_refused;     /* wake-ups could not be read (cpu-wide raw data refused): intervals whole */
 	bool offcpu_wake_range;       /* at some time too many threads for a list: ids from the lowest up passed */
-	uint64_t offcpu_wake_filters; /* the wake-up events' filters set (once, then per change of threads) */
+	uint64_t offcpu_wake_filters; /* the wake-up events' filters set (once, then when a thread would not pass) */
 	bool kernel_stacks;           /* kernel stacks were permitted */
 	bool kernel_fallback;         /* kernel stacks were refused, fell back to user only */
 	uint64_t first_time;          /* of the first record read (CLOCK_MONOTONIC ns) */

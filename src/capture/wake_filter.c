@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 void wake_filter_init(struct wake_filter *f)
@@ -31,7 +32,10 @@ void wake_filter_add(struct wake_filter *f, uint32_t tid)
 	if (!tid || find(f, tid, &at))
 		return;
 	vec_push(&f->tids, tid);
-	f->changed = true;
+	/* an id below the open end passes only where it was listed, and it
+	 * was not: new to the list */
+	if (!f->built || tid < f->from)
+		f->changed = true;
 }
 
 void wake_filter_remove(struct wake_filter *f, uint32_t tid)
@@ -40,7 +44,23 @@ void wake_filter_remove(struct wake_filter *f, uint32_t tid)
 	if (!find(f, tid, &at))
 		return;
 	f->tids.v[at] = f->tids.v[--f->tids.n];
-	f->changed = true;
+	if (f->range)
+		f->changed = true; /* a list may fit again */
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Writes one run of consecutive ids [a, b] as a term of the filter. */
+static void add_run(struct strbuf *out, uint32_t a, uint32_t b)
+{
+	if (a == b)
+		strbuf_addf(out, " || pid == %" PRIu32, a);
+	else
+		strbuf_addf(out, " || (pid >= %" PRIu32 " && pid <= %" PRIu32 ")", a, b);
 }
 
 int wake_filter_build(struct wake_filter *f, struct strbuf *out)
@@ -49,18 +69,28 @@ int wake_filter_build(struct wake_filter *f, struct strbuf *out)
 	if (!f->tids.n)
 		return -EINVAL;
 	f->changed = false;
-	uint32_t lo = f->tids.v[0], hi = f->tids.v[0];
-	for (size_t i = 1; i < f->tids.n; i++) {
-		lo = f->tids.v[i] < lo ? f->tids.v[i] : lo;
-		hi = f->tids.v[i] > hi ? f->tids.v[i] : hi;
+	/* sorted, the order of thread ids in the list does not matter */
+	if (f->tids.n > 1)
+		qsort(f->tids.v, f->tids.n, sizeof(*f->tids.v), cmp_tid);
+	size_t n = f->tids.n, top = n - 1;
+	while (top && f->tids.v[top - 1] + 1 == f->tids.v[top])
+		top--;
+	/* the run that ends at the highest id opens upwards */
+	strbuf_addf(out, "pid >= %" PRIu32, f->tids.v[top]);
+	for (size_t i = 0; i < top && out->len <= WAKE_FILTER_MAX;) {
+		size_t j = i;
+		while (j + 1 < top && f->tids.v[j] + 1 == f->tids.v[j + 1])
+			j++;
+		add_run(out, f->tids.v[i], f->tids.v[j]);
+		i = j + 1;
 	}
-	strbuf_addf(out, "pid >= %" PRIu32, hi);
-	for (size_t i = 0; i < f->tids.n && out->len <= WAKE_FILTER_MAX; i++)
-		if (f->tids.v[i] != hi)
-			strbuf_addf(out, " || pid == %" PRIu32, f->tids.v[i]);
-	if (out->len <= WAKE_FILTER_MAX)
+	f->built = true;
+	f->range = out->len > WAKE_FILTER_MAX;
+	f->from = f->tids.v[top];
+	if (!f->range)
 		return 0;
 	strbuf_reset(out);
-	strbuf_addf(out, "pid >= %" PRIu32, lo);
+	strbuf_addf(out, "pid >= %" PRIu32, f->tids.v[0]);
+	f->from = f->tids.v[0];
 	return 1;
 }

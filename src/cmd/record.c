@@ -913,6 +913,7 @@ static int record_finish(struct record_session *s)
 		profile_set_meta_u64(p, "offcpu_short", off.offcpu_short);
 		profile_set_meta_u64(p, "offcpu_nostack", off.offcpu_nostack);
 		profile_set_meta_u64(p, "offcpu_wakes", off.offcpu_wakes);
+		profile_set_meta_u64(p, "offcpu_wake_filters", off.offcpu_wake_filters);
 		if (off.offcpu_wake_refused)
 			profile_set_meta(p, "offcpu_wake", "refused");
 		else if (off.offcpu_wake_range)

@@ -91,6 +91,11 @@ check_ge "offcpu: the fixture's stacks unwound to their threads' entry" \
 	"$(grep -cE '^(_start;|clone3;).*offcpu::' "$T/all.count")" 10
 check_between "offcpu: the deepest whole unwind fit in the copy (bytes)" \
 	"$(jq_ "$T/all.json" "j['meta']['offcpu_stack_reach']")" 64 4096
+# the wake-up events take their filter once: the fixture's later threads
+# get ids above the open end (a second only if ids wrapped meanwhile)
+if [ "$(jq_ "$T/all.json" "j['meta'].get('offcpu_wake', '')")" = sched:sched_wakeup ]; then
+	check_between "offcpu: wake-up filters set" "$(jq_ "$T/all.json" "j['meta'].get('offcpu_wake_filters', '')")" 1 2
+fi
 
 # ---- a stack deeper than the copy: cut, counted and said; whole with a bigger copy ----
 krun deep offcpu -o "$T/deep.kiln" -- "$FX/offcpu_nofp" deep
