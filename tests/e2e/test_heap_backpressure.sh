@@ -19,8 +19,10 @@ read -r V_ALLOCS V_FREES < <(sed -n 's/.*total heap usage: \([0-9,]*\) allocs, \
 "$KILN" heap -v -q -o "$T/heap.kiln" --json "$T/heap.json" -- "$T/heap_bench" $ROUNDS >"$T/heap.out" 2>"$T/heap.err" &
 KPID=$!
 # Stop kiln once the target is allocating, and let it go only when the
-# target has stopped making progress (its CPU time stands still: it waits
-# on the full ring) or has ended; conditions, not guesses of how long.
+# target has stopped making progress (its CPU time stands still and it
+# sleeps: it waits on the full ring; on a loaded machine a target merely
+# waiting for a cpu also stands still, but runnable) or has ended;
+# conditions, not guesses of how long.
 target=""
 while [ -z "$target" ] && kill -0 $KPID 2>/dev/null; do
 	target=$(pgrep -P $KPID -x heap_bench | head -1)
@@ -31,7 +33,10 @@ kill -STOP $KPID 2>/dev/null
 prev=-1
 for _ in $(seq 1 100); do
 	now=$(proc_cpu_ms "$target")
-	[ -z "$now" ] || [ "$now" = "$prev" ] && break
+	[ -z "$now" ] && break
+	state=$(sed -n 's/.*) \([A-Z]\) .*/\1/p' "/proc/$target/stat" 2>/dev/null)
+	[ "$state" = Z ] && break
+	[ "$now" = "$prev" ] && [ "$state" = S ] && break
 	prev=$now
 	sleep 0.2
 done
