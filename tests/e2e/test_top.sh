@@ -15,7 +15,8 @@ TARGET=$FX/top_target
 PIDS=()
 SOCK="kiln-top-$$"
 cleanup() {
-	tmux -L "$SOCK" kill-server 2>/dev/null
+	tmux -L "$SOCK-1" kill-server 2>/dev/null
+	tmux -L "$SOCK-2" kill-server 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 }
 trap cleanup EXIT
@@ -140,7 +141,10 @@ check_grep "bad delay: message" "$T/baddelay.err" "^kiln: -d takes seconds"
 
 # --- the live view in tmux -------------------------------------------------
 command -v tmux >/dev/null || skip "tmux is not installed (make deps installs it)"
-tmx() { tmux -L "$SOCK" -f /dev/null "$@"; }
+# One tmux server per session: a new session on a server whose last
+# session just ended can reach it as it exits ("tmux cannot start").
+TSOCK=$SOCK-1
+tmx() { tmux -L "$TSOCK" -f /dev/null "$@"; }
 screen() { tmx capture-pane -p -t top >"$T/screen.txt" 2>/dev/null; }
 # wait_screen LABEL ERE [!]: until the screen has (or, with !, no longer
 # has) a line matching ERE, for at most 20 s
@@ -202,6 +206,7 @@ tmx kill-session -t top
 
 # The target's exit ends the live view cleanly, with a message and its
 # exit status.
+TSOCK=$SOCK-2
 tmx new-session -d -s top -x 120 -y 40 "$(tui_cmd -- "$T/exits.sh" 7)" || die "tmux cannot start a session"
 wait_screen "target exit: kiln ends with the command's status" "^kiln-exit=7$"
 check_grep "target exit: message" "$T/screen.txt" "exited with status 7; top ends"
