@@ -467,9 +467,14 @@ static void wake_refresh(struct recorder *r)
 			close(fds.v[i]);
 		vec_free(&fds);
 		/* the first time: no wake-ups (intervals whole); later the
-		 * old events stay, still passing every newer thread id */
+		 * old events stay, and the next thread started or ended
+		 * tries again (what the old filter passes is not what the
+		 * one just built would have: a thread id below its open end
+		 * may not pass) */
 		if (!r->wake_fds.n)
 			r->st.offcpu_wake_refused = true;
+		else
+			wake_filter_refused(&r->wakef);
 	}
 	strbuf_release(&filter);
 }

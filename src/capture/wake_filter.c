@@ -44,8 +44,13 @@ void wake_filter_remove(struct wake_filter *f, uint32_t tid)
 	if (!find(f, tid, &at))
 		return;
 	f->tids.v[at] = f->tids.v[--f->tids.n];
-	if (f->range)
-		f->changed = true; /* a list may fit again */
+	if (f->range || !f->built)
+		f->changed = true; /* a list may fit again; or a retry after a refusal */
+}
+
+void wake_filter_refused(struct wake_filter *f)
+{
+	f->built = false;
 }
 
 static int cmp_tid(const void *a, const void *b)

@@ -62,5 +62,9 @@ void wake_filter_remove(struct wake_filter *f, uint32_t tid);
  * changed. Returns 0 for the exact list, 1 for the range fallback (too
  * many threads for WAKE_FILTER_MAX), -EINVAL with no thread. */
 int wake_filter_build(struct wake_filter *f, struct strbuf *out);
+/* The filter last built could not be set (the events keep an older one,
+ * which may not pass what that build does): from now on every thread
+ * added or removed sets changed, until a filter is built again. */
+void wake_filter_refused(struct wake_filter *f);
 
 #endif

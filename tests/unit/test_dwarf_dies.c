@@ -237,6 +237,31 @@ static void test_c_and_self(void **state)
 	compare_with_libdw("/proc/self/exe");
 }
 
+/* clang's DWARF 5 (strx1, addrx, loclistx, implicit_const: forms gcc's
+ * builds above do not use) and 64-bit DWARF from clang and gcc. */
+static void test_clang_and_dwarf64(void **state)
+{
+	(void)state;
+	if (system("command -v clang >/dev/null 2>&1") != 0) {
+		skip();
+		return;
+	}
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd),
+	         "printf 'struct s { int a, b; };\\nstatic inline int f(struct s *x) { return x->a * 3; }\\n"
+	         "int main(int c, char **v) { struct s x = {c, 2}; (void)v; return f(&x); }\\n' > %s/q.c && "
+	         "clang -O2 -g -gdwarf-5 -o %s/c5 %s/q.c && clang -O2 -g -gdwarf-5 -gdwarf64 -o %s/c64 %s/q.c && "
+	         "cc -O2 -g -gdwarf-5 -gdwarf64 -o %s/g64 %s/q.c",
+	         tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+	assert_int_equal(system(cmd), 0);
+	static const char *const names[] = {"c5", "c64", "g64"};
+	for (size_t i = 0; i < 3; i++) {
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
+		compare_with_libdw(path);
+	}
+}
+
 static void test_rust(void **state)
 {
 	(void)state;
@@ -277,9 +302,8 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hand_made),
-	    cmocka_unit_test(test_bad_tables),
-	    cmocka_unit_test(test_c_and_self),
+	    cmocka_unit_test(test_hand_made),  cmocka_unit_test(test_bad_tables),
+	    cmocka_unit_test(test_c_and_self), cmocka_unit_test(test_clang_and_dwarf64),
 	    cmocka_unit_test(test_rust),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

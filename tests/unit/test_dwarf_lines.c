@@ -464,6 +464,32 @@ static void test_c_dwarf4_and_5(void **state)
 	assert_true(compare_with_libdw("/proc/self/exe") > 1000);
 }
 
+/* clang's DWARF 5 (MD5 checksums, its own vendor entry fields) and 64-bit
+ * DWARF from clang and gcc: the headers and forms gcc's 32-bit builds
+ * above do not have. */
+static void test_clang_and_dwarf64(void **state)
+{
+	(void)state;
+	if (!build("command -v clang >/dev/null 2>&1")) {
+		skip();
+		return;
+	}
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd),
+	         "printf '#include <stdio.h>\\nstatic inline int f(int x) { return x * 3; }\\n"
+	         "int main(int c, char **v) { (void)v; for (int i = 0; i < c; i++)\\n printf(\"%%d\\\\n\", f(i));\\n"
+	         " return 0; }\\n' > %s/q.c && clang -O2 -g -gdwarf-5 -o %s/c5 %s/q.c && "
+	         "clang -O2 -g -gdwarf-5 -gdwarf64 -o %s/c64 %s/q.c && cc -O2 -g -gdwarf-5 -gdwarf64 -o %s/g64 %s/q.c",
+	         tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
+	assert_true(build(cmd));
+	static const char *const names[] = {"c5", "c64", "g64"};
+	for (size_t i = 0; i < 3; i++) {
+		char path[1200];
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
+		assert_true(compare_with_libdw(path) > 10);
+	}
+}
+
 /* A Rust program carries std's line table: one CU of tens of thousands
  * of rows, with the sequences of dropped functions at address 0. */
 static void test_rust_std(void **state)
@@ -508,7 +534,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_v4_table),       cmocka_unit_test(test_addresses_going_back),
 	    cmocka_unit_test(test_v5_table),       cmocka_unit_test(test_cut_tables),
-	    cmocka_unit_test(test_c_dwarf4_and_5), cmocka_unit_test(test_rust_std),
+	    cmocka_unit_test(test_c_dwarf4_and_5), cmocka_unit_test(test_clang_and_dwarf64),
+	    cmocka_unit_test(test_rust_std),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

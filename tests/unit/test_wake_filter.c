@@ -112,6 +112,39 @@ static void test_rebuilt_only_when_needed(void **state)
 	wake_filter_release(&f);
 }
 
+/* A filter the events could not take (perf_event_open failed: they keep
+ * the one before): a thread above the refused filter's open end may not
+ * pass the old one, so every thread started or ended tries again. */
+static void test_refused_filter(void **state)
+{
+	(void)state;
+	struct wake_filter f;
+	struct strbuf sb = STRBUF_INIT;
+	wake_filter_init(&f);
+	wake_filter_add(&f, 1000);
+	assert_int_equal(wake_filter_build(&f, &sb), 0);
+	assert_string_equal(strbuf_str(&sb), "pid >= 1000"); /* set */
+	wake_filter_remove(&f, 1000);
+	wake_filter_add(&f, 500); /* ids wrapped */
+	assert_true(f.changed);
+	assert_int_equal(wake_filter_build(&f, &sb), 0);
+	assert_string_equal(strbuf_str(&sb), "pid >= 500");
+	wake_filter_refused(&f); /* the events still pass 1000 and up only */
+	wake_filter_add(&f, 501);
+	assert_true(f.changed);
+	assert_int_equal(wake_filter_build(&f, &sb), 0);
+	assert_string_equal(strbuf_str(&sb), "pid >= 500");
+	wake_filter_refused(&f);
+	wake_filter_remove(&f, 501);
+	assert_true(f.changed);
+	assert_int_equal(wake_filter_build(&f, &sb), 0); /* set this time */
+	wake_filter_add(&f, 502);
+	wake_filter_remove(&f, 502);
+	assert_false(f.changed);
+	strbuf_release(&sb);
+	wake_filter_release(&f);
+}
+
 /* Past the page the kernel copies, the range from the lowest id up. */
 static void test_range_past_the_limit(void **state)
 {
@@ -142,6 +175,7 @@ int main(void)
 	    cmocka_unit_test(test_many_threads_in_runs),
 	    cmocka_unit_test(test_rebuilt_only_when_needed),
 	    cmocka_unit_test(test_range_past_the_limit),
+	    cmocka_unit_test(test_refused_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
