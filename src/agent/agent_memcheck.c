@@ -974,7 +974,8 @@ bool agent_memcheck_sigaction(int sig, const void *act, void *old, int *rc)
 
 /* Without guard markers each live guarded block costs two mappings (its
  * data pages and its guard, where neighbours do not merge): the default
- * leaves room under vm.max_map_count for the program's own. */
+ * leaves room under vm.max_map_count for the program's own and for
+ * --sample's pool of slots (pool_max, set first). */
 static uint64_t max_guarded_default(void)
 {
 	if (mc_pages_markers())
@@ -990,7 +991,9 @@ static uint64_t max_guarded_default(void)
 		if (v)
 			count = v;
 	}
-	uint64_t room = count > 8192 ? (count - 8192) / 2 : count / 4;
+	/* the program keeps 8192 for its own; --sample's pool takes two a slot */
+	uint64_t keep = 8192 + 2 * (uint64_t)pool_max;
+	uint64_t room = count > keep ? (count - keep) / 2 : count / 4;
 	return room < MC_MAX_GUARDED_DEFAULT ? room : MC_MAX_GUARDED_DEFAULT;
 }
 
