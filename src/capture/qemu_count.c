@@ -180,10 +180,10 @@ static int qc_line(struct qc_reader *r, char *line, const int *value_of, struct 
  * each block a path line runs, a stack node per sample and per call path
  * node, a location per instruction and node. A first pass over the file
  * (a fraction of the reading's cost) instead of the tables doubling as
- * they fill: on short programs the copies and the page faults of each
- * doubling were a tenth of kiln's own CPU. The counts are of lines the
- * file holds, which the reading adds anyway; the pass stops at the first
- * it cannot parse. */
+ * they fill, each doubling a copy into pages touched for the first time
+ * (kiln count -- /bin/true: 270 fewer page faults of 3,520). The counts
+ * are of lines the file holds, which the reading adds anyway; the pass
+ * stops at the first it cannot parse. */
 static void qc_presize(struct profile *p, FILE *f)
 {
 	VEC(uint16_t) sizes = {0};

@@ -706,9 +706,9 @@ void dwarf_lines_free(struct dwarf_lines *t)
 }
 
 /* The rows of cluster ci, sorted first if they are a copy not sorted yet:
- * the clusters of overlapping sequences (LLVM's dropped functions, all at
- * address 0) were a quarter of decoding std's line table, and no lookup
- * of code that ran lands in them. */
+ * sorting the clusters of overlapping sequences (LLVM's dropped functions,
+ * all at address 0) was a quarter of decoding a Rust program's line
+ * tables, and no lookup of code that ran lands in them. */
 static const struct row *cluster_rows(struct dwarf_lines *t, size_t ci)
 {
 	struct cluster *c = &t->clusters[ci];
