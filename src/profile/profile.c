@@ -411,6 +411,13 @@ void profile_reindex(struct profile *p)
 		hashmap_put(&p->thread_index, p->threads.v[i].tid, i);
 }
 
+void profile_reserve_stack_index(struct profile *p, size_t stacks)
+{
+	if (p->stacks_indexed < p->stacks.n)
+		stack_index_catch_up(p);
+	hashmap_reserve(&p->stack_index, stacks);
+}
+
 void profile_reserve(struct profile *p, size_t stacks, size_t samples, size_t locations)
 {
 	if (stacks)

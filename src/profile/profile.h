@@ -250,5 +250,10 @@ void profile_reindex(struct profile *p);
  * a table as it is. Callers bound the counts by what they can hold: a
  * reader by the bytes left, never by a count a file states. */
 void profile_reserve(struct profile *p, size_t stacks, size_t samples, size_t locations);
+/* The same for the index of (parent, location) -> stack node, for a
+ * caller about to add that many nodes in all through
+ * profile_stack_child(): the index is not made for views, which never
+ * look nodes up, so profile_reserve() leaves it. */
+void profile_reserve_stack_index(struct profile *p, size_t stacks);
 
 #endif

@@ -83,6 +83,7 @@ struct sequence_vec {
 struct cluster {
 	uint64_t lo;
 	size_t first, n; /* in dwarf_lines.rows */
+	bool sorted;     /* a copy is sorted when a lookup first lands in it */
 };
 
 struct dwarf_lines {
@@ -617,9 +618,11 @@ static void order_rows(struct dwarf_lines *t, struct row_vec *rows, struct seque
 	if (!rising) {
 		vec_reserve(rows, 2 * n);
 		memcpy(rows->v + n, rows->v, n * sizeof(*rows->v));
-		rows_sort(rows->v + n, n);
 		rows->n = 2 * n;
-		t->clusters[0] = (struct cluster){rows->v[n].addr, n, n};
+		uint64_t lo = UINT64_MAX;
+		for (size_t i = 0; i < n; i++)
+			lo = rows->v[i].addr < lo ? rows->v[i].addr : lo;
+		t->clusters[0] = (struct cluster){lo, n, n, false};
 		t->nclusters = 1;
 		t->rows = rows->v;
 		rows->v = NULL;
@@ -644,6 +647,7 @@ static void order_rows(struct dwarf_lines *t, struct row_vec *rows, struct seque
 		if (q - c0 == 1) {
 			c->first = seqs[c0].first;
 			c->n = seqs[c0].n;
+			c->sorted = true;
 			continue;
 		}
 		/* the cluster's rows in the program's order, then by address */
@@ -655,7 +659,7 @@ static void order_rows(struct dwarf_lines *t, struct row_vec *rows, struct seque
 			rows->n += seqs[p].n;
 		}
 		c->n = rows->n - c->first;
-		rows_sort(rows->v + c->first, c->n);
+		c->sorted = false; /* sorted when first looked in: LLVM's are at 0, never run */
 	}
 	t->rows = rows->v;
 	rows->v = NULL;
@@ -701,7 +705,21 @@ void dwarf_lines_free(struct dwarf_lines *t)
 	free(t);
 }
 
-bool dwarf_lines_find(const struct dwarf_lines *t, uint64_t addr, uint32_t *file, uint32_t *line)
+/* The rows of cluster ci, sorted first if they are a copy not sorted yet:
+ * sorting the clusters of overlapping sequences (LLVM's dropped functions,
+ * all at address 0) was a quarter of decoding a Rust program's line
+ * tables, and no lookup of code that ran lands in them. */
+static const struct row *cluster_rows(struct dwarf_lines *t, size_t ci)
+{
+	struct cluster *c = &t->clusters[ci];
+	if (!c->sorted) {
+		rows_sort(t->rows + c->first, c->n);
+		c->sorted = true;
+	}
+	return t->rows + c->first;
+}
+
+bool dwarf_lines_find(struct dwarf_lines *t, uint64_t addr, uint32_t *file, uint32_t *line)
 {
 	/* the last cluster starting at or below addr, its last row at or
 	 * below addr: the last such row of all */
@@ -717,7 +735,7 @@ bool dwarf_lines_find(const struct dwarf_lines *t, uint64_t addr, uint32_t *file
 		return false;
 	size_t ci = lo - 1;
 	const struct cluster *c = &t->clusters[ci];
-	const struct row *r = t->rows + c->first;
+	const struct row *r = cluster_rows(t, ci);
 	lo = 0;
 	hi = c->n;
 	while (lo < hi) {
@@ -747,7 +765,7 @@ bool dwarf_lines_find(const struct dwarf_lines *t, uint64_t addr, uint32_t *file
 		if (ci-- == 0)
 			return false;
 		c = &t->clusters[ci];
-		r = t->rows + c->first;
+		r = cluster_rows(t, ci);
 		lo = c->n;
 	}
 }

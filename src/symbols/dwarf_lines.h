@@ -40,8 +40,10 @@ void dwarf_lines_free(struct dwarf_lines *t);
 
 /* The row for addr: true with *file (an index for dwarf_lines_file) and
  * *line (0 for none or a line number below 1); false when no row covers
- * addr. */
-bool dwarf_lines_find(const struct dwarf_lines *t, uint64_t addr, uint32_t *file, uint32_t *line);
+ * addr. Not const: the first lookup landing in a cluster of overlapping
+ * sequences sorts it (so one table is not for two threads at once, as
+ * the module holding it is not). */
+bool dwarf_lines_find(struct dwarf_lines *t, uint64_t addr, uint32_t *file, uint32_t *line);
 /* The number of files, and file i's name (valid while t lives), NULL
  * when i is not one. */
 size_t dwarf_lines_file_count(const struct dwarf_lines *t);

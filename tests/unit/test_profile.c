@@ -395,6 +395,31 @@ static void test_reserve(void **state)
 	profile_free(p);
 }
 
+/* Room in the stack index: nodes appended before it are indexed first
+ * (found again, not duplicated), and adding up to the count reserved
+ * never rehashes the index. */
+static void test_reserve_stack_index(void **state)
+{
+	(void)state;
+	struct profile *p = profile_new();
+	uint32_t a = profile_stack_append(p, 0, 7);
+	profile_reserve_stack_index(p, 1001);
+	assert_int_equal(p->stacks.n, 2); /* room only: nothing added */
+	struct hashmap_slot *slots = p->stack_index.slots;
+	size_t cap = p->stack_index.cap;
+	assert_true(cap / 2 >= 1001);
+	assert_int_equal(profile_stack_child(p, 0, 7), a);
+	for (uint32_t i = 0; i < 999; i++)
+		profile_stack_child(p, a, i);
+	assert_int_equal(p->stacks.n, 1001);
+	assert_ptr_equal(p->stack_index.slots, slots); /* filling it did not rehash */
+	assert_int_equal(p->stack_index.cap, cap);
+	assert_int_equal(profile_stack_child(p, a, 998), 1000);
+	profile_reserve_stack_index(p, 10); /* fewer than it holds: changes nothing */
+	assert_int_equal(p->stack_index.cap, cap);
+	profile_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +436,7 @@ int main(void)
 	    cmocka_unit_test(test_reindex),
 	    cmocka_unit_test(test_stack_index_catch_up),
 	    cmocka_unit_test(test_reserve),
+	    cmocka_unit_test(test_reserve_stack_index),
 	    cmocka_unit_test(test_stack_append),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
