@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbols/dwarf_bytes.h"
 #include "util/strbuf.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
@@ -42,19 +43,6 @@ enum {
 	LNE_SET_DISCRIMINATOR,
 	LNCT_PATH = 1,
 	LNCT_DIRECTORY_INDEX,
-	FORM_BLOCK2 = 0x03,
-	FORM_BLOCK4,
-	FORM_DATA2,
-	FORM_DATA4,
-	FORM_DATA8,
-	FORM_STRING,
-	FORM_BLOCK,
-	FORM_BLOCK1,
-	FORM_DATA1,
-	FORM_STRP = 0x0e,
-	FORM_UDATA = 0x0f,
-	FORM_DATA16 = 0x1e,
-	FORM_LINE_STRP = 0x1f,
 };
 
 struct row {
@@ -95,85 +83,6 @@ struct dwarf_lines {
 	struct strbuf names;
 };
 
-struct cursor {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t read_uleb(struct cursor *c)
-{
-	uint64_t v = 0;
-	for (unsigned shift = 0; c->p < c->end; shift += 7) {
-		uint8_t b = *c->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		else if (b & 0x7f)
-			c->bad = true; /* does not fit: libdw would truncate it */
-		if (!(b & 0x80))
-			return v;
-	}
-	c->bad = true;
-	return 0;
-}
-
-static int64_t read_sleb(struct cursor *c)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	for (;;) {
-		if (c->p >= c->end) {
-			c->bad = true;
-			return 0;
-		}
-		uint8_t b = *c->p++;
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		else
-			c->bad = true;
-		shift += 7;
-		if (!(b & 0x80)) {
-			if (shift < 64 && (b & 0x40))
-				v |= ~(uint64_t)0 << shift;
-			return (int64_t)v;
-		}
-	}
-}
-
-/* n little-endian bytes (x86-64 and aarch64 are little-endian; so are the
- * files kiln reads). */
-static uint64_t read_fixed(struct cursor *c, unsigned n)
-{
-	if ((size_t)(c->end - c->p) < n) {
-		c->bad = true;
-		c->p = c->end;
-		return 0;
-	}
-	uint64_t v = 0;
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)c->p[i] << (8 * i);
-	c->p += n;
-	return v;
-}
-
-static uint8_t read_u8(struct cursor *c)
-{
-	return (uint8_t)read_fixed(c, 1);
-}
-
-/* A NUL-terminated string at the cursor, or NULL. */
-static const char *read_cstr(struct cursor *c)
-{
-	const uint8_t *z = memchr(c->p, 0, (size_t)(c->end - c->p));
-	if (!z) {
-		c->bad = true;
-		c->p = c->end;
-		return NULL;
-	}
-	const char *s = (const char *)c->p;
-	c->p = z + 1;
-	return s;
-}
-
 /* The NUL-terminated string at off in a string section, or NULL. */
 static const char *section_str(const uint8_t *sec, size_t size, uint64_t off)
 {
@@ -185,20 +94,20 @@ static const char *section_str(const uint8_t *sec, size_t size, uint64_t off)
 /* A version 5 entry's field: a string (*s) for a path's forms, a number
  * (*v) for an index's; false for a form not read (strx needs the CU's
  * string offsets) or bytes that end too soon. */
-static bool read_form(struct cursor *c, const struct dwarf_line_sections *sec, unsigned form, unsigned offset_size,
-                      const char **s, uint64_t *v, bool *is_num)
+static bool read_form(struct dwarf_cursor *c, const struct dwarf_line_sections *sec, unsigned form,
+                      unsigned offset_size, const char **s, uint64_t *v, bool *is_num)
 {
 	*s = NULL;
 	*is_num = false;
 	switch (form) {
 	case FORM_STRING:
-		*s = read_cstr(c);
+		*s = dwc_cstr(c);
 		return *s != NULL;
 	case FORM_STRP:
-		*s = section_str(sec->str, sec->str_size, read_fixed(c, offset_size));
+		*s = section_str(sec->str, sec->str_size, dwc_fixed(c, offset_size));
 		return !c->bad && *s;
 	case FORM_LINE_STRP:
-		*s = section_str(sec->line_str, sec->line_str_size, read_fixed(c, offset_size));
+		*s = section_str(sec->line_str, sec->line_str_size, dwc_fixed(c, offset_size));
 		return !c->bad && *s;
 	case FORM_DATA1:
 	case FORM_DATA2:
@@ -206,26 +115,26 @@ static bool read_form(struct cursor *c, const struct dwarf_line_sections *sec, u
 	case FORM_DATA8: {
 		static const unsigned width[] = {
 		    [FORM_DATA1] = 1, [FORM_DATA2] = 2, [FORM_DATA4] = 4, [FORM_DATA8] = 8};
-		*v = read_fixed(c, width[form]);
+		*v = dwc_fixed(c, width[form]);
 		*is_num = true;
 		return !c->bad;
 	}
 	case FORM_UDATA:
-		*v = read_uleb(c);
+		*v = dwc_uleb(c);
 		*is_num = true;
 		return !c->bad;
 	case FORM_DATA16:
-		read_fixed(c, 8);
-		read_fixed(c, 8);
+		dwc_fixed(c, 8);
+		dwc_fixed(c, 8);
 		return !c->bad;
 	case FORM_BLOCK:
 	case FORM_BLOCK1:
 	case FORM_BLOCK2:
 	case FORM_BLOCK4: {
-		uint64_t len = form == FORM_BLOCK    ? read_uleb(c)
-		               : form == FORM_BLOCK1 ? read_fixed(c, 1)
-		               : form == FORM_BLOCK2 ? read_fixed(c, 2)
-		                                     : read_fixed(c, 4);
+		uint64_t len = form == FORM_BLOCK    ? dwc_uleb(c)
+		               : form == FORM_BLOCK1 ? dwc_fixed(c, 1)
+		               : form == FORM_BLOCK2 ? dwc_fixed(c, 2)
+		                                     : dwc_fixed(c, 4);
 		if (c->bad || len > (uint64_t)(c->end - c->p))
 			return false;
 		c->p += len;
@@ -259,15 +168,15 @@ struct header {
 };
 
 /* A version 5 directory or file table: its entry formats, then entries. */
-static bool read_v5_table(struct cursor *c, const struct dwarf_line_sections *sec, struct header *h,
+static bool read_v5_table(struct dwarf_cursor *c, const struct dwarf_line_sections *sec, struct header *h,
                           struct dwarf_lines *t, bool files)
 {
-	unsigned nforms = read_u8(c), forms[MAX_FORMS];
+	unsigned nforms = dwc_u8(c), forms[MAX_FORMS];
 	if (c->bad || nforms > MAX_FORMS)
 		return false;
 	int path = -1, index = -1; /* the last format of each, as libdw takes them */
 	for (unsigned i = 0; i < nforms; i++) {
-		uint64_t type = read_uleb(c), form = read_uleb(c);
+		uint64_t type = dwc_uleb(c), form = dwc_uleb(c);
 		if (c->bad || form > 0xffff)
 			return false;
 		forms[i] = (unsigned)form;
@@ -276,7 +185,7 @@ static bool read_v5_table(struct cursor *c, const struct dwarf_line_sections *se
 		else if (type == LNCT_DIRECTORY_INDEX)
 			index = (int)i;
 	}
-	uint64_t n = read_uleb(c);
+	uint64_t n = dwc_uleb(c);
 	if (c->bad || n > MAX_TABLE_FILES || (n && (path < 0 || (files && index < 0))))
 		return false;
 	for (uint64_t e = 0; e < n; e++) {
@@ -314,7 +223,7 @@ static bool read_v5_table(struct cursor *c, const struct dwarf_line_sections *se
 /* Versions 2-4: NUL-terminated directory names, then files (name, then
  * directory, time and size as ULEB128), each list ended by an empty name.
  * Directory 0 is the CU's, file 0 is "???". */
-static bool read_v4_tables(struct cursor *c, struct header *h, struct dwarf_lines *t, const char *comp_dir)
+static bool read_v4_tables(struct dwarf_cursor *c, struct header *h, struct dwarf_lines *t, const char *comp_dir)
 {
 	vec_push(&h->dirs, comp_dir);
 	for (;;) {
@@ -324,7 +233,7 @@ static bool read_v4_tables(struct cursor *c, struct header *h, struct dwarf_line
 			c->p++;
 			break;
 		}
-		const char *d = read_cstr(c);
+		const char *d = dwc_cstr(c);
 		if (!d || h->dirs.n >= MAX_TABLE_FILES)
 			return false;
 		vec_push(&h->dirs, d);
@@ -337,49 +246,49 @@ static bool read_v4_tables(struct cursor *c, struct header *h, struct dwarf_line
 			c->p++;
 			return true;
 		}
-		const char *name = read_cstr(c);
-		uint64_t dir = read_uleb(c);
-		read_uleb(c); /* time */
-		read_uleb(c); /* size */
+		const char *name = dwc_cstr(c);
+		uint64_t dir = dwc_uleb(c);
+		dwc_uleb(c); /* time */
+		dwc_uleb(c); /* size */
 		if (!name || c->bad || dir >= h->dirs.n || t->files.n >= MAX_TABLE_FILES)
 			return false;
 		add_file(t, h->dirs.v[dir], name);
 	}
 }
 
-static bool read_header(struct cursor *c, const struct dwarf_line_sections *sec, struct header *h,
+static bool read_header(struct dwarf_cursor *c, const struct dwarf_line_sections *sec, struct header *h,
                         struct dwarf_lines *t, unsigned cu_address_size, const char *comp_dir)
 {
-	uint64_t unit_length = read_fixed(c, 4);
+	uint64_t unit_length = dwc_fixed(c, 4);
 	h->offset_size = 4;
 	if (unit_length == 0xffffffffu) {
-		unit_length = read_fixed(c, 8);
+		unit_length = dwc_fixed(c, 8);
 		h->offset_size = 8;
 	}
 	if (c->bad || unit_length > (uint64_t)(c->end - c->p) || unit_length < 2 + h->offset_size + 5)
 		return false;
 	c->end = c->p + unit_length;
-	h->version = (unsigned)read_fixed(c, 2);
+	h->version = (unsigned)dwc_fixed(c, 2);
 	if (h->version < 2 || h->version > 5)
 		return false;
 	h->address_size = cu_address_size;
 	if (h->version >= 5) {
-		h->address_size = read_u8(c);
-		if (read_u8(c) != 0) /* segment selectors: none on Linux */
+		h->address_size = dwc_u8(c);
+		if (dwc_u8(c) != 0) /* segment selectors: none on Linux */
 			return false;
 	}
 	if (h->address_size != 4 && h->address_size != 8)
 		return false;
-	uint64_t header_length = read_fixed(c, h->offset_size);
+	uint64_t header_length = dwc_fixed(c, h->offset_size);
 	if (c->bad || header_length > (uint64_t)(c->end - c->p))
 		return false;
 	const uint8_t *program = c->p + header_length;
-	h->min_insn_len = read_u8(c);
-	h->max_ops = h->version >= 4 ? read_u8(c) : 1;
-	h->default_is_stmt = read_u8(c);
-	h->line_base = (int8_t)read_u8(c);
-	h->line_range = read_u8(c);
-	h->opcode_base = read_u8(c);
+	h->min_insn_len = dwc_u8(c);
+	h->max_ops = h->version >= 4 ? dwc_u8(c) : 1;
+	h->default_is_stmt = dwc_u8(c);
+	h->line_base = (int8_t)dwc_u8(c);
+	h->line_range = dwc_u8(c);
+	h->opcode_base = dwc_u8(c);
 	/* libdw's row keeps is_stmt in one bit; a line_range of 0 divides */
 	if (c->bad || h->max_ops == 0 || h->default_is_stmt > 1 || h->line_range == 0 || h->opcode_base == 0 ||
 	    (size_t)(c->end - c->p) < h->opcode_base - 1u)
@@ -395,7 +304,7 @@ static bool read_header(struct cursor *c, const struct dwarf_line_sections *sec,
 
 /* libdw checks a standard opcode's operand count; an opcode past the
  * table reads the header bytes after it, as libdw's does. */
-static bool std_length_is(const struct header *h, const struct cursor *c, unsigned opcode, unsigned want)
+static bool std_length_is(const struct header *h, const struct dwarf_cursor *c, unsigned opcode, unsigned want)
 {
 	const uint8_t *at = h->std_lengths + opcode - 1;
 	return at < c->end && *at == want;
@@ -440,7 +349,7 @@ static void advance_pc(struct state *s, const struct header *h, uint32_t adv)
 
 /* Runs the line program, appending rows and noting where sequences
  * start; false on bytes libdw would refuse. */
-static bool run_program(struct cursor *c, struct header *h, struct dwarf_lines *t, struct row_vec *rows,
+static bool run_program(struct dwarf_cursor *c, struct header *h, struct dwarf_lines *t, struct row_vec *rows,
                         struct sequence_vec *seqs)
 {
 	struct state s;
@@ -475,13 +384,13 @@ static bool run_program(struct cursor *c, struct header *h, struct dwarf_lines *
 				break;
 			case LNE_SET_ADDRESS:
 				s.op_index = 0;
-				s.addr = read_fixed(c, h->address_size);
+				s.addr = dwc_fixed(c, h->address_size);
 				break;
 			case LNE_DEFINE_FILE: {
-				const char *name = read_cstr(c);
-				uint64_t dir = read_uleb(c);
-				read_uleb(c);
-				read_uleb(c);
+				const char *name = dwc_cstr(c);
+				uint64_t dir = dwc_uleb(c);
+				dwc_uleb(c);
+				dwc_uleb(c);
 				if (!name || c->bad || dir >= h->dirs.n || t->files.n >= MAX_TABLE_FILES)
 					return false;
 				add_file(t, h->dirs.v[dir], name);
@@ -490,7 +399,7 @@ static bool run_program(struct cursor *c, struct header *h, struct dwarf_lines *
 			case LNE_SET_DISCRIMINATOR:
 				if (!std_length_is(h, c, LNE_SET_DISCRIMINATOR, 1))
 					return false;
-				s.discriminator = read_uleb(c);
+				s.discriminator = dwc_uleb(c);
 				break;
 			default:
 				if (len == 0)
@@ -511,16 +420,16 @@ static bool run_program(struct cursor *c, struct header *h, struct dwarf_lines *
 				s.discriminator = 0;
 				break;
 			case LNS_ADVANCE_PC:
-				advance_pc(&s, h, (uint32_t)read_uleb(c)); /* libdw keeps 32 bits */
+				advance_pc(&s, h, (uint32_t)dwc_uleb(c)); /* libdw keeps 32 bits */
 				break;
 			case LNS_ADVANCE_LINE:
-				s.line += (int32_t)read_sleb(c);
+				s.line += (int32_t)dwc_sleb(c);
 				break;
 			case LNS_SET_FILE:
-				s.file = (uint32_t)read_uleb(c);
+				s.file = (uint32_t)dwc_uleb(c);
 				break;
 			case LNS_SET_COLUMN:
-				s.column = (uint32_t)read_uleb(c);
+				s.column = (uint32_t)dwc_uleb(c);
 				break;
 			case LNS_NEGATE_STMT:
 				s.is_stmt = 1 - s.is_stmt;
@@ -533,17 +442,17 @@ static bool run_program(struct cursor *c, struct header *h, struct dwarf_lines *
 				advance_pc(&s, h, (255u - h->opcode_base) / h->line_range);
 				break;
 			case LNS_FIXED_ADVANCE_PC:
-				s.addr += read_fixed(c, 2);
+				s.addr += dwc_fixed(c, 2);
 				s.op_index = 0;
 				break;
 			case LNS_SET_ISA:
-				s.isa = (uint32_t)read_uleb(c);
+				s.isa = (uint32_t)dwc_uleb(c);
 				break;
 			}
 		} else {
 			/* an opcode this reader does not know: skip its operands */
 			for (unsigned n = h->std_lengths[op - 1]; n > 0; n--)
-				read_uleb(c);
+				dwc_uleb(c);
 		}
 	}
 	if (c->bad)
@@ -675,7 +584,7 @@ int dwarf_lines_new(const struct dwarf_line_sections *sec, uint64_t offset, unsi
 	struct header h = {0};
 	struct row_vec rows = {0};
 	struct sequence_vec seqs = {0};
-	struct cursor c = {sec->line + offset, sec->line + sec->line_size, false};
+	struct dwarf_cursor c = {sec->line + offset, sec->line + sec->line_size, false};
 	if (!read_header(&c, sec, &h, t, address_size, comp_dir))
 		goto out_free;
 	/* every row takes at least a byte of the program: no growing copies */
