@@ -20,6 +20,7 @@
 #include <gelf.h>
 #include <unistd.h>
 
+#include "dwarf_programs.h"
 #include "symbols/dwarf_dies.h"
 
 static const struct dwarf_unit_shape shape = {5, 8, 4};
@@ -142,7 +143,6 @@ static void test_bad_tables(void **state)
 
 /* ---- against libdw */
 
-static char tmpdir[512];
 static size_t checked;
 
 /* Every DIE below parent: stepped over, it ends where libdw's sibling
@@ -181,20 +181,8 @@ static void compare_with_libdw(const char *path)
 	Dwarf *dbg = dwarf_begin(fd, DWARF_C_READ);
 	assert_non_null(dbg);
 	Elf *elf = dwarf_getelf(dbg);
-	size_t shstrndx;
-	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
-	const uint8_t *abbrev = NULL;
-	size_t abbrev_size = 0;
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
-		GElf_Shdr sh;
-		gelf_getshdr(scn, &sh);
-		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (name && d && !strcmp(name, ".debug_abbrev")) {
-			abbrev = d->d_buf;
-			abbrev_size = d->d_size;
-		}
-	}
+	size_t abbrev_size;
+	const uint8_t *abbrev = dwarf_programs_section(elf, ".debug_abbrev", &abbrev_size);
 	assert_non_null(abbrev);
 	Dwarf_Off off = 0, next, abbrev_off;
 	size_t hsize;
@@ -219,21 +207,24 @@ static void compare_with_libdw(const char *path)
 	close(fd);
 }
 
+/* Every path of a set; skipped without its compiler. */
+static void compare_set(enum dwarf_program_set set)
+{
+	char paths[DWARF_PROGRAMS_MAX][1200];
+	int n = dwarf_programs_build(set, paths);
+	if (n == 0) {
+		skip();
+		return;
+	}
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++)
+		compare_with_libdw(paths[i]);
+}
+
 static void test_c_and_self(void **state)
 {
 	(void)state;
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd),
-	         "printf 'struct s { int a, b; };\\nstatic inline int f(struct s *x) { return x->a * 3; }\\n"
-	         "int main(int c, char **v) { struct s x = {c, 2}; (void)v; return f(&x); }\\n' > %s/p.c && "
-	         "cc -O2 -g -gdwarf-4 -o %s/p4 %s/p.c && cc -O2 -g -gdwarf-5 -o %s/p5 %s/p.c",
-	         tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
-	assert_int_equal(system(cmd), 0);
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/p4", tmpdir);
-	compare_with_libdw(path);
-	snprintf(path, sizeof(path), "%s/p5", tmpdir);
-	compare_with_libdw(path);
+	compare_set(DWARF_PROGRAMS_GCC);
 	compare_with_libdw("/proc/self/exe");
 }
 
@@ -242,61 +233,25 @@ static void test_c_and_self(void **state)
 static void test_clang_and_dwarf64(void **state)
 {
 	(void)state;
-	if (system("command -v clang >/dev/null 2>&1") != 0) {
-		skip();
-		return;
-	}
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd),
-	         "printf 'struct s { int a, b; };\\nstatic inline int f(struct s *x) { return x->a * 3; }\\n"
-	         "int main(int c, char **v) { struct s x = {c, 2}; (void)v; return f(&x); }\\n' > %s/q.c && "
-	         "clang -O2 -g -gdwarf-5 -o %s/c5 %s/q.c && clang -O2 -g -gdwarf-5 -gdwarf64 -o %s/c64 %s/q.c && "
-	         "cc -O2 -g -gdwarf-5 -gdwarf64 -o %s/g64 %s/q.c",
-	         tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
-	assert_int_equal(system(cmd), 0);
-	static const char *const names[] = {"c5", "c64", "g64"};
-	for (size_t i = 0; i < 3; i++) {
-		char path[1024];
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
-		compare_with_libdw(path);
-	}
+	compare_set(DWARF_PROGRAMS_CLANG);
 }
 
 static void test_rust(void **state)
 {
 	(void)state;
-	if (system("command -v rustc >/dev/null 2>&1") != 0) {
-		skip();
-		return;
-	}
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd),
-	         "printf 'fn main() { let v: Vec<u64> = std::env::args().map(|a| a.len() as u64).collect();"
-	         " println!(\"{}\", v.iter().sum::<u64>()); }\\n' > %s/r.rs && "
-	         "rustc -C opt-level=2 -g -o %s/r %s/r.rs 2>/dev/null",
-	         tmpdir, tmpdir, tmpdir);
-	assert_int_equal(system(cmd), 0);
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/r", tmpdir);
-	compare_with_libdw(path);
+	compare_set(DWARF_PROGRAMS_RUST);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	const char *base = getenv("KILN_TEST_TMP");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/dwarf_dies.%d", base ? base : "/tmp", (int)getpid());
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return dwarf_programs_setup("dwarf_dies");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return dwarf_programs_teardown();
 }
 
 int main(void)

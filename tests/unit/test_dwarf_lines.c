@@ -19,6 +19,7 @@
 #include <gelf.h>
 #include <unistd.h>
 
+#include "dwarf_programs.h"
 #include "symbols/dwarf_lines.h"
 #include "util/strbuf.h"
 
@@ -355,13 +356,6 @@ static void test_cut_tables(void **state)
 
 /* ---- against libdw, on real programs */
 
-static char tmpdir[512];
-
-static bool build(const char *cmd)
-{
-	return system(cmd) == 0;
-}
-
 /* Every CU of path: at every row's address, one below and one above,
  * kiln's answer is libdw's. Returns the number of addresses compared. */
 static size_t compare_with_libdw(const char *path)
@@ -371,27 +365,10 @@ static size_t compare_with_libdw(const char *path)
 	Dwarf *dbg = dwarf_begin(fd, DWARF_C_READ);
 	assert_non_null(dbg);
 	Elf *elf = dwarf_getelf(dbg);
-	size_t shstrndx;
-	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
 	struct dwarf_line_sections secs = {0};
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
-		GElf_Shdr sh;
-		gelf_getshdr(scn, &sh);
-		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!name || !d)
-			continue;
-		if (!strcmp(name, ".debug_line")) {
-			secs.line = d->d_buf;
-			secs.line_size = d->d_size;
-		} else if (!strcmp(name, ".debug_line_str")) {
-			secs.line_str = d->d_buf;
-			secs.line_str_size = d->d_size;
-		} else if (!strcmp(name, ".debug_str")) {
-			secs.str = d->d_buf;
-			secs.str_size = d->d_size;
-		}
-	}
+	secs.line = dwarf_programs_section(elf, ".debug_line", &secs.line_size);
+	secs.line_str = dwarf_programs_section(elf, ".debug_line_str", &secs.line_str_size);
+	secs.str = dwarf_programs_section(elf, ".debug_str", &secs.str_size);
 	size_t compared = 0, cus = 0;
 	Dwarf_Off off = 0, next;
 	size_t hsize;
@@ -444,22 +421,25 @@ static size_t compare_with_libdw(const char *path)
 	return compared;
 }
 
+/* Every path of a set, each with more than least addresses
+ * compared; skipped without its compiler. */
+static void compare_set(enum dwarf_program_set set, size_t least)
+{
+	char paths[DWARF_PROGRAMS_MAX][1200];
+	int n = dwarf_programs_build(set, paths);
+	if (n == 0) {
+		skip();
+		return;
+	}
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++)
+		assert_true(compare_with_libdw(paths[i]) > least);
+}
+
 static void test_c_dwarf4_and_5(void **state)
 {
 	(void)state;
-	char cmd[8192];
-	snprintf(cmd, sizeof(cmd),
-	         "printf '#include <stdio.h>\\nstatic inline int f(int x) { return x * 3; }\\n"
-	         "int main(int c, char **v) { (void)v; for (int i = 0; i < c; i++)\\n printf(\"%%d\\\\n\", f(i));\\n"
-	         " return 0; }\\n' > %s/p.c && cc -O2 -g -gdwarf-4 -o %s/p4 %s/p.c && "
-	         "cc -O2 -g -gdwarf-5 -o %s/p5 %s/p.c",
-	         tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
-	assert_true(build(cmd));
-	char path[1200];
-	snprintf(path, sizeof(path), "%s/p4", tmpdir);
-	assert_true(compare_with_libdw(path) > 10);
-	snprintf(path, sizeof(path), "%s/p5", tmpdir);
-	assert_true(compare_with_libdw(path) > 10);
+	compare_set(DWARF_PROGRAMS_GCC, 10);
 	/* kiln's own test binary: many CUs of gcc's DWARF 5 */
 	assert_true(compare_with_libdw("/proc/self/exe") > 1000);
 }
@@ -470,24 +450,7 @@ static void test_c_dwarf4_and_5(void **state)
 static void test_clang_and_dwarf64(void **state)
 {
 	(void)state;
-	if (!build("command -v clang >/dev/null 2>&1")) {
-		skip();
-		return;
-	}
-	char cmd[8192];
-	snprintf(cmd, sizeof(cmd),
-	         "printf '#include <stdio.h>\\nstatic inline int f(int x) { return x * 3; }\\n"
-	         "int main(int c, char **v) { (void)v; for (int i = 0; i < c; i++)\\n printf(\"%%d\\\\n\", f(i));\\n"
-	         " return 0; }\\n' > %s/q.c && clang -O2 -g -gdwarf-5 -o %s/c5 %s/q.c && "
-	         "clang -O2 -g -gdwarf-5 -gdwarf64 -o %s/c64 %s/q.c && cc -O2 -g -gdwarf-5 -gdwarf64 -o %s/g64 %s/q.c",
-	         tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir, tmpdir);
-	assert_true(build(cmd));
-	static const char *const names[] = {"c5", "c64", "g64"};
-	for (size_t i = 0; i < 3; i++) {
-		char path[1200];
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
-		assert_true(compare_with_libdw(path) > 10);
-	}
+	compare_set(DWARF_PROGRAMS_CLANG, 10);
 }
 
 /* A Rust program carries std's line table: one CU of tens of thousands
@@ -495,38 +458,19 @@ static void test_clang_and_dwarf64(void **state)
 static void test_rust_std(void **state)
 {
 	(void)state;
-	if (!build("command -v rustc >/dev/null 2>&1")) {
-		skip();
-		return;
-	}
-	char cmd[8192];
-	snprintf(cmd, sizeof(cmd),
-	         "printf 'fn main() { let v: Vec<u64> = std::env::args().map(|a| a.len() as u64).collect();"
-	         " println!(\"{}\", v.iter().sum::<u64>()); }\\n' > %s/r.rs && "
-	         "rustc -C opt-level=2 -g -o %s/r %s/r.rs 2>/dev/null",
-	         tmpdir, tmpdir, tmpdir);
-	assert_true(build(cmd));
-	char path[1200];
-	snprintf(path, sizeof(path), "%s/r", tmpdir);
-	assert_true(compare_with_libdw(path) > 10000);
+	compare_set(DWARF_PROGRAMS_RUST, 10000);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	const char *base = getenv("KILN_TEST_TMP");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/dwarf_lines.%d", base ? base : "/tmp", (int)getpid());
-	char cmd[1200];
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s", tmpdir);
-	return build(cmd) ? 0 : -1;
+	return dwarf_programs_setup("dwarf_lines");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[1200];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return build(cmd) ? 0 : -1;
+	return dwarf_programs_teardown();
 }
 
 int main(void)
