@@ -5,7 +5,7 @@
  * gcc: DWARF 4 and 5 (p4, p5); clang: DWARF 5 (strx1, addrx, MD5 file
  * entries) and 64-bit DWARF from clang and gcc (c5, c64, g64); rust: a
  * program carrying std (r). Included by one test file each: its functions
- * are static. */
+ * are static; cmocka.h comes first. */
 #ifndef KILN_TESTS_DWARF_PROGRAMS_H
 #define KILN_TESTS_DWARF_PROGRAMS_H
 
@@ -86,6 +86,22 @@ static int dwarf_programs_build(enum dwarf_program_set set, char paths[DWARF_PRO
 	for (; count < DWARF_PROGRAMS_MAX && names[set][count]; count++)
 		snprintf(paths[count], 1200, "%s/%s", d, names[set][count]);
 	return count;
+}
+
+/* Builds a set and runs compare on each of its programs, which must
+ * answer more than least (what compare counts: rows, DIEs); skipped
+ * without the set's compiler. */
+static void dwarf_programs_compare(enum dwarf_program_set set, size_t (*compare)(const char *path), size_t least)
+{
+	char paths[DWARF_PROGRAMS_MAX][1200];
+	int n = dwarf_programs_build(set, paths);
+	if (n == 0) {
+		skip();
+		return;
+	}
+	assert_true(n > 0);
+	for (int i = 0; i < n; i++)
+		assert_true(compare(paths[i]) > least);
 }
 
 /* The bytes of elf's section name, or NULL (*size 0). */

@@ -421,25 +421,10 @@ static size_t compare_with_libdw(const char *path)
 	return compared;
 }
 
-/* Every path of a set, each with more than least addresses
- * compared; skipped without its compiler. */
-static void compare_set(enum dwarf_program_set set, size_t least)
-{
-	char paths[DWARF_PROGRAMS_MAX][1200];
-	int n = dwarf_programs_build(set, paths);
-	if (n == 0) {
-		skip();
-		return;
-	}
-	assert_true(n > 0);
-	for (int i = 0; i < n; i++)
-		assert_true(compare_with_libdw(paths[i]) > least);
-}
-
 static void test_c_dwarf4_and_5(void **state)
 {
 	(void)state;
-	compare_set(DWARF_PROGRAMS_GCC, 10);
+	dwarf_programs_compare(DWARF_PROGRAMS_GCC, compare_with_libdw, 10);
 	/* kiln's own test binary: many CUs of gcc's DWARF 5 */
 	assert_true(compare_with_libdw("/proc/self/exe") > 1000);
 }
@@ -450,7 +435,7 @@ static void test_c_dwarf4_and_5(void **state)
 static void test_clang_and_dwarf64(void **state)
 {
 	(void)state;
-	compare_set(DWARF_PROGRAMS_CLANG, 10);
+	dwarf_programs_compare(DWARF_PROGRAMS_CLANG, compare_with_libdw, 10);
 }
 
 /* A Rust program carries std's line table: one CU of tens of thousands
@@ -458,7 +443,7 @@ static void test_clang_and_dwarf64(void **state)
 static void test_rust_std(void **state)
 {
 	(void)state;
-	compare_set(DWARF_PROGRAMS_RUST, 10000);
+	dwarf_programs_compare(DWARF_PROGRAMS_RUST, compare_with_libdw, 10000);
 }
 
 static int setup(void **state)
