@@ -22,6 +22,7 @@
 #include "capture/recorder.h"
 #include "cmd/cmd.h"
 #include "cmd/record.h"
+#include "cmd/live_compact.h"
 #include "cmd/serve.h"
 #include "profile/kiln_file.h"
 #include "profile/profile_compact.h"
@@ -391,7 +392,7 @@ static void scan_all(struct serve *s)
 		if (cmd_parse_u64(e->d_name, &v) || !v || v > INT_MAX)
 			continue;
 		pid_t pid = (pid_t)v;
-		if (pid == self || proc_find(s, pid) || serve_proc_gone(pid))
+		if (pid == self || proc_find(s, pid) || live_proc_gone(pid))
 			continue;
 		char exe[64], target[8];
 		snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
@@ -615,7 +616,7 @@ static int serve_start(struct serve *s)
 	}
 	for (size_t i = 0; i < a->pids.n; i++) {
 		pid_t pid = a->pids.v[i];
-		if (serve_proc_gone(pid)) {
+		if (live_proc_gone(pid)) {
 			kiln_error("no process with pid %d", (int)pid);
 			return 1;
 		}

@@ -90,8 +90,6 @@ struct serve {
 void serve_handle(void *ctx, const struct http_request *req, bool again, struct http_response *res);
 
 /* serve_budget.c */
-/* Whether pid is gone (or a zombie: it runs no more code). */
-bool serve_proc_gone(pid_t pid);
 /* Counts the bytes serve holds into m. */
 void serve_budget_measure(struct serve *s, struct serve_memory *m);
 /* Before a poll: measures (into s->mem) and, while the total is at

@@ -16,15 +16,10 @@
 #include <unistd.h>
 
 #include "capture/proc_stat.h"
+#include "cmd/live_compact.h"
 #include "cmd/serve.h"
 #include "symbols/symbols.h"
 #include "util/xalloc.h"
-
-bool serve_proc_gone(pid_t pid)
-{
-	struct proc_stat st;
-	return proc_stat_read(pid, 0, &st) || st.state == 'Z' || st.state == 'X';
-}
 
 void serve_budget_measure(struct serve *s, struct serve_memory *m)
 {
@@ -68,32 +63,6 @@ bool serve_budget_close_whole(struct serve *s, const struct profile *old)
 	return false;
 }
 
-static bool pid_gone(void *ctx, uint32_t pid)
-{
-	(void)ctx;
-	return serve_proc_gone((pid_t)pid);
-}
-
-/* Any thread id resolves under /proc, listed there or not. */
-static bool tid_gone(void *ctx, uint32_t tid)
-{
-	(void)ctx;
-	char path[32];
-	snprintf(path, sizeof(path), "/proc/%u", tid);
-	return access(path, F_OK) != 0;
-}
-
-/* Whether a thread (tid of pid) still runs, so its name is kept for the
- * samples it takes next. */
-static bool thread_alive(const struct profile_thread *t)
-{
-	char path[80];
-	if (t->end)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%u/task/%u", t->pid, t->tid);
-	return access(path, F_OK) == 0;
-}
-
 struct profile *serve_budget_compact(struct serve *s)
 {
 	struct profile *p = s->p;
@@ -108,18 +77,13 @@ struct profile *serve_budget_compact(struct serve *s)
 		struct recorder *r = s->procs.v[i].r;
 		if (!r)
 			continue;
-		s->maps_forgotten += recorder_forget_processes(r, pid_gone, NULL);
-		s->threads_forgotten += recorder_forget_threads(r, tid_gone, NULL);
-		recorder_mark_mappings(r, km);
+		live_compact_recorder(r, km, &s->maps_forgotten, &s->threads_forgotten);
 	}
 	struct hashmap win_tids;
 	hashmap_init(&win_tids);
 	for (size_t i = 0; i < s->win.n; i++)
 		hashmap_put(&win_tids, sample_window_at(&s->win, i)->tid, 1);
-	for (size_t i = 0; i < p->threads.n; i++) {
-		uint64_t v;
-		kt[i] = hashmap_get(&win_tids, p->threads.v[i].tid, &v) || thread_alive(&p->threads.v[i]);
-	}
+	live_compact_threads(p, &win_tids, kt);
 	hashmap_release(&win_tids);
 	struct profile_compact_stats d;
 	struct profile *old = NULL;

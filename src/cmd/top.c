@@ -24,6 +24,7 @@
 #include "capture/recorder.h"
 #include "capture/target.h"
 #include "cmd/cmd.h"
+#include "cmd/live_compact.h"
 #include "cmd/record.h"
 #include "profile/profile.h"
 #include "profile/profile_compact.h"
@@ -373,21 +374,6 @@ static void top_update(struct top_session *s)
 	top_build(s);
 }
 
-/* Whether a thread still runs: its name stays for the samples it takes
- * next. */
-static bool thread_alive(const struct profile_thread *t)
-{
-	struct proc_stat st;
-	return !t->end && proc_stat_read((pid_t)t->pid, (pid_t)t->tid, &st) == 0 && st.state != 'Z' && st.state != 'X';
-}
-
-static bool proc_gone(void *ctx, uint32_t pid)
-{
-	(void)ctx;
-	struct proc_stat st;
-	return proc_stat_read((pid_t)pid, 0, &st) != 0 || st.state == 'Z' || st.state == 'X';
-}
-
 /* kiln top records into one profile for as long as it runs, and the
  * window keeps only the last seconds of samples: the stacks, locations,
  * mappings and names of everything older would stay, and grow with every
@@ -415,13 +401,9 @@ static void top_compact(struct top_session *s)
 		ks[p->samples.v[i].stack] = 1;
 		hashmap_put(&tids, p->samples.v[i].tid, 1);
 	}
-	recorder_forget_processes(s->r, proc_gone, NULL);
-	recorder_forget_threads(s->r, NULL, NULL); /* those whose exit was read */
-	recorder_mark_mappings(s->r, km);
-	for (size_t i = 0; i < p->threads.n; i++) {
-		uint64_t v;
-		kt[i] = hashmap_get(&tids, p->threads.v[i].tid, &v) || thread_alive(&p->threads.v[i]);
-	}
+	uint64_t procs_forgotten = 0, threads_forgotten = 0;
+	live_compact_recorder(s->r, km, &procs_forgotten, &threads_forgotten);
+	live_compact_threads(p, &tids, kt);
 	hashmap_release(&tids);
 	char *sel_name = s->screen.sel_name ? xstrdup(profile_str(p, s->screen.sel_name)) : NULL;
 	char *sel_module = s->screen.sel_module ? xstrdup(profile_str(p, s->screen.sel_module)) : NULL;
