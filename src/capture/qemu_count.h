@@ -53,7 +53,7 @@ struct qemu_feed_block {
 int qemu_feed_parse(const char *line, size_t len, struct qemu_feed_block *b);
 
 /* The addresses in a DIR/PID.last file (qemu_format.h): each thread's
- * last started block's last instruction, up to max into pcs. Returns how
+ * last translated block's last instruction, up to max into pcs. Returns how
  * many, or -errno. */
 int qemu_count_last(const char *path, uint64_t *pcs, size_t max);
 

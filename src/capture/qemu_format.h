@@ -18,8 +18,8 @@
  * pid lines) as soon as each is seen, and DIR/PID.last, KQ_LAST_SLOTS
  * lines of 64 bytes, one per thread, starts each with the address (u64,
  * host order) of the last instruction of the block the thread last
- * started: after a death by SIGILL it is the instruction QEMU could not
- * decode.
+ * translated: after a death by SIGILL it is the instruction QEMU could not
+ * decode (a block is translated just before its first run).
  *
  * With feed=FIFO, each new block's instructions also go to FIFO as soon
  * as they are translated, for kiln to symbolize while the program runs:

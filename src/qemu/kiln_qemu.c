@@ -43,10 +43,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = KILN_QEMU_PLUGIN_VERSION;
 enum insn_kind { INSN_OTHER = 0, INSN_CALL = 1, INSN_RET = 2 };
 
 struct entry;
+
+#define TB_HINTS 16
 struct tb_desc {
-	/* the counter this block last added to, in any thread: a loop stays
-	 * in one call path, so this is nearly always the one to use */
-	struct entry *_Atomic hint;
 	uint32_t id;
 	uint32_t ninsns;
 	uint64_t vaddr;
@@ -57,6 +56,14 @@ struct tb_desc {
 	uint32_t *fetch;     /* cache mode: the instructions whose fetch is simulated */
 	uint32_t nfetch;
 	struct tb_desc *next;
+	/* the counters this block last added to, in any thread, one per
+	 * call path node modulo TB_HINTS: a loop stays in one call path, and
+	 * a function called from several (a recursion's levels, a helper's
+	 * callers) finds each path's counter here too, without hashing.
+	 * Sixteen: the sort of bench/count_work.rs runs most of its blocks
+	 * under 5 to 16 paths; with one hint a fifth of the executions
+	 * hashed their way to the counter, with sixteen a fortieth */
+	struct entry *_Atomic hint[TB_HINTS];
 };
 
 /* One instruction's memory callback data in cache mode. */
@@ -133,10 +140,14 @@ static struct {
 	char exec_path[4096];
 	bool exec_pending;
 	bool exited;
-	/* DIR/PID.last, shared with kiln: each thread's last block's last
-	 * instruction, one 64-byte line per thread, so that when the process
-	 * dies of SIGILL (no exit callback runs) kiln can name the
-	 * instruction QEMU could not emulate */
+	/* DIR/PID.last, shared with kiln: the last instruction of the block
+	 * each thread last translated, one 64-byte line per thread, so that
+	 * when the process dies of SIGILL (no exit callback runs) kiln can
+	 * name the instruction QEMU could not emulate. QEMU translates a block
+	 * just before it first runs it, and a block holding an instruction it
+	 * cannot decode dies on that first run, so the block last translated
+	 * is the one; written at each execution instead, it cost count mode a
+	 * twentieth of its time */
 	_Atomic uint64_t *last;
 	_Atomic uint32_t nslots;
 	pthread_t flusher;
@@ -406,17 +417,16 @@ static uint32_t node_child(struct thread_state *ts, uint32_t parent, uint64_t si
 	return id;
 }
 
-static struct entry *entry_get(struct thread_state *ts, uint32_t node, struct tb_desc *tb)
+/* entry_get()'s way when the block's hint is another path's counter. */
+static __attribute__((noinline)) struct entry *entry_find(struct thread_state *ts, uint32_t node, struct tb_desc *tb,
+                                                          _Atomic(struct entry *) *hint_slot)
 {
-	struct entry *hint = atomic_load_explicit(&tb->hint, memory_order_relaxed);
-	if (hint && hint->node == node)
-		return hint;
 	uint64_t key = ((uint64_t)node << 32) | tb->id;
 	uint64_t hh = hash64(key);
 	struct entry **slot = &ts->cache[hh & 8191];
 	struct entry *e = *slot;
 	if (e && e->node == node && e->tb == tb->id) {
-		atomic_store_explicit(&tb->hint, e, memory_order_relaxed);
+		atomic_store_explicit(hint_slot, e, memory_order_relaxed);
 		return e;
 	}
 	uint64_t h = hh & ((1 << HASH_BITS) - 1);
@@ -444,8 +454,19 @@ static struct entry *entry_get(struct thread_state *ts, uint32_t node, struct tb
 	pthread_mutex_unlock(&g.lock);
 found:
 	*slot = e;
-	atomic_store_explicit(&tb->hint, e, memory_order_relaxed);
+	atomic_store_explicit(hint_slot, e, memory_order_relaxed);
 	return e;
+}
+
+/* The counter of (call path node, block): every block execution's lookup,
+ * kept small enough to inline into the callbacks. */
+static inline struct entry *entry_get(struct thread_state *ts, uint32_t node, struct tb_desc *tb)
+{
+	_Atomic(struct entry *) *hint_slot = &tb->hint[node % TB_HINTS];
+	struct entry *hint = atomic_load_explicit(hint_slot, memory_order_relaxed);
+	if (__builtin_expect(hint && hint->node == node, 1))
+		return hint;
+	return entry_find(ts, node, tb, hint_slot);
 }
 
 static inline bool multi_threaded(void)
@@ -466,17 +487,30 @@ static inline void cache_add(struct entry *e, uint32_t insn, int ev, bool multi)
 	counter_add(&e->cache[(size_t)insn * KQ_CACHE_EVENTS + ev], 1, multi);
 }
 
+/* One execution of a block: its counter under the thread's call path.
+ * Returns that counter, for cache mode. */
+static inline struct entry *tb_count(struct tb_desc *tb, struct thread_state *ts, bool multi)
+{
+	struct entry *e = entry_get(ts, ts->node, tb);
+	counter_add(&e->execs, 1, multi);
+	return e;
+}
+
+/* Count mode's callback at each block's start: the plugin's hottest code,
+ * so it tests nothing it does not need (cache mode has its own). */
 static void tb_exec(unsigned int vcpu, void *udata)
+{
+	(void)vcpu;
+	tb_count(udata, thread_state(), multi_threaded());
+}
+
+static void tb_exec_cache(unsigned int vcpu, void *udata)
 {
 	(void)vcpu;
 	struct tb_desc *tb = udata;
 	struct thread_state *ts = thread_state();
-	struct entry *e = entry_get(ts, ts->node, tb);
 	bool multi = multi_threaded();
-	counter_add(&e->execs, 1, multi);
-	atomic_store_explicit(ts->last, tb->last_insn, memory_order_relaxed);
-	if (!g.cache_mode)
-		return;
+	struct entry *e = tb_count(tb, ts, multi);
 	ts->cur = e;
 	ts->cur_tb = tb;
 	/* instruction fetches, one reference per instruction as cachegrind
@@ -599,7 +633,8 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	pthread_mutex_lock(&g.lock);
 	struct tb_desc *d = tb_intern(tb);
 	pthread_mutex_unlock(&g.lock);
-	qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, d);
+	atomic_store_explicit(thread_state()->last, d->last_insn, memory_order_relaxed);
+	qemu_plugin_register_vcpu_tb_exec_cb(tb, g.cache_mode ? tb_exec_cache : tb_exec, QEMU_PLUGIN_CB_NO_REGS, d);
 	size_t n = qemu_plugin_tb_n_insns(tb);
 	for (size_t i = 0; i < n && i < d->ninsns; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
