@@ -44,6 +44,15 @@ enum insn_kind { INSN_OTHER = 0, INSN_CALL = 1, INSN_RET = 2 };
 
 struct entry;
 
+/* One simulated instruction fetch, its I1 line worked out at translation:
+ * a fetch that hits its set's most recently used way (the common case)
+ * is one load and compare at run time. */
+struct fetch {
+	uint64_t tag;     /* cache_sim_line_tag() of its one line; 0: it straddles two */
+	uint32_t set_off; /* cache_sim_line_slot() of that line */
+	uint32_t insn;    /* its index in the block */
+};
+
 #define TB_HINTS 16
 struct tb_desc {
 	uint32_t id;
@@ -53,7 +62,7 @@ struct tb_desc {
 	uint32_t bytes;
 	uint64_t *insn_addr; /* ninsns */
 	uint8_t *insn_size;  /* ninsns */
-	uint32_t *fetch;     /* cache mode: the instructions whose fetch is simulated */
+	struct fetch *fetch; /* cache mode: the instructions whose fetch is simulated */
 	uint32_t nfetch;
 	struct tb_desc *next;
 	/* the counters this block last added to, in any thread, one per
@@ -355,7 +364,7 @@ static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 	}
 	d->last_insn = n ? d->insn_addr[n - 1] : va;
 	if (g.cache_mode) {
-		d->fetch = malloc(n * sizeof(uint32_t) + 1);
+		d->fetch = malloc(n * sizeof(*d->fetch) + 1);
 		if (!d->fetch)
 			abort();
 		unsigned bits = g.sim.i1.line_bits;
@@ -364,7 +373,10 @@ static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 			uint64_t first = d->insn_addr[i] >> bits,
 			         last = (d->insn_addr[i] + d->insn_size[i] - 1) >> bits;
 			if (first != prev_last || last != prev_last)
-				d->fetch[d->nfetch++] = (uint32_t)i;
+				d->fetch[d->nfetch++] = (struct fetch){
+				    .tag = first == last ? cache_sim_line_tag(&g.sim.i1, d->insn_addr[i]) : 0,
+				    .set_off = first == last ? cache_sim_line_slot(&g.sim.i1, d->insn_addr[i]) : 0,
+				    .insn = (uint32_t)i};
 			prev_last = last;
 		}
 	}
@@ -519,9 +531,13 @@ static void tb_exec_cache(unsigned int vcpu, void *udata)
 	 * line, which changes nothing */
 	if (multi)
 		pthread_mutex_lock(&g.sim_lock);
+	const uint64_t *i1 = g.sim.i1.tags;
 	for (uint32_t k = 0; k < tb->nfetch; k++) {
-		uint32_t i = tb->fetch[k];
-		int r = cache_sim_fetch(&g.sim, tb->insn_addr[i], tb->insn_size[i]);
+		const struct fetch *f = &tb->fetch[k];
+		if (f->tag && i1[f->set_off] == f->tag)
+			continue;
+		uint32_t i = f->insn;
+		int r = cache_sim_ref(&g.sim, &g.sim.i1, tb->insn_addr[i], tb->insn_size[i]);
 		if (r >= 1)
 			cache_add(e, i, KQ_I1MR, multi);
 		if (r >= 2)

@@ -49,6 +49,20 @@ static inline int cache_sim_quick(struct cache_sim *s, struct cache_level *l1, u
 	return cache_sim_ref(s, l1, addr, size);
 }
 
+/* For a reference known ahead (an instruction's fetch): the tag its line
+ * has in l when most recently used, and where that tag is, so that the
+ * quick check needs neither l's geometry nor the address. 0 when l's sets
+ * are not a power of two (then every reference takes cache_sim_ref()). */
+static inline uint64_t cache_sim_line_tag(const struct cache_level *l, uint64_t addr)
+{
+	return l->set_mask ? (addr >> l->line_bits) + 1 : 0;
+}
+
+static inline uint32_t cache_sim_line_slot(const struct cache_level *l, uint64_t addr)
+{
+	return (uint32_t)(((addr >> l->line_bits) & l->set_mask) * l->geo.assoc);
+}
+
 static inline int cache_sim_fetch(struct cache_sim *s, uint64_t addr, unsigned size)
 {
 	return cache_sim_quick(s, &s->i1, addr, size);

@@ -49,6 +49,37 @@ static void test_lru(void **state)
 	cache_sim_release(&s);
 }
 
+/* The fetch check worked out ahead (kiln_qemu.c): the tag at the slot is
+ * the line's exactly while the line is its set's most recently used. */
+static void test_line_tag(void **state)
+{
+	(void)state;
+	struct cache_geometry l1, ll;
+	assert_int_equal(cache_geometry_set(&l1, 256, 2, 64), 0); /* 2 sets of 2 ways */
+	assert_int_equal(cache_geometry_set(&ll, 65536, 16, 64), 0);
+	struct cache_sim s;
+	assert_int_equal(cache_sim_init(&s, &l1, &l1, &ll), 0);
+	uint64_t a = 3 * 64 + 10, b = 5 * 64; /* lines 3 and 5: both in set 1 */
+	uint64_t ta = cache_sim_line_tag(&s.i1, a), tb = cache_sim_line_tag(&s.i1, b);
+	uint32_t sa = cache_sim_line_slot(&s.i1, a);
+	assert_int_equal(sa, 1 * 2);
+	assert_int_equal(cache_sim_line_slot(&s.i1, b), sa);
+	assert_true(ta && tb && ta != tb);
+	assert_true(s.i1.tags[sa] != ta); /* cold */
+	assert_int_equal(cache_sim_fetch(&s, a, 4), 2);
+	assert_true(s.i1.tags[sa] == ta);
+	assert_int_equal(cache_sim_fetch(&s, b, 4), 2);
+	assert_true(s.i1.tags[sa] == tb && s.i1.tags[sa] != ta);
+	assert_int_equal(cache_sim_fetch(&s, a, 4), 0); /* still in the set's second way */
+	assert_true(s.i1.tags[sa] == ta);
+	cache_sim_release(&s);
+	/* sets not a power of two: no tag, every fetch takes the full way */
+	assert_int_equal(cache_geometry_set(&l1, 3 * 128, 2, 64), 0);
+	assert_int_equal(cache_sim_init(&s, &l1, &l1, &ll), 0);
+	assert_true(cache_sim_line_tag(&s.i1, a) == 0);
+	cache_sim_release(&s);
+}
+
 static void test_defaults(void **state)
 {
 	(void)state;
@@ -66,6 +97,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_geometry),
 	    cmocka_unit_test(test_lru),
+	    cmocka_unit_test(test_line_tag),
 	    cmocka_unit_test(test_defaults),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
