@@ -1073,6 +1073,10 @@ static void mc_init(void)
 	real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
 	if (!real_sigaction || !real_posix_memalign)
 		return;
+	/* syscall(3) is the agent's (agent_sandbox.c), which looks libc's up
+	 * at its first call: made now, so no dlsym (the loader's lock, which a
+	 * constructor that allocates holds) ever runs with the mode's lock held */
+	syscall(SYS_getpid);
 	q_limit = env_u64(KH_ENV_MC_QUARANTINE, MC_QUARANTINE);
 	const char *k = getenv(KH_ENV_MC_KEEP_GOING);
 	keep_going = k && k[0] == '1';
