@@ -685,15 +685,20 @@ static void agent_init_locked(void)
 }
 
 /* The thread is inside the agent from prepare to parent (or child): a
- * signal handler that allocates meanwhile passes through. */
+ * signal handler that allocates meanwhile passes through. The agent's
+ * lock, then the mode's (agent_mode.h: the order every path keeps). */
 static void atfork_prepare(void)
 {
 	in_hook++;
 	agent_lock();
+	if (mode->fork_prepare)
+		mode->fork_prepare();
 }
 
 static void atfork_parent(void)
 {
+	if (mode->fork_parent)
+		mode->fork_parent();
 	agent_unlock();
 	in_hook--;
 }

@@ -53,13 +53,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
-#include <pthread.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -128,13 +129,78 @@ static uint64_t q_bytes, q_limit = MC_QUARANTINE;
  * freed one stays closed while at least pool_keep others are freed */
 static uint32_t pool_fifo[MC_POOL_MAX];
 static uint32_t pool_head, pool_count, pool_n, pool_max, pool_keep;
-static pthread_mutex_t mc_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool keep_going, underflow;
 static int exit_code = MC_EXIT_DEFAULT;
 static uint32_t sample_every; /* guard about one allocation in this many; 0, 1: all */
 static uint64_t max_guarded = MC_MAX_GUARDED_DEFAULT;
 /* atomics */
 static uint64_t n_guarded, n_unguarded, n_evicted, n_over_limit, n_no_room, n_live, n_foreign;
+
+/* The mode's lock: guards the span table's lists and counts above (the
+ * reuse lists, the pending spans, the quarantine, the pool's FIFO,
+ * nspans and region_used); a span's own fields belong to the thread that
+ * took it off a list or moved it out of SPAN_LIVE. Its word is 0 when
+ * free, else its holder's thread id, MC_WAITERS set while another thread
+ * sleeps on it (a futex): the holder is known the moment it takes it, so
+ * a signal handler that forks can tell that its own thread holds it.
+ *
+ * Lock order: the rust shim's lock, then the agent's (agent.c), then
+ * this one; a fork takes all three in that order in its prepare handlers
+ * (the shim's, registered last, runs first) and the child finds the
+ * state each guards whole. Paths that hold this lock call no allocator,
+ * no loader and no lock of anyone else's: only mmap, mprotect and
+ * madvise (agent_mc_pages.c), so its holder never waits for a thread
+ * that is forking. The paths that take them the other way round only
+ * try: error_send() and stats_send() try the agent's lock in a bounded
+ * loop and hold this one never at the same time anyway; mc_live_send()
+ * takes the agent's first, in order. The unwinder's insert lock
+ * (agent_unwind.c) is not taken at fork: its table is read without a
+ * lock, every entry published whole (key last), so the child may reset
+ * it. The spare rings' pool (agent_pool.c) has no lock: atomics only. */
+#define MC_WAITERS 0x80000000u /* above any thread id (pid_max is at most 2^22) */
+static uint32_t mc_lock_word;
+static __thread __attribute__((tls_model("initial-exec"))) uint32_t mc_tid; /* 0: not asked yet */
+static bool fork_took; /* the fork's prepare handler holds the lock (the agent's lock held) */
+
+static uint32_t mc_self(void)
+{
+	if (!mc_tid)
+		mc_tid = agent_tid();
+	return mc_tid;
+}
+
+static void mc_lock(void)
+{
+	uint32_t me = mc_self(), w = 0;
+	if (__atomic_compare_exchange_n(&mc_lock_word, &w, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	for (;;) {
+		if (!w) {
+			/* others may still sleep: they are woken at the release */
+			if (__atomic_compare_exchange_n(&mc_lock_word, &w, me | MC_WAITERS, false, __ATOMIC_ACQUIRE,
+			                                __ATOMIC_RELAXED))
+				return;
+			continue;
+		}
+		if (!(w & MC_WAITERS) && !__atomic_compare_exchange_n(&mc_lock_word, &w, w | MC_WAITERS, false,
+		                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			continue;
+		syscall(SYS_futex, &mc_lock_word, FUTEX_WAIT_PRIVATE, w | MC_WAITERS, NULL, NULL, 0);
+		w = __atomic_load_n(&mc_lock_word, __ATOMIC_RELAXED);
+	}
+}
+
+static void mc_unlock(void)
+{
+	if (__atomic_exchange_n(&mc_lock_word, 0, __ATOMIC_RELEASE) & MC_WAITERS)
+		syscall(SYS_futex, &mc_lock_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Whether the calling thread holds the lock. */
+static bool mc_lock_mine(void)
+{
+	return (__atomic_load_n(&mc_lock_word, __ATOMIC_RELAXED) & ~MC_WAITERS) == mc_self();
+}
 
 /* --sample: a countdown per thread (agent_heap_skip, the core's: its
  * malloc and calloc count it down without calling the mode), reloaded
@@ -527,9 +593,9 @@ static void pool_put(struct span *s)
 	struct mc_range d = span_data(s);
 	if (mc_pages_slot_close(d.lo, d.len) == 0)
 		s->open = 0;
-	pthread_mutex_lock(&mc_lock);
+	mc_lock();
 	pool_fifo[(pool_head + pool_count++) % MC_POOL_MAX] = span_id(s);
-	pthread_mutex_unlock(&mc_lock);
+	mc_unlock();
 }
 
 /* Lock held: the quarantine's oldest blocks leave it while it holds more
@@ -582,11 +648,11 @@ static void *mc_alloc(size_t size, size_t align, bool zero, int family, const st
 	if (!pages)
 		pages = 1;
 	pages++; /* the guard */
-	pthread_mutex_lock(&mc_lock);
+	mc_lock();
 	struct span *s = pages == 2 && pool_max ? pool_take() : NULL;
 	if (!s)
 		s = span_take(pages);
-	pthread_mutex_unlock(&mc_lock);
+	mc_unlock();
 	if (!s)
 		return unguarded(size, align, zero, &n_no_room);
 	struct mc_range d = span_data(s);
@@ -786,7 +852,7 @@ static void span_release(struct span *s, const struct agent_caller *from)
 	struct mc_range d = span_data(s);
 	if (mc_pages_close(d.lo, d.len) == 0)
 		s->open = 0;
-	pthread_mutex_lock(&mc_lock);
+	mc_lock();
 	s->next = 0;
 	if (q_tail)
 		spans[q_tail - 1].next = span_id(s);
@@ -795,7 +861,7 @@ static void span_release(struct span *s, const struct agent_caller *from)
 	q_tail = span_id(s);
 	q_bytes += (uint64_t)s->pages * MC_PAGE;
 	quarantine_trim();
-	pthread_mutex_unlock(&mc_lock);
+	mc_unlock();
 }
 
 static inline __attribute__((always_inline)) int mc_free_as(void *p, int family, const struct agent_caller *from)
@@ -1007,6 +1073,10 @@ static void mc_init(void)
 	real_calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
 	if (!real_sigaction || !real_posix_memalign)
 		return;
+	/* syscall(3) is the agent's (agent_sandbox.c), which looks libc's up
+	 * at its first call: made now, so no dlsym (the loader's lock, which a
+	 * constructor that allocates holds) ever runs with the mode's lock held */
+	syscall(SYS_getpid);
 	q_limit = env_u64(KH_ENV_MC_QUARANTINE, MC_QUARANTINE);
 	const char *k = getenv(KH_ENV_MC_KEEP_GOING);
 	keep_going = k && k[0] == '1';
@@ -1060,9 +1130,39 @@ static void mc_start(void)
 	}
 }
 
+/* A fork's prepare handler, with the agent's lock held (the order above):
+ * waits for the thread inside the allocator's lists to leave them, so
+ * the child gets them whole. A signal handler that forks while its own
+ * thread holds the lock must not wait for itself: the thread finishes
+ * its update in both processes when the handler returns. */
+static void mc_fork_prepare(void)
+{
+	fork_took = false;
+	if (mc_lock_mine())
+		return;
+	mc_lock();
+	fork_took = true;
+}
+
+static void mc_fork_parent(void)
+{
+	if (fork_took)
+		mc_unlock();
+	fork_took = false;
+}
+
+/* The child (the calling thread is its only one): the lock is free again,
+ * unless the fork came from a signal handler whose thread holds it and
+ * will let it go. Without the fork handlers (a raw clone), a thread of
+ * the parent's may have held it: the lists may then be half updated, as
+ * the parent left them. */
 static void mc_process_start(void)
 {
-	pthread_mutex_init(&mc_lock, NULL);
+	bool mine = !fork_took && mc_lock_mine();
+	mc_tid = 0;
+	fork_took = false;
+	if (!mine)
+		__atomic_store_n(&mc_lock_word, 0, __ATOMIC_RELEASE);
 	fault_busy = 0;
 }
 
@@ -1080,7 +1180,7 @@ static void mc_live_send(void)
 		struct kh_rec_mem_live l;
 		uint64_t frames[KH_MEM_FRAMES];
 	} r;
-	pthread_mutex_lock(&mc_lock);
+	mc_lock();
 	for (uint32_t i = 0; i < nspans; i++) {
 		const struct span *s = &spans[i];
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SPAN_LIVE)
@@ -1095,7 +1195,7 @@ static void mc_live_send(void)
 		if (agent_channel_write(KH_REC_MEM_LIVE, (char *)&r + sizeof(r.l.h), len, true))
 			break;
 	}
-	pthread_mutex_unlock(&mc_lock);
+	mc_unlock();
 }
 
 /* The counts, once: at exit, or when an error stops the process. */
@@ -1169,6 +1269,8 @@ const struct agent_mode agent_mode_memcheck = {
     .heap = &mc_heap,
     .start = mc_start,
     .process_start = mc_process_start,
+    .fork_prepare = mc_fork_prepare,
+    .fork_parent = mc_fork_parent,
     .exit = mc_exit,
     .live_send = mc_live_send,
 };

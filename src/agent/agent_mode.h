@@ -72,6 +72,15 @@ struct agent_mode {
 	/* In a new process (a fork, or a raw clone the core noticed), after
 	 * its own ring is open: the calling thread is its only thread. */
 	void (*process_start)(void);
+	/* Around fork(2), with the agent's lock held: fork_prepare takes the
+	 * mode's own locks (after the agent's: that is the order), so the
+	 * child gets the state they guard whole; fork_parent lets them go in
+	 * the parent, process_start in the child. A thread that holds a
+	 * mode's lock must never wait for the agent's (only try it), and
+	 * fork_prepare must not wait for a lock its own thread holds (a
+	 * signal handler's fork). */
+	void (*fork_prepare)(void);
+	void (*fork_parent)(void);
 	/* At exit (the core's exit handler), before anything else of the
 	 * core's exit path. */
 	void (*exit)(void);
