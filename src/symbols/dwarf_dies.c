@@ -324,3 +324,33 @@ int dwarf_die_pc_range(const struct dwarf_abbrevs *a, const struct dwarf_unit_sh
 	*hi = hi_addr ? high : low + high;
 	return 1;
 }
+
+int dwarf_die_child(const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, const uint8_t *die,
+                    const uint8_t *end, const uint8_t **child)
+{
+	if (!die || die >= end)
+		return -1;
+	struct dwarf_cursor c = {die, end, false};
+	uint64_t code = dwc_uleb(&c);
+	if (c.bad || code == 0 || code >= a->by_code.n || !a->by_code.v[code].known)
+		return -1;
+	const struct abbrev *ab = &a->by_code.v[code];
+	if (!ab->children)
+		return 1;
+	if (ab->size >= 0)
+		dwc_skip(&c, (uint64_t)ab->size);
+	else
+		for (uint32_t i = 0; i < ab->forms_n && !c.bad; i++)
+			skip_form(&c, u, a->forms.v[ab->forms_first + i], true);
+	if (c.bad)
+		return -1;
+	/* a null entry first (padded as 0x80 0x80 ... 0 or not) is no child,
+	 * and so is the unit's end, as libdw says */
+	const uint8_t *p = c.p;
+	while (p < end && *p == 0x80)
+		p++;
+	if (p >= end || *p == 0)
+		return 1;
+	*child = c.p;
+	return 0;
+}

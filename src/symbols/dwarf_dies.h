@@ -53,4 +53,12 @@ int dwarf_die_tag(const struct dwarf_abbrevs *a, const uint8_t *die, const uint8
 int dwarf_die_pc_range(const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, const uint8_t *die,
                        const uint8_t *end, uint64_t *lo, uint64_t *hi);
 
+/* The first child of the DIE at die, as libdw's dwarf_child() finds it
+ * (which parses the DIE's attributes through libdw's abbreviation cache:
+ * 900 instructions a call): 0 with *child set, 1 when it has none (no
+ * children flag, or a null entry first), -1 when a byte does not decode
+ * (libdw is to say). */
+int dwarf_die_child(const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, const uint8_t *die,
+                    const uint8_t *end, const uint8_t **child);
+
 #endif

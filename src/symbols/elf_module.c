@@ -373,6 +373,24 @@ static int add_ranges(struct cu_index *cu, Dwarf_Die *die, uint32_t id, uint32_t
 	return n;
 }
 
+/* dwarf_child() of die, through kiln's abbreviations when it has them
+ * (libdw's parses the DIE's attributes through its abbreviation cache
+ * and lock). */
+static int die_child(struct cu_index *cu, Dwarf_Die *die, Dwarf_Die *child)
+{
+	const uint8_t *first;
+	int rc = cu->abbrevs && cu->info_end ? dwarf_die_child(cu->abbrevs, &cu->shape, die->addr, cu->info_end, &first)
+	                                     : -1;
+	if (rc < 0)
+		return dwarf_child(die, child);
+	if (rc == 0) {
+		memset(child, 0, sizeof(*child));
+		child->addr = (void *)first;
+		child->cu = die->cu;
+	}
+	return rc;
+}
+
 /* Indexes the functions directly below parent_die (through blocks,
  * namespaces and types, not through other functions: their children are
  * indexed when a lookup first enters them, so the bodies of the many
@@ -387,7 +405,7 @@ static int add_ranges(struct cu_index *cu, Dwarf_Die *die, uint32_t id, uint32_t
 static const unsigned char *index_die_children(struct cu_index *cu, Dwarf_Die *parent_die, uint32_t parent, int depth)
 {
 	Dwarf_Die child, next;
-	if (depth > MAX_DIE_DEPTH || dwarf_child(parent_die, &child) != 0)
+	if (depth > MAX_DIE_DEPTH || die_child(cu, parent_die, &child) != 0)
 		return NULL;
 	for (;;) {
 		/* the tag from kiln's abbreviations: libdw's takes a lock */

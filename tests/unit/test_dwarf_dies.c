@@ -124,6 +124,14 @@ static void test_hand_made(void **state)
 	uint64_t lo, hi;
 	assert_int_equal(dwarf_die_pc_range(a, &shape, dies, end, &lo, &hi), 0);
 	assert_int_equal(dwarf_die_pc_range(a, &shape, bad_code, bad_code + sizeof(bad_code), &lo, &hi), -1);
+	/* f's first child is the variable at 11; g's children are only the
+	 * null entry; a variable has none */
+	const uint8_t *first = NULL;
+	assert_int_equal(dwarf_die_child(a, &shape, dies, end, &first), 0);
+	assert_ptr_equal(first, dies + 11);
+	assert_int_equal(dwarf_die_child(a, &shape, dies + 25, end, &first), 1);
+	assert_int_equal(dwarf_die_child(a, &shape, dies + 11, end, &first), 1);
+	assert_int_equal(dwarf_die_child(a, &shape, dies, dies + 5, &first), -1);
 	dwarf_abbrevs_free(a);
 	/* a pair after a variable-sized form, high_pc an address, then an
 	 * offset; cut short, refused */
@@ -228,6 +236,12 @@ static void check_children(struct dwarf_abbrevs *a, const struct dwarf_unit_shap
 		assert_int_equal(dwarf_die_tag(a, child.addr, unit_end, &kids), dwarf_tag(&child));
 		assert_int_equal(kids, dwarf_haschildren(&child) > 0);
 		check_pc_range(a, u, &child, unit_end);
+		Dwarf_Die first;
+		const uint8_t *own_first = NULL;
+		int own = dwarf_die_child(a, u, child.addr, unit_end, &own_first);
+		assert_int_equal(own, dwarf_child(&child, &first));
+		if (own == 0)
+			assert_ptr_equal(own_first, first.addr);
 		int rc = dwarf_siblingof(&child, &next);
 		assert_true(rc == 0 || rc == 1);
 		if (rc == 0)
