@@ -99,6 +99,7 @@ struct elf_module {
 	bool is_rel; /* ET_REL: sections, not segments, say where bytes go */
 	char build_id[2 * 64 + 1];
 	struct hashmap cu_map; /* CU DIE offset -> index into cus */
+	struct hashmap names;  /* a DWARF name string's address -> its strtab id (dwarf_name_id) */
 	VEC(struct cu_index *) cus;
 	VEC(struct elf_sym) syms;
 	VEC(char *) plt_names; /* "X@plt" strings the syms point to */
@@ -211,6 +212,7 @@ int elf_module_open(const char *path, struct elf_module **out)
 	int rc = -ENOEXEC;
 	struct elf_module *m = xcalloc(1, sizeof(*m));
 	hashmap_init(&m->cu_map);
+	hashmap_init(&m->names);
 	m->dwfl = dwfl_begin(&offline_callbacks);
 	if (!m->dwfl) {
 		rc = -ENOMEM;
@@ -251,6 +253,7 @@ void elf_module_free(struct elf_module *m)
 	}
 	vec_free(&m->cus);
 	hashmap_release(&m->cu_map);
+	hashmap_release(&m->names);
 	vec_free(&m->segments);
 	vec_free(&m->syms);
 	for (size_t i = 0; i < m->plt_names.n; i++)
@@ -703,12 +706,26 @@ static const char *die_name(Dwarf_Die *die)
 	return NULL;
 }
 
-static uint32_t node_name(struct fn_node *n, struct strtab *strs)
+/* The demangled, interned name of DWARF string s, demangled once per
+ * module: the copies of a function inlined in many places name it with
+ * one string of .debug_str (demangling again was 2% of kiln count's
+ * instructions on Rust compute). */
+static uint32_t dwarf_name_id(struct elf_module *m, const char *s, struct strtab *strs)
+{
+	uint64_t id;
+	if (hashmap_get(&m->names, (uint64_t)(uintptr_t)s, &id))
+		return (uint32_t)id;
+	id = sym_intern_name(strs, s);
+	hashmap_put(&m->names, (uint64_t)(uintptr_t)s, id);
+	return (uint32_t)id;
+}
+
+static uint32_t node_name(struct elf_module *m, struct fn_node *n, struct strtab *strs)
 {
 	if (!n->named) {
 		const char *s = die_name(&n->die);
 		n->raw_name = s;
-		n->name = s ? sym_intern_name(strs, s) : 0;
+		n->name = s ? dwarf_name_id(m, s, strs) : 0;
 		n->named = true;
 	}
 	return n->name;
@@ -742,8 +759,8 @@ static void node_call_site(struct cu_index *cu, struct fn_node *n, struct strtab
 }
 
 /* Frames from the DWARF function tree; returns how many (0 = none). */
-static int lookup_dwarf(struct cu_index *cu, uint64_t a, struct strtab *strs, struct sym_frame *out, int max,
-                        const char **outer_name)
+static int lookup_dwarf(struct elf_module *m, struct cu_index *cu, uint64_t a, struct strtab *strs,
+                        struct sym_frame *out, int max, const char **outer_name)
 {
 	uint32_t node = slice_find(cu, cu->top_first, cu->top_n, a), inner = NO_NODE;
 	for (int depth = 0; node != NO_NODE && depth <= MAX_DIE_DEPTH; depth++) {
@@ -764,7 +781,7 @@ static int lookup_dwarf(struct cu_index *cu, uint64_t a, struct strtab *strs, st
 			break;
 	}
 	for (int i = 0; i < k; i++) {
-		out[i].function = node_name(&cu->nodes.v[chain[i]], strs);
+		out[i].function = node_name(m, &cu->nodes.v[chain[i]], strs);
 		out[i].file = 0;
 		out[i].line = 0;
 		if (i > 0)
@@ -1166,7 +1183,7 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	const char *dwarf_name = NULL;
 	Dwarf_Die *cudie = dwfl_module_addrdie(m->mod, addr, &dwbias);
 	struct cu_index *cu = cudie ? cu_for(m, cudie) : NULL;
-	int n = cu ? lookup_dwarf(cu, addr - dwbias, strs, out, max, &dwarf_name) : 0;
+	int n = cu ? lookup_dwarf(m, cu, addr - dwbias, strs, out, max, &dwarf_name) : 0;
 	cache_store(m);
 	/* the innermost frame's file:line comes from the line table */
 	uint32_t file = 0, line = 0;
