@@ -14,11 +14,17 @@
 #define MAX_CODE  65535u
 #define MAX_DEPTH 4096 /* hostile DWARF can nest without end */
 
+#define AT_LOW_PC  0x11
+#define AT_HIGH_PC 0x12
+#define AT_RANGES  0x55
+
 struct abbrev {
 	uint32_t forms_first, forms_n; /* in dwarf_abbrevs.forms */
 	int32_t size;                  /* of its attributes when all forms have one size, else -1 */
 	uint32_t tag;
+	int32_t low_pc, high_pc; /* the first DW_AT_low_pc's and DW_AT_high_pc's place in the forms, -1 when none */
 	bool known, children;
+	bool ranges; /* it has a DW_AT_ranges */
 };
 
 struct dwarf_abbrevs {
@@ -115,6 +121,7 @@ int dwarf_abbrevs_new(const uint8_t *abbrev, size_t size, uint64_t offset, const
 		ab->children = children != 0;
 		ab->forms_first = (uint32_t)a->forms.n;
 		ab->size = 0;
+		ab->low_pc = ab->high_pc = -1;
 		for (;;) {
 			uint64_t attr = dwc_uleb(&c), form = dwc_uleb(&c);
 			if (c.bad)
@@ -125,6 +132,13 @@ int dwarf_abbrevs_new(const uint8_t *abbrev, size_t size, uint64_t offset, const
 				goto out_bad;
 			if (form == FORM_IMPLICIT_CONST) /* its value is here, not in the DIE */
 				dwc_uleb(&c);
+			int32_t at = (int32_t)(a->forms.n - ab->forms_first);
+			if (attr == AT_LOW_PC && ab->low_pc < 0)
+				ab->low_pc = at;
+			else if (attr == AT_HIGH_PC && ab->high_pc < 0)
+				ab->high_pc = at;
+			else if (attr == AT_RANGES)
+				ab->ranges = true;
 			vec_push(&a->forms, (uint16_t)form);
 			int fs = form_size((unsigned)form, u);
 			ab->size = fs < 0 || ab->size < 0 || ab->size > 1 << 20 ? -1 : ab->size + fs;
@@ -241,4 +255,102 @@ int dwarf_die_tag(const struct dwarf_abbrevs *a, const uint8_t *die, const uint8
 		return -1;
 	*children = a->by_code.v[code].children;
 	return (int)a->by_code.v[code].tag;
+}
+
+/* A DW_AT_high_pc of form f read at c: an address (*is_addr), a constant
+ * offset from DW_AT_low_pc, or false for a form left to libdw. */
+static bool read_high_pc(struct dwarf_cursor *c, const struct dwarf_unit_shape *u, unsigned f, uint64_t *v,
+                         bool *is_addr)
+{
+	*is_addr = f == FORM_ADDR;
+	switch (f) {
+	case FORM_ADDR:
+		*v = dwc_fixed(c, u->address_size);
+		return true;
+	case FORM_DATA1:
+		*v = dwc_fixed(c, 1);
+		return true;
+	case FORM_DATA2:
+		*v = dwc_fixed(c, 2);
+		return true;
+	case FORM_DATA4:
+		*v = dwc_fixed(c, 4);
+		return true;
+	case FORM_DATA8:
+		*v = dwc_fixed(c, 8);
+		return true;
+	case FORM_UDATA:
+		*v = dwc_uleb(c);
+		return true;
+	default:
+		return false;
+	}
+}
+
+int dwarf_die_pc_range(const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, const uint8_t *die,
+                       const uint8_t *end, uint64_t *lo, uint64_t *hi)
+{
+	if (!die || die >= end)
+		return -1;
+	struct dwarf_cursor c = {die, end, false};
+	uint64_t code = dwc_uleb(&c);
+	if (c.bad || code == 0 || code >= a->by_code.n || !a->by_code.v[code].known)
+		return -1;
+	const struct abbrev *ab = &a->by_code.v[code];
+	if (ab->ranges)
+		return -1; /* a range list: libdw's */
+	if (ab->low_pc < 0 || ab->high_pc < 0)
+		return 0; /* libdw finds no range either: no pair, no list */
+	const uint16_t *forms = a->forms.v + ab->forms_first;
+	if (forms[ab->low_pc] != FORM_ADDR)
+		return -1; /* an index into .debug_addr */
+	bool have_lo = false, have_hi = false, hi_addr = false;
+	uint64_t low = 0, high = 0;
+	for (int32_t i = 0; i < (int32_t)ab->forms_n && !c.bad && !(have_lo && have_hi); i++) {
+		if (i == ab->low_pc) {
+			low = dwc_fixed(&c, u->address_size);
+			have_lo = true;
+		} else if (i == ab->high_pc) {
+			if (!read_high_pc(&c, u, forms[i], &high, &hi_addr))
+				return -1;
+			have_hi = true;
+		} else {
+			skip_form(&c, u, forms[i], true);
+		}
+	}
+	if (c.bad || !have_lo || !have_hi)
+		return -1;
+	*lo = low;
+	*hi = hi_addr ? high : low + high;
+	return 1;
+}
+
+int dwarf_die_child(const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, const uint8_t *die,
+                    const uint8_t *end, const uint8_t **child)
+{
+	if (!die || die >= end)
+		return -1;
+	struct dwarf_cursor c = {die, end, false};
+	uint64_t code = dwc_uleb(&c);
+	if (c.bad || code == 0 || code >= a->by_code.n || !a->by_code.v[code].known)
+		return -1;
+	const struct abbrev *ab = &a->by_code.v[code];
+	if (!ab->children)
+		return 1;
+	if (ab->size >= 0)
+		dwc_skip(&c, (uint64_t)ab->size);
+	else
+		for (uint32_t i = 0; i < ab->forms_n && !c.bad; i++)
+			skip_form(&c, u, a->forms.v[ab->forms_first + i], true);
+	if (c.bad)
+		return -1;
+	/* a null entry first (padded as 0x80 0x80 ... 0 or not) is no child,
+	 * and so is the unit's end, as libdw says */
+	const uint8_t *p = c.p;
+	while (p < end && *p == 0x80)
+		p++;
+	if (p >= end || *p == 0)
+		return 1;
+	*child = c.p;
+	return 0;
 }

@@ -42,12 +42,14 @@ struct segment {
 /* A function instance with pc ranges: a subprogram or an inlined copy. */
 struct fn_node {
 	Dwarf_Die die;
-	uint32_t parent;             /* enclosing function node, NO_NODE at the top */
-	uint32_t kids_first, kids_n; /* its children's ranges in cu_index.ranges */
-	uint32_t name;               /* strtab id once named */
-	const char *raw_name;        /* die_name() once named: libdw's string, NULL when none */
-	uint32_t depth;              /* of its DIE below the CU's */
+	uint32_t parent;               /* enclosing function node, NO_NODE at the top */
+	uint32_t kids_first, kids_n;   /* its children's ranges in cu_index.ranges */
+	uint32_t name;                 /* strtab id once named */
+	const char *raw_name;          /* die_name() once named: libdw's string, NULL when none */
+	uint32_t depth;                /* of its DIE below the CU's */
+	uint32_t call_file, call_line; /* an inlined copy's call site, once sited */
 	bool named;
+	bool sited;
 	bool inlined;  /* DW_TAG_inlined_subroutine */
 	bool expanded; /* its children are indexed (kids_first, kids_n) */
 };
@@ -65,11 +67,13 @@ struct cu_index {
 	VEC(struct fn_range) ranges;
 	uint32_t top_first, top_n;
 	struct dwarf_lines *lines; /* kiln's own decoding of its line table; NULL: libdw's */
+	uint32_t *file_ids;        /* lines' file i interned (intern_path) + 1, 0 until first named */
 	Dwarf_Files *files;        /* libdw's file table when lines is NULL, for DW_AT_call_file; NULL when absent */
 	size_t nfiles;
 	const char *comp_dir;          /* NULL when absent */
 	const unsigned char *info_end; /* the end of the CU's DIEs; NULL when unknown */
 	struct dwarf_abbrevs *abbrevs; /* to step over DIEs; NULL: dwarf_siblingof() */
+	bool own_pc;                   /* abbrevs read pc ranges (not in a relocatable file: libdwfl relocates) */
 	struct dwarf_unit_shape shape;
 };
 
@@ -95,6 +99,7 @@ struct elf_module {
 	bool is_rel; /* ET_REL: sections, not segments, say where bytes go */
 	char build_id[2 * 64 + 1];
 	struct hashmap cu_map; /* CU DIE offset -> index into cus */
+	struct hashmap names;  /* a DWARF name string's address -> its strtab id (dwarf_name_id) */
 	VEC(struct cu_index *) cus;
 	VEC(struct elf_sym) syms;
 	VEC(char *) plt_names; /* "X@plt" strings the syms point to */
@@ -207,6 +212,7 @@ int elf_module_open(const char *path, struct elf_module **out)
 	int rc = -ENOEXEC;
 	struct elf_module *m = xcalloc(1, sizeof(*m));
 	hashmap_init(&m->cu_map);
+	hashmap_init(&m->names);
 	m->dwfl = dwfl_begin(&offline_callbacks);
 	if (!m->dwfl) {
 		rc = -ENOMEM;
@@ -239,6 +245,7 @@ void elf_module_free(struct elf_module *m)
 		return;
 	for (size_t i = 0; i < m->cus.n; i++) {
 		dwarf_lines_free(m->cus.v[i]->lines);
+		free(m->cus.v[i]->file_ids);
 		dwarf_abbrevs_free(m->cus.v[i]->abbrevs);
 		vec_free(&m->cus.v[i]->nodes);
 		vec_free(&m->cus.v[i]->ranges);
@@ -246,6 +253,7 @@ void elf_module_free(struct elf_module *m)
 	}
 	vec_free(&m->cus);
 	hashmap_release(&m->cu_map);
+	hashmap_release(&m->names);
 	vec_free(&m->segments);
 	vec_free(&m->syms);
 	for (size_t i = 0; i < m->plt_names.n; i++)
@@ -336,6 +344,56 @@ static bool may_contain_functions(int tag)
 	}
 }
 
+/* Adds [lo, hi) to cu's ranges for node id (below parent) unless empty;
+ * returns how many were added. */
+static int range_add(struct cu_index *cu, uint64_t lo, uint64_t hi, uint32_t id, uint32_t parent)
+{
+	if (hi <= lo)
+		return 0;
+	struct fn_range *r = vec_grow(&cu->ranges);
+	r->lo = lo;
+	r->hi = hi;
+	r->node = id;
+	r->parent = parent;
+	return 1;
+}
+
+/* Adds the pc ranges of the function DIE die (node id, below parent);
+ * returns how many. A low_pc/high_pc pair is read by kiln (libdw's
+ * dwarf_ranges() looks each attribute up through its abbreviation cache:
+ * 7% of kiln count's instructions on a Rust program), a range list and
+ * whatever kiln does not read by libdw. */
+static int add_ranges(struct cu_index *cu, Dwarf_Die *die, uint32_t id, uint32_t parent)
+{
+	Dwarf_Addr base, lo, hi;
+	int own = cu->own_pc ? dwarf_die_pc_range(cu->abbrevs, &cu->shape, die->addr, cu->info_end, &lo, &hi) : -1;
+	if (own >= 0)
+		return own ? range_add(cu, lo, hi, id, parent) : 0;
+	ptrdiff_t off = 0;
+	int n = 0;
+	while (n < MAX_RANGES_PER_DIE && (off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0)
+		n += range_add(cu, lo, hi, id, parent);
+	return n;
+}
+
+/* dwarf_child() of die, through kiln's abbreviations when it has them
+ * (libdw's parses the DIE's attributes through its abbreviation cache
+ * and lock). */
+static int die_child(struct cu_index *cu, Dwarf_Die *die, Dwarf_Die *child)
+{
+	const uint8_t *first;
+	int rc = cu->abbrevs && cu->info_end ? dwarf_die_child(cu->abbrevs, &cu->shape, die->addr, cu->info_end, &first)
+	                                     : -1;
+	if (rc < 0)
+		return dwarf_child(die, child);
+	if (rc == 0) {
+		memset(child, 0, sizeof(*child));
+		child->addr = (void *)first;
+		child->cu = die->cu;
+	}
+	return rc;
+}
+
 /* Indexes the functions directly below parent_die (through blocks,
  * namespaces and types, not through other functions: their children are
  * indexed when a lookup first enters them, so the bodies of the many
@@ -350,7 +408,7 @@ static bool may_contain_functions(int tag)
 static const unsigned char *index_die_children(struct cu_index *cu, Dwarf_Die *parent_die, uint32_t parent, int depth)
 {
 	Dwarf_Die child, next;
-	if (depth > MAX_DIE_DEPTH || dwarf_child(parent_die, &child) != 0)
+	if (depth > MAX_DIE_DEPTH || die_child(cu, parent_die, &child) != 0)
 		return NULL;
 	for (;;) {
 		/* the tag from kiln's abbreviations: libdw's takes a lock */
@@ -364,20 +422,8 @@ static const unsigned char *index_die_children(struct cu_index *cu, Dwarf_Die *p
 		const unsigned char *end = NULL; /* of child's children, when walked */
 		bool walked = false;
 		if (is_function_tag(tag)) {
-			Dwarf_Addr base, lo, hi;
-			ptrdiff_t off = 0;
-			int nranges = 0;
 			uint32_t id = (uint32_t)cu->nodes.n;
-			while (nranges < MAX_RANGES_PER_DIE && (off = dwarf_ranges(&child, off, &base, &lo, &hi)) > 0) {
-				if (hi <= lo)
-					continue;
-				struct fn_range *r = vec_grow(&cu->ranges);
-				r->lo = lo;
-				r->hi = hi;
-				r->node = id;
-				r->parent = parent;
-				nranges++;
-			}
+			int nranges = add_ranges(cu, &child, id, parent);
 			if (nranges) {
 				struct fn_node *n = vec_grow(&cu->nodes);
 				memset(n, 0, sizeof(*n));
@@ -495,6 +541,7 @@ static void cu_read_unit(struct elf_module *m, struct cu_index *cu, Dwarf_Die *c
 	if (m->abbrev_section < 0 || version < 2 || version > 5 ||
 	    dwarf_abbrevs_new(m->abbrev, m->abbrev_size, abbrev_off, &cu->shape, &cu->abbrevs) != 0)
 		cu->abbrevs = NULL;
+	cu->own_pc = cu->abbrevs && !m->is_rel;
 }
 
 /* The sections line tables read, from the file libdw reads DWARF from;
@@ -558,8 +605,10 @@ static struct cu_index *cu_index_build(struct elf_module *m, Dwarf_Die *cudie)
 	Dwarf_Attribute a;
 	cu->comp_dir = dwarf_attr(cudie, DW_AT_comp_dir, &a) ? dwarf_formstring(&a) : NULL;
 	cu->lines = cu_lines(m, cudie, cu->comp_dir);
-	if (cu->lines)
+	if (cu->lines) {
+		cu->file_ids = xcalloc(dwarf_lines_file_count(cu->lines) + 1, sizeof(*cu->file_ids));
 		return cu;
+	}
 	size_t nfiles = 0;
 	if (dwarf_getsrcfiles(cudie, &cu->files, &nfiles) != 0)
 		cu->files = NULL;
@@ -623,6 +672,24 @@ static uint32_t intern_path(struct strtab *strs, const char *comp_dir, const cha
 	return strtab_intern(strs, buf);
 }
 
+/* File i of cu's own line table, interned (intern_path) once per CU:
+ * every address named asks for its file, and building the absolute path
+ * and hashing it each time was 2.5% of kiln count's instructions on a
+ * Rust program. False when i is not one of the table's files. */
+static bool cu_file(struct cu_index *cu, uint64_t i, struct strtab *strs, uint32_t *id)
+{
+	if (i >= dwarf_lines_file_count(cu->lines))
+		return false;
+	if (!cu->file_ids[i]) {
+		const char *src = dwarf_lines_file(cu->lines, i);
+		if (!src)
+			return false;
+		cu->file_ids[i] = intern_path(strs, cu->comp_dir, src) + 1;
+	}
+	*id = cu->file_ids[i] - 1;
+	return true;
+}
+
 static const char *die_name(Dwarf_Die *die)
 {
 	/* The linkage name carries the full path (Rust, C++); integrate
@@ -639,37 +706,61 @@ static const char *die_name(Dwarf_Die *die)
 	return NULL;
 }
 
-static uint32_t node_name(struct fn_node *n, struct strtab *strs)
+/* The demangled, interned name of DWARF string s, demangled once per
+ * module: the copies of a function inlined in many places name it with
+ * one string of .debug_str (demangling again was 2% of kiln count's
+ * instructions on Rust compute). */
+static uint32_t dwarf_name_id(struct elf_module *m, const char *s, struct strtab *strs)
+{
+	uint64_t id;
+	if (hashmap_get(&m->names, (uint64_t)(uintptr_t)s, &id))
+		return (uint32_t)id;
+	id = sym_intern_name(strs, s);
+	hashmap_put(&m->names, (uint64_t)(uintptr_t)s, id);
+	return (uint32_t)id;
+}
+
+static uint32_t node_name(struct elf_module *m, struct fn_node *n, struct strtab *strs)
 {
 	if (!n->named) {
 		const char *s = die_name(&n->die);
 		n->raw_name = s;
-		n->name = s ? sym_intern_name(strs, s) : 0;
+		n->name = s ? dwarf_name_id(m, s, strs) : 0;
 		n->named = true;
 	}
 	return n->name;
 }
 
+/* The call site (file, line) of an inlined node, read from its DIE once:
+ * every address inside an inlined copy asks for it. */
 static void node_call_site(struct cu_index *cu, struct fn_node *n, struct strtab *strs, struct sym_frame *f)
 {
-	Dwarf_Attribute a;
-	Dwarf_Word w;
-	f->file = 0;
-	f->line = 0;
-	if (dwarf_attr(&n->die, DW_AT_call_line, &a) && dwarf_formudata(&a, &w) == 0)
-		f->line = w > UINT32_MAX ? 0 : (uint32_t)w;
-	if ((cu->lines || cu->files) && dwarf_attr(&n->die, DW_AT_call_file, &a) && dwarf_formudata(&a, &w) == 0) {
-		const char *file = cu->lines        ? dwarf_lines_file(cu->lines, w)
-		                   : w < cu->nfiles ? dwarf_filesrc(cu->files, w, NULL, NULL)
-		                                    : NULL;
-		if (file)
-			f->file = intern_path(strs, cu->comp_dir, file);
+	if (!n->sited) {
+		Dwarf_Attribute a;
+		Dwarf_Word w;
+		n->call_file = 0;
+		n->call_line = 0;
+		if (dwarf_attr(&n->die, DW_AT_call_line, &a) && dwarf_formudata(&a, &w) == 0)
+			n->call_line = w > UINT32_MAX ? 0 : (uint32_t)w;
+		if ((cu->lines || cu->files) && dwarf_attr(&n->die, DW_AT_call_file, &a) &&
+		    dwarf_formudata(&a, &w) == 0) {
+			const char *file =
+			    !cu->lines && w < cu->nfiles ? dwarf_filesrc(cu->files, w, NULL, NULL) : NULL;
+			uint32_t id;
+			if (cu->lines && cu_file(cu, w, strs, &id))
+				n->call_file = id;
+			else if (file)
+				n->call_file = intern_path(strs, cu->comp_dir, file);
+		}
+		n->sited = true;
 	}
+	f->file = n->call_file;
+	f->line = n->call_line;
 }
 
 /* Frames from the DWARF function tree; returns how many (0 = none). */
-static int lookup_dwarf(struct cu_index *cu, uint64_t a, struct strtab *strs, struct sym_frame *out, int max,
-                        const char **outer_name)
+static int lookup_dwarf(struct elf_module *m, struct cu_index *cu, uint64_t a, struct strtab *strs,
+                        struct sym_frame *out, int max, const char **outer_name)
 {
 	uint32_t node = slice_find(cu, cu->top_first, cu->top_n, a), inner = NO_NODE;
 	for (int depth = 0; node != NO_NODE && depth <= MAX_DIE_DEPTH; depth++) {
@@ -690,7 +781,7 @@ static int lookup_dwarf(struct cu_index *cu, uint64_t a, struct strtab *strs, st
 			break;
 	}
 	for (int i = 0; i < k; i++) {
-		out[i].function = node_name(&cu->nodes.v[chain[i]], strs);
+		out[i].function = node_name(m, &cu->nodes.v[chain[i]], strs);
 		out[i].file = 0;
 		out[i].line = 0;
 		if (i > 0)
@@ -708,16 +799,13 @@ static int lookup_dwarf(struct cu_index *cu, uint64_t a, struct strtab *strs, st
 static bool module_line(struct elf_module *m, struct cu_index *cu, Dwarf_Addr addr, Dwarf_Addr dwbias,
                         struct strtab *strs, uint32_t *file, uint32_t *line)
 {
-	const char *src;
 	if (cu && cu->lines) {
 		uint32_t fi;
-		if (!dwarf_lines_find(cu->lines, addr - dwbias, &fi, line) || !(src = dwarf_lines_file(cu->lines, fi)))
-			return false;
-		*file = intern_path(strs, cu->comp_dir, src);
-		return true;
+		return dwarf_lines_find(cu->lines, addr - dwbias, &fi, line) && cu_file(cu, fi, strs, file);
 	}
 	Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);
 	int lineno = 0;
+	const char *src;
 	if (!l || !(src = dwfl_lineinfo(l, NULL, &lineno, NULL, NULL, NULL)))
 		return false;
 	*file = intern_path(strs, dwfl_line_comp_dir(l), src);
@@ -1095,7 +1183,7 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	const char *dwarf_name = NULL;
 	Dwarf_Die *cudie = dwfl_module_addrdie(m->mod, addr, &dwbias);
 	struct cu_index *cu = cudie ? cu_for(m, cudie) : NULL;
-	int n = cu ? lookup_dwarf(cu, addr - dwbias, strs, out, max, &dwarf_name) : 0;
+	int n = cu ? lookup_dwarf(m, cu, addr - dwbias, strs, out, max, &dwarf_name) : 0;
 	cache_store(m);
 	/* the innermost frame's file:line comes from the line table */
 	uint32_t file = 0, line = 0;

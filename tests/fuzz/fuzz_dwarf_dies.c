@@ -2,7 +2,8 @@
  * kiln's DIE stepper (symbols/dwarf_dies.c): the first byte picks the
  * unit's shape (version, address and offset size) and where the input
  * splits into the abbreviation table and the DIEs; the DIEs are stepped
- * over one after another to the end. */
+ * over one after another to the end, and each one's pc range and first
+ * child read. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *p = data + split, *end = data + size;
 	for (int n = 0; p && p < end && n < 1000; n++) {
+		uint64_t lo, hi;
+		const uint8_t *child = NULL;
+		dwarf_die_pc_range(a, &u, p, end, &lo, &hi);
+		if (dwarf_die_child(a, &u, p, end, &child) == 0 && (child <= p || child >= end))
+			__builtin_trap(); /* a child is inside the DIEs, after its parent */
 		const uint8_t *next = dwarf_die_skip(a, &u, p, end);
 		p = next && next > p ? next : (p + 1 < end ? p + 1 : NULL);
 	}

@@ -120,6 +120,52 @@ static void test_hand_made(void **state)
 	/* an unknown code */
 	static const uint8_t bad_code[] = {9, 0};
 	assert_null(dwarf_die_skip(a, &shape, bad_code, bad_code + sizeof(bad_code)));
+	/* a low_pc without a high_pc is no range (as libdw says) */
+	uint64_t lo, hi;
+	assert_int_equal(dwarf_die_pc_range(a, &shape, dies, end, &lo, &hi), 0);
+	assert_int_equal(dwarf_die_pc_range(a, &shape, bad_code, bad_code + sizeof(bad_code), &lo, &hi), -1);
+	/* f's first child is the variable at 11; g's children are only the
+	 * null entry; a variable has none */
+	const uint8_t *first = NULL;
+	assert_int_equal(dwarf_die_child(a, &shape, dies, end, &first), 0);
+	assert_ptr_equal(first, dies + 11);
+	assert_int_equal(dwarf_die_child(a, &shape, dies + 25, end, &first), 1);
+	assert_int_equal(dwarf_die_child(a, &shape, dies + 11, end, &first), 1);
+	assert_int_equal(dwarf_die_child(a, &shape, dies, dies + 5, &first), -1);
+	dwarf_abbrevs_free(a);
+	/* a pair after a variable-sized form, high_pc an address, then an
+	 * offset; cut short, refused */
+	static const uint8_t pair_abbrevs[] = {1,
+	                                       DW_TAG_subprogram,
+	                                       0,
+	                                       DW_AT_name,
+	                                       DW_FORM_string,
+	                                       DW_AT_low_pc,
+	                                       DW_FORM_addr,
+	                                       DW_AT_high_pc,
+	                                       DW_FORM_addr,
+	                                       0,
+	                                       0,
+	                                       2,
+	                                       DW_TAG_subprogram,
+	                                       0,
+	                                       DW_AT_high_pc,
+	                                       DW_FORM_udata,
+	                                       DW_AT_low_pc,
+	                                       DW_FORM_addr,
+	                                       0,
+	                                       0,
+	                                       0};
+	static const uint8_t pair_dies[] = {1, 'f', 'g', 0, 0x10, 0,    0,    0,    0, 0, 0, 0, 0x30, 0, 0, 0,
+	                                    0, 0,   0,   0, 2,    0x81, 0x01, 0x20, 0, 0, 0, 0, 0,    0, 0};
+	assert_int_equal(dwarf_abbrevs_new(pair_abbrevs, sizeof(pair_abbrevs), 0, &shape, &a), 0);
+	const uint8_t *pend = pair_dies + sizeof(pair_dies);
+	assert_int_equal(dwarf_die_pc_range(a, &shape, pair_dies, pend, &lo, &hi), 1);
+	assert_true(lo == 0x10 && hi == 0x30);
+	assert_int_equal(dwarf_die_pc_range(a, &shape, pair_dies + 20, pend, &lo, &hi), 1);
+	assert_true(lo == 0x20 && hi == 0x20 + 0x81);
+	assert_int_equal(dwarf_die_pc_range(a, &shape, pair_dies + 20, pend - 1, &lo, &hi), -1);
+	assert_int_equal(dwarf_die_pc_range(a, &shape, pair_dies, pair_dies + 15, &lo, &hi), -1);
 	dwarf_abbrevs_free(a);
 }
 
@@ -145,6 +191,36 @@ static void test_bad_tables(void **state)
 
 static size_t checked;
 
+static size_t pc_read, pc_none;
+
+/* The DIE's pc range as kiln reads it is libdw's dwarf_ranges(): the same
+ * one range, or none when libdw has none; -1 (libdw's to say) is taken
+ * only with a range list or forms kiln leaves to libdw. */
+static void check_pc_range(struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, Dwarf_Die *die,
+                           const uint8_t *unit_end)
+{
+	uint64_t lo = 0, hi = 0;
+	int own = dwarf_die_pc_range(a, u, die->addr, unit_end, &lo, &hi);
+	Dwarf_Addr base, dlo, dhi;
+	ptrdiff_t off = dwarf_ranges(die, 0, &base, &dlo, &dhi);
+	if (own == 1) {
+		assert_true(off > 0);
+		assert_true(lo == dlo);
+		assert_true(hi == dhi);
+		assert_true(dwarf_ranges(die, off, &base, &dlo, &dhi) <= 0); /* and only that one */
+		pc_read++;
+	} else if (own == 0) {
+		assert_true(off <= 0);
+		pc_none++;
+	} else {
+		Dwarf_Attribute at;
+		bool list = dwarf_attr(die, DW_AT_ranges, &at) != NULL;
+		bool pair = dwarf_attr(die, DW_AT_low_pc, &at) != NULL;
+		assert_true(list || (pair && dwarf_whatform(&at) != DW_FORM_addr) ||
+		            (dwarf_attr(die, DW_AT_high_pc, &at) && dwarf_whatform(&at) == DW_FORM_implicit_const));
+	}
+}
+
 /* Every DIE below parent: stepped over, it ends where libdw's sibling
  * starts, or at the null entry closing the list when it is the last. */
 static void check_children(struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, Dwarf_Die *parent,
@@ -159,6 +235,13 @@ static void check_children(struct dwarf_abbrevs *a, const struct dwarf_unit_shap
 		bool kids = false;
 		assert_int_equal(dwarf_die_tag(a, child.addr, unit_end, &kids), dwarf_tag(&child));
 		assert_int_equal(kids, dwarf_haschildren(&child) > 0);
+		check_pc_range(a, u, &child, unit_end);
+		Dwarf_Die first;
+		const uint8_t *own_first = NULL;
+		int own = dwarf_die_child(a, u, child.addr, unit_end, &own_first);
+		assert_int_equal(own, dwarf_child(&child, &first));
+		if (own == 0)
+			assert_ptr_equal(own_first, first.addr);
 		int rc = dwarf_siblingof(&child, &next);
 		assert_true(rc == 0 || rc == 1);
 		if (rc == 0)
@@ -227,6 +310,9 @@ static void test_rust(void **state)
 {
 	(void)state;
 	dwarf_programs_compare(DWARF_PROGRAMS_RUST, compare_with_libdw, 10);
+	/* read by kiln, not left to libdw: Rust's functions have pc pairs */
+	assert_true(pc_read > 1000);
+	assert_true(pc_none > 1000);
 }
 
 static int setup(void **state)

@@ -94,6 +94,26 @@ static void test_read_counts(void **state)
 	unlink(tmp_path("good"));
 }
 
+/* The numbers at the edges of what the reader takes: the largest count
+ * and address, hex digits in either case, runs of spaces. */
+static void test_read_numbers(void **state)
+{
+	(void)state;
+	const char *text = "kiln-qemu 1\npid  0042\nmap fffffffffffff000 FFFFFFFFFFFFFFFF 0 /x\n"
+	                   "tb 0 FfffffffffffF000 1 15\ne 0 0 18446744073709551615\nend\n";
+	struct profile *p = profile_new();
+	profile_add_value_type(p, "instructions", "count");
+	struct qemu_count_info info;
+	assert_int_equal(qemu_count_add(p, write_file("numbers", text), count_values, &info), 0);
+	assert_int_equal(info.pid, 42);
+	assert_true(info.complete);
+	assert_true(info.totals[0] == UINT64_MAX);
+	assert_true(p->mappings.v[0].end == UINT64_MAX);
+	assert_true(p->locations.v[p->stacks.v[p->samples.v[0].stack].location].address == 0xfffffffffffff000ull);
+	profile_free(p);
+	unlink(tmp_path("numbers"));
+}
+
 static void test_read_cache(void **state)
 {
 	(void)state;
@@ -149,6 +169,11 @@ static void test_malformed(void **state)
 	    "kiln-qemu 1\nfrobnicate\n",                                          /* an unknown line */
 	    "kiln-qemu 1\ncache 1 2 3\n",                                         /* a short geometry */
 	    "kiln-qemu 1\ncache 1 1 1 1 1 1 1 1 1\ntb 0 1000 1 1\ne 0 0 1 1 2\n", /* short counters */
+	    "kiln-qemu 1\ntb 0 1000 1 1\ne 0 0 18446744073709551616\n",           /* a count past 64 bits */
+	    "kiln-qemu 1\ntb 0 10000000000000000 1 1\n",                          /* an address past 64 bits */
+	    "kiln-qemu 1\ntb 0 1000 1 a\n",                                       /* hex in a decimal field */
+	    "kiln-qemu 1\npid +7\n",                                              /* a sign */
+	    "kiln-qemu 1\nmap 0x1000 2000 0 /x\n",                                /* a 0x prefix */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct profile *p = profile_new();
@@ -331,9 +356,9 @@ static void test_feed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_read_counts), cmocka_unit_test(test_read_cache), cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_host_cache),  cmocka_unit_test(test_callgrind),  cmocka_unit_test(test_compare),
-	    cmocka_unit_test(test_feed),
+	    cmocka_unit_test(test_read_counts), cmocka_unit_test(test_read_numbers), cmocka_unit_test(test_read_cache),
+	    cmocka_unit_test(test_malformed),   cmocka_unit_test(test_host_cache),   cmocka_unit_test(test_callgrind),
+	    cmocka_unit_test(test_compare),     cmocka_unit_test(test_feed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
