@@ -107,8 +107,8 @@ struct thread_state {
 	uint32_t node; /* the top frame's call path node (0: the root), kept
 	                * by the calls and rets, read by every block */
 	struct frame stack[SHADOW_MAX];
-	/* the counter this thread's current block adds to (cache mode's
-	 * memory callbacks charge it too) */
+	/* the block this thread runs (its memory callbacks check it) and,
+	 * in cache mode, the counter it adds to (they charge it too) */
 	struct entry *cur;
 	struct tb_desc *cur_tb;
 	/* direct-mapped caches of (node, tb) -> entry and of (parent, call
@@ -119,6 +119,9 @@ struct thread_state {
 };
 
 #define HASH_BITS 16
+enum { FLUSH_BEFORE, FLUSH_PENDING, FLUSH_DONE };
+/* CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM */
+#define CLONE_THREAD_FLAGS 0x00050f00u
 static struct {
 	pthread_mutex_t lock;
 	char dir[4096];
@@ -129,6 +132,17 @@ static struct {
 	 * from then on every counter update is atomic, before then a plain
 	 * add, which is several times cheaper */
 	_Atomic bool multi;
+	/* QEMU 7.2 leaves a vCPU's pointer to the memory callbacks of the last
+	 * instruction that ended its block through a helper (a ret, a call to
+	 * another page) set after the block, and its atomic helpers call
+	 * through it. When the process makes its first thread, QEMU flushes
+	 * every translation and frees those callbacks: a thread that ran such
+	 * an instruction between the clone and the flush then calls through
+	 * freed memory at its next atomic instruction, and QEMU aborts
+	 * ("qemu_plugin_vcpu_mem_cb: code should not be reached", fixed in
+	 * QEMU 8.0). From the clone to the flush (flush_window), blocks are
+	 * translated without memory callbacks; the flush throws them away. */
+	_Atomic int flush_window; /* FLUSH_BEFORE, FLUSH_PENDING, FLUSH_DONE */
 	/* descriptors, call-path nodes and counters: chained hash tables whose
 	 * records never move; ids index the arrays */
 	struct tb_desc *tb_hash[1 << HASH_BITS];
@@ -513,7 +527,9 @@ static inline struct entry *tb_count(struct tb_desc *tb, struct thread_state *ts
 static void tb_exec(unsigned int vcpu, void *udata)
 {
 	(void)vcpu;
-	tb_count(udata, thread_state(), multi_threaded());
+	struct thread_state *ts = thread_state();
+	ts->cur_tb = udata;
+	tb_count(udata, ts, multi_threaded());
 }
 
 static void tb_exec_cache(unsigned int vcpu, void *udata)
@@ -622,10 +638,16 @@ static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t v
 	(void)vcpu;
 	const struct insn_ref *r = udata;
 	struct thread_state *ts = thread_state();
+	/* An access of an instruction of the block this thread runs; any
+	 * other comes through the pointer QEMU 7.2 leaves set (flush_window):
+	 * an atomic instruction's helper calling the callbacks of the last
+	 * ret or call, which would push or pop a frame that is not there */
+	if (r->tb != ts->cur_tb)
+		return;
 	bool store;
 	unsigned shift;
 	meminfo_decode(info, &store, &shift);
-	if (g.cache_mode && ts->cur && ts->cur_tb == r->tb) {
+	if (g.cache_mode && ts->cur) {
 		unsigned size = 1u << shift;
 		bool multi = multi_threaded();
 		if (multi)
@@ -643,6 +665,14 @@ static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t v
 		on_call_ret(ts, r, store, va);
 }
 
+/* QEMU's flush of every translation (see flush_window). */
+static void on_flush(qemu_plugin_id_t id)
+{
+	(void)id;
+	int pending = FLUSH_PENDING;
+	atomic_compare_exchange_strong(&g.flush_window, &pending, FLUSH_DONE);
+}
+
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	(void)id;
@@ -651,6 +681,8 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	pthread_mutex_unlock(&g.lock);
 	atomic_store_explicit(thread_state()->last, d->last_insn, memory_order_relaxed);
 	qemu_plugin_register_vcpu_tb_exec_cb(tb, g.cache_mode ? tb_exec_cache : tb_exec, QEMU_PLUGIN_CB_NO_REGS, d);
+	if (atomic_load(&g.flush_window) == FLUSH_PENDING)
+		return; /* no memory callbacks in a block the flush will drop */
 	size_t n = qemu_plugin_tb_n_insns(tb);
 	for (size_t i = 0; i < n && i < d->ninsns; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
@@ -825,6 +857,11 @@ static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint
 	 * counting turns atomic before it can run */
 	if ((num == 56 && (a1 & 0x100)) || num == 435) {
 		atomic_store(&g.multi, true);
+		/* QEMU 7.2 flushes at a clone with all of a thread's flags (not
+		 * CLONE_VFORK, which it runs as a fork; clone3 it does not have) */
+		int before = FLUSH_BEFORE;
+		if (num == 56 && (a1 & CLONE_THREAD_FLAGS) == CLONE_THREAD_FLAGS && !(a1 & 0x4000))
+			atomic_compare_exchange_strong(&g.flush_window, &before, FLUSH_PENDING);
 		return;
 	}
 	if (num != 59 && num != 322)
@@ -842,7 +879,14 @@ static void on_syscall(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint
 
 static void on_syscall_ret(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, int64_t ret)
 {
-	(void)id, (void)vcpu, (void)ret;
+	(void)id, (void)vcpu;
+	if (num == 56 && ret < 0) {
+		/* a clone that failed may not have flushed: callbacks again
+		 * (its only thread ran nothing before a flush that did come) */
+		int pending = FLUSH_PENDING;
+		atomic_compare_exchange_strong(&g.flush_window, &pending, FLUSH_DONE);
+		return;
+	}
 	if (num != 59 && num != 322)
 		return;
 	/* the exec failed (on success nothing returns here) */
@@ -897,6 +941,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 	qemu_plugin_register_vcpu_syscall_cb(id, on_syscall);
 	qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_ret);
 	qemu_plugin_register_atexit_cb(id, at_exit, NULL);
+	qemu_plugin_register_flush_cb(id, on_flush);
 	flusher_start();
 	return 0;
 }
