@@ -642,7 +642,7 @@ static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t v
 	 * other comes through the pointer QEMU 7.2 leaves set (flush_window):
 	 * an atomic instruction's helper calling the callbacks of the last
 	 * ret or call, which would push or pop a frame that is not there */
-	if (r->tb != ts->cur_tb)
+	if (__builtin_expect(r->tb != ts->cur_tb, 0))
 		return;
 	bool store;
 	unsigned shift;
