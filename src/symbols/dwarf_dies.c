@@ -212,6 +212,31 @@ static void skip_form(struct dwarf_cursor *c, const struct dwarf_unit_shape *u, 
 	}
 }
 
+/* Steps c over the attributes of a DIE of abbreviation ab. */
+static void skip_attrs(struct dwarf_cursor *c, const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u,
+                       const struct abbrev *ab)
+{
+	if (ab->size >= 0)
+		dwc_skip(c, (uint64_t)ab->size);
+	else
+		for (uint32_t i = 0; i < ab->forms_n && !c->bad; i++)
+			skip_form(c, u, a->forms.v[ab->forms_first + i], true);
+}
+
+/* Opens the DIE at die: its abbreviation, with *c past its code; NULL for
+ * a null entry, a code the table lacks or bytes that end too soon. */
+static const struct abbrev *die_open(const struct dwarf_abbrevs *a, const uint8_t *die, const uint8_t *end,
+                                     struct dwarf_cursor *c)
+{
+	if (!die || die >= end)
+		return NULL;
+	*c = (struct dwarf_cursor){die, end, false};
+	uint64_t code = dwc_uleb(c);
+	if (c->bad || code == 0 || code >= a->by_code.n || !a->by_code.v[code].known)
+		return NULL;
+	return &a->by_code.v[code];
+}
+
 const uint8_t *dwarf_die_skip(const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, const uint8_t *die,
                               const uint8_t *end)
 {
@@ -232,11 +257,7 @@ const uint8_t *dwarf_die_skip(const struct dwarf_abbrevs *a, const struct dwarf_
 		if (code >= a->by_code.n || !a->by_code.v[code].known)
 			return NULL;
 		const struct abbrev *ab = &a->by_code.v[code];
-		if (ab->size >= 0)
-			dwc_skip(&c, (uint64_t)ab->size);
-		else
-			for (uint32_t i = 0; i < ab->forms_n && !c.bad; i++)
-				skip_form(&c, u, a->forms.v[ab->forms_first + i], true);
+		skip_attrs(&c, a, u, ab);
 		if (c.bad)
 			return NULL;
 		if (ab->children && ++depth > MAX_DEPTH)
@@ -247,14 +268,12 @@ const uint8_t *dwarf_die_skip(const struct dwarf_abbrevs *a, const struct dwarf_
 
 int dwarf_die_tag(const struct dwarf_abbrevs *a, const uint8_t *die, const uint8_t *end, bool *children)
 {
-	if (!die || die >= end)
+	struct dwarf_cursor c;
+	const struct abbrev *ab = die_open(a, die, end, &c);
+	if (!ab)
 		return -1;
-	struct dwarf_cursor c = {die, end, false};
-	uint64_t code = dwc_uleb(&c);
-	if (c.bad || code == 0 || code >= a->by_code.n || !a->by_code.v[code].known)
-		return -1;
-	*children = a->by_code.v[code].children;
-	return (int)a->by_code.v[code].tag;
+	*children = ab->children;
+	return (int)ab->tag;
 }
 
 /* A DW_AT_high_pc of form f read at c: an address (*is_addr), a constant
@@ -290,13 +309,10 @@ static bool read_high_pc(struct dwarf_cursor *c, const struct dwarf_unit_shape *
 int dwarf_die_pc_range(const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, const uint8_t *die,
                        const uint8_t *end, uint64_t *lo, uint64_t *hi)
 {
-	if (!die || die >= end)
+	struct dwarf_cursor c;
+	const struct abbrev *ab = die_open(a, die, end, &c);
+	if (!ab)
 		return -1;
-	struct dwarf_cursor c = {die, end, false};
-	uint64_t code = dwc_uleb(&c);
-	if (c.bad || code == 0 || code >= a->by_code.n || !a->by_code.v[code].known)
-		return -1;
-	const struct abbrev *ab = &a->by_code.v[code];
 	if (ab->ranges)
 		return -1; /* a range list: libdw's */
 	if (ab->low_pc < 0 || ab->high_pc < 0)
@@ -328,20 +344,13 @@ int dwarf_die_pc_range(const struct dwarf_abbrevs *a, const struct dwarf_unit_sh
 int dwarf_die_child(const struct dwarf_abbrevs *a, const struct dwarf_unit_shape *u, const uint8_t *die,
                     const uint8_t *end, const uint8_t **child)
 {
-	if (!die || die >= end)
+	struct dwarf_cursor c;
+	const struct abbrev *ab = die_open(a, die, end, &c);
+	if (!ab)
 		return -1;
-	struct dwarf_cursor c = {die, end, false};
-	uint64_t code = dwc_uleb(&c);
-	if (c.bad || code == 0 || code >= a->by_code.n || !a->by_code.v[code].known)
-		return -1;
-	const struct abbrev *ab = &a->by_code.v[code];
 	if (!ab->children)
 		return 1;
-	if (ab->size >= 0)
-		dwc_skip(&c, (uint64_t)ab->size);
-	else
-		for (uint32_t i = 0; i < ab->forms_n && !c.bad; i++)
-			skip_form(&c, u, a->forms.v[ab->forms_first + i], true);
+	skip_attrs(&c, a, u, ab);
 	if (c.bad)
 		return -1;
 	/* a null entry first (padded as 0x80 0x80 ... 0 or not) is no child,
