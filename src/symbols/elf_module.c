@@ -501,22 +501,31 @@ static void node_expand(struct cu_index *cu, uint32_t id)
 
 static Elf_Scn *section_named(Elf *elf, size_t shstrndx, const char *want, GElf_Shdr *sh);
 
+/* The bytes of section name of elf: 1, 0 when absent, -1 when they
+ * cannot be read as they are (no bits, still compressed). */
+static int section_bytes(Elf *elf, size_t shstrndx, const char *name, const uint8_t **bytes, size_t *size)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = section_named(elf, shstrndx, name, &sh);
+	if (!scn)
+		return 0;
+	if (sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED))
+		return -1;
+	Elf_Data *d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf)
+		return -1;
+	*bytes = d->d_buf;
+	*size = d->d_size;
+	return 1;
+}
+
 /* The bytes of section name of the file libdw reads DWARF from; false
  * when absent or still compressed. */
 static bool dwarf_section(Dwarf *dbg, const char *name, const uint8_t **bytes, size_t *size)
 {
 	Elf *elf = dbg ? dwarf_getelf(dbg) : NULL;
 	size_t shstrndx;
-	GElf_Shdr sh;
-	Elf_Scn *scn = elf && elf_getshdrstrndx(elf, &shstrndx) == 0 ? section_named(elf, shstrndx, name, &sh) : NULL;
-	if (!scn || sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED))
-		return false;
-	Elf_Data *d = elf_getdata(scn, NULL);
-	if (!d || !d->d_buf)
-		return false;
-	*bytes = d->d_buf;
-	*size = d->d_size;
-	return true;
+	return elf && elf_getshdrstrndx(elf, &shstrndx) == 0 && section_bytes(elf, shstrndx, name, bytes, size) > 0;
 }
 
 /* Where the CU's DIEs end in memory (the next unit's header), and its
@@ -560,19 +569,9 @@ static bool line_sections(struct elf_module *m, Dwarf *dbg)
 	static const char *const names[] = {".debug_line", ".debug_line_str", ".debug_str"};
 	const uint8_t **bytes[] = {&m->line_secs.line, &m->line_secs.line_str, &m->line_secs.str};
 	size_t *sizes[] = {&m->line_secs.line_size, &m->line_secs.line_str_size, &m->line_secs.str_size};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		GElf_Shdr sh;
-		Elf_Scn *scn = section_named(elf, shstrndx, names[i], &sh);
-		if (!scn)
-			continue;
-		if (sh.sh_type == SHT_NOBITS || (sh.sh_flags & SHF_COMPRESSED))
-			return false;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d || !d->d_buf)
-			return false;
-		*bytes[i] = d->d_buf;
-		*sizes[i] = d->d_size;
-	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (section_bytes(elf, shstrndx, names[i], bytes[i], sizes[i]) < 0)
+			return false; /* absent is fine but for .debug_line, unreadable is not */
 	if (!m->line_secs.line)
 		return false;
 	m->line_sections = 1;
