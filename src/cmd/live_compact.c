@@ -3,9 +3,29 @@
 #include "cmd/live_compact.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "capture/proc_stat.h"
+#include "util/xalloc.h"
+
+void live_keep_init(struct live_keep *k, const struct profile *p)
+{
+	k->ks = xcalloc(p->stacks.n + 1, 1);
+	k->km = xcalloc(p->mappings.n + 1, 1);
+	k->kt = xcalloc(p->threads.n + 1, 1);
+	k->smap = xmalloc((p->stacks.n + 1) * sizeof(*k->smap));
+	k->mmap = xmalloc((p->mappings.n + 1) * sizeof(*k->mmap));
+}
+
+void live_keep_release(struct live_keep *k)
+{
+	free(k->ks);
+	free(k->km);
+	free(k->kt);
+	free(k->smap);
+	free(k->mmap);
+}
 
 bool live_proc_gone(pid_t pid)
 {

@@ -16,6 +16,17 @@
 #include "profile/profile.h"
 #include "util/hashmap.h"
 
+/* What one compaction of a profile takes (profile_compact()): the keep
+ * flags of its stacks, mappings and threads, zeroed, and the maps of
+ * their old ids to new. */
+struct live_keep {
+	uint8_t *ks, *km, *kt;
+	uint32_t *smap, *mmap;
+};
+
+void live_keep_init(struct live_keep *k, const struct profile *p);
+void live_keep_release(struct live_keep *k);
+
 /* Whether process pid has ended (gone, or a zombie). */
 bool live_proc_gone(pid_t pid);
 

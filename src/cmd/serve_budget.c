@@ -19,7 +19,6 @@
 #include "cmd/live_compact.h"
 #include "cmd/serve.h"
 #include "symbols/symbols.h"
-#include "util/xalloc.h"
 
 void serve_budget_measure(struct serve *s, struct serve_memory *m)
 {
@@ -67,31 +66,28 @@ struct profile *serve_budget_compact(struct serve *s)
 {
 	struct profile *p = s->p;
 	serve_symbols_apply(&s->symbols, p); /* the names found so far go in the segment */
-	uint8_t *ks = xcalloc(p->stacks.n, 1);
-	uint8_t *km = xcalloc(p->mappings.n + 1, 1);
-	uint8_t *kt = xcalloc(p->threads.n + 1, 1);
-	uint32_t *smap = xmalloc(p->stacks.n * sizeof(*smap));
-	uint32_t *mmap_ = xmalloc((p->mappings.n + 1) * sizeof(*mmap_));
-	sample_window_mark_stacks(&s->win, ks);
+	struct live_keep k;
+	live_keep_init(&k, p);
+	sample_window_mark_stacks(&s->win, k.ks);
 	for (size_t i = 0; i < s->procs.n; i++) {
 		struct recorder *r = s->procs.v[i].r;
 		if (!r)
 			continue;
-		live_compact_recorder(r, km, &s->maps_forgotten, &s->threads_forgotten);
+		live_compact_recorder(r, k.km, &s->maps_forgotten, &s->threads_forgotten);
 	}
 	struct hashmap win_tids;
 	hashmap_init(&win_tids);
 	for (size_t i = 0; i < s->win.n; i++)
 		hashmap_put(&win_tids, sample_window_at(&s->win, i)->tid, 1);
-	live_compact_threads(p, &win_tids, kt);
+	live_compact_threads(p, &win_tids, k.kt);
 	hashmap_release(&win_tids);
 	struct profile_compact_stats d;
 	struct profile *old = NULL;
-	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d, &old);
+	profile_compact(p, &(struct profile_keep){k.ks, k.km, k.kt}, k.smap, k.mmap, &d, &old);
 	for (size_t i = 0; i < s->procs.n; i++)
 		if (s->procs.v[i].r)
-			recorder_remap_mappings(s->procs.v[i].r, mmap_);
-	s->win.dropped += sample_window_rename_stacks(&s->win, smap);
+			recorder_remap_mappings(s->procs.v[i].r, k.mmap);
+	s->win.dropped += sample_window_rename_stacks(&s->win, k.smap);
 	sample_window_trim(&s->win);
 	serve_symbols_renamed(&s->symbols);
 	s->compact_dropped.stacks += d.stacks;
@@ -100,10 +96,6 @@ struct profile *serve_budget_compact(struct serve *s)
 	s->compact_dropped.threads += d.threads;
 	s->compact_dropped.strings += d.strings;
 	s->compactions++;
-	free(ks);
-	free(km);
-	free(kt);
-	free(smap);
-	free(mmap_);
+	live_keep_release(&k);
 	return old;
 }

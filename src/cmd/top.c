@@ -390,26 +390,23 @@ static void top_compact(struct top_session *s)
 		return;
 	if (!s->compact_always && (p->stacks.n < TOP_COMPACT_STACKS || p->stacks.n < 2 * s->compacted_stacks))
 		return;
-	uint8_t *ks = xcalloc(p->stacks.n, 1);
-	uint8_t *km = xcalloc(p->mappings.n + 1, 1);
-	uint8_t *kt = xcalloc(p->threads.n + 1, 1);
-	uint32_t *smap = xmalloc(p->stacks.n * sizeof(*smap));
-	uint32_t *mmap_ = xmalloc((p->mappings.n + 1) * sizeof(*mmap_));
+	struct live_keep k;
+	live_keep_init(&k, p);
 	struct hashmap tids;
 	hashmap_init(&tids);
 	for (size_t i = 0; i < p->samples.n; i++) {
-		ks[p->samples.v[i].stack] = 1;
+		k.ks[p->samples.v[i].stack] = 1;
 		hashmap_put(&tids, p->samples.v[i].tid, 1);
 	}
 	uint64_t procs_forgotten = 0, threads_forgotten = 0;
-	live_compact_recorder(s->r, km, &procs_forgotten, &threads_forgotten);
-	live_compact_threads(p, &tids, kt);
+	live_compact_recorder(s->r, k.km, &procs_forgotten, &threads_forgotten);
+	live_compact_threads(p, &tids, k.kt);
 	hashmap_release(&tids);
 	char *sel_name = s->screen.sel_name ? xstrdup(profile_str(p, s->screen.sel_name)) : NULL;
 	char *sel_module = s->screen.sel_module ? xstrdup(profile_str(p, s->screen.sel_module)) : NULL;
 	struct profile_compact_stats d;
-	profile_compact(p, &(struct profile_keep){ks, km, kt}, smap, mmap_, &d, NULL);
-	recorder_remap_mappings(s->r, mmap_);
+	profile_compact(p, &(struct profile_keep){k.ks, k.km, k.kt}, k.smap, k.mmap, &d, NULL);
+	recorder_remap_mappings(s->r, k.mmap);
 	s->screen.sel_name = sel_name ? profile_intern(p, sel_name) : 0;
 	s->screen.sel_module = sel_module ? profile_intern(p, sel_module) : 0;
 	s->compacted_stacks = p->stacks.n;
@@ -417,11 +414,7 @@ static void top_compact(struct top_session *s)
 	s->dropped_stacks += d.stacks;
 	free(sel_name);
 	free(sel_module);
-	free(ks);
-	free(km);
-	free(kt);
-	free(smap);
-	free(mmap_);
+	live_keep_release(&k);
 }
 
 /* One interval: names the new addresses, moves the window on, updates the
