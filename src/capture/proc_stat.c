@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/num.h"
+
 #define PROC_STAT_PPID  4  /* the fields, numbered as proc(5) does */
 #define PROC_STAT_START 22 /* starttime */
 
@@ -18,19 +20,7 @@
  * holds anything but digits or does not fit. */
 static bool parse_u64(const char *p, const char *stop, uint64_t *out)
 {
-	uint64_t v = 0;
-	if (p >= stop)
-		return false;
-	for (; p < stop; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return true;
+	return p < stop && num_scan_u64(p, stop, 10, out) == stop;
 }
 
 int proc_stat_parse(const char *text, size_t n, struct proc_stat *out)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "profile/profile.h"
+#include "util/num.h"
 #include "util/vec.h"
 #include "util/xalloc.h"
 
@@ -71,35 +72,20 @@ static uint32_t qc_stack(struct qc_reader *r, uint32_t id)
 	return stack;
 }
 
-/* A number in base 10 or 16 (lowercase or uppercase digits) after any
- * spaces; *s moves past it. By hand rather than strtoull(): the reader
- * parses every number of the file twice (qc_presize), 70,000 of them for
- * a 40 ms Rust program, and strtoull's locale and errno handling were 4%
- * of kiln count's own instructions. No sign, no 0x: the plugin writes
- * neither. */
+/* A number in base 10 or 16 after any spaces (num_scan_u64); *s moves
+ * past it. By hand rather than strtoull(): the reader parses every number
+ * of the file twice (qc_presize), 70,000 of them for a 40 ms Rust
+ * program, and strtoull's locale and errno handling were 4% of kiln
+ * count's own instructions. */
 static int parse_u64(char **s, uint64_t *out, int base)
 {
 	const char *p = *s;
 	while (*p == ' ')
 		p++;
-	const char *start = p;
-	uint64_t v = 0;
-	for (;; p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (d > 9) {
-			unsigned x = (unsigned)((*p | 0x20) - 'a');
-			d = x < 6 ? x + 10 : 99;
-		}
-		if (d >= (unsigned)base)
-			break;
-		if (v > (UINT64_MAX - d) / (uint64_t)base)
-			return -EPROTO;
-		v = v * (uint64_t)base + d;
-	}
-	if (p == start)
+	p = num_scan_u64(p, NULL, (unsigned)base, out);
+	if (!p)
 		return -EPROTO;
 	*s = (char *)p;
-	*out = v;
 	return 0;
 }
 
@@ -289,18 +275,10 @@ int qemu_count_add_stream(struct profile *p, FILE *f, const int value_of[QEMU_CO
  * past both. */
 static int feed_num(const char **s, const char *end, int base, uint64_t *out)
 {
-	uint64_t v = 0;
-	const char *p = *s;
-	for (; p < end && *p != ' '; p++) {
-		int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : 99;
-		if (d >= base || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
-			return -EPROTO;
-		v = v * (uint64_t)base + (uint64_t)d;
-	}
-	if (p == *s || p == end)
+	const char *p = num_scan_u64(*s, end, (unsigned)base, out);
+	if (!p || p == end || *p != ' ')
 		return -EPROTO;
 	*s = p + 1;
-	*out = v;
 	return 0;
 }
 
