@@ -2675,7 +2675,7 @@ int agent_backtrace(const struct agent_caller *from, uint64_t *out, int max)
 	struct caller c = {from->ra, from->cfa, from->bp};
 	uint64_t all[KH_MAX_STACK];
 	/* a deep stack is walked no further than what is kept needs */
-	int n = capture_max(t, all, &c, max + 8 < KH_MAX_STACK + 8 ? max + 8 : KH_MAX_STACK + 8);
+	int n = capture_max(t, all, &c, (max < KH_MAX_STACK ? max : KH_MAX_STACK) + 8);
 	if (n > max)
 		n = max;
 	memcpy(out, all, (size_t)n * sizeof(*out));
