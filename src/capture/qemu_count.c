@@ -40,6 +40,10 @@ struct qc_reader {
 	VEC(struct qc_node) nodes; /* [0] is the root */
 	VEC(struct qc_map) maps;
 	VEC(uint32_t) pending; /* qc_stack()'s walk */
+	/* the last "e" line's path and block, and its first instruction's
+	 * sample, which the "c" line after it adds its calls to */
+	uint64_t e_node, e_tb;
+	size_t e_sample; /* SIZE_MAX: no "e" line yet */
 };
 
 static uint32_t qc_location(struct qc_reader *r, uint64_t addr)
@@ -149,6 +153,9 @@ static int qc_line(struct qc_reader *r, char *line, const int *value_of, struct 
 			return -EPROTO;
 		uint32_t parent = qc_stack(r, (uint32_t)a);
 		const struct qc_tb *t = &r->tbs.v[b];
+		r->e_node = a;
+		r->e_tb = b;
+		r->e_sample = r->p->samples.n;
 		for (uint32_t i = 0; i < t->n; i++) {
 			uint64_t ev[QEMU_COUNT_EVENTS] = {c};
 			if (info->cache)
@@ -168,6 +175,15 @@ static int qc_line(struct qc_reader *r, char *line, const int *value_of, struct 
 			smp.stack = profile_stack_child(r->p, parent, *loc);
 			profile_add_sample(r->p, &smp);
 		}
+	} else if (!strncmp(s, "c ", 2)) {
+		s += 2;
+		if (parse_u64(&s, &a, 10) || parse_u64(&s, &b, 10) || parse_u64(&s, &c, 10) ||
+		    r->e_sample == SIZE_MAX || a != r->e_node || b != r->e_tb || c > INT64_MAX)
+			return -EPROTO;
+		info->totals[QEMU_COUNT_CALLS] += c;
+		int v = value_of[QEMU_COUNT_CALLS];
+		if (v >= 0 && v < PROFILE_MAX_VALUES)
+			r->p->samples.v[r->e_sample].values[v] += (int64_t)c;
 	} else if (!strncmp(s, "exec ", 5)) {
 		snprintf(info->exec_path, sizeof(info->exec_path), "%s", s + 5);
 	} else if (!strcmp(s, "end")) {
@@ -234,7 +250,7 @@ int qemu_count_add_stream(struct profile *p, FILE *f, const int value_of[QEMU_CO
                           struct qemu_count_info *info)
 {
 	memset(info, 0, sizeof(*info));
-	struct qc_reader r = {.p = p};
+	struct qc_reader r = {.p = p, .e_sample = SIZE_MAX};
 	struct qc_node root = {0, 0, 0};
 	vec_push(&r.nodes, root);
 	char *line = NULL;

@@ -15,8 +15,11 @@
 
 struct profile;
 
-/* Event 0 is the instructions (Ir); event 1 + k is enum kq_cache_event k. */
-#define QEMU_COUNT_EVENTS (1 + KQ_CACHE_EVENTS)
+/* Event 0 is the instructions (Ir); event 1 + k is enum kq_cache_event k;
+ * the last, QEMU_COUNT_CALLS, the calls that entered a function (charged
+ * to its entry instruction under the path the call made). */
+#define QEMU_COUNT_CALLS  (1 + KQ_CACHE_EVENTS)
+#define QEMU_COUNT_EVENTS (2 + KQ_CACHE_EVENTS)
 
 struct qemu_count_info {
 	int pid, ppid;

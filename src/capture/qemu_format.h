@@ -11,6 +11,9 @@
  *   node ID PARENT SITE               call path: the call at SITE (hex) from node PARENT (0: root)
  *   e NODE TB EXECS [N*8 counters]    block TB ran EXECS times in call path NODE; in cache
  *                                     mode per instruction: I1mr ILmr Dr Dw D1mr D1mw DLmr DLmw
+ *   c NODE TB CALLS                   of those, CALLS entered a function called in path NODE
+ *                                     (TB is its entry: the first block after the call, past
+ *                                     PLT stubs); after its "e" line, only when not 0
  *   exec PATH                         the process exec'ed PATH, which ran outside qemu
  *   end
  *

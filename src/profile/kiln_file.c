@@ -264,16 +264,22 @@ static int write_strings(struct kiln_writer *w, const struct profile *p)
 	return 0;
 }
 
+/* The oldest reader that takes nvalues value types. */
+static uint16_t min_reader_for(uint32_t nvalues)
+{
+	return nvalues > KILN_V2_MAX_VALUES ? 3 : nvalues > KILN_V1_MAX_VALUES ? 2 : 1;
+}
+
 static int write_value_types(struct kiln_writer *w, const struct profile *p)
 {
 	uint32_t n = (uint32_t)p->value_types.n;
 	if (n <= w->nvalue_types)
 		return 0;
-	if (n > KILN_V1_MAX_VALUES && w->nvalue_types <= KILN_V1_MAX_VALUES) {
-		/* a format 1 reader would call the file corrupt: tell it to
+	if (min_reader_for(n) > min_reader_for(w->nvalue_types)) {
+		/* an older reader would call the file corrupt: tell it to
 		 * say "newer kiln" instead (one write of the whole header) */
 		uint8_t header[KILN_HEADER_SIZE];
-		kiln_format_header_min(header, 2);
+		kiln_format_header_min(header, min_reader_for(n));
 		if (pwrite(w->fd, header, sizeof(header), 0) != (ssize_t)sizeof(header))
 			return errno ? -errno : -EIO;
 	}

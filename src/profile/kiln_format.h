@@ -10,11 +10,13 @@
 
 #define KILN_MAGIC          "KILNPROF" /* 8 bytes at offset 0 */
 #define KILN_MAGIC_SIZE     8
-#define KILN_FORMAT_VERSION 2 /* what this kiln writes */
-#define KILN_READER_VERSION 2 /* the newest min_reader_version this kiln reads */
-/* Format 1 readers take at most four value types: a file with more says
- * min_reader_version 2, any other keeps 1 so that older kilns read it. */
+#define KILN_FORMAT_VERSION 3 /* what this kiln writes */
+#define KILN_READER_VERSION 3 /* the newest min_reader_version this kiln reads */
+/* Format 1 readers take at most four value types, format 2 readers six: a
+ * file with more says min_reader_version 2 or 3, any other keeps 1 so that
+ * older kilns read it. */
 #define KILN_V1_MAX_VALUES 4
+#define KILN_V2_MAX_VALUES 6
 #define KILN_HEADER_SIZE   32
 #define KILN_HEADER_MAX    4096        /* larger header_size values are corrupt */
 #define KILN_ENDIAN_MARK   0x01020304u /* stored little-endian: 04 03 02 01 */

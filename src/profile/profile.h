@@ -26,10 +26,12 @@
 #include "util/strtab.h"
 #include "util/vec.h"
 
-/* Six: a heap profile's alloc_space, alloc_objects, peak_space, leaked_space,
- * leaked_objects and temporary_objects. Files with more than four need a
- * reader of format 2 (docs/file-format.md). */
-#define PROFILE_MAX_VALUES 6
+/* A heap profile has six value types (alloc_space, alloc_objects,
+ * peak_space, leaked_space, leaked_objects, temporary_objects), kiln
+ * cache's seven (instructions, five kinds of misses, calls). Files with
+ * more than four need a reader of format 2, more than six of format 3
+ * (docs/file-format.md). */
+#define PROFILE_MAX_VALUES 8
 #define PROFILE_NO_MAPPING UINT32_MAX
 
 struct profile_value_type {

@@ -60,6 +60,8 @@ struct tb_desc {
 	uint64_t vaddr;
 	uint64_t last_insn; /* the address of its last instruction */
 	uint32_t bytes;
+	bool plt_stub;       /* only a PLT entry's jump: a call through it enters the
+	                      * function it jumps to, which counts the call */
 	uint64_t *insn_addr; /* ninsns */
 	uint8_t *insn_size;  /* ninsns */
 	struct fetch *fetch; /* cache mode: the instructions whose fetch is simulated */
@@ -85,6 +87,8 @@ struct insn_ref {
 struct entry {
 	uint32_t node, tb;
 	_Atomic uint64_t execs;
+	_Atomic uint64_t calls;  /* executions that entered a function called
+	                          * under node: callgrind's calls= */
 	_Atomic uint64_t *cache; /* ninsns * KQ_CACHE_EVENTS, cache mode only */
 	struct entry *next;
 };
@@ -106,6 +110,8 @@ struct thread_state {
 	uint32_t depth;
 	uint32_t node; /* the top frame's call path node (0: the root), kept
 	                * by the calls and rets, read by every block */
+	bool entering; /* a call pushed node: the next block (past PLT
+	                * stubs) is the callee's entry */
 	struct frame stack[SHADOW_MAX];
 	/* the block this thread runs (its memory callbacks check it) and,
 	 * in cache mode, the counter it adds to (they charge it too) */
@@ -345,6 +351,27 @@ static void feed_add(const struct tb_desc *d)
 	g.feed_len += (size_t)n;
 }
 
+/* A PLT entry's jump through its GOT slot, jmp *disp32(%rip) (FF 25, maybe
+ * after bnd F2 or notrack 3E), alone or after an endbr64 (F3 0F 1E FA):
+ * a call through the PLT enters the function this jumps to. */
+static bool block_is_plt_stub(struct qemu_plugin_tb *tb, size_t n)
+{
+	static const uint8_t endbr64[4] = {0xf3, 0x0f, 0x1e, 0xfa};
+	if (n == 0 || n > 2)
+		return false;
+	for (size_t i = 0; i + 1 < n; i++) {
+		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+		if (qemu_plugin_insn_size(insn) != 4 || memcmp(qemu_plugin_insn_data(insn), endbr64, 4))
+			return false;
+	}
+	struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, n - 1);
+	const uint8_t *b = qemu_plugin_insn_data(insn);
+	size_t size = qemu_plugin_insn_size(insn), k = 0;
+	while (k < size && (b[k] == 0xf2 || b[k] == 0x3e))
+		k++;
+	return k + 6 == size && b[k] == 0xff && b[k + 1] == 0x25;
+}
+
 /* Called with g.lock held. */
 static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 {
@@ -377,6 +404,7 @@ static struct tb_desc *tb_intern(struct qemu_plugin_tb *tb)
 		d->insn_size[i] = sizes[i];
 	}
 	d->last_insn = n ? d->insn_addr[n - 1] : va;
+	d->plt_stub = block_is_plt_stub(tb, n);
 	if (g.cache_mode) {
 		d->fetch = malloc(n * sizeof(*d->fetch) + 1);
 		if (!d->fetch)
@@ -522,14 +550,28 @@ static inline struct entry *tb_count(struct tb_desc *tb, struct thread_state *ts
 	return e;
 }
 
+/* The first block after a call, past any PLT stub: the callee's entry,
+ * charged one call under the path the call made (not every execution of
+ * that block: a function may loop back to its first instruction). */
+static inline void call_entered(struct thread_state *ts, const struct tb_desc *tb, struct entry *e, bool multi)
+{
+	if (tb->plt_stub)
+		return;
+	ts->entering = false;
+	counter_add(&e->calls, 1, multi);
+}
+
 /* Count mode's callback at each block's start: the plugin's hottest code,
  * so it tests nothing it does not need (cache mode has its own). */
 static void tb_exec(unsigned int vcpu, void *udata)
 {
 	(void)vcpu;
 	struct thread_state *ts = thread_state();
+	bool multi = multi_threaded();
 	ts->cur_tb = udata;
-	tb_count(udata, ts, multi_threaded());
+	struct entry *e = tb_count(udata, ts, multi);
+	if (__builtin_expect(ts->entering, 0))
+		call_entered(ts, udata, e, multi);
 }
 
 static void tb_exec_cache(unsigned int vcpu, void *udata)
@@ -539,6 +581,8 @@ static void tb_exec_cache(unsigned int vcpu, void *udata)
 	struct thread_state *ts = thread_state();
 	bool multi = multi_threaded();
 	struct entry *e = tb_count(tb, ts, multi);
+	if (__builtin_expect(ts->entering, 0))
+		call_entered(ts, tb, e, multi);
 	ts->cur = e;
 	ts->cur_tb = tb;
 	/* instruction fetches, one reference per instruction as cachegrind
@@ -581,6 +625,7 @@ static void on_call_ret(struct thread_state *ts, const struct insn_ref *r, bool 
 		if (ts->depth < SHADOW_MAX) {
 			ts->stack[ts->depth++] = (struct frame){child, va};
 			ts->node = child;
+			ts->entering = true;
 		}
 	} else if (r->kind == INSN_RET && !store) {
 		stack_resync(ts, va);
@@ -754,6 +799,9 @@ static void flush_locked(bool final)
 					put_num(f, atomic_load_explicit(&e->cache[k], memory_order_relaxed));
 			}
 			fputc('\n', f);
+			uint64_t calls = atomic_load_explicit(&e->calls, memory_order_relaxed);
+			if (calls)
+				fprintf(f, "c %u %u %llu\n", e->node, e->tb, (unsigned long long)calls);
 		}
 	if (g.exec_pending)
 		fprintf(f, "exec %s\n", g.exec_path);
@@ -822,6 +870,7 @@ static void fork_child(void)
 	for (uint32_t h = 0; h < (1u << HASH_BITS); h++)
 		for (struct entry *e = g.entry_hash[h]; e; e = e->next) {
 			atomic_store(&e->execs, 0);
+			atomic_store(&e->calls, 0);
 			if (e->cache)
 				memset((void *)e->cache, 0,
 				       (size_t)g.tbs[e->tb]->ninsns * KQ_CACHE_EVENTS * sizeof(uint64_t));

@@ -14,6 +14,7 @@ struct cg_cost {
 	uint32_t fn, file, line; /* self: the line; an edge: the call's line */
 	uint32_t callee, callee_file;
 	int64_t v[PROFILE_MAX_VALUES];
+	int64_t calls; /* an edge's: the calls that entered the callee */
 };
 
 /* callgrind's names for kiln's value types, so cg tools know them */
@@ -64,9 +65,28 @@ static void name_out(FILE *f, const char *kind, uint32_t id, const struct profil
 	fprintf(f, "%s=(%u) %s\n", kind, id + 1, *s ? s : "???");
 }
 
+/* The value type "calls" (kiln count's), or -1. */
+static int calls_value(const struct profile *p)
+{
+	for (size_t i = 0; i < p->value_types.n && i < PROFILE_MAX_VALUES; i++)
+		if (!strcmp(profile_str(p, p->value_types.v[i].type), "calls"))
+			return (int)i;
+	return -1;
+}
+
+/* The values but calls, which callgrind writes as calls= lines. */
+static void costs_out(FILE *f, const int64_t *v, size_t nv, int calls_v)
+{
+	for (size_t k = 0; k < nv; k++)
+		if ((int)k != calls_v)
+			fprintf(f, " %" PRId64, v[k]);
+	fputc('\n', f);
+}
+
 int callgrind_write(FILE *f, const struct profile *p)
 {
 	size_t nv = p->value_types.n;
+	int calls_v = calls_value(p);
 	VEC(struct cg_cost) self = {0}, edges = {0};
 	struct hashmap self_ix, edge_ix;
 	hashmap_init(&self_ix);
@@ -86,7 +106,7 @@ int callgrind_write(FILE *f, const struct profile *p)
 		for (size_t i = 0; i < nv; i++)
 			totals[i] += smp->values[i];
 		if (n) {
-			struct cg_cost c = {fr[n - 1].function, fr[n - 1].file, fr[n - 1].line, 0, 0, {0}};
+			struct cg_cost c = {fr[n - 1].function, fr[n - 1].file, fr[n - 1].line, 0, 0, {0}, 0};
 			memcpy(c.v, smp->values, sizeof(c.v));
 			add(&self_ix, &self, ((uint64_t)c.fn << 32) | c.line, &c, nv);
 		}
@@ -101,11 +121,17 @@ int callgrind_write(FILE *f, const struct profile *p)
 			if (dup)
 				continue;
 			vec_push(&seen_edges, key);
-			struct cg_cost c = {fr[i].function,     fr[i].file,     fr[i].line,
-			                    fr[i + 1].function, fr[i + 1].file, {0}};
+			struct cg_cost c = {fr[i].function, fr[i].file, fr[i].line, fr[i + 1].function,
+			                    fr[i + 1].file, {0},        0};
 			memcpy(c.v, smp->values, sizeof(c.v));
 			add(&edge_ix, &edges, key, &c, nv);
 		}
+		/* a function's entry holds the calls that entered it from the
+		 * frame above: that edge's calls */
+		uint64_t idx;
+		if (calls_v >= 0 && smp->values[calls_v] && n >= 2 && fr[n - 2].function != fr[n - 1].function &&
+		    hashmap_get(&edge_ix, ((uint64_t)fr[n - 2].function << 32) | fr[n - 1].function, &idx))
+			edges.v[idx].calls += smp->values[calls_v];
 		free(fr);
 	}
 	if (self.n)
@@ -117,7 +143,8 @@ int callgrind_write(FILE *f, const struct profile *p)
 	const char *cmd = profile_get_meta(p, "command");
 	fprintf(f, "cmd: %s\npositions: line\nevents:", cmd ? cmd : "");
 	for (size_t i = 0; i < nv; i++)
-		fprintf(f, " %s", event_name(profile_str(p, p->value_types.v[i].type)));
+		if ((int)i != calls_v)
+			fprintf(f, " %s", event_name(profile_str(p, p->value_types.v[i].type)));
 	fputc('\n', f);
 	uint8_t *fn_seen = calloc(p->strings.strs.n + 1, 1), *fl_seen = calloc(p->strings.strs.n + 1, 1);
 	if (!fn_seen || !fl_seen)
@@ -133,23 +160,18 @@ int callgrind_write(FILE *f, const struct profile *p)
 		name_out(f, "fn", fn, p, fn_seen);
 		for (; i < self.n && self.v[i].fn == fn; i++) {
 			fprintf(f, "%u", self.v[i].line);
-			for (size_t k = 0; k < nv; k++)
-				fprintf(f, " %" PRId64, self.v[i].v[k]);
-			fputc('\n', f);
+			costs_out(f, self.v[i].v, nv, calls_v);
 		}
 		for (; e < edges.n && edges.v[e].fn == fn; e++) {
 			name_out(f, "cfi", edges.v[e].callee_file, p, fl_seen);
 			name_out(f, "cfn", edges.v[e].callee, p, fn_seen);
-			fprintf(f, "calls=1 0\n%u", edges.v[e].line);
-			for (size_t k = 0; k < nv; k++)
-				fprintf(f, " %" PRId64, edges.v[e].v[k]);
-			fputc('\n', f);
+			/* a sampled profile has no counts of calls: one each */
+			fprintf(f, "calls=%" PRId64 " 0\n%u", calls_v >= 0 ? edges.v[e].calls : 1, edges.v[e].line);
+			costs_out(f, edges.v[e].v, nv, calls_v);
 		}
 	}
 	fprintf(f, "\ntotals:");
-	for (size_t i = 0; i < nv; i++)
-		fprintf(f, " %" PRId64, totals[i]);
-	fputc('\n', f);
+	costs_out(f, totals, nv, calls_v);
 	free(fn_seen);
 	free(fl_seen);
 	vec_free(&self);

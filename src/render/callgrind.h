@@ -11,8 +11,10 @@
 struct profile;
 
 /* Writes p to f; 0 or -EIO. Inlined frames are folded into the function
- * they were inlined into, as callgrind counts them. Call counts are not
- * in a profile: every call line says calls=1. */
+ * they were inlined into, as callgrind counts them. A profile with a
+ * "calls" value type (kiln count's: the calls that entered a function, at
+ * its first instruction under the caller's path) gives each call line its
+ * count; a sampled one, which cannot know it, says calls=1. */
 int callgrind_write(FILE *f, const struct profile *p);
 
 #endif

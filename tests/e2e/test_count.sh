@@ -4,7 +4,7 @@
 # thread and four), a forked child's own counts, call paths that do not
 # drift after longjmp and Rust panics, per-function counts within 0.1% of
 # valgrind's callgrind (both read by callgrind_annotate, kiln's through its
-# callgrind export), --compare failing on a planted 3% regression and
+# callgrind export) and call counts equal to its own, --compare failing on a planted 3% regression and
 # passing on identical builds, report/flame/annotate on the profile, and
 # the errors for a missing qemu, a script, a missing command, an exec and
 # an instruction QEMU cannot emulate (named).
@@ -119,9 +119,39 @@ for line in sys.stdin:
     if re.sub(r"\x27\d+$", "", name) == want: tot += int(m.group(1).replace(",", ""))
 print(tot)' "$2"
 	}
-	for case in "count_loop 100000:spin" "count_threads:count_threads::spin" \
-		"count_panic:count_panic::after_panics" "count_rowcol 128:col_major row_major"; do
-		cmd=${case%%:*} fns=${case#*:}
+	# cg_calls FILE CALLER CALLEE: the calls= of that caller's call lines
+	# to that callee (a recursion level's 'N suffix dropped, names
+	# uncompressed)
+	cg_calls() {
+		python3 - "$@" <<'PY'
+import re, sys
+path, want_fn, want_cfn = sys.argv[1:]
+names, fn, cfn, tot = {}, None, None, 0
+for line in open(path):
+    m = re.match(r"^(fn|cfn)=(?:\((\d+)\))?\s*(.*?)\s*$", line)
+    if m:
+        kind, ident, name = m.groups()
+        if ident:
+            name = names.setdefault(ident, name) if name else names.get(ident, "?")
+        name = re.sub(r"'\d+$", "", name)
+        if kind == "fn":
+            fn = name
+        else:
+            cfn = name
+        continue
+    m = re.match(r"^calls=(\d+)", line)
+    if m and fn == want_fn and cfn == want_cfn:
+        tot += int(m.group(1))
+print(tot)
+PY
+	}
+	# each case: command | own functions whose counts are compared |
+	# caller>callee edges whose call counts must equal callgrind's
+	for case in "count_loop 100000|spin|main>spin" "count_threads|count_threads::spin|" \
+		"count_panic|count_panic::after_panics|count_panic::main>count_panic::deep count_panic::main>count_panic::after_panics count_panic::deep>std::panicking::begin_panic::<&str>" \
+		"count_rowcol 128|col_major row_major|main>col_major main>row_major" \
+		"count_longjmp|after_jumps|main>dive main>after_jumps"; do
+		IFS='|' read -r cmd fns edges <<<"$case"
 		tag=$(echo "$cmd" | tr ' ' _)
 		# shellcheck disable=SC2086
 		"$KILN" count -q -o "$T/$tag.callgrind" -- $FX/$cmd >/dev/null 2>"$T/$tag.err" ||
@@ -135,7 +165,18 @@ print(tot)' "$2"
 			check_le "$cmd: $fn kiln $k vs callgrind $v, |diff| per mille" \
 				"$(python3 -c "print(abs($k - $v) * 1000 / max($v, 1))")" 1
 		done
+		for edge in $edges; do
+			v=$(cg_calls "$T/$tag.vg" "${edge%%>*}" "${edge#*>}")
+			check_ge "$cmd: callgrind's calls $edge" "$v" 1
+			check_eq "$cmd: calls $edge equal to callgrind's" \
+				"$(cg_calls "$T/$tag.callgrind" "${edge%%>*}" "${edge#*>}")" "$v"
+		done
 	done
+	# the known numbers: main calls dive 50 times (each dives 20 deeper)
+	check_eq "count_longjmp: main calls dive 50 times" "$(cg_calls "$T/count_longjmp.callgrind" main dive)" 50
+	report_json "$T/longjmp.kiln" "$T/longjmp.calls.json" --value calls
+	check_eq "count_longjmp: dive called 50 + 50 * 20 times (kiln report --value calls)" \
+		"$(jq_ "$T/longjmp.calls.json" "fn('dive')['self']")" 1050
 	check_grep "callgrind_annotate reads kiln's export (top function)" \
 		<(callgrind_annotate "$T/count_loop_100000.callgrind" 2>&1 | sed -n '/file:function/,$p' | sed -n 3p) "spin"
 else

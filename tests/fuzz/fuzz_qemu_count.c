@@ -16,14 +16,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int values[2][QEMU_COUNT_EVENTS] = {{0, -1, -1, -1, -1, -1, -1, -1, -1},
-	                                                 {0, 3, 4, -1, -1, 1, 2, 4, 5}};
+	/* count mode: instructions and calls; cache mode: all seven */
+	static const int values[2][QEMU_COUNT_EVENTS] = {{0, -1, -1, -1, -1, -1, -1, -1, -1, 1},
+	                                                 {0, 3, 4, -1, -1, 1, 2, 4, 5, 6}};
 	for (int mode = 0; mode < 2; mode++) {
 		FILE *f = fmemopen((void *)data, size, "r");
 		if (!f)
 			return 0;
 		struct profile *p = profile_new();
-		for (int i = 0; i <= 5 * mode; i++)
+		for (int i = 0; i <= 1 + 5 * mode; i++)
 			profile_add_value_type(p, "v", "count");
 		struct qemu_count_info info;
 		qemu_count_add_stream(p, f, values[mode], &info);

@@ -294,12 +294,15 @@ static void test_round_trip(void **state)
 }
 
 /* A file with more than four value types says min_reader_version 2 (a
- * format 1 reader refuses it as newer, not as corrupt); one with four
- * keeps 1, so older kilns read it; both read back whole. */
+ * format 1 reader refuses it as newer, not as corrupt), one with more than
+ * six says 3; one with four keeps 1, so older kilns read it; all read back
+ * whole. */
 static void test_min_reader_by_value_types(void **state)
 {
 	(void)state;
-	for (int nv = 4; nv <= PROFILE_MAX_VALUES; nv += PROFILE_MAX_VALUES - 4) {
+	static const int counts[] = {4, 5, 6, 7, PROFILE_MAX_VALUES};
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		int nv = counts[c];
 		char path[512];
 		tmp_path(path, sizeof(path), "minreader.kiln");
 		struct profile *p = profile_new();
@@ -318,7 +321,7 @@ static void test_min_reader_by_value_types(void **state)
 		uint8_t *d = slurp(path, &size);
 		assert_true(size > KILN_HEADER_SIZE);
 		assert_int_equal(d[8], KILN_FORMAT_VERSION);
-		assert_int_equal(d[10], nv > KILN_V1_MAX_VALUES ? 2 : 1);
+		assert_int_equal(d[10], nv > KILN_V2_MAX_VALUES ? 3 : nv > KILN_V1_MAX_VALUES ? 2 : 1);
 		struct profile *r = NULL;
 		struct kiln_read_info info = {0};
 		assert_int_equal(kiln_read_mem(d, size, &r, &info), 0);

@@ -279,7 +279,9 @@ static void test_errors(void **state)
 	pb_put_bytes(&sb, 6, "", 0);
 	for (int i = 0; i < PROFILE_MAX_VALUES + 1; i++)
 		pb_put_bytes(&sb, 1, "", 0);
-	expect_error(&sb, "more than 6 sample types");
+	char many[64];
+	snprintf(many, sizeof(many), "more than %d sample types", PROFILE_MAX_VALUES);
+	expect_error(&sb, many);
 	strbuf_reset(&sb);
 	pb_put_bytes(&sb, 6, "", 0);
 	pb_put_bytes(&sb, 1, "", 0);

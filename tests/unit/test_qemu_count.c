@@ -44,7 +44,8 @@ static const char *write_file(const char *name, const char *text)
 	return p;
 }
 
-static const int count_values[QEMU_COUNT_EVENTS] = {0, -1, -1, -1, -1, -1, -1, -1, -1};
+/* instructions in value 0, calls in value 1 */
+static const int count_values[QEMU_COUNT_EVENTS] = {0, -1, -1, -1, -1, -1, -1, -1, -1, 1};
 
 static const char good[] = "kiln-qemu 1\n"
                            "pid 42\n"
@@ -56,6 +57,7 @@ static const char good[] = "kiln-qemu 1\n"
                            "node 2 1 1800\n"   /* and from there at 0x1800 */
                            "e 0 0 10\n"        /* tb 0 at the root, 10 times */
                            "e 2 1 7\n"         /* tb 1 two calls deep, 7 times */
+                           "c 2 1 3\n"         /* of which 3 entered it by a call */
                            "end\n";
 
 static void test_read_counts(void **state)
@@ -63,6 +65,7 @@ static void test_read_counts(void **state)
 	(void)state;
 	struct profile *p = profile_new();
 	profile_add_value_type(p, "instructions", "count");
+	profile_add_value_type(p, "calls", "count");
 	struct qemu_count_info info;
 	assert_int_equal(qemu_count_add(p, write_file("good", good), count_values, &info), 0);
 	assert_int_equal(info.pid, 42);
@@ -78,6 +81,10 @@ static void test_read_counts(void **state)
 	/* the sample of 0x1800: root -> 0x1001 -> 0x1800 (call site) -> 0x1800 (leaf) */
 	const struct profile_sample *s = &p->samples.v[2];
 	assert_int_equal(s->values[0], 7);
+	/* the calls: on the block's first instruction, in the totals */
+	assert_int_equal(s->values[1], 3);
+	assert_int_equal(p->samples.v[0].values[1], 0);
+	assert_int_equal(info.totals[QEMU_COUNT_CALLS], 3);
 	assert_int_equal(s->pid, 42);
 	assert_int_equal(p->stacks.v[s->stack].depth, 3);
 	const struct profile_location *leaf = &p->locations.v[p->stacks.v[s->stack].location];
@@ -124,7 +131,7 @@ static void test_read_cache(void **state)
 	                   "exec /bin/true\n";
 	/* Ir, I1mr, ILmr, Dr, Dw, D1mr, D1mw, DLmr, DLmw: LL reads are
 	 * instruction and data reads together, DLmw is not kept */
-	int values[QEMU_COUNT_EVENTS] = {0, 3, 4, -1, -1, 1, 2, 4, -1};
+	int values[QEMU_COUNT_EVENTS] = {0, 3, 4, -1, -1, 1, 2, 4, -1, -1};
 	struct profile *p = profile_new();
 	for (int i = 0; i < 5; i++)
 		profile_add_value_type(p, i ? "v" : "instructions", "count");
@@ -174,6 +181,10 @@ static void test_malformed(void **state)
 	    "kiln-qemu 1\ntb 0 1000 1 a\n",                                       /* hex in a decimal field */
 	    "kiln-qemu 1\npid +7\n",                                              /* a sign */
 	    "kiln-qemu 1\nmap 0x1000 2000 0 /x\n",                                /* a 0x prefix */
+	    "kiln-qemu 1\ntb 0 1000 1 1\nc 0 0 1\n",                              /* calls before their block's line */
+	    "kiln-qemu 1\ntb 0 1000 1 1\ntb 1 1001 1 1\ne 0 0 1\nc 0 1 1\n",      /* calls of another block */
+	    "kiln-qemu 1\ntb 0 1000 1 1\ne 0 0 1\nc 0 0\n",                       /* no count */
+	    "kiln-qemu 1\ntb 0 1000 1 1\ne 0 0 1\nc 0 0 9223372036854775808\n",   /* past a value */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct profile *p = profile_new();
@@ -287,6 +298,33 @@ static void test_callgrind(void **state)
 	profile_free(p);
 }
 
+/* With kiln count's "calls" value: each call line carries the calls that
+ * entered the callee (at its entry, under the caller's path), and calls
+ * is no event of its own. */
+static void test_callgrind_calls(void **state)
+{
+	(void)state;
+	struct profile *p = named_profile(100, 20);
+	profile_add_value_type(p, "calls", "count");
+	/* main entered work 3 times, work entered helper 7 times */
+	p->samples.v[1].values[1] = 3;
+	p->samples.v[2].values[1] = 7;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	assert_int_equal(callgrind_write(f, p), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "events: Ir\n"));
+	const char *w = strstr(buf, " work\n");
+	assert_non_null(w);
+	assert_non_null(strstr(w, "20 100\n"));
+	assert_non_null(strstr(w, " helper\ncalls=7 0\n20 20\n"));
+	assert_non_null(strstr(buf, "calls=3 0\n10 120\n"));
+	assert_non_null(strstr(buf, "totals: 125\n"));
+	free(buf);
+	profile_free(p);
+}
+
 static void test_compare(void **state)
 {
 	(void)state;
@@ -356,9 +394,15 @@ static void test_feed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_read_counts), cmocka_unit_test(test_read_numbers), cmocka_unit_test(test_read_cache),
-	    cmocka_unit_test(test_malformed),   cmocka_unit_test(test_host_cache),   cmocka_unit_test(test_callgrind),
-	    cmocka_unit_test(test_compare),     cmocka_unit_test(test_feed),
+	    cmocka_unit_test(test_read_counts),
+	    cmocka_unit_test(test_read_numbers),
+	    cmocka_unit_test(test_read_cache),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_host_cache),
+	    cmocka_unit_test(test_callgrind),
+	    cmocka_unit_test(test_callgrind_calls),
+	    cmocka_unit_test(test_compare),
+	    cmocka_unit_test(test_feed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
