@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,33 @@ static int write_profile(const struct qemu_run_args *a, struct profile *p)
 	return rc;
 }
 
+/* Starts qemu with argv, SIGINT and SIGQUIT as they were before kiln
+ * ignored them (old_*); the pid, or -errno. posix_spawn rather than fork:
+ * the parent is not copied (kiln's page tables, and copy-on-write faults
+ * while it names blocks until the child has exec'ed). */
+static pid_t spawn_qemu(const char *qemu, char **argv, const struct sigaction *old_int,
+                        const struct sigaction *old_quit)
+{
+	posix_spawnattr_t attr;
+	int rc = posix_spawnattr_init(&attr);
+	if (rc)
+		return -rc;
+	sigset_t dflt;
+	sigemptyset(&dflt);
+	if (old_int->sa_handler != SIG_IGN)
+		sigaddset(&dflt, SIGINT);
+	if (old_quit->sa_handler != SIG_IGN)
+		sigaddset(&dflt, SIGQUIT);
+	pid_t pid;
+	rc = posix_spawnattr_setsigdefault(&attr, &dflt);
+	if (!rc)
+		rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	if (!rc)
+		rc = posix_spawn(&pid, qemu, NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	return rc ? -rc : pid;
+}
+
 /* "vpaddd %zmm2, %zmm1, %zmm0 at 0x112d in main (avx.c:3)" for the
  * instruction at pc of process pid, from the mappings the plugin wrote
  * to DIR/PID.maps; NULL when it cannot be named. */
@@ -448,13 +476,7 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_quit;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
-	pid_t pid = fork();
-	if (pid == 0) {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGQUIT, &old_quit, NULL);
-		execv(qemu, argv);
-		_exit(127);
-	}
+	pid_t pid = spawn_qemu(qemu, argv, &old_int, &old_quit);
 	int wst = 0;
 	if (pid > 0)
 		qemu_feed_wait(feed, pid, sym, &wst);
@@ -463,7 +485,7 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 	if (pid < 0) {
-		kiln_error("cannot start '%s': %s", qemu, strerror(errno));
+		kiln_error("cannot start '%s': %s", qemu, strerror(-pid));
 		goto out;
 	}
 	uint64_t t1 = cmd_now_ns();
