@@ -226,6 +226,18 @@ static void test_parse_line(void **state)
 	assert_int_equal(folded_parse_line("a;b", 3, &slen, &v), -EINVAL);
 	assert_int_equal(folded_parse_line("a;b 1x", 6, &slen, &v), -EINVAL);
 	assert_int_equal(folded_parse_line("a\0b 1", 5, &slen, &v), -EINVAL);
+	/* leading zeros are digits; a sign, a bare fraction or an empty one are not counts */
+	assert_int_equal(folded_parse_line("a 007", 5, &slen, &v), 1);
+	assert_int_equal(v, 7);
+	assert_int_equal(folded_parse_line("a 0.4", 5, &slen, &v), 1);
+	assert_int_equal(v, 0);
+	assert_int_equal(folded_parse_line("a -1", 4, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a +1", 4, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a .5", 4, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 1.", 4, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 1.5.5", 7, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 0x10", 6, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 1f", 4, &slen, &v), -EINVAL);
 }
 
 struct scanned {
@@ -292,8 +304,13 @@ static void test_exact_counts(void **state)
 	assert_int_equal(folded_parse_line("a 9223372036854775807.5", 23, &slen, &v), -EOVERFLOW);
 	assert_int_equal(folded_parse_line("a 9223372036854775808", 21, &slen, &v), -EOVERFLOW);
 	assert_int_equal(folded_parse_line("a 18446744073709551616", 22, &slen, &v), -EOVERFLOW);
+	assert_int_equal(folded_parse_line("a 9223372036854775806.5", 23, &slen, &v), 1);
+	assert_int_equal(v, INT64_MAX);
+	/* past 64 bits, with a fraction */
+	assert_int_equal(folded_parse_line("a 18446744073709551616.7", 24, &slen, &v), -EOVERFLOW);
 	/* a long number that is not a count is malformed, not too large */
 	assert_int_equal(folded_parse_line("a 99999999999999999999x", 23, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 99999999999999999999.", 23, &slen, &v), -EINVAL);
 
 	/* the flame tree refuses values of a profile that add up past 64 bits */
 	assert_int_equal(folded_read_mem(big, strlen(big), &p, NULL), 0);
