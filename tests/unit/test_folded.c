@@ -205,6 +205,34 @@ static void test_perf_script(void **state)
 	assert_int_equal(p->samples.n, 3); /* (x, 1), (y, 2), (y, 1) */
 	assert_int_equal(p->samples.v[0].values[0], 3);
 	profile_free(p);
+
+	/* the header's numbers at their limits: a time past 64 bits of ns is
+	 * no time (it wrapped), a pid past 32 bits the largest */
+	const char *lim[] = {"a 0007/0008 [0] 18446744073.709551615: 1 c:",
+	                     "\t 1 x (m)",
+	                     "",
+	                     "a 4294967296/99999999999999999999999 [0] 1.1234567891: 1 c:",
+	                     "\t 1 y (m)",
+	                     "",
+	                     "a 1/1 [0] 18446744074.5: 1 c:",
+	                     "\t 1 x (m)",
+	                     "",
+	                     "a 1/1 [0] 99999999999999999999999.5: 1 c:",
+	                     "\t 1 y (m)"};
+	r = perf_script_reader_new(true);
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+		perf_script_reader_line(r, lim[i], strlen(lim[i]));
+	assert_int_equal(perf_script_reader_finish(r, &p, &st), 0);
+	assert_int_equal(p->samples.n, 4);
+	assert_int_equal(p->samples.v[0].pid, 7);
+	assert_int_equal(p->samples.v[0].tid, 8);
+	assert_true(p->samples.v[0].time == UINT64_MAX);
+	assert_int_equal(p->samples.v[1].pid, UINT32_MAX);
+	assert_int_equal(p->samples.v[1].tid, UINT32_MAX);
+	assert_int_equal(p->samples.v[1].time, 1123456789ull); /* past 9 digits cut off */
+	assert_int_equal(p->samples.v[2].time, 0);
+	assert_int_equal(p->samples.v[3].time, 0);
+	profile_free(p);
 }
 
 static void test_parse_line(void **state)
