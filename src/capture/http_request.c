@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/num.h"
+
 /* RFC 9110 5.6.2 token characters */
 static bool is_tchar(unsigned char c)
 {
@@ -119,15 +121,12 @@ static int parse_header(const char *s, size_t n, uint64_t max_body, bool *seen_l
 			return HTTP_ERR_MALFORMED;
 	if (name_len == 14 && !strncasecmp(s, "content-length", 14)) {
 		uint64_t len = 0;
-		if (!vlen)
+		const char *digits_end = num_scan_u64(v, v + vlen, 10, &len);
+		/* digits past 64 bits are a body too large; anything else is no length */
+		if (!digits_end && vlen && v[0] >= '0' && v[0] <= '9')
+			return HTTP_ERR_BODY;
+		if (digits_end != v + vlen)
 			return HTTP_ERR_MALFORMED;
-		for (size_t k = 0; k < vlen; k++) {
-			if (v[k] < '0' || v[k] > '9')
-				return HTTP_ERR_MALFORMED;
-			if (len > (UINT64_MAX - 9) / 10)
-				return HTTP_ERR_BODY;
-			len = len * 10 + (uint64_t)(v[k] - '0');
-		}
 		/* two different lengths are how requests are smuggled */
 		if (*seen_length && len != req->content_length)
 			return HTTP_ERR_MALFORMED;

@@ -14,7 +14,8 @@ static int hex_digit(char c)
 }
 
 /* A hex number of 1 to 16 digits at *i; false when there is none or it
- * does not fit 64 bits. */
+ * does not fit 64 bits. Not util's num_scan_u64: libkiln-agent.so and
+ * libkiln-qemu.so compile this file and link nothing of src/util. */
 static bool read_hex(const char *t, size_t len, size_t *i, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -71,10 +72,12 @@ bool maps_line_parse(const char *t, size_t len, struct maps_line *out)
 		return false;
 	if (!skip_field(t, eol, &i) || !skip_blanks(t, eol, &i)) /* dev */
 		return false;
-	out->inode = 0;
+	out->inode = 0; /* by hand, as read_hex: no src/util here */
 	size_t digits = i;
 	for (; i < eol && t[i] >= '0' && t[i] <= '9'; i++)
-		out->inode = out->inode * 10 + (uint64_t)(t[i] - '0');
+		if (__builtin_mul_overflow(out->inode, 10, &out->inode) ||
+		    __builtin_add_overflow(out->inode, (uint64_t)(t[i] - '0'), &out->inode))
+			return false; /* refused, not wrapped */
 	if (i == digits || (i < eol && !is_blank(t[i])))
 		return false;
 	skip_blanks(t, eol, &i);

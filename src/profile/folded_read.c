@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/num.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -84,6 +85,14 @@ void text_excerpt(char *out, size_t cap, const char *s, size_t len)
 	out[n] = '\0';
 }
 
+/* The end of the decimal digits of line that start at i, at most e. */
+static size_t skip_digits(const char *line, size_t i, size_t e)
+{
+	while (i < e && line[i] >= '0' && line[i] <= '9')
+		i++;
+	return i;
+}
+
 /* Parses the count at the end of a line: digits, optionally a fraction
  * (flamegraph.pl accepts them; it is rounded). Returns 1 with the count
  * and where it starts, 0 when the line does not end in a count, or
@@ -99,29 +108,19 @@ static int parse_count(const char *line, size_t len, int64_t *out, size_t *start
 	if (s == e)
 		return 0;
 	uint64_t v = 0;
-	bool over = false;
-	size_t i = s;
-	for (; i < e && line[i] >= '0' && line[i] <= '9'; i++) {
-		unsigned d = (unsigned)(line[i] - '0');
-		if (v > ((uint64_t)FOLDED_MAX_COUNT - d) / 10)
-			over = true;
-		else
-			v = v * 10 + d;
-	}
+	const char *digits_end = num_scan_u64(line + s, line + e, 10, &v);
+	size_t i = digits_end ? (size_t)(digits_end - line) : skip_digits(line, s, e);
 	if (i == s)
 		return 0;
+	/* past 64 bits too: still a count (too large) if the rest is one */
+	bool over = !digits_end || v > (uint64_t)FOLDED_MAX_COUNT;
 	if (i < e && line[i] == '.') {
 		size_t f = ++i;
-		for (; i < e && line[i] >= '0' && line[i] <= '9'; i++)
-			;
+		i = skip_digits(line, i, e);
 		if (i == f)
 			return 0;
-		if (line[f] >= '5') {
-			if (v == (uint64_t)FOLDED_MAX_COUNT)
-				over = true;
-			else
-				v++;
-		}
+		if (line[f] >= '5' && !over)
+			over = ++v > (uint64_t)FOLDED_MAX_COUNT;
 	}
 	if (i != e)
 		return 0;

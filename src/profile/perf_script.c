@@ -14,6 +14,7 @@
 
 #include "profile/folded_read.h"
 #include "util/hashmap.h"
+#include "util/num.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -37,12 +38,13 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
+/* The n digits at s (all_digits), UINT32_MAX when they are more. */
 static uint32_t parse_u32(const char *s, size_t n)
 {
 	uint64_t v = 0;
-	for (size_t i = 0; i < n && v <= UINT32_MAX; i++)
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	if (!num_scan_u64(s, s + n, 10, &v) || v > UINT32_MAX)
+		return UINT32_MAX;
+	return (uint32_t)v;
 }
 
 struct header {
@@ -52,23 +54,23 @@ struct header {
 	uint64_t time;
 };
 
-/* "SECONDS.FRACTION:" -> ns; false when the token is not a time. */
+/* "SECONDS.FRACTION:" -> ns; false when the token is not a time, or one
+ * past 64 bits of nanoseconds. */
 static bool parse_time(const char *s, size_t n, uint64_t *out)
 {
 	if (n < 3 || s[n - 1] != ':')
 		return false;
-	n--;
-	const char *dot = memchr(s, '.', n);
-	if (!dot || !all_digits(s, (size_t)(dot - s)) || !all_digits(dot + 1, n - (size_t)(dot - s) - 1))
+	const char *end = s + n - 1, *dot = memchr(s, '.', n - 1);
+	uint64_t sec, frac = 0;
+	if (!dot || num_scan_u64(s, dot, 10, &sec) != dot || !all_digits(dot + 1, (size_t)(end - dot - 1)))
 		return false;
-	uint64_t sec = 0, frac = 0;
-	for (const char *c = s; c < dot && sec < 1000000000000ull; c++)
-		sec = sec * 10 + (uint64_t)(*c - '0');
-	size_t digits = 0;
-	for (const char *c = dot + 1; c < s + n && digits < 9; c++, digits++)
-		frac = frac * 10 + (uint64_t)(*c - '0');
-	for (; digits < 9; digits++)
+	/* nanoseconds: the fraction's first 9 digits, the rest cut off */
+	const char *frac_end = end - (dot + 1) > 9 ? dot + 10 : end;
+	num_scan_u64(dot + 1, frac_end, 10, &frac);
+	for (ptrdiff_t digits = frac_end - dot - 1; digits < 9; digits++)
 		frac *= 10;
+	if (sec > (UINT64_MAX - frac) / 1000000000ull)
+		return false;
 	*out = sec * 1000000000ull + frac;
 	return true;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/hashmap.h"
+#include "util/num.h"
 #include "util/xalloc.h"
 
 void profile_filter_init(struct profile_filter *f)
@@ -41,18 +42,7 @@ static int parse_ids(const char *list, void *ids_vec)
 		const char *comma = strchr(s, ',');
 		size_t len = comma ? (size_t)(comma - s) : strlen(s);
 		uint64_t v = 0;
-		if (!len || len > 10) {
-			rc = -EINVAL;
-			goto out_free;
-		}
-		for (size_t i = 0; i < len; i++) {
-			if (s[i] < '0' || s[i] > '9') {
-				rc = -EINVAL;
-				goto out_free;
-			}
-			v = v * 10 + (uint64_t)(s[i] - '0');
-		}
-		if (v > UINT32_MAX) {
+		if (num_scan_u64(s, s + len, 10, &v) != s + len || v > UINT32_MAX) {
 			rc = -EINVAL;
 			goto out_free;
 		}

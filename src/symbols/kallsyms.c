@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/num.h"
 #include "util/xalloc.h"
 
 #define KALLSYMS_BUF (256u << 10)
@@ -36,23 +37,11 @@ static bool is_text(char type)
 static bool parse_fields(const char *line, const char *eol, uint64_t *addr, char *type, const char **name,
                          size_t *name_len, const char **module, size_t *module_len)
 {
-	/* by hand: strtoull's locale and base handling cost more than the
+	/* not strtoull: its locale and base handling cost more than the
 	 * rest of reading the ~100k lines together */
 	uint64_t a = 0;
-	const char *end = line;
-	for (; end < eol && end - line < 16; end++) {
-		unsigned d;
-		if (*end >= '0' && *end <= '9')
-			d = (unsigned)(*end - '0');
-		else if (*end >= 'a' && *end <= 'f')
-			d = (unsigned)(*end - 'a' + 10);
-		else if (*end >= 'A' && *end <= 'F')
-			d = (unsigned)(*end - 'A' + 10);
-		else
-			break;
-		a = a << 4 | d;
-	}
-	if (end == line || end >= eol || *end != ' ')
+	const char *end = num_scan_u64(line, eol, 16, &a);
+	if (!end || end >= eol || *end != ' ')
 		return false;
 	const char *p = end + 1;
 	if (eol - p < 2 || !*p || p[1] != ' ')

@@ -205,6 +205,34 @@ static void test_perf_script(void **state)
 	assert_int_equal(p->samples.n, 3); /* (x, 1), (y, 2), (y, 1) */
 	assert_int_equal(p->samples.v[0].values[0], 3);
 	profile_free(p);
+
+	/* the header's numbers at their limits: a time past 64 bits of ns is
+	 * no time (it wrapped), a pid past 32 bits the largest */
+	const char *lim[] = {"a 0007/0008 [0] 18446744073.709551615: 1 c:",
+	                     "\t 1 x (m)",
+	                     "",
+	                     "a 4294967296/99999999999999999999999 [0] 1.1234567891: 1 c:",
+	                     "\t 1 y (m)",
+	                     "",
+	                     "a 1/1 [0] 18446744074.5: 1 c:",
+	                     "\t 1 x (m)",
+	                     "",
+	                     "a 1/1 [0] 99999999999999999999999.5: 1 c:",
+	                     "\t 1 y (m)"};
+	r = perf_script_reader_new(true);
+	for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+		perf_script_reader_line(r, lim[i], strlen(lim[i]));
+	assert_int_equal(perf_script_reader_finish(r, &p, &st), 0);
+	assert_int_equal(p->samples.n, 4);
+	assert_int_equal(p->samples.v[0].pid, 7);
+	assert_int_equal(p->samples.v[0].tid, 8);
+	assert_true(p->samples.v[0].time == UINT64_MAX);
+	assert_int_equal(p->samples.v[1].pid, UINT32_MAX);
+	assert_int_equal(p->samples.v[1].tid, UINT32_MAX);
+	assert_int_equal(p->samples.v[1].time, 1123456789ull); /* past 9 digits cut off */
+	assert_int_equal(p->samples.v[2].time, 0);
+	assert_int_equal(p->samples.v[3].time, 0);
+	profile_free(p);
 }
 
 static void test_parse_line(void **state)
@@ -226,6 +254,18 @@ static void test_parse_line(void **state)
 	assert_int_equal(folded_parse_line("a;b", 3, &slen, &v), -EINVAL);
 	assert_int_equal(folded_parse_line("a;b 1x", 6, &slen, &v), -EINVAL);
 	assert_int_equal(folded_parse_line("a\0b 1", 5, &slen, &v), -EINVAL);
+	/* leading zeros are digits; a sign, a bare fraction or an empty one are not counts */
+	assert_int_equal(folded_parse_line("a 007", 5, &slen, &v), 1);
+	assert_int_equal(v, 7);
+	assert_int_equal(folded_parse_line("a 0.4", 5, &slen, &v), 1);
+	assert_int_equal(v, 0);
+	assert_int_equal(folded_parse_line("a -1", 4, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a +1", 4, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a .5", 4, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 1.", 4, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 1.5.5", 7, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 0x10", 6, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 1f", 4, &slen, &v), -EINVAL);
 }
 
 struct scanned {
@@ -292,8 +332,13 @@ static void test_exact_counts(void **state)
 	assert_int_equal(folded_parse_line("a 9223372036854775807.5", 23, &slen, &v), -EOVERFLOW);
 	assert_int_equal(folded_parse_line("a 9223372036854775808", 21, &slen, &v), -EOVERFLOW);
 	assert_int_equal(folded_parse_line("a 18446744073709551616", 22, &slen, &v), -EOVERFLOW);
+	assert_int_equal(folded_parse_line("a 9223372036854775806.5", 23, &slen, &v), 1);
+	assert_int_equal(v, INT64_MAX);
+	/* past 64 bits, with a fraction */
+	assert_int_equal(folded_parse_line("a 18446744073709551616.7", 24, &slen, &v), -EOVERFLOW);
 	/* a long number that is not a count is malformed, not too large */
 	assert_int_equal(folded_parse_line("a 99999999999999999999x", 23, &slen, &v), -EINVAL);
+	assert_int_equal(folded_parse_line("a 99999999999999999999.", 23, &slen, &v), -EINVAL);
 
 	/* the flame tree refuses values of a profile that add up past 64 bits */
 	assert_int_equal(folded_read_mem(big, strlen(big), &p, NULL), 0);

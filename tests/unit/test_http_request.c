@@ -79,6 +79,12 @@ static void test_malformed(void **state)
 	    "GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n",
 	    "GET / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
 	    "GET / HTTP/1.1\r\nContent-Length: \r\n\r\n",
+	    "GET / HTTP/1.1\r\nContent-Length: +1\r\n\r\n",
+	    "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+	    "GET / HTTP/1.1\r\nContent-Length: 0x10\r\n\r\n",
+	    "GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
+	    "GET / HTTP/1.1\r\nContent-Length: 1,1\r\n\r\n",
+	    "GET / HTTP/1.1\r\nContent-Length: x99999999999999999999999\r\n\r\n",
 	    "GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n",
 	    "VERYLONGMETHODNAME / HTTP/1.1\r\n\r\n",
 	};
@@ -111,6 +117,13 @@ static void test_limits(void **state)
 	assert_int_equal(http_request_parse("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 37, 8192, 5, &r), 1);
 	assert_int_equal(r.content_length, 5);
 	assert_int_equal(parse("GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", &r), HTTP_ERR_BODY);
+	/* past 64 bits by one, refused as too large (never wrapped to a small length) */
+	assert_int_equal(parse("GET / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n\r\n", &r), HTTP_ERR_BODY);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nContent-Length: 18446744073709551621\r\n\r\n", &r), HTTP_ERR_BODY);
+	assert_int_equal(parse("GET / HTTP/1.1\r\nContent-Length: 99999999999999999999x\r\n\r\n", &r), HTTP_ERR_BODY);
+	/* leading zeros and blanks around the value */
+	assert_int_equal(http_request_parse("GET / HTTP/1.1\r\nContent-Length: \t0005 \r\n\r\n", 42, 8192, 5, &r), 1);
+	assert_int_equal(r.content_length, 5);
 	assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &r), HTTP_ERR_BODY);
 	assert_int_equal(parse("GET / HTTP/2.0\r\n\r\n", &r), HTTP_ERR_VERSION);
 	assert_int_equal(parse("GET / HTTP/1.2\r\n\r\n", &r), HTTP_ERR_VERSION);

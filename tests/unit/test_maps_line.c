@@ -58,6 +58,12 @@ static void test_malformed(void **state)
 	assert_false(parse("10000000000000000-1 r-xp 00000000 00:00 0", &l)); /* 17 digits */
 	assert_false(parse("1000-2000 r-x 00000000 00:00 0", &l));
 	assert_false(parse("1000-2000 r-xp 00000000 00:00 12x /a", &l)); /* inode */
+	/* an inode past 64 bits is refused, not wrapped (to 0 here) */
+	assert_false(parse("1000-2000 r-xp 00000000 00:00 18446744073709551616 /a", &l));
+	assert_true(parse("1000-2000 r-xp 00000000 00:00 18446744073709551615 /a", &l));
+	assert_true(l.inode == UINT64_MAX);
+	assert_true(parse("1000-2000 r-xp 00000000 00:00 000000000000000000000042 /a", &l));
+	assert_int_equal(l.inode, 42);
 }
 
 static void test_walk(void **state)

@@ -38,7 +38,8 @@ static void test_limits(void **state)
 	const char *t = "18446744073709551615";
 	assert_ptr_equal(num_scan_u64(t, NULL, 10, &v), t + strlen(t));
 	assert_true(v == UINT64_MAX);
-	assert_null(num_scan_u64("18446744073709551616", NULL, 10, &v));
+	assert_null(num_scan_u64("18446744073709551616", NULL, 10, &v));  /* the last add overflows */
+	assert_null(num_scan_u64("184467440737095516150", NULL, 10, &v)); /* the last multiply does */
 	t = "ffffffffffffffff";
 	assert_ptr_equal(num_scan_u64(t, NULL, 16, &v), t + 16);
 	assert_true(v == UINT64_MAX);

@@ -64,7 +64,18 @@ static void test_parse(void **state)
 	assert_int_equal(profile_filter_add_pids(&f, "1,22,4294967295"), 0);
 	assert_int_equal(f.pids.n, 3);
 	assert_int_equal(f.pids.v[2], 4294967295u);
-	const char *bad[] = {"", ",", "1,", ",1", "1,,2", "x", "1,2x", "-1", "4294967296", "12345678901"};
+	/* leading zeros are digits like others (the old 10-character limit refused these) */
+	struct profile_filter z;
+	profile_filter_init(&z);
+	assert_int_equal(profile_filter_add_pids(&z, "000000000007,0004294967295"), 0);
+	assert_int_equal(z.pids.n, 2);
+	assert_int_equal(z.pids.v[0], 7);
+	assert_int_equal(z.pids.v[1], 4294967295u);
+	profile_filter_release(&z);
+	const char *bad[] = {
+	    "",   ",",    "1,", ",1",         "1,,2",
+	    "x",  "1,2x", "-1", "4294967296", "12345678901",
+	    "+1", " 1",   "1 ", "0x10",       "99999999999999999999999"}; /* past 64 bits: refused, not wrapped */
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(profile_filter_add_tids(&f, bad[i]), -EINVAL);
 		assert_int_equal(f.tids.n, 0); /* nothing added */

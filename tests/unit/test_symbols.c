@@ -536,6 +536,35 @@ static void test_kallsyms_partial(void **state)
 	symbolizer_free(s);
 }
 
+/* The address column's edge cases, read alike by the whole table and the
+ * partial pass: more than 64 bits or a non-hex digit skips the line;
+ * leading zeros and upper case are digits like others. */
+static void test_kallsyms_numbers(void **state)
+{
+	(void)state;
+	char path[1300];
+	snprintf(path, sizeof(path), "%s/kallsyms-numbers", dir);
+	write_file(path, "ffffffff81000000 T _stext\n"
+	                 "1ffffffff81000100 t too_wide\n"
+	                 "00ffffffff81000200 t zero_padded\n"
+	                 "ffffffff8100030g t not_hex\n"
+	                 " t no_address\n"
+	                 "FFFFFFFF81000400 t upper_case\n"
+	                 "ffffffff81000500 t not_asked\n");
+	struct symbolizer *s = symbolizer_new();
+	symbolizer_set_kallsyms_path(s, path);
+	struct symbol_frame f;
+	assert_int_equal(symbolizer_lookup_kernel(s, 0xffffffff81000150, &f), 1);
+	assert_string_equal(f.function, "_stext");
+	assert_int_equal(symbolizer_lookup_kernel(s, 0xffffffff81000350, &f), 1);
+	assert_string_equal(f.function, "zero_padded");
+	assert_int_equal(symbolizer_lookup_kernel(s, 0xffffffff81000450, &f), 1);
+	assert_string_equal(f.function, "upper_case");
+	symbolizer_free(s);
+	uint64_t addrs[] = {0xffffffff81000150, 0xffffffff81000350, 0xffffffff81000450};
+	check_partial_like_full(path, addrs, 3);
+}
+
 /* The name kernel address addr gets from a new symbolizer prepared for it
  * alone (as a profile's resolve does), into out. */
 static void partial_name(const char *path, uint64_t addr, char *out, size_t n)
@@ -935,6 +964,7 @@ int main(void)
 	    cmocka_unit_test(test_rust_v0),
 	    cmocka_unit_test(test_kallsyms_file),
 	    cmocka_unit_test(test_kallsyms_partial),
+	    cmocka_unit_test(test_kallsyms_numbers),
 	    cmocka_unit_test(test_kallsyms_index),
 	    cmocka_unit_test(test_kallsyms_real),
 	    cmocka_unit_test(test_resolve_profile),
