@@ -174,6 +174,8 @@ PY
 	done
 	# the known numbers: main calls dive 50 times (each dives 20 deeper)
 	check_eq "count_longjmp: main calls dive 50 times" "$(cg_calls "$T/count_longjmp.callgrind" main dive)" 50
+	"$KILN" count -n 40 -o "$T/longjmp_summary.kiln" -- "$FX/count_longjmp" >/dev/null 2>"$T/summary.err"
+	check_grep "the summary says dive was called 1050 times" "$T/summary.err" "^ +[0-9]+ +[0-9]+ +1050  dive$"
 	report_json "$T/longjmp.kiln" "$T/longjmp.calls.json" --value calls
 	check_eq "count_longjmp: dive called 50 + 50 * 20 times (kiln report --value calls)" \
 		"$(jq_ "$T/longjmp.calls.json" "fn('dive')['self']")" 1050
