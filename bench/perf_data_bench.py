@@ -15,7 +15,13 @@ perf / kiln for both. Measurements, not a test: nothing fails on a number.
 --file F (repeatable) reads perf.data files already recorded instead,
 e.g. the six real programs' that real_cpu.py leaves in
 <kiln's dir>/bench/real/NAME.data (perf's build-id cache is then the
-.debug beside them: HOME is their directory). --baseline OLD_KILN times
+.debug beside them: HOME is their directory), and kiln is timed a third
+time per run, "new": its cache emptied, then warmed by reading every
+OTHER --file once (untimed), then this file's first read: what a new
+perf.data file costs on a machine where kiln has read others before
+(kiln's caches are per library build, module and kallsyms file, never per
+perf.data file; keep the files in one directory so that they share
+perf's ~/.debug and its kallsyms copy). --baseline OLD_KILN times
 a second kiln (say, one built from an earlier commit) in the same
 interleaved runs, for a before/after table.
 
@@ -127,39 +133,66 @@ def main():
 
 
 def read_files(kiln, a):
-    """Times the readers on recorded files, kiln (and the baseline) first
-    and later reads, perf report, interleaved; one row per file."""
+    """Times the readers on recorded files, interleaved, one row per file:
+    perf report, and per kiln (and the baseline) three reads of the file:
+    first (the cache emptied: a machine where kiln never ran), later (the
+    cache as that read left it) and new (the cache emptied, then warmed by
+    reading every OTHER file once, untimed: the first read of a new
+    perf.data file on a machine where kiln has run before). kiln's caches
+    are keyed by library build (build-id), module path and kallsyms file,
+    never by the perf.data file, so "new" is what a user's next recording
+    costs; it needs two files or more."""
     kilns = [kiln] + ([os.path.realpath(a.baseline)] if a.baseline else [])
+    files = [os.path.realpath(f) for f in a.file]
+    homes = {f: dict(os.environ, HOME=os.path.dirname(f)) for f in files}
     rows = []
-    for data in a.file:
-        data = os.path.realpath(data)
+    for data in files:
         cache = data + ".kiln-cache"
-        env = dict(os.environ, HOME=os.path.dirname(data), KILN_DEBUG_CACHE=cache)
+        # every read below, the warming ones too, uses this file's cache
+        env = {f: dict(homes[f], KILN_DEBUG_CACHE=cache) for f in files}
+        others = [f for f in files if f != data]
         t = {}
         for _ in range(a.runs):
             for i, k in enumerate(kilns):
                 shutil.rmtree(cache, ignore_errors=True)
-                t.setdefault((i, 0), []).append(timed([k, "report", data], env))
-                t.setdefault((i, 1), []).append(timed([k, "report", data], env))
-            t.setdefault("perf", []).append(timed(["perf", "report", "-i", data, "--stdio"], env))
+                t.setdefault((i, 0), []).append(timed([k, "report", data], env[data]))
+                t.setdefault((i, 1), []).append(timed([k, "report", data], env[data]))
+                if others:
+                    shutil.rmtree(cache, ignore_errors=True)
+                    for f in others:
+                        timed([k, "report", f], env[f])
+                    t.setdefault((i, 2), []).append(timed([k, "report", data], env[data]))
+            t.setdefault("perf", []).append(timed(["perf", "report", "-i", data, "--stdio"], env[data]))
         shutil.rmtree(cache, ignore_errors=True)
         med = lambda xs, j: statistics.median(x[j] for x in xs)
         rows.append((os.path.basename(data), os.path.getsize(data) / 1e6, t, med))
     hdr = "| file | MB | perf wall / CPU ms |"
     for i in range(len(kilns)):
         name = "kiln" if i == 0 else "baseline"
-        hdr += " %s first wall / CPU ms | %s later wall / CPU ms | ratio first / later (wall) |" % (name, name)
+        hdr += (" %s first wall / CPU ms | %s new wall / CPU ms | %s later wall / CPU ms "
+                "| perf / %s wall: first / new / later | CPU: first / new / later |" % (name, name, name, name))
     print("\n" + hdr)
-    print("|---|---:|---:|" + "---:|---:|---:|" * len(kilns))
+    print("|---|---:|---:|" + "---:|---:|---:|---:|---:|" * len(kilns))
     for name, mb, t, med in rows:
         pw, pc = med(t["perf"], 0), med(t["perf"], 1)
         line = "| %s | %.1f | %.0f / %.0f |" % (name, mb, pw * 1e3, pc * 1e3)
         for i in range(len(kilns)):
-            fw, fc, lw, lc = med(t[(i, 0)], 0), med(t[(i, 0)], 1), med(t[(i, 1)], 0), med(t[(i, 1)], 1)
-            line += " %.0f / %.0f | %.0f / %.0f | %.1fx / %.1fx |" % (fw * 1e3, fc * 1e3, lw * 1e3, lc * 1e3, pw / fw,
-                                                                     pw / lw)
+            cols, walls, cpus = [], [], []
+            for j in (0, 2, 1):
+                if (i, j) in t:
+                    w, c = med(t[(i, j)], 0), med(t[(i, j)], 1)
+                    cols.append("%.0f / %.0f" % (w * 1e3, c * 1e3))
+                    walls.append("%.1fx" % (pw / w))
+                    cpus.append("%.1fx" % (pc / max(c, 1e-3)))
+                else:
+                    cols += ["-"]
+                    walls += ["-"]
+                    cpus += ["-"]
+            line += " %s | %s | %s |" % (" | ".join(cols), " / ".join(walls), " / ".join(cpus))
         print(line)
-    print("\nmedians of %d interleaved runs; load average at the end: %s"
+    print("\nfirst: kiln's cache emptied; new: emptied, then warmed by the other files; later: warm from "
+          "this file")
+    print("medians of %d interleaved runs; load average at the end: %s"
           % (a.runs, open("/proc/loadavg").read().split()[0]))
 
 
