@@ -1,7 +1,9 @@
 /* test_dbgsym.c - which Debian package installed a module
  * (cmd_packages_of, src/cmd/dbgsym.c) from a made-up dpkg info directory:
- * the answers, the cache file that spares reading the lists again, and
- * that the cache is dropped when the lists change. */
+ * the answers, the cache file that spares reading the lists again (for
+ * the files asked and for every module-shaped file of the lists, so that
+ * a new profile's modules are answered too), and that the cache is
+ * dropped when the lists change. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,7 +69,9 @@ static int setup(void **state)
 	write_in(info, "libfoo1:amd64.list",
 	         "/.\n/usr/lib/x86_64-linux-gnu/libfoo.so.1.2\n"
 	         "/usr/lib/x86_64-linux-gnu/libfoo.so.1\n");
-	write_in(info, "other.list", "/usr/bin/other\n");
+	write_in(info, "other.list", "/usr/bin/other\n/usr/share/doc/other/README\n");
+	write_in(info, "cpp-9:amd64.list", "/usr/lib/gcc\n/usr/lib/gcc/x86_64-linux-gnu/9/cc1\n");
+	write_in(info, "libbar2.list", "/lib/x86_64-linux-gnu/libbar.so.2.0.1\n/usr/share/libbar/x.so.txt\n");
 	write_in(info, "libfoo1:amd64.md5sums", "0123 /opt/none/x\n");
 	set_lists_time(100);
 	return 0;
@@ -140,6 +144,95 @@ static void test_cache_dropped_when_lists_change(void **state)
 	assert_string_equal(pkg[2], "none");
 }
 
+/* Reads the cache file whole into text. */
+static void read_cache(char *text, size_t size)
+{
+	FILE *f = fopen(cache, "r");
+	assert_non_null(f);
+	size_t n = fread(text, 1, size - 1, f);
+	fclose(f);
+	text[n] = '\0';
+}
+
+/* Adds a list to the info directory and puts the directory's mtime back:
+ * the lists say something the cache's state does not see. */
+static void add_list_unseen(const char *name, const char *text)
+{
+	struct stat st;
+	assert_int_equal(stat(info, &st), 0);
+	write_in(info, name, text);
+	struct timespec ts[2] = {st.st_mtim, st.st_mtim};
+	assert_int_equal(utimensat(AT_FDCWD, info, ts, 0), 0);
+}
+
+/* The modules of a profile not read before are answered from the cache
+ * the first pass over the lists wrote, without a second pass. */
+static void test_other_modules_cached(void **state)
+{
+	(void)state;
+	unlink(cache);
+	set_lists_time(100);
+	char pkg[NFILES][256];
+	ask(pkg, cache);
+	assert_string_equal(pkg[1], "libfoo1");
+	char text[8192];
+	read_cache(text, sizeof(text));
+	/* every module-shaped file of every list, not only those asked */
+	assert_non_null(strstr(text, "\n/usr/bin/other\tother\n"));
+	assert_non_null(strstr(text, "\n/usr/lib/gcc/x86_64-linux-gnu/9/cc1\tcpp-9\n"));
+	assert_non_null(strstr(text, "\n/lib/x86_64-linux-gnu/libbar.so.2.0.1\tlibbar2\n"));
+	assert_non_null(strstr(text, "\n/usr/lib/x86_64-linux-gnu/libfoo.so.1.2\tlibfoo1\n"));
+	assert_null(strstr(text, "README"));
+	assert_null(strstr(text, "x.so.txt"));
+	assert_null(strstr(text, "\n/usr/lib/gcc\t"));
+	size_t n = strlen(text);
+	assert_true(n > 3 && !strcmp(text + n - 3, "\n.\n")); /* whole */
+	/* answered from there: a planted name comes back, under /usr merged */
+	char *at = strstr(text, "\tlibbar2\n");
+	memcpy(at, "\tplant22\n", 9);
+	write_file(cache, text);
+	const char *const more[] = {"/usr/bin/other", "/usr/lib/x86_64-linux-gnu/libbar.so.2.0.1",
+	                            "/lib/gcc/x86_64-linux-gnu/9/cc1"};
+	char got[3][256];
+	cmd_packages_of(info, cache, more, 3, got);
+	assert_string_equal(got[0], "other");
+	assert_string_equal(got[1], "plant22");
+	assert_string_equal(got[2], "cpp-9");
+	/* a module-shaped file the cache does not hold is in no list (the lists
+	 * are not read: one added unseen is not found), any other file is
+	 * looked for in the lists */
+	add_list_unseen("late.list", "/usr/bin/late\n/opt/late/prog\n");
+	const char *const late[] = {"/usr/bin/late", "/opt/late/prog"};
+	cmd_packages_of(info, cache, late, 2, got);
+	assert_string_equal(got[0], "");
+	assert_string_equal(got[1], "late");
+	char path[2300];
+	snprintf(path, sizeof(path), "%s/late.list", info);
+	unlink(path);
+	set_lists_time(100);
+}
+
+/* A cache cut short (its end line lost) is not used: it would say "no
+ * package" for the module-shaped files it lost. */
+static void test_cut_cache_ignored(void **state)
+{
+	(void)state;
+	unlink(cache);
+	char pkg[NFILES][256], text[8192];
+	ask(pkg, cache);
+	read_cache(text, sizeof(text));
+	char *at = strstr(text, "\n/usr/bin/other\t");
+	assert_non_null(at);
+	at[1] = '\0';
+	write_file(cache, text);
+	const char *const other[] = {"/usr/bin/other"};
+	char got[1][256];
+	cmd_packages_of(info, cache, other, 1, got);
+	assert_string_equal(got[0], "other");
+	read_cache(text, sizeof(text)); /* and written whole again */
+	assert_non_null(strstr(text, "\n/usr/bin/other\tother\n"));
+}
+
 static void test_changing_lists_not_kept(void **state)
 {
 	(void)state;
@@ -159,6 +252,8 @@ int main(void)
 	    cmocka_unit_test(test_from_lists),
 	    cmocka_unit_test(test_cache_used),
 	    cmocka_unit_test(test_cache_dropped_when_lists_change),
+	    cmocka_unit_test(test_other_modules_cached),
+	    cmocka_unit_test(test_cut_cache_ignored),
 	    cmocka_unit_test(test_changing_lists_not_kept),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
