@@ -17,9 +17,10 @@ const char *num_scan_u64(const char *p, const char *end, unsigned base, uint64_t
 	const char *start = p;
 	uint64_t v = 0;
 	for (unsigned d; (!end || p < end) && (d = digit_value(*p)) < base; p++) {
-		if (v > (UINT64_MAX - d) / base)
+		/* the overflow test without a division per digit: kiln count
+		 * reads 70,000 numbers of a 40 ms Rust program's counts */
+		if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v))
 			return NULL;
-		v = v * base + d;
 	}
 	if (p == start)
 		return NULL;
