@@ -257,19 +257,25 @@ int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset
 			r->v[i] = SYM_CACHE_NONE;
 		hashmap_put(&m->cache, file_offset / SYM_CACHE_RUN, run);
 	}
-	uint64_t v = m->runs.v[run].v[file_offset % SYM_CACHE_RUN];
+	uint32_t v = m->runs.v[run].v[file_offset % SYM_CACHE_RUN];
 	if (v == SYM_CACHE_NONE) {
 		struct sym_frame tmp[SYM_MAX_FRAMES];
 		int n = elf_module_lookup(m->elf, file_offset, &s->strs, tmp, SYM_MAX_FRAMES);
 		if (n < 0)
 			n = 0;
-		v = ((uint64_t)m->frames.n << 8) | (uint64_t)n;
+		if (m->frames.n > SYM_CACHE_FIRST_MAX) {
+			/* no room in the run's 32 bits: named again on each lookup */
+			memcpy(s->unkept, tmp, (size_t)n * sizeof(*tmp));
+			*frames = n ? s->unkept : NULL;
+			return n;
+		}
+		v = ((uint32_t)m->frames.n << SYM_CACHE_FRAME_BITS) | (uint32_t)n;
 		for (int i = 0; i < n; i++)
 			vec_push(&m->frames, tmp[i]);
 		m->runs.v[run].v[file_offset % SYM_CACHE_RUN] = v;
 	}
-	uint32_t n = (uint32_t)(v & 0xff);
-	*frames = n ? &m->frames.v[v >> 8] : NULL;
+	uint32_t n = v & ((1u << SYM_CACHE_FRAME_BITS) - 1);
+	*frames = n ? &m->frames.v[v >> SYM_CACHE_FRAME_BITS] : NULL;
 	return (int)n;
 }
 

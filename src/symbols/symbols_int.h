@@ -155,11 +155,14 @@ uint32_t sym_intern_name(struct strtab *strs, const char *name);
  * restarted program costs a stat per file, two paths of one build-id share
  * a module, and a binary rebuilt at its path gets a new one while the old
  * stays for the processes still running it (found by build-id). */
-#define SYM_CACHE_RUN  16
-#define SYM_CACHE_NONE UINT64_MAX
-/* (first frame << 8) | nframes in frames, per offset of one run */
+#define SYM_CACHE_RUN        16
+#define SYM_CACHE_NONE       UINT32_MAX
+#define SYM_CACHE_FRAME_BITS 7                /* nframes, up to SYM_MAX_FRAMES */
+#define SYM_CACHE_FIRST_MAX  ((1u << 25) - 1) /* results past this many frames are not kept */
+/* (first frame << SYM_CACHE_FRAME_BITS) | nframes in frames, per offset
+ * of one run: a run is 64 bytes */
 struct sym_cache_run {
-	uint64_t v[SYM_CACHE_RUN];
+	uint32_t v[SYM_CACHE_RUN];
 };
 
 struct sym_module {
@@ -199,6 +202,7 @@ struct symbolizer {
 	struct symbolizer_stats stats;
 	struct kallsyms kernel;
 	char *kallsyms_path;
+	struct sym_frame unkept[SYM_MAX_FRAMES]; /* a result past SYM_CACHE_FIRST_MAX, until the next lookup */
 };
 
 /* Returns the module id for path (opening it on first use), or -errno. */
