@@ -172,6 +172,7 @@ int cmd_cache(int argc, char **argv)
 		print_summary(stderr, r.totals, r.geometry);
 		print_top(stderr, r.p, (size_t)top);
 	}
-	profile_free(r.p);
-	return r.exit_code;
+	int exit_code = r.exit_code;
+	cmd_qemu_leave(&r);
+	return exit_code;
 }

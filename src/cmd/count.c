@@ -218,6 +218,7 @@ int cmd_count(int argc, char **argv)
 		return status;
 	if (!a.quiet)
 		print_top(stderr, r.p, 0, (size_t)top, "instructions");
-	profile_free(r.p);
-	return r.exit_code;
+	int exit_code = r.exit_code;
+	cmd_qemu_leave(&r);
+	return exit_code;
 }

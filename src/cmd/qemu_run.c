@@ -394,6 +394,17 @@ static void explain_status(const struct qemu_run_args *a, const char *dir, int p
 	free(what);
 }
 
+/* What cmd_qemu_leave() keeps, until exit. */
+static struct qemu_run_result left;
+
+void cmd_qemu_leave(struct qemu_run_result *r)
+{
+	profile_free(left.p);
+	symbolizer_free(left.sym);
+	left = *r;
+	memset(r, 0, sizeof(*r));
+}
+
 int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -563,9 +574,11 @@ out:
 	if (status >= 0) {
 		profile_free(r->p);
 		r->p = NULL;
+		symbolizer_free(sym);
+	} else {
+		r->sym = sym;
 	}
 	qemu_feed_free(feed);
-	symbolizer_free(sym);
 	if (have_dir)
 		remove_dir(dir);
 	free(argv);

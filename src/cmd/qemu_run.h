@@ -13,6 +13,7 @@
 #include "capture/qemu_count.h"
 
 struct profile;
+struct symbolizer;
 
 struct qemu_run_args {
 	char **argv; /* the command */
@@ -26,6 +27,7 @@ struct qemu_run_args {
 
 struct qemu_run_result {
 	struct profile *p;
+	struct symbolizer *sym;             /* what named p's addresses, its modules still open */
 	uint64_t totals[QEMU_COUNT_EVENTS]; /* summed over every process */
 	unsigned geometry[9];
 	int exit_code;
@@ -53,8 +55,15 @@ void cmd_qemu_put_count(FILE *f, int width, uint64_t v);
 
 /* Runs the command and writes the profile; says what went wrong and
  * returns the exit status, or -1 after success with r filled (the caller
- * frees r->p), having said how many processes went into which file
- * unless quiet. */
+ * gives r to cmd_qemu_leave()), having said how many processes went into
+ * which file unless quiet. */
 int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r);
+
+/* Leaves r's profile and symbolizer to the process's exit, which the
+ * caller is about to return to: freeing them (the symbolizer's libdw
+ * state and mapped debug files, the profile's tables) cost kiln count
+ * about 2% of its own CPU, the kernel takes the pages back anyway. They
+ * stay reachable from here, so leak checkers see no leak. */
+void cmd_qemu_leave(struct qemu_run_result *r);
 
 #endif

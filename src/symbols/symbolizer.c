@@ -28,6 +28,7 @@ static void module_release(struct sym_module *m)
 	free(m->key);
 	elf_module_free(m->elf);
 	hashmap_release(&m->cache);
+	vec_free(&m->runs);
 	vec_free(&m->frames);
 	memset(m, 0, sizeof(*m));
 }
@@ -245,23 +246,36 @@ void symbolizer_trim(struct symbolizer *s)
 int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames)
 {
 	struct sym_module *m = &s->modules.v[module];
-	uint64_t v;
+	uint64_t run;
 	*frames = NULL;
-	/* UINT64_MAX is the hashmap's empty key; that offset is never real. */
-	if (file_offset == UINT64_MAX || !m->elf)
+	if (!m->elf)
 		return 0;
-	if (!hashmap_get(&m->cache, file_offset, &v)) {
+	if (!hashmap_get(&m->cache, file_offset / SYM_CACHE_RUN, &run)) {
+		run = m->runs.n;
+		struct sym_cache_run *r = vec_grow(&m->runs);
+		for (int i = 0; i < SYM_CACHE_RUN; i++)
+			r->v[i] = SYM_CACHE_NONE;
+		hashmap_put(&m->cache, file_offset / SYM_CACHE_RUN, run);
+	}
+	uint32_t v = m->runs.v[run].v[file_offset % SYM_CACHE_RUN];
+	if (v == SYM_CACHE_NONE) {
 		struct sym_frame tmp[SYM_MAX_FRAMES];
 		int n = elf_module_lookup(m->elf, file_offset, &s->strs, tmp, SYM_MAX_FRAMES);
 		if (n < 0)
 			n = 0;
-		v = ((uint64_t)m->frames.n << 8) | (uint64_t)n;
+		if (m->frames.n > SYM_CACHE_FIRST_MAX) {
+			/* no room in the run's 32 bits: named again on each lookup */
+			memcpy(s->unkept, tmp, (size_t)n * sizeof(*tmp));
+			*frames = n ? s->unkept : NULL;
+			return n;
+		}
+		v = ((uint32_t)m->frames.n << SYM_CACHE_FRAME_BITS) | (uint32_t)n;
 		for (int i = 0; i < n; i++)
 			vec_push(&m->frames, tmp[i]);
-		hashmap_put(&m->cache, file_offset, v);
+		m->runs.v[run].v[file_offset % SYM_CACHE_RUN] = v;
 	}
-	uint32_t n = (uint32_t)(v & 0xff);
-	*frames = n ? &m->frames.v[v >> 8] : NULL;
+	uint32_t n = v & ((1u << SYM_CACHE_FRAME_BITS) - 1);
+	*frames = n ? &m->frames.v[v >> SYM_CACHE_FRAME_BITS] : NULL;
 	return (int)n;
 }
 

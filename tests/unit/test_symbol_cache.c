@@ -262,12 +262,53 @@ static void test_bound(void **state)
 	symbolizer_free(s);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Results are cached per module in runs of consecutive file offsets: every
+ * offset of a stretch spanning several runs, looked up in a scrambled
+ * order and again, names what a symbolizer that never saw another offset
+ * names, and the module is read once. */
+static void test_offsets_in_runs(void **state)
+{
+	(void)state;
+	enum { SPAN = 160, STRIDE = 7 }; /* ten runs of 16; 7 is prime to 160 */
+	uint64_t first = func_offset(exe_lib, "pad_a");
+	struct symbolizer *s = symbolizer_new();
+	struct symbol_frame got[8], want[8];
+	int named = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int k = 0; k < SPAN; k++) {
+			uint64_t off = first + (uint64_t)((k * STRIDE) % SPAN);
+			int n = symbolizer_lookup_file(s, exe_lib, off, got, 8);
+			struct symbolizer *fresh = symbolizer_new();
+			int m = symbolizer_lookup_file(fresh, exe_lib, off, want, 8);
+			assert_int_equal(n, m);
+			named += n > 0 && got[n - 1].function && !strcmp(got[n - 1].function, "pad_a");
+			for (int i = 0; i < n; i++) {
+				assert_true(same_str(got[i].function, want[i].function));
+				assert_true(same_str(got[i].file, want[i].file));
+				assert_int_equal(got[i].line, want[i].line);
+			}
+			symbolizer_free(fresh);
+		}
+	}
+	assert_true(named >= 2); /* pad_a's first instructions, each pass */
+	struct symbolizer_stats st;
+	symbolizer_get_stats(s, &st);
+	assert_int_equal(st.loads, 1);
+	symbolizer_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_shared_by_build_id),
 	    cmocka_unit_test(test_rebuilt_same_path),
 	    cmocka_unit_test(test_bound),
+	    cmocka_unit_test(test_offsets_in_runs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
