@@ -159,6 +159,7 @@ uint32_t sym_intern_name(struct strtab *strs, const char *name);
 #define SYM_CACHE_NONE       UINT32_MAX
 #define SYM_CACHE_FRAME_BITS 7                /* nframes, up to SYM_MAX_FRAMES */
 #define SYM_CACHE_FIRST_MAX  ((1u << 25) - 1) /* results past this many frames are not kept */
+_Static_assert(SYM_MAX_FRAMES < (1 << SYM_CACHE_FRAME_BITS), "a result's frame count must fit its bits");
 /* (first frame << SYM_CACHE_FRAME_BITS) | nframes in frames, per offset
  * of one run: a run is 64 bytes */
 struct sym_cache_run {
