@@ -44,13 +44,13 @@ export HOME := $(USER_HOME)
 export PATH := $(USER_HOME)/.cargo/bin:$(PATH)
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
-	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libcmocka-dev libunwind-dev libcapstone-dev \
+	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libdeflate-dev libcmocka-dev libunwind-dev libcapstone-dev \
 	linux-perf libxml2-utils python3 rustc chromium nodejs npm \
 	gcc-aarch64-linux-gnu qemu-user \
 	zstd ripgrep fd-find sqlite3 \
 	libncurses-dev tmux golang-go prometheus
 # the aarch64 cross build's libraries, from Debian multiarch (make deps adds arm64)
-DEB_ARM64_PACKAGES = libc6-dev:arm64 libdw-dev:arm64 libelf-dev:arm64 libzstd-dev:arm64 zlib1g-dev:arm64 \
+DEB_ARM64_PACKAGES = libc6-dev:arm64 libdw-dev:arm64 libelf-dev:arm64 libzstd-dev:arm64 zlib1g-dev:arm64 libdeflate-dev:arm64 \
 	libiberty-dev:arm64 libcmocka-dev:arm64 libcapstone-dev:arm64 libncurses-dev:arm64
 
 .PHONY: all build deps check unit e2e asan tsan cross-aarch64 fuzz fuzz-long fuzz-build soak demo bench install clean format
