@@ -291,6 +291,14 @@ static int write_decompressed(Elf *src, int fd)
 		if (!gelf_update_shdr(o, &sh))
 			goto out_end;
 	}
+	/* libelf lays the file out first: a garbled file's alignments or
+	 * sizes could make a copy far larger than any deflate stream gives
+	 * (written as gigabytes of padding), which is refused unwritten */
+	size_t in_size = 0;
+	(void)elf_rawfile(src, &in_size);
+	off_t laid = elf_update(out, ELF_C_NULL);
+	if (laid < 0 || (uint64_t)laid > DEBUG_CACHE_MAX_BYTES || (uint64_t)laid / INFLATE_MAX_RATIO > in_size)
+		goto out_end;
 	if (elf_update(out, ELF_C_WRITE) < 0)
 		goto out_end;
 	rc = 0;

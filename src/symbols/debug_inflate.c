@@ -16,10 +16,6 @@
  * it saves (measured: bench/README.md, "Reading perf.data"). */
 #define INFLATE_THREAD_MIN_BYTES (2u << 20)
 
-/* deflate cannot expand a byte to more than 1032 (zlib's and libelf's
- * bound): a larger claimed size is a damaged header, not worth a malloc */
-#define INFLATE_MAX_RATIO 1032
-
 /* One thread's share: the job big alone, or every job but big. */
 struct inflate_share {
 	struct inflate_job *jobs;

@@ -86,6 +86,9 @@ int debug_cache_build(int fd, const unsigned char *bits, int n, char **path);
 /* ---- debug_inflate.c: a compressed section's zlib stream, in[0..in_len),
  * inflated into out (malloc'ed, out_len bytes exactly, as its Elf_Chdr
  * says) */
+/* deflate cannot expand a byte to more than 1032 (zlib's and libelf's
+ * bound): a larger claimed size is a damaged header, not worth a malloc */
+#define INFLATE_MAX_RATIO 1032
 struct inflate_job {
 	const void *in;
 	size_t in_len;
