@@ -19,7 +19,7 @@ FUZZ_BUILD ?= build-fuzz
 CROSS_BUILD ?= build-aarch64
 # The unit tests the aarch64 build runs under qemu-aarch64: none needs
 # perf_event_open (qemu-user cannot pass it through) nor the agent.
-CROSS_UNIT_TESTS = test_arch test_perf_ring test_cfi_check test_unwind test_profile test_kiln_file test_folded test_symbols \
+CROSS_UNIT_TESTS = test_arch test_perf_ring test_cfi_check test_unwind test_profile test_kiln_file test_folded test_symbols test_debug_inflate \
 	test_eh_frame test_eh_frame_agent test_maps_line test_maps_line_agent
 # Under ThreadSanitizer: the e2e tests that run kiln's threads (kiln heap:
 # the symbols prefetch and the file writer; record and flame --: the
