@@ -19,7 +19,7 @@ FUZZ_BUILD ?= build-fuzz
 CROSS_BUILD ?= build-aarch64
 # The unit tests the aarch64 build runs under qemu-aarch64: none needs
 # perf_event_open (qemu-user cannot pass it through) nor the agent.
-CROSS_UNIT_TESTS = test_arch test_perf_ring test_cfi_check test_unwind test_profile test_kiln_file test_folded test_symbols \
+CROSS_UNIT_TESTS = test_arch test_perf_ring test_cfi_check test_unwind test_profile test_kiln_file test_folded test_symbols test_debug_inflate \
 	test_eh_frame test_eh_frame_agent test_maps_line test_maps_line_agent
 # Under ThreadSanitizer: the e2e tests that run kiln's threads (kiln heap:
 # the symbols prefetch and the file writer; record and flame --: the
@@ -44,13 +44,13 @@ export HOME := $(USER_HOME)
 export PATH := $(USER_HOME)/.cargo/bin:$(PATH)
 
 DEB_PACKAGES = build-essential cmake pkg-config clang libclang-rt-14-dev \
-	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libcmocka-dev libunwind-dev libcapstone-dev \
+	libdw-dev libelf-dev libiberty-dev libzstd-dev zlib1g-dev libdeflate-dev libcmocka-dev libunwind-dev libcapstone-dev \
 	linux-perf libxml2-utils python3 rustc chromium nodejs npm \
 	gcc-aarch64-linux-gnu qemu-user \
 	zstd ripgrep fd-find sqlite3 \
 	libncurses-dev tmux golang-go prometheus
 # the aarch64 cross build's libraries, from Debian multiarch (make deps adds arm64)
-DEB_ARM64_PACKAGES = libc6-dev:arm64 libdw-dev:arm64 libelf-dev:arm64 libzstd-dev:arm64 zlib1g-dev:arm64 \
+DEB_ARM64_PACKAGES = libc6-dev:arm64 libdw-dev:arm64 libelf-dev:arm64 libzstd-dev:arm64 zlib1g-dev:arm64 libdeflate-dev:arm64 \
 	libiberty-dev:arm64 libcmocka-dev:arm64 libcapstone-dev:arm64 libncurses-dev:arm64
 
 .PHONY: all build deps check unit e2e asan tsan cross-aarch64 fuzz fuzz-long fuzz-build soak demo bench install clean format

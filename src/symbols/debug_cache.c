@@ -182,20 +182,67 @@ static bool worth_caching(int fd)
 	return compressed && !unsafe;
 }
 
-/* Writes src, its compressed sections decompressed (in src's memory, as
- * libdw does), as a new ELF file to fd; libelf lays the sections out. */
+/* Whether scn is inflated by debug_inflate: a compressed SHT_PROGBITS
+ * section (every one in Debian's debug files). libelf would give its
+ * inflated data the type ELF_T_BYTE, which is what is written for it;
+ * other types keep libelf's elf_compress, which knows their data types. */
+static bool inflated_here(const GElf_Shdr *sh)
+{
+	return (sh->sh_flags & SHF_COMPRESSED) && sh->sh_type == SHT_PROGBITS;
+}
+
+/* The zlib stream of the compressed section scn, its Elf_Chdr checked as
+ * libelf checks it: zlib, a power-of-two alignment. */
+static int inflate_job_of(Elf_Scn *scn, int cls, struct inflate_job *job, GElf_Xword *align)
+{
+	GElf_Chdr ch;
+	Elf_Data *d;
+	size_t hsize = cls == ELFCLASS32 ? sizeof(Elf32_Chdr) : sizeof(Elf64_Chdr);
+	if (!gelf_getchdr(scn, &ch) || ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_addralign == 0 ||
+	    (ch.ch_addralign & (ch.ch_addralign - 1)) || ch.ch_size > SIZE_MAX || !(d = elf_getdata(scn, NULL)) ||
+	    d->d_size < hsize)
+		return -EBADMSG;
+	job->in = (const char *)d->d_buf + hsize;
+	job->in_len = d->d_size - hsize;
+	job->out_len = (size_t)ch.ch_size;
+	*align = ch.ch_addralign;
+	return 0;
+}
+
+/* Writes src with its compressed sections decompressed as a new ELF file
+ * to fd; libelf lays the sections out. The inflated sections' headers
+ * and data are what libelf's elf_compress(scn, 0, 0) leaves, so the file
+ * is the one libelf alone would write. */
 static int write_decompressed(Elf *src, int fd)
 {
 	int rc = -EBADMSG;
 	Elf *out = elf_begin(fd, ELF_C_WRITE, NULL);
 	GElf_Ehdr eh;
-	size_t phnum, shstrndx;
+	size_t phnum, shstrndx, shnum = 0, njobs = 0;
 	int cls = gelf_getclass(src);
+	struct inflate_job *jobs = NULL;
+	GElf_Xword *aligns = NULL;
 	/* extended section numbering would need section 0 copied too */
 	if (!out || !gelf_getehdr(src, &eh) || elf_getphdrnum(src, &phnum) != 0 ||
 	    elf_getshdrstrndx(src, &shstrndx) != 0 || shstrndx >= SHN_LORESERVE || eh.e_shnum == 0 ||
-	    !gelf_newehdr(out, cls))
+	    elf_getshdrnum(src, &shnum) != 0 || !gelf_newehdr(out, cls))
 		goto out_end;
+	/* every section inflated first (on two threads when it pays), then
+	 * written in order */
+	jobs = xcalloc(shnum, sizeof(*jobs));
+	aligns = xcalloc(shnum, sizeof(*aligns));
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(src, scn)) != NULL) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || njobs >= shnum)
+			goto out_end;
+		if (inflated_here(&sh) && inflate_job_of(scn, cls, &jobs[njobs], &aligns[njobs]) < 0)
+			goto out_end;
+		njobs += inflated_here(&sh);
+	}
+	if ((rc = debug_inflate(jobs, njobs, 2)) < 0)
+		goto out_end;
+	rc = -EBADMSG;
 	eh.e_shstrndx = (GElf_Half)shstrndx;
 	if (!gelf_update_ehdr(out, &eh))
 		goto out_end;
@@ -208,38 +255,59 @@ static int write_decompressed(Elf *src, int fd)
 				goto out_end;
 		}
 	}
-	Elf_Scn *scn = NULL;
+	size_t job = 0;
 	while ((scn = elf_nextscn(src, scn)) != NULL) {
 		GElf_Shdr sh;
+		Elf_Data *d = NULL;
 		if (!gelf_getshdr(scn, &sh))
 			goto out_end;
-		if (sh.sh_flags & SHF_COMPRESSED) {
-			if (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh))
+		struct inflate_job *j = inflated_here(&sh) && job < njobs ? &jobs[job] : NULL;
+		GElf_Xword align = j ? aligns[job++] : 0;
+		if (j) {
+			sh.sh_size = j->out_len;
+			sh.sh_addralign = align;
+			sh.sh_flags &= ~(GElf_Xword)SHF_COMPRESSED;
+		} else {
+			if ((sh.sh_flags & SHF_COMPRESSED) && (elf_compress(scn, 0, 0) < 0 || !gelf_getshdr(scn, &sh)))
+				goto out_end;
+			d = elf_getdata(scn, NULL);
+			if (!d && sh.sh_type != SHT_NOBITS && sh.sh_size)
 				goto out_end;
 		}
 		Elf_Scn *o = elf_newscn(out);
-		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!o || (!d && sh.sh_type != SHT_NOBITS && sh.sh_size))
+		if (!o)
 			goto out_end;
-		if (d) {
+		if (j || d) {
 			Elf_Data *od = elf_newdata(o);
 			if (!od)
 				goto out_end;
-			od->d_buf = d->d_buf;
-			od->d_type = d->d_type;
-			od->d_size = d->d_size;
+			od->d_buf = j ? j->out : d->d_buf;
+			od->d_type = j ? ELF_T_BYTE : d->d_type;
+			od->d_size = j ? j->out_len : d->d_size;
 			od->d_off = 0;
-			od->d_align = d->d_align;
-			od->d_version = d->d_version;
+			od->d_align = j ? align : d->d_align;
+			od->d_version = j ? EV_CURRENT : d->d_version;
 		}
 		if (!gelf_update_shdr(o, &sh))
 			goto out_end;
 	}
+	/* libelf lays the file out first: a garbled file's alignments or
+	 * sizes could make a copy far larger than any deflate stream gives
+	 * (written as gigabytes of padding), which is refused unwritten */
+	size_t in_size = 0;
+	(void)elf_rawfile(src, &in_size);
+	off_t laid = elf_update(out, ELF_C_NULL);
+	if (laid < 0 || (uint64_t)laid > DEBUG_CACHE_MAX_BYTES || (uint64_t)laid / INFLATE_MAX_RATIO > in_size)
+		goto out_end;
 	if (elf_update(out, ELF_C_WRITE) < 0)
 		goto out_end;
 	rc = 0;
 out_end:
 	elf_end(out);
+	if (jobs)
+		debug_inflate_release(jobs, njobs);
+	free(jobs);
+	free(aligns);
 	return rc;
 }
 
@@ -339,6 +407,16 @@ out_free:
 	strbuf_release(&tmp);
 	strbuf_release(&final);
 	return rc;
+}
+
+int debug_cache_build(int fd, const unsigned char *bits, int n, char **path)
+{
+	Elf *src = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!src)
+		return -EBADMSG;
+	int rc = elf_kind(src) == ELF_K_ELF ? debug_cache_store(src, bits, n) : -EBADMSG;
+	elf_end(src);
+	return rc < 0 ? rc : debug_cache_open(bits, n, path);
 }
 
 int debug_cache_mkdir(void)

@@ -10,6 +10,8 @@
 
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,21 +50,30 @@ static bool entry_has(const char *entry, size_t len, const char *dir, const char
 	return exists(dir, "/", e, "/", name);
 }
 
-/* Whether a build-id file .build-id/xx/rest(.debug) exists under an
- * absolute entry. */
-static bool entry_has_build_id(const char *entry, size_t len, const unsigned char *bits, int n)
+/* The build-id file's path without ".debug", .build-id/xx/rest under the
+ * absolute entry (len bytes), into path; false when it does not fit. */
+static bool build_id_path(const char *entry, size_t len, const unsigned char *bits, int n, char path[PATH_MAX])
 {
 	if (len == 0 || *entry != '/' || n <= 1 || len + 2 * (size_t)n + 32 >= PATH_MAX)
-		return len > 0 && *entry == '/' && n > 1; /* too long to build: let libdwfl look */
+		return false;
 	static const char hex[] = "0123456789abcdef";
-	char path[PATH_MAX];
-	size_t at = (size_t)snprintf(path, sizeof(path), "%.*s/.build-id/%c%c/", (int)len, entry, hex[bits[0] >> 4],
+	size_t at = (size_t)snprintf(path, PATH_MAX, "%.*s/.build-id/%c%c/", (int)len, entry, hex[bits[0] >> 4],
 	                             hex[bits[0] & 15]);
 	for (int i = 1; i < n; i++) {
 		path[at++] = hex[bits[i] >> 4];
 		path[at++] = hex[bits[i] & 15];
 	}
 	path[at] = '\0';
+	return true;
+}
+
+/* Whether a build-id file .build-id/xx/rest(.debug) exists under an
+ * absolute entry. */
+static bool entry_has_build_id(const char *entry, size_t len, const unsigned char *bits, int n)
+{
+	char path[PATH_MAX];
+	if (!build_id_path(entry, len, bits, n, path))
+		return len > 0 && *entry == '/' && n > 1; /* too long to build: let libdwfl look */
 	return exists(path, "", "", "", "") || exists(path, ".debug", "", "", "");
 }
 
@@ -149,4 +160,21 @@ bool debug_file_may_exist(Dwfl_Module *mod, const char *search, const char *file
 		return false;
 	split_path(real, dir, sizeof(dir), &base);
 	return dir_has_any(search, dir, base, debuglink_file);
+}
+
+int debug_find_build_id_file(const char *search, const unsigned char *bits, int n)
+{
+	const char *at = search ? search : DEFAULT_DEBUG_PATH, *entry;
+	size_t len;
+	while (search_next(&at, &entry, &len)) {
+		char p[PATH_MAX];
+		size_t plen;
+		if (!build_id_path(entry, len, bits, n, p) || (plen = strlen(p)) + sizeof(".debug") > sizeof(p))
+			continue;
+		memcpy(p + plen, ".debug", sizeof(".debug"));
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
+	return -ENOENT;
 }

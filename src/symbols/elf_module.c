@@ -117,7 +117,11 @@ struct elf_module {
 static char *debuginfo_path; /* NULL: libdwfl's default search path */
 
 /* libdwfl's search for the separate debug file, the decompressed copy in
- * the debug cache first. A file found otherwise that is worth a copy is
+ * the debug cache first. A build-id file (Debian's -dbg and -dbgsym
+ * layout) worth a copy is copied into the cache before libdw opens it,
+ * and libdw is given the copy: it then inflates nothing (libdwfl's own
+ * build-id search would keep its Elf of the compressed file, which libdw
+ * inflates with zlib). A file found otherwise that is worth a copy is
  * marked, and copied once libdw has inflated its sections (cache_store). */
 static int find_debuginfo_cached(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
                                  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
@@ -131,6 +135,15 @@ static int find_debuginfo_cached(Dwfl_Module *mod, void **userdata, const char *
 	if (fd >= 0) {
 		*debuginfo_file_name = cached;
 		return fd;
+	}
+	int dfd = n > 0 ? debug_find_build_id_file(debuginfo_path, bits, n) : -ENOENT;
+	if (dfd >= 0) {
+		fd = debug_cache_wanted(dfd) ? debug_cache_build(dfd, bits, n, &cached) : -ENOENT;
+		close(dfd);
+		if (fd >= 0) {
+			*debuginfo_file_name = cached;
+			return fd;
+		}
 	}
 	/* libdwfl asks debuginfod when it finds nothing: never load it in vain */
 	if (!debug_file_may_exist(mod, debuginfo_path, file_name, debuglink_file))

@@ -73,10 +73,35 @@ int debug_cache_open(const unsigned char *bits, int n, char **path);
  * cache is on and the file has compressed sections (and none of the kinds
  * not cached). */
 bool debug_cache_wanted(int fd);
-/* Writes the copy from src, the debug file as libdw opened it (its
- * compressed sections are decompressed in src's memory first). Returns 0,
- * -ENOENT (cache off) or -errno. */
+/* Writes the copy from src, the debug file as libdw opened it (the
+ * sections libdw inflated are copied as they are, the others inflated
+ * here). Returns 0, -ENOENT (cache off) or -errno. */
 int debug_cache_store(Elf *src, const unsigned char *bits, int n);
+/* Writes the copy of the debug file open at fd (read, never changed) and
+ * opens it: the copy's fd, with *path (the caller frees) set; or -ENOENT
+ * (cache off), -EBADMSG (a section we cannot inflate, a copy that fails
+ * the checks) or -errno. */
+int debug_cache_build(int fd, const unsigned char *bits, int n, char **path);
+
+/* ---- debug_inflate.c: a compressed section's zlib stream, in[0..in_len),
+ * inflated into out (malloc'ed, out_len bytes exactly, as its Elf_Chdr
+ * says) */
+/* deflate cannot expand a byte to more than 1032 (zlib's and libelf's
+ * bound): a larger claimed size is a damaged header, not worth a malloc */
+#define INFLATE_MAX_RATIO 1032
+struct inflate_job {
+	const void *in;
+	size_t in_len;
+	size_t out_len;
+	void *out; /* set by debug_inflate; NULL when rc < 0 */
+	int rc;    /* 0, -EBADMSG (a bad stream or size) or -ENOMEM */
+};
+/* Inflates jobs[0..n) on up to max_threads threads (at most 2: the
+ * largest job alone on a second one, when they are big enough to pay);
+ * 0 when every job succeeded, else the first failure. The caller frees
+ * the buffers with debug_inflate_release, whatever the result. */
+int debug_inflate(struct inflate_job *jobs, size_t n, int max_threads);
+void debug_inflate_release(struct inflate_job *jobs, size_t n);
 
 /* ---- debug_find.c */
 struct Dwfl_Module;
@@ -87,6 +112,12 @@ struct Dwfl_Module;
  * loaded; true when one may (also whenever $DEBUGINFOD_URLS is set). */
 bool debug_file_may_exist(struct Dwfl_Module *mod, const char *search, const char *file_name,
                           const char *debuglink_file);
+
+/* Opens the build-id debug file .build-id/xx/rest.debug under the first
+ * absolute entry of search (NULL for libdwfl's default) that has it: the
+ * fd, or -ENOENT. Its build-id is not checked (the debug cache's copy
+ * checks it). */
+int debug_find_build_id_file(const char *search, const unsigned char *bits, int n);
 
 /* Creates the cache directory (for the other caches kept in it): 0,
  * -ENOENT when the cache is off, or -errno. */

@@ -3,7 +3,10 @@
  * DWARF is named the same with and without the cache, the cache is
  * written once and then used (even with the original debug file gone), a
  * cut or garbled cache file is ignored and rebuilt, and nothing is written
- * when the cache is off. */
+ * when the cache is off. The first read inflates the build-id debug file
+ * into the cache before libdw opens it (libdw maps the copy, never the
+ * compressed file), and the copy is byte for byte the one libelf's own
+ * inflate gives. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "symbols/symbols.h"
+#include "symbols/symbols_int.h"
 
 static char dir[1024];
 static char full[1200], stripped[1200], dbgdir[1200], dbgfile[1400], cache[1200], cached[1400];
@@ -265,12 +269,95 @@ static void test_damaged_is_rebuilt(void **state)
 	free(got);
 }
 
+/* Whether a mapping of path is in /proc/self/maps. */
+static bool mapped(const char *path)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[4096];
+	bool found = false;
+	size_t len = strlen(path);
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *at = strstr(line, path);
+		found = at && (at[len] == '\n' || at[len] == '\0');
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void test_first_read_maps_copy(void **state)
+{
+	(void)state;
+	run("rm -rf '%s'", cache);
+	symbols_set_debug_cache(cache);
+	struct symbolizer *s = symbolizer_new();
+	struct symbol_frame f[8];
+	assert_true(symbolizer_lookup_file(s, stripped, work_off, f, 8) > 0);
+	assert_string_equal(f[0].function, "outer_work");
+	/* libdw reads the inflated copy, not the compressed file it was made of */
+	assert_true(mapped(cached));
+	assert_false(mapped(dbgfile));
+	symbolizer_free(s);
+	symbols_set_debug_cache("");
+}
+
+/* The copy written from a file whose sections libelf inflated (as the
+ * cache was first written, from libdw's Elf) into path. */
+static void store_from_libelf(const char *path)
+{
+	int fd = open(dbgfile, O_RDONLY);
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	assert_non_null(elf);
+	Elf_Scn *scn = NULL;
+	int inflated = 0;
+	while ((scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		assert_non_null(gelf_getshdr(scn, &sh));
+		if (sh.sh_flags & SHF_COMPRESSED) {
+			assert_true(elf_compress(scn, 0, 0) >= 0);
+			inflated++;
+		}
+	}
+	assert_true(inflated > 1);
+	unsigned char bits[64];
+	char bid[130];
+	assert_int_equal(symbols_file_build_id(stripped, bid, sizeof(bid)), 1);
+	int n = (int)strlen(bid) / 2;
+	for (int i = 0; i < n; i++)
+		sscanf(bid + 2 * i, "%2hhx", &bits[i]);
+	run("rm -rf '%s'", cache);
+	symbols_set_debug_cache(cache);
+	assert_int_equal(debug_cache_store(elf, bits, n), 0);
+	elf_end(elf);
+	close(fd);
+	assert_int_equal(run("mv '%s' '%s'", cached, path), 0);
+}
+
+static void test_copy_same_as_libelf(void **state)
+{
+	(void)state;
+	char ref[1500];
+	snprintf(ref, sizeof(ref), "%s/libelf.debug", dir);
+	store_from_libelf(ref);
+	run("rm -rf '%s'", cache);
+	symbols_set_debug_cache(cache);
+	char *got = malloc(FRAMES_CAP);
+	frames_of_work(got, FRAMES_CAP);
+	check_named(got);
+	assert_true(cached_is_decompressed());
+	assert_int_equal(run("cmp -s '%s' '%s'", ref, cached), 0);
+	symbols_set_debug_cache("");
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_off_writes_nothing),
-	    cmocka_unit_test(test_written_then_used),
-	    cmocka_unit_test(test_damaged_is_rebuilt),
+	    cmocka_unit_test(test_off_writes_nothing),  cmocka_unit_test(test_written_then_used),
+	    cmocka_unit_test(test_damaged_is_rebuilt),  cmocka_unit_test(test_first_read_maps_copy),
+	    cmocka_unit_test(test_copy_same_as_libelf),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
