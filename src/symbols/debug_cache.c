@@ -379,7 +379,8 @@ int debug_cache_store(Elf *src, const unsigned char *bits, int n)
 	char hex[2 * 64 + 1];
 	hex_of(bits, n, hex);
 	struct strbuf tmp = STRBUF_INIT, final = STRBUF_INIT;
-	strbuf_addf(&tmp, "%s/%s.debug.tmp.%d", dir, hex, (int)getpid());
+	/* by thread: two of one process (kiln serve's) may meet one build-id at once */
+	strbuf_addf(&tmp, "%s/%s.debug.tmp.%d.%d", dir, hex, (int)getpid(), (int)gettid());
 	strbuf_addf(&final, "%s/%s.debug", dir, hex);
 	int fd = open(strbuf_str(&tmp), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
