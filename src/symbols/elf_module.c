@@ -1158,6 +1158,7 @@ void elf_module_debug_identity(struct elf_module *m, struct strbuf *sb)
 {
 	Dwarf_Addr dwbias;
 	Dwarf *dw = dwfl_module_getdwarf(m->mod, &dwbias); /* finds the debug file, as a lookup would */
+	cache_store(m); /* and copies it as a lookup would: the names read may leave none to do it */
 	const char *debugfile = NULL;
 	dwfl_module_info(m->mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
 	strbuf_addf(sb, "libdw %s; dwarf %s", dwfl_version(m->dwfl), dw ? "yes" : "no");

@@ -115,7 +115,8 @@ static const char *self_build_id(void)
 static char *make_key(struct symbolizer *s, struct sym_module *m)
 {
 	const char *self = self_build_id();
-	if (!*self || strncmp(m->key, "b:", 2) != 0)
+	/* /proc/self/fd/N: resolve.c's copy of the vdso, a new file each run */
+	if (!*self || strncmp(m->key, "b:", 2) != 0 || strncmp(m->path, "/proc/", 6) == 0)
 		return NULL;
 	struct stat st;
 	if (stat(m->path, &st) != 0)
