@@ -112,7 +112,7 @@ static const char *self_build_id(void)
 
 /* ---- the key */
 
-static char *make_key(struct symbolizer *s, struct sym_module *m)
+static char *make_key(struct sym_module *m)
 {
 	const char *self = self_build_id();
 	/* /proc/self/fd/N: resolve.c's copy of the vdso, a new file each run */
@@ -121,7 +121,6 @@ static char *make_key(struct symbolizer *s, struct sym_module *m)
 	struct stat st;
 	if (stat(m->path, &st) != 0)
 		return NULL;
-	(void)s;
 	const char *base = strrchr(m->path, '/');
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "kiln %s %s; frames %d; module %s %s %" PRIu64 " %" PRIu64 ".%09ld %" PRIu64 "; ",
@@ -281,7 +280,7 @@ void name_cache_load(struct symbolizer *s, int module)
 	const char *dir = symbols_debug_cache_dir();
 	if (!dir || !m->elf || !names_enabled())
 		return;
-	char *key = make_key(s, m);
+	char *key = make_key(m);
 	if (!key)
 		return;
 	m->names = 1;

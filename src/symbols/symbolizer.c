@@ -1,7 +1,8 @@
 /* symbolizer.c - the symbolizer object: modules opened once and keyed by
  * build-id (symbols_int.h says how paths find them), results cached per
- * (module, file offset), kernel symbols loaded on first use, and a bound on
- * the modules held (least recently used go first). */
+ * (module, file offset) and kept across runs in name cache files
+ * (name_cache.c), kernel symbols loaded on first use, and a bound on the
+ * modules held (least recently used go first). */
 #include "symbols/symbols_int.h"
 
 #include <errno.h>
@@ -269,7 +270,7 @@ static struct sym_cache_run *module_run(struct sym_module *m, uint64_t file_offs
 	return &m->runs.v[run];
 }
 
-/* Keeps n frames f as file_offset's result in its run's slot *slot. */
+/* Keeps n frames f as the result of the offset whose run slot is *slot. */
 static bool module_keep(struct sym_module *m, uint32_t *slot, const struct sym_frame *f, int n)
 {
 	if (m->frames.n > SYM_CACHE_FIRST_MAX)
