@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <spawn.h>
@@ -557,6 +558,13 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)
 	}
 	struct symbols_stats ss = {0};
 	symbols_resolve_profile_with(r->p, sym, &ss);
+	symbolizer_save_names(sym); /* the symbolizer is left to exit, never freed */
+	if (getenv("KILN_NAME_CACHE_STATS")) {
+		struct symbolizer_stats sst;
+		symbolizer_get_stats(sym, &sst);
+		fprintf(stderr, "kiln: name cache: %" PRIu64 " results read, %" PRIu64 " files written\n",
+		        sst.names_read, sst.names_written);
+	}
 	profile_name_unsymbolized(r->p);
 	cmd_note_debug_packages(r->p);
 	rc = write_profile(a, r->p);

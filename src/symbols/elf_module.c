@@ -15,6 +15,7 @@
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1164,6 +1165,39 @@ static bool fde_start(struct elf_module *m, uint64_t addr, uint64_t *start)
 bool elf_module_vaddr(struct elf_module *m, uint64_t file_offset, uint64_t *vaddr)
 {
 	return offset_to_vaddr(m, file_offset, vaddr);
+}
+
+void elf_module_debug_identity(struct elf_module *m, struct strbuf *sb)
+{
+	Dwarf_Addr dwbias;
+	Dwarf *dw = dwfl_module_getdwarf(m->mod, &dwbias); /* finds the debug file, as a lookup would */
+	cache_store(m); /* and copies it as a lookup would: the names read may leave none to do it */
+	const char *debugfile = NULL;
+	dwfl_module_info(m->mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	strbuf_addf(sb, "libdw %s; dwarf %s", dwfl_version(m->dwfl), dw ? "yes" : "no");
+	struct stat st;
+	if (!dw || !debugfile || stat(debugfile, &st) != 0) {
+		strbuf_addstr(sb, "; debug none");
+		return;
+	}
+	/* kiln's decompressed copies are touched on each use (their mtime is
+	 * the cache's LRU clock), but only ever replaced by a rename: a new
+	 * inode */
+	const char *dir = symbols_debug_cache_dir();
+	size_t dl = dir ? strlen(dir) : 0;
+	bool ours = dir && strncmp(debugfile, dir, dl) == 0 && debugfile[dl] == '/' && !strchr(debugfile + dl + 1, '/');
+	strbuf_addf(sb, "; debug %s %" PRIu64 " %" PRIu64 ".%09ld %" PRIu64 " ", debugfile, (uint64_t)st.st_size,
+	            ours ? 0 : (uint64_t)st.st_mtim.tv_sec, ours ? 0 : st.st_mtim.tv_nsec, (uint64_t)st.st_ino);
+	const void *bits = NULL;
+	Elf *elf = dwarf_getelf(dw);
+	ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &bits) : -1;
+	static const char hex[] = "0123456789abcdef";
+	for (ssize_t i = 0; i < n && i < 64; i++) {
+		strbuf_addch(sb, hex[((const uint8_t *)bits)[i] >> 4]);
+		strbuf_addch(sb, hex[((const uint8_t *)bits)[i] & 15]);
+	}
+	if (n <= 0)
+		strbuf_addstr(sb, "no-build-id");
 }
 
 bool elf_module_has_symbols(struct elf_module *m)

@@ -1,7 +1,8 @@
 /* symbolizer.c - the symbolizer object: modules opened once and keyed by
  * build-id (symbols_int.h says how paths find them), results cached per
- * (module, file offset), kernel symbols loaded on first use, and a bound on
- * the modules held (least recently used go first). */
+ * (module, file offset) and kept across runs in name cache files
+ * (name_cache.c), kernel symbols loaded on first use, and a bound on the
+ * modules held (least recently used go first). */
 #include "symbols/symbols_int.h"
 
 #include <errno.h>
@@ -30,6 +31,8 @@ static void module_release(struct sym_module *m)
 	hashmap_release(&m->cache);
 	vec_free(&m->runs);
 	vec_free(&m->frames);
+	vec_free(&m->run_keys);
+	free(m->names_key);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -37,6 +40,7 @@ void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	symbolizer_save_names(s);
 	for (size_t i = 0; i < s->modules.n; i++)
 		module_release(&s->modules.v[i]);
 	vec_free(&s->modules);
@@ -67,6 +71,13 @@ void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *s
 void symbolizer_set_max_modules(struct symbolizer *s, size_t n)
 {
 	s->max_modules = n;
+}
+
+void symbolizer_save_names(struct symbolizer *s)
+{
+	for (size_t i = 0; i < s->modules.n; i++)
+		if (s->modules.v[i].key)
+			name_cache_store(s, (int)i); /* a file not written is only named again next time */
 }
 
 void symbolizer_begin_pass(struct symbolizer *s)
@@ -221,6 +232,7 @@ void symbolizer_trim(struct symbolizer *s)
 		if (!m->key)
 			continue;
 		if (m->used <= cut) {
+			name_cache_store(s, (int)i);
 			module_release(m);
 			s->live_modules--;
 			s->stats.evictions++;
@@ -243,36 +255,62 @@ void symbolizer_trim(struct symbolizer *s)
 		keymap_add(&s->path_index, hash_bytes(s->paths.v[i].path, strlen(s->paths.v[i].path)), (uint32_t)i);
 }
 
-int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames)
+/* The run holding file_offset in m, made when absent. */
+static struct sym_cache_run *module_run(struct sym_module *m, uint64_t file_offset)
 {
-	struct sym_module *m = &s->modules.v[module];
 	uint64_t run;
-	*frames = NULL;
-	if (!m->elf)
-		return 0;
 	if (!hashmap_get(&m->cache, file_offset / SYM_CACHE_RUN, &run)) {
 		run = m->runs.n;
 		struct sym_cache_run *r = vec_grow(&m->runs);
 		for (int i = 0; i < SYM_CACHE_RUN; i++)
 			r->v[i] = SYM_CACHE_NONE;
+		vec_push(&m->run_keys, file_offset / SYM_CACHE_RUN);
 		hashmap_put(&m->cache, file_offset / SYM_CACHE_RUN, run);
 	}
-	uint32_t v = m->runs.v[run].v[file_offset % SYM_CACHE_RUN];
+	return &m->runs.v[run];
+}
+
+/* Keeps n frames f as the result of the offset whose run slot is *slot. */
+static bool module_keep(struct sym_module *m, uint32_t *slot, const struct sym_frame *f, int n)
+{
+	if (m->frames.n > SYM_CACHE_FIRST_MAX)
+		return false; /* no room in the run's 32 bits */
+	*slot = ((uint32_t)m->frames.n << SYM_CACHE_FRAME_BITS) | (uint32_t)n;
+	for (int i = 0; i < n; i++)
+		vec_push(&m->frames, f[i]);
+	return true;
+}
+
+bool symbolizer_cache_put(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame *f, int n)
+{
+	struct sym_module *m = &s->modules.v[module];
+	uint32_t *slot = &module_run(m, file_offset)->v[file_offset % SYM_CACHE_RUN];
+	return *slot != SYM_CACHE_NONE || module_keep(m, slot, f, n);
+}
+
+int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames)
+{
+	struct sym_module *m = &s->modules.v[module];
+	*frames = NULL;
+	if (!m->elf)
+		return 0;
+	if (!m->names)
+		name_cache_load(s, module);
+	uint32_t *slot = &module_run(m, file_offset)->v[file_offset % SYM_CACHE_RUN];
+	uint32_t v = *slot;
 	if (v == SYM_CACHE_NONE) {
 		struct sym_frame tmp[SYM_MAX_FRAMES];
 		int n = elf_module_lookup(m->elf, file_offset, &s->strs, tmp, SYM_MAX_FRAMES);
 		if (n < 0)
 			n = 0;
-		if (m->frames.n > SYM_CACHE_FIRST_MAX) {
-			/* no room in the run's 32 bits: named again on each lookup */
+		if (!module_keep(m, slot, tmp, n)) {
+			/* named again on each lookup */
 			memcpy(s->unkept, tmp, (size_t)n * sizeof(*tmp));
 			*frames = n ? s->unkept : NULL;
 			return n;
 		}
-		v = ((uint32_t)m->frames.n << SYM_CACHE_FRAME_BITS) | (uint32_t)n;
-		for (int i = 0; i < n; i++)
-			vec_push(&m->frames, tmp[i]);
-		m->runs.v[run].v[file_offset % SYM_CACHE_RUN] = v;
+		m->names_added++;
+		v = *slot;
 	}
 	uint32_t n = v & ((1u << SYM_CACHE_FRAME_BITS) - 1);
 	*frames = n ? &m->frames.v[v >> SYM_CACHE_FRAME_BITS] : NULL;

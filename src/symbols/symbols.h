@@ -115,6 +115,9 @@ struct symbolizer_stats {
 	uint64_t loads;     /* module files read (symbol tables, debug info) */
 	uint64_t hits;      /* module lookups answered by a module already held */
 	uint64_t evictions; /* modules freed by the bound */
+	/* the name cache (name_cache.c): results read from its files, files written */
+	uint64_t names_read;
+	uint64_t names_written;
 };
 void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *st);
 /* Holds at most n modules (0: no bound, the default): after each
@@ -123,6 +126,15 @@ void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *s
  * profiles stay valid; symbol_frame strings stay valid too (they are
  * interned for the symbolizer's life). */
 void symbolizer_set_max_modules(struct symbolizer *s, size_t n);
+/* Writes the name cache files (<build-id>.names in the debug cache
+ * directory) of the modules that named something not yet in them; also
+ * done by symbolizer_free() and when the bound frees a module. Lookups
+ * read a module's file when it is first looked up; $KILN_NAME_CACHE "off"
+ * (or "0") keeps them from being read or written. */
+void symbolizer_save_names(struct symbolizer *s);
+/* Tests: name cache files are keyed by id instead of kiln's own build-id;
+ * NULL goes back to it. */
+void symbols_set_name_cache_build(const char *id);
 /* The build-id (lowercase hex into hex, n bytes) of the file at path now,
  * through the module cache: a file already held is not read again.
  * Returns 1 when found, 0 when the file has none, or -errno. */

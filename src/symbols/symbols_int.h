@@ -48,6 +48,11 @@ bool elf_module_vaddr(struct elf_module *m, uint64_t file_offset, uint64_t *vadd
 /* False for a stripped file: no local function symbols and no DWARF, so
  * its code is named only by exports, PLT stubs and FDE starts. */
 bool elf_module_has_symbols(struct elf_module *m);
+struct strbuf;
+/* Appends what identifies the DWARF lookups answer from: libdw's version and
+ * the separate debug file libdwfl chose (path, size, mtime, inode,
+ * build-id) or "none"; finds that file first, as the first lookup would. */
+void elf_module_debug_identity(struct elf_module *m, struct strbuf *sb);
 /* Resolves a file offset into at most max frames, innermost first, with
  * strings interned in strs. Returns the number of frames (0 = unknown). */
 int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab *strs, struct sym_frame *out, int max);
@@ -209,7 +214,11 @@ struct sym_module {
 	struct hashmap cache;           /* file offset / SYM_CACHE_RUN -> index into runs */
 	VEC(struct sym_cache_run) runs; /* their results, SYM_CACHE_NONE until looked up */
 	VEC(struct sym_frame) frames;   /* cached results, ranges named by runs */
+	VEC(uint64_t) run_keys;         /* file offset / SYM_CACHE_RUN of each run, to write them out */
 	uint64_t used;                  /* the symbolizer's clock at its last use (LRU) */
+	int names;                      /* the name cache file: 0 not read yet, 1 in use, -1 not used */
+	char *names_key;                /* its key (name_cache.c), while names is 1 */
+	uint64_t names_added;           /* results named since it was read, not in the file */
 };
 
 /* A path as last seen: which module its file was, and the file's stat
@@ -250,6 +259,38 @@ void symbolizer_begin_pass(struct symbolizer *s);
 /* Frees the least recently used modules beyond the bound
  * (symbolizer_set_max_modules()); module ids stay valid until then. */
 void symbolizer_trim(struct symbolizer *s);
+/* Stores n frames f as the result for file_offset in module id's cache
+ * (the name cache file's entries); false when there is no room. */
+bool symbolizer_cache_put(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame *f, int n);
+
+/* ---- name_cache.c: what the symbolizer named for a module's file offsets,
+ * kept across runs in the debug cache directory as <build-id>.names */
+
+/* The entries of a name cache file, strings interned into a strtab. */
+struct name_cache_entry {
+	uint64_t offset;
+	uint32_t first; /* index of its first frame in frames */
+	uint32_t n;     /* frames, 0 for an offset nothing names */
+};
+struct name_cache_file {
+	VEC(struct name_cache_entry) entries;
+	VEC(struct sym_frame) frames;
+};
+/* Parses the len bytes of a name cache file into f (emptied first) when
+ * they are whole and carry exactly key; strings are interned into strs.
+ * Returns 0, -EBADMSG for a damaged file, -ESTALE for another key. */
+int name_cache_parse(const void *buf, size_t len, const char *key, struct strtab *strs, struct name_cache_file *f);
+void name_cache_file_release(struct name_cache_file *f);
+/* Reads module id's file into its cache the first time the module is
+ * looked up: sets m->names to 1 (file read, or none yet) or -1 (no
+ * build-id, the cache off, a key that cannot be made). */
+void name_cache_load(struct symbolizer *s, int module);
+/* Writes module id's file when results were added since it was read:
+ * atomically, bounded in size; the directory's .names files are trimmed
+ * to NAME_CACHE_MAX_BYTES, least recently used first. Returns 0 (also
+ * when nothing was to be written) or -errno. */
+int name_cache_store(struct symbolizer *s, int module);
+
 /* Cached lookup in module id; sets *frames (valid until the next lookup) and
  * returns how many. */
 int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset, const struct sym_frame **frames);

@@ -7,7 +7,8 @@
 # callgrind export) and call counts equal to its own, --compare failing on a planted 3% regression and
 # passing on identical builds, report/flame/annotate on the profile, and
 # the errors for a missing qemu, a script, a missing command, an exec and
-# an instruction QEMU cannot emulate (named).
+# an instruction QEMU cannot emulate (named); the name cache written
+# once and then read, giving the same profile.
 source "$(dirname "$0")/lib.sh"
 [ -x "$KILN" ] || die "kiln binary '$KILN' not found or not executable (build it first)"
 command -v qemu-x86_64 >/dev/null || skip "qemu-x86_64 is not installed (make deps installs qemu-user)"
@@ -95,6 +96,38 @@ for case in "longjmp:count_longjmp:after_jumps:dive" "panic:count_panic:count_pa
 	check_eq "$name: $fn's caller is main" "$(jq_ "$T/$name.json" "j['leaves']['$fn']['callers']")" \
 		"$([ "$name" = panic ] && echo '["count_panic::main"]' || echo '["main"]')"
 done
+
+# the name cache (<build-id>.names beside the debug cache): the first run
+# names ld.so's and libc's start-up and writes it, the first after the
+# debug files were copied into the cache writes it again (another debug
+# file), the next reads it, names nothing anew and writes nothing; the
+# profiles are the same (pids, tids and times aside; setarch -R keeps the
+# program's own count exact)
+NC="env KILN_DEBUG_CACHE=$T/nc-cache KILN_NAME_CACHE_STATS=1"
+setarch -R true 2>/dev/null && NC="$NC setarch -R"
+for i in 1 2 3; do
+	$NC "$KILN" count -q --force -o "$T/nc$i.kiln" -- "$FX/count_loop" 1000 >/dev/null 2>"$T/nc$i.err"
+	"$KILN" report --json "$T/nc$i.kiln" >"$T/nc$i.json"
+	"$KILN" report --tree --json "$T/nc$i.kiln" >"$T/nc$i.tree.json"
+done
+check_grep "name cache: the first run writes" "$T/nc1.err" "name cache: 0 results read, [1-9][0-9]* files written"
+check_grep "name cache: the third run reads, writes nothing" "$T/nc3.err" "name cache: [1-9][0-9]* results read, 0 files written"
+check_ge "name cache: .names files" "$(find "$T/nc-cache" -name '*.names' | wc -l)" 2
+same_profile() {
+	python3 - "$@" <<'PY'
+import json, sys
+def strip(x):
+    if isinstance(x, dict):
+        return {k: strip(v) for k, v in x.items() if k not in ("file", "start_time", "duration_ns", "pid", "tid", "threads")}
+    if isinstance(x, list):
+        return [strip(v) for v in x]
+    return x
+a, b = (strip(json.load(open(f))) for f in sys.argv[1:3])
+print("same" if a == b else "different")
+PY
+}
+check_eq "name cache: report --json cold and warm" "$(same_profile "$T/nc1.json" "$T/nc3.json")" same
+check_eq "name cache: report --tree --json cold and warm" "$(same_profile "$T/nc1.tree.json" "$T/nc3.tree.json")" same
 
 # report, flame and annotate read the profile
 "$KILN" flame --value instructions -o "$T/loop.svg" "$T/loop.kiln" >"$T/flame.out" 2>&1
