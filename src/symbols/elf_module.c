@@ -978,6 +978,25 @@ static void name_plt_section(struct elf_module *m, Elf *elf, size_t shstrndx, co
 	}
 }
 
+/* Names the .init and .fini sections' code _init and _fini, as objdump and
+ * gdb do, when no symbol starts there (a stripped library's .dynsym has
+ * neither); sized to the section, so the PLT after .init is never theirs. */
+static void name_init_fini(struct elf_module *m, Elf *elf, size_t shstrndx)
+{
+	static const char *const secs[][2] = {{".init", "_init"}, {".fini", "_fini"}};
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		GElf_Shdr sh;
+		if (!section_named(elf, shstrndx, secs[i][0], &sh) || sh.sh_type != SHT_PROGBITS || !sh.sh_size)
+			continue;
+		uint64_t at = sh.sh_addr + m->bias;
+		bool named = false;
+		for (size_t k = 0; k < m->syms.n && !named; k++)
+			named = m->syms.v[k].addr == at;
+		if (!named)
+			add_symbol(m, at, sh.sh_size, secs[i][1], 2, 1);
+	}
+}
+
 /* PLT stubs have no symbols: make them from .rela.plt (and .rela.dyn for
  * .plt.got, whose slots are GLOB_DAT) as objdump shows them. */
 static void load_plt(struct elf_module *m)
@@ -1000,6 +1019,7 @@ static void load_plt(struct elf_module *m)
 	static const char *const sections[] = {".plt", ".plt.sec", ".plt.got"};
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		name_plt_section(m, elf, shstrndx, sections[i], &jump, &dyn);
+	name_init_fini(m, elf, shstrndx);
 	vec_free(&jump.slot);
 	vec_free(&jump.name);
 	vec_free(&dyn.slot);

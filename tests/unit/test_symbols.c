@@ -315,6 +315,15 @@ static void test_stripped(void **state)
 	uint64_t soff = symbol_offset(exe_twin, "static_helper", true, NULL);
 	n = symbolizer_lookup_file(s, exe_stripped, soff, f, 8);
 	assert_true(n == 0 || (f[0].function && strstr(f[0].function, "static_helper") == NULL));
+	/* .init's code is _init without a symbol for it (objdump's and gdb's
+	 * name), to its last byte but no further: .plt follows it */
+	uint64_t isize = 0, ioff = symbol_offset(exe_twin, "_init", false, &isize);
+	assert_true(ioff != 0);
+	for (uint64_t at = ioff; at < ioff + 8; at += 4) {
+		n = symbolizer_lookup_file(s, exe_stripped, at, f, 8);
+		assert_int_equal(n, 1);
+		assert_string_equal(f[0].function, "_init");
+	}
 	symbolizer_free(s);
 }
 
