@@ -441,7 +441,8 @@ int name_cache_store(struct symbolizer *s, int module)
 	if ((rc = debug_cache_mkdir()) < 0)
 		goto out_free;
 	char suffix[32];
-	snprintf(suffix, sizeof(suffix), ".tmp.%d", (int)getpid());
+	/* by thread too: kiln serve's symbolizer threads may write one module's file at once */
+	snprintf(suffix, sizeof(suffix), ".tmp.%d.%d", (int)getpid(), (int)gettid());
 	tmp = file_path(dir, m, suffix);
 	final = file_path(dir, m, "");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
