@@ -323,30 +323,29 @@ static int entry_cmp(const void *a, const void *b)
 	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
 }
 
-/* Removes the least recently used files until the cache holds at most
- * DEBUG_CACHE_MAX_BYTES; keep (just written) stays. */
-static void trim(const char *dir, const char *keep)
+void debug_cache_trim(const char *dir, const char *suffix, uint64_t max_bytes, const char *keep)
 {
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
 	VEC(struct cache_entry) all = {0};
 	uint64_t total = 0;
+	size_t slen = strlen(suffix);
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
 		struct stat st;
-		if (len < 7 || strcmp(de->d_name + len - 6, ".debug") || fstatat(dirfd(d), de->d_name, &st, 0) != 0 ||
-		    !S_ISREG(st.st_mode))
+		if (len <= slen || strcmp(de->d_name + len - slen, suffix) ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		struct cache_entry e = {xstrdup(de->d_name), st.st_mtime, (uint64_t)st.st_blocks * 512};
 		vec_push(&all, e);
 		total += e.size;
 	}
-	if (total > DEBUG_CACHE_MAX_BYTES && all.n)
+	if (total > max_bytes && all.n)
 		qsort(all.v, all.n, sizeof(*all.v), entry_cmp);
-	for (size_t i = 0; i < all.n && total > DEBUG_CACHE_MAX_BYTES; i++) {
-		if (strcmp(all.v[i].name, keep) == 0)
+	for (size_t i = 0; i < all.n && total > max_bytes; i++) {
+		if (keep && strcmp(all.v[i].name, keep) == 0)
 			continue;
 		if (unlinkat(dirfd(d), all.v[i].name, 0) == 0)
 			total -= all.v[i].size;
@@ -398,7 +397,7 @@ int debug_cache_store(Elf *src, const unsigned char *bits, int n)
 		goto out_unlink;
 	}
 	close(fd);
-	trim(dir, base_name(strbuf_str(&final)));
+	debug_cache_trim(dir, ".debug", DEBUG_CACHE_MAX_BYTES, base_name(strbuf_str(&final)));
 	rc = 0;
 	goto out_free;
 out_unlink:

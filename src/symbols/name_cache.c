@@ -321,48 +321,6 @@ static void put_u64(struct strbuf *sb, uint64_t v)
 	strbuf_add(sb, &v, 8);
 }
 
-struct cache_file {
-	char *name;
-	time_t mtime;
-	uint64_t size;
-};
-
-static int file_cmp(const void *a, const void *b)
-{
-	const struct cache_file *x = a, *y = b;
-	return x->mtime < y->mtime ? -1 : x->mtime > y->mtime;
-}
-
-/* Removes the least recently used .names files beyond NAME_CACHE_MAX_BYTES. */
-static void trim(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	VEC(struct cache_file) all = {0};
-	uint64_t total = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		struct stat st;
-		if (len < 7 || strcmp(de->d_name + len - 6, ".names") || fstatat(dirfd(d), de->d_name, &st, 0) != 0 ||
-		    !S_ISREG(st.st_mode))
-			continue;
-		struct cache_file e = {xstrdup(de->d_name), st.st_mtime, (uint64_t)st.st_blocks * 512};
-		vec_push(&all, e);
-		total += e.size;
-	}
-	if (total > NAME_CACHE_MAX_BYTES && all.n)
-		qsort(all.v, all.n, sizeof(*all.v), file_cmp);
-	for (size_t i = 0; i < all.n && total > NAME_CACHE_MAX_BYTES; i++)
-		if (unlinkat(dirfd(d), all.v[i].name, 0) == 0)
-			total -= all.v[i].size;
-	for (size_t i = 0; i < all.n; i++)
-		free(all.v[i].name);
-	vec_free(&all);
-	closedir(d);
-}
-
 /* The file's bytes for module m: its results, strings renumbered. */
 static int encode(const struct symbolizer *s, const struct sym_module *m, struct strbuf *out)
 {
@@ -469,7 +427,7 @@ int name_cache_store(struct symbolizer *s, int module)
 		goto out_unlink;
 	}
 	s->stats.names_written++;
-	trim(dir);
+	debug_cache_trim(dir, ".names", NAME_CACHE_MAX_BYTES, NULL);
 	goto out_free;
 out_unlink:
 	if (fd >= 0)

@@ -128,6 +128,10 @@ int debug_find_build_id_file(const char *search, const unsigned char *bits, int 
  * -ENOENT when the cache is off, or -errno. */
 int debug_cache_mkdir(void);
 
+/* Removes dir's files ending in suffix, least recently used (mtime) first,
+ * until they hold at most max_bytes; keep (a name, or NULL) stays. */
+void debug_cache_trim(const char *dir, const char *suffix, uint64_t max_bytes, const char *keep);
+
 /* ---- kallsyms_index.c: the text symbols of a kallsyms file (perf's copy)
  * sorted by address, kept in the debug cache */
 struct ksym_ix {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "symbols/symbols.h"
+#include "run_cmd.h"
 
 static char dir[1024];
 
@@ -35,17 +36,6 @@ static const char fixture_c[] = "#include <stdio.h>\n"
                                 "\tprintf(\"%d\\n\", work(argc * 1000));\n"
                                 "\treturn 0;\n"
                                 "}\n";
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 /* The file offset of function work in path: its symbol's value, as GNU
  * ld lays out a small PIE (each segment's offset equals its address). */

@@ -20,41 +20,12 @@
 
 #include "symbols/symbols_int.h"
 #include "util/strbuf.h"
+#include "inline_fixture.h"
+#include "run_cmd.h"
 
 static char dir[1024];
 static char full[1200], stripped[1200], dbgdir[1200], dbgfile[1400], cache[1200], names[1400];
 static uint64_t file_size;
-
-static const char fixture_c[] = "static int sink;\n"
-                                "static inline __attribute__((always_inline)) int inner_add(int x)\n"
-                                "{\n"
-                                "\tsink += x * 3;\n"
-                                "\treturn sink;\n"
-                                "}\n"
-                                "__attribute__((noinline)) int outer_work(int n)\n"
-                                "{\n"
-                                "\tint t = 0;\n"
-                                "\tfor (int i = 0; i < n; i++)\n"
-                                "\t\tt += inner_add(i);\n"
-                                "\treturn t;\n"
-                                "}\n"
-                                "int main(int argc, char **argv)\n"
-                                "{\n"
-                                "\t(void)argv;\n"
-                                "\treturn outer_work(argc * 1000) & 1;\n"
-                                "}\n";
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 static int setup(void **state)
 {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "symbols/symbols.h"
+#include "run_cmd.h"
 
 static char dir[1024];
 static char src1[1200], src2[1200], exe1[1200], exe_copy[1200], exe_lib[1200], rebuilt[1200], staged[1200];
@@ -52,18 +53,6 @@ static const char v2_c[] = "__attribute__((noinline)) int pad_a(int n) { return 
                            "\t(void)argv;\n"
                            "\treturn beta_work(argc) & 1;\n"
                            "}\n";
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 static void write_file(const char *path, const char *text)
 {

@@ -20,6 +20,7 @@
 
 #include "symbols/symbols.h"
 #include "symbols/symbols_int.h"
+#include "run_cmd.h"
 
 static char dir[1024];
 static char src_c[1200], exe_pie[1200], exe_nopie[1200], lib_so[1200], exe_stripped[1200], exe_twin[1200];
@@ -79,18 +80,6 @@ static void write_file(const char *path, const char *text)
 	assert_non_null(f);
 	assert_int_equal(fputs(text, f) >= 0, 1);
 	assert_int_equal(fclose(f), 0);
-}
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 /* The line of the first source line containing marker. */
