@@ -3,8 +3,8 @@
  * pid and one lane per thread, named by "M" metadata events, and an "X"
  * complete event for every run of a thread's consecutive samples with the
  * same frame at the same depth (stack_events.h), so the lane shows the
- * thread's stack over time. Times are microseconds after the profile's
- * first sample.
+ * thread's stack over time. Times are whole microseconds after the
+ * profile's first sample (chrome_trace.c says why).
  */
 #ifndef KILN_RENDER_CHROME_TRACE_H
 #define KILN_RENDER_CHROME_TRACE_H

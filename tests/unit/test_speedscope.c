@@ -237,8 +237,8 @@ static void test_offcpu_intervals(void **state)
 	a.values[2] = 0;
 	profile_add_sample(p, &a);
 	char *out = render(ct, p, NULL, 0);
-	has(out, "{\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":0.000,\"dur\":6000.000,\"name\":\"sleep\",");
-	has(out, "{\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":20000.000,\"dur\":2000.000,\"name\":\"sleep\",");
+	has(out, "{\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":0,\"dur\":6000,\"name\":\"sleep\",");
+	has(out, "{\"ph\":\"X\",\"pid\":7,\"tid\":7,\"ts\":20000,\"dur\":2000,\"name\":\"sleep\",");
 	free(out);
 	profile_free(p);
 }
@@ -270,10 +270,10 @@ static void test_preempted(void **state)
 	sample(p, 1, T0 + 3 * MS, 1, kb, 2);          /* preempted for 0.8 ms */
 	sample(p, 1, T0 + 4 * MS + MS / 5, 1, kb, 2); /* jitter again */
 	char *out = render(ct, p, NULL, 0);
-	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0.000,\"dur\":2200.000,\"name\":\"leaf_a\",");
-	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":3000.000,\"dur\":2200.000,\"name\":\"leaf_b\",");
-	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0.000,\"dur\":2200.000,\"name\":\"main\",");
-	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":3000.000,\"dur\":2200.000,\"name\":\"main\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0,\"dur\":2200,\"name\":\"leaf_a\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":3000,\"dur\":2200,\"name\":\"leaf_b\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0,\"dur\":2200,\"name\":\"main\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":3000,\"dur\":2200,\"name\":\"main\",");
 	free(out);
 	profile_free(p);
 }
@@ -289,9 +289,31 @@ static void test_same_time(void **state)
 	sample(p, 1, T0 + MS, 1, kb, 2);
 	char *out = render(ct, p, NULL, 0);
 	assert_null(strstr(out, "\"name\":\"leaf_a\""));
-	assert_null(strstr(out, "\"dur\":0.000"));
-	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0.000,\"dur\":2000.000,\"name\":\"main\",");
-	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0.000,\"dur\":2000.000,\"name\":\"leaf_b\",");
+	assert_null(strstr(out, "\"dur\":0,"));
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0,\"dur\":2000,\"name\":\"main\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":1,\"ts\":0,\"dur\":2000,\"name\":\"leaf_b\",");
+	free(out);
+	profile_free(p);
+}
+
+/* Slices meet where the samples meet, to the microsecond: ts and dur are
+ * whole microseconds (each end rounded down), so a viewer's floating-point
+ * ts + dur of one slice is exactly the next one's ts. With three decimals,
+ * 34176.858 + 10136.787 came to an ulp past 44313.645 and DevTools dropped
+ * the later slice. */
+static void test_whole_microseconds(void **state)
+{
+	(void)state;
+	uint32_t ka[2], kb[2];
+	struct profile *p = two_leaves(ka, kb); /* 1000 Hz: a sample stands for 1 ms at most */
+	sample(p, 1, T0, 1, ka, 2);
+	sample(p, 1, T0 + 34176858, 1, ka, 2);
+	sample(p, 1, T0 + 35176858, 1, ka, 2);
+	sample(p, 1, T0 + 36176857, 1, kb, 2);
+	char *out = render(ct, p, NULL, 0);
+	assert_null(strstr(out, "\"ts\":34176.858"));
+	has(out, "\"ts\":34176,\"dur\":2000,\"name\":\"leaf_a\",");
+	has(out, "\"ts\":36176,\"dur\":1000,\"name\":\"leaf_b\",");
 	free(out);
 	profile_free(p);
 }
@@ -308,16 +330,15 @@ static void test_chrome_trace(void **state)
 	has(out,
 	    "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":10,\"tid\":11,\"args\":{\"name\":\"idle \\\"x\\\"\"}}");
 	/* by start, callers first; leaf_a's three samples one slice */
-	has(out,
-	    "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0.000,\"dur\":5000.000,\"name\":\"main\",\"cat\":\"app\","
-	    "\"args\":{\"file\":\"app.rs\",\"line\":1}},\n"
-	    "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0.000,\"dur\":5000.000,\"name\":\"run\",\"cat\":\"app\","
-	    "\"args\":{\"file\":\"app.rs\",\"line\":5}},\n"
-	    "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0.000,\"dur\":3000.000,\"name\":\"leaf_a\",\"cat\":\"app\","
-	    "\"args\":{\"file\":\"app.rs\",\"line\":12}},\n"
-	    "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":3000.000,\"dur\":2000.000,\"name\":\"leaf_b\",");
-	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":14000.000,\"dur\":1000.000,\"name\":\"leaf_a\",");
-	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":11,\"ts\":1000.000,\"dur\":1000.000,\"name\":\"wait\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0,\"dur\":5000,\"name\":\"main\",\"cat\":\"app\","
+	         "\"args\":{\"file\":\"app.rs\",\"line\":1}},\n"
+	         "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0,\"dur\":5000,\"name\":\"run\",\"cat\":\"app\","
+	         "\"args\":{\"file\":\"app.rs\",\"line\":5}},\n"
+	         "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":0,\"dur\":3000,\"name\":\"leaf_a\",\"cat\":\"app\","
+	         "\"args\":{\"file\":\"app.rs\",\"line\":12}},\n"
+	         "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":3000,\"dur\":2000,\"name\":\"leaf_b\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":10,\"ts\":14000,\"dur\":1000,\"name\":\"leaf_a\",");
+	has(out, "{\"ph\":\"X\",\"pid\":10,\"tid\":11,\"ts\":1000,\"dur\":1000,\"name\":\"wait\",");
 	/* one process named once, and the document ends cleanly */
 	const char *named = strstr(out, "process_name");
 	assert_non_null(named);
@@ -341,6 +362,7 @@ int main(void)
 	    cmocka_unit_test(test_same_frames_merged),
 	    cmocka_unit_test(test_offcpu_intervals),
 	    cmocka_unit_test(test_same_time),
+	    cmocka_unit_test(test_whole_microseconds),
 	    cmocka_unit_test(test_preempted),
 	    cmocka_unit_test(test_chrome_trace),
 	};
