@@ -23,6 +23,7 @@
 #include "render/flame.h"
 #include "render/chrome_trace.h"
 #include "render/pprof.h"
+#include "render/callgrind.h"
 #include "render/speedscope.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -142,6 +143,17 @@ static int write_chrome(FILE *out, struct profile *p, const struct export_args *
 	return chrome_trace_write(out, p);
 }
 
+static bool sniff_callgrind(const unsigned char *head, size_t n)
+{
+	return head_starts(head, n, "# callgrind format\n");
+}
+
+static int write_callgrind(FILE *out, struct profile *p, const struct export_args *a)
+{
+	(void)a;
+	return callgrind_write(out, p);
+}
+
 /* Add a format here: its row, a writer in src/render/, the man page's
  * FORMATS section and a test. */
 static const struct export_format export_formats[] = {
@@ -149,6 +161,7 @@ static const struct export_format export_formats[] = {
     {"folded", ".folded", sniff_folded, write_folded},
     {"speedscope", ".speedscope.json", sniff_speedscope, write_speedscope},
     {"chrome", ".trace.json", sniff_chrome, write_chrome},
+    {"callgrind", ".callgrind", sniff_callgrind, write_callgrind},
 };
 #define NFORMATS (sizeof(export_formats) / sizeof(export_formats[0]))
 
@@ -168,9 +181,12 @@ static const char export_usage[] = "usage: kiln export --format FORMAT [-o FILE]
                                    "                        and its timeline (speedscope.app)\n"
                                    "                        chrome: Trace Event JSON, a lane per thread over time\n"
                                    "                        (ui.perfetto.dev, chrome://tracing)\n"
+                                   "                        callgrind: callgrind's format, self cost per line and\n"
+                                   "                        inclusive cost and calls per call (callgrind_annotate,\n"
+                                   "                        KCachegrind)\n"
                                    "  -o, --output FILE     write to FILE ('-' for stdout); default: PROFILE with\n"
                                    "                        its .kiln replaced by .pb.gz, .folded,\n"
-                                   "                        .speedscope.json or .trace.json, beside it\n"
+                                   "                        .speedscope.json, .trace.json or .callgrind, beside it\n"
                                    "      --value TYPE      the value type folded stacks and speedscope's\n"
                                    "                        profiles count (default: the\n"
                                    "                        profile's default, else the first: samples)\n"

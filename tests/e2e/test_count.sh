@@ -209,6 +209,10 @@ PY
 	check_eq "count_longjmp: main calls dive 50 times" "$(cg_calls "$T/count_longjmp.callgrind" main dive)" 50
 	"$KILN" count -n 40 -o "$T/longjmp_summary.kiln" -- "$FX/count_longjmp" >/dev/null 2>"$T/summary.err"
 	check_grep "the summary says dive was called 1050 times" "$T/summary.err" "^ +[0-9]+ +[0-9]+ +1050  dive$"
+	"$KILN" export --format callgrind -o "$T/longjmp.export.callgrind" "$T/longjmp.kiln" 2>"$T/export.err" ||
+		fail "kiln export --format callgrind failed: $(tail -1 "$T/export.err")"
+	check_eq "kiln export --format callgrind of the profile: main calls dive 50 times" \
+		"$(cg_calls "$T/longjmp.export.callgrind" main dive)" 50
 	report_json "$T/longjmp.kiln" "$T/longjmp.calls.json" --value calls
 	check_eq "count_longjmp: dive called 50 + 50 * 20 times (kiln report --value calls)" \
 		"$(jq_ "$T/longjmp.calls.json" "fn('dive')['self']")" 1050

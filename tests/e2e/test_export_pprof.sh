@@ -154,7 +154,7 @@ krun stdout export --format pprof -o - c.kiln
 gzip -t "$T/stdout.out" 2>/dev/null && ok "-o - writes the gzip to stdout" || fail "-o - gave no gzip"
 krun unknown export --format svg c.kiln
 check_eq "unknown format: status" "$RC" 2
-check_grep "unknown format: names the formats" "$T/unknown.err" "^kiln: 'svg' is not an export format; use pprof, folded, speedscope or chrome$"
+check_grep "unknown format: names the formats" "$T/unknown.err" "^kiln: 'svg' is not an export format; use pprof, folded, speedscope, chrome or callgrind$"
 echo "my notes" >notes.pb.gz
 krun noforce export --format pprof -o notes.pb.gz c.kiln
 check_eq "a file that is not an export: status" "$RC" 1
