@@ -172,8 +172,8 @@ static void test_damaged_is_rebuilt(void **state)
 	/* cut in half, a name changed (only the checksum tells), garbage, empty */
 	const char *damage[] = {
 	    "truncate -s %lld '%s'",
-	    "python3 -c 'import sys; f = open(sys.argv[2], \"r+b\"); d = f.read(); i = d.index(b\"outer_work\"); "
-	    "f.seek(i); f.write(b\"O\")' %lld '%s'",
+	    ("python3 -c 'import sys; f = open(sys.argv[2], \"r+b\"); d = f.read(); i = d.index(b\"outer_work\"); "
+	     "f.seek(i); f.write(b\"O\")' %lld '%s'"),
 	    "head -c %lld /dev/urandom > '%s'",
 	    "truncate -s 0 '%2$s' # %1$lld",
 	};
