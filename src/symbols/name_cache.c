@@ -5,8 +5,8 @@
  * <build-id>.names.
  *
  * A file is only ever used for exactly the answers it was made from: its
- * key holds kiln's own build (version and the build-id of the binary that
- * holds this code), libdw's version, the module's build-id, its base name
+ * key holds kiln's own build (version and its executable's build-id),
+ * libdw's version, the module's build-id, its base name
  * (unnamed code is named "sub_X@name"), its file's size, mtime and inode,
  * and the separate debug file libdwfl chose (path, size, mtime, inode,
  * build-id) or "none"; the debug directories and the debug cache act only
@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,55 +43,17 @@
 #define NAME_CACHE_MAX_BYTES   (256ull << 20) /* all .names files of the directory */
 #define NAME_CACHE_MAX_ENTRIES (1u << 22)
 
-/* ---- kiln's own build: the build-id of the object holding this code */
+/* ---- kiln's own build: the build-id of its executable (kiln_core, which
+ * holds this code, is linked into it statically) */
 
 static char self_id[2 * 64 + 1];
 static char *self_override;
 static pthread_once_t self_once = PTHREAD_ONCE_INIT;
 
-static int self_phdr(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	(void)data;
-	uintptr_t here = (uintptr_t)&self_phdr;
-	bool mine = false;
-	for (int i = 0; i < info->dlpi_phnum && !mine; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-		mine = ph->p_type == PT_LOAD && here >= lo && here - lo < ph->p_memsz;
-	}
-	if (!mine)
-		return 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_NOTE)
-			continue;
-		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-		while ((size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
-			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)(const void *)p;
-			size_t name = (nh->n_namesz + 3) & ~3u, desc = (nh->n_descsz + 3) & ~3u;
-			const uint8_t *d = p + sizeof(*nh) + name;
-			if ((size_t)(end - p) < sizeof(*nh) + name + desc)
-				break;
-			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-			    memcmp(p + sizeof(*nh), "GNU", 4) == 0 && nh->n_descsz > 0 && nh->n_descsz <= 64) {
-				static const char hex[] = "0123456789abcdef";
-				for (size_t k = 0; k < nh->n_descsz; k++) {
-					self_id[2 * k] = hex[d[k] >> 4];
-					self_id[2 * k + 1] = hex[d[k] & 15];
-				}
-				self_id[2 * nh->n_descsz] = '\0';
-				return 1;
-			}
-			p += sizeof(*nh) + name + desc;
-		}
-	}
-	return 1;
-}
-
 static void self_find(void)
 {
-	dl_iterate_phdr(self_phdr, NULL);
+	if (symbols_file_build_id("/proc/self/exe", self_id, sizeof(self_id)) != 1)
+		self_id[0] = '\0';
 }
 
 void symbols_set_name_cache_build(const char *id)
