@@ -296,8 +296,8 @@ static int encode(const struct symbolizer *s, const struct sym_module *m, struct
 			uint32_t v = m->runs.v[r].v[j];
 			if (v == SYM_CACHE_NONE)
 				continue;
-			uint32_t n = v & ((1u << SYM_CACHE_FRAME_BITS) - 1);
-			const struct sym_frame *f = &m->frames.v[v >> SYM_CACHE_FRAME_BITS];
+			uint32_t n;
+			const struct sym_frame *f = sym_cache_frames(m, v, &n);
 			put_u64(&body, m->run_keys.v[r] * SYM_CACHE_RUN + (uint64_t)j);
 			put_u32(&body, n);
 			for (uint32_t i = 0; i < n; i++) {

@@ -312,8 +312,8 @@ int symbolizer_lookup_ids(struct symbolizer *s, int module, uint64_t file_offset
 		m->names_added++;
 		v = *slot;
 	}
-	uint32_t n = v & ((1u << SYM_CACHE_FRAME_BITS) - 1);
-	*frames = n ? &m->frames.v[v >> SYM_CACHE_FRAME_BITS] : NULL;
+	uint32_t n;
+	*frames = sym_cache_frames(m, v, &n);
 	return (int)n;
 }
 

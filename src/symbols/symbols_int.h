@@ -225,6 +225,13 @@ struct sym_module {
 	uint64_t names_added;           /* results named since it was read, not in the file */
 };
 
+/* The frames of a run slot v (not SYM_CACHE_NONE) of m, *n of them. */
+static inline const struct sym_frame *sym_cache_frames(const struct sym_module *m, uint32_t v, uint32_t *n)
+{
+	*n = v & ((1u << SYM_CACHE_FRAME_BITS) - 1);
+	return *n ? &m->frames.v[v >> SYM_CACHE_FRAME_BITS] : NULL;
+}
+
 /* A path as last seen: which module its file was, and the file's stat
  * when checked, to see whether it changed. */
 struct sym_path {
