@@ -139,6 +139,7 @@ void flame_folded_init(struct flame_folded *b, struct flame_tree *t)
 	t->no_index = true;
 	b->preset = strtab_count(&t->strings);
 	b->next_sid = b->preset;
+	b->next_fresh = b->preset;
 }
 
 /* A name as found in the line. */
@@ -169,12 +170,6 @@ static bool name_eq(const void *ctx, const void *key, uint32_t at)
 	const struct name_key *k = key;
 	return w[0] >> 32 == k->len && !memcmp(w + NAME_HEAD, k->s, k->len);
 }
-
-/* One interned name of the line. */
-struct folded_name {
-	uint32_t sid;
-	bool fresh; /* first seen just now: no node has it yet */
-};
 
 /* Room for an entry of words words; returns its id, or KEYMAP_NONE when
  * the ids are used up. */
@@ -226,44 +221,44 @@ static void folded_list_names(struct flame_folded *b)
 }
 
 /* The tree's string id of name: a private map in front of the string table
- * (whose byte-wise hash would cost more than the rest of a frame). */
-static struct folded_name folded_intern(struct flame_folded *b, const char *name, size_t len, uint64_t h)
+ * (whose byte-wise hash would cost more than the rest of a frame). A name
+ * new to the tree gets the next id (b->next_sid), which the nodes' half
+ * tells by its id alone (see folded_nodes_frame()). */
+static inline __attribute__((always_inline)) uint32_t folded_intern(struct flame_folded *b, const char *name,
+                                                                    size_t len, uint64_t h)
 {
 	struct name_key k = {name, len};
 	uint32_t at = keymap_find(&b->names, h, name_eq, b, &k);
 	if (at != KEYMAP_NONE)
-		return (struct folded_name){(uint32_t)name_entry(b, at)[0], false};
+		return (uint32_t)name_entry(b, at)[0];
 	struct strtab *st = &b->t->strings;
-	struct folded_name n = {0};
 	/* not in the map: new to the table, unless one of the strings the
 	 * tree began with ("", "all" and the value type's); the table's own
 	 * index is made once, at the end */
-	n.sid = UINT32_MAX;
-	for (uint32_t i = 0; i < b->preset && n.sid == UINT32_MAX; i++)
+	uint32_t sid = UINT32_MAX;
+	for (uint32_t i = 0; i < b->preset && sid == UINT32_MAX; i++)
 		if (st->lens.v[i] == len && !memcmp(st->strs.v[i], name, len))
-			n.sid = i;
-	n.fresh = n.sid == UINT32_MAX;
+			sid = i;
 	size_t words = NAME_HEAD + (len + 8) / 8; /* a NUL byte at least */
 	at = name_room(b, words);
 	if (at == KEYMAP_NONE) {
 		/* 32 GiB of names: the string table alone goes on */
 		folded_list_names(b);
-		n.sid = strtab_intern_n(st, name, len);  /* the table hashes its own way */
-		n.fresh = false;                         /* it may be in the table already */
-		flame_census_add(&b->census, name, len); /* maybe again: counting is idempotent */
-		return n;
+		uint32_t id = strtab_intern_n(st, name, len); /* the table hashes its own way */
+		flame_census_add(&b->census, name, len);      /* maybe again: counting is idempotent */
+		return id;
 	}
 	uint64_t *w = (uint64_t *)name_entry(b, at);
-	if (n.fresh)
-		n.sid = b->listed ? strtab_append_stored(st, (const char *)(w + NAME_HEAD), len) : b->next_sid++;
+	if (sid == UINT32_MAX)
+		sid = b->listed ? strtab_append_stored(st, (const char *)(w + NAME_HEAD), len) : b->next_sid++;
 	/* whole before the bytes are read: a read cut short (a file truncated
 	 * under its map) leaves an entry folded_list_names() can pass over */
-	w[0] = (uint64_t)len << 32 | n.sid;
+	w[0] = (uint64_t)len << 32 | sid;
 	w[words - 1] = 0; /* the padding after the name's last bytes */
 	memcpy(w + NAME_HEAD, name, len);
 	flame_census_add(&b->census, name, len); /* first met: the census's order */
 	keymap_add(&b->names, h, at);
-	return n;
+	return sid;
 }
 
 /* The child of parent named name, made when new (at once when the name is
@@ -274,15 +269,15 @@ static struct folded_name folded_intern(struct flame_folded *b, const char *name
  * a hash lookup, and only the children of wide nodes go into the map. */
 static void unpack_building(struct flame_folded *b, uint32_t node);
 
-static uint32_t folded_child(struct flame_folded *b, uint32_t parent, struct folded_name name)
+static inline __attribute__((always_inline)) uint32_t folded_child(struct flame_folded *b, uint32_t parent,
+                                                                   uint32_t sid, bool fresh)
 {
 	struct flame_tree *t = b->t;
 	if (t->nodes.v[parent].packed)
 		unpack_building(b, parent); /* unsorted input came back to a packed subtree */
 	struct flame_node *nv = t->nodes.v;
-	uint32_t sid = name.sid;
 	struct node_key k = {parent, sid};
-	if (name.fresh) {
+	if (fresh) {
 		/* nothing to look for */
 	} else if (nv[parent].value <= FOLDED_WIDE) {
 		for (uint32_t c = nv[parent].first_child; c != FLAME_NONE; c = nv[c].next_sibling)
@@ -324,7 +319,8 @@ static uint64_t frame_hash_word(uint64_t h, uint64_t w)
  * hash_bytes() read every name twice. The name's whole words are hashed
  * in turn, then its last bytes as a word padded with zeros, then its
  * length, so a name hashes the same wherever it is. */
-static size_t frame_end_hash(const char *stack, size_t pos, size_t len, uint64_t *hash)
+static inline __attribute__((always_inline)) size_t frame_end_hash(const char *stack, size_t pos, size_t len,
+                                                                   uint64_t *hash)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL, w = 0;
 	size_t i = pos, end;
@@ -606,7 +602,7 @@ static void unpack_building(struct flame_folded *b, uint32_t node)
 		uint32_t parent = l->parent;
 		uint32_t name = (uint32_t)get_var(t->packed.v, &at);
 		int64_t self = (int64_t)get_var(t->packed.v, &at);
-		uint32_t id = folded_child(b, parent, (struct folded_name){name, false});
+		uint32_t id = folded_child(b, parent, name, false);
 		t->nodes.v[id].self += self;
 		t->npacked--;
 		struct level kids = {id, get_callees(t->packed.v, &at).kids};
@@ -615,20 +611,52 @@ static void unpack_building(struct flame_folded *b, uint32_t node)
 	vec_free(&stack);
 }
 
+/* The nodes' half of a line, in three steps: keeps the first keep frames
+ * of the previous line and returns the node the next frame goes under. */
+static uint32_t folded_nodes_begin(struct flame_folded *b, size_t keep)
+{
+	uint32_t node = keep ? b->prev.v[keep - 1].node : 0;
+	pop_frames(b, keep);
+	return node;
+}
+
+/* Puts the frame named sid under node; returns its node. A name new to
+ * the tree comes with the next id folded_intern() gives (ids are given in
+ * the order names are first met, and the ids before it came already), so
+ * no node has it yet and none is looked for. */
+static inline __attribute__((always_inline)) uint32_t folded_nodes_frame(struct flame_folded *b, uint32_t node,
+                                                                         uint32_t sid)
+{
+	bool fresh = sid == b->next_fresh;
+	b->next_fresh += fresh;
+	size_t before = b->t->nodes.n;
+	node = folded_child(b, node, sid, fresh);
+	struct flame_folded_prev pf = {node, b->total, b->t->packed.n, node >= before};
+	vec_push(&b->prev, pf);
+	return node;
+}
+
+/* Ends a line of len bytes and value v whose last frame is node. */
+static void folded_nodes_end(struct flame_folded *b, uint32_t node, int64_t v, size_t len)
+{
+	b->t->nodes.v[node].self += v;
+	b->total += (uint64_t)v;
+	b->bytes += len + 4; /* and the count, a blank, the line end: about */
+}
+
 void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int64_t v)
 {
 	if (v <= 0 || len > UINT32_MAX / 2)
 		return;
 	/* reuse the nodes of the whole frames this stack shares with the previous one */
 	size_t common = common_prefix(stack, b->prev_stack.buf, len < b->prev_stack.len ? len : b->prev_stack.len);
-	size_t keep = 0;
-	while (len > 0 && keep < b->prev.n &&
-	       (b->prev.v[keep].end < common ||
-	        (b->prev.v[keep].end == common && (common == len || stack[common] == ';'))))
-		keep++;
-	uint32_t node = keep ? b->prev.v[keep - 1].node : 0;
-	size_t pos = keep ? b->prev.v[keep - 1].end + 1 : 0;
-	pop_frames(b, keep);
+	size_t k = 0;
+	while (len > 0 && k < b->ends.n &&
+	       (b->ends.v[k] < common || (b->ends.v[k] == common && (common == len || stack[common] == ';'))))
+		k++;
+	size_t pos = k ? b->ends.v[k - 1] + 1 : 0;
+	b->ends.n = k;
+	uint32_t node = folded_nodes_begin(b, k);
 	if (len > 0) {
 		/* the new frames' names are hashed first and their map slots
 		 * fetched ahead, so that their cache misses overlap instead of
@@ -654,20 +682,16 @@ void flame_folded_add(struct flame_folded *b, const char *stack, size_t len, int
 		}
 		for (size_t i = 0; i < b->todo.n; i++) {
 			const struct flame_folded_frame *f = &b->todo.v[i];
-			struct folded_name name = folded_intern(b, stack + f->start, f->end - f->start, f->hash);
-			size_t before = b->t->nodes.n;
-			node = folded_child(b, node, name);
-			struct flame_folded_prev pf = {f->end, node, b->total, b->t->packed.n, node >= before};
-			vec_push(&b->prev, pf);
+			uint32_t sid = folded_intern(b, stack + f->start, f->end - f->start, f->hash);
+			node = folded_nodes_frame(b, node, sid);
+			vec_push(&b->ends, f->end);
 		}
 	}
 	/* keep the shared prefix, copy only the rest */
 	if (b->prev_stack.buf)
 		b->prev_stack.len = common;
 	strbuf_add(&b->prev_stack, stack + common, len - common);
-	b->t->nodes.v[node].self += v;
-	b->total += (uint64_t)v;
-	b->bytes += len + 4; /* and the count, a blank, the line end: about */
+	folded_nodes_end(b, node, v, len);
 }
 
 void flame_folded_finish(struct flame_folded *b)
@@ -687,6 +711,7 @@ void flame_folded_finish(struct flame_folded *b)
 	if (b->narrow <= 0)
 		strtab_reindex(&t->strings);
 	vec_free(&b->prev);
+	vec_free(&b->ends);
 	vec_free(&b->todo);
 	strbuf_release(&b->prev_stack);
 	vec_free(&b->rec);

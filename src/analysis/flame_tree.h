@@ -178,8 +178,7 @@ bool flame_name_may_be_rust(const char *name, size_t len);
  * the frames it shares with the previous line, so sorted input (the usual
  * case) costs one lookup per new frame. */
 struct flame_folded_prev {
-	uint32_t end;          /* offset after the frame in the previous stack */
-	uint32_t node;         /* its node */
+	uint32_t node;         /* a frame of the previous stack: its node */
 	uint64_t total_before; /* the builder's total when it came on the stack: the lines
 	                        * added since went through it */
 	uint64_t byte_mark;    /* t->packed's length when it came on the stack: the
@@ -194,9 +193,14 @@ struct flame_folded_frame {
 
 struct pack_info;
 
+/* Two halves: the names' (splitting a line into frames, interning their
+ * names: the map of names, the census, the strings) and the nodes'
+ * (finding or making each frame's node, packing: the tree's nodes), each
+ * on cache lines of its own. The nodes' half needs of a frame only its
+ * name's string id. */
 struct flame_folded {
 	struct flame_tree *t;
-	struct keymap kids;  /* (parent, name) -> node, for children of wide nodes */
+	/* the names' half */
 	struct keymap names; /* name -> its entry in name_blocks */
 	VEC(uint64_t *)
 	name_blocks;                         /* entries: (length << 32 | string id), the bytes;
@@ -205,18 +209,22 @@ struct flame_folded {
 	VEC(uint32_t) block_ends;            /* words used in each block before it */
 	uint32_t next_sid;                   /* the string id of the next new name */
 	bool listed;                         /* the names are in the string table (see folded_list_names()) */
-	struct flame_census census;          /* of every name, in the order first met */
-	VEC(struct flame_folded_prev) prev;  /* the previous line's frames */
+	VEC(uint32_t) ends;                  /* where the previous line's frames end in it */
 	VEC(struct flame_folded_frame) todo; /* the new frames of the line being added */
 	struct strbuf prev_stack;            /* the previous line's stack */
 	uint32_t preset;                     /* strings the tree had before the first line */
-	double narrow;                       /* flame_folded_narrow()'s fraction; 0: pack nothing */
-	uint64_t total;                      /* of the lines added so far (wraps: only a hint) */
-	uint64_t size;                       /* flame_folded_input_size()'s, 0 when unknown */
-	uint64_t bytes;                      /* of the lines added so far, about */
-	VEC(uint8_t) rec;                    /* the records of the pack being made */
-	VEC(uint32_t) walk;                  /* nodes still to pack */
-	VEC(struct pack_info) sub;           /* per node after the one packed (flame_tree.c) */
+	/* the nodes' half */
+	_Alignas(64) struct keymap kids;    /* (parent, name) -> node, for children of wide nodes */
+	VEC(struct flame_folded_prev) prev; /* the previous line's frames */
+	uint32_t next_fresh;                /* the string id a name new to the tree comes with next */
+	struct flame_census census;         /* of every name, in the order first met */
+	double narrow;                      /* flame_folded_narrow()'s fraction; 0: pack nothing */
+	uint64_t total;                     /* of the lines added so far (wraps: only a hint) */
+	uint64_t size;                      /* flame_folded_input_size()'s, 0 when unknown */
+	uint64_t bytes;                     /* of the lines added so far, about */
+	VEC(uint8_t) rec;                   /* the records of the pack being made */
+	VEC(uint32_t) walk;                 /* nodes still to pack */
+	VEC(struct pack_info) sub;          /* per node after the one packed (flame_tree.c) */
 };
 
 /* t must be freshly initialised and is only used through b until
