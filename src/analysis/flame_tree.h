@@ -191,33 +191,46 @@ struct flame_folded_frame {
 	uint64_t hash;       /* of the name */
 };
 
-struct pack_info;
+/* A name for the census, stored for good. */
+struct flame_folded_census {
+	const char *name;
+	size_t len;
+};
 
-/* Two halves: the names' (splitting a line into frames, interning their
- * names: the map of names, the census, the strings) and the nodes'
- * (finding or making each frame's node, packing: the tree's nodes), each
- * on cache lines of its own. The nodes' half needs of a frame only its
- * name's string id. */
+struct pack_info;
+struct flame_folded_pipe;
+
+/* Two halves, which may run on two threads (flame_folded_threads()): the
+ * names' (splitting a line into frames, interning their names: the map of
+ * names, the census, the strings) and the nodes' (finding or making each
+ * frame's node, packing: the tree's nodes), each on cache lines of its
+ * own. The names' half hands the nodes' the string ids of a line's new
+ * frames, in input order, so the tree is the same either way. */
 struct flame_folded {
 	struct flame_tree *t;
-	/* the names' half */
+	/* the names' half, run by the caller of flame_folded_add() */
 	struct keymap names; /* name -> its entry in name_blocks */
 	VEC(uint64_t *)
-	name_blocks;                         /* entries: (length << 32 | string id), the bytes;
-	                                      * the tree's strings, which own the blocks */
-	size_t block_used;                   /* words used in the last block */
-	VEC(uint32_t) block_ends;            /* words used in each block before it */
-	uint32_t next_sid;                   /* the string id of the next new name */
-	bool listed;                         /* the names are in the string table (see folded_list_names()) */
-	VEC(uint32_t) ends;                  /* where the previous line's frames end in it */
-	VEC(struct flame_folded_frame) todo; /* the new frames of the line being added */
-	struct strbuf prev_stack;            /* the previous line's stack */
-	uint32_t preset;                     /* strings the tree had before the first line */
+	name_blocks;                                 /* entries: (length << 32 | string id), the bytes;
+	                                              * the tree's strings, which own the blocks */
+	size_t block_used;                           /* words used in the last block */
+	VEC(uint32_t) block_ends;                    /* words used in each block before it */
+	uint32_t next_sid;                           /* the string id of the next new name */
+	bool listed;                                 /* the names are in the string table (see folded_list_names()) */
+	VEC(uint32_t) ends;                          /* where the previous line's frames end in it */
+	VEC(struct flame_folded_frame) todo;         /* the new frames of the line being added */
+	VEC(uint32_t) line_names;                    /* their string ids */
+	VEC(struct flame_folded_census) line_census; /* with two threads: the line's names new to the census */
+	struct strbuf prev_stack;                    /* the previous line's stack */
+	uint32_t preset;                             /* strings the tree had before the first line */
+	int threads;                                 /* flame_folded_threads()'s */
+	struct flame_folded_pipe *pipe;              /* the nodes' half's thread, once started */
 	/* the nodes' half */
 	_Alignas(64) struct keymap kids;    /* (parent, name) -> node, for children of wide nodes */
 	VEC(struct flame_folded_prev) prev; /* the previous line's frames */
 	uint32_t next_fresh;                /* the string id a name new to the tree comes with next */
-	struct flame_census census;         /* of every name, in the order first met */
+	struct flame_census census;         /* of every name, in the order first met (with one
+	                                     * thread, counted by the names' half) */
 	double narrow;                      /* flame_folded_narrow()'s fraction; 0: pack nothing */
 	uint64_t total;                     /* of the lines added so far (wraps: only a hint) */
 	uint64_t size;                      /* flame_folded_input_size()'s, 0 when unknown */
@@ -246,6 +259,14 @@ void flame_folded_narrow(struct flame_folded *b, double fraction);
  * huge pages, resident only as written). A wrong guess costs time or
  * memory, never a wrong tree. Called before the first line. */
 void flame_folded_input_size(struct flame_folded *b, uint64_t bytes);
+/* With threads >= 2, the nodes' half runs on a thread of its own from the
+ * first line on, fed through a bounded ring, while the caller's thread
+ * reads and interns the next lines: the same tree (the same SVG, byte for
+ * byte) in less wall time when a second cpu is free. Worth it only for
+ * inputs of a few MiB or more (a thread costs about 0.1 ms). If the
+ * thread cannot be started, the caller's thread does both. Called before
+ * the first line. */
+void flame_folded_threads(struct flame_folded *b, int threads);
 /* Adds one stack line ("a;b;c", len bytes, no count) with value v; values
  * of 0 or less add nothing, as in flame_tree_build(), and neither do stacks
  * of 2 GiB or more (the folded readers skip those lines). */

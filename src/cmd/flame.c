@@ -5,6 +5,7 @@
  * wires the reader, analysis/flame_tree and render/flame together. */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <regex.h>
 #include <stdio.h>
@@ -453,6 +454,44 @@ static uint64_t input_size(const char *path)
 	return (uint64_t)st.st_size;
 }
 
+/* Folded stacks of more than this many bytes are read and drawn by two
+ * threads when two cpus are free for kiln (see flame_folded_threads()). */
+#define FLAME_THREADS_MIN_BYTES ((uint64_t)1 << 20)
+
+/* Tasks running on the whole machine now, this one included (the
+ * fourth field of /proc/loadavg), or 0 when unknown. */
+static long tasks_running(void)
+{
+	FILE *f = fopen("/proc/loadavg", "re");
+	if (!f)
+		return 0;
+	long running = 0;
+	if (fscanf(f, "%*s %*s %*s %ld/", &running) != 1)
+		running = 0;
+	fclose(f);
+	return running;
+}
+
+/* How many threads build the tree of folded stacks of size bytes (0 for a
+ * pipe): KILN_FLAME_THREADS (1 or 2; for tests, which compare the two)
+ * when set, else 2 for a file big enough to pay for a thread when kiln
+ * may run on two cpus or more and one of them is idle now: the second
+ * thread saves wall time only on a cpu no one else wants (on a busy
+ * machine it cost more cpu time and no wall time). */
+static int folded_threads(uint64_t size)
+{
+	const char *env = getenv("KILN_FLAME_THREADS");
+	if (env && *env)
+		return atoi(env) >= 2 ? 2 : 1;
+	if (size <= FLAME_THREADS_MIN_BYTES)
+		return 1;
+	cpu_set_t cpus;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) || CPU_COUNT(&cpus) < 2)
+		return 1;
+	long running = tasks_running();
+	return running > 0 && running < CPU_COUNT(&cpus) ? 2 : 1;
+}
+
 /* Builds the tree of one input; returns 0 or an exit status. */
 static int build_tree(struct flame_tree *t, const char *path, struct flame_args *a, const char *what)
 {
@@ -470,10 +509,12 @@ static int build_tree(struct flame_tree *t, const char *path, struct flame_args 
 		 * narrowest drawn frame's share, for rounding); folded output and
 		 * --diff read every node */
 		bool folded_out = a->folded || (a->output && ends_with(a->output, ".folded"));
+		uint64_t size = input_size(path);
 		if (!folded_out && !a->diff) {
 			flame_folded_narrow(&fb, 0.5 * flame_svg_narrowest(&a->so));
-			flame_folded_input_size(&fb, input_size(path));
+			flame_folded_input_size(&fb, size);
 		}
+		flame_folded_threads(&fb, folded_threads(size));
 	}
 	a->limits.time_order = o->chart; /* a chart keeps text input's samples apart */
 	int status = cmd_load_stacks(path, &a->limits, plain ? add_folded_line : NULL, &fb, "drawing", &p, &complete);

@@ -706,6 +706,82 @@ static void test_folded_packs_reserved(void **state)
 	free(text);
 }
 
+/* Builds text as kiln flame does, with the nodes' half on a thread of its
+ * own (threads 2) or not: the trees must be the same to the byte. */
+static void folded_build_threads(struct flame_tree *t, const char *text, size_t len, double narrow, int threads)
+{
+	flame_tree_init(t);
+	struct flame_folded fb;
+	flame_folded_init(&fb, t);
+	flame_folded_narrow(&fb, narrow);
+	flame_folded_input_size(&fb, len);
+	flame_folded_threads(&fb, threads);
+	folded_scan_mem(text, len, add_line, &fb, NULL);
+	flame_folded_finish(&fb);
+}
+
+/* The two-thread build (flame_folded_threads()) gives the tree the one
+ * thread gives, node for node and byte for byte of its packs: sorted
+ * lines of deep mostly distinct stacks (the ring between the threads
+ * wraps many times), names met again and again, lines of value 0 (which
+ * add nothing), and an unsorted tail that comes back to packed subtrees. */
+static void test_folded_threads(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 30000; i++) {
+		fprintf(f, "main;std::rt::lang_start;w_%02d", i / 1000);
+		for (int d = 0, depth = 4 + i % 13; d < depth; d++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift: the same stacks every run */
+			if (x % 101 == 0)                        /* the crates whose main ran, in the order first met */
+				fprintf(f, ";k%llu::main", (unsigned long long)(x / 101 % 12));
+			else
+				fprintf(f, ";k%d::f_%02d_%llu", (int)(x % 13), d,
+				        (unsigned long long)(x % (d < 3 ? 7 : 5000)));
+		}
+		fprintf(f, " %d\n", i % 97 ? 1 + (int)(x % 50) : 0);
+	}
+	for (int i = 0; i < 3000; i++) /* back to the start: packed subtrees are opened again */
+		fprintf(f, "main;std::rt::lang_start;w_%02d;k%d::f_00_%d;g_%d %d\n", (i * 7) % 30, i % 13, i % 7,
+		        i % 11, 1 + i % 3);
+	fclose(f);
+	for (int narrow = 0; narrow < 2; narrow++) {
+		struct flame_tree one, two;
+		folded_build_threads(&one, text, len, narrow ? 0.001 : 0, 1);
+		folded_build_threads(&two, text, len, narrow ? 0.001 : 0, 2);
+		assert_true(one.nodes.v[0].value > 0);
+		if (narrow)
+			assert_true(one.npacked > 0); /* else nothing was packed */
+		assert_int_equal(one.npacked, two.npacked);
+		assert_int_equal(one.nodes.n, two.nodes.n);
+		assert_memory_equal(one.nodes.v, two.nodes.v, one.nodes.n * sizeof(*one.nodes.v));
+		assert_int_equal(one.packed.n, two.packed.n);
+		if (one.packed.n)
+			assert_memory_equal(one.packed.v, two.packed.v, one.packed.n);
+		assert_int_equal(strtab_count(&one.strings), strtab_count(&two.strings));
+		for (uint32_t i = 0; i < strtab_count(&one.strings); i++)
+			assert_string_equal(strtab_get(&one.strings, i), strtab_get(&two.strings, i));
+		const struct flame_census *c1 = one.census, *c2 = two.census;
+		assert_true(c1->rust && c1->scoped && c1->nmains == FLAME_CENSUS_MAINS);
+		assert_int_equal(c1->rust, c2->rust);
+		assert_int_equal(c1->scoped, c2->scoped);
+		assert_int_equal(c1->cpp, c2->cpp);
+		assert_int_equal(c1->nmains, c2->nmains);
+		for (size_t i = 0; i < c1->nmains; i++)
+			assert_string_equal(c1->mains[i], c2->mains[i]);
+		char *a = svg_of(&one), *b = svg_of(&two);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+		flame_tree_release(&one);
+		flame_tree_release(&two);
+	}
+	free(text);
+}
+
 /* The census guesses a folded name only when the byte scans say it could
  * be C++ or Rust: they must never say no to a name the guess calls so
  * (a mark they missed would colour the drawn frames wrongly). */
@@ -822,6 +898,7 @@ int main(void)
 	    cmocka_unit_test(test_folded_distinct_names),
 	    cmocka_unit_test(test_folded_shared_frames),
 	    cmocka_unit_test(test_folded_packs_reserved),
+	    cmocka_unit_test(test_folded_threads),
 	    cmocka_unit_test(test_census_scans),
 	    cmocka_unit_test(test_census_in_narrow_frames),
 	};
