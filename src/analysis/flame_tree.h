@@ -262,8 +262,8 @@ void flame_folded_input_size(struct flame_folded *b, uint64_t bytes);
 /* With threads >= 2, the nodes' half runs on a thread of its own from the
  * first line on, fed through a bounded ring, while the caller's thread
  * reads and interns the next lines: the same tree (the same SVG, byte for
- * byte) in less wall time when a second cpu is free. Worth it only for
- * inputs of a few MiB or more (a thread costs about 0.1 ms). If the
+ * byte) in less wall time when a second cpu is free, and more cpu time
+ * (kiln flame asks for it for files over 1 MiB when a cpu is idle). If the
  * thread cannot be started, the caller's thread does both. Called before
  * the first line. */
 void flame_folded_threads(struct flame_folded *b, int threads);
