@@ -207,9 +207,15 @@ struct flame_folded_pipe;
  * own. The names' half hands the nodes' the string ids of a line's new
  * frames, in input order, so the tree is the same either way. */
 struct flame_folded {
+	/* both halves read these, set before the first line: a cache line
+	 * neither half writes to while the lines go by (sharing one with the
+	 * names' map cost the nodes' half a miss on every frame) */
 	struct flame_tree *t;
+	uint32_t preset;                /* strings the tree had before the first line */
+	int threads;                    /* flame_folded_threads()'s */
+	struct flame_folded_pipe *pipe; /* the nodes' half's thread, once started */
 	/* the names' half, run by the caller of flame_folded_add() */
-	struct keymap names; /* name -> its entry in name_blocks */
+	_Alignas(64) struct keymap names; /* name -> its entry in name_blocks */
 	VEC(uint64_t *)
 	name_blocks;                                 /* entries: (length << 32 | string id), the bytes;
 	                                              * the tree's strings, which own the blocks */
@@ -222,9 +228,6 @@ struct flame_folded {
 	VEC(uint32_t) line_names;                    /* their string ids */
 	VEC(struct flame_folded_census) line_census; /* with two threads: the line's names new to the census */
 	struct strbuf prev_stack;                    /* the previous line's stack */
-	uint32_t preset;                             /* strings the tree had before the first line */
-	int threads;                                 /* flame_folded_threads()'s */
-	struct flame_folded_pipe *pipe;              /* the nodes' half's thread, once started */
 	/* the nodes' half */
 	_Alignas(64) struct keymap kids;    /* (parent, name) -> node, for children of wide nodes */
 	VEC(struct flame_folded_prev) prev; /* the previous line's frames */
