@@ -28,7 +28,7 @@ CROSS_UNIT_TESTS = test_arch test_perf_ring test_cfi_check test_unwind test_prof
 # but three: test_counters counts a forked child's page faults and
 # test_unwind a thread's frames, both of which TSan's runtime changes, and
 # test_recorder's threads are its profiled workload, not kiln's (80 s).
-TSAN_E2E_TESTS ?= test_heap_c|test_heap_fork|test_heap_rust|test_record_stream|test_output_safety|test_serve|test_serve_symbols
+TSAN_E2E_TESTS ?= test_flame_threads|test_heap_c|test_heap_fork|test_heap_rust|test_record_stream|test_output_safety|test_serve|test_serve_symbols
 TSAN_UNIT_SKIP = test_counters|test_unwind|test_recorder
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 20

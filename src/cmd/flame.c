@@ -458,26 +458,12 @@ static uint64_t input_size(const char *path)
  * threads when two cpus are free for kiln (see flame_folded_threads()). */
 #define FLAME_THREADS_MIN_BYTES ((uint64_t)1 << 20)
 
-/* Tasks running on the whole machine now, this one included (the
- * fourth field of /proc/loadavg), or 0 when unknown. */
-static long tasks_running(void)
-{
-	FILE *f = fopen("/proc/loadavg", "re");
-	if (!f)
-		return 0;
-	long running = 0;
-	if (fscanf(f, "%*s %*s %*s %ld/", &running) != 1)
-		running = 0;
-	fclose(f);
-	return running;
-}
-
 /* How many threads build the tree of folded stacks of size bytes (0 for a
  * pipe): KILN_FLAME_THREADS (1 or 2; for tests, which compare the two)
  * when set, else 2 for a file big enough to pay for a thread when kiln
- * may run on two cpus or more and one of them is idle now: the second
- * thread saves wall time only on a cpu no one else wants (on a busy
- * machine it cost more cpu time and no wall time). */
+ * may run on two cpus or more. The second thread costs a tenth more cpu
+ * time; on a machine whose other cpu is busy it measured no slower in
+ * wall time than one thread (bench/README.md). */
 static int folded_threads(uint64_t size)
 {
 	const char *env = getenv("KILN_FLAME_THREADS");
@@ -486,10 +472,7 @@ static int folded_threads(uint64_t size)
 	if (size <= FLAME_THREADS_MIN_BYTES)
 		return 1;
 	cpu_set_t cpus;
-	if (sched_getaffinity(0, sizeof(cpus), &cpus) || CPU_COUNT(&cpus) < 2)
-		return 1;
-	long running = tasks_running();
-	return running > 0 && running < CPU_COUNT(&cpus) ? 2 : 1;
+	return !sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_COUNT(&cpus) >= 2 ? 2 : 1;
 }
 
 /* Builds the tree of one input; returns 0 or an exit status. */

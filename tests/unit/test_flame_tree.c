@@ -717,6 +717,9 @@ static void folded_build_threads(struct flame_tree *t, const char *text, size_t 
 	flame_folded_input_size(&fb, len);
 	flame_folded_threads(&fb, threads);
 	folded_scan_mem(text, len, add_line, &fb, NULL);
+	/* two threads did run: the nodes' half is on its own (else the
+	 * comparisons below would compare one thread with itself) */
+	assert_int_equal(fb.pipe != NULL, threads > 1);
 	flame_folded_finish(&fb);
 }
 
