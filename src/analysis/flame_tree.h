@@ -265,10 +265,10 @@ void flame_folded_input_size(struct flame_folded *b, uint64_t bytes);
 /* With threads >= 2, the nodes' half runs on a thread of its own from the
  * first line on, fed through a bounded ring, while the caller's thread
  * reads and interns the next lines: the same tree (the same SVG, byte for
- * byte) in less wall time when a second cpu is free, and more cpu time
- * (kiln flame asks for it for files over 1 MiB when a cpu is idle). If the
- * thread cannot be started, the caller's thread does both. Called before
- * the first line. */
+ * byte) in less wall time when a second cpu is free, and a tenth more cpu
+ * time (kiln flame asks for it for files over 1 MiB when it may run on two
+ * cpus). If the thread cannot be started, the caller's thread does both.
+ * Called before the first line. */
 void flame_folded_threads(struct flame_folded *b, int threads);
 /* Adds one stack line ("a;b;c", len bytes, no count) with value v; values
  * of 0 or less add nothing, as in flame_tree_build(), and neither do stacks
