@@ -184,6 +184,7 @@ static int qc_line(struct qc_reader *r, char *line, const int *value_of, struct 
 		int v = value_of[QEMU_COUNT_CALLS];
 		if (v >= 0 && v < PROFILE_MAX_VALUES)
 			r->p->samples.v[r->e_sample].values[v] += (int64_t)c;
+		r->e_sample = SIZE_MAX; /* one "c" line per "e" line: a second would count twice */
 	} else if (!strncmp(s, "exec ", 5)) {
 		snprintf(info->exec_path, sizeof(info->exec_path), "%s", s + 5);
 	} else if (!strcmp(s, "end")) {

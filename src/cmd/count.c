@@ -14,7 +14,6 @@
 #include "cmd/cmd.h"
 #include "cmd/qemu_run.h"
 #include "profile/profile.h"
-#include "util/hashmap.h"
 
 static const char count_usage[] =
     "usage: kiln count [options] -- CMD [ARGS...]\n"
@@ -40,19 +39,6 @@ static const char count_usage[] =
     "\n"
     "Exit status is the command's (128+N when it died from signal N). See kiln-count(1).\n";
 
-/* The calls of each function (self: the calls that entered it), by name
- * string id, from the profile's "calls" value; empty without one. */
-static void calls_by_name(struct profile *p, struct hashmap *out)
-{
-	int vi = hotspots_value_index(p, "calls");
-	struct hotspots h;
-	if (vi < 0 || hotspots_build(&h, p, vi))
-		return;
-	for (size_t i = 0; i < h.funcs.n; i++)
-		hashmap_put(out, h.funcs.v[i].name, (uint64_t)h.funcs.v[i].self);
-	hotspots_release(&h);
-}
-
 /* The summary after a run: the total and the top functions, with how
  * often each was called. */
 static void print_top(FILE *f, struct profile *p, int vi, size_t top, const char *what)
@@ -65,18 +51,22 @@ static void print_top(FILE *f, struct profile *p, int vi, size_t top, const char
 	cmd_qemu_put_count(f, 0, (uint64_t)h.total);
 	fputc('\n', f);
 	if (top) {
-		struct hashmap calls;
-		hashmap_init(&calls);
-		calls_by_name(p, &calls);
+		/* the calls that entered each function: its self "calls" value,
+		 * found by name and module (two modules may share a name) */
+		struct hotspots calls;
+		int ci = hotspots_value_index(p, "calls");
+		bool have_calls = ci >= 0 && !hotspots_build(&calls, p, ci);
 		fprintf(f, "%16s %16s %12s  function\n", "self", "total", "calls");
 		for (size_t i = 0; i < h.funcs.n && i < top; i++) {
 			const struct hotspot_func *fn = &h.funcs.v[i];
-			uint64_t n = 0;
-			hashmap_get(&calls, fn->name, &n);
+			const char *name = profile_str(p, fn->name);
+			const struct hotspot_func *c =
+			    have_calls ? hotspots_find_function(&calls, name, profile_str(p, fn->module)) : NULL;
 			fprintf(f, "%16lld %16lld %12llu  %s\n", (long long)fn->self, (long long)fn->total,
-			        (unsigned long long)n, profile_str(p, fn->name));
+			        (unsigned long long)(c ? c->self : 0), name);
 		}
-		hashmap_release(&calls);
+		if (have_calls)
+			hotspots_release(&calls);
 	}
 	hotspots_release(&h);
 }

@@ -56,6 +56,7 @@ static const char good[] = "kiln-qemu 1\n"
                            "node 1 0 1001\n"   /* called from 0x1001 */
                            "node 2 1 1800\n"   /* and from there at 0x1800 */
                            "e 0 0 10\n"        /* tb 0 at the root, 10 times */
+                           "c 0 0 4\n"         /* of which 4 entered it by a call */
                            "e 2 1 7\n"         /* tb 1 two calls deep, 7 times */
                            "c 2 1 3\n"         /* of which 3 entered it by a call */
                            "end\n";
@@ -81,10 +82,11 @@ static void test_read_counts(void **state)
 	/* the sample of 0x1800: root -> 0x1001 -> 0x1800 (call site) -> 0x1800 (leaf) */
 	const struct profile_sample *s = &p->samples.v[2];
 	assert_int_equal(s->values[0], 7);
-	/* the calls: on the block's first instruction, in the totals */
+	/* the calls: on the block's first instruction only, in the totals */
 	assert_int_equal(s->values[1], 3);
-	assert_int_equal(p->samples.v[0].values[1], 0);
-	assert_int_equal(info.totals[QEMU_COUNT_CALLS], 3);
+	assert_int_equal(p->samples.v[0].values[1], 4); /* 0x1000, tb 0's first */
+	assert_int_equal(p->samples.v[1].values[1], 0); /* 0x1001, its second */
+	assert_int_equal(info.totals[QEMU_COUNT_CALLS], 3 + 4);
 	assert_int_equal(s->pid, 42);
 	assert_int_equal(p->stacks.v[s->stack].depth, 3);
 	const struct profile_location *leaf = &p->locations.v[p->stacks.v[s->stack].location];
@@ -185,6 +187,7 @@ static void test_malformed(void **state)
 	    "kiln-qemu 1\ntb 0 1000 1 1\ntb 1 1001 1 1\ne 0 0 1\nc 0 1 1\n",      /* calls of another block */
 	    "kiln-qemu 1\ntb 0 1000 1 1\ne 0 0 1\nc 0 0\n",                       /* no count */
 	    "kiln-qemu 1\ntb 0 1000 1 1\ne 0 0 1\nc 0 0 9223372036854775808\n",   /* past a value */
+	    "kiln-qemu 1\ntb 0 1000 1 1\ne 0 0 2\nc 0 0 1\nc 0 0 1\n",            /* the block's calls twice */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct profile *p = profile_new();
