@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/hotspots.h"
 #include "profile/profile.h"
 #include "util/hashmap.h"
 #include "util/vec.h"
@@ -68,10 +69,8 @@ static void name_out(FILE *f, const char *kind, uint32_t id, const struct profil
 /* The value type "calls" (kiln count's), or -1. */
 static int calls_value(const struct profile *p)
 {
-	for (size_t i = 0; i < p->value_types.n && i < PROFILE_MAX_VALUES; i++)
-		if (!strcmp(profile_str(p, p->value_types.v[i].type), "calls"))
-			return (int)i;
-	return -1;
+	int v = hotspots_value_index(p, "calls");
+	return v >= 0 && v < PROFILE_MAX_VALUES ? v : -1;
 }
 
 /* The values but calls, which callgrind writes as calls= lines. */
