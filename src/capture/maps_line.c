@@ -2,31 +2,18 @@
  * not sscanf: the agent runs it inside the profiled program. */
 #include "capture/maps_line.h"
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "util/num.h"
 
-/* A hex number of 1 to 16 digits at *i; false when there is none or it
- * does not fit 64 bits. Not util's num_scan_u64: libkiln-agent.so and
- * libkiln-qemu.so compile this file and link nothing of src/util. */
+/* A hex number at *i; false when there is none or it does not fit 64
+ * bits. num.h is inline only: the agent and the QEMU plugin, which link
+ * nothing of src/util, read it too. */
 static bool read_hex(const char *t, size_t len, size_t *i, uint64_t *out)
 {
-	uint64_t v = 0;
-	size_t start = *i;
-	for (int d; *i < len && (d = hex_digit(t[*i])) >= 0; (*i)++) {
-		if (*i - start == 16)
-			return false;
-		v = v << 4 | (uint64_t)d;
-	}
-	*out = v;
-	return *i > start;
+	const char *end = num_scan_u64(t + *i, t + len, 16, out);
+	if (!end)
+		return false;
+	*i = (size_t)(end - t);
+	return true;
 }
 
 static bool is_blank(char c)
@@ -72,13 +59,11 @@ bool maps_line_parse(const char *t, size_t len, struct maps_line *out)
 		return false;
 	if (!skip_field(t, eol, &i) || !skip_blanks(t, eol, &i)) /* dev */
 		return false;
-	out->inode = 0; /* by hand, as read_hex: no src/util here */
-	size_t digits = i;
-	for (; i < eol && t[i] >= '0' && t[i] <= '9'; i++)
-		if (__builtin_mul_overflow(out->inode, 10, &out->inode) ||
-		    __builtin_add_overflow(out->inode, (uint64_t)(t[i] - '0'), &out->inode))
-			return false; /* refused, not wrapped */
-	if (i == digits || (i < eol && !is_blank(t[i])))
+	const char *inode_end = num_scan_u64(t + i, t + eol, 10, &out->inode); /* past 64 bits: refused */
+	if (!inode_end)
+		return false;
+	i = (size_t)(inode_end - t);
+	if (i < eol && !is_blank(t[i]))
 		return false;
 	skip_blanks(t, eol, &i);
 	if (i < eol) {
