@@ -133,6 +133,32 @@ static bool elf_symbol(const char *path, const char *name, bool contains, uint64
 	return found;
 }
 
+/* The link-time address and size of the section called name; false when
+ * there is none. */
+static bool elf_section(const char *path, const char *name, uint64_t *addr, uint64_t *size)
+{
+	bool found = false;
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	size_t shstrndx = 0;
+	Elf_Scn *scn = NULL;
+	while (elf && !found && !elf_getshdrstrndx(elf, &shstrndx) && (scn = elf_nextscn(elf, scn)) != NULL) {
+		GElf_Shdr sh;
+		const char *n = gelf_getshdr(scn, &sh) ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		if (n && !strcmp(n, name)) {
+			*addr = sh.sh_addr;
+			*size = sh.sh_size;
+			found = true;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return found;
+}
+
 /* The file offset holding a link-time address, through PT_LOAD. */
 static uint64_t vaddr_to_offset(const char *path, uint64_t vaddr)
 {
@@ -304,14 +330,23 @@ static void test_stripped(void **state)
 	uint64_t soff = symbol_offset(exe_twin, "static_helper", true, NULL);
 	n = symbolizer_lookup_file(s, exe_stripped, soff, f, 8);
 	assert_true(n == 0 || (f[0].function && strstr(f[0].function, "static_helper") == NULL));
-	/* .init's code is _init without a symbol for it (objdump's and gdb's
-	 * name), to its last byte but no further: .plt follows it */
-	uint64_t isize = 0, ioff = symbol_offset(exe_twin, "_init", false, &isize);
-	assert_true(ioff != 0);
-	for (uint64_t at = ioff; at < ioff + 8; at += 4) {
-		n = symbolizer_lookup_file(s, exe_stripped, at, f, 8);
-		assert_int_equal(n, 1);
-		assert_string_equal(f[0].function, "_init");
+	/* .init's and .fini's code are _init and _fini without a symbol for
+	 * them (objdump's and gdb's names), from their first byte to their
+	 * last but no further: .plt follows .init */
+	static const char *const secs[][2] = {{".init", "_init"}, {".fini", "_fini"}};
+	for (size_t k = 0; k < 2; k++) {
+		uint64_t addr = 0, size = 0;
+		assert_true(elf_section(exe_stripped, secs[k][0], &addr, &size));
+		assert_true(size > 1);
+		uint64_t off = vaddr_to_offset(exe_stripped, addr);
+		const uint64_t probes[2] = {off, off + size - 1};
+		for (size_t i = 0; i < 2; i++) {
+			n = symbolizer_lookup_file(s, exe_stripped, probes[i], f, 8);
+			assert_int_equal(n, 1);
+			assert_string_equal(f[0].function, secs[k][1]);
+		}
+		n = symbolizer_lookup_file(s, exe_stripped, off + size, f, 8);
+		assert_true(n == 0 || !f[0].function || strcmp(f[0].function, secs[k][1]) != 0);
 	}
 	symbolizer_free(s);
 }
