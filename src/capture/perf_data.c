@@ -32,6 +32,7 @@
 
 #include "symbols/symbols.h"
 #include "util/hashmap.h"
+#include "util/num.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -279,7 +280,6 @@ static const char *take_string(const uint8_t *buf, uint64_t len, uint64_t *pos)
 
 static void feature_build_ids(struct reader *r, const uint8_t *b, uint64_t len)
 {
-	static const char digits[] = "0123456789abcdef";
 	uint64_t pos = 0;
 	while (len - pos >= 8) {
 		uint16_t misc, size;
@@ -295,11 +295,7 @@ static void feature_build_ids(struct reader *r, const uint8_t *b, uint64_t len)
 		if (n && n <= 20 && memchr(name, '\0', size - 36u) &&
 		    (name[0] == '/' || !strcmp(name, "[kernel.kallsyms]"))) {
 			char hex[41];
-			for (unsigned i = 0; i < n; i++) {
-				hex[2 * i] = digits[id[i] >> 4];
-				hex[2 * i + 1] = digits[id[i] & 15];
-			}
-			hex[2 * n] = '\0';
+			num_hex_bytes(id, n, hex);
 			hashmap_put(&r->build_ids, profile_intern(r->p, name), profile_intern(r->p, hex));
 			r->info->build_ids += name[0] == '/';
 		}

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "symbols/symbols.h"
+#include "util/num.h"
 
 /* Looks for NT_GNU_BUILD_ID in the notes of data; 1 when found. */
 static int note_build_id(Elf_Data *data, char *hex, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	size_t off = 0, name_off, desc_off;
 	GElf_Nhdr nh;
 	while (off < data->d_size && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
@@ -22,12 +22,7 @@ static int note_build_id(Elf_Data *data, char *hex, size_t n)
 			continue;
 		if (!nh.n_descsz || nh.n_descsz * 2 + 1 > n)
 			return 0;
-		const unsigned char *d = (const unsigned char *)data->d_buf + desc_off;
-		for (size_t i = 0; i < nh.n_descsz; i++) {
-			hex[2 * i] = digits[d[i] >> 4];
-			hex[2 * i + 1] = digits[d[i] & 15];
-		}
-		hex[2 * nh.n_descsz] = '\0';
+		num_hex_bytes((const char *)data->d_buf + desc_off, nh.n_descsz, hex);
 		return 1;
 	}
 	return 0;

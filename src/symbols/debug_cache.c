@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "util/fs.h"
+#include "util/num.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -68,16 +69,6 @@ static const char *debug_cache_dir(void)
 const char *symbols_debug_cache_dir(void)
 {
 	return debug_cache_dir();
-}
-
-static void hex_of(const unsigned char *bits, int n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < n; i++) {
-		out[2 * i] = hex[bits[i] >> 4];
-		out[2 * i + 1] = hex[bits[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 /* The GNU build-id note of elf equals bits[0..n). */
@@ -135,7 +126,7 @@ int debug_cache_open(const unsigned char *bits, int n, char **path)
 	if (!dir || n <= 0 || n > 64)
 		return -ENOENT;
 	char hex[2 * 64 + 1];
-	hex_of(bits, n, hex);
+	num_hex_bytes(bits, n, hex);
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "%s/%s.debug", dir, hex);
 	int fd = open(strbuf_str(&sb), O_RDONLY | O_CLOEXEC);
@@ -376,7 +367,7 @@ int debug_cache_store(Elf *src, const unsigned char *bits, int n)
 	if (rc < 0)
 		return rc;
 	char hex[2 * 64 + 1];
-	hex_of(bits, n, hex);
+	num_hex_bytes(bits, n, hex);
 	struct strbuf tmp = STRBUF_INIT, final = STRBUF_INIT;
 	/* by thread: two of one process (kiln serve's) may meet one build-id at once */
 	strbuf_addf(&tmp, "%s/%s.debug.tmp.%d.%d", dir, hex, (int)getpid(), (int)gettid());

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/num.h"
+
 /* libdwfl's search path when none is given (the default of
  * Dwfl_Callbacks.debuginfo_path) */
 #define DEFAULT_DEBUG_PATH ":.debug:/usr/lib/debug"
@@ -56,14 +58,10 @@ static bool build_id_path(const char *entry, size_t len, const unsigned char *bi
 {
 	if (len == 0 || *entry != '/' || n <= 1 || len + 2 * (size_t)n + 32 >= PATH_MAX)
 		return false;
-	static const char hex[] = "0123456789abcdef";
-	size_t at = (size_t)snprintf(path, PATH_MAX, "%.*s/.build-id/%c%c/", (int)len, entry, hex[bits[0] >> 4],
-	                             hex[bits[0] & 15]);
-	for (int i = 1; i < n; i++) {
-		path[at++] = hex[bits[i] >> 4];
-		path[at++] = hex[bits[i] & 15];
-	}
-	path[at] = '\0';
+	size_t at = (size_t)snprintf(path, PATH_MAX, "%.*s/.build-id/", (int)len, entry);
+	num_hex_bytes(bits, 1, path + at);
+	path[at + 2] = '/';
+	num_hex_bytes(bits + 1, (size_t)n - 1, path + at + 3);
 	return true;
 }
 

@@ -29,6 +29,7 @@
 
 #include "arch/arch.h"
 #include "profile/profile.h"
+#include "util/num.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -204,12 +205,7 @@ static void read_build_id(struct elf_module *m)
 	int n = dwfl_module_build_id(m->mod, &bits, &vaddr);
 	if (n <= 0 || n > 64)
 		return;
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 0; i < n; i++) {
-		m->build_id[2 * i] = hex[bits[i] >> 4];
-		m->build_id[2 * i + 1] = hex[bits[i] & 15];
-	}
-	m->build_id[2 * n] = '\0';
+	num_hex_bytes(bits, (size_t)n, m->build_id);
 }
 
 int elf_module_open(const char *path, struct elf_module **out)
@@ -1211,13 +1207,9 @@ void elf_module_debug_identity(struct elf_module *m, struct strbuf *sb)
 	const void *bits = NULL;
 	Elf *elf = dwarf_getelf(dw);
 	ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &bits) : -1;
-	static const char hex[] = "0123456789abcdef";
-	for (ssize_t i = 0; i < n && i < 64; i++) {
-		strbuf_addch(sb, hex[((const uint8_t *)bits)[i] >> 4]);
-		strbuf_addch(sb, hex[((const uint8_t *)bits)[i] & 15]);
-	}
-	if (n <= 0)
-		strbuf_addstr(sb, "no-build-id");
+	char hex[2 * 64 + 1];
+	num_hex_bytes(bits, n > 0 ? (n < 64 ? (size_t)n : 64) : 0, hex);
+	strbuf_addstr(sb, n > 0 ? hex : "no-build-id");
 }
 
 bool elf_module_has_symbols(struct elf_module *m)

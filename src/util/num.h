@@ -1,5 +1,6 @@
 /* num.h - unsigned numbers read from text by hand: no locale, no errno,
- * no sign, no 0x prefix (the formats kiln reads this way write neither).
+ * no sign, no 0x prefix (the formats kiln reads this way write neither);
+ * and bytes written as hex.
  * Inline: kiln flame reads every folded line's count through it, and a
  * constant base folds its digit test to that base's. */
 #ifndef KILN_UTIL_NUM_H
@@ -35,6 +36,20 @@ static inline const char *num_scan_u64(const char *p, const char *end, unsigned 
 		return NULL;
 	*out = v;
 	return p;
+}
+
+/* Writes the n bytes at bits as 2n lower-case hex digits and a NUL byte
+ * to out (2n + 1 bytes): build-ids in file names, cache keys and
+ * profiles. */
+static inline void num_hex_bytes(const void *bits, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = bits;
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[b[i] >> 4];
+		out[2 * i + 1] = digits[b[i] & 15];
+	}
+	out[2 * n] = '\0';
 }
 
 #endif

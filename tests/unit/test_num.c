@@ -62,12 +62,27 @@ static void test_none(void **state)
 	assert_true(v == 42);                    /* untouched when there is no number */
 }
 
+/* Bytes as hex: every digit, both nibbles in order, the NUL after. */
+static void test_hex_bytes(void **state)
+{
+	(void)state;
+	const unsigned char bits[] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xf0, 0x0f};
+	char out[2 * sizeof(bits) + 2];
+	memset(out, 'x', sizeof(out));
+	num_hex_bytes(bits, sizeof(bits), out);
+	assert_string_equal(out, "0123456789abcdeff00f");
+	assert_int_equal(out[sizeof(out) - 1], 'x'); /* nothing past the NUL */
+	num_hex_bytes(bits, 0, out);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bases),
 	    cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_none),
+	    cmocka_unit_test(test_hex_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
