@@ -172,7 +172,5 @@ int cmd_cache(int argc, char **argv)
 		print_summary(stderr, r.totals, r.geometry);
 		print_top(stderr, r.p, (size_t)top);
 	}
-	int exit_code = r.exit_code;
-	cmd_qemu_leave(&r);
-	return exit_code;
+	return cmd_qemu_leave(&r);
 }

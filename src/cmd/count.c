@@ -208,7 +208,5 @@ int cmd_count(int argc, char **argv)
 		return status;
 	if (!a.quiet)
 		print_top(stderr, r.p, 0, (size_t)top, "instructions");
-	int exit_code = r.exit_code;
-	cmd_qemu_leave(&r);
-	return exit_code;
+	return cmd_qemu_leave(&r);
 }

@@ -398,12 +398,13 @@ static void explain_status(const struct qemu_run_args *a, const char *dir, int p
 /* What cmd_qemu_leave() keeps, until exit. */
 static struct qemu_run_result left;
 
-void cmd_qemu_leave(struct qemu_run_result *r)
+int cmd_qemu_leave(struct qemu_run_result *r)
 {
-	profile_free(left.p);
+	profile_free(left.p); /* a second run's (tests) */
 	symbolizer_free(left.sym);
 	left = *r;
 	memset(r, 0, sizeof(*r));
+	return left.exit_code;
 }
 
 int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r)

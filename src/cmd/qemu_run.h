@@ -63,7 +63,8 @@ int cmd_qemu_run(const struct qemu_run_args *a, struct qemu_run_result *r);
  * caller is about to return to: freeing them (the symbolizer's libdw
  * state and mapped debug files, the profile's tables) cost kiln count
  * about 2% of its own CPU, the kernel takes the pages back anyway. They
- * stay reachable from here, so leak checkers see no leak. */
-void cmd_qemu_leave(struct qemu_run_result *r);
+ * stay reachable from here, so leak checkers see no leak. Returns r's
+ * exit status, the caller's to return. */
+int cmd_qemu_leave(struct qemu_run_result *r);
 
 #endif
