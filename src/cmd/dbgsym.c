@@ -307,7 +307,7 @@ static void cache_answer(const char *text, size_t len, struct pkg_query *q, size
 static void cache_store(const char *cache, const char *state, const char *old, struct pkg_query *q, size_t nq,
                         const struct strbuf *mods)
 {
-	struct strbuf sb = STRBUF_INIT, tmp = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT;
 	strbuf_addstr(&sb, state);
 	if (old)
 		strbuf_addstr(&sb, old);
@@ -328,16 +328,8 @@ static void cache_store(const char *cache, const char *state, const char *old, s
 		fs_make_dirs(dir, 0755);
 	}
 	free(dir);
-	strbuf_addf(&tmp, "%s.%d.tmp", cache, (int)getpid());
-	int fd = open(strbuf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		bool ok = write(fd, sb.buf, sb.len) == (ssize_t)sb.len;
-		ok = close(fd) == 0 && ok;
-		if (!ok || rename(strbuf_str(&tmp), cache) != 0)
-			unlink(strbuf_str(&tmp));
-	}
+	fs_write_atomic(cache, sb.buf, sb.len); /* a cache: not written is only slower next time */
 out_free:
-	strbuf_release(&tmp);
 	strbuf_release(&sb);
 }
 

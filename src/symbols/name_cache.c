@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "kiln_version.h"
+#include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -352,51 +353,19 @@ int name_cache_store(struct symbolizer *s, int module)
 		return 0;
 	m->names_added = 0;
 	struct strbuf data = STRBUF_INIT;
-	char *tmp = NULL, *final = NULL;
-	int fd = -1;
+	char *path = NULL;
 	int rc = encode(s, m, &data);
 	if (rc < 0)
 		goto out_free;
 	if ((rc = debug_cache_mkdir()) < 0)
 		goto out_free;
-	char suffix[32];
-	/* by thread too: kiln serve's symbolizer threads may write one module's file at once */
-	snprintf(suffix, sizeof(suffix), ".tmp.%d.%d", (int)getpid(), (int)gettid());
-	tmp = file_path(dir, m, suffix);
-	final = file_path(dir, m, "");
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = -errno;
+	path = file_path(dir, m, "");
+	if ((rc = fs_write_atomic(path, data.buf, data.len)) < 0)
 		goto out_free;
-	}
-	for (size_t done = 0; done < data.len;) {
-		ssize_t w = write(fd, data.buf + done, data.len - done);
-		if (w <= 0) {
-			rc = w < 0 ? -errno : -EIO;
-			goto out_unlink;
-		}
-		done += (size_t)w;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		rc = -errno;
-		goto out_unlink;
-	}
-	fd = -1;
-	if (rename(tmp, final) != 0) {
-		rc = -errno;
-		goto out_unlink;
-	}
 	s->stats.names_written++;
 	debug_cache_trim(dir, ".names", NAME_CACHE_MAX_BYTES, NULL);
-	goto out_free;
-out_unlink:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
 out_free:
-	free(tmp);
-	free(final);
+	free(path);
 	strbuf_release(&data);
 	return rc;
 }

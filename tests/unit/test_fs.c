@@ -1,5 +1,7 @@
 /* test_fs.c - fs_make_dirs(): a path made with its parents, and its mode,
- * made again (nothing to do), refused under a file, and the empty path. */
+ * made again (nothing to do), refused under a file, and the empty path;
+ * fs_write_atomic(): a file written, replaced whole, and an error in a
+ * directory that is not there with no temporary file left. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,10 +62,46 @@ static void test_make_dirs(void **state)
 	assert_int_equal(fs_make_dirs("", 0700), -EINVAL);
 }
 
+/* The names in dir d, one per line, sorted, into out. */
+static void list_dir(const char *d, char *out, size_t size)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "ls -A '%s' | sort | tr '\\n' ' '", d);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	pclose(p);
+}
+
+static void test_write_atomic(void **state)
+{
+	(void)state;
+	char sub[1100], path[1200], got[64], names[256];
+	snprintf(sub, sizeof(sub), "%s/w", dir);
+	assert_int_equal(fs_make_dirs(sub, 0755), 0);
+	snprintf(path, sizeof(path), "%s/file", sub);
+	assert_int_equal(fs_write_atomic(path, "first", 5), 0);
+	assert_int_equal(fs_write_atomic(path, "new", 3), 0); /* replaced, not overwritten in place */
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(got, 1, sizeof(got), f);
+	fclose(f);
+	assert_int_equal(n, 3);
+	assert_memory_equal(got, "new", 3);
+	list_dir(sub, names, sizeof(names));
+	assert_string_equal(names, "file "); /* no temporary file left */
+	snprintf(path, sizeof(path), "%s/missing/file", sub);
+	assert_int_equal(fs_write_atomic(path, "x", 1), -ENOENT);
+	list_dir(sub, names, sizeof(names));
+	assert_string_equal(names, "file ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_make_dirs),
+	    cmocka_unit_test(test_write_atomic),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
