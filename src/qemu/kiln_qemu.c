@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arch/x86_64/plt.h"
 #include "capture/maps_line.h"
 #include "capture/qemu_format.h"
 #include "qemu/qemu_cache_sim.h"
@@ -351,25 +352,28 @@ static void feed_add(const struct tb_desc *d)
 	g.feed_len += (size_t)n;
 }
 
-/* A PLT entry's jump through its GOT slot, jmp *disp32(%rip) (FF 25, maybe
- * after bnd F2 or notrack 3E), alone or after an endbr64 (F3 0F 1E FA):
- * a call through the PLT enters the function this jumps to. */
+/* A block that is only a PLT entry's jump through its GOT slot (what
+ * arch_plt_decode() reads: maybe an endbr64, then jmp *disp32(%rip)): a
+ * call through the PLT enters the function this jumps to. The jump ends
+ * the block, so the block's bytes are the entry's. Once per translation. */
 static bool block_is_plt_stub(struct qemu_plugin_tb *tb, size_t n)
 {
-	static const uint8_t endbr64[4] = {0xf3, 0x0f, 0x1e, 0xfa};
+	uint8_t bytes[ARCH_PLT_ENTRY_SIZE];
+	size_t len = 0;
 	if (n == 0 || n > 2)
 		return false;
-	for (size_t i = 0; i + 1 < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-		if (qemu_plugin_insn_size(insn) != 4 || memcmp(qemu_plugin_insn_data(insn), endbr64, 4))
+		size_t size = qemu_plugin_insn_size(insn);
+		if (size > sizeof(bytes) - len)
 			return false;
+		memcpy(bytes + len, qemu_plugin_insn_data(insn), size);
+		len += size;
 	}
-	struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, n - 1);
-	const uint8_t *b = qemu_plugin_insn_data(insn);
-	size_t size = qemu_plugin_insn_size(insn), k = 0;
-	while (k < size && (b[k] == 0xf2 || b[k] == 0x3e))
-		k++;
-	return k + 6 == size && b[k] == 0xff && b[k + 1] == 0x25;
+	uint64_t got;
+	uint32_t reloc;
+	/* the jump is the entry's last instruction: nothing after it */
+	return arch_plt_decode(bytes, len, 0, &got, &reloc) == 1 && bytes[len - 6] == 0xff && bytes[len - 5] == 0x25;
 }
 
 /* Called with g.lock held. */

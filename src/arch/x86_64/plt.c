@@ -11,7 +11,7 @@ int arch_plt_decode(const uint8_t *entry, size_t n, uint64_t vaddr, uint64_t *go
 	size_t i = 0;
 	if (n >= sizeof(endbr64) && memcmp(entry, endbr64, sizeof(endbr64)) == 0)
 		i = sizeof(endbr64);
-	if (i < n && entry[i] == 0xf2) /* bnd prefix (MPX-era ld output) */
+	if (i < n && (entry[i] == 0xf2 || entry[i] == 0x3e)) /* bnd (MPX-era ld output) or notrack */
 		i++;
 	if (i + 6 <= n && entry[i] == 0xff && entry[i + 1] == 0x25) {
 		/* jmp *disp32(%rip): the target is relative to the next instruction */

@@ -12,7 +12,7 @@
 
 /* Decodes one PLT entry of n bytes that sits at vaddr. Sets *got to the
  * GOT slot an indirect `jmp *disp(%rip)` reads (with or without endbr64
- * and bnd prefixes) and returns 1; else, for a lazy-binding entry that
+ * and a bnd or notrack prefix) and returns 1; else, for a lazy-binding entry that
  * only pushes its relocation index (.plt beside .plt.sec), sets *reloc to
  * that index and returns 2; returns 0 when the bytes are neither. */
 int arch_plt_decode(const uint8_t *entry, size_t n, uint64_t vaddr, uint64_t *got, uint32_t *reloc);
