@@ -100,11 +100,6 @@ void cmd_symbolize_missing(struct profile *p);
  * the Debian package of each in the profile ("unsymbolized_packages") for
  * the hint of render/symbols_hint.h. */
 void cmd_note_debug_packages(struct profile *p);
-/* The Debian package (name without ":arch") that installed each of the n
- * files, into pkg[i], "" when none did: from dpkg's lists in info (its
- * /var/lib/dpkg/info), through the cache file at cache (NULL or "" for
- * none), which is read, and rewritten when the lists had to be read. */
-void cmd_packages_of(const char *info, const char *cache, const char *const *files, size_t n, char (*pkg)[256]);
 
 /* For a std source path as rustc records it (/rustc/<commit>/library/...):
  * the same file in the rust-src component of the rustc on PATH, when that

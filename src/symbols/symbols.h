@@ -56,6 +56,14 @@ void symbols_set_debug_cache(const char *dir);
  * too. Valid until the next symbols_set_debug_cache(). */
 const char *symbols_debug_cache_dir(void);
 
+/* dpkg's lists of the files each package installed. */
+#define SYMBOLS_DPKG_INFO "/var/lib/dpkg/info"
+/* The Debian package (name without ":arch") that installed each of the n
+ * files, into pkg[i], "" when none did: from dpkg's lists in info
+ * (SYMBOLS_DPKG_INFO), through the cache file at cache (NULL or "" for
+ * none), which is read, and rewritten when the lists had to be read. */
+void symbols_packages_of(const char *info, const char *cache, const char *const *files, size_t n, char (*pkg)[256]);
+
 /* The GNU build-id of the ELF file at path as lowercase hex into hex (n
  * bytes, 41 hold a SHA-1 one). Returns 1 when found, 0 when the file has
  * none, -errno when it cannot be opened, -ENOEXEC when it is not ELF. */

@@ -1,5 +1,5 @@
 /* test_dbgsym.c - which Debian package installed a module
- * (cmd_packages_of, src/cmd/dbgsym.c) from a made-up dpkg info directory:
+ * (symbols_packages_of, src/symbols/debug_packages.c) from a made-up dpkg info directory:
  * the answers, the cache file that spares reading the lists again (for
  * the files asked and for every module-shaped file of the lists, so that
  * a new profile's modules are answered too), and that the cache is
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cmd/cmd.h"
+#include "symbols/symbols.h"
 
 static char dir[1024], info[1100], cache[1100];
 
@@ -50,7 +50,7 @@ static const char *const files[] = {"/usr/bin/zz", "/lib/x86_64-linux-gnu/libfoo
 
 static void ask(char (*pkg)[256], const char *with_cache)
 {
-	cmd_packages_of(info, with_cache, files, NFILES, pkg);
+	symbols_packages_of(info, with_cache, files, NFILES, pkg);
 }
 
 static int setup(void **state)
@@ -194,7 +194,7 @@ static void test_other_modules_cached(void **state)
 	const char *const more[] = {"/usr/bin/other", "/usr/lib/x86_64-linux-gnu/libbar.so.2.0.1",
 	                            "/lib/gcc/x86_64-linux-gnu/9/cc1"};
 	char got[3][256];
-	cmd_packages_of(info, cache, more, 3, got);
+	symbols_packages_of(info, cache, more, 3, got);
 	assert_string_equal(got[0], "other");
 	assert_string_equal(got[1], "plant22");
 	assert_string_equal(got[2], "cpp-9");
@@ -203,7 +203,7 @@ static void test_other_modules_cached(void **state)
 	 * looked for in the lists */
 	add_list_unseen("late.list", "/usr/bin/late\n/opt/late/prog\n");
 	const char *const late[] = {"/usr/bin/late", "/opt/late/prog"};
-	cmd_packages_of(info, cache, late, 2, got);
+	symbols_packages_of(info, cache, late, 2, got);
 	assert_string_equal(got[0], "");
 	assert_string_equal(got[1], "late");
 	char path[2300];
@@ -227,7 +227,7 @@ static void test_cut_cache_ignored(void **state)
 	write_file(cache, text);
 	const char *const other[] = {"/usr/bin/other"};
 	char got[1][256];
-	cmd_packages_of(info, cache, other, 1, got);
+	symbols_packages_of(info, cache, other, 1, got);
 	assert_string_equal(got[0], "other");
 	read_cache(text, sizeof(text)); /* and written whole again */
 	assert_non_null(strstr(text, "\n/usr/bin/other\tother\n"));
