@@ -112,7 +112,6 @@ struct pkg_query {
 	char pkg[256]; /* "" until found */
 	bool done;     /* answered (pkg "" when no package has the file) */
 	bool fresh;    /* answered by the lists, not the cache */
-	bool named;    /* the list named like the file was harvested */
 };
 
 static void query_init(struct pkg_query *q, const char *file)
@@ -155,18 +154,6 @@ static const char *base_of(const char *file)
 	return slash ? slash + 1 : file;
 }
 
-/* Whether one of q[0..n) had the list named [name, name + len) + ".list"
- * read and harvested already. */
-static bool named_harvested(const struct pkg_query *q, size_t n, const char *name, size_t len)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *base = base_of(q[i].file);
-		if (q[i].named && strlen(base) == len && !memcmp(base, name, len))
-			return true;
-	}
-	return false;
-}
-
 /* Appends to out a "file\tpackage" line for each module-shaped line of
  * the list text buf (from read_list) of package pkg. */
 static void harvest(struct strbuf *out, const char *buf, size_t len, const char *pkg)
@@ -187,8 +174,7 @@ static void harvest(struct strbuf *out, const char *buf, size_t len, const char 
  * (zstd, sqlite3) is tried first; the others share one pass over dpkg's
  * lists, each read once (a perf.data file of gcc has several such
  * modules, and the lists are megabytes). With out, every list is read
- * and its module-shaped files are appended to out (see harvest), those of
- * the packages named like a file first. */
+ * and its module-shaped files are appended to out (see harvest). */
 static void packages_scan(const char *info, struct pkg_query *q, size_t nq, struct strbuf *out)
 {
 	size_t left = 0;
@@ -207,9 +193,6 @@ static void packages_scan(const char *info, struct pkg_query *q, size_t nq, stru
 		} else {
 			left++;
 		}
-		if (buf && out && !named_harvested(q, i, base, strlen(base)))
-			harvest(out, buf, len, base);
-		q[i].named = buf && out;
 		free(buf);
 	}
 	DIR *d = left || out ? opendir(info) : NULL;
@@ -227,7 +210,7 @@ static void packages_scan(const char *info, struct pkg_query *q, size_t nq, stru
 			q[i].done = true;
 			left--;
 		}
-		if (buf && out && !named_harvested(q, nq, e->d_name, len - 5)) {
+		if (buf && out) {
 			package_name(e->d_name, len, pkg, sizeof(pkg));
 			harvest(out, buf, blen, pkg);
 		}
