@@ -99,16 +99,29 @@ static const char *base_of(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* path opened for libelf to read, with its fd in *fd; NULL (and *fd -1)
+ * when it cannot be opened. Closed by elf_close(). */
+static Elf *elf_open(const char *path, int *fd)
+{
+	elf_version(EV_CURRENT);
+	*fd = open(path, O_RDONLY);
+	return *fd >= 0 ? elf_begin(*fd, ELF_C_READ, NULL) : NULL;
+}
+
+static void elf_close(Elf *elf, int fd)
+{
+	elf_end(elf);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* A symbol's link-time address and size, found by exact name or (when
  * contains is set) as a substring, in symtab or dynsym. */
 static bool elf_symbol(const char *path, const char *name, bool contains, uint64_t *value, uint64_t *size)
 {
 	bool found = false;
-	elf_version(EV_CURRENT);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	int fd;
+	Elf *elf = elf_open(path, &fd);
 	Elf_Scn *scn = NULL;
 	while (elf && !found && (scn = elf_nextscn(elf, scn)) != NULL) {
 		GElf_Shdr sh;
@@ -128,8 +141,7 @@ static bool elf_symbol(const char *path, const char *name, bool contains, uint64
 			}
 		}
 	}
-	elf_end(elf);
-	close(fd);
+	elf_close(elf, fd);
 	return found;
 }
 
@@ -138,11 +150,8 @@ static bool elf_symbol(const char *path, const char *name, bool contains, uint64
 static bool elf_section(const char *path, const char *name, uint64_t *addr, uint64_t *size)
 {
 	bool found = false;
-	elf_version(EV_CURRENT);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return false;
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	int fd;
+	Elf *elf = elf_open(path, &fd);
 	size_t shstrndx = 0;
 	Elf_Scn *scn = NULL;
 	while (elf && !found && !elf_getshdrstrndx(elf, &shstrndx) && (scn = elf_nextscn(elf, scn)) != NULL) {
@@ -154,8 +163,7 @@ static bool elf_section(const char *path, const char *name, uint64_t *addr, uint
 			found = true;
 		}
 	}
-	elf_end(elf);
-	close(fd);
+	elf_close(elf, fd);
 	return found;
 }
 
