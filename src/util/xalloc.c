@@ -35,18 +35,24 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
-#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_PAGE      ((size_t)2 << 20)
+#define GROW_HUGE_FROM ((size_t)256 << 10) /* a growing array's last step on small pages */
 
-void *xmalloc_huge(size_t n)
+/* A block of whole huge pages on their boundaries, asked to be backed by
+ * them (advice: without THP, small pages). Freed with free(). */
+static void *alloc_huge_pages(size_t n)
 {
-	if (n < HUGE_PAGE)
-		return xmalloc(n);
 	size_t size = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
 	void *p = aligned_alloc(HUGE_PAGE, size);
 	if (!p)
 		out_of_memory(n);
-	(void)madvise(p, size, MADV_HUGEPAGE); /* advice: without it, small pages */
+	(void)madvise(p, size, MADV_HUGEPAGE);
 	return p;
+}
+
+void *xmalloc_huge(size_t n)
+{
+	return n < HUGE_PAGE ? xmalloc(n) : alloc_huge_pages(n);
 }
 
 void *xrealloc(void *p, size_t n)
@@ -62,6 +68,19 @@ void *xreallocarray(void *p, size_t n, size_t size)
 	if (size && n > SIZE_MAX / size)
 		out_of_memory(SIZE_MAX);
 	return xrealloc(p, n * size);
+}
+
+void *xgrowarray(void *p, size_t old_n, size_t new_n, size_t size)
+{
+	if (size && new_n > SIZE_MAX / size)
+		out_of_memory(SIZE_MAX);
+	if (new_n * size < GROW_HUGE_FROM)
+		return xrealloc(p, new_n * size);
+	void *q = alloc_huge_pages(new_n * size);
+	if (p && old_n)
+		memcpy(q, p, (old_n < new_n ? old_n : new_n) * size);
+	free(p);
+	return q;
 }
 
 char *xstrdup(const char *s)

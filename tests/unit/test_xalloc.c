@@ -30,10 +30,34 @@ static void test_malloc_huge(void **state)
 	free(s);
 }
 
+/* xgrowarray() keeps the elements across every step, small pages to
+ * huge ones (from 256 KiB, on 2 MiB boundaries) and back down. */
+static void test_grow_array(void **state)
+{
+	(void)state;
+	uint32_t *v = NULL;
+	size_t cap = 0;
+	for (size_t want = 8; want <= (1u << 20); want *= 2) {
+		v = xgrowarray(v, cap, want, sizeof(*v));
+		if (want * sizeof(*v) >= (256u << 10))
+			assert_int_equal((uintptr_t)v % (2u << 20), 0);
+		for (size_t i = cap; i < want; i++)
+			v[i] = (uint32_t)(i * 2654435761u);
+		cap = want;
+	}
+	for (size_t i = 0; i < cap; i++)
+		assert_int_equal(v[i], (uint32_t)(i * 2654435761u));
+	v = xgrowarray(v, cap, 100, sizeof(*v)); /* shrinking keeps the head */
+	for (size_t i = 0; i < 100; i++)
+		assert_int_equal(v[i], (uint32_t)(i * 2654435761u));
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_malloc_huge),
+	    cmocka_unit_test(test_grow_array),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
