@@ -67,8 +67,9 @@ struct offcpu_thread_state {
 };
 
 struct offcpu_pairer {
-	VEC(struct offcpu_event) events; /* not yet paired */
-	struct hashmap index;            /* tid -> index in threads */
+	VEC(struct offcpu_event) events;  /* not yet paired */
+	VEC(struct offcpu_event) scratch; /* the sort's, kept between flushes */
+	struct hashmap index;             /* tid -> index in threads */
 	VEC(struct offcpu_thread_state) threads;
 	uint64_t seen[2]; /* the latest event time after the last two flushes */
 };

@@ -33,10 +33,11 @@
 #define RING_MIN_PAGES    256u   /* 1 MiB */
 #define RING_MAX_PAGES    16384u /* 64 MiB */
 #define RING_TOTAL_MAX    (512ull << 20)
-#define RING_EVENT_RATE   4000u          /* events a second per cpu planned for when every event is a sample */
-#define DRAIN_EVERY_NS    2000000ull     /* re-drain the rings while unwinding */
-#define LOCAL_MAX_BYTES   (256ull << 20) /* records copied out, not yet handled */
-#define LOSS_MERGE_GAP_NS 100000000ull   /* losses this close on one ring are one interval */
+#define RING_EVENT_RATE   4000u             /* events a second per cpu planned for when every event is a sample */
+#define DRAIN_EVERY_NS    2000000ull        /* re-drain the rings while unwinding */
+#define LOCAL_MAX_BYTES   (256ull << 20)    /* records copied out, not yet handled */
+#define REC_BUF_FIRST     ((size_t)2 << 20) /* one huge page */
+#define LOSS_MERGE_GAP_NS 100000000ull      /* losses this close on one ring are one interval */
 
 /* Records copied out of the rings, 8-byte aligned, handled after the ring
  * space went back to the kernel. */
@@ -1267,10 +1268,13 @@ static void note_loss(struct recorder *r, int cpu, uint64_t from, uint64_t to, u
 static void *rec_buf_append(struct rec_buf *b, size_t n)
 {
 	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1 << 20;
+		/* on huge pages: the drainer fills this at the rings' pace,
+		 * and new small pages cost it most of its time under some
+		 * hypervisors (see xgrowarray()) */
+		size_t cap = b->cap ? b->cap : REC_BUF_FIRST;
 		while (cap < b->len + n)
 			cap *= 2;
-		b->v = xrealloc(b->v, cap);
+		b->v = xgrowarray(b->v, b->len, cap, 1);
 		b->cap = cap;
 	}
 	void *p = b->v + b->len;

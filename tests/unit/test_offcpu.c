@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -169,6 +170,66 @@ static void test_rounds_out_of_order(void **state)
 	offcpu_pairer_release(&pp);
 }
 
+struct all_naps {
+	size_t n, bad;
+	uint64_t last_end[21];
+};
+
+/* Each interval must be one of the naps test_many_runs made, in the
+ * order they ended per thread. */
+static void check_nap(void *ctx, const struct offcpu_interval *iv)
+{
+	struct all_naps *a = ctx;
+	uint32_t k = (uint32_t)((iv->start - 1 - iv->tid * 7) / 1000);
+	bool ok = iv->tid >= 1 && iv->tid <= 20 && iv->start == iv->tid * 7 + k * 1000ull + 1 &&
+	          iv->end == iv->start + 499 && iv->stack == iv->tid * 100 + k && !iv->preempted &&
+	          iv->start >= a->last_end[iv->tid];
+	if (!ok)
+		fprintf(stderr, "bad tid %u start %llu end %llu stack %u pre %d\n", iv->tid,
+		        (unsigned long long)iv->start, (unsigned long long)iv->end, iv->stack, iv->preempted);
+	a->bad += !ok;
+	if (ok)
+		a->last_end[iv->tid] = iv->end;
+	a->n++;
+}
+
+/* Events come as runs in time order, one per ring and reading round, in
+ * any order of runs, and a run may be a single event: the pairer's sort
+ * puts 600 events from three rings (one of them added backwards, so a
+ * run each) in time order and pairs every nap of 20 threads right. */
+static void test_many_runs(void **state)
+{
+	(void)state;
+	struct offcpu_pairer pp;
+	struct all_naps a = {0};
+	offcpu_pairer_init(&pp);
+	struct offcpu_event ring[3][3 * 67]; /* 67 naps in rings 0 and 1, 66 in ring 2 */
+	size_t n[3] = {0};
+	size_t e = 0;
+	for (uint32_t k = 0; k < 10; k++)
+		for (uint32_t tid = 1; tid <= 20; tid++, e++) {
+			uint64_t t = tid * 7 + k * 1000ull;
+			struct offcpu_event *r = ring[e % 3];
+			size_t *m = &n[e % 3];
+			r[(*m)++] = (struct offcpu_event){t, tid, 1, 0, tid * 100 + k, OFFCPU_EV_STACK, false};
+			r[(*m)++] = (struct offcpu_event){t + 1, tid, 1, 0, 0, OFFCPU_EV_OUT, false};
+			r[(*m)++] = (struct offcpu_event){t + 500, tid, 1, 0, 0, OFFCPU_EV_IN, false};
+		}
+	for (size_t i = 0; i < n[2]; i++)
+		offcpu_pairer_add(&pp, &ring[2][i]);
+	for (size_t i = n[0]; i-- > 0;)
+		offcpu_pairer_add(&pp, &ring[0][i]);
+	for (size_t i = 0; i < n[1]; i++)
+		offcpu_pairer_add(&pp, &ring[1][i]);
+	offcpu_pairer_flush(&pp, true, 20000, check_nap, &a);
+	assert_int_equal(a.n, 200);
+	assert_int_equal(a.bad, 0);
+	/* a second flush finds nothing left, and a sorted round sorts as is */
+	offcpu_pairer_flush(&pp, true, 20000, check_nap, &a);
+	assert_int_equal(a.n, 200);
+	offcpu_pairer_release(&pp);
+}
+
 /* A stack older than the thread's last switch-in is not this switch's
  * (its sample was lost); a thread off the cpu at the end is closed there. */
 static void test_lost_stack_and_close(void **state)
@@ -315,6 +376,7 @@ int main(void)
 	    cmocka_unit_test(test_wake_split),
 	    cmocka_unit_test(test_wake_ring_order),
 	    cmocka_unit_test(test_rounds_out_of_order),
+	    cmocka_unit_test(test_many_runs),
 	    cmocka_unit_test(test_lost_stack_and_close),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_pools),
