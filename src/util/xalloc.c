@@ -36,7 +36,7 @@ void *xcalloc(size_t n, size_t size)
 }
 
 #define HUGE_PAGE      ((size_t)2 << 20)
-#define GROW_HUGE_FROM ((size_t)256 << 10) /* a growing array's last step on small pages */
+#define GROW_HUGE_FROM ((size_t)1 << 20) /* below, at most a huge page each would waste more than half */
 
 /* A block of whole huge pages on their boundaries, asked to be backed by
  * them (advice: without THP, small pages). Freed with free(). */

@@ -19,7 +19,7 @@ void *xreallocarray(void *p, size_t n, size_t size);
  * page faults and TLB misses). Freed with free(). */
 void *xmalloc_huge(size_t n);
 /* For an array that grows geometrically from old_n to new_n elements of
- * size bytes: as xreallocarray(), except that from 256 KiB on the new
+ * size bytes: as xreallocarray(), except that from 1 MiB on the new
  * block is whole huge pages (as xmalloc_huge()'s) and the old elements
  * are copied, not remapped (a remapped block's pages are new to the cpu again, and a
  * first touch costs ~40 times as much on small pages as on huge ones

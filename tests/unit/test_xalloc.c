@@ -31,7 +31,7 @@ static void test_malloc_huge(void **state)
 }
 
 /* xgrowarray() keeps the elements across every step, small pages to
- * huge ones (from 256 KiB, on 2 MiB boundaries) and back down. */
+ * huge ones (from 1 MiB, on 2 MiB boundaries) and back down. */
 static void test_grow_array(void **state)
 {
 	(void)state;
@@ -39,7 +39,7 @@ static void test_grow_array(void **state)
 	size_t cap = 0;
 	for (size_t want = 8; want <= (1u << 20); want *= 2) {
 		v = xgrowarray(v, cap, want, sizeof(*v));
-		if (want * sizeof(*v) >= (256u << 10))
+		if (want * sizeof(*v) >= (1u << 20))
 			assert_int_equal((uintptr_t)v % (2u << 20), 0);
 		for (size_t i = cap; i < want; i++)
 			v[i] = (uint32_t)(i * 2654435761u);
