@@ -28,23 +28,27 @@ check_ge "unfiltered: beta_work self %" "$(jq_ "$T/all.json" "fn('beta_work')['s
 
 # leaf_pct JSON FUNC: FUNC's self share; 0 when it is not in the table
 leaf_pct() { jq_ "$1" "(fn('$2') or {'self_pct': 0})['self_pct']"; }
-# roots JSON: the distinct programs (module of the outermost frame) of the stacks
-# the programs whose _start roots the filtered tree; a sample taken while
-# the dynamic loader still ran (its own _start, in ld-linux) belongs to the
-# same process and says nothing of the filter, so it is left out
-roots() { jq_ "$1" "','.join(sorted(set(s['frames'][0]['module'] for s in j['stacks'] if s['frames'] and s['frames'][0]['name'] == '_start' and not s['frames'][0]['module'].startswith('ld-'))))"; }
+# roots JSON: the programs whose _start roots the filtered tree; a sample
+# of the process taken while the dynamic loader still ran (its own _start,
+# in ld-linux) or before its exec (the forked driver's code, c_spawn) says
+# nothing of the filter, so it is left out: tids JSON checks the processes
+roots() { jq_ "$1" "','.join(sorted(set(s['frames'][0]['module'] for s in j['stacks'] if s['frames'] and s['frames'][0]['name'] == '_start' and not s['frames'][0]['module'].startswith('ld-') and s['frames'][0]['module'] != 'c_spawn')))"; }
+# tids JSON: the threads (here each a process's only one) of the filtered tree
+tids() { jq_ "$1" "','.join(str(t) for t in sorted(set(t for s in j['stacks'] for t in s['threads'])))"; }
 
 for how in "--comm c_hot_alpha" "--pid $apid" "--tid $apid"; do
 	report_json "$T/sp.kiln" "$T/a.json" $how
 	check_ge "report $how: alpha_work self % of alpha's own samples" "$(leaf_pct "$T/a.json" alpha_work)" 85
 	check_eq "report $how: no beta_work" "$(leaf_pct "$T/a.json" beta_work)" 0
 	check_eq "report $how: the tree's only _start is alpha's" "$(roots "$T/a.json")" c_hot_alpha
+	check_eq "report $how: the tree's stacks are all alpha's process" "$(tids "$T/a.json")" "$apid"
 done
 report_json "$T/sp.kiln" "$T/b.json" --comm c_hot_beta
 check_ge "report --comm c_hot_beta: beta_work self %" "$(leaf_pct "$T/b.json" beta_work)" 85
 check_eq "report --comm c_hot_beta: no alpha_work" "$(leaf_pct "$T/b.json" alpha_work)" 0
 report_json "$T/sp.kiln" "$T/ab.json" --comm c_hot_alpha,c_hot_beta
 check_eq "a comma list keeps both" "$(roots "$T/ab.json")" c_hot_alpha,c_hot_beta
+check_eq "a comma list keeps both processes, no other" "$(tids "$T/ab.json")" "$(printf '%s\n' "$apid" "$bpid" | sort -n | paste -sd,)"
 report_json "$T/sp.kiln" "$T/and.json" --comm c_hot_alpha --pid "$bpid"
 check_eq "--comm and --pid together: both must hold" "$(jq_ "$T/and.json" "j['samples']")" 0
 check_grep "the filter is in the report's metadata" "$T/a.json" '"filter": "tid [0-9]+ \([0-9]+ of [0-9]+ samples\)"'
