@@ -480,10 +480,7 @@ void flame_folded_input_size(struct flame_folded *b, uint64_t bytes)
 	size_t nodes = (size_t)(want / 2 / sizeof(*t->nodes.v));
 	if (t->nodes.cap >= nodes)
 		return;
-	struct flame_node *v = xmalloc_huge(nodes * sizeof(*v));
-	memcpy(v, t->nodes.v, t->nodes.n * sizeof(*v));
-	free(t->nodes.v);
-	t->nodes.v = v;
+	t->nodes.v = xgrowarray(t->nodes.v, t->nodes.n, nodes, sizeof(*t->nodes.v));
 	t->nodes.cap = nodes;
 }
 

@@ -28,7 +28,7 @@
 			size_t c_ = (vp)->cap ? (vp)->cap * 2 : 8;                                                     \
 			while (c_ < (want))                                                                            \
 				c_ *= 2;                                                                               \
-			(vp)->v = xgrowarray((vp)->v, (vp)->cap, c_, sizeof(*(vp)->v));                                \
+			(vp)->v = xgrowarray((vp)->v, (vp)->n, c_, sizeof(*(vp)->v));                                  \
 			(vp)->cap = c_;                                                                                \
 		}                                                                                                      \
 	} while (0)

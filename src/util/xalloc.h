@@ -18,12 +18,12 @@ void *xreallocarray(void *p, size_t n, size_t size);
  * and asked to be backed by huge pages (big random-access tables: fewer
  * page faults and TLB misses). Freed with free(). */
 void *xmalloc_huge(size_t n);
-/* For an array that grows geometrically from old_n to new_n elements of
- * size bytes: as xreallocarray(), except that from 1 MiB on the new
- * block is whole huge pages (as xmalloc_huge()'s) and the old elements
- * are copied, not remapped (a remapped block's pages are new to the cpu again, and a
- * first touch costs ~40 times as much on small pages as on huge ones
- * under some hypervisors). */
+/* For an array that grows geometrically to new_n elements of size bytes,
+ * the first old_n of them in use: as xreallocarray(), except that from
+ * 1 MiB on the new block is whole huge pages (as xmalloc_huge()'s) and
+ * the elements in use are copied, not remapped (a remapped block's pages
+ * are new to the cpu again, and a first touch costs ~40 times as much on
+ * small pages as on huge ones under some hypervisors). */
 void *xgrowarray(void *p, size_t old_n, size_t new_n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
