@@ -119,6 +119,7 @@ struct recorder {
 	struct hashmap copied_at;
 	VEC(struct opened_event) opened;
 	VEC(struct thread_lost) lost_threads;
+	size_t lost_unreported;      /* threads whose exit counts were lost too */
 	struct offcpu_pairer offcpu; /* o.offcpu: switches not yet paired */
 	struct wake_filter wakef;    /* o.wake: the threads its events keep */
 	VEC(int) wake_fds;           /* o.wake: its event per ring's cpu */
@@ -1532,10 +1533,10 @@ size_t recorder_losses(const struct recorder *r, const struct recorder_loss **ou
 	return r->losses.n;
 }
 
-/* The threads kiln opened counters on never exit as inherited children
- * do: their own count is what their counters read now, less what their
- * exited children reported, when exactly one thread was opened and no
- * child's report was lost. */
+/* The thread kiln opened counters on may not report at exit as inherited
+ * children do: its count is what its counters read now (theirs and every
+ * child's), less what the other threads reported, when exactly one thread
+ * was opened and no other thread's report was lost. */
 static void count_opened_threads(struct recorder *r)
 {
 	uint32_t tid = 0;
@@ -1551,17 +1552,17 @@ static void count_opened_threads(struct recorder *r)
 	}
 	if (!tid || !one)
 		return;
-	for (size_t i = 0; i < r->tc.v.n; i++) {
-		const struct thread_count *t = &r->tc.v.v[i];
-		if (t->tid != tid && t->exited && t->reads < r->rings.n)
-			return; /* a report lost with the samples */
-	}
+	/* a child's report lost with the samples would be counted as the
+	 * opened thread's own */
+	thread_counts_get(&r->tc, tid)->opened = true;
+	if (thread_counts_unreported(&r->tc, (unsigned)r->rings.n))
+		return;
 	uint64_t children = thread_counts_read_total(&r->tc);
 	if (total > children)
 		thread_counts_read(&r->tc, tid, total - children);
 }
 
-size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out)
+size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out, size_t *unreported)
 {
 	if (!r->lost_threads.n && r->st.lost) {
 		count_opened_threads(r);
@@ -1570,7 +1571,9 @@ size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out)
 		 * events' periods are known only from kept samples */
 		uint64_t period = r->o.freq ? (r->o.event.is_clock ? 1000000000ull / r->o.freq : 0) : r->o.period;
 		r->lost_threads.n = thread_counts_lost(&r->tc, r->st.lost, period, r->lost_threads.v);
+		r->lost_unreported = thread_counts_unreported(&r->tc, (unsigned)r->rings.n);
 	}
+	*unreported = r->lost_unreported;
 	*out = r->lost_threads.v;
 	return r->lost_threads.n;
 }

@@ -215,8 +215,10 @@ size_t recorder_bytes(struct recorder *r);
 /* The loss intervals, oldest first per ring; valid until the next poll. */
 size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out);
 /* After the last poll: the threads estimated to have lost samples, most
- * first (see thread_counts.h); valid until recorder_free(). */
-size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out);
+ * first (see thread_counts.h); valid until recorder_free(). *unreported
+ * is how many threads' exit counts were lost with the samples: their
+ * estimates are too low, or missing. */
+size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out, size_t *unreported);
 /* Appends the modules whose call frame information the unwinder refused. */
 void recorder_refused_cfi(const struct recorder *r, struct strbuf *out);
 

@@ -51,6 +51,17 @@ uint64_t thread_counts_read_total(const struct thread_counts *tc)
 	return sum;
 }
 
+size_t thread_counts_unreported(const struct thread_counts *tc, unsigned per_thread)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < tc->v.n; i++) {
+		const struct thread_count *t = &tc->v.v[i];
+		if (!t->opened && (t->exited || t->reads) && t->reads < per_thread)
+			n++;
+	}
+	return n;
+}
+
 size_t thread_counts_forget(struct thread_counts *tc, bool (*gone)(void *ctx, uint32_t tid), void *ctx)
 {
 	size_t k = 0, n = tc->v.n;

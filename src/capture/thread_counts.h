@@ -24,6 +24,7 @@ struct thread_count {
 	uint64_t samples;
 	unsigned reads; /* counter values received */
 	bool exited;
+	bool opened; /* kiln's own counter: it never reports at exit */
 };
 
 struct thread_counts {
@@ -47,6 +48,14 @@ void thread_counts_sample(struct thread_counts *tc, uint32_t tid, uint64_t perio
 void thread_counts_read(struct thread_counts *tc, uint32_t tid, uint64_t value);
 /* Sum of every value thread_counts_read() received. */
 uint64_t thread_counts_read_total(const struct thread_counts *tc);
+/* Threads, other than opened ones, whose exit reports came in part or not
+ * at all: exited (or reported) with fewer than per_thread values, one per
+ * cpu counter, each through its own cpu's ring (a full ring drops them with
+ * the samples). Their counts, so their losses, are too low. An opened
+ * thread may report too: the kernel swaps two threads' counters when one
+ * switches to the other (the counts stay with their threads), so the
+ * original counters can end in a child and a copy in the opened thread. */
+size_t thread_counts_unreported(const struct thread_counts *tc, unsigned per_thread);
 /* Drops the entries of threads that exited and of those gone(ctx, tid)
  * says are gone (their exit record lost, or a record of theirs read after
  * it): a long-running recorder must not keep every thread it ever saw.

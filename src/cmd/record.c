@@ -455,11 +455,14 @@ static void set_loss_meta(struct profile *p, struct recorder *r, const struct re
 		profile_set_meta(p, "lost_intervals", strbuf_str(&sb));
 	strbuf_reset(&sb);
 	const struct thread_lost *t;
-	n = recorder_lost_threads(r, &t);
+	size_t unreported;
+	n = recorder_lost_threads(r, &t, &unreported);
 	for (size_t i = 0; i < n; i++)
 		strbuf_addf(&sb, "%s%" PRIu32 ":%" PRIu64, i ? "," : "", t[i].tid, t[i].lost);
 	if (n)
 		profile_set_meta(p, "lost_threads", strbuf_str(&sb));
+	if (unreported)
+		profile_set_meta_u64(p, "lost_threads_unreported", unreported);
 	strbuf_release(&sb);
 	profile_set_meta(p, "reader_priority", reader_prio_name((enum reader_prio)st->reader_prio));
 }

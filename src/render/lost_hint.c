@@ -73,6 +73,11 @@ void render_lost_hint(const struct profile *p, uint64_t kept, struct strbuf *out
 		strbuf_addstr(out, "; by thread (estimated from what each one's counters counted): ");
 		add_threads(p, th, out);
 	}
+	uint64_t unreported = profile_get_meta_u64(p, "lost_threads_unreported", 0);
+	if (unreported)
+		strbuf_addf(out, "; %" PRIu64 " thread%s exit count%s lost with the samples, so %s under-estimated",
+		            unreported, unreported == 1 ? "'s" : "s'", unreported == 1 ? " was" : "s were",
+		            unreported == 1 ? "its loss may be" : "their losses may be");
 	const char *prio = profile_get_meta(p, "reader_priority");
 	if (prio && !strcmp(prio, "normal"))
 		strbuf_addstr(out,

@@ -92,12 +92,24 @@ jq_ "$T/tiny.json" "'\\n'.join(x.split(':')[0] for x in j['meta']['lost_threads'
 # loss (6 of 70 in a clean-clone run), never the bulk of it.
 cpu0_lost=$(jq_ "$T/tiny.json" "sum(int(x.split(':')[1]) for x in j['meta']['lost_threads'].split(',') if x.split(':')[0] in set(open('$T/cpu0.tids').read().split()))")
 check_le "lost samples put on threads pinned to cpu 0 (of $lost)" "$cpu0_lost" "$((lost / 5))"
-# a thread short by no more than a period gets none (the estimate cannot
-# tell a loss from the period after its last sample): most, not all, of
-# cpu 1's 25 threads are named, and they carry the loss
-check_ge "cpu 1's threads named as losing samples (of 25)" "$(comm -12 "$T/lost.tids" "$T/cpu1.tids" | wc -l)" 13
 cpu1_lost=$(jq_ "$T/tiny.json" "sum(int(x.split(':')[1]) for x in j['meta']['lost_threads'].split(',') if x.split(':')[0] in set(open('$T/cpu1.tids').read().split()))")
-check_ge "lost samples put on cpu 1's threads (of $lost)" "$cpu1_lost" "$((lost / 2))"
 thr_lost=$(jq_ "$T/tiny.json" "sum(int(x.split(':')[1]) for x in j['meta']['lost_threads'].split(','))")
-check_between "per-thread estimates add up to about the lost samples" "$thr_lost" "$((lost / 2))" "$lost"
+# Each exiting thread reports its count through each cpu's ring: on a
+# loaded machine cpu 1's full ring drops some of those reports too (in
+# one CI run under ASan 11 of its 25 threads' went; with two cpu hogs
+# beside it, all 25), and those threads' losses cannot be told. The summary says how many; all the rest hold
+# when none went.
+unreported=$(jq_ "$T/tiny.json" "j['meta'].get('lost_threads_unreported', '0')")
+if [ "$unreported" = 0 ]; then
+	# a thread short by no more than a period gets none (the estimate
+	# cannot tell a loss from the period after its last sample): most,
+	# not all, of cpu 1's 25 threads are named, and they carry the loss
+	check_ge "cpu 1's threads named as losing samples (of 25)" "$(comm -12 "$T/lost.tids" "$T/cpu1.tids" | wc -l)" 13
+	check_ge "lost samples put on cpu 1's threads (of $lost)" "$cpu1_lost" "$((lost / 2))"
+	check_between "per-thread estimates add up to about the lost samples" "$thr_lost" "$((lost / 2))" "$lost"
+else
+	say "$unreported threads' exit counts were lost with the samples: the estimates are partial"
+	check_le "per-thread estimates add up to no more than the lost samples" "$thr_lost" "$lost"
+	check_grep "summary: unreported threads named" "$T/tiny.err" "; $unreported threads?'?s? exit counts? w[a-z]+ lost with the samples"
+fi
 finish

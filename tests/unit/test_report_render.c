@@ -200,6 +200,12 @@ static void test_text_warnings(void **state)
 	assert_non_null(strstr(out, "warning: no binary found for 2 modules (libfoo.so,libbar.so)"));
 	assert_non_null(strstr(out, "prog.kiln (cut short)"));
 	free(out);
+	/* threads whose exit counts went with the samples are under-estimated */
+	profile_set_meta(p, "lost_threads_unreported", "3");
+	out = render(p, &report_text_ops, &o);
+	assert_non_null(strstr(out, "worker-3 tid 42 (6); 3 threads' exit counts were lost with the samples, so their "
+	                            "losses may be under-estimated. kiln's reader"));
+	free(out);
 
 	/* colour: warnings and hot percentages stand out */
 	o.color = true;

@@ -73,6 +73,27 @@ static void test_thread_without_report_left_out(void **state)
 }
 
 /* Every sample lost: periods come from the sampling rate. */
+/* Each exiting thread reports once per cpu counter, each report through
+ * its own cpu's ring: a thread with fewer lost some with the samples, as
+ * did one whose exit record came and no report; kiln's own counters'
+ * threads never report. */
+static void test_unreported(void **state)
+{
+	(void)state;
+	struct thread_counts tc;
+	fill(&tc);
+	assert_int_equal(thread_counts_unreported(&tc, 2), 0);
+	thread_counts_read(&tc, 4, 3 * PERIOD);   /* its second report lost */
+	thread_counts_get(&tc, 5)->exited = true; /* both lost */
+	thread_counts_sample(&tc, 6, PERIOD);     /* still running */
+	thread_counts_get(&tc, 7)->opened = true; /* kiln opened it */
+	thread_counts_get(&tc, 7)->exited = true;
+	assert_int_equal(thread_counts_unreported(&tc, 2), 2);
+	/* on one cpu, one report is all */
+	assert_int_equal(thread_counts_unreported(&tc, 1), 1);
+	thread_counts_release(&tc);
+}
+
 static void test_nothing_kept(void **state)
 {
 	(void)state;
@@ -93,6 +114,7 @@ int main(void)
 	    cmocka_unit_test(test_lost_by_thread),
 	    cmocka_unit_test(test_scaled_to_what_rings_reported),
 	    cmocka_unit_test(test_thread_without_report_left_out),
+	    cmocka_unit_test(test_unreported),
 	    cmocka_unit_test(test_nothing_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
