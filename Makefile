@@ -101,7 +101,7 @@ asan:
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure -j 2 -E browser
+	  ctest --output-on-failure -j 2 -E 'browser|^lint/'
 
 # kiln (never the agent: it lives in the target) under ThreadSanitizer.
 # Every report goes to $(TSAN_BUILD)/tsan/ as well as stderr, and any
@@ -130,21 +130,13 @@ cross-aarch64:
 fuzz-build:
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKILN_SANITIZE=ON -DKILN_FUZZ=ON \
 	  -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 
 # Each fuzzer starts from its seed corpus (tests/fuzz/corpus/NAME) and runs
-# FUZZ_SECONDS; any crash fails the run and leaves the input in $(FUZZ_BUILD).
+# FUZZ_SECONDS, JOBS of them at once; any crash fails the run and leaves
+# the input in $(FUZZ_BUILD).
 fuzz: fuzz-build
-	@for f in $(FUZZ_BUILD)/tests/fuzz_*; do \
-	  name=$$(basename $$f); mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
-	  echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
-	      -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus/$$name tests/fuzz/corpus/$$name \
-	      >$(FUZZ_BUILD)/$$name.log 2>&1 || { tail -40 $(FUZZ_BUILD)/$$name.log; exit 1; }; \
-	  runs=$$(sed -n 's/^stat::number_of_executed_units: *\([0-9][0-9]*\).*/\1/p' $(FUZZ_BUILD)/$$name.log); \
-	  [ -n "$$runs" ] || { tail -40 $(FUZZ_BUILD)/$$name.log; echo "fuzz: $$name: no final statistics in the log"; exit 1; }; \
-	  echo "fuzz: $$name: $$runs inputs run, no crash"; \
-	done
+	@ls $(FUZZ_BUILD)/tests/fuzz_* | xargs -P $(JOBS) -I{} bash tests/fuzz/run_one.sh {} $(FUZZ_SECONDS) $(FUZZ_BUILD)
 
 # The long run, hours in all, never part of `make check`: each fuzzer runs
 # FUZZ_LONG_SECONDS (FUZZ_LONG_JOBS processes) and carries on past a crash,
