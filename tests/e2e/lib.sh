@@ -21,6 +21,12 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEST_NAME=$(basename "$0" .sh)
 T=$KILN_TEST_TMP/$TEST_NAME
 FX=$KILN_FIXTURES
+# Debian's python (make deps), not the first on PATH: a version manager's
+# shim there (pyenv's) took a second to start each one, and the tests
+# start hundreds. Every `python3` in a test is this one.
+PYTHON=${KILN_PYTHON:-/usr/bin/python3}
+[ -x "$PYTHON" ] || PYTHON=$(command -v python3) || PYTHON=python3
+python3() { "$PYTHON" "$@"; }
 KC="python3 $E2E_DIR/kc.py"
 FAILURES=0
 
@@ -50,8 +56,29 @@ finish() {
 	exit 0
 }
 
-# Numbers may be floats: compare with python.
-_cmp() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(0 if a $1 b else 1)" "$2" "$3"; }
+# _cmp OP A B: whether A OP B for numbers (integers in the shell; floats,
+# and integers too big for it, with awk; never python, which takes a
+# second to start on some machines of this kind). Anything that is not a
+# number compares false.
+_cmp() {
+	local a=${2//[[:space:]]/} b=${3//[[:space:]]/}
+	if [[ $a =~ ^-?[0-9]{1,17}$ && $b =~ ^-?[0-9]{1,17}$ ]]; then
+		case $1 in
+		">=") ((10#${a#-} * ${a%%[0-9]*}1 >= 10#${b#-} * ${b%%[0-9]*}1)) ;;
+		"<=") ((10#${a#-} * ${a%%[0-9]*}1 <= 10#${b#-} * ${b%%[0-9]*}1)) ;;
+		">") ((10#${a#-} * ${a%%[0-9]*}1 > 10#${b#-} * ${b%%[0-9]*}1)) ;;
+		"<") ((10#${a#-} * ${a%%[0-9]*}1 < 10#${b#-} * ${b%%[0-9]*}1)) ;;
+		*) return 2 ;;
+		esac
+		return
+	fi
+	local num='^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'
+	[[ $a =~ $num && $b =~ $num ]] || return 1
+	awk -v a="$a" -v b="$b" -v op="$1" 'BEGIN {
+		a += 0; b += 0
+		r = op == ">=" ? a >= b : op == "<=" ? a <= b : op == ">" ? a > b : op == "<" ? a < b : 0
+		exit !r }'
+}
 
 # check_ge LABEL VALUE MIN / check_le LABEL VALUE MAX / check_between LABEL VALUE LO HI
 check_ge() {
