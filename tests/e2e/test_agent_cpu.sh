@@ -56,7 +56,11 @@ PY
 }
 
 # --- the fallback under seccomp ---------------------------------------------------
-noperf fb record -o "$T/fb.kiln" -- "$FX/threads_nofp" 150
+# 400 ms units, 2.4 s of CPU: the agent's CPU-time timers fire on the
+# kernel's tick (4 ms here), about 600 samples; at 150 ms (about 220) the
+# hot share's spread alone put the two engines 3 points apart in 1 run of 10
+UNIT=400
+noperf fb record -o "$T/fb.kiln" -- "$FX/threads_nofp" $UNIT
 check_eq "fallback: exit status" "$RC" 0
 check_grep "fallback: one line names seccomp and the agent engine" "$T/fb.err" \
 	'^kiln: warning: perf_event_open refused by a seccomp filter.*agent engine'
@@ -76,7 +80,7 @@ check_between "fallback: worker-3's CPU share (3/6)" "$w3" 44 56
 
 # the same fixture with the perf engine, where perf_event_open is allowed
 if "$FX/c_probe" >/dev/null 2>&1; then
-	record pf --engine perf -o "$T/pf.kiln" -- "$FX/threads_nofp" 150
+	record pf --engine perf -o "$T/pf.kiln" -- "$FX/threads_nofp" $UNIT
 	read -r phot _ _ _ <<<"$(stats "$T/pf.kiln")"
 	diff=$(python3 -c "print('%.1f' % abs($hot - $phot))")
 	check_le "hot function share: agent $hot% vs perf $phot%, difference (points)" "$diff" 3
