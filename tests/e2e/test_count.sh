@@ -25,11 +25,16 @@ kcount() {
 		sed 's/^/    | /' "$T/$name.err" | tail -10
 		die "$name: kiln count wrote no profile (status $RC)"
 	}
-	report_json "$T/$name.kiln" "$T/$name.full.json"
+	"$KILN" report --json --limit 0 "$T/$name.kiln" >"$T/$name.full.json" 2>"$T/$name.full.json.err" || {
+		sed 's/^/    | /' "$T/$name.full.json.err" | tail -20
+		die "kiln report --json '$T/$name.kiln' failed"
+	}
 	# the few parts the checks read, so that each query does not parse
 	# megabytes of stacks: functions, threads, and for each leaf function
-	# the real callers and every frame name of its stacks
-	python3 - "$T/$name.full.json" "$T/$name.json" <<'PY'
+	# the real callers and every frame name of its stacks. This is the one
+	# parse of the report (up to 54 MB): it is also report_json's check
+	# that the output is JSON.
+	python3 - "$T/$name.full.json" "$T/$name.json" 2>"$T/$name.full.json.pyerr" <<'PY' ||
 import json, sys
 j = json.load(open(sys.argv[1]))
 leaves = {}
@@ -50,6 +55,7 @@ out["stacks"] = []
 out["leaves"] = {k: dict(v, callers=sorted(v["callers"]), frames=sorted(v["frames"])) for k, v in leaves.items()}
 json.dump(out, open(sys.argv[2], "w"))
 PY
+		die "kiln report --json '$T/$name.kiln' is not valid JSON or lacks a part: $(tail -1 "$T/$name.full.json.pyerr")"
 }
 # fself NAME FUNC / ftotal NAME FUNC: a function's self / total instructions
 fself() { jq_ "$T/$1.json" "(fn('$2') or {}).get('self', 0)"; }
