@@ -1114,6 +1114,15 @@ static uint32_t intern_unversioned(struct strtab *strs, const char *name)
 	return sym_intern_name(strs, buf);
 }
 
+/* glibc calls a function's internal alias __GI_NAME (hidden_proto): when
+ * no public symbol stands beside it (ld.so's __GI___tunables_init, in
+ * .symtab and as DWARF's linkage name), NAME is the one users know.
+ * Returns it, or NULL for any other name. */
+static const char *gi_public_name(const char *name)
+{
+	return name && !strncmp(name, "__GI_", 5) && name[5] ? name + 5 : NULL;
+}
+
 static uint32_t intern_symbol(struct elf_sym *e, struct strtab *strs)
 {
 	if (!e->interned) {
@@ -1254,12 +1263,14 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	struct elf_sym *e = find_symbol(m, addr);
 	if (n > 0 && out[n - 1].function != 0) {
 		/* DWARF may name an internal alias (glibc's __GI___libc_malloc):
-		 * the public symbol at the same address names it for users */
+		 * the public symbol at the same address names it for users, or
+		 * without one, the name after __GI_ */
 		const char *alias = e && dwarf_name ? alias_of(m, e, dwarf_name) : NULL;
-		if (alias) {
+		const char *gi = alias ? NULL : gi_public_name(dwarf_name);
+		if (alias || gi) {
 			uint32_t internal = out[n - 1].function;
-			out[n - 1].alias = intern_unversioned(strs, alias);
-			out[n - 1].function = intern_symbol(e, strs);
+			out[n - 1].alias = intern_unversioned(strs, alias ? alias : dwarf_name);
+			out[n - 1].function = alias ? intern_symbol(e, strs) : intern_unversioned(strs, gi);
 			/* a copy of the function inlined into itself (glibc's read
 			 * holds one of __GI___libc_read) takes the public name too */
 			for (int i = 0; i < n - 1; i++)
@@ -1277,9 +1288,14 @@ int elf_module_lookup(struct elf_module *m, uint64_t file_offset, struct strtab 
 	if (e && !e->size && fde_start(m, addr, &start) && start > e->addr)
 		e = NULL;
 	if (e) {
-		name = intern_symbol(e, strs);
-		const char *a = alias_of(m, e, NULL);
-		alias = a ? intern_unversioned(strs, a) : 0;
+		const char *a = alias_of(m, e, NULL), *gi = gi_public_name(e->name);
+		if (!a && gi) { /* the internal alias alone */
+			name = intern_unversioned(strs, gi);
+			alias = intern_unversioned(strs, e->name);
+		} else {
+			name = intern_symbol(e, strs);
+			alias = a ? intern_unversioned(strs, a) : 0;
+		}
 	} else if ((name = unnamed_function(m, addr, strs)) != 0) {
 		flags = SYM_FRAME_UNNAMED;
 	}

@@ -45,10 +45,15 @@ static const char fixture_c[] = "#include <stdio.h>\n"
                                 "{\n"
                                 "\treturn outer_work(n) + sink * 7; /* MARK_STATIC */\n"
                                 "}\n"
+                                "int gi_style(int n) __asm__(\"__GI_gi_style\");\n"
+                                "__attribute__((noinline)) int gi_style(int n)\n"
+                                "{\n"
+                                "\treturn n * 5 + sink;\n"
+                                "}\n"
                                 "int main(int argc, char **argv)\n"
                                 "{\n"
                                 "\t(void)argv;\n"
-                                "\tprintf(\"%d\\n\", static_helper(argc * 1000));\n"
+                                "\tprintf(\"%d\\n\", static_helper(argc * 1000) + gi_style(argc));\n"
                                 "\treturn 0;\n"
                                 "}\n";
 
@@ -294,6 +299,13 @@ static void check_c_module(const char *path)
 	n = symbolizer_lookup_file(s, path, soff, f, 8);
 	assert_true(n >= 1);
 	assert_non_null(strstr(f[n - 1].function, "static_helper"));
+
+	/* glibc's internal alias alone (__GI_NAME, as ld.so's
+	 * __GI___tunables_init): named NAME */
+	uint64_t goff = symbol_offset(path, "__GI_gi_style", false, NULL);
+	n = symbolizer_lookup_file(s, path, goff, f, 8);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].function, "gi_style");
 
 	/* far past the end of the file: nothing known, not an error */
 	assert_int_equal(symbolizer_lookup_file(s, path, 1ULL << 40, f, 8), 0);
