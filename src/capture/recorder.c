@@ -1550,13 +1550,8 @@ static void count_opened_threads(struct recorder *r)
 		if (read(r->opened.v[i].fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
 			total += v;
 	}
-	if (!tid || !one)
-		return;
-	/* a child's report lost with the samples would be counted as the
-	 * opened thread's own */
-	thread_counts_get(&r->tc, tid)->opened = true;
-	if (thread_counts_unreported(&r->tc, (unsigned)r->rings.n))
-		return;
+	if (!tid || !one || r->lost_unreported)
+		return; /* a child's lost report would be taken for its own */
 	uint64_t children = thread_counts_read_total(&r->tc);
 	if (total > children)
 		thread_counts_read(&r->tc, tid, total - children);
@@ -1565,13 +1560,16 @@ static void count_opened_threads(struct recorder *r)
 size_t recorder_lost_threads(struct recorder *r, const struct thread_lost **out, size_t *unreported)
 {
 	if (!r->lost_threads.n && r->st.lost) {
+		/* no report is awaited from the threads kiln opened counters on */
+		for (size_t i = 0; i < r->opened.n; i++)
+			thread_counts_get(&r->tc, r->opened.v[i].tid)->opened = true;
+		r->lost_unreported = thread_counts_unreported(&r->tc, (unsigned)r->rings.n);
 		count_opened_threads(r);
 		vec_reserve(&r->lost_threads, r->tc.v.n + 1);
 		/* a clock sampled at a frequency has a fixed period; other
 		 * events' periods are known only from kept samples */
 		uint64_t period = r->o.freq ? (r->o.event.is_clock ? 1000000000ull / r->o.freq : 0) : r->o.period;
 		r->lost_threads.n = thread_counts_lost(&r->tc, r->st.lost, period, r->lost_threads.v);
-		r->lost_unreported = thread_counts_unreported(&r->tc, (unsigned)r->rings.n);
 	}
 	*unreported = r->lost_unreported;
 	*out = r->lost_threads.v;

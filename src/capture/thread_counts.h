@@ -24,7 +24,7 @@ struct thread_count {
 	uint64_t samples;
 	unsigned reads; /* counter values received */
 	bool exited;
-	bool opened; /* kiln's own counter: it never reports at exit */
+	bool opened; /* kiln opened its counters: no exit report is awaited */
 };
 
 struct thread_counts {

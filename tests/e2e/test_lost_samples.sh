@@ -97,8 +97,8 @@ thr_lost=$(jq_ "$T/tiny.json" "sum(int(x.split(':')[1]) for x in j['meta']['lost
 # Each exiting thread reports its count through each cpu's ring: on a
 # loaded machine cpu 1's full ring drops some of those reports too (in
 # one CI run under ASan 11 of its 25 threads' went; with two cpu hogs
-# beside it, all 25), and those threads' losses cannot be told. The summary says how many; all the rest hold
-# when none went.
+# beside it, all 25), and those threads' losses cannot be told. The
+# summary says how many; all the rest hold when none went.
 unreported=$(jq_ "$T/tiny.json" "j['meta'].get('lost_threads_unreported', '0')")
 if [ "$unreported" = 0 ]; then
 	# a thread short by no more than a period gets none (the estimate
