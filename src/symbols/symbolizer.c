@@ -145,6 +145,39 @@ static int module_load(struct symbolizer *s, const char *path, const char *key, 
 	return m->err ? m->err : (int)id;
 }
 
+/* Files of one build (one build-id) share a module, opened from the first
+ * path seen. When that file is stripped and this one is not (a program
+ * and its `strip -o` copy in one recording), the module reads this one
+ * from now on: one build puts the same code at the same offsets, so its
+ * symbols name both. What was named before stays. */
+static void module_prefer_symbols(struct symbolizer *s, int id, const char *path)
+{
+	struct sym_module *m = &s->modules.v[id];
+	if (!strcmp(m->path, path) || (m->elf && elf_module_has_symbols(m->elf)))
+		return;
+	struct elf_module *e;
+	if (elf_module_open(path, &e) != 0)
+		return;
+	if (!elf_module_has_symbols(e)) {
+		elf_module_free(e);
+		return;
+	}
+	name_cache_store(s, id); /* under the first file's key */
+	elf_module_free(m->elf);
+	m->elf = e;
+	m->err = 0;
+	free(m->path);
+	m->path = xstrdup(path);
+	hashmap_clear(&m->cache);
+	vec_clear(&m->runs);
+	vec_clear(&m->frames);
+	vec_clear(&m->run_keys);
+	free(m->names_key);
+	m->names_key = NULL;
+	m->names = 0;
+	m->names_added = 0;
+}
+
 int symbolizer_module(struct symbolizer *s, const char *path)
 {
 	uint64_t h = hash_bytes(path, strlen(path));
@@ -172,10 +205,13 @@ int symbolizer_module(struct symbolizer *s, const char *path)
 	else
 		return rc;
 	int id = module_find(s, key);
-	if (id >= 0)
+	if (id >= 0) {
+		if (rc == 1)
+			module_prefer_symbols(s, id, path);
 		rc = module_hit(s, id);
-	else
+	} else {
 		rc = module_load(s, path, key, &id);
+	}
 	if (!sp) {
 		sp = vec_grow(&s->paths);
 		memset(sp, 0, sizeof(*sp));

@@ -3,7 +3,8 @@
  * the same for every file offset by a cold symbolizer and by a warm one
  * that reads the file (and names nothing itself); a file made by another
  * kiln build, for another debug file, cut or garbled is ignored and
- * written anew; nothing is written when the cache is off. */
+ * written anew; nothing is written when the cache is off. And a stripped
+ * program's module takes its unstripped twin's symbols. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,12 +68,9 @@ static int teardown(void **state)
 /* Every field of every frame of every file offset of the program, as
  * text, into sb; the symbolizer's stats into st (after it was freed: what
  * it wrote). */
-static void name_all(struct strbuf *sb, struct symbolizer_stats *st)
+static void name_module(struct symbolizer *s, int id, struct strbuf *sb)
 {
-	struct symbolizer *s = symbolizer_new();
 	strbuf_reset(sb);
-	int id = symbolizer_module(s, stripped);
-	assert_true(id >= 0);
 	for (uint64_t off = 0; off < file_size; off++) {
 		const struct sym_frame *f;
 		int n = symbolizer_lookup_ids(s, id, off, &f);
@@ -83,6 +81,14 @@ static void name_all(struct strbuf *sb, struct symbolizer_stats *st)
 			            f[i].flags);
 		strbuf_addch(sb, '\n');
 	}
+}
+
+static void name_all(struct strbuf *sb, struct symbolizer_stats *st)
+{
+	struct symbolizer *s = symbolizer_new();
+	int id = symbolizer_module(s, stripped);
+	assert_true(id >= 0);
+	name_module(s, id, sb);
 	symbolizer_save_names(s);
 	symbolizer_get_stats(s, st);
 	symbolizer_free(s);
@@ -188,12 +194,50 @@ static void test_damaged_is_rebuilt(void **state)
 	strbuf_release(&plain);
 }
 
+/* The stripped program, then its unstripped twin (one build-id, no debug
+ * file): the module reads the twin from then on, for both paths, and
+ * keeps its name cache apart. */
+static void test_stripped_then_full_twin(void **state)
+{
+	(void)state;
+	char none[1300];
+	snprintf(none, sizeof(none), "%s/no-debug", dir);
+	symbols_set_debug_dirs(none);
+	symbols_set_debug_cache("");
+	struct strbuf sb = STRBUF_INIT;
+	struct symbolizer *s = symbolizer_new();
+	int id = symbolizer_module(s, stripped);
+	assert_true(id >= 0);
+	name_module(s, id, &sb);
+	assert_null(strstr(strbuf_str(&sb), "outer_work|"));
+	assert_non_null(strstr(strbuf_str(&sb), "[sub_"));
+	assert_int_equal(symbolizer_module(s, full), id);
+	name_module(s, id, &sb);
+	assert_non_null(strstr(strbuf_str(&sb), "outer_work|"));
+	assert_non_null(strstr(strbuf_str(&sb), "inner_add|"));
+	assert_int_equal(symbolizer_module(s, stripped), id);
+	name_module(s, id, &sb);
+	assert_non_null(strstr(strbuf_str(&sb), "outer_work|"));
+	symbolizer_free(s);
+
+	/* the other way round, the stripped file is named by the first */
+	s = symbolizer_new();
+	id = symbolizer_module(s, full);
+	assert_int_equal(symbolizer_module(s, stripped), id);
+	name_module(s, id, &sb);
+	assert_non_null(strstr(strbuf_str(&sb), "outer_work|"));
+	symbolizer_free(s);
+	strbuf_release(&sb);
+	symbols_set_debug_dirs(dbgdir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_off_writes_nothing),
 	    cmocka_unit_test(test_cold_then_warm),
 	    cmocka_unit_test(test_damaged_is_rebuilt),
+	    cmocka_unit_test(test_stripped_then_full_twin),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
