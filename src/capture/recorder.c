@@ -41,9 +41,10 @@
 #define LOSS_MERGE_GAP_NS 100000000ull      /* losses this close on one ring are one interval */
 /* Records handled in the background (see background_sched) come back to
  * the normal policy when this much waits behind them, or after this long
- * in one round: kiln keeps up, writes its file, and stays within memory. */
+ * in one round (the file's write interval): kiln keeps up, writes its
+ * file, and stays within memory. */
 #define BACKGROUND_MAX_BYTES (64ull << 20)
-#define BACKGROUND_MAX_NS    1000000000ull
+#define BACKGROUND_MAX_NS    250000000ull
 
 /* Records copied out of the rings, 8-byte aligned, handled after the ring
  * space went back to the kernel. */
@@ -1451,7 +1452,11 @@ static void start_drainer(struct recorder *r)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->drainer.ready, &ca);
 	pthread_condattr_destroy(&ca);
-	background_sched_init(&r->bg);
+	/* switches come at the program's pace, and a program that sleeps
+	 * leaves the cpu time to handle them; a cpu-bound one would keep a
+	 * sampling recording (kiln top's too) a round behind */
+	if (r->o.offcpu)
+		background_sched_init(&r->bg);
 	if (pthread_create(&r->drainer.thread, NULL, drainer_main, r) != 0) {
 		pthread_cond_destroy(&r->drainer.ready);
 		pthread_mutex_destroy(&r->drainer.lock);

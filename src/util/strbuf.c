@@ -38,7 +38,8 @@ void strbuf_reset(struct strbuf *sb)
 void strbuf_add(struct strbuf *sb, const void *data, size_t len)
 {
 	grow(sb, len);
-	memcpy(sb->buf + sb->len, data, len);
+	if (len) /* data may be NULL then: an empty strbuf's buf */
+		memcpy(sb->buf + sb->len, data, len);
 	sb->len += len;
 	sb->buf[sb->len] = '\0';
 }

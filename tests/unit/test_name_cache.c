@@ -231,13 +231,37 @@ static void test_stripped_then_full_twin(void **state)
 	symbols_set_debug_dirs(dbgdir);
 }
 
+/* A module whose lookups named nothing (a header's offsets) writes a
+ * names file with no strings, and a warm symbolizer reads it back. */
+static void test_nothing_named(void **state)
+{
+	(void)state;
+	run("rm -rf '%s'", cache);
+	symbols_set_debug_cache(cache);
+	for (int pass = 0; pass < 2; pass++) {
+		struct symbolizer *s = symbolizer_new();
+		int id = symbolizer_module(s, stripped);
+		assert_true(id >= 0);
+		for (uint64_t off = 0; off < 16; off++) {
+			const struct sym_frame *f;
+			assert_int_equal(symbolizer_lookup_ids(s, id, off, &f), 0);
+		}
+		symbolizer_save_names(s);
+		struct symbolizer_stats st;
+		symbolizer_get_stats(s, &st);
+		assert_int_equal(st.names_written, pass == 0);
+		assert_int_equal(st.names_read, pass == 0 ? 0 : 16);
+		symbolizer_free(s);
+	}
+	symbols_set_debug_cache("");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_off_writes_nothing),
-	    cmocka_unit_test(test_cold_then_warm),
-	    cmocka_unit_test(test_damaged_is_rebuilt),
-	    cmocka_unit_test(test_stripped_then_full_twin),
+	    cmocka_unit_test(test_off_writes_nothing), cmocka_unit_test(test_cold_then_warm),
+	    cmocka_unit_test(test_damaged_is_rebuilt), cmocka_unit_test(test_stripped_then_full_twin),
+	    cmocka_unit_test(test_nothing_named),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
