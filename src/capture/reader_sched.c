@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -109,64 +108,6 @@ void reader_sched_restore(struct reader_sched *s)
 		setpriority(PRIO_PROCESS, 0, s->old_nice);
 	s->level = READER_PRIO_NORMAL;
 	s->lowered = false;
-}
-
-/* Whether CAP_SYS_NICE is in the effective set (the kernel lets such a
- * thread leave SCHED_IDLE whatever its limits). */
-static bool has_cap_sys_nice(void)
-{
-	FILE *f = fopen("/proc/self/status", "re");
-	if (!f)
-		return false;
-	char line[256];
-	unsigned long long eff = 0;
-	bool found = false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "CapEff: %llx", &eff) == 1;
-	fclose(f);
-	return found && (eff >> 23 & 1); /* CAP_SYS_NICE */
-}
-
-static bool set_background_policy(struct background_sched *b, bool on)
-{
-	struct reader_sched_attr a = {.size = sizeof(a), .policy = on ? SCHED_IDLE : SCHED_OTHER, .nice = b->nice};
-	return syscall(SYS_sched_setattr, b->tid, &a, 0) == 0;
-}
-
-void background_sched_init(struct background_sched *b)
-{
-	memset(b, 0, sizeof(*b));
-	b->tid = (int)syscall(SYS_gettid);
-	errno = 0;
-	b->nice = getpriority(PRIO_PROCESS, 0);
-	struct reader_sched_attr a = {0};
-	if (errno || syscall(SYS_sched_getattr, 0, &a, (unsigned)sizeof(a), 0) != 0 || a.policy != SCHED_OTHER)
-		return; /* a policy the user chose for kiln stays */
-	/* leaving SCHED_IDLE is allowed as raising the nice level to the
-	 * thread's own would be: RLIMIT_NICE at 20 - nice or more */
-	struct rlimit rl;
-	bool rlimit_ok = getrlimit(RLIMIT_NICE, &rl) == 0 &&
-	                 (rl.rlim_cur == RLIM_INFINITY || (long long)rl.rlim_cur >= 20 - b->nice);
-	b->allowed = rlimit_ok || has_cap_sys_nice();
-}
-
-void background_sched_set(struct background_sched *b, bool on)
-{
-	if (!b->allowed || background_sched_on(b) == on)
-		return;
-	if (set_background_policy(b, on))
-		__atomic_store_n(&b->on, on, __ATOMIC_RELEASE);
-}
-
-bool background_sched_on(struct background_sched *b)
-{
-	return __atomic_load_n(&b->on, __ATOMIC_ACQUIRE);
-}
-
-void background_sched_catch_up(struct background_sched *b)
-{
-	if (background_sched_on(b))
-		set_background_policy(b, false);
 }
 
 const char *reader_prio_name(enum reader_prio p)

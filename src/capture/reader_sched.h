@@ -42,34 +42,6 @@ enum reader_prio reader_sched_raise(struct reader_sched *s, bool want_fifo);
 void reader_sched_govern(struct reader_sched *s);
 /* Back to the policy and nice level the thread had. Idempotent. */
 void reader_sched_restore(struct reader_sched *s);
-/* The thread that handles what the reader copied out (unwinding, most of
- * kiln's cpu time while recording) runs it in the background: under
- * SCHED_IDLE, on cpu time no other thread wants, so a target thread that
- * wakes never waits behind it. Only where the thread may return to the
- * normal policy (root, CAP_SYS_NICE or an RLIMIT_NICE that allows its nice
- * level: the kernel treats leaving SCHED_IDLE as raising priority), and
- * only while it handles records: the reader moves it back when records
- * pile up (see recorder.c). It holds no lock the reader takes while in
- * the background, and forks nothing (a child would keep SCHED_IDLE). */
-struct background_sched {
-	int tid;
-	int nice;
-	bool allowed;
-	bool on; /* set in SCHED_IDLE by the thread itself; atomic */
-};
-
-/* For the calling thread: whether it may go into the background. */
-void background_sched_init(struct background_sched *b);
-/* Moves the thread into SCHED_IDLE (on) or back to the normal policy at
- * its nice level; called by the thread itself, the only one that writes
- * on. */
-void background_sched_set(struct background_sched *b, bool on);
-/* Whether it is in SCHED_IDLE now, as far as the thread set it. */
-bool background_sched_on(struct background_sched *b);
-/* From another thread: back to the normal policy for the rest of this
- * round (the thread's next background_sched_set decides again). */
-void background_sched_catch_up(struct background_sched *b);
-
 /* "real-time (SCHED_FIFO)", "nice -N", "short time slice" or "normal". */
 const char *reader_prio_name(enum reader_prio p);
 

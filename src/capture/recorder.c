@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,12 +38,6 @@
 #define LOCAL_MAX_BYTES   (256ull << 20)    /* records copied out, not yet handled */
 #define REC_BUF_FIRST     ((size_t)2 << 20) /* one huge page */
 #define LOSS_MERGE_GAP_NS 100000000ull      /* losses this close on one ring are one interval */
-/* Records handled in the background (see background_sched) come back to
- * the normal policy when this much waits behind them, or after this long
- * in one round (the file's write interval): kiln keeps up, writes its
- * file, and stays within memory. */
-#define BACKGROUND_MAX_BYTES (64ull << 20)
-#define BACKGROUND_MAX_NS    250000000ull
 
 /* Records copied out of the rings, 8-byte aligned, handled after the ring
  * space went back to the kernel. */
@@ -117,13 +110,6 @@ struct recorder {
 	struct reader_sched sched;
 	bool sched_raised;
 	int reader_prio;
-	/* The thread that handles the drained records (the drainer's
-	 * starter), in the background while it handles a round. It never
-	 * holds drainer.lock there: a thread under SCHED_IDLE waits for any
-	 * other, and the drainer would wait on it. bg_since (the round's
-	 * start) is under the lock. */
-	struct background_sched bg;
-	uint64_t bg_since;
 	uint64_t reader_lowered_ms;
 	/* which threads lost samples: counted against sampled, per thread */
 	struct thread_counts tc;
@@ -1421,10 +1407,7 @@ static void *drainer_main(void *arg)
 		pthread_mutex_lock(&r->drainer.lock);
 		drain_rings(r);
 		bool any = r->next.nrec != 0;
-		bool pile_up = r->next.len > BACKGROUND_MAX_BYTES || r->last_drain > r->bg_since + BACKGROUND_MAX_NS;
 		pthread_mutex_unlock(&r->drainer.lock);
-		if (pile_up)
-			background_sched_catch_up(&r->bg);
 		if (any)
 			pthread_cond_signal(&r->drainer.ready);
 		if (r->sched_raised)
@@ -1452,11 +1435,6 @@ static void start_drainer(struct recorder *r)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->drainer.ready, &ca);
 	pthread_condattr_destroy(&ca);
-	/* switches come at the program's pace, and a program that sleeps
-	 * leaves the cpu time to handle them; a cpu-bound one would keep a
-	 * sampling recording (kiln top's too) a round behind */
-	if (r->o.offcpu)
-		background_sched_init(&r->bg);
 	if (pthread_create(&r->drainer.thread, NULL, drainer_main, r) != 0) {
 		pthread_cond_destroy(&r->drainer.ready);
 		pthread_mutex_destroy(&r->drainer.lock);
@@ -1477,8 +1455,6 @@ static void stop_drainer(struct recorder *r)
 			/* it still sees the flag within its 100 ms poll */
 		}
 		pthread_join(r->drainer.thread, NULL);
-		background_sched_set(&r->bg, false);
-		r->bg.allowed = false;
 		pthread_cond_destroy(&r->drainer.ready);
 		pthread_mutex_destroy(&r->drainer.lock);
 		r->drainer.running = false;
@@ -1509,11 +1485,7 @@ static void take_drained(struct recorder *r, int timeout_ms)
 	r->cur = r->next;
 	r->next = tmp;
 	r->next.len = r->next.nrec = 0;
-	r->bg_since = now_ns();
 	pthread_mutex_unlock(&r->drainer.lock);
-	/* this round in the background, unless it is already a pile-up */
-	if (r->cur.len <= BACKGROUND_MAX_BYTES && r->bg.tid == (int)syscall(SYS_gettid))
-		background_sched_set(&r->bg, true);
 }
 
 size_t recorder_poll(struct recorder *r, int timeout_ms)
@@ -1552,8 +1524,6 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 		reader_sched_govern(&r->sched);
 	if (r->o.offcpu)
 		offcpu_pairer_flush(&r->offcpu, false, 0, emit_offcpu, r);
-	if (threaded)
-		background_sched_set(&r->bg, false);
 	return b->nrec + r->round_deferred;
 }
 
