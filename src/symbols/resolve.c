@@ -164,7 +164,7 @@ static int mapping_module(struct resolve_ctx *c, uint32_t mid)
 	const char *path = profile_str(c->p, m->path);
 	/* the content the process ran, when it is held: no file is read, and
 	 * a binary rebuilt under its path since still names the old code */
-	int id = m->build_id ? symbolizer_module_by_build_id(c->s, profile_str(c->p, m->build_id)) : -ENOENT;
+	int id = m->build_id ? symbolizer_module_by_build_id(c->s, profile_str(c->p, m->build_id), path) : -ENOENT;
 	if (id >= 0) {
 		c->mapping_module.v[mid] = id + 1;
 		return id;

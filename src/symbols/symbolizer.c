@@ -113,14 +113,19 @@ static int module_hit(struct symbolizer *s, int id)
 	return m->err ? m->err : id;
 }
 
-int symbolizer_module_by_build_id(struct symbolizer *s, const char *hex)
+int symbolizer_module_by_build_id(struct symbolizer *s, const char *hex, const char *path)
 {
 	char key[160];
 	if (!hex || !*hex || strlen(hex) > sizeof(key) - 3)
 		return -ENOENT;
 	snprintf(key, sizeof(key), "b:%s", hex);
 	int id = module_find(s, key);
-	return id < 0 ? -ENOENT : module_hit(s, id);
+	if (id < 0)
+		return -ENOENT;
+	const struct sym_module *m = &s->modules.v[id];
+	if (path && !(m->elf && elf_module_has_symbols(m->elf)))
+		symbolizer_module(s, path); /* the module reads it if it is a twin with symbols */
+	return module_hit(s, id);
 }
 
 /* Reads the file at path (stat st) into a new module keyed by key. */

@@ -257,14 +257,19 @@ struct symbolizer {
 	struct sym_frame unkept[SYM_MAX_FRAMES]; /* a result past SYM_CACHE_FIRST_MAX, until the next lookup */
 };
 
-/* Returns the module id for path (opening it on first use), or -errno. */
+/* Returns the module id for path (opening it on first use), or -errno.
+ * Files of one build-id share a module: a stripped first file gives way
+ * to a later path's twin with symbols. */
 int symbolizer_module(struct symbolizer *s, const char *path);
 /* Loads the kernel's symbols for the n sorted, distinct addresses addrs
  * only, when none are loaded yet: the lookups of a whole profile. */
 void symbolizer_prepare_kernel(struct symbolizer *s, const uint64_t *addrs, size_t n);
 /* The module id of the module whose build-id is hex when it is cached,
- * else -ENOENT; no file is read. */
-int symbolizer_module_by_build_id(struct symbolizer *s, const char *hex);
+ * else -ENOENT. No file is read, but for one case: when the module's file
+ * has no symbols, path (the mapping's file, or NULL) is looked at, and
+ * read from then on if it is the same build with symbols (see
+ * symbolizer_module). */
+int symbolizer_module_by_build_id(struct symbolizer *s, const char *hex, const char *path);
 /* A resolve pass begins: every path is checked again on its next use. */
 void symbolizer_begin_pass(struct symbolizer *s);
 /* Frees the least recently used modules beyond the bound

@@ -25,7 +25,7 @@
 #include "run_cmd.h"
 
 static char dir[1024];
-static char full[1200], stripped[1200], dbgdir[1200], dbgfile[1400], cache[1200], names[1400];
+static char full[1200], stripped[1200], dbgdir[1200], dbgfile[1400], cache[1200], names[1400], build_id[130];
 static uint64_t file_size;
 
 static int setup(void **state)
@@ -40,8 +40,8 @@ static int setup(void **state)
 	if (run("mkdir -p '%s' && printf '%%s' '%s' > '%s/fix.c'", dir, fixture_c, dir) ||
 	    run("cc -O2 -g -o '%s' '%s/fix.c' && strip -o '%s' '%s'", full, dir, stripped, full))
 		return -1;
-	char bid[130];
-	if (symbols_file_build_id(stripped, bid, sizeof(bid)) != 1)
+	const char *bid = build_id;
+	if (symbols_file_build_id(stripped, build_id, sizeof(build_id)) != 1)
 		return -1;
 	snprintf(dbgfile, sizeof(dbgfile), "%s/.build-id/%.2s/%s.debug", dbgdir, bid, bid + 2);
 	snprintf(names, sizeof(names), "%s/%s.names", cache, bid);
@@ -216,6 +216,18 @@ static void test_stripped_then_full_twin(void **state)
 	assert_non_null(strstr(strbuf_str(&sb), "outer_work|"));
 	assert_non_null(strstr(strbuf_str(&sb), "inner_add|"));
 	assert_int_equal(symbolizer_module(s, stripped), id);
+	name_module(s, id, &sb);
+	assert_non_null(strstr(strbuf_str(&sb), "outer_work|"));
+	symbolizer_free(s);
+
+	/* found by build-id (a mapping that carries one): a file of another
+	 * build at the mapping's path is not taken, the twin is */
+	s = symbolizer_new();
+	id = symbolizer_module(s, stripped);
+	assert_int_equal(symbolizer_module_by_build_id(s, build_id, "/bin/sh"), id);
+	name_module(s, id, &sb);
+	assert_null(strstr(strbuf_str(&sb), "outer_work|"));
+	assert_int_equal(symbolizer_module_by_build_id(s, build_id, full), id);
 	name_module(s, id, &sb);
 	assert_non_null(strstr(strbuf_str(&sb), "outer_work|"));
 	symbolizer_free(s);
