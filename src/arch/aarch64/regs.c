@@ -31,11 +31,9 @@ uint64_t arch_perf_regs_to_dwarf(const uint64_t *regs_in, uint64_t mask, uint64_
 {
 	uint64_t valid = 0;
 	unsigned idx = 0;
-	for (int bit = 0; bit < 64; bit++) {
-		if (!(mask & (1ULL << bit)))
-			continue;
+	for (uint64_t m = mask; m; m &= m - 1) {
 		uint64_t v = regs_in[idx++];
-		int reg = perf_to_dwarf(bit);
+		int reg = perf_to_dwarf(__builtin_ctzll(m));
 		if (reg >= 0) {
 			out[reg] = v;
 			valid |= 1ULL << reg;
