@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include <asm/perf_regs.h>
+
 #include "arch/arch.h"
 
 /* Every register in the mask reaches out[], each in its own slot. */
@@ -32,6 +34,41 @@ static void test_perf_regs_round_trip(void **state)
 		for (unsigned b = a + 1; b < ARCH_DWARF_NREGS; b++)
 			if ((valid >> a & 1) && (valid >> b & 1))
 				assert_true(out[a] != out[b]);
+}
+
+/* Each perf register in the DWARF slot the ABI gives it (the round trip
+ * above would not see two of them swapped). */
+static void test_perf_regs_slots(void **state)
+{
+	(void)state;
+	uint64_t mask = arch_perf_regs_mask(), in[64], out[ARCH_DWARF_NREGS];
+	for (unsigned i = 0; i < 64; i++)
+		in[i] = 0;
+	/* the value of perf's register bit: its bit number plus 0x100, at
+	 * its place in the dump (one u64 per bit set, in bit order) */
+	for (unsigned bit = 0, idx = 0; bit < 64; bit++)
+		if (mask >> bit & 1)
+			in[idx++] = 0x100 + bit;
+	memset(out, 0, sizeof(out));
+	arch_perf_regs_to_dwarf(in, mask, out);
+#if defined(__x86_64__)
+	static const struct {
+		unsigned perf, dwarf;
+	} want[] = {
+	    {PERF_REG_X86_AX, 0},   {PERF_REG_X86_DX, 1},   {PERF_REG_X86_CX, 2},   {PERF_REG_X86_BX, 3},
+	    {PERF_REG_X86_SI, 4},   {PERF_REG_X86_DI, 5},   {PERF_REG_X86_BP, 6},   {PERF_REG_X86_SP, 7},
+	    {PERF_REG_X86_R8, 8},   {PERF_REG_X86_R9, 9},   {PERF_REG_X86_R10, 10}, {PERF_REG_X86_R11, 11},
+	    {PERF_REG_X86_R12, 12}, {PERF_REG_X86_R13, 13}, {PERF_REG_X86_R14, 14}, {PERF_REG_X86_R15, 15},
+	    {PERF_REG_X86_IP, 16},
+	};
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(out[want[i].dwarf], 0x100 + want[i].perf);
+#elif defined(__aarch64__)
+	for (unsigned r = 0; r <= 30; r++)
+		assert_int_equal(out[r], 0x100 + r); /* x0-x30 */
+	assert_int_equal(out[ARCH_DWARF_SP], 0x100 + PERF_REG_ARM64_SP);
+	assert_int_equal(out[ARCH_DWARF_IP], 0x100 + PERF_REG_ARM64_PC);
+#endif
 }
 
 /* The ABI's numbers, spelled out per architecture. */
@@ -91,6 +128,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_perf_regs_round_trip),
+	    cmocka_unit_test(test_perf_regs_slots),
 	    cmocka_unit_test(test_abi_numbers),
 	    cmocka_unit_test(test_plt_decode),
 	};

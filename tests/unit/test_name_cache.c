@@ -40,11 +40,10 @@ static int setup(void **state)
 	if (run("mkdir -p '%s' && printf '%%s' '%s' > '%s/fix.c'", dir, fixture_c, dir) ||
 	    run("cc -O2 -g -o '%s' '%s/fix.c' && strip -o '%s' '%s'", full, dir, stripped, full))
 		return -1;
-	const char *bid = build_id;
 	if (symbols_file_build_id(stripped, build_id, sizeof(build_id)) != 1)
 		return -1;
-	snprintf(dbgfile, sizeof(dbgfile), "%s/.build-id/%.2s/%s.debug", dbgdir, bid, bid + 2);
-	snprintf(names, sizeof(names), "%s/%s.names", cache, bid);
+	snprintf(dbgfile, sizeof(dbgfile), "%s/.build-id/%.2s/%s.debug", dbgdir, build_id, build_id + 2);
+	snprintf(names, sizeof(names), "%s/%s.names", cache, build_id);
 	if (run("mkdir -p \"$(dirname '%s')\" && objcopy --only-keep-debug '%s' '%s'", dbgfile, full, dbgfile))
 		return -1;
 	struct stat st;
