@@ -97,6 +97,16 @@ enum offcpu_reason offcpu_reason_of(const struct profile *p, uint32_t stack)
 	return OFFCPU_REASON_OTHER;
 }
 
+enum offcpu_reason offcpu_reason_cached(const struct profile *p, uint32_t stack, struct hashmap *cache)
+{
+	uint64_t r;
+	if (hashmap_get(cache, stack, &r))
+		return (enum offcpu_reason)r;
+	enum offcpu_reason got = offcpu_reason_of(p, stack);
+	hashmap_put(cache, stack, got);
+	return got;
+}
+
 /* hotspots_value_index() says -ENOENT for a value p lacks; -1 here. */
 static int value_index(const struct profile *p, const char *name)
 {

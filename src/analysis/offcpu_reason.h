@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "profile/profile.h"
+#include "util/hashmap.h"
 
 enum offcpu_reason {
 	OFFCPU_REASON_OTHER = 0,
@@ -28,6 +29,12 @@ const char *offcpu_reason_name(enum offcpu_reason r);
 /* The reason of a blocked interval that went off the cpu on stack (a leaf
  * node of p). Stacks without frames are OFFCPU_REASON_OTHER. */
 enum offcpu_reason offcpu_reason_of(const struct profile *p, uint32_t stack);
+
+/* offcpu_reason_of() for callers that ask once per interval: each stack's
+ * reason is told once and kept in cache (stack -> reason; the caller
+ * initializes and releases it). Telling walks the whole stack and matches
+ * every frame's name against a few dozen patterns. */
+enum offcpu_reason offcpu_reason_cached(const struct profile *p, uint32_t stack, struct hashmap *cache);
 
 /* Value indexes of an off-CPU or --wall profile (see kiln-offcpu(1)):
  * -1 where p has no such value. */

@@ -188,9 +188,37 @@ static int cmp_pool(const void *a, const void *b)
 	return x->blocked > y->blocked ? -1 : x->blocked < y->blocked;
 }
 
+/* What the loops below ask of each interval's stack, told once per stack:
+ * an answer walks the whole stack, and a run of 30,000 switches has a few
+ * dozen stacks. Each map is stack -> answer. */
+struct stack_answers {
+	struct hashmap reason, own, key;
+};
+
+static uint32_t own_of(const struct profile *p, uint32_t stack, struct hashmap *cache)
+{
+	uint64_t v;
+	if (hashmap_get(cache, stack, &v))
+		return (uint32_t)v;
+	struct own_walk ow;
+	find_own(p, stack, &ow);
+	hashmap_put(cache, stack, ow.own);
+	return ow.own;
+}
+
+static uint64_t key_of(const struct profile *p, uint32_t stack, struct hashmap *cache)
+{
+	uint64_t v;
+	if (!hashmap_get(cache, stack, &v)) {
+		v = pools_stack_key(p, stack);
+		hashmap_put(cache, stack, v);
+	}
+	return v;
+}
+
 /* The wait site most of the pool's workers wait for work at. */
 static void find_park_site(struct pool *pl, const struct profile *p, const struct offcpu_values *ov,
-                           const struct hashmap *tid_worker)
+                           const struct hashmap *tid_worker, struct stack_answers *ans)
 {
 	VEC(struct site_count) sites = {0};
 	for (size_t i = 0; i < p->samples.n; i++) {
@@ -198,17 +226,16 @@ static void find_park_site(struct pool *pl, const struct profile *p, const struc
 		uint64_t w;
 		if (s->values[ov->offcpu] <= 0 || !hashmap_get(tid_worker, s->tid, &w))
 			continue;
-		if (offcpu_reason_of(p, s->stack) != OFFCPU_REASON_CONDVAR)
+		if (offcpu_reason_cached(p, s->stack, &ans->reason) != OFFCPU_REASON_CONDVAR)
 			continue;
-		struct own_walk ow;
-		find_own(p, s->stack, &ow);
-		if (!ow.own)
+		uint32_t own = own_of(p, s->stack, &ans->own);
+		if (!own)
 			continue;
 		size_t k = 0;
-		while (k < sites.n && sites.v[k].site != ow.own)
+		while (k < sites.n && sites.v[k].site != own)
 			k++;
 		if (k == sites.n)
-			vec_push(&sites, ((struct site_count){ow.own, 0}));
+			vec_push(&sites, ((struct site_count){own, 0}));
 		if (w < 64)
 			sites.v[k].workers |= 1ull << w;
 	}
@@ -228,11 +255,15 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
                        struct hashmap *memo)
 {
 	struct hashmap tid_worker, stack_at;
+	struct stack_answers ans;
 	hashmap_init(&tid_worker);
 	hashmap_init(&stack_at);
+	hashmap_init(&ans.reason);
+	hashmap_init(&ans.own);
+	hashmap_init(&ans.key);
 	for (size_t w = 0; w < pl->workers.n; w++)
 		hashmap_put(&tid_worker, pl->workers.v[w].tid, w);
-	find_park_site(pl, p, ov, &tid_worker);
+	find_park_site(pl, p, ov, &tid_worker, &ans);
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct profile_sample *s = &p->samples.v[i];
 		uint64_t w;
@@ -248,17 +279,14 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 		/* In the pool's get-work function a worker waits for work: on its
 		 * condvar, or on the queue's lock while another worker (preempted
 		 * on a busy machine) holds it. Neither is a task blocking. */
-		if (!parked && pl->park_site) {
-			struct own_walk ow;
-			find_own(p, s->stack, &ow);
-			parked = ow.own == pl->park_site;
-		}
+		if (!parked && pl->park_site)
+			parked = own_of(p, s->stack, &ans.own) == pl->park_site;
 		if (parked) {
 			pw->parked += (uint64_t)ns;
 			continue;
 		}
 		pw->blocked += (uint64_t)ns;
-		uint64_t at, key = pools_stack_key(p, s->stack);
+		uint64_t at, key = key_of(p, s->stack, &ans.key);
 		if (!hashmap_get(&stack_at, key, &at)) {
 			at = pl->stacks.n;
 			vec_push(&pl->stacks, ((struct pool_stack){s->stack, 0, 0}));
@@ -285,6 +313,9 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 		qsort(pl->stacks.v, pl->stacks.n, sizeof(*pl->stacks.v), cmp_stack);
 	hashmap_release(&tid_worker);
 	hashmap_release(&stack_at);
+	hashmap_release(&ans.reason);
+	hashmap_release(&ans.own);
+	hashmap_release(&ans.key);
 }
 
 int pools_build(struct pools *ps, const struct profile *p)

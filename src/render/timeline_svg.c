@@ -127,8 +127,9 @@ int render_timeline_svg(struct strbuf *out, const struct profile *p, const struc
 	if (t1 <= t0)
 		t1 = t0 + 1;
 	double scale = (double)PLOT_W / (double)(t1 - t0); /* px per ns */
-	struct hashmap lane_of;
+	struct hashmap lane_of, reasons;                   /* reasons: stack -> offcpu_reason */
 	hashmap_init(&lane_of);
+	hashmap_init(&reasons);
 	lane_vec ls = {0};
 	lane_order(p, ps, &lane_of, &ls);
 	/* the samples of each lane, in sample order (a counting sort) */
@@ -205,7 +206,8 @@ int render_timeline_svg(struct strbuf *out, const struct profile *p, const struc
 			if (blocked <= 0 && runnable <= 0)
 				continue;
 			uint64_t ns = (uint64_t)(blocked > 0 ? blocked : runnable);
-			enum offcpu_reason r = blocked > 0 ? offcpu_reason_of(p, s->stack) : OFFCPU_REASON_RUNNABLE;
+			enum offcpu_reason r =
+			    blocked > 0 ? offcpu_reason_cached(p, s->stack, &reasons) : OFFCPU_REASON_RUNNABLE;
 			double x = (double)(s->time - t0) * scale, w = (double)ns * scale;
 			strbuf_addf(out,
 			            "<rect class=\"off\" x=\"%.4f\" y=\"%d\" width=\"%.4f\" height=\"%d\" fill=\"%s\" "
@@ -229,5 +231,6 @@ int render_timeline_svg(struct strbuf *out, const struct profile *p, const struc
 	free(order);
 	vec_free(&ls);
 	hashmap_release(&lane_of);
+	hashmap_release(&reasons);
 	return 0;
 }
