@@ -29,6 +29,11 @@ int perf_ring_map(struct perf_ring *r, int fd, int cpu, size_t data_pages)
 	r->data = (uint8_t *)base + page;
 	r->size = (uint64_t)data_pages * page;
 	r->bounce = xmalloc(BOUNCE_SIZE);
+	/* map every page now: the first read of each would fault while the
+	 * reader races the target to empty the ring (2 us a page here) */
+	const volatile uint8_t *d = r->data;
+	for (uint64_t off = 0; off < r->size; off += page)
+		(void)d[off];
 	return 0;
 }
 

@@ -37,6 +37,7 @@
 #define DRAIN_EVERY_NS    2000000ull        /* re-drain the rings while unwinding */
 #define LOCAL_MAX_BYTES   (256ull << 20)    /* records copied out, not yet handled */
 #define REC_BUF_FIRST     ((size_t)2 << 20) /* one huge page */
+#define REC_BUF_READY     ((size_t)1 << 26) /* 64 MiB: the most touched before the target runs */
 #define LOSS_MERGE_GAP_NS 100000000ull      /* losses this close on one ring are one interval */
 
 /* Records copied out of the rings, 8-byte aligned, handled after the ring
@@ -1418,6 +1419,20 @@ static void *drainer_main(void *arg)
 	return NULL;
 }
 
+/* Gives b room for n bytes and touches it. The drainer fills the copy
+ * buffers at the rings' pace; growing them while the target runs faults
+ * in new pages, and on a VM whose host took back the guest's free memory
+ * each 2 MiB page costs the drainer about 2 ms (bench/README), long
+ * enough for a ring to fill behind it. */
+static void rec_buf_prefault(struct rec_buf *b, size_t n)
+{
+	if (b->cap >= n)
+		return;
+	b->v = xgrowarray(b->v, b->len, n, 1);
+	b->cap = n;
+	memset(b->v + b->len, 0, n - b->len);
+}
+
 /* Starts the drainer; without a thread, the caller's thread reads the
  * rings itself, at raised priority. */
 static void start_drainer(struct recorder *r)
@@ -1425,6 +1440,17 @@ static void start_drainer(struct recorder *r)
 	pthread_condattr_t ca;
 	if (r->drainer.running)
 		return;
+	/* a round copies what the rings held when one passed a quarter
+	 * (less: samples lose the unfilled part of their stack copy), in
+	 * either buffer (they swap) */
+	uint64_t ring_bytes = 0;
+	for (size_t i = 0; i < r->rings.n; i++)
+		ring_bytes += r->rings.v[i].size;
+	size_t round = ring_bytes / 4 < REC_BUF_READY ? (size_t)(ring_bytes / 4) : REC_BUF_READY;
+	if (round > REC_BUF_FIRST) {
+		rec_buf_prefault(&r->cur, round);
+		rec_buf_prefault(&r->next, round);
+	}
 	r->drainer.stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (r->drainer.stop_fd < 0) {
 		raise_reader(r);
