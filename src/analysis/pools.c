@@ -146,7 +146,15 @@ static int walk_park(void *ctx, const struct profile_frame *f, uint32_t location
 	return 0;
 }
 
-/* Whether a stack has a park frame; cached per stack in memo (1 + bool). */
+/* What the pools ask of each interval's stack, told once per stack: an
+ * answer walks the whole stack, and a run of 30,000 switches has a few
+ * dozen stacks. Each map is stack -> answer. */
+struct stack_answers {
+	struct hashmap parks; /* 1 + whether it has a park frame */
+	struct hashmap reason, own, key;
+};
+
+/* Whether a stack has a park frame. */
 static bool parks(const struct pools *ps, const struct profile *p, uint32_t stack, struct hashmap *memo)
 {
 	uint64_t v;
@@ -187,13 +195,6 @@ static int cmp_pool(const void *a, const void *b)
 	const struct pool *x = a, *y = b;
 	return x->blocked > y->blocked ? -1 : x->blocked < y->blocked;
 }
-
-/* What the loops below ask of each interval's stack, told once per stack:
- * an answer walks the whole stack, and a run of 30,000 switches has a few
- * dozen stacks. Each map is stack -> answer. */
-struct stack_answers {
-	struct hashmap reason, own, key;
-};
 
 static uint32_t own_of(const struct profile *p, uint32_t stack, struct hashmap *cache)
 {
@@ -252,18 +253,14 @@ static void find_park_site(struct pool *pl, const struct profile *p, const struc
 }
 
 static void split_pool(struct pool *pl, const struct pools *ps, const struct profile *p, const struct offcpu_values *ov,
-                       struct hashmap *memo)
+                       struct stack_answers *ans)
 {
 	struct hashmap tid_worker, stack_at;
-	struct stack_answers ans;
 	hashmap_init(&tid_worker);
 	hashmap_init(&stack_at);
-	hashmap_init(&ans.reason);
-	hashmap_init(&ans.own);
-	hashmap_init(&ans.key);
 	for (size_t w = 0; w < pl->workers.n; w++)
 		hashmap_put(&tid_worker, pl->workers.v[w].tid, w);
-	find_park_site(pl, p, ov, &tid_worker, &ans);
+	find_park_site(pl, p, ov, &tid_worker, ans);
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct profile_sample *s = &p->samples.v[i];
 		uint64_t w;
@@ -275,18 +272,18 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 		int64_t ns = s->values[ov->offcpu];
 		if (ns <= 0)
 			continue;
-		bool parked = parks(ps, p, s->stack, memo);
+		bool parked = parks(ps, p, s->stack, &ans->parks);
 		/* In the pool's get-work function a worker waits for work: on its
 		 * condvar, or on the queue's lock while another worker (preempted
 		 * on a busy machine) holds it. Neither is a task blocking. */
 		if (!parked && pl->park_site)
-			parked = own_of(p, s->stack, &ans.own) == pl->park_site;
+			parked = own_of(p, s->stack, &ans->own) == pl->park_site;
 		if (parked) {
 			pw->parked += (uint64_t)ns;
 			continue;
 		}
 		pw->blocked += (uint64_t)ns;
-		uint64_t at, key = key_of(p, s->stack, &ans.key);
+		uint64_t at, key = key_of(p, s->stack, &ans->key);
 		if (!hashmap_get(&stack_at, key, &at)) {
 			at = pl->stacks.n;
 			vec_push(&pl->stacks, ((struct pool_stack){s->stack, 0, 0}));
@@ -313,9 +310,6 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 		qsort(pl->stacks.v, pl->stacks.n, sizeof(*pl->stacks.v), cmp_stack);
 	hashmap_release(&tid_worker);
 	hashmap_release(&stack_at);
-	hashmap_release(&ans.reason);
-	hashmap_release(&ans.own);
-	hashmap_release(&ans.key);
 }
 
 int pools_build(struct pools *ps, const struct profile *p)
@@ -367,11 +361,17 @@ int pools_build(struct pools *ps, const struct profile *p)
 		vec_push(&ps->v, pl);
 	}
 	free(done);
-	struct hashmap memo;
-	hashmap_init(&memo);
+	struct stack_answers ans;
+	hashmap_init(&ans.parks);
+	hashmap_init(&ans.reason);
+	hashmap_init(&ans.own);
+	hashmap_init(&ans.key);
 	for (size_t i = 0; i < ps->v.n; i++)
-		split_pool(&ps->v.v[i], ps, p, &ov, &memo);
-	hashmap_release(&memo);
+		split_pool(&ps->v.v[i], ps, p, &ov, &ans);
+	hashmap_release(&ans.parks);
+	hashmap_release(&ans.reason);
+	hashmap_release(&ans.own);
+	hashmap_release(&ans.key);
 	if (ps->v.n > 1)
 		qsort(ps->v.v, ps->v.n, sizeof(*ps->v.v), cmp_pool);
 	return 0;

@@ -127,7 +127,8 @@ int render_timeline_svg(struct strbuf *out, const struct profile *p, const struc
 	if (t1 <= t0)
 		t1 = t0 + 1;
 	double scale = (double)PLOT_W / (double)(t1 - t0); /* px per ns */
-	struct hashmap lane_of, reasons;                   /* reasons: stack -> offcpu_reason */
+	struct hashmap lane_of;
+	struct hashmap reasons; /* stack -> its offcpu_reason, told once */
 	hashmap_init(&lane_of);
 	hashmap_init(&reasons);
 	lane_vec ls = {0};
