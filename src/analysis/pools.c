@@ -118,13 +118,18 @@ void pools_stack_label(const struct profile *p, uint32_t stack, char *buf, size_
 		snprintf(buf, size, "%s", stack ? "(library code only)" : "(no stack)");
 }
 
+static uint64_t key_of_walk(const struct own_walk *w, uint32_t stack)
+{
+	if (!w->own) /* nothing of the program's own: keep stacks apart */
+		return (1ull << 63) | stack;
+	return (uint64_t)w->own << 32 | w->callee;
+}
+
 uint64_t pools_stack_key(const struct profile *p, uint32_t stack)
 {
 	struct own_walk w;
 	find_own(p, stack, &w);
-	if (!w.own) /* nothing of the program's own: keep stacks apart */
-		return (1ull << 63) | stack;
-	return (uint64_t)w.own << 32 | w.callee;
+	return key_of_walk(&w, stack);
 }
 
 struct park_walk {
@@ -146,25 +151,37 @@ static int walk_park(void *ctx, const struct profile_frame *f, uint32_t location
 	return 0;
 }
 
-/* What the pools ask of each interval's stack, told once per stack: an
- * answer walks the whole stack, and a run of 30,000 switches has a few
- * dozen stacks. Each map is stack -> answer. */
-struct stack_answers {
-	struct hashmap parks; /* 1 + whether it has a park frame */
-	struct hashmap reason, own, key;
+/* What the pools ask of an interval's stack. Each answer walks the whole
+ * stack, and a run of 30,000 switches has a few dozen stacks: they are
+ * told once per stack, all at once. */
+struct stack_answer {
+	bool parks;   /* it has a park frame */
+	bool condvar; /* its reason is OFFCPU_REASON_CONDVAR */
+	uint32_t own; /* its innermost own function (own_walk) */
+	uint64_t key; /* pools_stack_key() */
 };
 
-/* Whether a stack has a park frame. */
-static bool parks(const struct pools *ps, const struct profile *p, uint32_t stack, struct hashmap *memo)
+struct stack_answers {
+	struct hashmap at; /* stack -> index in v */
+	VEC(struct stack_answer) v;
+};
+
+static const struct stack_answer *answer_of(const struct pools *ps, const struct profile *p, uint32_t stack,
+                                            struct stack_answers *ans)
 {
-	uint64_t v;
-	if (hashmap_get(memo, stack, &v))
-		return v == 2;
-	struct park_walk w = {ps, p, false};
+	uint64_t i;
+	if (hashmap_get(&ans->at, stack, &i))
+		return &ans->v.v[i];
+	struct park_walk pw = {ps, p, false};
 	if (stack)
-		profile_walk_stack(p, stack, walk_park, &w);
-	hashmap_put(memo, stack, w.match ? 2 : 1);
-	return w.match;
+		profile_walk_stack(p, stack, walk_park, &pw);
+	struct own_walk ow;
+	find_own(p, stack, &ow);
+	struct stack_answer a = {pw.match, offcpu_reason_of(p, stack) == OFFCPU_REASON_CONDVAR, ow.own,
+	                         key_of_walk(&ow, stack)};
+	vec_push(&ans->v, a);
+	hashmap_put(&ans->at, stack, ans->v.n - 1);
+	return &ans->v.v[ans->v.n - 1];
 }
 
 /* A thread's pool name: its name without a trailing number and the
@@ -196,30 +213,9 @@ static int cmp_pool(const void *a, const void *b)
 	return x->blocked > y->blocked ? -1 : x->blocked < y->blocked;
 }
 
-static uint32_t own_of(const struct profile *p, uint32_t stack, struct hashmap *cache)
-{
-	uint64_t v;
-	if (hashmap_get(cache, stack, &v))
-		return (uint32_t)v;
-	struct own_walk ow;
-	find_own(p, stack, &ow);
-	hashmap_put(cache, stack, ow.own);
-	return ow.own;
-}
-
-static uint64_t key_of(const struct profile *p, uint32_t stack, struct hashmap *cache)
-{
-	uint64_t v;
-	if (!hashmap_get(cache, stack, &v)) {
-		v = pools_stack_key(p, stack);
-		hashmap_put(cache, stack, v);
-	}
-	return v;
-}
-
 /* The wait site most of the pool's workers wait for work at. */
-static void find_park_site(struct pool *pl, const struct profile *p, const struct offcpu_values *ov,
-                           const struct hashmap *tid_worker, struct stack_answers *ans)
+static void find_park_site(struct pool *pl, const struct pools *ps, const struct profile *p,
+                           const struct offcpu_values *ov, const struct hashmap *tid_worker, struct stack_answers *ans)
 {
 	VEC(struct site_count) sites = {0};
 	for (size_t i = 0; i < p->samples.n; i++) {
@@ -227,10 +223,9 @@ static void find_park_site(struct pool *pl, const struct profile *p, const struc
 		uint64_t w;
 		if (s->values[ov->offcpu] <= 0 || !hashmap_get(tid_worker, s->tid, &w))
 			continue;
-		if (offcpu_reason_cached(p, s->stack, &ans->reason) != OFFCPU_REASON_CONDVAR)
-			continue;
-		uint32_t own = own_of(p, s->stack, &ans->own);
-		if (!own)
+		const struct stack_answer *a = answer_of(ps, p, s->stack, ans);
+		uint32_t own = a->own;
+		if (!a->condvar || !own)
 			continue;
 		size_t k = 0;
 		while (k < sites.n && sites.v[k].site != own)
@@ -260,7 +255,7 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 	hashmap_init(&stack_at);
 	for (size_t w = 0; w < pl->workers.n; w++)
 		hashmap_put(&tid_worker, pl->workers.v[w].tid, w);
-	find_park_site(pl, p, ov, &tid_worker, ans);
+	find_park_site(pl, ps, p, ov, &tid_worker, ans);
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct profile_sample *s = &p->samples.v[i];
 		uint64_t w;
@@ -272,18 +267,16 @@ static void split_pool(struct pool *pl, const struct pools *ps, const struct pro
 		int64_t ns = s->values[ov->offcpu];
 		if (ns <= 0)
 			continue;
-		bool parked = parks(ps, p, s->stack, &ans->parks);
+		const struct stack_answer *a = answer_of(ps, p, s->stack, ans);
 		/* In the pool's get-work function a worker waits for work: on its
 		 * condvar, or on the queue's lock while another worker (preempted
 		 * on a busy machine) holds it. Neither is a task blocking. */
-		if (!parked && pl->park_site)
-			parked = own_of(p, s->stack, &ans->own) == pl->park_site;
-		if (parked) {
+		if (a->parks || (pl->park_site && a->own == pl->park_site)) {
 			pw->parked += (uint64_t)ns;
 			continue;
 		}
 		pw->blocked += (uint64_t)ns;
-		uint64_t at, key = key_of(p, s->stack, &ans->key);
+		uint64_t at, key = a->key;
 		if (!hashmap_get(&stack_at, key, &at)) {
 			at = pl->stacks.n;
 			vec_push(&pl->stacks, ((struct pool_stack){s->stack, 0, 0}));
@@ -361,17 +354,12 @@ int pools_build(struct pools *ps, const struct profile *p)
 		vec_push(&ps->v, pl);
 	}
 	free(done);
-	struct stack_answers ans;
-	hashmap_init(&ans.parks);
-	hashmap_init(&ans.reason);
-	hashmap_init(&ans.own);
-	hashmap_init(&ans.key);
+	struct stack_answers ans = {0};
+	hashmap_init(&ans.at);
 	for (size_t i = 0; i < ps->v.n; i++)
 		split_pool(&ps->v.v[i], ps, p, &ov, &ans);
-	hashmap_release(&ans.parks);
-	hashmap_release(&ans.reason);
-	hashmap_release(&ans.own);
-	hashmap_release(&ans.key);
+	hashmap_release(&ans.at);
+	vec_free(&ans.v);
 	if (ps->v.n > 1)
 		qsort(ps->v.v, ps->v.n, sizeof(*ps->v.v), cmp_pool);
 	return 0;
