@@ -296,8 +296,9 @@ RS
 	rustc -O -g -o "$T/stdhash" "$T/stdhash.rs" 2>"$T/rustc.err" || die "cannot build stdhash: $(tail -1 "$T/rustc.err")"
 	record stdhash -F 997 -o "$T/stdhash.kiln" -- "$T/stdhash"
 	report_json "$T/stdhash.kiln" "$T/stdhash.json"
-	# the hottest function whose file is std's
-	read -r fname ffile < <(py '([f["name"] + " " + f["file"] for f in j["functions"] if f["file"].startswith("/rustc/") and f["self"] > 0] or [""])[0]' "$T/stdhash.json")
+	# the hottest function whose file is std's; the file first, as the
+	# name may hold spaces ("<A as B>::f") and read gives the last variable the rest
+	read -r ffile fname < <(py '([f["file"] + " " + f["name"] for f in j["functions"] if f["file"].startswith("/rustc/") and f["self"] > 0] or [""])[0]' "$T/stdhash.json")
 	if [ -z "$fname" ]; then
 		fail "stdhash: no function with a /rustc/ source file had samples"
 	else
