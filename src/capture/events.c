@@ -220,11 +220,17 @@ long event_read_sysctl(const char *path, long dflt)
 
 int event_probe(const struct event_desc *e)
 {
+	return event_probe_format(e, 0);
+}
+
+int event_probe_format(const struct event_desc *e, uint64_t read_format)
+{
 	struct perf_event_attr attr;
 	memset(&attr, 0, sizeof(attr));
 	attr.size = sizeof(attr);
 	attr.type = e->type;
 	attr.config = e->config;
+	attr.read_format = read_format;
 	attr.disabled = 1;
 	int fd = event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EPERM)) {

@@ -48,6 +48,9 @@ void event_list(void (*fn)(void *ctx, const struct event_desc *e), void *ctx);
 /* Whether this machine can count e for the calling process: 0, or the
  * -errno of perf_event_open (-ENOENT/-EOPNOTSUPP: no such PMU event). */
 int event_probe(const struct event_desc *e);
+/* event_probe() with the read_format bits given (PERF_FORMAT_LOST needs
+ * Linux 6.0): -EINVAL where this kernel does not know them. */
+int event_probe_format(const struct event_desc *e, uint64_t read_format);
 
 /* "software", "hardware", "cache", "tracepoint" or "raw": e's PMU kind. */
 const char *event_kind(const struct event_desc *e);

@@ -51,6 +51,14 @@ struct rec_buf {
  * loss it reports next began. */
 struct ring_state {
 	uint64_t last_time;
+	uint64_t reported_lost; /* what its PERF_RECORD_LOSTs said */
+};
+
+/* An event writing into a ring it does not own (a later thread's, a
+ * companion): its lost count is that ring's. */
+struct extra_event {
+	int fd;
+	uint32_t ring;
 };
 
 /* A counter kiln opened itself (not inherited), and the thread it counts. */
@@ -72,8 +80,8 @@ struct recorder {
 	struct perf_event_attr attr;
 	struct maps maps;
 	struct unwinder *unwinder;
-	VEC(struct perf_ring) rings; /* one per cpu */
-	VEC(int) extra_fds;          /* per-thread events redirected into a ring */
+	VEC(struct perf_ring) rings;   /* one per cpu */
+	VEC(struct extra_event) extra; /* events redirected into a ring */
 	VEC(struct pollfd) pfds;
 	struct recorder_stats st;
 	int max_stack; /* kernel callchain depth limit */
@@ -120,13 +128,23 @@ struct recorder {
 	struct hashmap copied_at;
 	VEC(struct opened_event) opened;
 	VEC(struct thread_lost) lost_threads;
-	size_t lost_unreported;      /* threads whose exit counts were lost too */
-	struct offcpu_pairer offcpu; /* o.offcpu: switches not yet paired */
-	struct wake_filter wakef;    /* o.wake: the threads its events keep */
-	VEC(int) wake_fds;           /* o.wake: its event per ring's cpu */
-	bool wake_stopped;           /* recorder_disable() ran: no reopening */
-	bool refusing;               /* recorder_set_refusing() */
+	size_t lost_unreported;       /* threads whose exit counts were lost too */
+	struct offcpu_pairer offcpu;  /* o.offcpu: switches not yet paired */
+	struct wake_filter wakef;     /* o.wake: the threads its events keep */
+	VEC(int) wake_fds;            /* o.wake: its event per ring's cpu */
+	VEC(uint64_t) wake_gone_lost; /* per ring: lost by wake-up events closed since */
+	bool wake_stopped;            /* recorder_disable() ran: no reopening */
+	bool refusing;                /* recorder_set_refusing() */
+	bool lost_readable;           /* the kernel counts lost records per event */
 };
+
+/* The records the event of fd lost (its ring was full); 0 where the
+ * kernel does not count them. */
+static uint64_t event_lost(int fd)
+{
+	uint64_t v[2]; /* the count, then the lost records */
+	return read(fd, v, sizeof(v)) == (ssize_t)sizeof(v) ? v[1] : 0;
+}
 
 struct recorder *recorder_new(struct profile *p, const struct recorder_options *o)
 {
@@ -147,6 +165,9 @@ struct recorder *recorder_new(struct profile *p, const struct recorder_options *
 	if (r->max_stack <= 0 || r->max_stack > MAX_FRAMES - 2)
 		r->max_stack = r->max_stack <= 0 ? 127 : MAX_FRAMES - 2;
 	r->regs_mask = o->regs_mask ? o->regs_mask : arch_perf_regs_mask();
+	/* whether the kernel counts each event's lost records for read() */
+	static const struct event_desc dummy = {"dummy", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_DUMMY, false, false};
+	r->lost_readable = event_probe_format(&dummy, PERF_FORMAT_LOST) == 0;
 	long n = sysconf(_SC_NPROCESSORS_CONF);
 	r->ncpus = n > 0 ? (int)n : 1;
 	return r;
@@ -162,10 +183,11 @@ void recorder_free(struct recorder *r)
 	stop_drainer(r);
 	for (size_t i = 0; i < r->rings.n; i++)
 		perf_ring_release(&r->rings.v[i]);
-	for (size_t i = 0; i < r->extra_fds.n; i++)
-		close(r->extra_fds.v[i]);
+	for (size_t i = 0; i < r->extra.n; i++)
+		close(r->extra.v[i].fd);
 	vec_free(&r->rings);
-	vec_free(&r->extra_fds);
+	vec_free(&r->extra);
+	vec_free(&r->wake_gone_lost);
 	vec_free(&r->pfds);
 	for (size_t i = 0; i < r->deferred.n; i++)
 		free(r->deferred.v[i]);
@@ -277,6 +299,11 @@ static void build_attr(struct recorder *r, bool enable_on_exec)
 	if (takes_raw(r))
 		a->sample_type |= PERF_SAMPLE_RAW;
 	a->sample_max_stack = (uint16_t)r->max_stack;
+	/* a ring still full when the last thread exits holds its lost count
+	 * (the kernel reports it with the next record that fits, and none
+	 * comes): read from the events at the end instead */
+	if (r->lost_readable)
+		a->read_format = PERF_FORMAT_LOST;
 	a->disabled = 1;
 	a->enable_on_exec = enable_on_exec;
 	a->inherit = r->o.inherit;
@@ -356,9 +383,9 @@ static int map_ring(struct recorder *r, int fd, int cpu)
 	}
 }
 
-/* Opens the companion event of the ring fd of cpu: the same sample
- * layout, with no stack copy. Returns 0 or -errno. */
-static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
+/* Opens the companion event of ring (cpu's): the same sample layout,
+ * with no stack copy. Returns 0 or -errno. */
+static int open_companion(struct recorder *r, pid_t pid, int cpu, size_t ring)
 {
 	if (!r->o.companion.name)
 		return 0;
@@ -371,12 +398,13 @@ static int open_companion(struct recorder *r, pid_t pid, int cpu, int ring_fd)
 	int fd = event_open(&a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
+	if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings.v[ring].fd) < 0) {
 		int err = -errno;
 		close(fd);
 		return err;
 	}
-	vec_push(&r->extra_fds, fd);
+	struct extra_event e = {fd, (uint32_t)ring};
+	vec_push(&r->extra, e);
 	return 0;
 }
 
@@ -460,6 +488,11 @@ static void wake_refresh(struct recorder *r)
 			vec_push(&fds, fd);
 	}
 	if (rc == 0) {
+		/* what the old events lost is still the rings' */
+		while (r->wake_gone_lost.n < r->wake_fds.n)
+			vec_push(&r->wake_gone_lost, (uint64_t)0);
+		for (size_t i = 0; i < r->wake_fds.n; i++)
+			r->wake_gone_lost.v[i] += event_lost(r->wake_fds.v[i]);
 		close_wake_fds(r);
 		vec_free(&r->wake_fds);
 		r->wake_fds.v = fds.v, r->wake_fds.n = fds.n, r->wake_fds.cap = fds.cap;
@@ -502,24 +535,25 @@ static int open_for(struct recorder *r, pid_t pid, bool first_thread)
 				close(fd);
 				return rc;
 			}
-			rc = open_companion(r, pid, cpu, fd);
+			rc = open_companion(r, pid, cpu, r->rings.n - 1);
 			if (rc < 0)
 				return rc;
 			continue;
 		}
 		/* later threads write into the ring of the same cpu */
-		int target = -1;
+		size_t target = r->rings.n;
 		for (size_t i = 0; i < r->rings.n; i++)
 			if (r->rings.v[i].cpu == cpu)
-				target = r->rings.v[i].fd;
-		if (target < 0 || ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, target) < 0) {
-			int err = target < 0 ? -ENODEV : -errno;
+				target = i;
+		if (target == r->rings.n || ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->rings.v[target].fd) < 0) {
+			int err = target == r->rings.n ? -ENODEV : -errno;
 			close(fd);
-			if (target < 0)
+			if (target == r->rings.n)
 				continue;
 			return err;
 		}
-		vec_push(&r->extra_fds, fd);
+		struct extra_event e = {fd, (uint32_t)target};
+		vec_push(&r->extra, e);
 		int rc = open_companion(r, pid, cpu, target);
 		if (rc < 0)
 			return rc;
@@ -608,16 +642,16 @@ void recorder_enable(struct recorder *r)
 {
 	for (size_t i = 0; i < r->rings.n; i++)
 		ioctl(r->rings.v[i].fd, PERF_EVENT_IOC_ENABLE, 0);
-	for (size_t i = 0; i < r->extra_fds.n; i++)
-		ioctl(r->extra_fds.v[i], PERF_EVENT_IOC_ENABLE, 0);
+	for (size_t i = 0; i < r->extra.n; i++)
+		ioctl(r->extra.v[i].fd, PERF_EVENT_IOC_ENABLE, 0);
 }
 
 void recorder_disable(struct recorder *r)
 {
 	for (size_t i = 0; i < r->rings.n; i++)
 		ioctl(r->rings.v[i].fd, PERF_EVENT_IOC_DISABLE, 0);
-	for (size_t i = 0; i < r->extra_fds.n; i++)
-		ioctl(r->extra_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (size_t i = 0; i < r->extra.n; i++)
+		ioctl(r->extra.v[i].fd, PERF_EVENT_IOC_DISABLE, 0);
 	for (size_t i = 0; i < r->wake_fds.n; i++)
 		ioctl(r->wake_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
 	r->wake_stopped = true; /* no new ones from the records left */
@@ -1340,6 +1374,7 @@ static void drain_record(void *vctx, const struct perf_event_header *h, int cpu)
 		uint64_t v[2];
 		memcpy(v, h + 1, sizeof(v));
 		note_loss(r, cpu, d->rs->last_time, t, v[1]);
+		d->rs->reported_lost += v[1];
 	}
 	if (t)
 		d->rs->last_time = t;
@@ -1553,6 +1588,30 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	return b->nrec + r->round_deferred;
 }
 
+void recorder_count_held_losses(struct recorder *r, uint64_t start, uint64_t end)
+{
+	if (!(r->attr.read_format & PERF_FORMAT_LOST))
+		return;
+	for (size_t i = 0; i < r->rings.n; i++) {
+		uint64_t lost = event_lost(r->rings.v[i].fd);
+		for (size_t j = 0; j < r->extra.n; j++)
+			if (r->extra.v[j].ring == i)
+				lost += event_lost(r->extra.v[j].fd);
+		if (r->wake_fds.n == r->rings.n)
+			lost += event_lost(r->wake_fds.v[i]);
+		if (i < r->wake_gone_lost.n)
+			lost += r->wake_gone_lost.v[i];
+		struct ring_state *rs = &r->ring_state.v[i];
+		if (lost <= rs->reported_lost)
+			continue;
+		uint64_t held = lost - rs->reported_lost;
+		rs->reported_lost = lost;
+		r->st.lost += held;
+		/* from the ring's last record; a ring that gave none lost all */
+		note_loss(r, r->rings.v[i].cpu, rs->last_time ? rs->last_time : start, end, held);
+	}
+}
+
 size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out)
 {
 	*out = r->losses.v;
@@ -1569,12 +1628,12 @@ static void count_opened_threads(struct recorder *r)
 	bool one = true;
 	uint64_t total = 0;
 	for (size_t i = 0; i < r->opened.n; i++) {
-		uint64_t v;
+		uint64_t v[2]; /* the count, and the lost records where read_format has them */
 		if (tid && r->opened.v[i].tid != tid)
 			one = false;
 		tid = r->opened.v[i].tid;
-		if (read(r->opened.v[i].fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
-			total += v;
+		if (read(r->opened.v[i].fd, v, sizeof(v)) >= (ssize_t)sizeof(v[0]))
+			total += v[0];
 	}
 	if (!tid || !one || r->lost_unreported)
 		return; /* a child's lost report would be taken for its own */
@@ -1664,7 +1723,7 @@ size_t recorder_bytes(struct recorder *r)
 	           r->cur.cap + drained + r->deferred.cap * sizeof(*r->deferred.v) +
 	           r->rings.cap * sizeof(*r->rings.v) + r->rings.n * sizeof(*r->ring_state.v) +
 	           r->opened.cap * sizeof(*r->opened.v) + r->lost_threads.cap * sizeof(*r->lost_threads.v) +
-	           r->extra_fds.cap * sizeof(int) + r->pfds.cap * sizeof(*r->pfds.v);
+	           r->extra.cap * sizeof(*r->extra.v) + r->pfds.cap * sizeof(*r->pfds.v);
 	for (size_t i = 0; i < r->deferred.n; i++)
 		n += r->deferred.v[i]->size;
 	for (size_t i = 0; i < r->rings.n; i++)

@@ -529,19 +529,8 @@ struct record_session {
  * -errno it refused with. */
 static int perf_probe(void)
 {
-	struct perf_event_attr attr = {0};
-	attr.size = sizeof(attr);
-	attr.type = PERF_TYPE_SOFTWARE;
-	attr.config = PERF_COUNT_SW_CPU_CLOCK;
-	attr.disabled = 1;
-	attr.exclude_kernel = 1;
-	attr.exclude_hv = 1;
-	int fd = event_open(&attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
-	if (fd >= 0) {
-		close(fd);
-		return 0;
-	}
-	return -errno;
+	static const struct event_desc clock = {"cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, true, false};
+	return event_probe(&clock);
 }
 
 /* Chooses the engine: the agent when asked, or when perf_event_open is
@@ -877,6 +866,9 @@ static int record_collect(struct record_session *s)
 		while (record_poll(s, 0))
 			;
 	s->end = cmd_now_ns();
+	recorder_count_held_losses(s->r, s->start, s->end);
+	if (s->roff)
+		recorder_count_held_losses(s->roff, s->start, s->end);
 	/* threads still off the cpu were so until now */
 	recorder_close_offcpu(s->roff ? s->roff : s->r, s->end);
 	if (write_err) {
@@ -1081,6 +1073,8 @@ static void record_summary(const struct record_session *s)
 		kiln_warn("the agent did not start in '%s' (a static binary, or LD_PRELOAD removed); nothing was "
 		          "recorded",
 		          a->argv[0]);
+	else if (!st->samples && st->lost)
+		kiln_warn("no samples were kept: the kernel dropped every one (above)");
 	else if (!st->samples)
 		kiln_warn("no samples were recorded; the command may have run too briefly");
 }

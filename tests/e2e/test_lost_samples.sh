@@ -8,7 +8,7 @@
 # giving cpu 1's ring a single page, smaller than one sample, so every
 # sample taken on cpu 1 is lost - record's summary and the report header
 # say how many, on which cpu's ring, over which interval and on which
-# threads.
+# threads, also when the ring stayed full to the end (attached by pid).
 source "$(dirname "$0")/lib.sh"
 setup
 [ "$(id -u)" = 0 ] || skip "the reader's real-time priority needs root or CAP_SYS_NICE; run as root"
@@ -112,4 +112,29 @@ else
 	check_le "per-thread estimates add up to no more than the lost samples" "$thr_lost" "$lost"
 	check_grep "summary: unreported threads named" "$T/tiny.err" "; $unreported threads?'?s? exit counts? w[a-z]+ lost with the samples"
 fi
+
+# A ring full to the end never says so itself: the kernel reports a loss
+# with the next record that fits, and attached to a busy thread for a
+# while nothing fits cpu 1's one page. The events' own counts tell; before
+# they were read this said "0 samples, 0 lost".
+taskset -c 1 "$FX/c_hot_alpha" 60000 >/dev/null &
+hpid=$!
+wait_cpu_ms "$hpid" 20
+cpu0=$(proc_cpu_ms "$hpid")
+KILN_TEST_RING_PAGES=1:1 record held -o "$T/held.kiln" -p "$hpid" --duration 1
+cpu1=$(proc_cpu_ms "$hpid")
+kill "$hpid" 2>/dev/null
+wait "$hpid" 2>/dev/null
+check_eq "attached, every sample lost: exit status" "$RC" 0
+read -r samples lost < <(counts "$T/held.err")
+# one a millisecond of the thread's CPU; it had 1 s on its cpu, at least
+# 50 ms of it however loaded the machine
+check_between "attached, every sample lost: lost (the thread used $((cpu1 - cpu0)) ms around it)" "${lost:-0}" 50 \
+	"$((cpu1 - cpu0 + 20))"
+check_eq "attached, every sample lost: none kept" "${samples:-}" 0
+check_grep "attached, every sample lost: the loss is cpu 1's" "$T/held.err" \
+	"^kiln: warning: $lost of $lost samples \(100.0%\) were lost because a ring buffer was full: cpu 1 from "
+check_no_grep "attached, every sample lost: not 'ran too briefly'" "$T/held.err" "too briefly"
+report_json "$T/held.kiln" "$T/held.json"
+check_eq "attached, every sample lost: the file's count is the summary's" "$(jq_ "$T/held.json" "j['lost']")" "$lost"
 finish
