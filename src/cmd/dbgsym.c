@@ -36,13 +36,7 @@ void cmd_note_debug_packages(struct profile *p)
 	if (dir)
 		strbuf_addf(&cache, "%s/packages", dir);
 	symbols_packages_of(SYMBOLS_DPKG_INFO, strbuf_str(&cache), files, i, pkg);
-	for (size_t k = 0; k < i; k++) {
-		if (!pkg[k][0])
-			continue;
-		if (pkgs.len)
-			strbuf_addch(&pkgs, ' ');
-		strbuf_addf(&pkgs, "%s-dbgsym", pkg[k]);
-	}
+	symbols_dbgsym_list((const char(*)[256])pkg, i, &pkgs);
 	profile_set_meta(p, "unsymbolized_packages", strbuf_str(&pkgs));
 out_free:
 	free(files);

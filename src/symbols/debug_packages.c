@@ -17,6 +17,7 @@
  * before) are answered from the cache too, a module-shaped file it does
  * not hold by "no package", instead of a new 10 ms pass over the lists. */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -353,4 +354,18 @@ void symbols_packages_of(const char *info, const char *cache, const char *const 
 		snprintf(pkg[i], sizeof(pkg[i]), "%s", q[i].pkg);
 	free(text);
 	free(q);
+}
+
+void symbols_dbgsym_list(const char (*pkg)[256], size_t n, struct strbuf *out)
+{
+	for (size_t k = 0; k < n; k++) {
+		bool seen = !pkg[k][0];
+		for (size_t j = 0; j < k && !seen; j++)
+			seen = !strcmp(pkg[j], pkg[k]);
+		if (seen)
+			continue;
+		if (out->len)
+			strbuf_addch(out, ' ');
+		strbuf_addf(out, "%s-dbgsym", pkg[k]);
+	}
 }

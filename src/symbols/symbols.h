@@ -63,6 +63,12 @@ const char *symbols_debug_cache_dir(void);
  * (SYMBOLS_DPKG_INFO), through the cache file at cache (NULL or "" for
  * none), which is read, and rewritten when the lists had to be read. */
 void symbols_packages_of(const char *info, const char *cache, const char *const *files, size_t n, char (*pkg)[256]);
+struct strbuf;
+/* Appends the -dbgsym package of each of the n answers of
+ * symbols_packages_of() that named one, space-separated, each once (the
+ * modules of one package ask for it once: dd, md5sum and sleep are all
+ * coreutils). */
+void symbols_dbgsym_list(const char (*pkg)[256], size_t n, struct strbuf *out);
 
 /* The GNU build-id of the ELF file at path as lowercase hex into hex (n
  * bytes, 41 hold a SHA-1 one). Returns 1 when found, 0 when the file has

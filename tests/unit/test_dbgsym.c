@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "symbols/symbols.h"
+#include "util/strbuf.h"
 
 static char dir[1024], info[1100], cache[1100];
 
@@ -233,6 +234,21 @@ static void test_cut_cache_ignored(void **state)
 	assert_non_null(strstr(text, "\n/usr/bin/other\tother\n"));
 }
 
+/* The hint's packages: one each, in the order first asked, none for a
+ * file no package installed. */
+static void test_dbgsym_list_once(void **state)
+{
+	(void)state;
+	const char pkg[5][256] = {"coreutils", "dash", "", "coreutils", "dash"};
+	struct strbuf out = STRBUF_INIT;
+	symbols_dbgsym_list(pkg, 5, &out);
+	assert_string_equal(strbuf_str(&out), "coreutils-dbgsym dash-dbgsym");
+	strbuf_release(&out);
+	symbols_dbgsym_list(pkg + 2, 1, &out);
+	assert_string_equal(strbuf_str(&out), "");
+	strbuf_release(&out);
+}
+
 static void test_changing_lists_not_kept(void **state)
 {
 	(void)state;
@@ -255,6 +271,7 @@ int main(void)
 	    cmocka_unit_test(test_other_modules_cached),
 	    cmocka_unit_test(test_cut_cache_ignored),
 	    cmocka_unit_test(test_changing_lists_not_kept),
+	    cmocka_unit_test(test_dbgsym_list_once),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
