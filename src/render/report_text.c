@@ -253,11 +253,20 @@ static void text_header(const struct report_ctx *c)
 	}
 	s = profile_get_meta(p, "event");
 	uint64_t freq = profile_get_meta_u64(p, "frequency", 0);
+	const char *time = profile_get_meta(p, "time");
 	if ((s && *s) || freq) {
+		/* off-CPU recordings take every switch: -F is not theirs */
+		bool every = time && !strcmp(time, "offcpu"), wall = time && !strcmp(time, "wall");
 		header_key(c, "event");
 		strbuf_addstr(out, s && *s ? s : "?");
-		if (freq)
+		if (every)
+			strbuf_addstr(out, ", every switch");
+		else if (freq)
 			strbuf_addf(out, " at %s Hz", fmt_count(a, sizeof(a), freq));
+		if (wall) {
+			const char *off = profile_get_meta(p, "offcpu_event");
+			strbuf_addf(out, ", and %s at every switch", off && *off ? off : "sched:sched_switch");
+		}
 		strbuf_addch(out, '\n');
 	}
 	s = profile_get_meta(p, "engine");

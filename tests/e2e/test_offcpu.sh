@@ -218,6 +218,12 @@ check_ge "--wall: quick tasks sampled on the cpu" \
 	"$("$KILN" flame --folded --value cpu "$T/wall.kiln" 2>/dev/null | grep -c offcpu::spin)" 1
 report_json "$T/wall.kiln" "$T/wall.json"
 check_eq "--wall: reports default to wall" "$(jq_ "$T/wall.json" "j['value']['type']")" wall
+# the header names both sources: -F is the CPU samples', every switch is taken
+krun wallhdr report --limit 1 "$T/wall.kiln"
+check_grep "--wall: header names both events" "$T/wallhdr.out" \
+	"^event +cpu-clock at 997 Hz, and sched:sched_switch at every switch$"
+krun offhdr report --limit 1 "$T/healthy.kiln"
+check_grep "offcpu: header says every switch, no frequency" "$T/offhdr.out" "^event +sched:sched_switch, every switch$"
 
 # ---- attach by pid: readiness is the target's exec ----
 "$FX/offcpu_nofp" pool 8 >"$T/att.fixture" &
