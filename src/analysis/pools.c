@@ -10,6 +10,7 @@
 
 #include "analysis/offcpu_reason.h"
 #include "util/hashmap.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 const char *const pools_builtin_park[] = {
@@ -151,14 +152,39 @@ static int walk_park(void *ctx, const struct profile_frame *f, uint32_t location
 	return 0;
 }
 
+/* The code a thread runs: the outermost own frame of a stack that starts
+ * where threads start (a stack cut short says nothing). */
+struct entry_walk {
+	const struct profile *p;
+	bool first, from_start;
+	uint32_t entry;
+};
+
+static int walk_entry(void *ctx, const struct profile_frame *f, uint32_t location)
+{
+	struct entry_walk *w = ctx;
+	if (w->first) {
+		const char *fn = profile_str(w->p, f->function);
+		w->first = false;
+		w->from_start = !strcmp(fn, "clone3") || !strcmp(fn, "clone") || !strcmp(fn, "__clone3") ||
+		                !strcmp(fn, "__clone") || !strcmp(fn, "start_thread");
+		return !w->from_start;
+	}
+	if (!own_frame(w->p, f, location))
+		return 0;
+	w->entry = f->function;
+	return 1;
+}
+
 /* What the pools ask of an interval's stack. Each answer walks the whole
  * stack, and a run of 30,000 switches has a few dozen stacks: they are
  * told once per stack, all at once. */
 struct stack_answer {
-	bool parks;   /* it has a park frame */
-	bool condvar; /* its reason is OFFCPU_REASON_CONDVAR */
-	uint32_t own; /* its innermost own function (own_walk) */
-	uint64_t key; /* pools_stack_key() */
+	bool parks;     /* it has a park frame */
+	bool condvar;   /* its reason is OFFCPU_REASON_CONDVAR */
+	uint32_t own;   /* its innermost own function (own_walk) */
+	uint32_t entry; /* its thread's own code (entry_walk), 0 when not told */
+	uint64_t key;   /* pools_stack_key() */
 };
 
 struct stack_answers {
@@ -177,7 +203,10 @@ static const struct stack_answer *answer_of(const struct pools *ps, const struct
 		profile_walk_stack(p, stack, walk_park, &pw);
 	struct own_walk ow;
 	find_own(p, stack, &ow);
-	struct stack_answer a = {pw.match, offcpu_reason_of(p, stack) == OFFCPU_REASON_CONDVAR, ow.own,
+	struct entry_walk ew = {p, true, false, 0};
+	if (stack)
+		profile_walk_stack(p, stack, walk_entry, &ew);
+	struct stack_answer a = {pw.match, offcpu_reason_of(p, stack) == OFFCPU_REASON_CONDVAR, ow.own, ew.entry,
 	                         key_of_walk(&ow, stack)};
 	vec_push(&ans->v, a);
 	hashmap_put(&ans->at, stack, ans->v.n - 1);
@@ -245,6 +274,114 @@ static void find_park_site(struct pool *pl, const struct pools *ps, const struct
 		}
 	}
 	vec_free(&sites);
+}
+
+/* Each thread's own code (tid -> samples << 32 | entry): the entry most
+ * of its stacks show, none when no stack of it starts where threads do. */
+static void find_entries(const struct pools *ps, const struct profile *p, struct stack_answers *ans,
+                         struct hashmap *entry_of)
+{
+	struct hashmap counts; /* tid << 32 | entry -> samples */
+	hashmap_init(&counts);
+	for (size_t i = 0; i < p->samples.n; i++) {
+		const struct profile_sample *s = &p->samples.v[i];
+		const struct stack_answer *a = answer_of(ps, p, s->stack, ans);
+		if (!a->entry)
+			continue;
+		uint64_t k = (uint64_t)s->tid << 32 | a->entry, c = 0;
+		hashmap_get(&counts, k, &c);
+		hashmap_put(&counts, k, c + 1);
+	}
+	for (size_t i = 0; i < counts.cap; i++) {
+		const struct hashmap_slot *sl = &counts.slots[i];
+		if (sl->key == UINT64_MAX)
+			continue;
+		uint64_t n = sl->val < UINT32_MAX ? sl->val : UINT32_MAX, best = 0;
+		uint64_t cand = n << 32 | (uint32_t)sl->key;
+		hashmap_get(entry_of, sl->key >> 32, &best);
+		if (cand > best)
+			hashmap_put(entry_of, sl->key >> 32, cand);
+	}
+	hashmap_release(&counts);
+}
+
+struct group_thread {
+	size_t at;      /* index in the profile's threads */
+	uint32_t entry; /* its own code, 0 when not told */
+};
+
+struct entry_count {
+	uint32_t entry;
+	size_t threads;
+};
+
+/* The threads that share one name (up to a number). */
+struct name_group {
+	VEC(struct group_thread) threads;
+	VEC(struct entry_count) entries; /* the entries told, first seen first */
+};
+
+static void add_pool(struct pools *ps, const struct profile *p, const struct name_group *g, uint32_t entry,
+                     bool with_unknown, const char *name, size_t klen, bool named_by_entry, uint64_t t0, uint64_t t1)
+{
+	struct pool pl = {0};
+	for (size_t k = 0; k < g->threads.n; k++) {
+		const struct group_thread *gt = &g->threads.v[k];
+		if (gt->entry != entry && !(with_unknown && !gt->entry))
+			continue;
+		const struct profile_thread *t = &p->threads.v[gt->at];
+		uint64_t a = t->start > t0 ? t->start : t0, b = t->end && t->end < t1 ? t->end : t1;
+		struct pool_worker pw = {.tid = t->tid, .name = t->name, .span = b > a ? b - a : 0};
+		vec_push(&pl.workers, pw);
+	}
+	if (pl.workers.n < 2) {
+		pool_release(&pl);
+		return;
+	}
+	if (named_by_entry) {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addf(&sb, "%.*s (%s)", (int)klen, name, profile_str(p, entry));
+		pl.name = strbuf_detach(&sb);
+	} else {
+		pl.name = xstrndup(name, klen);
+	}
+	vec_push(&ps->v, pl);
+}
+
+/* The pools of one name group: threads of one pool run the same code, so
+ * a helper thread that only shares the program's name (an unnamed
+ * thread's is the process's) is no worker of it. A thread whose code is
+ * not told joins the largest. */
+static void add_group_pools(struct pools *ps, const struct profile *p, struct name_group *g, const char *name,
+                            size_t klen, uint64_t t0, uint64_t t1)
+{
+	g->entries.n = 0;
+	size_t unknown = 0;
+	for (size_t k = 0; k < g->threads.n; k++) {
+		uint32_t e = g->threads.v[k].entry;
+		if (!e) {
+			unknown++;
+			continue;
+		}
+		size_t at = 0;
+		while (at < g->entries.n && g->entries.v[at].entry != e)
+			at++;
+		if (at == g->entries.n)
+			vec_push(&g->entries, ((struct entry_count){e, 0}));
+		g->entries.v[at].threads++;
+	}
+	if (!g->entries.n) {
+		add_pool(ps, p, g, 0, true, name, klen, false, t0, t1);
+		return;
+	}
+	size_t largest = 0, pools = 0;
+	for (size_t k = 1; k < g->entries.n; k++)
+		if (g->entries.v[k].threads > g->entries.v[largest].threads)
+			largest = k;
+	for (size_t k = 0; k < g->entries.n; k++)
+		pools += g->entries.v[k].threads + (k == largest ? unknown : 0) >= 2;
+	for (size_t k = 0; k < g->entries.n; k++)
+		add_pool(ps, p, g, g->entries.v[k].entry, k == largest, name, klen, pools > 1, t0, t1);
 }
 
 static void split_pool(struct pool *pl, const struct pools *ps, const struct profile *p, const struct offcpu_values *ov,
@@ -326,8 +463,14 @@ int pools_build(struct pools *ps, const struct profile *p)
 			t1 = s->time > t1 ? s->time : t1;
 		}
 	}
-	/* group the threads by name */
+	struct stack_answers ans = {0};
+	hashmap_init(&ans.at);
+	struct hashmap entry_of;
+	hashmap_init(&entry_of);
+	find_entries(ps, p, &ans, &entry_of);
+	/* group the threads by name, then by the code they run */
 	bool *done = xcalloc(p->threads.n + 1, sizeof(bool));
+	struct name_group g = {0};
 	for (size_t i = 0; i < p->threads.n; i++) {
 		if (done[i] || p->threads.v[i].tid == p->threads.v[i].pid)
 			continue; /* a process's main thread is not a pool's worker */
@@ -335,27 +478,23 @@ int pools_build(struct pools *ps, const struct profile *p)
 		size_t klen = pool_key(name);
 		if (!klen)
 			continue;
-		struct pool pl = {0};
+		g.threads.n = 0;
 		for (size_t j = i; j < p->threads.n; j++) {
 			const struct profile_thread *t = &p->threads.v[j];
 			const char *nj = profile_str(p, t->name);
 			if (done[j] || t->tid == t->pid || pool_key(nj) != klen || strncmp(nj, name, klen))
 				continue;
 			done[j] = true;
-			uint64_t a = t->start > t0 ? t->start : t0, b = t->end && t->end < t1 ? t->end : t1;
-			struct pool_worker pw = {.tid = t->tid, .name = t->name, .span = b > a ? b - a : 0};
-			vec_push(&pl.workers, pw);
+			uint64_t e = 0;
+			hashmap_get(&entry_of, t->tid, &e);
+			vec_push(&g.threads, ((struct group_thread){j, (uint32_t)e}));
 		}
-		if (pl.workers.n < 2) {
-			pool_release(&pl);
-			continue;
-		}
-		pl.name = xstrndup(name, klen);
-		vec_push(&ps->v, pl);
+		add_group_pools(ps, p, &g, name, klen, t0, t1);
 	}
 	free(done);
-	struct stack_answers ans = {0};
-	hashmap_init(&ans.at);
+	vec_free(&g.threads);
+	vec_free(&g.entries);
+	hashmap_release(&entry_of);
 	for (size_t i = 0; i < ps->v.n; i++)
 		split_pool(&ps->v.v[i], ps, p, &ov, &ans);
 	hashmap_release(&ans.at);

@@ -1,8 +1,10 @@
 /* pools.h - worker-pool health from an off-CPU or --wall profile.
  *
- * Threads of a pool share a name up to a trailing number
- * ("pool-worker-3", "rayon-worker-12", or the same "tokio-runtime-worker"
- * for all): two or more such threads are a pool. Each worker's wall time
+ * Threads that share a name up to a trailing number ("pool-worker-3",
+ * "rayon-worker-12", or the same "tokio-runtime-worker" for all) and run
+ * the same code (the outermost own function of their stacks that reach
+ * the thread's start) are a pool, two or more of them; two kinds under
+ * one name are two pools, "name (function)". Each worker's wall time
  * (its life within the recording) splits into
  *   parked   off the cpu waiting for work: the stack has a park frame
  *   blocked  off the cpu anywhere else: inside a task

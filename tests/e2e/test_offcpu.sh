@@ -181,6 +181,16 @@ check_eq "healthy pool: exit status" "$RC" 0
 "$KILN" report --pools --json "$T/healthy.kiln" >"$T/healthy.json" 2>/dev/null || die "report --pools (healthy) failed"
 check_eq "healthy pool: no verdict" "$(pj "$T/healthy.json" "p['verdict']")" ""
 check_eq "healthy pool: no worker blocked in tasks" "$(pj "$T/healthy.json" "p['blocking_workers']")" 0
+# unnamed C threads all carry the process's name: the helper waiting in its
+# own loop runs other code than the workers, so it is not one of them
+krun helper offcpu -o "$T/helper.kiln" -- "$FX/c_pool_helper"
+check_eq "pool beside a helper: exit status" "$RC" 0
+"$KILN" report --pools --json "$T/helper.kiln" >"$T/helper.json" 2>/dev/null || die "report --pools (helper) failed"
+hj() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); p=[x for x in j['pools'] if x['name']=='c_pool_helper']; print($2)" "$1"; }
+check_eq "pool beside a helper: one pool" "$(hj "$T/helper.json" "len(j['pools'])")" 1
+check_eq "pool beside a helper: the 3 workers, not the helper" "$(hj "$T/helper.json" "len(p[0]['workers'])")" 3
+check_eq "pool beside a helper: parks in get_job" "$(hj "$T/helper.json" "p[0]['park_site']")" get_job
+check_eq "pool beside a helper: no verdict" "$(hj "$T/helper.json" "p[0]['verdict']")" ""
 krun parkalone report --park-frame park_worker "$T/healthy.kiln"
 check_eq "report --park-frame without --pools: usage error" "$RC" 2
 check_grep "report --park-frame without --pools: says to add --pools" "$T/parkalone.err" "add --pools"

@@ -297,17 +297,33 @@ static void add_off(struct profile *p, uint32_t tid, uint32_t stack, uint64_t t,
 	profile_add_sample(p, &s);
 }
 
-/* Two workers waiting for work in get_work (parked) and one task that
- * sleeps (blocked): only the sleeping worker is marked. */
-static void test_pools(void **state)
+/* An off-CPU profile of 1 ms, as kiln offcpu writes them. */
+static struct profile *pool_profile(void)
 {
-	(void)state;
 	struct profile *p = profile_new();
 	profile_add_value_type(p, "blocks", "count");
 	profile_add_value_type(p, "offcpu", "nanoseconds");
 	profile_add_value_type(p, "runnable", "nanoseconds");
 	profile_set_meta_u64(p, "start_ns", 1000);
-	profile_set_meta_u64(p, "end_ns", 1001000); /* 1 ms */
+	profile_set_meta_u64(p, "end_ns", 1001000);
+	return p;
+}
+
+/* The pools of p, which must be one. */
+static const struct pool *only_pool(struct pools *ps, const struct profile *p)
+{
+	pools_init(ps);
+	assert_int_equal(pools_build(ps, p), 0);
+	assert_int_equal(ps->v.n, 1);
+	return &ps->v.v[0];
+}
+
+/* Two workers waiting for work in get_work (parked) and one task that
+ * sleeps (blocked): only the sleeping worker is marked. */
+static void test_pools(void **state)
+{
+	(void)state;
+	struct profile *p = pool_profile();
 	const char *park[] = {"main", "app::worker", "app::get_work", "std::sync::poison::condvar::Condvar::wait"};
 	const char *task[] = {"main", "app::worker", "app::handle_slow_io", "std::thread::sleep"};
 	uint32_t sp = stack_of(p, park, 4, "futex_wait"), st = stack_of(p, task, 4, "do_nanosleep");
@@ -318,10 +334,7 @@ static void test_pools(void **state)
 	profile_thread(p, 12, 1)->name = profile_intern(p, "main");
 	add_off(p, 11, st, 400000, 500000);
 	struct pools ps;
-	pools_init(&ps);
-	assert_int_equal(pools_build(&ps, p), 0);
-	assert_int_equal(ps.v.n, 1);
-	const struct pool *pl = &ps.v.v[0];
+	const struct pool *pl = only_pool(&ps, p);
 	assert_string_equal(pl->name, "pool");
 	assert_int_equal(pl->workers.n, 2);
 	assert_string_equal(profile_str(p, pl->park_site), "app::get_work");
@@ -342,6 +355,52 @@ static void test_pools(void **state)
 	assert_int_equal(pools_build(&ps, p), 0);
 	assert_int_equal(ps.v.v[0].blocked, 0);
 	assert_int_equal(ps.v.v[0].blocking_workers, 0);
+	pools_release(&ps);
+	profile_free(p);
+}
+
+/* Threads sharing a name (unnamed threads all have the process's) are one
+ * pool only when they run the same code: a helper thread waiting in its
+ * own loop is no worker blocked in a task, a thread whose stacks never
+ * reach its start joins the largest pool, and two kinds of workers under
+ * one name are two pools named by their code. */
+static void test_pools_by_code(void **state)
+{
+	(void)state;
+	struct profile *p = pool_profile();
+	const char *park[] = {"clone3", "start_thread", "app::worker", "app::get_work", "pthread_cond_wait"};
+	const char *io[] = {"clone3", "start_thread", "app::io_loop", "pthread_cond_wait"};
+	const char *cut[] = {"app::get_work", "pthread_cond_wait"}; /* its start not reached */
+	const char *other[] = {"clone3", "start_thread", "app::other", "app::get_more", "pthread_cond_wait"};
+	uint32_t sp = stack_of(p, park, 5, "futex_wait"), si = stack_of(p, io, 4, "futex_wait");
+	uint32_t sc = stack_of(p, cut, 2, "futex_wait"), so = stack_of(p, other, 5, "futex_wait");
+	for (uint32_t tid = 10; tid <= 13; tid++)
+		profile_thread(p, tid, 1)->name = profile_intern(p, "prog");
+	profile_thread(p, 1, 1)->name = profile_intern(p, "prog");
+	add_off(p, 10, sp, 2000, 300000);
+	add_off(p, 11, sp, 2000, 300000);
+	add_off(p, 12, si, 2000, 990000); /* the helper: waits all along */
+	add_off(p, 13, sc, 2000, 300000);
+	struct pools ps;
+	const struct pool *pl = only_pool(&ps, p);
+	assert_string_equal(pl->name, "prog");
+	assert_int_equal(pl->workers.n, 3);
+	for (size_t w = 0; w < pl->workers.n; w++)
+		assert_int_not_equal(pl->workers.v[w].tid, 12);
+	assert_int_equal(pl->blocking_workers, 0);
+	assert_int_equal(pl->blocked, 0);
+	pools_release(&ps);
+	/* a second kind of worker, two of them: two pools */
+	for (uint32_t tid = 14; tid <= 15; tid++) {
+		profile_thread(p, tid, 1)->name = profile_intern(p, "prog");
+		add_off(p, tid, so, 2000, 300000);
+	}
+	pools_init(&ps);
+	assert_int_equal(pools_build(&ps, p), 0);
+	assert_int_equal(ps.v.n, 2);
+	const char *a = ps.v.v[0].name, *b = ps.v.v[1].name;
+	assert_true((!strcmp(a, "prog (app::worker)") && !strcmp(b, "prog (app::other)")) ||
+	            (!strcmp(b, "prog (app::worker)") && !strcmp(a, "prog (app::other)")));
 	pools_release(&ps);
 	profile_free(p);
 }
@@ -380,6 +439,7 @@ int main(void)
 	    cmocka_unit_test(test_lost_stack_and_close),
 	    cmocka_unit_test(test_reasons),
 	    cmocka_unit_test(test_pools),
+	    cmocka_unit_test(test_pools_by_code),
 	    cmocka_unit_test(test_timeline_deep_stack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
