@@ -156,7 +156,7 @@ static int walk_park(void *ctx, const struct profile_frame *f, uint32_t location
  * where threads start (a stack cut short says nothing). */
 struct entry_walk {
 	const struct profile *p;
-	bool first, from_start;
+	bool first;
 	uint32_t entry;
 };
 
@@ -166,9 +166,8 @@ static int walk_entry(void *ctx, const struct profile_frame *f, uint32_t locatio
 	if (w->first) {
 		const char *fn = profile_str(w->p, f->function);
 		w->first = false;
-		w->from_start = !strcmp(fn, "clone3") || !strcmp(fn, "clone") || !strcmp(fn, "__clone3") ||
-		                !strcmp(fn, "__clone") || !strcmp(fn, "start_thread");
-		return !w->from_start;
+		return strcmp(fn, "clone3") && strcmp(fn, "clone") && strcmp(fn, "__clone3") && strcmp(fn, "__clone") &&
+		       strcmp(fn, "start_thread"); /* not a thread's start: stop */
 	}
 	if (!own_frame(w->p, f, location))
 		return 0;
@@ -176,15 +175,27 @@ static int walk_entry(void *ctx, const struct profile_frame *f, uint32_t locatio
 	return 1;
 }
 
+/* The entry of stack, through memo (stack -> entry). */
+static uint32_t entry_of_stack(const struct profile *p, uint32_t stack, struct hashmap *memo)
+{
+	uint64_t e;
+	if (hashmap_get(memo, stack, &e))
+		return (uint32_t)e;
+	struct entry_walk ew = {p, true, 0};
+	if (stack)
+		profile_walk_stack(p, stack, walk_entry, &ew);
+	hashmap_put(memo, stack, ew.entry);
+	return ew.entry;
+}
+
 /* What the pools ask of an interval's stack. Each answer walks the whole
  * stack, and a run of 30,000 switches has a few dozen stacks: they are
  * told once per stack, all at once. */
 struct stack_answer {
-	bool parks;     /* it has a park frame */
-	bool condvar;   /* its reason is OFFCPU_REASON_CONDVAR */
-	uint32_t own;   /* its innermost own function (own_walk) */
-	uint32_t entry; /* its thread's own code (entry_walk), 0 when not told */
-	uint64_t key;   /* pools_stack_key() */
+	bool parks;   /* it has a park frame */
+	bool condvar; /* its reason is OFFCPU_REASON_CONDVAR */
+	uint32_t own; /* its innermost own function (own_walk) */
+	uint64_t key; /* pools_stack_key() */
 };
 
 struct stack_answers {
@@ -203,10 +214,7 @@ static const struct stack_answer *answer_of(const struct pools *ps, const struct
 		profile_walk_stack(p, stack, walk_park, &pw);
 	struct own_walk ow;
 	find_own(p, stack, &ow);
-	struct entry_walk ew = {p, true, false, 0};
-	if (stack)
-		profile_walk_stack(p, stack, walk_entry, &ew);
-	struct stack_answer a = {pw.match, offcpu_reason_of(p, stack) == OFFCPU_REASON_CONDVAR, ow.own, ew.entry,
+	struct stack_answer a = {pw.match, offcpu_reason_of(p, stack) == OFFCPU_REASON_CONDVAR, ow.own,
 	                         key_of_walk(&ow, stack)};
 	vec_push(&ans->v, a);
 	hashmap_put(&ans->at, stack, ans->v.n - 1);
@@ -278,17 +286,19 @@ static void find_park_site(struct pool *pl, const struct pools *ps, const struct
 
 /* Each thread's own code (tid -> samples << 32 | entry): the entry most
  * of its stacks show, none when no stack of it starts where threads do. */
-static void find_entries(const struct pools *ps, const struct profile *p, struct stack_answers *ans,
-                         struct hashmap *entry_of)
+static void find_entries(const struct profile *p, struct hashmap *entry_of)
 {
-	struct hashmap counts; /* tid << 32 | entry -> samples */
+	struct hashmap counts, memo; /* tid << 32 | entry -> samples; stack -> entry */
 	hashmap_init(&counts);
+	hashmap_init(&memo);
 	for (size_t i = 0; i < p->samples.n; i++) {
 		const struct profile_sample *s = &p->samples.v[i];
-		const struct stack_answer *a = answer_of(ps, p, s->stack, ans);
-		if (!a->entry)
+		if (s->tid == s->pid)
+			continue; /* a main thread is no worker */
+		uint32_t e = entry_of_stack(p, s->stack, &memo);
+		if (!e)
 			continue;
-		uint64_t k = (uint64_t)s->tid << 32 | a->entry, c = 0;
+		uint64_t k = (uint64_t)s->tid << 32 | e, c = 0;
 		hashmap_get(&counts, k, &c);
 		hashmap_put(&counts, k, c + 1);
 	}
@@ -303,6 +313,7 @@ static void find_entries(const struct pools *ps, const struct profile *p, struct
 			hashmap_put(entry_of, sl->key >> 32, cand);
 	}
 	hashmap_release(&counts);
+	hashmap_release(&memo);
 }
 
 struct group_thread {
@@ -463,11 +474,9 @@ int pools_build(struct pools *ps, const struct profile *p)
 			t1 = s->time > t1 ? s->time : t1;
 		}
 	}
-	struct stack_answers ans = {0};
-	hashmap_init(&ans.at);
 	struct hashmap entry_of;
 	hashmap_init(&entry_of);
-	find_entries(ps, p, &ans, &entry_of);
+	find_entries(p, &entry_of);
 	/* group the threads by name, then by the code they run */
 	bool *done = xcalloc(p->threads.n + 1, sizeof(bool));
 	struct name_group g = {0};
@@ -495,6 +504,8 @@ int pools_build(struct pools *ps, const struct profile *p)
 	vec_free(&g.threads);
 	vec_free(&g.entries);
 	hashmap_release(&entry_of);
+	struct stack_answers ans = {0};
+	hashmap_init(&ans.at);
 	for (size_t i = 0; i < ps->v.n; i++)
 		split_pool(&ps->v.v[i], ps, p, &ov, &ans);
 	hashmap_release(&ans.at);
