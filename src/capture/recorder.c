@@ -133,9 +133,11 @@ struct recorder {
 	struct wake_filter wakef;     /* o.wake: the threads its events keep */
 	VEC(int) wake_fds;            /* o.wake: its event per ring's cpu */
 	VEC(uint64_t) wake_gone_lost; /* per ring: lost by wake-up events closed since */
-	bool wake_stopped;            /* recorder_disable() ran: no reopening */
+	bool disabled;                /* recorder_disable() ran: no wake-up reopening, and the
+	                               * poll that finds the rings empty counts held losses */
 	bool refusing;                /* recorder_set_refusing() */
 	bool lost_readable;           /* the kernel counts lost records per event */
+	uint64_t opened_at;           /* when the events were opened (CLOCK_MONOTONIC ns) */
 };
 
 /* The records the event of fd lost (its ring was full); 0 where the
@@ -654,7 +656,7 @@ void recorder_disable(struct recorder *r)
 		ioctl(r->extra.v[i].fd, PERF_EVENT_IOC_DISABLE, 0);
 	for (size_t i = 0; i < r->wake_fds.n; i++)
 		ioctl(r->wake_fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
-	r->wake_stopped = true; /* no new ones from the records left */
+	r->disabled = true; /* no new wake-up events from the records left */
 	/* what is left is a short drain, done by the caller's thread */
 	stop_drainer(r);
 }
@@ -1473,6 +1475,8 @@ static void rec_buf_prefault(struct rec_buf *b, size_t n)
 static void start_drainer(struct recorder *r)
 {
 	pthread_condattr_t ca;
+	if (!r->opened_at)
+		r->opened_at = now_ns();
 	if (r->drainer.running)
 		return;
 	/* a round copies what the rings held when one passed a quarter
@@ -1549,6 +1553,35 @@ static void take_drained(struct recorder *r, int timeout_ms)
 	pthread_mutex_unlock(&r->drainer.lock);
 }
 
+/* After the last record of a disabled recorder: the records the kernel
+ * lost and never reported (a ring still full when the last record was
+ * refused holds its count until one fits, and none comes) are added to
+ * the stats and, as lost from the ring's last record (or the opening) to
+ * end, to the loss intervals. Again later, it adds nothing. */
+static void count_held_losses(struct recorder *r, uint64_t end)
+{
+	if (!(r->attr.read_format & PERF_FORMAT_LOST))
+		return;
+	for (size_t i = 0; i < r->rings.n; i++) {
+		uint64_t lost = event_lost(r->rings.v[i].fd);
+		for (size_t j = 0; j < r->extra.n; j++)
+			if (r->extra.v[j].ring == i)
+				lost += event_lost(r->extra.v[j].fd);
+		if (r->wake_fds.n == r->rings.n)
+			lost += event_lost(r->wake_fds.v[i]);
+		if (i < r->wake_gone_lost.n)
+			lost += r->wake_gone_lost.v[i];
+		struct ring_state *rs = &r->ring_state.v[i];
+		if (lost <= rs->reported_lost)
+			continue;
+		uint64_t held = lost - rs->reported_lost;
+		rs->reported_lost = lost;
+		r->st.lost += held;
+		/* from the ring's last record; a ring that gave none lost all */
+		note_loss(r, r->rings.v[i].cpu, rs->last_time ? rs->last_time : r->opened_at, end, held);
+	}
+}
+
 size_t recorder_poll(struct recorder *r, int timeout_ms)
 {
 	bool threaded = r->drainer.running;
@@ -1569,7 +1602,7 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 	const struct rec_buf *b = &r->cur;
 	for (size_t off = 0; off < b->len; off += rec_at(b, off)->size)
 		on_sideband(r, rec_at(b, off), -1);
-	if (r->wakef.changed && r->wake_fds.n && !r->wake_stopped)
+	if (r->wakef.changed && r->wake_fds.n && !r->disabled)
 		wake_refresh(r); /* a thread started that the filter does not pass */
 	retry_deferred(r, b->nrec);
 	size_t since_check = 0;
@@ -1585,31 +1618,10 @@ size_t recorder_poll(struct recorder *r, int timeout_ms)
 		reader_sched_govern(&r->sched);
 	if (r->o.offcpu)
 		offcpu_pairer_flush(&r->offcpu, false, 0, emit_offcpu, r);
-	return b->nrec + r->round_deferred;
-}
-
-void recorder_count_held_losses(struct recorder *r, uint64_t start, uint64_t end)
-{
-	if (!(r->attr.read_format & PERF_FORMAT_LOST))
-		return;
-	for (size_t i = 0; i < r->rings.n; i++) {
-		uint64_t lost = event_lost(r->rings.v[i].fd);
-		for (size_t j = 0; j < r->extra.n; j++)
-			if (r->extra.v[j].ring == i)
-				lost += event_lost(r->extra.v[j].fd);
-		if (r->wake_fds.n == r->rings.n)
-			lost += event_lost(r->wake_fds.v[i]);
-		if (i < r->wake_gone_lost.n)
-			lost += r->wake_gone_lost.v[i];
-		struct ring_state *rs = &r->ring_state.v[i];
-		if (lost <= rs->reported_lost)
-			continue;
-		uint64_t held = lost - rs->reported_lost;
-		rs->reported_lost = lost;
-		r->st.lost += held;
-		/* from the ring's last record; a ring that gave none lost all */
-		note_loss(r, r->rings.v[i].cpu, rs->last_time ? rs->last_time : start, end, held);
-	}
+	size_t n = b->nrec + r->round_deferred;
+	if (!n && r->disabled)
+		count_held_losses(r, now_ns());
+	return n;
 }
 
 size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out)

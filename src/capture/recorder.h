@@ -155,7 +155,11 @@ void recorder_close_offcpu(struct recorder *r, uint64_t end);
  * reader_sched.h; stopped by recorder_disable()); without it, and after
  * recorder_disable(), this call copies the rings itself (and again every
  * few ms while it processes; those records go to the next call, which
- * then does not wait). Returns the number of records processed. */
+ * then does not wait). Returns the number of records processed. After
+ * recorder_disable(), the call that finds nothing left also counts the
+ * losses a full ring never reported (the kernel tells them with the next
+ * record that fits, and none comes): from each event's own count, where
+ * the kernel keeps one (Linux 6.0). */
 size_t recorder_poll(struct recorder *r, int timeout_ms);
 
 /* Handles one perf record (sample or side-band) as recorder_poll() does a
@@ -212,13 +216,6 @@ void recorder_set_refusing(struct recorder *r, bool on);
  * state, records copied and not yet handled) and its rings' mappings. Its
  * unwinder's call frame cache is not counted (it has its own cap). */
 size_t recorder_bytes(struct recorder *r);
-/* After the last poll of a disabled recorder: adds the records the kernel
- * lost and never reported (a ring still full when the last record was
- * refused holds its count until one fits) to the stats and, as lost from
- * the ring's last record (or start, 0 for unknown) to end, to the loss
- * intervals. Where the kernel
- * does not count losses per event (before Linux 6.0) nothing changes. */
-void recorder_count_held_losses(struct recorder *r, uint64_t start, uint64_t end);
 /* The loss intervals, oldest first per ring; valid until the next poll. */
 size_t recorder_losses(const struct recorder *r, const struct recorder_loss **out);
 /* After the last poll: the threads estimated to have lost samples, most

@@ -166,7 +166,6 @@ int lock_kernel_run(struct lock_session *s)
 	recorder_disable(k.r);
 	while (recorder_poll(k.r, 0))
 		;
-	recorder_count_held_losses(k.r, 0, cmd_now_ns());
 	struct recorder_stats st;
 	recorder_get_stats(k.r, &st);
 	s->lost = st.lost;

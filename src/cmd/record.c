@@ -866,9 +866,6 @@ static int record_collect(struct record_session *s)
 		while (record_poll(s, 0))
 			;
 	s->end = cmd_now_ns();
-	recorder_count_held_losses(s->r, s->start, s->end);
-	if (s->roff)
-		recorder_count_held_losses(s->roff, s->start, s->end);
 	/* threads still off the cpu were so until now */
 	recorder_close_offcpu(s->roff ? s->roff : s->r, s->end);
 	if (write_err) {

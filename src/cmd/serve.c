@@ -352,7 +352,6 @@ static void proc_close(struct serve *s, struct serve_proc *sp)
 	while (recorder_poll(sp->r, 0))
 		;
 	intake(s, sp, from);
-	recorder_count_held_losses(sp->r, 0, cmd_now_ns());
 	recorder_get_stats(sp->r, &sp->st);
 	recorder_free(sp->r);
 	sp->r = NULL;
