@@ -326,14 +326,19 @@ struct entry_count {
 	size_t threads;
 };
 
-/* The threads that share one name (up to a number). */
+/* The threads that share one name (up to a number), in the recording
+ * from t0 to t1. */
 struct name_group {
+	const char *name;
+	size_t klen; /* the shared part of name */
+	uint64_t t0, t1;
 	VEC(struct group_thread) threads;
-	VEC(struct entry_count) entries; /* the entries told, first seen first */
 };
 
+/* The pool of g's threads running entry (and those whose code is not told
+ * when with_unknown), when there are two or more. */
 static void add_pool(struct pools *ps, const struct profile *p, const struct name_group *g, uint32_t entry,
-                     bool with_unknown, const char *name, size_t klen, bool named_by_entry, uint64_t t0, uint64_t t1)
+                     bool with_unknown, bool named_by_entry)
 {
 	struct pool pl = {0};
 	for (size_t k = 0; k < g->threads.n; k++) {
@@ -341,7 +346,7 @@ static void add_pool(struct pools *ps, const struct profile *p, const struct nam
 		if (gt->entry != entry && !(with_unknown && !gt->entry))
 			continue;
 		const struct profile_thread *t = &p->threads.v[gt->at];
-		uint64_t a = t->start > t0 ? t->start : t0, b = t->end && t->end < t1 ? t->end : t1;
+		uint64_t a = t->start > g->t0 ? t->start : g->t0, b = t->end && t->end < g->t1 ? t->end : g->t1;
 		struct pool_worker pw = {.tid = t->tid, .name = t->name, .span = b > a ? b - a : 0};
 		vec_push(&pl.workers, pw);
 	}
@@ -351,10 +356,10 @@ static void add_pool(struct pools *ps, const struct profile *p, const struct nam
 	}
 	if (named_by_entry) {
 		struct strbuf sb = STRBUF_INIT;
-		strbuf_addf(&sb, "%.*s (%s)", (int)klen, name, profile_str(p, entry));
+		strbuf_addf(&sb, "%.*s (%s)", (int)g->klen, g->name, profile_str(p, entry));
 		pl.name = strbuf_detach(&sb);
 	} else {
-		pl.name = xstrndup(name, klen);
+		pl.name = xstrndup(g->name, g->klen);
 	}
 	vec_push(&ps->v, pl);
 }
@@ -363,10 +368,9 @@ static void add_pool(struct pools *ps, const struct profile *p, const struct nam
  * a helper thread that only shares the program's name (an unnamed
  * thread's is the process's) is no worker of it. A thread whose code is
  * not told joins the largest. */
-static void add_group_pools(struct pools *ps, const struct profile *p, struct name_group *g, const char *name,
-                            size_t klen, uint64_t t0, uint64_t t1)
+static void add_group_pools(struct pools *ps, const struct profile *p, const struct name_group *g)
 {
-	g->entries.n = 0;
+	VEC(struct entry_count) entries = {0}; /* the entries told, first seen first */
 	size_t unknown = 0;
 	for (size_t k = 0; k < g->threads.n; k++) {
 		uint32_t e = g->threads.v[k].entry;
@@ -375,24 +379,23 @@ static void add_group_pools(struct pools *ps, const struct profile *p, struct na
 			continue;
 		}
 		size_t at = 0;
-		while (at < g->entries.n && g->entries.v[at].entry != e)
+		while (at < entries.n && entries.v[at].entry != e)
 			at++;
-		if (at == g->entries.n)
-			vec_push(&g->entries, ((struct entry_count){e, 0}));
-		g->entries.v[at].threads++;
-	}
-	if (!g->entries.n) {
-		add_pool(ps, p, g, 0, true, name, klen, false, t0, t1);
-		return;
+		if (at == entries.n)
+			vec_push(&entries, ((struct entry_count){e, 0}));
+		entries.v[at].threads++;
 	}
 	size_t largest = 0, pools = 0;
-	for (size_t k = 1; k < g->entries.n; k++)
-		if (g->entries.v[k].threads > g->entries.v[largest].threads)
+	for (size_t k = 1; k < entries.n; k++)
+		if (entries.v[k].threads > entries.v[largest].threads)
 			largest = k;
-	for (size_t k = 0; k < g->entries.n; k++)
-		pools += g->entries.v[k].threads + (k == largest ? unknown : 0) >= 2;
-	for (size_t k = 0; k < g->entries.n; k++)
-		add_pool(ps, p, g, g->entries.v[k].entry, k == largest, name, klen, pools > 1, t0, t1);
+	for (size_t k = 0; k < entries.n; k++)
+		pools += entries.v[k].threads + (k == largest ? unknown : 0) >= 2;
+	for (size_t k = 0; k < entries.n; k++)
+		add_pool(ps, p, g, entries.v[k].entry, k == largest, pools > 1);
+	if (!entries.n) /* no thread's code told: the name alone */
+		add_pool(ps, p, g, 0, true, false);
+	vec_free(&entries);
 }
 
 static void split_pool(struct pool *pl, const struct pools *ps, const struct profile *p, const struct offcpu_values *ov,
@@ -479,7 +482,7 @@ int pools_build(struct pools *ps, const struct profile *p)
 	find_entries(p, &entry_of);
 	/* group the threads by name, then by the code they run */
 	bool *done = xcalloc(p->threads.n + 1, sizeof(bool));
-	struct name_group g = {0};
+	struct name_group g = {.t0 = t0, .t1 = t1};
 	for (size_t i = 0; i < p->threads.n; i++) {
 		if (done[i] || p->threads.v[i].tid == p->threads.v[i].pid)
 			continue; /* a process's main thread is not a pool's worker */
@@ -487,6 +490,8 @@ int pools_build(struct pools *ps, const struct profile *p)
 		size_t klen = pool_key(name);
 		if (!klen)
 			continue;
+		g.name = name;
+		g.klen = klen;
 		g.threads.n = 0;
 		for (size_t j = i; j < p->threads.n; j++) {
 			const struct profile_thread *t = &p->threads.v[j];
@@ -498,11 +503,10 @@ int pools_build(struct pools *ps, const struct profile *p)
 			hashmap_get(&entry_of, t->tid, &e);
 			vec_push(&g.threads, ((struct group_thread){j, (uint32_t)e}));
 		}
-		add_group_pools(ps, p, &g, name, klen, t0, t1);
+		add_group_pools(ps, p, &g);
 	}
 	free(done);
 	vec_free(&g.threads);
-	vec_free(&g.entries);
 	hashmap_release(&entry_of);
 	struct stack_answers ans = {0};
 	hashmap_init(&ans.at);
