@@ -16,8 +16,9 @@ W=$T/stat_work
 "$KILN" stat -e task-clock -o "$T/probe.txt" -- true 2>"$T/probe.err" ||
 	skip "kiln stat cannot count here: $(head -1 "$T/probe.err")"
 
-# csv_value FILE EVENT: the mean of EVENT in a --csv output.
-csv_value() { awk -F, -v e="$2" '$2 == e { print $3; exit }' "$1"; }
+# csv_value FILE EVENT [FIELD]: the mean of EVENT in a --csv output (or
+# its FIELD: 7 is the metric, as "CPUs utilized")
+csv_value() { awk -F, -v e="$2" -v f="${3:-3}" '$2 == e { print $f; exit }' "$1"; }
 # kstat NAME ARGS...: kiln stat --csv into $T/NAME.csv, status in RC.
 kstat() {
 	local name=$1
@@ -125,7 +126,7 @@ outer_cpus=$(echo "$outer * 1000000 / ($t1 - $t0)" | bc -l)
 check_between "-p task-clock of 3 busy threads over 1 s, ms (the kernel counted $outer around it)" \
 	"$(csv_value "$T/attach.csv" task-clock)" 1 "$(echo "$outer + 30" | bc -l)"
 check_between "-p CPUs utilized by 3 busy threads (the kernel's rate around it: $outer_cpus)" \
-	"$(awk -F, '$2 == "task-clock" { print $7; exit }' "$T/attach.csv")" "$(echo "$outer_cpus * 0.6" | bc -l)" \
+	"$(csv_value "$T/attach.csv" task-clock 7)" "$(echo "$outer_cpus * 0.6" | bc -l)" \
 	"$(echo "$(nproc) + 0.05" | bc -l)"
 
 # --compare: 2x the CPU is significant, the same command is not. The
